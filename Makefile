@@ -1,0 +1,115 @@
+# kakehi Makefile. Package specifics live in package/*.mak; per-program
+# objects and libraries in src/*/deps-exe/<program>, turned into
+# package/deps.mak by tools/gen-deps.sh.
+#
+# Everything built goes under $(B) (default build/), so a sanitizer build
+# (B=build-asan) lives beside the normal one.
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+SHELL := /bin/sh
+
+B ?= build
+DESTDIR ?=
+SAN_FLAGS ?=
+# make run: where the demo lives, and which ports it uses.
+RUN_DIR ?= $(CURDIR)/run
+QUICK ?=
+
+-include config.mak
+include package/targets.mak
+include package/deps.mak
+
+config.mak:
+	@test -f config.mak || ./configure
+
+ALL_CPPFLAGS := $(CPPFLAGS_AUTO) $(TLS_CPPFLAGS) $(NGHTTP2_CPPFLAGS) -I$(LLHTTP_INCDIR) $(CPPFLAGS)
+ALL_CFLAGS := $(CFLAGS_AUTO) $(SAN_FLAGS) $(CFLAGS)
+ALL_LDFLAGS := $(LDFLAGS_AUTO) $(SAN_FLAGS) $(LDFLAGS)
+
+LIBKAKEHI := $(B)/libkakehi.a
+LIBLLHTTP := $(B)/libllhttp.a
+LLHTTP_OBJS := $(B)/llhttp/api.o $(B)/llhttp/http.o $(B)/llhttp/llhttp.o
+
+PROGRAMS := $(addprefix $(B)/bin/,$(BIN_TARGETS) $(LIBEXEC_TARGETS))
+TEST_TOOLS := $(addprefix $(B)/tests/tools/,$(TEST_TOOL_TARGETS))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
+INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*/*.t))
+
+.PHONY: all tests check check-fast check-asan install run bench clean distclean deps
+
+all: config.mak $(PROGRAMS)
+
+$(B)/%.o: %.c config.mak
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+# llhttp is compiled from the distribution's C sources into a private
+# static library; its own warnings are not ours to fix.
+$(B)/llhttp/%.o: $(LLHTTP_SRCDIR)/%.c config.mak
+	@mkdir -p $(dir $@)
+	$(CC) -I$(LLHTTP_INCDIR) $(filter-out -Wall -Wextra,$(ALL_CFLAGS)) -w -c -o $@ $<
+
+$(LIBLLHTTP): $(LLHTTP_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rc $@ $^
+
+$(LIBKAKEHI): $(LIBKAKEHI_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rc $@ $^
+
+$(B)/bin/%:
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o %.a,$^) $(EXTRA_LIBS) $(ALL_LDFLAGS)
+
+$(B)/tests/tools/%:
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o %.a,$^) $(EXTRA_LIBS) $(ALL_LDFLAGS)
+
+# Unit tests may include the .c they test to reach its statics, so they
+# link against the whole library set of the worker.
+$(B)/tests/unit/%: tests/unit/%.c $(LIBKAKEHI) $(LIBLLHTTP) config.mak tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) -Isrc -Itests/unit $(ALL_CFLAGS) -o $@ $< $(LIBKAKEHI) $(LIBLLHTTP) \
+	  $(SKALIBS_LIBS) $(TLS_LIBS) $(NGHTTP2_LIBS) $(ALL_LDFLAGS)
+
+tests: all $(TEST_TOOLS) $(UNIT_TESTS)
+
+deps:
+	./tools/install-deps
+
+# The whole suite, as CI runs it: dependencies, build, unit and
+# integration tests, then the same again under ASan+UBSan.
+check: deps
+	@test -f config.mak || ./configure
+	$(MAKE) check-fast
+	$(MAKE) check-asan
+
+check-fast: tests
+	KK_BIN=$(CURDIR)/$(B)/bin KK_TESTBIN=$(CURDIR)/$(B)/tests/tools \
+	  prove -f $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+check-asan:
+	$(MAKE) B=build-asan SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check-fast
+
+install: all
+	./tools/install.sh -D "$(DESTDIR)$(bindir)" -m 0755 $(PROGRAMS)
+	./tools/install.sh -D "$(DESTDIR)$(docdir)" -m 0644 doc/*.html
+
+run: deps
+	@test -f config.mak || ./configure
+	$(MAKE) all $(TEST_TOOLS)
+	KK_BIN=$(CURDIR)/$(B)/bin KK_TESTBIN=$(CURDIR)/$(B)/tests/tools RUN_DIR=$(RUN_DIR) ./tools/run-demo
+
+bench:
+	./tools/install-deps --bench
+	@test -f config.mak || ./configure
+	$(MAKE) B=build-bench CFLAGS="-O3 -DNDEBUG" all tests
+	KK_BIN=$(CURDIR)/build-bench/bin KK_TESTBIN=$(CURDIR)/build-bench/tests/tools QUICK=$(QUICK) ./bench/run
+
+clean:
+	rm -rf $(B) build-asan build-bench
+
+distclean: clean
+	rm -f config.mak src/include/kakehi/config.h

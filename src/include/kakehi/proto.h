@@ -1,0 +1,59 @@
+/* ISC license. */
+/* The supervisor-worker protocol, carried by kk_chan (chan.h). Every
+ * message is a frame of words; words[0] names the message. Verb lines, not
+ * structs, cross the channel, so an old and a new binary can talk during a
+ * rolling upgrade.
+ *
+ * How a worker is started by the supervisor:
+ *   kakehi-worker -c CHANNEL_FD -s STATE_FD -g GENERATION -i WORKER_ID
+ * with the listeners inherited as LISTEN_FDS / LISTEN_FDNAMES (fds 3..,
+ * names are canonical addresses), the channel and state fds after them.
+ * STATE_FD is a memfd holding the full state as verb lines. Run without
+ * -c, as `kakehi-listen ADDR... -- kakehi-worker CONFIG`, the worker loads
+ * CONFIG itself and has no supervisor.
+ *
+ * supervisor -> worker
+ *   listener ADDR            one fd attached: a listening socket for ADDR,
+ *                            sent before the update that adds ADDR
+ *   update GEN TEXT          TEXT is the whole state as verb lines; the
+ *                            worker validates it, builds a router snapshot,
+ *                            swaps it in between loop turns, then answers
+ *                            ack or nack. Listeners absent from TEXT are
+ *                            closed (the supervisor keeps its own copy).
+ *   status                   asks for the worker's counters
+ *   drain                    stop accepting, finish in-flight requests,
+ *                            close idle connections, exit when empty or at
+ *                            the drain deadline (drain-timeout)
+ *   stop                     exit now
+ *
+ * worker -> supervisor
+ *   ready GEN                sent once, after the initial state applied
+ *   ack GEN                  update GEN applied
+ *   nack GEN REASON          update GEN refused; the worker keeps GEN-1
+ *   status TEXT              answer to status: "key value" lines
+ *
+ * A worker whose channel reaches end of file drains and exits: the
+ * supervisor is gone. */
+#ifndef KAKEHI_PROTO_H
+#define KAKEHI_PROTO_H
+
+#define KK_MSG_LISTENER "listener"
+#define KK_MSG_UPDATE "update"
+#define KK_MSG_STATUS "status"
+#define KK_MSG_DRAIN "drain"
+#define KK_MSG_STOP "stop"
+#define KK_MSG_READY "ready"
+#define KK_MSG_ACK "ack"
+#define KK_MSG_NACK "nack"
+
+/* Environment of the systemd socket-activation convention, used by
+ * kakehi-listen, the supervisor and the worker alike. */
+#define KK_ENV_LISTEN_FDS "LISTEN_FDS"
+#define KK_ENV_LISTEN_FDNAMES "LISTEN_FDNAMES"
+#define KK_ENV_LISTEN_PID "LISTEN_PID"
+#define KK_LISTEN_FDS_START 3
+
+/* Default control socket, when neither -s nor `set command-socket` says. */
+#define KK_DEFAULT_CONTROL_SOCKET "/run/kakehi/control"
+
+#endif
