@@ -1,0 +1,179 @@
+/* ISC license. */
+/* Numeric socket addresses: parsing IPV4:PORT and [IPV6]:PORT, and the
+ * canonical text form used as a listener's name everywhere (config, state,
+ * LISTEN_FDNAMES). No name resolution here, by design. */
+
+#include <errno.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <kakehi/addr.h>
+
+/* Strict decimal port: digits only, 1..65535. */
+static int
+scan_port(const char *s, unsigned *port)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!*s)
+		return 0;
+	for (i = 0; s[i]; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 5)
+			return 0;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v < 1 || v > 65535)
+		return 0;
+	*port = (unsigned)v;
+	return 1;
+}
+
+/* A scope is an interface index or an interface name (looked up locally,
+ * no network involved). */
+static int
+scan_scope(const char *s, uint32_t *scope)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!*s || strlen(s) >= IF_NAMESIZE)
+		return 0;
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		v = v * 10 + (unsigned long)(s[i] - '0');
+		if (v > 0xffffffffUL)
+			return 0;
+	}
+	if (!s[i]) {
+		*scope = (uint32_t)v;
+		return 1;
+	}
+	v = if_nametoindex(s);
+	if (!v)
+		return 0;
+	*scope = (uint32_t)v;
+	return 1;
+}
+
+int
+kk_addr_parse(kk_addr *a, const char *s)
+{
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+	const char *colon, *end;
+	unsigned port;
+	size_t n;
+
+	memset(a, 0, sizeof *a);
+	if (s[0] == '[') {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
+		char *pct;
+		uint32_t scope = 0;
+
+		end = strchr(s, ']');
+		if (!end || end[1] != ':')
+			goto inval;
+		n = (size_t)(end - s - 1);
+		if (!n || n >= sizeof host)
+			goto inval;
+		memcpy(host, s + 1, n);
+		host[n] = 0;
+		pct = strchr(host, '%');
+		if (pct) {
+			*pct = 0;
+			if (!scan_scope(pct + 1, &scope))
+				goto inval;
+		}
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			goto inval;
+		if (!scan_port(end + 2, &port))
+			goto inval;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		sin6->sin6_scope_id = scope;
+		a->len = sizeof *sin6;
+		return 1;
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+
+		colon = strchr(s, ':');
+		if (!colon)
+			goto inval;
+		n = (size_t)(colon - s);
+		if (!n || n >= INET_ADDRSTRLEN)
+			goto inval;
+		memcpy(host, s, n);
+		host[n] = 0;
+		/* inet_pton accepts only the four-part dotted decimal form, so
+		 * "10.1" or "0x7f.0.0.1" are refused, unlike inet_aton. */
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			goto inval;
+		if (!scan_port(colon + 1, &port))
+			goto inval;
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		a->len = sizeof *sin;
+		return 1;
+	}
+inval:
+	memset(a, 0, sizeof *a);
+	errno = EINVAL;
+	return 0;
+}
+
+size_t
+kk_addr_fmt_sa(char *buf, const struct sockaddr *sa, socklen_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	int n;
+
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+		n = snprintf(buf, KK_ADDR_FMTLEN, "%s:%u", host, (unsigned)ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_INET6 &&
+	    len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+		/* The scope is printed as its index: an interface name can be
+		 * renamed, the index of a bound socket cannot change. */
+		if (sin6->sin6_scope_id)
+			n = snprintf(buf, KK_ADDR_FMTLEN, "[%s%%%lu]:%u", host,
+			    (unsigned long)sin6->sin6_scope_id,
+			    (unsigned)ntohs(sin6->sin6_port));
+		else
+			n = snprintf(buf, KK_ADDR_FMTLEN, "[%s]:%u", host,
+			    (unsigned)ntohs(sin6->sin6_port));
+	} else {
+		buf[0] = 0;
+		return 0;
+	}
+	return n < 0 ? 0 : (size_t)n;
+}
+
+size_t
+kk_addr_fmt(char *buf, const kk_addr *a)
+{
+	return kk_addr_fmt_sa(buf, (const struct sockaddr *)&a->ss, a->len);
+}
+
+int
+kk_addr_of_socket(int fd, char *buf)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return 0;
+	if (!kk_addr_fmt_sa(buf, (struct sockaddr *)&ss, len)) {
+		errno = EAFNOSUPPORT;
+		return 0;
+	}
+	return 1;
+}

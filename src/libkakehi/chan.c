@@ -1,0 +1,284 @@
+/* ISC license. */
+/* kk_chan: the supervisor-worker channel. Non-blocking reads that collect
+ * frames and SCM_RIGHTS fds, a write queue for plain messages, and a
+ * message-with-fd send that keeps the fd attached to its own message. */
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <kakehi/chan.h>
+#include <kakehi/frame.h>
+
+/* How much one fill reads at most: bounds the work per loop turn. */
+#define CHAN_READ_CHUNK 65536
+/* How long kk_chan_put_fd may wait for room in the socket buffer. The peer
+ * is a local process reading its channel every loop turn; waiting longer
+ * than this means it is stuck, and the caller will replace it. */
+#define CHAN_PUT_FD_WAIT_MS 5000
+
+void
+kk_chan_init(kk_chan *c, int fd)
+{
+	kk_str zero = KK_STR_ZERO;
+
+	c->fd = fd;
+	c->in = zero;
+	c->in_off = 0;
+	c->out = zero;
+	c->out_off = 0;
+	c->nfds = 0;
+}
+
+void
+kk_chan_free(kk_chan *c)
+{
+	unsigned i;
+
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	for (i = 0; i < c->nfds; i++)
+		close(c->fds[i]);
+	c->nfds = 0;
+	kk_str_free(&c->in);
+	kk_str_free(&c->out);
+	c->in_off = 0;
+	c->out_off = 0;
+}
+
+/* Keeps the fds of one received control message; those beyond the queue's
+ * room are closed, since nothing could ever claim them. */
+static void
+take_rights(kk_chan *c, struct msghdr *msg)
+{
+	struct cmsghdr *cm;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
+		size_t n, i;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof fd);
+			if (c->nfds < KK_CHAN_MAXFDS)
+				c->fds[c->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+}
+
+int
+kk_chan_fill(kk_chan *c)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int) * KK_CHAN_MAXFDS)];
+	} cbuf;
+	struct msghdr msg;
+	struct iovec iov;
+	ssize_t r;
+
+	/* Drop the decoded frames first: the argv of earlier messages is
+	 * documented as invalid from here on. */
+	if (c->in_off) {
+		memmove(c->in.s, c->in.s + c->in_off, c->in.len - c->in_off);
+		c->in.len -= c->in_off;
+		c->in_off = 0;
+	}
+	if (!kk_str_ready(&c->in, CHAN_READ_CHUNK))
+		return -1;
+	iov.iov_base = c->in.s + c->in.len;
+	iov.iov_len = CHAN_READ_CHUNK;
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof cbuf.buf;
+	do
+		r = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -1;
+	take_rights(c, &msg);
+	c->in.len += (size_t)r;
+	c->in.s[c->in.len] = 0;
+	return r > INT_MAX ? INT_MAX : (int)r;
+}
+
+int
+kk_chan_next(kk_chan *c, char **argv, unsigned max, unsigned *argc)
+{
+	uint32_t n;
+	int r;
+
+	if (!c->in.s)
+		return 0;
+	r = kk_frame_parse(c->in.s + c->in_off, c->in.len - c->in_off,
+	    KK_FRAME_MAX_CHANNEL, &n);
+	if (r <= 0)
+		return r;
+	if (!kk_words_split(c->in.s + c->in_off + KK_FRAME_HDRLEN, n, argv, max, argc)) {
+		errno = EPROTO;
+		return -1;
+	}
+	c->in_off += KK_FRAME_HDRLEN + (size_t)n;
+	return 1;
+}
+
+int
+kk_chan_take_fd(kk_chan *c)
+{
+	int fd;
+
+	if (!c->nfds)
+		return -1;
+	fd = c->fds[0];
+	c->nfds--;
+	memmove(c->fds, c->fds + 1, c->nfds * sizeof(int));
+	return fd;
+}
+
+int
+kk_chan_put(kk_chan *c, unsigned argc, const char *const *argv)
+{
+	if (c->out_off && c->out_off == c->out.len) {
+		c->out.len = 0;
+		c->out_off = 0;
+	}
+	return kk_words_frame(&c->out, argc, argv);
+}
+
+int
+kk_chan_flush(kk_chan *c)
+{
+	while (c->out_off < c->out.len) {
+		ssize_t w = send(c->fd, c->out.s + c->out_off, c->out.len - c->out_off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		c->out_off += (size_t)w;
+	}
+	c->out.len = 0;
+	c->out_off = 0;
+	return 1;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until the socket is writable or the deadline passes. 1 / 0. */
+static int
+wait_out(int fd, long long deadline)
+{
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
+		long long left = deadline - now_ms();
+		int r;
+
+		if (left <= 0) {
+			errno = ETIMEDOUT;
+			return 0;
+		}
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			return 0;
+		if (r > 0)
+			return 1;
+	}
+}
+
+int
+kk_chan_put_fd(kk_chan *c, unsigned argc, const char *const *argv, int fd)
+{
+	long long deadline = now_ms() + CHAN_PUT_FD_WAIT_MS;
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} cbuf;
+	kk_str frame = KK_STR_ZERO;
+	struct msghdr msg;
+	struct iovec iov;
+	struct cmsghdr *cm;
+	ssize_t w;
+	int r;
+
+	/* Queued frames go first, or the fd would ride on an earlier
+	 * message's bytes and the receiver would pair it wrongly. */
+	for (;;) {
+		r = kk_chan_flush(c);
+		if (r > 0)
+			break;
+		if (r < 0 || !wait_out(c->fd, deadline))
+			return 0;
+	}
+	if (!kk_words_frame(&frame, argc, argv))
+		return 0;
+	iov.iov_base = frame.s;
+	iov.iov_len = frame.len;
+	memset(&msg, 0, sizeof msg);
+	memset(&cbuf, 0, sizeof cbuf);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf.buf;
+	msg.msg_controllen = sizeof cbuf.buf;
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	for (;;) {
+		w = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_out(c->fd, deadline)) {
+			kk_str_free(&frame);
+			return 0;
+		}
+	}
+	/* The fd left with the first bytes of its frame; whatever the kernel
+	 * did not take is queued, so the stream stays whole. */
+	if ((size_t)w < frame.len) {
+		if (!kk_str_catb(&c->out, frame.s + w, frame.len - (size_t)w)) {
+			kk_str_free(&frame);
+			return 0;
+		}
+		if (kk_chan_flush(c) < 0) {
+			kk_str_free(&frame);
+			return 0;
+		}
+	}
+	kk_str_free(&frame);
+	return 1;
+}
+
+int
+kk_chan_pending(const kk_chan *c)
+{
+	size_t n = c->out.len - c->out_off;
+
+	return n > INT_MAX ? INT_MAX : (int)n;
+}
