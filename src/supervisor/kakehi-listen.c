@@ -1,0 +1,134 @@
+/* ISC license. */
+/* kakehi-listen: binds TCP listeners while still privileged, puts them on
+ * fds 3.. with LISTEN_FDS / LISTEN_FDNAMES, and execs the rest of its
+ * command line. It binds and execs, nothing else: privileges are dropped
+ * by the next link of the chain. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+
+#include <kakehi/addr.h>
+#include <kakehi/listen.h>
+#include <kakehi/listenfds.h>
+#include <kakehi/proto.h>
+
+#define USAGE "kakehi-listen [ -b backlog ] addr... [ -- ] prog..."
+#define dieusage() strerr_dieusage(100, USAGE)
+
+const char *PROG = "kakehi-listen";
+
+static void
+dieusage_msg(const char *what, const char *word)
+{
+	strerr_dief(100, what, word, "; usage: ", USAGE);
+}
+
+/* Moves fds[0..n-1] onto 3..3+n-1 in order. Any of them may already sit
+ * on a target number, so first lift them all above the target range,
+ * then drop each into place: no move can close a socket still needed. */
+static void
+move_into_place(int *fds, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		int high = fcntl(fds[i], F_DUPFD_CLOEXEC, KK_LISTEN_FDS_START + (int)n);
+		if (high < 0)
+			strerr_diefusys(111, "move a listening socket out of the way");
+		close(fds[i]);
+		fds[i] = high;
+	}
+	for (i = 0; i < n; i++) {
+		int target = KK_LISTEN_FDS_START + (int)i;
+		/* dup2 clears close-on-exec on the target: prog inherits it. */
+		if (dup2(fds[i], target) < 0)
+			strerr_diefusys(111, "move a listening socket to its fd");
+		close(fds[i]);
+		fds[i] = target;
+	}
+}
+
+int
+main(int argc, const char *const *argv)
+{
+	static kk_addr addrs[KK_LISTENFDS_MAX];
+	static int fds[KK_LISTENFDS_MAX];
+	static char names[KK_LISTENFDS_MAX * (KK_ADDR_FMTLEN + 1)];
+	char nbuf[UINT_FMT];
+	char pidbuf[PID_FMT];
+	unsigned backlog = KK_LISTEN_BACKLOG;
+	unsigned n = 0, i;
+	size_t nameslen = 0;
+	subgetopt l = SUBGETOPT_ZERO;
+
+	for (;;) {
+		int opt = subgetopt_r(argc, argv, "b:", &l);
+		if (opt == -1)
+			break;
+		switch (opt) {
+		case 'b':
+			if (!uint0_scan(l.arg, &backlog) || !backlog)
+				dieusage_msg("invalid backlog: ", l.arg);
+			break;
+		default:
+			dieusage();
+		}
+	}
+	argc -= l.ind;
+	argv += l.ind;
+
+	/* Addresses run until "--" or the first word that is not one. */
+	while (argc && strcmp(argv[0], "--")) {
+		if (!kk_addr_parse(&addrs[n], argv[0])) {
+			if (!n)
+				dieusage_msg("not an address (IPV4:PORT or [IPV6]:PORT): ", argv[0]);
+			break;
+		}
+		if (n + 1 >= KK_LISTENFDS_MAX)
+			strerr_dief(100, "too many addresses (at most 255)");
+		for (i = 0; i < n; i++)
+			if (addrs[i].len == addrs[n].len
+			    && !memcmp(&addrs[i].ss, &addrs[n].ss, addrs[n].len))
+				dieusage_msg("address given twice: ", argv[0]);
+		n++;
+		argc--;
+		argv++;
+	}
+	if (argc && !strcmp(argv[0], "--")) {
+		argc--;
+		argv++;
+	}
+	if (!n || !argc)
+		dieusage();
+
+	for (i = 0; i < n; i++) {
+		char err[512];
+		fds[i] = kk_listen_bind(&addrs[i], backlog, err, sizeof err);
+		if (fds[i] < 0)
+			strerr_dief(111, err);
+		if (nameslen)
+			names[nameslen++] = ':';
+		nameslen += kk_addr_fmt(names + nameslen, &addrs[i]);
+	}
+	names[nameslen] = 0;
+	move_into_place(fds, n);
+
+	nbuf[uint_fmt(nbuf, n)] = 0;
+	/* exec keeps the pid, so the program we run is the one meant here. */
+	pidbuf[pid_fmt(pidbuf, getpid())] = 0;
+	if (setenv(KK_ENV_LISTEN_FDS, nbuf, 1) < 0
+	    || setenv(KK_ENV_LISTEN_FDNAMES, names, 1) < 0
+	    || setenv(KK_ENV_LISTEN_PID, pidbuf, 1) < 0)
+		strerr_diefusys(111, "set the LISTEN_* environment");
+
+	execvp(argv[0], (char *const *)argv);
+	strerr_diefusys(errno == ENOENT ? 127 : 126, "exec ", argv[0]);
+}
