@@ -1,0 +1,365 @@
+/* ISC license. */
+/* The global settings: one row per `set` key with its range and default.
+ * Syntax checks, apply, canonical printing, JSON and help all read the
+ * same row, so a new key is one row plus its field in kk_settings. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <kakehi/state.h>
+#include <kakehi/str.h>
+#include <kakehi/verb.h>
+#include "setting.h"
+
+/* Longest path a sockaddr_un holds, without its NUL. */
+#define SUN_PATH_MAX 107
+#define DURATION_MAX (24UL * 3600 * 1000)
+
+enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS };
+enum skey {
+	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
+	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_COUNT
+};
+
+struct sdef {
+	const char *key;
+	enum skind kind;
+	unsigned long min, max, def;	/* S_UINT, S_DURATION (ms) */
+	const char *metavar;
+	const char *help;
+};
+
+static const struct sdef table[K_COUNT] = {
+	[K_WORKERS] = { "workers", S_UINT, 1, KK_MAX_WORKERS, 2, "N",
+	    "worker processes (1..64, default 2)" },
+	[K_COMMAND_SOCKET] = { "command-socket", S_PATH, 0, 0, 0, "PATH",
+	    "control socket, an absolute path (default: the supervisor's -s, "
+	    "else /run/kakehi/control)" },
+	[K_ALLOWED_UIDS] = { "allowed-uids", S_UIDS, 0, 0, 0, "UID,UID...",
+	    "uids allowed on the control socket besides its owner "
+	    "(none: the owner only, the default)" },
+	[K_MAX_CONNECTIONS] = { "max-connections", S_UINT, 1, 1000000, 10000, "N",
+	    "connections per worker; at the bound it stops accepting "
+	    "(1..1000000, default 10000)" },
+	[K_BUFFER_SIZE] = { "buffer-size", S_UINT, 1024, 1048576, 16384, "BYTES",
+	    "size of each pooled I/O buffer (1024..1048576, default 16384)" },
+	[K_BACKLOG] = { "backlog", S_UINT, 1, 65535, 1024, "N",
+	    "listen(2) backlog of the listeners kakehi binds (1..65535, default 1024)" },
+	[K_WORKER_TIMEOUT] = { "worker-timeout", S_DURATION, 1, DURATION_MAX, 5000,
+	    "DURATION", "how long a worker may take to acknowledge an update "
+	    "(default 5s)" },
+	[K_DRAIN_TIMEOUT] = { "drain-timeout", S_DURATION, 1, DURATION_MAX, 30000,
+	    "DURATION", "bound on a graceful stop of a worker (default 30s)" },
+};
+
+static int
+find(const char *key)
+{
+	for (int i = 0; i < K_COUNT; i++)
+		if (!strcmp(table[i].key, key))
+			return i;
+	return -1;
+}
+
+static unsigned long
+get_num(const kk_settings *s, int k)
+{
+	switch (k) {
+	case K_WORKERS: return s->workers;
+	case K_MAX_CONNECTIONS: return s->max_connections;
+	case K_BUFFER_SIZE: return s->buffer_size;
+	case K_BACKLOG: return s->backlog;
+	case K_WORKER_TIMEOUT: return s->worker_timeout_ms;
+	case K_DRAIN_TIMEOUT: return s->drain_timeout_ms;
+	default: return 0;
+	}
+}
+
+static void
+set_num(kk_settings *s, int k, unsigned long v)
+{
+	switch (k) {
+	case K_WORKERS: s->workers = v; break;
+	case K_MAX_CONNECTIONS: s->max_connections = v; break;
+	case K_BUFFER_SIZE: s->buffer_size = v; break;
+	case K_BACKLOG: s->backlog = v; break;
+	case K_WORKER_TIMEOUT: s->worker_timeout_ms = v; break;
+	case K_DRAIN_TIMEOUT: s->drain_timeout_ms = v; break;
+	default: break;
+	}
+}
+
+static int
+cmp_uid(const void *a, const void *b)
+{
+	uid_t x = *(const uid_t *)a, y = *(const uid_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* "0,1000,33" into a sorted list without duplicates. */
+static int
+scan_uids(const char *value, uid_t *uids, unsigned *n, char *err, size_t errlen)
+{
+	unsigned count = 0;
+	const char *p = value;
+	if (!strcmp(value, "none") || !strcmp(value, "default")) {
+		*n = 0;
+		return 1;
+	}
+	for (;;) {
+		char item[16];
+		size_t len = strcspn(p, ",");
+		unsigned long v;
+		if (!len || len >= sizeof item) goto bad;
+		memcpy(item, p, len);
+		item[len] = 0;
+		/* (uid_t)-1 means "no change" to chown(2): never a real uid. */
+		if (!kk_scan_uint(item, 0, 4294967294UL, &v)) goto bad;
+		unsigned i;
+		for (i = 0; i < count; i++)
+			if (uids[i] == (uid_t)v)
+				break;
+		if (i == count) {
+			if (count == KK_MAX_UIDS) {
+				snprintf(err, errlen, "allowed-uids: more than %u uids", KK_MAX_UIDS);
+				return 0;
+			}
+			uids[count++] = (uid_t)v;
+		}
+		p += len;
+		if (!*p) break;
+		p++;
+	}
+	qsort(uids, count, sizeof *uids, cmp_uid);
+	*n = count;
+	return 1;
+bad:
+	snprintf(err, errlen, "allowed-uids: \"%s\" is not a comma-separated list of "
+	    "numeric uids (e.g. 0,1000) or none", value);
+	return 0;
+}
+
+static int
+check_path(const char *value, char *err, size_t errlen)
+{
+	if (value[0] != '/') {
+		snprintf(err, errlen, "command-socket: \"%s\" is not an absolute path", value);
+		return 0;
+	}
+	if (strlen(value) > SUN_PATH_MAX) {
+		snprintf(err, errlen, "command-socket: path longer than %d bytes, the limit "
+		    "of a unix socket address", SUN_PATH_MAX);
+		return 0;
+	}
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "command-socket: control character in path");
+			return 0;
+		}
+	return 1;
+}
+
+static int
+unknown_key(const char *key, char *err, size_t errlen)
+{
+	kk_str keys = KK_STR_ZERO;
+	for (int i = 0; i < K_COUNT; i++)
+		if (!kk_str_cats(&keys, i ? ", " : "") || !kk_str_cats(&keys, table[i].key))
+			break;
+	snprintf(err, errlen, "unknown setting \"%s\"; settings are: %s", key,
+	    keys.s ? keys.s : "");
+	kk_str_free(&keys);
+	return 0;
+}
+
+/* Parses value for key k into *num, or for paths checks it. */
+static int
+scan_value(int k, const char *value, unsigned long *num, char *err, size_t errlen)
+{
+	const struct sdef *d = &table[k];
+	if (!strcmp(value, "default")) {
+		*num = d->def;
+		return 1;
+	}
+	switch (d->kind) {
+	case S_UINT:
+		if (!kk_scan_uint(value, d->min, d->max, num)) {
+			snprintf(err, errlen, "%s: \"%s\" is not a number in %lu..%lu",
+			    d->key, value, d->min, d->max);
+			return 0;
+		}
+		return 1;
+	case S_DURATION:
+		if (!kk_scan_duration_ms(value, num) || *num < d->min || *num > d->max) {
+			snprintf(err, errlen, "%s: \"%s\" is not a duration from 1ms to 24h "
+			    "(e.g. 500ms, 60s, 2m, 1h)", d->key, value);
+			return 0;
+		}
+		return 1;
+	case S_PATH:
+		return check_path(value, err, errlen);
+	case S_UIDS: {
+		uid_t uids[KK_MAX_UIDS];
+		unsigned n;
+		return scan_uids(value, uids, &n, err, errlen);
+	}
+	}
+	return 0;
+}
+
+int
+kk_setting_check(const char *key, const char *value, char *err, size_t errlen)
+{
+	unsigned long num;
+	int k = find(key);
+	if (k < 0) return unknown_key(key, err, errlen);
+	return scan_value(k, value, &num, err, errlen);
+}
+
+int
+kk_setting_apply(kk_settings *s, const char *key, const char *value, char *err, size_t errlen)
+{
+	unsigned long num;
+	int k = find(key);
+	if (k < 0) return unknown_key(key, err, errlen);
+	if (!scan_value(k, value, &num, err, errlen)) return 0;
+	switch (table[k].kind) {
+	case S_UINT:
+	case S_DURATION:
+		set_num(s, k, num);
+		return 1;
+	case S_PATH: {
+		char *copy = 0;
+		if (strcmp(value, "default") && !(copy = strdup(value))) {
+			snprintf(err, errlen, "set %s: %s", key, strerror(errno));
+			return 0;
+		}
+		free(s->command_socket);
+		s->command_socket = copy;
+		return 1;
+	}
+	case S_UIDS:
+		return scan_uids(value, s->uids, &s->nuids, err, errlen);
+	}
+	return 0;
+}
+
+void
+kk_setting_defaults(kk_settings *s)
+{
+	memset(s, 0, sizeof *s);
+	for (int k = 0; k < K_COUNT; k++)
+		if (table[k].kind == S_UINT || table[k].kind == S_DURATION)
+			set_num(s, k, table[k].def);
+}
+
+int
+kk_setting_copy(kk_settings *dst, const kk_settings *src)
+{
+	char *copy = 0;
+	if (src->command_socket && !(copy = strdup(src->command_socket))) return 0;
+	*dst = *src;
+	dst->command_socket = copy;
+	return 1;
+}
+
+void
+kk_setting_free(kk_settings *s)
+{
+	free(s->command_socket);
+	s->command_socket = 0;
+}
+
+static int
+same(const kk_settings *a, const kk_settings *b, int k)
+{
+	switch (table[k].kind) {
+	case S_UINT:
+	case S_DURATION:
+		return get_num(a, k) == get_num(b, k);
+	case S_PATH:
+		if (!a->command_socket || !b->command_socket)
+			return a->command_socket == b->command_socket;
+		return !strcmp(a->command_socket, b->command_socket);
+	case S_UIDS:
+		return a->nuids == b->nuids &&
+		    !memcmp(a->uids, b->uids, a->nuids * sizeof *a->uids);
+	}
+	return 1;
+}
+
+static int
+cat_uids(kk_str *out, const kk_settings *s)
+{
+	for (unsigned i = 0; i < s->nuids; i++)
+		if (!kk_str_catf(out, "%s%lu", i ? "," : "", (unsigned long)s->uids[i]))
+			return 0;
+	return 1;
+}
+
+int
+kk_setting_print(const kk_settings *s, const kk_settings *base, kk_str *out)
+{
+	for (int k = 0; k < K_COUNT; k++) {
+		char dur[KK_DURATION_FMTLEN];
+		if (same(s, base, k)) continue;
+		if (!kk_str_catf(out, "set %s ", table[k].key)) return 0;
+		switch (table[k].kind) {
+		case S_UINT:
+			if (!kk_str_catf(out, "%lu", get_num(s, k))) return 0;
+			break;
+		case S_DURATION:
+			kk_fmt_duration_ms(dur, get_num(s, k));
+			if (!kk_str_cats(out, dur)) return 0;
+			break;
+		case S_PATH:
+			if (!kk_str_catword(out, s->command_socket ? s->command_socket : "default"))
+				return 0;
+			break;
+		case S_UIDS:
+			if (!(s->nuids ? cat_uids(out, s) : kk_str_cats(out, "none"))) return 0;
+			break;
+		}
+		if (!kk_str_cats(out, "\n")) return 0;
+	}
+	return 1;
+}
+
+int
+kk_setting_print_json(const kk_settings *s, kk_str *out)
+{
+	if (!kk_str_cats(out, "{")) return 0;
+	for (int k = 0; k < K_COUNT; k++) {
+		if (!kk_str_cats(out, k ? "," : "") || !kk_str_catjson(out, table[k].key)
+		    || !kk_str_cats(out, ":"))
+			return 0;
+		switch (table[k].kind) {
+		case S_UINT:
+		case S_DURATION:
+			/* Durations in milliseconds: numbers are easier on tools. */
+			if (!kk_str_catf(out, "%lu", get_num(s, k))) return 0;
+			break;
+		case S_PATH:
+			if (!(s->command_socket ? kk_str_catjson(out, s->command_socket)
+			    : kk_str_cats(out, "null")))
+				return 0;
+			break;
+		case S_UIDS:
+			if (!kk_str_cats(out, "[") || !cat_uids(out, s) || !kk_str_cats(out, "]"))
+				return 0;
+			break;
+		}
+	}
+	return kk_str_cats(out, "}");
+}
+
+int
+kk_setting_help(kk_str *out)
+{
+	for (int k = 0; k < K_COUNT; k++)
+		if (!kk_str_catf(out, "    set %s %s: %s\n", table[k].key, table[k].metavar,
+		    table[k].help))
+			return 0;
+	return 1;
+}

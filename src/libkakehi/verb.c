@@ -1,0 +1,612 @@
+/* ISC license. */
+/* The verb table and the one parser of verb lines, the config line
+ * splitter and the value scanners. Nothing here looks at a state: whether
+ * a cluster exists is for state.c to say. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <kakehi/addr.h>
+#include <kakehi/str.h>
+#include <kakehi/verb.h>
+#include "setting.h"
+
+#define DURATION_MAX (24UL * 3600 * 1000)
+#define ID_MAX 64
+#define HOST_MAX 253
+#define PATH_MAX_LEN 1024
+#define METHOD_MAX 32
+
+static const kk_opt_def opts_none[] = { { 0 } };
+
+static const kk_opt_def opts_listener_add[] = {
+	{ "--public-address", KK_OPT_ADDR, 0, 0, 0,
+	    "address the listener is reached at from outside, when it differs" },
+	{ "--front-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "idle client connection (keep-alive) timeout, default 60s" },
+	{ "--request-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "time allowed for a whole request head, default 10s" },
+	{ "--back-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "idle backend response timeout, default 30s" },
+	{ "--connect-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "backend connect timeout, default 3s" },
+	{ 0 }
+};
+
+static const kk_opt_def opts_cluster_add[] = {
+	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections", 0, 0,
+	    "load-balancing algorithm, default round-robin" },
+	{ 0 }
+};
+
+static const kk_opt_def opts_frontend[] = {
+	{ "--listener", KK_OPT_ADDR, 0, 0, 0, "the listener's address (required)" },
+	{ "--host", KK_OPT_STRING, 0, 0, 0,
+	    "Host to match, exact or *.suffix wildcard, no port; default any" },
+	{ "--path", KK_OPT_STRING, 0, 0, 0, "path prefix to match, starting with /" },
+	{ "--path-exact", KK_OPT_STRING, 0, 0, 0, "exact path to match, starting with /" },
+	{ "--method", KK_OPT_STRING, 0, 0, 0, "request method to match (GET...); default any" },
+	{ 0 }
+};
+
+static const kk_opt_def opts_backend_add[] = {
+	{ "--weight", KK_OPT_UINT, 0, 0, 1000,
+	    "share of the traffic, 0..1000, default 100; 0 is never chosen" },
+	{ "--backup", KK_OPT_FLAG, 0, 0, 0, "used only when no primary backend is usable" },
+	{ 0 }
+};
+
+static const kk_opt_def opts_shutdown[] = {
+	{ "--hard", KK_OPT_FLAG, 0, 0, 0, "stop now instead of draining connections" },
+	{ 0 }
+};
+
+#define MC (KK_VERB_F_MUTATES | KK_VERB_F_CONFIG)
+
+const kk_verb_def kk_verb_table[] = {
+	{ KK_V_SET, "set", 0, 2, 2, MC, "KEY VALUE",
+	    "change a global setting (VALUE default restores the default)", opts_none },
+	{ KK_V_LISTENER_ADD, "listener", "add", 2, 2, MC,
+	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
+	    "[--back-timeout D] [--connect-timeout D]",
+	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http", opts_listener_add },
+	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, KK_VERB_F_MUTATES, "ADDR",
+	    "remove the listener on ADDR (its frontends first)", opts_none },
+	{ KK_V_LISTENER_LIST, "listener", "list", 0, 0, 0, "",
+	    "list listeners", opts_none },
+	{ KK_V_CLUSTER_ADD, "cluster", "add", 1, 1, MC,
+	    "ID [--lb round-robin|random|least-connections]",
+	    "add a cluster of backends", opts_cluster_add },
+	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, KK_VERB_F_MUTATES, "ID",
+	    "remove a cluster (its frontends and backends first)", opts_none },
+	{ KK_V_CLUSTER_LIST, "cluster", "list", 0, 0, 0, "",
+	    "list clusters", opts_none },
+	{ KK_V_FRONTEND_ADD, "frontend", "add", 1, 1, MC,
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M]",
+	    "route requests matching a listener, host, path and method to a cluster",
+	    opts_frontend },
+	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, KK_VERB_F_MUTATES,
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M]",
+	    "remove the frontend with exactly these match options", opts_frontend },
+	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
+	    "list frontends, all or a cluster's", opts_none },
+	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
+	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup]",
+	    "add a backend server to a cluster", opts_backend_add },
+	{ KK_V_BACKEND_REMOVE, "backend", "remove", 2, 2, KK_VERB_F_MUTATES,
+	    "CLUSTER BACKEND-ID", "remove a backend from a cluster", opts_none },
+	{ KK_V_BACKEND_LIST, "backend", "list", 0, 1, 0, "[CLUSTER]",
+	    "list backends, all or a cluster's", opts_none },
+	{ KK_V_STATUS, "status", 0, 0, 0, 0, "",
+	    "show workers, generation and counters", opts_none },
+	{ KK_V_STATE_SAVE, "state", "save", 1, 1, 0, "FILE",
+	    "write the running state to FILE as verb lines, atomically", opts_none },
+	{ KK_V_STATE_LOAD, "state", "load", 1, 1, KK_VERB_F_MUTATES, "FILE",
+	    "replace the running state with the one in FILE, as one transaction", opts_none },
+	{ KK_V_STATE_DUMP, "state", "dump", 0, 0, 0, "",
+	    "print the running state as verb lines", opts_none },
+	{ KK_V_RELOAD, "reload", 0, 0, 1, KK_VERB_F_MUTATES, "[FILE]",
+	    "apply the difference between FILE (default: the config file) and the "
+	    "running state", opts_none },
+	{ KK_V_SHUTDOWN, "shutdown", 0, 0, 0, KK_VERB_F_MUTATES, "[--hard]",
+	    "stop the proxy, draining connections unless --hard", opts_shutdown },
+	{ 0 }
+};
+
+/* Message for a verb: "WORD1 WORD2: problem; usage: WORD1 WORD2 USAGE". */
+static int
+fail(char *err, size_t errlen, const kk_verb_def *d, const char *fmt, ...)
+{
+	char msg[KK_ERRLEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s%s%s: %s; usage: %s%s%s%s%s", d->word1, d->word2 ? " " : "",
+	    d->word2 ? d->word2 : "", msg, d->word1, d->word2 ? " " : "",
+	    d->word2 ? d->word2 : "", *d->usage ? " " : "", d->usage);
+	return 0;
+}
+
+int
+kk_scan_uint(const char *s, unsigned long min, unsigned long max, unsigned long *v)
+{
+	unsigned long n = 0;
+	if (!*s) return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9') return 0;
+		if (n > (~0UL - 9) / 10) return 0;
+		n = n * 10 + (unsigned long)(*s - '0');
+	}
+	if (n < min || n > max) return 0;
+	*v = n;
+	return 1;
+}
+
+int
+kk_scan_duration_ms(const char *s, unsigned long *ms)
+{
+	unsigned long n = 0, unit;
+	const char *p = s;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n > DURATION_MAX) return 0;	/* early, so no overflow */
+	}
+	if (p == s) return 0;
+	if (!*p || !strcmp(p, "s")) unit = 1000;
+	else if (!strcmp(p, "ms")) unit = 1;
+	else if (!strcmp(p, "m")) unit = 60 * 1000;
+	else if (!strcmp(p, "h")) unit = 3600 * 1000;
+	else return 0;
+	if (n > DURATION_MAX / unit) return 0;
+	*ms = n * unit;
+	return 1;
+}
+
+void
+kk_fmt_duration_ms(char *buf, unsigned long ms)
+{
+	if (ms % 1000) snprintf(buf, KK_DURATION_FMTLEN, "%lums", ms);
+	else snprintf(buf, KK_DURATION_FMTLEN, "%lus", ms / 1000);
+}
+
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int
+kk_line_split(char *line, char **argv, unsigned max, unsigned *argc, char *err, size_t errlen)
+{
+	char *r = line;
+	unsigned n = 0;
+	for (;;) {
+		char *w;
+		while (is_blank(*r)) r++;
+		if (!*r || *r == '#') break;
+		if (n >= max) {
+			snprintf(err, errlen, "too many words on one line (at most %u)", max);
+			return 0;
+		}
+		/* Words shrink as quotes and escapes go, so the write pointer
+		 * never passes the read pointer. */
+		argv[n] = w = r;
+		while (*r && !is_blank(*r)) {
+			if (*r == '\'') {
+				for (r++; *r && *r != '\''; ) *w++ = *r++;
+				if (!*r) {
+					snprintf(err, errlen, "unterminated single quote");
+					return 0;
+				}
+				r++;
+			} else if (*r == '"') {
+				for (r++; *r != '"'; ) {
+					if (!*r) {
+						snprintf(err, errlen, "unterminated double quote");
+						return 0;
+					}
+					if (*r == '\\' && (r[1] == '"' || r[1] == '\\' || r[1] == '$'))
+						r++;
+					*w++ = *r++;
+				}
+				r++;
+			} else if (*r == '\\') {
+				if (!r[1]) {
+					snprintf(err, errlen, "backslash at the end of the line");
+					return 0;
+				}
+				r++;
+				*w++ = *r++;
+			} else
+				*w++ = *r++;
+		}
+		if (*r) r++;
+		*w = 0;
+		n++;
+	}
+	*argc = n;
+	return 1;
+}
+
+/* Cluster and backend ids: printable without quotes, and never taken
+ * for an option, so no leading '-'. */
+static int
+check_id(const kk_verb_def *d, const char *what, const char *id, char *err, size_t errlen)
+{
+	size_t len = strlen(id);
+	int good = len >= 1 && len <= ID_MAX && id[0] != '-';
+	for (const char *p = id; good && *p; p++)
+		good = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+		    || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-';
+	if (!good)
+		return fail(err, errlen, d, "%s \"%s\" is not valid: use 1 to %d of "
+		    "A-Z a-z 0-9 _ . - (not starting with -)", what, id, ID_MAX);
+	return 1;
+}
+
+static int
+check_addr(const kk_verb_def *d, const char *what, const char *s, char *err, size_t errlen)
+{
+	kk_addr a;
+	if (!kk_addr_parse(&a, s))
+		return fail(err, errlen, d, "%s \"%s\" is not an address: use IPV4:PORT "
+		    "or [IPV6]:PORT, numeric, port 1..65535", what, s);
+	return 1;
+}
+
+/* A Host to match: DNS letters, digits, '-' and '.', labels of 1..63,
+ * optionally "*." first for a wildcard; no port, so one frontend matches
+ * whatever port a client wrote. Case is folded when applied. */
+static int
+check_host(const kk_verb_def *d, const char *host, char *err, size_t errlen)
+{
+	const char *p = host;
+	size_t label = 0, len = strlen(host);
+	if (strchr(host, ':'))
+		return fail(err, errlen, d, "--host \"%s\": give the host without a port "
+		    "(the listener decides the port)", host);
+	if (!strncmp(p, "*.", 2)) p += 2;
+	if (!*p || len > HOST_MAX) goto bad;
+	for (; *p; p++) {
+		char c = *p;
+		if (c == '.') {
+			if (!label) goto bad;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		    || c == '-'))
+			goto bad;
+		if (++label > 63) goto bad;
+	}
+	if (!label) goto bad;
+	return 1;
+bad:
+	return fail(err, errlen, d, "--host \"%s\" is not a host name: use letters, digits, "
+	    "'-' and '.', optionally starting with *. for a wildcard", host);
+}
+
+static int
+check_path(const kk_verb_def *d, const char *opt, const char *path, char *err, size_t errlen)
+{
+	if (path[0] != '/')
+		return fail(err, errlen, d, "%s \"%s\" must start with /", opt, path);
+	if (strlen(path) > PATH_MAX_LEN)
+		return fail(err, errlen, d, "%s is longer than %d bytes", opt, PATH_MAX_LEN);
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			return fail(err, errlen, d, "%s \"%s\" contains a blank or control "
+			    "character; write it percent-encoded", opt, path);
+	return 1;
+}
+
+static int
+check_method(const kk_verb_def *d, const char *m, char *err, size_t errlen)
+{
+	size_t len = strlen(m);
+	int good = len >= 1 && len <= METHOD_MAX;
+	for (const char *p = m; good && *p; p++)
+		good = (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_';
+	if (!good)
+		return fail(err, errlen, d, "--method \"%s\" is not a method: use an upper-case "
+		    "token such as GET or POST", m);
+	return 1;
+}
+
+static int
+check_set(const kk_verb *v, char *err, size_t errlen)
+{
+	char msg[KK_ERRLEN];
+	if (!kk_setting_check(v->pos[0], v->pos[1], msg, sizeof msg))
+		return fail(err, errlen, v->def, "%s", msg);
+	return 1;
+}
+
+static int
+check_listener_add(const kk_verb *v, char *err, size_t errlen)
+{
+	const char *proto = v->pos[0];
+	if (!strcmp(proto, "https") || !strcmp(proto, "tcp"))
+		return fail(err, errlen, v->def, "protocol \"%s\": this build supports http "
+		    "listeners only", proto);
+	if (strcmp(proto, "http"))
+		return fail(err, errlen, v->def, "unknown protocol \"%s\"; use http", proto);
+	return check_addr(v->def, "listener address", v->pos[1], err, errlen);
+}
+
+static int
+check_listener_remove(const kk_verb *v, char *err, size_t errlen)
+{
+	return check_addr(v->def, "listener address", v->pos[0], err, errlen);
+}
+
+static int
+check_cluster(const kk_verb *v, char *err, size_t errlen)
+{
+	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
+}
+
+static int
+check_frontend(const kk_verb *v, char *err, size_t errlen)
+{
+	const char *host = kk_verb_opt(v, "--host"), *path = kk_verb_opt(v, "--path");
+	const char *exact = kk_verb_opt(v, "--path-exact"), *method = kk_verb_opt(v, "--method");
+	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
+	if (!kk_verb_opt(v, "--listener"))
+		return fail(err, errlen, v->def, "--listener ADDR is required");
+	if (path && exact)
+		return fail(err, errlen, v->def, "--path and --path-exact exclude each other");
+	if (host && !check_host(v->def, host, err, errlen)) return 0;
+	if (path && !check_path(v->def, "--path", path, err, errlen)) return 0;
+	if (exact && !check_path(v->def, "--path-exact", exact, err, errlen)) return 0;
+	if (method && !check_method(v->def, method, err, errlen)) return 0;
+	return 1;
+}
+
+static int
+check_optional_cluster(const kk_verb *v, char *err, size_t errlen)
+{
+	return !v->npos || check_id(v->def, "cluster id", v->pos[0], err, errlen);
+}
+
+static int
+check_backend(const kk_verb *v, char *err, size_t errlen)
+{
+	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
+	if (!check_id(v->def, "backend id", v->pos[1], err, errlen)) return 0;
+	return v->npos < 3 || check_addr(v->def, "backend address", v->pos[2], err, errlen);
+}
+
+static int
+check_file(const kk_verb *v, char *err, size_t errlen)
+{
+	if (v->npos && !*v->pos[0])
+		return fail(err, errlen, v->def, "empty file name");
+	return 1;
+}
+
+typedef int check_fn(const kk_verb *, char *, size_t);
+
+/* What the option kinds cannot say: positional syntax, required and
+ * exclusive options. Indexed like the verb ids. */
+static check_fn *const checks[KK_V_COUNT] = {
+	[KK_V_SET] = check_set,
+	[KK_V_LISTENER_ADD] = check_listener_add,
+	[KK_V_LISTENER_REMOVE] = check_listener_remove,
+	[KK_V_CLUSTER_ADD] = check_cluster,
+	[KK_V_CLUSTER_REMOVE] = check_cluster,
+	[KK_V_FRONTEND_ADD] = check_frontend,
+	[KK_V_FRONTEND_REMOVE] = check_frontend,
+	[KK_V_FRONTEND_LIST] = check_optional_cluster,
+	[KK_V_BACKEND_ADD] = check_backend,
+	[KK_V_BACKEND_REMOVE] = check_backend,
+	[KK_V_BACKEND_LIST] = check_optional_cluster,
+	[KK_V_STATE_SAVE] = check_file,
+	[KK_V_STATE_LOAD] = check_file,
+	[KK_V_RELOAD] = check_file,
+};
+
+static int
+enum_has(const char *choices, const char *value)
+{
+	size_t len = strlen(value);
+	for (const char *p = choices; *p; ) {
+		size_t n = strcspn(p, "|");
+		if (n == len && !strncmp(p, value, n)) return 1;
+		p += n;
+		if (*p) p++;
+	}
+	return 0;
+}
+
+static int
+check_value(const kk_verb_def *d, const kk_opt_def *o, const char *value, char *err,
+    size_t errlen)
+{
+	unsigned long n;
+	kk_addr a;
+	switch (o->kind) {
+	case KK_OPT_FLAG:
+		return 1;
+	case KK_OPT_STRING:
+		if (!*value) return fail(err, errlen, d, "%s needs a non-empty value", o->name);
+		return 1;
+	case KK_OPT_UINT:
+		if (!kk_scan_uint(value, o->min, o->max, &n))
+			return fail(err, errlen, d, "%s \"%s\" is not a number in %lu..%lu",
+			    o->name, value, o->min, o->max);
+		return 1;
+	case KK_OPT_DURATION:
+		if (!kk_scan_duration_ms(value, &n) || n < o->min || (o->max && n > o->max))
+			return fail(err, errlen, d, "%s \"%s\" is not a duration from 1ms to 24h "
+			    "(e.g. 500ms, 60s, 2m, 1h; a bare number is seconds)", o->name, value);
+		return 1;
+	case KK_OPT_ADDR:
+		if (!kk_addr_parse(&a, value))
+			return fail(err, errlen, d, "%s \"%s\" is not an address: use IPV4:PORT "
+			    "or [IPV6]:PORT, numeric, port 1..65535", o->name, value);
+		return 1;
+	case KK_OPT_ENUM:
+		if (!enum_has(o->choices, value)) {
+			char list[256];
+			size_t i;
+			snprintf(list, sizeof list, "%s", o->choices);
+			for (i = 0; list[i]; i++)
+				if (list[i] == '|') list[i] = ',';
+			return fail(err, errlen, d, "%s \"%s\" is not one of: %s", o->name, value,
+			    list);
+		}
+		return 1;
+	}
+	return 1;
+}
+
+static const kk_verb_def *
+find_verb(unsigned argc, const char *const *argv, unsigned *used, char *err, size_t errlen)
+{
+	const kk_verb_def *d;
+	int known = 0;
+	for (d = kk_verb_table; d->word1; d++) {
+		if (strcmp(d->word1, argv[0])) continue;
+		known = 1;
+		if (!d->word2) {
+			*used = 1;
+			return d;
+		}
+		if (argc > 1 && !strcmp(d->word2, argv[1])) {
+			*used = 2;
+			return d;
+		}
+	}
+	if (known) {
+		kk_str words = KK_STR_ZERO;
+		for (d = kk_verb_table; d->word1; d++)
+			if (!strcmp(d->word1, argv[0]))
+				kk_str_catf(&words, "%s%s", words.len ? ", " : "", d->word2);
+		if (argc > 1)
+			snprintf(err, errlen, "%s: unknown action \"%s\"; use one of: %s", argv[0],
+			    argv[1], words.s ? words.s : "");
+		else
+			snprintf(err, errlen, "%s: missing action; use one of: %s", argv[0],
+			    words.s ? words.s : "");
+		kk_str_free(&words);
+	} else {
+		kk_str words = KK_STR_ZERO;
+		for (d = kk_verb_table; d->word1; d++)
+			if (d == kk_verb_table || strcmp(d->word1, d[-1].word1))
+				kk_str_catf(&words, "%s%s", words.len ? ", " : "", d->word1);
+		snprintf(err, errlen, "unknown verb \"%s\"; verbs are: %s", argv[0],
+		    words.s ? words.s : "");
+		kk_str_free(&words);
+	}
+	return 0;
+}
+
+/* The usage word naming positional argument i, for "missing CLUSTER". */
+static void
+missing_name(const kk_verb_def *d, unsigned i, char *name, size_t len)
+{
+	const char *p = d->usage;
+	snprintf(name, len, "argument");
+	for (;;) {
+		size_t n;
+		while (*p == ' ') p++;
+		n = strcspn(p, " ");
+		if (!n || *p == '[' || *p == '-') return;
+		if (!i--) {
+			snprintf(name, len, "%.*s", (int)n, p);
+			return;
+		}
+		p += n;
+	}
+}
+
+int
+kk_verb_parse(kk_verb *v, unsigned argc, const char *const *argv, char *err, size_t errlen)
+{
+	const kk_verb_def *d;
+	unsigned i;
+	if (!argc) {
+		snprintf(err, errlen, "empty verb line");
+		return 0;
+	}
+	if (!(d = find_verb(argc, argv, &i, err, errlen))) return 0;
+	memset(v, 0, sizeof *v);
+	v->def = d;
+	for (; i < argc; i++) {
+		const char *w = argv[i], *value = 0, *eq;
+		const kk_opt_def *o;
+		size_t namelen;
+		if (strncmp(w, "--", 2) || !w[2]) {
+			if (v->npos >= d->npos_max)
+				return fail(err, errlen, d, "unexpected argument \"%s\"", w);
+			v->pos[v->npos++] = w;
+			continue;
+		}
+		eq = strchr(w, '=');
+		namelen = eq ? (size_t)(eq - w) : strlen(w);
+		for (o = d->opts; o->name; o++)
+			if (strlen(o->name) == namelen && !strncmp(o->name, w, namelen))
+				break;
+		if (!o->name)
+			return fail(err, errlen, d, "unknown option \"%.*s\"", (int)namelen, w);
+		for (unsigned j = 0; j < v->nopt; j++)
+			if (v->opt[j].def == o)
+				return fail(err, errlen, d, "%s given twice", o->name);
+		if (o->kind == KK_OPT_FLAG) {
+			if (eq) return fail(err, errlen, d, "%s takes no value", o->name);
+		} else if (eq)
+			value = eq + 1;
+		else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2))
+			value = argv[++i];
+		else
+			return fail(err, errlen, d, "%s needs a value", o->name);
+		if (!check_value(d, o, value ? value : "", err, errlen)) return 0;
+		/* Cannot overflow: options are unique and no verb has more. */
+		v->opt[v->nopt].def = o;
+		v->opt[v->nopt++].value = value;
+	}
+	if (v->npos < d->npos_min) {
+		char name[64];
+		missing_name(d, v->npos, name, sizeof name);
+		return fail(err, errlen, d, "missing %s", name);
+	}
+	if (checks[d->id] && !checks[d->id](v, err, errlen)) return 0;
+	return 1;
+}
+
+const char *
+kk_verb_opt(const kk_verb *v, const char *name)
+{
+	if (!strncmp(name, "--", 2)) name += 2;
+	for (unsigned i = 0; i < v->nopt; i++)
+		if (!strcmp(v->opt[i].def->name + 2, name))
+			return v->opt[i].value ? v->opt[i].value : "";
+	return 0;
+}
+
+int
+kk_verb_help(kk_str *out, const char *word1)
+{
+	int found = 0;
+	for (const kk_verb_def *d = kk_verb_table; d->word1; d++) {
+		char head[512];
+		if (word1 && strcmp(word1, d->word1)) continue;
+		found = 1;
+		snprintf(head, sizeof head, "%s%s%s%s%s", d->word1, d->word2 ? " " : "",
+		    d->word2 ? d->word2 : "", *d->usage ? " " : "", d->usage);
+		if (!kk_str_catf(out, "%s  # %s\n", head, d->summary)) return 0;
+		if (!word1) continue;
+		/* Asked about one verb: its options and, for set, its keys. */
+		for (const kk_opt_def *o = d->opts; o->name; o++)
+			if (!kk_str_catf(out, "    %s: %s\n", o->name, o->help)) return 0;
+		if (d->id == KK_V_SET && !kk_setting_help(out)) return 0;
+	}
+	if (!found) {
+		errno = ENOENT;
+		return 0;
+	}
+	return 1;
+}
