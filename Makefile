@@ -63,7 +63,9 @@ $(B)/bin/%:
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o %.a,$^) $(EXTRA_LIBS) $(ALL_LDFLAGS)
 
-$(B)/tests/tools/%:
+# A static pattern: a plain $(B)/tests/tools/% rule would also claim the
+# tools' own objects (shorter stem than $(B)/%.o) and link nothing.
+$(TEST_TOOLS): $(B)/tests/tools/%:
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o %.a,$^) $(EXTRA_LIBS) $(ALL_LDFLAGS)
 
