@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <kakehi/str.h>
+#include <kakehi/verb.h>
 #include "tap.h"
 
 static const char *
@@ -72,6 +73,29 @@ main(void)
 	kk_str_catword(&sa, "y z");
 	is_str(sa.s, "x 'y z'", "catword appends");
 	kk_str_free(&sa);
+
+	/* Round trip through the config line splitter, which is the reader
+	 * catword is written for. */
+	{
+		static const char *words[] = {
+			"plain", "", "#", "a#b", "it's", "''", "a b\tc", "\\", "\"q\"",
+			"$HOME", "x;y", "[::1]:80", "tab\tnl", "caf\xc3\xa9", "--path=/a b", 0
+		};
+		kk_str line = KK_STR_ZERO;
+		char *argv[32], err[256] = "";
+		unsigned n, argc = 0, i;
+
+		for (n = 0; words[n]; n++) {
+			if (n)
+				kk_str_cats(&line, " ");
+			kk_str_catword(&line, words[n]);
+		}
+		ok(kk_line_split(line.s, argv, 32, &argc, err, sizeof err), "line splits: %s", err);
+		is_int(argc, n, "as many words back");
+		for (i = 0; i < n && i < argc; i++)
+			is_str(argv[i], words[i], "word %u round-trips", i);
+		kk_str_free(&line);
+	}
 
 	/* JSON strings, RFC 8259 section 7. */
 	is_str(json("abc"), "\"abc\"", "json plain");
