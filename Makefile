@@ -16,6 +16,11 @@ SAN_FLAGS ?=
 RUN_DIR ?= $(CURDIR)/run
 QUICK ?=
 
+# Defined before deps.mak is read: its prerequisite lists are expanded
+# as they are read, so a later definition would leave them empty.
+LIBKAKEHI := $(B)/libkakehi.a
+LIBLLHTTP := $(B)/libllhttp.a
+
 -include config.mak
 include package/targets.mak
 include package/deps.mak
@@ -27,8 +32,6 @@ ALL_CPPFLAGS := $(CPPFLAGS_AUTO) $(TLS_CPPFLAGS) $(NGHTTP2_CPPFLAGS) -I$(LLHTTP_
 ALL_CFLAGS := $(CFLAGS_AUTO) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS_AUTO) $(SAN_FLAGS) $(LDFLAGS)
 
-LIBKAKEHI := $(B)/libkakehi.a
-LIBLLHTTP := $(B)/libllhttp.a
 LLHTTP_OBJS := $(B)/llhttp/api.o $(B)/llhttp/http.o $(B)/llhttp/llhttp.o
 
 PROGRAMS := $(addprefix $(B)/bin/,$(BIN_TARGETS) $(LIBEXEC_TARGETS))
