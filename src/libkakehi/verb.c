@@ -71,14 +71,14 @@ const kk_verb_def kk_verb_table[] = {
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
 	    "[--back-timeout D] [--connect-timeout D]",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http", opts_listener_add },
-	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, KK_VERB_F_MUTATES, "ADDR",
+	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
 	    "remove the listener on ADDR (its frontends first)", opts_none },
 	{ KK_V_LISTENER_LIST, "listener", "list", 0, 0, 0, "",
 	    "list listeners", opts_none },
 	{ KK_V_CLUSTER_ADD, "cluster", "add", 1, 1, MC,
 	    "ID [--lb round-robin|random|least-connections]",
 	    "add a cluster of backends", opts_cluster_add },
-	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, KK_VERB_F_MUTATES, "ID",
+	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
 	    "remove a cluster (its frontends and backends first)", opts_none },
 	{ KK_V_CLUSTER_LIST, "cluster", "list", 0, 0, 0, "",
 	    "list clusters", opts_none },
@@ -86,7 +86,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M]",
 	    "route requests matching a listener, host, path and method to a cluster",
 	    opts_frontend },
-	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, KK_VERB_F_MUTATES,
+	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
 	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M]",
 	    "remove the frontend with exactly these match options", opts_frontend },
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
@@ -94,7 +94,7 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
 	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup]",
 	    "add a backend server to a cluster", opts_backend_add },
-	{ KK_V_BACKEND_REMOVE, "backend", "remove", 2, 2, KK_VERB_F_MUTATES,
+	{ KK_V_BACKEND_REMOVE, "backend", "remove", 2, 2, MC,
 	    "CLUSTER BACKEND-ID", "remove a backend from a cluster", opts_none },
 	{ KK_V_BACKEND_LIST, "backend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list backends, all or a cluster's", opts_none },
@@ -135,9 +135,10 @@ kk_scan_uint(const char *s, unsigned long min, unsigned long max, unsigned long 
 	unsigned long n = 0;
 	if (!*s) return 0;
 	for (; *s; s++) {
+		unsigned long digit = (unsigned long)(*s - '0');
 		if (*s < '0' || *s > '9') return 0;
-		if (n > (~0UL - 9) / 10) return 0;
-		n = n * 10 + (unsigned long)(*s - '0');
+		if (n > (~0UL - digit) / 10) return 0;
+		n = n * 10 + digit;
 	}
 	if (n < min || n > max) return 0;
 	*v = n;
@@ -451,10 +452,15 @@ check_value(const kk_verb_def *d, const kk_opt_def *o, const char *value, char *
 	case KK_OPT_ENUM:
 		if (!enum_has(o->choices, value)) {
 			char list[256];
-			size_t i;
-			snprintf(list, sizeof list, "%s", o->choices);
-			for (i = 0; list[i]; i++)
-				if (list[i] == '|') list[i] = ',';
+			size_t i, j = 0;
+			for (i = 0; o->choices[i] && j + 3 < sizeof list; i++) {
+				if (o->choices[i] == '|') {
+					list[j++] = ',';
+					list[j++] = ' ';
+				} else
+					list[j++] = o->choices[i];
+			}
+			list[j] = 0;
 			return fail(err, errlen, d, "%s \"%s\" is not one of: %s", o->name, value,
 			    list);
 		}

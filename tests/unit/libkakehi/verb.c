@@ -1,0 +1,399 @@
+/* ISC license. */
+/* Tests for src/libkakehi/verb.c: every verb parses, every error path of
+ * the parser says what is wrong, the line splitter and the scanners. */
+
+#include <stdlib.h>
+#include <string.h>
+#include <kakehi/str.h>
+#include <kakehi/verb.h>
+#include "tap.h"
+
+/* Lines that must parse, covering every verb of the table. */
+static const char *const good[] = {
+	"set workers 4",
+	"set workers default",
+	"set command-socket /run/kakehi/ctl",
+	"set allowed-uids 0,1000",
+	"set allowed-uids none",
+	"set max-connections 1000000",
+	"set buffer-size 1024",
+	"set backlog 65535",
+	"set worker-timeout 1500ms",
+	"set drain-timeout 2m",
+	"listener add http 127.0.0.1:8080",
+	"listener add http [::1]:8080 --public-address 192.0.2.1:80 --front-timeout 1m "
+	    "--request-timeout 5s --back-timeout 1h --connect-timeout 250ms",
+	"listener add http --front-timeout=90 127.0.0.1:8081",
+	"listener remove 127.0.0.1:8080",
+	"listener list",
+	"cluster add app",
+	"cluster add app.v2_b-c --lb least-connections",
+	"cluster add app --lb=random",
+	"cluster remove app",
+	"cluster list",
+	"frontend add app --listener 127.0.0.1:8080",
+	"frontend add app --listener 127.0.0.1:8080 --host Example.COM --path /api --method GET",
+	"frontend add --host *.example.com app --listener=127.0.0.1:8080 --path-exact /x",
+	"frontend remove app --listener 127.0.0.1:8080 --host example.com",
+	"frontend list",
+	"frontend list app",
+	"backend add app b1 10.0.0.1:80",
+	"backend add app b2 [2001:db8::1]:8080 --weight 0 --backup",
+	"backend add app b3 10.0.0.3:80 --backup --weight=1000",
+	"backend remove app b1",
+	"backend list",
+	"backend list app",
+	"status",
+	"state save /tmp/state",
+	"state load 'a file'",
+	"state dump",
+	"reload",
+	"reload /etc/kakehi/kakehi.conf",
+	"shutdown",
+	"shutdown --hard",
+};
+
+struct bad {
+	const char *line;
+	const char *want;	/* a substring of the message */
+};
+
+static const struct bad bad[] = {
+	{ "frobnicate", "unknown verb \"frobnicate\"; verbs are: set, listener, cluster" },
+	{ "listener", "listener: missing action; use one of: add, remove, list" },
+	{ "listener move 1.2.3.4:80", "unknown action \"move\"" },
+	{ "set workers", "set: missing VALUE; usage: set KEY VALUE" },
+	{ "set", "set: missing KEY" },
+	{ "set workers 2 3", "unexpected argument \"3\"" },
+	{ "set workers 0", "workers: \"0\" is not a number in 1..64" },
+	{ "set workers 65", "1..64" },
+	{ "set workers -1", "1..64" },
+	{ "set workers 99999999999999999999999", "1..64" },
+	{ "set threads 4", "unknown setting \"threads\"; settings are: workers, command-socket" },
+	{ "set command-socket relative/path", "not an absolute path" },
+	{ "set allowed-uids 1,,2", "not a comma-separated list" },
+	{ "set allowed-uids root", "not a comma-separated list" },
+	{ "set buffer-size 1023", "1024..1048576" },
+	{ "set worker-timeout 5x", "not a duration" },
+	{ "set drain-timeout 25h", "not a duration" },
+	{ "set drain-timeout 0", "not a duration" },
+	{ "listener add http", "missing ADDR" },
+	{ "listener add", "missing PROTO" },
+	{ "listener add https 0.0.0.0:443", "this build supports http listeners only" },
+	{ "listener add tcp 0.0.0.0:5432", "this build supports http listeners only" },
+	{ "listener add gopher 0.0.0.0:70", "unknown protocol \"gopher\"; use http" },
+	{ "listener add http localhost:80", "\"localhost:80\" is not an address" },
+	{ "listener add http 127.0.0.1:0", "is not an address" },
+	{ "listener add http 127.0.0.1:80 --bogus 1", "unknown option \"--bogus\"" },
+	{ "listener add http 127.0.0.1:80 --bogus=1", "unknown option \"--bogus\"" },
+	{ "listener add http 127.0.0.1:80 --front-timeout", "--front-timeout needs a value" },
+	{ "listener add http 127.0.0.1:80 --front-timeout --back-timeout 1s",
+	    "--front-timeout needs a value" },
+	{ "listener add http 127.0.0.1:80 --front-timeout soon", "\"soon\" is not a duration" },
+	{ "listener add http 127.0.0.1:80 --front-timeout 1s --front-timeout 2s",
+	    "--front-timeout given twice" },
+	{ "listener add http 127.0.0.1:80 --public-address nowhere", "is not an address" },
+	{ "listener remove", "missing ADDR" },
+	{ "listener list extra", "unexpected argument \"extra\"" },
+	{ "cluster add", "missing ID" },
+	{ "cluster add app --lb fastest", "--lb \"fastest\" is not one of: round-robin, random, "
+	    "least-connections" },
+	{ "cluster add 'a b'", "cluster id \"a b\" is not valid" },
+	{ "cluster add -app", "cluster id \"-app\" is not valid" },
+	{ "cluster add ''", "cluster id \"\" is not valid" },
+	{ "cluster add aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	    "is not valid" },
+	{ "cluster remove", "missing ID" },
+	{ "frontend add app", "--listener ADDR is required" },
+	{ "frontend add --listener 127.0.0.1:80", "missing CLUSTER" },
+	{ "frontend add app --listener 127.0.0.1:80 --path /a --path-exact /b",
+	    "--path and --path-exact exclude each other" },
+	{ "frontend add app --listener 127.0.0.1:80 --host example.com:80", "without a port" },
+	{ "frontend add app --listener 127.0.0.1:80 --host exa_mple.com", "is not a host name" },
+	{ "frontend add app --listener 127.0.0.1:80 --host a..b", "is not a host name" },
+	{ "frontend add app --listener 127.0.0.1:80 --host a.*.b", "is not a host name" },
+	{ "frontend add app --listener 127.0.0.1:80 --host '*.'", "is not a host name" },
+	{ "frontend add app --listener 127.0.0.1:80 --host ''", "--host needs a non-empty value" },
+	{ "frontend add app --listener 127.0.0.1:80 --host=", "--host needs a non-empty value" },
+	{ "frontend add app --listener 127.0.0.1:80 --path api", "--path \"api\" must start with /" },
+	{ "frontend add app --listener 127.0.0.1:80 --path-exact 'a b'", "must start with /" },
+	{ "frontend add app --listener 127.0.0.1:80 --path '/a b'", "blank or control" },
+	{ "frontend add app --listener 127.0.0.1:80 --method get", "--method \"get\" is not a method" },
+	{ "frontend add app --listener nowhere", "--listener \"nowhere\" is not an address" },
+	{ "frontend remove app", "--listener ADDR is required" },
+	{ "frontend list a b", "unexpected argument \"b\"" },
+	{ "frontend list 'bad id'", "is not valid" },
+	{ "backend add app b1", "missing HOST:PORT" },
+	{ "backend add app", "missing BACKEND-ID" },
+	{ "backend add app b1 10.0.0.1", "backend address \"10.0.0.1\" is not an address" },
+	{ "backend add app b1 10.0.0.1:80 --weight 1001", "--weight \"1001\" is not a number in 0..1000" },
+	{ "backend add app b1 10.0.0.1:80 --weight heavy", "is not a number" },
+	{ "backend add app b1 10.0.0.1:80 --backup=yes", "--backup takes no value" },
+	{ "backend add app b1 10.0.0.1:80 --backup --backup", "--backup given twice" },
+	{ "backend add app 'b 1' 10.0.0.1:80", "backend id \"b 1\" is not valid" },
+	{ "backend remove app", "missing BACKEND-ID" },
+	{ "backend remove app b1 b2", "unexpected argument" },
+	{ "status now", "unexpected argument \"now\"" },
+	{ "state", "state: missing action; use one of: save, load, dump" },
+	{ "state save", "missing FILE" },
+	{ "state save ''", "empty file name" },
+	{ "reload a b", "unexpected argument \"b\"" },
+	{ "shutdown --soft", "unknown option \"--soft\"" },
+};
+
+static int
+split_parse(char *buf, kk_verb *v, char *err, size_t errlen)
+{
+	char *argv[KK_LINE_MAXWORDS];
+	unsigned argc;
+	if (!kk_line_split(buf, argv, KK_LINE_MAXWORDS, &argc, err, errlen)) return 0;
+	return kk_verb_parse(v, argc, (const char *const *)argv, err, errlen);
+}
+
+/* Prints a parsed verb back as a line, as a tool driving kakehi would. */
+static void
+print_verb(const kk_verb *v, kk_str *out)
+{
+	kk_str_cats(out, v->def->word1);
+	if (v->def->word2) kk_str_catf(out, " %s", v->def->word2);
+	for (unsigned i = 0; i < v->npos; i++) {
+		kk_str_cats(out, " ");
+		kk_str_catword(out, v->pos[i]);
+	}
+	for (unsigned i = 0; i < v->nopt; i++) {
+		kk_str_catf(out, " %s", v->opt[i].def->name);
+		if (v->opt[i].value) {
+			kk_str_cats(out, " ");
+			kk_str_catword(out, v->opt[i].value);
+		}
+	}
+}
+
+static int
+same_verb(const kk_verb *a, const kk_verb *b)
+{
+	if (a->def != b->def || a->npos != b->npos || a->nopt != b->nopt) return 0;
+	for (unsigned i = 0; i < a->npos; i++)
+		if (strcmp(a->pos[i], b->pos[i])) return 0;
+	for (unsigned i = 0; i < a->nopt; i++) {
+		const char *x = kk_verb_opt(b, a->opt[i].def->name);
+		if (!x || strcmp(x, a->opt[i].value ? a->opt[i].value : "")) return 0;
+	}
+	return 1;
+}
+
+static void
+test_good(void)
+{
+	int seen[KK_V_COUNT] = { 0 };
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+		char buf[512], buf2[512], err[KK_ERRLEN] = "";
+		kk_verb v, v2;
+		kk_str out = KK_STR_ZERO;
+		snprintf(buf, sizeof buf, "%s", good[i]);
+		if (!split_parse(buf, &v, err, sizeof err)) {
+			ok(0, "parses: %s (%s)", good[i], err);
+			continue;
+		}
+		seen[v.def->id] = 1;
+		print_verb(&v, &out);
+		snprintf(buf2, sizeof buf2, "%s", out.s);
+		ok(split_parse(buf2, &v2, err, sizeof err) && same_verb(&v, &v2),
+		    "parse, print, parse: %s -> %s", good[i], out.s);
+		kk_str_free(&out);
+	}
+	for (const kk_verb_def *d = kk_verb_table; d->word1; d++)
+		ok(seen[d->id], "verb %s %s is covered", d->word1, d->word2 ? d->word2 : "");
+}
+
+static void
+test_bad(void)
+{
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char buf[512], err[KK_ERRLEN] = "";
+		kk_verb v;
+		snprintf(buf, sizeof buf, "%s", bad[i].line);
+		int r = split_parse(buf, &v, err, sizeof err);
+		ok(!r && strstr(err, bad[i].want), "rejects: %s", bad[i].line);
+		if (r || !strstr(err, bad[i].want))
+			printf("#   got:  '%s'\n#   want: '...%s...'\n", r ? "(accepted)" : err,
+			    bad[i].want);
+	}
+	/* The usage line comes with the message. */
+	char buf[] = "backend add app b1 10.0.0.1:80 --weight x", err[KK_ERRLEN];
+	kk_verb v;
+	split_parse(buf, &v, err, sizeof err);
+	ok(strstr(err, "; usage: backend add CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup]")
+	    != 0, "error carries the usage line: %.300s", err);
+	ok(!kk_verb_parse(&v, 0, 0, err, sizeof err) && strstr(err, "empty"), "empty argv");
+}
+
+static void
+test_opt(void)
+{
+	char buf[] = "backend add app b1 10.0.0.1:80 --backup --weight 7", err[KK_ERRLEN];
+	kk_verb v;
+	ok(split_parse(buf, &v, err, sizeof err), "backend add parses");
+	is_str(kk_verb_opt(&v, "--weight"), "7", "option by --name");
+	is_str(kk_verb_opt(&v, "weight"), "7", "option by bare name");
+	is_str(kk_verb_opt(&v, "--backup"), "", "flag present is empty string");
+	ok(kk_verb_opt(&v, "--host") == 0, "absent option is NULL");
+	is_int(v.npos, 3, "three positionals");
+	is_str(v.pos[2], "10.0.0.1:80", "address positional");
+}
+
+struct split_case {
+	const char *line;
+	int ok;
+	const char *words;	/* words joined by '|', or the error substring */
+};
+
+static const struct split_case splits[] = {
+	{ "", 1, "" },
+	{ "   \t  ", 1, "" },
+	{ "# a comment", 1, "" },
+	{ "   # indented comment", 1, "" },
+	{ "a b\tc", 1, "a|b|c" },
+	{ "a#b # rest", 1, "a#b" },
+	{ "'#not a comment' x", 1, "#not a comment|x" },
+	{ "'single $quoted \\ \"x\"'", 1, "single $quoted \\ \"x\"" },
+	{ "\"double \\\" \\\\ \\$ \\n\"", 1, "double \" \\ $ \\n" },
+	{ "a\\ b c\\'d", 1, "a b|c'd" },
+	{ "'it'\\''s'", 1, "it's" },
+	{ "pre'mid'\"post\"", 1, "premidpost" },
+	{ "'' \"\"", 1, "|" },
+	{ "trailing   ", 1, "trailing" },
+	{ "'unterminated", 0, "unterminated single quote" },
+	{ "\"unterminated", 0, "unterminated double quote" },
+	{ "\"esc\\\"", 0, "unterminated double quote" },
+	{ "back\\", 0, "backslash at the end" },
+};
+
+static void
+test_split(void)
+{
+	for (size_t i = 0; i < sizeof splits / sizeof *splits; i++) {
+		char buf[256], err[KK_ERRLEN] = "", *argv[8];
+		unsigned argc = 99;
+		kk_str joined = KK_STR_ZERO;
+		snprintf(buf, sizeof buf, "%s", splits[i].line);
+		int r = kk_line_split(buf, argv, 8, &argc, err, sizeof err);
+		if (r) {
+			kk_str_cats(&joined, "");
+			for (unsigned j = 0; j < argc; j++)
+				kk_str_catf(&joined, "%s%s", j ? "|" : "", argv[j]);
+		}
+		if (splits[i].ok)
+			is_str(r ? joined.s : err, splits[i].words, "split [%s]", splits[i].line);
+		else
+			ok(!r && strstr(err, splits[i].words), "split [%s] fails: %.200s",
+			    splits[i].line, err);
+		kk_str_free(&joined);
+	}
+	/* Too many words: the limit is the caller's array. */
+	char buf[] = "a b c d e", err[KK_ERRLEN], *argv[4];
+	unsigned argc;
+	ok(!kk_line_split(buf, argv, 4, &argc, err, sizeof err) && strstr(err, "too many words"),
+	    "too many words: %.200s", err);
+	char buf2[] = "a b c d", *argv2[4];
+	ok(kk_line_split(buf2, argv2, 4, &argc, err, sizeof err) && argc == 4, "exactly max words");
+	/* catword output splits back to the same word. */
+	static const char *const words[] = { "plain", "with space", "it's", "#hash", "",
+	    "a\"b", "back\\slash", "$dollar", "tab\there", "mixed 'q' \"dq\" \\" };
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
+		kk_str s = KK_STR_ZERO;
+		char *av[4];
+		kk_str_catword(&s, words[i]);
+		kk_str_cats(&s, " next");
+		int r = kk_line_split(s.s, av, 4, &argc, err, sizeof err);
+		ok(r && argc == 2 && !strcmp(av[0], words[i]) && !strcmp(av[1], "next"),
+		    "catword round trip [%s]", words[i]);
+		kk_str_free(&s);
+	}
+}
+
+static void
+test_scan(void)
+{
+	unsigned long v = 0;
+	char buf[KK_DURATION_FMTLEN];
+	ok(kk_scan_uint("0", 0, 10, &v) && v == 0, "uint 0");
+	ok(kk_scan_uint("10", 0, 10, &v) && v == 10, "uint max");
+	ok(!kk_scan_uint("11", 0, 10, &v), "uint above max");
+	ok(!kk_scan_uint("4", 5, 10, &v), "uint below min");
+	ok(!kk_scan_uint("", 0, 10, &v), "uint empty");
+	ok(!kk_scan_uint("+1", 0, 10, &v), "uint sign");
+	ok(!kk_scan_uint(" 1", 0, 10, &v), "uint blank");
+	ok(!kk_scan_uint("1x", 0, 10, &v), "uint junk");
+	ok(!kk_scan_uint("184467440737095516160", 0, ~0UL, &v), "uint overflow");
+	ok(kk_scan_uint("18446744073709551615", 0, ~0UL, &v) && v == ~0UL, "uint ULONG_MAX");
+	ok(kk_scan_duration_ms("500ms", &v) && v == 500, "500ms");
+	ok(kk_scan_duration_ms("60s", &v) && v == 60000, "60s");
+	ok(kk_scan_duration_ms("2m", &v) && v == 120000, "2m");
+	ok(kk_scan_duration_ms("1h", &v) && v == 3600000, "1h");
+	ok(kk_scan_duration_ms("7", &v) && v == 7000, "bare number is seconds");
+	ok(kk_scan_duration_ms("0", &v) && v == 0, "zero scans");
+	ok(kk_scan_duration_ms("24h", &v) && v == 86400000, "24h is the maximum");
+	ok(!kk_scan_duration_ms("86401s", &v), "over 24h");
+	ok(!kk_scan_duration_ms("99999999999999999999999h", &v), "huge");
+	ok(!kk_scan_duration_ms("s", &v), "unit alone");
+	ok(!kk_scan_duration_ms("1d", &v), "unknown unit");
+	ok(!kk_scan_duration_ms("1 s", &v), "blank inside");
+	ok(!kk_scan_duration_ms("", &v), "empty duration");
+	ok(!kk_scan_duration_ms("-1s", &v), "negative");
+	kk_fmt_duration_ms(buf, 60000);
+	is_str(buf, "60s", "fmt whole seconds");
+	kk_fmt_duration_ms(buf, 1500);
+	is_str(buf, "1500ms", "fmt milliseconds");
+	kk_fmt_duration_ms(buf, 0);
+	is_str(buf, "0s", "fmt zero");
+	kk_fmt_duration_ms(buf, 86400000);
+	is_str(buf, "86400s", "fmt 24h");
+}
+
+static void
+test_table(void)
+{
+	/* The hand-written usage must name every option of the row. */
+	for (const kk_verb_def *d = kk_verb_table; d->word1; d++) {
+		ok(d->npos_max <= KK_VERB_MAXPOS && d->npos_min <= d->npos_max,
+		    "%s %s: positional counts", d->word1, d->word2 ? d->word2 : "");
+		unsigned n = 0;
+		for (const kk_opt_def *o = d->opts; o->name; o++, n++)
+			ok(strstr(d->usage, o->name) && !strncmp(o->name, "--", 2) && o->help,
+			    "%s %s: usage names %s", d->word1, d->word2 ? d->word2 : "", o->name);
+		ok(n <= KK_VERB_MAXOPTS, "%s: options fit in kk_verb", d->word1);
+	}
+}
+
+static void
+test_help(void)
+{
+	kk_str out = KK_STR_ZERO;
+	ok(kk_verb_help(&out, 0), "help for all verbs");
+	for (const kk_verb_def *d = kk_verb_table; d->word1; d++)
+		ok(strstr(out.s, d->summary) != 0, "help mentions %s %s", d->word1,
+		    d->word2 ? d->word2 : "");
+	kk_str_reset(&out);
+	ok(kk_verb_help(&out, "set") && strstr(out.s, "set drain-timeout DURATION")
+	    && strstr(out.s, "allowed-uids"), "help set lists the keys");
+	kk_str_reset(&out);
+	ok(kk_verb_help(&out, "backend") && strstr(out.s, "--weight: ")
+	    && !strstr(out.s, "cluster add"), "help backend: its verbs and options only");
+	kk_str_reset(&out);
+	ok(!kk_verb_help(&out, "nosuch") && !out.len, "help for an unknown verb fails");
+	kk_str_free(&out);
+}
+
+int
+main(void)
+{
+	test_good();
+	test_bad();
+	test_opt();
+	test_split();
+	test_scan();
+	test_table();
+	test_help();
+	return done();
+}
