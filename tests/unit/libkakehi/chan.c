@@ -95,7 +95,8 @@ main(void)
 
 		kk_words_frame(&raw, 2, m);
 		for (i = 0; i < raw.len; i++) {
-			write(sp[0], raw.s + i, 1);
+			if (write(sp[0], raw.s + i, 1) != 1)
+				break;
 			kk_chan_fill(&b);
 			r = kk_chan_next(&b, argv, 8, &argc);
 			if (i + 1 < raw.len && r != 0)
@@ -106,7 +107,7 @@ main(void)
 	}
 
 	/* fd passing: the fd arrives with its message, after a queued one. */
-	pipe(pfd);
+	ok(pipe(pfd) == 0, "pipe");
 	fstat(pfd[0], &st1);
 	{
 		const char *q[] = { "update", "8", "x" };
@@ -133,7 +134,7 @@ main(void)
 		int p2[2], f1, f2;
 		struct stat s1, s2;
 
-		pipe(p2);
+		ok(pipe(p2) == 0, "second pipe");
 		fstat(p2[1], &st2);
 		kk_chan_put_fd(&a, 2, m, pfd[1]);
 		kk_chan_put_fd(&a, 2, m, p2[1]);
@@ -194,11 +195,11 @@ main(void)
 
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
 	kk_chan_init(&b, sp[1]);
-	write(sp[0], "\xff\0\0\0", 4);
+	ok(write(sp[0], "\xff\0\0\0", 4) == 4, "header of a 4 GiB frame");
 	kk_chan_fill(&b);
 	errno = 0;
 	ok(kk_chan_next(&b, argv, 8, &argc) == -1 && errno == EMSGSIZE, "oversized frame: EMSGSIZE");
-	write(sp[0], "\0\0\0\2a", 5);
+	ok(write(sp[0], "\0\0\0\2a", 5) == 5, "more bytes after it");
 	close(sp[0]);
 	kk_chan_free(&b);
 

@@ -93,8 +93,7 @@ main(void)
 	errno = 0;
 	ok(!kk_frame_read(sp[1], &in, 100, 50) && errno == ETIMEDOUT, "read times out");
 	/* A header split across writes, then EOF in the payload. */
-	write(sp[0], "\0\0", 2);
-	write(sp[0], "\0\5ab", 4);
+	ok(write(sp[0], "\0\0", 2) == 2 && write(sp[0], "\0\5ab", 4) == 4, "header in two writes");
 	shutdown(sp[0], SHUT_WR);
 	errno = 0;
 	ok(!kk_frame_read(sp[1], &in, 100, 1000) && errno == EPROTO, "EOF inside a frame: EPROTO");
@@ -104,7 +103,7 @@ main(void)
 	close(sp[1]);
 
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
-	write(sp[0], "\0\1\0\0", 4);
+	ok(write(sp[0], "\0\1\0\0", 4) == 4, "header of a 64 KiB frame");
 	errno = 0;
 	ok(!kk_frame_read(sp[1], &in, 1000, 1000) && errno == EMSGSIZE, "oversized frame: EMSGSIZE");
 	close(sp[0]);
