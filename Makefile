@@ -73,8 +73,10 @@ $(TEST_TOOLS): $(B)/tests/tools/%:
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o %.a,$^) $(EXTRA_LIBS) $(ALL_LDFLAGS)
 
 # Unit tests may include the .c they test to reach its statics, so they
-# link against the whole library set of the worker.
-$(B)/tests/unit/%: tests/unit/%.c $(LIBKAKEHI) $(LIBLLHTTP) config.mak tests/unit/tap.h
+# link against the whole library set of the worker, and are rebuilt when
+# any source changes.
+$(B)/tests/unit/%: tests/unit/%.c $(LIBKAKEHI) $(LIBLLHTTP) config.mak tests/unit/tap.h \
+    $(wildcard src/*/*.c src/*/*.h src/include/kakehi/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Isrc -Itests/unit $(ALL_CFLAGS) -o $@ $< $(LIBKAKEHI) $(LIBLLHTTP) \
 	  $(SKALIBS_LIBS) $(TLS_LIBS) $(NGHTTP2_LIBS) $(ALL_LDFLAGS)
