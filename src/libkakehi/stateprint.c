@@ -1,0 +1,380 @@
+/* ISC license. */
+/* Output of a state: canonical verb lines (the config and state file
+ * format), JSON, the list verbs, and the atomic state file. Options come
+ * in table order and defaults are left out, so equal states print equal
+ * bytes. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <kakehi/state.h>
+#include <kakehi/str.h>
+#include <kakehi/verb.h>
+#include "setting.h"
+#include "stateprint.h"
+
+const char *const kk_lb_names[] = { "round-robin", "random", "least-connections", 0 };
+static const char *const proto_names[] = { "http" };
+
+static int
+cat_duration(kk_str *out, const char *opt, unsigned long ms, unsigned long def)
+{
+	char buf[KK_DURATION_FMTLEN];
+	if (ms == def) return 1;
+	kk_fmt_duration_ms(buf, ms);
+	return kk_str_catf(out, " %s %s", opt, buf);
+}
+
+static int
+cat_opt(kk_str *out, const char *opt, const char *word)
+{
+	if (!word) return 1;
+	return kk_str_catf(out, " %s ", opt) && kk_str_catword(out, word);
+}
+
+int
+kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
+{
+	if (strcmp(action, "add"))
+		return kk_str_catf(out, "listener %s ", action) && kk_str_catword(out, l->addr_text);
+	return kk_str_catf(out, "listener add %s ", proto_names[l->proto])
+	    && kk_str_catword(out, l->addr_text)
+	    && cat_opt(out, "--public-address", l->public_address)
+	    && cat_duration(out, "--front-timeout", l->front_timeout_ms,
+		KK_DEFAULT_FRONT_TIMEOUT_MS)
+	    && cat_duration(out, "--request-timeout", l->request_timeout_ms,
+		KK_DEFAULT_REQUEST_TIMEOUT_MS)
+	    && cat_duration(out, "--back-timeout", l->back_timeout_ms,
+		KK_DEFAULT_BACK_TIMEOUT_MS)
+	    && cat_duration(out, "--connect-timeout", l->connect_timeout_ms,
+		KK_DEFAULT_CONNECT_TIMEOUT_MS);
+}
+
+int
+kk_stateprint_cluster(kk_str *out, const kk_cluster *c, const char *action)
+{
+	if (!kk_str_catf(out, "cluster %s ", action) || !kk_str_catword(out, c->id)) return 0;
+	if (strcmp(action, "add") || c->lb == KK_LB_ROUND_ROBIN) return 1;
+	return kk_str_catf(out, " --lb %s", kk_lb_names[c->lb]);
+}
+
+int
+kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
+{
+	return kk_str_catf(out, "frontend %s ", action) && kk_str_catword(out, f->cluster)
+	    && cat_opt(out, "--listener", f->listener)
+	    && cat_opt(out, "--host", f->host)
+	    && cat_opt(out, "--path", f->path_kind == KK_PATH_PREFIX ? f->path : 0)
+	    && cat_opt(out, "--path-exact", f->path_kind == KK_PATH_EXACT ? f->path : 0)
+	    && cat_opt(out, "--method", f->method);
+}
+
+int
+kk_stateprint_backend(kk_str *out, const kk_backend *b, const char *action)
+{
+	if (!kk_str_catf(out, "backend %s ", action) || !kk_str_catword(out, b->cluster)
+	    || !kk_str_cats(out, " ") || !kk_str_catword(out, b->id))
+		return 0;
+	if (strcmp(action, "add")) return 1;
+	return kk_str_cats(out, " ") && kk_str_catword(out, b->addr_text)
+	    && (b->weight == KK_DEFAULT_WEIGHT || kk_str_catf(out, " --weight %u", b->weight))
+	    && (!b->backup || kk_str_cats(out, " --backup"));
+}
+
+int
+kk_state_print(const kk_state *st, kk_str *out)
+{
+	kk_settings defaults;
+	size_t i;
+	kk_setting_defaults(&defaults);
+	if (!kk_str_cats(out, "# kakehi state\n")) return 0;
+	if (!kk_setting_print(&st->set, &defaults, out)) return 0;
+	for (i = 0; i < st->nlisteners; i++)
+		if (!kk_stateprint_listener(out, &st->listeners[i], "add")
+		    || !kk_str_cats(out, "\n"))
+			return 0;
+	for (i = 0; i < st->nclusters; i++)
+		if (!kk_stateprint_cluster(out, &st->clusters[i], "add") || !kk_str_cats(out, "\n"))
+			return 0;
+	for (i = 0; i < st->nfrontends; i++)
+		if (!kk_stateprint_frontend(out, &st->frontends[i], "add")
+		    || !kk_str_cats(out, "\n"))
+			return 0;
+	for (i = 0; i < st->nbackends; i++)
+		if (!kk_stateprint_backend(out, &st->backends[i], "add") || !kk_str_cats(out, "\n"))
+			return 0;
+	return 1;
+}
+
+/* "key":value pairs; a NULL string is null. */
+static int
+json_str(kk_str *out, const char *key, const char *value, int first)
+{
+	return kk_str_cats(out, first ? "" : ",") && kk_str_catjson(out, key)
+	    && kk_str_cats(out, ":") && (value ? kk_str_catjson(out, value)
+		: kk_str_cats(out, "null"));
+}
+
+static int
+json_num(kk_str *out, const char *key, unsigned long value)
+{
+	return kk_str_cats(out, ",") && kk_str_catjson(out, key)
+	    && kk_str_catf(out, ":%lu", value);
+}
+
+/* Durations in milliseconds, under the option's name. */
+static int
+json_listener(kk_str *out, const kk_listener *l)
+{
+	return kk_str_cats(out, "{") && json_str(out, "address", l->addr_text, 1)
+	    && json_str(out, "protocol", proto_names[l->proto], 0)
+	    && json_str(out, "public-address", l->public_address, 0)
+	    && json_num(out, "front-timeout", l->front_timeout_ms)
+	    && json_num(out, "request-timeout", l->request_timeout_ms)
+	    && json_num(out, "back-timeout", l->back_timeout_ms)
+	    && json_num(out, "connect-timeout", l->connect_timeout_ms)
+	    && kk_str_cats(out, "}");
+}
+
+static int
+json_cluster(kk_str *out, const kk_cluster *c)
+{
+	return kk_str_cats(out, "{") && json_str(out, "id", c->id, 1)
+	    && json_str(out, "lb", kk_lb_names[c->lb], 0) && kk_str_cats(out, "}");
+}
+
+static int
+json_frontend(kk_str *out, const kk_frontend *f)
+{
+	static const char *const kinds[] = { "any", "prefix", "exact" };
+	return kk_str_cats(out, "{") && json_str(out, "cluster", f->cluster, 1)
+	    && json_str(out, "listener", f->listener, 0)
+	    && json_str(out, "host", f->host, 0)
+	    && json_str(out, "path-match", kinds[f->path_kind], 0)
+	    && json_str(out, "path", f->path, 0)
+	    && json_str(out, "method", f->method, 0) && kk_str_cats(out, "}");
+}
+
+static int
+json_backend(kk_str *out, const kk_backend *b)
+{
+	return kk_str_cats(out, "{") && json_str(out, "cluster", b->cluster, 1)
+	    && json_str(out, "id", b->id, 0) && json_str(out, "address", b->addr_text, 0)
+	    && json_num(out, "weight", b->weight)
+	    && kk_str_cats(out, b->backup ? ",\"backup\":true}" : ",\"backup\":false}");
+}
+
+/* Which objects a list shows, and how. */
+struct listing {
+	const kk_state *st;
+	enum kk_verb_id id;
+	const char *cluster;	/* NULL: all */
+};
+
+static size_t
+listing_count(const struct listing *ls)
+{
+	switch (ls->id) {
+	case KK_V_LISTENER_LIST: return ls->st->nlisteners;
+	case KK_V_CLUSTER_LIST: return ls->st->nclusters;
+	case KK_V_FRONTEND_LIST: return ls->st->nfrontends;
+	default: return ls->st->nbackends;
+	}
+}
+
+/* Appends object i, as JSON or as its add line; 2 when filtered out. */
+static int
+listing_item(const struct listing *ls, size_t i, int json, kk_str *out)
+{
+	const kk_state *st = ls->st;
+	switch (ls->id) {
+	case KK_V_LISTENER_LIST:
+		return json ? json_listener(out, &st->listeners[i])
+		    : kk_stateprint_listener(out, &st->listeners[i], "add");
+	case KK_V_CLUSTER_LIST:
+		return json ? json_cluster(out, &st->clusters[i])
+		    : kk_stateprint_cluster(out, &st->clusters[i], "add");
+	case KK_V_FRONTEND_LIST:
+		if (ls->cluster && strcmp(ls->cluster, st->frontends[i].cluster)) return 2;
+		return json ? json_frontend(out, &st->frontends[i])
+		    : kk_stateprint_frontend(out, &st->frontends[i], "add");
+	default:
+		if (ls->cluster && strcmp(ls->cluster, st->backends[i].cluster)) return 2;
+		return json ? json_backend(out, &st->backends[i])
+		    : kk_stateprint_backend(out, &st->backends[i], "add");
+	}
+}
+
+static int
+json_array(const struct listing *ls, kk_str *out)
+{
+	size_t n = listing_count(ls), shown = 0;
+	if (!kk_str_cats(out, "[")) return 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t mark = out->len;
+		int r;
+		if (shown && !kk_str_cats(out, ",")) return 0;
+		r = listing_item(ls, i, 1, out);
+		if (!r) return 0;
+		if (r == 2) {
+			out->len = mark;
+			if (out->s) out->s[mark] = 0;
+			continue;
+		}
+		shown++;
+	}
+	return kk_str_cats(out, "]");
+}
+
+int
+kk_state_print_json(const kk_state *st, kk_str *out)
+{
+	struct listing ls = { st, KK_V_LISTENER_LIST, 0 };
+	if (!kk_str_cats(out, "{\"settings\":") || !kk_setting_print_json(&st->set, out))
+		return 0;
+	if (!kk_str_cats(out, ",\"listeners\":") || !json_array(&ls, out)) return 0;
+	ls.id = KK_V_CLUSTER_LIST;
+	if (!kk_str_cats(out, ",\"clusters\":") || !json_array(&ls, out)) return 0;
+	ls.id = KK_V_FRONTEND_LIST;
+	if (!kk_str_cats(out, ",\"frontends\":") || !json_array(&ls, out)) return 0;
+	ls.id = KK_V_BACKEND_LIST;
+	if (!kk_str_cats(out, ",\"backends\":") || !json_array(&ls, out)) return 0;
+	return kk_str_cats(out, "}");
+}
+
+int
+kk_state_list(const kk_state *st, const kk_verb *v, int json, kk_str *out, char *err,
+    size_t errlen)
+{
+	struct listing ls = { st, v->def->id, 0 };
+	size_t n;
+	switch (v->def->id) {
+	case KK_V_FRONTEND_LIST:
+	case KK_V_BACKEND_LIST:
+		ls.cluster = v->npos ? v->pos[0] : 0;
+		if (ls.cluster && !kk_state_cluster(st, ls.cluster)) {
+			snprintf(err, errlen, "%s list: cluster \"%s\" does not exist; see: "
+			    "cluster list", v->def->word1, ls.cluster);
+			return 0;
+		}
+		break;
+	case KK_V_LISTENER_LIST:
+	case KK_V_CLUSTER_LIST:
+		break;
+	default:
+		snprintf(err, errlen, "%s%s%s: not a list verb", v->def->word1,
+		    v->def->word2 ? " " : "", v->def->word2 ? v->def->word2 : "");
+		return 0;
+	}
+	if (json) {
+		if (json_array(&ls, out)) return 1;
+		goto nomem;
+	}
+	n = listing_count(&ls);
+	for (size_t i = 0; i < n; i++) {
+		int r = listing_item(&ls, i, 0, out);
+		if (!r || (r == 1 && !kk_str_cats(out, "\n"))) goto nomem;
+	}
+	return 1;
+nomem:
+	snprintf(err, errlen, "%s list: out of memory", v->def->word1);
+	return 0;
+}
+
+static int
+write_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, s, len);
+		if (n < 0) {
+			if (errno == EINTR) continue;
+			return 0;
+		}
+		s += n;
+		len -= (size_t)n;
+	}
+	return 1;
+}
+
+int
+kk_state_save_file(const kk_state *st, const char *path, char *err, size_t errlen)
+{
+	kk_str text = KK_STR_ZERO, tmp = KK_STR_ZERO, dir = KK_STR_ZERO;
+	const char *slash = strrchr(path, '/');
+	const char *what = "write";
+	int fd = -1, dfd, e;
+	if (!kk_state_print(st, &text)) {
+		snprintf(err, errlen, "unable to save state to %s: out of memory", path);
+		return 0;
+	}
+	/* The temporary name is unique per process and attempt; O_EXCL
+	 * refuses to follow a planted link or share a name. */
+	for (unsigned attempt = 0; fd < 0; attempt++) {
+		kk_str_reset(&tmp);
+		if (!kk_str_catb(&tmp, path, slash ? (size_t)(slash - path + 1) : 0)
+		    || !kk_str_catf(&tmp, ".%s.tmp.%ld.%u", slash ? slash + 1 : path,
+			(long)getpid(), attempt)) {
+			errno = ENOMEM;
+			what = "create a temporary file for";
+			goto fail;
+		}
+		fd = open(tmp.s, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0 && (errno != EEXIST || attempt >= 100)) {
+			e = errno;
+			snprintf(err, errlen, "unable to save state to %s: unable to create %s: %s",
+			    path, tmp.s, strerror(e));
+			kk_str_free(&text);
+			kk_str_free(&tmp);
+			return 0;
+		}
+	}
+	if (!write_all(fd, text.s, text.len)) goto fail;
+	what = "sync";
+	if (fsync(fd) < 0) goto fail;
+	what = "close";
+	e = close(fd);
+	fd = -1;
+	if (e < 0) goto fail;
+	what = "rename the temporary file onto";
+	if (rename(tmp.s, path) < 0) goto fail;
+	/* The rename is durable only once the directory is synced; failing
+	 * that is reported, though the new file is already in place. */
+	if (!kk_str_catb(&dir, path, slash ? (size_t)(slash == path ? 1 : slash - path) : 1)) {
+		errno = ENOMEM;
+		goto dirfail;
+	}
+	if (!slash) dir.s[0] = '.';
+	if ((dfd = open(dir.s, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) goto dirfail;
+	if (fsync(dfd) < 0 && errno != EINVAL) {
+		e = errno;
+		close(dfd);
+		errno = e;
+		goto dirfail;
+	}
+	close(dfd);
+	kk_str_free(&text);
+	kk_str_free(&tmp);
+	kk_str_free(&dir);
+	return 1;
+dirfail:
+	e = errno;
+	snprintf(err, errlen, "saved state to %s but unable to sync its directory: %s", path,
+	    strerror(e));
+	kk_str_free(&text);
+	kk_str_free(&tmp);
+	kk_str_free(&dir);
+	return 0;
+fail:
+	e = errno;
+	if (fd >= 0) close(fd);
+	if (tmp.s) unlink(tmp.s);
+	snprintf(err, errlen, "unable to save state to %s: unable to %s it: %s", path, what,
+	    strerror(e));
+	kk_str_free(&text);
+	kk_str_free(&tmp);
+	kk_str_free(&dir);
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* ISC license. */
+/* Private to libkakehi: the defaults of object options and the printers
+ * of one object as a verb line, shared by the state printer, the diff and
+ * the error messages of apply (which quote the line that would help). */
+#ifndef KAKEHI_STATEPRINT_H
+#define KAKEHI_STATEPRINT_H
+
+#include <kakehi/state.h>
+#include <kakehi/str.h>
+
+#define KK_DEFAULT_FRONT_TIMEOUT_MS 60000UL
+#define KK_DEFAULT_REQUEST_TIMEOUT_MS 10000UL
+#define KK_DEFAULT_BACK_TIMEOUT_MS 30000UL
+#define KK_DEFAULT_CONNECT_TIMEOUT_MS 3000UL
+#define KK_DEFAULT_WEIGHT 100
+
+extern const char *const kk_lb_names[];		/* indexed by enum kk_lb */
+
+/* Each appends one verb line with action "add" or "remove", without the
+ * final newline. 1 ok, 0 ENOMEM. */
+int kk_stateprint_listener(kk_str *, const kk_listener *, const char *action);
+int kk_stateprint_cluster(kk_str *, const kk_cluster *, const char *action);
+int kk_stateprint_frontend(kk_str *, const kk_frontend *, const char *action);
+int kk_stateprint_backend(kk_str *, const kk_backend *, const char *action);
+
+#endif

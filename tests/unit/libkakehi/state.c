@@ -1,0 +1,573 @@
+/* ISC license. */
+/* Tests for src/libkakehi/state.c, stateprint.c and statediff.c: apply
+ * and its refusals (which must leave the state unchanged), batches with
+ * file:line errors, the canonical round trip, diff, save, JSON, lists. */
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <kakehi/state.h>
+#include <kakehi/str.h>
+#include <kakehi/verb.h>
+#include "tap.h"
+
+static char *
+printed(const kk_state *st)
+{
+	kk_str out = KK_STR_ZERO;
+	if (!kk_state_print(st, &out)) return 0;
+	return out.s;
+}
+
+static int
+apply_line(kk_state *st, const char *line, char *err, size_t errlen)
+{
+	char buf[1024], *argv[KK_LINE_MAXWORDS];
+	unsigned argc;
+	kk_verb v;
+	snprintf(buf, sizeof buf, "%s", line);
+	if (!kk_line_split(buf, argv, KK_LINE_MAXWORDS, &argc, err, errlen)) return 0;
+	if (!kk_verb_parse(&v, argc, (const char *const *)argv, err, errlen)) return 0;
+	return kk_state_apply(st, &v, err, errlen);
+}
+
+static int
+load(kk_state *st, const char *text, char *err)
+{
+	return kk_state_load_text(st, text, strlen(text), "test.conf", err, KK_ERRLEN);
+}
+
+/* Applies line, which must fail with want in the message and change
+ * nothing. */
+static void
+refuse(kk_state *st, const char *line, const char *want)
+{
+	char err[KK_ERRLEN] = "";
+	char *before = printed(st), *after;
+	int r = apply_line(st, line, err, sizeof err);
+	after = printed(st);
+	ok(!r && strstr(err, want) && !strcmp(before, after), "refused, unchanged: %s", line);
+	if (r || !strstr(err, want))
+		printf("#   got:  '%s'\n#   want: '...%s...'\n", r ? "(accepted)" : err, want);
+	free(before);
+	free(after);
+}
+
+static void
+accept_line(kk_state *st, const char *line)
+{
+	char err[KK_ERRLEN] = "";
+	int r = apply_line(st, line, err, sizeof err);
+	ok(r, "applies: %s", line);
+	if (!r) printf("#   %s\n", err);
+}
+
+static const char base_conf[] =
+	"listener add http 127.0.0.1:8080\n"
+	"cluster add app\n"
+	"cluster add api --lb random\n"
+	"frontend add app --listener 127.0.0.1:8080 --host example.com\n"
+	"frontend add api --listener 127.0.0.1:8080 --host example.com --path /api\n"
+	"backend add app b1 10.0.0.1:80\n"
+	"backend add api a1 10.0.0.2:80\n";
+
+static void
+test_apply(void)
+{
+	kk_state st;
+	char err[KK_ERRLEN];
+	kk_state_init(&st);
+	ok(load(&st, base_conf, err), "base config loads");
+
+	refuse(&st, "listener add http 127.0.0.1:8080 --front-timeout 5s",
+	    "listener add: listener 127.0.0.1:8080 already exists; to change it, remove it "
+	    "first with: listener remove 127.0.0.1:8080");
+	refuse(&st, "cluster add app --lb random", "cluster add: cluster \"app\" already exists");
+	refuse(&st, "frontend add nope --listener 127.0.0.1:8080",
+	    "frontend add: cluster \"nope\" does not exist; add it with: cluster add nope");
+	refuse(&st, "frontend add app --listener 127.0.0.1:9999",
+	    "frontend add: listener 127.0.0.1:9999 does not exist; add it with: "
+	    "listener add http 127.0.0.1:9999");
+	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --host EXAMPLE.com",
+	    "frontend add: this frontend already exists: frontend add app --listener "
+	    "127.0.0.1:8080 --host example.com");
+	refuse(&st, "backend add nope b1 10.0.0.1:80",
+	    "backend add: cluster \"nope\" does not exist; add it with: cluster add nope");
+	refuse(&st, "backend add app b1 10.0.0.9:80",
+	    "backend add: backend \"b1\" already exists in cluster \"app\"; to change it, "
+	    "remove it first with: backend remove app b1");
+	refuse(&st, "listener remove 127.0.0.1:9999",
+	    "listener remove: listener 127.0.0.1:9999 does not exist");
+	refuse(&st, "listener remove 127.0.0.1:8080",
+	    "listener remove: listener 127.0.0.1:8080 is used by 2 frontends; remove them first, "
+	    "with: frontend remove app --listener 127.0.0.1:8080 --host example.com");
+	refuse(&st, "cluster remove nope", "cluster remove: cluster \"nope\" does not exist");
+	refuse(&st, "cluster remove app",
+	    "cluster remove: cluster \"app\" is still used by 1 frontend and 1 backend; "
+	    "remove them first");
+	refuse(&st, "cluster remove app", "frontend remove app --listener 127.0.0.1:8080 "
+	    "--host example.com; backend remove app b1");
+	refuse(&st, "frontend remove app --listener 127.0.0.1:8080",
+	    "frontend remove: no frontend matches exactly");
+	refuse(&st, "frontend remove api --listener 127.0.0.1:8080 --host example.com "
+	    "--path-exact /api", "no frontend matches exactly");
+	refuse(&st, "backend remove nope b1", "backend remove: cluster \"nope\" does not exist");
+	refuse(&st, "backend remove app b9",
+	    "backend remove: backend \"b9\" does not exist in cluster \"app\"");
+	refuse(&st, "backend remove api b1", "backend \"b1\" does not exist in cluster \"api\"");
+	refuse(&st, "status", "not a change of the state");
+	refuse(&st, "backend list", "not a change of the state");
+
+	/* A different form of the same address is the same listener. */
+	accept_line(&st, "listener add http [::1]:8081");
+	refuse(&st, "listener add http [0:0::1]:8081", "listener [::1]:8081 already exists");
+
+	/* Host is folded to lower case; the frontend is found again by it. */
+	accept_line(&st, "frontend add app --listener [0::1]:8081 --host WWW.Example.COM --method GET");
+	char *p = printed(&st);
+	ok(p && strstr(p, "frontend add app --listener '[::1]:8081' --host www.example.com "
+	    "--method GET\n") != 0, "host lower-cased, listener canonical");
+	free(p);
+	accept_line(&st, "frontend remove app --listener [::1]:8081 --host www.EXAMPLE.com "
+	    "--method GET");
+	accept_line(&st, "listener remove [::1]:8081");
+
+	/* Removing in dependency order works. */
+	accept_line(&st, "frontend remove app --listener 127.0.0.1:8080 --host example.com");
+	accept_line(&st, "backend remove app b1");
+	accept_line(&st, "cluster remove app");
+	accept_line(&st, "frontend remove api --listener 127.0.0.1:8080 --host example.com "
+	    "--path /api");
+	accept_line(&st, "listener remove 127.0.0.1:8080");
+	p = printed(&st);
+	is_str(p, "# kakehi state\ncluster add api --lb random\nbackend add api a1 10.0.0.2:80\n",
+	    "state after removals");
+	free(p);
+
+	/* Settings. */
+	accept_line(&st, "set workers 8");
+	accept_line(&st, "set allowed-uids 1000,0,1000,33");
+	accept_line(&st, "set command-socket '/run/k k/ctl'");
+	accept_line(&st, "set worker-timeout 1500ms");
+	ok(st.set.workers == 8 && st.set.nuids == 3 && st.set.uids[0] == 0 && st.set.uids[1] == 33
+	    && st.set.uids[2] == 1000 && st.set.worker_timeout_ms == 1500
+	    && !strcmp(st.set.command_socket, "/run/k k/ctl"), "settings applied");
+	p = printed(&st);
+	ok(p && strstr(p, "# kakehi state\nset workers 8\nset command-socket '/run/k k/ctl'\n"
+	    "set allowed-uids 0,33,1000\nset worker-timeout 1500ms\ncluster") == p,
+	    "set lines in table order");
+	free(p);
+	accept_line(&st, "set allowed-uids none");
+	accept_line(&st, "set command-socket default");
+	accept_line(&st, "set workers default");
+	ok(!st.set.nuids && !st.set.command_socket && st.set.workers == 2, "settings reset");
+	kk_state_free(&st);
+}
+
+static const char rich_conf[] =
+	"# a rich config: comments, blank lines, quoting, CRLF\r\n"
+	"\n"
+	"set workers 4\n"
+	"set drain-timeout 2m\n"
+	"set allowed-uids 1000,0\n"
+	"set command-socket \"/run/kakehi dir/control\"\n"
+	"   set buffer-size 32768   # trailing comment\n"
+	"listener add http 127.0.0.1:8080 --front-timeout 60s --request-timeout 1500ms\r\n"
+	"listener add http [::1]:8443 --public-address 192.0.2.10:443 --connect-timeout 1m "
+	    "--back-timeout 45\n"
+	"cluster add app\n"
+	"cluster add api.v2 --lb least-connections\n"
+	"cluster add rnd --lb round-robin\n"
+	"frontend add app --listener 127.0.0.1:8080\n"
+	"frontend add api.v2 --method POST --listener 127.0.0.1:8080 --host *.Example.com "
+	    "--path '/a;path/with'\\''quote'\n"
+	"frontend add app --listener [::1]:8443 --path-exact \"/#x\\$\" --host a-b.example\n"
+	"backend add app b1 10.0.0.1:80\n"
+	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
+	"backend add api.v2 x_1 [2001:db8::1]:8080 --weight 100\n"
+	"backend add rnd r 10.0.0.3:81 --weight 7";	/* no final newline */
+
+static const char rich_canonical[] =
+	"# kakehi state\n"
+	"set workers 4\n"
+	"set command-socket '/run/kakehi dir/control'\n"
+	"set allowed-uids 0,1000\n"
+	"set buffer-size 32768\n"
+	"set drain-timeout 120s\n"
+	"listener add http 127.0.0.1:8080 --request-timeout 1500ms\n"
+	"listener add http '[::1]:8443' --public-address 192.0.2.10:443 --back-timeout 45s "
+	    "--connect-timeout 60s\n"
+	"cluster add app\n"
+	"cluster add api.v2 --lb least-connections\n"
+	"cluster add rnd\n"
+	"frontend add app --listener 127.0.0.1:8080\n"
+	"frontend add api.v2 --listener 127.0.0.1:8080 --host *.example.com "
+	    "--path '/a;path/with'\\''quote' --method POST\n"
+	"frontend add app --listener '[::1]:8443' --host a-b.example --path-exact '/#x$'\n"
+	"backend add app b1 10.0.0.1:80\n"
+	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
+	"backend add api.v2 x_1 '[2001:db8::1]:8080'\n"
+	"backend add rnd r 10.0.0.3:81 --weight 7\n";
+
+static void
+test_round_trip(void)
+{
+	kk_state a, b;
+	char err[KK_ERRLEN] = "";
+	char *p1, *p2;
+	kk_state_init(&a);
+	kk_state_init(&b);
+	ok(load(&a, rich_conf, err), "rich config loads (%.300s)", err);
+	p1 = printed(&a);
+	ok(p1 && load(&b, p1, err), "its print loads (%s)", err);
+	p2 = printed(&b);
+	ok(p1 && p2 && !strcmp(p1, p2), "load, print, load, print is byte-identical");
+	/* The exact canonical form; quoting depends on kk_str_catword, so
+	 * compare modulo nothing: this is the file format. */
+	is_str(p1, rich_canonical, "canonical print");
+	kk_state_free(&b);
+	kk_state_init(&b);
+	ok(kk_state_copy(&b, &a), "copy");
+	char *p3 = printed(&b);
+	ok(p3 && !strcmp(p1, p3), "copy prints the same");
+	accept_line(&b, "backend remove rnd r");
+	char *p4 = printed(&a);
+	ok(!strcmp(p1, p4), "changing the copy leaves the original");
+	free(p1);
+	free(p2);
+	free(p3);
+	free(p4);
+	kk_state_free(&a);
+	kk_state_free(&b);
+}
+
+struct load_case {
+	const char *text;
+	const char *want;
+};
+
+static const struct load_case load_errors[] = {
+	{ "cluster add a\ncluster add b\ncluster add a\n",
+	    "test.conf:3: cluster add: cluster \"a\" already exists" },
+	{ "cluster add a\r\n\r\n# c\r\nbackend add b x 1.2.3.4:5\r\n",
+	    "test.conf:4: backend add: cluster \"b\" does not exist" },
+	{ "cluster add a\nstatus\n", "test.conf:2: status: a runtime command, not allowed" },
+	{ "state save /tmp/x\n", "test.conf:1: state save: a runtime command" },
+	{ "cluster add 'a\n", "test.conf:1: unterminated single quote" },
+	{ "\n\ncluster ad a\n", "test.conf:3: cluster: unknown action \"ad\"" },
+	{ "set workers 4\nset workers 0", "test.conf:2: set: workers: \"0\" is not a number" },
+	{ "cluster add a\ncluster add b\0\n", "test.conf:2: NUL byte" },
+	{ "listener add https 0.0.0.0:443\n", "test.conf:1: listener add: protocol \"https\": "
+	    "this build supports http listeners only" },
+};
+
+static void
+test_load_errors(void)
+{
+	kk_state st;
+	char err[KK_ERRLEN];
+	kk_state_init(&st);
+	ok(load(&st, base_conf, err), "base loads");
+	char *before = printed(&st);
+	for (size_t i = 0; i < sizeof load_errors / sizeof *load_errors; i++) {
+		const char *t = load_errors[i].text;
+		/* The NUL case needs its real length. */
+		size_t len = strlen(t);
+		if (strstr(load_errors[i].want, "NUL")) len += 2;
+		err[0] = 0;
+		int r = kk_state_load_text(&st, t, len, "test.conf", err, sizeof err);
+		char *after = printed(&st);
+		ok(!r && strstr(err, load_errors[i].want) == err && !strcmp(before, after),
+		    "batch refused with file:line, state unchanged: %s", load_errors[i].want);
+		if (r || strstr(err, load_errors[i].want) != err) printf("#   got: '%s'\n", err);
+		free(after);
+	}
+	/* A batch that would be fine on its own but conflicts half-way. */
+	ok(!load(&st, "cluster add new\nbackend add new n 1.1.1.1:1\ncluster add app\n", err)
+	    && strstr(err, "test.conf:3:"), "partial batch refused");
+	ok(!kk_state_cluster(&st, "new"), "nothing of a refused batch is kept");
+	/* A batch may remove and add. */
+	ok(load(&st, "backend remove app b1\nbackend add app b1 10.0.0.5:80 --weight 5\n", err),
+	    "remove and add in one batch");
+	ok(kk_state_backend(&st, "app", "b1") && kk_state_backend(&st, "app", "b1")->weight == 5,
+	    "backend replaced");
+	ok(load(&st, "", err) && load(&st, "\n\n# only comments\n", err), "empty batches");
+	free(before);
+	kk_state_free(&st);
+
+	kk_state_init(&st);
+	ok(!kk_state_load_file(&st, "/nonexistent/kakehi.conf", err, sizeof err)
+	    && strstr(err, "unable to open /nonexistent/kakehi.conf: "), "missing file: %s", err);
+	ok(!kk_state_load_file(&st, "/", err, sizeof err) && strstr(err, "directory"),
+	    "directory refused");
+	kk_state_free(&st);
+}
+
+/* Pairs of states; the diff from the first to the second, applied to
+ * the first, must print exactly as the second. */
+static const char *const diff_pairs[][2] = {
+	{ "", "" },
+	{ "", "set workers 3\nlistener add http 127.0.0.1:1\ncluster add c\n"
+	    "frontend add c --listener 127.0.0.1:1\nbackend add c b 1.1.1.1:1\n" },
+	{ "set workers 3\nset command-socket /x\nset allowed-uids 5\nlistener add http 127.0.0.1:1\n"
+	    "cluster add c\nfrontend add c --listener 127.0.0.1:1\nbackend add c b 1.1.1.1:1\n", "" },
+	/* A changed cluster takes its frontends and backends with it. */
+	{ "listener add http 127.0.0.1:1\ncluster add c\ncluster add d\n"
+	    "frontend add c --listener 127.0.0.1:1 --host a\nbackend add c b 1.1.1.1:1\n"
+	    "backend add d e 1.1.1.2:1\n",
+	  "listener add http 127.0.0.1:1\ncluster add c --lb random\ncluster add d\n"
+	    "frontend add c --listener 127.0.0.1:1 --host a\nbackend add c b 1.1.1.1:1\n"
+	    "backend add d e 1.1.1.2:1\n" },
+	/* A changed listener takes its frontends with it. */
+	{ "listener add http 127.0.0.1:1\nlistener add http 127.0.0.1:2\ncluster add c\n"
+	    "frontend add c --listener 127.0.0.1:1\nfrontend add c --listener 127.0.0.1:2\n",
+	  "listener add http 127.0.0.1:1 --front-timeout 5s\nlistener add http 127.0.0.1:2\n"
+	    "cluster add c\nfrontend add c --listener 127.0.0.1:1\n"
+	    "frontend add c --listener 127.0.0.1:2\n" },
+	/* Reordered backends, a changed weight, one gone, one new. */
+	{ "cluster add c\nbackend add c b1 1.1.1.1:1\nbackend add c b2 1.1.1.2:1\n"
+	    "backend add c b3 1.1.1.3:1\nbackend add c b4 1.1.1.4:1\n",
+	  "cluster add c\nbackend add c b1 1.1.1.1:1\nbackend add c b3 1.1.1.3:1\n"
+	    "backend add c b2 1.1.1.2:1 --weight 3\nbackend add c b5 1.1.1.5:1\n" },
+	{ base_conf, rich_conf },
+	{ rich_conf, base_conf },
+};
+
+static void
+test_diff(void)
+{
+	for (size_t i = 0; i < sizeof diff_pairs / sizeof *diff_pairs; i++) {
+		kk_state a, b;
+		kk_str d = KK_STR_ZERO;
+		char err[KK_ERRLEN] = "";
+		kk_state_init(&a);
+		kk_state_init(&b);
+		int r = load(&a, diff_pairs[i][0], err) && load(&b, diff_pairs[i][1], err)
+		    && kk_state_diff(&a, &b, &d);
+		ok(r, "pair %zu loads and diffs (%s)", i, err);
+		r = r && load(&a, d.s ? d.s : "", err);
+		ok(r, "pair %zu: diff applies (%s)", i, err);
+		char *pa = printed(&a), *pb = printed(&b);
+		ok(r && !strcmp(pa, pb), "pair %zu: diff applied to A prints as B", i);
+		if (!r || strcmp(pa, pb))
+			printf("# diff:\n%s# got:\n%s# want:\n%s", d.s ? d.s : "", pa, pb);
+		kk_str_reset(&d);
+		ok(kk_state_diff(&b, &b, &d) && !d.len, "pair %zu: B to B is empty", i);
+		free(pa);
+		free(pb);
+		kk_str_free(&d);
+		kk_state_free(&a);
+		kk_state_free(&b);
+	}
+	/* The order of the lines: removals users first, then set, then adds. */
+	kk_state a, b;
+	kk_str d = KK_STR_ZERO;
+	char err[KK_ERRLEN];
+	kk_state_init(&a);
+	kk_state_init(&b);
+	load(&a, diff_pairs[2][0], err);
+	load(&b, "set workers 5\ncluster add n\n", err);
+	kk_state_diff(&a, &b, &d);
+	is_str(d.s, "frontend remove c --listener 127.0.0.1:1\nbackend remove c b\n"
+	    "cluster remove c\nlistener remove 127.0.0.1:1\nset workers 5\n"
+	    "set command-socket default\nset allowed-uids none\ncluster add n\n",
+	    "diff lines in dependency order");
+	kk_str_free(&d);
+	kk_state_free(&a);
+	kk_state_free(&b);
+}
+
+static void
+test_save(void)
+{
+	char dir[] = "/tmp/kk-state-test.XXXXXX", path[256], err[KK_ERRLEN];
+	kk_state st;
+	kk_str want = KK_STR_ZERO, got = KK_STR_ZERO;
+	kk_state_init(&st);
+	ok(load(&st, rich_conf, err), "rich loads");
+	ok(mkdtemp(dir) != 0, "temporary directory");
+	snprintf(path, sizeof path, "%s/kakehi.state", dir);
+	ok(kk_state_save_file(&st, path, err, sizeof err), "save (%.200s)", err);
+	ok(kk_state_save_file(&st, path, err, sizeof err), "save again over it");
+	kk_state_print(&st, &want);
+	FILE *f = fopen(path, "r");
+	char buf[4096];
+	size_t n;
+	while (f && (n = fread(buf, 1, sizeof buf, f)) > 0) kk_str_catb(&got, buf, n);
+	if (f) fclose(f);
+	is_str(got.s, want.s, "file content is the canonical print");
+	struct stat sb;
+	ok(!stat(path, &sb) && (sb.st_mode & 0777) == (0644 & ~umask(022)), "mode 0644");
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	int others = 0;
+	while (dh && (de = readdir(dh)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")
+		    && strcmp(de->d_name, "kakehi.state"))
+			others++;
+	if (dh) closedir(dh);
+	is_int(others, 0, "no temporary file left");
+	kk_state loaded;
+	kk_state_init(&loaded);
+	ok(kk_state_load_file(&loaded, path, err, sizeof err), "saved file loads");
+	kk_str_reset(&got);
+	kk_state_print(&loaded, &got);
+	is_str(got.s, want.s, "saved file loads to the same state");
+	kk_state_free(&loaded);
+	unlink(path);
+
+	char bad[300];
+	snprintf(bad, sizeof bad, "%s/missing/kakehi.state", dir);
+	ok(!kk_state_save_file(&st, bad, err, sizeof err) && strstr(err, bad) && strstr(err,
+	    "No such file"), "save into a missing directory names the path: %.200s", err);
+	rmdir(dir);
+	kk_str_free(&want);
+	kk_str_free(&got);
+	kk_state_free(&st);
+}
+
+/* Balanced braces and brackets outside strings, strings closed. */
+static int
+json_plausible(const char *s)
+{
+	int depth = 0, in = 0;
+	for (; *s; s++) {
+		if (in) {
+			if (*s == '\\') s++;
+			else if (*s == '"') in = 0;
+			else if ((unsigned char)*s < 0x20) return 0;
+			continue;
+		}
+		if (*s == '"') in = 1;
+		else if (*s == '{' || *s == '[') depth++;
+		else if (*s == '}' || *s == ']') {
+			if (--depth < 0) return 0;
+		}
+	}
+	return !depth && !in;
+}
+
+static void
+test_json_list(void)
+{
+	kk_state st;
+	kk_str out = KK_STR_ZERO;
+	char err[KK_ERRLEN];
+	kk_state_init(&st);
+	ok(load(&st, rich_conf, err), "rich loads");
+	ok(kk_state_print_json(&st, &out), "json");
+	ok(json_plausible(out.s), "json is balanced");
+	ok(strstr(out.s, "{\"settings\":{\"workers\":4,") == out.s, "json starts with settings");
+	ok(strstr(out.s, "\"listeners\":[{\"address\":\"127.0.0.1:8080\"") && strstr(out.s,
+	    "\"id\":\"api.v2\",\"lb\":\"least-connections\"") && strstr(out.s, "\"x_1\"")
+	    && strstr(out.s, "\"path\":\"/a;path/with'quote\"") && strstr(out.s,
+	    "\"allowed-uids\":[0,1000]") && strstr(out.s, "\"backup\":true"),
+	    "json carries the objects");
+	kk_str_reset(&out);
+	kk_state empty;
+	kk_state_init(&empty);
+	ok(kk_state_print_json(&empty, &out) && json_plausible(out.s)
+	    && strstr(out.s, "\"listeners\":[],\"clusters\":[],\"frontends\":[],\"backends\":[]}"),
+	    "empty state json");
+	kk_state_free(&empty);
+
+	static const struct {
+		const char *line;
+		int json;
+		const char *want;
+	} lists[] = {
+		{ "cluster list", 0, "cluster add app\ncluster add api.v2 --lb least-connections\n"
+		    "cluster add rnd\n" },
+		{ "backend list app", 0, "backend add app b1 10.0.0.1:80\n"
+		    "backend add app b2 10.0.0.2:80 --weight 0 --backup\n" },
+		{ "backend list rnd", 1, "[{\"cluster\":\"rnd\",\"id\":\"r\",\"address\":"
+		    "\"10.0.0.3:81\",\"weight\":7,\"backup\":false}]" },
+		{ "frontend list app", 1, 0 },
+		{ "frontend list rnd", 1, "[]" },
+		{ "frontend list rnd", 0, "" },
+		{ "listener list", 0, "listener add http 127.0.0.1:8080 --request-timeout 1500ms\n"
+		    "listener add http '[::1]:8443' --public-address 192.0.2.10:443 "
+		    "--back-timeout 45s --connect-timeout 60s\n" },
+	};
+	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+		char buf[128], *argv[8];
+		unsigned argc;
+		kk_verb v;
+		snprintf(buf, sizeof buf, "%s", lists[i].line);
+		kk_line_split(buf, argv, 8, &argc, err, sizeof err);
+		kk_verb_parse(&v, argc, (const char *const *)argv, err, sizeof err);
+		kk_str_reset(&out);
+		ok(kk_state_list(&st, &v, lists[i].json, &out, err, sizeof err), "%s", lists[i].line);
+		if (lists[i].want)
+			is_str(out.len ? out.s : "", lists[i].want, "%s%s output", lists[i].line,
+			    lists[i].json ? " --json" : "");
+		else
+			ok(json_plausible(out.s) && strstr(out.s, "\"path-match\":\"exact\"")
+			    && !strstr(out.s, "api.v2"), "frontend list app json: %s", out.s);
+	}
+	char buf[] = "backend list nope", *argv[4];
+	unsigned argc;
+	kk_verb v;
+	kk_line_split(buf, argv, 4, &argc, err, sizeof err);
+	kk_verb_parse(&v, argc, (const char *const *)argv, err, sizeof err);
+	ok(!kk_state_list(&st, &v, 0, &out, err, sizeof err)
+	    && strstr(err, "backend list: cluster \"nope\" does not exist"), "list unknown cluster");
+	char buf2[] = "status";
+	kk_line_split(buf2, argv, 4, &argc, err, sizeof err);
+	kk_verb_parse(&v, argc, (const char *const *)argv, err, sizeof err);
+	ok(!kk_state_list(&st, &v, 0, &out, err, sizeof err), "status is not a list verb");
+	kk_str_free(&out);
+	kk_state_free(&st);
+}
+
+/* Every config verb of the table goes through parse, apply, print and
+ * back: the printed line of each object parses to the same object. */
+static void
+test_every_config_verb(void)
+{
+	static const char *const lines[] = {
+		"set workers 9", "set command-socket /a", "set allowed-uids 7",
+		"set max-connections 5", "set buffer-size 2048", "set backlog 10",
+		"set worker-timeout 2s", "set drain-timeout 3600s",
+		"listener add http 127.0.0.1:7 --public-address 192.0.2.1:9 --front-timeout 1s "
+		    "--request-timeout 2s --back-timeout 3s --connect-timeout 4s",
+		"cluster add c --lb random",
+		"frontend add c --listener 127.0.0.1:7 --host h.example --path-exact /p --method PUT",
+		"backend add c b 127.0.0.1:8 --weight 2 --backup",
+	};
+	kk_state st;
+	char err[KK_ERRLEN];
+	kk_state_init(&st);
+	for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) {
+		kk_state one, two;
+		char *p1, *p2;
+		kk_state_copy(&one, &st);
+		accept_line(&st, lines[i]);
+		p1 = printed(&st);
+		kk_state_init(&two);
+		ok(load(&two, p1, err), "printed state loads after %s", lines[i]);
+		p2 = printed(&two);
+		ok(!strcmp(p1, p2) && strstr(p1, lines[i]), "%s prints as itself", lines[i]);
+		free(p1);
+		free(p2);
+		kk_state_free(&one);
+		kk_state_free(&two);
+	}
+	kk_state_free(&st);
+}
+
+int
+main(void)
+{
+	test_apply();
+	test_round_trip();
+	test_load_errors();
+	test_diff();
+	test_save();
+	test_json_list();
+	test_every_config_verb();
+	return done();
+}
