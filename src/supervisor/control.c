@@ -1,0 +1,697 @@
+/* ISC license. */
+/* The control socket: a unix stream socket, mode 0600, whose clients are
+ * checked by SO_PEERCRED and send one verb line per frame. Every request
+ * is parsed again here (a client is never trusted) and dispatched through
+ * one table indexed by verb. Mutations wait for the transaction in
+ * flight; a bad frame closes only its own connection. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <kakehi/frame.h>
+
+#include "sv.h"
+
+typedef struct client client;
+struct client {
+	int fd;			/* -1: free slot */
+	unsigned serial;	/* bumped per connection, so stale replies drop */
+	uid_t uid;
+	sv_origin origin;
+	kk_str in, out;
+	kk_str req;		/* the request being handled or held */
+	int busy;		/* a reply is owed: stop reading */
+	unsigned long long held;	/* nonzero: queue position of a held mutation */
+	int closing;		/* close once out is written */
+};
+
+static client clients[SV_MAX_CLIENTS];
+static int listen_fd = -1;
+static unsigned next_serial = 1;
+static unsigned long long next_hold = 1;
+static int socket_ours;
+
+/* Parent directory of the socket, created when missing (the default
+ * lives under /run, which is empty after boot). */
+static void
+make_parent(const char *path)
+{
+	char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+	char *p;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	p = strrchr(dir, '/');
+	if (!p || p == dir)
+		return;
+	*p = 0;
+	for (p = dir + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			sv_die(111, "unable to create directory %s for the control socket: %s",
+			    dir, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		sv_die(111, "unable to create directory %s for the control socket: %s",
+		    dir, strerror(errno));
+}
+
+/* An existing socket file is either live (another supervisor: refuse,
+ * never steal it) or stale (left by a crash: remove it). */
+static void
+check_existing(const char *path, const struct sockaddr_un *sa)
+{
+	struct stat st;
+	int fd, r;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return;
+		sv_die(111, "unable to check control socket %s: %s", path, strerror(errno));
+	}
+	if (!S_ISSOCK(st.st_mode))
+		sv_die(111, "control socket path %s exists and is not a socket; remove it or"
+		    " choose another path with -s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		sv_die(111, "unable to create a socket: %s", strerror(errno));
+	r = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
+	close(fd);
+	if (!r)
+		sv_die(111, "control socket %s is in use by a running supervisor; stop it"
+		    " first, or give this one another socket with -s", path);
+	if (errno != ECONNREFUSED)
+		sv_die(111, "unable to check control socket %s: %s", path, strerror(errno));
+	if (unlink(path) < 0)
+		sv_die(111, "unable to remove stale control socket %s: %s", path,
+		    strerror(errno));
+	sv_warn("removed stale control socket %s", path);
+}
+
+void
+sv_control_open(const char *path)
+{
+	struct sockaddr_un sa;
+	mode_t old;
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	if (strlen(path) >= sizeof sa.sun_path)
+		sv_die(100, "control socket path %s is too long (at most %zu bytes)", path,
+		    sizeof sa.sun_path - 1);
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path));
+	make_parent(path);
+	check_existing(path, &sa);
+	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0)
+		sv_die(111, "unable to create the control socket: %s", strerror(errno));
+	/* The umask makes the socket 0600 from its first instant. */
+	old = umask(0177);
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		int e = errno;
+		umask(old);
+		sv_die(111, "unable to bind control socket %s: %s", path, strerror(e));
+	}
+	umask(old);
+	socket_ours = 1;
+	if (chmod(path, 0600) < 0 || listen(listen_fd, 64) < 0)
+		sv_die(111, "unable to set up control socket %s: %s", path, strerror(errno));
+	sv_info("control socket %s", path);
+}
+
+static void
+drop_client(client *c)
+{
+	close(c->fd);
+	kk_str_free(&c->in);
+	kk_str_free(&c->out);
+	kk_str_free(&c->req);
+	memset(c, 0, sizeof *c);
+	c->fd = -1;
+}
+
+void
+sv_control_close(void)
+{
+	unsigned i;
+
+	if (listen_fd >= 0) {
+		close(listen_fd);
+		listen_fd = -1;
+	}
+	if (socket_ours && sv.socket_path) {
+		unlink(sv.socket_path);
+		socket_ours = 0;
+	}
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0 && clients[i].held) {
+			const char *m = "the supervisor is shutting down; nothing changed";
+			clients[i].held = 0;
+			sv_control_reply(&clients[i].origin, 'E', m, strlen(m));
+		}
+}
+
+static int
+uid_allowed(uid_t uid)
+{
+	unsigned i;
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	for (i = 0; i < sv.state.set.nuids; i++)
+		if (sv.state.set.uids[i] == uid)
+			return 1;
+	return 0;
+}
+
+static void
+on_accept(void)
+{
+	for (;;) {
+		struct ucred cred;
+		socklen_t len = sizeof cred;
+		client *c = 0;
+		unsigned i;
+		int fd = accept4(listen_fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR
+			    && errno != ECONNABORTED)
+				sv_warn("unable to accept on the control socket: %s",
+				    strerror(errno));
+			return;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			sv_warn("unable to read the credentials of a control client: %s",
+			    strerror(errno));
+			close(fd);
+			continue;
+		}
+		for (i = 0; i < SV_MAX_CLIENTS; i++)
+			if (clients[i].fd < 0) {
+				c = &clients[i];
+				break;
+			}
+		if (!c) {
+			sv_warn("refusing control client pid %d: %d clients already connected",
+			    (int)cred.pid, SV_MAX_CLIENTS);
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->serial = next_serial++;
+		c->uid = cred.uid;
+		c->origin.slot = (int)i;
+		c->origin.serial = c->serial;
+		sv_actor_of_peer(&c->origin, cred.pid, cred.uid);
+		if (!uid_allowed(cred.uid)) {
+			char msg[256];
+			snprintf(msg, sizeof msg, "permission denied: uid %u may not use this"
+			    " control socket; allow it with: set allowed-uids %u",
+			    (unsigned)cred.uid, (unsigned)cred.uid);
+			sv_warn("refused control client %s: uid not allowed", c->origin.actor);
+			kk_reply_frame(&c->out, KK_REPLY_ERROR, msg, strlen(msg));
+			c->closing = 1;
+		}
+	}
+}
+
+void
+sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
+{
+	client *c;
+
+	if (o->slot < 0) {
+		/* A signal asked: the log is the only reader. */
+		if (status != KK_REPLY_OK)
+			sv_warn("%s: %.*s", o->actor, (int)len, body);
+		else if (len)
+			sv_info("%s: %.*s", o->actor, (int)(len && body[len - 1] == '\n'
+			    ? len - 1 : len), body);
+		return;
+	}
+	c = &clients[o->slot];
+	if (c->fd < 0 || c->serial != o->serial)
+		return;
+	if (!kk_reply_frame(&c->out, status, body, len)) {
+		sv_warn("out of memory replying to %s; closing it", c->origin.actor);
+		c->closing = 1;
+	}
+	c->busy = 0;
+	c->held = 0;
+	kk_str_reset(&c->req);
+}
+
+static void
+reply_str(client *c, char status, const char *body)
+{
+	sv_control_reply(&c->origin, status, body, strlen(body));
+}
+
+static void
+reply_kk(client *c, char status, kk_str *s)
+{
+	sv_control_reply(&c->origin, status, s->s ? s->s : "", s->len);
+	kk_str_free(s);
+}
+
+/* Handlers: one per verb (or family). They reply, or start work that
+ * replies later. */
+typedef void handler(client *, const kk_verb *, int json, const char *verbline);
+
+static void
+h_config(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	char err[KK_ERRLEN];
+	kk_state next;
+
+	if (!kk_state_copy(&next, &sv.state)) {
+		reply_str(c, KK_REPLY_ERROR, "out of memory; nothing changed");
+		return;
+	}
+	if (!kk_state_apply(&next, v, err, sizeof err)) {
+		kk_state_free(&next);
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
+	sv_txn_begin(&next, &c->origin, verbline, "");
+}
+
+static void
+h_list(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	char err[KK_ERRLEN];
+	kk_str out = KK_STR_ZERO;
+
+	if (!kk_state_list(&sv.state, v, json, &out, err, sizeof err)) {
+		kk_str_free(&out);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
+	reply_kk(c, KK_REPLY_OK, &out);
+}
+
+static void
+h_status(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	sv_status_begin(&c->origin, json);
+}
+
+static void
+h_state_save(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	char err[KK_ERRLEN];
+
+	if (!kk_state_save_file(&sv.state, v->pos[0], err, sizeof err)) {
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
+	sv_audit(&c->origin, verbline, 1, 0);
+	reply_str(c, KK_REPLY_OK, "");
+}
+
+static void
+h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	kk_str out = KK_STR_ZERO;
+
+	if (!(json ? kk_state_print_json(&sv.state, &out) : kk_state_print(&sv.state, &out))) {
+		kk_str_free(&out);
+		reply_str(c, KK_REPLY_ERROR, "out of memory");
+		return;
+	}
+	reply_kk(c, KK_REPLY_OK, &out);
+}
+
+/* A whole new state, from a file, applied as the difference. */
+static void
+load_batch(const sv_origin *o, const char *file, const char *verbline)
+{
+	char err[KK_ERRLEN];
+	kk_str diff = KK_STR_ZERO;
+	kk_state next;
+
+	kk_state_init(&next);
+	if (!kk_state_load_file(&next, file, err, sizeof err)) {
+		kk_state_free(&next);
+		sv_audit(o, verbline, 0, err);
+		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
+		return;
+	}
+	if (!kk_state_diff(&sv.state, &next, &diff) || !kk_str_ready(&diff, 1)) {
+		kk_state_free(&next);
+		kk_str_free(&diff);
+		sv_control_reply(o, KK_REPLY_ERROR, "out of memory; nothing changed", 30);
+		return;
+	}
+	if (!diff.len) {
+		kk_state_free(&next);
+		kk_str_free(&diff);
+		sv_audit(o, verbline, 1, 0);
+		sv_control_reply(o, KK_REPLY_OK, "no change\n", 10);
+		return;
+	}
+	sv_txn_begin(&next, o, verbline, diff.s);
+	kk_str_free(&diff);
+}
+
+void
+sv_reload(const sv_origin *o, const char *file, const char *verbline)
+{
+	load_batch(o, file ? file : sv.config, verbline);
+}
+
+static void
+h_state_load(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	load_batch(&c->origin, v->pos[0], verbline);
+}
+
+static void
+h_reload(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	sv_reload(&c->origin, v->npos ? v->pos[0] : 0, verbline);
+}
+
+static void
+h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	int hard = kk_verb_opt(v, "--hard") != 0;
+
+	sv_audit(&c->origin, verbline, 1, 0);
+	reply_str(c, KK_REPLY_OK, hard ? "stopping now\n" : "draining workers, then stopping\n");
+	sv_stop(hard, c->origin.actor);
+}
+
+/* The dispatch table. `waits`: the verb changes the state, so it runs
+ * only when no transaction is in flight. */
+static const struct {
+	handler *run;
+	int waits;
+} verbs[KK_V_COUNT] = {
+	[KK_V_SET] = { h_config, 1 },
+	[KK_V_LISTENER_ADD] = { h_config, 1 },
+	[KK_V_LISTENER_REMOVE] = { h_config, 1 },
+	[KK_V_LISTENER_LIST] = { h_list, 0 },
+	[KK_V_CLUSTER_ADD] = { h_config, 1 },
+	[KK_V_CLUSTER_REMOVE] = { h_config, 1 },
+	[KK_V_CLUSTER_LIST] = { h_list, 0 },
+	[KK_V_FRONTEND_ADD] = { h_config, 1 },
+	[KK_V_FRONTEND_REMOVE] = { h_config, 1 },
+	[KK_V_FRONTEND_LIST] = { h_list, 0 },
+	[KK_V_BACKEND_ADD] = { h_config, 1 },
+	[KK_V_BACKEND_REMOVE] = { h_config, 1 },
+	[KK_V_BACKEND_LIST] = { h_list, 0 },
+	[KK_V_STATUS] = { h_status, 0 },
+	[KK_V_STATE_SAVE] = { h_state_save, 0 },
+	[KK_V_STATE_LOAD] = { h_state_load, 1 },
+	[KK_V_STATE_DUMP] = { h_state_dump, 0 },
+	[KK_V_RELOAD] = { h_reload, 1 },
+	[KK_V_SHUTDOWN] = { h_shutdown, 1 },
+};
+
+/* The verb line as text for the audit log (quoted like the config). */
+static void
+join_words(kk_str *out, unsigned argc, char **argv)
+{
+	unsigned i;
+
+	for (i = 0; i < argc; i++) {
+		if (i)
+			kk_str_cats(out, " ");
+		kk_str_catword(out, argv[i]);
+	}
+	kk_str_ready(out, 1);
+}
+
+/* Handles the request in c->req. Returns 0 when it must wait for the
+ * transaction in flight (it stays in c->req). */
+static int
+dispatch(client *c)
+{
+	char *argv[KK_FRAME_MAXWORDS];
+	char err[KK_ERRLEN];
+	char *payload;
+	kk_str line = KK_STR_ZERO;
+	kk_verb v;
+	unsigned argc, skip = 0;
+	int json = 0;
+
+	/* Split a copy: a held request is split again when it runs. */
+	payload = malloc(c->req.len + 1);
+	if (!payload) {
+		reply_str(c, KK_REPLY_ERROR, "out of memory");
+		return 1;
+	}
+	memcpy(payload, c->req.s, c->req.len);
+	if (!kk_words_split(payload, c->req.len, argv, KK_FRAME_MAXWORDS, &argc)) {
+		free(payload);
+		sv_warn("closing control client %s: malformed request frame",
+		    c->origin.actor);
+		drop_client(c);
+		return 1;
+	}
+	if (argc && !strcmp(argv[0], "--json")) {
+		json = 1;
+		skip = 1;
+	}
+	if (!kk_verb_parse(&v, argc - skip, (const char *const *)argv + skip, err,
+	    sizeof err)) {
+		free(payload);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return 1;
+	}
+	if (verbs[v.def->id].waits && (sv_txn_busy() || sv.stopping)) {
+		free(payload);
+		if (sv.stopping) {
+			reply_str(c, KK_REPLY_ERROR, "the supervisor is shutting down; nothing"
+			    " changed");
+			return 1;
+		}
+		if (!c->held)
+			c->held = next_hold++;
+		return 0;
+	}
+	c->held = 0;
+	join_words(&line, argc - skip, argv + skip);
+	verbs[v.def->id].run(c, &v, json, line.s ? line.s : "");
+	kk_str_free(&line);
+	free(payload);
+	return 1;
+}
+
+/* Takes the next complete frame from c->in into c->req. 1 got one, 0 not
+ * yet, -1 the client broke the framing (closed). */
+static int
+next_frame(client *c)
+{
+	uint32_t n;
+	int r;
+
+	if (!c->in.len)
+		return 0;
+	r = kk_frame_parse(c->in.s, c->in.len, KK_FRAME_MAX_CONTROL, &n);
+	if (r < 0) {
+		sv_warn("closing control client %s: frame larger than %u bytes",
+		    c->origin.actor, KK_FRAME_MAX_CONTROL);
+		drop_client(c);
+		return -1;
+	}
+	if (!r)
+		return 0;
+	kk_str_reset(&c->req);
+	if (!kk_str_catb(&c->req, c->in.s + KK_FRAME_HDRLEN, n)) {
+		drop_client(c);
+		return -1;
+	}
+	memmove(c->in.s, c->in.s + KK_FRAME_HDRLEN + n, c->in.len - KK_FRAME_HDRLEN - n);
+	c->in.len -= KK_FRAME_HDRLEN + n;
+	return 1;
+}
+
+static client *
+oldest_held(void)
+{
+	client *best = 0;
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0 && clients[i].held
+		    && (!best || clients[i].held < best->held))
+			best = &clients[i];
+	return best;
+}
+
+void
+sv_control_pump(void)
+{
+	unsigned i;
+
+	/* Held mutations first, in arrival order: they were there before any
+	 * request still unread. */
+	while (!sv_txn_busy()) {
+		client *c = oldest_held();
+		if (!c)
+			break;
+		c->busy = 1;
+		if (!dispatch(c))
+			break;
+	}
+	if (!sv_txn_busy() && sv.hup_pending && !oldest_held()) {
+		sv_origin o;
+		memset(&o, 0, sizeof o);
+		o.slot = -1;
+		snprintf(o.actor, sizeof o.actor, "signal HUP");
+		sv.hup_pending = 0;
+		sv_reload(&o, 0, "reload");
+	}
+	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		client *c = &clients[i];
+		while (c->fd >= 0 && !c->busy && !c->held && !c->closing) {
+			if (next_frame(c) <= 0)
+				break;
+			c->busy = 1;
+			dispatch(c);
+		}
+	}
+}
+
+unsigned
+sv_control_pollfds(struct pollfd *p, unsigned max, int *ids)
+{
+	unsigned n = 0, i;
+
+	if (listen_fd >= 0 && n < max) {
+		p[n].fd = listen_fd;
+		p[n].events = POLLIN;
+		ids[n++] = -1;
+	}
+	for (i = 0; i < SV_MAX_CLIENTS && n < max; i++) {
+		client *c = &clients[i];
+		if (c->fd < 0)
+			continue;
+		if (c->closing && !c->out.len) {
+			drop_client(c);
+			continue;
+		}
+		p[n].fd = c->fd;
+		p[n].events = 0;
+		/* A client owed a reply is not read: one request at a time. */
+		if (!c->busy && !c->held && !c->closing)
+			p[n].events |= POLLIN;
+		if (c->out.len)
+			p[n].events |= POLLOUT;
+		ids[n++] = (int)i;
+	}
+	return n;
+}
+
+static void
+on_write(client *c)
+{
+	while (c->out.len) {
+		ssize_t r = write(c->fd, c->out.s, c->out.len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				drop_client(c);
+			return;
+		}
+		memmove(c->out.s, c->out.s + r, c->out.len - (size_t)r);
+		c->out.len -= (size_t)r;
+	}
+}
+
+static void
+on_read(client *c)
+{
+	char buf[65536];
+	ssize_t r = read(c->fd, buf, sizeof buf);
+
+	if (r < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			drop_client(c);
+		return;
+	}
+	if (!r) {
+		/* Gone: a reply still owed to it will be dropped (serial). */
+		drop_client(c);
+		return;
+	}
+	if (!kk_str_catb(&c->in, buf, (size_t)r)) {
+		drop_client(c);
+		return;
+	}
+	/* Refuse an oversized frame as soon as its header says so. */
+	if (c->in.len >= KK_FRAME_HDRLEN) {
+		uint32_t n;
+		if (kk_frame_parse(c->in.s, c->in.len, KK_FRAME_MAX_CONTROL, &n) < 0) {
+			sv_warn("closing control client %s: frame larger than %u bytes",
+			    c->origin.actor, KK_FRAME_MAX_CONTROL);
+			drop_client(c);
+		}
+	}
+}
+
+void
+sv_control_io(int id, short revents)
+{
+	client *c;
+
+	if (id < 0) {
+		on_accept();
+		return;
+	}
+	c = &clients[id];
+	if (c->fd < 0)
+		return;
+	if (revents & POLLOUT)
+		on_write(c);
+	if (c->fd >= 0 && revents & (POLLIN | POLLHUP | POLLERR)) {
+		if (c->closing || c->busy || c->held) {
+			/* Only the hangup matters now. */
+			if (revents & (POLLHUP | POLLERR))
+				drop_client(c);
+			return;
+		}
+		on_read(c);
+	}
+}
+
+void
+sv_control_finish(void)
+{
+	unsigned i;
+
+	if (listen_fd >= 0) {
+		close(listen_fd);
+		listen_fd = -1;
+	}
+	if (socket_ours && sv.socket_path) {
+		unlink(sv.socket_path);
+		socket_ours = 0;
+	}
+	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		client *c = &clients[i];
+		if (c->fd < 0)
+			continue;
+		if (c->out.len)
+			kk_frame_write(c->fd, c->out.s, c->out.len, 1000);
+		drop_client(c);
+	}
+}

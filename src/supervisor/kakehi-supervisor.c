@@ -1,0 +1,291 @@
+/* ISC license. */
+/* kakehi-supervisor: loads the config, adopts or binds the listeners,
+ * owns the control socket and the authoritative state, spawns and
+ * restarts the workers, and fans every change out to them. This file
+ * holds startup, signals and the loop; the rest lives in control.c
+ * (clients, verbs), txn.c (generations, acks), workers.c (lifecycle),
+ * status.c, listeners.c and readiness.c. It never daemonizes. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <skalibs/selfpipe.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/types.h>
+
+#include <kakehi/proto.h>
+
+#include "sv.h"
+
+#define USAGE "kakehi-supervisor [ -d notif-fd ] [ -s socket ] [ -W worker-binary ] config"
+
+const char *PROG = "kakehi-supervisor";
+sv_main sv;
+
+static void
+dieusage(void)
+{
+	sv_die(100, "usage: %s", USAGE);
+}
+
+static int
+executable(const char *path)
+{
+	return access(path, X_OK) == 0;
+}
+
+/* The worker binary: -W, else the kakehi-worker installed beside this
+ * supervisor (so one binary set runs together), else PATH. Resolved
+ * once, at startup, so a missing worker is a startup error. */
+static const char *
+find_worker(const char *given)
+{
+	static char buf[PATH_MAX];
+	const char *path;
+	ssize_t r;
+
+	if (given && strchr(given, '/')) {
+		if (!executable(given))
+			sv_die(111, "worker binary %s is not executable: %s", given,
+			    strerror(errno));
+		return given;
+	}
+	if (!given) {
+		r = readlink("/proc/self/exe", buf, sizeof buf - 1);
+		if (r > 0) {
+			char *slash;
+			buf[r] = 0;
+			slash = strrchr(buf, '/');
+			if (slash && (size_t)(slash - buf) + 16 < sizeof buf) {
+				strcpy(slash + 1, "kakehi-worker");
+				if (executable(buf))
+					return buf;
+			}
+		}
+		given = "kakehi-worker";
+	}
+	path = getenv("PATH");
+	while (path && *path) {
+		size_t len = strcspn(path, ":");
+		if (len && len + strlen(given) + 2 < sizeof buf) {
+			memcpy(buf, path, len);
+			buf[len] = '/';
+			strcpy(buf + len + 1, given);
+			if (executable(buf))
+				return buf;
+		}
+		path += len + (path[len] == ':');
+	}
+	sv_die(111, "unable to find the worker binary %s next to kakehi-supervisor or in"
+	    " PATH; give its path with -W", given);
+}
+
+void
+sv_stop(int hard, const char *why)
+{
+	if (sv.stopping) {
+		if (hard && sv.stopping == 1) {
+			sv_info("stopping now (%s)", why);
+			sv.stopping = 2;
+			sv_workers_stop(1);
+		}
+		return;
+	}
+	sv.stopping = hard ? 2 : 1;
+	sv_info("stopping %s (%s)", hard ? "now" : "gracefully: workers drain", why);
+	sv_txn_abort("the supervisor is shutting down; the change was not applied");
+	sv_control_close();
+	sv.want = 0;
+	sv_workers_stop(hard);
+}
+
+static void
+on_signals(void)
+{
+	for (;;) {
+		int sig = selfpipe_read();
+		switch (sig) {
+		case -1:
+			sv_die(111, "unable to read signals: %s", strerror(errno));
+		case 0:
+			return;
+		case SIGTERM:
+			sv_stop(0, "signal TERM");
+			break;
+		case SIGINT:
+			sv_stop(0, "signal INT");
+			break;
+		case SIGQUIT:
+			sv_stop(1, "signal QUIT");
+			break;
+		case SIGHUP:
+			if (!sv.stopping) {
+				sv_info("signal HUP: reloading %s", sv.config);
+				sv.hup_pending = 1;
+			}
+			break;
+		case SIGCHLD:
+			sv_workers_reap();
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static long long
+min_deadline(long long a, long long b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a < b ? a : b;
+}
+
+static void
+loop(int sigfd)
+{
+	enum { MAXP = 2 + SV_MAX_CLIENTS + SV_MAX_SLOTS };
+	struct pollfd p[MAXP];
+	int ids[MAXP];
+
+	for (;;) {
+		unsigned n = 0, nctl, i;
+		long long d, now;
+		int timeout = -1;
+
+		sv_control_pump();
+		if (sv.stopping && sv_workers_all_gone())
+			return;
+		p[n].fd = sigfd;
+		p[n].events = POLLIN;
+		ids[n++] = 0;
+		nctl = sv_control_pollfds(p + n, MAXP - n - SV_MAX_SLOTS, ids + n);
+		n += nctl;
+		for (i = 0; i < SV_MAX_SLOTS; i++) {
+			sv_worker *w = &sv.workers[i];
+			if (w->chan.fd < 0)
+				continue;
+			p[n].fd = w->chan.fd;
+			p[n].events = POLLIN | (kk_chan_pending(&w->chan) ? POLLOUT : 0);
+			ids[n++] = (int)i;
+		}
+		d = min_deadline(sv_workers_next_deadline(), sv_txn_deadline());
+		d = min_deadline(d, sv_status_deadline());
+		if (d) {
+			now = sv_now();
+			timeout = d <= now ? 0 : (d - now > INT_MAX ? INT_MAX : (int)(d - now));
+		}
+		if (poll(p, n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			sv_die(111, "unable to poll: %s", strerror(errno));
+		}
+		for (i = 0; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			if (i == 0)
+				on_signals();
+			else if (i <= nctl)
+				sv_control_io(ids[i], p[i].revents);
+			else if (sv.workers[ids[i]].chan.fd == p[i].fd)
+				sv_workers_io(&sv.workers[ids[i]], p[i].revents);
+		}
+		now = sv_now();
+		sv_workers_timers(now);
+		sv_txn_timers(now);
+		sv_status_timers(now);
+	}
+}
+
+int
+main(int argc, const char *const *argv)
+{
+	char err[KK_ERRLEN];
+	subgetopt l = SUBGETOPT_ZERO;
+	const char *socket_opt = 0, *worker_opt = 0;
+	sigset_t set;
+	int sigfd;
+
+	sv.notif_fd = -1;
+	for (;;) {
+		int opt = subgetopt_r(argc, argv, "d:s:W:", &l);
+		if (opt == -1)
+			break;
+		switch (opt) {
+		case 'd': {
+			unsigned fd;
+			if (!uint0_scan(l.arg, &fd) || fd < 3 || fd > INT_MAX)
+				sv_die(100, "-d %s: give a file descriptor number of 3 or more",
+				    l.arg);
+			sv.notif_fd = (int)fd;
+			break;
+		}
+		case 's':
+			socket_opt = l.arg;
+			break;
+		case 'W':
+			worker_opt = l.arg;
+			break;
+		default:
+			dieusage();
+		}
+	}
+	argc -= l.ind;
+	argv += l.ind;
+	if (argc != 1)
+		dieusage();
+	sv.config = argv[0];
+	sv.started_at = sv_now();
+
+	if (sv.notif_fd >= 0 && fcntl(sv.notif_fd, F_SETFD, FD_CLOEXEC) < 0)
+		sv_die(100, "-d %d: that fd is not open: %s; open it (s6: notification-fd)"
+		    " or drop -d", sv.notif_fd, strerror(errno));
+
+	kk_state_init(&sv.state);
+	if (!kk_state_load_file(&sv.state, sv.config, err, sizeof err))
+		sv_die(100, "%s", err);
+	sv.worker_bin = find_worker(worker_opt);
+	sv.socket_path = socket_opt ? socket_opt
+	    : sv.state.set.command_socket ? sv.state.set.command_socket
+	    : KK_DEFAULT_CONTROL_SOCKET;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigfd = selfpipe_init();
+	if (sigfd < 0)
+		sv_die(111, "unable to set up signal handling: %s", strerror(errno));
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	if (!selfpipe_trapset(&set))
+		sv_die(111, "unable to trap signals: %s", strerror(errno));
+
+	/* The control socket first: a second supervisor on the same socket
+	 * must stop here, before it touches any listener. */
+	sv_control_open(sv.socket_path);
+	sv_listeners_start(&sv.state);
+	sv_workers_init();
+	sv.gen = 1;
+	sv.want = sv.state.set.workers;
+	sv_info("starting %u worker%s (%s), config %s", sv.want, sv.want == 1 ? "" : "s",
+	    sv.worker_bin, sv.config);
+	sv_workers_scale();
+
+	loop(sigfd);
+
+	sv_control_finish();
+	sv_listeners_close_all();
+	sv_info("stopped");
+	return 0;
+}

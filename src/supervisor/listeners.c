@@ -1,0 +1,186 @@
+/* ISC license. */
+/* The listening sockets the supervisor owns: adopted from its parent
+ * (kakehi-listen, systemd, s6-fdholder) or bound here, one per listener
+ * of the state, shared by every worker. A socket is never bound twice for
+ * one address: closing and re-binding would drop its accept queue. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kakehi/listen.h>
+#include <kakehi/listenfds.h>
+#include <kakehi/proto.h>
+
+#include "sv.h"
+
+static sv_listenfd *
+find(const char *addr)
+{
+	size_t i;
+
+	for (i = 0; i < sv.nlfds; i++)
+		if (!strcmp(sv.lfds[i].addr, addr))
+			return &sv.lfds[i];
+	return 0;
+}
+
+static int
+add(const char *addr, int fd, uint64_t gen)
+{
+	if (sv.nlfds == sv.alfds) {
+		size_t n = sv.alfds ? 2 * sv.alfds : 8;
+		sv_listenfd *p = realloc(sv.lfds, n * sizeof *p);
+		if (!p)
+			return 0;
+		sv.lfds = p;
+		sv.alfds = n;
+	}
+	strncpy(sv.lfds[sv.nlfds].addr, addr, KK_ADDR_FMTLEN - 1);
+	sv.lfds[sv.nlfds].addr[KK_ADDR_FMTLEN - 1] = 0;
+	sv.lfds[sv.nlfds].fd = fd;
+	sv.lfds[sv.nlfds].txn_gen = gen;
+	sv.nlfds++;
+	return 1;
+}
+
+static void
+drop(size_t i)
+{
+	close(sv.lfds[i].fd);
+	sv.lfds[i] = sv.lfds[--sv.nlfds];
+}
+
+int
+sv_listener_fd(const char *addr)
+{
+	sv_listenfd *l = find(addr);
+
+	return l ? l->fd : -1;
+}
+
+/* Startup: adopt what the parent passed for the listeners of the state,
+ * close what no listener names, bind the rest. Any failure is fatal: a
+ * proxy that starts without one of its listeners would look healthy
+ * while refusing traffic. */
+void
+sv_listeners_start(const kk_state *st)
+{
+	static kk_listenfd in[KK_LISTENFDS_MAX];
+	char err[KK_ERRLEN];
+	int n, i;
+	size_t j;
+
+	n = kk_listenfds_get(in, KK_LISTENFDS_MAX, err, sizeof err);
+	if (n < 0)
+		sv_die(111, "unable to adopt inherited listeners: %s", err);
+	for (i = 0; i < n; i++) {
+		/* Ours now: workers get dups, never this fd number. */
+		fcntl(in[i].fd, F_SETFD, FD_CLOEXEC);
+		if (!kk_state_listener(st, in[i].name)) {
+			sv_warn("closing inherited socket %s (fd %d): no listener in the"
+			    " configuration names it; add `listener add http %s` to use it",
+			    in[i].name, in[i].fd, in[i].name);
+			close(in[i].fd);
+			continue;
+		}
+		if (find(in[i].name)) {
+			sv_warn("closing inherited socket %s (fd %d): another inherited"
+			    " socket has the same address", in[i].name, in[i].fd);
+			close(in[i].fd);
+			continue;
+		}
+		fcntl(in[i].fd, F_SETFL, fcntl(in[i].fd, F_GETFL) | O_NONBLOCK);
+		if (!add(in[i].name, in[i].fd, 0))
+			sv_die(111, "unable to record listener %s: %s", in[i].name,
+			    strerror(errno));
+		sv_info("adopted inherited listener %s (fd %d)", in[i].name, in[i].fd);
+	}
+	for (j = 0; j < st->nlisteners; j++) {
+		int fd;
+
+		if (find(st->listeners[j].addr_text))
+			continue;
+		fd = kk_listen_bind(&st->listeners[j].addr, st->set.backlog, err, sizeof err);
+		if (fd < 0)
+			sv_die(111, "%s", err);
+		if (!add(st->listeners[j].addr_text, fd, 0))
+			sv_die(111, "unable to record listener %s: %s",
+			    st->listeners[j].addr_text, strerror(errno));
+		sv_info("listening on %s", st->listeners[j].addr_text);
+	}
+}
+
+int
+sv_listeners_prepare(const kk_state *to, uint64_t gen, char *err, size_t errlen)
+{
+	size_t j;
+
+	for (j = 0; j < to->nlisteners; j++) {
+		int fd;
+
+		if (find(to->listeners[j].addr_text))
+			continue;
+		fd = kk_listen_bind(&to->listeners[j].addr, to->set.backlog, err, errlen);
+		if (fd < 0 || !add(to->listeners[j].addr_text, fd, gen)) {
+			if (fd >= 0) {
+				close(fd);
+				snprintf(err, errlen, "out of memory recording listener %s",
+				    to->listeners[j].addr_text);
+			}
+			sv_listeners_settle(gen, 0, 0);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void
+sv_listeners_settle(uint64_t gen, int commit, const kk_state *keep)
+{
+	size_t i = 0;
+
+	while (i < sv.nlfds) {
+		sv_listenfd *l = &sv.lfds[i];
+		if (gen && l->txn_gen == gen) {
+			if (!commit) {
+				drop(i);
+				continue;
+			}
+			l->txn_gen = 0;
+		}
+		if (keep && !l->txn_gen && !kk_state_listener(keep, l->addr)) {
+			sv_info("closed listener %s", l->addr);
+			drop(i);
+			continue;
+		}
+		i++;
+	}
+}
+
+int
+sv_listeners_send_new(sv_worker *w, uint64_t gen)
+{
+	size_t i;
+
+	for (i = 0; i < sv.nlfds; i++) {
+		const char *argv[2];
+		if (sv.lfds[i].txn_gen != gen)
+			continue;
+		argv[0] = KK_MSG_LISTENER;
+		argv[1] = sv.lfds[i].addr;
+		if (!kk_chan_put_fd(&w->chan, 2, argv, sv.lfds[i].fd))
+			return 0;
+	}
+	return 1;
+}
+
+void
+sv_listeners_close_all(void)
+{
+	while (sv.nlfds)
+		drop(0);
+}

@@ -1,0 +1,133 @@
+/* ISC license. */
+/* Diagnostics of the supervisor: one line per message on stderr, written
+ * with a single write(2) so lines from the supervisor and its workers do
+ * not interleave mid-line in a shared log. Also the monotonic clock. */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sv.h"
+
+#define LOG_LINE_MAX 4096
+
+long long
+sv_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+vlog(const char *level, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	int e = errno;
+	int n, m;
+
+	n = snprintf(line, sizeof line, "kakehi-supervisor: %s: ", level);
+	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+	if (m < 0)
+		m = 0;
+	n += m;
+	if (n > LOG_LINE_MAX - 2)
+		n = LOG_LINE_MAX - 2;
+	line[n++] = '\n';
+	(void)!write(2, line, (size_t)n);
+	errno = e;
+}
+
+void
+sv_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("info", fmt, ap);
+	va_end(ap);
+}
+
+void
+sv_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("warning", fmt, ap);
+	va_end(ap);
+}
+
+void
+sv_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal", fmt, ap);
+	va_end(ap);
+	sv_control_finish();
+	_exit(code);
+}
+
+void
+sv_scrub(char *dst, size_t n, const char *src)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	for (i = 0; i + 1 < n && src[i]; i++) {
+		unsigned char c = (unsigned char)src[i];
+		dst[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	dst[i] = 0;
+}
+
+/* The actor's short command name, as the kernel knows it. */
+static void
+comm_of(pid_t pid, char *buf, size_t n)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+	buf[0] = 0;
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(buf, (int)n, f))
+			buf[strcspn(buf, "\n")] = 0;
+		fclose(f);
+	}
+	if (!buf[0])
+		snprintf(buf, n, "?");
+}
+
+void
+sv_actor_of_peer(sv_origin *o, pid_t pid, uid_t uid)
+{
+	char comm[32], clean[32];
+
+	comm_of(pid, comm, sizeof comm);
+	sv_scrub(clean, sizeof clean, comm);
+	snprintf(o->actor, sizeof o->actor, "uid=%u pid=%d comm=%s",
+	    (unsigned)uid, (int)pid, clean);
+}
+
+void
+sv_audit(const sv_origin *o, const char *verbline, int ok, const char *result)
+{
+	char verb[1024], res[1024];
+
+	sv_scrub(verb, sizeof verb, verbline);
+	sv_scrub(res, sizeof res, result && *result ? result : "error");
+	if (ok)
+		sv_info("audit: %s verb=\"%s\" result=ok", o->actor, verb);
+	else
+		sv_info("audit: %s verb=\"%s\" result=error: %s", o->actor, verb, res);
+}

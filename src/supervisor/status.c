@@ -1,0 +1,256 @@
+/* ISC license. */
+/* The status verb: the supervisor's own view (pid, generation, uptime,
+ * each worker's lifecycle) plus counters asked from every ready worker,
+ * gathered under a deadline so one stuck worker cannot hang the reply.
+ * Several requests may be out at once; a worker answers in order, so an
+ * answer belongs to the oldest request still waiting for that worker. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <kakehi/proto.h>
+
+#include "sv.h"
+
+#define STATUS_MAX_PENDING 16
+/* Counters are cheap to produce: a worker that needs longer is stuck,
+ * and status must still answer. */
+#define STATUS_TIMEOUT_MS 2000
+
+typedef struct poll_req poll_req;
+struct poll_req {
+	int active;
+	sv_origin origin;
+	int json;
+	long long deadline;
+	char waiting[SV_MAX_SLOTS];
+	unsigned nwaiting;
+	char *counters[SV_MAX_SLOTS];	/* the worker's "key value" lines */
+};
+
+static poll_req reqs[STATUS_MAX_PENDING];
+static unsigned long long seq[STATUS_MAX_PENDING], next_seq = 1;
+
+long long
+sv_status_deadline(void)
+{
+	long long d = 0;
+	unsigned i;
+
+	for (i = 0; i < STATUS_MAX_PENDING; i++)
+		if (reqs[i].active && (!d || reqs[i].deadline < d))
+			d = reqs[i].deadline;
+	return d;
+}
+
+/* Counters as JSON members: numbers stay numbers. */
+static void
+counters_json(kk_str *out, const char *text)
+{
+	const char *p = text;
+	int first = 1;
+
+	kk_str_cats(out, "{");
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char line[512];
+		char *sp;
+
+		if (len >= sizeof line)
+			len = sizeof line - 1;
+		memcpy(line, p, len);
+		line[len] = 0;
+		p += len + (eol ? 1 : 0);
+		sp = strchr(line, ' ');
+		if (!len || !sp)
+			continue;
+		*sp++ = 0;
+		kk_str_cats(out, first ? "" : ",");
+		first = 0;
+		kk_str_catjson(out, line);
+		kk_str_cats(out, ":");
+		if (*sp && strspn(sp, "0123456789") == strlen(sp) && strlen(sp) < 19)
+			kk_str_cats(out, sp);
+		else
+			kk_str_catjson(out, sp);
+	}
+	kk_str_cats(out, "}");
+}
+
+static void
+render(poll_req *r, kk_str *out)
+{
+	long long up = (sv_now() - sv.started_at) / 1000;
+	unsigned i, nready = 0, nlive = 0;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		if (sv.workers[i].state == SV_W_READY)
+			nready++;
+		if (sv.workers[i].state != SV_W_GONE)
+			nlive++;
+	}
+	if (r->json) {
+		int first = 1;
+		kk_str_catf(out, "{\"pid\":%d,\"generation\":%llu,\"uptime_s\":%lld,"
+		    "\"config\":", (int)getpid(), (unsigned long long)sv.gen, up);
+		kk_str_catjson(out, sv.config);
+		kk_str_cats(out, ",\"control_socket\":");
+		kk_str_catjson(out, sv.socket_path);
+		kk_str_catf(out, ",\"workers_wanted\":%u,\"workers_ready\":%u,"
+		    "\"stopping\":%s,\"workers\":[", sv.want, nready,
+		    sv.stopping ? "true" : "false");
+		for (i = 0; i < SV_MAX_SLOTS; i++) {
+			sv_worker *w = &sv.workers[i];
+			if (w->state == SV_W_GONE)
+				continue;
+			kk_str_catf(out, "%s{\"id\":%u,\"pid\":%d,\"state\":\"%s\","
+			    "\"restarts\":%u,\"generation\":%llu", first ? "" : ",", w->id,
+			    (int)w->pid, sv_wstate_name(w->state), w->restarts,
+			    (unsigned long long)w->acked_gen);
+			first = 0;
+			if (r->counters[i]) {
+				kk_str_cats(out, ",\"counters\":");
+				counters_json(out, r->counters[i]);
+			}
+			kk_str_cats(out, "}");
+		}
+		kk_str_cats(out, "]}\n");
+		return;
+	}
+	kk_str_catf(out, "supervisor pid %d\ngeneration %llu\nuptime %llds\n",
+	    (int)getpid(), (unsigned long long)sv.gen, up);
+	kk_str_catf(out, "config %s\ncontrol-socket %s\n", sv.config, sv.socket_path);
+	kk_str_catf(out, "workers %u wanted, %u ready, %u running%s\n", sv.want, nready,
+	    nlive, sv.stopping ? ", stopping" : "");
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		sv_worker *w = &sv.workers[i];
+		const char *p;
+		if (w->state == SV_W_GONE)
+			continue;
+		kk_str_catf(out, "worker %u pid %d state %s restarts %u generation %llu\n",
+		    w->id, (int)w->pid, sv_wstate_name(w->state), w->restarts,
+		    (unsigned long long)w->acked_gen);
+		for (p = r->counters[i]; p && *p;) {
+			const char *eol = strchr(p, '\n');
+			size_t len = eol ? (size_t)(eol - p) : strlen(p);
+			if (len) {
+				kk_str_cats(out, "  ");
+				kk_str_catb(out, p, len);
+				kk_str_cats(out, "\n");
+			}
+			p += len + (eol ? 1 : 0);
+		}
+	}
+}
+
+static void
+finish(poll_req *r)
+{
+	kk_str out = KK_STR_ZERO;
+	unsigned i;
+
+	render(r, &out);
+	sv_control_reply(&r->origin, 'O', out.s ? out.s : "", out.len);
+	kk_str_free(&out);
+	for (i = 0; i < SV_MAX_SLOTS; i++)
+		free(r->counters[i]);
+	memset(r, 0, sizeof *r);
+}
+
+void
+sv_status_begin(const sv_origin *o, int json)
+{
+	const char *word = KK_MSG_STATUS;
+	poll_req *r = 0;
+	unsigned i;
+
+	for (i = 0; i < STATUS_MAX_PENDING; i++)
+		if (!reqs[i].active) {
+			r = &reqs[i];
+			seq[i] = next_seq++;
+			break;
+		}
+	if (!r) {
+		const char *msg = "too many status requests at once; retry in a moment";
+		sv_control_reply(o, 'E', msg, strlen(msg));
+		return;
+	}
+	r->active = 1;
+	r->origin = *o;
+	r->json = json;
+	r->deadline = sv_now() + STATUS_TIMEOUT_MS;
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		sv_worker *w = &sv.workers[i];
+		if (w->state != SV_W_READY || w->chan.fd < 0)
+			continue;
+		if (!sv_worker_send(w, 1, &word))
+			continue;
+		r->waiting[i] = 1;
+		r->nwaiting++;
+	}
+	if (!r->nwaiting)
+		finish(r);
+}
+
+/* The oldest active request waiting for worker i. */
+static poll_req *
+oldest_for(unsigned i)
+{
+	poll_req *best = 0;
+	unsigned long long bs = 0;
+	unsigned k;
+
+	for (k = 0; k < STATUS_MAX_PENDING; k++)
+		if (reqs[k].active && reqs[k].waiting[i] && (!best || seq[k] < bs)) {
+			best = &reqs[k];
+			bs = seq[k];
+		}
+	return best;
+}
+
+void
+sv_status_reply(sv_worker *w, const char *text)
+{
+	poll_req *r = oldest_for(w->id);
+
+	if (!r)
+		return;
+	r->counters[w->id] = strdup(text);
+	r->waiting[w->id] = 0;
+	if (!--r->nwaiting)
+		finish(r);
+}
+
+void
+sv_status_gone(sv_worker *w)
+{
+	poll_req *r;
+
+	while ((r = oldest_for(w->id))) {
+		r->waiting[w->id] = 0;
+		if (!--r->nwaiting)
+			finish(r);
+	}
+}
+
+void
+sv_status_timers(long long now)
+{
+	unsigned k, i;
+
+	for (k = 0; k < STATUS_MAX_PENDING; k++) {
+		poll_req *r = &reqs[k];
+		if (!r->active || now < r->deadline)
+			continue;
+		for (i = 0; i < SV_MAX_SLOTS; i++)
+			if (r->waiting[i]) {
+				/* Its answer may still come: it is not for the next request. */
+				sv.workers[i].status_discard++;
+				r->waiting[i] = 0;
+			}
+		finish(r);
+	}
+}

@@ -1,0 +1,184 @@
+/* ISC license. */
+/* The supervisor's private model, shared by its files: the authoritative
+ * state and generation, the listener sockets it owns, the worker slots,
+ * and the entry points each file offers the others. One process, one
+ * instance: the files share the global `sv`. */
+#ifndef KAKEHI_SV_H
+#define KAKEHI_SV_H
+
+#include <poll.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <kakehi/addr.h>
+#include <kakehi/chan.h>
+#include <kakehi/state.h>
+#include <kakehi/str.h>
+#include <kakehi/verb.h>
+
+/* Draining workers keep their slot until they exit, so a live change of
+ * `set workers` can need up to twice the maximum at once. */
+#define SV_MAX_SLOTS (2 * KK_MAX_WORKERS)
+#define SV_MAX_CLIENTS 64
+
+/* Worker lifecycle (workers.c drives it from a state x event table). */
+enum sv_wstate {
+	SV_W_GONE,	/* no process, not wanted */
+	SV_W_BACKOFF,	/* wanted, crashed, waiting to respawn */
+	SV_W_SPAWNED,	/* started, has not said ready */
+	SV_W_READY,	/* serving */
+	SV_W_DRAINING,	/* told to drain or stop, waiting for its exit */
+	SV_W_NSTATES
+};
+
+enum sv_wevent {
+	SV_WE_START,	/* the slot became wanted */
+	SV_WE_READY,	/* "ready GEN" arrived */
+	SV_WE_EXIT,	/* reaped */
+	SV_WE_TIMER,	/* its deadline passed */
+	SV_WE_DRAIN,	/* graceful stop of this worker */
+	SV_WE_STOP,	/* immediate stop of this worker */
+	SV_WE_BROKEN,	/* its channel failed or reached end of file */
+	SV_WE_NEVENTS
+};
+
+typedef struct sv_worker sv_worker;
+struct sv_worker {
+	unsigned id;			/* slot index, given as -i */
+	enum sv_wstate state;
+	int wanted;			/* counts toward `set workers` */
+	pid_t pid;			/* 0 when no process */
+	kk_chan chan;			/* chan.fd < 0 when closed */
+	uint64_t sent_gen;		/* last generation it was given */
+	uint64_t acked_gen;		/* last generation it applied */
+	unsigned restarts;
+	long long started_at;		/* ms, monotonic */
+	long long deadline;		/* ms; 0 none: ready, backoff or kill bound */
+	unsigned long backoff_ms;	/* delay before the next respawn */
+	unsigned status_discard;	/* late status answers to drop */
+	int killed;			/* SIGKILL sent */
+};
+
+/* A listening socket the supervisor owns, by canonical address. */
+typedef struct sv_listenfd sv_listenfd;
+struct sv_listenfd {
+	char addr[KK_ADDR_FMTLEN];
+	int fd;
+	uint64_t txn_gen;	/* nonzero: bound for that transaction, not committed */
+};
+
+/* Who asked: a control client (slot and serial, so a reply to a client
+ * that went away is dropped), or nobody (a signal). */
+typedef struct sv_origin sv_origin;
+struct sv_origin {
+	int slot;		/* -1: not a client */
+	unsigned serial;
+	char actor[160];	/* "uid=U pid=P comm=C", or "signal HUP" */
+};
+
+typedef struct sv_main sv_main;
+struct sv_main {
+	const char *config;		/* CONFIG as given */
+	const char *worker_bin;
+	const char *socket_path;
+	kk_state state;			/* committed */
+	uint64_t gen;			/* generation of the committed state */
+	long long started_at;
+	sv_listenfd *lfds;
+	size_t nlfds, alfds;
+	sv_worker workers[SV_MAX_SLOTS];
+	unsigned want;			/* workers wanted */
+	int notif_fd;			/* -d, -1 when done or absent */
+	int ready_sent;
+	int stopping;			/* 0, 1 graceful, 2 hard */
+	long long stop_deadline;
+	int hup_pending;
+};
+
+extern sv_main sv;
+
+/* log.c: one line per call on stderr, "kakehi-supervisor: LEVEL: ...". */
+long long sv_now(void);
+void sv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void sv_die(int code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+/* Copies src to dst (size n), control characters replaced by '?'. */
+void sv_scrub(char *dst, size_t n, const char *src);
+void sv_audit(const sv_origin *, const char *verbline, int ok, const char *result);
+/* Fills o->actor from a peer's credentials (comm from /proc). */
+void sv_actor_of_peer(sv_origin *o, pid_t pid, uid_t uid);
+
+/* listeners.c */
+void sv_listeners_start(const kk_state *);
+int sv_listener_fd(const char *addr);
+/* Binds what `to` needs and the supervisor lacks, tagged with gen. 1 ok;
+ * 0 with err, nothing kept. */
+int sv_listeners_prepare(const kk_state *to, uint64_t gen, char *err, size_t errlen);
+/* Commit (keep gen's sockets) or abort (close them); then close every
+ * socket the state `keep` does not name. */
+void sv_listeners_settle(uint64_t gen, int commit, const kk_state *keep);
+/* Sends the sockets bound for gen to a worker, before the update. */
+int sv_listeners_send_new(sv_worker *, uint64_t gen);
+void sv_listeners_close_all(void);
+
+/* workers.c */
+void sv_workers_init(void);
+void sv_workers_event(sv_worker *, enum sv_wevent);
+void sv_workers_scale(void);		/* match sv.want */
+void sv_workers_reap(void);
+void sv_workers_timers(long long now);
+long long sv_workers_next_deadline(void);
+void sv_workers_io(sv_worker *, short revents);
+int sv_worker_live(const sv_worker *);	/* has a process and a channel */
+int sv_worker_send(sv_worker *, unsigned argc, const char *const *argv);
+int sv_worker_send_state(sv_worker *, uint64_t gen, const kk_state *);
+void sv_workers_stop(int hard);
+int sv_workers_all_gone(void);
+const char *sv_wstate_name(enum sv_wstate);
+
+/* txn.c: one change in flight at a time. */
+int sv_txn_busy(void);
+/* Starts fanning `to` out (takes ownership of it). okbody is the reply
+ * text on success. The reply goes to origin when done. */
+void sv_txn_begin(kk_state *to, const sv_origin *, const char *verbline, const char *okbody);
+void sv_txn_ack(sv_worker *, uint64_t gen);
+void sv_txn_nack(sv_worker *, uint64_t gen, const char *reason);
+void sv_txn_gone(sv_worker *);
+void sv_txn_timers(long long now);
+long long sv_txn_deadline(void);
+void sv_txn_abort(const char *why);
+
+/* status.c: gathering worker counters for the status verb. */
+void sv_status_begin(const sv_origin *, int json);
+void sv_status_reply(sv_worker *, const char *text);
+void sv_status_gone(sv_worker *);
+void sv_status_timers(long long now);
+long long sv_status_deadline(void);
+
+/* control.c */
+void sv_control_open(const char *path);
+/* Stops accepting and removes the socket file; clients stay until their
+ * replies are written. */
+void sv_control_close(void);
+/* Last words before exit: writes pending replies (briefly), closes all,
+ * and removes the socket file if still there (also on a fatal error). */
+void sv_control_finish(void);
+/* Replies to origin (a client, or the log for a signal). */
+void sv_control_reply(const sv_origin *, char status, const char *body, size_t len);
+/* Runs what can run now: requests held behind a finished transaction
+ * (and a pending SIGHUP reload), then complete frames of idle clients.
+ * Called by the loop, never from inside a handler. */
+void sv_control_pump(void);
+/* Reload CONFIG (file NULL) or file as one transaction. */
+void sv_reload(const sv_origin *, const char *file, const char *verbline);
+/* Poll entries: ids[i] is -1 for the listening socket, else a client. */
+unsigned sv_control_pollfds(struct pollfd *, unsigned max, int *ids);
+void sv_control_io(int id, short revents);
+
+/* kakehi-supervisor.c */
+void sv_stop(int hard, const char *why);
+
+/* readiness.c */
+void sv_readiness_check(void);
+
+#endif

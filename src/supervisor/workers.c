@@ -1,0 +1,626 @@
+/* ISC license. */
+/* Worker lifecycle: each slot moves through gone, backoff, spawned,
+ * ready and draining, driven by a table of state x event whose cells are
+ * small actions (the shape of s6-supervise). The loop only decodes events:
+ * a reaped pid, a message on a channel, a deadline. What a worker is told
+ * about the state (updates, acks) belongs to txn.c. */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <kakehi/frame.h>
+#include <kakehi/proto.h>
+
+#include "sv.h"
+
+/* Crash-loop brake: the first restart is immediate, the next ones wait
+ * 100 ms, doubling up to 5 s; a worker that stayed up 10 s earns a fresh
+ * start. */
+#define BACKOFF_FIRST_MS 100
+#define BACKOFF_MAX_MS 5000
+#define BACKOFF_STABLE_MS 10000
+/* Bounds that do not depend on the state. */
+#define READY_MIN_MS 10000	/* a loaded machine may need a while to start */
+#define STOP_GRACE_MS 2000	/* after "stop" or the drain deadline: SIGKILL */
+
+typedef void action(sv_worker *);
+
+static const char *const state_names[SV_W_NSTATES] = {
+	"gone", "backoff", "spawned", "ready", "draining"
+};
+
+const char *
+sv_wstate_name(enum sv_wstate s)
+{
+	return state_names[s];
+}
+
+int
+sv_worker_live(const sv_worker *w)
+{
+	return w->pid > 0 && w->chan.fd >= 0
+	    && (w->state == SV_W_SPAWNED || w->state == SV_W_READY);
+}
+
+void
+sv_workers_init(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		memset(&sv.workers[i], 0, sizeof sv.workers[i]);
+		sv.workers[i].id = i;
+		sv.workers[i].chan.fd = -1;
+	}
+}
+
+/* Closes the channel; pending answers from it are lost, so the
+ * transaction and status gatherers stop waiting for this worker. */
+static void
+close_chan(sv_worker *w)
+{
+	if (w->chan.fd >= 0)
+		kk_chan_free(&w->chan);
+	memset(&w->chan, 0, sizeof w->chan);
+	w->chan.fd = -1;
+	w->status_discard = 0;
+	sv_txn_gone(w);
+	sv_status_gone(w);
+}
+
+static void
+kill_worker(sv_worker *w)
+{
+	if (w->pid > 0 && !w->killed) {
+		kill(w->pid, SIGKILL);
+		w->killed = 1;
+	}
+}
+
+static long long
+ready_bound(void)
+{
+	unsigned long t = sv.state.set.worker_timeout_ms;
+
+	return t > READY_MIN_MS ? (long long)t : READY_MIN_MS;
+}
+
+/* The child's side of a spawn: listeners on 3.., then the channel and
+ * the state memfd, everything else close-on-exec. Never returns. */
+static void
+exec_worker(sv_worker *w, int chan_fd, int state_fd)
+{
+	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16];
+	kk_str names = KK_STR_ZERO;
+	sigset_t none;
+	unsigned n = (unsigned)sv.state.nlisteners, i;
+	int base = KK_LISTEN_FDS_START;
+	int *src = calloc(n + 2, sizeof *src);
+	const char *argv[10];
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, 0);
+	signal(SIGPIPE, SIG_DFL);
+	if (!src)
+		_exit(111);
+	for (i = 0; i < n; i++) {
+		src[i] = sv_listener_fd(sv.state.listeners[i].addr_text);
+		if (i && !kk_str_cats(&names, ":"))
+			_exit(111);
+		if (!kk_str_cats(&names, sv.state.listeners[i].addr_text))
+			_exit(111);
+	}
+	src[n] = chan_fd;
+	src[n + 1] = state_fd;
+	/* Lift every source above the target range first, so no dup2 below
+	 * closes a source that has not been moved yet. */
+	for (i = 0; i < n + 2; i++) {
+		int high = fcntl(src[i], F_DUPFD_CLOEXEC, base + (int)n + 2);
+		if (high < 0)
+			_exit(111);
+		src[i] = high;
+	}
+	for (i = 0; i < n + 2; i++)
+		if (dup2(src[i], base + (int)i) < 0)
+			_exit(111);
+	snprintf(nbuf, sizeof nbuf, "%u", n);
+	snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+	if (n) {
+		setenv(KK_ENV_LISTEN_FDS, nbuf, 1);
+		setenv(KK_ENV_LISTEN_FDNAMES, names.s, 1);
+		setenv(KK_ENV_LISTEN_PID, pidbuf, 1);
+	}
+	snprintf(chanbuf, sizeof chanbuf, "%d", base + (int)n);
+	snprintf(statebuf, sizeof statebuf, "%d", base + (int)n + 1);
+	snprintf(genbuf, sizeof genbuf, "%llu", (unsigned long long)sv.gen);
+	snprintf(idbuf, sizeof idbuf, "%u", w->id);
+	argv[0] = sv.worker_bin;
+	argv[1] = "-c"; argv[2] = chanbuf;
+	argv[3] = "-s"; argv[4] = statebuf;
+	argv[5] = "-g"; argv[6] = genbuf;
+	argv[7] = "-i"; argv[8] = idbuf;
+	argv[9] = 0;
+	execv(sv.worker_bin, (char *const *)argv);
+	{
+		char msg[512];
+		int len = snprintf(msg, sizeof msg, "kakehi-supervisor: fatal: unable to exec"
+		    " worker %s: %s\n", sv.worker_bin, strerror(errno));
+		(void)!write(2, msg, (size_t)len);
+	}
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* The initial state travels in a memfd: it can be larger than a pipe
+ * buffer and the worker reads it at its own pace. */
+static int
+state_memfd(void)
+{
+	kk_str text = KK_STR_ZERO;
+	size_t off = 0;
+	int fd = memfd_create("kakehi-state", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (!kk_state_print(&sv.state, &text))
+		goto fail;
+	while (off < text.len) {
+		ssize_t r = write(fd, text.s + off, text.len - off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)r;
+	}
+	kk_str_free(&text);
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+fail:
+	kk_str_free(&text);
+	close(fd);
+	return -1;
+}
+
+static void backoff(sv_worker *);
+
+static void
+spawn(sv_worker *w)
+{
+	int sp[2], state_fd;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+		sv_warn("unable to create the channel for worker %u: %s; retrying",
+		    w->id, strerror(errno));
+		backoff(w);
+		return;
+	}
+	state_fd = state_memfd();
+	if (state_fd < 0) {
+		sv_warn("unable to prepare the state for worker %u: %s; retrying",
+		    w->id, strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		backoff(w);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		sv_warn("unable to fork worker %u: %s; retrying", w->id, strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		close(state_fd);
+		backoff(w);
+		return;
+	}
+	if (!pid)
+		exec_worker(w, sp[1], state_fd);
+	close(sp[1]);
+	close(state_fd);
+	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
+	kk_chan_init(&w->chan, sp[0]);
+	w->pid = pid;
+	w->killed = 0;
+	w->sent_gen = sv.gen;
+	w->acked_gen = 0;
+	w->started_at = sv_now();
+	w->deadline = w->started_at + ready_bound();
+	w->state = SV_W_SPAWNED;
+	sv_info("started worker %u (pid %d, generation %llu)", w->id, (int)pid,
+	    (unsigned long long)sv.gen);
+}
+
+/* Schedules a respawn, or starts at once when the delay is zero. */
+static void
+backoff(sv_worker *w)
+{
+	unsigned long delay = w->backoff_ms;
+
+	w->backoff_ms = w->backoff_ms ? 2 * w->backoff_ms : BACKOFF_FIRST_MS;
+	if (w->backoff_ms > BACKOFF_MAX_MS)
+		w->backoff_ms = BACKOFF_MAX_MS;
+	w->state = SV_W_BACKOFF;
+	w->deadline = sv_now() + (long long)delay;
+	if (!delay)
+		spawn(w);
+	else
+		sv_info("worker %u restarts in %lums", w->id, delay);
+}
+
+static void
+nop(sv_worker *w)
+{
+	(void)w;
+}
+
+static void
+on_ready(sv_worker *w)
+{
+	w->state = SV_W_READY;
+	w->deadline = 0;
+	sv_info("worker %u (pid %d) ready", w->id, (int)w->pid);
+	sv_readiness_check();
+}
+
+/* A process that was supposed to serve has exited. */
+static void
+on_crash(sv_worker *w)
+{
+	long long up = sv_now() - w->started_at;
+
+	close_chan(w);
+	w->pid = 0;
+	w->deadline = 0;
+	if (!w->wanted || sv.stopping) {
+		w->state = SV_W_GONE;
+		return;
+	}
+	if (up >= BACKOFF_STABLE_MS)
+		w->backoff_ms = 0;
+	w->restarts++;
+	backoff(w);
+}
+
+static void
+on_gone(sv_worker *w)
+{
+	close_chan(w);
+	w->pid = 0;
+	w->deadline = 0;
+	w->state = SV_W_GONE;
+	if (w->wanted && !sv.stopping)
+		spawn(w);
+}
+
+static void
+forget(sv_worker *w)
+{
+	w->state = SV_W_GONE;
+	w->deadline = 0;
+}
+
+static void
+ready_late(sv_worker *w)
+{
+	sv_warn("worker %u (pid %d) did not report ready within %llds; killing it",
+	    w->id, (int)w->pid, ready_bound() / 1000);
+	kill_worker(w);
+	w->deadline = 0;
+}
+
+static void
+kill_late(sv_worker *w)
+{
+	sv_warn("worker %u (pid %d) did not exit in time; killing it", w->id, (int)w->pid);
+	kill_worker(w);
+	w->deadline = 0;
+}
+
+static void
+send_word(sv_worker *w, const char *word)
+{
+	if (w->chan.fd >= 0) {
+		kk_chan_put(&w->chan, 1, &word);
+		kk_chan_flush(&w->chan);
+	}
+}
+
+static void
+drain(sv_worker *w)
+{
+	if (w->chan.fd < 0) {
+		kill_worker(w);
+		w->state = SV_W_DRAINING;
+		return;
+	}
+	send_word(w, KK_MSG_DRAIN);
+	w->state = SV_W_DRAINING;
+	w->deadline = sv_now() + (long long)sv.state.set.drain_timeout_ms + STOP_GRACE_MS;
+	sv_txn_gone(w);
+	sv_status_gone(w);
+}
+
+static void
+stop(sv_worker *w)
+{
+	if (w->chan.fd < 0)
+		kill_worker(w);
+	else
+		send_word(w, KK_MSG_STOP);
+	w->state = SV_W_DRAINING;
+	w->deadline = sv_now() + STOP_GRACE_MS;
+	sv_txn_gone(w);
+	sv_status_gone(w);
+}
+
+static void log_exit(sv_worker *, int);
+
+/* Channel lost: usually the worker died and its exit is already there to
+ * reap; if it still lives it can no longer be told anything, so it
+ * cannot stay. */
+static void
+broken(sv_worker *w)
+{
+	int status;
+
+	close_chan(w);
+	if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
+		log_exit(w, status);
+		sv_workers_event(w, SV_WE_EXIT);
+		return;
+	}
+	sv_warn("lost the channel of worker %u (pid %d); killing it", w->id, (int)w->pid);
+	kill_worker(w);
+}
+
+/* A draining worker closes its channel on its way out: wait for the exit. */
+static void
+chan_closed(sv_worker *w)
+{
+	close_chan(w);
+}
+
+static action *const table[SV_W_NSTATES][SV_WE_NEVENTS] = {
+	/*		  START	 READY	    EXIT      TIMER	  DRAIN	  STOP	  BROKEN */
+	[SV_W_GONE]	= { spawn, nop,	    nop,      nop,	  nop,	  nop,	  nop },
+	[SV_W_BACKOFF]	= { nop,   nop,	    nop,      spawn,	  forget, forget, nop },
+	[SV_W_SPAWNED]	= { nop,   on_ready, on_crash, ready_late, drain,  stop,	  broken },
+	[SV_W_READY]	= { nop,   nop,	    on_crash, nop,	  drain,  stop,	  broken },
+	[SV_W_DRAINING] = { nop,   nop,	    on_gone,  kill_late,  nop,	  stop,	  chan_closed },
+};
+
+void
+sv_workers_event(sv_worker *w, enum sv_wevent ev)
+{
+	table[w->state][ev](w);
+}
+
+void
+sv_workers_scale(void)
+{
+	unsigned have = 0, i;
+
+	if (sv.stopping)
+		return;
+	for (i = 0; i < SV_MAX_SLOTS; i++)
+		if (sv.workers[i].wanted)
+			have++;
+	/* Grow into the lowest free slots, shrink from the highest. */
+	for (i = 0; i < SV_MAX_SLOTS && have < sv.want; i++) {
+		sv_worker *w = &sv.workers[i];
+		if (w->wanted || w->state != SV_W_GONE)
+			continue;
+		w->wanted = 1;
+		w->backoff_ms = 0;
+		have++;
+		sv_workers_event(w, SV_WE_START);
+	}
+	for (i = SV_MAX_SLOTS; i-- > 0 && have > sv.want;) {
+		sv_worker *w = &sv.workers[i];
+		if (!w->wanted)
+			continue;
+		w->wanted = 0;
+		have--;
+		sv_info("draining worker %u (pid %d): workers set to %u", w->id,
+		    (int)w->pid, sv.want);
+		sv_workers_event(w, SV_WE_DRAIN);
+	}
+	sv_readiness_check();
+}
+
+void
+sv_workers_stop(int hard)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		sv_worker *w = &sv.workers[i];
+		w->wanted = 0;
+		sv_workers_event(w, hard ? SV_WE_STOP : SV_WE_DRAIN);
+	}
+}
+
+int
+sv_workers_all_gone(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++)
+		if (sv.workers[i].state != SV_W_GONE)
+			return 0;
+	return 1;
+}
+
+static void
+log_exit(sv_worker *w, int status)
+{
+	const char *how = w->state == SV_W_DRAINING ? "exited" : "died";
+	void (*say)(const char *, ...) = w->state == SV_W_DRAINING ? sv_info : sv_warn;
+
+	if (WIFSIGNALED(status))
+		say("worker %u (pid %d) %s on signal %d (%s)", w->id, (int)w->pid, how,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		say("worker %u (pid %d) %s with status %d", w->id, (int)w->pid, how,
+		    WEXITSTATUS(status));
+}
+
+/* Reaps every child: workers, and anything else when we are PID 1. */
+void
+sv_workers_reap(void)
+{
+	for (;;) {
+		int status;
+		unsigned i;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+
+		if (pid <= 0)
+			return;
+		for (i = 0; i < SV_MAX_SLOTS; i++)
+			if (sv.workers[i].pid == pid)
+				break;
+		if (i == SV_MAX_SLOTS)
+			continue;
+		log_exit(&sv.workers[i], status);
+		sv_workers_event(&sv.workers[i], SV_WE_EXIT);
+	}
+}
+
+void
+sv_workers_timers(long long now)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		sv_worker *w = &sv.workers[i];
+		if (w->deadline && w->deadline <= now)
+			sv_workers_event(w, SV_WE_TIMER);
+	}
+}
+
+long long
+sv_workers_next_deadline(void)
+{
+	long long d = 0;
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		long long x = sv.workers[i].deadline;
+		if (x && (!d || x < d))
+			d = x;
+	}
+	return d;
+}
+
+int
+sv_worker_send(sv_worker *w, unsigned argc, const char *const *argv)
+{
+	if (w->chan.fd < 0)
+		return 0;
+	if (!kk_chan_put(&w->chan, argc, argv))
+		return 0;
+	if (kk_chan_flush(&w->chan) < 0) {
+		sv_workers_event(w, SV_WE_BROKEN);
+		return 0;
+	}
+	return 1;
+}
+
+int
+sv_worker_send_state(sv_worker *w, uint64_t gen, const kk_state *st)
+{
+	kk_str text = KK_STR_ZERO;
+	char genbuf[32];
+	const char *argv[3];
+	int ok;
+
+	if (!kk_state_print(st, &text) || !kk_str_ready(&text, 1))
+		return 0;
+	snprintf(genbuf, sizeof genbuf, "%llu", (unsigned long long)gen);
+	argv[0] = KK_MSG_UPDATE;
+	argv[1] = genbuf;
+	argv[2] = text.s ? text.s : "";
+	ok = sv_worker_send(w, 3, argv);
+	kk_str_free(&text);
+	if (ok)
+		w->sent_gen = gen;
+	return ok;
+}
+
+/* One message from a worker. */
+static void
+on_message(sv_worker *w, unsigned argc, char **argv)
+{
+	unsigned long long gen = 0;
+
+	if (argc >= 2)
+		gen = strtoull(argv[1], 0, 10);
+	if (!strcmp(argv[0], KK_MSG_READY) && argc == 2) {
+		w->acked_gen = gen;
+		sv_workers_event(w, SV_WE_READY);
+	} else if (!strcmp(argv[0], KK_MSG_ACK) && argc == 2) {
+		w->acked_gen = gen;
+		sv_txn_ack(w, gen);
+	} else if (!strcmp(argv[0], KK_MSG_NACK) && argc >= 2) {
+		sv_txn_nack(w, gen, argc >= 3 ? argv[2] : "no reason given");
+	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
+		if (w->status_discard)
+			w->status_discard--;
+		else
+			sv_status_reply(w, argc >= 2 ? argv[1] : "");
+	} else {
+		char word[64];
+		sv_scrub(word, sizeof word, argv[0]);
+		sv_warn("worker %u (pid %d) sent an unknown message \"%s\"; ignored",
+		    w->id, (int)w->pid, word);
+	}
+}
+
+void
+sv_workers_io(sv_worker *w, short revents)
+{
+	if (revents & POLLOUT && kk_chan_flush(&w->chan) < 0) {
+		sv_workers_event(w, SV_WE_BROKEN);
+		return;
+	}
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	for (;;) {
+		char *argv[KK_FRAME_MAXWORDS];
+		unsigned argc;
+		int r = kk_chan_fill(&w->chan);
+
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			sv_workers_event(w, SV_WE_BROKEN);
+			return;
+		}
+		for (;;) {
+			int m = kk_chan_next(&w->chan, argv, KK_FRAME_MAXWORDS, &argc);
+			if (m < 0) {
+				sv_warn("worker %u (pid %d) sent a malformed frame", w->id,
+				    (int)w->pid);
+				sv_workers_event(w, SV_WE_BROKEN);
+				return;
+			}
+			if (!m)
+				break;
+			if (argc)
+				on_message(w, argc, argv);
+			if (w->chan.fd < 0)
+				return;
+		}
+		if (r < 0)
+			return;
+	}
+}
