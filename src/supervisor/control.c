@@ -234,12 +234,19 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 	client *c;
 
 	if (o->slot < 0) {
-		/* A signal asked: the log is the only reader. */
-		if (status != KK_REPLY_OK)
-			sv_warn("%s: %.*s", o->actor, (int)len, body);
-		else if (len)
-			sv_info("%s: %.*s", o->actor, (int)(len && body[len - 1] == '\n'
-			    ? len - 1 : len), body);
+		/* A signal asked: the log is the only reader, one line each. */
+		const char *p = body, *end = body + len;
+		if (!len && status == KK_REPLY_OK)
+			return;
+		do {
+			const char *eol = memchr(p, '\n', (size_t)(end - p));
+			int n = (int)((eol ? eol : end) - p);
+			if (status == KK_REPLY_OK)
+				sv_info("%s: applied: %.*s", o->actor, n, p);
+			else
+				sv_warn("%s: %.*s", o->actor, n, p);
+			p = eol ? eol + 1 : end;
+		} while (p < end);
 		return;
 	}
 	c = &clients[o->slot];

@@ -251,8 +251,10 @@ main(int argc, const char *const *argv)
 		    " or drop -d", sv.notif_fd, strerror(errno));
 
 	kk_state_init(&sv.state);
+	/* A line the grammar refuses is 100; a file that cannot be read,
+	 * 111 (the loader says "unable to" only for those). */
 	if (!kk_state_load_file(&sv.state, sv.config, err, sizeof err))
-		sv_die(100, "%s", err);
+		sv_die(strncmp(err, "unable to ", 10) ? 100 : 111, "%s", err);
 	sv.worker_bin = find_worker(worker_opt);
 	sv.socket_path = socket_opt ? socket_opt
 	    : sv.state.set.command_socket ? sv.state.set.command_socket
