@@ -112,7 +112,11 @@ run: deps
 bench:
 	./tools/install-deps --bench
 	@test -f config.mak || ./configure
-	$(MAKE) B=build-bench CFLAGS="-O3 -DNDEBUG" all tests
+	$(MAKE) B=build-bench CFLAGS="-O3 -DNDEBUG" build-bench/tests/tools/kk-testbackend
+	@# A kakehi that does not build is reported by the bench as failed,
+	@# next to the figures of the others, rather than stopping here.
+	$(MAKE) B=build-bench CFLAGS="-O3 -DNDEBUG" all || \
+	  echo "make bench: kakehi did not build; the bench reports it as failed" 1>&2
 	KK_BIN=$(CURDIR)/build-bench/bin KK_TESTBIN=$(CURDIR)/build-bench/tests/tools QUICK=$(QUICK) ./bench/run
 
 clean:
