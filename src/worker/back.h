@@ -1,0 +1,58 @@
+/* ISC license. */
+/* Back connections: connecting to a backend, the keep-alive pool per
+ * backend (kk_bend), the backend-side timeouts and the one way a back
+ * connection ends (kk_back_close). Requests go upstream in HTTP/1.1 and
+ * connections are reused whenever the response allows. */
+#ifndef KK_WORKER_BACK_H
+#define KK_WORKER_BACK_H
+
+#include "bend.h"
+#include "conn.h"
+#include "status.h"
+#include "timer.h"
+
+/* How long an unused pooled connection is kept: shorter than the idle
+ * timeouts of common servers (5 s in Node.js), so the backend rarely
+ * closes one just as it is reused. */
+#define KK_BACK_IDLE_MS 4000
+
+enum { KK_BACK_CONNECTING = 0, KK_BACK_ACTIVE, KK_BACK_IDLE };
+
+/* Back connection flags. */
+#define KK_BACK_F_DEAD 0x1	/* closed, waiting to be freed */
+#define KK_BACK_F_REUSED 0x2	/* came from the pool for this stream */
+
+struct kk_stream;
+typedef struct kk_back kk_back;
+struct kk_back {
+	kk_sock sock;		/* in: response bytes, out: request bytes */
+	kk_task task;
+	kk_task grave;
+	kk_timer timer;
+	kk_link link;		/* in bend->idle while pooled */
+	kk_bend *bend;
+	struct kk_stream *stream;
+	unsigned state;
+	unsigned flags;
+	size_t scan;		/* kk_h1_head_end resume point */
+	uint64_t uses;
+};
+
+/* A connection to bend for stream s: a pooled one unless fresh, else a
+ * new connect. NULL with errno when the socket cannot even be created or
+ * the connect fails at once. */
+kk_back *kk_back_get(kk_bend *, struct kk_stream *s, int fresh);
+/* The stream is done with b: back to the pool when reusable, else
+ * closed. */
+void kk_back_release(kk_back *, int reusable);
+void kk_back_close(kk_back *, enum kk_close);
+static inline void
+kk_back_wake(kk_back *b)
+{
+	kk_loop_wake(&b->task);
+}
+/* Arms the response timer (after the request went out, on progress). */
+void kk_back_arm(kk_back *, unsigned long ms);
+void kk_back_close_idle(void);	/* drain: pooled connections go */
+
+#endif

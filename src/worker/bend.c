@@ -1,0 +1,67 @@
+/* ISC license. */
+/* The registry of backends by address. Few entries, touched only when a
+ * snapshot is built or a connection closes: a list is enough. */
+#include <stdlib.h>
+#include <string.h>
+#include "bend.h"
+
+static kk_link all = { &all, &all };
+
+kk_link *
+kk_bend_all(void)
+{
+	return &all;
+}
+
+kk_bend *
+kk_bend_get(const char *addr_text, const kk_addr *addr)
+{
+	kk_link *l;
+	kk_bend *b;
+	for (l = all.next; l != &all; l = l->next) {
+		b = KK_CONTAINER(l, kk_bend, link);
+		if (!strcmp(b->addr_text, addr_text)) {
+			b->refs++;
+			return b;
+		}
+	}
+	b = calloc(1, sizeof *b);
+	if (!b)
+		return NULL;
+	kk_list_init(&b->idle);
+	strncpy(b->addr_text, addr_text, sizeof b->addr_text - 1);
+	b->addr = *addr;
+	b->refs = 1;
+	kk_list_push(&all, &b->link);
+	return b;
+}
+
+static void
+maybe_free(kk_bend *b)
+{
+	if (b->refs || b->nconns)
+		return;
+	kk_list_unlink(&b->link);
+	free(b);
+}
+
+void
+kk_bend_put(kk_bend *b)
+{
+	b->refs--;
+	maybe_free(b);
+}
+
+void
+kk_bend_conn_gone(kk_bend *b)
+{
+	b->nconns--;
+	maybe_free(b);
+}
+
+void
+kk_bend_mark_down(kk_bend *b, uint64_t now)
+{
+	b->down_until = now + KK_BEND_DOWN_MS;
+	b->connect_failures++;
+}

@@ -1,0 +1,47 @@
+/* ISC license. */
+/* kk_bend: a backend server as the data plane knows it across
+ * generations, keyed by its address: the pool of idle keep-alive
+ * connections to it, how many connections serve requests (for
+ * least-connections), and whether it recently refused connections. Router
+ * snapshots name bends; a bend lives while a snapshot or a connection
+ * still uses it. */
+#ifndef KK_WORKER_BEND_H
+#define KK_WORKER_BEND_H
+
+#include <stdint.h>
+#include <kakehi/addr.h>
+#include "list.h"
+
+/* How long a backend that failed to connect is avoided. */
+#define KK_BEND_DOWN_MS 1500
+
+typedef struct kk_bend kk_bend;
+struct kk_bend {
+	kk_link link;		/* all bends */
+	kk_link idle;		/* pooled back connections, most recent last */
+	char addr_text[KK_ADDR_FMTLEN];
+	kk_addr addr;
+	unsigned refs;		/* snapshots naming it */
+	unsigned nidle;		/* connections in idle */
+	unsigned nactive;	/* connections serving a stream */
+	unsigned nconns;	/* all connections, idle or not */
+	uint64_t down_until;	/* avoided until then (monotonic ms) */
+	uint64_t connect_failures;
+};
+
+/* The bend for addr, created when new; takes a reference. NULL: ENOMEM. */
+kk_bend *kk_bend_get(const char *addr_text, const kk_addr *addr);
+/* Drops a snapshot's reference. */
+void kk_bend_put(kk_bend *);
+/* A connection to it was closed: frees the bend when nothing uses it. */
+void kk_bend_conn_gone(kk_bend *);
+/* Marks a connect failure: avoided for KK_BEND_DOWN_MS. */
+void kk_bend_mark_down(kk_bend *, uint64_t now);
+static inline int
+kk_bend_is_down(const kk_bend *b, uint64_t now)
+{
+	return b->down_until > now;
+}
+kk_link *kk_bend_all(void);
+
+#endif

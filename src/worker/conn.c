@@ -1,0 +1,99 @@
+/* ISC license. */
+/* Socket I/O for front and back connections: readiness remembered from
+ * edge-triggered events, a short read or write meaning "drained for now"
+ * (the kernel signals the next edge), buffers taken and given back around
+ * each operation. */
+#include <errno.h>
+#include "conn.h"
+#include "status.h"
+
+int
+kk_sock_fill(kk_sock *s)
+{
+	size_t room;
+	ssize_t r;
+	if (!(s->flags & KK_SOCK_F_READABLE) || (s->flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)))
+		return 0;
+	if (!kk_buf_take(&s->in, &s->bufwait))
+		return 0;
+	room = kk_buf_room(&s->in);
+	if (!room)
+		return 0;
+	r = s->tp->read(s, kk_buf_tail(&s->in), room);
+	if (r > 0) {
+		s->in.len += (uint32_t)r;
+		s->bytes_in += (uint64_t)r;
+		kk_stats.bytes_in += (uint64_t)r;
+		if ((size_t)r < room)
+			s->flags &= ~KK_SOCK_F_READABLE;
+		return (int)r;
+	}
+	kk_buf_trim(&s->in);
+	if (r == 0) {
+		s->flags |= KK_SOCK_F_EOF;
+		return -1;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		s->flags &= ~KK_SOCK_F_READABLE;
+		return 0;
+	}
+	if (errno == EINTR)
+		return 0;
+	s->err = errno;
+	s->flags |= KK_SOCK_F_ERROR;
+	return -1;
+}
+
+int
+kk_sock_flush(kk_sock *s, int keep)
+{
+	struct iovec v;
+	ssize_t r;
+	if (!s->out.len) {
+		if (!keep)
+			kk_buf_trim(&s->out);
+		return 1;
+	}
+	if (s->flags & KK_SOCK_F_ERROR)
+		return -1;
+	if (!(s->flags & KK_SOCK_F_WRITABLE))
+		return 0;
+	v.iov_base = s->out.data + s->out.off;
+	v.iov_len = s->out.len;
+	r = s->tp->writev(s, &v, 1);
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			s->flags &= ~KK_SOCK_F_WRITABLE;
+			return 0;
+		}
+		if (errno == EINTR)
+			return 0;
+		s->err = errno;
+		s->flags |= KK_SOCK_F_ERROR;
+		return -1;
+	}
+	s->bytes_out += (uint64_t)r;
+	kk_stats.bytes_out += (uint64_t)r;
+	if ((size_t)r < s->out.len) {
+		s->out.off += (uint32_t)r;
+		s->out.len -= (uint32_t)r;
+		s->flags &= ~KK_SOCK_F_WRITABLE;
+		return 0;
+	}
+	if (keep) {
+		s->out.off += (uint32_t)r;
+		s->out.len = 0;
+	} else
+		kk_buf_give(&s->out);
+	return 1;
+}
+
+void
+kk_sock_close(kk_sock *s)
+{
+	kk_buf_give(&s->in);
+	kk_buf_give(&s->out);
+	kk_buf_unwait(&s->bufwait);
+	if (s->io.fd >= 0)
+		s->tp->close(s);
+}

@@ -1,0 +1,442 @@
+/* ISC license. */
+/* HTTP/1.1 front connections. A connection is a small state machine run
+ * by front_run whenever its socket or its stream has news: flush what is
+ * queued, read, then either feed the stream in flight or parse the next
+ * request head. Pipelined requests wait in the input until the response
+ * before them is done. Every connection ends in kk_front_close. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <netinet/tcp.h>
+#include <llhttp.h>
+#include "front.h"
+#include "router.h"
+#include "stream.h"
+#include "worker.h"
+
+/* How long a closing connection waits for the client's end of file after
+ * the last response, reading and discarding, so that unread request bytes
+ * do not make the kernel reset the connection before the client has read
+ * the response. */
+#define KK_FRONT_LINGER_MS 2000
+#define KK_FRONT_RUN_ROUNDS 16	/* requests handled per run: fairness */
+
+int kk_front_draining;
+static kk_link fronts = { &fronts, &fronts };
+static kk_link freelist = { &freelist, &freelist };
+static unsigned nfronts;
+static kk_h1head req_head;	/* scratch: one head is parsed at a time */
+
+static void front_run(kk_task *);
+static void front_bufwait(kk_task *);
+static void front_free(kk_task *);
+static void front_timeout(kk_timer *);
+static void front_event(kk_io *, uint32_t);
+static void front_process(kk_front *);
+
+unsigned
+kk_front_count(void)
+{
+	return nfronts;
+}
+
+void
+kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	kk_link *l = kk_list_first(&freelist);
+	kk_front *f;
+	int one = 1;
+	(void)salen;
+	if (l) {
+		kk_list_unlink(l);
+		f = KK_CONTAINER(l, kk_front, link);
+	} else if (!(f = malloc(sizeof *f))) {
+		close(fd);
+		kk_stats.closes[KK_CLOSE_NOMEM]++;
+		return;
+	}
+	memset(f, 0, sizeof *f);
+	f->sock.io.fd = fd;
+	f->sock.io.prio = KK_IO_FRONT;
+	f->sock.io.on_event = front_event;
+	f->sock.tp = &kk_transport_plain;
+	f->sock.bufwait.run = front_bufwait;
+	f->task.run = front_run;
+	f->grave.run = front_free;
+	f->timer.cb = front_timeout;
+	f->lsock = ls;
+	f->reason = KK_CLOSE_DONE;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], f->client, sizeof f->client);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, f->client, sizeof f->client);
+	} else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    f->client, sizeof f->client);
+	else
+		strcpy(f->client, "unknown");
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (!kk_loop_add(&f->sock.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		close(fd);
+		kk_list_push(&freelist, &f->link);
+		kk_stats.accept_errors++;
+		return;
+	}
+	/* Most clients send the request with the handshake's last packet:
+	 * try reading at once instead of waiting for the first event. */
+	f->sock.flags = KK_SOCK_F_READABLE | KK_SOCK_F_WRITABLE;
+	kk_list_push(&fronts, &f->link);
+	nfronts++;
+	ls->nconns++;
+	kk_stats.accepted++;
+	kk_stats.active++;
+	f->tkind = KK_FRONT_T_IDLE;
+	kk_timer_arm(&f->timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
+	kk_front_wake(f);
+}
+
+static void
+front_event(kk_io *io, uint32_t ev)
+{
+	kk_front *f = KK_CONTAINER(io, kk_front, sock.io);
+	if (f->flags & KK_FRONT_F_DEAD)
+		return;
+	kk_sock_event(&f->sock, ev);
+	front_process(f);
+}
+
+void
+kk_front_close(kk_front *f, enum kk_close reason)
+{
+	if (f->flags & KK_FRONT_F_DEAD)
+		return;
+	f->flags |= KK_FRONT_F_DEAD;
+	if (f->stream)
+		kk_stream_abort(f->stream);
+	kk_stats.closes[reason]++;
+	kk_stats.active--;
+	kk_timer_disarm(&f->timer);
+	kk_loop_cancel(&f->task);
+	kk_sock_close(&f->sock);
+	kk_list_unlink(&f->link);
+	nfronts--;
+	kk_lsock_conn_gone(f->lsock);
+	kk_loop_bury(&f->grave);
+	kk_worker_conn_closed();
+}
+
+static void
+front_free(kk_task *t)
+{
+	kk_front *f = KK_CONTAINER(t, kk_front, grave);
+	kk_list_push(&freelist, &f->link);
+}
+
+/* Stops taking requests; the connection closes once its output is
+ * written (see front_run). */
+static void
+set_closing(kk_front *f, enum kk_close reason)
+{
+	if (!(f->flags & KK_FRONT_F_CLOSING)) {
+		f->flags |= KK_FRONT_F_CLOSING;
+		f->reason = reason;
+	}
+}
+
+void
+kk_front_respond_error(kk_front *f, int status, int keep, enum kk_close reason)
+{
+	kk_buf *out = &f->sock.out;
+	size_t n;
+	if (kk_front_draining)
+		keep = 0;
+	kk_stats.responses[status / 100]++;
+	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_error(status, keep, kk_buf_tail(out),
+	    kk_buf_room(out)))) {
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	out->len += (uint32_t)n;
+	if (!keep)
+		set_closing(f, reason);
+	kk_front_wake(f);
+}
+
+void
+kk_front_stream_done(kk_front *f, int keep)
+{
+	if (!keep || kk_front_draining)
+		set_closing(f, KK_CLOSE_DONE);
+	kk_front_wake(f);
+}
+
+/* Refuses a malformed request: 4xx, then close. */
+static void
+refuse(kk_front *f, int err)
+{
+	kk_stats.refused[err]++;
+	kk_front_respond_error(f, kk_h1_err_status(err), 0, KK_CLOSE_BAD_REQUEST);
+}
+
+/* Parses the head at the start of the input, if complete, and starts its
+ * stream. 1 a request was taken (answered or started), 0 wait for more
+ * bytes, -1 the connection is closing. */
+static int
+read_head(kk_front *f)
+{
+	kk_buf *in = &f->sock.in;
+	kk_h1head *h = &req_head;
+	kk_rcluster *c;
+	kk_router *r = kk_worker_router();
+	kk_rlistener *rl = f->lsock->rl;
+	long n;
+	int e, keep, status;
+	const char *method;
+
+	/* Empty lines before a request are ignored (RFC 9112 §2.2). */
+	if (!f->scan)
+		while (in->len >= 2 && in->data[in->off] == '\r' && in->data[in->off + 1] == '\n')
+			kk_buf_consume(in, 2);
+	if (!in->len)
+		return 0;
+	n = kk_h1_head_end(in->data + in->off, in->len, &f->scan);
+	if (n < 0) {
+		refuse(f, (int)-n);
+		return -1;
+	}
+	if (!n) {
+		if (in->len == in->cap) {
+			refuse(f, KK_H1_E_TOO_LARGE);
+			return -1;
+		}
+		return 0;
+	}
+	f->scan = 0;
+	kk_stats.requests++;
+	f->requests++;
+	e = kk_h1_parse_request(h, in->data + in->off, (size_t)n);
+	if (e) {
+		refuse(f, e);
+		return -1;
+	}
+	f->minor = h->minor;
+	keep = h->minor ? !(h->flags & KK_H1_F_CLOSE) : (h->flags & KK_H1_F_KEEPALIVE) != 0;
+	if (kk_front_draining)
+		keep = 0;
+	method = llhttp_method_name((llhttp_method_t)h->method);
+	c = rl ? kk_router_match(rl, h->host, h->hostlen, h->base + h->path.off, h->path.len,
+	    method, strlen(method)) : NULL;
+	if (!c) {
+		/* Answered here; a body would have to be read and thrown away
+		 * to keep the connection, so only bodiless requests keep it. */
+		kk_buf_consume(in, (size_t)n);
+		kk_front_respond_error(f, 404, keep && h->body == KK_H1_BODY_NONE, KK_CLOSE_DONE);
+		return -1 + (keep && h->body == KK_H1_BODY_NONE) * 2;
+	}
+	if (!kk_stream_start(f, h, r, rl, c, keep, &status)) {
+		kk_buf_consume(in, (size_t)n);
+		kk_front_respond_error(f, status, 0, KK_CLOSE_DONE);
+		return -1;
+	}
+	kk_buf_consume(in, (size_t)n);
+	return 1;
+}
+
+static void
+arm(kk_front *f, unsigned char kind, unsigned long ms)
+{
+	f->tkind = kind;
+	kk_timer_arm(&f->timer, kk_now_ms + ms);
+}
+
+static void
+set_timer(kk_front *f)
+{
+	kk_rlistener *rl = f->lsock->rl;
+	unsigned long front_ms = rl ? rl->front_ms : 60000;
+	if (f->flags & KK_FRONT_F_LINGER)
+		return;
+	if (f->stream) {
+		/* The client side is timed only while it has to act: read
+		 * our output or send the request body. */
+		if (f->sock.out.len || kk_stream_wants_body(f->stream))
+			arm(f, KK_FRONT_T_SEND, front_ms);
+		else if (kk_timer_armed(&f->timer)) {
+			kk_timer_disarm(&f->timer);
+			f->tkind = KK_FRONT_T_NONE;
+		}
+	} else if (f->sock.in.len) {
+		if (f->tkind != KK_FRONT_T_HEAD)	/* counted from the first byte */
+			arm(f, KK_FRONT_T_HEAD, rl ? rl->request_ms : 10000);
+	} else if (f->sock.out.len)
+		arm(f, KK_FRONT_T_SEND, front_ms);
+	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->timer))
+		arm(f, KK_FRONT_T_IDLE, front_ms);
+}
+
+static void
+front_timeout(kk_timer *t)
+{
+	kk_front *f = KK_CONTAINER(t, kk_front, timer);
+	switch (f->tkind) {
+	case KK_FRONT_T_HEAD:
+		f->sock.in.len = 0;
+		kk_front_respond_error(f, 408, 0, KK_CLOSE_REQUEST_TIMEOUT);
+		arm(f, KK_FRONT_T_SEND, 5000);
+		break;
+	case KK_FRONT_T_LINGER:
+		kk_front_close(f, f->reason);
+		break;
+	case KK_FRONT_T_SEND:
+		kk_front_close(f, KK_CLOSE_SEND_TIMEOUT);
+		break;
+	default:
+		kk_front_close(f, KK_CLOSE_IDLE_TIMEOUT);
+		break;
+	}
+}
+
+/* The last response is written: shut our side and read until the
+ * client's end of file (bounded), then close. */
+static void
+linger(kk_front *f)
+{
+	char sink[4096];
+	if (!(f->flags & KK_FRONT_F_LINGER)) {
+		f->flags |= KK_FRONT_F_LINGER;
+		f->sock.tp->shutdown(&f->sock);
+		kk_buf_give(&f->sock.in);
+		f->tkind = KK_FRONT_T_LINGER;
+		kk_timer_arm(&f->timer, kk_now_ms + KK_FRONT_LINGER_MS);
+	}
+	while (f->sock.flags & KK_SOCK_F_READABLE) {
+		ssize_t r = f->sock.tp->read(&f->sock, sink, sizeof sink);
+		if (r > 0)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			f->sock.flags &= ~KK_SOCK_F_READABLE;
+			return;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		kk_front_close(f, f->reason);
+		return;
+	}
+}
+
+static void
+front_process(kk_front *f)
+{
+	int rounds = 0, r;
+	if (f->flags & KK_FRONT_F_DEAD)
+		return;
+	if (f->flags & KK_FRONT_F_LINGER) {
+		linger(f);
+		return;
+	}
+	while (rounds++ < KK_FRONT_RUN_ROUNDS) {
+		if (f->sock.out.len) {
+			if (kk_sock_flush(&f->sock, 0) < 0) {
+				kk_front_close(f, KK_CLOSE_WRITE_ERROR);
+				return;
+			}
+			/* Room for more of the response. */
+			if (f->stream && f->stream->back && f->stream->back->sock.in.len)
+				kk_back_wake(f->stream->back);
+		}
+		if (f->stream) {
+			kk_stream *s = f->stream;
+			if (kk_stream_wants_body(s))
+				kk_sock_fill(&f->sock);
+			if (!kk_stream_pump(s)) {
+				if (f->flags & KK_FRONT_F_DEAD)
+					return;
+				continue;	/* ended: flush, then the next request */
+			}
+			if (kk_stream_wants_body(s) && !f->sock.in.len &&
+			    (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR))) {
+				kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
+				return;
+			}
+			break;
+		}
+		if (f->flags & KK_FRONT_F_CLOSING) {
+			if (!f->sock.out.len) {
+				linger(f);
+				return;
+			}
+			break;
+		}
+		if (f->sock.out.len)
+			break;	/* the previous response goes first */
+		r = kk_sock_fill(&f->sock);
+		if (f->sock.in.len) {
+			r = read_head(f);
+			if (f->flags & KK_FRONT_F_DEAD)
+				return;
+			if (r)
+				continue;
+			if (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) {
+				kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
+				return;
+			}
+			break;
+		}
+		if (r < 0) {
+			kk_front_close(f, (f->sock.flags & KK_SOCK_F_ERROR) ?
+			    KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT);
+			return;
+		}
+		if (kk_front_draining) {
+			kk_front_close(f, KK_CLOSE_DRAIN);
+			return;
+		}
+		break;
+	}
+	if (rounds > KK_FRONT_RUN_ROUNDS)
+		kk_front_wake(f);	/* more to do: after the others */
+	set_timer(f);
+	if (!f->stream)
+		kk_buf_trim(&f->sock.in);
+}
+
+static void
+front_run(kk_task *t)
+{
+	front_process(KK_CONTAINER(t, kk_front, task));
+}
+
+static void
+front_bufwait(kk_task *t)
+{
+	front_process(KK_CONTAINER(t, kk_front, sock.bufwait));
+}
+
+void
+kk_front_drain_all(void)
+{
+	kk_link *l, *next;
+	kk_front_draining = 1;
+	for (l = fronts.next; l != &fronts; l = next) {
+		kk_front *f = KK_CONTAINER(l, kk_front, link);
+		next = l->next;
+		/* Idle: close now. Busy: the response in flight carries
+		 * Connection: close (decided when its head is written). */
+		if (!f->stream && !f->sock.in.len && !f->sock.out.len &&
+		    !(f->flags & KK_FRONT_F_CLOSING))
+			kk_front_close(f, KK_CLOSE_DRAIN);
+	}
+}
+
+void
+kk_front_stop_all(void)
+{
+	kk_link *l;
+	while ((l = kk_list_first(&fronts)))
+		kk_front_close(KK_CONTAINER(l, kk_front, link), KK_CLOSE_STOP);
+}

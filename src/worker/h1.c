@@ -1,0 +1,756 @@
+/* ISC license. */
+/* HTTP/1.1 heads and chunked bodies. llhttp 8.1 does the grammar of the
+ * start line and fields; everything that decides framing or routing is
+ * checked again here, because that version predates several 2023 fixes
+ * and because a proxy must refuse what any of its peers might read
+ * differently (RFC 9112 §11.2). Heads are parsed whole, from one buffer, so
+ * every span handed by llhttp is contiguous. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <llhttp.h>
+#include "h1.h"
+
+static kk_h1head *cur;		/* the head being parsed: llhttp callbacks */
+
+/* Internal flag: the host came from an absolute-form target. */
+#define F_ABS_HOST 0x100u
+
+static int
+span_extend(kk_h1span *s, const char *at, size_t len)
+{
+	if (!s->len)
+		s->off = (uint32_t)(at - cur->base);
+	s->len += (uint32_t)len;
+	return 0;
+}
+
+static int
+on_url(llhttp_t *p, const char *at, size_t len)
+{
+	(void)p;
+	return span_extend(&cur->target, at, len);
+}
+
+static int
+on_status(llhttp_t *p, const char *at, size_t len)
+{
+	(void)p;
+	return span_extend(&cur->reason, at, len);
+}
+
+static int
+on_field(llhttp_t *p, const char *at, size_t len)
+{
+	(void)p;
+	if (cur->state != 1) {
+		if (cur->nhdr == KK_H1_MAXHDRS) {
+			cur->overflow = 1;
+			return HPE_USER;
+		}
+		cur->nhdr++;
+		memset(&cur->hdr[cur->nhdr - 1], 0, sizeof cur->hdr[0]);
+		cur->state = 1;
+	}
+	return span_extend(&cur->hdr[cur->nhdr - 1].name, at, len);
+}
+
+static int
+on_value(llhttp_t *p, const char *at, size_t len)
+{
+	(void)p;
+	cur->state = 2;
+	if (!cur->nhdr)
+		return HPE_USER;
+	return span_extend(&cur->hdr[cur->nhdr - 1].value, at, len);
+}
+
+static int
+on_value_done(llhttp_t *p)
+{
+	(void)p;
+	/* An empty value calls no on_value: mark the field as complete. */
+	cur->state = 2;
+	return 0;
+}
+
+static int
+on_headers_complete(llhttp_t *p)
+{
+	(void)p;
+	return HPE_PAUSED;	/* the body is ours to frame */
+}
+
+static llhttp_settings_t settings;
+static int settings_ready;
+
+static int
+run_llhttp(kk_h1head *h, const char *p, size_t len, llhttp_type_t type)
+{
+	llhttp_t parser;
+	llhttp_errno_t e;
+	if (!settings_ready) {
+		llhttp_settings_init(&settings);
+		settings.on_url = on_url;
+		settings.on_status = on_status;
+		settings.on_header_field = on_field;
+		settings.on_header_value = on_value;
+		settings.on_header_value_complete = on_value_done;
+		settings.on_headers_complete = on_headers_complete;
+		settings_ready = 1;
+	}
+	memset(h, 0, offsetof(kk_h1head, hdr));
+	h->nconnopt = 0;
+	h->state = 0;
+	h->overflow = 0;
+	h->base = p;
+	h->len = (uint32_t)len;
+	cur = h;
+	llhttp_init(&parser, type, &settings);
+	e = llhttp_execute(&parser, p, len);
+	cur = NULL;
+	if (h->overflow)
+		return KK_H1_E_TOO_MANY;
+	if (e != HPE_PAUSED || llhttp_get_error_pos(&parser) != p + len)
+		return KK_H1_E_SYNTAX;
+	h->method = parser.method;
+	h->major = parser.http_major;
+	h->minor = parser.http_minor;
+	h->status = parser.status_code;
+	return KK_H1_OK;
+}
+
+long
+kk_h1_head_end(const char *p, size_t len, size_t *scan)
+{
+	size_t line = *scan;
+	for (;;) {
+		const char *nl = memchr(p + line, '\n', len - line);
+		size_t i;
+		if (!nl) {
+			*scan = line;
+			return 0;
+		}
+		i = (size_t)(nl - p);
+		if (i == 0 || p[i - 1] != '\r')
+			return -KK_H1_E_BARE_LF;
+		/* A field line starting with white space continues the
+		 * previous one: obs-fold. */
+		if (line > 0 && (p[line] == ' ' || p[line] == '\t'))
+			return -KK_H1_E_OBS_FOLD;
+		if (i == line + 1 && line > 0)
+			return (long)(i + 1);
+		line = i + 1;
+	}
+}
+
+static inline int
+is_tchar(unsigned char c)
+{
+	static const char extra[] = "!#$%&'*+-.^_`|~";
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	return c && strchr(extra, c) != NULL;
+}
+
+static inline int
+is_vchar_ws(unsigned char c)	/* field-vchar, SP, HTAB, obs-text */
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+static int
+span_is(const kk_h1head *h, kk_h1span s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.len == n && !strncasecmp(h->base + s.off, lit, n);
+}
+
+/* Splits a comma-separated list value: the next element (trimmed) at or
+ * after *pos, 0 when none left. */
+static int
+list_next(const kk_h1head *h, kk_h1span v, uint32_t *pos, kk_h1span *el)
+{
+	const char *s = h->base + v.off;
+	uint32_t i = *pos, a, b;
+	while (i < v.len && (s[i] == ',' || s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i >= v.len)
+		return 0;
+	a = i;
+	while (i < v.len && s[i] != ',')
+		i++;
+	b = i;
+	while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+		b--;
+	*pos = i;
+	el->off = v.off + a;
+	el->len = b - a;
+	return 1;
+}
+
+/* Checks names and values, trims values, classifies the fields that
+ * matter to a proxy. Shared by requests and responses. */
+static int
+check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last,
+    int *te_only_chunked, int *nhost)
+{
+	unsigned i, j;
+	*ncl = *nte = *nhost = 0;
+	*te_chunked_last = 0;
+	*te_only_chunked = 1;
+	for (i = 0; i < h->nhdr; i++) {
+		kk_h1span *n = &h->hdr[i].name, *v = &h->hdr[i].value;
+		const unsigned char *s;
+		if (!n->len)
+			return KK_H1_E_NAME;
+		for (s = (const unsigned char *)h->base + n->off, j = 0; j < n->len; j++)
+			if (!is_tchar(s[j]))
+				return KK_H1_E_NAME;
+		s = (const unsigned char *)h->base + v->off;
+		while (v->len && (s[v->len - 1] == ' ' || s[v->len - 1] == '\t'))
+			v->len--;
+		for (j = 0; j < v->len; j++)
+			if (!is_vchar_ws(s[j]))
+				return KK_H1_E_VALUE;
+		h->hdr[i].kind = KK_H1_H_KEEP;
+		if (span_is(h, *n, "connection")) {
+			kk_h1span el;
+			uint32_t pos = 0;
+			h->hdr[i].kind = KK_H1_H_DROP;
+			while (list_next(h, *v, &pos, &el)) {
+				if (span_is(h, el, "close"))
+					h->flags |= KK_H1_F_CLOSE;
+				else if (span_is(h, el, "keep-alive"))
+					h->flags |= KK_H1_F_KEEPALIVE;
+				else if (h->nconnopt < KK_H1_MAXCONNOPTS)
+					h->connopt[h->nconnopt++] = el;
+			}
+		} else if (span_is(h, *n, "content-length")) {
+			uint64_t x = 0;
+			h->hdr[i].kind = KK_H1_H_DROP;
+			if (!v->len || v->len > 18)
+				return KK_H1_E_CL;
+			for (j = 0; j < v->len; j++) {
+				if (s[j] < '0' || s[j] > '9')
+					return KK_H1_E_CL;
+				x = x * 10 + (s[j] - '0');
+			}
+			if (*ncl && x != h->clen)
+				return KK_H1_E_CL;
+			h->clen = x;
+			(*ncl)++;
+		} else if (span_is(h, *n, "transfer-encoding")) {
+			kk_h1span el;
+			uint32_t pos = 0;
+			h->hdr[i].kind = KK_H1_H_DROP;
+			(*nte)++;
+			while (list_next(h, *v, &pos, &el)) {
+				*te_chunked_last = span_is(h, el, "chunked");
+				if (!*te_chunked_last || *nte > 1 || pos < v->len)
+					*te_only_chunked = 0;
+			}
+			if (!v->len)
+				*te_only_chunked = 0;
+		} else if (span_is(h, *n, "keep-alive") || span_is(h, *n, "proxy-connection") ||
+		    span_is(h, *n, "te") || span_is(h, *n, "trailer") ||
+		    span_is(h, *n, "upgrade")) {
+			h->hdr[i].kind = KK_H1_H_DROP;
+		} else if (request && span_is(h, *n, "host")) {
+			h->hdr[i].kind = KK_H1_H_HOST;
+			(*nhost)++;
+		} else if (request && span_is(h, *n, "x-forwarded-for")) {
+			h->hdr[i].kind = KK_H1_H_XFF;
+		} else if (request && (span_is(h, *n, "x-forwarded-proto") ||
+		    span_is(h, *n, "x-forwarded-port"))) {
+			h->hdr[i].kind = KK_H1_H_DROP;	/* ours replace a client's */
+		} else if (request && span_is(h, *n, "expect")) {
+			if (span_is(h, *v, "100-continue"))
+				h->flags |= KK_H1_F_EXPECT;
+		}
+	}
+	/* Fields named by Connection are hop-by-hop too (RFC 9110 §7.6.1). */
+	for (j = 0; j < h->nconnopt; j++)
+		for (i = 0; i < h->nhdr; i++)
+			if (h->hdr[i].kind == KK_H1_H_KEEP && h->hdr[i].name.len == h->connopt[j].len &&
+			    !strncasecmp(h->base + h->hdr[i].name.off, h->base + h->connopt[j].off,
+			    h->connopt[j].len))
+				h->hdr[i].kind = KK_H1_H_DROP;
+	return KK_H1_OK;
+}
+
+/* Host: lower case, port stripped, only characters a host name or an IP
+ * literal may hold (RFC 3986 §3.2.2, reg-name without percent-escapes). */
+static int
+set_host(kk_h1head *h, const char *s, size_t n)
+{
+	size_t i, end = n;
+	if (n && s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb)
+			return 0;
+		end = (size_t)(rb - s) + 1;
+		if (end < n && s[end] != ':')
+			return 0;
+	} else {
+		const char *colon = memchr(s, ':', n);
+		if (colon)
+			end = (size_t)(colon - s);
+	}
+	if (end < n)	/* the port: digits only */
+		for (i = end + 1; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+	if (end && s[end - 1] == '.')	/* absolute form of a name */
+		end--;
+	if (end >= KK_H1_HOSTMAX)
+		return 0;
+	for (i = 0; i < end; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		    c == '.' || c == '_' || c == '[' || c == ']' || c == ':'))
+			return 0;
+		h->host[i] = (char)c;
+	}
+	h->host[end] = 0;
+	h->hostlen = (uint32_t)end;
+	return 1;
+}
+
+static int
+set_target(kk_h1head *h)
+{
+	const char *t = h->base + h->target.off;
+	uint32_t n = h->target.len, i;
+	if (!n)
+		return KK_H1_E_TARGET;
+	h->uri = h->target;
+	if (t[0] == '*' && n == 1 && h->method == HTTP_OPTIONS) {
+		h->path = h->target;
+		return KK_H1_OK;
+	}
+	if (n > 7 && !strncasecmp(t, "http://", 7)) {
+		/* absolute-form: its authority wins over Host (RFC 9112
+		 * §3.2.2); upstream gets the origin-form. */
+		uint32_t a = 7, b = a;
+		while (b < n && t[b] != '/' && t[b] != '?')
+			b++;
+		if (b == a || !set_host(h, t + a, b - a))
+			return KK_H1_E_HOST;
+		h->flags |= F_ABS_HOST;
+		if (b == n || t[b] == '?')
+			return KK_H1_E_TARGET;	/* origin-form needs a path */
+		h->uri.off = h->target.off + b;
+		h->uri.len = n - b;
+	} else if (t[0] != '/')
+		return KK_H1_E_TARGET;
+	h->path = h->uri;
+	for (i = 0; i < h->uri.len; i++) {
+		char c = h->base[h->uri.off + i];
+		if (c == '?' || c == '#') {
+			h->path.len = i;
+			break;
+		}
+	}
+	return KK_H1_OK;
+}
+
+int
+kk_h1_parse_request(kk_h1head *h, const char *p, size_t len)
+{
+	int e, ncl, nte, chunked_last, only_chunked, nhost;
+	unsigned i;
+	e = run_llhttp(h, p, len, HTTP_REQUEST);
+	if (e)
+		return e;
+	if (h->major != 1 || h->minor > 1)
+		return KK_H1_E_VERSION;
+	if (h->method == HTTP_CONNECT)
+		return KK_H1_E_METHOD;
+	if (h->method == HTTP_HEAD)
+		h->flags |= KK_H1_F_HEAD;
+	e = check_fields(h, 1, &ncl, &nte, &chunked_last, &only_chunked, &nhost);
+	if (e)
+		return e;
+	e = set_target(h);
+	if (e)
+		return e;
+	if (nhost > 1 || (!nhost && h->minor == 1))
+		return KK_H1_E_HOST;
+	for (i = 0; i < h->nhdr; i++)
+		if (h->hdr[i].kind == KK_H1_H_HOST && !(h->flags & F_ABS_HOST) &&
+		    !set_host(h, h->base + h->hdr[i].value.off, h->hdr[i].value.len))
+			return KK_H1_E_HOST;
+	h->flags &= ~F_ABS_HOST;
+	/* Framing (RFC 9112 §6.1-6.3): a request that could be read two ways
+	 * is refused, never guessed at. */
+	if (nte && ncl)
+		return KK_H1_E_CL_TE;
+	if (nte) {
+		if (!only_chunked || h->minor == 0)
+			return KK_H1_E_TE;
+		h->body = KK_H1_BODY_CHUNKED;
+	} else if (ncl)
+		h->body = KK_H1_BODY_LENGTH;
+	else
+		h->body = KK_H1_BODY_NONE;
+	return KK_H1_OK;
+}
+
+int
+kk_h1_parse_response(kk_h1head *h, const char *p, size_t len, int head_req)
+{
+	int e, ncl, nte, chunked_last, only_chunked, nhost;
+	e = run_llhttp(h, p, len, HTTP_RESPONSE);
+	if (e)
+		return e;
+	if (h->major != 1 || h->minor > 1)
+		return KK_H1_E_VERSION;
+	if (h->status < 100 || h->status > 599 || h->status == 101)
+		return KK_H1_E_STATUS;
+	e = check_fields(h, 0, &ncl, &nte, &chunked_last, &only_chunked, &nhost);
+	if (e)
+		return e;
+	if (h->minor == 0 && !(h->flags & KK_H1_F_KEEPALIVE))
+		h->flags |= KK_H1_F_CLOSE;
+	if (h->status < 200 || h->status == 204 || h->status == 304 || head_req) {
+		h->body = KK_H1_BODY_NONE;
+		return KK_H1_OK;
+	}
+	if (nte && ncl)
+		return KK_H1_E_CL_TE;
+	if (nte) {
+		/* RFC 9112 §6.3: chunked last means chunked; another final
+		 * coding means read until close. Codings before chunked would
+		 * have to be passed on as such: refused. */
+		if (chunked_last && !only_chunked)
+			return KK_H1_E_TE;
+		h->body = chunked_last ? KK_H1_BODY_CHUNKED : KK_H1_BODY_CLOSE;
+	} else if (ncl)
+		h->body = KK_H1_BODY_LENGTH;
+	else
+		h->body = KK_H1_BODY_CLOSE;
+	if (h->body == KK_H1_BODY_CLOSE)
+		h->flags |= KK_H1_F_CLOSE;
+	return KK_H1_OK;
+}
+
+/* Appending with a bound: every writer checks the remaining room once. */
+typedef struct wbuf wbuf;
+struct wbuf {
+	char *p;
+	size_t len, cap;
+	int full;
+};
+
+static void
+put(wbuf *w, const char *s, size_t n)
+{
+	if (w->full || w->cap - w->len < n) {
+		w->full = 1;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+static void
+puts_(wbuf *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static void
+put_span(wbuf *w, const kk_h1head *h, kk_h1span s)
+{
+	put(w, h->base + s.off, s.len);
+}
+
+static void
+put_u64(wbuf *w, uint64_t x)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)x);
+	put(w, tmp, (size_t)n);
+}
+
+size_t
+kk_h1_write_request(const kk_h1head *h, const kk_h1fwd *fwd, char *out, size_t cap)
+{
+	wbuf w = { out, 0, cap, 0 };
+	unsigned i;
+	int xff = 0;
+	puts_(&w, llhttp_method_name((llhttp_method_t)h->method));
+	put(&w, " ", 1);
+	put_span(&w, h, h->uri);
+	put(&w, " HTTP/1.1\r\n", 11);
+	for (i = 0; i < h->nhdr; i++) {
+		if (h->hdr[i].kind != KK_H1_H_KEEP && h->hdr[i].kind != KK_H1_H_HOST)
+			continue;
+		put_span(&w, h, h->hdr[i].name);
+		put(&w, ": ", 2);
+		put_span(&w, h, h->hdr[i].value);
+		put(&w, "\r\n", 2);
+	}
+	/* One X-Forwarded-For: the client's list, then this hop. */
+	put(&w, "X-Forwarded-For: ", 17);
+	for (i = 0; i < h->nhdr; i++) {
+		if (h->hdr[i].kind != KK_H1_H_XFF || !h->hdr[i].value.len)
+			continue;
+		if (xff++)
+			put(&w, ", ", 2);
+		put_span(&w, h, h->hdr[i].value);
+	}
+	if (xff)
+		put(&w, ", ", 2);
+	puts_(&w, fwd->client);
+	put(&w, "\r\nX-Forwarded-Proto: ", 21);
+	puts_(&w, fwd->proto);
+	put(&w, "\r\n", 2);
+	if (fwd->port) {
+		put(&w, "X-Forwarded-Port: ", 18);
+		puts_(&w, fwd->port);
+		put(&w, "\r\n", 2);
+	}
+	if (h->body == KK_H1_BODY_LENGTH) {
+		put(&w, "Content-Length: ", 16);
+		put_u64(&w, h->clen);
+		put(&w, "\r\n", 2);
+	} else if (h->body == KK_H1_BODY_CHUNKED)
+		put(&w, "Transfer-Encoding: chunked\r\n", 28);
+	put(&w, "\r\n", 2);
+	return w.full ? 0 : w.len;
+}
+
+size_t
+kk_h1_write_response(const kk_h1head *h, int chunked, int keepalive, int client_minor,
+    char *out, size_t cap)
+{
+	wbuf w = { out, 0, cap, 0 };
+	unsigned i;
+	char st[8];
+	snprintf(st, sizeof st, "%03u ", (unsigned)h->status % 1000);
+	put(&w, "HTTP/1.1 ", 9);
+	put(&w, st, 4);
+	put_span(&w, h, h->reason);
+	put(&w, "\r\n", 2);
+	for (i = 0; i < h->nhdr; i++) {
+		if (h->hdr[i].kind != KK_H1_H_KEEP)
+			continue;
+		put_span(&w, h, h->hdr[i].name);
+		put(&w, ": ", 2);
+		put_span(&w, h, h->hdr[i].value);
+		put(&w, "\r\n", 2);
+	}
+	if (h->status >= 200) {
+		if (chunked)
+			put(&w, "Transfer-Encoding: chunked\r\n", 28);
+		else if (h->body == KK_H1_BODY_LENGTH ||
+		    (h->clen && h->body == KK_H1_BODY_NONE && h->status != 204)) {
+			/* HEAD and 304 keep the Content-Length that describes
+			 * the representation (RFC 9110 §8.6). */
+			put(&w, "Content-Length: ", 16);
+			put_u64(&w, h->clen);
+			put(&w, "\r\n", 2);
+		}
+		if (!keepalive)
+			put(&w, "Connection: close\r\n", 19);
+		else if (client_minor == 0)
+			put(&w, "Connection: keep-alive\r\n", 24);
+	}
+	put(&w, "\r\n", 2);
+	return w.full ? 0 : w.len;
+}
+
+const char *
+kk_h1_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+size_t
+kk_h1_write_error(int status, int keepalive, char *out, size_t cap)
+{
+	const char *r = kk_h1_reason(status);
+	int n = snprintf(out, cap,
+	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-cache\r\n%s\r\n%d %s\n",
+	    status, r, strlen(r) + 5, keepalive ? "" : "Connection: close\r\n", status, r);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+int
+kk_h1_err_status(int err)
+{
+	switch (err) {
+	case KK_H1_E_TOO_MANY:
+	case KK_H1_E_TOO_LARGE: return 431;
+	case KK_H1_E_METHOD: return 501;
+	case KK_H1_E_VERSION: return 505;
+	default: return 400;
+	}
+}
+
+const char *
+kk_h1_err_name(int err)
+{
+	static const char *const names[KK_H1_E_COUNT] = {
+		"ok", "bare-lf", "obs-fold", "syntax", "header-name", "header-value",
+		"too-many-headers", "head-too-large", "cl-and-te", "content-length",
+		"transfer-encoding", "host", "version", "method", "target", "status",
+	};
+	return err >= 0 && err < KK_H1_E_COUNT ? names[err] : "unknown";
+}
+
+/* Chunked decoder states. */
+enum {
+	CH_SIZE0, CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
+	CH_TRAILER0, CH_TRAILER, CH_TRAILER_LF, CH_FINAL_LF, CH_DONE
+};
+#define KK_H1_CHUNK_EXTMAX 1024		/* extension bytes on one size line */
+#define KK_H1_CHUNK_TRAILERMAX 8192	/* all trailer fields */
+
+void
+kk_h1_chunk_init(kk_h1chunk *d)
+{
+	memset(d, 0, sizeof *d);
+}
+
+static inline int
+hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+kk_h1_chunk_next(kk_h1chunk *d, const char *p, size_t len, size_t *used)
+{
+	size_t i = 0;
+	int r = KK_H1_CHUNK_MORE;
+	while (i < len || d->state == CH_DATA || d->state == CH_DONE) {
+		unsigned char c;
+		if (d->state == CH_DATA) {
+			if (d->left) {
+				r = KK_H1_CHUNK_DATA;
+				goto out;
+			}
+			d->state = CH_DATA_CR;
+			continue;
+		}
+		if (d->state == CH_DONE) {
+			r = KK_H1_CHUNK_END;
+			goto out;
+		}
+		c = (unsigned char)p[i++];
+		switch (d->state) {
+		case CH_SIZE0:
+		case CH_SIZE: {
+			int v = hexval(c);
+			if (v >= 0) {
+				/* 15 hex digits: sizes up to 2^60, no overflow. */
+				if (d->left == 0 && v == 0 && d->digits)
+					break;	/* leading zeros */
+				if (++d->digits > 15)
+					goto bad;
+				d->left = (d->left << 4) | (uint64_t)v;
+				d->state = CH_SIZE;
+				break;
+			}
+			if (d->state == CH_SIZE0)
+				goto bad;
+			if (c == '\r')
+				d->state = CH_SIZE_LF;
+			else if (c == ';' || c == ' ' || c == '\t') {
+				d->state = CH_EXT;
+				d->linelen = 1;
+			} else
+				goto bad;
+			break;
+		}
+		case CH_EXT:
+			/* Extensions are dropped; their bytes must still be
+			 * printable, so no parser can see a line end in them. */
+			if (c == '\r')
+				d->state = CH_SIZE_LF;
+			else if ((c == '\t' || (c >= 0x20 && c != 0x7f)) &&
+			    ++d->linelen <= KK_H1_CHUNK_EXTMAX)
+				break;
+			else
+				goto bad;
+			break;
+		case CH_SIZE_LF:
+			if (c != '\n')
+				goto bad;
+			d->digits = 0;
+			d->state = d->left ? CH_DATA : CH_TRAILER0;
+			break;
+		case CH_DATA_CR:
+			if (c != '\r')
+				goto bad;
+			d->state = CH_DATA_LF;
+			break;
+		case CH_DATA_LF:
+			if (c != '\n')
+				goto bad;
+			d->state = CH_SIZE0;
+			break;
+		case CH_TRAILER0:
+			if (c == '\r') {
+				d->state = CH_FINAL_LF;
+				break;
+			}
+			if (c == ' ' || c == '\t' || c == ':')
+				goto bad;
+			d->state = CH_TRAILER;
+			/* fall through */
+		case CH_TRAILER:
+			if (c == '\r') {
+				d->state = CH_TRAILER_LF;
+				break;
+			}
+			if (!(c == '\t' || (c >= 0x20 && c != 0x7f)) ||
+			    ++d->trailers > KK_H1_CHUNK_TRAILERMAX)
+				goto bad;
+			break;
+		case CH_TRAILER_LF:
+			if (c != '\n')
+				goto bad;
+			d->state = CH_TRAILER0;
+			break;
+		case CH_FINAL_LF:
+			if (c != '\n')
+				goto bad;
+			d->state = CH_DONE;
+			break;
+		}
+	}
+out:
+	*used = i;
+	return r;
+bad:
+	*used = i;
+	return KK_H1_CHUNK_ERR;
+}

@@ -1,0 +1,186 @@
+/* ISC license. */
+/* Accepting. Each wake-up takes at most KK_ACCEPT_BATCH connections per
+ * listener, so one busy listener cannot starve the others or the
+ * connections already open; the kernel queue keeps the rest. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "front.h"
+#include "lsock.h"
+#include "status.h"
+
+static kk_link lsocks = { &lsocks, &lsocks };
+static unsigned maxconns = 10000;
+static int stopped, full;
+
+static void lsock_event(kk_io *, uint32_t);
+
+kk_link *
+kk_lsock_all(void)
+{
+	return &lsocks;
+}
+
+static void
+poll_on(kk_lsock *l)
+{
+	if (l->polled || l->closed || stopped || full || !l->rl)
+		return;
+	/* EPOLLEXCLUSIVE: one waiting worker is woken per connection, not
+	 * all of them. Level-triggered: what a batch leaves wakes us again. */
+	if (kk_loop_add(&l->io, EPOLLIN | EPOLLEXCLUSIVE))
+		l->polled = 1;
+}
+
+static void
+poll_off(kk_lsock *l)
+{
+	if (!l->polled)
+		return;
+	kk_loop_del(&l->io);
+	l->polled = 0;
+}
+
+kk_lsock *
+kk_lsock_adopt(int fd, const char *addr)
+{
+	kk_lsock *l;
+	int fl = fcntl(fd, F_GETFL);
+	/* Shared listeners must not block: another worker may take the
+	 * connection between our wake-up and our accept. */
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || !(l = calloc(1, sizeof *l))) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return NULL;
+	}
+	l->io.fd = fd;
+	l->io.prio = KK_IO_OTHER;
+	l->io.on_event = lsock_event;
+	strncpy(l->addr, addr, sizeof l->addr - 1);
+	kk_list_push(&lsocks, &l->link);
+	poll_on(l);
+	return l;
+}
+
+kk_lsock *
+kk_lsock_find(const char *addr)
+{
+	kk_link *x;
+	for (x = lsocks.next; x != &lsocks; x = x->next) {
+		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
+		if (!strcmp(l->addr, addr))
+			return l;
+	}
+	return NULL;
+}
+
+void
+kk_lsock_close(kk_lsock *l)
+{
+	poll_off(l);
+	close(l->io.fd);
+	l->io.fd = -1;
+	l->closed = 1;
+	l->rl = NULL;
+	kk_list_unlink(&l->link);
+	if (!l->nconns)
+		free(l);
+}
+
+void
+kk_lsock_conn_gone(kk_lsock *l)
+{
+	l->nconns--;
+	if (l->closed && !l->nconns)
+		free(l);
+}
+
+void
+kk_lsock_attach(const kk_router *r)
+{
+	kk_link *x;
+	for (x = lsocks.next; x != &lsocks; x = x->next) {
+		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
+		l->rl = kk_router_listener(r, l->addr);
+		if (l->rl)
+			poll_on(l);
+		else
+			poll_off(l);
+	}
+}
+
+void
+kk_lsock_setmax(unsigned max)
+{
+	maxconns = max ? max : 1;
+	kk_lsock_check();
+}
+
+void
+kk_lsock_stop(void)
+{
+	kk_link *x;
+	stopped = 1;
+	for (x = lsocks.next; x != &lsocks; x = x->next)
+		poll_off(KK_CONTAINER(x, kk_lsock, link));
+}
+
+void
+kk_lsock_check(void)
+{
+	kk_link *x;
+	int now_full = kk_front_count() >= maxconns;
+	if (now_full == full)
+		return;
+	full = now_full;
+	for (x = lsocks.next; x != &lsocks; x = x->next) {
+		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
+		if (full)
+			poll_off(l);
+		else
+			poll_on(l);
+	}
+}
+
+static void
+pause_all(void)
+{
+	kk_link *x;
+	full = 1;
+	for (x = lsocks.next; x != &lsocks; x = x->next)
+		poll_off(KK_CONTAINER(x, kk_lsock, link));
+}
+
+static void
+lsock_event(kk_io *io, uint32_t ev)
+{
+	kk_lsock *l = KK_CONTAINER(io, kk_lsock, io);
+	unsigned n;
+	(void)ev;
+	for (n = 0; n < KK_ACCEPT_BATCH && !full && !stopped; n++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof ss;
+		int fd = accept4(l->io.fd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			/* Out of fds or memory: counted, and accepting pauses
+			 * until a connection closes, instead of spinning on a
+			 * listener that stays readable. */
+			kk_stats.accept_errors++;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				pause_all();
+			return;
+		}
+		kk_front_accept(l, fd, (struct sockaddr *)&ss, len);
+		kk_lsock_check();
+	}
+}

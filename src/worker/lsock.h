@@ -1,0 +1,45 @@
+/* ISC license. */
+/* Listening sockets of the worker: inherited (LISTEN_FDS), received from
+ * the supervisor, or bound here when the worker runs on its own. They are
+ * shared with other workers, so they wait in epoll with EPOLLEXCLUSIVE and
+ * accept in bounded batches; at max-connections they leave epoll until a
+ * connection closes. */
+#ifndef KK_WORKER_LSOCK_H
+#define KK_WORKER_LSOCK_H
+
+#include <kakehi/addr.h>
+#include "list.h"
+#include "loop.h"
+#include "router.h"
+
+#define KK_ACCEPT_BATCH 16
+
+typedef struct kk_lsock kk_lsock;
+struct kk_lsock {
+	kk_io io;
+	kk_link link;		/* open listeners; unlinked once closed */
+	char addr[KK_ADDR_FMTLEN];
+	kk_rlistener *rl;	/* in the current snapshot; NULL: not configured */
+	unsigned nconns;	/* front connections accepted here and open */
+	int polled;		/* registered with epoll */
+	int closed;
+};
+
+/* Adopts fd as the listener for addr (made non-blocking). NULL with errno
+ * on failure (fd is then closed). */
+kk_lsock *kk_lsock_adopt(int fd, const char *addr);
+kk_lsock *kk_lsock_find(const char *addr);
+/* Closes it; the struct lives on while connections point at it. */
+void kk_lsock_close(kk_lsock *);
+void kk_lsock_conn_gone(kk_lsock *);
+/* Points every listener at its entry in r (NULL when absent). */
+void kk_lsock_attach(const kk_router *r);
+/* Sets the per-worker bound on front connections. */
+void kk_lsock_setmax(unsigned max);
+/* Stops accepting for good (drain). */
+void kk_lsock_stop(void);
+/* Accepts again when below the bound; called when a connection closes. */
+void kk_lsock_check(void);
+kk_link *kk_lsock_all(void);
+
+#endif

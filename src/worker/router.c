@@ -1,0 +1,364 @@
+/* ISC license. */
+/* Router snapshots: built in one arena, matched without allocation. Host
+ * lookup is a hash probe plus one probe per dot for wildcards, so its cost
+ * does not grow with the number of frontends. */
+#include <stdlib.h>
+#include <string.h>
+#include "router.h"
+
+/* The arena: chunks freed together with the snapshot. */
+typedef struct chunk chunk;
+struct chunk {
+	chunk *next;
+	size_t used, cap;
+	char *data;
+};
+
+static void *
+arena_alloc(kk_router *r, size_t n)
+{
+	chunk *c = r->arena;
+	n = (n + 15) & ~(size_t)15;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > 65536 ? n : 65536;
+		chunk *nc = malloc(sizeof *nc + cap + 16);
+		if (!nc)
+			return NULL;
+		nc->data = (char *)(((uintptr_t)(nc + 1) + 15) & ~(uintptr_t)15);
+		nc->used = 0;
+		nc->cap = cap;
+		nc->next = c;
+		r->arena = c = nc;
+	}
+	c->used += n;
+	return memset(c->data + c->used - n, 0, n);
+}
+
+static const char *
+arena_str(kk_router *r, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = arena_alloc(r, n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+static uint32_t
+hash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	while (n--) {
+		h ^= (unsigned char)*s++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static kk_rhost *
+table_find(kk_rhost **t, unsigned mask, const char *key, size_t klen)
+{
+	uint32_t i;
+	if (!t)
+		return NULL;
+	for (i = hash(key, klen) & mask; t[i]; i = (i + 1) & mask)
+		if (t[i]->klen == klen && !memcmp(t[i]->key, key, klen))
+			return t[i];
+	return NULL;
+}
+
+static void
+table_put(kk_rhost **t, unsigned mask, kk_rhost *h)
+{
+	uint32_t i;
+	for (i = hash(h->key, h->klen) & mask; t[i]; i = (i + 1) & mask)
+		;
+	t[i] = h;
+}
+
+static int
+route_cmp(const void *a, const void *b)
+{
+	const kk_route *x = a, *y = b;
+	static const int rank[] = { [KK_PATH_EXACT] = 0, [KK_PATH_PREFIX] = 1, [KK_PATH_ANY] = 2 };
+	if (rank[x->kind] != rank[y->kind])
+		return rank[x->kind] - rank[y->kind];
+	if (x->plen != y->plen)
+		return x->plen > y->plen ? -1 : 1;
+	if (!x->method != !y->method)
+		return x->method ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static kk_rcluster *
+find_cluster(kk_router *r, const char *id)
+{
+	unsigned i;
+	for (i = 0; i < r->nc; i++)
+		if (!strcmp(r->c[i].id, id))
+			return &r->c[i];
+	return NULL;
+}
+
+/* The host group key of a frontend: "" for any host, ".suffix" for a
+ * wildcard, the host itself otherwise. */
+static const char *
+host_key(const kk_frontend *f, int *wild)
+{
+	*wild = 0;
+	if (!f->host)
+		return "";
+	if (f->host[0] == '*' && f->host[1] == '.') {
+		*wild = 1;
+		return f->host + 1;
+	}
+	return f->host;
+}
+
+static unsigned
+table_size(unsigned n)
+{
+	unsigned s = 4;
+	while (s < 2 * n)
+		s <<= 1;
+	return s;
+}
+
+static int
+build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_listener *sl)
+{
+	size_t i, j;
+	unsigned nexact = 0, nwild = 0, nhosts = 0;
+	kk_rhost *hosts;
+	const char *colon;
+
+	rl->addr = arena_str(r, sl->addr_text);
+	if (!rl->addr)
+		return 0;
+	colon = strrchr(sl->addr_text, ':');
+	if (colon && strlen(colon + 1) < sizeof rl->port)
+		strcpy(rl->port, colon + 1);
+	rl->front_ms = sl->front_timeout_ms;
+	rl->request_ms = sl->request_timeout_ms;
+	rl->back_ms = sl->back_timeout_ms;
+	rl->connect_ms = sl->connect_timeout_ms;
+
+	/* Group frontends by host key: count distinct keys first. */
+	hosts = arena_alloc(r, (st->nfrontends + 1) * sizeof *hosts);
+	if (!hosts)
+		return 0;
+	for (i = 0; i < st->nfrontends; i++) {
+		const kk_frontend *f = &st->frontends[i];
+		int wild;
+		const char *key;
+		kk_rhost *h = NULL;
+		if (strcmp(f->listener, sl->addr_text))
+			continue;
+		key = host_key(f, &wild);
+		if (!*key)
+			h = &rl->any;
+		else {
+			for (j = 0; j < nhosts; j++)
+				if (!strcmp(hosts[j].key, key) &&
+				    hosts[j].wild == wild) {
+					h = &hosts[j];
+					break;
+				}
+			if (!h) {
+				h = &hosts[nhosts++];
+				h->key = key;	/* state string until copied below */
+				h->klen = strlen(key);
+				h->wild = (unsigned char)wild;
+				if (wild)
+					nwild++;
+				else
+					nexact++;
+			}
+		}
+		h->nroutes++;
+	}
+	/* Allocate routes per group, then fill them in state order. */
+	for (j = 0; j <= nhosts; j++) {
+		kk_rhost *h = j < nhosts ? &hosts[j] : &rl->any;
+		if (h->nroutes && !(h->routes = arena_alloc(r, h->nroutes * sizeof *h->routes)))
+			return 0;
+		if (h->key && !(h->key = arena_str(r, h->key)))
+			return 0;
+	}
+	for (i = 0; i < st->nfrontends; i++) {
+		const kk_frontend *f = &st->frontends[i];
+		int wild;
+		const char *key;
+		kk_rhost *h = NULL;
+		kk_route *rt;
+		if (strcmp(f->listener, sl->addr_text))
+			continue;
+		key = host_key(f, &wild);
+		if (!*key)
+			h = &rl->any;
+		else
+			for (j = 0; j < nhosts; j++)
+				if (!strcmp(hosts[j].key, key) &&
+				    hosts[j].wild == wild) {
+					h = &hosts[j];
+					break;
+				}
+		/* The first unused route of the group (routes were zeroed). */
+		for (rt = h->routes; rt->cluster; rt++)
+			;
+		rt->kind = f->path_kind;
+		rt->path = f->path ? arena_str(r, f->path) : "";
+		rt->plen = f->path ? strlen(f->path) : 0;
+		rt->method = f->method ? arena_str(r, f->method) : NULL;
+		rt->cluster = find_cluster(r, f->cluster);
+		rt->order = (unsigned)i;
+		if (!rt->path || (f->method && !rt->method))
+			return 0;
+		if (!rt->cluster)	/* the state guarantees it exists */
+			return 0;
+	}
+	rl->any.key = "";
+	rl->exact_mask = table_size(nexact) - 1;
+	rl->wild_mask = table_size(nwild) - 1;
+	rl->exact = arena_alloc(r, (rl->exact_mask + 1) * sizeof *rl->exact);
+	rl->wild = arena_alloc(r, (rl->wild_mask + 1) * sizeof *rl->wild);
+	if (!rl->exact || !rl->wild)
+		return 0;
+	for (j = 0; j <= nhosts; j++) {
+		kk_rhost *h = j < nhosts ? &hosts[j] : &rl->any;
+		if (h->nroutes > 1)
+			qsort(h->routes, h->nroutes, sizeof *h->routes, route_cmp);
+		if (h == &rl->any)
+			continue;
+		table_put(h->wild ? rl->wild : rl->exact, h->wild ? rl->wild_mask : rl->exact_mask, h);
+	}
+	return 1;
+}
+
+kk_router *
+kk_router_build(const kk_state *st, uint64_t generation)
+{
+	kk_router *r = calloc(1, sizeof *r);
+	size_t i, j;
+	if (!r)
+		return NULL;
+	r->refs = 1;
+	r->generation = generation;
+	r->nc = (unsigned)st->nclusters;
+	r->c = arena_alloc(r, (st->nclusters + 1) * sizeof *r->c);
+	if (!r->c)
+		goto fail;
+	for (i = 0; i < st->nclusters; i++) {
+		kk_rcluster *c = &r->c[i];
+		unsigned n = 0;
+		c->id = arena_str(r, st->clusters[i].id);
+		c->lb = st->clusters[i].lb;
+		for (j = 0; j < st->nbackends; j++)
+			if (!strcmp(st->backends[j].cluster, st->clusters[i].id))
+				n++;
+		c->b = arena_alloc(r, (n + 1) * sizeof *c->b);
+		if (!c->id || !c->b)
+			goto fail;
+		for (j = 0; j < st->nbackends; j++) {
+			const kk_backend *sb = &st->backends[j];
+			kk_rbackend *b;
+			if (strcmp(sb->cluster, st->clusters[i].id))
+				continue;
+			b = &c->b[c->nb];
+			b->id = arena_str(r, sb->id);
+			b->weight = sb->weight;
+			b->backup = sb->backup;
+			b->bend = kk_bend_get(sb->addr_text, &sb->addr);
+			if (!b->id || !b->bend)
+				goto fail;
+			c->nb++;
+		}
+	}
+	r->l = arena_alloc(r, (st->nlisteners + 1) * sizeof *r->l);
+	if (!r->l)
+		goto fail;
+	for (i = 0; i < st->nlisteners; i++) {
+		if (!build_listener(r, &r->l[i], st, &st->listeners[i]))
+			goto fail;
+		r->nl++;
+	}
+	return r;
+fail:
+	kk_router_unref(r);
+	return NULL;
+}
+
+void
+kk_router_ref(kk_router *r)
+{
+	r->refs++;
+}
+
+void
+kk_router_unref(kk_router *r)
+{
+	unsigned i, j;
+	chunk *c;
+	if (--r->refs)
+		return;
+	for (i = 0; r->c && i < r->nc; i++)
+		for (j = 0; j < r->c[i].nb; j++)
+			kk_bend_put(r->c[i].b[j].bend);
+	c = r->arena;
+	while (c) {
+		chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	free(r);
+}
+
+kk_rlistener *
+kk_router_listener(const kk_router *r, const char *addr)
+{
+	unsigned i;
+	for (i = 0; i < r->nl; i++)
+		if (!strcmp(r->l[i].addr, addr))
+			return &r->l[i];
+	return NULL;
+}
+
+static kk_rcluster *
+match_routes(const kk_rhost *h, const char *path, size_t plen, const char *method, size_t mlen)
+{
+	unsigned i;
+	for (i = 0; i < h->nroutes; i++) {
+		const kk_route *rt = &h->routes[i];
+		if (rt->kind == KK_PATH_EXACT &&
+		    (plen != rt->plen || memcmp(path, rt->path, plen)))
+			continue;
+		if (rt->kind == KK_PATH_PREFIX &&
+		    (plen < rt->plen || memcmp(path, rt->path, rt->plen)))
+			continue;
+		if (rt->method && (strlen(rt->method) != mlen || memcmp(rt->method, method, mlen)))
+			continue;
+		return rt->cluster;
+	}
+	return NULL;
+}
+
+kk_rcluster *
+kk_router_match(const kk_rlistener *l, const char *host, size_t hlen,
+    const char *path, size_t plen, const char *method, size_t mlen)
+{
+	kk_rhost *h;
+	kk_rcluster *c;
+	size_t i;
+	if (hlen && (h = table_find(l->exact, l->exact_mask, host, hlen)) &&
+	    (c = match_routes(h, path, plen, method, mlen)))
+		return c;
+	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
+	for (i = 0; i < hlen; i++) {
+		if (host[i] != '.')
+			continue;
+		if ((h = table_find(l->wild, l->wild_mask, host + i, hlen - i)) &&
+		    (c = match_routes(h, path, plen, method, mlen)))
+			return c;
+	}
+	return match_routes(&l->any, path, plen, method, mlen);
+}

@@ -1,0 +1,89 @@
+/* ISC license. */
+/* The router snapshot: built from a kk_state once per generation, never
+ * changed afterwards (only the load balancers' counters move), swapped in
+ * between loop turns. Streams hold a reference, so a snapshot outlives the
+ * generation that made it while requests still use it.
+ *
+ * Matching, per listener: candidate host groups in order (the exact host
+ * by hash; then wildcard "*.example.com" entries by suffix, longest first;
+ * then frontends without a host); in the first group with a matching route
+ * the first route wins, routes being ordered exact path, then prefixes
+ * longest first, then any path, and at equal path a method before none. */
+#ifndef KK_WORKER_ROUTER_H
+#define KK_WORKER_ROUTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <kakehi/state.h>
+#include "bend.h"
+
+typedef struct kk_rbackend kk_rbackend;
+struct kk_rbackend {
+	kk_bend *bend;
+	const char *id;
+	unsigned weight;	/* 0: never chosen */
+	int backup;
+	long cw;		/* smooth weighted round-robin current weight */
+};
+
+typedef struct kk_rcluster kk_rcluster;
+struct kk_rcluster {
+	const char *id;
+	enum kk_lb lb;
+	kk_rbackend *b;
+	unsigned nb;
+};
+
+typedef struct kk_route kk_route;
+struct kk_route {
+	enum kk_path_kind kind;
+	const char *path;
+	size_t plen;
+	const char *method;	/* NULL: any */
+	kk_rcluster *cluster;
+	unsigned order;		/* insertion order, to keep sorting stable */
+};
+
+typedef struct kk_rhost kk_rhost;
+struct kk_rhost {
+	const char *key;	/* exact host, or ".example.com" for a wildcard */
+	size_t klen;
+	kk_route *routes;
+	unsigned nroutes;
+	unsigned char wild;
+};
+
+typedef struct kk_rlistener kk_rlistener;
+struct kk_rlistener {
+	const char *addr;
+	char port[8];
+	unsigned long front_ms, request_ms, back_ms, connect_ms;
+	kk_rhost **exact;	/* open addressing, mask + 1 slots */
+	unsigned exact_mask;
+	kk_rhost **wild;
+	unsigned wild_mask;
+	kk_rhost any;
+};
+
+typedef struct kk_router kk_router;
+struct kk_router {
+	unsigned refs;
+	uint64_t generation;
+	kk_rlistener *l;
+	unsigned nl;
+	kk_rcluster *c;
+	unsigned nc;
+	void *arena;		/* every allocation of the snapshot */
+};
+
+/* Builds a snapshot (refs 1). NULL on ENOMEM. */
+kk_router *kk_router_build(const kk_state *, uint64_t generation);
+void kk_router_ref(kk_router *);
+void kk_router_unref(kk_router *);	/* frees at zero */
+kk_rlistener *kk_router_listener(const kk_router *, const char *addr);
+/* host: lower case, no port; method: upper case as received. NULL: no
+ * frontend matches (404). */
+kk_rcluster *kk_router_match(const kk_rlistener *, const char *host, size_t hlen,
+    const char *path, size_t plen, const char *method, size_t mlen);
+
+#endif

@@ -1,0 +1,54 @@
+/* ISC license. */
+/* Counters and their text form, for the supervisor's status question and
+ * for SIGUSR1 in a worker running on its own. */
+#include <unistd.h>
+#include "buf.h"
+#include "front.h"
+#include "status.h"
+
+struct kk_stats kk_stats;
+
+const char *
+kk_close_name(enum kk_close r)
+{
+	static const char *const names[KK_CLOSE_COUNT] = {
+		"done", "client", "client-abort", "idle-timeout", "request-timeout",
+		"send-timeout", "bad-request", "read-error", "write-error", "backend-error",
+		"drain", "stop", "nomem",
+		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
+		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
+	};
+	return (unsigned)r < KK_CLOSE_COUNT ? names[r] : "unknown";
+}
+
+int
+kk_status_print(kk_str *out, const char *id, uint64_t generation)
+{
+	size_t inuse, idle, size;
+	unsigned i;
+	int ok = 1;
+	kk_buf_stats(&inuse, &idle, &size);
+	ok &= kk_str_catf(out, "pid %ld\nid %s\ngeneration %llu\ndraining %d\n", (long)getpid(),
+	    id, (unsigned long long)generation, kk_front_draining);
+	ok &= kk_str_catf(out, "connections-active %llu\nconnections-total %llu\n"
+	    "requests %llu\n", (unsigned long long)kk_stats.active,
+	    (unsigned long long)kk_stats.accepted, (unsigned long long)kk_stats.requests);
+	for (i = 1; i <= 5; i++)
+		ok &= kk_str_catf(out, "responses-%uxx %llu\n", i,
+		    (unsigned long long)kk_stats.responses[i]);
+	ok &= kk_str_catf(out, "back-connects %llu\nback-reused %llu\nback-active %llu\n"
+	    "back-idle %llu\nretries %llu\naccept-errors %llu\n",
+	    (unsigned long long)kk_stats.back_connects, (unsigned long long)kk_stats.back_reused,
+	    (unsigned long long)kk_stats.back_active, (unsigned long long)kk_stats.back_idle,
+	    (unsigned long long)kk_stats.retries, (unsigned long long)kk_stats.accept_errors);
+	for (i = 1; i < KK_H1_E_COUNT; i++)
+		ok &= kk_str_catf(out, "errors-%s %llu\n", kk_h1_err_name((int)i),
+		    (unsigned long long)kk_stats.refused[i]);
+	for (i = 0; i < KK_CLOSE_COUNT; i++)
+		ok &= kk_str_catf(out, "closes-%s %llu\n", kk_close_name((enum kk_close)i),
+		    (unsigned long long)kk_stats.closes[i]);
+	ok &= kk_str_catf(out, "bytes-in %llu\nbytes-out %llu\nbuffers-in-use %zu\n"
+	    "buffers-free %zu\nbuffer-size %zu\n", (unsigned long long)kk_stats.bytes_in,
+	    (unsigned long long)kk_stats.bytes_out, inuse, idle, size);
+	return ok;
+}

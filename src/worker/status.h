@@ -1,0 +1,56 @@
+/* ISC license. */
+/* The worker's counters and the one list of reasons a connection ends
+ * for. Every front and back connection closes through a function taking
+ * one of these reasons (front.c, back.c), which counts it here; the status
+ * answer prints them all. */
+#ifndef KK_WORKER_STATUS_H
+#define KK_WORKER_STATUS_H
+
+#include <stdint.h>
+#include <kakehi/str.h>
+#include "h1.h"
+
+enum kk_close {
+	KK_CLOSE_DONE = 0,	/* response sent, no keep-alive */
+	KK_CLOSE_CLIENT,	/* client closed between requests */
+	KK_CLOSE_CLIENT_ABORT,	/* client closed during a request */
+	KK_CLOSE_IDLE_TIMEOUT,	/* keep-alive idle timeout */
+	KK_CLOSE_REQUEST_TIMEOUT,	/* request head too slow: 408 */
+	KK_CLOSE_SEND_TIMEOUT,	/* client stopped reading */
+	KK_CLOSE_BAD_REQUEST,	/* refused head or body: 4xx */
+	KK_CLOSE_READ_ERROR,
+	KK_CLOSE_WRITE_ERROR,
+	KK_CLOSE_BACKEND_ERROR,	/* backend failed after the response began */
+	KK_CLOSE_DRAIN,		/* idle connection closed by drain */
+	KK_CLOSE_STOP,		/* worker exiting */
+	KK_CLOSE_NOMEM,
+	/* back connections */
+	KK_CLOSE_BACK_DONE,	/* response complete, not reusable */
+	KK_CLOSE_BACK_CONNECT,	/* connect failed */
+	KK_CLOSE_BACK_CONNECT_TIMEOUT,
+	KK_CLOSE_BACK_TIMEOUT,	/* response too slow: 504 */
+	KK_CLOSE_BACK_RESET,	/* closed or failed before the response ended */
+	KK_CLOSE_BACK_INVALID,	/* invalid response: 502 */
+	KK_CLOSE_BACK_IDLE,	/* pooled connection closed by the backend */
+	KK_CLOSE_BACK_IDLE_TIMEOUT,	/* pooled connection unused too long */
+	KK_CLOSE_BACK_ABORT,	/* its stream ended (client gone) */
+	KK_CLOSE_COUNT
+};
+
+struct kk_stats {
+	uint64_t accepted, active;
+	uint64_t back_connects, back_reused, back_active, back_idle;
+	uint64_t requests, responses[6];	/* [1..5]: 1xx..5xx */
+	uint64_t retries;
+	uint64_t closes[KK_CLOSE_COUNT];
+	uint64_t refused[KK_H1_E_COUNT];	/* refused heads by reason */
+	uint64_t accept_errors;
+	uint64_t bytes_in, bytes_out;
+};
+extern struct kk_stats kk_stats;
+
+const char *kk_close_name(enum kk_close);
+/* The status answer: "key value" lines. */
+int kk_status_print(kk_str *out, const char *id, uint64_t generation);
+
+#endif

@@ -1,0 +1,534 @@
+/* ISC license. */
+/* The request/response pump between a front and a back connection:
+ * request bodies re-framed upstream, response heads re-serialised,
+ * response bodies re-framed for the client, retries before the first
+ * response byte, and the end of a stream (back connection to the pool,
+ * front connection to its next request). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lb.h"
+#include "stream.h"
+
+static kk_link freelist = { &freelist, &freelist };
+static kk_h1head resp_head;	/* scratch: response heads parse here */
+
+static kk_stream *
+stream_alloc(void)
+{
+	kk_link *l = kk_list_first(&freelist);
+	if (l) {
+		kk_list_unlink(l);
+		return KK_CONTAINER(l, kk_stream, link);
+	}
+	return malloc(sizeof(kk_stream));
+}
+
+static void
+stream_free(kk_stream *s)
+{
+	kk_router_unref(s->router);
+	memset(s, 0, sizeof *s);
+	kk_list_push(&freelist, &s->link);
+}
+
+/* Attaches a back connection to s->bend or, after a failure, to another
+ * backend (avoid). 1 ok; 0 none could be had. */
+static int
+attach(kk_stream *s, kk_bend *avoid, int fresh)
+{
+	for (;;) {
+		kk_back *b;
+		if (!s->bend) {
+			kk_rbackend *rb = kk_lb_pick(s->cluster, avoid, kk_now_ms);
+			if (!rb)
+				return 0;
+			s->bend = rb->bend;
+		}
+		s->tries++;
+		b = kk_back_get(s->bend, s, fresh);
+		if (b) {
+			s->back = b;
+			return 1;
+		}
+		/* The connect failed at once: count it like a refused
+		 * connection and try once elsewhere. */
+		kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
+		kk_bend_mark_down(s->bend, kk_now_ms);
+		if (s->tries >= 2)
+			return 0;
+		avoid = s->bend;
+		s->bend = NULL;
+		fresh = 0;
+	}
+}
+
+kk_stream *
+kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
+    kk_rcluster *c, int keepalive, int *status)
+{
+	kk_stream *s = stream_alloc();
+	kk_h1fwd fwd;
+	kk_buf *out;
+	size_t n;
+	if (!s) {
+		*status = 500;
+		return NULL;
+	}
+	memset(s, 0, sizeof *s);
+	kk_router_ref(r);
+	s->router = r;
+	s->rl = rl;
+	s->cluster = c;
+	s->front = f;
+	s->client_minor = h->minor;
+	s->req_body = (unsigned char)h->body;
+	s->req_left = h->clen;
+	if (h->body == KK_H1_BODY_NONE || (h->body == KK_H1_BODY_LENGTH && !h->clen))
+		s->flags |= KK_STREAM_F_REQ_DONE;
+	if (h->flags & KK_H1_F_HEAD)
+		s->flags |= KK_STREAM_F_HEAD;
+	if (keepalive)
+		s->flags |= KK_STREAM_F_KEEPALIVE;
+	kk_h1_chunk_init(&s->req_chunk);
+	if (!attach(s, NULL, 0)) {
+		*status = s->tries ? 502 : 503;
+		stream_free(s);
+		return NULL;
+	}
+	/* The head goes in the back connection's out buffer, kept after it
+	 * is written until the response starts: that is what a retry sends
+	 * again. */
+	out = &s->back->sock.out;
+	if (!kk_buf_take(out, NULL)) {
+		*status = 503;
+		goto fail;
+	}
+	fwd.client = f->client;
+	fwd.proto = "http";
+	fwd.port = rl->port[0] ? rl->port : NULL;
+	n = kk_h1_write_request(h, &fwd, kk_buf_tail(out), kk_buf_room(out));
+	if (!n) {
+		*status = 431;
+		goto fail;
+	}
+	out->len += (uint32_t)n;
+	s->flags |= KK_STREAM_F_REPLAY;
+	f->stream = s;
+	return s;
+fail:
+	kk_back_close(s->back, KK_CLOSE_BACK_ABORT);
+	stream_free(s);
+	return NULL;
+}
+
+/* Moves request body bytes from the client to the back out buffer.
+ * 1 ok, 0 malformed body (the stream is answered and ended). */
+static int
+pump_request(kk_stream *s)
+{
+	kk_buf *in = &s->front->sock.in, *out = &s->back->sock.out;
+	while (!(s->flags & KK_STREAM_F_REQ_DONE) && in->len) {
+		size_t room, n;
+		if (!kk_buf_take(out, &s->back->sock.bufwait))
+			break;
+		if (out->off + out->len == out->cap)
+			s->flags &= ~KK_STREAM_F_REPLAY;	/* room means moving kept bytes */
+		room = kk_buf_room(out);
+		if (s->req_body == KK_H1_BODY_LENGTH) {
+			n = in->len;
+			if (n > room)
+				n = room;
+			if (n > s->req_left)
+				n = (size_t)s->req_left;
+			if (!n)
+				break;
+			memcpy(kk_buf_tail(out), in->data + in->off, n);
+			out->len += (uint32_t)n;
+			kk_buf_consume(in, n);
+			s->req_left -= n;
+			if (!s->req_left)
+				s->flags |= KK_STREAM_F_REQ_DONE;
+		} else {
+			size_t used;
+			int r = kk_h1_chunk_next(&s->req_chunk, in->data + in->off, in->len, &used);
+			kk_buf_consume(in, used);
+			if (r == KK_H1_CHUNK_ERR)
+				return 0;
+			if (r == KK_H1_CHUNK_MORE)
+				break;
+			if (r == KK_H1_CHUNK_END) {
+				if (room < 5)
+					break;
+				memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
+				out->len += 5;
+				s->flags |= KK_STREAM_F_REQ_DONE;
+				break;
+			}
+			/* Data: re-chunk what fits, size line without extensions. */
+			if (room < 24 || !in->len)
+				break;
+			n = in->len;
+			if (n > s->req_chunk.left)
+				n = (size_t)s->req_chunk.left;
+			if (n > room - 20)
+				n = room - 20;
+			{
+				char *t = kk_buf_tail(out);
+				int hl = sprintf(t, "%zx\r\n", n);
+				memcpy(t + hl, in->data + in->off, n);
+				memcpy(t + hl + n, "\r\n", 2);
+				out->len += (uint32_t)(hl + n + 2);
+			}
+			kk_buf_consume(in, n);
+			s->req_chunk.left -= n;
+		}
+	}
+	kk_buf_trim(in);
+	return 1;
+}
+
+/* Appends n body bytes to the client's out buffer in the stream's output
+ * framing; the caller checked the room (n + 20 for chunked). */
+static void
+put_body(kk_stream *s, kk_buf *out, const char *p, size_t n)
+{
+	char *t = kk_buf_tail(out);
+	if (s->out == KK_OUT_CHUNKED) {
+		int hl = sprintf(t, "%zx\r\n", n);
+		memcpy(t + hl, p, n);
+		memcpy(t + hl + n, "\r\n", 2);
+		out->len += (uint32_t)(hl + n + 2);
+	} else {
+		memcpy(t, p, n);
+		out->len += (uint32_t)n;
+	}
+}
+
+static int
+resp_done(kk_stream *s, kk_buf *out)
+{
+	if (s->out == KK_OUT_CHUNKED) {
+		if (kk_buf_room(out) < 5)
+			return 0;
+		memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
+		out->len += 5;
+	}
+	s->flags |= KK_STREAM_F_RESP_DONE;
+	return 1;
+}
+
+/* Parses the response head in the back in buffer and queues its
+ * re-serialised form. 1 progress, 0 wait, -1 invalid response. */
+static int
+response_head(kk_stream *s)
+{
+	kk_back *b = s->back;
+	kk_buf *in = &b->sock.in, *out = &s->front->sock.out;
+	kk_h1head *h = &resp_head;
+	long n;
+	int keep, chunked;
+	size_t w;
+
+	n = kk_h1_head_end(in->data + in->off, in->len, &b->scan);
+	if (n < 0)
+		return -1;
+	if (!n)
+		return in->len == in->cap ? -1 : 0;
+	if (kk_h1_parse_response(h, in->data + in->off, (size_t)n,
+	    (s->flags & KK_STREAM_F_HEAD) != 0) != KK_H1_OK)
+		return -1;
+	if (!kk_buf_take(out, &b->sock.bufwait))
+		return 0;
+	if (h->status < 200) {
+		/* 1xx: passed on to HTTP/1.1 clients, swallowed for 1.0. */
+		if (s->client_minor) {
+			w = kk_h1_write_response(h, 0, 1, 1, kk_buf_tail(out), kk_buf_room(out));
+			if (!w)
+				return out->len ? 0 : -1;
+			out->len += (uint32_t)w;
+		}
+		kk_buf_consume(in, (size_t)n);
+		b->scan = 0;
+		return 1;
+	}
+	s->status = h->status;
+	s->resp_body = (unsigned char)h->body;
+	s->resp_left = h->clen;
+	switch (h->body) {
+	case KK_H1_BODY_NONE: s->out = KK_OUT_NONE; break;
+	case KK_H1_BODY_LENGTH: s->out = KK_OUT_LENGTH; break;
+	default:
+		/* Chunked, or until close: HTTP/1.1 clients get chunks and keep
+		 * their connection; HTTP/1.0 clients get the bytes, then the
+		 * close that ends them. */
+		s->out = s->client_minor ? KK_OUT_CHUNKED : KK_OUT_RAW_CLOSE;
+	}
+	chunked = s->out == KK_OUT_CHUNKED;
+	keep = (s->flags & KK_STREAM_F_KEEPALIVE) && s->out != KK_OUT_RAW_CLOSE &&
+	    (s->flags & KK_STREAM_F_REQ_DONE) && !kk_front_draining;
+	if (!keep)
+		s->flags &= ~KK_STREAM_F_KEEPALIVE;
+	if (!(h->flags & KK_H1_F_CLOSE) && h->body != KK_H1_BODY_CLOSE)
+		s->flags |= KK_STREAM_F_BACK_REUSE;
+	w = kk_h1_write_response(h, chunked, keep, s->client_minor, kk_buf_tail(out),
+	    kk_buf_room(out));
+	if (!w)
+		return out->len ? 0 : -1;
+	out->len += (uint32_t)w;
+	kk_buf_consume(in, (size_t)n);
+	b->scan = 0;
+	s->flags |= KK_STREAM_F_RESP_HEAD;
+	kk_stats.responses[h->status / 100]++;
+	kk_h1_chunk_init(&s->resp_chunk);
+	if (h->body == KK_H1_BODY_NONE || (h->body == KK_H1_BODY_LENGTH && !h->clen))
+		resp_done(s, out);
+	return 1;
+}
+
+/* Moves response bytes from the back in buffer to the client. 1 ok, 0
+ * stream ended (answered or aborted). */
+static int
+pump_response(kk_stream *s)
+{
+	kk_back *b = s->back;
+	kk_buf *in = &b->sock.in, *out = &s->front->sock.out;
+	int guard = 0;
+
+	if (in->len && !(s->flags & KK_STREAM_F_RESP_BYTES)) {
+		s->flags |= KK_STREAM_F_RESP_BYTES;
+		/* The response began: the request copy kept for a retry is
+		 * no longer needed. */
+		s->flags &= ~KK_STREAM_F_REPLAY;
+		if (!b->sock.out.len)
+			kk_buf_give(&b->sock.out);
+	}
+	while (!(s->flags & KK_STREAM_F_RESP_DONE) && guard++ < 64) {
+		size_t room, n;
+		if (!(s->flags & KK_STREAM_F_RESP_HEAD)) {
+			int r;
+			if (!in->len)
+				break;
+			r = response_head(s);
+			if (r < 0) {
+				kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
+				return 0;
+			}
+			if (!r)
+				break;
+			continue;
+		}
+		if (!in->len)
+			break;
+		if (!kk_buf_take(out, &b->sock.bufwait))
+			break;
+		room = kk_buf_room(out);
+		if (s->out == KK_OUT_CHUNKED) {
+			if (room < 24)
+				break;
+			room -= 20;
+		}
+		if (!room)
+			break;
+		if (s->resp_body == KK_H1_BODY_CHUNKED) {
+			size_t used;
+			int r = kk_h1_chunk_next(&s->resp_chunk, in->data + in->off, in->len, &used);
+			kk_buf_consume(in, used);
+			if (r == KK_H1_CHUNK_ERR) {
+				kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
+				return 0;
+			}
+			if (r == KK_H1_CHUNK_MORE)
+				break;
+			if (r == KK_H1_CHUNK_END) {
+				if (in->len)	/* bytes after the response */
+					s->flags &= ~KK_STREAM_F_BACK_REUSE;
+				if (!resp_done(s, out))
+					break;
+				continue;
+			}
+			n = in->len;
+			if (n > s->resp_chunk.left)
+				n = (size_t)s->resp_chunk.left;
+			if (n > room)
+				n = room;
+			if (!n)
+				break;
+			put_body(s, out, in->data + in->off, n);
+			kk_buf_consume(in, n);
+			s->resp_chunk.left -= n;
+			continue;
+		}
+		n = in->len;
+		if (n > room)
+			n = room;
+		if (s->resp_body == KK_H1_BODY_LENGTH && n > s->resp_left)
+			n = (size_t)s->resp_left;
+		put_body(s, out, in->data + in->off, n);
+		kk_buf_consume(in, n);
+		if (s->resp_body == KK_H1_BODY_LENGTH) {
+			s->resp_left -= n;
+			if (!s->resp_left) {
+				if (in->len)
+					s->flags &= ~KK_STREAM_F_BACK_REUSE;
+				resp_done(s, out);
+			}
+		}
+	}
+	/* End of file from the backend ends a close-delimited body; anywhere
+	 * else it is a failure. */
+	if (!(s->flags & KK_STREAM_F_RESP_DONE) && !in->len &&
+	    (b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR))) {
+		if ((s->flags & KK_STREAM_F_RESP_HEAD) && s->resp_body == KK_H1_BODY_CLOSE &&
+		    !(b->sock.flags & KK_SOCK_F_ERROR)) {
+			if (kk_buf_take(out, &b->sock.bufwait) && resp_done(s, out))
+				return 1;
+			return 1;	/* the final chunk waits for room */
+		}
+		kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
+		return 0;
+	}
+	kk_buf_trim(in);
+	return 1;
+}
+
+static void
+stream_finish(kk_stream *s)
+{
+	kk_front *f = s->front;
+	kk_back *b = s->back;
+	int keep = (s->flags & KK_STREAM_F_KEEPALIVE) != 0;
+	if (b) {
+		int reuse = (s->flags & KK_STREAM_F_BACK_REUSE) && (s->flags & KK_STREAM_F_REQ_DONE) &&
+		    !b->sock.out.len && !b->sock.in.len &&
+		    !(b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR));
+		b->stream = NULL;
+		s->back = NULL;
+		kk_back_release(b, reuse);
+	}
+	if (!(s->flags & KK_STREAM_F_REQ_DONE))
+		keep = 0;	/* the rest of the request body is unread */
+	f->stream = NULL;
+	stream_free(s);
+	kk_front_stream_done(f, keep);
+}
+
+int
+kk_stream_pump(kk_stream *s)
+{
+	kk_front *f = s->front;
+	kk_back *b = s->back;
+	int r;
+
+	if (!b)
+		return 1;
+	if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
+		kk_stats.refused[KK_H1_E_SYNTAX]++;
+		kk_back_close(b, KK_CLOSE_BACK_ABORT);
+		s->back = NULL;
+		if (s->flags & KK_STREAM_F_RESP_HEAD) {
+			f->stream = NULL;
+			stream_free(s);
+			kk_front_close(f, KK_CLOSE_BAD_REQUEST);
+		} else {
+			f->stream = NULL;
+			stream_free(s);
+			kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
+		}
+		return 0;
+	}
+	if (b->state == KK_BACK_ACTIVE && b->sock.out.len) {
+		r = kk_sock_flush(&b->sock, (s->flags & KK_STREAM_F_REPLAY) != 0);
+		if (r < 0) {
+			kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
+			return 0;
+		}
+		if (r > 0 && (s->flags & KK_STREAM_F_REQ_DONE))
+			kk_back_arm(b, s->rl->back_ms);
+	}
+	if (b->state == KK_BACK_ACTIVE && !pump_response(s))
+		return 0;
+	if (f->sock.out.len) {
+		r = kk_sock_flush(&f->sock, 0);
+		if (r < 0) {
+			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
+			return 0;
+		}
+	}
+	if (s->flags & KK_STREAM_F_RESP_DONE) {
+		stream_finish(s);
+		return 0;
+	}
+	return 1;
+}
+
+void
+kk_stream_back_error(kk_stream *s, enum kk_close reason)
+{
+	kk_back *b = s->back, *nb;
+	kk_front *f = s->front;
+	int connect_failed = reason == KK_CLOSE_BACK_CONNECT || reason == KK_CLOSE_BACK_CONNECT_TIMEOUT;
+	int reused = (b->flags & KK_BACK_F_REUSED) != 0;
+	kk_buf *out = &b->sock.out;
+	int resend = connect_failed ? out->off == 0 || (s->flags & KK_STREAM_F_REPLAY)
+	    : reused && (s->flags & KK_STREAM_F_REPLAY) && reason == KK_CLOSE_BACK_RESET;
+
+	if (connect_failed)
+		kk_bend_mark_down(s->bend, kk_now_ms);
+	/* Retry: nothing of the response came, the request can be sent again
+	 * whole, and this is the first retry. A failed connect goes to another
+	 * backend; a reused connection that the backend had closed goes to a
+	 * fresh connection to the same backend. */
+	if (!(s->flags & KK_STREAM_F_RESP_BYTES) && resend && s->tries < 2) {
+		kk_bend *failed = s->bend;
+		kk_buf saved = *out;
+		memset(out, 0, sizeof *out);
+		if (saved.data) {
+			saved.len += saved.off;
+			saved.off = 0;
+		}
+		b->stream = NULL;
+		s->back = NULL;
+		kk_back_close(b, reason);
+		if (connect_failed)
+			s->bend = NULL;
+		if (attach(s, connect_failed ? failed : NULL, !connect_failed)) {
+			nb = s->back;
+			kk_buf_give(&nb->sock.out);
+			nb->sock.out = saved;
+			kk_stats.retries++;
+			kk_back_wake(nb);
+			if (!(s->flags & KK_STREAM_F_REQ_DONE))
+				kk_front_wake(f);
+			return;
+		}
+		kk_buf_give(&saved);
+	} else {
+		b->stream = NULL;
+		s->back = NULL;
+		kk_back_close(b, reason);
+	}
+	f->stream = NULL;
+	if (s->flags & KK_STREAM_F_RESP_HEAD) {
+		/* Part of the response went out: the client sees a cut. */
+		stream_free(s);
+		kk_front_close(f, KK_CLOSE_BACKEND_ERROR);
+		return;
+	}
+	stream_free(s);
+	kk_front_respond_error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, 0,
+	    KK_CLOSE_DONE);
+}
+
+void
+kk_stream_abort(kk_stream *s)
+{
+	if (s->back) {
+		s->back->stream = NULL;
+		kk_back_close(s->back, KK_CLOSE_BACK_ABORT);
+		s->back = NULL;
+	}
+	s->front->stream = NULL;
+	stream_free(s);
+}

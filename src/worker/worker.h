@@ -1,0 +1,27 @@
+/* ISC license. */
+/* The worker process as a whole: its current router snapshot, the
+ * generation it serves, draining and stopping. kakehi-worker.c holds
+ * these; channel.c and the connections call in. */
+#ifndef KK_WORKER_WORKER_H
+#define KK_WORKER_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <kakehi/state.h>
+#include "router.h"
+
+kk_router *kk_worker_router(void);
+uint64_t kk_worker_generation(void);
+const char *kk_worker_id(void);
+/* Validates st and makes it current: listeners opened or closed, a new
+ * router snapshot swapped in, settings applied. 1 ok; 0 with err filled,
+ * nothing changed. Takes st on success (the worker frees it later). */
+int kk_worker_apply(kk_state *st, uint64_t generation, char *err, size_t errlen);
+/* A listener fd received for addr, kept until an update names it. */
+void kk_worker_listener_fd(const char *addr, int fd);
+void kk_worker_drain(void);
+void kk_worker_stop(int code);
+/* A front connection closed: accepting may resume, a drain may end. */
+void kk_worker_conn_closed(void);
+
+#endif
