@@ -12,7 +12,9 @@ kk_sock_fill(kk_sock *s)
 {
 	size_t room;
 	ssize_t r;
-	if (!(s->flags & KK_SOCK_F_READABLE) || (s->flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)))
+	if (s->flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR))
+		return -1;
+	if (!(s->flags & KK_SOCK_F_READABLE))
 		return 0;
 	if (!kk_buf_take(&s->in, &s->bufwait))
 		return 0;
@@ -24,8 +26,14 @@ kk_sock_fill(kk_sock *s)
 		s->in.len += (uint32_t)r;
 		s->bytes_in += (uint64_t)r;
 		kk_stats.bytes_in += (uint64_t)r;
-		if ((size_t)r < room)
+		/* A short read drained the socket: the next bytes come with
+		 * a new edge. If the peer's end of file came with this edge,
+		 * there will be none: record it now. */
+		if ((size_t)r < room) {
 			s->flags &= ~KK_SOCK_F_READABLE;
+			if (s->flags & KK_SOCK_F_HUP)
+				s->flags |= KK_SOCK_F_EOF;
+		}
 		return (int)r;
 	}
 	kk_buf_trim(&s->in);

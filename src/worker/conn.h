@@ -17,6 +17,7 @@
 #define KK_SOCK_F_EOF 0x4	/* the peer closed its write side */
 #define KK_SOCK_F_ERROR 0x8	/* a read or write failed: err says why */
 #define KK_SOCK_F_SHUT 0x10	/* our write side is shut */
+#define KK_SOCK_F_HUP 0x20	/* epoll saw the peer shut its side */
 
 struct kk_sock {
 	kk_io io;
@@ -35,6 +36,8 @@ kk_sock_event(kk_sock *s, uint32_t ev)
 {
 	if (ev & (0x001 | 0x008 | 0x010 | 0x2000))	/* IN ERR HUP RDHUP */
 		s->flags |= KK_SOCK_F_READABLE;
+	if (ev & (0x010 | 0x2000))			/* HUP RDHUP */
+		s->flags |= KK_SOCK_F_HUP;
 	if (ev & (0x004 | 0x008 | 0x010))		/* OUT ERR HUP */
 		s->flags |= KK_SOCK_F_WRITABLE;
 }
