@@ -90,7 +90,7 @@ kk_buf_unwait(kk_task *waiter)
 int
 kk_buf_sweep(void)
 {
-	size_t n = lowwater / 2;
+	size_t n = (lowwater + 1) / 2;	/* the last idle one goes too */
 	while (n-- && freelist) {
 		void *p = freelist;
 		freelist = *(void **)p;

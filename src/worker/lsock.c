@@ -127,8 +127,11 @@ kk_lsock_stop(void)
 {
 	kk_link *x;
 	stopped = 1;
-	for (x = lsocks.next; x != &lsocks; x = x->next)
-		poll_off(KK_CONTAINER(x, kk_lsock, link));
+	/* Our copies go: under a supervisor the sockets stay open in it and
+	 * the other workers; on our own, new clients are refused at once
+	 * instead of waiting in a queue nobody will accept from. */
+	while ((x = kk_list_first(&lsocks)))
+		kk_lsock_close(KK_CONTAINER(x, kk_lsock, link));
 }
 
 void

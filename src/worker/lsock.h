@@ -36,7 +36,7 @@ void kk_lsock_conn_gone(kk_lsock *);
 void kk_lsock_attach(const kk_router *r);
 /* Sets the per-worker bound on front connections. */
 void kk_lsock_setmax(unsigned max);
-/* Stops accepting for good (drain). */
+/* Stops accepting for good and closes the listeners (drain). */
 void kk_lsock_stop(void);
 /* Accepts again when below the bound; called when a connection closes. */
 void kk_lsock_check(void);

@@ -1,0 +1,228 @@
+/* ISC license. */
+/* HTTP/1.1 heads and chunked bodies: finding the end, validation of what
+ * llhttp 8.1 lets through, re-serialisation upstream and downstream, the
+ * strict chunked decoder. */
+#include <string.h>
+#include <kakehi/str.h>
+#include "tap.h"
+#include "worker/h1.c"
+
+static kk_h1head h;
+
+/* Parses raw as a request; the error code. */
+static int
+req(const char *raw)
+{
+	size_t scan = 0, len = strlen(raw);
+	long n = kk_h1_head_end(raw, len, &scan);
+	if (n < 0)
+		return (int)-n;
+	if (n == 0)
+		return -1;
+	return kk_h1_parse_request(&h, raw, (size_t)n);
+}
+
+static const char *
+upstream(const char *raw)
+{
+	static char out[4096];
+	kk_h1fwd fwd = { "192.0.2.1", "http", "8080" };
+	size_t n;
+	if (req(raw) != KK_H1_OK)
+		return "(refused)";
+	n = kk_h1_write_request(&h, &fwd, out, sizeof out - 1);
+	out[n] = 0;
+	return out;
+}
+
+static const char *
+downstream(const char *raw, int head_req, int keep, int minor)
+{
+	static char out[4096];
+	size_t scan = 0, n;
+	long e = kk_h1_head_end(raw, strlen(raw), &scan);
+	if (e <= 0 || kk_h1_parse_response(&h, raw, (size_t)e, head_req) != KK_H1_OK)
+		return "(invalid)";
+	n = kk_h1_write_response(&h, h.body == KK_H1_BODY_CHUNKED ||
+	    (h.body == KK_H1_BODY_CLOSE && minor), keep, minor, out, sizeof out - 1);
+	out[n] = 0;
+	return out;
+}
+
+/* Decodes a whole chunked body; the data, or "(error)" / "(incomplete)".
+ * step: bytes fed per call, to cross every boundary. */
+static const char *
+dechunk(const char *raw, size_t step)
+{
+	static char out[1024];
+	kk_h1chunk d;
+	size_t len = strlen(raw), pos = 0, o = 0, avail = 0;
+	kk_h1_chunk_init(&d);
+	for (;;) {
+		size_t used;
+		int r;
+		avail = pos + step < len ? step : len - pos;
+		r = kk_h1_chunk_next(&d, raw + pos, avail, &used);
+		pos += used;
+		if (r == KK_H1_CHUNK_ERR)
+			return "(error)";
+		if (r == KK_H1_CHUNK_END) {
+			out[o] = 0;
+			return pos == len ? out : "(trailing)";
+		}
+		if (r == KK_H1_CHUNK_DATA) {
+			size_t n = len - pos;
+			if (n > step)
+				n = step;
+			if (n > d.left)
+				n = (size_t)d.left;
+			memcpy(out + o, raw + pos, n);
+			o += n;
+			pos += n;
+			d.left -= n;
+		} else if (pos >= len)
+			return "(incomplete)";
+	}
+}
+
+int
+main(void)
+{
+	size_t scan;
+	/* Finding the end of a head, across several reads. */
+	scan = 0;
+	is_int(kk_h1_head_end("GET / HTTP/1.1\r\nHo", 18, &scan), 0, "incomplete head");
+	is_int(kk_h1_head_end("GET / HTTP/1.1\r\nHost: a\r\n\r\nXX", 29, &scan), 27,
+	    "head end found after resuming");
+	scan = 0;
+	is_int(kk_h1_head_end("GET / HTTP/1.1\nHost: a\r\n\r\n", 26, &scan), -KK_H1_E_BARE_LF, "bare LF");
+	scan = 0;
+	is_int(kk_h1_head_end("GET / HTTP/1.1\r\nA: b\r\n\tc\r\n\r\n", 27, &scan), -KK_H1_E_OBS_FOLD,
+	    "obs-fold");
+
+	/* Valid requests and their fields. */
+	is_int(req("GET /a?b=c HTTP/1.1\r\nHost: Example.COM:8080\r\n\r\n"), KK_H1_OK, "simple GET");
+	is_str(h.host, "example.com", "host lower-cased, port stripped");
+	is_int(h.path.len, 2, "path without the query");
+	is_int(h.body, KK_H1_BODY_NONE, "no body");
+	is_int(req("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"), KK_H1_OK, "IPv6 literal host");
+	is_str(h.host, "[::1]", "IPv6 host kept in brackets");
+	is_int(req("GET / HTTP/1.1\r\nHost: example.com.\r\n\r\n"), KK_H1_OK, "absolute host name");
+	is_str(h.host, "example.com", "trailing dot dropped");
+	is_int(req("GET / HTTP/1.0\r\n\r\n"), KK_H1_OK, "HTTP/1.0 without Host");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n"), KK_H1_OK, "Content-Length");
+	is_int(h.clen, 12, "its value");
+	is_int(h.body, KK_H1_BODY_LENGTH, "length framing");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"), KK_H1_OK,
+	    "chunked, any case");
+	is_int(h.body, KK_H1_BODY_CHUNKED, "chunked framing");
+	is_int(req("GET http://Other.example/p?q HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_OK, "absolute-form");
+	is_str(h.host, "other.example", "absolute-form authority wins over Host");
+	ok(h.uri.len == 4 && !memcmp(h.base + h.uri.off, "/p?q", 4), "origin-form sent upstream");
+	is_int(req("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_OK, "asterisk-form for OPTIONS");
+
+	/* Refused. */
+	is_int(req("GET / HTTP/1.1\r\n\r\n"), KK_H1_E_HOST, "HTTP/1.1 without Host");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n"), KK_H1_E_HOST, "two Host fields");
+	is_int(req("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"), KK_H1_E_HOST, "slash in Host");
+	is_int(req("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n"), KK_H1_E_HOST, "bad port in Host");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	    KK_H1_E_SYNTAX, "CL and TE (llhttp refuses it already)");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n"),
+	    KK_H1_E_SYNTAX, "TE then CL");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1x\r\n\r\n"), KK_H1_E_SYNTAX,
+	    "Content-Length not a number");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n"), KK_H1_E_TE,
+	    "coding other than chunked");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	    KK_H1_E_SYNTAX, "chunked twice (llhttp)");
+	is_int(req("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"), KK_H1_E_TE,
+	    "chunked in HTTP/1.0");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nX: \001\r\n\r\n"), KK_H1_E_SYNTAX, "control char in a value");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nX: a\177\r\n\r\n"), KK_H1_E_SYNTAX, "DEL in a value");
+	is_int(req("GET / HTTP/1.1\r\nHost : a\r\n\r\n"), KK_H1_E_NAME,
+	    "space before the colon: llhttp 8.1 lets it through, we do not");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nX\"y: 1\r\n\r\n"), KK_H1_E_SYNTAX, "quote in a name");
+	is_int(req("GET / HTTP/3.0\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "HTTP/3.0 (llhttp)");
+	is_int(req("GET / HTTP/1.2\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "HTTP/1.2 (llhttp)");
+	is_int(req("CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_METHOD, "CONNECT");
+	is_int(req("GET a HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "target of no known form");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\n X: 1\r\n\r\n"), KK_H1_E_OBS_FOLD, "field starting with a space");
+	{
+		kk_str t = KK_STR_ZERO;
+		int i;
+		kk_str_cats(&t, "GET / HTTP/1.1\r\nHost: a\r\n");
+		for (i = 0; i < KK_H1_MAXHDRS; i++)
+			kk_str_catf(&t, "X-%d: v\r\n", i);
+		kk_str_cats(&t, "\r\n");
+		is_int(req(t.s), KK_H1_E_TOO_MANY, "too many fields");
+		is_int(kk_h1_err_status(KK_H1_E_TOO_MANY), 431, "answered 431");
+		kk_str_free(&t);
+	}
+
+	/* Re-serialisation upstream. */
+	is_str(upstream("get / HTTP/1.1\r\nHost: a\r\n\r\n"), "(refused)", "lower-case method refused");
+	is_str(upstream("POST /p HTTP/1.0\r\nHost: a\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
+	    "Keep-Alive: 5\r\nProxy-Connection: x\r\nTE: trailers\r\nTrailer: X\r\nUpgrade: h2c\r\n"
+	    "X-Forwarded-For: 10.0.0.1\r\nX-Forwarded-For: 10.0.0.2\r\nX-Forwarded-Proto: https\r\n"
+	    "X-Keep: yes  \r\nContent-Length: 3\r\n\r\n"),
+	    "POST /p HTTP/1.1\r\nHost: a\r\nX-Keep: yes\r\n"
+	    "X-Forwarded-For: 10.0.0.1, 10.0.0.2, 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
+	    "X-Forwarded-Port: 8080\r\nContent-Length: 3\r\n\r\n",
+	    "head rebuilt: HTTP/1.1, hop-by-hop dropped, X-Forwarded-* set, one framing field");
+	is_str(upstream("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	    "POST / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
+	    "X-Forwarded-Port: 8080\r\nTransfer-Encoding: chunked\r\n\r\n", "chunked stays chunked");
+	{
+		char small[32];
+		kk_h1fwd fwd = { "192.0.2.1", "http", NULL };
+		req("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+		is_int(kk_h1_write_request(&h, &fwd, small, sizeof small), 0, "no room: 0, nothing half-written");
+	}
+
+	/* Responses. */
+	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n"
+	    "Transfer-Encoding: x\r\n\r\n", 0, 1, 1), "(invalid)", "response with CL and TE");
+	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nKeep-Alive: timeout=5\r\nX-A: b\r\n\r\n",
+	    0, 1, 1), "HTTP/1.1 200 OK\r\nX-A: b\r\nContent-Length: 5\r\n\r\n", "length response rebuilt");
+	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 0, 0, 1),
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n", "closing client");
+	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 0, 1, 0),
+	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n",
+	    "HTTP/1.0 client kept alive says so");
+	is_str(downstream("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "chunked response");
+	is_str(downstream("HTTP/1.0 200 OK\r\nX: y\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 200 OK\r\nX: y\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "close-delimited response chunked for HTTP/1.1");
+	is_int(h.flags & KK_H1_F_CLOSE, KK_H1_F_CLOSE, "and its backend connection is not reusable");
+	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", 1, 1, 1),
+	    "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", "HEAD response keeps its length, no body");
+	is_int(h.body, KK_H1_BODY_NONE, "HEAD response has no body");
+	is_str(downstream("HTTP/1.1 204 No Content\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 204 No Content\r\n\r\n", "204 without framing");
+	is_str(downstream("HTTP/1.1 100 Continue\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 100 Continue\r\n\r\n", "1xx passed as is");
+	is_str(downstream("HTTP/1.1 101 Switching Protocols\r\n\r\n", 0, 1, 1), "(invalid)",
+	    "101 without an upgrade asked");
+	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 0, 1, 1),
+	    "(invalid)", "conflicting lengths");
+
+	/* Chunked bodies, fed whole and byte by byte. */
+	is_str(dechunk("3\r\nabc\r\n0\r\n\r\n", 1000), "abc", "one chunk");
+	is_str(dechunk("3\r\nabc\r\n0\r\n\r\n", 1), "abc", "one chunk, byte by byte");
+	is_str(dechunk("3;a=b;c=\"d e\"\r\nabc\r\nA\r\n0123456789\r\n0\r\nT: 1\r\nU: 2\r\n\r\n", 1),
+	    "abc0123456789", "extensions and trailers dropped");
+	is_str(dechunk("003\r\nabc\r\n0000\r\n\r\n", 2), "abc", "leading zeros");
+	is_str(dechunk("3\nabc\r\n0\r\n\r\n", 1000), "(error)", "bare LF after the size");
+	is_str(dechunk("3\r\nabc\n0\r\n\r\n", 1000), "(error)", "bare LF after the data");
+	is_str(dechunk("3;a\nb\r\nabc\r\n0\r\n\r\n", 1000), "(error)", "LF inside an extension");
+	is_str(dechunk("3;a\001\r\nabc\r\n0\r\n\r\n", 1000), "(error)", "control char in an extension");
+	is_str(dechunk("3x\r\nabc\r\n0\r\n\r\n", 1000), "(error)", "junk after the size");
+	is_str(dechunk("\r\nabc\r\n0\r\n\r\n", 1000), "(error)", "missing size");
+	is_str(dechunk("1000000000000000\r\n", 1000), "(error)", "size overflow");
+	is_str(dechunk("3\r\nabcd\r\n0\r\n\r\n", 1000), "(error)", "more data than the size");
+	is_str(dechunk("0\r\n X: folded\r\n\r\n", 1000), "(error)", "folded trailer");
+	is_str(dechunk("3\r\nabc\r\n0\r\n", 1000), "(incomplete)", "end not reached without the last CRLF");
+	return done();
+}

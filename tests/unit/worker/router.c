@@ -1,0 +1,128 @@
+/* ISC license. */
+/* Router snapshots: host exact, wildcard suffixes (longest first), any
+ * host; exact path before prefixes, longest prefix first, methods. */
+#include <string.h>
+#include <kakehi/state.h>
+#include "tap.h"
+#include "worker/bend.c"
+#include "worker/router.c"
+
+static kk_router *
+build(const char *text)
+{
+	kk_state st;
+	char err[512];
+	kk_router *r;
+	kk_state_init(&st);
+	if (!kk_state_load_text(&st, text, strlen(text), "test", err, sizeof err)) {
+		printf("# %s\n", err);
+		return NULL;
+	}
+	r = kk_router_build(&st, 7);
+	kk_state_free(&st);
+	return r;
+}
+
+static const char *
+match(kk_router *r, const char *host, const char *path, const char *method)
+{
+	kk_rlistener *l = kk_router_listener(r, "127.0.0.1:8080");
+	kk_rcluster *c;
+	if (!l)
+		return "no listener";
+	c = kk_router_match(l, host, strlen(host), path, strlen(path), method, strlen(method));
+	return c ? c->id : NULL;
+}
+
+static const char conf[] =
+	"listener add http 127.0.0.1:8080\n"
+	"listener add http 127.0.0.1:9090\n"
+	"cluster add exact\ncluster add prefix\ncluster add longer\ncluster add wild\n"
+	"cluster add deepwild\ncluster add any\ncluster add post\ncluster add rootpath\n"
+	"cluster add other\n"
+	"frontend add exact --listener 127.0.0.1:8080 --host a.example.com --path-exact /x\n"
+	"frontend add prefix --listener 127.0.0.1:8080 --host a.example.com --path /x\n"
+	"frontend add longer --listener 127.0.0.1:8080 --host a.example.com --path /x/y\n"
+	"frontend add post --listener 127.0.0.1:8080 --host a.example.com --path /x --method POST\n"
+	"frontend add wild --listener 127.0.0.1:8080 --host *.example.com\n"
+	"frontend add deepwild --listener 127.0.0.1:8080 --host *.b.example.com\n"
+	"frontend add any --listener 127.0.0.1:8080 --path /any\n"
+	"frontend add rootpath --listener 127.0.0.1:8080 --host a.example.com --path /\n"
+	"frontend add other --listener 127.0.0.1:9090\n"
+	"backend add exact e1 127.0.0.1:1001\n"
+	"backend add wild w1 127.0.0.1:1002\n";
+
+int
+main(void)
+{
+	kk_router *r = build(conf);
+	ok(r != NULL, "snapshot built");
+	if (!r)
+		return done();
+	is_int(r->generation, 7, "generation recorded");
+	is_str(match(r, "a.example.com", "/x", "GET"), "exact", "exact path beats prefixes");
+	is_str(match(r, "a.example.com", "/x/y/z", "GET"), "longer", "longest prefix wins");
+	is_str(match(r, "a.example.com", "/x/q", "GET"), "prefix", "shorter prefix when the longer fails");
+	is_str(match(r, "a.example.com", "/x/q", "POST"), "post", "method-specific route first at equal path");
+	is_str(match(r, "a.example.com", "/other", "GET"), "rootpath", "root prefix catches the rest");
+	is_str(match(r, "z.example.com", "/x", "GET"), "wild", "wildcard matches a label");
+	is_str(match(r, "q.b.example.com", "/", "GET"), "deepwild", "longest wildcard suffix wins");
+	is_str(match(r, "q.r.b.example.com", "/", "GET"), "deepwild", "wildcard matches several labels");
+	is_str(match(r, "example.com", "/x", "GET"), NULL, "wildcard does not match the bare domain");
+	is_str(match(r, "example.com", "/any/thing", "GET"), "any", "host-less frontend catches other hosts");
+	is_str(match(r, "", "/any", "GET"), "any", "no host: host-less frontends only");
+	is_str(match(r, "nowhere.org", "/", "GET"), NULL, "nothing matches: 404");
+	{
+		kk_rlistener *l = kk_router_listener(r, "127.0.0.1:9090");
+		kk_rcluster *c = l ? kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3) : NULL;
+		is_str(c ? c->id : NULL, "other", "listeners route independently");
+		is_str(l ? l->port : NULL, "9090", "listener port kept for X-Forwarded-Port");
+	}
+	ok(kk_router_listener(r, "127.0.0.1:1") == NULL, "unknown listener");
+	{
+		kk_rlistener *l = kk_router_listener(r, "127.0.0.1:8080");
+		kk_rcluster *c = kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3);
+		is_int(c->nb, 1, "cluster has its backends");
+		is_str(c->b[0].bend->addr_text, "127.0.0.1:1001", "backend address");
+	}
+	/* Bends are shared by address across snapshots and freed with the
+	 * last one. */
+	{
+		kk_router *r2 = build(conf);
+		kk_rlistener *l1 = kk_router_listener(r, "127.0.0.1:8080");
+		kk_rlistener *l2 = kk_router_listener(r2, "127.0.0.1:8080");
+		kk_rcluster *c1 = kk_router_match(l1, "x.example.com", 13, "/", 1, "GET", 3);
+		kk_rcluster *c2 = kk_router_match(l2, "x.example.com", 13, "/", 1, "GET", 3);
+		ok(c1->b[0].bend == c2->b[0].bend, "same address, same bend across generations");
+		is_int(c1->b[0].bend->refs, 2, "bend referenced by both snapshots");
+		kk_router_unref(r2);
+		is_int(c1->b[0].bend->refs, 1, "reference dropped with the snapshot");
+	}
+	kk_router_unref(r);
+	ok(kk_list_empty(kk_bend_all()), "bends freed with the last snapshot");
+
+	/* Many hosts: lookups stay exact. */
+	{
+		kk_str t = KK_STR_ZERO;
+		int i, good = 1;
+		kk_str_cats(&t, "listener add http 127.0.0.1:8080\ncluster add c\n");
+		for (i = 0; i < 500; i++)
+			kk_str_catf(&t, "frontend add c --listener 127.0.0.1:8080 --host h%d.test --path-exact /%d\n", i, i);
+		r = build(t.s);
+		for (i = 0; r && i < 500; i++) {
+			char host[32], path[32];
+			snprintf(host, sizeof host, "h%d.test", i);
+			snprintf(path, sizeof path, "/%d", i);
+			if (!match(r, host, path, "GET"))
+				good = 0;
+			snprintf(path, sizeof path, "/%d", i + 1000);
+			if (match(r, host, path, "GET"))
+				good = 0;
+		}
+		ok(r && good, "500 hosts, each found with its own path only");
+		if (r)
+			kk_router_unref(r);
+		kk_str_free(&t);
+	}
+	return done();
+}
