@@ -32,4 +32,4 @@ worker_field() {
 	ctl status | awk -v id="$1" -v f="$2" '$1 == "worker" && $2 == id {
 		for (i = 3; i < NF; i++) if ($i == f) print $(i + 1) }'
 }
-ready_count() { ctl status | awk '$1 == "workers" { print $4 }' ; }
+ready_count() { ctl status | awk '/^workers / { print $4 }' ; }
