@@ -39,6 +39,24 @@ ctl state dump > "$T/after"
 tap_ok "refused verb: state unchanged" cmp "$T/before" "$T/after"
 tap_like "$(cat "$T/a.log")" 'verb="backend add nope b3 127.0.0.1:9003" result=error' "refusal audited"
 
+# The supervisor parses again: a verb the client did not check is refused.
+raw=$(python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+p = b"".join(w.encode() + b"\0" for w in ["backend", "add", "app", "bx", "not-an-address"])
+s.sendall(struct.pack(">I", len(p)) + p)
+hdr = s.recv(4)
+n = struct.unpack(">I", hdr)[0]
+body = b""
+while len(body) < n:
+    body += s.recv(n - len(body))
+print(body[:1].decode(), body[1:].decode())
+' "$sv_sock")
+tap_like "$raw" "^E backend add: " "unchecked bad verb from a raw client: error reply"
+ctl state dump > "$T/after"
+tap_ok "unchecked bad verb: state unchanged" cmp "$T/before" "$T/after"
+
 # A worker refuses: error with its reason, everyone rolled back.
 echo "127.0.0.1:9004 router rejects it" > "$FAKE_WORKER_DIR/nack"
 ctl backend add app b4 127.0.0.1:9004 > "$T/out" 2>&1
