@@ -362,7 +362,8 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	if (!kk_state_diff(&sv.state, &next, &diff) || !kk_str_ready(&diff, 1)) {
 		kk_state_free(&next);
 		kk_str_free(&diff);
-		sv_control_reply(o, KK_REPLY_ERROR, "out of memory; nothing changed", 30);
+		const char *m = "out of memory; nothing changed";
+		sv_control_reply(o, KK_REPLY_ERROR, m, strlen(m));
 		return;
 	}
 	if (!diff.len) {

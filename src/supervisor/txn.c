@@ -58,6 +58,15 @@ reply(int ok, const char *body)
 	sv_control_reply(&t.origin, ok ? 'O' : 'E', body, strlen(body));
 }
 
+/* A worker we could not write to cannot follow the state: it goes (a
+ * failed flush may already have reported it). */
+static void
+lost(sv_worker *w)
+{
+	if (w->chan.fd >= 0)
+		sv_workers_event(w, SV_WE_BROKEN);
+}
+
 /* Workers that were started during the transaction got the old state:
  * bring them to the committed one (not waited for: their acks only
  * update acked_gen). */
@@ -70,12 +79,9 @@ catch_up(uint64_t gen, int with_new_listeners)
 		sv_worker *w = &sv.workers[i];
 		if (!sv_worker_live(w) || w->sent_gen >= gen)
 			continue;
-		if (with_new_listeners && !sv_listeners_send_new(w, t.gen)) {
-			sv_workers_event(w, SV_WE_BROKEN);
-			continue;
-		}
-		if (!sv_worker_send_state(w, gen, &sv.state))
-			sv_workers_event(w, SV_WE_BROKEN);
+		if ((with_new_listeners && !sv_listeners_send_new(w, t.gen))
+		    || !sv_worker_send_state(w, gen, &sv.state))
+			lost(w);
 	}
 }
 
@@ -114,7 +120,7 @@ rollback(void)
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (sv_worker_live(w) && !sv_worker_send_state(w, sv.gen, &sv.state))
-			sv_workers_event(w, SV_WE_BROKEN);
+			lost(w);
 	}
 	sv_listeners_settle(t.gen, 0, 0);
 	kk_str_cats(&msg, "refused by ");
@@ -165,7 +171,7 @@ sv_txn_begin(kk_state *to, const sv_origin *o, const char *verbline, const char 
 		if (!sv_worker_live(w))
 			continue;
 		if (!sv_listeners_send_new(w, t.gen) || !sv_worker_send_state(w, t.gen, &t.to)) {
-			sv_workers_event(w, SV_WE_BROKEN);
+			lost(w);
 			continue;
 		}
 		t.waiting[i] = 1;
