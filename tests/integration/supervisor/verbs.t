@@ -12,7 +12,7 @@
 port=$(kk_free_port)
 cat > "$T/k.conf" <<EOF
 set workers 2
-set worker-timeout 2s
+set worker-timeout 3s
 listener add http 127.0.0.1:$port
 cluster add app
 frontend add app --listener 127.0.0.1:$port
@@ -74,7 +74,7 @@ old0=$(worker_pid 0)
 touch "$FAKE_WORKER_DIR/silent"
 ctl backend add app b5 127.0.0.1:9005 > "$T/out" 2>&1
 tap_is "$?" 1 "silent workers: exit 1"
-tap_like "$(cat "$T/out")" "workers 0 \\(pid [0-9]+\\), 1 \\(pid [0-9]+\\) did not answer within 2s" \
+tap_like "$(cat "$T/out")" "workers 0 \\(pid [0-9]+\\), 1 \\(pid [0-9]+\\) did not answer within 3s" \
 	"silent workers: named in the reply"
 rm -f "$FAKE_WORKER_DIR/silent"
 tap_ok "silent workers: replaced" kk_wait_for 20 sh -c \
