@@ -414,52 +414,72 @@ stream_finish(kk_stream *s)
 	kk_front_stream_done(f, keep);
 }
 
+/* A refused request body: 400 if no response began, else a cut. */
+static void
+bad_body(kk_stream *s)
+{
+	kk_front *f = s->front;
+	int answered = (s->flags & KK_STREAM_F_RESP_HEAD) != 0;
+	kk_stats.refused[KK_H1_E_SYNTAX]++;
+	kk_back_close(s->back, KK_CLOSE_BACK_ABORT);
+	s->back = NULL;
+	f->stream = NULL;
+	stream_free(s);
+	if (answered)
+		kk_front_close(f, KK_CLOSE_BAD_REQUEST);
+	else
+		kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
+}
+
 int
 kk_stream_pump(kk_stream *s)
 {
 	kk_front *f = s->front;
 	kk_back *b = s->back;
+	unsigned round;
 	int r;
 
 	if (!b)
 		return 1;
-	if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
-		kk_stats.refused[KK_H1_E_SYNTAX]++;
-		kk_back_close(b, KK_CLOSE_BACK_ABORT);
-		s->back = NULL;
-		if (s->flags & KK_STREAM_F_RESP_HEAD) {
-			f->stream = NULL;
-			stream_free(s);
-			kk_front_close(f, KK_CLOSE_BAD_REQUEST);
-		} else {
-			f->stream = NULL;
-			stream_free(s);
-			kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
-		}
-		return 0;
-	}
-	if (b->state == KK_BACK_ACTIVE && b->sock.out.len) {
-		r = kk_sock_flush(&b->sock, (s->flags & KK_STREAM_F_REPLAY) != 0);
-		if (r < 0) {
-			kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
+	/* Each pass moves what fits; writing frees room for the next pass.
+	 * Stop when a pass changes nothing (or after a few: fairness). */
+	for (round = 0; round < 8; round++) {
+		uint32_t fin = f->sock.in.len, bin = b->sock.in.len;
+		uint64_t fout = f->sock.bytes_out, bout = b->sock.bytes_out;
+		if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
+			bad_body(s);
 			return 0;
 		}
-		if (r > 0 && (s->flags & KK_STREAM_F_REQ_DONE))
-			kk_back_arm(b, s->rl->back_ms);
-	}
-	if (b->state == KK_BACK_ACTIVE && !pump_response(s))
-		return 0;
-	if (f->sock.out.len) {
-		r = kk_sock_flush(&f->sock, 0);
-		if (r < 0) {
+		if (b->state == KK_BACK_ACTIVE && b->sock.out.len) {
+			r = kk_sock_flush(&b->sock, (s->flags & KK_STREAM_F_REPLAY) != 0);
+			if (r < 0) {
+				kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
+				return 0;
+			}
+			if (r > 0 && (s->flags & KK_STREAM_F_REQ_DONE) &&
+			    !(s->flags & KK_STREAM_F_RESP_BYTES))
+				kk_back_arm(b, s->rl->back_ms);
+		}
+		if (b->state == KK_BACK_ACTIVE && !pump_response(s))
+			return 0;
+		if (f->sock.out.len && kk_sock_flush(&f->sock, 0) < 0) {
 			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}
+		if (s->flags & KK_STREAM_F_RESP_DONE) {
+			stream_finish(s);
+			return 0;
+		}
+		if (fin == f->sock.in.len && bin == b->sock.in.len &&
+		    fout == f->sock.bytes_out && bout == b->sock.bytes_out)
+			break;
 	}
-	if (s->flags & KK_STREAM_F_RESP_DONE) {
-		stream_finish(s);
-		return 0;
-	}
+	/* A side whose last read filled its buffer may have more waiting in
+	 * the kernel, and no new edge will say so: run it again. */
+	if (!(s->flags & KK_STREAM_F_REQ_DONE) && (f->sock.flags & KK_SOCK_F_READABLE))
+		kk_front_wake(f);
+	if (b->state == KK_BACK_ACTIVE && (b->sock.flags & KK_SOCK_F_READABLE))
+		kk_back_wake(b);
 	return 1;
 }
 

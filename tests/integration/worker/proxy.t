@@ -65,6 +65,21 @@ out=$(kk_curl -s -I -H 'Host: app.test' "$U/head")
 tap_like "$out" 'HTTP/1.1 200' "HEAD answered"
 tap_is "$(kk_http_code -H 'Host: app.test' "$U/status/204")" 204 "204 passes"
 
+# Bodies much larger than a buffer, both ways (the backend echoes the
+# request body), with a client reading slowly: backpressure, not loss.
+head -c 3000000 /dev/urandom > "$T/big.bin"
+want=$(md5sum < "$T/big.bin")
+for how in length chunked slow ; do
+	case $how in
+	length) set -- ;;
+	chunked) set -- -H 'Transfer-Encoding: chunked' ;;
+	slow) set -- --limit-rate 4M ;;
+	esac
+	kk_curl --max-time 30 "$@" -H 'Host: app.test' --data-binary @"$T/big.bin" "$U/$how" \
+		-o "$T/big.out"
+	tap_is "$(tail -c 3000000 "$T/big.out" | md5sum)" "$want" "3 MB echoed whole ($how)"
+done
+
 # Keep-alive: two URLs on one client connection.
 kk_curl -v -H 'Host: app.test' "$U/k1" "$U/k2" > "$T/ka.out" 2> "$T/ka.err"
 tap_like "$(cat "$T/ka.err")" 'Re-using existing connection' "client connection reused"
