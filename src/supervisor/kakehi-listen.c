@@ -35,9 +35,27 @@ dieusage_msg(const char *what, const char *word)
  * on a target number, so first lift them all above the target range,
  * then drop each into place: no move can close a socket still needed. */
 static void
-move_into_place(int *fds, unsigned n)
+move_into_place(int *fds, unsigned n, const kk_addr *addrs)
 {
 	unsigned i;
+
+	/* An fd already open on a target number is lost: often a readiness
+	 * fd given the number a listener takes. Say so, once per fd. */
+	for (i = 0; i < n; i++) {
+		int target = KK_LISTEN_FDS_START + (int)i, j, ours = 0;
+		char name[KK_ADDR_FMTLEN], fdbuf[UINT_FMT], nextbuf[UINT_FMT];
+		for (j = 0; j < (int)n; j++)
+			if (fds[j] == target)
+				ours = 1;
+		if (ours || fcntl(target, F_GETFD) < 0)
+			continue;
+		kk_addr_fmt(name, &addrs[i]);
+		fdbuf[uint_fmt(fdbuf, (unsigned)target)] = 0;
+		nextbuf[uint_fmt(nextbuf, KK_LISTEN_FDS_START + n)] = 0;
+		strerr_warnw("fd ", fdbuf, " was already open and is replaced by listener ", name,
+		    "; if it is a notification fd, give it a number past the listeners (",
+		    nextbuf, " or more)");
+	}
 
 	for (i = 0; i < n; i++) {
 		int high = fcntl(fds[i], F_DUPFD_CLOEXEC, KK_LISTEN_FDS_START + (int)n);
@@ -119,7 +137,7 @@ main(int argc, const char *const *argv)
 		nameslen += kk_addr_fmt(names + nameslen, &addrs[i]);
 	}
 	names[nameslen] = 0;
-	move_into_place(fds, n);
+	move_into_place(fds, n, addrs);
 
 	nbuf[uint_fmt(nbuf, n)] = 0;
 	/* exec keeps the pid, so the program we run is the one meant here. */

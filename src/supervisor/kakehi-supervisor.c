@@ -29,6 +29,27 @@
 const char *PROG = "kakehi-supervisor";
 sv_main sv;
 
+/* The -d fd must not be one of the inherited listeners (fds 3..): a
+ * readiness write would go to a socket and the close would drop it. */
+static void
+check_notif_fd(void)
+{
+	const char *n = getenv(KK_ENV_LISTEN_FDS);
+	const char *pid = getenv(KK_ENV_LISTEN_PID);
+	unsigned count, p;
+
+	if (sv.notif_fd < 0 || !n || !uint0_scan(n, &count))
+		return;
+	if (pid && (!uint0_scan(pid, &p) || p != (unsigned)getpid()))
+		return;
+	if (sv.notif_fd < KK_LISTEN_FDS_START + (int)count)
+		sv_die(100, "-d %d is also inherited listener fd %d (LISTEN_FDS=%u takes fds"
+		    " %d to %d); give the notification fd a number of %d or more, in -d and"
+		    " in the service's notification-fd", sv.notif_fd, sv.notif_fd, count,
+		    KK_LISTEN_FDS_START, KK_LISTEN_FDS_START + (int)count - 1,
+		    KK_LISTEN_FDS_START + (int)count);
+}
+
 static void
 dieusage(void)
 {
@@ -246,6 +267,7 @@ main(int argc, const char *const *argv)
 	sv.config = argv[0];
 	sv.started_at = sv_now();
 
+	check_notif_fd();
 	if (sv.notif_fd >= 0 && fcntl(sv.notif_fd, F_SETFD, FD_CLOEXEC) < 0)
 		sv_die(100, "-d %d: that fd is not open: %s; open it (s6: notification-fd)"
 		    " or drop -d", sv.notif_fd, strerror(errno));

@@ -27,6 +27,9 @@ out=$(kakehi-listen 127.0.0.1:$p1 -- sh -c 'echo $LISTEN_FDNAMES ; for f in /pro
 tap_like "$out" "^127\\.0\\.0\\.1:$p1\$" "one listener named"
 tap_is "$(echo "$out" | grep -c '^socket:')" 1 "an fd already at 3 is replaced, no copy leaked"
 tap_is "$(echo "$out" | grep -c '^fd4=/dev/null$')" 1 "fd 4 is left alone"
+kakehi-listen 127.0.0.1:$p1 -- true 3</dev/null 2> "$T/err"
+tap_like "$(cat "$T/err")" "warning: fd 3 was already open and is replaced by listener 127\\.0\\.0\\.1:$p1; .*\\(4 or more\\)" \
+	"replacing an open fd is warned about"
 
 # Exit codes.
 kk_spawn holder python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); print("up",flush=True); time.sleep(60)' "$p1"
@@ -44,6 +47,13 @@ kakehi-listen 127.0.0.1:$p1 -- "$T/nonexistent" > "$T/out" 2>&1 ; tap_is "$?" 12
 printf '#!/bin/sh\n' > "$T/noexec" ; chmod 644 "$T/noexec"
 kakehi-listen 127.0.0.1:$p1 -- "$T/noexec" > "$T/out" 2>&1 ; tap_is "$?" 126 "program not executable: exit 126"
 tap_ok "-b backlog accepted" kakehi-listen -b 16 127.0.0.1:$p1 true
+
+# A readiness fd that is also a listener fd: refused before any harm.
+printf 'set workers 1\nlistener add http 127.0.0.1:%s\n' "$p1" > "$T/one.conf"
+kakehi-listen 127.0.0.1:$p1 -- kakehi-supervisor -d 3 -s "$T/x.sock" -W "$FAKE_WORKER" "$T/one.conf" \
+	> "$T/out" 2>&1
+tap_is "$?" 100 "-d on a listener fd: exit 100"
+tap_like "$(cat "$T/out")" "fatal: -d 3 is also inherited listener fd 3 .*4 or more" "-d on a listener fd: says which number to use"
 
 # The chain: the supervisor adopts the listener; the extra socket that no
 # listener names is closed with a warning.
