@@ -390,6 +390,12 @@ main(int argc, char **argv)
 		diesys("unable to allocate the state");
 	kk_state_init(st);
 	if (standalone) {
+		/* Unreadable is a system problem (111), unlike a bad line (100). */
+		if (access(config_path, R_OK) < 0) {
+			fprintf(stderr, PROG ": fatal: unable to read %s: %s\n", config_path,
+			    strerror(errno));
+			return 111;
+		}
 		if (!kk_state_load_file(st, config_path, err, sizeof err)) {
 			fprintf(stderr, PROG ": fatal: %s\n", err);
 			return 100;
