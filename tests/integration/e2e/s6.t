@@ -20,10 +20,10 @@ cat > "$scan/kakehi/run" <<EOF
 #!/usr/bin/execlineb -P
 fdmove -c 2 1
 $KK_BIN/kakehi-listen 127.0.0.1:$port --
-$KK_BIN/kakehi-supervisor -d 3 -s $T/control $T/kakehi.conf
+$KK_BIN/kakehi-supervisor -d 4 -s $T/control $T/kakehi.conf
 EOF
 chmod 755 "$scan/kakehi/run"
-echo 3 > "$scan/kakehi/notification-fd"
+echo 4 > "$scan/kakehi/notification-fd"
 
 kk_spawn svscan s6-svscan "$scan"
 svscan=$kk_last_pid
