@@ -234,9 +234,10 @@ read_head(kk_front *f)
 	if (!c) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
+		keep = keep && h->body == KK_H1_BODY_NONE;
 		kk_buf_consume(in, (size_t)n);
-		kk_front_respond_error(f, 404, keep && h->body == KK_H1_BODY_NONE, KK_CLOSE_DONE);
-		return -1 + (keep && h->body == KK_H1_BODY_NONE) * 2;
+		kk_front_respond_error(f, 404, keep, KK_CLOSE_DONE);
+		return keep ? 1 : -1;
 	}
 	if (!kk_stream_start(f, h, r, rl, c, keep, &status)) {
 		kk_buf_consume(in, (size_t)n);
