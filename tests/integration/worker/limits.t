@@ -14,8 +14,8 @@ kw_start lim \
 	"backend add app b1 127.0.0.1:$p1"
 
 cat > "$T/limits.py" <<'PY'
-import socket, sys, time
-port = int(sys.argv[1])
+import os, re, signal, socket, sys, time
+port, pid, log = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 def conn():
     return socket.create_connection(("127.0.0.1", port), 5)
 def ask(s, wait):
@@ -59,13 +59,25 @@ d.close()
 # Keep-alive idle timeout: the connection is closed, without an answer.
 e = conn()
 tap(ask(e, 5).startswith(b"HTTP/1.1 200"), "keep-alive request served")
+t_answer = time.time()
+# An idle keep-alive connection (client and pooled backend) holds no buffer.
+time.sleep(0.2)
+os.kill(pid, signal.SIGUSR1)
+inuse = None
+for _ in range(50):
+    time.sleep(0.1)
+    found = re.findall(r"^buffers-in-use (\d+)$", open(log).read(), re.M)
+    if found:
+        inuse = int(found[-1])
+        break
+tap(inuse == 0, "idle keep-alive connections hold no buffer (in use: %s)" % inuse)
 e.settimeout(8)
-t0 = time.time()
 try:
     got = e.recv(65536)
 except (socket.timeout, ConnectionResetError):
     got = b"timeout"
-tap(got == b"" and 1 <= time.time() - t0 < 7, "idle keep-alive connection closed after the front timeout")
+took = time.time() - t_answer
+tap(got == b"" and 1.5 <= took < 8, "idle keep-alive connection closed after the front timeout (%.1fs)" % took)
 print("1..%d" % n)
 PY
-python3 "$T/limits.py" "$kw_port"
+python3 "$T/limits.py" "$kw_port" "$kw_pid" "$T/worker-lim.log"
