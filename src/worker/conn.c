@@ -53,7 +53,7 @@ kk_sock_fill(kk_sock *s)
 }
 
 int
-kk_sock_flush(kk_sock *s, int keep)
+kk_sock_flush(kk_sock *s, int keep, int more)
 {
 	struct iovec v;
 	ssize_t r;
@@ -68,7 +68,11 @@ kk_sock_flush(kk_sock *s, int keep)
 		return 0;
 	v.iov_base = s->out.data + s->out.off;
 	v.iov_len = s->out.len;
-	r = s->tp->writev(s, &v, 1);
+	r = s->tp->writev(s, &v, 1, more);
+	if (more)
+		s->flags |= KK_SOCK_F_HELD;
+	else
+		s->flags &= ~KK_SOCK_F_HELD;
 	if (r < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			s->flags &= ~KK_SOCK_F_WRITABLE;

@@ -18,6 +18,7 @@
 #define KK_SOCK_F_ERROR 0x8	/* a read or write failed: err says why */
 #define KK_SOCK_F_SHUT 0x10	/* our write side is shut */
 #define KK_SOCK_F_HUP 0x20	/* epoll saw the peer shut its side */
+#define KK_SOCK_F_HELD 0x40	/* a write said more follows: bytes may be held */
 
 struct kk_sock {
 	kk_io io;
@@ -47,9 +48,18 @@ kk_sock_event(kk_sock *s, uint32_t ev)
  * end of file or error (flags say which). */
 int kk_sock_fill(kk_sock *s);
 /* Writes s->out; keep: hold the written bytes (off advances, the buffer is
- * not given back) so they can be sent again. 1 all written, 0 some left,
- * -1 error. */
-int kk_sock_flush(kk_sock *s, int keep);
+ * not given back) so they can be sent again; more: more bytes are about to
+ * follow (see kk_transport). 1 all written, 0 some left, -1 error. */
+int kk_sock_flush(kk_sock *s, int keep, int more);
+/* Sends what a write with more held back, when nothing else follows. */
+static inline void
+kk_sock_push(kk_sock *s)
+{
+	if (s->flags & KK_SOCK_F_HELD) {
+		s->flags &= ~KK_SOCK_F_HELD;
+		s->tp->push(s);
+	}
+}
 /* Gives back both buffers and closes through the transport. */
 void kk_sock_close(kk_sock *s);
 

@@ -342,7 +342,7 @@ front_process(kk_front *f)
 	}
 	while (rounds++ < KK_FRONT_RUN_ROUNDS) {
 		if (f->sock.out.len) {
-			if (kk_sock_flush(&f->sock, 0) < 0) {
+			if (kk_sock_flush(&f->sock, 0, 0) < 0) {
 				kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 				return;
 			}

@@ -138,15 +138,22 @@ pump_request(kk_stream *s)
 		room = kk_buf_room(out);
 		if (s->req_body == KK_H1_BODY_LENGTH) {
 			n = in->len;
-			if (n > room)
-				n = room;
-			if (n > s->req_left)
-				n = (size_t)s->req_left;
-			if (!n)
-				break;
-			memcpy(kk_buf_tail(out), in->data + in->off, n);
-			out->len += (uint32_t)n;
-			kk_buf_consume(in, n);
+			if (!out->len && !(s->flags & KK_STREAM_F_REPLAY) && n <= s->req_left) {
+				/* Body bytes only, output empty: move the buffer. */
+				kk_buf_give(out);
+				*out = *in;
+				memset(in, 0, sizeof *in);
+			} else {
+				if (n > room)
+					n = room;
+				if (n > s->req_left)
+					n = (size_t)s->req_left;
+				if (!n)
+					break;
+				memcpy(kk_buf_tail(out), in->data + in->off, n);
+				out->len += (uint32_t)n;
+				kk_buf_consume(in, n);
+			}
 			s->req_left -= n;
 			if (!s->req_left)
 				s->flags |= KK_STREAM_F_REQ_DONE;
@@ -361,12 +368,21 @@ pump_response(kk_stream *s)
 			continue;
 		}
 		n = in->len;
-		if (n > room)
-			n = room;
-		if (s->resp_body == KK_H1_BODY_LENGTH && n > s->resp_left)
-			n = (size_t)s->resp_left;
-		put_body(s, out, in->data + in->off, n);
-		kk_buf_consume(in, n);
+		if (s->out != KK_OUT_CHUNKED && !out->len &&
+		    (s->resp_body != KK_H1_BODY_LENGTH || n <= s->resp_left)) {
+			/* Body bytes only, output empty: hand the buffer over
+			 * instead of copying it. */
+			kk_buf_give(out);
+			*out = *in;
+			memset(in, 0, sizeof *in);
+		} else {
+			if (n > room)
+				n = room;
+			if (s->resp_body == KK_H1_BODY_LENGTH && n > s->resp_left)
+				n = (size_t)s->resp_left;
+			put_body(s, out, in->data + in->off, n);
+			kk_buf_consume(in, n);
+		}
 		if (s->resp_body == KK_H1_BODY_LENGTH) {
 			s->resp_left -= n;
 			if (!s->resp_left) {
@@ -451,7 +467,11 @@ kk_stream_pump(kk_stream *s)
 			return 0;
 		}
 		if (b->state == KK_BACK_ACTIVE && b->sock.out.len) {
-			r = kk_sock_flush(&b->sock, (s->flags & KK_STREAM_F_REPLAY) != 0);
+			/* More follows when the client's socket has more
+			 * body waiting: let the kernel fill whole packets. */
+			r = kk_sock_flush(&b->sock, (s->flags & KK_STREAM_F_REPLAY) != 0,
+			    !(s->flags & KK_STREAM_F_REQ_DONE) &&
+			    (f->sock.flags & KK_SOCK_F_READABLE));
 			if (r < 0) {
 				kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 				return 0;
@@ -462,7 +482,8 @@ kk_stream_pump(kk_stream *s)
 		}
 		if (b->state == KK_BACK_ACTIVE && !pump_response(s))
 			return 0;
-		if (f->sock.out.len && kk_sock_flush(&f->sock, 0) < 0) {
+		if (f->sock.out.len && kk_sock_flush(&f->sock, 0,
+		    !(s->flags & KK_STREAM_F_RESP_DONE) && (b->sock.flags & KK_SOCK_F_READABLE)) < 0) {
 			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}
@@ -474,6 +495,11 @@ kk_stream_pump(kk_stream *s)
 		    fout == f->sock.bytes_out && bout == b->sock.bytes_out)
 			break;
 	}
+	/* Nothing follows at once: send what was held for a fuller packet. */
+	if (!f->sock.out.len && !(b->sock.flags & KK_SOCK_F_READABLE))
+		kk_sock_push(&f->sock);
+	if (!b->sock.out.len && !(f->sock.flags & KK_SOCK_F_READABLE))
+		kk_sock_push(&b->sock);
 	/* A side whose last read filled its buffer may have more waiting in
 	 * the kernel, and no new edge will say so: run it again. */
 	if (!(s->flags & KK_STREAM_F_REQ_DONE) && (f->sock.flags & KK_SOCK_F_READABLE))

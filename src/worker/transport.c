@@ -1,6 +1,9 @@
 /* ISC license. */
 /* The plain transport: the socket's own system calls. */
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
 #include <unistd.h>
 #include "conn.h"
 #include "transport.h"
@@ -12,9 +15,23 @@ plain_read(kk_sock *s, char *p, size_t n)
 }
 
 static ssize_t
-plain_writev(kk_sock *s, const struct iovec *v, int n)
+plain_writev(kk_sock *s, const struct iovec *v, int n, int more)
 {
-	return writev(s->io.fd, v, n);
+	struct msghdr m;
+	if (!more)
+		return writev(s->io.fd, v, n);
+	memset(&m, 0, sizeof m);
+	m.msg_iov = (struct iovec *)v;
+	m.msg_iovlen = (size_t)n;
+	return sendmsg(s->io.fd, &m, MSG_MORE | MSG_NOSIGNAL);
+}
+
+static void
+plain_push(kk_sock *s)
+{
+	int one = 1;
+	/* Setting TCP_NODELAY again sends the held partial packet. */
+	setsockopt(s->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 static void
@@ -31,5 +48,5 @@ plain_close(kk_sock *s)
 }
 
 const kk_transport kk_transport_plain = {
-	"plain", plain_read, plain_writev, plain_shutdown, plain_close,
+	"plain", plain_read, plain_writev, plain_push, plain_shutdown, plain_close,
 };

@@ -14,9 +14,12 @@ typedef struct kk_transport kk_transport;
 struct kk_transport {
 	const char *name;
 	/* Like read(2)/writev(2): >0 bytes, 0 end of file (read), -1 with
-	 * errno (EAGAIN: not now). */
+	 * errno (EAGAIN: not now). more: further bytes follow at once, so
+	 * the transport may hold a partial packet back (MSG_MORE). */
 	ssize_t (*read)(kk_sock *, char *, size_t);
-	ssize_t (*writev)(kk_sock *, const struct iovec *, int);
+	ssize_t (*writev)(kk_sock *, const struct iovec *, int, int more);
+	/* Sends at once what a write with more held back. */
+	void (*push)(kk_sock *);
 	/* Ends the write side once everything queued is sent. */
 	void (*shutdown)(kk_sock *);
 	/* Releases transport state and the fd. */
