@@ -7,7 +7,7 @@
 #define KK_WORKER_BACK_H
 
 #include "bend.h"
-#include "conn.h"
+#include "sock.h"
 #include "status.h"
 #include "timer.h"
 

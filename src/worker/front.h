@@ -9,7 +9,7 @@
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include "conn.h"
+#include "sock.h"
 #include "lsock.h"
 #include "status.h"
 #include "timer.h"

@@ -9,7 +9,7 @@
 struct kk_stats kk_stats;
 
 const char *
-kk_close_name(enum kk_close r)
+kk_status_close_name(enum kk_close r)
 {
 	static const char *const names[KK_CLOSE_COUNT] = {
 		"done", "client", "client-abort", "idle-timeout", "request-timeout",
@@ -45,7 +45,7 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 		ok &= kk_str_catf(out, "errors-%s %llu\n", kk_h1_err_name((int)i),
 		    (unsigned long long)kk_stats.refused[i]);
 	for (i = 0; i < KK_CLOSE_COUNT; i++)
-		ok &= kk_str_catf(out, "closes-%s %llu\n", kk_close_name((enum kk_close)i),
+		ok &= kk_str_catf(out, "closes-%s %llu\n", kk_status_close_name((enum kk_close)i),
 		    (unsigned long long)kk_stats.closes[i]);
 	ok &= kk_str_catf(out, "bytes-in %llu\nbytes-out %llu\nbuffers-in-use %zu\n"
 	    "buffers-free %zu\nbuffer-size %zu\n", (unsigned long long)kk_stats.bytes_in,

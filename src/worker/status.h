@@ -49,7 +49,7 @@ struct kk_stats {
 };
 extern struct kk_stats kk_stats;
 
-const char *kk_close_name(enum kk_close);
+const char *kk_status_close_name(enum kk_close);
 /* The status answer: "key value" lines. */
 int kk_status_print(kk_str *out, const char *id, uint64_t generation);
 

@@ -5,7 +5,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
-#include "conn.h"
+#include "sock.h"
 #include "transport.h"
 
 static ssize_t

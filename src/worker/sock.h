@@ -3,8 +3,8 @@
  * fd and its epoll registration, the transport, the remembered readiness
  * (sockets are registered once, edge-triggered) and the two pooled
  * buffers. The protocol state lives in front.h and back.h. */
-#ifndef KK_WORKER_CONN_H
-#define KK_WORKER_CONN_H
+#ifndef KK_WORKER_SOCK_H
+#define KK_WORKER_SOCK_H
 
 #include <stdint.h>
 #include "buf.h"

@@ -4,7 +4,7 @@
  * (the kernel signals the next edge), buffers taken and given back around
  * each operation. */
 #include <errno.h>
-#include "conn.h"
+#include "sock.h"
 #include "status.h"
 
 int
