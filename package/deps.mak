@@ -2,22 +2,78 @@
 
 src/include/kakehi/chan.h: src/include/kakehi/str.h 
 src/include/kakehi/frame.h: src/include/kakehi/str.h 
+src/include/kakehi/listen.h: src/include/kakehi/addr.h 
 src/include/kakehi/listenfds.h: src/include/kakehi/addr.h 
 src/include/kakehi/state.h: src/include/kakehi/addr.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 src/include/kakehi/verb.h: src/include/kakehi/str.h 
+src/libkakehi/setting.h: src/include/kakehi/state.h src/include/kakehi/str.h 
+src/libkakehi/stateprint.h: src/include/kakehi/state.h src/include/kakehi/str.h 
+src/supervisor/sv.h: src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h 
+src/worker/back.h: src/worker/bend.h src/worker/sock.h src/worker/status.h src/worker/timer.h 
+src/worker/bend.h: src/include/kakehi/addr.h src/worker/list.h 
+src/worker/buf.h: src/worker/loop.h 
+src/worker/front.h: src/worker/lsock.h src/worker/sock.h src/worker/status.h src/worker/timer.h 
+src/worker/lb.h: src/worker/router.h 
+src/worker/loop.h: src/worker/list.h 
+src/worker/lsock.h: src/include/kakehi/addr.h src/worker/list.h src/worker/loop.h src/worker/router.h 
+src/worker/router.h: src/include/kakehi/state.h src/worker/bend.h 
+src/worker/sock.h: src/worker/buf.h src/worker/loop.h src/worker/transport.h 
+src/worker/status.h: src/include/kakehi/str.h src/worker/h1.h 
+src/worker/stream.h: src/worker/back.h src/worker/front.h src/worker/h1.h src/worker/router.h 
+src/worker/timer.h: src/worker/list.h 
+src/worker/worker.h: src/include/kakehi/state.h src/worker/router.h 
 
+$(B)/src/ctl/kakehi-ctl.o: src/ctl/kakehi-ctl.c src/include/kakehi/frame.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h 
+$(B)/src/libkakehi/addr.o: src/libkakehi/addr.c src/include/kakehi/addr.h 
+$(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h 
+$(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h 
+$(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/listen.h 
+$(B)/src/libkakehi/listenfds.o: src/libkakehi/listenfds.c src/include/kakehi/addr.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h 
+$(B)/src/libkakehi/setting.o: src/libkakehi/setting.c src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
+$(B)/src/libkakehi/state.o: src/libkakehi/state.c src/include/kakehi/addr.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/statediff.o: src/libkakehi/statediff.c src/include/kakehi/state.h src/include/kakehi/str.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/stateprint.o: src/libkakehi/stateprint.c src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/str.o: src/libkakehi/str.c src/include/kakehi/str.h 
+$(B)/src/libkakehi/verb.o: src/libkakehi/verb.c src/include/kakehi/addr.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
+$(B)/src/supervisor/control.o: src/supervisor/control.c src/include/kakehi/frame.h src/supervisor/sv.h 
+$(B)/src/supervisor/kakehi-listen.o: src/supervisor/kakehi-listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h 
+$(B)/src/supervisor/kakehi-supervisor.o: src/supervisor/kakehi-supervisor.c src/include/kakehi/proto.h src/supervisor/sv.h 
+$(B)/src/supervisor/listeners.o: src/supervisor/listeners.c src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/supervisor/sv.h 
+$(B)/src/supervisor/log.o: src/supervisor/log.c src/supervisor/sv.h 
+$(B)/src/supervisor/readiness.o: src/supervisor/readiness.c src/supervisor/sv.h 
+$(B)/src/supervisor/status.o: src/supervisor/status.c src/include/kakehi/proto.h src/supervisor/sv.h 
+$(B)/src/supervisor/txn.o: src/supervisor/txn.c src/supervisor/sv.h 
+$(B)/src/supervisor/workers.o: src/supervisor/workers.c src/include/kakehi/frame.h src/include/kakehi/proto.h src/supervisor/sv.h 
+$(B)/src/upgrade/kakehi-upgrade.o: src/upgrade/kakehi-upgrade.c src/include/kakehi/state.h src/include/kakehi/verb.h 
+$(B)/src/worker/back.o: src/worker/back.c src/worker/back.h src/worker/stream.h 
+$(B)/src/worker/bend.o: src/worker/bend.c src/worker/bend.h 
+$(B)/src/worker/buf.o: src/worker/buf.c src/worker/buf.h 
+$(B)/src/worker/channel.o: src/worker/channel.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/verb.h src/worker/channel.h src/worker/loop.h src/worker/status.h src/worker/worker.h 
+$(B)/src/worker/front.o: src/worker/front.c src/worker/front.h src/worker/router.h src/worker/stream.h src/worker/worker.h 
+$(B)/src/worker/h1.o: src/worker/h1.c src/worker/h1.h 
+$(B)/src/worker/kakehi-worker.o: src/worker/kakehi-worker.c src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/buf.h src/worker/channel.h src/worker/front.h src/worker/lb.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/status.h src/worker/timer.h src/worker/worker.h 
+$(B)/src/worker/lb.o: src/worker/lb.c src/worker/lb.h 
+$(B)/src/worker/loop.o: src/worker/loop.c src/worker/loop.h src/worker/timer.h 
+$(B)/src/worker/lsock.o: src/worker/lsock.c src/worker/front.h src/worker/lsock.h src/worker/status.h 
+$(B)/src/worker/router.o: src/worker/router.c src/worker/router.h 
+$(B)/src/worker/sock.o: src/worker/sock.c src/worker/sock.h src/worker/status.h 
+$(B)/src/worker/status.o: src/worker/status.c src/worker/buf.h src/worker/front.h src/worker/status.h 
+$(B)/src/worker/stream.o: src/worker/stream.c src/worker/lb.h src/worker/stream.h 
+$(B)/src/worker/timer.o: src/worker/timer.c src/worker/timer.h 
+$(B)/src/worker/transport.o: src/worker/transport.c src/worker/sock.h src/worker/transport.h 
+$(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c 
 
-LIBKAKEHI_OBJS :=
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-listen: $(B)/src/supervisor/kakehi-listen.o $(LIBKAKEHI)
 $(B)/bin/kakehi-listen: EXTRA_LIBS := $(SKALIBS_LIBS)
-$(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(LIBKAKEHI)
-$(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(S6_LIBS)
+$(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/supervisor/control.o $(B)/src/supervisor/listeners.o $(B)/src/supervisor/log.o $(B)/src/supervisor/readiness.o $(B)/src/supervisor/status.o $(B)/src/supervisor/txn.o $(B)/src/supervisor/workers.o $(LIBKAKEHI)
+$(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
 $(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)
-$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(LIBKAKEHI) $(LIBLLHTTP)
+$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/sock.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(LIBKAKEHI) $(LIBLLHTTP)
 $(B)/bin/kakehi-worker: EXTRA_LIBS := $(TLS_LIBS) $(NGHTTP2_LIBS)
 $(B)/tests/tools/kk-testbackend: $(B)/tests/tools/kk-testbackend.o $(LIBKAKEHI)
 $(B)/tests/tools/kk-testbackend: EXTRA_LIBS :=
