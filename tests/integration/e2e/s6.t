@@ -33,7 +33,7 @@ tap_like "$(kk_curl "http://127.0.0.1:$port/" | head -n 1)" '^backend b1$' "serv
 tap_ok "kakehi-ctl reaches the supervised instance" kakehi-ctl -s "$T/control" status
 pid1=$(s6-svstat -p "$scan/kakehi")
 restarted() {
-	s6-svc -r "$scan/kakehi" && s6-svwait -t 20000 -U "$scan/kakehi" &&
+	s6-svc -wR -T 20000 -r "$scan/kakehi" &&
 	test "$(s6-svstat -p "$scan/kakehi")" != "$pid1"
 }
 tap_ok "s6-svc -r restarts it and it becomes ready again" restarted
