@@ -19,6 +19,7 @@
 #include <kakehi/proto.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
+#include <kakehi/wait.h>
 
 #define PROG "kakehi-ctl"
 #define USAGE PROG " [ -s socket ] [ -t timeout-ms ] [ --json ] verb [ args... ]" \
@@ -43,15 +44,6 @@ dieusage(void)
 	exit(EXIT_USAGE);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds left before deadline, for kk_frame_*: -1 is no deadline,
  * 0 when it has passed (the call then fails at once with ETIMEDOUT). */
 static int
@@ -61,7 +53,7 @@ left_ms(long long deadline)
 
 	if (deadline < 0)
 		return -1;
-	left = deadline - now_ms();
+	left = deadline - kk_clock_ms();
 	if (left <= 0)
 		return 0;
 	return left > 0x7fffffff ? 0x7fffffff : (int)left;
@@ -121,8 +113,7 @@ connect_control(const char *path, long long deadline)
 		exit(EXIT_SYS);
 	}
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
-		int e, r;
+		int e;
 		socklen_t len = sizeof e;
 
 		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
@@ -132,20 +123,15 @@ connect_control(const char *path, long long deadline)
 		if (errno == EAGAIN) {
 			/* The listen backlog is full: the supervisor is alive but
 			 * behind; try again shortly, within the deadline. */
-			if (deadline >= 0 && now_ms() >= deadline)
+			if (deadline >= 0 && kk_clock_ms() >= deadline)
 				die_reach("connect to", ETIMEDOUT);
 			poll(0, 0, 20);
 			continue;
 		}
 		if (errno != EINPROGRESS)
 			die_reach("connect to", errno);
-		do
-			r = poll(&p, 1, left_ms(deadline));
-		while (r < 0 && errno == EINTR);
-		if (r < 0)
+		if (!kk_fd_wait(fd, POLLOUT, deadline))
 			die_reach("connect to", errno);
-		if (r == 0)
-			die_reach("connect to", ETIMEDOUT);
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
 			die_reach("connect to", errno);
 		if (e)
@@ -253,7 +239,7 @@ exchange(int fd, const kk_str *request, long long deadline, int timeout_ms, FILE
 		if (r != REPLY_CONTINUE)
 			break;
 		if (timeout_ms)
-			deadline = now_ms() + timeout_ms;
+			deadline = kk_clock_ms() + timeout_ms;
 	}
 	kk_str_free(&in);
 	return r;
@@ -387,7 +373,7 @@ main(int argc, char **argv)
 	 * error code, not a silent death by signal. */
 	signal(SIGPIPE, SIG_IGN);
 	/* One deadline for connecting, sending and the first answer. */
-	deadline = timeout ? now_ms() + (long long)timeout : -1;
+	deadline = timeout ? kk_clock_ms() + (long long)timeout : -1;
 	fd = connect_control(socket_path, deadline);
 	r = exchange(fd, &request, deadline, (int)timeout, stdout, stderr);
 	close(fd);

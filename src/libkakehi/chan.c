@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <kakehi/chan.h>
+#include <kakehi/wait.h>
 #include <kakehi/frame.h>
 
 /* How much one fill reads at most: bounds the work per loop turn. */
@@ -179,40 +180,10 @@ kk_chan_flush(kk_chan *c)
 	return 1;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits until the socket is writable or the deadline passes. 1 / 0. */
-static int
-wait_out(int fd, long long deadline)
-{
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT, .revents = 0 };
-		long long left = deadline - now_ms();
-		int r;
-
-		if (left <= 0) {
-			errno = ETIMEDOUT;
-			return 0;
-		}
-		r = poll(&p, 1, (int)left);
-		if (r < 0 && errno != EINTR)
-			return 0;
-		if (r > 0)
-			return 1;
-	}
-}
-
 int
 kk_chan_put_fd(kk_chan *c, unsigned argc, const char *const *argv, int fd)
 {
-	long long deadline = now_ms() + CHAN_PUT_FD_WAIT_MS;
+	long long deadline = kk_clock_ms() + CHAN_PUT_FD_WAIT_MS;
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -230,7 +201,7 @@ kk_chan_put_fd(kk_chan *c, unsigned argc, const char *const *argv, int fd)
 		r = kk_chan_flush(c);
 		if (r > 0)
 			break;
-		if (r < 0 || !wait_out(c->fd, deadline))
+		if (r < 0 || !kk_fd_wait(c->fd, POLLOUT, deadline))
 			return 0;
 	}
 	if (!kk_words_frame(&frame, argc, argv))
@@ -254,7 +225,7 @@ kk_chan_put_fd(kk_chan *c, unsigned argc, const char *const *argv, int fd)
 			break;
 		if (errno == EINTR)
 			continue;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_out(c->fd, deadline)) {
+		if ((errno != EAGAIN && errno != EWOULDBLOCK) || !kk_fd_wait(c->fd, POLLOUT, deadline)) {
 			kk_str_free(&frame);
 			return 0;
 		}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <kakehi/frame.h>
+#include <kakehi/wait.h>
 
 void
 kk_frame_put_header(unsigned char *hdr, uint32_t n)
@@ -108,54 +109,9 @@ kk_words_split(char *payload, size_t len, char **argv, unsigned max, unsigned *a
 }
 
 static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Waits for events on fd until the absolute deadline (ms, monotonic; <0
- * means none). 1 ready, 0 with errno (ETIMEDOUT on expiry). */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd p;
-	int r, t;
-
-	for (;;) {
-		if (deadline < 0)
-			t = -1;
-		else {
-			long long left = deadline - now_ms();
-
-			if (left <= 0) {
-				errno = ETIMEDOUT;
-				return 0;
-			}
-			t = left > 0x7fffffff ? 0x7fffffff : (int)left;
-		}
-		p.fd = fd;
-		p.events = events;
-		p.revents = 0;
-		r = poll(&p, 1, t);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return 0;
-		}
-		if (r == 0)
-			continue;	/* the loop rechecks the deadline */
-		/* Error or hangup: let the read or write call report it. */
-		return 1;
-	}
-}
-
-static long long
 deadline_of(int timeout_ms)
 {
-	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	return timeout_ms < 0 ? -1 : kk_clock_ms() + timeout_ms;
 }
 
 int
@@ -172,7 +128,7 @@ kk_frame_write(int fd, const char *buf, size_t len, int timeout_ms)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return 0;
-			if (!wait_fd(fd, POLLOUT, deadline))
+			if (!kk_fd_wait(fd, POLLOUT, deadline))
 				return 0;
 			continue;
 		}
@@ -191,7 +147,7 @@ read_exact(int fd, char *dst, size_t n, long long deadline, int eof_ok)
 	while (got < n) {
 		ssize_t r;
 
-		if (!wait_fd(fd, POLLIN, deadline))
+		if (!kk_fd_wait(fd, POLLIN, deadline))
 			return 0;
 		r = read(fd, dst + got, n - got);
 		if (r < 0) {

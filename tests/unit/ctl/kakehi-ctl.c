@@ -48,7 +48,7 @@ run_exchange(int fd, int timeout_ms, FILE *out, FILE *err)
 	int r;
 
 	kk_words_frame(&req, 1, w);
-	r = exchange(fd, &req, now_ms() + timeout_ms, timeout_ms, out, err);
+	r = exchange(fd, &req, kk_clock_ms() + timeout_ms, timeout_ms, out, err);
 	kk_str_free(&req);
 	return r;
 }
