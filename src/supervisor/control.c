@@ -142,11 +142,11 @@ drop_client(client *c)
 	c->fd = -1;
 }
 
-void
-sv_control_close(void)
+/* Stops accepting: closes the listening socket and removes its path, if
+ * this supervisor created it. */
+static void
+close_listener(void)
 {
-	unsigned i;
-
 	if (listen_fd >= 0) {
 		close(listen_fd);
 		listen_fd = -1;
@@ -155,6 +155,14 @@ sv_control_close(void)
 		unlink(sv.socket_path);
 		socket_ours = 0;
 	}
+}
+
+void
+sv_control_close(void)
+{
+	unsigned i;
+
+	close_listener();
 	for (i = 0; i < SV_MAX_CLIENTS; i++)
 		if (clients[i].fd >= 0 && clients[i].held) {
 			const char *m = "the supervisor is shutting down; nothing changed";
@@ -686,14 +694,7 @@ sv_control_finish(void)
 {
 	unsigned i;
 
-	if (listen_fd >= 0) {
-		close(listen_fd);
-		listen_fd = -1;
-	}
-	if (socket_ours && sv.socket_path) {
-		unlink(sv.socket_path);
-		socket_ours = 0;
-	}
+	close_listener();
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
 		if (c->fd < 0)
