@@ -1,5 +1,8 @@
 /* ISC license. */
-/* The plain transport: the socket's own system calls. */
+/* The plain transport: the socket's own system calls. recv and send rather
+ * than read and writev: the socket calls skip the file layer (and, for one
+ * buffer, the copy of an iovec array), a measurable share of the kernel
+ * time of a small request. */
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -11,19 +14,20 @@
 static ssize_t
 plain_read(kk_sock *s, char *p, size_t n)
 {
-	return read(s->io.fd, p, n);
+	return recv(s->io.fd, p, n, 0);
 }
 
 static ssize_t
 plain_writev(kk_sock *s, const struct iovec *v, int n, int more)
 {
 	struct msghdr m;
-	if (!more)
-		return writev(s->io.fd, v, n);
+	int flags = MSG_NOSIGNAL | (more ? MSG_MORE : 0);
+	if (n == 1)
+		return send(s->io.fd, v[0].iov_base, v[0].iov_len, flags);
 	memset(&m, 0, sizeof m);
 	m.msg_iov = (struct iovec *)v;
 	m.msg_iovlen = (size_t)n;
-	return sendmsg(s->io.fd, &m, MSG_MORE | MSG_NOSIGNAL);
+	return sendmsg(s->io.fd, &m, flags);
 }
 
 static void
