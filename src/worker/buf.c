@@ -1,14 +1,41 @@
 /* ISC license. */
 /* The buffer pool: a free list threaded through the idle buffers
  * themselves, a bound on how many exist, and a once-a-second sweep that
- * returns half of what went unused so an idle worker gives memory back. */
+ * returns half of what went unused so an idle worker gives memory back.
+ * Buffers are mapped one by one rather than taken from malloc: a freed
+ * malloc block in the middle of the heap, between connection objects,
+ * stays resident, so the memory of a burst would never go back. */
 #include <stdlib.h>
+#include <sys/mman.h>
 #include "buf.h"
 
 static size_t bufsize = 16384, bufmax;
 static size_t ntotal, nfree, lowwater;
 static void *freelist;
 static kk_link waiters = { &waiters, &waiters };
+
+static void *
+buf_alloc(size_t n)
+{
+#ifdef __SANITIZE_ADDRESS__
+	/* AddressSanitizer checks the bounds of malloc blocks only. */
+	return malloc(n);
+#else
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+#endif
+}
+
+static void
+buf_free(void *p, size_t n)
+{
+#ifdef __SANITIZE_ADDRESS__
+	(void)n;
+	free(p);
+#else
+	munmap(p, n);
+#endif
+}
 
 void
 kk_buf_setup(size_t size, size_t max)
@@ -18,7 +45,7 @@ kk_buf_setup(size_t size, size_t max)
 		while (freelist) {
 			void *p = freelist;
 			freelist = *(void **)p;
-			free(p);
+			buf_free(p, bufsize);
 			ntotal--;
 		}
 		nfree = lowwater = 0;
@@ -41,7 +68,7 @@ kk_buf_take(kk_buf *b, kk_task *waiter)
 	} else {
 		if (bufmax && ntotal >= bufmax)
 			goto park;
-		p = malloc(bufsize);
+		p = buf_alloc(bufsize);
 		if (!p)
 			goto park;
 		ntotal++;
@@ -63,7 +90,7 @@ kk_buf_give(kk_buf *b)
 	if (!b->data)
 		return;
 	if (b->cap != bufsize) {
-		free(b->data);
+		buf_free(b->data, b->cap);
 		ntotal--;
 	} else {
 		*(void **)(void *)b->data = freelist;
@@ -94,7 +121,7 @@ kk_buf_sweep(void)
 	while (n-- && freelist) {
 		void *p = freelist;
 		freelist = *(void **)p;
-		free(p);
+		buf_free(p, bufsize);
 		nfree--;
 		ntotal--;
 	}
