@@ -402,8 +402,9 @@ front_process(kk_front *f)
 	if (rounds > KK_FRONT_RUN_ROUNDS)
 		kk_front_wake(f);	/* more to do: after the others */
 	set_timer(f);
-	if (!f->stream)
-		kk_buf_trim(&f->sock.in);
+	/* Drained input goes back even while a response is on its way: the
+	 * back connection's buffers come from the same pool. */
+	kk_buf_trim(&f->sock.in);
 }
 
 static void
