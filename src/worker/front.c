@@ -65,21 +65,23 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	f->sock.tp = &kk_transport_plain;
 	f->sock.bufwait.run = front_bufwait;
 	f->task.run = front_run;
-	f->grave.run = front_free;
 	f->timer.cb = front_timeout;
 	f->lsock = ls;
 	f->reason = KK_CLOSE_DONE;
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], f->client, sizeof f->client);
-		else
-			inet_ntop(AF_INET6, &s6->sin6_addr, f->client, sizeof f->client);
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], f->client.text,
+			    sizeof f->client.text);
+		else {
+			memcpy(f->client.in6, &s6->sin6_addr, 16);
+			f->v6 = 1;
+		}
 	} else if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    f->client, sizeof f->client);
+		    f->client.text, sizeof f->client.text);
 	else
-		strcpy(f->client, "unknown");
+		strcpy(f->client.text, "unknown");
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (!kk_loop_add(&f->sock.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		close(fd);
@@ -121,20 +123,30 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
 	kk_timer_disarm(&f->timer);
-	kk_loop_cancel(&f->task);
 	kk_sock_close(&f->sock);
 	kk_list_unlink(&f->link);
 	nfronts--;
 	kk_lsock_conn_gone(f->lsock);
-	kk_loop_bury(&f->grave);
+	/* From the run queue to the graveyard: a later wake finds the task
+	 * queued and does nothing. */
+	f->task.run = front_free;
+	kk_loop_bury(&f->task);
 	kk_worker_conn_closed();
 }
 
 static void
 front_free(kk_task *t)
 {
-	kk_front *f = KK_CONTAINER(t, kk_front, grave);
+	kk_front *f = KK_CONTAINER(t, kk_front, task);
 	kk_list_push(&freelist, &f->link);
+}
+
+const char *
+kk_front_client(const kk_front *f, char buf[INET6_ADDRSTRLEN])
+{
+	if (!f->v6)
+		return f->client.text;
+	return inet_ntop(AF_INET6, f->client.in6, buf, INET6_ADDRSTRLEN) ? buf : "unknown";
 }
 
 /* Stops taking requests; the connection closes once its output is
@@ -144,7 +156,7 @@ set_closing(kk_front *f, enum kk_close reason)
 {
 	if (!(f->flags & KK_FRONT_F_CLOSING)) {
 		f->flags |= KK_FRONT_F_CLOSING;
-		f->reason = reason;
+		f->reason = (unsigned char)reason;
 	}
 }
 
@@ -195,6 +207,7 @@ read_head(kk_front *f)
 	kk_router *r = kk_worker_router();
 	kk_rlistener *rl = f->lsock->rl;
 	long n;
+	size_t scan;
 	int e, keep, status;
 	const char *method;
 
@@ -204,7 +217,9 @@ read_head(kk_front *f)
 			kk_buf_consume(in, 2);
 	if (!in->len)
 		return 0;
-	n = kk_h1_head_end(in->data + in->off, in->len, &f->scan);
+	scan = f->scan;
+	n = kk_h1_head_end(in->data + in->off, in->len, &scan);
+	f->scan = (uint32_t)scan;	/* below the buffer size */
 	if (n < 0) {
 		refuse(f, (int)-n);
 		return -1;
@@ -218,7 +233,6 @@ read_head(kk_front *f)
 	}
 	f->scan = 0;
 	kk_stats.requests++;
-	f->requests++;
 	e = kk_h1_parse_request(h, in->data + in->off, (size_t)n);
 	if (e) {
 		refuse(f, e);
@@ -291,7 +305,7 @@ front_timeout(kk_timer *t)
 		arm(f, KK_FRONT_T_SEND, 5000);
 		break;
 	case KK_FRONT_T_LINGER:
-		kk_front_close(f, f->reason);
+		kk_front_close(f, (enum kk_close)f->reason);
 		break;
 	case KK_FRONT_T_SEND:
 		kk_front_close(f, KK_CLOSE_SEND_TIMEOUT);
@@ -325,7 +339,7 @@ linger(kk_front *f)
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		kk_front_close(f, f->reason);
+		kk_front_close(f, (enum kk_close)f->reason);
 		return;
 	}
 }

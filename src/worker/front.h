@@ -24,10 +24,14 @@ enum { KK_FRONT_T_NONE, KK_FRONT_T_IDLE, KK_FRONT_T_HEAD, KK_FRONT_T_SEND, KK_FR
 
 struct kk_stream;
 typedef struct kk_front kk_front;
+/* One per open client connection, idle ones included: every byte here is
+ * multiplied by the idle connections a worker holds, so per-request state
+ * lives in the stream and scratch heads, not here. */
 struct kk_front {
 	kk_sock sock;		/* in: request bytes, out: response bytes */
-	kk_task task;		/* runs the connection */
-	kk_task grave;		/* frees it at a safe point */
+	/* Runs the connection; once it is closed, the same task sits in the
+	 * loop's graveyard and frees it at a safe point. */
+	kk_task task;
 	kk_timer timer;
 	kk_link link;		/* all front connections, or the free list */
 	kk_lsock *lsock;
@@ -35,11 +39,20 @@ struct kk_front {
 	unsigned flags;
 	unsigned char tkind;	/* KK_FRONT_T_* */
 	unsigned char minor;	/* HTTP/1.x minor of the last request */
-	enum kk_close reason;	/* why it is closing */
-	size_t scan;		/* kk_h1_head_end resume point */
-	uint64_t requests;
-	char client[INET6_ADDRSTRLEN];
+	unsigned char reason;	/* enum kk_close: why it is closing */
+	unsigned char v6;	/* client is an IPv6 address, kept binary */
+	uint32_t scan;		/* kk_h1_head_end resume point */
+	/* The client address for X-Forwarded-For: the text of an IPv4
+	 * address (or "unknown") fits in 16 bytes; an IPv6 address is kept
+	 * as its 16 bytes and written out per request (kk_front_client). */
+	union {
+		char text[16];
+		unsigned char in6[16];
+	} client;
 };
+
+/* The client address as text; buf is used for IPv6. */
+const char *kk_front_client(const kk_front *, char buf[INET6_ADDRSTRLEN]);
 
 void kk_front_accept(kk_lsock *, int fd, const struct sockaddr *, socklen_t);
 void kk_front_close(kk_front *, enum kk_close);

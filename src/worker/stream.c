@@ -72,6 +72,7 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 	kk_h1fwd fwd;
 	kk_buf *out;
 	size_t n;
+	char client[INET6_ADDRSTRLEN];
 	if (!s) {
 		*status = 500;
 		return NULL;
@@ -105,7 +106,7 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 		*status = 503;
 		goto fail;
 	}
-	fwd.client = f->client;
+	fwd.client = kk_front_client(f, client);
 	fwd.proto = "http";
 	fwd.port = rl->port[0] ? rl->port : NULL;
 	n = kk_h1_write_request(h, &fwd, kk_buf_tail(out), kk_buf_room(out));

@@ -109,4 +109,27 @@ kk_wait_for 5 grep -q '^back-reused' "$T/worker-main.log"
 reused=$(sed -n 's/^back-reused //p' "$T/worker-main.log" | tail -n 1)
 tap_ok "backend connections reused (back-reused $reused)" test "${reused:-0}" -ge 15
 
+# An IPv6 client: its address is kept in binary form by the connection
+# and written out for X-Forwarded-For on each request.
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ; then
+	p6=$(kk_free_port)
+	printf '%s\n' "listener add http [::1]:$p6" 'cluster add app' \
+		"frontend add app --listener [::1]:$p6" "backend add app b1 127.0.0.1:$p1" > "$T/v6.conf"
+	kk_spawn worker-v6 kakehi-worker "$T/v6.conf"
+	kk_wait_for 10 kk_curl -o /dev/null "http://[::1]:$p6/" || sed 's/^/# /' "$T/worker-v6.log"
+	out=$(kk_curl -H 'X-Forwarded-For: 10.0.0.2' "http://[::1]:$p6/v6")
+	tap_like "$out" 'X-Forwarded-For: 10\.0\.0\.2, ::1' "an IPv6 client's address in X-Forwarded-For"
+	out=$(printf 'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n' |
+		python3 -c '
+import socket, sys, time
+s = socket.create_connection(("::1", int(sys.argv[1])))
+s.sendall(sys.stdin.buffer.read())
+time.sleep(1)
+s.settimeout(5)
+print(s.recv(65536).decode(errors="replace"))' "$p6")
+	tap_is "$(printf '%s' "$out" | grep -c 'X-Forwarded-For: ::1')" 2 "and on each request of the connection"
+else
+	tap_diag "no IPv6 loopback: the IPv6 client case is not run"
+fi
+
 tap_done
