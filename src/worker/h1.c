@@ -144,13 +144,27 @@ kk_h1_head_end(const char *p, size_t len, size_t *scan)
 	}
 }
 
+/* tchar (RFC 9110 §5.6.2), one table lookup per name byte. */
+static const unsigned char tchar[256] = {
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1,
+	['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1,
+	['~'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1,
+	['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,
+	['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+	['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1,
+	['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 static inline int
 is_tchar(unsigned char c)
 {
-	static const char extra[] = "!#$%&'*+-.^_`|~";
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c && strchr(extra, c) != NULL;
+	return tchar[c];
 }
 
 static inline int
@@ -164,6 +178,43 @@ span_is(const kk_h1head *h, kk_h1span s, const char *lit)
 {
 	size_t n = strlen(lit);
 	return s.len == n && !strncasecmp(h->base + s.off, lit, n);
+}
+
+/* The fields a proxy acts on. */
+enum {
+	FLD_OTHER = 0, FLD_CONNECTION, FLD_CONTENT_LENGTH, FLD_TRANSFER_ENCODING,
+	FLD_HOP,	/* other hop-by-hop fields: dropped */
+	FLD_HOST, FLD_XFF, FLD_XF_OTHER, FLD_EXPECT
+};
+
+/* Which of them a name is: the length picks the few candidates, so most
+ * fields cost one switch and no comparison at all. */
+static int
+field_id(const char *s, uint32_t n)
+{
+#define IS(lit) (!strncasecmp(s, lit, sizeof lit - 1))
+	switch (n) {
+	case 2: return IS("te") ? FLD_HOP : FLD_OTHER;
+	case 4: return IS("host") ? FLD_HOST : FLD_OTHER;
+	case 6: return IS("expect") ? FLD_EXPECT : FLD_OTHER;
+	case 7: return IS("trailer") || IS("upgrade") ? FLD_HOP : FLD_OTHER;
+	case 10:
+		if (IS("connection"))
+			return FLD_CONNECTION;
+		return IS("keep-alive") ? FLD_HOP : FLD_OTHER;
+	case 14: return IS("content-length") ? FLD_CONTENT_LENGTH : FLD_OTHER;
+	case 15: return IS("x-forwarded-for") ? FLD_XFF : FLD_OTHER;
+	case 16:
+		if (IS("proxy-connection"))
+			return FLD_HOP;
+		return IS("x-forwarded-port") ? FLD_XF_OTHER : FLD_OTHER;
+	case 17:
+		if (IS("transfer-encoding"))
+			return FLD_TRANSFER_ENCODING;
+		return IS("x-forwarded-proto") ? FLD_XF_OTHER : FLD_OTHER;
+	default: return FLD_OTHER;
+	}
+#undef IS
 }
 
 /* Splits a comma-separated list value: the next element (trimmed) at or
@@ -196,6 +247,7 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
     int *te_only_chunked, int *nhost)
 {
 	unsigned i, j;
+	int fid;
 	*ncl = *nte = *nhost = 0;
 	*te_chunked_last = 0;
 	*te_only_chunked = 1;
@@ -214,7 +266,12 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 			if (!is_vchar_ws(s[j]))
 				return KK_H1_E_VALUE;
 		h->hdr[i].kind = KK_H1_H_KEEP;
-		if (span_is(h, *n, "connection")) {
+		fid = field_id(h->base + n->off, n->len);
+		if (!request && fid >= FLD_HOST)
+			fid = FLD_OTHER;	/* request fields, kept in responses */
+		if (fid == FLD_OTHER)
+			continue;
+		if (fid == FLD_CONNECTION) {
 			kk_h1span el;
 			uint32_t pos = 0;
 			h->hdr[i].kind = KK_H1_H_DROP;
@@ -226,7 +283,7 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 				else if (h->nconnopt < KK_H1_MAXCONNOPTS)
 					h->connopt[h->nconnopt++] = el;
 			}
-		} else if (span_is(h, *n, "content-length")) {
+		} else if (fid == FLD_CONTENT_LENGTH) {
 			uint64_t x = 0;
 			h->hdr[i].kind = KK_H1_H_DROP;
 			if (!v->len || v->len > 18)
@@ -240,7 +297,7 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 				return KK_H1_E_CL;
 			h->clen = x;
 			(*ncl)++;
-		} else if (span_is(h, *n, "transfer-encoding")) {
+		} else if (fid == FLD_TRANSFER_ENCODING) {
 			kk_h1span el;
 			uint32_t pos = 0;
 			h->hdr[i].kind = KK_H1_H_DROP;
@@ -252,19 +309,16 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 			}
 			if (!v->len)
 				*te_only_chunked = 0;
-		} else if (span_is(h, *n, "keep-alive") || span_is(h, *n, "proxy-connection") ||
-		    span_is(h, *n, "te") || span_is(h, *n, "trailer") ||
-		    span_is(h, *n, "upgrade")) {
+		} else if (fid == FLD_HOP) {
 			h->hdr[i].kind = KK_H1_H_DROP;
-		} else if (request && span_is(h, *n, "host")) {
+		} else if (fid == FLD_HOST) {
 			h->hdr[i].kind = KK_H1_H_HOST;
 			(*nhost)++;
-		} else if (request && span_is(h, *n, "x-forwarded-for")) {
+		} else if (fid == FLD_XFF) {
 			h->hdr[i].kind = KK_H1_H_XFF;
-		} else if (request && (span_is(h, *n, "x-forwarded-proto") ||
-		    span_is(h, *n, "x-forwarded-port"))) {
+		} else if (fid == FLD_XF_OTHER) {
 			h->hdr[i].kind = KK_H1_H_DROP;	/* ours replace a client's */
-		} else if (request && span_is(h, *n, "expect")) {
+		} else if (fid == FLD_EXPECT) {
 			if (span_is(h, *v, "100-continue"))
 				h->flags |= KK_H1_F_EXPECT;
 		}
@@ -471,9 +525,13 @@ put_span(wbuf *w, const kk_h1head *h, kk_h1span s)
 static void
 put_u64(wbuf *w, uint64_t x)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)x);
-	put(w, tmp, (size_t)n);
+	char tmp[20];
+	size_t i = sizeof tmp;
+	do {
+		tmp[--i] = (char)('0' + x % 10);
+		x /= 10;
+	} while (x);
+	put(w, tmp + i, sizeof tmp - i);
 }
 
 size_t
@@ -529,9 +587,12 @@ kk_h1_write_response(const kk_h1head *h, int chunked, int keepalive, int client_
     char *out, size_t cap)
 {
 	wbuf w = { out, 0, cap, 0 };
-	unsigned i;
-	char st[8];
-	snprintf(st, sizeof st, "%03u ", (unsigned)h->status % 1000);
+	unsigned i, code = h->status % 1000;
+	char st[4];
+	st[0] = (char)('0' + code / 100);
+	st[1] = (char)('0' + code / 10 % 10);
+	st[2] = (char)('0' + code % 10);
+	st[3] = ' ';
 	put(&w, "HTTP/1.1 ", 9);
 	put(&w, st, 4);
 	put_span(&w, h, h->reason);
