@@ -82,7 +82,8 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		    f->client.text, sizeof f->client.text);
 	else
 		strcpy(f->client.text, "unknown");
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (!ls->nodelay)	/* else inherited from the listener */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (!kk_loop_add(&f->sock.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		close(fd);
 		kk_list_push(&freelist, &f->link);

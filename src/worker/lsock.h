@@ -23,6 +23,9 @@ struct kk_lsock {
 	unsigned nconns;	/* front connections accepted here and open */
 	int polled;		/* registered with epoll */
 	int closed;
+	/* TCP_NODELAY is set on the listener, so accepted sockets inherit
+	 * it and need no call of their own. */
+	int nodelay;
 };
 
 /* Adopts fd as the listener for addr (made non-blocking). NULL with errno
