@@ -181,8 +181,10 @@ kk_front_respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 }
 
 void
-kk_front_stream_done(kk_front *f, int keep)
+kk_front_stream_done(kk_front *f, int keep, int whole)
 {
+	if (whole)
+		f->flags |= KK_FRONT_F_REQ_READ;
 	if (!keep || kk_front_draining)
 		set_closing(f, KK_CLOSE_DONE);
 	kk_front_wake(f);
@@ -234,6 +236,7 @@ read_head(kk_front *f)
 	}
 	f->scan = 0;
 	kk_stats.requests++;
+	f->flags &= ~(KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ);
 	e = kk_h1_parse_request(h, in->data + in->off, (size_t)n);
 	if (e) {
 		refuse(f, e);
@@ -241,6 +244,8 @@ read_head(kk_front *f)
 	}
 	f->minor = h->minor;
 	keep = h->minor ? !(h->flags & KK_H1_F_CLOSE) : (h->flags & KK_H1_F_KEEPALIVE) != 0;
+	if (!keep)
+		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
 	method = llhttp_method_name((llhttp_method_t)h->method);
@@ -323,6 +328,19 @@ static void
 linger(kk_front *f)
 {
 	char sink[4096];
+	/* The client said this request was its last, all of it was read and
+	 * nothing followed: no byte can arrive to make the kernel reset the
+	 * connection, so it closes at once, saving a shutdown, a read and a
+	 * wake-up. A client that did send more (pipelining past its own
+	 * close) finds its bytes read here and gets the lingering close. */
+	if (!(f->flags & KK_FRONT_F_LINGER) &&
+	    (f->flags & (KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ)) ==
+	    (KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ) &&
+	    f->reason == KK_CLOSE_DONE && !f->sock.in.len &&
+	    !(f->sock.flags & (KK_SOCK_F_READABLE | KK_SOCK_F_HUP))) {
+		kk_front_close(f, KK_CLOSE_DONE);
+		return;
+	}
 	if (!(f->flags & KK_FRONT_F_LINGER)) {
 		f->flags |= KK_FRONT_F_LINGER;
 		f->sock.tp->shutdown(&f->sock);

@@ -18,6 +18,8 @@
 #define KK_FRONT_F_DEAD 0x1	/* closed, waiting to be freed */
 #define KK_FRONT_F_CLOSING 0x2	/* no more requests: close once flushed */
 #define KK_FRONT_F_LINGER 0x4	/* write side shut, discarding input */
+#define KK_FRONT_F_PEER_CLOSE 0x8	/* the last request said it is the last */
+#define KK_FRONT_F_REQ_READ 0x10	/* the last request was read whole */
 
 /* What the one timer is counting. */
 enum { KK_FRONT_T_NONE, KK_FRONT_T_IDLE, KK_FRONT_T_HEAD, KK_FRONT_T_SEND, KK_FRONT_T_LINGER };
@@ -66,8 +68,8 @@ kk_front_wake(kk_front *f)
  * keep: the connection may serve another request after it. */
 void kk_front_respond_error(kk_front *, int status, int keep, enum kk_close reason);
 /* The stream ended; the connection goes back to reading requests or
- * closes, per keep. */
-void kk_front_stream_done(kk_front *, int keep);
+ * closes, per keep. whole: every byte of the request was read. */
+void kk_front_stream_done(kk_front *, int keep, int whole);
 /* Drain: idle connections close now, busy ones after their response. */
 void kk_front_drain_all(void);
 void kk_front_stop_all(void);

@@ -415,7 +415,7 @@ stream_finish(kk_stream *s)
 {
 	kk_front *f = s->front;
 	kk_back *b = s->back;
-	int keep = (s->flags & KK_STREAM_F_KEEPALIVE) != 0;
+	int keep = (s->flags & KK_STREAM_F_KEEPALIVE) != 0, whole;
 	if (b) {
 		int reuse = (s->flags & KK_STREAM_F_BACK_REUSE) && (s->flags & KK_STREAM_F_REQ_DONE) &&
 		    !b->sock.out.len && !b->sock.in.len &&
@@ -427,8 +427,9 @@ stream_finish(kk_stream *s)
 	if (!(s->flags & KK_STREAM_F_REQ_DONE))
 		keep = 0;	/* the rest of the request body is unread */
 	f->stream = NULL;
+	whole = (s->flags & KK_STREAM_F_REQ_DONE) != 0;
 	stream_free(s);
-	kk_front_stream_done(f, keep);
+	kk_front_stream_done(f, keep, whole);
 }
 
 /* A refused request body: 400 if no response began, else a cut. */

@@ -109,6 +109,29 @@ kk_wait_for 5 grep -q '^back-reused' "$T/worker-main.log"
 reused=$(sed -n 's/^back-reused //p' "$T/worker-main.log" | tail -n 1)
 tap_ok "backend connections reused (back-reused $reused)" test "${reused:-0}" -ge 15
 
+# Closing after Connection: close. A client that said its request was the
+# last, sent nothing more and had it read whole is closed outright; one
+# that sent more after it gets a lingering close, which keeps reading
+# until the client's end of file.
+kw_start closing \
+	'listener add http 127.0.0.1:@PORT' 'cluster add app' \
+	"frontend add app --listener 127.0.0.1:@PORT" "backend add app b1 127.0.0.1:$p1"
+cw=$(cat /proc/$kw_pid/task/$kw_pid/children 2>/dev/null | tr -d ' ')
+cw=${cw:-$kw_pid}
+out=$(printf 'GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	python3 "$kw_dir/closeheld.py" "$kw_port" "$cw" "$T/worker-closing.log")
+tap_like "$out" '^backend b1' "close requested: the whole response"
+tap_like "$out" '^active 0$' "close requested: closed outright, not lingering"
+out=$(printf 'GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /more HTTP/1.1\r\nHost: x\r\n\r\n' |
+	python3 "$kw_dir/closeheld.py" "$kw_port" "$cw" "$T/worker-closing.log")
+tap_like "$out" '^backend b1' "bytes after a close request: the whole response"
+tap_is "$(printf '%s' "$out" | grep -c '^GET /more')" 0 "and nothing after it is served"
+tap_like "$out" '^active 1$' "bytes after a close request: a lingering close"
+out=$(printf 'POST /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 4\r\n\r\nabcd' |
+	python3 "$kw_dir/closeheld.py" "$kw_port" "$cw" "$T/worker-closing.log")
+tap_like "$out" 'abcd' "close requested with a body read whole: echoed"
+tap_like "$out" '^active 0$' "and closed outright"
+
 # An IPv6 client: its address is kept in binary form by the connection
 # and written out for X-Forwarded-For on each request.
 if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null ; then
