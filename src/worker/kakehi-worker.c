@@ -265,12 +265,15 @@ on_signal(kk_io *io, uint32_t ev)
 static void
 print_version(void)
 {
-#ifdef OPENSSL_IS_BORINGSSL
-	const char *tls = "BoringSSL";
-#else
+	/* Asked of the library, not the headers: this names what is really
+	 * linked (BoringSSL answers "BoringSSL"). */
 	const char *tls = OpenSSL_version(OPENSSL_VERSION);
-#endif
+
+#ifdef BORINGSSL_API_VERSION
+	printf(PROG " %s (TLS: %s, API %d)\n", KAKEHI_VERSION, tls, BORINGSSL_API_VERSION);
+#else
 	printf(PROG " %s (TLS: %s)\n", KAKEHI_VERSION, tls);
+#endif
 }
 
 /* The state memfd holds the whole state as verb lines. */
