@@ -236,7 +236,7 @@ read_head(kk_front *f)
 	}
 	f->scan = 0;
 	kk_stats.requests++;
-	f->flags &= ~(KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ);
+	f->flags &= ~(KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ | KK_FRONT_F_ACKED);
 	e = kk_h1_parse_request(h, in->data + in->off, (size_t)n);
 	if (e) {
 		refuse(f, e);
@@ -363,6 +363,20 @@ linger(kk_front *f)
 	}
 }
 
+/* Waiting for the rest of a request head or body. Accepted sockets delay
+ * their ACKs (see lsock.c), and a client under Nagle's algorithm holds a
+ * small write back until the one before it is acknowledged: both would
+ * wait for the delayed-ACK timer, 40 ms or more. Quick ACK mode sends the
+ * pending ACK now and acknowledges what follows at once. Once per
+ * request: the common request, whole in one packet, never gets here. */
+static void
+ack_now(kk_front *f)
+{
+	int one = 1;
+	f->flags |= KK_FRONT_F_ACKED;
+	setsockopt(f->sock.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 static void
 front_process(kk_front *f)
 {
@@ -392,10 +406,13 @@ front_process(kk_front *f)
 					return;
 				continue;	/* ended: flush, then the next request */
 			}
-			if (kk_stream_wants_body(s) && !f->sock.in.len &&
-			    (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR))) {
-				kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
-				return;
+			if (kk_stream_wants_body(s) && !f->sock.in.len) {
+				if (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) {
+					kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
+					return;
+				}
+				if (!(f->flags & KK_FRONT_F_ACKED))
+					ack_now(f);
 			}
 			break;
 		}
@@ -419,6 +436,8 @@ front_process(kk_front *f)
 				kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
 				return;
 			}
+			if (!(f->flags & KK_FRONT_F_ACKED))
+				ack_now(f);	/* a head sent in pieces */
 			break;
 		}
 		if (r < 0) {

@@ -20,6 +20,7 @@
 #define KK_FRONT_F_LINGER 0x4	/* write side shut, discarding input */
 #define KK_FRONT_F_PEER_CLOSE 0x8	/* the last request said it is the last */
 #define KK_FRONT_F_REQ_READ 0x10	/* the last request was read whole */
+#define KK_FRONT_F_ACKED 0x20	/* quick ACK asked while this request is partial */
 
 /* What the one timer is counting. */
 enum { KK_FRONT_T_NONE, KK_FRONT_T_IDLE, KK_FRONT_T_HEAD, KK_FRONT_T_SEND, KK_FRONT_T_LINGER };

@@ -67,8 +67,17 @@ kk_lsock_adopt(int fd, const char *addr)
 	/* A proxy writes whole messages; Nagle would only delay them. Set
 	 * once here, it saves a system call per accepted connection. */
 	{
-		int one = 1;
+		int one = 1, zero = 0;
 		l->nodelay = setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+		/* Accepted sockets inherit delayed acknowledgement from the
+		 * listener: the request is then acknowledged by the response
+		 * instead of by a packet of its own, sent at once because a
+		 * new connection starts in quick-ack mode. On a busy host
+		 * that packet costs the client's side a wake-up per
+		 * connection. A response slower than the delayed-ACK timer
+		 * (40 ms and more) gets the bare ACK anyway. Best effort:
+		 * without it only that packet is spent. */
+		setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof zero);
 	}
 	strncpy(l->addr, addr, sizeof l->addr - 1);
 	kk_list_push(&lsocks, &l->link);

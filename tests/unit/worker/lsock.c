@@ -1,7 +1,8 @@
 /* ISC license. */
 /* Listening sockets: an adopted listener is made non-blocking and gets
- * TCP_NODELAY, and the connections accepted from it carry TCP_NODELAY
- * without a call of their own (the front connection code relies on it).
+ * TCP_NODELAY and delayed acknowledgement (TCP_QUICKACK off), and the
+ * connections accepted from it carry both without a call of their own
+ * (the front connection code relies on it).
  * The router and the front connections are played by the test. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -50,6 +51,18 @@ nodelay(int fd)
 	return v != 0;
 }
 
+/* 1 quick-ack mode, 0 delayed acknowledgement (the kernel's "pingpong"
+ * mode, which an accepted socket copies from its listener). */
+static int
+quickack(int fd)
+{
+	int v = 0;
+	socklen_t len = sizeof v;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &v, &len) < 0)
+		return -1;
+	return v != 0;
+}
+
 int
 main(void)
 {
@@ -66,11 +79,13 @@ main(void)
 	ok(lfd >= 0 && bind(lfd, (struct sockaddr *)&sin, sizeof sin) == 0 && listen(lfd, 16) == 0 &&
 	    getsockname(lfd, (struct sockaddr *)&sin, &len) == 0, "a listener on 127.0.0.1");
 	is_int(nodelay(lfd), 0, "TCP_NODELAY is off before adoption");
+	is_int(quickack(lfd), 1, "quick ACK is on before adoption");
 	l = kk_lsock_adopt(lfd, "127.0.0.1:0");
 	ok(l != NULL, "adopted");
 	ok((fcntl(lfd, F_GETFL) & O_NONBLOCK) != 0, "made non-blocking");
 	ok(l->nodelay, "TCP_NODELAY set on the listener");
 	is_int(nodelay(lfd), 1, "and the kernel says so");
+	is_int(quickack(lfd), 0, "delayed ACK set on the listener");
 	kk_lsock_attach(NULL);
 	ok(l->polled, "polled once the router names it");
 
@@ -80,6 +95,7 @@ main(void)
 		kk_loop_turn(100);
 	ok(accepted_fd >= 0, "the connection is accepted through the loop");
 	is_int(nodelay(accepted_fd), 1, "the accepted socket inherited TCP_NODELAY");
+	is_int(quickack(accepted_fd), 0, "and delayed ACK: the response acknowledges the request");
 
 	close(cfd);
 	close(accepted_fd);
