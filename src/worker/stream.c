@@ -484,12 +484,8 @@ kk_stream_pump(kk_stream *s)
 		}
 		if (b->state == KK_BACK_ACTIVE && !pump_response(s))
 			return 0;
-		/* The last response of a closing connection is held back
-		 * too: the close or shutdown that follows in this loop turn
-		 * sends it with the FIN, one packet instead of two. */
 		if (f->sock.out.len && kk_sock_flush(&f->sock, 0,
-		    (s->flags & KK_STREAM_F_RESP_DONE) ? !(s->flags & KK_STREAM_F_KEEPALIVE) :
-		    (b->sock.flags & KK_SOCK_F_READABLE) != 0) < 0) {
+		    !(s->flags & KK_STREAM_F_RESP_DONE) && (b->sock.flags & KK_SOCK_F_READABLE)) < 0) {
 			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}
