@@ -7,6 +7,23 @@
 #include "sock.h"
 #include "status.h"
 
+/* After a failed read or write: 0 when it may simply be retried later
+ * (on EAGAIN the direction waits for its next edge), -1 on a real
+ * error, recorded on the socket. */
+static int
+io_failed(kk_sock *s, unsigned ready_flag)
+{
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		s->flags &= ~ready_flag;
+		return 0;
+	}
+	if (errno == EINTR)
+		return 0;
+	s->err = errno;
+	s->flags |= KK_SOCK_F_ERROR;
+	return -1;
+}
+
 int
 kk_sock_fill(kk_sock *s)
 {
@@ -40,15 +57,7 @@ kk_sock_fill(kk_sock *s)
 		s->flags |= KK_SOCK_F_EOF;
 		return -1;
 	}
-	if (errno == EAGAIN || errno == EWOULDBLOCK) {
-		s->flags &= ~KK_SOCK_F_READABLE;
-		return 0;
-	}
-	if (errno == EINTR)
-		return 0;
-	s->err = errno;
-	s->flags |= KK_SOCK_F_ERROR;
-	return -1;
+	return io_failed(s, KK_SOCK_F_READABLE);
 }
 
 int
@@ -72,17 +81,8 @@ kk_sock_flush(kk_sock *s, int keep, int more)
 		s->flags |= KK_SOCK_F_HELD;
 	else
 		s->flags &= ~KK_SOCK_F_HELD;
-	if (r < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			s->flags &= ~KK_SOCK_F_WRITABLE;
-			return 0;
-		}
-		if (errno == EINTR)
-			return 0;
-		s->err = errno;
-		s->flags |= KK_SOCK_F_ERROR;
-		return -1;
-	}
+	if (r < 0)
+		return io_failed(s, KK_SOCK_F_WRITABLE);
 	s->bytes_out += (uint64_t)r;
 	kk_stats.bytes_out += (uint64_t)r;
 	if ((size_t)r < s->out.len) {
