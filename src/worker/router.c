@@ -129,7 +129,7 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 {
 	size_t i, j;
 	unsigned nexact = 0, nwild = 0, nhosts = 0;
-	kk_rhost *hosts;
+	kk_rhost *hosts, **group;
 	const char *colon;
 
 	rl->addr = arena_str(r, sl->addr_text);
@@ -145,7 +145,9 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 
 	/* Group frontends by host key: count distinct keys first. */
 	hosts = arena_alloc(r, (st->nfrontends + 1) * sizeof *hosts);
-	if (!hosts)
+	/* The group of each frontend, found once here and used to fill. */
+	group = arena_alloc(r, (st->nfrontends + 1) * sizeof *group);
+	if (!hosts || !group)
 		return 0;
 	for (i = 0; i < st->nfrontends; i++) {
 		const kk_frontend *f = &st->frontends[i];
@@ -176,36 +178,24 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 			}
 		}
 		h->nroutes++;
+		group[i] = h;
 	}
-	/* Allocate routes per group, then fill them in state order. */
+	/* Allocate routes per group, then fill them in state order; nroutes
+	 * counts again as the routes are filled. */
 	for (j = 0; j <= nhosts; j++) {
 		kk_rhost *h = j < nhosts ? &hosts[j] : &rl->any;
 		if (h->nroutes && !(h->routes = arena_alloc(r, h->nroutes * sizeof *h->routes)))
 			return 0;
+		h->nroutes = 0;
 		if (h->key && !(h->key = arena_str(r, h->key)))
 			return 0;
 	}
 	for (i = 0; i < st->nfrontends; i++) {
 		const kk_frontend *f = &st->frontends[i];
-		int wild;
-		const char *key;
-		kk_rhost *h = NULL;
 		kk_route *rt;
 		if (strcmp(f->listener, sl->addr_text))
 			continue;
-		key = host_key(f, &wild);
-		if (!*key)
-			h = &rl->any;
-		else
-			for (j = 0; j < nhosts; j++)
-				if (!strcmp(hosts[j].key, key) &&
-				    hosts[j].wild == wild) {
-					h = &hosts[j];
-					break;
-				}
-		/* The first unused route of the group (routes were zeroed). */
-		for (rt = h->routes; rt->cluster; rt++)
-			;
+		rt = &group[i]->routes[group[i]->nroutes++];
 		rt->kind = f->path_kind;
 		rt->path = f->path ? arena_str(r, f->path) : "";
 		rt->plen = f->path ? strlen(f->path) : 0;
