@@ -105,6 +105,16 @@ is_bare(unsigned char c)
 	return c && strchr("_./:,@%+=*-", c) != 0;
 }
 
+/* Drops what a failed append added; returns 0 for the caller to pass on. */
+static int
+undo(kk_str *sa, size_t oldlen)
+{
+	sa->len = oldlen;
+	if (sa->s)
+		sa->s[oldlen] = 0;
+	return 0;
+}
+
 int
 kk_str_catword(kk_str *sa, const char *w)
 {
@@ -131,10 +141,7 @@ kk_str_catword(kk_str *sa, const char *w)
 		goto fail;
 	return 1;
 fail:
-	sa->len = oldlen;
-	if (sa->s)
-		sa->s[oldlen] = 0;
-	return 0;
+	return undo(sa, oldlen);
 }
 
 int
@@ -182,10 +189,7 @@ kk_str_catjson(kk_str *sa, const char *w)
 		goto fail;
 	return 1;
 fail:
-	sa->len = oldlen;
-	if (sa->s)
-		sa->s[oldlen] = 0;
-	return 0;
+	return undo(sa, oldlen);
 }
 
 void
