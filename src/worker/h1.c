@@ -184,37 +184,65 @@ span_is(const kk_h1head *h, kk_h1span s, const char *lit)
 enum {
 	FLD_OTHER = 0, FLD_CONNECTION, FLD_CONTENT_LENGTH, FLD_TRANSFER_ENCODING,
 	FLD_HOP,	/* other hop-by-hop fields: dropped */
-	FLD_HOST, FLD_XFF, FLD_XF_OTHER, FLD_EXPECT
+	FLD_HOST, FLD_XFF, FLD_XF_OTHER, FLD_EXPECT,
+	FLD_LOOKALIKE	/* one of the above with '_' for '-' */
 };
 
+/* Compares a name with lit (lower case, same length n): 0 different, 1
+ * equal ignoring case, 2 equal only once each '_' is read as '-'. */
+static int
+name_cmp(const char *s, const char *lit, uint32_t n)
+{
+	uint32_t i;
+	int folded = 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c == (unsigned char)lit[i])
+			continue;
+		if (c != '_' || lit[i] != '-')
+			return 0;
+		folded = 1;
+	}
+	return 1 + folded;
+}
+
+/* The id of whichever of a and b (both of the name's length n; b may be
+ * NULL) the name is: FLD_LOOKALIKE for a look-alike, else FLD_OTHER. */
+static int
+pick(const char *s, uint32_t n, const char *a, int ida, const char *b, int idb)
+{
+	int m = name_cmp(s, a, n);
+	if (!m && b && (m = name_cmp(s, b, n)))
+		ida = idb;
+	return !m ? FLD_OTHER : m == 1 ? ida : FLD_LOOKALIKE;
+}
+
 /* Which of them a name is: the length picks the few candidates, so most
- * fields cost one switch and no comparison at all. */
+ * fields cost one switch and at most a byte or two of comparison.
+ * Backends that map names to CGI-style variables (HTTP_CONTENT_LENGTH)
+ * fold '-' and '_' together, so Content_Length would reach them as the
+ * framing field this proxy never saw, and X_Forwarded_For as the one it
+ * rewrote: such look-alikes are refused. The names without '-' (Host,
+ * Connection, TE...) have no look-alike of that kind. */
 static int
 field_id(const char *s, uint32_t n)
 {
-#define IS(lit) (!strncasecmp(s, lit, sizeof lit - 1))
 	switch (n) {
-	case 2: return IS("te") ? FLD_HOP : FLD_OTHER;
-	case 4: return IS("host") ? FLD_HOST : FLD_OTHER;
-	case 6: return IS("expect") ? FLD_EXPECT : FLD_OTHER;
-	case 7: return IS("trailer") || IS("upgrade") ? FLD_HOP : FLD_OTHER;
-	case 10:
-		if (IS("connection"))
-			return FLD_CONNECTION;
-		return IS("keep-alive") ? FLD_HOP : FLD_OTHER;
-	case 14: return IS("content-length") ? FLD_CONTENT_LENGTH : FLD_OTHER;
-	case 15: return IS("x-forwarded-for") ? FLD_XFF : FLD_OTHER;
-	case 16:
-		if (IS("proxy-connection"))
-			return FLD_HOP;
-		return IS("x-forwarded-port") ? FLD_XF_OTHER : FLD_OTHER;
+	case 2: return pick(s, n, "te", FLD_HOP, NULL, 0);
+	case 4: return pick(s, n, "host", FLD_HOST, NULL, 0);
+	case 6: return pick(s, n, "expect", FLD_EXPECT, NULL, 0);
+	case 7: return pick(s, n, "trailer", FLD_HOP, "upgrade", FLD_HOP);
+	case 10: return pick(s, n, "connection", FLD_CONNECTION, "keep-alive", FLD_HOP);
+	case 14: return pick(s, n, "content-length", FLD_CONTENT_LENGTH, NULL, 0);
+	case 15: return pick(s, n, "x-forwarded-for", FLD_XFF, NULL, 0);
+	case 16: return pick(s, n, "proxy-connection", FLD_HOP, "x-forwarded-port", FLD_XF_OTHER);
 	case 17:
-		if (IS("transfer-encoding"))
-			return FLD_TRANSFER_ENCODING;
-		return IS("x-forwarded-proto") ? FLD_XF_OTHER : FLD_OTHER;
+		return pick(s, n, "transfer-encoding", FLD_TRANSFER_ENCODING,
+		    "x-forwarded-proto", FLD_XF_OTHER);
 	default: return FLD_OTHER;
 	}
-#undef IS
 }
 
 /* Splits a comma-separated list value: the next element (trimmed) at or
@@ -267,10 +295,14 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 				return KK_H1_E_VALUE;
 		h->hdr[i].kind = KK_H1_H_KEEP;
 		fid = field_id(h->base + n->off, n->len);
+		/* Request fields, and look-alikes (clients do not fold
+		 * names), are kept in responses. */
 		if (!request && fid >= FLD_HOST)
-			fid = FLD_OTHER;	/* request fields, kept in responses */
+			fid = FLD_OTHER;
 		if (fid == FLD_OTHER)
 			continue;
+		if (fid == FLD_LOOKALIKE)
+			return KK_H1_E_LOOKALIKE;
 		if (fid == FLD_CONNECTION) {
 			kk_h1span el;
 			uint32_t pos = 0;
@@ -676,6 +708,7 @@ kk_h1_err_name(int err)
 		"ok", "bare-lf", "obs-fold", "syntax", "header-name", "header-value",
 		"too-many-headers", "head-too-large", "cl-and-te", "content-length",
 		"transfer-encoding", "host", "version", "method", "target", "status",
+		"field-look-alike",
 	};
 	return err >= 0 && err < KK_H1_E_COUNT ? names[err] : "unknown";
 }

@@ -148,6 +148,26 @@ main(void)
 	is_int(req("CONNECT a:1 HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_METHOD, "CONNECT");
 	is_int(req("GET a HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "target of no known form");
 	is_int(req("GET / HTTP/1.1\r\nHost: a\r\n X: 1\r\n\r\n"), KK_H1_E_OBS_FOLD, "field starting with a space");
+
+	/* Look-alikes of the fields the proxy acts on: '_' for '-'. */
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n"
+	    "Content-Length: 3\r\n\r\n"), KK_H1_E_LOOKALIKE, "Transfer_Encoding");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\ncontent_length: 3\r\n\r\n"), KK_H1_E_LOOKALIKE,
+	    "content_length, any case");
+	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length_Extra: 3\r\n\r\n"), KK_H1_OK,
+	    "a longer name is another field");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_For: 10.0.0.9\r\n\r\n"), KK_H1_E_LOOKALIKE,
+	    "X_Forwarded_For");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded_Proto: https\r\n\r\n"), KK_H1_E_LOOKALIKE,
+	    "one '_' is enough");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nKeep_Alive: 5\r\n\r\n"), KK_H1_E_LOOKALIKE,
+	    "Keep_Alive");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nX_Custom: 1\r\n\r\n"), KK_H1_OK, "other '_' names pass");
+	is_int(kk_h1_err_status(KK_H1_E_LOOKALIKE), 400, "answered 400");
+	is_str(kk_h1_err_name(KK_H1_E_LOOKALIKE), "field-look-alike", "counted as field-look-alike");
+	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent_Length: 9\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 200 OK\r\nContent_Length: 9\r\nContent-Length: 2\r\n\r\n",
+	    "a look-alike in a response is an ordinary field");
 	{
 		kk_str t = KK_STR_ZERO;
 		int i;
