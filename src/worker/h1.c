@@ -443,6 +443,24 @@ set_target(kk_h1head *h)
 	return KK_H1_OK;
 }
 
+/* The request line is method SP target SP version CRLF, one SP each
+ * (RFC 9112 §3). llhttp 8.1 also takes runs of spaces, which a backend
+ * may split differently (or read as part of the target): refused. The
+ * version is known to be HTTP/1.0 or HTTP/1.1 here. */
+static int
+check_request_line(const kk_h1head *h)
+{
+	const char *m = llhttp_method_name((llhttp_method_t)h->method), *p = h->base;
+	size_t ml = strlen(m);
+	uint32_t end = h->target.off + h->target.len;
+	if (h->target.off != ml + 1 || memcmp(p, m, ml) || p[ml] != ' ')
+		return KK_H1_E_REQUEST_LINE;
+	if (h->len - end < 11 || memcmp(p + end, " HTTP/1.", 8) ||
+	    p[end + 8] != (char)('0' + h->minor) || p[end + 9] != '\r')
+		return KK_H1_E_REQUEST_LINE;
+	return KK_H1_OK;
+}
+
 int
 kk_h1_parse_request(kk_h1head *h, const char *p, size_t len)
 {
@@ -453,6 +471,9 @@ kk_h1_parse_request(kk_h1head *h, const char *p, size_t len)
 		return e;
 	if (h->major != 1 || h->minor > 1)
 		return KK_H1_E_VERSION;
+	e = check_request_line(h);
+	if (e)
+		return e;
 	if (h->method == HTTP_CONNECT)
 		return KK_H1_E_METHOD;
 	if (h->method == HTTP_HEAD)
@@ -708,7 +729,7 @@ kk_h1_err_name(int err)
 		"ok", "bare-lf", "obs-fold", "syntax", "header-name", "header-value",
 		"too-many-headers", "head-too-large", "cl-and-te", "content-length",
 		"transfer-encoding", "host", "version", "method", "target", "status",
-		"field-look-alike",
+		"field-look-alike", "request-line",
 	};
 	return err >= 0 && err < KK_H1_E_COUNT ? names[err] : "unknown";
 }

@@ -168,6 +168,21 @@ main(void)
 	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent_Length: 9\r\n\r\n", 0, 1, 1),
 	    "HTTP/1.1 200 OK\r\nContent_Length: 9\r\nContent-Length: 2\r\n\r\n",
 	    "a look-alike in a response is an ordinary field");
+
+	/* The request line: exactly one SP between its three parts. */
+	is_int(req("GET  / HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_REQUEST_LINE,
+	    "two SP after the method");
+	is_int(req("GET /  HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_REQUEST_LINE,
+	    "two SP after the target");
+	is_int(req("GET /a   HTTP/1.0\r\n\r\n"), KK_H1_E_REQUEST_LINE, "a run of SP in HTTP/1.0");
+	is_int(req("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "tab (llhttp)");
+	is_int(req("GET / HTTP/1.1 \r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX,
+	    "SP after the version (llhttp)");
+	is_int(req("GET / http/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "lower-case version (llhttp)");
+	is_int(req("GET /\r\n\r\n"), KK_H1_E_VERSION, "HTTP/0.9");
+	is_int(req("PATCH /x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_OK, "single SP passes");
+	is_int(kk_h1_err_status(KK_H1_E_REQUEST_LINE), 400, "answered 400");
+	is_str(kk_h1_err_name(KK_H1_E_REQUEST_LINE), "request-line", "counted as request-line");
 	{
 		kk_str t = KK_STR_ZERO;
 		int i;
