@@ -419,13 +419,18 @@ set_target(kk_h1head *h)
 	}
 	if (n > 7 && !strncasecmp(t, "http://", 7)) {
 		/* absolute-form: its authority wins over Host (RFC 9112
-		 * §3.2.2); upstream gets the origin-form. */
+		 * §3.2.2) for routing, and upstream gets the origin-form
+		 * with a Host equal to that authority, so the backend reads
+		 * the host that was routed. Userinfo ('@') is refused by
+		 * set_host: RFC 9110 §4.2.4 forbids it in http URIs. */
 		uint32_t a = 7, b = a;
 		while (b < n && t[b] != '/' && t[b] != '?')
 			b++;
 		if (b == a || !set_host(h, t + a, b - a))
 			return KK_H1_E_HOST;
 		h->flags |= F_ABS_HOST;
+		h->authority.off = h->target.off + a;
+		h->authority.len = b - a;
 		if (b == n || t[b] == '?')
 			return KK_H1_E_TARGET;	/* origin-form needs a path */
 		h->uri.off = h->target.off + b;
@@ -597,8 +602,15 @@ kk_h1_write_request(const kk_h1head *h, const kk_h1fwd *fwd, char *out, size_t c
 	put(&w, " ", 1);
 	put_span(&w, h, h->uri);
 	put(&w, " HTTP/1.1\r\n", 11);
+	/* An absolute-form authority replaces every Host (RFC 9112 §3.2.2). */
+	if (h->authority.len) {
+		put(&w, "Host: ", 6);
+		put_span(&w, h, h->authority);
+		put(&w, "\r\n", 2);
+	}
 	for (i = 0; i < h->nhdr; i++) {
-		if (h->hdr[i].kind != KK_H1_H_KEEP && h->hdr[i].kind != KK_H1_H_HOST)
+		if (h->hdr[i].kind != KK_H1_H_KEEP &&
+		    (h->hdr[i].kind != KK_H1_H_HOST || h->authority.len))
 			continue;
 		put_span(&w, h, h->hdr[i].name);
 		put(&w, ": ", 2);

@@ -66,6 +66,7 @@ struct kk_h1head {
 	uint64_t clen;
 	kk_h1span target;	/* as received */
 	kk_h1span uri;		/* what goes upstream: origin-form */
+	kk_h1span authority;	/* of an absolute-form target: upstream Host */
 	kk_h1span path;		/* uri without query, for routing */
 	kk_h1span reason;
 	char host[KK_H1_HOSTMAX];	/* lower case, port stripped */

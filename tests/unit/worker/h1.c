@@ -208,6 +208,23 @@ main(void)
 	is_str(upstream("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
 	    "POST / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
 	    "X-Forwarded-Port: 8080\r\nTransfer-Encoding: chunked\r\n\r\n", "chunked stays chunked");
+	is_str(upstream("GET http://B.example:81/p?q HTTP/1.1\r\nX: 1\r\nHost: a\r\n\r\n"),
+	    "GET /p?q HTTP/1.1\r\nHost: B.example:81\r\nX: 1\r\nX-Forwarded-For: 192.0.2.1\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n",
+	    "absolute-form: Host upstream is the authority that was routed");
+	is_str(upstream("GET http://b/ HTTP/1.0\r\n\r\n"),
+	    "GET / HTTP/1.1\r\nHost: b\r\nX-Forwarded-For: 192.0.2.1\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n",
+	    "absolute-form without Host gets one");
+	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+	    "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n",
+	    "origin-form after absolute-form: no authority left over");
+	is_str(upstream("POST / HTTP/1.1\r\nHost: a\r\nConnection: close, Transfer-Encoding, Host\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n"),
+	    "POST / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n"
+	    "X-Forwarded-Port: 8080\r\nTransfer-Encoding: chunked\r\n\r\n",
+	    "Connection cannot drop the framing field or Host");
 	{
 		char small[32];
 		kk_h1fwd fwd = { "192.0.2.1", "http", NULL };
