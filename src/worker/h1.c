@@ -491,9 +491,13 @@ kk_h1_parse_request(kk_h1head *h, const char *p, size_t len)
 		return e;
 	if (nhost > 1 || (!nhost && h->minor == 1))
 		return KK_H1_E_HOST;
+	/* An empty Host names no host: an http URI with an empty host is
+	 * invalid (RFC 9110 §4.2.1), and routing it would pick a frontend
+	 * by accident. */
 	for (i = 0; i < h->nhdr; i++)
 		if (h->hdr[i].kind == KK_H1_H_HOST && !(h->flags & F_ABS_HOST) &&
-		    !set_host(h, h->base + h->hdr[i].value.off, h->hdr[i].value.len))
+		    (!h->hdr[i].value.len ||
+		    !set_host(h, h->base + h->hdr[i].value.off, h->hdr[i].value.len)))
 			return KK_H1_E_HOST;
 	h->flags &= ~F_ABS_HOST;
 	/* Framing (RFC 9112 §6.1-6.3): a request that could be read two ways

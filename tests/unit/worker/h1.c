@@ -183,6 +183,13 @@ main(void)
 	is_int(req("PATCH /x?y=1 HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_OK, "single SP passes");
 	is_int(kk_h1_err_status(KK_H1_E_REQUEST_LINE), 400, "answered 400");
 	is_str(kk_h1_err_name(KK_H1_E_REQUEST_LINE), "request-line", "counted as request-line");
+
+	/* Host. */
+	is_int(req("GET / HTTP/1.1\r\nHost: \r\n\r\n"), KK_H1_E_HOST, "empty Host");
+	is_int(req("GET / HTTP/1.0\r\nHost:\r\n\r\n"), KK_H1_E_HOST, "empty Host in HTTP/1.0");
+	is_int(req("GET / HTTP/1.1\r\nHost: u@a\r\n\r\n"), KK_H1_E_HOST, "userinfo in Host");
+	is_int(req("GET http://u@a/ HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_HOST,
+	    "userinfo in an absolute-form target");
 	{
 		kk_str t = KK_STR_ZERO;
 		int i;
