@@ -752,8 +752,9 @@ kk_h1_err_name(int err)
 
 /* Chunked decoder states. */
 enum {
-	CH_SIZE0, CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF,
-	CH_TRAILER0, CH_TRAILER, CH_TRAILER_LF, CH_FINAL_LF, CH_DONE
+	CH_SIZE0, CH_SIZE, CH_SIZE_WS, CH_EXT, CH_EXT_QUOTED, CH_EXT_ESCAPE, CH_SIZE_LF,
+	CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER0, CH_TRAILER_NAME, CH_TRAILER,
+	CH_TRAILER_LF, CH_FINAL_LF, CH_DONE
 };
 #define KK_H1_CHUNK_EXTMAX 1024		/* extension bytes on one size line */
 #define KK_H1_CHUNK_TRAILERMAX 8192	/* all trailer fields */
@@ -812,30 +813,61 @@ kk_h1_chunk_next(kk_h1chunk *d, const char *p, size_t len, size_t *used)
 			}
 			if (d->state == CH_SIZE0)
 				goto bad;
+			d->linelen = 1;
 			if (c == '\r')
 				d->state = CH_SIZE_LF;
-			else if (c == ';' || c == ' ' || c == '\t') {
+			else if (c == ';')
 				d->state = CH_EXT;
-				d->linelen = 1;
-			} else
+			else if (c == ' ' || c == '\t')
+				d->state = CH_SIZE_WS;
+			else
 				goto bad;
 			break;
 		}
+		case CH_SIZE_WS:
+			/* RFC 9112 §7.1.1 allows white space (BWS) after the
+			 * size only before a ';'. "3 \r\n" is read as 3 by some
+			 * parsers and refused or misread by others: refused. */
+			if (++d->linelen > KK_H1_CHUNK_EXTMAX)
+				goto bad;
+			if (c == ';')
+				d->state = CH_EXT;
+			else if (c != ' ' && c != '\t')
+				goto bad;
+			break;
 		case CH_EXT:
-			/* Extensions are dropped; their bytes must still be
-			 * printable, so no parser can see a line end in them. */
+			/* Extensions (RFC 9112 §7.1.1: tokens, '=', BWS and
+			 * quoted strings) are dropped; what they may hold is
+			 * still checked, and a line end inside a quoted
+			 * string is refused, so that no parser can find the
+			 * end of the line elsewhere than this one does. */
+			if (++d->linelen > KK_H1_CHUNK_EXTMAX)
+				goto bad;
 			if (c == '\r')
 				d->state = CH_SIZE_LF;
-			else if ((c == '\t' || (c >= 0x20 && c != 0x7f)) &&
-			    ++d->linelen <= KK_H1_CHUNK_EXTMAX)
-				break;
-			else
+			else if (c == '"')
+				d->state = CH_EXT_QUOTED;
+			else if (!is_tchar(c) && c != ';' && c != '=' && c != ' ' && c != '\t')
 				goto bad;
+			break;
+		case CH_EXT_QUOTED:	/* qdtext, quoted-pair (RFC 9110 §5.6.4) */
+			if (++d->linelen > KK_H1_CHUNK_EXTMAX || !is_vchar_ws(c))
+				goto bad;
+			if (c == '"')
+				d->state = CH_EXT;
+			else if (c == '\\')
+				d->state = CH_EXT_ESCAPE;
+			break;
+		case CH_EXT_ESCAPE:
+			if (++d->linelen > KK_H1_CHUNK_EXTMAX || !is_vchar_ws(c))
+				goto bad;
+			d->state = CH_EXT_QUOTED;
 			break;
 		case CH_SIZE_LF:
 			if (c != '\n')
 				goto bad;
 			d->digits = 0;
+			d->linelen = 0;
 			d->state = d->left ? CH_DATA : CH_TRAILER0;
 			break;
 		case CH_DATA_CR:
@@ -853,22 +885,35 @@ kk_h1_chunk_next(kk_h1chunk *d, const char *p, size_t len, size_t *used)
 				d->state = CH_FINAL_LF;
 				break;
 			}
-			if (c == ' ' || c == '\t' || c == ':')
-				goto bad;
-			d->state = CH_TRAILER;
+			d->state = CH_TRAILER_NAME;
 			/* fall through */
+		case CH_TRAILER_NAME:
+			/* Trailers are dropped, but each must be a field line
+			 * (RFC 9112 §7.1.2): a name, then ':'. A line of
+			 * another shape (a request line, obs-fold) is what a
+			 * smuggled request would look like to a lax parser. */
+			if (++d->trailers > KK_H1_CHUNK_TRAILERMAX)
+				goto bad;
+			if (c == ':' && d->linelen) {
+				d->state = CH_TRAILER;
+				break;
+			}
+			if (!is_tchar(c))
+				goto bad;
+			d->linelen = 1;
+			break;
 		case CH_TRAILER:
 			if (c == '\r') {
 				d->state = CH_TRAILER_LF;
 				break;
 			}
-			if (!(c == '\t' || (c >= 0x20 && c != 0x7f)) ||
-			    ++d->trailers > KK_H1_CHUNK_TRAILERMAX)
+			if (!is_vchar_ws(c) || ++d->trailers > KK_H1_CHUNK_TRAILERMAX)
 				goto bad;
 			break;
 		case CH_TRAILER_LF:
 			if (c != '\n')
 				goto bad;
+			d->linelen = 0;
 			d->state = CH_TRAILER0;
 			break;
 		case CH_FINAL_LF:

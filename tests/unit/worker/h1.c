@@ -283,5 +283,21 @@ main(void)
 	is_str(dechunk("3\r\nabcd\r\n0\r\n\r\n", 1000), "(error)", "more data than the size");
 	is_str(dechunk("0\r\n X: folded\r\n\r\n", 1000), "(error)", "folded trailer");
 	is_str(dechunk("3\r\nabc\r\n0\r\n", 1000), "(incomplete)", "end not reached without the last CRLF");
+	is_str(dechunk("3 \r\nabc\r\n0\r\n\r\n", 1000), "(error)", "SP after the size");
+	is_str(dechunk("3\t\r\nabc\r\n0\r\n\r\n", 1), "(error)", "tab after the size");
+	is_str(dechunk("3\r\nabc\r\n0 \r\n\r\n", 1000), "(error)", "SP after the last size");
+	is_str(dechunk(" 3\r\nabc\r\n0\r\n\r\n", 1000), "(error)", "SP before the size");
+	is_str(dechunk("3 \t ;a=b\r\nabc\r\n0\r\n\r\n", 1), "abc", "BWS before an extension");
+	is_str(dechunk("3; a = \"x\\\"y;z\"\r\nabc\r\n0\r\n\r\n", 1), "abc",
+	    "quoted extension value with an escape and a ';'");
+	is_str(dechunk("3;a=\"b\r\nc\"\r\nabc\r\n0\r\n\r\n", 1000), "(error)",
+	    "CRLF inside a quoted extension");
+	is_str(dechunk("3;a=\"b\r\nabc\r\n0\r\n\r\n", 1000), "(error)", "unterminated quote");
+	is_str(dechunk("3;a=b/c\r\nabc\r\n0\r\n\r\n", 1000), "(error)", "'/' in an unquoted extension");
+	is_str(dechunk("0\r\nGET /x HTTP/1.1\r\n\r\n", 1000), "(error)",
+	    "trailer that is not a field line");
+	is_str(dechunk("0\r\n: x\r\n\r\n", 1000), "(error)", "trailer without a name");
+	is_str(dechunk("0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 1), "",
+	    "framing fields in trailers are dropped with the rest");
 	return done();
 }
