@@ -4,6 +4,7 @@ $(B)/src/ctl/kakehi-ctl.o: src/ctl/kakehi-ctl.c src/include/kakehi/frame.h src/i
 $(B)/src/libkakehi/addr.o: src/libkakehi/addr.c src/include/kakehi/addr.h 
 $(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h src/include/kakehi/wait.h 
 $(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h src/include/kakehi/wait.h 
+$(B)/src/libkakehi/index.o: src/libkakehi/index.c src/include/kakehi/index.h 
 $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h 
 $(B)/src/libkakehi/listenfds.o: src/libkakehi/listenfds.c src/include/kakehi/addr.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h 
 $(B)/src/libkakehi/setting.o: src/libkakehi/setting.c src/include/kakehi/addr.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
@@ -41,7 +42,7 @@ $(B)/src/worker/timer.o: src/worker/timer.c src/worker/list.h src/worker/timer.h
 $(B)/src/worker/transport.o: src/worker/transport.c src/worker/buf.h src/worker/list.h src/worker/loop.h src/worker/sock.h src/worker/transport.h 
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o $(B)/src/libkakehi/wait.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o $(B)/src/libkakehi/wait.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)
