@@ -146,11 +146,11 @@ kk_index_del(kk_index *ix, const char *key, size_t klen)
 	return 1;
 }
 
-const kk_index_slot *
+kk_index_slot *
 kk_index_next(const kk_index *ix, size_t *cursor)
 {
 	while (ix->slots && *cursor <= ix->mask) {
-		const kk_index_slot *s = &ix->slots[(*cursor)++];
+		kk_index_slot *s = &ix->slots[(*cursor)++];
 		if (s->key && s->key != DEAD) return s;
 	}
 	return 0;

@@ -41,9 +41,10 @@ size_t *kk_index_get(const kk_index *, const char *key, size_t klen);
  * safe to remove (any key) while iterating with kk_index_next. */
 int kk_index_del(kk_index *, const char *key, size_t klen);
 /* Iteration in slot order (not insertion order): set *cursor to 0 first;
- * each call returns the next live slot, NULL at the end. Adding during
- * an iteration may rehash; removing may not. */
-const kk_index_slot *kk_index_next(const kk_index *, size_t *cursor);
+ * each call returns the next live slot, NULL at the end. The caller may
+ * change the slot's value, never its key. Adding during an iteration
+ * may rehash; removing may not. */
+kk_index_slot *kk_index_next(const kk_index *, size_t *cursor);
 /* Checks the invariants: counts, load bound, every live key reachable
  * from its home slot. 1 good; 0 with the first violation in err. */
 int kk_index_check(const kk_index *, char *err, size_t errlen);
