@@ -23,6 +23,26 @@
 /* A config or state file larger than this is a mistake, not a config. */
 #define LOAD_MAX (64UL << 20)
 #define HOST_BUF 256
+/* The index value of an object removed under an open journal: absent to
+ * every lookup, but its key stays, so undoing the removal needs no
+ * memory. See kk_state_apply_journal. */
+#define GONE ((size_t)-1)
+
+/* One change recorded by kk_state_apply_journal: what undoes it. */
+struct kk_journal_entry {
+	enum kk_verb_id id;	/* the verb applied */
+	size_t slot;		/* of the object added or removed */
+	int revived;		/* add: it took over a removed object's key */
+	char *key;		/* the object's index key (owned) */
+	size_t klen;
+	union {			/* remove: the object; set: the old settings */
+		kk_listener l;
+		kk_cluster c;
+		kk_frontend f;
+		kk_backend b;
+		kk_settings set;
+	} u;
+};
 
 void
 kk_state_init(kk_state *st)
@@ -190,6 +210,7 @@ live_backend(const void *p)
 int
 kk_state_compact(kk_state *st)
 {
+	if (st->journals) return 1;
 	return squeeze(st->clusters, &st->nclusters, &st->dclusters, sizeof *st->clusters,
 		&st->cindex, live_cluster)
 	    && squeeze(st->frontends, &st->nfrontends, &st->dfrontends, sizeof *st->frontends,
@@ -204,6 +225,8 @@ kk_state_compact(kk_state *st)
 static void
 after_remove(kk_state *st)
 {
+	/* An open journal undoes removals into their own slots. */
+	if (st->journals) return;
 	if (st->dclusters * 2 > st->nclusters)
 		squeeze(st->clusters, &st->nclusters, &st->dclusters, sizeof *st->clusters,
 		    &st->cindex, live_cluster);
@@ -240,10 +263,44 @@ grow(void *arr, size_t n, size_t *alloc, size_t size)
 	return 1;
 }
 
+/* Indexes key at slot; a key left by a journaled removal is taken over
+ * (*revived set, so undo can give it back). 1 ok, 0 ENOMEM. */
+static int
+claim(kk_index *ix, const char *key, size_t klen, size_t slot, int *revived)
+{
+	size_t *v = kk_index_get(ix, key, klen);
+	if (v && *v == GONE) {
+		*v = slot;
+		if (revived) *revived = 1;
+		return 1;
+	}
+	return kk_index_put(ix, key, klen, slot);
+}
+
+/* Unindexes key, or under a journal (e) only marks it gone. */
+static void
+release(kk_index *ix, const char *key, size_t klen, const struct kk_journal_entry *e)
+{
+	if (e) *kk_index_get(ix, key, klen) = GONE;
+	else kk_index_del(ix, key, klen);
+}
+
+/* Keeps a copy of key in the journal entry, if any. 1 ok, 0 ENOMEM. */
+static int
+entry_key(struct kk_journal_entry *e, const char *key, size_t klen)
+{
+	if (!e) return 1;
+	if (!(e->key = malloc(klen + 1))) return 0;
+	memcpy(e->key, key, klen);
+	e->key[klen] = 0;
+	e->klen = klen;
+	return 1;
+}
+
 static int
 index_str(kk_index *ix, const char *key, size_t slot)
 {
-	return kk_index_put(ix, key, strlen(key), slot);
+	return claim(ix, key, strlen(key), slot, 0);
 }
 
 static int
@@ -252,7 +309,7 @@ index_frontend(kk_state *st, const kk_frontend *f, size_t slot)
 	kk_statekey k;
 	int r;
 	if (!kk_statekey_frontend(&k, f)) return 0;
-	r = kk_index_put(&st->findex, k.s, k.len, slot);
+	r = claim(&st->findex, k.s, k.len, slot, 0);
 	kk_statekey_done(&k);
 	return r;
 }
@@ -263,7 +320,7 @@ index_backend(kk_state *st, const kk_backend *b, size_t slot)
 	kk_statekey k;
 	int r;
 	if (!kk_statekey_backend(&k, b->cluster, b->id)) return 0;
-	r = kk_index_put(&st->bindex, k.s, k.len, slot);
+	r = claim(&st->bindex, k.s, k.len, slot, 0);
 	kk_statekey_done(&k);
 	return r;
 }
@@ -347,14 +404,14 @@ kk_listener *
 kk_state_listener(const kk_state *st, const char *addr_text)
 {
 	size_t *slot = kk_index_get(&st->lindex, addr_text, strlen(addr_text));
-	return slot ? &st->listeners[*slot] : 0;
+	return slot && *slot != GONE ? &st->listeners[*slot] : 0;
 }
 
 kk_cluster *
 kk_state_cluster(const kk_state *st, const char *id)
 {
 	size_t *slot = kk_index_get(&st->cindex, id, strlen(id));
-	return slot ? &st->clusters[*slot] : 0;
+	return slot && *slot != GONE ? &st->clusters[*slot] : 0;
 }
 
 kk_backend *
@@ -372,7 +429,7 @@ kk_state_backend(const kk_state *st, const char *cluster, const char *id)
 	}
 	slot = kk_index_get(&st->bindex, k.s, k.len);
 	kk_statekey_done(&k);
-	return slot ? &st->backends[*slot] : 0;
+	return slot && *slot != GONE ? &st->backends[*slot] : 0;
 }
 
 static int
@@ -401,7 +458,8 @@ opt_duration(const kk_verb *v, const char *name, unsigned long def)
 }
 
 static int
-apply_listener_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char text[KK_ADDR_FMTLEN], pub[KK_ADDR_FMTLEN];
 	const char *pubopt = kk_verb_opt(v, "--public-address");
@@ -428,10 +486,13 @@ apply_listener_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 	l.addr_text = dup_opt(text, &ok);
 	l.public_address = dup_opt(pubopt ? pub : 0, &ok);
 	if (!ok || !grow(&st->listeners, st->nlisteners, &st->alisteners, sizeof l)
-	    || !index_str(&st->lindex, l.addr_text, st->nlisteners)) {
+	    || !entry_key(e, text, strlen(text))
+	    || !claim(&st->lindex, text, strlen(text), st->nlisteners, e ? &e->revived : 0)) {
+		if (e) free(e->key);
 		free_listener(&l);
 		return nomem(err, errlen, v);
 	}
+	if (e) e->slot = st->nlisteners;
 	st->listeners[st->nlisteners++] = l;
 	return 1;
 }
@@ -450,7 +511,8 @@ first_frontend_of(const kk_state *st, const char *lis, const char *cluster)
 }
 
 static int
-apply_listener_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_listener_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char text[KK_ADDR_FMTLEN];
 	kk_listener *l;
@@ -471,11 +533,17 @@ apply_listener_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		kk_str_free(&line);
 		return 0;
 	}
-	kk_index_del(&st->lindex, text, strlen(text));
-	free_listener(l);
+	if (!entry_key(e, text, strlen(text))) return nomem(err, errlen, v);
+	release(&st->lindex, text, strlen(text), e);
+	i = (size_t)(l - st->listeners);
+	if (e) {
+		e->slot = i;
+		e->u.l = *l;
+	} else {
+		free_listener(l);
+	}
 	/* Listeners stay dense (see state.h): shift and re-point the few
 	 * that follow. */
-	i = (size_t)(l - st->listeners);
 	memmove(l, l + 1, (st->nlisteners - i - 1) * sizeof *l);
 	st->nlisteners--;
 	for (; i < st->nlisteners; i++) {
@@ -486,7 +554,8 @@ apply_listener_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 }
 
 static int
-apply_cluster_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	const char *lb = kk_verb_opt(v, "--lb");
 	kk_cluster c;
@@ -502,16 +571,20 @@ apply_cluster_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 			c.lb = (enum kk_lb)i;
 	c.id = dup_opt(v->pos[0], &ok);
 	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)
-	    || !index_str(&st->cindex, c.id, st->nclusters)) {
+	    || !entry_key(e, c.id, strlen(c.id))
+	    || !claim(&st->cindex, c.id, strlen(c.id), st->nclusters, e ? &e->revived : 0)) {
+		if (e) free(e->key);
 		free(c.id);
 		return nomem(err, errlen, v);
 	}
+	if (e) e->slot = st->nclusters;
 	st->clusters[st->nclusters++] = c;
 	return 1;
 }
 
 static int
-apply_cluster_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	const char *id = v->pos[0];
 	kk_cluster *c = kk_state_cluster(st, id);
@@ -539,8 +612,14 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		kk_str_free(&line);
 		return 0;
 	}
-	kk_index_del(&st->cindex, id, strlen(id));
-	free(c->id);
+	if (!entry_key(e, id, strlen(id))) return nomem(err, errlen, v);
+	release(&st->cindex, id, strlen(id), e);
+	if (e) {
+		e->slot = (size_t)(c - st->clusters);
+		e->u.c = *c;
+	} else {
+		free(c->id);
+	}
 	memset(c, 0, sizeof *c);
 	st->dclusters++;
 	after_remove(st);
@@ -598,7 +677,7 @@ kk_state_frontend(const kk_state *st, const kk_frontend *f)
 	}
 	slot = kk_index_get(&st->findex, k.s, k.len);
 	kk_statekey_done(&k);
-	return slot ? &st->frontends[*slot] : 0;
+	return slot && *slot != GONE ? &st->frontends[*slot] : 0;
 }
 
 static int
@@ -612,12 +691,14 @@ frontend_fail(char *err, size_t errlen, const kk_frontend *f, const char *fmt)
 }
 
 static int
-apply_frontend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char hostbuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
 	kk_frontend f, copy;
 	kk_cluster *c;
 	kk_listener *l;
+	kk_statekey k;
 	int ok = 1;
 	frontend_of(v, &f, hostbuf, lbuf);
 	if (!(c = kk_state_cluster(st, f.cluster))) {
@@ -640,10 +721,19 @@ apply_frontend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 	copy.path = dup_opt(f.path, &ok);
 	copy.method = dup_opt(f.method, &ok);
 	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)
-	    || !index_frontend(st, &f, st->nfrontends)) {
+	    || !kk_statekey_frontend(&k, &f)) {
 		free_frontend(&copy);
 		return nomem(err, errlen, v);
 	}
+	if (!entry_key(e, k.s, k.len)
+	    || !claim(&st->findex, k.s, k.len, st->nfrontends, e ? &e->revived : 0)) {
+		if (e) free(e->key);
+		kk_statekey_done(&k);
+		free_frontend(&copy);
+		return nomem(err, errlen, v);
+	}
+	kk_statekey_done(&k);
+	if (e) e->slot = st->nfrontends;
 	st->frontends[st->nfrontends++] = copy;
 	c->nfrontends++;
 	l->nfrontends++;
@@ -651,7 +741,8 @@ apply_frontend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 }
 
 static int
-apply_frontend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char hostbuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
 	kk_frontend f, *found;
@@ -661,11 +752,20 @@ apply_frontend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		return frontend_fail(err, errlen, &f, "frontend remove: no frontend matches "
 		    "exactly (every match option counts; see: frontend list): %s");
 	if (!kk_statekey_frontend(&k, &f)) return nomem(err, errlen, v);
-	kk_index_del(&st->findex, k.s, k.len);
+	if (!entry_key(e, k.s, k.len)) {
+		kk_statekey_done(&k);
+		return nomem(err, errlen, v);
+	}
+	release(&st->findex, k.s, k.len, e);
 	kk_statekey_done(&k);
 	kk_state_cluster(st, found->cluster)->nfrontends--;
 	kk_state_listener(st, found->listener)->nfrontends--;
-	free_frontend(found);
+	if (e) {
+		e->slot = (size_t)(found - st->frontends);
+		e->u.f = *found;
+	} else {
+		free_frontend(found);
+	}
 	memset(found, 0, sizeof *found);
 	st->dfrontends++;
 	after_remove(st);
@@ -673,13 +773,15 @@ apply_frontend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 }
 
 static int
-apply_backend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	const char *cluster = v->pos[0], *id = v->pos[1], *weight = kk_verb_opt(v, "--weight");
 	char text[KK_ADDR_FMTLEN];
 	unsigned long w = KK_DEFAULT_WEIGHT;
 	kk_cluster *c;
 	kk_backend b;
+	kk_statekey k;
 	int ok = 1;
 	memset(&b, 0, sizeof b);
 	if (!(c = kk_state_cluster(st, cluster))) {
@@ -705,17 +807,27 @@ apply_backend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 	b.id = dup_opt(id, &ok);
 	b.addr_text = dup_opt(text, &ok);
 	if (!ok || !grow(&st->backends, st->nbackends, &st->abackends, sizeof b)
-	    || !index_backend(st, &b, st->nbackends)) {
+	    || !kk_statekey_backend(&k, cluster, id)) {
 		free_backend(&b);
 		return nomem(err, errlen, v);
 	}
+	if (!entry_key(e, k.s, k.len)
+	    || !claim(&st->bindex, k.s, k.len, st->nbackends, e ? &e->revived : 0)) {
+		if (e) free(e->key);
+		kk_statekey_done(&k);
+		free_backend(&b);
+		return nomem(err, errlen, v);
+	}
+	kk_statekey_done(&k);
+	if (e) e->slot = st->nbackends;
 	st->backends[st->nbackends++] = b;
 	c->nbackends++;
 	return 1;
 }
 
 static int
-apply_backend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_backend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	kk_backend *b = kk_state_backend(st, v->pos[0], v->pos[1]);
 	kk_statekey k;
@@ -729,10 +841,19 @@ apply_backend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		return 0;
 	}
 	if (!kk_statekey_backend(&k, b->cluster, b->id)) return nomem(err, errlen, v);
-	kk_index_del(&st->bindex, k.s, k.len);
+	if (!entry_key(e, k.s, k.len)) {
+		kk_statekey_done(&k);
+		return nomem(err, errlen, v);
+	}
+	release(&st->bindex, k.s, k.len, e);
 	kk_statekey_done(&k);
 	kk_state_cluster(st, b->cluster)->nbackends--;
-	free_backend(b);
+	if (e) {
+		e->slot = (size_t)(b - st->backends);
+		e->u.b = *b;
+	} else {
+		free_backend(b);
+	}
 	memset(b, 0, sizeof *b);
 	st->dbackends++;
 	after_remove(st);
@@ -740,7 +861,8 @@ apply_backend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 }
 
 static int
-apply_set(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_set(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	kk_settings next;
 	char msg[KK_ERRLEN];
@@ -750,30 +872,201 @@ apply_set(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		snprintf(err, errlen, "set: %s", msg);
 		return 0;
 	}
-	kk_setting_free(&st->set);
+	if (e) e->u.set = st->set;
+	else kk_setting_free(&st->set);
 	st->set = next;
 	return 1;
 }
 
-int
-kk_state_apply(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+/* One verb; with e (a journal entry, zeroed), what undoes it goes in e. */
+static int
+apply_verb(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	switch (v->def->id) {
-	case KK_V_SET: return apply_set(st, v, err, errlen);
-	case KK_V_LISTENER_ADD: return apply_listener_add(st, v, err, errlen);
-	case KK_V_LISTENER_REMOVE: return apply_listener_remove(st, v, err, errlen);
-	case KK_V_CLUSTER_ADD: return apply_cluster_add(st, v, err, errlen);
-	case KK_V_CLUSTER_REMOVE: return apply_cluster_remove(st, v, err, errlen);
-	case KK_V_FRONTEND_ADD: return apply_frontend_add(st, v, err, errlen);
-	case KK_V_FRONTEND_REMOVE: return apply_frontend_remove(st, v, err, errlen);
-	case KK_V_BACKEND_ADD: return apply_backend_add(st, v, err, errlen);
-	case KK_V_BACKEND_REMOVE: return apply_backend_remove(st, v, err, errlen);
+	case KK_V_SET: return apply_set(st, v, e, err, errlen);
+	case KK_V_LISTENER_ADD: return apply_listener_add(st, v, e, err, errlen);
+	case KK_V_LISTENER_REMOVE: return apply_listener_remove(st, v, e, err, errlen);
+	case KK_V_CLUSTER_ADD: return apply_cluster_add(st, v, e, err, errlen);
+	case KK_V_CLUSTER_REMOVE: return apply_cluster_remove(st, v, e, err, errlen);
+	case KK_V_FRONTEND_ADD: return apply_frontend_add(st, v, e, err, errlen);
+	case KK_V_FRONTEND_REMOVE: return apply_frontend_remove(st, v, e, err, errlen);
+	case KK_V_BACKEND_ADD: return apply_backend_add(st, v, e, err, errlen);
+	case KK_V_BACKEND_REMOVE: return apply_backend_remove(st, v, e, err, errlen);
 	default:
 		snprintf(err, errlen, "%s%s%s: not a change of the state; it cannot appear in a "
 		    "config or state file", v->def->word1, v->def->word2 ? " " : "",
 		    v->def->word2 ? v->def->word2 : "");
 		return 0;
 	}
+}
+
+int
+kk_state_apply(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+{
+	return apply_verb(st, v, 0, err, errlen);
+}
+
+int
+kk_state_apply_journal(kk_state *st, const kk_verb *v, kk_journal *j, char *err,
+    size_t errlen)
+{
+	struct kk_journal_entry *e;
+	/* The entry is made room for first: once the verb has applied,
+	 * recording it cannot fail. */
+	if (j->n == j->a) {
+		size_t a = j->a ? 2 * j->a : 16;
+		struct kk_journal_entry *p = realloc(j->e, a * sizeof *p);
+		if (!p) return nomem(err, errlen, v);
+		j->e = p;
+		j->a = a;
+	}
+	e = &j->e[j->n];
+	memset(e, 0, sizeof *e);
+	e->id = v->def->id;
+	/* Counted open before the first verb, whose own removal must not
+	 * squeeze its slot away. */
+	if (!j->n) st->journals++;
+	if (!apply_verb(st, v, e, err, errlen)) {
+		if (!j->n) st->journals--;
+		return 0;
+	}
+	j->n++;
+	return 1;
+}
+
+/* Gives a journaled key its slot back, or, for an undone add that took
+ * over a removed object's key, gives it back to that removal. */
+static void
+reindex(kk_index *ix, const struct kk_journal_entry *e, size_t slot)
+{
+	size_t *v = kk_index_get(ix, e->key, e->klen);
+	if (slot != GONE) *v = slot;
+	else if (e->revived) *v = GONE;
+	else kk_index_del(ix, e->key, e->klen);
+}
+
+static void
+undo_listener_remove(kk_state *st, const struct kk_journal_entry *e)
+{
+	size_t i = e->slot;
+	/* The removal's slot is free again: every later change is undone. */
+	memmove(&st->listeners[i + 1], &st->listeners[i], (st->nlisteners - i) * sizeof
+	    *st->listeners);
+	st->listeners[i] = e->u.l;
+	st->nlisteners++;
+	for (; i < st->nlisteners; i++) {
+		const char *key = st->listeners[i].addr_text;
+		*kk_index_get(&st->lindex, key, strlen(key)) = i;
+	}
+}
+
+/* Undoes entry e; the state is as e's verb found it afterwards, since
+ * every later entry is already undone. Needs no memory. */
+static void
+undo_entry(kk_state *st, struct kk_journal_entry *e)
+{
+	kk_frontend *f;
+	kk_backend *b;
+	switch (e->id) {
+	case KK_V_SET:
+		kk_setting_free(&st->set);
+		st->set = e->u.set;
+		break;
+	case KK_V_LISTENER_ADD:
+		reindex(&st->lindex, e, GONE);
+		free_listener(&st->listeners[--st->nlisteners]);
+		break;
+	case KK_V_LISTENER_REMOVE:
+		undo_listener_remove(st, e);
+		break;
+	case KK_V_CLUSTER_ADD:
+		reindex(&st->cindex, e, GONE);
+		free(st->clusters[--st->nclusters].id);
+		break;
+	case KK_V_CLUSTER_REMOVE:
+		st->clusters[e->slot] = e->u.c;
+		st->dclusters--;
+		reindex(&st->cindex, e, e->slot);
+		break;
+	case KK_V_FRONTEND_ADD:
+		f = &st->frontends[--st->nfrontends];
+		kk_state_cluster(st, f->cluster)->nfrontends--;
+		kk_state_listener(st, f->listener)->nfrontends--;
+		reindex(&st->findex, e, GONE);
+		free_frontend(f);
+		break;
+	case KK_V_FRONTEND_REMOVE:
+		f = &st->frontends[e->slot];
+		*f = e->u.f;
+		st->dfrontends--;
+		reindex(&st->findex, e, e->slot);
+		kk_state_cluster(st, f->cluster)->nfrontends++;
+		kk_state_listener(st, f->listener)->nfrontends++;
+		break;
+	case KK_V_BACKEND_ADD:
+		b = &st->backends[--st->nbackends];
+		kk_state_cluster(st, b->cluster)->nbackends--;
+		reindex(&st->bindex, e, GONE);
+		free_backend(b);
+		break;
+	case KK_V_BACKEND_REMOVE:
+		b = &st->backends[e->slot];
+		*b = e->u.b;
+		st->dbackends--;
+		reindex(&st->bindex, e, e->slot);
+		kk_state_cluster(st, b->cluster)->nbackends++;
+		break;
+	default:
+		break;
+	}
+	free(e->key);
+}
+
+/* Frees what entry e holds once its change stands: a removed object,
+ * its key if still marked gone, old settings. */
+static void
+commit_entry(kk_state *st, struct kk_journal_entry *e)
+{
+	kk_index *ix = 0;
+	size_t *v;
+	switch (e->id) {
+	case KK_V_SET: kk_setting_free(&e->u.set); break;
+	case KK_V_LISTENER_REMOVE: free_listener(&e->u.l); ix = &st->lindex; break;
+	case KK_V_CLUSTER_REMOVE: free(e->u.c.id); ix = &st->cindex; break;
+	case KK_V_FRONTEND_REMOVE: free_frontend(&e->u.f); ix = &st->findex; break;
+	case KK_V_BACKEND_REMOVE: free_backend(&e->u.b); ix = &st->bindex; break;
+	default: break;
+	}
+	if (ix && (v = kk_index_get(ix, e->key, e->klen)) && *v == GONE)
+		kk_index_del(ix, e->key, e->klen);
+	free(e->key);
+}
+
+static void
+journal_close(kk_state *st, kk_journal *j)
+{
+	if (j->n) st->journals--;
+	free(j->e);
+	memset(j, 0, sizeof *j);
+	after_remove(st);
+}
+
+void
+kk_journal_undo(kk_state *st, kk_journal *j)
+{
+	while (j->n) {
+		undo_entry(st, &j->e[j->n - 1]);
+		if (!--j->n) st->journals--;
+	}
+	journal_close(st, j);
+}
+
+void
+kk_journal_commit(kk_state *st, kk_journal *j)
+{
+	for (size_t i = 0; i < j->n; i++) commit_entry(st, &j->e[i]);
+	journal_close(st, j);
 }
 
 /* One line of a batch: split, parse, check, apply to next. */
@@ -898,17 +1191,25 @@ fail:
 /* One kind's index against its array: every live slot found at its own
  * slot, as many entries as live slots, the removed count right. */
 static int
-check_kind(const kk_index *ix, const char *what, size_t n, size_t dead, size_t nlive,
-    char *err, size_t errlen)
+check_kind(const kk_state *st, const kk_index *ix, const char *what, size_t n, size_t dead,
+    size_t nlive, char *err, size_t errlen)
 {
 	char msg[200];
+	size_t cursor = 0, gone = 0;
+	const kk_index_slot *s;
 	if (!kk_index_check(ix, msg, sizeof msg)) {
 		snprintf(err, errlen, "%s index: %s", what, msg);
 		return 0;
 	}
-	if (nlive + dead != n || ix->n != nlive) {
-		snprintf(err, errlen, "%s: %zu slots, %zu removed, %zu live, %zu indexed", what, n,
-		    dead, nlive, ix->n);
+	while ((s = kk_index_next(ix, &cursor)))
+		if (s->value == GONE) gone++;
+		else if (s->value >= n) {
+			snprintf(err, errlen, "%s index: an entry points past the slots", what);
+			return 0;
+		}
+	if (nlive + dead != n || ix->n - gone != nlive || (gone && !st->journals)) {
+		snprintf(err, errlen, "%s: %zu slots, %zu removed, %zu live, %zu indexed (%zu "
+		    "journaled removals)", what, n, dead, nlive, ix->n, gone);
 		return 0;
 	}
 	return 1;
@@ -939,7 +1240,7 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		    err, errlen))
 			return 0;
 	}
-	if (!check_kind(&st->lindex, "listeners", st->nlisteners, 0, st->nlisteners, err, errlen))
+	if (!check_kind(st, &st->lindex, "listeners", st->nlisteners, 0, st->nlisteners, err, errlen))
 		return 0;
 	for (i = live = 0; i < st->nclusters; i++) {
 		const char *key = st->clusters[i].id;
@@ -949,7 +1250,7 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		    err, errlen))
 			return 0;
 	}
-	if (!check_kind(&st->cindex, "clusters", st->nclusters, st->dclusters, live, err, errlen))
+	if (!check_kind(st, &st->cindex, "clusters", st->nclusters, st->dclusters, live, err, errlen))
 		return 0;
 	/* Users recounted per cluster (two counts a slot) and per listener. */
 	users = calloc(2 * st->nclusters + 1, sizeof *users);
@@ -981,7 +1282,7 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		if (!ok) goto end;
 		ok = 0;
 	}
-	if (!check_kind(&st->findex, "frontends", st->nfrontends, st->dfrontends, live, err,
+	if (!check_kind(st, &st->findex, "frontends", st->nfrontends, st->dfrontends, live, err,
 	    errlen))
 		goto end;
 	for (i = live = 0; i < st->nbackends; i++) {
@@ -999,7 +1300,7 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 			goto end;
 		}
 	}
-	if (!check_kind(&st->bindex, "backends", st->nbackends, st->dbackends, live, err, errlen))
+	if (!check_kind(st, &st->bindex, "backends", st->nbackends, st->dbackends, live, err, errlen))
 		goto end;
 	for (i = 0; i < st->nclusters; i++) {
 		const kk_cluster *c = &st->clusters[i];

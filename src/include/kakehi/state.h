@@ -97,6 +97,7 @@ struct kk_state {
 	kk_backend *backends; size_t nbackends, abackends;
 	size_t dclusters, dfrontends, dbackends;	/* removed slots among n */
 	kk_index lindex, cindex, findex, bindex;	/* identity to slot */
+	unsigned journals;		/* open kk_journals: removed slots stay put */
 };
 
 void kk_state_init(kk_state *);		/* empty state, default settings */
@@ -109,6 +110,27 @@ int kk_state_compact(kk_state *);
 /* Applies one parsed verb (flags KK_VERB_F_CONFIG) to the state. 1 ok; 0
  * with a message for the operator in err, and the state unchanged. */
 int kk_state_apply(kk_state *, const kk_verb *, char *err, size_t errlen);
+/* A journal undoes a batch without a copy of the state. Each verb goes
+ * through kk_state_apply_journal, which applies it as kk_state_apply does
+ * and records how to undo it (a removed object is kept, not freed, and
+ * its slot stays empty). Then either kk_journal_commit (the changes
+ * stand) or kk_journal_undo (the state prints byte for byte as before the
+ * first journaled verb, in O(changes), allocating nothing, so it cannot
+ * fail). While a journal is open, every change to the state goes through
+ * it and no removed slot is squeezed out. All-zero is an empty journal. */
+struct kk_journal_entry;
+typedef struct kk_journal kk_journal;
+struct kk_journal {
+	struct kk_journal_entry *e;	/* in order applied; state.c */
+	size_t n, a;
+};
+#define KK_JOURNAL_ZERO { 0, 0, 0 }
+/* 1 ok; 0 with err, and the state and journal unchanged. */
+int kk_state_apply_journal(kk_state *, const kk_verb *, kk_journal *, char *err,
+    size_t errlen);
+void kk_journal_undo(kk_state *, kk_journal *);		/* and empties the journal */
+void kk_journal_commit(kk_state *, kk_journal *);	/* and empties the journal */
+
 /* Applies a batch of verb lines (a config file, a state file, the payload
  * of a worker update) as one transaction: on any error the state is
  * unchanged and err reads "SOURCE:LINE: message". Runtime verbs (status,

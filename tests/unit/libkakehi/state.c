@@ -25,6 +25,9 @@ printed(const kk_state *st)
 	return out.s;
 }
 
+/* The journal the random runs apply through; NULL: kk_state_apply. */
+static kk_journal *journal;
+
 static int
 apply_line(kk_state *st, const char *line, char *err, size_t errlen)
 {
@@ -34,6 +37,7 @@ apply_line(kk_state *st, const char *line, char *err, size_t errlen)
 	snprintf(buf, sizeof buf, "%s", line);
 	if (!kk_line_split(buf, argv, KK_LINE_MAXWORDS, &argc, err, errlen)) return 0;
 	if (!kk_verb_parse(&v, argc, (const char *const *)argv, err, errlen)) return 0;
+	if (journal) return kk_state_apply_journal(st, &v, journal, err, errlen);
 	return kk_state_apply(st, &v, err, errlen);
 }
 
@@ -912,6 +916,129 @@ test_squeeze(void)
 	kk_state_free(&st);
 }
 
+/* A journal over random changes: undo gives back the state as it was,
+ * byte for byte, with good indexes; commit keeps what the model says;
+ * either way the state goes on agreeing with the model afterwards. */
+static void
+test_random_journals(void)
+{
+	unsigned seed, undone = 0, committed = 0, after = 0, refused_clean = 0;
+	for (seed = 200; seed < 260; seed++) {
+		struct model m = { 0, 0, 0 }, saved;
+		kk_journal j = KK_JOURNAL_ZERO;
+		kk_state st;
+		char *before, *now, *want;
+		int undo = seed % 2, good = 1;
+		srand(seed);
+		kk_state_init(&st);
+		random_run(&st, &m, 300);
+		before = printed(&st);
+		saved = m;
+		saved.o = malloc((m.cap + 1) * sizeof *m.o);
+		memcpy(saved.o, m.o, m.n * sizeof *m.o);
+		journal = &j;
+		for (unsigned i = 0; good && i < 150; i++) {
+			size_t n = j.n;
+			char *p0 = printed(&st), *p1;
+			int r = random_step(&st, &m);
+			p1 = printed(&st);
+			/* A refused verb records nothing. */
+			if (!strcmp(p0, p1) && j.n == n) refused_clean++;
+			good = r && state_checked(&st, "under a journal");
+			free(p0);
+			free(p1);
+		}
+		journal = 0;
+		if (undo) {
+			kk_journal_undo(&st, &j);
+			now = printed(&st);
+			if (good && !strcmp(now, before) && state_checked(&st, "undone") && !st.journals)
+				undone++;
+			else printf("#   seed %u: undo does not give back the state\n", seed);
+			free(m.o);
+			m = saved;
+		} else {
+			kk_journal_commit(&st, &j);
+			now = printed(&st);
+			want = model_text(&m);
+			if (good && !strcmp(now, want) && state_checked(&st, "committed")
+			    && !st.journals)
+				committed++;
+			else printf("#   seed %u: the committed state is not the model's\n", seed);
+			free(want);
+			free(saved.o);
+		}
+		free(now);
+		/* The state goes on like any other. */
+		if (random_run(&st, &m, 100)) {
+			now = printed(&st);
+			want = model_text(&m);
+			if (!strcmp(now, want)) after++;
+			free(now);
+			free(want);
+		}
+		ok(!j.n && !j.e, "seed %u: the journal is empty afterwards", seed);
+		free(before);
+		free(m.o);
+		kk_state_free(&st);
+	}
+	ok(undone == 30, "30 seeds: undo of 150 journaled random verbs gives back the state "
+	    "byte for byte, indexes and counts checked (%u)", undone);
+	ok(committed == 30, "30 seeds: commit keeps the changes the model holds (%u)", committed);
+	ok(after == 60, "after undo or commit the state goes on agreeing with the model (%u)",
+	    after);
+	ok(refused_clean > 0, "refused verbs under a journal change nothing (%u seen)",
+	    refused_clean);
+}
+
+/* The diff's way of changing an object, remove then add again, under a
+ * journal, and a setting. */
+static void
+test_journal_readd(void)
+{
+	kk_journal j = KK_JOURNAL_ZERO;
+	kk_state st;
+	char err[KK_ERRLEN], *before, *p;
+	static const char *const lines[] = {
+		"set workers 3",
+		"frontend remove api --listener 127.0.0.1:8080 --host example.com --path /api",
+		"backend remove api a1",
+		"cluster remove api",
+		"cluster add api",
+		"backend add api a1 10.0.0.3:80",
+		"frontend add api --listener 127.0.0.1:8080 --host example.com --path /api",
+		"listener add http 127.0.0.1:8081",
+	};
+	kk_state_init(&st);
+	ok(load(&st, base_conf, err), "base config loads");
+	before = printed(&st);
+	journal = &j;
+	for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) accept_line(&st, lines[i]);
+	journal = 0;
+	p = printed(&st);
+	ok(strstr(p, "set workers 3\n") && strstr(p, "cluster add api\n")
+	    && strstr(p, "backend add api a1 10.0.0.3:80\n") && state_checked(&st, "journaled"),
+	    "changes apply under the journal");
+	free(p);
+	kk_journal_undo(&st, &j);
+	p = printed(&st);
+	is_str(p, before, "undo restores the settings, the old cluster and its users in place");
+	ok(state_checked(&st, "undone") && kk_state_cluster(&st, "api")->lb == KK_LB_RANDOM
+	    && kk_state_backend(&st, "api", "a1") && !kk_state_listener(&st, "127.0.0.1:8081"),
+	    "the old objects are found again, the added ones are gone");
+	free(p);
+	journal = &j;
+	for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) accept_line(&st, lines[i]);
+	journal = 0;
+	kk_journal_commit(&st, &j);
+	p = printed(&st);
+	ok(strstr(p, "cluster add api\n") && !strstr(p, "--lb random") && st.set.workers == 3
+	    && state_checked(&st, "committed"), "commit keeps the new objects");
+	free(p);
+	free(before);
+	kk_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -925,5 +1052,7 @@ main(void)
 	test_random_runs();
 	test_random_diffs();
 	test_squeeze();
+	test_random_journals();
+	test_journal_readd();
 	return done();
 }
