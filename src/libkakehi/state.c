@@ -1,8 +1,10 @@
 /* ISC license. */
-/* The state model: life cycle, lookups, kk_state_apply for one verb and
- * kk_state_load_text for a batch. Printing is in stateprint.c, the diff
- * in statediff.c. Every change is checked in full before anything is
- * touched, so a refused verb leaves the state as it was. */
+/* The state model: life cycle, the indexes and lookups by hash,
+ * kk_state_apply for one verb (and its journaled form, which can be
+ * undone), kk_state_load_text for a batch, and the invariant checker.
+ * Printing is in stateprint.c, the diff in statediff.c, the hash table in
+ * index.c. Every change is checked in full before anything is touched,
+ * so a refused verb leaves the state as it was. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1240,7 +1242,8 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		    err, errlen))
 			return 0;
 	}
-	if (!check_kind(st, &st->lindex, "listeners", st->nlisteners, 0, st->nlisteners, err, errlen))
+	if (!check_kind(st, &st->lindex, "listeners", st->nlisteners, 0, st->nlisteners, err,
+	    errlen))
 		return 0;
 	for (i = live = 0; i < st->nclusters; i++) {
 		const char *key = st->clusters[i].id;
@@ -1250,7 +1253,8 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		    err, errlen))
 			return 0;
 	}
-	if (!check_kind(st, &st->cindex, "clusters", st->nclusters, st->dclusters, live, err, errlen))
+	if (!check_kind(st, &st->cindex, "clusters", st->nclusters, st->dclusters, live, err,
+	    errlen))
 		return 0;
 	/* Users recounted per cluster (two counts a slot) and per listener. */
 	users = calloc(2 * st->nclusters + 1, sizeof *users);
@@ -1266,7 +1270,9 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		kk_statekey k;
 		if (!f->cluster) continue;
 		live++;
-		if (!(c = kk_state_cluster(st, f->cluster)) || !(l = kk_state_listener(st, f->listener))) {
+		c = kk_state_cluster(st, f->cluster);
+		l = kk_state_listener(st, f->listener);
+		if (!c || !l) {
 			snprintf(err, errlen, "frontend slot %zu: its cluster or listener is gone", i);
 			goto end;
 		}
@@ -1300,7 +1306,8 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 			goto end;
 		}
 	}
-	if (!check_kind(st, &st->bindex, "backends", st->nbackends, st->dbackends, live, err, errlen))
+	if (!check_kind(st, &st->bindex, "backends", st->nbackends, st->dbackends, live, err,
+	    errlen))
 		goto end;
 	for (i = 0; i < st->nclusters; i++) {
 		const kk_cluster *c = &st->clusters[i];
