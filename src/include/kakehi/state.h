@@ -103,8 +103,9 @@ struct kk_state {
 void kk_state_init(kk_state *);		/* empty state, default settings */
 void kk_state_free(kk_state *);
 int kk_state_copy(kk_state *dst, const kk_state *src);	/* 1 ok, 0 ENOMEM */
-/* Drops the removed slots, O(slots). 1 ok; 0 ENOMEM, the state as it
- * was (still whole: removed slots are a cost, not an error). */
+/* Drops the removed slots, O(slots); nothing while a journal is open.
+ * 1 ok; 0 ENOMEM, the state as it was (still whole: removed slots are a
+ * cost, not an error). */
 int kk_state_compact(kk_state *);
 
 /* Applies one parsed verb (flags KK_VERB_F_CONFIG) to the state. 1 ok; 0
@@ -117,7 +118,8 @@ int kk_state_apply(kk_state *, const kk_verb *, char *err, size_t errlen);
  * stand) or kk_journal_undo (the state prints byte for byte as before the
  * first journaled verb, in O(changes), allocating nothing, so it cannot
  * fail). While a journal is open, every change to the state goes through
- * it and no removed slot is squeezed out. All-zero is an empty journal. */
+ * it and no removed slot is squeezed out; it is committed or undone
+ * before the state is freed or copied into. All-zero is an empty journal. */
 struct kk_journal_entry;
 typedef struct kk_journal kk_journal;
 struct kk_journal {
