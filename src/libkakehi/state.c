@@ -1,8 +1,10 @@
 /* ISC license. */
-/* The state model: life cycle, lookups, kk_state_apply for one verb and
- * kk_state_load_text for a batch. Printing is in stateprint.c, the diff
- * in statediff.c. Every change is checked in full before anything is
- * touched, so a refused verb leaves the state as it was. */
+/* The state model: life cycle, the indexes and lookups by hash,
+ * kk_state_apply for one verb (and its journaled form, which can be
+ * undone), kk_state_load_text for a batch, and the invariant checker.
+ * Printing is in stateprint.c, the diff in statediff.c, the hash table in
+ * index.c. Every change is checked in full before anything is touched,
+ * so a refused verb leaves the state as it was. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,15 +14,37 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <kakehi/addr.h>
+#include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 #include "setting.h"
+#include "statekey.h"
 #include "stateprint.h"
 
 /* A config or state file larger than this is a mistake, not a config. */
 #define LOAD_MAX (64UL << 20)
 #define HOST_BUF 256
+/* The index value of an object removed under an open journal: absent to
+ * every lookup, but its key stays, so undoing the removal needs no
+ * memory. See kk_state_apply_journal. */
+#define GONE ((size_t)-1)
+
+/* One change recorded by kk_state_apply_journal: what undoes it. */
+struct kk_journal_entry {
+	enum kk_verb_id id;	/* the verb applied */
+	size_t slot;		/* of the object added or removed */
+	int revived;		/* add: it took over a removed object's key */
+	char *key;		/* the object's index key (owned) */
+	size_t klen;
+	union {			/* remove: the object; set: the old settings */
+		kk_listener l;
+		kk_cluster c;
+		kk_frontend f;
+		kk_backend b;
+		kk_settings set;
+	} u;
+};
 
 void
 kk_state_init(kk_state *st)
@@ -66,8 +90,154 @@ kk_state_free(kk_state *st)
 	free(st->clusters);
 	free(st->frontends);
 	free(st->backends);
+	kk_index_free(&st->lindex);
+	kk_index_free(&st->cindex);
+	kk_index_free(&st->findex);
+	kk_index_free(&st->bindex);
 	kk_setting_free(&st->set);
 	kk_state_init(st);
+}
+
+/* Appends n bytes and the NUL that ends a part. */
+static int
+key_part(kk_statekey *k, const char *part, size_t n)
+{
+	if (k->len + n + 1 > sizeof k->buf && k->s == k->buf) {
+		char *p = malloc(k->len + n + 1 + sizeof k->buf);
+		if (!p) return 0;
+		memcpy(p, k->buf, k->len);
+		k->s = p;
+	} else if (k->s != k->buf) {
+		char *p = realloc(k->s, k->len + n + 1);
+		if (!p) return 0;
+		k->s = p;
+	}
+	memcpy(k->s + k->len, part, n);
+	k->len += n;
+	k->s[k->len++] = 0;
+	return 1;
+}
+
+/* An absent part (NULL) is one byte 1, which no present string starts
+ * with, so "no host" and "empty host" differ. */
+static int
+key_opt(kk_statekey *k, const char *part)
+{
+	return part ? key_part(k, part, strlen(part)) : key_part(k, "\1", 1);
+}
+
+int
+kk_statekey_frontend(kk_statekey *k, const kk_frontend *f)
+{
+	char kind = (char)('0' + f->path_kind);
+	k->s = k->buf;
+	k->len = 0;
+	if (key_part(k, f->cluster, strlen(f->cluster))
+	    && key_part(k, f->listener, strlen(f->listener)) && key_opt(k, f->host)
+	    && key_part(k, &kind, 1) && key_opt(k, f->path) && key_opt(k, f->method))
+		return 1;
+	kk_statekey_done(k);
+	errno = ENOMEM;
+	return 0;
+}
+
+int
+kk_statekey_backend(kk_statekey *k, const char *cluster, const char *id)
+{
+	k->s = k->buf;
+	k->len = 0;
+	if (key_part(k, cluster, strlen(cluster)) && key_part(k, id, strlen(id))) return 1;
+	kk_statekey_done(k);
+	errno = ENOMEM;
+	return 0;
+}
+
+void
+kk_statekey_done(kk_statekey *k)
+{
+	if (k->s != k->buf) free(k->s);
+	k->s = k->buf;
+	k->len = 0;
+}
+
+/* Squeezes the removed slots out of one array of n slots of `size`
+ * bytes, where live(slot) tells a live one, and points the index at the
+ * new slots. The new slot of each old one is computed first, so no key
+ * has to be rebuilt (which could need memory half-way). 1 ok; 0 ENOMEM
+ * with nothing changed: removed slots are only a cost, never an error. */
+static int
+squeeze(void *arr, size_t *n, size_t *dead, size_t size, kk_index *ix,
+    int (*live)(const void *))
+{
+	char *base = arr;
+	size_t i, j, cursor = 0, *to;
+	kk_index_slot *s;
+	if (!*dead) return 1;
+	if (!(to = malloc((*n + 1) * sizeof *to))) {
+		errno = ENOMEM;
+		return 0;
+	}
+	for (i = j = 0; i < *n; i++)
+		if (live(base + i * size)) to[i] = j++;
+	while ((s = kk_index_next(ix, &cursor))) s->value = to[s->value];
+	for (i = j = 0; i < *n; i++)
+		if (live(base + i * size)) {
+			if (i != j) memcpy(base + j * size, base + i * size, size);
+			j++;
+		}
+	free(to);
+	*n = j;
+	*dead = 0;
+	return 1;
+}
+
+static int
+live_cluster(const void *p)
+{
+	return !!((const kk_cluster *)p)->id;
+}
+
+static int
+live_frontend(const void *p)
+{
+	return !!((const kk_frontend *)p)->cluster;
+}
+
+static int
+live_backend(const void *p)
+{
+	return !!((const kk_backend *)p)->cluster;
+}
+
+int
+kk_state_compact(kk_state *st)
+{
+	if (st->journals) return 1;
+	return squeeze(st->clusters, &st->nclusters, &st->dclusters, sizeof *st->clusters,
+		&st->cindex, live_cluster)
+	    && squeeze(st->frontends, &st->nfrontends, &st->dfrontends, sizeof *st->frontends,
+		&st->findex, live_frontend)
+	    && squeeze(st->backends, &st->nbackends, &st->dbackends, sizeof *st->backends,
+		&st->bindex, live_backend);
+}
+
+/* After a removal: squeeze once removed slots outnumber live ones. The
+ * squeeze costs the slots' count, and at least half as many removals
+ * paid for it since the last one, so removal stays amortised O(1). */
+static void
+after_remove(kk_state *st)
+{
+	/* An open journal undoes removals into their own slots. */
+	if (st->journals) return;
+	if (st->dclusters * 2 > st->nclusters)
+		squeeze(st->clusters, &st->nclusters, &st->dclusters, sizeof *st->clusters,
+		    &st->cindex, live_cluster);
+	if (st->dfrontends * 2 > st->nfrontends)
+		squeeze(st->frontends, &st->nfrontends, &st->dfrontends, sizeof *st->frontends,
+		    &st->findex, live_frontend);
+	if (st->dbackends * 2 > st->nbackends)
+		squeeze(st->backends, &st->nbackends, &st->dbackends, sizeof *st->backends,
+		    &st->bindex, live_backend);
 }
 
 /* strdup that keeps NULL as NULL; *ok turns 0 on allocation failure. */
@@ -95,51 +265,135 @@ grow(void *arr, size_t n, size_t *alloc, size_t size)
 	return 1;
 }
 
-int
-kk_state_copy(kk_state *dst, const kk_state *src)
+/* Indexes key at slot; a key left by a journaled removal is taken over
+ * (*revived set, so undo can give it back). 1 ok, 0 ENOMEM. */
+static int
+claim(kk_index *ix, const char *key, size_t klen, size_t slot, int *revived)
 {
-	kk_state st;
+	size_t *v = kk_index_get(ix, key, klen);
+	if (v && *v == GONE) {
+		*v = slot;
+		if (revived) *revived = 1;
+		return 1;
+	}
+	return kk_index_put(ix, key, klen, slot);
+}
+
+/* Unindexes key, or under a journal (e) only marks it gone. */
+static void
+release(kk_index *ix, const char *key, size_t klen, const struct kk_journal_entry *e)
+{
+	if (e) *kk_index_get(ix, key, klen) = GONE;
+	else kk_index_del(ix, key, klen);
+}
+
+/* Keeps a copy of key in the journal entry, if any. 1 ok, 0 ENOMEM. */
+static int
+entry_key(struct kk_journal_entry *e, const char *key, size_t klen)
+{
+	if (!e) return 1;
+	if (!(e->key = malloc(klen + 1))) return 0;
+	memcpy(e->key, key, klen);
+	e->key[klen] = 0;
+	e->klen = klen;
+	return 1;
+}
+
+static int
+index_str(kk_index *ix, const char *key, size_t slot)
+{
+	return claim(ix, key, strlen(key), slot, 0);
+}
+
+static int
+index_frontend(kk_state *st, const kk_frontend *f, size_t slot)
+{
+	kk_statekey k;
+	int r;
+	if (!kk_statekey_frontend(&k, f)) return 0;
+	r = claim(&st->findex, k.s, k.len, slot, 0);
+	kk_statekey_done(&k);
+	return r;
+}
+
+static int
+index_backend(kk_state *st, const kk_backend *b, size_t slot)
+{
+	kk_statekey k;
+	int r;
+	if (!kk_statekey_backend(&k, b->cluster, b->id)) return 0;
+	r = claim(&st->bindex, k.s, k.len, slot, 0);
+	kk_statekey_done(&k);
+	return r;
+}
+
+/* The live objects of src, appended densely to the empty st, each with
+ * its index entry. 1 ok, 0 ENOMEM (st then holds what was copied). */
+static int
+copy_objects(kk_state *st, const kk_state *src)
+{
 	size_t i;
 	int ok = 1;
-	kk_state_init(&st);
-	if (!kk_setting_copy(&st.set, &src->set)) return 0;
-	/* Sized exactly, so a failure half-way frees only what was copied. */
-	if ((src->nlisteners && !(st.listeners = calloc(src->nlisteners, sizeof *st.listeners)))
-	    || (src->nclusters && !(st.clusters = calloc(src->nclusters, sizeof *st.clusters)))
-	    || (src->nfrontends && !(st.frontends = calloc(src->nfrontends, sizeof *st.frontends)))
-	    || (src->nbackends && !(st.backends = calloc(src->nbackends, sizeof *st.backends))))
-		goto fail;
-	st.alisteners = src->nlisteners;
-	st.aclusters = src->nclusters;
-	st.afrontends = src->nfrontends;
-	st.abackends = src->nbackends;
-	for (i = 0; i < src->nlisteners; i++, st.nlisteners++) {
-		kk_listener *l = &st.listeners[i];
+	for (i = 0; i < src->nlisteners; i++, st->nlisteners++) {
+		kk_listener *l = &st->listeners[st->nlisteners];
 		*l = src->listeners[i];
 		l->addr_text = dup_opt(l->addr_text, &ok);
 		l->public_address = dup_opt(l->public_address, &ok);
+		if (!ok || !index_str(&st->lindex, l->addr_text, st->nlisteners)) return 0;
 	}
-	for (i = 0; i < src->nclusters; i++, st.nclusters++) {
-		st.clusters[i] = src->clusters[i];
-		st.clusters[i].id = dup_opt(st.clusters[i].id, &ok);
+	for (i = 0; i < src->nclusters; i++) {
+		kk_cluster *c = &st->clusters[st->nclusters];
+		if (!src->clusters[i].id) continue;
+		*c = src->clusters[i];
+		c->id = dup_opt(c->id, &ok);
+		st->nclusters++;
+		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
 	}
-	for (i = 0; i < src->nfrontends; i++, st.nfrontends++) {
-		kk_frontend *f = &st.frontends[i];
+	for (i = 0; i < src->nfrontends; i++) {
+		kk_frontend *f = &st->frontends[st->nfrontends];
+		if (!src->frontends[i].cluster) continue;
 		*f = src->frontends[i];
 		f->cluster = dup_opt(f->cluster, &ok);
 		f->listener = dup_opt(f->listener, &ok);
 		f->host = dup_opt(f->host, &ok);
 		f->path = dup_opt(f->path, &ok);
 		f->method = dup_opt(f->method, &ok);
+		st->nfrontends++;
+		if (!ok || !f->cluster || !index_frontend(st, f, st->nfrontends - 1)) return 0;
 	}
-	for (i = 0; i < src->nbackends; i++, st.nbackends++) {
-		kk_backend *b = &st.backends[i];
+	for (i = 0; i < src->nbackends; i++) {
+		kk_backend *b = &st->backends[st->nbackends];
+		if (!src->backends[i].cluster) continue;
 		*b = src->backends[i];
 		b->cluster = dup_opt(b->cluster, &ok);
 		b->id = dup_opt(b->id, &ok);
 		b->addr_text = dup_opt(b->addr_text, &ok);
+		st->nbackends++;
+		if (!ok || !b->cluster || !b->id || !index_backend(st, b, st->nbackends - 1))
+			return 0;
 	}
-	if (!ok) goto fail;
+	return 1;
+}
+
+int
+kk_state_copy(kk_state *dst, const kk_state *src)
+{
+	kk_state st;
+	size_t nc = src->nclusters - src->dclusters, nf = src->nfrontends - src->dfrontends;
+	size_t nb = src->nbackends - src->dbackends;
+	kk_state_init(&st);
+	if (!kk_setting_copy(&st.set, &src->set)) return 0;
+	/* Sized exactly, so a failure half-way frees only what was copied. */
+	if ((src->nlisteners && !(st.listeners = calloc(src->nlisteners, sizeof *st.listeners)))
+	    || (nc && !(st.clusters = calloc(nc, sizeof *st.clusters)))
+	    || (nf && !(st.frontends = calloc(nf, sizeof *st.frontends)))
+	    || (nb && !(st.backends = calloc(nb, sizeof *st.backends))))
+		goto fail;
+	st.alisteners = src->nlisteners;
+	st.aclusters = nc;
+	st.afrontends = nf;
+	st.abackends = nb;
+	if (!copy_objects(&st, src)) goto fail;
 	*dst = st;
 	return 1;
 fail:
@@ -151,28 +405,33 @@ fail:
 kk_listener *
 kk_state_listener(const kk_state *st, const char *addr_text)
 {
-	for (size_t i = 0; i < st->nlisteners; i++)
-		if (!strcmp(st->listeners[i].addr_text, addr_text))
-			return &st->listeners[i];
-	return 0;
+	size_t *slot = kk_index_get(&st->lindex, addr_text, strlen(addr_text));
+	return slot && *slot != GONE ? &st->listeners[*slot] : 0;
 }
 
 kk_cluster *
 kk_state_cluster(const kk_state *st, const char *id)
 {
-	for (size_t i = 0; i < st->nclusters; i++)
-		if (!strcmp(st->clusters[i].id, id))
-			return &st->clusters[i];
-	return 0;
+	size_t *slot = kk_index_get(&st->cindex, id, strlen(id));
+	return slot && *slot != GONE ? &st->clusters[*slot] : 0;
 }
 
 kk_backend *
 kk_state_backend(const kk_state *st, const char *cluster, const char *id)
 {
-	for (size_t i = 0; i < st->nbackends; i++)
-		if (!strcmp(st->backends[i].cluster, cluster) && !strcmp(st->backends[i].id, id))
-			return &st->backends[i];
-	return 0;
+	kk_statekey k;
+	size_t *slot;
+	/* Out of memory only for keys over the key buffer: found by scan. */
+	if (!kk_statekey_backend(&k, cluster, id)) {
+		for (size_t i = 0; i < st->nbackends; i++)
+			if (st->backends[i].cluster && !strcmp(st->backends[i].cluster, cluster)
+			    && !strcmp(st->backends[i].id, id))
+				return &st->backends[i];
+		return 0;
+	}
+	slot = kk_index_get(&st->bindex, k.s, k.len);
+	kk_statekey_done(&k);
+	return slot && *slot != GONE ? &st->backends[*slot] : 0;
 }
 
 static int
@@ -201,7 +460,8 @@ opt_duration(const kk_verb *v, const char *name, unsigned long def)
 }
 
 static int
-apply_listener_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char text[KK_ADDR_FMTLEN], pub[KK_ADDR_FMTLEN];
 	const char *pubopt = kk_verb_opt(v, "--public-address");
@@ -227,34 +487,47 @@ apply_listener_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 	    KK_DEFAULT_CONNECT_TIMEOUT_MS);
 	l.addr_text = dup_opt(text, &ok);
 	l.public_address = dup_opt(pubopt ? pub : 0, &ok);
-	if (!ok || !grow(&st->listeners, st->nlisteners, &st->alisteners, sizeof l)) {
+	if (!ok || !grow(&st->listeners, st->nlisteners, &st->alisteners, sizeof l)
+	    || !entry_key(e, text, strlen(text))
+	    || !claim(&st->lindex, text, strlen(text), st->nlisteners, e ? &e->revived : 0)) {
+		if (e) free(e->key);
 		free_listener(&l);
 		return nomem(err, errlen, v);
 	}
+	if (e) e->slot = st->nlisteners;
 	st->listeners[st->nlisteners++] = l;
 	return 1;
 }
 
+/* The first live frontend using listener addr (lis) or cluster id, for
+ * the error text of a refused removal: a scan, but only on refusal. */
+static const kk_frontend *
+first_frontend_of(const kk_state *st, const char *lis, const char *cluster)
+{
+	for (size_t i = 0; i < st->nfrontends; i++) {
+		const kk_frontend *f = &st->frontends[i];
+		if (f->cluster && (lis ? !strcmp(f->listener, lis) : !strcmp(f->cluster, cluster)))
+			return f;
+	}
+	return 0;
+}
+
 static int
-apply_listener_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_listener_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char text[KK_ADDR_FMTLEN];
 	kk_listener *l;
-	size_t i, users = 0, first = 0;
+	size_t i, users;
 	canon_addr(v->pos[0], text);
 	if (!(l = kk_state_listener(st, text))) {
 		snprintf(err, errlen, "listener remove: listener %s does not exist; "
 		    "see: listener list", text);
 		return 0;
 	}
-	for (i = st->nfrontends; i--; )
-		if (!strcmp(st->frontends[i].listener, text)) {
-			users++;
-			first = i;
-		}
-	if (users) {
+	if ((users = l->nfrontends)) {
 		kk_str line = KK_STR_ZERO;
-		kk_stateprint_frontend(&line, &st->frontends[first], "remove");
+		kk_stateprint_frontend(&line, first_frontend_of(st, text, 0), "remove");
 		snprintf(err, errlen, "listener remove: listener %s is used by %zu frontend%s; "
 		    "remove %s first, with: %s%s", text, users, users > 1 ? "s" : "",
 		    users > 1 ? "them" : "it", line.s ? line.s : "",
@@ -262,15 +535,29 @@ apply_listener_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		kk_str_free(&line);
 		return 0;
 	}
-	free_listener(l);
+	if (!entry_key(e, text, strlen(text))) return nomem(err, errlen, v);
+	release(&st->lindex, text, strlen(text), e);
 	i = (size_t)(l - st->listeners);
+	if (e) {
+		e->slot = i;
+		e->u.l = *l;
+	} else {
+		free_listener(l);
+	}
+	/* Listeners stay dense (see state.h): shift and re-point the few
+	 * that follow. */
 	memmove(l, l + 1, (st->nlisteners - i - 1) * sizeof *l);
 	st->nlisteners--;
+	for (; i < st->nlisteners; i++) {
+		const char *key = st->listeners[i].addr_text;
+		*kk_index_get(&st->lindex, key, strlen(key)) = i;
+	}
 	return 1;
 }
 
 static int
-apply_cluster_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	const char *lb = kk_verb_opt(v, "--lb");
 	kk_cluster c;
@@ -279,39 +566,47 @@ apply_cluster_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		snprintf(err, errlen, "cluster add: cluster \"%s\" already exists", v->pos[0]);
 		return 0;
 	}
+	memset(&c, 0, sizeof c);
 	c.lb = KK_LB_ROUND_ROBIN;
 	for (int i = 0; lb && kk_lb_names[i]; i++)
 		if (!strcmp(kk_lb_names[i], lb))
 			c.lb = (enum kk_lb)i;
 	c.id = dup_opt(v->pos[0], &ok);
-	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)) {
+	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)
+	    || !entry_key(e, c.id, strlen(c.id))
+	    || !claim(&st->cindex, c.id, strlen(c.id), st->nclusters, e ? &e->revived : 0)) {
+		if (e) free(e->key);
 		free(c.id);
 		return nomem(err, errlen, v);
 	}
+	if (e) e->slot = st->nclusters;
 	st->clusters[st->nclusters++] = c;
 	return 1;
 }
 
 static int
-apply_cluster_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	const char *id = v->pos[0];
 	kk_cluster *c = kk_state_cluster(st, id);
-	size_t i, nf = 0, nb = 0, ff = 0, fb = 0;
+	size_t nf, nb;
 	if (!c) {
 		snprintf(err, errlen, "cluster remove: cluster \"%s\" does not exist; "
 		    "see: cluster list", id);
 		return 0;
 	}
-	for (i = st->nfrontends; i--; )
-		if (!strcmp(st->frontends[i].cluster, id)) nf++, ff = i;
-	for (i = st->nbackends; i--; )
-		if (!strcmp(st->backends[i].cluster, id)) nb++, fb = i;
+	nf = c->nfrontends;
+	nb = c->nbackends;
 	if (nf || nb) {
 		kk_str line = KK_STR_ZERO;
-		if (nf) kk_stateprint_frontend(&line, &st->frontends[ff], "remove");
+		if (nf) kk_stateprint_frontend(&line, first_frontend_of(st, 0, id), "remove");
 		if (nf && nb) kk_str_cats(&line, "; ");
-		if (nb) kk_stateprint_backend(&line, &st->backends[fb], "remove");
+		for (size_t i = 0; nb && i < st->nbackends; i++)
+			if (st->backends[i].cluster && !strcmp(st->backends[i].cluster, id)) {
+				kk_stateprint_backend(&line, &st->backends[i], "remove");
+				break;
+			}
 		snprintf(err, errlen, "cluster remove: cluster \"%s\" is still used by %zu "
 		    "frontend%s and %zu backend%s; remove them first (see: frontend list %s, "
 		    "backend list %s), e.g. with: %s", id, nf, nf == 1 ? "" : "s", nb,
@@ -319,10 +614,17 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		kk_str_free(&line);
 		return 0;
 	}
-	free(c->id);
-	i = (size_t)(c - st->clusters);
-	memmove(c, c + 1, (st->nclusters - i - 1) * sizeof *c);
-	st->nclusters--;
+	if (!entry_key(e, id, strlen(id))) return nomem(err, errlen, v);
+	release(&st->cindex, id, strlen(id), e);
+	if (e) {
+		e->slot = (size_t)(c - st->clusters);
+		e->u.c = *c;
+	} else {
+		free(c->id);
+	}
+	memset(c, 0, sizeof *c);
+	st->dclusters++;
+	after_remove(st);
 	return 1;
 }
 
@@ -363,13 +665,21 @@ same_frontend(const kk_frontend *a, const kk_frontend *b)
 	    && same_str(a->path, b->path) && same_str(a->method, b->method);
 }
 
-static kk_frontend *
-find_frontend(const kk_state *st, const kk_frontend *f)
+kk_frontend *
+kk_state_frontend(const kk_state *st, const kk_frontend *f)
 {
-	for (size_t i = 0; i < st->nfrontends; i++)
-		if (same_frontend(&st->frontends[i], f))
-			return &st->frontends[i];
-	return 0;
+	kk_statekey k;
+	size_t *slot;
+	/* Out of memory only for keys over the key buffer: found by scan. */
+	if (!kk_statekey_frontend(&k, f)) {
+		for (size_t i = 0; i < st->nfrontends; i++)
+			if (st->frontends[i].cluster && same_frontend(&st->frontends[i], f))
+				return &st->frontends[i];
+		return 0;
+	}
+	slot = kk_index_get(&st->findex, k.s, k.len);
+	kk_statekey_done(&k);
+	return slot && *slot != GONE ? &st->frontends[*slot] : 0;
 }
 
 static int
@@ -383,23 +693,27 @@ frontend_fail(char *err, size_t errlen, const kk_frontend *f, const char *fmt)
 }
 
 static int
-apply_frontend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char hostbuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
 	kk_frontend f, copy;
+	kk_cluster *c;
+	kk_listener *l;
+	kk_statekey k;
 	int ok = 1;
 	frontend_of(v, &f, hostbuf, lbuf);
-	if (!kk_state_cluster(st, f.cluster)) {
+	if (!(c = kk_state_cluster(st, f.cluster))) {
 		snprintf(err, errlen, "frontend add: cluster \"%s\" does not exist; add it with: "
 		    "cluster add %s", f.cluster, f.cluster);
 		return 0;
 	}
-	if (!kk_state_listener(st, f.listener)) {
+	if (!(l = kk_state_listener(st, f.listener))) {
 		snprintf(err, errlen, "frontend add: listener %s does not exist; add it with: "
 		    "listener add http %s", f.listener, f.listener);
 		return 0;
 	}
-	if (find_frontend(st, &f))
+	if (kk_state_frontend(st, &f))
 		return frontend_fail(err, errlen, &f, "frontend add: this frontend already "
 		    "exists: %s");
 	copy = f;
@@ -408,41 +722,71 @@ apply_frontend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 	copy.host = dup_opt(f.host, &ok);
 	copy.path = dup_opt(f.path, &ok);
 	copy.method = dup_opt(f.method, &ok);
-	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)) {
+	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)
+	    || !kk_statekey_frontend(&k, &f)) {
 		free_frontend(&copy);
 		return nomem(err, errlen, v);
 	}
+	if (!entry_key(e, k.s, k.len)
+	    || !claim(&st->findex, k.s, k.len, st->nfrontends, e ? &e->revived : 0)) {
+		if (e) free(e->key);
+		kk_statekey_done(&k);
+		free_frontend(&copy);
+		return nomem(err, errlen, v);
+	}
+	kk_statekey_done(&k);
+	if (e) e->slot = st->nfrontends;
 	st->frontends[st->nfrontends++] = copy;
+	c->nfrontends++;
+	l->nfrontends++;
 	return 1;
 }
 
 static int
-apply_frontend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	char hostbuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
 	kk_frontend f, *found;
-	size_t i;
+	kk_statekey k;
 	frontend_of(v, &f, hostbuf, lbuf);
-	if (!(found = find_frontend(st, &f)))
+	if (!(found = kk_state_frontend(st, &f)))
 		return frontend_fail(err, errlen, &f, "frontend remove: no frontend matches "
 		    "exactly (every match option counts; see: frontend list): %s");
-	free_frontend(found);
-	i = (size_t)(found - st->frontends);
-	memmove(found, found + 1, (st->nfrontends - i - 1) * sizeof *found);
-	st->nfrontends--;
+	if (!kk_statekey_frontend(&k, &f)) return nomem(err, errlen, v);
+	if (!entry_key(e, k.s, k.len)) {
+		kk_statekey_done(&k);
+		return nomem(err, errlen, v);
+	}
+	release(&st->findex, k.s, k.len, e);
+	kk_statekey_done(&k);
+	kk_state_cluster(st, found->cluster)->nfrontends--;
+	kk_state_listener(st, found->listener)->nfrontends--;
+	if (e) {
+		e->slot = (size_t)(found - st->frontends);
+		e->u.f = *found;
+	} else {
+		free_frontend(found);
+	}
+	memset(found, 0, sizeof *found);
+	st->dfrontends++;
+	after_remove(st);
 	return 1;
 }
 
 static int
-apply_backend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	const char *cluster = v->pos[0], *id = v->pos[1], *weight = kk_verb_opt(v, "--weight");
 	char text[KK_ADDR_FMTLEN];
 	unsigned long w = KK_DEFAULT_WEIGHT;
+	kk_cluster *c;
 	kk_backend b;
+	kk_statekey k;
 	int ok = 1;
 	memset(&b, 0, sizeof b);
-	if (!kk_state_cluster(st, cluster)) {
+	if (!(c = kk_state_cluster(st, cluster))) {
 		snprintf(err, errlen, "backend add: cluster \"%s\" does not exist; add it with: "
 		    "cluster add %s", cluster, cluster);
 		return 0;
@@ -464,19 +808,31 @@ apply_backend_add(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 	b.cluster = dup_opt(cluster, &ok);
 	b.id = dup_opt(id, &ok);
 	b.addr_text = dup_opt(text, &ok);
-	if (!ok || !grow(&st->backends, st->nbackends, &st->abackends, sizeof b)) {
+	if (!ok || !grow(&st->backends, st->nbackends, &st->abackends, sizeof b)
+	    || !kk_statekey_backend(&k, cluster, id)) {
 		free_backend(&b);
 		return nomem(err, errlen, v);
 	}
+	if (!entry_key(e, k.s, k.len)
+	    || !claim(&st->bindex, k.s, k.len, st->nbackends, e ? &e->revived : 0)) {
+		if (e) free(e->key);
+		kk_statekey_done(&k);
+		free_backend(&b);
+		return nomem(err, errlen, v);
+	}
+	kk_statekey_done(&k);
+	if (e) e->slot = st->nbackends;
 	st->backends[st->nbackends++] = b;
+	c->nbackends++;
 	return 1;
 }
 
 static int
-apply_backend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_backend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	kk_backend *b = kk_state_backend(st, v->pos[0], v->pos[1]);
-	size_t i;
+	kk_statekey k;
 	if (!b) {
 		if (!kk_state_cluster(st, v->pos[0]))
 			snprintf(err, errlen, "backend remove: cluster \"%s\" does not exist; "
@@ -486,15 +842,29 @@ apply_backend_remove(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 			    "cluster \"%s\"; see: backend list %s", v->pos[1], v->pos[0], v->pos[0]);
 		return 0;
 	}
-	free_backend(b);
-	i = (size_t)(b - st->backends);
-	memmove(b, b + 1, (st->nbackends - i - 1) * sizeof *b);
-	st->nbackends--;
+	if (!kk_statekey_backend(&k, b->cluster, b->id)) return nomem(err, errlen, v);
+	if (!entry_key(e, k.s, k.len)) {
+		kk_statekey_done(&k);
+		return nomem(err, errlen, v);
+	}
+	release(&st->bindex, k.s, k.len, e);
+	kk_statekey_done(&k);
+	kk_state_cluster(st, b->cluster)->nbackends--;
+	if (e) {
+		e->slot = (size_t)(b - st->backends);
+		e->u.b = *b;
+	} else {
+		free_backend(b);
+	}
+	memset(b, 0, sizeof *b);
+	st->dbackends++;
+	after_remove(st);
 	return 1;
 }
 
 static int
-apply_set(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+apply_set(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	kk_settings next;
 	char msg[KK_ERRLEN];
@@ -504,30 +874,201 @@ apply_set(kk_state *st, const kk_verb *v, char *err, size_t errlen)
 		snprintf(err, errlen, "set: %s", msg);
 		return 0;
 	}
-	kk_setting_free(&st->set);
+	if (e) e->u.set = st->set;
+	else kk_setting_free(&st->set);
 	st->set = next;
 	return 1;
 }
 
-int
-kk_state_apply(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+/* One verb; with e (a journal entry, zeroed), what undoes it goes in e. */
+static int
+apply_verb(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
 {
 	switch (v->def->id) {
-	case KK_V_SET: return apply_set(st, v, err, errlen);
-	case KK_V_LISTENER_ADD: return apply_listener_add(st, v, err, errlen);
-	case KK_V_LISTENER_REMOVE: return apply_listener_remove(st, v, err, errlen);
-	case KK_V_CLUSTER_ADD: return apply_cluster_add(st, v, err, errlen);
-	case KK_V_CLUSTER_REMOVE: return apply_cluster_remove(st, v, err, errlen);
-	case KK_V_FRONTEND_ADD: return apply_frontend_add(st, v, err, errlen);
-	case KK_V_FRONTEND_REMOVE: return apply_frontend_remove(st, v, err, errlen);
-	case KK_V_BACKEND_ADD: return apply_backend_add(st, v, err, errlen);
-	case KK_V_BACKEND_REMOVE: return apply_backend_remove(st, v, err, errlen);
+	case KK_V_SET: return apply_set(st, v, e, err, errlen);
+	case KK_V_LISTENER_ADD: return apply_listener_add(st, v, e, err, errlen);
+	case KK_V_LISTENER_REMOVE: return apply_listener_remove(st, v, e, err, errlen);
+	case KK_V_CLUSTER_ADD: return apply_cluster_add(st, v, e, err, errlen);
+	case KK_V_CLUSTER_REMOVE: return apply_cluster_remove(st, v, e, err, errlen);
+	case KK_V_FRONTEND_ADD: return apply_frontend_add(st, v, e, err, errlen);
+	case KK_V_FRONTEND_REMOVE: return apply_frontend_remove(st, v, e, err, errlen);
+	case KK_V_BACKEND_ADD: return apply_backend_add(st, v, e, err, errlen);
+	case KK_V_BACKEND_REMOVE: return apply_backend_remove(st, v, e, err, errlen);
 	default:
 		snprintf(err, errlen, "%s%s%s: not a change of the state; it cannot appear in a "
 		    "config or state file", v->def->word1, v->def->word2 ? " " : "",
 		    v->def->word2 ? v->def->word2 : "");
 		return 0;
 	}
+}
+
+int
+kk_state_apply(kk_state *st, const kk_verb *v, char *err, size_t errlen)
+{
+	return apply_verb(st, v, 0, err, errlen);
+}
+
+int
+kk_state_apply_journal(kk_state *st, const kk_verb *v, kk_journal *j, char *err,
+    size_t errlen)
+{
+	struct kk_journal_entry *e;
+	/* The entry is made room for first: once the verb has applied,
+	 * recording it cannot fail. */
+	if (j->n == j->a) {
+		size_t a = j->a ? 2 * j->a : 16;
+		struct kk_journal_entry *p = realloc(j->e, a * sizeof *p);
+		if (!p) return nomem(err, errlen, v);
+		j->e = p;
+		j->a = a;
+	}
+	e = &j->e[j->n];
+	memset(e, 0, sizeof *e);
+	e->id = v->def->id;
+	/* Counted open before the first verb, whose own removal must not
+	 * squeeze its slot away. */
+	if (!j->n) st->journals++;
+	if (!apply_verb(st, v, e, err, errlen)) {
+		if (!j->n) st->journals--;
+		return 0;
+	}
+	j->n++;
+	return 1;
+}
+
+/* Gives a journaled key its slot back, or, for an undone add that took
+ * over a removed object's key, gives it back to that removal. */
+static void
+reindex(kk_index *ix, const struct kk_journal_entry *e, size_t slot)
+{
+	size_t *v = kk_index_get(ix, e->key, e->klen);
+	if (slot != GONE) *v = slot;
+	else if (e->revived) *v = GONE;
+	else kk_index_del(ix, e->key, e->klen);
+}
+
+static void
+undo_listener_remove(kk_state *st, const struct kk_journal_entry *e)
+{
+	size_t i = e->slot;
+	/* The removal's slot is free again: every later change is undone. */
+	memmove(&st->listeners[i + 1], &st->listeners[i], (st->nlisteners - i) * sizeof
+	    *st->listeners);
+	st->listeners[i] = e->u.l;
+	st->nlisteners++;
+	for (; i < st->nlisteners; i++) {
+		const char *key = st->listeners[i].addr_text;
+		*kk_index_get(&st->lindex, key, strlen(key)) = i;
+	}
+}
+
+/* Undoes entry e; the state is as e's verb found it afterwards, since
+ * every later entry is already undone. Needs no memory. */
+static void
+undo_entry(kk_state *st, struct kk_journal_entry *e)
+{
+	kk_frontend *f;
+	kk_backend *b;
+	switch (e->id) {
+	case KK_V_SET:
+		kk_setting_free(&st->set);
+		st->set = e->u.set;
+		break;
+	case KK_V_LISTENER_ADD:
+		reindex(&st->lindex, e, GONE);
+		free_listener(&st->listeners[--st->nlisteners]);
+		break;
+	case KK_V_LISTENER_REMOVE:
+		undo_listener_remove(st, e);
+		break;
+	case KK_V_CLUSTER_ADD:
+		reindex(&st->cindex, e, GONE);
+		free(st->clusters[--st->nclusters].id);
+		break;
+	case KK_V_CLUSTER_REMOVE:
+		st->clusters[e->slot] = e->u.c;
+		st->dclusters--;
+		reindex(&st->cindex, e, e->slot);
+		break;
+	case KK_V_FRONTEND_ADD:
+		f = &st->frontends[--st->nfrontends];
+		kk_state_cluster(st, f->cluster)->nfrontends--;
+		kk_state_listener(st, f->listener)->nfrontends--;
+		reindex(&st->findex, e, GONE);
+		free_frontend(f);
+		break;
+	case KK_V_FRONTEND_REMOVE:
+		f = &st->frontends[e->slot];
+		*f = e->u.f;
+		st->dfrontends--;
+		reindex(&st->findex, e, e->slot);
+		kk_state_cluster(st, f->cluster)->nfrontends++;
+		kk_state_listener(st, f->listener)->nfrontends++;
+		break;
+	case KK_V_BACKEND_ADD:
+		b = &st->backends[--st->nbackends];
+		kk_state_cluster(st, b->cluster)->nbackends--;
+		reindex(&st->bindex, e, GONE);
+		free_backend(b);
+		break;
+	case KK_V_BACKEND_REMOVE:
+		b = &st->backends[e->slot];
+		*b = e->u.b;
+		st->dbackends--;
+		reindex(&st->bindex, e, e->slot);
+		kk_state_cluster(st, b->cluster)->nbackends++;
+		break;
+	default:
+		break;
+	}
+	free(e->key);
+}
+
+/* Frees what entry e holds once its change stands: a removed object,
+ * its key if still marked gone, old settings. */
+static void
+commit_entry(kk_state *st, struct kk_journal_entry *e)
+{
+	kk_index *ix = 0;
+	size_t *v;
+	switch (e->id) {
+	case KK_V_SET: kk_setting_free(&e->u.set); break;
+	case KK_V_LISTENER_REMOVE: free_listener(&e->u.l); ix = &st->lindex; break;
+	case KK_V_CLUSTER_REMOVE: free(e->u.c.id); ix = &st->cindex; break;
+	case KK_V_FRONTEND_REMOVE: free_frontend(&e->u.f); ix = &st->findex; break;
+	case KK_V_BACKEND_REMOVE: free_backend(&e->u.b); ix = &st->bindex; break;
+	default: break;
+	}
+	if (ix && (v = kk_index_get(ix, e->key, e->klen)) && *v == GONE)
+		kk_index_del(ix, e->key, e->klen);
+	free(e->key);
+}
+
+static void
+journal_close(kk_state *st, kk_journal *j)
+{
+	if (j->n) st->journals--;
+	free(j->e);
+	memset(j, 0, sizeof *j);
+	after_remove(st);
+}
+
+void
+kk_journal_undo(kk_state *st, kk_journal *j)
+{
+	while (j->n) {
+		undo_entry(st, &j->e[j->n - 1]);
+		if (!--j->n) st->journals--;
+	}
+	journal_close(st, j);
+}
+
+void
+kk_journal_commit(kk_state *st, kk_journal *j)
+{
+	for (size_t i = 0; i < j->n; i++) commit_entry(st, &j->e[i]);
+	journal_close(st, j);
 }
 
 /* One line of a batch: split, parse, check, apply to next. */
@@ -583,6 +1124,12 @@ kk_state_load_text(kk_state *st, const char *text, size_t len, const char *sourc
 		memcpy(line, start, n);
 		line[n] = 0;
 		if (!load_line(&next, line, msg, sizeof msg)) goto fail;
+	}
+	if (!kk_state_compact(&next)) {
+		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
+		free(line);
+		kk_state_free(&next);
+		return 0;
 	}
 	free(line);
 	kk_state_free(st);
@@ -641,4 +1188,145 @@ fail:
 	close(fd);
 	kk_str_free(&text);
 	return 0;
+}
+
+/* One kind's index against its array: every live slot found at its own
+ * slot, as many entries as live slots, the removed count right. */
+static int
+check_kind(const kk_state *st, const kk_index *ix, const char *what, size_t n, size_t dead,
+    size_t nlive, char *err, size_t errlen)
+{
+	char msg[200];
+	size_t cursor = 0, gone = 0;
+	const kk_index_slot *s;
+	if (!kk_index_check(ix, msg, sizeof msg)) {
+		snprintf(err, errlen, "%s index: %s", what, msg);
+		return 0;
+	}
+	while ((s = kk_index_next(ix, &cursor)))
+		if (s->value == GONE) gone++;
+		else if (s->value >= n) {
+			snprintf(err, errlen, "%s index: an entry points past the slots", what);
+			return 0;
+		}
+	if (nlive + dead != n || ix->n - gone != nlive || (gone && !st->journals)) {
+		snprintf(err, errlen, "%s: %zu slots, %zu removed, %zu live, %zu indexed (%zu "
+		    "journaled removals)", what, n, dead, nlive, ix->n, gone);
+		return 0;
+	}
+	return 1;
+}
+
+static int
+check_slot(const size_t *slot, size_t want, const char *what, size_t i, char *err,
+    size_t errlen)
+{
+	if (slot && *slot == want) return 1;
+	snprintf(err, errlen, "%s slot %zu: its index entry %s", what, i,
+	    slot ? "points elsewhere" : "is missing");
+	return 0;
+}
+
+int
+kk_state_check(const kk_state *st, char *err, size_t errlen)
+{
+	size_t i, live, *users = 0, *lusers = 0;
+	int ok = 0;
+	for (i = 0; i < st->nlisteners; i++) {
+		const char *key = st->listeners[i].addr_text;
+		if (!key) {
+			snprintf(err, errlen, "listener slot %zu is empty; listeners stay dense", i);
+			return 0;
+		}
+		if (!check_slot(kk_index_get(&st->lindex, key, strlen(key)), i, "listener", i,
+		    err, errlen))
+			return 0;
+	}
+	if (!check_kind(st, &st->lindex, "listeners", st->nlisteners, 0, st->nlisteners, err,
+	    errlen))
+		return 0;
+	for (i = live = 0; i < st->nclusters; i++) {
+		const char *key = st->clusters[i].id;
+		if (!key) continue;
+		live++;
+		if (!check_slot(kk_index_get(&st->cindex, key, strlen(key)), i, "cluster", i,
+		    err, errlen))
+			return 0;
+	}
+	if (!check_kind(st, &st->cindex, "clusters", st->nclusters, st->dclusters, live, err,
+	    errlen))
+		return 0;
+	/* Users recounted per cluster (two counts a slot) and per listener. */
+	users = calloc(2 * st->nclusters + 1, sizeof *users);
+	lusers = calloc(st->nlisteners + 1, sizeof *lusers);
+	if (!users || !lusers) {
+		snprintf(err, errlen, "out of memory");
+		goto end;
+	}
+	for (i = live = 0; i < st->nfrontends; i++) {
+		const kk_frontend *f = &st->frontends[i];
+		kk_cluster *c;
+		kk_listener *l;
+		kk_statekey k;
+		if (!f->cluster) continue;
+		live++;
+		c = kk_state_cluster(st, f->cluster);
+		l = kk_state_listener(st, f->listener);
+		if (!c || !l) {
+			snprintf(err, errlen, "frontend slot %zu: its cluster or listener is gone", i);
+			goto end;
+		}
+		users[2 * (size_t)(c - st->clusters)]++;
+		lusers[l - st->listeners]++;
+		if (!kk_statekey_frontend(&k, f)) {
+			snprintf(err, errlen, "out of memory");
+			goto end;
+		}
+		ok = check_slot(kk_index_get(&st->findex, k.s, k.len), i, "frontend", i, err,
+		    errlen);
+		kk_statekey_done(&k);
+		if (!ok) goto end;
+		ok = 0;
+	}
+	if (!check_kind(st, &st->findex, "frontends", st->nfrontends, st->dfrontends, live, err,
+	    errlen))
+		goto end;
+	for (i = live = 0; i < st->nbackends; i++) {
+		const kk_backend *b = &st->backends[i];
+		kk_cluster *c;
+		if (!b->cluster) continue;
+		live++;
+		if (!(c = kk_state_cluster(st, b->cluster))) {
+			snprintf(err, errlen, "backend slot %zu: its cluster is gone", i);
+			goto end;
+		}
+		users[2 * (size_t)(c - st->clusters) + 1]++;
+		if (kk_state_backend(st, b->cluster, b->id) != b) {
+			snprintf(err, errlen, "backend slot %zu: its index entry points elsewhere", i);
+			goto end;
+		}
+	}
+	if (!check_kind(st, &st->bindex, "backends", st->nbackends, st->dbackends, live, err,
+	    errlen))
+		goto end;
+	for (i = 0; i < st->nclusters; i++) {
+		const kk_cluster *c = &st->clusters[i];
+		if (c->id && (c->nfrontends != users[2 * i] || c->nbackends != users[2 * i + 1])) {
+			snprintf(err, errlen, "cluster \"%s\": counts %zu frontends and %zu backends, "
+			    "has %zu and %zu", c->id, c->nfrontends, c->nbackends, users[2 * i],
+			    users[2 * i + 1]);
+			goto end;
+		}
+	}
+	for (i = 0; i < st->nlisteners; i++)
+		if (st->listeners[i].nfrontends != lusers[i]) {
+			snprintf(err, errlen, "listener %s: counts %zu frontends, has %zu",
+			    st->listeners[i].addr_text, st->listeners[i].nfrontends, lusers[i]);
+			goto end;
+		}
+	ok = 1;
+end:
+	free(users);
+	free(lusers);
+	return ok;
 }

@@ -5,7 +5,8 @@
  * of the state (it is the round-robin order of backends), so the diff
  * keeps only the longest run of unchanged objects that is a prefix of the
  * target, in order, and re-adds the rest: applying the diff yields the
- * target exactly, byte for byte when printed. */
+ * target exactly, byte for byte when printed. Objects of the target are
+ * found in the source by its indexes, so the diff is linear. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
 
 struct diff {
 	const kk_state *from, *to;
-	/* Per object of `from`: 1 when it survives unchanged. */
+	/* Per slot of `from`: 1 when its object survives unchanged. */
 	unsigned char *lkeep, *ckeep, *fkeep, *bkeep;
 };
 
@@ -29,75 +30,84 @@ same_str(const char *a, const char *b)
 static int
 kept_listener(const struct diff *d, const char *addr)
 {
-	for (size_t j = 0; j < d->from->nlisteners; j++)
-		if (!strcmp(d->from->listeners[j].addr_text, addr))
-			return d->lkeep[j];
-	return 0;
+	const kk_listener *l = kk_state_listener(d->from, addr);
+	return l && d->lkeep[l - d->from->listeners];
 }
 
 static int
 kept_cluster(const struct diff *d, const char *id)
 {
-	for (size_t j = 0; j < d->from->nclusters; j++)
-		if (!strcmp(d->from->clusters[j].id, id))
-			return d->ckeep[j];
-	return 0;
+	const kk_cluster *c = kk_state_cluster(d->from, id);
+	return c && d->ckeep[c - d->from->clusters];
 }
 
-static int
-same_listener(const struct diff *d, size_t j, size_t i)
+/* Each finder returns the slot in `from` of the object with the identity
+ * of slot i of `to` when it is unchanged (and so is what it depends on),
+ * or -1. A removed slot of `to` is -2: it is skipped. */
+static long
+find_listener(const struct diff *d, size_t i)
 {
-	const kk_listener *a = &d->from->listeners[j], *b = &d->to->listeners[i];
-	return !strcmp(a->addr_text, b->addr_text) && a->proto == b->proto
-	    && same_str(a->public_address, b->public_address)
-	    && a->front_timeout_ms == b->front_timeout_ms
-	    && a->request_timeout_ms == b->request_timeout_ms
-	    && a->back_timeout_ms == b->back_timeout_ms
-	    && a->connect_timeout_ms == b->connect_timeout_ms;
+	const kk_listener *b = &d->to->listeners[i];
+	const kk_listener *a = kk_state_listener(d->from, b->addr_text);
+	if (!a || a->proto != b->proto || !same_str(a->public_address, b->public_address)
+	    || a->front_timeout_ms != b->front_timeout_ms
+	    || a->request_timeout_ms != b->request_timeout_ms
+	    || a->back_timeout_ms != b->back_timeout_ms
+	    || a->connect_timeout_ms != b->connect_timeout_ms)
+		return -1;
+	return a - d->from->listeners;
 }
 
-static int
-same_cluster(const struct diff *d, size_t j, size_t i)
+static long
+find_cluster(const struct diff *d, size_t i)
 {
-	const kk_cluster *a = &d->from->clusters[j], *b = &d->to->clusters[i];
-	return !strcmp(a->id, b->id) && a->lb == b->lb;
+	const kk_cluster *b = &d->to->clusters[i], *a;
+	if (!b->id) return -2;
+	if (!(a = kk_state_cluster(d->from, b->id)) || a->lb != b->lb) return -1;
+	return a - d->from->clusters;
 }
 
-static int
-same_frontend(const struct diff *d, size_t j, size_t i)
+static long
+find_frontend(const struct diff *d, size_t i)
 {
-	const kk_frontend *a = &d->from->frontends[j], *b = &d->to->frontends[i];
-	return !strcmp(a->cluster, b->cluster) && !strcmp(a->listener, b->listener)
-	    && same_str(a->host, b->host) && a->path_kind == b->path_kind
-	    && same_str(a->path, b->path) && same_str(a->method, b->method)
-	    && kept_cluster(d, a->cluster) && kept_listener(d, a->listener);
+	const kk_frontend *b = &d->to->frontends[i], *a;
+	if (!b->cluster) return -2;
+	/* The whole frontend is its identity: one found is unchanged. */
+	if (!(a = kk_state_frontend(d->from, b)) || !kept_cluster(d, a->cluster)
+	    || !kept_listener(d, a->listener))
+		return -1;
+	return a - d->from->frontends;
 }
 
-static int
-same_backend(const struct diff *d, size_t j, size_t i)
+static long
+find_backend(const struct diff *d, size_t i)
 {
-	const kk_backend *a = &d->from->backends[j], *b = &d->to->backends[i];
-	return !strcmp(a->cluster, b->cluster) && !strcmp(a->id, b->id)
-	    && !strcmp(a->addr_text, b->addr_text) && a->weight == b->weight
-	    && a->backup == b->backup && kept_cluster(d, a->cluster);
+	const kk_backend *b = &d->to->backends[i], *a;
+	if (!b->cluster) return -2;
+	if (!(a = kk_state_backend(d->from, b->cluster, b->id))
+	    || strcmp(a->addr_text, b->addr_text) || a->weight != b->weight
+	    || a->backup != b->backup || !kept_cluster(d, a->cluster))
+		return -1;
+	return a - d->from->backends;
 }
 
 /* Marks in keep the objects of `from` matching, in order, the longest
- * possible prefix of `to`; returns the length of that prefix. Each scan
- * resumes where the last match was found, so this is linear unless
- * objects move. */
+ * possible prefix of `to`; returns the length of that prefix in slots of
+ * `to`. One lookup per object of `to`: identities are unique, so the only
+ * candidate is the one the index finds, and it must come after the last
+ * kept one. */
 static size_t
-keep_prefix(const struct diff *d, size_t nfrom, size_t nto, unsigned char *keep,
-    int (*same)(const struct diff *, size_t, size_t))
+keep_prefix(const struct diff *d, size_t nto, unsigned char *keep,
+    long (*find)(const struct diff *, size_t))
 {
-	size_t i, j = 0;
+	size_t i;
+	long last = -1;
 	for (i = 0; i < nto; i++) {
-		size_t k;
-		for (k = j; k < nfrom && !same(d, k, i); k++)
-			;
-		if (k == nfrom) break;
+		long k = find(d, i);
+		if (k == -2) continue;
+		if (k <= last) break;
 		keep[k] = 1;
-		j = k + 1;
+		last = k;
 	}
 	return i;
 }
@@ -115,22 +125,26 @@ kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 	if (!d.lkeep || !d.ckeep || !d.fkeep || !d.bkeep) goto end;
 	/* Listeners and clusters first: frontends and backends survive only
 	 * if what they depend on does. */
-	lp = keep_prefix(&d, from->nlisteners, to->nlisteners, d.lkeep, same_listener);
-	cp = keep_prefix(&d, from->nclusters, to->nclusters, d.ckeep, same_cluster);
-	fp = keep_prefix(&d, from->nfrontends, to->nfrontends, d.fkeep, same_frontend);
-	bp = keep_prefix(&d, from->nbackends, to->nbackends, d.bkeep, same_backend);
+	lp = keep_prefix(&d, to->nlisteners, d.lkeep, find_listener);
+	cp = keep_prefix(&d, to->nclusters, d.ckeep, find_cluster);
+	fp = keep_prefix(&d, to->nfrontends, d.fkeep, find_frontend);
+	bp = keep_prefix(&d, to->nbackends, d.bkeep, find_backend);
 
-	/* Removals in dependency order: users before what they use. */
+	/* Removals in dependency order: users before what they use. Removed
+	 * slots of `from` are neither kept nor printed. */
 	for (i = 0; i < from->nfrontends; i++)
-		if (!d.fkeep[i] && (!kk_stateprint_frontend(out, &from->frontends[i], "remove")
+		if (!d.fkeep[i] && from->frontends[i].cluster
+		    && (!kk_stateprint_frontend(out, &from->frontends[i], "remove")
 		    || !kk_str_cats(out, "\n")))
 			goto end;
 	for (i = 0; i < from->nbackends; i++)
-		if (!d.bkeep[i] && (!kk_stateprint_backend(out, &from->backends[i], "remove")
+		if (!d.bkeep[i] && from->backends[i].cluster
+		    && (!kk_stateprint_backend(out, &from->backends[i], "remove")
 		    || !kk_str_cats(out, "\n")))
 			goto end;
 	for (i = 0; i < from->nclusters; i++)
-		if (!d.ckeep[i] && (!kk_stateprint_cluster(out, &from->clusters[i], "remove")
+		if (!d.ckeep[i] && from->clusters[i].id
+		    && (!kk_stateprint_cluster(out, &from->clusters[i], "remove")
 		    || !kk_str_cats(out, "\n")))
 			goto end;
 	for (i = 0; i < from->nlisteners; i++)
@@ -145,13 +159,16 @@ kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 		if (!kk_stateprint_listener(out, &to->listeners[i], "add") || !kk_str_cats(out, "\n"))
 			goto end;
 	for (i = cp; i < to->nclusters; i++)
-		if (!kk_stateprint_cluster(out, &to->clusters[i], "add") || !kk_str_cats(out, "\n"))
+		if (to->clusters[i].id && (!kk_stateprint_cluster(out, &to->clusters[i], "add")
+		    || !kk_str_cats(out, "\n")))
 			goto end;
 	for (i = fp; i < to->nfrontends; i++)
-		if (!kk_stateprint_frontend(out, &to->frontends[i], "add") || !kk_str_cats(out, "\n"))
+		if (to->frontends[i].cluster && (!kk_stateprint_frontend(out, &to->frontends[i],
+		    "add") || !kk_str_cats(out, "\n")))
 			goto end;
 	for (i = bp; i < to->nbackends; i++)
-		if (!kk_stateprint_backend(out, &to->backends[i], "add") || !kk_str_cats(out, "\n"))
+		if (to->backends[i].cluster && (!kk_stateprint_backend(out, &to->backends[i], "add")
+		    || !kk_str_cats(out, "\n")))
 			goto end;
 	ok = 1;
 end:

@@ -96,15 +96,18 @@ kk_state_print(const kk_state *st, kk_str *out)
 		if (!kk_stateprint_listener(out, &st->listeners[i], "add")
 		    || !kk_str_cats(out, "\n"))
 			return 0;
+	/* Removed slots (NULL) are skipped: see state.h. */
 	for (i = 0; i < st->nclusters; i++)
-		if (!kk_stateprint_cluster(out, &st->clusters[i], "add") || !kk_str_cats(out, "\n"))
+		if (st->clusters[i].id && (!kk_stateprint_cluster(out, &st->clusters[i], "add")
+		    || !kk_str_cats(out, "\n")))
 			return 0;
 	for (i = 0; i < st->nfrontends; i++)
-		if (!kk_stateprint_frontend(out, &st->frontends[i], "add")
-		    || !kk_str_cats(out, "\n"))
+		if (st->frontends[i].cluster && (!kk_stateprint_frontend(out, &st->frontends[i],
+		    "add") || !kk_str_cats(out, "\n")))
 			return 0;
 	for (i = 0; i < st->nbackends; i++)
-		if (!kk_stateprint_backend(out, &st->backends[i], "add") || !kk_str_cats(out, "\n"))
+		if (st->backends[i].cluster && (!kk_stateprint_backend(out, &st->backends[i], "add")
+		    || !kk_str_cats(out, "\n")))
 			return 0;
 	return 1;
 }
@@ -185,7 +188,8 @@ listing_count(const struct listing *ls)
 	}
 }
 
-/* Appends object i, as JSON or as its add line; 2 when filtered out. */
+/* Appends object i, as JSON or as its add line; 2 when filtered out or
+ * a removed slot. */
 static int
 listing_item(const struct listing *ls, size_t i, int json, kk_str *out)
 {
@@ -195,13 +199,16 @@ listing_item(const struct listing *ls, size_t i, int json, kk_str *out)
 		return json ? json_listener(out, &st->listeners[i])
 		    : kk_stateprint_listener(out, &st->listeners[i], "add");
 	case KK_V_CLUSTER_LIST:
+		if (!st->clusters[i].id) return 2;
 		return json ? json_cluster(out, &st->clusters[i])
 		    : kk_stateprint_cluster(out, &st->clusters[i], "add");
 	case KK_V_FRONTEND_LIST:
+		if (!st->frontends[i].cluster) return 2;
 		if (ls->cluster && strcmp(ls->cluster, st->frontends[i].cluster)) return 2;
 		return json ? json_frontend(out, &st->frontends[i])
 		    : kk_stateprint_frontend(out, &st->frontends[i], "add");
 	default:
+		if (!st->backends[i].cluster) return 2;
 		if (ls->cluster && strcmp(ls->cluster, st->backends[i].cluster)) return 2;
 		return json ? json_backend(out, &st->backends[i])
 		    : kk_stateprint_backend(out, &st->backends[i], "add");

@@ -1,9 +1,11 @@
 /* ISC license. */
 /* Router snapshots: built in one arena, matched without allocation. Host
  * lookup is a hash probe plus one probe per dot for wildcards, so its cost
- * does not grow with the number of frontends. */
+ * does not grow with the number of frontends. Building is linear in the
+ * state: clusters, and host groups while grouping, are found by hash. */
 #include <stdlib.h>
 #include <string.h>
+#include <kakehi/index.h>
 #include "router.h"
 
 /* The arena: chunks freed together with the snapshot. */
@@ -90,14 +92,13 @@ route_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* The snapshot's cluster for a state cluster id: the state's index gives
+ * its slot, and rc_of maps state slots to snapshot clusters. */
 static kk_rcluster *
-find_cluster(kk_router *r, const char *id)
+find_cluster(const kk_state *st, kk_rcluster **rc_of, const char *id)
 {
-	unsigned i;
-	for (i = 0; i < r->nc; i++)
-		if (!strcmp(r->c[i].id, id))
-			return &r->c[i];
-	return NULL;
+	const kk_cluster *c = kk_state_cluster(st, id);
+	return c ? rc_of[c - st->clusters] : NULL;
 }
 
 /* The host group key of a frontend: "" for any host, ".suffix" for a
@@ -124,12 +125,37 @@ table_size(unsigned n)
 	return s;
 }
 
+/* Groups of one listener, found by key while grouping: the wildcard flag
+ * byte, then the host key (".example.com" and "example.com" stay apart). */
+static kk_rhost *
+group_of(kk_index *groups, kk_rhost *hosts, unsigned *nhosts, const char *key, int wild)
+{
+	char buf[258];
+	size_t klen = strlen(key), *slot;
+	kk_rhost *h;
+	if (klen > sizeof buf - 2)	/* the state keeps hosts under 256 bytes */
+		return NULL;
+	buf[0] = (char)('0' + wild);
+	memcpy(buf + 1, key, klen);
+	if ((slot = kk_index_get(groups, buf, klen + 1)))
+		return &hosts[*slot];
+	if (!kk_index_put(groups, buf, klen + 1, *nhosts))
+		return NULL;
+	h = &hosts[(*nhosts)++];
+	h->key = key;	/* state string until copied */
+	h->klen = klen;
+	h->wild = (unsigned char)wild;
+	return h;
+}
+
 static int
-build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_listener *sl)
+build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_listener *sl,
+    kk_rcluster **rc_of)
 {
 	size_t i, j;
 	unsigned nexact = 0, nwild = 0, nhosts = 0;
 	kk_rhost *hosts, **group;
+	kk_index groups = KK_INDEX_ZERO;
 	const char *colon;
 
 	rl->addr = arena_str(r, sl->addr_text);
@@ -153,24 +179,19 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 		const kk_frontend *f = &st->frontends[i];
 		int wild;
 		const char *key;
-		kk_rhost *h = NULL;
-		if (strcmp(f->listener, sl->addr_text))
+		kk_rhost *h;
+		if (!f->cluster || strcmp(f->listener, sl->addr_text))
 			continue;
 		key = host_key(f, &wild);
 		if (!*key)
 			h = &rl->any;
 		else {
-			for (j = 0; j < nhosts; j++)
-				if (!strcmp(hosts[j].key, key) &&
-				    hosts[j].wild == wild) {
-					h = &hosts[j];
-					break;
-				}
-			if (!h) {
-				h = &hosts[nhosts++];
-				h->key = key;	/* state string until copied below */
-				h->klen = strlen(key);
-				h->wild = (unsigned char)wild;
+			unsigned before = nhosts;
+			if (!(h = group_of(&groups, hosts, &nhosts, key, wild))) {
+				kk_index_free(&groups);
+				return 0;
+			}
+			if (nhosts != before) {
 				if (wild)
 					nwild++;
 				else
@@ -180,6 +201,7 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 		h->nroutes++;
 		group[i] = h;
 	}
+	kk_index_free(&groups);
 	/* Allocate routes per group, then fill them in state order; nroutes
 	 * counts again as the routes are filled. */
 	for (j = 0; j <= nhosts; j++) {
@@ -193,14 +215,14 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 	for (i = 0; i < st->nfrontends; i++) {
 		const kk_frontend *f = &st->frontends[i];
 		kk_route *rt;
-		if (strcmp(f->listener, sl->addr_text))
+		if (!f->cluster || strcmp(f->listener, sl->addr_text))
 			continue;
 		rt = &group[i]->routes[group[i]->nroutes++];
 		rt->kind = f->path_kind;
 		rt->path = f->path ? arena_str(r, f->path) : "";
 		rt->plen = f->path ? strlen(f->path) : 0;
 		rt->method = f->method ? arena_str(r, f->method) : NULL;
-		rt->cluster = find_cluster(r, f->cluster);
+		rt->cluster = find_cluster(st, rc_of, f->cluster);
 		rt->order = (unsigned)i;
 		if (!rt->path || (f->method && !rt->method))
 			return 0;
@@ -225,56 +247,75 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 	return 1;
 }
 
+/* The clusters and their backends. Each cluster's backends are counted
+ * by the state (nbackends), so one pass over the backends fills them, in
+ * state order, which is the round-robin order. */
+static int
+build_clusters(kk_router *r, const kk_state *st, kk_rcluster **rc_of)
+{
+	size_t i;
+	r->c = arena_alloc(r, (st->nclusters - st->dclusters + 1) * sizeof *r->c);
+	if (!r->c)
+		return 0;
+	for (i = 0; i < st->nclusters; i++) {
+		const kk_cluster *sc = &st->clusters[i];
+		kk_rcluster *c = &r->c[r->nc];
+		if (!sc->id)
+			continue;
+		rc_of[i] = c;
+		c->id = arena_str(r, sc->id);
+		c->lb = sc->lb;
+		c->b = arena_alloc(r, (sc->nbackends + 1) * sizeof *c->b);
+		if (!c->id || !c->b)
+			return 0;
+		r->nc++;
+	}
+	for (i = 0; i < st->nbackends; i++) {
+		const kk_backend *sb = &st->backends[i];
+		kk_rcluster *c;
+		kk_rbackend *b;
+		if (!sb->cluster)
+			continue;
+		if (!(c = find_cluster(st, rc_of, sb->cluster)))	/* the state has it */
+			return 0;
+		b = &c->b[c->nb];
+		b->id = arena_str(r, sb->id);
+		b->weight = sb->weight;
+		b->backup = sb->backup;
+		b->bend = kk_bend_get(sb->addr_text, &sb->addr);
+		if (!b->id || !b->bend)
+			return 0;
+		c->nb++;
+	}
+	return 1;
+}
+
 kk_router *
 kk_router_build(const kk_state *st, uint64_t generation)
 {
 	kk_router *r = calloc(1, sizeof *r);
-	size_t i, j;
-	if (!r)
-		return NULL;
+	kk_rcluster **rc_of = calloc(st->nclusters + 1, sizeof *rc_of);
+	size_t i;
+	if (!r || !rc_of)
+		goto fail;
 	r->refs = 1;
 	r->generation = generation;
-	r->nc = (unsigned)st->nclusters;
-	r->c = arena_alloc(r, (st->nclusters + 1) * sizeof *r->c);
-	if (!r->c)
+	if (!build_clusters(r, st, rc_of))
 		goto fail;
-	for (i = 0; i < st->nclusters; i++) {
-		kk_rcluster *c = &r->c[i];
-		unsigned n = 0;
-		c->id = arena_str(r, st->clusters[i].id);
-		c->lb = st->clusters[i].lb;
-		for (j = 0; j < st->nbackends; j++)
-			if (!strcmp(st->backends[j].cluster, st->clusters[i].id))
-				n++;
-		c->b = arena_alloc(r, (n + 1) * sizeof *c->b);
-		if (!c->id || !c->b)
-			goto fail;
-		for (j = 0; j < st->nbackends; j++) {
-			const kk_backend *sb = &st->backends[j];
-			kk_rbackend *b;
-			if (strcmp(sb->cluster, st->clusters[i].id))
-				continue;
-			b = &c->b[c->nb];
-			b->id = arena_str(r, sb->id);
-			b->weight = sb->weight;
-			b->backup = sb->backup;
-			b->bend = kk_bend_get(sb->addr_text, &sb->addr);
-			if (!b->id || !b->bend)
-				goto fail;
-			c->nb++;
-		}
-	}
 	r->l = arena_alloc(r, (st->nlisteners + 1) * sizeof *r->l);
 	if (!r->l)
 		goto fail;
 	for (i = 0; i < st->nlisteners; i++) {
-		if (!build_listener(r, &r->l[i], st, &st->listeners[i]))
+		if (!build_listener(r, &r->l[i], st, &st->listeners[i], rc_of))
 			goto fail;
 		r->nl++;
 	}
+	free(rc_of);
 	return r;
 fail:
-	kk_router_unref(r);
+	free(rc_of);
+	if (r)
+		kk_router_unref(r);
 	return NULL;
 }
 

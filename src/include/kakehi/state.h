@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <kakehi/addr.h>
+#include <kakehi/index.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 
@@ -43,17 +44,19 @@ struct kk_listener {
 	unsigned long request_timeout_ms; /* whole request head, default 10s */
 	unsigned long back_timeout_ms;	/* backend response idle, default 30s */
 	unsigned long connect_timeout_ms; /* backend connect, default 3s */
+	size_t nfrontends;		/* frontends on it, kept by apply */
 };
 
 typedef struct kk_cluster kk_cluster;
 struct kk_cluster {
-	char *id;
+	char *id;			/* NULL: a removed slot */
 	enum kk_lb lb;
+	size_t nfrontends, nbackends;	/* objects using it, kept by apply */
 };
 
 typedef struct kk_frontend kk_frontend;
 struct kk_frontend {
-	char *cluster;
+	char *cluster;			/* NULL: a removed slot */
 	char *listener;			/* canonical address text */
 	char *host;			/* NULL: any; lower case; "*.example.com" wildcard */
 	enum kk_path_kind path_kind;
@@ -63,7 +66,7 @@ struct kk_frontend {
 
 typedef struct kk_backend kk_backend;
 struct kk_backend {
-	char *cluster;
+	char *cluster;			/* NULL: a removed slot */
 	char *id;
 	char *addr_text;		/* canonical */
 	kk_addr addr;
@@ -72,23 +75,64 @@ struct kk_backend {
 };
 
 /* Objects are kept in insertion order; the printer keeps that order, which
- * is also the round-robin order of backends. */
+ * is also the round-robin order of backends. Each kind has an index from
+ * its identity to its slot: listeners by address, clusters by id,
+ * frontends by their whole match, backends by cluster and id.
+ *
+ * Listeners are always dense: there are few (each is a bound socket),
+ * and programs walk them to pass their fds. Clusters, frontends and
+ * backends are removed by emptying their slot (id or cluster NULL), so a
+ * removal costs O(1) instead of a shift of every later object and a
+ * re-index of each; the removed slots are squeezed out once they
+ * outnumber the live ones, which keeps the cost amortised O(1) and
+ * iteration O(live objects). Walks of those three arrays skip the NULL
+ * slots; kk_state_load_text and kk_state_copy give dense arrays, and
+ * kk_state_compact makes them dense on demand. */
 typedef struct kk_state kk_state;
 struct kk_state {
 	kk_settings set;
 	kk_listener *listeners; size_t nlisteners, alisteners;
-	kk_cluster *clusters; size_t nclusters, aclusters;
+	kk_cluster *clusters; size_t nclusters, aclusters;	/* n counts slots */
 	kk_frontend *frontends; size_t nfrontends, afrontends;
 	kk_backend *backends; size_t nbackends, abackends;
+	size_t dclusters, dfrontends, dbackends;	/* removed slots among n */
+	kk_index lindex, cindex, findex, bindex;	/* identity to slot */
+	unsigned journals;		/* open kk_journals: removed slots stay put */
 };
 
 void kk_state_init(kk_state *);		/* empty state, default settings */
 void kk_state_free(kk_state *);
 int kk_state_copy(kk_state *dst, const kk_state *src);	/* 1 ok, 0 ENOMEM */
+/* Drops the removed slots, O(slots); nothing while a journal is open.
+ * 1 ok; 0 ENOMEM, the state as it was (still whole: removed slots are a
+ * cost, not an error). */
+int kk_state_compact(kk_state *);
 
 /* Applies one parsed verb (flags KK_VERB_F_CONFIG) to the state. 1 ok; 0
  * with a message for the operator in err, and the state unchanged. */
 int kk_state_apply(kk_state *, const kk_verb *, char *err, size_t errlen);
+/* A journal undoes a batch without a copy of the state. Each verb goes
+ * through kk_state_apply_journal, which applies it as kk_state_apply does
+ * and records how to undo it (a removed object is kept, not freed, and
+ * its slot stays empty). Then either kk_journal_commit (the changes
+ * stand) or kk_journal_undo (the state prints byte for byte as before the
+ * first journaled verb, in O(changes), allocating nothing, so it cannot
+ * fail). While a journal is open, every change to the state goes through
+ * it and no removed slot is squeezed out; it is committed or undone
+ * before the state is freed or copied into. All-zero is an empty journal. */
+struct kk_journal_entry;
+typedef struct kk_journal kk_journal;
+struct kk_journal {
+	struct kk_journal_entry *e;	/* in order applied; state.c */
+	size_t n, a;
+};
+#define KK_JOURNAL_ZERO { 0, 0, 0 }
+/* 1 ok; 0 with err, and the state and journal unchanged. */
+int kk_state_apply_journal(kk_state *, const kk_verb *, kk_journal *, char *err,
+    size_t errlen);
+void kk_journal_undo(kk_state *, kk_journal *);		/* and empties the journal */
+void kk_journal_commit(kk_state *, kk_journal *);	/* and empties the journal */
+
 /* Applies a batch of verb lines (a config file, a state file, the payload
  * of a worker update) as one transaction: on any error the state is
  * unchanged and err reads "SOURCE:LINE: message". Runtime verbs (status,
@@ -113,9 +157,15 @@ int kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out);
 int kk_state_list(const kk_state *, const kk_verb *, int json, kk_str *out,
     char *err, size_t errlen);
 
-/* Lookups, NULL when absent. */
+/* Lookups by hash, NULL when absent. */
 kk_listener *kk_state_listener(const kk_state *, const char *addr_text);
 kk_cluster *kk_state_cluster(const kk_state *, const char *id);
 kk_backend *kk_state_backend(const kk_state *, const char *cluster, const char *id);
+/* The frontend with the same match as f (cluster, listener, host, path and
+ * its kind, method), NULL when absent. */
+kk_frontend *kk_state_frontend(const kk_state *, const kk_frontend *f);
+/* Checks the indexes and counts against the arrays. 1 good; 0 with the
+ * first violation in err. For the unit tests; O(state). */
+int kk_state_check(const kk_state *, char *err, size_t errlen);
 
 #endif

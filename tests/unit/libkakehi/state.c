@@ -1,7 +1,10 @@
 /* ISC license. */
 /* Tests for src/libkakehi/state.c, stateprint.c and statediff.c: apply
  * and its refusals (which must leave the state unchanged), batches with
- * file:line errors, the canonical round trip, diff, save, JSON, lists. */
+ * file:line errors, the canonical round trip, diff, save, JSON, lists;
+ * and seeded random runs against a model: every verb accepted or refused
+ * as the model says, the indexes checked after each, printing as the model
+ * prints, print and load agreeing, and diffs that reach their target. */
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,6 +25,9 @@ printed(const kk_state *st)
 	return out.s;
 }
 
+/* The journal the random runs apply through; NULL: kk_state_apply. */
+static kk_journal *journal;
+
 static int
 apply_line(kk_state *st, const char *line, char *err, size_t errlen)
 {
@@ -31,6 +37,7 @@ apply_line(kk_state *st, const char *line, char *err, size_t errlen)
 	snprintf(buf, sizeof buf, "%s", line);
 	if (!kk_line_split(buf, argv, KK_LINE_MAXWORDS, &argc, err, errlen)) return 0;
 	if (!kk_verb_parse(&v, argc, (const char *const *)argv, err, errlen)) return 0;
+	if (journal) return kk_state_apply_journal(st, &v, journal, err, errlen);
 	return kk_state_apply(st, &v, err, errlen);
 }
 
@@ -559,6 +566,479 @@ test_every_config_verb(void)
 	kk_state_free(&st);
 }
 
+/* The model of a random run: every object ever added, in insertion
+ * order, with its canonical add line and its identity as small numbers;
+ * pools are small so that removals and conflicts are frequent. */
+enum { M_LISTENER, M_CLUSTER, M_FRONTEND, M_BACKEND, M_KINDS };
+
+struct mobj {
+	int kind, live;
+	int a, b, c, d;		/* listener: a; cluster: a; frontend: a=cluster b=listener
+				 * c=host d=path; backend: a=cluster b=id */
+	char line[200];
+};
+
+struct model {
+	struct mobj *o;
+	size_t n, cap;
+};
+
+static struct mobj *
+model_find(struct model *m, int kind, int a, int b, int c, int d)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct mobj *x = &m->o[i];
+		if (!x->live || x->kind != kind || x->a != a) continue;
+		if (kind == M_FRONTEND && (x->b != b || x->c != c || x->d != d)) continue;
+		if (kind == M_BACKEND && x->b != b) continue;
+		return x;
+	}
+	return 0;
+}
+
+static int
+model_used(struct model *m, int kind, int a)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct mobj *x = &m->o[i];
+		if (!x->live) continue;
+		if (kind == M_LISTENER && x->kind == M_FRONTEND && x->b == a) return 1;
+		if (kind == M_CLUSTER && (x->kind == M_FRONTEND || x->kind == M_BACKEND)
+		    && x->a == a)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+model_add(struct model *m, int kind, int a, int b, int c, int d, const char *line)
+{
+	struct mobj *x;
+	if (m->n == m->cap) {
+		m->cap = m->cap ? 2 * m->cap : 64;
+		m->o = realloc(m->o, m->cap * sizeof *m->o);
+	}
+	x = &m->o[m->n++];
+	x->kind = kind;
+	x->live = 1;
+	x->a = a, x->b = b, x->c = c, x->d = d;
+	snprintf(x->line, sizeof x->line, "%s", line);
+}
+
+/* What kk_state_print must print for the model. */
+static char *
+model_text(const struct model *m)
+{
+	kk_str out = KK_STR_ZERO;
+	kk_str_cats(&out, "# kakehi state\n");
+	for (int kind = 0; kind < M_KINDS; kind++)
+		for (size_t i = 0; i < m->n; i++)
+			if (m->o[i].live && m->o[i].kind == kind) {
+				kk_str_cats(&out, m->o[i].line);
+				kk_str_cats(&out, "\n");
+			}
+	return out.s;
+}
+
+static void
+frontend_words(char *buf, size_t len, const char *action, int a, int b, int c, int d)
+{
+	static const char *const paths[] = { "", " --path /a", " --path-exact /b" };
+	char host[32] = "";
+	if (c) snprintf(host, sizeof host, " --host h%d.example", c);
+	snprintf(buf, len, "frontend %s c%d --listener 127.0.0.1:%d%s%s", action, a, 8000 + b,
+	    host, paths[d]);
+}
+
+/* One random verb applied to st; the model says whether it must be
+ * accepted, and follows it. 1 when state and model agree. */
+static int
+random_step(kk_state *st, struct model *m)
+{
+	char line[200], err[KK_ERRLEN] = "";
+	int a = rand() % 4, b = rand() % 4, c = rand() % 5, d = rand() % 3;
+	int want, got, op = rand() % 8, kind = op / 2, add = !(op % 2);
+	struct mobj *x;
+	char *before = 0, *after;
+	switch (kind) {
+	case M_LISTENER:
+		snprintf(line, sizeof line, "listener %s %s127.0.0.1:%d", add ? "add" : "remove",
+		    add ? "http " : "", 8000 + a);
+		x = model_find(m, kind, a, 0, 0, 0);
+		want = add ? !x : x && !model_used(m, kind, a);
+		break;
+	case M_CLUSTER:
+		a = rand() % 8;
+		snprintf(line, sizeof line, "cluster %s c%d%s", add ? "add" : "remove", a,
+		    add && a % 3 == 0 ? " --lb random" : "");
+		x = model_find(m, kind, a, 0, 0, 0);
+		want = add ? !x : x && !model_used(m, kind, a);
+		break;
+	case M_FRONTEND:
+		a = rand() % 8;
+		frontend_words(line, sizeof line, add ? "add" : "remove", a, b, c, d);
+		x = model_find(m, kind, a, b, c, d);
+		want = add ? !x && model_find(m, M_CLUSTER, a, 0, 0, 0)
+		    && model_find(m, M_LISTENER, b, 0, 0, 0) : !!x;
+		break;
+	default:
+		a = rand() % 8;
+		b = rand() % 6;
+		if (add)
+			snprintf(line, sizeof line, "backend add c%d b%d 127.0.0.1:%d%s", a, b,
+			    9000 + rand() % 50, c == 1 ? " --weight 7" : "");
+		else
+			snprintf(line, sizeof line, "backend remove c%d b%d", a, b);
+		x = model_find(m, kind, a, b, 0, 0);
+		want = add ? !x && model_find(m, M_CLUSTER, a, 0, 0, 0) : !!x;
+		break;
+	}
+	if (!want) before = printed(st);
+	got = apply_line(st, line, err, sizeof err);
+	if (got != want) {
+		printf("#   %s: %s, the model says %s (%s)\n", line, got ? "accepted" : "refused",
+		    want ? "accept" : "refuse", err);
+		free(before);
+		return 0;
+	}
+	if (!want) {
+		/* A refusal changes nothing. */
+		after = printed(st);
+		got = !strcmp(before, after);
+		if (!got) printf("#   refused %s but the state changed\n", line);
+		free(before);
+		free(after);
+		return got;
+	}
+	if (!add) {
+		x->live = 0;
+		return 1;
+	}
+	/* The canonical add line: the one applied, in canonical form. */
+	if (kind == M_FRONTEND) frontend_words(line, sizeof line, "add", a, b, c, d);
+	model_add(m, kind, a, b, c, d, line);
+	return 1;
+}
+
+/* Prints text as TAP diagnostics, one "#" line per line. */
+static void
+diag_text(const char *title, const char *text)
+{
+	printf("#   %s\n", title);
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		int n = nl ? (int)(nl - text) : (int)strlen(text);
+		printf("#     %.*s\n", n, text);
+		text += n + !!nl;
+	}
+}
+
+static int
+state_checked(const kk_state *st, const char *what)
+{
+	char err[KK_ERRLEN];
+	if (kk_state_check(st, err, sizeof err)) return 1;
+	printf("#   %s: %s\n", what, err);
+	return 0;
+}
+
+/* steps random verbs from the current rand() stream applied to st, as
+ * the model says; 1 when all agreed and the indexes held after each. */
+static int
+random_run(kk_state *st, struct model *m, unsigned steps)
+{
+	for (unsigned i = 0; i < steps; i++)
+		if (!random_step(st, m) || !state_checked(st, "after a random verb")) return 0;
+	return 1;
+}
+
+static void
+test_random_runs(void)
+{
+	unsigned seed, agreed = 0, printed_ok = 0, reload_ok = 0;
+	for (seed = 1; seed <= 60; seed++) {
+		struct model m = { 0, 0, 0 };
+		kk_state st, again;
+		char err[KK_ERRLEN], *want, *got, *got2;
+		srand(seed);
+		kk_state_init(&st);
+		kk_state_init(&again);
+		if (random_run(&st, &m, 600)) agreed++;
+		else printf("#   seed %u\n", seed);
+		want = model_text(&m);
+		got = printed(&st);
+		if (!strcmp(want, got)) printed_ok++;
+		else {
+			printf("#   seed %u\n", seed);
+			diag_text("prints:", got);
+			diag_text("the model holds:", want);
+		}
+		/* print, load, print: the same bytes, a dense state, good indexes. */
+		if (load(&again, got, err) && (got2 = printed(&again))) {
+			if (!strcmp(got, got2) && again.dclusters + again.dfrontends
+			    + again.dbackends == 0 && state_checked(&again, "loaded"))
+				reload_ok++;
+			free(got2);
+		}
+		free(want);
+		free(got);
+		free(m.o);
+		kk_state_free(&st);
+		kk_state_free(&again);
+	}
+	ok(agreed == 60, "60 seeded runs of 600 verbs: each accepted or refused as the model "
+	    "says, indexes and counts checked after each (%u agreed)", agreed);
+	ok(printed_ok == 60, "each run prints what the model holds, in insertion order");
+	ok(reload_ok == 60, "print, load, print is byte-identical and the load is dense");
+}
+
+/* Applies diff(from, to) to a copy of from, as a worker applies a batch,
+ * and compares the prints. */
+static int
+diff_reaches(const kk_state *from, const kk_state *to, unsigned seed, const char *what)
+{
+	kk_str diff = KK_STR_ZERO;
+	kk_state st;
+	char err[KK_ERRLEN], *want = printed(to), *got = 0;
+	int r = 0;
+	if (!kk_state_copy(&st, from)) return 0;
+	if (!kk_state_diff(from, to, &diff)) goto end;
+	if (!load(&st, diff.s ? diff.s : "", err)) {
+		printf("#   seed %u %s: the diff does not apply: %s\n", seed, what, err);
+		goto end;
+	}
+	got = printed(&st);
+	r = !strcmp(got, want) && state_checked(&st, "after a diff");
+	if (!r) {
+		printf("#   seed %u %s\n", seed, what);
+		diag_text("the diff:", diff.s);
+		diag_text("reaches:", got);
+		diag_text("instead of:", want);
+	}
+end:
+	kk_str_free(&diff);
+	free(want);
+	free(got);
+	kk_state_free(&st);
+	return r;
+}
+
+static void
+test_random_diffs(void)
+{
+	unsigned seed, good = 0, same = 0;
+	for (seed = 100; seed < 160; seed++) {
+		struct model m1 = { 0, 0, 0 }, m3 = { 0, 0, 0 };
+		kk_state a, b, c;
+		kk_str d = KK_STR_ZERO;
+		srand(seed);
+		kk_state_init(&a);
+		kk_state_init(&c);
+		/* a; b is a after more changes (much in common); c unrelated.
+		 * None is compacted, so the diff meets removed slots. */
+		random_run(&a, &m1, 400);
+		kk_state_copy(&b, &a);
+		for (unsigned i = 0; i < 60; i++) random_step(&b, &m1);
+		random_run(&c, &m3, 300);
+		if (diff_reaches(&a, &b, seed, "a to b") && diff_reaches(&b, &a, seed, "b to a")
+		    && diff_reaches(&a, &c, seed, "a to c") && diff_reaches(&c, &b, seed, "c to b"))
+			good++;
+		if (kk_state_diff(&a, &a, &d) && d.len == 0) same++;
+		kk_str_free(&d);
+		free(m1.o);
+		free(m3.o);
+		kk_state_free(&a);
+		kk_state_free(&b);
+		kk_state_free(&c);
+	}
+	ok(good == 60, "60 seeds: diffs between related and unrelated random states, applied "
+	    "as a batch, print as their target (%u good)", good);
+	ok(same == 60, "the diff of a state with itself is empty");
+}
+
+/* Many removals squeeze the removed slots out; the survivors keep their
+ * order and their index entries. */
+static void
+test_squeeze(void)
+{
+	kk_state st;
+	kk_str text = KK_STR_ZERO;
+	char err[KK_ERRLEN], line[128];
+	unsigned i, bad = 0;
+	kk_state_init(&st);
+	kk_str_cats(&text, "listener add http 127.0.0.1:8000\n");
+	for (i = 0; i < 2000; i++)
+		kk_str_catf(&text, "cluster add s%u\nbackend add s%u b 127.0.0.1:9000\n"
+		    "frontend add s%u --listener 127.0.0.1:8000 --host s%u.example\n", i, i, i, i);
+	ok(load(&st, text.s, err) && st.nclusters == 2000 && state_checked(&st, "loaded"),
+	    "2000 sites load");
+	for (i = 0; i < 2000; i++) {
+		if (i % 4 == 0) continue;
+		snprintf(line, sizeof line, "frontend remove s%u --listener 127.0.0.1:8000 "
+		    "--host s%u.example", i, i);
+		if (!apply_line(&st, line, err, sizeof err)) bad++;
+		snprintf(line, sizeof line, "backend remove s%u b", i);
+		if (!apply_line(&st, line, err, sizeof err)) bad++;
+		snprintf(line, sizeof line, "cluster remove s%u", i);
+		if (!apply_line(&st, line, err, sizeof err)) bad++;
+	}
+	ok(!bad && state_checked(&st, "after removals"), "1500 sites removed one by one");
+	ok(st.nclusters - st.dclusters == 500 && st.dclusters * 2 <= st.nclusters
+	    && st.dfrontends * 2 <= st.nfrontends && st.dbackends * 2 <= st.nbackends,
+	    "removed slots never outnumber live ones (%zu slots, %zu removed)", st.nclusters,
+	    st.dclusters);
+	for (i = 0; i < 2000; i += 4) {
+		kk_cluster *c;
+		snprintf(line, sizeof line, "s%u", i);
+		c = kk_state_cluster(&st, line);
+		if (!c || !kk_state_backend(&st, line, "b") || c->nbackends != 1
+		    || c->nfrontends != 1)
+			bad++;
+	}
+	ok(!bad, "every survivor is found, with its counts");
+	bad = 0;
+	for (i = 0, text.len = 0; i < st.nclusters; i++)
+		if (st.clusters[i].id) {
+			unsigned want = (unsigned)(text.len++) * 4;
+			snprintf(line, sizeof line, "s%u", want);
+			if (strcmp(st.clusters[i].id, line)) bad++;
+		}
+	ok(!bad && text.len == 500, "survivors keep their order");
+	ok(kk_state_compact(&st) && st.nclusters == 500 && !st.dclusters && !st.dbackends
+	    && !st.dfrontends && state_checked(&st, "compacted"), "compact makes the state dense");
+	/* A broken count is what the checker is for. */
+	st.clusters[3].nbackends++;
+	ok(!kk_state_check(&st, err, sizeof err) && strstr(err, "cluster \"s12\": counts"),
+	    "the checker finds a wrong count");
+	printf("#   %s\n", err);
+	st.clusters[3].nbackends--;
+	kk_str_free(&text);
+	kk_state_free(&st);
+}
+
+/* A journal over random changes: undo gives back the state as it was,
+ * byte for byte, with good indexes; commit keeps what the model says;
+ * either way the state goes on agreeing with the model afterwards. */
+static void
+test_random_journals(void)
+{
+	unsigned seed, undone = 0, committed = 0, after = 0, refused_clean = 0;
+	for (seed = 200; seed < 260; seed++) {
+		struct model m = { 0, 0, 0 }, saved;
+		kk_journal j = KK_JOURNAL_ZERO;
+		kk_state st;
+		char *before, *now, *want;
+		int undo = seed % 2, good = 1;
+		srand(seed);
+		kk_state_init(&st);
+		random_run(&st, &m, 300);
+		before = printed(&st);
+		saved = m;
+		saved.o = malloc((m.cap + 1) * sizeof *m.o);
+		memcpy(saved.o, m.o, m.n * sizeof *m.o);
+		journal = &j;
+		for (unsigned i = 0; good && i < 150; i++) {
+			size_t n = j.n;
+			char *p0 = printed(&st), *p1;
+			int r = random_step(&st, &m);
+			p1 = printed(&st);
+			/* A refused verb records nothing. */
+			if (!strcmp(p0, p1) && j.n == n) refused_clean++;
+			good = r && state_checked(&st, "under a journal");
+			free(p0);
+			free(p1);
+		}
+		journal = 0;
+		if (undo) {
+			kk_journal_undo(&st, &j);
+			now = printed(&st);
+			if (good && !strcmp(now, before) && state_checked(&st, "undone") && !st.journals)
+				undone++;
+			else printf("#   seed %u: undo does not give back the state\n", seed);
+			free(m.o);
+			m = saved;
+		} else {
+			kk_journal_commit(&st, &j);
+			now = printed(&st);
+			want = model_text(&m);
+			if (good && !strcmp(now, want) && state_checked(&st, "committed")
+			    && !st.journals)
+				committed++;
+			else printf("#   seed %u: the committed state is not the model's\n", seed);
+			free(want);
+			free(saved.o);
+		}
+		free(now);
+		/* The state goes on like any other. */
+		if (random_run(&st, &m, 100)) {
+			now = printed(&st);
+			want = model_text(&m);
+			if (!strcmp(now, want)) after++;
+			free(now);
+			free(want);
+		}
+		ok(!j.n && !j.e, "seed %u: the journal is empty afterwards", seed);
+		free(before);
+		free(m.o);
+		kk_state_free(&st);
+	}
+	ok(undone == 30, "30 seeds: undo of 150 journaled random verbs gives back the state "
+	    "byte for byte, indexes and counts checked (%u)", undone);
+	ok(committed == 30, "30 seeds: commit keeps the changes the model holds (%u)", committed);
+	ok(after == 60, "after undo or commit the state goes on agreeing with the model (%u)",
+	    after);
+	ok(refused_clean > 0, "refused verbs under a journal change nothing (%u seen)",
+	    refused_clean);
+}
+
+/* The diff's way of changing an object, remove then add again, under a
+ * journal, and a setting. */
+static void
+test_journal_readd(void)
+{
+	kk_journal j = KK_JOURNAL_ZERO;
+	kk_state st;
+	char err[KK_ERRLEN], *before, *p;
+	static const char *const lines[] = {
+		"set workers 3",
+		"frontend remove api --listener 127.0.0.1:8080 --host example.com --path /api",
+		"backend remove api a1",
+		"cluster remove api",
+		"cluster add api",
+		"backend add api a1 10.0.0.3:80",
+		"frontend add api --listener 127.0.0.1:8080 --host example.com --path /api",
+		"listener add http 127.0.0.1:8081",
+	};
+	kk_state_init(&st);
+	ok(load(&st, base_conf, err), "base config loads");
+	before = printed(&st);
+	journal = &j;
+	for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) accept_line(&st, lines[i]);
+	journal = 0;
+	p = printed(&st);
+	ok(strstr(p, "set workers 3\n") && strstr(p, "cluster add api\n")
+	    && strstr(p, "backend add api a1 10.0.0.3:80\n") && state_checked(&st, "journaled"),
+	    "changes apply under the journal");
+	free(p);
+	kk_journal_undo(&st, &j);
+	p = printed(&st);
+	is_str(p, before, "undo restores the settings, the old cluster and its users in place");
+	ok(state_checked(&st, "undone") && kk_state_cluster(&st, "api")->lb == KK_LB_RANDOM
+	    && kk_state_backend(&st, "api", "a1") && !kk_state_listener(&st, "127.0.0.1:8081"),
+	    "the old objects are found again, the added ones are gone");
+	free(p);
+	journal = &j;
+	for (size_t i = 0; i < sizeof lines / sizeof *lines; i++) accept_line(&st, lines[i]);
+	journal = 0;
+	kk_journal_commit(&st, &j);
+	p = printed(&st);
+	ok(strstr(p, "cluster add api\n") && !strstr(p, "--lb random") && st.set.workers == 3
+	    && state_checked(&st, "committed"), "commit keeps the new objects");
+	free(p);
+	free(before);
+	kk_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -569,5 +1049,10 @@ main(void)
 	test_save();
 	test_json_list();
 	test_every_config_verb();
+	test_random_runs();
+	test_random_diffs();
+	test_squeeze();
+	test_random_journals();
+	test_journal_readd();
 	return done();
 }

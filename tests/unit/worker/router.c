@@ -124,5 +124,55 @@ main(void)
 			kk_router_unref(r);
 		kk_str_free(&t);
 	}
+
+	/* A state changed verb by verb holds removed slots (see state.h):
+	 * the snapshot skips them, and keeps each cluster's backends in state
+	 * order, however the backends of clusters interleave. */
+	{
+		kk_str t = KK_STR_ZERO;
+		kk_state st;
+		char err[512];
+		int i, good = 1;
+		kk_state_init(&st);
+		kk_str_cats(&t, "listener add http 127.0.0.1:8080\n");
+		for (i = 0; i < 40; i++)
+			kk_str_catf(&t, "cluster add s%d\nfrontend add s%d --listener 127.0.0.1:8080 "
+			    "--host s%d.test\n", i, i, i);
+		for (i = 0; i < 120; i++)
+			kk_str_catf(&t, "backend add s%d b%d 127.0.0.1:%d\n", i % 40, i, 2000 + i);
+		if (!kk_state_load_text(&st, t.s, t.len, "test", err, sizeof err))
+			printf("# %s\n", err);
+		kk_str_reset(&t);
+		/* Remove site 3 whole and backend b45 (of s5): slots empty. */
+		kk_str_cats(&t, "frontend remove s3 --listener 127.0.0.1:8080 --host s3.test\n"
+		    "backend remove s3 b3\nbackend remove s3 b43\nbackend remove s3 b83\n"
+		    "cluster remove s3\nbackend remove s5 b45\n");
+		for (char *line = strtok(t.s, "\n"); line; line = strtok(NULL, "\n")) {
+			char *argv[KK_LINE_MAXWORDS];
+			unsigned argc;
+			kk_verb v;
+			if (!kk_line_split(line, argv, KK_LINE_MAXWORDS, &argc, err, sizeof err)
+			    || !kk_verb_parse(&v, argc, (const char *const *)argv, err, sizeof err)
+			    || !kk_state_apply(&st, &v, err, sizeof err))
+				printf("# %s\n", err), good = 0;
+		}
+		ok(good && st.dclusters == 1 && st.dbackends == 4, "the state holds removed slots");
+		r = kk_router_build(&st, 8);
+		ok(r && r->nc == 39, "removed cluster left out of the snapshot");
+		is_str(r ? match(r, "s3.test", "/", "GET") : "", NULL, "removed frontend left out");
+		{
+			kk_rlistener *l = r ? kk_router_listener(r, "127.0.0.1:8080") : NULL;
+			kk_rcluster *c5 = l ? kk_router_match(l, "s5.test", 7, "/", 1, "GET", 3) : NULL;
+			kk_rcluster *c7 = l ? kk_router_match(l, "s7.test", 7, "/", 1, "GET", 3) : NULL;
+			ok(c5 && c5->nb == 2 && !strcmp(c5->b[0].id, "b5")
+			    && !strcmp(c5->b[1].id, "b85"), "removed backend left out, order kept");
+			ok(c7 && c7->nb == 3 && !strcmp(c7->b[0].id, "b7") && !strcmp(c7->b[1].id, "b47")
+			    && !strcmp(c7->b[2].id, "b87"), "backends in state order");
+		}
+		if (r)
+			kk_router_unref(r);
+		kk_state_free(&st);
+		kk_str_free(&t);
+	}
 	return done();
 }

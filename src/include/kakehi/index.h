@@ -1,0 +1,52 @@
+/* ISC license. */
+/* A hash index from byte-string keys (composite keys join their parts
+ * with NUL bytes) to size_t values: open addressing, linear probing. It
+ * owns copies of its keys and knows nothing of what the values mean; the
+ * state uses it to find objects by identity instead of by scanning. */
+#ifndef KAKEHI_INDEX_H
+#define KAKEHI_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct kk_index_slot kk_index_slot;
+struct kk_index_slot {
+	char *key;		/* NULL: never used; a removed key points at a marker */
+	size_t klen;
+	uint32_t hash;
+	size_t value;
+};
+
+/* All-zero is an empty index. */
+typedef struct kk_index kk_index;
+struct kk_index {
+	kk_index_slot *slots;
+	size_t mask;		/* slots: mask + 1, a power of two; 0 when none */
+	size_t n;		/* live keys */
+	size_t dead;		/* removed slots not yet reclaimed */
+	/* Hash function; NULL is the default. Tests set one that collides. */
+	uint32_t (*hashf)(const char *, size_t);
+};
+
+#define KK_INDEX_ZERO { 0, 0, 0, 0, 0 }
+
+uint32_t kk_index_hash(const char *key, size_t klen);	/* FNV-1a */
+void kk_index_free(kk_index *);			/* back to empty */
+/* Adds key with value. 1 ok; 0 with errno EEXIST (the key is present,
+ * nothing changed) or ENOMEM. */
+int kk_index_put(kk_index *, const char *key, size_t klen, size_t value);
+/* The value slot of key, which the caller may overwrite; NULL when absent. */
+size_t *kk_index_get(const kk_index *, const char *key, size_t klen);
+/* Removes key; 1 removed, 0 absent. Never moves another entry, so it is
+ * safe to remove (any key) while iterating with kk_index_next. */
+int kk_index_del(kk_index *, const char *key, size_t klen);
+/* Iteration in slot order (not insertion order): set *cursor to 0 first;
+ * each call returns the next live slot, NULL at the end. The caller may
+ * change the slot's value, never its key. Adding during an iteration
+ * may rehash; removing may not. */
+kk_index_slot *kk_index_next(const kk_index *, size_t *cursor);
+/* Checks the invariants: counts, load bound, every live key reachable
+ * from its home slot. 1 good; 0 with the first violation in err. */
+int kk_index_check(const kk_index *, char *err, size_t errlen);
+
+#endif

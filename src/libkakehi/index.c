@@ -1,0 +1,211 @@
+/* ISC license. */
+/* kk_index: open addressing with linear probing over a power-of-two
+ * table. Removal leaves a marker instead of shifting the cluster back, so
+ * nothing moves under an iteration; markers are reclaimed when a put
+ * rehashes. It holds keys and values only; ordering is the caller's. */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <kakehi/index.h>
+
+/* The key of a removed slot: probes walk past it, puts may reuse it. */
+static char dead_mark;
+#define DEAD (&dead_mark)
+
+/* Used slots (live and removed) stay under 3/4 of the table, so a probe
+ * sequence always ends on an empty slot and stays short on average. */
+#define LOAD_NUM 3
+#define LOAD_DEN 4
+#define MIN_SLOTS 8
+
+uint32_t
+kk_index_hash(const char *key, size_t klen)
+{
+	uint32_t h = 2166136261u;
+	while (klen--) {
+		h ^= (unsigned char)*key++;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static uint32_t
+hash_of(const kk_index *ix, const char *key, size_t klen)
+{
+	return ix->hashf ? ix->hashf(key, klen) : kk_index_hash(key, klen);
+}
+
+void
+kk_index_free(kk_index *ix)
+{
+	uint32_t (*hashf)(const char *, size_t) = ix->hashf;
+	for (size_t i = 0; ix->slots && i <= ix->mask; i++)
+		if (ix->slots[i].key && ix->slots[i].key != DEAD)
+			free(ix->slots[i].key);
+	free(ix->slots);
+	memset(ix, 0, sizeof *ix);
+	ix->hashf = hashf;
+}
+
+/* The slot holding key, or NULL. */
+static kk_index_slot *
+find(const kk_index *ix, const char *key, size_t klen, uint32_t h)
+{
+	size_t i;
+	if (!ix->slots) return 0;
+	for (i = h & ix->mask; ix->slots[i].key; i = (i + 1) & ix->mask) {
+		kk_index_slot *s = &ix->slots[i];
+		if (s->key != DEAD && s->hash == h && s->klen == klen
+		    && !memcmp(s->key, key, klen))
+			return s;
+	}
+	return 0;
+}
+
+/* Moves every live slot into a fresh table of `size` slots, dropping the
+ * removed markers. 1 ok, 0 ENOMEM with the index unchanged. */
+static int
+rehash(kk_index *ix, size_t size)
+{
+	kk_index_slot *t = calloc(size, sizeof *t);
+	if (!t) {
+		errno = ENOMEM;
+		return 0;
+	}
+	for (size_t i = 0; ix->slots && i <= ix->mask; i++) {
+		kk_index_slot *s = &ix->slots[i];
+		size_t j;
+		if (!s->key || s->key == DEAD) continue;
+		for (j = s->hash & (size - 1); t[j].key; j = (j + 1) & (size - 1))
+			;
+		t[j] = *s;
+	}
+	free(ix->slots);
+	ix->slots = t;
+	ix->mask = size - 1;
+	ix->dead = 0;
+	return 1;
+}
+
+int
+kk_index_put(kk_index *ix, const char *key, size_t klen, size_t value)
+{
+	uint32_t h = hash_of(ix, key, klen);
+	kk_index_slot *s;
+	size_t i;
+	char *copy;
+	if (find(ix, key, klen, h)) {
+		errno = EEXIST;
+		return 0;
+	}
+	if (!ix->slots || (ix->n + ix->dead + 1) * LOAD_DEN > (ix->mask + 1) * LOAD_NUM) {
+		/* Size for the live keys only: a table full of markers is
+		 * cleaned at the same size instead of doubling. */
+		size_t size = MIN_SLOTS;
+		while ((ix->n + 1) * 2 > size) size <<= 1;
+		if (!rehash(ix, size)) return 0;
+	}
+	if (!(copy = malloc(klen + 1))) {
+		errno = ENOMEM;
+		return 0;
+	}
+	memcpy(copy, key, klen);
+	copy[klen] = 0;
+	for (i = h & ix->mask; ix->slots[i].key && ix->slots[i].key != DEAD;
+	    i = (i + 1) & ix->mask)
+		;
+	s = &ix->slots[i];
+	if (s->key == DEAD) ix->dead--;
+	s->key = copy;
+	s->klen = klen;
+	s->hash = h;
+	s->value = value;
+	ix->n++;
+	return 1;
+}
+
+size_t *
+kk_index_get(const kk_index *ix, const char *key, size_t klen)
+{
+	kk_index_slot *s = find(ix, key, klen, hash_of(ix, key, klen));
+	return s ? &s->value : 0;
+}
+
+int
+kk_index_del(kk_index *ix, const char *key, size_t klen)
+{
+	kk_index_slot *s = find(ix, key, klen, hash_of(ix, key, klen));
+	if (!s) return 0;
+	free(s->key);
+	s->key = DEAD;
+	s->klen = 0;
+	ix->n--;
+	ix->dead++;
+	return 1;
+}
+
+kk_index_slot *
+kk_index_next(const kk_index *ix, size_t *cursor)
+{
+	while (ix->slots && *cursor <= ix->mask) {
+		kk_index_slot *s = &ix->slots[(*cursor)++];
+		if (s->key && s->key != DEAD) return s;
+	}
+	return 0;
+}
+
+int
+kk_index_check(const kk_index *ix, char *err, size_t errlen)
+{
+	size_t i, live = 0, dead = 0;
+	if (!ix->slots) {
+		if (ix->n || ix->dead || ix->mask) {
+			snprintf(err, errlen, "no table but n %zu, dead %zu, mask %zu", ix->n,
+			    ix->dead, ix->mask);
+			return 0;
+		}
+		return 1;
+	}
+	if ((ix->mask + 1) & ix->mask) {
+		snprintf(err, errlen, "table size %zu is not a power of two", ix->mask + 1);
+		return 0;
+	}
+	for (i = 0; i <= ix->mask; i++) {
+		const kk_index_slot *s = &ix->slots[i];
+		size_t j;
+		if (!s->key) continue;
+		if (s->key == DEAD) {
+			dead++;
+			continue;
+		}
+		live++;
+		if (s->hash != hash_of(ix, s->key, s->klen)) {
+			snprintf(err, errlen, "slot %zu: stored hash is not the key's", i);
+			return 0;
+		}
+		/* No empty slot between home and here, or a probe stops short. */
+		for (j = s->hash & ix->mask; j != i; j = (j + 1) & ix->mask)
+			if (!ix->slots[j].key) {
+				snprintf(err, errlen, "slot %zu: unreachable, empty slot %zu on its "
+				    "probe path", i, j);
+				return 0;
+			}
+		if (find(ix, s->key, s->klen, s->hash) != s) {
+			snprintf(err, errlen, "slot %zu: its key is also in another slot", i);
+			return 0;
+		}
+	}
+	if (live != ix->n || dead != ix->dead) {
+		snprintf(err, errlen, "counted %zu live and %zu removed, index says %zu and %zu",
+		    live, dead, ix->n, ix->dead);
+		return 0;
+	}
+	if ((live + dead) * LOAD_DEN > (ix->mask + 1) * LOAD_NUM) {
+		snprintf(err, errlen, "%zu of %zu slots used, over the load bound", live + dead,
+		    ix->mask + 1);
+		return 0;
+	}
+	return 1;
+}
