@@ -201,6 +201,7 @@ loop(int sigfd)
 		}
 		d = min_deadline(sv_workers_next_deadline(), sv_txn_deadline());
 		d = min_deadline(d, sv_status_deadline());
+		d = min_deadline(d, sv_control_deadline());
 		if (d) {
 			now = sv_now();
 			timeout = d <= now ? 0 : (d - now > INT_MAX ? INT_MAX : (int)(d - now));
@@ -224,6 +225,7 @@ loop(int sigfd)
 		sv_workers_timers(now);
 		sv_txn_timers(now);
 		sv_status_timers(now);
+		sv_control_timers(now);
 	}
 }
 
