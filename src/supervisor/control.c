@@ -147,6 +147,8 @@ sv_control_open(const char *path)
 	sv_info("control socket %s", path);
 }
 
+static int dispatch(client *);
+
 static void
 drop_client(client *c)
 {
@@ -179,12 +181,10 @@ sv_control_close(void)
 	unsigned i;
 
 	close_listener();
+	/* sv.stopping is set: each held mutation is refused, and audited. */
 	for (i = 0; i < SV_MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0 && clients[i].held) {
-			const char *m = "the supervisor is shutting down; nothing changed";
-			clients[i].held = 0;
-			sv_control_reply(&clients[i].origin, 'E', m, strlen(m));
-		}
+		if (clients[i].fd >= 0 && clients[i].held)
+			dispatch(&clients[i]);
 }
 
 static int
@@ -511,31 +511,50 @@ h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 }
 
 /* The dispatch table. `waits`: the verb changes the state, so it runs
- * only when no transaction is in flight. */
+ * only when no transaction is in flight. `audits`: it changes something
+ * (the state, a file, the process), so every request for it, refused or
+ * not, gets an audit line. */
 static const struct {
 	handler *run;
-	int waits;
+	int waits, audits;
 } verbs[KK_V_COUNT] = {
-	[KK_V_SET] = { h_config, 1 },
-	[KK_V_LISTENER_ADD] = { h_config, 1 },
-	[KK_V_LISTENER_REMOVE] = { h_config, 1 },
-	[KK_V_LISTENER_LIST] = { h_list, 0 },
-	[KK_V_CLUSTER_ADD] = { h_config, 1 },
-	[KK_V_CLUSTER_REMOVE] = { h_config, 1 },
-	[KK_V_CLUSTER_LIST] = { h_list, 0 },
-	[KK_V_FRONTEND_ADD] = { h_config, 1 },
-	[KK_V_FRONTEND_REMOVE] = { h_config, 1 },
-	[KK_V_FRONTEND_LIST] = { h_list, 0 },
-	[KK_V_BACKEND_ADD] = { h_config, 1 },
-	[KK_V_BACKEND_REMOVE] = { h_config, 1 },
-	[KK_V_BACKEND_LIST] = { h_list, 0 },
-	[KK_V_STATUS] = { h_status, 0 },
-	[KK_V_STATE_SAVE] = { h_state_save, 0 },
-	[KK_V_STATE_LOAD] = { h_state_load, 1 },
-	[KK_V_STATE_DUMP] = { h_state_dump, 0 },
-	[KK_V_RELOAD] = { h_reload, 1 },
-	[KK_V_SHUTDOWN] = { h_shutdown, 1 },
+	[KK_V_SET] = { h_config, 1, 1 },
+	[KK_V_LISTENER_ADD] = { h_config, 1, 1 },
+	[KK_V_LISTENER_REMOVE] = { h_config, 1, 1 },
+	[KK_V_LISTENER_LIST] = { h_list, 0, 0 },
+	[KK_V_CLUSTER_ADD] = { h_config, 1, 1 },
+	[KK_V_CLUSTER_REMOVE] = { h_config, 1, 1 },
+	[KK_V_CLUSTER_LIST] = { h_list, 0, 0 },
+	[KK_V_FRONTEND_ADD] = { h_config, 1, 1 },
+	[KK_V_FRONTEND_REMOVE] = { h_config, 1, 1 },
+	[KK_V_FRONTEND_LIST] = { h_list, 0, 0 },
+	[KK_V_BACKEND_ADD] = { h_config, 1, 1 },
+	[KK_V_BACKEND_REMOVE] = { h_config, 1, 1 },
+	[KK_V_BACKEND_LIST] = { h_list, 0, 0 },
+	[KK_V_STATUS] = { h_status, 0, 0 },
+	[KK_V_STATE_SAVE] = { h_state_save, 0, 1 },
+	[KK_V_STATE_LOAD] = { h_state_load, 1, 1 },
+	[KK_V_STATE_DUMP] = { h_state_dump, 0, 0 },
+	[KK_V_RELOAD] = { h_reload, 1, 1 },
+	[KK_V_SHUTDOWN] = { h_shutdown, 1, 1 },
 };
+
+/* Whether argv names an audited verb by its words, whatever follows:
+ * for a request the parser refused. */
+static int
+audited_words(unsigned argc, char **argv)
+{
+	const kk_verb_def *d;
+
+	for (d = kk_verb_table; d->word1; d++) {
+		if (!argc || strcmp(argv[0], d->word1))
+			continue;
+		if (d->word2 && (argc < 2 || strcmp(argv[1], d->word2)))
+			continue;
+		return verbs[d->id].audits;
+	}
+	return 0;
+}
 
 /* The verb line as text for the audit log (quoted like the config). */
 static void
@@ -582,26 +601,30 @@ dispatch(client *c)
 		json = 1;
 		skip = 1;
 	}
+	join_words(&line, argc - skip, argv + skip);
 	if (!kk_verb_parse(&v, argc - skip, (const char *const *)argv + skip, err,
 	    sizeof err)) {
-		free(payload);
+		if (audited_words(argc - skip, argv + skip))
+			sv_audit_refused(&c->origin, line.s ? line.s : "", err);
 		reply_str(c, KK_REPLY_ERROR, err);
-		return 1;
+		goto done;
 	}
 	if (verbs[v.def->id].waits && (sv_txn_busy() || sv.stopping)) {
-		free(payload);
 		if (sv.stopping) {
-			reply_str(c, KK_REPLY_ERROR, "the supervisor is shutting down; nothing"
-			    " changed");
-			return 1;
+			const char *m = "the supervisor is shutting down; nothing changed";
+			sv_audit_refused(&c->origin, line.s ? line.s : "", m);
+			reply_str(c, KK_REPLY_ERROR, m);
+			goto done;
 		}
 		if (!c->held)
 			c->held = next_hold++;
+		kk_str_free(&line);
+		free(payload);
 		return 0;
 	}
 	c->held = 0;
-	join_words(&line, argc - skip, argv + skip);
 	verbs[v.def->id].run(c, &v, json, line.s ? line.s : "");
+done:
 	kk_str_free(&line);
 	free(payload);
 	return 1;

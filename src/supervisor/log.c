@@ -155,3 +155,13 @@ sv_audit(const sv_origin *o, const char *verbline, int ok, const char *result)
 	else
 		sv_info("audit: %s verb=\"%s\" result=error: %s", o->actor, verb, res);
 }
+
+void
+sv_audit_refused(const sv_origin *o, const char *verbline, const char *why)
+{
+	char verb[1024], res[1024];
+
+	sv_scrub(verb, sizeof verb, verbline);
+	sv_scrub(res, sizeof res, why);
+	sv_info("audit: %s verb=\"%s\" result=refused: %s", o->actor, verb, res);
+}

@@ -116,7 +116,11 @@ void sv_warn_limited(sv_ratelimit *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Copies src to dst (size n), control characters replaced by '?'. */
 void sv_scrub(char *dst, size_t n, const char *src);
+/* One audit line: result=ok, or "error: result" (the verb ran and
+ * failed); sv_audit_refused writes "refused: why" for a request that never
+ * reached its verb (it did not parse, or the supervisor is stopping). */
 void sv_audit(const sv_origin *, const char *verbline, int ok, const char *result);
+void sv_audit_refused(const sv_origin *, const char *verbline, const char *why);
 /* Fills o->actor from a peer's credentials (comm from /proc). */
 void sv_actor_of_peer(sv_origin *o, pid_t pid, uid_t uid);
 
