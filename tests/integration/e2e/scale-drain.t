@@ -109,7 +109,8 @@ def response():
             return None
         data += b
     head, body = data.split(b"\r\n\r\n", 1)
-    n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+    fields = [l.split(b":", 1) for l in head.split(b"\r\n")[1:]]
+    n = int([v for k, v in fields if k.lower() == b"content-length"][0])
     while len(body) < n:
         body += s.recv(4096)
     return head.decode()
@@ -139,12 +140,14 @@ kill -TERM "$sup"
 sleep 0.3
 touch "$T/go"
 wait "$idle"
-tap_like "$(cat "$T/idle.log")" 'second: HTTP/1.1 200' "drain: the next request on an idle connection is served"
+tap_like "$(cat "$T/idle.log")" 'second: HTTP/1.1 200' \
+	"drain: the next request on an idle connection is served"
 tap_like "$(cat "$T/idle.log")" 'close: True' "drain: and answered with Connection: close"
 tap_like "$(cat "$T/idle.log")" 'then: eof' "drain: then the connection ends"
 wait "$sup"
 tap_is "$?" 0 "TERM: the supervisor exits 0"
 t1=$(date +%s)
-tap_ok "TERM: drained well before the 30 s drain deadline ($((t1 - t0)) s)" test $((t1 - t0)) -lt 20
+tap_ok "TERM: drained well before the 30 s drain deadline ($((t1 - t0)) s)" \
+	test $((t1 - t0)) -lt 20
 
 tap_done

@@ -24,7 +24,8 @@ tap_ok "supervisor ready" sv_ready a
 hold() {
 	python3 -c '
 import select, socket, struct, sys, time
-path, n, secs, mode, state = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+path, n, secs, mode, state = sys.argv[1:6]
+n, secs = int(n), float(secs)
 socks = []
 for i in range(n):
     s = socket.socket(socket.AF_UNIX)
@@ -97,7 +98,8 @@ tap_like "$(cat "$T/a.log")" "frame was not complete within 5s" "frame deadline 
 hold70 "$T/hold70b.out" 3
 ctl status > /dev/null
 wait "$hold_pid"
-tap_like "$(cat "$T/a.log")" "slots taken .*and [0-9]+ more like it in the last [0-9]+s, not logged" \
+tap_like "$(cat "$T/a.log")" \
+	"slots taken .*and [0-9]+ more like it in the last [0-9]+s, not logged" \
 	"log: the warnings left out are counted on the next one"
 
 tap_done
