@@ -3,7 +3,9 @@
  * checked by SO_PEERCRED and send one verb line per frame. Every request
  * is parsed again here (a client is never trusted) and dispatched through
  * one table indexed by verb. Mutations wait for the transaction in
- * flight; a bad frame closes only its own connection. */
+ * flight; a bad frame closes only its own connection. The client slots are
+ * bounded, so a client that holds one without using it is closed after a
+ * deadline, and makes room when a new client finds every slot taken. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +21,16 @@
 
 #include "sv.h"
 
+/* kakehi-ctl sends its whole request as soon as it is connected, and a
+ * script keeping a connection between verbs is not held up by 10 s; a
+ * slot kept longer without a request is one that `kakehi-ctl status`
+ * may need. */
+#define CLIENT_IDLE_MS 10000
+/* A verb line is a few hundred bytes, sent in one write: a frame still
+ * incomplete after 5 s is a client that stopped mid-frame, not a slow
+ * link (a local socket has none). */
+#define CLIENT_FRAME_MS 5000
+
 typedef struct client client;
 struct client {
 	int fd;			/* -1: free slot */
@@ -30,6 +42,8 @@ struct client {
 	int busy;		/* a reply is owed: stop reading */
 	unsigned long long held;	/* nonzero: queue position of a held mutation */
 	int closing;		/* close once out is written */
+	long long since;	/* ms: connected, last reply queued or written */
+	long long frame_at;	/* ms: the first byte of the frame in `in` */
 };
 
 static client clients[SV_MAX_CLIENTS];
@@ -37,6 +51,8 @@ static int listen_fd = -1;
 static unsigned next_serial = 1;
 static unsigned long long next_hold = 1;
 static int socket_ours;
+/* Peers provoke these at will: one line per kind and interval. */
+static sv_ratelimit rl_slots, rl_deadline, rl_frame, rl_uid;
 
 /* Parent directory of the socket, created when missing (the default
  * lives under /run, which is empty after boot). */
@@ -131,6 +147,8 @@ sv_control_open(const char *path)
 	sv_info("control socket %s", path);
 }
 
+static int dispatch(client *);
+
 static void
 drop_client(client *c)
 {
@@ -163,12 +181,10 @@ sv_control_close(void)
 	unsigned i;
 
 	close_listener();
+	/* sv.stopping is set: each held mutation is refused, and audited. */
 	for (i = 0; i < SV_MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0 && clients[i].held) {
-			const char *m = "the supervisor is shutting down; nothing changed";
-			clients[i].held = 0;
-			sv_control_reply(&clients[i].origin, 'E', m, strlen(m));
-		}
+		if (clients[i].fd >= 0 && clients[i].held)
+			dispatch(&clients[i]);
 }
 
 static int
@@ -184,14 +200,98 @@ uid_allowed(uid_t uid)
 	return 0;
 }
 
+/* What a client is waiting for, for the deadlines and the choice of
+ * whom to close when the slots run out. */
+enum cwait {
+	CW_REPLY,	/* owed a reply (busy or held): never closed for time */
+	CW_IDLE,	/* nothing sent, nothing to write */
+	CW_FRAME,	/* part of a frame received */
+	CW_WRITE	/* its reply, or a refusal, is still being written */
+};
+
+static enum cwait
+client_wait(const client *c)
+{
+	if (c->busy || c->held)
+		return CW_REPLY;
+	if (c->out.len)
+		return CW_WRITE;
+	if (c->in.len)
+		return CW_FRAME;
+	return c->closing ? CW_WRITE : CW_IDLE;
+}
+
+/* 0 when none. A client slow to read its reply gets the idle bound from
+ * its last progress. */
+static long long
+client_deadline(const client *c)
+{
+	switch (client_wait(c)) {
+	case CW_REPLY:
+		return 0;
+	case CW_FRAME:
+		return c->frame_at + CLIENT_FRAME_MS;
+	default:
+		return c->since + CLIENT_IDLE_MS;
+	}
+}
+
+/* Every slot is taken: the oldest idle client goes; failing that, the
+ * oldest one stuck mid-frame or mid-write. A client owed a reply is never
+ * chosen: its request is being served. NULL when every client is. */
+static client *
+evictable(void)
+{
+	client *best = 0;
+	enum cwait best_w = CW_REPLY;
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		client *c = &clients[i];
+		enum cwait w = client_wait(c);
+		if (c->fd < 0 || w == CW_REPLY)
+			continue;
+		if (w != CW_IDLE)
+			w = CW_FRAME;	/* one rank for both */
+		if (!best || (w == CW_IDLE && best_w != CW_IDLE)
+		    || (w == best_w && c->since < best->since)) {
+			best = c;
+			best_w = w;
+		}
+	}
+	return best;
+}
+
+static client *
+free_slot(pid_t pid)
+{
+	client *c;
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd < 0)
+			return &clients[i];
+	c = evictable();
+	if (!c) {
+		sv_warn_limited(&rl_slots, "refusing control client pid %d: all %d slots"
+		    " are serving requests; retry when one is answered", (int)pid,
+		    SV_MAX_CLIENTS);
+		return 0;
+	}
+	sv_warn_limited(&rl_slots, "closing control client %s: all %d slots taken and"
+	    " it was the oldest without a request in progress; a new client needs its"
+	    " slot", c->origin.actor, SV_MAX_CLIENTS);
+	drop_client(c);
+	return c;
+}
+
 static void
 on_accept(void)
 {
 	for (;;) {
 		struct ucred cred;
 		socklen_t len = sizeof cred;
-		client *c = 0;
-		unsigned i;
+		client *c;
 		int fd = accept4(listen_fd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -207,21 +307,16 @@ on_accept(void)
 			close(fd);
 			continue;
 		}
-		for (i = 0; i < SV_MAX_CLIENTS; i++)
-			if (clients[i].fd < 0) {
-				c = &clients[i];
-				break;
-			}
+		c = free_slot(cred.pid);
 		if (!c) {
-			sv_warn("refusing control client pid %d: %d clients already connected",
-			    (int)cred.pid, SV_MAX_CLIENTS);
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
 		c->serial = next_serial++;
 		c->uid = cred.uid;
-		c->origin.slot = (int)i;
+		c->since = sv_now();
+		c->origin.slot = (int)(c - clients);
 		c->origin.serial = c->serial;
 		sv_actor_of_peer(&c->origin, cred.pid, cred.uid);
 		if (!uid_allowed(cred.uid)) {
@@ -229,7 +324,8 @@ on_accept(void)
 			snprintf(msg, sizeof msg, "permission denied: uid %u may not use this"
 			    " control socket; allow it with: set allowed-uids %u",
 			    (unsigned)cred.uid, (unsigned)cred.uid);
-			sv_warn("refused control client %s: uid not allowed", c->origin.actor);
+			sv_warn_limited(&rl_uid, "refused control client %s: uid not allowed",
+			    c->origin.actor);
 			kk_reply_frame(&c->out, KK_REPLY_ERROR, msg, strlen(msg));
 			c->closing = 1;
 		}
@@ -266,6 +362,7 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 	}
 	c->busy = 0;
 	c->held = 0;
+	c->since = c->frame_at = sv_now();
 	kk_str_reset(&c->req);
 }
 
@@ -414,31 +511,50 @@ h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 }
 
 /* The dispatch table. `waits`: the verb changes the state, so it runs
- * only when no transaction is in flight. */
+ * only when no transaction is in flight. `audits`: it changes something
+ * (the state, a file, the process), so every request for it, refused or
+ * not, gets an audit line. */
 static const struct {
 	handler *run;
-	int waits;
+	int waits, audits;
 } verbs[KK_V_COUNT] = {
-	[KK_V_SET] = { h_config, 1 },
-	[KK_V_LISTENER_ADD] = { h_config, 1 },
-	[KK_V_LISTENER_REMOVE] = { h_config, 1 },
-	[KK_V_LISTENER_LIST] = { h_list, 0 },
-	[KK_V_CLUSTER_ADD] = { h_config, 1 },
-	[KK_V_CLUSTER_REMOVE] = { h_config, 1 },
-	[KK_V_CLUSTER_LIST] = { h_list, 0 },
-	[KK_V_FRONTEND_ADD] = { h_config, 1 },
-	[KK_V_FRONTEND_REMOVE] = { h_config, 1 },
-	[KK_V_FRONTEND_LIST] = { h_list, 0 },
-	[KK_V_BACKEND_ADD] = { h_config, 1 },
-	[KK_V_BACKEND_REMOVE] = { h_config, 1 },
-	[KK_V_BACKEND_LIST] = { h_list, 0 },
-	[KK_V_STATUS] = { h_status, 0 },
-	[KK_V_STATE_SAVE] = { h_state_save, 0 },
-	[KK_V_STATE_LOAD] = { h_state_load, 1 },
-	[KK_V_STATE_DUMP] = { h_state_dump, 0 },
-	[KK_V_RELOAD] = { h_reload, 1 },
-	[KK_V_SHUTDOWN] = { h_shutdown, 1 },
+	[KK_V_SET] = { h_config, 1, 1 },
+	[KK_V_LISTENER_ADD] = { h_config, 1, 1 },
+	[KK_V_LISTENER_REMOVE] = { h_config, 1, 1 },
+	[KK_V_LISTENER_LIST] = { h_list, 0, 0 },
+	[KK_V_CLUSTER_ADD] = { h_config, 1, 1 },
+	[KK_V_CLUSTER_REMOVE] = { h_config, 1, 1 },
+	[KK_V_CLUSTER_LIST] = { h_list, 0, 0 },
+	[KK_V_FRONTEND_ADD] = { h_config, 1, 1 },
+	[KK_V_FRONTEND_REMOVE] = { h_config, 1, 1 },
+	[KK_V_FRONTEND_LIST] = { h_list, 0, 0 },
+	[KK_V_BACKEND_ADD] = { h_config, 1, 1 },
+	[KK_V_BACKEND_REMOVE] = { h_config, 1, 1 },
+	[KK_V_BACKEND_LIST] = { h_list, 0, 0 },
+	[KK_V_STATUS] = { h_status, 0, 0 },
+	[KK_V_STATE_SAVE] = { h_state_save, 0, 1 },
+	[KK_V_STATE_LOAD] = { h_state_load, 1, 1 },
+	[KK_V_STATE_DUMP] = { h_state_dump, 0, 0 },
+	[KK_V_RELOAD] = { h_reload, 1, 1 },
+	[KK_V_SHUTDOWN] = { h_shutdown, 1, 1 },
 };
+
+/* Whether argv names an audited verb by its words, whatever follows:
+ * for a request the parser refused. */
+static int
+audited_words(unsigned argc, char **argv)
+{
+	const kk_verb_def *d;
+
+	for (d = kk_verb_table; d->word1; d++) {
+		if (!argc || strcmp(argv[0], d->word1))
+			continue;
+		if (d->word2 && (argc < 2 || strcmp(argv[1], d->word2)))
+			continue;
+		return verbs[d->id].audits;
+	}
+	return 0;
+}
 
 /* The verb line as text for the audit log (quoted like the config). */
 static void
@@ -476,8 +592,8 @@ dispatch(client *c)
 	memcpy(payload, c->req.s, c->req.len);
 	if (!kk_words_split(payload, c->req.len, argv, KK_FRAME_MAXWORDS, &argc)) {
 		free(payload);
-		sv_warn("closing control client %s: malformed request frame",
-		    c->origin.actor);
+		sv_warn_limited(&rl_frame, "closing control client %s: malformed request"
+		    " frame", c->origin.actor);
 		drop_client(c);
 		return 1;
 	}
@@ -485,26 +601,30 @@ dispatch(client *c)
 		json = 1;
 		skip = 1;
 	}
+	join_words(&line, argc - skip, argv + skip);
 	if (!kk_verb_parse(&v, argc - skip, (const char *const *)argv + skip, err,
 	    sizeof err)) {
-		free(payload);
+		if (audited_words(argc - skip, argv + skip))
+			sv_audit_refused(&c->origin, line.s ? line.s : "", err);
 		reply_str(c, KK_REPLY_ERROR, err);
-		return 1;
+		goto done;
 	}
 	if (verbs[v.def->id].waits && (sv_txn_busy() || sv.stopping)) {
-		free(payload);
 		if (sv.stopping) {
-			reply_str(c, KK_REPLY_ERROR, "the supervisor is shutting down; nothing"
-			    " changed");
-			return 1;
+			const char *m = "the supervisor is shutting down; nothing changed";
+			sv_audit_refused(&c->origin, line.s ? line.s : "", m);
+			reply_str(c, KK_REPLY_ERROR, m);
+			goto done;
 		}
 		if (!c->held)
 			c->held = next_hold++;
+		kk_str_free(&line);
+		free(payload);
 		return 0;
 	}
 	c->held = 0;
-	join_words(&line, argc - skip, argv + skip);
 	verbs[v.def->id].run(c, &v, json, line.s ? line.s : "");
+done:
 	kk_str_free(&line);
 	free(payload);
 	return 1;
@@ -522,8 +642,8 @@ next_frame(client *c)
 		return 0;
 	r = kk_frame_parse(c->in.s, c->in.len, KK_FRAME_MAX_CONTROL, &n);
 	if (r < 0) {
-		sv_warn("closing control client %s: frame larger than %u bytes",
-		    c->origin.actor, KK_FRAME_MAX_CONTROL);
+		sv_warn_limited(&rl_frame, "closing control client %s: frame larger than"
+		    " %u bytes", c->origin.actor, KK_FRAME_MAX_CONTROL);
 		drop_client(c);
 		return -1;
 	}
@@ -536,6 +656,7 @@ next_frame(client *c)
 	}
 	memmove(c->in.s, c->in.s + KK_FRAME_HDRLEN + n, c->in.len - KK_FRAME_HDRLEN - n);
 	c->in.len -= KK_FRAME_HDRLEN + n;
+	c->frame_at = sv_now();
 	return 1;
 }
 
@@ -591,11 +712,6 @@ sv_control_pollfds(struct pollfd *p, unsigned max, int *ids)
 {
 	unsigned n = 0, i;
 
-	if (listen_fd >= 0 && n < max) {
-		p[n].fd = listen_fd;
-		p[n].events = POLLIN;
-		ids[n++] = -1;
-	}
 	for (i = 0; i < SV_MAX_CLIENTS && n < max; i++) {
 		client *c = &clients[i];
 		if (c->fd < 0)
@@ -612,6 +728,14 @@ sv_control_pollfds(struct pollfd *p, unsigned max, int *ids)
 		if (c->out.len)
 			p[n].events |= POLLOUT;
 		ids[n++] = (int)i;
+	}
+	/* The listener last: accepting may close an idle client to make
+	 * room and give its slot to the new one, and the events polled for
+	 * the old connection must not then be applied to the new one. */
+	if (listen_fd >= 0 && n < max) {
+		p[n].fd = listen_fd;
+		p[n].events = POLLIN;
+		ids[n++] = -1;
 	}
 	return n;
 }
@@ -630,6 +754,7 @@ on_write(client *c)
 		}
 		memmove(c->out.s, c->out.s + r, c->out.len - (size_t)r);
 		c->out.len -= (size_t)r;
+		c->since = sv_now();
 	}
 }
 
@@ -649,6 +774,8 @@ on_read(client *c)
 		drop_client(c);
 		return;
 	}
+	if (!c->in.len)
+		c->frame_at = sv_now();
 	if (!kk_str_catb(&c->in, buf, (size_t)r)) {
 		drop_client(c);
 		return;
@@ -657,11 +784,48 @@ on_read(client *c)
 	if (c->in.len >= KK_FRAME_HDRLEN) {
 		uint32_t n;
 		if (kk_frame_parse(c->in.s, c->in.len, KK_FRAME_MAX_CONTROL, &n) < 0) {
-			sv_warn("closing control client %s: frame larger than %u bytes",
-			    c->origin.actor, KK_FRAME_MAX_CONTROL);
+			sv_warn_limited(&rl_frame, "closing control client %s: frame larger"
+			    " than %u bytes", c->origin.actor, KK_FRAME_MAX_CONTROL);
 			drop_client(c);
 		}
 	}
+}
+
+void
+sv_control_timers(long long now)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		client *c = &clients[i];
+		long long d;
+		if (c->fd < 0 || !(d = client_deadline(c)) || d > now)
+			continue;
+		if (client_wait(c) == CW_FRAME)
+			sv_warn_limited(&rl_deadline, "closing control client %s: its request"
+			    " frame was not complete within %ds", c->origin.actor,
+			    CLIENT_FRAME_MS / 1000);
+		else
+			sv_warn_limited(&rl_deadline, "closing control client %s: no request"
+			    " or no reading for %ds", c->origin.actor, CLIENT_IDLE_MS / 1000);
+		drop_client(c);
+	}
+}
+
+long long
+sv_control_deadline(void)
+{
+	long long d = 0;
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		long long x;
+		if (clients[i].fd < 0 || !(x = client_deadline(&clients[i])))
+			continue;
+		if (!d || x < d)
+			d = x;
+	}
+	return d;
 }
 
 void

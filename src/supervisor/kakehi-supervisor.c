@@ -6,6 +6,7 @@
  * (clients, verbs), txn.c (generations, acks), workers.c (lifecycle),
  * status.c, listeners.c and readiness.c. It never daemonizes. */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -48,6 +49,34 @@ check_notif_fd(void)
 		    " in the service's notification-fd", sv.notif_fd, sv.notif_fd, count,
 		    KK_LISTEN_FDS_START, KK_LISTEN_FDS_START + (int)count - 1,
 		    KK_LISTEN_FDS_START + (int)count);
+}
+
+/* Whatever the parent left open without close-on-exec (a shell's
+ * `exec 7>file`, a leaked descriptor of a service manager) would reach
+ * every worker. Marking every inherited fd above stderr close-on-exec
+ * is safe: the ones the supervisor uses (listeners, -d) are its own
+ * copies, and a worker gets dups made for it in exec_worker. */
+static void
+cloexec_inherited(void)
+{
+	DIR *d;
+	struct dirent *e;
+
+	if (!close_range(3, ~0U, CLOSE_RANGE_CLOEXEC))
+		return;
+	/* Before Linux 5.11: one by one, from what the kernel lists. */
+	d = opendir("/proc/self/fd");
+	if (!d) {
+		sv_warn("unable to mark inherited fds close-on-exec: %s; workers may"
+		    " inherit fds the supervisor was started with", strerror(errno));
+		return;
+	}
+	while ((e = readdir(d))) {
+		unsigned fd;
+		if (uint0_scan(e->d_name, &fd) && fd > 2 && (int)fd != dirfd(d))
+			fcntl((int)fd, F_SETFD, fcntl((int)fd, F_GETFD) | FD_CLOEXEC);
+	}
+	closedir(d);
 }
 
 static void
@@ -201,6 +230,7 @@ loop(int sigfd)
 		}
 		d = min_deadline(sv_workers_next_deadline(), sv_txn_deadline());
 		d = min_deadline(d, sv_status_deadline());
+		d = min_deadline(d, sv_control_deadline());
 		if (d) {
 			now = sv_now();
 			timeout = d <= now ? 0 : (d - now > INT_MAX ? INT_MAX : (int)(d - now));
@@ -224,6 +254,7 @@ loop(int sigfd)
 		sv_workers_timers(now);
 		sv_txn_timers(now);
 		sv_status_timers(now);
+		sv_control_timers(now);
 	}
 }
 
@@ -237,6 +268,7 @@ main(int argc, const char *const *argv)
 	int sigfd;
 
 	sv.notif_fd = -1;
+	cloexec_inherited();
 	for (;;) {
 		int opt = subgetopt_r(argc, argv, "d:s:W:", &l);
 		if (opt == -1)

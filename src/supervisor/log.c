@@ -64,6 +64,30 @@ sv_warn(const char *fmt, ...)
 }
 
 void
+sv_warn_limited(sv_ratelimit *rl, const char *fmt, ...)
+{
+	char msg[LOG_LINE_MAX / 2];
+	long long now = sv_now();
+	va_list ap;
+
+	if (rl->used && now - rl->last < SV_WARN_EVERY_MS) {
+		rl->skipped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (rl->skipped)
+		sv_warn("%s (and %u more like it in the last %llds, not logged)", msg,
+		    rl->skipped, (now - rl->last) / 1000);
+	else
+		sv_warn("%s", msg);
+	rl->used = 1;
+	rl->last = now;
+	rl->skipped = 0;
+}
+
+void
 sv_die(int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -130,4 +154,14 @@ sv_audit(const sv_origin *o, const char *verbline, int ok, const char *result)
 		sv_info("audit: %s verb=\"%s\" result=ok", o->actor, verb);
 	else
 		sv_info("audit: %s verb=\"%s\" result=error: %s", o->actor, verb, res);
+}
+
+void
+sv_audit_refused(const sv_origin *o, const char *verbline, const char *why)
+{
+	char verb[1024], res[1024];
+
+	sv_scrub(verb, sizeof verb, verbline);
+	sv_scrub(res, sizeof res, why);
+	sv_info("audit: %s verb=\"%s\" result=refused: %s", o->actor, verb, res);
 }

@@ -102,9 +102,25 @@ void sv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sv_die(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
+/* A warning a peer can provoke at will (a connect, a bad frame): at most
+ * one line per SV_WARN_EVERY_MS for each limiter, and the next line says
+ * how many were left out, so a flood of connections cannot fill the log. */
+#define SV_WARN_EVERY_MS 10000
+typedef struct sv_ratelimit sv_ratelimit;
+struct sv_ratelimit {
+	long long last;		/* ms of the last line written */
+	unsigned skipped;	/* warnings left out since */
+	int used;		/* a line was written: last is valid */
+};
+void sv_warn_limited(sv_ratelimit *, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Copies src to dst (size n), control characters replaced by '?'. */
 void sv_scrub(char *dst, size_t n, const char *src);
+/* One audit line: result=ok, or "error: result" (the verb ran and
+ * failed); sv_audit_refused writes "refused: why" for a request that never
+ * reached its verb (it did not parse, or the supervisor is stopping). */
 void sv_audit(const sv_origin *, const char *verbline, int ok, const char *result);
+void sv_audit_refused(const sv_origin *, const char *verbline, const char *why);
 /* Fills o->actor from a peer's credentials (comm from /proc). */
 void sv_actor_of_peer(sv_origin *o, pid_t pid, uid_t uid);
 
@@ -174,6 +190,10 @@ void sv_reload(const sv_origin *, const char *file, const char *verbline);
 /* Poll entries: ids[i] is -1 for the listening socket, else a client. */
 unsigned sv_control_pollfds(struct pollfd *, unsigned max, int *ids);
 void sv_control_io(int id, short revents);
+/* Closes the clients past their idle or partial-frame deadline; the
+ * earliest such deadline (ms, 0 none). */
+void sv_control_timers(long long now);
+long long sv_control_deadline(void);
 
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);

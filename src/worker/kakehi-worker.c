@@ -41,8 +41,8 @@ static kk_state *state;
 static uint64_t generation;
 static const char *worker_id = "0";
 static const char *config_path;
-static int standalone, draining, exiting = -1;
-static kk_timer drain_timer, sweep_timer;
+static int standalone, drain_asked, draining, exiting = -1;
+static kk_timer drain_timer, idle_timer, sweep_timer;
 static kk_io sigio;
 
 kk_router *
@@ -175,18 +175,51 @@ drain_expired(kk_timer *t)
 	kk_worker_stop(0);
 }
 
+/* A keep-alive client sends its next request the moment it has read a
+ * response, so a connection idle when the drain starts is usually about
+ * to carry one: closed then, that request is lost (a reset, or an end of
+ * file where the response should be) unless the client retries. For a
+ * grace period such a connection is served once more, with Connection:
+ * close; what is still idle after it is closed, as at an idle timeout.
+ * Two seconds cover any client in the middle of its work, on a loaded
+ * host too, and keep a drain of idle clients short. */
+#define DRAIN_IDLE_GRACE_MS 2000
+
+static void
+close_idle(kk_timer *t)
+{
+	(void)t;
+	kk_front_drain_all();
+}
+
+/* Runs between two loop turns, never from inside one: a response that
+ * ended earlier in the turn has woken its connection to look for the
+ * next request, and that connection, finding none yet and the drain
+ * begun, would close at once (front.c), under a request already on its
+ * way. Between turns every such connection has gone back to waiting, and
+ * its next request is answered with Connection: close. */
+static void
+start_drain(void)
+{
+	unsigned long limit = state ? state->set.drain_timeout_ms : 30000;
+
+	draining = 1;
+	kk_lsock_stop();
+	/* From now on every response says Connection: close (front.c). */
+	kk_front_draining = 1;
+	kk_back_close_idle();
+	idle_timer.cb = close_idle;
+	kk_timer_arm(&idle_timer, kk_now_ms + (limit < DRAIN_IDLE_GRACE_MS ? limit :
+	    DRAIN_IDLE_GRACE_MS));
+	drain_timer.cb = drain_expired;
+	kk_timer_arm(&drain_timer, kk_now_ms + limit);
+	check_drained();
+}
+
 void
 kk_worker_drain(void)
 {
-	if (draining)
-		return;
-	draining = 1;
-	kk_lsock_stop();
-	kk_front_drain_all();
-	kk_back_close_idle();
-	drain_timer.cb = drain_expired;
-	kk_timer_arm(&drain_timer, kk_now_ms + (state ? state->set.drain_timeout_ms : 30000));
-	check_drained();
+	drain_asked = 1;
 }
 
 void
@@ -442,9 +475,12 @@ main(int argc, char **argv)
 	sweep_timer.cb = sweep;
 	kk_timer_arm(&sweep_timer, kk_now_ms + 1000);
 
-	while (exiting < 0)
-		if (!kk_loop_turn(-1))
+	while (exiting < 0) {
+		if (drain_asked && !draining)
+			start_drain();
+		if (exiting < 0 && !kk_loop_turn(-1))
 			diesys("epoll_wait failed");
+	}
 	kk_front_stop_all();
 	kk_back_close_idle();
 	return exiting;

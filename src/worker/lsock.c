@@ -101,7 +101,8 @@ void
 kk_lsock_close(kk_lsock *l)
 {
 	poll_off(l);
-	close(l->io.fd);
+	if (l->io.fd >= 0)
+		close(l->io.fd);
 	l->io.fd = -1;
 	l->closed = 1;
 	l->rl = NULL;
@@ -146,9 +147,16 @@ kk_lsock_stop(void)
 	stopped = 1;
 	/* Our copies go: under a supervisor the sockets stay open in it and
 	 * the other workers; on our own, new clients are refused at once
-	 * instead of waiting in a queue nobody will accept from. */
-	while ((x = kk_list_first(&lsocks)))
-		kk_lsock_close(KK_CONTAINER(x, kk_lsock, link));
+	 * instead of waiting in a queue nobody will accept from. Each
+	 * listener stays, with its routes: the connections it accepted are
+	 * still served until they close, the next request on a keep-alive
+	 * one included. */
+	for (x = lsocks.next; x != &lsocks; x = x->next) {
+		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
+		poll_off(l);
+		close(l->io.fd);
+		l->io.fd = -1;
+	}
 }
 
 void

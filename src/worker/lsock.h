@@ -39,7 +39,8 @@ void kk_lsock_conn_gone(kk_lsock *);
 void kk_lsock_attach(const kk_router *r);
 /* Sets the per-worker bound on front connections. */
 void kk_lsock_setmax(unsigned max);
-/* Stops accepting for good and closes the listeners (drain). */
+/* Stops accepting for good and closes the listening sockets (drain);
+ * the listeners keep routing the connections they accepted. */
 void kk_lsock_stop(void);
 /* Accepts again when below the bound; called when a connection closes. */
 void kk_lsock_check(void);

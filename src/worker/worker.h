@@ -19,6 +19,8 @@ const char *kk_worker_id(void);
 int kk_worker_apply(kk_state *st, uint64_t generation, char *err, size_t errlen);
 /* A listener fd received for addr, kept until an update names it. */
 void kk_worker_listener_fd(const char *addr, int fd);
+/* Asks for a drain; it starts between two loop turns (kakehi-worker.c
+ * says why). */
 void kk_worker_drain(void);
 void kk_worker_stop(int code);
 /* A front connection closed: accepting may resume, a drain may end. */

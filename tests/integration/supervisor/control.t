@@ -79,11 +79,23 @@ else
 fi
 
 # Graceful stop on TERM: workers drain, the socket goes away, exit 0.
+# Silent workers keep a change in flight (for the 5 s worker timeout), and
+# a second one waits behind it: TERM refuses that one, and audits it.
+touch "$FAKE_WORKER_DIR/silent"
+kk_spawn inflight kakehi-ctl -s "$sv_sock" cluster add c1
+sleep 1
+kk_spawn held kakehi-ctl -s "$sv_sock" cluster add c2
+sleep 1
 kill -TERM "$sv_pid"
 wait "$sv_pid"
 tap_is "$?" 0 "TERM: exit 0"
 tap_fails "TERM: control socket removed" test -e "$sv_sock"
 tap_like "$(cat "$T/a.log")" "worker 0 .* exited with status 0" "TERM: worker 0 drained"
+rm -f "$FAKE_WORKER_DIR/silent"
+tap_like "$(cat "$T/inflight.log" "$T/held.log")" "shutting down; nothing changed" \
+	"TERM: a held mutation is refused"
+tap_like "$(cat "$T/a.log")" 'verb="cluster add c[12]" result=refused: the supervisor is shutting down' \
+	"TERM: the held mutation's refusal is audited"
 
 # A stale socket file (left by a crash) is replaced.
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$T/b.sock"

@@ -40,22 +40,40 @@ tap_ok "refused verb: state unchanged" cmp "$T/before" "$T/after"
 tap_like "$(cat "$T/a.log")" 'verb="backend add nope b3 127.0.0.1:9003" result=error' "refusal audited"
 
 # The supervisor parses again: a verb the client did not check is refused.
-raw=$(python3 -c '
+raw() {	# raw WORD...: sends the words as one frame (\xNN escapes allowed), prints the reply
+	python3 -c '
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
-p = b"".join(w.encode() + b"\0" for w in ["backend", "add", "app", "bx", "not-an-address"])
+words = [w.encode().decode("unicode_escape") for w in sys.argv[2:]]
+p = b"".join(w.encode() + b"\0" for w in words)
 s.sendall(struct.pack(">I", len(p)) + p)
 hdr = s.recv(4)
 n = struct.unpack(">I", hdr)[0]
 body = b""
 while len(body) < n:
     body += s.recv(n - len(body))
-print(body[:1].decode(), body[1:].decode())
-' "$sv_sock")
+print(body[:1].decode(), body[1:].decode(errors="replace"))
+' "$sv_sock" "$@"
+}
+raw=$(raw backend add app bx not-an-address)
 tap_like "$raw" "^E backend add: " "unchecked bad verb from a raw client: error reply"
 ctl state dump > "$T/after"
 tap_ok "unchecked bad verb: state unchanged" cmp "$T/before" "$T/after"
+tap_like "$(cat "$T/a.log")" \
+	'audit: uid=[0-9]+ pid=[0-9]+ comm=python3 verb="backend add app bx not-an-address" result=refused: backend add: ' \
+	"refused by the supervisor's parser: audited"
+raw=$(raw backend add app 'b\x1b[31m9' 127.0.0.1:9009)
+tap_like "$raw" "^E " "an id with control characters: error reply"
+tap_like "$(grep 'verb="backend add app .*9009' "$T/a.log")" \
+	'verb="backend add app .?b\?\[31m9.? 127.0.0.1:9009" result=refused: ' \
+	"an id with control characters: audited, scrubbed"
+tap_fails "audit lines carry no control characters" \
+	sh -c "grep audit '$T/a.log' | LC_ALL=C grep -q '[[:cntrl:]]'"
+raw listener list extra > /dev/null
+tap_fails "a refused read-only verb is not audited" grep -q 'verb="listener list' "$T/a.log"
+ctl state dump > "$T/after"
+tap_ok "refused raw verbs: state unchanged" cmp "$T/before" "$T/after"
 
 # A worker refuses: error with its reason, everyone rolled back.
 echo "127.0.0.1:9004 router rejects it" > "$FAKE_WORKER_DIR/nack"
