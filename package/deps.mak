@@ -33,6 +33,7 @@ $(B)/src/worker/kakehi-worker.o: src/worker/kakehi-worker.c src/include/kakehi/a
 $(B)/src/worker/lb.o: src/worker/lb.c src/include/kakehi/addr.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/bend.h src/worker/lb.h src/worker/list.h src/worker/router.h 
 $(B)/src/worker/loop.o: src/worker/loop.c src/worker/list.h src/worker/loop.h src/worker/timer.h 
 $(B)/src/worker/lsock.o: src/worker/lsock.c src/include/kakehi/addr.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/bend.h src/worker/buf.h src/worker/front.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/sock.h src/worker/status.h src/worker/timer.h src/worker/transport.h 
+$(B)/src/worker/proxyhdr.o: src/worker/proxyhdr.c src/include/kakehi/addr.h src/worker/proxyhdr.h 
 $(B)/src/worker/router.o: src/worker/router.c src/include/kakehi/addr.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/bend.h src/worker/list.h src/worker/router.h 
 $(B)/src/worker/sock.o: src/worker/sock.c src/include/kakehi/str.h src/worker/buf.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/sock.h src/worker/status.h src/worker/transport.h 
 $(B)/src/worker/status.o: src/worker/status.c src/include/kakehi/addr.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/bend.h src/worker/buf.h src/worker/front.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/sock.h src/worker/status.h src/worker/timer.h src/worker/transport.h 
@@ -51,7 +52,7 @@ $(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/sup
 $(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
 $(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)
-$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/sock.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(LIBKAKEHI) $(LIBLLHTTP)
+$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/sock.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(B)/src/worker/proxyhdr.o $(LIBKAKEHI) $(LIBLLHTTP)
 $(B)/bin/kakehi-worker: EXTRA_LIBS := $(TLS_LIBS) $(NGHTTP2_LIBS)
 $(B)/tests/tools/kk-testbackend: $(B)/tests/tools/kk-testbackend.o $(LIBKAKEHI)
 $(B)/tests/tools/kk-testbackend: EXTRA_LIBS :=
