@@ -27,6 +27,7 @@ $(B)/src/worker/back.o: src/worker/back.c src/include/kakehi/addr.h src/include/
 $(B)/src/worker/bend.o: src/worker/bend.c src/include/kakehi/addr.h src/worker/bend.h src/worker/list.h 
 $(B)/src/worker/buf.o: src/worker/buf.c src/worker/buf.h src/worker/list.h src/worker/loop.h 
 $(B)/src/worker/channel.o: src/worker/channel.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/bend.h src/worker/channel.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/router.h src/worker/status.h src/worker/worker.h 
+$(B)/src/worker/clienthello.o: src/worker/clienthello.c src/worker/clienthello.h 
 $(B)/src/worker/front.o: src/worker/front.c src/include/kakehi/addr.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/bend.h src/worker/buf.h src/worker/front.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/sock.h src/worker/status.h src/worker/stream.h src/worker/timer.h src/worker/transport.h src/worker/worker.h 
 $(B)/src/worker/h1.o: src/worker/h1.c src/worker/h1.h 
 $(B)/src/worker/kakehi-worker.o: src/worker/kakehi-worker.c src/include/kakehi/addr.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/bend.h src/worker/buf.h src/worker/channel.h src/worker/front.h src/worker/h1.h src/worker/lb.h src/worker/list.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/sock.h src/worker/status.h src/worker/timer.h src/worker/transport.h src/worker/worker.h 
@@ -52,7 +53,7 @@ $(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/sup
 $(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
 $(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)
-$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/sock.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(B)/src/worker/proxyhdr.o $(LIBKAKEHI) $(LIBLLHTTP)
+$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/sock.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(B)/src/worker/proxyhdr.o $(B)/src/worker/clienthello.o $(LIBKAKEHI) $(LIBLLHTTP)
 $(B)/bin/kakehi-worker: EXTRA_LIBS := $(TLS_LIBS) $(NGHTTP2_LIBS)
 $(B)/tests/tools/kk-testbackend: $(B)/tests/tools/kk-testbackend.o $(LIBKAKEHI)
 $(B)/tests/tools/kk-testbackend: EXTRA_LIBS :=
