@@ -124,3 +124,14 @@ clean:
 
 distclean: clean
 	rm -f config.mak src/include/kakehi/config.h
+
+# libFuzzer targets, one per parser (tests/fuzz/README): built with clang,
+# never part of check; run them by hand.
+FUZZ_CC ?= clang
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(sort $(wildcard tests/fuzz/*.c)))
+.PHONY: fuzz
+fuzz: $(FUZZ_TARGETS)
+$(FUZZ_TARGETS): $(B)/fuzz/%: tests/fuzz/%.c $(wildcard src/worker/*.c src/worker/*.h) config.mak
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS_AUTO) -Isrc -std=c99 -Wall -Wextra -g -O1 \
+	  -fsanitize=fuzzer,address,undefined -o $@ $<
