@@ -124,7 +124,42 @@ fail:
 	return NULL;
 }
 
-/* Moves request body bytes from the client to the back out buffer.
+/* A re-chunked piece adds a size line (hex digits and CRLF) before its
+ * data and a CRLF after it: 20 bytes cover a 64-bit size. */
+#define KK_CHUNK_OVERHEAD 20
+
+/* Appends p[0, n) to out as one chunk, size line without extensions
+ * (RFC 9112 §7.1); the caller made room for n + KK_CHUNK_OVERHEAD. */
+static void
+put_chunk(kk_buf *out, const char *p, size_t n)
+{
+	char *t = kk_buf_tail(out);
+	int hl = sprintf(t, "%zx\r\n", n);
+	memcpy(t + hl, p, n);
+	memcpy(t + hl + n, "\r\n", 2);
+	out->len += (uint32_t)(hl + n + 2);
+}
+
+/* Room at the tail of the back out buffer, wanting need bytes. Bytes
+ * already sent are kept for a retry (KK_STREAM_F_REPLAY) only while the
+ * request fits the buffer whole: once they stand in the way of need, the
+ * request cannot be sent again anyway, so they go and the unsent bytes
+ * move to the front. Less than need while unsent bytes fill the buffer. */
+static size_t
+request_room(kk_stream *s, kk_buf *out, size_t need)
+{
+	size_t room = out->cap - out->off - out->len;
+	if (room >= need || !out->off)
+		return room;
+	s->flags &= ~KK_STREAM_F_REPLAY;
+	memmove(out->data, out->data + out->off, out->len);
+	out->off = 0;
+	return out->cap - out->len;
+}
+
+/* Moves request body bytes from the client to the back out buffer, as
+ * much as the out buffer takes: the rest waits in the client's input, so
+ * memory stays at two buffers whatever the body's size and framing.
  * 1 ok, 0 malformed body (the stream is answered and ended). */
 static int
 pump_request(kk_stream *s)
@@ -134,21 +169,19 @@ pump_request(kk_stream *s)
 		size_t room, n;
 		if (!kk_buf_take(out, &s->back->sock.bufwait))
 			break;
-		if (out->off + out->len == out->cap)
-			s->flags &= ~KK_STREAM_F_REPLAY;	/* room means moving kept bytes */
-		room = kk_buf_room(out);
 		if (s->req_body == KK_H1_BODY_LENGTH) {
 			n = in->len;
-			if (!out->len && !(s->flags & KK_STREAM_F_REPLAY) && n <= s->req_left) {
+			if (n > s->req_left)
+				n = (size_t)s->req_left;
+			if (!out->len && !(s->flags & KK_STREAM_F_REPLAY) && n == in->len) {
 				/* Body bytes only, output empty: move the buffer. */
 				kk_buf_give(out);
 				*out = *in;
 				memset(in, 0, sizeof *in);
 			} else {
+				room = request_room(s, out, n);
 				if (n > room)
 					n = room;
-				if (n > s->req_left)
-					n = (size_t)s->req_left;
 				if (!n)
 					break;
 				memcpy(kk_buf_tail(out), in->data + in->off, n);
@@ -167,7 +200,9 @@ pump_request(kk_stream *s)
 			if (r == KK_H1_CHUNK_MORE)
 				break;
 			if (r == KK_H1_CHUNK_END) {
-				if (room < 5)
+				/* The decoder stays at its end: called again, it
+				 * says so again without consuming. */
+				if (request_room(s, out, 5) < 5)
 					break;
 				memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
 				out->len += 5;
@@ -175,20 +210,17 @@ pump_request(kk_stream *s)
 				break;
 			}
 			/* Data: re-chunk what fits, size line without extensions. */
-			if (room < 24 || !in->len)
-				break;
 			n = in->len;
 			if (n > s->req_chunk.left)
 				n = (size_t)s->req_chunk.left;
-			if (n > room - 20)
-				n = room - 20;
-			{
-				char *t = kk_buf_tail(out);
-				int hl = sprintf(t, "%zx\r\n", n);
-				memcpy(t + hl, in->data + in->off, n);
-				memcpy(t + hl + n, "\r\n", 2);
-				out->len += (uint32_t)(hl + n + 2);
-			}
+			if (!n)
+				break;
+			room = request_room(s, out, n + KK_CHUNK_OVERHEAD);
+			if (room <= KK_CHUNK_OVERHEAD)
+				break;
+			if (n > room - KK_CHUNK_OVERHEAD)
+				n = room - KK_CHUNK_OVERHEAD;
+			put_chunk(out, in->data + in->off, n);
 			kk_buf_consume(in, n);
 			s->req_chunk.left -= n;
 		}
@@ -198,18 +230,15 @@ pump_request(kk_stream *s)
 }
 
 /* Appends n body bytes to the client's out buffer in the stream's output
- * framing; the caller checked the room (n + 20 for chunked). */
+ * framing; the caller checked the room (n + KK_CHUNK_OVERHEAD for
+ * chunked). */
 static void
 put_body(kk_stream *s, kk_buf *out, const char *p, size_t n)
 {
-	char *t = kk_buf_tail(out);
-	if (s->out == KK_OUT_CHUNKED) {
-		int hl = sprintf(t, "%zx\r\n", n);
-		memcpy(t + hl, p, n);
-		memcpy(t + hl + n, "\r\n", 2);
-		out->len += (uint32_t)(hl + n + 2);
-	} else {
-		memcpy(t, p, n);
+	if (s->out == KK_OUT_CHUNKED)
+		put_chunk(out, p, n);
+	else {
+		memcpy(kk_buf_tail(out), p, n);
 		out->len += (uint32_t)n;
 	}
 }
@@ -333,9 +362,9 @@ pump_response(kk_stream *s)
 			break;
 		room = kk_buf_room(out);
 		if (s->out == KK_OUT_CHUNKED) {
-			if (room < 24)
+			if (room <= KK_CHUNK_OVERHEAD)
 				break;
-			room -= 20;
+			room -= KK_CHUNK_OVERHEAD;
 		}
 		if (!room)
 			break;
