@@ -478,6 +478,34 @@ bad_body(kk_stream *s)
 		kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
 }
 
+/* Times whoever the stream waits on, and only while it waits: the
+ * backend while it owes the response (the request is wholly queued and
+ * the client takes what comes) or leaves request bytes unread; the client
+ * while it owes body bytes (its input is all taken) or leaves response
+ * bytes unread. A slow upload is then the client's to answer for, a
+ * client that stops reading releases both connections, and a deadline
+ * moves only when its side makes progress. */
+static void
+stream_timers(kk_stream *s)
+{
+	kk_front *f = s->front;
+	kk_back *b = s->back;
+	uint64_t fseen = f->sock.bytes_in + f->sock.bytes_out;
+	uint64_t bseen = b->sock.bytes_in + b->sock.bytes_out;
+	unsigned fkind = KK_FRONT_T_NONE;
+	int bowed;
+
+	if (f->sock.out.len)
+		fkind = KK_FRONT_T_SEND;
+	else if (!(s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.in.len)
+		fkind = KK_FRONT_T_BODY;
+	kk_front_stream_timer(f, fkind, fseen != s->front_seen);
+	s->front_seen = fseen;
+	bowed = b->sock.out.len || ((s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.out.len);
+	kk_back_stream_timer(b, bowed, bseen != s->back_seen);
+	s->back_seen = bseen;
+}
+
 int
 kk_stream_pump(kk_stream *s)
 {
@@ -507,9 +535,6 @@ kk_stream_pump(kk_stream *s)
 				kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 				return 0;
 			}
-			if (r > 0 && (s->flags & KK_STREAM_F_REQ_DONE) &&
-			    !(s->flags & KK_STREAM_F_RESP_BYTES))
-				kk_back_arm(b, s->rl->back_ms);
 		}
 		if (b->state == KK_BACK_ACTIVE && !pump_response(s))
 			return 0;
@@ -537,6 +562,7 @@ kk_stream_pump(kk_stream *s)
 		kk_front_wake(f);
 	if (b->state == KK_BACK_ACTIVE && (b->sock.flags & KK_SOCK_F_READABLE))
 		kk_back_wake(b);
+	stream_timers(s);
 	return 1;
 }
 
