@@ -478,6 +478,13 @@ bad_body(kk_stream *s)
 		kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
 }
 
+/* Readable, and the input buffer can take more. */
+static int
+may_read(const kk_sock *k)
+{
+	return (k->flags & KK_SOCK_F_READABLE) && (!k->in.data || k->in.len < k->in.cap);
+}
+
 /* Times whoever the stream waits on, and only while it waits: the
  * backend while it owes the response (the request is wholly queued and
  * the client takes what comes) or leaves request bytes unread; the client
@@ -557,10 +564,12 @@ kk_stream_pump(kk_stream *s)
 	if (!b->sock.out.len && !(f->sock.flags & KK_SOCK_F_READABLE))
 		kk_sock_push(&b->sock);
 	/* A side whose last read filled its buffer may have more waiting in
-	 * the kernel, and no new edge will say so: run it again. */
-	if (!(s->flags & KK_STREAM_F_REQ_DONE) && (f->sock.flags & KK_SOCK_F_READABLE))
+	 * the kernel, and no new edge will say so: run it again, once its
+	 * buffer has room (else it would spin until the other side moves,
+	 * and that side's progress wakes it). */
+	if (!(s->flags & KK_STREAM_F_REQ_DONE) && may_read(&f->sock))
 		kk_front_wake(f);
-	if (b->state == KK_BACK_ACTIVE && (b->sock.flags & KK_SOCK_F_READABLE))
+	if (b->state == KK_BACK_ACTIVE && may_read(&b->sock))
 		kk_back_wake(b);
 	stream_timers(s);
 	return 1;

@@ -52,6 +52,12 @@ tap_like "$(counters closes-back-timeout)" '^closes-back-timeout 1$' \
 # timeout, and the backend connection with it.
 client noread /big/33554432 10 > "$T/noread.out" &
 noread=$!
+# Until then the worker waits: with both buffers full, neither side has
+# anything to do (its CPU time, from /proc, stays small).
+cpu() { awk '{ print $14 + $15 }' "/proc/$kw_pid/stat" ; }
+sleep 0.5 ; c0=$(cpu) ; sleep 2 ; c1=$(cpu)
+tap_ok "the worker waits on the stalled client without spinning ($((c1 - c0)) ticks in 2 s)" \
+	test $(( (c1 - c0) * 4 )) -lt $(( 2 * $(getconf CLK_TCK) ))
 kk_wait_for 20 sh -c "python3 '$kw_dir/counters.py' $kw_pid '$T/worker-tmo.log' \
 	closes-send-timeout | grep -q '^closes-send-timeout 1$'"
 out=$(counters closes-send-timeout back-active connections-active)
