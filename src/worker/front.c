@@ -304,6 +304,13 @@ kk_front_stream_timer(kk_front *f, unsigned kind, int progress)
 		arm(f, (unsigned char)kind, rl ? rl->front_ms : 60000);
 }
 
+void
+kk_front_abort(kk_front *f, enum kk_close reason)
+{
+	set_closing(f, reason);
+	kk_front_wake(f);
+}
+
 static void
 front_timeout(kk_timer *t)
 {

@@ -83,6 +83,9 @@ void kk_front_stream_done(kk_front *, int keep, int whole);
  * timed); progress: the client moved bytes since the last call, which
  * moves the deadline (the front timeout) on. */
 void kk_front_stream_timer(kk_front *, unsigned kind, int progress);
+/* Ends the connection after a response cut short: no more requests, what
+ * is queued is written, then the close, counted under reason. */
+void kk_front_abort(kk_front *, enum kk_close reason);
 /* Drain: idle connections close now, busy ones after their response. */
 void kk_front_drain_all(void);
 void kk_front_stop_all(void);

@@ -271,8 +271,11 @@ response_head(kk_stream *s)
 	n = kk_h1_head_end(in->data + in->off, in->len, &b->scan);
 	if (n < 0)
 		return -1;
+	/* A head that fills the buffer, or that the backend's end of file
+	 * cuts, will never be whole. */
 	if (!n)
-		return in->len == in->cap ? -1 : 0;
+		return in->len == in->cap || (b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) ?
+		    -1 : 0;
 	if (kk_h1_parse_response(h, in->data + in->off, (size_t)n,
 	    (s->flags & KK_STREAM_F_HEAD) != 0) != KK_H1_OK)
 		return -1;
@@ -291,6 +294,10 @@ response_head(kk_stream *s)
 		return 1;
 	}
 	s->status = h->status;
+	/* Where the final response starts in the client's output: until the
+	 * client has been sent a byte past it, a failed response can still
+	 * be replaced by a 502. */
+	s->resp_at = s->front->sock.bytes_out + out->len;
 	s->resp_body = (unsigned char)h->body;
 	s->resp_left = h->clen;
 	switch (h->body) {
@@ -622,11 +629,21 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		kk_back_close(b, reason);
 	}
 	f->stream = NULL;
-	if (s->flags & KK_STREAM_F_RESP_HEAD) {
-		/* Part of the response went out: the client sees a cut. */
+	if ((s->flags & KK_STREAM_F_RESP_HEAD) && f->sock.bytes_out > s->resp_at) {
+		/* Part of the response went out: the client gets what was
+		 * queued, then a close without the end of the message (no
+		 * final chunk, or fewer bytes than announced): a cut it can
+		 * see. */
 		stream_free(s);
-		kk_front_close(f, KK_CLOSE_BACKEND_ERROR);
+		kk_front_abort(f, KK_CLOSE_BACKEND_ERROR);
 		return;
+	}
+	if (s->flags & KK_STREAM_F_RESP_HEAD) {
+		/* Nothing of the final response reached the client yet: it is
+		 * taken back (interim 1xx responses before it stay) and the
+		 * 502 goes in its place. */
+		f->sock.out.len = (uint32_t)(s->resp_at - f->sock.bytes_out);
+		kk_buf_trim(&f->sock.out);
 	}
 	stream_free(s);
 	kk_front_respond_error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, 0,

@@ -43,6 +43,7 @@ struct kk_stream {
 	unsigned char client_minor;
 	unsigned short status;
 	uint64_t req_left, resp_left;
+	uint64_t resp_at;	/* client output offset where the final response starts */
 	uint64_t front_seen, back_seen;	/* bytes each side had moved: progress */
 	kk_h1chunk req_chunk, resp_chunk;
 };

@@ -12,6 +12,9 @@
 #       the connection just closed) and the seconds it took
 #   noread PATH HOLD  sends GET PATH, reads nothing for HOLD seconds, then
 #       prints "held"
+#   get PATH  sends GET PATH (the last request), reads up to the close and
+#       prints the status line, the body bytes, whether the body ended with
+#       a final chunk, and the seconds it took
 import hashlib, random, socket, sys, time
 
 port, how = int(sys.argv[1]), sys.argv[2]
@@ -110,4 +113,16 @@ def noread(path, hold):
     print("held")
 
 
-{"upload": upload, "stall": stall, "noread": noread}[how](*args)
+def get(path):
+    s = connect()
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n"
+              % path.encode())
+    t0 = time.monotonic()
+    got = answer(s)
+    head, _, body = got.partition(b"\r\n\r\n")
+    line = head.split(b"\r\n")[0].decode() if got else "none"
+    print("%s|body %d|final-chunk %s|%.1f" % (line, len(body),
+          "yes" if body.endswith(b"\r\n0\r\n\r\n") else "no", time.monotonic() - t0))
+
+
+{"get": get, "upload": upload, "stall": stall, "noread": noread}[how](*args)
