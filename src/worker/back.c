@@ -154,9 +154,14 @@ kk_back_release(kk_back *b, int reusable)
 }
 
 void
-kk_back_arm(kk_back *b, unsigned long ms)
+kk_back_stream_timer(kk_back *b, int owed, int progress)
 {
-	kk_timer_arm(&b->timer, kk_now_ms + ms);
+	if (b->state != KK_BACK_ACTIVE)
+		return;
+	if (!owed)
+		kk_timer_disarm(&b->timer);
+	else if (progress || !kk_timer_armed(&b->timer))
+		kk_timer_arm(&b->timer, kk_now_ms + b->stream->rl->back_ms);
 }
 
 static void
@@ -213,21 +218,12 @@ back_process(kk_back *b)
 			return;
 		}
 		b->state = KK_BACK_ACTIVE;
-		/* Until the request is written, the connect timeout stands
-		 * for the response timeout. */
-		kk_timer_arm(&b->timer, kk_now_ms + s->rl->back_ms);
-	}
-	r = kk_sock_fill(&b->sock);
-	if (r > 0 && (s->flags & KK_STREAM_F_RESP_HEAD))
-		kk_back_arm(b, s->rl->back_ms);
-	kk_stream_pump(s);
-	/* While the client's output is full, the client side is timed, not
-	 * the backend. */
-	if (!(b->flags & KK_BACK_F_DEAD) && b->stream && b->sock.in.len &&
-	    b->stream->front->sock.out.len)
+		/* From here the stream times the backend, by what it owes
+		 * (kk_back_stream_timer). */
 		kk_timer_disarm(&b->timer);
-	else if (!(b->flags & KK_BACK_F_DEAD) && b->stream && !kk_timer_armed(&b->timer))
-		kk_back_arm(b, s->rl->back_ms);
+	}
+	kk_sock_fill(&b->sock);
+	kk_stream_pump(s);
 }
 
 static void

@@ -51,8 +51,11 @@ kk_back_wake(kk_back *b)
 {
 	kk_loop_wake(&b->task);
 }
-/* Arms the response timer (after the request went out, on progress). */
-void kk_back_arm(kk_back *, unsigned long ms);
+/* The stream says whether the backend owes it something (the response,
+ * or reading the request); progress: the backend moved bytes since the
+ * last call, which moves the deadline (the back timeout) on. Not owed:
+ * not timed. A connection still connecting keeps its connect timer. */
+void kk_back_stream_timer(kk_back *, int owed, int progress);
 void kk_back_close_idle(void);	/* drain: pooled connections go */
 
 #endif

@@ -280,24 +280,35 @@ set_timer(kk_front *f)
 {
 	kk_rlistener *rl = f->lsock->rl;
 	unsigned long front_ms = rl ? rl->front_ms : 60000;
-	if (f->flags & KK_FRONT_F_LINGER)
+	/* With a stream in flight, the stream decides (kk_front_stream_timer):
+	 * it alone knows whether the client has to act. */
+	if (f->flags & KK_FRONT_F_LINGER || f->stream)
 		return;
-	if (f->stream) {
-		/* The client side is timed only while it has to act: read
-		 * our output or send the request body. */
-		if (f->sock.out.len || kk_stream_wants_body(f->stream))
-			arm(f, KK_FRONT_T_SEND, front_ms);
-		else if (kk_timer_armed(&f->timer)) {
-			kk_timer_disarm(&f->timer);
-			f->tkind = KK_FRONT_T_NONE;
-		}
-	} else if (f->sock.in.len) {
+	if (f->sock.in.len) {
 		if (f->tkind != KK_FRONT_T_HEAD)	/* counted from the first byte */
 			arm(f, KK_FRONT_T_HEAD, rl ? rl->request_ms : 10000);
 	} else if (f->sock.out.len)
 		arm(f, KK_FRONT_T_SEND, front_ms);
 	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->timer))
 		arm(f, KK_FRONT_T_IDLE, front_ms);
+}
+
+void
+kk_front_stream_timer(kk_front *f, unsigned kind, int progress)
+{
+	kk_rlistener *rl = f->lsock->rl;
+	if (kind == KK_FRONT_T_NONE) {
+		kk_timer_disarm(&f->timer);
+		f->tkind = KK_FRONT_T_NONE;
+	} else if (progress || f->tkind != kind || !kk_timer_armed(&f->timer))
+		arm(f, (unsigned char)kind, rl ? rl->front_ms : 60000);
+}
+
+void
+kk_front_abort(kk_front *f, enum kk_close reason)
+{
+	set_closing(f, reason);
+	kk_front_wake(f);
 }
 
 static void
@@ -315,6 +326,17 @@ front_timeout(kk_timer *t)
 		break;
 	case KK_FRONT_T_SEND:
 		kk_front_close(f, KK_CLOSE_SEND_TIMEOUT);
+		break;
+	case KK_FRONT_T_BODY:
+		/* The client stopped sending its body. Before any response it
+		 * is told so (RFC 9110 §15.5.9: 408), the backend connection
+		 * going with the stream; after, the connection just ends. */
+		if (f->stream && !kk_stream_answered(f->stream)) {
+			kk_stream_abort(f->stream);
+			kk_front_respond_error(f, 408, 0, KK_CLOSE_BODY_TIMEOUT);
+			arm(f, KK_FRONT_T_SEND, 5000);
+		} else
+			kk_front_close(f, KK_CLOSE_BODY_TIMEOUT);
 		break;
 	default:
 		kk_front_close(f, KK_CLOSE_IDLE_TIMEOUT);

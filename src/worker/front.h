@@ -23,7 +23,14 @@
 #define KK_FRONT_F_ACKED 0x20	/* quick ACK asked while this request is partial */
 
 /* What the one timer is counting. */
-enum { KK_FRONT_T_NONE, KK_FRONT_T_IDLE, KK_FRONT_T_HEAD, KK_FRONT_T_SEND, KK_FRONT_T_LINGER };
+enum {
+	KK_FRONT_T_NONE,
+	KK_FRONT_T_IDLE,	/* between requests */
+	KK_FRONT_T_HEAD,	/* the request head, from its first byte */
+	KK_FRONT_T_SEND,	/* the client leaves output unread */
+	KK_FRONT_T_BODY,	/* the stream waits for request body bytes */
+	KK_FRONT_T_LINGER
+};
 
 struct kk_stream;
 typedef struct kk_front kk_front;
@@ -71,6 +78,14 @@ void kk_front_respond_error(kk_front *, int status, int keep, enum kk_close reas
 /* The stream ended; the connection goes back to reading requests or
  * closes, per keep. whole: every byte of the request was read. */
 void kk_front_stream_done(kk_front *, int keep, int whole);
+/* The stream in flight says what it waits on from the client: kind is
+ * KK_FRONT_T_SEND, KK_FRONT_T_BODY or KK_FRONT_T_NONE (nothing: not
+ * timed); progress: the client moved bytes since the last call, which
+ * moves the deadline (the front timeout) on. */
+void kk_front_stream_timer(kk_front *, unsigned kind, int progress);
+/* Ends the connection after a response cut short: no more requests, what
+ * is queued is written, then the close, counted under reason. */
+void kk_front_abort(kk_front *, enum kk_close reason);
 /* Drain: idle connections close now, busy ones after their response. */
 void kk_front_drain_all(void);
 void kk_front_stop_all(void);

@@ -41,6 +41,7 @@ kk_sock_fill(kk_sock *s)
 	r = s->tp->read(s, kk_buf_tail(&s->in), room);
 	if (r > 0) {
 		s->in.len += (uint32_t)r;
+		s->bytes_in += (uint64_t)r;
 		kk_stats.bytes_in += (uint64_t)r;
 		/* A short read drained the socket: the next bytes come with
 		 * a new edge. If the peer's end of file came with this edge,

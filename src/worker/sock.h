@@ -28,7 +28,7 @@ struct kk_sock {
 	kk_buf in;		/* bytes read, not yet consumed */
 	kk_buf out;		/* bytes to write */
 	kk_task bufwait;	/* parked here while the buffer pool is empty */
-	uint64_t bytes_out;	/* progress, as the stream pump sees it */
+	uint64_t bytes_in, bytes_out;	/* progress, as the stream pump sees it */
 };
 
 /* Records epoll readiness; returns nothing: the owner's run does the I/O. */

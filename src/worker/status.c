@@ -13,8 +13,8 @@ kk_status_close_name(enum kk_close r)
 {
 	static const char *const names[KK_CLOSE_COUNT] = {
 		"done", "client", "client-abort", "idle-timeout", "request-timeout",
-		"send-timeout", "bad-request", "read-error", "write-error", "backend-error",
-		"drain", "stop", "nomem",
+		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
+		"backend-error", "drain", "stop", "nomem",
 		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
 		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
 	};

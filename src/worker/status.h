@@ -17,6 +17,7 @@ enum kk_close {
 	KK_CLOSE_IDLE_TIMEOUT,	/* keep-alive idle timeout */
 	KK_CLOSE_REQUEST_TIMEOUT,	/* request head too slow: 408 */
 	KK_CLOSE_SEND_TIMEOUT,	/* client stopped reading */
+	KK_CLOSE_BODY_TIMEOUT,	/* client stopped sending its request body */
 	KK_CLOSE_BAD_REQUEST,	/* refused head or body: 4xx */
 	KK_CLOSE_READ_ERROR,
 	KK_CLOSE_WRITE_ERROR,

@@ -124,7 +124,42 @@ fail:
 	return NULL;
 }
 
-/* Moves request body bytes from the client to the back out buffer.
+/* A re-chunked piece adds a size line (hex digits and CRLF) before its
+ * data and a CRLF after it: 20 bytes cover a 64-bit size. */
+#define KK_CHUNK_OVERHEAD 20
+
+/* Appends p[0, n) to out as one chunk, size line without extensions
+ * (RFC 9112 §7.1); the caller made room for n + KK_CHUNK_OVERHEAD. */
+static void
+put_chunk(kk_buf *out, const char *p, size_t n)
+{
+	char *t = kk_buf_tail(out);
+	int hl = sprintf(t, "%zx\r\n", n);
+	memcpy(t + hl, p, n);
+	memcpy(t + hl + n, "\r\n", 2);
+	out->len += (uint32_t)(hl + n + 2);
+}
+
+/* Room at the tail of the back out buffer, wanting need bytes. Bytes
+ * already sent are kept for a retry (KK_STREAM_F_REPLAY) only while the
+ * request fits the buffer whole: once they stand in the way of need, the
+ * request cannot be sent again anyway, so they go and the unsent bytes
+ * move to the front. Less than need while unsent bytes fill the buffer. */
+static size_t
+request_room(kk_stream *s, kk_buf *out, size_t need)
+{
+	size_t room = out->cap - out->off - out->len;
+	if (room >= need || !out->off)
+		return room;
+	s->flags &= ~KK_STREAM_F_REPLAY;
+	memmove(out->data, out->data + out->off, out->len);
+	out->off = 0;
+	return out->cap - out->len;
+}
+
+/* Moves request body bytes from the client to the back out buffer, as
+ * much as the out buffer takes: the rest waits in the client's input, so
+ * memory stays at two buffers whatever the body's size and framing.
  * 1 ok, 0 malformed body (the stream is answered and ended). */
 static int
 pump_request(kk_stream *s)
@@ -134,21 +169,19 @@ pump_request(kk_stream *s)
 		size_t room, n;
 		if (!kk_buf_take(out, &s->back->sock.bufwait))
 			break;
-		if (out->off + out->len == out->cap)
-			s->flags &= ~KK_STREAM_F_REPLAY;	/* room means moving kept bytes */
-		room = kk_buf_room(out);
 		if (s->req_body == KK_H1_BODY_LENGTH) {
 			n = in->len;
-			if (!out->len && !(s->flags & KK_STREAM_F_REPLAY) && n <= s->req_left) {
+			if (n > s->req_left)
+				n = (size_t)s->req_left;
+			if (!out->len && !(s->flags & KK_STREAM_F_REPLAY) && n == in->len) {
 				/* Body bytes only, output empty: move the buffer. */
 				kk_buf_give(out);
 				*out = *in;
 				memset(in, 0, sizeof *in);
 			} else {
+				room = request_room(s, out, n);
 				if (n > room)
 					n = room;
-				if (n > s->req_left)
-					n = (size_t)s->req_left;
 				if (!n)
 					break;
 				memcpy(kk_buf_tail(out), in->data + in->off, n);
@@ -167,7 +200,9 @@ pump_request(kk_stream *s)
 			if (r == KK_H1_CHUNK_MORE)
 				break;
 			if (r == KK_H1_CHUNK_END) {
-				if (room < 5)
+				/* The decoder stays at its end: called again, it
+				 * says so again without consuming. */
+				if (request_room(s, out, 5) < 5)
 					break;
 				memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
 				out->len += 5;
@@ -175,20 +210,17 @@ pump_request(kk_stream *s)
 				break;
 			}
 			/* Data: re-chunk what fits, size line without extensions. */
-			if (room < 24 || !in->len)
-				break;
 			n = in->len;
 			if (n > s->req_chunk.left)
 				n = (size_t)s->req_chunk.left;
-			if (n > room - 20)
-				n = room - 20;
-			{
-				char *t = kk_buf_tail(out);
-				int hl = sprintf(t, "%zx\r\n", n);
-				memcpy(t + hl, in->data + in->off, n);
-				memcpy(t + hl + n, "\r\n", 2);
-				out->len += (uint32_t)(hl + n + 2);
-			}
+			if (!n)
+				break;
+			room = request_room(s, out, n + KK_CHUNK_OVERHEAD);
+			if (room <= KK_CHUNK_OVERHEAD)
+				break;
+			if (n > room - KK_CHUNK_OVERHEAD)
+				n = room - KK_CHUNK_OVERHEAD;
+			put_chunk(out, in->data + in->off, n);
 			kk_buf_consume(in, n);
 			s->req_chunk.left -= n;
 		}
@@ -198,18 +230,15 @@ pump_request(kk_stream *s)
 }
 
 /* Appends n body bytes to the client's out buffer in the stream's output
- * framing; the caller checked the room (n + 20 for chunked). */
+ * framing; the caller checked the room (n + KK_CHUNK_OVERHEAD for
+ * chunked). */
 static void
 put_body(kk_stream *s, kk_buf *out, const char *p, size_t n)
 {
-	char *t = kk_buf_tail(out);
-	if (s->out == KK_OUT_CHUNKED) {
-		int hl = sprintf(t, "%zx\r\n", n);
-		memcpy(t + hl, p, n);
-		memcpy(t + hl + n, "\r\n", 2);
-		out->len += (uint32_t)(hl + n + 2);
-	} else {
-		memcpy(t, p, n);
+	if (s->out == KK_OUT_CHUNKED)
+		put_chunk(out, p, n);
+	else {
+		memcpy(kk_buf_tail(out), p, n);
 		out->len += (uint32_t)n;
 	}
 }
@@ -242,8 +271,11 @@ response_head(kk_stream *s)
 	n = kk_h1_head_end(in->data + in->off, in->len, &b->scan);
 	if (n < 0)
 		return -1;
+	/* A head that fills the buffer, or that the backend's end of file
+	 * cuts, will never be whole. */
 	if (!n)
-		return in->len == in->cap ? -1 : 0;
+		return in->len == in->cap || (b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) ?
+		    -1 : 0;
 	if (kk_h1_parse_response(h, in->data + in->off, (size_t)n,
 	    (s->flags & KK_STREAM_F_HEAD) != 0) != KK_H1_OK)
 		return -1;
@@ -262,6 +294,10 @@ response_head(kk_stream *s)
 		return 1;
 	}
 	s->status = h->status;
+	/* Where the final response starts in the client's output: until the
+	 * client has been sent a byte past it, a failed response can still
+	 * be replaced by a 502. */
+	s->resp_at = s->front->sock.bytes_out + out->len;
 	s->resp_body = (unsigned char)h->body;
 	s->resp_left = h->clen;
 	switch (h->body) {
@@ -333,9 +369,9 @@ pump_response(kk_stream *s)
 			break;
 		room = kk_buf_room(out);
 		if (s->out == KK_OUT_CHUNKED) {
-			if (room < 24)
+			if (room <= KK_CHUNK_OVERHEAD)
 				break;
-			room -= 20;
+			room -= KK_CHUNK_OVERHEAD;
 		}
 		if (!room)
 			break;
@@ -449,6 +485,41 @@ bad_body(kk_stream *s)
 		kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
 }
 
+/* Readable, and the input buffer can take more. */
+static int
+may_read(const kk_sock *k)
+{
+	return (k->flags & KK_SOCK_F_READABLE) && (!k->in.data || k->in.len < k->in.cap);
+}
+
+/* Times whoever the stream waits on, and only while it waits: the
+ * backend while it owes the response (the request is wholly queued and
+ * the client takes what comes) or leaves request bytes unread; the client
+ * while it owes body bytes (its input is all taken) or leaves response
+ * bytes unread. A slow upload is then the client's to answer for, a
+ * client that stops reading releases both connections, and a deadline
+ * moves only when its side makes progress. */
+static void
+stream_timers(kk_stream *s)
+{
+	kk_front *f = s->front;
+	kk_back *b = s->back;
+	uint64_t fseen = f->sock.bytes_in + f->sock.bytes_out;
+	uint64_t bseen = b->sock.bytes_in + b->sock.bytes_out;
+	unsigned fkind = KK_FRONT_T_NONE;
+	int bowed;
+
+	if (f->sock.out.len)
+		fkind = KK_FRONT_T_SEND;
+	else if (!(s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.in.len)
+		fkind = KK_FRONT_T_BODY;
+	kk_front_stream_timer(f, fkind, fseen != s->front_seen);
+	s->front_seen = fseen;
+	bowed = b->sock.out.len || ((s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.out.len);
+	kk_back_stream_timer(b, bowed, bseen != s->back_seen);
+	s->back_seen = bseen;
+}
+
 int
 kk_stream_pump(kk_stream *s)
 {
@@ -478,9 +549,6 @@ kk_stream_pump(kk_stream *s)
 				kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 				return 0;
 			}
-			if (r > 0 && (s->flags & KK_STREAM_F_REQ_DONE) &&
-			    !(s->flags & KK_STREAM_F_RESP_BYTES))
-				kk_back_arm(b, s->rl->back_ms);
 		}
 		if (b->state == KK_BACK_ACTIVE && !pump_response(s))
 			return 0;
@@ -503,11 +571,14 @@ kk_stream_pump(kk_stream *s)
 	if (!b->sock.out.len && !(f->sock.flags & KK_SOCK_F_READABLE))
 		kk_sock_push(&b->sock);
 	/* A side whose last read filled its buffer may have more waiting in
-	 * the kernel, and no new edge will say so: run it again. */
-	if (!(s->flags & KK_STREAM_F_REQ_DONE) && (f->sock.flags & KK_SOCK_F_READABLE))
+	 * the kernel, and no new edge will say so: run it again, once its
+	 * buffer has room (else it would spin until the other side moves,
+	 * and that side's progress wakes it). */
+	if (!(s->flags & KK_STREAM_F_REQ_DONE) && may_read(&f->sock))
 		kk_front_wake(f);
-	if (b->state == KK_BACK_ACTIVE && (b->sock.flags & KK_SOCK_F_READABLE))
+	if (b->state == KK_BACK_ACTIVE && may_read(&b->sock))
 		kk_back_wake(b);
+	stream_timers(s);
 	return 1;
 }
 
@@ -558,11 +629,21 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		kk_back_close(b, reason);
 	}
 	f->stream = NULL;
-	if (s->flags & KK_STREAM_F_RESP_HEAD) {
-		/* Part of the response went out: the client sees a cut. */
+	if ((s->flags & KK_STREAM_F_RESP_HEAD) && f->sock.bytes_out > s->resp_at) {
+		/* Part of the response went out: the client gets what was
+		 * queued, then a close without the end of the message (no
+		 * final chunk, or fewer bytes than announced): a cut it can
+		 * see. */
 		stream_free(s);
-		kk_front_close(f, KK_CLOSE_BACKEND_ERROR);
+		kk_front_abort(f, KK_CLOSE_BACKEND_ERROR);
 		return;
+	}
+	if (s->flags & KK_STREAM_F_RESP_HEAD) {
+		/* Nothing of the final response reached the client yet: it is
+		 * taken back (interim 1xx responses before it stay) and the
+		 * 502 goes in its place. */
+		f->sock.out.len = (uint32_t)(s->resp_at - f->sock.bytes_out);
+		kk_buf_trim(&f->sock.out);
 	}
 	stream_free(s);
 	kk_front_respond_error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, 0,

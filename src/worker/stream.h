@@ -43,6 +43,8 @@ struct kk_stream {
 	unsigned char client_minor;
 	unsigned short status;
 	uint64_t req_left, resp_left;
+	uint64_t resp_at;	/* client output offset where the final response starts */
+	uint64_t front_seen, back_seen;	/* bytes each side had moved: progress */
 	kk_h1chunk req_chunk, resp_chunk;
 };
 
@@ -66,6 +68,12 @@ static inline int
 kk_stream_wants_body(const kk_stream *s)
 {
 	return !(s->flags & KK_STREAM_F_REQ_DONE);
+}
+/* Whether the final response head was queued for the client. */
+static inline int
+kk_stream_answered(const kk_stream *s)
+{
+	return (s->flags & KK_STREAM_F_RESP_HEAD) != 0;
 }
 
 #endif
