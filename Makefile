@@ -40,7 +40,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*/*.t))
 
-.PHONY: all tests check check-fast check-asan install run bench clean distclean deps
+.PHONY: all tests check check-fast check-asan check-fresh install run bench clean distclean deps
 
 all: config.mak $(PROGRAMS)
 
@@ -93,7 +93,11 @@ check: deps
 	$(MAKE) check-fast
 	$(MAKE) check-asan
 
-check-fast: tests
+# tools/check-tools stops the run before the build when a command the
+# tests need is missing, naming its package (tools/debian-packages).
+check-fast:
+	@./tools/check-tools -n "make check" build check
+	$(MAKE) tests
 	KK_BIN=$(CURDIR)/$(B)/bin KK_TESTBIN=$(CURDIR)/$(B)/tests/tools \
 	  prove -f $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
@@ -108,6 +112,13 @@ run: deps
 	@test -f config.mak || ./configure
 	$(MAKE) all $(TEST_TOOLS)
 	KK_BIN=$(CURDIR)/$(B)/bin KK_TESTBIN=$(CURDIR)/$(B)/tests/tools RUN_DIR=$(RUN_DIR) ./tools/run-demo
+
+# A bare Debian 12 root runs make check and make run from a clone of HEAD
+# (doc/testing.html): run it after changing dependencies, the build or the
+# test harness. It needs root; not part of make check.
+check-fresh:
+	./tools/install-deps --fresh
+	./tools/check-fresh
 
 bench:
 	./tools/install-deps --bench
