@@ -25,8 +25,14 @@ LIBLLHTTP := $(B)/libllhttp.a
 include package/targets.mak
 include package/deps.mak
 
+# The targets that install the dependencies first run ./configure
+# themselves, after the install: remaking config.mak as soon as it is read
+# would run configure on a bare machine before the headers it checks exist.
+SETUP_GOALS := deps check run bench check-fresh clean distclean
+ifeq ($(filter $(SETUP_GOALS),$(MAKECMDGOALS)),)
 config.mak:
 	@test -f config.mak || ./configure
+endif
 
 ALL_CPPFLAGS := $(CPPFLAGS_AUTO) $(TLS_CPPFLAGS) $(NGHTTP2_CPPFLAGS) -I$(LLHTTP_INCDIR) $(CPPFLAGS)
 ALL_CFLAGS := $(CFLAGS_AUTO) $(SAN_FLAGS) $(CFLAGS)
@@ -94,7 +100,7 @@ check: deps
 	$(MAKE) check-asan
 
 # tools/check-tools stops the run before the build when a command the
-# tests need is missing, naming its package (tools/debian-packages).
+# tests need is missing, naming its package (tools/install-deps --list).
 check-fast:
 	@./tools/check-tools -n "make check" build check
 	$(MAKE) tests
