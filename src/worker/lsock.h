@@ -1,8 +1,9 @@
 /* ISC license. */
 /* Listening sockets of the worker: inherited (LISTEN_FDS), received from
  * the supervisor, or bound here when the worker runs on its own. They are
- * shared with other workers, so they wait in epoll with EPOLLEXCLUSIVE and
- * accept in bounded batches; at max-connections they leave epoll until a
+ * shared with other workers, so they wait in epoll with EPOLLEXCLUSIVE,
+ * accept in bounded batches and register again after each batch (to the
+ * back of the waiters); at max-connections they leave epoll until a
  * connection closes. */
 #ifndef KK_WORKER_LSOCK_H
 #define KK_WORKER_LSOCK_H
@@ -12,7 +13,9 @@
 #include "loop.h"
 #include "router.h"
 
-#define KK_ACCEPT_BATCH 16
+/* Small, so that a burst of connections is shared among the workers
+ * (measured in lsock.c, beside requeue). */
+#define KK_ACCEPT_BATCH 4
 
 typedef struct kk_lsock kk_lsock;
 struct kk_lsock {

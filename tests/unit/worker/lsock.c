@@ -2,11 +2,15 @@
 /* Listening sockets: an adopted listener is made non-blocking and gets
  * TCP_NODELAY and delayed acknowledgement (TCP_QUICKACK off), and the
  * connections accepted from it carry both without a call of their own
- * (the front connection code relies on it).
+ * (the front connection code relies on it). A wake-up takes at most
+ * KK_ACCEPT_BATCH connections and the rest wakes the loop again; after a
+ * wake-up the worker waits behind the other waiters of the listener.
  * The router and the front connections are played by the test. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include "tap.h"
 #include "worker/lsock.c"
 #include "worker/loop.c"
@@ -63,6 +67,135 @@ quickack(int fd)
 	return v != 0;
 }
 
+static void
+drop_accepted(void)
+{
+	if (accepted_fd >= 0)
+		close(accepted_fd);
+	accepted_fd = -1;
+}
+
+/* Queued connections beyond a batch are not lost: the listener, registered
+ * again after the batch, reports them at the next turn. */
+static void
+batch(const struct sockaddr_in *sin, kk_lsock *l)
+{
+	int c[KK_ACCEPT_BATCH + 2], i, nc = KK_ACCEPT_BATCH + 2;
+	unsigned before = naccepted;
+
+	for (i = 0; i < nc; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c[i], (const struct sockaddr *)sin, sizeof *sin) < 0)
+			break;
+	}
+	ok(i == nc, "%d clients connect while nobody accepts", nc);
+	lsock_event(&l->io, EPOLLIN);
+	drop_accepted();
+	is_int(naccepted - before, KK_ACCEPT_BATCH, "one wake-up accepts %d of them",
+	    KK_ACCEPT_BATCH);
+	ok(l->polled, "the listener is registered again after the batch");
+	for (i = 0; i < 50 && naccepted - before < (unsigned)nc; i++) {
+		kk_loop_turn(100);
+		drop_accepted();
+	}
+	is_int(naccepted - before, nc, "the rest is accepted at the next turns");
+	for (i = 0; i < nc; i++)
+		close(c[i]);
+}
+
+#define TURNS_CONNS 6
+
+/* Another worker, played by a child: an exclusive waiter registered after
+ * ours, taking every connection it is woken for; it writes one byte per
+ * connection to out. Ends after TURNS_CONNS connections or 10 s. */
+static pid_t
+other_waiter(int lfd, int ready, int out)
+{
+	struct epoll_event ev = { EPOLLIN | EPOLLEXCLUSIVE, { 0 } };
+	unsigned got = 0;
+	int ep;
+	pid_t pid = fork();
+	if (pid)
+		return pid;
+	alarm(20);
+	ep = epoll_create1(0);
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
+		_exit(1);
+	if (write(ready, "r", 1) != 1)
+		_exit(1);
+	while (got < TURNS_CONNS && epoll_wait(ep, &ev, 1, 10000) > 0) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		got++;
+		close(fd);
+		if (write(out, "b", 1) != 1)
+			_exit(1);
+	}
+	_exit(0);
+}
+
+/* The clients, played by a child: one connection every 100 ms, so that
+ * both waiters are back in epoll_wait when the next one arrives. */
+static pid_t
+clients(const struct sockaddr_in *sin)
+{
+	int c[TURNS_CONNS], i;
+	pid_t pid = fork();
+	if (pid)
+		return pid;
+	alarm(20);
+	for (i = 0; i < TURNS_CONNS; i++) {
+		struct timespec gap = { 0, 100 * 1000 * 1000 };
+		nanosleep(&gap, NULL);
+		c[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c[i], (const struct sockaddr *)sin, sizeof *sin) < 0)
+			_exit(1);
+	}
+	nanosleep(&(struct timespec){ 0, 500 * 1000 * 1000 }, NULL);
+	_exit(0);
+}
+
+/* EPOLLEXCLUSIVE wakes the first waiter in the listener's queue. A worker
+ * that kept its place there took every connection while another worker
+ * waited idle (lsock.c, requeue): after a wake-up, ours must be behind. */
+static void
+turns(const struct sockaddr_in *sin, int lfd)
+{
+	int ready[2], out[2], st, i;
+	unsigned before = naccepted, theirs = 0;
+	pid_t waiter, conns;
+	char c;
+
+	if (pipe(ready) < 0 || pipe(out) < 0) {
+		ok(0, "pipes for the other waiter");
+		return;
+	}
+	waiter = other_waiter(lfd, ready[1], out[1]);
+	ok(read(ready[0], &c, 1) == 1, "another waiter registers after us");
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	conns = clients(sin);
+	for (i = 0; i < 100 && naccepted - before + theirs < TURNS_CONNS; i++) {
+		kk_loop_turn(100);
+		drop_accepted();
+		while (read(out[0], &c, 1) == 1)
+			theirs++;
+	}
+	is_int(naccepted - before + theirs, TURNS_CONNS, "the %d connections are accepted",
+	    TURNS_CONNS);
+	ok(naccepted - before <= 2 && theirs >= TURNS_CONNS - 2,
+	    "we took the first and the other waiter the next ones (ours %u, theirs %u)",
+	    naccepted - before, theirs);
+	kill(waiter, SIGTERM);
+	kill(conns, SIGTERM);
+	waitpid(waiter, &st, 0);
+	waitpid(conns, &st, 0);
+	close(ready[0]);
+	close(ready[1]);
+	close(out[0]);
+	close(out[1]);
+}
+
 int
 main(void)
 {
@@ -98,7 +231,10 @@ main(void)
 	is_int(quickack(accepted_fd), 0, "and delayed ACK: the response acknowledges the request");
 
 	close(cfd);
-	close(accepted_fd);
+	drop_accepted();
+
+	batch(&sin, l);
+	turns(&sin, lfd);
 	kk_lsock_stop();
 	return done();
 }
