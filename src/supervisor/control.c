@@ -18,6 +18,7 @@
 #include <sys/un.h>
 
 #include <kakehi/frame.h>
+#include <kakehi/statejournal.h>
 
 #include "sv.h"
 
@@ -383,23 +384,22 @@ reply_kk(client *c, char status, kk_str *s)
  * replies later. */
 typedef void handler(client *, const kk_verb *, int json, const char *verbline);
 
+/* A mutating verb is checked by applying it to the live state under a
+ * journal: a refusal leaves the state untouched, an acceptance becomes a
+ * transaction whose delta is the verb line itself. No copy of the state:
+ * the cost follows the change, not the size of the state. */
 static void
 h_config(client *c, const kk_verb *v, int json, const char *verbline)
 {
 	char err[KK_ERRLEN];
-	kk_state next;
+	kk_journal j = KK_JOURNAL_ZERO;
 
-	if (!kk_state_copy(&next, &sv.state)) {
-		reply_str(c, KK_REPLY_ERROR, "out of memory; nothing changed");
-		return;
-	}
-	if (!kk_state_apply(&next, v, err, sizeof err)) {
-		kk_state_free(&next);
+	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)) {
 		sv_audit(&c->origin, verbline, 0, err);
 		reply_str(c, KK_REPLY_ERROR, err);
 		return;
 	}
-	sv_txn_begin(&next, &c->origin, verbline, "");
+	sv_txn_begin(&j, verbline, strlen(verbline), &c->origin, verbline, "");
 }
 
 static void
@@ -449,12 +449,16 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 	reply_kk(c, KK_REPLY_OK, &out);
 }
 
-/* A whole new state, from a file, applied as the difference. */
+/* A whole new state, from a file, applied as the difference: the diff is
+ * what the workers receive, and what is applied to the live state under
+ * the transaction's journal. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
+	static const char nomem[] = "out of memory; nothing changed";
 	char err[KK_ERRLEN];
 	kk_str diff = KK_STR_ZERO;
+	kk_journal j = KK_JOURNAL_ZERO;
 	kk_state next;
 
 	kk_state_init(&next);
@@ -467,18 +471,24 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	if (!kk_state_diff(&sv.state, &next, &diff) || !kk_str_ready(&diff, 1)) {
 		kk_state_free(&next);
 		kk_str_free(&diff);
-		const char *m = "out of memory; nothing changed";
-		sv_control_reply(o, KK_REPLY_ERROR, m, strlen(m));
+		sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 		return;
 	}
+	kk_state_free(&next);
 	if (!diff.len) {
-		kk_state_free(&next);
 		kk_str_free(&diff);
 		sv_audit(o, verbline, 1, 0);
 		sv_control_reply(o, KK_REPLY_OK, "no change\n", 10);
 		return;
 	}
-	sv_txn_begin(&next, o, verbline, diff.s);
+	if (!kk_state_apply_text_journal(&sv.state, diff.s, diff.len, file, &j, err,
+	    sizeof err)) {
+		kk_str_free(&diff);
+		sv_audit(o, verbline, 0, err);
+		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
+		return;
+	}
+	sv_txn_begin(&j, diff.s, diff.len, o, verbline, diff.s);
 	kk_str_free(&diff);
 }
 
@@ -511,32 +521,34 @@ h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 }
 
 /* The dispatch table. `waits`: the verb changes the state, so it runs
- * only when no transaction is in flight. `audits`: it changes something
- * (the state, a file, the process), so every request for it, refused or
- * not, gets an audit line. */
+ * only when no transaction is in flight. `reads`: it reads the state,
+ * which holds the change in flight until it commits, so it also waits
+ * for the transaction (but is still served while stopping). `audits`: it
+ * changes something (the state, a file, the process), so every request
+ * for it, refused or not, gets an audit line. */
 static const struct {
 	handler *run;
-	int waits, audits;
+	int waits, reads, audits;
 } verbs[KK_V_COUNT] = {
-	[KK_V_SET] = { h_config, 1, 1 },
-	[KK_V_LISTENER_ADD] = { h_config, 1, 1 },
-	[KK_V_LISTENER_REMOVE] = { h_config, 1, 1 },
-	[KK_V_LISTENER_LIST] = { h_list, 0, 0 },
-	[KK_V_CLUSTER_ADD] = { h_config, 1, 1 },
-	[KK_V_CLUSTER_REMOVE] = { h_config, 1, 1 },
-	[KK_V_CLUSTER_LIST] = { h_list, 0, 0 },
-	[KK_V_FRONTEND_ADD] = { h_config, 1, 1 },
-	[KK_V_FRONTEND_REMOVE] = { h_config, 1, 1 },
-	[KK_V_FRONTEND_LIST] = { h_list, 0, 0 },
-	[KK_V_BACKEND_ADD] = { h_config, 1, 1 },
-	[KK_V_BACKEND_REMOVE] = { h_config, 1, 1 },
-	[KK_V_BACKEND_LIST] = { h_list, 0, 0 },
-	[KK_V_STATUS] = { h_status, 0, 0 },
-	[KK_V_STATE_SAVE] = { h_state_save, 0, 1 },
-	[KK_V_STATE_LOAD] = { h_state_load, 1, 1 },
-	[KK_V_STATE_DUMP] = { h_state_dump, 0, 0 },
-	[KK_V_RELOAD] = { h_reload, 1, 1 },
-	[KK_V_SHUTDOWN] = { h_shutdown, 1, 1 },
+	[KK_V_SET] = { h_config, 1, 0, 1 },
+	[KK_V_LISTENER_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_LISTENER_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_LISTENER_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_CLUSTER_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_CLUSTER_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_CLUSTER_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_FRONTEND_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_FRONTEND_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_FRONTEND_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_BACKEND_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_BACKEND_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_BACKEND_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_STATUS] = { h_status, 0, 0, 0 },
+	[KK_V_STATE_SAVE] = { h_state_save, 0, 1, 1 },
+	[KK_V_STATE_LOAD] = { h_state_load, 1, 0, 1 },
+	[KK_V_STATE_DUMP] = { h_state_dump, 0, 1, 0 },
+	[KK_V_RELOAD] = { h_reload, 1, 0, 1 },
+	[KK_V_SHUTDOWN] = { h_shutdown, 1, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:
@@ -609,8 +621,9 @@ dispatch(client *c)
 		reply_str(c, KK_REPLY_ERROR, err);
 		goto done;
 	}
-	if (verbs[v.def->id].waits && (sv_txn_busy() || sv.stopping)) {
-		if (sv.stopping) {
+	if ((verbs[v.def->id].waits && (sv_txn_busy() || sv.stopping))
+	    || (verbs[v.def->id].reads && sv_txn_busy())) {
+		if (sv.stopping && verbs[v.def->id].waits) {
 			const char *m = "the supervisor is shutting down; nothing changed";
 			sv_audit_refused(&c->origin, line.s ? line.s : "", m);
 			reply_str(c, KK_REPLY_ERROR, m);
