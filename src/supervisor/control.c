@@ -31,6 +31,12 @@
  * incomplete after 5 s is a client that stopped mid-frame, not a slow
  * link (a local socket has none). */
 #define CLIENT_FRAME_MS 5000
+/* A client connected this recently without a request is most likely a
+ * kakehi-ctl whose request is on its way: it is not closed to make room.
+ * With every slot taken, new clients wait in the listen backlog until a
+ * slot frees or an idle client gets this old (1000 clients at once would
+ * otherwise close each other before sending a byte). */
+#define CLIENT_EVICT_MIN_MS 1000
 
 typedef struct client client;
 struct client {
@@ -239,18 +245,20 @@ client_deadline(const client *c)
 
 /* Every slot is taken: the oldest idle client goes; failing that, the
  * oldest one stuck mid-frame or mid-write. A client owed a reply is never
- * chosen: its request is being served. NULL when every client is. */
+ * chosen: its request is being served; nor one younger than
+ * CLIENT_EVICT_MIN_MS. NULL when there is none to close. */
 static client *
 evictable(void)
 {
 	client *best = 0;
 	enum cwait best_w = CW_REPLY;
+	long long now = sv_now();
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
 		enum cwait w = client_wait(c);
-		if (c->fd < 0 || w == CW_REPLY)
+		if (c->fd < 0 || w == CW_REPLY || now - c->since < CLIENT_EVICT_MIN_MS)
 			continue;
 		if (w != CW_IDLE)
 			w = CW_FRAME;	/* one rank for both */
@@ -286,10 +294,23 @@ free_slot(pid_t pid)
 	return c;
 }
 
+static int
+slot_available(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd < 0)
+			return 1;
+	return evictable() != 0;
+}
+
+/* Accepts while a slot can take the client: the others stay in the
+ * listen backlog, where kakehi-ctl waits for its turn. */
 static void
 on_accept(void)
 {
-	for (;;) {
+	while (slot_available()) {
 		struct ucred cred;
 		socklen_t len = sizeof cred;
 		client *c;
@@ -744,8 +765,10 @@ sv_control_pollfds(struct pollfd *p, unsigned max, int *ids)
 	}
 	/* The listener last: accepting may close an idle client to make
 	 * room and give its slot to the new one, and the events polled for
-	 * the old connection must not then be applied to the new one. */
-	if (listen_fd >= 0 && n < max) {
+	 * the old connection must not then be applied to the new one. When
+	 * every slot is owed a reply, new clients wait in the listen backlog
+	 * (kakehi-ctl retries a full one) instead of being refused. */
+	if (listen_fd >= 0 && n < max && slot_available()) {
 		p[n].fd = listen_fd;
 		p[n].events = POLLIN;
 		ids[n++] = -1;
@@ -828,13 +851,23 @@ sv_control_timers(long long now)
 long long
 sv_control_deadline(void)
 {
-	long long d = 0;
+	long long d = 0, now = sv_now();
+	int full = 1;
 	unsigned i;
 
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd < 0)
+			full = 0;
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		const client *c = &clients[i];
 		long long x;
-		if (clients[i].fd < 0 || !(x = client_deadline(&clients[i])))
+		if (c->fd < 0 || !(x = client_deadline(c)))
 			continue;
+		/* Slots full: the backlog is looked at again when this one
+		 * may make room (once it may, the listener is polled). */
+		if (full && c->since + CLIENT_EVICT_MIN_MS > now
+		    && c->since + CLIENT_EVICT_MIN_MS < x)
+			x = c->since + CLIENT_EVICT_MIN_MS;
 		if (!d || x < d)
 			d = x;
 	}

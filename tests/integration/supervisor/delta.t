@@ -1,8 +1,9 @@
 #!/bin/sh
 # Changes travel as deltas (protocol-only fake workers): a worker that
 # missed one asks for the whole state and gets it; a worker killed while
-# a change waits for it comes back with the committed state; a client
-# that never reads its reply stalls nobody.
+# a change waits for it comes back with the committed state; 1000
+# concurrent kakehi-ctl clients each adding a backend all succeed; a
+# client that never reads its reply stalls nobody.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/sv.sh"
 
@@ -57,6 +58,28 @@ tap_ok "killed mid-change: new pid" test "$(worker_pid 0)" != "$old0"
 tap_ok "killed mid-change: its state has the committed change" \
 	grep -q "backend add app k1 " "$FAKE_WORKER_DIR/state.0"
 tap_like "$(ctl backend list app)" "k1" "killed mid-change: the change is in force"
+
+# 1000 clients at once, each adding a backend: the ones that find every
+# slot busy wait in the backlog, none is refused, and all land.
+pids=
+i=0
+while [ $i -lt 1000 ] ; do
+	kakehi-ctl -s "$sv_sock" -t 300000 backend add app c$i 127.0.0.1:9 \
+		> "$T/c.$i" 2>&1 &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+bad=0
+for p in $pids ; do
+	wait "$p" || bad=$((bad + 1))
+done
+tap_is "$bad" 0 "1000 concurrent backend adds: all succeed"
+[ "$bad" = 0 ] || tap_diag "$(cat "$T"/c.* | sort | uniq -c | head -5)"
+tap_is "$(ctl backend list app | grep -c ' c[0-9]* 127.0.0.1:9$')" 1000 \
+	"1000 concurrent backend adds: all in the state"
+gen=$(sup_gen)
+tap_is "$(worker_field 0 generation)/$(worker_field 1 generation)" "$gen/$gen" \
+	"1000 concurrent backend adds: both workers on generation $gen"
 
 # A client that asks for a big state dump and never reads it: its reply
 # waits in its own queue; other clients are served meanwhile.
