@@ -470,6 +470,33 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 	reply_kk(c, KK_REPLY_OK, &out);
 }
 
+/* The reply to a reload lists the lines applied, up to this many bytes:
+ * a difference of every object of a large state would not fit in a reply
+ * frame (KK_FRAME_MAX_CONTROL), and kakehi-ctl would report a failure for
+ * a change that was made. */
+#define RELOAD_LISTING_MAX (256u << 10)
+
+/* The lines of diff that fit in RELOAD_LISTING_MAX, then a count of the
+ * rest. 1 ok, 0 ENOMEM. */
+static int
+reply_listing(kk_str *out, const char *diff, size_t len)
+{
+	size_t cut = len, more = 0, i;
+
+	if (len > RELOAD_LISTING_MAX) {
+		cut = RELOAD_LISTING_MAX;
+		while (cut && diff[cut - 1] != '\n')
+			cut--;
+		for (i = cut; i < len; i++)
+			more += diff[i] == '\n';
+	}
+	if (!kk_str_catb(out, diff, cut))
+		return 0;
+	if (more && !kk_str_catf(out, "... and %zu more lines (see: state dump)\n", more))
+		return 0;
+	return kk_str_ready(out, 1);
+}
+
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
  * the transaction's journal. */
@@ -509,7 +536,17 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
 		return;
 	}
-	sv_txn_begin(&j, diff.s, diff.len, o, verbline, diff.s);
+	{
+		kk_str body = KK_STR_ZERO;
+		if (!reply_listing(&body, diff.s, diff.len)) {
+			kk_journal_undo(&sv.state, &j);
+			kk_str_free(&diff);
+			sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
+			return;
+		}
+		sv_txn_begin(&j, diff.s, diff.len, o, verbline, body.s);
+		kk_str_free(&body);
+	}
 	kk_str_free(&diff);
 }
 

@@ -104,4 +104,20 @@ tap_ok "a client not reading: status answered" ctl -t 5000 status
 tap_ok "a client not reading: a change goes through" ctl -t 5000 backend add app s1 127.0.0.1:9301
 tap_like "$(ctl -t 5000 backend list app)" "s1" "a client not reading: a list answered"
 
+# A reload whose difference is larger than a reply frame: the change is
+# made, and the reply lists what fits and counts the rest.
+ctl state dump > "$T/base.conf"
+cp "$T/base.conf" "$T/r.conf"
+awk 'BEGIN { for (i = 0; i < 60000; i++)
+	printf "backend add app r%d 127.0.0.1:%d --weight 3\n", i, 10000 + i % 50000 }' >> "$T/r.conf"
+tap_ok "60 000 backends loaded" ctl -t 120000 state load "$T/r.conf"
+cp "$T/base.conf" "$T/q.conf"
+awk 'BEGIN { for (i = 0; i < 60000; i++)
+	printf "backend add app q%d 127.0.0.1:%d --weight 3\n", i, 10000 + i % 50000 }' >> "$T/q.conf"
+ctl -t 120000 state load "$T/q.conf" > "$T/q.out" 2>&1
+tap_is "$?" 0 "a difference larger than a reply frame: exit 0"
+tap_like "$(tail -n 1 "$T/q.out")" "^\.\.\. and [0-9]+ more lines \(see: state dump\)$" \
+	"the reply counts the lines it does not list"
+tap_is "$(ctl backend list app | grep -c '^backend add app q')" 60000 "the change is made"
+
 tap_done
