@@ -416,6 +416,8 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 	kk_journal j = KK_JOURNAL_ZERO;
 
 	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)) {
+		/* Nothing to undo, but the journal may hold its first room. */
+		kk_journal_undo(&sv.state, &j);
 		sv_audit(&c->origin, verbline, 0, err);
 		reply_str(c, KK_REPLY_ERROR, err);
 		return;
