@@ -14,7 +14,7 @@
  *
  * supervisor -> worker
  *   listener ADDR            one fd attached: a listening socket for ADDR,
- *                            sent before the update that adds ADDR
+ *                            sent before the change that adds ADDR
  *   delta BASE GEN TEXT      one change: TEXT is the verb lines that turn
  *                            generation BASE into GEN (one line for a verb,
  *                            the diff for reload and state load). A worker
