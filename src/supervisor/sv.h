@@ -150,9 +150,9 @@ long long sv_workers_next_deadline(void);
 void sv_workers_io(sv_worker *, short revents);
 int sv_worker_live(const sv_worker *);	/* has a process and a channel */
 int sv_worker_send(sv_worker *, unsigned argc, const char *const *argv);
-/* Queues "delta BASE GEN TEXT"; 1 ok, 0 the channel failed. */
-int sv_worker_send_delta(sv_worker *, uint64_t base, uint64_t gen, const char *text,
-    size_t len);
+/* Queues "delta BASE GEN TEXT" (text NUL-terminated: it travels as one
+ * word); 1 ok, 0 the channel failed. */
+int sv_worker_send_delta(sv_worker *, uint64_t base, uint64_t gen, const char *text);
 /* Queues "state GEN" with a memfd of sv.state as it is now. 1 ok, 0 failed. */
 int sv_worker_send_state(sv_worker *, uint64_t gen);
 /* Starts the replacement of the next late worker, unless one is already

@@ -155,7 +155,7 @@ send_change(sv_worker *w)
 	if (!sv_listeners_send_new(w, t.gen))
 		return 0;
 	if (w->sent_gen == sv.gen)
-		return sv_worker_send_delta(w, sv.gen, t.gen, t.delta.s, t.delta.len);
+		return sv_worker_send_delta(w, sv.gen, t.gen, t.delta.s);
 	return sv_worker_send_state(w, t.gen);
 }
 

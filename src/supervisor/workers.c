@@ -555,13 +555,11 @@ sv_worker_send(sv_worker *w, unsigned argc, const char *const *argv)
 }
 
 int
-sv_worker_send_delta(sv_worker *w, uint64_t base, uint64_t gen, const char *text,
-    size_t len)
+sv_worker_send_delta(sv_worker *w, uint64_t base, uint64_t gen, const char *text)
 {
 	char basebuf[32], genbuf[32];
 	const char *argv[4];
 
-	(void)len;	/* text is NUL-terminated: the frame carries it as a word */
 	snprintf(basebuf, sizeof basebuf, "%llu", (unsigned long long)base);
 	snprintf(genbuf, sizeof genbuf, "%llu", (unsigned long long)gen);
 	argv[0] = KK_MSG_DELTA;
@@ -677,7 +675,8 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 		sv_warn("worker %u (pid %d) is on generation %llu, not on the one a change"
 		    " applied to; sending it the whole state (generation %llu)", w->id,
 		    (int)w->pid, gen, (unsigned long long)now);
-		if (!sv_listeners_send_new(w, now) || !sv_worker_send_state(w, now))
+		if ((!sv_listeners_send_new(w, now) || !sv_worker_send_state(w, now))
+		    && w->chan.fd >= 0)
 			sv_workers_event(w, SV_WE_BROKEN);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
