@@ -46,7 +46,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*/*.t))
 
-.PHONY: all tests check check-fast check-asan check-fresh install run bench clean distclean deps
+.PHONY: all tests check check-fast check-asan check-fresh install run bench bench-control clean distclean deps
 
 all: config.mak $(PROGRAMS)
 
@@ -135,6 +135,13 @@ bench:
 	$(MAKE) B=build-bench CFLAGS="-O3 -DNDEBUG" all || \
 	  echo "make bench: kakehi did not build; the bench reports it as failed" 1>&2
 	KK_BIN=$(CURDIR)/build-bench/bin KK_TESTBIN=$(CURDIR)/build-bench/tests/tools QUICK=$(QUICK) ./bench/run
+
+# The control plane as the state grows (bench/control says what it
+# measures): 100, 10 000 and 100 000 sites, 2 workers, 200 changes each.
+bench-control:
+	@test -f config.mak || ./configure
+	$(MAKE) B=build-bench CFLAGS="-O3 -DNDEBUG" all
+	./bench/control -b $(CURDIR)/build-bench/bin -n 100,10000,100000 -w 2 -c 200
 
 clean:
 	rm -rf $(B) build-asan build-bench

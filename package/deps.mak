@@ -2,7 +2,7 @@
 
 $(B)/src/ctl/kakehi-ctl.o: src/ctl/kakehi-ctl.c src/include/kakehi/frame.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h src/include/kakehi/wait.h 
 $(B)/src/libkakehi/addr.o: src/libkakehi/addr.c src/include/kakehi/addr.h 
-$(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h src/include/kakehi/wait.h 
+$(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h src/include/kakehi/wait.h 
 $(B)/src/libkakehi/index.o: src/libkakehi/index.c src/include/kakehi/index.h 
 $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h 
@@ -10,11 +10,12 @@ $(B)/src/libkakehi/listenfds.o: src/libkakehi/listenfds.c src/include/kakehi/add
 $(B)/src/libkakehi/setting.o: src/libkakehi/setting.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
 $(B)/src/libkakehi/state.o: src/libkakehi/state.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/statekey.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/statediff.o: src/libkakehi/statediff.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/statejournal.o: src/libkakehi/statejournal.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/stateprint.o: src/libkakehi/stateprint.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/str.o: src/libkakehi/str.c src/include/kakehi/str.h 
 $(B)/src/libkakehi/verb.o: src/libkakehi/verb.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
 $(B)/src/libkakehi/wait.o: src/libkakehi/wait.c src/include/kakehi/wait.h 
-$(B)/src/supervisor/control.o: src/supervisor/control.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
+$(B)/src/supervisor/control.o: src/supervisor/control.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/kakehi-listen.o: src/supervisor/kakehi-listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h 
 $(B)/src/supervisor/kakehi-supervisor.o: src/supervisor/kakehi-supervisor.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/listeners.o: src/supervisor/listeners.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
@@ -27,7 +28,7 @@ $(B)/src/upgrade/kakehi-upgrade.o: src/upgrade/kakehi-upgrade.c src/include/kake
 $(B)/src/worker/back.o: src/worker/back.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/bend.h src/worker/buf.h src/worker/front.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/sock.h src/worker/status.h src/worker/stream.h src/worker/timer.h src/worker/transport.h 
 $(B)/src/worker/bend.o: src/worker/bend.c src/include/kakehi/addr.h src/worker/bend.h src/worker/list.h 
 $(B)/src/worker/buf.o: src/worker/buf.c src/worker/buf.h src/worker/list.h src/worker/loop.h 
-$(B)/src/worker/channel.o: src/worker/channel.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/bend.h src/worker/channel.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/router.h src/worker/status.h src/worker/worker.h 
+$(B)/src/worker/channel.o: src/worker/channel.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/bend.h src/worker/channel.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/router.h src/worker/status.h src/worker/worker.h 
 $(B)/src/worker/clienthello.o: src/worker/clienthello.c src/worker/clienthello.h 
 $(B)/src/worker/front.o: src/worker/front.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/bend.h src/worker/buf.h src/worker/front.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/sock.h src/worker/status.h src/worker/stream.h src/worker/timer.h src/worker/transport.h src/worker/worker.h 
 $(B)/src/worker/h1.o: src/worker/h1.c src/worker/h1.h 
@@ -44,7 +45,7 @@ $(B)/src/worker/timer.o: src/worker/timer.c src/worker/list.h src/worker/timer.h
 $(B)/src/worker/transport.o: src/worker/transport.c src/worker/buf.h src/worker/list.h src/worker/loop.h src/worker/sock.h src/worker/transport.h 
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o $(B)/src/libkakehi/wait.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o $(B)/src/libkakehi/wait.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)

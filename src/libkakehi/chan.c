@@ -1,27 +1,22 @@
 /* ISC license. */
 /* kk_chan: the supervisor-worker channel. Non-blocking reads that collect
- * frames and SCM_RIGHTS fds, a write queue for plain messages, and a
- * message-with-fd send that keeps the fd attached to its own message. */
+ * frames and SCM_RIGHTS fds, and one write queue for every message, those
+ * that carry an fd included: nothing here waits for the peer. */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <kakehi/chan.h>
-#include <kakehi/wait.h>
 #include <kakehi/frame.h>
 
 /* How much one fill reads at most: bounds the work per loop turn. */
 #define CHAN_READ_CHUNK 65536
-/* How long kk_chan_put_fd may wait for room in the socket buffer. The peer
- * is a local process reading its channel every loop turn; waiting longer
- * than this means it is stuck, and the caller will replace it. */
-#define CHAN_PUT_FD_WAIT_MS 5000
 
 void
 kk_chan_init(kk_chan *c, int fd)
@@ -33,6 +28,8 @@ kk_chan_init(kk_chan *c, int fd)
 	c->in_off = 0;
 	c->out = zero;
 	c->out_off = 0;
+	c->ofds = 0;
+	c->nofds = c->aofds = 0;
 	c->nfds = 0;
 }
 
@@ -47,6 +44,11 @@ kk_chan_free(kk_chan *c)
 	for (i = 0; i < c->nfds; i++)
 		close(c->fds[i]);
 	c->nfds = 0;
+	for (i = 0; i < c->nofds; i++)
+		close(c->ofds[i].fd);
+	free(c->ofds);
+	c->ofds = 0;
+	c->nofds = c->aofds = 0;
 	kk_str_free(&c->in);
 	kk_str_free(&c->out);
 	c->in_off = 0;
@@ -149,65 +151,81 @@ kk_chan_take_fd(kk_chan *c)
 	return fd;
 }
 
-int
-kk_chan_put(kk_chan *c, unsigned argc, const char *const *argv)
+/* The queue's sent prefix is dropped when it is at least this large and
+ * half the buffer, so a channel that is never quite empty stays bounded
+ * and the copy is amortised over what was sent. */
+#define CHAN_COMPACT_MIN 65536
+
+static void
+compact(kk_chan *c)
 {
-	if (c->out_off && c->out_off == c->out.len) {
+	size_t i;
+
+	if (c->out_off == c->out.len) {
 		c->out.len = 0;
 		c->out_off = 0;
+		return;
 	}
-	return kk_words_frame(&c->out, argc, argv);
+	if (c->out_off < CHAN_COMPACT_MIN || 2 * c->out_off < c->out.len)
+		return;
+	memmove(c->out.s, c->out.s + c->out_off, c->out.len - c->out_off);
+	c->out.len -= c->out_off;
+	for (i = 0; i < c->nofds; i++)
+		c->ofds[i].off -= c->out_off;
+	c->out_off = 0;
 }
 
 int
-kk_chan_flush(kk_chan *c)
+kk_chan_put(kk_chan *c, unsigned argc, const char *const *argv)
 {
-	while (c->out_off < c->out.len) {
-		ssize_t w = send(c->fd, c->out.s + c->out_off, c->out.len - c->out_off,
-		    MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -1;
-		}
-		c->out_off += (size_t)w;
-	}
-	c->out.len = 0;
-	c->out_off = 0;
-	return 1;
+	compact(c);
+	return kk_words_frame(&c->out, argc, argv);
 }
 
 int
 kk_chan_put_fd(kk_chan *c, unsigned argc, const char *const *argv, int fd)
 {
-	long long deadline = kk_clock_ms() + CHAN_PUT_FD_WAIT_MS;
+	size_t off;
+	int dup;
+
+	compact(c);
+	if (c->nofds == c->aofds) {
+		size_t a = c->aofds ? 2 * c->aofds : 4;
+		kk_chan_outfd *p = realloc(c->ofds, a * sizeof *p);
+		if (!p)
+			return 0;
+		c->ofds = p;
+		c->aofds = a;
+	}
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
+		return 0;
+	off = c->out.len;
+	if (!kk_words_frame(&c->out, argc, argv)) {
+		close(dup);
+		return 0;
+	}
+	c->ofds[c->nofds].off = off;
+	c->ofds[c->nofds].fd = dup;
+	c->nofds++;
+	return 1;
+}
+
+/* Sends out[out_off, end) with fd attached: one sendmsg, so the fd rides
+ * on the first byte of its frame. */
+static ssize_t
+send_with_fd(kk_chan *c, size_t end, int fd)
+{
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(sizeof(int))];
 	} cbuf;
-	kk_str frame = KK_STR_ZERO;
 	struct msghdr msg;
 	struct iovec iov;
 	struct cmsghdr *cm;
-	ssize_t w;
-	int r;
 
-	/* Queued frames go first, or the fd would ride on an earlier
-	 * message's bytes and the receiver would pair it wrongly. */
-	for (;;) {
-		r = kk_chan_flush(c);
-		if (r > 0)
-			break;
-		if (r < 0 || !kk_fd_wait(c->fd, POLLOUT, deadline))
-			return 0;
-	}
-	if (!kk_words_frame(&frame, argc, argv))
-		return 0;
-	iov.iov_base = frame.s;
-	iov.iov_len = frame.len;
+	iov.iov_base = c->out.s + c->out_off;
+	iov.iov_len = end - c->out_off;
 	memset(&msg, 0, sizeof msg);
 	memset(&cbuf, 0, sizeof cbuf);
 	msg.msg_iov = &iov;
@@ -219,30 +237,42 @@ kk_chan_put_fd(kk_chan *c, unsigned argc, const char *const *argv, int fd)
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	for (;;) {
-		w = sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (w >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) || !kk_fd_wait(c->fd, POLLOUT, deadline)) {
-			kk_str_free(&frame);
-			return 0;
+	return sendmsg(c->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+int
+kk_chan_flush(kk_chan *c)
+{
+	while (c->out_off < c->out.len) {
+		/* Bytes before the next fd go plainly; the fd's own frame
+		 * starts a sendmsg of its own, up to the fd after it. */
+		int attach = c->nofds && c->ofds[0].off == c->out_off;
+		size_t end = c->out.len;
+		ssize_t w;
+
+		if (c->nofds > (size_t)attach)
+			end = c->ofds[attach].off;
+		if (attach)
+			w = send_with_fd(c, end, c->ofds[0].fd);
+		else
+			w = send(c->fd, c->out.s + c->out_off, end - c->out_off,
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
 		}
+		if (attach) {
+			close(c->ofds[0].fd);
+			c->nofds--;
+			memmove(c->ofds, c->ofds + 1, c->nofds * sizeof *c->ofds);
+		}
+		c->out_off += (size_t)w;
 	}
-	/* The fd left with the first bytes of its frame; whatever the kernel
-	 * did not take is queued, so the stream stays whole. */
-	if ((size_t)w < frame.len) {
-		if (!kk_str_catb(&c->out, frame.s + w, frame.len - (size_t)w)) {
-			kk_str_free(&frame);
-			return 0;
-		}
-		if (kk_chan_flush(c) < 0) {
-			kk_str_free(&frame);
-			return 0;
-		}
-	}
-	kk_str_free(&frame);
+	c->out.len = 0;
+	c->out_off = 0;
 	return 1;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/un.h>
 
 #include <kakehi/frame.h>
+#include <kakehi/statejournal.h>
 
 #include "sv.h"
 
@@ -30,6 +31,12 @@
  * incomplete after 5 s is a client that stopped mid-frame, not a slow
  * link (a local socket has none). */
 #define CLIENT_FRAME_MS 5000
+/* A client connected this recently without a request is most likely a
+ * kakehi-ctl whose request is on its way: it is not closed to make room.
+ * With every slot taken, new clients wait in the listen backlog until a
+ * slot frees or an idle client gets this old (1000 clients at once would
+ * otherwise close each other before sending a byte). */
+#define CLIENT_EVICT_MIN_MS 1000
 
 typedef struct client client;
 struct client {
@@ -238,18 +245,20 @@ client_deadline(const client *c)
 
 /* Every slot is taken: the oldest idle client goes; failing that, the
  * oldest one stuck mid-frame or mid-write. A client owed a reply is never
- * chosen: its request is being served. NULL when every client is. */
+ * chosen: its request is being served; nor one younger than
+ * CLIENT_EVICT_MIN_MS. NULL when there is none to close. */
 static client *
 evictable(void)
 {
 	client *best = 0;
 	enum cwait best_w = CW_REPLY;
+	long long now = sv_now();
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
 		enum cwait w = client_wait(c);
-		if (c->fd < 0 || w == CW_REPLY)
+		if (c->fd < 0 || w == CW_REPLY || now - c->since < CLIENT_EVICT_MIN_MS)
 			continue;
 		if (w != CW_IDLE)
 			w = CW_FRAME;	/* one rank for both */
@@ -285,10 +294,23 @@ free_slot(pid_t pid)
 	return c;
 }
 
+static int
+slot_available(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd < 0)
+			return 1;
+	return evictable() != 0;
+}
+
+/* Accepts while a slot can take the client: the others stay in the
+ * listen backlog, where kakehi-ctl waits for its turn. */
 static void
 on_accept(void)
 {
-	for (;;) {
+	while (slot_available()) {
 		struct ucred cred;
 		socklen_t len = sizeof cred;
 		client *c;
@@ -383,23 +405,24 @@ reply_kk(client *c, char status, kk_str *s)
  * replies later. */
 typedef void handler(client *, const kk_verb *, int json, const char *verbline);
 
+/* A mutating verb is checked by applying it to the live state under a
+ * journal: a refusal leaves the state untouched, an acceptance becomes a
+ * transaction whose delta is the verb line itself. No copy of the state:
+ * the cost follows the change, not the size of the state. */
 static void
 h_config(client *c, const kk_verb *v, int json, const char *verbline)
 {
 	char err[KK_ERRLEN];
-	kk_state next;
+	kk_journal j = KK_JOURNAL_ZERO;
 
-	if (!kk_state_copy(&next, &sv.state)) {
-		reply_str(c, KK_REPLY_ERROR, "out of memory; nothing changed");
-		return;
-	}
-	if (!kk_state_apply(&next, v, err, sizeof err)) {
-		kk_state_free(&next);
+	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)) {
+		/* Nothing to undo, but the journal may hold its first room. */
+		kk_journal_undo(&sv.state, &j);
 		sv_audit(&c->origin, verbline, 0, err);
 		reply_str(c, KK_REPLY_ERROR, err);
 		return;
 	}
-	sv_txn_begin(&next, &c->origin, verbline, "");
+	sv_txn_begin(&j, verbline, strlen(verbline), &c->origin, verbline, "");
 }
 
 static void
@@ -449,12 +472,43 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 	reply_kk(c, KK_REPLY_OK, &out);
 }
 
-/* A whole new state, from a file, applied as the difference. */
+/* The reply to a reload lists the lines applied, up to this many bytes:
+ * a difference of every object of a large state would not fit in a reply
+ * frame (KK_FRAME_MAX_CONTROL), and kakehi-ctl would report a failure for
+ * a change that was made. */
+#define RELOAD_LISTING_MAX (256u << 10)
+
+/* The lines of diff that fit in RELOAD_LISTING_MAX, then a count of the
+ * rest. 1 ok, 0 ENOMEM. */
+static int
+reply_listing(kk_str *out, const char *diff, size_t len)
+{
+	size_t cut = len, more = 0, i;
+
+	if (len > RELOAD_LISTING_MAX) {
+		cut = RELOAD_LISTING_MAX;
+		while (cut && diff[cut - 1] != '\n')
+			cut--;
+		for (i = cut; i < len; i++)
+			more += diff[i] == '\n';
+	}
+	if (!kk_str_catb(out, diff, cut))
+		return 0;
+	if (more && !kk_str_catf(out, "... and %zu more lines (see: state dump)\n", more))
+		return 0;
+	return kk_str_ready(out, 1);
+}
+
+/* A whole new state, from a file, applied as the difference: the diff is
+ * what the workers receive, and what is applied to the live state under
+ * the transaction's journal. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
+	static const char nomem[] = "out of memory; nothing changed";
 	char err[KK_ERRLEN];
 	kk_str diff = KK_STR_ZERO;
+	kk_journal j = KK_JOURNAL_ZERO;
 	kk_state next;
 
 	kk_state_init(&next);
@@ -467,18 +521,34 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	if (!kk_state_diff(&sv.state, &next, &diff) || !kk_str_ready(&diff, 1)) {
 		kk_state_free(&next);
 		kk_str_free(&diff);
-		const char *m = "out of memory; nothing changed";
-		sv_control_reply(o, KK_REPLY_ERROR, m, strlen(m));
+		sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 		return;
 	}
+	kk_state_free(&next);
 	if (!diff.len) {
-		kk_state_free(&next);
 		kk_str_free(&diff);
 		sv_audit(o, verbline, 1, 0);
 		sv_control_reply(o, KK_REPLY_OK, "no change\n", 10);
 		return;
 	}
-	sv_txn_begin(&next, o, verbline, diff.s);
+	if (!kk_state_apply_text_journal(&sv.state, diff.s, diff.len, file, &j, err,
+	    sizeof err)) {
+		kk_str_free(&diff);
+		sv_audit(o, verbline, 0, err);
+		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
+		return;
+	}
+	{
+		kk_str body = KK_STR_ZERO;
+		if (!reply_listing(&body, diff.s, diff.len)) {
+			kk_journal_undo(&sv.state, &j);
+			kk_str_free(&diff);
+			sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
+			return;
+		}
+		sv_txn_begin(&j, diff.s, diff.len, o, verbline, body.s);
+		kk_str_free(&body);
+	}
 	kk_str_free(&diff);
 }
 
@@ -511,32 +581,34 @@ h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 }
 
 /* The dispatch table. `waits`: the verb changes the state, so it runs
- * only when no transaction is in flight. `audits`: it changes something
- * (the state, a file, the process), so every request for it, refused or
- * not, gets an audit line. */
+ * only when no transaction is in flight. `reads`: it reads the state,
+ * which holds the change in flight until it commits, so it also waits
+ * for the transaction (but is still served while stopping). `audits`: it
+ * changes something (the state, a file, the process), so every request
+ * for it, refused or not, gets an audit line. */
 static const struct {
 	handler *run;
-	int waits, audits;
+	int waits, reads, audits;
 } verbs[KK_V_COUNT] = {
-	[KK_V_SET] = { h_config, 1, 1 },
-	[KK_V_LISTENER_ADD] = { h_config, 1, 1 },
-	[KK_V_LISTENER_REMOVE] = { h_config, 1, 1 },
-	[KK_V_LISTENER_LIST] = { h_list, 0, 0 },
-	[KK_V_CLUSTER_ADD] = { h_config, 1, 1 },
-	[KK_V_CLUSTER_REMOVE] = { h_config, 1, 1 },
-	[KK_V_CLUSTER_LIST] = { h_list, 0, 0 },
-	[KK_V_FRONTEND_ADD] = { h_config, 1, 1 },
-	[KK_V_FRONTEND_REMOVE] = { h_config, 1, 1 },
-	[KK_V_FRONTEND_LIST] = { h_list, 0, 0 },
-	[KK_V_BACKEND_ADD] = { h_config, 1, 1 },
-	[KK_V_BACKEND_REMOVE] = { h_config, 1, 1 },
-	[KK_V_BACKEND_LIST] = { h_list, 0, 0 },
-	[KK_V_STATUS] = { h_status, 0, 0 },
-	[KK_V_STATE_SAVE] = { h_state_save, 0, 1 },
-	[KK_V_STATE_LOAD] = { h_state_load, 1, 1 },
-	[KK_V_STATE_DUMP] = { h_state_dump, 0, 0 },
-	[KK_V_RELOAD] = { h_reload, 1, 1 },
-	[KK_V_SHUTDOWN] = { h_shutdown, 1, 1 },
+	[KK_V_SET] = { h_config, 1, 0, 1 },
+	[KK_V_LISTENER_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_LISTENER_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_LISTENER_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_CLUSTER_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_CLUSTER_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_CLUSTER_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_FRONTEND_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_FRONTEND_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_FRONTEND_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_BACKEND_ADD] = { h_config, 1, 0, 1 },
+	[KK_V_BACKEND_REMOVE] = { h_config, 1, 0, 1 },
+	[KK_V_BACKEND_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_STATUS] = { h_status, 0, 0, 0 },
+	[KK_V_STATE_SAVE] = { h_state_save, 0, 1, 1 },
+	[KK_V_STATE_LOAD] = { h_state_load, 1, 0, 1 },
+	[KK_V_STATE_DUMP] = { h_state_dump, 0, 1, 0 },
+	[KK_V_RELOAD] = { h_reload, 1, 0, 1 },
+	[KK_V_SHUTDOWN] = { h_shutdown, 1, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:
@@ -609,8 +681,9 @@ dispatch(client *c)
 		reply_str(c, KK_REPLY_ERROR, err);
 		goto done;
 	}
-	if (verbs[v.def->id].waits && (sv_txn_busy() || sv.stopping)) {
-		if (sv.stopping) {
+	if ((verbs[v.def->id].waits && (sv_txn_busy() || sv.stopping))
+	    || (verbs[v.def->id].reads && sv_txn_busy())) {
+		if (sv.stopping && verbs[v.def->id].waits) {
 			const char *m = "the supervisor is shutting down; nothing changed";
 			sv_audit_refused(&c->origin, line.s ? line.s : "", m);
 			reply_str(c, KK_REPLY_ERROR, m);
@@ -731,8 +804,10 @@ sv_control_pollfds(struct pollfd *p, unsigned max, int *ids)
 	}
 	/* The listener last: accepting may close an idle client to make
 	 * room and give its slot to the new one, and the events polled for
-	 * the old connection must not then be applied to the new one. */
-	if (listen_fd >= 0 && n < max) {
+	 * the old connection must not then be applied to the new one. When
+	 * every slot is owed a reply, new clients wait in the listen backlog
+	 * (kakehi-ctl retries a full one) instead of being refused. */
+	if (listen_fd >= 0 && n < max && slot_available()) {
 		p[n].fd = listen_fd;
 		p[n].events = POLLIN;
 		ids[n++] = -1;
@@ -815,13 +890,23 @@ sv_control_timers(long long now)
 long long
 sv_control_deadline(void)
 {
-	long long d = 0;
+	long long d = 0, now = sv_now();
+	int full = 1;
 	unsigned i;
 
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd < 0)
+			full = 0;
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		const client *c = &clients[i];
 		long long x;
-		if (clients[i].fd < 0 || !(x = client_deadline(&clients[i])))
+		if (c->fd < 0 || !(x = client_deadline(c)))
 			continue;
+		/* Slots full: the backlog is looked at again when this one
+		 * may make room (once it may, the listener is polled). */
+		if (full && c->since + CLIENT_EVICT_MIN_MS > now
+		    && c->since + CLIENT_EVICT_MIN_MS < x)
+			x = c->since + CLIENT_EVICT_MIN_MS;
 		if (!d || x < d)
 			d = x;
 	}

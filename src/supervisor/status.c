@@ -110,6 +110,12 @@ render(poll_req *r, kk_str *out)
 			    "\"restarts\":%u,\"generation\":%llu", first ? "" : ",", w->id,
 			    (int)w->pid, sv_wstate_name(w->state), w->restarts,
 			    (unsigned long long)w->acked_gen);
+			if (w->late)
+				kk_str_cats(out, ",\"late\":true");
+			if (w->replaced_by)
+				kk_str_catf(out, ",\"replaced_by\":%u", w->replaced_by - 1);
+			if (w->replaces)
+				kk_str_catf(out, ",\"replaces\":%u", w->replaces - 1);
 			first = 0;
 			if (r->counters[i]) {
 				kk_str_cats(out, ",\"counters\":");
@@ -130,9 +136,18 @@ render(poll_req *r, kk_str *out)
 		const char *p;
 		if (w->state == SV_W_GONE)
 			continue;
-		kk_str_catf(out, "worker %u pid %d state %s restarts %u generation %llu\n",
+		kk_str_catf(out, "worker %u pid %d state %s restarts %u generation %llu",
 		    w->id, (int)w->pid, sv_wstate_name(w->state), w->restarts,
 		    (unsigned long long)w->acked_gen);
+		/* A late worker, and the one replacing it, say so (after the
+		 * fixed fields: scripts read those by position). */
+		if (w->late)
+			kk_str_cats(out, " late");
+		if (w->replaced_by)
+			kk_str_catf(out, " replaced-by %u", w->replaced_by - 1);
+		if (w->replaces)
+			kk_str_catf(out, " replacing %u", w->replaces - 1);
+		kk_str_cats(out, "\n");
 		for (p = r->counters[i]; p && *p;) {
 			const char *eol = strchr(p, '\n');
 			size_t len = eol ? (size_t)(eol - p) : strlen(p);

@@ -56,6 +56,9 @@ struct sv_worker {
 	unsigned long backoff_ms;	/* delay before the next respawn */
 	unsigned status_discard;	/* late status answers to drop */
 	int killed;			/* SIGKILL sent */
+	int late;			/* missed an ack deadline: to be replaced */
+	unsigned replaced_by;		/* 1 + slot of its replacement; 0 none */
+	unsigned replaces;		/* 1 + slot of the late worker it replaces */
 };
 
 /* A listening socket the supervisor owns, by canonical address. */
@@ -80,7 +83,7 @@ struct sv_main {
 	const char *config;		/* CONFIG as given */
 	const char *worker_bin;
 	const char *socket_path;
-	kk_state state;			/* committed */
+	kk_state state;			/* committed, plus the change in flight */
 	uint64_t gen;			/* generation of the committed state */
 	long long started_at;
 	sv_listenfd *lfds;
@@ -147,16 +150,28 @@ long long sv_workers_next_deadline(void);
 void sv_workers_io(sv_worker *, short revents);
 int sv_worker_live(const sv_worker *);	/* has a process and a channel */
 int sv_worker_send(sv_worker *, unsigned argc, const char *const *argv);
-int sv_worker_send_state(sv_worker *, uint64_t gen, const kk_state *);
+/* Queues "delta BASE GEN TEXT" (text NUL-terminated: it travels as one
+ * word); 1 ok, 0 the channel failed. */
+int sv_worker_send_delta(sv_worker *, uint64_t base, uint64_t gen, const char *text);
+/* Queues "state GEN" with a memfd of sv.state as it is now. 1 ok, 0 failed. */
+int sv_worker_send_state(sv_worker *, uint64_t gen);
+/* Starts the replacement of the next late worker, unless one is already
+ * on its way: one at a time, so the others keep accepting. */
+void sv_workers_replace_late(void);
 void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
 const char *sv_wstate_name(enum sv_wstate);
 
 /* txn.c: one change in flight at a time. */
 int sv_txn_busy(void);
-/* Starts fanning `to` out (takes ownership of it). okbody is the reply
- * text on success. The reply goes to origin when done. */
-void sv_txn_begin(kk_state *to, const sv_origin *, const char *verbline, const char *okbody);
+/* The generation sv.state holds now: the transaction's while one is in
+ * flight (the change is applied under its journal), else sv.gen. */
+uint64_t sv_txn_state_gen(void);
+/* Starts fanning out a change already applied to sv.state under j (takes
+ * the journal): delta is its verb lines, sent to the workers; okbody is
+ * the reply text on success. The reply goes to origin when done. */
+void sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *,
+    const char *verbline, const char *okbody);
 void sv_txn_ack(sv_worker *, uint64_t gen);
 void sv_txn_nack(sv_worker *, uint64_t gen, const char *reason);
 void sv_txn_gone(sv_worker *);

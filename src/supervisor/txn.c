@@ -1,12 +1,14 @@
 /* ISC license. */
-/* Transactions: one change of the state in flight at a time. A change
- * gets the next generation, is sent whole to every live worker, and
- * commits when each has acknowledged it. A refusal rolls every worker
- * back to the committed state under a new generation; silence past
- * worker-timeout is reported, and the silent workers are replaced. The
- * validation against the state happened before (control.c). */
+/* Transactions: one change of the state in flight at a time. A change is
+ * applied to the live state under an undo journal (validated there by
+ * control.c, no copy of the state), gets the next generation, and travels
+ * to every live worker as a delta: the verb lines that made it, tagged
+ * with the generation they apply to. It commits when each worker has
+ * acknowledged it. A refusal undoes the journal and sends every worker the
+ * committed state whole, under a new generation. Workers silent past
+ * worker-timeout are named in the reply and replaced one at a time
+ * (workers.c); the change stands. */
 
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,8 @@ typedef struct txn txn;
 struct txn {
 	int active;
 	uint64_t gen;
-	kk_state to;
+	kk_journal journal;	/* undoes the change in sv.state */
+	kk_str delta;		/* its verb lines, as sent */
 	sv_origin origin;
 	char *verbline;
 	char *okbody;
@@ -35,6 +38,12 @@ sv_txn_busy(void)
 	return t.active;
 }
 
+uint64_t
+sv_txn_state_gen(void)
+{
+	return t.active ? t.gen : sv.gen;
+}
+
 long long
 sv_txn_deadline(void)
 {
@@ -44,7 +53,7 @@ sv_txn_deadline(void)
 static void
 end(void)
 {
-	kk_state_free(&t.to);
+	kk_str_free(&t.delta);
 	free(t.verbline);
 	free(t.okbody);
 	kk_str_free(&t.refusals);
@@ -67,11 +76,11 @@ lost(sv_worker *w)
 		sv_workers_event(w, SV_WE_BROKEN);
 }
 
-/* Workers that were started during the transaction got the old state:
- * bring them to the committed one (not waited for: their acks only
- * update acked_gen). */
+/* Workers started during the transaction were given the state as it was
+ * then, the change included (sv_txn_state_gen); one that is still behind
+ * the committed generation gets it whole. */
 static void
-catch_up(uint64_t gen, int with_new_listeners)
+catch_up(uint64_t gen)
 {
 	unsigned i;
 
@@ -79,8 +88,7 @@ catch_up(uint64_t gen, int with_new_listeners)
 		sv_worker *w = &sv.workers[i];
 		if (!sv_worker_live(w) || w->sent_gen >= gen)
 			continue;
-		if ((with_new_listeners && !sv_listeners_send_new(w, t.gen))
-		    || !sv_worker_send_state(w, gen, &sv.state))
+		if (!sv_listeners_send_new(w, t.gen) || !sv_worker_send_state(w, gen))
 			lost(w);
 	}
 }
@@ -88,16 +96,11 @@ catch_up(uint64_t gen, int with_new_listeners)
 static void
 commit(const char *late)
 {
-	kk_state old = sv.state;
-	unsigned old_workers = old.set.workers;
-
-	sv.state = t.to;
-	memset(&t.to, 0, sizeof t.to);
-	kk_state_free(&old);
+	kk_journal_commit(&sv.state, &t.journal);
 	sv.gen = t.gen;
-	catch_up(t.gen, 1);
+	catch_up(t.gen);
 	sv_listeners_settle(t.gen, 1, &sv.state);
-	if (sv.state.set.workers != old_workers) {
+	if (sv.state.set.workers != sv.want && !sv.stopping) {
 		sv.want = sv.state.set.workers;
 		sv_workers_scale();
 	}
@@ -114,12 +117,14 @@ rollback(void)
 	kk_str msg = KK_STR_ZERO;
 	unsigned i;
 
-	/* Every worker that saw t.gen goes back to the committed state,
-	 * under a generation no earlier message used. */
+	kk_journal_undo(&sv.state, &t.journal);
+	/* Every worker goes back to the committed state, whole, under a
+	 * generation no earlier message used: a delta that undoes the change
+	 * is not worth a second code path for what should be rare. */
 	sv.gen = t.gen + 1;
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
-		if (sv_worker_live(w) && !sv_worker_send_state(w, sv.gen, &sv.state))
+		if (sv_worker_live(w) && !sv_worker_send_state(w, sv.gen))
 			lost(w);
 	}
 	sv_listeners_settle(t.gen, 0, 0);
@@ -142,8 +147,21 @@ finish(void)
 	end();
 }
 
+/* Sends the change to w: the delta when w is on the committed
+ * generation, else (it was behind) the whole state. */
+static int
+send_change(sv_worker *w)
+{
+	if (!sv_listeners_send_new(w, t.gen))
+		return 0;
+	if (w->sent_gen == sv.gen)
+		return sv_worker_send_delta(w, sv.gen, t.gen, t.delta.s);
+	return sv_worker_send_state(w, t.gen);
+}
+
 void
-sv_txn_begin(kk_state *to, const sv_origin *o, const char *verbline, const char *okbody)
+sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *o,
+    const char *verbline, const char *okbody)
 {
 	char err[KK_ERRLEN];
 	unsigned i;
@@ -151,17 +169,20 @@ sv_txn_begin(kk_state *to, const sv_origin *o, const char *verbline, const char 
 	memset(&t, 0, sizeof t);
 	t.active = 1;
 	t.gen = sv.gen + 1;
-	t.to = *to;
-	memset(to, 0, sizeof *to);
+	t.journal = *j;
+	memset(j, 0, sizeof *j);
 	t.origin = *o;
 	t.verbline = strdup(verbline);
 	t.okbody = strdup(okbody);
-	if (!t.verbline || !t.okbody) {
+	if (!t.verbline || !t.okbody || !kk_str_catb(&t.delta, delta, len)
+	    || !kk_str_ready(&t.delta, 1)) {
+		kk_journal_undo(&sv.state, &t.journal);
 		reply(0, "out of memory; nothing changed");
 		end();
 		return;
 	}
-	if (!sv_listeners_prepare(&t.to, t.gen, err, sizeof err)) {
+	if (!sv_listeners_prepare(&sv.state, t.gen, err, sizeof err)) {
+		kk_journal_undo(&sv.state, &t.journal);
 		reply(0, err);
 		end();
 		return;
@@ -170,10 +191,14 @@ sv_txn_begin(kk_state *to, const sv_origin *o, const char *verbline, const char 
 		sv_worker *w = &sv.workers[i];
 		if (!sv_worker_live(w))
 			continue;
-		if (!sv_listeners_send_new(w, t.gen) || !sv_worker_send_state(w, t.gen, &t.to)) {
+		if (!send_change(w)) {
 			lost(w);
 			continue;
 		}
+		/* A late worker follows the changes until its replacement
+		 * serves, but no change waits for it again. */
+		if (w->late)
+			continue;
 		t.waiting[i] = 1;
 		t.nwaiting++;
 	}
@@ -241,25 +266,27 @@ sv_txn_timers(long long now)
 		kk_str_catf(&late, "%s%u (pid %d)", n++ ? ", " : "", w->id, (int)w->pid);
 		t.waiting[i] = 0;
 		sv_warn("worker %u (pid %d) did not answer generation %llu within %s;"
-		    " killing it", w->id, (int)w->pid, (unsigned long long)t.gen, secs);
-		kill(w->pid, SIGKILL);
-		w->killed = 1;
+		    " replacing it", w->id, (int)w->pid, (unsigned long long)t.gen, secs);
+		w->late = 1;
 	}
 	t.nwaiting = 0;
 	if (t.refusals.len) {
 		finish();
 	} else {
 		/* Every answer was an ack: the change is valid and in force; the
-		 * silent workers restart from it. */
+		 * late workers are replaced by workers started from it. */
 		kk_str msg = KK_STR_ZERO;
 		kk_str_catf(&msg, "applied, but worker%s %s did not answer within %s (raise"
-		    " it with: set worker-timeout); they were killed and restart with the"
-		    " new state", n > 1 ? "s" : "", late.s ? late.s : "?", secs);
+		    " it with: set worker-timeout); %s replaced one at a time, each drained"
+		    " once its replacement serves", n > 1 ? "s" : "", late.s ? late.s : "?",
+		    secs, n > 1 ? "they are" : "it is");
 		commit(msg.s ? msg.s : "applied; some workers did not answer in time");
 		kk_str_free(&msg);
 		end();
 	}
 	kk_str_free(&late);
+	/* After the commit: replacements start from the committed state. */
+	sv_workers_replace_late();
 }
 
 void
@@ -267,6 +294,7 @@ sv_txn_abort(const char *why)
 {
 	if (!t.active)
 		return;
+	kk_journal_undo(&sv.state, &t.journal);
 	sv_listeners_settle(t.gen, 0, 0);
 	reply(0, why);
 	end();

@@ -140,7 +140,7 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	}
 	snprintf(chanbuf, sizeof chanbuf, "%d", base + (int)n);
 	snprintf(statebuf, sizeof statebuf, "%d", base + (int)n + 1);
-	snprintf(genbuf, sizeof genbuf, "%llu", (unsigned long long)sv.gen);
+	snprintf(genbuf, sizeof genbuf, "%llu", (unsigned long long)sv_txn_state_gen());
 	snprintf(idbuf, sizeof idbuf, "%u", w->id);
 	argv[0] = sv.worker_bin;
 	argv[1] = "-c"; argv[2] = chanbuf;
@@ -158,8 +158,10 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	_exit(errno == ENOENT ? 127 : 126);
 }
 
-/* The initial state travels in a memfd: it can be larger than a pipe
- * buffer and the worker reads it at its own pace. */
+/* The whole state travels in a memfd, at a worker's start and on a
+ * resync: it can be larger than a socket buffer, it is written once
+ * without waiting for the worker, and the worker reads it at its own
+ * pace. sv.state as it is now (see sv_txn_state_gen). */
 static int
 state_memfd(void)
 {
@@ -232,13 +234,15 @@ spawn(sv_worker *w)
 	kk_chan_init(&w->chan, sp[0]);
 	w->pid = pid;
 	w->killed = 0;
-	w->sent_gen = sv.gen;
+	w->late = 0;
+	w->replaced_by = 0;
+	w->sent_gen = sv_txn_state_gen();
 	w->acked_gen = 0;
 	w->started_at = sv_now();
 	w->deadline = w->started_at + ready_bound();
 	w->state = SV_W_SPAWNED;
 	sv_info("started worker %u (pid %d, generation %llu)", w->id, (int)pid,
-	    (unsigned long long)sv.gen);
+	    (unsigned long long)w->sent_gen);
 }
 
 /* Schedules a respawn, or starts at once when the delay is zero. */
@@ -270,6 +274,19 @@ on_ready(sv_worker *w)
 	w->state = SV_W_READY;
 	w->deadline = 0;
 	sv_info("worker %u (pid %d) ready", w->id, (int)w->pid);
+	if (w->replaces) {
+		sv_worker *old = &sv.workers[w->replaces - 1];
+		w->replaces = 0;
+		/* The replacement serves: only now does the late one stop
+		 * accepting, so some worker always accepts. */
+		if (old->replaced_by == w->id + 1 && (old->state == SV_W_READY
+		    || old->state == SV_W_SPAWNED)) {
+			sv_info("draining late worker %u (pid %d): worker %u (pid %d) replaces"
+			    " it", old->id, (int)old->pid, w->id, (int)w->pid);
+			sv_workers_event(old, SV_WE_DRAIN);
+		}
+		sv_workers_replace_late();
+	}
 	sv_readiness_check();
 }
 
@@ -538,24 +555,100 @@ sv_worker_send(sv_worker *w, unsigned argc, const char *const *argv)
 }
 
 int
-sv_worker_send_state(sv_worker *w, uint64_t gen, const kk_state *st)
+sv_worker_send_delta(sv_worker *w, uint64_t base, uint64_t gen, const char *text)
 {
-	kk_str text = KK_STR_ZERO;
-	char genbuf[32];
-	const char *argv[3];
-	int ok;
+	char basebuf[32], genbuf[32];
+	const char *argv[4];
 
-	if (!kk_state_print(st, &text) || !kk_str_ready(&text, 1))
-		return 0;
+	snprintf(basebuf, sizeof basebuf, "%llu", (unsigned long long)base);
 	snprintf(genbuf, sizeof genbuf, "%llu", (unsigned long long)gen);
-	argv[0] = KK_MSG_UPDATE;
+	argv[0] = KK_MSG_DELTA;
+	argv[1] = basebuf;
+	argv[2] = genbuf;
+	argv[3] = text ? text : "";
+	if (!sv_worker_send(w, 4, argv))
+		return 0;
+	w->sent_gen = gen;
+	return 1;
+}
+
+int
+sv_worker_send_state(sv_worker *w, uint64_t gen)
+{
+	char genbuf[32];
+	const char *argv[2];
+	int fd, ok;
+
+	if (w->chan.fd < 0)
+		return 0;
+	fd = state_memfd();
+	if (fd < 0) {
+		sv_warn("unable to prepare the state for worker %u: %s", w->id,
+		    strerror(errno));
+		return 0;
+	}
+	snprintf(genbuf, sizeof genbuf, "%llu", (unsigned long long)gen);
+	argv[0] = KK_MSG_STATE;
 	argv[1] = genbuf;
-	argv[2] = text.s ? text.s : "";
-	ok = sv_worker_send(w, 3, argv);
-	kk_str_free(&text);
-	if (ok)
-		w->sent_gen = gen;
-	return ok;
+	ok = kk_chan_put_fd(&w->chan, 2, argv, fd);
+	close(fd);
+	if (!ok)
+		return 0;
+	if (kk_chan_flush(&w->chan) < 0) {
+		sv_workers_event(w, SV_WE_BROKEN);
+		return 0;
+	}
+	w->sent_gen = gen;
+	return 1;
+}
+
+/* A free slot for a replacement: no process, not wanted. */
+static sv_worker *
+free_worker_slot(void)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++)
+		if (sv.workers[i].state == SV_W_GONE && !sv.workers[i].wanted)
+			return &sv.workers[i];
+	return 0;
+}
+
+void
+sv_workers_replace_late(void)
+{
+	sv_worker *old = 0, *w;
+	unsigned i;
+
+	if (sv.stopping)
+		return;
+	for (i = 0; i < SV_MAX_SLOTS; i++) {
+		w = &sv.workers[i];
+		if (w->replaces && w->state != SV_W_GONE)
+			return;		/* one replacement at a time */
+		if (!old && w->late && !w->replaced_by
+		    && (w->state == SV_W_READY || w->state == SV_W_SPAWNED))
+			old = w;
+	}
+	if (!old)
+		return;
+	w = free_worker_slot();
+	if (!w) {
+		sv_warn("no free slot to replace late worker %u (pid %d); killing it",
+		    old->id, (int)old->pid);
+		kill_worker(old);
+		return;
+	}
+	/* The slot's count of `set workers` moves to the replacement. */
+	w->wanted = old->wanted;
+	old->wanted = 0;
+	w->replaces = old->id + 1;
+	w->restarts = old->restarts + 1;
+	w->backoff_ms = 0;
+	old->replaced_by = w->id + 1;
+	sv_info("starting worker %u to replace late worker %u (pid %d)", w->id, old->id,
+	    (int)old->pid);
+	sv_workers_event(w, SV_WE_START);
 }
 
 /* One message from a worker. */
@@ -574,6 +667,17 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 		sv_txn_ack(w, gen);
 	} else if (!strcmp(argv[0], KK_MSG_NACK) && argc >= 2) {
 		sv_txn_nack(w, gen, argc >= 3 ? argv[2] : "no reason given");
+	} else if (!strcmp(argv[0], KK_MSG_RESYNC) && argc == 2) {
+		/* It missed a change: the whole state as it is now, which it
+		 * acknowledges under that generation (a change in flight
+		 * included, so that ack counts for it). */
+		uint64_t now = sv_txn_state_gen();
+		sv_warn("worker %u (pid %d) is on generation %llu, not on the one a change"
+		    " applied to; sending it the whole state (generation %llu)", w->id,
+		    (int)w->pid, gen, (unsigned long long)now);
+		if ((!sv_listeners_send_new(w, now) || !sv_worker_send_state(w, now))
+		    && w->chan.fd >= 0)
+			sv_workers_event(w, SV_WE_BROKEN);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
 			w->status_discard--;

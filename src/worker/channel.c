@@ -1,6 +1,6 @@
 /* ISC license. */
 /* Supervisor messages are handled from the channel's epoll event, that is
- * between the events of connections: an update's new router snapshot is
+ * between the events of connections: a change's new router snapshot is
  * swapped in with no request half-routed. */
 #include <errno.h>
 #include <stdio.h>
@@ -11,7 +11,9 @@
 #include <kakehi/frame.h>
 #include <kakehi/proto.h>
 #include <kakehi/state.h>
+#include <kakehi/statejournal.h>
 #include <kakehi/verb.h>
+#include <unistd.h>
 #include "channel.h"
 #include "loop.h"
 #include "status.h"
@@ -46,38 +48,132 @@ kk_channel_active(void)
 }
 
 static void
+nack(const char *gen, const char *what, const char *err)
+{
+	const char *argv[3] = { KK_MSG_NACK, gen, err };
+	fprintf(stderr, "kakehi-worker: warning: %s %s refused: %s\n", what, gen, err);
+	put(3, argv);
+}
+
+static void
+ack(const char *gen)
+{
+	const char *argv[2] = { KK_MSG_ACK, gen };
+	put(2, argv);
+}
+
+static int
+scan_gen(const char *s, uint64_t *g)
+{
+	unsigned long long v;
+	char *end;
+	if (!*s)
+		return 0;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end || errno)
+		return 0;
+	*g = v;
+	return 1;
+}
+
+/* A whole state replaces the current one (update TEXT, or state with a
+ * memfd): st is NULL when it could not be read, with err filled. */
+static void
+replace_state(const char *gen, const char *what, kk_state *st, char *err, size_t errlen)
+{
+	uint64_t g;
+	if (!scan_gen(gen, &g)) {
+		nack(gen, what, "generation is not a number");
+		goto fail;
+	}
+	if (!st) {
+		nack(gen, what, err);
+		return;
+	}
+	if (!kk_worker_apply(st, g, err, errlen)) {
+		nack(gen, what, err);
+		goto fail;
+	}
+	ack(gen);
+	return;
+fail:
+	if (st) {
+		kk_state_free(st);
+		free(st);
+	}
+}
+
+static void
 on_update(const char *gen, const char *text)
 {
 	char err[KK_ERRLEN];
-	unsigned long long g;
-	char *end;
-	kk_state *st;
-	g = strtoull(gen, &end, 10);
-	if (!*gen || *end) {
-		const char *argv[3] = { KK_MSG_NACK, gen, "generation is not a number" };
-		put(3, argv);
-		return;
-	}
-	st = malloc(sizeof *st);
+	kk_state *st = malloc(sizeof *st);
 	if (!st) {
-		const char *argv[3] = { KK_MSG_NACK, gen, "out of memory" };
-		put(3, argv);
+		replace_state(gen, "update", NULL, strcpy(err, "out of memory"), sizeof err);
 		return;
 	}
 	kk_state_init(st);
-	if (!kk_state_load_text(st, text, strlen(text), "update", err, sizeof err) ||
-	    !kk_worker_apply(st, g, err, sizeof err)) {
-		const char *argv[3] = { KK_MSG_NACK, gen, err };
+	if (!kk_state_load_text(st, text, strlen(text), "update", err, sizeof err)) {
 		kk_state_free(st);
 		free(st);
-		fprintf(stderr, "kakehi-worker: warning: update %s refused: %s\n", gen, err);
-		put(3, argv);
+		st = NULL;
+	}
+	replace_state(gen, "update", st, err, sizeof err);
+}
+
+static void
+on_state(const char *gen)
+{
+	char err[KK_ERRLEN];
+	kk_state *st = NULL;
+	int fd = kk_chan_take_fd(&ch);
+	if (fd < 0) {
+		snprintf(err, sizeof err, "state announced without its memfd");
+	} else {
+		st = kk_worker_load_fd(fd, err, sizeof err);
+		close(fd);
+	}
+	replace_state(gen, "state", st, err, sizeof err);
+}
+
+/* A change on the generation it applies to: applied in place under a
+ * journal, so a refusal (a line that does not apply, a router that
+ * cannot be built) undoes it and the worker serves what it had. On
+ * another generation nothing is applied: the worker missed a change, and
+ * only the whole state can bring it back in step. */
+static void
+on_delta(const char *base, const char *gen, const char *text)
+{
+	char err[KK_ERRLEN];
+	kk_journal j = KK_JOURNAL_ZERO;
+	kk_state *st = kk_worker_state();
+	uint64_t b, g;
+	if (!scan_gen(base, &b) || !scan_gen(gen, &g)) {
+		nack(gen, "delta", "generation is not a number");
 		return;
 	}
-	{
-		const char *argv[2] = { KK_MSG_ACK, gen };
+	if (!st || b != kk_worker_generation()) {
+		char have[24];
+		const char *argv[2] = { KK_MSG_RESYNC, have };
+		snprintf(have, sizeof have, "%llu", (unsigned long long)kk_worker_generation());
+		fprintf(stderr, "kakehi-worker: warning: delta %s applies to generation %s but "
+		    "this worker is on %s; asking for the whole state\n", gen, base, have);
 		put(2, argv);
+		return;
 	}
+	if (!kk_state_apply_text_journal(st, text, strlen(text), "delta", &j, err,
+	    sizeof err)) {
+		nack(gen, "delta", err);
+		return;
+	}
+	if (!kk_worker_apply(st, g, err, sizeof err)) {
+		kk_journal_undo(st, &j);
+		nack(gen, "delta", err);
+		return;
+	}
+	kk_journal_commit(st, &j);
+	ack(gen);
 }
 
 static void
@@ -90,6 +186,10 @@ handle(unsigned argc, char **argv)
 			    argv[1]);
 		else
 			kk_worker_listener_fd(argv[1], fd);
+	} else if (!strcmp(argv[0], KK_MSG_DELTA) && argc == 4) {
+		on_delta(argv[1], argv[2], argv[3]);
+	} else if (!strcmp(argv[0], KK_MSG_STATE) && argc == 2) {
+		on_state(argv[1]);
 	} else if (!strcmp(argv[0], KK_MSG_UPDATE) && argc == 3) {
 		on_update(argv[1], argv[2]);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {

@@ -63,6 +63,12 @@ kk_worker_id(void)
 	return worker_id;
 }
 
+kk_state *
+kk_worker_state(void)
+{
+	return state;
+}
+
 static void
 dieusage(void)
 {
@@ -130,7 +136,7 @@ kk_worker_apply(kk_state *st, uint64_t gen, char *err, size_t errlen)
 	kk_lsock_attach(r);
 	kk_buf_setup(st->set.buffer_size, (size_t)st->set.max_connections * 4 + 64);
 	kk_lsock_setmax(st->set.max_connections);
-	if (state) {
+	if (state && state != st) {
 		kk_state_free(state);
 		free(state);
 	}
@@ -336,6 +342,33 @@ read_state_fd(int fd, size_t *len)
 	return s.s;
 }
 
+kk_state *
+kk_worker_load_fd(int fd, char *err, size_t errlen)
+{
+	size_t len;
+	char *text = read_state_fd(fd, &len);
+	kk_state *st;
+
+	if (!text) {
+		snprintf(err, errlen, "unable to read the state memfd: %s", strerror(errno));
+		return NULL;
+	}
+	st = malloc(sizeof *st);
+	if (!st) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	kk_state_init(st);
+	if (!kk_state_load_text(st, text, len, "state", err, errlen)) {
+		kk_state_free(st);
+		free(st);
+		st = NULL;
+	}
+	free(text);
+	return st;
+}
+
 static int
 scan_fd(const char *s)
 {
@@ -437,16 +470,14 @@ main(int argc, char **argv)
 			return 100;
 		}
 	} else {
-		size_t len;
-		char *text = read_state_fd(statefd, &len);
-		if (!text)
-			diesys("unable to read the state memfd");
-		close(statefd);
-		if (!kk_state_load_text(st, text, len, "state", err, sizeof err)) {
+		kk_state_free(st);
+		free(st);
+		st = kk_worker_load_fd(statefd, err, sizeof err);
+		if (!st) {
 			fprintf(stderr, PROG ": fatal: initial state: %s\n", err);
-			return 100;
+			return strncmp(err, "unable to ", 10) ? 100 : 111;
 		}
-		free(text);
+		close(statefd);
 	}
 	/* Inherited listeners the configuration does not name are closed:
 	 * say so, since it is most likely a typo in one of the two. */

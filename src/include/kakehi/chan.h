@@ -1,15 +1,25 @@
 /* ISC license. */
 /* kk_chan: the non-blocking supervisor-worker channel over a unix stream
- * socketpair: frames of words (frame.h), with listener fds passed as
- * SCM_RIGHTS. A message that carries an fd is written in one sendmsg, so
- * the fd arrives with its message; the receiver queues fds in order and
- * hands one to each message that announces it (see proto.h). */
+ * socketpair: frames of words (frame.h), with fds (listeners, a state
+ * memfd) passed as SCM_RIGHTS. Every message, with or without an fd, waits
+ * in one queue written when the socket takes it, so no send ever blocks;
+ * an fd leaves with the first byte of its own frame, and the receiver
+ * queues fds in order and hands one to each message that announces it
+ * (see proto.h). */
 #ifndef KAKEHI_CHAN_H
 #define KAKEHI_CHAN_H
 
 #include <kakehi/str.h>
 
 #define KK_CHAN_MAXFDS 64
+
+/* An fd waiting to be sent: a duplicate owned by the channel, attached to
+ * the frame that starts at `off` in the output queue. */
+typedef struct kk_chan_outfd kk_chan_outfd;
+struct kk_chan_outfd {
+	size_t off;
+	int fd;
+};
 
 typedef struct kk_chan kk_chan;
 struct kk_chan {
@@ -18,12 +28,15 @@ struct kk_chan {
 	size_t in_off;	/* start of the next undecoded frame in `in` */
 	kk_str out;	/* frames queued, not yet written */
 	size_t out_off;
+	kk_chan_outfd *ofds;	/* fds to send, in queue order */
+	size_t nofds, aofds;
 	int fds[KK_CHAN_MAXFDS];	/* received fds, in arrival order */
 	unsigned nfds;
 };
 
 void kk_chan_init(kk_chan *, int fd);
-/* Closes the socket and queued fds, frees the buffers. */
+/* Closes the socket and the fds received or waiting to be sent, frees
+ * the buffers. */
 void kk_chan_free(kk_chan *);
 /* Reads what is available. >0 bytes read, 0 end of file, -1 error
  * (errno EAGAIN: nothing now). Received fds are close-on-exec. */
@@ -37,11 +50,12 @@ int kk_chan_next(kk_chan *, char **argv, unsigned max, unsigned *argc);
 int kk_chan_take_fd(kk_chan *);
 /* Queues a message. 1 ok, 0 ENOMEM. */
 int kk_chan_put(kk_chan *, unsigned argc, const char *const *argv);
-/* Writes a message carrying fd right away (after flushing what is queued,
- * blocking briefly if needed: the channel is local and messages are small).
- * 1 ok, 0 error with errno. */
+/* Queues a message carrying fd. The channel sends a duplicate of fd (and
+ * closes it once sent), so the caller keeps and may close its own. 1 ok,
+ * 0 error with errno (nothing queued). */
 int kk_chan_put_fd(kk_chan *, unsigned argc, const char *const *argv, int fd);
-/* Writes queued bytes: 1 all written, 0 some left (EAGAIN), -1 error. */
+/* Writes what the socket takes now, never waiting: 1 all written, 0 some
+ * left (EAGAIN: poll for POLLOUT), -1 error. */
 int kk_chan_flush(kk_chan *);
 int kk_chan_pending(const kk_chan *);	/* bytes queued */
 

@@ -14,12 +14,26 @@
  *
  * supervisor -> worker
  *   listener ADDR            one fd attached: a listening socket for ADDR,
- *                            sent before the update that adds ADDR
- *   update GEN TEXT          TEXT is the whole state as verb lines; the
- *                            worker validates it, builds a router snapshot,
- *                            swaps it in between loop turns, then answers
- *                            ack or nack. Listeners absent from TEXT are
- *                            closed (the supervisor keeps its own copy).
+ *                            sent before the change that adds ADDR
+ *   delta BASE GEN TEXT      one change: TEXT is the verb lines that turn
+ *                            generation BASE into GEN (one line for a verb,
+ *                            the diff for reload and state load). A worker
+ *                            on BASE applies them with an undo journal,
+ *                            builds a router snapshot, swaps it in between
+ *                            loop turns, then answers ack GEN, or undoes
+ *                            them and answers nack GEN. A worker on another
+ *                            generation applies nothing and answers resync.
+ *   state GEN                one fd attached: a memfd holding the whole
+ *                            state of generation GEN as verb lines, which
+ *                            replaces the worker's; answered like a delta.
+ *                            Sent after a resync and to roll a refused
+ *                            change back.
+ *   update GEN TEXT          TEXT is the whole state as verb lines; answered
+ *                            like state (what a supervisor older than the
+ *                            delta sent; still understood).
+ *                            For delta, state and update: listeners absent
+ *                            from the new state are closed (the supervisor
+ *                            keeps its own copy).
  *   status                   asks for the worker's counters
  *   drain                    stop accepting, finish in-flight requests,
  *                            close idle connections, exit when empty or at
@@ -29,7 +43,9 @@
  * worker -> supervisor
  *   ready GEN                sent once, after the initial state applied
  *   ack GEN                  update GEN applied
- *   nack GEN REASON          update GEN refused; the worker keeps GEN-1
+ *   nack GEN REASON          GEN refused; the worker keeps the state it had
+ *   resync HAVE              a delta did not apply to HAVE, the worker's
+ *                            generation: send the whole state
  *   status TEXT              answer to status: "key value" lines
  *
  * A worker whose channel reaches end of file drains and exits: the
@@ -39,6 +55,9 @@
 
 #define KK_MSG_LISTENER "listener"
 #define KK_MSG_UPDATE "update"
+#define KK_MSG_DELTA "delta"
+#define KK_MSG_STATE "state"
+#define KK_MSG_RESYNC "resync"
 #define KK_MSG_STATUS "status"
 #define KK_MSG_DRAIN "drain"
 #define KK_MSG_STOP "stop"

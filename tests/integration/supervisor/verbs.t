@@ -87,17 +87,27 @@ gen=$(ctl status | awk '/^generation / { print $2 }')
 tap_ok "worker nack: workers back on the committed state (generation $gen)" \
 	kk_wait_for 10 sh -c "test \"\$(kakehi-ctl -s $sv_sock status | grep -c 'state ready restarts 0 generation $gen')\" = 2"
 
-# A silent worker: reported by name at worker-timeout, killed, replaced.
+# Silent workers: reported by name at worker-timeout and replaced one at
+# a time, each drained only once its replacement serves, so some worker
+# always accepts.
 old0=$(worker_pid 0)
 touch "$FAKE_WORKER_DIR/silent"
 ctl backend add app b5 127.0.0.1:9005 > "$T/out" 2>&1
 tap_is "$?" 1 "silent workers: exit 1"
 tap_like "$(cat "$T/out")" "workers 0 \\(pid [0-9]+\\), 1 \\(pid [0-9]+\\) did not answer within 3s" \
 	"silent workers: named in the reply"
+tap_like "$(cat "$T/out")" "they are replaced one at a time, each drained once its replacement serves" \
+	"silent workers: the reply says they are replaced"
 rm -f "$FAKE_WORKER_DIR/silent"
 tap_ok "silent workers: replaced" kk_wait_for 20 sh -c \
 	"test \"\$(kakehi-ctl -s $sv_sock status | grep -c 'state ready restarts 1')\" = 2"
 tap_ok "silent workers: new pid" test "$(worker_pid 0)" != "$old0"
+tap_ok "silent workers: the late ones have left" kk_wait_for 20 sh -c \
+	"! kakehi-ctl -s $sv_sock status | grep -q ' late'"
+tap_like "$(grep "to replace late worker\|draining late worker" "$T/a.log" | \
+	sed 's/.*\(replace late worker [01]\|draining late worker [01]\).*/\1/' | tr '\n' ,)" \
+	"^replace late worker 0,draining late worker 0,replace late worker 1,draining late worker 1,$" \
+	"silent workers: one at a time, each drained after its replacement is ready"
 tap_like "$(ctl backend list app)" "b5" "silent workers: the change stays in force"
 
 # listener add: bound by the supervisor, sent to every worker.

@@ -126,6 +126,37 @@ sup.sendall(frame("status"))
 m = recv_msg(sup)
 tap(m and "generation 5\n" in m[1], "generation follows the updates", m)
 
+# Changes as deltas: verb lines on the generation they apply to.
+sup.sendall(frame("delta", "5", "6", "backend remove app b\nbackend add app b 127.0.0.1:%d\n" % p1))
+m = recv_msg(sup)
+tap(m == ["ack", "6"], "delta 5 -> 6 acknowledged", m)
+st, body = get(a1)
+tap(st == 200 and body.startswith("backend b1"), "delta applied: backend moved", (st, body))
+sup.sendall(frame("delta", "6", "7", "backend remove app b\nbackend remove app nosuch\n"))
+m = recv_msg(sup)
+tap(m and m[0] == "nack" and m[1] == "7" and "nosuch" in m[2], "delta that does not apply refused", m)
+st, body = get(a1)
+tap(st == 200 and body.startswith("backend b1"), "refused delta undone: backend still there", (st, body))
+
+# A delta on a base the worker is not on: it asks for the whole state,
+# which comes as a memfd, and then serves it.
+sup.sendall(frame("delta", "8", "9", "backend remove app b\n"))
+m = recv_msg(sup)
+tap(m == ["resync", "6"], "delta on a wrong base: resync from generation 6", m)
+st, body = get(a1)
+tap(st == 200 and body.startswith("backend b1"), "wrong-base delta applied nothing", (st, body))
+mfd = os.memfd_create("state")
+os.write(mfd, state([a1], p2).encode())
+sup.sendmsg([frame("state", "9")], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", mfd))])
+os.close(mfd)
+m = recv_msg(sup)
+tap(m == ["ack", "9"], "whole state 9 acknowledged", m)
+st, body = get(a1)
+tap(st == 200 and body.startswith("backend b2"), "resynchronised worker serves state 9", (st, body))
+sup.sendall(frame("delta", "9", "10", "cluster add other\n"))
+m = recv_msg(sup)
+tap(m == ["ack", "10"], "deltas apply again after the resync", m)
+
 # Drain: the worker exits 0.
 sup.sendall(frame("drain"))
 try:

@@ -1,7 +1,8 @@
 /* ISC license. */
 /* Tests kk_chan (src/libkakehi/chan.c) over a socketpair: messages split
  * across reads, several messages per read, an fd arriving with its
- * message, surplus fds closed, malformed frames, end of file. */
+ * message, surplus fds closed, malformed frames, end of file, and fds
+ * queued behind a peer that does not read. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -115,7 +116,8 @@ main(void)
 
 		kk_chan_put(&a, 3, q);
 		ok(kk_chan_put_fd(&a, 2, m, pfd[0]), "put_fd");
-		is_int(kk_chan_pending(&a), 0, "put_fd flushed the queue first");
+		ok(kk_chan_pending(&a) > 0, "put_fd only queues");
+		is_int(kk_chan_flush(&a), 1, "flush sends both");
 		ok(kk_chan_fill(&b) > 0, "fill");
 		ok(kk_chan_next(&b, argv, 8, &argc) == 1 && !strcmp(argv[0], "update"),
 		    "queued message first");
@@ -138,6 +140,7 @@ main(void)
 		fstat(p2[1], &st2);
 		kk_chan_put_fd(&a, 2, m, pfd[1]);
 		kk_chan_put_fd(&a, 2, m, p2[1]);
+		kk_chan_flush(&a);
 		/* The kernel ends a read where the attached fds change, so
 		 * this takes two fills. */
 		while (kk_chan_fill(&b) > 0)
@@ -244,6 +247,52 @@ main(void)
 		ok(got == 1 && strlen(argv[0]) == sizeof big - 1, "big message arrives whole");
 	}
 	kk_chan_free(&a);
+	kk_chan_free(&b);
+
+	/* An fd for a peer that does not read waits in the queue: put_fd and
+	 * flush return at once, the caller may close its copy, and the fd
+	 * still arrives with its own message once the peer reads. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+	kk_chan_init(&a, sp[0]);
+	kk_chan_init(&b, sp[1]);
+	{
+		static char big[1 << 20];
+		const char *m[] = { big };
+		const char *l[] = { "state", "5" };
+		const char *after[] = { "status" };
+		int p3[2], got_fd = -1, seen = 0, r;
+		struct stat s3, s4;
+
+		memset(big, 'y', sizeof big - 1);
+		ok(pipe(p3) == 0, "third pipe");
+		fstat(p3[0], &s3);
+		kk_chan_put(&a, 1, m);
+		ok(kk_chan_put_fd(&a, 2, l, p3[0]), "put_fd behind 1 MiB");
+		kk_chan_put(&a, 1, after);
+		is_int(kk_chan_flush(&a), 0, "flush returns at EAGAIN, fd still queued");
+		close(p3[0]);
+		for (r = 0; r < 100000 && seen < 3; r++) {
+			kk_chan_flush(&a);
+			kk_chan_fill(&b);
+			while (kk_chan_next(&b, argv, 8, &argc) == 1) {
+				seen++;
+				if (seen == 2 && argc == 2 && !strcmp(argv[0], "state"))
+					got_fd = kk_chan_take_fd(&b);
+			}
+		}
+		is_int(seen, 3, "all three messages arrive");
+		ok(got_fd >= 0 && fstat(got_fd, &s4) == 0 && s3.st_ino == s4.st_ino,
+		    "the fd arrives with its own message, after its sender closed its copy");
+		is_int(kk_chan_take_fd(&b), -1, "and no other fd");
+		if (got_fd >= 0)
+			close(got_fd);
+		close(p3[1]);
+		baseline = count_open_fds();
+		kk_chan_put_fd(&a, 2, l, 0);
+		is_int(count_open_fds(), baseline + 1, "a queued fd holds a duplicate");
+		kk_chan_free(&a);
+		is_int(count_open_fds(), baseline - 1, "free closes the duplicate and the socket");
+	}
 	kk_chan_free(&b);
 	kk_str_free(&raw);
 	return done();
