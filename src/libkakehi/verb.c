@@ -24,7 +24,8 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--public-address", KK_OPT_ADDR, 0, 0, 0,
 	    "address the listener is reached at from outside, when it differs" },
 	{ "--front-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
-	    "idle client connection (keep-alive) timeout, default 60s" },
+	    "idle client connection timeout (http: keep-alive; tcp: the whole tunnel), "
+	    "default 60s" },
 	{ "--request-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
 	    "time allowed for a whole request head, default 10s" },
 	{ "--back-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
@@ -348,8 +349,8 @@ static const struct {
 } tcp_refused[] = {
 	{ "--request-timeout", "a tcp listener reads no request; drop it" },
 	{ "--back-timeout", "a tcp connection is a tunnel, idle as a whole: use --front-timeout" },
-	{ "--tunnel-timeout", "every tcp connection is a tunnel, and --front-timeout is its "
-	    "idle timeout: use --front-timeout" },
+	{ "--tunnel-timeout", "on a tcp listener every connection is a tunnel, and its idle "
+	    "timeout is --front-timeout" },
 };
 
 static int

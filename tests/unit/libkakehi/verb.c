@@ -98,8 +98,8 @@ static const struct bad bad[] = {
 	    "--back-timeout is for http listeners: a tcp connection is a tunnel, idle as a "
 	    "whole: use --front-timeout" },
 	{ "listener add tcp 127.0.0.1:5432 --tunnel-timeout 1h",
-	    "--tunnel-timeout is for http listeners: every tcp connection is a tunnel, and "
-	    "--front-timeout is its idle timeout" },
+	    "--tunnel-timeout is for http listeners: on a tcp listener every connection is a "
+	    "tunnel, and its idle timeout is --front-timeout" },
 	{ "listener add tcp 127.0.0.1:0", "is not an address" },
 	{ "listener add http 127.0.0.1:80 --expect-proxy=yes", "--expect-proxy takes no value" },
 	{ "listener add http 127.0.0.1:80 --tunnel-timeout 0", "--tunnel-timeout \"0\" is not a "
