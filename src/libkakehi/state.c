@@ -1367,6 +1367,14 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 			snprintf(err, errlen, "frontend slot %zu: its cluster or listener is gone", i);
 			goto end;
 		}
+		/* Its kind decides its key, and which match options it may have. */
+		if (f->proto != l->proto || (f->proto == KK_PROTO_TCP
+		    ? f->host || f->path || f->method : f->sni != 0)) {
+			snprintf(err, errlen, "frontend slot %zu: its match does not suit its %s "
+			    "listener %s", i, l->proto == KK_PROTO_TCP ? "tcp" : "http",
+			    l->addr_text);
+			goto end;
+		}
 		users[2 * (size_t)(c - st->clusters)]++;
 		lusers[l - st->listeners]++;
 		if (!kk_statekey_frontend(&k, f)) {

@@ -256,6 +256,12 @@ test_tcp(void)
 	    && kk_state_cluster(&st, "db")->send_proxy == KK_SEND_PROXY_V1
 	    && kk_state_cluster(&st, "web")->send_proxy == KK_SEND_PROXY_NONE,
 	    "kinds and send-proxy kept");
+	/* Slot 0 is the removed route; slot 1 the default one. */
+	st.frontends[1].proto = KK_PROTO_HTTP;
+	ok(!kk_state_check(&st, err, sizeof err) && strstr(err, "frontend slot 1: its match "
+	    "does not suit its tcp listener 127.0.0.1:5432"), "the checker finds a wrong kind");
+	printf("#   %s\n", err);
+	st.frontends[1].proto = KK_PROTO_TCP;
 	free(p);
 	kk_state_free(&st);
 }
