@@ -68,6 +68,7 @@ free_frontend(kk_frontend *f)
 	free(f->host);
 	free(f->path);
 	free(f->method);
+	free(f->sni);
 }
 
 static void
@@ -126,13 +127,20 @@ key_opt(kk_statekey *k, const char *part)
 	return part ? key_part(k, part, strlen(part)) : key_part(k, "\1", 1);
 }
 
+/* A tcp frontend's key starts with a byte 2, which no cluster id (the
+ * first part of an http frontend's key) starts with: see state.h for why
+ * it leaves the cluster out. */
 int
 kk_statekey_frontend(kk_statekey *k, const kk_frontend *f)
 {
 	char kind = (char)('0' + f->path_kind);
 	k->s = k->buf;
 	k->len = 0;
-	if (key_part(k, f->cluster, strlen(f->cluster))
+	if (f->proto == KK_PROTO_TCP) {
+		if (key_part(k, "\2", 1) && key_part(k, f->listener, strlen(f->listener))
+		    && key_opt(k, f->sni))
+			return 1;
+	} else if (key_part(k, f->cluster, strlen(f->cluster))
 	    && key_part(k, f->listener, strlen(f->listener)) && key_opt(k, f->host)
 	    && key_part(k, &kind, 1) && key_opt(k, f->path) && key_opt(k, f->method))
 		return 1;
@@ -358,6 +366,7 @@ copy_objects(kk_state *st, const kk_state *src)
 		f->host = dup_opt(f->host, &ok);
 		f->path = dup_opt(f->path, &ok);
 		f->method = dup_opt(f->method, &ok);
+		f->sni = dup_opt(f->sni, &ok);
 		st->nfrontends++;
 		if (!ok || !f->cluster || !index_frontend(st, f, st->nfrontends - 1)) return 0;
 	}
@@ -465,7 +474,7 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 {
 	char text[KK_ADDR_FMTLEN], pub[KK_ADDR_FMTLEN];
 	const char *pubopt = kk_verb_opt(v, "--public-address");
-	kk_listener l;
+	kk_listener l, *old;
 	int ok = 1;
 	memset(&l, 0, sizeof l);
 	if (!kk_addr_parse(&l.addr, v->pos[1])) {
@@ -473,18 +482,26 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 		return 0;
 	}
 	kk_addr_fmt(text, &l.addr);
-	if (kk_state_listener(st, text)) {
-		snprintf(err, errlen, "listener add: listener %s already exists; to change it, "
-		    "remove it first with: listener remove %s", text, text);
+	l.proto = strcmp(v->pos[0], "tcp") ? KK_PROTO_HTTP : KK_PROTO_TCP;
+	if ((old = kk_state_listener(st, text))) {
+		if (old->proto != l.proto)
+			snprintf(err, errlen, "listener add: listener %s already exists as %s "
+			    "listener, and a listener's kind cannot change in place; remove it "
+			    "(and its frontends) first with: listener remove %s", text,
+			    old->proto == KK_PROTO_TCP ? "a tcp" : "an http", text);
+		else
+			snprintf(err, errlen, "listener add: listener %s already exists; to "
+			    "change it, remove it first with: listener remove %s", text, text);
 		return 0;
 	}
 	if (pubopt) canon_addr(pubopt, pub);
-	l.proto = KK_PROTO_HTTP;
 	l.front_timeout_ms = opt_duration(v, "--front-timeout", KK_DEFAULT_FRONT_TIMEOUT_MS);
 	l.request_timeout_ms = opt_duration(v, "--request-timeout", KK_DEFAULT_REQUEST_TIMEOUT_MS);
 	l.back_timeout_ms = opt_duration(v, "--back-timeout", KK_DEFAULT_BACK_TIMEOUT_MS);
 	l.connect_timeout_ms = opt_duration(v, "--connect-timeout",
 	    KK_DEFAULT_CONNECT_TIMEOUT_MS);
+	l.tunnel_timeout_ms = opt_duration(v, "--tunnel-timeout", KK_DEFAULT_TUNNEL_TIMEOUT_MS);
+	l.expect_proxy = !!kk_verb_opt(v, "--expect-proxy");
 	l.addr_text = dup_opt(text, &ok);
 	l.public_address = dup_opt(pubopt ? pub : 0, &ok);
 	if (!ok || !grow(&st->listeners, st->nlisteners, &st->alisteners, sizeof l)
@@ -559,7 +576,7 @@ static int
 apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
 {
-	const char *lb = kk_verb_opt(v, "--lb");
+	const char *lb = kk_verb_opt(v, "--lb"), *proxy = kk_verb_opt(v, "--send-proxy");
 	kk_cluster c;
 	int ok = 1;
 	if (kk_state_cluster(st, v->pos[0])) {
@@ -571,6 +588,8 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	for (int i = 0; lb && kk_lb_names[i]; i++)
 		if (!strcmp(kk_lb_names[i], lb))
 			c.lb = (enum kk_lb)i;
+	c.send_proxy = !proxy ? KK_SEND_PROXY_NONE
+	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
 	c.id = dup_opt(v->pos[0], &ok);
 	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)
 	    || !entry_key(e, c.id, strlen(c.id))
@@ -628,27 +647,63 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 	return 1;
 }
 
-/* The frontend a verb names, with borrowed strings: host folded to lower
- * case into hostbuf, listener made canonical into lbuf. */
-static void
-frontend_of(const kk_verb *v, kk_frontend *f, char *hostbuf, char *lbuf)
+/* name folded to lower case into buf (HOST_BUF bytes); NULL stays NULL. */
+static char *
+fold_name(const char *name, char *buf)
 {
-	const char *host = kk_verb_opt(v, "--host"), *path = kk_verb_opt(v, "--path");
-	const char *exact = kk_verb_opt(v, "--path-exact");
+	size_t i;
+	if (!name) return 0;
+	for (i = 0; name[i] && i < HOST_BUF - 1; i++)
+		buf[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+	buf[i] = 0;
+	return buf;
+}
+
+/* The frontend a verb names, with borrowed strings: host and sni folded
+ * to lower case into hostbuf and snibuf, listener made canonical into
+ * lbuf, the kind that of the listener (http when there is none: then
+ * the verb is refused anyway). Returns the listener, or NULL. */
+static kk_listener *
+frontend_of(const kk_state *st, const kk_verb *v, kk_frontend *f, char *hostbuf,
+    char *snibuf, char *lbuf)
+{
+	const char *path = kk_verb_opt(v, "--path"), *exact = kk_verb_opt(v, "--path-exact");
+	kk_listener *l;
 	memset(f, 0, sizeof *f);
 	f->cluster = (char *)v->pos[0];
 	canon_addr(kk_verb_opt(v, "--listener"), lbuf);
 	f->listener = lbuf;
-	if (host) {
-		size_t i;
-		for (i = 0; host[i] && i < HOST_BUF - 1; i++)
-			hostbuf[i] = (host[i] >= 'A' && host[i] <= 'Z') ? host[i] + 32 : host[i];
-		hostbuf[i] = 0;
-		f->host = hostbuf;
-	}
+	l = kk_state_listener(st, lbuf);
+	f->proto = l ? l->proto : KK_PROTO_HTTP;
+	f->host = fold_name(kk_verb_opt(v, "--host"), hostbuf);
 	f->path_kind = path ? KK_PATH_PREFIX : exact ? KK_PATH_EXACT : KK_PATH_ANY;
 	f->path = (char *)(path ? path : exact);
 	f->method = (char *)kk_verb_opt(v, "--method");
+	f->sni = fold_name(kk_verb_opt(v, "--sni"), snibuf);
+	return l;
+}
+
+/* A frontend's match must suit its listener's kind (the parser already
+ * keeps --sni apart from the http match options). 1 ok, 0 with err. */
+static int
+check_frontend_kind(const kk_verb *v, const kk_frontend *f, char *err, size_t errlen)
+{
+	const char *what = v->def->id == KK_V_FRONTEND_ADD ? "add" : "remove";
+	const char *opt = f->host ? "--host" : f->path_kind == KK_PATH_PREFIX ? "--path"
+	    : f->path_kind == KK_PATH_EXACT ? "--path-exact" : "--method";
+	if (f->proto == KK_PROTO_TCP && (f->host || f->path || f->method)) {
+		snprintf(err, errlen, "frontend %s: listener %s is a tcp listener: it routes "
+		    "connections by --sni NAME or by default, never by %s; drop %s, or route "
+		    "on an http listener", what, f->listener, opt, opt);
+		return 0;
+	}
+	if (f->proto == KK_PROTO_HTTP && f->sni) {
+		snprintf(err, errlen, "frontend %s: listener %s is an http listener: it routes "
+		    "requests by --host, --path and --method; --sni is for tcp listeners "
+		    "(for a name on this listener, use --host %s)", what, f->listener, f->sni);
+		return 0;
+	}
+	return 1;
 }
 
 static int
@@ -657,12 +712,15 @@ same_str(const char *a, const char *b)
 	return a && b ? !strcmp(a, b) : a == b;
 }
 
+/* The identity kk_statekey_frontend keys: see state.h. */
 static int
 same_frontend(const kk_frontend *a, const kk_frontend *b)
 {
-	return !strcmp(a->cluster, b->cluster) && !strcmp(a->listener, b->listener)
-	    && same_str(a->host, b->host) && a->path_kind == b->path_kind
-	    && same_str(a->path, b->path) && same_str(a->method, b->method);
+	if (a->proto != b->proto || strcmp(a->listener, b->listener)) return 0;
+	if (a->proto == KK_PROTO_TCP) return same_str(a->sni, b->sni);
+	return !strcmp(a->cluster, b->cluster) && same_str(a->host, b->host)
+	    && a->path_kind == b->path_kind && same_str(a->path, b->path)
+	    && same_str(a->method, b->method);
 }
 
 kk_frontend *
@@ -692,36 +750,65 @@ frontend_fail(char *err, size_t errlen, const kk_frontend *f, const char *fmt)
 	return 0;
 }
 
+/* A tcp listener's route for f's name (or its default) goes to another
+ * cluster than f names: say which, and how to free it. */
+static int
+route_taken(char *err, size_t errlen, const kk_verb *v, const kk_frontend *f,
+    const kk_frontend *old)
+{
+	kk_str line = KK_STR_ZERO;
+	char route[HOST_BUF + 32];
+	if (f->sni) snprintf(route, sizeof route, "--sni %s", f->sni);
+	else snprintf(route, sizeof route, "connections without a matching --sni");
+	kk_stateprint_frontend(&line, old, "remove");
+	if (v->def->id == KK_V_FRONTEND_ADD)
+		snprintf(err, errlen, "frontend add: listener %s already routes %s to cluster "
+		    "\"%s\" (a tcp listener has one route per name, and one default); to "
+		    "change it, remove that frontend first with: %s", f->listener, route,
+		    old->cluster, line.s ? line.s : "");
+	else
+		snprintf(err, errlen, "frontend remove: listener %s routes %s to cluster "
+		    "\"%s\", not \"%s\"; to remove that route: %s", f->listener, route,
+		    old->cluster, f->cluster, line.s ? line.s : "");
+	kk_str_free(&line);
+	return 0;
+}
+
 static int
 apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
 {
-	char hostbuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
-	kk_frontend f, copy;
+	char hostbuf[HOST_BUF], snibuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
+	kk_frontend f, copy, *old;
 	kk_cluster *c;
 	kk_listener *l;
 	kk_statekey k;
 	int ok = 1;
-	frontend_of(v, &f, hostbuf, lbuf);
+	l = frontend_of(st, v, &f, hostbuf, snibuf, lbuf);
 	if (!(c = kk_state_cluster(st, f.cluster))) {
 		snprintf(err, errlen, "frontend add: cluster \"%s\" does not exist; add it with: "
 		    "cluster add %s", f.cluster, f.cluster);
 		return 0;
 	}
-	if (!(l = kk_state_listener(st, f.listener))) {
+	if (!l) {
 		snprintf(err, errlen, "frontend add: listener %s does not exist; add it with: "
-		    "listener add http %s", f.listener, f.listener);
+		    "listener add %s %s", f.listener, f.sni ? "tcp" : "http", f.listener);
 		return 0;
 	}
-	if (kk_state_frontend(st, &f))
+	if (!check_frontend_kind(v, &f, err, errlen)) return 0;
+	if ((old = kk_state_frontend(st, &f))) {
+		if (strcmp(old->cluster, f.cluster))
+			return route_taken(err, errlen, v, &f, old);
 		return frontend_fail(err, errlen, &f, "frontend add: this frontend already "
 		    "exists: %s");
+	}
 	copy = f;
 	copy.cluster = dup_opt(f.cluster, &ok);
 	copy.listener = dup_opt(f.listener, &ok);
 	copy.host = dup_opt(f.host, &ok);
 	copy.path = dup_opt(f.path, &ok);
 	copy.method = dup_opt(f.method, &ok);
+	copy.sni = dup_opt(f.sni, &ok);
 	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)
 	    || !kk_statekey_frontend(&k, &f)) {
 		free_frontend(&copy);
@@ -746,13 +833,17 @@ static int
 apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
 {
-	char hostbuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
+	char hostbuf[HOST_BUF], snibuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
 	kk_frontend f, *found;
 	kk_statekey k;
-	frontend_of(v, &f, hostbuf, lbuf);
+	if (frontend_of(st, v, &f, hostbuf, snibuf, lbuf)
+	    && !check_frontend_kind(v, &f, err, errlen))
+		return 0;
 	if (!(found = kk_state_frontend(st, &f)))
 		return frontend_fail(err, errlen, &f, "frontend remove: no frontend matches "
 		    "exactly (every match option counts; see: frontend list): %s");
+	if (strcmp(found->cluster, f.cluster))
+		return route_taken(err, errlen, v, &f, found);
 	if (!kk_statekey_frontend(&k, &f)) return nomem(err, errlen, v);
 	if (!entry_key(e, k.s, k.len)) {
 		kk_statekey_done(&k);
@@ -1274,6 +1365,14 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		l = kk_state_listener(st, f->listener);
 		if (!c || !l) {
 			snprintf(err, errlen, "frontend slot %zu: its cluster or listener is gone", i);
+			goto end;
+		}
+		/* Its kind decides its key, and which match options it may have. */
+		if (f->proto != l->proto || (f->proto == KK_PROTO_TCP
+		    ? f->host || f->path || f->method : f->sni != 0)) {
+			snprintf(err, errlen, "frontend slot %zu: its match does not suit its %s "
+			    "listener %s", i, l->proto == KK_PROTO_TCP ? "tcp" : "http",
+			    l->addr_text);
 			goto end;
 		}
 		users[2 * (size_t)(c - st->clusters)]++;

@@ -53,7 +53,8 @@ find_listener(const struct diff *d, size_t i)
 	    || a->front_timeout_ms != b->front_timeout_ms
 	    || a->request_timeout_ms != b->request_timeout_ms
 	    || a->back_timeout_ms != b->back_timeout_ms
-	    || a->connect_timeout_ms != b->connect_timeout_ms)
+	    || a->connect_timeout_ms != b->connect_timeout_ms
+	    || a->tunnel_timeout_ms != b->tunnel_timeout_ms || a->expect_proxy != b->expect_proxy)
 		return -1;
 	return a - d->from->listeners;
 }
@@ -63,7 +64,9 @@ find_cluster(const struct diff *d, size_t i)
 {
 	const kk_cluster *b = &d->to->clusters[i], *a;
 	if (!b->id) return -2;
-	if (!(a = kk_state_cluster(d->from, b->id)) || a->lb != b->lb) return -1;
+	if (!(a = kk_state_cluster(d->from, b->id)) || a->lb != b->lb
+	    || a->send_proxy != b->send_proxy)
+		return -1;
 	return a - d->from->clusters;
 }
 
@@ -72,9 +75,10 @@ find_frontend(const struct diff *d, size_t i)
 {
 	const kk_frontend *b = &d->to->frontends[i], *a;
 	if (!b->cluster) return -2;
-	/* The whole frontend is its identity: one found is unchanged. */
-	if (!(a = kk_state_frontend(d->from, b)) || !kept_cluster(d, a->cluster)
-	    || !kept_listener(d, a->listener))
+	/* Its identity is all of an http frontend, so one found is unchanged;
+	 * a tcp frontend's leaves out its cluster (state.h). */
+	if (!(a = kk_state_frontend(d->from, b)) || strcmp(a->cluster, b->cluster)
+	    || !kept_cluster(d, a->cluster) || !kept_listener(d, a->listener))
 		return -1;
 	return a - d->from->frontends;
 }

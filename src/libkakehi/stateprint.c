@@ -17,7 +17,8 @@
 #include "stateprint.h"
 
 const char *const kk_lb_names[] = { "round-robin", "random", "least-connections", 0 };
-static const char *const proto_names[] = { "http" };
+const char *const kk_proto_names[] = { "http", "tcp", 0 };
+const char *const kk_send_proxy_names[] = { 0, "v1", "v2" };
 
 static int
 cat_duration(kk_str *out, const char *opt, unsigned long ms, unsigned long def)
@@ -35,12 +36,14 @@ cat_opt(kk_str *out, const char *opt, const char *word)
 	return kk_str_catf(out, " %s ", opt) && kk_str_catword(out, word);
 }
 
+/* A tcp listener holds the defaults of the http-only timeouts (the parser
+ * refuses them there), so they are left out like any default. */
 int
 kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
 {
 	if (strcmp(action, "add"))
 		return kk_str_catf(out, "listener %s ", action) && kk_str_catword(out, l->addr_text);
-	return kk_str_catf(out, "listener add %s ", proto_names[l->proto])
+	return kk_str_catf(out, "listener add %s ", kk_proto_names[l->proto])
 	    && kk_str_catword(out, l->addr_text)
 	    && cat_opt(out, "--public-address", l->public_address)
 	    && cat_duration(out, "--front-timeout", l->front_timeout_ms,
@@ -50,15 +53,19 @@ kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
 	    && cat_duration(out, "--back-timeout", l->back_timeout_ms,
 		KK_DEFAULT_BACK_TIMEOUT_MS)
 	    && cat_duration(out, "--connect-timeout", l->connect_timeout_ms,
-		KK_DEFAULT_CONNECT_TIMEOUT_MS);
+		KK_DEFAULT_CONNECT_TIMEOUT_MS)
+	    && cat_duration(out, "--tunnel-timeout", l->tunnel_timeout_ms,
+		KK_DEFAULT_TUNNEL_TIMEOUT_MS)
+	    && (!l->expect_proxy || kk_str_cats(out, " --expect-proxy"));
 }
 
 int
 kk_stateprint_cluster(kk_str *out, const kk_cluster *c, const char *action)
 {
 	if (!kk_str_catf(out, "cluster %s ", action) || !kk_str_catword(out, c->id)) return 0;
-	if (strcmp(action, "add") || c->lb == KK_LB_ROUND_ROBIN) return 1;
-	return kk_str_catf(out, " --lb %s", kk_lb_names[c->lb]);
+	if (strcmp(action, "add")) return 1;
+	return (c->lb == KK_LB_ROUND_ROBIN || kk_str_catf(out, " --lb %s", kk_lb_names[c->lb]))
+	    && cat_opt(out, "--send-proxy", kk_send_proxy_names[c->send_proxy]);
 }
 
 int
@@ -69,7 +76,8 @@ kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
 	    && cat_opt(out, "--host", f->host)
 	    && cat_opt(out, "--path", f->path_kind == KK_PATH_PREFIX ? f->path : 0)
 	    && cat_opt(out, "--path-exact", f->path_kind == KK_PATH_EXACT ? f->path : 0)
-	    && cat_opt(out, "--method", f->method);
+	    && cat_opt(out, "--method", f->method)
+	    && cat_opt(out, "--sni", f->sni);
 }
 
 int
@@ -128,17 +136,28 @@ json_num(kk_str *out, const char *key, unsigned long value)
 	    && kk_str_catf(out, ":%lu", value);
 }
 
-/* Durations in milliseconds, under the option's name. */
+static int
+json_bool(kk_str *out, const char *key, int value)
+{
+	return kk_str_cats(out, ",") && kk_str_catjson(out, key)
+	    && kk_str_cats(out, value ? ":true" : ":false");
+}
+
+/* Durations in milliseconds, under the option's name; the timeouts only
+ * http listeners have are absent from a tcp listener. */
 static int
 json_listener(kk_str *out, const kk_listener *l)
 {
+	int http = l->proto == KK_PROTO_HTTP;
 	return kk_str_cats(out, "{") && json_str(out, "address", l->addr_text, 1)
-	    && json_str(out, "protocol", proto_names[l->proto], 0)
+	    && json_str(out, "protocol", kk_proto_names[l->proto], 0)
 	    && json_str(out, "public-address", l->public_address, 0)
 	    && json_num(out, "front-timeout", l->front_timeout_ms)
-	    && json_num(out, "request-timeout", l->request_timeout_ms)
-	    && json_num(out, "back-timeout", l->back_timeout_ms)
+	    && (!http || json_num(out, "request-timeout", l->request_timeout_ms))
+	    && (!http || json_num(out, "back-timeout", l->back_timeout_ms))
 	    && json_num(out, "connect-timeout", l->connect_timeout_ms)
+	    && (!http || json_num(out, "tunnel-timeout", l->tunnel_timeout_ms))
+	    && json_bool(out, "expect-proxy", l->expect_proxy)
 	    && kk_str_cats(out, "}");
 }
 
@@ -146,7 +165,9 @@ static int
 json_cluster(kk_str *out, const kk_cluster *c)
 {
 	return kk_str_cats(out, "{") && json_str(out, "id", c->id, 1)
-	    && json_str(out, "lb", kk_lb_names[c->lb], 0) && kk_str_cats(out, "}");
+	    && json_str(out, "lb", kk_lb_names[c->lb], 0)
+	    && json_str(out, "send-proxy", kk_send_proxy_names[c->send_proxy], 0)
+	    && kk_str_cats(out, "}");
 }
 
 static int
@@ -158,7 +179,8 @@ json_frontend(kk_str *out, const kk_frontend *f)
 	    && json_str(out, "host", f->host, 0)
 	    && json_str(out, "path-match", kinds[f->path_kind], 0)
 	    && json_str(out, "path", f->path, 0)
-	    && json_str(out, "method", f->method, 0) && kk_str_cats(out, "}");
+	    && json_str(out, "method", f->method, 0)
+	    && json_str(out, "sni", f->sni, 0) && kk_str_cats(out, "}");
 }
 
 static int
@@ -166,8 +188,8 @@ json_backend(kk_str *out, const kk_backend *b)
 {
 	return kk_str_cats(out, "{") && json_str(out, "cluster", b->cluster, 1)
 	    && json_str(out, "id", b->id, 0) && json_str(out, "address", b->addr_text, 0)
-	    && json_num(out, "weight", b->weight)
-	    && kk_str_cats(out, b->backup ? ",\"backup\":true}" : ",\"backup\":false}");
+	    && json_num(out, "weight", b->weight) && json_bool(out, "backup", b->backup)
+	    && kk_str_cats(out, "}");
 }
 
 /* Which objects a list shows, and how. */

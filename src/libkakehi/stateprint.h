@@ -12,9 +12,15 @@
 #define KK_DEFAULT_REQUEST_TIMEOUT_MS 10000UL
 #define KK_DEFAULT_BACK_TIMEOUT_MS 30000UL
 #define KK_DEFAULT_CONNECT_TIMEOUT_MS 3000UL
+/* An idle WebSocket may wait long for its next message; an hour is what
+ * operators of other proxies usually set for tunnels. */
+#define KK_DEFAULT_TUNNEL_TIMEOUT_MS 3600000UL
 #define KK_DEFAULT_WEIGHT 100
 
 extern const char *const kk_lb_names[];		/* indexed by enum kk_lb */
+extern const char *const kk_proto_names[];	/* indexed by enum kk_proto */
+/* Indexed by enum kk_send_proxy; [KK_SEND_PROXY_NONE] is NULL. */
+extern const char *const kk_send_proxy_names[];
 
 /* Each appends one verb line with action "add" or "remove", without the
  * final newline. 1 ok, 0 ENOMEM. */

@@ -24,19 +24,27 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--public-address", KK_OPT_ADDR, 0, 0, 0,
 	    "address the listener is reached at from outside, when it differs" },
 	{ "--front-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
-	    "idle client connection (keep-alive) timeout, default 60s" },
+	    "idle client connection timeout (http: keep-alive; tcp: the whole tunnel), "
+	    "default 60s" },
 	{ "--request-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
 	    "time allowed for a whole request head, default 10s" },
 	{ "--back-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
 	    "idle backend response timeout, default 30s" },
 	{ "--connect-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
 	    "backend connect timeout, default 3s" },
+	{ "--tunnel-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "http: idle timeout of a tunnel (WebSocket, upgrade), default 1h; on tcp "
+	    "listeners --front-timeout is the tunnel's idle timeout" },
+	{ "--expect-proxy", KK_OPT_FLAG, 0, 0, 0,
+	    "each connection starts with a PROXY v1 or v2 header naming the client" },
 	{ 0 }
 };
 
 static const kk_opt_def opts_cluster_add[] = {
 	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections", 0, 0,
 	    "load-balancing algorithm, default round-robin" },
+	{ "--send-proxy", KK_OPT_ENUM, "v1|v2", 0, 0,
+	    "send a PROXY header of this version first on each backend connection" },
 	{ 0 }
 };
 
@@ -47,6 +55,9 @@ static const kk_opt_def opts_frontend[] = {
 	{ "--path", KK_OPT_STRING, 0, 0, 0, "path prefix to match, starting with /" },
 	{ "--path-exact", KK_OPT_STRING, 0, 0, 0, "exact path to match, starting with /" },
 	{ "--method", KK_OPT_STRING, 0, 0, 0, "request method to match (GET...); default any" },
+	{ "--sni", KK_OPT_STRING, 0, 0, 0,
+	    "tcp listeners: TLS server name to match, exact or *.suffix wildcard; "
+	    "default: the listener's default route" },
 	{ 0 }
 };
 
@@ -69,25 +80,28 @@ const kk_verb_def kk_verb_table[] = {
 	    "change a global setting (VALUE default restores the default)", opts_none },
 	{ KK_V_LISTENER_ADD, "listener", "add", 2, 2, MC,
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
-	    "[--back-timeout D] [--connect-timeout D]",
-	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http", opts_listener_add },
+	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy]",
+	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http or tcp",
+	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
 	    "remove the listener on ADDR (its frontends first)", opts_none },
 	{ KK_V_LISTENER_LIST, "listener", "list", 0, 0, 0, "",
 	    "list listeners", opts_none },
 	{ KK_V_CLUSTER_ADD, "cluster", "add", 1, 1, MC,
-	    "ID [--lb round-robin|random|least-connections]",
+	    "ID [--lb round-robin|random|least-connections] [--send-proxy v1|v2]",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
 	    "remove a cluster (its frontends and backends first)", opts_none },
 	{ KK_V_CLUSTER_LIST, "cluster", "list", 0, 0, 0, "",
 	    "list clusters", opts_none },
 	{ KK_V_FRONTEND_ADD, "frontend", "add", 1, 1, MC,
-	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M]",
-	    "route requests matching a listener, host, path and method to a cluster",
-	    opts_frontend },
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
+	    "[--sni NAME]",
+	    "route requests matching a listener, host, path and method (http), or "
+	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
-	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M]",
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
+	    "[--sni NAME]",
 	    "remove the frontend with exactly these match options", opts_frontend },
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list frontends, all or a cluster's", opts_none },
@@ -257,17 +271,20 @@ check_addr(const kk_verb_def *d, const char *what, const char *s, char *err, siz
 	return 1;
 }
 
-/* A Host to match: DNS letters, digits, '-' and '.', labels of 1..63,
- * optionally "*." first for a wildcard; no port, so one frontend matches
- * whatever port a client wrote. Case is folded when applied. */
+/* A Host or TLS server name to match (opt says which): DNS letters,
+ * digits, '-' and '.', labels of 1..63, optionally "*." first for a
+ * wildcard; no port, so one frontend matches whatever port a client wrote
+ * (and a ClientHello names no port, RFC 6066 section 3). Case is folded
+ * when applied. */
 static int
-check_host(const kk_verb_def *d, const char *host, char *err, size_t errlen)
+check_host(const kk_verb_def *d, const char *opt, const char *host, char *err,
+    size_t errlen)
 {
 	const char *p = host;
 	size_t label = 0, len = strlen(host);
 	if (strchr(host, ':'))
-		return fail(err, errlen, d, "--host \"%s\": give the host without a port "
-		    "(the listener decides the port)", host);
+		return fail(err, errlen, d, "%s \"%s\": give the host without a port "
+		    "(the listener decides the port)", opt, host);
 	if (!strncmp(p, "*.", 2)) p += 2;
 	if (!*p || len > HOST_MAX) goto bad;
 	for (; *p; p++) {
@@ -285,8 +302,8 @@ check_host(const kk_verb_def *d, const char *host, char *err, size_t errlen)
 	if (!label) goto bad;
 	return 1;
 bad:
-	return fail(err, errlen, d, "--host \"%s\" is not a host name: use letters, digits, "
-	    "'-' and '.', optionally starting with *. for a wildcard", host);
+	return fail(err, errlen, d, "%s \"%s\" is not a host name: use letters, digits, "
+	    "'-' and '.', optionally starting with *. for a wildcard", opt, host);
 }
 
 static int
@@ -325,15 +342,33 @@ check_set(const kk_verb *v, char *err, size_t errlen)
 	return 1;
 }
 
+/* Options of an http listener that a tcp listener has no use for, and
+ * what to write instead. */
+static const struct {
+	const char *opt, *why;
+} tcp_refused[] = {
+	{ "--request-timeout", "a tcp listener reads no request; drop it" },
+	{ "--back-timeout", "a tcp connection is a tunnel, idle as a whole: use --front-timeout" },
+	{ "--tunnel-timeout", "on a tcp listener every connection is a tunnel, and its idle "
+	    "timeout is --front-timeout" },
+};
+
 static int
 check_listener_add(const kk_verb *v, char *err, size_t errlen)
 {
 	const char *proto = v->pos[0];
-	if (!strcmp(proto, "https") || !strcmp(proto, "tcp"))
-		return fail(err, errlen, v->def, "protocol \"%s\": this build supports http "
-		    "listeners only", proto);
-	if (strcmp(proto, "http"))
-		return fail(err, errlen, v->def, "unknown protocol \"%s\"; use http", proto);
+	if (!strcmp(proto, "https"))
+		return fail(err, errlen, v->def, "protocol \"https\": this build does not "
+		    "terminate TLS; to pass TLS through to backends by server name, use a tcp "
+		    "listener and frontends with --sni");
+	if (strcmp(proto, "http") && strcmp(proto, "tcp"))
+		return fail(err, errlen, v->def, "unknown protocol \"%s\"; use http or tcp",
+		    proto);
+	if (!strcmp(proto, "tcp"))
+		for (size_t i = 0; i < sizeof tcp_refused / sizeof *tcp_refused; i++)
+			if (kk_verb_opt(v, tcp_refused[i].opt))
+				return fail(err, errlen, v->def, "%s is for http listeners: %s",
+				    tcp_refused[i].opt, tcp_refused[i].why);
 	return check_addr(v->def, "listener address", v->pos[1], err, errlen);
 }
 
@@ -354,12 +389,18 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 {
 	const char *host = kk_verb_opt(v, "--host"), *path = kk_verb_opt(v, "--path");
 	const char *exact = kk_verb_opt(v, "--path-exact"), *method = kk_verb_opt(v, "--method");
+	const char *sni = kk_verb_opt(v, "--sni");
 	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
 	if (!kk_verb_opt(v, "--listener"))
 		return fail(err, errlen, v->def, "--listener ADDR is required");
 	if (path && exact)
 		return fail(err, errlen, v->def, "--path and --path-exact exclude each other");
-	if (host && !check_host(v->def, host, err, errlen)) return 0;
+	if (sni && (host || path || exact || method))
+		return fail(err, errlen, v->def, "--sni matches connections of a tcp listener, "
+		    "--%s requests of an http listener: give one or the other",
+		    host ? "host" : path ? "path" : exact ? "path-exact" : "method");
+	if (host && !check_host(v->def, "--host", host, err, errlen)) return 0;
+	if (sni && !check_host(v->def, "--sni", sni, err, errlen)) return 0;
 	if (path && !check_path(v->def, "--path", path, err, errlen)) return 0;
 	if (exact && !check_path(v->def, "--path-exact", exact, err, errlen)) return 0;
 	if (method && !check_method(v->def, method, err, errlen)) return 0;

@@ -1,8 +1,9 @@
 /* ISC license. */
 /* Router snapshots: built in one arena, matched without allocation. Host
- * lookup is a hash probe plus one probe per dot for wildcards, so its cost
- * does not grow with the number of frontends. Building is linear in the
- * state: clusters, and host groups while grouping, are found by hash. */
+ * (or, on tcp listeners, server name) lookup is a hash probe plus one
+ * probe per dot for wildcards, so its cost does not grow with the number
+ * of frontends. Building is linear in the state: clusters, and host groups
+ * while grouping, are found by hash. */
 #include <stdlib.h>
 #include <string.h>
 #include <kakehi/index.h>
@@ -101,19 +102,22 @@ find_cluster(const kk_state *st, kk_rcluster **rc_of, const char *id)
 	return c ? rc_of[c - st->clusters] : NULL;
 }
 
-/* The host group key of a frontend: "" for any host, ".suffix" for a
- * wildcard, the host itself otherwise. */
+/* The host group key of a frontend: "" for any host (or, on a tcp
+ * listener, the default route), ".suffix" for a wildcard, the host or
+ * server name itself otherwise. A frontend has one or the other, as its
+ * listener's kind says. */
 static const char *
 host_key(const kk_frontend *f, int *wild)
 {
+	const char *name = f->host ? f->host : f->sni;
 	*wild = 0;
-	if (!f->host)
+	if (!name)
 		return "";
-	if (f->host[0] == '*' && f->host[1] == '.') {
+	if (name[0] == '*' && name[1] == '.') {
 		*wild = 1;
-		return f->host + 1;
+		return name + 1;
 	}
-	return f->host;
+	return name;
 }
 
 static unsigned
@@ -168,6 +172,9 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 	rl->request_ms = sl->request_timeout_ms;
 	rl->back_ms = sl->back_timeout_ms;
 	rl->connect_ms = sl->connect_timeout_ms;
+	rl->proto = sl->proto;
+	rl->expect_proxy = sl->expect_proxy;
+	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
 
 	/* Group frontends by host key: count distinct keys first. */
 	hosts = arena_alloc(r, (st->nfrontends + 1) * sizeof *hosts);
@@ -265,6 +272,7 @@ build_clusters(kk_router *r, const kk_state *st, kk_rcluster **rc_of)
 		rc_of[i] = c;
 		c->id = arena_str(r, sc->id);
 		c->lb = sc->lb;
+		c->send_proxy = sc->send_proxy;
 		c->b = arena_alloc(r, (sc->nbackends + 1) * sizeof *c->b);
 		if (!c->id || !c->b)
 			return 0;
@@ -373,8 +381,9 @@ match_routes(const kk_rhost *h, const char *path, size_t plen, const char *metho
 	return NULL;
 }
 
-kk_rcluster *
-kk_router_match(const kk_rlistener *l, const char *host, size_t hlen,
+/* The precedence of router.h, for both kinds of listener. */
+static kk_rcluster *
+lookup(const kk_rlistener *l, const char *host, size_t hlen,
     const char *path, size_t plen, const char *method, size_t mlen)
 {
 	kk_rhost *h;
@@ -392,4 +401,22 @@ kk_router_match(const kk_rlistener *l, const char *host, size_t hlen,
 			return c;
 	}
 	return match_routes(&l->any, path, plen, method, mlen);
+}
+
+kk_rcluster *
+kk_router_match(const kk_rlistener *l, const char *host, size_t hlen,
+    const char *path, size_t plen, const char *method, size_t mlen)
+{
+	if (l->proto != KK_PROTO_HTTP)
+		return NULL;
+	return lookup(l, host, hlen, path, plen, method, mlen);
+}
+
+kk_rcluster *
+kk_router_match_sni(const kk_rlistener *l, const char *name, size_t len)
+{
+	if (l->proto != KK_PROTO_TCP)
+		return NULL;
+	/* tcp routes match any path and method: the empty ones do. */
+	return lookup(l, name ? name : "", name ? len : 0, "", 0, "", 0);
 }

@@ -8,7 +8,13 @@
  * by hash; then wildcard "*.example.com" entries by suffix, longest first;
  * then frontends without a host); in the first group with a matching route
  * the first route wins, routes being ordered exact path, then prefixes
- * longest first, then any path, and at equal path a method before none. */
+ * longest first, then any path, and at equal path a method before none.
+ *
+ * A tcp listener is matched the same way with the TLS server name (SNI)
+ * for the host and nothing else: the exact name by hash, then wildcards
+ * by suffix, longest first, then the default route (the frontend without
+ * --sni). Each name has one route at most (the state refuses a second),
+ * so the first group found decides. */
 #ifndef KK_WORKER_ROUTER_H
 #define KK_WORKER_ROUTER_H
 
@@ -30,6 +36,7 @@ typedef struct kk_rcluster kk_rcluster;
 struct kk_rcluster {
 	const char *id;
 	enum kk_lb lb;
+	enum kk_send_proxy send_proxy;	/* PROXY header first on each back connection */
 	kk_rbackend *b;
 	unsigned nb;
 };
@@ -44,9 +51,10 @@ struct kk_route {
 	unsigned order;		/* insertion order, to keep sorting stable */
 };
 
+/* A host group: the routes of one host (http) or server name (tcp). */
 typedef struct kk_rhost kk_rhost;
 struct kk_rhost {
-	const char *key;	/* exact host, or ".example.com" for a wildcard */
+	const char *key;	/* exact name, or ".example.com" for a wildcard */
 	size_t klen;
 	kk_route *routes;
 	unsigned nroutes;
@@ -57,12 +65,19 @@ typedef struct kk_rlistener kk_rlistener;
 struct kk_rlistener {
 	const char *addr;
 	char port[8];
+	enum kk_proto proto;	/* which match function applies */
+	int expect_proxy;	/* a PROXY v1/v2 header opens each connection */
+	/* On tcp listeners front_ms is the idle timeout of the whole
+	 * connection and request_ms, back_ms mean nothing. */
 	unsigned long front_ms, request_ms, back_ms, connect_ms;
+	/* Idle timeout of any tunnel: after an upgrade on http listeners
+	 * (--tunnel-timeout), every connection on tcp ones (--front-timeout). */
+	unsigned long tunnel_ms;
 	kk_rhost **exact;	/* open addressing, mask + 1 slots */
 	unsigned exact_mask;
 	kk_rhost **wild;
 	unsigned wild_mask;
-	kk_rhost any;
+	kk_rhost any;		/* no host (http), the default route (tcp) */
 };
 
 typedef struct kk_router kk_router;
@@ -81,9 +96,15 @@ kk_router *kk_router_build(const kk_state *, uint64_t generation);
 void kk_router_ref(kk_router *);
 void kk_router_unref(kk_router *);	/* frees at zero */
 kk_rlistener *kk_router_listener(const kk_router *, const char *addr);
-/* host: lower case, no port; method: upper case as received. NULL: no
- * frontend matches (404). */
+/* An http listener's route. host: lower case, no port; method: upper
+ * case as received. NULL: no frontend matches (404), or l is a tcp
+ * listener. */
 kk_rcluster *kk_router_match(const kk_rlistener *, const char *host, size_t hlen,
     const char *path, size_t plen, const char *method, size_t mlen);
+/* A tcp listener's route for a connection. name: the ClientHello's
+ * server name, lower case; NULL (or len 0) when it sent none, which takes
+ * the default route. NULL: no name matches and there is no default
+ * (close the connection), or l is an http listener. */
+kk_rcluster *kk_router_match_sni(const kk_rlistener *, const char *name, size_t len);
 
 #endif

@@ -14,8 +14,14 @@
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 
-enum kk_proto { KK_PROTO_HTTP = 0 };
+/* A listener's kind, fixed for its life: an http listener parses
+ * requests and routes them by host, path and method; a tcp listener
+ * tunnels each connection whole, routed by the server name of a TLS
+ * ClientHello (SNI) or by its default frontend. */
+enum kk_proto { KK_PROTO_HTTP = 0, KK_PROTO_TCP };
 enum kk_lb { KK_LB_ROUND_ROBIN = 0, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS };
+/* The PROXY protocol header sent first on each backend connection. */
+enum kk_send_proxy { KK_SEND_PROXY_NONE = 0, KK_SEND_PROXY_V1, KK_SEND_PROXY_V2 };
 enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT };
 
 #define KK_MAX_WORKERS 64
@@ -44,6 +50,11 @@ struct kk_listener {
 	unsigned long request_timeout_ms; /* whole request head, default 10s */
 	unsigned long back_timeout_ms;	/* backend response idle, default 30s */
 	unsigned long connect_timeout_ms; /* backend connect, default 3s */
+	/* Idle timeout of a tunnel (WebSocket or other upgrade) on an http
+	 * listener, default 1h; a tcp listener has none: every connection is
+	 * a tunnel and front_timeout_ms is its idle timeout. */
+	unsigned long tunnel_timeout_ms;
+	int expect_proxy;		/* a PROXY v1/v2 header opens each connection */
 	size_t nfrontends;		/* frontends on it, kept by apply */
 };
 
@@ -51,17 +62,25 @@ typedef struct kk_cluster kk_cluster;
 struct kk_cluster {
 	char *id;			/* NULL: a removed slot */
 	enum kk_lb lb;
+	enum kk_send_proxy send_proxy;	/* for both kinds of listener */
 	size_t nfrontends, nbackends;	/* objects using it, kept by apply */
 };
 
+/* A frontend of an http listener matches host, path and method, and
+ * every field is its identity. A frontend of a tcp listener matches
+ * only sni (NULL: the listener's default route), and its identity is
+ * listener and sni: a tcp listener has at most one route per name and
+ * one default, so the cluster is where it goes, not what it is. */
 typedef struct kk_frontend kk_frontend;
 struct kk_frontend {
 	char *cluster;			/* NULL: a removed slot */
 	char *listener;			/* canonical address text */
+	enum kk_proto proto;		/* its listener's kind, which never changes */
 	char *host;			/* NULL: any; lower case; "*.example.com" wildcard */
 	enum kk_path_kind path_kind;
 	char *path;			/* NULL when KK_PATH_ANY */
 	char *method;			/* NULL: any */
+	char *sni;			/* tcp only; lower case; "*.example.com" wildcard */
 };
 
 typedef struct kk_backend kk_backend;
@@ -161,8 +180,10 @@ int kk_state_list(const kk_state *, const kk_verb *, int json, kk_str *out,
 kk_listener *kk_state_listener(const kk_state *, const char *addr_text);
 kk_cluster *kk_state_cluster(const kk_state *, const char *id);
 kk_backend *kk_state_backend(const kk_state *, const char *cluster, const char *id);
-/* The frontend with the same match as f (cluster, listener, host, path and
- * its kind, method), NULL when absent. */
+/* The frontend with the identity of f, NULL when absent: on an http
+ * listener the same cluster, listener, host, path and its kind, method;
+ * on a tcp listener (f->proto) the same listener and sni, whatever its
+ * cluster. */
 kk_frontend *kk_state_frontend(const kk_state *, const kk_frontend *f);
 /* Checks the indexes and counts against the arrays. 1 good; 0 with the
  * first violation in err. For the unit tests; O(state). */

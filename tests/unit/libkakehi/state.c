@@ -174,6 +174,98 @@ test_apply(void)
 	kk_state_free(&st);
 }
 
+static int state_checked(const kk_state *, const char *what);
+
+/* tcp listeners: frontends route by --sni or by default, one route per
+ * name; what belongs to http listeners is refused with the fix. */
+static void
+test_tcp(void)
+{
+	kk_state st;
+	char err[KK_ERRLEN], *p;
+	kk_state_init(&st);
+	ok(load(&st, "listener add tcp 127.0.0.1:5432\nlistener add tcp 127.0.0.1:5433\n"
+	    "listener add http 127.0.0.1:8080\ncluster add db --send-proxy v1\ncluster add web\n"
+	    "frontend add db --listener 127.0.0.1:5432 --sni DB.Example.com\n"
+	    "frontend add web --listener 127.0.0.1:5432\n", err), "tcp config loads (%.300s)",
+	    err);
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --host a.example",
+	    "frontend add: listener 127.0.0.1:5432 is a tcp listener: it routes connections by "
+	    "--sni NAME or by default, never by --host; drop --host, or route on an http "
+	    "listener");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --path /x", "never by --path;");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --path-exact /x",
+	    "never by --path-exact;");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --method GET",
+	    "never by --method;");
+	refuse(&st, "frontend remove web --listener 127.0.0.1:5432 --method GET",
+	    "frontend remove: listener 127.0.0.1:5432 is a tcp listener");
+	refuse(&st, "frontend add db --listener 127.0.0.1:8080 --sni A.example",
+	    "frontend add: listener 127.0.0.1:8080 is an http listener: it routes requests by "
+	    "--host, --path and --method; --sni is for tcp listeners (for a name on this "
+	    "listener, use --host a.example)");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --sni db.example.COM",
+	    "frontend add: listener 127.0.0.1:5432 already routes --sni db.example.com to "
+	    "cluster \"db\" (a tcp listener has one route per name, and one default); to change "
+	    "it, remove that frontend first with: frontend remove db --listener 127.0.0.1:5432 "
+	    "--sni db.example.com");
+	refuse(&st, "frontend add db --listener 127.0.0.1:5432",
+	    "frontend add: listener 127.0.0.1:5432 already routes connections without a "
+	    "matching --sni to cluster \"web\" (a tcp listener has one route per name, and one "
+	    "default); to change it, remove that frontend first with: frontend remove web "
+	    "--listener 127.0.0.1:5432");
+	refuse(&st, "frontend add db --listener 127.0.0.1:5432 --sni db.EXAMPLE.com",
+	    "frontend add: this frontend already exists: frontend add db --listener "
+	    "127.0.0.1:5432 --sni db.example.com");
+	refuse(&st, "frontend remove web --listener 127.0.0.1:5432 --sni db.example.com",
+	    "frontend remove: listener 127.0.0.1:5432 routes --sni db.example.com to cluster "
+	    "\"db\", not \"web\"; to remove that route: frontend remove db --listener "
+	    "127.0.0.1:5432 --sni db.example.com");
+	refuse(&st, "frontend remove web --listener 127.0.0.1:5432 --sni nope.example",
+	    "frontend remove: no frontend matches exactly");
+	refuse(&st, "frontend add db --listener 127.0.0.1:6000 --sni x.example",
+	    "listener 127.0.0.1:6000 does not exist; add it with: listener add tcp "
+	    "127.0.0.1:6000");
+	refuse(&st, "listener add http 127.0.0.1:5432",
+	    "listener add: listener 127.0.0.1:5432 already exists as a tcp listener, and a "
+	    "listener's kind cannot change in place; remove it (and its frontends) first with: "
+	    "listener remove 127.0.0.1:5432");
+	refuse(&st, "listener add tcp 127.0.0.1:8080", "already exists as an http listener");
+	refuse(&st, "listener add tcp 127.0.0.1:5433", "listener 127.0.0.1:5433 already exists; "
+	    "to change it, remove it first");
+	refuse(&st, "listener remove 127.0.0.1:5432", "is used by 2 frontends");
+	/* A wildcard is another name; names are per listener. */
+	accept_line(&st, "frontend add web --listener 127.0.0.1:5432 --sni *.example.COM");
+	accept_line(&st, "frontend add web --listener 127.0.0.1:5433 --sni db.example.com");
+	accept_line(&st, "frontend add db --listener 127.0.0.1:5433");
+	/* Freed, a route takes another cluster. */
+	accept_line(&st, "frontend remove db --listener 127.0.0.1:5432 --sni DB.example.com");
+	accept_line(&st, "frontend add web --listener 127.0.0.1:5432 --sni db.example.com");
+	p = printed(&st);
+	is_str(p, "# kakehi state\nlistener add tcp 127.0.0.1:5432\nlistener add tcp "
+	    "127.0.0.1:5433\nlistener add http 127.0.0.1:8080\ncluster add db --send-proxy v1\n"
+	    "cluster add web\nfrontend add web --listener 127.0.0.1:5432\n"
+	    "frontend add web --listener 127.0.0.1:5432 --sni *.example.com\n"
+	    "frontend add web --listener 127.0.0.1:5433 --sni db.example.com\n"
+	    "frontend add db --listener 127.0.0.1:5433\n"
+	    "frontend add web --listener 127.0.0.1:5432 --sni db.example.com\n",
+	    "tcp state prints");
+	ok(state_checked(&st, "tcp state") && st.listeners[0].nfrontends == 3
+	    && kk_state_cluster(&st, "db")->nfrontends == 1, "indexes and counts hold");
+	ok(st.listeners[0].proto == KK_PROTO_TCP && st.listeners[2].proto == KK_PROTO_HTTP
+	    && kk_state_cluster(&st, "db")->send_proxy == KK_SEND_PROXY_V1
+	    && kk_state_cluster(&st, "web")->send_proxy == KK_SEND_PROXY_NONE,
+	    "kinds and send-proxy kept");
+	/* Slot 0 is the removed route; slot 1 the default one. */
+	st.frontends[1].proto = KK_PROTO_HTTP;
+	ok(!kk_state_check(&st, err, sizeof err) && strstr(err, "frontend slot 1: its match "
+	    "does not suit its tcp listener 127.0.0.1:5432"), "the checker finds a wrong kind");
+	printf("#   %s\n", err);
+	st.frontends[1].proto = KK_PROTO_TCP;
+	free(p);
+	kk_state_free(&st);
+}
+
 static const char rich_conf[] =
 	"# a rich config: comments, blank lines, quoting, CRLF\r\n"
 	"\n"
@@ -184,17 +276,22 @@ static const char rich_conf[] =
 	"   set buffer-size 32768   # trailing comment\n"
 	"listener add http 127.0.0.1:8080 --front-timeout 60s --request-timeout 1500ms\r\n"
 	"listener add http [::1]:8443 --public-address 192.0.2.10:443 --connect-timeout 1m "
-	    "--back-timeout 45\n"
+	    "--back-timeout 45 --expect-proxy --tunnel-timeout 2h\n"
+	"listener add tcp 127.0.0.1:5432 --expect-proxy --front-timeout 10m\n"
 	"cluster add app\n"
 	"cluster add api.v2 --lb least-connections\n"
 	"cluster add rnd --lb round-robin\n"
+	"cluster add pg --send-proxy v2 --lb random\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --method POST --listener 127.0.0.1:8080 --host *.Example.com "
 	    "--path '/a;path/with'\\''quote'\n"
 	"frontend add app --listener [::1]:8443 --path-exact \"/#x\\$\" --host a-b.example\n"
+	"frontend add pg --sni '*.DB.example' --listener 127.0.0.1:5432\n"
+	"frontend add pg --listener 127.0.0.1:5432\n"
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 [2001:db8::1]:8080 --weight 100\n"
+	"backend add pg p1 10.0.0.9:5432\n"
 	"backend add rnd r 10.0.0.3:81 --weight 7";	/* no final newline */
 
 static const char rich_canonical[] =
@@ -206,17 +303,22 @@ static const char rich_canonical[] =
 	"set drain-timeout 120s\n"
 	"listener add http 127.0.0.1:8080 --request-timeout 1500ms\n"
 	"listener add http '[::1]:8443' --public-address 192.0.2.10:443 --back-timeout 45s "
-	    "--connect-timeout 60s\n"
+	    "--connect-timeout 60s --tunnel-timeout 7200s --expect-proxy\n"
+	"listener add tcp 127.0.0.1:5432 --front-timeout 600s --expect-proxy\n"
 	"cluster add app\n"
 	"cluster add api.v2 --lb least-connections\n"
 	"cluster add rnd\n"
+	"cluster add pg --lb random --send-proxy v2\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --listener 127.0.0.1:8080 --host *.example.com "
 	    "--path '/a;path/with'\\''quote' --method POST\n"
 	"frontend add app --listener '[::1]:8443' --host a-b.example --path-exact '/#x$'\n"
+	"frontend add pg --listener 127.0.0.1:5432 --sni *.db.example\n"
+	"frontend add pg --listener 127.0.0.1:5432\n"
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 '[2001:db8::1]:8080'\n"
+	"backend add pg p1 10.0.0.9:5432\n"
 	"backend add rnd r 10.0.0.3:81 --weight 7\n";
 
 static void
@@ -268,7 +370,9 @@ static const struct load_case load_errors[] = {
 	{ "set workers 4\nset workers 0", "test.conf:2: set: workers: \"0\" is not a number" },
 	{ "cluster add a\ncluster add b\0\n", "test.conf:2: NUL byte" },
 	{ "listener add https 0.0.0.0:443\n", "test.conf:1: listener add: protocol \"https\": "
-	    "this build supports http listeners only" },
+	    "this build does not terminate TLS" },
+	{ "listener add tcp 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1 "
+	    "--host x\n", "test.conf:3: frontend add: listener 127.0.0.1:1 is a tcp listener" },
 };
 
 static void
@@ -341,6 +445,26 @@ static const char *const diff_pairs[][2] = {
 	    "backend add c b2 1.1.1.2:1 --weight 3\nbackend add c b5 1.1.1.5:1\n" },
 	{ base_conf, rich_conf },
 	{ rich_conf, base_conf },
+	/* A tcp listener's routes go to another cluster: removed, then added. */
+	{ "listener add tcp 127.0.0.1:1\ncluster add a\ncluster add b\n"
+	    "frontend add a --listener 127.0.0.1:1\n"
+	    "frontend add a --listener 127.0.0.1:1 --sni x\n"
+	    "frontend add b --listener 127.0.0.1:1 --sni y\n",
+	  "listener add tcp 127.0.0.1:1\ncluster add a\ncluster add b\n"
+	    "frontend add b --listener 127.0.0.1:1\n"
+	    "frontend add a --listener 127.0.0.1:1 --sni x\n"
+	    "frontend add a --listener 127.0.0.1:1 --sni y\n" },
+	/* A listener changes kind, with its frontends. */
+	{ "listener add http 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1 "
+	    "--host x\nfrontend add c --listener 127.0.0.1:1\n",
+	  "listener add tcp 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1 "
+	    "--sni x\nfrontend add c --listener 127.0.0.1:1\n" },
+	/* The new options alone make a change. */
+	{ "listener add http 127.0.0.1:1\nlistener add tcp 127.0.0.1:2\ncluster add c\n"
+	    "frontend add c --listener 127.0.0.1:1\nfrontend add c --listener 127.0.0.1:2\n",
+	  "listener add http 127.0.0.1:1 --tunnel-timeout 5s\nlistener add tcp 127.0.0.1:2 "
+	    "--expect-proxy\ncluster add c --send-proxy v1\n"
+	    "frontend add c --listener 127.0.0.1:1\nfrontend add c --listener 127.0.0.1:2\n" },
 };
 
 static void
@@ -487,7 +611,15 @@ test_json_list(void)
 		const char *want;
 	} lists[] = {
 		{ "cluster list", 0, "cluster add app\ncluster add api.v2 --lb least-connections\n"
-		    "cluster add rnd\n" },
+		    "cluster add rnd\ncluster add pg --lb random --send-proxy v2\n" },
+		{ "frontend list pg", 0, "frontend add pg --listener 127.0.0.1:5432 --sni "
+		    "*.db.example\nfrontend add pg --listener 127.0.0.1:5432\n" },
+		{ "frontend list pg", 1, "[{\"cluster\":\"pg\",\"listener\":\"127.0.0.1:5432\","
+		    "\"host\":null,\"path-match\":\"any\",\"path\":null,\"method\":null,"
+		    "\"sni\":\"*.db.example\"},{\"cluster\":\"pg\","
+		    "\"listener\":\"127.0.0.1:5432\","
+		    "\"host\":null,\"path-match\":\"any\",\"path\":null,\"method\":null,"
+		    "\"sni\":null}]" },
 		{ "backend list app", 0, "backend add app b1 10.0.0.1:80\n"
 		    "backend add app b2 10.0.0.2:80 --weight 0 --backup\n" },
 		{ "backend list rnd", 1, "[{\"cluster\":\"rnd\",\"id\":\"r\",\"address\":"
@@ -497,7 +629,23 @@ test_json_list(void)
 		{ "frontend list rnd", 0, "" },
 		{ "listener list", 0, "listener add http 127.0.0.1:8080 --request-timeout 1500ms\n"
 		    "listener add http '[::1]:8443' --public-address 192.0.2.10:443 "
-		    "--back-timeout 45s --connect-timeout 60s\n" },
+		    "--back-timeout 45s --connect-timeout 60s --tunnel-timeout 7200s "
+		    "--expect-proxy\n"
+		    "listener add tcp 127.0.0.1:5432 --front-timeout 600s --expect-proxy\n" },
+		{ "listener list", 1, "[{\"address\":\"127.0.0.1:8080\",\"protocol\":\"http\","
+		    "\"public-address\":null,\"front-timeout\":60000,\"request-timeout\":1500,"
+		    "\"back-timeout\":30000,\"connect-timeout\":3000,\"tunnel-timeout\":3600000,"
+		    "\"expect-proxy\":false},{\"address\":\"[::1]:8443\",\"protocol\":\"http\","
+		    "\"public-address\":\"192.0.2.10:443\",\"front-timeout\":60000,"
+		    "\"request-timeout\":10000,\"back-timeout\":45000,\"connect-timeout\":60000,"
+		    "\"tunnel-timeout\":7200000,\"expect-proxy\":true},{\"address\":"
+		    "\"127.0.0.1:5432\",\"protocol\":\"tcp\",\"public-address\":null,"
+		    "\"front-timeout\":600000,\"connect-timeout\":3000,\"expect-proxy\":true}]" },
+		{ "cluster list", 1, "[{\"id\":\"app\",\"lb\":\"round-robin\","
+		    "\"send-proxy\":null},"
+		    "{\"id\":\"api.v2\",\"lb\":\"least-connections\",\"send-proxy\":null},"
+		    "{\"id\":\"rnd\",\"lb\":\"round-robin\",\"send-proxy\":null},"
+		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\"}]" },
 	};
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
 		char buf[128], *argv[8];
@@ -540,9 +688,15 @@ test_every_config_verb(void)
 		"set max-connections 5", "set buffer-size 2048", "set backlog 10",
 		"set worker-timeout 2s", "set drain-timeout 3600s",
 		"listener add http 127.0.0.1:7 --public-address 192.0.2.1:9 --front-timeout 1s "
-		    "--request-timeout 2s --back-timeout 3s --connect-timeout 4s",
+		    "--request-timeout 2s --back-timeout 3s --connect-timeout 4s "
+		    "--tunnel-timeout 5s --expect-proxy",
+		"listener add tcp 127.0.0.1:9 --public-address 192.0.2.1:10 --front-timeout 6s "
+		    "--connect-timeout 7s --expect-proxy",
 		"cluster add c --lb random",
+		"cluster add d --lb least-connections --send-proxy v1",
 		"frontend add c --listener 127.0.0.1:7 --host h.example --path-exact /p --method PUT",
+		"frontend add d --listener 127.0.0.1:9 --sni *.h.example",
+		"frontend add c --listener 127.0.0.1:9",
 		"backend add c b 127.0.0.1:8 --weight 2 --backup",
 	};
 	kk_state st;
@@ -640,14 +794,35 @@ model_text(const struct model *m)
 	return out.s;
 }
 
+/* Listener 3 of the random runs is a tcp listener; the others are http. */
+#define M_TCP 3
+/* tcp routes added by the random runs, to show they are exercised. */
+static unsigned tcp_routes;
+
+/* The tcp frontend routing name c on listener b, whatever its cluster:
+ * the identity of a tcp frontend (state.h). */
+static struct mobj *
+model_route(struct model *m, int b, int c)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		struct mobj *x = &m->o[i];
+		if (x->live && x->kind == M_FRONTEND && x->b == b && x->c == c) return x;
+	}
+	return 0;
+}
+
+/* Frontend c (0: no name) on listener b: a --sni on the tcp listener, a
+ * --host on the others, except c 4, an --sni there too (refused). Path d
+ * 1 on the tcp listener is refused; d 2 there means no path. */
 static void
 frontend_words(char *buf, size_t len, const char *action, int a, int b, int c, int d)
 {
 	static const char *const paths[] = { "", " --path /a", " --path-exact /b" };
 	char host[32] = "";
-	if (c) snprintf(host, sizeof host, " --host h%d.example", c);
+	int tcp = b == M_TCP;
+	if (c) snprintf(host, sizeof host, " --%s h%d.example", tcp || c == 4 ? "sni" : "host", c);
 	snprintf(buf, len, "frontend %s c%d --listener 127.0.0.1:%d%s%s", action, a, 8000 + b,
-	    host, paths[d]);
+	    host, tcp && d == 2 ? "" : paths[d]);
 }
 
 /* One random verb applied to st; the model says whether it must be
@@ -662,23 +837,34 @@ random_step(kk_state *st, struct model *m)
 	char *before = 0, *after;
 	switch (kind) {
 	case M_LISTENER:
-		snprintf(line, sizeof line, "listener %s %s127.0.0.1:%d", add ? "add" : "remove",
-		    add ? "http " : "", 8000 + a);
+		snprintf(line, sizeof line, "listener %s %s127.0.0.1:%d%s", add ? "add" : "remove",
+		    !add ? "" : a == M_TCP ? "tcp " : "http ", 8000 + a,
+		    add && c == 1 ? " --expect-proxy" : add && c == 2 && a != M_TCP
+		    ? " --tunnel-timeout 90s" : "");
 		x = model_find(m, kind, a, 0, 0, 0);
 		want = add ? !x : x && !model_used(m, kind, a);
 		break;
 	case M_CLUSTER:
 		a = rand() % 8;
 		snprintf(line, sizeof line, "cluster %s c%d%s", add ? "add" : "remove", a,
-		    add && a % 3 == 0 ? " --lb random" : "");
+		    add && a % 3 == 0 ? " --lb random"
+		    : add && a % 4 == 1 ? " --send-proxy v2" : "");
 		x = model_find(m, kind, a, 0, 0, 0);
 		want = add ? !x : x && !model_used(m, kind, a);
 		break;
 	case M_FRONTEND:
 		a = rand() % 8;
 		frontend_words(line, sizeof line, add ? "add" : "remove", a, b, c, d);
+		if (b == M_TCP) {
+			x = model_route(m, b, c);
+			if (d == 1) want = 0;
+			else if (add) want = !x && model_find(m, M_CLUSTER, a, 0, 0, 0)
+			    && model_find(m, M_LISTENER, b, 0, 0, 0);
+			else want = x && x->a == a;
+			break;
+		}
 		x = model_find(m, kind, a, b, c, d);
-		want = add ? !x && model_find(m, M_CLUSTER, a, 0, 0, 0)
+		want = c == 4 ? 0 : add ? !x && model_find(m, M_CLUSTER, a, 0, 0, 0)
 		    && model_find(m, M_LISTENER, b, 0, 0, 0) : !!x;
 		break;
 	default:
@@ -716,6 +902,7 @@ random_step(kk_state *st, struct model *m)
 	}
 	/* The canonical add line: the one applied, in canonical form. */
 	if (kind == M_FRONTEND) frontend_words(line, sizeof line, "add", a, b, c, d);
+	if (kind == M_FRONTEND && b == M_TCP) tcp_routes++;
 	model_add(m, kind, a, b, c, d, line);
 	return 1;
 }
@@ -790,6 +977,7 @@ test_random_runs(void)
 	    "says, indexes and counts checked after each (%u agreed)", agreed);
 	ok(printed_ok == 60, "each run prints what the model holds, in insertion order");
 	ok(reload_ok == 60, "print, load, print is byte-identical and the load is dense");
+	ok(tcp_routes > 100, "the runs route a tcp listener too (%u routes added)", tcp_routes);
 }
 
 /* Applies diff(from, to) to a copy of from, as a worker applies a batch,
@@ -1043,6 +1231,7 @@ int
 main(void)
 {
 	test_apply();
+	test_tcp();
 	test_round_trip();
 	test_load_errors();
 	test_diff();

@@ -1,6 +1,7 @@
 /* ISC license. */
 /* Router snapshots: host exact, wildcard suffixes (longest first), any
- * host; exact path before prefixes, longest prefix first, methods. */
+ * host; exact path before prefixes, longest prefix first, methods; on tcp
+ * listeners, server names with the same precedence, then the default. */
 #include <string.h>
 #include <kakehi/state.h>
 #include "tap.h"
@@ -51,6 +52,88 @@ static const char conf[] =
 	"frontend add other --listener 127.0.0.1:9090\n"
 	"backend add exact e1 127.0.0.1:1001\n"
 	"backend add wild w1 127.0.0.1:1002\n";
+
+static const char tcp_conf[] =
+	"listener add tcp 127.0.0.1:5432 --expect-proxy --front-timeout 5m\n"
+	"listener add tcp 127.0.0.1:5433\n"
+	"listener add http 127.0.0.1:8081 --tunnel-timeout 2m\n"
+	"cluster add exact --send-proxy v2\ncluster add wild\ncluster add deep\n"
+	"cluster add dflt --send-proxy v1\n"
+	"frontend add wild --listener 127.0.0.1:5432 --sni *.Example.com\n"
+	"frontend add dflt --listener 127.0.0.1:5432\n"
+	"frontend add exact --listener 127.0.0.1:5432 --sni A.EXAMPLE.com\n"
+	"frontend add deep --listener 127.0.0.1:5432 --sni *.b.example.COM\n"
+	"frontend add wild --listener 127.0.0.1:5433 --sni *.example.com\n"
+	"frontend add exact --listener 127.0.0.1:8081 --host a.example.com\n"
+	"backend add exact e1 127.0.0.1:1001\n";
+
+static const char *
+sni(kk_router *r, const char *addr, const char *name)
+{
+	kk_rlistener *l = kk_router_listener(r, addr);
+	kk_rcluster *c;
+	if (!l)
+		return "no listener";
+	c = kk_router_match_sni(l, name, name ? strlen(name) : 0);
+	return c ? c->id : NULL;
+}
+
+static void
+test_sni(void)
+{
+	kk_router *r = build(tcp_conf);
+	kk_rlistener *l, *l2, *h;
+	ok(r != NULL, "tcp snapshot built");
+	if (!r)
+		return;
+	is_str(sni(r, "127.0.0.1:5432", "a.example.com"), "exact", "exact name beats wildcards");
+	is_str(sni(r, "127.0.0.1:5432", "z.example.com"), "wild", "wildcard matches a label");
+	is_str(sni(r, "127.0.0.1:5432", "q.b.example.com"), "deep", "longest wildcard wins");
+	is_str(sni(r, "127.0.0.1:5432", "x.a.example.com"), "wild",
+	    "an exact name does not match its subdomains");
+	is_str(sni(r, "127.0.0.1:5432", "example.com"), "dflt",
+	    "wildcard does not match the bare domain: default route");
+	is_str(sni(r, "127.0.0.1:5432", "other.org"), "dflt", "no name matches: default route");
+	is_str(sni(r, "127.0.0.1:5432", NULL), "dflt", "no SNI: default route");
+	is_str(sni(r, "127.0.0.1:5432", ""), "dflt", "empty name: default route");
+	is_str(sni(r, "127.0.0.1:5433", "x.example.com"), "wild", "listeners route apart");
+	is_str(sni(r, "127.0.0.1:5433", "other.org"), NULL, "no match and no default: NULL");
+	is_str(sni(r, "127.0.0.1:5433", NULL), NULL, "no SNI and no default: NULL");
+	l = kk_router_listener(r, "127.0.0.1:5432");
+	l2 = kk_router_listener(r, "127.0.0.1:5433");
+	h = kk_router_listener(r, "127.0.0.1:8081");
+	ok(l && l2 && h, "listeners found");
+	if (!l || !l2 || !h) {
+		kk_router_unref(r);
+		return;
+	}
+	ok(!kk_router_match(l, "a.example.com", 13, "/", 1, "GET", 3),
+	    "a tcp listener routes no http request");
+	ok(!kk_router_match_sni(h, "a.example.com", 13), "an http listener routes no SNI");
+	ok(kk_router_match(h, "a.example.com", 13, "/", 1, "GET", 3) != NULL,
+	    "its http routes still match");
+	ok(l->proto == KK_PROTO_TCP && h->proto == KK_PROTO_HTTP, "listener kinds");
+	ok(l->expect_proxy && !l2->expect_proxy && !h->expect_proxy, "expect-proxy per listener");
+	is_int(l->tunnel_ms, 300000, "tcp: the tunnel idle timeout is --front-timeout");
+	is_int(l2->tunnel_ms, 60000, "tcp: default --front-timeout");
+	is_int(h->tunnel_ms, 120000, "http: --tunnel-timeout");
+	{
+		kk_rcluster *e = kk_router_match_sni(l, "a.example.com", 13);
+		kk_rcluster *w = kk_router_match_sni(l, "z.example.com", 13);
+		kk_rcluster *d = kk_router_match_sni(l, NULL, 0);
+		ok(e && e->send_proxy == KK_SEND_PROXY_V2 && w && w->send_proxy ==
+		    KK_SEND_PROXY_NONE && d && d->send_proxy == KK_SEND_PROXY_V1,
+		    "send-proxy per cluster");
+		ok(e && e->nb == 1, "a tcp route's cluster has its backends");
+	}
+	kk_router_unref(r);
+	/* An http listener's default tunnel timeout. */
+	r = build("listener add http 127.0.0.1:8080\n");
+	l = r ? kk_router_listener(r, "127.0.0.1:8080") : NULL;
+	ok(l && l->tunnel_ms == 3600000 && !l->expect_proxy, "http: tunnel timeout 1h by default");
+	if (r)
+		kk_router_unref(r);
+}
 
 int
 main(void)
@@ -174,5 +257,7 @@ main(void)
 		kk_state_free(&st);
 		kk_str_free(&t);
 	}
+	test_sni();
+	ok(kk_list_empty(kk_bend_all()), "bends freed with the last tcp snapshot");
 	return done();
 }
