@@ -18,12 +18,13 @@
 
 static kk_link freelist = { &freelist, &freelist };
 
-static void back_run(kk_task *);
-static void back_bufwait(kk_task *);
 static void back_free(kk_task *);
-static void back_timeout(kk_timer *);
-static void back_event(kk_io *, uint32_t);
+static void back_run(kk_conn *);
+static void back_timeout(kk_conn *);
 static void back_process(kk_back *);
+
+/* The h1 client protocol. */
+static const kk_protocol h1_client = { "h1-client", back_run, back_timeout };
 
 static kk_back *
 back_new(kk_bend *bend)
@@ -51,17 +52,11 @@ back_new(kk_bend *bend)
 		return NULL;
 	}
 	memset(b, 0, sizeof *b);
-	b->sock.io.fd = fd;
-	b->sock.io.prio = KK_IO_BACK;
-	b->sock.io.on_event = back_event;
-	b->sock.tp = &kk_transport_plain;
-	b->sock.bufwait.run = back_bufwait;
-	b->task.run = back_run;
+	kk_conn_init(&b->conn, fd, KK_IO_BACK, bend->tp, &h1_client, b);
 	b->grave.run = back_free;
-	b->timer.cb = back_timeout;
 	b->bend = bend;
 	b->state = KK_BACK_CONNECTING;
-	if (!kk_loop_add(&b->sock.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+	if (!kk_loop_add(&b->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		int e = errno;
 		close(fd);
 		kk_list_push(&freelist, &b->link);
@@ -86,13 +81,13 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 		b->state = KK_BACK_ACTIVE;
 		b->flags |= KK_BACK_F_REUSED;
 		kk_stats.back_reused++;
-		kk_timer_disarm(&b->timer);
+		kk_timer_disarm(&b->conn.timer);
 	} else {
 		b = back_new(bend);
 		if (!b)
 			return NULL;
 		b->flags &= ~KK_BACK_F_REUSED;
-		kk_timer_arm(&b->timer, kk_now_ms + s->rl->connect_ms);
+		kk_timer_arm(&b->conn.timer, kk_now_ms + s->rl->connect_ms);
 	}
 	b->stream = s;
 	b->uses++;
@@ -105,9 +100,9 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 void
 kk_back_close(kk_back *b, enum kk_close reason)
 {
-	if (b->flags & KK_BACK_F_DEAD)
+	if (b->conn.flags & KK_CONN_F_DEAD)
 		return;
-	b->flags |= KK_BACK_F_DEAD;
+	b->conn.flags |= KK_CONN_F_DEAD;
 	kk_stats.closes[reason]++;
 	if (b->state == KK_BACK_IDLE) {
 		kk_list_unlink(&b->link);
@@ -117,9 +112,7 @@ kk_back_close(kk_back *b, enum kk_close reason)
 		b->bend->nactive--;
 		kk_stats.back_active--;
 	}
-	kk_timer_disarm(&b->timer);
-	kk_loop_cancel(&b->task);
-	kk_sock_close(&b->sock);
+	kk_conn_close(&b->conn);
 	kk_bend_conn_gone(b->bend);
 	b->bend = NULL;
 	kk_loop_bury(&b->grave);
@@ -139,10 +132,10 @@ kk_back_release(kk_back *b, int reusable)
 		kk_back_close(b, KK_CLOSE_BACK_DONE);
 		return;
 	}
-	kk_buf_give(&b->sock.in);
-	kk_buf_give(&b->sock.out);
-	kk_buf_unwait(&b->sock.bufwait);
-	kk_loop_cancel(&b->task);
+	kk_buf_give(&b->conn.in);
+	kk_buf_give(&b->conn.out);
+	kk_buf_unwait(&b->conn.bufwait);
+	kk_loop_cancel(&b->conn.task);
 	b->bend->nactive--;
 	kk_stats.back_active--;
 	b->state = KK_BACK_IDLE;
@@ -150,7 +143,7 @@ kk_back_release(kk_back *b, int reusable)
 	kk_list_push(&b->bend->idle, &b->link);
 	b->bend->nidle++;
 	kk_stats.back_idle++;
-	kk_timer_arm(&b->timer, kk_now_ms + KK_BACK_IDLE_MS);
+	kk_timer_arm(&b->conn.timer, kk_now_ms + KK_BACK_IDLE_MS);
 }
 
 void
@@ -159,25 +152,15 @@ kk_back_stream_timer(kk_back *b, int owed, int progress)
 	if (b->state != KK_BACK_ACTIVE)
 		return;
 	if (!owed)
-		kk_timer_disarm(&b->timer);
-	else if (progress || !kk_timer_armed(&b->timer))
-		kk_timer_arm(&b->timer, kk_now_ms + b->stream->rl->back_ms);
+		kk_timer_disarm(&b->conn.timer);
+	else if (progress || !kk_timer_armed(&b->conn.timer))
+		kk_timer_arm(&b->conn.timer, kk_now_ms + b->stream->rl->back_ms);
 }
 
 static void
-back_event(kk_io *io, uint32_t ev)
+back_timeout(kk_conn *c)
 {
-	kk_back *b = KK_CONTAINER(io, kk_back, sock.io);
-	if (b->flags & KK_BACK_F_DEAD)
-		return;
-	kk_sock_event(&b->sock, ev);
-	back_process(b);
-}
-
-static void
-back_timeout(kk_timer *t)
-{
-	kk_back *b = KK_CONTAINER(t, kk_back, timer);
+	kk_back *b = c->pc;
 	if (b->state == KK_BACK_IDLE || !b->stream) {
 		kk_back_close(b, KK_CLOSE_BACK_IDLE_TIMEOUT);
 		return;
@@ -191,14 +174,14 @@ back_process(kk_back *b)
 {
 	kk_stream *s = b->stream;
 	int r;
-	if (b->flags & KK_BACK_F_DEAD)
+	if (b->conn.flags & KK_CONN_F_DEAD)
 		return;
 	if (b->state == KK_BACK_IDLE) {
 		/* A pooled connection has nothing to say: any byte, end of file
 		 * or error means it cannot be reused. */
-		if (b->sock.flags & KK_SOCK_F_READABLE) {
-			r = kk_sock_fill(&b->sock);
-			if (r != 0 || b->sock.in.len)
+		if (b->conn.flags & KK_CONN_F_READABLE) {
+			r = kk_conn_fill(&b->conn);
+			if (r != 0 || b->conn.in.len)
 				kk_back_close(b, KK_CLOSE_BACK_IDLE);
 		}
 		return;
@@ -208,34 +191,37 @@ back_process(kk_back *b)
 	if (b->state == KK_BACK_CONNECTING) {
 		int err = 0;
 		socklen_t len = sizeof err;
-		if (!(b->sock.flags & KK_SOCK_F_WRITABLE))
+		if (!(b->conn.flags & KK_CONN_F_WRITABLE))
 			return;
-		if (getsockopt(b->sock.io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		if (getsockopt(b->conn.io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
 		if (err) {
-			b->sock.err = err;
+			b->conn.err = err;
 			kk_stream_back_error(s, KK_CLOSE_BACK_CONNECT);
 			return;
 		}
+		/* The transport's start (a handshake) is part of connecting,
+		 * under the connect timer. */
+		r = kk_conn_start(&b->conn);
+		if (r < 0) {
+			kk_stream_back_error(s, KK_CLOSE_BACK_CONNECT);
+			return;
+		}
+		if (!r)
+			return;
 		b->state = KK_BACK_ACTIVE;
 		/* From here the stream times the backend, by what it owes
 		 * (kk_back_stream_timer). */
-		kk_timer_disarm(&b->timer);
+		kk_timer_disarm(&b->conn.timer);
 	}
-	kk_sock_fill(&b->sock);
+	kk_conn_fill(&b->conn);
 	kk_stream_pump(s);
 }
 
 static void
-back_run(kk_task *t)
+back_run(kk_conn *c)
 {
-	back_process(KK_CONTAINER(t, kk_back, task));
-}
-
-static void
-back_bufwait(kk_task *t)
-{
-	back_process(KK_CONTAINER(t, kk_back, sock.bufwait));
+	back_process(c->pc);
 }
 
 void

@@ -1,13 +1,14 @@
 /* ISC license. */
-/* Back connections: connecting to a backend, the keep-alive pool per
- * backend (kk_bend), the backend-side timeouts and the one way a back
- * connection ends (kk_back_close). Requests go upstream in HTTP/1.1 and
- * connections are reused whenever the response allows. */
+/* Back connections (the h1 client protocol on a kk_conn): connecting to
+ * a backend, the keep-alive pool per backend (kk_bend), the backend-side
+ * timeouts and the one way a back connection ends (kk_back_close).
+ * Requests go upstream in HTTP/1.1 and connections are reused whenever
+ * the response allows. */
 #ifndef KK_WORKER_BACK_H
 #define KK_WORKER_BACK_H
 
 #include "bend.h"
-#include "sock.h"
+#include "conn.h"
 #include "status.h"
 #include "timer.h"
 
@@ -18,17 +19,14 @@
 
 enum { KK_BACK_CONNECTING = 0, KK_BACK_ACTIVE, KK_BACK_IDLE };
 
-/* Back connection flags. */
-#define KK_BACK_F_DEAD 0x1	/* closed, waiting to be freed */
+/* Back connection flags (closed and waiting to be freed: KK_CONN_F_DEAD). */
 #define KK_BACK_F_REUSED 0x2	/* came from the pool for this stream */
 
 struct kk_stream;
 typedef struct kk_back kk_back;
 struct kk_back {
-	kk_sock sock;		/* in: response bytes, out: request bytes */
-	kk_task task;
-	kk_task grave;
-	kk_timer timer;
+	kk_conn conn;		/* in: response bytes, out: request bytes */
+	kk_task grave;		/* in the loop's graveyard once closed */
 	kk_link link;		/* in bend->idle while pooled */
 	kk_bend *bend;
 	struct kk_stream *stream;
@@ -49,7 +47,7 @@ void kk_back_close(kk_back *, enum kk_close);
 static inline void
 kk_back_wake(kk_back *b)
 {
-	kk_loop_wake(&b->task);
+	kk_conn_wake(&b->conn);
 }
 /* The stream says whether the backend owes it something (the response,
  * or reading the request); progress: the backend moved bytes since the

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <kakehi/addr.h>
 #include "list.h"
+#include "transport.h"
 
 /* How long a backend that failed to connect is avoided. */
 #define KK_BEND_DOWN_MS 1500
@@ -21,6 +22,7 @@ struct kk_bend {
 	kk_link idle;		/* pooled back connections, most recent last */
 	char addr_text[KK_ADDR_FMTLEN];
 	kk_addr addr;
+	const kk_transport *tp;	/* what back connections to it move bytes with */
 	unsigned refs;		/* snapshots naming it */
 	unsigned nidle;		/* connections in idle */
 	unsigned nactive;	/* connections serving a stream */

@@ -1,6 +1,6 @@
 /* ISC license. */
 /* HTTP/1.1 front connections. A connection is a small state machine run
- * by front_run whenever its socket or its stream has news: flush what is
+ * by front_process whenever its socket or its stream has news: flush what is
  * queued, read, then either feed the stream in flight or parse the next
  * request head. Pipelined requests wait in the input until the response
  * before them is done. Every connection ends in kk_front_close. */
@@ -30,12 +30,13 @@ static kk_link freelist = { &freelist, &freelist };
 static unsigned nfronts;
 static kk_h1head req_head;	/* scratch: one head is parsed at a time */
 
-static void front_run(kk_task *);
-static void front_bufwait(kk_task *);
 static void front_free(kk_task *);
-static void front_timeout(kk_timer *);
-static void front_event(kk_io *, uint32_t);
+static void front_run(kk_conn *);
+static void front_timeout(kk_conn *);
 static void front_process(kk_front *);
+
+/* The h1 server protocol. */
+static const kk_protocol h1_server = { "h1-server", front_run, front_timeout };
 
 unsigned
 kk_front_count(void)
@@ -59,13 +60,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		return;
 	}
 	memset(f, 0, sizeof *f);
-	f->sock.io.fd = fd;
-	f->sock.io.prio = KK_IO_FRONT;
-	f->sock.io.on_event = front_event;
-	f->sock.tp = &kk_transport_plain;
-	f->sock.bufwait.run = front_bufwait;
-	f->task.run = front_run;
-	f->timer.cb = front_timeout;
+	kk_conn_init(&f->conn, fd, KK_IO_FRONT, ls->tp, &h1_server, f);
 	f->lsock = ls;
 	f->reason = KK_CLOSE_DONE;
 	if (sa->sa_family == AF_INET6) {
@@ -84,7 +79,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		strcpy(f->client.text, "unknown");
 	if (!ls->nodelay)	/* else inherited from the listener */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (!kk_loop_add(&f->sock.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+	if (!kk_loop_add(&f->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		close(fd);
 		kk_list_push(&freelist, &f->link);
 		kk_stats.accept_errors++;
@@ -92,53 +87,42 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	}
 	/* Most clients send the request with the handshake's last packet:
 	 * try reading at once instead of waiting for the first event. */
-	f->sock.flags = KK_SOCK_F_READABLE | KK_SOCK_F_WRITABLE;
+	f->conn.flags = KK_CONN_F_READABLE | KK_CONN_F_WRITABLE;
 	kk_list_push(&fronts, &f->link);
 	nfronts++;
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
 	f->tkind = KK_FRONT_T_IDLE;
-	kk_timer_arm(&f->timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
+	kk_timer_arm(&f->conn.timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
 	kk_front_wake(f);
-}
-
-static void
-front_event(kk_io *io, uint32_t ev)
-{
-	kk_front *f = KK_CONTAINER(io, kk_front, sock.io);
-	if (f->flags & KK_FRONT_F_DEAD)
-		return;
-	kk_sock_event(&f->sock, ev);
-	front_process(f);
 }
 
 void
 kk_front_close(kk_front *f, enum kk_close reason)
 {
-	if (f->flags & KK_FRONT_F_DEAD)
+	if (f->conn.flags & KK_CONN_F_DEAD)
 		return;
-	f->flags |= KK_FRONT_F_DEAD;
+	f->conn.flags |= KK_CONN_F_DEAD;
 	if (f->stream)
 		kk_stream_abort(f->stream);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
-	kk_timer_disarm(&f->timer);
-	kk_sock_close(&f->sock);
+	kk_conn_close(&f->conn);
 	kk_list_unlink(&f->link);
 	nfronts--;
 	kk_lsock_conn_gone(f->lsock);
 	/* From the run queue to the graveyard: a later wake finds the task
 	 * queued and does nothing. */
-	f->task.run = front_free;
-	kk_loop_bury(&f->task);
+	f->conn.task.run = front_free;
+	kk_loop_bury(&f->conn.task);
 	kk_worker_conn_closed();
 }
 
 static void
 front_free(kk_task *t)
 {
-	kk_front *f = KK_CONTAINER(t, kk_front, task);
+	kk_front *f = KK_CONTAINER(t, kk_front, conn.task);
 	kk_list_push(&freelist, &f->link);
 }
 
@@ -151,7 +135,7 @@ kk_front_client(const kk_front *f, char buf[INET6_ADDRSTRLEN])
 }
 
 /* Stops taking requests; the connection closes once its output is
- * written (see front_run). */
+ * written (see front_process). */
 static void
 set_closing(kk_front *f, enum kk_close reason)
 {
@@ -164,7 +148,7 @@ set_closing(kk_front *f, enum kk_close reason)
 void
 kk_front_respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 {
-	kk_buf *out = &f->sock.out;
+	kk_buf *out = &f->conn.out;
 	size_t n;
 	if (kk_front_draining)
 		keep = 0;
@@ -204,7 +188,7 @@ refuse(kk_front *f, int err)
 static int
 read_head(kk_front *f)
 {
-	kk_buf *in = &f->sock.in;
+	kk_buf *in = &f->conn.in;
 	kk_h1head *h = &req_head;
 	kk_rcluster *c;
 	kk_router *r = kk_worker_router();
@@ -272,7 +256,7 @@ static void
 arm(kk_front *f, unsigned char kind, unsigned long ms)
 {
 	f->tkind = kind;
-	kk_timer_arm(&f->timer, kk_now_ms + ms);
+	kk_timer_arm(&f->conn.timer, kk_now_ms + ms);
 }
 
 static void
@@ -284,12 +268,12 @@ set_timer(kk_front *f)
 	 * it alone knows whether the client has to act. */
 	if (f->flags & KK_FRONT_F_LINGER || f->stream)
 		return;
-	if (f->sock.in.len) {
+	if (f->conn.in.len) {
 		if (f->tkind != KK_FRONT_T_HEAD)	/* counted from the first byte */
 			arm(f, KK_FRONT_T_HEAD, rl ? rl->request_ms : 10000);
-	} else if (f->sock.out.len)
+	} else if (f->conn.out.len)
 		arm(f, KK_FRONT_T_SEND, front_ms);
-	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->timer))
+	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
 		arm(f, KK_FRONT_T_IDLE, front_ms);
 }
 
@@ -298,9 +282,9 @@ kk_front_stream_timer(kk_front *f, unsigned kind, int progress)
 {
 	kk_rlistener *rl = f->lsock->rl;
 	if (kind == KK_FRONT_T_NONE) {
-		kk_timer_disarm(&f->timer);
+		kk_timer_disarm(&f->conn.timer);
 		f->tkind = KK_FRONT_T_NONE;
-	} else if (progress || f->tkind != kind || !kk_timer_armed(&f->timer))
+	} else if (progress || f->tkind != kind || !kk_timer_armed(&f->conn.timer))
 		arm(f, (unsigned char)kind, rl ? rl->front_ms : 60000);
 }
 
@@ -312,12 +296,12 @@ kk_front_abort(kk_front *f, enum kk_close reason)
 }
 
 static void
-front_timeout(kk_timer *t)
+front_timeout(kk_conn *c)
 {
-	kk_front *f = KK_CONTAINER(t, kk_front, timer);
+	kk_front *f = c->pc;
 	switch (f->tkind) {
 	case KK_FRONT_T_HEAD:
-		f->sock.in.len = 0;
+		f->conn.in.len = 0;
 		kk_front_respond_error(f, 408, 0, KK_CLOSE_REQUEST_TIMEOUT);
 		arm(f, KK_FRONT_T_SEND, 5000);
 		break;
@@ -358,24 +342,24 @@ linger(kk_front *f)
 	if (!(f->flags & KK_FRONT_F_LINGER) &&
 	    (f->flags & (KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ)) ==
 	    (KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ) &&
-	    f->reason == KK_CLOSE_DONE && !f->sock.in.len &&
-	    !(f->sock.flags & (KK_SOCK_F_READABLE | KK_SOCK_F_HUP))) {
+	    f->reason == KK_CLOSE_DONE && !f->conn.in.len &&
+	    !(f->conn.flags & (KK_CONN_F_READABLE | KK_CONN_F_HUP))) {
 		kk_front_close(f, KK_CLOSE_DONE);
 		return;
 	}
 	if (!(f->flags & KK_FRONT_F_LINGER)) {
 		f->flags |= KK_FRONT_F_LINGER;
-		f->sock.tp->shutdown(&f->sock);
-		kk_buf_give(&f->sock.in);
+		f->conn.tp->shutdown(&f->conn);
+		kk_buf_give(&f->conn.in);
 		f->tkind = KK_FRONT_T_LINGER;
-		kk_timer_arm(&f->timer, kk_now_ms + KK_FRONT_LINGER_MS);
+		kk_timer_arm(&f->conn.timer, kk_now_ms + KK_FRONT_LINGER_MS);
 	}
-	while (f->sock.flags & KK_SOCK_F_READABLE) {
-		ssize_t r = f->sock.tp->read(&f->sock, sink, sizeof sink);
+	while (f->conn.flags & KK_CONN_F_READABLE) {
+		ssize_t r = f->conn.tp->read(&f->conn, sink, sizeof sink);
 		if (r > 0)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			f->sock.flags &= ~KK_SOCK_F_READABLE;
+			f->conn.flags &= ~KK_CONN_F_READABLE;
 			return;
 		}
 		if (r < 0 && errno == EINTR)
@@ -396,40 +380,47 @@ ack_now(kk_front *f)
 {
 	int one = 1;
 	f->flags |= KK_FRONT_F_ACKED;
-	setsockopt(f->sock.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	setsockopt(f->conn.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
 static void
 front_process(kk_front *f)
 {
 	int rounds = 0, r;
-	if (f->flags & KK_FRONT_F_DEAD)
+	if (f->conn.flags & KK_CONN_F_DEAD)
 		return;
+	/* The transport's start (a handshake) comes before any byte the
+	 * protocol reads; the idle timer armed at accept bounds it. */
+	if ((r = kk_conn_start(&f->conn)) <= 0) {
+		if (r < 0)
+			kk_front_close(f, KK_CLOSE_READ_ERROR);
+		return;
+	}
 	if (f->flags & KK_FRONT_F_LINGER) {
 		linger(f);
 		return;
 	}
 	while (rounds++ < KK_FRONT_RUN_ROUNDS) {
-		if (f->sock.out.len) {
-			if (kk_sock_flush(&f->sock, 0, 0) < 0) {
+		if (f->conn.out.len) {
+			if (kk_conn_flush(&f->conn, 0, 0) < 0) {
 				kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 				return;
 			}
 			/* Room for more of the response. */
-			if (f->stream && f->stream->back && f->stream->back->sock.in.len)
-				kk_back_wake(f->stream->back);
+			if (f->stream)
+				kk_stream_front_drained(f->stream);
 		}
 		if (f->stream) {
 			kk_stream *s = f->stream;
 			if (kk_stream_wants_body(s))
-				kk_sock_fill(&f->sock);
+				kk_conn_fill(&f->conn);
 			if (!kk_stream_pump(s)) {
-				if (f->flags & KK_FRONT_F_DEAD)
+				if (f->conn.flags & KK_CONN_F_DEAD)
 					return;
 				continue;	/* ended: flush, then the next request */
 			}
-			if (kk_stream_wants_body(s) && !f->sock.in.len) {
-				if (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) {
+			if (kk_stream_wants_body(s) && !f->conn.in.len) {
+				if (f->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) {
 					kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
 					return;
 				}
@@ -439,22 +430,22 @@ front_process(kk_front *f)
 			break;
 		}
 		if (f->flags & KK_FRONT_F_CLOSING) {
-			if (!f->sock.out.len) {
+			if (!f->conn.out.len) {
 				linger(f);
 				return;
 			}
 			break;
 		}
-		if (f->sock.out.len)
+		if (f->conn.out.len)
 			break;	/* the previous response goes first */
-		r = kk_sock_fill(&f->sock);
-		if (f->sock.in.len) {
+		r = kk_conn_fill(&f->conn);
+		if (f->conn.in.len) {
 			r = read_head(f);
-			if (f->flags & KK_FRONT_F_DEAD)
+			if (f->conn.flags & KK_CONN_F_DEAD)
 				return;
 			if (r)
 				continue;
-			if (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) {
+			if (f->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) {
 				kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
 				return;
 			}
@@ -463,7 +454,7 @@ front_process(kk_front *f)
 			break;
 		}
 		if (r < 0) {
-			kk_front_close(f, (f->sock.flags & KK_SOCK_F_ERROR) ?
+			kk_front_close(f, (f->conn.flags & KK_CONN_F_ERROR) ?
 			    KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT);
 			return;
 		}
@@ -478,19 +469,13 @@ front_process(kk_front *f)
 	set_timer(f);
 	/* Drained input goes back even while a response is on its way: the
 	 * back connection's buffers come from the same pool. */
-	kk_buf_trim(&f->sock.in);
+	kk_buf_trim(&f->conn.in);
 }
 
 static void
-front_run(kk_task *t)
+front_run(kk_conn *c)
 {
-	front_process(KK_CONTAINER(t, kk_front, task));
-}
-
-static void
-front_bufwait(kk_task *t)
-{
-	front_process(KK_CONTAINER(t, kk_front, sock.bufwait));
+	front_process(c->pc);
 }
 
 void
@@ -503,7 +488,7 @@ kk_front_drain_all(void)
 		next = l->next;
 		/* Idle: close now. Busy: the response in flight carries
 		 * Connection: close (decided when its head is written). */
-		if (!f->stream && !f->sock.in.len && !f->sock.out.len &&
+		if (!f->stream && !f->conn.in.len && !f->conn.out.len &&
 		    !(f->flags & KK_FRONT_F_CLOSING))
 			kk_front_close(f, KK_CLOSE_DRAIN);
 	}

@@ -1,5 +1,6 @@
 /* ISC license. */
-/* Front connections, HTTP/1.1: accepting, reading request heads,
+/* Front connections, HTTP/1.1 (the h1 server protocol on a kk_conn):
+ * accepting, reading request heads,
  * answering what the proxy answers itself (4xx, 5xx), keep-alive, the
  * client-side timeouts and the one way a front connection ends
  * (kk_front_close). Requests themselves are carried by streams
@@ -9,13 +10,12 @@
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include "sock.h"
+#include "conn.h"
 #include "lsock.h"
 #include "status.h"
 #include "timer.h"
 
-/* Front connection flags. */
-#define KK_FRONT_F_DEAD 0x1	/* closed, waiting to be freed */
+/* Front connection flags (closed and waiting to be freed: KK_CONN_F_DEAD). */
 #define KK_FRONT_F_CLOSING 0x2	/* no more requests: close once flushed */
 #define KK_FRONT_F_LINGER 0x4	/* write side shut, discarding input */
 #define KK_FRONT_F_PEER_CLOSE 0x8	/* the last request said it is the last */
@@ -38,11 +38,10 @@ typedef struct kk_front kk_front;
  * multiplied by the idle connections a worker holds, so per-request state
  * lives in the stream and scratch heads, not here. */
 struct kk_front {
-	kk_sock sock;		/* in: request bytes, out: response bytes */
-	/* Runs the connection; once it is closed, the same task sits in the
-	 * loop's graveyard and frees it at a safe point. */
-	kk_task task;
-	kk_timer timer;
+	/* in: request bytes, out: response bytes. Its task runs the
+	 * connection; once it is closed, the same task sits in the loop's
+	 * graveyard and frees it at a safe point. */
+	kk_conn conn;
 	kk_link link;		/* all front connections, or the free list */
 	kk_lsock *lsock;
 	struct kk_stream *stream;	/* the request in flight (one for h1) */
@@ -70,7 +69,7 @@ void kk_front_close(kk_front *, enum kk_close);
 static inline void
 kk_front_wake(kk_front *f)
 {
-	kk_loop_wake(&f->task);
+	kk_conn_wake(&f->conn);
 }
 /* Answers the current request with an error response generated here;
  * keep: the connection may serve another request after it. */

@@ -11,6 +11,7 @@
 #include "list.h"
 #include "loop.h"
 #include "router.h"
+#include "transport.h"
 
 #define KK_ACCEPT_BATCH 16
 
@@ -26,6 +27,7 @@ struct kk_lsock {
 	/* TCP_NODELAY is set on the listener, so accepted sockets inherit
 	 * it and need no call of their own. */
 	int nodelay;
+	const kk_transport *tp;	/* what connections accepted here move bytes with */
 };
 
 /* Adopts fd as the listener for addr (made non-blocking). NULL with errno

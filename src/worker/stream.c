@@ -101,7 +101,7 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 	/* The head goes in the back connection's out buffer, kept after it
 	 * is written until the response starts: that is what a retry sends
 	 * again. */
-	out = &s->back->sock.out;
+	out = &s->back->conn.out;
 	if (!kk_buf_take(out, NULL)) {
 		*status = 503;
 		goto fail;
@@ -164,10 +164,10 @@ request_room(kk_stream *s, kk_buf *out, size_t need)
 static int
 pump_request(kk_stream *s)
 {
-	kk_buf *in = &s->front->sock.in, *out = &s->back->sock.out;
+	kk_buf *in = &s->front->conn.in, *out = &s->back->conn.out;
 	while (!(s->flags & KK_STREAM_F_REQ_DONE) && in->len) {
 		size_t room, n;
-		if (!kk_buf_take(out, &s->back->sock.bufwait))
+		if (!kk_buf_take(out, &s->back->conn.bufwait))
 			break;
 		if (s->req_body == KK_H1_BODY_LENGTH) {
 			n = in->len;
@@ -262,7 +262,7 @@ static int
 response_head(kk_stream *s)
 {
 	kk_back *b = s->back;
-	kk_buf *in = &b->sock.in, *out = &s->front->sock.out;
+	kk_buf *in = &b->conn.in, *out = &s->front->conn.out;
 	kk_h1head *h = &resp_head;
 	long n;
 	int keep, chunked;
@@ -274,12 +274,12 @@ response_head(kk_stream *s)
 	/* A head that fills the buffer, or that the backend's end of file
 	 * cuts, will never be whole. */
 	if (!n)
-		return in->len == in->cap || (b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) ?
+		return in->len == in->cap || (b->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) ?
 		    -1 : 0;
 	if (kk_h1_parse_response(h, in->data + in->off, (size_t)n,
 	    (s->flags & KK_STREAM_F_HEAD) != 0) != KK_H1_OK)
 		return -1;
-	if (!kk_buf_take(out, &b->sock.bufwait))
+	if (!kk_buf_take(out, &b->conn.bufwait))
 		return 0;
 	if (h->status < 200) {
 		/* 1xx: passed on to HTTP/1.1 clients, swallowed for 1.0. */
@@ -297,7 +297,7 @@ response_head(kk_stream *s)
 	/* Where the final response starts in the client's output: until the
 	 * client has been sent a byte past it, a failed response can still
 	 * be replaced by a 502. */
-	s->resp_at = s->front->sock.bytes_out + out->len;
+	s->resp_at = s->front->conn.bytes_out + out->len;
 	s->resp_body = (unsigned char)h->body;
 	s->resp_left = h->clen;
 	switch (h->body) {
@@ -337,7 +337,7 @@ static int
 pump_response(kk_stream *s)
 {
 	kk_back *b = s->back;
-	kk_buf *in = &b->sock.in, *out = &s->front->sock.out;
+	kk_buf *in = &b->conn.in, *out = &s->front->conn.out;
 	int guard = 0;
 
 	if (in->len && !(s->flags & KK_STREAM_F_RESP_BYTES)) {
@@ -345,8 +345,8 @@ pump_response(kk_stream *s)
 		/* The response began: the request copy kept for a retry is
 		 * no longer needed. */
 		s->flags &= ~KK_STREAM_F_REPLAY;
-		if (!b->sock.out.len)
-			kk_buf_give(&b->sock.out);
+		if (!b->conn.out.len)
+			kk_buf_give(&b->conn.out);
 	}
 	while (!(s->flags & KK_STREAM_F_RESP_DONE) && guard++ < 64) {
 		size_t room, n;
@@ -365,7 +365,7 @@ pump_response(kk_stream *s)
 		}
 		if (!in->len)
 			break;
-		if (!kk_buf_take(out, &b->sock.bufwait))
+		if (!kk_buf_take(out, &b->conn.bufwait))
 			break;
 		room = kk_buf_room(out);
 		if (s->out == KK_OUT_CHUNKED) {
@@ -432,10 +432,10 @@ pump_response(kk_stream *s)
 	/* End of file from the backend ends a close-delimited body; anywhere
 	 * else it is a failure. */
 	if (!(s->flags & KK_STREAM_F_RESP_DONE) && !in->len &&
-	    (b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR))) {
+	    (b->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR))) {
 		if ((s->flags & KK_STREAM_F_RESP_HEAD) && s->resp_body == KK_H1_BODY_CLOSE &&
-		    !(b->sock.flags & KK_SOCK_F_ERROR)) {
-			if (kk_buf_take(out, &b->sock.bufwait) && resp_done(s, out))
+		    !(b->conn.flags & KK_CONN_F_ERROR)) {
+			if (kk_buf_take(out, &b->conn.bufwait) && resp_done(s, out))
 				return 1;
 			return 1;	/* the final chunk waits for room */
 		}
@@ -454,8 +454,8 @@ stream_finish(kk_stream *s)
 	int keep = (s->flags & KK_STREAM_F_KEEPALIVE) != 0, whole;
 	if (b) {
 		int reuse = (s->flags & KK_STREAM_F_BACK_REUSE) && (s->flags & KK_STREAM_F_REQ_DONE) &&
-		    !b->sock.out.len && !b->sock.in.len &&
-		    !(b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR));
+		    !b->conn.out.len && !b->conn.in.len &&
+		    !(b->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR));
 		b->stream = NULL;
 		s->back = NULL;
 		kk_back_release(b, reuse);
@@ -485,13 +485,6 @@ bad_body(kk_stream *s)
 		kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
 }
 
-/* Readable, and the input buffer can take more. */
-static int
-may_read(const kk_sock *k)
-{
-	return (k->flags & KK_SOCK_F_READABLE) && (!k->in.data || k->in.len < k->in.cap);
-}
-
 /* Times whoever the stream waits on, and only while it waits: the
  * backend while it owes the response (the request is wholly queued and
  * the client takes what comes) or leaves request bytes unread; the client
@@ -504,18 +497,18 @@ stream_timers(kk_stream *s)
 {
 	kk_front *f = s->front;
 	kk_back *b = s->back;
-	uint64_t fseen = f->sock.bytes_in + f->sock.bytes_out;
-	uint64_t bseen = b->sock.bytes_in + b->sock.bytes_out;
+	uint64_t fseen = f->conn.bytes_in + f->conn.bytes_out;
+	uint64_t bseen = b->conn.bytes_in + b->conn.bytes_out;
 	unsigned fkind = KK_FRONT_T_NONE;
 	int bowed;
 
-	if (f->sock.out.len)
+	if (f->conn.out.len)
 		fkind = KK_FRONT_T_SEND;
-	else if (!(s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.in.len)
+	else if (!(s->flags & KK_STREAM_F_REQ_DONE) && !f->conn.in.len)
 		fkind = KK_FRONT_T_BODY;
 	kk_front_stream_timer(f, fkind, fseen != s->front_seen);
 	s->front_seen = fseen;
-	bowed = b->sock.out.len || ((s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.out.len);
+	bowed = b->conn.out.len || ((s->flags & KK_STREAM_F_REQ_DONE) && !f->conn.out.len);
 	kk_back_stream_timer(b, bowed, bseen != s->back_seen);
 	s->back_seen = bseen;
 }
@@ -533,18 +526,18 @@ kk_stream_pump(kk_stream *s)
 	/* Each pass moves what fits; writing frees room for the next pass.
 	 * Stop when a pass changes nothing (or after a few: fairness). */
 	for (round = 0; round < 8; round++) {
-		uint32_t fin = f->sock.in.len, bin = b->sock.in.len;
-		uint64_t fout = f->sock.bytes_out, bout = b->sock.bytes_out;
+		uint32_t fin = f->conn.in.len, bin = b->conn.in.len;
+		uint64_t fout = f->conn.bytes_out, bout = b->conn.bytes_out;
 		if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
 			bad_body(s);
 			return 0;
 		}
-		if (b->state == KK_BACK_ACTIVE && b->sock.out.len) {
+		if (b->state == KK_BACK_ACTIVE && b->conn.out.len) {
 			/* More follows when the client's socket has more
 			 * body waiting: let the kernel fill whole packets. */
-			r = kk_sock_flush(&b->sock, (s->flags & KK_STREAM_F_REPLAY) != 0,
+			r = kk_conn_flush(&b->conn, (s->flags & KK_STREAM_F_REPLAY) != 0,
 			    !(s->flags & KK_STREAM_F_REQ_DONE) &&
-			    (f->sock.flags & KK_SOCK_F_READABLE));
+			    (f->conn.flags & KK_CONN_F_READABLE));
 			if (r < 0) {
 				kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 				return 0;
@@ -552,8 +545,8 @@ kk_stream_pump(kk_stream *s)
 		}
 		if (b->state == KK_BACK_ACTIVE && !pump_response(s))
 			return 0;
-		if (f->sock.out.len && kk_sock_flush(&f->sock, 0,
-		    !(s->flags & KK_STREAM_F_RESP_DONE) && (b->sock.flags & KK_SOCK_F_READABLE)) < 0) {
+		if (f->conn.out.len && kk_conn_flush(&f->conn, 0,
+		    !(s->flags & KK_STREAM_F_RESP_DONE) && (b->conn.flags & KK_CONN_F_READABLE)) < 0) {
 			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}
@@ -561,22 +554,22 @@ kk_stream_pump(kk_stream *s)
 			stream_finish(s);
 			return 0;
 		}
-		if (fin == f->sock.in.len && bin == b->sock.in.len &&
-		    fout == f->sock.bytes_out && bout == b->sock.bytes_out)
+		if (fin == f->conn.in.len && bin == b->conn.in.len &&
+		    fout == f->conn.bytes_out && bout == b->conn.bytes_out)
 			break;
 	}
 	/* Nothing follows at once: send what was held for a fuller packet. */
-	if (!f->sock.out.len && !(b->sock.flags & KK_SOCK_F_READABLE))
-		kk_sock_push(&f->sock);
-	if (!b->sock.out.len && !(f->sock.flags & KK_SOCK_F_READABLE))
-		kk_sock_push(&b->sock);
+	if (!f->conn.out.len && !(b->conn.flags & KK_CONN_F_READABLE))
+		kk_conn_push(&f->conn);
+	if (!b->conn.out.len && !(f->conn.flags & KK_CONN_F_READABLE))
+		kk_conn_push(&b->conn);
 	/* A side whose last read filled its buffer may have more waiting in
 	 * the kernel, and no new edge will say so: run it again, once its
 	 * buffer has room (else it would spin until the other side moves,
 	 * and that side's progress wakes it). */
-	if (!(s->flags & KK_STREAM_F_REQ_DONE) && may_read(&f->sock))
+	if (!(s->flags & KK_STREAM_F_REQ_DONE) && kk_conn_may_read(&f->conn))
 		kk_front_wake(f);
-	if (b->state == KK_BACK_ACTIVE && may_read(&b->sock))
+	if (b->state == KK_BACK_ACTIVE && kk_conn_may_read(&b->conn))
 		kk_back_wake(b);
 	stream_timers(s);
 	return 1;
@@ -589,7 +582,7 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	kk_front *f = s->front;
 	int connect_failed = reason == KK_CLOSE_BACK_CONNECT || reason == KK_CLOSE_BACK_CONNECT_TIMEOUT;
 	int reused = (b->flags & KK_BACK_F_REUSED) != 0;
-	kk_buf *out = &b->sock.out;
+	kk_buf *out = &b->conn.out;
 	int resend = connect_failed ? out->off == 0 || (s->flags & KK_STREAM_F_REPLAY)
 	    : reused && (s->flags & KK_STREAM_F_REPLAY) && reason == KK_CLOSE_BACK_RESET;
 
@@ -614,8 +607,8 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 			s->bend = NULL;
 		if (attach(s, connect_failed ? failed : NULL, !connect_failed)) {
 			nb = s->back;
-			kk_buf_give(&nb->sock.out);
-			nb->sock.out = saved;
+			kk_buf_give(&nb->conn.out);
+			nb->conn.out = saved;
 			kk_stats.retries++;
 			kk_back_wake(nb);
 			if (!(s->flags & KK_STREAM_F_REQ_DONE))
@@ -629,7 +622,7 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		kk_back_close(b, reason);
 	}
 	f->stream = NULL;
-	if ((s->flags & KK_STREAM_F_RESP_HEAD) && f->sock.bytes_out > s->resp_at) {
+	if ((s->flags & KK_STREAM_F_RESP_HEAD) && f->conn.bytes_out > s->resp_at) {
 		/* Part of the response went out: the client gets what was
 		 * queued, then a close without the end of the message (no
 		 * final chunk, or fewer bytes than announced): a cut it can
@@ -642,12 +635,19 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		/* Nothing of the final response reached the client yet: it is
 		 * taken back (interim 1xx responses before it stay) and the
 		 * 502 goes in its place. */
-		f->sock.out.len = (uint32_t)(s->resp_at - f->sock.bytes_out);
-		kk_buf_trim(&f->sock.out);
+		f->conn.out.len = (uint32_t)(s->resp_at - f->conn.bytes_out);
+		kk_buf_trim(&f->conn.out);
 	}
 	stream_free(s);
 	kk_front_respond_error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, 0,
 	    KK_CLOSE_DONE);
+}
+
+void
+kk_stream_front_drained(kk_stream *s)
+{
+	if (s->back && s->back->conn.in.len)
+		kk_back_wake(s->back);
 }
 
 void

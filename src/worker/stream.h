@@ -61,6 +61,8 @@ int kk_stream_pump(kk_stream *s);
 /* The back connection failed (reason says how); retries or answers the
  * client. */
 void kk_stream_back_error(kk_stream *s, enum kk_close reason);
+/* The client took response bytes: the back side may move more. */
+void kk_stream_front_drained(kk_stream *s);
 /* The front connection is going: the back connection is closed. */
 void kk_stream_abort(kk_stream *s);
 /* Whether the stream still expects request body bytes from the client. */

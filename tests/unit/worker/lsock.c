@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include "tap.h"
 #include "worker/lsock.c"
+#include "worker/transport.c"
 #include "worker/loop.c"
 #include "worker/timer.c"
 
