@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <llhttp.h>
 #include "front.h"
+#include "preamble.h"
 #include "router.h"
 #include "stream.h"
 #include "worker.h"
@@ -34,9 +35,14 @@ static void front_free(kk_task *);
 static void front_run(kk_conn *);
 static void front_timeout(kk_conn *);
 static void front_process(kk_front *);
+static void preamble_run(kk_conn *);
 
 /* The h1 server protocol. */
 static const kk_protocol h1_server = { "h1-server", front_run, front_timeout };
+/* What a connection runs from accept until its preamble picks the
+ * protocol; its deadlines are the h1 server's (idle, then the head
+ * timeout from the first byte). */
+static const kk_protocol preamble = { "preamble", preamble_run, front_timeout };
 
 unsigned
 kk_front_count(void)
@@ -60,7 +66,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		return;
 	}
 	memset(f, 0, sizeof *f);
-	kk_conn_init(&f->conn, fd, KK_IO_FRONT, ls->tp, &h1_server, f);
+	kk_conn_init(&f->conn, fd, KK_IO_FRONT, ls->tp, &preamble, f);
 	f->lsock = ls;
 	f->reason = KK_CLOSE_DONE;
 	if (sa->sa_family == AF_INET6) {
@@ -476,6 +482,73 @@ static void
 front_run(kk_conn *c)
 {
 	front_process(c->pc);
+}
+
+/* An HTTP/2 client on this HTTP/1 listener: it could not read an HTTP/1
+ * error, so it gets the HTTP/2 refusal, then the closing path of the h1
+ * server writes it out and ends the connection. */
+static void
+refuse_h2(kk_front *f)
+{
+	kk_buf *out = &f->conn.out;
+	size_t n;
+	f->conn.in.len = 0;
+	kk_buf_trim(&f->conn.in);
+	if (!kk_buf_take(out, NULL) ||
+	    !(n = kk_preamble_h2_refusal(kk_buf_tail(out), kk_buf_room(out)))) {
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	out->len += (uint32_t)n;
+	f->conn.proto = &h1_server;
+	set_closing(f, KK_CLOSE_H2_REFUSED);
+	front_process(f);
+}
+
+/* Reads the first bytes and runs the preamble chain over them; once it
+ * decides, the chosen protocol takes the connection (and the bytes left:
+ * the first read serves the first request, no second read is made). */
+static void
+preamble_run(kk_conn *c)
+{
+	kk_front *f = c->pc;
+	size_t used;
+	int r;
+	if ((r = kk_conn_start(c)) <= 0) {
+		if (r < 0)
+			kk_front_close(f, KK_CLOSE_READ_ERROR);
+		return;
+	}
+	r = kk_conn_fill(c);
+	if (!c->in.len) {
+		if (r < 0)
+			kk_front_close(f, (c->flags & KK_CONN_F_ERROR) ? KK_CLOSE_READ_ERROR :
+			    KK_CLOSE_CLIENT);
+		else if (kk_front_draining)
+			kk_front_close(f, KK_CLOSE_DRAIN);
+		return;
+	}
+	/* Every listener is a plain HTTP one until listeners name a chain. */
+	r = kk_preamble_run(kk_preamble_http, &f->pstep, c->in.data + c->in.off, c->in.len,
+	    &used);
+	kk_buf_consume(&c->in, used);
+	switch (r) {
+	case KK_PREAMBLE_MORE:
+		if (c->flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR))
+			kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
+		else
+			set_timer(f);
+		return;
+	case KK_PREAMBLE_H2:
+		refuse_h2(f);
+		return;
+	case KK_PREAMBLE_REFUSE:
+		kk_front_close(f, KK_CLOSE_BAD_REQUEST);
+		return;
+	default:
+		c->proto = &h1_server;
+		front_process(f);
+	}
 }
 
 void

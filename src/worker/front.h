@@ -50,6 +50,7 @@ struct kk_front {
 	unsigned char minor;	/* HTTP/1.x minor of the last request */
 	unsigned char reason;	/* enum kk_close: why it is closing */
 	unsigned char v6;	/* client is an IPv6 address, kept binary */
+	unsigned char pstep;	/* preamble: the step of the chain running */
 	uint32_t scan;		/* kk_h1_head_end resume point */
 	/* The client address for X-Forwarded-For: the text of an IPv4
 	 * address (or "unknown") fits in 16 bytes; an IPv6 address is kept
