@@ -1,7 +1,9 @@
 /* ISC license. */
 /* Back connections and their pool. A connection is CONNECTING until the
  * socket reports writable, ACTIVE while a stream uses it, IDLE in its
- * backend's pool between requests. Pooled connections stay registered
+ * backend's pool between requests. The pool holds connections with a free
+ * stream slot (kk_bend.avail); an h1 connection has one, so it is pooled
+ * exactly while IDLE. Pooled connections stay registered
  * with epoll (edge-triggered): the backend closing one shows up as an
  * event and the connection is dropped. Reuse takes the most recently used
  * connection, the one least likely to have been closed by the backend. */
@@ -73,26 +75,34 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 {
 	kk_back *b = NULL;
 	kk_link *l;
-	if (!fresh && (l = kk_list_last(&bend->idle))) {
+	if (!fresh && (l = kk_list_last(&bend->avail))) {
 		b = KK_CONTAINER(l, kk_back, link);
-		kk_list_unlink(l);
-		bend->nidle--;
-		kk_stats.back_idle--;
-		b->state = KK_BACK_ACTIVE;
+		if (!b->streams) {	/* unused until now */
+			bend->nidle--;
+			kk_stats.back_idle--;
+			bend->nactive++;
+			kk_stats.back_active++;
+			b->state = KK_BACK_ACTIVE;
+			kk_timer_disarm(&b->conn.timer);
+		}
 		b->flags |= KK_BACK_F_REUSED;
 		kk_stats.back_reused++;
-		kk_timer_disarm(&b->conn.timer);
 	} else {
 		b = back_new(bend);
 		if (!b)
 			return NULL;
 		b->flags &= ~KK_BACK_F_REUSED;
+		b->slots = 1;	/* the h1 client: one request at a time */
+		bend->nactive++;
+		kk_stats.back_active++;
 		kk_timer_arm(&b->conn.timer, kk_now_ms + s->rl->connect_ms);
 	}
+	if (++b->streams == b->slots)
+		kk_list_unlink(&b->link);	/* no free slot left */
+	else if (!kk_link_linked(&b->link))
+		kk_list_push(&bend->avail, &b->link);
 	b->stream = s;
 	b->uses++;
-	bend->nactive++;
-	kk_stats.back_active++;
 	kk_back_wake(b);
 	return b;
 }
@@ -104,8 +114,8 @@ kk_back_close(kk_back *b, enum kk_close reason)
 		return;
 	b->conn.flags |= KK_CONN_F_DEAD;
 	kk_stats.closes[reason]++;
+	kk_list_unlink(&b->link);	/* from bend->avail, if there */
 	if (b->state == KK_BACK_IDLE) {
-		kk_list_unlink(&b->link);
 		b->bend->nidle--;
 		kk_stats.back_idle--;
 	} else {
@@ -132,6 +142,10 @@ kk_back_release(kk_back *b, int reusable)
 		kk_back_close(b, KK_CLOSE_BACK_DONE);
 		return;
 	}
+	if (!kk_link_linked(&b->link))	/* it had no free slot */
+		kk_list_push(&b->bend->avail, &b->link);
+	if (--b->streams)
+		return;
 	kk_buf_give(&b->conn.in);
 	kk_buf_give(&b->conn.out);
 	kk_buf_unwait(&b->conn.bufwait);
@@ -140,7 +154,6 @@ kk_back_release(kk_back *b, int reusable)
 	kk_stats.back_active--;
 	b->state = KK_BACK_IDLE;
 	b->scan = 0;
-	kk_list_push(&b->bend->idle, &b->link);
 	b->bend->nidle++;
 	kk_stats.back_idle++;
 	kk_timer_arm(&b->conn.timer, kk_now_ms + KK_BACK_IDLE_MS);
@@ -232,9 +245,17 @@ kk_back_close_idle(void)
 		kk_bend *bend = KK_CONTAINER(bl, kk_bend, link);
 		/* Closing the last connection may free the bend. */
 		kk_link *next = bl->next;
+		kk_link *nl;
 		unsigned n = bend->nidle;
-		while (n-- && (l = kk_list_first(&bend->idle)))
-			kk_back_close(KK_CONTAINER(l, kk_back, link), KK_CLOSE_BACK_DONE);
+		/* Counted first: after the last close the bend is not touched. */
+		for (l = bend->avail.next; n; l = nl) {
+			kk_back *b = KK_CONTAINER(l, kk_back, link);
+			nl = l->next;
+			if (!b->streams) {
+				n--;
+				kk_back_close(b, KK_CLOSE_BACK_DONE);
+			}
+		}
 		bl = next;
 	}
 }

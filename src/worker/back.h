@@ -27,21 +27,25 @@ typedef struct kk_back kk_back;
 struct kk_back {
 	kk_conn conn;		/* in: response bytes, out: request bytes */
 	kk_task grave;		/* in the loop's graveyard once closed */
-	kk_link link;		/* in bend->idle while pooled */
+	kk_link link;		/* in bend->avail while a stream slot is free */
 	kk_bend *bend;
 	struct kk_stream *stream;
-	unsigned state;
+	unsigned state;		/* IDLE exactly when no stream uses it */
 	unsigned flags;
+	/* Stream slots: how many streams it may carry at once (h1: one; the
+	 * peer's MAX_CONCURRENT_STREAMS for a multiplexing protocol) and how
+	 * many it carries. The pool hands out connections with a free one. */
+	unsigned short slots, streams;
 	size_t scan;		/* kk_h1_head_end resume point */
 	uint64_t uses;
 };
 
-/* A connection to bend for stream s: a pooled one unless fresh, else a
- * new connect. NULL with errno when the socket cannot even be created or
+/* A connection to bend for stream s: a pooled one with a free stream
+ * slot unless fresh, else a new connect. NULL with errno when the socket cannot even be created or
  * the connect fails at once. */
 kk_back *kk_back_get(kk_bend *, struct kk_stream *s, int fresh);
-/* The stream is done with b: back to the pool when reusable, else
- * closed. */
+/* The stream is done with b, its slot is free again: back in the pool
+ * when reusable, else closed. */
 void kk_back_release(kk_back *, int reusable);
 void kk_back_close(kk_back *, enum kk_close);
 static inline void
