@@ -43,6 +43,7 @@ $(B)/src/worker/status.o: src/worker/status.c src/include/kakehi/addr.h src/incl
 $(B)/src/worker/stream.o: src/worker/stream.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/bend.h src/worker/buf.h src/worker/conn.h src/worker/front.h src/worker/h1.h src/worker/lb.h src/worker/list.h src/worker/loop.h src/worker/lsock.h src/worker/router.h src/worker/status.h src/worker/stream.h src/worker/timer.h src/worker/transport.h 
 $(B)/src/worker/timer.o: src/worker/timer.c src/worker/list.h src/worker/timer.h 
 $(B)/src/worker/transport.o: src/worker/transport.c src/worker/buf.h src/worker/conn.h src/worker/list.h src/worker/loop.h src/worker/timer.h src/worker/transport.h 
+$(B)/src/worker/tunnel.o: src/worker/tunnel.c src/include/kakehi/str.h src/worker/buf.h src/worker/conn.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/status.h src/worker/timer.h src/worker/transport.h src/worker/tunnel.h 
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
 LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o $(B)/src/libkakehi/wait.o
@@ -55,7 +56,7 @@ $(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/sup
 $(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
 $(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)
-$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/conn.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(B)/src/worker/proxyhdr.o $(B)/src/worker/clienthello.o $(B)/src/worker/preamble.o $(LIBKAKEHI) $(LIBLLHTTP)
+$(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/conn.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(B)/src/worker/proxyhdr.o $(B)/src/worker/clienthello.o $(B)/src/worker/preamble.o $(B)/src/worker/tunnel.o $(LIBKAKEHI) $(LIBLLHTTP)
 $(B)/bin/kakehi-worker: EXTRA_LIBS := $(TLS_LIBS) $(NGHTTP2_LIBS)
 $(B)/tests/tools/kk-testbackend: $(B)/tests/tools/kk-testbackend.o $(LIBKAKEHI)
 $(B)/tests/tools/kk-testbackend: EXTRA_LIBS :=
