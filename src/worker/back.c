@@ -19,6 +19,7 @@
 #include "stream.h"
 
 static kk_link freelist = { &freelist, &freelist };
+static kk_h1head resp_head;	/* scratch: one response head is parsed at a time */
 
 static void back_free(kk_task *);
 static void back_run(kk_conn *);
@@ -103,6 +104,9 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 		kk_list_push(&bend->avail, &b->link);
 	b->stream = s;
 	b->uses++;
+	b->flags &= ~KK_BACK_F_REPLAY;
+	b->resp_flags = 0;
+	b->resp_body = KK_H1_BODY_NONE;
 	kk_back_wake(b);
 	return b;
 }
@@ -136,8 +140,10 @@ back_free(kk_task *t)
 }
 
 void
-kk_back_release(kk_back *b, int reusable)
+kk_back_release(kk_back *b, int req_done)
 {
+	int reusable = req_done && (b->resp_flags & KK_BACK_R_KEEP) && !b->conn.out.len &&
+	    !b->conn.in.len && !(b->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR));
 	if (!reusable || kk_front_draining || b->bend->refs == 0) {
 		kk_back_close(b, KK_CLOSE_BACK_DONE);
 		return;
@@ -160,14 +166,274 @@ kk_back_release(kk_back *b, int reusable)
 }
 
 void
-kk_back_stream_timer(kk_back *b, int owed, int progress)
+kk_back_stream_timer(kk_back *b, int owed)
 {
+	uint64_t seen = b->conn.bytes_in + b->conn.bytes_out;
+	int progress = seen != b->seen;
+	b->seen = seen;
 	if (b->state != KK_BACK_ACTIVE)
 		return;
-	if (!owed)
+	/* Request bytes it leaves unread are owed too. */
+	if (!owed && !b->conn.out.len)
 		kk_timer_disarm(&b->conn.timer);
 	else if (progress || !kk_timer_armed(&b->conn.timer))
 		kk_timer_arm(&b->conn.timer, kk_now_ms + b->stream->rl->back_ms);
+}
+
+int
+kk_back_resp_began(kk_back *b)
+{
+	if (!b->conn.in.len)
+		return 0;
+	b->flags &= ~KK_BACK_F_REPLAY;
+	if (!b->conn.out.len)
+		kk_buf_give(&b->conn.out);
+	return 1;
+}
+
+int
+kk_back_send_head(kk_back *b, const kk_h1head *h, const kk_h1fwd *fwd)
+{
+	kk_buf *out = &b->conn.out;
+	size_t n;
+	if (!kk_buf_take(out, NULL))
+		return 0;
+	n = kk_h1_write_request(h, fwd, kk_buf_tail(out), kk_buf_room(out));
+	if (!n)
+		return -1;
+	out->len += (uint32_t)n;
+	b->req_body = (unsigned char)h->body;
+	b->flags |= KK_BACK_F_REPLAY;
+	return 1;
+}
+
+/* Room at the tail of the output, wanting need bytes. Bytes already sent
+ * are kept for a retry (KK_BACK_F_REPLAY) only while the request fits the
+ * buffer whole: once they stand in the way of need, the request cannot
+ * be sent again anyway, so they go and the unsent bytes move to the
+ * front. Less than need while unsent bytes fill the buffer. */
+static size_t
+request_room(kk_back *b, size_t need)
+{
+	kk_buf *out = &b->conn.out;
+	size_t room = out->cap - out->off - out->len;
+	if (room >= need || !out->off)
+		return room;
+	b->flags &= ~KK_BACK_F_REPLAY;
+	memmove(out->data, out->data + out->off, out->len);
+	out->off = 0;
+	return out->cap - out->len;
+}
+
+size_t
+kk_back_body_room(kk_back *b, size_t n)
+{
+	size_t room;
+	if (!kk_buf_take(&b->conn.out, &b->conn.bufwait))
+		return 0;
+	if (b->req_body != KK_H1_BODY_CHUNKED) {
+		room = request_room(b, n);
+		return room < n ? room : n;
+	}
+	room = request_room(b, n + KK_H1_CHUNK_OVERHEAD);
+	if (room <= KK_H1_CHUNK_OVERHEAD)
+		return 0;
+	room -= KK_H1_CHUNK_OVERHEAD;
+	return room < n ? room : n;
+}
+
+void
+kk_back_body_put(kk_back *b, const char *p, size_t n)
+{
+	kk_buf *out = &b->conn.out;
+	if (b->req_body == KK_H1_BODY_CHUNKED)
+		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
+	else {
+		memcpy(kk_buf_tail(out), p, n);
+		out->len += (uint32_t)n;
+	}
+}
+
+int
+kk_back_body_takes_buf(const kk_back *b)
+{
+	return b->req_body != KK_H1_BODY_CHUNKED && !b->conn.out.len &&
+	    !(b->flags & KK_BACK_F_REPLAY);
+}
+
+void
+kk_back_body_put_buf(kk_back *b, kk_buf *buf)
+{
+	kk_buf_give(&b->conn.out);
+	b->conn.out = *buf;
+	memset(buf, 0, sizeof *buf);
+}
+
+int
+kk_back_body_end(kk_back *b)
+{
+	if (b->req_body != KK_H1_BODY_CHUNKED)
+		return 1;
+	if (!kk_buf_take(&b->conn.out, &b->conn.bufwait) || request_room(b, 5) < 5)
+		return 0;
+	memcpy(kk_buf_tail(&b->conn.out), "0\r\n\r\n", 5);
+	b->conn.out.len += 5;
+	return 1;
+}
+
+int
+kk_back_flush(kk_back *b, int more)
+{
+	if (b->state != KK_BACK_ACTIVE || !b->conn.out.len)
+		return 1;
+	return kk_conn_flush(&b->conn, (b->flags & KK_BACK_F_REPLAY) != 0, more);
+}
+
+int
+kk_back_can_resend(const kk_back *b, enum kk_close reason)
+{
+	if (reason == KK_CLOSE_BACK_CONNECT || reason == KK_CLOSE_BACK_CONNECT_TIMEOUT)
+		return b->conn.out.off == 0 || (b->flags & KK_BACK_F_REPLAY);
+	return (b->flags & KK_BACK_F_REUSED) && (b->flags & KK_BACK_F_REPLAY) &&
+	    reason == KK_CLOSE_BACK_RESET;
+}
+
+void
+kk_back_req_save(kk_back *b, kk_back_req *r)
+{
+	kk_buf *out = &b->conn.out;
+	r->buf = *out;
+	memset(out, 0, sizeof *out);
+	if (r->buf.data) {	/* from its first byte again */
+		r->buf.len += r->buf.off;
+		r->buf.off = 0;
+	}
+	r->body = b->req_body;
+	r->replay = (b->flags & KK_BACK_F_REPLAY) != 0;
+}
+
+void
+kk_back_req_resend(kk_back *b, kk_back_req *r)
+{
+	kk_buf_give(&b->conn.out);
+	b->conn.out = r->buf;
+	memset(&r->buf, 0, sizeof r->buf);
+	b->req_body = r->body;
+	if (r->replay)
+		b->flags |= KK_BACK_F_REPLAY;
+}
+
+enum kk_msg
+kk_back_resp_head(kk_back *b, int head_req, const kk_h1head **h)
+{
+	kk_buf *in = &b->conn.in;
+	int cut = (b->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) != 0;
+	long n;
+	if (!in->len)
+		return cut ? KK_MSG_RESET : KK_MSG_WAIT;
+	n = kk_h1_head_end(in->data + in->off, in->len, &b->scan);
+	if (n < 0)
+		return KK_MSG_INVALID;
+	/* A head that fills the buffer, or that the backend's end of file
+	 * cuts, will never be whole. */
+	if (!n)
+		return in->len == in->cap || cut ? KK_MSG_INVALID : KK_MSG_WAIT;
+	if (kk_h1_parse_response(&resp_head, in->data + in->off, (size_t)n, head_req) != KK_H1_OK)
+		return KK_MSG_INVALID;
+	*h = &resp_head;
+	return KK_MSG_HEAD;
+}
+
+void
+kk_back_resp_head_done(kk_back *b, const kk_h1head *h)
+{
+	kk_buf_consume(&b->conn.in, h->len);
+	kk_buf_trim(&b->conn.in);
+	b->scan = 0;
+	if (h->status < 200)
+		return;
+	b->resp_flags = 0;
+	if (!(h->flags & KK_H1_F_CLOSE) && h->body != KK_H1_BODY_CLOSE)
+		b->resp_flags |= KK_BACK_R_KEEP;
+	b->resp_body = (unsigned char)h->body;
+	b->resp_left = h->clen;
+	kk_h1_chunk_init(&b->resp_chunk);
+}
+
+enum kk_msg
+kk_back_body_next(kk_back *b, const char **p, size_t *n)
+{
+	kk_buf *in = &b->conn.in;
+	switch (b->resp_body) {
+	case KK_H1_BODY_NONE:
+		return KK_MSG_END;
+	case KK_H1_BODY_LENGTH:
+		if (!b->resp_left)
+			return KK_MSG_END;
+		break;
+	case KK_H1_BODY_CHUNKED:
+		/* Asked with no byte too: at its end the decoder says so again,
+		 * so an end that found no room yet is not taken for a cut. */
+		{
+			size_t used;
+			int r = kk_h1_chunk_next(&b->resp_chunk, in->data ? in->data + in->off :
+			    NULL, in->len, &used);
+			kk_buf_consume(in, used);
+			if (r == KK_H1_CHUNK_ERR)
+				return KK_MSG_INVALID;
+			if (r == KK_H1_CHUNK_END) {
+				if (in->len)	/* bytes after the response */
+					b->resp_flags &= ~KK_BACK_R_KEEP;
+				return KK_MSG_END;
+			}
+			break;
+		}
+	}
+	if (!in->len) {
+		kk_buf_trim(in);
+		/* End of file ends a close-delimited body; anywhere else it is
+		 * a failure. */
+		if (b->conn.flags & KK_CONN_F_ERROR)
+			return KK_MSG_RESET;
+		if (b->conn.flags & KK_CONN_F_EOF)
+			return b->resp_body == KK_H1_BODY_CLOSE ? KK_MSG_END : KK_MSG_RESET;
+		return KK_MSG_WAIT;
+	}
+	*p = in->data + in->off;
+	*n = in->len;
+	if (b->resp_body == KK_H1_BODY_LENGTH && *n > b->resp_left)
+		*n = (size_t)b->resp_left;
+	else if (b->resp_body == KK_H1_BODY_CHUNKED && *n > b->resp_chunk.left)
+		*n = (size_t)b->resp_chunk.left;
+	return *n ? KK_MSG_DATA : KK_MSG_WAIT;
+}
+
+void
+kk_back_body_used(kk_back *b, size_t n)
+{
+	kk_buf_consume(&b->conn.in, n);
+	if (b->resp_body == KK_H1_BODY_LENGTH) {
+		b->resp_left -= n;
+		if (!b->resp_left && b->conn.in.len)	/* bytes after the response */
+			b->resp_flags &= ~KK_BACK_R_KEEP;
+	} else if (b->resp_body == KK_H1_BODY_CHUNKED)
+		b->resp_chunk.left -= n;
+	kk_buf_trim(&b->conn.in);
+}
+
+size_t
+kk_back_body_take(kk_back *b, kk_buf *dst)
+{
+	kk_buf *in = &b->conn.in;
+	size_t n = in->len;
+	if (!n || b->resp_body == KK_H1_BODY_CHUNKED ||
+	    (b->resp_body == KK_H1_BODY_LENGTH && n > b->resp_left))
+		return 0;
+	*dst = *in;
+	memset(in, 0, sizeof *in);
+	if (b->resp_body == KK_H1_BODY_LENGTH)
+		b->resp_left -= n;
+	return n;
 }
 
 static void

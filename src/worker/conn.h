@@ -108,6 +108,20 @@ kk_conn_may_read(const kk_conn *c)
 {
 	return (c->flags & KK_CONN_F_READABLE) && (!c->in.data || c->in.len < c->in.cap);
 }
+/* Whether the last read left bytes in the socket (or the transport). */
+static inline int
+kk_conn_readable(const kk_conn *c)
+{
+	return (c->flags & KK_CONN_F_READABLE) != 0;
+}
+/* A value that moves whenever bytes move while a stream pumps: no read
+ * happens then, so output only grows and input only shrinks, and a
+ * change in either shows. */
+static inline uint64_t
+kk_conn_progress(const kk_conn *c)
+{
+	return c->bytes_out - c->in.len;
+}
 /* Gives back both buffers, forgets a parked wait, stops the timer and the
  * task, and closes through the transport. The owner frees the struct at a
  * safe point (kk_loop_bury). */

@@ -233,6 +233,9 @@ read_head(kk_front *f)
 		return -1;
 	}
 	f->minor = h->minor;
+	f->req_body = (unsigned char)h->body;
+	f->req_left = h->clen;
+	kk_h1_chunk_init(&f->req_chunk);
 	keep = h->minor ? !(h->flags & KK_H1_F_CLOSE) : (h->flags & KK_H1_F_KEEPALIVE) != 0;
 	if (!keep)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
@@ -284,14 +287,175 @@ set_timer(kk_front *f)
 }
 
 void
-kk_front_stream_timer(kk_front *f, unsigned kind, int progress)
+kk_front_stream_timer(kk_front *f, int req_done)
 {
 	kk_rlistener *rl = f->lsock->rl;
+	uint64_t seen = f->conn.bytes_in + f->conn.bytes_out;
+	unsigned kind = KK_FRONT_T_NONE;
+	int progress = seen != f->seen;
+	f->seen = seen;
+	if (f->conn.out.len)
+		kind = KK_FRONT_T_SEND;
+	else if (!req_done && !f->conn.in.len)
+		kind = KK_FRONT_T_BODY;
 	if (kind == KK_FRONT_T_NONE) {
 		kk_timer_disarm(&f->conn.timer);
 		f->tkind = KK_FRONT_T_NONE;
 	} else if (progress || f->tkind != kind || !kk_timer_armed(&f->conn.timer))
 		arm(f, (unsigned char)kind, rl ? rl->front_ms : 60000);
+}
+
+enum kk_msg
+kk_front_body_next(kk_front *f, const char **p, size_t *n)
+{
+	kk_buf *in = &f->conn.in;
+	if (f->req_body == KK_H1_BODY_NONE ||
+	    (f->req_body == KK_H1_BODY_LENGTH && !f->req_left))
+		return KK_MSG_END;
+	if (f->req_body == KK_H1_BODY_CHUNKED) {
+		/* Asked with no byte too: at its end the decoder says so again
+		 * without consuming, so an end that found no room yet is not
+		 * lost once the input is drained. */
+		size_t used;
+		int r = kk_h1_chunk_next(&f->req_chunk, in->data ? in->data + in->off : NULL,
+		    in->len, &used);
+		kk_buf_consume(in, used);
+		if (r == KK_H1_CHUNK_ERR)
+			return KK_MSG_INVALID;
+		if (r == KK_H1_CHUNK_END)
+			return KK_MSG_END;
+		if (r != KK_H1_CHUNK_DATA || !in->len) {
+			kk_buf_trim(in);
+			return KK_MSG_WAIT;
+		}
+		*n = in->len < f->req_chunk.left ? in->len : (size_t)f->req_chunk.left;
+	} else {
+		if (!in->len) {
+			kk_buf_trim(in);
+			return KK_MSG_WAIT;
+		}
+		*n = in->len < f->req_left ? in->len : (size_t)f->req_left;
+	}
+	*p = in->data + in->off;
+	return KK_MSG_DATA;
+}
+
+void
+kk_front_body_used(kk_front *f, size_t n)
+{
+	kk_buf_consume(&f->conn.in, n);
+	if (f->req_body == KK_H1_BODY_CHUNKED)
+		f->req_chunk.left -= n;
+	else
+		f->req_left -= n;
+	kk_buf_trim(&f->conn.in);
+}
+
+size_t
+kk_front_body_take(kk_front *f, kk_buf *dst)
+{
+	kk_buf *in = &f->conn.in;
+	size_t n = in->len;
+	if (!n || f->req_body != KK_H1_BODY_LENGTH || n > f->req_left)
+		return 0;
+	*dst = *in;
+	memset(in, 0, sizeof *in);
+	f->req_left -= n;
+	return n;
+}
+
+int
+kk_front_send_head(kk_front *f, const kk_h1head *h, int *keep)
+{
+	kk_buf *out = &f->conn.out;
+	size_t w;
+	if (!kk_buf_take(out, &f->conn.bufwait))
+		return 0;
+	if (h->status < 200) {
+		/* 1xx: passed on to HTTP/1.1 clients, swallowed for 1.0. */
+		if (f->minor) {
+			w = kk_h1_write_response(h, 0, 1, 1, kk_buf_tail(out), kk_buf_room(out));
+			if (!w)
+				return out->len ? 0 : -1;
+			out->len += (uint32_t)w;
+		}
+		return 1;
+	}
+	/* Where the final response starts in the client's output: until the
+	 * client has been sent a byte past it, a failed response can still
+	 * be replaced by a 502. */
+	f->resp_at = f->conn.bytes_out + out->len;
+	switch (h->body) {
+	case KK_H1_BODY_NONE: f->out = KK_OUT_NONE; break;
+	case KK_H1_BODY_LENGTH: f->out = KK_OUT_LENGTH; break;
+	default:
+		/* Chunked, or until close: HTTP/1.1 clients get chunks and keep
+		 * their connection; HTTP/1.0 clients get the bytes, then the
+		 * close that ends them. */
+		f->out = f->minor ? KK_OUT_CHUNKED : KK_OUT_RAW_CLOSE;
+	}
+	*keep = *keep && f->out != KK_OUT_RAW_CLOSE && !kk_front_draining;
+	w = kk_h1_write_response(h, f->out == KK_OUT_CHUNKED, *keep, f->minor, kk_buf_tail(out),
+	    kk_buf_room(out));
+	if (!w)
+		return out->len ? 0 : -1;
+	out->len += (uint32_t)w;
+	return 1;
+}
+
+size_t
+kk_front_body_room(kk_front *f)
+{
+	size_t room;
+	if (!kk_buf_take(&f->conn.out, &f->conn.bufwait))
+		return 0;
+	room = kk_buf_room(&f->conn.out);
+	if (f->out == KK_OUT_CHUNKED)
+		room = room > KK_H1_CHUNK_OVERHEAD ? room - KK_H1_CHUNK_OVERHEAD : 0;
+	return room;
+}
+
+void
+kk_front_body_put(kk_front *f, const char *p, size_t n)
+{
+	kk_buf *out = &f->conn.out;
+	if (f->out == KK_OUT_CHUNKED)
+		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
+	else {
+		memcpy(kk_buf_tail(out), p, n);
+		out->len += (uint32_t)n;
+	}
+}
+
+void
+kk_front_body_put_buf(kk_front *f, kk_buf *buf)
+{
+	kk_buf_give(&f->conn.out);
+	f->conn.out = *buf;
+	memset(buf, 0, sizeof *buf);
+}
+
+int
+kk_front_body_end(kk_front *f)
+{
+	kk_buf *out = &f->conn.out;
+	if (f->out != KK_OUT_CHUNKED)
+		return 1;
+	if (!kk_buf_take(out, &f->conn.bufwait) || kk_buf_room(out) < 5)
+		return 0;
+	memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
+	out->len += 5;
+	return 1;
+}
+
+int
+kk_front_take_back(kk_front *f)
+{
+	if (f->conn.bytes_out > f->resp_at)
+		return 0;
+	f->conn.out.len = (uint32_t)(f->resp_at - f->conn.bytes_out);
+	kk_buf_trim(&f->conn.out);
+	return 1;
 }
 
 void
