@@ -81,6 +81,28 @@ kk_back_backlog(const kk_back *b)
 {
 	return b->conn.out.len != 0;
 }
+/* The same four as for the front connection (front.h). */
+static inline int
+kk_back_readable(const kk_back *b)
+{
+	return kk_conn_readable(&b->conn);
+}
+static inline uint64_t
+kk_back_progress(const kk_back *b)
+{
+	return kk_conn_progress(&b->conn);
+}
+static inline void
+kk_back_push(kk_back *b)
+{
+	kk_conn_push(&b->conn);
+}
+static inline void
+kk_back_wake_if_more(kk_back *b)
+{
+	if (b->state == KK_BACK_ACTIVE && kk_conn_may_read(&b->conn))
+		kk_conn_wake(&b->conn);
+}
 static inline void
 kk_back_wake(kk_back *b)
 {

@@ -100,6 +100,38 @@ kk_front_backlog(const kk_front *f)
 {
 	return f->conn.out.len != 0;
 }
+/* Whether the client has more bytes for us than were read. */
+static inline int
+kk_front_readable(const kk_front *f)
+{
+	return kk_conn_readable(&f->conn);
+}
+/* Moves whenever the connection's bytes move during a pump. */
+static inline uint64_t
+kk_front_progress(const kk_front *f)
+{
+	return kk_conn_progress(&f->conn);
+}
+/* Writes the response bytes queued; more: further bytes follow at once.
+ * -1 failed (the caller closes), else 0 or 1 as kk_conn_flush. */
+static inline int
+kk_front_flush(kk_front *f, int more)
+{
+	return f->conn.out.len ? kk_conn_flush(&f->conn, 0, more) : 1;
+}
+static inline void
+kk_front_push(kk_front *f)
+{
+	kk_conn_push(&f->conn);
+}
+/* Runs the connection again when its last read may have left bytes in
+ * the kernel that no new edge will announce and its input has room. */
+static inline void
+kk_front_wake_if_more(kk_front *f)
+{
+	if (kk_conn_may_read(&f->conn))
+		kk_front_wake(f);
+}
 
 /* The request body, read from the client (the h1 server protocol). */
 /* The next piece: DATA (*p, *n in f's input, taken with

@@ -307,23 +307,22 @@ kk_stream_pump(kk_stream *s)
 	/* Each pass moves what fits; writing frees room for the next pass.
 	 * Stop when a pass changes nothing (or after a few: fairness). */
 	for (round = 0; round < 8; round++) {
-		uint64_t fp = kk_conn_progress(&f->conn), bp = kk_conn_progress(&b->conn);
+		uint64_t fp = kk_front_progress(f), bp = kk_back_progress(b);
 		if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
 			bad_body(s);
 			return 0;
 		}
 		/* More follows when the client's socket has more body
 		 * waiting: let the kernel fill whole packets. */
-		r = kk_back_flush(b, !(s->flags & KK_STREAM_F_REQ_DONE) &&
-		    kk_conn_readable(&f->conn));
+		r = kk_back_flush(b, !(s->flags & KK_STREAM_F_REQ_DONE) && kk_front_readable(f));
 		if (r < 0) {
 			kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 			return 0;
 		}
 		if (kk_back_active(b) && !pump_response(s))
 			return 0;
-		if (kk_front_backlog(f) && kk_conn_flush(&f->conn, 0,
-		    !(s->flags & KK_STREAM_F_RESP_DONE) && kk_conn_readable(&b->conn)) < 0) {
+		if (kk_front_flush(f, !(s->flags & KK_STREAM_F_RESP_DONE) &&
+		    kk_back_readable(b)) < 0) {
 			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}
@@ -331,22 +330,21 @@ kk_stream_pump(kk_stream *s)
 			stream_finish(s);
 			return 0;
 		}
-		if (fp == kk_conn_progress(&f->conn) && bp == kk_conn_progress(&b->conn))
+		if (fp == kk_front_progress(f) && bp == kk_back_progress(b))
 			break;
 	}
 	/* Nothing follows at once: send what was held for a fuller packet. */
-	if (!kk_front_backlog(f) && !kk_conn_readable(&b->conn))
-		kk_conn_push(&f->conn);
-	if (!kk_back_backlog(b) && !kk_conn_readable(&f->conn))
-		kk_conn_push(&b->conn);
+	if (!kk_front_backlog(f) && !kk_back_readable(b))
+		kk_front_push(f);
+	if (!kk_back_backlog(b) && !kk_front_readable(f))
+		kk_back_push(b);
 	/* A side whose last read filled its buffer may have more waiting in
 	 * the kernel, and no new edge will say so: run it again, once its
 	 * buffer has room (else it would spin until the other side moves,
 	 * and that side's progress wakes it). */
-	if (!(s->flags & KK_STREAM_F_REQ_DONE) && kk_conn_may_read(&f->conn))
-		kk_front_wake(f);
-	if (kk_back_active(b) && kk_conn_may_read(&b->conn))
-		kk_back_wake(b);
+	if (!(s->flags & KK_STREAM_F_REQ_DONE))
+		kk_front_wake_if_more(f);
+	kk_back_wake_if_more(b);
 	stream_timers(s);
 	return 1;
 }
