@@ -28,8 +28,9 @@ kk_bend_get(const char *addr_text, const kk_addr *addr)
 	b = calloc(1, sizeof *b);
 	if (!b)
 		return NULL;
-	kk_list_init(&b->idle);
+	kk_list_init(&b->avail);
 	strncpy(b->addr_text, addr_text, sizeof b->addr_text - 1);
+	b->tp = &kk_transport_plain;	/* TLS to backends: a later table */
 	b->addr = *addr;
 	b->refs = 1;
 	kk_list_push(&all, &b->link);

@@ -1,7 +1,7 @@
 /* ISC license. */
 /* kk_bend: a backend server as the data plane knows it across
- * generations, keyed by its address: the pool of idle keep-alive
- * connections to it, how many connections serve requests (for
+ * generations, keyed by its address: the pool of its connections with a
+ * free stream slot, how many connections serve requests (for
  * least-connections), and whether it recently refused connections. Router
  * snapshots name bends; a bend lives while a snapshot or a connection
  * still uses it. */
@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <kakehi/addr.h>
 #include "list.h"
+#include "transport.h"
 
 /* How long a backend that failed to connect is avoided. */
 #define KK_BEND_DOWN_MS 1500
@@ -18,11 +19,15 @@
 typedef struct kk_bend kk_bend;
 struct kk_bend {
 	kk_link link;		/* all bends */
-	kk_link idle;		/* pooled back connections, most recent last */
+	/* Back connections with a free stream slot, most recently used last:
+	 * an h1 connection has one slot, so only unused ones are here; a
+	 * multiplexed one stays while it has room for another stream. */
+	kk_link avail;
 	char addr_text[KK_ADDR_FMTLEN];
 	kk_addr addr;
+	const kk_transport *tp;	/* what back connections to it move bytes with */
 	unsigned refs;		/* snapshots naming it */
-	unsigned nidle;		/* connections in idle */
+	unsigned nidle;		/* connections with no stream (pooled, unused) */
 	unsigned nactive;	/* connections serving a stream */
 	unsigned nconns;	/* all connections, idle or not */
 	uint64_t down_until;	/* avoided until then (monotonic ms) */

@@ -1,6 +1,6 @@
 /* ISC license. */
 /* HTTP/1.1 front connections. A connection is a small state machine run
- * by front_run whenever its socket or its stream has news: flush what is
+ * by front_process whenever its socket or its stream has news: flush what is
  * queued, read, then either feed the stream in flight or parse the next
  * request head. Pipelined requests wait in the input until the response
  * before them is done. Every connection ends in kk_front_close. */
@@ -13,6 +13,7 @@
 #include <netinet/tcp.h>
 #include <llhttp.h>
 #include "front.h"
+#include "preamble.h"
 #include "router.h"
 #include "stream.h"
 #include "worker.h"
@@ -30,12 +31,18 @@ static kk_link freelist = { &freelist, &freelist };
 static unsigned nfronts;
 static kk_h1head req_head;	/* scratch: one head is parsed at a time */
 
-static void front_run(kk_task *);
-static void front_bufwait(kk_task *);
 static void front_free(kk_task *);
-static void front_timeout(kk_timer *);
-static void front_event(kk_io *, uint32_t);
+static void front_run(kk_conn *);
+static void front_timeout(kk_conn *);
 static void front_process(kk_front *);
+static void preamble_run(kk_conn *);
+
+/* The h1 server protocol. */
+static const kk_protocol h1_server = { "h1-server", front_run, front_timeout };
+/* What a connection runs from accept until its preamble picks the
+ * protocol; its deadlines are the h1 server's (idle, then the head
+ * timeout from the first byte). */
+static const kk_protocol preamble = { "preamble", preamble_run, front_timeout };
 
 unsigned
 kk_front_count(void)
@@ -59,13 +66,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		return;
 	}
 	memset(f, 0, sizeof *f);
-	f->sock.io.fd = fd;
-	f->sock.io.prio = KK_IO_FRONT;
-	f->sock.io.on_event = front_event;
-	f->sock.tp = &kk_transport_plain;
-	f->sock.bufwait.run = front_bufwait;
-	f->task.run = front_run;
-	f->timer.cb = front_timeout;
+	kk_conn_init(&f->conn, fd, KK_IO_FRONT, ls->tp, &preamble, f);
 	f->lsock = ls;
 	f->reason = KK_CLOSE_DONE;
 	if (sa->sa_family == AF_INET6) {
@@ -84,7 +85,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		strcpy(f->client.text, "unknown");
 	if (!ls->nodelay)	/* else inherited from the listener */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (!kk_loop_add(&f->sock.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+	if (!kk_loop_add(&f->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		close(fd);
 		kk_list_push(&freelist, &f->link);
 		kk_stats.accept_errors++;
@@ -92,53 +93,42 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	}
 	/* Most clients send the request with the handshake's last packet:
 	 * try reading at once instead of waiting for the first event. */
-	f->sock.flags = KK_SOCK_F_READABLE | KK_SOCK_F_WRITABLE;
+	f->conn.flags = KK_CONN_F_READABLE | KK_CONN_F_WRITABLE;
 	kk_list_push(&fronts, &f->link);
 	nfronts++;
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
 	f->tkind = KK_FRONT_T_IDLE;
-	kk_timer_arm(&f->timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
+	kk_timer_arm(&f->conn.timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
 	kk_front_wake(f);
-}
-
-static void
-front_event(kk_io *io, uint32_t ev)
-{
-	kk_front *f = KK_CONTAINER(io, kk_front, sock.io);
-	if (f->flags & KK_FRONT_F_DEAD)
-		return;
-	kk_sock_event(&f->sock, ev);
-	front_process(f);
 }
 
 void
 kk_front_close(kk_front *f, enum kk_close reason)
 {
-	if (f->flags & KK_FRONT_F_DEAD)
+	if (f->conn.flags & KK_CONN_F_DEAD)
 		return;
-	f->flags |= KK_FRONT_F_DEAD;
+	f->conn.flags |= KK_CONN_F_DEAD;
 	if (f->stream)
 		kk_stream_abort(f->stream);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
-	kk_timer_disarm(&f->timer);
-	kk_sock_close(&f->sock);
+	kk_conn_close(&f->conn);
 	kk_list_unlink(&f->link);
 	nfronts--;
 	kk_lsock_conn_gone(f->lsock);
 	/* From the run queue to the graveyard: a later wake finds the task
 	 * queued and does nothing. */
-	f->task.run = front_free;
-	kk_loop_bury(&f->task);
+	f->conn.task.run = front_free;
+	kk_loop_bury(&f->conn.task);
 	kk_worker_conn_closed();
 }
 
 static void
 front_free(kk_task *t)
 {
-	kk_front *f = KK_CONTAINER(t, kk_front, task);
+	kk_front *f = KK_CONTAINER(t, kk_front, conn.task);
 	kk_list_push(&freelist, &f->link);
 }
 
@@ -151,7 +141,7 @@ kk_front_client(const kk_front *f, char buf[INET6_ADDRSTRLEN])
 }
 
 /* Stops taking requests; the connection closes once its output is
- * written (see front_run). */
+ * written (see front_process). */
 static void
 set_closing(kk_front *f, enum kk_close reason)
 {
@@ -164,7 +154,7 @@ set_closing(kk_front *f, enum kk_close reason)
 void
 kk_front_respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 {
-	kk_buf *out = &f->sock.out;
+	kk_buf *out = &f->conn.out;
 	size_t n;
 	if (kk_front_draining)
 		keep = 0;
@@ -204,7 +194,7 @@ refuse(kk_front *f, int err)
 static int
 read_head(kk_front *f)
 {
-	kk_buf *in = &f->sock.in;
+	kk_buf *in = &f->conn.in;
 	kk_h1head *h = &req_head;
 	kk_rcluster *c;
 	kk_router *r = kk_worker_router();
@@ -243,6 +233,9 @@ read_head(kk_front *f)
 		return -1;
 	}
 	f->minor = h->minor;
+	f->req_body = (unsigned char)h->body;
+	f->req_left = h->clen;
+	kk_h1_chunk_init(&f->req_chunk);
 	keep = h->minor ? !(h->flags & KK_H1_F_CLOSE) : (h->flags & KK_H1_F_KEEPALIVE) != 0;
 	if (!keep)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
@@ -272,7 +265,7 @@ static void
 arm(kk_front *f, unsigned char kind, unsigned long ms)
 {
 	f->tkind = kind;
-	kk_timer_arm(&f->timer, kk_now_ms + ms);
+	kk_timer_arm(&f->conn.timer, kk_now_ms + ms);
 }
 
 static void
@@ -284,24 +277,185 @@ set_timer(kk_front *f)
 	 * it alone knows whether the client has to act. */
 	if (f->flags & KK_FRONT_F_LINGER || f->stream)
 		return;
-	if (f->sock.in.len) {
+	if (f->conn.in.len) {
 		if (f->tkind != KK_FRONT_T_HEAD)	/* counted from the first byte */
 			arm(f, KK_FRONT_T_HEAD, rl ? rl->request_ms : 10000);
-	} else if (f->sock.out.len)
+	} else if (f->conn.out.len)
 		arm(f, KK_FRONT_T_SEND, front_ms);
-	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->timer))
+	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
 		arm(f, KK_FRONT_T_IDLE, front_ms);
 }
 
 void
-kk_front_stream_timer(kk_front *f, unsigned kind, int progress)
+kk_front_stream_timer(kk_front *f, int req_done)
 {
 	kk_rlistener *rl = f->lsock->rl;
+	uint64_t seen = f->conn.bytes_in + f->conn.bytes_out;
+	unsigned kind = KK_FRONT_T_NONE;
+	int progress = seen != f->seen;
+	f->seen = seen;
+	if (f->conn.out.len)
+		kind = KK_FRONT_T_SEND;
+	else if (!req_done && !f->conn.in.len)
+		kind = KK_FRONT_T_BODY;
 	if (kind == KK_FRONT_T_NONE) {
-		kk_timer_disarm(&f->timer);
+		kk_timer_disarm(&f->conn.timer);
 		f->tkind = KK_FRONT_T_NONE;
-	} else if (progress || f->tkind != kind || !kk_timer_armed(&f->timer))
+	} else if (progress || f->tkind != kind || !kk_timer_armed(&f->conn.timer))
 		arm(f, (unsigned char)kind, rl ? rl->front_ms : 60000);
+}
+
+enum kk_msg
+kk_front_body_next(kk_front *f, const char **p, size_t *n)
+{
+	kk_buf *in = &f->conn.in;
+	if (f->req_body == KK_H1_BODY_NONE ||
+	    (f->req_body == KK_H1_BODY_LENGTH && !f->req_left))
+		return KK_MSG_END;
+	if (f->req_body == KK_H1_BODY_CHUNKED) {
+		/* Asked with no byte too: at its end the decoder says so again
+		 * without consuming, so an end that found no room yet is not
+		 * lost once the input is drained. */
+		size_t used;
+		int r = kk_h1_chunk_next(&f->req_chunk, in->data ? in->data + in->off : NULL,
+		    in->len, &used);
+		kk_buf_consume(in, used);
+		if (r == KK_H1_CHUNK_ERR)
+			return KK_MSG_INVALID;
+		if (r == KK_H1_CHUNK_END)
+			return KK_MSG_END;
+		if (r != KK_H1_CHUNK_DATA || !in->len) {
+			kk_buf_trim(in);
+			return KK_MSG_WAIT;
+		}
+		*n = in->len < f->req_chunk.left ? in->len : (size_t)f->req_chunk.left;
+	} else {
+		if (!in->len) {
+			kk_buf_trim(in);
+			return KK_MSG_WAIT;
+		}
+		*n = in->len < f->req_left ? in->len : (size_t)f->req_left;
+	}
+	*p = in->data + in->off;
+	return KK_MSG_DATA;
+}
+
+void
+kk_front_body_used(kk_front *f, size_t n)
+{
+	kk_buf_consume(&f->conn.in, n);
+	if (f->req_body == KK_H1_BODY_CHUNKED)
+		f->req_chunk.left -= n;
+	else
+		f->req_left -= n;
+	kk_buf_trim(&f->conn.in);
+}
+
+size_t
+kk_front_body_take(kk_front *f, kk_buf *dst)
+{
+	kk_buf *in = &f->conn.in;
+	size_t n = in->len;
+	if (!n || f->req_body != KK_H1_BODY_LENGTH || n > f->req_left)
+		return 0;
+	*dst = *in;
+	memset(in, 0, sizeof *in);
+	f->req_left -= n;
+	return n;
+}
+
+int
+kk_front_send_head(kk_front *f, const kk_h1head *h, int *keep)
+{
+	kk_buf *out = &f->conn.out;
+	size_t w;
+	if (!kk_buf_take(out, &f->conn.bufwait))
+		return 0;
+	if (h->status < 200) {
+		/* 1xx: passed on to HTTP/1.1 clients, swallowed for 1.0. */
+		if (f->minor) {
+			w = kk_h1_write_response(h, 0, 1, 1, kk_buf_tail(out), kk_buf_room(out));
+			if (!w)
+				return out->len ? 0 : -1;
+			out->len += (uint32_t)w;
+		}
+		return 1;
+	}
+	/* Where the final response starts in the client's output: until the
+	 * client has been sent a byte past it, a failed response can still
+	 * be replaced by a 502. */
+	f->resp_at = f->conn.bytes_out + out->len;
+	switch (h->body) {
+	case KK_H1_BODY_NONE: f->out = KK_OUT_NONE; break;
+	case KK_H1_BODY_LENGTH: f->out = KK_OUT_LENGTH; break;
+	default:
+		/* Chunked, or until close: HTTP/1.1 clients get chunks and keep
+		 * their connection; HTTP/1.0 clients get the bytes, then the
+		 * close that ends them. */
+		f->out = f->minor ? KK_OUT_CHUNKED : KK_OUT_RAW_CLOSE;
+	}
+	*keep = *keep && f->out != KK_OUT_RAW_CLOSE && !kk_front_draining;
+	w = kk_h1_write_response(h, f->out == KK_OUT_CHUNKED, *keep, f->minor, kk_buf_tail(out),
+	    kk_buf_room(out));
+	if (!w)
+		return out->len ? 0 : -1;
+	out->len += (uint32_t)w;
+	return 1;
+}
+
+size_t
+kk_front_body_room(kk_front *f)
+{
+	size_t room;
+	if (!kk_buf_take(&f->conn.out, &f->conn.bufwait))
+		return 0;
+	room = kk_buf_room(&f->conn.out);
+	if (f->out == KK_OUT_CHUNKED)
+		room = room > KK_H1_CHUNK_OVERHEAD ? room - KK_H1_CHUNK_OVERHEAD : 0;
+	return room;
+}
+
+void
+kk_front_body_put(kk_front *f, const char *p, size_t n)
+{
+	kk_buf *out = &f->conn.out;
+	if (f->out == KK_OUT_CHUNKED)
+		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
+	else {
+		memcpy(kk_buf_tail(out), p, n);
+		out->len += (uint32_t)n;
+	}
+}
+
+void
+kk_front_body_put_buf(kk_front *f, kk_buf *buf)
+{
+	kk_buf_give(&f->conn.out);
+	f->conn.out = *buf;
+	memset(buf, 0, sizeof *buf);
+}
+
+int
+kk_front_body_end(kk_front *f)
+{
+	kk_buf *out = &f->conn.out;
+	if (f->out != KK_OUT_CHUNKED)
+		return 1;
+	if (!kk_buf_take(out, &f->conn.bufwait) || kk_buf_room(out) < 5)
+		return 0;
+	memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
+	out->len += 5;
+	return 1;
+}
+
+int
+kk_front_take_back(kk_front *f)
+{
+	if (f->conn.bytes_out > f->resp_at)
+		return 0;
+	f->conn.out.len = (uint32_t)(f->resp_at - f->conn.bytes_out);
+	kk_buf_trim(&f->conn.out);
+	return 1;
 }
 
 void
@@ -312,12 +466,12 @@ kk_front_abort(kk_front *f, enum kk_close reason)
 }
 
 static void
-front_timeout(kk_timer *t)
+front_timeout(kk_conn *c)
 {
-	kk_front *f = KK_CONTAINER(t, kk_front, timer);
+	kk_front *f = c->pc;
 	switch (f->tkind) {
 	case KK_FRONT_T_HEAD:
-		f->sock.in.len = 0;
+		f->conn.in.len = 0;
 		kk_front_respond_error(f, 408, 0, KK_CLOSE_REQUEST_TIMEOUT);
 		arm(f, KK_FRONT_T_SEND, 5000);
 		break;
@@ -358,24 +512,24 @@ linger(kk_front *f)
 	if (!(f->flags & KK_FRONT_F_LINGER) &&
 	    (f->flags & (KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ)) ==
 	    (KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ) &&
-	    f->reason == KK_CLOSE_DONE && !f->sock.in.len &&
-	    !(f->sock.flags & (KK_SOCK_F_READABLE | KK_SOCK_F_HUP))) {
+	    f->reason == KK_CLOSE_DONE && !f->conn.in.len &&
+	    !(f->conn.flags & (KK_CONN_F_READABLE | KK_CONN_F_HUP))) {
 		kk_front_close(f, KK_CLOSE_DONE);
 		return;
 	}
 	if (!(f->flags & KK_FRONT_F_LINGER)) {
 		f->flags |= KK_FRONT_F_LINGER;
-		f->sock.tp->shutdown(&f->sock);
-		kk_buf_give(&f->sock.in);
+		f->conn.tp->shutdown(&f->conn);
+		kk_buf_give(&f->conn.in);
 		f->tkind = KK_FRONT_T_LINGER;
-		kk_timer_arm(&f->timer, kk_now_ms + KK_FRONT_LINGER_MS);
+		kk_timer_arm(&f->conn.timer, kk_now_ms + KK_FRONT_LINGER_MS);
 	}
-	while (f->sock.flags & KK_SOCK_F_READABLE) {
-		ssize_t r = f->sock.tp->read(&f->sock, sink, sizeof sink);
+	while (f->conn.flags & KK_CONN_F_READABLE) {
+		ssize_t r = f->conn.tp->read(&f->conn, sink, sizeof sink);
 		if (r > 0)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			f->sock.flags &= ~KK_SOCK_F_READABLE;
+			f->conn.flags &= ~KK_CONN_F_READABLE;
 			return;
 		}
 		if (r < 0 && errno == EINTR)
@@ -396,40 +550,47 @@ ack_now(kk_front *f)
 {
 	int one = 1;
 	f->flags |= KK_FRONT_F_ACKED;
-	setsockopt(f->sock.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+	setsockopt(f->conn.io.fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
 static void
 front_process(kk_front *f)
 {
 	int rounds = 0, r;
-	if (f->flags & KK_FRONT_F_DEAD)
+	if (f->conn.flags & KK_CONN_F_DEAD)
 		return;
+	/* The transport's start (a handshake) comes before any byte the
+	 * protocol reads; the idle timer armed at accept bounds it. */
+	if ((r = kk_conn_start(&f->conn)) <= 0) {
+		if (r < 0)
+			kk_front_close(f, KK_CLOSE_READ_ERROR);
+		return;
+	}
 	if (f->flags & KK_FRONT_F_LINGER) {
 		linger(f);
 		return;
 	}
 	while (rounds++ < KK_FRONT_RUN_ROUNDS) {
-		if (f->sock.out.len) {
-			if (kk_sock_flush(&f->sock, 0, 0) < 0) {
+		if (f->conn.out.len) {
+			if (kk_conn_flush(&f->conn, 0, 0) < 0) {
 				kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 				return;
 			}
 			/* Room for more of the response. */
-			if (f->stream && f->stream->back && f->stream->back->sock.in.len)
-				kk_back_wake(f->stream->back);
+			if (f->stream)
+				kk_stream_front_drained(f->stream);
 		}
 		if (f->stream) {
 			kk_stream *s = f->stream;
 			if (kk_stream_wants_body(s))
-				kk_sock_fill(&f->sock);
+				kk_conn_fill(&f->conn);
 			if (!kk_stream_pump(s)) {
-				if (f->flags & KK_FRONT_F_DEAD)
+				if (f->conn.flags & KK_CONN_F_DEAD)
 					return;
 				continue;	/* ended: flush, then the next request */
 			}
-			if (kk_stream_wants_body(s) && !f->sock.in.len) {
-				if (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) {
+			if (kk_stream_wants_body(s) && !f->conn.in.len) {
+				if (f->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) {
 					kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
 					return;
 				}
@@ -439,22 +600,22 @@ front_process(kk_front *f)
 			break;
 		}
 		if (f->flags & KK_FRONT_F_CLOSING) {
-			if (!f->sock.out.len) {
+			if (!f->conn.out.len) {
 				linger(f);
 				return;
 			}
 			break;
 		}
-		if (f->sock.out.len)
+		if (f->conn.out.len)
 			break;	/* the previous response goes first */
-		r = kk_sock_fill(&f->sock);
-		if (f->sock.in.len) {
+		r = kk_conn_fill(&f->conn);
+		if (f->conn.in.len) {
 			r = read_head(f);
-			if (f->flags & KK_FRONT_F_DEAD)
+			if (f->conn.flags & KK_CONN_F_DEAD)
 				return;
 			if (r)
 				continue;
-			if (f->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) {
+			if (f->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) {
 				kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
 				return;
 			}
@@ -463,7 +624,7 @@ front_process(kk_front *f)
 			break;
 		}
 		if (r < 0) {
-			kk_front_close(f, (f->sock.flags & KK_SOCK_F_ERROR) ?
+			kk_front_close(f, (f->conn.flags & KK_CONN_F_ERROR) ?
 			    KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT);
 			return;
 		}
@@ -478,19 +639,80 @@ front_process(kk_front *f)
 	set_timer(f);
 	/* Drained input goes back even while a response is on its way: the
 	 * back connection's buffers come from the same pool. */
-	kk_buf_trim(&f->sock.in);
+	kk_buf_trim(&f->conn.in);
 }
 
 static void
-front_run(kk_task *t)
+front_run(kk_conn *c)
 {
-	front_process(KK_CONTAINER(t, kk_front, task));
+	front_process(c->pc);
 }
 
+/* An HTTP/2 client on this HTTP/1 listener: it could not read an HTTP/1
+ * error, so it gets the HTTP/2 refusal, then the closing path of the h1
+ * server writes it out and ends the connection. */
 static void
-front_bufwait(kk_task *t)
+refuse_h2(kk_front *f)
 {
-	front_process(KK_CONTAINER(t, kk_front, sock.bufwait));
+	kk_buf *out = &f->conn.out;
+	size_t n;
+	f->conn.in.len = 0;
+	kk_buf_trim(&f->conn.in);
+	if (!kk_buf_take(out, NULL) ||
+	    !(n = kk_preamble_h2_refusal(kk_buf_tail(out), kk_buf_room(out)))) {
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	out->len += (uint32_t)n;
+	f->conn.proto = &h1_server;
+	set_closing(f, KK_CLOSE_H2_REFUSED);
+	front_process(f);
+}
+
+/* Reads the first bytes and runs the preamble chain over them; once it
+ * decides, the chosen protocol takes the connection (and the bytes left:
+ * the first read serves the first request, no second read is made). */
+static void
+preamble_run(kk_conn *c)
+{
+	kk_front *f = c->pc;
+	size_t used;
+	int r;
+	if ((r = kk_conn_start(c)) <= 0) {
+		if (r < 0)
+			kk_front_close(f, KK_CLOSE_READ_ERROR);
+		return;
+	}
+	r = kk_conn_fill(c);
+	if (!c->in.len) {
+		if (r < 0)
+			kk_front_close(f, (c->flags & KK_CONN_F_ERROR) ? KK_CLOSE_READ_ERROR :
+			    KK_CLOSE_CLIENT);
+		else if (kk_front_draining)
+			kk_front_close(f, KK_CLOSE_DRAIN);
+		return;
+	}
+	/* Every listener is a plain HTTP one until listeners name a chain. */
+	r = kk_preamble_run(kk_preamble_http, &f->pstep, c->in.data + c->in.off, c->in.len,
+	    &used);
+	kk_buf_consume(&c->in, used);
+	switch (r) {
+	case KK_PREAMBLE_MORE:
+		if (c->flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR))
+			kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
+		else
+			set_timer(f);
+		return;
+	case KK_PREAMBLE_H2:
+		refuse_h2(f);
+		return;
+	case KK_PREAMBLE_REFUSE:
+		kk_front_close(f, KK_CLOSE_BAD_REQUEST);
+		return;
+	default:
+		c->proto = &h1_server;
+		front_process(f);
+	}
 }
 
 void
@@ -503,7 +725,7 @@ kk_front_drain_all(void)
 		next = l->next;
 		/* Idle: close now. Busy: the response in flight carries
 		 * Connection: close (decided when its head is written). */
-		if (!f->stream && !f->sock.in.len && !f->sock.out.len &&
+		if (!f->stream && !f->conn.in.len && !f->conn.out.len &&
 		    !(f->flags & KK_FRONT_F_CLOSING))
 			kk_front_close(f, KK_CLOSE_DRAIN);
 	}

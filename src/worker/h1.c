@@ -759,6 +759,15 @@ enum {
 #define KK_H1_CHUNK_EXTMAX 1024		/* extension bytes on one size line */
 #define KK_H1_CHUNK_TRAILERMAX 8192	/* all trailer fields */
 
+size_t
+kk_h1_put_chunk(char *out, const char *p, size_t n)
+{
+	int hl = sprintf(out, "%zx\r\n", n);
+	memcpy(out + hl, p, n);
+	memcpy(out + hl + n, "\r\n", 2);
+	return (size_t)hl + n + 2;
+}
+
 void
 kk_h1_chunk_init(kk_h1chunk *d)
 {

@@ -127,6 +127,13 @@ struct kk_h1chunk {
 	uint64_t left;		/* data bytes left in the current chunk */
 };
 void kk_h1_chunk_init(kk_h1chunk *);
+/* A re-chunked piece adds a size line (hex digits and CRLF) before its
+ * data and a CRLF after it: 20 bytes cover a 64-bit size. */
+#define KK_H1_CHUNK_OVERHEAD 20
+/* Writes p[0, n) at out as one chunk, size line without extensions
+ * (RFC 9112 §7.1); out has room for n + KK_H1_CHUNK_OVERHEAD. Returns the
+ * bytes written. */
+size_t kk_h1_put_chunk(char *out, const char *p, size_t n);
 /* Consumes framing bytes from p[0, len), *used says how many. Returns
  * KK_H1_CHUNK_DATA when data starts at p + *used (d->left bytes, of which
  * the caller takes what it can, then lowers d->left and calls again),

@@ -1,6 +1,6 @@
 /* ISC license. */
 /* epoll loop. Sockets are registered once, edge-triggered, for both
- * directions: readiness is remembered by their owners (sock.h), so the
+ * directions: readiness is remembered by their owners (conn.h), so the
  * steady state makes no epoll_ctl call at all. Work is bounded per turn: a
  * fixed event array, a task budget, a timer budget. */
 #include <errno.h>

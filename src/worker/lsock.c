@@ -66,6 +66,7 @@ kk_lsock_adopt(int fd, const char *addr)
 	l->io.fd = fd;
 	l->io.prio = KK_IO_OTHER;
 	l->io.on_event = lsock_event;
+	l->tp = &kk_transport_plain;	/* TLS listeners: a later table */
 	/* A proxy writes whole messages; Nagle would only delay them. Set
 	 * once here, it saves a system call per accepted connection. */
 	{

@@ -12,6 +12,7 @@
 #include "list.h"
 #include "loop.h"
 #include "router.h"
+#include "transport.h"
 
 /* Small, so that a burst of connections is shared among the workers
  * (measured in lsock.c, beside requeue). */
@@ -29,6 +30,7 @@ struct kk_lsock {
 	/* TCP_NODELAY is set on the listener, so accepted sockets inherit
 	 * it and need no call of their own. */
 	int nodelay;
+	const kk_transport *tp;	/* what connections accepted here move bytes with */
 };
 
 /* Adopts fd as the listener for addr (made non-blocking). NULL with errno

@@ -1,18 +1,16 @@
 /* ISC license. */
-/* The request/response pump between a front and a back connection:
- * request bodies re-framed upstream, response heads re-serialised,
- * response bodies re-framed for the client, retries before the first
- * response byte, and the end of a stream (back connection to the pool,
- * front connection to its next request). */
+/* The pump between a front and a back endpoint: request body events one
+ * way, response heads and body events the other, whole buffers handed
+ * over where both protocols allow, retries before the first response
+ * byte, and the end of a stream (back connection to the pool, front
+ * connection to its next request). Framing is the endpoints' own. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lb.h"
 #include "stream.h"
 
 static kk_link freelist = { &freelist, &freelist };
-static kk_h1head resp_head;	/* scratch: response heads parse here */
 
 static kk_stream *
 stream_alloc(void)
@@ -70,8 +68,6 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 {
 	kk_stream *s = stream_alloc();
 	kk_h1fwd fwd;
-	kk_buf *out;
-	size_t n;
 	char client[INET6_ADDRSTRLEN];
 	if (!s) {
 		*status = 500;
@@ -83,39 +79,28 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 	s->rl = rl;
 	s->cluster = c;
 	s->front = f;
-	s->client_minor = h->minor;
-	s->req_body = (unsigned char)h->body;
-	s->req_left = h->clen;
 	if (h->body == KK_H1_BODY_NONE || (h->body == KK_H1_BODY_LENGTH && !h->clen))
 		s->flags |= KK_STREAM_F_REQ_DONE;
 	if (h->flags & KK_H1_F_HEAD)
 		s->flags |= KK_STREAM_F_HEAD;
 	if (keepalive)
 		s->flags |= KK_STREAM_F_KEEPALIVE;
-	kk_h1_chunk_init(&s->req_chunk);
 	if (!attach(s, NULL, 0)) {
 		*status = s->tries ? 502 : 503;
 		stream_free(s);
 		return NULL;
 	}
-	/* The head goes in the back connection's out buffer, kept after it
-	 * is written until the response starts: that is what a retry sends
-	 * again. */
-	out = &s->back->sock.out;
-	if (!kk_buf_take(out, NULL)) {
-		*status = 503;
-		goto fail;
-	}
 	fwd.client = kk_front_client(f, client);
 	fwd.proto = "http";
 	fwd.port = rl->port[0] ? rl->port : NULL;
-	n = kk_h1_write_request(h, &fwd, kk_buf_tail(out), kk_buf_room(out));
-	if (!n) {
+	switch (kk_back_send_head(s->back, h, &fwd)) {
+	case 0:
+		*status = 503;
+		goto fail;
+	case -1:
 		*status = 431;
 		goto fail;
 	}
-	out->len += (uint32_t)n;
-	s->flags |= KK_STREAM_F_REPLAY;
 	f->stream = s;
 	return s;
 fail:
@@ -124,325 +109,137 @@ fail:
 	return NULL;
 }
 
-/* A re-chunked piece adds a size line (hex digits and CRLF) before its
- * data and a CRLF after it: 20 bytes cover a 64-bit size. */
-#define KK_CHUNK_OVERHEAD 20
-
-/* Appends p[0, n) to out as one chunk, size line without extensions
- * (RFC 9112 §7.1); the caller made room for n + KK_CHUNK_OVERHEAD. */
-static void
-put_chunk(kk_buf *out, const char *p, size_t n)
-{
-	char *t = kk_buf_tail(out);
-	int hl = sprintf(t, "%zx\r\n", n);
-	memcpy(t + hl, p, n);
-	memcpy(t + hl + n, "\r\n", 2);
-	out->len += (uint32_t)(hl + n + 2);
-}
-
-/* Room at the tail of the back out buffer, wanting need bytes. Bytes
- * already sent are kept for a retry (KK_STREAM_F_REPLAY) only while the
- * request fits the buffer whole: once they stand in the way of need, the
- * request cannot be sent again anyway, so they go and the unsent bytes
- * move to the front. Less than need while unsent bytes fill the buffer. */
-static size_t
-request_room(kk_stream *s, kk_buf *out, size_t need)
-{
-	size_t room = out->cap - out->off - out->len;
-	if (room >= need || !out->off)
-		return room;
-	s->flags &= ~KK_STREAM_F_REPLAY;
-	memmove(out->data, out->data + out->off, out->len);
-	out->off = 0;
-	return out->cap - out->len;
-}
-
-/* Moves request body bytes from the client to the back out buffer, as
- * much as the out buffer takes: the rest waits in the client's input, so
+/* Moves the request body from the front endpoint to the back one, as
+ * much as the back takes: the rest waits in the client's input, so
  * memory stays at two buffers whatever the body's size and framing.
  * 1 ok, 0 malformed body (the stream is answered and ended). */
 static int
 pump_request(kk_stream *s)
 {
-	kk_buf *in = &s->front->sock.in, *out = &s->back->sock.out;
-	while (!(s->flags & KK_STREAM_F_REQ_DONE) && in->len) {
-		size_t room, n;
-		if (!kk_buf_take(out, &s->back->sock.bufwait))
+	kk_front *f = s->front;
+	kk_back *b = s->back;
+	while (!(s->flags & KK_STREAM_F_REQ_DONE)) {
+		const char *p;
+		size_t n, room;
+		kk_buf whole;
+		enum kk_msg m = kk_front_body_next(f, &p, &n);
+		if (m == KK_MSG_WAIT)
 			break;
-		if (s->req_body == KK_H1_BODY_LENGTH) {
-			n = in->len;
-			if (n > s->req_left)
-				n = (size_t)s->req_left;
-			if (!out->len && !(s->flags & KK_STREAM_F_REPLAY) && n == in->len) {
-				/* Body bytes only, output empty: move the buffer. */
-				kk_buf_give(out);
-				*out = *in;
-				memset(in, 0, sizeof *in);
-			} else {
-				room = request_room(s, out, n);
-				if (n > room)
-					n = room;
-				if (!n)
-					break;
-				memcpy(kk_buf_tail(out), in->data + in->off, n);
-				out->len += (uint32_t)n;
-				kk_buf_consume(in, n);
-			}
-			s->req_left -= n;
-			if (!s->req_left)
-				s->flags |= KK_STREAM_F_REQ_DONE;
-		} else {
-			size_t used;
-			int r = kk_h1_chunk_next(&s->req_chunk, in->data + in->off, in->len, &used);
-			kk_buf_consume(in, used);
-			if (r == KK_H1_CHUNK_ERR)
-				return 0;
-			if (r == KK_H1_CHUNK_MORE)
-				break;
-			if (r == KK_H1_CHUNK_END) {
-				/* The decoder stays at its end: called again, it
-				 * says so again without consuming. */
-				if (request_room(s, out, 5) < 5)
-					break;
-				memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
-				out->len += 5;
-				s->flags |= KK_STREAM_F_REQ_DONE;
-				break;
-			}
-			/* Data: re-chunk what fits, size line without extensions. */
-			n = in->len;
-			if (n > s->req_chunk.left)
-				n = (size_t)s->req_chunk.left;
-			if (!n)
-				break;
-			room = request_room(s, out, n + KK_CHUNK_OVERHEAD);
-			if (room <= KK_CHUNK_OVERHEAD)
-				break;
-			if (n > room - KK_CHUNK_OVERHEAD)
-				n = room - KK_CHUNK_OVERHEAD;
-			put_chunk(out, in->data + in->off, n);
-			kk_buf_consume(in, n);
-			s->req_chunk.left -= n;
-		}
-	}
-	kk_buf_trim(in);
-	return 1;
-}
-
-/* Appends n body bytes to the client's out buffer in the stream's output
- * framing; the caller checked the room (n + KK_CHUNK_OVERHEAD for
- * chunked). */
-static void
-put_body(kk_stream *s, kk_buf *out, const char *p, size_t n)
-{
-	if (s->out == KK_OUT_CHUNKED)
-		put_chunk(out, p, n);
-	else {
-		memcpy(kk_buf_tail(out), p, n);
-		out->len += (uint32_t)n;
-	}
-}
-
-static int
-resp_done(kk_stream *s, kk_buf *out)
-{
-	if (s->out == KK_OUT_CHUNKED) {
-		if (kk_buf_room(out) < 5)
+		if (m == KK_MSG_INVALID)
 			return 0;
-		memcpy(kk_buf_tail(out), "0\r\n\r\n", 5);
-		out->len += 5;
+		if (m == KK_MSG_END) {
+			if (kk_back_body_end(b))
+				s->flags |= KK_STREAM_F_REQ_DONE;
+			break;
+		}
+		/* Body bytes only, output empty: move the buffer. */
+		if (kk_back_body_takes_buf(b) && kk_front_body_take(f, &whole)) {
+			kk_back_body_put_buf(b, &whole);
+			continue;
+		}
+		room = kk_back_body_room(b, n);
+		if (!room)
+			break;
+		kk_back_body_put(b, p, room);
+		kk_front_body_used(f, room);
 	}
-	s->flags |= KK_STREAM_F_RESP_DONE;
 	return 1;
 }
 
-/* Parses the response head in the back in buffer and queues its
- * re-serialised form. 1 progress, 0 wait, -1 invalid response. */
+/* Response rounds per pump: fairness between streams, since a pass can
+ * move a buffer's worth each time the client's socket takes it. */
+#define KK_STREAM_RESP_ROUNDS 64
+
+/* Passes the next response head on. 1 progress, 0 wait, -1 the stream
+ * ended (the back connection failed it). */
 static int
 response_head(kk_stream *s)
 {
-	kk_back *b = s->back;
-	kk_buf *in = &b->sock.in, *out = &s->front->sock.out;
-	kk_h1head *h = &resp_head;
-	long n;
-	int keep, chunked;
-	size_t w;
-
-	n = kk_h1_head_end(in->data + in->off, in->len, &b->scan);
-	if (n < 0)
-		return -1;
-	/* A head that fills the buffer, or that the backend's end of file
-	 * cuts, will never be whole. */
-	if (!n)
-		return in->len == in->cap || (b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR)) ?
-		    -1 : 0;
-	if (kk_h1_parse_response(h, in->data + in->off, (size_t)n,
-	    (s->flags & KK_STREAM_F_HEAD) != 0) != KK_H1_OK)
-		return -1;
-	if (!kk_buf_take(out, &b->sock.bufwait))
+	const kk_h1head *h;
+	int keep, r;
+	enum kk_msg m = kk_back_resp_head(s->back, (s->flags & KK_STREAM_F_HEAD) != 0, &h);
+	if (m == KK_MSG_WAIT)
 		return 0;
-	if (h->status < 200) {
-		/* 1xx: passed on to HTTP/1.1 clients, swallowed for 1.0. */
-		if (s->client_minor) {
-			w = kk_h1_write_response(h, 0, 1, 1, kk_buf_tail(out), kk_buf_room(out));
-			if (!w)
-				return out->len ? 0 : -1;
-			out->len += (uint32_t)w;
-		}
-		kk_buf_consume(in, (size_t)n);
-		b->scan = 0;
-		return 1;
+	if (m != KK_MSG_HEAD) {
+		kk_stream_back_error(s, m == KK_MSG_RESET ? KK_CLOSE_BACK_RESET :
+		    KK_CLOSE_BACK_INVALID);
+		return -1;
 	}
-	s->status = h->status;
-	/* Where the final response starts in the client's output: until the
-	 * client has been sent a byte past it, a failed response can still
-	 * be replaced by a 502. */
-	s->resp_at = s->front->sock.bytes_out + out->len;
-	s->resp_body = (unsigned char)h->body;
-	s->resp_left = h->clen;
-	switch (h->body) {
-	case KK_H1_BODY_NONE: s->out = KK_OUT_NONE; break;
-	case KK_H1_BODY_LENGTH: s->out = KK_OUT_LENGTH; break;
-	default:
-		/* Chunked, or until close: HTTP/1.1 clients get chunks and keep
-		 * their connection; HTTP/1.0 clients get the bytes, then the
-		 * close that ends them. */
-		s->out = s->client_minor ? KK_OUT_CHUNKED : KK_OUT_RAW_CLOSE;
+	keep = (s->flags & KK_STREAM_F_KEEPALIVE) && (s->flags & KK_STREAM_F_REQ_DONE);
+	r = kk_front_send_head(s->front, h, &keep);
+	if (r < 0) {
+		kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
+		return -1;
 	}
-	chunked = s->out == KK_OUT_CHUNKED;
-	keep = (s->flags & KK_STREAM_F_KEEPALIVE) && s->out != KK_OUT_RAW_CLOSE &&
-	    (s->flags & KK_STREAM_F_REQ_DONE) && !kk_front_draining;
-	if (!keep)
-		s->flags &= ~KK_STREAM_F_KEEPALIVE;
-	if (!(h->flags & KK_H1_F_CLOSE) && h->body != KK_H1_BODY_CLOSE)
-		s->flags |= KK_STREAM_F_BACK_REUSE;
-	w = kk_h1_write_response(h, chunked, keep, s->client_minor, kk_buf_tail(out),
-	    kk_buf_room(out));
-	if (!w)
-		return out->len ? 0 : -1;
-	out->len += (uint32_t)w;
-	kk_buf_consume(in, (size_t)n);
-	b->scan = 0;
-	s->flags |= KK_STREAM_F_RESP_HEAD;
-	kk_stats.responses[h->status / 100]++;
-	kk_h1_chunk_init(&s->resp_chunk);
-	if (h->body == KK_H1_BODY_NONE || (h->body == KK_H1_BODY_LENGTH && !h->clen))
-		resp_done(s, out);
+	if (!r)
+		return 0;
+	if (h->status >= 200) {
+		s->status = h->status;
+		if (!keep)
+			s->flags &= ~KK_STREAM_F_KEEPALIVE;
+		s->flags |= KK_STREAM_F_RESP_HEAD;
+		kk_stats.responses[h->status / 100]++;
+	}
+	kk_back_resp_head_done(s->back, h);
 	return 1;
 }
 
-/* Moves response bytes from the back in buffer to the client. 1 ok, 0
- * stream ended (answered or aborted). */
+/* Moves the response from the back endpoint to the front one, as events:
+ * heads, body data (whole buffers when both sides allow), the end. 1 ok,
+ * 0 stream ended (answered or aborted). */
 static int
 pump_response(kk_stream *s)
 {
 	kk_back *b = s->back;
-	kk_buf *in = &b->sock.in, *out = &s->front->sock.out;
-	int guard = 0;
+	kk_front *f = s->front;
+	unsigned round;
 
-	if (in->len && !(s->flags & KK_STREAM_F_RESP_BYTES)) {
-		s->flags |= KK_STREAM_F_RESP_BYTES;
+	if (!(s->flags & KK_STREAM_F_RESP_BYTES) && kk_back_resp_began(b)) {
 		/* The response began: the request copy kept for a retry is
-		 * no longer needed. */
-		s->flags &= ~KK_STREAM_F_REPLAY;
-		if (!b->sock.out.len)
-			kk_buf_give(&b->sock.out);
+		 * no longer needed (the back endpoint let it go). */
+		s->flags |= KK_STREAM_F_RESP_BYTES;
 	}
-	while (!(s->flags & KK_STREAM_F_RESP_DONE) && guard++ < 64) {
-		size_t room, n;
+	for (round = 0; !(s->flags & KK_STREAM_F_RESP_DONE) && round < KK_STREAM_RESP_ROUNDS;
+	    round++) {
+		const char *p;
+		size_t n, room;
+		kk_buf whole;
+		enum kk_msg m;
 		if (!(s->flags & KK_STREAM_F_RESP_HEAD)) {
-			int r;
-			if (!in->len)
-				break;
-			r = response_head(s);
-			if (r < 0) {
-				kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
+			int r = response_head(s);
+			if (r < 0)
 				return 0;
-			}
 			if (!r)
 				break;
 			continue;
 		}
-		if (!in->len)
+		m = kk_back_body_next(b, &p, &n);
+		if (m == KK_MSG_WAIT)
 			break;
-		if (!kk_buf_take(out, &b->sock.bufwait))
-			break;
-		room = kk_buf_room(out);
-		if (s->out == KK_OUT_CHUNKED) {
-			if (room <= KK_CHUNK_OVERHEAD)
-				break;
-			room -= KK_CHUNK_OVERHEAD;
+		if (m == KK_MSG_INVALID || m == KK_MSG_RESET) {
+			kk_stream_back_error(s, m == KK_MSG_RESET ? KK_CLOSE_BACK_RESET :
+			    KK_CLOSE_BACK_INVALID);
+			return 0;
 		}
-		if (!room)
+		if (m == KK_MSG_END) {
+			if (kk_front_body_end(f))
+				s->flags |= KK_STREAM_F_RESP_DONE;
 			break;
-		if (s->resp_body == KK_H1_BODY_CHUNKED) {
-			size_t used;
-			int r = kk_h1_chunk_next(&s->resp_chunk, in->data + in->off, in->len, &used);
-			kk_buf_consume(in, used);
-			if (r == KK_H1_CHUNK_ERR) {
-				kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
-				return 0;
-			}
-			if (r == KK_H1_CHUNK_MORE)
-				break;
-			if (r == KK_H1_CHUNK_END) {
-				if (in->len)	/* bytes after the response */
-					s->flags &= ~KK_STREAM_F_BACK_REUSE;
-				if (!resp_done(s, out))
-					break;
-				continue;
-			}
-			n = in->len;
-			if (n > s->resp_chunk.left)
-				n = (size_t)s->resp_chunk.left;
-			if (n > room)
-				n = room;
-			if (!n)
-				break;
-			put_body(s, out, in->data + in->off, n);
-			kk_buf_consume(in, n);
-			s->resp_chunk.left -= n;
+		}
+		/* Body bytes only, output empty: hand the buffer over instead
+		 * of copying it. */
+		if (kk_front_body_takes_buf(f) && kk_back_body_take(b, &whole)) {
+			kk_front_body_put_buf(f, &whole);
 			continue;
 		}
-		n = in->len;
-		if (s->out != KK_OUT_CHUNKED && !out->len &&
-		    (s->resp_body != KK_H1_BODY_LENGTH || n <= s->resp_left)) {
-			/* Body bytes only, output empty: hand the buffer over
-			 * instead of copying it. */
-			kk_buf_give(out);
-			*out = *in;
-			memset(in, 0, sizeof *in);
-		} else {
-			if (n > room)
-				n = room;
-			if (s->resp_body == KK_H1_BODY_LENGTH && n > s->resp_left)
-				n = (size_t)s->resp_left;
-			put_body(s, out, in->data + in->off, n);
-			kk_buf_consume(in, n);
-		}
-		if (s->resp_body == KK_H1_BODY_LENGTH) {
-			s->resp_left -= n;
-			if (!s->resp_left) {
-				if (in->len)
-					s->flags &= ~KK_STREAM_F_BACK_REUSE;
-				resp_done(s, out);
-			}
-		}
+		room = kk_front_body_room(f);
+		if (!room)
+			break;
+		if (n > room)
+			n = room;
+		kk_front_body_put(f, p, n);
+		kk_back_body_used(b, n);
 	}
-	/* End of file from the backend ends a close-delimited body; anywhere
-	 * else it is a failure. */
-	if (!(s->flags & KK_STREAM_F_RESP_DONE) && !in->len &&
-	    (b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR))) {
-		if ((s->flags & KK_STREAM_F_RESP_HEAD) && s->resp_body == KK_H1_BODY_CLOSE &&
-		    !(b->sock.flags & KK_SOCK_F_ERROR)) {
-			if (kk_buf_take(out, &b->sock.bufwait) && resp_done(s, out))
-				return 1;
-			return 1;	/* the final chunk waits for room */
-		}
-		kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
-		return 0;
-	}
-	kk_buf_trim(in);
 	return 1;
 }
 
@@ -453,12 +250,9 @@ stream_finish(kk_stream *s)
 	kk_back *b = s->back;
 	int keep = (s->flags & KK_STREAM_F_KEEPALIVE) != 0, whole;
 	if (b) {
-		int reuse = (s->flags & KK_STREAM_F_BACK_REUSE) && (s->flags & KK_STREAM_F_REQ_DONE) &&
-		    !b->sock.out.len && !b->sock.in.len &&
-		    !(b->sock.flags & (KK_SOCK_F_EOF | KK_SOCK_F_ERROR));
 		b->stream = NULL;
 		s->back = NULL;
-		kk_back_release(b, reuse);
+		kk_back_release(b, (s->flags & KK_STREAM_F_REQ_DONE) != 0);
 	}
 	if (!(s->flags & KK_STREAM_F_REQ_DONE))
 		keep = 0;	/* the rest of the request body is unread */
@@ -485,13 +279,6 @@ bad_body(kk_stream *s)
 		kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
 }
 
-/* Readable, and the input buffer can take more. */
-static int
-may_read(const kk_sock *k)
-{
-	return (k->flags & KK_SOCK_F_READABLE) && (!k->in.data || k->in.len < k->in.cap);
-}
-
 /* Times whoever the stream waits on, and only while it waits: the
  * backend while it owes the response (the request is wholly queued and
  * the client takes what comes) or leaves request bytes unread; the client
@@ -502,22 +289,9 @@ may_read(const kk_sock *k)
 static void
 stream_timers(kk_stream *s)
 {
-	kk_front *f = s->front;
-	kk_back *b = s->back;
-	uint64_t fseen = f->sock.bytes_in + f->sock.bytes_out;
-	uint64_t bseen = b->sock.bytes_in + b->sock.bytes_out;
-	unsigned fkind = KK_FRONT_T_NONE;
-	int bowed;
-
-	if (f->sock.out.len)
-		fkind = KK_FRONT_T_SEND;
-	else if (!(s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.in.len)
-		fkind = KK_FRONT_T_BODY;
-	kk_front_stream_timer(f, fkind, fseen != s->front_seen);
-	s->front_seen = fseen;
-	bowed = b->sock.out.len || ((s->flags & KK_STREAM_F_REQ_DONE) && !f->sock.out.len);
-	kk_back_stream_timer(b, bowed, bseen != s->back_seen);
-	s->back_seen = bseen;
+	int req_done = (s->flags & KK_STREAM_F_REQ_DONE) != 0;
+	kk_front_stream_timer(s->front, req_done);
+	kk_back_stream_timer(s->back, req_done && !kk_front_backlog(s->front));
 }
 
 int
@@ -533,27 +307,22 @@ kk_stream_pump(kk_stream *s)
 	/* Each pass moves what fits; writing frees room for the next pass.
 	 * Stop when a pass changes nothing (or after a few: fairness). */
 	for (round = 0; round < 8; round++) {
-		uint32_t fin = f->sock.in.len, bin = b->sock.in.len;
-		uint64_t fout = f->sock.bytes_out, bout = b->sock.bytes_out;
+		uint64_t fp = kk_front_progress(f), bp = kk_back_progress(b);
 		if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
 			bad_body(s);
 			return 0;
 		}
-		if (b->state == KK_BACK_ACTIVE && b->sock.out.len) {
-			/* More follows when the client's socket has more
-			 * body waiting: let the kernel fill whole packets. */
-			r = kk_sock_flush(&b->sock, (s->flags & KK_STREAM_F_REPLAY) != 0,
-			    !(s->flags & KK_STREAM_F_REQ_DONE) &&
-			    (f->sock.flags & KK_SOCK_F_READABLE));
-			if (r < 0) {
-				kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
-				return 0;
-			}
-		}
-		if (b->state == KK_BACK_ACTIVE && !pump_response(s))
+		/* More follows when the client's socket has more body
+		 * waiting: let the kernel fill whole packets. */
+		r = kk_back_flush(b, !(s->flags & KK_STREAM_F_REQ_DONE) && kk_front_readable(f));
+		if (r < 0) {
+			kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 			return 0;
-		if (f->sock.out.len && kk_sock_flush(&f->sock, 0,
-		    !(s->flags & KK_STREAM_F_RESP_DONE) && (b->sock.flags & KK_SOCK_F_READABLE)) < 0) {
+		}
+		if (kk_back_active(b) && !pump_response(s))
+			return 0;
+		if (kk_front_flush(f, !(s->flags & KK_STREAM_F_RESP_DONE) &&
+		    kk_back_readable(b)) < 0) {
 			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}
@@ -561,23 +330,21 @@ kk_stream_pump(kk_stream *s)
 			stream_finish(s);
 			return 0;
 		}
-		if (fin == f->sock.in.len && bin == b->sock.in.len &&
-		    fout == f->sock.bytes_out && bout == b->sock.bytes_out)
+		if (fp == kk_front_progress(f) && bp == kk_back_progress(b))
 			break;
 	}
 	/* Nothing follows at once: send what was held for a fuller packet. */
-	if (!f->sock.out.len && !(b->sock.flags & KK_SOCK_F_READABLE))
-		kk_sock_push(&f->sock);
-	if (!b->sock.out.len && !(f->sock.flags & KK_SOCK_F_READABLE))
-		kk_sock_push(&b->sock);
+	if (!kk_front_backlog(f) && !kk_back_readable(b))
+		kk_front_push(f);
+	if (!kk_back_backlog(b) && !kk_front_readable(f))
+		kk_back_push(b);
 	/* A side whose last read filled its buffer may have more waiting in
 	 * the kernel, and no new edge will say so: run it again, once its
 	 * buffer has room (else it would spin until the other side moves,
 	 * and that side's progress wakes it). */
-	if (!(s->flags & KK_STREAM_F_REQ_DONE) && may_read(&f->sock))
-		kk_front_wake(f);
-	if (b->state == KK_BACK_ACTIVE && may_read(&b->sock))
-		kk_back_wake(b);
+	if (!(s->flags & KK_STREAM_F_REQ_DONE))
+		kk_front_wake_if_more(f);
+	kk_back_wake_if_more(b);
 	stream_timers(s);
 	return 1;
 }
@@ -588,10 +355,7 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	kk_back *b = s->back, *nb;
 	kk_front *f = s->front;
 	int connect_failed = reason == KK_CLOSE_BACK_CONNECT || reason == KK_CLOSE_BACK_CONNECT_TIMEOUT;
-	int reused = (b->flags & KK_BACK_F_REUSED) != 0;
-	kk_buf *out = &b->sock.out;
-	int resend = connect_failed ? out->off == 0 || (s->flags & KK_STREAM_F_REPLAY)
-	    : reused && (s->flags & KK_STREAM_F_REPLAY) && reason == KK_CLOSE_BACK_RESET;
+	int resend = kk_back_can_resend(b, reason);
 
 	if (connect_failed)
 		kk_bend_mark_down(s->bend, kk_now_ms);
@@ -601,12 +365,8 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	 * fresh connection to the same backend. */
 	if (!(s->flags & KK_STREAM_F_RESP_BYTES) && resend && s->tries < 2) {
 		kk_bend *failed = s->bend;
-		kk_buf saved = *out;
-		memset(out, 0, sizeof *out);
-		if (saved.data) {
-			saved.len += saved.off;
-			saved.off = 0;
-		}
+		kk_back_req saved;
+		kk_back_req_save(b, &saved);
 		b->stream = NULL;
 		s->back = NULL;
 		kk_back_close(b, reason);
@@ -614,22 +374,21 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 			s->bend = NULL;
 		if (attach(s, connect_failed ? failed : NULL, !connect_failed)) {
 			nb = s->back;
-			kk_buf_give(&nb->sock.out);
-			nb->sock.out = saved;
+			kk_back_req_resend(nb, &saved);
 			kk_stats.retries++;
 			kk_back_wake(nb);
 			if (!(s->flags & KK_STREAM_F_REQ_DONE))
 				kk_front_wake(f);
 			return;
 		}
-		kk_buf_give(&saved);
+		kk_buf_give(&saved.buf);
 	} else {
 		b->stream = NULL;
 		s->back = NULL;
 		kk_back_close(b, reason);
 	}
 	f->stream = NULL;
-	if ((s->flags & KK_STREAM_F_RESP_HEAD) && f->sock.bytes_out > s->resp_at) {
+	if ((s->flags & KK_STREAM_F_RESP_HEAD) && !kk_front_take_back(f)) {
 		/* Part of the response went out: the client gets what was
 		 * queued, then a close without the end of the message (no
 		 * final chunk, or fewer bytes than announced): a cut it can
@@ -638,16 +397,18 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		kk_front_abort(f, KK_CLOSE_BACKEND_ERROR);
 		return;
 	}
-	if (s->flags & KK_STREAM_F_RESP_HEAD) {
-		/* Nothing of the final response reached the client yet: it is
-		 * taken back (interim 1xx responses before it stay) and the
-		 * 502 goes in its place. */
-		f->sock.out.len = (uint32_t)(s->resp_at - f->sock.bytes_out);
-		kk_buf_trim(&f->sock.out);
-	}
+	/* Nothing of the final response reached the client: it was taken
+	 * back and the 502 goes in its place. */
 	stream_free(s);
 	kk_front_respond_error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, 0,
 	    KK_CLOSE_DONE);
+}
+
+void
+kk_stream_front_drained(kk_stream *s)
+{
+	if (s->back && kk_back_pending(s->back))
+		kk_back_wake(s->back);
 }
 
 void

@@ -1,9 +1,12 @@
 /* ISC license. */
-/* Streams: one request and its response, between a front connection and
- * a back connection. For HTTP/1.1 a front connection carries one stream at
- * a time; the stream keeps all per-request state (framing of both bodies,
- * the chosen backend, retries), not the connection, so a multiplexing front
- * protocol can hold many. Streams come from a free list. */
+/* Streams: one request and its response, between a front endpoint and a
+ * back endpoint. The stream holds no framing: it moves message events
+ * (msg.h: heads, body data or whole buffers, the end) that the endpoints'
+ * protocols make of their bytes (front.h: the h1 server, back.h: the h1
+ * client), and it keeps what is per request whatever the protocol: the
+ * route, the backend tried, retries, where the exchange stands. An h1
+ * front connection carries one stream at a time; a multiplexing one can
+ * hold many. Streams come from a free list. */
 #ifndef KK_WORKER_STREAM_H
 #define KK_WORKER_STREAM_H
 
@@ -19,12 +22,7 @@
 #define KK_STREAM_F_RESP_HEAD 0x4	/* final response head sent to the client */
 #define KK_STREAM_F_RESP_DONE 0x8	/* response wholly queued to the client */
 #define KK_STREAM_F_KEEPALIVE 0x10	/* client connection stays open after */
-#define KK_STREAM_F_REPLAY 0x20		/* back out buffer holds the whole request */
 #define KK_STREAM_F_HEAD 0x40		/* HEAD request: response has no body */
-#define KK_STREAM_F_BACK_REUSE 0x80	/* back connection reusable after */
-
-/* How the response body goes to the client. */
-enum { KK_OUT_NONE = 0, KK_OUT_LENGTH, KK_OUT_CHUNKED, KK_OUT_RAW_CLOSE };
 
 typedef struct kk_stream kk_stream;
 struct kk_stream {
@@ -36,16 +34,8 @@ struct kk_stream {
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend being tried */
 	unsigned flags;
-	unsigned char req_body;	/* KK_H1_BODY_* */
-	unsigned char resp_body;
-	unsigned char out;	/* KK_OUT_* */
 	unsigned char tries;	/* connection attempts */
-	unsigned char client_minor;
 	unsigned short status;
-	uint64_t req_left, resp_left;
-	uint64_t resp_at;	/* client output offset where the final response starts */
-	uint64_t front_seen, back_seen;	/* bytes each side had moved: progress */
-	kk_h1chunk req_chunk, resp_chunk;
 };
 
 /* Starts a stream for the parsed head h on front f, routed to c: picks a
@@ -61,6 +51,8 @@ int kk_stream_pump(kk_stream *s);
 /* The back connection failed (reason says how); retries or answers the
  * client. */
 void kk_stream_back_error(kk_stream *s, enum kk_close reason);
+/* The client took response bytes: the back side may move more. */
+void kk_stream_front_drained(kk_stream *s);
 /* The front connection is going: the back connection is closed. */
 void kk_stream_abort(kk_stream *s);
 /* Whether the stream still expects request body bytes from the client. */

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "tap.h"
 #include "worker/bend.c"
+#include "worker/transport.c"
 #include "worker/lb.c"
 
 static kk_bend bends[4];

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include "tap.h"
 #include "worker/lsock.c"
+#include "worker/transport.c"
 #include "worker/loop.c"
 #include "worker/timer.c"
 

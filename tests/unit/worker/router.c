@@ -6,6 +6,7 @@
 #include <kakehi/state.h>
 #include "tap.h"
 #include "worker/bend.c"
+#include "worker/transport.c"
 #include "worker/router.c"
 
 static kk_router *
