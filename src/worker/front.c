@@ -16,6 +16,7 @@
 #include "preamble.h"
 #include "router.h"
 #include "stream.h"
+#include "tcpfront.h"
 #include "worker.h"
 
 /* How long a closing connection waits for the client's end of file after
@@ -47,7 +48,7 @@ static const kk_protocol preamble = { "preamble", preamble_run, front_timeout };
 unsigned
 kk_front_count(void)
 {
-	return nfronts;
+	return nfronts + kk_tcpfront_count();	/* one bound for both kinds */
 }
 
 void
@@ -737,4 +738,5 @@ kk_front_stop_all(void)
 	kk_link *l;
 	while ((l = kk_list_first(&fronts)))
 		kk_front_close(KK_CONTAINER(l, kk_front, link), KK_CLOSE_STOP);
+	kk_tcpfront_stop_all();
 }

@@ -16,6 +16,7 @@
 #include "front.h"
 #include "lsock.h"
 #include "status.h"
+#include "tcpfront.h"
 
 static kk_link lsocks = { &lsocks, &lsocks };
 static unsigned maxconns = 10000;
@@ -244,7 +245,12 @@ lsock_event(kk_io *io, uint32_t ev)
 				pause_all();
 			break;
 		}
-		kk_front_accept(l, fd, (struct sockaddr *)&ss, len);
+		/* The kind of a listener never changes (the state refuses it),
+		 * so the snapshot's word holds for every connection. */
+		if (l->rl && l->rl->proto == KK_PROTO_TCP)
+			kk_tcpfront_accept(l, fd, (struct sockaddr *)&ss, len);
+		else
+			kk_front_accept(l, fd, (struct sockaddr *)&ss, len);
 		kk_lsock_check();
 	}
 	if (n)

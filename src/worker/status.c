@@ -14,7 +14,7 @@ kk_status_close_name(enum kk_close r)
 	static const char *const names[KK_CLOSE_COUNT] = {
 		"done", "client", "client-abort", "idle-timeout", "request-timeout",
 		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
-		"backend-error", "drain", "stop", "nomem", "h2-refused",
+		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route",
 		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
 		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
 	};

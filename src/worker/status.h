@@ -26,6 +26,7 @@ enum kk_close {
 	KK_CLOSE_STOP,		/* worker exiting */
 	KK_CLOSE_NOMEM,
 	KK_CLOSE_H2_REFUSED,	/* HTTP/2 preface on an HTTP/1 listener */
+	KK_CLOSE_NO_ROUTE,	/* tcp: no frontend, or a cluster without backends */
 	/* back connections */
 	KK_CLOSE_BACK_DONE,	/* response complete, not reusable */
 	KK_CLOSE_BACK_CONNECT,	/* connect failed */

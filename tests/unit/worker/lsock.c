@@ -40,6 +40,13 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	naccepted++;
 }
 
+/* Every listener here is an http one (fake_rl is zeroed). */
+void
+kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	kk_front_accept(ls, fd, sa, salen);
+}
+
 unsigned
 kk_front_count(void)
 {

@@ -1,0 +1,356 @@
+/* ISC license. */
+/* tcp listener connections: ROUTE (at accept), CONNECT (a back socket
+ * connecting, under the listener's connect timeout), TUNNEL (bytes both
+ * ways until both directions are shut, under the listener's front
+ * timeout as an idle timeout). While connecting, the client's bytes wait
+ * in its socket: the tunnel splices them once the backend is there, so
+ * nothing is buffered here for a client that talks first. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <unistd.h>
+#include "front.h"
+#include "lb.h"
+#include "router.h"
+#include "status.h"
+#include "tcpfront.h"
+#include "tunnel.h"
+#include "worker.h"
+
+/* Connect attempts per connection: the first backend and two others. A
+ * cluster of many dead backends is not walked whole: after three, the
+ * marks left by the failures steer the next clients away from them. */
+#define KK_TCP_TRIES 3
+
+enum { TCP_CONNECT = 0, TCP_TUNNEL };
+
+typedef struct kk_tcpfront kk_tcpfront;
+struct kk_tcpfront {
+	kk_conn front;		/* the client */
+	kk_conn back;		/* the backend; fd -1 before the first connect */
+	kk_tunnel tun;
+	kk_link link;		/* all tcp connections */
+	kk_task grave;		/* freed from the graveyard once closed */
+	kk_lsock *lsock;
+	kk_router *router;	/* held while connecting: cluster lives in it */
+	kk_rcluster *cluster;
+	kk_bend *bend;		/* the backend of the back connection */
+	uint64_t seen;		/* bytes moved when the idle timer last looked */
+	uint64_t active_at;	/* when bytes last moved (monotonic ms) */
+	unsigned char state;
+	unsigned char tries;
+	unsigned char dead;
+};
+
+static kk_link conns = { &conns, &conns };
+static unsigned nconns;
+
+static void idle_check(kk_conn *);
+static void nothing(kk_conn *);
+static void connect_run(kk_conn *);
+static void connect_timeout(kk_conn *);
+
+/* The client while its backend connects: nothing is read (the bytes wait
+ * in the socket); the back connection's timer bounds the wait. */
+static const kk_protocol waiting = { "tcp-wait", nothing, idle_check };
+/* The back connection until it is up. */
+static const kk_protocol connecting = { "tcp-connect", connect_run, connect_timeout };
+
+unsigned
+kk_tcpfront_count(void)
+{
+	return nconns;
+}
+
+static void
+tcp_free(kk_task *t)
+{
+	free(KK_CONTAINER(t, kk_tcpfront, grave));
+}
+
+static void
+drop_router(kk_tcpfront *tc)
+{
+	if (tc->router) {
+		kk_router_unref(tc->router);
+		tc->router = NULL;
+		tc->cluster = NULL;
+	}
+}
+
+/* Closes the back connection alone (a failed connect, or the end). */
+static void
+back_gone(kk_tcpfront *tc, enum kk_close reason)
+{
+	if (tc->back.io.fd < 0)
+		return;
+	kk_stats.closes[reason]++;
+	kk_conn_close(&tc->back);
+	tc->back.io.fd = -1;
+	tc->bend->nactive--;
+	kk_stats.back_active--;
+	kk_bend_conn_gone(tc->bend);
+	tc->bend = NULL;
+}
+
+/* The one way a tcp connection ends, counted under reason; back_reason
+ * is the back connection's own. */
+static void
+tcp_close(kk_tcpfront *tc, enum kk_close reason, enum kk_close back_reason)
+{
+	if (tc->dead)
+		return;
+	tc->dead = 1;
+	if (tc->state == TCP_TUNNEL)
+		kk_tunnel_end(&tc->tun);
+	back_gone(tc, back_reason);
+	drop_router(tc);
+	kk_stats.closes[reason]++;
+	kk_stats.active--;
+	kk_conn_close(&tc->front);
+	kk_list_unlink(&tc->link);
+	nconns--;
+	kk_lsock_conn_gone(tc->lsock);
+	tc->grave.run = tcp_free;
+	kk_loop_bury(&tc->grave);
+	kk_worker_conn_closed();
+}
+
+static void
+nothing(kk_conn *c)
+{
+	(void)c;
+}
+
+/* Starts a connect to a backend of the cluster other than avoid. 1
+ * started, 0 none left or every try spent (the connection is closed). */
+static int
+connect_next(kk_tcpfront *tc, const kk_bend *avoid)
+{
+	while (tc->tries < KK_TCP_TRIES) {
+		kk_rbackend *rb = kk_lb_pick(tc->cluster, avoid, kk_now_ms);
+		int fd, one = 1;
+		if (!rb)
+			break;
+		if (tc->tries++)
+			kk_stats.retries++;
+		fd = socket(rb->bend->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+		if (fd < 0) {
+			tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_DONE);
+			return 0;
+		}
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (connect(fd, (const struct sockaddr *)&rb->bend->addr.ss, rb->bend->addr.len) < 0
+		    && errno != EINPROGRESS) {
+			/* Refused at once: counted like a refusal seen later. */
+			close(fd);
+			kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
+			kk_bend_mark_down(rb->bend, kk_now_ms);
+			avoid = rb->bend;
+			continue;
+		}
+		memset(&tc->back, 0, sizeof tc->back);
+		kk_conn_init(&tc->back, fd, KK_IO_BACK, rb->bend->tp, &connecting, tc);
+		if (!kk_loop_add(&tc->back.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+			close(fd);
+			tc->back.io.fd = -1;
+			tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_DONE);
+			return 0;
+		}
+		tc->bend = rb->bend;
+		tc->bend->nconns++;
+		tc->bend->nactive++;
+		kk_stats.back_connects++;
+		kk_stats.back_active++;
+		kk_timer_arm(&tc->back.timer, kk_now_ms + tc->lsock->rl->connect_ms);
+		return 1;
+	}
+	/* No backend (an empty cluster) or none answered. */
+	tcp_close(tc, tc->tries ? KK_CLOSE_BACKEND_ERROR : KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
+	return 0;
+}
+
+/* This connect failed: the backend is avoided for a while and the next
+ * one is tried. */
+static void
+connect_failed(kk_tcpfront *tc, enum kk_close reason)
+{
+	kk_bend *failed = tc->bend;
+	kk_bend_mark_down(failed, kk_now_ms);
+	/* The next pick avoids it; the bend outlives the close while the
+	 * router snapshot held here names it. */
+	back_gone(tc, reason);
+	connect_next(tc, failed);
+}
+
+static unsigned long
+idle_ms(const kk_tcpfront *tc)
+{
+	const kk_rlistener *rl = tc->lsock->rl;
+	return rl && rl->tunnel_ms ? rl->tunnel_ms : 60000;
+}
+
+static uint64_t
+moved(const kk_tcpfront *tc)
+{
+	return tc->front.bytes_in + tc->front.bytes_out;
+}
+
+/* The idle timer looks a few times per timeout instead of being moved on
+ * by every byte: a busy tunnel costs no timer work per read, and an idle
+ * one is closed between one and one and a quarter timeouts after its
+ * last byte. */
+static void
+arm_idle(kk_tcpfront *tc)
+{
+	unsigned long ms = idle_ms(tc), step = ms / 4 ? ms / 4 : 1;
+	uint64_t at = tc->active_at + ms;
+	if (at > kk_now_ms + step)
+		at = kk_now_ms + step;
+	kk_timer_arm(&tc->front.timer, at);
+}
+
+static void
+idle_tick(kk_tcpfront *tc)
+{
+	uint64_t m = moved(tc);
+	if (m != tc->seen) {
+		tc->seen = m;
+		tc->active_at = kk_now_ms;
+	}
+	if (kk_now_ms >= tc->active_at + idle_ms(tc)) {
+		tcp_close(tc, KK_CLOSE_IDLE_TIMEOUT, KK_CLOSE_BACK_DONE);
+		return;
+	}
+	arm_idle(tc);
+}
+
+static void
+idle_check(kk_conn *c)
+{
+	idle_tick(c->pc);
+}
+
+static void
+tunnel_notify(kk_tunnel *t, int event, kk_conn *side)
+{
+	kk_tcpfront *tc = KK_CONTAINER(t, kk_tcpfront, tun);
+	switch (event) {
+	case KK_TUNNEL_TIMEOUT:
+		/* Only the front connection's timer runs in a tunnel (its
+		 * context is the tunnel now, so side is not looked at). */
+		(void)side;
+		idle_tick(tc);
+		break;
+	case KK_TUNNEL_DONE:
+		tcp_close(tc, KK_CLOSE_DONE, KK_CLOSE_BACK_DONE);
+		break;
+	default:
+		/* Which side failed says who is to blame. */
+		if (tc->back.flags & KK_CONN_F_ERROR)
+			tcp_close(tc, KK_CLOSE_BACKEND_ERROR, KK_CLOSE_BACK_RESET);
+		else
+			tcp_close(tc, (tc->front.flags & KK_CONN_F_ERROR) &&
+			    tc->front.err == EPIPE ? KK_CLOSE_WRITE_ERROR : KK_CLOSE_READ_ERROR,
+			    KK_CLOSE_BACK_ABORT);
+	}
+}
+
+static void
+connect_run(kk_conn *c)
+{
+	kk_tcpfront *tc = c->pc;
+	int err = 0, r;
+	socklen_t len = sizeof err;
+	if (!(c->flags & KK_CONN_F_WRITABLE))
+		return;
+	if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		c->err = err;
+		connect_failed(tc, KK_CLOSE_BACK_CONNECT);
+		return;
+	}
+	if ((r = kk_conn_start(c)) <= 0) {
+		if (r < 0)
+			connect_failed(tc, KK_CLOSE_BACK_CONNECT);
+		return;
+	}
+	kk_timer_disarm(&c->timer);
+	drop_router(tc);
+	if (!kk_tunnel_start(&tc->tun, &tc->front, &tc->back, tunnel_notify)) {
+		tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_ABORT);
+		return;
+	}
+	tc->state = TCP_TUNNEL;
+	tc->active_at = kk_now_ms;
+	tc->seen = moved(tc);
+	arm_idle(tc);
+	/* Both sides may have bytes already: the tunnel looks at once. */
+	tc->front.flags |= KK_CONN_F_READABLE | KK_CONN_F_WRITABLE;
+	kk_conn_wake(&tc->front);
+}
+
+static void
+connect_timeout(kk_conn *c)
+{
+	connect_failed(c->pc, KK_CLOSE_BACK_CONNECT_TIMEOUT);
+}
+
+void
+kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	kk_tcpfront *tc;
+	kk_router *r = kk_worker_router();
+	kk_rcluster *c;
+	(void)sa;
+	(void)salen;
+	if (!(tc = calloc(1, sizeof *tc))) {
+		close(fd);
+		kk_stats.closes[KK_CLOSE_NOMEM]++;
+		return;
+	}
+	kk_conn_init(&tc->front, fd, KK_IO_FRONT, ls->tp, &waiting, tc);
+	tc->back.io.fd = -1;
+	tc->lsock = ls;
+	if (!kk_loop_add(&tc->front.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		close(fd);
+		free(tc);
+		kk_stats.accept_errors++;
+		return;
+	}
+	kk_list_push(&conns, &tc->link);
+	nconns++;
+	ls->nconns++;
+	kk_stats.accepted++;
+	kk_stats.active++;
+	/* The accepted socket is writable and may hold bytes already: the
+	 * tunnel finds out when it starts, as if an edge had come. */
+	tc->front.flags = KK_CONN_F_READABLE | KK_CONN_F_WRITABLE;
+	if (kk_front_draining) {
+		tcp_close(tc, KK_CLOSE_DRAIN, KK_CLOSE_BACK_DONE);
+		return;
+	}
+	c = r && ls->rl ? kk_router_match_sni(ls->rl, NULL, 0) : NULL;
+	if (!c) {
+		tcp_close(tc, KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
+		return;
+	}
+	kk_router_ref(r);
+	tc->router = r;
+	tc->cluster = c;
+	connect_next(tc, NULL);
+}
+
+void
+kk_tcpfront_stop_all(void)
+{
+	kk_link *l;
+	while ((l = kk_list_first(&conns)))
+		tcp_close(KK_CONTAINER(l, kk_tcpfront, link), KK_CLOSE_STOP, KK_CLOSE_BACK_ABORT);
+}
