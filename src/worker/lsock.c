@@ -123,6 +123,23 @@ kk_lsock_conn_gone(kk_lsock *l)
 		free(l);
 }
 
+/* Whether a tcp listener routes by server name: any slot of its name
+ * tables is taken. Once per listener and generation, not per connection. */
+static int
+has_sni(const kk_rlistener *rl)
+{
+	unsigned i;
+	if (!rl || rl->proto != KK_PROTO_TCP)
+		return 0;
+	for (i = 0; rl->exact && i <= rl->exact_mask; i++)
+		if (rl->exact[i])
+			return 1;
+	for (i = 0; rl->wild && i <= rl->wild_mask; i++)
+		if (rl->wild[i])
+			return 1;
+	return 0;
+}
+
 void
 kk_lsock_attach(const kk_router *r)
 {
@@ -130,6 +147,7 @@ kk_lsock_attach(const kk_router *r)
 	for (x = lsocks.next; x != &lsocks; x = x->next) {
 		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
 		l->rl = kk_router_listener(r, l->addr);
+		l->sni = has_sni(l->rl);
 		if (l->rl)
 			poll_on(l);
 		else

@@ -31,6 +31,10 @@ struct kk_lsock {
 	 * it and need no call of their own. */
 	int nodelay;
 	const kk_transport *tp;	/* what connections accepted here move bytes with */
+	/* A tcp listener with --sni frontends: its connections are peeked at
+	 * for the ClientHello's server name. Without, none is read before
+	 * the backend answers (a server-speaks-first protocol works). */
+	int sni;
 };
 
 /* Adopts fd as the listener for addr (made non-blocking). NULL with errno

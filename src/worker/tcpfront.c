@@ -1,5 +1,7 @@
 /* ISC license. */
-/* tcp listener connections: ROUTE (at accept), CONNECT (a back socket
+/* tcp listener connections: PEEK (only on listeners with --sni routes:
+ * the ClientHello is read, under a deadline, and its server name picks
+ * the route), CONNECT (a back socket
  * connecting, under the listener's connect timeout), TUNNEL (bytes both
  * ways until both directions are shut, under the listener's front
  * timeout as an idle timeout). While connecting, the client's bytes wait
@@ -13,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
+#include "clienthello.h"
 #include "front.h"
 #include "lb.h"
 #include "router.h"
@@ -26,13 +29,25 @@
  * marks left by the failures steer the next clients away from them. */
 #define KK_TCP_TRIES 3
 
-enum { TCP_CONNECT = 0, TCP_TUNNEL };
+/* How long a client has to send its whole ClientHello. A TLS client sends
+ * it at once after the TCP handshake, in one or a few segments, so this
+ * is a bound on a client that does not, not a wait any real client nears:
+ * a fixed 10 s, like the default request timeout of http listeners (tcp
+ * listeners have no request timeout of their own), or the front timeout
+ * when that is shorter. */
+#define KK_TCP_PEEK_MS 10000
+
+enum { TCP_CONNECT = 0, TCP_PEEK, TCP_TUNNEL };
 
 typedef struct kk_tcpfront kk_tcpfront;
 struct kk_tcpfront {
 	kk_conn front;		/* the client */
 	kk_conn back;		/* the backend; fd -1 before the first connect */
-	kk_tunnel tun;
+	/* The peek is over before the tunnel starts: they share the room. */
+	union {
+		kk_clienthello ch;
+		kk_tunnel tun;
+	} u;
 	kk_link link;		/* all tcp connections */
 	kk_task grave;		/* freed from the graveyard once closed */
 	kk_lsock *lsock;
@@ -53,10 +68,14 @@ static void idle_check(kk_conn *);
 static void nothing(kk_conn *);
 static void connect_run(kk_conn *);
 static void connect_timeout(kk_conn *);
+static void peek_run(kk_conn *);
+static void peek_timeout(kk_conn *);
 
 /* The client while its backend connects: nothing is read (the bytes wait
  * in the socket); the back connection's timer bounds the wait. */
 static const kk_protocol waiting = { "tcp-wait", nothing, idle_check };
+/* The client until its ClientHello names the route. */
+static const kk_protocol peeking = { "tcp-peek", peek_run, peek_timeout };
 /* The back connection until it is up. */
 static const kk_protocol connecting = { "tcp-connect", connect_run, connect_timeout };
 
@@ -106,7 +125,7 @@ tcp_close(kk_tcpfront *tc, enum kk_close reason, enum kk_close back_reason)
 		return;
 	tc->dead = 1;
 	if (tc->state == TCP_TUNNEL)
-		kk_tunnel_end(&tc->tun);
+		kk_tunnel_end(&tc->u.tun);
 	back_gone(tc, back_reason);
 	drop_router(tc);
 	kk_stats.closes[reason]++;
@@ -239,7 +258,7 @@ idle_check(kk_conn *c)
 static void
 tunnel_notify(kk_tunnel *t, int event, kk_conn *side)
 {
-	kk_tcpfront *tc = KK_CONTAINER(t, kk_tcpfront, tun);
+	kk_tcpfront *tc = KK_CONTAINER(t, kk_tcpfront, u.tun);
 	switch (event) {
 	case KK_TUNNEL_TIMEOUT:
 		/* Only the front connection's timer runs in a tunnel (its
@@ -283,7 +302,7 @@ connect_run(kk_conn *c)
 	}
 	kk_timer_disarm(&c->timer);
 	drop_router(tc);
-	if (!kk_tunnel_start(&tc->tun, &tc->front, &tc->back, tunnel_notify)) {
+	if (!kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify)) {
 		tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_ABORT);
 		return;
 	}
@@ -302,12 +321,78 @@ connect_timeout(kk_conn *c)
 	connect_failed(c->pc, KK_CLOSE_BACK_CONNECT_TIMEOUT);
 }
 
+/* Routes by name (NULL: the default route) and starts connecting. */
+static void
+route(kk_tcpfront *tc, kk_router *r, const char *name, size_t len)
+{
+	kk_rcluster *c = kk_router_match_sni(tc->lsock->rl, name, len);
+	if (!c) {
+		tcp_close(tc, KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
+		return;
+	}
+	kk_router_ref(r);
+	tc->router = r;
+	tc->cluster = c;
+	tc->state = TCP_CONNECT;
+	connect_next(tc, NULL);
+}
+
+static void
+hello_refused(kk_tcpfront *tc, int err)
+{
+	kk_stats.hello[err]++;
+	tcp_close(tc, KK_CLOSE_BAD_HELLO, KK_CLOSE_BACK_DONE);
+}
+
+/* Reads what has come of the ClientHello and parses it again from its
+ * first byte (the parser skips the whole records it walked already). The
+ * bytes stay in the input: the tunnel sends them upstream first. */
+static void
+peek_run(kk_conn *c)
+{
+	kk_tcpfront *tc = c->pc;
+	kk_router *r = kk_worker_router();
+	int f;
+	f = kk_conn_fill(c);
+	if (c->in.len) {
+		switch (kk_clienthello_parse(&tc->u.ch, c->in.data + c->in.off, c->in.len,
+		    c->in.cap)) {
+		case KK_CLIENTHELLO_ERROR:
+			hello_refused(tc, tc->u.ch.err);
+			return;
+		case KK_CLIENTHELLO_DONE:
+			kk_timer_disarm(&c->timer);
+			c->proto = &waiting;
+			if (!r || !tc->lsock->rl) {
+				tcp_close(tc, KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
+				return;
+			}
+			route(tc, r, tc->u.ch.namelen ? tc->u.ch.name : NULL, tc->u.ch.namelen);
+			return;
+		}
+	}
+	if (f < 0 && !c->in.len)	/* gone without a byte: no hello to count */
+		tcp_close(tc, (c->flags & KK_CONN_F_ERROR) ? KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT,
+		    KK_CLOSE_BACK_DONE);
+	else if (f < 0 || (c->flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)))
+		/* The end of file may have come with the last bytes: no
+		 * further event would announce it. */
+		hello_refused(tc, KK_CLIENTHELLO_E_TRUNCATED);
+	else if (c->in.len && c->in.len == c->in.cap)	/* the parser wants more room */
+		hello_refused(tc, KK_CLIENTHELLO_E_TOO_LARGE);
+}
+
+static void
+peek_timeout(kk_conn *c)
+{
+	hello_refused(c->pc, KK_CLIENTHELLO_E_TIMEOUT);
+}
+
 void
 kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
 {
 	kk_tcpfront *tc;
 	kk_router *r = kk_worker_router();
-	kk_rcluster *c;
 	(void)sa;
 	(void)salen;
 	if (!(tc = calloc(1, sizeof *tc))) {
@@ -336,15 +421,21 @@ kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t sa
 		tcp_close(tc, KK_CLOSE_DRAIN, KK_CLOSE_BACK_DONE);
 		return;
 	}
-	c = r && ls->rl ? kk_router_match_sni(ls->rl, NULL, 0) : NULL;
-	if (!c) {
+	if (!r || !ls->rl) {
 		tcp_close(tc, KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
 		return;
 	}
-	kk_router_ref(r);
-	tc->router = r;
-	tc->cluster = c;
-	connect_next(tc, NULL);
+	if (ls->sni) {
+		unsigned long ms = ls->rl->front_ms < KK_TCP_PEEK_MS ? ls->rl->front_ms :
+		    KK_TCP_PEEK_MS;
+		tc->state = TCP_PEEK;
+		tc->front.proto = &peeking;
+		kk_clienthello_init(&tc->u.ch);
+		kk_timer_arm(&tc->front.timer, kk_now_ms + ms);
+		kk_conn_wake(&tc->front);
+		return;
+	}
+	route(tc, r, NULL, 0);
 }
 
 void
