@@ -14,7 +14,8 @@ kk_status_close_name(enum kk_close r)
 	static const char *const names[KK_CLOSE_COUNT] = {
 		"done", "client", "client-abort", "idle-timeout", "request-timeout",
 		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
-		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route", "bad-clienthello",
+		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route",
+		"bad-clienthello", "bad-proxy",
 		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
 		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
 	};
@@ -47,6 +48,9 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	for (i = 1; i < KK_CLIENTHELLO_E_COUNT; i++)
 		ok &= kk_str_catf(out, "clienthello-%s %llu\n", kk_clienthello_err_name((int)i),
 		    (unsigned long long)kk_stats.hello[i]);
+	for (i = 1; i < KK_PROXYHDR_E_COUNT; i++)
+		ok &= kk_str_catf(out, "proxy-%s %llu\n", kk_proxyhdr_err_name((int)i),
+		    (unsigned long long)kk_stats.proxy[i]);
 	for (i = 0; i < KK_CLOSE_COUNT; i++)
 		ok &= kk_str_catf(out, "closes-%s %llu\n", kk_status_close_name((enum kk_close)i),
 		    (unsigned long long)kk_stats.closes[i]);

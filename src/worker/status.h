@@ -10,6 +10,7 @@
 #include <kakehi/str.h>
 #include "clienthello.h"
 #include "h1.h"
+#include "proxyhdr.h"
 
 enum kk_close {
 	KK_CLOSE_DONE = 0,	/* response sent, no keep-alive */
@@ -29,6 +30,7 @@ enum kk_close {
 	KK_CLOSE_H2_REFUSED,	/* HTTP/2 preface on an HTTP/1 listener */
 	KK_CLOSE_NO_ROUTE,	/* tcp: no frontend, or a cluster without backends */
 	KK_CLOSE_BAD_HELLO,	/* tcp: the ClientHello could not be read (see hello) */
+	KK_CLOSE_BAD_PROXY,	/* the PROXY header could not be read (see proxy) */
 	/* back connections */
 	KK_CLOSE_BACK_DONE,	/* response complete, not reusable */
 	KK_CLOSE_BACK_CONNECT,	/* connect failed */
@@ -50,6 +52,7 @@ struct kk_stats {
 	uint64_t closes[KK_CLOSE_COUNT];
 	uint64_t refused[KK_H1_E_COUNT];	/* refused heads by reason */
 	uint64_t hello[KK_CLIENTHELLO_E_COUNT];	/* refused ClientHello peeks by reason */
+	uint64_t proxy[KK_PROXYHDR_E_COUNT];	/* refused PROXY headers by reason */
 	uint64_t accept_errors;
 	uint64_t bytes_in, bytes_out;
 };

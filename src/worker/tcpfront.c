@@ -18,6 +18,7 @@
 #include "clienthello.h"
 #include "front.h"
 #include "lb.h"
+#include "proxyhdr.h"
 #include "router.h"
 #include "status.h"
 #include "tcpfront.h"
@@ -37,15 +38,22 @@
  * when that is shorter. */
 #define KK_TCP_PEEK_MS 10000
 
-enum { TCP_CONNECT = 0, TCP_PEEK, TCP_TUNNEL };
+enum { TCP_CONNECT = 0, TCP_PROXY, TCP_PEEK, TCP_TUNNEL };
 
 typedef struct kk_tcpfront kk_tcpfront;
 struct kk_tcpfront {
 	kk_conn front;		/* the client */
 	kk_conn back;		/* the backend; fd -1 before the first connect */
-	/* The peek is over before the tunnel starts: they share the room. */
+	/* What comes before the tunnel is over when it starts: they share
+	 * the room. */
 	union {
-		kk_clienthello ch;
+		struct {
+			kk_clienthello ch;
+			/* The client's addresses from a PROXY header, for the
+			 * one sent upstream; none: the socket's own. */
+			kk_addr src, dst;
+			int from_header;
+		} pre;
 		kk_tunnel tun;
 	} u;
 	kk_link link;		/* all tcp connections */
@@ -58,6 +66,7 @@ struct kk_tcpfront {
 	uint64_t active_at;	/* when bytes last moved (monotonic ms) */
 	unsigned char state;
 	unsigned char tries;
+	unsigned char send_proxy;	/* enum kk_send_proxy of the cluster */
 	unsigned char dead;
 };
 
@@ -69,11 +78,15 @@ static void nothing(kk_conn *);
 static void connect_run(kk_conn *);
 static void connect_timeout(kk_conn *);
 static void peek_run(kk_conn *);
+static void proxy_run(kk_conn *);
 static void peek_timeout(kk_conn *);
 
 /* The client while its backend connects: nothing is read (the bytes wait
  * in the socket); the back connection's timer bounds the wait. */
 static const kk_protocol waiting = { "tcp-wait", nothing, idle_check };
+/* The client until its PROXY header is read (--expect-proxy); the same
+ * deadline as the peek covers both. */
+static const kk_protocol expecting = { "tcp-proxy", proxy_run, peek_timeout };
 /* The client until its ClientHello names the route. */
 static const kk_protocol peeking = { "tcp-peek", peek_run, peek_timeout };
 /* The back connection until it is up. */
@@ -280,6 +293,34 @@ tunnel_notify(kk_tunnel *t, int event, kk_conn *side)
 	}
 }
 
+/* The PROXY header a --send-proxy cluster gets first, in the back
+ * connection's output: the tunnel writes what is queued there before any
+ * byte of the client's. The addresses are the received header's, else
+ * the client socket's. 1 queued, 0 no buffer or no address. */
+static int
+queue_proxy(kk_tcpfront *tc)
+{
+	kk_addr src, dst;
+	kk_buf *out = &tc->back.out;
+	size_t n;
+	if (tc->u.pre.from_header) {
+		src = tc->u.pre.src;
+		dst = tc->u.pre.dst;
+	} else {
+		src.len = dst.len = sizeof src.ss;
+		if (getpeername(tc->front.io.fd, (struct sockaddr *)&src.ss, &src.len) < 0 ||
+		    getsockname(tc->front.io.fd, (struct sockaddr *)&dst.ss, &dst.len) < 0)
+			return 0;
+	}
+	if (!kk_buf_take(out, NULL))
+		return 0;
+	n = kk_proxyhdr_build(kk_buf_tail(out), kk_buf_room(out),
+	    tc->send_proxy == KK_SEND_PROXY_V2 ? 2 : 1, (struct sockaddr *)&src.ss,
+	    (struct sockaddr *)&dst.ss);
+	out->len += (uint32_t)n;
+	return n != 0;
+}
+
 static void
 connect_run(kk_conn *c)
 {
@@ -302,6 +343,10 @@ connect_run(kk_conn *c)
 	}
 	kk_timer_disarm(&c->timer);
 	drop_router(tc);
+	if (tc->send_proxy != KK_SEND_PROXY_NONE && !queue_proxy(tc)) {
+		tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_ABORT);
+		return;
+	}
 	if (!kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify)) {
 		tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_ABORT);
 		return;
@@ -333,6 +378,7 @@ route(kk_tcpfront *tc, kk_router *r, const char *name, size_t len)
 	kk_router_ref(r);
 	tc->router = r;
 	tc->cluster = c;
+	tc->send_proxy = (unsigned char)c->send_proxy;
 	tc->state = TCP_CONNECT;
 	connect_next(tc, NULL);
 }
@@ -355,10 +401,10 @@ peek_run(kk_conn *c)
 	int f;
 	f = kk_conn_fill(c);
 	if (c->in.len) {
-		switch (kk_clienthello_parse(&tc->u.ch, c->in.data + c->in.off, c->in.len,
+		switch (kk_clienthello_parse(&tc->u.pre.ch, c->in.data + c->in.off, c->in.len,
 		    c->in.cap)) {
 		case KK_CLIENTHELLO_ERROR:
-			hello_refused(tc, tc->u.ch.err);
+			hello_refused(tc, tc->u.pre.ch.err);
 			return;
 		case KK_CLIENTHELLO_DONE:
 			kk_timer_disarm(&c->timer);
@@ -367,7 +413,7 @@ peek_run(kk_conn *c)
 				tcp_close(tc, KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
 				return;
 			}
-			route(tc, r, tc->u.ch.namelen ? tc->u.ch.name : NULL, tc->u.ch.namelen);
+			route(tc, r, tc->u.pre.ch.namelen ? tc->u.pre.ch.name : NULL, tc->u.pre.ch.namelen);
 			return;
 		}
 	}
@@ -382,10 +428,65 @@ peek_run(kk_conn *c)
 		hello_refused(tc, KK_CLIENTHELLO_E_TOO_LARGE);
 }
 
+/* Reads the PROXY header (spec: the first bytes, before any of the
+ * client's); its bytes are dropped, the rest stays for the peek or the
+ * tunnel. A LOCAL header, or v1 UNKNOWN, carries no address: the
+ * connection's own stand. */
+static void
+proxy_run(kk_conn *c)
+{
+	kk_tcpfront *tc = c->pc;
+	kk_proxyhdr h;
+	int f = kk_conn_fill(c);
+	if (c->in.len) {
+		switch (kk_proxyhdr_parse(&h, c->in.data + c->in.off, c->in.len, c->in.cap)) {
+		case KK_PROXYHDR_ERROR:
+			kk_stats.proxy[h.err]++;
+			tcp_close(tc, KK_CLOSE_BAD_PROXY, KK_CLOSE_BACK_DONE);
+			return;
+		case KK_PROXYHDR_DONE:
+			if (h.src.len && (h.src.ss.ss_family == AF_INET ||
+			    h.src.ss.ss_family == AF_INET6)) {
+				tc->u.pre.src = h.src;
+				tc->u.pre.dst = h.dst;
+				tc->u.pre.from_header = 1;
+			}
+			kk_buf_consume(&c->in, h.len);
+			if (tc->lsock->sni) {
+				tc->state = TCP_PEEK;
+				c->proto = &peeking;
+				if (c->in.len)
+					peek_run(c);
+				return;
+			}
+			kk_timer_disarm(&c->timer);
+			c->proto = &waiting;
+			if (!kk_worker_router() || !tc->lsock->rl) {
+				tcp_close(tc, KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
+				return;
+			}
+			route(tc, kk_worker_router(), NULL, 0);
+			return;
+		}
+	}
+	if (f < 0 && !c->in.len)
+		tcp_close(tc, (c->flags & KK_CONN_F_ERROR) ? KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT,
+		    KK_CLOSE_BACK_DONE);
+	else if (f < 0 || (c->flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR))) {
+		kk_stats.proxy[KK_PROXYHDR_E_TRUNCATED]++;
+		tcp_close(tc, KK_CLOSE_BAD_PROXY, KK_CLOSE_BACK_DONE);
+	}
+}
+
 static void
 peek_timeout(kk_conn *c)
 {
-	hello_refused(c->pc, KK_CLIENTHELLO_E_TIMEOUT);
+	kk_tcpfront *tc = c->pc;
+	if (tc->state == TCP_PROXY) {
+		kk_stats.proxy[KK_PROXYHDR_E_TIMEOUT]++;
+		tcp_close(tc, KK_CLOSE_BAD_PROXY, KK_CLOSE_BACK_DONE);
+	} else
+		hello_refused(tc, KK_CLIENTHELLO_E_TIMEOUT);
 }
 
 void
@@ -425,13 +526,13 @@ kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t sa
 		tcp_close(tc, KK_CLOSE_NO_ROUTE, KK_CLOSE_BACK_DONE);
 		return;
 	}
-	if (ls->sni) {
+	if (ls->rl->expect_proxy || ls->sni) {
 		unsigned long ms = ls->rl->front_ms < KK_TCP_PEEK_MS ? ls->rl->front_ms :
 		    KK_TCP_PEEK_MS;
-		tc->state = TCP_PEEK;
-		tc->front.proto = &peeking;
-		kk_clienthello_init(&tc->u.ch);
+		kk_clienthello_init(&tc->u.pre.ch);
 		kk_timer_arm(&tc->front.timer, kk_now_ms + ms);
+		tc->state = ls->rl->expect_proxy ? TCP_PROXY : TCP_PEEK;
+		tc->front.proto = ls->rl->expect_proxy ? &expecting : &peeking;
 		kk_conn_wake(&tc->front);
 		return;
 	}

@@ -121,6 +121,10 @@ run_splice(kk_tunnel *t, unsigned i)
 			return -1;
 		if (r->in.len || w->out.len) {
 			progress |= step;
+			/* Bytes queued on the writing side (a PROXY header)
+			 * went out: the reading side's held bytes are next. */
+			if (step > 0 && !w->out.len)
+				continue;
 			break;	/* held bytes go first: wait for room */
 		}
 		if (!(t->dir[i].flags & KK_TUNNEL_D_EOF) && (r->flags & KK_CONN_F_READABLE)) {

@@ -1,0 +1,89 @@
+#!/bin/sh
+# kakehi-worker and the PROXY protocol on tcp listeners: headers received
+# (--expect-proxy, v1 and v2) and sent (--send-proxy v1|v2) to an echo
+# backend that shows what it got; HAProxy as the sending peer; garbage,
+# truncated and slow headers refused and counted.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/common.sh"
+
+command -v haproxy >/dev/null || { echo "Bail out! haproxy is needed (tools/install-deps)" ; exit 1 ; }
+
+pe=$(kk_free_port) ; kk_spawn echo python3 "$kw_dir/pp.py" serve "$pe"
+kk_wait_for 10 kk_port_open "$pe" || { echo "Bail out! echo backend did not start" ; exit 1 ; }
+send() { python3 "$kw_dir/pp.py" send "$kw_port" "$@" | sed -n 1p ; }
+SIG=0d0a0d0a000d0a515549540a
+
+kw_start in \
+	'listener add tcp 127.0.0.1:@PORT --expect-proxy --front-timeout 2s' \
+	'cluster add echo --send-proxy v1' \
+	"frontend add echo --listener 127.0.0.1:@PORT" \
+	"backend add echo e 127.0.0.1:$pe"
+PIN=$kw_port
+counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-in.log" "$@" ; }
+
+tap_is "$(send '' 'PROXY TCP4 192.0.2.1 198.51.100.2 1111 2222\r\nhello')" \
+	"b'PROXY TCP4 192.0.2.1 198.51.100.2 1111 2222\\r\\nhello'" \
+	"v1 in, v1 out: the header's addresses go upstream, then the client's bytes"
+tap_is "$(send '' 'PROXY TCP6 2001:db8::1 2001:db8::2 1111 2222\r\nsix')" \
+	"b'PROXY TCP6 2001:db8::1 2001:db8::2 1111 2222\\r\\nsix'" "v1 TCP6 in, v1 out"
+tap_is "$(send "${SIG}2111000cc0000201c6336402045708ae" 'v2')" \
+	"b'PROXY TCP4 192.0.2.1 198.51.100.2 1111 2222\\r\\nv2'" "v2 in, v1 out"
+tap_like "$(send "${SIG}20000000" 'local')" \
+	"^b'PROXY TCP4 127\.0\.0\.1 127\.0\.0\.1 [0-9]+ $PIN\\\\r\\\\nlocal'$" \
+	"v2 LOCAL: the connection's own addresses go upstream"
+tap_like "$(send '' 'PROXY UNKNOWN\r\nunk')" \
+	"^b'PROXY TCP4 127\.0\.0\.1 127\.0\.0\.1 [0-9]+ $PIN\\\\r\\\\nunk'$" \
+	"v1 UNKNOWN: the connection's own addresses go upstream"
+tap_is "$(send '' 'GET / HTTP/1.0\r\n\r\n')" closed "garbage instead of a header: closed"
+tap_is "$(send '' 'PROXY TCP4 192.0.2.1 198.51')" closed "a truncated header: closed"
+tap_is "$(send '' 'PROXY TCP4 192.0.2.1 198.51.100.2 1111 2222\n')" closed \
+	"a v1 header ending in a bare LF: closed"
+tap_is "$(send "${SIG}21" '' 10)" closed "a header that stops coming: closed at the deadline"
+c=$(counters proxy-signature proxy-truncated proxy-timeout proxy-v1-crlf closes-bad-proxy)
+tap_like "$c" 'proxy-signature 1' "garbage counted"
+tap_like "$c" 'proxy-truncated 1' "truncated header counted"
+tap_like "$c" 'proxy-v1-crlf 1' "bare LF counted"
+tap_like "$c" 'proxy-timeout 1' "slow header counted"
+tap_like "$c" 'closes-bad-proxy 4' "each closed as a bad PROXY header"
+
+# Sent as v2 by a cluster, from the socket's own addresses.
+kw_start out2 \
+	'listener add tcp 127.0.0.1:@PORT' \
+	'cluster add echo --send-proxy v2' \
+	"frontend add echo --listener 127.0.0.1:@PORT" \
+	"backend add echo e 127.0.0.1:$pe"
+out=$(python3 "$kw_dir/pp.py" send "$kw_port" '' 'x')
+cport=$(printf '%s\n' "$out" | sed -n 's/^port=//p')
+want=$(python3 -c 'import sys; print(repr(bytes.fromhex(sys.argv[1]) + bytes([0x21, 0x11, 0, 12,
+	127, 0, 0, 1, 127, 0, 0, 1]) + int(sys.argv[2]).to_bytes(2, "big") +
+	int(sys.argv[3]).to_bytes(2, "big") + b"x"))' "$SIG" "$cport" "$kw_port")
+tap_is "$(printf '%s\n' "$out" | head -n 1)" "$want" \
+	"--send-proxy v2: the client's address and port, then its bytes"
+
+# HAProxy sends the header (send-proxy, send-proxy-v2) to --expect-proxy;
+# the addresses kakehi passes on are the ones HAProxy saw.
+for v in send-proxy send-proxy-v2 ; do
+	hp=$(kk_free_port)
+	cat > "$T/haproxy-$v.cfg" <<HAP
+global
+	maxconn 100
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 20s
+	timeout server 20s
+listen in
+	bind 127.0.0.1:$hp
+	server k 127.0.0.1:$PIN $v
+HAP
+	kk_spawn "haproxy-$v" haproxy -f "$T/haproxy-$v.cfg" -db
+	kk_wait_for 10 kk_port_open "$hp" || { echo "Bail out! haproxy did not start" ;
+		sed 's/^/# /' "$T/haproxy-$v.log" ; exit 1 ; }
+	out=$(python3 "$kw_dir/pp.py" send "$hp" '' 'via haproxy')
+	cport=$(printf '%s\n' "$out" | sed -n 's/^port=//p')
+	tap_is "$(printf '%s\n' "$out" | head -n 1)" \
+		"b'PROXY TCP4 127.0.0.1 127.0.0.1 $cport $hp\\r\\nvia haproxy'" \
+		"HAProxy $v in front: its client's addresses reach the backend"
+done
+
+tap_done
