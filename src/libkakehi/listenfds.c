@@ -234,3 +234,30 @@ fail:
 	unset_all();
 	return -1;
 }
+
+int
+kk_listenfds_place(int *fds, unsigned n, int base)
+{
+	int top = base + (int)n;
+	unsigned i;
+
+	/* Lift every source above the range first, so no dup2 below closes
+	 * a source not moved yet. */
+	for (i = 0; i < n; i++) {
+		int high = fcntl(fds[i], F_DUPFD_CLOEXEC, top);
+
+		if (high < 0)
+			return 0;
+		if (fds[i] >= top)
+			close(fds[i]);
+		fds[i] = high;
+	}
+	for (i = 0; i < n; i++) {
+		/* dup2 clears close-on-exec on the target: an exec keeps it. */
+		if (dup2(fds[i], base + (int)i) < 0)
+			return 0;
+		close(fds[i]);
+		fds[i] = base + (int)i;
+	}
+	return 1;
+}

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include <kakehi/frame.h>
+#include <kakehi/listenfds.h>
 #include <kakehi/proto.h>
 
 #include "sv.h"
@@ -120,17 +121,8 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	}
 	src[n] = chan_fd;
 	src[n + 1] = state_fd;
-	/* Lift every source above the target range first, so no dup2 below
-	 * closes a source that has not been moved yet. */
-	for (i = 0; i < n + 2; i++) {
-		int high = fcntl(src[i], F_DUPFD_CLOEXEC, base + (int)n + 2);
-		if (high < 0)
-			_exit(111);
-		src[i] = high;
-	}
-	for (i = 0; i < n + 2; i++)
-		if (dup2(src[i], base + (int)i) < 0)
-			_exit(111);
+	if (!kk_listenfds_place(src, n + 2, base))
+		_exit(111);
 	snprintf(nbuf, sizeof nbuf, "%u", n);
 	snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
 	if (n) {
