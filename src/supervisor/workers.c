@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <skalibs/types.h>
+
 #include <kakehi/frame.h>
 #include <kakehi/listenfds.h>
 #include <kakehi/proto.h>
@@ -647,10 +649,11 @@ sv_workers_replace_late(void)
 static void
 on_message(sv_worker *w, unsigned argc, char **argv)
 {
-	unsigned long long gen = 0;
+	uint64_t gen = 0;
 
-	if (argc >= 2)
-		gen = strtoull(argv[1], 0, 10);
+	/* A word that is not a number leaves 0, which no generation is. */
+	if (argc >= 2 && !uint640_scan(argv[1], &gen))
+		gen = 0;
 	if (!strcmp(argv[0], KK_MSG_READY) && argc == 2) {
 		w->acked_gen = gen;
 		sv_workers_event(w, SV_WE_READY);
@@ -666,7 +669,7 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 		uint64_t now = sv_txn_state_gen();
 		sv_warn("worker %u (pid %d) is on generation %llu, not on the one a change"
 		    " applied to; sending it the whole state (generation %llu)", w->id,
-		    (int)w->pid, gen, (unsigned long long)now);
+		    (int)w->pid, (unsigned long long)gen, (unsigned long long)now);
 		if ((!sv_listeners_send_new(w, now) || !sv_worker_send_state(w, now))
 		    && w->chan.fd >= 0)
 			sv_workers_event(w, SV_WE_BROKEN);
