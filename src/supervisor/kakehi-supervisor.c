@@ -10,13 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/types.h>
@@ -204,13 +204,13 @@ static void
 loop(int sigfd)
 {
 	enum { MAXP = 2 + SV_MAX_CLIENTS + SV_MAX_SLOTS };
-	struct pollfd p[MAXP];
+	iopause_fd p[MAXP];
 	int ids[MAXP];
 
 	for (;;) {
 		unsigned n = 0, nctl, i;
 		long long d, now;
-		int timeout = -1;
+		tain deadline;
 
 		sv_control_pump();
 		if (sv.stopping && sv_workers_all_gone())
@@ -231,14 +231,14 @@ loop(int sigfd)
 		d = min_deadline(sv_workers_next_deadline(), sv_txn_deadline());
 		d = min_deadline(d, sv_status_deadline());
 		d = min_deadline(d, sv_control_deadline());
-		if (d) {
-			now = sv_now();
-			timeout = d <= now ? 0 : (d - now > INT_MAX ? INT_MAX : (int)(d - now));
-		}
-		if (poll(p, n, timeout) < 0) {
+		if (d)
+			sv_tain_of_ms(&deadline, d);
+		else
+			tain_add_g(&deadline, &tain_infinite_relative);
+		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
-			sv_die(111, "unable to poll: %s", strerror(errno));
+			sv_die(111, "unable to iopause: %s", strerror(errno));
 		}
 		for (i = 0; i < n; i++) {
 			if (!p[i].revents)
@@ -268,6 +268,7 @@ main(int argc, const char *const *argv)
 	int sigfd;
 
 	sv.notif_fd = -1;
+	tain_now_set_stopwatch_g();
 	cloexec_inherited();
 	for (;;) {
 		int opt = subgetopt_r(argc, argv, "d:s:W:", &l);

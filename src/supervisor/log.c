@@ -1,27 +1,38 @@
 /* ISC license. */
 /* Diagnostics of the supervisor: one line per message on stderr, written
  * with a single write(2) so lines from the supervisor and its workers do
- * not interleave mid-line in a shared log. Also the monotonic clock. */
+ * not interleave mid-line in a shared log. Also the clock. */
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include <skalibs/tai.h>
 
 #include "sv.h"
 
 #define LOG_LINE_MAX 4096
 
+/* The supervisor's one clock is skalibs' STAMP, on the stopwatch (set in
+ * main) so it never steps back; iopause_g refreshes it after each pause.
+ * Milliseconds from TAI_MAGIC keep the deadlines in plain integers that a
+ * subtraction compares, and are never 0 (0 means "no deadline"). */
 long long
 sv_now(void)
 {
-	struct timespec ts;
+	tain_now_g();
+	return (long long)(tai_sec(&STAMP.sec) - TAI_MAGIC) * 1000
+	    + (long long)(STAMP.nano / 1000000);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+void
+sv_tain_of_ms(tain *t, long long ms)
+{
+	tai_u64(&t->sec, TAI_MAGIC + (uint64_t)(ms / 1000));
+	t->nano = (uint32_t)(ms % 1000) * 1000000;
 }
 
 static void

@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <skalibs/tai.h>
 #include <kakehi/addr.h>
 #include <kakehi/chan.h>
 #include <kakehi/state.h>
@@ -99,8 +100,11 @@ struct sv_main {
 
 extern sv_main sv;
 
-/* log.c: one line per call on stderr, "kakehi-supervisor: LEVEL: ...". */
+/* log.c: one line per call on stderr, "kakehi-supervisor: LEVEL: ...".
+ * sv_now: milliseconds of the monotonic STAMP (refreshed by the call);
+ * sv_tain_of_ms turns such a time back into a tain deadline. */
 long long sv_now(void);
+void sv_tain_of_ms(tain *, long long ms);
 void sv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sv_die(int code, const char *fmt, ...)
