@@ -76,7 +76,7 @@ sv_listeners_start(const kk_state *st)
 
 	n = kk_listenfds_get(in, KK_LISTENFDS_MAX, err, sizeof err);
 	if (n < 0)
-		sv_die(111, "unable to adopt inherited listeners: %s", err);
+		sv_dief(111, "unable to adopt inherited listeners: ", err);
 	for (i = 0; i < n; i++) {
 		/* Ours now: workers get dups, never this fd number. */
 		fcntl(in[i].fd, F_SETFD, FD_CLOEXEC);
@@ -95,8 +95,8 @@ sv_listeners_start(const kk_state *st)
 		}
 		fcntl(in[i].fd, F_SETFL, fcntl(in[i].fd, F_GETFL) | O_NONBLOCK);
 		if (!add(in[i].name, in[i].fd, 0))
-			sv_die(111, "unable to record listener %s: %s", in[i].name,
-			    strerror(errno));
+			sv_dief(111, "unable to record listener ", in[i].name,
+			    ": ", strerror(errno));
 		sv_info("adopted inherited listener %s (fd %d)", in[i].name, in[i].fd);
 	}
 	for (j = 0; j < st->nlisteners; j++) {
@@ -106,10 +106,10 @@ sv_listeners_start(const kk_state *st)
 			continue;
 		fd = kk_listen_bind(&st->listeners[j].addr, st->set.backlog, err, sizeof err);
 		if (fd < 0)
-			sv_die(111, "%s", err);
+			sv_dief(111, err);
 		if (!add(st->listeners[j].addr_text, fd, 0))
-			sv_die(111, "unable to record listener %s: %s",
-			    st->listeners[j].addr_text, strerror(errno));
+			sv_dief(111, "unable to record listener ",
+			    st->listeners[j].addr_text, ": ", strerror(errno));
 		sv_info("listening on %s", st->listeners[j].addr_text);
 	}
 }

@@ -99,18 +99,6 @@ sv_warn_limited(sv_ratelimit *rl, const char *fmt, ...)
 }
 
 void
-sv_die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("fatal", fmt, ap);
-	va_end(ap);
-	sv_control_finish();
-	_exit(code);
-}
-
-void
 sv_scrub(char *dst, size_t n, const char *src)
 {
 	size_t i;
