@@ -1,7 +1,10 @@
 /* ISC license. */
 /* Diagnostics of the supervisor: one line per message on stderr, written
  * with a single write(2) so lines from the supervisor and its workers do
- * not interleave mid-line in a shared log. Also the clock. */
+ * not interleave mid-line in a shared log. strerr writes through the
+ * 1024-byte buffer_2 and splits a longer line (audit lines reach 2 KiB),
+ * so it serves only the fatal exit (sv.h); info and warning lines, in the
+ * same "PROG: level:" form, are written here. Also the clock. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -42,7 +45,7 @@ vlog(const char *level, const char *fmt, va_list ap)
 	int e = errno;
 	int n, m;
 
-	n = snprintf(line, sizeof line, "kakehi-supervisor: %s: ", level);
+	n = snprintf(line, sizeof line, "%s: %s: ", PROG, level);
 	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;

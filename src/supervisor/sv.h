@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <skalibs/genalloc.h>
 #include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 #include <kakehi/addr.h>
@@ -89,8 +90,7 @@ struct sv_main {
 	kk_state state;			/* committed, plus the change in flight */
 	uint64_t gen;			/* generation of the committed state */
 	long long started_at;
-	sv_listenfd *lfds;
-	size_t nlfds, alfds;
+	genalloc lfds;			/* sv_listenfd, by address */
 	sv_worker workers[SV_MAX_SLOTS];
 	unsigned want;			/* workers wanted */
 	int notif_fd;			/* -d, -1 when done or absent */
