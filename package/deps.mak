@@ -3,7 +3,8 @@
 $(B)/src/ctl/kakehi-ctl.o: src/ctl/kakehi-ctl.c src/include/kakehi/frame.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/addr.o: src/libkakehi/addr.c src/include/kakehi/addr.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h 
-$(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h src/include/kakehi/wait.h 
+$(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h 
+$(B)/src/libkakehi/frameio.o: src/libkakehi/frameio.c src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/index.o: src/libkakehi/index.c src/include/kakehi/index.h 
 $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h 
 $(B)/src/libkakehi/listenfds.o: src/libkakehi/listenfds.c src/include/kakehi/addr.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h 
@@ -14,7 +15,6 @@ $(B)/src/libkakehi/statejournal.o: src/libkakehi/statejournal.c src/include/kake
 $(B)/src/libkakehi/stateprint.o: src/libkakehi/stateprint.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/str.o: src/libkakehi/str.c src/include/kakehi/str.h 
 $(B)/src/libkakehi/verb.o: src/libkakehi/verb.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
-$(B)/src/libkakehi/wait.o: src/libkakehi/wait.c src/include/kakehi/wait.h 
 $(B)/src/supervisor/control.o: src/supervisor/control.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/kakehi-listen.o: src/supervisor/kakehi-listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h 
 $(B)/src/supervisor/kakehi-supervisor.o: src/supervisor/kakehi-supervisor.c src/include/kakehi/addr.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
@@ -45,7 +45,7 @@ $(B)/src/worker/timer.o: src/worker/timer.c src/worker/list.h src/worker/timer.h
 $(B)/src/worker/transport.o: src/worker/transport.c src/worker/buf.h src/worker/list.h src/worker/loop.h src/worker/sock.h src/worker/transport.h 
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o $(B)/src/libkakehi/wait.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)
