@@ -1162,6 +1162,23 @@ kk_journal_commit(kk_state *st, kk_journal *j)
 	journal_close(st, j);
 }
 
+void
+kk_journal_change(const kk_state *st, const kk_journal *j, size_t i, kk_change *ch)
+{
+	const struct kk_journal_entry *e = &j->e[i];
+	memset(ch, 0, sizeof *ch);
+	ch->id = e->id;
+	switch (e->id) {
+	case KK_V_CLUSTER_ADD: ch->c = &st->clusters[e->slot]; break;
+	case KK_V_CLUSTER_REMOVE: ch->c = &e->u.c; break;
+	case KK_V_FRONTEND_ADD: ch->f = &st->frontends[e->slot]; break;
+	case KK_V_FRONTEND_REMOVE: ch->f = &e->u.f; break;
+	case KK_V_BACKEND_ADD: ch->b = &st->backends[e->slot]; break;
+	case KK_V_BACKEND_REMOVE: ch->b = &e->u.b; break;
+	default: break;
+	}
+}
+
 /* One line of a batch: split, parse, check, apply to next. */
 static int
 load_line(kk_state *next, char *line, char *msg, size_t msglen)

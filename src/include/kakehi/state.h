@@ -151,6 +151,19 @@ int kk_state_apply_journal(kk_state *, const kk_verb *, kk_journal *, char *err,
     size_t errlen);
 void kk_journal_undo(kk_state *, kk_journal *);		/* and empties the journal */
 void kk_journal_commit(kk_state *, kk_journal *);	/* and empties the journal */
+/* The i-th change of an open journal (i < j->n), for a reader that
+ * follows the state change by change, as a worker's router does: the
+ * verb, and the object it added (in the state; all-NULL fields when a
+ * later change of the batch removed it again) or removed (kept by the
+ * journal until commit). Pointers are valid until the journal closes. */
+typedef struct kk_change kk_change;
+struct kk_change {
+	enum kk_verb_id id;
+	const kk_cluster *c;	/* cluster add, remove */
+	const kk_frontend *f;	/* frontend add, remove */
+	const kk_backend *b;	/* backend add, remove */
+};
+void kk_journal_change(const kk_state *, const kk_journal *, size_t i, kk_change *);
 
 /* Applies a batch of verb lines (a config file, a state file, the payload
  * of a worker update) as one transaction: on any error the state is
