@@ -1227,6 +1227,36 @@ test_journal_readd(void)
 	kk_state_free(&st);
 }
 
+/* The load's fast paths (a listener named as printed, an IPv4 backend
+ * already canonical) give what the slow ones give for other spellings. */
+static void
+test_canonical_spellings(void)
+{
+	static const char conf[] =
+		"listener add http 127.0.0.1:8080\ncluster add c\n"
+		"frontend add c --listener 127.0.0.1:08080 --host a.test\n"
+		"frontend add c --listener 127.0.0.1:8080 --host b.test\n"
+		"backend add c b1 127.0.0.1:0080\nbackend add c b2 10.0.0.1:80\n"
+		"backend add c b3 [::1]:81\nbackend add c b4 0.0.0.0:1\n";
+	static const char want[] =
+		"listener add http 127.0.0.1:8080\ncluster add c\n"
+		"frontend add c --listener 127.0.0.1:8080 --host a.test\n"
+		"frontend add c --listener 127.0.0.1:8080 --host b.test\n"
+		"backend add c b1 127.0.0.1:80\nbackend add c b2 10.0.0.1:80\n"
+		"backend add c b3 '[::1]:81'\nbackend add c b4 0.0.0.0:1\n";
+	kk_state st;
+	char err[KK_ERRLEN];
+	char *out;
+	kk_state_init(&st);
+	ok(load(&st, conf, err), "spellings load");
+	out = printed(&st);
+	ok(out && strstr(out, want), "each address printed in its canonical form");
+	if (out && !strstr(out, want))
+		printf("# got:\n%s", out);
+	free(out);
+	kk_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -1243,5 +1273,6 @@ main(void)
 	test_squeeze();
 	test_random_journals();
 	test_journal_readd();
+	test_canonical_spellings();
 	return done();
 }
