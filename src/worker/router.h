@@ -1,8 +1,10 @@
 /* ISC license. */
-/* The router snapshot: built from a kk_state once per generation, never
- * changed afterwards (only the load balancers' counters move), swapped in
- * between loop turns. Streams hold a reference, so a snapshot outlives the
- * generation that made it while requests still use it.
+/* The router snapshot: one per generation, built whole from a kk_state or
+ * derived from the previous snapshot and a change's journal, never changed
+ * afterwards (only the load balancers' counters move), swapped in between
+ * loop turns. Streams hold a reference, so a snapshot outlives the
+ * generation that made it while requests still use it; the parts it
+ * shares with later snapshots are refcounted and freed with the last.
  *
  * Matching, per listener: candidate host groups in order (the exact host
  * by hash; then wildcard "*.example.com" entries by suffix, longest first;
