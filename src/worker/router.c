@@ -611,7 +611,8 @@ build_listener(kk_rlistener *rl, const kk_state *st, const kk_listener *sl)
 		if (start[g] == from)	/* no frontend without a host */
 			continue;
 		root = host_root(rl, &st->frontends[rep[g]], &key);
-		if (!(lf = host_new(key, root == &rl->wild, &src[from], (unsigned)(start[g] - from))))
+		lf = host_new(key, root == &rl->wild, &src[from], (unsigned)(start[g] - from));
+		if (!lf)
 			goto out;
 		if (root == &rl->any)
 			rl->any = lf;

@@ -192,11 +192,14 @@ answers(kk_str *out, const kk_router *r)
 		kk_str_catf(out, " %d %lu", (int)l->proto, l->front_ms);
 		for (h = 0; h < sizeof p_hosts / sizeof *p_hosts; h++) {
 			const char *host = p_hosts[h];
-			answer(out, kk_router_match_sni(l, host, strlen(host)));
+			size_t hl = strlen(host);
+			answer(out, kk_router_match_sni(l, host, hl));
 			for (p = 0; p < sizeof p_paths / sizeof *p_paths; p++)
-				for (m = 0; m < sizeof p_methods / sizeof *p_methods; m++)
-					answer(out, kk_router_match(l, host, strlen(host), p_paths[p],
-					    strlen(p_paths[p]), p_methods[m], strlen(p_methods[m])));
+				for (m = 0; m < sizeof p_methods / sizeof *p_methods; m++) {
+					const char *path = p_paths[p], *meth = p_methods[m];
+					answer(out, kk_router_match(l, host, hl, path, strlen(path),
+					    meth, strlen(meth)));
+				}
 		}
 	}
 }
@@ -220,8 +223,8 @@ random_line(kk_str *t)
 	case 1:
 	case 2:
 		if (*verb == 'a')
-			kk_str_catf(t, "backend add c%u b%u 127.0.0.1:%u --weight %u%s\n", c, rnd(4),
-			    3000 + rnd(5), rnd(4), rnd(4) ? "" : " --backup");
+			kk_str_catf(t, "backend add c%u b%u 127.0.0.1:%u --weight %u%s\n", c,
+			    rnd(4), 3000 + rnd(5), rnd(4), rnd(4) ? "" : " --backup");
 		else
 			kk_str_catf(t, "backend remove c%u b%u\n", c, rnd(4));
 		break;
@@ -231,7 +234,8 @@ random_line(kk_str *t)
 		    k < 5 ? "8080" : "8081", hosts[rnd(7)], paths[rnd(5)], methods[rnd(4)]);
 		break;
 	case 5:
-		kk_str_catf(t, "frontend %s c%u --listener 127.0.0.1:5432%s\n", verb, c, snis[rnd(5)]);
+		kk_str_catf(t, "frontend %s c%u --listener 127.0.0.1:5432%s\n", verb, c,
+		    snis[rnd(5)]);
 		break;
 	default:
 		if (k == 0)
@@ -288,8 +292,8 @@ test_property(void)
 		answers(&inc, next);
 		if (strcmp(full.s, inc.s)) {
 			if (same)
-				printf("# step %u after:\n%s# full:%s\n# incremental:%s\n", step, t.s,
-				    full.s, inc.s);
+				printf("# step %u after:\n%s# full:%s\n# incremental:%s\n", step,
+				    t.s, full.s, inc.s);
 			same = 0;
 		}
 		answers(&full, cur);
@@ -314,6 +318,13 @@ test_property(void)
 	ok(kk_list_empty(kk_bend_all()), "bends freed with the last updated snapshot");
 }
 
+static kk_rcluster *
+site(kk_router *r, const char *host)
+{
+	return kk_router_match(kk_router_listener(r, "127.0.0.1:8080"), host, strlen(host), "/", 1,
+	    "GET", 3);
+}
+
 /* What an update does not touch it shares: an unchanged cluster is the
  * same object, with its balancing state; a changed one keeps the weights
  * of the backends it keeps. */
@@ -336,22 +347,22 @@ test_sharing(void)
 	kk_state_init(&st);
 	kk_state_load_text(&st, start, strlen(start), "test", err, sizeof err);
 	r1 = kk_router_build(&st, 1);
-	a1 = kk_router_match(kk_router_listener(r1, "127.0.0.1:8080"), "a.test", 6, "/", 1, "G", 1);
-	b1 = kk_router_match(kk_router_listener(r1, "127.0.0.1:8080"), "b.test", 6, "/", 1, "G", 1);
+	a1 = site(r1, "a.test");
+	b1 = site(r1, "b.test");
 	a1->b[1].cw = 42;
 	ok(kk_state_apply_text_journal(&st, delta1, strlen(delta1), "d", &j, err, sizeof err),
 	    "delta applied");
 	r2 = kk_router_update(r1, &st, &j, 2);
 	kk_journal_commit(&st, &j);
-	a2 = kk_router_match(kk_router_listener(r2, "127.0.0.1:8080"), "a.test", 6, "/", 1, "G", 1);
-	b2 = kk_router_match(kk_router_listener(r2, "127.0.0.1:8080"), "b.test", 6, "/", 1, "G", 1);
+	a2 = site(r2, "a.test");
+	b2 = site(r2, "b.test");
 	ok(a2 == a1, "an unchanged cluster is shared, balancing state and all");
 	ok(b2 != b1 && b1->nb == 1 && b2->nb == 2, "a changed cluster is new; the old one stays");
 	ok(kk_state_apply_text_journal(&st, delta2, strlen(delta2), "d", &j, err, sizeof err),
 	    "second delta applied");
 	r3 = kk_router_update(r2, &st, &j, 3);
 	kk_journal_commit(&st, &j);
-	a3 = kk_router_match(kk_router_listener(r3, "127.0.0.1:8080"), "a.test", 6, "/", 1, "G", 1);
+	a3 = site(r3, "a.test");
 	ok(a3 && a3->nb == 2 && !strcmp(a3->b[0].id, "a2") && a3->b[0].cw == 42
 	    && !strcmp(a3->b[1].id, "a3"), "a kept backend keeps its round-robin weight");
 	kk_router_unref(r1);
