@@ -19,7 +19,6 @@
 
 #define TBITS 4
 #define TFAN (1u << TBITS)
-#define TDEPTH (64 / TBITS)
 
 enum { T_NODE, T_LEAF, T_BUCKET };
 enum { V_HOST, V_CLUSTER };
