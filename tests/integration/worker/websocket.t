@@ -52,6 +52,9 @@ out=$(python3 "$kw_dir/rawup.py" "$kw_port" body 2>&1)
 tap_like "$out" '^after body abcde xyz$' \
 	"a request body reaches the backend whole before the switch, tunnel bytes after it"
 
+# Each tunnel ends once both sides have closed, a moment after the client.
+no_tunnel() { counters tunnels-active | grep -q '^tunnels-active 0$' ; }
+kk_wait_for 30 no_tunnel
 c=$(counters upgrades closes-tunnel-done closes-back-tunnel tunnels-active)
 tap_like "$c" '^upgrades 3$' "three upgrades counted ($(echo $c))"
 tap_like "$c" '^closes-tunnel-done 3$' "three tunnels ended by both sides"
