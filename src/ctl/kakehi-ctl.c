@@ -4,26 +4,27 @@
  * so a typo never reaches the proxy; the supervisor parses it again. */
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
+
+#include <skalibs/iopause.h>
+#include <skalibs/socket.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
 
 #include <kakehi/frame.h>
 #include <kakehi/proto.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
-#include <kakehi/wait.h>
 
-#define PROG "kakehi-ctl"
-#define USAGE PROG " [ -s socket ] [ -t timeout-ms ] [ --json ] verb [ args... ]" \
-	"  or  " PROG " help [ word ]"
+#define USAGE "kakehi-ctl [ -s socket ] [ -t timeout-ms ] [ --json ] verb [ args... ]" \
+	"  or  kakehi-ctl help [ word ]"
 /* A mutation returns only when every worker has applied it, and a stuck
  * worker is only declared so after the supervisor's own deadline: the
  * client waits longer than that by default. */
@@ -35,28 +36,29 @@
 /* reply_one: the exchange goes on. */
 #define REPLY_CONTINUE (-1)
 
+#define NAME "kakehi-ctl"
+const char *PROG = NAME;
 static const char *socket_path;
 
-static void
-dieusage(void)
-{
-	fprintf(stderr, PROG ": usage: " USAGE "\n");
-	exit(EXIT_USAGE);
-}
+#define dieusage() strerr_dieusage(EXIT_USAGE, USAGE)
 
-/* Milliseconds left before deadline, for kk_frame_*: -1 is no deadline,
- * 0 when it has passed (the call then fails at once with ETIMEDOUT). */
+/* Milliseconds left before deadline (a STAMP time; NULL for none), for
+ * kk_frame_*: -1 is no deadline, 0 when it has passed (the call then
+ * fails at once with ETIMEDOUT). */
 static int
-left_ms(long long deadline)
+left_ms(const tain *deadline)
 {
-	long long left;
+	tain left;
 
-	if (deadline < 0)
+	if (!deadline)
 		return -1;
-	left = deadline - kk_clock_ms();
-	if (left <= 0)
+	tain_now_g();
+	if (!tain_future(deadline))
 		return 0;
-	return left > 0x7fffffff ? 0x7fffffff : (int)left;
+	tain_sub(&left, deadline, &STAMP);
+	if (tai_sec(&left.sec) >= 0x7fffffff / 1000)
+		return 0x7fffffff;
+	return (int)(tai_sec(&left.sec) * 1000 + left.nano / 1000000);
 }
 
 /* The advice that follows every "cannot reach the supervisor" message. */
@@ -84,60 +86,47 @@ reach_hint(int e)
 static void
 die_reach(const char *what, int e)
 {
-	fprintf(stderr, PROG ": fatal: unable to %s %s: %s; %s\n", what, socket_path,
-	    strerror(e), reach_hint(e));
-	exit(EXIT_SYS);
+	strerr_diefu(EXIT_SYS, what, " ", socket_path, ": ", strerror(e), "; ",
+	    reach_hint(e));
 }
 
-/* Connects to the control socket before deadline. The socket stays
- * non-blocking: kk_frame_write and kk_frame_read poll. */
+/* Connects to the control socket before deadline (NULL: none). The
+ * socket stays non-blocking: kk_frame_write and kk_frame_read poll. */
 static int
-connect_control(const char *path, long long deadline)
+connect_control(const char *path, const tain *deadline)
 {
 	struct sockaddr_un sun;
 	int fd;
 
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
-		fprintf(stderr, PROG ": fatal: control socket path %s is too long for a unix "
-		    "socket (at most %zu bytes); use a shorter -s path\n", path,
-		    sizeof sun.sun_path - 1);
-		exit(EXIT_USAGE);
+		char max[SIZE_FMT];
+		max[size_fmt(max, sizeof sun.sun_path - 1)] = 0;
+		strerr_dief(EXIT_USAGE, "control socket path ", path, " is too long for a"
+		    " unix socket (at most ", max, " bytes); use a shorter -s path");
 	}
-	memcpy(sun.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		fprintf(stderr, PROG ": fatal: unable to create a unix socket: %s\n",
-		    strerror(errno));
-		exit(EXIT_SYS);
-	}
-	for (;;) {
-		int e;
-		socklen_t len = sizeof e;
+	fd = ipc_stream_nbcoe();
+	if (fd < 0)
+		strerr_diefusys(EXIT_SYS, "create a unix socket");
+	/* A unix connect never waits on Linux: it succeeds, fails, or says
+	 * EAGAIN when the listen backlog is full. Then the supervisor is
+	 * alive but behind: try again shortly, within the deadline. */
+	while (!ipc_connect(fd, path)) {
+		tain pause;
 
-		if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
-			return fd;
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN) {
-			/* The listen backlog is full: the supervisor is alive but
-			 * behind; try again shortly, within the deadline. */
-			if (deadline >= 0 && kk_clock_ms() >= deadline)
-				die_reach("connect to", ETIMEDOUT);
-			poll(0, 0, 20);
-			continue;
-		}
-		if (errno != EINPROGRESS)
+		if (errno != EAGAIN)
 			die_reach("connect to", errno);
-		if (!kk_fd_wait(fd, POLLOUT, deadline))
-			die_reach("connect to", errno);
-		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
-			die_reach("connect to", errno);
-		if (e)
-			die_reach("connect to", e);
-		return fd;
+		tain_now_g();
+		if (deadline && !tain_future(deadline))
+			die_reach("connect to", ETIMEDOUT);
+		tain_from_millisecs(&pause, 20);
+		tain_add_g(&pause, &pause);
+		if (deadline && tain_less(deadline, &pause))
+			pause = *deadline;
+		deepsleepuntil_g(&pause);
 	}
+	return fd;
 }
 
 /* Writes a reply body, adding the final newline a human reader expects
@@ -152,7 +141,8 @@ put_body(FILE *f, const char *body, size_t len)
 	return fflush(f) == 0;
 }
 
-/* Handles one reply payload: status byte, then body. Returns
+/* Handles one reply payload: status byte, then body. Its messages go to
+ * err, in strerr's form, so a caller (the unit test) can collect them. Returns
  * REPLY_CONTINUE after a "more follows" frame, else the exit code: 0 ok
  * (body on out), 1 refused (body on err), 111 malformed or unwritable. */
 static int
@@ -162,7 +152,7 @@ reply_one(const char *payload, size_t len, FILE *out, FILE *err)
 	size_t blen = len ? len - 1 : 0;
 
 	if (!len) {
-		fprintf(err, PROG ": fatal: empty reply from %s; the supervisor and this "
+		fprintf(err, NAME ": fatal: empty reply from %s; the supervisor and this "
 		    "kakehi-ctl may be different versions\n", socket_path);
 		return EXIT_SYS;
 	}
@@ -171,23 +161,23 @@ reply_one(const char *payload, size_t len, FILE *out, FILE *err)
 	case KK_REPLY_OK:
 		if (!put_body(out, body, blen)) {
 			if (errno != EPIPE)
-				fprintf(err, PROG ": fatal: unable to write to stdout: %s\n",
+				fprintf(err, NAME ": fatal: unable to write to stdout: %s\n",
 				    strerror(errno));
 			return EXIT_SYS;
 		}
 		return payload[0] == KK_REPLY_MORE ? REPLY_CONTINUE : 0;
 	case KK_REPLY_ERROR:
 		if (!blen)
-			fprintf(err, PROG ": the supervisor refused the request and gave "
+			fprintf(err, NAME ": the supervisor refused the request and gave "
 			    "no reason; check its log\n");
 		else {
-			fputs(PROG ": ", err);
+			fputs(NAME ": ", err);
 			put_body(err, body, blen);
 		}
 		fflush(err);
 		return EXIT_REFUSED;
 	default:
-		fprintf(err, PROG ": fatal: malformed reply from %s (status byte 0x%02x); "
+		fprintf(err, NAME ": fatal: malformed reply from %s (status byte 0x%02x); "
 		    "the supervisor and this kakehi-ctl may be different versions\n",
 		    socket_path, (unsigned)(unsigned char)payload[0]);
 		return EXIT_SYS;
@@ -195,21 +185,22 @@ reply_one(const char *payload, size_t len, FILE *out, FILE *err)
 }
 
 /* Sends the request frame and reads replies until a final one. deadline
- * (ms, monotonic, -1 for none) covers sending and the first reply; each
+ * (a STAMP time, NULL for none) covers sending and the first reply; each
  * "more follows" frame renews it by timeout_ms, so a long stream is not
  * cut while it flows. Returns the exit code. */
 static int
-exchange(int fd, const kk_str *request, long long deadline, int timeout_ms, FILE *out,
+exchange(int fd, const kk_str *request, const tain *deadline, int timeout_ms, FILE *out,
     FILE *err)
 {
 	kk_str in = KK_STR_ZERO;
+	tain renewed;
 	int r;
 
 	/* A supervisor that refuses the peer (allowed-uids) may answer and
 	 * close before reading the request: read what it said anyway. */
 	if (!kk_frame_write(fd, request->s, request->len, left_ms(deadline)) &&
 	    errno != EPIPE && errno != ECONNRESET) {
-		fprintf(err, PROG ": fatal: unable to send the request to %s: %s; %s\n",
+		fprintf(err, NAME ": fatal: unable to send the request to %s: %s; %s\n",
 		    socket_path, strerror(errno), reach_hint(errno));
 		return EXIT_SYS;
 	}
@@ -218,19 +209,19 @@ exchange(int fd, const kk_str *request, long long deadline, int timeout_ms, FILE
 			/* A reset is how a unix socket reports a peer that closed
 			 * without reading what we sent: the same story as EOF. */
 			if (!errno || errno == ECONNRESET)
-				fprintf(err, PROG ": fatal: %s closed the connection before "
+				fprintf(err, NAME ": fatal: %s closed the connection before "
 				    "answering; check the supervisor's log (it may have "
 				    "restarted, or refused this uid: set allowed-uids)\n",
 				    socket_path);
 			else if (errno == EMSGSIZE)
-				fprintf(err, PROG ": fatal: reply from %s exceeds the %u-byte "
+				fprintf(err, NAME ": fatal: reply from %s exceeds the %u-byte "
 				    "frame limit\n", socket_path, KK_FRAME_MAX_CONTROL);
 			else if (errno == EPROTO)
-				fprintf(err, PROG ": fatal: %s closed the connection in the "
+				fprintf(err, NAME ": fatal: %s closed the connection in the "
 				    "middle of a reply; check the supervisor's log\n",
 				    socket_path);
 			else
-				fprintf(err, PROG ": fatal: unable to read the reply from %s: "
+				fprintf(err, NAME ": fatal: unable to read the reply from %s: "
 				    "%s; %s\n", socket_path, strerror(errno), reach_hint(errno));
 			r = EXIT_SYS;
 			break;
@@ -238,8 +229,11 @@ exchange(int fd, const kk_str *request, long long deadline, int timeout_ms, FILE
 		r = reply_one(in.s, in.len, out, err);
 		if (r != REPLY_CONTINUE)
 			break;
-		if (timeout_ms)
-			deadline = kk_clock_ms() + timeout_ms;
+		if (timeout_ms) {
+			tain_from_millisecs(&renewed, timeout_ms);
+			tain_add_g(&renewed, &renewed);
+			deadline = &renewed;
+		}
 	}
 	kk_str_free(&in);
 	return r;
@@ -259,15 +253,14 @@ absolute_file(const kk_verb *v, kk_str *buf)
 	    v->def->id != KK_V_RELOAD)
 		return 0;
 	if (!getcwd(cwd, sizeof cwd)) {
-		fprintf(stderr, PROG ": fatal: unable to get the current directory to make "
-		    "%s absolute: %s; give an absolute path\n", v->pos[0], strerror(errno));
-		exit(EXIT_SYS);
+		char why[256];
+		snprintf(why, sizeof why, "%s", strerror(errno));
+		strerr_diefu(EXIT_SYS, "get the current directory to make ", v->pos[0],
+		    " absolute: ", why, "; give an absolute path");
 	}
 	kk_str_reset(buf);
-	if (!kk_str_catf(buf, "%s/%s", strcmp(cwd, "/") ? cwd : "", v->pos[0])) {
-		fprintf(stderr, PROG ": fatal: out of memory\n");
-		exit(EXIT_SYS);
-	}
+	if (!kk_str_catf(buf, "%s/%s", strcmp(cwd, "/") ? cwd : "", v->pos[0]))
+		strerr_dief(EXIT_SYS, "out of memory");
 	return buf->s;
 }
 
@@ -280,11 +273,11 @@ do_help(int argc, char **argv)
 		dieusage();
 	if (!kk_verb_help(&out, argc == 2 ? argv[1] : 0)) {
 		if (errno == ENOENT) {
-			fprintf(stderr, PROG ": no verb starts with \"%s\"; " PROG
-			    " help lists them all\n", argv[1]);
+			strerr_warn(PROG, ": no verb starts with \"", argv[1], "\"; ", PROG,
+			    " help lists them all");
 			return EXIT_USAGE;
 		}
-		fprintf(stderr, PROG ": fatal: out of memory\n");
+		strerr_warn(PROG, ": fatal: out of memory");
 		return EXIT_SYS;
 	}
 	if (!put_body(stdout, out.s, out.len)) {
@@ -305,7 +298,7 @@ main(int argc, char **argv)
 	unsigned nwords = 0, i;
 	const char *abs;
 	int json = 0, fd, r;
-	long long deadline;
+	tain deadline;
 	kk_verb v;
 
 	socket_path = getenv("KAKEHI_SOCKET");
@@ -333,8 +326,8 @@ main(int argc, char **argv)
 					dieusage();
 				socket_path = val;
 			} else if (!kk_scan_uint(val, 0, 0x7fffffffUL, &timeout)) {
-				fprintf(stderr, PROG ": -t %s: the timeout is a number of "
-				    "milliseconds, 0 for none\n", val);
+				strerr_warn(PROG, ": -t ", val, ": the timeout is a number of"
+				    " milliseconds, 0 for none");
 				return EXIT_USAGE;
 			}
 		} else
@@ -347,11 +340,13 @@ main(int argc, char **argv)
 
 	if (!kk_verb_parse(&v, (unsigned)argc, (const char *const *)argv, errbuf,
 	    sizeof errbuf)) {
-		fprintf(stderr, PROG ": %s\n", errbuf);
+		strerr_warn(PROG, ": ", errbuf);
 		return EXIT_USAGE;
 	}
 	if ((unsigned)argc + 1 > KK_FRAME_MAXWORDS) {
-		fprintf(stderr, PROG ": too many words (at most %u)\n", KK_FRAME_MAXWORDS - 1);
+		char max[UINT_FMT];
+		max[uint_fmt(max, KK_FRAME_MAXWORDS - 1)] = 0;
+		strerr_warn(PROG, ": too many words (at most ", max, ")");
 		return EXIT_USAGE;
 	}
 	abs = absolute_file(&v, &file);
@@ -359,13 +354,13 @@ main(int argc, char **argv)
 		words[nwords++] = "--json";
 	for (i = 0; i < (unsigned)argc; i++)
 		words[nwords++] = abs && argv[i] == v.pos[0] ? abs : argv[i];
-	if (!kk_words_frame(&request, nwords, words)) {
-		fprintf(stderr, PROG ": fatal: out of memory\n");
-		return EXIT_SYS;
-	}
+	if (!kk_words_frame(&request, nwords, words))
+		strerr_dief(EXIT_SYS, "out of memory");
 	if (request.len - KK_FRAME_HDRLEN > KK_FRAME_MAX_CONTROL) {
-		fprintf(stderr, PROG ": the request is larger than the %u-byte frame limit\n",
-		    KK_FRAME_MAX_CONTROL);
+		char max[UINT_FMT];
+		max[uint_fmt(max, KK_FRAME_MAX_CONTROL)] = 0;
+		strerr_warn(PROG, ": the request is larger than the ", max,
+		    "-byte frame limit");
 		return EXIT_USAGE;
 	}
 
@@ -373,9 +368,13 @@ main(int argc, char **argv)
 	 * error code, not a silent death by signal. */
 	signal(SIGPIPE, SIG_IGN);
 	/* One deadline for connecting, sending and the first answer. */
-	deadline = timeout ? kk_clock_ms() + (long long)timeout : -1;
-	fd = connect_control(socket_path, deadline);
-	r = exchange(fd, &request, deadline, (int)timeout, stdout, stderr);
+	if (timeout) {
+		tain_now_set_stopwatch_g();
+		tain_from_millisecs(&deadline, (int)timeout);
+		tain_add_g(&deadline, &deadline);
+	}
+	fd = connect_control(socket_path, timeout ? &deadline : 0);
+	r = exchange(fd, &request, timeout ? &deadline : 0, (int)timeout, stdout, stderr);
 	close(fd);
 	kk_str_free(&request);
 	kk_str_free(&file);

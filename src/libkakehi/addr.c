@@ -13,22 +13,15 @@
 #include <sys/socket.h>
 
 #include <kakehi/addr.h>
+#include <kakehi/verb.h>
 
 /* Strict decimal port: digits only, 1..65535. */
 static int
 scan_port(const char *s, unsigned *port)
 {
-	unsigned long v = 0;
-	size_t i;
+	unsigned long v;
 
-	if (!*s)
-		return 0;
-	for (i = 0; s[i]; i++) {
-		if (s[i] < '0' || s[i] > '9' || i >= 5)
-			return 0;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v < 1 || v > 65535)
+	if (!kk_scan_uint(s, 1, 65535, &v))
 		return 0;
 	*port = (unsigned)v;
 	return 1;
@@ -39,17 +32,11 @@ scan_port(const char *s, unsigned *port)
 static int
 scan_scope(const char *s, uint32_t *scope)
 {
-	unsigned long v = 0;
-	size_t i;
+	unsigned long v;
 
 	if (!*s || strlen(s) >= IF_NAMESIZE)
 		return 0;
-	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
-		v = v * 10 + (unsigned long)(s[i] - '0');
-		if (v > 0xffffffffUL)
-			return 0;
-	}
-	if (!s[i]) {
+	if (kk_scan_uint(s, 0, 0xffffffffUL, &v)) {
 		*scope = (uint32_t)v;
 		return 1;
 	}

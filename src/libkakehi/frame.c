@@ -1,17 +1,15 @@
 /* ISC license. */
 /* Length-prefixed frames: building and parsing headers, request (words)
- * and reply payloads, and blocking read/write helpers with a deadline for
- * short-lived clients. Non-blocking channel I/O is in chan.c. */
+ * and reply payloads. Libc only: the worker links it. The blocking
+ * helpers of the control plane are in frameio.c, non-blocking channel
+ * I/O in chan.c. */
 
 #include <errno.h>
-#include <poll.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <kakehi/frame.h>
-#include <kakehi/wait.h>
 
 void
 kk_frame_put_header(unsigned char *hdr, uint32_t n)
@@ -105,86 +103,5 @@ kk_words_split(char *payload, size_t len, char **argv, unsigned max, unsigned *a
 		start = i + 1;
 	}
 	*argc = n;
-	return 1;
-}
-
-static long long
-deadline_of(int timeout_ms)
-{
-	return timeout_ms < 0 ? -1 : kk_clock_ms() + timeout_ms;
-}
-
-int
-kk_frame_write(int fd, const char *buf, size_t len, int timeout_ms)
-{
-	long long deadline = deadline_of(timeout_ms);
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t w = write(fd, buf + done, len - done);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return 0;
-			if (!kk_fd_wait(fd, POLLOUT, deadline))
-				return 0;
-			continue;
-		}
-		done += (size_t)w;
-	}
-	return 1;
-}
-
-/* Reads exactly n bytes into dst. 1 ok, 0 with errno (0 on EOF before the
- * first byte when eof_ok, EPROTO on EOF in the middle). */
-static int
-read_exact(int fd, char *dst, size_t n, long long deadline, int eof_ok)
-{
-	size_t got = 0;
-
-	while (got < n) {
-		ssize_t r;
-
-		if (!kk_fd_wait(fd, POLLIN, deadline))
-			return 0;
-		r = read(fd, dst + got, n - got);
-		if (r < 0) {
-			if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
-				continue;
-			return 0;
-		}
-		if (r == 0) {
-			errno = (eof_ok && !got) ? 0 : EPROTO;
-			return 0;
-		}
-		got += (size_t)r;
-	}
-	return 1;
-}
-
-int
-kk_frame_read(int fd, kk_str *out, uint32_t max, int timeout_ms)
-{
-	long long deadline = deadline_of(timeout_ms);
-	char hdr[KK_FRAME_HDRLEN];
-	uint32_t n;
-
-	if (!read_exact(fd, hdr, sizeof hdr, deadline, 1))
-		return 0;
-	n = (uint32_t)(unsigned char)hdr[0] << 24 | (uint32_t)(unsigned char)hdr[1] << 16 |
-	    (uint32_t)(unsigned char)hdr[2] << 8 | (unsigned char)hdr[3];
-	if (n > max) {
-		errno = EMSGSIZE;
-		return 0;
-	}
-	kk_str_reset(out);
-	if (!kk_str_ready(out, n))
-		return 0;
-	if (!read_exact(fd, out->s, n, deadline, 0))
-		return 0;
-	out->len = n;
-	out->s[n] = 0;
 	return 1;
 }

@@ -14,25 +14,8 @@
 
 #include <kakehi/addr.h>
 #include <kakehi/listenfds.h>
+#include <kakehi/verb.h>
 #include <kakehi/proto.h>
-
-/* Strict decimal scan, no sign, no blanks. 1 ok, 0 invalid. */
-static int
-scan_ulong(const char *s, unsigned long *v)
-{
-	unsigned long n = 0;
-	size_t i;
-
-	if (!*s)
-		return 0;
-	for (i = 0; s[i]; i++) {
-		if (s[i] < '0' || s[i] > '9' || n > (0xffffffffUL - 9) / 10)
-			return 0;
-		n = n * 10 + (unsigned long)(s[i] - '0');
-	}
-	*v = n;
-	return 1;
-}
 
 static void
 unset_all(void)
@@ -157,7 +140,7 @@ kk_listenfds_get(kk_listenfd *out, unsigned max, char *err, size_t errlen)
 		return 0;
 	}
 	if (pid_s) {
-		if (!scan_ulong(pid_s, &pid)) {
+		if (!kk_scan_uint(pid_s, 0, 0xffffffffUL, &pid)) {
 			snprintf(err, errlen, "%s=%s is not a pid", KK_ENV_LISTEN_PID, pid_s);
 			goto fail;
 		}
@@ -168,7 +151,7 @@ kk_listenfds_get(kk_listenfd *out, unsigned max, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	if (!scan_ulong(fds_s, &n)) {
+	if (!kk_scan_uint(fds_s, 0, 0xffffffffUL, &n)) {
 		snprintf(err, errlen, "%s=%s is not a number of fds", KK_ENV_LISTEN_FDS, fds_s);
 		goto fail;
 	}
@@ -233,4 +216,31 @@ kk_listenfds_get(kk_listenfd *out, unsigned max, char *err, size_t errlen)
 fail:
 	unset_all();
 	return -1;
+}
+
+int
+kk_listenfds_place(int *fds, unsigned n, int base)
+{
+	int top = base + (int)n;
+	unsigned i;
+
+	/* Lift every source above the range first, so no dup2 below closes
+	 * a source not moved yet. */
+	for (i = 0; i < n; i++) {
+		int high = fcntl(fds[i], F_DUPFD_CLOEXEC, top);
+
+		if (high < 0)
+			return 0;
+		if (fds[i] >= top)
+			close(fds[i]);
+		fds[i] = high;
+	}
+	for (i = 0; i < n; i++) {
+		/* dup2 clears close-on-exec on the target: an exec keeps it. */
+		if (dup2(fds[i], base + (int)i) < 0)
+			return 0;
+		close(fds[i]);
+		fds[i] = base + (int)i;
+	}
+	return 1;
 }

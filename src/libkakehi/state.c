@@ -671,9 +671,15 @@ frontend_of(const kk_state *st, const kk_verb *v, kk_frontend *f, char *hostbuf,
 	kk_listener *l;
 	memset(f, 0, sizeof *f);
 	f->cluster = (char *)v->pos[0];
-	canon_addr(kk_verb_opt(v, "--listener"), lbuf);
-	f->listener = lbuf;
-	l = kk_state_listener(st, lbuf);
+	/* Lines printed by kakehi name listeners canonically: found as
+	 * written, with no parse and format per line (a tenth of a load). */
+	if ((l = kk_state_listener(st, kk_verb_opt(v, "--listener")))) {
+		f->listener = l->addr_text;
+	} else {
+		canon_addr(kk_verb_opt(v, "--listener"), lbuf);
+		f->listener = lbuf;
+		l = kk_state_listener(st, lbuf);
+	}
 	f->proto = l ? l->proto : KK_PROTO_HTTP;
 	f->host = fold_name(kk_verb_opt(v, "--host"), hostbuf);
 	f->path_kind = path ? KK_PATH_PREFIX : exact ? KK_PATH_EXACT : KK_PATH_ANY;
@@ -865,6 +871,27 @@ apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e
 	return 1;
 }
 
+/* Whether an address the parser accepted is IPv4 written as kk_addr_fmt
+ * writes it (decimal, no leading zeros), so it needs no formatting:
+ * inet_ntop and snprintf were a sixth of loading a state of 100 000
+ * backends. */
+static int
+canonical_v4(const char *s)
+{
+	int part;
+	for (part = 0; part < 5; part++) {
+		size_t n = strspn(s, "0123456789");
+		if (!n || n > 5 || (n > 1 && *s == '0'))
+			return 0;
+		s += n;
+		if (*s != (part < 3 ? '.' : part == 3 ? ':' : 0))
+			return 0;
+		if (part < 4)
+			s++;
+	}
+	return 1;
+}
+
 static int
 apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
@@ -892,7 +919,10 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 		snprintf(err, errlen, "backend add: \"%s\" is not an address", v->pos[2]);
 		return 0;
 	}
-	kk_addr_fmt(text, &b.addr);
+	if (canonical_v4(v->pos[2]))
+		strcpy(text, v->pos[2]);
+	else
+		kk_addr_fmt(text, &b.addr);
 	if (weight) kk_scan_uint(weight, 0, 1000, &w);
 	b.weight = (unsigned)w;
 	b.backup = !!kk_verb_opt(v, "--backup");
@@ -1160,6 +1190,23 @@ kk_journal_commit(kk_state *st, kk_journal *j)
 {
 	for (size_t i = 0; i < j->n; i++) commit_entry(st, &j->e[i]);
 	journal_close(st, j);
+}
+
+void
+kk_journal_change(const kk_state *st, const kk_journal *j, size_t i, kk_change *ch)
+{
+	const struct kk_journal_entry *e = &j->e[i];
+	memset(ch, 0, sizeof *ch);
+	ch->id = e->id;
+	switch (e->id) {
+	case KK_V_CLUSTER_ADD: ch->c = &st->clusters[e->slot]; break;
+	case KK_V_CLUSTER_REMOVE: ch->c = &e->u.c; break;
+	case KK_V_FRONTEND_ADD: ch->f = &st->frontends[e->slot]; break;
+	case KK_V_FRONTEND_REMOVE: ch->f = &e->u.f; break;
+	case KK_V_BACKEND_ADD: ch->b = &st->backends[e->slot]; break;
+	case KK_V_BACKEND_REMOVE: ch->b = &e->u.b; break;
+	default: break;
+	}
 }
 
 /* One line of a batch: split, parse, check, apply to next. */

@@ -2,11 +2,15 @@
 /* kk_state_diff: the verb lines that turn one state into another, for
  * reload. Objects have no "modify" verb, so a changed object is removed
  * and added again, and so is everything that depends on it. Order is part
- * of the state (it is the round-robin order of backends), so the diff
- * keeps only the longest run of unchanged objects that is a prefix of the
- * target, in order, and re-adds the rest: applying the diff yields the
- * target exactly, byte for byte when printed. Objects of the target are
- * found in the source by its indexes, so the diff is linear. */
+ * of the state, and the diff must reach the target's printed order byte
+ * for byte. Listeners, clusters and frontends print in state order, so
+ * for them the diff keeps the longest run of unchanged objects that is a
+ * prefix of the target, in order, and re-adds the rest. Backends print
+ * grouped by cluster (their order only matters within a cluster: it is
+ * the round-robin order), so the diff keeps that prefix per cluster: a
+ * change to an early site re-adds that site's backends, not every later
+ * one. Objects of the target are found in the source by its indexes, so
+ * the diff is linear. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,11 +120,41 @@ keep_prefix(const struct diff *d, size_t nto, unsigned char *keep,
 	return i;
 }
 
+/* Marks the backends of `to` (in tokeep, by slot) and of `from` (in
+ * d->bkeep) that stay: per cluster of order (kk_stateprint_backend_order),
+ * the longest prefix found unchanged in `from` in the same order. */
+static void
+keep_backends(const struct diff *d, const size_t *order, size_t n, unsigned char *tokeep)
+{
+	const char *cluster = 0;
+	long last = -1;
+	int broken = 0;
+	size_t i;
+	for (i = 0; i < n; i++) {
+		const kk_backend *b = &d->to->backends[order[i]];
+		long k;
+		if (!cluster || strcmp(cluster, b->cluster)) {
+			cluster = b->cluster;
+			last = -1;
+			broken = 0;
+		}
+		if (broken) continue;
+		if ((k = find_backend(d, order[i])) <= last) {
+			broken = 1;
+			continue;
+		}
+		d->bkeep[k] = 1;
+		tokeep[order[i]] = 1;
+		last = k;
+	}
+}
+
 int
 kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 {
 	struct diff d = { from, to, 0, 0, 0, 0 };
-	size_t lp, cp, fp, bp, i;
+	size_t lp, cp, fp, nb = 0, i, *border = 0;
+	unsigned char *tokeep = 0;
 	int ok = 0;
 	d.lkeep = calloc(from->nlisteners + 1, 1);
 	d.ckeep = calloc(from->nclusters + 1, 1);
@@ -132,7 +166,9 @@ kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 	lp = keep_prefix(&d, to->nlisteners, d.lkeep, find_listener);
 	cp = keep_prefix(&d, to->nclusters, d.ckeep, find_cluster);
 	fp = keep_prefix(&d, to->nfrontends, d.fkeep, find_frontend);
-	bp = keep_prefix(&d, to->nbackends, d.bkeep, find_backend);
+	if (!(border = kk_stateprint_backend_order(to, &nb))) goto end;
+	if (!(tokeep = calloc(to->nbackends + 1, 1))) goto end;
+	keep_backends(&d, border, nb, tokeep);
 
 	/* Removals in dependency order: users before what they use. Removed
 	 * slots of `from` are neither kept nor printed. */
@@ -170,12 +206,14 @@ kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 		if (to->frontends[i].cluster && (!kk_stateprint_frontend(out, &to->frontends[i],
 		    "add") || !kk_str_cats(out, "\n")))
 			goto end;
-	for (i = bp; i < to->nbackends; i++)
-		if (to->backends[i].cluster && (!kk_stateprint_backend(out, &to->backends[i], "add")
-		    || !kk_str_cats(out, "\n")))
+	for (i = 0; i < nb; i++)
+		if (!tokeep[border[i]] && (!kk_stateprint_backend(out, &to->backends[border[i]],
+		    "add") || !kk_str_cats(out, "\n")))
 			goto end;
 	ok = 1;
 end:
+	free(border);
+	free(tokeep);
 	free(d.lkeep);
 	free(d.ckeep);
 	free(d.fkeep);

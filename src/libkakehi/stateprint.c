@@ -96,7 +96,7 @@ int
 kk_state_print(const kk_state *st, kk_str *out)
 {
 	kk_settings defaults;
-	size_t i;
+	size_t i, n, *order;
 	kk_setting_defaults(&defaults);
 	if (!kk_str_cats(out, "# kakehi state\n")) return 0;
 	if (!kk_setting_print(&st->set, &defaults, out)) return 0;
@@ -113,11 +113,47 @@ kk_state_print(const kk_state *st, kk_str *out)
 		if (st->frontends[i].cluster && (!kk_stateprint_frontend(out, &st->frontends[i],
 		    "add") || !kk_str_cats(out, "\n")))
 			return 0;
-	for (i = 0; i < st->nbackends; i++)
-		if (st->backends[i].cluster && (!kk_stateprint_backend(out, &st->backends[i], "add")
-		    || !kk_str_cats(out, "\n")))
+	if (!(order = kk_stateprint_backend_order(st, &n))) return 0;
+	for (i = 0; i < n; i++)
+		if (!kk_stateprint_backend(out, &st->backends[order[i]], "add")
+		    || !kk_str_cats(out, "\n")) {
+			free(order);
 			return 0;
+		}
+	free(order);
 	return 1;
+}
+
+size_t *
+kk_stateprint_backend_order(const kk_state *st, size_t *n)
+{
+	size_t *start = calloc(st->nclusters + 2, sizeof *start);
+	size_t *slot = malloc((st->nbackends + 1) * sizeof *slot);
+	size_t *order = malloc((st->nbackends + 1) * sizeof *order);
+	size_t i;
+	if (!start || !slot || !order) {
+		free(start);
+		free(slot);
+		free(order);
+		return 0;
+	}
+	/* Counting sort by cluster slot, stable: state order within each. */
+	for (i = 0; i < st->nbackends; i++) {
+		const kk_cluster *c = st->backends[i].cluster
+		    ? kk_state_cluster(st, st->backends[i].cluster) : 0;
+		slot[i] = c ? (size_t)(c - st->clusters) + 1 : 0;
+		start[slot[i] + 1]++;
+	}
+	for (i = 1; i <= st->nclusters + 1; i++)
+		start[i] += start[i - 1];
+	for (i = 0; i < st->nbackends; i++)
+		order[start[slot[i]]++] = i;
+	/* Slot 0 (removed backends) sorts first: skip it. */
+	*n = st->nbackends - start[0];
+	memmove(order, order + start[0], *n * sizeof *order);
+	free(start);
+	free(slot);
+	return order;
 }
 
 /* "key":value pairs; a NULL string is null. */

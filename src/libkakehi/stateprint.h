@@ -28,5 +28,10 @@ int kk_stateprint_listener(kk_str *, const kk_listener *, const char *action);
 int kk_stateprint_cluster(kk_str *, const kk_cluster *, const char *action);
 int kk_stateprint_frontend(kk_str *, const kk_frontend *, const char *action);
 int kk_stateprint_backend(kk_str *, const kk_backend *, const char *action);
+/* The live backends' slots grouped by cluster, clusters in state order,
+ * each cluster's backends in state order (their round-robin order): the
+ * printed order, which a diff must reach. *n gets the count; the caller
+ * frees. NULL: ENOMEM. */
+size_t *kk_stateprint_backend_order(const kk_state *, size_t *n);
 
 #endif

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <skalibs/types.h>
+
 #include <kakehi/frame.h>
 #include <kakehi/statejournal.h>
 
@@ -79,13 +81,12 @@ make_parent(const char *path)
 			continue;
 		*p = 0;
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			sv_die(111, "unable to create directory %s for the control socket: %s",
-			    dir, strerror(errno));
+			strerr_diefusys(111, "create directory ", dir,
+			    " for the control socket");
 		*p = '/';
 	}
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		sv_die(111, "unable to create directory %s for the control socket: %s",
-		    dir, strerror(errno));
+		strerr_diefusys(111, "create directory ", dir, " for the control socket");
 }
 
 /* An existing socket file is either live (another supervisor: refuse,
@@ -99,24 +100,23 @@ check_existing(const char *path, const struct sockaddr_un *sa)
 	if (lstat(path, &st) < 0) {
 		if (errno == ENOENT)
 			return;
-		sv_die(111, "unable to check control socket %s: %s", path, strerror(errno));
+		strerr_diefusys(111, "check control socket ", path);
 	}
 	if (!S_ISSOCK(st.st_mode))
-		sv_die(111, "control socket path %s exists and is not a socket; remove it or"
-		    " choose another path with -s", path);
+		strerr_dief(111, "control socket path ", path, " exists and is not a socket;"
+		    " remove it or choose another path with -s");
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		sv_die(111, "unable to create a socket: %s", strerror(errno));
+		strerr_diefusys(111, "create a socket");
 	r = connect(fd, (const struct sockaddr *)sa, sizeof *sa);
 	close(fd);
 	if (!r)
-		sv_die(111, "control socket %s is in use by a running supervisor; stop it"
-		    " first, or give this one another socket with -s", path);
+		strerr_dief(111, "control socket ", path, " is in use by a running supervisor;"
+		    " stop it first, or give this one another socket with -s");
 	if (errno != ECONNREFUSED)
-		sv_die(111, "unable to check control socket %s: %s", path, strerror(errno));
+		strerr_diefusys(111, "check control socket ", path);
 	if (unlink(path) < 0)
-		sv_die(111, "unable to remove stale control socket %s: %s", path,
-		    strerror(errno));
+		strerr_diefusys(111, "remove stale control socket ", path);
 	sv_warn("removed stale control socket %s", path);
 }
 
@@ -129,9 +129,12 @@ sv_control_open(const char *path)
 
 	for (i = 0; i < SV_MAX_CLIENTS; i++)
 		clients[i].fd = -1;
-	if (strlen(path) >= sizeof sa.sun_path)
-		sv_die(100, "control socket path %s is too long (at most %zu bytes)", path,
-		    sizeof sa.sun_path - 1);
+	if (strlen(path) >= sizeof sa.sun_path) {
+		char max[SIZE_FMT];
+		max[size_fmt(max, sizeof sa.sun_path - 1)] = 0;
+		strerr_dief(100, "control socket path ", path, " is too long (at most ", max,
+		    " bytes)");
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
 	memcpy(sa.sun_path, path, strlen(path));
@@ -139,18 +142,19 @@ sv_control_open(const char *path)
 	check_existing(path, &sa);
 	listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (listen_fd < 0)
-		sv_die(111, "unable to create the control socket: %s", strerror(errno));
+		strerr_diefusys(111, "create the control socket");
 	/* The umask makes the socket 0600 from its first instant. */
 	old = umask(0177);
 	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
 		int e = errno;
 		umask(old);
-		sv_die(111, "unable to bind control socket %s: %s", path, strerror(e));
+		errno = e;
+		strerr_diefusys(111, "bind control socket ", path);
 	}
 	umask(old);
 	socket_ours = 1;
 	if (chmod(path, 0600) < 0 || listen(listen_fd, 64) < 0)
-		sv_die(111, "unable to set up control socket %s: %s", path, strerror(errno));
+		sv_diefusys(111, "set up control socket ", path);
 	sv_info("control socket %s", path);
 }
 

@@ -31,9 +31,8 @@ dieusage_msg(const char *what, const char *word)
 	strerr_dief(100, what, word, "; usage: ", USAGE);
 }
 
-/* Moves fds[0..n-1] onto 3..3+n-1 in order. Any of them may already sit
- * on a target number, so first lift them all above the target range,
- * then drop each into place: no move can close a socket still needed. */
+/* Moves fds[0..n-1] onto 3..3+n-1 in order, warning first about what it
+ * replaces. */
 static void
 move_into_place(int *fds, unsigned n, const kk_addr *addrs)
 {
@@ -57,21 +56,8 @@ move_into_place(int *fds, unsigned n, const kk_addr *addrs)
 		    nextbuf, " or more)");
 	}
 
-	for (i = 0; i < n; i++) {
-		int high = fcntl(fds[i], F_DUPFD_CLOEXEC, KK_LISTEN_FDS_START + (int)n);
-		if (high < 0)
-			strerr_diefusys(111, "move a listening socket out of the way");
-		close(fds[i]);
-		fds[i] = high;
-	}
-	for (i = 0; i < n; i++) {
-		int target = KK_LISTEN_FDS_START + (int)i;
-		/* dup2 clears close-on-exec on the target: prog inherits it. */
-		if (dup2(fds[i], target) < 0)
-			strerr_diefusys(111, "move a listening socket to its fd");
-		close(fds[i]);
-		fds[i] = target;
-	}
+	if (!kk_listenfds_place(fds, n, KK_LISTEN_FDS_START))
+		strerr_diefusys(111, "move the listening sockets to fds 3 and up");
 }
 
 int

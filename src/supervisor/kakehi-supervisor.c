@@ -10,15 +10,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
 #include <skalibs/sgetopt.h>
+#include <skalibs/strerr.h>
 #include <skalibs/types.h>
 
 #include <kakehi/proto.h>
@@ -43,12 +44,19 @@ check_notif_fd(void)
 		return;
 	if (pid && (!uint0_scan(pid, &p) || p != (unsigned)getpid()))
 		return;
-	if (sv.notif_fd < KK_LISTEN_FDS_START + (int)count)
-		sv_die(100, "-d %d is also inherited listener fd %d (LISTEN_FDS=%u takes fds"
-		    " %d to %d); give the notification fd a number of %d or more, in -d and"
-		    " in the service's notification-fd", sv.notif_fd, sv.notif_fd, count,
-		    KK_LISTEN_FDS_START, KK_LISTEN_FDS_START + (int)count - 1,
-		    KK_LISTEN_FDS_START + (int)count);
+	if (sv.notif_fd < KK_LISTEN_FDS_START + (int)count) {
+		char fd[UINT_FMT], n[UINT_FMT], first[UINT_FMT], last[UINT_FMT];
+		char next[UINT_FMT];
+		fd[uint_fmt(fd, (unsigned)sv.notif_fd)] = 0;
+		n[uint_fmt(n, count)] = 0;
+		first[uint_fmt(first, KK_LISTEN_FDS_START)] = 0;
+		last[uint_fmt(last, KK_LISTEN_FDS_START + count - 1)] = 0;
+		next[uint_fmt(next, KK_LISTEN_FDS_START + count)] = 0;
+		strerr_dief(100, "-d ", fd, " is also inherited listener fd ", fd,
+		    " (LISTEN_FDS=", n, " takes fds ", first, " to ", last, "); give the"
+		    " notification fd a number of ", next, " or more, in -d and in the"
+		    " service's notification-fd");
+	}
 }
 
 /* Whatever the parent left open without close-on-exec (a shell's
@@ -79,11 +87,7 @@ cloexec_inherited(void)
 	closedir(d);
 }
 
-static void
-dieusage(void)
-{
-	sv_die(100, "usage: %s", USAGE);
-}
+#define dieusage() strerr_dieusage(100, USAGE)
 
 static int
 executable(const char *path)
@@ -103,8 +107,7 @@ find_worker(const char *given)
 
 	if (given && strchr(given, '/')) {
 		if (!executable(given))
-			sv_die(111, "worker binary %s is not executable: %s", given,
-			    strerror(errno));
+			strerr_diefsys(111, "worker binary ", given, " is not executable");
 		return given;
 	}
 	if (!given) {
@@ -133,8 +136,8 @@ find_worker(const char *given)
 		}
 		path += len + (path[len] == ':');
 	}
-	sv_die(111, "unable to find the worker binary %s next to kakehi-supervisor or in"
-	    " PATH; give its path with -W", given);
+	strerr_diefu(111, "find the worker binary ", given, " next to kakehi-supervisor or"
+	    " in PATH; give its path with -W");
 }
 
 void
@@ -163,7 +166,7 @@ on_signals(void)
 		int sig = selfpipe_read();
 		switch (sig) {
 		case -1:
-			sv_die(111, "unable to read signals: %s", strerror(errno));
+			sv_diefusys(111, "read signals");
 		case 0:
 			return;
 		case SIGTERM:
@@ -204,13 +207,13 @@ static void
 loop(int sigfd)
 {
 	enum { MAXP = 2 + SV_MAX_CLIENTS + SV_MAX_SLOTS };
-	struct pollfd p[MAXP];
+	iopause_fd p[MAXP];
 	int ids[MAXP];
 
 	for (;;) {
 		unsigned n = 0, nctl, i;
 		long long d, now;
-		int timeout = -1;
+		tain deadline;
 
 		sv_control_pump();
 		if (sv.stopping && sv_workers_all_gone())
@@ -231,14 +234,14 @@ loop(int sigfd)
 		d = min_deadline(sv_workers_next_deadline(), sv_txn_deadline());
 		d = min_deadline(d, sv_status_deadline());
 		d = min_deadline(d, sv_control_deadline());
-		if (d) {
-			now = sv_now();
-			timeout = d <= now ? 0 : (d - now > INT_MAX ? INT_MAX : (int)(d - now));
-		}
-		if (poll(p, n, timeout) < 0) {
+		if (d)
+			sv_tain_of_ms(&deadline, d);
+		else
+			tain_add_g(&deadline, &tain_infinite_relative);
+		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
-			sv_die(111, "unable to poll: %s", strerror(errno));
+			sv_diefusys(111, "iopause");
 		}
 		for (i = 0; i < n; i++) {
 			if (!p[i].revents)
@@ -268,6 +271,7 @@ main(int argc, const char *const *argv)
 	int sigfd;
 
 	sv.notif_fd = -1;
+	tain_now_set_stopwatch_g();
 	cloexec_inherited();
 	for (;;) {
 		int opt = subgetopt_r(argc, argv, "d:s:W:", &l);
@@ -277,8 +281,8 @@ main(int argc, const char *const *argv)
 		case 'd': {
 			unsigned fd;
 			if (!uint0_scan(l.arg, &fd) || fd < 3 || fd > INT_MAX)
-				sv_die(100, "-d %s: give a file descriptor number of 3 or more",
-				    l.arg);
+				strerr_dief(100, "-d ", l.arg, ": give a file descriptor number"
+				    " of 3 or more");
 			sv.notif_fd = (int)fd;
 			break;
 		}
@@ -300,15 +304,18 @@ main(int argc, const char *const *argv)
 	sv.started_at = sv_now();
 
 	check_notif_fd();
-	if (sv.notif_fd >= 0 && fcntl(sv.notif_fd, F_SETFD, FD_CLOEXEC) < 0)
-		sv_die(100, "-d %d: that fd is not open: %s; open it (s6: notification-fd)"
-		    " or drop -d", sv.notif_fd, strerror(errno));
+	if (sv.notif_fd >= 0 && fcntl(sv.notif_fd, F_SETFD, FD_CLOEXEC) < 0) {
+		char fd[UINT_FMT];
+		fd[uint_fmt(fd, (unsigned)sv.notif_fd)] = 0;
+		strerr_dief(100, "-d ", fd, ": that fd is not open: ", strerror(errno),
+		    "; open it (s6: notification-fd) or drop -d");
+	}
 
 	kk_state_init(&sv.state);
 	/* A line the grammar refuses is 100; a file that cannot be read,
 	 * 111 (the loader says "unable to" only for those). */
 	if (!kk_state_load_file(&sv.state, sv.config, err, sizeof err))
-		sv_die(strncmp(err, "unable to ", 10) ? 100 : 111, "%s", err);
+		strerr_dief(strncmp(err, "unable to ", 10) ? 100 : 111, err);
 	sv.worker_bin = find_worker(worker_opt);
 	sv.socket_path = socket_opt ? socket_opt
 	    : sv.state.set.command_socket ? sv.state.set.command_socket
@@ -317,7 +324,7 @@ main(int argc, const char *const *argv)
 	signal(SIGPIPE, SIG_IGN);
 	sigfd = selfpipe_init();
 	if (sigfd < 0)
-		sv_die(111, "unable to set up signal handling: %s", strerror(errno));
+		strerr_diefusys(111, "set up signal handling");
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
@@ -325,7 +332,7 @@ main(int argc, const char *const *argv)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	if (!selfpipe_trapset(&set))
-		sv_die(111, "unable to trap signals: %s", strerror(errno));
+		strerr_diefusys(111, "trap signals");
 
 	/* The control socket first: a second supervisor on the same socket
 	 * must stop here, before it touches any listener. */

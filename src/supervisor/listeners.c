@@ -11,47 +11,49 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <skalibs/genalloc.h>
+
 #include <kakehi/listen.h>
 #include <kakehi/listenfds.h>
 #include <kakehi/proto.h>
 
 #include "sv.h"
 
+#define LFDS genalloc_s(sv_listenfd, &sv.lfds)
+#define NLFDS genalloc_len(sv_listenfd, &sv.lfds)
+
 static sv_listenfd *
 find(const char *addr)
 {
 	size_t i;
 
-	for (i = 0; i < sv.nlfds; i++)
-		if (!strcmp(sv.lfds[i].addr, addr))
-			return &sv.lfds[i];
+	for (i = 0; i < NLFDS; i++)
+		if (!strcmp(LFDS[i].addr, addr))
+			return &LFDS[i];
 	return 0;
 }
 
 static int
 add(const char *addr, int fd, uint64_t gen)
 {
-	if (sv.nlfds == sv.alfds) {
-		size_t n = sv.alfds ? 2 * sv.alfds : 8;
-		sv_listenfd *p = realloc(sv.lfds, n * sizeof *p);
-		if (!p)
-			return 0;
-		sv.lfds = p;
-		sv.alfds = n;
-	}
-	strncpy(sv.lfds[sv.nlfds].addr, addr, KK_ADDR_FMTLEN - 1);
-	sv.lfds[sv.nlfds].addr[KK_ADDR_FMTLEN - 1] = 0;
-	sv.lfds[sv.nlfds].fd = fd;
-	sv.lfds[sv.nlfds].txn_gen = gen;
-	sv.nlfds++;
-	return 1;
+	sv_listenfd l;
+
+	memset(&l, 0, sizeof l);
+	strncpy(l.addr, addr, KK_ADDR_FMTLEN - 1);
+	l.fd = fd;
+	l.txn_gen = gen;
+	return genalloc_append(sv_listenfd, &sv.lfds, &l);
 }
 
+/* Order does not matter: the last entry takes the dropped one's place. */
 static void
 drop(size_t i)
 {
-	close(sv.lfds[i].fd);
-	sv.lfds[i] = sv.lfds[--sv.nlfds];
+	size_t n = NLFDS - 1;
+
+	close(LFDS[i].fd);
+	LFDS[i] = LFDS[n];
+	genalloc_setlen(sv_listenfd, &sv.lfds, n);
 }
 
 int
@@ -76,7 +78,7 @@ sv_listeners_start(const kk_state *st)
 
 	n = kk_listenfds_get(in, KK_LISTENFDS_MAX, err, sizeof err);
 	if (n < 0)
-		sv_die(111, "unable to adopt inherited listeners: %s", err);
+		sv_dief(111, "unable to adopt inherited listeners: ", err);
 	for (i = 0; i < n; i++) {
 		/* Ours now: workers get dups, never this fd number. */
 		fcntl(in[i].fd, F_SETFD, FD_CLOEXEC);
@@ -95,8 +97,8 @@ sv_listeners_start(const kk_state *st)
 		}
 		fcntl(in[i].fd, F_SETFL, fcntl(in[i].fd, F_GETFL) | O_NONBLOCK);
 		if (!add(in[i].name, in[i].fd, 0))
-			sv_die(111, "unable to record listener %s: %s", in[i].name,
-			    strerror(errno));
+			sv_dief(111, "unable to record listener ", in[i].name,
+			    ": ", strerror(errno));
 		sv_info("adopted inherited listener %s (fd %d)", in[i].name, in[i].fd);
 	}
 	for (j = 0; j < st->nlisteners; j++) {
@@ -106,10 +108,10 @@ sv_listeners_start(const kk_state *st)
 			continue;
 		fd = kk_listen_bind(&st->listeners[j].addr, st->set.backlog, err, sizeof err);
 		if (fd < 0)
-			sv_die(111, "%s", err);
+			sv_dief(111, err);
 		if (!add(st->listeners[j].addr_text, fd, 0))
-			sv_die(111, "unable to record listener %s: %s",
-			    st->listeners[j].addr_text, strerror(errno));
+			sv_dief(111, "unable to record listener ",
+			    st->listeners[j].addr_text, ": ", strerror(errno));
 		sv_info("listening on %s", st->listeners[j].addr_text);
 	}
 }
@@ -143,8 +145,8 @@ sv_listeners_settle(uint64_t gen, int commit, const kk_state *keep)
 {
 	size_t i = 0;
 
-	while (i < sv.nlfds) {
-		sv_listenfd *l = &sv.lfds[i];
+	while (i < NLFDS) {
+		sv_listenfd *l = &LFDS[i];
 		if (gen && l->txn_gen == gen) {
 			if (!commit) {
 				drop(i);
@@ -166,13 +168,13 @@ sv_listeners_send_new(sv_worker *w, uint64_t gen)
 {
 	size_t i;
 
-	for (i = 0; i < sv.nlfds; i++) {
+	for (i = 0; i < NLFDS; i++) {
 		const char *argv[2];
-		if (sv.lfds[i].txn_gen != gen)
+		if (LFDS[i].txn_gen != gen)
 			continue;
 		argv[0] = KK_MSG_LISTENER;
-		argv[1] = sv.lfds[i].addr;
-		if (!kk_chan_put_fd(&w->chan, 2, argv, sv.lfds[i].fd))
+		argv[1] = LFDS[i].addr;
+		if (!kk_chan_put_fd(&w->chan, 2, argv, LFDS[i].fd))
 			return 0;
 	}
 	return 1;
@@ -181,6 +183,7 @@ sv_listeners_send_new(sv_worker *w, uint64_t gen)
 void
 sv_listeners_close_all(void)
 {
-	while (sv.nlfds)
+	while (NLFDS)
 		drop(0);
+	genalloc_free(sv_listenfd, &sv.lfds);
 }

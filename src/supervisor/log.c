@@ -1,27 +1,41 @@
 /* ISC license. */
 /* Diagnostics of the supervisor: one line per message on stderr, written
  * with a single write(2) so lines from the supervisor and its workers do
- * not interleave mid-line in a shared log. Also the monotonic clock. */
+ * not interleave mid-line in a shared log. strerr writes through the
+ * 1024-byte buffer_2 and splits a longer line (audit lines reach 2 KiB),
+ * so it serves only the fatal exit (sv.h); info and warning lines, in the
+ * same "PROG: level:" form, are written here. Also the clock. */
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+
+#include <skalibs/tai.h>
 
 #include "sv.h"
 
 #define LOG_LINE_MAX 4096
 
+/* The supervisor's one clock is skalibs' STAMP, on the stopwatch (set in
+ * main) so it never steps back; iopause_g refreshes it after each pause.
+ * Milliseconds from TAI_MAGIC keep the deadlines in plain integers that a
+ * subtraction compares, and are never 0 (0 means "no deadline"). */
 long long
 sv_now(void)
 {
-	struct timespec ts;
+	tain_now_g();
+	return (long long)(tai_sec(&STAMP.sec) - TAI_MAGIC) * 1000
+	    + (long long)(STAMP.nano / 1000000);
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+void
+sv_tain_of_ms(tain *t, long long ms)
+{
+	tai_u64(&t->sec, TAI_MAGIC + (uint64_t)(ms / 1000));
+	t->nano = (uint32_t)(ms % 1000) * 1000000;
 }
 
 static void
@@ -31,7 +45,7 @@ vlog(const char *level, const char *fmt, va_list ap)
 	int e = errno;
 	int n, m;
 
-	n = snprintf(line, sizeof line, "kakehi-supervisor: %s: ", level);
+	n = snprintf(line, sizeof line, "%s: %s: ", PROG, level);
 	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;
@@ -85,18 +99,6 @@ sv_warn_limited(sv_ratelimit *rl, const char *fmt, ...)
 	rl->used = 1;
 	rl->last = now;
 	rl->skipped = 0;
-}
-
-void
-sv_die(int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog("fatal", fmt, ap);
-	va_end(ap);
-	sv_control_finish();
-	_exit(code);
 }
 
 void

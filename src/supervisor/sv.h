@@ -6,9 +6,13 @@
 #ifndef KAKEHI_SV_H
 #define KAKEHI_SV_H
 
+#include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <skalibs/genalloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
 #include <kakehi/addr.h>
 #include <kakehi/chan.h>
 #include <kakehi/state.h>
@@ -86,8 +90,7 @@ struct sv_main {
 	kk_state state;			/* committed, plus the change in flight */
 	uint64_t gen;			/* generation of the committed state */
 	long long started_at;
-	sv_listenfd *lfds;
-	size_t nlfds, alfds;
+	genalloc lfds;			/* sv_listenfd, by address */
 	sv_worker workers[SV_MAX_SLOTS];
 	unsigned want;			/* workers wanted */
 	int notif_fd;			/* -d, -1 when done or absent */
@@ -99,12 +102,20 @@ struct sv_main {
 
 extern sv_main sv;
 
-/* log.c: one line per call on stderr, "kakehi-supervisor: LEVEL: ...". */
+/* log.c: one line per call on stderr, "kakehi-supervisor: LEVEL: ...".
+ * sv_now: milliseconds of the monotonic STAMP (refreshed by the call);
+ * sv_tain_of_ms turns such a time back into a tain deadline. */
 long long sv_now(void);
+void sv_tain_of_ms(tain *, long long ms);
 void sv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void sv_die(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3), noreturn));
+/* Fatal errors use strerr ("kakehi-supervisor: fatal: ..."); sv_dief is
+ * strerr_dief for errors after the control socket exists, which must not
+ * outlive the process: sv_control_finish removes it first. */
+#define sv_dief(e, ...) (sv_control_finish(), strerr_dief(e, __VA_ARGS__))
+#define sv_diefusys(e, ...) \
+	do { int sv_e_ = errno; sv_control_finish(); errno = sv_e_; \
+		strerr_diefusys(e, __VA_ARGS__); } while (0)
 /* A warning a peer can provoke at will (a connect, a bad frame): at most
  * one line per SV_WARN_EVERY_MS for each limiter, and the next line says
  * how many were left out, so a flood of connections cannot fill the log. */

@@ -16,7 +16,10 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <skalibs/types.h>
+
 #include <kakehi/frame.h>
+#include <kakehi/listenfds.h>
 #include <kakehi/proto.h>
 
 #include "sv.h"
@@ -120,17 +123,8 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	}
 	src[n] = chan_fd;
 	src[n + 1] = state_fd;
-	/* Lift every source above the target range first, so no dup2 below
-	 * closes a source that has not been moved yet. */
-	for (i = 0; i < n + 2; i++) {
-		int high = fcntl(src[i], F_DUPFD_CLOEXEC, base + (int)n + 2);
-		if (high < 0)
-			_exit(111);
-		src[i] = high;
-	}
-	for (i = 0; i < n + 2; i++)
-		if (dup2(src[i], base + (int)i) < 0)
-			_exit(111);
+	if (!kk_listenfds_place(src, n + 2, base))
+		_exit(111);
 	snprintf(nbuf, sizeof nbuf, "%u", n);
 	snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
 	if (n) {
@@ -655,10 +649,11 @@ sv_workers_replace_late(void)
 static void
 on_message(sv_worker *w, unsigned argc, char **argv)
 {
-	unsigned long long gen = 0;
+	uint64_t gen = 0;
 
-	if (argc >= 2)
-		gen = strtoull(argv[1], 0, 10);
+	/* A word that is not a number leaves 0, which no generation is. */
+	if (argc >= 2 && !uint640_scan(argv[1], &gen))
+		gen = 0;
 	if (!strcmp(argv[0], KK_MSG_READY) && argc == 2) {
 		w->acked_gen = gen;
 		sv_workers_event(w, SV_WE_READY);
@@ -674,7 +669,7 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 		uint64_t now = sv_txn_state_gen();
 		sv_warn("worker %u (pid %d) is on generation %llu, not on the one a change"
 		    " applied to; sending it the whole state (generation %llu)", w->id,
-		    (int)w->pid, gen, (unsigned long long)now);
+		    (int)w->pid, (unsigned long long)gen, (unsigned long long)now);
 		if ((!sv_listeners_send_new(w, now) || !sv_worker_send_state(w, now))
 		    && w->chan.fd >= 0)
 			sv_workers_event(w, SV_WE_BROKEN);

@@ -104,7 +104,7 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 		kk_list_push(&bend->avail, &b->link);
 	b->stream = s;
 	b->uses++;
-	b->flags &= ~KK_BACK_F_REPLAY;
+	b->flags &= ~(KK_BACK_F_REPLAY | KK_BACK_F_UPGRADE);
 	b->resp_flags = 0;
 	b->resp_body = KK_H1_BODY_NONE;
 	kk_back_wake(b);
@@ -204,6 +204,8 @@ kk_back_send_head(kk_back *b, const kk_h1head *h, const kk_h1fwd *fwd)
 	out->len += (uint32_t)n;
 	b->req_body = (unsigned char)h->body;
 	b->flags |= KK_BACK_F_REPLAY;
+	if (h->flags & KK_H1_F_UPGRADE)
+		b->flags |= KK_BACK_F_UPGRADE;
 	return 1;
 }
 
@@ -310,6 +312,7 @@ kk_back_req_save(kk_back *b, kk_back_req *r)
 	}
 	r->body = b->req_body;
 	r->replay = (b->flags & KK_BACK_F_REPLAY) != 0;
+	r->upgrade = (b->flags & KK_BACK_F_UPGRADE) != 0;
 }
 
 void
@@ -321,6 +324,8 @@ kk_back_req_resend(kk_back *b, kk_back_req *r)
 	b->req_body = r->body;
 	if (r->replay)
 		b->flags |= KK_BACK_F_REPLAY;
+	if (r->upgrade)
+		b->flags |= KK_BACK_F_UPGRADE;
 }
 
 enum kk_msg
@@ -341,6 +346,10 @@ kk_back_resp_head(kk_back *b, int head_req, const kk_h1head **h)
 	if (kk_h1_parse_response(&resp_head, in->data + in->off, (size_t)n, head_req) != KK_H1_OK)
 		return KK_MSG_INVALID;
 	*h = &resp_head;
+	/* A 101 is valid only in answer to a request that asked for an
+	 * upgrade (RFC 9110 §15.2.2). */
+	if (resp_head.status == 101)
+		return (b->flags & KK_BACK_F_UPGRADE) ? KK_MSG_UPGRADE : KK_MSG_INVALID;
 	return KK_MSG_HEAD;
 }
 

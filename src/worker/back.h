@@ -24,6 +24,7 @@ enum { KK_BACK_CONNECTING = 0, KK_BACK_ACTIVE, KK_BACK_IDLE };
 /* Back connection flags (closed and waiting to be freed: KK_CONN_F_DEAD). */
 #define KK_BACK_F_REUSED 0x2	/* came from the pool for this stream */
 #define KK_BACK_F_REPLAY 0x4	/* the output holds the whole request: a retry resends it */
+#define KK_BACK_F_UPGRADE 0x8	/* the request asked for an upgrade: a 101 may answer */
 
 /* What the response read so far says (kk_back.resp_flags). */
 #define KK_BACK_R_KEEP 0x1	/* its framing lets the connection be reused */
@@ -141,6 +142,7 @@ struct kk_back_req {
 	kk_buf buf;
 	unsigned char body;	/* KK_H1_BODY_* */
 	unsigned char replay;	/* buf holds all of it */
+	unsigned char upgrade;	/* it asked for an upgrade */
 };
 /* Takes the request out of the failed b (before it is closed). */
 void kk_back_req_save(kk_back *b, kk_back_req *r);
@@ -152,8 +154,9 @@ void kk_back_req_resend(kk_back *b, kk_back_req *r);
  * request copy kept for a retry is given back if all of it was sent. */
 int kk_back_resp_began(kk_back *);
 /* The next response head: KK_MSG_HEAD with *h (valid until the next
- * call), WAIT, INVALID, or RESET (the backend closed before a byte).
- * head_req: the request was HEAD. */
+ * call), KK_MSG_UPGRADE for a 101 answering an upgrade request, WAIT,
+ * INVALID (a 101 too when the request asked for no upgrade), or RESET (the
+ * backend closed before a byte). head_req: the request was HEAD. */
 enum kk_msg kk_back_resp_head(kk_back *, int head_req, const kk_h1head **h);
 /* The head h was passed on: its bytes go; a final head sets the framing
  * of the body that follows. */

@@ -167,7 +167,7 @@ on_delta(const char *base, const char *gen, const char *text)
 		nack(gen, "delta", err);
 		return;
 	}
-	if (!kk_worker_apply(st, g, err, sizeof err)) {
+	if (!kk_worker_apply_journal(st, &j, g, err, sizeof err)) {
 		kk_journal_undo(st, &j);
 		nack(gen, "delta", err);
 		return;

@@ -17,6 +17,7 @@
 #include "router.h"
 #include "stream.h"
 #include "tcpfront.h"
+#include "tunnel.h"
 #include "worker.h"
 
 /* How long a closing connection waits for the client's end of file after
@@ -32,7 +33,21 @@ static kk_link freelist = { &freelist, &freelist };
 static unsigned nfronts;
 static kk_h1head req_head;	/* scratch: one head is parsed at a time */
 
+/* A front connection upgraded after a 101 and its back connection: the
+ * tunnel between them (the protocol context of both) and what its owner
+ * keeps. From a free list, so the upgrade itself allocates only once. */
+typedef struct upgraded upgraded;
+struct upgraded {
+	kk_link link;		/* free list */
+	kk_tunnel t;
+	kk_front *front;
+	kk_back *back;
+	uint64_t seen_in, seen_out;	/* the client's bytes when last counted */
+};
+static kk_link upgraded_free = { &upgraded_free, &upgraded_free };
+
 static void front_free(kk_task *);
+static void tunnel_close(kk_front *);
 static void front_run(kk_conn *);
 static void front_timeout(kk_conn *);
 static void front_process(kk_front *);
@@ -113,6 +128,8 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	f->conn.flags |= KK_CONN_F_DEAD;
 	if (f->stream)
 		kk_stream_abort(f->stream);
+	if (f->flags & KK_FRONT_F_TUNNEL)
+		tunnel_close(f);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
 	kk_conn_close(&f->conn);
@@ -586,7 +603,7 @@ front_process(kk_front *f)
 			if (kk_stream_wants_body(s))
 				kk_conn_fill(&f->conn);
 			if (!kk_stream_pump(s)) {
-				if (f->conn.flags & KK_CONN_F_DEAD)
+				if (f->conn.flags & KK_CONN_F_DEAD || f->flags & KK_FRONT_F_TUNNEL)
 					return;
 				continue;	/* ended: flush, then the next request */
 			}
@@ -716,6 +733,109 @@ preamble_run(kk_conn *c)
 	}
 }
 
+/* The tunnel's idle deadline moves on whenever the client's bytes move,
+ * either way (a peer that stops reading stalls them too); what moved is
+ * counted as tunnel bytes. */
+static void
+tunnel_progress(upgraded *u)
+{
+	kk_conn *c = &u->front->conn;
+	kk_rlistener *rl = u->front->lsock->rl;
+	if (c->bytes_in == u->seen_in && c->bytes_out == u->seen_out &&
+	    kk_timer_armed(&c->timer))
+		return;
+	kk_stats.tunnel_bytes_in += c->bytes_in - u->seen_in;
+	kk_stats.tunnel_bytes_out += c->bytes_out - u->seen_out;
+	u->seen_in = c->bytes_in;
+	u->seen_out = c->bytes_out;
+	kk_timer_arm(&c->timer, kk_now_ms + (rl ? rl->tunnel_ms : 3600000));
+}
+
+/* Both connections run the tunnel's own protocol, followed by the
+ * deadline; the end, a failure or the timeout come back through
+ * tunnel_notify. */
+static void
+tunnel_run(kk_conn *c)
+{
+	kk_tunnel_protocol.run(c);
+	if (!(c->flags & KK_CONN_F_DEAD))
+		tunnel_progress(KK_CONTAINER(c->pc, upgraded, t));
+}
+
+static void
+tunnel_timeout(kk_conn *c)
+{
+	kk_tunnel_protocol.timeout(c);
+}
+
+static const kk_protocol tunnelled = { "tunnel", tunnel_run, tunnel_timeout };
+
+static void
+tunnel_notify(kk_tunnel *t, int event, kk_conn *side)
+{
+	upgraded *u = KK_CONTAINER(t, upgraded, t);
+	(void)side;
+	kk_front_close(u->front, event == KK_TUNNEL_DONE ? KK_CLOSE_TUNNEL_DONE :
+	    event == KK_TUNNEL_TIMEOUT ? KK_CLOSE_TUNNEL_TIMEOUT : KK_CLOSE_TUNNEL_ERROR);
+}
+
+void
+kk_front_upgrade(kk_front *f, kk_back *b)
+{
+	kk_link *l = kk_list_first(&upgraded_free);
+	upgraded *u;
+	unsigned i;
+	if (l) {
+		kk_list_unlink(l);
+		u = KK_CONTAINER(l, upgraded, link);
+	} else if (!(u = malloc(sizeof *u))) {
+		kk_back_close(b, KK_CLOSE_BACK_ABORT);
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	if (!kk_tunnel_start(&u->t, &f->conn, &b->conn, tunnel_notify)) {
+		kk_list_push(&upgraded_free, &u->link);
+		kk_back_close(b, KK_CLOSE_BACK_ABORT);
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	u->front = f;
+	u->back = b;
+	u->seen_in = f->conn.bytes_in;
+	u->seen_out = f->conn.bytes_out;
+	f->flags |= KK_FRONT_F_TUNNEL;
+	f->tkind = KK_FRONT_T_NONE;
+	kk_timer_disarm(&f->conn.timer);
+	kk_timer_disarm(&b->conn.timer);
+	for (i = 0; i < 2; i++) {
+		kk_conn *c = u->t.side[i];
+		c->proto = &tunnelled;
+		/* An end of file the h1 protocols already saw comes with no
+		 * new edge: the tunnel reads it again, at once. */
+		if (c->flags & KK_CONN_F_EOF)
+			c->flags |= KK_CONN_F_READABLE;
+		kk_conn_wake(c);
+	}
+	kk_stats.upgrades++;
+	kk_stats.tunnels++;
+	tunnel_progress(u);
+}
+
+/* The front connection is closing: its tunnel ends, the back connection
+ * with it. */
+static void
+tunnel_close(kk_front *f)
+{
+	upgraded *u = KK_CONTAINER(f->conn.pc, upgraded, t);
+	f->flags &= ~KK_FRONT_F_TUNNEL;
+	kk_stats.tunnel_bytes_in += f->conn.bytes_in - u->seen_in;
+	kk_stats.tunnel_bytes_out += f->conn.bytes_out - u->seen_out;
+	kk_stats.tunnels--;
+	kk_tunnel_end(&u->t);
+	kk_back_close(u->back, KK_CLOSE_BACK_TUNNEL);
+	kk_list_push(&upgraded_free, &u->link);
+}
+
 void
 kk_front_drain_all(void)
 {
@@ -727,7 +847,7 @@ kk_front_drain_all(void)
 		/* Idle: close now. Busy: the response in flight carries
 		 * Connection: close (decided when its head is written). */
 		if (!f->stream && !f->conn.in.len && !f->conn.out.len &&
-		    !(f->flags & KK_FRONT_F_CLOSING))
+		    !(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL)))
 			kk_front_close(f, KK_CLOSE_DRAIN);
 	}
 }

@@ -23,6 +23,7 @@
 #define KK_FRONT_F_PEER_CLOSE 0x8	/* the last request said it is the last */
 #define KK_FRONT_F_REQ_READ 0x10	/* the last request was read whole */
 #define KK_FRONT_F_ACKED 0x20	/* quick ACK asked while this request is partial */
+#define KK_FRONT_F_TUNNEL 0x40	/* upgraded: a tunnel to a back connection (pc) */
 
 /* What the one timer is counting. */
 enum {
@@ -38,6 +39,7 @@ enum {
 enum { KK_OUT_NONE = 0, KK_OUT_LENGTH, KK_OUT_CHUNKED, KK_OUT_RAW_CLOSE };
 
 struct kk_stream;
+struct kk_back;
 typedef struct kk_front kk_front;
 /* One per open client connection, idle ones included: every byte here is
  * multiplied by the idle connections a worker holds, so per-request state
@@ -169,7 +171,13 @@ int kk_front_take_back(kk_front *);
 /* Ends the connection after a response cut short: no more requests, what
  * is queued is written, then the close, counted under reason. */
 void kk_front_abort(kk_front *, enum kk_close reason);
-/* Drain: idle connections close now, busy ones after their response. */
+/* After a 101 (the stream has ended): f and b leave HTTP for a tunnel
+ * that f owns, timed by the listener's tunnel timeout and ended with f
+ * (kk_front_close closes b too). Takes b; the bytes each connection holds
+ * in its buffers go first. */
+void kk_front_upgrade(kk_front *f, struct kk_back *b);
+/* Drain: idle connections close now, busy ones after their response;
+ * tunnels live until the drain deadline stops the worker. */
 void kk_front_drain_all(void);
 void kk_front_stop_all(void);
 unsigned kk_front_count(void);

@@ -13,8 +13,13 @@
 
 static kk_h1head *cur;		/* the head being parsed: llhttp callbacks */
 
-/* Internal flag: the host came from an absolute-form target. */
+/* Internal flags: the host came from an absolute-form target; Connection
+ * lists upgrade; Upgrade names a protocol other than h2c; it names h2c. */
 #define F_ABS_HOST 0x100u
+#define F_CONN_UPGRADE 0x200u
+#define F_UPGRADE_OTHER 0x400u
+#define F_UPGRADE_H2C 0x800u
+#define F_INTERNAL (F_ABS_HOST | F_CONN_UPGRADE | F_UPGRADE_OTHER | F_UPGRADE_H2C)
 
 static int
 span_extend(kk_h1span *s, const char *at, size_t len)
@@ -184,6 +189,7 @@ span_is(const kk_h1head *h, kk_h1span s, const char *lit)
 enum {
 	FLD_OTHER = 0, FLD_CONNECTION, FLD_CONTENT_LENGTH, FLD_TRANSFER_ENCODING,
 	FLD_HOP,	/* other hop-by-hop fields: dropped */
+	FLD_UPGRADE,	/* hop-by-hop, re-serialised for an upgrade */
 	FLD_HOST, FLD_XFF, FLD_XF_OTHER, FLD_EXPECT,
 	FLD_LOOKALIKE	/* one of the above with '_' for '-' */
 };
@@ -233,9 +239,12 @@ field_id(const char *s, uint32_t n)
 	case 2: return pick(s, n, "te", FLD_HOP, NULL, 0);
 	case 4: return pick(s, n, "host", FLD_HOST, NULL, 0);
 	case 6: return pick(s, n, "expect", FLD_EXPECT, NULL, 0);
-	case 7: return pick(s, n, "trailer", FLD_HOP, "upgrade", FLD_HOP);
+	case 7: return pick(s, n, "trailer", FLD_HOP, "upgrade", FLD_UPGRADE);
 	case 10: return pick(s, n, "connection", FLD_CONNECTION, "keep-alive", FLD_HOP);
-	case 14: return pick(s, n, "content-length", FLD_CONTENT_LENGTH, NULL, 0);
+	case 14:
+		/* HTTP2-Settings goes only with an h2c upgrade, never forwarded
+		 * (RFC 9113 §3.1 leaves h2c to the client's own hop). */
+		return pick(s, n, "content-length", FLD_CONTENT_LENGTH, "http2-settings", FLD_HOP);
 	case 15: return pick(s, n, "x-forwarded-for", FLD_XFF, NULL, 0);
 	case 16: return pick(s, n, "proxy-connection", FLD_HOP, "x-forwarded-port", FLD_XF_OTHER);
 	case 17:
@@ -266,6 +275,44 @@ list_next(const kk_h1head *h, kk_h1span v, uint32_t *pos, kk_h1span *el)
 	el->off = v.off + a;
 	el->len = b - a;
 	return 1;
+}
+
+/* protocol = protocol-name ["/" protocol-version], both tokens (RFC 9110
+ * §7.8). */
+static int
+is_protocol(const kk_h1head *h, kk_h1span el)
+{
+	const unsigned char *s = (const unsigned char *)h->base + el.off;
+	uint32_t i, slash = 0;
+	for (i = 0; i < el.len; i++) {
+		if (s[i] == '/' && !slash && i && i + 1 < el.len)
+			slash = i;
+		else if (!is_tchar(s[i]))
+			return 0;
+	}
+	return el.len > 0;
+}
+
+/* HTTP/2 over cleartext, with or without a version: never forwarded. */
+static int
+is_h2c(const kk_h1head *h, kk_h1span el)
+{
+	return el.len >= 3 && !strncasecmp(h->base + el.off, "h2c", 3) &&
+	    (el.len == 3 || h->base[el.off + 3] == '/');
+}
+
+/* Upgrade fields are kept only for what is forwarded (flag), else dropped
+ * with the other hop-by-hop fields. */
+static void
+keep_upgrade(kk_h1head *h, int keep)
+{
+	unsigned i;
+	if (keep)
+		h->flags |= KK_H1_F_UPGRADE;
+	else
+		for (i = 0; i < h->nhdr; i++)
+			if (h->hdr[i].kind == KK_H1_H_UPGRADE)
+				h->hdr[i].kind = KK_H1_H_DROP;
 }
 
 /* Checks names and values, trims values, classifies the fields that
@@ -312,6 +359,8 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 					h->flags |= KK_H1_F_CLOSE;
 				else if (span_is(h, el, "keep-alive"))
 					h->flags |= KK_H1_F_KEEPALIVE;
+				else if (span_is(h, el, "upgrade"))
+					h->flags |= F_CONN_UPGRADE;
 				else if (h->nconnopt < KK_H1_MAXCONNOPTS)
 					h->connopt[h->nconnopt++] = el;
 			}
@@ -343,6 +392,15 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 				*te_only_chunked = 0;
 		} else if (fid == FLD_HOP) {
 			h->hdr[i].kind = KK_H1_H_DROP;
+		} else if (fid == FLD_UPGRADE) {
+			kk_h1span el;
+			uint32_t pos = 0;
+			h->hdr[i].kind = KK_H1_H_UPGRADE;
+			while (list_next(h, *v, &pos, &el)) {
+				if (!is_protocol(h, el))
+					return KK_H1_E_UPGRADE;
+				h->flags |= is_h2c(h, el) ? F_UPGRADE_H2C : F_UPGRADE_OTHER;
+			}
 		} else if (fid == FLD_HOST) {
 			h->hdr[i].kind = KK_H1_H_HOST;
 			(*nhost)++;
@@ -499,7 +557,13 @@ kk_h1_parse_request(kk_h1head *h, const char *p, size_t len)
 		    (!h->hdr[i].value.len ||
 		    !set_host(h, h->base + h->hdr[i].value.off, h->hdr[i].value.len)))
 			return KK_H1_E_HOST;
-	h->flags &= ~F_ABS_HOST;
+	/* RFC 9110 §7.8: Upgrade counts only with the upgrade connection
+	 * option, and a server ignores it in HTTP/1.0. h2c is never passed
+	 * on (the proxy speaks HTTP/1.1 to the backend): the request is then
+	 * served as HTTP/1.1, or offers its other protocols alone. */
+	keep_upgrade(h, (h->flags & (F_CONN_UPGRADE | F_UPGRADE_OTHER)) ==
+	    (F_CONN_UPGRADE | F_UPGRADE_OTHER) && h->minor == 1);
+	h->flags &= ~F_INTERNAL;
 	/* Framing (RFC 9112 §6.1-6.3): a request that could be read two ways
 	 * is refused, never guessed at. */
 	if (nte && ncl)
@@ -524,11 +588,19 @@ kk_h1_parse_response(kk_h1head *h, const char *p, size_t len, int head_req)
 		return e;
 	if (h->major != 1 || h->minor > 1)
 		return KK_H1_E_VERSION;
-	if (h->status < 100 || h->status > 599 || h->status == 101)
+	if (h->status < 100 || h->status > 599)
 		return KK_H1_E_STATUS;
 	e = check_fields(h, 0, &ncl, &nte, &chunked_last, &only_chunked, &nhost);
 	if (e)
 		return e;
+	/* A 101 names the protocol it switches to (RFC 9110 §15.2.2); one to
+	 * h2c answers nothing this proxy forwards. Elsewhere Upgrade is only
+	 * an offer, hop-by-hop. */
+	if (h->status == 101 && (!(h->flags & F_UPGRADE_OTHER) || (h->flags & F_UPGRADE_H2C) ||
+	    h->minor == 0))
+		return KK_H1_E_UPGRADE;
+	keep_upgrade(h, h->status == 101);
+	h->flags &= ~F_INTERNAL;
 	if (h->minor == 0 && !(h->flags & KK_H1_F_KEEPALIVE))
 		h->flags |= KK_H1_F_CLOSE;
 	if (h->status < 200 || h->status == 204 || h->status == 304 || head_req) {
@@ -596,6 +668,31 @@ put_u64(wbuf *w, uint64_t x)
 	put(w, tmp + i, sizeof tmp - i);
 }
 
+/* Upgrade from the parsed protocols, h2c left out, and the connection
+ * option that goes with it (RFC 9110 §7.8). */
+static void
+put_upgrade(wbuf *w, const kk_h1head *h)
+{
+	unsigned i, n = 0;
+	if (!(h->flags & KK_H1_F_UPGRADE))
+		return;
+	put(w, "Upgrade: ", 9);
+	for (i = 0; i < h->nhdr; i++) {
+		kk_h1span el;
+		uint32_t pos = 0;
+		if (h->hdr[i].kind != KK_H1_H_UPGRADE)
+			continue;
+		while (list_next(h, h->hdr[i].value, &pos, &el)) {
+			if (is_h2c(h, el))
+				continue;
+			if (n++)
+				put(w, ", ", 2);
+			put_span(w, h, el);
+		}
+	}
+	put(w, "\r\nConnection: upgrade\r\n", 23);
+}
+
 size_t
 kk_h1_write_request(const kk_h1head *h, const kk_h1fwd *fwd, char *out, size_t cap)
 {
@@ -621,6 +718,7 @@ kk_h1_write_request(const kk_h1head *h, const kk_h1fwd *fwd, char *out, size_t c
 		put_span(&w, h, h->hdr[i].value);
 		put(&w, "\r\n", 2);
 	}
+	put_upgrade(&w, h);
 	/* One X-Forwarded-For: the client's list, then this hop. */
 	put(&w, "X-Forwarded-For: ", 17);
 	for (i = 0; i < h->nhdr; i++) {
@@ -674,6 +772,7 @@ kk_h1_write_response(const kk_h1head *h, int chunked, int keepalive, int client_
 		put_span(&w, h, h->hdr[i].value);
 		put(&w, "\r\n", 2);
 	}
+	put_upgrade(&w, h);
 	if (h->status >= 200) {
 		if (chunked)
 			put(&w, "Transfer-Encoding: chunked\r\n", 28);
@@ -745,7 +844,7 @@ kk_h1_err_name(int err)
 		"ok", "bare-lf", "obs-fold", "syntax", "header-name", "header-value",
 		"too-many-headers", "head-too-large", "cl-and-te", "content-length",
 		"transfer-encoding", "host", "version", "method", "target", "status",
-		"field-look-alike", "request-line",
+		"field-look-alike", "request-line", "upgrade",
 	};
 	return err >= 0 && err < KK_H1_E_COUNT ? names[err] : "unknown";
 }

@@ -83,8 +83,11 @@ diesys(const char *what)
 	exit(111);
 }
 
-int
-kk_worker_apply(kk_state *st, uint64_t gen, char *err, size_t errlen)
+/* journal: the open journal of a change to the current state, so the
+ * router follows it from the current snapshot; NULL: built from the whole
+ * st. */
+static int
+apply(kk_state *st, const kk_journal *journal, uint64_t gen, char *err, size_t errlen)
 {
 	kk_lsock *bound[KK_LISTENFDS_MAX];
 	unsigned nbound = 0, i;
@@ -118,7 +121,7 @@ kk_worker_apply(kk_state *st, uint64_t gen, char *err, size_t errlen)
 		}
 		nbound++;
 	}
-	r = kk_router_build(st, gen);
+	r = journal ? kk_router_update(router, st, journal, gen) : kk_router_build(st, gen);
 	if (!r) {
 		snprintf(err, errlen, "unable to build the router: out of memory");
 		goto fail;
@@ -147,6 +150,19 @@ fail:
 	for (i = 0; i < nbound; i++)
 		kk_lsock_close(bound[i]);
 	return 0;
+}
+
+int
+kk_worker_apply(kk_state *st, uint64_t gen, char *err, size_t errlen)
+{
+	return apply(st, NULL, gen, err, errlen);
+}
+
+int
+kk_worker_apply_journal(kk_state *st, const kk_journal *j, uint64_t gen, char *err,
+    size_t errlen)
+{
+	return apply(st, j, gen, err, errlen);
 }
 
 void

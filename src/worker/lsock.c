@@ -125,19 +125,12 @@ kk_lsock_conn_gone(kk_lsock *l)
 
 /* Whether a tcp listener routes by server name: any slot of its name
  * tables is taken. Once per listener and generation, not per connection. */
+/* Whether a tcp listener routes by server name. Once per listener and
+ * generation, not per connection. */
 static int
 has_sni(const kk_rlistener *rl)
 {
-	unsigned i;
-	if (!rl || rl->proto != KK_PROTO_TCP)
-		return 0;
-	for (i = 0; rl->exact && i <= rl->exact_mask; i++)
-		if (rl->exact[i])
-			return 1;
-	for (i = 0; rl->wild && i <= rl->wild_mask; i++)
-		if (rl->wild[i])
-			return 1;
-	return 0;
+	return rl && rl->proto == KK_PROTO_TCP && kk_router_has_names(rl);
 }
 
 void

@@ -9,6 +9,7 @@
 enum kk_msg {
 	KK_MSG_WAIT = 0,	/* nothing now: bytes or room will come */
 	KK_MSG_HEAD,		/* a head is ready */
+	KK_MSG_UPGRADE,		/* a 101 head answering an upgrade: after it, a tunnel */
 	KK_MSG_DATA,		/* body bytes are ready */
 	KK_MSG_END,		/* the message is whole (trailers checked, dropped) */
 	KK_MSG_INVALID,		/* the peer broke the framing */

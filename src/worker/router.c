@@ -1,83 +1,426 @@
 /* ISC license. */
-/* Router snapshots: built in one arena, matched without allocation. Host
- * (or, on tcp listeners, server name) lookup is a hash probe plus one
- * probe per dot for wildcards, so its cost does not grow with the number
- * of frontends. Building is linear in the state: clusters, and host groups
- * while grouping, are found by hash. */
+/* Router snapshots: built whole from a state, or from the previous
+ * snapshot and the journal of a change; matched without allocation. Not
+ * here: balancing (lb.c) and the backends' connections (bend.c).
+ *
+ * Hosts, wildcard suffixes and clusters sit in persistent hash tries:
+ * 16-way nodes over a 64-bit hash, refcounted, never changed once shared.
+ * An update copies the path to what it changes (at most 16 nodes of 16
+ * slots) and shares every other node, so a change costs O(log N) whatever
+ * the number of sites, and the previous snapshot stays whole for the
+ * streams that hold it. A copy-on-write hash table would copy O(N) slots
+ * per change, and a tree needs ordered keys and rebalancing; the trie
+ * needs neither. Lookups cost one probe per 4 bits of hash that tell
+ * keys apart: 5 nodes at 100 000 hosts. */
 #include <stdlib.h>
 #include <string.h>
 #include <kakehi/index.h>
 #include "router.h"
 
-/* The arena: chunks freed together with the snapshot. */
-typedef struct chunk chunk;
-struct chunk {
-	chunk *next;
-	size_t used, cap;
-	char *data;
+#define TBITS 4
+#define TFAN (1u << TBITS)
+
+enum { T_NODE, T_LEAF, T_BUCKET };
+enum { V_HOST, V_CLUSTER };
+
+/* The header of every trie item; refs count parents and snapshots. */
+typedef struct thdr thdr;
+struct thdr {
+	unsigned refs;
+	unsigned char kind, vkind;
 };
 
-static void *
-arena_alloc(kk_router *r, size_t n)
-{
-	chunk *c = r->arena;
-	n = (n + 15) & ~(size_t)15;
-	if (!c || c->cap - c->used < n) {
-		size_t cap = n > 65536 ? n : 65536;
-		chunk *nc = malloc(sizeof *nc + cap + 16);
-		if (!nc)
-			return NULL;
-		nc->data = (char *)(((uintptr_t)(nc + 1) + 15) & ~(uintptr_t)15);
-		nc->used = 0;
-		nc->cap = cap;
-		nc->next = c;
-		r->arena = c = nc;
-	}
-	c->used += n;
-	return memset(c->data + c->used - n, 0, n);
-}
+typedef struct tnode tnode;
+struct tnode {
+	thdr h;
+	thdr *s[TFAN];
+};
 
-static const char *
-arena_str(kk_router *r, const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *p = arena_alloc(r, n);
-	if (p)
-		memcpy(p, s, n);
-	return p;
-}
+/* One key and its value (a kk_rhost or kk_rcluster block, freed with the
+ * leaf; the key points into it). */
+typedef struct tleaf tleaf;
+struct tleaf {
+	thdr h;
+	uint64_t hash;
+	const char *key;
+	size_t klen;
+	void *val;
+};
 
-static uint32_t
-hash(const char *s, size_t n)
+/* Keys whose whole 64-bit hashes collide. */
+typedef struct tbucket tbucket;
+struct tbucket {
+	thdr h;
+	uint64_t hash;
+	unsigned n;
+	tleaf *e[];
+};
+
+static uint64_t
+hash64(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 14695981039346656037ull;
 	while (n--) {
 		h ^= (unsigned char)*s++;
-		h *= 16777619u;
+		h *= 1099511628211ull;
 	}
 	return h;
 }
 
-static kk_rhost *
-table_find(kk_rhost **t, unsigned mask, const char *key, size_t klen)
+static unsigned
+nib(uint64_t h, unsigned d)
 {
-	uint32_t i;
-	if (!t)
-		return NULL;
-	for (i = hash(key, klen) & mask; t[i]; i = (i + 1) & mask)
-		if (t[i]->klen == klen && !memcmp(t[i]->key, key, klen))
-			return t[i];
-	return NULL;
+	return (unsigned)(h >> (d * TBITS)) & (TFAN - 1);
+}
+
+static uint64_t
+ihash(const thdr *n)
+{
+	return n->kind == T_LEAF ? ((const tleaf *)n)->hash : ((const tbucket *)n)->hash;
 }
 
 static void
-table_put(kk_rhost **t, unsigned mask, kk_rhost *h)
+val_free(tleaf *lf)
 {
-	uint32_t i;
-	for (i = hash(h->key, h->klen) & mask; t[i]; i = (i + 1) & mask)
-		;
-	t[i] = h;
+	if (lf->h.vkind == V_CLUSTER) {
+		kk_rcluster *c = lf->val;
+		unsigned i;
+		for (i = 0; i < c->nb; i++)
+			kk_bend_put(c->b[i].bend);
+	}
+	free(lf->val);
 }
+
+static void
+t_unref(thdr *n)
+{
+	unsigned i;
+	if (!n || --n->refs)
+		return;
+	if (n->kind == T_NODE) {
+		for (i = 0; i < TFAN; i++)
+			t_unref(((tnode *)n)->s[i]);
+	} else if (n->kind == T_BUCKET) {
+		for (i = 0; i < ((tbucket *)n)->n; i++)
+			t_unref(&((tbucket *)n)->e[i]->h);
+	} else
+		val_free((tleaf *)n);
+	free(n);
+}
+
+static int
+same_key(const tleaf *lf, uint64_t h, const char *key, size_t klen)
+{
+	return lf->hash == h && lf->klen == klen && !memcmp(lf->key, key, klen);
+}
+
+static tleaf *
+t_find(const thdr *n, uint64_t h, const char *key, size_t klen)
+{
+	unsigned d, i;
+	for (d = 0; n; d++) {
+		if (n->kind == T_NODE) {
+			n = ((const tnode *)n)->s[nib(h, d)];
+			continue;
+		}
+		if (n->kind == T_LEAF)
+			return same_key((const tleaf *)n, h, key, klen) ? (tleaf *)n : NULL;
+		for (i = 0; i < ((const tbucket *)n)->n; i++)
+			if (same_key(((const tbucket *)n)->e[i], h, key, klen))
+				return ((const tbucket *)n)->e[i];
+		return NULL;
+	}
+	return NULL;
+}
+
+static tnode *
+node_new(void)
+{
+	tnode *c = calloc(1, sizeof *c);
+	if (c) {
+		c->h.refs = 1;
+		c->h.kind = T_NODE;
+	}
+	return c;
+}
+
+/* A subtree holding items a and b, whose hashes differ, from depth d;
+ * takes their references on success. */
+static thdr *
+pair(thdr *a, thdr *b, unsigned d)
+{
+	tnode *c = node_new();
+	unsigned ia = nib(ihash(a), d), ib = nib(ihash(b), d);
+	if (!c)
+		return NULL;
+	if (ia != ib) {
+		c->s[ia] = a;
+		c->s[ib] = b;
+	} else if (!(c->s[ia] = pair(a, b, d + 1))) {
+		free(c);
+		return NULL;
+	}
+	return &c->h;
+}
+
+/* Item n (a leaf or bucket of lf's hash) with lf put in, as a new item;
+ * n is left as it was. */
+static thdr *
+bucket_put(thdr *n, tleaf *lf)
+{
+	tleaf *one = (tleaf *)n, **old = &one;
+	unsigned nold = 1, i, k = 0;
+	tbucket *b;
+	if (n->kind == T_BUCKET) {
+		old = ((tbucket *)n)->e;
+		nold = ((tbucket *)n)->n;
+	}
+	if (nold == 1 && same_key(old[0], lf->hash, lf->key, lf->klen))
+		return &lf->h;
+	b = malloc(sizeof *b + (nold + 1) * sizeof *b->e);
+	if (!b)
+		return NULL;
+	b->h.refs = 1;
+	b->h.kind = T_BUCKET;
+	b->hash = lf->hash;
+	for (i = 0; i < nold; i++) {
+		if (same_key(old[i], lf->hash, lf->key, lf->klen))
+			continue;
+		old[i]->h.refs++;
+		b->e[k++] = old[i];
+	}
+	b->e[k++] = lf;
+	b->n = k;
+	return &b->h;
+}
+
+/* The subtree n from depth d with leaf lf put in, replacing a leaf of the
+ * same key. Takes lf's reference (dropped on failure). Shared (inplace
+ * 0): n is left as it was and the result holds its own references.
+ * Inplace (a full build owns every node): n is changed and given to the
+ * result; on failure it is still the caller's, whole. NULL: ENOMEM. */
+static thdr *
+t_put(thdr *n, tleaf *lf, unsigned d, int inplace)
+{
+	tnode *c;
+	thdr *x;
+	unsigned i;
+	if (!n)
+		return &lf->h;
+	if (n->kind != T_NODE) {
+		if (ihash(n) != lf->hash) {
+			if (!(x = pair(n, &lf->h, d))) {
+				t_unref(&lf->h);
+				return NULL;
+			}
+			if (!inplace)
+				n->refs++;
+			return x;
+		}
+		if (!(x = bucket_put(n, lf))) {
+			t_unref(&lf->h);
+			return NULL;
+		}
+		if (inplace)
+			t_unref(n);
+		return x;
+	}
+	i = nib(lf->hash, d);
+	if (inplace) {
+		if (!(x = t_put(((tnode *)n)->s[i], lf, d + 1, 1)))
+			return NULL;
+		((tnode *)n)->s[i] = x;
+		return n;
+	}
+	if (!(c = node_new())) {
+		t_unref(&lf->h);
+		return NULL;
+	}
+	if (!(x = t_put(((tnode *)n)->s[i], lf, d + 1, 0))) {
+		free(c);
+		return NULL;
+	}
+	memcpy(c->s, ((tnode *)n)->s, sizeof c->s);
+	for (i = 0; i < TFAN; i++)
+		if (c->s[i])
+			c->s[i]->refs++;
+	i = nib(lf->hash, d);
+	t_unref(c->s[i]);
+	c->s[i] = x;
+	return &c->h;
+}
+
+/* The subtree n from depth d without key, in *out (its own reference;
+ * NULL when empty). n is left as it was. 1 ok, 0 ENOMEM. Nodes left
+ * empty stay: they cost a probe, not a walk. */
+static int
+t_del(thdr *n, uint64_t h, const char *key, size_t klen, unsigned d, thdr **out)
+{
+	tnode *c;
+	thdr *x;
+	unsigned i;
+	*out = NULL;
+	if (!n)
+		return 1;
+	if (n->kind == T_LEAF) {
+		if (!same_key((tleaf *)n, h, key, klen)) {
+			n->refs++;
+			*out = n;
+		}
+		return 1;
+	}
+	if (n->kind == T_BUCKET) {
+		tbucket *b = (tbucket *)n, *nb;
+		unsigned k = 0;
+		if (!t_find(n, h, key, klen)) {
+			n->refs++;
+			*out = n;
+			return 1;
+		}
+		if (b->n == 2) {
+			x = &b->e[same_key(b->e[0], h, key, klen) ? 1 : 0]->h;
+			x->refs++;
+			*out = x;
+			return 1;
+		}
+		if (!(nb = malloc(sizeof *nb + b->n * sizeof *nb->e)))
+			return 0;
+		nb->h = b->h;
+		nb->h.refs = 1;
+		nb->hash = b->hash;
+		for (i = 0; i < b->n; i++)
+			if (!same_key(b->e[i], h, key, klen)) {
+				b->e[i]->h.refs++;
+				nb->e[k++] = b->e[i];
+			}
+		nb->n = k;
+		*out = &nb->h;
+		return 1;
+	}
+	i = nib(h, d);
+	if (!t_del(((tnode *)n)->s[i], h, key, klen, d + 1, &x))
+		return 0;
+	if (x == ((tnode *)n)->s[i]) {
+		t_unref(x);
+		n->refs++;
+		*out = n;
+		return 1;
+	}
+	if (!(c = node_new())) {
+		t_unref(x);
+		return 0;
+	}
+	memcpy(c->s, ((tnode *)n)->s, sizeof c->s);
+	for (i = 0; i < TFAN; i++)
+		if (c->s[i])
+			c->s[i]->refs++;
+	i = nib(h, d);
+	t_unref(c->s[i]);
+	c->s[i] = x;
+	*out = &c->h;
+	return 1;
+}
+
+/* A leaf for val (refs 1), keyed by key (inside val); frees val when it
+ * cannot be made, so callers have one thing to check. */
+static tleaf *
+leaf_new(int vkind, void *val, const char *key, size_t klen)
+{
+	tleaf *lf = malloc(sizeof *lf);
+	if (!lf) {
+		tleaf tmp;
+		tmp.h.vkind = (unsigned char)vkind;
+		tmp.val = val;
+		val_free(&tmp);
+		return NULL;
+	}
+	lf->h.refs = 1;
+	lf->h.kind = T_LEAF;
+	lf->h.vkind = (unsigned char)vkind;
+	lf->hash = hash64(key, klen);
+	lf->key = key;
+	lf->klen = klen;
+	lf->val = val;
+	return lf;
+}
+
+/* Puts lf into *root, replacing it by the new root. 1 ok, 0 ENOMEM (lf
+ * dropped, *root as it was). */
+static int
+root_put(void **root, tleaf *lf, int inplace)
+{
+	thdr *x = t_put(*root, lf, 0, inplace);
+	if (!x)
+		return 0;
+	if (!inplace)
+		t_unref(*root);
+	*root = x;
+	return 1;
+}
+
+static int
+root_del(void **root, const char *key, size_t klen)
+{
+	thdr *x;
+	if (!t_del(*root, hash64(key, klen), key, klen, 0, &x))
+		return 0;
+	t_unref(*root);
+	*root = x;
+	return 1;
+}
+
+/* Clusters: one block, the backends then the strings. */
+static kk_rcluster *
+cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes, char **str)
+{
+	size_t idl = strlen(id) + 1;
+	kk_rcluster *c = malloc(sizeof *c + nb * sizeof *c->b + idl + sbytes);
+	if (!c)
+		return NULL;
+	if (like)
+		*c = *like;
+	c->b = (kk_rbackend *)(c + 1);
+	c->nb = 0;
+	c->id = memcpy((char *)(c->b + nb), id, idl);
+	*str = (char *)c->id + idl;
+	return c;
+}
+
+/* Appends a backend; the caller took bend's reference. */
+static void
+cluster_push(kk_rcluster *c, char **str, const char *id, const kk_rbackend *like, kk_bend *bend)
+{
+	kk_rbackend *b = &c->b[c->nb++];
+	size_t n = strlen(id) + 1;
+	*b = *like;
+	b->bend = bend;
+	b->id = memcpy(*str, id, n);
+	*str += n;
+}
+
+static tleaf *
+cluster_leaf(kk_rcluster *c)
+{
+	return leaf_new(V_CLUSTER, c, c->id, strlen(c->id));
+}
+
+static const kk_rcluster *
+cluster_find(const void *clusters, const char *id)
+{
+	size_t n = strlen(id);
+	tleaf *lf = t_find(clusters, hash64(id, n), id, n);
+	return lf ? lf->val : NULL;
+}
+
+/* A route as given to host_new. */
+typedef struct rsrc rsrc;
+struct rsrc {
+	enum kk_path_kind kind;
+	const char *path;	/* NULL or "" for none */
+	const char *method;	/* NULL: any */
+	const char *cluster;
+	unsigned long order;
+};
 
 static int
 route_cmp(const void *a, const void *b)
@@ -93,13 +436,50 @@ route_cmp(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* The snapshot's cluster for a state cluster id: the state's index gives
- * its slot, and rc_of maps state slots to snapshot clusters. */
-static kk_rcluster *
-find_cluster(const kk_state *st, kk_rcluster **rc_of, const char *id)
+static char *
+put_str(char **p, const char *s, size_t n)
 {
-	const kk_cluster *c = kk_state_cluster(st, id);
-	return c ? rc_of[c - st->clusters] : NULL;
+	char *r = memcpy(*p, s, n);
+	r[n] = 0;
+	*p += n + 1;
+	return r;
+}
+
+/* A host group of n routes in one block, sorted (router.h), as a leaf. */
+static tleaf *
+host_new(const char *key, int wild, const rsrc *src, unsigned n)
+{
+	size_t klen = strlen(key), sb = klen + 1;
+	kk_rhost *h;
+	char *p;
+	unsigned i;
+	for (i = 0; i < n; i++)
+		sb += (src[i].path ? strlen(src[i].path) : 0) + 1 +
+		    (src[i].method ? strlen(src[i].method) + 1 : 0) + strlen(src[i].cluster) + 1;
+	if (!(h = malloc(sizeof *h + n * sizeof *h->routes + sb)))
+		return NULL;
+	h->routes = (kk_route *)(h + 1);
+	h->nroutes = n;
+	h->wild = (unsigned char)wild;
+	p = (char *)(h->routes + n);
+	h->key = put_str(&p, key, klen);
+	h->klen = klen;
+	for (i = 0; i < n; i++) {
+		kk_route *rt = &h->routes[i];
+		const char *path = src[i].path ? src[i].path : "";
+		rt->kind = src[i].kind;
+		rt->plen = strlen(path);
+		rt->path = put_str(&p, path, rt->plen);
+		rt->mlen = src[i].method ? strlen(src[i].method) : 0;
+		rt->method = src[i].method ? put_str(&p, src[i].method, rt->mlen) : NULL;
+		rt->clen = strlen(src[i].cluster);
+		rt->cluster = put_str(&p, src[i].cluster, rt->clen);
+		rt->chash = hash64(rt->cluster, rt->clen);
+		rt->order = src[i].order;
+	}
+	if (n > 1)
+		qsort(h->routes, n, sizeof *h->routes, route_cmp);
+	return leaf_new(V_HOST, h, h->key, klen);
 }
 
 /* The host group key of a frontend: "" for any host (or, on a tcp
@@ -120,52 +500,33 @@ host_key(const kk_frontend *f, int *wild)
 	return name;
 }
 
-static unsigned
-table_size(unsigned n)
+/* The table slot a frontend's group lives in. */
+static void **
+host_root(kk_rlistener *rl, const kk_frontend *f, const char **key)
 {
-	unsigned s = 4;
-	while (s < 2 * n)
-		s <<= 1;
+	int wild;
+	*key = host_key(f, &wild);
+	if (!**key)
+		return &rl->any;
+	return wild ? &rl->wild : &rl->exact;
+}
+
+static rsrc
+frontend_src(const kk_frontend *f, unsigned long order)
+{
+	rsrc s;
+	s.kind = f->path_kind;
+	s.path = f->path;
+	s.method = f->method;
+	s.cluster = f->cluster;
+	s.order = order;
 	return s;
 }
 
-/* Groups of one listener, found by key while grouping: the wildcard flag
- * byte, then the host key (".example.com" and "example.com" stay apart). */
-static kk_rhost *
-group_of(kk_index *groups, kk_rhost *hosts, unsigned *nhosts, const char *key, int wild)
+static void
+listener_fill(kk_rlistener *rl, const kk_listener *sl)
 {
-	char buf[258];
-	size_t klen = strlen(key), *slot;
-	kk_rhost *h;
-	if (klen > sizeof buf - 2)	/* the state keeps hosts under 256 bytes */
-		return NULL;
-	buf[0] = (char)('0' + wild);
-	memcpy(buf + 1, key, klen);
-	if ((slot = kk_index_get(groups, buf, klen + 1)))
-		return &hosts[*slot];
-	if (!kk_index_put(groups, buf, klen + 1, *nhosts))
-		return NULL;
-	h = &hosts[(*nhosts)++];
-	h->key = key;	/* state string until copied */
-	h->klen = klen;
-	h->wild = (unsigned char)wild;
-	return h;
-}
-
-static int
-build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_listener *sl,
-    kk_rcluster **rc_of)
-{
-	size_t i, j;
-	unsigned nexact = 0, nwild = 0, nhosts = 0;
-	kk_rhost *hosts, **group;
-	kk_index groups = KK_INDEX_ZERO;
-	const char *colon;
-
-	rl->addr = arena_str(r, sl->addr_text);
-	if (!rl->addr)
-		return 0;
-	colon = strrchr(sl->addr_text, ':');
+	const char *colon = strrchr(sl->addr_text, ':');
 	if (colon && strlen(colon + 1) < sizeof rl->port)
 		strcpy(rl->port, colon + 1);
 	rl->front_ms = sl->front_timeout_ms;
@@ -175,155 +536,431 @@ build_listener(kk_router *r, kk_rlistener *rl, const kk_state *st, const kk_list
 	rl->proto = sl->proto;
 	rl->expect_proxy = sl->expect_proxy;
 	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
+}
 
-	/* Group frontends by host key: count distinct keys first. */
-	hosts = arena_alloc(r, (st->nfrontends + 1) * sizeof *hosts);
-	/* The group of each frontend, found once here and used to fill. */
-	group = arena_alloc(r, (st->nfrontends + 1) * sizeof *group);
-	if (!hosts || !group)
+/* Groups of one listener, found by key while grouping: the wildcard flag
+ * byte, then the host key (".example.com" and "example.com" stay apart). */
+static int
+group_of(kk_index *groups, const char *key, int wild, size_t *n, size_t *g)
+{
+	char buf[258];
+	size_t klen = strlen(key), *slot;
+	if (klen > sizeof buf - 2)	/* the state keeps hosts under 256 bytes */
 		return 0;
+	buf[0] = (char)('0' + wild);
+	memcpy(buf + 1, key, klen);
+	if ((slot = kk_index_get(groups, buf, klen + 1))) {
+		*g = *slot;
+		return 1;
+	}
+	if (!kk_index_put(groups, buf, klen + 1, *n))
+		return 0;
+	*g = (*n)++;
+	return 1;
+}
+
+/* A listener's groups from the whole state: frontends grouped by key
+ * (group 0 is the one without a host), sorted by group in state order,
+ * then each group built at once. */
+static int
+build_listener(kk_rlistener *rl, const kk_state *st, const kk_listener *sl)
+{
+	size_t i, g, ngroups = 1, *group = NULL, *start = NULL, *rep = NULL;
+	kk_index groups = KK_INDEX_ZERO;
+	rsrc *src = NULL;
+	int ok = 0;
+
+	listener_fill(rl, sl);
+	if (!sl->nfrontends)
+		return 1;
+	group = malloc(st->nfrontends * sizeof *group);
+	start = calloc(sl->nfrontends + 2, sizeof *start);
+	rep = malloc((sl->nfrontends + 1) * sizeof *rep);
+	src = malloc(sl->nfrontends * sizeof *src);
+	if (!group || !start || !rep || !src)
+		goto out;
 	for (i = 0; i < st->nfrontends; i++) {
 		const kk_frontend *f = &st->frontends[i];
-		int wild;
 		const char *key;
-		kk_rhost *h;
+		int wild;
 		if (!f->cluster || strcmp(f->listener, sl->addr_text))
 			continue;
 		key = host_key(f, &wild);
 		if (!*key)
-			h = &rl->any;
-		else {
-			unsigned before = nhosts;
-			if (!(h = group_of(&groups, hosts, &nhosts, key, wild))) {
-				kk_index_free(&groups);
-				return 0;
-			}
-			if (nhosts != before) {
-				if (wild)
-					nwild++;
-				else
-					nexact++;
-			}
-		}
-		h->nroutes++;
-		group[i] = h;
+			group[i] = 0;
+		else if (!group_of(&groups, key, wild, &ngroups, &group[i]))
+			goto out;
+		if (!start[group[i] + 1]++)
+			rep[group[i]] = i;
 	}
-	kk_index_free(&groups);
-	/* Allocate routes per group, then fill them in state order; nroutes
-	 * counts again as the routes are filled. */
-	for (j = 0; j <= nhosts; j++) {
-		kk_rhost *h = j < nhosts ? &hosts[j] : &rl->any;
-		if (h->nroutes && !(h->routes = arena_alloc(r, h->nroutes * sizeof *h->routes)))
-			return 0;
-		h->nroutes = 0;
-		if (h->key && !(h->key = arena_str(r, h->key)))
-			return 0;
-	}
+	for (g = 1; g <= ngroups; g++)
+		start[g] += start[g - 1];
 	for (i = 0; i < st->nfrontends; i++) {
 		const kk_frontend *f = &st->frontends[i];
-		kk_route *rt;
 		if (!f->cluster || strcmp(f->listener, sl->addr_text))
 			continue;
-		rt = &group[i]->routes[group[i]->nroutes++];
-		rt->kind = f->path_kind;
-		rt->path = f->path ? arena_str(r, f->path) : "";
-		rt->plen = f->path ? strlen(f->path) : 0;
-		rt->method = f->method ? arena_str(r, f->method) : NULL;
-		rt->cluster = find_cluster(st, rc_of, f->cluster);
-		rt->order = (unsigned)i;
-		if (!rt->path || (f->method && !rt->method))
-			return 0;
-		if (!rt->cluster)	/* the state guarantees it exists */
-			return 0;
+		src[start[group[i]]++] = frontend_src(f, i);
 	}
-	rl->any.key = "";
-	rl->exact_mask = table_size(nexact) - 1;
-	rl->wild_mask = table_size(nwild) - 1;
-	rl->exact = arena_alloc(r, (rl->exact_mask + 1) * sizeof *rl->exact);
-	rl->wild = arena_alloc(r, (rl->wild_mask + 1) * sizeof *rl->wild);
-	if (!rl->exact || !rl->wild)
-		return 0;
-	for (j = 0; j <= nhosts; j++) {
-		kk_rhost *h = j < nhosts ? &hosts[j] : &rl->any;
-		if (h->nroutes > 1)
-			qsort(h->routes, h->nroutes, sizeof *h->routes, route_cmp);
-		if (h == &rl->any)
+	/* start[g] is now the end of group g, so the start of group g + 1. */
+	for (g = 0; g < ngroups; g++) {
+		size_t from = g ? start[g - 1] : 0;
+		const char *key;
+		void **root;
+		tleaf *lf;
+		if (start[g] == from)	/* no frontend without a host */
 			continue;
-		table_put(h->wild ? rl->wild : rl->exact, h->wild ? rl->wild_mask : rl->exact_mask, h);
+		root = host_root(rl, &st->frontends[rep[g]], &key);
+		lf = host_new(key, root == &rl->wild, &src[from], (unsigned)(start[g] - from));
+		if (!lf)
+			goto out;
+		if (root == &rl->any)
+			rl->any = lf;
+		else if (!root_put(root, lf, 1))
+			goto out;
 	}
-	return 1;
+	ok = 1;
+out:
+	kk_index_free(&groups);
+	free(group);
+	free(start);
+	free(rep);
+	free(src);
+	return ok;
 }
 
-/* The clusters and their backends. Each cluster's backends are counted
- * by the state (nbackends), so one pass over the backends fills them, in
- * state order, which is the round-robin order. */
+/* The clusters and their backends, each cluster in one block sized from
+ * the state's counts; one pass over the backends fills them in state
+ * order, which is the round-robin order. */
 static int
-build_clusters(kk_router *r, const kk_state *st, kk_rcluster **rc_of)
+build_clusters(kk_router *r, const kk_state *st)
 {
+	kk_rcluster **rc_of = calloc(st->nclusters + 1, sizeof *rc_of);
+	size_t *sbytes = calloc(st->nclusters + 1, sizeof *sbytes);
+	char **str = calloc(st->nclusters + 1, sizeof *str);
+	static const kk_rbackend zero_b;
+	kk_rcluster zero_c;
 	size_t i;
-	r->c = arena_alloc(r, (st->nclusters - st->dclusters + 1) * sizeof *r->c);
-	if (!r->c)
-		return 0;
+	int ok = 0;
+	if (!rc_of || !sbytes || !str)
+		goto out;
+	for (i = 0; i < st->nbackends; i++) {
+		const kk_backend *sb = &st->backends[i];
+		const kk_cluster *c;
+		if (sb->cluster && (c = kk_state_cluster(st, sb->cluster)))
+			sbytes[c - st->clusters] += strlen(sb->id) + 1;
+	}
+	memset(&zero_c, 0, sizeof zero_c);
 	for (i = 0; i < st->nclusters; i++) {
 		const kk_cluster *sc = &st->clusters[i];
-		kk_rcluster *c = &r->c[r->nc];
 		if (!sc->id)
 			continue;
-		rc_of[i] = c;
-		c->id = arena_str(r, sc->id);
-		c->lb = sc->lb;
-		c->send_proxy = sc->send_proxy;
-		c->b = arena_alloc(r, (sc->nbackends + 1) * sizeof *c->b);
-		if (!c->id || !c->b)
-			return 0;
-		r->nc++;
+		zero_c.lb = sc->lb;
+		zero_c.send_proxy = sc->send_proxy;
+		if (!(rc_of[i] = cluster_new(&zero_c, sc->id, (unsigned)sc->nbackends, sbytes[i],
+		    &str[i])))
+			goto out;
 	}
 	for (i = 0; i < st->nbackends; i++) {
 		const kk_backend *sb = &st->backends[i];
-		kk_rcluster *c;
-		kk_rbackend *b;
+		const kk_cluster *sc;
+		kk_rbackend like = zero_b;
+		kk_bend *bend;
+		size_t k;
 		if (!sb->cluster)
 			continue;
-		if (!(c = find_cluster(st, rc_of, sb->cluster)))	/* the state has it */
-			return 0;
-		b = &c->b[c->nb];
-		b->id = arena_str(r, sb->id);
-		b->weight = sb->weight;
-		b->backup = sb->backup;
-		b->bend = kk_bend_get(sb->addr_text, &sb->addr);
-		if (!b->id || !b->bend)
-			return 0;
-		c->nb++;
+		if (!(sc = kk_state_cluster(st, sb->cluster)))	/* the state has it */
+			goto out;
+		k = (size_t)(sc - st->clusters);
+		if (!(bend = kk_bend_get(sb->addr_text, &sb->addr)))
+			goto out;
+		like.weight = sb->weight;
+		like.backup = sb->backup;
+		cluster_push(rc_of[k], &str[k], sb->id, &like, bend);
 	}
-	return 1;
+	for (i = 0; i < st->nclusters; i++) {
+		tleaf *lf;
+		if (!rc_of[i])
+			continue;
+		lf = cluster_leaf(rc_of[i]);
+		rc_of[i] = NULL;
+		if (!lf || !root_put(&r->clusters, lf, 1))
+			goto out;
+		r->nc++;
+	}
+	ok = 1;
+out:
+	for (i = 0; rc_of && i < st->nclusters; i++)
+		if (rc_of[i]) {
+			tleaf tmp;
+			tmp.h.vkind = V_CLUSTER;
+			tmp.val = rc_of[i];
+			val_free(&tmp);
+		}
+	free(rc_of);
+	free(sbytes);
+	free(str);
+	return ok;
+}
+
+static void
+listeners_link(kk_router *r)
+{
+	unsigned i;
+	for (i = 0; i < r->nl; i++)
+		r->l[i].clusters = r->clusters;
 }
 
 kk_router *
 kk_router_build(const kk_state *st, uint64_t generation)
 {
 	kk_router *r = calloc(1, sizeof *r);
-	kk_rcluster **rc_of = calloc(st->nclusters + 1, sizeof *rc_of);
 	size_t i;
-	if (!r || !rc_of)
-		goto fail;
+	if (!r)
+		return NULL;
 	r->refs = 1;
 	r->generation = generation;
-	if (!build_clusters(r, st, rc_of))
+	r->seq = st->nfrontends;
+	if (!build_clusters(r, st))
 		goto fail;
-	r->l = arena_alloc(r, (st->nlisteners + 1) * sizeof *r->l);
-	if (!r->l)
+	if (!(r->l = calloc(st->nlisteners + 1, sizeof *r->l)))
 		goto fail;
 	for (i = 0; i < st->nlisteners; i++) {
-		if (!build_listener(r, &r->l[i], st, &st->listeners[i], rc_of))
+		if (!(r->l[i].addr = strdup(st->listeners[i].addr_text)))
 			goto fail;
 		r->nl++;
+		if (!build_listener(&r->l[i], st, &st->listeners[i]))
+			goto fail;
 	}
-	free(rc_of);
+	listeners_link(r);
 	return r;
 fail:
-	free(rc_of);
-	if (r)
-		kk_router_unref(r);
+	kk_router_unref(r);
+	return NULL;
+}
+
+/* A change to one cluster's backends: a new block with the others kept
+ * as they were, their round-robin weights included, and id added (from
+ * add) or left out. */
+static int
+update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
+{
+	const kk_backend *sb = add ? add : remove;
+	const kk_rcluster *old = cluster_find(r->clusters, sb->cluster);
+	kk_rcluster *c;
+	size_t sbytes = strlen(sb->id) + 1;
+	unsigned i;
+	char *str;
+	tleaf *lf;
+	if (!old)	/* the state checked it exists */
+		return 0;
+	for (i = 0; i < old->nb; i++)
+		sbytes += strlen(old->b[i].id) + 1;
+	if (!(c = cluster_new(old, old->id, old->nb + 1, sbytes, &str)))
+		return 0;
+	for (i = 0; i < old->nb; i++) {
+		if (remove && !strcmp(old->b[i].id, remove->id))
+			continue;
+		/* The same bend named by one more snapshot: no registry lookup. */
+		old->b[i].bend->refs++;
+		cluster_push(c, &str, old->b[i].id, &old->b[i], old->b[i].bend);
+	}
+	if (add) {
+		kk_rbackend like;
+		kk_bend *bend = kk_bend_get(add->addr_text, &add->addr);
+		memset(&like, 0, sizeof like);
+		like.weight = add->weight;
+		like.backup = add->backup;
+		if (bend)
+			cluster_push(c, &str, add->id, &like, bend);
+		else {
+			tleaf tmp;
+			tmp.h.vkind = V_CLUSTER;
+			tmp.val = c;
+			val_free(&tmp);
+			return 0;
+		}
+	}
+	return (lf = cluster_leaf(c)) && root_put(&r->clusters, lf, 0);
+}
+
+static int
+update_cluster(kk_router *r, const kk_cluster *sc, int add)
+{
+	kk_rcluster like, *c;
+	tleaf *lf;
+	char *str;
+	if (!add) {
+		if (!root_del(&r->clusters, sc->id, strlen(sc->id)))
+			return 0;
+		r->nc--;
+		return 1;
+	}
+	memset(&like, 0, sizeof like);
+	like.lb = sc->lb;
+	like.send_proxy = sc->send_proxy;
+	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)) || !(lf = cluster_leaf(c))
+	    || !root_put(&r->clusters, lf, 0))
+		return 0;
+	r->nc++;
+	return 1;
+}
+
+static int
+same_opt(const char *a, const char *b)
+{
+	return !a || !*a ? !b || !*b : b && !strcmp(a, b);
+}
+
+/* A change to one host group: a new group with f's route added or left
+ * out, the group dropped when it has none left. */
+static int
+update_frontend(kk_router *r, const kk_frontend *f, int add)
+{
+	kk_rlistener *rl = kk_router_listener(r, f->listener);
+	const kk_rhost *old = NULL;
+	const char *key;
+	void **root;
+	tleaf *lf = NULL;
+	rsrc *src;
+	unsigned i, n = 0;
+	int ok;
+	if (!rl)	/* the state checked it exists */
+		return 0;
+	root = host_root(rl, f, &key);
+	if (root == &rl->any)
+		lf = rl->any;
+	else if (*root)
+		lf = t_find(*root, hash64(key, strlen(key)), key, strlen(key));
+	if (lf)
+		old = lf->val;
+	if (!(src = malloc(((old ? old->nroutes : 0) + 1) * sizeof *src)))
+		return 0;
+	for (i = 0; old && i < old->nroutes; i++) {
+		const kk_route *rt = &old->routes[i];
+		if (!add && rt->kind == f->path_kind && same_opt(rt->path, f->path)
+		    && same_opt(rt->method, f->method) && !strcmp(rt->cluster, f->cluster))
+			continue;
+		src[n].kind = rt->kind;
+		src[n].path = rt->path;
+		src[n].method = rt->method;
+		src[n].cluster = rt->cluster;
+		src[n++].order = rt->order;
+	}
+	if (add)
+		src[n++] = frontend_src(f, r->seq++);
+	if (!n) {
+		free(src);
+		if (root == &rl->any) {
+			t_unref(rl->any);
+			rl->any = NULL;
+			return 1;
+		}
+		return root_del(root, key, strlen(key));
+	}
+	lf = host_new(key, root == &rl->wild, src, n);
+	free(src);
+	if (!lf)
+		return 0;
+	if (root == &rl->any) {
+		t_unref(rl->any);
+		rl->any = lf;
+		return 1;
+	}
+	ok = root_put(root, lf, 0);
+	return ok;
+}
+
+/* Whether the incremental path can follow change i: listeners come and
+ * go whole (the full build handles them: they are few and rare), and an
+ * object added then removed within one batch is gone from both. */
+static int
+followable(const kk_change *ch)
+{
+	switch (ch->id) {
+	case KK_V_LISTENER_ADD:
+	case KK_V_LISTENER_REMOVE:
+		return 0;
+	case KK_V_CLUSTER_ADD:
+		return ch->c->id != NULL;
+	case KK_V_FRONTEND_ADD:
+		return ch->f->cluster != NULL;
+	case KK_V_BACKEND_ADD:
+		return ch->b->cluster != NULL;
+	default:
+		return 1;
+	}
+}
+
+kk_router *
+kk_router_update(const kk_router *base, const kk_state *st, const kk_journal *j,
+    uint64_t generation)
+{
+	kk_router *r;
+	kk_change ch;
+	size_t i;
+	unsigned k;
+	if (!base)
+		return kk_router_build(st, generation);
+	for (i = 0; i < j->n; i++) {
+		kk_journal_change(st, j, i, &ch);
+		if (!followable(&ch))
+			return kk_router_build(st, generation);
+	}
+	if (!(r = calloc(1, sizeof *r)))
+		return NULL;
+	r->refs = 1;
+	r->generation = generation;
+	r->seq = base->seq;
+	r->nc = base->nc;
+	r->clusters = base->clusters;
+	if (r->clusters)
+		((thdr *)r->clusters)->refs++;
+	if (!(r->l = calloc(base->nl + 1, sizeof *r->l)))
+		goto fail;
+	for (k = 0; k < base->nl; k++) {
+		kk_rlistener *rl = &r->l[k];
+		*rl = base->l[k];
+		if (!(rl->addr = strdup(base->l[k].addr))) {
+			rl->exact = rl->wild = rl->any = NULL;
+			r->nl++;
+			goto fail;
+		}
+		if (rl->exact)
+			((thdr *)rl->exact)->refs++;
+		if (rl->wild)
+			((thdr *)rl->wild)->refs++;
+		if (rl->any)
+			((thdr *)rl->any)->refs++;
+		r->nl++;
+	}
+	for (i = 0; i < j->n; i++) {
+		int ok = 1;
+		kk_journal_change(st, j, i, &ch);
+		switch (ch.id) {
+		case KK_V_CLUSTER_ADD:
+		case KK_V_CLUSTER_REMOVE:
+			ok = update_cluster(r, ch.c, ch.id == KK_V_CLUSTER_ADD);
+			break;
+		case KK_V_FRONTEND_ADD:
+		case KK_V_FRONTEND_REMOVE:
+			ok = update_frontend(r, ch.f, ch.id == KK_V_FRONTEND_ADD);
+			break;
+		case KK_V_BACKEND_ADD:
+			ok = update_backends(r, ch.b, NULL);
+			break;
+		case KK_V_BACKEND_REMOVE:
+			ok = update_backends(r, NULL, ch.b);
+			break;
+		default:	/* settings: the router holds none */
+			break;
+		}
+		if (!ok)
+			goto fail;
+	}
+	listeners_link(r);
+	return r;
+fail:
+	kk_router_unref(r);
 	return NULL;
 }
 
@@ -336,19 +973,17 @@ kk_router_ref(kk_router *r)
 void
 kk_router_unref(kk_router *r)
 {
-	unsigned i, j;
-	chunk *c;
+	unsigned i;
 	if (--r->refs)
 		return;
-	for (i = 0; r->c && i < r->nc; i++)
-		for (j = 0; j < r->c[i].nb; j++)
-			kk_bend_put(r->c[i].b[j].bend);
-	c = r->arena;
-	while (c) {
-		chunk *next = c->next;
-		free(c);
-		c = next;
+	for (i = 0; i < r->nl; i++) {
+		free((char *)r->l[i].addr);
+		t_unref(r->l[i].exact);
+		t_unref(r->l[i].wild);
+		t_unref(r->l[i].any);
 	}
+	free(r->l);
+	t_unref(r->clusters);
 	free(r);
 }
 
@@ -363,20 +998,27 @@ kk_router_listener(const kk_router *r, const char *addr)
 }
 
 static kk_rcluster *
-match_routes(const kk_rhost *h, const char *path, size_t plen, const char *method, size_t mlen)
+match_routes(const kk_rlistener *l, const tleaf *lf, const char *path, size_t plen,
+    const char *method, size_t mlen)
 {
+	const kk_rhost *h;
 	unsigned i;
+	if (!lf)
+		return NULL;
+	h = lf->val;
 	for (i = 0; i < h->nroutes; i++) {
 		const kk_route *rt = &h->routes[i];
+		tleaf *c;
 		if (rt->kind == KK_PATH_EXACT &&
 		    (plen != rt->plen || memcmp(path, rt->path, plen)))
 			continue;
 		if (rt->kind == KK_PATH_PREFIX &&
 		    (plen < rt->plen || memcmp(path, rt->path, rt->plen)))
 			continue;
-		if (rt->method && (strlen(rt->method) != mlen || memcmp(rt->method, method, mlen)))
+		if (rt->method && (rt->mlen != mlen || memcmp(rt->method, method, mlen)))
 			continue;
-		return rt->cluster;
+		c = t_find(l->clusters, rt->chash, rt->cluster, rt->clen);
+		return c ? c->val : NULL;	/* the state keeps a used cluster */
 	}
 	return NULL;
 }
@@ -386,21 +1028,20 @@ static kk_rcluster *
 lookup(const kk_rlistener *l, const char *host, size_t hlen,
     const char *path, size_t plen, const char *method, size_t mlen)
 {
-	kk_rhost *h;
 	kk_rcluster *c;
 	size_t i;
-	if (hlen && (h = table_find(l->exact, l->exact_mask, host, hlen)) &&
-	    (c = match_routes(h, path, plen, method, mlen)))
+	if (hlen && (c = match_routes(l, t_find(l->exact, hash64(host, hlen), host, hlen),
+	    path, plen, method, mlen)))
 		return c;
 	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
 	for (i = 0; i < hlen; i++) {
 		if (host[i] != '.')
 			continue;
-		if ((h = table_find(l->wild, l->wild_mask, host + i, hlen - i)) &&
-		    (c = match_routes(h, path, plen, method, mlen)))
+		if ((c = match_routes(l, t_find(l->wild, hash64(host + i, hlen - i), host + i,
+		    hlen - i), path, plen, method, mlen)))
 			return c;
 	}
-	return match_routes(&l->any, path, plen, method, mlen);
+	return match_routes(l, l->any, path, plen, method, mlen);
 }
 
 kk_rcluster *
@@ -410,6 +1051,28 @@ kk_router_match(const kk_rlistener *l, const char *host, size_t hlen,
 	if (l->proto != KK_PROTO_HTTP)
 		return NULL;
 	return lookup(l, host, hlen, path, plen, method, mlen);
+}
+
+/* Whether a subtree holds a leaf: emptied nodes stay (see t_del), so a
+ * table may be a node and still hold no name. */
+static int
+t_any(const thdr *n)
+{
+	unsigned i;
+	if (!n)
+		return 0;
+	if (n->kind != T_NODE)
+		return 1;
+	for (i = 0; i < TFAN; i++)
+		if (t_any(((const tnode *)n)->s[i]))
+			return 1;
+	return 0;
+}
+
+int
+kk_router_has_names(const kk_rlistener *l)
+{
+	return l && (t_any(l->exact) || t_any(l->wild));
 }
 
 kk_rcluster *

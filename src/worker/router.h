@@ -1,8 +1,10 @@
 /* ISC license. */
-/* The router snapshot: built from a kk_state once per generation, never
- * changed afterwards (only the load balancers' counters move), swapped in
- * between loop turns. Streams hold a reference, so a snapshot outlives the
- * generation that made it while requests still use it.
+/* The router snapshot: one per generation, built whole from a kk_state or
+ * derived from the previous snapshot and a change's journal, never changed
+ * afterwards (only the load balancers' counters move), swapped in between
+ * loop turns. Streams hold a reference, so a snapshot outlives the
+ * generation that made it while requests still use it; the parts it
+ * shares with later snapshots are refcounted and freed with the last.
  *
  * Matching, per listener: candidate host groups in order (the exact host
  * by hash; then wildcard "*.example.com" entries by suffix, longest first;
@@ -47,8 +49,14 @@ struct kk_route {
 	const char *path;
 	size_t plen;
 	const char *method;	/* NULL: any */
-	kk_rcluster *cluster;
-	unsigned order;		/* insertion order, to keep sorting stable */
+	size_t mlen;
+	/* The cluster by name, found in the snapshot's cluster table when
+	 * the route matches: a changed cluster is then one replaced table
+	 * entry, and the host groups that name it stay shared. */
+	const char *cluster;
+	size_t clen;
+	uint64_t chash;
+	unsigned long order;	/* insertion order, to keep sorting stable */
 };
 
 /* A host group: the routes of one host (http) or server name (tcp). */
@@ -73,26 +81,37 @@ struct kk_rlistener {
 	/* Idle timeout of any tunnel: after an upgrade on http listeners
 	 * (--tunnel-timeout), every connection on tcp ones (--front-timeout). */
 	unsigned long tunnel_ms;
-	kk_rhost **exact;	/* open addressing, mask + 1 slots */
-	unsigned exact_mask;
-	kk_rhost **wild;
-	unsigned wild_mask;
-	kk_rhost any;		/* no host (http), the default route (tcp) */
+	/* Persistent tables of router.c, shared with other snapshots:
+	 * exact hosts, wildcard suffixes, and the group without a host (http)
+	 * or the default route (tcp); clusters is the snapshot's own. */
+	void *exact, *wild, *any;
+	const void *clusters;
 };
 
+/* A snapshot never changes once built, except the load balancers'
+ * counters; what an update leaves alone it shares with its base. */
 typedef struct kk_router kk_router;
 struct kk_router {
 	unsigned refs;
 	uint64_t generation;
 	kk_rlistener *l;
 	unsigned nl;
-	kk_rcluster *c;
-	unsigned nc;
-	void *arena;		/* every allocation of the snapshot */
+	unsigned nc;		/* clusters */
+	void *clusters;		/* persistent table, id to kk_rcluster */
+	unsigned long seq;	/* the order of the next route added */
 };
 
-/* Builds a snapshot (refs 1). NULL on ENOMEM. */
+/* Builds a snapshot (refs 1) from the whole state: the first one, and
+ * after a resync. NULL on ENOMEM. */
 kk_router *kk_router_build(const kk_state *, uint64_t generation);
+/* The snapshot after base for st, which is base's state changed by the
+ * open journal j: it shares with base every cluster and host group the
+ * journal did not touch, so it costs O(changes x log(objects)) plus
+ * O(listeners); base stays as it was. Routes as kk_router_build(st) would.
+ * A journal that adds or removes a listener takes the full build. NULL
+ * base: the full build. Refs 1; NULL on ENOMEM. */
+kk_router *kk_router_update(const kk_router *base, const kk_state *st, const kk_journal *j,
+    uint64_t generation);
 void kk_router_ref(kk_router *);
 void kk_router_unref(kk_router *);	/* frees at zero */
 kk_rlistener *kk_router_listener(const kk_router *, const char *addr);
@@ -106,5 +125,8 @@ kk_rcluster *kk_router_match(const kk_rlistener *, const char *host, size_t hlen
  * the default route. NULL: no name matches and there is no default
  * (close the connection), or l is an http listener. */
 kk_rcluster *kk_router_match_sni(const kk_rlistener *, const char *name, size_t len);
+/* Whether l has routes by name (hosts on http, --sni on tcp) besides its
+ * default group. */
+int kk_router_has_names(const kk_rlistener *l);
 
 #endif

@@ -16,8 +16,10 @@ kk_status_close_name(enum kk_close r)
 		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
 		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route",
 		"bad-clienthello", "bad-proxy",
+		"tunnel-done", "tunnel-timeout", "tunnel-error",
 		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
 		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
+		"back-tunnel",
 	};
 	return (unsigned)r < KK_CLOSE_COUNT ? names[r] : "unknown";
 }
@@ -42,6 +44,10 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.back_connects, (unsigned long long)kk_stats.back_reused,
 	    (unsigned long long)kk_stats.back_active, (unsigned long long)kk_stats.back_idle,
 	    (unsigned long long)kk_stats.retries, (unsigned long long)kk_stats.accept_errors);
+	ok &= kk_str_catf(out, "upgrades %llu\ntunnels-active %llu\ntunnel-bytes-in %llu\n"
+	    "tunnel-bytes-out %llu\n", (unsigned long long)kk_stats.upgrades,
+	    (unsigned long long)kk_stats.tunnels, (unsigned long long)kk_stats.tunnel_bytes_in,
+	    (unsigned long long)kk_stats.tunnel_bytes_out);
 	for (i = 1; i < KK_H1_E_COUNT; i++)
 		ok &= kk_str_catf(out, "errors-%s %llu\n", kk_h1_err_name((int)i),
 		    (unsigned long long)kk_stats.refused[i]);

@@ -31,6 +31,9 @@ enum kk_close {
 	KK_CLOSE_NO_ROUTE,	/* tcp: no frontend, or a cluster without backends */
 	KK_CLOSE_BAD_HELLO,	/* tcp: the ClientHello could not be read (see hello) */
 	KK_CLOSE_BAD_PROXY,	/* the PROXY header could not be read (see proxy) */
+	KK_CLOSE_TUNNEL_DONE,	/* tunnel after an upgrade: both sides closed */
+	KK_CLOSE_TUNNEL_TIMEOUT,	/* tunnel idle for the listener's tunnel timeout */
+	KK_CLOSE_TUNNEL_ERROR,	/* tunnel: a read or write failed on either side */
 	/* back connections */
 	KK_CLOSE_BACK_DONE,	/* response complete, not reusable */
 	KK_CLOSE_BACK_CONNECT,	/* connect failed */
@@ -41,6 +44,7 @@ enum kk_close {
 	KK_CLOSE_BACK_IDLE,	/* pooled connection closed by the backend */
 	KK_CLOSE_BACK_IDLE_TIMEOUT,	/* pooled connection unused too long */
 	KK_CLOSE_BACK_ABORT,	/* its stream ended (client gone) */
+	KK_CLOSE_BACK_TUNNEL,	/* its tunnel ended (closes-tunnel-* say why) */
 	KK_CLOSE_COUNT
 };
 
@@ -49,6 +53,9 @@ struct kk_stats {
 	uint64_t back_connects, back_reused, back_active, back_idle;
 	uint64_t requests, responses[6];	/* [1..5]: 1xx..5xx */
 	uint64_t retries;
+	/* Upgrades switched to a tunnel, tunnels open, and the client's bytes
+	 * through them (read from, written to the client). */
+	uint64_t upgrades, tunnels, tunnel_bytes_in, tunnel_bytes_out;
 	uint64_t closes[KK_CLOSE_COUNT];
 	uint64_t refused[KK_H1_E_COUNT];	/* refused heads by reason */
 	uint64_t hello[KK_CLIENTHELLO_E_COUNT];	/* refused ClientHello peeks by reason */

@@ -150,8 +150,39 @@ pump_request(kk_stream *s)
  * move a buffer's worth each time the client's socket takes it. */
 #define KK_STREAM_RESP_ROUNDS 64
 
+/* A 101 answering an upgrade (RFC 9110 §7.8): its head goes to the
+ * client, the stream ends and both connections become a tunnel, the bytes
+ * each side sent past its head going first. A request body goes whole
+ * before the switch: until it is queued upstream the 101 waits in the
+ * back connection's input, so the backend reads the request as framed,
+ * then tunnel bytes. 0 wait, -1 the stream ended (switched, or failed). */
+static int
+switch_protocols(kk_stream *s, const kk_h1head *h)
+{
+	kk_front *f = s->front;
+	kk_back *b = s->back;
+	int keep = 0, r;
+	if (!(s->flags & KK_STREAM_F_REQ_DONE))
+		return 0;
+	r = kk_front_send_head(f, h, &keep);
+	if (r < 0) {
+		kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
+		return -1;
+	}
+	if (!r)
+		return 0;
+	kk_stats.responses[1]++;
+	kk_back_resp_head_done(b, h);
+	b->stream = NULL;
+	s->back = NULL;
+	f->stream = NULL;
+	stream_free(s);
+	kk_front_upgrade(f, b);
+	return -1;
+}
+
 /* Passes the next response head on. 1 progress, 0 wait, -1 the stream
- * ended (the back connection failed it). */
+ * ended (the back connection failed it, or a 101 switched it). */
 static int
 response_head(kk_stream *s)
 {
@@ -160,6 +191,8 @@ response_head(kk_stream *s)
 	enum kk_msg m = kk_back_resp_head(s->back, (s->flags & KK_STREAM_F_HEAD) != 0, &h);
 	if (m == KK_MSG_WAIT)
 		return 0;
+	if (m == KK_MSG_UPGRADE)
+		return switch_protocols(s, h);
 	if (m != KK_MSG_HEAD) {
 		kk_stream_back_error(s, m == KK_MSG_RESET ? KK_CLOSE_BACK_RESET :
 		    KK_CLOSE_BACK_INVALID);

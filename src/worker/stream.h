@@ -46,7 +46,8 @@ kk_stream *kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r,
     kk_rlistener *rl, kk_rcluster *c, int keepalive, int *status);
 /* Moves bytes both ways and writes them: called by the front and the
  * back connection whenever they have progress. 0 when the stream ended
- * (it may already be freed), 1 otherwise. */
+ * (it may already be freed; after a 101 both connections have become a
+ * tunnel, kk_front_upgrade), 1 otherwise. */
 int kk_stream_pump(kk_stream *s);
 /* The back connection failed (reason says how); retries or answers the
  * client. */

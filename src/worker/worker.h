@@ -18,6 +18,10 @@ const char *kk_worker_id(void);
  * nothing changed. Takes st on success (the worker frees it later); st
  * may be the current state itself, changed in place under a journal. */
 int kk_worker_apply(kk_state *st, uint64_t generation, char *err, size_t errlen);
+/* The same for the current state changed in place under the open journal
+ * j: the router follows the journal from the current snapshot. */
+int kk_worker_apply_journal(kk_state *st, const kk_journal *j, uint64_t generation,
+    char *err, size_t errlen);
 /* The state being served; NULL before the first apply. */
 kk_state *kk_worker_state(void);
 /* Reads a memfd of verb lines (from its start) into a new state. NULL

@@ -37,7 +37,8 @@ int kk_reply_frame(kk_str *out, char status, const char *body, size_t len);
  * empty, does not end with a NUL, or has more than max words. */
 int kk_words_split(char *payload, size_t len, char **argv, unsigned max, unsigned *argc);
 
-/* Blocking helpers for short-lived clients (kakehi-ctl, kakehi-upgrade).
+/* Blocking helpers for the control plane (frameio.c, on skalibs: the
+ * worker never calls them, so it does not link skalibs).
  * kk_frame_write writes everything or fails (1/0, errno). kk_frame_read
  * reads exactly one frame into out (payload only): 1 ok, 0 on error or EOF
  * (errno 0 on clean EOF, EMSGSIZE on an oversized frame). timeout_ms < 0

@@ -23,4 +23,12 @@ struct kk_listenfd {
  * not inherit them by accident. */
 int kk_listenfds_get(kk_listenfd *out, unsigned max, char *err, size_t errlen);
 
+/* Puts the distinct fds[0..n-1] (none below base) on base..base+n-1 in
+ * order, without close-on-exec, so an exec hands them on; the sources
+ * above that range are closed and fds[] is rewritten with the new numbers. Any source may already sit on
+ * a target number: all are lifted above the range first, so no move
+ * closes a source still needed. Whatever else was open on a target number
+ * is replaced. 1 ok, 0 with errno (some fds may have moved). */
+int kk_listenfds_place(int *fds, unsigned n, int base);
+
 #endif

@@ -93,8 +93,10 @@ struct kk_backend {
 	int backup;			/* used only when no primary is usable */
 };
 
-/* Objects are kept in insertion order; the printer keeps that order, which
- * is also the round-robin order of backends. Each kind has an index from
+/* Objects are kept in insertion order; the printer keeps that order,
+ * except that it groups backends by cluster (clusters in their order): a
+ * cluster's backends in insertion order are its round-robin order, and
+ * the order between clusters' backends means nothing. Each kind has an index from
  * its identity to its slot: listeners by address, clusters by id,
  * frontends by their whole match, backends by cluster and id.
  *
@@ -151,6 +153,19 @@ int kk_state_apply_journal(kk_state *, const kk_verb *, kk_journal *, char *err,
     size_t errlen);
 void kk_journal_undo(kk_state *, kk_journal *);		/* and empties the journal */
 void kk_journal_commit(kk_state *, kk_journal *);	/* and empties the journal */
+/* The i-th change of an open journal (i < j->n), for a reader that
+ * follows the state change by change, as a worker's router does: the
+ * verb, and the object it added (in the state; all-NULL fields when a
+ * later change of the batch removed it again) or removed (kept by the
+ * journal until commit). Pointers are valid until the journal closes. */
+typedef struct kk_change kk_change;
+struct kk_change {
+	enum kk_verb_id id;
+	const kk_cluster *c;	/* cluster add, remove */
+	const kk_frontend *f;	/* frontend add, remove */
+	const kk_backend *b;	/* backend add, remove */
+};
+void kk_journal_change(const kk_state *, const kk_journal *, size_t i, kk_change *);
 
 /* Applies a batch of verb lines (a config file, a state file, the payload
  * of a worker update) as one transaction: on any error the state is
@@ -169,7 +184,9 @@ int kk_state_print_json(const kk_state *, kk_str *out);
  * directory, fsync, rename, fsync of the directory. 1 ok, 0 with err. */
 int kk_state_save_file(const kk_state *, const char *path, char *err, size_t errlen);
 /* Verb lines that turn `from` into `to` (removals first, then additions;
- * a changed object is removed and re-added). Empty when they are equal. */
+ * a changed object is removed and re-added, and so are the objects after
+ * it in the printed order of its kind, or for a backend of its cluster).
+ * Empty when they are equal. */
 int kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out);
 /* Output of the list verbs (listener/cluster/frontend/backend list, with
  * the verb's filter), as verb lines or as a JSON array. 1 ok, 0 with err. */

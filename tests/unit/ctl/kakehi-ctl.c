@@ -45,10 +45,14 @@ run_exchange(int fd, int timeout_ms, FILE *out, FILE *err)
 {
 	const char *w[] = { "status" };
 	kk_str req = KK_STR_ZERO;
+	tain deadline;
 	int r;
 
 	kk_words_frame(&req, 1, w);
-	r = exchange(fd, &req, kk_clock_ms() + timeout_ms, timeout_ms, out, err);
+	tain_now_set_stopwatch_g();
+	tain_from_millisecs(&deadline, timeout_ms);
+	tain_add_g(&deadline, &deadline);
+	r = exchange(fd, &req, &deadline, timeout_ms, out, err);
 	kk_str_free(&req);
 	return r;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <kakehi/addr.h>
@@ -58,6 +59,51 @@ env(const char *fds, const char *names, const char *pid)
 	if (fds) setenv("LISTEN_FDS", fds, 1); else unsetenv("LISTEN_FDS");
 	if (names) setenv("LISTEN_FDNAMES", names, 1); else unsetenv("LISTEN_FDNAMES");
 	if (pid) setenv("LISTEN_PID", pid, 1); else unsetenv("LISTEN_PID");
+}
+
+/* The inode of fd, to follow a file across moves. */
+static ino_t
+ino_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) < 0 ? 0 : st.st_ino;
+}
+
+/* kk_listenfds_place: sources that sit on each other's targets (21 must
+ * go to 20 while 20 goes to 22), one far above, targets left inheritable
+ * and the far source closed. */
+static void
+place_test(void)
+{
+	int p[2], q[2], fds[3];
+	ino_t want[3];
+	unsigned i;
+
+	if (pipe(p) < 0 || pipe(q) < 0 || dup2(p[0], 21) < 0 || dup2(p[1], 20) < 0
+	    || dup2(q[0], 40) < 0) {
+		ok(0, "set up fds 20, 21, 40");
+		return;
+	}
+	close(p[0]);
+	close(p[1]);
+	close(q[0]);
+	close(q[1]);
+	fcntl(20, F_SETFD, FD_CLOEXEC);
+	fds[0] = 21;
+	fds[1] = 40;
+	fds[2] = 20;
+	for (i = 0; i < 3; i++)
+		want[i] = ino_of(fds[i]);
+	ok(kk_listenfds_place(fds, 3, 20), "placed on 20..22");
+	for (i = 0; i < 3; i++) {
+		is_int(fds[i], 20 + (int)i, "fds[%u] rewritten", i);
+		ok(ino_of(20 + (int)i) == want[i], "fd %u holds source %u", 20 + i, i);
+		ok(!(fcntl(20 + (int)i, F_GETFD) & FD_CLOEXEC), "fd %u inheritable", 20 + i);
+	}
+	ok(fcntl(40, F_GETFD) < 0, "the source above the range is closed");
+	for (i = 0; i < 3; i++)
+		close(20 + (int)i);
 }
 
 int
@@ -178,5 +224,6 @@ main(void)
 		ok(1, "# SKIP no IPv6 loopback");
 		ok(1, "# SKIP no IPv6 loopback");
 	}
+	place_test();
 	return done();
 }

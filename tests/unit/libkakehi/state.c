@@ -318,8 +318,8 @@ static const char rich_canonical[] =
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 '[2001:db8::1]:8080'\n"
-	"backend add pg p1 10.0.0.9:5432\n"
-	"backend add rnd r 10.0.0.3:81 --weight 7\n";
+	"backend add rnd r 10.0.0.3:81 --weight 7\n"
+	"backend add pg p1 10.0.0.9:5432\n";
 
 static void
 test_round_trip(void)
@@ -785,12 +785,21 @@ model_text(const struct model *m)
 {
 	kk_str out = KK_STR_ZERO;
 	kk_str_cats(&out, "# kakehi state\n");
-	for (int kind = 0; kind < M_KINDS; kind++)
+	for (int kind = 0; kind < M_BACKEND; kind++)
 		for (size_t i = 0; i < m->n; i++)
 			if (m->o[i].live && m->o[i].kind == kind) {
 				kk_str_cats(&out, m->o[i].line);
 				kk_str_cats(&out, "\n");
 			}
+	/* Backends print grouped by cluster, clusters in their order. */
+	for (size_t c = 0; c < m->n; c++) {
+		if (!m->o[c].live || m->o[c].kind != M_CLUSTER) continue;
+		for (size_t i = 0; i < m->n; i++)
+			if (m->o[i].live && m->o[i].kind == M_BACKEND && m->o[i].a == m->o[c].a) {
+				kk_str_cats(&out, m->o[i].line);
+				kk_str_cats(&out, "\n");
+			}
+	}
 	return out.s;
 }
 
@@ -975,7 +984,8 @@ test_random_runs(void)
 	}
 	ok(agreed == 60, "60 seeded runs of 600 verbs: each accepted or refused as the model "
 	    "says, indexes and counts checked after each (%u agreed)", agreed);
-	ok(printed_ok == 60, "each run prints what the model holds, in insertion order");
+	ok(printed_ok == 60, "each run prints what the model holds, in insertion order, "
+	    "backends by cluster");
 	ok(reload_ok == 60, "print, load, print is byte-identical and the load is dense");
 	ok(tcp_routes > 100, "the runs route a tcp listener too (%u routes added)", tcp_routes);
 }
@@ -1042,6 +1052,41 @@ test_random_diffs(void)
 	ok(good == 60, "60 seeds: diffs between related and unrelated random states, applied "
 	    "as a batch, print as their target (%u good)", good);
 	ok(same == 60, "the diff of a state with itself is empty");
+}
+
+/* A reload that changes the first sites touches only them: backends
+ * are kept per cluster, so later sites' backends stay where they are. */
+static void
+test_diff_per_cluster(void)
+{
+	kk_str a_text = KK_STR_ZERO, b_text = KK_STR_ZERO, d = KK_STR_ZERO;
+	kk_state a, b;
+	char err[KK_ERRLEN];
+	unsigned i, lines = 0;
+	kk_str_cats(&a_text, "listener add http 127.0.0.1:8080\n");
+	kk_str_cats(&b_text, "listener add http 127.0.0.1:8080\n");
+	for (i = 0; i < 50; i++) {
+		kk_str_catf(&a_text, "cluster add s%u\nbackend add s%u b0 127.0.0.1:9\n"
+		    "frontend add s%u --listener 127.0.0.1:8080 --host s%u.example\n", i, i, i, i);
+		kk_str_catf(&b_text, "cluster add s%u\nbackend add s%u b0 127.0.0.1:%u\n"
+		    "frontend add s%u --listener 127.0.0.1:8080 --host s%u.example\n", i, i,
+		    i < 2 ? 13 : 9, i, i);
+	}
+	kk_state_init(&a);
+	kk_state_init(&b);
+	ok(load(&a, a_text.s, err) && load(&b, b_text.s, err), "50 sites, twice");
+	ok(kk_state_diff(&a, &b, &d), "diffed");
+	for (i = 0; i < d.len; i++)
+		lines += d.s[i] == '\n';
+	is_int(lines, 4, "changing the first 2 sites' backends: 2 removed, 2 added");
+	if (lines != 4)
+		printf("# diff:\n%s", d.s ? d.s : "");
+	ok(diff_reaches(&a, &b, 0, "first sites"), "and the diff reaches the target");
+	kk_state_free(&a);
+	kk_state_free(&b);
+	kk_str_free(&a_text);
+	kk_str_free(&b_text);
+	kk_str_free(&d);
 }
 
 /* Many removals squeeze the removed slots out; the survivors keep their
@@ -1227,6 +1272,36 @@ test_journal_readd(void)
 	kk_state_free(&st);
 }
 
+/* The load's fast paths (a listener named as printed, an IPv4 backend
+ * already canonical) give what the slow ones give for other spellings. */
+static void
+test_canonical_spellings(void)
+{
+	static const char conf[] =
+		"listener add http 127.0.0.1:8080\ncluster add c\n"
+		"frontend add c --listener 127.0.0.1:08080 --host a.test\n"
+		"frontend add c --listener 127.0.0.1:8080 --host b.test\n"
+		"backend add c b1 127.0.0.1:0080\nbackend add c b2 10.0.0.1:80\n"
+		"backend add c b3 [::1]:81\nbackend add c b4 0.0.0.0:1\n";
+	static const char want[] =
+		"listener add http 127.0.0.1:8080\ncluster add c\n"
+		"frontend add c --listener 127.0.0.1:8080 --host a.test\n"
+		"frontend add c --listener 127.0.0.1:8080 --host b.test\n"
+		"backend add c b1 127.0.0.1:80\nbackend add c b2 10.0.0.1:80\n"
+		"backend add c b3 '[::1]:81'\nbackend add c b4 0.0.0.0:1\n";
+	kk_state st;
+	char err[KK_ERRLEN];
+	char *out;
+	kk_state_init(&st);
+	ok(load(&st, conf, err), "spellings load");
+	out = printed(&st);
+	ok(out && strstr(out, want), "each address printed in its canonical form");
+	if (out && !strstr(out, want))
+		printf("# got:\n%s", out);
+	free(out);
+	kk_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -1240,8 +1315,10 @@ main(void)
 	test_every_config_verb();
 	test_random_runs();
 	test_random_diffs();
+	test_diff_per_cluster();
 	test_squeeze();
 	test_random_journals();
 	test_journal_readd();
+	test_canonical_spellings();
 	return done();
 }

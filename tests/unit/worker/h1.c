@@ -223,6 +223,41 @@ main(void)
 	    "GET / HTTP/1.1\r\nHost: b\r\nX-Forwarded-For: 192.0.2.1\r\n"
 	    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n",
 	    "absolute-form without Host gets one");
+
+	/* Upgrades (RFC 9110 §7.8): forwarded with Connection: upgrade,
+	 * re-serialised, only when asked for properly; h2c never. */
+#define XF "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\n" \
+	"X-Forwarded-Port: 8080\r\n\r\n"
+	is_str(upstream("GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+	    "Upgrade:  websocket \r\nSec-WebSocket-Key: k\r\n\r\n"),
+	    "GET /ws HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Key: k\r\nUpgrade: websocket\r\n"
+	    "Connection: upgrade\r\n" XF, "an upgrade goes upstream with Connection: upgrade");
+	is_int(h.flags & KK_H1_F_UPGRADE, KK_H1_F_UPGRADE, "and is flagged");
+	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"),
+	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "Upgrade without Connection: upgrade is dropped");
+	is_int(h.flags & KK_H1_F_UPGRADE, 0, "and asks for nothing");
+	is_str(upstream("GET / HTTP/1.0\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n"),
+	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "Upgrade in HTTP/1.0 is dropped");
+	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+	    "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"),
+	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "h2c: Upgrade and HTTP2-Settings dropped");
+	is_int(h.flags & KK_H1_F_UPGRADE, 0, "served as HTTP/1.1");
+	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nHTTP2-Settings: AAMA\r\n\r\n"),
+	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "HTTP2-Settings dropped on its own too");
+	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
+	    "Upgrade: h2c, foo/2\r\nUpgrade: bar\r\n\r\n"),
+	    "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: foo/2, bar\r\nConnection: upgrade\r\n" XF,
+	    "h2c left out of an offer of several, the rest in one field");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: a b\r\n\r\n"),
+	    KK_H1_E_UPGRADE, "Upgrade that is not a list of protocols: refused");
+	is_int(req("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: a/\r\n\r\n"),
+	    KK_H1_E_UPGRADE, "protocol with an empty version: refused");
+	is_str(upstream("POST / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n"
+	    "Content-Length: 2\r\n\r\n"),
+	    "POST / HTTP/1.1\r\nHost: a\r\nUpgrade: x\r\nConnection: upgrade\r\n"
+	    "X-Forwarded-For: 192.0.2.1\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n"
+	    "Content-Length: 2\r\n\r\n", "an upgrade with a body keeps its framing");
+#undef XF
 	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\n\r\n"),
 	    "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 192.0.2.1\r\n"
 	    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n",
@@ -263,7 +298,20 @@ main(void)
 	is_str(downstream("HTTP/1.1 100 Continue\r\n\r\n", 0, 1, 1),
 	    "HTTP/1.1 100 Continue\r\n\r\n", "1xx passed as is");
 	is_str(downstream("HTTP/1.1 101 Switching Protocols\r\n\r\n", 0, 1, 1), "(invalid)",
-	    "101 without an upgrade asked");
+	    "101 without Upgrade");
+	is_str(downstream("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n"
+	    "Connection: Upgrade\r\n\r\n", 0, 1, 1), "(invalid)", "101 to h2c");
+	is_str(downstream("HTTP/1.0 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", 0, 1, 1),
+	    "(invalid)", "101 in HTTP/1.0");
+	is_str(downstream("HTTP/1.1 101 Switching Protocols\r\nUpgrade: WebSocket\r\n"
+	    "Connection: Upgrade\r\nSec-WebSocket-Accept: s\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: s\r\nUpgrade: WebSocket\r\n"
+	    "Connection: upgrade\r\n\r\n", "101 passed with its Upgrade, re-serialised");
+	is_int(h.flags & KK_H1_F_UPGRADE, KK_H1_F_UPGRADE, "and flagged");
+	is_str(downstream("HTTP/1.1 426 Upgrade Required\r\nUpgrade: x\r\nConnection: Upgrade\r\n"
+	    "Content-Length: 0\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n",
+	    "Upgrade in another response is hop-by-hop: dropped");
 	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 0, 1, 1),
 	    "(invalid)", "conflicting lengths");
 

@@ -41,6 +41,13 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 }
 
 /* Every listener here is an http one (fake_rl is zeroed). */
+int
+kk_router_has_names(const kk_rlistener *l)
+{
+	(void)l;
+	return 0;
+}
+
 void
 kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
 {

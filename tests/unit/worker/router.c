@@ -1,9 +1,13 @@
 /* ISC license. */
 /* Router snapshots: host exact, wildcard suffixes (longest first), any
  * host; exact path before prefixes, longest prefix first, methods; on tcp
- * listeners, server names with the same precedence, then the default. */
+ * listeners, server names with the same precedence, then the default.
+ * Snapshots updated from a journal route as full builds do, share what
+ * did not change, and leave the snapshot they came from as it was. */
+#include <stdint.h>
 #include <string.h>
 #include <kakehi/state.h>
+#include <kakehi/statejournal.h>
 #include "tap.h"
 #include "worker/bend.c"
 #include "worker/transport.c"
@@ -136,6 +140,239 @@ test_sni(void)
 		kk_router_unref(r);
 }
 
+/* The property: random batches applied to a state under a journal; after
+ * each, the snapshot updated from the previous one and the one built from
+ * the whole state give the same answer to every query, and the previous
+ * snapshot still gives the answers it gave before. */
+static uint64_t seed = 0x6b616b656869ull;
+
+static unsigned
+rnd(unsigned n)
+{
+	seed ^= seed << 13;
+	seed ^= seed >> 7;
+	seed ^= seed << 17;
+	return (unsigned)(seed % n);
+}
+
+static const char *const p_listeners[] = {
+	"127.0.0.1:8080", "127.0.0.1:8081", "127.0.0.1:5432", "127.0.0.1:8082"
+};
+static const char *const p_hosts[] = {
+	"h0.test", "h1.test", "h2.test", "x.w0.test", "a.b.w1.test", "w0.test", "x.h0.test",
+	"", "other.org"
+};
+static const char *const p_paths[] = { "/", "/a", "/a/b", "/a/c", "/b" };
+static const char *const p_methods[] = { "GET", "POST", "PUT" };
+
+static void
+answer(kk_str *out, const kk_rcluster *c)
+{
+	unsigned i;
+	if (!c) {
+		kk_str_cats(out, " -");
+		return;
+	}
+	kk_str_catf(out, " %s:%d:%d[", c->id, (int)c->lb, (int)c->send_proxy);
+	for (i = 0; i < c->nb; i++)
+		kk_str_catf(out, "%s=%s/%u%s,", c->b[i].id, c->b[i].bend->addr_text,
+		    c->b[i].weight, c->b[i].backup ? "b" : "");
+	kk_str_cats(out, "]");
+}
+
+static void
+answers(kk_str *out, const kk_router *r)
+{
+	size_t a, h, p, m;
+	kk_str_reset(out);
+	for (a = 0; a < sizeof p_listeners / sizeof *p_listeners; a++) {
+		kk_rlistener *l = kk_router_listener(r, p_listeners[a]);
+		kk_str_catf(out, "\n%s", p_listeners[a]);
+		if (!l)
+			continue;
+		kk_str_catf(out, " %d %lu", (int)l->proto, l->front_ms);
+		for (h = 0; h < sizeof p_hosts / sizeof *p_hosts; h++) {
+			const char *host = p_hosts[h];
+			size_t hl = strlen(host);
+			answer(out, kk_router_match_sni(l, host, hl));
+			for (p = 0; p < sizeof p_paths / sizeof *p_paths; p++)
+				for (m = 0; m < sizeof p_methods / sizeof *p_methods; m++) {
+					const char *path = p_paths[p], *meth = p_methods[m];
+					answer(out, kk_router_match(l, host, hl, path, strlen(path),
+					    meth, strlen(meth)));
+				}
+		}
+	}
+}
+
+static void
+random_line(kk_str *t)
+{
+	static const char *const paths[] = { "", " --path /a", " --path /a/b", " --path-exact /a",
+	    " --path /" };
+	static const char *const methods[] = { "", "", " --method GET", " --method POST" };
+	static const char *const hosts[] = { "", " --host h0.test", " --host h1.test",
+	    " --host h2.test", " --host *.w0.test", " --host *.b.w1.test", " --host *.h0.test" };
+	static const char *const snis[] = { "", " --sni h0.test", " --sni *.w0.test",
+	    " --sni h1.test", " --sni *.h0.test" };
+	const char *verb = rnd(3) ? "add" : "remove";
+	unsigned c = rnd(6), k = rnd(10);
+	switch (rnd(7)) {
+	case 0:
+		kk_str_catf(t, "cluster %s c%u%s\n", verb, c, rnd(2) ? "" : " --lb random");
+		break;
+	case 1:
+	case 2:
+		if (*verb == 'a')
+			kk_str_catf(t, "backend add c%u b%u 127.0.0.1:%u --weight %u%s\n", c,
+			    rnd(4), 3000 + rnd(5), rnd(4), rnd(4) ? "" : " --backup");
+		else
+			kk_str_catf(t, "backend remove c%u b%u\n", c, rnd(4));
+		break;
+	case 3:
+	case 4:
+		kk_str_catf(t, "frontend %s c%u --listener 127.0.0.1:%s%s%s%s\n", verb, c,
+		    k < 5 ? "8080" : "8081", hosts[rnd(7)], paths[rnd(5)], methods[rnd(4)]);
+		break;
+	case 5:
+		kk_str_catf(t, "frontend %s c%u --listener 127.0.0.1:5432%s\n", verb, c,
+		    snis[rnd(5)]);
+		break;
+	default:
+		if (k == 0)
+			kk_str_catf(t, "listener %s http 127.0.0.1:8082\n", verb);
+		else if (k == 1)
+			kk_str_cats(t, *verb == 'a' ? "listener add http 127.0.0.1:8082\n" :
+			    "listener remove 127.0.0.1:8082\n");
+		else
+			kk_str_catf(t, "set max-connections %u\n", 100 + k);
+		break;
+	}
+}
+
+static void
+test_property(void)
+{
+	kk_state st;
+	kk_str t = KK_STR_ZERO, full = KK_STR_ZERO, inc = KK_STR_ZERO, before = KK_STR_ZERO;
+	char err[KK_ERRLEN];
+	kk_router *cur;
+	unsigned step, applied = 0, same = 1, kept = 1, failed = 0;
+	static const char start[] =
+		"listener add http 127.0.0.1:8080\nlistener add http 127.0.0.1:8081\n"
+		"listener add tcp 127.0.0.1:5432\ncluster add c0\ncluster add c1\n"
+		"backend add c0 b0 127.0.0.1:3000\n";
+	kk_state_init(&st);
+	if (!kk_state_load_text(&st, start, strlen(start), "test", err, sizeof err))
+		printf("# %s\n", err);
+	cur = kk_router_build(&st, 1);
+	for (step = 0; cur && step < 3000 && !failed; step++) {
+		kk_journal j = KK_JOURNAL_ZERO;
+		kk_router *next, *whole;
+		unsigned n = 1 + rnd(3), i;
+		kk_str_reset(&t);
+		for (i = 0; i < n; i++)
+			random_line(&t);
+		if (!kk_state_apply_text_journal(&st, t.s, t.len, "delta", &j, err, sizeof err))
+			continue;
+		answers(&before, cur);
+		next = kk_router_update(cur, &st, &j, step + 2);
+		kk_journal_commit(&st, &j);
+		if (!(step % 50))
+			kk_state_compact(&st);
+		whole = kk_router_build(&st, step + 2);
+		if (!next || !whole) {
+			failed = 1;
+			if (next)
+				kk_router_unref(next);
+			if (whole)
+				kk_router_unref(whole);
+			break;
+		}
+		answers(&full, whole);
+		answers(&inc, next);
+		if (strcmp(full.s, inc.s)) {
+			if (same)
+				printf("# step %u after:\n%s# full:%s\n# incremental:%s\n", step,
+				    t.s, full.s, inc.s);
+			same = 0;
+		}
+		answers(&full, cur);
+		if (strcmp(full.s, before.s))
+			kept = 0;
+		kk_router_unref(cur);
+		kk_router_unref(whole);
+		cur = next;
+		applied++;
+	}
+	ok(!failed && applied > 500, "random batches applied");
+	printf("# %u batches applied\n", applied);
+	ok(same, "an updated snapshot routes as the full build of the same state");
+	ok(kept, "the snapshot an update starts from is left as it was");
+	if (cur)
+		kk_router_unref(cur);
+	kk_state_free(&st);
+	kk_str_free(&t);
+	kk_str_free(&full);
+	kk_str_free(&inc);
+	kk_str_free(&before);
+	ok(kk_list_empty(kk_bend_all()), "bends freed with the last updated snapshot");
+}
+
+static kk_rcluster *
+site(kk_router *r, const char *host)
+{
+	return kk_router_match(kk_router_listener(r, "127.0.0.1:8080"), host, strlen(host), "/", 1,
+	    "GET", 3);
+}
+
+/* What an update does not touch it shares: an unchanged cluster is the
+ * same object, with its balancing state; a changed one keeps the weights
+ * of the backends it keeps. */
+static void
+test_sharing(void)
+{
+	static const char start[] =
+		"listener add http 127.0.0.1:8080\ncluster add a\ncluster add b\n"
+		"frontend add a --listener 127.0.0.1:8080 --host a.test\n"
+		"frontend add b --listener 127.0.0.1:8080 --host b.test\n"
+		"backend add a a1 127.0.0.1:3001 --weight 5\nbackend add a a2 127.0.0.1:3002\n"
+		"backend add b b1 127.0.0.1:3003\n";
+	static const char delta1[] = "backend add b b2 127.0.0.1:3004\n";
+	static const char delta2[] = "backend remove a a1\nbackend add a a3 127.0.0.1:3005\n";
+	kk_state st;
+	kk_journal j = KK_JOURNAL_ZERO;
+	char err[KK_ERRLEN];
+	kk_router *r1, *r2, *r3;
+	kk_rcluster *a1, *a2, *b1, *b2, *a3;
+	kk_state_init(&st);
+	kk_state_load_text(&st, start, strlen(start), "test", err, sizeof err);
+	r1 = kk_router_build(&st, 1);
+	a1 = site(r1, "a.test");
+	b1 = site(r1, "b.test");
+	a1->b[1].cw = 42;
+	ok(kk_state_apply_text_journal(&st, delta1, strlen(delta1), "d", &j, err, sizeof err),
+	    "delta applied");
+	r2 = kk_router_update(r1, &st, &j, 2);
+	kk_journal_commit(&st, &j);
+	a2 = site(r2, "a.test");
+	b2 = site(r2, "b.test");
+	ok(a2 == a1, "an unchanged cluster is shared, balancing state and all");
+	ok(b2 != b1 && b1->nb == 1 && b2->nb == 2, "a changed cluster is new; the old one stays");
+	ok(kk_state_apply_text_journal(&st, delta2, strlen(delta2), "d", &j, err, sizeof err),
+	    "second delta applied");
+	r3 = kk_router_update(r2, &st, &j, 3);
+	kk_journal_commit(&st, &j);
+	a3 = site(r3, "a.test");
+	ok(a3 && a3->nb == 2 && !strcmp(a3->b[0].id, "a2") && a3->b[0].cw == 42
+	    && !strcmp(a3->b[1].id, "a3"), "a kept backend keeps its round-robin weight");
+	kk_router_unref(r1);
+	kk_router_unref(r2);
+	ok(a3->b[0].bend->refs == 1, "bends of freed snapshots released");
+	kk_router_unref(r3);
+	kk_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -260,5 +497,7 @@ main(void)
 	}
 	test_sni();
 	ok(kk_list_empty(kk_bend_all()), "bends freed with the last tcp snapshot");
+	test_sharing();
+	test_property();
 	return done();
 }
