@@ -6,12 +6,13 @@ $(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/in
 $(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/frameio.o: src/libkakehi/frameio.c src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/index.o: src/libkakehi/index.c src/include/kakehi/index.h 
+$(B)/src/libkakehi/lines.o: src/libkakehi/lines.c src/libkakehi/lines.h 
 $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h 
 $(B)/src/libkakehi/listenfds.o: src/libkakehi/listenfds.c src/include/kakehi/addr.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/setting.o: src/libkakehi/setting.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
-$(B)/src/libkakehi/state.o: src/libkakehi/state.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/statekey.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/state.o: src/libkakehi/state.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/lines.h src/libkakehi/setting.h src/libkakehi/statekey.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/statediff.o: src/libkakehi/statediff.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
-$(B)/src/libkakehi/statejournal.o: src/libkakehi/statejournal.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h 
+$(B)/src/libkakehi/statejournal.o: src/libkakehi/statejournal.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/lines.h 
 $(B)/src/libkakehi/stateprint.o: src/libkakehi/stateprint.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/str.o: src/libkakehi/str.c src/include/kakehi/str.h 
 $(B)/src/libkakehi/verb.o: src/libkakehi/verb.c src/include/kakehi/addr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
@@ -48,7 +49,7 @@ $(B)/src/worker/transport.o: src/worker/transport.c src/worker/buf.h src/worker/
 $(B)/src/worker/tunnel.o: src/worker/tunnel.c src/include/kakehi/addr.h src/include/kakehi/str.h src/worker/buf.h src/worker/clienthello.h src/worker/conn.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/proxyhdr.h src/worker/status.h src/worker/timer.h src/worker/transport.h src/worker/tunnel.h 
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)

@@ -18,6 +18,7 @@
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
+#include "lines.h"
 #include "setting.h"
 #include "statekey.h"
 #include "stateprint.h"
@@ -1234,50 +1235,32 @@ kk_state_load_text(kk_state *st, const char *text, size_t len, const char *sourc
 {
 	kk_state next;
 	char msg[KK_ERRLEN];
-	char *line = 0;
-	size_t pos = 0, lineno = 0, linecap = 0;
+	kk_lines lines;
+	int r;
 	if (!kk_state_copy(&next, st)) {
 		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
 		return 0;
 	}
-	while (pos < len) {
-		const char *start = text + pos, *nl = memchr(start, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - start) : len - pos;
-		pos += n + !!nl;
-		lineno++;
-		if (memchr(start, 0, n)) {
-			snprintf(msg, sizeof msg, "NUL byte in the line; is this a text file?");
-			goto fail;
+	kk_lines_init(&lines, text, len);
+	while ((r = kk_lines_next(&lines, msg, sizeof msg)) > 0)
+		if (!load_line(&next, lines.line, msg, sizeof msg)) {
+			r = -1;
+			break;
 		}
-		if (n && start[n - 1] == '\r') n--;
-		if (n + 1 > linecap) {
-			char *p = realloc(line, n + 1);
-			if (!p) {
-				snprintf(msg, sizeof msg, "out of memory");
-				goto fail;
-			}
-			line = p;
-			linecap = n + 1;
-		}
-		memcpy(line, start, n);
-		line[n] = 0;
-		if (!load_line(&next, line, msg, sizeof msg)) goto fail;
-	}
-	if (!kk_state_compact(&next)) {
-		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
-		free(line);
+	kk_lines_done(&lines);
+	if (r < 0) {
+		snprintf(err, errlen, "%s:%zu: %s", source, lines.lineno, msg);
 		kk_state_free(&next);
 		return 0;
 	}
-	free(line);
+	if (!kk_state_compact(&next)) {
+		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
+		kk_state_free(&next);
+		return 0;
+	}
 	kk_state_free(st);
 	*st = next;
 	return 1;
-fail:
-	snprintf(err, errlen, "%s:%zu: %s", source, lineno, msg);
-	free(line);
-	kk_state_free(&next);
-	return 0;
 }
 
 int

@@ -9,6 +9,7 @@
 #include <kakehi/state.h>
 #include <kakehi/statejournal.h>
 #include <kakehi/verb.h>
+#include "lines.h"
 
 /* One line: split, parse, refuse runtime verbs, apply under j. */
 static int
@@ -37,40 +38,20 @@ kk_state_apply_text_journal(kk_state *st, const char *text, size_t len,
     const char *source, kk_journal *j, char *err, size_t errlen)
 {
 	char msg[KK_ERRLEN];
-	char *line = 0;
-	size_t pos = 0, lineno = 0, cap = 0;
+	kk_lines lines;
+	int r;
 
-	while (pos < len) {
-		const char *start = text + pos, *nl = memchr(start, '\n', len - pos);
-		size_t n = nl ? (size_t)(nl - start) : len - pos;
-
-		pos += n + !!nl;
-		lineno++;
-		if (memchr(start, 0, n)) {
-			snprintf(msg, sizeof msg, "NUL byte in the line");
-			goto fail;
+	kk_lines_init(&lines, text, len);
+	while ((r = kk_lines_next(&lines, msg, sizeof msg)) > 0)
+		if (!apply_line(st, lines.line, j, msg, sizeof msg)) {
+			r = -1;
+			break;
 		}
-		if (n && start[n - 1] == '\r')
-			n--;
-		if (n + 1 > cap) {
-			char *p = realloc(line, n + 1);
-			if (!p) {
-				snprintf(msg, sizeof msg, "out of memory");
-				goto fail;
-			}
-			line = p;
-			cap = n + 1;
-		}
-		memcpy(line, start, n);
-		line[n] = 0;
-		if (!apply_line(st, line, j, msg, sizeof msg))
-			goto fail;
+	kk_lines_done(&lines);
+	if (r < 0) {
+		snprintf(err, errlen, "%s:%zu: %s", source, lines.lineno, msg);
+		kk_journal_undo(st, j);
+		return 0;
 	}
-	free(line);
 	return 1;
-fail:
-	snprintf(err, errlen, "%s:%zu: %s", source, lineno, msg);
-	free(line);
-	kk_journal_undo(st, j);
-	return 0;
 }
