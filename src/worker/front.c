@@ -66,6 +66,28 @@ kk_front_count(void)
 	return nfronts + kk_tcpfront_count();	/* one bound for both kinds */
 }
 
+/* Keeps the client address for X-Forwarded-For: the socket's peer, or
+ * the source a PROXY header gave. */
+static void
+set_client(kk_front *f, const struct sockaddr *sa)
+{
+	f->v6 = 0;
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], f->client.text,
+			    sizeof f->client.text);
+		else {
+			memcpy(f->client.in6, &s6->sin6_addr, 16);
+			f->v6 = 1;
+		}
+	} else if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    f->client.text, sizeof f->client.text);
+	else
+		strcpy(f->client.text, "unknown");
+}
+
 void
 kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen)
 {
@@ -85,20 +107,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	kk_conn_init(&f->conn, fd, KK_IO_FRONT, ls->tp, &preamble, f);
 	f->lsock = ls;
 	f->reason = KK_CLOSE_DONE;
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], f->client.text,
-			    sizeof f->client.text);
-		else {
-			memcpy(f->client.in6, &s6->sin6_addr, 16);
-			f->v6 = 1;
-		}
-	} else if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    f->client.text, sizeof f->client.text);
-	else
-		strcpy(f->client.text, "unknown");
+	set_client(f, sa);
 	if (!ls->nodelay)	/* else inherited from the listener */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (!kk_loop_add(&f->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
@@ -115,8 +124,16 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
-	f->tkind = KK_FRONT_T_IDLE;
-	kk_timer_arm(&f->conn.timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
+	if (ls->rl && ls->rl->expect_proxy) {
+		/* The header is part of the first request: the request
+		 * timeout bounds it, from the accept. */
+		f->flags |= KK_FRONT_F_PROXY;
+		f->tkind = KK_FRONT_T_PROXY;
+		kk_timer_arm(&f->conn.timer, kk_now_ms + ls->rl->request_ms);
+	} else {
+		f->tkind = KK_FRONT_T_IDLE;
+		kk_timer_arm(&f->conn.timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
+	}
 	kk_front_wake(f);
 }
 
@@ -488,6 +505,10 @@ front_timeout(kk_conn *c)
 {
 	kk_front *f = c->pc;
 	switch (f->tkind) {
+	case KK_FRONT_T_PROXY:
+		kk_stats.proxy[KK_PROXYHDR_E_TIMEOUT]++;
+		kk_front_close(f, KK_CLOSE_BAD_PROXY);
+		break;
 	case KK_FRONT_T_HEAD:
 		f->conn.in.len = 0;
 		kk_front_respond_error(f, 408, 0, KK_CLOSE_REQUEST_TIMEOUT);
@@ -687,6 +708,40 @@ refuse_h2(kk_front *f)
 	front_process(f);
 }
 
+/* The PROXY header of an --expect-proxy listener, before any byte of the
+ * client's (spec §2): its bytes are dropped and its source becomes the
+ * client address. LOCAL, v1 UNKNOWN and non-IP families carry none: the
+ * socket's own stays, as the spec asks. A refused, cut or (front_timeout)
+ * slow header closes the connection, counted by reason as on tcp
+ * listeners. 1 when the bytes after the header may go on to the chain. */
+static int
+read_proxy(kk_front *f)
+{
+	kk_conn *c = &f->conn;
+	kk_proxyhdr h;
+	switch (kk_proxyhdr_parse(&h, c->in.data + c->in.off, c->in.len, c->in.cap)) {
+	case KK_PROXYHDR_ERROR:
+		kk_stats.proxy[h.err]++;
+		kk_front_close(f, KK_CLOSE_BAD_PROXY);
+		return 0;
+	case KK_PROXYHDR_MORE:
+		if (c->flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) {
+			kk_stats.proxy[KK_PROXYHDR_E_TRUNCATED]++;
+			kk_front_close(f, KK_CLOSE_BAD_PROXY);
+		}
+		return 0;
+	}
+	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6))
+		set_client(f, (const struct sockaddr *)&h.src.ss);
+	kk_buf_consume(&c->in, h.len);
+	f->flags &= ~KK_FRONT_F_PROXY;
+	if (!c->in.len)
+		kk_buf_trim(&c->in);
+	f->tkind = KK_FRONT_T_NONE;
+	set_timer(f);
+	return c->in.len != 0;
+}
+
 /* Reads the first bytes and runs the preamble chain over them; once it
  * decides, the chosen protocol takes the connection (and the bytes left:
  * the first read serves the first request, no second read is made). */
@@ -710,6 +765,8 @@ preamble_run(kk_conn *c)
 			kk_front_close(f, KK_CLOSE_DRAIN);
 		return;
 	}
+	if ((f->flags & KK_FRONT_F_PROXY) && !read_proxy(f))
+		return;
 	/* Every listener is a plain HTTP one until listeners name a chain. */
 	r = kk_preamble_run(kk_preamble_http, &f->pstep, c->in.data + c->in.off, c->in.len,
 	    &used);

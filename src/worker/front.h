@@ -24,6 +24,7 @@
 #define KK_FRONT_F_REQ_READ 0x10	/* the last request was read whole */
 #define KK_FRONT_F_ACKED 0x20	/* quick ACK asked while this request is partial */
 #define KK_FRONT_F_TUNNEL 0x40	/* upgraded: a tunnel to a back connection (pc) */
+#define KK_FRONT_F_PROXY 0x80	/* --expect-proxy: the PROXY header is still to come */
 
 /* What the one timer is counting. */
 enum {
@@ -32,7 +33,8 @@ enum {
 	KK_FRONT_T_HEAD,	/* the request head, from its first byte */
 	KK_FRONT_T_SEND,	/* the client leaves output unread */
 	KK_FRONT_T_BODY,	/* the stream waits for request body bytes */
-	KK_FRONT_T_LINGER
+	KK_FRONT_T_LINGER,
+	KK_FRONT_T_PROXY	/* the PROXY header, from the accept */
 };
 
 /* How the response body goes to the client (kk_front.out). */

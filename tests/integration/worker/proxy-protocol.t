@@ -86,4 +86,55 @@ HAP
 		"HAProxy $v in front: its client's addresses reach the backend"
 done
 
+# http listeners with --expect-proxy: the header's source is the client
+# address the backend sees in X-Forwarded-For; the header is read within
+# the request timeout, and refused headers are counted as on tcp.
+kk_backend hb ; ph=$kk_port
+kw_start hin \
+	'listener add http 127.0.0.1:@PORT --expect-proxy --request-timeout 2s' \
+	'cluster add web' \
+	"frontend add web --listener 127.0.0.1:@PORT" \
+	"backend add web hb 127.0.0.1:$ph"
+HIN=$kw_port
+GET='GET /pp HTTP/1.0\r\nHost: web.test\r\n\r\n'
+xff() { printf '%s\n' "$1" | grep -o 'X-Forwarded-For: [^\\]*' ; }
+tap_is "$(xff "$(send '' "PROXY TCP4 192.0.2.7 198.51.100.2 1111 80\\r\\n$GET")")" \
+	"X-Forwarded-For: 192.0.2.7" "http, v1: X-Forwarded-For is the header's source"
+V6=2121002420010db800000000000000000000000920010db800000000000000000000000204570050
+tap_is "$(xff "$(send "$SIG$V6" "$GET")")" \
+	"X-Forwarded-For: 2001:db8::9" "http, v2 TCP6: X-Forwarded-For is the header's source"
+tap_is "$(xff "$(send "${SIG}20000000" "$GET")")" "X-Forwarded-For: 127.0.0.1" \
+	"http, v2 LOCAL: the socket's own address stands"
+tap_is "$(send '' "$GET")" closed "http, a request without a header: closed"
+tap_is "$(send '' 'PROXY TCP4 192.0.2.7 19')" closed "http, a truncated header: closed"
+tap_is "$(send "${SIG}21" '' 10)" closed "http, a header that stops coming: closed at the deadline"
+c=$(python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-hin.log" proxy-signature \
+	proxy-truncated proxy-timeout closes-bad-proxy)
+tap_like "$c" 'proxy-signature 1' "http: garbage counted"
+tap_like "$c" 'proxy-truncated 1' "http: truncated header counted"
+tap_like "$c" 'proxy-timeout 1' "http: slow header counted"
+tap_like "$c" 'closes-bad-proxy 3' "http: each closed as a bad PROXY header"
+
+# HAProxy send-proxy in front of the http listener, connecting from
+# 127.0.0.3: the client HAProxy
+# saw is the X-Forwarded-For the backend gets.
+hp=$(kk_free_port)
+cat > "$T/haproxy-http.cfg" <<HAP
+global
+	maxconn 100
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 20s
+	timeout server 20s
+listen in
+	bind 127.0.0.1:$hp
+	server k 127.0.0.1:$HIN send-proxy source 127.0.0.3
+HAP
+kk_spawn haproxy-http haproxy -f "$T/haproxy-http.cfg" -db
+kk_wait_for 10 kk_port_open "$hp" || { echo "Bail out! haproxy did not start" ;
+	sed 's/^/# /' "$T/haproxy-http.log" ; exit 1 ; }
+tap_is "$(xff "$(python3 "$kw_dir/pp.py" send "$hp" '' "$GET" | sed -n 1p)")" \
+	"X-Forwarded-For: 127.0.0.1" "HAProxy send-proxy in front of an http listener"
+
 tap_done
