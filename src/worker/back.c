@@ -478,9 +478,10 @@ static unsigned
 ep_state(void *ctx)
 {
 	kk_back *b = ctx;
-	return (kk_conn_readable(&b->conn) ? KK_EP_READABLE : 0) |
-	    (b->conn.out.len ? KK_EP_BACKLOG : 0) | (b->conn.in.len ? KK_EP_PENDING : 0) |
-	    (b->state == KK_BACK_ACTIVE ? KK_EP_ACTIVE : 0);
+	return (unsigned)(kk_conn_readable(&b->conn) * KK_EP_READABLE) |
+	    (unsigned)((b->conn.out.len != 0) * KK_EP_BACKLOG) |
+	    (unsigned)((b->conn.in.len != 0) * KK_EP_PENDING) |
+	    (unsigned)((b->state == KK_BACK_ACTIVE) * KK_EP_ACTIVE);
 }
 
 static uint64_t

@@ -682,7 +682,8 @@ ep_state(void *ctx)
 {
 	h1s *q = ctx;
 	const kk_conn *c = &q->front->conn;
-	return (kk_conn_readable(c) ? KK_EP_READABLE : 0) | (c->out.len ? KK_EP_BACKLOG : 0);
+	return (unsigned)(kk_conn_readable(c) * KK_EP_READABLE) |
+	    (unsigned)((c->out.len != 0) * KK_EP_BACKLOG);
 }
 
 static uint64_t

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "buf.h"
 #include "head.h"
 #include "msg.h"
@@ -107,7 +108,11 @@ struct kk_h1chunk {
 	uint32_t trailers;	/* the trailer section's length, once read */
 	uint64_t left;		/* data bytes left in the current chunk */
 };
-void kk_h1_chunk_init(kk_h1chunk *);
+static inline void
+kk_h1_chunk_init(kk_h1chunk *d)
+{
+	memset(d, 0, sizeof *d);
+}
 /* A re-chunked piece adds a size line (hex digits and CRLF) before its
  * data and a CRLF after it: 20 bytes cover a 64-bit size. */
 #define KK_H1_CHUNK_OVERHEAD 20
@@ -139,14 +144,27 @@ struct kk_h1body {
 	kk_h1chunk chunk;	/* chunk.left also counts a Content-Length down */
 	unsigned char framing;	/* KK_H1_BODY_* */
 };
-void kk_h1_body_init(kk_h1body *, unsigned framing, uint64_t clen);
+static inline void
+kk_h1_body_init(kk_h1body *b, unsigned framing, uint64_t clen)
+{
+	kk_h1_chunk_init(&b->chunk);
+	b->framing = (unsigned char)framing;
+	b->chunk.left = framing == KK_H1_BODY_LENGTH ? clen : 0;
+}
 /* The next piece: DATA (*p, *n in in, taken with kk_h1_body_used), END,
  * TRAILERS (tr filled, spans into in; kk_h1_body_trailers_done once they
  * are passed on), WAIT (no byte to use: more must be read) or INVALID
  * (malformed chunked framing or trailers). */
 enum kk_msg kk_h1_body_next(kk_h1body *, kk_buf *in, const char **p, size_t *n,
     kk_fields *tr);
-void kk_h1_body_used(kk_h1body *, kk_buf *in, size_t n);
+static inline void
+kk_h1_body_used(kk_h1body *b, kk_buf *in, size_t n)
+{
+	kk_buf_consume(in, n);
+	if (b->framing != KK_H1_BODY_CLOSE)
+		b->chunk.left -= n;
+	kk_buf_trim(in);
+}
 void kk_h1_body_trailers_done(kk_h1body *, kk_buf *in);
 /* When every byte of in is body data and the framing has none of its own
  * in it, hands the whole buffer to dst (empty): the byte count, else 0. */

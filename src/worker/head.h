@@ -41,7 +41,7 @@ enum {
 	KK_FLD_OTHER = 0, KK_FLD_CONNECTION, KK_FLD_CONTENT_LENGTH,
 	KK_FLD_TRANSFER_ENCODING,
 	KK_FLD_HOP,		/* other hop-by-hop fields (RFC 9110 §7.6.1) */
-	KK_FLD_TRAILER,		/* announces trailers: goes with a body that can carry them */
+	KK_FLD_TRAILER,		/* announces trailers, for a body that carries them */
 	KK_FLD_UPGRADE,		/* hop-by-hop, rebuilt for an upgrade */
 	KK_FLD_HOST, KK_FLD_XFF, KK_FLD_XF_OTHER, KK_FLD_EXPECT,
 	KK_FLD_LOOKALIKE	/* one of the above with '_' for '-' */
@@ -87,7 +87,8 @@ struct kk_reqhead {
 	uint64_t clen;
 	char host[KK_HEAD_HOSTMAX];	/* the authority's host: lower case, no port */
 	uint32_t hostlen;
-	/* Added by kk_head_forward, spans into text. */
+	/* Added by kk_head_forward: spans into text, which holds them as
+	 * field lines, "name: value" and CRLF each. */
 	unsigned nadd;
 	kk_field add[KK_HEAD_MAXADD];
 	uint32_t textlen;

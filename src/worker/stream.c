@@ -25,11 +25,11 @@ stream_alloc(void)
 	return malloc(sizeof(kk_stream));
 }
 
+/* Back to the free list; kk_stream_start clears what it takes from it. */
 static void
 stream_free(kk_stream *s)
 {
 	kk_router_unref(s->router);
-	memset(s, 0, sizeof *s);
 	kk_list_push(&freelist, &s->link);
 }
 
@@ -383,11 +383,12 @@ kk_stream_pump(kk_stream *s)
 			kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 			return 0;
 		}
+		/* Moving the response reads nothing: bs stays true for it. */
 		bs = bo->state(b);
 		if ((bs & KK_EP_ACTIVE) && !pump_response(s))
 			return 0;
 		if (fo->flush(f, !(s->flags & KK_STREAM_F_RESP_DONE) &&
-		    (bo->state(b) & KK_EP_READABLE)) < 0) {
+		    (bs & KK_EP_READABLE)) < 0) {
 			fo->close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}

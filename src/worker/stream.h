@@ -73,7 +73,8 @@ struct kk_server_ops {
 	void (*put)(void *ctx, const char *p, size_t n);
 	int (*takes_buf)(void *ctx);	/* a whole buffer of body can go as it is */
 	void (*put_buf)(void *ctx, kk_buf *buf);	/* takes buf */
-	int (*send_trailers)(void *ctx, const kk_fields *tr);	/* 1 queued or dropped, 0 wait */
+	/* 1 queued or dropped (the framing has no room for them), 0 wait */
+	int (*send_trailers)(void *ctx, const kk_fields *tr);
 	int (*end)(void *ctx);		/* 1 queued, 0 wait */
 	/* The response failed: 1 when nothing of the final response reached
 	 * the client (it is taken back), 0 when some did. */

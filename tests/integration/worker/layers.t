@@ -12,8 +12,8 @@ for f in stream.c stream.h head.c head.h msg.h ; do
 	got=$(grep -nE "^#[[:space:]]*include[[:space:]]*\"$proto\"" "$src/$f")
 	tap_is "$got" "" "$f includes no protocol header"
 done
-got=$(grep -nE '\bkk_(front|back|h1|tunnel|tcpfront)_[A-Za-z0-9_]+' "$src/stream.c" "$src/stream.h" \
-    "$src/head.c" "$src/head.h")
+names='\bkk_(front|back|h1|tunnel|tcpfront)_[A-Za-z0-9_]+'
+got=$(grep -nE "$names" "$src/stream.c" "$src/stream.h" "$src/head.c" "$src/head.h")
 tap_is "$got" "" "the stream and the heads name no protocol function or table"
 # Every protocol-specific name the h1 files define stays out of the stream.
 got=$(grep -nE '\b(KK_H1_|kk_h1|KK_OUT_|KK_BACK_|KK_FRONT_)' "$src/stream.c" "$src/stream.h")
