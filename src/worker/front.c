@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/tcp.h>
-#include <llhttp.h>
 #include "front.h"
 #include "h1.h"
 #include "preamble.h"
@@ -437,11 +436,10 @@ ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 	h1s *q = ctx;
 	kk_conn *c = &q->front->conn;
 	enum kk_msg m = kk_h1_body_next(&q->req, &c->in, p, n, &req_trailers);
+	/* Waiting on the client, with its input all taken or a part of a
+	 * trailer section in it: an end of file now is the client's abort
+	 * (front_process), a silence its body timeout (ep_timer). */
 	q->starved = m == KK_MSG_WAIT;
-	/* A trailer section the client's end of file cuts will never be
-	 * whole: malformed, as a cut head is. */
-	if (m == KK_MSG_WAIT && c->in.len && (c->flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)))
-		m = KK_MSG_INVALID;
 	if (m == KK_MSG_INVALID)
 		kk_stats.refused[KK_H1_E_SYNTAX]++;
 	*tr = &req_trailers;

@@ -95,6 +95,31 @@ same "$T/got" "$T/want" "trailers in pieces: answered"
 printf "${P}${A}${xf}${TE}${B}${S}\r\n" > "$T/want"
 same "$rec" "$T/want" "trailers in pieces: passed on whole"
 
+# A client that leaves in the middle of its trailers is an abort: the
+# connection closes, nothing answered, nothing of the trailers sent on.
+: > "$rec"
+got=$(python3 - "$kw_port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(b"POST / HTTP/1.1\r\nHost: a.test\r\nTrailer: X-Sum\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-Su")
+s.shutdown(socket.SHUT_WR)
+s.settimeout(10)
+out = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except OSError:
+    pass
+print(len(out), "bytes, closed")
+PY
+)
+tap_is "$got" "0 bytes, closed" "trailers cut by the client's end of file: closed, unanswered"
+tap_is "$(grep -c '^X-Su' "$rec")" 0 "and nothing of them reached the backend"
+
 # A malformed trailer section is refused before anything of it goes up.
 R400='HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 16\r\n'
 R400="${R400}Cache-Control: no-cache\r\n${C}\r\n400 Bad Request\n"
