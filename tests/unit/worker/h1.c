@@ -368,5 +368,31 @@ main(void)
 	is_str(dechunk("0\r\n: x\r\n\r\n", 1000), "(error)", "trailer without a name");
 	is_str(dechunk("0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 1), "",
 	    "framing fields in trailers are dropped with the rest");
+
+	/* Trailer sections, read whole. */
+	{
+		kk_fields fl;
+		char out[256], big[KK_H1_CHUNK_TRAILERMAX + 64];
+		size_t n;
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum:  42 \r\nX-B:\r\n\r\nGET", 24), 21,
+		    "a trailer section: its length");
+		is_int(fl.n, 2, "two fields");
+		ok(fl.f[0].value.len == 2 && !memcmp(fl.base + fl.f[0].value.off, "42", 2),
+		    "value trimmed");
+		is_int(fl.f[1].value.len, 0, "an empty value");
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum: 42\r\n", 11), 0, "incomplete: 0");
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum: 4\x01\r\n\r\n", 14), -1,
+		    "control char in a value");
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum: 42\n\r\n", 12), -1, "bare LF");
+		memset(big, 'a', sizeof big);
+		memcpy(big, "X: ", 3);
+		is_int(kk_h1_parse_trailers(&fl, big, sizeof big), -1, "larger than the limit");
+		kk_h1_parse_trailers(&fl, "X-Sum: 42\r\nContent-Length: 3\r\n\r\n", 35);
+		fl.f[0].fwd = 1;
+		n = kk_h1_write_trailers(&fl, out, sizeof out - 1);
+		out[n] = 0;
+		is_str(out, "0\r\nX-Sum: 42\r\n\r\n", "written with the last chunk, as kept");
+		is_int(kk_h1_write_trailers(&fl, out, 10), 0, "no room: 0");
+	}
 	return done();
 }
