@@ -21,9 +21,11 @@
 #define KK_HEAD_MAXFIELDS 100	/* more fields: 431 */
 #define KK_HEAD_HOSTMAX 256
 /* Text of the fields the proxy adds (X-Forwarded-*): the client's own
- * X-Forwarded-For list, joined, with this hop. A longer list is refused
- * (431), as a head that does not fit a buffer is. */
-#define KK_HEAD_ADDMAX 4096
+ * X-Forwarded-For list, joined, with this hop. As large as a default
+ * buffer (16 KiB), which a head must fit to go upstream anyway; a longer
+ * list is refused (431), as a head that does not fit a buffer is. One
+ * head is parsed at a time, so this is static memory, not per request. */
+#define KK_HEAD_ADDMAX 16384
 #define KK_HEAD_MAXADD 3
 
 typedef struct kk_span kk_span;

@@ -9,7 +9,7 @@
 
 static kk_reqhead h;
 static kk_resphead rh;
-static char text[4096];
+static char text[KK_HEAD_ADDMAX + 128];
 
 /* Fills fl from "name: value" lines of s (copied to text), each field
  * named by kk_field_id, as a parser leaves them. */
@@ -120,8 +120,20 @@ main(void)
 		    "+X-Forwarded-Proto=https;", "the scheme is the proto forwarded");
 	}
 	{
+		/* A long client list that fits a buffer goes on whole, as it
+		 * did before heads had text of their own. */
+		static char list[6100];
+		const char *got;
+		memcpy(list, "X-Forwarded-For: ", 17);
+		memset(list + 17, '7', 6000);
+		strcpy(list + 17 + 6000, "\n");
+		got = forward(list, 0, KK_BODY_NONE, NULL);
+		ok(strlen(got) > 6000 && strstr(got, "7, 192.0.2.1;"),
+		    "a 6000-byte X-Forwarded-For list is extended, not refused");
+	}
+	{
 		/* A client list that overflows the added fields' room: 431. */
-		static char big[4096 + 64];
+		static char big[KK_HEAD_ADDMAX + 64];
 		memcpy(big, "X-Forwarded-For: ", 17);
 		memset(big + 17, '1', KK_HEAD_ADDMAX);
 		strcpy(big + 17 + KK_HEAD_ADDMAX - 40, "\n");
