@@ -8,7 +8,8 @@
 #       its own address and port, then the X-Src and X-Dst headers the
 #       echo backend saw ("none" when absent, "closed" when no answer)
 #   -NAME  closes NAME's connection
-import socket, sys
+#   ~SECONDS  waits
+import socket, sys, time
 
 port = int(sys.argv[1])
 conns = {}
@@ -57,6 +58,8 @@ for step in sys.argv[2:]:
         if first:
             s.sendall(first)
         conns[name] = s
+    elif step.startswith("~"):
+        time.sleep(float(step[1:]))
     elif step.startswith("-"):
         conns.pop(step[1:]).close()
     else:

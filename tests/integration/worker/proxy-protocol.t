@@ -143,8 +143,10 @@ tap_is "$(xff "$(python3 "$kw_dir/pp.py" send "$hp" '' "$GET" | sed -n 1p)")" \
 # behind --send-proxy clusters: the addresses it took from kakehi's header
 # are the X-Src and X-Dst of the request the echo backend shows.
 kk_backend hecho ; pb=$kk_port
-hr=$(kk_free_port)
-cat > "$T/haproxy-recv.cfg" <<HAP
+# haproxy_recv NAME PORT KEEPALIVE: HAProxy on PORT, closing a client
+# connection idle for KEEPALIVE.
+haproxy_recv() {
+	cat > "$T/haproxy-$1.cfg" <<HAP
 global
 	maxconn 100
 defaults
@@ -152,17 +154,20 @@ defaults
 	timeout connect 5s
 	timeout client 20s
 	timeout server 20s
+	timeout http-keep-alive $3
 frontend in
-	bind 127.0.0.1:$hr accept-proxy
+	bind 127.0.0.1:$2 accept-proxy
 	http-request set-header X-Src %[src]:%[src_port]
 	http-request set-header X-Dst %[dst]:%[dst_port]
 	default_backend echo
 backend echo
 	server b 127.0.0.1:$pb
 HAP
-kk_spawn haproxy-recv haproxy -f "$T/haproxy-recv.cfg" -db
-kk_wait_for 10 kk_port_open "$hr" || { echo "Bail out! haproxy did not start" ;
-	sed 's/^/# /' "$T/haproxy-recv.log" ; exit 1 ; }
+	kk_spawn "haproxy-$1" haproxy -f "$T/haproxy-$1.cfg" -db
+	kk_wait_for 10 kk_port_open "$2" || { echo "Bail out! haproxy did not start" ;
+		sed 's/^/# /' "$T/haproxy-$1.log" ; exit 1 ; }
+}
+hr=$(kk_free_port) ; haproxy_recv recv "$hr" 20s
 ka() { python3 "$kw_dir/ka.py" "$@" ; }
 # The lines of ka.py where HAProxy saw another source than the client's
 # own address and port, or another destination than $2.
@@ -209,6 +214,21 @@ out=$(ka "$kw_port" a@127.0.0.2 a a)
 tap_is "$(answered "$out") $(not_own "$out" "127.0.0.1:$kw_port")" "2 " \
 	"http, --send-proxy: after a refused connect, the next backend gets the header"
 tap_like "$(wstat hsr retries)" 'retries [1-9]' "http, --send-proxy: the refused connect was retried"
+
+# A held connection that the backend closes (HAProxy's keep-alive
+# timeout, 200 ms) goes; the client's next request gets a new one, with a
+# header of its own.
+hk=$(kk_free_port) ; haproxy_recv short "$hk" 200ms
+kw_start hsk \
+	'listener add http 127.0.0.1:@PORT' \
+	'cluster add recv --send-proxy v2' \
+	"frontend add recv --listener 127.0.0.1:@PORT" \
+	"backend add recv h 127.0.0.1:$hk"
+out=$(ka "$kw_port" a@127.0.0.2 a '~2' a)
+tap_is "$(answered "$out") $(not_own "$out" "127.0.0.1:$kw_port")" "2 " \
+	"http, --send-proxy: a held connection the backend closed is replaced"
+tap_is "$(wstat hsk back-connects)" "back-connects 2" \
+	"http, --send-proxy: a new connection after the backend's close"
 
 # An --expect-proxy listener: the header's addresses go on, per client;
 # a LOCAL header leaves the socket's own.
