@@ -559,6 +559,7 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 void
 sv_reload(const sv_origin *o, const char *file, const char *verbline)
 {
+	sv_notify_reloading();
 	load_batch(o, file ? file : sv.config, verbline);
 }
 
