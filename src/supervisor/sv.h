@@ -65,12 +65,17 @@ struct sv_worker {
 	unsigned replaces;		/* 1 + slot of the late worker it replaces */
 };
 
-/* A listening socket the supervisor owns, by canonical address. */
+/* A listening socket the supervisor owns, by canonical address. A spare
+ * is one inherited for an address no listener names: the parent (systemd,
+ * s6-fdholder) may hold it too, so binding that address again would fail;
+ * it waits, never sent to a worker, for a `listener add` of its address. */
 typedef struct sv_listenfd sv_listenfd;
 struct sv_listenfd {
 	char addr[KK_ADDR_FMTLEN];
 	int fd;
 	uint64_t txn_gen;	/* nonzero: bound for that transaction, not committed */
+	int spare;		/* inherited, no listener uses it */
+	int from_spare;		/* taken from the spares by txn_gen: back if it aborts */
 };
 
 /* Who asked: a control client (slot and serial, so a reply to a client
