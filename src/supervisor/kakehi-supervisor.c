@@ -342,12 +342,12 @@ main(int argc, const char *const *argv)
 	 * must stop here, before it touches any listener. */
 	sv_control_open(sv.socket_path);
 	sv_listeners_start(&sv.state);
-	sv_notify_init();
 	sv_workers_init();
 	sv.gen = 1;
 	sv.want = sv.state.set.workers;
 	sv_info("starting %u worker%s (%s), config %s", sv.want, sv.want == 1 ? "" : "s",
 	    sv.worker_bin, sv.config);
+	sv_notify_init();
 	sv_workers_scale();
 
 	loop(sigfd);

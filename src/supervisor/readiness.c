@@ -56,22 +56,23 @@ static struct {
 	int reloading;		/* RELOADING=1 sent, READY=1 not yet */
 	char status[MSG_MAX];	/* the STATUS= text last queued */
 	char change[CHANGE_MAX + 64];	/* "HH:MM:SS UTC: verb: result" */
-} n = { .fd = -1 };
+} note = { .fd = -1 };
 
 static void
 warn_send(const char *what)
 {
-	sv_warn_limited(&n.failed, "unable to send %s to %s=%s: %s; systemd does not"
-	    " see this state (check the service's NotifyAccess= and the socket)", what,
-	    NOTIFY_ENV, getenv(NOTIFY_ENV), strerror(errno));
+	/* The first line names the message: RELOADING=1 has two. */
+	sv_warn_limited(&note.failed, "unable to send %.*s to %s=%s: %s; systemd does"
+	    " not see this state (check the service's NotifyAccess= and the socket)",
+	    (int)strcspn(what, "\n"), what, NOTIFY_ENV, getenv(NOTIFY_ENV), strerror(errno));
 }
 
 /* 1 sent, 0 would block, -1 failed (warned, dropped). */
 static int
 try_send(const msg *m)
 {
-	if (sendto(n.fd, m->text, m->len, MSG_NOSIGNAL | MSG_DONTWAIT,
-	    (struct sockaddr *)&n.sa, n.salen) >= 0)
+	if (sendto(note.fd, m->text, m->len, MSG_NOSIGNAL | MSG_DONTWAIT,
+	    (struct sockaddr *)&note.sa, note.salen) >= 0)
 		return 1;
 	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS
 	    || errno == EINTR)
@@ -83,13 +84,13 @@ try_send(const msg *m)
 static void
 flush(void)
 {
-	while (n.qlen) {
-		if (!try_send(&n.queue[n.qhead]))
+	while (note.qlen) {
+		if (!try_send(&note.queue[note.qhead]))
 			break;
-		n.qhead = (n.qhead + 1) % QUEUE_LEN;
-		n.qlen--;
+		note.qhead = (note.qhead + 1) % QUEUE_LEN;
+		note.qlen--;
 	}
-	n.retry_at = n.qlen ? sv_now() + RETRY_MS : 0;
+	note.retry_at = note.qlen ? sv_now() + RETRY_MS : 0;
 }
 
 /* The field a message starts with, when a newer message of that kind
@@ -116,24 +117,24 @@ send_text(const char *text)
 	size_t len = strlen(text), kind = superseded_kind(text);
 	unsigned i;
 
-	if (n.fd < 0)
+	if (note.fd < 0)
 		return;
 	if (len >= MSG_MAX)
 		len = MSG_MAX - 1;
-	for (i = 0; kind && i < n.qlen && !m; i++) {
-		msg *q = &n.queue[(n.qhead + i) % QUEUE_LEN];
+	for (i = 0; kind && i < note.qlen && !m; i++) {
+		msg *q = &note.queue[(note.qhead + i) % QUEUE_LEN];
 		if (!strncmp(q->text, text, kind))
 			m = q;
 	}
 	if (!m) {
-		if (n.qlen == QUEUE_LEN) {
+		if (note.qlen == QUEUE_LEN) {
 			errno = EAGAIN;
-			warn_send(n.queue[n.qhead].text);
-			n.qhead = (n.qhead + 1) % QUEUE_LEN;
-			n.qlen--;
+			warn_send(note.queue[note.qhead].text);
+			note.qhead = (note.qhead + 1) % QUEUE_LEN;
+			note.qlen--;
 		}
-		m = &n.queue[(n.qhead + n.qlen) % QUEUE_LEN];
-		n.qlen++;
+		m = &note.queue[(note.qhead + note.qlen) % QUEUE_LEN];
+		note.qlen++;
 	}
 	memcpy(m->text, text, len);
 	m->text[len] = 0;
@@ -168,7 +169,7 @@ live_workers(void)
 static void
 status_text(char *out, size_t len)
 {
-	const char *phase = sv.stopping ? "stopping" : n.reloading ? "reloading"
+	const char *phase = sv.stopping ? "stopping" : note.reloading ? "reloading"
 	    : sv.ready_sent ? "serving" : "starting";
 	int k;
 
@@ -179,8 +180,8 @@ status_text(char *out, size_t len)
 	else
 		k = snprintf(out, len, "STATUS=%s: %u of %u workers ready, generation %llu",
 		    phase, ready_workers(), sv.want, (unsigned long long)sv.gen);
-	if (k > 0 && (size_t)k < len && n.change[0])
-		snprintf(out + k, len - (size_t)k, "; last change %s", n.change);
+	if (k > 0 && (size_t)k < len && note.change[0])
+		snprintf(out + k, len - (size_t)k, "; last change %s", note.change);
 }
 
 /* Queues STATUS= when the text differs from the last one queued. */
@@ -189,12 +190,12 @@ status_update(void)
 {
 	char text[MSG_MAX];
 
-	if (n.fd < 0)
+	if (note.fd < 0)
 		return;
 	status_text(text, sizeof text);
-	if (!strcmp(text, n.status))
+	if (!strcmp(text, note.status))
 		return;
-	memcpy(n.status, text, sizeof text);
+	memcpy(note.status, text, sizeof text);
 	send_text(text);
 }
 
@@ -229,39 +230,39 @@ sv_notify_init(void)
 			sv_info("%s=%llu is not this process (pid %d); no watchdog pings",
 			    WATCHDOG_PID_ENV, (unsigned long long)pid, (int)getpid());
 		else {
-			n.watchdog_ms = (long long)(usec / 2000);
-			if (!n.watchdog_ms)
-				n.watchdog_ms = 1;
+			note.watchdog_ms = (long long)(usec / 2000);
+			if (!note.watchdog_ms)
+				note.watchdog_ms = 1;
 		}
 	}
 	if (!path || !*path) {
-		n.watchdog_ms = 0;
+		note.watchdog_ms = 0;
 		return;
 	}
 	len = strlen(path);
-	if ((path[0] != '/' && path[0] != '@') || len >= sizeof n.sa.sun_path || len < 2) {
+	if ((path[0] != '/' && path[0] != '@') || len >= sizeof note.sa.sun_path || len < 2) {
 		sv_warn("%s=%s is not a socket path (/path, or @name for an abstract socket);"
 		    " systemd will not hear from kakehi", NOTIFY_ENV, path);
-		n.watchdog_ms = 0;
+		note.watchdog_ms = 0;
 		return;
 	}
-	n.sa.sun_family = AF_UNIX;
-	memcpy(n.sa.sun_path, path, len);
+	note.sa.sun_family = AF_UNIX;
+	memcpy(note.sa.sun_path, path, len);
 	/* '@' names a socket in the abstract namespace: a leading NUL, and
 	 * the length says where the name ends. */
 	if (path[0] == '@')
-		n.sa.sun_path[0] = 0;
-	n.salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-	n.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (n.fd < 0) {
+		note.sa.sun_path[0] = 0;
+	note.salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+	note.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (note.fd < 0) {
 		sv_warn("unable to create a socket for %s=%s: %s; systemd will not hear from"
 		    " kakehi", NOTIFY_ENV, path, strerror(errno));
-		n.watchdog_ms = 0;
+		note.watchdog_ms = 0;
 		return;
 	}
-	if (n.watchdog_ms) {
-		n.ping_at = sv_now() + n.watchdog_ms;
-		sv_info("watchdog: pinging every %lld ms (%s=%llu)", n.watchdog_ms,
+	if (note.watchdog_ms) {
+		note.ping_at = sv_now() + note.watchdog_ms;
+		sv_info("watchdog: pinging every %lld ms (%s=%llu)", note.watchdog_ms,
 		    WATCHDOG_USEC_ENV, (unsigned long long)usec);
 	}
 	status_update();
@@ -307,7 +308,7 @@ sv_notify_reloading(void)
 
 	/* Before the first READY=1 systemd still counts the start: a reload
 	 * then is part of it, and READY=1 comes when the workers are. */
-	if (!sv.ready_sent || sv.stopping || n.reloading)
+	if (!sv.ready_sent || sv.stopping || note.reloading)
 		return;
 	/* systemd matches MONOTONIC_USEC against its own CLOCK_MONOTONIC
 	 * reading to tell this reload from an older one (sd_notify(3)). */
@@ -315,7 +316,7 @@ sv_notify_reloading(void)
 	snprintf(text, sizeof text, "RELOADING=1\nMONOTONIC_USEC=%llu",
 	    (unsigned long long)ts.tv_sec * 1000000ULL
 	    + (unsigned long long)ts.tv_nsec / 1000);
-	n.reloading = 1;
+	note.reloading = 1;
 	send_text(text);
 	status_update();
 }
@@ -325,7 +326,7 @@ sv_notify_ready_again(void)
 {
 	if (sv.stopping)
 		return;
-	n.reloading = 0;
+	note.reloading = 0;
 	if (!sv.ready_sent)
 		return;
 	send_text("READY=1");
@@ -335,7 +336,7 @@ sv_notify_ready_again(void)
 void
 sv_notify_stopping(void)
 {
-	n.reloading = 0;
+	note.reloading = 0;
 	send_text("STOPPING=1");
 	status_update();
 }
@@ -350,18 +351,18 @@ sv_notify_change(const char *verbline, int ok)
 	sv_scrub(clean, sizeof clean, verbline ? verbline : "?");
 	if (!gmtime_r(&now, &tm))
 		memset(&tm, 0, sizeof tm);
-	snprintf(n.change, sizeof n.change, "%02d:%02d:%02d UTC: %s: %s", tm.tm_hour,
+	snprintf(note.change, sizeof note.change, "%02d:%02d:%02d UTC: %s: %s", tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, clean, ok ? "applied" : "refused");
 }
 
 void
 sv_notify_pump(void)
 {
-	if (n.fd < 0)
+	if (note.fd < 0)
 		return;
 	/* A reload ends when its transaction does, applied or not (one
 	 * refused still leaves the proxy serving what it had). */
-	if (n.reloading && !sv_txn_busy())
+	if (note.reloading && !sv_txn_busy())
 		sv_notify_ready_again();
 	status_update();
 }
@@ -369,20 +370,20 @@ sv_notify_pump(void)
 long long
 sv_notify_deadline(void)
 {
-	long long d = n.watchdog_ms ? n.ping_at : 0;
+	long long d = note.watchdog_ms ? note.ping_at : 0;
 
-	if (n.retry_at && (!d || n.retry_at < d))
-		d = n.retry_at;
+	if (note.retry_at && (!d || note.retry_at < d))
+		d = note.retry_at;
 	return d;
 }
 
 void
 sv_notify_timers(long long now)
 {
-	if (n.retry_at && now >= n.retry_at)
+	if (note.retry_at && now >= note.retry_at)
 		flush();
-	if (n.watchdog_ms && now >= n.ping_at) {
+	if (note.watchdog_ms && now >= note.ping_at) {
 		send_text("WATCHDOG=1");
-		n.ping_at = now + n.watchdog_ms;
+		note.ping_at = now + note.watchdog_ms;
 	}
 }
