@@ -13,7 +13,8 @@ for p in s6-svscan s6-supervise s6-fdholder-daemon s6-fdholder-retrieve s6-fdhol
 		tap_skip_all "$p is not installed (s6 and execline: tools/install-deps installs them)"
 done
 EX=$(cd "$(dirname "$0")/../../../examples/s6-fdholder" && pwd)
-if kk_soak ; then seconds=20 ; else seconds=4 ; fi
+# Short: one kill and 4 s of load after it; soak: a kill every 5 s, 20 s.
+if kk_soak ; then seconds=5 kills=4 ; else seconds=4 kills=1 ; fi
 
 kk_backend b1 ; pb=$kk_port
 p1=$(kk_free_port) ; p2=$(kk_free_port)
@@ -66,11 +67,9 @@ tap_ok "serves on both listeners" sh -c "$(command -v curl) -sf http://127.0.0.1
 	$(command -v curl) -sf http://127.0.0.1:$p2/ >/dev/null"
 
 ctl() { kakehi-ctl -s "$T/control" "$@" ; }
-sup1=$(s6-svstat -p "$scan/kakehi")
-workers1=$(ctl status | awk '$1 == "worker" { print $4 }' | tr '\n' ' ')
-tap_like "$workers1" '^[0-9]+ [0-9]+ $' "two workers ($workers1)"
-# The old workers outlive their supervisor: ended at exit if still there.
-kk_pids="$kk_pids $workers1"
+workers_of() { ctl status | awk '$1 == "worker" { print $4 }' | tr '\n' ' ' ; }
+workers=$(workers_of)
+tap_like "$workers" '^[0-9]+ [0-9]+ $' "two workers ($workers)"
 
 kk_load ka -c 6 -m keepalive -d 0 -T 30000 "127.0.0.1:$p1"
 kk_load cl -c 3 -m close -d 0 -T 30000 "127.0.0.1:$p1"
@@ -82,30 +81,39 @@ kk_spawn slow curl -s -o "$T/slow.body" -w '%{http_code}' --max-time 30 \
 slow=$kk_last_pid
 sleep 0.5
 
-kill -KILL "$sup1"
-tap_ok "s6-supervise starts a new supervisor" kk_wait_for 20 sh -c \
-	"p=\$(s6-svstat -p '$scan/kakehi') && test \"\$p\" != '$sup1' && test \"\$p\" -gt 0"
-tap_ok "the new supervisor answers" kk_wait_for 20 ctl status
-sleep "$seconds"
+old_workers=
+k=0
+while test $k -lt $kills ; do
+	k=$((k + 1))
+	sup=$(s6-svstat -p "$scan/kakehi")
+	# The old workers outlive their supervisor: ended at exit if still there.
+	kk_pids="$kk_pids $workers"
+	old_workers="$old_workers $workers"
+	kill -KILL "$sup"
+	tap_ok "kill $k: s6-supervise starts a new supervisor" kk_wait_for 20 sh -c \
+		"p=\$(s6-svstat -p '$scan/kakehi') && test \"\$p\" != '$sup' && test \"\$p\" -gt 0"
+	tap_ok "kill $k: the new supervisor answers" kk_wait_for 20 ctl status
+	sleep "$seconds"
+	workers=$(workers_of)
+done
 wait "$slow"
 tap_is "$(cat "$T/slow.log")" 200 \
 	"the slow response in flight across the kill arrives (200)"
 tap_like "$(cat "$T/slow.body")" '^backend b1' "... whole"
-kk_load_assert ka "keep-alive clients across kill -9 of the supervisor: no failure"
-kk_load_assert cl "Connection: close clients across it: no failure, none refused"
+kk_load_assert ka "keep-alive clients across $kills kill -9 of the supervisor: no failure"
+kk_load_assert cl "Connection: close clients across them: no failure, none refused"
 kk_load_assert mx "mixed clients on the second listener: no failure"
 
 old_gone() {
-	for p in $workers1 ; do kill -0 "$p" 2>/dev/null && return 1 ; done
+	for p in $old_workers ; do kill -0 "$p" 2>/dev/null && return 1 ; done
 	return 0
 }
 tap_ok "the old workers drain and exit on their own" kk_wait_for 30 old_gone
-sup2=$(s6-svstat -p "$scan/kakehi")
-tap_like "$(sed -n "/adopted inherited listener 127\\.0\\.0\\.1:$p1/p" "$log" | wc -l)" '^ *2$' \
-	"the new supervisor adopted the same held sockets"
+tap_is "$(grep -c "adopted inherited listener 127\\.0\\.0\\.1:$p1 " "$log")" $((kills + 1)) \
+	"each new supervisor adopted the same held sockets"
 tap_ok "the new supervisor serves" serves "$p1"
-workers2=$(ctl status | awk '$1 == "worker" { print $4 }' | tr '\n' ' ')
-tap_like "$workers2" '^[0-9]+ [0-9]+ $' "with two new workers ($workers2)"
+workers=$(workers_of)
+tap_like "$workers" '^[0-9]+ [0-9]+ $' "with two new workers ($workers)"
 tap_ok "still one listening socket per port" sh -c \
 	"test \$(ss -Hltn 'sport = :$p1' | wc -l) -eq 1 && test \$(ss -Hltn 'sport = :$p2' | wc -l) -eq 1"
 
