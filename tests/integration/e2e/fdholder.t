@@ -56,7 +56,8 @@ stop_all() {
 tap_ok "the holder becomes ready" kk_wait_for 20 s6-svwait -U -t 1000 "$scan/kakehi-fdholder"
 tap_ok "kakehi becomes ready" s6-svwait -U -t 30000 "$scan/kakehi"
 ids=$(s6-fdholder-list "$T/fdh/socket" 2>&1)
-tap_like "$ids" "^kakehi:127\\.0\\.0\\.1:$p1\$" "the holder keeps the first listener by its address"
+tap_like "$ids" "^kakehi:127\\.0\\.0\\.1:$p1\$" \
+	"the holder keeps the first listener by its address"
 tap_like "$ids" "^kakehi:127\\.0\\.0\\.1:$p2\$" "... and the second"
 log=$T/svscan.log
 tap_like "$(cat "$log")" "adopted inherited listener 127\\.0\\.0\\.1:$p1 \\(fd 3\\)" \

@@ -41,7 +41,8 @@ tap_like "$(cat "$T/a.log")" "adopted inherited listener 127\\.0\\.0\\.1:$p1 \\(
 	"the socket named by a listener is adopted by its address"
 tap_fails "it did not bind one of its own" grep -q "listening on 127.0.0.1:$p1" "$T/a.log"
 tap_ok "serves on the adopted socket" serves "$p1"
-tap_like "$(cat "$T/a.log")" "keeping inherited socket 127\\.0\\.0\\.1:$p2 \\(fd 4\\) unused: no listener" \
+tap_like "$(cat "$T/a.log")" \
+	"keeping inherited socket 127\\.0\\.0\\.1:$p2 \\(fd 4\\) unused: no listener" \
 	"an unnamed socket: a warning, and kept"
 sup=$(tr -d ' ' < "/proc/$act_pid/task/$act_pid/children")
 tap_like "$(readlink "/proc/$sup/fd/4")" '^socket:' "the supervisor still holds it (fd 4)"
@@ -50,13 +51,15 @@ tap_is "$(awk '$1 == "flags:" { print substr($2, length($2) - 6, 1) }' "/proc/$s
 for id in 0 1 ; do
 	wp=$(worker_pid $id)
 	tap_fails "worker $id does not get the unused socket" \
-		sh -c "for f in /proc/$wp/fd/* ; do readlink \$f ; done | grep -qx '$(readlink "/proc/$sup/fd/4")'"
+		sh -c "for f in /proc/$wp/fd/* ; do readlink \$f ; done |
+			grep -qx '$(readlink "/proc/$sup/fd/4")'"
 done
 tap_ok "listener add of its address takes the kept socket" \
 	ctl listener add http "127.0.0.1:$p2"
 tap_ok "frontend add on it" ctl frontend add app --listener "127.0.0.1:$p2"
 tap_ok "serves on the socket it took" serves "$p2"
-tap_like "$(cat "$T/a.log")" "adopted inherited listener 127\\.0\\.0\\.1:$p2" "the log says it was adopted"
+tap_like "$(cat "$T/a.log")" "adopted inherited listener 127\\.0\\.0\\.1:$p2" \
+	"the log says it was adopted"
 tap_is "$(ss -Hltn "sport = :$p2" | wc -l)" 1 "still one listening socket for that port"
 kk_stop "$act_pid" TERM
 

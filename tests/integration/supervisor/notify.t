@@ -12,7 +12,8 @@ notes=$T/notes
 printf 'set workers 2\ncluster add app\n' > "$T/k.conf"
 
 kk_spawn notifyd python3 "$SV_DIR/notifyd.py" "$T/notify.sock" "$notes"
-kk_wait_for 10 grep -q '^listening$' "$notes" || { echo "Bail out! notifyd.py did not start" ; exit 1 ; }
+kk_wait_for 10 grep -q '^listening$' "$notes" ||
+	{ echo "Bail out! notifyd.py did not start" ; exit 1 ; }
 
 count() { grep -c -- "$1" "$notes" ; }
 at_least() { test "$(count "$1")" -ge "$2" ; }
@@ -79,7 +80,8 @@ unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID
 tap_ok "abstract socket: READY=1 arrives" kk_wait_for 20 grep -q '|READY=1$' "$T/notes2"
 sleep 0.5
 tap_fails "WATCHDOG_PID of another process: no pings" grep -q 'WATCHDOG=1' "$T/notes2"
-tap_ok "the log says why there are no pings" grep -q 'WATCHDOG_PID=1 is not this process' "$T/b.log"
+tap_ok "the log says why there are no pings" \
+	grep -q 'WATCHDOG_PID=1 is not this process' "$T/b.log"
 kk_stop "$sv_pid" TERM
 
 # A manager that stops reading: pings every 10 ms into a full queue.
@@ -103,6 +105,7 @@ export NOTIFY_SOCKET=relative/path
 sv_start d "$T/k.conf"
 unset NOTIFY_SOCKET
 tap_ok "a NOTIFY_SOCKET that is not a path: still ready" sv_ready d
-tap_ok "... with a warning naming it" grep -q 'NOTIFY_SOCKET=relative/path is not a socket path' "$T/d.log"
+tap_ok "... with a warning naming it" \
+	grep -q 'NOTIFY_SOCKET=relative/path is not a socket path' "$T/d.log"
 kk_stop "$sv_pid" TERM
 tap_done
