@@ -871,12 +871,7 @@ kk_front_upgrade(kk_front *f, kk_back *b)
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
-	if (!kk_tunnel_start(&u->t, &f->conn, &b->conn, tunnel_notify)) {
-		kk_list_push(&upgraded_free, &u->link);
-		kk_back_close(b, KK_CLOSE_BACK_ABORT);
-		kk_front_close(f, KK_CLOSE_NOMEM);
-		return;
-	}
+	kk_tunnel_start(&u->t, &f->conn, &b->conn, tunnel_notify);
 	u->front = f;
 	u->back = b;
 	u->seen_in = f->conn.bytes_in;
