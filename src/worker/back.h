@@ -30,6 +30,7 @@ enum { KK_BACK_CONNECTING = 0, KK_BACK_ACTIVE, KK_BACK_IDLE };
 #define KK_BACK_R_KEEP 0x1	/* its framing lets the connection be reused */
 
 struct kk_stream;
+struct kk_park;
 typedef struct kk_back kk_back;
 struct kk_back {
 	kk_conn conn;		/* in: response bytes, out: request bytes */
@@ -37,6 +38,12 @@ struct kk_back {
 	kk_link link;		/* in bend->avail while a stream slot is free */
 	kk_bend *bend;
 	struct kk_stream *stream;
+	/* --send-proxy: the slot of the one client connection it serves
+	 * (its stream's server endpoint gave it). Its PROXY header names
+	 * that client, so it is never pooled for another: it waits for the
+	 * client's next request in that slot and closes with the client.
+	 * NULL: pooled per backend. */
+	struct kk_park *owner;
 	unsigned state;		/* IDLE exactly when no stream uses it */
 	unsigned flags;
 	/* Stream slots: how many streams it may carry at once (h1: one; the
@@ -46,6 +53,7 @@ struct kk_back {
 	size_t scan;		/* kk_h1_head_end resume point */
 	uint64_t uses;
 	uint64_t seen;		/* bytes moved when the stream last looked */
+	unsigned char proxy;	/* enum kk_send_proxy of the header still to send */
 	unsigned char req_body;	/* KK_H1_BODY_* of the request going up */
 	unsigned char req_ended;	/* its last chunk went with trailers */
 	/* The response being read: the h1 client's framing state. */
@@ -54,7 +62,8 @@ struct kk_back {
 };
 
 /* The h1 client as a stream's back endpoint: what a backend names
- * (kk_bend.proto); ctx is the kk_back. */
+ * (kk_bend.proto); ctx is the kk_back. A --send-proxy cluster's
+ * connection is not pooled but parked in its client's kk_park. */
 extern const kk_client_ops kk_h1_client_ops;
 /* Closes a back connection, whoever holds it. */
 void kk_back_close(kk_back *, enum kk_close);

@@ -73,6 +73,28 @@ struct upgraded {
 };
 static kk_link upgraded_free = { &upgraded_free, &upgraded_free };
 
+/* What only some connections need, kept out of kk_front so that the
+ * others do not pay for it: the addresses of an --expect-proxy header
+ * (psrc family 0 when it carried none: the socket's own stand), got when
+ * the header names them, and the client's kk_park, got when a stream of
+ * the connection goes to a --send-proxy cluster. The client address moves
+ * here with it (kk_front.client then holds the side). Kept until the
+ * connection closes; from a free list. */
+struct kk_front_side {
+	kk_link link;		/* free list */
+	kk_front_client client;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} psrc, pdst;
+	kk_park park;
+};
+static kk_link side_free = { &side_free, &side_free };
+/* An idle connection stays at 256 bytes of heap (front.h): 248 and
+ * malloc's 8-byte header, 16-byte aligned. The build fails if it grows. */
+typedef char kk_front_fits_256[sizeof(kk_front) <= 248 ? 1 : -1];
+
 static const kk_server_ops h1_server_ops;
 static void front_free(kk_task *);
 static void tunnel_close(kk_front *);
@@ -94,26 +116,72 @@ kk_front_count(void)
 	return nfronts + kk_tcpfront_count();	/* one bound for both kinds */
 }
 
+/* Where the client address is: in the connection, or with its side. */
+static inline kk_front_client *
+client_of(kk_front *f)
+{
+	return (f->flags & KK_FRONT_F_SIDE) ? &f->client.side->client : &f->client.addr;
+}
+
 /* Keeps the client address for X-Forwarded-For: the socket's peer, or
  * the source a PROXY header gave. */
 static void
 set_client(kk_front *f, const struct sockaddr *sa)
 {
+	kk_front_client *a = client_of(f);
 	f->flags &= ~KK_FRONT_F_V6;
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], f->client.text,
-			    sizeof f->client.text);
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], a->text, sizeof a->text);
 		else {
-			memcpy(f->client.in6, &s6->sin6_addr, 16);
+			memcpy(a->in6, &s6->sin6_addr, 16);
 			f->flags |= KK_FRONT_F_V6;
 		}
 	} else if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    f->client.text, sizeof f->client.text);
+		    a->text, sizeof a->text);
 	else
-		strcpy(f->client.text, "unknown");
+		strcpy(a->text, "unknown");
+}
+
+/* The connection's side, made the first time it is asked for; NULL when
+ * there is no memory for it. */
+static struct kk_front_side *
+side_get(kk_front *f)
+{
+	kk_link *l;
+	struct kk_front_side *d;
+	if (f->flags & KK_FRONT_F_SIDE)
+		return f->client.side;
+	if ((l = kk_list_first(&side_free))) {
+		kk_list_unlink(l);
+		d = KK_CONTAINER(l, struct kk_front_side, link);
+	} else if (!(d = malloc(sizeof *d))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(d, 0, sizeof *d);
+	d->client = f->client.addr;
+	f->client.side = d;
+	f->flags |= KK_FRONT_F_SIDE;
+	return d;
+}
+
+/* The connection closes: the connection parked for it closes through its
+ * client endpoint (which empties the slot), and the side goes. */
+static void
+side_put(kk_front *f)
+{
+	struct kk_front_side *d;
+	if (!(f->flags & KK_FRONT_F_SIDE))
+		return;
+	d = f->client.side;
+	if (d->park.ctx)
+		d->park.ops->close(d->park.ctx, KK_CLOSE_BACK_DONE);
+	f->flags &= ~KK_FRONT_F_SIDE;
+	f->client.addr = d->client;
+	kk_list_push(&side_free, &d->link);
 }
 
 void
@@ -155,7 +223,6 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	if (ls->rl && ls->rl->expect_proxy) {
 		/* The header is part of the first request: the request
 		 * timeout bounds it, from the accept. */
-		f->flags |= KK_FRONT_F_PROXY;
 		f->tkind = KK_FRONT_T_PROXY;
 		kk_timer_arm(&f->conn.timer, kk_now_ms + ls->rl->request_ms);
 	} else {
@@ -226,6 +293,7 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	abort_stream(f);
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
+	side_put(f);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
 	kk_conn_close(&f->conn);
@@ -248,11 +316,12 @@ front_free(kk_task *t)
 
 /* The client address as text; buf is used for IPv6. */
 static const char *
-client_text(const kk_front *f, char buf[INET6_ADDRSTRLEN])
+client_text(kk_front *f, char buf[INET6_ADDRSTRLEN])
 {
+	kk_front_client *a = client_of(f);
 	if (!(f->flags & KK_FRONT_F_V6))
-		return f->client.text;
-	return inet_ntop(AF_INET6, f->client.in6, buf, INET6_ADDRSTRLEN) ? buf : "unknown";
+		return a->text;
+	return inet_ntop(AF_INET6, a->in6, buf, INET6_ADDRSTRLEN) ? buf : "unknown";
 }
 
 /* Stops taking requests; the connection closes once its output is
@@ -708,6 +777,32 @@ ep_wake_if_more(void *ctx)
 		kk_conn_wake(&q->front->conn);
 }
 
+/* The client's addresses for a PROXY header sent upstream: an
+ * --expect-proxy header's, else the socket's. */
+static int
+ep_addrs(void *ctx, kk_addr *src, kk_addr *dst)
+{
+	kk_front *f = ((h1s *)ctx)->front;
+	const struct kk_front_side *d = (f->flags & KK_FRONT_F_SIDE) ? f->client.side : NULL;
+	if (d && d->psrc.sa.sa_family) {
+		src->len = d->psrc.sa.sa_family == AF_INET ? sizeof d->psrc.in : sizeof d->psrc.in6;
+		dst->len = d->pdst.sa.sa_family == AF_INET ? sizeof d->pdst.in : sizeof d->pdst.in6;
+		memcpy(&src->ss, &d->psrc, src->len);
+		memcpy(&dst->ss, &d->pdst, dst->len);
+		return 1;
+	}
+	src->len = dst->len = sizeof src->ss;
+	return getpeername(f->conn.io.fd, (struct sockaddr *)&src->ss, &src->len) == 0 &&
+	    getsockname(f->conn.io.fd, (struct sockaddr *)&dst->ss, &dst->len) == 0;
+}
+
+static kk_park *
+ep_park(void *ctx)
+{
+	struct kk_front_side *d = side_get(((h1s *)ctx)->front);
+	return d ? &d->park : NULL;
+}
+
 static const kk_server_ops h1_server_ops = {
 	"h1-server",
 	ep_body_next, ep_body_used, ep_trailers_used, ep_body_take,
@@ -715,6 +810,7 @@ static const kk_server_ops h1_server_ops = {
 	ep_take_back,
 	ep_done, ep_error, ep_cut, ep_close, ep_upgrade,
 	ep_flush, ep_push, ep_state, ep_progress, ep_wake, ep_wake_if_more, ep_timer,
+	ep_addrs, ep_park,
 };
 
 static void
@@ -949,10 +1045,18 @@ read_proxy(kk_front *f)
 		}
 		return 0;
 	}
-	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6))
+	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6)) {
+		struct kk_front_side *d = side_get(f);
+		if (!d) {
+			kk_front_close(f, KK_CLOSE_NOMEM);
+			return 0;
+		}
 		set_client(f, (const struct sockaddr *)&h.src.ss);
+		/* The parser gives both of one family (spec §2.1, §2.2). */
+		memcpy(&d->psrc, &h.src.ss, h.src.len);
+		memcpy(&d->pdst, &h.dst.ss, h.dst.len);
+	}
 	kk_buf_consume(&c->in, h.len);
-	f->flags &= ~KK_FRONT_F_PROXY;
 	if (!c->in.len)
 		kk_buf_trim(&c->in);
 	f->tkind = KK_FRONT_T_NONE;
@@ -983,7 +1087,7 @@ preamble_run(kk_conn *c)
 			kk_front_close(f, KK_CLOSE_DRAIN);
 		return;
 	}
-	if ((f->flags & KK_FRONT_F_PROXY) && !read_proxy(f))
+	if (f->tkind == KK_FRONT_T_PROXY && !read_proxy(f))
 		return;
 	/* Every listener is a plain HTTP one until listeners name a chain. */
 	r = kk_preamble_run(kk_preamble_http, &f->pstep, c->in.data + c->in.off, c->in.len,
@@ -1074,12 +1178,7 @@ upgrade(kk_front *f, const kk_client_ops *bops, void *bctx)
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
-	if (!kk_tunnel_start(&u->t, &f->conn, bc, tunnel_notify)) {
-		kk_list_push(&upgraded_free, &u->link);
-		bops->close(bctx, KK_CLOSE_BACK_ABORT);
-		kk_front_close(f, KK_CLOSE_NOMEM);
-		return;
-	}
+	kk_tunnel_start(&u->t, &f->conn, bc, tunnel_notify);
 	u->front = f;
 	u->bops = bops;
 	u->back = bctx;

@@ -23,7 +23,7 @@
 #define KK_FRONT_F_REQ_READ 0x10	/* the last request was read whole */
 #define KK_FRONT_F_ACKED 0x20	/* quick ACK asked while this request is partial */
 #define KK_FRONT_F_TUNNEL 0x40	/* upgraded: a tunnel to a back connection (pc) */
-#define KK_FRONT_F_PROXY 0x80	/* --expect-proxy: the PROXY header is still to come */
+#define KK_FRONT_F_SIDE 0x80	/* it has a side (front.c): client holds it */
 
 /* What the one timer is counting. */
 enum {
@@ -33,15 +33,30 @@ enum {
 	KK_FRONT_T_SEND,	/* the client leaves output unread */
 	KK_FRONT_T_BODY,	/* the stream waits for request body bytes */
 	KK_FRONT_T_LINGER,
-	KK_FRONT_T_PROXY	/* the PROXY header, from the accept */
+	/* the PROXY header of an --expect-proxy listener, from the accept:
+	 * exactly while it is still to come */
+	KK_FRONT_T_PROXY
 };
 
+/* The client address for X-Forwarded-For: the text of an IPv4 address
+ * (or "unknown") fits in 16 bytes; an IPv6 address is kept as its 16
+ * bytes (KK_FRONT_F_V6) and written out per request. */
+typedef union kk_front_client kk_front_client;
+union kk_front_client {
+	char text[16];
+	unsigned char in6[16];
+};
+
+struct kk_front_side;
 typedef struct kk_front kk_front;
 /* One per open client connection, idle ones included: every byte here is
  * multiplied by the idle connections a worker holds (248 bytes: with
  * malloc's header, 256 of heap each), so what a request needs only while
  * it is in flight lives in the h1 server's stream state (front.c), which
- * the connection's protocol context (conn.pc) points to meanwhile. */
+ * the connection's protocol context (conn.pc) points to meanwhile, and
+ * what only some connections need (the addresses of an --expect-proxy
+ * header, a --send-proxy connection parked for the client) in a side
+ * struct that only those connections get. */
 struct kk_front {
 	/* in: request bytes, out: response bytes. Its task runs the
 	 * connection; once it is closed, the same task sits in the loop's
@@ -56,12 +71,12 @@ struct kk_front {
 	unsigned char reason;	/* enum kk_close: why it is closing */
 	unsigned char pstep;	/* preamble: the step of the chain running */
 	uint32_t scan;		/* kk_h1_head_end resume point */
-	/* The client address for X-Forwarded-For: the text of an IPv4
-	 * address (or "unknown") fits in 16 bytes; an IPv6 address is kept
-	 * as its 16 bytes (KK_FRONT_F_V6) and written out per request. */
+	/* The client address; once the connection has a side
+	 * (KK_FRONT_F_SIDE), the address lives there and this holds the
+	 * side: the one field pays for both. */
 	union {
-		char text[16];
-		unsigned char in6[16];
+		kk_front_client addr;
+		struct kk_front_side *side;
 	} client;
 };
 

@@ -56,11 +56,16 @@ struct kk_stats {
 	/* Upgrades switched to a tunnel, tunnels open, and the client's bytes
 	 * through them (read from, written to the client). */
 	uint64_t upgrades, tunnels, tunnel_bytes_in, tunnel_bytes_out;
+	uint64_t tunnel_splices;	/* tunnel directions switched to splice (bulk) */
 	uint64_t closes[KK_CLOSE_COUNT];
 	uint64_t refused[KK_H1_E_COUNT];	/* refused heads by reason */
 	uint64_t hello[KK_CLIENTHELLO_E_COUNT];	/* refused ClientHello peeks by reason */
 	uint64_t proxy[KK_PROXYHDR_E_COUNT];	/* refused PROXY headers by reason */
 	uint64_t accept_errors;
+	/* Keeping to a share of the listeners (lsock.c): times this worker
+	 * stepped aside, came back as its share grew, or took a batch anyway
+	 * because the others left the queue waiting. */
+	uint64_t accept_share_held, accept_share_resumed, accept_share_grace;
 	uint64_t bytes_in, bytes_out;
 };
 extern struct kk_stats kk_stats;

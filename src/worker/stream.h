@@ -49,6 +49,18 @@ struct kk_resend {
 	unsigned flags;
 };
 
+/* A client's own slot for one client endpoint connection that only this
+ * client may reuse (a --send-proxy connection: its PROXY header names the
+ * client). The server endpoint keeps it as long as the client connection
+ * lives; the client endpoint fills and empties it (ctx NULL: empty), and
+ * the server endpoint closes what it holds through ops when the client
+ * connection closes. */
+typedef struct kk_park kk_park;
+struct kk_park {
+	const kk_client_ops *ops;
+	void *ctx;
+};
+
 /* The server side of a stream: the protocol that read the request from
  * the client and writes it the response. ctx is the protocol's own state
  * for this stream. Returns as each says; "wait" results mean no room or
@@ -103,6 +115,11 @@ struct kk_server_ops {
 	/* Times the client while it owes something: body bytes (req_done
 	 * 0, its input all taken) or reading the response. */
 	void (*timer)(void *ctx, int req_done);
+	/* For a PROXY header sent upstream: the client's address and the
+	 * one it reached (1, else 0 with errno); and the client's kk_park
+	 * (NULL with errno when it cannot be had). */
+	int (*addrs)(void *ctx, kk_addr *src, kk_addr *dst);
+	kk_park *(*park)(void *ctx);
 };
 
 /* The client side: the protocol that sends the request to a backend and

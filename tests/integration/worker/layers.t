@@ -18,4 +18,12 @@ tap_is "$got" "" "the stream and the heads name no protocol function or table"
 # Every protocol-specific name the h1 files define stays out of the stream.
 got=$(grep -nE '\b(KK_H1_|kk_h1|KK_OUT_|KK_BACK_|KK_FRONT_)' "$src/stream.c" "$src/stream.h")
 tap_is "$got" "" "the stream holds no h1 framing, flag or state"
+# The client endpoint reaches the client's side only through the stream's
+# server table: a --send-proxy connection's addresses and its slot too.
+for f in back.c back.h ; do
+	got=$(grep -nE "^#[[:space:]]*include[[:space:]]*\"(front|tcpfront)\.h\"" "$src/$f")
+	tap_is "$got" "" "$f includes no server endpoint's header"
+	got=$(grep -nE '\b(kk_front_[A-Za-z0-9_]+|kk_front\b|KK_FRONT_)' "$src/$f")
+	tap_is "$got" "" "$f names no server endpoint's function, type or flag"
+done
 tap_done
