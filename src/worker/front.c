@@ -146,7 +146,10 @@ set_client(kk_front *f, const struct sockaddr *sa)
 }
 
 /* The connection's side, made the first time it is asked for; NULL when
- * there is no memory for it. */
+ * there is no memory for it. The client text client_text gave before is
+ * overwritten then: a stream asks for the side (ep_park) only once a
+ * backend is picked, after kk_stream_start has copied that text into the
+ * head (kk_head_forward). */
 static struct kk_front_side *
 side_get(kk_front *f)
 {
