@@ -596,8 +596,9 @@ back_timeout(kk_conn *c)
 /* The PROXY header of a --send-proxy cluster, written on the socket once
  * it connects and before the transport's start: it precedes every byte,
  * a TLS handshake's too (spec §2). The addresses are the client's, as
- * its stream's server endpoint gives them (kk_server_ops.addrs). A new connection's send buffer is empty, so the few
- * bytes go whole or the connection has failed. 1 sent, 0 failed. */
+ * its stream's server endpoint gives them (kk_server_ops.addrs). A new
+ * connection's send buffer is empty, so the few bytes go whole or the
+ * connection has failed. 1 sent, 0 failed. */
 static int
 send_proxy(kk_back *b)
 {

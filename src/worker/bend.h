@@ -30,7 +30,7 @@ struct kk_bend {
 	 * endpoint (stream.h). */
 	const struct kk_client_ops *proto;
 	unsigned refs;		/* snapshots naming it */
-	unsigned nidle;		/* connections with no stream (pooled, or held for one client) */
+	unsigned nidle;		/* connections with no stream (pooled, or parked) */
 	unsigned nactive;	/* connections serving a stream */
 	unsigned nconns;	/* all connections, idle or not */
 	uint64_t down_until;	/* avoided until then (monotonic ms) */

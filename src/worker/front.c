@@ -788,8 +788,9 @@ ep_addrs(void *ctx, kk_addr *src, kk_addr *dst)
 	kk_front *f = ((h1s *)ctx)->front;
 	const struct kk_front_side *d = (f->flags & KK_FRONT_F_SIDE) ? f->client.side : NULL;
 	if (d && d->psrc.sa.sa_family) {
-		src->len = d->psrc.sa.sa_family == AF_INET ? sizeof d->psrc.in : sizeof d->psrc.in6;
-		dst->len = d->pdst.sa.sa_family == AF_INET ? sizeof d->pdst.in : sizeof d->pdst.in6;
+		int v4 = d->psrc.sa.sa_family == AF_INET;	/* both of one family */
+		src->len = v4 ? sizeof d->psrc.in : sizeof d->psrc.in6;
+		dst->len = v4 ? sizeof d->pdst.in : sizeof d->pdst.in6;
 		memcpy(&src->ss, &d->psrc, src->len);
 		memcpy(&dst->ss, &d->pdst, dst->len);
 		return 1;
