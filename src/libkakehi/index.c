@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <kakehi/arena.h>
 #include <kakehi/index.h>
 
 /* The key of a removed slot: probes walk past it, puts may reuse it. */
@@ -80,10 +81,24 @@ find(const kk_index *ix, const char *key, size_t klen, uint32_t h)
 
 /* Moves every live slot into a fresh table of `size` slots, dropping the
  * removed markers. 1 ok, 0 ENOMEM with the index unchanged. */
+/* A zeroed table of size slots. A large one goes on huge pages (see
+ * kk_mem_huge): probes land anywhere in it, and with 4 KiB pages each is
+ * also a TLB miss and each first touch a page fault. */
+static kk_index_slot *
+table(size_t size)
+{
+	size_t bytes = size * sizeof(kk_index_slot);
+	void *t;
+	if (bytes < KK_HUGE_PAGE) return calloc(size, sizeof(kk_index_slot));
+	if (!(t = kk_mem_huge(bytes))) return 0;
+	memset(t, 0, bytes);
+	return t;
+}
+
 static int
 rehash(kk_index *ix, size_t size)
 {
-	kk_index_slot *t = calloc(size, sizeof *t);
+	kk_index_slot *t = table(size);
 	if (!t) {
 		errno = ENOMEM;
 		return 0;
