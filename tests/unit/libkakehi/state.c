@@ -481,6 +481,43 @@ test_scratch(void)
 	ok(!b.arena && !b.nclusters, "free leaves it empty");
 }
 
+/* A load sizes its arrays from the batch with room to spare: sized
+ * exactly, the first change after a load of 100 000 sites regrew (and
+ * copied) every array, 100 ms for one backend add. */
+static void
+test_load_room(void)
+{
+	kk_str text = KK_STR_ZERO;
+	kk_state st;
+	char err[KK_ERRLEN];
+	const void *cl, *fr, *be;
+	kk_state_init(&st);
+	kk_str_cats(&text, "listener add http 127.0.0.1:8000\n");
+	for (unsigned i = 0; i < 1000; i++)
+		kk_str_catf(&text, "cluster add s%u\nbackend add s%u b 127.0.0.1:9000\n"
+		    "frontend add s%u --listener 127.0.0.1:8000 --host s%u.example\n", i, i, i, i);
+	ok(load(&st, text.s, err) && st.nbackends == 1000, "1000 sites load");
+	ok(load(&st, "cluster add n\nbackend add n b 127.0.0.1:1\n"
+	    "frontend add n --listener 127.0.0.1:8000 --host n.example\n", err)
+	    && st.nbackends == 1001, "then one site more");
+	ok(st.aclusters >= 1250 && st.afrontends >= 1250 && st.abackends >= 1250,
+	    "a load leaves a quarter of room in each array (%zu, %zu, %zu)", st.aclusters,
+	    st.afrontends, st.abackends);
+	kk_state_free(&st);
+	kk_state_init(&st);
+	ok(load(&st, text.s, err), "loaded again");
+	cl = st.clusters;
+	fr = st.frontends;
+	be = st.backends;
+	accept_line(&st, "cluster add m");
+	accept_line(&st, "backend add m b 127.0.0.1:1");
+	accept_line(&st, "frontend add m --listener 127.0.0.1:8000 --host m.example");
+	ok(st.clusters == cl && st.frontends == fr && st.backends == be,
+	    "the first changes after a load take no regrowth of an array");
+	kk_str_free(&text);
+	kk_state_free(&st);
+}
+
 /* Pairs of states; the diff from the first to the second, applied to
  * the first, must print exactly as the second. */
 static const char *const diff_pairs[][2] = {
@@ -1398,6 +1435,7 @@ main(void)
 	test_round_trip();
 	test_load_errors();
 	test_scratch();
+	test_load_room();
 	test_diff();
 	test_save();
 	test_json_list();
