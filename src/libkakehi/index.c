@@ -291,8 +291,8 @@ kk_index_check(const kk_index *ix, char *err, size_t errlen)
 	size_t i, live = 0, dead = 0, cells = 0, removed = 0;
 	if (!ix->table) {
 		if (ix->n || ix->dead || ix->mask || ix->nslots) {
-			snprintf(err, errlen, "no table but n %zu, dead %zu, mask %zu, %zu entries",
-			    ix->n, ix->dead, ix->mask, ix->nslots);
+			snprintf(err, errlen, "no table but n %zu, dead %zu, mask %zu, %zu "
+			    "entries", ix->n, ix->dead, ix->mask, ix->nslots);
 			return 0;
 		}
 		return 1;
@@ -314,8 +314,8 @@ kk_index_check(const kk_index *ix, char *err, size_t errlen)
 		}
 		if (!find(ix, s->key, s->klen, s->hash)
 		    || CELL_REF(*find(ix, s->key, s->klen, s->hash)) != i + 1) {
-			snprintf(err, errlen, "entry %zu: its probe finds no cell or another entry",
-			    i);
+			snprintf(err, errlen, "entry %zu: its probe finds no cell or another "
+			    "entry", i);
 			return 0;
 		}
 	}
@@ -336,8 +336,8 @@ kk_index_check(const kk_index *ix, char *err, size_t errlen)
 		/* No empty cell between home and here, or a probe stops short. */
 		for (j = CELL_HASH(c) & ix->mask; j != i; j = (j + 1) & ix->mask)
 			if (!CELL_REF(ix->table[j])) {
-				snprintf(err, errlen, "cell %zu: unreachable, empty cell %zu on its "
-				    "probe path", i, j);
+				snprintf(err, errlen, "cell %zu: unreachable, empty cell %zu "
+				    "on its probe path", i, j);
 				return 0;
 			}
 	}

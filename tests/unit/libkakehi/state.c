@@ -446,7 +446,8 @@ static void
 test_scratch(void)
 {
 	static const char batch[] =
-		"set workers 3\nlistener add http 127.0.0.1:8080\nlistener add tcp 127.0.0.1:9000\n"
+		"set workers 3\nlistener add http 127.0.0.1:8080\n"
+		"listener add tcp 127.0.0.1:9000\n"
 		"listener add http 127.0.0.1:8081\nlistener remove 127.0.0.1:8081\n"
 		"cluster add a --lb random\ncluster add b\ncluster add gone\ncluster remove gone\n"
 		"frontend add a --listener 127.0.0.1:8080 --host A.example --path /x\n"
