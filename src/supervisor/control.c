@@ -629,7 +629,8 @@ end:
 
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
- * the transaction's journal. */
+ * the transaction's journal. The file's state is only read by the diff,
+ * so it is a scratch state: no allocation per string, freed at once. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
@@ -639,8 +640,7 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	kk_journal j = KK_JOURNAL_ZERO;
 	kk_state next;
 
-	kk_state_init(&next);
-	if (!kk_state_load_file(&next, file, err, sizeof err)) {
+	if (!kk_state_load_file_scratch(&next, file, err, sizeof err)) {
 		kk_state_free(&next);
 		sv_audit(o, verbline, 0, err);
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));

@@ -306,6 +306,9 @@ static const struct split_case splits[] = {
 	{ "a\\ b c\\'d", 1, "a b|c'd" },
 	{ "'it'\\''s'", 1, "it's" },
 	{ "pre'mid'\"post\"", 1, "premidpost" },
+	/* Plain runs after a quote move back over it, then end the word. */
+	{ "ab'c d'efgh ij", 1, "abc defgh|ij" },
+	{ "x\\ yz'q'plain-run\\ more\ttail", 1, "x yzqplain-run more|tail" },
 	{ "'' \"\"", 1, "|" },
 	{ "trailing   ", 1, "trailing" },
 	{ "'unterminated", 0, "unterminated single quote" },
