@@ -51,12 +51,6 @@ struct roll {
 static roll r = { .bin_fd = -1 };
 
 int
-sv_roll_busy(void)
-{
-	return r.active;
-}
-
-int
 sv_roll_exec_fd(const sv_worker *w, unsigned *serial)
 {
 	if (r.active && w->rolled && r.bin_fd >= 0) {

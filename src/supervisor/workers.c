@@ -410,13 +410,6 @@ on_gone(sv_worker *w)
 }
 
 static void
-forget(sv_worker *w)
-{
-	w->state = SV_W_GONE;
-	w->deadline = 0;
-}
-
-static void
 ready_late(sv_worker *w)
 {
 	sv_warn("worker %u (pid %d) did not report ready within %llds; killing it",
@@ -475,9 +468,47 @@ send_word(sv_worker *w, const char *word)
 	}
 }
 
+/* A replacement taken away before it served (a lower `set workers`, a
+ * stop): the worker it was to replace gave it its place in `set workers`,
+ * so that one goes the same way (ev), and a roll waiting for it ends. */
+static void
+abandon(sv_worker *w, enum sv_wevent ev)
+{
+	sv_worker *old;
+	char why[192];
+
+	if (!w->replaces)
+		return;
+	old = &sv.workers[w->replaces - 1];
+	w->replaces = 0;
+	if (w->rolled) {
+		w->rolled = 0;
+		snprintf(why, sizeof why, "worker %u, started to replace worker %u (pid %d), was"
+		    " stopped before it was ready (workers set lower, or a stop)", w->id,
+		    old->id, (int)old->pid);
+		sv_roll_failed(w, why);
+	}
+	if (old->replaced_by != w->id + 1)
+		return;
+	old->replaced_by = 0;
+	if (!old->wanted && sv_worker_live(old)) {
+		set_why(old, "its replacement, worker %u, was taken away", w->id);
+		sv_workers_event(old, ev);
+	}
+}
+
+static void
+forget(sv_worker *w)
+{
+	abandon(w, SV_WE_DRAIN);
+	w->state = SV_W_GONE;
+	w->deadline = 0;
+}
+
 static void
 drain(sv_worker *w)
 {
+	abandon(w, SV_WE_DRAIN);
 	if (w->chan.fd < 0) {
 		kill_worker(w);
 		w->state = SV_W_DRAINING;
@@ -493,6 +524,7 @@ drain(sv_worker *w)
 static void
 stop(sv_worker *w)
 {
+	abandon(w, SV_WE_STOP);
 	if (w->chan.fd < 0)
 		kill_worker(w);
 	else
