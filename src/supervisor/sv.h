@@ -211,8 +211,10 @@ void sv_txn_abort(const char *why);
 
 /* roll.c: `upgrade workers`, one worker at a time. */
 /* Re-opens the worker binary and replaces every worker by one started
- * from it; the reply goes to origin when all are replaced or one fails.
- * Also the step after an in-place supervisor upgrade. */
+ * from it; progress lines ("more follows") and the final reply go to
+ * origin, which must still be owed its reply (or be a signal's: the log),
+ * when all are replaced or one fails. Also the step after an in-place
+ * supervisor upgrade. */
 void sv_roll_start(const sv_origin *);
 /* The fd to exec for w (the binary being rolled out to a replacement the
  * roll started, else sv.worker_fd) and its serial. */

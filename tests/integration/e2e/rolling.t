@@ -94,6 +94,12 @@ sampler=$kk_last_pid
 before=$(pids)
 kk_load ka -c 6 -m keepalive -d 0 "127.0.0.1:$port"
 kk_load cl -c 3 -m close -d 0 "127.0.0.1:$port"
+# And curl, reusing its connection as long as the proxy keeps it: 25 ms
+# per request for about as long as the rolls run.
+n=$((seconds * 30))
+kk_spawn curl curl -sS --max-time 120 -o /dev/null -w '%{http_code} %{num_connects}\n' \
+	"http://127.0.0.1:$port/slow/25?n=[1-$n]"
+curl=$kk_last_pid
 sleep 0.5
 rolls=0 failed=0
 end=$(( $(date +%s) + seconds ))
@@ -111,6 +117,10 @@ tap_like "$(cat "$T/roll.out")" '^2 workers replaced, one at a time' \
 	"upgrade workers says how many workers it replaced"
 kk_load_assert ka "keep-alive clients across $rolls rolls: no failure"
 kk_load_assert cl "Connection: close clients across $rolls rolls: no failure"
+wait "$curl"
+tap_is "$?" 0 "curl keep-alive across the rolls: no error"
+tap_is "$(awk '$1 == 200' "$T/curl.log" | wc -l)" "$n" "curl: all $n requests answered 200"
+tap_diag "curl opened $(awk '{ n += $2 } END { print n }' "$T/curl.log") connections for $n requests"
 touch "$T/sample.stop"
 wait "$sampler"
 most=$(cat "$T/sample.max")
