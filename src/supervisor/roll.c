@@ -87,14 +87,29 @@ note(const char *fmt, ...)
 	r.note_at = sv_now() + ROLL_NOTE_MS;
 }
 
+/* From now on every start execs the binary rolled out. */
 static void
-finish(int ok, const char *why)
+adopt(void)
+{
+	if (r.bin_fd < 0)
+		return;
+	close(sv.worker_fd);
+	sv.worker_fd = r.bin_fd;
+	sv.worker_serial = r.serial;
+	r.bin_fd = -1;
+}
+
+static void
+finish(int ok, const char *why, unsigned restarting)
 {
 	kk_str body = KK_STR_ZERO;
 
 	if (ok)
 		kk_str_catf(&body, "%u worker%s replaced, one at a time; workers now start"
 		    " from %s\n", r.done, r.done == 1 ? "" : "s", sv.worker_bin);
+	if (ok && restarting)
+		kk_str_catf(&body, "%u worker%s waiting to restart after a crash (see status)"
+		    " will start from it\n", restarting, restarting == 1 ? "" : "s");
 	else
 		kk_str_catf(&body, "upgrade workers stopped: %s; %u of %u workers were"
 		    " replaced, the others keep running the binary they had (fix %s and run"
@@ -145,7 +160,15 @@ step(void)
 			old = w;
 	}
 	if (!old) {
-		finish(1, 0);
+		unsigned restarting = 0;
+		/* Workers in a crash loop get the new binary at their next
+		 * start: the way out of a binary that could not start. */
+		for (i = 0; i < SV_MAX_SLOTS; i++)
+			if (behind(&sv.workers[i]) && sv.workers[i].state == SV_W_BACKOFF)
+				restarting++;
+		if (restarting)
+			adopt();
+		finish(1, 0, restarting);
 		return;
 	}
 	r.phase = R_STARTING;
@@ -155,7 +178,7 @@ step(void)
 	w = sv_workers_replace(old, 1);
 	if (!w) {
 		r.phase = R_NEXT;
-		finish(0, "no free worker slot for a replacement");
+		finish(0, "no free worker slot for a replacement", 0);
 		return;
 	}
 	r.new_id = w->id;
@@ -229,13 +252,7 @@ sv_roll_ready(sv_worker *w)
 		step();		/* one it was waiting for */
 		return;
 	}
-	if (r.bin_fd >= 0) {
-		/* Proven: a worker from this binary serves. */
-		close(sv.worker_fd);
-		sv.worker_fd = r.bin_fd;
-		sv.worker_serial = r.serial;
-		r.bin_fd = -1;
-	}
+	adopt();	/* proven: a worker exec'd from it serves */
 	r.done++;
 	note("worker %u (pid %d) replaced by worker %u (pid %d), %u of %u", r.old_id,
 	    (int)r.old_pid, w->id, (int)w->pid, r.done, r.total);
@@ -255,7 +272,7 @@ sv_roll_failed(sv_worker *w, const char *why)
 	if (!r.active || r.phase != R_STARTING || w->id != r.new_id)
 		return;
 	r.phase = R_NEXT;
-	finish(0, why);
+	finish(0, why, 0);
 }
 
 void
@@ -274,7 +291,7 @@ void
 sv_roll_abort(const char *why)
 {
 	if (r.active)
-		finish(0, why);
+		finish(0, why, 0);
 }
 
 long long
