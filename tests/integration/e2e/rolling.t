@@ -120,7 +120,8 @@ kk_load_assert cl "Connection: close clients across $rolls rolls: no failure"
 wait "$curl"
 tap_is "$?" 0 "curl keep-alive across the rolls: no error"
 tap_is "$(awk '$1 == 200' "$T/curl.log" | wc -l)" "$n" "curl: all $n requests answered 200"
-tap_diag "curl opened $(awk '{ n += $2 } END { print n }' "$T/curl.log") connections for $n requests"
+conns=$(awk '{ n += $2 } END { print n }' "$T/curl.log")
+tap_diag "curl opened $conns connections for $n requests"
 touch "$T/sample.stop"
 wait "$sampler"
 most=$(cat "$T/sample.max")
@@ -305,7 +306,8 @@ st=$(kakehi-ctl -s "$T/control2" status)
 tap_like "$st" 'state (backoff|spawned) .*died with status 1' \
 	"status shows the crash loop and why"
 tap_like "$(cat "$T/crashing.log")" \
-	'worker [01] restarts in [0-9]+ms \(restart [0-9]+; its last process died with status 1\)' \
+	'worker [01] restarts in [0-9]+ms \(restart [0-9]+; its last process died with'\
+' status 1\)' \
 	"the log says each delayed restart and why"
 tap_ok "readiness was never signalled" test ! -s "$T/ready2"
 # The way out: a working binary installed at the path, then upgrade
