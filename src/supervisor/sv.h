@@ -14,6 +14,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 #include <kakehi/addr.h>
+#include <kakehi/board.h>
 #include <kakehi/chan.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -109,6 +110,10 @@ struct sv_main {
 	int stopping;			/* 0, 1 graceful, 2 hard */
 	long long stop_deadline;
 	int hup_pending;
+	/* The board the workers share connections by (kakehi/board.h):
+	 * created at start, given to every worker; -1 and NULL without. */
+	int board_fd;
+	kk_board *board;
 };
 
 extern sv_main sv;

@@ -139,13 +139,13 @@ ready_bound(void)
 static void
 exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 {
-	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16];
+	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16], boardbuf[16];
 	kk_str names = KK_STR_ZERO;
 	sigset_t none;
-	unsigned n = (unsigned)sv.state.nlisteners, i;
+	unsigned n = (unsigned)sv.state.nlisteners, nfds, i;
 	int base = KK_LISTEN_FDS_START;
-	int *src = calloc(n + 2, sizeof *src);
-	const char *argv[10];
+	int *src = calloc(n + 3, sizeof *src);
+	const char *argv[12];
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, 0);
@@ -161,9 +161,11 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 	}
 	src[n] = chan_fd;
 	src[n + 1] = state_fd;
+	src[n + 2] = sv.board_fd;
+	nfds = n + (sv.board_fd >= 0 ? 3 : 2);
 	/* Above the placed range, where no dup2 of the placement lands. */
-	bin_fd = fcntl(bin_fd, F_DUPFD_CLOEXEC, base + (int)n + 2);
-	if (bin_fd < 0 || !kk_listenfds_place(src, n + 2, base))
+	bin_fd = fcntl(bin_fd, F_DUPFD_CLOEXEC, base + (int)nfds);
+	if (bin_fd < 0 || !kk_listenfds_place(src, nfds, base))
 		_exit(111);
 	snprintf(nbuf, sizeof nbuf, "%u", n);
 	snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
@@ -182,6 +184,11 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 	argv[5] = "-g"; argv[6] = genbuf;
 	argv[7] = "-i"; argv[8] = idbuf;
 	argv[9] = 0;
+	if (sv.board_fd >= 0) {
+		snprintf(boardbuf, sizeof boardbuf, "%d", base + (int)n + 2);
+		argv[9] = "-b"; argv[10] = boardbuf;
+		argv[11] = 0;
+	}
 	fexecve(bin_fd, (char *const *)argv, environ);
 	/* A script (#!) is read by its interpreter through /dev/fd/N, which
 	 * a close-on-exec fd no longer names: the kernel says ENOENT. Such a
@@ -257,6 +264,8 @@ spawn(sv_worker *w)
 		backoff(w);
 		return;
 	}
+	if (sv.board)
+		kk_board_clear(sv.board, w->id);
 	pid = fork();
 	if (pid < 0) {
 		sv_warn("unable to fork worker %u: %s; retrying", w->id, strerror(errno));
@@ -573,6 +582,9 @@ static action *const table[SV_W_NSTATES][SV_WE_NEVENTS] = {
 void
 sv_workers_event(sv_worker *w, enum sv_wevent ev)
 {
+	/* A dead worker's figures would skew the others' shares. */
+	if (ev == SV_WE_EXIT && sv.board)
+		kk_board_clear(sv.board, w->id);
 	table[w->state][ev](w);
 }
 
