@@ -278,6 +278,28 @@ tap_ok "settled" kk_wait_for 20 settled
 after=$(pids)
 tap_ok "the workers were replaced ($before-> $after)" test "$before" != "$after"
 
+# status during a roll: its progress, and why each worker is where it is.
+# The new binary takes a second to start, so the roll is seen starting.
+printf '#!/bin/sh\nsleep 1\nexec "%s" "$@"\n' "$T/kakehi-worker.good" > "$T/bin/kakehi-worker.new"
+chmod +x "$T/bin/kakehi-worker.new"
+mv "$T/bin/kakehi-worker.new" "$T/bin/kakehi-worker"
+ctl upgrade workers > "$T/roll5.out" 2>&1 &
+roll=$!
+sleep 0.4
+st=$(ctl status)
+js=$(ctl --json status)
+wait "$roll"
+tap_is "$?" 0 "upgrade workers from a binary slow to start"
+tap_like "$st" \
+	'^upgrade-workers 0 of 2 replaced, worker [0-9]+ \(pid [0-9]+\) by worker [0-9]+: starting' \
+	"status shows the roll in progress"
+tap_like "$st" 'state spawned .*\(replacing worker [0-9]+ \(upgrade workers\)\)' \
+	"the replacement says what it replaces"
+tap_like "$st" 'state ready .*\(being replaced by worker [0-9]+ \(upgrade workers\)\)' \
+	"the worker being replaced says so"
+tap_like "$js" '"upgrade_workers":\{"phase":"starting","done":0,"total":2,"replacing":[0-9]+' \
+	"status --json too"
+
 kill -TERM "$sup"
 wait "$sup"
 tap_is "$?" 0 "TERM: the supervisor exits 0"
