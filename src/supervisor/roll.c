@@ -93,7 +93,8 @@ adopt(void)
 {
 	if (r.bin_fd < 0)
 		return;
-	close(sv.worker_fd);
+	if (sv.worker_fd >= 0)
+		close(sv.worker_fd);
 	sv.worker_fd = r.bin_fd;
 	sv.worker_serial = r.serial;
 	r.bin_fd = -1;

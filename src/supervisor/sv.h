@@ -93,9 +93,10 @@ typedef struct sv_main sv_main;
 struct sv_main {
 	const char *config;		/* CONFIG as given */
 	const char *worker_bin;
-	/* The worker binary, opened O_PATH and exec'd from this fd, so an
-	 * upgrade on disk changes nothing until `upgrade workers` re-opens
-	 * it (DESIGN.md section 6). Each opening gets a serial. */
+	/* The worker binary, opened O_PATH at the first start of a worker
+	 * and exec'd from this fd, so an upgrade on disk changes nothing
+	 * until `upgrade workers` re-opens it (DESIGN.md section 6); -1
+	 * before. Each opening gets a serial, from 1. */
 	int worker_fd;
 	unsigned worker_serial;
 	const char *socket_path;

@@ -78,12 +78,9 @@ set_why(sv_worker *w, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Opens the worker binary resolved at startup; its fd is what every
- * worker is exec'd from until `upgrade workers` opens it again. */
 void
 sv_workers_init(void)
 {
-	struct stat st;
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
@@ -91,15 +88,30 @@ sv_workers_init(void)
 		sv.workers[i].id = i;
 		sv.workers[i].chan.fd = -1;
 	}
-	sv.worker_fd = open(sv.worker_bin, O_PATH | O_CLOEXEC);
-	if (sv.worker_fd < 0)
-		sv_diefusys(111, "open the worker binary ", sv.worker_bin);
-	if (fstat(sv.worker_fd, &st) < 0)
-		sv_diefusys(111, "stat the worker binary ", sv.worker_bin);
-	if (!S_ISREG(st.st_mode))
-		sv_dief(111, "worker binary ", sv.worker_bin, " is not a regular file;"
-		    " give the path of kakehi-worker with -W");
-	sv.worker_serial = 1;
+	sv.worker_fd = -1;
+}
+
+/* Opens sv.worker_bin, at the first start of a worker (after startup
+ * or the adoption of an in-place upgrade, whichever resolved the path);
+ * its fd is what every worker is exec'd from until `upgrade workers`
+ * opens the path again. 1 ok, 0 with a warning. */
+static int
+open_binary(void)
+{
+	struct stat st;
+	int fd = open(sv.worker_bin, O_PATH | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		sv_warn("unable to open the worker binary %s: %s; retrying (install"
+		    " kakehi-worker there, or give its path with -W)", sv.worker_bin,
+		    fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	sv.worker_fd = fd;
+	sv.worker_serial++;
+	return 1;
 }
 
 /* Closes the channel; pending answers from it are lost, so the
@@ -246,9 +258,14 @@ static void
 spawn(sv_worker *w)
 {
 	unsigned serial;
-	int sp[2], state_fd, bin_fd = sv_roll_exec_fd(w, &serial);
+	int sp[2], state_fd, bin_fd;
 	pid_t pid;
 
+	if (sv.worker_fd < 0 && !open_binary()) {
+		backoff(w);
+		return;
+	}
+	bin_fd = sv_roll_exec_fd(w, &serial);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		sv_warn("unable to create the channel for worker %u: %s; retrying",
 		    w->id, strerror(errno));
