@@ -720,6 +720,10 @@ sv_workers_timers(long long now)
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
+		/* A serving worker always has its ping clock, adopted ones
+		 * too (an in-place upgrade carries deadlines, not pings). */
+		if (w->state == SV_W_READY && !w->deadline && w->chan.fd >= 0 && !w->killed)
+			w->deadline = now + PING_EVERY_MS;
 		if (w->deadline && w->deadline <= now)
 			sv_workers_event(w, SV_WE_TIMER);
 	}
@@ -733,7 +737,11 @@ sv_workers_next_deadline(void)
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
-		long long x = sv.workers[i].deadline;
+		const sv_worker *w = &sv.workers[i];
+		long long x = w->deadline;
+		/* One without its ping clock gets it at the next round. */
+		if (!x && w->state == SV_W_READY && w->chan.fd >= 0 && !w->killed)
+			x = sv_now();
 		if (x && (!d || x < d))
 			d = x;
 	}
