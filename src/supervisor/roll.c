@@ -105,13 +105,13 @@ finish(int ok, const char *why, unsigned restarting)
 {
 	kk_str body = KK_STR_ZERO;
 
-	if (ok)
+	if (ok) {
 		kk_str_catf(&body, "%u worker%s replaced, one at a time; workers now start"
 		    " from %s\n", r.done, r.done == 1 ? "" : "s", sv.worker_bin);
-	if (ok && restarting)
-		kk_str_catf(&body, "%u worker%s waiting to restart after a crash (see status)"
-		    " will start from it\n", restarting, restarting == 1 ? "" : "s");
-	else
+		if (restarting)
+			kk_str_catf(&body, "%u worker%s waiting to restart after a crash (see"
+			    " status) will start from it\n", restarting, restarting == 1 ? "" : "s");
+	} else
 		kk_str_catf(&body, "upgrade workers stopped: %s; %u of %u workers were"
 		    " replaced, the others keep running the binary they had (fix %s and run"
 		    " upgrade workers again)\n", why, r.done, r.total, sv.worker_bin);
