@@ -72,12 +72,17 @@ struct sv_worker {
 	char why[160];			/* why it is in its state, for status */
 };
 
-/* A listening socket the supervisor owns, by canonical address. */
+/* A listening socket the supervisor owns, by canonical address. A spare
+ * is one inherited for an address no listener names: the parent (systemd,
+ * s6-fdholder) may hold it too, so binding that address again would fail;
+ * it waits, never sent to a worker, for a `listener add` of its address. */
 typedef struct sv_listenfd sv_listenfd;
 struct sv_listenfd {
 	char addr[KK_ADDR_FMTLEN];
 	int fd;
 	uint64_t txn_gen;	/* nonzero: bound for that transaction, not committed */
+	int spare;		/* inherited, no listener uses it */
+	int from_spare;		/* taken from the spares by txn_gen: back if it aborts */
 };
 
 /* Who asked: a control client (slot and serial, so a reply to a client
@@ -269,7 +274,27 @@ long long sv_control_deadline(void);
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);
 
-/* readiness.c */
+/* readiness.c: what the service manager is told (s6 -d fd, systemd's
+ * $NOTIFY_SOCKET). Every call is cheap and never blocks; without
+ * $NOTIFY_SOCKET only the -d fd is used. */
+/* Reads $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID; at startup. */
+void sv_notify_init(void);
+/* In a child before it execs: the variables are the supervisor's only. */
+void sv_notify_child_env(void);
+/* Signals readiness once, when every wanted worker is ready. */
 void sv_readiness_check(void);
+/* A reload or an upgrade starts: RELOADING=1 with MONOTONIC_USEC=. The
+ * end of a reload is seen by sv_notify_pump; an upgrade says it ends
+ * with sv_notify_ready_again (READY=1), from whichever binary serves
+ * after it, once the handoff restored sv.ready_sent. */
+void sv_notify_reloading(void);
+void sv_notify_ready_again(void);
+void sv_notify_stopping(void);
+/* A change ended (its verb line, applied or refused): STATUS= names it. */
+void sv_notify_change(const char *verbline, int ok);
+/* From the loop, each turn: the end of a reload, a STATUS= that changed. */
+void sv_notify_pump(void);
+long long sv_notify_deadline(void);	/* ms; 0 none */
+void sv_notify_timers(long long now);
 
 #endif

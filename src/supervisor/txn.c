@@ -64,6 +64,7 @@ static void
 reply(int ok, const char *body)
 {
 	sv_audit(&t.origin, t.verbline, ok, body);
+	sv_notify_change(t.verbline, ok);
 	sv_control_reply(&t.origin, ok ? 'O' : 'E', body, strlen(body));
 }
 

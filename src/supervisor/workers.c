@@ -162,6 +162,7 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, 0);
 	signal(SIGPIPE, SIG_DFL);
+	sv_notify_child_env();
 	if (!src)
 		_exit(111);
 	for (i = 0; i < n; i++) {

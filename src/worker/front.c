@@ -148,6 +148,8 @@ kk_front_close(kk_front *f, enum kk_close reason)
 		kk_stream_abort(f->stream);
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
+	if (f->held)
+		kk_back_close(f->held, KK_CLOSE_BACK_DONE);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
 	kk_conn_close(&f->conn);
@@ -174,6 +176,21 @@ kk_front_client(const kk_front *f, char buf[INET6_ADDRSTRLEN])
 	if (!f->v6)
 		return f->client.text;
 	return inet_ntop(AF_INET6, f->client.in6, buf, INET6_ADDRSTRLEN) ? buf : "unknown";
+}
+
+int
+kk_front_addrs(const kk_front *f, kk_addr *src, kk_addr *dst)
+{
+	if (f->psrc.sa.sa_family) {
+		src->len = f->psrc.sa.sa_family == AF_INET ? sizeof f->psrc.in : sizeof f->psrc.in6;
+		dst->len = f->pdst.sa.sa_family == AF_INET ? sizeof f->pdst.in : sizeof f->pdst.in6;
+		memcpy(&src->ss, &f->psrc, src->len);
+		memcpy(&dst->ss, &f->pdst, dst->len);
+		return 1;
+	}
+	src->len = dst->len = sizeof src->ss;
+	return getpeername(f->conn.io.fd, (struct sockaddr *)&src->ss, &src->len) == 0 &&
+	    getsockname(f->conn.io.fd, (struct sockaddr *)&dst->ss, &dst->len) == 0;
 }
 
 /* Stops taking requests; the connection closes once its output is
@@ -738,8 +755,12 @@ read_proxy(kk_front *f)
 		}
 		return 0;
 	}
-	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6))
+	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6)) {
 		set_client(f, (const struct sockaddr *)&h.src.ss);
+		/* The parser gives both of one family (spec §2.1, §2.2). */
+		memcpy(&f->psrc, &h.src.ss, h.src.len);
+		memcpy(&f->pdst, &h.dst.ss, h.dst.len);
+	}
 	kk_buf_consume(&c->in, h.len);
 	f->flags &= ~KK_FRONT_F_PROXY;
 	if (!c->in.len)

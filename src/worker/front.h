@@ -75,10 +75,26 @@ struct kk_front {
 		char text[16];
 		unsigned char in6[16];
 	} client;
+	/* The addresses of an --expect-proxy header, for the header a
+	 * --send-proxy cluster gets (kk_front_addrs); family 0 when none
+	 * came: the socket's own stand. */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} psrc, pdst;
+	/* The back connection that sent a PROXY header naming this client,
+	 * kept between its requests (the slot is back.c's, which fills and
+	 * empties it); closed with the front. */
+	struct kk_back *held;
 };
 
 /* The client address as text; buf is used for IPv6. */
 const char *kk_front_client(const kk_front *, char buf[INET6_ADDRSTRLEN]);
+/* The client's address and the one it reached, for a PROXY header sent
+ * upstream: an --expect-proxy header's, else the socket's. 1 ok, 0 with
+ * errno. */
+int kk_front_addrs(const kk_front *, kk_addr *src, kk_addr *dst);
 
 void kk_front_accept(kk_lsock *, int fd, const struct sockaddr *, socklen_t);
 void kk_front_close(kk_front *, enum kk_close);
