@@ -51,6 +51,12 @@ struct roll {
 static roll r = { .bin_fd = -1 };
 
 int
+sv_roll_busy(void)
+{
+	return r.active;
+}
+
+int
 sv_roll_exec_fd(const sv_worker *w, unsigned *serial)
 {
 	if (r.active && w->rolled && r.bin_fd >= 0) {
@@ -118,6 +124,7 @@ finish(int ok, const char *why, unsigned restarting)
 	if (!body.s)
 		kk_str_cats(&body, ok ? "" : "upgrade workers stopped: out of memory");
 	sv_audit(&r.origin, "upgrade workers", ok, body.s);
+	sv_notify_change("upgrade workers", ok);
 	sv_control_reply(&r.origin, ok ? KK_REPLY_OK : KK_REPLY_ERROR, body.s ? body.s : "",
 	    body.len);
 	if (ok)
@@ -235,6 +242,9 @@ sv_roll_start(const sv_origin *o)
 	r.note_at = r.since + ROLL_NOTE_MS;
 	sv_info("upgrade workers: replacing %u worker%s, one at a time, from %s", r.total,
 	    r.total == 1 ? "" : "s", sv.worker_bin);
+	/* An upgrade to systemd: READY=1 again once the roll has ended
+	 * (sv_notify_pump). */
+	sv_notify_reloading();
 	step();
 	return;
 refuse:

@@ -227,6 +227,7 @@ void sv_txn_abort(const char *why);
  * when all are replaced or one fails. Also the step after an in-place
  * supervisor upgrade. */
 void sv_roll_start(const sv_origin *);
+int sv_roll_busy(void);
 /* The fd to exec for w (the binary being rolled out to a replacement the
  * roll started, else sv.worker_fd) and its serial. */
 int sv_roll_exec_fd(const sv_worker *w, unsigned *serial);

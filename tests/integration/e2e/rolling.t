@@ -52,9 +52,23 @@ backend add app b1 127.0.0.1:$p1
 backend add echo e1 127.0.0.1:$pe
 EOF
 
+# An abstract datagram socket stands in for systemd's notify socket: each
+# message on one line, its lines joined by "|".
+notify="@kakehi-test-$$-$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')"
+kk_spawn notify python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + sys.argv[1][1:])
+s.settimeout(300)
+while True:
+    print("|".join(s.recv(4096).decode().split("\n")), flush=True)
+' "$notify"
+kk_wait_for 10 grep -q "@${notify#@}" /proc/net/unix
+
 sock=$T/control
 : > "$T/ready"
-kk_spawn kakehi sh -c 'exec kakehi-supervisor -d 5 -s "$1" -W "$2" "$3" 5>"$4"' sh \
+NOTIFY_SOCKET=$notify kk_spawn kakehi \
+	sh -c 'exec kakehi-supervisor -d 5 -s "$1" -W "$2" "$3" 5>"$4"' sh \
 	"$sock" "$T/bin/kakehi-worker" "$T/kakehi.conf" "$T/ready"
 sup=$kk_last_pid
 tap_ok "supervisor ready" kk_wait_for 30 test -s "$T/ready"
@@ -301,6 +315,20 @@ tap_like "$st" 'state ready .*\(being replaced by worker [0-9]+ \(upgrade worker
 	"the worker being replaced says so"
 tap_like "$js" '"upgrade_workers":\{"phase":"starting","done":0,"total":2,"replacing":[0-9]+' \
 	"status --json too"
+
+# systemd saw each roll as a reload: RELOADING=1, then READY=1 once done.
+seq=$(awk -F'|' '$1 == "RELOADING=1" || $1 == "READY=1" { print $1 }' "$T/notify.log" |
+	uniq -c | awk '{ print $2 ($1 > 1 ? "x" $1 : "") }' | tr '\n' ' ')
+nrel=$(grep -c '^RELOADING=1|MONOTONIC_USEC=[0-9]*$' "$T/notify.log")
+tap_ok "systemd is told RELOADING=1 at each roll ($nrel), READY=1 after it" \
+	test "$nrel" -ge "$rolls"
+case "$seq" in
+"READY=1 "*"RELOADING=1 READY=1 ") res=0 ;;
+*) res=1 ;;
+esac
+case "$seq" in *x[0-9]*) res=1 ;; esac
+tap_result "$res" "the two alternate and the last one is READY=1" ||
+	tap_diag "sequence: $(printf '%s' "$seq" | cut -c1-300)"
 
 kill -TERM "$sup"
 wait "$sup"
