@@ -129,8 +129,9 @@ tap_ok "rolling upgrades ran back to back ($rolls in ${seconds}s, none failed)" 
 	test "$rolls" -ge 2 -a "$failed" -eq 0
 tap_like "$(cat "$T/roll.out")" '^2 workers replaced, one at a time' \
 	"upgrade workers says how many workers it replaced"
-tap_is "$(grep -v '^worker [0-9]* (pid [0-9]*) replaced by worker [0-9]* (pid [0-9]*), [12] of 2$' \
-	"$T/roll.out" | wc -l)" 1 "and nothing else than a line per worker before that"
+line='^worker [0-9]* (pid [0-9]*) replaced by worker [0-9]* (pid [0-9]*), [12] of 2$'
+tap_is "$(grep -v "$line" "$T/roll.out" | wc -l)" 1 \
+	"and nothing else than a line per worker before that"
 kk_load_assert ka "keep-alive clients across $rolls rolls: no failure"
 kk_load_assert cl "Connection: close clients across $rolls rolls: no failure"
 wait "$curl"
@@ -307,7 +308,8 @@ js=$(ctl --json status)
 wait "$roll"
 tap_is "$?" 0 "upgrade workers from a binary slow to start"
 tap_like "$st" \
-	'^upgrade-workers 0 of 2 replaced, worker [0-9]+ \(pid [0-9]+\) by worker [0-9]+: starting' \
+	'^upgrade-workers 0 of 2 replaced, worker [0-9]+ \(pid [0-9]+\) by worker [0-9]+:'\
+' starting' \
 	"status shows the roll in progress"
 tap_like "$st" 'state spawned .*\(replacing worker [0-9]+ \(upgrade workers\)\)' \
 	"the replacement says what it replaces"
