@@ -24,6 +24,7 @@ $(B)/src/supervisor/kakehi-supervisor.o: src/supervisor/kakehi-supervisor.c src/
 $(B)/src/supervisor/listeners.o: src/supervisor/listeners.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/log.o: src/supervisor/log.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/readiness.o: src/supervisor/readiness.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
+$(B)/src/supervisor/roll.o: src/supervisor/roll.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/status.o: src/supervisor/status.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/txn.o: src/supervisor/txn.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/workers.o: src/supervisor/workers.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
@@ -58,7 +59,7 @@ $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-listen: $(B)/src/supervisor/kakehi-listen.o $(LIBKAKEHI)
 $(B)/bin/kakehi-listen: EXTRA_LIBS := $(SKALIBS_LIBS)
-$(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/supervisor/control.o $(B)/src/supervisor/listeners.o $(B)/src/supervisor/log.o $(B)/src/supervisor/readiness.o $(B)/src/supervisor/status.o $(B)/src/supervisor/txn.o $(B)/src/supervisor/workers.o $(LIBKAKEHI)
+$(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/supervisor/control.o $(B)/src/supervisor/listeners.o $(B)/src/supervisor/log.o $(B)/src/supervisor/readiness.o $(B)/src/supervisor/roll.o $(B)/src/supervisor/status.o $(B)/src/supervisor/txn.o $(B)/src/supervisor/workers.o $(LIBKAKEHI)
 $(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
 $(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)

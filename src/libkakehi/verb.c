@@ -125,6 +125,11 @@ const kk_verb_def kk_verb_table[] = {
 	    "running state", opts_none },
 	{ KK_V_SHUTDOWN, "shutdown", 0, 0, 0, KK_VERB_F_MUTATES, "[--hard]",
 	    "stop the proxy, draining connections unless --hard", opts_shutdown },
+	/* Before any verb whose first word is "upgrade" alone: the parser
+	 * takes the first row whose words match. */
+	{ KK_V_UPGRADE_WORKERS, "upgrade", "workers", 0, 0, 0, "",
+	    "replace every worker, one at a time, by one exec'd from the worker "
+	    "binary opened again; each old one drains", opts_none },
 	{ 0 }
 };
 

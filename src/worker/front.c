@@ -28,6 +28,7 @@
 #define KK_FRONT_RUN_ROUNDS 16	/* requests handled per run: fairness */
 
 int kk_front_draining;
+static unsigned long drain_grace_ms;
 static kk_link fronts = { &fronts, &fronts };
 static kk_link freelist = { &freelist, &freelist };
 static unsigned nfronts;
@@ -227,7 +228,11 @@ kk_front_stream_done(kk_front *f, int keep, int whole)
 {
 	if (whole)
 		f->flags |= KK_FRONT_F_REQ_READ;
-	if (!keep || kk_front_draining)
+	/* keep is what the response head told the client. A head sent
+	 * before a drain began promised the connection: the client may have
+	 * sent (pipelined) its next request already, which is answered,
+	 * with Connection: close, rather than read and dropped by the close. */
+	if (!keep)
 		set_closing(f, KK_CLOSE_DONE);
 	kk_front_wake(f);
 }
@@ -334,7 +339,10 @@ set_timer(kk_front *f)
 			arm(f, KK_FRONT_T_HEAD, rl ? rl->request_ms : 10000);
 	} else if (f->conn.out.len)
 		arm(f, KK_FRONT_T_SEND, front_ms);
-	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
+	else if (kk_front_draining) {
+		if (f->tkind != KK_FRONT_T_DRAIN || !kk_timer_armed(&f->conn.timer))
+			arm(f, KK_FRONT_T_DRAIN, drain_grace_ms);
+	} else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
 		arm(f, KK_FRONT_T_IDLE, front_ms);
 }
 
@@ -534,6 +542,9 @@ front_timeout(kk_conn *c)
 	case KK_FRONT_T_LINGER:
 		kk_front_close(f, (enum kk_close)f->reason);
 		break;
+	case KK_FRONT_T_DRAIN:
+		kk_front_close(f, KK_CLOSE_DRAIN);
+		break;
 	case KK_FRONT_T_SEND:
 		kk_front_close(f, KK_CLOSE_SEND_TIMEOUT);
 		break;
@@ -684,11 +695,7 @@ front_process(kk_front *f)
 			    KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT);
 			return;
 		}
-		if (kk_front_draining) {
-			kk_front_close(f, KK_CLOSE_DRAIN);
-			return;
-		}
-		break;
+		break;	/* idle: set_timer gives a draining one its grace */
 	}
 	if (rounds > KK_FRONT_RUN_ROUNDS)
 		kk_front_wake(f);	/* more to do: after the others */
@@ -783,7 +790,7 @@ preamble_run(kk_conn *c)
 			kk_front_close(f, (c->flags & KK_CONN_F_ERROR) ? KK_CLOSE_READ_ERROR :
 			    KK_CLOSE_CLIENT);
 		else if (kk_front_draining)
-			kk_front_close(f, KK_CLOSE_DRAIN);
+			set_timer(f);	/* accepted: its request gets the grace */
 		return;
 	}
 	if ((f->flags & KK_FRONT_F_PROXY) && !read_proxy(f))
@@ -910,18 +917,18 @@ tunnel_close(kk_front *f)
 }
 
 void
-kk_front_drain_all(void)
+kk_front_drain_all(unsigned long grace_ms)
 {
-	kk_link *l, *next;
+	kk_link *l;
 	kk_front_draining = 1;
-	for (l = fronts.next; l != &fronts; l = next) {
+	drain_grace_ms = grace_ms;
+	for (l = fronts.next; l != &fronts; l = l->next) {
 		kk_front *f = KK_CONTAINER(l, kk_front, link);
-		next = l->next;
-		/* Idle: close now. Busy: the response in flight carries
-		 * Connection: close (decided when its head is written). */
-		if (!f->stream && !f->conn.in.len && !f->conn.out.len &&
-		    !(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL)))
-			kk_front_close(f, KK_CLOSE_DRAIN);
+		/* Idle: the grace starts. Busy: the response in flight says
+		 * Connection: close if its head is still to be written, and
+		 * the connection is looked at again when it ends. */
+		if (!(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL | KK_FRONT_F_LINGER)))
+			set_timer(f);
 	}
 }
 

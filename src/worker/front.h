@@ -34,7 +34,8 @@ enum {
 	KK_FRONT_T_SEND,	/* the client leaves output unread */
 	KK_FRONT_T_BODY,	/* the stream waits for request body bytes */
 	KK_FRONT_T_LINGER,
-	KK_FRONT_T_PROXY	/* the PROXY header, from the accept */
+	KK_FRONT_T_PROXY,	/* the PROXY header, from the accept */
+	KK_FRONT_T_DRAIN	/* draining: idle, its next request still welcome */
 };
 
 /* How the response body goes to the client (kk_front.out). */
@@ -194,9 +195,14 @@ void kk_front_abort(kk_front *, enum kk_close reason);
  * (kk_front_close closes b too). Takes b; the bytes each connection holds
  * in its buffers go first. */
 void kk_front_upgrade(kk_front *f, struct kk_back *b);
-/* Drain: idle connections close now, busy ones after their response;
- * tunnels live until the drain deadline stops the worker. */
-void kk_front_drain_all(void);
+/* Drain: from now on every response says Connection: close and closes
+ * its connection. A connection with no request in flight (idle now, or
+ * once a response sent before the drain began ends) waits grace_ms for
+ * one more request, answered so, before it is closed: a keep-alive
+ * client sends its next request as soon as it has read a response, and
+ * a close under it would lose that request. Tunnels live until the
+ * drain deadline stops the worker. */
+void kk_front_drain_all(unsigned long grace_ms);
 void kk_front_stop_all(void);
 unsigned kk_front_count(void);
 extern int kk_front_draining;

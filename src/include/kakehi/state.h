@@ -38,6 +38,7 @@ struct kk_settings {
 	unsigned backlog;		/* listen(2) backlog, default 1024 */
 	unsigned long worker_timeout_ms;	/* ack deadline, default 5s */
 	unsigned long drain_timeout_ms;		/* graceful stop bound, default 30s */
+	unsigned long ping_timeout_ms;		/* liveness ping answer bound, default 5s */
 };
 
 typedef struct kk_listener kk_listener;
