@@ -371,7 +371,7 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 		do {
 			const char *eol = memchr(p, '\n', (size_t)(end - p));
 			int n = (int)((eol ? eol : end) - p);
-			if (status == KK_REPLY_OK)
+			if (status == KK_REPLY_OK || status == KK_REPLY_MORE)
 				sv_info("%s: applied: %.*s", o->actor, n, p);
 			else
 				sv_warn("%s: %.*s", o->actor, n, p);
@@ -386,6 +386,9 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 		sv_warn("out of memory replying to %s; closing it", c->origin.actor);
 		c->closing = 1;
 	}
+	/* More follows: the request is still being served. */
+	if (status == KK_REPLY_MORE)
+		return;
 	c->busy = 0;
 	c->held = 0;
 	c->since = c->frame_at = sv_now();
@@ -629,7 +632,8 @@ end:
 
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
- * the transaction's journal. */
+ * the transaction's journal. The file's state is only read by the diff,
+ * so it is a scratch state: no allocation per string, freed at once. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
@@ -639,8 +643,7 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	kk_journal j = KK_JOURNAL_ZERO;
 	kk_state next;
 
-	kk_state_init(&next);
-	if (!kk_state_load_file(&next, file, err, sizeof err)) {
+	if (!kk_state_load_file_scratch(&next, file, err, sizeof err)) {
 		kk_state_free(&next);
 		sv_audit(o, verbline, 0, err);
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
@@ -713,6 +716,12 @@ h_reload(client *c, const kk_verb *v, int json, const char *verbline)
 }
 
 static void
+h_upgrade_workers(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	sv_roll_start(&c->origin);
+}
+
+static void
 h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 {
 	int hard = kk_verb_opt(v, "--hard") != 0;
@@ -751,6 +760,7 @@ static const struct {
 	[KK_V_STATE_DUMP] = { h_state_dump, 0, 1, 0 },
 	[KK_V_RELOAD] = { h_reload, 1, 0, 1 },
 	[KK_V_SHUTDOWN] = { h_shutdown, 1, 0, 1 },
+	[KK_V_UPGRADE_WORKERS] = { h_upgrade_workers, 1, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

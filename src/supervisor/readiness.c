@@ -361,8 +361,9 @@ sv_notify_pump(void)
 	if (note.fd < 0)
 		return;
 	/* A reload ends when its transaction does, applied or not (one
-	 * refused still leaves the proxy serving what it had). */
-	if (note.reloading && !sv_txn_busy())
+	 * refused still leaves the proxy serving what it had); upgrade
+	 * workers when its roll does. */
+	if (note.reloading && !sv_txn_busy() && !sv_roll_busy())
 		sv_notify_ready_again();
 	status_update();
 }

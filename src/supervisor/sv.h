@@ -63,7 +63,13 @@ struct sv_worker {
 	int killed;			/* SIGKILL sent */
 	int late;			/* missed an ack deadline: to be replaced */
 	unsigned replaced_by;		/* 1 + slot of its replacement; 0 none */
-	unsigned replaces;		/* 1 + slot of the late worker it replaces */
+	unsigned replaces;		/* 1 + slot of the worker it replaces */
+	int rolled;			/* started by upgrade workers (roll.c) */
+	unsigned bin_serial;		/* the worker binary it was exec'd from */
+	unsigned long long ping_seq;	/* last ping sent */
+	int ping_out;			/* that ping is unanswered */
+	char exit_text[96];		/* how its last process ended */
+	char why[160];			/* why it is in its state, for status */
 };
 
 /* A listening socket the supervisor owns, by canonical address. A spare
@@ -92,6 +98,12 @@ typedef struct sv_main sv_main;
 struct sv_main {
 	const char *config;		/* CONFIG as given */
 	const char *worker_bin;
+	/* The worker binary, opened O_PATH at the first start of a worker
+	 * and exec'd from this fd, so an upgrade on disk changes nothing
+	 * until `upgrade workers` re-opens it (DESIGN.md section 6); -1
+	 * before. Each opening gets a serial, from 1. */
+	int worker_fd;
+	unsigned worker_serial;
 	const char *socket_path;
 	kk_state state;			/* committed, plus the change in flight */
 	uint64_t gen;			/* generation of the committed state */
@@ -179,6 +191,14 @@ int sv_worker_send_state(sv_worker *, uint64_t gen);
 /* Starts the replacement of the next late worker, unless one is already
  * on its way: one at a time, so the others keep accepting. */
 void sv_workers_replace_late(void);
+/* Starts a worker in a free slot that takes over old's place in `set
+ * workers` and drains old once it is ready. rolled: for roll.c. The new
+ * slot, or NULL when none is free. */
+sv_worker *sv_workers_replace(sv_worker *old, int rolled);
+/* A worker that will serve the changes to come: a process and a channel,
+ * starting, serving or draining (a draining worker still answers on
+ * the connections it holds). */
+int sv_worker_follows(const sv_worker *);
 void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
 const char *sv_wstate_name(enum sv_wstate);
@@ -199,6 +219,27 @@ void sv_txn_gone(sv_worker *);
 void sv_txn_timers(long long now);
 long long sv_txn_deadline(void);
 void sv_txn_abort(const char *why);
+
+/* roll.c: `upgrade workers`, one worker at a time. */
+/* Re-opens the worker binary and replaces every worker by one started
+ * from it; progress lines ("more follows") and the final reply go to
+ * origin, which must still be owed its reply (or be a signal's: the log),
+ * when all are replaced or one fails. Also the step after an in-place
+ * supervisor upgrade. */
+void sv_roll_start(const sv_origin *);
+int sv_roll_busy(void);
+/* The fd to exec for w (the binary being rolled out to a replacement the
+ * roll started, else sv.worker_fd) and its serial. */
+int sv_roll_exec_fd(const sv_worker *w, unsigned *serial);
+/* Events of the roll's workers, from workers.c. */
+void sv_roll_ready(sv_worker *);
+void sv_roll_failed(sv_worker *, const char *why);
+void sv_roll_exited(unsigned id, pid_t pid);
+void sv_roll_abort(const char *why);
+void sv_roll_timers(long long now);
+long long sv_roll_deadline(void);
+/* A line (text) or a member (json, with its leading comma) for status. */
+void sv_roll_status(kk_str *out, int json);
 
 /* status.c: gathering worker counters for the status verb. */
 void sv_status_begin(const sv_origin *, int json);

@@ -28,6 +28,7 @@
 #define KK_FRONT_RUN_ROUNDS 16	/* requests handled per run: fairness */
 
 int kk_front_draining;
+static unsigned long drain_grace_ms;
 static kk_link fronts = { &fronts, &fronts };
 static kk_link freelist = { &freelist, &freelist };
 static unsigned nfronts;
@@ -462,15 +463,20 @@ set_timer(kk_front *f)
 	kk_rlistener *rl = f->lsock->rl;
 	unsigned long front_ms = rl ? rl->front_ms : 60000;
 	/* With a stream in flight, the stream decides (ep_timer): it alone
-	 * knows whether the client has to act. */
-	if (f->flags & KK_FRONT_F_LINGER || rq(f))
+	 * knows whether the client has to act. A PROXY header still to come
+	 * keeps its own deadline: that timer's kind is the state that says
+	 * the header is pending (a drain must not turn it into an idle one). */
+	if (f->flags & KK_FRONT_F_LINGER || rq(f) || f->tkind == KK_FRONT_T_PROXY)
 		return;
 	if (f->conn.in.len) {
 		if (f->tkind != KK_FRONT_T_HEAD)	/* counted from the first byte */
 			arm(f, KK_FRONT_T_HEAD, rl ? rl->request_ms : 10000);
 	} else if (f->conn.out.len)
 		arm(f, KK_FRONT_T_SEND, front_ms);
-	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
+	else if (kk_front_draining) {
+		if (f->tkind != KK_FRONT_T_DRAIN || !kk_timer_armed(&f->conn.timer))
+			arm(f, KK_FRONT_T_DRAIN, drain_grace_ms);
+	} else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
 		arm(f, KK_FRONT_T_IDLE, front_ms);
 }
 
@@ -688,7 +694,11 @@ ep_done(void *ctx, int keep, int whole)
 	detach(f);
 	if (whole)
 		f->flags |= KK_FRONT_F_REQ_READ;
-	if (!keep || kk_front_draining)
+	/* keep is what the response head told the client. A head sent
+	 * before a drain began promised the connection: the client may have
+	 * sent (pipelined) its next request already, which is answered,
+	 * with Connection: close, rather than read and dropped by the close. */
+	if (!keep)
 		set_closing(f, KK_CLOSE_DONE);
 	kk_conn_wake(&f->conn);
 }
@@ -833,6 +843,9 @@ front_timeout(kk_conn *c)
 		break;
 	case KK_FRONT_T_LINGER:
 		kk_front_close(f, (enum kk_close)f->reason);
+		break;
+	case KK_FRONT_T_DRAIN:
+		kk_front_close(f, KK_CLOSE_DRAIN);
 		break;
 	case KK_FRONT_T_SEND:
 		kk_front_close(f, KK_CLOSE_SEND_TIMEOUT);
@@ -985,11 +998,7 @@ front_process(kk_front *f)
 			    KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT);
 			return;
 		}
-		if (kk_front_draining) {
-			kk_front_close(f, KK_CLOSE_DRAIN);
-			return;
-		}
-		break;
+		break;	/* idle: set_timer gives a draining one its grace */
 	}
 	if (rounds > KK_FRONT_RUN_ROUNDS)
 		kk_conn_wake(&f->conn);	/* more to do: after the others */
@@ -1088,7 +1097,7 @@ preamble_run(kk_conn *c)
 			kk_front_close(f, (c->flags & KK_CONN_F_ERROR) ? KK_CLOSE_READ_ERROR :
 			    KK_CLOSE_CLIENT);
 		else if (kk_front_draining)
-			kk_front_close(f, KK_CLOSE_DRAIN);
+			set_timer(f);	/* accepted: its request gets the grace */
 		return;
 	}
 	if (f->tkind == KK_FRONT_T_PROXY && !read_proxy(f))
@@ -1222,18 +1231,18 @@ tunnel_close(kk_front *f)
 }
 
 void
-kk_front_drain_all(void)
+kk_front_drain_all(unsigned long grace_ms)
 {
-	kk_link *l, *next;
+	kk_link *l;
 	kk_front_draining = 1;
-	for (l = fronts.next; l != &fronts; l = next) {
+	drain_grace_ms = grace_ms;
+	for (l = fronts.next; l != &fronts; l = l->next) {
 		kk_front *f = KK_CONTAINER(l, kk_front, link);
-		next = l->next;
-		/* Idle: close now. Busy: the response in flight carries
-		 * Connection: close (decided when its head is written). */
-		if (!rq(f) && !f->conn.in.len && !f->conn.out.len &&
-		    !(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL)))
-			kk_front_close(f, KK_CLOSE_DRAIN);
+		/* Idle: the grace starts. Busy: the response in flight says
+		 * Connection: close if its head is still to be written, and
+		 * the connection is looked at again when it ends. */
+		if (!(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL | KK_FRONT_F_LINGER)))
+			set_timer(f);
 	}
 }
 

@@ -35,7 +35,8 @@ enum {
 	KK_FRONT_T_LINGER,
 	/* the PROXY header of an --expect-proxy listener, from the accept:
 	 * exactly while it is still to come */
-	KK_FRONT_T_PROXY
+	KK_FRONT_T_PROXY,
+	KK_FRONT_T_DRAIN	/* draining: idle, its next request still welcome */
 };
 
 /* The client address for X-Forwarded-For: the text of an IPv4 address
@@ -82,9 +83,14 @@ struct kk_front {
 
 void kk_front_accept(kk_lsock *, int fd, const struct sockaddr *, socklen_t);
 void kk_front_close(kk_front *, enum kk_close);
-/* Drain: idle connections close now, busy ones after their response;
- * tunnels live until the drain deadline stops the worker. */
-void kk_front_drain_all(void);
+/* Drain: from now on every response says Connection: close and closes
+ * its connection. A connection with no request in flight (idle now, or
+ * once a response sent before the drain began ends) waits grace_ms for
+ * one more request, answered so, before it is closed: a keep-alive
+ * client sends its next request as soon as it has read a response, and
+ * a close under it would lose that request. Tunnels live until the
+ * drain deadline stops the worker. */
+void kk_front_drain_all(unsigned long grace_ms);
 void kk_front_stop_all(void);
 unsigned kk_front_count(void);
 extern int kk_front_draining;
