@@ -18,9 +18,13 @@
 #include "back.h"
 #include "proxyhdr.h"
 #include "stream.h"
+#include "worker.h"
 
 static kk_link freelist = { &freelist, &freelist };
-static kk_h1head resp_head;	/* scratch: one response head is parsed at a time */
+/* Scratch: one response head, one trailer section, is parsed at a time. */
+static kk_resphead resp_head;
+static uint32_t resp_len;	/* its bytes in the input */
+static kk_fields resp_trailers;
 
 static void back_free(kk_task *);
 static void back_run(kk_conn *);
@@ -72,34 +76,39 @@ back_new(kk_bend *bend)
 	return b;
 }
 
-/* A --send-proxy stream's connection: the one its client holds when it
- * goes to bend and may be reused (not fresh), else NULL. One is held per
- * client at most, which bounds these connections at one per client: a
- * client whose next request goes to another backend gets a new one and
- * the one it held closes. */
+/* The h1 client as a stream's back endpoint (kk_client_ops): ctx is the
+ * kk_back. */
+
+/* A --send-proxy stream's connection: the one parked in its client's slot
+ * when it goes to bend and may be reused (not fresh), else NULL. One is
+ * parked per client at most, which bounds these connections at one per
+ * client: a client whose next request goes to another backend gets a new
+ * one and the one it parked closes. */
 static kk_back *
-held_take(kk_front *f, kk_bend *bend, int fresh)
+park_take(kk_park *p, kk_bend *bend, int fresh)
 {
-	kk_back *b = f->held;
-	if (!b)
+	void *ctx = p->ctx;
+	if (!ctx)
 		return NULL;
-	f->held = NULL;
-	if (fresh || b->bend != bend) {
-		kk_back_close(b, KK_CLOSE_BACK_DONE);
+	p->ctx = NULL;
+	if (fresh || p->ops != &kk_h1_client_ops || ((kk_back *)ctx)->bend != bend) {
+		p->ops->close(ctx, KK_CLOSE_BACK_DONE);
 		return NULL;
 	}
-	return b;
+	return ctx;
 }
 
-kk_back *
-kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
+static void *
+ep_get(kk_bend *bend, kk_stream *s, int fresh)
 {
 	kk_back *b = NULL;
 	kk_link *l;
-	int priv = s->cluster->send_proxy != KK_SEND_PROXY_NONE;
-	if (priv)
-		b = held_take(s->front, bend, fresh);
-	else if (!fresh && (l = kk_list_last(&bend->avail)))
+	kk_park *park = NULL;
+	if (s->cluster->send_proxy != KK_SEND_PROXY_NONE) {
+		if (!(park = s->fops->park(s->front)))
+			return NULL;
+		b = park_take(park, bend, fresh);
+	} else if (!fresh && (l = kk_list_last(&bend->avail)))
 		b = KK_CONTAINER(l, kk_back, link);
 	if (b) {
 		if (!b->streams) {	/* unused until now */
@@ -118,8 +127,8 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 			return NULL;
 		b->flags &= ~KK_BACK_F_REUSED;
 		b->slots = 1;	/* the h1 client: one request at a time */
-		if (priv) {
-			b->owner = s->front;
+		if (park) {
+			b->owner = park;
 			b->proxy = (unsigned char)s->cluster->send_proxy;
 		}
 		bend->nactive++;
@@ -134,8 +143,9 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 	b->uses++;
 	b->flags &= ~(KK_BACK_F_REPLAY | KK_BACK_F_UPGRADE);
 	b->resp_flags = 0;
-	b->resp_body = KK_H1_BODY_NONE;
-	kk_back_wake(b);
+	b->req_ended = 0;
+	kk_h1_body_init(&b->resp, KK_H1_BODY_NONE, 0);
+	kk_conn_wake(&b->conn);
 	return b;
 }
 
@@ -147,8 +157,8 @@ kk_back_close(kk_back *b, enum kk_close reason)
 	b->conn.flags |= KK_CONN_F_DEAD;
 	kk_stats.closes[reason]++;
 	kk_list_unlink(&b->link);	/* from bend->avail, if there */
-	if (b->owner && b->owner->held == b)
-		b->owner->held = NULL;
+	if (b->owner && b->owner->ctx == b)
+		b->owner->ctx = NULL;
 	if (b->state == KK_BACK_IDLE) {
 		b->bend->nidle--;
 		kk_stats.back_idle--;
@@ -169,12 +179,13 @@ back_free(kk_task *t)
 	kk_list_push(&freelist, &b->link);
 }
 
-void
-kk_back_release(kk_back *b, int req_done)
+static void
+ep_release(void *ctx, int req_done)
 {
+	kk_back *b = ctx;
 	int reusable = req_done && (b->resp_flags & KK_BACK_R_KEEP) && !b->conn.out.len &&
 	    !b->conn.in.len && !(b->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR));
-	if (!reusable || kk_front_draining || b->bend->refs == 0) {
+	if (!reusable || kk_worker_draining() || b->bend->refs == 0) {
 		kk_back_close(b, KK_CLOSE_BACK_DONE);
 		return;
 	}
@@ -182,8 +193,10 @@ kk_back_release(kk_back *b, int req_done)
 		kk_list_push(&b->bend->avail, &b->link);
 	if (--b->streams)
 		return;
-	if (b->owner)	/* empty: it was taken from there (held_take) */
-		b->owner->held = b;
+	if (b->owner) {	/* empty: it was taken from there (park_take) */
+		b->owner->ops = &kk_h1_client_ops;
+		b->owner->ctx = b;
+	}
 	kk_buf_give(&b->conn.in);
 	kk_buf_give(&b->conn.out);
 	kk_buf_unwait(&b->conn.bufwait);
@@ -197,9 +210,10 @@ kk_back_release(kk_back *b, int req_done)
 	kk_timer_arm(&b->conn.timer, kk_now_ms + KK_BACK_IDLE_MS);
 }
 
-void
-kk_back_stream_timer(kk_back *b, int owed)
+static void
+ep_timer(void *ctx, int owed)
 {
+	kk_back *b = ctx;
 	uint64_t seen = b->conn.bytes_in + b->conn.bytes_out;
 	int progress = seen != b->seen;
 	b->seen = seen;
@@ -212,9 +226,10 @@ kk_back_stream_timer(kk_back *b, int owed)
 		kk_timer_arm(&b->conn.timer, kk_now_ms + b->stream->rl->back_ms);
 }
 
-int
-kk_back_resp_began(kk_back *b)
+static int
+ep_began(void *ctx)
 {
+	kk_back *b = ctx;
 	if (!b->conn.in.len)
 		return 0;
 	b->flags &= ~KK_BACK_F_REPLAY;
@@ -223,20 +238,25 @@ kk_back_resp_began(kk_back *b)
 	return 1;
 }
 
-int
-kk_back_send_head(kk_back *b, const kk_h1head *h, const kk_h1fwd *fwd)
+/* Queues the head, kept after it is written until the response starts:
+ * that is what a retry sends again. A body of unknown length goes up
+ * chunked. */
+static int
+ep_send_head(void *ctx, const kk_reqhead *h)
 {
+	kk_back *b = ctx;
 	kk_buf *out = &b->conn.out;
 	size_t n;
 	if (!kk_buf_take(out, NULL))
 		return 0;
-	n = kk_h1_write_request(h, fwd, kk_buf_tail(out), kk_buf_room(out));
+	n = kk_h1_write_request(h, kk_buf_tail(out), kk_buf_room(out));
 	if (!n)
 		return -1;
 	out->len += (uint32_t)n;
-	b->req_body = (unsigned char)h->body;
+	b->req_body = h->body == KK_BODY_UNKNOWN ? KK_H1_BODY_CHUNKED :
+	    h->body == KK_BODY_LENGTH ? KK_H1_BODY_LENGTH : KK_H1_BODY_NONE;
 	b->flags |= KK_BACK_F_REPLAY;
-	if (h->flags & KK_H1_F_UPGRADE)
+	if (h->flags & KK_HEAD_F_UPGRADE)
 		b->flags |= KK_BACK_F_UPGRADE;
 	return 1;
 }
@@ -259,9 +279,10 @@ request_room(kk_back *b, size_t need)
 	return out->cap - out->len;
 }
 
-size_t
-kk_back_body_room(kk_back *b, size_t n)
+static size_t
+ep_room(void *ctx, size_t n)
 {
+	kk_back *b = ctx;
 	size_t room;
 	if (!kk_buf_take(&b->conn.out, &b->conn.bufwait))
 		return 0;
@@ -276,9 +297,10 @@ kk_back_body_room(kk_back *b, size_t n)
 	return room < n ? room : n;
 }
 
-void
-kk_back_body_put(kk_back *b, const char *p, size_t n)
+static void
+ep_put(void *ctx, const char *p, size_t n)
 {
+	kk_back *b = ctx;
 	kk_buf *out = &b->conn.out;
 	if (b->req_body == KK_H1_BODY_CHUNKED)
 		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
@@ -288,25 +310,56 @@ kk_back_body_put(kk_back *b, const char *p, size_t n)
 	}
 }
 
-int
-kk_back_body_takes_buf(const kk_back *b)
+/* Whether a whole buffer of body bytes can be queued as it is. */
+static int
+ep_takes_buf(void *ctx)
 {
+	kk_back *b = ctx;
 	return b->req_body != KK_H1_BODY_CHUNKED && !b->conn.out.len &&
 	    !(b->flags & KK_BACK_F_REPLAY);
 }
 
-void
-kk_back_body_put_buf(kk_back *b, kk_buf *buf)
+static void
+ep_put_buf(void *ctx, kk_buf *buf)
 {
+	kk_back *b = ctx;
 	kk_buf_give(&b->conn.out);
 	b->conn.out = *buf;
 	memset(buf, 0, sizeof *buf);
 }
 
-int
-kk_back_body_end(kk_back *b)
+/* Trailer fields go up only after chunks, the last chunk with them;
+ * under a length they are dropped, and so is a section that could not
+ * fit even an empty buffer. */
+static int
+ep_send_trailers(void *ctx, const kk_fields *tr)
 {
+	kk_back *b = ctx;
+	kk_buf *out = &b->conn.out;
+	size_t w;
 	if (b->req_body != KK_H1_BODY_CHUNKED)
+		return 1;
+	if (!kk_buf_take(out, &b->conn.bufwait))
+		return 0;
+	w = kk_h1_write_trailers(tr, kk_buf_tail(out), out->cap - out->off - out->len);
+	if (!w && out->off) {
+		/* Sent bytes in the way: the request outgrew a retry. */
+		request_room(b, out->cap);
+		w = kk_h1_write_trailers(tr, kk_buf_tail(out), out->cap - out->len);
+	}
+	if (!w)
+		return !out->len;
+	out->len += (uint32_t)w;
+	b->req_ended = 1;
+	return 1;
+}
+
+/* The end of the request body (the last chunk). */
+static int
+ep_end(void *ctx)
+{
+	kk_back *b = ctx;
+	if (b->req_body != KK_H1_BODY_CHUNKED || b->req_ended)
 		return 1;
 	if (!kk_buf_take(&b->conn.out, &b->conn.bufwait) || request_room(b, 5) < 5)
 		return 0;
@@ -315,26 +368,37 @@ kk_back_body_end(kk_back *b)
 	return 1;
 }
 
-int
-kk_back_flush(kk_back *b, int more)
+static int
+ep_flush(void *ctx, int more)
 {
+	kk_back *b = ctx;
 	if (b->state != KK_BACK_ACTIVE || !b->conn.out.len)
 		return 1;
 	return kk_conn_flush(&b->conn, (b->flags & KK_BACK_F_REPLAY) != 0, more);
 }
 
-int
-kk_back_can_resend(const kk_back *b, enum kk_close reason)
+/* Whether the request can be sent again elsewhere after b failed for
+ * reason: nothing of it, or all of it, is still in b's output. */
+static int
+ep_can_resend(void *ctx, enum kk_close reason)
 {
+	const kk_back *b = ctx;
 	if (reason == KK_CLOSE_BACK_CONNECT || reason == KK_CLOSE_BACK_CONNECT_TIMEOUT)
 		return b->conn.out.off == 0 || (b->flags & KK_BACK_F_REPLAY);
 	return (b->flags & KK_BACK_F_REUSED) && (b->flags & KK_BACK_F_REPLAY) &&
 	    reason == KK_CLOSE_BACK_RESET;
 }
 
-void
-kk_back_req_save(kk_back *b, kk_back_req *r)
+/* What is kept of a request for a retry: its bytes, its framing and
+ * whether they are all of it or it asked for an upgrade. */
+#define RESEND_REPLAY 0x100
+#define RESEND_UPGRADE 0x200
+#define RESEND_BODY 0xff
+
+static void
+ep_save(void *ctx, kk_resend *r)
 {
+	kk_back *b = ctx;
 	kk_buf *out = &b->conn.out;
 	r->buf = *out;
 	memset(out, 0, sizeof *out);
@@ -342,28 +406,30 @@ kk_back_req_save(kk_back *b, kk_back_req *r)
 		r->buf.len += r->buf.off;
 		r->buf.off = 0;
 	}
-	r->body = b->req_body;
-	r->replay = (b->flags & KK_BACK_F_REPLAY) != 0;
-	r->upgrade = (b->flags & KK_BACK_F_UPGRADE) != 0;
+	r->flags = b->req_body | (b->flags & KK_BACK_F_REPLAY ? RESEND_REPLAY : 0) |
+	    (b->flags & KK_BACK_F_UPGRADE ? RESEND_UPGRADE : 0);
 }
 
-void
-kk_back_req_resend(kk_back *b, kk_back_req *r)
+static void
+ep_resend(void *ctx, kk_resend *r)
 {
+	kk_back *b = ctx;
 	kk_buf_give(&b->conn.out);
 	b->conn.out = r->buf;
 	memset(&r->buf, 0, sizeof r->buf);
-	b->req_body = r->body;
-	if (r->replay)
+	b->req_body = (unsigned char)(r->flags & RESEND_BODY);
+	if (r->flags & RESEND_REPLAY)
 		b->flags |= KK_BACK_F_REPLAY;
-	if (r->upgrade)
+	if (r->flags & RESEND_UPGRADE)
 		b->flags |= KK_BACK_F_UPGRADE;
 }
 
-enum kk_msg
-kk_back_resp_head(kk_back *b, int head_req, const kk_h1head **h)
+static enum kk_msg
+ep_head(void *ctx, int head_req, kk_resphead **h)
 {
+	kk_back *b = ctx;
 	kk_buf *in = &b->conn.in;
+	kk_h1info info;
 	int cut = (b->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) != 0;
 	long n;
 	if (!in->len)
@@ -375,107 +441,145 @@ kk_back_resp_head(kk_back *b, int head_req, const kk_h1head **h)
 	 * cuts, will never be whole. */
 	if (!n)
 		return in->len == in->cap || cut ? KK_MSG_INVALID : KK_MSG_WAIT;
-	if (kk_h1_parse_response(&resp_head, in->data + in->off, (size_t)n, head_req) != KK_H1_OK)
+	if (kk_h1_parse_response(&resp_head, &info, in->data + in->off, (size_t)n, head_req) !=
+	    KK_H1_OK)
 		return KK_MSG_INVALID;
 	*h = &resp_head;
+	resp_len = (uint32_t)n;
 	/* A 101 is valid only in answer to a request that asked for an
 	 * upgrade (RFC 9110 §15.2.2). */
 	if (resp_head.status == 101)
 		return (b->flags & KK_BACK_F_UPGRADE) ? KK_MSG_UPGRADE : KK_MSG_INVALID;
+	/* What the final head says of the body and the connection, kept
+	 * for when it is passed on (ep_head_done). */
+	if (resp_head.status >= 200) {
+		b->resp_flags = (info.flags & KK_H1_F_CLOSE) ? 0 : KK_BACK_R_KEEP;
+		kk_h1_body_init(&b->resp, info.body, resp_head.clen);
+	}
 	return KK_MSG_HEAD;
 }
 
-void
-kk_back_resp_head_done(kk_back *b, const kk_h1head *h)
+/* The head h (the last ep_head gave) was passed on: its bytes go. */
+static void
+ep_head_done(void *ctx, const kk_resphead *h)
 {
-	kk_buf_consume(&b->conn.in, h->len);
+	kk_back *b = ctx;
+	(void)h;
+	kk_buf_consume(&b->conn.in, resp_len);
 	kk_buf_trim(&b->conn.in);
 	b->scan = 0;
-	if (h->status < 200)
-		return;
-	b->resp_flags = 0;
-	if (!(h->flags & KK_H1_F_CLOSE) && h->body != KK_H1_BODY_CLOSE)
-		b->resp_flags |= KK_BACK_R_KEEP;
-	b->resp_body = (unsigned char)h->body;
-	b->resp_left = h->clen;
-	kk_h1_chunk_init(&b->resp_chunk);
 }
 
-enum kk_msg
-kk_back_body_next(kk_back *b, const char **p, size_t *n)
+static enum kk_msg
+ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 {
+	kk_back *b = ctx;
 	kk_buf *in = &b->conn.in;
-	switch (b->resp_body) {
-	case KK_H1_BODY_NONE:
-		return KK_MSG_END;
-	case KK_H1_BODY_LENGTH:
-		if (!b->resp_left)
-			return KK_MSG_END;
-		break;
-	case KK_H1_BODY_CHUNKED:
-		/* Asked with no byte too: at its end the decoder says so again,
-		 * so an end that found no room yet is not taken for a cut. */
-		{
-			size_t used;
-			int r = kk_h1_chunk_next(&b->resp_chunk, in->data ? in->data + in->off :
-			    NULL, in->len, &used);
-			kk_buf_consume(in, used);
-			if (r == KK_H1_CHUNK_ERR)
-				return KK_MSG_INVALID;
-			if (r == KK_H1_CHUNK_END) {
-				if (in->len)	/* bytes after the response */
-					b->resp_flags &= ~KK_BACK_R_KEEP;
-				return KK_MSG_END;
-			}
-			break;
-		}
-	}
-	if (!in->len) {
-		kk_buf_trim(in);
-		/* End of file ends a close-delimited body; anywhere else it is
-		 * a failure. */
-		if (b->conn.flags & KK_CONN_F_ERROR)
-			return KK_MSG_RESET;
-		if (b->conn.flags & KK_CONN_F_EOF)
-			return b->resp_body == KK_H1_BODY_CLOSE ? KK_MSG_END : KK_MSG_RESET;
-		return KK_MSG_WAIT;
-	}
-	*p = in->data + in->off;
-	*n = in->len;
-	if (b->resp_body == KK_H1_BODY_LENGTH && *n > b->resp_left)
-		*n = (size_t)b->resp_left;
-	else if (b->resp_body == KK_H1_BODY_CHUNKED && *n > b->resp_chunk.left)
-		*n = (size_t)b->resp_chunk.left;
-	return *n ? KK_MSG_DATA : KK_MSG_WAIT;
+	enum kk_msg m = kk_h1_body_next(&b->resp, in, p, n, &resp_trailers);
+	*tr = &resp_trailers;
+	if (m == KK_MSG_END && in->len)
+		b->resp_flags &= ~KK_BACK_R_KEEP;	/* bytes after the response */
+	if (m != KK_MSG_WAIT)
+		return m;
+	/* End of file ends a close-delimited body; anywhere else it is a
+	 * failure. */
+	if (b->conn.flags & KK_CONN_F_ERROR)
+		return KK_MSG_RESET;
+	if (b->conn.flags & KK_CONN_F_EOF)
+		return b->resp.framing == KK_H1_BODY_CLOSE && !in->len ? KK_MSG_END : KK_MSG_RESET;
+	return KK_MSG_WAIT;
 }
 
-void
-kk_back_body_used(kk_back *b, size_t n)
+static void
+ep_body_used(void *ctx, size_t n)
 {
-	kk_buf_consume(&b->conn.in, n);
-	if (b->resp_body == KK_H1_BODY_LENGTH) {
-		b->resp_left -= n;
-		if (!b->resp_left && b->conn.in.len)	/* bytes after the response */
-			b->resp_flags &= ~KK_BACK_R_KEEP;
-	} else if (b->resp_body == KK_H1_BODY_CHUNKED)
-		b->resp_chunk.left -= n;
-	kk_buf_trim(&b->conn.in);
+	kk_back *b = ctx;
+	kk_h1_body_used(&b->resp, &b->conn.in, n);
 }
 
-size_t
-kk_back_body_take(kk_back *b, kk_buf *dst)
+static void
+ep_trailers_used(void *ctx)
 {
-	kk_buf *in = &b->conn.in;
-	size_t n = in->len;
-	if (!n || b->resp_body == KK_H1_BODY_CHUNKED ||
-	    (b->resp_body == KK_H1_BODY_LENGTH && n > b->resp_left))
-		return 0;
-	*dst = *in;
-	memset(in, 0, sizeof *in);
-	if (b->resp_body == KK_H1_BODY_LENGTH)
-		b->resp_left -= n;
-	return n;
+	kk_back *b = ctx;
+	kk_h1_body_trailers_done(&b->resp, &b->conn.in);
 }
+
+static size_t
+ep_body_take(void *ctx, kk_buf *dst)
+{
+	kk_back *b = ctx;
+	return kk_h1_body_take(&b->resp, &b->conn.in, dst);
+}
+
+static unsigned
+ep_state(void *ctx)
+{
+	kk_back *b = ctx;
+	return (unsigned)(kk_conn_readable(&b->conn) * KK_EP_READABLE) |
+	    (unsigned)((b->conn.out.len != 0) * KK_EP_BACKLOG) |
+	    (unsigned)((b->conn.in.len != 0) * KK_EP_PENDING) |
+	    (unsigned)((b->state == KK_BACK_ACTIVE) * KK_EP_ACTIVE);
+}
+
+static uint64_t
+ep_progress(void *ctx)
+{
+	kk_back *b = ctx;
+	return kk_conn_progress(&b->conn);
+}
+
+static void
+ep_push(void *ctx)
+{
+	kk_back *b = ctx;
+	kk_conn_push(&b->conn);
+}
+
+static void
+ep_wake(void *ctx)
+{
+	kk_back *b = ctx;
+	kk_conn_wake(&b->conn);
+}
+
+static void
+ep_wake_if_more(void *ctx)
+{
+	kk_back *b = ctx;
+	if (b->state == KK_BACK_ACTIVE && kk_conn_may_read(&b->conn))
+		kk_conn_wake(&b->conn);
+}
+
+static void
+ep_detach(void *ctx)
+{
+	kk_back *b = ctx;
+	b->stream = NULL;
+}
+
+static kk_conn *
+ep_conn(void *ctx)
+{
+	kk_back *b = ctx;
+	return &b->conn;
+}
+
+static void
+ep_close(void *ctx, enum kk_close reason)
+{
+	kk_back_close(ctx, reason);
+}
+
+const kk_client_ops kk_h1_client_ops = {
+	"h1-client",
+	ep_get, ep_release, ep_close,
+	ep_send_head, ep_room, ep_put, ep_takes_buf, ep_put_buf, ep_send_trailers, ep_end,
+	ep_flush,
+	ep_can_resend, ep_save, ep_resend,
+	ep_began, ep_head, ep_head_done, ep_body_next, ep_body_used, ep_trailers_used,
+	ep_body_take,
+	ep_state, ep_progress, ep_push, ep_wake, ep_wake_if_more, ep_timer, ep_detach, ep_conn,
+};
 
 static void
 back_timeout(kk_conn *c)
@@ -491,9 +595,10 @@ back_timeout(kk_conn *c)
 
 /* The PROXY header of a --send-proxy cluster, written on the socket once
  * it connects and before the transport's start: it precedes every byte,
- * a TLS handshake's too (spec §2). The addresses are the owner's
- * (kk_front_addrs). A new connection's send buffer is empty, so the few
- * bytes go whole or the connection has failed. 1 sent, 0 failed. */
+ * a TLS handshake's too (spec §2). The addresses are the client's, as
+ * its stream's server endpoint gives them (kk_server_ops.addrs). A new
+ * connection's send buffer is empty, so the few bytes go whole or the
+ * connection has failed. 1 sent, 0 failed. */
 static int
 send_proxy(kk_back *b)
 {
@@ -501,7 +606,7 @@ send_proxy(kk_back *b)
 	kk_addr src, dst;
 	size_t n;
 	ssize_t w;
-	if (!kk_front_addrs(b->owner, &src, &dst))
+	if (!b->stream->fops->addrs(b->stream->front, &src, &dst))
 		return 0;
 	n = kk_proxyhdr_build(hdr, sizeof hdr, b->proxy == KK_SEND_PROXY_V2 ? 2 : 1,
 	    (const struct sockaddr *)&src.ss, (const struct sockaddr *)&dst.ss);
@@ -585,8 +690,8 @@ kk_back_close_idle(void)
 		kk_link *nl;
 		unsigned n = 0;
 		/* Counted first: after the last close the bend is not touched.
-		 * Not all of nidle: the held ones (kk_back.owner) are not here,
-		 * and close with their client. */
+		 * Not all of nidle: the parked ones (kk_back.owner) are not
+		 * here, and close with their client. */
 		for (l = bend->avail.next; l != &bend->avail; l = l->next)
 			n += !KK_CONTAINER(l, kk_back, link)->streams;
 		for (l = bend->avail.next; n; l = nl) {

@@ -3,6 +3,7 @@
  * snapshot is built or a connection closes: a list is enough. */
 #include <stdlib.h>
 #include <string.h>
+#include "back.h"
 #include "bend.h"
 
 static kk_link all = { &all, &all };
@@ -31,6 +32,7 @@ kk_bend_get(const char *addr_text, const kk_addr *addr)
 	kk_list_init(&b->avail);
 	strncpy(b->addr_text, addr_text, sizeof b->addr_text - 1);
 	b->tp = &kk_transport_plain;	/* TLS to backends: a later table */
+	b->proto = &kk_h1_client_ops;	/* HTTP/2 to backends: a later table */
 	b->addr = *addr;
 	b->refs = 1;
 	kk_list_push(&all, &b->link);

@@ -26,8 +26,11 @@ struct kk_bend {
 	char addr_text[KK_ADDR_FMTLEN];
 	kk_addr addr;
 	const kk_transport *tp;	/* what back connections to it move bytes with */
+	/* The protocol its back connections speak, as a stream's back
+	 * endpoint (stream.h). */
+	const struct kk_client_ops *proto;
 	unsigned refs;		/* snapshots naming it */
-	unsigned nidle;		/* connections with no stream (pooled, or held for one client) */
+	unsigned nidle;		/* connections with no stream (pooled, or parked) */
 	unsigned nactive;	/* connections serving a stream */
 	unsigned nconns;	/* all connections, idle or not */
 	uint64_t down_until;	/* avoided until then (monotonic ms) */

@@ -11,8 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/tcp.h>
-#include <llhttp.h>
 #include "front.h"
+#include "h1.h"
 #include "preamble.h"
 #include "router.h"
 #include "stream.h"
@@ -32,21 +32,71 @@ static unsigned long drain_grace_ms;
 static kk_link fronts = { &fronts, &fronts };
 static kk_link freelist = { &freelist, &freelist };
 static unsigned nfronts;
-static kk_h1head req_head;	/* scratch: one head is parsed at a time */
+/* Scratch: one head, one trailer section, is parsed at a time. */
+static kk_reqhead req_head;
+static kk_fields req_trailers;
 
-/* A front connection upgraded after a 101 and its back connection: the
- * tunnel between them (the protocol context of both) and what its owner
- * keeps. From a free list, so the upgrade itself allocates only once. */
+/* How the response body goes to the client (h1s.out). */
+enum { OUT_NONE = 0, OUT_LENGTH, OUT_CHUNKED, OUT_RAW_CLOSE };
+
+/* The h1 server's side of the stream in flight: what only a request in
+ * flight needs, so that an idle connection does not carry it. The
+ * connection's pc points to it from the head to the stream's end; the
+ * stream's front endpoint context. From a free list: as many exist as
+ * requests are in flight. */
+typedef struct h1s h1s;
+struct h1s {
+	kk_link link;		/* free list */
+	kk_front *front;
+	kk_stream *stream;
+	kk_h1body req;		/* the request body's framing */
+	uint64_t resp_at;	/* output offset where the final response starts */
+	uint64_t seen;		/* bytes moved when the stream last looked */
+	unsigned char minor;	/* HTTP/1.x of the request */
+	unsigned char out;	/* OUT_*: framing of the response body */
+	unsigned char ended;	/* the last chunk went out with trailers */
+	unsigned char starved;	/* the request body waits for the client's bytes */
+};
+static kk_link h1s_free = { &h1s_free, &h1s_free };
+
+/* A front connection upgraded after a 101 and its back endpoint: the
+ * tunnel between them (the protocol context of both connections) and what
+ * its owner keeps. From a free list, so the upgrade itself allocates only
+ * once. */
 typedef struct upgraded upgraded;
 struct upgraded {
 	kk_link link;		/* free list */
 	kk_tunnel t;
 	kk_front *front;
-	kk_back *back;
+	const kk_client_ops *bops;	/* the back endpoint, closed with the tunnel */
+	void *back;
 	uint64_t seen_in, seen_out;	/* the client's bytes when last counted */
 };
 static kk_link upgraded_free = { &upgraded_free, &upgraded_free };
 
+/* What only some connections need, kept out of kk_front so that the
+ * others do not pay for it: the addresses of an --expect-proxy header
+ * (psrc family 0 when it carried none: the socket's own stand), got when
+ * the header names them, and the client's kk_park, got when a stream of
+ * the connection goes to a --send-proxy cluster. The client address moves
+ * here with it (kk_front.client then holds the side). Kept until the
+ * connection closes; from a free list. */
+struct kk_front_side {
+	kk_link link;		/* free list */
+	kk_front_client client;
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} psrc, pdst;
+	kk_park park;
+};
+static kk_link side_free = { &side_free, &side_free };
+/* An idle connection stays at 256 bytes of heap (front.h): 248 and
+ * malloc's 8-byte header, 16-byte aligned. The build fails if it grows. */
+typedef char kk_front_fits_256[sizeof(kk_front) <= 248 ? 1 : -1];
+
+static const kk_server_ops h1_server_ops;
 static void front_free(kk_task *);
 static void tunnel_close(kk_front *);
 static void front_run(kk_conn *);
@@ -67,26 +117,75 @@ kk_front_count(void)
 	return nfronts + kk_tcpfront_count();	/* one bound for both kinds */
 }
 
+/* Where the client address is: in the connection, or with its side. */
+static inline kk_front_client *
+client_of(kk_front *f)
+{
+	return (f->flags & KK_FRONT_F_SIDE) ? &f->client.side->client : &f->client.addr;
+}
+
 /* Keeps the client address for X-Forwarded-For: the socket's peer, or
  * the source a PROXY header gave. */
 static void
 set_client(kk_front *f, const struct sockaddr *sa)
 {
-	f->v6 = 0;
+	kk_front_client *a = client_of(f);
+	f->flags &= ~KK_FRONT_F_V6;
 	if (sa->sa_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)sa;
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], f->client.text,
-			    sizeof f->client.text);
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], a->text, sizeof a->text);
 		else {
-			memcpy(f->client.in6, &s6->sin6_addr, 16);
-			f->v6 = 1;
+			memcpy(a->in6, &s6->sin6_addr, 16);
+			f->flags |= KK_FRONT_F_V6;
 		}
 	} else if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-		    f->client.text, sizeof f->client.text);
+		    a->text, sizeof a->text);
 	else
-		strcpy(f->client.text, "unknown");
+		strcpy(a->text, "unknown");
+}
+
+/* The connection's side, made the first time it is asked for; NULL when
+ * there is no memory for it. The client text client_text gave before is
+ * overwritten then: a stream asks for the side (ep_park) only once a
+ * backend is picked, after kk_stream_start has copied that text into the
+ * head (kk_head_forward). */
+static struct kk_front_side *
+side_get(kk_front *f)
+{
+	kk_link *l;
+	struct kk_front_side *d;
+	if (f->flags & KK_FRONT_F_SIDE)
+		return f->client.side;
+	if ((l = kk_list_first(&side_free))) {
+		kk_list_unlink(l);
+		d = KK_CONTAINER(l, struct kk_front_side, link);
+	} else if (!(d = malloc(sizeof *d))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(d, 0, sizeof *d);
+	d->client = f->client.addr;
+	f->client.side = d;
+	f->flags |= KK_FRONT_F_SIDE;
+	return d;
+}
+
+/* The connection closes: the connection parked for it closes through its
+ * client endpoint (which empties the slot), and the side goes. */
+static void
+side_put(kk_front *f)
+{
+	struct kk_front_side *d;
+	if (!(f->flags & KK_FRONT_F_SIDE))
+		return;
+	d = f->client.side;
+	if (d->park.ctx)
+		d->park.ops->close(d->park.ctx, KK_CLOSE_BACK_DONE);
+	f->flags &= ~KK_FRONT_F_SIDE;
+	f->client.addr = d->client;
+	kk_list_push(&side_free, &d->link);
 }
 
 void
@@ -105,7 +204,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		return;
 	}
 	memset(f, 0, sizeof *f);
-	kk_conn_init(&f->conn, fd, KK_IO_FRONT, ls->tp, &preamble, f);
+	kk_conn_init(&f->conn, fd, KK_IO_FRONT, ls->tp, &preamble, NULL);
 	f->lsock = ls;
 	f->reason = KK_CLOSE_DONE;
 	set_client(f, sa);
@@ -128,14 +227,65 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	if (ls->rl && ls->rl->expect_proxy) {
 		/* The header is part of the first request: the request
 		 * timeout bounds it, from the accept. */
-		f->flags |= KK_FRONT_F_PROXY;
 		f->tkind = KK_FRONT_T_PROXY;
 		kk_timer_arm(&f->conn.timer, kk_now_ms + ls->rl->request_ms);
 	} else {
 		f->tkind = KK_FRONT_T_IDLE;
 		kk_timer_arm(&f->conn.timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
 	}
-	kk_front_wake(f);
+	kk_conn_wake(&f->conn);
+}
+
+/* The stream state of the request in flight, NULL when none. */
+static inline h1s *
+rq(const kk_front *f)
+{
+	return (f->flags & KK_FRONT_F_TUNNEL) ? NULL : f->conn.pc;
+}
+
+static inline kk_front *
+conn_front(kk_conn *c)
+{
+	return KK_CONTAINER(c, kk_front, conn);
+}
+
+static h1s *
+h1s_new(kk_front *f)
+{
+	kk_link *l = kk_list_first(&h1s_free);
+	h1s *q;
+	if (l) {
+		kk_list_unlink(l);
+		q = KK_CONTAINER(l, h1s, link);
+	} else if (!(q = malloc(sizeof *q)))
+		return NULL;
+	memset(q, 0, sizeof *q);
+	q->front = f;
+	return q;
+}
+
+/* The request is over for this connection: its stream state goes. */
+static void
+detach(kk_front *f)
+{
+	h1s *q = rq(f);
+	if (!q)
+		return;
+	f->conn.pc = NULL;
+	kk_list_push(&h1s_free, &q->link);
+}
+
+/* Ends the stream in flight, if any, with its back endpoint. */
+static void
+abort_stream(kk_front *f)
+{
+	h1s *q = rq(f);
+	if (q) {
+		kk_stream *s = q->stream;
+		detach(f);
+		if (s)
+			kk_stream_abort(s);
+	}
 }
 
 void
@@ -144,12 +294,10 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	if (f->conn.flags & KK_CONN_F_DEAD)
 		return;
 	f->conn.flags |= KK_CONN_F_DEAD;
-	if (f->stream)
-		kk_stream_abort(f->stream);
+	abort_stream(f);
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
-	if (f->held)
-		kk_back_close(f->held, KK_CLOSE_BACK_DONE);
+	side_put(f);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
 	kk_conn_close(&f->conn);
@@ -170,27 +318,14 @@ front_free(kk_task *t)
 	kk_list_push(&freelist, &f->link);
 }
 
-const char *
-kk_front_client(const kk_front *f, char buf[INET6_ADDRSTRLEN])
+/* The client address as text; buf is used for IPv6. */
+static const char *
+client_text(kk_front *f, char buf[INET6_ADDRSTRLEN])
 {
-	if (!f->v6)
-		return f->client.text;
-	return inet_ntop(AF_INET6, f->client.in6, buf, INET6_ADDRSTRLEN) ? buf : "unknown";
-}
-
-int
-kk_front_addrs(const kk_front *f, kk_addr *src, kk_addr *dst)
-{
-	if (f->psrc.sa.sa_family) {
-		src->len = f->psrc.sa.sa_family == AF_INET ? sizeof f->psrc.in : sizeof f->psrc.in6;
-		dst->len = f->pdst.sa.sa_family == AF_INET ? sizeof f->pdst.in : sizeof f->pdst.in6;
-		memcpy(&src->ss, &f->psrc, src->len);
-		memcpy(&dst->ss, &f->pdst, dst->len);
-		return 1;
-	}
-	src->len = dst->len = sizeof src->ss;
-	return getpeername(f->conn.io.fd, (struct sockaddr *)&src->ss, &src->len) == 0 &&
-	    getsockname(f->conn.io.fd, (struct sockaddr *)&dst->ss, &dst->len) == 0;
+	kk_front_client *a = client_of(f);
+	if (!(f->flags & KK_FRONT_F_V6))
+		return a->text;
+	return inet_ntop(AF_INET6, a->in6, buf, INET6_ADDRSTRLEN) ? buf : "unknown";
 }
 
 /* Stops taking requests; the connection closes once its output is
@@ -204,8 +339,10 @@ set_closing(kk_front *f, enum kk_close reason)
 	}
 }
 
-void
-kk_front_respond_error(kk_front *f, int status, int keep, enum kk_close reason)
+/* Answers the current request with an error response generated here;
+ * keep: the connection may serve another request after it. */
+static void
+respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 {
 	kk_buf *out = &f->conn.out;
 	size_t n;
@@ -220,21 +357,7 @@ kk_front_respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 	out->len += (uint32_t)n;
 	if (!keep)
 		set_closing(f, reason);
-	kk_front_wake(f);
-}
-
-void
-kk_front_stream_done(kk_front *f, int keep, int whole)
-{
-	if (whole)
-		f->flags |= KK_FRONT_F_REQ_READ;
-	/* keep is what the response head told the client. A head sent
-	 * before a drain began promised the connection: the client may have
-	 * sent (pipelined) its next request already, which is answered,
-	 * with Connection: close, rather than read and dropped by the close. */
-	if (!keep)
-		set_closing(f, KK_CLOSE_DONE);
-	kk_front_wake(f);
+	kk_conn_wake(&f->conn);
 }
 
 /* Refuses a malformed request: 4xx, then close. */
@@ -242,7 +365,7 @@ static void
 refuse(kk_front *f, int err)
 {
 	kk_stats.refused[err]++;
-	kk_front_respond_error(f, kk_h1_err_status(err), 0, KK_CLOSE_BAD_REQUEST);
+	respond_error(f, kk_h1_err_status(err), 0, KK_CLOSE_BAD_REQUEST);
 }
 
 /* Parses the head at the start of the input, if complete, and starts its
@@ -252,14 +375,17 @@ static int
 read_head(kk_front *f)
 {
 	kk_buf *in = &f->conn.in;
-	kk_h1head *h = &req_head;
+	kk_reqhead *h = &req_head;
+	kk_h1info info;
 	kk_rcluster *c;
 	kk_router *r = kk_worker_router();
 	kk_rlistener *rl = f->lsock->rl;
+	kk_fwd fwd;
+	char client[INET6_ADDRSTRLEN];
+	h1s *q;
 	long n;
 	size_t scan;
 	int e, keep, status;
-	const char *method;
 
 	/* Empty lines before a request are ignored (RFC 9112 §2.2). */
 	if (!f->scan)
@@ -284,37 +410,43 @@ read_head(kk_front *f)
 	f->scan = 0;
 	kk_stats.requests++;
 	f->flags &= ~(KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ | KK_FRONT_F_ACKED);
-	e = kk_h1_parse_request(h, in->data + in->off, (size_t)n);
+	e = kk_h1_parse_request(h, &info, in->data + in->off, (size_t)n);
 	if (e) {
 		refuse(f, e);
 		return -1;
 	}
-	f->minor = h->minor;
-	f->req_body = (unsigned char)h->body;
-	f->req_left = h->clen;
-	kk_h1_chunk_init(&f->req_chunk);
-	keep = h->minor ? !(h->flags & KK_H1_F_CLOSE) : (h->flags & KK_H1_F_KEEPALIVE) != 0;
+	keep = info.minor ? !(info.flags & KK_H1_F_CLOSE) : (info.flags & KK_H1_F_KEEPALIVE) != 0;
 	if (!keep)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
-	method = llhttp_method_name((llhttp_method_t)h->method);
-	c = rl ? kk_router_match(rl, h->host, h->hostlen, h->base + h->path.off, h->path.len,
-	    method, strlen(method)) : NULL;
+	c = rl ? kk_router_match(rl, h->host, h->hostlen, h->fl.base + h->path.off, h->pathlen,
+	    h->fl.base + h->method.off, h->method.len) : NULL;
 	if (!c) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
-		keep = keep && h->body == KK_H1_BODY_NONE;
+		keep = keep && h->body == KK_BODY_NONE;
 		kk_buf_consume(in, (size_t)n);
-		kk_front_respond_error(f, 404, keep, KK_CLOSE_DONE);
+		respond_error(f, 404, keep, KK_CLOSE_DONE);
 		return keep ? 1 : -1;
 	}
-	if (!kk_stream_start(f, h, r, rl, c, keep, &status)) {
+	if (!(q = h1s_new(f))) {
 		kk_buf_consume(in, (size_t)n);
-		kk_front_respond_error(f, status, 0, KK_CLOSE_DONE);
+		respond_error(f, 500, 0, KK_CLOSE_NOMEM);
 		return -1;
 	}
+	q->minor = info.minor;
+	kk_h1_body_init(&q->req, info.body, h->clen);
+	f->conn.pc = q;
+	fwd.client = client_text(f, client);
+	fwd.port = rl->port[0] ? rl->port : NULL;
+	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
 	kk_buf_consume(in, (size_t)n);
+	if (!q->stream) {
+		detach(f);
+		respond_error(f, status, 0, KK_CLOSE_DONE);
+		return -1;
+	}
 	return 1;
 }
 
@@ -330,9 +462,11 @@ set_timer(kk_front *f)
 {
 	kk_rlistener *rl = f->lsock->rl;
 	unsigned long front_ms = rl ? rl->front_ms : 60000;
-	/* With a stream in flight, the stream decides (kk_front_stream_timer):
-	 * it alone knows whether the client has to act. */
-	if (f->flags & KK_FRONT_F_LINGER || f->stream)
+	/* With a stream in flight, the stream decides (ep_timer): it alone
+	 * knows whether the client has to act. A PROXY header still to come
+	 * keeps its own deadline: that timer's kind is the state that says
+	 * the header is pending (a drain must not turn it into an idle one). */
+	if (f->flags & KK_FRONT_F_LINGER || rq(f) || f->tkind == KK_FRONT_T_PROXY)
 		return;
 	if (f->conn.in.len) {
 		if (f->tkind != KK_FRONT_T_HEAD)	/* counted from the first byte */
@@ -346,17 +480,26 @@ set_timer(kk_front *f)
 		arm(f, KK_FRONT_T_IDLE, front_ms);
 }
 
-void
-kk_front_stream_timer(kk_front *f, int req_done)
+/* The h1 server as a stream's front endpoint (kk_server_ops): ctx is the
+ * stream state (h1s) of the connection's request in flight. */
+
+/* The stream in flight times the client while it owes something: body
+ * bytes (req_done 0, the body waits for its bytes) or reading the
+ * response (output unsent). Bytes moved since the last call move the
+ * deadline (the front timeout) on. */
+static void
+ep_timer(void *ctx, int req_done)
 {
+	h1s *q = ctx;
+	kk_front *f = q->front;
 	kk_rlistener *rl = f->lsock->rl;
 	uint64_t seen = f->conn.bytes_in + f->conn.bytes_out;
 	unsigned kind = KK_FRONT_T_NONE;
-	int progress = seen != f->seen;
-	f->seen = seen;
+	int progress = seen != q->seen;
+	q->seen = seen;
 	if (f->conn.out.len)
 		kind = KK_FRONT_T_SEND;
-	else if (!req_done && !f->conn.in.len)
+	else if (!req_done && q->starved)
 		kind = KK_FRONT_T_BODY;
 	if (kind == KK_FRONT_T_NONE) {
 		kk_timer_disarm(&f->conn.timer);
@@ -365,75 +508,57 @@ kk_front_stream_timer(kk_front *f, int req_done)
 		arm(f, (unsigned char)kind, rl ? rl->front_ms : 60000);
 }
 
-enum kk_msg
-kk_front_body_next(kk_front *f, const char **p, size_t *n)
+static enum kk_msg
+ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 {
-	kk_buf *in = &f->conn.in;
-	if (f->req_body == KK_H1_BODY_NONE ||
-	    (f->req_body == KK_H1_BODY_LENGTH && !f->req_left))
-		return KK_MSG_END;
-	if (f->req_body == KK_H1_BODY_CHUNKED) {
-		/* Asked with no byte too: at its end the decoder says so again
-		 * without consuming, so an end that found no room yet is not
-		 * lost once the input is drained. */
-		size_t used;
-		int r = kk_h1_chunk_next(&f->req_chunk, in->data ? in->data + in->off : NULL,
-		    in->len, &used);
-		kk_buf_consume(in, used);
-		if (r == KK_H1_CHUNK_ERR)
-			return KK_MSG_INVALID;
-		if (r == KK_H1_CHUNK_END)
-			return KK_MSG_END;
-		if (r != KK_H1_CHUNK_DATA || !in->len) {
-			kk_buf_trim(in);
-			return KK_MSG_WAIT;
-		}
-		*n = in->len < f->req_chunk.left ? in->len : (size_t)f->req_chunk.left;
-	} else {
-		if (!in->len) {
-			kk_buf_trim(in);
-			return KK_MSG_WAIT;
-		}
-		*n = in->len < f->req_left ? in->len : (size_t)f->req_left;
-	}
-	*p = in->data + in->off;
-	return KK_MSG_DATA;
+	h1s *q = ctx;
+	kk_conn *c = &q->front->conn;
+	enum kk_msg m = kk_h1_body_next(&q->req, &c->in, p, n, &req_trailers);
+	/* Waiting on the client, with its input all taken or a part of a
+	 * trailer section in it: an end of file now is the client's abort
+	 * (front_process), a silence its body timeout (ep_timer). */
+	q->starved = m == KK_MSG_WAIT;
+	if (m == KK_MSG_INVALID)
+		kk_stats.refused[KK_H1_E_SYNTAX]++;
+	*tr = &req_trailers;
+	return m;
 }
 
-void
-kk_front_body_used(kk_front *f, size_t n)
+static void
+ep_body_used(void *ctx, size_t n)
 {
-	kk_buf_consume(&f->conn.in, n);
-	if (f->req_body == KK_H1_BODY_CHUNKED)
-		f->req_chunk.left -= n;
-	else
-		f->req_left -= n;
-	kk_buf_trim(&f->conn.in);
+	h1s *q = ctx;
+	kk_h1_body_used(&q->req, &q->front->conn.in, n);
 }
 
-size_t
-kk_front_body_take(kk_front *f, kk_buf *dst)
+static void
+ep_trailers_used(void *ctx)
 {
-	kk_buf *in = &f->conn.in;
-	size_t n = in->len;
-	if (!n || f->req_body != KK_H1_BODY_LENGTH || n > f->req_left)
-		return 0;
-	*dst = *in;
-	memset(in, 0, sizeof *in);
-	f->req_left -= n;
-	return n;
+	h1s *q = ctx;
+	kk_h1_body_trailers_done(&q->req, &q->front->conn.in);
 }
 
-int
-kk_front_send_head(kk_front *f, const kk_h1head *h, int *keep)
+static size_t
+ep_body_take(void *ctx, kk_buf *dst)
 {
+	h1s *q = ctx;
+	return kk_h1_body_take(&q->req, &q->front->conn.in, dst);
+}
+
+/* Queues head h: a 1xx passes to HTTP/1.1 clients only; a final head
+ * fixes the body framing. */
+static int
+ep_send_head(void *ctx, const kk_resphead *h, int *keep)
+{
+	h1s *q = ctx;
+	kk_front *f = q->front;
 	kk_buf *out = &f->conn.out;
 	size_t w;
 	if (!kk_buf_take(out, &f->conn.bufwait))
 		return 0;
 	if (h->status < 200) {
 		/* 1xx: passed on to HTTP/1.1 clients, swallowed for 1.0. */
-		if (f->minor) {
+		if (q->minor) {
 			w = kk_h1_write_response(h, 0, 1, 1, kk_buf_tail(out), kk_buf_room(out));
 			if (!w)
 				return out->len ? 0 : -1;
@@ -444,18 +569,18 @@ kk_front_send_head(kk_front *f, const kk_h1head *h, int *keep)
 	/* Where the final response starts in the client's output: until the
 	 * client has been sent a byte past it, a failed response can still
 	 * be replaced by a 502. */
-	f->resp_at = f->conn.bytes_out + out->len;
+	q->resp_at = f->conn.bytes_out + out->len;
 	switch (h->body) {
-	case KK_H1_BODY_NONE: f->out = KK_OUT_NONE; break;
-	case KK_H1_BODY_LENGTH: f->out = KK_OUT_LENGTH; break;
+	case KK_BODY_NONE: q->out = OUT_NONE; break;
+	case KK_BODY_LENGTH: q->out = OUT_LENGTH; break;
 	default:
-		/* Chunked, or until close: HTTP/1.1 clients get chunks and keep
-		 * their connection; HTTP/1.0 clients get the bytes, then the
-		 * close that ends them. */
-		f->out = f->minor ? KK_OUT_CHUNKED : KK_OUT_RAW_CLOSE;
+		/* A length only the end tells: HTTP/1.1 clients get chunks and
+		 * keep their connection; HTTP/1.0 clients get the bytes, then
+		 * the close that ends them. */
+		q->out = q->minor ? OUT_CHUNKED : OUT_RAW_CLOSE;
 	}
-	*keep = *keep && f->out != KK_OUT_RAW_CLOSE && !kk_front_draining;
-	w = kk_h1_write_response(h, f->out == KK_OUT_CHUNKED, *keep, f->minor, kk_buf_tail(out),
+	*keep = *keep && q->out != OUT_RAW_CLOSE && !kk_front_draining;
+	w = kk_h1_write_response(h, q->out == OUT_CHUNKED, *keep, q->minor, kk_buf_tail(out),
 	    kk_buf_room(out));
 	if (!w)
 		return out->len ? 0 : -1;
@@ -463,23 +588,26 @@ kk_front_send_head(kk_front *f, const kk_h1head *h, int *keep)
 	return 1;
 }
 
-size_t
-kk_front_body_room(kk_front *f)
+static size_t
+ep_room(void *ctx)
 {
+	h1s *q = ctx;
+	kk_buf *out = &q->front->conn.out;
 	size_t room;
-	if (!kk_buf_take(&f->conn.out, &f->conn.bufwait))
+	if (!kk_buf_take(out, &q->front->conn.bufwait))
 		return 0;
-	room = kk_buf_room(&f->conn.out);
-	if (f->out == KK_OUT_CHUNKED)
+	room = kk_buf_room(out);
+	if (q->out == OUT_CHUNKED)
 		room = room > KK_H1_CHUNK_OVERHEAD ? room - KK_H1_CHUNK_OVERHEAD : 0;
 	return room;
 }
 
-void
-kk_front_body_put(kk_front *f, const char *p, size_t n)
+static void
+ep_put(void *ctx, const char *p, size_t n)
 {
-	kk_buf *out = &f->conn.out;
-	if (f->out == KK_OUT_CHUNKED)
+	h1s *q = ctx;
+	kk_buf *out = &q->front->conn.out;
+	if (q->out == OUT_CHUNKED)
 		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
 	else {
 		memcpy(kk_buf_tail(out), p, n);
@@ -487,19 +615,55 @@ kk_front_body_put(kk_front *f, const char *p, size_t n)
 	}
 }
 
-void
-kk_front_body_put_buf(kk_front *f, kk_buf *buf)
+/* Whether a whole buffer of body bytes can be queued as it is (no
+ * framing around it, nothing queued before it). */
+static int
+ep_takes_buf(void *ctx)
 {
-	kk_buf_give(&f->conn.out);
-	f->conn.out = *buf;
+	h1s *q = ctx;
+	return q->out != OUT_CHUNKED && !q->front->conn.out.len;
+}
+
+static void
+ep_put_buf(void *ctx, kk_buf *buf)
+{
+	h1s *q = ctx;
+	kk_conn *c = &q->front->conn;
+	kk_buf_give(&c->out);
+	c->out = *buf;
 	memset(buf, 0, sizeof *buf);
 }
 
-int
-kk_front_body_end(kk_front *f)
+/* Trailer fields go out only after chunks, the last chunk with them;
+ * under a length (or raw, for HTTP/1.0) they are dropped. A section that
+ * could not fit even an empty buffer is dropped too: the body ends. */
+static int
+ep_send_trailers(void *ctx, const kk_fields *tr)
 {
+	h1s *q = ctx;
+	kk_front *f = q->front;
 	kk_buf *out = &f->conn.out;
-	if (f->out != KK_OUT_CHUNKED)
+	size_t w;
+	if (q->out != OUT_CHUNKED)
+		return 1;
+	if (!kk_buf_take(out, &f->conn.bufwait))
+		return 0;
+	w = kk_h1_write_trailers(tr, kk_buf_tail(out), kk_buf_room(out));
+	if (!w)
+		return !out->len;
+	out->len += (uint32_t)w;
+	q->ended = 1;
+	return 1;
+}
+
+/* The end of the body (the last chunk). */
+static int
+ep_end(void *ctx)
+{
+	h1s *q = ctx;
+	kk_front *f = q->front;
+	kk_buf *out = &f->conn.out;
+	if (q->out != OUT_CHUNKED || q->ended)
 		return 1;
 	if (!kk_buf_take(out, &f->conn.bufwait) || kk_buf_room(out) < 5)
 		return 0;
@@ -508,27 +672,165 @@ kk_front_body_end(kk_front *f)
 	return 1;
 }
 
-int
-kk_front_take_back(kk_front *f)
+static int
+ep_take_back(void *ctx)
 {
-	if (f->conn.bytes_out > f->resp_at)
+	h1s *q = ctx;
+	kk_conn *c = &q->front->conn;
+	if (c->bytes_out > q->resp_at)
 		return 0;
-	f->conn.out.len = (uint32_t)(f->resp_at - f->conn.bytes_out);
-	kk_buf_trim(&f->conn.out);
+	c->out.len = (uint32_t)(q->resp_at - c->bytes_out);
+	kk_buf_trim(&c->out);
 	return 1;
 }
 
-void
-kk_front_abort(kk_front *f, enum kk_close reason)
+/* The stream ended; the connection goes back to reading requests or
+ * closes, per keep. */
+static void
+ep_done(void *ctx, int keep, int whole)
 {
-	set_closing(f, reason);
-	kk_front_wake(f);
+	h1s *q = ctx;
+	kk_front *f = q->front;
+	detach(f);
+	if (whole)
+		f->flags |= KK_FRONT_F_REQ_READ;
+	/* keep is what the response head told the client. A head sent
+	 * before a drain began promised the connection: the client may have
+	 * sent (pipelined) its next request already, which is answered,
+	 * with Connection: close, rather than read and dropped by the close. */
+	if (!keep)
+		set_closing(f, KK_CLOSE_DONE);
+	kk_conn_wake(&f->conn);
 }
+
+static void
+ep_error(void *ctx, int status, enum kk_close reason)
+{
+	h1s *q = ctx;
+	kk_front *f = q->front;
+	detach(f);
+	respond_error(f, status, 0, reason);
+}
+
+/* Ends the connection after a response cut short: no more requests, what
+ * is queued is written, then the close, counted under reason. */
+static void
+ep_cut(void *ctx, enum kk_close reason)
+{
+	h1s *q = ctx;
+	kk_front *f = q->front;
+	detach(f);
+	set_closing(f, reason);
+	kk_conn_wake(&f->conn);
+}
+
+static void
+ep_close(void *ctx, enum kk_close reason)
+{
+	h1s *q = ctx;
+	kk_front_close(q->front, reason);
+}
+
+static void upgrade(kk_front *, const kk_client_ops *, void *);
+
+static void
+ep_upgrade(void *ctx, const kk_client_ops *bops, void *bctx)
+{
+	h1s *q = ctx;
+	kk_front *f = q->front;
+	detach(f);
+	upgrade(f, bops, bctx);
+}
+
+static int
+ep_flush(void *ctx, int more)
+{
+	h1s *q = ctx;
+	kk_conn *c = &q->front->conn;
+	return c->out.len ? kk_conn_flush(c, 0, more) : 1;
+}
+
+static void
+ep_push(void *ctx)
+{
+	h1s *q = ctx;
+	kk_conn_push(&q->front->conn);
+}
+
+static unsigned
+ep_state(void *ctx)
+{
+	h1s *q = ctx;
+	const kk_conn *c = &q->front->conn;
+	return (unsigned)(kk_conn_readable(c) * KK_EP_READABLE) |
+	    (unsigned)((c->out.len != 0) * KK_EP_BACKLOG);
+}
+
+static uint64_t
+ep_progress(void *ctx)
+{
+	h1s *q = ctx;
+	return kk_conn_progress(&q->front->conn);
+}
+
+static void
+ep_wake(void *ctx)
+{
+	h1s *q = ctx;
+	kk_conn_wake(&q->front->conn);
+}
+
+/* Runs the connection again when its last read may have left bytes in
+ * the kernel that no new edge will announce and its input has room. */
+static void
+ep_wake_if_more(void *ctx)
+{
+	h1s *q = ctx;
+	if (kk_conn_may_read(&q->front->conn))
+		kk_conn_wake(&q->front->conn);
+}
+
+/* The client's addresses for a PROXY header sent upstream: an
+ * --expect-proxy header's, else the socket's. */
+static int
+ep_addrs(void *ctx, kk_addr *src, kk_addr *dst)
+{
+	kk_front *f = ((h1s *)ctx)->front;
+	const struct kk_front_side *d = (f->flags & KK_FRONT_F_SIDE) ? f->client.side : NULL;
+	if (d && d->psrc.sa.sa_family) {
+		int v4 = d->psrc.sa.sa_family == AF_INET;	/* both of one family */
+		src->len = v4 ? sizeof d->psrc.in : sizeof d->psrc.in6;
+		dst->len = v4 ? sizeof d->pdst.in : sizeof d->pdst.in6;
+		memcpy(&src->ss, &d->psrc, src->len);
+		memcpy(&dst->ss, &d->pdst, dst->len);
+		return 1;
+	}
+	src->len = dst->len = sizeof src->ss;
+	return getpeername(f->conn.io.fd, (struct sockaddr *)&src->ss, &src->len) == 0 &&
+	    getsockname(f->conn.io.fd, (struct sockaddr *)&dst->ss, &dst->len) == 0;
+}
+
+static kk_park *
+ep_park(void *ctx)
+{
+	struct kk_front_side *d = side_get(((h1s *)ctx)->front);
+	return d ? &d->park : NULL;
+}
+
+static const kk_server_ops h1_server_ops = {
+	"h1-server",
+	ep_body_next, ep_body_used, ep_trailers_used, ep_body_take,
+	ep_send_head, ep_room, ep_put, ep_takes_buf, ep_put_buf, ep_send_trailers, ep_end,
+	ep_take_back,
+	ep_done, ep_error, ep_cut, ep_close, ep_upgrade,
+	ep_flush, ep_push, ep_state, ep_progress, ep_wake, ep_wake_if_more, ep_timer,
+	ep_addrs, ep_park,
+};
 
 static void
 front_timeout(kk_conn *c)
 {
-	kk_front *f = c->pc;
+	kk_front *f = conn_front(c);
 	switch (f->tkind) {
 	case KK_FRONT_T_PROXY:
 		kk_stats.proxy[KK_PROXYHDR_E_TIMEOUT]++;
@@ -536,7 +838,7 @@ front_timeout(kk_conn *c)
 		break;
 	case KK_FRONT_T_HEAD:
 		f->conn.in.len = 0;
-		kk_front_respond_error(f, 408, 0, KK_CLOSE_REQUEST_TIMEOUT);
+		respond_error(f, 408, 0, KK_CLOSE_REQUEST_TIMEOUT);
 		arm(f, KK_FRONT_T_SEND, 5000);
 		break;
 	case KK_FRONT_T_LINGER:
@@ -552,9 +854,9 @@ front_timeout(kk_conn *c)
 		/* The client stopped sending its body. Before any response it
 		 * is told so (RFC 9110 §15.5.9: 408), the backend connection
 		 * going with the stream; after, the connection just ends. */
-		if (f->stream && !kk_stream_answered(f->stream)) {
-			kk_stream_abort(f->stream);
-			kk_front_respond_error(f, 408, 0, KK_CLOSE_BODY_TIMEOUT);
+		if (rq(f) && !kk_stream_answered(rq(f)->stream)) {
+			abort_stream(f);
+			respond_error(f, 408, 0, KK_CLOSE_BODY_TIMEOUT);
 			arm(f, KK_FRONT_T_SEND, 5000);
 		} else
 			kk_front_close(f, KK_CLOSE_BODY_TIMEOUT);
@@ -644,11 +946,12 @@ front_process(kk_front *f)
 				return;
 			}
 			/* Room for more of the response. */
-			if (f->stream)
-				kk_stream_front_drained(f->stream);
+			if (rq(f))
+				kk_stream_front_drained(rq(f)->stream);
 		}
-		if (f->stream) {
-			kk_stream *s = f->stream;
+		if (rq(f)) {
+			h1s *q = rq(f);
+			kk_stream *s = q->stream;
 			if (kk_stream_wants_body(s))
 				kk_conn_fill(&f->conn);
 			if (!kk_stream_pump(s)) {
@@ -656,7 +959,7 @@ front_process(kk_front *f)
 					return;
 				continue;	/* ended: flush, then the next request */
 			}
-			if (kk_stream_wants_body(s) && !f->conn.in.len) {
+			if (kk_stream_wants_body(s) && q->starved) {
 				if (f->conn.flags & (KK_CONN_F_EOF | KK_CONN_F_ERROR)) {
 					kk_front_close(f, KK_CLOSE_CLIENT_ABORT);
 					return;
@@ -698,7 +1001,7 @@ front_process(kk_front *f)
 		break;	/* idle: set_timer gives a draining one its grace */
 	}
 	if (rounds > KK_FRONT_RUN_ROUNDS)
-		kk_front_wake(f);	/* more to do: after the others */
+		kk_conn_wake(&f->conn);	/* more to do: after the others */
 	set_timer(f);
 	/* Drained input goes back even while a response is on its way: the
 	 * back connection's buffers come from the same pool. */
@@ -708,7 +1011,7 @@ front_process(kk_front *f)
 static void
 front_run(kk_conn *c)
 {
-	front_process(c->pc);
+	front_process(conn_front(c));
 }
 
 /* An HTTP/2 client on this HTTP/1 listener: it could not read an HTTP/1
@@ -756,13 +1059,17 @@ read_proxy(kk_front *f)
 		return 0;
 	}
 	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6)) {
+		struct kk_front_side *d = side_get(f);
+		if (!d) {
+			kk_front_close(f, KK_CLOSE_NOMEM);
+			return 0;
+		}
 		set_client(f, (const struct sockaddr *)&h.src.ss);
 		/* The parser gives both of one family (spec §2.1, §2.2). */
-		memcpy(&f->psrc, &h.src.ss, h.src.len);
-		memcpy(&f->pdst, &h.dst.ss, h.dst.len);
+		memcpy(&d->psrc, &h.src.ss, h.src.len);
+		memcpy(&d->pdst, &h.dst.ss, h.dst.len);
 	}
 	kk_buf_consume(&c->in, h.len);
-	f->flags &= ~KK_FRONT_F_PROXY;
 	if (!c->in.len)
 		kk_buf_trim(&c->in);
 	f->tkind = KK_FRONT_T_NONE;
@@ -776,7 +1083,7 @@ read_proxy(kk_front *f)
 static void
 preamble_run(kk_conn *c)
 {
-	kk_front *f = c->pc;
+	kk_front *f = conn_front(c);
 	size_t used;
 	int r;
 	if ((r = kk_conn_start(c)) <= 0) {
@@ -793,7 +1100,7 @@ preamble_run(kk_conn *c)
 			set_timer(f);	/* accepted: its request gets the grace */
 		return;
 	}
-	if ((f->flags & KK_FRONT_F_PROXY) && !read_proxy(f))
+	if (f->tkind == KK_FRONT_T_PROXY && !read_proxy(f))
 		return;
 	/* Every listener is a plain HTTP one until listeners name a chain. */
 	r = kk_preamble_run(kk_preamble_http, &f->pstep, c->in.data + c->in.off, c->in.len,
@@ -864,9 +1171,15 @@ tunnel_notify(kk_tunnel *t, int event, kk_conn *side)
 	    event == KK_TUNNEL_TIMEOUT ? KK_CLOSE_TUNNEL_TIMEOUT : KK_CLOSE_TUNNEL_ERROR);
 }
 
-void
-kk_front_upgrade(kk_front *f, kk_back *b)
+/* After a 101 (the stream has ended): f and the back endpoint (bops,
+ * bctx) leave HTTP for a tunnel that f owns, timed by the listener's
+ * tunnel timeout and ended with f (kk_front_close closes the back
+ * endpoint too). The bytes each connection holds in its buffers go
+ * first. */
+static void
+upgrade(kk_front *f, const kk_client_ops *bops, void *bctx)
 {
+	kk_conn *bc = bops->conn(bctx);
 	kk_link *l = kk_list_first(&upgraded_free);
 	upgraded *u;
 	unsigned i;
@@ -874,19 +1187,20 @@ kk_front_upgrade(kk_front *f, kk_back *b)
 		kk_list_unlink(l);
 		u = KK_CONTAINER(l, upgraded, link);
 	} else if (!(u = malloc(sizeof *u))) {
-		kk_back_close(b, KK_CLOSE_BACK_ABORT);
+		bops->close(bctx, KK_CLOSE_BACK_ABORT);
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
-	kk_tunnel_start(&u->t, &f->conn, &b->conn, tunnel_notify);
+	kk_tunnel_start(&u->t, &f->conn, bc, tunnel_notify);
 	u->front = f;
-	u->back = b;
+	u->bops = bops;
+	u->back = bctx;
 	u->seen_in = f->conn.bytes_in;
 	u->seen_out = f->conn.bytes_out;
 	f->flags |= KK_FRONT_F_TUNNEL;
 	f->tkind = KK_FRONT_T_NONE;
 	kk_timer_disarm(&f->conn.timer);
-	kk_timer_disarm(&b->conn.timer);
+	kk_timer_disarm(&bc->timer);
 	for (i = 0; i < 2; i++) {
 		kk_conn *c = u->t.side[i];
 		c->proto = &tunnelled;
@@ -912,7 +1226,7 @@ tunnel_close(kk_front *f)
 	kk_stats.tunnel_bytes_out += f->conn.bytes_out - u->seen_out;
 	kk_stats.tunnels--;
 	kk_tunnel_end(&u->t);
-	kk_back_close(u->back, KK_CLOSE_BACK_TUNNEL);
+	u->bops->close(u->back, KK_CLOSE_BACK_TUNNEL);
 	kk_list_push(&upgraded_free, &u->link);
 }
 

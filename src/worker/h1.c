@@ -11,21 +11,37 @@
 #include <llhttp.h>
 #include "h1.h"
 
-static kk_h1head *cur;		/* the head being parsed: llhttp callbacks */
+/* The head being parsed, for the llhttp callbacks: its fields, the
+ * spans of the start line, where the last callback left off. */
+static struct {
+	kk_fields *fl;
+	kk_span target, reason;
+	unsigned char state;	/* field or value last */
+	unsigned char overflow;
+} parsing;
 
-/* Internal flags: the host came from an absolute-form target; Connection
- * lists upgrade; Upgrade names a protocol other than h2c; it names h2c. */
-#define F_ABS_HOST 0x100u
-#define F_CONN_UPGRADE 0x200u
-#define F_UPGRADE_OTHER 0x400u
-#define F_UPGRADE_H2C 0x800u
-#define F_INTERNAL (F_ABS_HOST | F_CONN_UPGRADE | F_UPGRADE_OTHER | F_UPGRADE_H2C)
+/* What the fields of a head say of its framing and connection (one
+ * struct, filled by check_fields). */
+typedef struct fieldinfo fieldinfo;
+struct fieldinfo {
+	int ncl, nte, nhost;
+	int te_chunked_last, te_only_chunked;
+	unsigned flags;		/* F_* and KK_H1_F_* */
+	uint64_t clen;
+};
+
+/* Internal flags: Connection lists upgrade; Upgrade names a protocol
+ * other than h2c; it names h2c; a Trailer field is present. */
+#define F_CONN_UPGRADE 0x100u
+#define F_UPGRADE_OTHER 0x200u
+#define F_UPGRADE_H2C 0x400u
+#define F_TRAILER 0x800u
 
 static int
-span_extend(kk_h1span *s, const char *at, size_t len)
+span_extend(kk_span *s, const char *at, size_t len)
 {
 	if (!s->len)
-		s->off = (uint32_t)(at - cur->base);
+		s->off = (uint32_t)(at - parsing.fl->base);
 	s->len += (uint32_t)len;
 	return 0;
 }
@@ -34,40 +50,43 @@ static int
 on_url(llhttp_t *p, const char *at, size_t len)
 {
 	(void)p;
-	return span_extend(&cur->target, at, len);
+	return span_extend(&parsing.target, at, len);
 }
 
 static int
 on_status(llhttp_t *p, const char *at, size_t len)
 {
 	(void)p;
-	return span_extend(&cur->reason, at, len);
+	return span_extend(&parsing.reason, at, len);
 }
 
 static int
 on_field(llhttp_t *p, const char *at, size_t len)
 {
+	kk_fields *fl = parsing.fl;
+	kk_field *f;
 	(void)p;
-	if (cur->state != 1) {
-		if (cur->nhdr == KK_H1_MAXHDRS) {
-			cur->overflow = 1;
+	if (parsing.state != 1) {
+		if (fl->n == KK_HEAD_MAXFIELDS) {
+			parsing.overflow = 1;
 			return HPE_USER;
 		}
-		cur->nhdr++;
-		memset(&cur->hdr[cur->nhdr - 1], 0, sizeof cur->hdr[0]);
-		cur->state = 1;
+		f = &fl->f[fl->n++];
+		f->name.len = f->value.len = 0;
+		f->value.off = 0;
+		parsing.state = 1;
 	}
-	return span_extend(&cur->hdr[cur->nhdr - 1].name, at, len);
+	return span_extend(&fl->f[fl->n - 1].name, at, len);
 }
 
 static int
 on_value(llhttp_t *p, const char *at, size_t len)
 {
 	(void)p;
-	cur->state = 2;
-	if (!cur->nhdr)
+	parsing.state = 2;
+	if (!parsing.fl->n)
 		return HPE_USER;
-	return span_extend(&cur->hdr[cur->nhdr - 1].value, at, len);
+	return span_extend(&parsing.fl->f[parsing.fl->n - 1].value, at, len);
 }
 
 static int
@@ -75,7 +94,7 @@ on_value_done(llhttp_t *p)
 {
 	(void)p;
 	/* An empty value calls no on_value: mark the field as complete. */
-	cur->state = 2;
+	parsing.state = 2;
 	return 0;
 }
 
@@ -89,10 +108,11 @@ on_headers_complete(llhttp_t *p)
 static llhttp_settings_t settings;
 static int settings_ready;
 
+/* Runs llhttp over a whole head into fl; *parser says what it read of the
+ * start line. */
 static int
-run_llhttp(kk_h1head *h, const char *p, size_t len, llhttp_type_t type)
+run_llhttp(kk_fields *fl, const char *p, size_t len, llhttp_type_t type, llhttp_t *parser)
 {
-	llhttp_t parser;
 	llhttp_errno_t e;
 	if (!settings_ready) {
 		llhttp_settings_init(&settings);
@@ -104,24 +124,17 @@ run_llhttp(kk_h1head *h, const char *p, size_t len, llhttp_type_t type)
 		settings.on_headers_complete = on_headers_complete;
 		settings_ready = 1;
 	}
-	memset(h, 0, offsetof(kk_h1head, hdr));
-	h->nconnopt = 0;
-	h->state = 0;
-	h->overflow = 0;
-	h->base = p;
-	h->len = (uint32_t)len;
-	cur = h;
-	llhttp_init(&parser, type, &settings);
-	e = llhttp_execute(&parser, p, len);
-	cur = NULL;
-	if (h->overflow)
+	fl->base = p;
+	fl->n = 0;
+	memset(&parsing, 0, sizeof parsing);
+	parsing.fl = fl;
+	llhttp_init(parser, type, &settings);
+	e = llhttp_execute(parser, p, len);
+	parsing.fl = NULL;
+	if (parsing.overflow)
 		return KK_H1_E_TOO_MANY;
-	if (e != HPE_PAUSED || llhttp_get_error_pos(&parser) != p + len)
+	if (e != HPE_PAUSED || llhttp_get_error_pos(parser) != p + len)
 		return KK_H1_E_SYNTAX;
-	h->method = parser.method;
-	h->major = parser.http_major;
-	h->minor = parser.http_minor;
-	h->status = parser.status_code;
 	return KK_H1_OK;
 }
 
@@ -178,111 +191,51 @@ is_vchar_ws(unsigned char c)	/* field-vchar, SP, HTAB, obs-text */
 	return c == '\t' || (c >= 0x20 && c != 0x7f);
 }
 
+/* Whether every byte of s[0, n) is a field-vchar, SP, HTAB or obs-text.
+ * Values are most of a head's bytes: eight are looked at at once, a
+ * control or DEL among them found with word arithmetic (a byte below
+ * 0x20 borrows into its top bit; DEL is 0x7f xor'ed to zero), and only a
+ * word holding one, a tab most often, is looked at byte by byte. */
 static int
-span_is(const kk_h1head *h, kk_h1span s, const char *lit)
+value_ok(const unsigned char *s, size_t n)
 {
-	size_t n = strlen(lit);
-	return s.len == n && !strncasecmp(h->base + s.off, lit, n);
-}
-
-/* The fields a proxy acts on. */
-enum {
-	FLD_OTHER = 0, FLD_CONNECTION, FLD_CONTENT_LENGTH, FLD_TRANSFER_ENCODING,
-	FLD_HOP,	/* other hop-by-hop fields: dropped */
-	FLD_UPGRADE,	/* hop-by-hop, re-serialised for an upgrade */
-	FLD_HOST, FLD_XFF, FLD_XF_OTHER, FLD_EXPECT,
-	FLD_LOOKALIKE	/* one of the above with '_' for '-' */
-};
-
-/* Compares a name with lit (lower case, same length n): 0 different, 1
- * equal ignoring case, 2 equal only once each '_' is read as '-'. */
-static int
-name_cmp(const char *s, const char *lit, uint32_t n)
-{
-	uint32_t i;
-	int folded = 0;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		if (c == (unsigned char)lit[i])
-			continue;
-		if (c != '_' || lit[i] != '-')
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	size_t i = 0, j;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, s + i, 8);
+		y = x ^ (0x7f * ones);
+		if (((x - 0x20 * ones) & ~x & high) | ((y - ones) & ~y & high))
+			for (j = i; j < i + 8; j++)
+				if (!is_vchar_ws(s[j]))
+					return 0;
+	}
+	for (; i < n; i++)
+		if (!is_vchar_ws(s[i]))
 			return 0;
-		folded = 1;
-	}
-	return 1 + folded;
-}
-
-/* The id of whichever of a and b (both of the name's length n; b may be
- * NULL) the name is: FLD_LOOKALIKE for a look-alike, else FLD_OTHER. */
-static int
-pick(const char *s, uint32_t n, const char *a, int ida, const char *b, int idb)
-{
-	int m = name_cmp(s, a, n);
-	if (!m && b && (m = name_cmp(s, b, n)))
-		ida = idb;
-	return !m ? FLD_OTHER : m == 1 ? ida : FLD_LOOKALIKE;
-}
-
-/* Which of them a name is: the length picks the few candidates, so most
- * fields cost one switch and at most a byte or two of comparison.
- * Backends that map names to CGI-style variables (HTTP_CONTENT_LENGTH)
- * fold '-' and '_' together, so Content_Length would reach them as the
- * framing field this proxy never saw, and X_Forwarded_For as the one it
- * rewrote: such look-alikes are refused. The names without '-' (Host,
- * Connection, TE...) have no look-alike of that kind. */
-static int
-field_id(const char *s, uint32_t n)
-{
-	switch (n) {
-	case 2: return pick(s, n, "te", FLD_HOP, NULL, 0);
-	case 4: return pick(s, n, "host", FLD_HOST, NULL, 0);
-	case 6: return pick(s, n, "expect", FLD_EXPECT, NULL, 0);
-	case 7: return pick(s, n, "trailer", FLD_HOP, "upgrade", FLD_UPGRADE);
-	case 10: return pick(s, n, "connection", FLD_CONNECTION, "keep-alive", FLD_HOP);
-	case 14:
-		/* HTTP2-Settings goes only with an h2c upgrade, never forwarded
-		 * (RFC 9113 §3.1 leaves h2c to the client's own hop). */
-		return pick(s, n, "content-length", FLD_CONTENT_LENGTH, "http2-settings", FLD_HOP);
-	case 15: return pick(s, n, "x-forwarded-for", FLD_XFF, NULL, 0);
-	case 16: return pick(s, n, "proxy-connection", FLD_HOP, "x-forwarded-port", FLD_XF_OTHER);
-	case 17:
-		return pick(s, n, "transfer-encoding", FLD_TRANSFER_ENCODING,
-		    "x-forwarded-proto", FLD_XF_OTHER);
-	default: return FLD_OTHER;
-	}
-}
-
-/* Splits a comma-separated list value: the next element (trimmed) at or
- * after *pos, 0 when none left. */
-static int
-list_next(const kk_h1head *h, kk_h1span v, uint32_t *pos, kk_h1span *el)
-{
-	const char *s = h->base + v.off;
-	uint32_t i = *pos, a, b;
-	while (i < v.len && (s[i] == ',' || s[i] == ' ' || s[i] == '\t'))
-		i++;
-	if (i >= v.len)
-		return 0;
-	a = i;
-	while (i < v.len && s[i] != ',')
-		i++;
-	b = i;
-	while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
-		b--;
-	*pos = i;
-	el->off = v.off + a;
-	el->len = b - a;
 	return 1;
+}
+
+/* Whether s[0, n) is a token (RFC 9110 §5.6.2). */
+static int
+token_ok(const unsigned char *s, size_t n)
+{
+	unsigned ok = 1;
+	size_t i = 0;
+	/* Four lookups a round, no branch but the loop's. */
+	for (; i + 4 <= n; i += 4)
+		ok &= tchar[s[i]] & tchar[s[i + 1]] & tchar[s[i + 2]] & tchar[s[i + 3]];
+	for (; i < n; i++)
+		ok &= tchar[s[i]];
+	return ok;
 }
 
 /* protocol = protocol-name ["/" protocol-version], both tokens (RFC 9110
  * §7.8). */
 static int
-is_protocol(const kk_h1head *h, kk_h1span el)
+is_protocol(const char *base, kk_span el)
 {
-	const unsigned char *s = (const unsigned char *)h->base + el.off;
+	const unsigned char *s = (const unsigned char *)base + el.off;
 	uint32_t i, slash = 0;
 	for (i = 0; i < el.len; i++) {
 		if (s[i] == '/' && !slash && i && i + 1 < el.len)
@@ -295,78 +248,61 @@ is_protocol(const kk_h1head *h, kk_h1span el)
 
 /* HTTP/2 over cleartext, with or without a version: never forwarded. */
 static int
-is_h2c(const kk_h1head *h, kk_h1span el)
+is_h2c(const char *base, kk_span el)
 {
-	return el.len >= 3 && !strncasecmp(h->base + el.off, "h2c", 3) &&
-	    (el.len == 3 || h->base[el.off + 3] == '/');
+	return el.len >= 3 && !strncasecmp(base + el.off, "h2c", 3) &&
+	    (el.len == 3 || base[el.off + 3] == '/');
 }
 
-/* Upgrade fields are kept only for what is forwarded (flag), else dropped
- * with the other hop-by-hop fields. */
-static void
-keep_upgrade(kk_h1head *h, int keep)
-{
-	unsigned i;
-	if (keep)
-		h->flags |= KK_H1_F_UPGRADE;
-	else
-		for (i = 0; i < h->nhdr; i++)
-			if (h->hdr[i].kind == KK_H1_H_UPGRADE)
-				h->hdr[i].kind = KK_H1_H_DROP;
-}
-
-/* Checks names and values, trims values, classifies the fields that
- * matter to a proxy. Shared by requests and responses. */
+/* Checks names and values, trims values, names each field (kk_field_id)
+ * and reads what decides framing and the connection into fi. Shared by
+ * requests and responses; the forwarding rules (head.c) decide later
+ * what goes on. */
 static int
-check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last,
-    int *te_only_chunked, int *nhost)
+check_fields(kk_fields *fl, int request, fieldinfo *fi)
 {
 	unsigned i, j;
-	int fid;
-	*ncl = *nte = *nhost = 0;
-	*te_chunked_last = 0;
-	*te_only_chunked = 1;
-	for (i = 0; i < h->nhdr; i++) {
-		kk_h1span *n = &h->hdr[i].name, *v = &h->hdr[i].value;
+	memset(fi, 0, sizeof *fi);
+	fi->te_only_chunked = 1;
+	for (i = 0; i < fl->n; i++) {
+		kk_field *f = &fl->f[i];
+		kk_span *n = &f->name, *v = &f->value;
 		const unsigned char *s;
-		if (!n->len)
+		int fid;
+		if (!n->len || !token_ok((const unsigned char *)fl->base + n->off, n->len))
 			return KK_H1_E_NAME;
-		for (s = (const unsigned char *)h->base + n->off, j = 0; j < n->len; j++)
-			if (!is_tchar(s[j]))
-				return KK_H1_E_NAME;
-		s = (const unsigned char *)h->base + v->off;
+		s = (const unsigned char *)fl->base + v->off;
 		while (v->len && (s[v->len - 1] == ' ' || s[v->len - 1] == '\t'))
 			v->len--;
-		for (j = 0; j < v->len; j++)
-			if (!is_vchar_ws(s[j]))
-				return KK_H1_E_VALUE;
-		h->hdr[i].kind = KK_H1_H_KEEP;
-		fid = field_id(h->base + n->off, n->len);
+		if (!value_ok(s, v->len))
+			return KK_H1_E_VALUE;
+		fid = kk_field_id(fl->base + n->off, n->len);
 		/* Request fields, and look-alikes (clients do not fold
-		 * names), are kept in responses. */
-		if (!request && fid >= FLD_HOST)
-			fid = FLD_OTHER;
-		if (fid == FLD_OTHER)
-			continue;
-		if (fid == FLD_LOOKALIKE)
+		 * names), are ordinary in responses. */
+		if (!request && fid >= KK_FLD_HOST)
+			fid = KK_FLD_OTHER;
+		f->id = (unsigned char)fid;
+		f->fwd = 0;
+		switch (fid) {
+		case KK_FLD_OTHER:
+			break;
+		case KK_FLD_LOOKALIKE:
 			return KK_H1_E_LOOKALIKE;
-		if (fid == FLD_CONNECTION) {
-			kk_h1span el;
+		case KK_FLD_CONNECTION: {
+			kk_span el;
 			uint32_t pos = 0;
-			h->hdr[i].kind = KK_H1_H_DROP;
-			while (list_next(h, *v, &pos, &el)) {
-				if (span_is(h, el, "close"))
-					h->flags |= KK_H1_F_CLOSE;
-				else if (span_is(h, el, "keep-alive"))
-					h->flags |= KK_H1_F_KEEPALIVE;
-				else if (span_is(h, el, "upgrade"))
-					h->flags |= F_CONN_UPGRADE;
-				else if (h->nconnopt < KK_H1_MAXCONNOPTS)
-					h->connopt[h->nconnopt++] = el;
+			while (kk_list_next(fl->base, *v, &pos, &el)) {
+				if (kk_span_is(fl->base, el, "close"))
+					fi->flags |= KK_H1_F_CLOSE;
+				else if (kk_span_is(fl->base, el, "keep-alive"))
+					fi->flags |= KK_H1_F_KEEPALIVE;
+				else if (kk_span_is(fl->base, el, "upgrade"))
+					fi->flags |= F_CONN_UPGRADE;
 			}
-		} else if (fid == FLD_CONTENT_LENGTH) {
+			break;
+		}
+		case KK_FLD_CONTENT_LENGTH: {
 			uint64_t x = 0;
-			h->hdr[i].kind = KK_H1_H_DROP;
 			if (!v->len || v->len > 18)
 				return KK_H1_E_CL;
 			for (j = 0; j < v->len; j++) {
@@ -374,61 +310,74 @@ check_fields(kk_h1head *h, int request, int *ncl, int *nte, int *te_chunked_last
 					return KK_H1_E_CL;
 				x = x * 10 + (s[j] - '0');
 			}
-			if (*ncl && x != h->clen)
+			if (fi->ncl && x != fi->clen)
 				return KK_H1_E_CL;
-			h->clen = x;
-			(*ncl)++;
-		} else if (fid == FLD_TRANSFER_ENCODING) {
-			kk_h1span el;
+			fi->clen = x;
+			fi->ncl++;
+			break;
+		}
+		case KK_FLD_TRANSFER_ENCODING: {
+			kk_span el;
 			uint32_t pos = 0;
-			h->hdr[i].kind = KK_H1_H_DROP;
-			(*nte)++;
-			while (list_next(h, *v, &pos, &el)) {
-				*te_chunked_last = span_is(h, el, "chunked");
-				if (!*te_chunked_last || *nte > 1 || pos < v->len)
-					*te_only_chunked = 0;
+			fi->nte++;
+			while (kk_list_next(fl->base, *v, &pos, &el)) {
+				fi->te_chunked_last = kk_span_is(fl->base, el, "chunked");
+				if (!fi->te_chunked_last || fi->nte > 1 || pos < v->len)
+					fi->te_only_chunked = 0;
 			}
 			if (!v->len)
-				*te_only_chunked = 0;
-		} else if (fid == FLD_HOP) {
-			h->hdr[i].kind = KK_H1_H_DROP;
-		} else if (fid == FLD_UPGRADE) {
-			kk_h1span el;
+				fi->te_only_chunked = 0;
+			break;
+		}
+		case KK_FLD_UPGRADE: {
+			kk_span el;
 			uint32_t pos = 0;
-			h->hdr[i].kind = KK_H1_H_UPGRADE;
-			while (list_next(h, *v, &pos, &el)) {
-				if (!is_protocol(h, el))
+			while (kk_list_next(fl->base, *v, &pos, &el)) {
+				if (!is_protocol(fl->base, el))
 					return KK_H1_E_UPGRADE;
-				h->flags |= is_h2c(h, el) ? F_UPGRADE_H2C : F_UPGRADE_OTHER;
+				fi->flags |= is_h2c(fl->base, el) ? F_UPGRADE_H2C :
+				    F_UPGRADE_OTHER;
 			}
-		} else if (fid == FLD_HOST) {
-			h->hdr[i].kind = KK_H1_H_HOST;
-			(*nhost)++;
-		} else if (fid == FLD_XFF) {
-			h->hdr[i].kind = KK_H1_H_XFF;
-		} else if (fid == FLD_XF_OTHER) {
-			h->hdr[i].kind = KK_H1_H_DROP;	/* ours replace a client's */
-		} else if (fid == FLD_EXPECT) {
-			if (span_is(h, *v, "100-continue"))
-				h->flags |= KK_H1_F_EXPECT;
+			break;
+		}
+		case KK_FLD_TRAILER:
+			fi->flags |= F_TRAILER;
+			break;
+		case KK_FLD_HOST:
+			fi->nhost++;
+			break;
+		default:
+			break;
 		}
 	}
-	/* Fields named by Connection are hop-by-hop too (RFC 9110 §7.6.1). */
-	for (j = 0; j < h->nconnopt; j++)
-		for (i = 0; i < h->nhdr; i++)
-			if (h->hdr[i].kind == KK_H1_H_KEEP && h->hdr[i].name.len == h->connopt[j].len &&
-			    !strncasecmp(h->base + h->hdr[i].name.off, h->base + h->connopt[j].off,
-			    h->connopt[j].len))
-				h->hdr[i].kind = KK_H1_H_DROP;
 	return KK_H1_OK;
 }
 
+/* What a host byte becomes: lower case for a letter, itself for a
+ * digit, '-', '.', '_' and an IP literal's '[', ']', ':'; 0 for any
+ * other (RFC 3986 §3.2.2, reg-name without percent-escapes). */
+static unsigned char hostc[256];
+
+static void
+hostc_init(void)
+{
+	const char *other = "-._[]:";
+	int c;
+	for (c = 'a'; c <= 'z'; c++)
+		hostc[c] = hostc[c - 'a' + 'A'] = (unsigned char)c;
+	for (c = '0'; c <= '9'; c++)
+		hostc[c] = (unsigned char)c;
+	for (; *other; other++)
+		hostc[(unsigned char)*other] = (unsigned char)*other;
+}
+
 /* Host: lower case, port stripped, only characters a host name or an IP
- * literal may hold (RFC 3986 §3.2.2, reg-name without percent-escapes). */
+ * literal may hold. */
 static int
-set_host(kk_h1head *h, const char *s, size_t n)
+set_host(kk_reqhead *h, const char *s, size_t n)
 {
 	size_t i, end = n;
+	unsigned bad = 0;
 	if (n && s[0] == '[') {
 		const char *rb = memchr(s, ']', n);
 		if (!rb)
@@ -447,32 +396,34 @@ set_host(kk_h1head *h, const char *s, size_t n)
 				return 0;
 	if (end && s[end - 1] == '.')	/* absolute form of a name */
 		end--;
-	if (end >= KK_H1_HOSTMAX)
+	if (end >= KK_HEAD_HOSTMAX)
 		return 0;
+	if (!hostc['a'])
+		hostc_init();
 	for (i = 0; i < end; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 'A' && c <= 'Z')
-			c += 'a' - 'A';
-		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		    c == '.' || c == '_' || c == '[' || c == ']' || c == ':'))
-			return 0;
+		unsigned char c = hostc[(unsigned char)s[i]];
+		bad |= !c;
 		h->host[i] = (char)c;
 	}
+	if (bad)
+		return 0;
 	h->host[end] = 0;
 	h->hostlen = (uint32_t)end;
 	return 1;
 }
 
+/* The request target (RFC 9112 §3.2) into the path upstream and, for the
+ * absolute-form, the authority. */
 static int
-set_target(kk_h1head *h)
+set_target(kk_reqhead *h, kk_span target, int options)
 {
-	const char *t = h->base + h->target.off;
-	uint32_t n = h->target.len, i;
+	const char *base = h->fl.base, *t = base + target.off;
+	uint32_t n = target.len, i;
 	if (!n)
 		return KK_H1_E_TARGET;
-	h->uri = h->target;
-	if (t[0] == '*' && n == 1 && h->method == HTTP_OPTIONS) {
-		h->path = h->target;
+	h->path = target;
+	if (t[0] == '*' && n == 1 && options) {
+		h->pathlen = 1;
 		return KK_H1_OK;
 	}
 	if (n > 7 && !strncasecmp(t, "http://", 7)) {
@@ -486,20 +437,20 @@ set_target(kk_h1head *h)
 			b++;
 		if (b == a || !set_host(h, t + a, b - a))
 			return KK_H1_E_HOST;
-		h->flags |= F_ABS_HOST;
-		h->authority.off = h->target.off + a;
+		h->flags |= KK_HEAD_F_TARGET_AUTHORITY;
+		h->authority.off = target.off + a;
 		h->authority.len = b - a;
 		if (b == n || t[b] == '?')
 			return KK_H1_E_TARGET;	/* origin-form needs a path */
-		h->uri.off = h->target.off + b;
-		h->uri.len = n - b;
+		h->path.off = target.off + b;
+		h->path.len = n - b;
 	} else if (t[0] != '/')
 		return KK_H1_E_TARGET;
-	h->path = h->uri;
-	for (i = 0; i < h->uri.len; i++) {
-		char c = h->base[h->uri.off + i];
+	h->pathlen = h->path.len;
+	for (i = 0; i < h->path.len; i++) {
+		char c = base[h->path.off + i];
 		if (c == '?' || c == '#') {
-			h->path.len = i;
+			h->pathlen = i;
 			break;
 		}
 	}
@@ -511,117 +462,153 @@ set_target(kk_h1head *h)
  * may split differently (or read as part of the target): refused. The
  * version is known to be HTTP/1.0 or HTTP/1.1 here. */
 static int
-check_request_line(const kk_h1head *h)
+check_request_line(const char *p, size_t len, const char *m, kk_span target, unsigned minor)
 {
-	const char *m = llhttp_method_name((llhttp_method_t)h->method), *p = h->base;
 	size_t ml = strlen(m);
-	uint32_t end = h->target.off + h->target.len;
-	if (h->target.off != ml + 1 || memcmp(p, m, ml) || p[ml] != ' ')
+	uint32_t end = target.off + target.len;
+	if (target.off != ml + 1 || memcmp(p, m, ml) || p[ml] != ' ')
 		return KK_H1_E_REQUEST_LINE;
-	if (h->len - end < 11 || memcmp(p + end, " HTTP/1.", 8) ||
-	    p[end + 8] != (char)('0' + h->minor) || p[end + 9] != '\r')
+	if (len - end < 11 || memcmp(p + end, " HTTP/1.", 8) ||
+	    p[end + 8] != (char)('0' + minor) || p[end + 9] != '\r')
 		return KK_H1_E_REQUEST_LINE;
 	return KK_H1_OK;
 }
 
 int
-kk_h1_parse_request(kk_h1head *h, const char *p, size_t len)
+kk_h1_parse_request(kk_reqhead *h, kk_h1info *info, const char *p, size_t len)
 {
-	int e, ncl, nte, chunked_last, only_chunked, nhost;
+	llhttp_t parser;
+	fieldinfo fi;
+	const char *m;
 	unsigned i;
-	e = run_llhttp(h, p, len, HTTP_REQUEST);
+	int e = run_llhttp(&h->fl, p, len, HTTP_REQUEST, &parser);
 	if (e)
 		return e;
-	if (h->major != 1 || h->minor > 1)
+	h->flags = 0;
+	h->scheme = KK_SCHEME_HTTP;
+	h->authority.off = h->authority.len = 0;
+	h->hostlen = 0;
+	h->host[0] = 0;
+	h->nadd = 0;
+	info->len = (uint32_t)len;
+	info->minor = parser.http_minor;
+	if (parser.http_major != 1 || parser.http_minor > 1)
 		return KK_H1_E_VERSION;
-	e = check_request_line(h);
+	m = llhttp_method_name((llhttp_method_t)parser.method);
+	e = check_request_line(p, len, m, parsing.target, parser.http_minor);
 	if (e)
 		return e;
-	if (h->method == HTTP_CONNECT)
+	if (parser.method == HTTP_CONNECT)
 		return KK_H1_E_METHOD;
-	if (h->method == HTTP_HEAD)
-		h->flags |= KK_H1_F_HEAD;
-	e = check_fields(h, 1, &ncl, &nte, &chunked_last, &only_chunked, &nhost);
+	if (parser.method == HTTP_HEAD)
+		h->flags |= KK_HEAD_F_HEAD;
+	h->method.off = 0;
+	h->method.len = (uint32_t)strlen(m);
+	e = check_fields(&h->fl, 1, &fi);
 	if (e)
 		return e;
-	e = set_target(h);
+	e = set_target(h, parsing.target, parser.method == HTTP_OPTIONS);
 	if (e)
 		return e;
-	if (nhost > 1 || (!nhost && h->minor == 1))
+	if (fi.nhost > 1 || (!fi.nhost && parser.http_minor == 1))
 		return KK_H1_E_HOST;
 	/* An empty Host names no host: an http URI with an empty host is
 	 * invalid (RFC 9110 §4.2.1), and routing it would pick a frontend
 	 * by accident. */
-	for (i = 0; i < h->nhdr; i++)
-		if (h->hdr[i].kind == KK_H1_H_HOST && !(h->flags & F_ABS_HOST) &&
-		    (!h->hdr[i].value.len ||
-		    !set_host(h, h->base + h->hdr[i].value.off, h->hdr[i].value.len)))
+	for (i = 0; fi.nhost && i < h->fl.n; i++) {
+		const kk_field *f = &h->fl.f[i];
+		if (f->id != KK_FLD_HOST || (h->flags & KK_HEAD_F_TARGET_AUTHORITY))
+			continue;
+		if (!f->value.len || !set_host(h, p + f->value.off, f->value.len))
 			return KK_H1_E_HOST;
+		h->authority = f->value;
+	}
 	/* RFC 9110 §7.8: Upgrade counts only with the upgrade connection
 	 * option, and a server ignores it in HTTP/1.0. h2c is never passed
 	 * on (the proxy speaks HTTP/1.1 to the backend): the request is then
 	 * served as HTTP/1.1, or offers its other protocols alone. */
-	keep_upgrade(h, (h->flags & (F_CONN_UPGRADE | F_UPGRADE_OTHER)) ==
-	    (F_CONN_UPGRADE | F_UPGRADE_OTHER) && h->minor == 1);
-	h->flags &= ~F_INTERNAL;
+	if ((fi.flags & (F_CONN_UPGRADE | F_UPGRADE_OTHER)) ==
+	    (F_CONN_UPGRADE | F_UPGRADE_OTHER) && parser.http_minor == 1)
+		h->flags |= KK_HEAD_F_UPGRADE;
+	if (fi.flags & F_TRAILER)
+		h->flags |= KK_HEAD_F_TRAILERS;
+	info->flags = (unsigned char)(fi.flags & (KK_H1_F_CLOSE | KK_H1_F_KEEPALIVE));
 	/* Framing (RFC 9112 §6.1-6.3): a request that could be read two ways
 	 * is refused, never guessed at. */
-	if (nte && ncl)
+	h->clen = fi.clen;
+	if (fi.nte && fi.ncl)
 		return KK_H1_E_CL_TE;
-	if (nte) {
-		if (!only_chunked || h->minor == 0)
+	if (fi.nte) {
+		if (!fi.te_only_chunked || parser.http_minor == 0)
 			return KK_H1_E_TE;
-		h->body = KK_H1_BODY_CHUNKED;
-	} else if (ncl)
-		h->body = KK_H1_BODY_LENGTH;
-	else
-		h->body = KK_H1_BODY_NONE;
+		info->body = KK_H1_BODY_CHUNKED;
+		h->body = KK_BODY_UNKNOWN;
+	} else if (fi.ncl) {
+		info->body = KK_H1_BODY_LENGTH;
+		h->body = KK_BODY_LENGTH;
+	} else {
+		info->body = KK_H1_BODY_NONE;
+		h->body = KK_BODY_NONE;
+	}
 	return KK_H1_OK;
 }
 
 int
-kk_h1_parse_response(kk_h1head *h, const char *p, size_t len, int head_req)
+kk_h1_parse_response(kk_resphead *h, kk_h1info *info, const char *p, size_t len, int head_req)
 {
-	int e, ncl, nte, chunked_last, only_chunked, nhost;
-	e = run_llhttp(h, p, len, HTTP_RESPONSE);
+	llhttp_t parser;
+	fieldinfo fi;
+	int e = run_llhttp(&h->fl, p, len, HTTP_RESPONSE, &parser);
 	if (e)
 		return e;
-	if (h->major != 1 || h->minor > 1)
+	h->flags = 0;
+	h->status = parser.status_code;
+	h->reason = parsing.reason;
+	info->len = (uint32_t)len;
+	info->minor = parser.http_minor;
+	if (parser.http_major != 1 || parser.http_minor > 1)
 		return KK_H1_E_VERSION;
 	if (h->status < 100 || h->status > 599)
 		return KK_H1_E_STATUS;
-	e = check_fields(h, 0, &ncl, &nte, &chunked_last, &only_chunked, &nhost);
+	e = check_fields(&h->fl, 0, &fi);
 	if (e)
 		return e;
 	/* A 101 names the protocol it switches to (RFC 9110 §15.2.2); one to
 	 * h2c answers nothing this proxy forwards. Elsewhere Upgrade is only
 	 * an offer, hop-by-hop. */
-	if (h->status == 101 && (!(h->flags & F_UPGRADE_OTHER) || (h->flags & F_UPGRADE_H2C) ||
-	    h->minor == 0))
-		return KK_H1_E_UPGRADE;
-	keep_upgrade(h, h->status == 101);
-	h->flags &= ~F_INTERNAL;
-	if (h->minor == 0 && !(h->flags & KK_H1_F_KEEPALIVE))
-		h->flags |= KK_H1_F_CLOSE;
+	if (h->status == 101) {
+		if (!(fi.flags & F_UPGRADE_OTHER) || (fi.flags & F_UPGRADE_H2C) ||
+		    parser.http_minor == 0)
+			return KK_H1_E_UPGRADE;
+		h->flags |= KK_HEAD_F_UPGRADE;
+	}
+	if (fi.flags & F_TRAILER)
+		h->flags |= KK_HEAD_F_TRAILERS;
+	info->flags = (unsigned char)(fi.flags & (KK_H1_F_CLOSE | KK_H1_F_KEEPALIVE));
+	if (parser.http_minor == 0 && !(fi.flags & KK_H1_F_KEEPALIVE))
+		info->flags |= KK_H1_F_CLOSE;
+	h->clen = fi.clen;
 	if (h->status < 200 || h->status == 204 || h->status == 304 || head_req) {
-		h->body = KK_H1_BODY_NONE;
+		info->body = KK_H1_BODY_NONE;
+		h->body = KK_BODY_NONE;
 		return KK_H1_OK;
 	}
-	if (nte && ncl)
+	if (fi.nte && fi.ncl)
 		return KK_H1_E_CL_TE;
-	if (nte) {
+	if (fi.nte) {
 		/* RFC 9112 §6.3: chunked last means chunked; another final
 		 * coding means read until close. Codings before chunked would
 		 * have to be passed on as such: refused. */
-		if (chunked_last && !only_chunked)
+		if (fi.te_chunked_last && !fi.te_only_chunked)
 			return KK_H1_E_TE;
-		h->body = chunked_last ? KK_H1_BODY_CHUNKED : KK_H1_BODY_CLOSE;
-	} else if (ncl)
-		h->body = KK_H1_BODY_LENGTH;
+		info->body = fi.te_chunked_last ? KK_H1_BODY_CHUNKED : KK_H1_BODY_CLOSE;
+	} else if (fi.ncl)
+		info->body = KK_H1_BODY_LENGTH;
 	else
-		h->body = KK_H1_BODY_CLOSE;
-	if (h->body == KK_H1_BODY_CLOSE)
-		h->flags |= KK_H1_F_CLOSE;
+		info->body = KK_H1_BODY_CLOSE;
+	if (info->body == KK_H1_BODY_CLOSE)
+		info->flags |= KK_H1_F_CLOSE;
+	h->body = info->body == KK_H1_BODY_LENGTH ? KK_BODY_LENGTH : KK_BODY_UNKNOWN;
 	return KK_H1_OK;
 }
 
@@ -645,15 +632,9 @@ put(wbuf *w, const char *s, size_t n)
 }
 
 static void
-puts_(wbuf *w, const char *s)
+put_span(wbuf *w, const char *base, kk_span s)
 {
-	put(w, s, strlen(s));
-}
-
-static void
-put_span(wbuf *w, const kk_h1head *h, kk_h1span s)
-{
-	put(w, h->base + s.off, s.len);
+	put(w, base + s.off, s.len);
 }
 
 static void
@@ -668,93 +649,139 @@ put_u64(wbuf *w, uint64_t x)
 	put(w, tmp + i, sizeof tmp - i);
 }
 
+/* A field line, its room checked once: most of a head's bytes. */
+static void
+put_field(wbuf *w, const char *base, const kk_field *f)
+{
+	size_t n = (size_t)f->name.len + f->value.len + 4;
+	char *o;
+	if (w->full || w->cap - w->len < n) {
+		w->full = 1;
+		return;
+	}
+	o = w->p + w->len;
+	memcpy(o, base + f->name.off, f->name.len);
+	o += f->name.len;
+	o[0] = ':';
+	o[1] = ' ';
+	memcpy(o + 2, base + f->value.off, f->value.len);
+	o += 2 + f->value.len;
+	o[0] = '\r';
+	o[1] = '\n';
+	w->len += n;
+}
+
+/* Whether a field's line in base reads exactly as put_field writes it:
+ * "name: value" and CRLF, nothing trimmed. */
+static inline int
+canonical(const char *base, const kk_field *f)
+{
+	uint32_t colon = f->name.off + f->name.len, end = f->value.off + f->value.len;
+	return f->value.off == colon + 2 && base[colon] == ':' && base[colon + 1] == ' ' &&
+	    base[end] == '\r' && base[end + 1] == '\n';
+}
+
+/* The fields forwarding kept, in order; Trailer only before a chunked
+ * body, the one h1 framing that carries trailers. Each is written from
+ * its parsed name and value; where consecutive kept lines already read
+ * byte for byte as they would be written, the run is copied at once
+ * (measured: a third of the cost of writing a head). */
+static void
+put_run(wbuf *w, const char *base, const kk_field *fields, unsigned n, int chunked)
+{
+	unsigned i = 0, j;
+	while (i < n) {
+		const kk_field *f = &fields[i];
+		uint32_t start, end;
+		if (!f->fwd || (!chunked && f->id == KK_FLD_TRAILER)) {
+			i++;
+			continue;
+		}
+		if (!canonical(base, f)) {
+			put_field(w, base, f);
+			i++;
+			continue;
+		}
+		start = f->name.off;
+		end = f->value.off + f->value.len + 2;
+		for (j = i + 1; j < n; j++) {
+			const kk_field *g = &fields[j];
+			if (!g->fwd || (!chunked && g->id == KK_FLD_TRAILER) ||
+			    g->name.off != end || !canonical(base, g))
+				break;
+			end = g->value.off + g->value.len + 2;
+		}
+		put(w, base + start, end - start);
+		i = j;
+	}
+}
+
+static void
+put_fields(wbuf *w, const kk_fields *fl, int chunked)
+{
+	put_run(w, fl->base, fl->f, fl->n, chunked);
+}
+
 /* Upgrade from the parsed protocols, h2c left out, and the connection
  * option that goes with it (RFC 9110 §7.8). */
 static void
-put_upgrade(wbuf *w, const kk_h1head *h)
+put_upgrade(wbuf *w, const kk_fields *fl, unsigned flags)
 {
 	unsigned i, n = 0;
-	if (!(h->flags & KK_H1_F_UPGRADE))
+	if (!(flags & KK_HEAD_F_UPGRADE))
 		return;
 	put(w, "Upgrade: ", 9);
-	for (i = 0; i < h->nhdr; i++) {
-		kk_h1span el;
+	for (i = 0; i < fl->n; i++) {
+		kk_span el;
 		uint32_t pos = 0;
-		if (h->hdr[i].kind != KK_H1_H_UPGRADE)
+		if (fl->f[i].id != KK_FLD_UPGRADE)
 			continue;
-		while (list_next(h, h->hdr[i].value, &pos, &el)) {
-			if (is_h2c(h, el))
+		while (kk_list_next(fl->base, fl->f[i].value, &pos, &el)) {
+			if (is_h2c(fl->base, el))
 				continue;
 			if (n++)
 				put(w, ", ", 2);
-			put_span(w, h, el);
+			put_span(w, fl->base, el);
 		}
 	}
 	put(w, "\r\nConnection: upgrade\r\n", 23);
 }
 
 size_t
-kk_h1_write_request(const kk_h1head *h, const kk_h1fwd *fwd, char *out, size_t cap)
+kk_h1_write_request(const kk_reqhead *h, char *out, size_t cap)
 {
 	wbuf w = { out, 0, cap, 0 };
-	unsigned i;
-	int xff = 0;
-	puts_(&w, llhttp_method_name((llhttp_method_t)h->method));
+	const char *base = h->fl.base;
+	put_span(&w, base, h->method);
 	put(&w, " ", 1);
-	put_span(&w, h, h->uri);
+	put_span(&w, base, h->path);
 	put(&w, " HTTP/1.1\r\n", 11);
-	/* An absolute-form authority replaces every Host (RFC 9112 §3.2.2). */
-	if (h->authority.len) {
+	/* The authority goes as Host (RFC 9112 §3.2), first, unless a Host
+	 * field that carries it is forwarded. */
+	if (!(h->flags & KK_HEAD_F_HOST_FIELD) && h->authority.len) {
 		put(&w, "Host: ", 6);
-		put_span(&w, h, h->authority);
+		put_span(&w, base, h->authority);
 		put(&w, "\r\n", 2);
 	}
-	for (i = 0; i < h->nhdr; i++) {
-		if (h->hdr[i].kind != KK_H1_H_KEEP &&
-		    (h->hdr[i].kind != KK_H1_H_HOST || h->authority.len))
-			continue;
-		put_span(&w, h, h->hdr[i].name);
-		put(&w, ": ", 2);
-		put_span(&w, h, h->hdr[i].value);
-		put(&w, "\r\n", 2);
-	}
-	put_upgrade(&w, h);
-	/* One X-Forwarded-For: the client's list, then this hop. */
-	put(&w, "X-Forwarded-For: ", 17);
-	for (i = 0; i < h->nhdr; i++) {
-		if (h->hdr[i].kind != KK_H1_H_XFF || !h->hdr[i].value.len)
-			continue;
-		if (xff++)
-			put(&w, ", ", 2);
-		put_span(&w, h, h->hdr[i].value);
-	}
-	if (xff)
-		put(&w, ", ", 2);
-	puts_(&w, fwd->client);
-	put(&w, "\r\nX-Forwarded-Proto: ", 21);
-	puts_(&w, fwd->proto);
-	put(&w, "\r\n", 2);
-	if (fwd->port) {
-		put(&w, "X-Forwarded-Port: ", 18);
-		puts_(&w, fwd->port);
-		put(&w, "\r\n", 2);
-	}
-	if (h->body == KK_H1_BODY_LENGTH) {
+	put_fields(&w, &h->fl, h->body == KK_BODY_UNKNOWN);
+	put_upgrade(&w, &h->fl, h->flags);
+	put_run(&w, h->text, h->add, h->nadd, 1);
+	if (h->body == KK_BODY_LENGTH) {
 		put(&w, "Content-Length: ", 16);
 		put_u64(&w, h->clen);
 		put(&w, "\r\n", 2);
-	} else if (h->body == KK_H1_BODY_CHUNKED)
+	} else if (h->body == KK_BODY_UNKNOWN)
 		put(&w, "Transfer-Encoding: chunked\r\n", 28);
 	put(&w, "\r\n", 2);
 	return w.full ? 0 : w.len;
 }
 
 size_t
-kk_h1_write_response(const kk_h1head *h, int chunked, int keepalive, int client_minor,
+kk_h1_write_response(const kk_resphead *h, int chunked, int keepalive, int client_minor,
     char *out, size_t cap)
 {
 	wbuf w = { out, 0, cap, 0 };
-	unsigned i, code = h->status % 1000;
+	unsigned code = h->status % 1000;
 	char st[4];
 	st[0] = (char)('0' + code / 100);
 	st[1] = (char)('0' + code / 10 % 10);
@@ -762,22 +789,15 @@ kk_h1_write_response(const kk_h1head *h, int chunked, int keepalive, int client_
 	st[3] = ' ';
 	put(&w, "HTTP/1.1 ", 9);
 	put(&w, st, 4);
-	put_span(&w, h, h->reason);
+	put_span(&w, h->fl.base, h->reason);
 	put(&w, "\r\n", 2);
-	for (i = 0; i < h->nhdr; i++) {
-		if (h->hdr[i].kind != KK_H1_H_KEEP)
-			continue;
-		put_span(&w, h, h->hdr[i].name);
-		put(&w, ": ", 2);
-		put_span(&w, h, h->hdr[i].value);
-		put(&w, "\r\n", 2);
-	}
-	put_upgrade(&w, h);
+	put_fields(&w, &h->fl, chunked);
+	put_upgrade(&w, &h->fl, h->flags);
 	if (h->status >= 200) {
 		if (chunked)
 			put(&w, "Transfer-Encoding: chunked\r\n", 28);
-		else if (h->body == KK_H1_BODY_LENGTH ||
-		    (h->clen && h->body == KK_H1_BODY_NONE && h->status != 204)) {
+		else if (h->body == KK_BODY_LENGTH ||
+		    (h->clen && h->body == KK_BODY_NONE && h->status != 204)) {
 			/* HEAD and 304 keep the Content-Length that describes
 			 * the representation (RFC 9110 §8.6). */
 			put(&w, "Content-Length: ", 16);
@@ -789,6 +809,16 @@ kk_h1_write_response(const kk_h1head *h, int chunked, int keepalive, int client_
 		else if (client_minor == 0)
 			put(&w, "Connection: keep-alive\r\n", 24);
 	}
+	put(&w, "\r\n", 2);
+	return w.full ? 0 : w.len;
+}
+
+size_t
+kk_h1_write_trailers(const kk_fields *fl, char *out, size_t cap)
+{
+	wbuf w = { out, 0, cap, 0 };
+	put(&w, "0\r\n", 3);
+	put_fields(&w, fl, 1);
 	put(&w, "\r\n", 2);
 	return w.full ? 0 : w.len;
 }
@@ -852,11 +882,9 @@ kk_h1_err_name(int err)
 /* Chunked decoder states. */
 enum {
 	CH_SIZE0, CH_SIZE, CH_SIZE_WS, CH_EXT, CH_EXT_QUOTED, CH_EXT_ESCAPE, CH_SIZE_LF,
-	CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER0, CH_TRAILER_NAME, CH_TRAILER,
-	CH_TRAILER_LF, CH_FINAL_LF, CH_DONE
+	CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER0, CH_FINAL_LF, CH_DONE
 };
 #define KK_H1_CHUNK_EXTMAX 1024		/* extension bytes on one size line */
-#define KK_H1_CHUNK_TRAILERMAX 8192	/* all trailer fields */
 
 size_t
 kk_h1_put_chunk(char *out, const char *p, size_t n)
@@ -865,12 +893,6 @@ kk_h1_put_chunk(char *out, const char *p, size_t n)
 	memcpy(out + hl, p, n);
 	memcpy(out + hl + n, "\r\n", 2);
 	return (size_t)hl + n + 2;
-}
-
-void
-kk_h1_chunk_init(kk_h1chunk *d)
-{
-	memset(d, 0, sizeof *d);
 }
 
 static inline int
@@ -993,37 +1015,11 @@ kk_h1_chunk_next(kk_h1chunk *d, const char *p, size_t len, size_t *used)
 				d->state = CH_FINAL_LF;
 				break;
 			}
-			d->state = CH_TRAILER_NAME;
-			/* fall through */
-		case CH_TRAILER_NAME:
-			/* Trailers are dropped, but each must be a field line
-			 * (RFC 9112 §7.1.2): a name, then ':'. A line of
-			 * another shape (a request line, obs-fold) is what a
-			 * smuggled request would look like to a lax parser. */
-			if (++d->trailers > KK_H1_CHUNK_TRAILERMAX)
-				goto bad;
-			if (c == ':' && d->linelen) {
-				d->state = CH_TRAILER;
-				break;
-			}
-			if (!is_tchar(c))
-				goto bad;
-			d->linelen = 1;
-			break;
-		case CH_TRAILER:
-			if (c == '\r') {
-				d->state = CH_TRAILER_LF;
-				break;
-			}
-			if (!is_vchar_ws(c) || ++d->trailers > KK_H1_CHUNK_TRAILERMAX)
-				goto bad;
-			break;
-		case CH_TRAILER_LF:
-			if (c != '\n')
-				goto bad;
-			d->linelen = 0;
-			d->state = CH_TRAILER0;
-			break;
+			/* Trailer fields: the caller reads the section whole
+			 * (kk_h1_parse_trailers), from this byte on. */
+			i--;
+			r = KK_H1_CHUNK_TRAILERS;
+			goto out;
 		case CH_FINAL_LF:
 			if (c != '\n')
 				goto bad;
@@ -1037,4 +1033,127 @@ out:
 bad:
 	*used = i;
 	return KK_H1_CHUNK_ERR;
+}
+
+void
+kk_h1_chunk_trailers_done(kk_h1chunk *d)
+{
+	d->state = CH_DONE;
+}
+
+long
+kk_h1_parse_trailers(kk_fields *fl, const char *p, size_t len)
+{
+	size_t i = 0;
+	fl->base = p;
+	fl->n = 0;
+	for (;;) {
+		const char *nl;
+		size_t e, j, colon, a, b;
+		kk_field *f;
+		if (i > KK_H1_CHUNK_TRAILERMAX)
+			return -1;
+		if (i >= len)
+			return len > KK_H1_CHUNK_TRAILERMAX ? -1 : 0;
+		nl = memchr(p + i, '\n', len - i);
+		if (!nl)
+			return len - i > KK_H1_CHUNK_TRAILERMAX ? -1 : 0;
+		e = (size_t)(nl - p);
+		if (e == i || p[e - 1] != '\r')
+			return -1;	/* bare LF */
+		if (e == i + 1)
+			return (long)(e + 1);	/* the empty line ends them */
+		/* Each must be a field line (RFC 9112 §7.1.2): a name, then
+		 * ':'. A line of another shape (a request line, obs-fold) is
+		 * what a smuggled request would look like to a lax parser. */
+		for (j = i; j < e - 1 && is_tchar((unsigned char)p[j]); j++)
+			;
+		if (j == i || p[j] != ':' || fl->n == KK_HEAD_MAXFIELDS)
+			return -1;
+		colon = j;
+		for (a = j + 1; a < e - 1 && (p[a] == ' ' || p[a] == '\t'); a++)
+			;
+		for (b = e - 1; b > a && (p[b - 1] == ' ' || p[b - 1] == '\t'); b--)
+			;
+		for (j = a; j < b; j++)
+			if (!is_vchar_ws((unsigned char)p[j]))
+				return -1;
+		f = &fl->f[fl->n++];
+		f->name.off = (uint32_t)i;
+		f->name.len = (uint32_t)(colon - i);
+		f->value.off = (uint32_t)a;
+		f->value.len = (uint32_t)(b - a);
+		f->id = (unsigned char)kk_field_id(p + i, f->name.len);
+		f->fwd = 0;
+		i = e + 1;
+	}
+}
+
+enum kk_msg
+kk_h1_body_next(kk_h1body *b, kk_buf *in, const char **p, size_t *n, kk_fields *tr)
+{
+	switch (b->framing) {
+	case KK_H1_BODY_NONE:
+		return KK_MSG_END;
+	case KK_H1_BODY_LENGTH:
+		if (!b->chunk.left)
+			return KK_MSG_END;
+		break;
+	case KK_H1_BODY_CHUNKED: {
+		/* Asked with no byte too: at its end the decoder says so again
+		 * without consuming, so an end that found no room yet is not
+		 * lost once the input is drained. */
+		size_t used;
+		long t;
+		int r = kk_h1_chunk_next(&b->chunk, in->data ? in->data + in->off : NULL, in->len,
+		    &used);
+		kk_buf_consume(in, used);
+		if (r == KK_H1_CHUNK_ERR)
+			return KK_MSG_INVALID;
+		if (r == KK_H1_CHUNK_END)
+			return KK_MSG_END;
+		if (r != KK_H1_CHUNK_TRAILERS)
+			break;
+		/* The section must come whole within one buffer. */
+		t = kk_h1_parse_trailers(tr, in->data + in->off, in->len);
+		if (t < 0 || (!t && in->len == in->cap))
+			return KK_MSG_INVALID;
+		if (!t)
+			return KK_MSG_WAIT;
+		b->chunk.trailers = (uint32_t)t;
+		return KK_MSG_TRAILERS;
+	}
+	default:
+		break;
+	}
+	if (!in->len) {
+		kk_buf_trim(in);
+		return KK_MSG_WAIT;
+	}
+	*p = in->data + in->off;
+	*n = in->len;
+	if (b->framing != KK_H1_BODY_CLOSE && *n > b->chunk.left)
+		*n = (size_t)b->chunk.left;
+	return *n ? KK_MSG_DATA : KK_MSG_WAIT;
+}
+
+void
+kk_h1_body_trailers_done(kk_h1body *b, kk_buf *in)
+{
+	kk_buf_consume(in, b->chunk.trailers);
+	kk_h1_chunk_trailers_done(&b->chunk);
+}
+
+size_t
+kk_h1_body_take(kk_h1body *b, kk_buf *in, kk_buf *dst)
+{
+	size_t n = in->len;
+	if (!n || b->framing == KK_H1_BODY_CHUNKED || b->framing == KK_H1_BODY_NONE ||
+	    (b->framing == KK_H1_BODY_LENGTH && n > b->chunk.left))
+		return 0;
+	*dst = *in;
+	memset(in, 0, sizeof *in);
+	if (b->framing == KK_H1_BODY_LENGTH)
+		b->chunk.left -= n;
+	return n;
 }

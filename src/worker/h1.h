@@ -1,17 +1,21 @@
 /* ISC license. */
 /* HTTP/1.1 messages, without sockets: finding and parsing a head
- * (llhttp), validating what llhttp 8.1 lets through, re-serialising the
- * head for the other side, and a strict chunked decoder. The front and back
- * connection code drive these; unit tests feed them raw bytes. */
+ * (llhttp) into a neutral head (head.h), validating what llhttp 8.1 lets
+ * through, writing a neutral head as HTTP/1.1, a strict chunked decoder
+ * with its trailer section, and the body reader both h1 endpoints use.
+ * The front and back connection code drive these; unit tests feed them
+ * raw bytes. */
 #ifndef KK_WORKER_H1_H
 #define KK_WORKER_H1_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include "buf.h"
+#include "head.h"
+#include "msg.h"
 
-#define KK_H1_MAXHDRS 100	/* more header fields: 431 */
-#define KK_H1_MAXCONNOPTS 8	/* names listed by Connection, dropped */
-#define KK_H1_HOSTMAX 256
+#define KK_H1_MAXHDRS KK_HEAD_MAXFIELDS	/* more header fields: 431 */
 
 /* Body framing of a message. */
 enum { KK_H1_BODY_NONE = 0, KK_H1_BODY_LENGTH, KK_H1_BODY_CHUNKED, KK_H1_BODY_CLOSE };
@@ -41,82 +45,48 @@ enum kk_h1_err {
 	KK_H1_E_COUNT
 };
 
-/* Message flags. */
-#define KK_H1_F_CLOSE 0x1	/* Connection: close */
+/* Connection flags of a head. */
+#define KK_H1_F_CLOSE 0x1	/* Connection: close, or the end of the body is the close */
 #define KK_H1_F_KEEPALIVE 0x2	/* Connection: keep-alive */
-#define KK_H1_F_EXPECT 0x4	/* Expect: 100-continue */
-#define KK_H1_F_HEAD 0x8	/* request method HEAD */
-/* A request that asks for an upgrade the proxy forwards: Upgrade naming a
- * protocol other than h2c, with Connection: upgrade, in HTTP/1.1; or its
- * answer, a 101 naming the protocol switched to (RFC 9110 §7.8). */
-#define KK_H1_F_UPGRADE 0x10
 
-/* Header kinds: what the serialiser does with a field. */
-enum { KK_H1_H_KEEP = 0, KK_H1_H_DROP, KK_H1_H_XFF, KK_H1_H_HOST, KK_H1_H_UPGRADE };
-
-typedef struct kk_h1span kk_h1span;
-struct kk_h1span {
-	uint32_t off, len;	/* relative to the head's base */
-};
-
-typedef struct kk_h1head kk_h1head;
-struct kk_h1head {
-	const char *base;
+/* What an h1 head says beyond its neutral head: its syntax and the
+ * management of its connection. */
+typedef struct kk_h1info kk_h1info;
+struct kk_h1info {
 	uint32_t len;		/* head bytes, final CRLF included */
-	unsigned char method;	/* llhttp_method_t */
-	unsigned char major, minor;
-	unsigned short status;
-	unsigned flags;		/* KK_H1_F_* */
-	unsigned body;		/* KK_H1_BODY_* */
-	uint64_t clen;
-	kk_h1span target;	/* as received */
-	kk_h1span uri;		/* what goes upstream: origin-form */
-	kk_h1span authority;	/* of an absolute-form target: upstream Host */
-	kk_h1span path;		/* uri without query, for routing */
-	kk_h1span reason;
-	char host[KK_H1_HOSTMAX];	/* lower case, port stripped */
-	uint32_t hostlen;
-	unsigned nhdr;
-	struct {
-		kk_h1span name, value;
-		unsigned char kind;
-	} hdr[KK_H1_MAXHDRS];
-	unsigned nconnopt;
-	kk_h1span connopt[KK_H1_MAXCONNOPTS];
-	unsigned char state;	/* llhttp callbacks: field or value last */
-	unsigned char overflow;
-};
-
-/* What the proxy adds to a request going upstream. */
-typedef struct kk_h1fwd kk_h1fwd;
-struct kk_h1fwd {
-	const char *client;	/* client address, for X-Forwarded-For */
-	const char *proto;	/* "http" */
-	const char *port;	/* listener port, NULL: no X-Forwarded-Port */
+	unsigned char minor;	/* HTTP/1.x */
+	unsigned char flags;	/* KK_H1_F_* */
+	unsigned char body;	/* KK_H1_BODY_*: the framing exactly */
 };
 
 /* Looks for the end of a head in p[0, len). *scan is where the previous
  * call stopped (start at 0). Returns the head length, 0 when incomplete,
  * or -KK_H1_E_* (bare LF, obs-fold). */
 long kk_h1_head_end(const char *p, size_t len, size_t *scan);
-/* Parses and validates a complete head (length from kk_h1_head_end).
- * KK_H1_OK or the reason it is refused. */
-int kk_h1_parse_request(kk_h1head *, const char *p, size_t len);
+/* Parses and validates a complete head (length from kk_h1_head_end)
+ * into h and info; h's spans are relative to p. KK_H1_OK or the reason it
+ * is refused. */
+int kk_h1_parse_request(kk_reqhead *h, kk_h1info *info, const char *p, size_t len);
 /* head_req: the request was HEAD (its response has no body). A 101 is
- * accepted with a valid Upgrade (KK_H1_F_UPGRADE set): whether the request
- * asked for it is the caller's to check. */
-int kk_h1_parse_response(kk_h1head *, const char *p, size_t len, int head_req);
-/* Writes the head to send upstream into out: request line in HTTP/1.1,
- * kept fields, Upgrade and Connection: upgrade for an upgrade (its
- * protocols but h2c), X-Forwarded-*, one framing header. Returns its
- * length, 0 when cap is too small. */
-size_t kk_h1_write_request(const kk_h1head *, const kk_h1fwd *, char *out, size_t cap);
-/* Writes the response head for the client. chunked: the body goes out
- * chunked; keepalive: the client connection stays open; client_minor: the
- * client's HTTP/1.x minor version. A 101 carries its Upgrade and
- * Connection: upgrade. */
-size_t kk_h1_write_response(const kk_h1head *, int chunked, int keepalive, int client_minor,
+ * accepted with a valid Upgrade (KK_HEAD_F_UPGRADE set): whether the
+ * request asked for it is the caller's to check. */
+int kk_h1_parse_response(kk_resphead *h, kk_h1info *info, const char *p, size_t len,
+    int head_req);
+/* Writes a forwarded head (kk_head_forward) as HTTP/1.1: request line,
+ * Host, the fields kept, Upgrade and Connection: upgrade for an upgrade
+ * (its protocols but h2c), the fields the proxy added, one framing field
+ * (chunked for a body of unknown length). Returns its length, 0 when cap
+ * is too small. */
+size_t kk_h1_write_request(const kk_reqhead *, char *out, size_t cap);
+/* Writes a forwarded response head for the client. chunked: the body goes
+ * out chunked; keepalive: the client connection stays open;
+ * client_minor: the client's HTTP/1.x minor version. A 101 carries its
+ * Upgrade and Connection: upgrade. */
+size_t kk_h1_write_response(const kk_resphead *, int chunked, int keepalive, int client_minor,
     char *out, size_t cap);
+/* The end of a chunked body with trailer fields: the last chunk, the
+ * forwarded fields, the empty line. 0 when cap is too small. */
+size_t kk_h1_write_trailers(const kk_fields *, char *out, size_t cap);
 /* A small complete response generated by the proxy (errors). */
 size_t kk_h1_write_error(int status, int keepalive, char *out, size_t cap);
 
@@ -125,17 +95,24 @@ const char *kk_h1_err_name(int err);	/* "bare-lf", ... */
 const char *kk_h1_reason(int status);	/* "Bad Request", ... */
 
 /* The chunked decoder (RFC 9112 §7.1): strict CRLF, chunk extensions
- * checked and dropped, trailers checked and dropped. */
-enum { KK_H1_CHUNK_MORE = 0, KK_H1_CHUNK_DATA, KK_H1_CHUNK_END, KK_H1_CHUNK_ERR };
+ * checked and dropped; trailer fields left for kk_h1_parse_trailers. */
+enum {
+	KK_H1_CHUNK_MORE = 0, KK_H1_CHUNK_DATA, KK_H1_CHUNK_END, KK_H1_CHUNK_ERR,
+	KK_H1_CHUNK_TRAILERS
+};
 typedef struct kk_h1chunk kk_h1chunk;
 struct kk_h1chunk {
 	unsigned char state;
 	unsigned char digits;
-	uint16_t linelen;	/* extension or trailer bytes on this line */
-	uint32_t trailers;	/* trailer bytes so far */
+	uint16_t linelen;	/* extension bytes on this line */
+	uint32_t trailers;	/* the trailer section's length, once read */
 	uint64_t left;		/* data bytes left in the current chunk */
 };
-void kk_h1_chunk_init(kk_h1chunk *);
+static inline void
+kk_h1_chunk_init(kk_h1chunk *d)
+{
+	memset(d, 0, sizeof *d);
+}
 /* A re-chunked piece adds a size line (hex digits and CRLF) before its
  * data and a CRLF after it: 20 bytes cover a 64-bit size. */
 #define KK_H1_CHUNK_OVERHEAD 20
@@ -147,7 +124,50 @@ size_t kk_h1_put_chunk(char *out, const char *p, size_t n);
  * KK_H1_CHUNK_DATA when data starts at p + *used (d->left bytes, of which
  * the caller takes what it can, then lowers d->left and calls again),
  * KK_H1_CHUNK_MORE when every byte was used, KK_H1_CHUNK_END after the last
- * chunk and trailers, KK_H1_CHUNK_ERR on malformed framing. */
+ * chunk and the empty line, KK_H1_CHUNK_TRAILERS when trailer fields
+ * start at p + *used (read them with kk_h1_parse_trailers, then call
+ * kk_h1_chunk_trailers_done), KK_H1_CHUNK_ERR on malformed framing. */
 int kk_h1_chunk_next(kk_h1chunk *, const char *p, size_t len, size_t *used);
+void kk_h1_chunk_trailers_done(kk_h1chunk *);
+/* The trailer section at p[0, len), whole: each a field line, checked as
+ * head fields are, then the empty line, at most KK_H1_CHUNK_TRAILERMAX
+ * bytes. Returns its length with fl filled (spans relative to p), 0 when
+ * incomplete, -1 when malformed. */
+long kk_h1_parse_trailers(kk_fields *fl, const char *p, size_t len);
+#define KK_H1_CHUNK_TRAILERMAX 8192
+
+/* A body being read from a connection's input, in its h1 framing: both h1
+ * endpoints read theirs with it (the client's request, the backend's
+ * response). A close-delimited body's end is the caller's to see. */
+typedef struct kk_h1body kk_h1body;
+struct kk_h1body {
+	kk_h1chunk chunk;	/* chunk.left also counts a Content-Length down */
+	unsigned char framing;	/* KK_H1_BODY_* */
+};
+static inline void
+kk_h1_body_init(kk_h1body *b, unsigned framing, uint64_t clen)
+{
+	kk_h1_chunk_init(&b->chunk);
+	b->framing = (unsigned char)framing;
+	b->chunk.left = framing == KK_H1_BODY_LENGTH ? clen : 0;
+}
+/* The next piece: DATA (*p, *n in in, taken with kk_h1_body_used), END,
+ * TRAILERS (tr filled, spans into in; kk_h1_body_trailers_done once they
+ * are passed on), WAIT (no byte to use: more must be read) or INVALID
+ * (malformed chunked framing or trailers). */
+enum kk_msg kk_h1_body_next(kk_h1body *, kk_buf *in, const char **p, size_t *n,
+    kk_fields *tr);
+static inline void
+kk_h1_body_used(kk_h1body *b, kk_buf *in, size_t n)
+{
+	kk_buf_consume(in, n);
+	if (b->framing != KK_H1_BODY_CLOSE)
+		b->chunk.left -= n;
+	kk_buf_trim(in);
+}
+void kk_h1_body_trailers_done(kk_h1body *, kk_buf *in);
+/* When every byte of in is body data and the framing has none of its own
+ * in it, hands the whole buffer to dst (empty): the byte count, else 0. */
+size_t kk_h1_body_take(kk_h1body *, kk_buf *in, kk_buf *dst);
 
 #endif

@@ -65,6 +65,12 @@ kk_worker_id(void)
 	return worker_id;
 }
 
+int
+kk_worker_draining(void)
+{
+	return draining;
+}
+
 kk_state *
 kk_worker_state(void)
 {

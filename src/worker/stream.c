@@ -1,9 +1,11 @@
 /* ISC license. */
 /* The pump between a front and a back endpoint: request body events one
  * way, response heads and body events the other, whole buffers handed
- * over where both protocols allow, retries before the first response
- * byte, and the end of a stream (back connection to the pool, front
- * connection to its next request). Framing is the endpoints' own. */
+ * over where both protocols allow, trailer fields when the message
+ * announced them, retries before the first response byte, and the end of
+ * a stream (back endpoint released, front endpoint to its next request).
+ * Framing is the endpoints' own: this file reaches them only through
+ * their operations tables (stream.h), and names no protocol. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +25,29 @@ stream_alloc(void)
 	return malloc(sizeof(kk_stream));
 }
 
+/* Back to the free list; kk_stream_start clears what it takes from it. */
 static void
 stream_free(kk_stream *s)
 {
 	kk_router_unref(s->router);
-	memset(s, 0, sizeof *s);
 	kk_list_push(&freelist, &s->link);
 }
 
-/* Attaches a back connection to s->bend or, after a failure, to another
+/* The back endpoint lets go of the stream, and the stream of it. */
+static void
+drop_back(kk_stream *s)
+{
+	s->bops->detach(s->back);
+	s->back = NULL;
+}
+
+/* Attaches a back endpoint to s->bend or, after a failure, to another
  * backend (avoid). 1 ok; 0 none could be had. */
 static int
 attach(kk_stream *s, kk_bend *avoid, int fresh)
 {
 	for (;;) {
-		kk_back *b;
+		void *b;
 		if (!s->bend) {
 			kk_rbackend *rb = kk_lb_pick(s->cluster, avoid, kk_now_ms);
 			if (!rb)
@@ -45,7 +55,8 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 			s->bend = rb->bend;
 		}
 		s->tries++;
-		b = kk_back_get(s->bend, s, fresh);
+		s->bops = s->bend->proto;
+		b = s->bops->get(s->bend, s, fresh);
 		if (b) {
 			s->back = b;
 			return 1;
@@ -63,13 +74,16 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 }
 
 kk_stream *
-kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
-    kk_rcluster *c, int keepalive, int *status)
+kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd *fwd,
+    kk_router *r, kk_rlistener *rl, kk_rcluster *c, int keepalive, int *status)
 {
-	kk_stream *s = stream_alloc();
-	kk_h1fwd fwd;
-	char client[INET6_ADDRSTRLEN];
-	if (!s) {
+	kk_stream *s;
+	/* The forwarding rules, once, whatever either protocol is. */
+	if (!kk_head_forward(h, fwd)) {
+		*status = 431;
+		return NULL;
+	}
+	if (!(s = stream_alloc())) {
 		*status = 500;
 		return NULL;
 	}
@@ -78,11 +92,14 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 	s->router = r;
 	s->rl = rl;
 	s->cluster = c;
-	s->front = f;
-	if (h->body == KK_H1_BODY_NONE || (h->body == KK_H1_BODY_LENGTH && !h->clen))
+	s->fops = ops;
+	s->front = ctx;
+	if (h->body == KK_BODY_NONE || (h->body == KK_BODY_LENGTH && !h->clen))
 		s->flags |= KK_STREAM_F_REQ_DONE;
-	if (h->flags & KK_H1_F_HEAD)
+	if (h->flags & KK_HEAD_F_HEAD)
 		s->flags |= KK_STREAM_F_HEAD;
+	if (h->flags & KK_HEAD_F_TRAILERS)
+		s->flags |= KK_STREAM_F_REQ_TRAILERS;
 	if (keepalive)
 		s->flags |= KK_STREAM_F_KEEPALIVE;
 	if (!attach(s, NULL, 0)) {
@@ -90,10 +107,7 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 		stream_free(s);
 		return NULL;
 	}
-	fwd.client = kk_front_client(f, client);
-	fwd.proto = "http";
-	fwd.port = rl->port[0] ? rl->port : NULL;
-	switch (kk_back_send_head(s->back, h, &fwd)) {
+	switch (s->bops->send_head(s->back, h)) {
 	case 0:
 		*status = 503;
 		goto fail;
@@ -101,47 +115,68 @@ kk_stream_start(kk_front *f, const kk_h1head *h, kk_router *r, kk_rlistener *rl,
 		*status = 431;
 		goto fail;
 	}
-	f->stream = s;
 	return s;
 fail:
-	kk_back_close(s->back, KK_CLOSE_BACK_ABORT);
+	s->bops->close(s->back, KK_CLOSE_BACK_ABORT);
 	stream_free(s);
 	return NULL;
+}
+
+/* Trailer fields pass when the head announced them (RFC 9110 §6.6.2),
+ * the fields a trailer may not carry left out (RFC 9110 §6.5.1); else
+ * they are dropped, as the writer drops them when its framing has no
+ * room for them (Content-Length). 1 passed or dropped, 0 wait. */
+static int
+pass_trailers(kk_stream *s, unsigned announced, kk_fields *tr,
+    int (*send)(void *, const kk_fields *), void *to)
+{
+	if (!(s->flags & announced))
+		return 1;
+	kk_head_forward_trailers(tr);
+	return send(to, tr);
 }
 
 /* Moves the request body from the front endpoint to the back one, as
  * much as the back takes: the rest waits in the client's input, so
  * memory stays at two buffers whatever the body's size and framing.
- * 1 ok, 0 malformed body (the stream is answered and ended). */
+ * 1 ok, 0 malformed body. */
 static int
 pump_request(kk_stream *s)
 {
-	kk_front *f = s->front;
-	kk_back *b = s->back;
+	const kk_server_ops *fo = s->fops;
+	const kk_client_ops *bo = s->bops;
+	void *f = s->front, *b = s->back;
 	while (!(s->flags & KK_STREAM_F_REQ_DONE)) {
 		const char *p;
 		size_t n, room;
+		kk_fields *tr;
 		kk_buf whole;
-		enum kk_msg m = kk_front_body_next(f, &p, &n);
+		enum kk_msg m = fo->body_next(f, &p, &n, &tr);
 		if (m == KK_MSG_WAIT)
 			break;
 		if (m == KK_MSG_INVALID)
 			return 0;
+		if (m == KK_MSG_TRAILERS) {
+			if (!pass_trailers(s, KK_STREAM_F_REQ_TRAILERS, tr, bo->send_trailers, b))
+				break;
+			fo->trailers_used(f);
+			continue;
+		}
 		if (m == KK_MSG_END) {
-			if (kk_back_body_end(b))
+			if (bo->end(b))
 				s->flags |= KK_STREAM_F_REQ_DONE;
 			break;
 		}
 		/* Body bytes only, output empty: move the buffer. */
-		if (kk_back_body_takes_buf(b) && kk_front_body_take(f, &whole)) {
-			kk_back_body_put_buf(b, &whole);
+		if (bo->takes_buf(b) && fo->body_take(f, &whole)) {
+			bo->put_buf(b, &whole);
 			continue;
 		}
-		room = kk_back_body_room(b, n);
+		room = bo->room(b, n);
 		if (!room)
 			break;
-		kk_back_body_put(b, p, room);
-		kk_front_body_used(f, room);
+		bo->put(b, p, room);
+		fo->body_used(f, room);
 	}
 	return 1;
 }
@@ -154,17 +189,18 @@ pump_request(kk_stream *s)
  * client, the stream ends and both connections become a tunnel, the bytes
  * each side sent past its head going first. A request body goes whole
  * before the switch: until it is queued upstream the 101 waits in the
- * back connection's input, so the backend reads the request as framed,
+ * back endpoint's input, so the backend reads the request as framed,
  * then tunnel bytes. 0 wait, -1 the stream ended (switched, or failed). */
 static int
-switch_protocols(kk_stream *s, const kk_h1head *h)
+switch_protocols(kk_stream *s, const kk_resphead *h)
 {
-	kk_front *f = s->front;
-	kk_back *b = s->back;
+	const kk_server_ops *fo = s->fops;
+	const kk_client_ops *bo = s->bops;
+	void *f = s->front, *b = s->back;
 	int keep = 0, r;
 	if (!(s->flags & KK_STREAM_F_REQ_DONE))
 		return 0;
-	r = kk_front_send_head(f, h, &keep);
+	r = fo->send_head(f, h, &keep);
 	if (r < 0) {
 		kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
 		return -1;
@@ -172,34 +208,33 @@ switch_protocols(kk_stream *s, const kk_h1head *h)
 	if (!r)
 		return 0;
 	kk_stats.responses[1]++;
-	kk_back_resp_head_done(b, h);
-	b->stream = NULL;
-	s->back = NULL;
-	f->stream = NULL;
+	bo->head_done(b, h);
+	drop_back(s);
 	stream_free(s);
-	kk_front_upgrade(f, b);
+	fo->upgrade(f, bo, b);
 	return -1;
 }
 
 /* Passes the next response head on. 1 progress, 0 wait, -1 the stream
- * ended (the back connection failed it, or a 101 switched it). */
+ * ended (the back endpoint failed it, or a 101 switched it). */
 static int
 response_head(kk_stream *s)
 {
-	const kk_h1head *h;
+	kk_resphead *h;
 	int keep, r;
-	enum kk_msg m = kk_back_resp_head(s->back, (s->flags & KK_STREAM_F_HEAD) != 0, &h);
+	enum kk_msg m = s->bops->head(s->back, (s->flags & KK_STREAM_F_HEAD) != 0, &h);
 	if (m == KK_MSG_WAIT)
 		return 0;
-	if (m == KK_MSG_UPGRADE)
-		return switch_protocols(s, h);
-	if (m != KK_MSG_HEAD) {
+	if (m != KK_MSG_HEAD && m != KK_MSG_UPGRADE) {
 		kk_stream_back_error(s, m == KK_MSG_RESET ? KK_CLOSE_BACK_RESET :
 		    KK_CLOSE_BACK_INVALID);
 		return -1;
 	}
+	kk_head_forward_response(h);
+	if (m == KK_MSG_UPGRADE)
+		return switch_protocols(s, h);
 	keep = (s->flags & KK_STREAM_F_KEEPALIVE) && (s->flags & KK_STREAM_F_REQ_DONE);
-	r = kk_front_send_head(s->front, h, &keep);
+	r = s->fops->send_head(s->front, h, &keep);
 	if (r < 0) {
 		kk_stream_back_error(s, KK_CLOSE_BACK_INVALID);
 		return -1;
@@ -211,23 +246,26 @@ response_head(kk_stream *s)
 		if (!keep)
 			s->flags &= ~KK_STREAM_F_KEEPALIVE;
 		s->flags |= KK_STREAM_F_RESP_HEAD;
+		if (h->flags & KK_HEAD_F_TRAILERS)
+			s->flags |= KK_STREAM_F_RESP_TRAILERS;
 		kk_stats.responses[h->status / 100]++;
 	}
-	kk_back_resp_head_done(s->back, h);
+	s->bops->head_done(s->back, h);
 	return 1;
 }
 
 /* Moves the response from the back endpoint to the front one, as events:
- * heads, body data (whole buffers when both sides allow), the end. 1 ok,
- * 0 stream ended (answered or aborted). */
+ * heads, body data (whole buffers when both sides allow), trailers, the
+ * end. 1 ok, 0 stream ended (answered or aborted). */
 static int
 pump_response(kk_stream *s)
 {
-	kk_back *b = s->back;
-	kk_front *f = s->front;
+	const kk_server_ops *fo = s->fops;
+	const kk_client_ops *bo = s->bops;
+	void *f = s->front, *b = s->back;
 	unsigned round;
 
-	if (!(s->flags & KK_STREAM_F_RESP_BYTES) && kk_back_resp_began(b)) {
+	if (!(s->flags & KK_STREAM_F_RESP_BYTES) && bo->began(b)) {
 		/* The response began: the request copy kept for a retry is
 		 * no longer needed (the back endpoint let it go). */
 		s->flags |= KK_STREAM_F_RESP_BYTES;
@@ -236,6 +274,7 @@ pump_response(kk_stream *s)
 	    round++) {
 		const char *p;
 		size_t n, room;
+		kk_fields *tr;
 		kk_buf whole;
 		enum kk_msg m;
 		if (!(s->flags & KK_STREAM_F_RESP_HEAD)) {
@@ -246,7 +285,7 @@ pump_response(kk_stream *s)
 				break;
 			continue;
 		}
-		m = kk_back_body_next(b, &p, &n);
+		m = bo->body_next(b, &p, &n, &tr);
 		if (m == KK_MSG_WAIT)
 			break;
 		if (m == KK_MSG_INVALID || m == KK_MSG_RESET) {
@@ -254,24 +293,30 @@ pump_response(kk_stream *s)
 			    KK_CLOSE_BACK_INVALID);
 			return 0;
 		}
+		if (m == KK_MSG_TRAILERS) {
+			if (!pass_trailers(s, KK_STREAM_F_RESP_TRAILERS, tr, fo->send_trailers, f))
+				break;
+			bo->trailers_used(b);
+			continue;
+		}
 		if (m == KK_MSG_END) {
-			if (kk_front_body_end(f))
+			if (fo->end(f))
 				s->flags |= KK_STREAM_F_RESP_DONE;
 			break;
 		}
 		/* Body bytes only, output empty: hand the buffer over instead
 		 * of copying it. */
-		if (kk_front_body_takes_buf(f) && kk_back_body_take(b, &whole)) {
-			kk_front_body_put_buf(f, &whole);
+		if (fo->takes_buf(f) && bo->body_take(b, &whole)) {
+			fo->put_buf(f, &whole);
 			continue;
 		}
-		room = kk_front_body_room(f);
+		room = fo->room(f);
 		if (!room)
 			break;
 		if (n > room)
 			n = room;
-		kk_front_body_put(f, p, n);
-		kk_back_body_used(b, n);
+		fo->put(f, p, n);
+		bo->body_used(b, n);
 	}
 	return 1;
 }
@@ -279,60 +324,45 @@ pump_response(kk_stream *s)
 static void
 stream_finish(kk_stream *s)
 {
-	kk_front *f = s->front;
-	kk_back *b = s->back;
-	int keep = (s->flags & KK_STREAM_F_KEEPALIVE) != 0, whole;
-	if (b) {
-		b->stream = NULL;
-		s->back = NULL;
-		kk_back_release(b, (s->flags & KK_STREAM_F_REQ_DONE) != 0);
+	const kk_server_ops *fo = s->fops;
+	void *f = s->front;
+	int whole = (s->flags & KK_STREAM_F_REQ_DONE) != 0;
+	/* The rest of an unread request body would be read as a request. */
+	int keep = (s->flags & KK_STREAM_F_KEEPALIVE) && whole;
+	if (s->back) {
+		const kk_client_ops *bo = s->bops;
+		void *b = s->back;
+		drop_back(s);
+		bo->release(b, whole);
 	}
-	if (!(s->flags & KK_STREAM_F_REQ_DONE))
-		keep = 0;	/* the rest of the request body is unread */
-	f->stream = NULL;
-	whole = (s->flags & KK_STREAM_F_REQ_DONE) != 0;
 	stream_free(s);
-	kk_front_stream_done(f, keep, whole);
+	fo->done(f, keep, whole);
 }
 
-/* A refused request body: 400 if no response began, else a cut. */
+/* A refused request body (the front endpoint counted it): 400 if no
+ * response began, else the connection ends (and the stream with it). */
 static void
 bad_body(kk_stream *s)
 {
-	kk_front *f = s->front;
-	int answered = (s->flags & KK_STREAM_F_RESP_HEAD) != 0;
-	kk_stats.refused[KK_H1_E_SYNTAX]++;
-	kk_back_close(s->back, KK_CLOSE_BACK_ABORT);
+	const kk_server_ops *fo = s->fops;
+	void *f = s->front;
+	s->bops->close(s->back, KK_CLOSE_BACK_ABORT);
 	s->back = NULL;
-	f->stream = NULL;
+	if (s->flags & KK_STREAM_F_RESP_HEAD) {
+		fo->close(f, KK_CLOSE_BAD_REQUEST);
+		return;
+	}
 	stream_free(s);
-	if (answered)
-		kk_front_close(f, KK_CLOSE_BAD_REQUEST);
-	else
-		kk_front_respond_error(f, 400, 0, KK_CLOSE_BAD_REQUEST);
-}
-
-/* Times whoever the stream waits on, and only while it waits: the
- * backend while it owes the response (the request is wholly queued and
- * the client takes what comes) or leaves request bytes unread; the client
- * while it owes body bytes (its input is all taken) or leaves response
- * bytes unread. A slow upload is then the client's to answer for, a
- * client that stops reading releases both connections, and a deadline
- * moves only when its side makes progress. */
-static void
-stream_timers(kk_stream *s)
-{
-	int req_done = (s->flags & KK_STREAM_F_REQ_DONE) != 0;
-	kk_front_stream_timer(s->front, req_done);
-	kk_back_stream_timer(s->back, req_done && !kk_front_backlog(s->front));
+	fo->error(f, 400, KK_CLOSE_BAD_REQUEST);
 }
 
 int
 kk_stream_pump(kk_stream *s)
 {
-	kk_front *f = s->front;
-	kk_back *b = s->back;
-	unsigned round;
+	const kk_server_ops *fo = s->fops;
+	const kk_client_ops *bo = s->bops;
+	void *f = s->front, *b = s->back;
+	unsigned round, fs, bs;
 	int r;
 
 	if (!b)
@@ -340,55 +370,70 @@ kk_stream_pump(kk_stream *s)
 	/* Each pass moves what fits; writing frees room for the next pass.
 	 * Stop when a pass changes nothing (or after a few: fairness). */
 	for (round = 0; round < 8; round++) {
-		uint64_t fp = kk_front_progress(f), bp = kk_back_progress(b);
+		uint64_t fp = fo->progress(f), bp = bo->progress(b);
 		if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
 			bad_body(s);
 			return 0;
 		}
 		/* More follows when the client's socket has more body
 		 * waiting: let the kernel fill whole packets. */
-		r = kk_back_flush(b, !(s->flags & KK_STREAM_F_REQ_DONE) && kk_front_readable(f));
+		r = bo->flush(b, !(s->flags & KK_STREAM_F_REQ_DONE) &&
+		    (fo->state(f) & KK_EP_READABLE));
 		if (r < 0) {
 			kk_stream_back_error(s, KK_CLOSE_BACK_RESET);
 			return 0;
 		}
-		if (kk_back_active(b) && !pump_response(s))
+		/* Moving the response reads nothing: bs stays true for it. */
+		bs = bo->state(b);
+		if ((bs & KK_EP_ACTIVE) && !pump_response(s))
 			return 0;
-		if (kk_front_flush(f, !(s->flags & KK_STREAM_F_RESP_DONE) &&
-		    kk_back_readable(b)) < 0) {
-			kk_front_close(f, KK_CLOSE_WRITE_ERROR);
+		if (fo->flush(f, !(s->flags & KK_STREAM_F_RESP_DONE) &&
+		    (bs & KK_EP_READABLE)) < 0) {
+			fo->close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}
 		if (s->flags & KK_STREAM_F_RESP_DONE) {
 			stream_finish(s);
 			return 0;
 		}
-		if (fp == kk_front_progress(f) && bp == kk_back_progress(b))
+		if (fp == fo->progress(f) && bp == bo->progress(b))
 			break;
 	}
 	/* Nothing follows at once: send what was held for a fuller packet. */
-	if (!kk_front_backlog(f) && !kk_back_readable(b))
-		kk_front_push(f);
-	if (!kk_back_backlog(b) && !kk_front_readable(f))
-		kk_back_push(b);
+	fs = fo->state(f);
+	bs = bo->state(b);
+	if (!(fs & KK_EP_BACKLOG) && !(bs & KK_EP_READABLE))
+		fo->push(f);
+	if (!(bs & KK_EP_BACKLOG) && !(fs & KK_EP_READABLE))
+		bo->push(b);
 	/* A side whose last read filled its buffer may have more waiting in
 	 * the kernel, and no new edge will say so: run it again, once its
 	 * buffer has room (else it would spin until the other side moves,
 	 * and that side's progress wakes it). */
 	if (!(s->flags & KK_STREAM_F_REQ_DONE))
-		kk_front_wake_if_more(f);
-	kk_back_wake_if_more(b);
-	stream_timers(s);
+		fo->wake_if_more(f);
+	bo->wake_if_more(b);
+	/* Times whoever the stream waits on, and only while it waits: the
+	 * backend while it owes the response (the request is wholly queued
+	 * and the client takes what comes) or leaves request bytes unread;
+	 * the client while it owes body bytes (its input is all taken) or
+	 * leaves response bytes unread. A slow upload is then the client's
+	 * to answer for, a client that stops reading releases both
+	 * connections, and a deadline moves only when its side makes
+	 * progress. */
+	fo->timer(f, (s->flags & KK_STREAM_F_REQ_DONE) != 0);
+	bo->timer(b, (s->flags & KK_STREAM_F_REQ_DONE) && !(fs & KK_EP_BACKLOG));
 	return 1;
 }
 
 void
 kk_stream_back_error(kk_stream *s, enum kk_close reason)
 {
-	kk_back *b = s->back, *nb;
-	kk_front *f = s->front;
+	const kk_server_ops *fo = s->fops;
+	const kk_client_ops *bo = s->bops;
+	void *b = s->back, *f = s->front;
 	int connect_failed = reason == KK_CLOSE_BACK_CONNECT || reason == KK_CLOSE_BACK_CONNECT_TIMEOUT;
-	int resend = kk_back_can_resend(b, reason);
+	int resend = bo->can_resend(b, reason);
 
 	if (connect_failed)
 		kk_bend_mark_down(s->bend, kk_now_ms);
@@ -398,60 +443,55 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	 * fresh connection to the same backend. */
 	if (!(s->flags & KK_STREAM_F_RESP_BYTES) && resend && s->tries < 2) {
 		kk_bend *failed = s->bend;
-		kk_back_req saved;
-		kk_back_req_save(b, &saved);
-		b->stream = NULL;
-		s->back = NULL;
-		kk_back_close(b, reason);
+		kk_resend saved;
+		bo->save(b, &saved);
+		drop_back(s);
+		bo->close(b, reason);
 		if (connect_failed)
 			s->bend = NULL;
 		if (attach(s, connect_failed ? failed : NULL, !connect_failed)) {
-			nb = s->back;
-			kk_back_req_resend(nb, &saved);
+			s->bops->resend(s->back, &saved);
 			kk_stats.retries++;
-			kk_back_wake(nb);
+			s->bops->wake(s->back);
 			if (!(s->flags & KK_STREAM_F_REQ_DONE))
-				kk_front_wake(f);
+				fo->wake(f);
 			return;
 		}
 		kk_buf_give(&saved.buf);
 	} else {
-		b->stream = NULL;
-		s->back = NULL;
-		kk_back_close(b, reason);
+		drop_back(s);
+		bo->close(b, reason);
 	}
-	f->stream = NULL;
-	if ((s->flags & KK_STREAM_F_RESP_HEAD) && !kk_front_take_back(f)) {
+	if ((s->flags & KK_STREAM_F_RESP_HEAD) && !fo->take_back(f)) {
 		/* Part of the response went out: the client gets what was
 		 * queued, then a close without the end of the message (no
 		 * final chunk, or fewer bytes than announced): a cut it can
 		 * see. */
 		stream_free(s);
-		kk_front_abort(f, KK_CLOSE_BACKEND_ERROR);
+		fo->cut(f, KK_CLOSE_BACKEND_ERROR);
 		return;
 	}
 	/* Nothing of the final response reached the client: it was taken
 	 * back and the 502 goes in its place. */
 	stream_free(s);
-	kk_front_respond_error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, 0,
-	    KK_CLOSE_DONE);
+	fo->error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, KK_CLOSE_DONE);
 }
 
 void
 kk_stream_front_drained(kk_stream *s)
 {
-	if (s->back && kk_back_pending(s->back))
-		kk_back_wake(s->back);
+	if (s->back && (s->bops->state(s->back) & KK_EP_PENDING))
+		s->bops->wake(s->back);
 }
 
 void
 kk_stream_abort(kk_stream *s)
 {
 	if (s->back) {
-		s->back->stream = NULL;
-		kk_back_close(s->back, KK_CLOSE_BACK_ABORT);
-		s->back = NULL;
+		const kk_client_ops *bo = s->bops;
+		void *b = s->back;
+		drop_back(s);
+		bo->close(b, KK_CLOSE_BACK_ABORT);
 	}
-	s->front->stream = NULL;
 	stream_free(s);
 }

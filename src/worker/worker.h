@@ -32,6 +32,8 @@ void kk_worker_listener_fd(const char *addr, int fd);
 /* Asks for a drain; it starts between two loop turns (kakehi-worker.c
  * says why). */
 void kk_worker_drain(void);
+/* Whether the drain has started: connections are no longer kept. */
+int kk_worker_draining(void);
 void kk_worker_stop(int code);
 /* A front connection closed: accepting may resume, a drain may end. */
 void kk_worker_conn_closed(void);

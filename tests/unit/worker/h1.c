@@ -6,8 +6,14 @@
 #include <kakehi/str.h>
 #include "tap.h"
 #include "worker/h1.c"
+#include "worker/head.c"
+#include "worker/buf.c"
+#include "worker/loop.c"
+#include "worker/timer.c"
 
-static kk_h1head h;
+static kk_reqhead h;
+static kk_resphead rh;
+static kk_h1info info;
 
 /* Parses raw as a request; the error code. */
 static int
@@ -19,18 +25,19 @@ req(const char *raw)
 		return (int)-n;
 	if (n == 0)
 		return -1;
-	return kk_h1_parse_request(&h, raw, (size_t)n);
+	return kk_h1_parse_request(&h, &info, raw, (size_t)n);
 }
 
 static const char *
 upstream(const char *raw)
 {
 	static char out[4096];
-	kk_h1fwd fwd = { "192.0.2.1", "http", "8080" };
+	kk_fwd fwd = { "192.0.2.1", "8080" };
 	size_t n;
 	if (req(raw) != KK_H1_OK)
 		return "(refused)";
-	n = kk_h1_write_request(&h, &fwd, out, sizeof out - 1);
+	kk_head_forward(&h, &fwd);
+	n = kk_h1_write_request(&h, out, sizeof out - 1);
 	out[n] = 0;
 	return out;
 }
@@ -41,10 +48,11 @@ downstream(const char *raw, int head_req, int keep, int minor)
 	static char out[4096];
 	size_t scan = 0, n;
 	long e = kk_h1_head_end(raw, strlen(raw), &scan);
-	if (e <= 0 || kk_h1_parse_response(&h, raw, (size_t)e, head_req) != KK_H1_OK)
+	if (e <= 0 || kk_h1_parse_response(&rh, &info, raw, (size_t)e, head_req) != KK_H1_OK)
 		return "(invalid)";
-	n = kk_h1_write_response(&h, h.body == KK_H1_BODY_CHUNKED ||
-	    (h.body == KK_H1_BODY_CLOSE && minor), keep, minor, out, sizeof out - 1);
+	kk_head_forward_response(&rh);
+	n = kk_h1_write_response(&rh, info.body == KK_H1_BODY_CHUNKED ||
+	    (info.body == KK_H1_BODY_CLOSE && minor), keep, minor, out, sizeof out - 1);
 	out[n] = 0;
 	return out;
 }
@@ -66,6 +74,18 @@ dechunk(const char *raw, size_t step)
 		pos += used;
 		if (r == KK_H1_CHUNK_ERR)
 			return "(error)";
+		if (r == KK_H1_CHUNK_TRAILERS) {
+			/* The section is read whole, as the body reader does. */
+			kk_fields fl;
+			long t = kk_h1_parse_trailers(&fl, raw + pos, len - pos);
+			if (t < 0)
+				return "(error)";
+			if (!t)
+				return "(incomplete)";
+			pos += (size_t)t;
+			kk_h1_chunk_trailers_done(&d);
+			continue;
+		}
 		if (r == KK_H1_CHUNK_END) {
 			out[o] = 0;
 			return pos == len ? out : "(trailing)";
@@ -103,8 +123,8 @@ main(void)
 	/* Valid requests and their fields. */
 	is_int(req("GET /a?b=c HTTP/1.1\r\nHost: Example.COM:8080\r\n\r\n"), KK_H1_OK, "simple GET");
 	is_str(h.host, "example.com", "host lower-cased, port stripped");
-	is_int(h.path.len, 2, "path without the query");
-	is_int(h.body, KK_H1_BODY_NONE, "no body");
+	is_int(h.pathlen, 2, "path without the query");
+	is_int(info.body, KK_H1_BODY_NONE, "no body");
 	is_int(req("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"), KK_H1_OK, "IPv6 literal host");
 	is_str(h.host, "[::1]", "IPv6 host kept in brackets");
 	is_int(req("GET / HTTP/1.1\r\nHost: example.com.\r\n\r\n"), KK_H1_OK, "absolute host name");
@@ -112,13 +132,13 @@ main(void)
 	is_int(req("GET / HTTP/1.0\r\n\r\n"), KK_H1_OK, "HTTP/1.0 without Host");
 	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n"), KK_H1_OK, "Content-Length");
 	is_int(h.clen, 12, "its value");
-	is_int(h.body, KK_H1_BODY_LENGTH, "length framing");
+	is_int(info.body, KK_H1_BODY_LENGTH, "length framing");
 	is_int(req("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"), KK_H1_OK,
 	    "chunked, any case");
-	is_int(h.body, KK_H1_BODY_CHUNKED, "chunked framing");
+	is_int(info.body, KK_H1_BODY_CHUNKED, "chunked framing");
 	is_int(req("GET http://Other.example/p?q HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_OK, "absolute-form");
 	is_str(h.host, "other.example", "absolute-form authority wins over Host");
-	ok(h.uri.len == 4 && !memcmp(h.base + h.uri.off, "/p?q", 4), "origin-form sent upstream");
+	ok(h.path.len == 4 && !memcmp(h.fl.base + h.path.off, "/p?q", 4), "origin-form sent upstream");
 	is_int(req("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_OK, "asterisk-form for OPTIONS");
 
 	/* Refused. */
@@ -232,16 +252,16 @@ main(void)
 	    "Upgrade:  websocket \r\nSec-WebSocket-Key: k\r\n\r\n"),
 	    "GET /ws HTTP/1.1\r\nHost: a\r\nSec-WebSocket-Key: k\r\nUpgrade: websocket\r\n"
 	    "Connection: upgrade\r\n" XF, "an upgrade goes upstream with Connection: upgrade");
-	is_int(h.flags & KK_H1_F_UPGRADE, KK_H1_F_UPGRADE, "and is flagged");
+	is_int(h.flags & KK_HEAD_F_UPGRADE, KK_HEAD_F_UPGRADE, "and is flagged");
 	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n"),
 	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "Upgrade without Connection: upgrade is dropped");
-	is_int(h.flags & KK_H1_F_UPGRADE, 0, "and asks for nothing");
+	is_int(h.flags & KK_HEAD_F_UPGRADE, 0, "and asks for nothing");
 	is_str(upstream("GET / HTTP/1.0\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n"),
 	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "Upgrade in HTTP/1.0 is dropped");
 	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
 	    "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n"),
 	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "h2c: Upgrade and HTTP2-Settings dropped");
-	is_int(h.flags & KK_H1_F_UPGRADE, 0, "served as HTTP/1.1");
+	is_int(h.flags & KK_HEAD_F_UPGRADE, 0, "served as HTTP/1.1");
 	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nHTTP2-Settings: AAMA\r\n\r\n"),
 	    "GET / HTTP/1.1\r\nHost: a\r\n" XF, "HTTP2-Settings dropped on its own too");
 	is_str(upstream("GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n"
@@ -269,9 +289,10 @@ main(void)
 	    "Connection cannot drop the framing field or Host");
 	{
 		char small[32];
-		kk_h1fwd fwd = { "192.0.2.1", "http", NULL };
+		kk_fwd fwd = { "192.0.2.1", NULL };
 		req("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-		is_int(kk_h1_write_request(&h, &fwd, small, sizeof small), 0, "no room: 0, nothing half-written");
+		kk_head_forward(&h, &fwd);
+		is_int(kk_h1_write_request(&h, small, sizeof small), 0, "no room: 0, nothing half-written");
 	}
 
 	/* Responses. */
@@ -289,10 +310,10 @@ main(void)
 	is_str(downstream("HTTP/1.0 200 OK\r\nX: y\r\n\r\n", 0, 1, 1),
 	    "HTTP/1.1 200 OK\r\nX: y\r\nTransfer-Encoding: chunked\r\n\r\n",
 	    "close-delimited response chunked for HTTP/1.1");
-	is_int(h.flags & KK_H1_F_CLOSE, KK_H1_F_CLOSE, "and its backend connection is not reusable");
+	is_int(info.flags & KK_H1_F_CLOSE, KK_H1_F_CLOSE, "and its backend connection is not reusable");
 	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", 1, 1, 1),
 	    "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", "HEAD response keeps its length, no body");
-	is_int(h.body, KK_H1_BODY_NONE, "HEAD response has no body");
+	is_int(info.body, KK_H1_BODY_NONE, "HEAD response has no body");
 	is_str(downstream("HTTP/1.1 204 No Content\r\n\r\n", 0, 1, 1),
 	    "HTTP/1.1 204 No Content\r\n\r\n", "204 without framing");
 	is_str(downstream("HTTP/1.1 100 Continue\r\n\r\n", 0, 1, 1),
@@ -307,7 +328,7 @@ main(void)
 	    "Connection: Upgrade\r\nSec-WebSocket-Accept: s\r\n\r\n", 0, 1, 1),
 	    "HTTP/1.1 101 Switching Protocols\r\nSec-WebSocket-Accept: s\r\nUpgrade: WebSocket\r\n"
 	    "Connection: upgrade\r\n\r\n", "101 passed with its Upgrade, re-serialised");
-	is_int(h.flags & KK_H1_F_UPGRADE, KK_H1_F_UPGRADE, "and flagged");
+	is_int(rh.flags & KK_HEAD_F_UPGRADE, KK_HEAD_F_UPGRADE, "and flagged");
 	is_str(downstream("HTTP/1.1 426 Upgrade Required\r\nUpgrade: x\r\nConnection: Upgrade\r\n"
 	    "Content-Length: 0\r\n\r\n", 0, 1, 1),
 	    "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n",
@@ -347,5 +368,31 @@ main(void)
 	is_str(dechunk("0\r\n: x\r\n\r\n", 1000), "(error)", "trailer without a name");
 	is_str(dechunk("0\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 1), "",
 	    "framing fields in trailers are dropped with the rest");
+
+	/* Trailer sections, read whole. */
+	{
+		kk_fields fl;
+		char out[256], big[KK_H1_CHUNK_TRAILERMAX + 64];
+		size_t n;
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum:  42 \r\nX-B:\r\n\r\nGET", 24), 21,
+		    "a trailer section: its length");
+		is_int(fl.n, 2, "two fields");
+		ok(fl.f[0].value.len == 2 && !memcmp(fl.base + fl.f[0].value.off, "42", 2),
+		    "value trimmed");
+		is_int(fl.f[1].value.len, 0, "an empty value");
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum: 42\r\n", 11), 0, "incomplete: 0");
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum: 4\x01\r\n\r\n", 14), -1,
+		    "control char in a value");
+		is_int(kk_h1_parse_trailers(&fl, "X-Sum: 42\n\r\n", 12), -1, "bare LF");
+		memset(big, 'a', sizeof big);
+		memcpy(big, "X: ", 3);
+		is_int(kk_h1_parse_trailers(&fl, big, sizeof big), -1, "larger than the limit");
+		kk_h1_parse_trailers(&fl, "X-Sum: 42\r\nContent-Length: 3\r\n\r\n", 35);
+		fl.f[0].fwd = 1;
+		n = kk_h1_write_trailers(&fl, out, sizeof out - 1);
+		out[n] = 0;
+		is_str(out, "0\r\nX-Sum: 42\r\n\r\n", "written with the last chunk, as kept");
+		is_int(kk_h1_write_trailers(&fl, out, 10), 0, "no room: 0");
+	}
 	return done();
 }

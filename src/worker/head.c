@@ -1,0 +1,265 @@
+/* ISC license. */
+/* The forwarding rules of HTTP on neutral heads: which fields a proxy
+ * acts on, which are hop-by-hop, what it adds. Protocol syntax (h1.c) is
+ * elsewhere: a parser names each field with kk_field_id, these rules
+ * decide what goes on, a writer writes what they kept. */
+#include <string.h>
+#include <strings.h>
+#include "head.h"
+
+/* Compares a name (a token) with lit (lower case, same length n): 0
+ * different, 1 equal ignoring case, 2 equal only once each '_' is read as
+ * '-'. Equal ignoring case first, eight bytes at a time: or'ing 0x20
+ * lowers a letter and leaves '-' and digits alone, and no other token
+ * byte becomes one of those. */
+static int
+name_cmp(const char *s, const char *lit, uint32_t n)
+{
+	const uint64_t lower = 0x2020202020202020ULL;
+	uint32_t i = 0;
+	int folded = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, y;
+		memcpy(&x, s + i, 8);
+		memcpy(&y, lit + i, 8);
+		if ((x | lower) != y)
+			goto slow;
+	}
+	for (; i < n; i++)
+		if (((unsigned char)s[i] | 0x20) != (unsigned char)lit[i])
+			goto slow;
+	return 1;
+slow:
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c == (unsigned char)lit[i])
+			continue;
+		if (c != '_' || lit[i] != '-')
+			return 0;
+		folded = 1;
+	}
+	return 1 + folded;
+}
+
+/* The id of whichever of a and b (both of the name's length n; b may be
+ * NULL) the name is: KK_FLD_LOOKALIKE for a look-alike, else OTHER. */
+static inline int
+pick(const char *s, uint32_t n, const char *a, int ida, const char *b, int idb)
+{
+	/* Most names differ from both at the first byte, a letter in every
+	 * candidate: compared folded first, without the loop. */
+	unsigned char c = (unsigned char)s[0] | 0x20;
+	int m = c == (unsigned char)a[0] ? name_cmp(s, a, n) : 0;
+	if (!m && b && c == (unsigned char)b[0] && (m = name_cmp(s, b, n)))
+		ida = idb;
+	return !m ? KK_FLD_OTHER : m == 1 ? ida : KK_FLD_LOOKALIKE;
+}
+
+/* The length picks the few candidates, so most fields cost one switch
+ * and at most a byte or two of comparison. Backends that map names to
+ * CGI-style variables (HTTP_CONTENT_LENGTH) fold '-' and '_' together, so
+ * Content_Length would reach them as the framing field this proxy never
+ * saw, and X_Forwarded_For as the one it rewrote: such look-alikes are
+ * refused by the parsers. The names without '-' (Host, Connection, TE...)
+ * have no look-alike of that kind. */
+int
+kk_field_id(const char *s, uint32_t n)
+{
+	switch (n) {
+	case 2: return pick(s, n, "te", KK_FLD_HOP, NULL, 0);
+	case 4: return pick(s, n, "host", KK_FLD_HOST, NULL, 0);
+	case 6: return pick(s, n, "expect", KK_FLD_EXPECT, NULL, 0);
+	case 7: return pick(s, n, "trailer", KK_FLD_TRAILER, "upgrade", KK_FLD_UPGRADE);
+	case 10: return pick(s, n, "connection", KK_FLD_CONNECTION, "keep-alive", KK_FLD_HOP);
+	case 14:
+		/* HTTP2-Settings goes only with an h2c upgrade, never forwarded
+		 * (RFC 9113 §3.1 leaves h2c to the client's own hop). */
+		return pick(s, n, "content-length", KK_FLD_CONTENT_LENGTH, "http2-settings",
+		    KK_FLD_HOP);
+	case 15: return pick(s, n, "x-forwarded-for", KK_FLD_XFF, NULL, 0);
+	case 16:
+		return pick(s, n, "proxy-connection", KK_FLD_HOP, "x-forwarded-port",
+		    KK_FLD_XF_OTHER);
+	case 17:
+		return pick(s, n, "transfer-encoding", KK_FLD_TRANSFER_ENCODING,
+		    "x-forwarded-proto", KK_FLD_XF_OTHER);
+	default: return KK_FLD_OTHER;
+	}
+}
+
+int
+kk_list_next(const char *base, kk_span v, uint32_t *pos, kk_span *el)
+{
+	const char *s = base + v.off;
+	uint32_t i = *pos, a, b;
+	while (i < v.len && (s[i] == ',' || s[i] == ' ' || s[i] == '\t'))
+		i++;
+	if (i >= v.len)
+		return 0;
+	a = i;
+	while (i < v.len && s[i] != ',')
+		i++;
+	b = i;
+	while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t'))
+		b--;
+	*pos = i;
+	el->off = v.off + a;
+	el->len = b - a;
+	return 1;
+}
+
+int
+kk_span_is(const char *base, kk_span s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s.len == n && !strncasecmp(base + s.off, lit, n);
+}
+
+/* Fields named by a Connection field are hop-by-hop too (RFC 9110
+ * §7.6.1), the framing, Host and X-Forwarded-For excepted: those are the
+ * proxy's to write, whatever the client lists. */
+static void
+drop_named(kk_fields *fl)
+{
+	unsigned i, j;
+	for (i = 0; i < fl->n; i++) {
+		kk_span el;
+		uint32_t pos = 0;
+		if (fl->f[i].id != KK_FLD_CONNECTION)
+			continue;
+		while (kk_list_next(fl->base, fl->f[i].value, &pos, &el))
+			for (j = 0; j < fl->n; j++)
+				if (fl->f[j].fwd && (fl->f[j].id == KK_FLD_OTHER ||
+				    fl->f[j].id == KK_FLD_EXPECT) &&
+				    fl->f[j].name.len == el.len &&
+				    !strncasecmp(fl->base + fl->f[j].name.off, fl->base + el.off,
+				    el.len))
+					fl->f[j].fwd = 0;
+	}
+}
+
+/* Whether a field passes as it is, by its id; the request fields the
+ * proxy writes itself (Host, X-Forwarded-*) are the caller's. A response
+ * parser names those KK_FLD_OTHER: in a response they are ordinary. */
+static int
+passes(const kk_field *f, unsigned flags, int body_unknown)
+{
+	switch (f->id) {
+	case KK_FLD_OTHER:
+	case KK_FLD_EXPECT:	/* end to end: the backend decides (RFC 9110 §10.1.1) */
+		return 1;
+	case KK_FLD_TRAILER:
+		/* Announced trailers can follow only a body of unknown
+		 * length; the writer drops it if its framing carries none. */
+		return body_unknown && (flags & KK_HEAD_F_TRAILERS);
+	default:
+		return 0;
+	}
+}
+
+static inline int
+add_text(kk_reqhead *h, const char *s, size_t n)
+{
+	if (KK_HEAD_ADDMAX - h->textlen < n)
+		return 0;
+	memcpy(h->text + h->textlen, s, n);
+	h->textlen += (uint32_t)n;
+	return 1;
+}
+
+/* Starts an added field, written as a whole line ("name: value" and
+ * CRLF, so that a writer can copy the added lines at once): name is its
+ * name and ": ", len their length; its value is what add_text appends
+ * until end_field. */
+static inline int
+add_field(kk_reqhead *h, const char *name, uint32_t len)
+{
+	kk_field *f = &h->add[h->nadd++];
+	f->name.off = h->textlen;
+	f->name.len = len - 2;
+	f->id = KK_FLD_OTHER;
+	f->fwd = 1;
+	if (!add_text(h, name, len))
+		return 0;
+	f->value.off = h->textlen;
+	return 1;
+}
+
+static inline int
+end_field(kk_reqhead *h)
+{
+	kk_field *f = &h->add[h->nadd - 1];
+	f->value.len = h->textlen - f->value.off;
+	return add_text(h, "\r\n", 2);
+}
+
+int
+kk_head_forward(kk_reqhead *h, const kk_fwd *fwd)
+{
+	kk_fields *fl = &h->fl;
+	unsigned i, seen = 0;
+	int host = !(h->flags & KK_HEAD_F_TARGET_AUTHORITY), xff = 0, ok = 1;
+	int body_unknown = h->body == KK_BODY_UNKNOWN;
+	h->flags &= ~KK_HEAD_F_HOST_FIELD;
+	for (i = 0; i < fl->n; i++) {
+		kk_field *f = &fl->f[i];
+		f->fwd = (unsigned char)passes(f, h->flags, body_unknown);
+		/* Host goes on unless an absolute-form target replaced it
+		 * (RFC 9112 §3.2.2): then the writer sends the authority. */
+		if (f->id == KK_FLD_HOST && host) {
+			f->fwd = 1;
+			h->flags |= KK_HEAD_F_HOST_FIELD;
+		}
+		seen |= 1u << f->id;
+	}
+	if (seen & (1u << KK_FLD_CONNECTION))
+		drop_named(fl);
+	/* One X-Forwarded-For: the client's list, then this hop; ours
+	 * replace the client's X-Forwarded-Proto and -Port. */
+	h->nadd = 0;
+	h->textlen = 0;
+	ok = add_field(h, "X-Forwarded-For: ", 17);
+	for (i = 0; (seen & (1u << KK_FLD_XFF)) && ok && i < fl->n; i++) {
+		const kk_field *f = &fl->f[i];
+		if (f->id != KK_FLD_XFF || !f->value.len)
+			continue;
+		if (xff++)
+			ok = add_text(h, ", ", 2);
+		ok = ok && add_text(h, fl->base + f->value.off, f->value.len);
+	}
+	if (ok && xff)
+		ok = add_text(h, ", ", 2);
+	ok = ok && add_text(h, fwd->client, strlen(fwd->client)) && end_field(h);
+	ok = ok && add_field(h, "X-Forwarded-Proto: ", 19) &&
+	    (h->scheme == KK_SCHEME_HTTPS ? add_text(h, "https", 5) : add_text(h, "http", 4)) &&
+	    end_field(h);
+	if (ok && fwd->port)
+		ok = add_field(h, "X-Forwarded-Port: ", 18) &&
+		    add_text(h, fwd->port, strlen(fwd->port)) && end_field(h);
+	return ok;
+}
+
+void
+kk_head_forward_response(kk_resphead *h)
+{
+	kk_fields *fl = &h->fl;
+	unsigned i, conn = 0;
+	int body_unknown = h->body == KK_BODY_UNKNOWN;
+	for (i = 0; i < fl->n; i++) {
+		kk_field *f = &fl->f[i];
+		f->fwd = (unsigned char)passes(f, h->flags, body_unknown);
+		conn |= f->id == KK_FLD_CONNECTION;
+	}
+	if (conn)
+		drop_named(fl);
+}
+
+void
+kk_head_forward_trailers(kk_fields *fl)
+{
+	unsigned i;
+	for (i = 0; i < fl->n; i++)
+		fl->f[i].fwd = fl->f[i].id == KK_FLD_OTHER;
+}

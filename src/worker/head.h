@@ -1,0 +1,141 @@
+/* ISC license. */
+/* Message heads as the stream sees them, whatever protocol carried them:
+ * a request head (method, scheme, authority, path, fields, body framing),
+ * a response head (status, fields, framing) and a block of trailer
+ * fields. A protocol's parser fills one from its bytes, a protocol's
+ * writer turns one into bytes; between them, kk_head_forward and its
+ * siblings apply the forwarding rules of HTTP itself (RFC 9110 §7.6:
+ * hop-by-hop fields, X-Forwarded-*, Host), once, for every protocol.
+ *
+ * Memory stays flat: a head is a scratch structure of its parser (one is
+ * parsed at a time), and every name and value is a span, an offset and a
+ * length into the bytes the head was parsed from (base: the connection's
+ * input buffer), valid until those bytes are consumed. Only the few
+ * fields the proxy adds have text of their own, in the head. */
+#ifndef KK_WORKER_HEAD_H
+#define KK_WORKER_HEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KK_HEAD_MAXFIELDS 100	/* more fields: 431 */
+#define KK_HEAD_HOSTMAX 256
+/* Text of the fields the proxy adds (X-Forwarded-*): the client's own
+ * X-Forwarded-For list, joined, with this hop. As large as a default
+ * buffer (16 KiB), which a head must fit to go upstream anyway; a longer
+ * list is refused (431), as a head that does not fit a buffer is. One
+ * head is parsed at a time, so this is static memory, not per request. */
+#define KK_HEAD_ADDMAX 16384
+#define KK_HEAD_MAXADD 3
+
+typedef struct kk_span kk_span;
+struct kk_span {
+	uint32_t off, len;	/* relative to the base of the head */
+};
+
+/* Body framing: a length known in advance (clen), none, or a length only
+ * the end of the body tells (h1 chunked or close-delimited). */
+enum { KK_BODY_NONE = 0, KK_BODY_LENGTH, KK_BODY_UNKNOWN };
+
+/* What a field is to a proxy (kk_field_id). Ids from KK_FLD_HOST on
+ * are request fields: in a response they are ordinary. */
+enum {
+	KK_FLD_OTHER = 0, KK_FLD_CONNECTION, KK_FLD_CONTENT_LENGTH,
+	KK_FLD_TRANSFER_ENCODING,
+	KK_FLD_HOP,		/* other hop-by-hop fields (RFC 9110 §7.6.1) */
+	KK_FLD_TRAILER,		/* announces trailers, for a body that carries them */
+	KK_FLD_UPGRADE,		/* hop-by-hop, rebuilt for an upgrade */
+	KK_FLD_HOST, KK_FLD_XFF, KK_FLD_XF_OTHER, KK_FLD_EXPECT,
+	KK_FLD_LOOKALIKE	/* one of the above with '_' for '-' */
+};
+
+/* A field and what forwarding does with it (fwd: 1 passed on as it is,
+ * 0 dropped, or rebuilt by the writer from its id: Upgrade). */
+typedef struct kk_field kk_field;
+struct kk_field {
+	kk_span name, value;
+	unsigned char id;	/* KK_FLD_* */
+	unsigned char fwd;
+};
+
+typedef struct kk_fields kk_fields;
+struct kk_fields {
+	const char *base;	/* what the spans are relative to */
+	unsigned n;
+	kk_field f[KK_HEAD_MAXFIELDS];
+};
+
+/* Head flags. */
+#define KK_HEAD_F_HEAD 0x1	/* the request method is HEAD: no response body */
+/* The request asks for a protocol switch the proxy forwards, or the
+ * response is the 101 that grants it (RFC 9110 §7.8). */
+#define KK_HEAD_F_UPGRADE 0x2
+#define KK_HEAD_F_TARGET_AUTHORITY 0x4	/* authority from the target, not a Host field */
+#define KK_HEAD_F_HOST_FIELD 0x8	/* a forwarded Host field carries the authority */
+#define KK_HEAD_F_TRAILERS 0x10	/* a Trailer field announces trailer fields */
+
+enum { KK_SCHEME_HTTP = 0, KK_SCHEME_HTTPS };
+
+typedef struct kk_reqhead kk_reqhead;
+struct kk_reqhead {
+	kk_fields fl;
+	kk_span method;
+	kk_span path;		/* what goes upstream: origin-form, query included */
+	uint32_t pathlen;	/* the path without its query, for routing */
+	kk_span authority;	/* the target's, or the Host field's value */
+	unsigned flags;		/* KK_HEAD_F_* */
+	unsigned char scheme;	/* KK_SCHEME_* */
+	unsigned char body;	/* KK_BODY_* */
+	uint64_t clen;
+	char host[KK_HEAD_HOSTMAX];	/* the authority's host: lower case, no port */
+	uint32_t hostlen;
+	/* Added by kk_head_forward: spans into text, which holds them as
+	 * field lines, "name: value" and CRLF each. */
+	unsigned nadd;
+	kk_field add[KK_HEAD_MAXADD];
+	uint32_t textlen;
+	char text[KK_HEAD_ADDMAX];
+};
+
+typedef struct kk_resphead kk_resphead;
+struct kk_resphead {
+	kk_fields fl;
+	unsigned short status;
+	kk_span reason;		/* the reason phrase, when the protocol has one */
+	unsigned flags;		/* KK_HEAD_F_* */
+	unsigned char body;	/* KK_BODY_* */
+	/* The length: of the body, or for HEAD and 304 of the
+	 * representation (RFC 9110 §8.6), kept when there is no body. */
+	uint64_t clen;
+};
+
+/* What the proxy says of the hop it adds. */
+typedef struct kk_fwd kk_fwd;
+struct kk_fwd {
+	const char *client;	/* the client's address, for X-Forwarded-For */
+	const char *port;	/* the listener's port, NULL: no X-Forwarded-Port */
+};
+
+/* Which field a name is: KK_FLD_LOOKALIKE for a look-alike of one the
+ * proxy acts on, KK_FLD_OTHER for any other. */
+int kk_field_id(const char *name, uint32_t len);
+/* Splits a comma-separated list value v of base: the next element
+ * (trimmed) at or after *pos, 0 when none is left. */
+int kk_list_next(const char *base, kk_span v, uint32_t *pos, kk_span *el);
+/* Whether span s of base is lit, ignoring case. */
+int kk_span_is(const char *base, kk_span s, const char *lit);
+
+/* The forwarding rules, applied once to a parsed request going upstream:
+ * hop-by-hop fields and those Connection names dropped, Upgrade kept only
+ * for an upgrade, Host kept only when the authority came from it, the
+ * client's X-Forwarded-Port and -Proto replaced and its X-Forwarded-For
+ * list extended with this hop (fwd). 1 done, 0 the added fields do not
+ * fit (431). */
+int kk_head_forward(kk_reqhead *, const kk_fwd *fwd);
+/* The same for a response going to the client. */
+void kk_head_forward_response(kk_resphead *);
+/* Trailer fields: framing, routing and hop-by-hop fields never pass
+ * (RFC 9110 §6.5.1); the rest is forwarded. */
+void kk_head_forward_trailers(kk_fields *);
+
+#endif

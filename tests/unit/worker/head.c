@@ -1,0 +1,166 @@
+/* ISC license. */
+/* The forwarding rules on neutral heads, without any protocol: heads are
+ * built here by hand, as a parser would fill them, spans into one string.
+ * Field names and look-alikes, hop-by-hop fields and those Connection
+ * names, Host, X-Forwarded-*, announced trailers, and trailer fields. */
+#include <string.h>
+#include "tap.h"
+#include "worker/head.c"
+
+static kk_reqhead h;
+static kk_resphead rh;
+static char text[KK_HEAD_ADDMAX + 128];
+
+/* Fills fl from "name: value" lines of s (copied to text), each field
+ * named by kk_field_id, as a parser leaves them. */
+static void
+fields(kk_fields *fl, const char *s)
+{
+	uint32_t pos = 0, len;
+	strcpy(text, s);
+	len = (uint32_t)strlen(text);
+	fl->base = text;
+	fl->n = 0;
+	while (pos < len) {
+		kk_field *f = &fl->f[fl->n++];
+		const char *nl = strchr(text + pos, '\n'), *colon = strchr(text + pos, ':');
+		uint32_t end = (uint32_t)(nl - text);
+		f->name.off = pos;
+		f->name.len = (uint32_t)(colon - text) - pos;
+		f->value.off = f->name.off + f->name.len + 2;
+		f->value.len = end - f->value.off;
+		f->id = (unsigned char)kk_field_id(text + pos, f->name.len);
+		f->fwd = 0;
+		pos = end + 1;
+	}
+}
+
+/* The fields that pass, then the added ones, as "name=value;" each. */
+static const char *
+passed(const kk_fields *fl, const kk_reqhead *req)
+{
+	static char out[8192];
+	unsigned i;
+	size_t o = 0;
+	for (i = 0; i < fl->n; i++)
+		if (fl->f[i].fwd)
+			o += (size_t)snprintf(out + o, sizeof out - o, "%.*s=%.*s;",
+			    (int)fl->f[i].name.len, fl->base + fl->f[i].name.off,
+			    (int)fl->f[i].value.len, fl->base + fl->f[i].value.off);
+	for (i = 0; req && i < req->nadd; i++)
+		o += (size_t)snprintf(out + o, sizeof out - o, "+%.*s=%.*s;",
+		    (int)req->add[i].name.len, req->text + req->add[i].name.off,
+		    (int)req->add[i].value.len, req->text + req->add[i].value.off);
+	out[o] = 0;
+	return out;
+}
+
+static const char *
+forward(const char *s, unsigned flags, unsigned body, const char *port)
+{
+	kk_fwd fwd = { "192.0.2.1", port };
+	fields(&h.fl, s);
+	h.flags = flags;
+	h.body = (unsigned char)body;
+	h.scheme = KK_SCHEME_HTTP;
+	if (!kk_head_forward(&h, &fwd))
+		return "(too long)";
+	return passed(&h.fl, &h);
+}
+
+int
+main(void)
+{
+	/* Names. */
+	is_int(kk_field_id("Content-Length", 14), KK_FLD_CONTENT_LENGTH, "Content-Length");
+	is_int(kk_field_id("CONTENT-LENGTH", 14), KK_FLD_CONTENT_LENGTH, "in any case");
+	is_int(kk_field_id("content_length", 14), KK_FLD_LOOKALIKE, "content_length: a look-alike");
+	is_int(kk_field_id("Content-Lengtx", 14), KK_FLD_OTHER, "one byte off: another field");
+	is_int(kk_field_id("HTTP2-Settings", 14), KK_FLD_HOP, "HTTP2-Settings is hop-by-hop");
+	is_int(kk_field_id("X-Forwarded-Proto", 17), KK_FLD_XF_OTHER, "X-Forwarded-Proto");
+	is_int(kk_field_id("Transfer_Encoding", 17), KK_FLD_LOOKALIKE, "Transfer_Encoding");
+	is_int(kk_field_id("Trailer", 7), KK_FLD_TRAILER, "Trailer");
+	is_int(kk_field_id("User-Agent", 10), KK_FLD_OTHER, "User-Agent is ordinary");
+
+	/* Requests. */
+	is_str(forward("Host: a\nX-A: 1\nKeep-Alive: 5\nTE: trailers\nX-Forwarded-Port: 1\n", 0,
+	    KK_BODY_NONE, "8080"),
+	    "Host=a;X-A=1;+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;"
+	    "+X-Forwarded-Port=8080;", "hop-by-hop dropped, ours added");
+	ok(h.flags & KK_HEAD_F_HOST_FIELD, "the Host field carries the authority");
+	is_str(forward("Connection: close, X-B, Host, X-Forwarded-For\nX-B: 1\nHost: a\n"
+	    "X-Forwarded-For: 10.0.0.1\n", 0, KK_BODY_NONE, NULL),
+	    "Host=a;+X-Forwarded-For=10.0.0.1, 192.0.2.1;+X-Forwarded-Proto=http;",
+	    "Connection drops what it names, never Host or the client's list");
+	is_str(forward("Host: a\nX-Forwarded-For: 10.0.0.1\nX-Forwarded-For: 10.0.0.2\n", 0,
+	    KK_BODY_NONE, NULL),
+	    "Host=a;+X-Forwarded-For=10.0.0.1, 10.0.0.2, 192.0.2.1;+X-Forwarded-Proto=http;",
+	    "one X-Forwarded-For: the client's list, then this hop");
+	is_str(forward("Host: a\n", KK_HEAD_F_TARGET_AUTHORITY, KK_BODY_NONE, NULL),
+	    "+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;",
+	    "an authority from the target replaces Host");
+	ok(!(h.flags & KK_HEAD_F_HOST_FIELD), "and the writer sends the authority");
+	is_str(forward("Host: a\nUpgrade: websocket\n", 0, KK_BODY_NONE, NULL),
+	    "Host=a;+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;",
+	    "Upgrade never passes as it is (an upgrade's writer rebuilds it)");
+	is_str(forward("Host: a\nTrailer: X-Sum\n", KK_HEAD_F_TRAILERS, KK_BODY_UNKNOWN, NULL),
+	    "Host=a;Trailer=X-Sum;+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;",
+	    "Trailer goes with a body of unknown length");
+	is_str(forward("Host: a\nTrailer: X-Sum\n", KK_HEAD_F_TRAILERS, KK_BODY_LENGTH, NULL),
+	    "Host=a;+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;",
+	    "not with a length, which carries no trailers");
+	h.scheme = KK_SCHEME_HTTPS;
+	{
+		kk_fwd fwd = { "192.0.2.1", NULL };
+		fields(&h.fl, "Host: a\n");
+		h.flags = 0;
+		h.body = KK_BODY_NONE;
+		kk_head_forward(&h, &fwd);
+		is_str(passed(&h.fl, &h), "Host=a;+X-Forwarded-For=192.0.2.1;"
+		    "+X-Forwarded-Proto=https;", "the scheme is the proto forwarded");
+	}
+	{
+		/* A long client list that fits a buffer goes on whole, as it
+		 * did before heads had text of their own. */
+		static char list[6100];
+		const char *got;
+		memcpy(list, "X-Forwarded-For: ", 17);
+		memset(list + 17, '7', 6000);
+		strcpy(list + 17 + 6000, "\n");
+		got = forward(list, 0, KK_BODY_NONE, NULL);
+		ok(strlen(got) > 6000 && strstr(got, "7, 192.0.2.1;"),
+		    "a 6000-byte X-Forwarded-For list is extended, not refused");
+	}
+	{
+		/* A client list that overflows the added fields' room: 431. */
+		static char big[KK_HEAD_ADDMAX + 64];
+		memcpy(big, "X-Forwarded-For: ", 17);
+		memset(big + 17, '1', KK_HEAD_ADDMAX);
+		strcpy(big + 17 + KK_HEAD_ADDMAX - 40, "\n");
+		is_str(forward(big, 0, KK_BODY_NONE, NULL), "(too long)",
+		    "an X-Forwarded-For longer than the room: refused");
+	}
+	/* Added fields are whole lines in the head's text. */
+	{
+		static const char want[] = "X-Forwarded-For: 192.0.2.1\r\n"
+		    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 81\r\n";
+		forward("Host: a\n", 0, KK_BODY_NONE, "81");
+		ok(h.textlen == sizeof want - 1 && !memcmp(h.text, want, sizeof want - 1),
+		    "added fields kept as field lines");
+	}
+
+	/* Responses. */
+	fields(&rh.fl, "X-A: 1\nConnection: X-B\nX-B: 2\nTransfer-Encoding: chunked\n"
+	    "Keep-Alive: 1\nContent-Length: 3\n");
+	rh.flags = 0;
+	rh.body = KK_BODY_UNKNOWN;
+	kk_head_forward_response(&rh);
+	is_str(passed(&rh.fl, NULL), "X-A=1;", "response: hop-by-hop and framing fields dropped");
+
+	/* Trailers: framing, routing and the proxy's fields never pass. */
+	fields(&rh.fl, "X-Sum: 42\nContent-Length: 9\nHost: b\nX-Forwarded-For: 1\nTE: x\n"
+	    "Content_Length: 9\nX-Other: v\n");
+	kk_head_forward_trailers(&rh.fl);
+	is_str(passed(&rh.fl, NULL), "X-Sum=42;X-Other=v;", "trailers: only ordinary fields pass");
+	return done();
+}
