@@ -187,3 +187,9 @@ sv_listeners_close_all(void)
 		drop(0);
 	genalloc_free(sv_listenfd, &sv.lfds);
 }
+
+int
+sv_listeners_adopt(const char *addr, int fd)
+{
+	return add(addr, fd, 0);
+}

@@ -86,6 +86,7 @@ typedef struct sv_main sv_main;
 struct sv_main {
 	const char *config;		/* CONFIG as given */
 	const char *worker_bin;
+	const char *worker_opt;		/* -W as given, NULL when absent */
 	const char *socket_path;
 	kk_state state;			/* committed, plus the change in flight */
 	uint64_t gen;			/* generation of the committed state */
@@ -98,6 +99,8 @@ struct sv_main {
 	int stopping;			/* 0, 1 graceful, 2 hard */
 	long long stop_deadline;
 	int hup_pending;
+	int usr2_pending;
+	unsigned upgrades;		/* in-place upgrades this pid went through */
 };
 
 extern sv_main sv;
@@ -198,6 +201,16 @@ void sv_status_timers(long long now);
 long long sv_status_deadline(void);
 
 /* control.c */
+/* In-place upgrade hooks: the control socket and the client `keep` as
+ * handoff lines (1 ok, 0 ENOMEM); answering every other client with why
+ * and closing it; the fds the handoff keeps open (at most 2); and, in the
+ * next supervisor, taking them back. */
+int sv_control_handoff(kk_str *out, const sv_origin *keep);
+void sv_control_release(const sv_origin *keep, const char *why);
+int sv_control_fds(const sv_origin *keep, int *fds);
+void sv_control_adopt(int fd, const char *path, int ours, unsigned next_serial);
+int sv_control_adopt_client(int fd, unsigned serial, unsigned uid, const char *actor,
+    const char *in, size_t inlen, const char *out, size_t outlen, sv_origin *o);
 void sv_control_open(const char *path);
 /* Stops accepting and removes the socket file; clients stay until their
  * replies are written. */
@@ -223,6 +236,31 @@ long long sv_control_deadline(void);
 
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);
+/* The worker binary for -W given (NULL: beside this binary, else PATH);
+ * NULL with err when there is none. */
+const char *sv_find_worker(const char *given, char *err, size_t errlen);
+/* Traps the signals the loop reads; the selfpipe fd, or dies. */
+int sv_signals_init(void);
+
+/* handoff.c: the in-place upgrade. sv_upgrade_start checks the request
+ * (binary, kakehi-upgrade, worker channels), writes the handoff and execs
+ * kakehi-upgrade; it returns only when it refused, having replied to o.
+ * sv_handoff_check is --check-handoff: reads and validates a handoff,
+ * acting on nothing, and returns the exit code. sv_handoff_adopt is
+ * --handoff: takes the state, sockets, workers and client over into sv,
+ * or execs the previous binary when it cannot; sv_handoff_done then
+ * answers the client and starts what follows an upgrade. */
+void sv_upgrade_start(const sv_origin *o, const char *binary, int no_workers,
+    const char *verbline);
+int sv_handoff_check(int fd);
+void sv_handoff_adopt(int fd, const char *rollback);
+void sv_handoff_done(void);
+
+/* listeners.c, for the handoff: takes over a listening socket. */
+int sv_listeners_adopt(const char *addr, int fd);
+
+/* status.c, for the handoff: status answers worker slot still owes. */
+unsigned sv_status_owed(unsigned slot);
 
 /* readiness.c */
 void sv_readiness_check(void);
