@@ -46,7 +46,7 @@ UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*/*.t))
 
-.PHONY: all tests check check-fast check-asan check-fresh install run bench bench-control clean distclean deps
+.PHONY: all tests check check-fast check-asan check-soak check-fresh install run bench bench-control clean distclean deps
 
 all: config.mak $(PROGRAMS)
 
@@ -109,6 +109,14 @@ check-fast:
 
 check-asan:
 	$(MAKE) B=build-asan SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check-fast
+
+# The hitless-operation tests at their full lengths (tens of seconds
+# each, doc/testing.html); make check runs them shortened.
+check-soak:
+	@./tools/check-tools -n "make check-soak" build check
+	$(MAKE) tests
+	KK_SOAK=1 KK_BIN=$(CURDIR)/$(B)/bin KK_TESTBIN=$(CURDIR)/$(B)/tests/tools \
+	  prove -f $(sort $(wildcard tests/integration/e2e/*.t))
 
 install: all
 	./tools/install.sh -D "$(DESTDIR)$(bindir)" -m 0755 $(PROGRAMS)

@@ -49,6 +49,7 @@ $(B)/src/worker/tcpfront.o: src/worker/tcpfront.c src/include/kakehi/addr.h src/
 $(B)/src/worker/timer.o: src/worker/timer.c src/worker/list.h src/worker/timer.h 
 $(B)/src/worker/transport.o: src/worker/transport.c src/worker/buf.h src/worker/conn.h src/worker/list.h src/worker/loop.h src/worker/timer.h src/worker/transport.h 
 $(B)/src/worker/tunnel.o: src/worker/tunnel.c src/include/kakehi/addr.h src/include/kakehi/str.h src/worker/buf.h src/worker/clienthello.h src/worker/conn.h src/worker/h1.h src/worker/list.h src/worker/loop.h src/worker/proxyhdr.h src/worker/status.h src/worker/timer.h src/worker/transport.h src/worker/tunnel.h 
+$(B)/tests/tools/kk-load.o: tests/tools/kk-load.c  
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
 LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
@@ -63,5 +64,7 @@ $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
 $(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/conn.o $(B)/src/worker/h1.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(B)/src/worker/proxyhdr.o $(B)/src/worker/clienthello.o $(B)/src/worker/preamble.o $(B)/src/worker/tunnel.o $(B)/src/worker/tcpfront.o $(LIBKAKEHI) $(LIBLLHTTP)
 $(B)/bin/kakehi-worker: EXTRA_LIBS := $(TLS_LIBS) $(NGHTTP2_LIBS)
+$(B)/tests/tools/kk-load: $(B)/tests/tools/kk-load.o
+$(B)/tests/tools/kk-load: EXTRA_LIBS :=
 $(B)/tests/tools/kk-testbackend: $(B)/tests/tools/kk-testbackend.o $(LIBKAKEHI)
 $(B)/tests/tools/kk-testbackend: EXTRA_LIBS :=

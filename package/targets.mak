@@ -11,4 +11,5 @@ LIBEXEC_TARGETS :=
 
 # Test programs, built by `make tests`, never installed.
 TEST_TOOL_TARGETS := \
-kk-testbackend
+kk-testbackend \
+kk-load

@@ -156,3 +156,50 @@ kk_backend() {	# kk_backend NAME [ARGS...]: starts kk-testbackend on a free port
 # HTTP through curl: body on stdout; kk_http_code prints only the status.
 kk_curl() { curl -sS --max-time 10 "$@" ; }
 kk_http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" ; }
+
+# The whole proxy ------------------------------------------------------------
+
+kk_proxy() {	# kk_proxy CONF [ADDR...]: starts kakehi-supervisor on CONF (under kakehi-listen ADDR... when given), waits for its readiness; sets kk_sup_pid and kk_sock
+	_conf=$1 ; shift
+	kk_sock=$T/control
+	rm -f "$T/ready"
+	mkfifo "$T/ready"
+	if test $# -gt 0 ; then
+		kk_spawn kakehi kakehi-listen "$@" -- \
+			sh -c 'exec kakehi-supervisor -d 5 -s "$1" "$2" 5>"$3"' sh "$kk_sock" "$_conf" "$T/ready"
+	else
+		kk_spawn kakehi sh -c 'exec kakehi-supervisor -d 5 -s "$1" "$2" 5>"$3"' sh \
+			"$kk_sock" "$_conf" "$T/ready"
+	fi
+	kk_sup_pid=$kk_last_pid
+	test "$(timeout 30 head -c 1 "$T/ready" | od -An -c | tr -d ' ')" = '\n' || {
+		echo "Bail out! kakehi-supervisor did not signal readiness" ; sed 's/^/# /' "$T/kakehi.log" ; exit 1 ; }
+}
+
+# Load with every failure counted (tests/tools/kk-load.c) --------------------
+
+# KK_SOAK set (make check-soak): the hitless tests run their full lengths.
+kk_soak() { test -n "${KK_SOAK:-}" ; }
+
+kk_load() {	# kk_load NAME ARGS...: starts kk-load ARGS in the background, its counts to $T/load-NAME.stats (NAME: letters, digits, _)
+	_name=$1 ; shift
+	rm -f "$T/load-$_name.stats"
+	kk_spawn "load-$_name" kk-load -o "$T/load-$_name.stats" "$@"
+	eval "kk_load_pid_$_name=\$kk_last_pid"
+}
+
+# Not in $(...): a subshell cannot wait for the load to finish.
+kk_load_finish() {	# kk_load_finish NAME: stops the load (in-flight requests complete); its counts in kk_load_counts
+	eval "_p=\$kk_load_pid_$1"
+	kill -TERM "$_p" 2>/dev/null
+	wait "$_p" 2>/dev/null
+	kk_load_counts=$(cat "$T/load-$1.stats" 2>/dev/null) || kk_load_counts="requests=0 (kk-load wrote no counts)"
+}
+
+kk_load_assert() {	# kk_load_assert NAME DESCRIPTION: stops the load; passes when it made requests and none failed
+	kk_load_finish "$1"
+	_req=$(printf '%s\n' "$kk_load_counts" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+	_okn=$(printf '%s\n' "$kk_load_counts" | sed -n 's/.* ok=\([0-9]*\).*/\1/p')
+	test -n "$_req" && test "$_req" -gt 0 && test "$_req" = "$_okn"
+	tap_result $? "$2 ($kk_load_counts)" || sed 's/^/#   /' "$T/load-$1.log"
+}
