@@ -1030,21 +1030,6 @@ sv_control_release(const sv_origin *keep, const char *why)
 	}
 }
 
-/* The fd of the listening socket and of the client that asked, for the
- * handoff to clear (or set again) their close-on-exec flag. */
-int
-sv_control_fds(const sv_origin *keep, int *fds)
-{
-	client *c = client_of(keep);
-	int n = 0;
-
-	if (listen_fd >= 0)
-		fds[n++] = listen_fd;
-	if (c)
-		fds[n++] = c->fd;
-	return n;
-}
-
 void
 sv_control_adopt(int fd, const char *path, int ours, unsigned serial)
 {

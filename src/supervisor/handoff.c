@@ -41,10 +41,9 @@ struct adoption {
 	sv_origin origin;
 	kk_str verbline;
 	kk_str body;
-	char config_src[PATH_MAX];
 };
 
-static adoption ad = { -1, -1, 0, 0, 0, { -1, 0, "" }, KK_STR_ZERO, KK_STR_ZERO, "" };
+static adoption ad = { -1, -1, 0, 0, 0, { -1, 0, "" }, KK_STR_ZERO, KK_STR_ZERO };
 
 /* The running binary as a path: the kernel adds " (deleted)" when the
  * file was replaced on disk since, and the path then holds the new one. */

@@ -203,11 +203,9 @@ long long sv_status_deadline(void);
 /* control.c */
 /* In-place upgrade hooks: the control socket and the client `keep` as
  * handoff lines (1 ok, 0 ENOMEM); answering every other client with why
- * and closing it; the fds the handoff keeps open (at most 2); and, in the
- * next supervisor, taking them back. */
+ * and closing it; and, in the next supervisor, taking them back. */
 int sv_control_handoff(kk_str *out, const sv_origin *keep);
 void sv_control_release(const sv_origin *keep, const char *why);
-int sv_control_fds(const sv_origin *keep, int *fds);
 void sv_control_adopt(int fd, const char *path, int ours, unsigned next_serial);
 int sv_control_adopt_client(int fd, unsigned serial, unsigned uid, const char *actor,
     const char *in, size_t inlen, const char *out, size_t outlen, sv_origin *o);

@@ -28,7 +28,8 @@
 #include <kakehi/state.h>
 #include <kakehi/verb.h>
 
-#define USAGE "kakehi-upgrade -c state-file  or  kakehi-upgrade -h fd [ -t trial-ms ] supervisor"
+#define USAGE "kakehi-upgrade -h fd [ -t trial-ms ] supervisor" \
+	"  or  kakehi-upgrade -c state-file"
 #define dieusage() strerr_dieusage(100, USAGE)
 /* A trial reads the state and checks fds: seconds even for a large
  * state on a loaded machine. */
@@ -64,7 +65,8 @@ self_fd(const kk_str *body)
 
 	while (kk_handoff_next(body->s, body->len, &pos, buf, sizeof buf, argv,
 	    KK_LINE_MAXWORDS, &argc, err, sizeof err) > 0)
-		if (argc == 2 && !strcmp(argv[0], "self") && kk_scan_uint(argv[1], 0, 1 << 30, &fd))
+		if (argc == 2 && !strcmp(argv[0], "self")
+		    && kk_scan_uint(argv[1], 0, 1 << 30, &fd))
 			return (int)fd;
 	return -1;
 }
@@ -175,7 +177,8 @@ trial(const char *sup, const char *fdtext, unsigned long ms, char *why, size_t l
 	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
-			snprintf(why, len, "unable to wait for the trial run: %s", strerror(errno));
+			snprintf(why, len, "unable to wait for the trial run: %s",
+			    strerror(errno));
 			return 0;
 		}
 	if (killed) {

@@ -80,8 +80,10 @@ tap_ok "the supervisor keeps its pid" kill -0 "$sup"
 tap_like "$(ctl status)" "^supervisor pid $sup\$" "status reports the same pid"
 tap_is "$(workers)" "$before" "the workers keep their pids (--no-workers)"
 tap_like "$(ctl status)" "^upgrades $n\$" "status counts the upgrades"
-tap_like "$(cat "$T/up.out")" "^upgraded in place: kakehi-supervisor .* pid $sup," \
-	"the new supervisor answers the client itself"
+version=$("$T/b/kakehi-supervisor" -V | sed -n 's/^kakehi-supervisor //p')
+tap_like "$version" '^[0-9]' "kakehi-supervisor -V prints its version ($version)"
+tap_like "$(cat "$T/up.out")" "^upgraded in place: kakehi-supervisor $version \\($to/kakehi-supervisor\\), pid $sup," \
+	"the new supervisor answers the client itself, with its version and binary"
 
 # 2. A slow response in flight across an upgrade ------------------------------
 curl -sS --max-time 20 -o "$T/slow.body" -w '%{http_code}' \
@@ -140,7 +142,8 @@ chmod +x "$T/exits" "$T/crashes"
 was=$(exe)
 for case in "exits:$T/exits:exit 1" \
     "crashes:$T/crashes:signal 11" \
-    "missing:$T/nowhere/kakehi-supervisor:No such file or directory" ; do
+    "missing:$T/nowhere/kakehi-supervisor:No such file or directory" \
+    "cannot run:$T/kakehi.conf:not an executable file" ; do
 	name=${case%%:*} ; rest=${case#*:} ; bin=${rest%%:*} ; why=${rest#*:}
 	ctl upgrade --binary "$bin" --no-workers > "$T/fail.out" 2>&1
 	st=$?
@@ -181,5 +184,13 @@ tap_ok "the fd count does not grow over $many upgrades ($fd0 -> $fd1)" test "$fd
 tap_ok "the RSS does not grow over $many upgrades (${rss0} kB -> ${rss1} kB)" \
 	test "$rss1" -le $((rss0 + rss0 / 4 + 512))
 tap_is "$(workers)" "$before" "the workers are still the first ones"
+
+# 7. The workers are the new supervisor's children: it reaps and replaces them.
+victim=${before%% *}
+kill -KILL "$victim"
+kk_wait_for 20 sh -c "kakehi-ctl -s '$sock' status | awk '\$1 == \"worker\" && \$6 == \"ready\"' | grep -c . | grep -qx 2 && ! kakehi-ctl -s '$sock' status | grep -q ' pid $victim '"
+tap_ok "a worker killed after the upgrades is reaped and replaced" \
+	test "$(workers | wc -w)" -eq 2 -a -z "$(workers | grep -w "$victim")"
+tap_ok "no zombie is left of it" test ! -e "/proc/$victim"
 tap_is "$(kk_http_code "http://127.0.0.1:$port/")" 200 "the proxy serves at the end"
 tap_done
