@@ -41,9 +41,11 @@ struct adoption {
 	sv_origin origin;
 	kk_str verbline;
 	kk_str body;
+	kk_str worker_bin;	/* the worker binary the previous one ran */
 };
 
-static adoption ad = { -1, -1, 0, 0, 0, { -1, 0, "" }, KK_STR_ZERO, KK_STR_ZERO };
+static adoption ad = { -1, -1, 0, 0, 0, { -1, 0, "" }, KK_STR_ZERO, KK_STR_ZERO,
+    KK_STR_ZERO };
 
 /* The running binary as a path: the kernel adds " (deleted)" when the
  * file was replaced on disk since, and the path then holds the new one. */
@@ -188,6 +190,11 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 		kk_str_catword(b, sv.worker_opt);
 		kk_str_cats(b, "\n");
 	}
+	/* What -W resolved to here: the way back uses it as it is, since the
+	 * environment it inherits is the one the next binary was given. */
+	kk_str_cats(b, "worker-bin ");
+	kk_str_catword(b, sv.worker_bin);
+	kk_str_cats(b, "\n");
 	kk_str_catf(b, "generation %llu\nuptime-ms %lld\nupgrades %u\nhup-pending %d\n"
 	    "ready-sent %d\n", (unsigned long long)sv.gen, now - sv.started_at, sv.upgrades,
 	    sv.hup_pending, sv.ready_sent);
@@ -478,10 +485,16 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 			if (apply && !(sv.config = strdup(argv[2])))
 				goto nomem;
 		} else if (!strcmp(argv[1], "worker")) {
-			if (apply && !(sv.worker_opt = strdup(argv[2])))
+			free((char *)sv.worker_opt);
+			if (!(sv.worker_opt = strdup(argv[2])))
 				goto nomem;
 		} else
 			goto bad;
+	} else if (!strcmp(w, "worker-bin")) {
+		WANT(2);
+		kk_str_reset(&ad.worker_bin);
+		if (!kk_str_cats(&ad.worker_bin, argv[1]))
+			goto nomem;
 	} else if (!strcmp(w, "generation")) {
 		WANT(2);
 		if (!scan_u64(argv[1], &u) || !u)
@@ -620,10 +633,12 @@ sv_handoff_check(int fd)
 		strerr_warn(PROG, ": fatal: handoff check failed: ", err);
 		return res;
 	}
-	worker = sv_find_worker(0, err, sizeof err);
+	worker = sv_find_worker(sv.worker_opt, err, sizeof err);
 	kk_state_free(&sv.state);
 	kk_str_free(&ad.body);
 	kk_str_free(&ad.verbline);
+	kk_str_free(&ad.worker_bin);
+	free((char *)sv.worker_opt);
 	if (!worker) {
 		strerr_warn(PROG, ": fatal: handoff check failed: ", err);
 		return 111;
@@ -641,7 +656,10 @@ sv_handoff_adopt(int fd, const char *rollback)
 	sv_workers_init();
 	if (!take_handoff(fd, 1, &res, err, sizeof err))
 		adopt_failed(err);
-	sv.worker_bin = sv_find_worker(sv.worker_opt, err, sizeof err);
+	if (rollback && ad.worker_bin.len)
+		sv.worker_bin = ad.worker_bin.s;
+	else
+		sv.worker_bin = sv_find_worker(sv.worker_opt, err, sizeof err);
 	if (!sv.worker_bin)
 		adopt_failed(err);
 	if (!sv.config || !sv.socket_path)
@@ -695,6 +713,8 @@ sv_handoff_done(void)
 	kk_str_free(&pids);
 	kk_str_free(&ad.body);
 	kk_str_free(&ad.verbline);
+	if (sv.worker_bin != ad.worker_bin.s)
+		kk_str_free(&ad.worker_bin);
 	/* Workers that exited while no supervisor ran are reaped now. */
 	sv_workers_reap();
 	sv_workers_scale();

@@ -193,4 +193,34 @@ tap_ok "a worker killed after the upgrades is reaped and replaced" \
 	test "$(workers | wc -w)" -eq 2 -a -z "$(workers | grep -w "$victim")"
 tap_ok "no zombie is left of it" test ! -e "/proc/$victim"
 tap_is "$(kk_http_code "http://127.0.0.1:$port/")" 200 "the proxy serves at the end"
+
+# 8. A binary that passes its trial and then cannot adopt: its worker binary
+# (-W) stops being executable between the trial and the adoption. The
+# previous binary comes back, with the worker binary it ran.
+mkdir "$T/w"
+cp "$KK_BIN/kakehi-worker" "$T/w/"
+port2=$(kk_free_port)
+sock2=$T/control2
+sed "s/127.0.0.1:$port/127.0.0.1:$port2/" "$T/kakehi.conf" > "$T/two.conf"
+kk_spawn kakehi2 "$T/a/kakehi-supervisor" -s "$sock2" -W "$T/w/kakehi-worker" "$T/two.conf"
+sup2=$kk_last_pid
+kk_wait_for 30 sh -c "kakehi-ctl -s '$sock2' status | grep -q '^workers 2 wanted, 2 ready'"
+printf '#!/bin/sh
+case "$1" in --handoff) chmod -x "%s" ;; esac
+exec "%s" "$@"
+' \
+	"$T/w/kakehi-worker" "$T/b/kakehi-supervisor" > "$T/adoptfails"
+chmod +x "$T/adoptfails"
+kakehi-ctl -s "$sock2" upgrade --binary "$T/adoptfails" --no-workers > "$T/fail.out" 2>&1
+tap_ok "upgrade to a binary that cannot adopt: kakehi-ctl exits non-zero" test $? -ne 0
+tap_like "$(cat "$T/fail.out")" 'could not adopt the handoff: worker binary .*/w/kakehi-worker is not executable' \
+	"upgrade to a binary that cannot adopt: the reason is given"
+tap_ok "upgrade to a binary that cannot adopt: same pid, the previous binary" \
+	test "$(readlink "/proc/$sup2/exe")" = "$T/a/kakehi-supervisor"
+tap_is "$(kk_http_code "http://127.0.0.1:$port2/")" 200 \
+	"upgrade to a binary that cannot adopt: the proxy still serves"
+chmod +x "$T/w/kakehi-worker"
+tap_ok "a good upgrade works after it" \
+	kakehi-ctl -s "$sock2" upgrade --binary "$T/b/kakehi-supervisor" --no-workers
+tap_is "$(readlink "/proc/$sup2/exe")" "$T/b/kakehi-supervisor" "and swaps the binary"
 tap_done
