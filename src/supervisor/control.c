@@ -1022,7 +1022,9 @@ sv_control_release(const sv_origin *keep, const char *why)
 		client *c = &clients[i];
 		if (c->fd < 0 || c == k)
 			continue;
-		if (c->busy || c->held || c->in.len)
+		/* One that has sent nothing yet is most likely a kakehi-ctl whose
+		 * request is on its way: it reads this as the answer to it. */
+		if (!c->closing && (c->busy || c->held || c->in.len || !c->out.len))
 			kk_reply_frame(&c->out, KK_REPLY_ERROR, why, strlen(why));
 		if (c->out.len)
 			kk_frame_write(c->fd, c->out.s, c->out.len, 200);
