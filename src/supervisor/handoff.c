@@ -178,6 +178,7 @@ write_worker(kk_str *b, const sv_worker *w, long long now)
 static int
 write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *verbline)
 {
+	char actor[sizeof o->actor], line[1024];
 	long long now = sv_now();
 	size_t i;
 
@@ -200,10 +201,14 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 	    sv.hup_pending, sv.ready_sent);
 	if (sv.notif_fd >= 0)
 		kk_str_catf(b, "notify %d\n", sv.notif_fd);
+	/* Lines are lines: the request's text, for the answer and the audit,
+	 * travels with its control characters already scrubbed. */
+	sv_scrub(actor, sizeof actor, o->actor);
+	sv_scrub(line, sizeof line, verbline);
 	kk_str_catf(b, "request %d ", no_workers);
-	kk_str_catword(b, o->actor);
+	kk_str_catword(b, actor);
 	kk_str_cats(b, " ");
-	kk_str_catword(b, verbline);
+	kk_str_catword(b, line);
 	kk_str_cats(b, "\n");
 	if (!sv_control_handoff(b, o))
 		return 0;
@@ -235,6 +240,12 @@ write_all(int fd, const char *s, size_t len)
 		len -= (size_t)r;
 	}
 	return 1;
+}
+
+static int
+has_break(const char *s)
+{
+	return s && strpbrk(s, "\n\r");
 }
 
 static void
@@ -271,6 +282,13 @@ sv_upgrade_start(const sv_origin *o, const char *binary, int no_workers,
 		refuse(o, verbline, "upgrade: kakehi-upgrade is neither beside this"
 		    " kakehi-supervisor nor in PATH; install it with the binaries; nothing"
 		    " changed");
+		return;
+	}
+	if (has_break(sv.config) || has_break(sv.worker_opt) || has_break(sv.worker_bin)
+	    || has_break(sv.socket_path)) {
+		refuse(o, verbline, "upgrade: the config, worker or control socket path of this"
+		    " supervisor has a line break, which the handoff cannot carry; restart the"
+		    " supervisor instead; nothing changed");
 		return;
 	}
 	if (!flush_channels(err, sizeof err)) {

@@ -73,6 +73,21 @@ tap_like "$(cat "$T/a.log")" \
 	'audit: uid=[0-9]+ pid=[0-9]+ comm=kakehi-ctl verb="upgrade --no-workers" result=ok' \
 	"the held upgrade is audited ok"
 
+# A config path with a line break cannot travel in the handoff's lines:
+# refused before anything happens.
+nl='
+'
+port2=$(kk_free_port)
+sed "s/127.0.0.1:$port/127.0.0.1:$port2/" "$T/k.conf" > "$T/line${nl}break.conf"
+a_sock=$sv_sock a_pid=$sv_pid
+sv_start b "$T/line${nl}break.conf"
+sv_ready b
+ctl upgrade > "$T/nl.out" 2>&1
+tap_is "$?" 1 "upgrade of a supervisor whose config path has a line break: refused"
+tap_like "$(cat "$T/nl.out")" 'has a line break, which the handoff cannot carry' "and says why"
+tap_ok "that supervisor still runs" kill -0 "$sv_pid"
+sv_sock=$a_sock sv_pid=$a_pid
+
 tap_fails "upgrade --binary with no value is refused by kakehi-ctl" ctl upgrade --binary
 tap_fails "upgrade with a stray argument is refused" ctl upgrade now
 tap_ok "the supervisor still runs" kill -0 "$sv_pid"
