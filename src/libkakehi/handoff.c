@@ -260,6 +260,7 @@ static const struct {
 	{ "worker", 2, KK_HANDOFF_FD_STREAM },
 	{ "client", 1, KK_HANDOFF_FD_STREAM },
 	{ "notify", 1, KK_HANDOFF_FD_ANY },
+	{ "board", 1, KK_HANDOFF_FD_FILE },
 	{ 0, 0, 0 }
 };
 
@@ -298,6 +299,8 @@ kk_handoff_check_fds(const char *body, size_t len, char *err, size_t errlen)
 			snprintf(what, sizeof what, "the previous supervisor binary");
 		else if (!strcmp(argv[0], "client"))
 			snprintf(what, sizeof what, "the waiting control client");
+		else if (!strcmp(argv[0], "board"))
+			snprintf(what, sizeof what, "the workers' board");
 		else
 			snprintf(what, sizeof what, "the readiness fd");
 		if (!kk_handoff_check_fd((int)fd, fd_lines[i].kind, what, &res, err, errlen))

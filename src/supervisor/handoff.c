@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
+#include <kakehi/board.h>
 #include <kakehi/config.h>
 #include <kakehi/frame.h>
 #include <kakehi/handoff.h>
@@ -201,6 +202,8 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 	    sv.hup_pending, sv.ready_sent);
 	if (sv.notif_fd >= 0)
 		kk_str_catf(b, "notify %d\n", sv.notif_fd);
+	if (sv.board_fd >= 0)
+		kk_str_catf(b, "board %d\n", sv.board_fd);
 	/* Lines are lines: the request's text, for the answer and the audit,
 	 * travels with its control characters already scrubbed. */
 	sv_scrub(actor, sizeof actor, o->actor);
@@ -541,6 +544,19 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 		if (!scan_fd(argv[1], &fd))
 			goto bad;
 		sv.notif_fd = fd;
+	} else if (!strcmp(w, "board")) {
+		WANT(2);
+		if (!scan_fd(argv[1], &fd))
+			goto bad;
+		/* The same segment the running workers map: their figures stay. */
+		if (apply) {
+			if (!(sv.board = kk_board_map(fd))) {
+				snprintf(err, errlen, "unable to map the workers' board: %s",
+				    strerror(errno));
+				return 0;
+			}
+			sv.board_fd = fd;
+		}
 	} else if (!strcmp(w, "request")) {
 		WANT(4);
 		if (!take_flag(argv[1], &flag))

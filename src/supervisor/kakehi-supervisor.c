@@ -276,6 +276,23 @@ loop(int sigfd)
 	}
 }
 
+/* The board is sized for every slot a worker can have, so `set workers`
+ * never has to grow it under running workers. Without it workers serve
+ * all the same, only without keeping to their share of a burst. */
+static void
+board_start(void)
+{
+	sv.board = 0;
+	sv.board_fd = kk_board_create(SV_MAX_SLOTS);
+	if (sv.board_fd >= 0 && !(sv.board = kk_board_map(sv.board_fd))) {
+		close(sv.board_fd);
+		sv.board_fd = -1;
+	}
+	if (sv.board_fd < 0)
+		sv_warn("unable to create the workers' board: %s; workers will accept without"
+		    " regard to each other", strerror(errno));
+}
+
 int
 sv_signals_init(void)
 {
@@ -328,6 +345,7 @@ handoff_main(int argc, const char *const *argv)
 	fd = handoff_fd(argv[2]);
 	tain_now_set_stopwatch_g();
 	sv.notif_fd = -1;
+	sv.board_fd = -1;
 	/* The fds the handoff names are this process's own again: workers
 	 * get dups of them. */
 	cloexec_inherited();
@@ -416,6 +434,7 @@ main(int argc, const char *const *argv)
 	 * must stop here, before it touches any listener. */
 	sv_control_open(sv.socket_path);
 	sv_listeners_start(&sv.state);
+	board_start();
 	sv_workers_init();
 	sv.gen = 1;
 	sv.want = sv.state.set.workers;

@@ -14,6 +14,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 #include <kakehi/addr.h>
+#include <kakehi/board.h>
 #include <kakehi/chan.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -101,6 +102,10 @@ struct sv_main {
 	int hup_pending;
 	int usr2_pending;
 	unsigned upgrades;		/* in-place upgrades this pid went through */
+	/* The board the workers share connections by (kakehi/board.h):
+	 * created at start, given to every worker; -1 and NULL without. */
+	int board_fd;
+	kk_board *board;
 };
 
 extern sv_main sv;

@@ -101,13 +101,13 @@ ready_bound(void)
 static void
 exec_worker(sv_worker *w, int chan_fd, int state_fd)
 {
-	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16];
+	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16], boardbuf[16];
 	kk_str names = KK_STR_ZERO;
 	sigset_t none;
 	unsigned n = (unsigned)sv.state.nlisteners, i;
 	int base = KK_LISTEN_FDS_START;
-	int *src = calloc(n + 2, sizeof *src);
-	const char *argv[10];
+	int *src = calloc(n + 3, sizeof *src);
+	const char *argv[12];
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, 0);
@@ -123,7 +123,8 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	}
 	src[n] = chan_fd;
 	src[n + 1] = state_fd;
-	if (!kk_listenfds_place(src, n + 2, base))
+	src[n + 2] = sv.board_fd;
+	if (!kk_listenfds_place(src, n + (sv.board_fd >= 0 ? 3 : 2), base))
 		_exit(111);
 	snprintf(nbuf, sizeof nbuf, "%u", n);
 	snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
@@ -142,6 +143,11 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	argv[5] = "-g"; argv[6] = genbuf;
 	argv[7] = "-i"; argv[8] = idbuf;
 	argv[9] = 0;
+	if (sv.board_fd >= 0) {
+		snprintf(boardbuf, sizeof boardbuf, "%d", base + (int)n + 2);
+		argv[9] = "-b"; argv[10] = boardbuf;
+		argv[11] = 0;
+	}
 	execv(sv.worker_bin, (char *const *)argv);
 	{
 		char msg[512];
@@ -211,6 +217,8 @@ spawn(sv_worker *w)
 		backoff(w);
 		return;
 	}
+	if (sv.board)
+		kk_board_clear(sv.board, w->id);
 	pid = fork();
 	if (pid < 0) {
 		sv_warn("unable to fork worker %u: %s; retrying", w->id, strerror(errno));
@@ -414,6 +422,9 @@ static action *const table[SV_W_NSTATES][SV_WE_NEVENTS] = {
 void
 sv_workers_event(sv_worker *w, enum sv_wevent ev)
 {
+	/* A dead worker's figures would skew the others' shares. */
+	if (ev == SV_WE_EXIT && sv.board)
+		kk_board_clear(sv.board, w->id);
 	table[w->state][ev](w);
 }
 

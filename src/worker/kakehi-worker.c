@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <kakehi/board.h>
 #include <kakehi/config.h>
 #include <kakehi/listen.h>
 #include <kakehi/listenfds.h>
@@ -34,7 +35,8 @@
 #include "worker.h"
 
 #define PROG "kakehi-worker"
-#define USAGE "usage: " PROG " [-V] CONFIG | " PROG " -c CHANNEL_FD -s STATE_FD -g GENERATION -i ID"
+#define USAGE "usage: " PROG " [-V] CONFIG | " PROG " -c CHANNEL_FD -s STATE_FD -g GENERATION" \
+	" -i ID [-b BOARD_FD]"
 
 static kk_router *router;
 static kk_state *state;
@@ -399,12 +401,12 @@ main(int argc, char **argv)
 {
 	kk_listenfd lfds[KK_LISTENFDS_MAX];
 	char err[KK_ERRLEN];
-	int chanfd = -1, statefd = -1, opt, n, i;
+	int chanfd = -1, statefd = -1, boardfd = -1, opt, n, i;
 	unsigned long long gen = 1;
 	sigset_t set;
 	kk_state *st;
 
-	while ((opt = getopt(argc, argv, "Vc:s:g:i:")) != -1) {
+	while ((opt = getopt(argc, argv, "Vc:s:g:i:b:")) != -1) {
 		switch (opt) {
 		case 'V':
 			print_version();
@@ -425,6 +427,9 @@ main(int argc, char **argv)
 		case 'i':
 			worker_id = optarg;
 			break;
+		case 'b':
+			boardfd = scan_fd(optarg);
+			break;
 		default:
 			dieusage();
 		}
@@ -435,7 +440,7 @@ main(int argc, char **argv)
 		if (argc || statefd < 0)
 			dieusage();
 	} else {
-		if (argc != 1 || statefd >= 0)
+		if (argc != 1 || statefd >= 0 || boardfd >= 0)
 			dieusage();
 		standalone = 1;
 		config_path = argv[0];
@@ -511,6 +516,17 @@ main(int argc, char **argv)
 	if (!kk_worker_apply(st, gen, err, sizeof err)) {
 		fprintf(stderr, PROG ": fatal: %s\n", err);
 		return 100;
+	}
+	if (boardfd >= 0) {
+		/* Without the board the worker serves all the same, only without
+		 * keeping to its share of a burst of connections. */
+		kk_board *b = kk_board_map(boardfd);
+		if (b)
+			kk_lsock_board(b, (unsigned)strtoul(worker_id, NULL, 10));
+		else
+			fprintf(stderr, PROG ": warning: unable to map the board: %s; accepting "
+			    "without regard to the other workers\n", strerror(errno));
+		close(boardfd);
 	}
 	if (chanfd >= 0) {
 		int fl = fcntl(chanfd, F_GETFL);

@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
+#include <kakehi/board.h>
 #include "front.h"
 #include "lsock.h"
 #include "status.h"
@@ -21,6 +22,19 @@
 static kk_link lsocks = { &lsocks, &lsocks };
 static unsigned maxconns = 10000;
 static int stopped, full;
+
+/* Keeping to a share (kk_board_over_share): past it this worker leaves
+ * the listeners (held) and looks again each timer tick, as the others
+ * take the queued connections and its share grows. A worker held for
+ * SHARE_GRACE_MS takes one batch anyway (grace): the others may be
+ * stopped, dying or starved of CPU, and a connection must not wait in the
+ * queue for them. */
+#define SHARE_GRACE_MS (2 * KK_TIMER_TICK_MS)
+static kk_board *board;
+static unsigned board_slot;
+static int held, grace;
+static uint64_t held_since;
+static kk_timer share_timer, beat_timer;
 
 static void lsock_event(kk_io *, uint32_t);
 
@@ -33,7 +47,7 @@ kk_lsock_all(void)
 static void
 poll_on(kk_lsock *l)
 {
-	if (l->polled || l->closed || stopped || full || !l->rl)
+	if (l->polled || l->closed || stopped || full || held || !l->rl)
 		return;
 	/* EPOLLEXCLUSIVE: one waiting worker is woken per connection, not
 	 * all of them. Level-triggered: what a batch leaves wakes us again. */
@@ -160,6 +174,8 @@ kk_lsock_stop(void)
 {
 	kk_link *x;
 	stopped = 1;
+	if (board)
+		kk_board_set_accepting(board, board_slot, 0);
 	/* Our copies go: under a supervisor the sockets stay open in it and
 	 * the other workers; on our own, new clients are refused at once
 	 * instead of waiting in a queue nobody will accept from. Each
@@ -174,21 +190,78 @@ kk_lsock_stop(void)
 	}
 }
 
+static void
+poll_all(int on)
+{
+	kk_link *x;
+	for (x = lsocks.next; x != &lsocks; x = x->next) {
+		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
+		if (on)
+			poll_on(l);
+		else
+			poll_off(l);
+	}
+}
+
+static void
+share_tick(kk_timer *t)
+{
+	if (!held)
+		return;
+	if (!kk_board_over_share(board, board_slot, kk_front_count(), kk_now_ms)) {
+		held = 0;
+		kk_stats.accept_share_resumed++;
+	} else if (kk_now_ms - held_since >= SHARE_GRACE_MS) {
+		held = 0;
+		grace = 1;
+		kk_stats.accept_share_grace++;
+	} else {
+		kk_timer_arm(t, kk_now_ms + KK_TIMER_TICK_MS);
+		return;
+	}
+	poll_all(1);
+}
+
+/* The heartbeat goes on while the worker runs its loop, idle or busy: a
+ * worker that stops beating (SIGSTOP, a long step) drops out of the
+ * others' shares within KK_BOARD_STALE_MS instead of holding them back. */
+static void
+beat(kk_timer *t)
+{
+	kk_board_beat(board, board_slot, kk_now_ms);
+	kk_timer_arm(t, kk_now_ms + KK_BOARD_BEAT_MS);
+}
+
+void
+kk_lsock_board(kk_board *b, unsigned slot)
+{
+	board = b;
+	board_slot = slot;
+	share_timer.cb = share_tick;
+	beat_timer.cb = beat;
+	beat(&beat_timer);
+	kk_board_set_accepting(b, slot, !stopped);
+	kk_lsock_check();
+}
+
 void
 kk_lsock_check(void)
 {
-	kk_link *x;
-	int now_full = kk_front_count() >= maxconns;
-	if (now_full == full)
-		return;
-	full = now_full;
-	for (x = lsocks.next; x != &lsocks; x = x->next) {
-		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
-		if (full)
-			poll_off(l);
-		else
-			poll_on(l);
+	unsigned mine = kk_front_count();
+	int was = full || held;
+
+	if (board)
+		kk_board_publish(board, board_slot, mine);
+	full = mine >= maxconns;
+	if (!held && !full && board && !grace && !stopped
+	    && kk_board_over_share(board, board_slot, mine, kk_now_ms)) {
+		held = 1;
+		held_since = kk_now_ms;
+		kk_stats.accept_share_held++;
+		kk_timer_arm(&share_timer, kk_now_ms + KK_TIMER_TICK_MS);
 	}
+	if ((full || held) != was)
+		poll_all(!(full || held));
 }
 
 static void
@@ -227,7 +300,7 @@ requeue(kk_lsock *l)
 		return;
 	poll_off(l);
 	poll_on(l);
-	if (!l->polled && !l->closed && !stopped && !full && l->rl) {
+	if (!l->polled && !l->closed && !stopped && !full && !held && l->rl) {
 		kk_stats.accept_errors++;
 		pause_all();
 	}
@@ -239,7 +312,7 @@ lsock_event(kk_io *io, uint32_t ev)
 	kk_lsock *l = KK_CONTAINER(io, kk_lsock, io);
 	unsigned n;
 	(void)ev;
-	for (n = 0; n < KK_ACCEPT_BATCH && !full && !stopped; n++) {
+	for (n = 0; n < KK_ACCEPT_BATCH && !full && !held && !stopped; n++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		int fd = accept4(l->io.fd, (struct sockaddr *)&ss, &len,
@@ -262,6 +335,11 @@ lsock_event(kk_io *io, uint32_t ev)
 			kk_tcpfront_accept(l, fd, (struct sockaddr *)&ss, len);
 		else
 			kk_front_accept(l, fd, (struct sockaddr *)&ss, len);
+		kk_lsock_check();
+	}
+	if (grace) {
+		/* The batch the grace allowed is over: the share holds again. */
+		grace = 0;
 		kk_lsock_check();
 	}
 	if (n)

@@ -51,8 +51,13 @@ void kk_lsock_setmax(unsigned max);
 /* Stops accepting for good and closes the listening sockets (drain);
  * the listeners keep routing the connections they accepted. */
 void kk_lsock_stop(void);
-/* Accepts again when below the bound; called when a connection closes. */
+/* Accepts again when below the bound and within its share; called when a
+ * connection opens or closes. */
 void kk_lsock_check(void);
+/* Shares new connections with the other workers of the board (mapped by
+ * the worker from the supervisor's segment), as slot. */
+struct kk_board;
+void kk_lsock_board(struct kk_board *, unsigned slot);
 kk_link *kk_lsock_all(void);
 
 #endif

@@ -44,6 +44,10 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.back_connects, (unsigned long long)kk_stats.back_reused,
 	    (unsigned long long)kk_stats.back_active, (unsigned long long)kk_stats.back_idle,
 	    (unsigned long long)kk_stats.retries, (unsigned long long)kk_stats.accept_errors);
+	ok &= kk_str_catf(out, "accept-share-held %llu\naccept-share-resumed %llu\n"
+	    "accept-share-grace %llu\n", (unsigned long long)kk_stats.accept_share_held,
+	    (unsigned long long)kk_stats.accept_share_resumed,
+	    (unsigned long long)kk_stats.accept_share_grace);
 	ok &= kk_str_catf(out, "upgrades %llu\ntunnels-active %llu\ntunnel-bytes-in %llu\n"
 	    "tunnel-bytes-out %llu\n", (unsigned long long)kk_stats.upgrades,
 	    (unsigned long long)kk_stats.tunnels, (unsigned long long)kk_stats.tunnel_bytes_in,

@@ -61,6 +61,10 @@ struct kk_stats {
 	uint64_t hello[KK_CLIENTHELLO_E_COUNT];	/* refused ClientHello peeks by reason */
 	uint64_t proxy[KK_PROXYHDR_E_COUNT];	/* refused PROXY headers by reason */
 	uint64_t accept_errors;
+	/* Keeping to a share of the listeners (lsock.c): times this worker
+	 * stepped aside, came back as its share grew, or took a batch anyway
+	 * because the others left the queue waiting. */
+	uint64_t accept_share_held, accept_share_resumed, accept_share_grace;
 	uint64_t bytes_in, bytes_out;
 };
 extern struct kk_stats kk_stats;

@@ -17,7 +17,8 @@
  *   listener ADDR FD        a listening TCP socket
  *   worker ID FD ...        a worker's channel (a unix stream socket)
  *   client FD ...           the control client waiting for the answer
- *   notify FD               the readiness fd, while readiness is pending */
+ *   notify FD               the readiness fd, while readiness is pending
+ *   board FD                the workers' board (kakehi/board.h), a memfd */
 #ifndef KAKEHI_HANDOFF_H
 #define KAKEHI_HANDOFF_H
 

@@ -192,6 +192,13 @@ kk_wait_for 20 sh -c "kakehi-ctl -s '$sock' status | awk '\$1 == \"worker\" && \
 tap_ok "a worker killed after the upgrades is reaped and replaced" \
 	test "$(workers | wc -w)" -eq 2 -a -z "$(workers | grep -w "$victim")"
 tap_ok "no zombie is left of it" test ! -e "/proc/$victim"
+# The workers' board came through: the replacement maps the same segment
+# as the first workers.
+survivor=$(echo "$before" | awk '{ print $2 }')
+newer=$(workers | tr ' ' '\n' | grep . | grep -vx "$survivor" | head -n 1)
+board_of() { awk '/memfd:kakehi-board/ { print $5 ; exit }' "/proc/$1/maps" ; }
+tap_ok "the replacement worker maps the board the first workers share" \
+	test -n "$(board_of "$newer")" -a "$(board_of "$newer")" = "$(board_of "$survivor")"
 tap_is "$(kk_http_code "http://127.0.0.1:$port/")" 200 "the proxy serves at the end"
 
 # 8. A binary that passes its trial and then cannot adopt: its worker binary
