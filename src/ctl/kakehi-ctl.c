@@ -269,6 +269,13 @@ absolute_file(const kk_verb *v, kk_str *buf, const char **word)
 	return buf->s;
 }
 
+/* Whether name is w or the value of w written as --option=name. */
+static int
+in_word(const char *w, const char *name)
+{
+	return name == w || (name > w && name[-1] == '=' && name <= w + strlen(w));
+}
+
 static int
 do_help(int argc, char **argv)
 {
@@ -355,10 +362,21 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	abs = absolute_file(&v, &file, &absword);
+	for (i = 0; abs && i < (unsigned)argc; i++)
+		if (argv[i] != absword && in_word(argv[i], absword)) {
+			/* --binary=rel: the word is the option and the absolute path. */
+			kk_str whole = KK_STR_ZERO;
+			if (!kk_str_catb(&whole, argv[i], (size_t)(absword - argv[i]))
+			    || !kk_str_cats(&whole, abs))
+				strerr_dief(EXIT_SYS, "out of memory");
+			kk_str_free(&file);
+			file = whole;
+			abs = file.s;
+		}
 	if (json)
 		words[nwords++] = "--json";
 	for (i = 0; i < (unsigned)argc; i++)
-		words[nwords++] = abs && argv[i] == absword ? abs : argv[i];
+		words[nwords++] = abs && in_word(argv[i], absword) ? abs : argv[i];
 	if (!kk_words_frame(&request, nwords, words))
 		strerr_dief(EXIT_SYS, "out of memory");
 	if (request.len - KK_FRAME_HDRLEN > KK_FRAME_MAX_CONTROL) {
