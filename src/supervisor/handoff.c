@@ -5,7 +5,7 @@
  * which is also how the previous binary comes back when the next one
  * cannot take over. The envelope and fd checks are libkakehi's
  * (kakehi/handoff.h); the rolling upgrade of workers starts from one
- * place here, sv_upgrade_roll_workers. */
+ * place here, roll_workers. */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -704,7 +704,7 @@ sv_handoff_adopt(int fd, const char *rollback)
 /* The one place the rolling upgrade of the workers starts, after the
  * supervisor took over. */
 static void
-sv_upgrade_roll_workers(void)
+roll_workers(void)
 {
 	sv_info("workers keep running: they are not replaced by this upgrade");
 }
@@ -756,6 +756,6 @@ sv_handoff_done(void)
 		if (ad.no_workers)
 			sv_info("--no-workers: workers keep running");
 		else
-			sv_upgrade_roll_workers();
+			roll_workers();
 	}
 }
