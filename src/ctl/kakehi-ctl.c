@@ -273,7 +273,8 @@ absolute_file(const kk_verb *v, kk_str *buf, const char **word)
 static int
 in_word(const char *w, const char *name)
 {
-	return name == w || (name > w && name[-1] == '=' && name <= w + strlen(w));
+	/* Within w first: only then is name[-1] a byte of w. */
+	return name == w || (name > w && name <= w + strlen(w) && name[-1] == '=');
 }
 
 static int
