@@ -19,7 +19,7 @@
 enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS };
 enum skey {
 	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
-	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_COUNT
+	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT, K_COUNT
 };
 
 struct sdef {
@@ -51,6 +51,9 @@ static const struct sdef table[K_COUNT] = {
 	    "(default 5s)" },
 	[K_DRAIN_TIMEOUT] = { "drain-timeout", S_DURATION, 1, DURATION_MAX, 30000,
 	    "DURATION", "bound on a graceful stop of a worker (default 30s)" },
+	[K_PING_TIMEOUT] = { "ping-timeout", S_DURATION, 1, DURATION_MAX, 5000,
+	    "DURATION", "how long a serving worker may take to answer the supervisor's "
+	    "liveness ping before it is killed and replaced (default 5s)" },
 };
 
 static int
@@ -72,6 +75,7 @@ get_num(const kk_settings *s, int k)
 	case K_BACKLOG: return s->backlog;
 	case K_WORKER_TIMEOUT: return s->worker_timeout_ms;
 	case K_DRAIN_TIMEOUT: return s->drain_timeout_ms;
+	case K_PING_TIMEOUT: return s->ping_timeout_ms;
 	default: return 0;
 	}
 }
@@ -86,6 +90,7 @@ set_num(kk_settings *s, int k, unsigned long v)
 	case K_BACKLOG: s->backlog = v; break;
 	case K_WORKER_TIMEOUT: s->worker_timeout_ms = v; break;
 	case K_DRAIN_TIMEOUT: s->drain_timeout_ms = v; break;
+	case K_PING_TIMEOUT: s->ping_timeout_ms = v; break;
 	default: break;
 	}
 }

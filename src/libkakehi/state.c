@@ -8,12 +8,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <kakehi/addr.h>
+#include <kakehi/arena.h>
 #include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -54,16 +56,24 @@ kk_state_init(kk_state *st)
 	kk_setting_defaults(&st->set);
 }
 
+/* The strings of a scratch state live in its arena: none is freed alone. */
 static void
-free_listener(kk_listener *l)
+free_str(const kk_state *st, char *s)
 {
-	free(l->addr_text);
-	free(l->public_address);
+	if (!st->arena) free(s);
 }
 
 static void
-free_frontend(kk_frontend *f)
+free_listener(const kk_state *st, kk_listener *l)
 {
+	free_str(st, l->addr_text);
+	free_str(st, l->public_address);
+}
+
+static void
+free_frontend(const kk_state *st, kk_frontend *f)
+{
+	if (st->arena) return;
 	free(f->cluster);
 	free(f->listener);
 	free(f->host);
@@ -73,8 +83,9 @@ free_frontend(kk_frontend *f)
 }
 
 static void
-free_backend(kk_backend *b)
+free_backend(const kk_state *st, kk_backend *b)
 {
+	if (st->arena) return;
 	free(b->cluster);
 	free(b->id);
 	free(b->addr_text);
@@ -84,10 +95,11 @@ void
 kk_state_free(kk_state *st)
 {
 	size_t i;
-	for (i = 0; i < st->nlisteners; i++) free_listener(&st->listeners[i]);
-	for (i = 0; i < st->nclusters; i++) free(st->clusters[i].id);
-	for (i = 0; i < st->nfrontends; i++) free_frontend(&st->frontends[i]);
-	for (i = 0; i < st->nbackends; i++) free_backend(&st->backends[i]);
+	/* A scratch state's strings go with its arena, at once. */
+	for (i = 0; !st->arena && i < st->nlisteners; i++) free_listener(st, &st->listeners[i]);
+	for (i = 0; !st->arena && i < st->nclusters; i++) free(st->clusters[i].id);
+	for (i = 0; !st->arena && i < st->nfrontends; i++) free_frontend(st, &st->frontends[i]);
+	for (i = 0; !st->arena && i < st->nbackends; i++) free_backend(st, &st->backends[i]);
 	free(st->listeners);
 	free(st->clusters);
 	free(st->frontends);
@@ -97,6 +109,10 @@ kk_state_free(kk_state *st)
 	kk_index_free(&st->findex);
 	kk_index_free(&st->bindex);
 	kk_setting_free(&st->set);
+	if (st->arena) {
+		kk_arena_free(st->arena);
+		free(st->arena);
+	}
 	kk_state_init(st);
 }
 
@@ -249,13 +265,15 @@ after_remove(kk_state *st)
 		    &st->bindex, live_backend);
 }
 
-/* strdup that keeps NULL as NULL; *ok turns 0 on allocation failure. */
+/* A copy of s for st (in its arena, if it has one) that keeps NULL as
+ * NULL; *ok turns 0 on allocation failure. */
 static char *
-dup_opt(const char *s, int *ok)
+dup_opt(const kk_state *st, const char *s, int *ok)
 {
 	char *d;
 	if (!s) return 0;
-	if (!(d = strdup(s))) *ok = 0;
+	d = st->arena ? kk_arena_memdup(st->arena, s, strlen(s)) : strdup(s);
+	if (!d) *ok = 0;
 	return d;
 }
 
@@ -275,17 +293,20 @@ grow(void *arr, size_t n, size_t *alloc, size_t size)
 }
 
 /* Indexes key at slot; a key left by a journaled removal is taken over
- * (*revived set, so undo can give it back). 1 ok, 0 ENOMEM. */
+ * (*revived set, so undo can give it back). One walk of the index: a key
+ * is either new or marked gone, since the caller found no live object.
+ * 1 ok, 0 ENOMEM. */
 static int
 claim(kk_index *ix, const char *key, size_t klen, size_t slot, int *revived)
 {
-	size_t *v = kk_index_get(ix, key, klen);
-	if (v && *v == GONE) {
+	int added;
+	size_t *v = kk_index_add(ix, key, klen, slot, &added);
+	if (!v) return 0;
+	if (!added) {
 		*v = slot;
 		if (revived) *revived = 1;
-		return 1;
 	}
-	return kk_index_put(ix, key, klen, slot);
+	return 1;
 }
 
 /* Unindexes key, or under a journal (e) only marks it gone. */
@@ -346,15 +367,15 @@ copy_objects(kk_state *st, const kk_state *src)
 	for (i = 0; i < src->nlisteners; i++, st->nlisteners++) {
 		kk_listener *l = &st->listeners[st->nlisteners];
 		*l = src->listeners[i];
-		l->addr_text = dup_opt(l->addr_text, &ok);
-		l->public_address = dup_opt(l->public_address, &ok);
+		l->addr_text = dup_opt(st, l->addr_text, &ok);
+		l->public_address = dup_opt(st, l->public_address, &ok);
 		if (!ok || !index_str(&st->lindex, l->addr_text, st->nlisteners)) return 0;
 	}
 	for (i = 0; i < src->nclusters; i++) {
 		kk_cluster *c = &st->clusters[st->nclusters];
 		if (!src->clusters[i].id) continue;
 		*c = src->clusters[i];
-		c->id = dup_opt(c->id, &ok);
+		c->id = dup_opt(st, c->id, &ok);
 		st->nclusters++;
 		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
 	}
@@ -362,12 +383,12 @@ copy_objects(kk_state *st, const kk_state *src)
 		kk_frontend *f = &st->frontends[st->nfrontends];
 		if (!src->frontends[i].cluster) continue;
 		*f = src->frontends[i];
-		f->cluster = dup_opt(f->cluster, &ok);
-		f->listener = dup_opt(f->listener, &ok);
-		f->host = dup_opt(f->host, &ok);
-		f->path = dup_opt(f->path, &ok);
-		f->method = dup_opt(f->method, &ok);
-		f->sni = dup_opt(f->sni, &ok);
+		f->cluster = dup_opt(st, f->cluster, &ok);
+		f->listener = dup_opt(st, f->listener, &ok);
+		f->host = dup_opt(st, f->host, &ok);
+		f->path = dup_opt(st, f->path, &ok);
+		f->method = dup_opt(st, f->method, &ok);
+		f->sni = dup_opt(st, f->sni, &ok);
 		st->nfrontends++;
 		if (!ok || !f->cluster || !index_frontend(st, f, st->nfrontends - 1)) return 0;
 	}
@@ -375,9 +396,9 @@ copy_objects(kk_state *st, const kk_state *src)
 		kk_backend *b = &st->backends[st->nbackends];
 		if (!src->backends[i].cluster) continue;
 		*b = src->backends[i];
-		b->cluster = dup_opt(b->cluster, &ok);
-		b->id = dup_opt(b->id, &ok);
-		b->addr_text = dup_opt(b->addr_text, &ok);
+		b->cluster = dup_opt(st, b->cluster, &ok);
+		b->id = dup_opt(st, b->id, &ok);
+		b->addr_text = dup_opt(st, b->addr_text, &ok);
 		st->nbackends++;
 		if (!ok || !b->cluster || !b->id || !index_backend(st, b, st->nbackends - 1))
 			return 0;
@@ -503,13 +524,13 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	    KK_DEFAULT_CONNECT_TIMEOUT_MS);
 	l.tunnel_timeout_ms = opt_duration(v, "--tunnel-timeout", KK_DEFAULT_TUNNEL_TIMEOUT_MS);
 	l.expect_proxy = !!kk_verb_opt(v, "--expect-proxy");
-	l.addr_text = dup_opt(text, &ok);
-	l.public_address = dup_opt(pubopt ? pub : 0, &ok);
+	l.addr_text = dup_opt(st, text, &ok);
+	l.public_address = dup_opt(st, pubopt ? pub : 0, &ok);
 	if (!ok || !grow(&st->listeners, st->nlisteners, &st->alisteners, sizeof l)
 	    || !entry_key(e, text, strlen(text))
 	    || !claim(&st->lindex, text, strlen(text), st->nlisteners, e ? &e->revived : 0)) {
 		if (e) free(e->key);
-		free_listener(&l);
+		free_listener(st, &l);
 		return nomem(err, errlen, v);
 	}
 	if (e) e->slot = st->nlisteners;
@@ -560,7 +581,7 @@ apply_listener_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e
 		e->slot = i;
 		e->u.l = *l;
 	} else {
-		free_listener(l);
+		free_listener(st, l);
 	}
 	/* Listeners stay dense (see state.h): shift and re-point the few
 	 * that follow. */
@@ -591,12 +612,12 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 			c.lb = (enum kk_lb)i;
 	c.send_proxy = !proxy ? KK_SEND_PROXY_NONE
 	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
-	c.id = dup_opt(v->pos[0], &ok);
+	c.id = dup_opt(st, v->pos[0], &ok);
 	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)
 	    || !entry_key(e, c.id, strlen(c.id))
 	    || !claim(&st->cindex, c.id, strlen(c.id), st->nclusters, e ? &e->revived : 0)) {
 		if (e) free(e->key);
-		free(c.id);
+		free_str(st, c.id);
 		return nomem(err, errlen, v);
 	}
 	if (e) e->slot = st->nclusters;
@@ -640,7 +661,7 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 		e->slot = (size_t)(c - st->clusters);
 		e->u.c = *c;
 	} else {
-		free(c->id);
+		free_str(st, c->id);
 	}
 	memset(c, 0, sizeof *c);
 	st->dclusters++;
@@ -790,6 +811,7 @@ apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	kk_cluster *c;
 	kk_listener *l;
 	kk_statekey k;
+	size_t *slot;
 	int ok = 1;
 	l = frontend_of(st, v, &f, hostbuf, snibuf, lbuf);
 	if (!(c = kk_state_cluster(st, f.cluster))) {
@@ -803,29 +825,34 @@ apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 		return 0;
 	}
 	if (!check_frontend_kind(v, &f, err, errlen)) return 0;
-	if ((old = kk_state_frontend(st, &f))) {
+	/* One key for the lookup and the index entry: a load of many
+	 * frontends spent a tenth of its time building keys. */
+	if (!kk_statekey_frontend(&k, &f)) return nomem(err, errlen, v);
+	if ((slot = kk_index_get(&st->findex, k.s, k.len)) && *slot != GONE) {
+		kk_statekey_done(&k);
+		old = &st->frontends[*slot];
 		if (strcmp(old->cluster, f.cluster))
 			return route_taken(err, errlen, v, &f, old);
 		return frontend_fail(err, errlen, &f, "frontend add: this frontend already "
 		    "exists: %s");
 	}
 	copy = f;
-	copy.cluster = dup_opt(f.cluster, &ok);
-	copy.listener = dup_opt(f.listener, &ok);
-	copy.host = dup_opt(f.host, &ok);
-	copy.path = dup_opt(f.path, &ok);
-	copy.method = dup_opt(f.method, &ok);
-	copy.sni = dup_opt(f.sni, &ok);
-	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)
-	    || !kk_statekey_frontend(&k, &f)) {
-		free_frontend(&copy);
+	copy.cluster = dup_opt(st, f.cluster, &ok);
+	copy.listener = dup_opt(st, f.listener, &ok);
+	copy.host = dup_opt(st, f.host, &ok);
+	copy.path = dup_opt(st, f.path, &ok);
+	copy.method = dup_opt(st, f.method, &ok);
+	copy.sni = dup_opt(st, f.sni, &ok);
+	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)) {
+		kk_statekey_done(&k);
+		free_frontend(st, &copy);
 		return nomem(err, errlen, v);
 	}
 	if (!entry_key(e, k.s, k.len)
 	    || !claim(&st->findex, k.s, k.len, st->nfrontends, e ? &e->revived : 0)) {
 		if (e) free(e->key);
 		kk_statekey_done(&k);
-		free_frontend(&copy);
+		free_frontend(st, &copy);
 		return nomem(err, errlen, v);
 	}
 	kk_statekey_done(&k);
@@ -864,7 +891,7 @@ apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e
 		e->slot = (size_t)(found - st->frontends);
 		e->u.f = *found;
 	} else {
-		free_frontend(found);
+		free_frontend(st, found);
 	}
 	memset(found, 0, sizeof *found);
 	st->dfrontends++;
@@ -903,6 +930,7 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	kk_cluster *c;
 	kk_backend b;
 	kk_statekey k;
+	size_t *slot;
 	int ok = 1;
 	memset(&b, 0, sizeof b);
 	if (!(c = kk_state_cluster(st, cluster))) {
@@ -910,13 +938,17 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 		    "cluster add %s", cluster, cluster);
 		return 0;
 	}
-	if (kk_state_backend(st, cluster, id)) {
+	/* One key for the lookup and the index entry. */
+	if (!kk_statekey_backend(&k, cluster, id)) return nomem(err, errlen, v);
+	if ((slot = kk_index_get(&st->bindex, k.s, k.len)) && *slot != GONE) {
+		kk_statekey_done(&k);
 		snprintf(err, errlen, "backend add: backend \"%s\" already exists in cluster "
 		    "\"%s\"; to change it, remove it first with: backend remove %s %s", id,
 		    cluster, cluster, id);
 		return 0;
 	}
 	if (!kk_addr_parse(&b.addr, v->pos[2])) {
+		kk_statekey_done(&k);
 		snprintf(err, errlen, "backend add: \"%s\" is not an address", v->pos[2]);
 		return 0;
 	}
@@ -927,19 +959,19 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	if (weight) kk_scan_uint(weight, 0, 1000, &w);
 	b.weight = (unsigned)w;
 	b.backup = !!kk_verb_opt(v, "--backup");
-	b.cluster = dup_opt(cluster, &ok);
-	b.id = dup_opt(id, &ok);
-	b.addr_text = dup_opt(text, &ok);
-	if (!ok || !grow(&st->backends, st->nbackends, &st->abackends, sizeof b)
-	    || !kk_statekey_backend(&k, cluster, id)) {
-		free_backend(&b);
+	b.cluster = dup_opt(st, cluster, &ok);
+	b.id = dup_opt(st, id, &ok);
+	b.addr_text = dup_opt(st, text, &ok);
+	if (!ok || !grow(&st->backends, st->nbackends, &st->abackends, sizeof b)) {
+		kk_statekey_done(&k);
+		free_backend(st, &b);
 		return nomem(err, errlen, v);
 	}
 	if (!entry_key(e, k.s, k.len)
 	    || !claim(&st->bindex, k.s, k.len, st->nbackends, e ? &e->revived : 0)) {
 		if (e) free(e->key);
 		kk_statekey_done(&k);
-		free_backend(&b);
+		free_backend(st, &b);
 		return nomem(err, errlen, v);
 	}
 	kk_statekey_done(&k);
@@ -976,7 +1008,7 @@ apply_backend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 		e->slot = (size_t)(b - st->backends);
 		e->u.b = *b;
 	} else {
-		free_backend(b);
+		free_backend(st, b);
 	}
 	memset(b, 0, sizeof *b);
 	st->dbackends++;
@@ -1099,14 +1131,14 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 		break;
 	case KK_V_LISTENER_ADD:
 		reindex(&st->lindex, e, GONE);
-		free_listener(&st->listeners[--st->nlisteners]);
+		free_listener(st, &st->listeners[--st->nlisteners]);
 		break;
 	case KK_V_LISTENER_REMOVE:
 		undo_listener_remove(st, e);
 		break;
 	case KK_V_CLUSTER_ADD:
 		reindex(&st->cindex, e, GONE);
-		free(st->clusters[--st->nclusters].id);
+		free_str(st, st->clusters[--st->nclusters].id);
 		break;
 	case KK_V_CLUSTER_REMOVE:
 		st->clusters[e->slot] = e->u.c;
@@ -1118,7 +1150,7 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 		kk_state_cluster(st, f->cluster)->nfrontends--;
 		kk_state_listener(st, f->listener)->nfrontends--;
 		reindex(&st->findex, e, GONE);
-		free_frontend(f);
+		free_frontend(st, f);
 		break;
 	case KK_V_FRONTEND_REMOVE:
 		f = &st->frontends[e->slot];
@@ -1132,7 +1164,7 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 		b = &st->backends[--st->nbackends];
 		kk_state_cluster(st, b->cluster)->nbackends--;
 		reindex(&st->bindex, e, GONE);
-		free_backend(b);
+		free_backend(st, b);
 		break;
 	case KK_V_BACKEND_REMOVE:
 		b = &st->backends[e->slot];
@@ -1156,10 +1188,10 @@ commit_entry(kk_state *st, struct kk_journal_entry *e)
 	size_t *v;
 	switch (e->id) {
 	case KK_V_SET: kk_setting_free(&e->u.set); break;
-	case KK_V_LISTENER_REMOVE: free_listener(&e->u.l); ix = &st->lindex; break;
-	case KK_V_CLUSTER_REMOVE: free(e->u.c.id); ix = &st->cindex; break;
-	case KK_V_FRONTEND_REMOVE: free_frontend(&e->u.f); ix = &st->findex; break;
-	case KK_V_BACKEND_REMOVE: free_backend(&e->u.b); ix = &st->bindex; break;
+	case KK_V_LISTENER_REMOVE: free_listener(st, &e->u.l); ix = &st->lindex; break;
+	case KK_V_CLUSTER_REMOVE: free_str(st, e->u.c.id); ix = &st->cindex; break;
+	case KK_V_FRONTEND_REMOVE: free_frontend(st, &e->u.f); ix = &st->findex; break;
+	case KK_V_BACKEND_REMOVE: free_backend(st, &e->u.b); ix = &st->bindex; break;
 	default: break;
 	}
 	if (ix && (v = kk_index_get(ix, e->key, e->klen)) && *v == GONE)
@@ -1229,32 +1261,111 @@ load_line(kk_state *next, char *line, char *msg, size_t msglen)
 	return kk_state_apply(next, &v, msg, msglen);
 }
 
-int
-kk_state_load_text(kk_state *st, const char *text, size_t len, const char *source,
-    char *err, size_t errlen)
+/* What a batch will add, guessed from the first words of its lines: a
+ * line "cluster add ..." is most likely one cluster more. Only a size to
+ * reserve; the lines are parsed for real afterwards. */
+struct load_counts {
+	size_t lines, clusters, frontends, backends;
+};
+
+static void
+count_adds(const char *text, size_t len, struct load_counts *n)
 {
-	kk_state next;
+	const char *p = text, *end = text + len;
+	memset(n, 0, sizeof *n);
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t left;
+		if (!nl) nl = end;
+		while (p < nl && (*p == ' ' || *p == '\t')) p++;
+		left = (size_t)(nl - p);
+		if (left > 12 && !memcmp(p, "cluster add ", 12)) n->clusters++;
+		else if (left > 13 && !memcmp(p, "frontend add ", 13)) n->frontends++;
+		else if (left > 12 && !memcmp(p, "backend add ", 12)) n->backends++;
+		n->lines++;
+		p = nl + 1;
+	}
+}
+
+/* Room for `more` elements beyond n in *arr, and a quarter more: sized
+ * exactly, the first change after a load of 100 000 sites regrew every
+ * array (100 ms for one backend add). A first large array goes on huge
+ * pages (kk_mem_huge). 1 ok, 0 ENOMEM. */
+static int
+reserve(void *arr, size_t n, size_t more, size_t *alloc, size_t size)
+{
+	void **p = arr;
+	void *q;
+	size_t bytes, want;
+	if (n + more <= *alloc) return 1;
+	want = n + more + (n + more) / 4;
+	if (want < n + more || want > SIZE_MAX / size) return 0;
+	bytes = want * size;
+	q = !*p && bytes >= KK_HUGE_PAGE ? kk_mem_huge(bytes) : realloc(*p, bytes);
+	if (!q) return 0;
+	*p = q;
+	*alloc = want;
+	return 1;
+}
+
+/* Sizes st's arrays and indexes for what text adds, so the load appends
+ * and indexes without a regrowth or a rehash. Best effort: a failure
+ * here only leaves the growth to the load. */
+static void
+presize(kk_state *st, const char *text, size_t len)
+{
+	struct load_counts n;
+	count_adds(text, len, &n);
+	if (reserve(&st->clusters, st->nclusters, n.clusters, &st->aclusters,
+	    sizeof *st->clusters))
+		kk_index_reserve(&st->cindex, st->cindex.n + n.clusters);
+	if (reserve(&st->frontends, st->nfrontends, n.frontends, &st->afrontends,
+	    sizeof *st->frontends))
+		kk_index_reserve(&st->findex, st->findex.n + n.frontends);
+	if (reserve(&st->backends, st->nbackends, n.backends, &st->abackends,
+	    sizeof *st->backends))
+		kk_index_reserve(&st->bindex, st->bindex.n + n.backends);
+}
+
+/* Applies every line of text to st, then squeezes it dense. 1 ok; 0 with
+ * "SOURCE:LINE: message" in err, and st half-changed: the caller drops
+ * it. */
+static int
+load_lines(kk_state *st, const char *text, size_t len, const char *source, char *err,
+    size_t errlen)
+{
 	char msg[KK_ERRLEN];
 	kk_lines lines;
 	int r;
-	if (!kk_state_copy(&next, st)) {
-		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
-		return 0;
-	}
+	presize(st, text, len);
 	kk_lines_init(&lines, text, len);
 	while ((r = kk_lines_next(&lines, msg, sizeof msg)) > 0)
-		if (!load_line(&next, lines.line, msg, sizeof msg)) {
+		if (!load_line(st, lines.line, msg, sizeof msg)) {
 			r = -1;
 			break;
 		}
 	kk_lines_done(&lines);
 	if (r < 0) {
 		snprintf(err, errlen, "%s:%zu: %s", source, lines.lineno, msg);
-		kk_state_free(&next);
 		return 0;
 	}
-	if (!kk_state_compact(&next)) {
+	if (!kk_state_compact(st)) {
 		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
+		return 0;
+	}
+	return 1;
+}
+
+int
+kk_state_load_text(kk_state *st, const char *text, size_t len, const char *source,
+    char *err, size_t errlen)
+{
+	kk_state next;
+	if (!kk_state_copy(&next, st)) {
+		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
+		return 0;
+	}
+	if (!load_lines(&next, text, len, source, err, errlen)) {
 		kk_state_free(&next);
 		return 0;
 	}
@@ -1264,11 +1375,32 @@ kk_state_load_text(kk_state *st, const char *text, size_t len, const char *sourc
 }
 
 int
-kk_state_load_file(kk_state *st, const char *path, char *err, size_t errlen)
+kk_state_load_scratch(kk_state *st, const char *text, size_t len, const char *source,
+    char *err, size_t errlen)
 {
-	kk_str text = KK_STR_ZERO;
+	kk_state_init(st);
+	if (!(st->arena = calloc(1, sizeof *st->arena))) {
+		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
+		return 0;
+	}
+	/* The strings and keys of a state take about as many bytes as its
+	 * lines: one chunk holds them all. */
+	kk_arena_hint(st->arena, len + len / 2);
+	st->lindex.keys = st->cindex.keys = st->findex.keys = st->bindex.keys = st->arena;
+	if (!load_lines(st, text, len, source, err, errlen)) {
+		kk_state_free(st);
+		return 0;
+	}
+	return 1;
+}
+
+/* The whole of path in text (NUL-terminated when not empty). 1 ok, 0
+ * with err. */
+static int
+read_file(const char *path, kk_str *text, char *err, size_t errlen)
+{
 	struct stat sb;
-	int fd, r;
+	int fd;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "unable to open %s: %s", path, strerror(errno));
 		return 0;
@@ -1281,34 +1413,59 @@ kk_state_load_file(kk_state *st, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "unable to read %s: it is a directory", path);
 		goto fail;
 	}
+	/* Read in one go when the size is known (a regular file). */
+	if (sb.st_size > 0 && (unsigned long long)sb.st_size <= LOAD_MAX)
+		kk_str_ready(text, (size_t)sb.st_size + 1);
 	for (;;) {
 		ssize_t n;
-		if (text.len > LOAD_MAX) {
+		if (text->len > LOAD_MAX) {
 			snprintf(err, errlen, "unable to read %s: larger than %lu MiB", path,
 			    LOAD_MAX >> 20);
 			goto fail;
 		}
-		if (!kk_str_ready(&text, 65536)) {
+		if (!kk_str_ready(text, 65536)) {
 			snprintf(err, errlen, "unable to read %s: %s", path, strerror(errno));
 			goto fail;
 		}
-		n = read(fd, text.s + text.len, text.cap - text.len - 1);
+		n = read(fd, text->s + text->len, text->cap - text->len - 1);
 		if (n < 0) {
 			if (errno == EINTR) continue;
 			snprintf(err, errlen, "unable to read %s: %s", path, strerror(errno));
 			goto fail;
 		}
 		if (!n) break;
-		text.len += (size_t)n;
+		text->len += (size_t)n;
 	}
 	close(fd);
-	r = kk_state_load_text(st, text.s ? text.s : "", text.len, path, err, errlen);
-	kk_str_free(&text);
-	return r;
+	return 1;
 fail:
 	close(fd);
-	kk_str_free(&text);
 	return 0;
+}
+
+int
+kk_state_load_file(kk_state *st, const char *path, char *err, size_t errlen)
+{
+	kk_str text = KK_STR_ZERO;
+	int r = read_file(path, &text, err, errlen)
+	    && kk_state_load_text(st, text.s ? text.s : "", text.len, path, err, errlen);
+	kk_str_free(&text);
+	return r;
+}
+
+int
+kk_state_load_file_scratch(kk_state *st, const char *path, char *err, size_t errlen)
+{
+	kk_str text = KK_STR_ZERO;
+	int r;
+	if (!read_file(path, &text, err, errlen)) {
+		kk_str_free(&text);
+		kk_state_init(st);
+		return 0;
+	}
+	r = kk_state_load_scratch(st, text.s ? text.s : "", text.len, path, err, errlen);
+	kk_str_free(&text);
+	return r;
 }
 
 /* One kind's index against its array: every live slot found at its own

@@ -130,6 +130,7 @@ kk_stateprint_backend_order(const kk_state *st, size_t *n)
 	size_t *start = calloc(st->nclusters + 2, sizeof *start);
 	size_t *slot = malloc((st->nbackends + 1) * sizeof *slot);
 	size_t *order = malloc((st->nbackends + 1) * sizeof *order);
+	const kk_cluster *last = 0;
 	size_t i;
 	if (!start || !slot || !order) {
 		free(start);
@@ -137,10 +138,19 @@ kk_stateprint_backend_order(const kk_state *st, size_t *n)
 		free(order);
 		return 0;
 	}
-	/* Counting sort by cluster slot, stable: state order within each. */
+	/* Counting sort by cluster slot, stable: state order within each.
+	 * A backend's cluster is most often the previous backend's or the
+	 * one after it (a file lists sites in order): tried in place before
+	 * a lookup, each a cache miss in a large state. */
 	for (i = 0; i < st->nbackends; i++) {
-		const kk_cluster *c = st->backends[i].cluster
-		    ? kk_state_cluster(st, st->backends[i].cluster) : 0;
+		const char *id = st->backends[i].cluster;
+		const kk_cluster *c = last;
+		if (!id) c = 0;
+		else if (!c || strcmp(c->id, id)) {
+			c = c && (size_t)(c - st->clusters) + 1 < st->nclusters ? c + 1 : 0;
+			if (!c || !c->id || strcmp(c->id, id)) c = kk_state_cluster(st, id);
+			last = c;
+		}
 		slot[i] = c ? (size_t)(c - st->clusters) + 1 : 0;
 		start[slot[i] + 1]++;
 	}

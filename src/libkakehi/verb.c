@@ -133,6 +133,11 @@ const kk_verb_def kk_verb_table[] = {
 	    "running state", opts_none },
 	{ KK_V_SHUTDOWN, "shutdown", 0, 0, 0, KK_VERB_F_MUTATES, "[--hard]",
 	    "stop the proxy, draining connections unless --hard", opts_shutdown },
+	/* Before any verb whose first word is "upgrade" alone: the parser
+	 * takes the first row whose words match. */
+	{ KK_V_UPGRADE_WORKERS, "upgrade", "workers", 0, 0, 0, "",
+	    "replace every worker, one at a time, by one exec'd from the worker "
+	    "binary opened again; each old one drains", opts_none },
 	{ KK_V_UPGRADE, "upgrade", 0, 0, 0, KK_VERB_F_MUTATES, "[--binary PATH] [--no-workers]",
 	    "replace the supervisor in place (same pid), keeping its workers, listeners "
 	    "and state; back to the running binary if the new one fails", opts_upgrade },
@@ -197,6 +202,10 @@ kk_fmt_duration_ms(char *buf, unsigned long ms)
 	else snprintf(buf, KK_DURATION_FMTLEN, "%lus", ms / 1000);
 }
 
+/* What ends a run of bytes kk_line_split copies as they are: a blank or
+ * a quoting character. */
+#define PLAIN_STOP " \t\r\n'\"\\"
+
 static int
 is_blank(char c)
 {
@@ -220,6 +229,16 @@ kk_line_split(char *line, char **argv, unsigned max, unsigned *argc, char *err, 
 		 * never passes the read pointer. */
 		argv[n] = w = r;
 		while (*r && !is_blank(*r)) {
+			/* A run of plain bytes at once: most words have no
+			 * quote, and a load of 100 000 sites spent a sixth of
+			 * its time here a byte at a time. */
+			size_t plain = strcspn(r, PLAIN_STOP);
+			if (plain) {
+				if (w != r) memmove(w, r, plain);
+				w += plain;
+				r += plain;
+				continue;
+			}
 			if (*r == '\'') {
 				for (r++; *r && *r != '\''; ) *w++ = *r++;
 				if (!*r) {
@@ -526,14 +545,15 @@ find_verb(unsigned argc, const char *const *argv, unsigned *used, char *err, siz
 {
 	const kk_verb_def *d;
 	int known = 0;
+	/* The first byte rules out most verbs without a call to strcmp. */
 	for (d = kk_verb_table; d->word1; d++) {
-		if (strcmp(d->word1, argv[0])) continue;
+		if (d->word1[0] != argv[0][0] || strcmp(d->word1, argv[0])) continue;
 		known = 1;
 		if (!d->word2) {
 			*used = 1;
 			return d;
 		}
-		if (argc > 1 && !strcmp(d->word2, argv[1])) {
+		if (argc > 1 && d->word2[0] == argv[1][0] && !strcmp(d->word2, argv[1])) {
 			*used = 2;
 			return d;
 		}
@@ -640,7 +660,7 @@ kk_verb_opt(const kk_verb *v, const char *name)
 {
 	if (!strncmp(name, "--", 2)) name += 2;
 	for (unsigned i = 0; i < v->nopt; i++)
-		if (!strcmp(v->opt[i].def->name + 2, name))
+		if (v->opt[i].def->name[2] == name[0] && !strcmp(v->opt[i].def->name + 2, name))
 			return v->opt[i].value ? v->opt[i].value : "";
 	return 0;
 }

@@ -372,7 +372,7 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 		do {
 			const char *eol = memchr(p, '\n', (size_t)(end - p));
 			int n = (int)((eol ? eol : end) - p);
-			if (status == KK_REPLY_OK)
+			if (status == KK_REPLY_OK || status == KK_REPLY_MORE)
 				sv_info("%s: applied: %.*s", o->actor, n, p);
 			else
 				sv_warn("%s: %.*s", o->actor, n, p);
@@ -387,6 +387,9 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 		sv_warn("out of memory replying to %s; closing it", c->origin.actor);
 		c->closing = 1;
 	}
+	/* More follows: the request is still being served. */
+	if (status == KK_REPLY_MORE)
+		return;
 	c->busy = 0;
 	c->held = 0;
 	c->since = c->frame_at = sv_now();
@@ -504,9 +507,134 @@ reply_listing(kk_str *out, const char *diff, size_t len)
 	return kk_str_ready(out, 1);
 }
 
+/* The identity of the object a diff line adds or removes, so that a
+ * remove and an add of one identity count as one change: for a remove,
+ * every word after the verb (kk_state_diff prints only the identity);
+ * for an add, the words that name the object (listener: its address;
+ * cluster: its id; backend: cluster and id; frontend: all, every word of
+ * which is its identity). 0 for a line that is neither. */
+typedef struct diffkey diffkey;
+struct diffkey {
+	const char *s;
+	size_t len;
+};
+
+static int
+line_key(const char *line, size_t len, int *add, diffkey *k)
+{
+	static const struct { const char *kind; unsigned skip, words; } ids[] = {
+		{ "listener", 1, 1 }, { "cluster", 0, 1 }, { "backend", 0, 2 },
+		{ "frontend", 0, ~0u },
+	};
+	const char *p = memchr(line, ' ', len), *end = line + len;
+	size_t i, kl;
+	unsigned w;
+
+	if (!p)
+		return 0;
+	kl = (size_t)(p - line);
+	for (i = 0; i < sizeof ids / sizeof ids[0]; i++)
+		if (strlen(ids[i].kind) == kl && !memcmp(line, ids[i].kind, kl))
+			break;
+	if (i == sizeof ids / sizeof ids[0])
+		return 0;
+	p++;
+	if ((size_t)(end - p) > 4 && !memcmp(p, "add ", 4))
+		*add = 1, p += 4;
+	else if ((size_t)(end - p) > 7 && !memcmp(p, "remove ", 7)) {
+		*add = 0, p += 7;
+		k->s = p;
+		k->len = (size_t)(end - p);
+		return 1;
+	} else
+		return 0;
+	for (w = 0; w < ids[i].skip && p < end; w++) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		p = sp ? sp + 1 : end;
+	}
+	k->s = p;
+	for (w = 0; w < ids[i].words && p < end; w++) {
+		const char *sp = memchr(p, ' ', (size_t)(end - p));
+		p = sp ? sp + (w + 1 < ids[i].words) : end;
+	}
+	k->len = (size_t)(p - k->s);
+	return k->len > 0;
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const diffkey *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->s, y->s, n);
+
+	return c ? c : (x->len > y->len) - (x->len < y->len);
+}
+
+/* "N added, N removed, N changed, N settings" for a diff, the nonzero
+ * counts only. A changed object is removed and added again, and so is
+ * each object that depends on it (kk_state_diff): those count as
+ * changed too. Removes are sorted by identity and each add looked up,
+ * so a reload of a large state stays O(n log n). 1 ok, 0 ENOMEM. */
+static int
+diff_summary(kk_str *out, const char *diff, size_t len)
+{
+	diffkey *rm = 0, k;
+	size_t nrm = 0, cap = 0, added = 0, changed = 0, settings = 0, other = 0;
+	const char *p, *end = diff + len;
+	int add, ok = 0, any = 0;
+
+	for (p = diff; p < end; ) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((eol ? eol : end) - p);
+		if (line_key(p, n, &add, &k) && !add) {
+			if (nrm == cap) {
+				diffkey *m = realloc(rm, (cap = cap ? 2 * cap : 64) * sizeof *rm);
+				if (!m)
+					goto end;
+				rm = m;
+			}
+			rm[nrm++] = k;
+		}
+		p += n + 1;
+	}
+	if (nrm)
+		qsort(rm, nrm, sizeof *rm, key_cmp);
+	for (p = diff; p < end; ) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((eol ? eol : end) - p);
+		if (line_key(p, n, &add, &k)) {
+			if (add) {
+				if (nrm && bsearch(&k, rm, nrm, sizeof *rm, key_cmp))
+					changed++;
+				else
+					added++;
+			}
+		} else if (n > 4 && !memcmp(p, "set ", 4))
+			settings++;
+		else if (n)
+			other++;
+		p += n + 1;
+	}
+#define PART(count, what) \
+	if ((count) && !kk_str_catf(out, "%s%zu %s", any++ ? ", " : "", (size_t)(count), what)) \
+		goto end
+	PART(added, "added");
+	PART(nrm - changed, "removed");
+	PART(changed, "changed");
+	PART(settings, settings == 1 ? "setting" : "settings");
+	PART(other, other == 1 ? "other line" : "other lines");
+#undef PART
+	ok = kk_str_ready(out, 1);
+end:
+	free(rm);
+	return ok;
+}
+
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
- * the transaction's journal. */
+ * the transaction's journal. The file's state is only read by the diff,
+ * so it is a scratch state: no allocation per string, freed at once. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
@@ -516,8 +644,7 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	kk_journal j = KK_JOURNAL_ZERO;
 	kk_state next;
 
-	kk_state_init(&next);
-	if (!kk_state_load_file(&next, file, err, sizeof err)) {
+	if (!kk_state_load_file_scratch(&next, file, err, sizeof err)) {
 		kk_state_free(&next);
 		sv_audit(o, verbline, 0, err);
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
@@ -544,14 +671,27 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 		return;
 	}
 	{
-		kk_str body = KK_STR_ZERO;
-		if (!reply_listing(&body, diff.s, diff.len)) {
+		/* The reply opens with what changed, counted; a signal's
+		 * reply is the log already, a client's gets a log line too. */
+		kk_str body = KK_STR_ZERO, sum = KK_STR_ZERO;
+		if (!diff_summary(&sum, diff.s, diff.len)
+		    || !kk_str_catf(&body, "changes: %s\n", sum.s)
+		    || !reply_listing(&body, diff.s, diff.len)) {
 			kk_journal_undo(&sv.state, &j);
 			kk_str_free(&diff);
+			kk_str_free(&sum);
+			kk_str_free(&body);
 			sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 			return;
 		}
+		if (o->slot >= 0) {
+			char verb[256], path[512];
+			sv_scrub(verb, sizeof verb, verbline);
+			sv_scrub(path, sizeof path, file);
+			sv_info("%s: %s of %s: %s", o->actor, verb, path, sum.s);
+		}
 		sv_txn_begin(&j, diff.s, diff.len, o, verbline, body.s);
+		kk_str_free(&sum);
 		kk_str_free(&body);
 	}
 	kk_str_free(&diff);
@@ -560,6 +700,7 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 void
 sv_reload(const sv_origin *o, const char *file, const char *verbline)
 {
+	sv_notify_reloading();
 	load_batch(o, file ? file : sv.config, verbline);
 }
 
@@ -573,6 +714,12 @@ static void
 h_reload(client *c, const kk_verb *v, int json, const char *verbline)
 {
 	sv_reload(&c->origin, v->npos ? v->pos[0] : 0, verbline);
+}
+
+static void
+h_upgrade_workers(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	sv_roll_start(&c->origin);
 }
 
 static void
@@ -625,6 +772,7 @@ static const struct {
 	[KK_V_RELOAD] = { h_reload, 1, 0, 1 },
 	[KK_V_SHUTDOWN] = { h_shutdown, 1, 0, 1 },
 	[KK_V_UPGRADE] = { h_upgrade, 1, 0, 1 },
+	[KK_V_UPGRADE_WORKERS] = { h_upgrade_workers, 1, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

@@ -166,13 +166,16 @@ write_worker(kk_str *b, const sv_worker *w, long long now)
 		kk_str_catf(b, "worker %u %d ", w->id, w->chan.fd);
 	else
 		kk_str_catf(b, "worker %u - ", w->id);
-	return kk_str_catf(b, "%s %d %llu %llu %u %d %lu %lld %lld %u %d %d %u %u ",
-	    sv_wstate_name(w->state), (int)w->pid, (unsigned long long)w->sent_gen,
+	return kk_str_catf(b, "%s %d %llu %llu %u %d %lu %lld %lld %u %d %d %u %u %d %u %llu"
+	    " %d ", sv_wstate_name(w->state), (int)w->pid, (unsigned long long)w->sent_gen,
 	    (unsigned long long)w->acked_gen, w->restarts, w->wanted, w->backoff_ms, left,
 	    now - w->started_at, w->status_discard + sv_status_owed(w->id), w->killed,
-	    w->late, w->replaced_by, w->replaces)
+	    w->late, w->replaced_by, w->replaces, w->rolled, w->bin_serial, w->ping_seq,
+	    w->ping_out)
 	    && kk_handoff_cathex(b, w->chan.in.s ? w->chan.in.s + w->chan.in_off : 0,
 	    w->chan.in.len - w->chan.in_off)
+	    && kk_str_cats(b, " ") && kk_str_catword(b, w->exit_text)
+	    && kk_str_cats(b, " ") && kk_str_catword(b, w->why)
 	    && kk_str_cats(b, "\n");
 }
 
@@ -196,7 +199,9 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 	 * environment it inherits is the one the next binary was given. */
 	kk_str_cats(b, "worker-bin ");
 	kk_str_catword(b, sv.worker_bin);
-	kk_str_cats(b, "\n");
+	/* The next supervisor opens the worker binary again at its first
+	 * start of a worker; the openings go on counting from here. */
+	kk_str_catf(b, "\nworker-serial %u\n", sv.worker_serial);
 	kk_str_catf(b, "generation %llu\nuptime-ms %lld\nupgrades %u\nhup-pending %d\n"
 	    "ready-sent %d\n", (unsigned long long)sv.gen, now - sv.started_at, sv.upgrades,
 	    sv.hup_pending, sv.ready_sent);
@@ -219,7 +224,7 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 		const sv_listenfd *l = genalloc_s(sv_listenfd, &sv.lfds) + i;
 		kk_str_cats(b, "listener ");
 		kk_str_catword(b, l->addr);
-		kk_str_catf(b, " %d\n", l->fd);
+		kk_str_catf(b, " %d %d\n", l->fd, l->spare);
 	}
 	for (i = 0; i < SV_MAX_SLOTS; i++)
 		if (sv.workers[i].state != SV_W_GONE && !write_worker(b, &sv.workers[i], now))
@@ -279,6 +284,11 @@ sv_upgrade_start(const sv_origin *o, const char *binary, int no_workers,
 	}
 	if (!check_binary(binary, err, sizeof err)) {
 		refuse(o, verbline, err);
+		return;
+	}
+	if (sv_roll_busy()) {
+		refuse(o, verbline, "upgrade: a rolling worker upgrade is in progress; retry"
+		    " when it has answered; nothing changed");
 		return;
 	}
 	if (!find_upgrade(up, sizeof up)) {
@@ -418,7 +428,7 @@ state_of(const char *name, enum sv_wstate *st)
 static int
 take_worker(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 {
-	unsigned long long n[16];
+	unsigned long long n[20];
 	long long left, age;
 	unsigned long id;
 	enum sv_wstate st;
@@ -428,15 +438,15 @@ take_worker(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 
 	/* worker ID FD STATE PID SENT ACKED RESTARTS WANTED BACKOFF-MS
 	 * DEADLINE-LEFT-MS AGE-MS STATUS-DISCARD KILLED LATE REPLACED-BY
-	 * REPLACES INPUT-HEX */
-	if (argc != 18 || !kk_scan_uint(argv[1], 0, SV_MAX_SLOTS - 1, &id)
+	 * REPLACES ROLLED BIN-SERIAL PING-SEQ PING-OUT INPUT-HEX EXIT-TEXT WHY */
+	if (argc != 24 || !kk_scan_uint(argv[1], 0, SV_MAX_SLOTS - 1, &id)
 	    || (strcmp(argv[2], "-") && !scan_fd(argv[2], &fd)) || !state_of(argv[3], &st)
 	    || !scan_ll(argv[10], &left) || !scan_ll(argv[11], &age)) {
 		snprintf(err, errlen, "malformed worker line (worker %s)", argc > 1 ? argv[1]
 		    : "?");
 		return 0;
 	}
-	for (i = 4; i <= 16; i++) {
+	for (i = 4; i <= 20; i++) {
 		if (i == 10 || i == 11)
 			continue;
 		if (!scan_u64(argv[i], &n[i - 4])) {
@@ -445,7 +455,7 @@ take_worker(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 			return 0;
 		}
 	}
-	if (!kk_handoff_unhex(&in, argv[17])) {
+	if (!kk_handoff_unhex(&in, argv[21])) {
 		snprintf(err, errlen, "malformed channel input of worker %s", argv[1]);
 		return 0;
 	}
@@ -468,6 +478,12 @@ take_worker(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 	w->late = (int)n[10];
 	w->replaced_by = (unsigned)n[11];
 	w->replaces = (unsigned)n[12];
+	w->rolled = (int)n[13];
+	w->bin_serial = (unsigned)n[14];
+	w->ping_seq = n[15];
+	w->ping_out = (int)n[16];
+	snprintf(w->exit_text, sizeof w->exit_text, "%s", argv[22]);
+	snprintf(w->why, sizeof w->why, "%s", argv[23]);
 	if (fd >= 0) {
 		kk_chan_init(&w->chan, fd);
 		w->chan.in = in;
@@ -516,6 +532,11 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 		kk_str_reset(&ad.worker_bin);
 		if (!kk_str_cats(&ad.worker_bin, argv[1]))
 			goto nomem;
+	} else if (!strcmp(w, "worker-serial")) {
+		WANT(2);
+		if (!scan_u64(argv[1], &u))
+			goto bad;
+		sv.worker_serial = (unsigned)u;
 	} else if (!strcmp(w, "generation")) {
 		WANT(2);
 		if (!scan_u64(argv[1], &u) || !u)
@@ -597,10 +618,11 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 			goto bad;
 	} else if (!strcmp(w, "listener")) {
 		kk_addr a;
-		WANT(3);
-		if (!scan_fd(argv[2], &fd) || !kk_addr_parse(&a, argv[1]))
+		WANT(4);
+		if (!scan_fd(argv[2], &fd) || !kk_addr_parse(&a, argv[1])
+		    || !take_flag(argv[3], &flag))
 			goto bad;
-		if (apply && !sv_listeners_adopt(argv[1], fd))
+		if (apply && !sv_listeners_adopt(argv[1], fd, flag))
 			goto nomem;
 	} else if (!strcmp(w, "worker")) {
 		return take_worker(argc, argv, apply, err, errlen);
@@ -702,11 +724,11 @@ sv_handoff_adopt(int fd, const char *rollback)
 }
 
 /* The one place the rolling upgrade of the workers starts, after the
- * supervisor took over. */
+ * supervisor took over: its final reply ends the client's answer. */
 static void
 roll_workers(void)
 {
-	sv_info("workers keep running: they are not replaced by this upgrade");
+	sv_roll_start(&ad.origin);
 }
 
 void
@@ -740,9 +762,10 @@ sv_handoff_done(void)
 		sv_info("%.*s", (int)msg.len - 1, msg.s);
 	}
 	sv_audit(&ad.origin, ad.verbline.s, !ad.rollback, ad.rollback ? msg.s : 0);
+	/* With the workers to roll, this is the first part of the answer. */
 	if (ad.client)
-		sv_control_reply(&ad.origin, ad.rollback ? KK_REPLY_ERROR : KK_REPLY_OK, msg.s,
-		    msg.len);
+		sv_control_reply(&ad.origin, ad.rollback ? KK_REPLY_ERROR : ad.no_workers
+		    ? KK_REPLY_OK : KK_REPLY_MORE, msg.s, msg.len);
 	kk_str_free(&msg);
 	kk_str_free(&pids);
 	kk_str_free(&ad.body);

@@ -161,6 +161,7 @@ sv_stop(int hard, const char *why)
 		return;
 	}
 	sv.stopping = hard ? 2 : 1;
+	sv_notify_stopping();
 	sv_info("stopping %s (%s)", hard ? "now" : "gracefully: workers drain", why);
 	sv_txn_abort("the supervisor is shutting down; the change was not applied");
 	sv_control_close();
@@ -231,6 +232,7 @@ loop(int sigfd)
 		tain deadline;
 
 		sv_control_pump();
+		sv_notify_pump();
 		if (sv.stopping && sv_workers_all_gone())
 			return;
 		p[n].fd = sigfd;
@@ -249,6 +251,7 @@ loop(int sigfd)
 		d = min_deadline(sv_workers_next_deadline(), sv_txn_deadline());
 		d = min_deadline(d, sv_status_deadline());
 		d = min_deadline(d, sv_control_deadline());
+		d = min_deadline(d, sv_notify_deadline());
 		if (d)
 			sv_tain_of_ms(&deadline, d);
 		else
@@ -273,6 +276,7 @@ loop(int sigfd)
 		sv_txn_timers(now);
 		sv_status_timers(now);
 		sv_control_timers(now);
+		sv_notify_timers(now);
 	}
 }
 
@@ -440,6 +444,7 @@ main(int argc, const char *const *argv)
 	sv.want = sv.state.set.workers;
 	sv_info("starting %u worker%s (%s), config %s", sv.want, sv.want == 1 ? "" : "s",
 	    sv.worker_bin, sv.config);
+	sv_notify_init();
 	sv_workers_scale();
 
 	loop(sigfd);

@@ -65,7 +65,7 @@ sv_listener_fd(const char *addr)
 }
 
 /* Startup: adopt what the parent passed for the listeners of the state,
- * close what no listener names, bind the rest. Any failure is fatal: a
+ * keep what no listener names as spares, bind the rest. Any failure is fatal: a
  * proxy that starts without one of its listeners would look healthy
  * while refusing traffic. */
 void
@@ -82,13 +82,6 @@ sv_listeners_start(const kk_state *st)
 	for (i = 0; i < n; i++) {
 		/* Ours now: workers get dups, never this fd number. */
 		fcntl(in[i].fd, F_SETFD, FD_CLOEXEC);
-		if (!kk_state_listener(st, in[i].name)) {
-			sv_warn("closing inherited socket %s (fd %d): no listener in the"
-			    " configuration names it; add `listener add http %s` to use it",
-			    in[i].name, in[i].fd, in[i].name);
-			close(in[i].fd);
-			continue;
-		}
 		if (find(in[i].name)) {
 			sv_warn("closing inherited socket %s (fd %d): another inherited"
 			    " socket has the same address", in[i].name, in[i].fd);
@@ -99,6 +92,13 @@ sv_listeners_start(const kk_state *st)
 		if (!add(in[i].name, in[i].fd, 0))
 			sv_dief(111, "unable to record listener ", in[i].name,
 			    ": ", strerror(errno));
+		if (!kk_state_listener(st, in[i].name)) {
+			LFDS[NLFDS - 1].spare = 1;
+			sv_warn("keeping inherited socket %s (fd %d) unused: no listener in the"
+			    " configuration names it; `listener add http %s` (in the file or at"
+			    " run time) serves it", in[i].name, in[i].fd, in[i].name);
+			continue;
+		}
 		sv_info("adopted inherited listener %s (fd %d)", in[i].name, in[i].fd);
 	}
 	for (j = 0; j < st->nlisteners; j++) {
@@ -122,9 +122,17 @@ sv_listeners_prepare(const kk_state *to, uint64_t gen, char *err, size_t errlen)
 	size_t j;
 
 	for (j = 0; j < to->nlisteners; j++) {
+		sv_listenfd *l = find(to->listeners[j].addr_text);
 		int fd;
 
-		if (find(to->listeners[j].addr_text))
+		if (l && l->spare) {
+			/* Sent to the workers with the change, as if bound for it. */
+			l->spare = 0;
+			l->from_spare = 1;
+			l->txn_gen = gen;
+			continue;
+		}
+		if (l)
 			continue;
 		fd = kk_listen_bind(&to->listeners[j].addr, to->set.backlog, err, errlen);
 		if (fd < 0 || !add(to->listeners[j].addr_text, fd, gen)) {
@@ -148,13 +156,17 @@ sv_listeners_settle(uint64_t gen, int commit, const kk_state *keep)
 	while (i < NLFDS) {
 		sv_listenfd *l = &LFDS[i];
 		if (gen && l->txn_gen == gen) {
-			if (!commit) {
+			if (!commit && !l->from_spare) {
 				drop(i);
 				continue;
 			}
+			l->spare = !commit;
+			l->from_spare = 0;
 			l->txn_gen = 0;
+			if (commit)
+				sv_info("adopted inherited listener %s (fd %d)", l->addr, l->fd);
 		}
-		if (keep && !l->txn_gen && !kk_state_listener(keep, l->addr)) {
+		if (keep && !l->txn_gen && !l->spare && !kk_state_listener(keep, l->addr)) {
 			sv_info("closed listener %s", l->addr);
 			drop(i);
 			continue;
@@ -189,7 +201,10 @@ sv_listeners_close_all(void)
 }
 
 int
-sv_listeners_adopt(const char *addr, int fd)
+sv_listeners_adopt(const char *addr, int fd, int spare)
 {
-	return add(addr, fd, 0);
+	if (!add(addr, fd, 0))
+		return 0;
+	LFDS[NLFDS - 1].spare = spare;
+	return 1;
 }

@@ -101,8 +101,10 @@ render(poll_req *r, kk_str *out)
 		kk_str_cats(out, ",\"control_socket\":");
 		kk_str_catjson(out, sv.socket_path);
 		kk_str_catf(out, ",\"workers_wanted\":%u,\"workers_ready\":%u,"
-		    "\"stopping\":%s,\"workers\":[", sv.want, nready,
+		    "\"stopping\":%s,\"worker_binary\":", sv.want, nready,
 		    sv.stopping ? "true" : "false");
+		kk_str_catjson(out, sv.worker_bin);
+		kk_str_catf(out, ",\"worker_binary_serial\":%u,\"workers\":[", sv.worker_serial);
 		for (i = 0; i < SV_MAX_SLOTS; i++) {
 			sv_worker *w = &sv.workers[i];
 			if (w->state == SV_W_GONE)
@@ -117,6 +119,8 @@ render(poll_req *r, kk_str *out)
 				kk_str_catf(out, ",\"replaced_by\":%u", w->replaced_by - 1);
 			if (w->replaces)
 				kk_str_catf(out, ",\"replaces\":%u", w->replaces - 1);
+			kk_str_catf(out, ",\"binary\":%u,\"why\":", w->bin_serial);
+			kk_str_catjson(out, w->why);
 			first = 0;
 			if (r->counters[i]) {
 				kk_str_cats(out, ",\"counters\":");
@@ -124,7 +128,9 @@ render(poll_req *r, kk_str *out)
 			}
 			kk_str_cats(out, "}");
 		}
-		kk_str_cats(out, "]}\n");
+		kk_str_cats(out, "]");
+		sv_roll_status(out, 1);
+		kk_str_cats(out, "}\n");
 		return;
 	}
 	kk_str_catf(out, "supervisor pid %d\ngeneration %llu\nuptime %llds\nupgrades %u\n",
@@ -132,6 +138,8 @@ render(poll_req *r, kk_str *out)
 	kk_str_catf(out, "config %s\ncontrol-socket %s\n", sv.config, sv.socket_path);
 	kk_str_catf(out, "workers %u wanted, %u ready, %u running%s\n", sv.want, nready,
 	    nlive, sv.stopping ? ", stopping" : "");
+	kk_str_catf(out, "worker-binary %s (binary %u)\n", sv.worker_bin, sv.worker_serial);
+	sv_roll_status(out, 0);
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		const char *p;
@@ -148,6 +156,9 @@ render(poll_req *r, kk_str *out)
 			kk_str_catf(out, " replaced-by %u", w->replaced_by - 1);
 		if (w->replaces)
 			kk_str_catf(out, " replacing %u", w->replaces - 1);
+		kk_str_catf(out, " binary %u", w->bin_serial);
+		if (w->why[0])
+			kk_str_catf(out, " (%s)", w->why);
 		kk_str_cats(out, "\n");
 		for (p = r->counters[i]; p && *p;) {
 			const char *eol = strchr(p, '\n');

@@ -63,15 +63,26 @@ struct sv_worker {
 	int killed;			/* SIGKILL sent */
 	int late;			/* missed an ack deadline: to be replaced */
 	unsigned replaced_by;		/* 1 + slot of its replacement; 0 none */
-	unsigned replaces;		/* 1 + slot of the late worker it replaces */
+	unsigned replaces;		/* 1 + slot of the worker it replaces */
+	int rolled;			/* started by upgrade workers (roll.c) */
+	unsigned bin_serial;		/* the worker binary it was exec'd from */
+	unsigned long long ping_seq;	/* last ping sent */
+	int ping_out;			/* that ping is unanswered */
+	char exit_text[96];		/* how its last process ended */
+	char why[160];			/* why it is in its state, for status */
 };
 
-/* A listening socket the supervisor owns, by canonical address. */
+/* A listening socket the supervisor owns, by canonical address. A spare
+ * is one inherited for an address no listener names: the parent (systemd,
+ * s6-fdholder) may hold it too, so binding that address again would fail;
+ * it waits, never sent to a worker, for a `listener add` of its address. */
 typedef struct sv_listenfd sv_listenfd;
 struct sv_listenfd {
 	char addr[KK_ADDR_FMTLEN];
 	int fd;
 	uint64_t txn_gen;	/* nonzero: bound for that transaction, not committed */
+	int spare;		/* inherited, no listener uses it */
+	int from_spare;		/* taken from the spares by txn_gen: back if it aborts */
 };
 
 /* Who asked: a control client (slot and serial, so a reply to a client
@@ -88,6 +99,12 @@ struct sv_main {
 	const char *config;		/* CONFIG as given */
 	const char *worker_bin;
 	const char *worker_opt;		/* -W as given, NULL when absent */
+	/* The worker binary, opened O_PATH at the first start of a worker
+	 * and exec'd from this fd, so an upgrade on disk changes nothing
+	 * until `upgrade workers` re-opens it (DESIGN.md section 6); -1
+	 * before. Each opening gets a serial, from 1. */
+	int worker_fd;
+	unsigned worker_serial;
 	const char *socket_path;
 	kk_state state;			/* committed, plus the change in flight */
 	uint64_t gen;			/* generation of the committed state */
@@ -177,6 +194,14 @@ int sv_worker_send_state(sv_worker *, uint64_t gen);
 /* Starts the replacement of the next late worker, unless one is already
  * on its way: one at a time, so the others keep accepting. */
 void sv_workers_replace_late(void);
+/* Starts a worker in a free slot that takes over old's place in `set
+ * workers` and drains old once it is ready. rolled: for roll.c. The new
+ * slot, or NULL when none is free. */
+sv_worker *sv_workers_replace(sv_worker *old, int rolled);
+/* A worker that will serve the changes to come: a process and a channel,
+ * starting, serving or draining (a draining worker still answers on
+ * the connections it holds). */
+int sv_worker_follows(const sv_worker *);
 void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
 const char *sv_wstate_name(enum sv_wstate);
@@ -197,6 +222,27 @@ void sv_txn_gone(sv_worker *);
 void sv_txn_timers(long long now);
 long long sv_txn_deadline(void);
 void sv_txn_abort(const char *why);
+
+/* roll.c: `upgrade workers`, one worker at a time. */
+/* Re-opens the worker binary and replaces every worker by one started
+ * from it; progress lines ("more follows") and the final reply go to
+ * origin, which must still be owed its reply (or be a signal's: the log),
+ * when all are replaced or one fails. Also the step after an in-place
+ * supervisor upgrade. */
+void sv_roll_start(const sv_origin *);
+int sv_roll_busy(void);
+/* The fd to exec for w (the binary being rolled out to a replacement the
+ * roll started, else sv.worker_fd) and its serial. */
+int sv_roll_exec_fd(const sv_worker *w, unsigned *serial);
+/* Events of the roll's workers, from workers.c. */
+void sv_roll_ready(sv_worker *);
+void sv_roll_failed(sv_worker *, const char *why);
+void sv_roll_exited(unsigned id, pid_t pid);
+void sv_roll_abort(const char *why);
+void sv_roll_timers(long long now);
+long long sv_roll_deadline(void);
+/* A line (text) or a member (json, with its leading comma) for status. */
+void sv_roll_status(kk_str *out, int json);
 
 /* status.c: gathering worker counters for the status verb. */
 void sv_status_begin(const sv_origin *, int json);
@@ -259,13 +305,34 @@ int sv_handoff_check(int fd);
 void sv_handoff_adopt(int fd, const char *rollback);
 void sv_handoff_done(void);
 
-/* listeners.c, for the handoff: takes over a listening socket. */
-int sv_listeners_adopt(const char *addr, int fd);
+/* listeners.c, for the handoff: takes over a listening socket, a spare
+ * or not. */
+int sv_listeners_adopt(const char *addr, int fd, int spare);
 
 /* status.c, for the handoff: status answers worker slot still owes. */
 unsigned sv_status_owed(unsigned slot);
 
-/* readiness.c */
+/* readiness.c: what the service manager is told (s6 -d fd, systemd's
+ * $NOTIFY_SOCKET). Every call is cheap and never blocks; without
+ * $NOTIFY_SOCKET only the -d fd is used. */
+/* Reads $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID; at startup. */
+void sv_notify_init(void);
+/* In a child before it execs: the variables are the supervisor's only. */
+void sv_notify_child_env(void);
+/* Signals readiness once, when every wanted worker is ready. */
 void sv_readiness_check(void);
+/* A reload or an upgrade starts: RELOADING=1 with MONOTONIC_USEC=. The
+ * end of a reload is seen by sv_notify_pump; an upgrade says it ends
+ * with sv_notify_ready_again (READY=1), from whichever binary serves
+ * after it, once the handoff restored sv.ready_sent. */
+void sv_notify_reloading(void);
+void sv_notify_ready_again(void);
+void sv_notify_stopping(void);
+/* A change ended (its verb line, applied or refused): STATUS= names it. */
+void sv_notify_change(const char *verbline, int ok);
+/* From the loop, each turn: the end of a reload, a STATUS= that changed. */
+void sv_notify_pump(void);
+long long sv_notify_deadline(void);	/* ms; 0 none */
+void sv_notify_timers(long long now);
 
 #endif

@@ -64,6 +64,7 @@ static void
 reply(int ok, const char *body)
 {
 	sv_audit(&t.origin, t.verbline, ok, body);
+	sv_notify_change(t.verbline, ok);
 	sv_control_reply(&t.origin, ok ? 'O' : 'E', body, strlen(body));
 }
 
@@ -86,7 +87,7 @@ catch_up(uint64_t gen)
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
-		if (!sv_worker_live(w) || w->sent_gen >= gen)
+		if (!sv_worker_follows(w) || w->sent_gen >= gen)
 			continue;
 		if (!sv_listeners_send_new(w, t.gen) || !sv_worker_send_state(w, gen))
 			lost(w);
@@ -124,7 +125,7 @@ rollback(void)
 	sv.gen = t.gen + 1;
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
-		if (sv_worker_live(w) && !sv_worker_send_state(w, sv.gen))
+		if (sv_worker_follows(w) && !sv_worker_send_state(w, sv.gen))
 			lost(w);
 	}
 	sv_listeners_settle(t.gen, 0, 0);
@@ -189,15 +190,17 @@ sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *o,
 	}
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
-		if (!sv_worker_live(w))
+		if (!sv_worker_follows(w))
 			continue;
 		if (!send_change(w)) {
 			lost(w);
 			continue;
 		}
 		/* A late worker follows the changes until its replacement
-		 * serves, but no change waits for it again. */
-		if (w->late)
+		 * serves, and a draining one while it still answers on its
+		 * connections (a worker being replaced by upgrade workers),
+		 * but no change waits for either. */
+		if (w->late || w->state == SV_W_DRAINING)
 			continue;
 		t.waiting[i] = 1;
 		t.nwaiting++;

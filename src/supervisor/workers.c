@@ -8,12 +8,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <skalibs/types.h>
@@ -33,6 +35,12 @@
 /* Bounds that do not depend on the state. */
 #define READY_MIN_MS 10000	/* a loaded machine may need a while to start */
 #define STOP_GRACE_MS 2000	/* after "stop" or the drain deadline: SIGKILL */
+/* A serving worker is pinged this long after its last pong: one frame a
+ * second per worker costs nothing, and a stopped worker is found within
+ * a second plus ping-timeout. */
+#define PING_EVERY_MS 1000
+
+extern char **environ;
 
 typedef void action(sv_worker *);
 
@@ -53,6 +61,23 @@ sv_worker_live(const sv_worker *w)
 	    && (w->state == SV_W_SPAWNED || w->state == SV_W_READY);
 }
 
+int
+sv_worker_follows(const sv_worker *w)
+{
+	return sv_worker_live(w)
+	    || (w->pid > 0 && w->chan.fd >= 0 && w->state == SV_W_DRAINING && !w->killed);
+}
+
+static void
+set_why(sv_worker *w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->why, sizeof w->why, fmt, ap);
+	va_end(ap);
+}
+
 void
 sv_workers_init(void)
 {
@@ -63,6 +88,30 @@ sv_workers_init(void)
 		sv.workers[i].id = i;
 		sv.workers[i].chan.fd = -1;
 	}
+	sv.worker_fd = -1;
+}
+
+/* Opens sv.worker_bin, at the first start of a worker (after startup
+ * or the adoption of an in-place upgrade, whichever resolved the path);
+ * its fd is what every worker is exec'd from until `upgrade workers`
+ * opens the path again. 1 ok, 0 with a warning. */
+static int
+open_binary(void)
+{
+	struct stat st;
+	int fd = open(sv.worker_bin, O_PATH | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		sv_warn("unable to open the worker binary %s: %s; retrying (install"
+		    " kakehi-worker there, or give its path with -W)", sv.worker_bin,
+		    fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	sv.worker_fd = fd;
+	sv.worker_serial++;
+	return 1;
 }
 
 /* Closes the channel; pending answers from it are lost, so the
@@ -97,14 +146,15 @@ ready_bound(void)
 }
 
 /* The child's side of a spawn: listeners on 3.., then the channel and
- * the state memfd, everything else close-on-exec. Never returns. */
+ * the state memfd, everything else close-on-exec; exec'd from bin_fd.
+ * Never returns. */
 static void
-exec_worker(sv_worker *w, int chan_fd, int state_fd)
+exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 {
 	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16], boardbuf[16];
 	kk_str names = KK_STR_ZERO;
 	sigset_t none;
-	unsigned n = (unsigned)sv.state.nlisteners, i;
+	unsigned n = (unsigned)sv.state.nlisteners, nfds, i;
 	int base = KK_LISTEN_FDS_START;
 	int *src = calloc(n + 3, sizeof *src);
 	const char *argv[12];
@@ -112,6 +162,7 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, 0);
 	signal(SIGPIPE, SIG_DFL);
+	sv_notify_child_env();
 	if (!src)
 		_exit(111);
 	for (i = 0; i < n; i++) {
@@ -124,7 +175,10 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 	src[n] = chan_fd;
 	src[n + 1] = state_fd;
 	src[n + 2] = sv.board_fd;
-	if (!kk_listenfds_place(src, n + (sv.board_fd >= 0 ? 3 : 2), base))
+	nfds = n + (sv.board_fd >= 0 ? 3 : 2);
+	/* Above the placed range, where no dup2 of the placement lands. */
+	bin_fd = fcntl(bin_fd, F_DUPFD_CLOEXEC, base + (int)nfds);
+	if (bin_fd < 0 || !kk_listenfds_place(src, nfds, base))
 		_exit(111);
 	snprintf(nbuf, sizeof nbuf, "%u", n);
 	snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
@@ -148,7 +202,12 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd)
 		argv[9] = "-b"; argv[10] = boardbuf;
 		argv[11] = 0;
 	}
-	execv(sv.worker_bin, (char *const *)argv);
+	fexecve(bin_fd, (char *const *)argv, environ);
+	/* A script (#!) is read by its interpreter through /dev/fd/N, which
+	 * a close-on-exec fd no longer names: the kernel says ENOENT. Such a
+	 * worker (a test stand-in) keeps the fd. */
+	if (errno == ENOENT && fcntl(bin_fd, F_SETFD, 0) == 0)
+		fexecve(bin_fd, (char *const *)argv, environ);
 	{
 		char msg[512];
 		int len = snprintf(msg, sizeof msg, "kakehi-supervisor: fatal: unable to exec"
@@ -199,9 +258,15 @@ static void backoff(sv_worker *);
 static void
 spawn(sv_worker *w)
 {
-	int sp[2], state_fd;
+	unsigned serial;
+	int sp[2], state_fd, bin_fd;
 	pid_t pid;
 
+	if (sv.worker_fd < 0 && !open_binary()) {
+		backoff(w);
+		return;
+	}
+	bin_fd = sv_roll_exec_fd(w, &serial);
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		sv_warn("unable to create the channel for worker %u: %s; retrying",
 		    w->id, strerror(errno));
@@ -229,7 +294,7 @@ spawn(sv_worker *w)
 		return;
 	}
 	if (!pid)
-		exec_worker(w, sp[1], state_fd);
+		exec_worker(w, sp[1], state_fd, bin_fd);
 	close(sp[1]);
 	close(state_fd);
 	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
@@ -238,11 +303,20 @@ spawn(sv_worker *w)
 	w->killed = 0;
 	w->late = 0;
 	w->replaced_by = 0;
+	w->ping_out = 0;
+	w->bin_serial = serial;
 	w->sent_gen = sv_txn_state_gen();
 	w->acked_gen = 0;
 	w->started_at = sv_now();
 	w->deadline = w->started_at + ready_bound();
 	w->state = SV_W_SPAWNED;
+	if (w->replaces)
+		set_why(w, "replacing worker %u%s", w->replaces - 1,
+		    w->rolled ? " (upgrade workers)" : " (late)");
+	else if (w->restarts)
+		set_why(w, "restart %u, after its last process %s", w->restarts, w->exit_text);
+	else
+		set_why(w, "starting");
 	sv_info("started worker %u (pid %d, generation %llu)", w->id, (int)pid,
 	    (unsigned long long)w->sent_gen);
 }
@@ -258,10 +332,15 @@ backoff(sv_worker *w)
 		w->backoff_ms = BACKOFF_MAX_MS;
 	w->state = SV_W_BACKOFF;
 	w->deadline = sv_now() + (long long)delay;
-	if (!delay)
+	if (!delay) {
 		spawn(w);
-	else
-		sv_info("worker %u restarts in %lums", w->id, delay);
+		return;
+	}
+	/* A crash loop: each restart waits longer, and says so. */
+	set_why(w, "its last process %s; restart %u in %lums", w->exit_text,
+	    w->restarts + 1, delay);
+	sv_warn("worker %u restarts in %lums (restart %u; its last process %s)", w->id,
+	    delay, w->restarts + 1, w->exit_text);
 }
 
 static void
@@ -273,23 +352,55 @@ nop(sv_worker *w)
 static void
 on_ready(sv_worker *w)
 {
+	int rolled = w->rolled;
+
 	w->state = SV_W_READY;
-	w->deadline = 0;
+	w->deadline = sv_now() + PING_EVERY_MS;
+	w->ping_out = 0;
+	w->rolled = 0;
+	set_why(w, "serving");
 	sv_info("worker %u (pid %d) ready", w->id, (int)w->pid);
 	if (w->replaces) {
 		sv_worker *old = &sv.workers[w->replaces - 1];
 		w->replaces = 0;
-		/* The replacement serves: only now does the late one stop
+		/* The replacement serves: only now does the old one stop
 		 * accepting, so some worker always accepts. */
 		if (old->replaced_by == w->id + 1 && (old->state == SV_W_READY
 		    || old->state == SV_W_SPAWNED)) {
-			sv_info("draining late worker %u (pid %d): worker %u (pid %d) replaces"
-			    " it", old->id, (int)old->pid, w->id, (int)w->pid);
+			sv_info("draining %sworker %u (pid %d): worker %u (pid %d) replaces"
+			    " it", rolled ? "" : "late ", old->id, (int)old->pid, w->id,
+			    (int)w->pid);
+			set_why(old, "replaced by worker %u%s", w->id,
+			    rolled ? " (upgrade workers)" : " (late)");
 			sv_workers_event(old, SV_WE_DRAIN);
 		}
 		sv_workers_replace_late();
 	}
+	/* The roll's replacement, or a worker the roll waits for. */
+	sv_roll_ready(w);
 	sv_readiness_check();
+}
+
+/* A replacement started by upgrade workers died before it was ready:
+ * the worker it was to replace keeps its place, and the roll stops (the
+ * binary would most likely fail the same way for every worker). */
+static void
+roll_failed(sv_worker *w, long long up)
+{
+	sv_worker *old = &sv.workers[w->replaces - 1];
+	char why[256];
+
+	snprintf(why, sizeof why, "worker %u (pid %d), started to replace worker %u (pid %d),"
+	    " %s %lldms after its start, before it was ready", w->id, (int)w->pid,
+	    old->id, (int)old->pid, w->exit_text, up);
+	w->replaces = 0;
+	w->rolled = 0;
+	if (old->replaced_by == w->id + 1 && sv_worker_live(old)) {
+		old->replaced_by = 0;
+		old->wanted = w->wanted;
+		w->wanted = 0;
+	}
+	sv_roll_failed(w, why);
 }
 
 /* A process that was supposed to serve has exited. */
@@ -299,10 +410,13 @@ on_crash(sv_worker *w)
 	long long up = sv_now() - w->started_at;
 
 	close_chan(w);
+	if (w->rolled && w->replaces && w->state == SV_W_SPAWNED)
+		roll_failed(w, up);
 	w->pid = 0;
 	w->deadline = 0;
 	if (!w->wanted || sv.stopping) {
 		w->state = SV_W_GONE;
+		set_why(w, "its last process %s", w->exit_text);
 		return;
 	}
 	if (up >= BACKOFF_STABLE_MS)
@@ -323,19 +437,45 @@ on_gone(sv_worker *w)
 }
 
 static void
-forget(sv_worker *w)
-{
-	w->state = SV_W_GONE;
-	w->deadline = 0;
-}
-
-static void
 ready_late(sv_worker *w)
 {
 	sv_warn("worker %u (pid %d) did not report ready within %llds; killing it",
 	    w->id, (int)w->pid, ready_bound() / 1000);
 	kill_worker(w);
 	w->deadline = 0;
+}
+
+/* A serving worker's clock: ping it, or, when the last ping went
+ * unanswered for ping-timeout, kill it (it is stopped, or its loop is
+ * stuck); the crash path then replaces it from the current state. */
+static void
+ping_tick(sv_worker *w)
+{
+	char seq[32], secs[KK_DURATION_FMTLEN];
+	const char *argv[2];
+
+	if (w->ping_out) {
+		kk_fmt_duration_ms(secs, sv.state.set.ping_timeout_ms);
+		sv_warn("worker %u (pid %d) did not answer a ping within %s (stopped, or its"
+		    " loop is stuck); killing it: it is replaced from the current state",
+		    w->id, (int)w->pid, secs);
+		set_why(w, "killed: no answer to a ping within %s", secs);
+		kill_worker(w);
+		w->deadline = 0;
+		return;
+	}
+	snprintf(seq, sizeof seq, "%llu", ++w->ping_seq);
+	argv[0] = KK_MSG_PING;
+	argv[1] = seq;
+	/* A failed send has already dealt with the channel (and may have
+	 * reaped the worker and started the next one in this slot). */
+	if (!sv_worker_send(w, 2, argv) || w->state != SV_W_READY) {
+		if (w->state == SV_W_READY)
+			w->deadline = w->chan.fd >= 0 ? sv_now() + PING_EVERY_MS : 0;
+		return;
+	}
+	w->ping_out = 1;
+	w->deadline = sv_now() + (long long)sv.state.set.ping_timeout_ms;
 }
 
 static void
@@ -355,9 +495,47 @@ send_word(sv_worker *w, const char *word)
 	}
 }
 
+/* A replacement taken away before it served (a lower `set workers`, a
+ * stop): the worker it was to replace gave it its place in `set workers`,
+ * so that one goes the same way (ev), and a roll waiting for it ends. */
+static void
+abandon(sv_worker *w, enum sv_wevent ev)
+{
+	sv_worker *old;
+	char why[192];
+
+	if (!w->replaces)
+		return;
+	old = &sv.workers[w->replaces - 1];
+	w->replaces = 0;
+	if (w->rolled) {
+		w->rolled = 0;
+		snprintf(why, sizeof why, "worker %u, started to replace worker %u (pid %d), was"
+		    " stopped before it was ready (workers set lower, or a stop)", w->id,
+		    old->id, (int)old->pid);
+		sv_roll_failed(w, why);
+	}
+	if (old->replaced_by != w->id + 1)
+		return;
+	old->replaced_by = 0;
+	if (!old->wanted && sv_worker_live(old)) {
+		set_why(old, "its replacement, worker %u, was taken away", w->id);
+		sv_workers_event(old, ev);
+	}
+}
+
+static void
+forget(sv_worker *w)
+{
+	abandon(w, SV_WE_DRAIN);
+	w->state = SV_W_GONE;
+	w->deadline = 0;
+}
+
 static void
 drain(sv_worker *w)
 {
+	abandon(w, SV_WE_DRAIN);
 	if (w->chan.fd < 0) {
 		kill_worker(w);
 		w->state = SV_W_DRAINING;
@@ -373,6 +551,7 @@ drain(sv_worker *w)
 static void
 stop(sv_worker *w)
 {
+	abandon(w, SV_WE_STOP);
 	if (w->chan.fd < 0)
 		kill_worker(w);
 	else
@@ -383,7 +562,7 @@ stop(sv_worker *w)
 	sv_status_gone(w);
 }
 
-static void log_exit(sv_worker *, int);
+static void exited(sv_worker *, int);
 
 /* Channel lost: usually the worker died and its exit is already there to
  * reap; if it still lives it can no longer be told anything, so it
@@ -395,8 +574,7 @@ broken(sv_worker *w)
 
 	close_chan(w);
 	if (waitpid(w->pid, &status, WNOHANG) == w->pid) {
-		log_exit(w, status);
-		sv_workers_event(w, SV_WE_EXIT);
+		exited(w, status);
 		return;
 	}
 	sv_warn("lost the channel of worker %u (pid %d); killing it", w->id, (int)w->pid);
@@ -415,7 +593,7 @@ static action *const table[SV_W_NSTATES][SV_WE_NEVENTS] = {
 	[SV_W_GONE]	= { spawn, nop,	    nop,      nop,	  nop,	  nop,	  nop },
 	[SV_W_BACKOFF]	= { nop,   nop,	    nop,      spawn,	  forget, forget, nop },
 	[SV_W_SPAWNED]	= { nop,   on_ready, on_crash, ready_late, drain,  stop,	  broken },
-	[SV_W_READY]	= { nop,   nop,	    on_crash, nop,	  drain,  stop,	  broken },
+	[SV_W_READY]	= { nop,   nop,	    on_crash, ping_tick,  drain,  stop,	  broken },
 	[SV_W_DRAINING] = { nop,   nop,	    on_gone,  kill_late,  nop,	  stop,	  chan_closed },
 };
 
@@ -456,6 +634,7 @@ sv_workers_scale(void)
 		have--;
 		sv_info("draining worker %u (pid %d): workers set to %u", w->id,
 		    (int)w->pid, sv.want);
+		set_why(w, "workers set to %u", sv.want);
 		sv_workers_event(w, SV_WE_DRAIN);
 	}
 	sv_readiness_check();
@@ -466,9 +645,13 @@ sv_workers_stop(int hard)
 {
 	unsigned i;
 
+	sv_roll_abort("the supervisor is shutting down");
+
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		w->wanted = 0;
+		if (w->state != SV_W_GONE)
+			set_why(w, "the supervisor is stopping");
 		sv_workers_event(w, hard ? SV_WE_STOP : SV_WE_DRAIN);
 	}
 }
@@ -484,6 +667,7 @@ sv_workers_all_gone(void)
 	return 1;
 }
 
+/* Logs how the process ended and keeps it in w->exit_text. */
 static void
 log_exit(sv_worker *w, int status)
 {
@@ -491,11 +675,23 @@ log_exit(sv_worker *w, int status)
 	void (*say)(const char *, ...) = w->state == SV_W_DRAINING ? sv_info : sv_warn;
 
 	if (WIFSIGNALED(status))
-		say("worker %u (pid %d) %s on signal %d (%s)", w->id, (int)w->pid, how,
+		snprintf(w->exit_text, sizeof w->exit_text, "%s on signal %d (%s)", how,
 		    WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
-		say("worker %u (pid %d) %s with status %d", w->id, (int)w->pid, how,
+		snprintf(w->exit_text, sizeof w->exit_text, "%s with status %d", how,
 		    WEXITSTATUS(status));
+	say("worker %u (pid %d) %s", w->id, (int)w->pid, w->exit_text);
+}
+
+/* The exit event, then the roll, which may wait for this very exit. */
+static void
+exited(sv_worker *w, int status)
+{
+	pid_t pid = w->pid;
+
+	log_exit(w, status);
+	sv_workers_event(w, SV_WE_EXIT);
+	sv_roll_exited(w->id, pid);
 }
 
 /* Reaps every child: workers, and anything else when we are PID 1. */
@@ -514,8 +710,7 @@ sv_workers_reap(void)
 				break;
 		if (i == SV_MAX_SLOTS)
 			continue;
-		log_exit(&sv.workers[i], status);
-		sv_workers_event(&sv.workers[i], SV_WE_EXIT);
+		exited(&sv.workers[i], status);
 	}
 }
 
@@ -526,19 +721,28 @@ sv_workers_timers(long long now)
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
+		/* A serving worker always has its ping clock, adopted ones
+		 * too (an in-place upgrade carries deadlines, not pings). */
+		if (w->state == SV_W_READY && !w->deadline && w->chan.fd >= 0 && !w->killed)
+			w->deadline = now + PING_EVERY_MS;
 		if (w->deadline && w->deadline <= now)
 			sv_workers_event(w, SV_WE_TIMER);
 	}
+	sv_roll_timers(now);
 }
 
 long long
 sv_workers_next_deadline(void)
 {
-	long long d = 0;
+	long long d = sv_roll_deadline();
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
-		long long x = sv.workers[i].deadline;
+		const sv_worker *w = &sv.workers[i];
+		long long x = w->deadline;
+		/* One without its ping clock gets it at the next round. */
+		if (!x && w->state == SV_W_READY && w->chan.fd >= 0 && !w->killed)
+			x = sv_now();
 		if (x && (!d || x < d))
 			d = x;
 	}
@@ -619,6 +823,30 @@ free_worker_slot(void)
 	return 0;
 }
 
+sv_worker *
+sv_workers_replace(sv_worker *old, int rolled)
+{
+	sv_worker *w = free_worker_slot();
+
+	if (!w)
+		return 0;
+	/* The slot's count of `set workers` moves to the replacement. */
+	w->wanted = old->wanted;
+	old->wanted = 0;
+	w->replaces = old->id + 1;
+	w->rolled = rolled;
+	w->restarts = rolled ? 0 : old->restarts + 1;
+	w->backoff_ms = 0;
+	w->exit_text[0] = 0;
+	old->replaced_by = w->id + 1;
+	set_why(old, "being replaced by worker %u%s", w->id,
+	    rolled ? " (upgrade workers)" : " (late)");
+	sv_info("starting worker %u to replace %sworker %u (pid %d)%s", w->id,
+	    rolled ? "" : "late ", old->id, (int)old->pid, rolled ? " (upgrade workers)" : "");
+	sv_workers_event(w, SV_WE_START);
+	return w;
+}
+
 void
 sv_workers_replace_late(void)
 {
@@ -637,23 +865,11 @@ sv_workers_replace_late(void)
 	}
 	if (!old)
 		return;
-	w = free_worker_slot();
-	if (!w) {
+	if (!sv_workers_replace(old, 0)) {
 		sv_warn("no free slot to replace late worker %u (pid %d); killing it",
 		    old->id, (int)old->pid);
 		kill_worker(old);
-		return;
 	}
-	/* The slot's count of `set workers` moves to the replacement. */
-	w->wanted = old->wanted;
-	old->wanted = 0;
-	w->replaces = old->id + 1;
-	w->restarts = old->restarts + 1;
-	w->backoff_ms = 0;
-	old->replaced_by = w->id + 1;
-	sv_info("starting worker %u to replace late worker %u (pid %d)", w->id, old->id,
-	    (int)old->pid);
-	sv_workers_event(w, SV_WE_START);
 }
 
 /* One message from a worker. */
@@ -684,6 +900,11 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 		if ((!sv_listeners_send_new(w, now) || !sv_worker_send_state(w, now))
 		    && w->chan.fd >= 0)
 			sv_workers_event(w, SV_WE_BROKEN);
+	} else if (!strcmp(argv[0], KK_MSG_PONG) && argc == 2) {
+		if (w->state == SV_W_READY && w->ping_out && gen == w->ping_seq) {
+			w->ping_out = 0;
+			w->deadline = sv_now() + PING_EVERY_MS;
+		}
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
 			w->status_discard--;

@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <unistd.h>
 #include "back.h"
+#include "proxyhdr.h"
 #include "stream.h"
 
 static kk_link freelist = { &freelist, &freelist };
@@ -71,13 +72,36 @@ back_new(kk_bend *bend)
 	return b;
 }
 
+/* A --send-proxy stream's connection: the one its client holds when it
+ * goes to bend and may be reused (not fresh), else NULL. One is held per
+ * client at most, which bounds these connections at one per client: a
+ * client whose next request goes to another backend gets a new one and
+ * the one it held closes. */
+static kk_back *
+held_take(kk_front *f, kk_bend *bend, int fresh)
+{
+	kk_back *b = f->held;
+	if (!b)
+		return NULL;
+	f->held = NULL;
+	if (fresh || b->bend != bend) {
+		kk_back_close(b, KK_CLOSE_BACK_DONE);
+		return NULL;
+	}
+	return b;
+}
+
 kk_back *
 kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 {
 	kk_back *b = NULL;
 	kk_link *l;
-	if (!fresh && (l = kk_list_last(&bend->avail))) {
+	int priv = s->cluster->send_proxy != KK_SEND_PROXY_NONE;
+	if (priv)
+		b = held_take(s->front, bend, fresh);
+	else if (!fresh && (l = kk_list_last(&bend->avail)))
 		b = KK_CONTAINER(l, kk_back, link);
+	if (b) {
 		if (!b->streams) {	/* unused until now */
 			bend->nidle--;
 			kk_stats.back_idle--;
@@ -94,12 +118,16 @@ kk_back_get(kk_bend *bend, kk_stream *s, int fresh)
 			return NULL;
 		b->flags &= ~KK_BACK_F_REUSED;
 		b->slots = 1;	/* the h1 client: one request at a time */
+		if (priv) {
+			b->owner = s->front;
+			b->proxy = (unsigned char)s->cluster->send_proxy;
+		}
 		bend->nactive++;
 		kk_stats.back_active++;
 		kk_timer_arm(&b->conn.timer, kk_now_ms + s->rl->connect_ms);
 	}
-	if (++b->streams == b->slots)
-		kk_list_unlink(&b->link);	/* no free slot left */
+	if (++b->streams == b->slots || b->owner)
+		kk_list_unlink(&b->link);	/* no free slot left, or none for others */
 	else if (!kk_link_linked(&b->link))
 		kk_list_push(&bend->avail, &b->link);
 	b->stream = s;
@@ -119,6 +147,8 @@ kk_back_close(kk_back *b, enum kk_close reason)
 	b->conn.flags |= KK_CONN_F_DEAD;
 	kk_stats.closes[reason]++;
 	kk_list_unlink(&b->link);	/* from bend->avail, if there */
+	if (b->owner && b->owner->held == b)
+		b->owner->held = NULL;
 	if (b->state == KK_BACK_IDLE) {
 		b->bend->nidle--;
 		kk_stats.back_idle--;
@@ -148,10 +178,12 @@ kk_back_release(kk_back *b, int req_done)
 		kk_back_close(b, KK_CLOSE_BACK_DONE);
 		return;
 	}
-	if (!kk_link_linked(&b->link))	/* it had no free slot */
+	if (!b->owner && !kk_link_linked(&b->link))	/* it had no free slot */
 		kk_list_push(&b->bend->avail, &b->link);
 	if (--b->streams)
 		return;
+	if (b->owner)	/* empty: it was taken from there (held_take) */
+		b->owner->held = b;
 	kk_buf_give(&b->conn.in);
 	kk_buf_give(&b->conn.out);
 	kk_buf_unwait(&b->conn.bufwait);
@@ -457,6 +489,36 @@ back_timeout(kk_conn *c)
 	    KK_CLOSE_BACK_CONNECT_TIMEOUT : KK_CLOSE_BACK_TIMEOUT);
 }
 
+/* The PROXY header of a --send-proxy cluster, written on the socket once
+ * it connects and before the transport's start: it precedes every byte,
+ * a TLS handshake's too (spec §2). The addresses are the owner's
+ * (kk_front_addrs). A new connection's send buffer is empty, so the few
+ * bytes go whole or the connection has failed. 1 sent, 0 failed. */
+static int
+send_proxy(kk_back *b)
+{
+	char hdr[KK_PROXYHDR_BUILD_MAX];
+	kk_addr src, dst;
+	size_t n;
+	ssize_t w;
+	if (!kk_front_addrs(b->owner, &src, &dst))
+		return 0;
+	n = kk_proxyhdr_build(hdr, sizeof hdr, b->proxy == KK_SEND_PROXY_V2 ? 2 : 1,
+	    (const struct sockaddr *)&src.ss, (const struct sockaddr *)&dst.ss);
+	if (!n) {
+		errno = EAFNOSUPPORT;
+		return 0;
+	}
+	w = send(b->conn.io.fd, hdr, n, MSG_NOSIGNAL);
+	if (w != (ssize_t)n) {
+		if (w >= 0)	/* cut short: no room even for this */
+			errno = ENOBUFS;
+		return 0;
+	}
+	b->proxy = KK_SEND_PROXY_NONE;
+	return 1;
+}
+
 static void
 back_process(kk_back *b)
 {
@@ -483,8 +545,8 @@ back_process(kk_back *b)
 			return;
 		if (getsockopt(b->conn.io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
-		if (err) {
-			b->conn.err = err;
+		if (err || (b->proxy && !send_proxy(b))) {
+			b->conn.err = err ? err : errno;
 			kk_stream_back_error(s, KK_CLOSE_BACK_CONNECT);
 			return;
 		}
@@ -521,8 +583,12 @@ kk_back_close_idle(void)
 		/* Closing the last connection may free the bend. */
 		kk_link *next = bl->next;
 		kk_link *nl;
-		unsigned n = bend->nidle;
-		/* Counted first: after the last close the bend is not touched. */
+		unsigned n = 0;
+		/* Counted first: after the last close the bend is not touched.
+		 * Not all of nidle: the held ones (kk_back.owner) are not here,
+		 * and close with their client. */
+		for (l = bend->avail.next; l != &bend->avail; l = l->next)
+			n += !KK_CONTAINER(l, kk_back, link)->streams;
 		for (l = bend->avail.next; n; l = nl) {
 			kk_back *b = KK_CONTAINER(l, kk_back, link);
 			nl = l->next;

@@ -30,6 +30,7 @@ enum { KK_BACK_CONNECTING = 0, KK_BACK_ACTIVE, KK_BACK_IDLE };
 #define KK_BACK_R_KEEP 0x1	/* its framing lets the connection be reused */
 
 struct kk_stream;
+struct kk_front;
 typedef struct kk_back kk_back;
 struct kk_back {
 	kk_conn conn;		/* in: response bytes, out: request bytes */
@@ -37,6 +38,11 @@ struct kk_back {
 	kk_link link;		/* in bend->avail while a stream slot is free */
 	kk_bend *bend;
 	struct kk_stream *stream;
+	/* --send-proxy: the one client connection it serves. Its PROXY
+	 * header names that client, so it is never pooled for another: it
+	 * waits for the client's next request in the client's own slot
+	 * (kk_front.held) and closes with it. NULL: pooled per backend. */
+	struct kk_front *owner;
 	unsigned state;		/* IDLE exactly when no stream uses it */
 	unsigned flags;
 	/* Stream slots: how many streams it may carry at once (h1: one; the
@@ -46,6 +52,7 @@ struct kk_back {
 	size_t scan;		/* kk_h1_head_end resume point */
 	uint64_t uses;
 	uint64_t seen;		/* bytes moved when the stream last looked */
+	unsigned char proxy;	/* enum kk_send_proxy of the header still to send */
 	unsigned char req_body;	/* KK_H1_BODY_* of the request going up */
 	/* The response being read: the h1 client's framing state. */
 	unsigned char resp_body;	/* KK_H1_BODY_* of the final response */
@@ -55,12 +62,13 @@ struct kk_back {
 };
 
 /* A connection to bend for stream s: a pooled one with a free stream
- * slot unless fresh, else a new connect. NULL with errno when the socket cannot even be created or
- * the connect fails at once. */
+ * slot unless fresh, else a new connect; for a --send-proxy cluster, the
+ * one the stream's client holds instead of a pooled one. NULL with errno
+ * when the socket cannot even be created or the connect fails at once. */
 kk_back *kk_back_get(kk_bend *, struct kk_stream *s, int fresh);
 /* The stream is done with b, its slot is free again: back in the pool
- * when the response and the connection allow it and req_done (the whole
- * request went upstream), else closed. */
+ * (or its owner's slot) when the response and the connection allow it
+ * and req_done (the whole request went upstream), else closed. */
 void kk_back_release(kk_back *, int req_done);
 void kk_back_close(kk_back *, enum kk_close);
 /* Whether the connection is up and serving its stream (not connecting,

@@ -27,7 +27,7 @@ struct kk_bend {
 	kk_addr addr;
 	const kk_transport *tp;	/* what back connections to it move bytes with */
 	unsigned refs;		/* snapshots naming it */
-	unsigned nidle;		/* connections with no stream (pooled, unused) */
+	unsigned nidle;		/* connections with no stream (pooled, or held for one client) */
 	unsigned nactive;	/* connections serving a stream */
 	unsigned nconns;	/* all connections, idle or not */
 	uint64_t down_until;	/* avoided until then (monotonic ms) */

@@ -199,6 +199,10 @@ handle(unsigned argc, char **argv)
 			put(2, a);
 		}
 		kk_str_free(&s);
+	} else if (!strcmp(argv[0], KK_MSG_PING) && argc == 2) {
+		/* Answered from the loop, so a pong says the loop turns. */
+		const char *a[2] = { KK_MSG_PONG, argv[1] };
+		put(2, a);
 	} else if (!strcmp(argv[0], KK_MSG_DRAIN)) {
 		kk_worker_drain();
 	} else if (!strcmp(argv[0], KK_MSG_STOP)) {

@@ -117,8 +117,10 @@ kk_conn_fill(kk_conn *c)
 		/* A short read drained the socket: the next bytes come with
 		 * a new edge, unless the transport holds decoded bytes that
 		 * no edge will announce. If the peer's end of file came with
-		 * this edge, there will be none: record it now. */
-		if ((size_t)r < room && !c->tp->pending(c)) {
+		 * this edge, there will be none: record it now. A reset comes
+		 * with the same hang-up; it stays readable, so that the next
+		 * read returns the error instead of an end of file. */
+		if ((size_t)r < room && !c->tp->pending(c) && !(c->flags & KK_CONN_F_PEERERR)) {
 			c->flags &= ~KK_CONN_F_READABLE;
 			if (c->flags & KK_CONN_F_HUP)
 				c->flags |= KK_CONN_F_EOF;

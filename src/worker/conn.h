@@ -27,6 +27,7 @@
 #define KK_CONN_F_HELD 0x40	/* a write said more follows: bytes may be held */
 #define KK_CONN_F_STARTED 0x80	/* the transport's start (handshake) is done */
 #define KK_CONN_F_DEAD 0x100	/* closed, waiting to be freed: no more events */
+#define KK_CONN_F_PEERERR 0x200	/* epoll saw an error (a reset): the next read says it */
 
 typedef struct kk_protocol kk_protocol;
 /* A protocol: what runs a connection once bytes can move. Every entry
@@ -69,6 +70,8 @@ kk_conn_event(kk_conn *c, uint32_t ev)
 		c->flags |= KK_CONN_F_READABLE;
 	if (ev & (EPOLLHUP | EPOLLRDHUP))
 		c->flags |= KK_CONN_F_HUP;
+	if (ev & EPOLLERR)
+		c->flags |= KK_CONN_F_PEERERR;
 	if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
 		c->flags |= KK_CONN_F_WRITABLE;
 }

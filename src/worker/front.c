@@ -28,6 +28,7 @@
 #define KK_FRONT_RUN_ROUNDS 16	/* requests handled per run: fairness */
 
 int kk_front_draining;
+static unsigned long drain_grace_ms;
 static kk_link fronts = { &fronts, &fronts };
 static kk_link freelist = { &freelist, &freelist };
 static unsigned nfronts;
@@ -147,6 +148,8 @@ kk_front_close(kk_front *f, enum kk_close reason)
 		kk_stream_abort(f->stream);
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
+	if (f->held)
+		kk_back_close(f->held, KK_CLOSE_BACK_DONE);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
 	kk_conn_close(&f->conn);
@@ -173,6 +176,21 @@ kk_front_client(const kk_front *f, char buf[INET6_ADDRSTRLEN])
 	if (!f->v6)
 		return f->client.text;
 	return inet_ntop(AF_INET6, f->client.in6, buf, INET6_ADDRSTRLEN) ? buf : "unknown";
+}
+
+int
+kk_front_addrs(const kk_front *f, kk_addr *src, kk_addr *dst)
+{
+	if (f->psrc.sa.sa_family) {
+		src->len = f->psrc.sa.sa_family == AF_INET ? sizeof f->psrc.in : sizeof f->psrc.in6;
+		dst->len = f->pdst.sa.sa_family == AF_INET ? sizeof f->pdst.in : sizeof f->pdst.in6;
+		memcpy(&src->ss, &f->psrc, src->len);
+		memcpy(&dst->ss, &f->pdst, dst->len);
+		return 1;
+	}
+	src->len = dst->len = sizeof src->ss;
+	return getpeername(f->conn.io.fd, (struct sockaddr *)&src->ss, &src->len) == 0 &&
+	    getsockname(f->conn.io.fd, (struct sockaddr *)&dst->ss, &dst->len) == 0;
 }
 
 /* Stops taking requests; the connection closes once its output is
@@ -210,7 +228,11 @@ kk_front_stream_done(kk_front *f, int keep, int whole)
 {
 	if (whole)
 		f->flags |= KK_FRONT_F_REQ_READ;
-	if (!keep || kk_front_draining)
+	/* keep is what the response head told the client. A head sent
+	 * before a drain began promised the connection: the client may have
+	 * sent (pipelined) its next request already, which is answered,
+	 * with Connection: close, rather than read and dropped by the close. */
+	if (!keep)
 		set_closing(f, KK_CLOSE_DONE);
 	kk_front_wake(f);
 }
@@ -317,7 +339,10 @@ set_timer(kk_front *f)
 			arm(f, KK_FRONT_T_HEAD, rl ? rl->request_ms : 10000);
 	} else if (f->conn.out.len)
 		arm(f, KK_FRONT_T_SEND, front_ms);
-	else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
+	else if (kk_front_draining) {
+		if (f->tkind != KK_FRONT_T_DRAIN || !kk_timer_armed(&f->conn.timer))
+			arm(f, KK_FRONT_T_DRAIN, drain_grace_ms);
+	} else if (f->tkind != KK_FRONT_T_IDLE || !kk_timer_armed(&f->conn.timer))
 		arm(f, KK_FRONT_T_IDLE, front_ms);
 }
 
@@ -517,6 +542,9 @@ front_timeout(kk_conn *c)
 	case KK_FRONT_T_LINGER:
 		kk_front_close(f, (enum kk_close)f->reason);
 		break;
+	case KK_FRONT_T_DRAIN:
+		kk_front_close(f, KK_CLOSE_DRAIN);
+		break;
 	case KK_FRONT_T_SEND:
 		kk_front_close(f, KK_CLOSE_SEND_TIMEOUT);
 		break;
@@ -667,11 +695,7 @@ front_process(kk_front *f)
 			    KK_CLOSE_READ_ERROR : KK_CLOSE_CLIENT);
 			return;
 		}
-		if (kk_front_draining) {
-			kk_front_close(f, KK_CLOSE_DRAIN);
-			return;
-		}
-		break;
+		break;	/* idle: set_timer gives a draining one its grace */
 	}
 	if (rounds > KK_FRONT_RUN_ROUNDS)
 		kk_front_wake(f);	/* more to do: after the others */
@@ -731,8 +755,12 @@ read_proxy(kk_front *f)
 		}
 		return 0;
 	}
-	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6))
+	if (h.src.len && (h.src.ss.ss_family == AF_INET || h.src.ss.ss_family == AF_INET6)) {
 		set_client(f, (const struct sockaddr *)&h.src.ss);
+		/* The parser gives both of one family (spec §2.1, §2.2). */
+		memcpy(&f->psrc, &h.src.ss, h.src.len);
+		memcpy(&f->pdst, &h.dst.ss, h.dst.len);
+	}
 	kk_buf_consume(&c->in, h.len);
 	f->flags &= ~KK_FRONT_F_PROXY;
 	if (!c->in.len)
@@ -762,7 +790,7 @@ preamble_run(kk_conn *c)
 			kk_front_close(f, (c->flags & KK_CONN_F_ERROR) ? KK_CLOSE_READ_ERROR :
 			    KK_CLOSE_CLIENT);
 		else if (kk_front_draining)
-			kk_front_close(f, KK_CLOSE_DRAIN);
+			set_timer(f);	/* accepted: its request gets the grace */
 		return;
 	}
 	if ((f->flags & KK_FRONT_F_PROXY) && !read_proxy(f))
@@ -850,12 +878,7 @@ kk_front_upgrade(kk_front *f, kk_back *b)
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
-	if (!kk_tunnel_start(&u->t, &f->conn, &b->conn, tunnel_notify)) {
-		kk_list_push(&upgraded_free, &u->link);
-		kk_back_close(b, KK_CLOSE_BACK_ABORT);
-		kk_front_close(f, KK_CLOSE_NOMEM);
-		return;
-	}
+	kk_tunnel_start(&u->t, &f->conn, &b->conn, tunnel_notify);
 	u->front = f;
 	u->back = b;
 	u->seen_in = f->conn.bytes_in;
@@ -894,18 +917,18 @@ tunnel_close(kk_front *f)
 }
 
 void
-kk_front_drain_all(void)
+kk_front_drain_all(unsigned long grace_ms)
 {
-	kk_link *l, *next;
+	kk_link *l;
 	kk_front_draining = 1;
-	for (l = fronts.next; l != &fronts; l = next) {
+	drain_grace_ms = grace_ms;
+	for (l = fronts.next; l != &fronts; l = l->next) {
 		kk_front *f = KK_CONTAINER(l, kk_front, link);
-		next = l->next;
-		/* Idle: close now. Busy: the response in flight carries
-		 * Connection: close (decided when its head is written). */
-		if (!f->stream && !f->conn.in.len && !f->conn.out.len &&
-		    !(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL)))
-			kk_front_close(f, KK_CLOSE_DRAIN);
+		/* Idle: the grace starts. Busy: the response in flight says
+		 * Connection: close if its head is still to be written, and
+		 * the connection is looked at again when it ends. */
+		if (!(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL | KK_FRONT_F_LINGER)))
+			set_timer(f);
 	}
 }
 

@@ -34,7 +34,8 @@ enum {
 	KK_FRONT_T_SEND,	/* the client leaves output unread */
 	KK_FRONT_T_BODY,	/* the stream waits for request body bytes */
 	KK_FRONT_T_LINGER,
-	KK_FRONT_T_PROXY	/* the PROXY header, from the accept */
+	KK_FRONT_T_PROXY,	/* the PROXY header, from the accept */
+	KK_FRONT_T_DRAIN	/* draining: idle, its next request still welcome */
 };
 
 /* How the response body goes to the client (kk_front.out). */
@@ -74,10 +75,26 @@ struct kk_front {
 		char text[16];
 		unsigned char in6[16];
 	} client;
+	/* The addresses of an --expect-proxy header, for the header a
+	 * --send-proxy cluster gets (kk_front_addrs); family 0 when none
+	 * came: the socket's own stand. */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} psrc, pdst;
+	/* The back connection that sent a PROXY header naming this client,
+	 * kept between its requests (the slot is back.c's, which fills and
+	 * empties it); closed with the front. */
+	struct kk_back *held;
 };
 
 /* The client address as text; buf is used for IPv6. */
 const char *kk_front_client(const kk_front *, char buf[INET6_ADDRSTRLEN]);
+/* The client's address and the one it reached, for a PROXY header sent
+ * upstream: an --expect-proxy header's, else the socket's. 1 ok, 0 with
+ * errno. */
+int kk_front_addrs(const kk_front *, kk_addr *src, kk_addr *dst);
 
 void kk_front_accept(kk_lsock *, int fd, const struct sockaddr *, socklen_t);
 void kk_front_close(kk_front *, enum kk_close);
@@ -178,9 +195,14 @@ void kk_front_abort(kk_front *, enum kk_close reason);
  * (kk_front_close closes b too). Takes b; the bytes each connection holds
  * in its buffers go first. */
 void kk_front_upgrade(kk_front *f, struct kk_back *b);
-/* Drain: idle connections close now, busy ones after their response;
- * tunnels live until the drain deadline stops the worker. */
-void kk_front_drain_all(void);
+/* Drain: from now on every response says Connection: close and closes
+ * its connection. A connection with no request in flight (idle now, or
+ * once a response sent before the drain began ends) waits grace_ms for
+ * one more request, answered so, before it is closed: a keep-alive
+ * client sends its next request as soon as it has read a response, and
+ * a close under it would lose that request. Tunnels live until the
+ * drain deadline stops the worker. */
+void kk_front_drain_all(unsigned long grace_ms);
 void kk_front_stop_all(void);
 unsigned kk_front_count(void);
 extern int kk_front_draining;

@@ -44,7 +44,7 @@ static uint64_t generation;
 static const char *worker_id = "0";
 static const char *config_path;
 static int standalone, drain_asked, draining, exiting = -1;
-static kk_timer drain_timer, idle_timer, sweep_timer;
+static kk_timer drain_timer, sweep_timer;
 static kk_io sigio;
 
 kk_router *
@@ -200,28 +200,20 @@ drain_expired(kk_timer *t)
 }
 
 /* A keep-alive client sends its next request the moment it has read a
- * response, so a connection idle when the drain starts is usually about
- * to carry one: closed then, that request is lost (a reset, or an end of
- * file where the response should be) unless the client retries. For a
- * grace period such a connection is served once more, with Connection:
- * close; what is still idle after it is closed, as at an idle timeout.
- * Two seconds cover any client in the middle of its work, on a loaded
- * host too, and keep a drain of idle clients short. */
+ * response, so a connection idle when the drain starts (or when a
+ * response promised before it ends) is usually about to carry one:
+ * closed then, that request is lost (a reset, or an end of file where
+ * the response should be) unless the client retries. For a grace period
+ * such a connection is served once more, with Connection: close; what is
+ * still idle after it is closed, as at an idle timeout (front.c). Two
+ * seconds cover any client in the middle of its work, on a loaded host
+ * too, and keep a drain of idle clients short. */
 #define DRAIN_IDLE_GRACE_MS 2000
 
-static void
-close_idle(kk_timer *t)
-{
-	(void)t;
-	kk_front_drain_all();
-}
-
-/* Runs between two loop turns, never from inside one: a response that
- * ended earlier in the turn has woken its connection to look for the
- * next request, and that connection, finding none yet and the drain
- * begun, would close at once (front.c), under a request already on its
- * way. Between turns every such connection has gone back to waiting, and
- * its next request is answered with Connection: close. */
+/* Runs between two loop turns, never from inside one: a stream ended
+ * earlier in the turn has its connection queued to look for the next
+ * request, and the drain's bookkeeping (front.c) is simplest when every
+ * connection is either busy or waiting. */
 static void
 start_drain(void)
 {
@@ -230,11 +222,8 @@ start_drain(void)
 	draining = 1;
 	kk_lsock_stop();
 	/* From now on every response says Connection: close (front.c). */
-	kk_front_draining = 1;
+	kk_front_drain_all(limit < DRAIN_IDLE_GRACE_MS ? limit : DRAIN_IDLE_GRACE_MS);
 	kk_back_close_idle();
-	idle_timer.cb = close_idle;
-	kk_timer_arm(&idle_timer, kk_now_ms + (limit < DRAIN_IDLE_GRACE_MS ? limit :
-	    DRAIN_IDLE_GRACE_MS));
 	drain_timer.cb = drain_expired;
 	kk_timer_arm(&drain_timer, kk_now_ms + limit);
 	check_drained();

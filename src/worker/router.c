@@ -1030,11 +1030,14 @@ lookup(const kk_rlistener *l, const char *host, size_t hlen,
 {
 	kk_rcluster *c;
 	size_t i;
-	if (hlen && (c = match_routes(l, t_find(l->exact, hash64(host, hlen), host, hlen),
-	    path, plen, method, mlen)))
+	/* A table that was never given a name is NULL: no hash is computed
+	 * for it, which is every request of a listener without host routes,
+	 * and every wildcard try of one without wildcards. */
+	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact, hash64(host, hlen), host,
+	    hlen), path, plen, method, mlen)))
 		return c;
 	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
-	for (i = 0; i < hlen; i++) {
+	for (i = 0; l->wild && i < hlen; i++) {
 		if (host[i] != '.')
 			continue;
 		if ((c = match_routes(l, t_find(l->wild, hash64(host + i, hlen - i), host + i,

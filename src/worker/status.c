@@ -49,9 +49,10 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.accept_share_resumed,
 	    (unsigned long long)kk_stats.accept_share_grace);
 	ok &= kk_str_catf(out, "upgrades %llu\ntunnels-active %llu\ntunnel-bytes-in %llu\n"
-	    "tunnel-bytes-out %llu\n", (unsigned long long)kk_stats.upgrades,
+	    "tunnel-bytes-out %llu\ntunnel-splices %llu\n", (unsigned long long)kk_stats.upgrades,
 	    (unsigned long long)kk_stats.tunnels, (unsigned long long)kk_stats.tunnel_bytes_in,
-	    (unsigned long long)kk_stats.tunnel_bytes_out);
+	    (unsigned long long)kk_stats.tunnel_bytes_out,
+	    (unsigned long long)kk_stats.tunnel_splices);
 	for (i = 1; i < KK_H1_E_COUNT; i++)
 		ok &= kk_str_catf(out, "errors-%s %llu\n", kk_h1_err_name((int)i),
 		    (unsigned long long)kk_stats.refused[i]);

@@ -56,6 +56,7 @@ struct kk_stats {
 	/* Upgrades switched to a tunnel, tunnels open, and the client's bytes
 	 * through them (read from, written to the client). */
 	uint64_t upgrades, tunnels, tunnel_bytes_in, tunnel_bytes_out;
+	uint64_t tunnel_splices;	/* tunnel directions switched to splice (bulk) */
 	uint64_t closes[KK_CLOSE_COUNT];
 	uint64_t refused[KK_H1_E_COUNT];	/* refused heads by reason */
 	uint64_t hello[KK_CLIENTHELLO_E_COUNT];	/* refused ClientHello peeks by reason */

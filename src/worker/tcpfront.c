@@ -347,10 +347,7 @@ connect_run(kk_conn *c)
 		tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_ABORT);
 		return;
 	}
-	if (!kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify)) {
-		tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_ABORT);
-		return;
-	}
+	kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify);
 	tc->state = TCP_TUNNEL;
 	tc->active_at = kk_now_ms;
 	tc->seen = moved(tc);

@@ -9,6 +9,10 @@
 static kk_link slots[KK_TIMER_SLOTS];
 static uint64_t cur;		/* next tick to process */
 static unsigned count;
+/* Due entries wait: one was armed at or before the last run's time, or
+ * the last run stopped at its budget. */
+static int overdue;
+static uint64_t last_now;	/* time of the last run (or of init) */
 
 static inline uint64_t
 tick_of(uint64_t ms)
@@ -24,6 +28,8 @@ kk_timer_init(uint64_t now)
 		kk_list_init(&slots[i]);
 	cur = tick_of(now);
 	count = 0;
+	overdue = 0;
+	last_now = now;
 }
 
 void
@@ -40,6 +46,8 @@ kk_timer_arm(kk_timer *t, uint64_t at)
 	 * fires it. */
 	if (tk < cur)
 		tk = cur;
+	if (at <= last_now)
+		overdue = 1;
 	kk_list_push(&slots[tk % KK_TIMER_SLOTS], &t->link);
 	count++;
 }
@@ -66,12 +74,18 @@ kk_timer_next(void)
 	unsigned i;
 	if (!count)
 		return UINT64_MAX;
+	if (overdue)
+		return last_now;
 	/* The first non-empty slot from the current tick gives the earliest
 	 * expiry to the slot's precision, or an entry waiting for a later
-	 * revolution: waking a little early is harmless. */
+	 * revolution: waking a little early is harmless. The current slot's
+	 * entries are not due yet (the last run fired those that were), so
+	 * its answer is the slot's end: its start is already past, and
+	 * waiting for it would be a busy loop of empty waits until the entry
+	 * is due. An entry then fires up to one tick late. */
 	for (i = 0, tk = cur; i < KK_TIMER_SLOTS; i++, tk++)
 		if (!kk_list_empty(&slots[tk % KK_TIMER_SLOTS]))
-			return tk * KK_TIMER_TICK_MS;
+			return (tk == cur ? tk + 1 : tk) * KK_TIMER_TICK_MS;
 	return UINT64_MAX;
 }
 
@@ -81,6 +95,8 @@ kk_timer_run(uint64_t now, unsigned max)
 	uint64_t target = tick_of(now);
 	unsigned fired = 0, steps = 0;
 
+	last_now = now;
+	overdue = 0;
 	while (cur <= target && steps++ < KK_TIMER_SLOTS) {
 		kk_link *slot = &slots[cur % KK_TIMER_SLOTS], pending, *l;
 		/* Detach the slot, so a callback arming into it does not
@@ -97,8 +113,10 @@ kk_timer_run(uint64_t now, unsigned max)
 			fired++;
 			t->cb(t);
 		}
-		if (fired >= max)
+		if (fired >= max) {
+			overdue = 1;
 			return fired;	/* resume this slot next turn */
+		}
 		if (cur == target)
 			break;
 		cur++;

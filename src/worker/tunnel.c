@@ -1,9 +1,15 @@
 /* ISC license. */
-/* Tunnel directions. The splice path moves socket to pipe to socket; the
- * buffer path reads into the reading side's input and hands that buffer
- * whole to the writing side's output (no copy), one buffer in flight per
- * direction. Readiness is kept as everywhere else: EAGAIN clears the flag
- * of the side that said it, and its next edge runs the tunnel again. */
+/* Tunnel directions. The buffer path reads into the reading side's input
+ * and hands that buffer whole to the writing side's output (no copy), one
+ * buffer in flight per direction; the splice path moves socket to pipe to
+ * socket. Every direction starts on buffers: for a small message a read
+ * and a write are all it costs, where splice takes three calls (in, out,
+ * and the EAGAIN that proves the socket drained, which a short read
+ * proves by itself) and a pipe's two fds per direction. A read that fills
+ * a buffer is bulk: between plain sockets that direction then splices for
+ * the rest of the tunnel. Readiness is kept as everywhere else: EAGAIN
+ * clears the flag of the side that said it, and its next edge runs the
+ * tunnel again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -33,7 +39,7 @@ tunnel_timeout(kk_conn *c)
 
 const kk_protocol kk_tunnel_protocol = { "tunnel", tunnel_run_conn, tunnel_timeout };
 
-int
+void
 kk_tunnel_start(kk_tunnel *t, kk_conn *a, kk_conn *b,
     void (*notify)(kk_tunnel *, int, kk_conn *))
 {
@@ -45,18 +51,9 @@ kk_tunnel_start(kk_tunnel *t, kk_conn *a, kk_conn *b,
 	t->splice = a->tp == &kk_transport_plain && b->tp == &kk_transport_plain;
 	for (i = 0; i < 2; i++) {
 		t->dir[i].pipe[0] = t->dir[i].pipe[1] = -1;
-		if (t->splice && pipe2(t->dir[i].pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
-			int e = errno;
-			kk_tunnel_end(t);
-			errno = e;
-			return 0;
-		}
-	}
-	for (i = 0; i < 2; i++) {
 		t->side[i]->proto = &kk_tunnel_protocol;
 		t->side[i]->pc = t;
 	}
-	return 1;
 }
 
 void
@@ -173,7 +170,8 @@ run_splice(kk_tunnel *t, unsigned i)
 }
 
 /* Reading side's input handed to the writing side's output. 2 stopped at
- * the bound, 1 progress, 0 none, -1 failure. */
+ * the bound or switched to splice (run again), 1 progress, 0 none, -1
+ * failure. */
 static int
 run_buffer(kk_tunnel *t, unsigned i)
 {
@@ -184,9 +182,16 @@ run_buffer(kk_tunnel *t, unsigned i)
 		int step = 0, f;
 		if (!r->in.len && !(t->dir[i].flags & KK_TUNNEL_D_EOF)) {
 			f = kk_conn_fill(r);
-			if (f > 0)
+			if (f > 0) {
 				step = 1;
-			else if (f < 0) {
+				/* A full buffer: bulk. Without a pipe (out of
+				 * fds) the buffers go on carrying it. */
+				if (t->splice && !kk_buf_room(&r->in) &&
+				    pipe2(t->dir[i].pipe, O_NONBLOCK | O_CLOEXEC) == 0) {
+					kk_stats.tunnel_splices++;
+					return 2;
+				}
+			} else if (f < 0) {
 				if (r->flags & KK_CONN_F_ERROR)
 					return failed(t, r);
 				t->dir[i].flags |= KK_TUNNEL_D_EOF;
@@ -215,7 +220,7 @@ kk_tunnel_run(kk_tunnel *t)
 			done++;
 			continue;
 		}
-		r = t->splice ? run_splice(t, i) : run_buffer(t, i);
+		r = t->dir[i].pipe[0] >= 0 ? run_splice(t, i) : run_buffer(t, i);
 		if (r < 0)
 			return -1;
 		/* All the bytes before the end of file are out: pass the end

@@ -3,9 +3,11 @@
  * TCP listeners, upgrades after a real 101 and TLS passthrough
  * (DESIGN.md §5). One tunnel is the protocol context of both its
  * connections; it frames nothing and keeps no per-byte state. Each
- * direction holds at most one pipe (splice(2), when both transports are
- * plain sockets: the bytes never enter user space) or one pool buffer
- * (any other transport), so memory is bounded whatever the peers do. An
+ * direction moves its bytes through one pool buffer, handed whole from
+ * the reading side to the writing side; a direction that carries bulk
+ * (a read fills the buffer) between two plain sockets switches to
+ * splice(2) through a pipe of its own, so those bytes never enter user
+ * space. Either way memory is bounded whatever the peers do. An
  * end of file in one direction becomes a shutdown of the other side's
  * write once its bytes are out (half-close); the tunnel is done when both
  * directions are. Timers and closing the connections are the owner's,
@@ -25,11 +27,11 @@ struct kk_tunnel {
 	/* dir[i] moves bytes read from side[i] to side[1 - i]. */
 	kk_conn *side[2];
 	struct {
-		int pipe[2];	/* splice: -1 when the buffer path is used */
+		int pipe[2];	/* splice: -1 while the buffer path is used */
 		size_t inpipe;	/* bytes spliced in, not yet out */
 		unsigned flags;	/* KK_TUNNEL_D_* */
 	} dir[2];
-	int splice;		/* both sides plain: bytes go through pipes */
+	int splice;		/* both sides plain: bulk may go through pipes */
 	int err;		/* errno of a failure, once it failed */
 	/* The owner, told once the tunnel is done (KK_TUNNEL_DONE), failed
 	 * (KK_TUNNEL_FAILED) or one side's timer fired (KK_TUNNEL_TIMEOUT,
@@ -43,9 +45,8 @@ enum { KK_TUNNEL_DONE, KK_TUNNEL_FAILED, KK_TUNNEL_TIMEOUT };
 extern const kk_protocol kk_tunnel_protocol;
 
 /* Joins a and b (open, registered connections; their input may already
- * hold bytes, which go first) and plugs the tunnel into both. 1 ok, 0
- * errno (no pipe could be made). */
-int kk_tunnel_start(kk_tunnel *t, kk_conn *a, kk_conn *b,
+ * hold bytes, which go first) and plugs the tunnel into both. */
+void kk_tunnel_start(kk_tunnel *t, kk_conn *a, kk_conn *b,
     void (*notify)(kk_tunnel *, int, kk_conn *));
 /* Moves what can move now, both ways, a bounded amount. 1 still open, 0
  * both directions done, -1 failed (t->err says why). */

@@ -39,6 +39,9 @@
  *                            close idle connections, exit when empty or at
  *                            the drain deadline (drain-timeout)
  *   stop                     exit now
+ *   ping SEQ                 liveness: answered at once with pong SEQ from
+ *                            the worker's loop; one left unanswered past
+ *                            ping-timeout gets the worker killed
  *
  * worker -> supervisor
  *   ready GEN                sent once, after the initial state applied
@@ -47,6 +50,7 @@
  *   resync HAVE              a delta did not apply to HAVE, the worker's
  *                            generation: send the whole state
  *   status TEXT              answer to status: "key value" lines
+ *   pong SEQ                 answer to ping SEQ
  *
  * A worker whose channel reaches end of file drains and exits: the
  * supervisor is gone. */
@@ -61,6 +65,8 @@
 #define KK_MSG_STATUS "status"
 #define KK_MSG_DRAIN "drain"
 #define KK_MSG_STOP "stop"
+#define KK_MSG_PING "ping"
+#define KK_MSG_PONG "pong"
 #define KK_MSG_READY "ready"
 #define KK_MSG_ACK "ack"
 #define KK_MSG_NACK "nack"

@@ -38,6 +38,7 @@ struct kk_settings {
 	unsigned backlog;		/* listen(2) backlog, default 1024 */
 	unsigned long worker_timeout_ms;	/* ack deadline, default 5s */
 	unsigned long drain_timeout_ms;		/* graceful stop bound, default 30s */
+	unsigned long ping_timeout_ms;		/* liveness ping answer bound, default 5s */
 };
 
 typedef struct kk_listener kk_listener;
@@ -119,6 +120,9 @@ struct kk_state {
 	size_t dclusters, dfrontends, dbackends;	/* removed slots among n */
 	kk_index lindex, cindex, findex, bindex;	/* identity to slot */
 	unsigned journals;		/* open kk_journals: removed slots stay put */
+	/* NULL; in a scratch state (kk_state_load_scratch), where its object
+	 * strings and index keys live, freed whole by kk_state_free. */
+	struct kk_arena *arena;
 };
 
 void kk_state_init(kk_state *);		/* empty state, default settings */
@@ -174,6 +178,16 @@ void kk_journal_change(const kk_state *, const kk_journal *, size_t i, kk_change
 int kk_state_load_text(kk_state *, const char *text, size_t len, const char *source,
     char *err, size_t errlen);
 int kk_state_load_file(kk_state *, const char *path, char *err, size_t errlen);
+/* The same load into a scratch state, for one that is read and dropped
+ * (the target of a reload's diff): st is made empty first, its strings
+ * and index keys go in one arena and its arrays and indexes are sized
+ * from the batch once, so a load costs no allocation per string and
+ * kk_state_free a few calls whatever the size. It prints, diffs and
+ * copies like any state; changed afterwards, it keeps what a removal
+ * drops until it is freed. 1 ok; 0 with err, st empty. */
+int kk_state_load_scratch(kk_state *, const char *text, size_t len, const char *source,
+    char *err, size_t errlen);
+int kk_state_load_file_scratch(kk_state *, const char *path, char *err, size_t errlen);
 
 /* Canonical verb lines for the whole state: settings that differ from the
  * defaults, then listeners, clusters, frontends, backends. 1 ok, 0 ENOMEM. */

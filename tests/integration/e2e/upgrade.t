@@ -166,6 +166,12 @@ kill -USR2 "$sup"
 kk_wait_for 20 sh -c "kakehi-ctl -s '$sock' status | grep -qx 'upgrades $((ups + 1))'"
 tap_is "$(ctl status | sed -n 's/^upgrades //p')" "$((ups + 1))" "SIGUSR2 upgrades in place"
 tap_is "$(exe)" "$T/b/kakehi-supervisor" "SIGUSR2 keeps the running binary"
+# It also rolls the workers, as `upgrade` without --no-workers does.
+kk_wait_for 60 sh -c "! kakehi-ctl -s '$sock' status | grep -q '^upgrade-workers' &&
+	test \"\$(kakehi-ctl -s '$sock' status | awk '\$1 == \"worker\" && \$6 == \"ready\"' |
+	wc -l)\" -eq 2"
+tap_ok "SIGUSR2 rolled the workers" test "$(workers)" != "$before"
+before=$(workers)
 
 # 6. Many upgrades in a row: no fd or memory growth -------------------------------
 for i in 1 2 3 ; do ctl upgrade --no-workers > /dev/null ; done

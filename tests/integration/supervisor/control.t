@@ -20,7 +20,12 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind("\0" + sys.argv[1][1:])
 s.settimeout(60)
-print(s.recv(100).decode(), flush=True)
+# STATUS= lines come too (notify.t): print each message until READY=1.
+while True:
+    m = s.recv(4096).decode()
+    print(m, flush=True)
+    if "READY=1" in m.split("\n"):
+        break
 ' "$notify"
 kk_wait_for 10 grep -q "@${notify#@}" /proc/net/unix
 

@@ -56,7 +56,7 @@ tap_is "$?" 100 "-d on a listener fd: exit 100"
 tap_like "$(cat "$T/out")" "fatal: -d 3 is also inherited listener fd 3 .*4 or more" "-d on a listener fd: says which number to use"
 
 # The chain: the supervisor adopts the listener; the extra socket that no
-# listener names is closed with a warning.
+# listener names is kept, unused, with a warning (activation.t takes it).
 p2=$(kk_free_port)
 cat > "$T/k.conf" <<EOF
 set workers 2
@@ -70,13 +70,26 @@ kk_spawn chain kakehi-listen 127.0.0.1:$p1 127.0.0.1:$p2 -- \
 sv_pid=$kk_last_pid
 tap_ok "chain: supervisor ready" sv_ready chain
 tap_like "$(cat "$T/chain.log")" "adopted inherited listener 127\\.0\\.0\\.1:$p1 \\(fd 3\\)" "chain: listener adopted"
-tap_like "$(cat "$T/chain.log")" "warning: closing inherited socket 127\\.0\\.0\\.1:$p2 \\(fd 4\\)" "chain: unnamed socket closed with a warning"
+tap_like "$(cat "$T/chain.log")" "warning: keeping inherited socket 127\\.0\\.0\\.1:$p2 \\(fd 4\\) unused" \
+	"chain: unnamed socket kept with a warning"
 tap_fails "chain: the supervisor did not bind its own socket" grep -q "listening on 127.0.0.1:$p1" "$T/chain.log"
 tap_is "$(ss -Hltn "sport = :$p1" | wc -l)" 1 "chain: one listening socket for the port"
 ino=$(readlink "/proc/$sv_pid/fd/3")
 tap_like "$ino" '^socket:' "chain: the supervisor still holds the inherited fd 3"
-tap_is "$(ss -Hltn "sport = :$p2" | wc -l)" 0 "chain: the unnamed socket is gone"
+tap_is "$(ss -Hltn "sport = :$p2" | wc -l)" 1 "chain: the unnamed socket is kept"
 tap_like "$(ctl status)" "listeners 127\\.0\\.0\\.1:$p1" "chain: workers got the adopted socket"
+# A refused change that would have taken the kept socket gives it back;
+# the next one takes it.
+spare=$(readlink "/proc/$sv_pid/fd/4")
+echo "127.0.0.1:$p2 not today" > "$FAKE_WORKER_DIR/nack"
+tap_fails "chain: a refused listener add of the kept socket's address" \
+	ctl listener add http "127.0.0.1:$p2"
+rm -f "$FAKE_WORKER_DIR/nack"
+tap_is "$(readlink "/proc/$sv_pid/fd/4")" "$spare" "chain: ... the socket is kept, still fd 4"
+tap_ok "chain: listener add takes the kept socket" ctl listener add http "127.0.0.1:$p2"
+tap_like "$(ctl status)" "listeners 127\\.0\\.0\\.1:$p1,127\\.0\\.0\\.1:$p2" \
+	"chain: workers got it"
+tap_fails "chain: ... and no socket was bound for it" grep -q "listening on 127.0.0.1:$p2" "$T/chain.log"
 kill -TERM "$sv_pid"
 wait "$sv_pid"
 tap_is "$?" 0 "chain: TERM stops it"

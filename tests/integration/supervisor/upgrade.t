@@ -33,7 +33,7 @@ tap_ok "backend add before the upgrade" ctl backend add app b2 127.0.0.1:9002
 gen=$(ctl status | awk '/^generation / { print $2 }')
 dump=$(ctl state dump)
 w0=$(worker_pid 0) ; w1=$(worker_pid 1)
-tap_ok "upgrade" ctl upgrade
+tap_ok "upgrade --no-workers" ctl upgrade --no-workers
 tap_is "$(ctl state dump)" "$dump" "the state is the same after the upgrade"
 tap_is "$(ctl status | awk '/^generation / { print $2 }')" "$gen" "and the generation"
 tap_is "$(worker_pid 0) $(worker_pid 1)" "$w0 $w1" "the workers are the same processes"
@@ -42,8 +42,18 @@ tap_ok "a change after the upgrade commits on the adopted workers" \
 tap_is "$(worker_field 0 generation)/$(worker_field 1 generation)" \
 	"$((gen + 1))/$((gen + 1))" "both adopted workers acked it"
 tap_like "$(cat "$T/a.log")" \
-	'audit: uid=[0-9]+ pid=[0-9]+ comm=kakehi-ctl verb="upgrade" result=ok' \
+	'audit: uid=[0-9]+ pid=[0-9]+ comm=kakehi-ctl verb="upgrade --no-workers" result=ok' \
 	"the upgrade is audited, by the new supervisor"
+
+# Without --no-workers the rolling worker upgrade follows, and its reply
+# ends the answer.
+ctl upgrade > "$T/roll.out" 2>&1
+tap_is "$?" 0 "upgrade, the workers rolled after it"
+tap_like "$(cat "$T/roll.out")" '^upgraded in place: kakehi-supervisor ' \
+	"the answer opens with the supervisor's upgrade"
+tap_ok "then every worker was replaced" test "$(worker_pid 0)" != "$w0" -a \
+	"$(ready_count)" = 2 -a -z "$(ctl status | awk -v a="$w0" -v b="$w1" \
+	'$1 == "worker" && ($4 == a || $4 == b)')"
 tap_is "$(od -An -c "$T/a.ready" | tr -d ' ')" '\n' "readiness was not signalled again"
 
 # Requests held behind a slow change run in arrival order: the upgrade

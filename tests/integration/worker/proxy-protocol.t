@@ -1,8 +1,10 @@
 #!/bin/sh
-# kakehi-worker and the PROXY protocol on tcp listeners: headers received
-# (--expect-proxy, v1 and v2) and sent (--send-proxy v1|v2) to an echo
-# backend that shows what it got; HAProxy as the sending peer; garbage,
-# truncated and slow headers refused and counted.
+# kakehi-worker and the PROXY protocol on tcp and http listeners: headers
+# received (--expect-proxy, v1 and v2) and sent (--send-proxy v1|v2) to an
+# echo backend that shows what it got; HAProxy as the sending peer, and as
+# the receiving one behind --send-proxy clusters, where no two clients share
+# a back connection; garbage, truncated and slow headers refused and
+# counted.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -136,5 +138,138 @@ kk_wait_for 10 kk_port_open "$hp" || { echo "Bail out! haproxy did not start" ;
 	sed 's/^/# /' "$T/haproxy-http.log" ; exit 1 ; }
 tap_is "$(xff "$(python3 "$kw_dir/pp.py" send "$hp" '' "$GET" | sed -n 1p)")" \
 	"X-Forwarded-For: 127.0.0.1" "HAProxy send-proxy in front of an http listener"
+
+# HAProxy as the receiving peer (accept-proxy on its bind, http mode)
+# behind --send-proxy clusters: the addresses it took from kakehi's header
+# are the X-Src and X-Dst of the request the echo backend shows.
+kk_backend hecho ; pb=$kk_port
+# haproxy_recv NAME PORT KEEPALIVE: HAProxy on PORT, closing a client
+# connection idle for KEEPALIVE.
+haproxy_recv() {
+	cat > "$T/haproxy-$1.cfg" <<HAP
+global
+	maxconn 100
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 20s
+	timeout server 20s
+	timeout http-keep-alive $3
+frontend in
+	bind 127.0.0.1:$2 accept-proxy
+	http-request set-header X-Src %[src]:%[src_port]
+	http-request set-header X-Dst %[dst]:%[dst_port]
+	default_backend echo
+backend echo
+	server b 127.0.0.1:$pb
+HAP
+	kk_spawn "haproxy-$1" haproxy -f "$T/haproxy-$1.cfg" -db
+	kk_wait_for 10 kk_port_open "$2" || { echo "Bail out! haproxy did not start" ;
+		sed 's/^/# /' "$T/haproxy-$1.log" ; exit 1 ; }
+}
+hr=$(kk_free_port) ; haproxy_recv recv "$hr" 20s
+ka() { python3 "$kw_dir/ka.py" "$@" ; }
+# The lines of ka.py where HAProxy saw another source than the client's
+# own address and port, or another destination than $2.
+not_own() { printf '%s\n' "$1" | awk -v d="$2" '$2 != $3 || $4 != d' ; }
+# How many requests HAProxy passed on to the echo backend.
+answered() { printf '%s\n' "$1" | awk '$3 != "closed" && $3 != "none"' | wc -l ; }
+# The X-Src and X-Dst client $2 got, once per distinct pair.
+seen() { printf '%s\n' "$1" | awk -v n="$2" '$1 == n { print $3, $4 }' | sort -u ; }
+# wstat NAME KEY...: the counters of the worker started last, as NAME.
+wstat() { _n=$1 ; shift ; python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-$_n.log" "$@" ; }
+no_idle() { wstat "$1" back-idle | grep -qx 'back-idle 0' ; }
+# Two clients from two addresses, interleaved on keep-alive: a back
+# connection that sent one client's header must never carry the other's
+# requests.
+STEPS='a@127.0.0.2 a a b@127.0.0.3 b a b a'
+
+for v in v1 v2 ; do
+	kw_start "hs$v" \
+		'listener add http 127.0.0.1:@PORT' \
+		"cluster add recv --send-proxy $v" \
+		"frontend add recv --listener 127.0.0.1:@PORT" \
+		"backend add recv h 127.0.0.1:$hr"
+	out=$(ka "$kw_port" $STEPS)
+	tap_is "$(answered "$out")" 6 \
+		"http, --send-proxy $v: HAProxy accepts the header, every request answered"
+	tap_is "$(not_own "$out" "127.0.0.1:$kw_port")" "" \
+		"http, --send-proxy $v: each client's own address and port, over keep-alive"
+	kk_wait_for 10 no_idle "hs$v"
+	tap_is "$(wstat "hs$v" back-connects back-reused closes-back-idle-timeout | tr '\n' ' ')" \
+		"back-connects 2 back-reused 4 closes-back-idle-timeout 0 " \
+		"http, --send-proxy $v: one back connection per client, closed with it"
+done
+
+# A connect refused by the first backend is retried on the next, which
+# gets one header, then the request.
+dead=$(kk_free_port)
+kw_start hsr \
+	'listener add http 127.0.0.1:@PORT' \
+	'cluster add recv --send-proxy v1' \
+	"frontend add recv --listener 127.0.0.1:@PORT" \
+	"backend add recv dead 127.0.0.1:$dead" \
+	"backend add recv h 127.0.0.1:$hr"
+out=$(ka "$kw_port" a@127.0.0.2 a a)
+tap_is "$(answered "$out") $(not_own "$out" "127.0.0.1:$kw_port")" "2 " \
+	"http, --send-proxy: after a refused connect, the next backend gets the header"
+tap_like "$(wstat hsr retries)" 'retries [1-9]' "http, --send-proxy: the refused connect was retried"
+
+# A held connection that the backend closes (HAProxy's keep-alive
+# timeout, 200 ms) goes; the client's next request gets a new one, with a
+# header of its own.
+hk=$(kk_free_port) ; haproxy_recv short "$hk" 200ms
+kw_start hsk \
+	'listener add http 127.0.0.1:@PORT' \
+	'cluster add recv --send-proxy v2' \
+	"frontend add recv --listener 127.0.0.1:@PORT" \
+	"backend add recv h 127.0.0.1:$hk"
+out=$(ka "$kw_port" a@127.0.0.2 a '~2' a)
+tap_is "$(answered "$out") $(not_own "$out" "127.0.0.1:$kw_port")" "2 " \
+	"http, --send-proxy: a held connection the backend closed is replaced"
+tap_is "$(wstat hsk back-connects)" "back-connects 2" \
+	"http, --send-proxy: a new connection after the backend's close"
+
+# An --expect-proxy listener: the header's addresses go on, per client;
+# a LOCAL header leaves the socket's own.
+kw_start hsx \
+	'listener add http 127.0.0.1:@PORT --expect-proxy' \
+	'cluster add recv --send-proxy v2' \
+	"frontend add recv --listener 127.0.0.1:@PORT" \
+	"backend add recv h 127.0.0.1:$hr"
+out=$(ka "$kw_port" 'a@127.0.0.2::PROXY TCP4 192.0.2.7 198.51.100.2 1111 80\r\n' \
+	"b@127.0.0.3:$SIG$V6" "c@127.0.0.4:${SIG}20000000" a b c a b c)
+tap_is "$(seen "$out" a)" "192.0.2.7:1111 198.51.100.2:80" \
+	"http, --expect-proxy v1 in, v2 out: the header's addresses reach HAProxy"
+tap_is "$(seen "$out" b)" "2001:db8::9:1111 2001:db8::2:80" \
+	"http, --expect-proxy v2 TCP6 in, v2 out: the header's addresses reach HAProxy"
+tap_is "$(not_own "$(printf '%s\n' "$out" | grep '^c ')" "127.0.0.1:$kw_port")" "" \
+	"http, --expect-proxy LOCAL in: the client socket's own addresses"
+tap_is "$(answered "$out")" 6 "http, --expect-proxy: every request answered"
+
+# tcp clusters: the tunnel's header, with HTTP through it to HAProxy.
+for v in v1 v2 ; do
+	kw_start "ts$v" \
+		'listener add tcp 127.0.0.1:@PORT' \
+		"cluster add recv --send-proxy $v" \
+		"frontend add recv --listener 127.0.0.1:@PORT" \
+		"backend add recv h 127.0.0.1:$hr"
+	out=$(ka "$kw_port" $STEPS)
+	tap_is "$(answered "$out")" 6 \
+		"tcp, --send-proxy $v: HAProxy accepts the header, every request answered"
+	tap_is "$(not_own "$out" "127.0.0.1:$kw_port")" "" \
+		"tcp, --send-proxy $v: each client's own address and port"
+done
+kw_start tsx \
+	'listener add tcp 127.0.0.1:@PORT --expect-proxy' \
+	'cluster add recv --send-proxy v1' \
+	"frontend add recv --listener 127.0.0.1:@PORT" \
+	"backend add recv h 127.0.0.1:$hr"
+out=$(ka "$kw_port" 'a@127.0.0.2::PROXY TCP4 192.0.2.7 198.51.100.2 1111 80\r\n' \
+	"b@127.0.0.3:$SIG$V6" a b a b)
+tap_is "$(seen "$out" a)" "192.0.2.7:1111 198.51.100.2:80" \
+	"tcp, --expect-proxy v1 in, v1 out: the header's addresses reach HAProxy"
+tap_is "$(seen "$out" b)" "2001:db8::9:1111 2001:db8::2:80" \
+	"tcp, --expect-proxy v2 TCP6 in, v1 out: the header's addresses reach HAProxy"
 
 tap_done

@@ -1,7 +1,8 @@
 #!/bin/sh
 # kakehi-worker tcp listeners: bytes both ways through the tunnel, byte
 # for byte, with either side's end of file first; connect failures tried
-# on another backend; backends that refuse or reset; the idle timeout.
+# on another backend; backends that refuse, reset or never answer (the
+# connect timeout); the idle timeout.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -109,6 +110,49 @@ c=$(python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-reset.log" closes-back-re
 	connections-active)
 tap_like "$c" 'closes-back-reset 2' "counted as a backend reset"
 tap_like "$c" 'connections-active 0' "nothing left open"
+
+# A backend that never answers a SYN (blackhole.py: a full backlog drops
+# them): the connect times out under --connect-timeout, is counted, and is
+# tried on the next backend, here a backup one. kw_start's check that the
+# port is open went to it first: once that timeout is counted and the
+# backend's mark of failure (1.5 s) has run out, the next client meets the
+# hole again.
+bh=$(kk_free_port) ; kk_spawn blackhole python3 "$kw_dir/blackhole.py" "$bh"
+kk_wait_for 20 grep -qx ready "$T/blackhole.log" || { echo "Bail out! blackhole did not start" ;
+	sed 's/^/# /' "$T/blackhole.log" ; exit 1 ; }
+kw_start hole \
+	'listener add tcp 127.0.0.1:@PORT --connect-timeout 1s' \
+	'cluster add reply' \
+	"frontend add reply --listener 127.0.0.1:@PORT" \
+	"backend add reply hole 127.0.0.1:$bh" \
+	"backend add reply up 127.0.0.1:$pr --backup"
+first_timeout() {
+	test "$(python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-hole.log" \
+		closes-back-connect-timeout)" = 'closes-back-connect-timeout 1'
+}
+kk_wait_for 20 first_timeout
+sleep 2
+out=$(peer client "$kw_port" reply 1000)
+tap_like "$out" "^$(peer sha client 1000) 1000" \
+	"a connect that times out is retried on another backend, which answers"
+c=$(python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-hole.log" closes-back-connect-timeout \
+	retries | tr '\n' ' ')
+tap_is "$c" "closes-back-connect-timeout 2 retries 2 " "each timed-out connect counted and retried"
+
+# With no other backend, the client's connection is closed after the
+# timeout, without a byte.
+kw_start holeonly \
+	'listener add tcp 127.0.0.1:@PORT --connect-timeout 1s' \
+	'cluster add hole' \
+	"frontend add hole --listener 127.0.0.1:@PORT" \
+	"backend add hole hole 127.0.0.1:$bh"
+tap_like "$(peer probe "$kw_port" hello 15)" '^(eof|reset) 0$' \
+	"the only backend never answering: the client's connection is closed"
+c=$(python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-holeonly.log" \
+	closes-back-connect-timeout closes-backend-error | tr '\n' ' ')
+# Two of each: kw_start's check that the port is open was a connection too.
+tap_is "$c" "closes-back-connect-timeout 2 closes-backend-error 2 " \
+	"the timeout counted, the client's close counted as a backend error"
 
 # The front timeout is the tunnel's idle timeout: a silent connection is
 # closed after it, however patient both peers are.

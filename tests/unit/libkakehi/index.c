@@ -1,7 +1,8 @@
 /* ISC license. */
-/* Tests for src/libkakehi/index.c: put, get, del, composite keys with NUL
- * bytes, growth, forced collisions, removal during iteration, and the
- * invariant checker after every mutation of a seeded random run. */
+/* Tests for src/libkakehi/index.c: put, add, get, del, composite keys
+ * with NUL bytes, growth and reserve, keys in an arena, forced
+ * collisions, removal during iteration, and the invariant checker after
+ * every mutation of a seeded random run. */
 
 #include <errno.h>
 #include <stdlib.h>
@@ -81,16 +82,88 @@ test_growth(void)
 	}
 	ok(!bad && checked(&ix), "every key finds its value after growth");
 	/* Removing and adding as many again must not grow the table without
-	 * bound: put reclaims the removed markers. */
+	 * bound: a rehash reclaims the removed markers, at the size the live
+	 * keys need (twice them), which the churn then keeps. */
+	for (i = 0; i < 20000; i++) {
+		size_t n = key_of(key, sizeof key, i % 5000);
+		kk_index_del(&ix, key, n);
+		kk_index_put(&ix, key, n, i);
+	}
 	last = ix.mask;
 	for (i = 0; i < 20000; i++) {
 		size_t n = key_of(key, sizeof key, i % 5000);
 		kk_index_del(&ix, key, n);
 		kk_index_put(&ix, key, n, i);
 	}
-	ok(ix.mask == last && ix.n == 5000 && checked(&ix),
-	    "churn of removes and puts keeps the table size");
+	ok(ix.mask == last && ix.mask + 1 <= 4 * 5001 && ix.n == 5000 && checked(&ix),
+	    "churn of removes and puts keeps the table size (%zu cells)", ix.mask + 1);
+	ok(ix.nslots <= ix.mask + 1, "and the entries: %zu for 5000 keys", ix.nslots);
 	kk_index_free(&ix);
+}
+
+/* add finds or adds in one call; a removed key's marker is reused. */
+static void
+test_add(void)
+{
+	kk_index ix = KK_INDEX_ZERO;
+	int added = -1;
+	size_t *v = kk_index_add(&ix, "a", 1, 10, &added);
+	ok(v && *v == 10 && added == 1 && ix.n == 1, "add of an absent key adds it");
+	*v = 11;
+	v = kk_index_add(&ix, "a", 1, 20, &added);
+	ok(v && *v == 11 && added == 0 && ix.n == 1, "add of a present key finds it, untouched");
+	ok(kk_index_del(&ix, "a", 1) && ix.dead == 1, "removed: a marker");
+	v = kk_index_add(&ix, "a", 1, 30, &added);
+	ok(v && *v == 30 && added == 1 && ix.n == 1 && checked(&ix),
+	    "add after a removal adds it again");
+	kk_index_free(&ix);
+}
+
+/* reserve sizes the table once for what will come. */
+static void
+test_reserve(void)
+{
+	kk_index ix = KK_INDEX_ZERO;
+	char key[32];
+	unsigned i, bad = 0;
+	size_t mask;
+	ok(kk_index_reserve(&ix, 5000) && checked(&ix), "reserve room for 5000 keys");
+	mask = ix.mask;
+	for (i = 0; i < 5000; i++)
+		if (!kk_index_put(&ix, key, key_of(key, sizeof key, i), i)) bad++;
+	ok(!bad && ix.mask == mask && checked(&ix), "5000 puts then never rehash");
+	ok(kk_index_reserve(&ix, 100) && ix.mask == mask && ix.n == 5000,
+	    "reserving less than is there changes nothing");
+	ok(kk_index_reserve(&ix, 20000) && ix.mask > mask && ix.n == 5000
+	    && *kk_index_get(&ix, "key-17", 6) == 17 && checked(&ix),
+	    "reserving more rehashes, keeping every key");
+	kk_index_free(&ix);
+}
+
+/* Keys in an arena: same behaviour, nothing freed one by one (ASan
+ * would report a free of arena memory). */
+static void
+test_arena_keys(void)
+{
+	kk_arena arena = KK_ARENA_ZERO;
+	kk_index ix = KK_INDEX_ZERO;
+	char key[32];
+	unsigned i, bad = 0;
+	ix.keys = &arena;
+	kk_arena_hint(&arena, 1 << 20);
+	for (i = 0; i < 3000; i++)
+		if (!kk_index_put(&ix, key, key_of(key, sizeof key, i), i)) bad++;
+	for (i = 0; i < 3000; i += 3)
+		if (!kk_index_del(&ix, key, key_of(key, sizeof key, i))) bad++;
+	for (i = 0; i < 3000; i++) {
+		size_t *v = kk_index_get(&ix, key, key_of(key, sizeof key, i));
+		if (i % 3 ? !v || *v != i : !!v) bad++;
+	}
+	ok(!bad && ix.n == 2000 && checked(&ix), "keys in an arena: puts, dels and gets agree");
+	kk_index_free(&ix);
+	ok(ix.keys == &arena && !ix.n, "free keeps the arena, which the owner frees");
+	kk_arena_free(&arena);
+	ok(!arena.chunks, "the arena gives its chunks back");
 }
 
 static void
@@ -170,9 +243,16 @@ test_random(unsigned seed)
 	for (i = 0; i < 3000; i++) {
 		unsigned k = (unsigned)rand() % 300;
 		size_t n = key_of(key, sizeof key, k), *v;
-		switch (rand() % 3) {
+		int added;
+		switch (rand() % 4) {
 		case 0:
 			if (kk_index_put(&ix, key, n, i) != (model[k] < 0)) bad++;
+			if (model[k] < 0) model[k] = i;
+			break;
+		case 3:
+			v = kk_index_add(&ix, key, n, i, &added);
+			if (!v || added != (model[k] < 0) || (!added && (long)*v != model[k]))
+				bad++;
 			if (model[k] < 0) model[k] = i;
 			break;
 		case 1:
@@ -196,6 +276,9 @@ main(void)
 {
 	test_basic();
 	test_growth();
+	test_add();
+	test_reserve();
+	test_arena_keys();
 	test_collisions();
 	test_iteration();
 	for (unsigned seed = 1; seed <= 6; seed++) test_random(seed);

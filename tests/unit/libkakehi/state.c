@@ -396,6 +396,24 @@ test_load_errors(void)
 		if (r || strstr(err, load_errors[i].want) != err) printf("#   got: '%s'\n", err);
 		free(after);
 	}
+	/* A scratch load reads a batch alone (from empty), with the same
+	 * validator: each case's own error, or none when the case only
+	 * conflicts with the base. */
+	for (size_t i = 0; i < sizeof load_errors / sizeof *load_errors; i++) {
+		const char *t = load_errors[i].text;
+		size_t len = strlen(t);
+		char err2[KK_ERRLEN] = "";
+		kk_state a, b;
+		int ra, rb;
+		if (strstr(load_errors[i].want, "NUL")) len += 2;
+		kk_state_init(&a);
+		ra = kk_state_load_text(&a, t, len, "test.conf", err, sizeof err);
+		rb = kk_state_load_scratch(&b, t, len, "test.conf", err2, sizeof err2);
+		ok(ra == rb && (ra || !strcmp(err, err2)) && !b.nclusters && !b.arena == !rb,
+		    "scratch load agrees with a load: %s", ra ? "accepted" : err2);
+		kk_state_free(&a);
+		kk_state_free(&b);
+	}
 	/* A batch that would be fine on its own but conflicts half-way. */
 	ok(!load(&st, "cluster add new\nbackend add new n 1.1.1.1:1\ncluster add app\n", err)
 	    && strstr(err, "test.conf:3:"), "partial batch refused");
@@ -414,6 +432,90 @@ test_load_errors(void)
 	    && strstr(err, "unable to open /nonexistent/kakehi.conf: "), "missing file: %s", err);
 	ok(!kk_state_load_file(&st, "/", err, sizeof err) && strstr(err, "directory"),
 	    "directory refused");
+	ok(!kk_state_load_file_scratch(&st, "/nonexistent/kakehi.conf", err, sizeof err)
+	    && strstr(err, "unable to open /nonexistent/kakehi.conf: ") && !st.arena,
+	    "scratch: missing file, and the state is left empty");
+	kk_state_free(&st);
+}
+
+/* A scratch state holds what a load holds, whatever the batch does:
+ * removals (whose strings stay in the arena), re-adds under a removed
+ * key, settings, every kind of object; it prints, checks, copies and
+ * frees like any state (ASan would catch a free of arena memory). */
+static void
+test_scratch(void)
+{
+	static const char batch[] =
+		"set workers 3\nlistener add http 127.0.0.1:8080\n"
+		"listener add tcp 127.0.0.1:9000\n"
+		"listener add http 127.0.0.1:8081\nlistener remove 127.0.0.1:8081\n"
+		"cluster add a --lb random\ncluster add b\ncluster add gone\ncluster remove gone\n"
+		"frontend add a --listener 127.0.0.1:8080 --host A.example --path /x\n"
+		"frontend add b --listener 127.0.0.1:9000 --sni Db.example\n"
+		"frontend add b --listener 127.0.0.1:8080 --host old.example\n"
+		"frontend remove b --listener 127.0.0.1:8080 --host old.example\n"
+		"backend add a a1 10.0.0.1:80 --weight 5\nbackend add b b1 [::1]:81 --backup\n"
+		"backend add a a2 127.0.0.1:0080\nbackend remove a a1\n"
+		"backend add a a1 10.0.0.9:80\ncluster add gone --lb least-connections\n";
+	kk_state a, b, c;
+	char err[KK_ERRLEN], *pa, *pb, *pc = 0;
+	kk_state_init(&a);
+	ok(load(&a, batch, err), "the batch loads");
+	ok(kk_state_load_scratch(&b, batch, strlen(batch), "test.conf", err, sizeof err)
+	    && b.arena, "and loads into a scratch state");
+	pa = printed(&a);
+	pb = printed(&b);
+	ok(pa && pb && !strcmp(pa, pb), "both print the same bytes");
+	ok(state_checked(&b, "scratch"), "the scratch state's indexes and counts check");
+	ok(kk_state_copy(&c, &b) && !c.arena && (pc = printed(&c)) && !strcmp(pc, pa),
+	    "a copy of it is an ordinary state, the same");
+	free(pc);
+	kk_state_free(&c);
+	ok(load(&b, "backend remove a a2\nbackend add a a3 10.0.0.3:80\n", err)
+	    && (pc = printed(&b)) && strstr(pc, "a3") && !strstr(pc, "a2"),
+	    "a later batch on it gives an ordinary state, changed");
+	free(pc);
+	free(pa);
+	free(pb);
+	kk_state_free(&a);
+	kk_state_free(&b);
+	ok(!b.arena && !b.nclusters, "free leaves it empty");
+}
+
+/* A load sizes its arrays from the batch with room to spare: sized
+ * exactly, the first change after a load of 100 000 sites regrew (and
+ * copied) every array, 100 ms for one backend add. */
+static void
+test_load_room(void)
+{
+	kk_str text = KK_STR_ZERO;
+	kk_state st;
+	char err[KK_ERRLEN];
+	const void *cl, *fr, *be;
+	kk_state_init(&st);
+	kk_str_cats(&text, "listener add http 127.0.0.1:8000\n");
+	for (unsigned i = 0; i < 1000; i++)
+		kk_str_catf(&text, "cluster add s%u\nbackend add s%u b 127.0.0.1:9000\n"
+		    "frontend add s%u --listener 127.0.0.1:8000 --host s%u.example\n", i, i, i, i);
+	ok(load(&st, text.s, err) && st.nbackends == 1000, "1000 sites load");
+	ok(load(&st, "cluster add n\nbackend add n b 127.0.0.1:1\n"
+	    "frontend add n --listener 127.0.0.1:8000 --host n.example\n", err)
+	    && st.nbackends == 1001, "then one site more");
+	ok(st.aclusters >= 1250 && st.afrontends >= 1250 && st.abackends >= 1250,
+	    "a load leaves a quarter of room in each array (%zu, %zu, %zu)", st.aclusters,
+	    st.afrontends, st.abackends);
+	kk_state_free(&st);
+	kk_state_init(&st);
+	ok(load(&st, text.s, err), "loaded again");
+	cl = st.clusters;
+	fr = st.frontends;
+	be = st.backends;
+	accept_line(&st, "cluster add m");
+	accept_line(&st, "backend add m b 127.0.0.1:1");
+	accept_line(&st, "frontend add m --listener 127.0.0.1:8000 --host m.example");
+	ok(st.clusters == cl && st.frontends == fr && st.backends == be,
+	    "the first changes after a load take no regrowth of an array");
+	kk_str_free(&text);
 	kk_state_free(&st);
 }
 
@@ -1021,6 +1123,28 @@ end:
 	return r;
 }
 
+/* A reload diffs against its file loaded into a scratch state: the diff
+ * from `from` to printed(to) so loaded is the diff to `to` itself. */
+static int
+scratch_diff_same(const kk_state *from, const kk_state *to, unsigned seed)
+{
+	kk_str d1 = KK_STR_ZERO, d2 = KK_STR_ZERO;
+	char err[KK_ERRLEN], *text = printed(to);
+	kk_state s;
+	int r = text && kk_state_load_scratch(&s, text, strlen(text), "saved", err, sizeof err);
+	if (r) {
+		r = kk_state_diff(from, to, &d1) && kk_state_diff(from, &s, &d2)
+		    && d1.len == d2.len && (!d1.len || !memcmp(d1.s, d2.s, d1.len))
+		    && diff_reaches(from, &s, seed, "to a scratch state");
+		kk_state_free(&s);
+	}
+	if (!r) printf("#   seed %u: the diff to a scratch load differs\n", seed);
+	kk_str_free(&d1);
+	kk_str_free(&d2);
+	free(text);
+	return r;
+}
+
 static void
 test_random_diffs(void)
 {
@@ -1039,7 +1163,8 @@ test_random_diffs(void)
 		for (unsigned i = 0; i < 60; i++) random_step(&b, &m1);
 		random_run(&c, &m3, 300);
 		if (diff_reaches(&a, &b, seed, "a to b") && diff_reaches(&b, &a, seed, "b to a")
-		    && diff_reaches(&a, &c, seed, "a to c") && diff_reaches(&c, &b, seed, "c to b"))
+		    && diff_reaches(&a, &c, seed, "a to c") && diff_reaches(&c, &b, seed, "c to b")
+		    && scratch_diff_same(&a, &b, seed) && scratch_diff_same(&b, &c, seed))
 			good++;
 		if (kk_state_diff(&a, &a, &d) && d.len == 0) same++;
 		kk_str_free(&d);
@@ -1050,7 +1175,8 @@ test_random_diffs(void)
 		kk_state_free(&c);
 	}
 	ok(good == 60, "60 seeds: diffs between related and unrelated random states, applied "
-	    "as a batch, print as their target (%u good)", good);
+	    "as a batch, print as their target, and diffs to their scratch loads are the same "
+	    "(%u good)", good);
 	ok(same == 60, "the diff of a state with itself is empty");
 }
 
@@ -1309,6 +1435,8 @@ main(void)
 	test_tcp();
 	test_round_trip();
 	test_load_errors();
+	test_scratch();
+	test_load_room();
 	test_diff();
 	test_save();
 	test_json_list();

@@ -20,6 +20,7 @@ static const char *const good[] = {
 	"set backlog 65535",
 	"set worker-timeout 1500ms",
 	"set drain-timeout 2m",
+	"set ping-timeout 1500ms",
 	"listener add http 127.0.0.1:8080",
 	"listener add http [::1]:8080 --public-address 192.0.2.1:80 --front-timeout 1m "
 	    "--request-timeout 5s --back-timeout 1h --connect-timeout 250ms",
@@ -63,6 +64,7 @@ static const char *const good[] = {
 	"upgrade",
 	"upgrade --binary /usr/local/bin/kakehi-supervisor --no-workers",
 	"upgrade --no-workers --binary=new/kakehi-supervisor",
+	"upgrade workers",
 };
 
 struct bad {
@@ -190,6 +192,7 @@ static const struct bad bad[] = {
 	{ "upgrade now", "unexpected argument \"now\"" },
 	{ "upgrade --binary", "--binary needs a value" },
 	{ "upgrade --no-workers=1", "--no-workers takes no value" },
+	{ "upgrade workers now", "unexpected argument \"now\"" },
 };
 
 static int
@@ -312,6 +315,9 @@ static const struct split_case splits[] = {
 	{ "a\\ b c\\'d", 1, "a b|c'd" },
 	{ "'it'\\''s'", 1, "it's" },
 	{ "pre'mid'\"post\"", 1, "premidpost" },
+	/* Plain runs after a quote move back over it, then end the word. */
+	{ "ab'c d'efgh ij", 1, "abc defgh|ij" },
+	{ "x\\ yz'q'plain-run\\ more\ttail", 1, "x yzqplain-run more|tail" },
 	{ "'' \"\"", 1, "|" },
 	{ "trailing   ", 1, "trailing" },
 	{ "'unterminated", 0, "unterminated single quote" },

@@ -31,6 +31,16 @@ main(void)
 	is_int(fired[3], 1, "the past one");
 	ok(kk_timer_next() <= 1050 && kk_timer_next() >= 1050 - KK_TIMER_TICK_MS,
 	    "next expiry within a tick of 1050");
+	/* Not due yet, in the slot of now: the answer must not be in the
+	 * past, or the loop would wait 0 ms again and again until 1005. */
+	kk_timer_arm(&t[4], 1005);
+	ok(kk_timer_next() > 1000 && kk_timer_next() <= 1005 + KK_TIMER_TICK_MS,
+	    "a timer later in the current tick: next is after now, within a tick (%llu)",
+	    (unsigned long long)kk_timer_next());
+	is_int(kk_timer_run(1003, 100), 0, "and it does not fire early");
+	kk_timer_arm(&t[5], 1003);
+	ok(kk_timer_next() <= 1003, "one armed at the time of the last run is due now");
+	is_int(kk_timer_run(1008, 100), 2, "both fire once due");
 	is_int(kk_timer_run(1060, 100), 1, "one due at 1060");
 	is_int(fired[1], 1, "the 1050 one");
 	kk_timer_arm(&t[0], 2000);	/* re-armed before it fired */
@@ -49,6 +59,7 @@ main(void)
 		kk_timer_arm(&t[i], 101100);
 	}
 	is_int(kk_timer_run(101200, 3), 3, "budget of 3");
+	ok(kk_timer_next() <= 101200, "what the budget left is due now");
 	is_int(kk_timer_run(101200, 100), 5, "the rest on the next run");
 	is_int(kk_timer_count(), 0, "none left");
 	ok(kk_timer_check(), "wheel consistent at the end");

@@ -110,14 +110,17 @@ both_ways(const char *path, const kk_transport *tp)
 	kk_buf_take(&a.in, NULL);
 	memcpy(kk_buf_tail(&a.in), "early ", 6);
 	a.in.len = 6;
-	ok(kk_tunnel_start(&t, &a, &b, notify), "%s: started", path);
-	is_int(t.splice, tp == &kk_transport_plain, "%s: splice exactly for plain sockets", path);
+	kk_tunnel_start(&t, &a, &b, notify);
+	is_int(t.splice, tp == &kk_transport_plain, "%s: splice allowed exactly for plain sockets",
+	    path);
 	send(cl, "hello", 5, 0);
 	is_int(pump(), 1, "%s: still open", path);
 	is_str(got(sv), "early hello", "%s: held bytes first, then the client's", path);
 	send(sv, "answer", 6, 0);
 	pump();
 	is_str(got(cl), "answer", "%s: and back", path);
+	ok(t.dir[0].pipe[0] < 0 && t.dir[1].pipe[0] < 0,
+	    "%s: small messages go through buffers, no pipe is made", path);
 
 	/* A megabyte one way, the reader slower than the writer. */
 	for (i = 0; i < (int)sizeof big; i++)
@@ -138,6 +141,9 @@ both_ways(const char *path, const kk_transport *tp)
 	}
 	is_int(recvd, sizeof big, "%s: a megabyte goes through", path);
 	ok(same, "%s: unchanged", path);
+	is_int(t.dir[0].pipe[0] >= 0, tp == &kk_transport_plain,
+	    "%s: the bulk direction splices exactly between plain sockets", path);
+	ok(t.dir[1].pipe[0] < 0, "%s: the other direction stays on buffers", path);
 	ok(inuse_max <= 4, "%s: in at most 4 buffers (%zu)", path, inuse_max);
 
 	/* Half-close: the client's end reaches the server, the server can
