@@ -331,9 +331,13 @@ sv_upgrade_start(const sv_origin *o, const char *binary, int no_workers,
 	    " did not run: retry it");
 	kk_handoff_cloexec(body.s, body.len, 0);
 	fcntl(memfd, F_SETFD, 0);
+	/* To systemd an upgrade is a reload: READY=1 comes from the
+	 * supervisor that comes out of it. */
+	sv_notify_reloading();
 	execv(up, (char *const *)argv);
 	e = errno;
 	kk_handoff_cloexec(body.s, body.len, 1);
+	sv_notify_ready_again();
 	errno = e;
 	snprintf(err, sizeof err, "upgrade: unable to exec %.300s: %s; nothing changed", up,
 	    strerror(errno));
@@ -775,10 +779,10 @@ sv_handoff_done(void)
 	/* Workers that exited while no supervisor ran are reaped now. */
 	sv_workers_reap();
 	sv_workers_scale();
-	if (!ad.rollback) {
-		if (ad.no_workers)
+	if (ad.rollback || ad.no_workers) {
+		if (!ad.rollback)
 			sv_info("--no-workers: workers keep running");
-		else
-			roll_workers();
-	}
+		sv_notify_ready_again();
+	} else
+		roll_workers();
 }

@@ -355,6 +355,9 @@ handoff_main(int argc, const char *const *argv)
 	cloexec_inherited();
 	sv_handoff_adopt(fd, rollback);
 	sigfd = sv_signals_init();
+	/* The environment came through the exec: the watchdog pings and the
+	 * notifications go on from this binary. */
+	sv_notify_init();
 	sv_handoff_done();
 	loop(sigfd);
 	sv_control_finish();
