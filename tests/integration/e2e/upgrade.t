@@ -82,7 +82,8 @@ tap_is "$(workers)" "$before" "the workers keep their pids (--no-workers)"
 tap_like "$(ctl status)" "^upgrades $n\$" "status counts the upgrades"
 version=$("$T/b/kakehi-supervisor" -V | sed -n 's/^kakehi-supervisor //p')
 tap_like "$version" '^[0-9]' "kakehi-supervisor -V prints its version ($version)"
-tap_like "$(cat "$T/up.out")" "^upgraded in place: kakehi-supervisor $version \\($to/kakehi-supervisor\\), pid $sup," \
+answer="^upgraded in place: kakehi-supervisor $version \\($to/kakehi-supervisor\\), pid $sup,"
+tap_like "$(cat "$T/up.out")" "$answer" \
 	"the new supervisor answers the client itself, with its version and binary"
 
 # 2. A slow response in flight across an upgrade ------------------------------
@@ -148,7 +149,8 @@ for case in "exits:$T/exits:exit 1" \
 	ctl upgrade --binary "$bin" --no-workers > "$T/fail.out" 2>&1
 	st=$?
 	tap_ok "upgrade to a binary that $name: kakehi-ctl exits non-zero ($st)" test "$st" -ne 0
-	tap_like "$(cat "$T/fail.out")" "$why" "upgrade to a binary that $name: the reason is given"
+	tap_like "$(cat "$T/fail.out")" "$why" \
+		"upgrade to a binary that $name: the reason is given"
 	tap_ok "upgrade to a binary that $name: same pid, same binary" \
 		test "$(exe)" = "$was" -a "$(ctl status | sed -n 's/^supervisor pid //p')" = "$sup"
 	tap_is "$(kk_http_code "http://127.0.0.1:$port/")" 200 \
@@ -194,7 +196,11 @@ tap_is "$(workers)" "$before" "the workers are still the first ones"
 # 7. The workers are the new supervisor's children: it reaps and replaces them.
 victim=${before%% *}
 kill -KILL "$victim"
-kk_wait_for 20 sh -c "kakehi-ctl -s '$sock' status | awk '\$1 == \"worker\" && \$6 == \"ready\"' | grep -c . | grep -qx 2 && ! kakehi-ctl -s '$sock' status | grep -q ' pid $victim '"
+replaced() {
+	test "$(ctl status | awk '$1 == "worker" && $6 == "ready"' | wc -l)" -eq 2 &&
+		! ctl status | grep -q " pid $victim "
+}
+kk_wait_for 20 replaced
 tap_ok "a worker killed after the upgrades is reaped and replaced" \
 	test "$(workers | wc -w)" -eq 2 -a -z "$(workers | grep -w "$victim")"
 tap_ok "no zombie is left of it" test ! -e "/proc/$victim"
@@ -226,7 +232,8 @@ exec "%s" "$@"
 chmod +x "$T/adoptfails"
 kakehi-ctl -s "$sock2" upgrade --binary "$T/adoptfails" --no-workers > "$T/fail.out" 2>&1
 tap_ok "upgrade to a binary that cannot adopt: kakehi-ctl exits non-zero" test $? -ne 0
-tap_like "$(cat "$T/fail.out")" 'could not adopt the handoff: worker binary .*/w/kakehi-worker is not executable' \
+tap_like "$(cat "$T/fail.out")" \
+	'could not adopt the handoff: worker binary .*/w/kakehi-worker is not executable' \
 	"upgrade to a binary that cannot adopt: the reason is given"
 tap_ok "upgrade to a binary that cannot adopt: same pid, the previous binary" \
 	test "$(readlink "/proc/$sup2/exe")" = "$T/a/kakehi-supervisor"

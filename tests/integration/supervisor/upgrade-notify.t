@@ -21,12 +21,14 @@ sv_ready a
 tap_ok "READY=1 at start" kk_wait_for 20 at_least '|READY=1$' 1
 
 tap_ok "upgrade --no-workers" ctl upgrade --no-workers
-tap_ok "RELOADING=1 when the upgrade starts" kk_wait_for 20 at_least '|RELOADING=1|MONOTONIC_USEC=' 1
+tap_ok "RELOADING=1 when the upgrade starts" \
+	kk_wait_for 20 at_least '|RELOADING=1|MONOTONIC_USEC=' 1
 tap_ok "READY=1 again when it ends" kk_wait_for 20 at_least '|READY=1$' 2
 tap_is "$(grep -E '\|(RELOADING|READY)=1' "$notes" | cut -d'|' -f1 | sort -u)" "$sv_pid" \
 	"every notification comes from the supervisor's one pid"
 pings=$(count '|WATCHDOG=1$')
-tap_ok "the watchdog pings go on from the new binary" kk_wait_for 20 at_least '|WATCHDOG=1$' $((pings + 3))
+tap_ok "the watchdog pings go on from the new binary" \
+	kk_wait_for 20 at_least '|WATCHDOG=1$' $((pings + 3))
 
 printf '#!/bin/sh\nexit 1\n' > "$T/exits"
 chmod +x "$T/exits"
