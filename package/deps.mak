@@ -7,6 +7,7 @@ $(B)/src/libkakehi/board.o: src/libkakehi/board.c src/include/kakehi/board.h
 $(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/frameio.o: src/libkakehi/frameio.c src/include/kakehi/frame.h src/include/kakehi/str.h 
+$(B)/src/libkakehi/handoff.o: src/libkakehi/handoff.c src/include/kakehi/handoff.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/index.o: src/libkakehi/index.c src/include/kakehi/arena.h src/include/kakehi/index.h 
 $(B)/src/libkakehi/lines.o: src/libkakehi/lines.c src/libkakehi/lines.h 
 $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h 
@@ -18,7 +19,8 @@ $(B)/src/libkakehi/statejournal.o: src/libkakehi/statejournal.c src/include/kake
 $(B)/src/libkakehi/stateprint.o: src/libkakehi/stateprint.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/str.o: src/libkakehi/str.c src/include/kakehi/str.h 
 $(B)/src/libkakehi/verb.o: src/libkakehi/verb.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
-$(B)/src/supervisor/control.o: src/supervisor/control.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
+$(B)/src/supervisor/control.o: src/supervisor/control.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/handoff.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
+$(B)/src/supervisor/handoff.o: src/supervisor/handoff.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/handoff.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/kakehi-listen.o: src/supervisor/kakehi-listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h 
 $(B)/src/supervisor/kakehi-supervisor.o: src/supervisor/kakehi-supervisor.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/listeners.o: src/supervisor/listeners.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
@@ -28,7 +30,7 @@ $(B)/src/supervisor/roll.o: src/supervisor/roll.c src/include/kakehi/addr.h src/
 $(B)/src/supervisor/status.o: src/supervisor/status.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/txn.o: src/supervisor/txn.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/workers.o: src/supervisor/workers.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/index.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
-$(B)/src/upgrade/kakehi-upgrade.o: src/upgrade/kakehi-upgrade.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h 
+$(B)/src/upgrade/kakehi-upgrade.o: src/upgrade/kakehi-upgrade.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/handoff.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/worker/back.o: src/worker/back.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/bend.h src/worker/buf.h src/worker/clienthello.h src/worker/conn.h src/worker/h1.h src/worker/head.h src/worker/list.h src/worker/loop.h src/worker/msg.h src/worker/proxyhdr.h src/worker/router.h src/worker/status.h src/worker/stream.h src/worker/timer.h src/worker/transport.h src/worker/worker.h 
 $(B)/src/worker/bend.o: src/worker/bend.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/worker/back.h src/worker/bend.h src/worker/buf.h src/worker/clienthello.h src/worker/conn.h src/worker/h1.h src/worker/head.h src/worker/list.h src/worker/loop.h src/worker/msg.h src/worker/proxyhdr.h src/worker/router.h src/worker/status.h src/worker/stream.h src/worker/timer.h src/worker/transport.h 
 $(B)/src/worker/buf.o: src/worker/buf.c src/worker/buf.h src/worker/list.h src/worker/loop.h 
@@ -54,13 +56,13 @@ $(B)/src/worker/tunnel.o: src/worker/tunnel.c src/include/kakehi/addr.h src/incl
 $(B)/tests/tools/kk-load.o: tests/tools/kk-load.c  
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-listen: $(B)/src/supervisor/kakehi-listen.o $(LIBKAKEHI)
 $(B)/bin/kakehi-listen: EXTRA_LIBS := $(SKALIBS_LIBS)
-$(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/supervisor/control.o $(B)/src/supervisor/listeners.o $(B)/src/supervisor/log.o $(B)/src/supervisor/readiness.o $(B)/src/supervisor/roll.o $(B)/src/supervisor/status.o $(B)/src/supervisor/txn.o $(B)/src/supervisor/workers.o $(LIBKAKEHI)
+$(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/supervisor/control.o $(B)/src/supervisor/handoff.o $(B)/src/supervisor/listeners.o $(B)/src/supervisor/log.o $(B)/src/supervisor/readiness.o $(B)/src/supervisor/roll.o $(B)/src/supervisor/status.o $(B)/src/supervisor/txn.o $(B)/src/supervisor/workers.o $(LIBKAKEHI)
 $(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(SKALIBS_LIBS)
 $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
 $(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)

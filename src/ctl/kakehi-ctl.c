@@ -239,29 +239,42 @@ exchange(int fd, const kk_str *request, const tain *deadline, int timeout_ms, FI
 	return r;
 }
 
-/* state save/load and reload name a file the supervisor opens, from its
- * own working directory: a relative name is made absolute here, where
- * the operator meant it. */
+/* state save/load and reload name a file the supervisor opens, and
+ * upgrade --binary a program it runs, from its own working directory: a
+ * relative name is made absolute here, where the operator meant it.
+ * *word is set to the argv word to replace. */
 static const char *
-absolute_file(const kk_verb *v, kk_str *buf)
+absolute_file(const kk_verb *v, kk_str *buf, const char **word)
 {
+	const char *name = 0;
 	char cwd[4096];
 
-	if (!v->npos || v->pos[0][0] == '/')
-		return 0;
-	if (v->def->id != KK_V_STATE_SAVE && v->def->id != KK_V_STATE_LOAD &&
-	    v->def->id != KK_V_RELOAD)
+	if (v->def->id == KK_V_UPGRADE)
+		name = kk_verb_opt(v, "--binary");
+	else if (v->npos && (v->def->id == KK_V_STATE_SAVE || v->def->id == KK_V_STATE_LOAD
+	    || v->def->id == KK_V_RELOAD))
+		name = v->pos[0];
+	if (!name || name[0] == '/')
 		return 0;
 	if (!getcwd(cwd, sizeof cwd)) {
 		char why[256];
 		snprintf(why, sizeof why, "%s", strerror(errno));
-		strerr_diefu(EXIT_SYS, "get the current directory to make ", v->pos[0],
+		strerr_diefu(EXIT_SYS, "get the current directory to make ", name,
 		    " absolute: ", why, "; give an absolute path");
 	}
 	kk_str_reset(buf);
-	if (!kk_str_catf(buf, "%s/%s", strcmp(cwd, "/") ? cwd : "", v->pos[0]))
+	if (!kk_str_catf(buf, "%s/%s", strcmp(cwd, "/") ? cwd : "", name))
 		strerr_dief(EXIT_SYS, "out of memory");
+	*word = name;
 	return buf->s;
+}
+
+/* Whether name is w or the value of w written as --option=name. */
+static int
+in_word(const char *w, const char *name)
+{
+	/* Within w first: only then is name[-1] a byte of w. */
+	return name == w || (name > w && name <= w + strlen(w) && name[-1] == '=');
 }
 
 static int
@@ -296,7 +309,7 @@ main(int argc, char **argv)
 	kk_str request = KK_STR_ZERO, file = KK_STR_ZERO;
 	unsigned long timeout = DEFAULT_TIMEOUT_MS;
 	unsigned nwords = 0, i;
-	const char *abs;
+	const char *abs, *absword = 0;
 	int json = 0, fd, r;
 	tain deadline;
 	kk_verb v;
@@ -349,11 +362,22 @@ main(int argc, char **argv)
 		strerr_warn(PROG, ": too many words (at most ", max, ")");
 		return EXIT_USAGE;
 	}
-	abs = absolute_file(&v, &file);
+	abs = absolute_file(&v, &file, &absword);
+	for (i = 0; abs && i < (unsigned)argc; i++)
+		if (argv[i] != absword && in_word(argv[i], absword)) {
+			/* --binary=rel: the word is the option and the absolute path. */
+			kk_str whole = KK_STR_ZERO;
+			if (!kk_str_catb(&whole, argv[i], (size_t)(absword - argv[i]))
+			    || !kk_str_cats(&whole, abs))
+				strerr_dief(EXIT_SYS, "out of memory");
+			kk_str_free(&file);
+			file = whole;
+			abs = file.s;
+		}
 	if (json)
 		words[nwords++] = "--json";
 	for (i = 0; i < (unsigned)argc; i++)
-		words[nwords++] = abs && argv[i] == v.pos[0] ? abs : argv[i];
+		words[nwords++] = abs && in_word(argv[i], absword) ? abs : argv[i];
 	if (!kk_words_frame(&request, nwords, words))
 		strerr_dief(EXIT_SYS, "out of memory");
 	if (request.len - KK_FRAME_HDRLEN > KK_FRAME_MAX_CONTROL) {

@@ -73,6 +73,14 @@ static const kk_opt_def opts_shutdown[] = {
 	{ 0 }
 };
 
+static const kk_opt_def opts_upgrade[] = {
+	{ "--binary", KK_OPT_STRING, 0, 0, 0,
+	    "the kakehi-supervisor to run; default the one running now, as installed" },
+	{ "--no-workers", KK_OPT_FLAG, 0, 0, 0,
+	    "upgrade the supervisor only: the workers keep running as they are" },
+	{ 0 }
+};
+
 #define MC (KK_VERB_F_MUTATES | KK_VERB_F_CONFIG)
 
 const kk_verb_def kk_verb_table[] = {
@@ -130,6 +138,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_UPGRADE_WORKERS, "upgrade", "workers", 0, 0, 0, "",
 	    "replace every worker, one at a time, by one exec'd from the worker "
 	    "binary opened again; each old one drains", opts_none },
+	{ KK_V_UPGRADE, "upgrade", 0, 0, 0, KK_VERB_F_MUTATES, "[--binary PATH] [--no-workers]",
+	    "replace the supervisor in place (same pid), keeping its workers, listeners "
+	    "and state; back to the running binary if the new one fails", opts_upgrade },
 	{ 0 }
 };
 

@@ -20,6 +20,7 @@
 #include <skalibs/types.h>
 
 #include <kakehi/frame.h>
+#include <kakehi/handoff.h>
 #include <kakehi/statejournal.h>
 
 #include "sv.h"
@@ -731,6 +732,16 @@ h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 	sv_stop(hard, c->origin.actor);
 }
 
+/* Replies itself on a refusal; on success the exec means the reply comes
+ * from the next supervisor (or from this binary again, with the reason,
+ * when the next one cannot take over). */
+static void
+h_upgrade(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	sv_upgrade_start(&c->origin, kk_verb_opt(v, "--binary"),
+	    kk_verb_opt(v, "--no-workers") != 0, verbline);
+}
+
 /* The dispatch table. `waits`: the verb changes the state, so it runs
  * only when no transaction is in flight. `reads`: it reads the state,
  * which holds the change in flight until it commits, so it also waits
@@ -760,6 +771,7 @@ static const struct {
 	[KK_V_STATE_DUMP] = { h_state_dump, 0, 1, 0 },
 	[KK_V_RELOAD] = { h_reload, 1, 0, 1 },
 	[KK_V_SHUTDOWN] = { h_shutdown, 1, 0, 1 },
+	[KK_V_UPGRADE] = { h_upgrade, 1, 0, 1 },
 	[KK_V_UPGRADE_WORKERS] = { h_upgrade_workers, 1, 0, 1 },
 };
 
@@ -920,6 +932,14 @@ sv_control_pump(void)
 		snprintf(o.actor, sizeof o.actor, "signal HUP");
 		sv.hup_pending = 0;
 		sv_reload(&o, 0, "reload");
+	}
+	if (!sv_txn_busy() && sv.usr2_pending && !oldest_held()) {
+		sv_origin o;
+		memset(&o, 0, sizeof o);
+		o.slot = -1;
+		snprintf(o.actor, sizeof o.actor, "signal USR2");
+		sv.usr2_pending = 0;
+		sv_upgrade_start(&o, 0, 0, "upgrade");
 	}
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
@@ -1104,4 +1124,92 @@ sv_control_finish(void)
 			kk_frame_write(c->fd, c->out.s, c->out.len, 1000);
 		drop_client(c);
 	}
+}
+
+/* In-place upgrade (handoff.c). The control socket and the client that
+ * asked travel in the handoff; every other client is answered that the
+ * request did not run, and closed, since a reply owed to it could not be
+ * carried over. Clients still in the listen backlog wait there for the
+ * next supervisor. */
+
+static client *
+client_of(const sv_origin *o)
+{
+	client *c;
+
+	if (!o || o->slot < 0)
+		return 0;
+	c = &clients[o->slot];
+	return c->fd >= 0 && c->serial == o->serial ? c : 0;
+}
+
+int
+sv_control_handoff(kk_str *out, const sv_origin *keep)
+{
+	client *c = client_of(keep);
+	int ok;
+
+	if (listen_fd < 0)
+		return 0;
+	ok = kk_str_catf(out, "control %d ", listen_fd) && kk_str_catword(out, sv.socket_path)
+	    && kk_str_catf(out, " %d %u\n", socket_ours, next_serial);
+	if (!ok || !c)
+		return ok;
+	return kk_str_catf(out, "client %d %u %u ", c->fd, c->serial, (unsigned)c->uid)
+	    && kk_handoff_cathex(out, c->in.s, c->in.len) && kk_str_cats(out, " ")
+	    && kk_handoff_cathex(out, c->out.s, c->out.len) && kk_str_cats(out, "\n");
+}
+
+void
+sv_control_release(const sv_origin *keep, const char *why)
+{
+	client *k = client_of(keep);
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		client *c = &clients[i];
+		if (c->fd < 0 || c == k)
+			continue;
+		/* One that has sent nothing yet is most likely a kakehi-ctl whose
+		 * request is on its way: it reads this as the answer to it. */
+		if (!c->closing && (c->busy || c->held || c->in.len || !c->out.len))
+			kk_reply_frame(&c->out, KK_REPLY_ERROR, why, strlen(why));
+		if (c->out.len)
+			kk_frame_write(c->fd, c->out.s, c->out.len, 200);
+		drop_client(c);
+	}
+}
+
+void
+sv_control_adopt(int fd, const char *path, int ours, unsigned serial)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	listen_fd = fd;
+	socket_ours = ours;
+	next_serial = serial;
+}
+
+int
+sv_control_adopt_client(int fd, unsigned serial, unsigned uid, const char *actor,
+    const char *in, size_t inlen, const char *out, size_t outlen, sv_origin *o)
+{
+	client *c = &clients[0];
+
+	c->fd = fd;
+	c->serial = serial;
+	c->uid = (uid_t)uid;
+	c->busy = 1;
+	c->since = c->frame_at = sv_now();
+	c->origin.slot = 0;
+	c->origin.serial = serial;
+	snprintf(c->origin.actor, sizeof c->origin.actor, "%s", actor);
+	if (!kk_str_catb(&c->in, in, inlen) || !kk_str_catb(&c->out, out, outlen))
+		return 0;
+	if (serial >= next_serial)
+		next_serial = serial + 1;
+	*o = c->origin;
+	return 1;
 }

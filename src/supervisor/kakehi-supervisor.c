@@ -22,11 +22,15 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 
+#include <kakehi/config.h>
 #include <kakehi/proto.h>
 
 #include "sv.h"
 
-#define USAGE "kakehi-supervisor [ -d notif-fd ] [ -s socket ] [ -W worker-binary ] config"
+#define USAGE "kakehi-supervisor [ -d notif-fd ] [ -s socket ] [ -W worker-binary ] config" \
+	"  or  kakehi-supervisor -V" \
+	"  or  kakehi-supervisor --check-handoff fd" \
+	"  or  kakehi-supervisor --handoff fd [ --rollback reason ]"
 
 const char *PROG = "kakehi-supervisor";
 sv_main sv;
@@ -97,17 +101,21 @@ executable(const char *path)
 
 /* The worker binary: -W, else the kakehi-worker installed beside this
  * supervisor (so one binary set runs together), else PATH. Resolved
- * once, at startup, so a missing worker is a startup error. */
-static const char *
-find_worker(const char *given)
+ * once, at startup (and again by the next supervisor of an upgrade), so
+ * a missing worker is a startup error. */
+const char *
+sv_find_worker(const char *given, char *err, size_t errlen)
 {
 	static char buf[PATH_MAX];
 	const char *path;
 	ssize_t r;
 
 	if (given && strchr(given, '/')) {
-		if (!executable(given))
-			strerr_diefsys(111, "worker binary ", given, " is not executable");
+		if (!executable(given)) {
+			snprintf(err, errlen, "worker binary %s is not executable: %s", given,
+			    strerror(errno));
+			return 0;
+		}
 		return given;
 	}
 	if (!given) {
@@ -136,8 +144,9 @@ find_worker(const char *given)
 		}
 		path += len + (path[len] == ':');
 	}
-	strerr_diefu(111, "find the worker binary ", given, " next to kakehi-supervisor or"
-	    " in PATH; give its path with -W");
+	snprintf(err, errlen, "unable to find the worker binary %s next to kakehi-supervisor"
+	    " or in PATH; give its path with -W", given);
+	return 0;
 }
 
 void
@@ -183,6 +192,12 @@ on_signals(void)
 			if (!sv.stopping) {
 				sv_info("signal HUP: reloading %s", sv.config);
 				sv.hup_pending = 1;
+			}
+			break;
+		case SIGUSR2:
+			if (!sv.stopping) {
+				sv_info("signal USR2: upgrading in place");
+				sv.usr2_pending = 1;
 			}
 			break;
 		case SIGCHLD:
@@ -283,22 +298,97 @@ board_start(void)
 }
 
 int
+sv_signals_init(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	fd = selfpipe_init();
+	if (fd < 0)
+		sv_diefusys(111, "set up signal handling");
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGCHLD);
+	if (!selfpipe_trapset(&set))
+		sv_diefusys(111, "trap signals");
+	return fd;
+}
+
+static int
+handoff_fd(const char *s)
+{
+	unsigned fd;
+
+	if (!s || !uint0_scan(s, &fd) || fd > INT_MAX)
+		strerr_dief(100, "give the fd of the handoff after --handoff or"
+		    " --check-handoff (kakehi-upgrade does)");
+	return (int)fd;
+}
+
+/* The two modes of an in-place upgrade, run by kakehi-upgrade. */
+static int
+handoff_main(int argc, const char *const *argv)
+{
+	const char *rollback = 0;
+	int fd, sigfd;
+
+	if (!strcmp(argv[1], "--check-handoff")) {
+		if (argc != 3)
+			dieusage();
+		return sv_handoff_check(handoff_fd(argv[2]));
+	}
+	if (argc == 5 && !strcmp(argv[3], "--rollback"))
+		rollback = argv[4];
+	else if (argc != 3)
+		dieusage();
+	fd = handoff_fd(argv[2]);
+	tain_now_set_stopwatch_g();
+	sv.notif_fd = -1;
+	sv.board_fd = -1;
+	/* The fds the handoff names are this process's own again: workers
+	 * get dups of them. */
+	cloexec_inherited();
+	sv_handoff_adopt(fd, rollback);
+	sigfd = sv_signals_init();
+	/* The environment came through the exec: the watchdog pings and the
+	 * notifications go on from this binary. */
+	sv_notify_init();
+	sv_handoff_done();
+	loop(sigfd);
+	sv_control_finish();
+	sv_listeners_close_all();
+	sv_info("stopped");
+	return 0;
+}
+
+int
 main(int argc, const char *const *argv)
 {
 	char err[KK_ERRLEN];
 	subgetopt l = SUBGETOPT_ZERO;
 	const char *socket_opt = 0, *worker_opt = 0;
-	sigset_t set;
 	int sigfd;
 
+	if (argc >= 2 && (!strcmp(argv[1], "--handoff") || !strcmp(argv[1], "--check-handoff")))
+		return handoff_main(argc, argv);
 	sv.notif_fd = -1;
 	tain_now_set_stopwatch_g();
 	cloexec_inherited();
 	for (;;) {
-		int opt = subgetopt_r(argc, argv, "d:s:W:", &l);
+		int opt = subgetopt_r(argc, argv, "Vd:s:W:", &l);
 		if (opt == -1)
 			break;
 		switch (opt) {
+		case 'V':
+			if (argc != 2)
+				dieusage();
+			printf("kakehi-supervisor %s\n", KAKEHI_VERSION);
+			return fflush(stdout) ? 111 : 0;
 		case 'd': {
 			unsigned fd;
 			if (!uint0_scan(l.arg, &fd) || fd < 3 || fd > INT_MAX)
@@ -337,23 +427,15 @@ main(int argc, const char *const *argv)
 	 * 111 (the loader says "unable to" only for those). */
 	if (!kk_state_load_file(&sv.state, sv.config, err, sizeof err))
 		strerr_dief(strncmp(err, "unable to ", 10) ? 100 : 111, err);
-	sv.worker_bin = find_worker(worker_opt);
+	sv.worker_opt = worker_opt;
+	sv.worker_bin = sv_find_worker(worker_opt, err, sizeof err);
+	if (!sv.worker_bin)
+		strerr_dief(111, err);
 	sv.socket_path = socket_opt ? socket_opt
 	    : sv.state.set.command_socket ? sv.state.set.command_socket
 	    : KK_DEFAULT_CONTROL_SOCKET;
 
-	signal(SIGPIPE, SIG_IGN);
-	sigfd = selfpipe_init();
-	if (sigfd < 0)
-		strerr_diefusys(111, "set up signal handling");
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGQUIT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	if (!selfpipe_trapset(&set))
-		strerr_diefusys(111, "trap signals");
+	sigfd = sv_signals_init();
 
 	/* The control socket first: a second supervisor on the same socket
 	 * must stop here, before it touches any listener. */

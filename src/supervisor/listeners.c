@@ -199,3 +199,12 @@ sv_listeners_close_all(void)
 		drop(0);
 	genalloc_free(sv_listenfd, &sv.lfds);
 }
+
+int
+sv_listeners_adopt(const char *addr, int fd, int spare)
+{
+	if (!add(addr, fd, 0))
+		return 0;
+	LFDS[NLFDS - 1].spare = spare;
+	return 1;
+}

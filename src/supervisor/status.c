@@ -95,7 +95,8 @@ render(poll_req *r, kk_str *out)
 	if (r->json) {
 		int first = 1;
 		kk_str_catf(out, "{\"pid\":%d,\"generation\":%llu,\"uptime_s\":%lld,"
-		    "\"config\":", (int)getpid(), (unsigned long long)sv.gen, up);
+		    "\"upgrades\":%u,\"config\":", (int)getpid(), (unsigned long long)sv.gen, up,
+		    sv.upgrades);
 		kk_str_catjson(out, sv.config);
 		kk_str_cats(out, ",\"control_socket\":");
 		kk_str_catjson(out, sv.socket_path);
@@ -132,8 +133,8 @@ render(poll_req *r, kk_str *out)
 		kk_str_cats(out, "}\n");
 		return;
 	}
-	kk_str_catf(out, "supervisor pid %d\ngeneration %llu\nuptime %llds\n",
-	    (int)getpid(), (unsigned long long)sv.gen, up);
+	kk_str_catf(out, "supervisor pid %d\ngeneration %llu\nuptime %llds\nupgrades %u\n",
+	    (int)getpid(), (unsigned long long)sv.gen, up, sv.upgrades);
 	kk_str_catf(out, "config %s\ncontrol-socket %s\n", sv.config, sv.socket_path);
 	kk_str_catf(out, "workers %u wanted, %u ready, %u running%s\n", sv.want, nready,
 	    nlive, sv.stopping ? ", stopping" : "");
@@ -279,4 +280,15 @@ sv_status_timers(long long now)
 			}
 		finish(r);
 	}
+}
+
+unsigned
+sv_status_owed(unsigned slot)
+{
+	unsigned k, n = 0;
+
+	for (k = 0; k < STATUS_MAX_PENDING; k++)
+		if (reqs[k].active && reqs[k].waiting[slot])
+			n++;
+	return n;
 }

@@ -98,6 +98,7 @@ typedef struct sv_main sv_main;
 struct sv_main {
 	const char *config;		/* CONFIG as given */
 	const char *worker_bin;
+	const char *worker_opt;		/* -W as given, NULL when absent */
 	/* The worker binary, opened O_PATH at the first start of a worker
 	 * and exec'd from this fd, so an upgrade on disk changes nothing
 	 * until `upgrade workers` re-opens it (DESIGN.md section 6); -1
@@ -116,6 +117,8 @@ struct sv_main {
 	int stopping;			/* 0, 1 graceful, 2 hard */
 	long long stop_deadline;
 	int hup_pending;
+	int usr2_pending;
+	unsigned upgrades;		/* in-place upgrades this pid went through */
 	/* The board the workers share connections by (kakehi/board.h):
 	 * created at start, given to every worker; -1 and NULL without. */
 	int board_fd;
@@ -249,6 +252,14 @@ void sv_status_timers(long long now);
 long long sv_status_deadline(void);
 
 /* control.c */
+/* In-place upgrade hooks: the control socket and the client `keep` as
+ * handoff lines (1 ok, 0 ENOMEM); answering every other client with why
+ * and closing it; and, in the next supervisor, taking them back. */
+int sv_control_handoff(kk_str *out, const sv_origin *keep);
+void sv_control_release(const sv_origin *keep, const char *why);
+void sv_control_adopt(int fd, const char *path, int ours, unsigned next_serial);
+int sv_control_adopt_client(int fd, unsigned serial, unsigned uid, const char *actor,
+    const char *in, size_t inlen, const char *out, size_t outlen, sv_origin *o);
 void sv_control_open(const char *path);
 /* Stops accepting and removes the socket file; clients stay until their
  * replies are written. */
@@ -274,6 +285,32 @@ long long sv_control_deadline(void);
 
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);
+/* The worker binary for -W given (NULL: beside this binary, else PATH);
+ * NULL with err when there is none. */
+const char *sv_find_worker(const char *given, char *err, size_t errlen);
+/* Traps the signals the loop reads; the selfpipe fd, or dies. */
+int sv_signals_init(void);
+
+/* handoff.c: the in-place upgrade. sv_upgrade_start checks the request
+ * (binary, kakehi-upgrade, worker channels), writes the handoff and execs
+ * kakehi-upgrade; it returns only when it refused, having replied to o.
+ * sv_handoff_check is --check-handoff: reads and validates a handoff,
+ * acting on nothing, and returns the exit code. sv_handoff_adopt is
+ * --handoff: takes the state, sockets, workers and client over into sv,
+ * or execs the previous binary when it cannot; sv_handoff_done then
+ * answers the client and starts what follows an upgrade. */
+void sv_upgrade_start(const sv_origin *o, const char *binary, int no_workers,
+    const char *verbline);
+int sv_handoff_check(int fd);
+void sv_handoff_adopt(int fd, const char *rollback);
+void sv_handoff_done(void);
+
+/* listeners.c, for the handoff: takes over a listening socket, a spare
+ * or not. */
+int sv_listeners_adopt(const char *addr, int fd, int spare);
+
+/* status.c, for the handoff: status answers worker slot still owes. */
+unsigned sv_status_owed(unsigned slot);
 
 /* readiness.c: what the service manager is told (s6 -d fd, systemd's
  * $NOTIFY_SOCKET). Every call is cheap and never blocks; without

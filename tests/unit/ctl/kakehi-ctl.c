@@ -239,6 +239,30 @@ main(void)
 			is_str(slurp(err), "kakehi-ctl: state save: disk full\n", "refusal on stderr");
 			slurp(out);
 		}
+		{
+			const char *argv[] = { "kakehi-ctl", "-s", path, "upgrade", "--binary",
+			    "new/kakehi-supervisor", 0 };
+
+			pid = fake_supervisor(lfd, reqf, KK_REPLY_OK, "upgraded");
+			r = run_ctl(6, argv, out, err);
+			waitpid(pid, &st, 0);
+			snprintf(want, sizeof want, "upgrade\n--binary\n%s/new/kakehi-supervisor\n",
+			    cwd);
+			is_str(file_text(reqf), want, "upgrade --binary: relative path made absolute");
+			slurp(out);
+		}
+		{
+			const char *argv[] = { "kakehi-ctl", "-s", path, "upgrade",
+			    "--binary=new/kakehi-supervisor", "--no-workers", 0 };
+
+			pid = fake_supervisor(lfd, reqf, KK_REPLY_OK, "upgraded");
+			r = run_ctl(6, argv, out, err);
+			waitpid(pid, &st, 0);
+			snprintf(want, sizeof want, "upgrade\n--binary=%s/new/kakehi-supervisor\n"
+			    "--no-workers\n", cwd);
+			is_str(file_text(reqf), want, "upgrade --binary=: relative path made absolute");
+			slurp(out);
+		}
 		unlink(path);
 		unlink(reqf);
 		rmdir(dir);

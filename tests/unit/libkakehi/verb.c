@@ -61,6 +61,9 @@ static const char *const good[] = {
 	"reload /etc/kakehi/kakehi.conf",
 	"shutdown",
 	"shutdown --hard",
+	"upgrade",
+	"upgrade --binary /usr/local/bin/kakehi-supervisor --no-workers",
+	"upgrade --no-workers --binary=new/kakehi-supervisor",
 	"upgrade workers",
 };
 
@@ -186,6 +189,9 @@ static const struct bad bad[] = {
 	{ "state save ''", "empty file name" },
 	{ "reload a b", "unexpected argument \"b\"" },
 	{ "shutdown --soft", "unknown option \"--soft\"" },
+	{ "upgrade now", "unexpected argument \"now\"" },
+	{ "upgrade --binary", "--binary needs a value" },
+	{ "upgrade --no-workers=1", "--no-workers takes no value" },
 	{ "upgrade workers now", "unexpected argument \"now\"" },
 };
 
