@@ -101,11 +101,15 @@ check: deps
 
 # tools/check-tools stops the run before the build when a command the
 # tests need is missing, naming its package (tools/install-deps --list).
+# Two test files run at once: most of a hitless test's time is spent
+# waiting (drains, timeouts, loads of a few seconds), and each test has its
+# own ports and temporary directory. CHECK_JOBS=1 runs them one by one.
+CHECK_JOBS ?= 2
 check-fast:
 	@./tools/check-tools -n "make check" build check
 	$(MAKE) tests
 	KK_BIN=$(CURDIR)/$(B)/bin KK_TESTBIN=$(CURDIR)/$(B)/tests/tools \
-	  prove -f $(UNIT_TESTS) $(INTEGRATION_TESTS)
+	  prove -f -j$(CHECK_JOBS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 check-asan:
 	$(MAKE) B=build-asan SAN_FLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" check-fast
