@@ -376,3 +376,17 @@ kk_handoff_unhex(kk_str *out, const char *hex)
 	out->s[out->len] = 0;
 	return 1;
 }
+
+void
+kk_handoff_exec_previous(int self, const char *fdtext, const char *reason)
+{
+	const char *argv[6];
+
+	argv[0] = "kakehi-supervisor";
+	argv[1] = "--handoff";
+	argv[2] = fdtext;
+	argv[3] = "--rollback";
+	argv[4] = reason;
+	argv[5] = 0;
+	fexecve(self, (char *const *)argv, environ);
+}

@@ -359,7 +359,6 @@ static void
 adopt_failed(const char *why)
 {
 	char fdbuf[16], reason[KK_ERRLEN];
-	const char *argv[6];
 
 	if (ad.rollback || ad.self < 0)
 		strerr_dief(111, "unable to adopt the handoff: ", why, "; the service is"
@@ -368,15 +367,9 @@ adopt_failed(const char *why)
 	snprintf(reason, sizeof reason, "the new supervisor could not adopt the handoff: %s",
 	    why);
 	snprintf(fdbuf, sizeof fdbuf, "%d", ad.fd);
-	argv[0] = "kakehi-supervisor";
-	argv[1] = "--handoff";
-	argv[2] = fdbuf;
-	argv[3] = "--rollback";
-	argv[4] = reason;
-	argv[5] = 0;
 	kk_handoff_cloexec(ad.body.s, ad.body.len, 0);
 	fcntl(ad.fd, F_SETFD, 0);
-	fexecve(ad.self, (char *const *)argv, environ);
+	kk_handoff_exec_previous(ad.self, fdbuf, reason);
 	strerr_diefusys(111, "exec the previous supervisor binary again; the service is"
 	    " down: restart the supervisor");
 }

@@ -75,19 +75,11 @@ self_fd(const kk_str *body)
 static void
 rollback(int self, const char *fdtext, const char *reason)
 {
-	const char *argv[6];
-
 	strerr_warnw2x("the previous supervisor takes over again: ", reason);
 	if (self < 0)
 		strerr_dief(111, "the handoff names no previous binary to go back to; the"
 		    " service is down: restart the supervisor");
-	argv[0] = "kakehi-supervisor";
-	argv[1] = "--handoff";
-	argv[2] = fdtext;
-	argv[3] = "--rollback";
-	argv[4] = reason;
-	argv[5] = 0;
-	fexecve(self, (char *const *)argv, environ);
+	kk_handoff_exec_previous(self, fdtext, reason);
 	strerr_diefusys(111, "exec the previous supervisor binary again; the service is"
 	    " down: restart the supervisor");
 }

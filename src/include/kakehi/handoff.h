@@ -76,6 +76,10 @@ int kk_handoff_check_fds(const char *body, size_t len, char *err, size_t errlen)
 /* Sets (on) or clears close-on-exec on every fd body names: cleared,
  * they survive the exec of the next program of the handoff. */
 void kk_handoff_cloexec(const char *body, size_t len, int on);
+/* The way back: execs the previous supervisor binary (self, held with
+ * O_PATH) on the handoff in fd, told why (--rollback). Returns only when
+ * the exec failed, with errno. */
+void kk_handoff_exec_previous(int self, const char *fdtext, const char *reason);
 /* Hex for bytes that travel in a line (a channel's undecoded input). */
 int kk_handoff_cathex(kk_str *out, const char *, size_t);
 /* Decodes hex into out; 1 ok, 0 not hex or ENOMEM. */
