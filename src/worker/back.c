@@ -301,13 +301,7 @@ static void
 ep_put(void *ctx, const char *p, size_t n)
 {
 	kk_back *b = ctx;
-	kk_buf *out = &b->conn.out;
-	if (b->req_body == KK_H1_BODY_CHUNKED)
-		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
-	else {
-		memcpy(kk_buf_tail(out), p, n);
-		out->len += (uint32_t)n;
-	}
+	kk_h1_put_body(&b->conn.out, b->req_body == KK_H1_BODY_CHUNKED, p, n);
 }
 
 /* Whether a whole buffer of body bytes can be queued as it is. */
@@ -323,9 +317,7 @@ static void
 ep_put_buf(void *ctx, kk_buf *buf)
 {
 	kk_back *b = ctx;
-	kk_buf_give(&b->conn.out);
-	b->conn.out = *buf;
-	memset(buf, 0, sizeof *buf);
+	kk_buf_move(&b->conn.out, buf);
 }
 
 /* Trailer fields go up only after chunks, the last chunk with them;

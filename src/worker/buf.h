@@ -42,6 +42,16 @@ kk_buf_trim(kk_buf *b)		/* gives back a drained buffer */
 		kk_buf_give(b);
 }
 
+/* Hands src's buffer whole to dst (whose own goes back to the pool):
+ * bytes change owner without a copy, and src is left empty. */
+static inline void
+kk_buf_move(kk_buf *dst, kk_buf *src)
+{
+	kk_buf_give(dst);
+	*dst = *src;
+	memset(src, 0, sizeof *src);
+}
+
 static inline char *
 kk_buf_tail(const kk_buf *b)
 {

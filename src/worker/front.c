@@ -606,13 +606,7 @@ static void
 ep_put(void *ctx, const char *p, size_t n)
 {
 	h1s *q = ctx;
-	kk_buf *out = &q->front->conn.out;
-	if (q->out == OUT_CHUNKED)
-		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
-	else {
-		memcpy(kk_buf_tail(out), p, n);
-		out->len += (uint32_t)n;
-	}
+	kk_h1_put_body(&q->front->conn.out, q->out == OUT_CHUNKED, p, n);
 }
 
 /* Whether a whole buffer of body bytes can be queued as it is (no
@@ -628,10 +622,7 @@ static void
 ep_put_buf(void *ctx, kk_buf *buf)
 {
 	h1s *q = ctx;
-	kk_conn *c = &q->front->conn;
-	kk_buf_give(&c->out);
-	c->out = *buf;
-	memset(buf, 0, sizeof *buf);
+	kk_buf_move(&q->front->conn.out, buf);
 }
 
 /* Trailer fields go out only after chunks, the last chunk with them;

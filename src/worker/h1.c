@@ -895,6 +895,17 @@ kk_h1_put_chunk(char *out, const char *p, size_t n)
 	return (size_t)hl + n + 2;
 }
 
+void
+kk_h1_put_body(kk_buf *out, int chunked, const char *p, size_t n)
+{
+	if (chunked)
+		out->len += (uint32_t)kk_h1_put_chunk(kk_buf_tail(out), p, n);
+	else {
+		memcpy(kk_buf_tail(out), p, n);
+		out->len += (uint32_t)n;
+	}
+}
+
 static inline int
 hexval(unsigned char c)
 {

@@ -120,6 +120,9 @@ kk_h1_chunk_init(kk_h1chunk *d)
  * (RFC 9112 §7.1); out has room for n + KK_H1_CHUNK_OVERHEAD. Returns the
  * bytes written. */
 size_t kk_h1_put_chunk(char *out, const char *p, size_t n);
+/* Appends body bytes p[0, n) to out: as one chunk when chunked (out has
+ * room for n + KK_H1_CHUNK_OVERHEAD), else as they are. */
+void kk_h1_put_body(kk_buf *out, int chunked, const char *p, size_t n);
 /* Consumes framing bytes from p[0, len), *used says how many. Returns
  * KK_H1_CHUNK_DATA when data starts at p + *used (d->left bytes, of which
  * the caller takes what it can, then lowers d->left and calls again),

@@ -83,9 +83,7 @@ flush_held(kk_tunnel *t, kk_conn *r, kk_conn *w, size_t *moved)
 {
 	uint32_t before;
 	if (r->in.len && !w->out.len) {
-		kk_buf_give(&w->out);
-		w->out = r->in;
-		memset(&r->in, 0, sizeof r->in);
+		kk_buf_move(&w->out, &r->in);
 	}
 	if (!w->out.len)
 		return 0;
