@@ -5,11 +5,22 @@
 # reached the backend byte for byte, and answers each request 200 with the
 # body "ok". It frames requests the way the proxy sends them (Content-Length
 # or chunked) and exits after SECONDS (default 300) whatever happens.
+# With "trailers" (record.py FILE SECONDS trailers, for trailers.t) it answers
+# by path: /sum a chunked body whose trailer section carries X-Sum, announced
+# by a Trailer field; /framing the same with framing and routing fields among
+# the trailers too; /quiet trailers nobody announced; anything else 200 "ok".
 import os, socket, sys, threading
 
 path = sys.argv[1]
 life = float(sys.argv[2]) if len(sys.argv) > 2 else 300.0
-ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+CHUNKS = b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+ANSWERS = {
+    b"/sum": b"HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\n" + CHUNKS + b"X-Sum: 42\r\n\r\n",
+    b"/framing": b"HTTP/1.1 200 OK\r\nTrailer: X-Sum\r\n" + CHUNKS +
+        b"Content-Length: 9\r\nX-Sum: 42\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"/quiet": b"HTTP/1.1 200 OK\r\n" + CHUNKS + b"X-Sum: 42\r\n\r\n",
+} if len(sys.argv) > 3 and sys.argv[3] == "trailers" else {}
 
 
 def request_end(buf):
@@ -65,8 +76,9 @@ def serve(c):
                 n = request_end(buf)
                 if not n:
                     break
+                target = buf.split(b" ", 2)[1]
                 buf = buf[n:]
-                c.sendall(ANSWER)
+                c.sendall(ANSWERS.get(target, OK))
 
 
 s = socket.socket()

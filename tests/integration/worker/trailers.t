@@ -10,7 +10,7 @@
 . "$(dirname "$0")/common.sh"
 
 rec=$T/rec
-kk_spawn trailerback python3 "$kw_dir/trailerback.py" "$rec"
+kk_spawn trailerback python3 "$kw_dir/record.py" "$rec" 300 trailers
 kk_wait_for 10 test -s "$T/trailerback.log" ||
 	{ echo "Bail out! backend did not start" ; exit 1 ; }
 pb=$(head -n 1 "$T/trailerback.log")
