@@ -153,6 +153,12 @@ kk_backend() {	# kk_backend NAME [ARGS...]: starts kk-testbackend on a free port
 	kk_port=$(head -n 1 "$T/backend-$_name.log")
 }
 
+kk_certs() {	# kk_certs: writes the test certificates (tests/tools/kk-mkcerts) to $T/certs; sets kk_certs_dir
+	kk_certs_dir=$T/certs
+	"$(dirname "$0")/../../tools/kk-mkcerts" "$kk_certs_dir" ||
+		{ echo "Bail out! kk-mkcerts failed" ; exit 1 ; }
+}
+
 # HTTP through curl: body on stdout; kk_http_code prints only the status.
 kk_curl() { curl -sS --max-time 10 "$@" ; }
 kk_http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" ; }
