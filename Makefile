@@ -167,7 +167,10 @@ FUZZ_CC ?= clang
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(sort $(wildcard tests/fuzz/*.c)))
 .PHONY: fuzz
 fuzz: $(FUZZ_TARGETS)
-$(FUZZ_TARGETS): $(B)/fuzz/%: tests/fuzz/%.c $(wildcard src/worker/*.c src/worker/*.h) config.mak
+# Each target includes the worker sources it tests; llhttp (for h1) is
+# linked from the same private library as the worker's.
+$(FUZZ_TARGETS): $(B)/fuzz/%: tests/fuzz/%.c $(wildcard src/worker/*.c src/worker/*.h) \
+    $(LIBLLHTTP) config.mak
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS_AUTO) -Isrc -std=c99 -Wall -Wextra -g -O1 \
-	  -fsanitize=fuzzer,address,undefined -o $@ $<
+	$(FUZZ_CC) $(ALL_CPPFLAGS) -Isrc -std=c99 -Wall -Wextra -g -O1 \
+	  -fsanitize=fuzzer,address,undefined -o $@ $< $(LIBLLHTTP)

@@ -4,11 +4,8 @@
  * it accepts parses again, once re-serialised, to the same method, target,
  * host and framing, so the backend reads what was routed; and the chunked
  * decoder gives the same data and verdict whether its input comes whole or
- * one byte at a time. Build and run from the top of the tree, after make:
- *   clang -D_GNU_SOURCE -Isrc/include -I/usr/share/include/llhttp -Isrc \
- *     -std=c99 -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -o build/h1-fuzz tests/fuzz/h1.c build/libllhttp.a
- *   build/h1-fuzz -max_total_time=60 */
+ * one byte at a time. Build and run: make fuzz; build/fuzz/h1
+ * -max_total_time=60 (tests/fuzz/README). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
