@@ -249,7 +249,7 @@ ep_send_head(void *ctx, const kk_reqhead *h)
 	size_t n;
 	if (!kk_buf_take(out, NULL))
 		return 0;
-	n = kk_h1_write_request(h, kk_buf_tail(out), kk_buf_room(out));
+	n = kk_h1_write_request(h, b->bend->addr_text, kk_buf_tail(out), kk_buf_room(out));
 	if (!n)
 		return -1;
 	out->len += (uint32_t)n;

@@ -748,7 +748,7 @@ put_upgrade(wbuf *w, const kk_fields *fl, unsigned flags)
 }
 
 size_t
-kk_h1_write_request(const kk_reqhead *h, char *out, size_t cap)
+kk_h1_write_request(const kk_reqhead *h, const char *origin, char *out, size_t cap)
 {
 	wbuf w = { out, 0, cap, 0 };
 	const char *base = h->fl.base;
@@ -758,9 +758,12 @@ kk_h1_write_request(const kk_reqhead *h, char *out, size_t cap)
 	put(&w, " HTTP/1.1\r\n", 11);
 	/* The authority goes as Host (RFC 9112 §3.2), first, unless a Host
 	 * field that carries it is forwarded. */
-	if (!(h->flags & KK_HEAD_F_HOST_FIELD) && h->authority.len) {
+	if (!(h->flags & KK_HEAD_F_HOST_FIELD)) {
 		put(&w, "Host: ", 6);
-		put_span(&w, base, h->authority);
+		if (h->authority.len)
+			put_span(&w, base, h->authority);
+		else
+			put(&w, origin, strlen(origin));
 		put(&w, "\r\n", 2);
 	}
 	put_fields(&w, &h->fl, h->body == KK_BODY_UNKNOWN);

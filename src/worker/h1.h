@@ -75,9 +75,11 @@ int kk_h1_parse_response(kk_resphead *h, kk_h1info *info, const char *p, size_t 
 /* Writes a forwarded head (kk_head_forward) as HTTP/1.1: request line,
  * Host, the fields kept, Upgrade and Connection: upgrade for an upgrade
  * (its protocols but h2c), the fields the proxy added, one framing field
- * (chunked for a body of unknown length). Returns its length, 0 when cap
- * is too small. */
-size_t kk_h1_write_request(const kk_reqhead *, char *out, size_t cap);
+ * (chunked for a body of unknown length). A request that names no host
+ * (HTTP/1.0 without Host) gets Host: origin, the backend's address, since
+ * an HTTP/1.1 request must carry one (RFC 9112 §3.2). Returns its length,
+ * 0 when cap is too small. */
+size_t kk_h1_write_request(const kk_reqhead *, const char *origin, char *out, size_t cap);
 /* Writes a forwarded response head for the client. chunked: the body goes
  * out chunked; keepalive: the client connection stays open;
  * client_minor: the client's HTTP/1.x minor version. A 101 carries its

@@ -155,4 +155,15 @@ else
 	tap_diag "no IPv6 loopback: the IPv6 client case is not run"
 fi
 
+# HTTP/1.0 may omit Host; the request goes up as HTTP/1.1, which must
+# carry one: the backend's address.
+kw_start nohost \
+	'listener add http 127.0.0.1:@PORT' \
+	'cluster add any' \
+	'frontend add any --listener 127.0.0.1:@PORT' \
+	"backend add any b1 127.0.0.1:$p1"
+out=$(printf 'GET /old HTTP/1.0\r\n\r\n' | kw_raw)
+tap_like "$out" 'GET /old HTTP/1\.1' "HTTP/1.0 without Host is routed and sent as HTTP/1.1"
+tap_like "$out" "Host: 127\\.0\\.0\\.1:$p1" "with the backend's address as its Host"
+
 tap_done

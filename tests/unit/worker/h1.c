@@ -37,7 +37,7 @@ upstream(const char *raw)
 	if (req(raw) != KK_H1_OK)
 		return "(refused)";
 	kk_head_forward(&h, &fwd);
-	n = kk_h1_write_request(&h, out, sizeof out - 1);
+	n = kk_h1_write_request(&h, "198.51.100.7:80", out, sizeof out - 1);
 	out[n] = 0;
 	return out;
 }
@@ -243,6 +243,10 @@ main(void)
 	    "GET / HTTP/1.1\r\nHost: b\r\nX-Forwarded-For: 192.0.2.1\r\n"
 	    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n",
 	    "absolute-form without Host gets one");
+	is_str(upstream("GET /p HTTP/1.0\r\n\r\n"),
+	    "GET /p HTTP/1.1\r\nHost: 198.51.100.7:80\r\nX-Forwarded-For: 192.0.2.1\r\n"
+	    "X-Forwarded-Proto: http\r\nX-Forwarded-Port: 8080\r\n\r\n",
+	    "HTTP/1.0 without Host goes up as HTTP/1.1 with the backend's address as Host");
 
 	/* Upgrades (RFC 9110 §7.8): forwarded with Connection: upgrade,
 	 * re-serialised, only when asked for properly; h2c never. */
@@ -292,7 +296,7 @@ main(void)
 		kk_fwd fwd = { "192.0.2.1", NULL };
 		req("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
 		kk_head_forward(&h, &fwd);
-		is_int(kk_h1_write_request(&h, small, sizeof small), 0, "no room: 0, nothing half-written");
+		is_int(kk_h1_write_request(&h, "198.51.100.7:80", small, sizeof small), 0, "no room: 0, nothing half-written");
 	}
 
 	/* Responses. */
