@@ -631,10 +631,16 @@ end:
 	return ok;
 }
 
+/* The state of the file a reload diffs against. It is only read by the
+ * diff, so it is a scratch state (no allocation per string), and it is
+ * kept from one reload to the next: its memory, not its content, serves
+ * again, already faulted in. */
+static kk_state next;
+static int next_ready;
+
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
- * the transaction's journal. The file's state is only read by the diff,
- * so it is a scratch state: no allocation per string, freed at once. */
+ * the transaction's journal. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
@@ -642,21 +648,21 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	char err[KK_ERRLEN];
 	kk_str diff = KK_STR_ZERO;
 	kk_journal j = KK_JOURNAL_ZERO;
-	kk_state next;
 
-	if (!kk_state_load_file_scratch(&next, file, err, sizeof err)) {
-		kk_state_free(&next);
+	if (!next_ready) {
+		kk_state_init(&next);
+		next_ready = 1;
+	}
+	if (!kk_state_reuse_file_scratch(&next, file, err, sizeof err)) {
 		sv_audit(o, verbline, 0, err);
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
 		return;
 	}
 	if (!kk_state_diff(&sv.state, &next, &diff) || !kk_str_ready(&diff, 1)) {
-		kk_state_free(&next);
 		kk_str_free(&diff);
 		sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 		return;
 	}
-	kk_state_free(&next);
 	if (!diff.len) {
 		kk_str_free(&diff);
 		sv_audit(o, verbline, 1, 0);
