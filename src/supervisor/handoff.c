@@ -151,8 +151,8 @@ flush_channels(char *err, size_t errlen)
 			return 0;
 		}
 		if (iopause_g(p, n, &until) < 0 && errno != EINTR) {
-			snprintf(err, errlen, "upgrade: unable to wait for the worker channels: %s;"
-			    " nothing changed", strerror(errno));
+			snprintf(err, errlen, "upgrade: unable to wait for the worker channels:"
+			    " %s; nothing changed", strerror(errno));
 			return 0;
 		}
 	}
