@@ -1374,24 +1374,55 @@ kk_state_load_text(kk_state *st, const char *text, size_t len, const char *sourc
 	return 1;
 }
 
+/* Empties a scratch state for another load, keeping its memory: the
+ * arena's largest chunk, the arrays and the index tables. */
+static void
+scratch_clear(kk_state *st)
+{
+	kk_index_clear(&st->lindex);
+	kk_index_clear(&st->cindex);
+	kk_index_clear(&st->findex);
+	kk_index_clear(&st->bindex);
+	kk_arena_reset(st->arena);
+	kk_setting_free(&st->set);
+	kk_setting_defaults(&st->set);
+	st->nlisteners = st->nclusters = st->nfrontends = st->nbackends = 0;
+	st->dclusters = st->dfrontends = st->dbackends = 0;
+	st->journals = 0;
+}
+
+int
+kk_state_reuse_scratch(kk_state *st, const char *text, size_t len, const char *source,
+    char *err, size_t errlen)
+{
+	if (st->arena) {
+		scratch_clear(st);
+	} else {
+		kk_state_free(st);
+		if (!(st->arena = calloc(1, sizeof *st->arena))) {
+			snprintf(err, errlen, "%s: out of memory; nothing changed", source);
+			return 0;
+		}
+		st->lindex.keys = st->cindex.keys = st->findex.keys = st->bindex.keys = st->arena;
+	}
+	/* The strings and keys of a state take about as many bytes as its
+	 * lines: one chunk holds them all. */
+	kk_arena_hint(st->arena, len + len / 2);
+	if (!load_lines(st, text, len, source, err, errlen)) {
+		scratch_clear(st);
+		return 0;
+	}
+	return 1;
+}
+
 int
 kk_state_load_scratch(kk_state *st, const char *text, size_t len, const char *source,
     char *err, size_t errlen)
 {
 	kk_state_init(st);
-	if (!(st->arena = calloc(1, sizeof *st->arena))) {
-		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
-		return 0;
-	}
-	/* The strings and keys of a state take about as many bytes as its
-	 * lines: one chunk holds them all. */
-	kk_arena_hint(st->arena, len + len / 2);
-	st->lindex.keys = st->cindex.keys = st->findex.keys = st->bindex.keys = st->arena;
-	if (!load_lines(st, text, len, source, err, errlen)) {
-		kk_state_free(st);
-		return 0;
-	}
-	return 1;
+	if (kk_state_reuse_scratch(st, text, len, source, err, errlen)) return 1;
+	kk_state_free(st);
+	return 0;
 }
 
 /* The whole of path in text (NUL-terminated when not empty). 1 ok, 0
@@ -1454,18 +1485,22 @@ kk_state_load_file(kk_state *st, const char *path, char *err, size_t errlen)
 }
 
 int
-kk_state_load_file_scratch(kk_state *st, const char *path, char *err, size_t errlen)
+kk_state_reuse_file_scratch(kk_state *st, const char *path, char *err, size_t errlen)
 {
 	kk_str text = KK_STR_ZERO;
-	int r;
-	if (!read_file(path, &text, err, errlen)) {
-		kk_str_free(&text);
-		kk_state_init(st);
-		return 0;
-	}
-	r = kk_state_load_scratch(st, text.s ? text.s : "", text.len, path, err, errlen);
+	int r = read_file(path, &text, err, errlen)
+	    && kk_state_reuse_scratch(st, text.s ? text.s : "", text.len, path, err, errlen);
 	kk_str_free(&text);
 	return r;
+}
+
+int
+kk_state_load_file_scratch(kk_state *st, const char *path, char *err, size_t errlen)
+{
+	kk_state_init(st);
+	if (kk_state_reuse_file_scratch(st, path, err, errlen)) return 1;
+	kk_state_free(st);
+	return 0;
 }
 
 /* One kind's index against its array: every live slot found at its own

@@ -52,8 +52,8 @@ struct client {
 	int busy;		/* a reply is owed: stop reading */
 	unsigned long long held;	/* nonzero: queue position of a held mutation */
 	int closing;		/* close once out is written */
-	long long since;	/* ms: connected, last reply queued or written */
-	long long frame_at;	/* ms: the first byte of the frame in `in` */
+	tain since;		/* connected, last reply queued or written */
+	tain frame_at;		/* the first byte of the frame in `in` */
 };
 
 static client clients[SV_MAX_CLIENTS];
@@ -233,18 +233,20 @@ client_wait(const client *c)
 	return c->closing ? CW_WRITE : CW_IDLE;
 }
 
-/* 0 when none. A client slow to read its reply gets the idle bound from
- * its last progress. */
-static long long
-client_deadline(const client *c)
+/* tain_zero when none. A client slow to read its reply gets the idle
+ * bound from its last progress. */
+static void
+client_deadline(const client *c, tain *d)
 {
 	switch (client_wait(c)) {
 	case CW_REPLY:
-		return 0;
+		*d = tain_zero;
+		break;
 	case CW_FRAME:
-		return c->frame_at + CLIENT_FRAME_MS;
+		sv_tain_after(d, &c->frame_at, CLIENT_FRAME_MS);
+		break;
 	default:
-		return c->since + CLIENT_IDLE_MS;
+		sv_tain_after(d, &c->since, CLIENT_IDLE_MS);
 	}
 }
 
@@ -257,18 +259,17 @@ evictable(void)
 {
 	client *best = 0;
 	enum cwait best_w = CW_REPLY;
-	long long now = sv_now();
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
 		enum cwait w = client_wait(c);
-		if (c->fd < 0 || w == CW_REPLY || now - c->since < CLIENT_EVICT_MIN_MS)
+		if (c->fd < 0 || w == CW_REPLY || sv_ms_since(&c->since) < CLIENT_EVICT_MIN_MS)
 			continue;
 		if (w != CW_IDLE)
 			w = CW_FRAME;	/* one rank for both */
 		if (!best || (w == CW_IDLE && best_w != CW_IDLE)
-		    || (w == best_w && c->since < best->since)) {
+		    || (w == best_w && tain_less(&c->since, &best->since))) {
 			best = c;
 			best_w = w;
 		}
@@ -342,7 +343,7 @@ on_accept(void)
 		c->fd = fd;
 		c->serial = next_serial++;
 		c->uid = cred.uid;
-		c->since = sv_now();
+		sv_now(&c->since);
 		c->origin.slot = (int)(c - clients);
 		c->origin.serial = c->serial;
 		sv_actor_of_peer(&c->origin, cred.pid, cred.uid);
@@ -392,7 +393,8 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 		return;
 	c->busy = 0;
 	c->held = 0;
-	c->since = c->frame_at = sv_now();
+	sv_now(&c->since);
+	c->frame_at = c->since;
 	kk_str_reset(&c->req);
 }
 
@@ -631,10 +633,16 @@ end:
 	return ok;
 }
 
+/* The state of the file a reload diffs against. It is only read by the
+ * diff, so it is a scratch state (no allocation per string), and it is
+ * kept from one reload to the next: its memory, not its content, serves
+ * again, already faulted in. */
+static kk_state next;
+static int next_ready;
+
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
- * the transaction's journal. The file's state is only read by the diff,
- * so it is a scratch state: no allocation per string, freed at once. */
+ * the transaction's journal. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
@@ -642,21 +650,21 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	char err[KK_ERRLEN];
 	kk_str diff = KK_STR_ZERO;
 	kk_journal j = KK_JOURNAL_ZERO;
-	kk_state next;
 
-	if (!kk_state_load_file_scratch(&next, file, err, sizeof err)) {
-		kk_state_free(&next);
+	if (!next_ready) {
+		kk_state_init(&next);
+		next_ready = 1;
+	}
+	if (!kk_state_reuse_file_scratch(&next, file, err, sizeof err)) {
 		sv_audit(o, verbline, 0, err);
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
 		return;
 	}
 	if (!kk_state_diff(&sv.state, &next, &diff) || !kk_str_ready(&diff, 1)) {
-		kk_state_free(&next);
 		kk_str_free(&diff);
 		sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 		return;
 	}
-	kk_state_free(&next);
 	if (!diff.len) {
 		kk_str_free(&diff);
 		sv_audit(o, verbline, 1, 0);
@@ -893,7 +901,7 @@ next_frame(client *c)
 	}
 	memmove(c->in.s, c->in.s + KK_FRAME_HDRLEN + n, c->in.len - KK_FRAME_HDRLEN - n);
 	c->in.len -= KK_FRAME_HDRLEN + n;
-	c->frame_at = sv_now();
+	sv_now(&c->frame_at);
 	return 1;
 }
 
@@ -1001,7 +1009,7 @@ on_write(client *c)
 		}
 		memmove(c->out.s, c->out.s + r, c->out.len - (size_t)r);
 		c->out.len -= (size_t)r;
-		c->since = sv_now();
+		sv_now(&c->since);
 	}
 }
 
@@ -1021,8 +1029,9 @@ on_read(client *c)
 		drop_client(c);
 		return;
 	}
-	if (!c->in.len)
-		c->frame_at = sv_now();
+	if (!c->in.len) {
+		sv_now(&c->frame_at);
+	}
 	if (!kk_str_catb(&c->in, buf, (size_t)r)) {
 		drop_client(c);
 		return;
@@ -1039,14 +1048,17 @@ on_read(client *c)
 }
 
 void
-sv_control_timers(long long now)
+sv_control_timers(void)
 {
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
-		long long d;
-		if (c->fd < 0 || !(d = client_deadline(c)) || d > now)
+		tain d;
+		if (c->fd < 0)
+			continue;
+		client_deadline(c, &d);
+		if (!sv_deadline_due(&d))
 			continue;
 		if (client_wait(c) == CW_FRAME)
 			sv_warn_limited(&rl_deadline, "closing control client %s: its request"
@@ -1059,30 +1071,31 @@ sv_control_timers(long long now)
 	}
 }
 
-long long
-sv_control_deadline(void)
+void
+sv_control_deadline(tain *earliest)
 {
-	long long d = 0, now = sv_now();
 	int full = 1;
 	unsigned i;
 
+	tain_now_g();
 	for (i = 0; i < SV_MAX_CLIENTS; i++)
 		if (clients[i].fd < 0)
 			full = 0;
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		const client *c = &clients[i];
-		long long x;
-		if (c->fd < 0 || !(x = client_deadline(c)))
+		tain x, evict;
+		if (c->fd < 0)
+			continue;
+		client_deadline(c, &x);
+		if (!sv_deadline_set(&x))
 			continue;
 		/* Slots full: the backlog is looked at again when this one
 		 * may make room (once it may, the listener is polled). */
-		if (full && c->since + CLIENT_EVICT_MIN_MS > now
-		    && c->since + CLIENT_EVICT_MIN_MS < x)
-			x = c->since + CLIENT_EVICT_MIN_MS;
-		if (!d || x < d)
-			d = x;
+		sv_tain_after(&evict, &c->since, CLIENT_EVICT_MIN_MS);
+		if (full && tain_future(&evict) && tain_less(&evict, &x))
+			x = evict;
+		sv_deadline_earliest(earliest, &x);
 	}
-	return d;
 }
 
 void
@@ -1202,7 +1215,8 @@ sv_control_adopt_client(int fd, unsigned serial, unsigned uid, const char *actor
 	c->serial = serial;
 	c->uid = (uid_t)uid;
 	c->busy = 1;
-	c->since = c->frame_at = sv_now();
+	sv_now(&c->since);
+	c->frame_at = c->since;
 	c->origin.slot = 0;
 	c->origin.serial = serial;
 	snprintf(c->origin.actor, sizeof c->origin.actor, "%s", actor);
