@@ -56,6 +56,19 @@ tap_is "$(ctl certificate list "$L" | awk '{ print $2 }' | tr '\n' ' ')" "$fa $f
 tap_like "$(ctl --json certificate list)" \
 	"\"fingerprint\":\"$fw\",\"names\":\\[\"\\*\\.w\\.test\"\\]" "certificate list --json"
 
+# The largest certificate an operator gives fits a control frame: a
+# 4096-bit RSA key, its chain up to the root.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 -out "$T/big.key" 2>/dev/null
+openssl req -new -key "$T/big.key" -subj /CN=big.test -out "$T/big.csr" 2>/dev/null
+printf 'subjectAltName=DNS:big.test\n' > "$T/big.ext"
+openssl x509 -req -in "$T/big.csr" -CA "$c/inter.crt" -CAkey "$c/inter.key" -days 30 \
+	-set_serial 4096 -extfile "$T/big.ext" -out "$T/big.crt" 2>/dev/null
+cat "$c/inter.crt" "$c/ca.crt" > "$T/big.chain"
+tap_ok "a 4096-bit RSA key with a chain to the root" \
+	ctl certificate add "$L" --cert "$T/big.crt" --key "$T/big.key" --chain "$T/big.chain"
+tap_like "$(ctl certificate list "$L")" " key rsa chain names big.test\$" "listed as rsa"
+tap_ok "and removed" ctl certificate remove "$L" "$(fp "$T/big.crt")"
+
 # Every bad input: a clear message, and the state as it was.
 ctl state dump > "$T/before"
 refused() {	# refused CODE WANT-REGEX NAME ARGS...: kakehi-ctl ARGS exits CODE saying WANT
