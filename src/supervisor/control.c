@@ -635,6 +635,7 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 {
 	diffkey *rm = 0, k;
 	size_t nrm = 0, cap = 0, added = 0, changed = 0, settings = 0, other = 0;
+	size_t xadded = 0, xremoved = 0;
 	const char *p, *end = diff + len;
 	int add, ok = 0, any = 0;
 
@@ -666,6 +667,12 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 			}
 		} else if (n > 4 && !memcmp(p, "set ", 4))
 			settings++;
+		/* A certificate's add line names no fingerprint (its identity):
+		 * adds and removes are counted apart. */
+		else if (n > 16 && !memcmp(p, "certificate add ", 16))
+			xadded++;
+		else if (n > 19 && !memcmp(p, "certificate remove ", 19))
+			xremoved++;
 		else if (n)
 			other++;
 		p += n + 1;
@@ -677,6 +684,8 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 	PART(nrm - changed, "removed");
 	PART(changed, "changed");
 	PART(settings, settings == 1 ? "setting" : "settings");
+	PART(xadded, xadded == 1 ? "certificate added" : "certificates added");
+	PART(xremoved, xremoved == 1 ? "certificate removed" : "certificates removed");
 	PART(other, other == 1 ? "other line" : "other lines");
 #undef PART
 	ok = kk_str_ready(out, 1);

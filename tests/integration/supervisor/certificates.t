@@ -187,6 +187,28 @@ ctl state dump > "$T/dump2"
 tap_ok "restarted from the saved state: the same state" cmp "$T/dump1" "$T/dump2"
 tap_ok "state save again" ctl state save "$T/s/state"
 tap_ok "the same state file and certificate files" diff -r "$T/s1" "$T/s"
+
+# A reload adds what the file adds, counted, its lines listed without
+# their bytes; one with an expired certificate changes nothing.
+{ sed -n '/^set/p; /^listener/p; /^certificate/p' "$T/s/state" | sed "s| state.certs/| $T/s/state.certs/|g"
+  echo "certificate add $L --cert $c/wild.crt --key $c/wild.key"
+  sed -n '/^cluster/p; /^frontend/p' "$T/s/state" ; } > "$T/r.conf"
+out=$(ctl reload "$T/r.conf")
+tap_is "$?" 0 "reload adding a certificate: ok"
+tap_like "$out" "^changes: 1 certificate added\$" "counted as a certificate added"
+tap_like "$out" "^certificate add $L --cert-data \\(hidden\\) --key-data \\(hidden\\)\$" \
+	"listed without its bytes"
+tap_is "$(ctl certificate list "$L" | awk '{ print $2 }' | tr '\n' ' ')" "$fl $fb $fw " \
+	"the reloaded certificate is there"
+sed "s|$c/wild|$c/expired|g" "$T/r.conf" > "$T/r2.conf"
+ctl state dump > "$T/before"
+ctl reload "$T/r2.conf" > "$T/out" 2>&1
+tap_is "$?" 1 "reload with an expired certificate: refused"
+tap_like "$(cat "$T/out")" "r2.conf: certificate [0-9a-f]{64} of listener $L: the certificate expired on" \
+	"and says which"
+ctl state dump > "$T/after"
+tap_ok "reload refused: state unchanged" cmp "$T/before" "$T/after"
+nokey "the log after the reloads" "$T/b.log"
 kk_stop "$sv_pid"
 
 # Dates: an operator's config with an expired certificate is refused at
