@@ -615,6 +615,10 @@ test_state(void)
 	    "--cert-data is not base64");
 	refuse(&st, "certificate add 127.0.0.1:9443 --cert /nonexistent/x.crt --key a.key",
 	    "unable to open /nonexistent/x.crt");
+	refuse(&st, "listener add https 127.0.0.1:9444 --ciphers NOPE-CIPHER", "listener add: "
+	    "--ciphers \"NOPE-CIPHER\": the TLS library");
+	refuse(&st, "listener add https 127.0.0.1:9444 --groups X25519:NOPE", "listener add: "
+	    "--groups \"X25519:NOPE\": the TLS library");
 	refuse(&st, "listener remove 127.0.0.1:8443", "listener remove: listener 127.0.0.1:8443 "
 	    "has 2 certificates; remove them first, with: certificate remove 127.0.0.1:8443 ");
 	refuse(&st, "frontend add api --listener 127.0.0.1:8080 --host b.test --hsts 60",
