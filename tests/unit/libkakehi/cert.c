@@ -202,6 +202,8 @@ test_parse(void)
 	    "to the leaf");
 	parse_refused("a.crt", "a.key", "other-ca.crt", "", 0, "the chain does not link to "
 	    "the leaf");
+	parse_refused("a.crt", "a-enc.key", "", "", 0, "the key is not a PEM private key "
+	    "(unencrypted)");
 	parse_refused("a.crt", "a.key", "garbage.pem", "", 0, "the chain is not a list of PEM "
 	    "certificates");
 	parse_refused("a.crt", "a.key", "chain.crt", "garbage.pem", 0, "the OCSP response is "
@@ -655,6 +657,10 @@ main(void)
 	snprintf(cmd, sizeof cmd, "tests/tools/kk-mkcerts %s/c", dir);
 	if (system(cmd)) return 111;
 	strcat(dir, "/c");
+	/* An encrypted key: refused, never a passphrase prompt. */
+	snprintf(cmd, sizeof cmd, "openssl pkey -in %s/a.key -aes256 -passout pass:x -out "
+	    "%s/a-enc.key", dir, dir);
+	if (system(cmd)) return 111;
 	test_base64();
 	test_parse();
 	test_state();
