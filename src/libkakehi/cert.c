@@ -140,7 +140,8 @@ kk_cert_redact(kk_str *out, const char *text, size_t len)
 		if (hide && n) {
 			if (!kk_str_cats(out, "(hidden)")) return 0;
 		} else if (eq && data_option(w, (size_t)(eq - w))) {
-			if (!kk_str_catb(out, w, (size_t)(eq - w) + 1) || !kk_str_cats(out, "(hidden)"))
+			if (!kk_str_catb(out, w, (size_t)(eq - w) + 1)
+			    || !kk_str_cats(out, "(hidden)"))
 				return 0;
 		} else if (!kk_str_catb(out, w, n))
 			return 0;
