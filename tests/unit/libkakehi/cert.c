@@ -1,5 +1,5 @@
 /* ISC license. */
-/* Tests for src/libkakehi/cert.c, base64.c and statecert.c, and for the
+/* Tests for src/libkakehi/cert.c (kk_cert_redact too), base64.c and statecert.c, and for the
  * certificates of a state (state.c, stateprint.c, statediff.c): base64
  * vectors and refusals; kk_cert_parse on the test certificates of
  * tests/tools/kk-mkcerts and on every bad input; certificate add, replace
@@ -124,6 +124,29 @@ test_base64(void)
 		ok(r, "round trip of %zu bytes", len);
 		if (r) free(d);
 		kk_str_free(&s);
+	}
+}
+
+static void
+test_redact(void)
+{
+	static const char *const cases[][2] = {
+		{ "certificate add 127.0.0.1:443 --cert-data QUJD --key-data=S0VZ --chain-data Q0g=",
+		    "certificate add 127.0.0.1:443 --cert-data (hidden) --key-data=(hidden) "
+		    "--chain-data (hidden)" },
+		{ "certificate replace L --old FP --cert-data A  --key-data B\ncertificate remove "
+		    "L FP\nbackend add app b1 10.0.0.1:80\n", "certificate replace L --old FP "
+		    "--cert-data (hidden)  --key-data (hidden)\ncertificate remove L FP\nbackend "
+		    "add app b1 10.0.0.1:80\n" },
+		{ "frontend add app --listener 127.0.0.1:80 --host data", "frontend add app "
+		    "--listener 127.0.0.1:80 --host data" },
+		{ "x --key-data\nnext line", "x --key-data\nnext line" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		kk_str out = KK_STR_ZERO;
+		ok(kk_cert_redact(&out, cases[i][0], strlen(cases[i][0])), "redacts");
+		is_str(out.s, cases[i][1], "redacted: %.60s", cases[i][0]);
+		kk_str_free(&out);
 	}
 }
 
@@ -662,6 +685,7 @@ main(void)
 	    "%s/a-enc.key", dir, dir);
 	if (system(cmd)) return 111;
 	test_base64();
+	test_redact();
 	test_parse();
 	test_state();
 	snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 2), dir);
