@@ -629,7 +629,8 @@ kk_tlscert_covers(const kk_tlscert *c, const char *host, size_t len)
 		if (b->len == len && !memcmp(b->name, host, len))
 			return 1;
 		if (b->len > 2 && b->name[0] == '*' && dot && dot > host &&
-		    b->len - 1 == (size_t)(host + len - dot) && !memcmp(b->name + 1, dot, b->len - 1))
+		    b->len - 1 == (size_t)(host + len - dot) &&
+		    !memcmp(b->name + 1, dot, b->len - 1))
 			return 1;
 	}
 	return 0;
