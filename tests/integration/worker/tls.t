@@ -112,6 +112,13 @@ out=$(openssl s_client -connect "127.0.0.1:$P" -servername a.test -alpn h2 < /de
 tap_like "$out" 'no application protocol|alert number 120' \
 	"... with the no_application_protocol alert"
 
+# Plain HTTP on an https listener is a failed handshake, not a request.
+before=$(counters tls-handshake-failures | cut -d' ' -f2)
+out=$(printf 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n' | kw_raw 2 | head -c 5 | tr -dc 'A-Z/')
+tap_ok "plain HTTP to an https listener gets no HTTP answer" test "x$out" != "xHTTP/"
+after=$(counters tls-handshake-failures | cut -d' ' -f2)
+tap_is "$((after - before))" 1 "... and counts as a failed handshake"
+
 # Versions.
 P13() { openssl s_client -connect "127.0.0.1:$p13" -servername a.test "$@" < /dev/null ; }
 tap_ok "--tls-versions 1.3: TLS 1.3 is accepted" P13 -tls1_3
