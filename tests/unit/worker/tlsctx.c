@@ -83,15 +83,22 @@ make(const char *fp, EVP_PKEY *key, int days, const char *n1, const char *n2)
 	return c;
 }
 
+/* Prepared and linked; the index keeps nothing of c. */
 static kk_tlscert *
 add(kk_tlsctx *x, kk_certificate c)
 {
 	char err[256];
 	kk_tlscert *t = kk_tlsctx_prepare(x, &c, err, sizeof err);
+	size_t i;
 	if (!t)
 		printf("# prepare: %s\n", err);
 	else
 		kk_tlsctx_link(x, t, NULL);
+	free(c.cert.p);
+	free(c.key.p);
+	for (i = 0; i < c.nnames; i++)
+		free(c.names[i]);
+	free(c.names);
 	return t;
 }
 
@@ -198,5 +205,7 @@ main(void)
 	p.ciphers = "NO-SUCH-SUITE";
 	ok(kk_tlsctx_new(&p, err, sizeof err) == NULL && strstr(err, "NO-SUCH-SUITE"),
 	    "a cipher list the library refuses is named in the error");
+	EVP_PKEY_free(ec_key);
+	EVP_PKEY_free(rsa_key);
 	return done();
 }
