@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -48,6 +49,12 @@ struct kk_tlscert {
 	uint32_t fphash;
 	int linked;
 	char fingerprint[65];
+	/* The library's objects, made at the first handshake that picks the
+	 * certificate (load): until then, the PEM bytes of certificate,
+	 * chain and key, in one block, wiped when they go. Loading 10 000
+	 * certificates costs copies, not 10 000 parses. */
+	unsigned char *pem;
+	size_t certlen, chainlen, keylen;
 	X509 *leaf;
 	EVP_PKEY *key;
 	STACK_OF(X509) *chain;	/* without the leaf; may be empty */
@@ -278,14 +285,34 @@ kk_tlscert_ref(kk_tlscert *c)
 	c->refs++;
 }
 
+static void
+drop_objects(kk_tlscert *c)
+{
+	X509_free(c->leaf);
+	EVP_PKEY_free(c->key);	/* the libraries wipe private key numbers as they free */
+	sk_X509_pop_free(c->chain, X509_free);
+	c->leaf = NULL;
+	c->key = NULL;
+	c->chain = NULL;
+}
+
+static void
+drop_pem(kk_tlscert *c)
+{
+	if (!c->pem)
+		return;
+	OPENSSL_cleanse(c->pem, c->certlen + c->chainlen + c->keylen);
+	free(c->pem);
+	c->pem = NULL;
+}
+
 void
 kk_tlscert_unref(kk_tlscert *c)
 {
 	if (--c->refs)
 		return;
-	X509_free(c->leaf);
-	EVP_PKEY_free(c->key);	/* the libraries wipe private key numbers as they free */
-	sk_X509_pop_free(c->chain, X509_free);
+	drop_objects(c);
+	drop_pem(c);
 	free(c->ocsp);
 	free(c->b);
 	free(c);
@@ -318,39 +345,61 @@ read_certs(const kk_blob *b, STACK_OF(X509) *sk)
 	return 1;
 }
 
-/* The certificate's objects from the state's bytes, which libkakehi has
- * checked (kk_cert_parse): what fails here is memory. */
+/* The certificate's objects from its PEM bytes, which libkakehi has
+ * checked (kk_cert_parse): what fails here is memory, and then nothing
+ * is kept, so that the next handshake tries again. */
 static int
-load(kk_tlscert *c, const kk_certificate *src)
+load(kk_tlscert *c)
 {
 	STACK_OF(X509) *all = sk_X509_new_null();
 	BIO *bio = NULL;
+	kk_blob cert = { c->pem, c->certlen }, chain = { c->pem + c->certlen, c->chainlen };
 	int ok = 0;
 	if (!all || !(c->chain = sk_X509_new_null()))
 		goto out;
 	/* The leaf first; the certificate file may carry its chain after it. */
-	if (!read_certs(&src->cert, all) || !sk_X509_num(all) || !read_certs(&src->chain, all))
+	if (!read_certs(&cert, all) || !sk_X509_num(all) || !read_certs(&chain, all))
 		goto out;
 	c->leaf = sk_X509_shift(all);
 	while (sk_X509_num(all))
 		if (!sk_X509_push(c->chain, sk_X509_shift(all)))
 			goto out;
-	if (!(bio = BIO_new_mem_buf(src->key.p, (int)src->key.len)) ||
+	if (!(bio = BIO_new_mem_buf(c->pem + c->certlen + c->chainlen, (int)c->keylen)) ||
 	    !(c->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)))
 		goto out;
-	if (src->ocsp.len) {
-		if (!(c->ocsp = malloc(src->ocsp.len)))
-			goto out;
-		memcpy(c->ocsp, src->ocsp.p, src->ocsp.len);
-		c->ocsplen = src->ocsp.len;
-	}
 	ok = 1;
+	drop_pem(c);
 out:
 	if (all)
 		sk_X509_pop_free(all, X509_free);
 	BIO_free(bio);
 	ERR_clear_error();
+	if (!ok)
+		drop_objects(c);
 	return ok;
+}
+
+/* What load will need, copied from the state's certificate (which goes
+ * when a later change removes it). 1 ok, 0 ENOMEM. */
+static int
+keep_bytes(kk_tlscert *c, const kk_certificate *src)
+{
+	c->certlen = src->cert.len;
+	c->chainlen = src->chain.len;
+	c->keylen = src->key.len;
+	if (!(c->pem = malloc(c->certlen + c->chainlen + c->keylen + 1)))
+		return 0;
+	memcpy(c->pem, src->cert.p, c->certlen);
+	if (c->chainlen)
+		memcpy(c->pem + c->certlen, src->chain.p, c->chainlen);
+	memcpy(c->pem + c->certlen + c->chainlen, src->key.p, c->keylen);
+	if (src->ocsp.len) {
+		if (!(c->ocsp = malloc(src->ocsp.len)))
+			return 0;
+		memcpy(c->ocsp, src->ocsp.p, src->ocsp.len);
+		c->ocsplen = src->ocsp.len;
+	}
+	return 1;
 }
 
 /* Bucket arrays grow to keep a load of one at most. */
@@ -433,11 +482,9 @@ kk_tlsctx_prepare(kk_tlsctx *x, const kk_certificate *src, char *err, size_t err
 		c->b[i].next = NULL;
 		names += n + 1;
 	}
-	if (!load(c, src)) {
-		snprintf(err, errlen, "certificate %s: unable to load it into the TLS library "
-		    "(out of memory)", c->fingerprint);
+	if (!keep_bytes(c, src)) {
 		kk_tlscert_unref(c);
-		return NULL;
+		goto nomem_noc;
 	}
 	/* Room now, so that linking cannot fail. Each prepared certificate
 	 * asks for room for itself on top of what is linked: a batch of
@@ -608,9 +655,9 @@ kk_tlsctx_select(const kk_tlsctx *x, const char *name, size_t len, unsigned mask
 }
 
 int
-kk_tlscert_install(const kk_tlscert *c, SSL *ssl)
+kk_tlscert_install(kk_tlscert *c, SSL *ssl)
 {
-	if (!SSL_use_certificate(ssl, c->leaf) || !SSL_use_PrivateKey(ssl, c->key) ||
+	if ((!c->leaf && !load(c)) || !SSL_use_certificate(ssl, c->leaf) || !SSL_use_PrivateKey(ssl, c->key) ||
 	    !SSL_set1_chain(ssl, c->chain) ||
 	    (c->ocsp && !kk_tlshello_staple(ssl, c->ocsp, c->ocsplen))) {
 		ERR_clear_error();

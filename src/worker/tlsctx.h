@@ -3,8 +3,9 @@
  * the listener's policy (versions, TLS 1.2 suites, groups, ALPN) and the
  * index of its certificates, from which the ClientHello picks the one to
  * serve. Certificates come and go one at a time, as the journal tells
- * (tlsstate.c): adding one parses that one and links its names, never the
- * others. The per-connection side is tls.h.
+ * (tlsstate.c): adding one copies its bytes and links its names, never
+ * touching the others, and the library parses it at the first handshake
+ * that picks it. The per-connection side is tls.h.
  *
  * Selection, per handshake, by hash: the server name exactly, then the
  * one-label wildcard covering it ("*.example.com" covers "a.example.com",
@@ -76,8 +77,9 @@ void kk_tlscert_unref(kk_tlscert *);	/* frees at zero, wiping its key */
  * port): equal, or a one-label wildcard for it. */
 int kk_tlscert_covers(const kk_tlscert *, const char *host, size_t len);
 const char *kk_tlscert_fingerprint(const kk_tlscert *);
-/* Serves x on the connection ssl. 1 ok, 0 the library refused. */
-int kk_tlscert_install(const kk_tlscert *x, SSL *ssl);
+/* Serves x on the connection ssl, making its library objects the first
+ * time. 1 ok, 0 no memory or the library refused. */
+int kk_tlscert_install(kk_tlscert *x, SSL *ssl);
 
 /* tlshello.c, the only place that knows which library kakehi was built
  * with: the library's early ClientHello hook, set on a new SSL_CTX,
