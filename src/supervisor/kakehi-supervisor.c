@@ -252,6 +252,7 @@ loop(int sigfd)
 		d = min_deadline(d, sv_status_deadline());
 		d = min_deadline(d, sv_control_deadline());
 		d = min_deadline(d, sv_notify_deadline());
+		d = min_deadline(d, sv_tlskeys_deadline());
 		if (d)
 			sv_tain_of_ms(&deadline, d);
 		else
@@ -277,6 +278,7 @@ loop(int sigfd)
 		sv_status_timers(now);
 		sv_control_timers(now);
 		sv_notify_timers(now);
+		sv_tlskeys_timers(now);
 	}
 }
 
@@ -448,6 +450,7 @@ main(int argc, const char *const *argv)
 	sv_info("starting %u worker%s (%s), config %s", sv.want, sv.want == 1 ? "" : "s",
 	    sv.worker_bin, sv.config);
 	sv_notify_init();
+	sv_tlskeys_start();
 	sv_workers_scale();
 
 	loop(sigfd);
