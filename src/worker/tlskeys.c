@@ -38,6 +38,30 @@ static unsigned long long serial;
 /* Seconds a ticket lives, from the supervisor; 0: the library's default. */
 static unsigned long lifetime;
 
+/* The contexts installed, so a ring with another lifetime reaches the
+ * ones built before it (a worker builds its first before its channel
+ * brings the ring). A context leaves the list when the library frees it,
+ * through the free callback of its ex_data slot. */
+typedef struct installed installed;
+struct installed {
+	SSL_CTX *ctx;
+	installed *prev, *next;
+};
+static installed contexts = { 0, &contexts, &contexts };
+static int slot = -1;
+
+static void
+forget_ctx(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int index, long argl, void *argp)
+{
+	installed *x = ptr;
+	(void)parent; (void)ad; (void)index; (void)argl; (void)argp;
+	if (!x)
+		return;
+	x->prev->next = x->next;
+	x->next->prev = x->prev;
+	free(x);
+}
+
 static const ticket_key *
 find_key(const unsigned char *name, unsigned *at)
 {
@@ -114,6 +138,20 @@ on_ticket(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *c,
 void
 kk_tls_keys_install(SSL_CTX *ctx)
 {
+	installed *x;
+	if (slot < 0)
+		slot = SSL_CTX_get_ex_new_index(0, 0, 0, 0, forget_ctx);
+	/* Without its entry a context keeps the lifetime it gets here. */
+	if (slot >= 0 && !SSL_CTX_get_ex_data(ctx, slot) && (x = malloc(sizeof *x))) {
+		if (SSL_CTX_set_ex_data(ctx, slot, x) == 1) {
+			x->ctx = ctx;
+			x->next = contexts.next;
+			x->prev = &contexts;
+			contexts.next->prev = x;
+			contexts.next = x;
+		} else
+			free(x);
+	}
 #ifdef KAKEHI_TLS_OPENSSL
 	SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, on_ticket);
 #else
@@ -170,6 +208,9 @@ kk_tls_keys_set(unsigned argc, const char *const *argv, char *err, size_t errlen
 	OPENSSL_cleanse(next, sizeof next);
 	nkeys = n;
 	serial = s;
+	if (life != lifetime)
+		for (installed *x = contexts.next; x != &contexts; x = x->next)
+			SSL_CTX_set_timeout(x->ctx, life);
 	lifetime = life;
 	return 1;
 }

@@ -13,7 +13,8 @@
 #include <openssl/ssl.h>
 #include <kakehi/str.h>
 
-/* Sets the ticket callback and the session lifetime of ctx. */
+/* Sets the ticket callback and the session lifetime of ctx, which then
+ * follows the lifetime of every ring until the library frees ctx. */
 void kk_tls_keys_install(SSL_CTX *ctx);
 /* Replaces the ring with a tls-keys message (argv[0] is its name). 1 ok;
  * 0 with err filled and the ring unchanged. The ring replaced is wiped. */

@@ -248,6 +248,19 @@ main(void)
 	resumes(a, c, TLS1_3_VERSION, own, 0, "the worker's own key is gone with a ring");
 	SSL_SESSION_free(own);
 
+	is_int(SSL_CTX_get_timeout(a), 3600, "a context built before the ring takes its lifetime");
+	is_int(SSL_CTX_get_timeout(bare) != 3600, 1, "a context without the ring keeps its own");
+	{
+		const char *life[5] = { "tls-keys", "1", "60", 0, 0 };
+		char hex[2 * KK_TLS_KEY_LEN + 1];
+		SSL_CTX *gone = server_ctx(1);
+		key_hex(hex, 1);
+		life[3] = hex;
+		SSL_CTX_free(gone);
+		ok(kk_tls_keys_set(4, life, err, sizeof err) && SSL_CTX_get_timeout(b) == 60,
+		    "a new lifetime reaches every context, a freed one left out");
+	}
+
 	run(TLS1_3_VERSION, "TLS 1.3", a, b, bare, c);
 	run(TLS1_2_VERSION, "TLS 1.2", a, b, bare, c);
 	status_is("tls-ticket-serial 3\ntls-ticket-key 43030303030303030303030303030303\n",
