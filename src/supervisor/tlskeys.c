@@ -214,13 +214,15 @@ sv_tlskeys_adopt(unsigned argc, char **argv, int apply, char *err, size_t errlen
 		errno = 0;
 		serial = strtoull(argv[1], &end, 10);
 		if (!*argv[1] || *end || errno || !serial) {
-			snprintf(err, errlen, "malformed tls-keys line: serial \"%.30s\"", argv[1]);
+			snprintf(err, errlen, "malformed tls-keys line: serial \"%.30s\"",
+			    argv[1]);
 			return 0;
 		}
 	}
 	for (i = 0; ok && i < n; i++) {
 		kk_str raw = KK_STR_ZERO;
-		ok = strlen(argv[3 + i]) == 2 * KK_TLS_KEY_LEN && kk_handoff_unhex(&raw, argv[3 + i])
+		const char *hex = argv[3 + i];
+		ok = strlen(hex) == 2 * KK_TLS_KEY_LEN && kk_handoff_unhex(&raw, hex)
 		    && raw.len == KK_TLS_KEY_LEN;
 		if (ok)
 			memcpy(keys[i], raw.s, KK_TLS_KEY_LEN);

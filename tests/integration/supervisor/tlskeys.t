@@ -30,6 +30,8 @@ tap_like "$r0" '^1 [0-9a-f]{32}$' "the supervisor made ring 1 at start, its key 
 tap_is "$(worker_rings)" "2 $r0" "both workers got it at their start"
 tap_like "$(ctl --json status)" '"tls_ticket_serial":1,"tls_ticket_key":"[0-9a-f]{32}"' \
 	"and status --json says the same"
+tap_ok "status --json is still JSON" sh -c \
+	"kakehi-ctl -s '$kk_sock' --json status | python3 -m json.tool"
 ctl state save "$T/saved" > /dev/null
 tap_ok "the saved state names no key" sh -c "! grep -q 'tls-keys\|${r0#* }' '$T/saved'"
 
