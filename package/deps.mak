@@ -3,7 +3,9 @@
 $(B)/src/ctl/kakehi-ctl.o: src/ctl/kakehi-ctl.c src/include/kakehi/frame.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/addr.o: src/libkakehi/addr.c src/include/kakehi/addr.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/arena.o: src/libkakehi/arena.c src/include/kakehi/arena.h 
+$(B)/src/libkakehi/base64.o: src/libkakehi/base64.c src/include/kakehi/base64.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/board.o: src/libkakehi/board.c src/include/kakehi/board.h 
+$(B)/src/libkakehi/cert.o: src/libkakehi/cert.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/frameio.o: src/libkakehi/frameio.c src/include/kakehi/frame.h src/include/kakehi/str.h 
@@ -13,12 +15,13 @@ $(B)/src/libkakehi/lines.o: src/libkakehi/lines.c src/libkakehi/lines.h
 $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h 
 $(B)/src/libkakehi/listenfds.o: src/libkakehi/listenfds.c src/include/kakehi/addr.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/setting.o: src/libkakehi/setting.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
-$(B)/src/libkakehi/state.o: src/libkakehi/state.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/lines.h src/libkakehi/setting.h src/libkakehi/statekey.h src/libkakehi/stateprint.h 
-$(B)/src/libkakehi/statediff.o: src/libkakehi/statediff.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/state.o: src/libkakehi/state.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/lines.h src/libkakehi/setting.h src/libkakehi/statecert.h src/libkakehi/statekey.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/statecert.o: src/libkakehi/statecert.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/base64.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/statecert.h 
+$(B)/src/libkakehi/statediff.o: src/libkakehi/statediff.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/statejournal.o: src/libkakehi/statejournal.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/lines.h 
-$(B)/src/libkakehi/stateprint.o: src/libkakehi/stateprint.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
+$(B)/src/libkakehi/stateprint.o: src/libkakehi/stateprint.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/base64.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/str.o: src/libkakehi/str.c src/include/kakehi/str.h 
-$(B)/src/libkakehi/verb.o: src/libkakehi/verb.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
+$(B)/src/libkakehi/verb.o: src/libkakehi/verb.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
 $(B)/src/supervisor/control.o: src/supervisor/control.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/handoff.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/statejournal.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/handoff.o: src/supervisor/handoff.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/board.h src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/handoff.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/supervisor/sv.h 
 $(B)/src/supervisor/kakehi-listen.o: src/supervisor/kakehi-listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h 
@@ -58,19 +61,19 @@ $(B)/src/worker/tunnel.o: src/worker/tunnel.c src/include/kakehi/addr.h src/incl
 $(B)/tests/tools/kk-load.o: tests/tools/kk-load.c  
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/base64.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/cert.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statecert.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
-$(B)/bin/kakehi-ctl: EXTRA_LIBS := $(SKALIBS_LIBS)
+$(B)/bin/kakehi-ctl: EXTRA_LIBS := $(TLS_LIBS) $(SKALIBS_LIBS)
 $(B)/bin/kakehi-listen: $(B)/src/supervisor/kakehi-listen.o $(LIBKAKEHI)
-$(B)/bin/kakehi-listen: EXTRA_LIBS := $(SKALIBS_LIBS)
+$(B)/bin/kakehi-listen: EXTRA_LIBS := $(TLS_LIBS) $(SKALIBS_LIBS)
 $(B)/bin/kakehi-supervisor: $(B)/src/supervisor/kakehi-supervisor.o $(B)/src/supervisor/control.o $(B)/src/supervisor/handoff.o $(B)/src/supervisor/listeners.o $(B)/src/supervisor/log.o $(B)/src/supervisor/readiness.o $(B)/src/supervisor/roll.o $(B)/src/supervisor/status.o $(B)/src/supervisor/txn.o $(B)/src/supervisor/tlskeys.o $(B)/src/supervisor/workers.o $(LIBKAKEHI)
-$(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(SKALIBS_LIBS)
+$(B)/bin/kakehi-supervisor: EXTRA_LIBS := $(TLS_LIBS) $(SKALIBS_LIBS)
 $(B)/bin/kakehi-upgrade: $(B)/src/upgrade/kakehi-upgrade.o $(LIBKAKEHI)
-$(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(SKALIBS_LIBS)
+$(B)/bin/kakehi-upgrade: EXTRA_LIBS := $(TLS_LIBS) $(SKALIBS_LIBS)
 $(B)/bin/kakehi-worker: $(B)/src/worker/kakehi-worker.o $(B)/src/worker/loop.o $(B)/src/worker/timer.o $(B)/src/worker/buf.o $(B)/src/worker/transport.o $(B)/src/worker/conn.o $(B)/src/worker/h1.o $(B)/src/worker/head.o $(B)/src/worker/bend.o $(B)/src/worker/router.o $(B)/src/worker/lb.o $(B)/src/worker/lsock.o $(B)/src/worker/front.o $(B)/src/worker/stream.o $(B)/src/worker/back.o $(B)/src/worker/status.o $(B)/src/worker/channel.o $(B)/src/worker/proxyhdr.o $(B)/src/worker/clienthello.o $(B)/src/worker/preamble.o $(B)/src/worker/tunnel.o $(B)/src/worker/tcpfront.o $(B)/src/worker/tlskeys.o $(LIBKAKEHI) $(LIBLLHTTP)
 $(B)/bin/kakehi-worker: EXTRA_LIBS := $(TLS_LIBS) $(NGHTTP2_LIBS)
 $(B)/tests/tools/kk-load: $(B)/tests/tools/kk-load.o
 $(B)/tests/tools/kk-load: EXTRA_LIBS :=
 $(B)/tests/tools/kk-testbackend: $(B)/tests/tools/kk-testbackend.o $(LIBKAKEHI)
-$(B)/tests/tools/kk-testbackend: EXTRA_LIBS :=
+$(B)/tests/tools/kk-testbackend: EXTRA_LIBS := $(TLS_LIBS)
