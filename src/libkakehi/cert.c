@@ -18,6 +18,7 @@
 #include <openssl/x509v3.h>
 #include <kakehi/cert.h>
 #include <kakehi/state.h>
+#include <kakehi/str.h>
 
 /* A chain longer than this is a mistake (real ones have two or three). */
 #define CHAIN_MAX 16
@@ -116,6 +117,38 @@ kk_fingerprint_canon(const char *in, char *out)
 	}
 	out[n] = 0;
 	return n == 64;
+}
+
+/* Whether the n bytes at w are an option naming a file's data. */
+static int
+data_option(const char *w, size_t n)
+{
+	return n > 7 && !memcmp(w, "--", 2) && !memcmp(w + n - 5, "-data", 5);
+}
+
+int
+kk_cert_redact(kk_str *out, const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	int hide = 0;
+	while (p < end) {
+		const char *w = p, *eq;
+		size_t n;
+		while (p < end && *p != ' ' && *p != '\n') p++;
+		n = (size_t)(p - w);
+		eq = memchr(w, '=', n);
+		if (hide && n) {
+			if (!kk_str_cats(out, "(hidden)")) return 0;
+		} else if (eq && data_option(w, (size_t)(eq - w))) {
+			if (!kk_str_catb(out, w, (size_t)(eq - w) + 1) || !kk_str_cats(out, "(hidden)"))
+				return 0;
+		} else if (!kk_str_catb(out, w, n))
+			return 0;
+		if (n) hide = !eq && data_option(w, n);
+		if (p < end && *p == '\n') hide = 0;
+		if (p < end && !kk_str_catb(out, p++, 1)) return 0;
+	}
+	return kk_str_ready(out, 1);
 }
 
 void

@@ -18,14 +18,12 @@
 #include <kakehi/verb.h>
 #include "statecert.h"
 
-/* A certificate, key, chain or OCSP file larger than this is not one. */
-#define BLOB_MAX (1UL << 20)
 
-/* The whole of path into b, in a buffer sized from fstat so that a
- * key's bytes are never left behind in a buffer given back by realloc.
- * 1 ok, 0 with err naming the file. */
-static int
-read_blob(const char *path, const char *filedir, kk_blob *b, char *err, size_t errlen)
+/* In a buffer sized from fstat, so that a key's bytes are never left
+ * behind in a buffer given back by realloc. */
+int
+kk_cert_read_file(const char *path, const char *filedir, kk_blob *b, char *err,
+    size_t errlen)
 {
 	kk_str full = KK_STR_ZERO;
 	struct stat sb;
@@ -50,9 +48,9 @@ read_blob(const char *path, const char *filedir, kk_blob *b, char *err, size_t e
 		snprintf(err, errlen, "unable to read %s: not a regular file", path);
 		goto fail;
 	}
-	if (!sb.st_size || (unsigned long long)sb.st_size > BLOB_MAX) {
+	if (!sb.st_size || (unsigned long long)sb.st_size > KK_CERT_FILE_MAX) {
 		snprintf(err, errlen, "unable to use %s: %s", path, sb.st_size ? "larger than "
-		    "1 MiB" : "the file is empty");
+		    "1 MiB (a certificate, key, chain or OCSP file never is)" : "the file is empty");
 		goto fail;
 	}
 	if (!(b->p = malloc((size_t)sb.st_size))) {
@@ -96,7 +94,7 @@ take_blob(const kk_verb *v, const char *name, int required, const char *filedir,
 		snprintf(err, errlen, "give %s FILE or %s B64, not both", fopt, dopt);
 		return 0;
 	}
-	if (file) return read_blob(file, filedir, b, err, errlen);
+	if (file) return kk_cert_read_file(file, filedir, b, err, errlen);
 	if (data) {
 		if (!kk_base64_decode(data, strlen(data), &b->p, &b->len)) {
 			snprintf(err, errlen, errno == ENOMEM ? "out of memory decoding %s"

@@ -15,6 +15,7 @@
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
+#include "certdir.h"
 #include "setting.h"
 #include "stateprint.h"
 
@@ -588,11 +589,19 @@ write_all(int fd, const char *s, size_t len)
 int
 kk_state_save_file(const kk_state *st, const char *path, char *err, size_t errlen)
 {
-	kk_str text = KK_STR_ZERO, tmp = KK_STR_ZERO, dir = KK_STR_ZERO;
+	kk_str text = KK_STR_ZERO, tmp = KK_STR_ZERO, dir = KK_STR_ZERO, certs = KK_STR_ZERO;
 	const char *slash = strrchr(path, '/');
 	const char *what = "write";
 	int fd = -1, dfd, e;
-	if (!kk_state_print(st, &text)) {
+	/* The certificates' files first: the state then names files that
+	 * are all there. */
+	if (!kk_certdir_save(st, path, &certs, err, errlen)) {
+		kk_str_free(&certs);
+		return 0;
+	}
+	e = kk_state_print_form(st, KK_CERT_FILES, certs.s, &text);
+	kk_str_free(&certs);
+	if (!e) {
 		snprintf(err, errlen, "unable to save state to %s: out of memory", path);
 		return 0;
 	}

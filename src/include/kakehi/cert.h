@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <kakehi/state.h>
+#include <kakehi/str.h>
 
 /* Checks the blobs of x (cert and key required, chain and ocsp
  * optional): the leaf is the first PEM certificate of cert; the key is
@@ -36,6 +37,16 @@ int kk_cert_same_blobs(const kk_certificate *a, const kk_certificate *b);
  * in either case, bare or with a ':' between bytes as openssl x509
  * -fingerprint prints it. 1 ok, 0 not a SHA-256 fingerprint. */
 int kk_fingerprint_canon(const char *in, char *out65);
+/* Verb lines as logs and replies may show them: the value of every
+ * --*-data option (a certificate's files, its key among them) becomes
+ * "(hidden)". 1 ok, 0 ENOMEM. */
+int kk_cert_redact(kk_str *out, const char *text, size_t len);
+/* The whole of a certificate's file (path relative to filedir unless
+ * absolute or filedir is NULL) into b, at most KK_CERT_FILE_MAX bytes,
+ * not empty. 1 ok; 0 with err naming the file ("unable to ..."). */
+#define KK_CERT_FILE_MAX (1UL << 20)
+int kk_cert_read_file(const char *path, const char *filedir, kk_blob *b, char *err,
+    size_t errlen);
 /* Wipes and frees one blob (a key's memory is never left behind). */
 void kk_blob_free(kk_blob *);
 

@@ -7,8 +7,10 @@
  * refusals leaving the state as it was, the index, the journal's changes
  * and undo, the print forms, lists without key bytes, and diffs. */
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -408,6 +410,104 @@ test_forms(kk_state *st)
 	kk_str_free(&out);
 }
 
+/* The bytes of path, NULL when unreadable. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *s;
+	long n;
+	if (!f) return 0;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	s = malloc((size_t)n + 1);
+	*len = fread(s, 1, (size_t)n, f);
+	s[*len] = 0;
+	fclose(f);
+	return s;
+}
+
+/* Every file of the saved directory: its mode and bytes joined, to
+ * compare two saves. */
+static char *
+certdir_listing(const char *path, int *modes_ok)
+{
+	kk_str all = KK_STR_ZERO;
+	struct dirent **list;
+	struct stat sb;
+	int n = scandir(path, &list, 0, alphasort);
+	*modes_ok = stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0700;
+	for (int i = 0; i < n; i++) {
+		char file[512], *bytes;
+		size_t len = 0;
+		if (list[i]->d_name[0] != '.') {
+			snprintf(file, sizeof file, "%s/%s", path, list[i]->d_name);
+			if (stat(file, &sb) < 0 || (sb.st_mode & 0777) != 0600) *modes_ok = 0;
+			bytes = slurp(file, &len);
+			kk_str_catf(&all, "%s %zu\n", list[i]->d_name, len);
+			if (bytes) kk_str_catb(&all, bytes, len);
+			free(bytes);
+		}
+		free(list[i]);
+	}
+	if (n >= 0) free(list);
+	return all.s ? all.s : strdup("");
+}
+
+/* state save writes the certificates beside the state; loading it back
+ * and saving again gives the same files. */
+static void
+test_save(const kk_state *st)
+{
+	char err[KK_ERRLEN] = "", path[256], certs[300], *text1, *text2, *files1, *files2;
+	char *key = b64("b.key"), *p1, *p2;
+	size_t len;
+	int modes;
+	kk_state back;
+	snprintf(path, sizeof path, "%s/saved", dir);
+	snprintf(certs, sizeof certs, "%s.certs", path);
+	ok(kk_state_save_file(st, path, err, sizeof err), "state saved (%s)", err);
+	text1 = slurp(path, &len);
+	files1 = certdir_listing(certs, &modes);
+	ok(modes, "the directory is 0700, its files 0600");
+	ok(text1 && strstr(text1, " --cert saved.certs/") && strstr(text1, " --key saved.certs/")
+	    && !strstr(text1, "-data") && !strstr(text1, key), "the state names the files");
+	ok(strstr(files1, ".key ") != 0, "a key file is there");
+	kk_state_init(&back);
+	ok(kk_state_load_file(&back, path, err, sizeof err), "the saved state loads (%s)", err);
+	p1 = printed(st);
+	p2 = printed(&back);
+	ok(p1 && p2 && !strcmp(p1, p2), "with the same certificates, byte for byte");
+	/* A stale file of a removed certificate goes; the operator's stay. */
+	{
+		char stale[400], mine[400];
+		FILE *f;
+		snprintf(stale, sizeof stale, "%s/%064d.crt", certs, 7);
+		snprintf(mine, sizeof mine, "%s/README", certs);
+		f = fopen(stale, "w");
+		fclose(f);
+		f = fopen(mine, "w");
+		fclose(f);
+		ok(kk_state_save_file(&back, path, err, sizeof err), "saved again (%s)", err);
+		ok(access(stale, F_OK) < 0 && access(mine, F_OK) == 0, "stale file removed, "
+		    "others kept");
+		unlink(mine);
+	}
+	text2 = slurp(path, &len);
+	files2 = certdir_listing(certs, &modes);
+	ok(text2 && !strcmp(text1, text2), "the same state file");
+	ok(!strcmp(files1, files2) && modes, "the same certificate files");
+	free(text1);
+	free(text2);
+	free(files1);
+	free(files2);
+	free(p1);
+	free(p2);
+	free(key);
+	kk_state_free(&back);
+}
+
 static const char https_line[] =
 	"listener add https 127.0.0.1:8443 --front-timeout 30s --tls-versions 1.3 --ciphers "
 	"ECDHE+AESGCM --groups X25519 --alpn h2,http/1.1 --handshake-timeout 5s --hsts 600 "
@@ -533,6 +633,7 @@ test_state(void)
 	    "--key %s/b.key", fa, dir, dir);
 	refuse(&st, conf.s, "the key does not match the certificate");
 	checked(&st, "the refusals");
+	test_save(&st);
 	test_changes(&st, fa, fb);
 	test_forms(&st);
 	free(p1);
