@@ -121,19 +121,18 @@ rotate(void)
 	unsigned char fresh[KK_TLS_KEY_LEN];
 	unsigned i;
 
-	ring.rotated_at = sv_now();
-	if (!fill_random(fresh, sizeof fresh)) {
-		sv_warn("unable to rotate the session-ticket keys: getrandom: %s; keeping the"
-		    " ring, retrying in one period", strerror(errno));
-		return;
-	}
 	if (!ring.n) {
-		/* No ring yet: the fresh key becomes the next of the first. */
+		/* getrandom failed at start: the first ring, once more. */
 		sv_tlskeys_start();
-		explicit_bzero(fresh, sizeof fresh);
 		if (!ring.n)
 			return;
 	} else {
+		ring.rotated_at = sv_now();
+		if (!fill_random(fresh, sizeof fresh)) {
+			sv_warn("unable to rotate the session-ticket keys: getrandom: %s; keeping"
+			    " the ring, retrying in one period", strerror(errno));
+			return;
+		}
 		memcpy(ring.key[PREVIOUS], ring.key[CURRENT], KK_TLS_KEY_LEN);
 		memcpy(ring.key[CURRENT], ring.key[NEXT], KK_TLS_KEY_LEN);
 		memcpy(ring.key[NEXT], fresh, KK_TLS_KEY_LEN);
