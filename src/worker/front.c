@@ -499,7 +499,8 @@ read_head(kk_front *f)
 		if (c)
 			respond_redirect(f, c, h, keep);
 		else
-			respond_error(f, rl && !host_allowed(f, h) ? 421 : 404, keep, KK_CLOSE_DONE);
+			respond_error(f, rl && !host_allowed(f, h) ? 421 : 404, keep,
+			    KK_CLOSE_DONE);
 		kk_buf_consume(in, (size_t)n);
 		return keep ? 1 : -1;
 	}

@@ -60,7 +60,8 @@ hcurl() {	# hcurl NAME [PORT] CURL-ARGS...: curl to https://NAME:PORT/, trusting
 
 # The chain verifies and the request goes through.
 out=$(hcurl a.test "$P" "https://a.test:$P/hello" 2>&1 | tr -d '\r')
-tap_like "$out" '^GET /hello HTTP/1.1$' "curl verifies the chain and the request reaches the backend"
+tap_like "$out" '^GET /hello HTTP/1.1$' \
+	"curl verifies the chain and the request reaches the backend"
 tap_like "$out" '^X-Forwarded-Proto: https$' "... with X-Forwarded-Proto: https"
 
 # Which certificate.
