@@ -10,13 +10,14 @@
 kk_certs
 kk_backend b1 ; p1=$kk_port
 port=$(kk_free_port)
+c=$kk_certs_dir
 cat > "$T/k.conf" <<EOF
 set workers 2
 listener add https 127.0.0.1:$port
 cluster add app
 frontend add app --listener 127.0.0.1:$port --host a.test
 backend add app b1 127.0.0.1:$p1
-certificate add 127.0.0.1:$port --cert $kk_certs_dir/a.crt --key $kk_certs_dir/a.key --chain $kk_certs_dir/chain.crt
+certificate add 127.0.0.1:$port --cert $c/a.crt --key $c/a.key --chain $c/chain.crt
 EOF
 kk_proxy "$T/k.conf"
 ctl() { kakehi-ctl -s "$kk_sock" "$@" ; }
@@ -42,7 +43,8 @@ tls() {
 
 for v in 1_3 1_2 ; do
 	first=$(tls "$v" "$T/t$v")
-	tap_like "$first" '^New [0-9]+ 200$' "TLS ${v%_*}.${v#*_}: a full handshake, served ($first)"
+	tap_like "$first" '^New [0-9]+ 200$' \
+		"TLS ${v%_*}.${v#*_}: a full handshake, served ($first)"
 	w=${first#New } ; w=${w%% *}
 	# Resume from that ticket until the other worker answers.
 	got=
