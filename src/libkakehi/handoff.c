@@ -105,10 +105,11 @@ kk_handoff_read(int fd, kk_str *body, char *err, size_t errlen)
 	if (end == p || *end != ' ')
 		return refuse(KK_HANDOFF_EFORMAT, err, errlen, "the handoff header on fd %d"
 		    " has no format version", fd);
-	if (version != KK_HANDOFF_VERSION)
+	if (version < KK_HANDOFF_VERSION_OLDEST || version > KK_HANDOFF_VERSION)
 		return refuse(KK_HANDOFF_EVERSION, err, errlen, "the handoff on fd %d is in"
-		    " format version %lu; this build reads version %u only: upgrade through"
-		    " a release that reads both", fd, version, KK_HANDOFF_VERSION);
+		    " format version %lu; this build reads versions %u to %u: upgrade through"
+		    " a release that reads both", fd, version, KK_HANDOFF_VERSION_OLDEST,
+		    KK_HANDOFF_VERSION);
 	p = end + 1;
 	len = strtoull(p, &end, 10);
 	if (end == p || *end != ' ' || strlen(end + 1) != 16

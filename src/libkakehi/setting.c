@@ -19,7 +19,8 @@
 enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS };
 enum skey {
 	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
-	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT, K_COUNT
+	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT,
+	K_TLS_TICKET_ROTATION, K_COUNT
 };
 
 struct sdef {
@@ -54,6 +55,12 @@ static const struct sdef table[K_COUNT] = {
 	[K_PING_TIMEOUT] = { "ping-timeout", S_DURATION, 1, DURATION_MAX, 5000,
 	    "DURATION", "how long a serving worker may take to answer the supervisor's "
 	    "liveness ping before it is killed and replaced (default 5s)" },
+	/* At least a second: the supervisor sends every worker the ring at
+	 * each rotation, and a ticket must outlive the round trip. */
+	[K_TLS_TICKET_ROTATION] = { "tls-ticket-rotation", S_DURATION, 1000, DURATION_MAX,
+	    12UL * 3600 * 1000, "DURATION", "how long a TLS session-ticket key encrypts new "
+	    "tickets before the next one takes over; it decrypts for as long again "
+	    "(1s..24h, default 12h)" },
 };
 
 static int
@@ -76,6 +83,7 @@ get_num(const kk_settings *s, int k)
 	case K_WORKER_TIMEOUT: return s->worker_timeout_ms;
 	case K_DRAIN_TIMEOUT: return s->drain_timeout_ms;
 	case K_PING_TIMEOUT: return s->ping_timeout_ms;
+	case K_TLS_TICKET_ROTATION: return s->tls_ticket_rotation_ms;
 	default: return 0;
 	}
 }
@@ -91,6 +99,7 @@ set_num(kk_settings *s, int k, unsigned long v)
 	case K_WORKER_TIMEOUT: s->worker_timeout_ms = v; break;
 	case K_DRAIN_TIMEOUT: s->drain_timeout_ms = v; break;
 	case K_PING_TIMEOUT: s->ping_timeout_ms = v; break;
+	case K_TLS_TICKET_ROTATION: s->tls_ticket_rotation_ms = v; break;
 	default: break;
 	}
 }
@@ -197,8 +206,11 @@ scan_value(int k, const char *value, unsigned long *num, char *err, size_t errle
 		return 1;
 	case S_DURATION:
 		if (!kk_scan_duration_ms(value, num) || *num < d->min || *num > d->max) {
-			snprintf(err, errlen, "%s: \"%s\" is not a duration from 1ms to 24h "
-			    "(e.g. 500ms, 60s, 2m, 1h)", d->key, value);
+			char lo[KK_DURATION_FMTLEN], hi[KK_DURATION_FMTLEN];
+			kk_fmt_duration_ms(lo, d->min);
+			kk_fmt_duration_ms(hi, d->max);
+			snprintf(err, errlen, "%s: \"%s\" is not a duration from %s to %s "
+			    "(e.g. 500ms, 60s, 2m, 1h)", d->key, value, lo, hi);
 			return 0;
 		}
 		return 1;

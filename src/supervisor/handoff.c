@@ -232,7 +232,8 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 	for (i = 0; i < SV_MAX_SLOTS; i++)
 		if (sv.workers[i].state != SV_W_GONE && !write_worker(b, &sv.workers[i]))
 			return 0;
-	if (!kk_str_cats(b, "config\n") || !kk_state_print(&sv.state, b))
+	if (!sv_tlskeys_handoff(b) || !kk_str_cats(b, "config\n")
+	    || !kk_state_print(&sv.state, b))
 		return 0;
 	return kk_str_ready(b, 1);
 }
@@ -251,6 +252,15 @@ write_all(int fd, const char *s, size_t len)
 		len -= (size_t)r;
 	}
 	return 1;
+}
+
+/* A body holds the session-ticket keys: wiped before it is freed. */
+static void
+wipe(kk_str *s)
+{
+	if (s->s)
+		explicit_bzero(s->s, s->cap);
+	kk_str_free(s);
 }
 
 static int
@@ -349,8 +359,8 @@ fail:
 		close(selffd);
 	if (memfd >= 0)
 		close(memfd);
-	kk_str_free(&body);
-	kk_str_free(&sealed);
+	wipe(&body);
+	wipe(&sealed);
 	refuse(o, verbline, err);
 }
 
@@ -629,6 +639,8 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 			goto nomem;
 	} else if (!strcmp(w, "worker")) {
 		return take_worker(argc, argv, apply, err, errlen);
+	} else if (!strcmp(w, "tls-keys")) {
+		return sv_tlskeys_adopt(argc, argv, apply, err, errlen);
 	} else {
 		snprintf(err, errlen, "unknown handoff line \"%.60s\"", w);
 		return 0;
@@ -715,6 +727,9 @@ sv_handoff_adopt(int fd, const char *rollback)
 	sv_workers_init();
 	if (!take_handoff(fd, 1, &res, err, sizeof err))
 		adopt_failed(err);
+	/* A handoff of version 1 has no ticket keys: a new ring, and
+	 * tickets issued before the upgrade get a full handshake. */
+	sv_tlskeys_start();
 	if (rollback && ad.worker_bin.len)
 		sv.worker_bin = ad.worker_bin.s;
 	else
@@ -771,7 +786,7 @@ sv_handoff_done(void)
 		    ? KK_REPLY_OK : KK_REPLY_MORE, msg.s, msg.len);
 	kk_str_free(&msg);
 	kk_str_free(&pids);
-	kk_str_free(&ad.body);
+	wipe(&ad.body);
 	kk_str_free(&ad.verbline);
 	if (sv.worker_bin != ad.worker_bin.s)
 		kk_str_free(&ad.worker_bin);

@@ -243,6 +243,7 @@ loop(int sigfd)
 		sv_status_deadline(&deadline);
 		sv_control_deadline(&deadline);
 		sv_notify_deadline(&deadline);
+		sv_tlskeys_deadline(&deadline);
 		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -264,6 +265,7 @@ loop(int sigfd)
 		sv_status_timers();
 		sv_control_timers();
 		sv_notify_timers();
+		sv_tlskeys_timers();
 	}
 }
 
@@ -439,6 +441,7 @@ main(int argc, const char *const *argv)
 	sv_info("starting %u worker%s (%s), config %s", sv.want, sv.want == 1 ? "" : "s",
 	    sv.worker_bin, sv.config);
 	sv_notify_init();
+	sv_tlskeys_start();
 	sv_workers_scale();
 
 	loop(sigfd);

@@ -102,7 +102,9 @@ render(poll_req *r, kk_str *out)
 		    "\"stopping\":%s,\"worker_binary\":", sv.want, nready,
 		    sv.stopping ? "true" : "false");
 		kk_str_catjson(out, sv.worker_bin);
-		kk_str_catf(out, ",\"worker_binary_serial\":%u,\"workers\":[", sv.worker_serial);
+		kk_str_catf(out, ",\"worker_binary_serial\":%u", sv.worker_serial);
+		sv_tlskeys_status(out, 1);
+		kk_str_cats(out, ",\"workers\":[");
 		for (i = 0; i < SV_MAX_SLOTS; i++) {
 			sv_worker *w = &sv.workers[i];
 			if (w->state == SV_W_GONE)
@@ -137,6 +139,7 @@ render(poll_req *r, kk_str *out)
 	kk_str_catf(out, "workers %u wanted, %u ready, %u running%s\n", sv.want, nready,
 	    nlive, sv.stopping ? ", stopping" : "");
 	kk_str_catf(out, "worker-binary %s (binary %u)\n", sv.worker_bin, sv.worker_serial);
+	sv_tlskeys_status(out, 0);
 	sv_roll_status(out, 0);
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];

@@ -340,6 +340,21 @@ int sv_listeners_adopt(const char *addr, int fd, int spare);
 /* status.c, for the handoff: status answers worker slot still owes. */
 unsigned sv_status_owed(unsigned slot);
 
+/* tlskeys.c: the session-ticket key ring (proto.h, tls-keys). start
+ * makes the first ring unless the handoff brought one; send queues it on
+ * a worker's channel (1 ok or no ring, 0 the channel failed); the timers
+ * rotate it every tls-ticket-rotation and send it to every worker. The
+ * handoff line carries it through an in-place upgrade (adopt with apply
+ * 0 only checks the line). status appends its serial and the public name
+ * of the encrypting key, text lines or JSON members (leading comma). */
+void sv_tlskeys_start(void);
+int sv_tlskeys_send(sv_worker *);
+void sv_tlskeys_deadline(tain *earliest);
+void sv_tlskeys_timers(void);
+int sv_tlskeys_status(kk_str *out, int json);
+int sv_tlskeys_handoff(kk_str *out);
+int sv_tlskeys_adopt(unsigned argc, char **argv, int apply, char *err, size_t errlen);
+
 /* readiness.c: what the service manager is told (s6 -d fd, systemd's
  * $NOTIFY_SOCKET). Every call is cheap and never blocks; without
  * $NOTIFY_SOCKET only the -d fd is used. */

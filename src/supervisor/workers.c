@@ -299,6 +299,9 @@ spawn(sv_worker *w)
 	close(state_fd);
 	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
 	kk_chan_init(&w->chan, sp[0]);
+	/* First on the channel: the worker reads the keys with its first
+	 * channel event, before any other message. */
+	sv_tlskeys_send(w);
 	w->pid = pid;
 	w->killed = 0;
 	w->late = 0;

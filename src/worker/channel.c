@@ -17,6 +17,7 @@
 #include "channel.h"
 #include "loop.h"
 #include "status.h"
+#include "tlskeys.h"
 #include "worker.h"
 
 static kk_chan ch;
@@ -203,6 +204,13 @@ handle(unsigned argc, char **argv)
 		/* Answered from the loop, so a pong says the loop turns. */
 		const char *a[2] = { KK_MSG_PONG, argv[1] };
 		put(2, a);
+	} else if (!strcmp(argv[0], KK_MSG_TLS_KEYS)) {
+		/* A ring that does not parse leaves the one in use: handshakes
+		 * go on, resuming as before. */
+		char err[KK_ERRLEN];
+		if (!kk_tls_keys_set(argc, (const char *const *)argv, err, sizeof err))
+			fprintf(stderr, "kakehi-worker: warning: %s; keeping the ticket keys in"
+			    " use\n", err);
 	} else if (!strcmp(argv[0], KK_MSG_DRAIN)) {
 		kk_worker_drain();
 	} else if (!strcmp(argv[0], KK_MSG_STOP)) {

@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "front.h"
 #include "status.h"
+#include "tlskeys.h"
 
 struct kk_stats kk_stats;
 
@@ -48,6 +49,7 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    "accept-share-grace %llu\n", (unsigned long long)kk_stats.accept_share_held,
 	    (unsigned long long)kk_stats.accept_share_resumed,
 	    (unsigned long long)kk_stats.accept_share_grace);
+	ok &= kk_tls_keys_status(out);
 	ok &= kk_str_catf(out, "upgrades %llu\ntunnels-active %llu\ntunnel-bytes-in %llu\n"
 	    "tunnel-bytes-out %llu\ntunnel-splices %llu\n", (unsigned long long)kk_stats.upgrades,
 	    (unsigned long long)kk_stats.tunnels, (unsigned long long)kk_stats.tunnel_bytes_in,

@@ -20,6 +20,7 @@
 #include "list.h"
 #include "tls.h"
 #include "tlsctx.h"
+#include "tlskeys.h"
 
 /* kakehi's defaults (doc/tls.html): forward secrecy and AEAD only, no
  * CBC (LUCKY13 and the like), no RSA key exchange; X25519 first. TLS 1.3
@@ -216,6 +217,9 @@ kk_tlsctx_new(const kk_tls_policy *p, char *err, size_t errlen)
 	SSL_CTX_set_app_data(x->ctx, x);
 	SSL_CTX_set_alpn_select_cb(x->ctx, alpn_select, x);
 	kk_tlshello_hook(x->ctx);
+	/* Tickets under the supervisor's keys: a session resumes on any
+	 * worker (tlskeys.h). */
+	kk_tls_keys_install(x->ctx);
 	return x;
 nomem:
 	snprintf(err, errlen, "unable to make a TLS context: out of memory");

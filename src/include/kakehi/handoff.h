@@ -18,7 +18,9 @@
  *   worker ID FD ...        a worker's channel (a unix stream socket)
  *   client FD ...           the control client waiting for the answer
  *   notify FD               the readiness fd, while readiness is pending
- *   board FD                the workers' board (kakehi/board.h), a memfd */
+ *   board FD                the workers' board (kakehi/board.h), a memfd
+ * and one that names none but holds secrets:
+ *   tls-keys SERIAL AGE-MS KEY...  the session-ticket key ring, in hex */
 #ifndef KAKEHI_HANDOFF_H
 #define KAKEHI_HANDOFF_H
 
@@ -27,7 +29,10 @@
 #include <kakehi/str.h>
 
 #define KK_HANDOFF_MAGIC "kakehi-handoff"
-#define KK_HANDOFF_VERSION 1
+/* Version 2 added the tls-keys line; a version 1 handoff (from a build
+ * before it) is still read, and a new ring made. */
+#define KK_HANDOFF_VERSION 2
+#define KK_HANDOFF_VERSION_OLDEST 1
 /* Far above any real state, so a corrupt length cannot make a reader
  * allocate without bound. */
 #define KK_HANDOFF_MAX (256u << 20)

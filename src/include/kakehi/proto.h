@@ -42,6 +42,19 @@
  *   ping SEQ                 liveness: answered at once with pong SEQ from
  *                            the worker's loop; one left unanswered past
  *                            ping-timeout gets the worker killed
+ *   tls-keys SERIAL LIFETIME KEY...
+ *                            the session-ticket key ring, which replaces
+ *                            the worker's whole; not answered. Each KEY is
+ *                            KK_TLS_KEY_LEN bytes in lower-case hex: a
+ *                            public name, an HMAC-SHA256 key, an AES-256
+ *                            key. The first KEY encrypts new tickets; all
+ *                            of them decrypt (the next key, sent ahead so
+ *                            workers never disagree while a rotation
+ *                            travels, and the previous ones). LIFETIME is
+ *                            the seconds a ticket is good for, SERIAL the
+ *                            rotation count. Queued first on a new
+ *                            worker's channel, and to every worker at each
+ *                            rotation (set tls-ticket-rotation).
  *
  * worker -> supervisor
  *   ready GEN                sent once, after the initial state applied
@@ -70,6 +83,17 @@
 #define KK_MSG_READY "ready"
 #define KK_MSG_ACK "ack"
 #define KK_MSG_NACK "nack"
+#define KK_MSG_TLS_KEYS "tls-keys"
+
+/* A session-ticket key of tls-keys: its name travels in every ticket (so
+ * it is public, and what status shows), the two secrets never leave the
+ * supervisor and the workers. */
+#define KK_TLS_KEY_NAME_LEN 16
+#define KK_TLS_KEY_HMAC_LEN 32
+#define KK_TLS_KEY_AES_LEN 32
+#define KK_TLS_KEY_LEN (KK_TLS_KEY_NAME_LEN + KK_TLS_KEY_HMAC_LEN + KK_TLS_KEY_AES_LEN)
+/* The current, the next and the previous. */
+#define KK_TLS_KEYS_MAX 3
 
 /* Environment of the systemd socket-activation convention, used by
  * kakehi-listen, the supervisor and the worker alike. */

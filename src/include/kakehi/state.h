@@ -39,6 +39,7 @@ struct kk_settings {
 	unsigned long worker_timeout_ms;	/* ack deadline, default 5s */
 	unsigned long drain_timeout_ms;		/* graceful stop bound, default 30s */
 	unsigned long ping_timeout_ms;		/* liveness ping answer bound, default 5s */
+	unsigned long tls_ticket_rotation_ms;	/* session-ticket key life, default 12h */
 };
 
 /* An https listener is an http listener (KK_PROTO_HTTP) whose tls is

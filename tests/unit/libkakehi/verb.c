@@ -21,6 +21,8 @@ static const char *const good[] = {
 	"set worker-timeout 1500ms",
 	"set drain-timeout 2m",
 	"set ping-timeout 1500ms",
+	"set tls-ticket-rotation 12h",
+	"set tls-ticket-rotation 2s",
 	"listener add http 127.0.0.1:8080",
 	"listener add http [::1]:8080 --public-address 192.0.2.1:80 --front-timeout 1m "
 	    "--request-timeout 5s --back-timeout 1h --connect-timeout 250ms",
@@ -108,6 +110,9 @@ static const struct bad bad[] = {
 	{ "set worker-timeout 5x", "not a duration" },
 	{ "set drain-timeout 25h", "not a duration" },
 	{ "set drain-timeout 0", "not a duration" },
+	{ "set tls-ticket-rotation 999ms", "tls-ticket-rotation: \"999ms\" is not a duration "
+	    "from 1s to 86400s" },
+	{ "set tls-ticket-rotation 25h", "from 1s to 86400s" },
 	{ "listener add http", "missing ADDR" },
 	{ "listener add", "missing PROTO" },
 	{ "listener add gopher 0.0.0.0:70", "unknown protocol \"gopher\"; use http, https or "

@@ -14,6 +14,7 @@
 #include "worker/tlsctx.c"
 #include "worker/tls.c"
 #include "worker/tlshello.c"
+#include "worker/tlskeys.c"
 
 struct kk_stats kk_stats;
 
