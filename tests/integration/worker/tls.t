@@ -35,7 +35,7 @@ L=127.0.0.1:@PORT
 kw_start tls \
 	"listener add https $L --hsts 3600 --hsts-subdomains --handshake-timeout 1s" \
 	"listener add https 127.0.0.1:$p13 --tls-versions 1.3 --hsts 100 --hsts-preload" \
-	"listener add https 127.0.0.1:$ploose --no-strict-sni" \
+	"listener add https 127.0.0.1:$ploose --no-strict-sni --alpn h2,http/1.1" \
 	"listener add https 127.0.0.1:$ppp --expect-proxy" \
 	"listener add http 127.0.0.1:$pplain" \
 	'cluster add app' 'cluster add sw' 'cluster add short' \
@@ -118,6 +118,11 @@ out=$(printf 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n' | kw_raw 2 | head -c 5 | t
 tap_ok "plain HTTP to an https listener gets no HTTP answer" test "x$out" != "xHTTP/"
 after=$(counters tls-handshake-failures | cut -d' ' -f2)
 tap_is "$((after - before))" 1 "... and counts as a failed handshake"
+
+out=$(openssl s_client -connect "127.0.0.1:$ploose" -servername b.test -alpn h2,http/1.1 \
+	< /dev/null 2>&1)
+tap_like "$out" '^ALPN protocol: http/1.1' \
+	"--alpn h2,http/1.1: h2 is skipped while the worker has no HTTP/2 server"
 
 # Versions.
 P13() { openssl s_client -connect "127.0.0.1:$p13" -servername a.test "$@" < /dev/null ; }
