@@ -137,6 +137,17 @@ alpn_wire(kk_tlsctx *x, const char *list)
 	return x->alpnlen != 0;
 }
 
+/* Whether the worker has a protocol for an ALPN name: a listener may
+ * already offer h2 in its list, which is chosen once the worker speaks
+ * it, and skipped until then (else the client would speak HTTP/2 to the
+ * h1 server). */
+static int
+spoken(const unsigned char *name, size_t len)
+{
+	return (len == 8 && !memcmp(name, "http/1.1", 8)) ||
+	    (len == 8 && !memcmp(name, "http/1.0", 8));
+}
+
 /* ALPN (RFC 7301 §3.2): our first protocol that the client offers; with
  * none in common the handshake ends with no_application_protocol rather
  * than going on in a protocol the client did not ask for. */
@@ -147,7 +158,9 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	const kk_tlsctx *x = arg;
 	size_t i, j;
 	(void)ssl;
-	for (i = 0; i < x->alpnlen; i += 1 + x->alpn[i])
+	for (i = 0; i < x->alpnlen; i += 1 + x->alpn[i]) {
+		if (!spoken(x->alpn + i + 1, x->alpn[i]))
+			continue;
 		for (j = 0; j < inlen; j += 1 + in[j]) {
 			if (j + 1 + in[j] > inlen)
 				break;
@@ -157,6 +170,7 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 				return SSL_TLSEXT_ERR_OK;
 			}
 		}
+	}
 	return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 

@@ -34,8 +34,8 @@ cert() {	# cert LISTENER NAME: the verb line serving NAME.crt with its chain
 L=127.0.0.1:@PORT
 kw_start tls \
 	"listener add https $L --hsts 3600 --hsts-subdomains --handshake-timeout 1s" \
-	"listener add https 127.0.0.1:$p13 --tls-versions 1.3" \
-	"listener add https 127.0.0.1:$ploose --no-strict-sni" \
+	"listener add https 127.0.0.1:$p13 --tls-versions 1.3 --hsts 100 --hsts-preload" \
+	"listener add https 127.0.0.1:$ploose --no-strict-sni --alpn h2,http/1.1" \
 	"listener add https 127.0.0.1:$ppp --expect-proxy" \
 	"listener add http 127.0.0.1:$pplain" \
 	'cluster add app' 'cluster add sw' 'cluster add short' \
@@ -119,6 +119,11 @@ tap_ok "plain HTTP to an https listener gets no HTTP answer" test "x$out" != "xH
 after=$(counters tls-handshake-failures | cut -d' ' -f2)
 tap_is "$((after - before))" 1 "... and counts as a failed handshake"
 
+out=$(openssl s_client -connect "127.0.0.1:$ploose" -servername b.test -alpn h2,http/1.1 \
+	< /dev/null 2>&1)
+tap_like "$out" '^ALPN protocol: http/1.1' \
+	"--alpn h2,http/1.1: h2 is skipped while the worker has no HTTP/2 server"
+
 # Versions.
 P13() { openssl s_client -connect "127.0.0.1:$p13" -servername a.test "$@" < /dev/null ; }
 tap_ok "--tls-versions 1.3: TLS 1.3 is accepted" P13 -tls1_3
@@ -152,6 +157,8 @@ tap_like "$out" '^Strict-Transport-Security: max-age=3600; includeSubDomains$' \
 out=$(hcurl b.test "$P" -D - -o /dev/null "https://b.test:$P/" | tr -d '\r')
 tap_like "$out" '^Strict-Transport-Security: max-age=60; includeSubDomains$' \
 	"HSTS: a frontend's --hsts overrides the listener's max-age"
+out=$(hcurl a.test "$p13" -D - -o /dev/null "https://a.test:$p13/" | tr -d '\r')
+tap_like "$out" '^Strict-Transport-Security: max-age=100; preload$' "HSTS: --hsts-preload"
 kk_curl -D "$T/plain.head" -o /dev/null "http://127.0.0.1:$pplain/"
 tap_fails "no HSTS on a plain listener" grep -qi '^strict-transport' "$T/plain.head"
 
