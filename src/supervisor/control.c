@@ -19,6 +19,7 @@
 
 #include <skalibs/types.h>
 
+#include <kakehi/cert.h>
 #include <kakehi/frame.h>
 #include <kakehi/handoff.h>
 #include <kakehi/statejournal.h>
@@ -433,6 +434,57 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 	sv_txn_begin(&j, verbline, strlen(verbline), &c->origin, verbline, "");
 }
 
+/* The options that name an operator's files: the supervisor reads none
+ * on a client's behalf (it may not see them, and should not read files
+ * for whoever holds the socket); kakehi-ctl sends their bytes. */
+static const char *const file_opts[] = { "--cert", "--key", "--chain", "--ocsp" };
+
+/* certificate add, replace, remove: a change like the others (its delta
+ * is the verb line, which carries the one certificate it changes), with
+ * the dates an operator's certificate must be valid at now. */
+static void
+h_certificate(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	char err[KK_ERRLEN], what[32];
+	kk_journal j = KK_JOURNAL_ZERO;
+	kk_str body = KK_STR_ZERO;
+	kk_change ch;
+	size_t i;
+
+	snprintf(what, sizeof what, "%s %s", v->def->word1, v->def->word2);
+	for (i = 0; i < sizeof file_opts / sizeof *file_opts; i++)
+		if (kk_verb_opt(v, file_opts[i])) {
+			snprintf(err, sizeof err, "%s: %s names a file, which the supervisor "
+			    "does not read for a client: send its bytes as %s-data B64 (kakehi-ctl "
+			    "does so itself); nothing changed", what, file_opts[i], file_opts[i]);
+			sv_audit(&c->origin, verbline, 0, err);
+			reply_str(c, KK_REPLY_ERROR, err);
+			return;
+		}
+	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)
+	    || !sv_certs_check_journal(&sv.state, &j, 0, what, err, sizeof err)) {
+		kk_journal_undo(&sv.state, &j);
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
+	kk_journal_change(&sv.state, &j, 0, &ch);
+	if (v->def->id == KK_V_CERTIFICATE_REMOVE)
+		kk_str_catf(&body, "removed certificate %s from %s\n", ch.x->fingerprint,
+		    ch.x->listener);
+	else {
+		kk_str_catf(&body, "%s certificate %s to %s, names", v->def->id ==
+		    KK_V_CERTIFICATE_ADD ? "added" : "replaced by", ch.x->fingerprint,
+		    ch.x->listener);
+		for (i = 0; i < ch.x->nnames; i++)
+			kk_str_catf(&body, " %s", ch.x->names[i]);
+		kk_str_cats(&body, "\n");
+	}
+	sv_txn_begin(&j, verbline, strlen(verbline), &c->origin, verbline,
+	    body.s ? body.s : "");
+	kk_str_free(&body);
+}
+
 static void
 h_list(client *c, const kk_verb *v, int json, const char *verbline)
 {
@@ -472,7 +524,9 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 {
 	kk_str out = KK_STR_ZERO;
 
-	if (!(json ? kk_state_print_json(&sv.state, &out) : kk_state_print(&sv.state, &out))) {
+	/* Certificates as comments: a dump shows no key byte. */
+	if (!(json ? kk_state_print_json(&sv.state, &out)
+	    : kk_state_print_form(&sv.state, KK_CERT_HIDDEN, 0, &out))) {
 		kk_str_free(&out);
 		reply_str(c, KK_REPLY_ERROR, "out of memory");
 		return;
@@ -581,6 +635,7 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 {
 	diffkey *rm = 0, k;
 	size_t nrm = 0, cap = 0, added = 0, changed = 0, settings = 0, other = 0;
+	size_t xadded = 0, xremoved = 0;
 	const char *p, *end = diff + len;
 	int add, ok = 0, any = 0;
 
@@ -612,6 +667,12 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 			}
 		} else if (n > 4 && !memcmp(p, "set ", 4))
 			settings++;
+		/* A certificate's add line names no fingerprint (its identity):
+		 * adds and removes are counted apart. */
+		else if (n > 16 && !memcmp(p, "certificate add ", 16))
+			xadded++;
+		else if (n > 19 && !memcmp(p, "certificate remove ", 19))
+			xremoved++;
 		else if (n)
 			other++;
 		p += n + 1;
@@ -623,6 +684,8 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 	PART(nrm - changed, "removed");
 	PART(changed, "changed");
 	PART(settings, settings == 1 ? "setting" : "settings");
+	PART(xadded, xadded == 1 ? "certificate added" : "certificates added");
+	PART(xremoved, xremoved == 1 ? "certificate removed" : "certificates removed");
 	PART(other, other == 1 ? "other line" : "other lines");
 #undef PART
 	ok = kk_str_ready(out, 1);
@@ -670,17 +733,30 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
 		return;
 	}
+	/* A file that state save wrote loads whatever the date, with a
+	 * warning; an operator's config must hold valid certificates. */
+	if (!sv_certs_check_journal(&sv.state, &j, sv_certs_saved_state(file), file, err,
+	    sizeof err)) {
+		kk_journal_undo(&sv.state, &j);
+		kk_str_free(&diff);
+		sv_audit(o, verbline, 0, err);
+		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
+		return;
+	}
 	{
 		/* The reply opens with what changed, counted; a signal's
 		 * reply is the log already, a client's gets a log line too. */
-		kk_str body = KK_STR_ZERO, sum = KK_STR_ZERO;
+		kk_str body = KK_STR_ZERO, sum = KK_STR_ZERO, shown = KK_STR_ZERO;
+		/* The listing shows no certificate's bytes (no key in a reply). */
 		if (!diff_summary(&sum, diff.s, diff.len)
 		    || !kk_str_catf(&body, "changes: %s\n", sum.s)
-		    || !reply_listing(&body, diff.s, diff.len)) {
+		    || !kk_cert_redact(&shown, diff.s, diff.len)
+		    || !reply_listing(&body, shown.s, shown.len)) {
 			kk_journal_undo(&sv.state, &j);
 			kk_str_free(&diff);
 			kk_str_free(&sum);
 			kk_str_free(&body);
+			kk_str_free(&shown);
 			sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 			return;
 		}
@@ -693,6 +769,7 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 		sv_txn_begin(&j, diff.s, diff.len, o, verbline, body.s);
 		kk_str_free(&sum);
 		kk_str_free(&body);
+		kk_str_free(&shown);
 	}
 	kk_str_free(&diff);
 }
@@ -765,6 +842,10 @@ static const struct {
 	[KK_V_BACKEND_ADD] = { h_config, 1, 0, 1 },
 	[KK_V_BACKEND_REMOVE] = { h_config, 1, 0, 1 },
 	[KK_V_BACKEND_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_CERTIFICATE_ADD] = { h_certificate, 1, 0, 1 },
+	[KK_V_CERTIFICATE_REPLACE] = { h_certificate, 1, 0, 1 },
+	[KK_V_CERTIFICATE_REMOVE] = { h_certificate, 1, 0, 1 },
+	[KK_V_CERTIFICATE_LIST] = { h_list, 0, 1, 0 },
 	[KK_V_STATUS] = { h_status, 0, 0, 0 },
 	[KK_V_STATE_SAVE] = { h_state_save, 0, 1, 1 },
 	[KK_V_STATE_LOAD] = { h_state_load, 1, 0, 1 },

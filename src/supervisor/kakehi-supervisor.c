@@ -427,6 +427,10 @@ main(int argc, const char *const *argv)
 	 * 111 (the loader says "unable to" only for those). */
 	if (!kk_state_load_file(&sv.state, sv.config, err, sizeof err))
 		strerr_dief(strncmp(err, "unable to ", 10) ? 100 : 111, err);
+	if (!sv_certs_check_state(&sv.state, sv_certs_saved_state(sv.config), sv.config, err,
+	    sizeof err))
+		strerr_dief(100, err, " (a state written by state save loads with a warning "
+		    "instead)");
 	sv.worker_opt = worker_opt;
 	sv.worker_bin = sv_find_worker(worker_opt, err, sizeof err);
 	if (!sv.worker_bin)

@@ -15,6 +15,8 @@
 
 #include <skalibs/tai.h>
 
+#include <kakehi/cert.h>
+#include <kakehi/str.h>
 #include "sv.h"
 
 #define LOG_LINE_MAX 4096
@@ -145,12 +147,26 @@ sv_actor_of_peer(sv_origin *o, pid_t pid, uid_t uid)
 	    (unsigned)uid, (int)pid, clean);
 }
 
+/* The verb for an audit line: scrubbed, and without a certificate's
+ * bytes (a key never reaches a log). */
+static void
+audit_verb(char *verb, size_t n, const char *verbline)
+{
+	kk_str shown = KK_STR_ZERO;
+
+	if (kk_cert_redact(&shown, verbline, strlen(verbline)))
+		sv_scrub(verb, n, shown.s);
+	else
+		sv_scrub(verb, n, "(a verb line; out of memory to show it)");
+	kk_str_free(&shown);
+}
+
 void
 sv_audit(const sv_origin *o, const char *verbline, int ok, const char *result)
 {
 	char verb[1024], res[1024];
 
-	sv_scrub(verb, sizeof verb, verbline);
+	audit_verb(verb, sizeof verb, verbline);
 	sv_scrub(res, sizeof res, result && *result ? result : "error");
 	if (ok)
 		sv_info("audit: %s verb=\"%s\" result=ok", o->actor, verb);
@@ -163,7 +179,7 @@ sv_audit_refused(const sv_origin *o, const char *verbline, const char *why)
 {
 	char verb[1024], res[1024];
 
-	sv_scrub(verb, sizeof verb, verbline);
+	audit_verb(verb, sizeof verb, verbline);
 	sv_scrub(res, sizeof res, why);
 	sv_info("audit: %s verb=\"%s\" result=refused: %s", o->actor, verb, res);
 }

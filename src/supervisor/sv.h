@@ -206,6 +206,19 @@ void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
 const char *sv_wstate_name(enum sv_wstate);
 
+/* certs.c: certificate dates, checked for operators, warned about in
+ * saved states. */
+/* Whether path starts as a file written by state save. */
+int sv_certs_saved_state(const char *path);
+/* Every certificate of st (after a load at start), or those a journal
+ * adds or replaces: when saved, a warning for each not valid now; else
+ * 1 when all are valid, 0 with "SOURCE: certificate FP of listener L:
+ * why; nothing changed". */
+int sv_certs_check_state(const kk_state *, int saved, const char *source, char *err,
+    size_t errlen);
+int sv_certs_check_journal(const kk_state *, const kk_journal *, int saved,
+    const char *source, char *err, size_t errlen);
+
 /* txn.c: one change in flight at a time. */
 int sv_txn_busy(void);
 /* The generation sv.state holds now: the transaction's while one is in

@@ -586,32 +586,17 @@ back_timeout(kk_conn *c)
 }
 
 /* The PROXY header of a --send-proxy cluster, written on the socket once
- * it connects and before the transport's start: it precedes every byte,
- * a TLS handshake's too (spec §2). The addresses are the client's, as
- * its stream's server endpoint gives them (kk_server_ops.addrs). A new
- * connection's send buffer is empty, so the few bytes go whole or the
- * connection has failed. 1 sent, 0 failed. */
+ * it connects and before the transport's start (kk_proxyhdr_send). The
+ * addresses are the client's, as its stream's server endpoint gives them
+ * (kk_server_ops.addrs). 1 sent, 0 failed. */
 static int
 send_proxy(kk_back *b)
 {
-	char hdr[KK_PROXYHDR_BUILD_MAX];
 	kk_addr src, dst;
-	size_t n;
-	ssize_t w;
-	if (!b->stream->fops->addrs(b->stream->front, &src, &dst))
+	if (!b->stream->fops->addrs(b->stream->front, &src, &dst) ||
+	    !kk_proxyhdr_send(b->conn.io.fd, b->proxy == KK_SEND_PROXY_V2 ? 2 : 1,
+	    (const struct sockaddr *)&src.ss, (const struct sockaddr *)&dst.ss))
 		return 0;
-	n = kk_proxyhdr_build(hdr, sizeof hdr, b->proxy == KK_SEND_PROXY_V2 ? 2 : 1,
-	    (const struct sockaddr *)&src.ss, (const struct sockaddr *)&dst.ss);
-	if (!n) {
-		errno = EAFNOSUPPORT;
-		return 0;
-	}
-	w = send(b->conn.io.fd, hdr, n, MSG_NOSIGNAL);
-	if (w != (ssize_t)n) {
-		if (w >= 0)	/* cut short: no room even for this */
-			errno = ENOBUFS;
-		return 0;
-	}
 	b->proxy = KK_SEND_PROXY_NONE;
 	return 1;
 }

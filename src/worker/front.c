@@ -5,6 +5,7 @@
  * request head. Pipelined requests wait in the input until the response
  * before them is done. Every connection ends in kk_front_close. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -17,6 +18,7 @@
 #include "router.h"
 #include "stream.h"
 #include "tcpfront.h"
+#include "tls.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -56,6 +58,7 @@ struct h1s {
 	unsigned char out;	/* OUT_*: framing of the response body */
 	unsigned char ended;	/* the last chunk went out with trailers */
 	unsigned char starved;	/* the request body waits for the client's bytes */
+	unsigned long hsts;	/* HSTS max-age of the response (https), 0: none */
 };
 static kk_link h1s_free = { &h1s_free, &h1s_free };
 
@@ -210,8 +213,16 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	set_client(f, sa);
 	if (!ls->nodelay)	/* else inherited from the listener */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (!kk_loop_add(&f->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+	/* The TLS object now: the first turn may already hold the
+	 * ClientHello. */
+	if (ls->tls && !kk_tls_attach(&f->conn, ls->tls)) {
 		close(fd);
+		kk_list_push(&freelist, &f->link);
+		kk_stats.closes[KK_CLOSE_NOMEM]++;
+		return;
+	}
+	if (!kk_loop_add(&f->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		f->conn.tp->close(&f->conn);
 		kk_list_push(&freelist, &f->link);
 		kk_stats.accept_errors++;
 		return;
@@ -229,6 +240,9 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 		 * timeout bounds it, from the accept. */
 		f->tkind = KK_FRONT_T_PROXY;
 		kk_timer_arm(&f->conn.timer, kk_now_ms + ls->rl->request_ms);
+	} else if (ls->tls) {
+		f->tkind = KK_FRONT_T_HANDSHAKE;
+		kk_timer_arm(&f->conn.timer, kk_now_ms + kk_tlsctx_handshake_ms(ls->tls));
 	} else {
 		f->tkind = KK_FRONT_T_IDLE;
 		kk_timer_arm(&f->conn.timer, kk_now_ms + (ls->rl ? ls->rl->front_ms : 60000));
@@ -360,6 +374,58 @@ respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 	kk_conn_wake(&f->conn);
 }
 
+/* Answers with a redirect to https (--https-redirect on the cluster c):
+ * the same host and target, the cluster's port. */
+static void
+respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h, int keep)
+{
+	kk_buf *out = &f->conn.out;
+	size_t n;
+	if (kk_front_draining)
+		keep = 0;
+	kk_stats.responses[3]++;
+	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_redirect((int)c->https_redirect, keep,
+	    h->host, h->hostlen, c->https_port ? c->https_port : 443, h->fl.base + h->path.off,
+	    h->path.len, kk_buf_tail(out), kk_buf_room(out)))) {
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	out->len += (uint32_t)n;
+	if (!keep)
+		set_closing(f, KK_CLOSE_DONE);
+	kk_conn_wake(&f->conn);
+}
+
+/* Whether a request for host may be served on this connection: on an
+ * https listener with strict SNI (the default), only when the
+ * certificate served in the handshake covers it, so that a client cannot
+ * reach one site under the name (and the certificate) of another
+ * (RFC 9110 §7.4: 421). A request without a host has nothing to check. */
+static int
+host_allowed(const kk_front *f, const kk_reqhead *h)
+{
+	const kk_tlscert *x;
+	if (!f->lsock->tls || !h->hostlen || !kk_tlsctx_policy(f->lsock->tls)->strict_sni)
+		return 1;
+	x = kk_tls_served(&f->conn);
+	return x && kk_tlscert_covers(x, h->host, h->hostlen);
+}
+
+/* The Strict-Transport-Security field of a response over TLS (RFC 6797
+ * §6.1), into buf; NULL when the response gets none. */
+static const char *
+hsts_field(const h1s *q, char *buf, size_t len)
+{
+	const kk_tls_policy *p;
+	if (!q->hsts || !q->front->lsock->tls)
+		return NULL;
+	p = kk_tlsctx_policy(q->front->lsock->tls);
+	snprintf(buf, len, "Strict-Transport-Security: max-age=%lu%s%s\r\n", q->hsts,
+	    (p->hsts_flags & KK_HSTS_SUBDOMAINS) ? "; includeSubDomains" : "",
+	    (p->hsts_flags & KK_HSTS_PRELOAD) ? "; preload" : "");
+	return buf;
+}
+
 /* Refuses a malformed request: 4xx, then close. */
 static void
 refuse(kk_front *f, int err)
@@ -385,6 +451,7 @@ read_head(kk_front *f)
 	h1s *q;
 	long n;
 	size_t scan;
+	unsigned long hsts;
 	int e, keep, status;
 
 	/* Empty lines before a request are ignored (RFC 9112 §2.2). */
@@ -415,19 +482,25 @@ read_head(kk_front *f)
 		refuse(f, e);
 		return -1;
 	}
+	if (f->lsock->tls)	/* the scheme is the connection's (X-Forwarded-Proto) */
+		h->scheme = KK_SCHEME_HTTPS;
 	keep = info.minor ? !(info.flags & KK_H1_F_CLOSE) : (info.flags & KK_H1_F_KEEPALIVE) != 0;
 	if (!keep)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
-	c = rl ? kk_router_match(rl, h->host, h->hostlen, h->fl.base + h->path.off, h->pathlen,
-	    h->fl.base + h->method.off, h->method.len) : NULL;
-	if (!c) {
+	c = rl && host_allowed(f, h) ? kk_router_match(rl, h->host, h->hostlen,
+	    h->fl.base + h->path.off, h->pathlen, h->fl.base + h->method.off, h->method.len,
+	    &hsts) : NULL;
+	if (!c || (c->https_redirect && !f->lsock->tls)) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
 		keep = keep && h->body == KK_BODY_NONE;
+		if (c)
+			respond_redirect(f, c, h, keep);
+		else
+			respond_error(f, rl && !host_allowed(f, h) ? 421 : 404, keep, KK_CLOSE_DONE);
 		kk_buf_consume(in, (size_t)n);
-		respond_error(f, 404, keep, KK_CLOSE_DONE);
 		return keep ? 1 : -1;
 	}
 	if (!(q = h1s_new(f))) {
@@ -436,6 +509,8 @@ read_head(kk_front *f)
 		return -1;
 	}
 	q->minor = info.minor;
+	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
+		q->hsts = hsts ? hsts : kk_tlsctx_policy(f->lsock->tls)->hsts_max_age;
 	kk_h1_body_init(&q->req, info.body, h->clen);
 	f->conn.pc = q;
 	fwd.client = client_text(f, client);
@@ -464,9 +539,11 @@ set_timer(kk_front *f)
 	unsigned long front_ms = rl ? rl->front_ms : 60000;
 	/* With a stream in flight, the stream decides (ep_timer): it alone
 	 * knows whether the client has to act. A PROXY header still to come
-	 * keeps its own deadline: that timer's kind is the state that says
-	 * the header is pending (a drain must not turn it into an idle one). */
-	if (f->flags & KK_FRONT_F_LINGER || rq(f) || f->tkind == KK_FRONT_T_PROXY)
+	 * keeps its own deadline, and so does a handshake: that timer's kind
+	 * is the state that says the header or the handshake is pending (a
+	 * drain must not turn it into an idle one). */
+	if (f->flags & KK_FRONT_F_LINGER || rq(f) || f->tkind == KK_FRONT_T_PROXY ||
+	    f->tkind == KK_FRONT_T_HANDSHAKE)
 		return;
 	if (f->conn.in.len) {
 		if (f->tkind != KK_FRONT_T_HEAD)	/* counted from the first byte */
@@ -553,13 +630,15 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 	h1s *q = ctx;
 	kk_front *f = q->front;
 	kk_buf *out = &f->conn.out;
+	char sts[96];
 	size_t w;
 	if (!kk_buf_take(out, &f->conn.bufwait))
 		return 0;
 	if (h->status < 200) {
 		/* 1xx: passed on to HTTP/1.1 clients, swallowed for 1.0. */
 		if (q->minor) {
-			w = kk_h1_write_response(h, 0, 1, 1, kk_buf_tail(out), kk_buf_room(out));
+			w = kk_h1_write_response(h, 0, 1, 1, NULL, kk_buf_tail(out),
+			    kk_buf_room(out));
 			if (!w)
 				return out->len ? 0 : -1;
 			out->len += (uint32_t)w;
@@ -580,8 +659,8 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 		q->out = q->minor ? OUT_CHUNKED : OUT_RAW_CLOSE;
 	}
 	*keep = *keep && q->out != OUT_RAW_CLOSE && !kk_front_draining;
-	w = kk_h1_write_response(h, q->out == OUT_CHUNKED, *keep, q->minor, kk_buf_tail(out),
-	    kk_buf_room(out));
+	w = kk_h1_write_response(h, q->out == OUT_CHUNKED, *keep, q->minor,
+	    hsts_field(q, sts, sizeof sts), kk_buf_tail(out), kk_buf_room(out));
 	if (!w)
 		return out->len ? 0 : -1;
 	out->len += (uint32_t)w;
@@ -827,6 +906,10 @@ front_timeout(kk_conn *c)
 		kk_stats.proxy[KK_PROXYHDR_E_TIMEOUT]++;
 		kk_front_close(f, KK_CLOSE_BAD_PROXY);
 		break;
+	case KK_FRONT_T_HANDSHAKE:
+		kk_stats.tls_handshake_timeouts++;
+		kk_front_close(f, KK_CLOSE_HANDSHAKE_TIMEOUT);
+		break;
 	case KK_FRONT_T_HEAD:
 		f->conn.in.len = 0;
 		respond_error(f, 408, 0, KK_CLOSE_REQUEST_TIMEOUT);
@@ -1068,6 +1151,60 @@ read_proxy(kk_front *f)
 	return c->in.len != 0;
 }
 
+/* On a transport with a start of its own (TLS), the PROXY header comes
+ * before it (spec §2: before any byte of the client's, the ClientHello
+ * too), outside it: it is peeked at on the socket and then only its own
+ * bytes are taken, so that the handshake reads the rest from the socket.
+ * Its deadline is the request timeout, as on plain listeners; the
+ * handshake's own starts when it is done. 1 when done. */
+static int
+proxy_before_start(kk_front *f)
+{
+	kk_conn *c = &f->conn;
+	ssize_t r;
+	size_t taken;
+	if (!(c->flags & KK_CONN_F_READABLE) || !kk_buf_take(&c->in, &c->bufwait))
+		return 0;
+	r = recv(c->io.fd, kk_buf_tail(&c->in), kk_buf_room(&c->in), MSG_PEEK);
+	if (r < 0) {
+		kk_buf_trim(&c->in);
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->flags &= ~KK_CONN_F_READABLE;
+		else if (errno != EINTR)
+			kk_front_close(f, KK_CLOSE_READ_ERROR);
+		return 0;
+	}
+	if (!r)
+		c->flags |= KK_CONN_F_EOF;
+	c->in.len = (uint32_t)r;
+	read_proxy(f);
+	if (c->flags & KK_CONN_F_DEAD)
+		return 0;
+	taken = (size_t)r - c->in.len;
+	c->in.len = c->in.off = 0;
+	if (f->tkind == KK_FRONT_T_PROXY) {
+		/* Not whole yet: peeked bytes stay in the socket, and more
+		 * of them come with an edge of their own. */
+		kk_buf_trim(&c->in);
+		c->flags &= ~KK_CONN_F_READABLE;
+		return 0;
+	}
+	/* What was peeked is still there: this takes exactly the header
+	 * (read_proxy may have given the buffer back). */
+	kk_buf_trim(&c->in);
+	while (taken) {
+		char sink[512];
+		ssize_t k = recv(c->io.fd, sink, taken < sizeof sink ? taken : sizeof sink, 0);
+		if (k <= 0) {
+			kk_front_close(f, KK_CLOSE_READ_ERROR);
+			return 0;
+		}
+		taken -= (size_t)k;
+	}
+	arm(f, KK_FRONT_T_HANDSHAKE, kk_tlsctx_handshake_ms(f->lsock->tls));
+	return 1;
+}
+
 /* Reads the first bytes and runs the preamble chain over them; once it
  * decides, the chosen protocol takes the connection (and the bytes left:
  * the first read serves the first request, no second read is made). */
@@ -1077,10 +1214,17 @@ preamble_run(kk_conn *c)
 	kk_front *f = conn_front(c);
 	size_t used;
 	int r;
+	if (f->tkind == KK_FRONT_T_PROXY && c->tp != &kk_transport_plain &&
+	    !proxy_before_start(f))
+		return;
 	if ((r = kk_conn_start(c)) <= 0) {
 		if (r < 0)
-			kk_front_close(f, KK_CLOSE_READ_ERROR);
+			kk_front_close(f, KK_CLOSE_HANDSHAKE);
 		return;
+	}
+	if (f->tkind == KK_FRONT_T_HANDSHAKE) {
+		f->tkind = KK_FRONT_T_NONE;
+		set_timer(f);
 	}
 	r = kk_conn_fill(c);
 	if (!c->in.len) {

@@ -36,7 +36,10 @@ enum {
 	/* the PROXY header of an --expect-proxy listener, from the accept:
 	 * exactly while it is still to come */
 	KK_FRONT_T_PROXY,
-	KK_FRONT_T_DRAIN	/* draining: idle, its next request still welcome */
+	KK_FRONT_T_DRAIN,	/* draining: idle, its next request still welcome */
+	/* an https listener's handshake (--handshake-timeout), from the
+	 * accept or the end of the PROXY header: exactly while it runs */
+	KK_FRONT_T_HANDSHAKE
 };
 
 /* The client address for X-Forwarded-For: the text of an IPv4 address

@@ -778,7 +778,7 @@ kk_h1_write_request(const kk_reqhead *h, char *out, size_t cap)
 
 size_t
 kk_h1_write_response(const kk_resphead *h, int chunked, int keepalive, int client_minor,
-    char *out, size_t cap)
+    const char *extra, char *out, size_t cap)
 {
 	wbuf w = { out, 0, cap, 0 };
 	unsigned code = h->status % 1000;
@@ -808,6 +808,8 @@ kk_h1_write_response(const kk_resphead *h, int chunked, int keepalive, int clien
 			put(&w, "Connection: close\r\n", 19);
 		else if (client_minor == 0)
 			put(&w, "Connection: keep-alive\r\n", 24);
+		if (extra)
+			put(&w, extra, strlen(extra));
 	}
 	put(&w, "\r\n", 2);
 	return w.full ? 0 : w.len;
@@ -828,11 +830,14 @@ kk_h1_reason(int status)
 {
 	switch (status) {
 	case 200: return "OK";
+	case 301: return "Moved Permanently";
+	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";
+	case 421: return "Misdirected Request";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -852,6 +857,20 @@ kk_h1_write_error(int status, int keepalive, char *out, size_t cap)
 	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: no-cache\r\n%s\r\n%d %s\n",
 	    status, r, strlen(r) + 5, keepalive ? "" : "Connection: close\r\n", status, r);
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+size_t
+kk_h1_write_redirect(int status, int keepalive, const char *host, size_t hlen, unsigned port,
+    const char *target, size_t tlen, char *out, size_t cap)
+{
+	char p[8] = "";
+	int n;
+	if (port != 443)
+		snprintf(p, sizeof p, ":%u", port & 0xffff);
+	n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nLocation: https://%.*s%s%.*s\r\n"
+	    "Content-Length: 0\r\n%s\r\n", status, kk_h1_reason(status), (int)hlen, host, p,
+	    (int)tlen, target, keepalive ? "" : "Connection: close\r\n");
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

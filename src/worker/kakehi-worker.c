@@ -32,6 +32,7 @@
 #include "router.h"
 #include "status.h"
 #include "timer.h"
+#include "tlsstate.h"
 #include "worker.h"
 
 #define PROG "kakehi-worker"
@@ -132,6 +133,11 @@ apply(kk_state *st, const kk_journal *journal, uint64_t gen, char *err, size_t e
 	r = journal ? kk_router_update(router, st, journal, gen) : kk_router_build(st, gen);
 	if (!r) {
 		snprintf(err, errlen, "unable to build the router: out of memory");
+		goto fail;
+	}
+	/* The TLS contexts last: their undo is their own. */
+	if (!kk_tlsstate_apply(st, journal, err, errlen)) {
+		kk_router_unref(r);
 		goto fail;
 	}
 	/* Commit: from here nothing fails. */

@@ -18,6 +18,8 @@
 #include "lsock.h"
 #include "status.h"
 #include "tcpfront.h"
+#include "tls.h"
+#include "tlsstate.h"
 
 static kk_link lsocks = { &lsocks, &lsocks };
 static unsigned maxconns = 10000;
@@ -81,7 +83,7 @@ kk_lsock_adopt(int fd, const char *addr)
 	l->io.fd = fd;
 	l->io.prio = KK_IO_OTHER;
 	l->io.on_event = lsock_event;
-	l->tp = &kk_transport_plain;	/* TLS listeners: a later table */
+	l->tp = &kk_transport_plain;	/* an https one gets TLS at attach */
 	/* A proxy writes whole messages; Nagle would only delay them. Set
 	 * once here, it saves a system call per accepted connection. */
 	{
@@ -115,6 +117,16 @@ kk_lsock_find(const char *addr)
 	return NULL;
 }
 
+/* The last connection of a closed listener is gone: so is the
+ * listener, with its hold on the TLS context. */
+static void
+lsock_free(kk_lsock *l)
+{
+	if (l->tls)
+		kk_tlsctx_unref(l->tls);
+	free(l);
+}
+
 void
 kk_lsock_close(kk_lsock *l)
 {
@@ -126,7 +138,7 @@ kk_lsock_close(kk_lsock *l)
 	l->rl = NULL;
 	kk_list_unlink(&l->link);
 	if (!l->nconns)
-		free(l);
+		lsock_free(l);
 }
 
 void
@@ -134,11 +146,9 @@ kk_lsock_conn_gone(kk_lsock *l)
 {
 	l->nconns--;
 	if (l->closed && !l->nconns)
-		free(l);
+		lsock_free(l);
 }
 
-/* Whether a tcp listener routes by server name: any slot of its name
- * tables is taken. Once per listener and generation, not per connection. */
 /* Whether a tcp listener routes by server name. Once per listener and
  * generation, not per connection. */
 static int
@@ -153,8 +163,17 @@ kk_lsock_attach(const kk_router *r)
 	kk_link *x;
 	for (x = lsocks.next; x != &lsocks; x = x->next) {
 		kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
+		kk_tlsctx *tls = kk_tlsstate_find(l->addr);
 		l->rl = kk_router_listener(r, l->addr);
 		l->sni = has_sni(l->rl);
+		if (tls != l->tls) {
+			if (tls)
+				kk_tlsctx_ref(tls);
+			if (l->tls)
+				kk_tlsctx_unref(l->tls);
+			l->tls = tls;
+		}
+		l->tp = tls ? &kk_transport_tls : &kk_transport_plain;
 		if (l->rl)
 			poll_on(l);
 		else

@@ -12,6 +12,7 @@
 #include "list.h"
 #include "loop.h"
 #include "router.h"
+#include "tlsctx.h"
 #include "transport.h"
 
 /* Small, so that a burst of connections is shared among the workers
@@ -31,6 +32,10 @@ struct kk_lsock {
 	 * it and need no call of their own. */
 	int nodelay;
 	const kk_transport *tp;	/* what connections accepted here move bytes with */
+	/* An https listener's TLS context (referenced; NULL on the others),
+	 * as the last snapshot attached it: connections take their SSL
+	 * from it at accept, so a later context serves only later ones. */
+	kk_tlsctx *tls;
 	/* A tcp listener with --sni frontends: its connections are peeked at
 	 * for the ClientHello's server name. Without, none is read before
 	 * the backend answers (a server-speaks-first protocol works). */
@@ -44,7 +49,8 @@ kk_lsock *kk_lsock_find(const char *addr);
 /* Closes it; the struct lives on while connections point at it. */
 void kk_lsock_close(kk_lsock *);
 void kk_lsock_conn_gone(kk_lsock *);
-/* Points every listener at its entry in r (NULL when absent). */
+/* Points every listener at its entry in r (NULL when absent) and at its
+ * TLS context (tlsstate.h). */
 void kk_lsock_attach(const kk_router *r);
 /* Sets the per-worker bound on front connections. */
 void kk_lsock_setmax(unsigned max);

@@ -3,8 +3,10 @@
  * the strict parser for what a load balancer sends before a client's
  * bytes and the builder for what kakehi sends to a backend. Deadlines and
  * counting belong to the caller; nothing here reads past the bytes given. */
+#include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 #include "proxyhdr.h"
@@ -527,6 +529,25 @@ kk_proxyhdr_build(void *out, size_t cap, int version, const struct sockaddr *src
 		return 0;
 	memcpy(out, tmp, n);
 	return n;
+}
+
+int
+kk_proxyhdr_send(int fd, int version, const struct sockaddr *src, const struct sockaddr *dst)
+{
+	char hdr[KK_PROXYHDR_BUILD_MAX];
+	size_t n = kk_proxyhdr_build(hdr, sizeof hdr, version, src, dst);
+	ssize_t w;
+	if (!n) {
+		errno = EAFNOSUPPORT;
+		return 0;
+	}
+	w = send(fd, hdr, n, MSG_NOSIGNAL);
+	if (w != (ssize_t)n) {
+		if (w >= 0)	/* cut short: no room even for this */
+			errno = ENOBUFS;
+		return 0;
+	}
+	return 1;
 }
 
 const char *

@@ -99,6 +99,13 @@ int kk_proxyhdr_parse(kk_proxyhdr *h, const void *p, size_t len, size_t max);
 size_t kk_proxyhdr_build(void *out, size_t cap, int version, const struct sockaddr *src,
     const struct sockaddr *dst);
 
+/* Writes the header on fd, a connection just made, before any other
+ * byte (a TLS handshake's too, spec §2): its send buffer is empty, so the
+ * few bytes go whole or the connection has failed. 1 sent; 0 with errno
+ * (EAFNOSUPPORT: an address kk_proxyhdr_build refuses). */
+int kk_proxyhdr_send(int fd, int version, const struct sockaddr *src,
+    const struct sockaddr *dst);
+
 const char *kk_proxyhdr_err_name(int err);	/* "signature", ... */
 
 #endif

@@ -420,6 +420,7 @@ struct rsrc {
 	const char *method;	/* NULL: any */
 	const char *cluster;
 	unsigned long order;
+	unsigned long hsts;
 };
 
 static int
@@ -476,6 +477,7 @@ host_new(const char *key, int wild, const rsrc *src, unsigned n)
 		rt->cluster = put_str(&p, src[i].cluster, rt->clen);
 		rt->chash = hash64(rt->cluster, rt->clen);
 		rt->order = src[i].order;
+		rt->hsts = src[i].hsts;
 	}
 	if (n > 1)
 		qsort(h->routes, n, sizeof *h->routes, route_cmp);
@@ -520,6 +522,7 @@ frontend_src(const kk_frontend *f, unsigned long order)
 	s.method = f->method;
 	s.cluster = f->cluster;
 	s.order = order;
+	s.hsts = f->hsts_max_age;
 	return s;
 }
 
@@ -656,6 +659,8 @@ build_clusters(kk_router *r, const kk_state *st)
 			continue;
 		zero_c.lb = sc->lb;
 		zero_c.send_proxy = sc->send_proxy;
+		zero_c.https_redirect = sc->https_redirect;
+		zero_c.https_port = sc->https_port;
 		if (!(rc_of[i] = cluster_new(&zero_c, sc->id, (unsigned)sc->nbackends, sbytes[i],
 		    &str[i])))
 			goto out;
@@ -798,6 +803,8 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	memset(&like, 0, sizeof like);
 	like.lb = sc->lb;
 	like.send_proxy = sc->send_proxy;
+	like.https_redirect = sc->https_redirect;
+	like.https_port = sc->https_port;
 	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)) || !(lf = cluster_leaf(c))
 	    || !root_put(&r->clusters, lf, 0))
 		return 0;
@@ -844,6 +851,7 @@ update_frontend(kk_router *r, const kk_frontend *f, int add)
 		src[n].path = rt->path;
 		src[n].method = rt->method;
 		src[n].cluster = rt->cluster;
+		src[n].hsts = rt->hsts;
 		src[n++].order = rt->order;
 	}
 	if (add)
@@ -999,7 +1007,7 @@ kk_router_listener(const kk_router *r, const char *addr)
 
 static kk_rcluster *
 match_routes(const kk_rlistener *l, const tleaf *lf, const char *path, size_t plen,
-    const char *method, size_t mlen)
+    const char *method, size_t mlen, unsigned long *hsts)
 {
 	const kk_rhost *h;
 	unsigned i;
@@ -1018,6 +1026,7 @@ match_routes(const kk_rlistener *l, const tleaf *lf, const char *path, size_t pl
 		if (rt->method && (rt->mlen != mlen || memcmp(rt->method, method, mlen)))
 			continue;
 		c = t_find(l->clusters, rt->chash, rt->cluster, rt->clen);
+		*hsts = rt->hsts;
 		return c ? c->val : NULL;	/* the state keeps a used cluster */
 	}
 	return NULL;
@@ -1026,7 +1035,7 @@ match_routes(const kk_rlistener *l, const tleaf *lf, const char *path, size_t pl
 /* The precedence of router.h, for both kinds of listener. */
 static kk_rcluster *
 lookup(const kk_rlistener *l, const char *host, size_t hlen,
-    const char *path, size_t plen, const char *method, size_t mlen)
+    const char *path, size_t plen, const char *method, size_t mlen, unsigned long *hsts)
 {
 	kk_rcluster *c;
 	size_t i;
@@ -1034,26 +1043,27 @@ lookup(const kk_rlistener *l, const char *host, size_t hlen,
 	 * for it, which is every request of a listener without host routes,
 	 * and every wildcard try of one without wildcards. */
 	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact, hash64(host, hlen), host,
-	    hlen), path, plen, method, mlen)))
+	    hlen), path, plen, method, mlen, hsts)))
 		return c;
 	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
 	for (i = 0; l->wild && i < hlen; i++) {
 		if (host[i] != '.')
 			continue;
 		if ((c = match_routes(l, t_find(l->wild, hash64(host + i, hlen - i), host + i,
-		    hlen - i), path, plen, method, mlen)))
+		    hlen - i), path, plen, method, mlen, hsts)))
 			return c;
 	}
-	return match_routes(l, l->any, path, plen, method, mlen);
+	return match_routes(l, l->any, path, plen, method, mlen, hsts);
 }
 
 kk_rcluster *
 kk_router_match(const kk_rlistener *l, const char *host, size_t hlen,
-    const char *path, size_t plen, const char *method, size_t mlen)
+    const char *path, size_t plen, const char *method, size_t mlen, unsigned long *hsts)
 {
+	*hsts = 0;
 	if (l->proto != KK_PROTO_HTTP)
 		return NULL;
-	return lookup(l, host, hlen, path, plen, method, mlen);
+	return lookup(l, host, hlen, path, plen, method, mlen, hsts);
 }
 
 /* Whether a subtree holds a leaf: emptied nodes stay (see t_del), so a
@@ -1081,8 +1091,9 @@ kk_router_has_names(const kk_rlistener *l)
 kk_rcluster *
 kk_router_match_sni(const kk_rlistener *l, const char *name, size_t len)
 {
+	unsigned long hsts;	/* an http frontend's attribute */
 	if (l->proto != KK_PROTO_TCP)
 		return NULL;
 	/* tcp routes match any path and method: the empty ones do. */
-	return lookup(l, name ? name : "", name ? len : 0, "", 0, "", 0);
+	return lookup(l, name ? name : "", name ? len : 0, "", 0, "", 0, &hsts);
 }

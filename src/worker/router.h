@@ -39,6 +39,10 @@ struct kk_rcluster {
 	const char *id;
 	enum kk_lb lb;
 	enum kk_send_proxy send_proxy;	/* PROXY header first on each back connection */
+	/* --https-redirect: the status (301, 308) requests on plain http
+	 * listeners get instead of a backend, 0: none; the port of the
+	 * Location. */
+	unsigned https_redirect, https_port;
 	kk_rbackend *b;
 	unsigned nb;
 };
@@ -57,6 +61,7 @@ struct kk_route {
 	size_t clen;
 	uint64_t chash;
 	unsigned long order;	/* insertion order, to keep sorting stable */
+	unsigned long hsts;	/* the frontend's --hsts max-age; 0: the listener's */
 };
 
 /* A host group: the routes of one host (http) or server name (tcp). */
@@ -116,10 +121,11 @@ void kk_router_ref(kk_router *);
 void kk_router_unref(kk_router *);	/* frees at zero */
 kk_rlistener *kk_router_listener(const kk_router *, const char *addr);
 /* An http listener's route. host: lower case, no port; method: upper
- * case as received. NULL: no frontend matches (404), or l is a tcp
- * listener. */
+ * case as received; *hsts: the matching frontend's --hsts max-age (0:
+ * none, the listener's applies). NULL: no frontend matches (404), or l is
+ * a tcp listener. */
 kk_rcluster *kk_router_match(const kk_rlistener *, const char *host, size_t hlen,
-    const char *path, size_t plen, const char *method, size_t mlen);
+    const char *path, size_t plen, const char *method, size_t mlen, unsigned long *hsts);
 /* A tcp listener's route for a connection. name: the ClientHello's
  * server name, lower case; NULL (or len 0) when it sent none, which takes
  * the default route. NULL: no name matches and there is no default

@@ -15,7 +15,7 @@ kk_status_close_name(enum kk_close r)
 		"done", "client", "client-abort", "idle-timeout", "request-timeout",
 		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
 		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route",
-		"bad-clienthello", "bad-proxy",
+		"bad-clienthello", "bad-proxy", "handshake", "handshake-timeout",
 		"tunnel-done", "tunnel-timeout", "tunnel-error",
 		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
 		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
@@ -53,6 +53,11 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.tunnels, (unsigned long long)kk_stats.tunnel_bytes_in,
 	    (unsigned long long)kk_stats.tunnel_bytes_out,
 	    (unsigned long long)kk_stats.tunnel_splices);
+	ok &= kk_str_catf(out, "tls-handshakes %llu\ntls-resumed %llu\n"
+	    "tls-handshake-failures %llu\ntls-handshake-timeouts %llu\n",
+	    (unsigned long long)kk_stats.tls_handshakes, (unsigned long long)kk_stats.tls_resumed,
+	    (unsigned long long)kk_stats.tls_handshake_failures,
+	    (unsigned long long)kk_stats.tls_handshake_timeouts);
 	for (i = 1; i < KK_H1_E_COUNT; i++)
 		ok &= kk_str_catf(out, "errors-%s %llu\n", kk_h1_err_name((int)i),
 		    (unsigned long long)kk_stats.refused[i]);

@@ -31,6 +31,8 @@ enum kk_close {
 	KK_CLOSE_NO_ROUTE,	/* tcp: no frontend, or a cluster without backends */
 	KK_CLOSE_BAD_HELLO,	/* tcp: the ClientHello could not be read (see hello) */
 	KK_CLOSE_BAD_PROXY,	/* the PROXY header could not be read (see proxy) */
+	KK_CLOSE_HANDSHAKE,	/* the transport's start (a TLS handshake) failed */
+	KK_CLOSE_HANDSHAKE_TIMEOUT,	/* ... or took longer than --handshake-timeout */
 	KK_CLOSE_TUNNEL_DONE,	/* tunnel after an upgrade: both sides closed */
 	KK_CLOSE_TUNNEL_TIMEOUT,	/* tunnel idle for the listener's tunnel timeout */
 	KK_CLOSE_TUNNEL_ERROR,	/* tunnel: a read or write failed on either side */
@@ -66,6 +68,10 @@ struct kk_stats {
 	 * stepped aside, came back as its share grew, or took a batch anyway
 	 * because the others left the queue waiting. */
 	uint64_t accept_share_held, accept_share_resumed, accept_share_grace;
+	/* TLS handshakes done (resumed: of those, with a session resumed),
+	 * failed (an alert, a cut, no certificate to serve) and too slow
+	 * (--handshake-timeout). */
+	uint64_t tls_handshakes, tls_resumed, tls_handshake_failures, tls_handshake_timeouts;
 	uint64_t bytes_in, bytes_out;
 };
 extern struct kk_stats kk_stats;

@@ -67,6 +67,7 @@ struct kk_tcpfront {
 	unsigned char state;
 	unsigned char tries;
 	unsigned char send_proxy;	/* enum kk_send_proxy of the cluster */
+	unsigned char proxy_sent;	/* on this back connection, while its start waits */
 	unsigned char dead;
 };
 
@@ -187,6 +188,7 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 			continue;
 		}
 		memset(&tc->back, 0, sizeof tc->back);
+		tc->proxy_sent = 0;
 		kk_conn_init(&tc->back, fd, KK_IO_BACK, rb->bend->tp, &connecting, tc);
 		if (!kk_loop_add(&tc->back.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 			close(fd);
@@ -293,16 +295,17 @@ tunnel_notify(kk_tunnel *t, int event, kk_conn *side)
 	}
 }
 
-/* The PROXY header a --send-proxy cluster gets first, in the back
- * connection's output: the tunnel writes what is queued there before any
- * byte of the client's. The addresses are the received header's, else
- * the client socket's. 1 queued, 0 no buffer or no address. */
+/* The PROXY header a --send-proxy cluster gets first, written on the
+ * socket once it connects and before the transport's start, as the http
+ * path does (kk_proxyhdr_send): it precedes every byte, a TLS handshake's
+ * too. The addresses are the received header's, else the client
+ * socket's. 1 sent (or none to send), 0 failed. */
 static int
-queue_proxy(kk_tcpfront *tc)
+send_proxy(kk_tcpfront *tc)
 {
 	kk_addr src, dst;
-	kk_buf *out = &tc->back.out;
-	size_t n;
+	if (tc->send_proxy == KK_SEND_PROXY_NONE || tc->proxy_sent)
+		return 1;
 	if (tc->u.pre.from_header) {
 		src = tc->u.pre.src;
 		dst = tc->u.pre.dst;
@@ -312,13 +315,11 @@ queue_proxy(kk_tcpfront *tc)
 		    getsockname(tc->front.io.fd, (struct sockaddr *)&dst.ss, &dst.len) < 0)
 			return 0;
 	}
-	if (!kk_buf_take(out, NULL))
+	if (!kk_proxyhdr_send(tc->back.io.fd, tc->send_proxy == KK_SEND_PROXY_V2 ? 2 : 1,
+	    (struct sockaddr *)&src.ss, (struct sockaddr *)&dst.ss))
 		return 0;
-	n = kk_proxyhdr_build(kk_buf_tail(out), kk_buf_room(out),
-	    tc->send_proxy == KK_SEND_PROXY_V2 ? 2 : 1, (struct sockaddr *)&src.ss,
-	    (struct sockaddr *)&dst.ss);
-	out->len += (uint32_t)n;
-	return n != 0;
+	tc->proxy_sent = 1;
+	return 1;
 }
 
 static void
@@ -331,8 +332,8 @@ connect_run(kk_conn *c)
 		return;
 	if (getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
-	if (err) {
-		c->err = err;
+	if (err || !send_proxy(tc)) {
+		c->err = err ? err : errno;
 		connect_failed(tc, KK_CLOSE_BACK_CONNECT);
 		return;
 	}
@@ -343,10 +344,6 @@ connect_run(kk_conn *c)
 	}
 	kk_timer_disarm(&c->timer);
 	drop_router(tc);
-	if (tc->send_proxy != KK_SEND_PROXY_NONE && !queue_proxy(tc)) {
-		tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_ABORT);
-		return;
-	}
 	kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify);
 	tc->state = TCP_TUNNEL;
 	tc->active_at = kk_now_ms;

@@ -369,8 +369,12 @@ static const struct load_case load_errors[] = {
 	{ "\n\ncluster ad a\n", "test.conf:3: cluster: unknown action \"ad\"" },
 	{ "set workers 4\nset workers 0", "test.conf:2: set: workers: \"0\" is not a number" },
 	{ "cluster add a\ncluster add b\0\n", "test.conf:2: NUL byte" },
-	{ "listener add https 0.0.0.0:443\n", "test.conf:1: listener add: protocol \"https\": "
-	    "this build does not terminate TLS" },
+	{ "listener add https 127.0.0.1:8443\ncertificate add 127.0.0.1:8443 --cert-data QUJD "
+	    "--key-data QUJD\n", "test.conf:2: certificate add: listener 127.0.0.1:8443: the "
+	    "certificate is not a PEM certificate" },
+	{ "certificate remove 127.0.0.1:8080 " "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\n", "test.conf:1: certificate remove: listener "
+	    "127.0.0.1:8080 is a plain http listener; certificates go on https listeners" },
 	{ "listener add tcp 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1 "
 	    "--host x\n", "test.conf:3: frontend add: listener 127.0.0.1:1 is a tcp listener" },
 };
@@ -703,7 +707,8 @@ test_json_list(void)
 	kk_state empty;
 	kk_state_init(&empty);
 	ok(kk_state_print_json(&empty, &out) && json_plausible(out.s)
-	    && strstr(out.s, "\"listeners\":[],\"clusters\":[],\"frontends\":[],\"backends\":[]}"),
+	    && strstr(out.s, "\"listeners\":[],\"clusters\":[],\"frontends\":[],\"backends\":[],"
+	    "\"certificates\":[]}"),
 	    "empty state json");
 	kk_state_free(&empty);
 

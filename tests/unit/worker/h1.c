@@ -52,7 +52,7 @@ downstream(const char *raw, int head_req, int keep, int minor)
 		return "(invalid)";
 	kk_head_forward_response(&rh);
 	n = kk_h1_write_response(&rh, info.body == KK_H1_BODY_CHUNKED ||
-	    (info.body == KK_H1_BODY_CLOSE && minor), keep, minor, out, sizeof out - 1);
+	    (info.body == KK_H1_BODY_CLOSE && minor), keep, minor, NULL, out, sizeof out - 1);
 	out[n] = 0;
 	return out;
 }
@@ -393,6 +393,23 @@ main(void)
 		out[n] = 0;
 		is_str(out, "0\r\nX-Sum: 42\r\n\r\n", "written with the last chunk, as kept");
 		is_int(kk_h1_write_trailers(&fl, out, 10), 0, "no room: 0");
+	}
+
+	/* --https-redirect: Location rebuilt from host, port and target. */
+	{
+		char out[256];
+		size_t n = kk_h1_write_redirect(301, 1, "a.test", 6, 443, "/p?q=1", 6, out,
+		    sizeof out - 1);
+		out[n] = 0;
+		is_str(out, "HTTP/1.1 301 Moved Permanently\r\nLocation: https://a.test/p?q=1\r\n"
+		    "Content-Length: 0\r\n\r\n", "a 301 to the default port: no port");
+		n = kk_h1_write_redirect(308, 0, "a.test", 6, 8443, "/", 1, out, sizeof out - 1);
+		out[n] = 0;
+		is_str(out, "HTTP/1.1 308 Permanent Redirect\r\nLocation: https://a.test:8443/\r\n"
+		    "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		    "a 308 with its port, closing");
+		is_int(kk_h1_write_redirect(301, 1, "a.test", 6, 443, "/", 1, out, 20), 0,
+		    "no room: 0");
 	}
 	return done();
 }

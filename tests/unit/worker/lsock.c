@@ -60,6 +60,29 @@ kk_front_count(void)
 	return naccepted;
 }
 
+/* Every listener here is a plain one: no TLS context, and the TLS
+ * transport is never picked. */
+const kk_transport kk_transport_tls;
+
+kk_tlsctx *
+kk_tlsstate_find(const char *addr)
+{
+	(void)addr;
+	return NULL;
+}
+
+void
+kk_tlsctx_ref(kk_tlsctx *x)
+{
+	(void)x;
+}
+
+void
+kk_tlsctx_unref(kk_tlsctx *x)
+{
+	(void)x;
+}
+
 static int
 nodelay(int fd)
 {

@@ -13,6 +13,9 @@
 #include "worker/transport.c"
 #include "worker/router.c"
 
+/* The frontend's --hsts of the route matched last; the tests here look at clusters. */
+static unsigned long route_hsts;
+
 /* The protocol table bends name (back.c): not under test here. */
 const kk_client_ops kk_h1_client_ops;
 
@@ -39,7 +42,8 @@ match(kk_router *r, const char *host, const char *path, const char *method)
 	kk_rcluster *c;
 	if (!l)
 		return "no listener";
-	c = kk_router_match(l, host, strlen(host), path, strlen(path), method, strlen(method));
+	c = kk_router_match(l, host, strlen(host), path, strlen(path), method, strlen(method),
+	    &route_hsts);
 	return c ? c->id : NULL;
 }
 
@@ -115,10 +119,10 @@ test_sni(void)
 		kk_router_unref(r);
 		return;
 	}
-	ok(!kk_router_match(l, "a.example.com", 13, "/", 1, "GET", 3),
+	ok(!kk_router_match(l, "a.example.com", 13, "/", 1, "GET", 3, &route_hsts),
 	    "a tcp listener routes no http request");
 	ok(!kk_router_match_sni(h, "a.example.com", 13), "an http listener routes no SNI");
-	ok(kk_router_match(h, "a.example.com", 13, "/", 1, "GET", 3) != NULL,
+	ok(kk_router_match(h, "a.example.com", 13, "/", 1, "GET", 3, &route_hsts) != NULL,
 	    "its http routes still match");
 	ok(l->proto == KK_PROTO_TCP && h->proto == KK_PROTO_HTTP, "listener kinds");
 	ok(l->expect_proxy && !l2->expect_proxy && !h->expect_proxy, "expect-proxy per listener");
@@ -202,7 +206,7 @@ answers(kk_str *out, const kk_router *r)
 				for (m = 0; m < sizeof p_methods / sizeof *p_methods; m++) {
 					const char *path = p_paths[p], *meth = p_methods[m];
 					answer(out, kk_router_match(l, host, hl, path, strlen(path),
-					    meth, strlen(meth)));
+					    meth, strlen(meth), &route_hsts));
 				}
 		}
 	}
@@ -326,7 +330,7 @@ static kk_rcluster *
 site(kk_router *r, const char *host)
 {
 	return kk_router_match(kk_router_listener(r, "127.0.0.1:8080"), host, strlen(host), "/", 1,
-	    "GET", 3);
+	    "GET", 3, &route_hsts);
 }
 
 /* What an update does not touch it shares: an unchanged cluster is the
@@ -398,14 +402,16 @@ main(void)
 	is_str(match(r, "nowhere.org", "/", "GET"), NULL, "nothing matches: 404");
 	{
 		kk_rlistener *l = kk_router_listener(r, "127.0.0.1:9090");
-		kk_rcluster *c = l ? kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3) : NULL;
+		kk_rcluster *c = l ? kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3,
+		    &route_hsts) : NULL;
 		is_str(c ? c->id : NULL, "other", "listeners route independently");
 		is_str(l ? l->port : NULL, "9090", "listener port kept for X-Forwarded-Port");
 	}
 	ok(kk_router_listener(r, "127.0.0.1:1") == NULL, "unknown listener");
 	{
 		kk_rlistener *l = kk_router_listener(r, "127.0.0.1:8080");
-		kk_rcluster *c = kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3);
+		kk_rcluster *c = kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3,
+		    &route_hsts);
 		is_int(c->nb, 1, "cluster has its backends");
 		is_str(c->b[0].bend->addr_text, "127.0.0.1:1001", "backend address");
 	}
@@ -415,8 +421,10 @@ main(void)
 		kk_router *r2 = build(conf);
 		kk_rlistener *l1 = kk_router_listener(r, "127.0.0.1:8080");
 		kk_rlistener *l2 = kk_router_listener(r2, "127.0.0.1:8080");
-		kk_rcluster *c1 = kk_router_match(l1, "x.example.com", 13, "/", 1, "GET", 3);
-		kk_rcluster *c2 = kk_router_match(l2, "x.example.com", 13, "/", 1, "GET", 3);
+		kk_rcluster *c1 = kk_router_match(l1, "x.example.com", 13, "/", 1, "GET", 3,
+		    &route_hsts);
+		kk_rcluster *c2 = kk_router_match(l2, "x.example.com", 13, "/", 1, "GET", 3,
+		    &route_hsts);
 		ok(c1->b[0].bend == c2->b[0].bend, "same address, same bend across generations");
 		is_int(c1->b[0].bend->refs, 2, "bend referenced by both snapshots");
 		kk_router_unref(r2);
@@ -486,8 +494,10 @@ main(void)
 		is_str(r ? match(r, "s3.test", "/", "GET") : "", NULL, "removed frontend left out");
 		{
 			kk_rlistener *l = r ? kk_router_listener(r, "127.0.0.1:8080") : NULL;
-			kk_rcluster *c5 = l ? kk_router_match(l, "s5.test", 7, "/", 1, "GET", 3) : NULL;
-			kk_rcluster *c7 = l ? kk_router_match(l, "s7.test", 7, "/", 1, "GET", 3) : NULL;
+			kk_rcluster *c5 = l ? kk_router_match(l, "s5.test", 7, "/", 1, "GET", 3,
+			    &route_hsts) : NULL;
+			kk_rcluster *c7 = l ? kk_router_match(l, "s7.test", 7, "/", 1, "GET", 3,
+			    &route_hsts) : NULL;
 			ok(c5 && c5->nb == 2 && !strcmp(c5->b[0].id, "b5")
 			    && !strcmp(c5->b[1].id, "b85"), "removed backend left out, order kept");
 			ok(c7 && c7->nb == 3 && !strcmp(c7->b[0].id, "b7") && !strcmp(c7->b[1].id, "b47")

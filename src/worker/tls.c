@@ -1,0 +1,323 @@
+/* ISC license. */
+/* The TLS transport over one SSL object per connection, reading and
+ * writing the socket itself (SSL_set_fd). What it hides from the
+ * protocols above:
+ * - A record at a time: SSL_read returns at most one record, SSL_write
+ *   (in partial-write mode) writes one, so a short count would not mean
+ *   that the socket is drained or full, which is what the connection
+ *   layer reads into it (conn.c). Each call here loops until the buffer
+ *   is done or the library must wait, so a short count means just that.
+ * - The retry rules: after a write that must wait, the next one passes
+ *   the same bytes first (the connection keeps them where they were),
+ *   and the library accepts them at another address (moving buffer).
+ * - Readiness: a read may wait for writability and a write for
+ *   readability; SSL_want says which, for want().
+ * - An end or error met after some bytes were moved is kept for the next
+ *   call, so the bytes are delivered first.
+ * The states live in a kk_tls from a free list, so a connection costs the
+ * library's SSL object and nothing of ours beyond the first ones. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/err.h>
+#include "list.h"
+#include "status.h"
+#include "tls.h"
+
+#define TLS_F_FATAL 0x1		/* the library failed: no close_notify */
+#define TLS_F_EOF 0x2		/* the end was met after bytes: next read says 0 */
+#define TLS_F_ERROR 0x4		/* an error was met after bytes: next call says err */
+
+typedef struct kk_tls kk_tls;
+struct kk_tls {
+	kk_link link;		/* free list */
+	SSL *ssl;
+	kk_tlscert *served;	/* referenced; NULL until the ClientHello */
+	unsigned flags;		/* TLS_F_* */
+	int err;		/* errno kept with TLS_F_ERROR */
+};
+static kk_link tls_free = { &tls_free, &tls_free };
+
+static inline kk_tls *
+tls_of(const kk_conn *c)
+{
+	return c->tpc;
+}
+
+int
+kk_tls_attach(kk_conn *c, kk_tlsctx *x)
+{
+	kk_link *l = kk_list_first(&tls_free);
+	kk_tls *t;
+	SSL *ssl = kk_tlsctx_ssl(x);
+	if (!ssl || !SSL_set_fd(ssl, c->io.fd)) {
+		if (ssl)
+			SSL_free(ssl);
+		errno = ENOMEM;
+		return 0;
+	}
+	if (l) {
+		kk_list_unlink(l);
+		t = KK_CONTAINER(l, kk_tls, link);
+	} else if (!(t = malloc(sizeof *t))) {
+		SSL_free(ssl);
+		errno = ENOMEM;
+		return 0;
+	}
+	memset(t, 0, sizeof *t);
+	SSL_set_accept_state(ssl);
+	t->ssl = ssl;
+	SSL_set_app_data(ssl, t);
+	c->tpc = t;
+	return 1;
+}
+
+const kk_tlscert *
+kk_tls_served(const kk_conn *c)
+{
+	return c->tp == &kk_transport_tls && c->tpc ? tls_of(c)->served : NULL;
+}
+
+void
+kk_tls_set_served(SSL *ssl, kk_tlscert *x)
+{
+	kk_tls *t = SSL_get_app_data(ssl);
+	kk_tlscert_ref(x);
+	if (t->served)	/* a second ClientHello (HelloRetryRequest) */
+		kk_tlscert_unref(t->served);
+	t->served = x;
+}
+
+/* After a call that returned r <= 0: -1 with errno (EAGAIN: wait, as
+ * SSL_want says), or 0 for the peer's end (read only). The library's
+ * error queue is cleared: a connection's failure is not left for the
+ * next one to find. */
+static ssize_t
+failed(kk_tls *t, int r, int reading)
+{
+	int sys = errno;
+	int e = SSL_get_error(t->ssl, r);
+	ERR_clear_error();
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:	/* close_notify */
+		if (reading)
+			return 0;
+		errno = EPIPE;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		t->flags |= TLS_F_FATAL;
+		/* An end of file without close_notify: HTTP frames its own
+		 * messages (RFC 9112 §9.8), so a cut is seen there. */
+		if (!sys && reading)
+			return 0;
+		errno = sys ? sys : EPIPE;
+		return -1;
+	default:
+		t->flags |= TLS_F_FATAL;
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+/* Keeps what a loop met after moving bytes for the next call. */
+static void
+keep_end(kk_tls *t, ssize_t r)
+{
+	if (r == 0)
+		t->flags |= TLS_F_EOF;
+	else if (errno != EAGAIN) {
+		t->flags |= TLS_F_ERROR;
+		t->err = errno;
+	}
+}
+
+/* What a loop kept, if anything: 1 with *r set. */
+static int
+kept(kk_tls *t, ssize_t *r)
+{
+	if (t->flags & TLS_F_ERROR) {
+		errno = t->err;
+		*r = -1;
+		return 1;
+	}
+	if (t->flags & TLS_F_EOF) {
+		*r = 0;
+		return 1;
+	}
+	return 0;
+}
+
+static int
+tls_start(kk_conn *c)
+{
+	kk_tls *t = tls_of(c);
+	int r, w = SSL_want(t->ssl);
+	/* Still waiting on what the last turn waited on: no call. */
+	if ((w == SSL_READING && !(c->flags & KK_CONN_F_READABLE)) ||
+	    (w == SSL_WRITING && !(c->flags & KK_CONN_F_WRITABLE)))
+		return 0;
+	errno = 0;
+	r = SSL_do_handshake(t->ssl);
+	if (r == 1) {
+		kk_stats.tls_handshakes++;
+		if (SSL_session_reused(t->ssl))
+			kk_stats.tls_resumed++;
+		return 1;
+	}
+	if (failed(t, r, 0) < 0 && errno == EAGAIN) {
+		c->flags &= ~(SSL_want(t->ssl) == SSL_WRITING ? KK_CONN_F_WRITABLE :
+		    KK_CONN_F_READABLE);
+		return 0;
+	}
+	kk_stats.tls_handshake_failures++;
+	t->flags |= TLS_F_FATAL;
+	if (!errno || errno == EPIPE)
+		errno = ECONNABORTED;
+	return -1;
+}
+
+static ssize_t
+tls_read(kk_conn *c, char *p, size_t n)
+{
+	kk_tls *t = tls_of(c);
+	size_t got = 0;
+	ssize_t r;
+	if (kept(t, &r))
+		return r;
+	while (got < n) {
+		size_t ask = n - got;
+		int k;
+		errno = 0;
+		k = SSL_read(t->ssl, p + got, ask > INT_MAX ? INT_MAX : (int)ask);
+		if (k > 0) {
+			got += (size_t)k;
+			continue;
+		}
+		r = failed(t, k, 1);
+		if (!got)
+			return r;
+		keep_end(t, r);
+		break;
+	}
+	return (ssize_t)got;
+}
+
+/* more means nothing here: each record goes out as it is made, and the
+ * sockets are TCP_NODELAY. */
+static ssize_t
+tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
+{
+	kk_tls *t = tls_of(c);
+	size_t put = 0;
+	ssize_t r;
+	int i;
+	(void)more;
+	if (t->flags & TLS_F_ERROR) {
+		errno = t->err;
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		size_t done = 0;
+		while (done < v[i].iov_len) {
+			size_t ask = v[i].iov_len - done;
+			int k;
+			errno = 0;
+			k = SSL_write(t->ssl, (const char *)v[i].iov_base + done,
+			    ask > INT_MAX ? INT_MAX : (int)ask);
+			if (k > 0) {
+				done += (size_t)k;
+				continue;
+			}
+			r = failed(t, k, 0);
+			put += done;
+			if (!put)
+				return r;
+			keep_end(t, r);
+			return (ssize_t)put;
+		}
+		put += done;
+	}
+	return (ssize_t)put;
+}
+
+static void
+tls_push(kk_conn *c)
+{
+	(void)c;
+}
+
+/* close_notify, then the socket's write side; after a failure, or when
+ * the alert cannot go now, only what the close does. */
+static void
+tls_shutdown(kk_conn *c)
+{
+	kk_tls *t = tls_of(c);
+	if (!(t->flags & TLS_F_FATAL) && SSL_is_init_finished(t->ssl)) {
+		int r = SSL_shutdown(t->ssl);
+		ERR_clear_error();
+		if (r < 0)
+			return;
+	}
+	shutdown(c->io.fd, SHUT_WR);
+}
+
+static void
+tls_close(kk_conn *c)
+{
+	kk_tls *t = tls_of(c);
+	SSL_free(t->ssl);
+	if (t->served)
+		kk_tlscert_unref(t->served);
+	kk_list_push(&tls_free, &t->link);
+	c->tpc = NULL;
+	close(c->io.fd);
+	c->io.fd = -1;
+}
+
+/* The library knows which way the last call waited: a read may need to
+ * write first (a key update's answer), a write to read. */
+static unsigned
+tls_want(const kk_conn *c, unsigned dir)
+{
+	switch (SSL_want(tls_of(c)->ssl)) {
+	case SSL_READING:
+		return KK_CONN_F_READABLE;
+	case SSL_WRITING:
+		return KK_CONN_F_WRITABLE;
+	default:
+		return dir;
+	}
+}
+
+/* Decrypted bytes the last read left (it stops only when the buffer is
+ * full or the library waits), or an end kept for the next read. */
+static size_t
+tls_pending(const kk_conn *c)
+{
+	const kk_tls *t = tls_of(c);
+	if (t->flags & (TLS_F_EOF | TLS_F_ERROR))
+		return 1;
+	return (size_t)SSL_pending(t->ssl);
+}
+
+static const char *
+tls_alpn(const kk_conn *c, size_t *len)
+{
+	const unsigned char *p = NULL;
+	unsigned n = 0;
+	SSL_get0_alpn_selected(tls_of(c)->ssl, &p, &n);
+	*len = n;
+	return n ? (const char *)p : NULL;
+}
+
+const kk_transport kk_transport_tls = {
+	"tls", tls_start, tls_read, tls_writev, tls_push, tls_shutdown,
+	tls_close, tls_want, tls_pending, tls_alpn,
+};

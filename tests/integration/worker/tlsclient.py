@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+# tlsclient.py PORT CA MODE [NAME]: a TLS client by hand against the https
+# listener at 127.0.0.1:PORT, trusting CA, for what curl and openssl
+# s_client cannot do. Server name NAME (default a.test). Prints what it
+# saw, one check per line:
+#   proxy   a PROXY v1 header from 192.0.2.7 first, in the clear, then
+#           the handshake and a request: prints the backend's echo
+#   upgrade an upgrade to switch.py (Host sw.test) over TLS: the 101, then
+#           bytes both ways through the tunnel, then the half-close
+#   stall   connects and sends nothing; prints when the proxy closed
+#   half    sends the first half of a real ClientHello, then nothing;
+#           prints when the proxy closed
+import socket, ssl, sys, time
+
+port, ca, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+name = sys.argv[4] if len(sys.argv) > 4 else "a.test"
+ctx = ssl.create_default_context(cafile=ca)
+
+
+def read_until(s, want, have=b""):
+    while want not in have:
+        got = s.recv(65536)
+        if not got:
+            break
+        have += got
+    return have
+
+
+def wait_close(s):
+    start = time.time()
+    s.settimeout(30)
+    try:
+        while s.recv(65536):
+            pass
+    except OSError:
+        pass
+    print("closed after %.1f" % (time.time() - start))
+
+
+s = socket.create_connection(("127.0.0.1", port), 10)
+s.settimeout(30)
+if mode == "proxy":
+    s.sendall(b"PROXY TCP4 192.0.2.7 127.0.0.1 4242 %d\r\n" % port)
+    t = ctx.wrap_socket(s, server_hostname=name)
+    t.sendall(b"GET /pp HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % name.encode())
+    print(read_until(t, b"\r\n\r\n\r\n").decode(errors="replace"))
+elif mode == "upgrade":
+    t = ctx.wrap_socket(s, server_hostname=name)
+    t.sendall(b"GET /up HTTP/1.1\r\nHost: sw.test\r\nConnection: Upgrade\r\n"
+              b"Upgrade: echo\r\n\r\nearly")
+    got = read_until(t, b"\r\n\r\n")
+    head, _, rest = got.partition(b"\r\n\r\n")
+    print("status", head.split(b"\r\n")[0].decode())
+    print("early", read_until(t, b"early", rest).decode())
+    t.sendall(b"later")
+    print("later", read_until(t, b"later").decode())
+elif mode == "stall":
+    wait_close(s)
+elif mode == "half":
+    # A real ClientHello, made by the ssl module into memory, cut in two.
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = ctx.wrap_bio(inc, out, server_hostname=name)
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    hello = out.read()
+    s.sendall(hello[: len(hello) // 2])
+    wait_close(s)
