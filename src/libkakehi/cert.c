@@ -140,7 +140,8 @@ kk_cert_redact(kk_str *out, const char *text, size_t len)
 		if (hide && n) {
 			if (!kk_str_cats(out, "(hidden)")) return 0;
 		} else if (eq && data_option(w, (size_t)(eq - w))) {
-			if (!kk_str_catb(out, w, (size_t)(eq - w) + 1) || !kk_str_cats(out, "(hidden)"))
+			if (!kk_str_catb(out, w, (size_t)(eq - w) + 1)
+			    || !kk_str_cats(out, "(hidden)"))
 				return 0;
 		} else if (!kk_str_catb(out, w, n))
 			return 0;
@@ -191,6 +192,18 @@ asn1_seconds(const ASN1_TIME *t, int64_t *out)
 	return ok;
 }
 
+/* The passphrase callback of every PEM read: none. The library's own
+ * would prompt on a terminal, and a supervisor run by hand has one. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+	(void)buf;
+	(void)size;
+	(void)rwflag;
+	(void)u;
+	return -1;
+}
+
 /* The certificates of a PEM blob, appended to c (n so far, CHAIN_MAX at
  * most). 1 ok; 0 when a PEM block is not a certificate or there are too
  * many; *found counts those read. */
@@ -202,7 +215,7 @@ read_certs(const kk_blob *b, X509 **c, size_t *n, size_t *found)
 	*found = 0;
 	if (!b->len) return 1;
 	if (!(bio = BIO_new_mem_buf(b->p, (int)b->len))) return 0;
-	while ((x = PEM_read_bio_X509(bio, 0, 0, 0))) {
+	while ((x = PEM_read_bio_X509(bio, 0, no_passphrase, 0))) {
 		if (*n >= CHAIN_MAX) {
 			X509_free(x);
 			BIO_free(bio);
@@ -287,7 +300,7 @@ read_key(const kk_blob *b)
 	BIO *bio = BIO_new_mem_buf(b->p, (int)b->len);
 	EVP_PKEY *k;
 	if (!bio) return 0;
-	k = PEM_read_bio_PrivateKey(bio, 0, 0, 0);
+	k = PEM_read_bio_PrivateKey(bio, 0, no_passphrase, 0);
 	BIO_free(bio);
 	return k;
 }

@@ -20,6 +20,7 @@
 #include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
+#include <kakehi/tlslists.h>
 #include <kakehi/verb.h>
 #include "lines.h"
 #include "setting.h"
@@ -663,6 +664,14 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	l.tunnel_timeout_ms = opt_duration(v, "--tunnel-timeout", KK_DEFAULT_TUNNEL_TIMEOUT_MS);
 	l.expect_proxy = !!kk_verb_opt(v, "--expect-proxy");
 	if (!strcmp(v->pos[0], "https")) l.tls = tls_of(v, &ok);
+	if (l.tls) {
+		char msg[KK_ERRLEN];
+		if (!kk_tls_check_lists(l.tls, msg, sizeof msg)) {
+			snprintf(err, errlen, "listener add: %s; nothing changed", msg);
+			free_tls(l.tls);
+			return 0;
+		}
+	}
 	l.addr_text = dup_opt(st, text, &ok);
 	l.public_address = dup_opt(st, pubopt ? pub : 0, &ok);
 	if (!ok || !grow(&st->listeners, st->nlisteners, &st->alisteners, sizeof l)

@@ -49,8 +49,9 @@ kk_cert_read_file(const char *path, const char *filedir, kk_blob *b, char *err,
 		goto fail;
 	}
 	if (!sb.st_size || (unsigned long long)sb.st_size > KK_CERT_FILE_MAX) {
-		snprintf(err, errlen, "unable to use %s: %s", path, sb.st_size ? "larger than "
-		    "1 MiB (a certificate, key, chain or OCSP file never is)" : "the file is empty");
+		snprintf(err, errlen, "unable to use %s: %s", path, sb.st_size
+		    ? "larger than 1 MiB (a certificate, key, chain or OCSP file never is)"
+		    : "the file is empty");
 		goto fail;
 	}
 	if (!(b->p = malloc((size_t)sb.st_size))) {

@@ -541,8 +541,8 @@ kk_state_list(const kk_state *st, const kk_verb *v, int json, kk_str *out, char 
 				l = kk_state_listener(st, text);
 			}
 			if (!l || !l->tls) {
-				snprintf(err, errlen, "certificate list: %s is not an https listener; "
-				    "see: listener list", v->pos[0]);
+				snprintf(err, errlen, "certificate list: %s is not an https "
+				    "listener; see: listener list", v->pos[0]);
 				return 0;
 			}
 			ls.cluster = l->addr_text;

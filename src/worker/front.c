@@ -492,14 +492,16 @@ read_head(kk_front *f)
 	c = rl && host_allowed(f, h) ? kk_router_match(rl, h->host, h->hostlen,
 	    h->fl.base + h->path.off, h->pathlen, h->fl.base + h->method.off, h->method.len,
 	    &hsts) : NULL;
-	if (!c || (c->https_redirect && !f->lsock->tls)) {
+	/* A redirect needs a host to send the client to. */
+	if (!c || (c->https_redirect && !f->lsock->tls && h->hostlen)) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
 		keep = keep && h->body == KK_BODY_NONE;
 		if (c)
 			respond_redirect(f, c, h, keep);
 		else
-			respond_error(f, rl && !host_allowed(f, h) ? 421 : 404, keep, KK_CLOSE_DONE);
+			respond_error(f, rl && !host_allowed(f, h) ? 421 : 404, keep,
+			    KK_CLOSE_DONE);
 		kk_buf_consume(in, (size_t)n);
 		return keep ? 1 : -1;
 	}

@@ -457,7 +457,7 @@ nomem_noc:
 }
 
 void
-kk_tlsctx_link(kk_tlsctx *x, kk_tlscert *c)
+kk_tlsctx_link(kk_tlsctx *x, kk_tlscert *c, kk_tlscert *before)
 {
 	size_t i;
 	for (i = 0; i < c->nnames; i++) {
@@ -469,7 +469,9 @@ kk_tlsctx_link(kk_tlsctx *x, kk_tlscert *c)
 	c->fpnext = x->fps[c->fphash & x->fmask];
 	x->fps[c->fphash & x->fmask] = c;
 	x->ncerts++;
-	kk_list_push(&x->order, &c->order);
+	/* Pushing at the tail of a circular list is inserting before its
+	 * head: any link serves as one. */
+	kk_list_push(before ? &before->order : &x->order, &c->order);
 	c->linked = 1;
 }
 
@@ -504,12 +506,14 @@ kk_tlsctx_stale(const kk_tlsctx *x, const kk_state *st, const char *listener)
 }
 
 kk_tlscert *
-kk_tlsctx_unlink(kk_tlsctx *x, const char *fp)
+kk_tlsctx_unlink(kk_tlsctx *x, const char *fp, kk_tlscert **after)
 {
 	kk_tlscert *c = find_fp(x, fp), **pc;
 	size_t i;
 	if (!c)
 		return NULL;
+	*after = c->order.next == &x->order ? NULL :
+	    KK_CONTAINER(c->order.next, kk_tlscert, order);
 	for (i = 0; i < c->nnames; i++) {
 		binding **pb = &x->names[c->b[i].hash & x->nmask];
 		while (*pb != &c->b[i])
@@ -625,7 +629,8 @@ kk_tlscert_covers(const kk_tlscert *c, const char *host, size_t len)
 		if (b->len == len && !memcmp(b->name, host, len))
 			return 1;
 		if (b->len > 2 && b->name[0] == '*' && dot && dot > host &&
-		    b->len - 1 == (size_t)(host + len - dot) && !memcmp(b->name + 1, dot, b->len - 1))
+		    b->len - 1 == (size_t)(host + len - dot) &&
+		    !memcmp(b->name + 1, dot, b->len - 1))
 			return 1;
 	}
 	return 0;

@@ -48,11 +48,15 @@ const kk_tls_policy *kk_tlsctx_policy(const kk_tlsctx *);
  * Prepared and never linked: kk_tlscert_unref. */
 kk_tlscert *kk_tlsctx_prepare(kk_tlsctx *, const kk_certificate *, char *err,
     size_t errlen);
-void kk_tlsctx_link(kk_tlsctx *, kk_tlscert *);
+/* Links a prepared certificate, before the certificate before in the
+ * order added (NULL: last), which says the default (the first one). */
+void kk_tlsctx_link(kk_tlsctx *, kk_tlscert *, kk_tlscert *before);
 /* Takes the certificate of that fingerprint out of the index and returns
  * it (the caller holds the index's reference: link it again or unref it);
- * NULL when absent. Connections it was served on keep it. */
-kk_tlscert *kk_tlsctx_unlink(kk_tlsctx *, const char *fingerprint);
+ * *after is the one that followed it (NULL: it was last), where linking
+ * again puts it back. NULL when absent. Connections it was served on keep
+ * it. */
+kk_tlscert *kk_tlsctx_unlink(kk_tlsctx *, const char *fingerprint, kk_tlscert **after);
 size_t kk_tlsctx_count(const kk_tlsctx *);
 /* Whether the certificate of that fingerprint is linked. */
 int kk_tlsctx_has(const kk_tlsctx *, const char *fingerprint);

@@ -28,6 +28,7 @@ typedef struct step step;
 struct step {
 	kk_tlsctx *x;
 	kk_tlscert *c;
+	kk_tlscert *after;	/* removed: the one that followed it */
 	int added;
 };
 
@@ -122,20 +123,23 @@ fill_fresh(const kk_state *st, char *err, size_t errlen)
 			continue;
 		if (!(c = kk_tlsctx_prepare(e->fresh, src, err, errlen)))
 			return 0;
-		kk_tlsctx_link(e->fresh, c);
+		kk_tlsctx_link(e->fresh, c, NULL);
 	}
 	return 1;
 }
 
+/* In reverse, so that each step finds the order as it left it: a
+ * removed certificate goes back where it was. */
 static void
 undo_steps(step *s, size_t n)
 {
+	kk_tlscert *after;
 	while (n--) {
 		if (s[n].added) {
-			kk_tlsctx_unlink(s[n].x, kk_tlscert_fingerprint(s[n].c));
+			kk_tlsctx_unlink(s[n].x, kk_tlscert_fingerprint(s[n].c), &after);
 			kk_tlscert_unref(s[n].c);
 		} else
-			kk_tlsctx_link(s[n].x, s[n].c);
+			kk_tlsctx_link(s[n].x, s[n].c, s[n].after);
 	}
 }
 
@@ -155,17 +159,19 @@ step_room(step **s, size_t n, size_t *a)
 
 /* Unlinks from e's context every certificate the state no longer holds:
  * what a replace took out (the journal names only the new one). A walk
- * of that listener's certificates, where an add or a remove costs one. */
+ * of that listener's certificates, where an add or a remove costs one.
+ * *pos: where the last one was, for its successor. */
 static int
-drop_stale(const kk_state *st, entry *e, step **s, size_t *n, size_t *a)
+drop_stale(const kk_state *st, entry *e, step **s, size_t *n, size_t *a, kk_tlscert **pos)
 {
 	kk_tlscert *c;
 	while ((c = kk_tlsctx_stale(e->x, st, e->addr))) {
 		if (!step_room(s, *n, a))
 			return 0;
-		kk_tlsctx_unlink(e->x, kk_tlscert_fingerprint(c));
+		kk_tlsctx_unlink(e->x, kk_tlscert_fingerprint(c), pos);
 		(*s)[*n].x = e->x;
 		(*s)[*n].c = c;
+		(*s)[*n].after = *pos;
 		(*s)[(*n)++].added = 0;
 	}
 	return 1;
@@ -190,7 +196,7 @@ follow(const kk_state *st, const kk_journal *j, step **steps, size_t *nsteps, ch
 	for (i = 0; i < j->n; i++) {
 		kk_change ch;
 		entry *e;
-		kk_tlscert *c;
+		kk_tlscert *c, *pos = NULL;
 		kk_journal_change(st, j, i, &ch);
 		if (!ch.x)
 			continue;
@@ -199,29 +205,33 @@ follow(const kk_state *st, const kk_journal *j, step **steps, size_t *nsteps, ch
 				continue;
 			for (l = entries.next; l != &entries; l = l->next) {
 				e = KK_CONTAINER(l, entry, link);
-				if (e->x && !e->fresh && !drop_stale(st, e, &s, nsteps, &a))
+				if (e->x && !e->fresh && !drop_stale(st, e, &s, nsteps, &a, &pos))
 					goto nomem;
 			}
 			continue;
 		}
 		if (!(e = find(ch.x->listener)) || e->fresh || !e->x)
 			continue;
-		if (ch.id == KK_V_CERTIFICATE_REPLACE && !drop_stale(st, e, &s, nsteps, &a))
+		/* A replacement takes its predecessor's place in the order
+		 * (the default is the first), as in the state. */
+		if (ch.id == KK_V_CERTIFICATE_REPLACE &&
+		    !drop_stale(st, e, &s, nsteps, &a, &pos))
 			goto nomem;
 		if (!step_room(&s, *nsteps, &a))
 			goto nomem;
 		if (ch.id == KK_V_CERTIFICATE_REMOVE) {
-			if (!(c = kk_tlsctx_unlink(e->x, ch.x->fingerprint)))
+			if (!(c = kk_tlsctx_unlink(e->x, ch.x->fingerprint, &pos)))
 				continue;
 		} else {
 			if (kk_tlsctx_has(e->x, ch.x->fingerprint))
 				continue;
 			if (!(c = kk_tlsctx_prepare(e->x, ch.x, err, errlen)))
 				goto fail;
-			kk_tlsctx_link(e->x, c);
+			kk_tlsctx_link(e->x, c, pos);
 		}
 		s[*nsteps].x = e->x;
 		s[*nsteps].c = c;
+		s[*nsteps].after = pos;
 		s[(*nsteps)++].added = ch.id != KK_V_CERTIFICATE_REMOVE;
 	}
 	*steps = s;

@@ -227,4 +227,18 @@ tap_like "$(cat "$T/d.log")" \
 	"warning: .*old.state: certificate [0-9a-f]{64} of listener $L: the certificate expired on 2021-01-01T00:00:00Z; kept" \
 	"a saved state with an expired certificate starts, with a warning"
 kk_stop "$sv_pid"
+
+# The real worker takes the lines: an https listener, its certificate in
+# the state it starts from, and one added and one removed as changes.
+SV_WORKER=$KK_BIN/kakehi-worker
+sv_start e "$T/etc/k.conf"
+sv_ready e || { echo "Bail out! not ready with kakehi-worker" ; cat "$T/e.log" ; exit 1 ; }
+tap_ok "kakehi-worker: certificate add applied" \
+	ctl certificate add "$L" --cert "$c/b.crt" --key "$c/b.key"
+tap_ok "kakehi-worker: certificate replace applied" \
+	ctl certificate replace "$L" --old "$fb" --cert "$c/wild.crt" --key "$c/wild.key"
+tap_ok "kakehi-worker: certificate remove applied" ctl certificate remove "$L" "$fw"
+gen=$(ctl status | awk '/^generation / { print $2 }')
+tap_is "$(worker_field 0 generation)" "$gen" "the worker is at generation $gen"
+kk_stop "$sv_pid"
 tap_done

@@ -20,6 +20,14 @@ p13=$(kk_free_port)
 ploose=$(kk_free_port)
 pplain=$(kk_free_port)
 ppp=$(kk_free_port)
+# An OCSP response for a.crt ("good"), signed by its issuer.
+serial=$(openssl x509 -in "$c/a.crt" -noout -serial | cut -d= -f2)
+until=$(date -u -d "$(openssl x509 -in "$c/a.crt" -noout -enddate | cut -d= -f2)" +%y%m%d%H%M%SZ)
+printf 'V\t%s\t\t%s\tunknown\t/CN=a.test\n' "$until" "$serial" > "$T/ocsp.index"
+openssl ocsp -issuer "$c/inter.crt" -cert "$c/a.crt" -reqout "$T/ocsp.req" -no_nonce &&
+openssl ocsp -index "$T/ocsp.index" -rsigner "$c/inter.crt" -rkey "$c/inter.key" \
+	-CA "$c/inter.crt" -reqin "$T/ocsp.req" -respout "$T/ocsp.der" -ndays 7 > /dev/null 2>&1 ||
+	{ echo "Bail out! openssl ocsp could not make a response" ; exit 1 ; }
 cert() {	# cert LISTENER NAME: the verb line serving NAME.crt with its chain
 	echo "certificate add $1 --cert $c/$2.crt --key $c/$2.key --chain $c/chain.crt"
 }
@@ -44,7 +52,8 @@ kw_start tls \
 	"backend add sw w1 127.0.0.1:$psw" \
 	"$(cert "$L" default)" "$(cert "$L" a)" "$(cert "$L" a-rsa)" "$(cert "$L" a-late)" \
 	"$(cert "$L" wild)" "$(cert "$L" b)" \
-	"$(cert 127.0.0.1:$p13 a)" "$(cert 127.0.0.1:$ploose b)" "$(cert 127.0.0.1:$ppp a)"
+	"$(cert 127.0.0.1:$p13 a) --ocsp $T/ocsp.der" "$(cert 127.0.0.1:$ploose b)" \
+	"$(cert 127.0.0.1:$ppp a)"
 P=$kw_port
 counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-tls.log" "$@" ; }
 fp_of() { openssl x509 -in "$c/$1.crt" -noout -fingerprint -sha256 | cut -d= -f2 ; }
@@ -60,7 +69,8 @@ hcurl() {	# hcurl NAME [PORT] CURL-ARGS...: curl to https://NAME:PORT/, trusting
 
 # The chain verifies and the request goes through.
 out=$(hcurl a.test "$P" "https://a.test:$P/hello" 2>&1 | tr -d '\r')
-tap_like "$out" '^GET /hello HTTP/1.1$' "curl verifies the chain and the request reaches the backend"
+tap_like "$out" '^GET /hello HTTP/1.1$' \
+	"curl verifies the chain and the request reaches the backend"
 tap_like "$out" '^X-Forwarded-Proto: https$' "... with X-Forwarded-Proto: https"
 
 # Which certificate.
@@ -102,12 +112,27 @@ out=$(openssl s_client -connect "127.0.0.1:$P" -servername a.test -alpn h2 < /de
 tap_like "$out" 'no application protocol|alert number 120' \
 	"... with the no_application_protocol alert"
 
+# Plain HTTP on an https listener is a failed handshake, not a request.
+before=$(counters tls-handshake-failures | cut -d' ' -f2)
+out=$(printf 'GET / HTTP/1.1\r\nHost: a.test\r\n\r\n' | kw_raw 2 | head -c 5 | tr -dc 'A-Z/')
+tap_ok "plain HTTP to an https listener gets no HTTP answer" test "x$out" != "xHTTP/"
+after=$(counters tls-handshake-failures | cut -d' ' -f2)
+tap_is "$((after - before))" 1 "... and counts as a failed handshake"
+
 # Versions.
 P13() { openssl s_client -connect "127.0.0.1:$p13" -servername a.test "$@" < /dev/null ; }
 tap_ok "--tls-versions 1.3: TLS 1.3 is accepted" P13 -tls1_3
 tap_fails "--tls-versions 1.3: TLS 1.2 is refused" P13 -tls1_2
 tap_ok "the default listener takes TLS 1.2" sc -tls1_2
 tap_fails "... and never TLS 1.1" sc -tls1_1
+
+# OCSP stapling: the response given with the certificate, to a client
+# that asks.
+out=$(P13 -status 2>&1)
+tap_like "$out" 'OCSP Response Status: successful' "--ocsp: the response is stapled"
+tap_like "$out" 'Cert Status: good' "... the one given, for this certificate"
+out=$(sc -status 2>&1)
+tap_like "$out" 'OCSP response: no response sent' "a certificate without --ocsp staples none"
 
 # 421 when the Host is not covered by the certificate served.
 code=$(kk_http_code --resolve "b.test:$P:127.0.0.1" --cacert "$c/ca.crt" -H 'Host: a.test' \

@@ -10,7 +10,10 @@
 #   stall   connects and sends nothing; prints when the proxy closed
 #   half    sends the first half of a real ClientHello, then nothing;
 #           prints when the proxy closed
-import socket, ssl, sys, time
+#   keep    one request, then waits until the file NAME.go exists, then a
+#           second request on the same connection: prints the status of
+#           each and the served certificate's SHA-256 once per request
+import hashlib, os, socket, ssl, sys, time
 
 port, ca, mode = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 name = sys.argv[4] if len(sys.argv) > 4 else "a.test"
@@ -54,6 +57,21 @@ elif mode == "upgrade":
     print("early", read_until(t, b"early", rest).decode())
     t.sendall(b"later")
     print("later", read_until(t, b"later").decode())
+elif mode == "keep":
+    go = name + ".go"
+    name = os.path.basename(name)
+    t = ctx.wrap_socket(s, server_hostname=name)
+    for i in (1, 2):
+        if i == 2:
+            while not os.path.exists(go):
+                time.sleep(0.05)
+        t.sendall(b"GET /k%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (i, name.encode()))
+        head, _, body = read_until(t, b"\r\n\r\n").partition(b"\r\n\r\n")
+        clen = [l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")]
+        while len(body) < int(clen[0].split(b":")[1]):
+            body += t.recv(65536)
+        print("status", head.split(b"\r\n")[0].decode())
+        print("cert", hashlib.sha256(t.getpeercert(True)).hexdigest(), flush=True)
 elif mode == "stall":
     wait_close(s)
 elif mode == "half":

@@ -1,5 +1,5 @@
 /* ISC license. */
-/* Tests for src/libkakehi/cert.c, base64.c and statecert.c, and for the
+/* Tests for src/libkakehi/cert.c (kk_cert_redact too), base64.c and statecert.c, and for the
  * certificates of a state (state.c, stateprint.c, statediff.c): base64
  * vectors and refusals; kk_cert_parse on the test certificates of
  * tests/tools/kk-mkcerts and on every bad input; certificate add, replace
@@ -127,6 +127,29 @@ test_base64(void)
 	}
 }
 
+static void
+test_redact(void)
+{
+	static const char *const cases[][2] = {
+		{ "certificate add 127.0.0.1:443 --cert-data QUJD --key-data=S0VZ --chain-data Q0g=",
+		    "certificate add 127.0.0.1:443 --cert-data (hidden) --key-data=(hidden) "
+		    "--chain-data (hidden)" },
+		{ "certificate replace L --old FP --cert-data A  --key-data B\ncertificate remove "
+		    "L FP\nbackend add app b1 10.0.0.1:80\n", "certificate replace L --old FP "
+		    "--cert-data (hidden)  --key-data (hidden)\ncertificate remove L FP\nbackend "
+		    "add app b1 10.0.0.1:80\n" },
+		{ "frontend add app --listener 127.0.0.1:80 --host data", "frontend add app "
+		    "--listener 127.0.0.1:80 --host data" },
+		{ "x --key-data\nnext line", "x --key-data\nnext line" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		kk_str out = KK_STR_ZERO;
+		ok(kk_cert_redact(&out, cases[i][0], strlen(cases[i][0])), "redacts");
+		is_str(out.s, cases[i][1], "redacted: %.60s", cases[i][0]);
+		kk_str_free(&out);
+	}
+}
+
 /* A certificate of the blobs of the named files ("" for none). */
 static kk_certificate
 cert_of(const char *crt, const char *key, const char *chain, const char *ocsp)
@@ -202,6 +225,8 @@ test_parse(void)
 	    "to the leaf");
 	parse_refused("a.crt", "a.key", "other-ca.crt", "", 0, "the chain does not link to "
 	    "the leaf");
+	parse_refused("a.crt", "a-enc.key", "", "", 0, "the key is not a PEM private key "
+	    "(unencrypted)");
 	parse_refused("a.crt", "a.key", "garbage.pem", "", 0, "the chain is not a list of PEM "
 	    "certificates");
 	parse_refused("a.crt", "a.key", "chain.crt", "garbage.pem", 0, "the OCSP response is "
@@ -615,6 +640,10 @@ test_state(void)
 	    "--cert-data is not base64");
 	refuse(&st, "certificate add 127.0.0.1:9443 --cert /nonexistent/x.crt --key a.key",
 	    "unable to open /nonexistent/x.crt");
+	refuse(&st, "listener add https 127.0.0.1:9444 --ciphers NOPE-CIPHER", "listener add: "
+	    "--ciphers \"NOPE-CIPHER\": the TLS library");
+	refuse(&st, "listener add https 127.0.0.1:9444 --groups X25519:NOPE", "listener add: "
+	    "--groups \"X25519:NOPE\": the TLS library");
 	refuse(&st, "listener remove 127.0.0.1:8443", "listener remove: listener 127.0.0.1:8443 "
 	    "has 2 certificates; remove them first, with: certificate remove 127.0.0.1:8443 ");
 	refuse(&st, "frontend add api --listener 127.0.0.1:8080 --host b.test --hsts 60",
@@ -651,7 +680,12 @@ main(void)
 	snprintf(cmd, sizeof cmd, "tests/tools/kk-mkcerts %s/c", dir);
 	if (system(cmd)) return 111;
 	strcat(dir, "/c");
+	/* An encrypted key: refused, never a passphrase prompt. */
+	snprintf(cmd, sizeof cmd, "openssl pkey -in %s/a.key -aes256 -passout pass:x -out "
+	    "%s/a-enc.key", dir, dir);
+	if (system(cmd)) return 111;
 	test_base64();
+	test_redact();
 	test_parse();
 	test_state();
 	snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 2), dir);
