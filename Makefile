@@ -101,6 +101,8 @@ check: deps
 
 # tools/check-tools stops the run before the build when a command the
 # tests need is missing, naming its package (tools/install-deps --list).
+# KK_SANITIZED=1 tells the tests of the sanitizer pass (check-asan) that
+# they run under sanitizers; the few that only judge a configuration skip.
 # Two test files run at once: most of a hitless test's time is spent
 # waiting (drains, timeouts, loads of a few seconds), and each test has its
 # own ports and temporary directory. CHECK_JOBS=1 runs them one by one.
@@ -109,6 +111,7 @@ check-fast:
 	@./tools/check-tools -n "make check" build check
 	$(MAKE) tests
 	KK_BIN=$(CURDIR)/$(B)/bin KK_TESTBIN=$(CURDIR)/$(B)/tests/tools \
+	  KK_SANITIZED=$(if $(SAN_FLAGS),1) \
 	  prove -f -j$(CHECK_JOBS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 check-asan:
