@@ -272,6 +272,16 @@ static void
 tls_close(kk_conn *c)
 {
 	kk_tls *t = tls_of(c);
+	/* A close the protocol did not shut first (a last response closed at
+	 * once, an idle keep-alive connection) still says close_notify: a
+	 * client that sees the end without it takes the connection as
+	 * truncated, and OpenSSL clients then drop the session, so it would
+	 * never resume. One try, never waited for. */
+	if (!(t->flags & (TLS_F_FATAL | TLS_F_ERROR)) && SSL_is_init_finished(t->ssl)
+	    && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)) {
+		SSL_shutdown(t->ssl);
+		ERR_clear_error();
+	}
 	SSL_free(t->ssl);
 	if (t->served)
 		kk_tlscert_unref(t->served);

@@ -102,6 +102,12 @@ tap_like "$out" '^Reused, TLSv1.2' "a TLS 1.2 session is resumed"
 after=$(counters tls-resumed | cut -d' ' -f2)
 tap_is "$((after - before))" 1 "... and counted as tls-resumed"
 
+# A last request (Connection: close) is closed at once, with close_notify:
+# without it, a client takes the end as a truncation and drops the session.
+out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" last 2>&1)
+tap_like "$out" '^end clean$' "a connection closed after its last response ends with close_notify"
+tap_like "$out" '^reused True$' "... so its session resumes"
+
 # ALPN: ours first among the client's; none in common ends the handshake.
 out=$(openssl s_client -connect "127.0.0.1:$P" -servername a.test -alpn h2,http/1.1 \
 	< /dev/null 2>&1)

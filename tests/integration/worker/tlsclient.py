@@ -10,6 +10,10 @@
 #   stall   connects and sends nothing; prints when the proxy closed
 #   half    sends the first half of a real ClientHello, then nothing;
 #           prints when the proxy closed
+#   last    a request that says it is the last (Connection: close), read
+#           to the end: prints whether the end was a clean close_notify,
+#           then resumes that session on a new connection and prints
+#           whether it was reused
 #   keep    one request, then waits until the file NAME.go exists, then a
 #           second request on the same connection: prints the status of
 #           each and the served certificate's SHA-256 once per request
@@ -57,6 +61,28 @@ elif mode == "upgrade":
     print("early", read_until(t, b"early", rest).decode())
     t.sendall(b"later")
     print("later", read_until(t, b"later").decode())
+elif mode == "last":
+    sess = None
+    for i in (1, 2):
+        if i == 2:
+            s = socket.create_connection(("127.0.0.1", port), 10)
+            s.settimeout(30)
+        t = ctx.wrap_socket(s, server_hostname=name, suppress_ragged_eofs=False,
+                            session=sess)
+        t.sendall(b"GET /last HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                  % name.encode())
+        try:
+            while t.recv(65536):
+                pass
+            end = "clean"
+        except ssl.SSLEOFError:
+            end = "truncated"
+        if i == 1:
+            print("end", end)
+            sess = t.session
+        else:
+            print("reused", t.session_reused)
+        t.close()
 elif mode == "keep":
     go = name + ".go"
     name = os.path.basename(name)
