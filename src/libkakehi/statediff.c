@@ -110,7 +110,8 @@ find_listener(const struct diff *d, size_t i, size_t hint)
 	    || a->request_timeout_ms != b->request_timeout_ms
 	    || a->back_timeout_ms != b->back_timeout_ms
 	    || a->connect_timeout_ms != b->connect_timeout_ms
-	    || a->tunnel_timeout_ms != b->tunnel_timeout_ms || a->expect_proxy != b->expect_proxy)
+	    || a->tunnel_timeout_ms != b->tunnel_timeout_ms || a->expect_proxy != b->expect_proxy
+	    || memcmp(&a->h2, &b->h2, sizeof a->h2))
 		return -1;
 	return a - d->from->listeners;
 }
