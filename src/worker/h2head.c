@@ -25,10 +25,8 @@ kk_h2head_add(kk_buf *blk, const char *name, size_t nlen, const char *value, siz
 	return 1;
 }
 
-/* Walks the stored fields of blk: the next at *pos, its spans relative
- * to blk->data. 0 at the end. */
-static int
-next_field(const kk_buf *blk, uint32_t *pos, kk_span *name, kk_span *value)
+int
+kk_h2head_next(const kk_buf *blk, uint32_t *pos, kk_span *name, kk_span *value)
 {
 	uint32_t l[2], end = blk->off + blk->len;
 	if (*pos < blk->off)
@@ -228,7 +226,7 @@ kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char sche
 	h->authority.off = h->authority.len = 0;
 	h->nadd = 0;
 	h->textlen = 0;
-	while (next_field(blk, &pos, &name, &value)) {
+	while (kk_h2head_next(blk, &pos, &name, &value)) {
 		kk_field *f;
 		int id;
 		if (name.len && base[name.off] == ':') {
@@ -307,7 +305,7 @@ kk_h2head_trailers(kk_fields *fl, const kk_buf *blk)
 	int e, id;
 	fl->base = base;
 	fl->n = 0;
-	while (next_field(blk, &pos, &name, &value)) {
+	while (kk_h2head_next(blk, &pos, &name, &value)) {
 		kk_field *f;
 		if (name.len && base[name.off] == ':')
 			return KK_H2HEAD_E_PSEUDO;

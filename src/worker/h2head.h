@@ -48,6 +48,9 @@ int kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char 
 /* A trailer block (§8.1): fields only, no pseudo-header, each checked as
  * a request's. KK_H2HEAD_OK or why it is refused. */
 int kk_h2head_trailers(kk_fields *fl, const kk_buf *blk);
+/* Walks a stored block: the field at *pos (start at 0), its spans
+ * relative to blk->data; 0 past the last. */
+int kk_h2head_next(const kk_buf *blk, uint32_t *pos, kk_span *name, kk_span *value);
 const char *kk_h2head_err_name(int err);
 /* The answer to a refused block: 0 a stream error, else the status. */
 int kk_h2head_err_status(int err);
