@@ -75,6 +75,20 @@ fi
 n=$(nghttp -n -s -m 60 "$U/many" 2>&1 | grep -c ' 200 ')
 tap_is "$n" 60 "nghttp: 60 concurrent streams on one connection, each answered"
 
+# Flow control: a stream whose reader stops (its window spent) holds its
+# own backend back and a buffer or two, never the connection's other
+# streams.
+timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" stall /big 3 > "$T/stall.out" &
+stall=$!
+kk_pids="$kk_pids $stall"
+kk_wait_for 10 grep -q '^first' "$T/stall.out"
+tap_like "$(cat "$T/stall.out")" '^second-end$' \
+	"a stalled stream does not stall another stream of its connection"
+tap_like "$(cat "$T/stall.out")" '^first 65535$' "the stalled one got its window's worth"
+n=$(counters buffers-in-use | awk '{print $2}')
+tap_result $(( n > 6 )) "while it stalls, the worker holds a few buffers ($n), not the body"
+wait "$stall"
+
 out=$(nghttp -v "$U/sum" 2>&1)
 tap_like "$out" 'x-sum: 42' "response trailers from a chunked h1 backend reach the client"
 tap_is "$(timeout 10 python3 "$kw_dir/h2raw.py" "$kw_port" trailers /rec)" status-end \

@@ -9,6 +9,10 @@
 #                 content-length: "status-end" once the response ended
 #   reset PATH    opens a stream to PATH, resets it, then GETs / on another:
 #                 "second-end" when that one is answered
+#   stall PATH    GETs PATH and never reads it (no WINDOW_UPDATE for its
+#                 stream, the connection's window wide open), then GETs /:
+#                 "second-end" when that one is answered, then the bytes of
+#                 the first received ("first N"), the first stream held open
 # Header blocks use literal fields without Huffman coding, so no HPACK
 # encoder is needed; answers are read as frames, never decoded.
 import socket, struct, sys, time
@@ -139,4 +143,20 @@ elif scenario == "reset":
         if f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
             print("second-end")
             break
+elif scenario == "stall":
+    send(frame(WINDOW, 0, 0, struct.pack(">I", 1 << 30)) +
+         frame(HEADERS, END_STREAM | END_HEADERS, 1, head("GET", arg)))
+    time.sleep(0.5)
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 3, head("GET", "/")))
+    got = 0
+    for f in frames(3.0):
+        if f is None:
+            break
+        if f[0] == DATA and f[2] == 1:
+            got += len(f[3])
+        if f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
+            print("second-end")
+    print("first %d" % got, flush=True)
+    if len(sys.argv) > 4:	# hold the connection while the test looks
+        time.sleep(float(sys.argv[4]))
 s.close()
