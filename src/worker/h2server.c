@@ -62,7 +62,7 @@ struct h2c {
 	kk_link streams;	/* h2s.link */
 	kk_link ready;		/* h2s.rlink: streams to pump in this run */
 	unsigned nstreams;
-	unsigned char reason;	/* enum kk_close once it is ending */
+	unsigned char reason;	/* enum kk_close: why it will end */
 	unsigned char drain;	/* 0, 1 notice sent, 2 last GOAWAY sent */
 	unsigned short continuations;	/* of the header block being read */
 	unsigned short counts[KK_H2_FLOOD_COUNT];
@@ -541,7 +541,7 @@ on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 		    sizeof *c->resets));
 	}
 	if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
-	    c->reason == KK_CLOSE_DONE)
+	    c->reason == KK_CLOSE_CLIENT)
 		c->reason = KK_CLOSE_H2_ERROR;
 	return 0;
 }
@@ -1008,10 +1008,17 @@ void
 kk_h2server_start(kk_front *f)
 {
 	kk_link *l = kk_list_first(&h2c_free);
-	const kk_h2opts *o = &f->lsock->rl->h2;
+	const kk_h2opts *o;
 	size_t inuse, idle, bufsize, window;
 	nghttp2_settings_entry iv[4];
 	h2c *c;
+	/* The settings are the listener's: one that left the configuration
+	 * routes nothing (as for HTTP/1, its connections get no route). */
+	if (!f->lsock->rl) {
+		kk_front_close(f, KK_CLOSE_NO_ROUTE);
+		return;
+	}
+	o = &f->lsock->rl->h2;
 	kk_buf_stats(&inuse, &idle, &bufsize);
 	if (!setup()) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
@@ -1028,7 +1035,9 @@ kk_h2server_start(kk_front *f)
 	c->front = f;
 	c->streams.next = c->streams.prev = &c->streams;
 	c->ready.next = c->ready.prev = &c->ready;
-	c->reason = KK_CLOSE_DONE;
+	/* Ended by nothing else, a session ends when the client is done
+	 * with it (its GOAWAY, then the last stream). */
+	c->reason = KK_CLOSE_CLIENT;
 	c->window_at = kk_now_ms;
 	if (nghttp2_session_server_new2(&c->session, callbacks, c, options)) {
 		kk_list_push(&h2c_free, &c->link);
@@ -1091,7 +1100,7 @@ kk_h2server_drain(kk_front *f)
 	if (c->drain)
 		return;
 	c->drain = 1;
-	if (c->reason == KK_CLOSE_DONE)
+	if (c->reason == KK_CLOSE_CLIENT)
 		c->reason = KK_CLOSE_DRAIN;
 	nghttp2_submit_shutdown_notice(c->session);
 	nghttp2_submit_ping(c->session, NGHTTP2_FLAG_NONE, drain_ping);
