@@ -4,7 +4,8 @@
 # PRIORITY, WINDOW_UPDATE, empty DATA) and an HPACK bomb (a small block
 # that decodes past --h2-max-header-list). Each is answered with GOAWAY
 # ENHANCE_YOUR_CALM (11) and the close, counted in status by kind, and
-# another connection is served all the while.
+# another connection is served all the while. A reader that never opens
+# its window again has its stream reset after the front timeout.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -27,4 +28,11 @@ for k in reset continuation settings ping priority window-update empty-data head
 	tap_like "$out" "^h2-flood-$k 1\$" "the $k flood is counted once"
 done
 tap_like "$out" '^closes-h2-flood 8$' "eight connections closed as floods"
+
+kk_backend big -s 3000000 ; pbig=$kk_port
+kw_start slow \
+	'listener add http 127.0.0.1:@PORT --front-timeout 1s' 'cluster add big' \
+	'frontend add big --listener 127.0.0.1:@PORT' "backend add big b 127.0.0.1:$pbig"
+out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" stall / 4)
+tap_like "$out" '^reset 1 8$' "a zero-window reader's stream is reset (CANCEL) after the front timeout"
 tap_done

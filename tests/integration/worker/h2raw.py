@@ -12,7 +12,9 @@
 #   stall PATH    GETs PATH and never reads it (no WINDOW_UPDATE for its
 #                 stream, the connection's window wide open), then GETs /:
 #                 "second-end" when that one is answered, then the bytes of
-#                 the first received ("first N"), the first stream held open
+#                 the first received ("first N"); with SECONDS, the
+#                 connection is held that long, printing "reset 1 CODE" if
+#                 the server resets the stalled stream meanwhile
 # Header blocks use literal fields without Huffman coding, so no HPACK
 # encoder is needed; answers are read as frames, never decoded.
 import socket, struct, sys, time
@@ -56,7 +58,8 @@ s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(SETTINGS, 0, 0))
 
 
 def frames(limit=5.0):
-    """Frames received until the close or limit seconds: (type, flags, sid, payload)."""
+    """Frames received until the close or limit seconds: (type, flags, sid, payload),
+    None at the close, False each half second nothing came."""
     buf, end = b"", time.time() + limit
     s.settimeout(0.5)
     while time.time() < end:
@@ -70,6 +73,7 @@ def frames(limit=5.0):
         try:
             b = s.recv(65536)
         except socket.timeout:
+            yield False
             continue
         except (ConnectionResetError, BrokenPipeError):
             b = b""
@@ -119,7 +123,7 @@ if scenario == "flood":
         if f is None:
             print("closed")
             break
-        if f[0] == GOAWAY:
+        if f and f[0] == GOAWAY:
             print("goaway %d" % int.from_bytes(f[3][4:8], "big"))
     else:
         print("open")
@@ -129,7 +133,7 @@ elif scenario == "trailers":
     for f in frames():
         if f is None:
             break
-        if f[2] == 1 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
+        if f and f[2] == 1 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
             print("status-end")
             break
 elif scenario == "reset":
@@ -140,7 +144,7 @@ elif scenario == "reset":
     for f in frames():
         if f is None:
             break
-        if f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
+        if f and f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
             print("second-end")
             break
 elif scenario == "stall":
@@ -148,15 +152,29 @@ elif scenario == "stall":
          frame(HEADERS, END_STREAM | END_HEADERS, 1, head("GET", arg)))
     time.sleep(0.5)
     send(frame(HEADERS, END_STREAM | END_HEADERS, 3, head("GET", "/")))
-    got = 0
-    for f in frames(3.0):
+    got, reset = 0, None
+    frs = frames(3.0 + (float(sys.argv[4]) if len(sys.argv) > 4 else 0))
+    start = time.time()
+    for f in frs:
         if f is None:
             break
+        if time.time() - start > 3.0:
+            break
+        if not f:
+            continue
         if f[0] == DATA and f[2] == 1:
             got += len(f[3])
+        if f[0] == RST and f[2] == 1:
+            reset = int.from_bytes(f[3][:4], "big")
         if f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
             print("second-end")
     print("first %d" % got, flush=True)
     if len(sys.argv) > 4:	# hold the connection while the test looks
-        time.sleep(float(sys.argv[4]))
+        for f in frs:
+            if f is None:
+                break
+            if f and f[0] == RST and f[2] == 1:
+                reset = int.from_bytes(f[3][:4], "big")
+        if reset is not None:
+            print("reset 1 %d" % reset, flush=True)
 s.close()
