@@ -34,5 +34,6 @@ kw_start slow \
 	'listener add http 127.0.0.1:@PORT --front-timeout 1s' 'cluster add big' \
 	'frontend add big --listener 127.0.0.1:@PORT' "backend add big b 127.0.0.1:$pbig"
 out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" stall / 4)
-tap_like "$out" '^reset 1 8$' "a zero-window reader's stream is reset (CANCEL) after the front timeout"
+tap_like "$out" '^reset 1 8$' \
+	"a zero-window reader's stream is reset (CANCEL) after the front timeout"
 tap_done
