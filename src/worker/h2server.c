@@ -7,7 +7,6 @@
  * connection, which then reads, pumps and sends, so no callback of
  * nghttp2 ever frees what a pump is using. Framing of the h1 side, the
  * heads' validation (h2head.c) and the stream itself live elsewhere. */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <nghttp2/nghttp2.h>
@@ -197,8 +196,10 @@ drop_body(h2s *s)
 		nghttp2_session_consume(s->conn->session, s->id, n);
 }
 
+/* The stream is over for nghttp2 (or the connection closes): its buffers
+ * and itself go back. */
 static void
-h2s_free_one(h2s *s)
+h2s_put(h2s *s)
 {
 	h2c *c = s->conn;
 	kk_list_unlink(&s->link);
@@ -526,7 +527,7 @@ on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, void *ud)
 		s->stream = NULL;
 		kk_stream_abort(st);
 	}
-	h2s_free_one(s);
+	h2s_put(s);
 	return 0;
 }
 
@@ -1085,7 +1086,7 @@ kk_h2server_close(kk_front *f)
 			s->stream = NULL;
 			kk_stream_abort(st);
 		}
-		h2s_free_one(s);
+		h2s_put(s);
 	}
 	nghttp2_session_del(c->session);
 	c->session = NULL;
