@@ -33,6 +33,7 @@ static const unsigned short flood_budget[KK_H2_FLOOD_COUNT] = {
 	100,	/* empty DATA */
 	0,	/* header list past --h2-max-header-list: at once */
 	0,	/* unread acks: nghttp2 counts them (max_outbound_ack) */
+	200,	/* streams reset here for what the client sent in them */
 };
 #define KK_H2_SMALL_WINDOW_UPDATE 1024
 #define KK_H2_RUN_ROUNDS 16	/* read, pump, send rounds per run: fairness */
@@ -537,6 +538,13 @@ on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 	h2c *c = ud;
 	(void)session;
 	if (frame->hd.type == NGHTTP2_RST_STREAM) {
+		/* A reset the client provoked (a malformed request or frame, a
+		 * stream past the limit) costs as much as one it sends; those
+		 * for a backend's failure or a timeout are not its doing. */
+		uint32_t code = frame->rst_stream.error_code;
+		if (code != NGHTTP2_INTERNAL_ERROR && code != NGHTTP2_CANCEL &&
+		    code != NGHTTP2_NO_ERROR)
+			flood(c, KK_H2_FLOOD_PROVOKED);
 		c->resets[c->reset_at] = frame->hd.stream_id;
 		c->reset_at = (unsigned char)((c->reset_at + 1) % (sizeof c->resets /
 		    sizeof *c->resets));

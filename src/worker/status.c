@@ -29,7 +29,7 @@ kk_status_h2_flood_name(enum kk_h2_flood k)
 {
 	static const char *const names[KK_H2_FLOOD_COUNT] = {
 		"reset", "continuation", "settings", "ping", "priority", "window-update",
-		"empty-data", "header-list", "acks",
+		"empty-data", "header-list", "acks", "provoked-reset",
 	};
 	return (unsigned)k < KK_H2_FLOOD_COUNT ? names[k] : "unknown";
 }

@@ -63,6 +63,9 @@ enum kk_h2_flood {
 	KK_H2_FLOOD_EMPTY_DATA,	/* DATA frames with no byte and no END_STREAM */
 	KK_H2_FLOOD_HEADER_LIST,	/* a decoded header list past the limit (HPACK bomb) */
 	KK_H2_FLOOD_ACKS,	/* answers (SETTINGS, PING acks) the client does not read */
+	/* streams the client makes the server reset, with malformed frames
+	 * or requests ("MadeYouReset", CVE-2025-8671) */
+	KK_H2_FLOOD_PROVOKED,
 	KK_H2_FLOOD_COUNT
 };
 

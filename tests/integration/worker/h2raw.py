@@ -2,8 +2,9 @@
 # h2raw.py PORT SCENARIO: an HTTP/2 client written frame by frame, for what
 # real clients never send. Connects to 127.0.0.1:PORT with prior knowledge,
 # plays SCENARIO and prints what came back, one word a line:
-#   flood KIND    frames of one kind past any budget (reset, continuation,
-#                 settings, ping, priority, window-update, empty-data, hpack):
+#   flood KIND    frames of one kind past any budget (reset, provoked-reset,
+#                 continuation, settings, ping, priority, window-update,
+#                 empty-data, hpack):
 #                 "goaway CODE" for the GOAWAY received, then "closed" or "open"
 #   trailers PATH a POST to PATH with body "abc" and trailer x-sum: 42, no
 #                 content-length: "status-end" once the response ended
@@ -96,6 +97,11 @@ if scenario == "flood":
         for i in range(1, 2001, 2):
             out.append(frame(HEADERS, END_STREAM | END_HEADERS, i, head("GET", "/")))
             out.append(frame(RST, 0, i, struct.pack(">I", 8)))
+    elif arg == "provoked-reset":
+        # Requests without :path, each reset by the server (MadeYouReset).
+        out = [frame(HEADERS, END_STREAM | END_HEADERS, i,
+                     lit(":method", "GET") + lit(":scheme", "http"))
+               for i in range(1, 2001, 2)]
     elif arg == "continuation":
         out.append(frame(HEADERS, END_STREAM, 1, head("GET", "/")))
         out += [frame(CONT, 0, 1, lit("x-a", "b")) for _ in range(200)]
