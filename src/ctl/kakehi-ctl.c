@@ -18,6 +18,8 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 
+#include <kakehi/base64.h>
+#include <kakehi/cert.h>
 #include <kakehi/frame.h>
 #include <kakehi/proto.h>
 #include <kakehi/str.h>
@@ -277,6 +279,53 @@ in_word(const char *w, const char *name)
 	return name == w || (name > w && name <= w + strlen(w) && name[-1] == '=');
 }
 
+/* certificate add and replace name the operator's files, which the
+ * supervisor never reads: they are read here, from the current
+ * directory, and sent in the data form (each option's -data twin with
+ * the bytes in base64). The verb is rebuilt from its parse into words,
+ * its strings kept in store. A file that cannot be read is bad input:
+ * 100, naming it. */
+static unsigned
+certificate_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
+{
+	size_t offs[2 * KK_VERB_MAXOPTS];
+	unsigned i, k = 0, first = n;
+
+	words[n++] = v->def->word1;
+	words[n++] = v->def->word2;
+	for (i = 0; i < v->npos; i++)
+		words[n++] = v->pos[i];
+	for (i = 0; i < v->nopt; i++) {
+		const char *name = v->opt[i].def->name, *value = v->opt[i].value;
+		char err[KK_ERRLEN];
+		kk_blob b = { 0, 0 };
+
+		if (strcmp(name, "--cert") && strcmp(name, "--key") && strcmp(name, "--chain")
+		    && strcmp(name, "--ocsp")) {
+			words[n++] = name;
+			words[n++] = value;
+			continue;
+		}
+		if (!kk_cert_read_file(value, 0, &b, err, sizeof err))
+			strerr_dief(EXIT_USAGE, v->def->word1, " ", v->def->word2, ": ", name,
+			    ": ", err);
+		/* Offsets, not pointers: the store grows and moves. */
+		offs[k++] = store->len;
+		if (!kk_str_catf(store, "%s-data", name) || !kk_str_catb(store, "", 1))
+			strerr_dief(EXIT_SYS, "out of memory");
+		offs[k++] = store->len;
+		if (!kk_base64_encode(store, b.p, b.len) || !kk_str_catb(store, "", 1))
+			strerr_dief(EXIT_SYS, "out of memory");
+		kk_blob_free(&b);
+		words[n++] = 0;
+		words[n++] = 0;
+	}
+	for (i = first, k = 0; i < n; i++)
+		if (!words[i])
+			words[i] = store->s + offs[k++];
+	return n;
+}
+
 static int
 do_help(int argc, char **argv)
 {
@@ -306,7 +355,7 @@ main(int argc, char **argv)
 {
 	const char *words[KK_FRAME_MAXWORDS];
 	char errbuf[KK_ERRLEN];
-	kk_str request = KK_STR_ZERO, file = KK_STR_ZERO;
+	kk_str request = KK_STR_ZERO, file = KK_STR_ZERO, store = KK_STR_ZERO;
 	unsigned long timeout = DEFAULT_TIMEOUT_MS;
 	unsigned nwords = 0, i;
 	const char *abs, *absword = 0;
@@ -376,8 +425,11 @@ main(int argc, char **argv)
 		}
 	if (json)
 		words[nwords++] = "--json";
-	for (i = 0; i < (unsigned)argc; i++)
-		words[nwords++] = abs && in_word(argv[i], absword) ? abs : argv[i];
+	if (v.def->id == KK_V_CERTIFICATE_ADD || v.def->id == KK_V_CERTIFICATE_REPLACE)
+		nwords = certificate_words(&v, words, nwords, &store);
+	else
+		for (i = 0; i < (unsigned)argc; i++)
+			words[nwords++] = abs && in_word(argv[i], absword) ? abs : argv[i];
 	if (!kk_words_frame(&request, nwords, words))
 		strerr_dief(EXIT_SYS, "out of memory");
 	if (request.len - KK_FRAME_HDRLEN > KK_FRAME_MAX_CONTROL) {
@@ -400,7 +452,13 @@ main(int argc, char **argv)
 	fd = connect_control(socket_path, timeout ? &deadline : 0);
 	r = exchange(fd, &request, timeout ? &deadline : 0, (int)timeout, stdout, stderr);
 	close(fd);
+	/* The key's bytes, in base64, leave no copy behind. */
+	if (store.s)
+		explicit_bzero(store.s, store.cap);
+	if (request.s)
+		explicit_bzero(request.s, request.cap);
 	kk_str_free(&request);
 	kk_str_free(&file);
+	kk_str_free(&store);
 	return r;
 }

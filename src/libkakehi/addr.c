@@ -27,6 +27,39 @@ scan_port(const char *s, unsigned *port)
 	return 1;
 }
 
+/* Dotted decimal IPv4 in n bytes, as inet_pton(AF_INET) takes it: four
+ * parts 0..255, digits only, no leading zero ("10.1", "0x7f.0.0.1" and
+ * "010.0.0.1" are refused, unlike inet_aton). Written out because every
+ * backend of a load is parsed: inet_pton, with the copy it needs for a
+ * NUL, was a twentieth of a reload of 100 000 sites. */
+static int
+scan_v4(const char *s, size_t n, struct in_addr *in)
+{
+	const char *end = s + n;
+	uint32_t v = 0;
+	unsigned part;
+
+	for (part = 0; part < 4; part++) {
+		unsigned octet = 0, digits = 0;
+		if (part && (s == end || *s++ != '.'))
+			return 0;
+		for (; s < end && *s >= '0' && *s <= '9'; s++) {
+			if (digits++ && !octet)
+				return 0;
+			octet = octet * 10 + (unsigned)(*s - '0');
+			if (octet > 255)
+				return 0;
+		}
+		if (!digits)
+			return 0;
+		v = v << 8 | octet;
+	}
+	if (s != end)
+		return 0;
+	in->s_addr = htonl(v);
+	return 1;
+}
+
 /* A scope is an interface index or an interface name (looked up locally,
  * no network involved). */
 static int
@@ -91,13 +124,7 @@ kk_addr_parse(kk_addr *a, const char *s)
 		if (!colon)
 			goto inval;
 		n = (size_t)(colon - s);
-		if (!n || n >= INET_ADDRSTRLEN)
-			goto inval;
-		memcpy(host, s, n);
-		host[n] = 0;
-		/* inet_pton accepts only the four-part dotted decimal form, so
-		 * "10.1" or "0x7f.0.0.1" are refused, unlike inet_aton. */
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+		if (!scan_v4(s, n, &sin->sin_addr))
 			goto inval;
 		if (!scan_port(colon + 1, &port))
 			goto inval;

@@ -17,6 +17,7 @@
 
 struct kk_arena_chunk {
 	struct kk_arena_chunk *prev;
+	size_t size;		/* of bytes */
 	char bytes[];
 };
 
@@ -40,6 +41,7 @@ more(kk_arena *a, size_t n)
 		return 0;
 	}
 	c->prev = a->chunks;
+	c->size = size;
 	a->chunks = c;
 	a->next = (char *)c->bytes;
 	a->end = a->next + size;
@@ -79,6 +81,26 @@ kk_mem_huge(size_t bytes)
 	madvise(p, round, MADV_HUGEPAGE);
 #endif
 	return p;
+}
+
+void
+kk_arena_reset(kk_arena *a)
+{
+	struct kk_arena_chunk *keep = 0, *c;
+	while ((c = a->chunks)) {
+		a->chunks = c->prev;
+		if (!keep || c->size > keep->size) {
+			free(keep);
+			keep = c;
+		} else
+			free(c);
+	}
+	memset(a, 0, sizeof *a);
+	if (!keep) return;
+	keep->prev = 0;
+	a->chunks = keep;
+	a->next = keep->bytes;
+	a->end = keep->bytes + keep->size;
 }
 
 void

@@ -78,6 +78,15 @@ kk_index_free(kk_index *ix)
 	ix->keys = keys;
 }
 
+void
+kk_index_clear(kk_index *ix)
+{
+	for (size_t i = 0; !ix->keys && i < ix->nslots; i++)
+		if (ix->slots[i].key != DEAD) free(ix->slots[i].key);
+	if (ix->table) memset(ix->table, 0, (ix->mask + 1) * sizeof *ix->table);
+	ix->nslots = ix->n = ix->dead = 0;
+}
+
 /* The cell holding key, or NULL. */
 static uint64_t *
 find(const kk_index *ix, const char *key, size_t klen, uint32_t h)

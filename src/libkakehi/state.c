@@ -16,12 +16,15 @@
 #include <unistd.h>
 #include <kakehi/addr.h>
 #include <kakehi/arena.h>
+#include <kakehi/cert.h>
 #include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
+#include <kakehi/tlslists.h>
 #include <kakehi/verb.h>
 #include "lines.h"
 #include "setting.h"
+#include "statecert.h"
 #include "statekey.h"
 #include "stateprint.h"
 
@@ -45,6 +48,7 @@ struct kk_journal_entry {
 		kk_cluster c;
 		kk_frontend f;
 		kk_backend b;
+		kk_certificate x;	/* replace: the old one */
 		kk_settings set;
 	} u;
 };
@@ -63,11 +67,26 @@ free_str(const kk_state *st, char *s)
 	if (!st->arena) free(s);
 }
 
+/* A listener's TLS policy is on the heap even in a scratch state:
+ * listeners are few. */
+static void
+free_tls(kk_tls_policy *t)
+{
+	if (!t) return;
+	free(t->ciphers);
+	free(t->groups);
+	free(t->alpn);
+	free(t->default_cert);
+	free(t);
+}
+
 static void
 free_listener(const kk_state *st, kk_listener *l)
 {
 	free_str(st, l->addr_text);
 	free_str(st, l->public_address);
+	free_tls(l->tls);
+	l->tls = 0;
 }
 
 static void
@@ -96,10 +115,14 @@ kk_state_free(kk_state *st)
 {
 	size_t i;
 	/* A scratch state's strings go with its arena, at once. */
-	for (i = 0; !st->arena && i < st->nlisteners; i++) free_listener(st, &st->listeners[i]);
+	for (i = 0; i < st->nlisteners; i++) free_listener(st, &st->listeners[i]);
 	for (i = 0; !st->arena && i < st->nclusters; i++) free(st->clusters[i].id);
 	for (i = 0; !st->arena && i < st->nfrontends; i++) free_frontend(st, &st->frontends[i]);
 	for (i = 0; !st->arena && i < st->nbackends; i++) free_backend(st, &st->backends[i]);
+	/* Removed slots are all zero: freeing them is a no-op. */
+	for (i = 0; i < st->ncertificates; i++) kk_cert_free(&st->certificates[i]);
+	free(st->certificates);
+	kk_index_free(&st->xindex);
 	free(st->listeners);
 	free(st->clusters);
 	free(st->frontends);
@@ -177,6 +200,19 @@ kk_statekey_backend(kk_statekey *k, const char *cluster, const char *id)
 	return 0;
 }
 
+int
+kk_statekey_certificate(kk_statekey *k, const char *listener, const char *fingerprint)
+{
+	k->s = k->buf;
+	k->len = 0;
+	if (key_part(k, listener, strlen(listener))
+	    && key_part(k, fingerprint, strlen(fingerprint)))
+		return 1;
+	kk_statekey_done(k);
+	errno = ENOMEM;
+	return 0;
+}
+
 void
 kk_statekey_done(kk_statekey *k)
 {
@@ -234,6 +270,12 @@ live_backend(const void *p)
 	return !!((const kk_backend *)p)->cluster;
 }
 
+static int
+live_certificate(const void *p)
+{
+	return !!((const kk_certificate *)p)->listener;
+}
+
 int
 kk_state_compact(kk_state *st)
 {
@@ -243,7 +285,9 @@ kk_state_compact(kk_state *st)
 	    && squeeze(st->frontends, &st->nfrontends, &st->dfrontends, sizeof *st->frontends,
 		&st->findex, live_frontend)
 	    && squeeze(st->backends, &st->nbackends, &st->dbackends, sizeof *st->backends,
-		&st->bindex, live_backend);
+		&st->bindex, live_backend)
+	    && squeeze(st->certificates, &st->ncertificates, &st->dcertificates,
+		sizeof *st->certificates, &st->xindex, live_certificate);
 }
 
 /* After a removal: squeeze once removed slots outnumber live ones. The
@@ -263,6 +307,9 @@ after_remove(kk_state *st)
 	if (st->dbackends * 2 > st->nbackends)
 		squeeze(st->backends, &st->nbackends, &st->dbackends, sizeof *st->backends,
 		    &st->bindex, live_backend);
+	if (st->dcertificates * 2 > st->ncertificates)
+		squeeze(st->certificates, &st->ncertificates, &st->dcertificates,
+		    sizeof *st->certificates, &st->xindex, live_certificate);
 }
 
 /* A copy of s for st (in its arena, if it has one) that keeps NULL as
@@ -357,6 +404,44 @@ index_backend(kk_state *st, const kk_backend *b, size_t slot)
 	return r;
 }
 
+static char *
+dup_heap(const char *s, int *ok)
+{
+	char *d;
+	if (!s) return 0;
+	if (!(d = strdup(s))) *ok = 0;
+	return d;
+}
+
+/* A copy of t on the heap; NULL stays NULL. */
+static kk_tls_policy *
+copy_tls(const kk_tls_policy *t, int *ok)
+{
+	kk_tls_policy *d;
+	if (!t) return 0;
+	if (!(d = malloc(sizeof *d))) {
+		*ok = 0;
+		return 0;
+	}
+	*d = *t;
+	d->ciphers = dup_heap(t->ciphers, ok);
+	d->groups = dup_heap(t->groups, ok);
+	d->alpn = dup_heap(t->alpn, ok);
+	d->default_cert = dup_heap(t->default_cert, ok);
+	return d;
+}
+
+static int
+index_certificate(kk_state *st, const kk_certificate *x, size_t slot)
+{
+	kk_statekey k;
+	int r;
+	if (!kk_statekey_certificate(&k, x->listener, x->fingerprint)) return 0;
+	r = claim(&st->xindex, k.s, k.len, slot, 0);
+	kk_statekey_done(&k);
+	return r;
+}
+
 /* The live objects of src, appended densely to the empty st, each with
  * its index entry. 1 ok, 0 ENOMEM (st then holds what was copied). */
 static int
@@ -369,7 +454,17 @@ copy_objects(kk_state *st, const kk_state *src)
 		*l = src->listeners[i];
 		l->addr_text = dup_opt(st, l->addr_text, &ok);
 		l->public_address = dup_opt(st, l->public_address, &ok);
+		l->tls = copy_tls(l->tls, &ok);
 		if (!ok || !index_str(&st->lindex, l->addr_text, st->nlisteners)) return 0;
+	}
+	for (i = 0; i < src->ncertificates; i++) {
+		if (!src->certificates[i].listener) continue;
+		if (!kk_cert_copy(&st->certificates[st->ncertificates], &src->certificates[i]))
+			return 0;
+		st->ncertificates++;
+		if (!index_certificate(st, &st->certificates[st->ncertificates - 1],
+		    st->ncertificates - 1))
+			return 0;
 	}
 	for (i = 0; i < src->nclusters; i++) {
 		kk_cluster *c = &st->clusters[st->nclusters];
@@ -412,14 +507,17 @@ kk_state_copy(kk_state *dst, const kk_state *src)
 	kk_state st;
 	size_t nc = src->nclusters - src->dclusters, nf = src->nfrontends - src->dfrontends;
 	size_t nb = src->nbackends - src->dbackends;
+	size_t nx = src->ncertificates - src->dcertificates;
 	kk_state_init(&st);
 	if (!kk_setting_copy(&st.set, &src->set)) return 0;
 	/* Sized exactly, so a failure half-way frees only what was copied. */
 	if ((src->nlisteners && !(st.listeners = calloc(src->nlisteners, sizeof *st.listeners)))
 	    || (nc && !(st.clusters = calloc(nc, sizeof *st.clusters)))
 	    || (nf && !(st.frontends = calloc(nf, sizeof *st.frontends)))
-	    || (nb && !(st.backends = calloc(nb, sizeof *st.backends))))
+	    || (nb && !(st.backends = calloc(nb, sizeof *st.backends)))
+	    || (nx && !(st.certificates = calloc(nx, sizeof *st.certificates))))
 		goto fail;
+	st.acertificates = nx;
 	st.alisteners = src->nlisteners;
 	st.aclusters = nc;
 	st.afrontends = nf;
@@ -465,6 +563,17 @@ kk_state_backend(const kk_state *st, const char *cluster, const char *id)
 	return slot && *slot != GONE ? &st->backends[*slot] : 0;
 }
 
+kk_certificate *
+kk_state_certificate(const kk_state *st, const char *listener, const char *fingerprint)
+{
+	kk_statekey k;
+	size_t *slot;
+	if (!kk_statekey_certificate(&k, listener, fingerprint)) return 0;
+	slot = kk_index_get(&st->xindex, k.s, k.len);
+	kk_statekey_done(&k);
+	return slot && *slot != GONE ? &st->certificates[*slot] : 0;
+}
+
 static int
 nomem(char *err, size_t errlen, const kk_verb *v)
 {
@@ -496,6 +605,36 @@ opt_uint(const kk_verb *v, const char *name, unsigned long def)
 	const char *s = kk_verb_opt(v, name);
 	unsigned long n;
 	return (unsigned)(s && kk_scan_uint(s, 0, 4294967295UL, &n) ? n : def);
+}
+
+/* The TLS policy of an https listener's line, on the heap. NULL with
+ * *ok 0 on ENOMEM. */
+static kk_tls_policy *
+tls_of(const kk_verb *v, int *ok)
+{
+	const char *versions = kk_verb_opt(v, "--tls-versions"), *hsts = kk_verb_opt(v, "--hsts");
+	const char *fp = kk_verb_opt(v, "--default-certificate");
+	char canon[65];
+	unsigned long n = 0;
+	kk_tls_policy *t = calloc(1, sizeof *t);
+	if (!t) {
+		*ok = 0;
+		return 0;
+	}
+	t->versions = !versions || !strcmp(versions, "1.2,1.3") ? KK_TLS_1_2 | KK_TLS_1_3
+	    : !strcmp(versions, "1.2") ? KK_TLS_1_2 : KK_TLS_1_3;
+	t->ciphers = dup_heap(kk_verb_opt(v, "--ciphers"), ok);
+	t->groups = dup_heap(kk_verb_opt(v, "--groups"), ok);
+	t->alpn = dup_heap(kk_verb_opt(v, "--alpn"), ok);
+	t->handshake_timeout_ms = opt_duration(v, "--handshake-timeout",
+	    KK_DEFAULT_HANDSHAKE_TIMEOUT_MS);
+	if (hsts) kk_scan_uint(hsts, 0, ~0UL, &n);
+	t->hsts_max_age = n;
+	if (kk_verb_opt(v, "--hsts-subdomains")) t->hsts_flags |= KK_HSTS_SUBDOMAINS;
+	if (kk_verb_opt(v, "--hsts-preload")) t->hsts_flags |= KK_HSTS_PRELOAD;
+	t->strict_sni = !kk_verb_opt(v, "--no-strict-sni");
+	t->default_cert = fp && kk_fingerprint_canon(fp, canon) ? dup_heap(canon, ok) : 0;
+	return t;
 }
 
 static int
@@ -538,6 +677,15 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	l.h2.max_frame = opt_uint(v, "--h2-max-frame", KK_DEFAULT_H2_MAX_FRAME);
 	l.h2.max_header_list = opt_uint(v, "--h2-max-header-list",
 	    KK_DEFAULT_H2_MAX_HEADER_LIST);
+	if (!strcmp(v->pos[0], "https")) l.tls = tls_of(v, &ok);
+	if (l.tls) {
+		char msg[KK_ERRLEN];
+		if (!kk_tls_check_lists(l.tls, msg, sizeof msg)) {
+			snprintf(err, errlen, "listener add: %s; nothing changed", msg);
+			free_tls(l.tls);
+			return 0;
+		}
+	}
 	l.addr_text = dup_opt(st, text, &ok);
 	l.public_address = dup_opt(st, pubopt ? pub : 0, &ok);
 	if (!ok || !grow(&st->listeners, st->nlisteners, &st->alisteners, sizeof l)
@@ -578,6 +726,21 @@ apply_listener_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e
 		    "see: listener list", text);
 		return 0;
 	}
+	if ((users = l->ncertificates)) {
+		kk_str line = KK_STR_ZERO;
+		for (i = 0; i < st->ncertificates; i++)
+			if (st->certificates[i].listener
+			    && !strcmp(st->certificates[i].listener, text)) {
+				kk_stateprint_certificate(&line, &st->certificates[i], "remove");
+				break;
+			}
+		snprintf(err, errlen, "listener remove: listener %s has %zu certificate%s; "
+		    "remove %s first, with: %s%s", text, users, users > 1 ? "s" : "",
+		    users > 1 ? "them" : "it", line.s ? line.s : "",
+		    users > 1 ? " (and the others: certificate list)" : "");
+		kk_str_free(&line);
+		return 0;
+	}
 	if ((users = l->nfrontends)) {
 		kk_str line = KK_STR_ZERO;
 		kk_stateprint_frontend(&line, first_frontend_of(st, text, 0), "remove");
@@ -613,6 +776,7 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
     size_t errlen)
 {
 	const char *lb = kk_verb_opt(v, "--lb"), *proxy = kk_verb_opt(v, "--send-proxy");
+	const char *redirect = kk_verb_opt(v, "--https-redirect");
 	kk_cluster c;
 	int ok = 1;
 	if (kk_state_cluster(st, v->pos[0])) {
@@ -626,6 +790,14 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 			c.lb = (enum kk_lb)i;
 	c.send_proxy = !proxy ? KK_SEND_PROXY_NONE
 	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
+	if (redirect) {
+		unsigned long port = KK_DEFAULT_HTTPS_PORT, code = 0;
+		kk_scan_uint(redirect, 300, 399, &code);
+		if (kk_verb_opt(v, "--https-port"))
+			kk_scan_uint(kk_verb_opt(v, "--https-port"), 1, 65535, &port);
+		c.https_redirect = (unsigned)code;
+		c.https_port = (unsigned)port;
+	}
 	c.id = dup_opt(st, v->pos[0], &ok);
 	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)
 	    || !entry_key(e, c.id, strlen(c.id))
@@ -839,6 +1011,16 @@ apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 		return 0;
 	}
 	if (!check_frontend_kind(v, &f, err, errlen)) return 0;
+	if (kk_verb_opt(v, "--hsts")) {
+		if (!l->tls) {
+			snprintf(err, errlen, "frontend add: --hsts: listener %s is a%s listener, "
+			    "and HSTS is sent over https only; drop --hsts, or route on an https "
+			    "listener", f.listener,
+			    l->proto == KK_PROTO_TCP ? " tcp" : " plain http");
+			return 0;
+		}
+		kk_scan_uint(kk_verb_opt(v, "--hsts"), 1, ~0UL, &f.hsts_max_age);
+	}
 	/* One key for the lookup and the index entry: a load of many
 	 * frontends spent a tenth of its time building keys. */
 	if (!kk_statekey_frontend(&k, &f)) return nomem(err, errlen, v);
@@ -1030,6 +1212,196 @@ apply_backend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 	return 1;
 }
 
+/* "certificate add" and so on, for messages. */
+static const char *
+verb_name(const kk_verb *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s %s", v->def->word1, v->def->word2);
+	return buf;
+}
+
+/* The https listener a certificate verb names (v->pos[0]), or NULL with
+ * err. */
+static kk_listener *
+https_listener(const kk_state *st, const kk_verb *v, char *err, size_t errlen)
+{
+	char text[KK_ADDR_FMTLEN], what[32];
+	kk_listener *l;
+	canon_addr(v->pos[0], text);
+	verb_name(v, what, sizeof what);
+	if (!(l = kk_state_listener(st, text))) {
+		snprintf(err, errlen, "%s: listener %s does not exist; add it with: listener add "
+		    "https %s", what, text, text);
+		return 0;
+	}
+	if (!l->tls) {
+		snprintf(err, errlen, "%s: listener %s is a%s listener; certificates go on https "
+		    "listeners (listener add https ADDR)%s", what, text,
+		    l->proto == KK_PROTO_TCP ? " tcp" : " plain http",
+		    l->proto == KK_PROTO_TCP ? ", a tcp listener passes TLS through whole" : "");
+		return 0;
+	}
+	return l;
+}
+
+/* The certificate of v's --cert... options, checked, for listener l;
+ * the listener field set. 1 ok, 0 with err and x zeroed. */
+static int
+certificate_of(const kk_state *st, const kk_verb *v, const kk_listener *l, kk_certificate *x,
+    char *err, size_t errlen)
+{
+	char msg[KK_ERRLEN], what[32];
+	if (!kk_statecert_from_verb(x, v, st->filedir, msg, sizeof msg)) {
+		snprintf(err, errlen, "%s: listener %s: %s; nothing changed",
+		    verb_name(v, what, sizeof what), l->addr_text, msg);
+		return 0;
+	}
+	if (!(x->listener = strdup(l->addr_text))) {
+		kk_cert_free(x);
+		return nomem(err, errlen, v);
+	}
+	return 1;
+}
+
+static int
+certificate_exists(char *err, size_t errlen, const kk_verb *v, const kk_certificate *x)
+{
+	char what[32];
+	snprintf(err, errlen, "%s: listener %s already has certificate %s; to change its key, "
+	    "chain or OCSP response, use: certificate replace %s --old %s --cert FILE --key "
+	    "FILE ...", verb_name(v, what, sizeof what), x->listener, x->fingerprint,
+	    x->listener, x->fingerprint);
+	return 0;
+}
+
+static int
+apply_certificate_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
+{
+	kk_listener *l = https_listener(st, v, err, errlen);
+	kk_certificate x;
+	kk_statekey k;
+	if (!l || !certificate_of(st, v, l, &x, err, errlen)) return 0;
+	if (kk_state_certificate(st, x.listener, x.fingerprint)) {
+		certificate_exists(err, errlen, v, &x);
+		kk_cert_free(&x);
+		return 0;
+	}
+	if (!grow(&st->certificates, st->ncertificates, &st->acertificates, sizeof x)
+	    || !kk_statekey_certificate(&k, x.listener, x.fingerprint)) {
+		kk_cert_free(&x);
+		return nomem(err, errlen, v);
+	}
+	if (!entry_key(e, k.s, k.len)
+	    || !claim(&st->xindex, k.s, k.len, st->ncertificates, e ? &e->revived : 0)) {
+		if (e) free(e->key);
+		kk_statekey_done(&k);
+		kk_cert_free(&x);
+		return nomem(err, errlen, v);
+	}
+	kk_statekey_done(&k);
+	if (e) e->slot = st->ncertificates;
+	st->certificates[st->ncertificates++] = x;
+	l->ncertificates++;
+	return 1;
+}
+
+/* The certificate fp (as written) of l, or NULL with err. */
+static kk_certificate *
+named_certificate(const kk_state *st, const kk_verb *v, const kk_listener *l, const char *fp,
+    char *err, size_t errlen)
+{
+	char canon[65], what[32];
+	kk_certificate *x = 0;
+	if (kk_fingerprint_canon(fp, canon)) x = kk_state_certificate(st, l->addr_text, canon);
+	if (!x)
+		snprintf(err, errlen, "%s: listener %s has no certificate %s; see: certificate "
+		    "list %s", verb_name(v, what, sizeof what), l->addr_text, fp, l->addr_text);
+	return x;
+}
+
+static int
+apply_certificate_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
+    char *err, size_t errlen)
+{
+	kk_listener *l = https_listener(st, v, err, errlen);
+	kk_certificate *x;
+	kk_statekey k;
+	if (!l || !(x = named_certificate(st, v, l, v->pos[1], err, errlen))) return 0;
+	if (!kk_statekey_certificate(&k, x->listener, x->fingerprint))
+		return nomem(err, errlen, v);
+	if (!entry_key(e, k.s, k.len)) {
+		kk_statekey_done(&k);
+		return nomem(err, errlen, v);
+	}
+	release(&st->xindex, k.s, k.len, e);
+	kk_statekey_done(&k);
+	l->ncertificates--;
+	if (e) {
+		e->slot = (size_t)(x - st->certificates);
+		e->u.x = *x;
+	} else {
+		kk_cert_free(x);
+	}
+	memset(x, 0, sizeof *x);
+	st->dcertificates++;
+	after_remove(st);
+	return 1;
+}
+
+/* The new certificate takes the old one's slot, so the order of the
+ * listener's certificates (the first is its default) stays. */
+static int
+apply_certificate_replace(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
+    char *err, size_t errlen)
+{
+	kk_listener *l = https_listener(st, v, err, errlen);
+	kk_certificate *old, x;
+	kk_statekey ok, nk;
+	size_t slot;
+	int same;
+	if (!l || !(old = named_certificate(st, v, l, kk_verb_opt(v, "--old"), err, errlen))
+	    || !certificate_of(st, v, l, &x, err, errlen))
+		return 0;
+	same = !strcmp(x.fingerprint, old->fingerprint);
+	if (!same && kk_state_certificate(st, x.listener, x.fingerprint)) {
+		certificate_exists(err, errlen, v, &x);
+		kk_cert_free(&x);
+		return 0;
+	}
+	slot = (size_t)(old - st->certificates);
+	if (!kk_statekey_certificate(&ok, old->listener, old->fingerprint)) {
+		kk_cert_free(&x);
+		return nomem(err, errlen, v);
+	}
+	if (!kk_statekey_certificate(&nk, x.listener, x.fingerprint)) {
+		kk_statekey_done(&ok);
+		kk_cert_free(&x);
+		return nomem(err, errlen, v);
+	}
+	/* The new key is claimed before the old is let go: a failure then
+	 * leaves the index as it was. */
+	if (!entry_key(e, ok.s, ok.len)
+	    || (!same && !claim(&st->xindex, nk.s, nk.len, slot, e ? &e->revived : 0))) {
+		if (e) free(e->key);
+		kk_statekey_done(&ok);
+		kk_statekey_done(&nk);
+		kk_cert_free(&x);
+		return nomem(err, errlen, v);
+	}
+	if (!same) release(&st->xindex, ok.s, ok.len, e);
+	kk_statekey_done(&ok);
+	kk_statekey_done(&nk);
+	if (e) {
+		e->slot = slot;
+		e->u.x = *old;
+	} else {
+		kk_cert_free(old);
+	}
+	*old = x;
+	return 1;
+}
+
 static int
 apply_set(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
@@ -1063,6 +1435,9 @@ apply_verb(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err
 	case KK_V_FRONTEND_REMOVE: return apply_frontend_remove(st, v, e, err, errlen);
 	case KK_V_BACKEND_ADD: return apply_backend_add(st, v, e, err, errlen);
 	case KK_V_BACKEND_REMOVE: return apply_backend_remove(st, v, e, err, errlen);
+	case KK_V_CERTIFICATE_ADD: return apply_certificate_add(st, v, e, err, errlen);
+	case KK_V_CERTIFICATE_REPLACE: return apply_certificate_replace(st, v, e, err, errlen);
+	case KK_V_CERTIFICATE_REMOVE: return apply_certificate_remove(st, v, e, err, errlen);
 	default:
 		snprintf(err, errlen, "%s%s%s: not a change of the state; it cannot appear in a "
 		    "config or state file", v->def->word1, v->def->word2 ? " " : "",
@@ -1133,11 +1508,34 @@ undo_listener_remove(kk_state *st, const struct kk_journal_entry *e)
 
 /* Undoes entry e; the state is as e's verb found it afterwards, since
  * every later entry is already undone. Needs no memory. */
+/* Undoes a replace: the old certificate back in its slot, each key back
+ * to what it was. */
+static void
+undo_certificate_replace(kk_state *st, struct kk_journal_entry *e)
+{
+	kk_certificate *x = &st->certificates[e->slot];
+	if (strcmp(x->fingerprint, e->u.x.fingerprint)) {
+		kk_statekey nk;
+		/* A key of a listener address and a fingerprint fits the key's
+		 * own buffer: this needs no memory. */
+		if (kk_statekey_certificate(&nk, x->listener, x->fingerprint)) {
+			size_t *v = kk_index_get(&st->xindex, nk.s, nk.len);
+			if (e->revived) *v = GONE;
+			else kk_index_del(&st->xindex, nk.s, nk.len);
+			kk_statekey_done(&nk);
+		}
+		*kk_index_get(&st->xindex, e->key, e->klen) = e->slot;
+	}
+	kk_cert_free(x);
+	*x = e->u.x;
+}
+
 static void
 undo_entry(kk_state *st, struct kk_journal_entry *e)
 {
 	kk_frontend *f;
 	kk_backend *b;
+	kk_certificate *x;
 	switch (e->id) {
 	case KK_V_SET:
 		kk_setting_free(&st->set);
@@ -1187,6 +1585,22 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 		reindex(&st->bindex, e, e->slot);
 		kk_state_cluster(st, b->cluster)->nbackends++;
 		break;
+	case KK_V_CERTIFICATE_ADD:
+		x = &st->certificates[--st->ncertificates];
+		kk_state_listener(st, x->listener)->ncertificates--;
+		reindex(&st->xindex, e, GONE);
+		kk_cert_free(x);
+		break;
+	case KK_V_CERTIFICATE_REMOVE:
+		x = &st->certificates[e->slot];
+		*x = e->u.x;
+		st->dcertificates--;
+		reindex(&st->xindex, e, e->slot);
+		kk_state_listener(st, x->listener)->ncertificates++;
+		break;
+	case KK_V_CERTIFICATE_REPLACE:
+		undo_certificate_replace(st, e);
+		break;
 	default:
 		break;
 	}
@@ -1206,6 +1620,8 @@ commit_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_CLUSTER_REMOVE: free_str(st, e->u.c.id); ix = &st->cindex; break;
 	case KK_V_FRONTEND_REMOVE: free_frontend(st, &e->u.f); ix = &st->findex; break;
 	case KK_V_BACKEND_REMOVE: free_backend(st, &e->u.b); ix = &st->bindex; break;
+	case KK_V_CERTIFICATE_REMOVE:
+	case KK_V_CERTIFICATE_REPLACE: kk_cert_free(&e->u.x); ix = &st->xindex; break;
 	default: break;
 	}
 	if (ix && (v = kk_index_get(ix, e->key, e->klen)) && *v == GONE)
@@ -1252,6 +1668,9 @@ kk_journal_change(const kk_state *st, const kk_journal *j, size_t i, kk_change *
 	case KK_V_FRONTEND_REMOVE: ch->f = &e->u.f; break;
 	case KK_V_BACKEND_ADD: ch->b = &st->backends[e->slot]; break;
 	case KK_V_BACKEND_REMOVE: ch->b = &e->u.b; break;
+	case KK_V_CERTIFICATE_ADD:
+	case KK_V_CERTIFICATE_REPLACE: ch->x = &st->certificates[e->slot]; break;
+	case KK_V_CERTIFICATE_REMOVE: ch->x = &e->u.x; break;
 	default: break;
 	}
 }
@@ -1341,23 +1760,26 @@ presize(kk_state *st, const char *text, size_t len)
 		kk_index_reserve(&st->bindex, st->bindex.n + n.backends);
 }
 
-/* Applies every line of text to st, then squeezes it dense. 1 ok; 0 with
- * "SOURCE:LINE: message" in err, and st half-changed: the caller drops
- * it. */
+/* Applies every line of text to st, then squeezes it dense; relative
+ * certificate files are in dir (NULL: the current directory). 1 ok; 0
+ * with "SOURCE:LINE: message" in err, and st half-changed: the caller
+ * drops it. */
 static int
-load_lines(kk_state *st, const char *text, size_t len, const char *source, char *err,
-    size_t errlen)
+load_lines(kk_state *st, const char *text, size_t len, const char *source, const char *dir,
+    char *err, size_t errlen)
 {
 	char msg[KK_ERRLEN];
 	kk_lines lines;
 	int r;
 	presize(st, text, len);
 	kk_lines_init(&lines, text, len);
+	st->filedir = dir;
 	while ((r = kk_lines_next(&lines, msg, sizeof msg)) > 0)
 		if (!load_line(st, lines.line, msg, sizeof msg)) {
 			r = -1;
 			break;
 		}
+	st->filedir = 0;
 	kk_lines_done(&lines);
 	if (r < 0) {
 		snprintf(err, errlen, "%s:%zu: %s", source, lines.lineno, msg);
@@ -1370,8 +1792,8 @@ load_lines(kk_state *st, const char *text, size_t len, const char *source, char 
 	return 1;
 }
 
-int
-kk_state_load_text(kk_state *st, const char *text, size_t len, const char *source,
+static int
+load_text_in(kk_state *st, const char *text, size_t len, const char *source, const char *dir,
     char *err, size_t errlen)
 {
 	kk_state next;
@@ -1379,7 +1801,7 @@ kk_state_load_text(kk_state *st, const char *text, size_t len, const char *sourc
 		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
 		return 0;
 	}
-	if (!load_lines(&next, text, len, source, err, errlen)) {
+	if (!load_lines(&next, text, len, source, dir, err, errlen)) {
 		kk_state_free(&next);
 		return 0;
 	}
@@ -1388,24 +1810,91 @@ kk_state_load_text(kk_state *st, const char *text, size_t len, const char *sourc
 	return 1;
 }
 
-int
-kk_state_load_scratch(kk_state *st, const char *text, size_t len, const char *source,
-    char *err, size_t errlen)
+/* Empties a scratch state for another load, keeping its memory: the
+ * arena's largest chunk, the arrays and the index tables. */
+static void
+scratch_clear(kk_state *st)
 {
-	kk_state_init(st);
-	if (!(st->arena = calloc(1, sizeof *st->arena))) {
-		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
-		return 0;
+	kk_index_clear(&st->lindex);
+	kk_index_clear(&st->cindex);
+	kk_index_clear(&st->findex);
+	kk_index_clear(&st->bindex);
+	kk_index_clear(&st->xindex);
+	for (size_t i = 0; i < st->nlisteners; i++) free_listener(st, &st->listeners[i]);
+	/* Certificates are on the heap, keys wiped as they go. */
+	for (size_t i = 0; i < st->ncertificates; i++) kk_cert_free(&st->certificates[i]);
+	kk_arena_reset(st->arena);
+	kk_setting_free(&st->set);
+	kk_setting_defaults(&st->set);
+	st->nlisteners = st->nclusters = st->nfrontends = st->nbackends = 0;
+	st->ncertificates = st->dcertificates = 0;
+	st->dclusters = st->dfrontends = st->dbackends = 0;
+	st->journals = 0;
+}
+
+static int
+reuse_scratch_in(kk_state *st, const char *text, size_t len, const char *source,
+    const char *dir, char *err, size_t errlen)
+{
+	if (st->arena) {
+		scratch_clear(st);
+	} else {
+		kk_state_free(st);
+		if (!(st->arena = calloc(1, sizeof *st->arena))) {
+			snprintf(err, errlen, "%s: out of memory; nothing changed", source);
+			return 0;
+		}
+		st->lindex.keys = st->cindex.keys = st->findex.keys = st->bindex.keys = st->arena;
 	}
 	/* The strings and keys of a state take about as many bytes as its
 	 * lines: one chunk holds them all. */
 	kk_arena_hint(st->arena, len + len / 2);
-	st->lindex.keys = st->cindex.keys = st->findex.keys = st->bindex.keys = st->arena;
-	if (!load_lines(st, text, len, source, err, errlen)) {
-		kk_state_free(st);
+	if (!load_lines(st, text, len, source, dir, err, errlen)) {
+		scratch_clear(st);
 		return 0;
 	}
 	return 1;
+}
+
+int
+kk_state_reuse_scratch(kk_state *st, const char *text, size_t len, const char *source,
+    char *err, size_t errlen)
+{
+	return reuse_scratch_in(st, text, len, source, 0, err, errlen);
+}
+
+int
+kk_state_load_text(kk_state *st, const char *text, size_t len, const char *source,
+    char *err, size_t errlen)
+{
+	return load_text_in(st, text, len, source, 0, err, errlen);
+}
+
+static int
+load_scratch_in(kk_state *st, const char *text, size_t len, const char *source,
+    const char *dir, char *err, size_t errlen)
+{
+	kk_state_init(st);
+	if (reuse_scratch_in(st, text, len, source, dir, err, errlen)) return 1;
+	kk_state_free(st);
+	return 0;
+}
+
+int
+kk_state_load_scratch(kk_state *st, const char *text, size_t len, const char *source,
+    char *err, size_t errlen)
+{
+	return load_scratch_in(st, text, len, source, 0, err, errlen);
+}
+
+/* The directory of path, for its relative certificate files: NULL for a
+ * name without '/', the current directory's. 1 ok, 0 ENOMEM. */
+static int
+dir_of(const char *path, kk_str *dir)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) return 1;
+	return kk_str_catb(dir, path, slash == path ? 1 : (size_t)(slash - path));
 }
 
 /* The whole of path in text (NUL-terminated when not empty). 1 ok, 0
@@ -1460,26 +1949,44 @@ fail:
 int
 kk_state_load_file(kk_state *st, const char *path, char *err, size_t errlen)
 {
-	kk_str text = KK_STR_ZERO;
-	int r = read_file(path, &text, err, errlen)
-	    && kk_state_load_text(st, text.s ? text.s : "", text.len, path, err, errlen);
+	kk_str text = KK_STR_ZERO, dir = KK_STR_ZERO;
+	int r;
+	if (!dir_of(path, &dir)) {
+		snprintf(err, errlen, "%s: out of memory; nothing changed", path);
+		return 0;
+	}
+	r = read_file(path, &text, err, errlen)
+	    && load_text_in(st, text.s ? text.s : "", text.len, path, dir.s, err, errlen);
 	kk_str_free(&text);
+	kk_str_free(&dir);
+	return r;
+}
+
+int
+kk_state_reuse_file_scratch(kk_state *st, const char *path, char *err, size_t errlen)
+{
+	kk_str text = KK_STR_ZERO, dir = KK_STR_ZERO;
+	int r;
+	if (!dir_of(path, &dir) || !read_file(path, &text, err, errlen)) {
+		if (!dir.s && strchr(path, '/'))
+			snprintf(err, errlen, "%s: out of memory; nothing changed", path);
+		kk_str_free(&text);
+		kk_str_free(&dir);
+		return 0;
+	}
+	r = reuse_scratch_in(st, text.s ? text.s : "", text.len, path, dir.s, err, errlen);
+	kk_str_free(&text);
+	kk_str_free(&dir);
 	return r;
 }
 
 int
 kk_state_load_file_scratch(kk_state *st, const char *path, char *err, size_t errlen)
 {
-	kk_str text = KK_STR_ZERO;
-	int r;
-	if (!read_file(path, &text, err, errlen)) {
-		kk_str_free(&text);
-		kk_state_init(st);
-		return 0;
-	}
-	r = kk_state_load_scratch(st, text.s ? text.s : "", text.len, path, err, errlen);
-	kk_str_free(&text);
-	return r;
+	kk_state_init(st);
+	if (kk_state_reuse_file_scratch(st, path, err, errlen)) return 1;
+	kk_state_free(st);
+	return 0;
 }
 
 /* One kind's index against its array: every live slot found at its own
@@ -1517,6 +2024,42 @@ check_slot(const size_t *slot, size_t want, const char *what, size_t i, char *er
 	snprintf(err, errlen, "%s slot %zu: its index entry %s", what, i,
 	    slot ? "points elsewhere" : "is missing");
 	return 0;
+}
+
+/* Certificates against their index and their https listeners; counts
+ * (a scratch array of a count per listener) is reset. */
+static int
+check_certificates(const kk_state *st, size_t *counts, char *err, size_t errlen)
+{
+	size_t i, live = 0;
+	memset(counts, 0, (st->nlisteners + 1) * sizeof *counts);
+	for (i = 0; i < st->ncertificates; i++) {
+		const kk_certificate *x = &st->certificates[i];
+		const kk_listener *l;
+		if (!x->listener) continue;
+		live++;
+		if (!(l = kk_state_listener(st, x->listener)) || !l->tls) {
+			snprintf(err, errlen, "certificate slot %zu: its https listener is gone",
+			    i);
+			return 0;
+		}
+		counts[l - st->listeners]++;
+		if (kk_state_certificate(st, x->listener, x->fingerprint) != x) {
+			snprintf(err, errlen, "certificate slot %zu: its index entry points "
+			    "elsewhere", i);
+			return 0;
+		}
+	}
+	if (!check_kind(st, &st->xindex, "certificates", st->ncertificates, st->dcertificates,
+	    live, err, errlen))
+		return 0;
+	for (i = 0; i < st->nlisteners; i++)
+		if (st->listeners[i].ncertificates != counts[i]) {
+			snprintf(err, errlen, "listener %s: counts %zu certificates, has %zu",
+			    st->listeners[i].addr_text, st->listeners[i].ncertificates, counts[i]);
+			return 0;
+		}
+	return 1;
 }
 
 int
@@ -1624,6 +2167,7 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 			    st->listeners[i].addr_text, st->listeners[i].nfrontends, lusers[i]);
 			goto end;
 		}
+	if (!check_certificates(st, lusers, err, errlen)) goto end;
 	ok = 1;
 end:
 	free(users);

@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <kakehi/cert.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include "setting.h"
@@ -94,6 +95,18 @@ same_match(const kk_frontend *a, const kk_frontend *b)
 	    && same_str(a->method, b->method) && same_str(a->sni, b->sni);
 }
 
+/* Two https listeners' policies, or two plain listeners'. */
+static int
+same_tls(const kk_tls_policy *a, const kk_tls_policy *b)
+{
+	if (!a || !b) return a == b;
+	return a->versions == b->versions && same_str(a->ciphers, b->ciphers)
+	    && same_str(a->groups, b->groups) && same_str(a->alpn, b->alpn)
+	    && a->handshake_timeout_ms == b->handshake_timeout_ms
+	    && a->hsts_max_age == b->hsts_max_age && a->hsts_flags == b->hsts_flags
+	    && a->strict_sni == b->strict_sni && same_str(a->default_cert, b->default_cert);
+}
+
 /* Each finder returns the slot in `from` of the object with the identity
  * of slot i of `to` when it is unchanged (and so is what it depends on),
  * or -1; hint is where its guess starts (see above). A removed slot of
@@ -111,7 +124,7 @@ find_listener(const struct diff *d, size_t i, size_t hint)
 	    || a->back_timeout_ms != b->back_timeout_ms
 	    || a->connect_timeout_ms != b->connect_timeout_ms
 	    || a->tunnel_timeout_ms != b->tunnel_timeout_ms || a->expect_proxy != b->expect_proxy
-	    || memcmp(&a->h2, &b->h2, sizeof a->h2))
+	    || !same_tls(a->tls, b->tls) || memcmp(&a->h2, &b->h2, sizeof a->h2))
 		return -1;
 	return a - d->from->listeners;
 }
@@ -123,7 +136,8 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	if (!b->id) return -2;
 	if (!(a = cluster_from(d->from, hint)) || strcmp(a->id, b->id))
 		a = kk_state_cluster(d->from, b->id);
-	if (!a || a->lb != b->lb || a->send_proxy != b->send_proxy)
+	if (!a || a->lb != b->lb || a->send_proxy != b->send_proxy
+	    || a->https_redirect != b->https_redirect || a->https_port != b->https_port)
 		return -1;
 	return a - d->from->clusters;
 }
@@ -138,7 +152,7 @@ find_frontend(const struct diff *d, size_t i, size_t hint)
 	/* Its identity is all of an http frontend, so one found is unchanged;
 	 * a tcp frontend's leaves out its cluster (state.h). */
 	if (!a || strcmp(a->cluster, b->cluster) || !kept_cluster(d, a->cluster)
-	    || !kept_listener(d, a->listener))
+	    || !kept_listener(d, a->listener) || a->hsts_max_age != b->hsts_max_age)
 		return -1;
 	return a - d->from->frontends;
 }
@@ -155,6 +169,20 @@ find_backend(const struct diff *d, size_t i, size_t hint)
 	    || a->backup != b->backup || !kept_cluster(d, a->cluster))
 		return -1;
 	return a - d->from->backends;
+}
+
+/* A certificate is unchanged when its files' bytes are: the rest is
+ * parsed from them. */
+static long
+find_certificate(const struct diff *d, size_t i, size_t hint)
+{
+	const kk_certificate *b = &d->to->certificates[i], *a;
+	(void)hint;
+	if (!b->listener) return -2;
+	a = kk_state_certificate(d->from, b->listener, b->fingerprint);
+	if (!a || !kk_cert_same_blobs(a, b) || !kept_listener(d, a->listener))
+		return -1;
+	return a - d->from->certificates;
 }
 
 /* Marks in keep the objects of `from` matching, in order, the longest
@@ -215,18 +243,19 @@ int
 kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 {
 	struct diff d = { from, to, 0, 0, 0, 0, 0, 0 };
-	size_t lp, cp, fp, nb = 0, i, *border = 0, nkept;
-	unsigned char *tokeep = 0;
+	size_t lp, cp, fp, nb = 0, i, *border = 0, nkept, xp;
+	unsigned char *tokeep = 0, *xkeep = calloc(from->ncertificates + 1, 1);
 	int ok = 0;
 	d.lkeep = calloc(from->nlisteners + 1, 1);
 	d.ckeep = calloc(from->nclusters + 1, 1);
 	d.fkeep = calloc(from->nfrontends + 1, 1);
 	d.bkeep = calloc(from->nbackends + 1, 1);
-	if (!d.lkeep || !d.ckeep || !d.fkeep || !d.bkeep) goto end;
+	if (!d.lkeep || !d.ckeep || !d.fkeep || !d.bkeep || !xkeep) goto end;
 	/* Listeners and clusters first: frontends and backends survive only
 	 * if what they depend on does. */
 	lp = keep_prefix(&d, to->nlisteners, d.lkeep, &nkept, find_listener);
 	d.all_lkept = nkept == from->nlisteners;
+	xp = keep_prefix(&d, to->ncertificates, xkeep, &nkept, find_certificate);
 	cp = keep_prefix(&d, to->nclusters, d.ckeep, &nkept, find_cluster);
 	d.all_ckept = nkept == from->nclusters - from->dclusters;
 	fp = keep_prefix(&d, to->nfrontends, d.fkeep, &nkept, find_frontend);
@@ -251,6 +280,11 @@ kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 		    && (!kk_stateprint_cluster(out, &from->clusters[i], "remove")
 		    || !kk_str_cats(out, "\n")))
 			goto end;
+	for (i = 0; i < from->ncertificates; i++)
+		if (!xkeep[i] && from->certificates[i].listener
+		    && (!kk_stateprint_certificate(out, &from->certificates[i], "remove")
+		    || !kk_str_cats(out, "\n")))
+			goto end;
 	for (i = 0; i < from->nlisteners; i++)
 		if (!d.lkeep[i] && (!kk_stateprint_listener(out, &from->listeners[i], "remove")
 		    || !kk_str_cats(out, "\n")))
@@ -261,6 +295,10 @@ kk_state_diff(const kk_state *from, const kk_state *to, kk_str *out)
 	/* Additions in the target's order, after the kept prefix. */
 	for (i = lp; i < to->nlisteners; i++)
 		if (!kk_stateprint_listener(out, &to->listeners[i], "add") || !kk_str_cats(out, "\n"))
+			goto end;
+	for (i = xp; i < to->ncertificates; i++)
+		if (to->certificates[i].listener && (!kk_stateprint_certificate(out,
+		    &to->certificates[i], "add") || !kk_str_cats(out, "\n")))
 			goto end;
 	for (i = cp; i < to->nclusters; i++)
 		if (to->clusters[i].id && (!kk_stateprint_cluster(out, &to->clusters[i], "add")
@@ -282,5 +320,6 @@ end:
 	free(d.ckeep);
 	free(d.fkeep);
 	free(d.bkeep);
+	free(xkeep);
 	return ok;
 }

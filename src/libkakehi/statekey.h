@@ -20,6 +20,7 @@ struct kk_statekey {
 /* Each fills k; 1 ok, 0 ENOMEM. kk_statekey_done frees what they took. */
 int kk_statekey_frontend(kk_statekey *k, const kk_frontend *);
 int kk_statekey_backend(kk_statekey *k, const char *cluster, const char *id);
+int kk_statekey_certificate(kk_statekey *k, const char *listener, const char *fingerprint);
 void kk_statekey_done(kk_statekey *k);
 
 #endif

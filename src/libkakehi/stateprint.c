@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <kakehi/base64.h>
+#include <kakehi/cert.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
+#include "certdir.h"
 #include "setting.h"
 #include "stateprint.h"
 
@@ -54,6 +57,28 @@ cat_opt(kk_str *out, const char *opt, const char *word)
 	return kk_str_catf(out, " %s ", opt) && kk_str_catword(out, word);
 }
 
+/* Indexed by the KK_TLS_* bits. */
+static const char *const tls_version_names[] = { 0, "1.2", "1.3", "1.2,1.3" };
+
+/* An https listener's options, defaults left out. */
+static int
+cat_tls(kk_str *out, const kk_tls_policy *t)
+{
+	if (!t) return 1;
+	return (t->versions == (KK_TLS_1_2 | KK_TLS_1_3)
+		|| cat_opt(out, "--tls-versions", tls_version_names[t->versions]))
+	    && cat_opt(out, "--ciphers", t->ciphers)
+	    && cat_opt(out, "--groups", t->groups)
+	    && cat_opt(out, "--alpn", t->alpn)
+	    && cat_duration(out, "--handshake-timeout", t->handshake_timeout_ms,
+		KK_DEFAULT_HANDSHAKE_TIMEOUT_MS)
+	    && (!t->hsts_max_age || kk_str_catf(out, " --hsts %lu", t->hsts_max_age))
+	    && (!(t->hsts_flags & KK_HSTS_SUBDOMAINS) || kk_str_cats(out, " --hsts-subdomains"))
+	    && (!(t->hsts_flags & KK_HSTS_PRELOAD) || kk_str_cats(out, " --hsts-preload"))
+	    && (t->strict_sni || kk_str_cats(out, " --no-strict-sni"))
+	    && cat_opt(out, "--default-certificate", t->default_cert);
+}
+
 /* A tcp listener holds the defaults of the http-only timeouts (the parser
  * refuses them there), so they are left out like any default. */
 int
@@ -61,7 +86,7 @@ kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
 {
 	if (strcmp(action, "add"))
 		return kk_str_catf(out, "listener %s ", action) && kk_str_catword(out, l->addr_text);
-	return kk_str_catf(out, "listener add %s ", kk_proto_names[l->proto])
+	return kk_str_catf(out, "listener add %s ", l->tls ? "https" : kk_proto_names[l->proto])
 	    && kk_str_catword(out, l->addr_text)
 	    && cat_opt(out, "--public-address", l->public_address)
 	    && cat_duration(out, "--front-timeout", l->front_timeout_ms,
@@ -75,7 +100,8 @@ kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
 	    && cat_duration(out, "--tunnel-timeout", l->tunnel_timeout_ms,
 		KK_DEFAULT_TUNNEL_TIMEOUT_MS)
 	    && (!l->expect_proxy || kk_str_cats(out, " --expect-proxy"))
-	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2));
+	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2))
+	    && cat_tls(out, l->tls);
 }
 
 int
@@ -84,7 +110,11 @@ kk_stateprint_cluster(kk_str *out, const kk_cluster *c, const char *action)
 	if (!kk_str_catf(out, "cluster %s ", action) || !kk_str_catword(out, c->id)) return 0;
 	if (strcmp(action, "add")) return 1;
 	return (c->lb == KK_LB_ROUND_ROBIN || kk_str_catf(out, " --lb %s", kk_lb_names[c->lb]))
-	    && cat_opt(out, "--send-proxy", kk_send_proxy_names[c->send_proxy]);
+	    && cat_opt(out, "--send-proxy", kk_send_proxy_names[c->send_proxy])
+	    && (!c->https_redirect || kk_str_catf(out, " --https-redirect %u",
+		c->https_redirect))
+	    && (!c->https_redirect || c->https_port == KK_DEFAULT_HTTPS_PORT
+		|| kk_str_catf(out, " --https-port %u", c->https_port));
 }
 
 int
@@ -96,7 +126,91 @@ kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
 	    && cat_opt(out, "--path", f->path_kind == KK_PATH_PREFIX ? f->path : 0)
 	    && cat_opt(out, "--path-exact", f->path_kind == KK_PATH_EXACT ? f->path : 0)
 	    && cat_opt(out, "--method", f->method)
-	    && cat_opt(out, "--sni", f->sni);
+	    && cat_opt(out, "--sni", f->sni)
+	    && (!strcmp(action, "remove") || !f->hsts_max_age
+		|| kk_str_catf(out, " --hsts %lu", f->hsts_max_age));
+}
+
+/* Whether no certificate before x has its fingerprint and its bytes. */
+static int
+first_of_bytes(const kk_state *st, const kk_certificate *x)
+{
+	for (const kk_certificate *z = st->certificates; z < x; z++)
+		if (z->listener && !strcmp(z->fingerprint, x->fingerprint)
+		    && kk_cert_same_blobs(z, x))
+			return 0;
+	return 1;
+}
+
+int
+kk_stateprint_cert_file(kk_str *out, const kk_state *st, const kk_certificate *x,
+    const char *certdir, const char *ext)
+{
+	unsigned nth = 0;
+	/* Certificates are few, and share a fingerprint only when one is on
+	 * several listeners: scans are enough. */
+	for (const kk_certificate *y = st->certificates; y <= x; y++) {
+		if (!y->listener || strcmp(y->fingerprint, x->fingerprint)
+		    || !first_of_bytes(st, y))
+			continue;
+		nth++;
+		if (kk_cert_same_blobs(y, x)) break;
+	}
+	if (nth > 1) return kk_str_catf(out, "%s/%s-%u.%s", certdir, x->fingerprint, nth, ext);
+	return kk_str_catf(out, "%s/%s.%s", certdir, x->fingerprint, ext);
+}
+
+static int
+cat_blob(kk_str *out, const char *opt, const kk_blob *b, const kk_state *st,
+    const kk_certificate *x, enum kk_cert_form form, const char *certdir, const char *ext)
+{
+	kk_str name = KK_STR_ZERO;
+	int ok;
+	if (!b->len) return 1;
+	if (form == KK_CERT_DATA)
+		return kk_str_catf(out, " %s-data ", opt) && kk_base64_encode(out, b->p, b->len);
+	ok = kk_stateprint_cert_file(&name, st, x, certdir, ext)
+	    && kk_str_catf(out, " %s ", opt) && kk_str_catword(out, name.s);
+	kk_str_free(&name);
+	return ok;
+}
+
+static const char *const key_kind_names[] = { "rsa", "ec", "other" };
+
+/* A certificate as state dump shows it: what it is, no key byte. */
+static int
+cat_hidden(kk_str *out, const kk_certificate *x)
+{
+	char when[KK_CERT_TIMELEN];
+	kk_cert_fmt_time(when, x->not_after);
+	if (!kk_str_cats(out, "# certificate add ") || !kk_str_catword(out, x->listener)
+	    || !kk_str_catf(out, " # %s, %s key, not after %s, names", x->fingerprint,
+		key_kind_names[x->key_kind], when))
+		return 0;
+	for (size_t i = 0; i < x->nnames; i++)
+		if (!kk_str_catf(out, " %s", x->names[i])) return 0;
+	return kk_str_cats(out, " (its files: state save FILE writes them to FILE.certs/)");
+}
+
+static int
+print_certificate(kk_str *out, const kk_state *st, const kk_certificate *x,
+    const char *action, enum kk_cert_form form, const char *certdir)
+{
+	if (strcmp(action, "add"))
+		return kk_str_catf(out, "certificate %s ", action)
+		    && kk_str_catword(out, x->listener) && kk_str_catf(out, " %s", x->fingerprint);
+	if (form == KK_CERT_HIDDEN) return cat_hidden(out, x);
+	return kk_str_cats(out, "certificate add ") && kk_str_catword(out, x->listener)
+	    && cat_blob(out, "--cert", &x->cert, st, x, form, certdir, "crt")
+	    && cat_blob(out, "--key", &x->key, st, x, form, certdir, "key")
+	    && cat_blob(out, "--chain", &x->chain, st, x, form, certdir, "chain")
+	    && cat_blob(out, "--ocsp", &x->ocsp, st, x, form, certdir, "ocsp");
+}
+
+int
+kk_stateprint_certificate(kk_str *out, const kk_certificate *x, const char *action)
+{
+	return print_certificate(out, 0, x, action, KK_CERT_DATA, 0);
 }
 
 int
@@ -114,6 +228,13 @@ kk_stateprint_backend(kk_str *out, const kk_backend *b, const char *action)
 int
 kk_state_print(const kk_state *st, kk_str *out)
 {
+	return kk_state_print_form(st, KK_CERT_DATA, 0, out);
+}
+
+int
+kk_state_print_form(const kk_state *st, enum kk_cert_form form, const char *certdir,
+    kk_str *out)
+{
 	kk_settings defaults;
 	size_t i, n, *order;
 	kk_setting_defaults(&defaults);
@@ -122,6 +243,11 @@ kk_state_print(const kk_state *st, kk_str *out)
 	for (i = 0; i < st->nlisteners; i++)
 		if (!kk_stateprint_listener(out, &st->listeners[i], "add")
 		    || !kk_str_cats(out, "\n"))
+			return 0;
+	/* After the listeners they belong to; removed slots skipped. */
+	for (i = 0; i < st->ncertificates; i++)
+		if (st->certificates[i].listener && (!print_certificate(out, st,
+		    &st->certificates[i], "add", form, certdir) || !kk_str_cats(out, "\n")))
 			return 0;
 	/* Removed slots (NULL) are skipped: see state.h. */
 	for (i = 0; i < st->nclusters; i++)
@@ -208,6 +334,27 @@ json_bool(kk_str *out, const char *key, int value)
 	    && kk_str_cats(out, value ? ":true" : ":false");
 }
 
+/* An https listener's policy under "tls", the defaults spelt out;
+ * absent on a plain listener. */
+static int
+json_tls(kk_str *out, const kk_tls_policy *t)
+{
+	if (!t) return 1;
+	return kk_str_cats(out, ",\"tls\":{")
+	    && json_str(out, "versions", t->versions == KK_TLS_1_2 ? "1.2"
+		: t->versions == KK_TLS_1_3 ? "1.3" : "1.2,1.3", 1)
+	    && json_str(out, "ciphers", t->ciphers, 0)
+	    && json_str(out, "groups", t->groups, 0)
+	    && json_str(out, "alpn", t->alpn ? t->alpn : "http/1.1", 0)
+	    && json_num(out, "handshake-timeout", t->handshake_timeout_ms)
+	    && json_num(out, "hsts", t->hsts_max_age)
+	    && json_bool(out, "hsts-subdomains", !!(t->hsts_flags & KK_HSTS_SUBDOMAINS))
+	    && json_bool(out, "hsts-preload", !!(t->hsts_flags & KK_HSTS_PRELOAD))
+	    && json_bool(out, "strict-sni", t->strict_sni)
+	    && json_str(out, "default-certificate", t->default_cert, 0)
+	    && kk_str_cats(out, "}");
+}
+
 /* Durations in milliseconds, under the option's name; the timeouts only
  * http listeners have are absent from a tcp listener. */
 static int
@@ -215,7 +362,7 @@ json_listener(kk_str *out, const kk_listener *l)
 {
 	int http = l->proto == KK_PROTO_HTTP;
 	return kk_str_cats(out, "{") && json_str(out, "address", l->addr_text, 1)
-	    && json_str(out, "protocol", kk_proto_names[l->proto], 0)
+	    && json_str(out, "protocol", l->tls ? "https" : kk_proto_names[l->proto], 0)
 	    && json_str(out, "public-address", l->public_address, 0)
 	    && json_num(out, "front-timeout", l->front_timeout_ms)
 	    && (!http || json_num(out, "request-timeout", l->request_timeout_ms))
@@ -228,6 +375,7 @@ json_listener(kk_str *out, const kk_listener *l)
 		&& json_num(out, "h2-window", l->h2.window)
 		&& json_num(out, "h2-max-frame", l->h2.max_frame)
 		&& json_num(out, "h2-max-header-list", l->h2.max_header_list)))
+	    && json_tls(out, l->tls)
 	    && kk_str_cats(out, "}");
 }
 
@@ -237,6 +385,8 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	return kk_str_cats(out, "{") && json_str(out, "id", c->id, 1)
 	    && json_str(out, "lb", kk_lb_names[c->lb], 0)
 	    && json_str(out, "send-proxy", kk_send_proxy_names[c->send_proxy], 0)
+	    && (!c->https_redirect || (json_num(out, "https-redirect", c->https_redirect)
+		&& json_num(out, "https-port", c->https_port)))
 	    && kk_str_cats(out, "}");
 }
 
@@ -250,7 +400,9 @@ json_frontend(kk_str *out, const kk_frontend *f)
 	    && json_str(out, "path-match", kinds[f->path_kind], 0)
 	    && json_str(out, "path", f->path, 0)
 	    && json_str(out, "method", f->method, 0)
-	    && json_str(out, "sni", f->sni, 0) && kk_str_cats(out, "}");
+	    && json_str(out, "sni", f->sni, 0)
+	    && (!f->hsts_max_age || json_num(out, "hsts", f->hsts_max_age))
+	    && kk_str_cats(out, "}");
 }
 
 static int
@@ -262,11 +414,46 @@ json_backend(kk_str *out, const kk_backend *b)
 	    && kk_str_cats(out, "}");
 }
 
+/* What certificate list shows: never a byte of the files. */
+static int
+json_certificate(kk_str *out, const kk_certificate *x)
+{
+	char before[KK_CERT_TIMELEN], after[KK_CERT_TIMELEN];
+	kk_cert_fmt_time(before, x->not_before);
+	kk_cert_fmt_time(after, x->not_after);
+	if (!kk_str_cats(out, "{") || !json_str(out, "listener", x->listener, 1)
+	    || !json_str(out, "fingerprint", x->fingerprint, 0)
+	    || !kk_str_cats(out, ",\"names\":["))
+		return 0;
+	for (size_t i = 0; i < x->nnames; i++)
+		if ((i && !kk_str_cats(out, ",")) || !kk_str_catjson(out, x->names[i])) return 0;
+	return kk_str_cats(out, "]") && json_str(out, "not-before", before, 0)
+	    && json_str(out, "not-after", after, 0)
+	    && json_str(out, "key", key_kind_names[x->key_kind], 0)
+	    && json_bool(out, "chain", x->chain.len > 0)
+	    && json_bool(out, "ocsp", x->ocsp.len > 0) && kk_str_cats(out, "}");
+}
+
+static int
+line_certificate(kk_str *out, const kk_certificate *x)
+{
+	char after[KK_CERT_TIMELEN];
+	kk_cert_fmt_time(after, x->not_after);
+	if (!kk_str_catword(out, x->listener)
+	    || !kk_str_catf(out, " %s not-after %s key %s%s%s names", x->fingerprint, after,
+		key_kind_names[x->key_kind], x->chain.len ? " chain" : "",
+		x->ocsp.len ? " ocsp" : ""))
+		return 0;
+	for (size_t i = 0; i < x->nnames; i++)
+		if (!kk_str_catf(out, " %s", x->names[i])) return 0;
+	return 1;
+}
+
 /* Which objects a list shows, and how. */
 struct listing {
 	const kk_state *st;
 	enum kk_verb_id id;
-	const char *cluster;	/* NULL: all */
+	const char *cluster;	/* NULL: all; certificate list: the listener */
 };
 
 static size_t
@@ -276,6 +463,7 @@ listing_count(const struct listing *ls)
 	case KK_V_LISTENER_LIST: return ls->st->nlisteners;
 	case KK_V_CLUSTER_LIST: return ls->st->nclusters;
 	case KK_V_FRONTEND_LIST: return ls->st->nfrontends;
+	case KK_V_CERTIFICATE_LIST: return ls->st->ncertificates;
 	default: return ls->st->nbackends;
 	}
 }
@@ -299,6 +487,11 @@ listing_item(const struct listing *ls, size_t i, int json, kk_str *out)
 		if (ls->cluster && strcmp(ls->cluster, st->frontends[i].cluster)) return 2;
 		return json ? json_frontend(out, &st->frontends[i])
 		    : kk_stateprint_frontend(out, &st->frontends[i], "add");
+	case KK_V_CERTIFICATE_LIST:
+		if (!st->certificates[i].listener) return 2;
+		if (ls->cluster && strcmp(ls->cluster, st->certificates[i].listener)) return 2;
+		return json ? json_certificate(out, &st->certificates[i])
+		    : line_certificate(out, &st->certificates[i]);
 	default:
 		if (!st->backends[i].cluster) return 2;
 		if (ls->cluster && strcmp(ls->cluster, st->backends[i].cluster)) return 2;
@@ -341,6 +534,8 @@ kk_state_print_json(const kk_state *st, kk_str *out)
 	if (!kk_str_cats(out, ",\"frontends\":") || !json_array(&ls, out)) return 0;
 	ls.id = KK_V_BACKEND_LIST;
 	if (!kk_str_cats(out, ",\"backends\":") || !json_array(&ls, out)) return 0;
+	ls.id = KK_V_CERTIFICATE_LIST;
+	if (!kk_str_cats(out, ",\"certificates\":") || !json_array(&ls, out)) return 0;
 	return kk_str_cats(out, "}");
 }
 
@@ -358,6 +553,23 @@ kk_state_list(const kk_state *st, const kk_verb *v, int json, kk_str *out, char 
 			snprintf(err, errlen, "%s list: cluster \"%s\" does not exist; see: "
 			    "cluster list", v->def->word1, ls.cluster);
 			return 0;
+		}
+		break;
+	case KK_V_CERTIFICATE_LIST:
+		if (v->npos) {
+			char text[KK_ADDR_FMTLEN];
+			kk_addr a;
+			const kk_listener *l = 0;
+			if (kk_addr_parse(&a, v->pos[0])) {
+				kk_addr_fmt(text, &a);
+				l = kk_state_listener(st, text);
+			}
+			if (!l || !l->tls) {
+				snprintf(err, errlen, "certificate list: %s is not an https "
+				    "listener; see: listener list", v->pos[0]);
+				return 0;
+			}
+			ls.cluster = l->addr_text;
 		}
 		break;
 	case KK_V_LISTENER_LIST:
@@ -401,11 +613,19 @@ write_all(int fd, const char *s, size_t len)
 int
 kk_state_save_file(const kk_state *st, const char *path, char *err, size_t errlen)
 {
-	kk_str text = KK_STR_ZERO, tmp = KK_STR_ZERO, dir = KK_STR_ZERO;
+	kk_str text = KK_STR_ZERO, tmp = KK_STR_ZERO, dir = KK_STR_ZERO, certs = KK_STR_ZERO;
 	const char *slash = strrchr(path, '/');
 	const char *what = "write";
 	int fd = -1, dfd, e;
-	if (!kk_state_print(st, &text)) {
+	/* The certificates' files first: the state then names files that
+	 * are all there. */
+	if (!kk_certdir_save(st, path, &certs, err, errlen)) {
+		kk_str_free(&certs);
+		return 0;
+	}
+	e = kk_state_print_form(st, KK_CERT_FILES, certs.s, &text);
+	kk_str_free(&certs);
+	if (!e) {
 		snprintf(err, errlen, "unable to save state to %s: out of memory", path);
 		return 0;
 	}

@@ -21,6 +21,8 @@
 #define KK_DEFAULT_H2_MAX_FRAME 16384UL
 #define KK_DEFAULT_H2_MAX_HEADER_LIST 65536UL
 #define KK_DEFAULT_WEIGHT 100
+#define KK_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000UL
+#define KK_DEFAULT_HTTPS_PORT 443
 
 extern const char *const kk_lb_names[];		/* indexed by enum kk_lb */
 extern const char *const kk_proto_names[];	/* indexed by enum kk_proto */
@@ -33,6 +35,15 @@ int kk_stateprint_listener(kk_str *, const kk_listener *, const char *action);
 int kk_stateprint_cluster(kk_str *, const kk_cluster *, const char *action);
 int kk_stateprint_frontend(kk_str *, const kk_frontend *, const char *action);
 int kk_stateprint_backend(kk_str *, const kk_backend *, const char *action);
+/* A certificate's line: "remove" names it, "add" gives it in the data
+ * form (kk_state_print_form prints the others). */
+int kk_stateprint_certificate(kk_str *, const kk_certificate *, const char *action);
+/* "CERTDIR/NAME.EXT", the file a saved certificate's blob goes in: NAME
+ * its fingerprint, or FP-N for the N-th certificate of that fingerprint
+ * whose blobs differ from the earlier ones' (the same certificate on
+ * several listeners, with another chain). */
+int kk_stateprint_cert_file(kk_str *, const kk_state *, const kk_certificate *,
+    const char *certdir, const char *ext);
 /* The live backends' slots grouped by cluster, clusters in state order,
  * each cluster's backends in state order (their round-robin order): the
  * printed order, which a diff must reach. *n gets the count; the caller

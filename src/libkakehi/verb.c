@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <kakehi/addr.h>
+#include <kakehi/cert.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 #include "setting.h"
@@ -17,6 +18,10 @@
 #define HOST_MAX 253
 #define PATH_MAX_LEN 1024
 #define METHOD_MAX 32
+/* Ten years: longer than any HSTS policy anyone asks browsers to keep. */
+#define HSTS_MAX 315360000UL
+#define ALPN_MAX 255
+#define TLS_LIST_MAX 1024
 
 static const kk_opt_def opts_none[] = { { 0 } };
 
@@ -48,18 +53,52 @@ static const kk_opt_def opts_listener_add[] = {
 	    "http: largest HTTP/2 frame payload a client may send, default 16384" },
 	{ "--h2-max-header-list", KK_OPT_UINT, 0, 1024, 16777216,
 	    "http: largest decoded HTTP/2 header list (RFC 9113 §6.5.2), default 65536" },
+	/* The options of https listeners alone, from here on. */
+	{ "--tls-versions", KK_OPT_ENUM, "1.2,1.3|1.2|1.3", 0, 0,
+	    "https: TLS versions offered, default 1.2,1.3" },
+	{ "--ciphers", KK_OPT_STRING, 0, 0, 0,
+	    "https: TLS 1.2 cipher suites, OpenSSL syntax; default ECDHE with AEAD only" },
+	{ "--groups", KK_OPT_STRING, 0, 0, 0,
+	    "https: key exchange groups, ':'-separated, default X25519:P-256:P-384" },
+	{ "--alpn", KK_OPT_STRING, 0, 0, 0,
+	    "https: application protocols offered, ','-separated, default http/1.1" },
+	{ "--handshake-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "https: time allowed for a TLS handshake, default 10s" },
+	{ "--hsts", KK_OPT_UINT, 0, 0, HSTS_MAX,
+	    "https: Strict-Transport-Security max-age in seconds; 0 or absent: no header" },
+	{ "--hsts-subdomains", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with includeSubDomains" },
+	{ "--hsts-preload", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with preload" },
+	{ "--no-strict-sni", KK_OPT_FLAG, 0, 0, 0,
+	    "https: serve a request whose Host no certificate of its connection covers "
+	    "(default: 421)" },
+	{ "--default-certificate", KK_OPT_STRING, 0, 0, 0,
+	    "https: fingerprint of the certificate for clients naming no known server; "
+	    "default the first added" },
 	{ 0 }
 };
+
+/* Where the https-only options start in opts_listener_add: the http
+ * options before them, the HTTP/2 ones included, are 12. */
+#define FIRST_TLS_OPT 12
 
 static const kk_opt_def opts_cluster_add[] = {
 	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections", 0, 0,
 	    "load-balancing algorithm, default round-robin" },
 	{ "--send-proxy", KK_OPT_ENUM, "v1|v2", 0, 0,
 	    "send a PROXY header of this version first on each backend connection" },
+	{ "--https-redirect", KK_OPT_ENUM, "301|308", 0, 0,
+	    "answer requests arriving on plain http listeners with this redirect to https" },
+	{ "--https-port", KK_OPT_UINT, 0, 1, 65535,
+	    "the port of the https redirect's target, default 443" },
 	{ 0 }
 };
 
+/* frontend add's; frontend remove takes them from the second on, as
+ * --hsts is an attribute, not part of the identity a removal names. */
 static const kk_opt_def opts_frontend[] = {
+	{ "--hsts", KK_OPT_UINT, 0, 1, HSTS_MAX,
+	    "https listeners: HSTS max-age in seconds for this frontend's responses, "
+	    "instead of the listener's" },
 	{ "--listener", KK_OPT_ADDR, 0, 0, 0, "the listener's address (required)" },
 	{ "--host", KK_OPT_STRING, 0, 0, 0,
 	    "Host to match, exact or *.suffix wildcard, no port; default any" },
@@ -69,6 +108,22 @@ static const kk_opt_def opts_frontend[] = {
 	{ "--sni", KK_OPT_STRING, 0, 0, 0,
 	    "tcp listeners: TLS server name to match, exact or *.suffix wildcard; "
 	    "default: the listener's default route" },
+	{ 0 }
+};
+
+/* certificate replace's; certificate add takes them from the second on. */
+static const kk_opt_def opts_certificate[] = {
+	{ "--old", KK_OPT_STRING, 0, 0, 0,
+	    "fingerprint of the certificate replaced (see: certificate list)" },
+	{ "--cert", KK_OPT_STRING, 0, 0, 0,
+	    "PEM file: the certificate, then optionally its chain" },
+	{ "--key", KK_OPT_STRING, 0, 0, 0, "PEM file: the certificate's private key" },
+	{ "--chain", KK_OPT_STRING, 0, 0, 0, "PEM file: the intermediate certificates" },
+	{ "--ocsp", KK_OPT_STRING, 0, 0, 0, "DER file: an OCSP response to staple" },
+	{ "--cert-data", KK_OPT_STRING, 0, 0, 0, "the --cert file's bytes in base64" },
+	{ "--key-data", KK_OPT_STRING, 0, 0, 0, "the --key file's bytes in base64" },
+	{ "--chain-data", KK_OPT_STRING, 0, 0, 0, "the --chain file's bytes in base64" },
+	{ "--ocsp-data", KK_OPT_STRING, 0, 0, 0, "the --ocsp file's bytes in base64" },
 	{ 0 }
 };
 
@@ -101,15 +156,19 @@ const kk_verb_def kk_verb_table[] = {
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
 	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy] "
 	    "[--no-h2c] [--h2-max-streams N] [--h2-window N] [--h2-max-frame N] "
-	    "[--h2-max-header-list N]",
-	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http or tcp",
+	    "[--h2-max-header-list N] "
+	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
+	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
+	    "[--no-strict-sni] [--default-certificate FP]",
+	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
 	    "remove the listener on ADDR (its frontends first)", opts_none },
 	{ KK_V_LISTENER_LIST, "listener", "list", 0, 0, 0, "",
 	    "list listeners", opts_none },
 	{ KK_V_CLUSTER_ADD, "cluster", "add", 1, 1, MC,
-	    "ID [--lb round-robin|random|least-connections] [--send-proxy v1|v2]",
+	    "ID [--lb round-robin|random|least-connections] [--send-proxy v1|v2] "
+	    "[--https-redirect 301|308 [--https-port PORT]]",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
 	    "remove a cluster (its frontends and backends first)", opts_none },
@@ -117,13 +176,13 @@ const kk_verb_def kk_verb_table[] = {
 	    "list clusters", opts_none },
 	{ KK_V_FRONTEND_ADD, "frontend", "add", 1, 1, MC,
 	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
-	    "[--sni NAME]",
+	    "[--sni NAME] [--hsts SECONDS]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
 	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
 	    "[--sni NAME]",
-	    "remove the frontend with exactly these match options", opts_frontend },
+	    "remove the frontend with exactly these match options", opts_frontend + 1 },
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list frontends, all or a cluster's", opts_none },
 	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
@@ -133,6 +192,20 @@ const kk_verb_def kk_verb_table[] = {
 	    "CLUSTER BACKEND-ID", "remove a backend from a cluster", opts_none },
 	{ KK_V_BACKEND_LIST, "backend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list backends, all or a cluster's", opts_none },
+	{ KK_V_CERTIFICATE_ADD, "certificate", "add", 1, 1, MC,
+	    "LISTENER --cert FILE --key FILE [--chain FILE] [--ocsp FILE] (or each as "
+	    "--cert-data B64, --key-data B64, --chain-data B64, --ocsp-data B64)",
+	    "add a certificate to an https listener", opts_certificate + 1 },
+	{ KK_V_CERTIFICATE_REPLACE, "certificate", "replace", 1, 1, MC,
+	    "LISTENER --old FINGERPRINT --cert FILE --key FILE [--chain FILE] [--ocsp FILE] "
+	    "(or each as --cert-data B64, --key-data B64, --chain-data B64, --ocsp-data B64)",
+	    "replace a certificate of an https listener in one transaction, in its place",
+	    opts_certificate },
+	{ KK_V_CERTIFICATE_REMOVE, "certificate", "remove", 2, 2, MC, "LISTENER FINGERPRINT",
+	    "remove a certificate from an https listener", opts_none },
+	{ KK_V_CERTIFICATE_LIST, "certificate", "list", 0, 1, 0, "[LISTENER]",
+	    "list certificates (listener, fingerprint, names, not-after, key kind); never "
+	    "key bytes", opts_none },
 	{ KK_V_STATUS, "status", 0, 0, 0, 0, "",
 	    "show workers, generation and counters", opts_none },
 	{ KK_V_STATE_SAVE, "state", "save", 1, 1, 0, "FILE",
@@ -401,22 +474,88 @@ static const struct {
 	{ "--h2-max-header-list", "a tcp listener speaks no HTTP/2; drop it" },
 };
 
+/* A list of TLS names (cipher suites, groups) in OpenSSL's syntax:
+ * what the TLS library will accept or refuse by name is for the worker's
+ * library to say; here only bytes no such list holds are refused. */
+static int
+check_tls_list(const kk_verb_def *d, const char *opt, const char *list, char *err,
+    size_t errlen)
+{
+	if (strlen(list) > TLS_LIST_MAX)
+		return fail(err, errlen, d, "%s is longer than %d bytes", opt, TLS_LIST_MAX);
+	for (const char *p = list; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+		    || (*p >= '0' && *p <= '9') || strchr(":+-!@=_.,", *p)))
+			return fail(err, errlen, d, "%s \"%s\": '%c' is not part of an OpenSSL "
+			    "list (names separated by ':', with + - ! @ = _ .)", opt, list, *p);
+	return 1;
+}
+
+/* ALPN protocol ids (RFC 7301): 1 to 255 printable bytes each, here
+ * separated by commas, so no comma and no blank inside one. */
+static int
+check_alpn(const kk_verb_def *d, const char *list, char *err, size_t errlen)
+{
+	const char *p = list;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		if (!n || n > ALPN_MAX)
+			return fail(err, errlen, d, "--alpn \"%s\": give protocol ids of 1 to %d "
+			    "bytes separated by ',', e.g. h2,http/1.1", list, ALPN_MAX);
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)p[i] <= 0x20 || (unsigned char)p[i] >= 0x7f)
+				return fail(err, errlen, d, "--alpn \"%s\": a protocol id holds no "
+				    "blank or control byte", list);
+		if (!p[n]) return 1;
+		p += n + 1;
+	}
+}
+
+static int
+check_tls_options(const kk_verb *v, char *err, size_t errlen)
+{
+	const char *s, *hsts = kk_verb_opt(v, "--hsts");
+	char fp[65];
+	if ((s = kk_verb_opt(v, "--ciphers")) && !check_tls_list(v->def, "--ciphers", s, err,
+	    errlen))
+		return 0;
+	if ((s = kk_verb_opt(v, "--groups")) && !check_tls_list(v->def, "--groups", s, err,
+	    errlen))
+		return 0;
+	if ((s = kk_verb_opt(v, "--alpn")) && !check_alpn(v->def, s, err, errlen)) return 0;
+	if ((s = kk_verb_opt(v, "--default-certificate")) && !kk_fingerprint_canon(s, fp))
+		return fail(err, errlen, v->def, "--default-certificate \"%s\" is not a "
+		    "fingerprint: give the 64 hex digits of its SHA-256 (see: certificate "
+		    "list)", s);
+	if ((!hsts || !strcmp(hsts, "0")) && (kk_verb_opt(v, "--hsts-subdomains")
+	    || kk_verb_opt(v, "--hsts-preload")))
+		return fail(err, errlen, v->def, "--hsts-%s qualifies the HSTS header: give "
+		    "--hsts SECONDS too", kk_verb_opt(v, "--hsts-subdomains") ? "subdomains"
+		    : "preload");
+	return 1;
+}
+
 static int
 check_listener_add(const kk_verb *v, char *err, size_t errlen)
 {
 	const char *proto = v->pos[0];
-	if (!strcmp(proto, "https"))
-		return fail(err, errlen, v->def, "protocol \"https\": this build does not "
-		    "terminate TLS; to pass TLS through to backends by server name, use a tcp "
-		    "listener and frontends with --sni");
-	if (strcmp(proto, "http") && strcmp(proto, "tcp"))
-		return fail(err, errlen, v->def, "unknown protocol \"%s\"; use http or tcp",
-		    proto);
+	if (strcmp(proto, "http") && strcmp(proto, "https") && strcmp(proto, "tcp"))
+		return fail(err, errlen, v->def, "unknown protocol \"%s\"; use http, https or "
+		    "tcp", proto);
 	if (!strcmp(proto, "tcp"))
 		for (size_t i = 0; i < sizeof tcp_refused / sizeof *tcp_refused; i++)
 			if (kk_verb_opt(v, tcp_refused[i].opt))
 				return fail(err, errlen, v->def, "%s is for http listeners: %s",
 				    tcp_refused[i].opt, tcp_refused[i].why);
+	if (strcmp(proto, "https")) {
+		for (unsigned i = 0; i < v->nopt; i++)
+			if (v->opt[i].def >= &v->def->opts[FIRST_TLS_OPT])
+				return fail(err, errlen, v->def, "%s is for https listeners: a %s "
+				    "listener %s", v->opt[i].def->name, proto, !strcmp(proto, "tcp")
+				    ? "passes TLS through whole (route it with frontends --sni)"
+				    : "speaks plain HTTP");
+	} else if (!check_tls_options(v, err, errlen))
+		return 0;
 	return check_addr(v->def, "listener address", v->pos[1], err, errlen);
 }
 
@@ -429,6 +568,9 @@ check_listener_remove(const kk_verb *v, char *err, size_t errlen)
 static int
 check_cluster(const kk_verb *v, char *err, size_t errlen)
 {
+	if (kk_verb_opt(v, "--https-port") && !kk_verb_opt(v, "--https-redirect"))
+		return fail(err, errlen, v->def, "--https-port is the port of the redirect: "
+		    "give --https-redirect 301|308 too");
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 
@@ -469,6 +611,57 @@ check_backend(const kk_verb *v, char *err, size_t errlen)
 	return v->npos < 3 || check_addr(v->def, "backend address", v->pos[2], err, errlen);
 }
 
+/* The files of a certificate, each given once, by name or as data. */
+static int
+check_certificate_files(const kk_verb *v, char *err, size_t errlen)
+{
+	static const char *const names[] = { "cert", "key", "chain", "ocsp" };
+	for (unsigned i = 0; i < 4; i++) {
+		char file[16], data[16];
+		snprintf(file, sizeof file, "--%s", names[i]);
+		snprintf(data, sizeof data, "--%s-data", names[i]);
+		if (kk_verb_opt(v, file) && kk_verb_opt(v, data))
+			return fail(err, errlen, v->def, "give %s FILE or %s B64, not both", file,
+			    data);
+		if (i < 2 && !kk_verb_opt(v, file) && !kk_verb_opt(v, data))
+			return fail(err, errlen, v->def, "%s FILE is required", file);
+	}
+	return 1;
+}
+
+static int
+check_fingerprint(const kk_verb *v, const char *what, const char *fp, char *err,
+    size_t errlen)
+{
+	char canon[65];
+	if (!kk_fingerprint_canon(fp, canon))
+		return fail(err, errlen, v->def, "%s \"%s\" is not a fingerprint: give the 64 "
+		    "hex digits of its SHA-256 (see: certificate list)", what, fp);
+	return 1;
+}
+
+static int
+check_certificate(const kk_verb *v, char *err, size_t errlen)
+{
+	const char *old = kk_verb_opt(v, "--old");
+	if (v->npos && !check_addr(v->def, "listener address", v->pos[0], err, errlen))
+		return 0;
+	switch (v->def->id) {
+	case KK_V_CERTIFICATE_ADD:
+		return check_certificate_files(v, err, errlen);
+	case KK_V_CERTIFICATE_REPLACE:
+		if (!old)
+			return fail(err, errlen, v->def, "--old FINGERPRINT is required: the "
+			    "certificate replaced");
+		return check_fingerprint(v, "--old", old, err, errlen)
+		    && check_certificate_files(v, err, errlen);
+	case KK_V_CERTIFICATE_REMOVE:
+		return check_fingerprint(v, "fingerprint", v->pos[1], err, errlen);
+	default:
+		return 1;
+	}
+}
+
 static int
 check_file(const kk_verb *v, char *err, size_t errlen)
 {
@@ -493,6 +686,10 @@ static check_fn *const checks[KK_V_COUNT] = {
 	[KK_V_BACKEND_ADD] = check_backend,
 	[KK_V_BACKEND_REMOVE] = check_backend,
 	[KK_V_BACKEND_LIST] = check_optional_cluster,
+	[KK_V_CERTIFICATE_ADD] = check_certificate,
+	[KK_V_CERTIFICATE_REPLACE] = check_certificate,
+	[KK_V_CERTIFICATE_REMOVE] = check_certificate,
+	[KK_V_CERTIFICATE_LIST] = check_certificate,
 	[KK_V_STATE_SAVE] = check_file,
 	[KK_V_STATE_LOAD] = check_file,
 	[KK_V_RELOAD] = check_file,

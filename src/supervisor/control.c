@@ -19,6 +19,7 @@
 
 #include <skalibs/types.h>
 
+#include <kakehi/cert.h>
 #include <kakehi/frame.h>
 #include <kakehi/handoff.h>
 #include <kakehi/statejournal.h>
@@ -52,8 +53,8 @@ struct client {
 	int busy;		/* a reply is owed: stop reading */
 	unsigned long long held;	/* nonzero: queue position of a held mutation */
 	int closing;		/* close once out is written */
-	long long since;	/* ms: connected, last reply queued or written */
-	long long frame_at;	/* ms: the first byte of the frame in `in` */
+	tain since;		/* connected, last reply queued or written */
+	tain frame_at;		/* the first byte of the frame in `in` */
 };
 
 static client clients[SV_MAX_CLIENTS];
@@ -233,18 +234,20 @@ client_wait(const client *c)
 	return c->closing ? CW_WRITE : CW_IDLE;
 }
 
-/* 0 when none. A client slow to read its reply gets the idle bound from
- * its last progress. */
-static long long
-client_deadline(const client *c)
+/* tain_zero when none. A client slow to read its reply gets the idle
+ * bound from its last progress. */
+static void
+client_deadline(const client *c, tain *d)
 {
 	switch (client_wait(c)) {
 	case CW_REPLY:
-		return 0;
+		*d = tain_zero;
+		break;
 	case CW_FRAME:
-		return c->frame_at + CLIENT_FRAME_MS;
+		sv_tain_after(d, &c->frame_at, CLIENT_FRAME_MS);
+		break;
 	default:
-		return c->since + CLIENT_IDLE_MS;
+		sv_tain_after(d, &c->since, CLIENT_IDLE_MS);
 	}
 }
 
@@ -257,18 +260,17 @@ evictable(void)
 {
 	client *best = 0;
 	enum cwait best_w = CW_REPLY;
-	long long now = sv_now();
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
 		enum cwait w = client_wait(c);
-		if (c->fd < 0 || w == CW_REPLY || now - c->since < CLIENT_EVICT_MIN_MS)
+		if (c->fd < 0 || w == CW_REPLY || sv_ms_since(&c->since) < CLIENT_EVICT_MIN_MS)
 			continue;
 		if (w != CW_IDLE)
 			w = CW_FRAME;	/* one rank for both */
 		if (!best || (w == CW_IDLE && best_w != CW_IDLE)
-		    || (w == best_w && c->since < best->since)) {
+		    || (w == best_w && tain_less(&c->since, &best->since))) {
 			best = c;
 			best_w = w;
 		}
@@ -342,7 +344,7 @@ on_accept(void)
 		c->fd = fd;
 		c->serial = next_serial++;
 		c->uid = cred.uid;
-		c->since = sv_now();
+		sv_now(&c->since);
 		c->origin.slot = (int)(c - clients);
 		c->origin.serial = c->serial;
 		sv_actor_of_peer(&c->origin, cred.pid, cred.uid);
@@ -392,7 +394,8 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 		return;
 	c->busy = 0;
 	c->held = 0;
-	c->since = c->frame_at = sv_now();
+	sv_now(&c->since);
+	c->frame_at = c->since;
 	kk_str_reset(&c->req);
 }
 
@@ -431,6 +434,57 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 		return;
 	}
 	sv_txn_begin(&j, verbline, strlen(verbline), &c->origin, verbline, "");
+}
+
+/* The options that name an operator's files: the supervisor reads none
+ * on a client's behalf (it may not see them, and should not read files
+ * for whoever holds the socket); kakehi-ctl sends their bytes. */
+static const char *const file_opts[] = { "--cert", "--key", "--chain", "--ocsp" };
+
+/* certificate add, replace, remove: a change like the others (its delta
+ * is the verb line, which carries the one certificate it changes), with
+ * the dates an operator's certificate must be valid at now. */
+static void
+h_certificate(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	char err[KK_ERRLEN], what[32];
+	kk_journal j = KK_JOURNAL_ZERO;
+	kk_str body = KK_STR_ZERO;
+	kk_change ch;
+	size_t i;
+
+	snprintf(what, sizeof what, "%s %s", v->def->word1, v->def->word2);
+	for (i = 0; i < sizeof file_opts / sizeof *file_opts; i++)
+		if (kk_verb_opt(v, file_opts[i])) {
+			snprintf(err, sizeof err, "%s: %s names a file, which the supervisor "
+			    "does not read for a client: send its bytes as %s-data B64 (kakehi-ctl "
+			    "does so itself); nothing changed", what, file_opts[i], file_opts[i]);
+			sv_audit(&c->origin, verbline, 0, err);
+			reply_str(c, KK_REPLY_ERROR, err);
+			return;
+		}
+	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)
+	    || !sv_certs_check_journal(&sv.state, &j, 0, what, err, sizeof err)) {
+		kk_journal_undo(&sv.state, &j);
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
+	kk_journal_change(&sv.state, &j, 0, &ch);
+	if (v->def->id == KK_V_CERTIFICATE_REMOVE)
+		kk_str_catf(&body, "removed certificate %s from %s\n", ch.x->fingerprint,
+		    ch.x->listener);
+	else {
+		kk_str_catf(&body, "%s certificate %s to %s, names", v->def->id ==
+		    KK_V_CERTIFICATE_ADD ? "added" : "replaced by", ch.x->fingerprint,
+		    ch.x->listener);
+		for (i = 0; i < ch.x->nnames; i++)
+			kk_str_catf(&body, " %s", ch.x->names[i]);
+		kk_str_cats(&body, "\n");
+	}
+	sv_txn_begin(&j, verbline, strlen(verbline), &c->origin, verbline,
+	    body.s ? body.s : "");
+	kk_str_free(&body);
 }
 
 static void
@@ -472,7 +526,9 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 {
 	kk_str out = KK_STR_ZERO;
 
-	if (!(json ? kk_state_print_json(&sv.state, &out) : kk_state_print(&sv.state, &out))) {
+	/* Certificates as comments: a dump shows no key byte. */
+	if (!(json ? kk_state_print_json(&sv.state, &out)
+	    : kk_state_print_form(&sv.state, KK_CERT_HIDDEN, 0, &out))) {
 		kk_str_free(&out);
 		reply_str(c, KK_REPLY_ERROR, "out of memory");
 		return;
@@ -581,6 +637,7 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 {
 	diffkey *rm = 0, k;
 	size_t nrm = 0, cap = 0, added = 0, changed = 0, settings = 0, other = 0;
+	size_t xadded = 0, xremoved = 0;
 	const char *p, *end = diff + len;
 	int add, ok = 0, any = 0;
 
@@ -612,6 +669,12 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 			}
 		} else if (n > 4 && !memcmp(p, "set ", 4))
 			settings++;
+		/* A certificate's add line names no fingerprint (its identity):
+		 * adds and removes are counted apart. */
+		else if (n > 16 && !memcmp(p, "certificate add ", 16))
+			xadded++;
+		else if (n > 19 && !memcmp(p, "certificate remove ", 19))
+			xremoved++;
 		else if (n)
 			other++;
 		p += n + 1;
@@ -623,6 +686,8 @@ diff_summary(kk_str *out, const char *diff, size_t len)
 	PART(nrm - changed, "removed");
 	PART(changed, "changed");
 	PART(settings, settings == 1 ? "setting" : "settings");
+	PART(xadded, xadded == 1 ? "certificate added" : "certificates added");
+	PART(xremoved, xremoved == 1 ? "certificate removed" : "certificates removed");
 	PART(other, other == 1 ? "other line" : "other lines");
 #undef PART
 	ok = kk_str_ready(out, 1);
@@ -631,10 +696,16 @@ end:
 	return ok;
 }
 
+/* The state of the file a reload diffs against. It is only read by the
+ * diff, so it is a scratch state (no allocation per string), and it is
+ * kept from one reload to the next: its memory, not its content, serves
+ * again, already faulted in. */
+static kk_state next;
+static int next_ready;
+
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
- * the transaction's journal. The file's state is only read by the diff,
- * so it is a scratch state: no allocation per string, freed at once. */
+ * the transaction's journal. */
 static void
 load_batch(const sv_origin *o, const char *file, const char *verbline)
 {
@@ -642,21 +713,21 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 	char err[KK_ERRLEN];
 	kk_str diff = KK_STR_ZERO;
 	kk_journal j = KK_JOURNAL_ZERO;
-	kk_state next;
 
-	if (!kk_state_load_file_scratch(&next, file, err, sizeof err)) {
-		kk_state_free(&next);
+	if (!next_ready) {
+		kk_state_init(&next);
+		next_ready = 1;
+	}
+	if (!kk_state_reuse_file_scratch(&next, file, err, sizeof err)) {
 		sv_audit(o, verbline, 0, err);
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
 		return;
 	}
 	if (!kk_state_diff(&sv.state, &next, &diff) || !kk_str_ready(&diff, 1)) {
-		kk_state_free(&next);
 		kk_str_free(&diff);
 		sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 		return;
 	}
-	kk_state_free(&next);
 	if (!diff.len) {
 		kk_str_free(&diff);
 		sv_audit(o, verbline, 1, 0);
@@ -670,17 +741,30 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
 		return;
 	}
+	/* A file that state save wrote loads whatever the date, with a
+	 * warning; an operator's config must hold valid certificates. */
+	if (!sv_certs_check_journal(&sv.state, &j, sv_certs_saved_state(file), file, err,
+	    sizeof err)) {
+		kk_journal_undo(&sv.state, &j);
+		kk_str_free(&diff);
+		sv_audit(o, verbline, 0, err);
+		sv_control_reply(o, KK_REPLY_ERROR, err, strlen(err));
+		return;
+	}
 	{
 		/* The reply opens with what changed, counted; a signal's
 		 * reply is the log already, a client's gets a log line too. */
-		kk_str body = KK_STR_ZERO, sum = KK_STR_ZERO;
+		kk_str body = KK_STR_ZERO, sum = KK_STR_ZERO, shown = KK_STR_ZERO;
+		/* The listing shows no certificate's bytes (no key in a reply). */
 		if (!diff_summary(&sum, diff.s, diff.len)
 		    || !kk_str_catf(&body, "changes: %s\n", sum.s)
-		    || !reply_listing(&body, diff.s, diff.len)) {
+		    || !kk_cert_redact(&shown, diff.s, diff.len)
+		    || !reply_listing(&body, shown.s, shown.len)) {
 			kk_journal_undo(&sv.state, &j);
 			kk_str_free(&diff);
 			kk_str_free(&sum);
 			kk_str_free(&body);
+			kk_str_free(&shown);
 			sv_control_reply(o, KK_REPLY_ERROR, nomem, strlen(nomem));
 			return;
 		}
@@ -693,6 +777,7 @@ load_batch(const sv_origin *o, const char *file, const char *verbline)
 		sv_txn_begin(&j, diff.s, diff.len, o, verbline, body.s);
 		kk_str_free(&sum);
 		kk_str_free(&body);
+		kk_str_free(&shown);
 	}
 	kk_str_free(&diff);
 }
@@ -765,6 +850,10 @@ static const struct {
 	[KK_V_BACKEND_ADD] = { h_config, 1, 0, 1 },
 	[KK_V_BACKEND_REMOVE] = { h_config, 1, 0, 1 },
 	[KK_V_BACKEND_LIST] = { h_list, 0, 1, 0 },
+	[KK_V_CERTIFICATE_ADD] = { h_certificate, 1, 0, 1 },
+	[KK_V_CERTIFICATE_REPLACE] = { h_certificate, 1, 0, 1 },
+	[KK_V_CERTIFICATE_REMOVE] = { h_certificate, 1, 0, 1 },
+	[KK_V_CERTIFICATE_LIST] = { h_list, 0, 1, 0 },
 	[KK_V_STATUS] = { h_status, 0, 0, 0 },
 	[KK_V_STATE_SAVE] = { h_state_save, 0, 1, 1 },
 	[KK_V_STATE_LOAD] = { h_state_load, 1, 0, 1 },
@@ -893,7 +982,7 @@ next_frame(client *c)
 	}
 	memmove(c->in.s, c->in.s + KK_FRAME_HDRLEN + n, c->in.len - KK_FRAME_HDRLEN - n);
 	c->in.len -= KK_FRAME_HDRLEN + n;
-	c->frame_at = sv_now();
+	sv_now(&c->frame_at);
 	return 1;
 }
 
@@ -1001,7 +1090,7 @@ on_write(client *c)
 		}
 		memmove(c->out.s, c->out.s + r, c->out.len - (size_t)r);
 		c->out.len -= (size_t)r;
-		c->since = sv_now();
+		sv_now(&c->since);
 	}
 }
 
@@ -1021,8 +1110,9 @@ on_read(client *c)
 		drop_client(c);
 		return;
 	}
-	if (!c->in.len)
-		c->frame_at = sv_now();
+	if (!c->in.len) {
+		sv_now(&c->frame_at);
+	}
 	if (!kk_str_catb(&c->in, buf, (size_t)r)) {
 		drop_client(c);
 		return;
@@ -1039,14 +1129,17 @@ on_read(client *c)
 }
 
 void
-sv_control_timers(long long now)
+sv_control_timers(void)
 {
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		client *c = &clients[i];
-		long long d;
-		if (c->fd < 0 || !(d = client_deadline(c)) || d > now)
+		tain d;
+		if (c->fd < 0)
+			continue;
+		client_deadline(c, &d);
+		if (!sv_deadline_due(&d))
 			continue;
 		if (client_wait(c) == CW_FRAME)
 			sv_warn_limited(&rl_deadline, "closing control client %s: its request"
@@ -1059,30 +1152,31 @@ sv_control_timers(long long now)
 	}
 }
 
-long long
-sv_control_deadline(void)
+void
+sv_control_deadline(tain *earliest)
 {
-	long long d = 0, now = sv_now();
 	int full = 1;
 	unsigned i;
 
+	tain_now_g();
 	for (i = 0; i < SV_MAX_CLIENTS; i++)
 		if (clients[i].fd < 0)
 			full = 0;
 	for (i = 0; i < SV_MAX_CLIENTS; i++) {
 		const client *c = &clients[i];
-		long long x;
-		if (c->fd < 0 || !(x = client_deadline(c)))
+		tain x, evict;
+		if (c->fd < 0)
+			continue;
+		client_deadline(c, &x);
+		if (!sv_deadline_set(&x))
 			continue;
 		/* Slots full: the backlog is looked at again when this one
 		 * may make room (once it may, the listener is polled). */
-		if (full && c->since + CLIENT_EVICT_MIN_MS > now
-		    && c->since + CLIENT_EVICT_MIN_MS < x)
-			x = c->since + CLIENT_EVICT_MIN_MS;
-		if (!d || x < d)
-			d = x;
+		sv_tain_after(&evict, &c->since, CLIENT_EVICT_MIN_MS);
+		if (full && tain_future(&evict) && tain_less(&evict, &x))
+			x = evict;
+		sv_deadline_earliest(earliest, &x);
 	}
-	return d;
 }
 
 void
@@ -1202,7 +1296,8 @@ sv_control_adopt_client(int fd, unsigned serial, unsigned uid, const char *actor
 	c->serial = serial;
 	c->uid = (uid_t)uid;
 	c->busy = 1;
-	c->since = c->frame_at = sv_now();
+	sv_now(&c->since);
+	c->frame_at = c->since;
 	c->origin.slot = 0;
 	c->origin.serial = serial;
 	snprintf(c->origin.actor, sizeof c->origin.actor, "%s", actor);

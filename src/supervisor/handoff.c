@@ -10,13 +10,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <skalibs/iopause.h>
 
 #include <kakehi/board.h>
 #include <kakehi/config.h>
@@ -122,12 +122,12 @@ check_binary(const char *path, char *err, size_t errlen)
 static int
 flush_channels(char *err, size_t errlen)
 {
-	long long until = sv_now() + FLUSH_MS;
+	tain until;
 
+	sv_deadline_in(&until, FLUSH_MS);
 	for (;;) {
-		struct pollfd p[SV_MAX_SLOTS];
+		iopause_fd p[SV_MAX_SLOTS];
 		unsigned n = 0, i;
-		long long left;
 
 		for (i = 0; i < SV_MAX_SLOTS; i++) {
 			sv_worker *w = &sv.workers[i];
@@ -144,23 +144,26 @@ flush_channels(char *err, size_t errlen)
 		}
 		if (!n)
 			return 1;
-		left = until - sv_now();
-		if (left <= 0) {
+		if (!tain_future(&until)) {
 			snprintf(err, errlen, "upgrade: %u worker channel%s did not take the"
 			    " messages queued for them within %ds; retry when the workers catch"
 			    " up; nothing changed", n, n == 1 ? "" : "s", FLUSH_MS / 1000);
 			return 0;
 		}
-		poll(p, n, (int)left);
+		if (iopause_g(p, n, &until) < 0 && errno != EINTR) {
+			snprintf(err, errlen, "upgrade: unable to wait for the worker channels:"
+			    " %s; nothing changed", strerror(errno));
+			return 0;
+		}
 	}
 }
 
 static int
-write_worker(kk_str *b, const sv_worker *w, long long now)
+write_worker(kk_str *b, const sv_worker *w)
 {
-	long long left = w->deadline ? w->deadline - now : 0;
+	long long left = sv_deadline_set(&w->deadline) ? sv_ms_left(&w->deadline) : 0;
 
-	if (w->deadline && left < 1)
+	if (sv_deadline_set(&w->deadline) && left < 1)
 		left = 1;
 	if (w->chan.fd >= 0)
 		kk_str_catf(b, "worker %u %d ", w->id, w->chan.fd);
@@ -169,7 +172,7 @@ write_worker(kk_str *b, const sv_worker *w, long long now)
 	return kk_str_catf(b, "%s %d %llu %llu %u %d %lu %lld %lld %u %d %d %u %u %d %u %llu"
 	    " %d ", sv_wstate_name(w->state), (int)w->pid, (unsigned long long)w->sent_gen,
 	    (unsigned long long)w->acked_gen, w->restarts, w->wanted, w->backoff_ms, left,
-	    now - w->started_at, w->status_discard + sv_status_owed(w->id), w->killed,
+	    sv_ms_since(&w->started_at), w->status_discard + sv_status_owed(w->id), w->killed,
 	    w->late, w->replaced_by, w->replaces, w->rolled, w->bin_serial, w->ping_seq,
 	    w->ping_out)
 	    && kk_handoff_cathex(b, w->chan.in.s ? w->chan.in.s + w->chan.in_off : 0,
@@ -183,7 +186,6 @@ static int
 write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *verbline)
 {
 	char actor[sizeof o->actor], line[1024];
-	long long now = sv_now();
 	size_t i;
 
 	kk_str_catf(b, "self %d\n", self);
@@ -203,7 +205,8 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 	 * start of a worker; the openings go on counting from here. */
 	kk_str_catf(b, "\nworker-serial %u\n", sv.worker_serial);
 	kk_str_catf(b, "generation %llu\nuptime-ms %lld\nupgrades %u\nhup-pending %d\n"
-	    "ready-sent %d\n", (unsigned long long)sv.gen, now - sv.started_at, sv.upgrades,
+	    "ready-sent %d\n", (unsigned long long)sv.gen, sv_ms_since(&sv.started_at),
+	    sv.upgrades,
 	    sv.hup_pending, sv.ready_sent);
 	if (sv.notif_fd >= 0)
 		kk_str_catf(b, "notify %d\n", sv.notif_fd);
@@ -227,7 +230,7 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 		kk_str_catf(b, " %d %d\n", l->fd, l->spare);
 	}
 	for (i = 0; i < SV_MAX_SLOTS; i++)
-		if (sv.workers[i].state != SV_W_GONE && !write_worker(b, &sv.workers[i], now))
+		if (sv.workers[i].state != SV_W_GONE && !write_worker(b, &sv.workers[i]))
 			return 0;
 	if (!kk_str_cats(b, "config\n") || !kk_state_print(&sv.state, b))
 		return 0;
@@ -468,8 +471,11 @@ take_worker(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 	w->restarts = (unsigned)n[3];
 	w->wanted = (int)n[4];
 	w->backoff_ms = (unsigned long)n[5];
-	w->deadline = left ? sv_now() + left : 0;
-	w->started_at = sv_now() - age;
+	if (left > 0)
+		sv_deadline_in(&w->deadline, (unsigned long)left);
+	else
+		w->deadline = tain_zero;
+	sv_tain_ago(&w->started_at, age > 0 ? (unsigned long long)age : 0);
 	w->status_discard = (unsigned)n[8];
 	w->killed = (int)n[9];
 	w->late = (int)n[10];
@@ -543,7 +549,7 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 		WANT(2);
 		if (!scan_ll(argv[1], &ll))
 			goto bad;
-		sv.started_at = sv_now() - ll;
+		sv_tain_ago(&sv.started_at, ll > 0 ? (unsigned long long)ll : 0);
 	} else if (!strcmp(w, "upgrades")) {
 		WANT(2);
 		if (!scan_u64(argv[1], &u))

@@ -209,16 +209,6 @@ on_signals(void)
 	}
 }
 
-static long long
-min_deadline(long long a, long long b)
-{
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	return a < b ? a : b;
-}
-
 static void
 loop(int sigfd)
 {
@@ -228,7 +218,6 @@ loop(int sigfd)
 
 	for (;;) {
 		unsigned n = 0, nctl, i;
-		long long d, now;
 		tain deadline;
 
 		sv_control_pump();
@@ -248,14 +237,12 @@ loop(int sigfd)
 			p[n].events = POLLIN | (kk_chan_pending(&w->chan) ? POLLOUT : 0);
 			ids[n++] = (int)i;
 		}
-		d = min_deadline(sv_workers_next_deadline(), sv_txn_deadline());
-		d = min_deadline(d, sv_status_deadline());
-		d = min_deadline(d, sv_control_deadline());
-		d = min_deadline(d, sv_notify_deadline());
-		if (d)
-			sv_tain_of_ms(&deadline, d);
-		else
-			tain_add_g(&deadline, &tain_infinite_relative);
+		tain_add_g(&deadline, &tain_infinite_relative);
+		sv_workers_deadline(&deadline);
+		sv_txn_deadline(&deadline);
+		sv_status_deadline(&deadline);
+		sv_control_deadline(&deadline);
+		sv_notify_deadline(&deadline);
 		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -271,12 +258,12 @@ loop(int sigfd)
 			else if (sv.workers[ids[i]].chan.fd == p[i].fd)
 				sv_workers_io(&sv.workers[ids[i]], p[i].revents);
 		}
-		now = sv_now();
-		sv_workers_timers(now);
-		sv_txn_timers(now);
-		sv_status_timers(now);
-		sv_control_timers(now);
-		sv_notify_timers(now);
+		tain_now_g();
+		sv_workers_timers();
+		sv_txn_timers();
+		sv_status_timers();
+		sv_control_timers();
+		sv_notify_timers();
 	}
 }
 
@@ -412,7 +399,7 @@ main(int argc, const char *const *argv)
 	if (argc != 1)
 		dieusage();
 	sv.config = argv[0];
-	sv.started_at = sv_now();
+	sv_now(&sv.started_at);
 
 	check_notif_fd();
 	if (sv.notif_fd >= 0 && fcntl(sv.notif_fd, F_SETFD, FD_CLOEXEC) < 0) {
@@ -427,6 +414,10 @@ main(int argc, const char *const *argv)
 	 * 111 (the loader says "unable to" only for those). */
 	if (!kk_state_load_file(&sv.state, sv.config, err, sizeof err))
 		strerr_dief(strncmp(err, "unable to ", 10) ? 100 : 111, err);
+	if (!sv_certs_check_state(&sv.state, sv_certs_saved_state(sv.config), sv.config, err,
+	    sizeof err))
+		strerr_dief(100, err, " (a state written by state save loads with a warning "
+		    "instead)");
 	sv.worker_opt = worker_opt;
 	sv.worker_bin = sv_find_worker(worker_opt, err, sizeof err);
 	if (!sv.worker_bin)

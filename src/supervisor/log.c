@@ -15,27 +15,92 @@
 
 #include <skalibs/tai.h>
 
+#include <kakehi/cert.h>
+#include <kakehi/str.h>
 #include "sv.h"
 
 #define LOG_LINE_MAX 4096
 
 /* The supervisor's one clock is skalibs' STAMP, on the stopwatch (set in
  * main) so it never steps back; iopause_g refreshes it after each pause.
- * Milliseconds from TAI_MAGIC keep the deadlines in plain integers that a
- * subtraction compares, and are never 0 (0 means "no deadline"). */
-long long
-sv_now(void)
+ * Deadlines and start times are tain values of that clock; tain_zero,
+ * long before any time of the stopwatch, means "none". */
+void
+sv_tain_after(tain *d, const tain *t, unsigned long ms)
 {
-	tain_now_g();
-	return (long long)(tai_sec(&STAMP.sec) - TAI_MAGIC) * 1000
-	    + (long long)(STAMP.nano / 1000000);
+	tain rel;
+	tai_u64(&rel.sec, (uint64_t)(ms / 1000));
+	rel.nano = (uint32_t)(ms % 1000) * 1000000u;
+	tain_add(d, t, &rel);
 }
 
 void
-sv_tain_of_ms(tain *t, long long ms)
+sv_tain_ago(tain *t, unsigned long long ms)
 {
-	tai_u64(&t->sec, TAI_MAGIC + (uint64_t)(ms / 1000));
-	t->nano = (uint32_t)(ms % 1000) * 1000000;
+	tain rel;
+	tain_now_g();
+	tai_u64(&rel.sec, (uint64_t)(ms / 1000));
+	rel.nano = (uint32_t)(ms % 1000) * 1000000u;
+	tain_sub(t, &STAMP, &rel);
+}
+
+void
+sv_now(tain *t)
+{
+	tain_now_g();
+	*t = STAMP;
+}
+
+void
+sv_deadline_in(tain *d, unsigned long ms)
+{
+	tain_now_g();
+	sv_tain_after(d, &STAMP, ms);
+}
+
+int
+sv_deadline_set(const tain *d)
+{
+	return tai_sec(&d->sec) || tain_nano(d);
+}
+
+int
+sv_deadline_due(const tain *d)
+{
+	return sv_deadline_set(d) && !tain_future(d);
+}
+
+void
+sv_deadline_earliest(tain *earliest, const tain *d)
+{
+	if (sv_deadline_set(d) && tain_less(d, earliest))
+		*earliest = *d;
+}
+
+/* b - a in milliseconds, negative when b is earlier. */
+static long long
+ms_between(const tain *a, const tain *b)
+{
+	tain x;
+	long long ms;
+	int neg = tain_less(b, a);
+	tain_sub(&x, neg ? a : b, neg ? b : a);
+	ms = (long long)tai_sec(&x.sec) * 1000 + (long long)(tain_nano(&x) / 1000000);
+	return neg ? -ms : ms;
+}
+
+long long
+sv_ms_since(const tain *t)
+{
+	tain_now_g();
+	return ms_between(t, &STAMP);
+}
+
+long long
+sv_ms_left(const tain *d)
+{
+	tain_now_g();
+	return ms_between(&STAMP, d);
 }
 
 static void
@@ -81,10 +146,10 @@ void
 sv_warn_limited(sv_ratelimit *rl, const char *fmt, ...)
 {
 	char msg[LOG_LINE_MAX / 2];
-	long long now = sv_now();
+	long long since = rl->used ? sv_ms_since(&rl->last) : 0;
 	va_list ap;
 
-	if (rl->used && now - rl->last < SV_WARN_EVERY_MS) {
+	if (rl->used && since < SV_WARN_EVERY_MS) {
 		rl->skipped++;
 		return;
 	}
@@ -93,11 +158,11 @@ sv_warn_limited(sv_ratelimit *rl, const char *fmt, ...)
 	va_end(ap);
 	if (rl->skipped)
 		sv_warn("%s (and %u more like it in the last %llds, not logged)", msg,
-		    rl->skipped, (now - rl->last) / 1000);
+		    rl->skipped, since / 1000);
 	else
 		sv_warn("%s", msg);
 	rl->used = 1;
-	rl->last = now;
+	sv_now(&rl->last);
 	rl->skipped = 0;
 }
 
@@ -145,12 +210,26 @@ sv_actor_of_peer(sv_origin *o, pid_t pid, uid_t uid)
 	    (unsigned)uid, (int)pid, clean);
 }
 
+/* The verb for an audit line: scrubbed, and without a certificate's
+ * bytes (a key never reaches a log). */
+static void
+audit_verb(char *verb, size_t n, const char *verbline)
+{
+	kk_str shown = KK_STR_ZERO;
+
+	if (kk_cert_redact(&shown, verbline, strlen(verbline)))
+		sv_scrub(verb, n, shown.s);
+	else
+		sv_scrub(verb, n, "(a verb line; out of memory to show it)");
+	kk_str_free(&shown);
+}
+
 void
 sv_audit(const sv_origin *o, const char *verbline, int ok, const char *result)
 {
 	char verb[1024], res[1024];
 
-	sv_scrub(verb, sizeof verb, verbline);
+	audit_verb(verb, sizeof verb, verbline);
 	sv_scrub(res, sizeof res, result && *result ? result : "error");
 	if (ok)
 		sv_info("audit: %s verb=\"%s\" result=ok", o->actor, verb);
@@ -163,7 +242,7 @@ sv_audit_refused(const sv_origin *o, const char *verbline, const char *why)
 {
 	char verb[1024], res[1024];
 
-	sv_scrub(verb, sizeof verb, verbline);
+	audit_verb(verb, sizeof verb, verbline);
 	sv_scrub(res, sizeof res, why);
 	sv_info("audit: %s verb=\"%s\" result=refused: %s", o->actor, verb, res);
 }

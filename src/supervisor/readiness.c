@@ -49,10 +49,10 @@ static struct {
 	socklen_t salen;
 	msg queue[QUEUE_LEN];
 	unsigned qhead, qlen;
-	long long retry_at;	/* ms; 0 when the queue is empty */
+	tain retry_at;		/* zero when the queue is empty */
 	sv_ratelimit failed;	/* warnings about sends that fail */
 	long long watchdog_ms;	/* ping interval; 0 none */
-	long long ping_at;
+	tain ping_at;
 	int reloading;		/* RELOADING=1 sent, READY=1 not yet */
 	char status[MSG_MAX];	/* the STATUS= text last queued */
 	char change[CHANGE_MAX + 64];	/* "HH:MM:SS UTC: verb: result" */
@@ -90,7 +90,10 @@ flush(void)
 		note.qhead = (note.qhead + 1) % QUEUE_LEN;
 		note.qlen--;
 	}
-	note.retry_at = note.qlen ? sv_now() + RETRY_MS : 0;
+	if (note.qlen)
+		sv_deadline_in(&note.retry_at, RETRY_MS);
+	else
+		note.retry_at = tain_zero;
 }
 
 /* The field a message starts with, when a newer message of that kind
@@ -261,7 +264,7 @@ sv_notify_init(void)
 		return;
 	}
 	if (note.watchdog_ms) {
-		note.ping_at = sv_now() + note.watchdog_ms;
+		sv_deadline_in(&note.ping_at, (unsigned long)note.watchdog_ms);
 		sv_info("watchdog: pinging every %lld ms (%s=%llu)", note.watchdog_ms,
 		    WATCHDOG_USEC_ENV, (unsigned long long)usec);
 	}
@@ -368,23 +371,21 @@ sv_notify_pump(void)
 	status_update();
 }
 
-long long
-sv_notify_deadline(void)
+void
+sv_notify_deadline(tain *earliest)
 {
-	long long d = note.watchdog_ms ? note.ping_at : 0;
-
-	if (note.retry_at && (!d || note.retry_at < d))
-		d = note.retry_at;
-	return d;
+	if (note.watchdog_ms)
+		sv_deadline_earliest(earliest, &note.ping_at);
+	sv_deadline_earliest(earliest, &note.retry_at);
 }
 
 void
-sv_notify_timers(long long now)
+sv_notify_timers(void)
 {
-	if (note.retry_at && now >= note.retry_at)
+	if (sv_deadline_due(&note.retry_at))
 		flush();
-	if (note.watchdog_ms && now >= note.ping_at) {
+	if (note.watchdog_ms && sv_deadline_due(&note.ping_at)) {
 		send_text("WATCHDOG=1");
-		note.ping_at = now + note.watchdog_ms;
+		sv_tain_after(&note.ping_at, &STAMP, (unsigned long)note.watchdog_ms);
 	}
 }

@@ -44,8 +44,8 @@ struct roll {
 	unsigned old_id, new_id;
 	pid_t old_pid;
 	unsigned done, total;
-	long long since;	/* ms: the current phase began */
-	long long note_at;	/* ms: the next progress note */
+	tain since;		/* the current phase began */
+	tain note_at;		/* the next progress note */
 };
 
 static roll r = { .bin_fd = -1 };
@@ -90,7 +90,7 @@ note(const char *fmt, ...)
 	line[n + 1] = 0;
 	if (r.origin.slot >= 0)
 		sv_control_reply(&r.origin, KK_REPLY_MORE, line, (size_t)n + 1);
-	r.note_at = sv_now() + ROLL_NOTE_MS;
+	sv_deadline_in(&r.note_at, ROLL_NOTE_MS);
 }
 
 /* From now on every start execs the binary rolled out. */
@@ -182,7 +182,7 @@ step(void)
 	r.phase = R_STARTING;
 	r.old_id = old->id;
 	r.old_pid = old->pid;
-	r.since = sv_now();
+	sv_now(&r.since);
 	w = sv_workers_replace(old, 1);
 	if (!w) {
 		r.phase = R_NEXT;
@@ -238,8 +238,8 @@ sv_roll_start(const sv_origin *o)
 	for (i = 0; i < SV_MAX_SLOTS; i++)
 		if (sv.workers[i].wanted)
 			r.total++;
-	r.since = sv_now();
-	r.note_at = r.since + ROLL_NOTE_MS;
+	sv_now(&r.since);
+	sv_tain_after(&r.note_at, &r.since, ROLL_NOTE_MS);
 	sv_info("upgrade workers: replacing %u worker%s, one at a time, from %s", r.total,
 	    r.total == 1 ? "" : "s", sv.worker_bin);
 	/* An upgrade to systemd: READY=1 again once the roll has ended
@@ -268,7 +268,7 @@ sv_roll_ready(sv_worker *w)
 	note("worker %u (pid %d) replaced by worker %u (pid %d), %u of %u", r.old_id,
 	    (int)r.old_pid, w->id, (int)w->pid, r.done, r.total);
 	old = &sv.workers[r.old_id];
-	r.since = sv_now();
+	sv_now(&r.since);
 	if (old->pid == r.old_pid && old->state != SV_W_GONE) {
 		r.phase = R_DRAINING;
 		return;
@@ -293,7 +293,7 @@ sv_roll_exited(unsigned id, pid_t pid)
 		return;
 	if (r.phase == R_DRAINING && id == r.old_id && pid == r.old_pid) {
 		r.phase = R_NEXT;
-		r.since = sv_now();
+		sv_now(&r.since);
 	}
 	step();
 }
@@ -305,25 +305,26 @@ sv_roll_abort(const char *why)
 		finish(0, why, 0);
 }
 
-long long
-sv_roll_deadline(void)
+void
+sv_roll_deadline(tain *earliest)
 {
-	return r.active ? r.note_at : 0;
+	if (r.active)
+		sv_deadline_earliest(earliest, &r.note_at);
 }
 
 void
-sv_roll_timers(long long now)
+sv_roll_timers(void)
 {
-	if (!r.active || now < r.note_at)
+	if (!r.active || !sv_deadline_due(&r.note_at))
 		return;
 	if (r.phase == R_STARTING)
 		note("waiting for worker %u to be ready, to replace worker %u (pid %d), %llds",
-		    r.new_id, r.old_id, (int)r.old_pid, (now - r.since) / 1000);
+		    r.new_id, r.old_id, (int)r.old_pid, sv_ms_since(&r.since) / 1000);
 	else if (r.phase == R_DRAINING)
 		note("waiting for worker %u (pid %d) to drain, %llds (drain-timeout bounds it)",
-		    r.old_id, (int)r.old_pid, (now - r.since) / 1000);
+		    r.old_id, (int)r.old_pid, sv_ms_since(&r.since) / 1000);
 	else
-		r.note_at = now + ROLL_NOTE_MS;
+		sv_tain_after(&r.note_at, &STAMP, ROLL_NOTE_MS);
 }
 
 void

@@ -24,7 +24,7 @@ struct poll_req {
 	int active;
 	sv_origin origin;
 	int json;
-	long long deadline;
+	tain deadline;
 	char waiting[SV_MAX_SLOTS];
 	unsigned nwaiting;
 	char *counters[SV_MAX_SLOTS];	/* the worker's "key value" lines */
@@ -33,16 +33,14 @@ struct poll_req {
 static poll_req reqs[STATUS_MAX_PENDING];
 static unsigned long long seq[STATUS_MAX_PENDING], next_seq = 1;
 
-long long
-sv_status_deadline(void)
+void
+sv_status_deadline(tain *earliest)
 {
-	long long d = 0;
 	unsigned i;
 
 	for (i = 0; i < STATUS_MAX_PENDING; i++)
-		if (reqs[i].active && (!d || reqs[i].deadline < d))
-			d = reqs[i].deadline;
-	return d;
+		if (reqs[i].active)
+			sv_deadline_earliest(earliest, &reqs[i].deadline);
 }
 
 /* Counters as JSON members: numbers stay numbers. */
@@ -83,7 +81,7 @@ counters_json(kk_str *out, const char *text)
 static void
 render(poll_req *r, kk_str *out)
 {
-	long long up = (sv_now() - sv.started_at) / 1000;
+	long long up = sv_ms_since(&sv.started_at) / 1000;
 	unsigned i, nready = 0, nlive = 0;
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
@@ -208,7 +206,7 @@ sv_status_begin(const sv_origin *o, int json)
 	r->active = 1;
 	r->origin = *o;
 	r->json = json;
-	r->deadline = sv_now() + STATUS_TIMEOUT_MS;
+	sv_deadline_in(&r->deadline, STATUS_TIMEOUT_MS);
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (w->state != SV_W_READY || w->chan.fd < 0)
@@ -264,13 +262,13 @@ sv_status_gone(sv_worker *w)
 }
 
 void
-sv_status_timers(long long now)
+sv_status_timers(void)
 {
 	unsigned k, i;
 
 	for (k = 0; k < STATUS_MAX_PENDING; k++) {
 		poll_req *r = &reqs[k];
-		if (!r->active || now < r->deadline)
+		if (!r->active || !sv_deadline_due(&r->deadline))
 			continue;
 		for (i = 0; i < SV_MAX_SLOTS; i++)
 			if (r->waiting[i]) {

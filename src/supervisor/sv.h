@@ -56,8 +56,8 @@ struct sv_worker {
 	uint64_t sent_gen;		/* last generation it was given */
 	uint64_t acked_gen;		/* last generation it applied */
 	unsigned restarts;
-	long long started_at;		/* ms, monotonic */
-	long long deadline;		/* ms; 0 none: ready, backoff or kill bound */
+	tain started_at;
+	tain deadline;			/* zero: none; ready, backoff, ping or kill bound */
 	unsigned long backoff_ms;	/* delay before the next respawn */
 	unsigned status_discard;	/* late status answers to drop */
 	int killed;			/* SIGKILL sent */
@@ -108,14 +108,13 @@ struct sv_main {
 	const char *socket_path;
 	kk_state state;			/* committed, plus the change in flight */
 	uint64_t gen;			/* generation of the committed state */
-	long long started_at;
+	tain started_at;
 	genalloc lfds;			/* sv_listenfd, by address */
 	sv_worker workers[SV_MAX_SLOTS];
 	unsigned want;			/* workers wanted */
 	int notif_fd;			/* -d, -1 when done or absent */
 	int ready_sent;
 	int stopping;			/* 0, 1 graceful, 2 hard */
-	long long stop_deadline;
 	int hup_pending;
 	int usr2_pending;
 	unsigned upgrades;		/* in-place upgrades this pid went through */
@@ -127,11 +126,27 @@ struct sv_main {
 
 extern sv_main sv;
 
-/* log.c: one line per call on stderr, "kakehi-supervisor: LEVEL: ...".
- * sv_now: milliseconds of the monotonic STAMP (refreshed by the call);
- * sv_tain_of_ms turns such a time back into a tain deadline. */
-long long sv_now(void);
-void sv_tain_of_ms(tain *, long long ms);
+/* log.c: the clock, and one line per call on stderr, "kakehi-supervisor:
+ * LEVEL: ...". Times are tain values of STAMP on the stopwatch; a zero
+ * tain (tain_zero) is no deadline. sv_now: t = now (STAMP refreshed);
+ * sv_tain_ago: t = now - ms (a start time carried by an upgrade, as an
+ * age); sv_tain_after: d = t + ms;
+ * sv_deadline_in: d = now + ms (STAMP refreshed); sv_deadline_due: set
+ * and not after STAMP as the loop last read it; sv_deadline_earliest:
+ * lowers *earliest to d when d is set and earlier; sv_ms_since and
+ * sv_ms_left: milliseconds from t to now, from now to d (negative when
+ * past), STAMP refreshed. Each module's _timers acts on what is due at
+ * STAMP, and its _deadline lowers *earliest to its next deadline: the
+ * loop waits in iopause_g until the earliest. */
+void sv_now(tain *t);
+void sv_tain_ago(tain *t, unsigned long long ms);
+void sv_tain_after(tain *d, const tain *t, unsigned long ms);
+void sv_deadline_in(tain *d, unsigned long ms);
+int sv_deadline_set(const tain *d);
+int sv_deadline_due(const tain *d);
+void sv_deadline_earliest(tain *earliest, const tain *d);
+long long sv_ms_since(const tain *t);
+long long sv_ms_left(const tain *d);
 void sv_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void sv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Fatal errors use strerr ("kakehi-supervisor: fatal: ..."); sv_dief is
@@ -147,7 +162,7 @@ void sv_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define SV_WARN_EVERY_MS 10000
 typedef struct sv_ratelimit sv_ratelimit;
 struct sv_ratelimit {
-	long long last;		/* ms of the last line written */
+	tain last;		/* when the last line was written */
 	unsigned skipped;	/* warnings left out since */
 	int used;		/* a line was written: last is valid */
 };
@@ -181,8 +196,8 @@ void sv_workers_init(void);
 void sv_workers_event(sv_worker *, enum sv_wevent);
 void sv_workers_scale(void);		/* match sv.want */
 void sv_workers_reap(void);
-void sv_workers_timers(long long now);
-long long sv_workers_next_deadline(void);
+void sv_workers_timers(void);
+void sv_workers_deadline(tain *earliest);
 void sv_workers_io(sv_worker *, short revents);
 int sv_worker_live(const sv_worker *);	/* has a process and a channel */
 int sv_worker_send(sv_worker *, unsigned argc, const char *const *argv);
@@ -206,6 +221,19 @@ void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
 const char *sv_wstate_name(enum sv_wstate);
 
+/* certs.c: certificate dates, checked for operators, warned about in
+ * saved states. */
+/* Whether path starts as a file written by state save. */
+int sv_certs_saved_state(const char *path);
+/* Every certificate of st (after a load at start), or those a journal
+ * adds or replaces: when saved, a warning for each not valid now; else
+ * 1 when all are valid, 0 with "SOURCE: certificate FP of listener L:
+ * why; nothing changed". */
+int sv_certs_check_state(const kk_state *, int saved, const char *source, char *err,
+    size_t errlen);
+int sv_certs_check_journal(const kk_state *, const kk_journal *, int saved,
+    const char *source, char *err, size_t errlen);
+
 /* txn.c: one change in flight at a time. */
 int sv_txn_busy(void);
 /* The generation sv.state holds now: the transaction's while one is in
@@ -219,8 +247,8 @@ void sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin 
 void sv_txn_ack(sv_worker *, uint64_t gen);
 void sv_txn_nack(sv_worker *, uint64_t gen, const char *reason);
 void sv_txn_gone(sv_worker *);
-void sv_txn_timers(long long now);
-long long sv_txn_deadline(void);
+void sv_txn_timers(void);
+void sv_txn_deadline(tain *earliest);
 void sv_txn_abort(const char *why);
 
 /* roll.c: `upgrade workers`, one worker at a time. */
@@ -239,8 +267,8 @@ void sv_roll_ready(sv_worker *);
 void sv_roll_failed(sv_worker *, const char *why);
 void sv_roll_exited(unsigned id, pid_t pid);
 void sv_roll_abort(const char *why);
-void sv_roll_timers(long long now);
-long long sv_roll_deadline(void);
+void sv_roll_timers(void);
+void sv_roll_deadline(tain *earliest);
 /* A line (text) or a member (json, with its leading comma) for status. */
 void sv_roll_status(kk_str *out, int json);
 
@@ -248,8 +276,8 @@ void sv_roll_status(kk_str *out, int json);
 void sv_status_begin(const sv_origin *, int json);
 void sv_status_reply(sv_worker *, const char *text);
 void sv_status_gone(sv_worker *);
-void sv_status_timers(long long now);
-long long sv_status_deadline(void);
+void sv_status_timers(void);
+void sv_status_deadline(tain *earliest);
 
 /* control.c */
 /* In-place upgrade hooks: the control socket and the client `keep` as
@@ -278,10 +306,10 @@ void sv_reload(const sv_origin *, const char *file, const char *verbline);
 /* Poll entries: ids[i] is -1 for the listening socket, else a client. */
 unsigned sv_control_pollfds(struct pollfd *, unsigned max, int *ids);
 void sv_control_io(int id, short revents);
-/* Closes the clients past their idle or partial-frame deadline; the
- * earliest such deadline (ms, 0 none). */
-void sv_control_timers(long long now);
-long long sv_control_deadline(void);
+/* Closes the clients past their idle or partial-frame deadline; lowers
+ * *earliest to the next such deadline. */
+void sv_control_timers(void);
+void sv_control_deadline(tain *earliest);
 
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);
@@ -332,7 +360,7 @@ void sv_notify_stopping(void);
 void sv_notify_change(const char *verbline, int ok);
 /* From the loop, each turn: the end of a reload, a STATUS= that changed. */
 void sv_notify_pump(void);
-long long sv_notify_deadline(void);	/* ms; 0 none */
-void sv_notify_timers(long long now);
+void sv_notify_deadline(tain *earliest);
+void sv_notify_timers(void);
 
 #endif

@@ -27,7 +27,7 @@ struct txn {
 	char waiting[SV_MAX_SLOTS];
 	unsigned nwaiting;
 	kk_str refusals;	/* "worker N: reason" lines */
-	long long deadline;
+	tain deadline;
 };
 
 static txn t;
@@ -44,10 +44,11 @@ sv_txn_state_gen(void)
 	return t.active ? t.gen : sv.gen;
 }
 
-long long
-sv_txn_deadline(void)
+void
+sv_txn_deadline(tain *earliest)
 {
-	return t.active ? t.deadline : 0;
+	if (t.active)
+		sv_deadline_earliest(earliest, &t.deadline);
 }
 
 static void
@@ -205,7 +206,7 @@ sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *o,
 		t.waiting[i] = 1;
 		t.nwaiting++;
 	}
-	t.deadline = sv_now() + (long long)sv.state.set.worker_timeout_ms;
+	sv_deadline_in(&t.deadline, sv.state.set.worker_timeout_ms);
 	if (!t.nwaiting)
 		finish();
 }
@@ -253,13 +254,13 @@ sv_txn_gone(sv_worker *w)
 }
 
 void
-sv_txn_timers(long long now)
+sv_txn_timers(void)
 {
 	kk_str late = KK_STR_ZERO;
 	char secs[KK_DURATION_FMTLEN];
 	unsigned i, n = 0;
 
-	if (!t.active || now < t.deadline)
+	if (!t.active || !sv_deadline_due(&t.deadline))
 		return;
 	kk_fmt_duration_ms(secs, sv.state.set.worker_timeout_ms);
 	for (i = 0; i < SV_MAX_SLOTS; i++) {

@@ -137,12 +137,12 @@ kill_worker(sv_worker *w)
 	}
 }
 
-static long long
+static unsigned long
 ready_bound(void)
 {
 	unsigned long t = sv.state.set.worker_timeout_ms;
 
-	return t > READY_MIN_MS ? (long long)t : READY_MIN_MS;
+	return t > READY_MIN_MS ? t : READY_MIN_MS;
 }
 
 /* The child's side of a spawn: listeners on 3.., then the channel and
@@ -307,8 +307,8 @@ spawn(sv_worker *w)
 	w->bin_serial = serial;
 	w->sent_gen = sv_txn_state_gen();
 	w->acked_gen = 0;
-	w->started_at = sv_now();
-	w->deadline = w->started_at + ready_bound();
+	sv_now(&w->started_at);
+	sv_tain_after(&w->deadline, &w->started_at, ready_bound());
 	w->state = SV_W_SPAWNED;
 	if (w->replaces)
 		set_why(w, "replacing worker %u%s", w->replaces - 1,
@@ -331,7 +331,7 @@ backoff(sv_worker *w)
 	if (w->backoff_ms > BACKOFF_MAX_MS)
 		w->backoff_ms = BACKOFF_MAX_MS;
 	w->state = SV_W_BACKOFF;
-	w->deadline = sv_now() + (long long)delay;
+	sv_deadline_in(&w->deadline, delay);
 	if (!delay) {
 		spawn(w);
 		return;
@@ -355,7 +355,7 @@ on_ready(sv_worker *w)
 	int rolled = w->rolled;
 
 	w->state = SV_W_READY;
-	w->deadline = sv_now() + PING_EVERY_MS;
+	sv_deadline_in(&w->deadline, PING_EVERY_MS);
 	w->ping_out = 0;
 	w->rolled = 0;
 	set_why(w, "serving");
@@ -407,13 +407,13 @@ roll_failed(sv_worker *w, long long up)
 static void
 on_crash(sv_worker *w)
 {
-	long long up = sv_now() - w->started_at;
+	long long up = sv_ms_since(&w->started_at);
 
 	close_chan(w);
 	if (w->rolled && w->replaces && w->state == SV_W_SPAWNED)
 		roll_failed(w, up);
 	w->pid = 0;
-	w->deadline = 0;
+	w->deadline = tain_zero;
 	if (!w->wanted || sv.stopping) {
 		w->state = SV_W_GONE;
 		set_why(w, "its last process %s", w->exit_text);
@@ -430,7 +430,7 @@ on_gone(sv_worker *w)
 {
 	close_chan(w);
 	w->pid = 0;
-	w->deadline = 0;
+	w->deadline = tain_zero;
 	w->state = SV_W_GONE;
 	if (w->wanted && !sv.stopping)
 		spawn(w);
@@ -439,10 +439,10 @@ on_gone(sv_worker *w)
 static void
 ready_late(sv_worker *w)
 {
-	sv_warn("worker %u (pid %d) did not report ready within %llds; killing it",
+	sv_warn("worker %u (pid %d) did not report ready within %lus; killing it",
 	    w->id, (int)w->pid, ready_bound() / 1000);
 	kill_worker(w);
-	w->deadline = 0;
+	w->deadline = tain_zero;
 }
 
 /* A serving worker's clock: ping it, or, when the last ping went
@@ -461,7 +461,7 @@ ping_tick(sv_worker *w)
 		    w->id, (int)w->pid, secs);
 		set_why(w, "killed: no answer to a ping within %s", secs);
 		kill_worker(w);
-		w->deadline = 0;
+		w->deadline = tain_zero;
 		return;
 	}
 	snprintf(seq, sizeof seq, "%llu", ++w->ping_seq);
@@ -470,12 +470,14 @@ ping_tick(sv_worker *w)
 	/* A failed send has already dealt with the channel (and may have
 	 * reaped the worker and started the next one in this slot). */
 	if (!sv_worker_send(w, 2, argv) || w->state != SV_W_READY) {
-		if (w->state == SV_W_READY)
-			w->deadline = w->chan.fd >= 0 ? sv_now() + PING_EVERY_MS : 0;
+		if (w->state == SV_W_READY && w->chan.fd >= 0)
+			sv_deadline_in(&w->deadline, PING_EVERY_MS);
+		else if (w->state == SV_W_READY)
+			w->deadline = tain_zero;
 		return;
 	}
 	w->ping_out = 1;
-	w->deadline = sv_now() + (long long)sv.state.set.ping_timeout_ms;
+	sv_deadline_in(&w->deadline, sv.state.set.ping_timeout_ms);
 }
 
 static void
@@ -483,7 +485,7 @@ kill_late(sv_worker *w)
 {
 	sv_warn("worker %u (pid %d) did not exit in time; killing it", w->id, (int)w->pid);
 	kill_worker(w);
-	w->deadline = 0;
+	w->deadline = tain_zero;
 }
 
 static void
@@ -529,7 +531,7 @@ forget(sv_worker *w)
 {
 	abandon(w, SV_WE_DRAIN);
 	w->state = SV_W_GONE;
-	w->deadline = 0;
+	w->deadline = tain_zero;
 }
 
 static void
@@ -543,7 +545,7 @@ drain(sv_worker *w)
 	}
 	send_word(w, KK_MSG_DRAIN);
 	w->state = SV_W_DRAINING;
-	w->deadline = sv_now() + (long long)sv.state.set.drain_timeout_ms + STOP_GRACE_MS;
+	sv_deadline_in(&w->deadline, sv.state.set.drain_timeout_ms + STOP_GRACE_MS);
 	sv_txn_gone(w);
 	sv_status_gone(w);
 }
@@ -557,7 +559,7 @@ stop(sv_worker *w)
 	else
 		send_word(w, KK_MSG_STOP);
 	w->state = SV_W_DRAINING;
-	w->deadline = sv_now() + STOP_GRACE_MS;
+	sv_deadline_in(&w->deadline, STOP_GRACE_MS);
 	sv_txn_gone(w);
 	sv_status_gone(w);
 }
@@ -714,39 +716,45 @@ sv_workers_reap(void)
 	}
 }
 
+/* A serving worker always has its ping clock, adopted ones too (an
+ * in-place upgrade carries deadlines, not pings). */
+static int
+wants_ping_clock(const sv_worker *w)
+{
+	return w->state == SV_W_READY && !sv_deadline_set(&w->deadline) && w->chan.fd >= 0
+	    && !w->killed;
+}
+
 void
-sv_workers_timers(long long now)
+sv_workers_timers(void)
 {
 	unsigned i;
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
-		/* A serving worker always has its ping clock, adopted ones
-		 * too (an in-place upgrade carries deadlines, not pings). */
-		if (w->state == SV_W_READY && !w->deadline && w->chan.fd >= 0 && !w->killed)
-			w->deadline = now + PING_EVERY_MS;
-		if (w->deadline && w->deadline <= now)
+		if (wants_ping_clock(w))
+			sv_tain_after(&w->deadline, &STAMP, PING_EVERY_MS);
+		if (sv_deadline_due(&w->deadline))
 			sv_workers_event(w, SV_WE_TIMER);
 	}
-	sv_roll_timers(now);
+	sv_roll_timers();
 }
 
-long long
-sv_workers_next_deadline(void)
+void
+sv_workers_deadline(tain *earliest)
 {
-	long long d = sv_roll_deadline();
 	unsigned i;
 
+	sv_roll_deadline(earliest);
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		const sv_worker *w = &sv.workers[i];
-		long long x = w->deadline;
 		/* One without its ping clock gets it at the next round. */
-		if (!x && w->state == SV_W_READY && w->chan.fd >= 0 && !w->killed)
-			x = sv_now();
-		if (x && (!d || x < d))
-			d = x;
+		if (wants_ping_clock(w)) {
+			tain_now_g();
+			sv_deadline_earliest(earliest, &STAMP);
+		} else
+			sv_deadline_earliest(earliest, &w->deadline);
 	}
-	return d;
 }
 
 int
@@ -903,7 +911,7 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 	} else if (!strcmp(argv[0], KK_MSG_PONG) && argc == 2) {
 		if (w->state == SV_W_READY && w->ping_out && gen == w->ping_seq) {
 			w->ping_out = 0;
-			w->deadline = sv_now() + PING_EVERY_MS;
+			sv_deadline_in(&w->deadline, PING_EVERY_MS);
 		}
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)

@@ -11,17 +11,17 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include <skalibs/iopause.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/strerr.h>
+#include <skalibs/tai.h>
 #include <skalibs/types.h>
 
 #include <kakehi/handoff.h>
@@ -84,15 +84,6 @@ rollback(int self, const char *fdtext, const char *reason)
 	    " down: restart the supervisor");
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Runs `sup --check-handoff FD`, its stderr passed on to ours, and says
  * how it ended: 1 passed; 0 with why. */
 static int
@@ -100,9 +91,14 @@ trial(const char *sup, const char *fdtext, unsigned long ms, char *why, size_t l
 {
 	char buf[4096], last[400] = "";
 	const char *argv[4];
-	long long until = now_ms() + (long long)ms, left = (long long)ms;
+	tain until;
 	int p[2], status, killed = 0;
 	pid_t pid;
+
+	/* ms is at most an hour (the -t scan): it fits tain_from_millisecs. */
+	tain_now_set_stopwatch_g();
+	tain_from_millisecs(&until, (int)ms);
+	tain_add_g(&until, &until);
 
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		snprintf(why, len, "unable to create a pipe for the trial run: %s",
@@ -134,9 +130,9 @@ trial(const char *sup, const char *fdtext, unsigned long ms, char *why, size_t l
 	close(p[1]);
 	/* Its last line is the reason it gives; each line also goes to the log. */
 	for (;;) {
-		struct pollfd pf = { p[0], POLLIN, 0 };
+		iopause_fd pf = { p[0], IOPAUSE_READ, 0 };
 		ssize_t r;
-		int n = poll(&pf, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
+		int n = iopause_g(&pf, 1, &until);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -162,9 +158,6 @@ trial(const char *sup, const char *fdtext, unsigned long ms, char *why, size_t l
 			if (*s)
 				snprintf(last, sizeof last, "%.399s", s);
 		}
-		left = until - now_ms();
-		if (left < 0)
-			left = 0;
 	}
 	close(p[0]);
 	while (waitpid(pid, &status, 0) < 0)

@@ -23,6 +23,10 @@ struct kk_arena {
 void kk_arena_hint(kk_arena *, size_t bytes);
 /* A copy of s[0, n) with a NUL after it; NULL: ENOMEM. */
 char *kk_arena_memdup(kk_arena *, const char *s, size_t n);
+/* Empties the arena but keeps its largest chunk, whose pages are already
+ * faulted in, for the next copies: a state loaded again and again (each
+ * reload's file) costs no new page then. Every earlier copy is invalid. */
+void kk_arena_reset(kk_arena *);
 /* Gives every chunk back; the arena is empty and usable again. */
 void kk_arena_free(kk_arena *);
 

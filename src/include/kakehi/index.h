@@ -42,6 +42,10 @@ struct kk_index {
 /* FNV-1a, then a final mix: see index.c. */
 uint32_t kk_index_hash(const char *key, size_t klen);
 void kk_index_free(kk_index *);			/* back to empty */
+/* Back to empty, keeping the table and the entries' array (and the keys'
+ * arena, if any, which the caller resets): the same keys again need no
+ * allocation and touch no new page. */
+void kk_index_clear(kk_index *);
 /* Adds key with value. 1 ok; 0 with errno EEXIST (the key is present,
  * nothing changed) or ENOMEM. */
 int kk_index_put(kk_index *, const char *key, size_t klen, size_t value);

@@ -53,6 +53,25 @@ struct kk_h2opts {
 	unsigned max_header_list;	/* SETTINGS_MAX_HEADER_LIST_SIZE, default 65536 */
 };
 
+/* An https listener is an http listener (KK_PROTO_HTTP) whose tls is
+ * set: everything the http path does applies to it unchanged. */
+#define KK_TLS_1_2 0x1
+#define KK_TLS_1_3 0x2
+#define KK_HSTS_SUBDOMAINS 0x1
+#define KK_HSTS_PRELOAD 0x2
+typedef struct kk_tls_policy kk_tls_policy;
+struct kk_tls_policy {			/* an https listener's; NULL on a plain one */
+	unsigned versions;		/* KK_TLS_1_2 | KK_TLS_1_3 */
+	char *ciphers;			/* NULL: kakehi's default */
+	char *groups;			/* NULL: kakehi's default */
+	char *alpn;			/* comma-separated; NULL: "http/1.1" */
+	unsigned long handshake_timeout_ms;
+	unsigned long hsts_max_age;	/* seconds; 0: none */
+	unsigned hsts_flags;		/* KK_HSTS_* */
+	int strict_sni;			/* default 1 */
+	char *default_cert;		/* fingerprint; NULL: the first added */
+};
+
 typedef struct kk_listener kk_listener;
 struct kk_listener {
 	char *addr_text;		/* canonical, the listener's identity */
@@ -70,6 +89,8 @@ struct kk_listener {
 	int expect_proxy;		/* a PROXY v1/v2 header opens each connection */
 	kk_h2opts h2;			/* http listeners only */
 	size_t nfrontends;		/* frontends on it, kept by apply */
+	kk_tls_policy *tls;		/* an https listener's; NULL on a plain one */
+	size_t ncertificates;		/* certificates on it, kept by apply */
 };
 
 typedef struct kk_cluster kk_cluster;
@@ -78,6 +99,10 @@ struct kk_cluster {
 	enum kk_lb lb;
 	enum kk_send_proxy send_proxy;	/* for both kinds of listener */
 	size_t nfrontends, nbackends;	/* objects using it, kept by apply */
+	/* A status (301 or 308) that sends its requests on plain http
+	 * listeners to https://HOST[:https_port]; 0: proxied as they come. */
+	unsigned https_redirect;
+	unsigned https_port;		/* default 443 */
 };
 
 /* A frontend of an http listener matches host, path and method, and
@@ -95,6 +120,9 @@ struct kk_frontend {
 	char *path;			/* NULL when KK_PATH_ANY */
 	char *method;			/* NULL: any */
 	char *sni;			/* tcp only; lower case; "*.example.com" wildcard */
+	/* An attribute, not part of the identity: the HSTS max-age its
+	 * responses carry on an https listener; 0: the listener's. */
+	unsigned long hsts_max_age;
 };
 
 typedef struct kk_backend kk_backend;
@@ -105,6 +133,24 @@ struct kk_backend {
 	kk_addr addr;
 	unsigned weight;		/* default 100; 0 never chosen */
 	int backup;			/* used only when no primary is usable */
+};
+
+/* A certificate of an https listener, its identity listener and
+ * fingerprint. The blobs are the operator's files byte for byte (what a
+ * state save writes back); kk_cert_parse (cert.h) fills the rest from
+ * them. The key is wiped when the certificate is freed. */
+typedef struct kk_blob kk_blob;
+struct kk_blob { unsigned char *p; size_t len; };	/* len 0: none */
+enum kk_key_kind { KK_KEY_RSA = 0, KK_KEY_EC, KK_KEY_OTHER };
+typedef struct kk_certificate kk_certificate;
+struct kk_certificate {
+	char *listener;			/* canonical address; NULL: a removed slot */
+	char fingerprint[65];		/* lower-case hex SHA-256 of the leaf's DER */
+	kk_blob cert, key, chain, ocsp;	/* the files' bytes as given (PEM; ocsp DER) */
+	/* the leaf's DNS names (its CN when it has none), lower case */
+	char **names; size_t nnames;
+	int64_t not_before, not_after;	/* seconds since the epoch */
+	enum kk_key_kind key_kind;
 };
 
 /* Objects are kept in insertion order; the printer keeps that order,
@@ -132,6 +178,13 @@ struct kk_state {
 	kk_backend *backends; size_t nbackends, abackends;
 	size_t dclusters, dfrontends, dbackends;	/* removed slots among n */
 	kk_index lindex, cindex, findex, bindex;	/* identity to slot */
+	/* Removed like backends (listener NULL); always on the heap, even
+	 * in a scratch state, so a key is wiped wherever it was held. */
+	kk_certificate *certificates; size_t ncertificates, acertificates, dcertificates;
+	kk_index xindex;			/* listener and fingerprint to slot */
+	/* While a file loads: the directory its relative certificate FILEs
+	 * are in; NULL: the current directory. */
+	const char *filedir;
 	unsigned journals;		/* open kk_journals: removed slots stay put */
 	/* NULL; in a scratch state (kk_state_load_scratch), where its object
 	 * strings and index keys live, freed whole by kk_state_free. */
@@ -181,6 +234,8 @@ struct kk_change {
 	const kk_cluster *c;	/* cluster add, remove */
 	const kk_frontend *f;	/* frontend add, remove */
 	const kk_backend *b;	/* backend add, remove */
+	/* certificate add, remove, replace (the new one, in its old slot) */
+	const kk_certificate *x;
 };
 void kk_journal_change(const kk_state *, const kk_journal *, size_t i, kk_change *);
 
@@ -201,14 +256,36 @@ int kk_state_load_file(kk_state *, const char *path, char *err, size_t errlen);
 int kk_state_load_scratch(kk_state *, const char *text, size_t len, const char *source,
     char *err, size_t errlen);
 int kk_state_load_file_scratch(kk_state *, const char *path, char *err, size_t errlen);
+/* The same loads into st, a state from kk_state_init or a scratch state
+ * from an earlier load, whose memory they reuse (the arena's largest
+ * chunk, the arrays, the index tables): a reload of a file of the same
+ * size then faults in no new page, where a fresh scratch state of 100 000
+ * sites faults in some 40 MiB, zeroed by the kernel (a quarter of the
+ * first reload). 1 ok; 0 with err, st empty and its memory kept. Freed
+ * by kk_state_free. */
+int kk_state_reuse_scratch(kk_state *, const char *text, size_t len, const char *source,
+    char *err, size_t errlen);
+int kk_state_reuse_file_scratch(kk_state *, const char *path, char *err, size_t errlen);
 
 /* Canonical verb lines for the whole state: settings that differ from the
- * defaults, then listeners, clusters, frontends, backends. 1 ok, 0 ENOMEM. */
+ * defaults, then listeners, certificates, clusters, frontends, backends.
+ * Certificates print in the data form (their files in base64, key
+ * included): what workers receive. 1 ok, 0 ENOMEM. */
 int kk_state_print(const kk_state *, kk_str *out);
+/* How certificates print: the data form; naming files "CERTDIR/FP.crt"
+ * (.key, .chain, .ocsp; see kk_state_save_file); or as comments that
+ * show no key byte (state dump). */
+enum kk_cert_form { KK_CERT_DATA = 0, KK_CERT_FILES, KK_CERT_HIDDEN };
+int kk_state_print_form(const kk_state *, enum kk_cert_form, const char *certdir,
+    kk_str *out);
 /* The same state as one JSON object. */
 int kk_state_print_json(const kk_state *, kk_str *out);
-/* Writes kk_state_print to path atomically: temporary file in the same
- * directory, fsync, rename, fsync of the directory. 1 ok, 0 with err. */
+/* Writes the state to path atomically: temporary file in the same
+ * directory, fsync, rename, fsync of the directory. Certificates go
+ * first into the directory path.certs (mode 0700), each file (0600)
+ * written the same way, and the state names them relative to path's
+ * directory; files of that directory no certificate names any more are
+ * removed. 1 ok, 0 with err. */
 int kk_state_save_file(const kk_state *, const char *path, char *err, size_t errlen);
 /* Verb lines that turn `from` into `to` (removals first, then additions;
  * a changed object is removed and re-added, and so are the objects after
@@ -224,6 +301,8 @@ int kk_state_list(const kk_state *, const kk_verb *, int json, kk_str *out,
 kk_listener *kk_state_listener(const kk_state *, const char *addr_text);
 kk_cluster *kk_state_cluster(const kk_state *, const char *id);
 kk_backend *kk_state_backend(const kk_state *, const char *cluster, const char *id);
+kk_certificate *kk_state_certificate(const kk_state *, const char *listener,
+    const char *fingerprint);
 /* The frontend with the identity of f, NULL when absent: on an http
  * listener the same cluster, listener, host, path and its kind, method;
  * on a tcp listener (f->proto) the same listener and sni, whatever its

@@ -10,13 +10,15 @@
 MK=$(cd "$(dirname "$0")" && pwd)/mkhandoff.py
 
 # A stand-in supervisor: records each run's arguments, and fails its
-# trial when told to.
+# trial, or never ends it, when told to.
 cat > "$T/sup" <<'SH'
 #!/bin/sh
 echo "next $*" >> "$(dirname "$0")/runs"
 case "$1:$(cat "$(dirname "$0")/trial" 2>/dev/null)" in --check-handoff:fail)
 	echo "kakehi-supervisor: fatal: handoff check failed: the trial says no" >&2
 	exit 3 ;;
+--check-handoff:hang)
+	exec sleep 30 ;;
 esac
 exit 0
 SH
@@ -64,6 +66,21 @@ want="$want"' \(exit 3\): kakehi-supervisor: fatal: handoff check failed: the tr
 tap_like "$(cat "$T/runs")" "$want" \
 	"a failed trial: the previous binary runs again, with the reason"
 tap_like "$(cat "$T/out")" 'the trial says no' "a failed trial: its message reaches the log"
+
+# A trial that never ends is killed at the -t bound (300 ms here, where
+# the stand-in would sleep 30 s), and the previous binary runs again.
+rm -f "$T/ctl.sock" "$T/runs"
+echo hang > "$T/trial"
+_t0=$(date +%s)
+KK_TRIAL_MS=300 python3 "$MK" good "$T" "$T/sup" "$T/prev" > "$T/out" 2>&1
+_t1=$(date +%s)
+want='^next --check-handoff [0-9]+
+previous --handoff [0-9]+ --rollback the new supervisor .*/sup did not finish its trial run'
+tap_like "$(cat "$T/runs")" "$want"' within 300ms$' \
+	"a trial that hangs: killed at its time bound, the previous binary runs again"
+tap_ok "a trial that hangs: over in seconds, not the 30 s it would sleep" \
+	test $((_t1 - _t0)) -lt 10
+rm -f "$T/trial"
 
 rm -f "$T/ctl.sock" "$T/runs"
 python3 "$MK" good "$T" "$T/nowhere" "$T/prev" > "$T/out" 2>&1

@@ -23,15 +23,23 @@ kk_wait_for 10 test -s "$T/switch.log" || { echo "Bail out! switch did not start
 psw=$(head -n 1 "$T/switch.log")
 kk_backend plain
 pplain=$kk_port
-kw_start ws 'set drain-timeout 4s' \
-	'listener add http 127.0.0.1:@PORT --tunnel-timeout 3s' \
-	'cluster add ws' 'cluster add sw' 'cluster add plain' \
-	'frontend add ws --listener 127.0.0.1:@PORT --host ws.test' \
-	'frontend add sw --listener 127.0.0.1:@PORT --host sw.test' \
-	'frontend add plain --listener 127.0.0.1:@PORT --host plain.test' \
-	"backend add ws w1 127.0.0.1:$pws" "backend add sw s1 127.0.0.1:$psw" \
-	"backend add plain p1 127.0.0.1:$pplain"
-counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-ws.log" "$@" ; }
+# ws_start NAME TUNNEL-TIMEOUT: a worker in front of the three backends.
+ws_start() {
+	kw_start "$1" 'set drain-timeout 4s' \
+		"listener add http 127.0.0.1:@PORT --tunnel-timeout $2" \
+		'cluster add ws' 'cluster add sw' 'cluster add plain' \
+		'frontend add ws --listener 127.0.0.1:@PORT --host ws.test' \
+		'frontend add sw --listener 127.0.0.1:@PORT --host sw.test' \
+		'frontend add plain --listener 127.0.0.1:@PORT --host plain.test' \
+		"backend add ws w1 127.0.0.1:$pws" "backend add sw s1 127.0.0.1:$psw" \
+		"backend add plain p1 127.0.0.1:$pplain"
+	ws_log=$T/worker-$1.log
+}
+# The exchanges get a tunnel timeout no pause of a loaded machine reaches
+# (a 10 MiB message through two Python peers can stall for seconds); the
+# timeout itself is tested on a second worker below.
+ws_start ws 60s
+counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$ws_log" "$@" ; }
 secs() { python3 -c "import sys; sys.exit(not float(sys.argv[1]) < float(sys.argv[2]))" "$@" ; }
 
 # WebSocket, end to end.
@@ -81,6 +89,8 @@ out=$(printf 'GET /nope HTTP/1.1\r\nHost: sw.test\r\n\r\n' | kw_raw | kw_first)
 tap_like "$out" '^HTTP/1.1 502 ' "a 101 to a request that asked for no upgrade: 502 ($out)"
 
 # The tunnel's idle timeout (3 s here), and a busy tunnel outliving it.
+kk_stop "$kw_pid"
+ws_start idle 3s
 out=$(python3 "$kw_dir/rawup.py" "$kw_port" idle 2>&1)
 t=$(printf '%s\n' "$out" | sed -n 's/^closed after //p')
 tap_ok "an idle tunnel closes after --tunnel-timeout (${t:-never} s)" secs 2.5 "${t:-999}"

@@ -59,6 +59,11 @@ test_basic(void)
 	    "a removed key can be put again");
 	is_int(ix.n, 5, "five live keys");
 	ok(checked(&ix), "invariants hold");
+	/* Its own keys are freed (LeakSanitizer would report them). */
+	kk_index_clear(&ix);
+	ok(!ix.n && !kk_index_get(&ix, "b", 1) && checked(&ix)
+	    && kk_index_put(&ix, "b", 1, 21) && *kk_index_get(&ix, "b", 1) == 21,
+	    "clear empties the index, which takes keys again");
 	kk_index_free(&ix);
 	ok(!ix.slots && !ix.n && checked(&ix), "free empties the index");
 }
@@ -160,6 +165,22 @@ test_arena_keys(void)
 		if (i % 3 ? !v || *v != i : !!v) bad++;
 	}
 	ok(!bad && ix.n == 2000 && checked(&ix), "keys in an arena: puts, dels and gets agree");
+	{
+		/* Clear keeps the table and the entries' room: the same
+		 * keys again allocate nothing and touch no new memory. */
+		const uint64_t *table = ix.table;
+		const kk_index_slot *slots = ix.slots;
+		size_t mask = ix.mask;
+		kk_index_clear(&ix);
+		kk_arena_reset(&arena);
+		ok(!ix.n && !ix.dead && !ix.nslots && checked(&ix)
+		    && !kk_index_get(&ix, "key-1", 5), "clear empties the index");
+		for (i = 0; i < 3000; i++)
+			if (!kk_index_put(&ix, key, key_of(key, sizeof key, i), 3000 - i)) bad++;
+		ok(!bad && ix.table == table && ix.slots == slots && ix.mask == mask
+		    && ix.n == 3000 && *kk_index_get(&ix, "key-7", 5) == 2993 && checked(&ix),
+		    "the same keys again go in the same table and entries");
+	}
 	kk_index_free(&ix);
 	ok(ix.keys == &arena && !ix.n, "free keeps the arena, which the owner frees");
 	kk_arena_free(&arena);

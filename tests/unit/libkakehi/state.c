@@ -370,8 +370,12 @@ static const struct load_case load_errors[] = {
 	{ "\n\ncluster ad a\n", "test.conf:3: cluster: unknown action \"ad\"" },
 	{ "set workers 4\nset workers 0", "test.conf:2: set: workers: \"0\" is not a number" },
 	{ "cluster add a\ncluster add b\0\n", "test.conf:2: NUL byte" },
-	{ "listener add https 0.0.0.0:443\n", "test.conf:1: listener add: protocol \"https\": "
-	    "this build does not terminate TLS" },
+	{ "listener add https 127.0.0.1:8443\ncertificate add 127.0.0.1:8443 --cert-data QUJD "
+	    "--key-data QUJD\n", "test.conf:2: certificate add: listener 127.0.0.1:8443: the "
+	    "certificate is not a PEM certificate" },
+	{ "certificate remove 127.0.0.1:8080 " "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef\n", "test.conf:1: certificate remove: listener "
+	    "127.0.0.1:8080 is a plain http listener; certificates go on https listeners" },
 	{ "listener add tcp 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1 "
 	    "--host x\n", "test.conf:3: frontend add: listener 127.0.0.1:1 is a tcp listener" },
 };
@@ -439,6 +443,51 @@ test_load_errors(void)
 	kk_state_free(&st);
 }
 
+/* A scratch state loaded again holds only the new batch, as a fresh
+ * load of it does, in the memory of the last one; a refused batch leaves
+ * it empty, still reusable. */
+static void
+test_scratch_reuse(const char *batch)
+{
+	static const char other[] =
+		"listener add http 127.0.0.1:8090\ncluster add z\nbackend add z z1 10.0.0.7:80\n"
+		"frontend add z --listener 127.0.0.1:8090 --host z.example\n";
+	static const char refused[] = "cluster add y\nbackend add nope n 1.1.1.1:1\n";
+	kk_state a, b;
+	char err[KK_ERRLEN], *pa = 0, *pb = 0;
+	const void *backends, *arena;
+	int same;
+	kk_state_init(&a);
+	kk_state_init(&b);
+	ok(load(&a, other, err), "a second batch loads");
+	ok(kk_state_reuse_scratch(&b, batch, strlen(batch), "one", err, sizeof err) && b.arena,
+	    "reuse of an empty state gives a scratch state");
+	backends = b.backends;
+	arena = b.arena;
+	ok(kk_state_reuse_scratch(&b, other, strlen(other), "two", err, sizeof err)
+	    && (pa = printed(&a)) && (pb = printed(&b)) && !strcmp(pa, pb)
+	    && state_checked(&b, "reused"), "loaded again, it holds the new batch alone");
+	ok(b.backends == backends && b.arena == arena, "in the same arrays and arena");
+	free(pb);
+	pb = 0;
+	ok(!kk_state_reuse_scratch(&b, refused, strlen(refused), "bad", err, sizeof err)
+	    && strstr(err, "bad:2: ") && !b.nclusters && !b.nbackends && b.arena == arena,
+	    "a refused batch: the error, and the state empty");
+	same = kk_state_reuse_file_scratch(&b, "/nonexistent/k.conf", err, sizeof err);
+	ok(!same && strstr(err, "unable to open") && !b.nclusters && b.arena == arena,
+	    "an unreadable file: the error, and the state empty");
+	ok(kk_state_reuse_scratch(&b, other, strlen(other), "three", err, sizeof err)
+	    && (pb = printed(&b)) && !strcmp(pa, pb), "and it loads the next batch whole");
+	free(pa);
+	free(pb);
+	kk_state_free(&b);
+	/* From an ordinary state with objects: they are dropped first. */
+	ok(kk_state_reuse_scratch(&a, batch, strlen(batch), "four", err, sizeof err)
+	    && a.arena && !kk_state_cluster(&a, "z") && kk_state_cluster(&a, "a"),
+	    "reuse of an ordinary state drops its objects");
+	kk_state_free(&a);
+}
+
 /* A scratch state holds what a load holds, whatever the batch does:
  * removals (whose strings stay in the arena), re-adds under a removed
  * key, settings, every kind of object; it prints, checks, copies and
@@ -481,6 +530,7 @@ test_scratch(void)
 	kk_state_free(&a);
 	kk_state_free(&b);
 	ok(!b.arena && !b.nclusters, "free leaves it empty");
+	test_scratch_reuse(batch);
 }
 
 /* A load sizes its arrays from the batch with room to spare: sized
@@ -704,7 +754,8 @@ test_json_list(void)
 	kk_state empty;
 	kk_state_init(&empty);
 	ok(kk_state_print_json(&empty, &out) && json_plausible(out.s)
-	    && strstr(out.s, "\"listeners\":[],\"clusters\":[],\"frontends\":[],\"backends\":[]}"),
+	    && strstr(out.s, "\"listeners\":[],\"clusters\":[],\"frontends\":[],\"backends\":[],"
+	    "\"certificates\":[]}"),
 	    "empty state json");
 	kk_state_free(&empty);
 

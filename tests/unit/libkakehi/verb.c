@@ -29,6 +29,11 @@ static const char *const good[] = {
 	"listener add tcp 127.0.0.1:5432",
 	"listener add tcp [::1]:5433 --front-timeout 5m --connect-timeout 1s --expect-proxy "
 	    "--public-address 192.0.2.1:5432",
+	"listener add https 127.0.0.1:8443",
+	"listener add https 127.0.0.1:8443 --tls-versions 1.3 --ciphers ECDHE+AESGCM:!aNULL "
+	    "--groups X25519:P-256 --alpn h2,http/1.1 --handshake-timeout 5s --hsts 31536000 "
+	    "--hsts-subdomains --hsts-preload --no-strict-sni --expect-proxy "
+	    "--default-certificate 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 	"listener remove 127.0.0.1:8080",
 	"listener list",
 	"cluster add app",
@@ -36,6 +41,8 @@ static const char *const good[] = {
 	"cluster add app --lb=random",
 	"cluster add db --send-proxy v2",
 	"cluster add db --send-proxy=v1 --lb least-connections",
+	"cluster add app --https-redirect 301",
+	"cluster add app --https-redirect 308 --https-port 8443",
 	"cluster remove app",
 	"cluster list",
 	"frontend add app --listener 127.0.0.1:8080",
@@ -45,8 +52,18 @@ static const char *const good[] = {
 	"frontend add db --listener 127.0.0.1:5432 --sni Db.Example.COM",
 	"frontend add db --sni=*.example.com --listener 127.0.0.1:5432",
 	"frontend remove db --listener 127.0.0.1:5432 --sni db.example.com",
+	"frontend add app --listener 127.0.0.1:8443 --host a.test --hsts 600",
 	"frontend list",
 	"frontend list app",
+	"certificate add 127.0.0.1:8443 --cert a.crt --key a.key",
+	"certificate add 127.0.0.1:8443 --cert /etc/a.crt --key a.key --chain c.crt --ocsp a.der",
+	"certificate add 127.0.0.1:8443 --cert-data QUJD --key-data QUJD --chain-data QQ== "
+	    "--ocsp-data QUI=",
+	"certificate replace 127.0.0.1:8443 --old 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef --cert a.crt --key a.key",
+	"certificate remove 127.0.0.1:8443 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+	"certificate remove 127.0.0.1:8443 01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF",
+	"certificate list",
+	"certificate list 127.0.0.1:8443",
 	"backend add app b1 10.0.0.1:80",
 	"backend add app b2 [2001:db8::1]:8080 --weight 0 --backup",
 	"backend add app b3 10.0.0.3:80 --backup --weight=1000",
@@ -93,10 +110,47 @@ static const struct bad bad[] = {
 	{ "set drain-timeout 0", "not a duration" },
 	{ "listener add http", "missing ADDR" },
 	{ "listener add", "missing PROTO" },
-	{ "listener add https 0.0.0.0:443", "protocol \"https\": this build does not terminate "
-	    "TLS; to pass TLS through to backends by server name, use a tcp listener and "
-	    "frontends with --sni" },
-	{ "listener add gopher 0.0.0.0:70", "unknown protocol \"gopher\"; use http or tcp" },
+	{ "listener add gopher 0.0.0.0:70", "unknown protocol \"gopher\"; use http, https or "
+	    "tcp" },
+	{ "listener add http 127.0.0.1:80 --alpn h2", "--alpn is for https listeners: a http "
+	    "listener speaks plain HTTP" },
+	{ "listener add tcp 127.0.0.1:80 --hsts 60", "--hsts is for https listeners: a tcp "
+	    "listener passes TLS through whole" },
+	{ "listener add https 127.0.0.1:443 --tls-versions 1.1", "--tls-versions \"1.1\" is not "
+	    "one of: 1.2,1.3, 1.2, 1.3" },
+	{ "listener add https 127.0.0.1:443 --ciphers 'A B'", "--ciphers \"A B\": ' ' is not "
+	    "part of an OpenSSL list" },
+	{ "listener add https 127.0.0.1:443 --groups X25519;P-256", "';' is not part" },
+	{ "listener add https 127.0.0.1:443 --alpn h2,,http/1.1", "--alpn \"h2,,http/1.1\": give "
+	    "protocol ids of 1 to 255 bytes" },
+	{ "listener add https 127.0.0.1:443 --handshake-timeout 0", "is not a duration" },
+	{ "listener add https 127.0.0.1:443 --hsts -1", "--hsts \"-1\" is not a number" },
+	{ "listener add https 127.0.0.1:443 --hsts-preload", "--hsts-preload qualifies the HSTS "
+	    "header: give --hsts SECONDS too" },
+	{ "listener add https 127.0.0.1:443 --hsts 0 --hsts-subdomains", "--hsts-subdomains "
+	    "qualifies" },
+	{ "listener add https 127.0.0.1:443 --default-certificate abc", "--default-certificate "
+	    "\"abc\" is not a fingerprint" },
+	{ "cluster add app --https-port 8443", "--https-port is the port of the redirect: give "
+	    "--https-redirect 301|308 too" },
+	{ "cluster add app --https-redirect 302", "is not one of: 301, 308" },
+	{ "frontend add app --listener 127.0.0.1:443 --hsts 0", "--hsts \"0\" is not a number" },
+	{ "frontend remove app --listener 127.0.0.1:443 --hsts 60", "unknown option \"--hsts\"" },
+	{ "certificate add 127.0.0.1:443 --key a.key", "--cert FILE is required" },
+	{ "certificate add 127.0.0.1:443 --cert a.crt", "--key FILE is required" },
+	{ "certificate add 127.0.0.1:443 --cert a.crt --cert-data QUJD --key a.key",
+	    "give --cert FILE or --cert-data B64, not both" },
+	{ "certificate add 127.0.0.1:443 --cert a --key b --old 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "unknown option \"--old\"" },
+	{ "certificate add localhost:443 --cert a --key b", "listener address \"localhost:443\" "
+	    "is not an address" },
+	{ "certificate add --cert a --key b", "missing LISTENER" },
+	{ "certificate replace 127.0.0.1:443 --cert a --key b", "--old FINGERPRINT is required" },
+	{ "certificate replace 127.0.0.1:443 --old 12 --cert a --key b", "--old \"12\" is not a "
+	    "fingerprint" },
+	{ "certificate remove 127.0.0.1:443", "missing FINGERPRINT" },
+	{ "certificate remove 127.0.0.1:443 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", "is not a fingerprint" },
+	{ "certificate remove 127.0.0.1:443 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg", "is not a fingerprint" },
+	{ "certificate list nowhere", "listener address \"nowhere\" is not an address" },
 	{ "listener add tcp 127.0.0.1:5432 --request-timeout 1s",
 	    "--request-timeout is for http listeners: a tcp listener reads no request; drop it" },
 	{ "listener add tcp 127.0.0.1:5432 --back-timeout 1s",
