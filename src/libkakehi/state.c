@@ -599,6 +599,14 @@ opt_duration(const kk_verb *v, const char *name, unsigned long def)
 	return s && kk_scan_duration_ms(s, &ms) ? ms : def;
 }
 
+static unsigned
+opt_uint(const kk_verb *v, const char *name, unsigned long def)
+{
+	const char *s = kk_verb_opt(v, name);
+	unsigned long n;
+	return (unsigned)(s && kk_scan_uint(s, 0, 4294967295UL, &n) ? n : def);
+}
+
 /* The TLS policy of an https listener's line, on the heap. NULL with
  * *ok 0 on ENOMEM. */
 static kk_tls_policy *
@@ -663,6 +671,12 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	    KK_DEFAULT_CONNECT_TIMEOUT_MS);
 	l.tunnel_timeout_ms = opt_duration(v, "--tunnel-timeout", KK_DEFAULT_TUNNEL_TIMEOUT_MS);
 	l.expect_proxy = !!kk_verb_opt(v, "--expect-proxy");
+	l.h2.no_h2c = !!kk_verb_opt(v, "--no-h2c");
+	l.h2.max_streams = opt_uint(v, "--h2-max-streams", KK_DEFAULT_H2_MAX_STREAMS);
+	l.h2.window = opt_uint(v, "--h2-window", KK_DEFAULT_H2_WINDOW);
+	l.h2.max_frame = opt_uint(v, "--h2-max-frame", KK_DEFAULT_H2_MAX_FRAME);
+	l.h2.max_header_list = opt_uint(v, "--h2-max-header-list",
+	    KK_DEFAULT_H2_MAX_HEADER_LIST);
 	if (!strcmp(v->pos[0], "https")) l.tls = tls_of(v, &ok);
 	if (l.tls) {
 		char msg[KK_ERRLEN];

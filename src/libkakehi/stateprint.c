@@ -33,6 +33,24 @@ cat_duration(kk_str *out, const char *opt, unsigned long ms, unsigned long def)
 }
 
 static int
+cat_uint(kk_str *out, const char *opt, unsigned long n, unsigned long def)
+{
+	return n == def || kk_str_catf(out, " %s %lu", opt, n);
+}
+
+/* The HTTP/2 options of an http listener, defaults left out. */
+static int
+cat_h2(kk_str *out, const kk_h2opts *h)
+{
+	return (!h->no_h2c || kk_str_cats(out, " --no-h2c"))
+	    && cat_uint(out, "--h2-max-streams", h->max_streams, KK_DEFAULT_H2_MAX_STREAMS)
+	    && cat_uint(out, "--h2-window", h->window, KK_DEFAULT_H2_WINDOW)
+	    && cat_uint(out, "--h2-max-frame", h->max_frame, KK_DEFAULT_H2_MAX_FRAME)
+	    && cat_uint(out, "--h2-max-header-list", h->max_header_list,
+		KK_DEFAULT_H2_MAX_HEADER_LIST);
+}
+
+static int
 cat_opt(kk_str *out, const char *opt, const char *word)
 {
 	if (!word) return 1;
@@ -82,6 +100,7 @@ kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
 	    && cat_duration(out, "--tunnel-timeout", l->tunnel_timeout_ms,
 		KK_DEFAULT_TUNNEL_TIMEOUT_MS)
 	    && (!l->expect_proxy || kk_str_cats(out, " --expect-proxy"))
+	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2))
 	    && cat_tls(out, l->tls);
 }
 
@@ -351,6 +370,11 @@ json_listener(kk_str *out, const kk_listener *l)
 	    && json_num(out, "connect-timeout", l->connect_timeout_ms)
 	    && (!http || json_num(out, "tunnel-timeout", l->tunnel_timeout_ms))
 	    && json_bool(out, "expect-proxy", l->expect_proxy)
+	    && (!http || (json_bool(out, "h2c", !l->h2.no_h2c)
+		&& json_num(out, "h2-max-streams", l->h2.max_streams)
+		&& json_num(out, "h2-window", l->h2.window)
+		&& json_num(out, "h2-max-frame", l->h2.max_frame)
+		&& json_num(out, "h2-max-header-list", l->h2.max_header_list)))
 	    && json_tls(out, l->tls)
 	    && kk_str_cats(out, "}");
 }

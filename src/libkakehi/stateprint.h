@@ -15,6 +15,11 @@
 /* An idle WebSocket may wait long for its next message; an hour is what
  * operators of other proxies usually set for tunnels. */
 #define KK_DEFAULT_TUNNEL_TIMEOUT_MS 3600000UL
+/* HTTP/2 settings of an http listener (RFC 9113 §6.5.2). */
+#define KK_DEFAULT_H2_MAX_STREAMS 100UL
+#define KK_DEFAULT_H2_WINDOW 65535UL
+#define KK_DEFAULT_H2_MAX_FRAME 16384UL
+#define KK_DEFAULT_H2_MAX_HEADER_LIST 65536UL
 #define KK_DEFAULT_WEIGHT 100
 #define KK_DEFAULT_HANDSHAKE_TIMEOUT_MS 10000UL
 #define KK_DEFAULT_HTTPS_PORT 443

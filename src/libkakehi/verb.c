@@ -42,6 +42,17 @@ static const kk_opt_def opts_listener_add[] = {
 	    "listeners --front-timeout is the tunnel's idle timeout" },
 	{ "--expect-proxy", KK_OPT_FLAG, 0, 0, 0,
 	    "each connection starts with a PROXY v1 or v2 header naming the client" },
+	{ "--no-h2c", KK_OPT_FLAG, 0, 0, 0,
+	    "http: refuse HTTP/2 with prior knowledge (h2c) instead of serving it" },
+	{ "--h2-max-streams", KK_OPT_UINT, 0, 1, 1000,
+	    "http: HTTP/2 streams a client may open at once, default 100" },
+	{ "--h2-window", KK_OPT_UINT, 0, 1, 2147483647,
+	    "http: HTTP/2 initial stream window in bytes, default 65535 (at most buffer-size "
+	    "is used)" },
+	{ "--h2-max-frame", KK_OPT_UINT, 0, 16384, 16777215,
+	    "http: largest HTTP/2 frame payload a client may send, default 16384" },
+	{ "--h2-max-header-list", KK_OPT_UINT, 0, 1024, 16777216,
+	    "http: largest decoded HTTP/2 header list (RFC 9113 §6.5.2), default 65536" },
 	/* The options of https listeners alone, from here on. */
 	{ "--tls-versions", KK_OPT_ENUM, "1.2,1.3|1.2|1.3", 0, 0,
 	    "https: TLS versions offered, default 1.2,1.3" },
@@ -66,8 +77,9 @@ static const kk_opt_def opts_listener_add[] = {
 	{ 0 }
 };
 
-/* Where the https-only options start in opts_listener_add. */
-#define FIRST_TLS_OPT 7
+/* Where the https-only options start in opts_listener_add: the http
+ * options before them, the HTTP/2 ones included, are 12. */
+#define FIRST_TLS_OPT 12
 
 static const kk_opt_def opts_cluster_add[] = {
 	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections", 0, 0,
@@ -143,6 +155,8 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_LISTENER_ADD, "listener", "add", 2, 2, MC,
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
 	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy] "
+	    "[--no-h2c] [--h2-max-streams N] [--h2-window N] [--h2-max-frame N] "
+	    "[--h2-max-header-list N] "
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP]",
@@ -453,6 +467,11 @@ static const struct {
 	{ "--back-timeout", "a tcp connection is a tunnel, idle as a whole: use --front-timeout" },
 	{ "--tunnel-timeout", "on a tcp listener every connection is a tunnel, and its idle "
 	    "timeout is --front-timeout" },
+	{ "--no-h2c", "a tcp listener speaks no HTTP; drop it" },
+	{ "--h2-max-streams", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-window", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-frame", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-header-list", "a tcp listener speaks no HTTP/2; drop it" },
 };
 
 /* A list of TLS names (cipher suites, groups) in OpenSSL's syntax:

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include "front.h"
 #include "h1.h"
+#include "h2server.h"
 #include "preamble.h"
 #include "router.h"
 #include "stream.h"
@@ -254,7 +255,7 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 static inline h1s *
 rq(const kk_front *f)
 {
-	return (f->flags & KK_FRONT_F_TUNNEL) ? NULL : f->conn.pc;
+	return (f->flags & KK_FRONT_F_TUNNEL) || kk_h2server_is(f) ? NULL : f->conn.pc;
 }
 
 static inline kk_front *
@@ -308,6 +309,8 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	if (f->conn.flags & KK_CONN_F_DEAD)
 		return;
 	f->conn.flags |= KK_CONN_F_DEAD;
+	if (kk_h2server_is(f))
+		kk_h2server_close(f);
 	abort_stream(f);
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
@@ -333,8 +336,8 @@ front_free(kk_task *t)
 }
 
 /* The client address as text; buf is used for IPv6. */
-static const char *
-client_text(kk_front *f, char buf[INET6_ADDRSTRLEN])
+const char *
+kk_front_client_text(kk_front *f, char buf[INET6_ADDRSTRLEN])
 {
 	kk_front_client *a = client_of(f);
 	if (!(f->flags & KK_FRONT_F_V6))
@@ -515,7 +518,7 @@ read_head(kk_front *f)
 		q->hsts = hsts ? hsts : kk_tlsctx_policy(f->lsock->tls)->hsts_max_age;
 	kk_h1_body_init(&q->req, info.body, h->clen);
 	f->conn.pc = q;
-	fwd.client = client_text(f, client);
+	fwd.client = kk_front_client_text(f, client);
 	fwd.port = rl->port[0] ? rl->port : NULL;
 	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
 	kk_buf_consume(in, (size_t)n);
@@ -867,7 +870,12 @@ ep_wake_if_more(void *ctx)
 static int
 ep_addrs(void *ctx, kk_addr *src, kk_addr *dst)
 {
-	kk_front *f = ((h1s *)ctx)->front;
+	return kk_front_addrs(((h1s *)ctx)->front, src, dst);
+}
+
+int
+kk_front_addrs(kk_front *f, kk_addr *src, kk_addr *dst)
+{
 	const struct kk_front_side *d = (f->flags & KK_FRONT_F_SIDE) ? f->client.side : NULL;
 	if (d && d->psrc.sa.sa_family) {
 		int v4 = d->psrc.sa.sa_family == AF_INET;	/* both of one family */
@@ -885,7 +893,13 @@ ep_addrs(void *ctx, kk_addr *src, kk_addr *dst)
 static kk_park *
 ep_park(void *ctx)
 {
-	struct kk_front_side *d = side_get(((h1s *)ctx)->front);
+	return kk_front_park(((h1s *)ctx)->front);
+}
+
+kk_park *
+kk_front_park(kk_front *f)
+{
+	struct kk_front_side *d = side_get(f);
 	return d ? &d->park : NULL;
 }
 
@@ -1251,7 +1265,21 @@ preamble_run(kk_conn *c)
 			set_timer(f);
 		return;
 	case KK_PREAMBLE_H2:
-		refuse_h2(f);
+		/* h2c with prior knowledge, unless the listener says --no-h2c. */
+		if (f->lsock->rl && !f->lsock->rl->h2.no_h2c)
+			kk_h2server_start(f);
+		else
+			refuse_h2(f);
+		return;
+	case KK_PREAMBLE_NOT_H1:
+		/* An invalid preface to an h2c listener: its h2 server ends it
+		 * (RFC 9113 §3.4); else the h1 server refuses the request. */
+		if (f->lsock->rl && !f->lsock->rl->h2.no_h2c) {
+			kk_h2server_start(f);
+			return;
+		}
+		c->proto = &h1_server;
+		front_process(f);
 		return;
 	case KK_PREAMBLE_REFUSE:
 		kk_front_close(f, KK_CLOSE_BAD_REQUEST);
@@ -1378,7 +1406,10 @@ kk_front_drain_all(unsigned long grace_ms)
 		/* Idle: the grace starts. Busy: the response in flight says
 		 * Connection: close if its head is still to be written, and
 		 * the connection is looked at again when it ends. */
-		if (!(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL | KK_FRONT_F_LINGER)))
+		if (kk_h2server_is(f))
+			kk_h2server_drain(f);
+		else if (!(f->flags & (KK_FRONT_F_CLOSING | KK_FRONT_F_TUNNEL |
+		    KK_FRONT_F_LINGER)))
 			set_timer(f);
 	}
 }

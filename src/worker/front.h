@@ -85,6 +85,14 @@ struct kk_front {
 };
 
 void kk_front_accept(kk_lsock *, int fd, const struct sockaddr *, socklen_t);
+/* What a multiplexing protocol on the connection (h2server.c) needs of
+ * it, per stream: the client address as text for X-Forwarded-For (buf is
+ * used for IPv6), its addresses for a PROXY header sent upstream, and
+ * its kk_park (as kk_server_ops.addrs and .park say). */
+const char *kk_front_client_text(kk_front *, char buf[INET6_ADDRSTRLEN]);
+int kk_front_addrs(kk_front *, kk_addr *src, kk_addr *dst);
+struct kk_park;
+struct kk_park *kk_front_park(kk_front *);
 void kk_front_close(kk_front *, enum kk_close);
 /* Drain: from now on every response says Connection: close and closes
  * its connection. A connection with no request in flight (idle now, or

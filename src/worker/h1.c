@@ -353,65 +353,6 @@ check_fields(kk_fields *fl, int request, fieldinfo *fi)
 	return KK_H1_OK;
 }
 
-/* What a host byte becomes: lower case for a letter, itself for a
- * digit, '-', '.', '_' and an IP literal's '[', ']', ':'; 0 for any
- * other (RFC 3986 §3.2.2, reg-name without percent-escapes). */
-static unsigned char hostc[256];
-
-static void
-hostc_init(void)
-{
-	const char *other = "-._[]:";
-	int c;
-	for (c = 'a'; c <= 'z'; c++)
-		hostc[c] = hostc[c - 'a' + 'A'] = (unsigned char)c;
-	for (c = '0'; c <= '9'; c++)
-		hostc[c] = (unsigned char)c;
-	for (; *other; other++)
-		hostc[(unsigned char)*other] = (unsigned char)*other;
-}
-
-/* Host: lower case, port stripped, only characters a host name or an IP
- * literal may hold. */
-static int
-set_host(kk_reqhead *h, const char *s, size_t n)
-{
-	size_t i, end = n;
-	unsigned bad = 0;
-	if (n && s[0] == '[') {
-		const char *rb = memchr(s, ']', n);
-		if (!rb)
-			return 0;
-		end = (size_t)(rb - s) + 1;
-		if (end < n && s[end] != ':')
-			return 0;
-	} else {
-		const char *colon = memchr(s, ':', n);
-		if (colon)
-			end = (size_t)(colon - s);
-	}
-	if (end < n)	/* the port: digits only */
-		for (i = end + 1; i < n; i++)
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-	if (end && s[end - 1] == '.')	/* absolute form of a name */
-		end--;
-	if (end >= KK_HEAD_HOSTMAX)
-		return 0;
-	if (!hostc['a'])
-		hostc_init();
-	for (i = 0; i < end; i++) {
-		unsigned char c = hostc[(unsigned char)s[i]];
-		bad |= !c;
-		h->host[i] = (char)c;
-	}
-	if (bad)
-		return 0;
-	h->host[end] = 0;
-	h->hostlen = (uint32_t)end;
-	return 1;
-}
-
 /* The request target (RFC 9112 §3.2) into the path upstream and, for the
  * absolute-form, the authority. */
 static int
@@ -431,11 +372,11 @@ set_target(kk_reqhead *h, kk_span target, int options)
 		 * §3.2.2) for routing, and upstream gets the origin-form
 		 * with a Host equal to that authority, so the backend reads
 		 * the host that was routed. Userinfo ('@') is refused by
-		 * set_host: RFC 9110 §4.2.4 forbids it in http URIs. */
+		 * kk_head_set_host: RFC 9110 §4.2.4 forbids it in http URIs. */
 		uint32_t a = 7, b = a;
 		while (b < n && t[b] != '/' && t[b] != '?')
 			b++;
-		if (b == a || !set_host(h, t + a, b - a))
+		if (b == a || !kk_head_set_host(h, t + a, b - a))
 			return KK_H1_E_HOST;
 		h->flags |= KK_HEAD_F_TARGET_AUTHORITY;
 		h->authority.off = target.off + a;
@@ -519,7 +460,7 @@ kk_h1_parse_request(kk_reqhead *h, kk_h1info *info, const char *p, size_t len)
 		const kk_field *f = &h->fl.f[i];
 		if (f->id != KK_FLD_HOST || (h->flags & KK_HEAD_F_TARGET_AUTHORITY))
 			continue;
-		if (!f->value.len || !set_host(h, p + f->value.off, f->value.len))
+		if (!f->value.len || !kk_head_set_host(h, p + f->value.off, f->value.len))
 			return KK_H1_E_HOST;
 		h->authority = f->value;
 	}

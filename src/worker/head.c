@@ -263,3 +263,60 @@ kk_head_forward_trailers(kk_fields *fl)
 	for (i = 0; i < fl->n; i++)
 		fl->f[i].fwd = fl->f[i].id == KK_FLD_OTHER;
 }
+
+/* What a host byte becomes: lower case for a letter, itself for a
+ * digit, '-', '.', '_' and an IP literal's '[', ']', ':'; 0 for any
+ * other (RFC 3986 §3.2.2, reg-name without percent-escapes). */
+static unsigned char hostc[256];
+
+static void
+hostc_init(void)
+{
+	const char *other = "-._[]:";
+	int c;
+	for (c = 'a'; c <= 'z'; c++)
+		hostc[c] = hostc[c - 'a' + 'A'] = (unsigned char)c;
+	for (c = '0'; c <= '9'; c++)
+		hostc[c] = (unsigned char)c;
+	for (; *other; other++)
+		hostc[(unsigned char)*other] = (unsigned char)*other;
+}
+
+int
+kk_head_set_host(kk_reqhead *h, const char *s, size_t n)
+{
+	size_t i, end = n;
+	unsigned bad = 0;
+	if (n && s[0] == '[') {
+		const char *rb = memchr(s, ']', n);
+		if (!rb)
+			return 0;
+		end = (size_t)(rb - s) + 1;
+		if (end < n && s[end] != ':')
+			return 0;
+	} else {
+		const char *colon = memchr(s, ':', n);
+		if (colon)
+			end = (size_t)(colon - s);
+	}
+	if (end < n)	/* the port: digits only */
+		for (i = end + 1; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+	if (end && s[end - 1] == '.')	/* absolute form of a name */
+		end--;
+	if (end >= KK_HEAD_HOSTMAX)
+		return 0;
+	if (!hostc['a'])
+		hostc_init();
+	for (i = 0; i < end; i++) {
+		unsigned char c = hostc[(unsigned char)s[i]];
+		bad |= !c;
+		h->host[i] = (char)c;
+	}
+	if (bad)
+		return 0;
+	h->host[end] = 0;
+	h->hostlen = (uint32_t)end;
+	return 1;
+}

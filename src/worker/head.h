@@ -125,6 +125,11 @@ int kk_list_next(const char *base, kk_span v, uint32_t *pos, kk_span *el);
 /* Whether span s of base is lit, ignoring case. */
 int kk_span_is(const char *base, kk_span s, const char *lit);
 
+/* Sets h->host from an authority s[0, n) (a Host value, :authority or
+ * the target's): lower case, port stripped, only characters a host name
+ * or an IP literal may hold. 1 done, 0 not a valid authority. */
+int kk_head_set_host(kk_reqhead *h, const char *s, size_t n);
+
 /* The forwarding rules, applied once to a parsed request going upstream:
  * hop-by-hop fields and those Connection names dropped, Upgrade kept only
  * for an upgrade, Host kept only when the authority came from it, the

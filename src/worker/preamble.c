@@ -1,8 +1,10 @@
 /* ISC license. */
 /* The preamble chain and its steps. A step that finds nothing of its own
- * passes the bytes on (H1 for the last step), so a chain costs one compare
- * per connection for the common request. */
+ * passes the bytes on (H1 for the last step), so a chain costs a compare
+ * and a look for the first line's end per connection for the common
+ * request. */
 #include <string.h>
+#include <strings.h>
 #include "preamble.h"
 
 /* RFC 9113 §3.4: the client connection preface starts with these 24
@@ -11,14 +13,44 @@
 static const char h2_preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define KK_H2_PREFACE_LEN (sizeof h2_preface - 1)
 
-/* The preface whole: H2; a prefix of it: MORE; anything else: H1. */
+/* A first line longer than this is left to the h1 server to refuse. */
+#define KK_PREAMBLE_LINE_MAX 8192
+
+/* What the first line, whole in p[0, len) (empty lines before it
+ * skipped, RFC 9112 §2.2), says: three words or more and no "HTTP/"
+ * anywhere ("INVALID CONNECTION PREFACE") is no HTTP/1 request line at
+ * all, NOT_H1; every other line goes to the h1 server, which answers what
+ * is wrong with it (a version it does not speak, HTTP/0.9, stray
+ * spaces). MORE until the line is whole. */
+static enum kk_preamble_result
+h1_line(const char *p, size_t len)
+{
+	const char *lf;
+	size_t n, i, spaces = 0;
+	while (len && (*p == '\r' || *p == '\n')) {
+		p++;
+		len--;
+	}
+	if (!(lf = memchr(p, '\n', len)))
+		return len < KK_PREAMBLE_LINE_MAX ? KK_PREAMBLE_MORE : KK_PREAMBLE_H1;
+	n = (size_t)(lf - p);
+	for (i = 0; i < n; i++) {
+		spaces += p[i] == ' ';
+		if (n - i >= 5 && !strncasecmp(p + i, "HTTP/", 5))
+			return KK_PREAMBLE_H1;
+	}
+	return spaces >= 2 ? KK_PREAMBLE_NOT_H1 : KK_PREAMBLE_H1;
+}
+
+/* The preface whole: H2; a prefix of it: MORE; else the first line
+ * tells HTTP/1 from neither. */
 static enum kk_preamble_result
 h2_preface_step(const char *p, size_t len, size_t *used)
 {
 	size_t n = len < KK_H2_PREFACE_LEN ? len : KK_H2_PREFACE_LEN;
 	*used = 0;
 	if (memcmp(p, h2_preface, n))
-		return KK_PREAMBLE_H1;
+		return h1_line(p, len);
 	return n == KK_H2_PREFACE_LEN ? KK_PREAMBLE_H2 : KK_PREAMBLE_MORE;
 }
 

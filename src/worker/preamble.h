@@ -18,6 +18,11 @@ enum kk_preamble_result {
 	KK_PREAMBLE_MORE = 0,	/* the bytes so far cannot decide: read more */
 	KK_PREAMBLE_H1,		/* HTTP/1.x: the h1 server takes the bytes */
 	KK_PREAMBLE_H2,		/* the HTTP/2 preface (RFC 9113 §3.4) */
+	/* Neither: a first line that ends in no HTTP/1 version, so no
+	 * HTTP/1 client sent it. A listener that serves h2c treats it as an
+	 * invalid preface (RFC 9113 §3.4: a connection error); one that
+	 * does not, as the HTTP/1 request it refuses. */
+	KK_PREAMBLE_NOT_H1,
 	KK_PREAMBLE_REFUSE	/* a step refused the connection */
 };
 

@@ -538,6 +538,7 @@ listener_fill(kk_rlistener *rl, const kk_listener *sl)
 	rl->connect_ms = sl->connect_timeout_ms;
 	rl->proto = sl->proto;
 	rl->expect_proxy = sl->expect_proxy;
+	rl->h2 = sl->h2;
 	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
 }
 

@@ -17,12 +17,22 @@ kk_status_close_name(enum kk_close r)
 		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
 		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route",
 		"bad-clienthello", "bad-proxy", "handshake", "handshake-timeout",
-		"tunnel-done", "tunnel-timeout", "tunnel-error",
+		"tunnel-done", "tunnel-timeout", "tunnel-error", "h2-flood", "h2-error",
 		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
 		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
 		"back-tunnel",
 	};
 	return (unsigned)r < KK_CLOSE_COUNT ? names[r] : "unknown";
+}
+
+const char *
+kk_status_h2_flood_name(enum kk_h2_flood k)
+{
+	static const char *const names[KK_H2_FLOOD_COUNT] = {
+		"reset", "continuation", "settings", "ping", "priority", "window-update",
+		"empty-data", "header-list", "acks", "provoked-reset",
+	};
+	return (unsigned)k < KK_H2_FLOOD_COUNT ? names[k] : "unknown";
 }
 
 int
@@ -69,6 +79,15 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	for (i = 1; i < KK_PROXYHDR_E_COUNT; i++)
 		ok &= kk_str_catf(out, "proxy-%s %llu\n", kk_proxyhdr_err_name((int)i),
 		    (unsigned long long)kk_stats.proxy[i]);
+	ok &= kk_str_catf(out, "h2-connections %llu\nh2-streams %llu\n",
+	    (unsigned long long)kk_stats.h2_conns, (unsigned long long)kk_stats.h2_streams);
+	for (i = 1; i < KK_H2HEAD_E_COUNT; i++)
+		ok &= kk_str_catf(out, "h2-errors-%s %llu\n", kk_h2head_err_name((int)i),
+		    (unsigned long long)kk_stats.h2_refused[i]);
+	for (i = 0; i < KK_H2_FLOOD_COUNT; i++)
+		ok &= kk_str_catf(out, "h2-flood-%s %llu\n",
+		    kk_status_h2_flood_name((enum kk_h2_flood)i),
+		    (unsigned long long)kk_stats.h2_floods[i]);
 	for (i = 0; i < KK_CLOSE_COUNT; i++)
 		ok &= kk_str_catf(out, "closes-%s %llu\n", kk_status_close_name((enum kk_close)i),
 		    (unsigned long long)kk_stats.closes[i]);

@@ -10,6 +10,7 @@
 #include <kakehi/str.h>
 #include "clienthello.h"
 #include "h1.h"
+#include "h2head.h"
 #include "proxyhdr.h"
 
 enum kk_close {
@@ -36,6 +37,8 @@ enum kk_close {
 	KK_CLOSE_TUNNEL_DONE,	/* tunnel after an upgrade: both sides closed */
 	KK_CLOSE_TUNNEL_TIMEOUT,	/* tunnel idle for the listener's tunnel timeout */
 	KK_CLOSE_TUNNEL_ERROR,	/* tunnel: a read or write failed on either side */
+	KK_CLOSE_H2_FLOOD,	/* h2: a flood, answered GOAWAY ENHANCE_YOUR_CALM (see h2-flood) */
+	KK_CLOSE_H2_ERROR,	/* h2: the client broke the protocol, answered GOAWAY */
 	/* back connections */
 	KK_CLOSE_BACK_DONE,	/* response complete, not reusable */
 	KK_CLOSE_BACK_CONNECT,	/* connect failed */
@@ -48,6 +51,24 @@ enum kk_close {
 	KK_CLOSE_BACK_ABORT,	/* its stream ended (client gone) */
 	KK_CLOSE_BACK_TUNNEL,	/* its tunnel ended (closes-tunnel-* say why) */
 	KK_CLOSE_COUNT
+};
+
+/* The floods an h2 server bounds (h2server.c): frames that make the
+ * server work without a request to show for it, each with its budget. */
+enum kk_h2_flood {
+	KK_H2_FLOOD_RESET = 0,	/* streams the client resets (rapid reset, CVE-2023-44487) */
+	KK_H2_FLOOD_CONTINUATION,	/* CONTINUATION frames of one header block */
+	KK_H2_FLOOD_SETTINGS,
+	KK_H2_FLOOD_PING,
+	KK_H2_FLOOD_PRIORITY,
+	KK_H2_FLOOD_WINDOW_UPDATE,	/* small window increments */
+	KK_H2_FLOOD_EMPTY_DATA,	/* DATA frames with no byte and no END_STREAM */
+	KK_H2_FLOOD_HEADER_LIST,	/* a decoded header list past the limit (HPACK bomb) */
+	KK_H2_FLOOD_ACKS,	/* answers (SETTINGS, PING acks) the client does not read */
+	/* streams the client makes the server reset, with malformed frames
+	 * or requests ("MadeYouReset", CVE-2025-8671) */
+	KK_H2_FLOOD_PROVOKED,
+	KK_H2_FLOOD_COUNT
 };
 
 struct kk_stats {
@@ -64,6 +85,11 @@ struct kk_stats {
 	uint64_t hello[KK_CLIENTHELLO_E_COUNT];	/* refused ClientHello peeks by reason */
 	uint64_t proxy[KK_PROXYHDR_E_COUNT];	/* refused PROXY headers by reason */
 	uint64_t accept_errors;
+	/* HTTP/2: connections served, streams, refused header blocks by
+	 * reason, floods by kind. */
+	uint64_t h2_conns, h2_streams;
+	uint64_t h2_refused[KK_H2HEAD_E_COUNT];
+	uint64_t h2_floods[KK_H2_FLOOD_COUNT];
 	/* Keeping to a share of the listeners (lsock.c): times this worker
 	 * stepped aside, came back as its share grew, or took a batch anyway
 	 * because the others left the queue waiting. */
@@ -77,6 +103,7 @@ struct kk_stats {
 extern struct kk_stats kk_stats;
 
 const char *kk_status_close_name(enum kk_close);
+const char *kk_status_h2_flood_name(enum kk_h2_flood);
 /* The status answer: "key value" lines. */
 int kk_status_print(kk_str *out, const char *id, uint64_t generation);
 

@@ -42,6 +42,18 @@ struct kk_settings {
 	unsigned long tls_ticket_rotation_ms;	/* session-ticket key life, default 12h */
 };
 
+/* HTTP/2 on an http listener: h2c with prior knowledge (the preface
+ * detected on the first bytes), and the settings the worker's h2 server
+ * announces and holds its peers to (doc/http2.html). */
+typedef struct kk_h2opts kk_h2opts;
+struct kk_h2opts {
+	int no_h2c;			/* --no-h2c: the preface is refused */
+	unsigned max_streams;		/* SETTINGS_MAX_CONCURRENT_STREAMS, default 100 */
+	unsigned window;		/* SETTINGS_INITIAL_WINDOW_SIZE, default 65535 */
+	unsigned max_frame;		/* SETTINGS_MAX_FRAME_SIZE, default 16384 */
+	unsigned max_header_list;	/* SETTINGS_MAX_HEADER_LIST_SIZE, default 65536 */
+};
+
 /* An https listener is an http listener (KK_PROTO_HTTP) whose tls is
  * set: everything the http path does applies to it unchanged. */
 #define KK_TLS_1_2 0x1
@@ -76,6 +88,7 @@ struct kk_listener {
 	 * a tunnel and front_timeout_ms is its idle timeout. */
 	unsigned long tunnel_timeout_ms;
 	int expect_proxy;		/* a PROXY v1/v2 header opens each connection */
+	kk_h2opts h2;			/* http listeners only */
 	size_t nfrontends;		/* frontends on it, kept by apply */
 	kk_tls_policy *tls;		/* an https listener's; NULL on a plain one */
 	size_t ncertificates;		/* certificates on it, kept by apply */

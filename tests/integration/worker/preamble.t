@@ -1,6 +1,7 @@
 #!/bin/sh
-# The preamble of a front connection: on a plain HTTP listener, the HTTP/2
-# client preface (RFC 9113 §3.4) gets an answer an HTTP/2 client can read,
+# The preamble of a front connection: on a plain HTTP listener that does not
+# serve h2c (--no-h2c; h2c.t has those that do), the HTTP/2 client preface
+# (RFC 9113 §3.4) gets an answer an HTTP/2 client can read,
 # the server preface (an empty SETTINGS frame) and a GOAWAY with
 # HTTP_1_1_REQUIRED, then the close, counted as closes-h2-refused; never an
 # HTTP/1 error it would take for a garbled frame. HTTP/1 requests, those
@@ -10,7 +11,7 @@
 
 kk_backend app ; pa=$kk_port
 kw_start pre \
-	'listener add http 127.0.0.1:@PORT' \
+	'listener add http 127.0.0.1:@PORT --no-h2c' \
 	'cluster add app' \
 	'frontend add app --listener 127.0.0.1:@PORT' \
 	"backend add app a 127.0.0.1:$pa"

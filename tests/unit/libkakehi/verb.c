@@ -164,6 +164,14 @@ static const struct bad bad[] = {
 	{ "listener add tcp 127.0.0.1:5432 --tunnel-timeout 1h",
 	    "--tunnel-timeout is for http listeners: on a tcp listener every connection is a "
 	    "tunnel, and its idle timeout is --front-timeout" },
+	{ "listener add tcp 127.0.0.1:5432 --no-h2c",
+	    "--no-h2c is for http listeners: a tcp listener speaks no HTTP; drop it" },
+	{ "listener add tcp 127.0.0.1:5432 --h2-window 100",
+	    "--h2-window is for http listeners: a tcp listener speaks no HTTP/2; drop it" },
+	{ "listener add http 127.0.0.1:80 --h2-max-frame 100", "--h2-max-frame \"100\" is not "
+	    "a number in 16384..16777215" },
+	{ "listener add http 127.0.0.1:80 --h2-max-streams 0", "--h2-max-streams \"0\" is not "
+	    "a number in 1..1000" },
 	{ "listener add tcp 127.0.0.1:0", "is not an address" },
 	{ "listener add http 127.0.0.1:80 --expect-proxy=yes", "--expect-proxy takes no value" },
 	{ "listener add http 127.0.0.1:80 --tunnel-timeout 0", "--tunnel-timeout \"0\" is not a "

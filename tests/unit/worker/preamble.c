@@ -34,7 +34,15 @@ main(void)
 	is_int(run("", 0), KK_PREAMBLE_MORE, "no bytes: more");
 	is_int(run("GET / HTTP/1.1\r\n", 16), KK_PREAMBLE_H1, "GET is HTTP/1");
 	is_int(run("P", 1), KK_PREAMBLE_MORE, "P could be either");
-	is_int(run("PUT", 3), KK_PREAMBLE_H1, "PUT is HTTP/1 at its second byte");
+	is_int(run("PUT", 3), KK_PREAMBLE_MORE, "PUT: not the preface, its line still to come");
+	is_int(run("PUT /x HTTP/1.0\n", 16), KK_PREAMBLE_H1, "a bare LF line is HTTP/1 (h1 refuses)");
+	is_int(run("GET / HTTP/1.2\r\n", 16), KK_PREAMBLE_H1, "any HTTP/d.d is for h1 (505)");
+	is_int(run("INVALID CONNECTION PREFACE\r\n\r\n", 30), KK_PREAMBLE_NOT_H1,
+	    "a line with no HTTP version is neither");
+	is_int(run("GET /\r\n", 7), KK_PREAMBLE_H1, "HTTP/0.9 is for h1 (505)");
+	is_int(run("GET / http/1.1 \r\n", 17), KK_PREAMBLE_H1, "a version h1 refuses");
+	is_int(run("\r\n\r\nGET / HTTP/1.1\r\n", 20), KK_PREAMBLE_H1,
+	    "empty lines before the request line are skipped");
 	is_int(run("PRI * HTTP/1.1\r\n", 16), KK_PREAMBLE_H1, "PRI in HTTP/1.1 is HTTP/1");
 
 	n = kk_preamble_h2_refusal(out, sizeof out);

@@ -1,0 +1,43 @@
+#!/bin/sh
+# HTTP/2 floods against an h2c listener: frames that cost the server work
+# and bring no request (rapid reset, requests the server must reset,
+# CONTINUATION, SETTINGS, PING, PRIORITY, WINDOW_UPDATE, empty DATA) and
+# an HPACK bomb (a small block
+# that decodes past --h2-max-header-list). Each is answered with GOAWAY
+# ENHANCE_YOUR_CALM (11) and the close, counted in status by kind, and
+# another connection is served all the while. A reader that never opens
+# its window again has its stream reset after the front timeout.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/common.sh"
+
+kk_backend app ; pa=$kk_port
+kw_start flood \
+	'listener add http 127.0.0.1:@PORT' 'cluster add app' \
+	'frontend add app --listener 127.0.0.1:@PORT' "backend add app a 127.0.0.1:$pa"
+counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-flood.log" "$@" ; }
+
+for kind in reset provoked-reset continuation settings ping priority window-update empty-data \
+    hpack ; do
+	out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" flood "$kind" | tr '\n' ' ')
+	tap_is "$out" "goaway 11 closed " "$kind flood: GOAWAY ENHANCE_YOUR_CALM, then the close"
+	tap_is "$(curl -sS --http2-prior-knowledge --max-time 10 -o /dev/null -w '%{http_code}' \
+		"http://127.0.0.1:$kw_port/")" 200 "$kind flood: another connection is served"
+done
+out=$(counters h2-flood-reset h2-flood-provoked-reset h2-flood-continuation h2-flood-settings \
+	h2-flood-ping \
+	h2-flood-priority h2-flood-window-update h2-flood-empty-data h2-flood-header-list \
+	closes-h2-flood)
+for k in reset provoked-reset continuation settings ping priority window-update empty-data \
+    header-list ; do
+	tap_like "$out" "^h2-flood-$k 1\$" "the $k flood is counted once"
+done
+tap_like "$out" '^closes-h2-flood 9$' "nine connections closed as floods"
+
+kk_backend big -s 3000000 ; pbig=$kk_port
+kw_start slow \
+	'listener add http 127.0.0.1:@PORT --front-timeout 1s' 'cluster add big' \
+	'frontend add big --listener 127.0.0.1:@PORT' "backend add big b 127.0.0.1:$pbig"
+out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" stall / 4)
+tap_like "$out" '^reset 1 8$' \
+	"a zero-window reader's stream is reset (CANCEL) after the front timeout"
+tap_done
