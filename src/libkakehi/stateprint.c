@@ -62,15 +62,16 @@ cat_client_ca(kk_str *out, const kk_tls_policy *t, enum kk_cert_form form,
     const char *certdir)
 {
 	char name[65];
+	int ok;
 	if (!t->client_ca.len) return 1;
 	if (form != KK_CERT_FILES)
-		return kk_str_cats(out, " --client-ca-data ")
-		    && kk_base64_encode(out, t->client_ca.p, t->client_ca.len)
-		    && (t->client_auth == KK_CLIENT_AUTH_REQUIRED
-			|| kk_str_cats(out, " --client-auth optional"));
-	if (!kk_clientca_name(&t->client_ca, name)) return 0;
-	return kk_str_cats(out, " --client-ca ") && cat_client_ca_file(out, certdir, name) && (t->client_auth == KK_CLIENT_AUTH_REQUIRED
-		|| kk_str_cats(out, " --client-auth optional"));
+		ok = kk_str_cats(out, " --client-ca-data ")
+		    && kk_base64_encode(out, t->client_ca.p, t->client_ca.len);
+	else
+		ok = kk_clientca_name(&t->client_ca, name) && kk_str_cats(out, " --client-ca ")
+		    && cat_client_ca_file(out, certdir, name);
+	return ok && (t->client_auth == KK_CLIENT_AUTH_REQUIRED
+	    || kk_str_cats(out, " --client-auth optional"));
 }
 
 /* An https listener's options, defaults left out. */

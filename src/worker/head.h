@@ -140,8 +140,8 @@ int kk_span_is(const char *base, kk_span s, const char *lit);
  * for an upgrade, Host kept only when the authority came from it, the
  * client's X-Forwarded-Port and -Proto replaced and its X-Forwarded-For
  * list extended with this hop (fwd), the client's X-Client-Cert-* fields
- * dropped and the connection's own added when its listener asks for one. 1 done, 0 the added fields do not
- * fit (431). */
+ * dropped and the connection's own added when its listener asks for one.
+ * 1 done, 0 the added fields do not fit (431). */
 int kk_head_forward(kk_reqhead *, const kk_fwd *fwd);
 /* The same for a response going to the client. */
 void kk_head_forward_response(kk_resphead *);
