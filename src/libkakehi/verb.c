@@ -153,7 +153,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
-	    "[--client-ca FILE [--client-auth required|optional]]",
+	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]]",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
