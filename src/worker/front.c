@@ -520,6 +520,12 @@ read_head(kk_front *f)
 	f->conn.pc = q;
 	fwd.client = kk_front_client_text(f, client);
 	fwd.port = rl->port[0] ? rl->port : NULL;
+	fwd.cert = KK_FWD_CERT_UNASKED;
+	fwd.subject = NULL;
+	if (f->lsock->tls && kk_tlsctx_policy(f->lsock->tls)->client_ca.len) {
+		fwd.subject = kk_tls_peer_subject(&f->conn);
+		fwd.cert = fwd.subject ? KK_FWD_CERT_VERIFIED : KK_FWD_CERT_NONE;
+	}
 	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {
