@@ -115,7 +115,7 @@ on_update(const char *gen, const char *text)
 		return;
 	}
 	kk_state_init(st);
-	if (!kk_state_load_text(st, text, strlen(text), "update", err, sizeof err)) {
+	if (!kk_state_load_checked(st, text, strlen(text), "update", err, sizeof err)) {
 		kk_state_free(st);
 		free(st);
 		st = NULL;
