@@ -173,8 +173,9 @@ struct kk_state {
 	/* While a file loads: the directory its relative certificate FILEs
 	 * are in; NULL: the current directory. */
 	const char *filedir;
-	/* While kk_state_load_checked loads: 1, its certificates are only
-	 * described (kk_cert_describe), not checked again. */
+	/* 1 while a text a supervisor checked applies (kk_state_load_checked,
+	 * a worker's delta): its certificates are only described
+	 * (kk_cert_describe), not checked again. */
 	int certs_checked;
 	unsigned journals;		/* open kk_journals: removed slots stay put */
 	/* NULL; in a scratch state (kk_state_load_scratch), where its object
