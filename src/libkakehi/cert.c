@@ -433,14 +433,14 @@ kk_cert_describe(kk_certificate *x, char *err, size_t errlen)
 {
 	BIO *bio = x->cert.len ? BIO_new_mem_buf(x->cert.p, (int)x->cert.len) : 0;
 	X509 *leaf = bio ? PEM_read_bio_X509(bio, 0, no_passphrase, 0) : 0;
-	const ASN1_OBJECT *alg = 0;
+	ASN1_OBJECT *alg = 0;
 	kk_certificate f;
 	int ok = 0;
 	memset(&f, 0, sizeof f);
 	BIO_free(bio);
 	/* The key kind from the leaf's public key algorithm: the same as the
 	 * private key's, which kk_cert_parse matched, without decoding a key. */
-	if (!leaf || !X509_PUBKEY_get0_param((ASN1_OBJECT **)&alg, 0, 0, 0,
+	if (!leaf || !X509_PUBKEY_get0_param(&alg, 0, 0, 0,
 	    X509_get_X509_PUBKEY(leaf))) {
 		snprintf(err, errlen, "the certificate is not a PEM certificate (BEGIN "
 		    "CERTIFICATE)");
