@@ -152,11 +152,14 @@ bench:
 	KK_BIN=$(CURDIR)/build-bench/bin KK_TESTBIN=$(CURDIR)/build-bench/tests/tools QUICK=$(QUICK) ./bench/run
 
 # The control plane as the state grows (bench/control says what it
-# measures): 100, 10 000 and 100 000 sites, 2 workers, 200 changes each.
+# measures): 100, 10 000 and 100 000 sites, 2 workers, 200 changes each;
+# then 10 000 certificates (bench/tls-load: start to ready, CPU per
+# handshake; QUICK=1: 1 000 certificates and fewer handshakes).
 bench-control:
 	@test -f config.mak || ./configure
 	$(MAKE) B=build-bench CFLAGS="-O3 -DNDEBUG" all
 	./bench/control -b $(CURDIR)/build-bench/bin -n 100,10000,100000 -w 2 -c 200
+	QUICK=$(QUICK) ./bench/tls-load -b $(CURDIR)/build-bench/bin
 
 clean:
 	rm -rf $(B) build-asan build-bench

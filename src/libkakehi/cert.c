@@ -331,23 +331,152 @@ check_links(X509 **c, size_t n, size_t in_cert, char *err, size_t errlen)
 	return 1;
 }
 
+/* Chains already checked, by the SHA-256 of their bytes: thousands of
+ * leaves usually share one intermediate, and parsing its PEM and
+ * verifying its own links once per leaf was most of a large config's
+ * load. An entry holds the chain's certificates, parsed, and stands for
+ * "these bytes are certificates each signed by the next"; the link from
+ * a leaf to the chain's first certificate is verified for every leaf,
+ * so a cached chain proves nothing about a leaf it did not sign. Kept
+ * for the process's life; a full cache replaces its entries in turn. */
+#define CHAIN_CACHE 8
+static struct {
+	unsigned char digest[32];
+	X509 *c[CHAIN_MAX];
+	size_t n;
+} chain_cache[CHAIN_CACHE];
+static size_t chain_cache_next;
+
+static int
+chain_digest(const kk_blob *chain, unsigned char *digest)
+{
+	unsigned mdlen = 0;
+	return EVP_Digest(chain->p, chain->len, digest, &mdlen, EVP_sha256(), 0) && mdlen == 32;
+}
+
+/* The chain's certificates, up-referenced into c after the leaf (*n is
+ * 1), when those bytes were checked before. 1 found, 0 not. */
+static int
+chain_cached(const unsigned char *digest, X509 **c, size_t *n)
+{
+	for (size_t i = 0; i < CHAIN_CACHE; i++) {
+		if (!chain_cache[i].n || memcmp(chain_cache[i].digest, digest, 32)) continue;
+		for (size_t k = 0; k < chain_cache[i].n; k++) {
+			X509_up_ref(chain_cache[i].c[k]);
+			c[(*n)++] = chain_cache[i].c[k];
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* Remembers c[1..n-1], a chain whose links were all verified. */
+static void
+chain_remember(const unsigned char *digest, X509 **c, size_t n)
+{
+	size_t i = chain_cache_next++ % CHAIN_CACHE;
+	while (chain_cache[i].n) X509_free(chain_cache[i].c[--chain_cache[i].n]);
+	memcpy(chain_cache[i].digest, digest, 32);
+	for (size_t k = 1; k < n; k++) {
+		X509_up_ref(c[k]);
+		chain_cache[i].c[chain_cache[i].n++] = c[k];
+	}
+}
+
+/* What kk_cert_parse fills, from the leaf c of key kind kind. 1 ok, 0
+ * with err and f's names freed. */
+static int
+describe(X509 *leaf, enum kk_key_kind kind, kk_certificate *f, char *err, size_t errlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	if (!asn1_seconds(X509_get0_notBefore(leaf), &f->not_before)
+	    || !asn1_seconds(X509_get0_notAfter(leaf), &f->not_after)) {
+		snprintf(err, errlen, "the certificate's validity dates cannot be read");
+		return 0;
+	}
+	if (!X509_digest(leaf, EVP_sha256(), md, &mdlen) || mdlen != 32) {
+		snprintf(err, errlen, "unable to compute the certificate's fingerprint");
+		return 0;
+	}
+	for (unsigned i = 0; i < mdlen; i++)
+		snprintf(f->fingerprint + 2 * i, 3, "%02x", md[i]);
+	f->key_kind = kind;
+	return leaf_names(leaf, &f->names, &f->nnames, err, errlen);
+}
+
+/* Moves what describe filled from f into x. */
+static void
+take_description(kk_certificate *x, kk_certificate *f)
+{
+	memcpy(x->fingerprint, f->fingerprint, sizeof x->fingerprint);
+	free_names(x->names, x->nnames);
+	x->names = f->names;
+	x->nnames = f->nnames;
+	x->not_before = f->not_before;
+	x->not_after = f->not_after;
+	x->key_kind = f->key_kind;
+}
+
+static enum kk_key_kind
+kind_of_nid(int nid)
+{
+	switch (nid) {
+	case EVP_PKEY_RSA: return KK_KEY_RSA;
+	case EVP_PKEY_EC: return KK_KEY_EC;
+	default: return KK_KEY_OTHER;
+	}
+}
+
+int
+kk_cert_describe(kk_certificate *x, char *err, size_t errlen)
+{
+	BIO *bio = x->cert.len ? BIO_new_mem_buf(x->cert.p, (int)x->cert.len) : 0;
+	X509 *leaf = bio ? PEM_read_bio_X509(bio, 0, no_passphrase, 0) : 0;
+	ASN1_OBJECT *alg = 0;
+	kk_certificate f;
+	int ok = 0;
+	memset(&f, 0, sizeof f);
+	BIO_free(bio);
+	/* The key kind from the leaf's public key algorithm: the same as the
+	 * private key's, which kk_cert_parse matched, without decoding a key. */
+	if (!leaf || !X509_PUBKEY_get0_param(&alg, 0, 0, 0,
+	    X509_get_X509_PUBKEY(leaf))) {
+		snprintf(err, errlen, "the certificate is not a PEM certificate (BEGIN "
+		    "CERTIFICATE)");
+		goto end;
+	}
+	if (!describe(leaf, kind_of_nid(OBJ_obj2nid(alg)), &f, err, errlen)) goto end;
+	take_description(x, &f);
+	ok = 1;
+end:
+	if (!ok) free_names(f.names, f.nnames);
+	X509_free(leaf);
+	ERR_clear_error();
+	return ok;
+}
+
 int
 kk_cert_parse(kk_certificate *x, time_t now, char *err, size_t errlen)
 {
 	X509 *c[CHAIN_MAX];
-	size_t n = 0, in_cert, in_chain;
+	size_t n = 0, in_cert, in_chain = 0;
 	EVP_PKEY *key = 0;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
+	unsigned char digest[32];
+	int cached = 0, ok = 0;
 	kk_certificate f;
-	int ok = 0;
 	memset(&f, 0, sizeof f);
 	if (!x->cert.len || !read_certs(&x->cert, c, &n, &in_cert) || !n) {
 		snprintf(err, errlen, "the certificate is not a PEM certificate (BEGIN "
 		    "CERTIFICATE)");
 		goto end;
 	}
-	if (x->chain.len && (!read_certs(&x->chain, c, &n, &in_chain) || !in_chain)) {
+	/* Only a chain given apart from a bare leaf is cached: the rest of a
+	 * certificate file is that leaf's own. */
+	if (x->chain.len && in_cert == 1 && chain_digest(&x->chain, digest))
+		cached = chain_cached(digest, c, &n);
+	if (x->chain.len && !cached
+	    && (!read_certs(&x->chain, c, &n, &in_chain) || !in_chain)) {
 		snprintf(err, errlen, "the chain is not a list of PEM certificates (at most %d)",
 		    CHAIN_MAX - 1);
 		goto end;
@@ -363,39 +492,20 @@ kk_cert_parse(kk_certificate *x, time_t now, char *err, size_t errlen)
 		    "private key of this certificate");
 		goto end;
 	}
-	if (!check_links(c, n, in_cert, err, errlen)) goto end;
+	/* A cached chain's own links were verified when it was remembered. */
+	if (!check_links(c, cached && n > 2 ? 2 : n, in_cert, err, errlen)) goto end;
+	if (x->chain.len && in_cert == 1 && !cached && in_chain) chain_remember(digest, c, n);
 	if (x->ocsp.len && (x->ocsp.len < 2 || x->ocsp.p[0] != 0x30)) {
 		snprintf(err, errlen, "the OCSP response is not DER (give the response as "
 		    "fetched, not base64 or PEM)");
 		goto end;
 	}
-	if (!asn1_seconds(X509_get0_notBefore(c[0]), &f.not_before)
-	    || !asn1_seconds(X509_get0_notAfter(c[0]), &f.not_after)) {
-		snprintf(err, errlen, "the certificate's validity dates cannot be read");
-		goto end;
-	}
+	if (!describe(c[0], kind_of_nid(EVP_PKEY_id(key)), &f, err, errlen)) goto end;
 	if (now && !kk_cert_check_dates(&f, now, err, errlen)) goto end;
-	if (!X509_digest(c[0], EVP_sha256(), md, &mdlen) || mdlen != 32) {
-		snprintf(err, errlen, "unable to compute the certificate's fingerprint");
-		goto end;
-	}
-	for (unsigned i = 0; i < mdlen; i++)
-		snprintf(f.fingerprint + 2 * i, 3, "%02x", md[i]);
-	if (!leaf_names(c[0], &f.names, &f.nnames, err, errlen)) goto end;
-	switch (EVP_PKEY_id(key)) {
-	case EVP_PKEY_RSA: f.key_kind = KK_KEY_RSA; break;
-	case EVP_PKEY_EC: f.key_kind = KK_KEY_EC; break;
-	default: f.key_kind = KK_KEY_OTHER; break;
-	}
-	memcpy(x->fingerprint, f.fingerprint, sizeof x->fingerprint);
-	free_names(x->names, x->nnames);
-	x->names = f.names;
-	x->nnames = f.nnames;
-	x->not_before = f.not_before;
-	x->not_after = f.not_after;
-	x->key_kind = f.key_kind;
+	take_description(x, &f);
 	ok = 1;
 end:
+	if (!ok) free_names(f.names, f.nnames);
 	EVP_PKEY_free(key);
 	while (n) X509_free(c[--n]);
 	ERR_clear_error();

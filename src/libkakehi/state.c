@@ -1270,7 +1270,7 @@ certificate_of(const kk_state *st, const kk_verb *v, const kk_listener *l, kk_ce
     char *err, size_t errlen)
 {
 	char msg[KK_ERRLEN], what[32];
-	if (!kk_statecert_from_verb(x, v, st->filedir, msg, sizeof msg)) {
+	if (!kk_statecert_from_verb(x, v, st->filedir, st->certs_checked, msg, sizeof msg)) {
 		snprintf(err, errlen, "%s: listener %s: %s; nothing changed",
 		    verb_name(v, what, sizeof what), l->addr_text, msg);
 		return 0;
@@ -1813,14 +1813,18 @@ load_lines(kk_state *st, const char *text, size_t len, const char *source, const
 
 static int
 load_text_in(kk_state *st, const char *text, size_t len, const char *source, const char *dir,
-    char *err, size_t errlen)
+    int checked, char *err, size_t errlen)
 {
 	kk_state next;
+	int r;
 	if (!kk_state_copy(&next, st)) {
 		snprintf(err, errlen, "%s: out of memory; nothing changed", source);
 		return 0;
 	}
-	if (!load_lines(&next, text, len, source, dir, err, errlen)) {
+	next.certs_checked = checked;
+	r = load_lines(&next, text, len, source, dir, err, errlen);
+	next.certs_checked = 0;
+	if (!r) {
 		kk_state_free(&next);
 		return 0;
 	}
@@ -1886,7 +1890,14 @@ int
 kk_state_load_text(kk_state *st, const char *text, size_t len, const char *source,
     char *err, size_t errlen)
 {
-	return load_text_in(st, text, len, source, 0, err, errlen);
+	return load_text_in(st, text, len, source, 0, 0, err, errlen);
+}
+
+int
+kk_state_load_checked(kk_state *st, const char *text, size_t len, const char *source,
+    char *err, size_t errlen)
+{
+	return load_text_in(st, text, len, source, 0, 1, err, errlen);
 }
 
 static int
@@ -1975,7 +1986,7 @@ kk_state_load_file(kk_state *st, const char *path, char *err, size_t errlen)
 		return 0;
 	}
 	r = read_file(path, &text, err, errlen)
-	    && load_text_in(st, text.s ? text.s : "", text.len, path, dir.s, err, errlen);
+	    && load_text_in(st, text.s ? text.s : "", text.len, path, dir.s, 0, err, errlen);
 	kk_str_free(&text);
 	kk_str_free(&dir);
 	return r;

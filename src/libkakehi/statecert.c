@@ -118,14 +118,14 @@ kk_statecert_take_blob(const kk_verb *v, const char *name, int required,
 
 int
 kk_statecert_from_verb(kk_certificate *x, const kk_verb *v, const char *filedir,
-    char *err, size_t errlen)
+    int checked, char *err, size_t errlen)
 {
 	memset(x, 0, sizeof *x);
 	if (kk_statecert_take_blob(v, "cert", 1, filedir, &x->cert, err, errlen)
 	    && kk_statecert_take_blob(v, "key", 1, filedir, &x->key, err, errlen)
 	    && kk_statecert_take_blob(v, "chain", 0, filedir, &x->chain, err, errlen)
 	    && kk_statecert_take_blob(v, "ocsp", 0, filedir, &x->ocsp, err, errlen)
-	    && kk_cert_parse(x, 0, err, errlen))
+	    && (checked ? kk_cert_describe(x, err, errlen) : kk_cert_parse(x, 0, err, errlen)))
 		return 1;
 	kk_cert_free(x);
 	return 0;

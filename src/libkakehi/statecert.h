@@ -11,10 +11,11 @@
 /* Fills x (zeroed first; listener left NULL) from the options of v:
  * --cert/--key/--chain/--ocsp FILE (a relative FILE is in filedir, or
  * the current directory when it is NULL) or their -data forms, then
- * checks it with kk_cert_parse (no date check). 1 ok; 0 with err, x
- * zeroed. */
+ * checks it with kk_cert_parse (no date check), or, when checked (the
+ * bytes come from a supervisor that did), only describes it with
+ * kk_cert_describe. 1 ok; 0 with err, x zeroed. */
 int kk_statecert_from_verb(kk_certificate *x, const kk_verb *v, const char *filedir,
-    char *err, size_t errlen);
+    int checked, char *err, size_t errlen);
 /* One file of a line, from --NAME FILE (relative to filedir as above) or
  * --NAME-data B64, into b; absent, an error when required, else b stays
  * empty. The machinery of every file a line names (certificates, an

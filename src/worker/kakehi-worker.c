@@ -379,7 +379,7 @@ kk_worker_load_fd(int fd, char *err, size_t errlen)
 		return NULL;
 	}
 	kk_state_init(st);
-	if (!kk_state_load_text(st, text, len, "state", err, errlen)) {
+	if (!kk_state_load_checked(st, text, len, "state", err, errlen)) {
 		kk_state_free(st);
 		free(st);
 		st = NULL;

@@ -19,8 +19,15 @@
  * structure. Then fills fingerprint, names, not_before, not_after and
  * key_kind. With now_or_0, the leaf must also be valid at that time.
  * 1 ok; 0 with a message for the operator in err, and x's filled fields
- * as they were. */
+ * as they were. A chain given apart from a bare leaf is remembered by
+ * its bytes' digest once its links are verified: the next leaf with the
+ * same chain bytes has only its own link to the chain verified. */
 int kk_cert_parse(kk_certificate *x, time_t now_or_0, char *err, size_t errlen);
+/* What kk_cert_parse fills (fingerprint, names, dates, key kind), from
+ * the leaf of cert alone, for bytes kk_cert_parse accepted before (a
+ * supervisor checked them; its worker only needs their description):
+ * no key is read and no link verified. 1 ok; 0 with err. */
+int kk_cert_describe(kk_certificate *x, char *err, size_t errlen);
 /* The date check of kk_cert_parse alone, on a parsed certificate: 1
  * valid at now, 0 with "expired on DATE" or "not valid before DATE". */
 int kk_cert_check_dates(const kk_certificate *x, time_t now, char *err, size_t errlen);

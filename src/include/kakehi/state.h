@@ -193,6 +193,10 @@ struct kk_state {
 	/* While a file loads: the directory its relative certificate FILEs
 	 * are in; NULL: the current directory. */
 	const char *filedir;
+	/* 1 while a text a supervisor checked applies (kk_state_load_checked,
+	 * a worker's delta): its certificates are only described
+	 * (kk_cert_describe), not checked again. */
+	int certs_checked;
 	unsigned journals;		/* open kk_journals: removed slots stay put */
 	/* NULL; in a scratch state (kk_state_load_scratch), where its object
 	 * strings and index keys live, freed whole by kk_state_free. */
@@ -254,6 +258,12 @@ void kk_journal_change(const kk_state *, const kk_journal *, size_t i, kk_change
 int kk_state_load_text(kk_state *, const char *text, size_t len, const char *source,
     char *err, size_t errlen);
 int kk_state_load_file(kk_state *, const char *path, char *err, size_t errlen);
+/* kk_state_load_text for a text whose certificates a supervisor already
+ * checked with kk_cert_parse (a worker's state and updates): each is
+ * only described, which costs a leaf's parse instead of a key's and a
+ * signature's. Never for a text from a client or a file. */
+int kk_state_load_checked(kk_state *, const char *text, size_t len, const char *source,
+    char *err, size_t errlen);
 /* The same load into a scratch state, for one that is read and dropped
  * (the target of a reload's diff): st is made empty first, its strings
  * and index keys go in one arena and its arrays and indexes are sized

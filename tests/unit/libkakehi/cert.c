@@ -2,7 +2,8 @@
 /* Tests for src/libkakehi/cert.c (kk_cert_redact too), base64.c and statecert.c, and for the
  * certificates of a state (state.c, stateprint.c, statediff.c): base64
  * vectors and refusals; kk_cert_parse on the test certificates of
- * tests/tools/kk-mkcerts and on every bad input; certificate add, replace
+ * tests/tools/kk-mkcerts and on every bad input, with its chain cache, and
+ * kk_cert_describe and kk_state_load_checked; certificate add, replace
  * and remove by files (relative to the loaded file) and by data, their
  * refusals leaving the state as it was, the index, the journal's changes
  * and undo, the print forms, lists without key bytes, and diffs. */
@@ -250,6 +251,91 @@ test_parse(void)
 	    "short ones refused");
 }
 
+/* The files named, one after the other, as one blob. */
+static kk_blob
+files(const char *first, const char *second, size_t newlines)
+{
+	kk_blob a = file(first), b = *second ? file(second) : (kk_blob){ 0, 0 };
+	kk_blob out = { malloc(a.len + b.len + newlines), a.len + b.len + newlines };
+	memcpy(out.p, a.p, a.len);
+	if (b.len) memcpy(out.p + a.len, b.p, b.len);
+	memset(out.p + a.len + b.len, '\n', newlines);
+	free(a.p);
+	free(b.p);
+	return out;
+}
+
+static int
+parse_with_chain(const char *crt, const char *key, kk_blob chain, char *err, size_t errlen)
+{
+	kk_certificate x = cert_of(crt, key, "", "");
+	int r;
+	x.chain = chain;
+	r = kk_cert_parse(&x, 0, err, errlen);
+	kk_cert_free(&x);
+	return r;
+}
+
+/* A chain is remembered by its bytes once its links are verified: the
+ * same bytes again skip that work, and nothing else may pass for them. */
+static void
+test_chain_cache(void)
+{
+	char err[KK_ERRLEN] = "";
+	int all = 1;
+	ok(parse_with_chain("a.crt", "a.key", files("inter.crt", "ca.crt", 0), err, sizeof err),
+	    "a chain up to the root links (%s)", err);
+	ok(parse_with_chain("b.crt", "b.key", files("inter.crt", "ca.crt", 0), err, sizeof err),
+	    "and again from the cache, for another leaf it signed");
+	ok(!parse_with_chain("stray.crt", "stray.key", files("inter.crt", "ca.crt", 0), err,
+	    sizeof err) && strstr(err, "the chain does not link to the leaf"),
+	    "a cached chain does not let through a leaf it did not sign: %s", err);
+	ok(!parse_with_chain("a.crt", "a.key", files("inter.crt", "other-ca.crt", 0), err,
+	    sizeof err) && strstr(err, "the chain does not link: certificate 2 of the chain"),
+	    "a chain that starts as the cached one but does not link is refused: %s", err);
+	ok(!parse_with_chain("a.crt", "a.key", files("inter.crt", "other-ca.crt", 0), err,
+	    sizeof err) && strstr(err, "the chain does not link: certificate 2"),
+	    "and refused again: a refused chain is not remembered");
+	/* More distinct chains than the cache holds: each entry replaced in
+	 * turn, and every chain still checked. */
+	for (size_t k = 1; k <= 20; k++)
+		all &= parse_with_chain("a.crt", "a.key", files("chain.crt", "", k), err, sizeof err)
+		    && !parse_with_chain("stray.crt", "stray.key", files("chain.crt", "", k), err,
+		    sizeof err);
+	ok(all, "twenty chains, each the leaves it signed and only those");
+	ok(parse_with_chain("a.crt", "a.key", files("inter.crt", "ca.crt", 0), err, sizeof err),
+	    "the first chain, replaced in the cache, checked again");
+}
+
+/* kk_cert_describe gives what kk_cert_parse gives, from the leaf alone,
+ * and checks nothing else: only for bytes kk_cert_parse accepted. */
+static void
+test_describe(void)
+{
+	static const char *const leaves[] = { "a", "a-rsa", "client", "wild", "expired" };
+	char err[KK_ERRLEN] = "", crt[32], key[32];
+	for (size_t i = 0; i < sizeof leaves / sizeof *leaves; i++) {
+		kk_certificate x, y;
+		snprintf(crt, sizeof crt, "%s.crt", leaves[i]);
+		snprintf(key, sizeof key, "%s.key", leaves[i]);
+		x = cert_of(crt, key, "", "");
+		y = cert_of(crt, "", "", "");
+		ok(kk_cert_parse(&x, 0, err, sizeof err) && kk_cert_describe(&y, err, sizeof err)
+		    && !strcmp(x.fingerprint, y.fingerprint) && x.nnames == y.nnames
+		    && !strcmp(x.names[0], y.names[0]) && x.not_before == y.not_before
+		    && x.not_after == y.not_after && x.key_kind == y.key_kind,
+		    "%s described as parsed (%s)", leaves[i], err);
+		kk_cert_free(&x);
+		kk_cert_free(&y);
+	}
+	{
+		kk_certificate x = cert_of("garbage.pem", "", "", "");
+		ok(!kk_cert_describe(&x, err, sizeof err) && strstr(err, "not a PEM certificate")
+		    && !x.nnames, "garbage is not described: %s", err);
+		kk_cert_free(&x);
+	}
+}
+
 static int
 apply_line(kk_state *st, kk_journal *j, const char *line, char *err, size_t errlen)
 {
@@ -301,6 +387,30 @@ data_line(const char *verb, const char *crt, const char *key, const char *chain)
 	free(k);
 	free(ch);
 	return s.s;
+}
+
+/* A text from a supervisor (kk_state_load_checked) has its certificates
+ * described, not checked again: a key that does not match passes there,
+ * and only there. */
+static void
+test_load_checked(void)
+{
+	char err[KK_ERRLEN] = "";
+	char *line = data_line("certificate add 127.0.0.1:443", "a.crt", "b.key", "");
+	kk_str text = KK_STR_ZERO;
+	kk_state st;
+	kk_str_catf(&text, "listener add https 127.0.0.1:443\n%s\n", line);
+	kk_state_init(&st);
+	ok(!kk_state_load_text(&st, text.s, text.len, "t", err, sizeof err)
+	    && strstr(err, "the key does not match"), "a file's mismatched key refused: %s", err);
+	ok(kk_state_load_checked(&st, text.s, text.len, "t", err, sizeof err)
+	    && st.ncertificates == 1 && st.certificates[0].nnames == 2
+	    && !strcmp(st.certificates[0].names[0], "a.test"),
+	    "a checked text is only described (%s)", err);
+	ok(!st.certs_checked, "the load leaves no trust behind");
+	kk_state_free(&st);
+	kk_str_free(&text);
+	free(line);
 }
 
 /* Replace, remove and add under journals: each change as kk_change
@@ -687,6 +797,9 @@ main(void)
 	test_base64();
 	test_redact();
 	test_parse();
+	test_chain_cache();
+	test_describe();
+	test_load_checked();
 	test_state();
 	snprintf(cmd, sizeof cmd, "rm -rf %.*s", (int)(strlen(dir) - 2), dir);
 	if (system(cmd)) return 111;
