@@ -279,8 +279,18 @@ in_word(const char *w, const char *name)
 	return name == w || (name > w && name <= w + strlen(w) && name[-1] == '=');
 }
 
-/* certificate add and replace name the operator's files, which the
- * supervisor never reads: they are read here, from the current
+/* Whether option name of v names a file read here (below). */
+static int
+names_file(const kk_verb *v, const char *name)
+{
+	if (v->def->id == KK_V_CLUSTER_ADD) return !strcmp(name, "--ca");
+	return !strcmp(name, "--cert") || !strcmp(name, "--key") || !strcmp(name, "--chain")
+	    || !strcmp(name, "--ocsp");
+}
+
+/* certificate add and replace, and cluster add's --ca, name the
+ * operator's files, which the supervisor never reads: they are read here,
+ * from the current
  * directory, and sent in the data form (each option's -data twin with
  * the bytes in base64). The verb is rebuilt from its parse into words,
  * its strings kept in store. A file that cannot be read is bad input:
@@ -300,8 +310,7 @@ certificate_words(const kk_verb *v, const char **words, unsigned n, kk_str *stor
 		char err[KK_ERRLEN];
 		kk_blob b = { 0, 0 };
 
-		if (strcmp(name, "--cert") && strcmp(name, "--key") && strcmp(name, "--chain")
-		    && strcmp(name, "--ocsp")) {
+		if (!names_file(v, name)) {
 			words[n++] = name;
 			words[n++] = value;
 			continue;
@@ -425,7 +434,8 @@ main(int argc, char **argv)
 		}
 	if (json)
 		words[nwords++] = "--json";
-	if (v.def->id == KK_V_CERTIFICATE_ADD || v.def->id == KK_V_CERTIFICATE_REPLACE)
+	if (v.def->id == KK_V_CERTIFICATE_ADD || v.def->id == KK_V_CERTIFICATE_REPLACE
+	    || (v.def->id == KK_V_CLUSTER_ADD && kk_verb_opt(&v, "--ca")))
 		nwords = certificate_words(&v, words, nwords, &store);
 	else
 		for (i = 0; i < (unsigned)argc; i++)

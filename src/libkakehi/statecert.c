@@ -118,6 +118,13 @@ take_blob(const kk_verb *v, const char *name, int required, const char *filedir,
 }
 
 int
+kk_statecert_blob(const kk_verb *v, const char *name, int required, const char *filedir,
+    kk_blob *b, char *err, size_t errlen)
+{
+	return take_blob(v, name, required, filedir, b, err, errlen);
+}
+
+int
 kk_statecert_from_verb(kk_certificate *x, const kk_verb *v, const char *filedir,
     char *err, size_t errlen)
 {

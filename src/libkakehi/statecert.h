@@ -15,5 +15,11 @@
  * zeroed. */
 int kk_statecert_from_verb(kk_certificate *x, const kk_verb *v, const char *filedir,
     char *err, size_t errlen);
+/* One file of a line, from --NAME FILE or its data form --NAME-data B64
+ * (a relative FILE is in filedir), into b (zeroed by the caller): the
+ * same reading for certificates and a cluster's --ca. Absent and not
+ * required: 1, b left empty. 1 ok; 0 with err. */
+int kk_statecert_blob(const kk_verb *v, const char *name, int required, const char *filedir,
+    kk_blob *b, char *err, size_t errlen);
 
 #endif

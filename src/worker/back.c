@@ -8,6 +8,7 @@
  * event and the connection is dropped. Reuse takes the most recently used
  * connection, the one least likely to have been closed by the backend. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -18,6 +19,7 @@
 #include "back.h"
 #include "proxyhdr.h"
 #include "stream.h"
+#include "tls.h"
 #include "worker.h"
 
 static kk_link freelist = { &freelist, &freelist };
@@ -64,9 +66,15 @@ back_new(kk_bend *bend)
 	b->grave.run = back_free;
 	b->bend = bend;
 	b->state = KK_BACK_CONNECTING;
+	if (!kk_bend_attach(bend, &b->conn)) {
+		close(fd);
+		kk_list_push(&freelist, &b->link);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (!kk_loop_add(&b->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		int e = errno;
-		close(fd);
+		kk_conn_close(&b->conn);
 		kk_list_push(&freelist, &b->link);
 		errno = e;
 		return NULL;
@@ -601,6 +609,19 @@ send_proxy(kk_back *b)
 	return 1;
 }
 
+/* The transport's start failed (a TLS handshake or its verification):
+ * a connect failure, said once per run of them (the backend is avoided
+ * after the first, kk_bend_mark_down), with the reason. */
+static void
+start_failed(kk_back *b)
+{
+	const char *why = kk_tls_failure(&b->conn);
+	if (kk_bend_is_down(b->bend, kk_now_ms))
+		return;
+	fprintf(stderr, "kakehi-worker: warning: TLS to backend %s failed: %s\n",
+	    b->bend->addr_text, why ? why : strerror(b->conn.err ? b->conn.err : ECONNABORTED));
+}
+
 static void
 back_process(kk_back *b)
 {
@@ -636,6 +657,7 @@ back_process(kk_back *b)
 		 * under the connect timer. */
 		r = kk_conn_start(&b->conn);
 		if (r < 0) {
+			start_failed(b);
 			kk_stream_back_error(s, KK_CLOSE_BACK_CONNECT);
 			return;
 		}

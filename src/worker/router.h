@@ -43,6 +43,7 @@ struct kk_rcluster {
 	 * listeners get instead of a backend, 0: none; the port of the
 	 * Location. */
 	unsigned https_redirect, https_port;
+	struct kk_tlsclient *tls;	/* --tls: its backends' context (referenced); NULL: plain */
 	kk_rbackend *b;
 	unsigned nb;
 };

@@ -72,6 +72,11 @@ struct kk_stats {
 	 * failed (an alert, a cut, no certificate to serve) and too slow
 	 * (--handshake-timeout). */
 	uint64_t tls_handshakes, tls_resumed, tls_handshake_failures, tls_handshake_timeouts;
+	/* The same to backends (--tls clusters): handshakes done, resumed,
+	 * failed, and of those failed the ones whose certificate did not
+	 * verify. */
+	uint64_t back_tls_handshakes, back_tls_resumed, back_tls_failures;
+	uint64_t back_tls_verify_failures;
 	uint64_t bytes_in, bytes_out;
 };
 extern struct kk_stats kk_stats;

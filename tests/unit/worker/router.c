@@ -11,6 +11,15 @@
 #include "tap.h"
 #include "worker/bend.c"
 #include "worker/transport.c"
+/* The TLS side of bends (--tls clusters); tlsctx.c's lookup renamed, so
+ * that router.c's can share the file. */
+#include "worker/tls.c"
+#include "worker/tlsclient.c"
+#define lookup tlsctx_lookup
+#include "worker/tlsctx.c"
+#undef lookup
+#include "worker/tlshello.c"
+#include "worker/tlskeys.c"
 #include "worker/router.c"
 
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
@@ -18,6 +27,7 @@ static unsigned long route_hsts;
 
 /* The protocol table bends name (back.c): not under test here. */
 const kk_client_ops kk_h1_client_ops;
+struct kk_stats kk_stats;
 
 static kk_router *
 build(const char *text)
