@@ -156,7 +156,7 @@ kk_tlsclient_ssl(kk_tlsclient *x, const kk_addr *addr, SSL_SESSION *session)
 	if (x->sni) {
 		ok = SSL_set_tlsext_host_name(ssl, x->sni) == 1;
 		if (x->verify)
-			ok = ok && X509_VERIFY_PARAM_set1_host(p, x->sni, 0) == 1;
+			ok = ok && X509_VERIFY_PARAM_set1_host(p, x->sni, strlen(x->sni)) == 1;
 	} else if (x->verify) {
 		/* No name given: the certificate must carry the address the
 		 * backend was reached at (an IP SAN, RFC 5280 §4.2.1.6). */
