@@ -312,7 +312,8 @@ certificate_words(const kk_verb *v, const char **words, unsigned n, kk_str *stor
 
 		if (!names_file(v, name)) {
 			words[n++] = name;
-			words[n++] = value;
+			if (value)	/* not a flag */
+				words[n++] = value;
 			continue;
 		}
 		if (!kk_cert_read_file(value, 0, &b, err, sizeof err))
