@@ -4,10 +4,11 @@
 # CA's certificate and an expired one refused with 502, counted, logged
 # with the reason, and tried on another backend; --no-verify; --sni sent
 # and checked (a name the certificate lacks fails), else the backend's IP
-# address checked (an expired certificate is tried under its own name,
-# so that the date is what fails); ALPN http/1.1; a session resumed on the next connect;
-# keep-alive reuse of a TLS back connection; a large body both ways; a
-# WebSocket tunnel to a TLS backend; and bad lines refused.
+# address checked (an expired certificate is tried under its own name, so
+# that the date is what fails); ALPN http/1.1; a session resumed on the
+# next connect; keep-alive reuse of a TLS back connection; a large body
+# both ways; a WebSocket tunnel to a TLS backend; a tcp listener's tunnel
+# to a --tls cluster; and bad lines refused.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -28,7 +29,8 @@ tlsback expired expired
 L=127.0.0.1:@PORT
 # site NAME CLUSTER-OPTIONS...: a cluster NAME routed by Host NAME.test.
 site() { _n=$1 ; shift ; echo "cluster add $_n $*" ; echo "frontend add $_n --listener $L --host $_n.test" ; }
-kw_start tlsb "listener add http $L" \
+ptcp=$(kk_free_port)
+kw_start tlsb "listener add http $L" "listener add tcp 127.0.0.1:$ptcp" \
 	"$(site good --tls --ca $c/ca.crt)" \
 	"$(site system --tls)" \
 	"$(site stray --tls --ca $c/ca.crt)" \
@@ -37,6 +39,7 @@ kw_start tlsb "listener add http $L" \
 	"$(site named --tls --ca $c/ca.crt --sni BACKEND.test)" \
 	"$(site misnamed --tls --ca $c/ca.crt --sni other.test)" \
 	"$(site retry --tls --ca $c/ca.crt)" \
+	"frontend add good --listener 127.0.0.1:$ptcp" \
 	"backend add good g1 127.0.0.1:$p_good" \
 	"backend add system s1 127.0.0.1:$p_good" \
 	"backend add stray x1 127.0.0.1:$p_stray" \
@@ -105,6 +108,11 @@ r0=$(count retries)
 out=$(get retry /)
 tap_like "$out" '^request GET / HTTP/1.1$' "a backend that fails verification is skipped for the next"
 tap_ok "... as a retry" test "$(count retries)" -gt "$r0"
+
+# A tcp listener's tunnel to a --tls cluster: the worker adds the TLS.
+out=$(kk_curl -H 'Host: good.test' "http://127.0.0.1:$ptcp/tcp" 2>&1)
+tap_like "$out" '^request GET /tcp HTTP/1.1$' \
+	"a tcp listener's connection reaches a --tls cluster's backend over TLS"
 
 # WebSocket to a TLS backend: the tunnel runs over the back connection's TLS.
 ws_python=/usr/bin/python3
