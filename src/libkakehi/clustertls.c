@@ -75,8 +75,8 @@ kk_clustertls_from_verb(kk_cluster_tls **out, const kk_verb *v, const char *file
 	if (t->ca.len) {
 		long n = count_certs(&t->ca);
 		if (n <= 0) {
-			snprintf(err, errlen, "--ca: %s", n ? "the file holds something other than "
-			    "PEM certificates (give only the CA certificates, no key)"
+			snprintf(err, errlen, "--ca: %s", n ? "the file holds something other "
+			    "than PEM certificates (give only the CA certificates, no key)"
 			    : "no PEM certificate in the file");
 			goto fail;
 		}

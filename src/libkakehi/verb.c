@@ -571,8 +571,8 @@ check_back_tls(const kk_verb *v, char *err, size_t errlen)
 	if (!kk_verb_opt(v, "--tls")) {
 		for (unsigned i = 0; i < v->nopt; i++)
 			if (v->opt[i].def > &v->def->opts[FIRST_BACK_TLS_OPT])
-				return fail(err, errlen, v->def, "%s qualifies TLS to the backends: "
-				    "give --tls too", v->opt[i].def->name);
+				return fail(err, errlen, v->def, "%s qualifies TLS to the "
+				    "backends: give --tls too", v->opt[i].def->name);
 		return 1;
 	}
 	if (kk_verb_opt(v, "--ca") && kk_verb_opt(v, "--ca-data"))

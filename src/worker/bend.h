@@ -1,7 +1,8 @@
 /* ISC license. */
 /* kk_bend: a backend server as the data plane knows it across
  * generations, keyed by its address and, for a --tls cluster's backend,
- * its TLS context (so a server reached with two settings is two bends): the pool of its connections with a
+ * its TLS context (so a server reached with two settings is two bends):
+ * the pool of its connections with a
  * free stream slot, how many connections serve requests (for
  * least-connections), and whether it recently refused connections. Router
  * snapshots name bends; a bend lives while a snapshot or a connection

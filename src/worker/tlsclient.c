@@ -91,9 +91,10 @@ context_new(const kk_cluster_tls *t, char *err, size_t errlen)
 		} else if (!SSL_CTX_load_verify_locations(x->ctx, KK_TLSCLIENT_SYSTEM_CA, NULL)) {
 			/* Not fatal: every verification then fails, each with
 			 * its reason, and this says why. */
-			fprintf(stderr, "kakehi-worker: warning: unable to read the system CA store "
-			    "%s: backends of clusters without --ca cannot be verified; install "
-			    "ca-certificates or give --ca FILE\n", KK_TLSCLIENT_SYSTEM_CA);
+			fprintf(stderr, "kakehi-worker: warning: unable to read the system CA "
+			    "store %s: backends of clusters without --ca cannot be verified; "
+			    "install ca-certificates or give --ca FILE\n",
+			    KK_TLSCLIENT_SYSTEM_CA);
 			ERR_clear_error();
 		}
 	} else

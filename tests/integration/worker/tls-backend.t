@@ -28,7 +28,11 @@ tlsback stray stray
 tlsback expired expired
 L=127.0.0.1:@PORT
 # site NAME CLUSTER-OPTIONS...: a cluster NAME routed by Host NAME.test.
-site() { _n=$1 ; shift ; echo "cluster add $_n $*" ; echo "frontend add $_n --listener $L --host $_n.test" ; }
+site() {
+	_n=$1 ; shift
+	echo "cluster add $_n $*"
+	echo "frontend add $_n --listener $L --host $_n.test"
+}
 ptcp=$(kk_free_port)
 kw_start tlsb "listener add http $L" "listener add tcp 127.0.0.1:$ptcp" \
 	"$(site good --tls --ca $c/ca.crt)" \
@@ -60,7 +64,8 @@ code() { kk_http_code -H "Host: $1.test" "http://127.0.0.1:$P/" ; }
 
 # A verified chain.
 out=$(get good /close)
-tap_like "$out" '^request GET /close HTTP/1.1$' "--ca: the backend's chain verifies, the request goes over TLS"
+tap_like "$out" '^request GET /close HTTP/1.1$' \
+	"--ca: the backend's chain verifies, the request goes over TLS"
 tap_like "$out" '^alpn http/1.1$' "ALPN http/1.1 is offered and agreed"
 tap_like "$out" '^sni -$' "no --sni: no server name sent"
 tap_like "$out" '^reused False$' "the first connection is a full handshake"
@@ -72,7 +77,8 @@ tap_ok "back-tls-resumed counts it" test "$(count back-tls-resumed)" -ge 1
 # Keep-alive: two requests of one client, one back connection.
 out=$(kk_curl -H 'Host: good.test' "http://127.0.0.1:$P/a" "http://127.0.0.1:$P/b" 2>&1)
 conns=$(printf '%s\n' "$out" | sed -n 's/^conn //p' | sort -u | wc -l)
-tap_is "$(printf '%s\n' "$out" | grep -c '^request GET /[ab] ')" 2 "keep-alive: both requests answered"
+tap_is "$(printf '%s\n' "$out" | grep -c '^request GET /[ab] ')" 2 \
+	"keep-alive: both requests answered"
 tap_is "$conns" 1 "keep-alive: the TLS back connection is reused for the second"
 
 # A body both ways, larger than a buffer and a TLS record.
@@ -106,7 +112,8 @@ tap_like "$out" '^sni backend.test$' "--sni: the name is sent (in lower case) an
 # A failed handshake is a failed connect: retried on the next backend.
 r0=$(count retries)
 out=$(get retry /)
-tap_like "$out" '^request GET / HTTP/1.1$' "a backend that fails verification is skipped for the next"
+tap_like "$out" '^request GET / HTTP/1.1$' \
+	"a backend that fails verification is skipped for the next"
 tap_ok "... as a retry" test "$(count retries)" -gt "$r0"
 
 # A tcp listener's tunnel to a --tls cluster: the worker adds the TLS.
@@ -118,7 +125,8 @@ tap_like "$out" '^request GET /tcp HTTP/1.1$' \
 ws_python=/usr/bin/python3
 if $ws_python -c 'import websockets' 2>/dev/null ; then
 	kk_spawn wsback $ws_python "$kw_dir/wsback.py" "$T/good.pem" "$c/backend.key"
-	kk_wait_for 10 test -s "$T/wsback.log" || { echo "Bail out! wsback did not start" ; exit 1 ; }
+	kk_wait_for 10 test -s "$T/wsback.log" ||
+		{ echo "Bail out! wsback did not start" ; exit 1 ; }
 	pws=$(head -n 1 "$T/wsback.log")
 	kw_start ws "listener add http $L
 cluster add ws --tls --ca $c/ca.crt

@@ -398,7 +398,8 @@ static void
 test_tls(void)
 {
 	static const char start[] =
-		"listener add http 127.0.0.1:8080\ncluster add p\ncluster add t --tls --sni x.test\n"
+		"listener add http 127.0.0.1:8080\ncluster add p\n"
+		"cluster add t --tls --sni x.test\n"
 		"frontend add p --listener 127.0.0.1:8080 --host p.test\n"
 		"frontend add t --listener 127.0.0.1:8080 --host t.test\n"
 		"backend add p p1 127.0.0.1:3001\nbackend add t t1 127.0.0.1:3001\n";
