@@ -8,7 +8,6 @@
  * event and the connection is dropped. Reuse takes the most recently used
  * connection, the one least likely to have been closed by the backend. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,7 +18,6 @@
 #include "back.h"
 #include "proxyhdr.h"
 #include "stream.h"
-#include "tls.h"
 #include "worker.h"
 
 static kk_link freelist = { &freelist, &freelist };
@@ -609,19 +607,6 @@ send_proxy(kk_back *b)
 	return 1;
 }
 
-/* The transport's start failed (a TLS handshake or its verification):
- * a connect failure, said once per run of them (the backend is avoided
- * after the first, kk_bend_mark_down), with the reason. */
-static void
-start_failed(kk_back *b)
-{
-	const char *why = kk_tls_failure(&b->conn);
-	if (kk_bend_is_down(b->bend, kk_now_ms))
-		return;
-	fprintf(stderr, "kakehi-worker: warning: TLS to backend %s failed: %s\n",
-	    b->bend->addr_text, why ? why : strerror(b->conn.err ? b->conn.err : ECONNABORTED));
-}
-
 static void
 back_process(kk_back *b)
 {
@@ -657,7 +642,7 @@ back_process(kk_back *b)
 		 * under the connect timer. */
 		r = kk_conn_start(&b->conn);
 		if (r < 0) {
-			start_failed(b);
+			kk_bend_start_failed(b->bend, &b->conn, kk_now_ms);
 			kk_stream_back_error(s, KK_CLOSE_BACK_CONNECT);
 			return;
 		}

@@ -1,6 +1,8 @@
 /* ISC license. */
 /* The registry of backends by address. Few entries, touched only when a
  * snapshot is built or a connection closes: a list is enough. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "back.h"
@@ -54,6 +56,16 @@ maybe_free(kk_bend *b)
 	if (b->tls)
 		kk_tlsclient_unref(b->tls);
 	free(b);
+}
+
+void
+kk_bend_start_failed(kk_bend *b, const kk_conn *c, uint64_t now)
+{
+	const char *why = kk_tls_failure(c);
+	if (kk_bend_is_down(b, now))
+		return;
+	fprintf(stderr, "kakehi-worker: warning: TLS to backend %s failed: %s\n", b->addr_text,
+	    why ? why : strerror(c->err ? c->err : ECONNABORTED));
 }
 
 int

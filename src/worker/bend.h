@@ -58,6 +58,9 @@ int kk_bend_attach(kk_bend *b, kk_conn *c);
 void kk_bend_put(kk_bend *);
 /* A connection to it was closed: frees the bend when nothing uses it. */
 void kk_bend_conn_gone(kk_bend *);
+/* The start (TLS handshake) of back connection c to b failed: logged
+ * with the reason, once per run of failures (before b is marked down). */
+void kk_bend_start_failed(kk_bend *b, const kk_conn *c, uint64_t now);
 /* Marks a connect failure: avoided for KK_BEND_DOWN_MS. */
 void kk_bend_mark_down(kk_bend *, uint64_t now);
 static inline int

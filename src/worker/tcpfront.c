@@ -343,8 +343,10 @@ connect_run(kk_conn *c)
 		return;
 	}
 	if ((r = kk_conn_start(c)) <= 0) {
-		if (r < 0)
+		if (r < 0) {
+			kk_bend_start_failed(tc->bend, c, kk_now_ms);
 			connect_failed(tc, KK_CLOSE_BACK_CONNECT);
+		}
 		return;
 	}
 	kk_timer_disarm(&c->timer);
