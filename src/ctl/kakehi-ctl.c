@@ -280,22 +280,24 @@ in_word(const char *w, const char *name)
 }
 
 /* Whether option name of v names an operator's file: a certificate's
- * four, an https listener's client CA. */
+ * four, an https listener's client CA, a --tls cluster's CA. */
 static int
 names_file(const kk_verb *v, const char *name)
 {
 	if (v->def->id == KK_V_LISTENER_ADD)
 		return !strcmp(name, "--client-ca");
+	if (v->def->id == KK_V_CLUSTER_ADD)
+		return !strcmp(name, "--ca");
 	return !strcmp(name, "--cert") || !strcmp(name, "--key") || !strcmp(name, "--chain")
 	    || !strcmp(name, "--ocsp");
 }
 
-/* certificate add and replace, and listener add with a client CA, name
- * the operator's files, which the supervisor never reads: they are read
- * here, from the current directory, and sent in the data form (each
- * option's -data twin with the bytes in base64). The verb is rebuilt
- * from its parse into words, its strings kept in store. A file that
- * cannot be read is bad input: 100, naming it. */
+/* certificate add and replace, listener add with a client CA and
+ * cluster add with --ca name the operator's files, which the supervisor
+ * never reads: they are read here, from the current directory, and sent
+ * in the data form (each option's -data twin with the bytes in base64).
+ * The verb is rebuilt from its parse into words, its strings kept in
+ * store. A file that cannot be read is bad input: 100, naming it. */
 static unsigned
 file_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
 {
@@ -313,7 +315,8 @@ file_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
 
 		if (!names_file(v, name)) {
 			words[n++] = name;
-			words[n++] = value;
+			if (value)	/* not a flag */
+				words[n++] = value;
 			continue;
 		}
 		if (!kk_cert_read_file(value, 0, &b, err, sizeof err))
@@ -436,7 +439,8 @@ main(int argc, char **argv)
 	if (json)
 		words[nwords++] = "--json";
 	if (v.def->id == KK_V_CERTIFICATE_ADD || v.def->id == KK_V_CERTIFICATE_REPLACE
-	    || (v.def->id == KK_V_LISTENER_ADD && kk_verb_opt(&v, "--client-ca")))
+	    || (v.def->id == KK_V_LISTENER_ADD && kk_verb_opt(&v, "--client-ca"))
+	    || (v.def->id == KK_V_CLUSTER_ADD && kk_verb_opt(&v, "--ca")))
 		nwords = file_words(&v, words, nwords, &store);
 	else
 		for (i = 0; i < (unsigned)argc; i++)

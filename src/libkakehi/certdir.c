@@ -16,8 +16,10 @@
 #include "certdir.h"
 #include "stateprint.h"
 
-/* A certificate's four files, then the client CA of a listener. */
+/* A certificate's four files, then a CA file: an https listener's client
+ * CA or a --tls cluster's CA. */
 static const char *const exts[] = { "crt", "key", "chain", "ocsp", "ca" };
+#define NEXTS (sizeof exts / sizeof *exts)
 
 static int
 write_all(int fd, const unsigned char *p, size_t len)
@@ -67,7 +69,7 @@ fail:
 	return 0;
 }
 
-/* Whether name is one kk_stateprint_cert_file makes: 64 hex digits, an
+/* Whether name is one kk_stateprint_cert_file or _ca_file makes: 64 hex digits, an
  * optional -N, then one of the extensions. Files of any other name in
  * the directory are the operator's, and stay. */
 static int
@@ -85,7 +87,7 @@ ours(const char *name)
 		for (const char *p = name + 65; p < dot; p++)
 			if (*p < '0' || *p > '9') return 0;
 	}
-	for (i = 0; i < sizeof exts / sizeof *exts; i++)
+	for (i = 0; i < NEXTS; i++)
 		if (!strcmp(dot + 1, exts[i])) return 1;
 	return 0;
 }
@@ -155,6 +157,8 @@ kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
 	for (i = 0; i < st->ncertificates; i++) live += !!st->certificates[i].listener;
 	for (i = 0; i < st->nlisteners; i++)
 		live += st->listeners[i].tls && st->listeners[i].tls->client_ca.len;
+	for (i = 0; i < st->nclusters; i++)
+		live += st->clusters[i].id && st->clusters[i].tls && st->clusters[i].tls->ca.len;
 	if (!kk_str_catf(&dir, "%s.certs", path)
 	    || !kk_str_catf(rel, "%s.certs", slash ? slash + 1 : path)) {
 		snprintf(err, errlen, "unable to save state to %s: out of memory", path);
@@ -190,6 +194,19 @@ kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
 	}
 	for (i = 0; i < st->nlisteners; i++)
 		if (!save_client_ca(dfd, &st->listeners[i], &names, &what)) goto fail;
+	for (i = 0; i < st->nclusters; i++) {
+		const kk_cluster_tls *t = st->clusters[i].tls;
+		if (!st->clusters[i].id || !t || !t->ca.len) continue;
+		kk_str_reset(&name);
+		if (!kk_stateprint_ca_file(&name, t, ".")
+		    || !kk_str_catb(&names, name.s + 2, name.len - 1)) {
+			errno = ENOMEM;
+			what = "list the files of";
+			goto fail;
+		}
+		what = "write a CA file in";
+		if (!write_file(dfd, name.s + 2, &t->ca)) goto fail;
+	}
 	what = "remove the files of removed certificates from";
 	if (!remove_stale(dfd, &names)) goto fail;
 	what = "sync";

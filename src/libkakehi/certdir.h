@@ -7,7 +7,8 @@
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 
-/* Writes the files of st's certificates into the directory path.certs
+/* Writes the files of st's certificates and of its --tls clusters' CAs
+ * (kk_stateprint_ca_file) into the directory path.certs
  * (made mode 0700), each file mode 0600 and atomic (temporary file,
  * fsync, rename), then syncs the directory and removes the files of
  * certificates it no longer holds. rel gets the directory's name

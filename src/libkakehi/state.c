@@ -26,6 +26,7 @@
 #include "lines.h"
 #include "setting.h"
 #include "statecert.h"
+#include "clustertls.h"
 #include "statekey.h"
 #include "stateprint.h"
 
@@ -119,6 +120,7 @@ kk_state_free(kk_state *st)
 	/* A scratch state's strings go with its arena, at once. */
 	for (i = 0; i < st->nlisteners; i++) free_listener(st, &st->listeners[i]);
 	for (i = 0; !st->arena && i < st->nclusters; i++) free(st->clusters[i].id);
+	for (i = 0; i < st->nclusters; i++) kk_clustertls_free(st->clusters[i].tls);
 	for (i = 0; !st->arena && i < st->nfrontends; i++) free_frontend(st, &st->frontends[i]);
 	for (i = 0; !st->arena && i < st->nbackends; i++) free_backend(st, &st->backends[i]);
 	/* Removed slots are all zero: freeing them is a no-op. */
@@ -482,6 +484,7 @@ copy_objects(kk_state *st, const kk_state *src)
 		if (!src->clusters[i].id) continue;
 		*c = src->clusters[i];
 		c->id = dup_opt(st, c->id, &ok);
+		if (!kk_clustertls_copy(&c->tls, src->clusters[i].tls)) ok = 0;
 		st->nclusters++;
 		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
 	}
@@ -817,12 +820,20 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 		c.https_redirect = (unsigned)code;
 		c.https_port = (unsigned)port;
 	}
+	if (kk_verb_opt(v, "--tls")) {
+		char msg[KK_ERRLEN];
+		if (!kk_clustertls_from_verb(&c.tls, v, st->filedir, msg, sizeof msg)) {
+			snprintf(err, errlen, "cluster add: cluster \"%s\": %s", v->pos[0], msg);
+			return 0;
+		}
+	}
 	c.id = dup_opt(st, v->pos[0], &ok);
 	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)
 	    || !entry_key(e, c.id, strlen(c.id))
 	    || !claim(&st->cindex, c.id, strlen(c.id), st->nclusters, e ? &e->revived : 0)) {
 		if (e) free(e->key);
 		free_str(st, c.id);
+		kk_clustertls_free(c.tls);
 		return nomem(err, errlen, v);
 	}
 	if (e) e->slot = st->nclusters;
@@ -867,6 +878,7 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 		e->u.c = *c;
 	} else {
 		free_str(st, c->id);
+		kk_clustertls_free(c->tls);
 	}
 	memset(c, 0, sizeof *c);
 	st->dclusters++;
@@ -1570,6 +1582,7 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_CLUSTER_ADD:
 		reindex(&st->cindex, e, GONE);
 		free_str(st, st->clusters[--st->nclusters].id);
+		kk_clustertls_free(st->clusters[st->nclusters].tls);
 		break;
 	case KK_V_CLUSTER_REMOVE:
 		st->clusters[e->slot] = e->u.c;
@@ -1636,7 +1649,11 @@ commit_entry(kk_state *st, struct kk_journal_entry *e)
 	switch (e->id) {
 	case KK_V_SET: kk_setting_free(&e->u.set); break;
 	case KK_V_LISTENER_REMOVE: free_listener(st, &e->u.l); ix = &st->lindex; break;
-	case KK_V_CLUSTER_REMOVE: free_str(st, e->u.c.id); ix = &st->cindex; break;
+	case KK_V_CLUSTER_REMOVE:
+		free_str(st, e->u.c.id);
+		kk_clustertls_free(e->u.c.tls);
+		ix = &st->cindex;
+		break;
 	case KK_V_FRONTEND_REMOVE: free_frontend(st, &e->u.f); ix = &st->findex; break;
 	case KK_V_BACKEND_REMOVE: free_backend(st, &e->u.b); ix = &st->bindex; break;
 	case KK_V_CERTIFICATE_REMOVE:
@@ -1844,6 +1861,7 @@ scratch_clear(kk_state *st)
 	kk_index_clear(&st->bindex);
 	kk_index_clear(&st->xindex);
 	for (size_t i = 0; i < st->nlisteners; i++) free_listener(st, &st->listeners[i]);
+	for (size_t i = 0; i < st->nclusters; i++) kk_clustertls_free(st->clusters[i].tls);
 	/* Certificates are on the heap, keys wiped as they go. */
 	for (size_t i = 0; i < st->ncertificates; i++) kk_cert_free(&st->certificates[i]);
 	kk_arena_reset(st->arena);

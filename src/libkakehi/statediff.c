@@ -18,6 +18,7 @@
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include "setting.h"
+#include "clustertls.h"
 #include "stateprint.h"
 
 struct diff {
@@ -139,7 +140,8 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	if (!(a = cluster_from(d->from, hint)) || strcmp(a->id, b->id))
 		a = kk_state_cluster(d->from, b->id);
 	if (!a || a->lb != b->lb || a->send_proxy != b->send_proxy
-	    || a->https_redirect != b->https_redirect || a->https_port != b->https_port)
+	    || a->https_redirect != b->https_redirect || a->https_port != b->https_port
+	    || !kk_clustertls_same(a->tls, b->tls))
 		return -1;
 	return a - d->from->clusters;
 }

@@ -145,7 +145,35 @@ kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
 }
 
 int
-kk_stateprint_cluster(kk_str *out, const kk_cluster *c, const char *action)
+kk_stateprint_ca_file(kk_str *out, const kk_cluster_tls *t, const char *certdir)
+{
+	return kk_str_catf(out, "%s/%s.ca", certdir, t->ca_hash);
+}
+
+/* A --tls cluster's options; the CA in the data form, or naming its file
+ * in certdir (KK_CERT_FILES). A CA is public: state dump shows its data. */
+static int
+cat_back_tls(kk_str *out, const kk_cluster_tls *t, enum kk_cert_form form,
+    const char *certdir)
+{
+	kk_str name = KK_STR_ZERO;
+	int ok;
+	if (!t) return 1;
+	if (!kk_str_cats(out, " --tls")) return 0;
+	if (t->ca.len && form != KK_CERT_FILES
+	    && (!kk_str_cats(out, " --ca-data ") || !kk_base64_encode(out, t->ca.p, t->ca.len)))
+		return 0;
+	if (t->ca.len && form == KK_CERT_FILES) {
+		ok = kk_stateprint_ca_file(&name, t, certdir) && cat_opt(out, "--ca", name.s);
+		kk_str_free(&name);
+		if (!ok) return 0;
+	}
+	return cat_opt(out, "--sni", t->sni) && (t->verify || kk_str_cats(out, " --no-verify"));
+}
+
+static int
+print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert_form form,
+    const char *certdir)
 {
 	if (!kk_str_catf(out, "cluster %s ", action) || !kk_str_catword(out, c->id)) return 0;
 	if (strcmp(action, "add")) return 1;
@@ -154,7 +182,14 @@ kk_stateprint_cluster(kk_str *out, const kk_cluster *c, const char *action)
 	    && (!c->https_redirect || kk_str_catf(out, " --https-redirect %u",
 		c->https_redirect))
 	    && (!c->https_redirect || c->https_port == KK_DEFAULT_HTTPS_PORT
-		|| kk_str_catf(out, " --https-port %u", c->https_port));
+		|| kk_str_catf(out, " --https-port %u", c->https_port))
+	    && cat_back_tls(out, c->tls, form, certdir);
+}
+
+int
+kk_stateprint_cluster(kk_str *out, const kk_cluster *c, const char *action)
+{
+	return print_cluster(out, c, action, KK_CERT_DATA, 0);
 }
 
 int
@@ -291,8 +326,8 @@ kk_state_print_form(const kk_state *st, enum kk_cert_form form, const char *cert
 			return 0;
 	/* Removed slots (NULL) are skipped: see state.h. */
 	for (i = 0; i < st->nclusters; i++)
-		if (st->clusters[i].id && (!kk_stateprint_cluster(out, &st->clusters[i], "add")
-		    || !kk_str_cats(out, "\n")))
+		if (st->clusters[i].id && (!print_cluster(out, &st->clusters[i], "add", form,
+		    certdir) || !kk_str_cats(out, "\n")))
 			return 0;
 	for (i = 0; i < st->nfrontends; i++)
 		if (st->frontends[i].cluster && (!kk_stateprint_frontend(out, &st->frontends[i],
@@ -439,6 +474,10 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	    && json_str(out, "send-proxy", kk_send_proxy_names[c->send_proxy], 0)
 	    && (!c->https_redirect || (json_num(out, "https-redirect", c->https_redirect)
 		&& json_num(out, "https-port", c->https_port)))
+	    && (!c->tls || (kk_str_cats(out, ",\"tls\":{")
+		&& json_str(out, "ca", c->tls->ca.len ? c->tls->ca_hash : 0, 1)
+		&& json_str(out, "sni", c->tls->sni, 0)
+		&& json_bool(out, "verify", c->tls->verify) && kk_str_cats(out, "}")))
 	    && kk_str_cats(out, "}");
 }
 

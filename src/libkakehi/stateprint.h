@@ -44,6 +44,9 @@ int kk_stateprint_certificate(kk_str *, const kk_certificate *, const char *acti
  * several listeners, with another chain). */
 int kk_stateprint_cert_file(kk_str *, const kk_state *, const kk_certificate *,
     const char *certdir, const char *ext);
+/* "CERTDIR/HASH.ca", the file a saved --tls cluster's CA goes in: HASH
+ * the SHA-256 of its bytes, so clusters that trust the same CA share it. */
+int kk_stateprint_ca_file(kk_str *, const kk_cluster_tls *, const char *certdir);
 /* The live backends' slots grouped by cluster, clusters in state order,
  * each cluster's backends in state order (their round-robin order): the
  * printed order, which a diff must reach. *n gets the count; the caller

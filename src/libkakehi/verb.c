@@ -97,8 +97,23 @@ static const kk_opt_def opts_cluster_add[] = {
 	    "answer requests arriving on plain http listeners with this redirect to https" },
 	{ "--https-port", KK_OPT_UINT, 0, 1, 65535,
 	    "the port of the https redirect's target, default 443" },
+	/* TLS to the backends, from here on. */
+	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
+	    "connect to the backends over TLS, verifying their certificates" },
+	{ "--ca", KK_OPT_STRING, 0, 0, 0,
+	    "--tls: PEM file of the CA certificates the backends' chains lead to; default "
+	    "the system store (/etc/ssl/certs)" },
+	{ "--ca-data", KK_OPT_STRING, 0, 0, 0, "the --ca file's bytes in base64" },
+	{ "--sni", KK_OPT_STRING, 0, 0, 0,
+	    "--tls: server name sent, and the name the certificate must carry; default "
+	    "none sent, the backend's IP address checked" },
+	{ "--no-verify", KK_OPT_FLAG, 0, 0, 0,
+	    "--tls: accept any certificate the backends show (no authentication)" },
 	{ 0 }
 };
+
+/* Where the backend TLS options start in opts_cluster_add. */
+#define FIRST_BACK_TLS_OPT 4
 
 /* frontend add's; frontend remove takes them from the second on, as
  * --hsts is an attribute, not part of the identity a removal names. */
@@ -176,7 +191,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "list listeners", opts_none },
 	{ KK_V_CLUSTER_ADD, "cluster", "add", 1, 1, MC,
 	    "ID [--lb round-robin|random|least-connections] [--send-proxy v1|v2] "
-	    "[--https-redirect 301|308 [--https-port PORT]]",
+	    "[--https-redirect 301|308 [--https-port PORT]] "
+	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
 	    "remove a cluster (its frontends and backends first)", opts_none },
@@ -580,12 +596,37 @@ check_listener_remove(const kk_verb *v, char *err, size_t errlen)
 	return check_addr(v->def, "listener address", v->pos[0], err, errlen);
 }
 
+/* The options that qualify --tls, which they need. */
+static int
+check_back_tls(const kk_verb *v, char *err, size_t errlen)
+{
+	const char *sni = kk_verb_opt(v, "--sni");
+	int ca = kk_verb_opt(v, "--ca") || kk_verb_opt(v, "--ca-data");
+	if (!kk_verb_opt(v, "--tls")) {
+		for (unsigned i = 0; i < v->nopt; i++)
+			if (v->opt[i].def > &v->def->opts[FIRST_BACK_TLS_OPT])
+				return fail(err, errlen, v->def, "%s qualifies TLS to the "
+				    "backends: give --tls too", v->opt[i].def->name);
+		return 1;
+	}
+	if (kk_verb_opt(v, "--ca") && kk_verb_opt(v, "--ca-data"))
+		return fail(err, errlen, v->def, "give --ca FILE or --ca-data B64, not both");
+	if (ca && kk_verb_opt(v, "--no-verify"))
+		return fail(err, errlen, v->def, "--no-verify checks no certificate, so --ca "
+		    "would mean nothing: give one or the other");
+	if (sni && strchr(sni, '*'))
+		return fail(err, errlen, v->def, "--sni \"%s\" is a wildcard: name the one "
+		    "server the backends answer for", sni);
+	return !sni || check_host(v->def, "--sni", sni, err, errlen);
+}
+
 static int
 check_cluster(const kk_verb *v, char *err, size_t errlen)
 {
 	if (kk_verb_opt(v, "--https-port") && !kk_verb_opt(v, "--https-redirect"))
 		return fail(err, errlen, v->def, "--https-port is the port of the redirect: "
 		    "give --https-redirect 301|308 too");
+	if (!check_back_tls(v, err, errlen)) return 0;
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 

@@ -64,9 +64,15 @@ back_new(kk_bend *bend)
 	b->grave.run = back_free;
 	b->bend = bend;
 	b->state = KK_BACK_CONNECTING;
+	if (!kk_bend_attach(bend, &b->conn)) {
+		close(fd);
+		kk_list_push(&freelist, &b->link);
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (!kk_loop_add(&b->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		int e = errno;
-		close(fd);
+		kk_conn_close(&b->conn);
 		kk_list_push(&freelist, &b->link);
 		errno = e;
 		return NULL;
@@ -636,6 +642,7 @@ back_process(kk_back *b)
 		 * under the connect timer. */
 		r = kk_conn_start(&b->conn);
 		if (r < 0) {
+			kk_bend_start_failed(b->bend, &b->conn, kk_now_ms);
 			kk_stream_back_error(s, KK_CLOSE_BACK_CONNECT);
 			return;
 		}

@@ -1,6 +1,8 @@
 /* ISC license. */
 /* kk_bend: a backend server as the data plane knows it across
- * generations, keyed by its address: the pool of its connections with a
+ * generations, keyed by its address and, for a --tls cluster's backend,
+ * its TLS context (so a server reached with two settings is two bends):
+ * the pool of its connections with a
  * free stream slot, how many connections serve requests (for
  * least-connections), and whether it recently refused connections. Router
  * snapshots name bends; a bend lives while a snapshot or a connection
@@ -9,9 +11,13 @@
 #define KK_WORKER_BEND_H
 
 #include <stdint.h>
+#include <openssl/ssl.h>
 #include <kakehi/addr.h>
+#include "conn.h"
 #include "list.h"
 #include "transport.h"
+
+struct kk_tlsclient;
 
 /* How long a backend that failed to connect is avoided. */
 #define KK_BEND_DOWN_MS 1500
@@ -26,6 +32,11 @@ struct kk_bend {
 	char addr_text[KK_ADDR_FMTLEN];
 	kk_addr addr;
 	const kk_transport *tp;	/* what back connections to it move bytes with */
+	struct kk_tlsclient *tls;	/* referenced; NULL: plain */
+	/* The last TLS session it gave, offered on the next connect. One
+	 * is enough: connects to one server follow each other, and each
+	 * handshake brings a fresh one. */
+	SSL_SESSION *session;
 	/* The protocol its back connections speak, as a stream's back
 	 * endpoint (stream.h). */
 	const struct kk_client_ops *proto;
@@ -37,12 +48,19 @@ struct kk_bend {
 	uint64_t connect_failures;
 };
 
-/* The bend for addr, created when new; takes a reference. NULL: ENOMEM. */
-kk_bend *kk_bend_get(const char *addr_text, const kk_addr *addr);
+/* The bend for addr reached with TLS context tls (NULL: plain), created
+ * when new; takes a reference. NULL: ENOMEM. */
+kk_bend *kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls);
+/* Gives a back connection c to b, its transport b->tp, what that
+ * transport needs (a TLS object offering b's session). 1 ok; 0 ENOMEM. */
+int kk_bend_attach(kk_bend *b, kk_conn *c);
 /* Drops a snapshot's reference. */
 void kk_bend_put(kk_bend *);
 /* A connection to it was closed: frees the bend when nothing uses it. */
 void kk_bend_conn_gone(kk_bend *);
+/* The start (TLS handshake) of back connection c to b failed: logged
+ * with the reason, once per run of failures (before b is marked down). */
+void kk_bend_start_failed(kk_bend *b, const kk_conn *c, uint64_t now);
 /* Marks a connect failure: avoided for KK_BEND_DOWN_MS. */
 void kk_bend_mark_down(kk_bend *, uint64_t now);
 static inline int

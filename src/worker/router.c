@@ -12,10 +12,12 @@
  * per change, and a tree needs ordered keys and rebalancing; the trie
  * needs neither. Lookups cost one probe per 4 bits of hash that tell
  * keys apart: 5 nodes at 100 000 hosts. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <kakehi/index.h>
 #include "router.h"
+#include "tlsclient.h"
 
 #define TBITS 4
 #define TFAN (1u << TBITS)
@@ -87,6 +89,8 @@ val_free(tleaf *lf)
 		unsigned i;
 		for (i = 0; i < c->nb; i++)
 			kk_bend_put(c->b[i].bend);
+		if (c->tls)
+			kk_tlsclient_unref(c->tls);
 	}
 	free(lf->val);
 }
@@ -379,6 +383,8 @@ cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes,
 		return NULL;
 	if (like)
 		*c = *like;
+	if (like && c->tls)	/* a copy of a cluster: one more holder */
+		kk_tlsclient_ref(c->tls);
 	c->b = (kk_rbackend *)(c + 1);
 	c->nb = 0;
 	c->id = memcpy((char *)(c->b + nb), id, idl);
@@ -632,6 +638,18 @@ out:
 	return ok;
 }
 
+/* The TLS context of a --tls cluster's backends; NULL when the library
+ * cannot make one (no memory), which fails the snapshot. */
+static struct kk_tlsclient *
+tls_context(const kk_cluster_tls *t)
+{
+	char err[256];
+	struct kk_tlsclient *x = kk_tlsclient_get(t, err, sizeof err);
+	if (!x)
+		fprintf(stderr, "kakehi-worker: warning: %s\n", err);
+	return x;
+}
+
 /* The clusters and their backends, each cluster in one block sized from
  * the state's counts; one pass over the backends fills them in state
  * order, which is the round-robin order. */
@@ -665,6 +683,8 @@ build_clusters(kk_router *r, const kk_state *st)
 		if (!(rc_of[i] = cluster_new(&zero_c, sc->id, (unsigned)sc->nbackends, sbytes[i],
 		    &str[i])))
 			goto out;
+		if (sc->tls && !(rc_of[i]->tls = tls_context(sc->tls)))
+			goto out;
 	}
 	for (i = 0; i < st->nbackends; i++) {
 		const kk_backend *sb = &st->backends[i];
@@ -677,7 +697,7 @@ build_clusters(kk_router *r, const kk_state *st)
 		if (!(sc = kk_state_cluster(st, sb->cluster)))	/* the state has it */
 			goto out;
 		k = (size_t)(sc - st->clusters);
-		if (!(bend = kk_bend_get(sb->addr_text, &sb->addr)))
+		if (!(bend = kk_bend_get(sb->addr_text, &sb->addr, rc_of[k]->tls)))
 			goto out;
 		like.weight = sb->weight;
 		like.backup = sb->backup;
@@ -772,7 +792,7 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 	}
 	if (add) {
 		kk_rbackend like;
-		kk_bend *bend = kk_bend_get(add->addr_text, &add->addr);
+		kk_bend *bend = kk_bend_get(add->addr_text, &add->addr, c->tls);
 		memset(&like, 0, sizeof like);
 		like.weight = add->weight;
 		like.backup = add->backup;
@@ -806,8 +826,13 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	like.send_proxy = sc->send_proxy;
 	like.https_redirect = sc->https_redirect;
 	like.https_port = sc->https_port;
-	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)) || !(lf = cluster_leaf(c))
-	    || !root_put(&r->clusters, lf, 0))
+	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)))
+		return 0;
+	if (sc->tls && !(c->tls = tls_context(sc->tls))) {
+		free(c);
+		return 0;
+	}
+	if (!(lf = cluster_leaf(c)) || !root_put(&r->clusters, lf, 0))
 		return 0;
 	r->nc++;
 	return 1;

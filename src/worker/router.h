@@ -43,6 +43,8 @@ struct kk_rcluster {
 	 * listeners get instead of a backend, 0: none; the port of the
 	 * Location. */
 	unsigned https_redirect, https_port;
+	/* --tls: its backends' TLS context (referenced); NULL: plain. */
+	struct kk_tlsclient *tls;
 	kk_rbackend *b;
 	unsigned nb;
 };

@@ -72,6 +72,12 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.tls_handshake_timeouts);
 	ok &= kk_str_catf(out, "tls-client-cert-refused %llu\n",
 	    (unsigned long long)kk_stats.tls_client_cert_refused);
+	ok &= kk_str_catf(out, "back-tls-handshakes %llu\nback-tls-resumed %llu\n"
+	    "back-tls-failures %llu\nback-tls-verify-failures %llu\n",
+	    (unsigned long long)kk_stats.back_tls_handshakes,
+	    (unsigned long long)kk_stats.back_tls_resumed,
+	    (unsigned long long)kk_stats.back_tls_failures,
+	    (unsigned long long)kk_stats.back_tls_verify_failures);
 	for (i = 1; i < KK_H1_E_COUNT; i++)
 		ok &= kk_str_catf(out, "errors-%s %llu\n", kk_h1_err_name((int)i),
 		    (unsigned long long)kk_stats.refused[i]);

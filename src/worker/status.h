@@ -101,6 +101,11 @@ struct kk_stats {
 	/* Of the failures, those refused for the client certificate: none
 	 * where the listener requires one, or one that does not verify. */
 	uint64_t tls_client_cert_refused;
+	/* The same to backends (--tls clusters): handshakes done, resumed,
+	 * failed, and of those failed the ones whose certificate did not
+	 * verify. */
+	uint64_t back_tls_handshakes, back_tls_resumed, back_tls_failures;
+	uint64_t back_tls_verify_failures;
 	uint64_t bytes_in, bytes_out;
 };
 extern struct kk_stats kk_stats;

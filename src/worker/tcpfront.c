@@ -190,9 +190,14 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 		memset(&tc->back, 0, sizeof tc->back);
 		tc->proxy_sent = 0;
 		kk_conn_init(&tc->back, fd, KK_IO_BACK, rb->bend->tp, &connecting, tc);
-		if (!kk_loop_add(&tc->back.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		if (!kk_bend_attach(rb->bend, &tc->back)) {
 			close(fd);
 			tc->back.io.fd = -1;
+			tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_DONE);
+			return 0;
+		}
+		if (!kk_loop_add(&tc->back.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+			tc->back.tp->close(&tc->back);
 			tcp_close(tc, KK_CLOSE_NOMEM, KK_CLOSE_BACK_DONE);
 			return 0;
 		}
@@ -338,8 +343,10 @@ connect_run(kk_conn *c)
 		return;
 	}
 	if ((r = kk_conn_start(c)) <= 0) {
-		if (r < 0)
+		if (r < 0) {
+			kk_bend_start_failed(tc->bend, c, kk_now_ms);
 			connect_failed(tc, KK_CLOSE_BACK_CONNECT);
+		}
 		return;
 	}
 	kk_timer_disarm(&c->timer);

@@ -27,11 +27,13 @@
 #include "status.h"
 #include "tls.h"
 #include "tlspeer.h"
+#include "tlsclient.h"
 
 #define TLS_F_FATAL 0x1		/* the library failed: no close_notify */
 #define TLS_F_EOF 0x2		/* the end was met after bytes: next read says 0 */
 #define TLS_F_ERROR 0x4		/* an error was met after bytes: next call says err */
 #define TLS_F_PEER 0x8		/* subject holds the client certificate's, if any */
+#define TLS_F_CLIENT 0x10	/* a back connection: connecting, counted apart */
 
 typedef struct kk_tls kk_tls;
 struct kk_tls {
@@ -41,6 +43,10 @@ struct kk_tls {
 	unsigned flags;		/* TLS_F_* */
 	int err;		/* errno kept with TLS_F_ERROR */
 	char *subject;		/* kk_tlspeer_subject, made at the first request */
+	/* Client: where the session to offer next time is kept (its bend's
+	 * slot, which outlives the connection); a new one replaces it. */
+	SSL_SESSION **resume;
+	const char *failure;	/* why the handshake failed (static text); NULL: errno */
 };
 static kk_link tls_free = { &tls_free, &tls_free };
 
@@ -50,17 +56,17 @@ tls_of(const kk_conn *c)
 	return c->tpc;
 }
 
-int
-kk_tls_attach(kk_conn *c, kk_tlsctx *x)
+/* Gives c the state of ssl (taken: freed on failure). NULL: ENOMEM. */
+static kk_tls *
+attach(kk_conn *c, SSL *ssl)
 {
 	kk_link *l = kk_list_first(&tls_free);
 	kk_tls *t;
-	SSL *ssl = kk_tlsctx_ssl(x);
 	if (!ssl || !SSL_set_fd(ssl, c->io.fd)) {
 		if (ssl)
 			SSL_free(ssl);
 		errno = ENOMEM;
-		return 0;
+		return NULL;
 	}
 	if (l) {
 		kk_list_unlink(l);
@@ -68,14 +74,67 @@ kk_tls_attach(kk_conn *c, kk_tlsctx *x)
 	} else if (!(t = malloc(sizeof *t))) {
 		SSL_free(ssl);
 		errno = ENOMEM;
-		return 0;
+		return NULL;
 	}
 	memset(t, 0, sizeof *t);
-	SSL_set_accept_state(ssl);
 	t->ssl = ssl;
 	SSL_set_app_data(ssl, t);
 	c->tpc = t;
+	return t;
+}
+
+int
+kk_tls_attach(kk_conn *c, kk_tlsctx *x)
+{
+	kk_tls *t = attach(c, kk_tlsctx_ssl(x));
+	if (!t)
+		return 0;
+	SSL_set_accept_state(t->ssl);
 	return 1;
+}
+
+int
+kk_tls_attach_client(kk_conn *c, kk_tlsclient *x, const kk_addr *addr,
+    SSL_SESSION **resume)
+{
+	kk_tls *t = attach(c, kk_tlsclient_ssl(x, addr, *resume));
+	if (!t)
+		return 0;
+	SSL_set_connect_state(t->ssl);
+	t->flags |= TLS_F_CLIENT;
+	t->resume = resume;
+	return 1;
+}
+
+/* A session the backend gave (at the end of a TLS 1.2 handshake, in a
+ * ticket after a TLS 1.3 one): kept in the connection's slot for the next
+ * connect, in place of the one before. */
+static int
+on_new_session(SSL *ssl, SSL_SESSION *s)
+{
+	kk_tls *t = SSL_get_app_data(ssl);
+	if (!t || !t->resume)
+		return 0;
+	if (*t->resume)
+		SSL_SESSION_free(*t->resume);
+	*t->resume = s;
+	return 1;
+}
+
+void
+kk_tls_client_hook(SSL_CTX *ctx)
+{
+	/* Sessions are kept per backend (the slot), not in the context's
+	 * own cache, which knows no backend. */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT |
+	    SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx, on_new_session);
+}
+
+const char *
+kk_tls_failure(const kk_conn *c)
+{
+	return c->tp == &kk_transport_tls && c->tpc ? tls_of(c)->failure : NULL;
 }
 
 const kk_tlscert *
@@ -171,10 +230,30 @@ kept(kk_tls *t, ssize_t *r)
 	return 0;
 }
 
+/* A handshake to a backend failed: counted, with its reason kept for
+ * the log (back.c). Its session, if one was offered, is not offered
+ * again. */
+static void
+client_failed(kk_tls *t, unsigned long lib)
+{
+	long v = SSL_get_verify_result(t->ssl);
+	kk_stats.back_tls_failures++;
+	if (v != X509_V_OK) {
+		kk_stats.back_tls_verify_failures++;
+		t->failure = X509_verify_cert_error_string(v);
+	} else if (lib)
+		t->failure = ERR_reason_error_string(lib);
+	if (*t->resume) {
+		SSL_SESSION_free(*t->resume);
+		*t->resume = NULL;
+	}
+}
+
 static int
 tls_start(kk_conn *c)
 {
 	kk_tls *t = tls_of(c);
+	unsigned long lib;
 	int r, refused, w = SSL_want(t->ssl);
 	/* Still waiting on what the last turn waited on: no call. */
 	if ((w == SSL_READING && !(c->flags & KK_CONN_F_READABLE)) ||
@@ -183,19 +262,29 @@ tls_start(kk_conn *c)
 	errno = 0;
 	r = SSL_do_handshake(t->ssl);
 	if (r == 1) {
+		if (t->flags & TLS_F_CLIENT) {
+			kk_stats.back_tls_handshakes++;
+			kk_stats.back_tls_resumed += SSL_session_reused(t->ssl) != 0;
+			return 1;
+		}
 		kk_stats.tls_handshakes++;
 		if (SSL_session_reused(t->ssl))
 			kk_stats.tls_resumed++;
 		return 1;
 	}
+	lib = ERR_peek_error();
 	refused = kk_tlspeer_refused(t->ssl);
 	if (failed(t, r, 0) < 0 && errno == EAGAIN) {
 		c->flags &= ~(SSL_want(t->ssl) == SSL_WRITING ? KK_CONN_F_WRITABLE :
 		    KK_CONN_F_READABLE);
 		return 0;
 	}
-	kk_stats.tls_handshake_failures++;
-	kk_stats.tls_client_cert_refused += (unsigned)refused;
+	if (t->flags & TLS_F_CLIENT)
+		client_failed(t, lib);
+	else {
+		kk_stats.tls_handshake_failures++;
+		kk_stats.tls_client_cert_refused += (unsigned)refused;
+	}
 	t->flags |= TLS_F_FATAL;
 	if (!errno || errno == EPIPE)
 		errno = ECONNABORTED;

@@ -8,14 +8,28 @@
 #ifndef KK_WORKER_TLS_H
 #define KK_WORKER_TLS_H
 
+#include <kakehi/addr.h>
 #include "conn.h"
 #include "tlsctx.h"
+
+struct kk_tlsclient;
 
 extern const kk_transport kk_transport_tls;
 
 /* Gives c (its fd set, its transport kk_transport_tls) a TLS object of
  * listener context x, accepting. 1 ok; 0 ENOMEM, c untouched. */
 int kk_tls_attach(kk_conn *c, kk_tlsctx *x);
+/* The same for a back connection c to addr, connecting with context x
+ * (tlsclient.h), offering the session in *resume and keeping the ones the
+ * backend gives there (the slot must outlive c). 1 ok; 0 ENOMEM, c
+ * untouched. */
+int kk_tls_attach_client(kk_conn *c, struct kk_tlsclient *x, const kk_addr *addr,
+    SSL_SESSION **resume);
+/* Sets the session callbacks of a client context (tlsclient.c). */
+void kk_tls_client_hook(SSL_CTX *ctx);
+/* Why c's handshake to a backend failed: the certificate verification's
+ * reason or the library's, static text; NULL when unknown (c->err then). */
+const char *kk_tls_failure(const kk_conn *c);
 /* The certificate served on c, NULL before the ClientHello picked it or
  * when c is not TLS. */
 const kk_tlscert *kk_tls_served(const kk_conn *c);

@@ -113,6 +113,7 @@ struct kk_cluster {
 	 * listeners to https://HOST[:https_port]; 0: proxied as they come. */
 	unsigned https_redirect;
 	unsigned https_port;		/* default 443 */
+	struct kk_cluster_tls *tls;	/* --tls: TLS to its backends; NULL: plain */
 };
 
 /* A frontend of an http listener matches host, path and method, and
@@ -150,6 +151,18 @@ struct kk_backend {
  * state save writes back); kk_cert_parse (cert.h) fills the rest from
  * them. The key is wiped when the certificate is freed. */
 enum kk_key_kind { KK_KEY_RSA = 0, KK_KEY_EC, KK_KEY_OTHER };
+
+/* How a --tls cluster talks to its backends; on the heap even in a
+ * scratch state, like a listener's TLS policy. The CA file crosses as
+ * its bytes, as certificates do, and a saved state keeps it beside the
+ * state as FILE.certs/HASH.ca. */
+typedef struct kk_cluster_tls kk_cluster_tls;
+struct kk_cluster_tls {
+	kk_blob ca;			/* PEM CA certificates; len 0: the system store */
+	char ca_hash[65];		/* lower-case hex SHA-256 of ca's bytes; "" without */
+	char *sni;			/* lower case; NULL: none sent, the IP address checked */
+	int verify;			/* 0: --no-verify */
+};
 typedef struct kk_certificate kk_certificate;
 struct kk_certificate {
 	char *listener;			/* canonical address; NULL: a removed slot */

@@ -4,7 +4,8 @@
 # printed on the first line, and echoes every message, text or binary, as
 # it came; pings are answered by the library. Messages of any size are
 # taken (the test sends 10 MiB). Exits after 300 s whatever happens.
-import asyncio, sys
+# wsback.py CERT KEY: the same over TLS (CERT: the leaf, then its chain).
+import asyncio, ssl, sys
 import websockets
 
 
@@ -14,7 +15,11 @@ async def echo(ws, path):
 
 
 async def main():
-    server = await websockets.serve(echo, "127.0.0.1", 0, max_size=None)
+    tls = None
+    if len(sys.argv) == 3:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(sys.argv[1], sys.argv[2])
+    server = await websockets.serve(echo, "127.0.0.1", 0, max_size=None, ssl=tls)
     print(server.sockets[0].getsockname()[1], flush=True)
     await asyncio.sleep(300)
 

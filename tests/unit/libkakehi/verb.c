@@ -45,6 +45,10 @@ static const char *const good[] = {
 	"cluster add db --send-proxy=v1 --lb least-connections",
 	"cluster add app --https-redirect 301",
 	"cluster add app --https-redirect 308 --https-port 8443",
+	"cluster add app --tls",
+	"cluster add app --tls --ca ca.crt --sni backend.test",
+	"cluster add app --tls --ca-data QUJD --sni=Backend.Test",
+	"cluster add app --tls --no-verify --sni backend.test",
 	"cluster remove app",
 	"cluster list",
 	"frontend add app --listener 127.0.0.1:8080",
@@ -139,6 +143,14 @@ static const struct bad bad[] = {
 	{ "cluster add app --https-port 8443", "--https-port is the port of the redirect: give "
 	    "--https-redirect 301|308 too" },
 	{ "cluster add app --https-redirect 302", "is not one of: 301, 308" },
+	{ "cluster add app --sni backend.test", "--sni qualifies TLS to the backends: give "
+	    "--tls too" },
+	{ "cluster add app --no-verify", "--no-verify qualifies TLS to the backends" },
+	{ "cluster add app --tls --ca a --ca-data QUJD", "give --ca FILE or --ca-data B64, "
+	    "not both" },
+	{ "cluster add app --tls --no-verify --ca a", "--no-verify checks no certificate" },
+	{ "cluster add app --tls --sni *.test", "--sni \"*.test\" is a wildcard" },
+	{ "cluster add app --tls --sni a:443", "give the host without a port" },
 	{ "frontend add app --listener 127.0.0.1:443 --hsts 0", "--hsts \"0\" is not a number" },
 	{ "frontend remove app --listener 127.0.0.1:443 --hsts 60", "unknown option \"--hsts\"" },
 	{ "certificate add 127.0.0.1:443 --key a.key", "--cert FILE is required" },

@@ -5,10 +5,21 @@
 #include "tap.h"
 #include "worker/bend.c"
 #include "worker/transport.c"
+/* The TLS side of bends (--tls clusters); tlsctx.c's lookup renamed, so
+ * that router.c's can share the file. */
+#include "worker/tls.c"
+#include "worker/tlsclient.c"
+#define lookup tlsctx_lookup
+#include "worker/tlsctx.c"
+#undef lookup
+#include "worker/tlshello.c"
+#include "worker/tlskeys.c"
+#include "worker/tlspeer.c"
 #include "worker/lb.c"
 
 /* The protocol table bends name (back.c): not under test here. */
 const kk_client_ops kk_h1_client_ops;
+struct kk_stats kk_stats;
 
 static kk_bend bends[4];
 static kk_rbackend rb[4];

@@ -11,6 +11,16 @@
 #include "tap.h"
 #include "worker/bend.c"
 #include "worker/transport.c"
+/* The TLS side of bends (--tls clusters); tlsctx.c's lookup renamed, so
+ * that router.c's can share the file. */
+#include "worker/tls.c"
+#include "worker/tlsclient.c"
+#define lookup tlsctx_lookup
+#include "worker/tlsctx.c"
+#undef lookup
+#include "worker/tlshello.c"
+#include "worker/tlskeys.c"
+#include "worker/tlspeer.c"
 #include "worker/router.c"
 
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
@@ -18,6 +28,7 @@ static unsigned long route_hsts;
 
 /* The protocol table bends name (back.c): not under test here. */
 const kk_client_ops kk_h1_client_ops;
+struct kk_stats kk_stats;
 
 static kk_router *
 build(const char *text)
@@ -380,6 +391,56 @@ test_sharing(void)
 	kk_state_free(&st);
 }
 
+/* --tls clusters: their backends are bends of their own (the same address
+ * plain is another pool), clusters with equal settings share the context
+ * and so the bends, whether built whole or added by an update; the
+ * context goes with the last snapshot and bend. */
+static void
+test_tls(void)
+{
+	static const char start[] =
+		"listener add http 127.0.0.1:8080\ncluster add p\n"
+		"cluster add t --tls --sni x.test\n"
+		"frontend add p --listener 127.0.0.1:8080 --host p.test\n"
+		"frontend add t --listener 127.0.0.1:8080 --host t.test\n"
+		"backend add p p1 127.0.0.1:3001\nbackend add t t1 127.0.0.1:3001\n";
+	static const char delta[] = "cluster add u --tls --sni x.test\n"
+		"cluster add v --tls --no-verify\n"
+		"frontend add u --listener 127.0.0.1:8080 --host u.test\n"
+		"frontend add v --listener 127.0.0.1:8080 --host v.test\n"
+		"backend add u u1 127.0.0.1:3001\nbackend add v v1 127.0.0.1:3001\n";
+	kk_state st;
+	kk_journal j = KK_JOURNAL_ZERO;
+	char err[KK_ERRLEN];
+	kk_router *r1, *r2;
+	kk_rcluster *p, *t, *u, *v;
+	kk_state_init(&st);
+	ok(kk_state_load_text(&st, start, strlen(start), "test", err, sizeof err),
+	    "--tls clusters load");
+	r1 = kk_router_build(&st, 1);
+	p = site(r1, "p.test");
+	t = site(r1, "t.test");
+	ok(p && t && !p->tls && t->tls, "a --tls cluster has a TLS context, a plain one none");
+	ok(p && t && p->b[0].bend != t->b[0].bend && t->b[0].bend->tls == t->tls
+	    && t->b[0].bend->tp == &kk_transport_tls && p->b[0].bend->tp == &kk_transport_plain,
+	    "one address, plain and TLS: two bends, each with its transport");
+	ok(kk_state_apply_text_journal(&st, delta, strlen(delta), "d", &j, err, sizeof err),
+	    "delta applied");
+	r2 = kk_router_update(r1, &st, &j, 2);
+	kk_journal_commit(&st, &j);
+	u = site(r2, "u.test");
+	v = site(r2, "v.test");
+	ok(u && v && u->tls == t->tls && u->b[0].bend == t->b[0].bend,
+	    "an added cluster with the same settings shares the context and the bend");
+	ok(u && v && v->tls && v->tls != t->tls && v->b[0].bend != t->b[0].bend,
+	    "other settings: another context, another bend");
+	kk_router_unref(r1);
+	kk_router_unref(r2);
+	ok(kk_list_empty(kk_bend_all()) && kk_list_empty(&clients),
+	    "bends and contexts freed with the last snapshot");
+	kk_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -511,6 +572,7 @@ main(void)
 	test_sni();
 	ok(kk_list_empty(kk_bend_all()), "bends freed with the last tcp snapshot");
 	test_sharing();
+	test_tls();
 	test_property();
 	return done();
 }

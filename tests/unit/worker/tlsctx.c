@@ -13,6 +13,7 @@
 #include "tap.h"
 #include "worker/tlsctx.c"
 #include "worker/tls.c"
+#include "worker/tlsclient.c"
 #include "worker/tlshello.c"
 #include "worker/tlskeys.c"
 #include "worker/tlspeer.c"
