@@ -132,10 +132,13 @@ out=$(curl -sS --http2-prior-knowledge --max-time 10 -D - -o /dev/null \
 tap_like "$out" '^HTTP/2 200' "a cluster without the redirect is served on the same listener"
 tap_fails "no HSTS on h2c" sh -c "printf '%s\n' \"\$1\" | grep -qi '^strict-transport'" - "$out"
 
-# h2spec over TLS: named by H2SPEC, else looked for beside the project's tree.
+# h2spec over TLS: named by H2SPEC, else looked for beside the project's
+# tree. Its :authority is the address, which no certificate names: under
+# strict SNI two of its cases would get a 421 where they look for a body,
+# so it runs on the --no-strict-sni listener.
 : "${H2SPEC:=$(cd "$(dirname "$0")/../../.." && pwd)/../shared/tools/h2spec}"
 if test -x "$H2SPEC" ; then
-	out=$("$H2SPEC" -h 127.0.0.1 -p "$P" -t -k 2>&1 | tail -n 1)
+	out=$("$H2SPEC" -h 127.0.0.1 -p "$ploose" -t -k 2>&1 | tail -n 1)
 	tap_like "$out" '^146 tests, 146 passed' "h2spec over TLS: $out"
 else
 	tap_result 0 "# SKIP h2spec is not at hand (set H2SPEC= to its path)"
