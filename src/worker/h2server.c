@@ -349,11 +349,12 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	 * does not cover, which also tells a client that coalesced
 	 * connections to open another, RFC 9113 §9.1.1). */
 	if ((status = kk_front_route(f, h, &cl, &hsts))) {
-		let_go(s);
+		/* The head's spans are in hbuf, which let_go gives back. */
 		if (cl)
 			respond_redirect(s, cl, h, status);
 		else
 			respond(s, status);
+		let_go(s);
 		return;
 	}
 	s->hsts = hsts;
