@@ -279,14 +279,25 @@ in_word(const char *w, const char *name)
 	return name == w || (name > w && name <= w + strlen(w) && name[-1] == '=');
 }
 
-/* certificate add and replace name the operator's files, which the
- * supervisor never reads: they are read here, from the current
- * directory, and sent in the data form (each option's -data twin with
- * the bytes in base64). The verb is rebuilt from its parse into words,
- * its strings kept in store. A file that cannot be read is bad input:
- * 100, naming it. */
+/* Whether option name of v names an operator's file: a certificate's
+ * four, an https listener's client CA. */
+static int
+names_file(const kk_verb *v, const char *name)
+{
+	if (v->def->id == KK_V_LISTENER_ADD)
+		return !strcmp(name, "--client-ca");
+	return !strcmp(name, "--cert") || !strcmp(name, "--key") || !strcmp(name, "--chain")
+	    || !strcmp(name, "--ocsp");
+}
+
+/* certificate add and replace, and listener add with a client CA, name
+ * the operator's files, which the supervisor never reads: they are read
+ * here, from the current directory, and sent in the data form (each
+ * option's -data twin with the bytes in base64). The verb is rebuilt
+ * from its parse into words, its strings kept in store. A file that
+ * cannot be read is bad input: 100, naming it. */
 static unsigned
-certificate_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
+file_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
 {
 	size_t offs[2 * KK_VERB_MAXOPTS];
 	unsigned i, k = 0, first = n;
@@ -300,8 +311,7 @@ certificate_words(const kk_verb *v, const char **words, unsigned n, kk_str *stor
 		char err[KK_ERRLEN];
 		kk_blob b = { 0, 0 };
 
-		if (strcmp(name, "--cert") && strcmp(name, "--key") && strcmp(name, "--chain")
-		    && strcmp(name, "--ocsp")) {
+		if (!names_file(v, name)) {
 			words[n++] = name;
 			words[n++] = value;
 			continue;
@@ -425,8 +435,9 @@ main(int argc, char **argv)
 		}
 	if (json)
 		words[nwords++] = "--json";
-	if (v.def->id == KK_V_CERTIFICATE_ADD || v.def->id == KK_V_CERTIFICATE_REPLACE)
-		nwords = certificate_words(&v, words, nwords, &store);
+	if (v.def->id == KK_V_CERTIFICATE_ADD || v.def->id == KK_V_CERTIFICATE_REPLACE
+	    || (v.def->id == KK_V_LISTENER_ADD && kk_verb_opt(&v, "--client-ca")))
+		nwords = file_words(&v, words, nwords, &store);
 	else
 		for (i = 0; i < (unsigned)argc; i++)
 			words[nwords++] = abs && in_word(argv[i], absword) ? abs : argv[i];

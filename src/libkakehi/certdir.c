@@ -10,12 +10,14 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <kakehi/clientca.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include "certdir.h"
 #include "stateprint.h"
 
-static const char *const exts[] = { "crt", "key", "chain", "ocsp" };
+/* A certificate's four files, then the client CA of a listener. */
+static const char *const exts[] = { "crt", "key", "chain", "ocsp", "ca" };
 
 static int
 write_all(int fd, const unsigned char *p, size_t len)
@@ -83,7 +85,7 @@ ours(const char *name)
 		for (const char *p = name + 65; p < dot; p++)
 			if (*p < '0' || *p > '9') return 0;
 	}
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < sizeof exts / sizeof *exts; i++)
 		if (!strcmp(dot + 1, exts[i])) return 1;
 	return 0;
 }
@@ -118,6 +120,29 @@ remove_stale(int dfd, const kk_str *names)
 	return 1;
 }
 
+/* A listener's client CA as NAME.ca, NAME its kk_clientca_name (what
+ * the state's line names), listed in names. 1 ok (or none); 0 errno set
+ * and *what says what failed. */
+static int
+save_client_ca(int dfd, const kk_listener *l, kk_str *names, const char **what)
+{
+	char name[68];
+	if (!l->tls || !l->tls->client_ca.len) return 1;
+	*what = "name a client CA file in";
+	if (!kk_clientca_name(&l->tls->client_ca, name)) {
+		errno = EINVAL;
+		return 0;
+	}
+	memcpy(name + 64, ".ca", 4);
+	*what = "list the files of";
+	if (!kk_str_catb(names, name, sizeof name)) {
+		errno = ENOMEM;
+		return 0;
+	}
+	*what = "write a client CA file in";
+	return write_file(dfd, name, &l->tls->client_ca);
+}
+
 int
 kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
     size_t errlen)
@@ -128,6 +153,8 @@ kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
 	int dfd = -1, ok = 0;
 	struct stat sb;
 	for (i = 0; i < st->ncertificates; i++) live += !!st->certificates[i].listener;
+	for (i = 0; i < st->nlisteners; i++)
+		live += st->listeners[i].tls && st->listeners[i].tls->client_ca.len;
 	if (!kk_str_catf(&dir, "%s.certs", path)
 	    || !kk_str_catf(rel, "%s.certs", slash ? slash + 1 : path)) {
 		snprintf(err, errlen, "unable to save state to %s: out of memory", path);
@@ -161,6 +188,8 @@ kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
 			if (!write_file(dfd, name.s + 2, blobs[k])) goto fail;
 		}
 	}
+	for (i = 0; i < st->nlisteners; i++)
+		if (!save_client_ca(dfd, &st->listeners[i], &names, &what)) goto fail;
 	what = "remove the files of removed certificates from";
 	if (!remove_stale(dfd, &names)) goto fail;
 	what = "sync";

@@ -17,6 +17,7 @@
 #include <kakehi/addr.h>
 #include <kakehi/arena.h>
 #include <kakehi/cert.h>
+#include <kakehi/clientca.h>
 #include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -77,6 +78,7 @@ free_tls(kk_tls_policy *t)
 	free(t->groups);
 	free(t->alpn);
 	free(t->default_cert);
+	kk_blob_free(&t->client_ca);
 	free(t);
 }
 
@@ -428,6 +430,15 @@ copy_tls(const kk_tls_policy *t, int *ok)
 	d->groups = dup_heap(t->groups, ok);
 	d->alpn = dup_heap(t->alpn, ok);
 	d->default_cert = dup_heap(t->default_cert, ok);
+	d->client_ca.p = 0;
+	d->client_ca.len = 0;
+	if (t->client_ca.len) {
+		if ((d->client_ca.p = malloc(t->client_ca.len))) {
+			memcpy(d->client_ca.p, t->client_ca.p, t->client_ca.len);
+			d->client_ca.len = t->client_ca.len;
+		} else
+			*ok = 0;
+	}
 	return d;
 }
 
@@ -613,7 +624,7 @@ static kk_tls_policy *
 tls_of(const kk_verb *v, int *ok)
 {
 	const char *versions = kk_verb_opt(v, "--tls-versions"), *hsts = kk_verb_opt(v, "--hsts");
-	const char *fp = kk_verb_opt(v, "--default-certificate"), *alpn;
+	const char *fp = kk_verb_opt(v, "--default-certificate"), *alpn, *s;
 	char canon[65];
 	unsigned long n = 0;
 	kk_tls_policy *t = calloc(1, sizeof *t);
@@ -635,6 +646,8 @@ tls_of(const kk_verb *v, int *ok)
 	if (kk_verb_opt(v, "--hsts-preload")) t->hsts_flags |= KK_HSTS_PRELOAD;
 	t->strict_sni = !kk_verb_opt(v, "--no-strict-sni");
 	t->default_cert = fp && kk_fingerprint_canon(fp, canon) ? dup_heap(canon, ok) : 0;
+	t->client_auth = (s = kk_verb_opt(v, "--client-auth")) && !strcmp(s, "optional")
+	    ? KK_CLIENT_AUTH_OPTIONAL : KK_CLIENT_AUTH_REQUIRED;
 	return t;
 }
 
@@ -681,7 +694,13 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	if (!strcmp(v->pos[0], "https")) l.tls = tls_of(v, &ok);
 	if (l.tls) {
 		char msg[KK_ERRLEN];
-		if (!kk_tls_check_lists(l.tls, msg, sizeof msg)) {
+		/* The client CA's file is read by whoever reads the line; a
+		 * worker gets its bytes. */
+		if (!kk_tls_check_lists(l.tls, msg, sizeof msg)
+		    || !kk_statecert_take_blob(v, "client-ca", 0, st->filedir, &l.tls->client_ca,
+			msg, sizeof msg)
+		    || (l.tls->client_ca.len && !kk_clientca_check(&l.tls->client_ca, msg,
+			sizeof msg))) {
 			snprintf(err, errlen, "listener add: %s; nothing changed", msg);
 			free_tls(l.tls);
 			return 0;

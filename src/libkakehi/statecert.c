@@ -80,10 +80,9 @@ fail:
 	return 0;
 }
 
-/* One of the four files: from --NAME FILE or --NAME-data B64. */
-static int
-take_blob(const kk_verb *v, const char *name, int required, const char *filedir,
-    kk_blob *b, char *err, size_t errlen)
+int
+kk_statecert_take_blob(const kk_verb *v, const char *name, int required,
+    const char *filedir, kk_blob *b, char *err, size_t errlen)
 {
 	char fopt[32], dopt[32];
 	const char *file, *data;
@@ -122,10 +121,10 @@ kk_statecert_from_verb(kk_certificate *x, const kk_verb *v, const char *filedir,
     char *err, size_t errlen)
 {
 	memset(x, 0, sizeof *x);
-	if (take_blob(v, "cert", 1, filedir, &x->cert, err, errlen)
-	    && take_blob(v, "key", 1, filedir, &x->key, err, errlen)
-	    && take_blob(v, "chain", 0, filedir, &x->chain, err, errlen)
-	    && take_blob(v, "ocsp", 0, filedir, &x->ocsp, err, errlen)
+	if (kk_statecert_take_blob(v, "cert", 1, filedir, &x->cert, err, errlen)
+	    && kk_statecert_take_blob(v, "key", 1, filedir, &x->key, err, errlen)
+	    && kk_statecert_take_blob(v, "chain", 0, filedir, &x->chain, err, errlen)
+	    && kk_statecert_take_blob(v, "ocsp", 0, filedir, &x->ocsp, err, errlen)
 	    && kk_cert_parse(x, 0, err, errlen))
 		return 1;
 	kk_cert_free(x);

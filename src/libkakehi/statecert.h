@@ -15,5 +15,11 @@
  * zeroed. */
 int kk_statecert_from_verb(kk_certificate *x, const kk_verb *v, const char *filedir,
     char *err, size_t errlen);
+/* One file of a line, from --NAME FILE (relative to filedir as above) or
+ * --NAME-data B64, into b; absent, an error when required, else b stays
+ * empty. The machinery of every file a line names (certificates, an
+ * https listener's client CA). 1 ok; 0 with err. */
+int kk_statecert_take_blob(const kk_verb *v, const char *name, int required,
+    const char *filedir, kk_blob *b, char *err, size_t errlen);
 
 #endif

@@ -104,7 +104,9 @@ same_tls(const kk_tls_policy *a, const kk_tls_policy *b)
 	    && same_str(a->groups, b->groups) && same_str(a->alpn, b->alpn)
 	    && a->handshake_timeout_ms == b->handshake_timeout_ms
 	    && a->hsts_max_age == b->hsts_max_age && a->hsts_flags == b->hsts_flags
-	    && a->strict_sni == b->strict_sni && same_str(a->default_cert, b->default_cert);
+	    && a->strict_sni == b->strict_sni && same_str(a->default_cert, b->default_cert)
+	    && a->client_auth == b->client_auth && a->client_ca.len == b->client_ca.len
+	    && (!a->client_ca.len || !memcmp(a->client_ca.p, b->client_ca.p, a->client_ca.len));
 }
 
 /* Each finder returns the slot in `from` of the object with the identity

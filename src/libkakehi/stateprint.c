@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <kakehi/base64.h>
 #include <kakehi/cert.h>
+#include <kakehi/clientca.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
@@ -60,9 +61,40 @@ cat_opt(kk_str *out, const char *opt, const char *word)
 /* Indexed by the KK_TLS_* bits. */
 static const char *const tls_version_names[] = { 0, "1.2", "1.3", "1.2,1.3" };
 
+/* "CERTDIR/NAME.ca" as a word. */
+static int
+cat_client_ca_file(kk_str *out, const char *certdir, const char *name)
+{
+	kk_str file = KK_STR_ZERO;
+	int ok = kk_str_catf(&file, "%s/%s.ca", certdir, name) && kk_str_catword(out, file.s);
+	kk_str_free(&file);
+	return ok;
+}
+
+/* The client CA: its bytes in the data form, else (state save) the file
+ * it is written to in the certificates directory, named by its SHA-256
+ * as kk_certdir_save names it. A CA holds nothing secret: state dump
+ * shows its bytes. */
+static int
+cat_client_ca(kk_str *out, const kk_tls_policy *t, enum kk_cert_form form,
+    const char *certdir)
+{
+	char name[65];
+	int ok;
+	if (!t->client_ca.len) return 1;
+	if (form != KK_CERT_FILES)
+		ok = kk_str_cats(out, " --client-ca-data ")
+		    && kk_base64_encode(out, t->client_ca.p, t->client_ca.len);
+	else
+		ok = kk_clientca_name(&t->client_ca, name) && kk_str_cats(out, " --client-ca ")
+		    && cat_client_ca_file(out, certdir, name);
+	return ok && (t->client_auth == KK_CLIENT_AUTH_REQUIRED
+	    || kk_str_cats(out, " --client-auth optional"));
+}
+
 /* An https listener's options, defaults left out. */
 static int
-cat_tls(kk_str *out, const kk_tls_policy *t)
+cat_tls(kk_str *out, const kk_tls_policy *t, enum kk_cert_form form, const char *certdir)
 {
 	if (!t) return 1;
 	return (t->versions == (KK_TLS_1_2 | KK_TLS_1_3)
@@ -76,13 +108,15 @@ cat_tls(kk_str *out, const kk_tls_policy *t)
 	    && (!(t->hsts_flags & KK_HSTS_SUBDOMAINS) || kk_str_cats(out, " --hsts-subdomains"))
 	    && (!(t->hsts_flags & KK_HSTS_PRELOAD) || kk_str_cats(out, " --hsts-preload"))
 	    && (t->strict_sni || kk_str_cats(out, " --no-strict-sni"))
-	    && cat_opt(out, "--default-certificate", t->default_cert);
+	    && cat_opt(out, "--default-certificate", t->default_cert)
+	    && cat_client_ca(out, t, form, certdir);
 }
 
 /* A tcp listener holds the defaults of the http-only timeouts (the parser
  * refuses them there), so they are left out like any default. */
-int
-kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
+static int
+print_listener(kk_str *out, const kk_listener *l, const char *action,
+    enum kk_cert_form form, const char *certdir)
 {
 	if (strcmp(action, "add"))
 		return kk_str_catf(out, "listener %s ", action) && kk_str_catword(out, l->addr_text);
@@ -101,7 +135,13 @@ kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
 		KK_DEFAULT_TUNNEL_TIMEOUT_MS)
 	    && (!l->expect_proxy || kk_str_cats(out, " --expect-proxy"))
 	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2))
-	    && cat_tls(out, l->tls);
+	    && cat_tls(out, l->tls, form, certdir);
+}
+
+int
+kk_stateprint_listener(kk_str *out, const kk_listener *l, const char *action)
+{
+	return print_listener(out, l, action, KK_CERT_DATA, 0);
 }
 
 int
@@ -241,7 +281,7 @@ kk_state_print_form(const kk_state *st, enum kk_cert_form form, const char *cert
 	if (!kk_str_cats(out, "# kakehi state\n")) return 0;
 	if (!kk_setting_print(&st->set, &defaults, out)) return 0;
 	for (i = 0; i < st->nlisteners; i++)
-		if (!kk_stateprint_listener(out, &st->listeners[i], "add")
+		if (!print_listener(out, &st->listeners[i], "add", form, certdir)
 		    || !kk_str_cats(out, "\n"))
 			return 0;
 	/* After the listeners they belong to; removed slots skipped. */
@@ -334,6 +374,17 @@ json_bool(kk_str *out, const char *key, int value)
 	    && kk_str_cats(out, value ? ":true" : ":false");
 }
 
+/* The client CA by its SHA-256 (null: none), and what it demands. */
+static int
+json_client_ca(kk_str *out, const kk_tls_policy *t)
+{
+	char name[65];
+	if (t->client_ca.len && !kk_clientca_name(&t->client_ca, name)) return 0;
+	return json_str(out, "client-ca-sha256", t->client_ca.len ? name : 0, 0)
+	    && json_str(out, "client-auth", !t->client_ca.len ? "none"
+		: t->client_auth == KK_CLIENT_AUTH_OPTIONAL ? "optional" : "required", 0);
+}
+
 /* An https listener's policy under "tls", the defaults spelt out;
  * absent on a plain listener. */
 static int
@@ -352,6 +403,7 @@ json_tls(kk_str *out, const kk_tls_policy *t)
 	    && json_bool(out, "hsts-preload", !!(t->hsts_flags & KK_HSTS_PRELOAD))
 	    && json_bool(out, "strict-sni", t->strict_sni)
 	    && json_str(out, "default-certificate", t->default_cert, 0)
+	    && json_client_ca(out, t)
 	    && kk_str_cats(out, "}");
 }
 

@@ -74,6 +74,13 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--default-certificate", KK_OPT_STRING, 0, 0, 0,
 	    "https: fingerprint of the certificate for clients naming no known server; "
 	    "default the first added" },
+	{ "--client-ca", KK_OPT_STRING, 0, 0, 0,
+	    "https: PEM file of the CA certificates client certificates are verified against" },
+	{ "--client-ca-data", KK_OPT_STRING, 0, 0, 0,
+	    "https: the --client-ca file's bytes in base64" },
+	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
+	    "https, with a client CA: whether a client without a certificate is refused, "
+	    "default required" },
 	{ 0 }
 };
 
@@ -159,7 +166,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--h2-max-header-list N] "
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
-	    "[--no-strict-sni] [--default-certificate FP]",
+	    "[--no-strict-sni] [--default-certificate FP] "
+	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]]",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
@@ -523,6 +531,13 @@ check_tls_options(const kk_verb *v, char *err, size_t errlen)
 	    errlen))
 		return 0;
 	if ((s = kk_verb_opt(v, "--alpn")) && !check_alpn(v->def, s, err, errlen)) return 0;
+	if (kk_verb_opt(v, "--client-ca") && kk_verb_opt(v, "--client-ca-data"))
+		return fail(err, errlen, v->def, "give --client-ca FILE or --client-ca-data B64, "
+		    "not both");
+	if (kk_verb_opt(v, "--client-auth") && !kk_verb_opt(v, "--client-ca")
+	    && !kk_verb_opt(v, "--client-ca-data"))
+		return fail(err, errlen, v->def, "--client-auth says what the client CA "
+		    "demands: give --client-ca FILE too");
 	if ((s = kk_verb_opt(v, "--default-certificate")) && !kk_fingerprint_canon(s, fp))
 		return fail(err, errlen, v->def, "--default-certificate \"%s\" is not a "
 		    "fingerprint: give the 64 hex digits of its SHA-256 (see: certificate "

@@ -426,6 +426,15 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 	char err[KK_ERRLEN];
 	kk_journal j = KK_JOURNAL_ZERO;
 
+	/* As for a certificate's files (file_opts below). */
+	if (v->def->id == KK_V_LISTENER_ADD && kk_verb_opt(v, "--client-ca")) {
+		snprintf(err, sizeof err, "listener add: --client-ca names a file, which the "
+		    "supervisor does not read for a client: send its bytes as --client-ca-data "
+		    "B64 (kakehi-ctl does so itself); nothing changed");
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
 	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)) {
 		/* Nothing to undo, but the journal may hold its first room. */
 		kk_journal_undo(&sv.state, &j);

@@ -444,6 +444,20 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	return 0;
 }
 
+void
+kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN])
+{
+	kk_rlistener *rl = f->lsock->rl;
+	fwd->client = kk_front_client_text(f, buf);
+	fwd->port = rl && rl->port[0] ? rl->port : NULL;
+	fwd->cert = KK_FWD_CERT_UNASKED;
+	fwd->subject = NULL;
+	if (f->lsock->tls && kk_tlsctx_policy(f->lsock->tls)->client_ca.len) {
+		fwd->subject = kk_tls_peer_subject(&f->conn);
+		fwd->cert = fwd->subject ? KK_FWD_CERT_VERIFIED : KK_FWD_CERT_NONE;
+	}
+}
+
 size_t
 kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t len)
 {
@@ -568,8 +582,7 @@ read_head(kk_front *f)
 	q->hsts = hsts;
 	kk_h1_body_init(&q->req, info.body, h->clen);
 	f->conn.pc = q;
-	fwd.client = kk_front_client_text(f, client);
-	fwd.port = rl->port[0] ? rl->port : NULL;
+	kk_front_fwd(f, &fwd, client);
 	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {

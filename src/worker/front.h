@@ -103,6 +103,11 @@ struct kk_park *kk_front_park(kk_front *);
  * kk_front_location). */
 int kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl,
     unsigned long *hsts);
+/* What the proxy says upstream of the hop of a request on f, for every
+ * protocol: the client address (as text, in buf for IPv6), the
+ * listener's port, and on a listener with a client CA the verified
+ * client certificate's subject, or that there was none. */
+void kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN]);
 /* The Strict-Transport-Security value for max_age under f's listener
  * policy (RFC 6797 §6.1: includeSubDomains, preload) into buf, NUL
  * ended: its length, 0 when len is too small. f is on TLS. */

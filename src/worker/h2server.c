@@ -358,8 +358,7 @@ request_ready(h2c *c, h2s *s, int end_stream)
 		return;
 	}
 	s->hsts = hsts;
-	fwd.client = kk_front_client_text(f, client);
-	fwd.port = rl->port[0] ? rl->port : NULL;
+	kk_front_fwd(f, &fwd, client);
 	s->stream = kk_stream_start(&h2_server_ops, s, h, &fwd, kk_worker_router(), rl, cl, 1,
 	    &status);
 	/* The back endpoint wrote the head out: its bytes are no longer

@@ -85,6 +85,8 @@ kk_field_id(const char *s, uint32_t n)
 	case 17:
 		return pick(s, n, "transfer-encoding", KK_FLD_TRANSFER_ENCODING,
 		    "x-forwarded-proto", KK_FLD_XF_OTHER);
+	case 21: return pick(s, n, "x-client-cert-subject", KK_FLD_XF_OTHER, NULL, 0);
+	case 22: return pick(s, n, "x-client-cert-verified", KK_FLD_XF_OTHER, NULL, 0);
 	default: return KK_FLD_OTHER;
 	}
 }
@@ -238,6 +240,13 @@ kk_head_forward(kk_reqhead *h, const kk_fwd *fwd)
 	if (ok && fwd->port)
 		ok = add_field(h, "X-Forwarded-Port: ", 18) &&
 		    add_text(h, fwd->port, strlen(fwd->port)) && end_field(h);
+	if (ok && fwd->cert == KK_FWD_CERT_VERIFIED)
+		ok = add_field(h, "X-Client-Cert-Subject: ", 23) &&
+		    add_text(h, fwd->subject, strlen(fwd->subject)) && end_field(h);
+	if (ok && fwd->cert)
+		ok = add_field(h, "X-Client-Cert-Verified: ", 24) &&
+		    (fwd->cert == KK_FWD_CERT_VERIFIED ? add_text(h, "SUCCESS", 7) :
+		    add_text(h, "NONE", 4)) && end_field(h);
 	return ok;
 }
 

@@ -26,7 +26,7 @@
  * list is refused (431), as a head that does not fit a buffer is. One
  * head is parsed at a time, so this is static memory, not per request. */
 #define KK_HEAD_ADDMAX 16384
-#define KK_HEAD_MAXADD 3
+#define KK_HEAD_MAXADD 5
 
 typedef struct kk_span kk_span;
 struct kk_span {
@@ -45,7 +45,11 @@ enum {
 	KK_FLD_HOP,		/* other hop-by-hop fields (RFC 9110 §7.6.1) */
 	KK_FLD_TRAILER,		/* announces trailers, for a body that carries them */
 	KK_FLD_UPGRADE,		/* hop-by-hop, rebuilt for an upgrade */
-	KK_FLD_HOST, KK_FLD_XFF, KK_FLD_XF_OTHER, KK_FLD_EXPECT,
+	KK_FLD_HOST, KK_FLD_XFF,
+	/* X-Forwarded-Proto and -Port, X-Client-Cert-Subject and -Verified:
+	 * the proxy's to write, so a client's are dropped, never trusted. */
+	KK_FLD_XF_OTHER,
+	KK_FLD_EXPECT,
 	KK_FLD_LOOKALIKE	/* one of the above with '_' for '-' */
 };
 
@@ -114,7 +118,13 @@ typedef struct kk_fwd kk_fwd;
 struct kk_fwd {
 	const char *client;	/* the client's address, for X-Forwarded-For */
 	const char *port;	/* the listener's port, NULL: no X-Forwarded-Port */
+	unsigned char cert;	/* KK_FWD_CERT_*: what X-Client-Cert-Verified says */
+	const char *subject;	/* the verified client certificate's subject, or NULL */
 };
+/* A listener without a client CA says nothing of client certificates;
+ * one with a CA says whether the client sent one (it verified, or the
+ * handshake would have been refused). */
+enum { KK_FWD_CERT_UNASKED = 0, KK_FWD_CERT_NONE, KK_FWD_CERT_VERIFIED };
 
 /* Which field a name is: KK_FLD_LOOKALIKE for a look-alike of one the
  * proxy acts on, KK_FLD_OTHER for any other. */
@@ -134,8 +144,9 @@ int kk_head_set_host(kk_reqhead *h, const char *s, size_t n);
  * hop-by-hop fields and those Connection names dropped, Upgrade kept only
  * for an upgrade, Host kept only when the authority came from it, the
  * client's X-Forwarded-Port and -Proto replaced and its X-Forwarded-For
- * list extended with this hop (fwd). 1 done, 0 the added fields do not
- * fit (431). */
+ * list extended with this hop (fwd), the client's X-Client-Cert-* fields
+ * dropped and the connection's own added when its listener asks for one.
+ * 1 done, 0 the added fields do not fit (431). */
 int kk_head_forward(kk_reqhead *, const kk_fwd *fwd);
 /* The same for a response going to the client. */
 void kk_head_forward_response(kk_resphead *);

@@ -70,6 +70,8 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.tls_handshakes, (unsigned long long)kk_stats.tls_resumed,
 	    (unsigned long long)kk_stats.tls_handshake_failures,
 	    (unsigned long long)kk_stats.tls_handshake_timeouts);
+	ok &= kk_str_catf(out, "tls-client-cert-refused %llu\n",
+	    (unsigned long long)kk_stats.tls_client_cert_refused);
 	for (i = 1; i < KK_H1_E_COUNT; i++)
 		ok &= kk_str_catf(out, "errors-%s %llu\n", kk_h1_err_name((int)i),
 		    (unsigned long long)kk_stats.refused[i]);

@@ -98,6 +98,9 @@ struct kk_stats {
 	 * failed (an alert, a cut, no certificate to serve) and too slow
 	 * (--handshake-timeout). */
 	uint64_t tls_handshakes, tls_resumed, tls_handshake_failures, tls_handshake_timeouts;
+	/* Of the failures, those refused for the client certificate: none
+	 * where the listener requires one, or one that does not verify. */
+	uint64_t tls_client_cert_refused;
 	uint64_t bytes_in, bytes_out;
 };
 extern struct kk_stats kk_stats;

@@ -26,10 +26,12 @@
 #include "list.h"
 #include "status.h"
 #include "tls.h"
+#include "tlspeer.h"
 
 #define TLS_F_FATAL 0x1		/* the library failed: no close_notify */
 #define TLS_F_EOF 0x2		/* the end was met after bytes: next read says 0 */
 #define TLS_F_ERROR 0x4		/* an error was met after bytes: next call says err */
+#define TLS_F_PEER 0x8		/* subject holds the client certificate's, if any */
 
 typedef struct kk_tls kk_tls;
 struct kk_tls {
@@ -38,6 +40,7 @@ struct kk_tls {
 	kk_tlscert *served;	/* referenced; NULL until the ClientHello */
 	unsigned flags;		/* TLS_F_* */
 	int err;		/* errno kept with TLS_F_ERROR */
+	char *subject;		/* kk_tlspeer_subject, made at the first request */
 };
 static kk_link tls_free = { &tls_free, &tls_free };
 
@@ -89,6 +92,20 @@ kk_tls_set_served(SSL *ssl, kk_tlscert *x)
 	if (t->served)	/* a second ClientHello (HelloRetryRequest) */
 		kk_tlscert_unref(t->served);
 	t->served = x;
+}
+
+const char *
+kk_tls_peer_subject(kk_conn *c)
+{
+	kk_tls *t = c->tp == &kk_transport_tls ? tls_of(c) : NULL;
+	if (!t)
+		return NULL;
+	/* Once per connection: a keep-alive connection's requests share it. */
+	if (!(t->flags & TLS_F_PEER)) {
+		t->flags |= TLS_F_PEER;
+		t->subject = kk_tlspeer_subject(t->ssl);
+	}
+	return t->subject;
 }
 
 /* After a call that returned r <= 0: -1 with errno (EAGAIN: wait, as
@@ -158,7 +175,7 @@ static int
 tls_start(kk_conn *c)
 {
 	kk_tls *t = tls_of(c);
-	int r, w = SSL_want(t->ssl);
+	int r, refused, w = SSL_want(t->ssl);
 	/* Still waiting on what the last turn waited on: no call. */
 	if ((w == SSL_READING && !(c->flags & KK_CONN_F_READABLE)) ||
 	    (w == SSL_WRITING && !(c->flags & KK_CONN_F_WRITABLE)))
@@ -171,12 +188,14 @@ tls_start(kk_conn *c)
 			kk_stats.tls_resumed++;
 		return 1;
 	}
+	refused = kk_tlspeer_refused(t->ssl);
 	if (failed(t, r, 0) < 0 && errno == EAGAIN) {
 		c->flags &= ~(SSL_want(t->ssl) == SSL_WRITING ? KK_CONN_F_WRITABLE :
 		    KK_CONN_F_READABLE);
 		return 0;
 	}
 	kk_stats.tls_handshake_failures++;
+	kk_stats.tls_client_cert_refused += (unsigned)refused;
 	t->flags |= TLS_F_FATAL;
 	if (!errno || errno == EPIPE)
 		errno = ECONNABORTED;
@@ -285,6 +304,7 @@ tls_close(kk_conn *c)
 	SSL_free(t->ssl);
 	if (t->served)
 		kk_tlscert_unref(t->served);
+	free(t->subject);
 	kk_list_push(&tls_free, &t->link);
 	c->tpc = NULL;
 	close(c->io.fd);

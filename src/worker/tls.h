@@ -22,5 +22,8 @@ const kk_tlscert *kk_tls_served(const kk_conn *c);
 /* The ClientHello picked x for the connection of ssl (tlsctx.c): it is
  * kept, referenced, until the connection closes. */
 void kk_tls_set_served(SSL *ssl, kk_tlscert *x);
+/* The subject of the client certificate verified on c (tlspeer.h),
+ * NULL when the client sent none or c is not TLS. */
+const char *kk_tls_peer_subject(kk_conn *c);
 
 #endif

@@ -21,6 +21,7 @@
 #include "tls.h"
 #include "tlsctx.h"
 #include "tlskeys.h"
+#include "tlspeer.h"
 
 /* kakehi's defaults (doc/tls.html): forward secrecy and AEAD only, no
  * CBC (LUCKY13 and the like), no RSA key exchange; X25519 first. TLS 1.3
@@ -97,6 +98,7 @@ policy_free(kk_tls_policy *p)
 	free(p->groups);
 	free(p->alpn);
 	free(p->default_cert);
+	free(p->client_ca.p);
 }
 
 static int
@@ -113,7 +115,9 @@ kk_tlsctx_same_policy(const kk_tlsctx *x, const kk_tls_policy *p)
 	    same_str(q->groups, p->groups) && same_str(q->alpn, p->alpn) &&
 	    q->handshake_timeout_ms == p->handshake_timeout_ms &&
 	    q->hsts_max_age == p->hsts_max_age && q->hsts_flags == p->hsts_flags &&
-	    q->strict_sni == p->strict_sni && same_str(q->default_cert, p->default_cert);
+	    q->strict_sni == p->strict_sni && same_str(q->default_cert, p->default_cert) &&
+	    q->client_auth == p->client_auth && q->client_ca.len == p->client_ca.len &&
+	    (!p->client_ca.len || !memcmp(q->client_ca.p, p->client_ca.p, p->client_ca.len));
 }
 
 /* "h2,http/1.1" into its wire form: each name after its length byte. */
@@ -203,6 +207,15 @@ kk_tlsctx_new(const kk_tls_policy *p, char *err, size_t errlen)
 	x->policy.groups = dup_or_null(p->groups, &ok);
 	x->policy.alpn = dup_or_null(p->alpn, &ok);
 	x->policy.default_cert = dup_or_null(p->default_cert, &ok);
+	x->policy.client_ca.p = NULL;
+	x->policy.client_ca.len = 0;
+	if (ok && p->client_ca.len) {
+		if ((x->policy.client_ca.p = malloc(p->client_ca.len))) {
+			memcpy(x->policy.client_ca.p, p->client_ca.p, p->client_ca.len);
+			x->policy.client_ca.len = p->client_ca.len;
+		} else
+			ok = 0;
+	}
 	if (!ok || !(x->ctx = SSL_CTX_new(TLS_server_method())))
 		goto nomem;
 	if (!alpn_wire(x, alpn)) {
@@ -230,6 +243,8 @@ kk_tlsctx_new(const kk_tls_policy *p, char *err, size_t errlen)
 	SSL_CTX_set_options(x->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_app_data(x->ctx, x);
 	SSL_CTX_set_alpn_select_cb(x->ctx, alpn_select, x);
+	if (p->client_ca.len && !kk_tlspeer_setup(x->ctx, p, err, errlen))
+		goto fail;
 	kk_tlshello_hook(x->ctx);
 	/* Tickets under the supervisor's keys: a session resumes on any
 	 * worker (tlskeys.h). */

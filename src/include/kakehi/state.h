@@ -65,6 +65,11 @@ struct kk_h2opts {
  * listener given exactly this list stores none, so the canonical printer
  * leaves it out. */
 #define KK_DEFAULT_ALPN "h2,http/1.1"
+/* Whether an https listener with a client CA refuses a client that
+ * sends no certificate (one that fails verification is always refused). */
+enum kk_client_auth { KK_CLIENT_AUTH_REQUIRED = 0, KK_CLIENT_AUTH_OPTIONAL };
+typedef struct kk_blob kk_blob;
+struct kk_blob { unsigned char *p; size_t len; };	/* len 0: none */
 typedef struct kk_tls_policy kk_tls_policy;
 struct kk_tls_policy {			/* an https listener's; NULL on a plain one */
 	unsigned versions;		/* KK_TLS_1_2 | KK_TLS_1_3 */
@@ -76,6 +81,10 @@ struct kk_tls_policy {			/* an https listener's; NULL on a plain one */
 	unsigned hsts_flags;		/* KK_HSTS_* */
 	int strict_sni;			/* default 1 */
 	char *default_cert;		/* fingerprint; NULL: the first added */
+	/* The PEM certificates client certificates are verified against,
+	 * the operator's file byte for byte; len 0: none asked for. */
+	kk_blob client_ca;
+	enum kk_client_auth client_auth;
 };
 
 typedef struct kk_listener kk_listener;
@@ -145,8 +154,6 @@ struct kk_backend {
  * fingerprint. The blobs are the operator's files byte for byte (what a
  * state save writes back); kk_cert_parse (cert.h) fills the rest from
  * them. The key is wiped when the certificate is freed. */
-typedef struct kk_blob kk_blob;
-struct kk_blob { unsigned char *p; size_t len; };	/* len 0: none */
 enum kk_key_kind { KK_KEY_RSA = 0, KK_KEY_EC, KK_KEY_OTHER };
 typedef struct kk_certificate kk_certificate;
 struct kk_certificate {

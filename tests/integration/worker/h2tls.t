@@ -16,6 +16,8 @@ kk_backend big -s 3000000 ; pbig=$kk_port
 p11=$(kk_free_port)
 ploose=$(kk_free_port)
 pplain=$(kk_free_port)
+pca=$(kk_free_port)
+cat "$c/ca.crt" "$c/inter.crt" > "$T/client-ca.pem"
 cert() {	# cert LISTENER NAME: the verb line serving NAME.crt with its chain
 	echo "certificate add $1 --cert $c/$2.crt --key $c/$2.key --chain $c/chain.crt"
 }
@@ -25,6 +27,7 @@ kw_start h2tls \
 	"listener add https 127.0.0.1:$p11 --alpn http/1.1" \
 	"listener add https 127.0.0.1:$ploose --no-strict-sni" \
 	"listener add http 127.0.0.1:$pplain" \
+	"listener add https 127.0.0.1:$pca --client-ca $T/client-ca.pem --client-auth optional" \
 	'cluster add app' 'cluster add big' 'cluster add short' \
 	'cluster add redir --https-redirect 308 --https-port 8443' \
 	"frontend add app --listener $L" \
@@ -33,11 +36,12 @@ kw_start h2tls \
 	"frontend add app --listener 127.0.0.1:$p11" \
 	"frontend add app --listener 127.0.0.1:$ploose" \
 	"frontend add app --listener 127.0.0.1:$pplain" \
+	"frontend add app --listener 127.0.0.1:$pca" \
 	"frontend add redir --listener 127.0.0.1:$pplain --host r.test" \
 	"backend add app a 127.0.0.1:$pa" "backend add big b 127.0.0.1:$pbig" \
 	"backend add short s 127.0.0.1:$pa" \
 	"$(cert "$L" a)" "$(cert "$L" b)" "$(cert 127.0.0.1:$p11 a)" \
-	"$(cert 127.0.0.1:$ploose a)"
+	"$(cert 127.0.0.1:$ploose a)" "$(cert 127.0.0.1:$pca a)"
 P=$kw_port
 counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-h2tls.log" "$@" ; }
 h2s() {	# h2s NAME PORT CURL-ARGS...: curl --http2 to NAME:PORT, trusting the test CA
@@ -131,6 +135,17 @@ out=$(curl -sS --http2-prior-knowledge --max-time 10 -D - -o /dev/null \
 	"http://127.0.0.1:$pplain/" | tr -d '\r')
 tap_like "$out" '^HTTP/2 200' "a cluster without the redirect is served on the same listener"
 tap_fails "no HSTS on h2c" sh -c "printf '%s\n' \"\$1\" | grep -qi '^strict-transport'" - "$out"
+
+# A client certificate on an h2 connection: its subject goes upstream
+# with each stream, as with HTTP/1.1; h2c says nothing of certificates.
+out=$(h2s a.test "$pca" -i --cert "$c/client.crt" --key "$c/client.key" \
+	"https://a.test:$pca/" | tr -d '\r')
+tap_like "$out" '^HTTP/2 200' "h2 with a client certificate (--client-ca): served"
+tap_like "$out" '^X-Client-Cert-Subject: CN=client\.test$' "... its subject reaches the backend"
+tap_like "$out" '^X-Client-Cert-Verified: SUCCESS$' "... marked verified"
+out=$(curl -sS --http2-prior-knowledge --max-time 10 "http://127.0.0.1:$pplain/" | tr -d '\r')
+tap_fails "h2c: no X-Client-Cert-* upstream" \
+	sh -c "printf '%s\n' \"\$1\" | grep -qi '^x-client-cert'" - "$out"
 
 # h2spec over TLS: named by H2SPEC, else looked for beside the project's
 # tree. Its :authority is the address, which no certificate names: under

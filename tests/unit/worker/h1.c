@@ -32,7 +32,7 @@ static const char *
 upstream(const char *raw)
 {
 	static char out[4096];
-	kk_fwd fwd = { "192.0.2.1", "8080" };
+	kk_fwd fwd = { "192.0.2.1", "8080", KK_FWD_CERT_UNASKED, NULL };
 	size_t n;
 	if (req(raw) != KK_H1_OK)
 		return "(refused)";
@@ -293,7 +293,7 @@ main(void)
 	    "Connection cannot drop the framing field or Host");
 	{
 		char small[32];
-		kk_fwd fwd = { "192.0.2.1", NULL };
+		kk_fwd fwd = { "192.0.2.1", NULL, KK_FWD_CERT_UNASKED, NULL };
 		req("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
 		kk_head_forward(&h, &fwd);
 		is_int(kk_h1_write_request(&h, "198.51.100.7:80", small, sizeof small), 0, "no room: 0, nothing half-written");

@@ -58,7 +58,7 @@ passed(const kk_fields *fl, const kk_reqhead *req)
 static const char *
 forward(const char *s, unsigned flags, unsigned body, const char *port)
 {
-	kk_fwd fwd = { "192.0.2.1", port };
+	kk_fwd fwd = { "192.0.2.1", port, KK_FWD_CERT_UNASKED, NULL };
 	fields(&h.fl, s);
 	h.flags = flags;
 	h.body = (unsigned char)body;
@@ -78,6 +78,12 @@ main(void)
 	is_int(kk_field_id("Content-Lengtx", 14), KK_FLD_OTHER, "one byte off: another field");
 	is_int(kk_field_id("HTTP2-Settings", 14), KK_FLD_HOP, "HTTP2-Settings is hop-by-hop");
 	is_int(kk_field_id("X-Forwarded-Proto", 17), KK_FLD_XF_OTHER, "X-Forwarded-Proto");
+	is_int(kk_field_id("x-client-cert-subject", 21), KK_FLD_XF_OTHER,
+	    "X-Client-Cert-Subject is the proxy's");
+	is_int(kk_field_id("X-Client-Cert-Verified", 22), KK_FLD_XF_OTHER,
+	    "X-Client-Cert-Verified is the proxy's");
+	is_int(kk_field_id("X_Client_Cert_Subject", 21), KK_FLD_LOOKALIKE,
+	    "X_Client_Cert_Subject: a look-alike");
 	is_int(kk_field_id("Transfer_Encoding", 17), KK_FLD_LOOKALIKE, "Transfer_Encoding");
 	is_int(kk_field_id("Trailer", 7), KK_FLD_TRAILER, "Trailer");
 	is_int(kk_field_id("User-Agent", 10), KK_FLD_OTHER, "User-Agent is ordinary");
@@ -111,13 +117,30 @@ main(void)
 	    "not with a length, which carries no trailers");
 	h.scheme = KK_SCHEME_HTTPS;
 	{
-		kk_fwd fwd = { "192.0.2.1", NULL };
+		kk_fwd fwd = { "192.0.2.1", NULL, KK_FWD_CERT_UNASKED, NULL };
 		fields(&h.fl, "Host: a\n");
 		h.flags = 0;
 		h.body = KK_BODY_NONE;
 		kk_head_forward(&h, &fwd);
 		is_str(passed(&h.fl, &h), "Host=a;+X-Forwarded-For=192.0.2.1;"
 		    "+X-Forwarded-Proto=https;", "the scheme is the proto forwarded");
+		/* A verified client certificate: its subject and SUCCESS,
+		 * the client's own fields of those names dropped. */
+		fwd.cert = KK_FWD_CERT_VERIFIED;
+		fwd.subject = "CN=client.test,O=Example";
+		fields(&h.fl, "Host: a\nX-Client-Cert-Subject: CN=admin\n"
+		    "x-client-cert-verified: SUCCESS\n");
+		kk_head_forward(&h, &fwd);
+		is_str(passed(&h.fl, &h), "Host=a;+X-Forwarded-For=192.0.2.1;"
+		    "+X-Forwarded-Proto=https;+X-Client-Cert-Subject=CN=client.test,O=Example;"
+		    "+X-Client-Cert-Verified=SUCCESS;", "a verified certificate: subject, SUCCESS");
+		fwd.cert = KK_FWD_CERT_NONE;
+		fwd.subject = NULL;
+		fields(&h.fl, "Host: a\nX-Client-Cert-Subject: CN=admin\n");
+		kk_head_forward(&h, &fwd);
+		is_str(passed(&h.fl, &h), "Host=a;+X-Forwarded-For=192.0.2.1;"
+		    "+X-Forwarded-Proto=https;+X-Client-Cert-Verified=NONE;",
+		    "no certificate: NONE, no subject");
 	}
 	{
 		/* A long client list that fits a buffer goes on whole, as it

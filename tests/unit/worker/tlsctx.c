@@ -15,6 +15,7 @@
 #include "worker/tls.c"
 #include "worker/tlshello.c"
 #include "worker/tlskeys.c"
+#include "worker/tlspeer.c"
 
 struct kk_stats kk_stats;
 
