@@ -627,7 +627,7 @@ static kk_tls_policy *
 tls_of(const kk_verb *v, int *ok)
 {
 	const char *versions = kk_verb_opt(v, "--tls-versions"), *hsts = kk_verb_opt(v, "--hsts");
-	const char *fp = kk_verb_opt(v, "--default-certificate"), *s;
+	const char *fp = kk_verb_opt(v, "--default-certificate"), *alpn, *s;
 	char canon[65];
 	unsigned long n = 0;
 	kk_tls_policy *t = calloc(1, sizeof *t);
@@ -639,7 +639,8 @@ tls_of(const kk_verb *v, int *ok)
 	    : !strcmp(versions, "1.2") ? KK_TLS_1_2 : KK_TLS_1_3;
 	t->ciphers = dup_heap(kk_verb_opt(v, "--ciphers"), ok);
 	t->groups = dup_heap(kk_verb_opt(v, "--groups"), ok);
-	t->alpn = dup_heap(kk_verb_opt(v, "--alpn"), ok);
+	alpn = kk_verb_opt(v, "--alpn");
+	t->alpn = alpn && strcmp(alpn, KK_DEFAULT_ALPN) ? dup_heap(alpn, ok) : 0;
 	t->handshake_timeout_ms = opt_duration(v, "--handshake-timeout",
 	    KK_DEFAULT_HANDSHAKE_TIMEOUT_MS);
 	if (hsts) kk_scan_uint(hsts, 0, ~0UL, &n);

@@ -61,7 +61,7 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--groups", KK_OPT_STRING, 0, 0, 0,
 	    "https: key exchange groups, ':'-separated, default X25519:P-256:P-384" },
 	{ "--alpn", KK_OPT_STRING, 0, 0, 0,
-	    "https: application protocols offered, ','-separated, default http/1.1" },
+	    "https: application protocols offered, ','-separated, default h2,http/1.1" },
 	{ "--handshake-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
 	    "https: time allowed for a TLS handshake, default 10s" },
 	{ "--hsts", KK_OPT_UINT, 0, 0, HSTS_MAX,

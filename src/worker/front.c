@@ -377,19 +377,24 @@ respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 	kk_conn_wake(&f->conn);
 }
 
-/* Answers with a redirect to https (--https-redirect on the cluster c):
- * the same host and target, the cluster's port. */
+/* Answers with a redirect to https (--https-redirect on the cluster c,
+ * its status): Location as kk_front_location makes it. */
 static void
-respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h, int keep)
+respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h, int status,
+    int keep)
 {
 	kk_buf *out = &f->conn.out;
-	size_t n;
+	kk_buf loc = { 0 };	/* the Location, while the response is written */
+	size_t n = 0, loclen;
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[3]++;
-	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_redirect((int)c->https_redirect, keep,
-	    h->host, h->hostlen, c->https_port ? c->https_port : 443, h->fl.base + h->path.off,
-	    h->path.len, kk_buf_tail(out), kk_buf_room(out)))) {
+	if (kk_buf_take(&loc, NULL) && kk_buf_take(out, NULL) &&
+	    (loclen = kk_front_location(c, h, loc.data, loc.cap)))
+		n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
+		    kk_buf_room(out));
+	kk_buf_give(&loc);
+	if (!n) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
@@ -414,18 +419,83 @@ host_allowed(const kk_front *f, const kk_reqhead *h)
 	return x && kk_tlscert_covers(x, h->host, h->hostlen);
 }
 
-/* The Strict-Transport-Security field of a response over TLS (RFC 6797
- * §6.1), into buf; NULL when the response gets none. */
+int
+kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long *hsts)
+{
+	kk_rlistener *rl = f->lsock->rl;
+	unsigned long fhsts = 0;
+	kk_rcluster *c;
+	*cl = NULL;
+	*hsts = 0;
+	if (!rl)
+		return 404;
+	if (!host_allowed(f, h))
+		return 421;
+	c = kk_router_match(rl, h->host, h->hostlen, h->fl.base + h->path.off, h->pathlen,
+	    h->fl.base + h->method.off, h->method.len, &fhsts);
+	if (!c)
+		return 404;
+	*cl = c;
+	/* A redirect needs a host to send the client to. */
+	if (c->https_redirect && !f->lsock->tls && h->hostlen)
+		return (int)c->https_redirect;
+	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
+		*hsts = fhsts ? fhsts : kk_tlsctx_policy(f->lsock->tls)->hsts_max_age;
+	return 0;
+}
+
+void
+kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN])
+{
+	kk_rlistener *rl = f->lsock->rl;
+	fwd->client = kk_front_client_text(f, buf);
+	fwd->port = rl && rl->port[0] ? rl->port : NULL;
+	fwd->cert = KK_FWD_CERT_UNASKED;
+	fwd->subject = NULL;
+	if (f->lsock->tls && kk_tlsctx_policy(f->lsock->tls)->client_ca.len) {
+		fwd->subject = kk_tls_peer_subject(&f->conn);
+		fwd->cert = fwd->subject ? KK_FWD_CERT_VERIFIED : KK_FWD_CERT_NONE;
+	}
+}
+
+size_t
+kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t len)
+{
+	const kk_tls_policy *p = kk_tlsctx_policy(f->lsock->tls);
+	int n = snprintf(buf, len, "max-age=%lu%s%s", max_age,
+	    (p->hsts_flags & KK_HSTS_SUBDOMAINS) ? "; includeSubDomains" : "",
+	    (p->hsts_flags & KK_HSTS_PRELOAD) ? "; preload" : "");
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
+size_t
+kk_front_location(const kk_rcluster *c, const kk_reqhead *h, char *buf, size_t len)
+{
+	unsigned port = c->https_port ? c->https_port : 443;
+	char p[8] = "";
+	int n;
+	if (port != 443)
+		snprintf(p, sizeof p, ":%u", port & 0xffff);
+	n = snprintf(buf, len, "https://%.*s%s%.*s", (int)h->hostlen, h->host, p,
+	    (int)h->path.len, h->fl.base + h->path.off);
+	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+}
+
+/* The Strict-Transport-Security field line of an h1 response over TLS
+ * (RFC 6797 §6.1), into buf; NULL when the response gets none. */
 static const char *
 hsts_field(const h1s *q, char *buf, size_t len)
 {
-	const kk_tls_policy *p;
-	if (!q->hsts || !q->front->lsock->tls)
+	static const char name[] = "Strict-Transport-Security: ";
+	size_t n;
+	if (!q->hsts || len < sizeof name + 2)
 		return NULL;
-	p = kk_tlsctx_policy(q->front->lsock->tls);
-	snprintf(buf, len, "Strict-Transport-Security: max-age=%lu%s%s\r\n", q->hsts,
-	    (p->hsts_flags & KK_HSTS_SUBDOMAINS) ? "; includeSubDomains" : "",
-	    (p->hsts_flags & KK_HSTS_PRELOAD) ? "; preload" : "");
+	memcpy(buf, name, sizeof name - 1);
+	n = kk_front_hsts_value(q->front, q->hsts, buf + sizeof name - 1,
+	    len - (sizeof name - 1) - 2);
+	if (!n)
+		return NULL;
+	memcpy(buf + sizeof name - 1 + n, "\r\n", 3);
 	return buf;
 }
 
@@ -492,19 +562,14 @@ read_head(kk_front *f)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
-	c = rl && host_allowed(f, h) ? kk_router_match(rl, h->host, h->hostlen,
-	    h->fl.base + h->path.off, h->pathlen, h->fl.base + h->method.off, h->method.len,
-	    &hsts) : NULL;
-	/* A redirect needs a host to send the client to. */
-	if (!c || (c->https_redirect && !f->lsock->tls && h->hostlen)) {
+	if ((status = kk_front_route(f, h, &c, &hsts))) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
 		keep = keep && h->body == KK_BODY_NONE;
 		if (c)
-			respond_redirect(f, c, h, keep);
+			respond_redirect(f, c, h, status, keep);
 		else
-			respond_error(f, rl && !host_allowed(f, h) ? 421 : 404, keep,
-			    KK_CLOSE_DONE);
+			respond_error(f, status, keep, KK_CLOSE_DONE);
 		kk_buf_consume(in, (size_t)n);
 		return keep ? 1 : -1;
 	}
@@ -514,18 +579,10 @@ read_head(kk_front *f)
 		return -1;
 	}
 	q->minor = info.minor;
-	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
-		q->hsts = hsts ? hsts : kk_tlsctx_policy(f->lsock->tls)->hsts_max_age;
+	q->hsts = hsts;
 	kk_h1_body_init(&q->req, info.body, h->clen);
 	f->conn.pc = q;
-	fwd.client = kk_front_client_text(f, client);
-	fwd.port = rl->port[0] ? rl->port : NULL;
-	fwd.cert = KK_FWD_CERT_UNASKED;
-	fwd.subject = NULL;
-	if (f->lsock->tls && kk_tlsctx_policy(f->lsock->tls)->client_ca.len) {
-		fwd.subject = kk_tls_peer_subject(&f->conn);
-		fwd.cert = fwd.subject ? KK_FWD_CERT_VERIFIED : KK_FWD_CERT_NONE;
-	}
+	kk_front_fwd(f, &fwd, client);
 	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {
@@ -1227,6 +1284,26 @@ proxy_before_start(kk_front *f)
 	return 1;
 }
 
+/* Whether the TLS handshake agreed on HTTP/2 (ALPN "h2", RFC 9113
+ * §3.2); never on a plain connection. */
+static int
+alpn_is_h2(const kk_conn *c)
+{
+	size_t n;
+	const char *p = c->tp->alpn(c, &n);
+	return p && n == 2 && !memcmp(p, "h2", 2);
+}
+
+/* Whether a preface with prior knowledge is served: on plain listeners
+ * only, unless --no-h2c. Over TLS, HTTP/2 is what ALPN chose or nothing
+ * (RFC 9113 §3.3): a client that agreed on HTTP/1.1 and sends the
+ * preface is refused as on a --no-h2c listener. */
+static int
+serves_h2c(const kk_front *f)
+{
+	return f->conn.tp == &kk_transport_plain && f->lsock->rl && !f->lsock->rl->h2.no_h2c;
+}
+
 /* Reads the first bytes and runs the preamble chain over them; once it
  * decides, the chosen protocol takes the connection (and the bytes left:
  * the first read serves the first request, no second read is made). */
@@ -1247,6 +1324,12 @@ preamble_run(kk_conn *c)
 	if (f->tkind == KK_FRONT_T_HANDSHAKE) {
 		f->tkind = KK_FRONT_T_NONE;
 		set_timer(f);
+	}
+	/* Over TLS the handshake chose the protocol: h2 goes to the h2
+	 * server before any byte is read (it reads the preface itself). */
+	if (alpn_is_h2(c)) {
+		kk_h2server_start(f);
+		return;
 	}
 	r = kk_conn_fill(c);
 	if (!c->in.len) {
@@ -1272,7 +1355,7 @@ preamble_run(kk_conn *c)
 		return;
 	case KK_PREAMBLE_H2:
 		/* h2c with prior knowledge, unless the listener says --no-h2c. */
-		if (f->lsock->rl && !f->lsock->rl->h2.no_h2c)
+		if (serves_h2c(f))
 			kk_h2server_start(f);
 		else
 			refuse_h2(f);
@@ -1280,7 +1363,7 @@ preamble_run(kk_conn *c)
 	case KK_PREAMBLE_NOT_H1:
 		/* An invalid preface to an h2c listener: its h2 server ends it
 		 * (RFC 9113 §3.4); else the h1 server refuses the request. */
-		if (f->lsock->rl && !f->lsock->rl->h2.no_h2c) {
+		if (serves_h2c(f)) {
 			kk_h2server_start(f);
 			return;
 		}

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include "conn.h"
+#include "head.h"
 #include "lsock.h"
 #include "status.h"
 #include "timer.h"
@@ -93,6 +94,28 @@ const char *kk_front_client_text(kk_front *, char buf[INET6_ADDRSTRLEN]);
 int kk_front_addrs(kk_front *, kk_addr *src, kk_addr *dst);
 struct kk_park;
 struct kk_park *kk_front_park(kk_front *);
+/* Where a request h on f goes, the one rule for every protocol: 0 to
+ * *cl, whose response carries Strict-Transport-Security with max-age
+ * *hsts (the frontend's --hsts, else the listener's; 0: none, always on
+ * plain listeners); else the status answered here: 404 no route, 421 a
+ * host the certificate served on f does not cover (strict SNI), or the
+ * cluster's --https-redirect status on a plain listener (*cl set, for
+ * kk_front_location). */
+int kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl,
+    unsigned long *hsts);
+/* What the proxy says upstream of the hop of a request on f, for every
+ * protocol: the client address (as text, in buf for IPv6), the
+ * listener's port, and on a listener with a client CA the verified
+ * client certificate's subject, or that there was none. */
+void kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN]);
+/* The Strict-Transport-Security value for max_age under f's listener
+ * policy (RFC 6797 §6.1: includeSubDomains, preload) into buf, NUL
+ * ended: its length, 0 when len is too small. f is on TLS. */
+size_t kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t len);
+/* The Location of cluster c's --https-redirect for h: the same host and
+ * target (query included) over https, the cluster's --https-port, left
+ * out at 443. Into buf, NUL ended: its length, 0 when len is too small. */
+size_t kk_front_location(const kk_rcluster *c, const kk_reqhead *h, char *buf, size_t len);
 void kk_front_close(kk_front *, enum kk_close);
 /* Drain: from now on every response says Connection: close and closes
  * its connection. A connection with no request in flight (idle now, or

@@ -805,16 +805,12 @@ kk_h1_write_error(int status, int keepalive, char *out, size_t cap)
 }
 
 size_t
-kk_h1_write_redirect(int status, int keepalive, const char *host, size_t hlen, unsigned port,
-    const char *target, size_t tlen, char *out, size_t cap)
+kk_h1_write_redirect(int status, int keepalive, const char *location, size_t len, char *out,
+    size_t cap)
 {
-	char p[8] = "";
-	int n;
-	if (port != 443)
-		snprintf(p, sizeof p, ":%u", port & 0xffff);
-	n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nLocation: https://%.*s%s%.*s\r\n"
-	    "Content-Length: 0\r\n%s\r\n", status, kk_h1_reason(status), (int)hlen, host, p,
-	    (int)tlen, target, keepalive ? "" : "Connection: close\r\n");
+	int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nLocation: %.*s\r\n"
+	    "Content-Length: 0\r\n%s\r\n", status, kk_h1_reason(status), (int)len, location,
+	    keepalive ? "" : "Connection: close\r\n");
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

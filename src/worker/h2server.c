@@ -91,6 +91,7 @@ struct h2s {
 	unsigned char in_at, in_n;
 	kk_buf obuf;		/* response body (or trailer block) for nghttp2 */
 	uint64_t moved;		/* bytes moved by the pump: its progress */
+	unsigned long hsts;	/* HSTS max-age of the response (TLS), 0: none */
 };
 
 static kk_link h2c_free = { &h2c_free, &h2c_free };
@@ -100,9 +101,14 @@ static nghttp2_option *options;
 /* Scratch: one head or trailer block is converted at a time. */
 static kk_reqhead req_head;
 static kk_fields req_trailers;
-static kk_h2field out_fields[KK_HEAD_MAXFIELDS + 2];
-static nghttp2_nv out_nv[KK_HEAD_MAXFIELDS + 2];
+/* A response's fields: :status, those kept, content-length, and one the
+ * proxy adds (Strict-Transport-Security or Location), its value in
+ * added_text. */
+#define OUT_FIELDS (KK_HEAD_MAXFIELDS + 3)
+static kk_h2field out_fields[OUT_FIELDS];
+static nghttp2_nv out_nv[OUT_FIELDS];
 static char out_text[KK_HEAD_ADDMAX + 64];
+static char added_text[96];
 
 static const kk_server_ops h2_server_ops;
 static void h2_run(kk_conn *);
@@ -249,9 +255,24 @@ to_nv(int n)
 	}
 }
 
-/* A response made here (errors): the status alone, the stream ended. */
+/* Appends a field the proxy adds to the n fields of a response head,
+ * when it has one: the count. */
+static int
+add_field(int n, const char *name, size_t namelen, const char *value, size_t valuelen)
+{
+	if (!valuelen)
+		return n;
+	out_fields[n].name = name;
+	out_fields[n].namelen = namelen;
+	out_fields[n].value = value;
+	out_fields[n].valuelen = valuelen;
+	return n + 1;
+}
+
+/* A response made here (errors, redirects): the status, and a Location
+ * when location is not NULL (nghttp2 copies it), the stream ended. */
 static void
-respond(h2s *s, int status)
+respond_location(h2s *s, int status, const char *location, size_t loclen)
 {
 	kk_resphead h;
 	int n;
@@ -259,12 +280,36 @@ respond(h2s *s, int status)
 	h.status = (unsigned short)status;
 	h.body = KK_BODY_LENGTH;
 	kk_stats.responses[status / 100]++;
-	n = kk_h2head_response(&h, out_fields, KK_HEAD_MAXFIELDS + 2, out_text, sizeof out_text);
+	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 1, out_text, sizeof out_text);
+	if (location)
+		n = add_field(n, "location", 8, location, loclen);
 	to_nv(n);
 	if (nghttp2_submit_response(s->conn->session, s->id, out_nv, (size_t)n, NULL))
 		reset(s, NGHTTP2_INTERNAL_ERROR);
 	s->flags |= S_RESP | S_RESP_END;
 	conn_wake(s->conn);
+}
+
+static void
+respond(h2s *s, int status)
+{
+	respond_location(s, status, NULL, 0);
+}
+
+/* --https-redirect on a plain listener: Location as for HTTP/1.1,
+ * written in a pooled buffer while nghttp2 copies it. */
+static void
+respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, int status)
+{
+	kk_buf loc = { 0 };
+	size_t n;
+	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, loc.data, loc.cap))) {
+		kk_buf_give(&loc);
+		respond(s, 500);
+		return;
+	}
+	respond_location(s, status, loc.data, n);
+	kk_buf_give(&loc);
 }
 
 /* The request head is whole: validated, routed, and its stream started,
@@ -279,7 +324,8 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	kk_fwd fwd;
 	char client[INET6_ADDRSTRLEN];
 	int e, status;
-	unsigned long hsts;	/* h2 runs on plain listeners only, which send no HSTS */
+	unsigned long hsts;
+	/* X-Forwarded-Proto tells the connection's scheme, not :scheme. */
 	unsigned char scheme = f->conn.tp == &kk_transport_plain ? KK_SCHEME_HTTP :
 	    KK_SCHEME_HTTPS;
 	kk_stats.requests++;
@@ -299,15 +345,20 @@ request_ready(h2c *c, h2s *s, int end_stream)
 			respond(s, status);
 		return;
 	}
-	cl = rl ? kk_router_match(rl, h->host, h->hostlen, h->fl.base + h->path.off, h->pathlen,
-	    h->fl.base + h->method.off, h->method.len, &hsts) : NULL;
-	if (!cl) {
+	/* Routed as HTTP/1.1 requests are (421 for a host the certificate
+	 * does not cover, which also tells a client that coalesced
+	 * connections to open another, RFC 9113 §9.1.1). */
+	if ((status = kk_front_route(f, h, &cl, &hsts))) {
+		/* The head's spans are in hbuf, which let_go gives back. */
+		if (cl)
+			respond_redirect(s, cl, h, status);
+		else
+			respond(s, status);
 		let_go(s);
-		respond(s, 404);
 		return;
 	}
-	fwd.client = kk_front_client_text(f, client);
-	fwd.port = rl->port[0] ? rl->port : NULL;
+	s->hsts = hsts;
+	kk_front_fwd(f, &fwd, client);
 	s->stream = kk_stream_start(&h2_server_ops, s, h, &fwd, kk_worker_router(), rl, cl, 1,
 	    &status);
 	/* The back endpoint wrote the head out: its bytes are no longer
@@ -753,9 +804,12 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 	/* 101 never answers an HTTP/2 request: no upgrade goes upstream. */
 	if (h->status == 101)
 		return -1;
-	n = kk_h2head_response(h, out_fields, KK_HEAD_MAXFIELDS + 2, out_text, sizeof out_text);
+	n = kk_h2head_response(h, out_fields, OUT_FIELDS - 1, out_text, sizeof out_text);
 	if (n < 0)
 		return -1;
+	if (h->status >= 200 && s->hsts)
+		n = add_field(n, "strict-transport-security", 25, added_text,
+		    kk_front_hsts_value(s->conn->front, s->hsts, added_text, sizeof added_text));
 	to_nv(n);
 	s->moved++;
 	if (h->status < 200) {

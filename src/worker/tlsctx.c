@@ -30,7 +30,6 @@
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 #define DEFAULT_GROUPS "X25519:P-256:P-384"
-#define DEFAULT_ALPN "http/1.1"
 /* DNS names are at most 253 bytes (RFC 1035 §2.3.4). */
 #define NAME_MAX_LEN 253
 
@@ -141,15 +140,16 @@ alpn_wire(kk_tlsctx *x, const char *list)
 	return x->alpnlen != 0;
 }
 
-/* Whether the worker has a protocol for an ALPN name: a listener may
- * already offer h2 in its list, which is chosen once the worker speaks
- * it, and skipped until then (else the client would speak HTTP/2 to the
- * h1 server). */
+/* Whether the worker has a protocol for an ALPN name: HTTP/1.x for the
+ * h1 server, h2 for the h2 server (front.c starts it on that result).
+ * Other names a list may hold are never chosen, so that a client never
+ * speaks a protocol to a server that does not know it. */
 static int
 spoken(const unsigned char *name, size_t len)
 {
 	return (len == 8 && !memcmp(name, "http/1.1", 8)) ||
-	    (len == 8 && !memcmp(name, "http/1.0", 8));
+	    (len == 8 && !memcmp(name, "http/1.0", 8)) ||
+	    (len == 2 && !memcmp(name, "h2", 2));
 }
 
 /* ALPN (RFC 7301 §3.2): our first protocol that the client offers; with
@@ -196,7 +196,7 @@ kk_tlsctx_new(const kk_tls_policy *p, char *err, size_t errlen)
 	kk_tlsctx *x = calloc(1, sizeof *x);
 	const char *ciphers = p->ciphers ? p->ciphers : DEFAULT_CIPHERS;
 	const char *groups = p->groups ? p->groups : DEFAULT_GROUPS;
-	const char *alpn = p->alpn ? p->alpn : DEFAULT_ALPN;
+	const char *alpn = p->alpn ? p->alpn : KK_DEFAULT_ALPN;
 	int ok = 1;
 	if (!x)
 		goto nomem;

@@ -60,6 +60,11 @@ struct kk_h2opts {
 #define KK_TLS_1_3 0x2
 #define KK_HSTS_SUBDOMAINS 0x1
 #define KK_HSTS_PRELOAD 0x2
+/* The ALPN list of an https listener without --alpn: HTTP/2 first, for
+ * the clients that offer it (RFC 9113 §3.2), HTTP/1.1 for the others. A
+ * listener given exactly this list stores none, so the canonical printer
+ * leaves it out. */
+#define KK_DEFAULT_ALPN "h2,http/1.1"
 /* Whether an https listener with a client CA refuses a client that
  * sends no certificate (one that fails verification is always refused). */
 enum kk_client_auth { KK_CLIENT_AUTH_REQUIRED = 0, KK_CLIENT_AUTH_OPTIONAL };
@@ -70,7 +75,7 @@ struct kk_tls_policy {			/* an https listener's; NULL on a plain one */
 	unsigned versions;		/* KK_TLS_1_2 | KK_TLS_1_3 */
 	char *ciphers;			/* NULL: kakehi's default */
 	char *groups;			/* NULL: kakehi's default */
-	char *alpn;			/* comma-separated; NULL: "http/1.1" */
+	char *alpn;			/* comma-separated; NULL: KK_DEFAULT_ALPN */
 	unsigned long handshake_timeout_ms;
 	unsigned long hsts_max_age;	/* seconds; 0: none */
 	unsigned hsts_flags;		/* KK_HSTS_* */

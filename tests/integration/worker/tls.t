@@ -35,7 +35,7 @@ L=127.0.0.1:@PORT
 kw_start tls \
 	"listener add https $L --hsts 3600 --hsts-subdomains --handshake-timeout 1s" \
 	"listener add https 127.0.0.1:$p13 --tls-versions 1.3 --hsts 100 --hsts-preload" \
-	"listener add https 127.0.0.1:$ploose --no-strict-sni --alpn h2,http/1.1" \
+	"listener add https 127.0.0.1:$ploose --no-strict-sni --alpn http/1.1" \
 	"listener add https 127.0.0.1:$ppp --expect-proxy" \
 	"listener add http 127.0.0.1:$pplain" \
 	'cluster add app' 'cluster add sw' 'cluster add short' \
@@ -62,9 +62,12 @@ served() {
 	openssl s_client -connect "127.0.0.1:$P" "$@" < /dev/null 2> /dev/null |
 	    openssl x509 -noout -fingerprint -sha256 2> /dev/null | cut -d= -f2
 }
-hcurl() {	# hcurl NAME [PORT] CURL-ARGS...: curl to https://NAME:PORT/, trusting the test CA
+# hcurl NAME [PORT] CURL-ARGS...: curl to https://NAME:PORT/ in HTTP/1.1,
+# trusting the test CA. These checks are of the h1 path over TLS; h2tls.t
+# makes them of h2 streams.
+hcurl() {
 	_n=$1 _p=$2 ; shift 2
-	kk_curl --resolve "$_n:$_p:127.0.0.1" --cacert "$c/ca.crt" "$@"
+	kk_curl --http1.1 --resolve "$_n:$_p:127.0.0.1" --cacert "$c/ca.crt" "$@"
 }
 
 # The chain verifies and the request goes through.
@@ -108,15 +111,15 @@ out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" last 2>&1)
 tap_like "$out" '^end clean$' "a connection closed after its last response ends with close_notify"
 tap_like "$out" '^reused True$' "... so its session resumes"
 
-# ALPN: ours first among the client's; none in common ends the handshake.
-out=$(openssl s_client -connect "127.0.0.1:$P" -servername a.test -alpn h2,http/1.1 \
-	< /dev/null 2>&1)
-tap_like "$out" '^ALPN protocol: http/1.1' "ALPN: http/1.1 chosen from h2,http/1.1"
+# ALPN: ours first among the client's (h2,http/1.1 by default); none in
+# common ends the handshake.
 sc() { openssl s_client -connect "127.0.0.1:$P" -servername a.test "$@" < /dev/null ; }
-tap_fails "ALPN: a client offering only h2 is refused" sc -alpn h2
-out=$(openssl s_client -connect "127.0.0.1:$P" -servername a.test -alpn h2 < /dev/null 2>&1)
-tap_like "$out" 'no application protocol|alert number 120' \
-	"... with the no_application_protocol alert"
+tap_like "$(sc -alpn http/1.1,h2 2>&1)" '^ALPN protocol: h2' \
+	"ALPN by default: h2 chosen from http/1.1,h2, our order first"
+tap_like "$(sc -alpn http/1.1 2>&1)" '^ALPN protocol: http/1.1' \
+	"ALPN by default: http/1.1 for a client offering only it"
+tap_like "$(sc -alpn spdy/3,foo 2>&1)" 'no application protocol|alert number 120' \
+	"ALPN by default: a client offering neither gets no_application_protocol"
 
 # Plain HTTP on an https listener is a failed handshake, not a request.
 before=$(counters tls-handshake-failures | cut -d' ' -f2)
@@ -127,8 +130,11 @@ tap_is "$((after - before))" 1 "... and counts as a failed handshake"
 
 out=$(openssl s_client -connect "127.0.0.1:$ploose" -servername b.test -alpn h2,http/1.1 \
 	< /dev/null 2>&1)
-tap_like "$out" '^ALPN protocol: http/1.1' \
-	"--alpn h2,http/1.1: h2 is skipped while the worker has no HTTP/2 server"
+tap_like "$out" '^ALPN protocol: http/1.1' "--alpn http/1.1: http/1.1 chosen from h2,http/1.1"
+scl() { openssl s_client -connect "127.0.0.1:$ploose" -servername b.test "$@" < /dev/null ; }
+tap_fails "--alpn http/1.1: a client offering only h2 is refused" scl -alpn h2
+tap_like "$(scl -alpn h2 2>&1)" 'no application protocol|alert number 120' \
+	"... with the no_application_protocol alert"
 
 # Versions.
 P13() { openssl s_client -connect "127.0.0.1:$p13" -servername a.test "$@" < /dev/null ; }
