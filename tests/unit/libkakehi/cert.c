@@ -647,7 +647,7 @@ test_save(const kk_state *st)
 
 static const char https_line[] =
 	"listener add https 127.0.0.1:8443 --front-timeout 30s --tls-versions 1.3 --ciphers "
-	"ECDHE+AESGCM --groups X25519 --alpn h2,http/1.1 --handshake-timeout 5s --hsts 600 "
+	"ECDHE+AESGCM --groups X25519 --alpn http/1.1 --handshake-timeout 5s --hsts 600 "
 	"--hsts-subdomains --hsts-preload --no-strict-sni --default-certificate ";
 
 static void
@@ -684,7 +684,7 @@ test_state(void)
 	l = kk_state_listener(&st, "127.0.0.1:8443");
 	ok(l && l->tls && l->proto == KK_PROTO_HTTP && l->tls->versions == KK_TLS_1_3
 	    && !strcmp(l->tls->ciphers, "ECDHE+AESGCM") && !strcmp(l->tls->groups, "X25519")
-	    && !strcmp(l->tls->alpn, "h2,http/1.1") && l->tls->handshake_timeout_ms == 5000
+	    && !strcmp(l->tls->alpn, "http/1.1") && l->tls->handshake_timeout_ms == 5000
 	    && l->tls->hsts_max_age == 600
 	    && l->tls->hsts_flags == (KK_HSTS_SUBDOMAINS | KK_HSTS_PRELOAD)
 	    && !l->tls->strict_sni && !strcmp(l->tls->default_cert, fa)
