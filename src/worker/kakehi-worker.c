@@ -485,10 +485,12 @@ main(int argc, char **argv)
 		if (access(config_path, R_OK) < 0) {
 			fprintf(stderr, PROG ": fatal: unable to read %s: %s\n", config_path,
 			    strerror(errno));
+			free(st);
 			return 111;
 		}
 		if (!kk_state_load_file(st, config_path, err, sizeof err)) {
 			fprintf(stderr, PROG ": fatal: %s\n", err);
+			free(st);	/* left empty by the failed load */
 			return 100;
 		}
 	} else {
