@@ -53,40 +53,49 @@ static const kk_opt_def opts_listener_add[] = {
 	    "http: largest HTTP/2 frame payload a client may send, default 16384" },
 	{ "--h2-max-header-list", KK_OPT_UINT, 0, 1024, 16777216,
 	    "http: largest decoded HTTP/2 header list (RFC 9113 §6.5.2), default 65536" },
-	/* The options of https listeners alone, from here on. */
+	/* The options of https listeners alone, each marked KK_OPT_F_HTTPS. */
 	{ "--tls-versions", KK_OPT_ENUM, "1.2,1.3|1.2|1.3", 0, 0,
-	    "https: TLS versions offered, default 1.2,1.3" },
+	    "https: TLS versions offered, default 1.2,1.3",
+	    KK_OPT_F_HTTPS },
 	{ "--ciphers", KK_OPT_STRING, 0, 0, 0,
-	    "https: TLS 1.2 cipher suites, OpenSSL syntax; default ECDHE with AEAD only" },
+	    "https: TLS 1.2 cipher suites, OpenSSL syntax; default ECDHE with AEAD only",
+	    KK_OPT_F_HTTPS },
 	{ "--groups", KK_OPT_STRING, 0, 0, 0,
-	    "https: key exchange groups, ':'-separated, default X25519:P-256:P-384" },
+	    "https: key exchange groups, ':'-separated, default X25519:P-256:P-384",
+	    KK_OPT_F_HTTPS },
 	{ "--alpn", KK_OPT_STRING, 0, 0, 0,
-	    "https: application protocols offered, ','-separated, default h2,http/1.1" },
+	    "https: application protocols offered, ','-separated, default h2,http/1.1",
+	    KK_OPT_F_HTTPS },
 	{ "--handshake-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
-	    "https: time allowed for a TLS handshake, default 10s" },
+	    "https: time allowed for a TLS handshake, default 10s",
+	    KK_OPT_F_HTTPS },
 	{ "--hsts", KK_OPT_UINT, 0, 0, HSTS_MAX,
-	    "https: Strict-Transport-Security max-age in seconds; 0 or absent: no header" },
-	{ "--hsts-subdomains", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with includeSubDomains" },
-	{ "--hsts-preload", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with preload" },
+	    "https: Strict-Transport-Security max-age in seconds; 0 or absent: no header",
+	    KK_OPT_F_HTTPS },
+	{ "--hsts-subdomains", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with includeSubDomains",
+	    KK_OPT_F_HTTPS },
+	{ "--hsts-preload", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with preload",
+	    KK_OPT_F_HTTPS },
 	{ "--no-strict-sni", KK_OPT_FLAG, 0, 0, 0,
 	    "https: serve a request whose Host no certificate of its connection covers "
-	    "(default: 421)" },
+	    "(default: 421)",
+	    KK_OPT_F_HTTPS },
 	{ "--default-certificate", KK_OPT_STRING, 0, 0, 0,
 	    "https: fingerprint of the certificate for clients naming no known server; "
-	    "default the first added" },
+	    "default the first added",
+	    KK_OPT_F_HTTPS },
 	{ "--client-ca", KK_OPT_STRING, 0, 0, 0,
-	    "https: PEM file of the CA certificates client certificates are verified against" },
+	    "https: PEM file of the CA certificates client certificates are verified against",
+	    KK_OPT_F_HTTPS },
 	{ "--client-ca-data", KK_OPT_STRING, 0, 0, 0,
-	    "https: the --client-ca file's bytes in base64" },
+	    "https: the --client-ca file's bytes in base64",
+	    KK_OPT_F_HTTPS },
 	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
 	    "https, with a client CA: whether a client without a certificate is refused, "
-	    "default required" },
+	    "default required",
+	    KK_OPT_F_HTTPS },
 	{ 0 }
 };
-
-/* Where the https-only options start in opts_listener_add: the http
- * options before them, the HTTP/2 ones included, are 12. */
-#define FIRST_TLS_OPT 12
 
 static const kk_opt_def opts_cluster_add[] = {
 	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections", 0, 0,
@@ -97,23 +106,24 @@ static const kk_opt_def opts_cluster_add[] = {
 	    "answer requests arriving on plain http listeners with this redirect to https" },
 	{ "--https-port", KK_OPT_UINT, 0, 1, 65535,
 	    "the port of the https redirect's target, default 443" },
-	/* TLS to the backends, from here on. */
+	/* TLS to the backends: --tls, then what qualifies it (KK_OPT_F_WITH_TLS). */
 	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
 	    "connect to the backends over TLS, verifying their certificates" },
 	{ "--ca", KK_OPT_STRING, 0, 0, 0,
 	    "--tls: PEM file of the CA certificates the backends' chains lead to; default "
-	    "the system store (/etc/ssl/certs)" },
-	{ "--ca-data", KK_OPT_STRING, 0, 0, 0, "the --ca file's bytes in base64" },
+	    "the system store (/etc/ssl/certs)",
+	    KK_OPT_F_WITH_TLS },
+	{ "--ca-data", KK_OPT_STRING, 0, 0, 0, "the --ca file's bytes in base64",
+	    KK_OPT_F_WITH_TLS },
 	{ "--sni", KK_OPT_STRING, 0, 0, 0,
 	    "--tls: server name sent, and the name the certificate must carry; default "
-	    "none sent, the backend's IP address checked" },
+	    "none sent, the backend's IP address checked",
+	    KK_OPT_F_WITH_TLS },
 	{ "--no-verify", KK_OPT_FLAG, 0, 0, 0,
-	    "--tls: accept any certificate the backends show (no authentication)" },
+	    "--tls: accept any certificate the backends show (no authentication)",
+	    KK_OPT_F_WITH_TLS },
 	{ 0 }
 };
-
-/* Where the backend TLS options start in opts_cluster_add. */
-#define FIRST_BACK_TLS_OPT 4
 
 /* frontend add's; frontend remove takes them from the second on, as
  * --hsts is an attribute, not part of the identity a removal names. */
@@ -580,7 +590,7 @@ check_listener_add(const kk_verb *v, char *err, size_t errlen)
 				    tcp_refused[i].opt, tcp_refused[i].why);
 	if (strcmp(proto, "https")) {
 		for (unsigned i = 0; i < v->nopt; i++)
-			if (v->opt[i].def >= &v->def->opts[FIRST_TLS_OPT])
+			if (v->opt[i].def->flags & KK_OPT_F_HTTPS)
 				return fail(err, errlen, v->def, "%s is for https listeners: a %s "
 				    "listener %s", v->opt[i].def->name, proto, !strcmp(proto, "tcp")
 				    ? "passes TLS through whole (route it with frontends --sni)"
@@ -604,7 +614,7 @@ check_back_tls(const kk_verb *v, char *err, size_t errlen)
 	int ca = kk_verb_opt(v, "--ca") || kk_verb_opt(v, "--ca-data");
 	if (!kk_verb_opt(v, "--tls")) {
 		for (unsigned i = 0; i < v->nopt; i++)
-			if (v->opt[i].def > &v->def->opts[FIRST_BACK_TLS_OPT])
+			if (v->opt[i].def->flags & KK_OPT_F_WITH_TLS)
 				return fail(err, errlen, v->def, "%s qualifies TLS to the "
 				    "backends: give --tls too", v->opt[i].def->name);
 		return 1;

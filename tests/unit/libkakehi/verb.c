@@ -32,6 +32,7 @@ static const char *const good[] = {
 	"listener add tcp [::1]:5433 --front-timeout 5m --connect-timeout 1s --expect-proxy "
 	    "--public-address 192.0.2.1:5432",
 	"listener add https 127.0.0.1:8443",
+	"listener add http 127.0.0.1:80 --no-h2c --h2-max-streams 10 --h2-max-header-list 4096",
 	"listener add https 127.0.0.1:8443 --tls-versions 1.3 --ciphers ECDHE+AESGCM:!aNULL "
 	    "--groups X25519:P-256 --alpn h2,http/1.1 --handshake-timeout 5s --hsts 31536000 "
 	    "--hsts-subdomains --hsts-preload --no-strict-sni --expect-proxy "
@@ -125,6 +126,11 @@ static const struct bad bad[] = {
 	    "listener speaks plain HTTP" },
 	{ "listener add tcp 127.0.0.1:80 --hsts 60", "--hsts is for https listeners: a tcp "
 	    "listener passes TLS through whole" },
+	{ "listener add http 127.0.0.1:80 --tls-versions 1.3", "--tls-versions is for https "
+	    "listeners" },
+	{ "listener add http 127.0.0.1:80 --client-auth optional", "--client-auth is for "
+	    "https listeners" },
+	{ "cluster add app --ca-data QUJD", "--ca-data qualifies TLS to the backends" },
 	{ "listener add https 127.0.0.1:443 --tls-versions 1.1", "--tls-versions \"1.1\" is not "
 	    "one of: 1.2,1.3, 1.2, 1.3" },
 	{ "listener add https 127.0.0.1:443 --ciphers 'A B'", "--ciphers \"A B\": ' ' is not "
