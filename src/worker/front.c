@@ -458,14 +458,39 @@ kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN])
 	}
 }
 
+/* Appends text to buf[*at..len) when it fits; 0 when it does not. */
+static int
+put_text(char *buf, size_t len, size_t *at, const char *text, size_t n)
+{
+	if (len - *at < n)
+		return 0;
+	memcpy(buf + *at, text, n);
+	*at += n;
+	return 1;
+}
+
+/* Every HTTPS response carries this value: built by hand, not by
+ * snprintf's format interpreter, as it is on the per-response path. */
 size_t
 kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t len)
 {
+	static const char sub[] = "; includeSubDomains", pre[] = "; preload";
 	const kk_tls_policy *p = kk_tlsctx_policy(f->lsock->tls);
-	int n = snprintf(buf, len, "max-age=%lu%s%s", max_age,
-	    (p->hsts_flags & KK_HSTS_SUBDOMAINS) ? "; includeSubDomains" : "",
-	    (p->hsts_flags & KK_HSTS_PRELOAD) ? "; preload" : "");
-	return n < 0 || (size_t)n >= len ? 0 : (size_t)n;
+	char digits[24];
+	size_t nd = sizeof digits, at = 0;
+	do
+		digits[--nd] = (char)('0' + max_age % 10);
+	while (max_age /= 10);
+	if (!put_text(buf, len, &at, "max-age=", 8)
+	    || !put_text(buf, len, &at, digits + nd, sizeof digits - nd)
+	    || ((p->hsts_flags & KK_HSTS_SUBDOMAINS)
+	        && !put_text(buf, len, &at, sub, sizeof sub - 1))
+	    || ((p->hsts_flags & KK_HSTS_PRELOAD)
+	        && !put_text(buf, len, &at, pre, sizeof pre - 1))
+	    || at == len)
+		return 0;
+	buf[at] = 0;
+	return at;
 }
 
 size_t
