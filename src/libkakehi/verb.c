@@ -43,7 +43,7 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--expect-proxy", KK_OPT_FLAG, 0, 0, 0,
 	    "each connection starts with a PROXY v1 or v2 header naming the client" },
 	{ "--no-h2c", KK_OPT_FLAG, 0, 0, 0,
-	    "http: refuse HTTP/2 with prior knowledge (h2c) instead of serving it" },
+	    "plain http: refuse HTTP/2 with prior knowledge (h2c) instead of serving it" },
 	{ "--h2-max-streams", KK_OPT_UINT, 0, 1, 1000,
 	    "http: HTTP/2 streams a client may open at once, default 100" },
 	{ "--h2-window", KK_OPT_UINT, 0, 1, 2147483647,
@@ -595,7 +595,10 @@ check_listener_add(const kk_verb *v, char *err, size_t errlen)
 				    "listener %s", v->opt[i].def->name, proto, !strcmp(proto, "tcp")
 				    ? "passes TLS through whole (route it with frontends --sni)"
 				    : "speaks plain HTTP");
-	} else if (!check_tls_options(v, err, errlen))
+	} else if (kk_verb_opt(v, "--no-h2c"))
+		return fail(err, errlen, v->def, "--no-h2c is for plain http listeners: on https "
+		    "ALPN chooses HTTP/2; leave h2 out of --alpn to refuse it");
+	else if (!check_tls_options(v, err, errlen))
 		return 0;
 	return check_addr(v->def, "listener address", v->pos[1], err, errlen);
 }

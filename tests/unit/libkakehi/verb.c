@@ -131,6 +131,8 @@ static const struct bad bad[] = {
 	{ "listener add http 127.0.0.1:80 --client-auth optional", "--client-auth is for "
 	    "https listeners" },
 	{ "cluster add app --ca-data QUJD", "--ca-data qualifies TLS to the backends" },
+	{ "listener add https 127.0.0.1:443 --no-h2c", "--no-h2c is for plain http "
+	    "listeners: on https ALPN chooses HTTP/2; leave h2 out of --alpn" },
 	{ "listener add https 127.0.0.1:443 --tls-versions 1.1", "--tls-versions \"1.1\" is not "
 	    "one of: 1.2,1.3, 1.2, 1.3" },
 	{ "listener add https 127.0.0.1:443 --ciphers 'A B'", "--ciphers \"A B\": ' ' is not "
