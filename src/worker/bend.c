@@ -1,16 +1,29 @@
 /* ISC license. */
-/* The registry of backends by address. Few entries, touched only when a
- * snapshot is built or a connection closes: a list is enough. */
+/* The registry of backends by address and TLS context: an index, as a
+ * state of 100 000 backends would make a scan per backend added the
+ * square of that at every full build. The list keeps them for walks. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <kakehi/index.h>
 #include "back.h"
 #include "bend.h"
 #include "tls.h"
 #include "tlsclient.h"
 
 static kk_link all = { &all, &all };
+static kk_index by_key;
+
+/* The index key: the address text, a NUL, the TLS context's pointer. */
+static size_t
+bend_key(char *key, const char *addr_text, const struct kk_tlsclient *tls)
+{
+	size_t n = strlen(addr_text) + 1;
+	memcpy(key, addr_text, n);
+	memcpy(key + n, &tls, sizeof tls);
+	return n + sizeof tls;
+}
 
 kk_link *
 kk_bend_all(void)
@@ -21,20 +34,29 @@ kk_bend_all(void)
 kk_bend *
 kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls)
 {
-	kk_link *l;
+	char key[KK_ADDR_FMTLEN + sizeof tls];
+	size_t klen, *slot;
 	kk_bend *b;
-	for (l = all.next; l != &all; l = l->next) {
-		b = KK_CONTAINER(l, kk_bend, link);
-		if (b->tls == tls && !strcmp(b->addr_text, addr_text)) {
-			b->refs++;
-			return b;
-		}
-	}
-	b = calloc(1, sizeof *b);
-	if (!b)
+	int added;
+	if (strlen(addr_text) >= KK_ADDR_FMTLEN) {
+		errno = EINVAL;
 		return NULL;
+	}
+	klen = bend_key(key, addr_text, tls);
+	if (!(slot = kk_index_add(&by_key, key, klen, 0, &added)))
+		return NULL;
+	if (!added) {
+		b = (kk_bend *)*slot;
+		b->refs++;
+		return b;
+	}
+	if (!(b = calloc(1, sizeof *b))) {
+		kk_index_del(&by_key, key, klen);
+		return NULL;
+	}
+	*slot = (size_t)b;
 	kk_list_init(&b->avail);
-	strncpy(b->addr_text, addr_text, sizeof b->addr_text - 1);
+	memcpy(b->addr_text, addr_text, strlen(addr_text) + 1);
 	b->tp = tls ? &kk_transport_tls : &kk_transport_plain;
 	if ((b->tls = tls))
 		kk_tlsclient_ref(tls);
@@ -48,8 +70,12 @@ kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls
 static void
 maybe_free(kk_bend *b)
 {
+	char key[KK_ADDR_FMTLEN + sizeof b->tls];
 	if (b->refs || b->nconns)
 		return;
+	kk_index_del(&by_key, key, bend_key(key, b->addr_text, b->tls));
+	if (!by_key.n)
+		kk_index_free(&by_key);
 	kk_list_unlink(&b->link);
 	if (b->session)
 		SSL_SESSION_free(b->session);
