@@ -712,6 +712,28 @@ end:
 static kk_state next;
 static int next_ready;
 
+/* Loads the config into the reload scratch once at start, while the
+ * workers load their first state: the memory is then faulted in before
+ * the first reload, which paid for it (with 100 000 sites, zeroing its
+ * fresh pages was two thirds of a 300 ms first reload, against 160 ms
+ * for the next ones). Not with certificates: a reload reads each of
+ * their files again anyway, which outweighs the faults, and at start it
+ * would read them all a second time beside the workers. Best effort: a
+ * failure leaves the faults to the first reload. */
+void
+sv_reload_warm(const char *file)
+{
+	char err[KK_ERRLEN];
+
+	if (sv.state.ncertificates)
+		return;
+	if (!next_ready) {
+		kk_state_init(&next);
+		next_ready = 1;
+	}
+	kk_state_reuse_file_scratch(&next, file, err, sizeof err);
+}
+
 /* A whole new state, from a file, applied as the difference: the diff is
  * what the workers receive, and what is applied to the live state under
  * the transaction's journal. */

@@ -443,6 +443,7 @@ main(int argc, const char *const *argv)
 	sv_notify_init();
 	sv_tlskeys_start();
 	sv_workers_scale();
+	sv_reload_warm(sv.config);
 
 	loop(sigfd);
 

@@ -303,6 +303,8 @@ void sv_control_reply(const sv_origin *, char status, const char *body, size_t l
 void sv_control_pump(void);
 /* Reload CONFIG (file NULL) or file as one transaction. */
 void sv_reload(const sv_origin *, const char *file, const char *verbline);
+/* Readies the reload scratch with file's state (control.c says why). */
+void sv_reload_warm(const char *file);
 /* Poll entries: ids[i] is -1 for the listening socket, else a client. */
 unsigned sv_control_pollfds(struct pollfd *, unsigned max, int *ids);
 void sv_control_io(int id, short revents);
