@@ -4,7 +4,8 @@
 # within each passes, just past it gets its status (--max-uri 414,
 # --max-headers and --max-request-head 431, --max-body 413), and a
 # chunked body that crosses --max-body gets 413 mid-body, the connection
-# closed after, the backend given none of the excess.
+# closed after, the backend given none of the excess. Expect:
+# 100-continue is the backend's to answer, never the proxy's.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -27,6 +28,8 @@ def serve(c):
             more()
         head, buf = buf.split(b"\r\n\r\n", 1)
         h = head.lower()
+        if b"\r\nexpect: 100-continue" in h:
+            c.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
         if b"transfer-encoding: chunked" in h:
             while True:
                 while b"\r\n" not in buf:
@@ -76,9 +79,15 @@ kw_start rl \
 	'cluster add app' \
 	'frontend add app --listener 127.0.0.1:@PORT' "backend add app b1 127.0.0.1:$pb"
 
+lport=$kw_port
+# And one without limits, for an upload that passes.
+kw_start open \
+	'listener add http 127.0.0.1:@PORT' 'cluster add app' \
+	'frontend add app --listener 127.0.0.1:@PORT' "backend add app b1 127.0.0.1:$pb"
+
 cat > "$T/limits.py" <<'PY'
 import os, socket, subprocess, sys, time
-port, cuts = int(sys.argv[1]), sys.argv[2]
+port, cuts, oport = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 n = 0
 def tap(cond, name, got=None):
     global n
@@ -154,6 +163,50 @@ new = open(cuts).read()[len(before):].split()
 tap(new[0::2] == ["cut"] * (len(new) // 2) and len(new) == 2 and int(new[1]) <= 1000,
     "the backend got at most 1000 bytes of it, then a close", new)
 
+# Expect: 100-continue is the backend's to answer (RFC 9110 §10.1.1): its
+# 100 reaches the client, and the proxy adds none of its own.
+s = socket.create_connection(("127.0.0.1", port), 5)
+s.sendall(b"POST /up HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+          b"Content-Length: 500\r\nConnection: close\r\n\r\n")
+s.settimeout(5)
+first = s.recv(65536)
+tap(first == b"HTTP/1.1 100 Continue\r\n\r\n", "the backend's 100 Continue comes through", first)
+s.sendall(b"e" * 500)
+got = b""
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except socket.timeout:
+    pass
+s.close()
+tap(status(got) == "200" and got.endswith(b"got 500") and b"100 Continue" not in got,
+    "then the final answer, and no second 100", got)
+# curl asked to send Expect: 100-continue (it does so itself only past
+# 1 MiB): a body past --max-body is answered 413 at once, without a 100
+# and before curl's wait for one (1s) ends.
+t0 = time.time()
+r = subprocess.run(["curl", "-sv", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+                    "-H", "Expect: 100-continue", "--data-binary", "@-",
+                    "http://127.0.0.1:%d/up" % port],
+                   input=b"d" * 2000, capture_output=True)
+took = time.time() - t0
+tap(r.stdout == b"413" and b"Expect: 100-continue" in r.stderr and b"100 Continue" not in r.stderr
+    and took < 0.9, "curl's upload past --max-body gets 413 at once (%.2fs)" % took, r.stderr[-300:])
+
+# A 2000-byte upload with the expectation where no limit stops it: one
+# 100, the backend's, and the body goes at once, not after curl's wait.
+t0 = time.time()
+r = subprocess.run(["curl", "-sv", "--max-time", "10", "-H", "Expect: 100-continue",
+                    "--data-binary", "@-", "http://127.0.0.1:%d/up" % oport],
+                   input=b"d" * 2000, capture_output=True)
+took = time.time() - t0
+tap(r.stdout == b"got 2000" and r.stderr.count(b"< HTTP/1.1 100 Continue") == 1 and took < 0.9,
+    "curl's 2000-byte upload gets the backend's one 100, then 200 (%.2fs)" % took,
+    (r.stdout, r.stderr[-400:]))
+
 # HTTP/2, the same limits through the same check.
 url = "http://127.0.0.1:%d" % port
 def h2(*args, data=None):
@@ -182,4 +235,4 @@ new = open(cuts).read()[len(before):].split()
 tap(len(new) == 2 and int(new[1]) <= 1000, "h2: the backend got at most 1000 bytes of it", new)
 print("1..%d" % n)
 PY
-python3 "$T/limits.py" "$kw_port" "$T/cuts"
+python3 "$T/limits.py" "$lport" "$T/cuts" "$kw_port"
