@@ -176,8 +176,9 @@ pump_request(kk_stream *s)
 		}
 		if (!s->body_left)
 			return 413;
-		/* Body bytes only, output empty: move the buffer, when all of
-		 * it is within the limit (else the bytes go piece by piece). */
+		/* Body bytes only, output empty: move the buffer (the n bytes
+		 * body_next showed), when all of it is within the limit (else
+		 * the bytes go piece by piece). */
 		if (n <= s->body_left && bo->takes_buf(b) && (room = fo->body_take(f, &whole))) {
 			s->body_left -= room;
 			bo->put_buf(b, &whole);
