@@ -51,6 +51,16 @@ cat_h2(kk_str *out, const kk_h2opts *h)
 		KK_DEFAULT_H2_MAX_HEADER_LIST);
 }
 
+/* An http listener's request limits, those it does not set left out. */
+static int
+cat_limits(kk_str *out, const kk_limits *m)
+{
+	return cat_uint(out, "--max-request-head", m->head, 0)
+	    && cat_uint(out, "--max-headers", m->fields, 0)
+	    && cat_uint(out, "--max-uri", m->uri, 0)
+	    && cat_uint(out, "--max-body", m->body, 0);
+}
+
 static int
 cat_opt(kk_str *out, const char *opt, const char *word)
 {
@@ -135,6 +145,7 @@ print_listener(kk_str *out, const kk_listener *l, const char *action,
 		KK_DEFAULT_TUNNEL_TIMEOUT_MS)
 	    && (!l->expect_proxy || kk_str_cats(out, " --expect-proxy"))
 	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2))
+	    && (l->proto != KK_PROTO_HTTP || cat_limits(out, &l->limits))
 	    && cat_tls(out, l->tls, form, certdir);
 }
 
@@ -461,7 +472,11 @@ json_listener(kk_str *out, const kk_listener *l)
 		&& json_num(out, "h2-max-streams", l->h2.max_streams)
 		&& json_num(out, "h2-window", l->h2.window)
 		&& json_num(out, "h2-max-frame", l->h2.max_frame)
-		&& json_num(out, "h2-max-header-list", l->h2.max_header_list)))
+		&& json_num(out, "h2-max-header-list", l->h2.max_header_list)
+		&& json_num(out, "max-request-head", l->limits.head)
+		&& json_num(out, "max-headers", l->limits.fields)
+		&& json_num(out, "max-uri", l->limits.uri)
+		&& json_num(out, "max-body", l->limits.body)))
 	    && json_tls(out, l->tls)
 	    && kk_str_cats(out, "}");
 }

@@ -53,6 +53,17 @@ static const kk_opt_def opts_listener_add[] = {
 	    "http: largest HTTP/2 frame payload a client may send, default 16384" },
 	{ "--h2-max-header-list", KK_OPT_UINT, 0, 1024, 16777216,
 	    "http: largest decoded HTTP/2 header list (RFC 9113 §6.5.2), default 65536" },
+	/* Request limits, for HTTP/1.1 and HTTP/2 alike; 0 or absent: none
+	 * of the listener's own. */
+	{ "--max-request-head", KK_OPT_UINT, 0, 0, 16777216,
+	    "http: largest request head in bytes (431), default none (an HTTP/1.1 head "
+	    "fits one buffer anyway)" },
+	{ "--max-headers", KK_OPT_UINT, 0, 0, 100,
+	    "http: most header fields in a request (431), default and at most 100" },
+	{ "--max-uri", KK_OPT_UINT, 0, 0, 16777216,
+	    "http: longest request target in bytes (414), default bounded by the head only" },
+	{ "--max-body", KK_OPT_UINT, 0, 0, 4294967295UL,
+	    "http: largest request body in bytes (413, also mid-body), default unlimited" },
 	/* The options of https listeners alone, each marked KK_OPT_F_HTTPS. */
 	{ "--tls-versions", KK_OPT_ENUM, "1.2,1.3|1.2|1.3", 0, 0,
 	    "https: TLS versions offered, default 1.2,1.3",
@@ -189,6 +200,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy] "
 	    "[--no-h2c] [--h2-max-streams N] [--h2-window N] [--h2-max-frame N] "
 	    "[--h2-max-header-list N] "
+	    "[--max-request-head B] [--max-headers N] [--max-uri B] [--max-body B] "
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
@@ -506,6 +518,10 @@ static const struct {
 	{ "--h2-window", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-frame", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-header-list", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--max-request-head", "a tcp listener reads no request; drop it" },
+	{ "--max-headers", "a tcp listener reads no request; drop it" },
+	{ "--max-uri", "a tcp listener reads no request; drop it" },
+	{ "--max-body", "a tcp listener reads no request; drop it" },
 };
 
 /* A list of TLS names (cipher suites, groups) in OpenSSL's syntax:

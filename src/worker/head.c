@@ -329,3 +329,30 @@ kk_head_set_host(kk_reqhead *h, const char *s, size_t n)
 	h->hostlen = (uint32_t)end;
 	return 1;
 }
+
+int
+kk_head_limits(const kk_reqhead *h, const kk_limits *m)
+{
+	/* "METHOD SP target SP HTTP/1.1 CRLF", the final CRLF, and each
+	 * "name: value CRLF"; 64-bit, so no sum of 32-bit spans wraps. An
+	 * authority that no Host field carries (HTTP/2's :authority) counts
+	 * as the Host field HTTP/1.1 would carry it in. */
+	uint64_t size = h->method.len + 1 + h->path.len + 11 + 2;
+	unsigned long n = h->fl.n;
+	int host = 0;
+	for (unsigned i = 0; i < h->fl.n; i++) {
+		size += (uint64_t)h->fl.f[i].name.len + h->fl.f[i].value.len + 4;
+		host |= h->fl.f[i].id == KK_FLD_HOST;
+	}
+	if (!host && h->authority.len) {
+		size += 8 + (uint64_t)h->authority.len;
+		n++;
+	}
+	if (m->uri && h->path.len > m->uri)
+		return 414;
+	if ((m->fields && n > m->fields) || (m->head && size > m->head))
+		return 431;
+	if (m->body && h->body == KK_BODY_LENGTH && h->clen > m->body)
+		return 413;
+	return 0;
+}

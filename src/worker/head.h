@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <kakehi/state.h>
 
 #define KK_HEAD_MAXFIELDS 100	/* more fields: 431 */
 #define KK_HEAD_HOSTMAX 256
@@ -139,6 +140,15 @@ int kk_span_is(const char *base, kk_span s, const char *lit);
  * the target's): lower case, port stripped, only characters a host name
  * or an IP literal may hold. 1 done, 0 not a valid authority. */
 int kk_head_set_host(kk_reqhead *h, const char *s, size_t n);
+
+/* The listener's limits (kk_limits) applied to a parsed request, the
+ * same whatever protocol carried it: 414 for a target (path and query)
+ * longer than --max-uri, 431 for more fields than --max-headers or a head
+ * larger than --max-request-head (both counted as HTTP/1.1 carries the
+ * head: request line, field lines and their CRLFs, and a Host field for
+ * an authority no Host field gave), 413 for a Content-Length past --max-body; 0 within them all. A
+ * body without a length is counted as it streams (stream.c). */
+int kk_head_limits(const kk_reqhead *, const kk_limits *);
 
 /* The forwarding rules, applied once to a parsed request going upstream:
  * hop-by-hop fields and those Connection names dropped, Upgrade kept only

@@ -545,6 +545,7 @@ listener_fill(kk_rlistener *rl, const kk_listener *sl)
 	rl->proto = sl->proto;
 	rl->expect_proxy = sl->expect_proxy;
 	rl->h2 = sl->h2;
+	rl->limits = sl->limits;
 	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
 }
 

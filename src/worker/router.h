@@ -89,6 +89,7 @@ struct kk_rlistener {
 	 * (--tunnel-timeout), every connection on tcp ones (--front-timeout). */
 	unsigned long tunnel_ms;
 	kk_h2opts h2;		/* the listener's HTTP/2 options (http) */
+	kk_limits limits;	/* what it accepts of a request (http) */
 	/* Persistent tables of router.c, shared with other snapshots:
 	 * exact hosts, wildcard suffixes, and the group without a host (http)
 	 * or the default route (tcp); clusters is the snapshot's own. */

@@ -78,7 +78,10 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
     kk_router *r, kk_rlistener *rl, kk_rcluster *c, int keepalive, int *status)
 {
 	kk_stream *s;
-	/* The forwarding rules, once, whatever either protocol is. */
+	/* The listener's limits and the forwarding rules, once, whatever
+	 * either protocol is. */
+	if ((*status = kk_head_limits(h, &rl->limits)))
+		return NULL;
 	if (!kk_head_forward(h, fwd)) {
 		*status = 431;
 		return NULL;
@@ -94,6 +97,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->cluster = c;
 	s->fops = ops;
 	s->front = ctx;
+	s->body_left = rl->limits.body ? rl->limits.body : UINT64_MAX;
 	if (h->body == KK_BODY_NONE || (h->body == KK_BODY_LENGTH && !h->clen))
 		s->flags |= KK_STREAM_F_REQ_DONE;
 	if (h->flags & KK_HEAD_F_HEAD)
@@ -139,7 +143,10 @@ pass_trailers(kk_stream *s, unsigned announced, kk_fields *tr,
 /* Moves the request body from the front endpoint to the back one, as
  * much as the back takes: the rest waits in the client's input, so
  * memory stays at two buffers whatever the body's size and framing.
- * 1 ok, 0 malformed body. */
+ * A body past the listener's --max-body stops at it: the backend gets
+ * none of the excess (a length announced past it was refused at the
+ * head; this is for a body that only its end measures). 0 ok, else the
+ * status it is refused with: 400 malformed, 413 too large. */
 static int
 pump_request(kk_stream *s)
 {
@@ -155,7 +162,7 @@ pump_request(kk_stream *s)
 		if (m == KK_MSG_WAIT)
 			break;
 		if (m == KK_MSG_INVALID)
-			return 0;
+			return 400;
 		if (m == KK_MSG_TRAILERS) {
 			if (!pass_trailers(s, KK_STREAM_F_REQ_TRAILERS, tr, bo->send_trailers, b))
 				break;
@@ -167,18 +174,24 @@ pump_request(kk_stream *s)
 				s->flags |= KK_STREAM_F_REQ_DONE;
 			break;
 		}
-		/* Body bytes only, output empty: move the buffer. */
-		if (bo->takes_buf(b) && fo->body_take(f, &whole)) {
+		if (!s->body_left)
+			return 413;
+		/* Body bytes only, output empty: move the buffer (the n bytes
+		 * body_next showed), when all of it is within the limit (else
+		 * the bytes go piece by piece). */
+		if (n <= s->body_left && bo->takes_buf(b) && (room = fo->body_take(f, &whole))) {
+			s->body_left -= room;
 			bo->put_buf(b, &whole);
 			continue;
 		}
-		room = bo->room(b, n);
+		room = bo->room(b, n < s->body_left ? n : (size_t)s->body_left);
 		if (!room)
 			break;
+		s->body_left -= room;
 		bo->put(b, p, room);
 		fo->body_used(f, room);
 	}
-	return 1;
+	return 0;
 }
 
 /* Response rounds per pump: fairness between streams, since a pass can
@@ -339,10 +352,12 @@ stream_finish(kk_stream *s)
 	fo->done(f, keep, whole);
 }
 
-/* A refused request body (the front endpoint counted it): 400 if no
- * response began, else the connection ends (and the stream with it). */
+/* A refused request body (the front endpoint or pump_request counted
+ * it): status (400, 413) if no response began, else the connection ends
+ * (and the stream with it). The client connection closes after either:
+ * the rest of the body is never read. */
 static void
-bad_body(kk_stream *s)
+bad_body(kk_stream *s, int status)
 {
 	const kk_server_ops *fo = s->fops;
 	void *f = s->front;
@@ -353,7 +368,7 @@ bad_body(kk_stream *s)
 		return;
 	}
 	stream_free(s);
-	fo->error(f, 400, KK_CLOSE_BAD_REQUEST);
+	fo->error(f, status, KK_CLOSE_BAD_REQUEST);
 }
 
 int
@@ -371,8 +386,8 @@ kk_stream_pump(kk_stream *s)
 	 * Stop when a pass changes nothing (or after a few: fairness). */
 	for (round = 0; round < 8; round++) {
 		uint64_t fp = fo->progress(f), bp = bo->progress(b);
-		if (!(s->flags & KK_STREAM_F_REQ_DONE) && !pump_request(s)) {
-			bad_body(s);
+		if (!(s->flags & KK_STREAM_F_REQ_DONE) && (r = pump_request(s))) {
+			bad_body(s, r);
 			return 0;
 		}
 		/* More follows when the client's socket has more body

@@ -193,6 +193,7 @@ struct kk_stream {
 	unsigned flags;
 	unsigned char tries;	/* connection attempts */
 	unsigned short status;
+	uint64_t body_left;	/* request body bytes --max-body still allows */
 };
 
 /* Starts a stream for the parsed head h (the forwarding rules are

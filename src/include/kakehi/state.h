@@ -87,6 +87,18 @@ struct kk_tls_policy {			/* an https listener's; NULL on a plain one */
 	enum kk_client_auth client_auth;
 };
 
+/* What an http listener accepts of a request (doc/grammar.html), the
+ * same for HTTP/1.1 and HTTP/2: 0 in each means no limit of its own
+ * (head: the buffer still bounds it; fields: KK_HEAD_MAXFIELDS, 100,
+ * still applies; uri: the head bounds it; body: none). */
+typedef struct kk_limits kk_limits;
+struct kk_limits {
+	unsigned long head;		/* --max-request-head: 431 past it */
+	unsigned long fields;		/* --max-headers: 431 past it */
+	unsigned long uri;		/* --max-uri: 414 past it */
+	unsigned long body;		/* --max-body: 413 past it */
+};
+
 typedef struct kk_listener kk_listener;
 struct kk_listener {
 	char *addr_text;		/* canonical, the listener's identity */
@@ -103,6 +115,7 @@ struct kk_listener {
 	unsigned long tunnel_timeout_ms;
 	int expect_proxy;		/* a PROXY v1/v2 header opens each connection */
 	kk_h2opts h2;			/* http listeners only */
+	kk_limits limits;		/* http listeners only */
 	size_t nfrontends;		/* frontends on it, kept by apply */
 	kk_tls_policy *tls;		/* an https listener's; NULL on a plain one */
 	size_t ncertificates;		/* certificates on it, kept by apply */

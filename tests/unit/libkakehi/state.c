@@ -276,7 +276,8 @@ static const char rich_conf[] =
 	"   set buffer-size 32768   # trailing comment\n"
 	"listener add http 127.0.0.1:8080 --front-timeout 60s --request-timeout 1500ms\r\n"
 	"listener add http [::1]:8443 --public-address 192.0.2.10:443 --connect-timeout 1m "
-	    "--back-timeout 45 --expect-proxy --tunnel-timeout 2h --h2-window 16384 --no-h2c\n"
+	    "--back-timeout 45 --expect-proxy --tunnel-timeout 2h --h2-window 16384 --no-h2c "
+	    "--max-body 1000000 --max-uri 0 --max-headers 50 --max-request-head 8192\n"
 	"listener add tcp 127.0.0.1:5432 --expect-proxy --front-timeout 10m\n"
 	"cluster add app\n"
 	"cluster add api.v2 --lb least-connections\n"
@@ -304,7 +305,7 @@ static const char rich_canonical[] =
 	"listener add http 127.0.0.1:8080 --request-timeout 1500ms\n"
 	"listener add http '[::1]:8443' --public-address 192.0.2.10:443 --back-timeout 45s "
 	    "--connect-timeout 60s --tunnel-timeout 7200s --expect-proxy --no-h2c "
-	    "--h2-window 16384\n"
+	    "--h2-window 16384 --max-request-head 8192 --max-headers 50 --max-body 1000000\n"
 	"listener add tcp 127.0.0.1:5432 --front-timeout 600s --expect-proxy\n"
 	"cluster add app\n"
 	"cluster add api.v2 --lb least-connections\n"
@@ -618,6 +619,10 @@ static const char *const diff_pairs[][2] = {
 	  "listener add http 127.0.0.1:1 --tunnel-timeout 5s\nlistener add tcp 127.0.0.1:2 "
 	    "--expect-proxy\ncluster add c --send-proxy v1\n"
 	    "frontend add c --listener 127.0.0.1:1\nfrontend add c --listener 127.0.0.1:2\n" },
+	/* A listener's request limit alone makes a change. */
+	{ "listener add http 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1\n",
+	  "listener add http 127.0.0.1:1 --max-body 10\ncluster add c\n"
+	    "frontend add c --listener 127.0.0.1:1\n" },
 };
 
 static void
@@ -784,19 +789,22 @@ test_json_list(void)
 		{ "listener list", 0, "listener add http 127.0.0.1:8080 --request-timeout 1500ms\n"
 		    "listener add http '[::1]:8443' --public-address 192.0.2.10:443 "
 		    "--back-timeout 45s --connect-timeout 60s --tunnel-timeout 7200s "
-		    "--expect-proxy --no-h2c --h2-window 16384\n"
+		    "--expect-proxy --no-h2c --h2-window 16384 --max-request-head 8192 "
+		    "--max-headers 50 --max-body 1000000\n"
 		    "listener add tcp 127.0.0.1:5432 --front-timeout 600s --expect-proxy\n" },
 		{ "listener list", 1, "[{\"address\":\"127.0.0.1:8080\",\"protocol\":\"http\","
 		    "\"public-address\":null,\"front-timeout\":60000,\"request-timeout\":1500,"
 		    "\"back-timeout\":30000,\"connect-timeout\":3000,\"tunnel-timeout\":3600000,"
 		    "\"expect-proxy\":false,\"h2c\":true,\"h2-max-streams\":100,"
-		    "\"h2-window\":65535,\"h2-max-frame\":16384,\"h2-max-header-list\":65536},"
+		    "\"h2-window\":65535,\"h2-max-frame\":16384,\"h2-max-header-list\":65536,"
+		    "\"max-request-head\":0,\"max-headers\":0,\"max-uri\":0,\"max-body\":0},"
 		    "{\"address\":\"[::1]:8443\",\"protocol\":\"http\","
 		    "\"public-address\":\"192.0.2.10:443\",\"front-timeout\":60000,"
 		    "\"request-timeout\":10000,\"back-timeout\":45000,\"connect-timeout\":60000,"
 		    "\"tunnel-timeout\":7200000,\"expect-proxy\":true,\"h2c\":false,"
 		    "\"h2-max-streams\":100,\"h2-window\":16384,\"h2-max-frame\":16384,"
-		    "\"h2-max-header-list\":65536},{\"address\":"
+		    "\"h2-max-header-list\":65536,\"max-request-head\":8192,\"max-headers\":50,"
+		    "\"max-uri\":0,\"max-body\":1000000},{\"address\":"
 		    "\"127.0.0.1:5432\",\"protocol\":\"tcp\",\"public-address\":null,"
 		    "\"front-timeout\":600000,\"connect-timeout\":3000,\"expect-proxy\":true}]" },
 		{ "cluster list", 1, "[{\"id\":\"app\",\"lb\":\"round-robin\","
@@ -848,7 +856,8 @@ test_every_config_verb(void)
 		"listener add http 127.0.0.1:7 --public-address 192.0.2.1:9 --front-timeout 1s "
 		    "--request-timeout 2s --back-timeout 3s --connect-timeout 4s "
 		    "--tunnel-timeout 5s --expect-proxy --no-h2c --h2-max-streams 2 --h2-window 3 "
-		    "--h2-max-frame 20000 --h2-max-header-list 4096",
+		    "--h2-max-frame 20000 --h2-max-header-list 4096 --max-request-head 4096 "
+		    "--max-headers 20 --max-uri 1024 --max-body 65536",
 		"listener add tcp 127.0.0.1:9 --public-address 192.0.2.1:10 --front-timeout 6s "
 		    "--connect-timeout 7s --expect-proxy",
 		"cluster add c --lb random",

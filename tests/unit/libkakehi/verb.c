@@ -28,6 +28,9 @@ static const char *const good[] = {
 	    "--request-timeout 5s --back-timeout 1h --connect-timeout 250ms",
 	"listener add http --front-timeout=90 127.0.0.1:8081",
 	"listener add http 127.0.0.1:8082 --tunnel-timeout 2h --expect-proxy",
+	"listener add http 127.0.0.1:8083 --max-request-head 8192 --max-headers 100 "
+	    "--max-uri 2048 --max-body 4294967295",
+	"listener add https 127.0.0.1:8084 --max-body 0 --max-headers 0",
 	"listener add tcp 127.0.0.1:5432",
 	"listener add tcp [::1]:5433 --front-timeout 5m --connect-timeout 1s --expect-proxy "
 	    "--public-address 192.0.2.1:5432",
@@ -192,6 +195,17 @@ static const struct bad bad[] = {
 	    "a number in 16384..16777215" },
 	{ "listener add http 127.0.0.1:80 --h2-max-streams 0", "--h2-max-streams \"0\" is not "
 	    "a number in 1..1000" },
+	{ "listener add tcp 127.0.0.1:5432 --max-body 1000",
+	    "--max-body is for http listeners: a tcp listener reads no request; drop it" },
+	{ "listener add tcp 127.0.0.1:5432 --max-headers 10",
+	    "--max-headers is for http listeners: a tcp listener reads no request; drop it" },
+	{ "listener add http 127.0.0.1:80 --max-headers 101", "--max-headers \"101\" is not "
+	    "a number in 0..100" },
+	{ "listener add http 127.0.0.1:80 --max-uri 16777217", "--max-uri \"16777217\" is not "
+	    "a number in 0..16777216" },
+	{ "listener add http 127.0.0.1:80 --max-request-head 2k", "--max-request-head \"2k\" is "
+	    "not a number" },
+	{ "listener add http 127.0.0.1:80 --max-body -1", "--max-body \"-1\" is not a number" },
 	{ "listener add tcp 127.0.0.1:0", "is not an address" },
 	{ "listener add http 127.0.0.1:80 --expect-proxy=yes", "--expect-proxy takes no value" },
 	{ "listener add http 127.0.0.1:80 --tunnel-timeout 0", "--tunnel-timeout \"0\" is not a "
