@@ -64,47 +64,34 @@ static const kk_opt_def opts_listener_add[] = {
 	    "http: longest request target in bytes (414), default bounded by the head only" },
 	{ "--max-body", KK_OPT_UINT, 0, 0, 4294967295UL,
 	    "http: largest request body in bytes (413, also mid-body), default unlimited" },
-	/* The options of https listeners alone, each marked KK_OPT_F_HTTPS. */
+	/* The options of https listeners alone (https_only below), from here on. */
 	{ "--tls-versions", KK_OPT_ENUM, "1.2,1.3|1.2|1.3", 0, 0,
-	    "https: TLS versions offered, default 1.2,1.3",
-	    KK_OPT_F_HTTPS },
+	    "https: TLS versions offered, default 1.2,1.3" },
 	{ "--ciphers", KK_OPT_STRING, 0, 0, 0,
-	    "https: TLS 1.2 cipher suites, OpenSSL syntax; default ECDHE with AEAD only",
-	    KK_OPT_F_HTTPS },
+	    "https: TLS 1.2 cipher suites, OpenSSL syntax; default ECDHE with AEAD only" },
 	{ "--groups", KK_OPT_STRING, 0, 0, 0,
-	    "https: key exchange groups, ':'-separated, default X25519:P-256:P-384",
-	    KK_OPT_F_HTTPS },
+	    "https: key exchange groups, ':'-separated, default X25519:P-256:P-384" },
 	{ "--alpn", KK_OPT_STRING, 0, 0, 0,
-	    "https: application protocols offered, ','-separated, default h2,http/1.1",
-	    KK_OPT_F_HTTPS },
+	    "https: application protocols offered, ','-separated, default h2,http/1.1" },
 	{ "--handshake-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
-	    "https: time allowed for a TLS handshake, default 10s",
-	    KK_OPT_F_HTTPS },
+	    "https: time allowed for a TLS handshake, default 10s" },
 	{ "--hsts", KK_OPT_UINT, 0, 0, HSTS_MAX,
-	    "https: Strict-Transport-Security max-age in seconds; 0 or absent: no header",
-	    KK_OPT_F_HTTPS },
-	{ "--hsts-subdomains", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with includeSubDomains",
-	    KK_OPT_F_HTTPS },
-	{ "--hsts-preload", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with preload",
-	    KK_OPT_F_HTTPS },
+	    "https: Strict-Transport-Security max-age in seconds; 0 or absent: no header" },
+	{ "--hsts-subdomains", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with includeSubDomains" },
+	{ "--hsts-preload", KK_OPT_FLAG, 0, 0, 0, "https: HSTS with preload" },
 	{ "--no-strict-sni", KK_OPT_FLAG, 0, 0, 0,
 	    "https: serve a request whose Host no certificate of its connection covers "
-	    "(default: 421)",
-	    KK_OPT_F_HTTPS },
+	    "(default: 421)" },
 	{ "--default-certificate", KK_OPT_STRING, 0, 0, 0,
 	    "https: fingerprint of the certificate for clients naming no known server; "
-	    "default the first added",
-	    KK_OPT_F_HTTPS },
+	    "default the first added" },
 	{ "--client-ca", KK_OPT_STRING, 0, 0, 0,
-	    "https: PEM file of the CA certificates client certificates are verified against",
-	    KK_OPT_F_HTTPS },
+	    "https: PEM file of the CA certificates client certificates are verified against" },
 	{ "--client-ca-data", KK_OPT_STRING, 0, 0, 0,
-	    "https: the --client-ca file's bytes in base64",
-	    KK_OPT_F_HTTPS },
+	    "https: the --client-ca file's bytes in base64" },
 	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
 	    "https, with a client CA: whether a client without a certificate is refused, "
-	    "default required",
-	    KK_OPT_F_HTTPS },
+	    "default required" },
 	{ 0 }
 };
 
@@ -117,22 +104,18 @@ static const kk_opt_def opts_cluster_add[] = {
 	    "answer requests arriving on plain http listeners with this redirect to https" },
 	{ "--https-port", KK_OPT_UINT, 0, 1, 65535,
 	    "the port of the https redirect's target, default 443" },
-	/* TLS to the backends: --tls, then what qualifies it (KK_OPT_F_WITH_TLS). */
+	/* TLS to the backends: --tls, then what qualifies it (with_tls below). */
 	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
 	    "connect to the backends over TLS, verifying their certificates" },
 	{ "--ca", KK_OPT_STRING, 0, 0, 0,
 	    "--tls: PEM file of the CA certificates the backends' chains lead to; default "
-	    "the system store (/etc/ssl/certs)",
-	    KK_OPT_F_WITH_TLS },
-	{ "--ca-data", KK_OPT_STRING, 0, 0, 0, "the --ca file's bytes in base64",
-	    KK_OPT_F_WITH_TLS },
+	    "the system store (/etc/ssl/certs)" },
+	{ "--ca-data", KK_OPT_STRING, 0, 0, 0, "the --ca file's bytes in base64" },
 	{ "--sni", KK_OPT_STRING, 0, 0, 0,
 	    "--tls: server name sent, and the name the certificate must carry; default "
-	    "none sent, the backend's IP address checked",
-	    KK_OPT_F_WITH_TLS },
+	    "none sent, the backend's IP address checked" },
 	{ "--no-verify", KK_OPT_FLAG, 0, 0, 0,
-	    "--tls: accept any certificate the backends show (no authentication)",
-	    KK_OPT_F_WITH_TLS },
+	    "--tls: accept any certificate the backends show (no authentication)" },
 	{ 0 }
 };
 
@@ -524,6 +507,26 @@ static const struct {
 	{ "--max-body", "a tcp listener reads no request; drop it" },
 };
 
+/* The options of listener add that only an https listener takes, and
+ * those of cluster add that qualify --tls: named, not found by their
+ * place in the tables, which options added before them would move. */
+static const char *const https_only[] = {
+	"--tls-versions", "--ciphers", "--groups", "--alpn", "--handshake-timeout", "--hsts",
+	"--hsts-subdomains", "--hsts-preload", "--no-strict-sni", "--default-certificate",
+	"--client-ca", "--client-ca-data", "--client-auth",
+};
+static const char *const with_tls[] = { "--ca", "--ca-data", "--sni", "--no-verify" };
+
+/* The first option of v that names lists, or NULL. */
+static const char *
+first_of(const kk_verb *v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (kk_verb_opt(v, names[i]))
+			return names[i];
+	return NULL;
+}
+
 /* A list of TLS names (cipher suites, groups) in OpenSSL's syntax:
  * what the TLS library will accept or refuse by name is for the worker's
  * library to say; here only bytes no such list holds are refused. */
@@ -605,12 +608,12 @@ check_listener_add(const kk_verb *v, char *err, size_t errlen)
 				return fail(err, errlen, v->def, "%s is for http listeners: %s",
 				    tcp_refused[i].opt, tcp_refused[i].why);
 	if (strcmp(proto, "https")) {
-		for (unsigned i = 0; i < v->nopt; i++)
-			if (v->opt[i].def->flags & KK_OPT_F_HTTPS)
-				return fail(err, errlen, v->def, "%s is for https listeners: a %s "
-				    "listener %s", v->opt[i].def->name, proto, !strcmp(proto, "tcp")
-				    ? "passes TLS through whole (route it with frontends --sni)"
-				    : "speaks plain HTTP");
+		const char *o = first_of(v, https_only, sizeof https_only / sizeof *https_only);
+		if (o)
+			return fail(err, errlen, v->def, "%s is for https listeners: a %s "
+			    "listener %s", o, proto, !strcmp(proto, "tcp")
+			    ? "passes TLS through whole (route it with frontends --sni)"
+			    : "speaks plain HTTP");
 	} else if (kk_verb_opt(v, "--no-h2c"))
 		return fail(err, errlen, v->def, "--no-h2c is for plain http listeners: on https "
 		    "ALPN chooses HTTP/2; leave h2 out of --alpn to refuse it");
@@ -632,10 +635,10 @@ check_back_tls(const kk_verb *v, char *err, size_t errlen)
 	const char *sni = kk_verb_opt(v, "--sni");
 	int ca = kk_verb_opt(v, "--ca") || kk_verb_opt(v, "--ca-data");
 	if (!kk_verb_opt(v, "--tls")) {
-		for (unsigned i = 0; i < v->nopt; i++)
-			if (v->opt[i].def->flags & KK_OPT_F_WITH_TLS)
-				return fail(err, errlen, v->def, "%s qualifies TLS to the "
-				    "backends: give --tls too", v->opt[i].def->name);
+		const char *o = first_of(v, with_tls, sizeof with_tls / sizeof *with_tls);
+		if (o)
+			return fail(err, errlen, v->def, "%s qualifies TLS to the backends: "
+			    "give --tls too", o);
 		return 1;
 	}
 	if (kk_verb_opt(v, "--ca") && kk_verb_opt(v, "--ca-data"))

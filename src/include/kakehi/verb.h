@@ -52,12 +52,7 @@ struct kk_opt_def {
 	const char *choices;	/* KK_OPT_ENUM: "round-robin|random" */
 	unsigned long min, max;	/* KK_OPT_UINT */
 	const char *help;
-	unsigned flags;		/* KK_OPT_F_*: where the option applies */
 };
-
-/* Option flags. */
-#define KK_OPT_F_HTTPS 0x1	/* listener add: https listeners only */
-#define KK_OPT_F_WITH_TLS 0x2	/* cluster add: qualifies --tls, needs it */
 
 typedef struct kk_verb_def kk_verb_def;
 struct kk_verb_def {

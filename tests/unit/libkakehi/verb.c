@@ -383,6 +383,47 @@ test_bad(void)
 	ok(!kk_verb_parse(&v, 0, 0, err, sizeof err) && strstr(err, "empty"), "empty argv");
 }
 
+/* Every listener option its help calls https-only is refused on an http
+ * listener, and every cluster option that says it qualifies --tls is
+ * refused without it: verb.c names those options in lists of their own,
+ * which an option added to the tables could be missing from. */
+static void
+test_scoped_opts(void)
+{
+	for (const kk_verb_def *d = kk_verb_table; d->word1; d++) {
+		int listener = d->id == KK_V_LISTENER_ADD, cluster = d->id == KK_V_CLUSTER_ADD;
+		if (!listener && !cluster)
+			continue;
+		for (const kk_opt_def *o = d->opts; o->name; o++) {
+			const char *scope = listener ? "https" : "--tls: ";
+			char err[KK_ERRLEN] = "";
+			const char *argv[8];
+			char choice[64] = "1";
+			unsigned n = 0;
+			kk_verb v;
+			if (o->kind == KK_OPT_ENUM)	/* its first choice */
+				snprintf(choice, sizeof choice, "%.*s",
+				    (int)strcspn(o->choices, "|"), o->choices);
+			if (strncmp(o->help, scope, strlen(scope)) && strcmp(o->name, "--ca-data"))
+				continue;
+			argv[n++] = d->word1;
+			argv[n++] = d->word2;
+			if (listener) {
+				argv[n++] = "http";
+				argv[n++] = "127.0.0.1:80";
+			} else
+				argv[n++] = "app";
+			argv[n++] = o->name;
+			if (o->kind != KK_OPT_FLAG)
+				argv[n++] = choice;
+			ok(!kk_verb_parse(&v, n, argv, err, sizeof err) && strstr(err, listener
+			    ? "is for https listeners" : "qualifies TLS to the backends"),
+			    "%s %s %s is refused where it does not apply: %s", d->word1, d->word2,
+			    o->name, err);
+		}
+	}
+}
+
 static void
 test_opt(void)
 {
@@ -549,6 +590,7 @@ main(void)
 	test_good();
 	test_bad();
 	test_opt();
+	test_scoped_opts();
 	test_split();
 	test_scan();
 	test_table();
