@@ -113,6 +113,8 @@ static char added_text[96];
 static const kk_server_ops h2_server_ops;
 static void h2_run(kk_conn *);
 static void h2_timeout(kk_conn *);
+static ssize_t data_read(nghttp2_session *, int32_t, uint8_t *, size_t, uint32_t *,
+    nghttp2_data_source *, void *);
 static const kk_protocol h2_server = { "h2-server", h2_run, h2_timeout };
 
 int
@@ -269,22 +271,36 @@ add_field(int n, const char *name, size_t namelen, const char *value, size_t val
 	return n + 1;
 }
 
-/* A response made here (errors, redirects): the status, and a Location
- * when location is not NULL (nghttp2 copies it), the stream ended. */
+/* A response made here: a redirect when location is not NULL (nghttp2
+ * copies it), with no body; else an error, its body in obuf as
+ * kk_answer_body makes it for HTTP/1.1 too (without a buffer, the head
+ * alone). The stream ends with it. */
 static void
 respond_location(h2s *s, int status, const char *location, size_t loclen)
 {
 	kk_resphead h;
+	nghttp2_data_provider prd;
 	int n;
 	memset(&h, 0, sizeof h);
 	h.status = (unsigned short)status;
 	h.body = KK_BODY_LENGTH;
+	if (!location && kk_buf_take(&s->obuf, NULL)) {
+		h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf), kk_buf_room(&s->obuf));
+		s->obuf.len += (uint32_t)h.clen;
+	}
 	kk_stats.responses[status / 100]++;
-	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 1, out_text, sizeof out_text);
+	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 2, out_text, sizeof out_text);
 	if (location)
 		n = add_field(n, "location", 8, location, loclen);
+	if (h.clen) {
+		n = add_field(n, "content-type", 12, KK_ANSWER_TYPE, sizeof KK_ANSWER_TYPE - 1);
+		n = add_field(n, "cache-control", 13, KK_ANSWER_CACHE, sizeof KK_ANSWER_CACHE - 1);
+	}
 	to_nv(n);
-	if (nghttp2_submit_response(s->conn->session, s->id, out_nv, (size_t)n, NULL))
+	prd.source.ptr = s;
+	prd.read_callback = data_read;
+	if (nghttp2_submit_response(s->conn->session, s->id, out_nv, (size_t)n,
+	    h.clen ? &prd : NULL))
 		reset(s, NGHTTP2_INTERNAL_ERROR);
 	s->flags |= S_RESP | S_RESP_END;
 	conn_wake(s->conn);
