@@ -519,6 +519,16 @@ on_begin_frame(nghttp2_session *session, const nghttp2_frame_hd *hd, void *ud)
 		return 0;
 	if (hd->stream_id > c->last_id) {
 		c->last_id = hd->stream_id;
+		/* 2^31-1, the last id: the client can open no other stream
+		 * (RFC 9113 §5.1.1), so the connection ends gracefully once
+		 * this one is served. No stream can be in flight past it,
+		 * so the last GOAWAY goes now, without the drain's notice
+		 * and round trip. */
+		if (hd->stream_id == 0x7fffffff && !c->drain) {
+			nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, hd->stream_id,
+			    NGHTTP2_NO_ERROR, NULL, 0);
+			c->drain = 2;
+		}
 		return 0;
 	}
 	/* A HEADERS frame on a stream below the highest, neither open nor

@@ -16,6 +16,10 @@
 #                 the first received ("first N"); with SECONDS, the
 #                 connection is held that long, printing "reset 1 CODE" if
 #                 the server resets the stalled stream meanwhile
+#   last-id PATH  GETs PATH on stream 2^31-1, the last id a client may
+#                 open: "end" once it is answered, "goaway CODE LAST" for a
+#                 GOAWAY (its error code and last stream id), then
+#                 "closed" or "open"
 # Header blocks use literal fields without Huffman coding, so no HPACK
 # encoder is needed; answers are read as frames, never decoded.
 import socket, struct, sys, time
@@ -153,6 +157,20 @@ elif scenario == "reset":
         if f and f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
             print("second-end")
             break
+elif scenario == "last-id":
+    top = 0x7fffffff
+    send(frame(HEADERS, END_STREAM | END_HEADERS, top, head("GET", arg)))
+    for f in frames():
+        if f is None:
+            print("closed")
+            break
+        if f and f[2] == top and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
+            print("end")
+        if f and f[0] == GOAWAY:
+            print("goaway %d %d" % (int.from_bytes(f[3][4:8], "big"),
+                                    int.from_bytes(f[3][0:4], "big") & 0x7fffffff))
+    else:
+        print("open")
 elif scenario == "stall":
     send(frame(WINDOW, 0, 0, struct.pack(">I", 1 << 30)) +
          frame(HEADERS, END_STREAM | END_HEADERS, 1, head("GET", arg)))
