@@ -53,6 +53,9 @@ static const kk_opt_def opts_listener_add[] = {
 	    "http: largest HTTP/2 frame payload a client may send, default 16384" },
 	{ "--h2-max-header-list", KK_OPT_UINT, 0, 1024, 16777216,
 	    "http: largest decoded HTTP/2 header list (RFC 9113 §6.5.2), default 65536" },
+	{ "--h2-max-resets", KK_OPT_UINT, 0, 1, 800,
+	    "http: HTTP/2 streams a connection may have reset a second, by the client "
+	    "or the server, before GOAWAY; default 200" },
 	/* The options of https listeners alone, from here on. */
 	{ "--tls-versions", KK_OPT_ENUM, "1.2,1.3|1.2|1.3", 0, 0,
 	    "https: TLS versions offered, default 1.2,1.3" },
@@ -85,8 +88,8 @@ static const kk_opt_def opts_listener_add[] = {
 };
 
 /* Where the https-only options start in opts_listener_add: the http
- * options before them, the HTTP/2 ones included, are 12. */
-#define FIRST_TLS_OPT 12
+ * options before them, the HTTP/2 ones included, are 13. */
+#define FIRST_TLS_OPT 13
 
 static const kk_opt_def opts_cluster_add[] = {
 	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections", 0, 0,
@@ -178,7 +181,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
 	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy] "
 	    "[--no-h2c] [--h2-max-streams N] [--h2-window N] [--h2-max-frame N] "
-	    "[--h2-max-header-list N] "
+	    "[--h2-max-header-list N] [--h2-max-resets N] "
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
@@ -496,6 +499,7 @@ static const struct {
 	{ "--h2-window", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-frame", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-header-list", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-resets", "a tcp listener speaks no HTTP/2; drop it" },
 };
 
 /* A list of TLS names (cipher suites, groups) in OpenSSL's syntax:

@@ -25,7 +25,8 @@
  * server work and bring no request. A real client stays far below each;
  * past one the connection gets GOAWAY ENHANCE_YOUR_CALM. */
 static const unsigned short flood_budget[KK_H2_FLOOD_COUNT] = {
-	200,	/* resets: h2load and browsers reset a handful */
+	200,	/* resets: h2load and browsers reset a handful
+		 * (--h2-max-resets, at most nghttp2's own limit below) */
 	16,	/* CONTINUATION frames of one header block (not per second) */
 	50, 50,	/* SETTINGS, PING */
 	500,	/* PRIORITY */
@@ -33,7 +34,8 @@ static const unsigned short flood_budget[KK_H2_FLOOD_COUNT] = {
 	100,	/* empty DATA */
 	0,	/* header list past --h2-max-header-list: at once */
 	0,	/* unread acks: nghttp2 counts them (max_outbound_ack) */
-	200,	/* streams reset here for what the client sent in them */
+	200,	/* streams reset here for what the client sent in them
+		 * (--h2-max-resets too) */
 };
 #define KK_H2_SMALL_WINDOW_UPDATE 1024
 #define KK_H2_RUN_ROUNDS 16	/* read, pump, send rounds per run: fairness */
@@ -148,6 +150,17 @@ conn_wake(h2c *c)
 
 /* The budget of kind is spent: GOAWAY ENHANCE_YOUR_CALM, counted. 1 when
  * the connection is ending. */
+/* A kind's budget on c's listener: --h2-max-resets sets the two reset
+ * kinds, the others are fixed. */
+static unsigned
+budget(const h2c *c, enum kk_h2_flood kind)
+{
+	const kk_rlistener *rl = c->front->lsock->rl;
+	if (rl && (kind == KK_H2_FLOOD_RESET || kind == KK_H2_FLOOD_PROVOKED))
+		return rl->h2.max_resets;
+	return flood_budget[kind];
+}
+
 static int
 flood(h2c *c, enum kk_h2_flood kind)
 {
@@ -160,7 +173,7 @@ flood(h2c *c, enum kk_h2_flood kind)
 	if (kind == KK_H2_FLOOD_CONTINUATION) {
 		if (++c->continuations <= flood_budget[kind])
 			return 0;
-	} else if (++c->counts[kind] <= flood_budget[kind])
+	} else if (++c->counts[kind] <= budget(c, kind))
 		return 0;
 	if (c->reason == KK_CLOSE_H2_FLOOD)
 		return 1;

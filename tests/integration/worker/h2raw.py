@@ -5,7 +5,9 @@
 #   flood KIND    frames of one kind past any budget (reset, provoked-reset,
 #                 continuation, settings, ping, priority, window-update,
 #                 empty-data, hpack):
-#                 "goaway CODE" for the GOAWAY received, then "closed" or "open"
+#                 "goaway CODE" for the GOAWAY received, then "closed" or "open";
+#                 reset COUNT and provoked-reset COUNT send COUNT streams
+#                 (default 1000)
 #   trailers PATH a POST to PATH with body "abc" and trailer x-sum: 42, no
 #                 content-length: "status-end" once the response ended
 #   reset PATH    opens a stream to PATH, resets it, then GETs / on another:
@@ -97,15 +99,16 @@ def send(b):
 
 if scenario == "flood":
     out = []
+    count = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
     if arg == "reset":
-        for i in range(1, 2001, 2):
+        for i in range(1, 2 * count + 1, 2):
             out.append(frame(HEADERS, END_STREAM | END_HEADERS, i, head("GET", "/")))
             out.append(frame(RST, 0, i, struct.pack(">I", 8)))
     elif arg == "provoked-reset":
         # Requests without :path, each reset by the server (MadeYouReset).
         out = [frame(HEADERS, END_STREAM | END_HEADERS, i,
                      lit(":method", "GET") + lit(":scheme", "http"))
-               for i in range(1, 2001, 2)]
+               for i in range(1, 2 * count + 1, 2)]
     elif arg == "continuation":
         out.append(frame(HEADERS, END_STREAM, 1, head("GET", "/")))
         out += [frame(CONT, 0, 1, lit("x-a", "b")) for _ in range(200)]
