@@ -694,6 +694,7 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	l.h2.max_frame = opt_uint(v, "--h2-max-frame", KK_DEFAULT_H2_MAX_FRAME);
 	l.h2.max_header_list = opt_uint(v, "--h2-max-header-list",
 	    KK_DEFAULT_H2_MAX_HEADER_LIST);
+	l.h2.max_resets = opt_uint(v, "--h2-max-resets", KK_DEFAULT_H2_MAX_RESETS);
 	l.limits.head = opt_uint(v, "--max-request-head", 0);
 	l.limits.fields = opt_uint(v, "--max-headers", 0);
 	l.limits.uri = opt_uint(v, "--max-uri", 0);

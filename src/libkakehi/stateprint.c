@@ -48,7 +48,8 @@ cat_h2(kk_str *out, const kk_h2opts *h)
 	    && cat_uint(out, "--h2-window", h->window, KK_DEFAULT_H2_WINDOW)
 	    && cat_uint(out, "--h2-max-frame", h->max_frame, KK_DEFAULT_H2_MAX_FRAME)
 	    && cat_uint(out, "--h2-max-header-list", h->max_header_list,
-		KK_DEFAULT_H2_MAX_HEADER_LIST);
+		KK_DEFAULT_H2_MAX_HEADER_LIST)
+	    && cat_uint(out, "--h2-max-resets", h->max_resets, KK_DEFAULT_H2_MAX_RESETS);
 }
 
 /* An http listener's request limits, those it does not set left out. */
@@ -473,6 +474,7 @@ json_listener(kk_str *out, const kk_listener *l)
 		&& json_num(out, "h2-window", l->h2.window)
 		&& json_num(out, "h2-max-frame", l->h2.max_frame)
 		&& json_num(out, "h2-max-header-list", l->h2.max_header_list)
+		&& json_num(out, "h2-max-resets", l->h2.max_resets)
 		&& json_num(out, "max-request-head", l->limits.head)
 		&& json_num(out, "max-headers", l->limits.fields)
 		&& json_num(out, "max-uri", l->limits.uri)

@@ -53,6 +53,9 @@ static const kk_opt_def opts_listener_add[] = {
 	    "http: largest HTTP/2 frame payload a client may send, default 16384" },
 	{ "--h2-max-header-list", KK_OPT_UINT, 0, 1024, 16777216,
 	    "http: largest decoded HTTP/2 header list (RFC 9113 §6.5.2), default 65536" },
+	{ "--h2-max-resets", KK_OPT_UINT, 0, 1, 800,
+	    "http: HTTP/2 streams a connection may have reset a second, by the client "
+	    "or the server, before GOAWAY; default 200" },
 	/* Request limits, for HTTP/1.1 and HTTP/2 alike; 0 or absent: none
 	 * of the listener's own. */
 	{ "--max-request-head", KK_OPT_UINT, 0, 0, 16777216,
@@ -182,7 +185,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
 	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy] "
 	    "[--no-h2c] [--h2-max-streams N] [--h2-window N] [--h2-max-frame N] "
-	    "[--h2-max-header-list N] "
+	    "[--h2-max-header-list N] [--h2-max-resets N] "
 	    "[--max-request-head B] [--max-headers N] [--max-uri B] [--max-body B] "
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
@@ -501,6 +504,7 @@ static const struct {
 	{ "--h2-window", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-frame", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-header-list", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-resets", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--max-request-head", "a tcp listener reads no request; drop it" },
 	{ "--max-headers", "a tcp listener reads no request; drop it" },
 	{ "--max-uri", "a tcp listener reads no request; drop it" },

@@ -769,39 +769,16 @@ kk_h1_write_trailers(const kk_fields *fl, char *out, size_t cap)
 	return w.full ? 0 : w.len;
 }
 
-const char *
-kk_h1_reason(int status)
-{
-	switch (status) {
-	case 200: return "OK";
-	case 301: return "Moved Permanently";
-	case 308: return "Permanent Redirect";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 421: return "Misdirected Request";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
-	}
-}
-
 size_t
 kk_h1_write_error(int status, int keepalive, char *out, size_t cap)
 {
-	const char *r = kk_h1_reason(status);
+	char body[64];
+	size_t len = kk_answer_body(status, body, sizeof body);
 	int n = snprintf(out, cap,
-	    "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-cache\r\n%s\r\n%d %s\n",
-	    status, r, strlen(r) + 5, keepalive ? "" : "Connection: close\r\n", status, r);
+	    "HTTP/1.1 %d %s\r\nContent-Type: " KK_ANSWER_TYPE "\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: " KK_ANSWER_CACHE "\r\n%s\r\n%.*s",
+	    status, kk_answer_reason(status), len, keepalive ? "" : "Connection: close\r\n",
+	    (int)len, body);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
@@ -810,7 +787,7 @@ kk_h1_write_redirect(int status, int keepalive, const char *location, size_t len
     size_t cap)
 {
 	int n = snprintf(out, cap, "HTTP/1.1 %d %s\r\nLocation: %.*s\r\n"
-	    "Content-Length: 0\r\n%s\r\n", status, kk_h1_reason(status), (int)len, location,
+	    "Content-Length: 0\r\n%s\r\n", status, kk_answer_reason(status), (int)len, location,
 	    keepalive ? "" : "Connection: close\r\n");
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

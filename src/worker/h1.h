@@ -99,7 +99,6 @@ size_t kk_h1_write_redirect(int status, int keepalive, const char *location, siz
 
 int kk_h1_err_status(int err);		/* 400, 431, 501, 505 */
 const char *kk_h1_err_name(int err);	/* "bare-lf", ... */
-const char *kk_h1_reason(int status);	/* "Bad Request", ... */
 
 /* The chunked decoder (RFC 9112 §7.1): strict CRLF, chunk extensions
  * checked and dropped; trailer fields left for kk_h1_parse_trailers. */

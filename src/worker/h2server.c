@@ -25,7 +25,8 @@
  * server work and bring no request. A real client stays far below each;
  * past one the connection gets GOAWAY ENHANCE_YOUR_CALM. */
 static const unsigned short flood_budget[KK_H2_FLOOD_COUNT] = {
-	200,	/* resets: h2load and browsers reset a handful */
+	200,	/* resets: h2load and browsers reset a handful
+		 * (--h2-max-resets, at most nghttp2's own limit below) */
 	16,	/* CONTINUATION frames of one header block (not per second) */
 	50, 50,	/* SETTINGS, PING */
 	500,	/* PRIORITY */
@@ -33,7 +34,8 @@ static const unsigned short flood_budget[KK_H2_FLOOD_COUNT] = {
 	100,	/* empty DATA */
 	0,	/* header list past --h2-max-header-list: at once */
 	0,	/* unread acks: nghttp2 counts them (max_outbound_ack) */
-	200,	/* streams reset here for what the client sent in them */
+	200,	/* streams reset here for what the client sent in them
+		 * (--h2-max-resets too) */
 };
 #define KK_H2_SMALL_WINDOW_UPDATE 1024
 #define KK_H2_RUN_ROUNDS 16	/* read, pump, send rounds per run: fairness */
@@ -113,6 +115,8 @@ static char added_text[96];
 static const kk_server_ops h2_server_ops;
 static void h2_run(kk_conn *);
 static void h2_timeout(kk_conn *);
+static ssize_t data_read(nghttp2_session *, int32_t, uint8_t *, size_t, uint32_t *,
+    nghttp2_data_source *, void *);
 static const kk_protocol h2_server = { "h2-server", h2_run, h2_timeout };
 
 int
@@ -146,6 +150,17 @@ conn_wake(h2c *c)
 
 /* The budget of kind is spent: GOAWAY ENHANCE_YOUR_CALM, counted. 1 when
  * the connection is ending. */
+/* A kind's budget on c's listener: --h2-max-resets sets the two reset
+ * kinds, the others are fixed. */
+static unsigned
+budget(const h2c *c, enum kk_h2_flood kind)
+{
+	const kk_rlistener *rl = c->front->lsock->rl;
+	if (rl && (kind == KK_H2_FLOOD_RESET || kind == KK_H2_FLOOD_PROVOKED))
+		return rl->h2.max_resets;
+	return flood_budget[kind];
+}
+
 static int
 flood(h2c *c, enum kk_h2_flood kind)
 {
@@ -158,7 +173,7 @@ flood(h2c *c, enum kk_h2_flood kind)
 	if (kind == KK_H2_FLOOD_CONTINUATION) {
 		if (++c->continuations <= flood_budget[kind])
 			return 0;
-	} else if (++c->counts[kind] <= flood_budget[kind])
+	} else if (++c->counts[kind] <= budget(c, kind))
 		return 0;
 	if (c->reason == KK_CLOSE_H2_FLOOD)
 		return 1;
@@ -269,22 +284,36 @@ add_field(int n, const char *name, size_t namelen, const char *value, size_t val
 	return n + 1;
 }
 
-/* A response made here (errors, redirects): the status, and a Location
- * when location is not NULL (nghttp2 copies it), the stream ended. */
+/* A response made here: a redirect when location is not NULL (nghttp2
+ * copies it), with no body; else an error, its body in obuf as
+ * kk_answer_body makes it for HTTP/1.1 too (without a buffer, the head
+ * alone). The stream ends with it. */
 static void
 respond_location(h2s *s, int status, const char *location, size_t loclen)
 {
 	kk_resphead h;
+	nghttp2_data_provider prd;
 	int n;
 	memset(&h, 0, sizeof h);
 	h.status = (unsigned short)status;
 	h.body = KK_BODY_LENGTH;
+	if (!location && kk_buf_take(&s->obuf, NULL)) {
+		h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf), kk_buf_room(&s->obuf));
+		s->obuf.len += (uint32_t)h.clen;
+	}
 	kk_stats.responses[status / 100]++;
-	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 1, out_text, sizeof out_text);
+	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 2, out_text, sizeof out_text);
 	if (location)
 		n = add_field(n, "location", 8, location, loclen);
+	if (h.clen) {
+		n = add_field(n, "content-type", 12, KK_ANSWER_TYPE, sizeof KK_ANSWER_TYPE - 1);
+		n = add_field(n, "cache-control", 13, KK_ANSWER_CACHE, sizeof KK_ANSWER_CACHE - 1);
+	}
 	to_nv(n);
-	if (nghttp2_submit_response(s->conn->session, s->id, out_nv, (size_t)n, NULL))
+	prd.source.ptr = s;
+	prd.read_callback = data_read;
+	if (nghttp2_submit_response(s->conn->session, s->id, out_nv, (size_t)n,
+	    h.clen ? &prd : NULL))
 		reset(s, NGHTTP2_INTERNAL_ERROR);
 	s->flags |= S_RESP | S_RESP_END;
 	conn_wake(s->conn);
@@ -503,6 +532,16 @@ on_begin_frame(nghttp2_session *session, const nghttp2_frame_hd *hd, void *ud)
 		return 0;
 	if (hd->stream_id > c->last_id) {
 		c->last_id = hd->stream_id;
+		/* 2^31-1, the last id: the client can open no other stream
+		 * (RFC 9113 §5.1.1), so the connection ends gracefully once
+		 * this one is served. No stream can be in flight past it,
+		 * so the last GOAWAY goes now, without the drain's notice
+		 * and round trip. */
+		if (hd->stream_id == 0x7fffffff && !c->drain) {
+			nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, hd->stream_id,
+			    NGHTTP2_NO_ERROR, NULL, 0);
+			c->drain = 2;
+		}
 		return 0;
 	}
 	/* A HEADERS frame on a stream below the highest, neither open nor

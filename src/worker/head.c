@@ -2,7 +2,9 @@
 /* The forwarding rules of HTTP on neutral heads: which fields a proxy
  * acts on, which are hop-by-hop, what it adds. Protocol syntax (h1.c) is
  * elsewhere: a parser names each field with kk_field_id, these rules
- * decide what goes on, a writer writes what they kept. */
+ * decide what goes on, a writer writes what they kept. Last, the answers
+ * the proxy makes itself, the same whatever the protocol. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include "head.h"
@@ -355,4 +357,36 @@ kk_head_limits(const kk_reqhead *h, const kk_limits *m)
 	if (m->body && h->body == KK_BODY_LENGTH && h->clen > m->body)
 		return 413;
 	return 0;
+}
+
+const char *
+kk_answer_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 301: return "Moved Permanently";
+	case 308: return "Permanent Redirect";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 421: return "Misdirected Request";
+	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+size_t
+kk_answer_body(int status, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%d %s\n", status, kk_answer_reason(status));
+	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

@@ -164,4 +164,13 @@ void kk_head_forward_response(kk_resphead *);
  * (RFC 9110 §6.5.1); the rest is forwarded. */
 void kk_head_forward_trailers(kk_fields *);
 
+/* The answers the proxy makes itself (errors), alike over HTTP/1.1 and
+ * HTTP/2: the reason phrase of a status ("Bad Request", "Error" for one
+ * not listed), and the body, "404 Not Found\n" in out (0 when cap is too
+ * small), sent with these Content-Type and Cache-Control values. */
+#define KK_ANSWER_TYPE "text/plain"
+#define KK_ANSWER_CACHE "no-cache"
+const char *kk_answer_reason(int status);
+size_t kk_answer_body(int status, char *out, size_t cap);
+
 #endif

@@ -52,6 +52,7 @@ struct kk_h2opts {
 	unsigned window;		/* SETTINGS_INITIAL_WINDOW_SIZE, default 65535 */
 	unsigned max_frame;		/* SETTINGS_MAX_FRAME_SIZE, default 16384 */
 	unsigned max_header_list;	/* SETTINGS_MAX_HEADER_LIST_SIZE, default 65536 */
+	unsigned max_resets;		/* streams reset a second, by either side, default 200 */
 };
 
 /* An https listener is an http listener (KK_PROTO_HTTP) whose tls is

@@ -6,7 +6,9 @@
 # that decodes past --h2-max-header-list). Each is answered with GOAWAY
 # ENHANCE_YOUR_CALM (11) and the close, counted in status by kind, and
 # another connection is served all the while. A reader that never opens
-# its window again has its stream reset after the front timeout.
+# its window again has its stream reset after the front timeout. A client
+# whose stream ids run out (2^31-1) is served, then let go with GOAWAY.
+# --h2-max-resets lowers the reset budgets.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -32,6 +34,33 @@ for k in reset provoked-reset continuation settings ping priority window-update 
 	tap_like "$out" "^h2-flood-$k 1\$" "the $k flood is counted once"
 done
 tap_like "$out" '^closes-h2-flood 9$' "nine connections closed as floods"
+
+# Stream ids run out: on the stream at 2^31-1, the last a client may
+# open, GOAWAY NO_ERROR names it at once; it is served, then the close.
+out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" last-id / | tr '\n' ' ')
+tap_is "$out" "goaway 0 2147483647 end closed " \
+	"stream 2^31-1: GOAWAY NO_ERROR naming it, its answer, then the close"
+tap_is "$(curl -sS --http2-prior-knowledge --max-time 10 -o /dev/null -w '%{http_code}' \
+	"http://127.0.0.1:$kw_port/")" 200 "the worker serves on after stream ids ran out"
+
+# --h2-max-resets lowers the reset budgets: 30 streams reset in a second
+# pass the default 200, not a budget of 10; nor do 30 streams the server
+# must reset.
+out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" flood reset 30 | tr '\n' ' ')
+tap_is "$out" "open " "30 resets in a second: within the default budget"
+out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" flood provoked-reset 30 | tr '\n' ' ')
+tap_is "$out" "open " "30 streams the server resets: within the default budget"
+kw_start resets \
+	'listener add http 127.0.0.1:@PORT --h2-max-resets 10' 'cluster add app' \
+	'frontend add app --listener 127.0.0.1:@PORT' "backend add app a 127.0.0.1:$pa"
+out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" flood reset 30 | tr '\n' ' ')
+tap_is "$out" "goaway 11 closed " "--h2-max-resets 10: 30 resets are a flood"
+out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" flood provoked-reset 30 | tr '\n' ' ')
+tap_is "$out" "goaway 11 closed " "--h2-max-resets 10: so are 30 streams the server resets"
+out=$(python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-resets.log" h2-flood-reset \
+	h2-flood-provoked-reset)
+tap_like "$out" '^h2-flood-reset 1$' "... counted as a reset flood"
+tap_like "$out" '^h2-flood-provoked-reset 1$' "... and a provoked-reset one"
 
 kk_backend big -s 3000000 ; pbig=$kk_port
 kw_start slow \

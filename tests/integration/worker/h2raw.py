@@ -5,7 +5,9 @@
 #   flood KIND    frames of one kind past any budget (reset, provoked-reset,
 #                 continuation, settings, ping, priority, window-update,
 #                 empty-data, hpack):
-#                 "goaway CODE" for the GOAWAY received, then "closed" or "open"
+#                 "goaway CODE" for the GOAWAY received, then "closed" or "open";
+#                 reset COUNT and provoked-reset COUNT send COUNT streams
+#                 (default 1000)
 #   trailers PATH a POST to PATH with body "abc" and trailer x-sum: 42, no
 #                 content-length: "status-end" once the response ended
 #   reset PATH    opens a stream to PATH, resets it, then GETs / on another:
@@ -16,6 +18,10 @@
 #                 the first received ("first N"); with SECONDS, the
 #                 connection is held that long, printing "reset 1 CODE" if
 #                 the server resets the stalled stream meanwhile
+#   last-id PATH  GETs PATH on stream 2^31-1, the last id a client may
+#                 open: "end" once it is answered, "goaway CODE LAST" for a
+#                 GOAWAY (its error code and last stream id), then
+#                 "closed" or "open"
 # Header blocks use literal fields without Huffman coding, so no HPACK
 # encoder is needed; answers are read as frames, never decoded.
 import socket, struct, sys, time
@@ -93,15 +99,16 @@ def send(b):
 
 if scenario == "flood":
     out = []
+    count = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
     if arg == "reset":
-        for i in range(1, 2001, 2):
+        for i in range(1, 2 * count + 1, 2):
             out.append(frame(HEADERS, END_STREAM | END_HEADERS, i, head("GET", "/")))
             out.append(frame(RST, 0, i, struct.pack(">I", 8)))
     elif arg == "provoked-reset":
         # Requests without :path, each reset by the server (MadeYouReset).
         out = [frame(HEADERS, END_STREAM | END_HEADERS, i,
                      lit(":method", "GET") + lit(":scheme", "http"))
-               for i in range(1, 2001, 2)]
+               for i in range(1, 2 * count + 1, 2)]
     elif arg == "continuation":
         out.append(frame(HEADERS, END_STREAM, 1, head("GET", "/")))
         out += [frame(CONT, 0, 1, lit("x-a", "b")) for _ in range(200)]
@@ -153,6 +160,20 @@ elif scenario == "reset":
         if f and f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
             print("second-end")
             break
+elif scenario == "last-id":
+    top = 0x7fffffff
+    send(frame(HEADERS, END_STREAM | END_HEADERS, top, head("GET", arg)))
+    for f in frames():
+        if f is None:
+            print("closed")
+            break
+        if f and f[2] == top and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
+            print("end")
+        if f and f[0] == GOAWAY:
+            print("goaway %d %d" % (int.from_bytes(f[3][4:8], "big"),
+                                    int.from_bytes(f[3][0:4], "big") & 0x7fffffff))
+    else:
+        print("open")
 elif scenario == "stall":
     send(frame(WINDOW, 0, 0, struct.pack(">I", 1 << 30)) +
          frame(HEADERS, END_STREAM | END_HEADERS, 1, head("GET", arg)))

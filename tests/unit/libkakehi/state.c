@@ -797,13 +797,13 @@ test_json_list(void)
 		    "\"back-timeout\":30000,\"connect-timeout\":3000,\"tunnel-timeout\":3600000,"
 		    "\"expect-proxy\":false,\"h2c\":true,\"h2-max-streams\":100,"
 		    "\"h2-window\":65535,\"h2-max-frame\":16384,\"h2-max-header-list\":65536,"
-		    "\"max-request-head\":0,\"max-headers\":0,\"max-uri\":0,\"max-body\":0},"
+		    "\"h2-max-resets\":200,\"max-request-head\":0,\"max-headers\":0,\"max-uri\":0,\"max-body\":0},"
 		    "{\"address\":\"[::1]:8443\",\"protocol\":\"http\","
 		    "\"public-address\":\"192.0.2.10:443\",\"front-timeout\":60000,"
 		    "\"request-timeout\":10000,\"back-timeout\":45000,\"connect-timeout\":60000,"
 		    "\"tunnel-timeout\":7200000,\"expect-proxy\":true,\"h2c\":false,"
 		    "\"h2-max-streams\":100,\"h2-window\":16384,\"h2-max-frame\":16384,"
-		    "\"h2-max-header-list\":65536,\"max-request-head\":8192,\"max-headers\":50,"
+		    "\"h2-max-header-list\":65536,\"h2-max-resets\":200,\"max-request-head\":8192,\"max-headers\":50,"
 		    "\"max-uri\":0,\"max-body\":1000000},{\"address\":"
 		    "\"127.0.0.1:5432\",\"protocol\":\"tcp\",\"public-address\":null,"
 		    "\"front-timeout\":600000,\"connect-timeout\":3000,\"expect-proxy\":true}]" },
@@ -856,8 +856,8 @@ test_every_config_verb(void)
 		"listener add http 127.0.0.1:7 --public-address 192.0.2.1:9 --front-timeout 1s "
 		    "--request-timeout 2s --back-timeout 3s --connect-timeout 4s "
 		    "--tunnel-timeout 5s --expect-proxy --no-h2c --h2-max-streams 2 --h2-window 3 "
-		    "--h2-max-frame 20000 --h2-max-header-list 4096 --max-request-head 4096 "
-		    "--max-headers 20 --max-uri 1024 --max-body 65536",
+		    "--h2-max-frame 20000 --h2-max-header-list 4096 --h2-max-resets 10 "
+		    "--max-request-head 4096 --max-headers 20 --max-uri 1024 --max-body 65536",
 		"listener add tcp 127.0.0.1:9 --public-address 192.0.2.1:10 --front-timeout 6s "
 		    "--connect-timeout 7s --expect-proxy",
 		"cluster add c --lb random",

@@ -206,6 +206,12 @@ static const struct bad bad[] = {
 	{ "listener add http 127.0.0.1:80 --max-request-head 2k", "--max-request-head \"2k\" is "
 	    "not a number" },
 	{ "listener add http 127.0.0.1:80 --max-body -1", "--max-body \"-1\" is not a number" },
+	{ "listener add http 127.0.0.1:80 --h2-max-resets 0", "--h2-max-resets \"0\" is not "
+	    "a number in 1..800" },
+	{ "listener add http 127.0.0.1:80 --h2-max-resets 801", "--h2-max-resets \"801\" is not "
+	    "a number in 1..800" },
+	{ "listener add tcp 127.0.0.1:5432 --h2-max-resets 10",
+	    "--h2-max-resets is for http listeners: a tcp listener speaks no HTTP/2; drop it" },
 	{ "listener add tcp 127.0.0.1:0", "is not an address" },
 	{ "listener add http 127.0.0.1:80 --expect-proxy=yes", "--expect-proxy takes no value" },
 	{ "listener add http 127.0.0.1:80 --tunnel-timeout 0", "--tunnel-timeout \"0\" is not a "
