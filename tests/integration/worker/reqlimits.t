@@ -104,6 +104,9 @@ def raw(data, parts=None):
             break
         if parts:
             time.sleep(0.1)
+    return read_all(s)
+def read_all(s):
+    """Every byte until the server closes, or 5 s of silence."""
     s.settimeout(5)
     got = b""
     try:
@@ -172,16 +175,7 @@ s.settimeout(5)
 first = s.recv(65536)
 tap(first == b"HTTP/1.1 100 Continue\r\n\r\n", "the backend's 100 Continue comes through", first)
 s.sendall(b"e" * 500)
-got = b""
-try:
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        got += b
-except socket.timeout:
-    pass
-s.close()
+got = read_all(s)
 tap(status(got) == "200" and got.endswith(b"got 500") and b"100 Continue" not in got,
     "then the final answer, and no second 100", got)
 # curl asked to send Expect: 100-continue (it does so itself only past
