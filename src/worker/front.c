@@ -357,17 +357,19 @@ set_closing(kk_front *f, enum kk_close reason)
 }
 
 /* Answers the current request with an error response generated here;
- * keep: the connection may serve another request after it. */
+ * keep: the connection may serve another request after it. A HEAD
+ * request's answer has no body (RFC 9110 §9.3.2): on a kept connection
+ * its bytes would be read as the next response. */
 static void
-respond_error(kk_front *f, int status, int keep, enum kk_close reason)
+respond_error_to(kk_front *f, int status, int keep, int head, enum kk_close reason)
 {
 	kk_buf *out = &f->conn.out;
 	size_t n;
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[status / 100]++;
-	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_error(status, keep, kk_buf_tail(out),
-	    kk_buf_room(out)))) {
+	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_error(status, keep, head,
+	    kk_buf_tail(out), kk_buf_room(out)))) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
@@ -375,6 +377,13 @@ respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 	if (!keep)
 		set_closing(f, reason);
 	kk_conn_wake(&f->conn);
+}
+
+/* The same, for a request whose method is not known (or not HEAD). */
+static void
+respond_error(kk_front *f, int status, int keep, enum kk_close reason)
+{
+	respond_error_to(f, status, keep, 0, reason);
 }
 
 /* Answers with a redirect to https (--https-redirect on the cluster c,
@@ -594,7 +603,8 @@ read_head(kk_front *f)
 		if (c)
 			respond_redirect(f, c, h, status, keep);
 		else
-			respond_error(f, status, keep, KK_CLOSE_DONE);
+			respond_error_to(f, status, keep, (h->flags & KK_HEAD_F_HEAD) != 0,
+			    KK_CLOSE_DONE);
 		kk_buf_consume(in, (size_t)n);
 		return keep ? 1 : -1;
 	}

@@ -770,7 +770,7 @@ kk_h1_write_trailers(const kk_fields *fl, char *out, size_t cap)
 }
 
 size_t
-kk_h1_write_error(int status, int keepalive, char *out, size_t cap)
+kk_h1_write_error(int status, int keepalive, int head, char *out, size_t cap)
 {
 	char body[64];
 	size_t len = kk_answer_body(status, body, sizeof body);
@@ -778,7 +778,7 @@ kk_h1_write_error(int status, int keepalive, char *out, size_t cap)
 	    "HTTP/1.1 %d %s\r\nContent-Type: " KK_ANSWER_TYPE "\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: " KK_ANSWER_CACHE "\r\n%s\r\n%.*s",
 	    status, kk_answer_reason(status), len, keepalive ? "" : "Connection: close\r\n",
-	    (int)len, body);
+	    head ? 0 : (int)len, body);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 

@@ -121,6 +121,9 @@ tap_like "$out" '^421 Misdirected Request$' "the same body over HTTP/1.1"
 tap_like "$(nghttp -n -v "https://127.0.0.1:$P/" 2>&1)" \
 	'recv DATA frame <length=24, flags=0x01' \
 "nghttp: the 421 to a bare address ends with its DATA frame"
+out=$(nghttp -n -v -H ':method: HEAD' "https://127.0.0.1:$P/" 2>&1)
+tap_like "$out" 'content-length: 24' "nghttp HEAD: the 421 announces its length ..."
+tap_ok "... and sends no DATA frame" sh -c '! printf "%s" "$1" | grep -q "recv DATA frame"' - "$out"
 tap_is "$(h2s a.test "$ploose" -o /dev/null -w '%{http_version} %{http_code}' \
 	-H 'Host: b.test' "https://a.test:$ploose/")" "2 200" \
 	"--no-strict-sni: an :authority the certificate does not cover is served"

@@ -41,6 +41,16 @@ tap_like "$out" '^backend b[12]' "wildcard host routes"
 tap_like "$out" 'X-Forwarded-For: 10\.0\.0\.1, 127\.0\.0\.1' "X-Forwarded-For appended to the client's"
 
 tap_is "$(kk_http_code -H 'Host: nowhere.test' "$U/")" 404 "no frontend: 404"
+# A HEAD answered here announces its body and sends none: on the kept
+# connection the next response starts right after the head.
+got=$(printf 'HEAD / HTTP/1.1\r\nHost: nowhere.test\r\n\r\nGET /after HTTP/1.1\r\nHost: app.test\r\nConnection: close\r\n\r\n' |
+	python3 "$(dirname "$0")/raw.py" "$kw_port" | python3 -c '
+import sys
+d = sys.stdin.buffer.read()
+end = d.find(b"\r\n\r\n") + 4
+print(d[:12].decode(), b"Content-Length: " in d[:end], d[end:end + 12].decode())')
+tap_is "$got" "HTTP/1.1 404 True HTTP/1.1 200" \
+	"HEAD answered 404: its length announced, no body, the next response right after"
 tap_is "$(kk_http_code -H 'Host: empty.test' "$U/")" 503 "cluster without backends: 503"
 tap_is "$(kk_http_code -H 'Host: broken.test' "$U/")" 502 "backend refusing connections: 502"
 
