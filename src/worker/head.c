@@ -332,13 +332,14 @@ kk_head_set_host(kk_reqhead *h, const char *s, size_t n)
 	return 1;
 }
 
-int
-kk_head_limits(const kk_reqhead *h, const kk_limits *m)
+/* Whether h passes --max-headers or --max-request-head, counted as the
+ * head would be sent in HTTP/1.1: "METHOD SP target SP HTTP/1.1 CRLF",
+ * the final CRLF, and each "name: value CRLF"; 64-bit, so no sum of
+ * 32-bit spans wraps. An authority that no Host field carries (HTTP/2's
+ * :authority) counts as the Host field HTTP/1.1 would carry it in. */
+static int
+head_too_large(const kk_reqhead *h, const kk_limits *m)
 {
-	/* "METHOD SP target SP HTTP/1.1 CRLF", the final CRLF, and each
-	 * "name: value CRLF"; 64-bit, so no sum of 32-bit spans wraps. An
-	 * authority that no Host field carries (HTTP/2's :authority) counts
-	 * as the Host field HTTP/1.1 would carry it in. */
 	uint64_t size = h->method.len + 1 + h->path.len + 11 + 2;
 	unsigned long n = h->fl.n;
 	int host = 0;
@@ -350,9 +351,17 @@ kk_head_limits(const kk_reqhead *h, const kk_limits *m)
 		size += 8 + (uint64_t)h->authority.len;
 		n++;
 	}
+	return (m->fields && n > m->fields) || (m->head && size > m->head);
+}
+
+int
+kk_head_limits(const kk_reqhead *h, const kk_limits *m)
+{
 	if (m->uri && h->path.len > m->uri)
 		return 414;
-	if ((m->fields && n > m->fields) || (m->head && size > m->head))
+	/* Every request passes here: the walk over the fields is paid only
+	 * on a listener that limits them. */
+	if ((m->fields || m->head) && head_too_large(h, m))
 		return 431;
 	if (m->body && h->body == KK_BODY_LENGTH && h->clen > m->body)
 		return 413;
