@@ -87,6 +87,8 @@ kw_start open \
 
 cat > "$T/limits.py" <<'PY'
 import os, socket, subprocess, sys, time
+sys.path.insert(0, os.environ["KW_DIR"])
+from raw import read_all
 port, cuts, oport = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 n = 0
 def tap(cond, name, got=None):
@@ -104,21 +106,7 @@ def raw(data, parts=None):
             break
         if parts:
             time.sleep(0.1)
-    return read_all(s)
-def read_all(s):
-    """Every byte until the server closes, or 5 s of silence."""
-    s.settimeout(5)
-    got = b""
-    try:
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            got += b
-    except (socket.timeout, ConnectionResetError):
-        pass
-    s.close()
-    return got
+    return read_all(s, 5)
 def status(got):
     return got[9:12].decode() if got.startswith(b"HTTP/1.1 ") else got[:40]
 def get(path=b"/", fields=b""):
@@ -175,7 +163,7 @@ s.settimeout(5)
 first = s.recv(65536)
 tap(first == b"HTTP/1.1 100 Continue\r\n\r\n", "the backend's 100 Continue comes through", first)
 s.sendall(b"e" * 500)
-got = read_all(s)
+got = read_all(s, 5)
 tap(status(got) == "200" and got.endswith(b"got 500") and b"100 Continue" not in got,
     "then the final answer, and no second 100", got)
 # curl asked to send Expect: 100-continue (it does so itself only past
@@ -229,4 +217,4 @@ new = open(cuts).read()[len(before):].split()
 tap(len(new) == 2 and int(new[1]) <= 1000, "h2: the backend got at most 1000 bytes of it", new)
 print("1..%d" % n)
 PY
-python3 "$T/limits.py" "$lport" "$T/cuts" "$kw_port"
+KW_DIR=$kw_dir python3 "$T/limits.py" "$lport" "$T/cuts" "$kw_port"
