@@ -59,6 +59,7 @@ struct h1s {
 	unsigned char out;	/* OUT_*: framing of the response body */
 	unsigned char ended;	/* the last chunk went out with trailers */
 	unsigned char starved;	/* the request body waits for the client's bytes */
+	unsigned char head;	/* a HEAD request: an error answer has no body */
 	unsigned long hsts;	/* HSTS max-age of the response (https), 0: none */
 };
 static kk_link h1s_free = { &h1s_free, &h1s_free };
@@ -614,6 +615,7 @@ read_head(kk_front *f)
 		return -1;
 	}
 	q->minor = info.minor;
+	q->head = (h->flags & KK_HEAD_F_HEAD) != 0;
 	q->hsts = hsts;
 	kk_h1_body_init(&q->req, info.body, h->clen);
 	f->conn.pc = q;
@@ -621,8 +623,9 @@ read_head(kk_front *f)
 	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {
+		int head = q->head;
 		detach(f);
-		respond_error(f, status, 0, KK_CLOSE_DONE);
+		respond_error_to(f, status, 0, head, KK_CLOSE_DONE);
 		return -1;
 	}
 	return 1;
@@ -881,8 +884,9 @@ ep_error(void *ctx, int status, enum kk_close reason)
 {
 	h1s *q = ctx;
 	kk_front *f = q->front;
+	int head = q->head;
 	detach(f);
-	respond_error(f, status, 0, reason);
+	respond_error_to(f, status, 0, head, reason);
 }
 
 /* Ends the connection after a response cut short: no more requests, what

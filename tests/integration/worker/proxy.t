@@ -53,6 +53,17 @@ tap_is "$got" "HTTP/1.1 404 True HTTP/1.1 200" \
 	"HEAD answered 404: its length announced, no body, the next response right after"
 tap_is "$(kk_http_code -H 'Host: empty.test' "$U/")" 503 "cluster without backends: 503"
 tap_is "$(kk_http_code -H 'Host: broken.test' "$U/")" 502 "backend refusing connections: 502"
+# The same for errors met once the request went to its cluster, which
+# close the connection: the head announces the body, none follows.
+for h in empty.test:503 broken.test:502 ; do
+	got=$(printf 'HEAD / HTTP/1.1\r\nHost: %s\r\n\r\n' "${h%:*}" |
+		python3 "$(dirname "$0")/raw.py" "$kw_port" | python3 -c '
+import sys
+d = sys.stdin.buffer.read()
+end = d.find(b"\r\n\r\n") + 4
+print(d[:12].decode(), b"Content-Length: " in d[:end], len(d) - end)')
+	tap_is "$got" "HTTP/1.1 ${h#*:} True 0" "HEAD answered ${h#*:} on a closing connection: no body"
+done
 
 # Bodies: Content-Length and chunked, both ways.
 out=$(printf 'hello body' | kk_curl -H 'Host: app.test' --data-binary @- "$U/post")
