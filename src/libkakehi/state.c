@@ -695,6 +695,14 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	l.h2.max_header_list = opt_uint(v, "--h2-max-header-list",
 	    KK_DEFAULT_H2_MAX_HEADER_LIST);
 	l.h2.max_resets = opt_uint(v, "--h2-max-resets", KK_DEFAULT_H2_MAX_RESETS);
+	l.h2.max_settings = opt_uint(v, "--h2-max-settings", KK_DEFAULT_H2_MAX_SETTINGS);
+	l.h2.max_pings = opt_uint(v, "--h2-max-pings", KK_DEFAULT_H2_MAX_PINGS);
+	l.h2.max_priority = opt_uint(v, "--h2-max-priority", KK_DEFAULT_H2_MAX_PRIORITY);
+	l.h2.max_window_updates = opt_uint(v, "--h2-max-window-updates",
+	    KK_DEFAULT_H2_MAX_WINDOW_UPDATES);
+	l.h2.max_empty_data = opt_uint(v, "--h2-max-empty-data", KK_DEFAULT_H2_MAX_EMPTY_DATA);
+	l.h2.max_continuations = opt_uint(v, "--h2-max-continuations",
+	    KK_DEFAULT_H2_MAX_CONTINUATIONS);
 	l.limits.head = opt_uint(v, "--max-request-head", 0);
 	l.limits.fields = opt_uint(v, "--max-headers", 0);
 	l.limits.uri = opt_uint(v, "--max-uri", 0);

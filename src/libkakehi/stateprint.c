@@ -49,7 +49,16 @@ cat_h2(kk_str *out, const kk_h2opts *h)
 	    && cat_uint(out, "--h2-max-frame", h->max_frame, KK_DEFAULT_H2_MAX_FRAME)
 	    && cat_uint(out, "--h2-max-header-list", h->max_header_list,
 		KK_DEFAULT_H2_MAX_HEADER_LIST)
-	    && cat_uint(out, "--h2-max-resets", h->max_resets, KK_DEFAULT_H2_MAX_RESETS);
+	    && cat_uint(out, "--h2-max-resets", h->max_resets, KK_DEFAULT_H2_MAX_RESETS)
+	    && cat_uint(out, "--h2-max-settings", h->max_settings, KK_DEFAULT_H2_MAX_SETTINGS)
+	    && cat_uint(out, "--h2-max-pings", h->max_pings, KK_DEFAULT_H2_MAX_PINGS)
+	    && cat_uint(out, "--h2-max-priority", h->max_priority, KK_DEFAULT_H2_MAX_PRIORITY)
+	    && cat_uint(out, "--h2-max-window-updates", h->max_window_updates,
+		KK_DEFAULT_H2_MAX_WINDOW_UPDATES)
+	    && cat_uint(out, "--h2-max-empty-data", h->max_empty_data,
+		KK_DEFAULT_H2_MAX_EMPTY_DATA)
+	    && cat_uint(out, "--h2-max-continuations", h->max_continuations,
+		KK_DEFAULT_H2_MAX_CONTINUATIONS);
 }
 
 /* An http listener's request limits, those it does not set left out. */
@@ -475,6 +484,12 @@ json_listener(kk_str *out, const kk_listener *l)
 		&& json_num(out, "h2-max-frame", l->h2.max_frame)
 		&& json_num(out, "h2-max-header-list", l->h2.max_header_list)
 		&& json_num(out, "h2-max-resets", l->h2.max_resets)
+		&& json_num(out, "h2-max-settings", l->h2.max_settings)
+		&& json_num(out, "h2-max-pings", l->h2.max_pings)
+		&& json_num(out, "h2-max-priority", l->h2.max_priority)
+		&& json_num(out, "h2-max-window-updates", l->h2.max_window_updates)
+		&& json_num(out, "h2-max-empty-data", l->h2.max_empty_data)
+		&& json_num(out, "h2-max-continuations", l->h2.max_continuations)
 		&& json_num(out, "max-request-head", l->limits.head)
 		&& json_num(out, "max-headers", l->limits.fields)
 		&& json_num(out, "max-uri", l->limits.uri)

@@ -56,6 +56,24 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--h2-max-resets", KK_OPT_UINT, 0, 1, 800,
 	    "http: HTTP/2 streams a connection may have reset a second, by the client "
 	    "or the server, before GOAWAY; default 200" },
+	/* The other flood budgets (doc/http2.html): a second each, but for
+	 * CONTINUATION. At most 60000, what the worker's counters hold. */
+	{ "--h2-max-settings", KK_OPT_UINT, 0, 1, 60000,
+	    "http: HTTP/2 SETTINGS frames a connection may send a second before GOAWAY; "
+	    "default 50" },
+	{ "--h2-max-pings", KK_OPT_UINT, 0, 1, 60000,
+	    "http: HTTP/2 PING frames a second before GOAWAY; default 50" },
+	{ "--h2-max-priority", KK_OPT_UINT, 0, 1, 60000,
+	    "http: HTTP/2 PRIORITY frames a second before GOAWAY; default 500" },
+	{ "--h2-max-window-updates", KK_OPT_UINT, 0, 1, 60000,
+	    "http: HTTP/2 WINDOW_UPDATE frames under 1024 bytes a second before GOAWAY; "
+	    "default 1000" },
+	{ "--h2-max-empty-data", KK_OPT_UINT, 0, 1, 60000,
+	    "http: HTTP/2 DATA frames with no byte and no end a second before GOAWAY; "
+	    "default 100" },
+	{ "--h2-max-continuations", KK_OPT_UINT, 0, 1, 1000,
+	    "http: HTTP/2 CONTINUATION frames in one header block before GOAWAY; "
+	    "default 16" },
 	/* Request limits, for HTTP/1.1 and HTTP/2 alike; 0 or absent: none
 	 * of the listener's own. */
 	{ "--max-request-head", KK_OPT_UINT, 0, 0, 16777216,
@@ -185,7 +203,9 @@ const kk_verb_def kk_verb_table[] = {
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
 	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy] "
 	    "[--no-h2c] [--h2-max-streams N] [--h2-window N] [--h2-max-frame N] "
-	    "[--h2-max-header-list N] [--h2-max-resets N] "
+	    "[--h2-max-header-list N] [--h2-max-resets N] [--h2-max-settings N] "
+	    "[--h2-max-pings N] [--h2-max-priority N] [--h2-max-window-updates N] "
+	    "[--h2-max-empty-data N] [--h2-max-continuations N] "
 	    "[--max-request-head B] [--max-headers N] [--max-uri B] [--max-body B] "
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
@@ -505,6 +525,12 @@ static const struct {
 	{ "--h2-max-frame", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-header-list", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--h2-max-resets", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-settings", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-pings", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-priority", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-window-updates", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-empty-data", "a tcp listener speaks no HTTP/2; drop it" },
+	{ "--h2-max-continuations", "a tcp listener speaks no HTTP/2; drop it" },
 	{ "--max-request-head", "a tcp listener reads no request; drop it" },
 	{ "--max-headers", "a tcp listener reads no request; drop it" },
 	{ "--max-uri", "a tcp listener reads no request; drop it" },

@@ -21,9 +21,10 @@
  * default buffers; after that the window announced (--h2-window) is at
  * most this many buffers too. */
 #define KK_H2S_INBUFS 4
-/* Budgets per connection and second (kk_h2_flood): frames that cost the
- * server work and bring no request. A real client stays far below each;
- * past one the connection gets GOAWAY ENHANCE_YOUR_CALM. */
+/* Budgets per connection and second (kk_h2_flood) of a connection with
+ * no listener options (a listener's --h2-max-* set them): frames that
+ * cost the server work and bring no request. A real client stays far
+ * below each; past one the connection gets GOAWAY ENHANCE_YOUR_CALM. */
 static const unsigned short flood_budget[KK_H2_FLOOD_COUNT] = {
 	200,	/* resets: h2load and browsers reset a handful
 		 * (--h2-max-resets, at most nghttp2's own limit below) */
@@ -37,6 +38,9 @@ static const unsigned short flood_budget[KK_H2_FLOOD_COUNT] = {
 	200,	/* streams reset here for what the client sent in them
 		 * (--h2-max-resets too) */
 };
+/* nghttp2's own CONTINUATION limit, past the largest of ours
+ * (--h2-max-continuations), so that ours decides and counts. */
+#define KK_H2_NGHTTP2_CONTINUATIONS 1001
 #define KK_H2_SMALL_WINDOW_UPDATE 1024
 #define KK_H2_RUN_ROUNDS 16	/* read, pump, send rounds per run: fairness */
 /* The opaque data of the PING that times the drain's round trip. */
@@ -148,19 +152,28 @@ conn_wake(h2c *c)
 	kk_conn_wake(&c->front->conn);
 }
 
-/* The budget of kind is spent: GOAWAY ENHANCE_YOUR_CALM, counted. 1 when
- * the connection is ending. */
-/* A kind's budget on c's listener: --h2-max-resets sets the two reset
- * kinds, the others are fixed. */
+/* A kind's budget on c's listener (its --h2-max-* options). */
 static unsigned
 budget(const h2c *c, enum kk_h2_flood kind)
 {
 	const kk_rlistener *rl = c->front->lsock->rl;
-	if (rl && (kind == KK_H2_FLOOD_RESET || kind == KK_H2_FLOOD_PROVOKED))
-		return rl->h2.max_resets;
-	return flood_budget[kind];
+	if (!rl)
+		return flood_budget[kind];
+	switch (kind) {
+	case KK_H2_FLOOD_RESET:
+	case KK_H2_FLOOD_PROVOKED: return rl->h2.max_resets;
+	case KK_H2_FLOOD_CONTINUATION: return rl->h2.max_continuations;
+	case KK_H2_FLOOD_SETTINGS: return rl->h2.max_settings;
+	case KK_H2_FLOOD_PING: return rl->h2.max_pings;
+	case KK_H2_FLOOD_PRIORITY: return rl->h2.max_priority;
+	case KK_H2_FLOOD_WINDOW_UPDATE: return rl->h2.max_window_updates;
+	case KK_H2_FLOOD_EMPTY_DATA: return rl->h2.max_empty_data;
+	default: return flood_budget[kind];
+	}
 }
 
+/* The budget of kind is spent: GOAWAY ENHANCE_YOUR_CALM, counted. 1 when
+ * the connection is ending. */
 static int
 flood(h2c *c, enum kk_h2_flood kind)
 {
@@ -171,7 +184,7 @@ flood(h2c *c, enum kk_h2_flood kind)
 		c->continuations = cont;
 	}
 	if (kind == KK_H2_FLOOD_CONTINUATION) {
-		if (++c->continuations <= flood_budget[kind])
+		if (++c->continuations <= budget(c, kind))
 			return 0;
 	} else if (++c->counts[kind] <= budget(c, kind))
 		return 0;
@@ -1100,8 +1113,7 @@ setup(void)
 	nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, on_frame_send);
 	/* Windows open as the backend takes the bytes, not as they arrive. */
 	nghttp2_option_set_no_auto_window_update(options, 1);
-	nghttp2_option_set_max_continuations(options, (size_t)flood_budget[
-	    KK_H2_FLOOD_CONTINUATION] + 1);
+	nghttp2_option_set_max_continuations(options, KK_H2_NGHTTP2_CONTINUATIONS);
 	nghttp2_option_set_stream_reset_rate_limit(options, (uint64_t)flood_budget[
 	    KK_H2_FLOOD_RESET] * 4, (uint64_t)flood_budget[KK_H2_FLOOD_RESET] * 4);
 	return 1;

@@ -53,6 +53,14 @@ struct kk_h2opts {
 	unsigned max_frame;		/* SETTINGS_MAX_FRAME_SIZE, default 16384 */
 	unsigned max_header_list;	/* SETTINGS_MAX_HEADER_LIST_SIZE, default 65536 */
 	unsigned max_resets;		/* streams reset a second, by either side, default 200 */
+	/* Flood budgets: frames a second that cost the server work and
+	 * bring no request (CONTINUATION: per header block). */
+	unsigned max_settings;		/* SETTINGS, default 50 */
+	unsigned max_pings;		/* PING, default 50 */
+	unsigned max_priority;		/* PRIORITY, default 500 */
+	unsigned max_window_updates;	/* WINDOW_UPDATE below 1024 bytes, default 1000 */
+	unsigned max_empty_data;	/* DATA with no byte and no END_STREAM, default 100 */
+	unsigned max_continuations;	/* CONTINUATION frames of one header block, default 16 */
 };
 
 /* An https listener is an http listener (KK_PROTO_HTTP) whose tls is

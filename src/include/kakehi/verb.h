@@ -10,7 +10,7 @@
 #include <kakehi/str.h>
 
 #define KK_VERB_MAXPOS 4
-#define KK_VERB_MAXOPTS 32
+#define KK_VERB_MAXOPTS 64
 #define KK_LINE_MAXWORDS 64
 #define KK_ERRLEN 512
 

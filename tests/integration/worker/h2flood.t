@@ -8,7 +8,8 @@
 # another connection is served all the while. A reader that never opens
 # its window again has its stream reset after the front timeout. A client
 # whose stream ids run out (2^31-1) is served, then let go with GOAWAY.
-# --h2-max-resets lowers the reset budgets.
+# --h2-max-resets lowers the reset budgets, and each --h2-max-* option
+# its own.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -17,6 +18,7 @@ kw_start flood \
 	'listener add http 127.0.0.1:@PORT' 'cluster add app' \
 	'frontend add app --listener 127.0.0.1:@PORT' "backend add app a 127.0.0.1:$pa"
 counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-flood.log" "$@" ; }
+flood_port=$kw_port
 
 for kind in reset provoked-reset continuation settings ping priority window-update empty-data \
     hpack ; do
@@ -61,6 +63,20 @@ out=$(python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-resets.log" h2-flood-re
 	h2-flood-provoked-reset)
 tap_like "$out" '^h2-flood-reset 1$' "... counted as a reset flood"
 tap_like "$out" '^h2-flood-provoked-reset 1$' "... and a provoked-reset one"
+
+# Every other budget is the listener's too: 12 frames of a kind (12 in
+# one header block for CONTINUATION) pass the defaults and are a flood
+# past a budget of 5; the defaults were tried above on the first listener.
+kw_start budgets \
+	'listener add http 127.0.0.1:@PORT --h2-max-settings 5 --h2-max-pings 5 --h2-max-priority 5 --h2-max-window-updates 5 --h2-max-empty-data 5 --h2-max-continuations 5' \
+	'cluster add app' \
+	'frontend add app --listener 127.0.0.1:@PORT' "backend add app a 127.0.0.1:$pa"
+for kind in settings ping priority window-update empty-data continuation ; do
+	out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$flood_port" flood "$kind" 12 | tr '\n' ' ')
+	tap_is "$out" "open " "12 $kind frames: within the default budget"
+	out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" flood "$kind" 12 | tr '\n' ' ')
+	tap_is "$out" "goaway 11 closed " "12 $kind frames past a budget of 5 (--h2-max-*): a flood"
+done
 
 kk_backend big -s 3000000 ; pbig=$kk_port
 kw_start slow \

@@ -6,8 +6,9 @@
 #                 continuation, settings, ping, priority, window-update,
 #                 empty-data, hpack):
 #                 "goaway CODE" for the GOAWAY received, then "closed" or "open";
-#                 reset COUNT and provoked-reset COUNT send COUNT streams
-#                 (default 1000)
+#                 flood KIND COUNT sends COUNT frames (reset, provoked-reset:
+#                 streams) instead of the kind's default, past the default
+#                 budget
 #   trailers PATH a POST to PATH with body "abc" and trailer x-sum: 42, no
 #                 content-length: "status-end" once the response ended
 #   reset PATH    opens a stream to PATH, resets it, then GETs / on another:
@@ -99,7 +100,9 @@ def send(b):
 
 if scenario == "flood":
     out = []
-    count = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
+    # How many frames of the kind: each kind's own default, or argv[4].
+    given = int(sys.argv[4]) if len(sys.argv) > 4 else None
+    count = given or 1000
     if arg == "reset":
         for i in range(1, 2 * count + 1, 2):
             out.append(frame(HEADERS, END_STREAM | END_HEADERS, i, head("GET", "/")))
@@ -111,19 +114,19 @@ if scenario == "flood":
                for i in range(1, 2 * count + 1, 2)]
     elif arg == "continuation":
         out.append(frame(HEADERS, END_STREAM, 1, head("GET", "/")))
-        out += [frame(CONT, 0, 1, lit("x-a", "b")) for _ in range(200)]
+        out += [frame(CONT, 0, 1, lit("x-a", "b")) for _ in range(given or 200)]
     elif arg == "settings":
-        out = [frame(SETTINGS, 0, 0) for _ in range(1000)]
+        out = [frame(SETTINGS, 0, 0) for _ in range(count)]
     elif arg == "ping":
-        out = [frame(PING, 0, 0, b"12345678") for _ in range(1000)]
+        out = [frame(PING, 0, 0, b"12345678") for _ in range(count)]
     elif arg == "priority":
         out = [frame(PRIORITY, 0, 3 + 2 * (i % 100), struct.pack(">IB", 0, 16))
-               for i in range(2000)]
+               for i in range(given or 2000)]
     elif arg == "window-update":
-        out = [frame(WINDOW, 0, 0, struct.pack(">I", 1)) for _ in range(3000)]
+        out = [frame(WINDOW, 0, 0, struct.pack(">I", 1)) for _ in range(given or 3000)]
     elif arg == "empty-data":
         out.append(frame(HEADERS, END_HEADERS, 1, head("POST", "/")))
-        out += [frame(DATA, 0, 1) for _ in range(1000)]
+        out += [frame(DATA, 0, 1) for _ in range(count)]
     elif arg == "hpack":
         # One 4000-byte entry in the dynamic table, then blocks that name it
         # a hundred times each: 400 kB decoded from a few hundred bytes.

@@ -212,6 +212,12 @@ static const struct bad bad[] = {
 	    "a number in 1..800" },
 	{ "listener add tcp 127.0.0.1:5432 --h2-max-resets 10",
 	    "--h2-max-resets is for http listeners: a tcp listener speaks no HTTP/2; drop it" },
+	{ "listener add http 127.0.0.1:80 --h2-max-settings 0", "--h2-max-settings \"0\" is "
+	    "not a number in 1..60000" },
+	{ "listener add http 127.0.0.1:80 --h2-max-continuations 1001",
+	    "--h2-max-continuations \"1001\" is not a number in 1..1000" },
+	{ "listener add tcp 127.0.0.1:5432 --h2-max-pings 10",
+	    "--h2-max-pings is for http listeners: a tcp listener speaks no HTTP/2; drop it" },
 	{ "listener add tcp 127.0.0.1:0", "is not an address" },
 	{ "listener add http 127.0.0.1:80 --expect-proxy=yes", "--expect-proxy takes no value" },
 	{ "listener add http 127.0.0.1:80 --tunnel-timeout 0", "--tunnel-timeout \"0\" is not a "
