@@ -189,10 +189,11 @@ reply_one(const char *payload, size_t len, FILE *out, FILE *err)
 /* Sends the request frame and reads replies until a final one. deadline
  * (a STAMP time, NULL for none) covers sending and the first reply; each
  * "more follows" frame renews it by timeout_ms, so a long stream is not
- * cut while it flows. Returns the exit code. */
+ * cut while it flows. follow (events): after the first reply, no deadline:
+ * quiet spells are what an event stream mostly is. Returns the exit code. */
 static int
-exchange(int fd, const kk_str *request, const tain *deadline, int timeout_ms, FILE *out,
-    FILE *err)
+exchange(int fd, const kk_str *request, const tain *deadline, int timeout_ms, int follow,
+    FILE *out, FILE *err)
 {
 	kk_str in = KK_STR_ZERO;
 	tain renewed;
@@ -231,7 +232,9 @@ exchange(int fd, const kk_str *request, const tain *deadline, int timeout_ms, FI
 		r = reply_one(in.s, in.len, out, err);
 		if (r != REPLY_CONTINUE)
 			break;
-		if (timeout_ms) {
+		if (follow)
+			deadline = 0;
+		else if (timeout_ms) {
 			tain_from_millisecs(&renewed, timeout_ms);
 			tain_add_g(&renewed, &renewed);
 			deadline = &renewed;
@@ -465,7 +468,8 @@ main(int argc, char **argv)
 		tain_add_g(&deadline, &deadline);
 	}
 	fd = connect_control(socket_path, timeout ? &deadline : 0);
-	r = exchange(fd, &request, timeout ? &deadline : 0, (int)timeout, stdout, stderr);
+	r = exchange(fd, &request, timeout ? &deadline : 0, (int)timeout,
+	    v.def->id == KK_V_EVENTS, stdout, stderr);
 	close(fd);
 	/* The key's bytes, in base64, leave no copy behind. */
 	if (store.s)

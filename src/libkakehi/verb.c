@@ -260,6 +260,10 @@ const kk_verb_def kk_verb_table[] = {
 	    "key bytes", opts_none },
 	{ KK_V_STATUS, "status", 0, 0, 0, 0, "",
 	    "show workers, generation and counters", opts_none },
+	{ KK_V_EVENTS, "events", 0, 0, 0, 0, "",
+	    "follow what changes, one line (--json: one object) each, until interrupted: "
+	    "changes applied or refused, workers started, ready, draining and gone, upgrades",
+	    opts_none },
 	{ KK_V_STATE_SAVE, "state", "save", 1, 1, 0, "FILE",
 	    "write the running state to FILE as verb lines, atomically", opts_none },
 	{ KK_V_STATE_LOAD, "state", "load", 1, 1, KK_VERB_F_MUTATES, "FILE",

@@ -41,6 +41,14 @@
  * slot frees or an idle client gets this old (1000 clients at once would
  * otherwise close each other before sending a byte). */
 #define CLIENT_EVICT_MIN_MS 1000
+/* Events (kakehi-ctl events): few followers, each a slot kept for as long
+ * as it reads; one that lets more than EVENTS_BACKLOG bytes wait is
+ * dropped with a notice rather than let grow without bound. An empty
+ * frame every EVENTS_BEAT_MS of silence finds followers that went away
+ * without a hangup the poll would see. */
+#define EVENTS_MAX_FOLLOWERS 8
+#define EVENTS_BACKLOG 65536
+#define EVENTS_BEAT_MS 10000
 
 typedef struct client client;
 struct client {
@@ -53,6 +61,10 @@ struct client {
 	int busy;		/* a reply is owed: stop reading */
 	unsigned long long held;	/* nonzero: queue position of a held mutation */
 	int closing;		/* close once out is written */
+	/* Follows events (kakehi-ctl events): 1 as text, 2 as JSON. It
+	 * stays busy: nothing more is read from it but the hangup. */
+	unsigned char follows;
+	tain beat_at;		/* the last event frame queued */
 	tain since;		/* connected, last reply queued or written */
 	tain frame_at;		/* the first byte of the frame in `in` */
 };
@@ -516,6 +528,75 @@ h_status(client *c, const kk_verb *v, int json, const char *verbline)
 	sv_status_begin(&c->origin, json);
 }
 
+unsigned
+sv_control_followers(void)
+{
+	unsigned n = 0, i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		n += clients[i].fd >= 0 && clients[i].follows;
+	return n;
+}
+
+/* Queues one "more follows" frame for follower c: dropped, told why,
+ * once its backlog passes the bound. */
+static void
+follow_frame(client *c, const char *body, size_t len)
+{
+	static const char why[] = "events: this reader fell more than 64 KiB behind and "
+	    "was dropped; run kakehi-ctl events again";
+
+	if (c->out.len + len > EVENTS_BACKLOG) {
+		sv_warn("events: dropped %s: it fell more than %d bytes behind", c->origin.actor,
+		    EVENTS_BACKLOG);
+		c->follows = 0;
+		sv_control_reply(&c->origin, KK_REPLY_ERROR, why, sizeof why - 1);
+		c->closing = 1;
+		return;
+	}
+	sv_control_reply(&c->origin, KK_REPLY_MORE, body, len);
+	sv_now(&c->beat_at);
+}
+
+void
+sv_control_event(const char *text, size_t tlen, const char *json, size_t jlen)
+{
+	unsigned i;
+
+	for (i = 0; i < SV_MAX_CLIENTS; i++) {
+		client *c = &clients[i];
+		if (c->fd >= 0 && c->follows && !c->closing)
+			follow_frame(c, c->follows == 2 ? json : text, c->follows == 2 ? jlen : tlen);
+	}
+}
+
+/* events: the client follows from now on, until it goes or falls behind. */
+static void
+h_events(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	char hello[128];
+	int n;
+
+	if (sv_control_followers() >= EVENTS_MAX_FOLLOWERS) {
+		snprintf(hello, sizeof hello, "events: %d clients follow already, the most "
+		    "allowed; stop one first", EVENTS_MAX_FOLLOWERS);
+		reply_str(c, KK_REPLY_ERROR, hello);
+		return;
+	}
+	c->follows = json ? 2 : 1;
+	/* Its backlog is counted here (EVENTS_BACKLOG), not hidden in a
+	 * kernel buffer of 200 KiB: a reader that stops is seen stopping. */
+	{
+		int sndbuf = 16384;
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	}
+	/* The first frame says where the stream starts. */
+	n = json ? snprintf(hello, sizeof hello, "{\"event\":\"following\",\"generation\":%llu}\n",
+	    (unsigned long long)sv.gen) : snprintf(hello, sizeof hello,
+	    "following events from generation %llu\n", (unsigned long long)sv.gen);
+	follow_frame(c, hello, (size_t)n);
+}
+
 static void
 h_state_save(client *c, const kk_verb *v, int json, const char *verbline)
 {
@@ -886,6 +967,7 @@ static const struct {
 	[KK_V_CERTIFICATE_REMOVE] = { h_certificate, 1, 0, 1 },
 	[KK_V_CERTIFICATE_LIST] = { h_list, 0, 1, 0 },
 	[KK_V_STATUS] = { h_status, 0, 0, 0 },
+	[KK_V_EVENTS] = { h_events, 0, 0, 0 },
 	[KK_V_STATE_SAVE] = { h_state_save, 0, 1, 1 },
 	[KK_V_STATE_LOAD] = { h_state_load, 1, 0, 1 },
 	[KK_V_STATE_DUMP] = { h_state_dump, 0, 1, 0 },
@@ -1169,6 +1251,12 @@ sv_control_timers(void)
 		tain d;
 		if (c->fd < 0)
 			continue;
+		if (c->follows && !c->closing) {
+			sv_tain_after(&d, &c->beat_at, EVENTS_BEAT_MS);
+			if (sv_deadline_due(&d))
+				follow_frame(c, "", 0);
+			continue;
+		}
 		client_deadline(c, &d);
 		if (!sv_deadline_due(&d))
 			continue;
@@ -1198,6 +1286,11 @@ sv_control_deadline(tain *earliest)
 		tain x, evict;
 		if (c->fd < 0)
 			continue;
+		if (c->follows && !c->closing) {
+			sv_tain_after(&x, &c->beat_at, EVENTS_BEAT_MS);
+			sv_deadline_earliest(earliest, &x);
+			continue;
+		}
 		client_deadline(c, &x);
 		if (!sv_deadline_set(&x))
 			continue;

@@ -285,6 +285,7 @@ sv_upgrade_start(const sv_origin *o, const char *binary, int no_workers,
 	kk_str body = KK_STR_ZERO, sealed = KK_STR_ZERO;
 	const char *argv[5];
 	int selffd = -1, memfd = -1, e;
+	sv_event ev;
 
 	if (!binary) {
 		if (!current_exe(self, sizeof self)) {
@@ -340,6 +341,14 @@ sv_upgrade_start(const sv_origin *o, const char *binary, int no_workers,
 	argv[4] = 0;
 	sv_info("%s: upgrading in place to %s through %s, generation %llu", o->actor, binary,
 	    up, (unsigned long long)sv.gen);
+	if (sv_event_begin(&ev, "upgrade")) {
+		sv_event_str(&ev, "result", "handing-over");
+		sv_event_str(&ev, "actor", o->actor);
+		sv_event_str(&ev, "binary", binary);
+		sv_event_num(&ev, "generation", sv.gen);
+		sv_event_end(&ev);
+	}
+	/* Followers of events get this too, after the event above. */
 	sv_control_release(o, "the supervisor is being upgraded in place; this request"
 	    " did not run: retry it");
 	kk_handoff_cloexec(body.s, body.len, 0);

@@ -107,6 +107,22 @@ adopt(void)
 }
 
 static void
+roll_event(const char *what, const char *why)
+{
+	sv_event e;
+
+	if (!sv_event_begin(&e, "upgrade-workers"))
+		return;
+	sv_event_str(&e, "result", what);
+	sv_event_num(&e, "replaced", r.done);
+	sv_event_num(&e, "of", r.total);
+	sv_event_str(&e, "binary", sv.worker_bin);
+	if (why && *why)
+		sv_event_str(&e, "why", why);
+	sv_event_end(&e);
+}
+
+static void
 finish(int ok, const char *why, unsigned restarting)
 {
 	kk_str body = KK_STR_ZERO;
@@ -125,6 +141,7 @@ finish(int ok, const char *why, unsigned restarting)
 		kk_str_cats(&body, ok ? "" : "upgrade workers stopped: out of memory");
 	sv_audit(&r.origin, "upgrade workers", ok, body.s);
 	sv_notify_change("upgrade workers", ok);
+	roll_event(ok ? "done" : "stopped", body.s);
 	sv_control_reply(&r.origin, ok ? KK_REPLY_OK : KK_REPLY_ERROR, body.s ? body.s : "",
 	    body.len);
 	if (ok)
@@ -242,6 +259,7 @@ sv_roll_start(const sv_origin *o)
 	sv_tain_after(&r.note_at, &r.since, ROLL_NOTE_MS);
 	sv_info("upgrade workers: replacing %u worker%s, one at a time, from %s", r.total,
 	    r.total == 1 ? "" : "s", sv.worker_bin);
+	roll_event("started", 0);
 	/* An upgrade to systemd: READY=1 again once the roll has ended
 	 * (sv_notify_pump). */
 	sv_notify_reloading();

@@ -297,6 +297,24 @@ void sv_control_close(void);
 void sv_control_finish(void);
 /* Replies to origin (a client, or the log for a signal). */
 void sv_control_reply(const sv_origin *, char status, const char *body, size_t len);
+/* The clients following events (kakehi-ctl events), and one event for
+ * each of them in the form it asked for (events.c builds it). */
+unsigned sv_control_followers(void);
+void sv_control_event(const char *text, size_t tlen, const char *json, size_t jlen);
+
+/* One event (events.c): sv_event_begin returns 0 when nobody follows,
+ * and the rest may then be skipped; sv_event_end sends it and frees it. */
+typedef struct sv_event sv_event;
+struct sv_event {
+	kk_str text, json;
+	int ok;
+};
+int sv_event_begin(sv_event *, const char *kind);
+void sv_event_str(sv_event *, const char *key, const char *value);
+void sv_event_num(sv_event *, const char *key, unsigned long long value);
+/* A verb line as a value, without a certificate's key bytes. */
+void sv_event_verb(sv_event *, const char *key, const char *verbline);
+void sv_event_end(sv_event *);
 /* Runs what can run now: requests held behind a finished transaction
  * (and a pending SIGHUP reload), then complete frames of idle clients.
  * Called by the loop, never from inside a handler. */

@@ -61,9 +61,28 @@ end(void)
 	memset(&t, 0, sizeof t);
 }
 
+/* The change's outcome for the events stream: the generation it made
+ * (applied) or the one the workers went back to (refused). */
+static void
+change_event(int ok, const char *body)
+{
+	sv_event e;
+
+	if (!sv_event_begin(&e, "change"))
+		return;
+	sv_event_num(&e, "generation", ok ? t.gen : sv.gen);
+	sv_event_str(&e, "result", ok ? "applied" : "refused");
+	sv_event_str(&e, "actor", t.origin.actor);
+	sv_event_verb(&e, "verb", t.verbline);
+	if (!ok)
+		sv_event_str(&e, "why", body);
+	sv_event_end(&e);
+}
+
 static void
 reply(int ok, const char *body)
 {
+	change_event(ok, body);
 	sv_audit(&t.origin, t.verbline, ok, body);
 	sv_notify_change(t.verbline, ok);
 	sv_control_reply(&t.origin, ok ? 'O' : 'E', body, strlen(body));

@@ -602,13 +602,43 @@ static action *const table[SV_W_NSTATES][SV_WE_NEVENTS] = {
 	[SV_W_DRAINING] = { nop,   nop,	    on_gone,  kill_late,  nop,	  stop,	  chan_closed },
 };
 
+/* A worker as an event: its state (or "exited", with how, for the
+ * process that ended) and the one before. */
+static void
+worker_event(const sv_worker *w, pid_t pid, const char *state, const char *was,
+    const char *why)
+{
+	sv_event e;
+
+	if (!sv_event_begin(&e, "worker"))
+		return;
+	sv_event_num(&e, "id", w->id);
+	sv_event_num(&e, "pid", (unsigned long long)pid);
+	sv_event_str(&e, "state", state);
+	sv_event_str(&e, "was", was);
+	sv_event_num(&e, "generation", w->acked_gen);
+	sv_event_str(&e, "why", why);
+	sv_event_end(&e);
+}
+
 void
 sv_workers_event(sv_worker *w, enum sv_wevent ev)
 {
+	enum sv_wstate was = w->state;
+	pid_t pid = w->pid;
+
 	/* A dead worker's figures would skew the others' shares. */
 	if (ev == SV_WE_EXIT && sv.board)
 		kk_board_clear(sv.board, w->id);
+	if (ev == SV_WE_EXIT)
+		worker_event(w, pid, "exited", sv_wstate_name(was), w->exit_text);
 	table[w->state][ev](w);
+	/* Started (spawned), ready, draining, backoff or gone; after an
+	 * exit, the move is from the process that ended. */
+	if (w->state != was || ev == SV_WE_EXIT)
+		worker_event(w, w->pid > 0 ? w->pid : pid, sv_wstate_name(w->state),
+		    ev == SV_WE_EXIT ? "exited" : sv_wstate_name(was),
+		    w->state == SV_W_GONE || w->state == SV_W_BACKOFF ? w->exit_text : w->why);
 }
 
 void

@@ -41,7 +41,7 @@ serve(int fd, char status, const char *body)
 }
 
 static int
-run_exchange(int fd, int timeout_ms, FILE *out, FILE *err)
+run_follow(int fd, int timeout_ms, int follow, FILE *out, FILE *err)
 {
 	const char *w[] = { "status" };
 	kk_str req = KK_STR_ZERO;
@@ -52,9 +52,28 @@ run_exchange(int fd, int timeout_ms, FILE *out, FILE *err)
 	tain_now_set_stopwatch_g();
 	tain_from_millisecs(&deadline, timeout_ms);
 	tain_add_g(&deadline, &deadline);
-	r = exchange(fd, &req, &deadline, timeout_ms, out, err);
+	r = exchange(fd, &req, &deadline, timeout_ms, follow, out, err);
 	kk_str_free(&req);
 	return r;
+}
+
+static int
+run_exchange(int fd, int timeout_ms, FILE *out, FILE *err)
+{
+	return run_follow(fd, timeout_ms, 0, out, err);
+}
+
+/* A first "more follows" frame now, the final one after 500 ms. */
+static void
+serve_late(int *sp)
+{
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+	serve(sp[1], KK_REPLY_MORE, "e1\n");
+	if (!fork()) {
+		usleep(500000);
+		serve(sp[1], KK_REPLY_OK, "end\n");
+		_exit(0);
+	}
 }
 
 /* A fake supervisor: accepts one connection on path, records the request
@@ -176,6 +195,22 @@ main(void)
 	ok(strstr(slurp(err), "closed the connection") != 0, "EOF explained");
 	slurp(out);
 	close(sp[0]);
+
+	/* events: after the first frame a quiet spell past -t is no timeout;
+	 * for any other verb it is. */
+	serve_late(sp);
+	is_int(run_follow(sp[0], 200, 1, out, err), 0, "follow: a quiet spell past -t waited out");
+	is_str(slurp(out), "e1\nend\n", "follow: both frames printed");
+	wait(0);
+	close(sp[0]);
+	close(sp[1]);
+	serve_late(sp);
+	is_int(run_follow(sp[0], 200, 0, out, err), 111, "not following: the same spell times out");
+	slurp(out);
+	slurp(err);
+	wait(0);
+	close(sp[0]);
+	close(sp[1]);
 
 	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
 	if (write(sp[1], "\0\0\0\3O", 5) != 5)
