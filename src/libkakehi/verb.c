@@ -181,6 +181,11 @@ static const kk_opt_def opts_backend_add[] = {
 	{ 0 }
 };
 
+static const kk_opt_def opts_status[] = {
+	{ "--workers", KK_OPT_FLAG, 0, 0, 0,
+	    "also every worker's own counters, after the summary" },
+	{ 0 }
+};
 static const kk_opt_def opts_shutdown[] = {
 	{ "--hard", KK_OPT_FLAG, 0, 0, 0, "stop now instead of draining connections" },
 	{ 0 }
@@ -258,8 +263,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_CERTIFICATE_LIST, "certificate", "list", 0, 1, 0, "[LISTENER]",
 	    "list certificates (listener, fingerprint, names, not-after, key kind); never "
 	    "key bytes", opts_none },
-	{ KK_V_STATUS, "status", 0, 0, 0, 0, "",
-	    "show workers, generation and counters", opts_none },
+	{ KK_V_STATUS, "status", 0, 0, 0, 0, "[--workers]",
+	    "show the supervisor, its workers, the totals of their counters and the "
+	    "backends avoided now; --workers: each worker's counters too", opts_status },
 	{ KK_V_EVENTS, "events", 0, 0, 0, 0, "",
 	    "follow what changes, one line (--json: one object) each, until interrupted: "
 	    "changes applied or refused, workers started, ready, draining and gone, upgrades",

@@ -525,7 +525,7 @@ h_list(client *c, const kk_verb *v, int json, const char *verbline)
 static void
 h_status(client *c, const kk_verb *v, int json, const char *verbline)
 {
-	sv_status_begin(&c->origin, json);
+	sv_status_begin(&c->origin, json, kk_verb_opt(v, "--workers") != 0);
 }
 
 unsigned

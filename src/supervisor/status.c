@@ -1,7 +1,9 @@
 /* ISC license. */
 /* The status verb: the supervisor's own view (pid, generation, uptime,
- * each worker's lifecycle) plus counters asked from every ready worker,
- * gathered under a deadline so one stuck worker cannot hang the reply.
+ * each worker's lifecycle), then the totals of the counters asked from
+ * every ready worker and the backends they avoid now, and with --workers
+ * each worker's own counters; gathered under a deadline so one stuck
+ * worker cannot hang the reply.
  * Several requests may be out at once; a worker answers in order, so an
  * answer belongs to the oldest request still waiting for that worker. */
 
@@ -24,6 +26,7 @@ struct poll_req {
 	int active;
 	sv_origin origin;
 	int json;
+	int per_worker;		/* --workers */
 	tain deadline;
 	char waiting[SV_MAX_SLOTS];
 	unsigned nwaiting;
@@ -78,11 +81,199 @@ counters_json(kk_str *out, const char *text)
 	kk_str_cats(out, "}");
 }
 
+/* The counters an operator reads first, summed over the workers, in
+ * this order; then, under these prefixes, whichever are not zero. */
+static const char *const total_keys[] = {
+	"connections-active", "connections-total", "requests", "responses-1xx",
+	"responses-2xx", "responses-3xx", "responses-4xx", "responses-5xx", "retries",
+	"back-connects", "back-reused", "back-active", "back-idle", "accept-errors",
+	"tunnels-active", "tls-handshakes", "tls-resumed", "tls-handshake-failures",
+	"h2-connections", "h2-streams", "bytes-in", "bytes-out",
+};
+static const char *const total_prefixes[] = {
+	"errors-", "closes-", "h2-errors-", "h2-flood-", "clienthello-", "proxy-",
+};
+#define TOTAL_KEYS (sizeof total_keys / sizeof *total_keys)
+/* Room for every prefixed counter a worker prints (about 90 today). */
+#define TOTAL_MAX 192
+/* Addresses listed as avoided; past this, only their number. */
+#define DOWN_MAX 64
+
+typedef struct totals totals;
+struct totals {
+	unsigned nworkers;
+	unsigned long long sum[TOTAL_KEYS];
+	struct { char key[48]; unsigned long long v; } more[TOTAL_MAX];
+	unsigned nmore;
+	/* "backend-down ADDR": an address one worker avoids after failed
+	 * connects, and how many workers do. */
+	struct { char addr[KK_ADDR_FMTLEN]; unsigned workers; } down[DOWN_MAX];
+	unsigned ndown, down_dropped;
+};
+
+static int
+prefixed(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof total_prefixes / sizeof *total_prefixes; i++)
+		if (!strncmp(key, total_prefixes[i], strlen(total_prefixes[i])))
+			return 1;
+	return 0;
+}
+
+static void
+add_down(totals *t, const char *addr)
+{
+	unsigned i;
+
+	for (i = 0; i < t->ndown; i++)
+		if (!strcmp(t->down[i].addr, addr)) {
+			t->down[i].workers++;
+			return;
+		}
+	if (t->ndown == DOWN_MAX || strlen(addr) >= sizeof t->down[0].addr) {
+		t->down_dropped++;
+		return;
+	}
+	snprintf(t->down[t->ndown].addr, sizeof t->down[0].addr, "%s", addr);
+	t->down[t->ndown++].workers = 1;
+}
+
+/* Adds one worker's "key value" lines. */
+static void
+add_counters(totals *t, const char *text)
+{
+	const char *p = text;
+
+	t->nworkers++;
+	while (*p) {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char line[256], *val;
+		unsigned long long n;
+		size_t i;
+
+		if (len >= sizeof line)
+			len = sizeof line - 1;
+		memcpy(line, p, len);
+		line[len] = 0;
+		p += len + (eol ? 1 : 0);
+		if (!(val = strchr(line, ' ')))
+			continue;
+		*val++ = 0;
+		if (!strcmp(line, "backend-down")) {
+			add_down(t, val);
+			continue;
+		}
+		if (!*val || strspn(val, "0123456789") != strlen(val) || strlen(val) > 19)
+			continue;
+		n = strtoull(val, 0, 10);
+		for (i = 0; i < TOTAL_KEYS && strcmp(total_keys[i], line); i++)
+			;
+		if (i < TOTAL_KEYS) {
+			t->sum[i] += n;
+			continue;
+		}
+		if (!prefixed(line) || strlen(line) >= sizeof t->more[0].key)
+			continue;
+		for (i = 0; i < t->nmore && strcmp(t->more[i].key, line); i++)
+			;
+		if (i == t->nmore) {
+			if (t->nmore == TOTAL_MAX)
+				continue;
+			snprintf(t->more[t->nmore++].key, sizeof t->more[0].key, "%s", line);
+			t->more[i].v = 0;
+		}
+		t->more[i].v += n;
+	}
+}
+
+/* The backends at an address, as "cluster/id" words, in state order. */
+static void
+backends_at(kk_str *out, const char *addr, int json)
+{
+	size_t i;
+	int first = 1;
+
+	for (i = 0; i < sv.state.nbackends; i++) {
+		const kk_backend *b = &sv.state.backends[i];
+		if (!b->cluster || strcmp(b->addr_text, addr))
+			continue;
+		if (json) {
+			kk_str_cats(out, first ? "" : ",");
+			kk_str_cats(out, "{\"cluster\":");
+			kk_str_catjson(out, b->cluster);
+			kk_str_cats(out, ",\"backend\":");
+			kk_str_catjson(out, b->id);
+			kk_str_cats(out, "}");
+		} else
+			kk_str_catf(out, " %s/%s", b->cluster, b->id);
+		first = 0;
+	}
+}
+
+static void
+render_totals(const totals *t, kk_str *out, int json)
+{
+	unsigned long nc = sv.state.nclusters - sv.state.dclusters;
+	unsigned long nf = sv.state.nfrontends - sv.state.dfrontends;
+	unsigned long nb = sv.state.nbackends - sv.state.dbackends;
+	unsigned i;
+
+	if (json) {
+		kk_str_catf(out, ",\"objects\":{\"clusters\":%lu,\"frontends\":%lu,"
+		    "\"backends\":%lu},\"totals\":{\"workers\":%u", nc, nf, nb, t->nworkers);
+		for (i = 0; i < TOTAL_KEYS; i++)
+			kk_str_catf(out, ",\"%s\":%llu", total_keys[i], t->sum[i]);
+		for (i = 0; i < t->nmore; i++)
+			if (t->more[i].v)
+				kk_str_catf(out, ",\"%s\":%llu", t->more[i].key, t->more[i].v);
+		kk_str_cats(out, "},\"backends_avoided\":[");
+		for (i = 0; i < t->ndown; i++) {
+			kk_str_cats(out, i ? ",{\"address\":" : "{\"address\":");
+			kk_str_catjson(out, t->down[i].addr);
+			kk_str_catf(out, ",\"workers\":%u,\"backends\":[", t->down[i].workers);
+			backends_at(out, t->down[i].addr, 1);
+			kk_str_cats(out, "]}");
+		}
+		kk_str_catf(out, "],\"backends_avoided_unlisted\":%u", t->down_dropped);
+		return;
+	}
+	kk_str_catf(out, "objects %lu clusters, %lu frontends, %lu backends\n", nc, nf, nb);
+	/* "total KEY VALUE", apart from the workers' own indented lines. */
+	kk_str_catf(out, "totals from %u worker%s\n", t->nworkers, t->nworkers == 1 ? "" : "s");
+	for (i = 0; i < TOTAL_KEYS; i++)
+		kk_str_catf(out, "total %s %llu\n", total_keys[i], t->sum[i]);
+	for (i = 0; i < t->nmore; i++)
+		if (t->more[i].v)
+			kk_str_catf(out, "total %s %llu\n", t->more[i].key, t->more[i].v);
+	/* Avoided: refused a connect in the last seconds (a worker retries
+	 * it after KK_BEND_DOWN_MS); the state's backends at that address. */
+	for (i = 0; i < t->ndown; i++) {
+		kk_str_catf(out, "backend-avoided %s in %u of %u worker%s:", t->down[i].addr,
+		    t->down[i].workers, t->nworkers, t->nworkers == 1 ? "" : "s");
+		backends_at(out, t->down[i].addr, 0);
+		kk_str_cats(out, "\n");
+	}
+	if (t->down_dropped)
+		kk_str_catf(out, "backend-avoided %u more not listed\n", t->down_dropped);
+}
+
 static void
 render(poll_req *r, kk_str *out)
 {
 	long long up = sv_ms_since(&sv.started_at) / 1000;
 	unsigned i, nready = 0, nlive = 0;
+	totals *t = calloc(1, sizeof *t);
+
+	if (!t) {
+		kk_str_cats(out, "out of memory for the status\n");
+		return;
+	}
+	for (i = 0; i < SV_MAX_SLOTS; i++)
+		if (r->counters[i])
+			add_counters(t, r->counters[i]);
 
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		if (sv.workers[i].state == SV_W_READY)
@@ -122,15 +313,17 @@ render(poll_req *r, kk_str *out)
 			kk_str_catf(out, ",\"binary\":%u,\"why\":", w->bin_serial);
 			kk_str_catjson(out, w->why);
 			first = 0;
-			if (r->counters[i]) {
+			if (r->counters[i] && r->per_worker) {
 				kk_str_cats(out, ",\"counters\":");
 				counters_json(out, r->counters[i]);
 			}
 			kk_str_cats(out, "}");
 		}
 		kk_str_cats(out, "]");
+		render_totals(t, out, 1);
 		sv_roll_status(out, 1);
 		kk_str_cats(out, "}\n");
+		free(t);
 		return;
 	}
 	kk_str_catf(out, "supervisor pid %d\ngeneration %llu\nuptime %llds\nupgrades %u\n",
@@ -141,6 +334,8 @@ render(poll_req *r, kk_str *out)
 	kk_str_catf(out, "worker-binary %s (binary %u)\n", sv.worker_bin, sv.worker_serial);
 	sv_tlskeys_status(out, 0);
 	sv_roll_status(out, 0);
+	render_totals(t, out, 0);
+	free(t);
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		const char *p;
@@ -161,7 +356,7 @@ render(poll_req *r, kk_str *out)
 		if (w->why[0])
 			kk_str_catf(out, " (%s)", w->why);
 		kk_str_cats(out, "\n");
-		for (p = r->counters[i]; p && *p;) {
+		for (p = r->per_worker ? r->counters[i] : 0; p && *p;) {
 			const char *eol = strchr(p, '\n');
 			size_t len = eol ? (size_t)(eol - p) : strlen(p);
 			if (len) {
@@ -189,7 +384,7 @@ finish(poll_req *r)
 }
 
 void
-sv_status_begin(const sv_origin *o, int json)
+sv_status_begin(const sv_origin *o, int json, int workers)
 {
 	const char *word = KK_MSG_STATUS;
 	poll_req *r = 0;
@@ -209,6 +404,7 @@ sv_status_begin(const sv_origin *o, int json)
 	r->active = 1;
 	r->origin = *o;
 	r->json = json;
+	r->per_worker = workers;
 	sv_deadline_in(&r->deadline, STATUS_TIMEOUT_MS);
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];

@@ -273,7 +273,7 @@ void sv_roll_deadline(tain *earliest);
 void sv_roll_status(kk_str *out, int json);
 
 /* status.c: gathering worker counters for the status verb. */
-void sv_status_begin(const sv_origin *, int json);
+void sv_status_begin(const sv_origin *, int json, int workers);
 void sv_status_reply(sv_worker *, const char *text);
 void sv_status_gone(sv_worker *);
 void sv_status_timers(void);

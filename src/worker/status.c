@@ -2,6 +2,7 @@
 /* Counters and their text form, for the supervisor's status question and
  * for SIGUSR1 in a worker running on its own. */
 #include <unistd.h>
+#include "bend.h"
 #include "buf.h"
 #include "front.h"
 #include "status.h"
@@ -99,6 +100,13 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	for (i = 0; i < KK_CLOSE_COUNT; i++)
 		ok &= kk_str_catf(out, "closes-%s %llu\n", kk_status_close_name((enum kk_close)i),
 		    (unsigned long long)kk_stats.closes[i]);
+	/* Backends avoided now after a failed connect, by address: the
+	 * supervisor names the state's backends at each. */
+	for (kk_link *l = kk_bend_all()->next; l != kk_bend_all(); l = l->next) {
+		const kk_bend *b = KK_CONTAINER(l, kk_bend, link);
+		if (kk_bend_is_down(b, kk_now_ms))
+			ok &= kk_str_catf(out, "backend-down %s\n", b->addr_text);
+	}
 	ok &= kk_str_catf(out, "bytes-in %llu\nbytes-out %llu\nbuffers-in-use %zu\n"
 	    "buffers-free %zu\nbuffer-size %zu\n", (unsigned long long)kk_stats.bytes_in,
 	    (unsigned long long)kk_stats.bytes_out, inuse, idle, size);

@@ -228,7 +228,7 @@ kk_load k9 -c 8 -m keepalive -d 0 "127.0.0.1:$port"
 sleep 1
 victim=$(workers | awk 'NR == 1 { print $1, $2 }')
 vid=${victim% *} ; vpid=${victim#* }
-held=$(ctl status | awk -v id="$vid" '$1 == "worker" { cur = $2 }
+held=$(ctl status --workers | awk -v id="$vid" '$1 == "worker" { cur = $2 }
 	cur == id && $1 == "connections-active" { print $2 ; exit }')
 kill -KILL "$vpid"
 t0=$(date +%s%N)

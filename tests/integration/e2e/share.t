@@ -23,7 +23,7 @@ cat > "$T/share.py" <<'EOF'
 import os, re, signal, socket, subprocess, sys, time
 port, sock = int(sys.argv[1]), sys.argv[2]
 def workers():
-    out = subprocess.run(["kakehi-ctl", "-s", sock, "status"], capture_output=True,
+    out = subprocess.run(["kakehi-ctl", "-s", sock, "status", "--workers"], capture_output=True,
                          text=True, timeout=20).stdout
     pids = [int(x) for x in re.findall(r"^  pid (\d+)", out, re.M)]
     act = [int(x) for x in re.findall(r"^  connections-active (\d+)", out, re.M)]

@@ -46,9 +46,9 @@ port, sock, n, bursts = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys
 if len(sys.argv) > 5:
     os.sched_setaffinity(0, {int(sys.argv[5])})
 def active():
-    out = subprocess.run(["kakehi-ctl", "-s", sock, "status"], capture_output=True,
-                         text=True, timeout=20).stdout
-    return [int(x) for x in re.findall(r"connections-active (\d+)", out)]
+    out = subprocess.run(["kakehi-ctl", "-s", sock, "status", "--workers"],
+                         capture_output=True, text=True, timeout=20).stdout
+    return [int(x) for x in re.findall(r"^  connections-active (\d+)", out, re.M)]
 for b in range(bursts):
     conns = []
     for i in range(n):

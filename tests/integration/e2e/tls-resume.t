@@ -23,7 +23,7 @@ kk_proxy "$T/k.conf"
 ctl() { kakehi-ctl -s "$kk_sock" "$@" ; }
 
 # "ID COUNT" per ready worker.
-counts() { ctl status | awk '$1 == "worker" { id = $2 }
+counts() { ctl status --workers | awk '$1 == "worker" { id = $2 }
 	/^  connections-total / { print id, $2 }' ; }
 # tls VERSION OUT [IN]: one request over s_client, the session to OUT (and
 # offered from IN); prints "New" or "Reused", then the id of the worker

@@ -21,7 +21,7 @@ sv_ready a || { echo "Bail out! supervisor not ready" ; cat "$T/a.log" ; exit 1 
 sup_gen() { ctl status | awk '/^generation / { print $2 }' ; }
 # resyncs ID: the fake worker's own count, from its status counters
 resyncs() {
-	ctl status | awk -v id="$1" '$1 == "worker" { w = $2 } w == id && $1 == "resyncs" { print $2 }'
+	ctl status --workers | awk -v id="$1" '$1 == "worker" { w = $2 } w == id && $1 == "resyncs" { print $2 }'
 }
 
 # Worker 0 loses a delta (acks it, applies nothing): the next delta is

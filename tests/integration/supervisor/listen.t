@@ -77,7 +77,7 @@ tap_is "$(ss -Hltn "sport = :$p1" | wc -l)" 1 "chain: one listening socket for t
 ino=$(readlink "/proc/$sv_pid/fd/3")
 tap_like "$ino" '^socket:' "chain: the supervisor still holds the inherited fd 3"
 tap_is "$(ss -Hltn "sport = :$p2" | wc -l)" 1 "chain: the unnamed socket is kept"
-tap_like "$(ctl status)" "listeners 127\\.0\\.0\\.1:$p1" "chain: workers got the adopted socket"
+tap_like "$(ctl status --workers)" "listeners 127\\.0\\.0\\.1:$p1" "chain: workers got the adopted socket"
 # A refused change that would have taken the kept socket gives it back;
 # the next one takes it.
 spare=$(readlink "/proc/$sv_pid/fd/4")
@@ -87,7 +87,7 @@ tap_fails "chain: a refused listener add of the kept socket's address" \
 rm -f "$FAKE_WORKER_DIR/nack"
 tap_is "$(readlink "/proc/$sv_pid/fd/4")" "$spare" "chain: ... the socket is kept, still fd 4"
 tap_ok "chain: listener add takes the kept socket" ctl listener add http "127.0.0.1:$p2"
-tap_like "$(ctl status)" "listeners 127\\.0\\.0\\.1:$p1,127\\.0\\.0\\.1:$p2" \
+tap_like "$(ctl status --workers)" "listeners 127\\.0\\.0\\.1:$p1,127\\.0\\.0\\.1:$p2" \
 	"chain: workers got it"
 tap_fails "chain: ... and no socket was bound for it" grep -q "listening on 127.0.0.1:$p2" "$T/chain.log"
 kill -TERM "$sv_pid"

@@ -17,7 +17,7 @@ ctl() { kakehi-ctl -s "$kk_sock" "$@" ; }
 # The supervisor's "serial key", and the workers' as "COUNT serial key".
 sup_ring() { ctl status | awk '$1 == "tls-ticket-serial" && !/^ / { s = $2 }
 	$1 == "tls-ticket-key" && !/^ / { k = $2 } END { print s, k }' ; }
-worker_rings() { ctl status | awk '/^  tls-ticket-serial / { s = $2 }
+worker_rings() { ctl status --workers | awk '/^  tls-ticket-serial / { s = $2 }
 	/^  tls-ticket-key / { print s, $2 }' | sort | uniq -c | awk '{ print $1, $2, $3 }' ; }
 workers_follow() { test "$(worker_rings)" = "2 $(sup_ring)" ; }
 worker_pid() { ctl status | awk -v id="$1" '$1 == "worker" && $2 == id { print $4 }' ; }

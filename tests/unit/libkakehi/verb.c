@@ -81,6 +81,7 @@ static const char *const good[] = {
 	"backend list",
 	"backend list app",
 	"status",
+	"status --workers",
 	"events",
 	"state save /tmp/state",
 	"state load 'a file'",
