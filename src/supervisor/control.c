@@ -373,6 +373,41 @@ on_accept(void)
 	}
 }
 
+/* A text answer as JSON, for --json on a verb that answers text: the
+ * generation now and the answer's lines. */
+static int
+json_answer(kk_str *j, const char *body, size_t len)
+{
+	const char *p = body, *end = body + len;
+	int ok = kk_str_catf(j, "{\"ok\":true,\"generation\":%llu,\"lines\":[",
+	    (unsigned long long)sv.gen);
+
+	while (ok && p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((eol ? eol : end) - p);
+		kk_str line = KK_STR_ZERO;
+		ok = kk_str_catb(&line, p, n)
+		    && kk_str_cats(j, p == body ? "" : ",") && kk_str_catjson(j, line.s ? line.s : "");
+		kk_str_free(&line);
+		p = eol ? eol + 1 : end;
+	}
+	return ok && kk_str_cats(j, "]}\n");
+}
+
+/* The verbs whose answer has a JSON form of its own. */
+static int
+own_json(enum kk_verb_id id)
+{
+	switch (id) {
+	case KK_V_LISTENER_LIST: case KK_V_CLUSTER_LIST: case KK_V_FRONTEND_LIST:
+	case KK_V_BACKEND_LIST: case KK_V_CERTIFICATE_LIST: case KK_V_STATUS:
+	case KK_V_STATE_DUMP: case KK_V_EVENTS:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 void
 sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 {
@@ -397,7 +432,16 @@ sv_control_reply(const sv_origin *o, char status, const char *body, size_t len)
 	c = &clients[o->slot];
 	if (c->fd < 0 || c->serial != o->serial)
 		return;
-	if (!kk_reply_frame(&c->out, status, body, len)) {
+	if (status == KK_REPLY_OK && o->json_wrap) {
+		kk_str j = KK_STR_ZERO;
+		int ok = json_answer(&j, body, len)
+		    && kk_reply_frame(&c->out, status, j.s, j.len);
+		kk_str_free(&j);
+		if (!ok) {
+			sv_warn("out of memory replying to %s; closing it", c->origin.actor);
+			c->closing = 1;
+		}
+	} else if (!kk_reply_frame(&c->out, status, body, len)) {
 		sv_warn("out of memory replying to %s; closing it", c->origin.actor);
 		c->closing = 1;
 	}
@@ -1062,6 +1106,7 @@ dispatch(client *c)
 		return 0;
 	}
 	c->held = 0;
+	c->origin.json_wrap = json && !own_json(v.def->id);
 	verbs[v.def->id].run(c, &v, json, line.s ? line.s : "");
 done:
 	kk_str_free(&line);

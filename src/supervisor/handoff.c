@@ -45,7 +45,7 @@ struct adoption {
 	kk_str worker_bin;	/* the worker binary the previous one ran */
 };
 
-static adoption ad = { -1, -1, 0, 0, 0, { -1, 0, "" }, KK_STR_ZERO, KK_STR_ZERO,
+static adoption ad = { -1, -1, 0, 0, 0, { -1, 0, "", 0 }, KK_STR_ZERO, KK_STR_ZERO,
     KK_STR_ZERO };
 
 /* The running binary as a path: the kernel adds " (deleted)" when the

@@ -92,6 +92,9 @@ struct sv_origin {
 	int slot;		/* -1: not a client */
 	unsigned serial;
 	char actor[160];	/* "uid=U pid=P comm=C", or "signal HUP" */
+	/* --json on a verb whose answer is text: its final answer goes as
+	 * {"ok":true,"generation":G,"lines":[...]} (refusals stay text). */
+	int json_wrap;
 };
 
 typedef struct sv_main sv_main;

@@ -113,7 +113,7 @@ tap_like "$(ctl backend list app)" "b5" "silent workers: the change stays in for
 # listener add: bound by the supervisor, sent to every worker.
 port2=$(kk_free_port)
 tap_ok "listener add: ok" ctl listener add http 127.0.0.1:$port2
-tap_like "$(ctl status)" "listeners 127.0.0.1:$port,127.0.0.1:$port2" "listener add: workers hold the new socket"
+tap_like "$(ctl status --workers)" "listeners 127.0.0.1:$port,127.0.0.1:$port2" "listener add: workers hold the new socket"
 tap_ok "listener add: port accepts" kk_port_open "$port2"
 ctl listener add http 127.0.0.1:$port > "$T/out" 2>&1
 tap_is "$?" 1 "listener add twice: exit 1"
@@ -175,6 +175,33 @@ tap_is "$?" 0 "state load: ok"
 tap_like "$(cat "$T/out")" "backend add app b2" "state load: replies with the applied difference"
 ctl state dump > "$T/dump2"
 tap_ok "state load: state equals the saved one" cmp "$T/dump1" "$T/dump2"
+
+# --json on a verb that answers text: one object, the generation the
+# answer leaves, the text's lines; a refusal stays text on stderr.
+tap_ok "--json on changes: an object with the generation and the lines" python3 -c '
+import json, subprocess, sys
+sock, d = sys.argv[1], sys.argv[2]
+def ctl(*words):
+    r = subprocess.run(["kakehi-ctl", "-s", sock, "--json"] + list(words),
+                       capture_output=True, text=True, timeout=30)
+    return r.returncode, r.stdout, r.stderr
+def gen():
+    return json.loads(ctl("status")[1])["generation"]
+rc, out, err = ctl("state", "save", d + "/json.state")
+a = json.loads(out)
+assert rc == 0 and a["ok"] and isinstance(a["lines"], list), a
+g = gen()
+rc, out, err = ctl("backend", "add", "app", "j1", "127.0.0.1:9031")
+a = json.loads(out)
+assert rc == 0 and a == {"ok": True, "generation": g + 1, "lines": []}, (rc, out, err)
+rc, out, err = ctl("backend", "add", "nope", "j2", "127.0.0.1:9032")
+assert rc == 1 and out == "" and "does not exist" in err, (rc, out, err)
+# A reload back to the saved state: its listing, a line each.
+rc, out, err = ctl("reload", d + "/json.state")
+a = json.loads(out)
+assert rc == 0 and a["generation"] == g + 2, (rc, out, err)
+assert any("backend remove app j1" in l for l in a["lines"]), a
+' "$sv_sock" "$T"
 
 tap_ok "shutdown" ctl shutdown
 wait "$sv_pid"
