@@ -371,7 +371,8 @@ main(int argc, char **argv)
 {
 	const char *words[KK_FRAME_MAXWORDS];
 	char errbuf[KK_ERRLEN];
-	kk_str request = KK_STR_ZERO, file = KK_STR_ZERO, store = KK_STR_ZERO;
+	/* The request and store may hold a key's bytes (--key-data). */
+	kk_str request = KK_STR_SECRET, file = KK_STR_ZERO, store = KK_STR_SECRET;
 	unsigned long timeout = DEFAULT_TIMEOUT_MS;
 	unsigned nwords = 0, i;
 	const char *abs, *absword = 0;
@@ -471,11 +472,8 @@ main(int argc, char **argv)
 	r = exchange(fd, &request, timeout ? &deadline : 0, (int)timeout,
 	    v.def->id == KK_V_EVENTS, stdout, stderr);
 	close(fd);
-	/* The key's bytes, in base64, leave no copy behind. */
-	if (store.s)
-		explicit_bzero(store.s, store.cap);
-	if (request.s)
-		explicit_bzero(request.s, request.cap);
+	/* The key's bytes, in base64, leave no copy behind (KK_STR_SECRET
+	 * wipes what the strings free). */
 	kk_str_free(&request);
 	kk_str_free(&file);
 	kk_str_free(&store);

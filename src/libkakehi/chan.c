@@ -21,7 +21,7 @@
 void
 kk_chan_init(kk_chan *c, int fd)
 {
-	kk_str zero = KK_STR_ZERO;
+	kk_str zero = KK_STR_SECRET;
 
 	c->fd = fd;
 	c->in = zero;
@@ -53,6 +53,15 @@ kk_chan_free(kk_chan *c)
 	kk_str_free(&c->out);
 	c->in_off = 0;
 	c->out_off = 0;
+}
+
+/* A channel carries certificates' keys (the supervisor's deltas): its
+ * buffers wipe the blocks they leave (KK_STR_SECRET), and the bytes it
+ * is done with are wiped in place. */
+static void
+wipe_tail(kk_str *s, size_t gone)
+{
+	explicit_bzero(s->s + s->len, gone);
 }
 
 /* Keeps the fds of one received control message; those beyond the queue's
@@ -96,6 +105,7 @@ kk_chan_fill(kk_chan *c)
 	if (c->in_off) {
 		memmove(c->in.s, c->in.s + c->in_off, c->in.len - c->in_off);
 		c->in.len -= c->in_off;
+		wipe_tail(&c->in, c->in_off);
 		c->in_off = 0;
 	}
 	if (!kk_str_ready(&c->in, CHAN_READ_CHUNK))
@@ -162,6 +172,8 @@ compact(kk_chan *c)
 	size_t i;
 
 	if (c->out_off == c->out.len) {
+		if (c->out.s)
+			explicit_bzero(c->out.s, c->out.len);
 		c->out.len = 0;
 		c->out_off = 0;
 		return;
@@ -170,6 +182,7 @@ compact(kk_chan *c)
 		return;
 	memmove(c->out.s, c->out.s + c->out_off, c->out.len - c->out_off);
 	c->out.len -= c->out_off;
+	wipe_tail(&c->out, c->out_off);
 	for (i = 0; i < c->nofds; i++)
 		c->ofds[i].off -= c->out_off;
 	c->out_off = 0;
@@ -271,6 +284,8 @@ kk_chan_flush(kk_chan *c)
 		}
 		c->out_off += (size_t)w;
 	}
+	if (c->out.s)
+		explicit_bzero(c->out.s, c->out.len);
 	c->out.len = 0;
 	c->out_off = 0;
 	return 1;

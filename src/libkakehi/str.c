@@ -12,20 +12,21 @@
 
 #include <kakehi/str.h>
 
-int
-kk_str_ready(kk_str *sa, size_t extra)
+/* The capacity for sa to take extra more bytes and a NUL; 0 when it has
+ * it already, SIZE_MAX (errno ENOMEM) when it cannot exist. */
+static size_t
+grown(const kk_str *sa, size_t extra)
 {
 	size_t need, cap;
-	char *s;
 
 	/* One spare byte always, for the terminating NUL. */
 	if (extra > SIZE_MAX - sa->len - 1) {
 		errno = ENOMEM;
-		return 0;
+		return SIZE_MAX;
 	}
 	need = sa->len + extra + 1;
 	if (need <= sa->cap)
-		return 1;
+		return 0;
 	cap = sa->cap ? sa->cap : 64;
 	while (cap < need) {
 		if (cap > SIZE_MAX / 2) {
@@ -34,7 +35,30 @@ kk_str_ready(kk_str *sa, size_t extra)
 		}
 		cap *= 2;
 	}
-	s = realloc(sa->s, cap);
+	return cap;
+}
+
+int
+kk_str_ready(kk_str *sa, size_t extra)
+{
+	size_t cap = grown(sa, extra);
+	char *s;
+
+	if (!cap)
+		return 1;
+	if (cap == SIZE_MAX) {
+		errno = ENOMEM;
+		return 0;
+	}
+	if (!sa->wipe)
+		s = realloc(sa->s, cap);
+	else if ((s = malloc(cap)) && sa->s) {
+		/* realloc could move the bytes and free the old block as is. */
+		memcpy(s, sa->s, sa->len);
+		s[sa->len] = 0;
+		explicit_bzero(sa->s, sa->cap);
+		free(sa->s);
+	}
 	if (!s) {
 		errno = ENOMEM;
 		return 0;
@@ -203,6 +227,8 @@ kk_str_reset(kk_str *sa)
 void
 kk_str_free(kk_str *sa)
 {
+	if (sa->wipe && sa->s)
+		explicit_bzero(sa->s, sa->cap);
 	free(sa->s);
 	sa->s = 0;
 	sa->len = 0;

@@ -354,6 +354,8 @@ on_accept(void)
 			continue;
 		}
 		c->fd = fd;
+		/* A request may carry a certificate's key (--key-data). */
+		c->in.wipe = c->out.wipe = c->req.wipe = 1;
 		c->serial = next_serial++;
 		c->uid = cred.uid;
 		sv_now(&c->since);

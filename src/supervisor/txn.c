@@ -55,6 +55,8 @@ static void
 end(void)
 {
 	kk_str_free(&t.delta);
+	if (t.verbline)
+		explicit_bzero(t.verbline, strlen(t.verbline));
 	free(t.verbline);
 	free(t.okbody);
 	kk_str_free(&t.refusals);
@@ -193,6 +195,8 @@ sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *o,
 	t.journal = *j;
 	memset(j, 0, sizeof *j);
 	t.origin = *o;
+	/* The change may carry a certificate's key. */
+	t.delta.wipe = 1;
 	t.verbline = strdup(verbline);
 	t.okbody = strdup(okbody);
 	if (!t.verbline || !t.okbody || !kk_str_catb(&t.delta, delta, len)

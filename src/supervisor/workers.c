@@ -224,7 +224,7 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 static int
 state_memfd(void)
 {
-	kk_str text = KK_STR_ZERO;
+	kk_str text = KK_STR_SECRET;	/* the certificates' keys */
 	size_t off = 0;
 	int fd = memfd_create("kakehi-state", MFD_CLOEXEC);
 

@@ -12,8 +12,12 @@ struct kk_str {
 	char *s;	/* always NUL-terminated when len > 0 or after any append */
 	size_t len;
 	size_t cap;
+	/* 1: it may hold a secret (a key in transit): a block it leaves,
+	 * as it grows or is freed, is wiped first. */
+	int wipe;
 };
-#define KK_STR_ZERO { 0, 0, 0 }
+#define KK_STR_ZERO { 0, 0, 0, 0 }
+#define KK_STR_SECRET { 0, 0, 0, 1 }
 
 /* All return 1 on success, 0 on allocation failure (errno set); on failure
  * the string is unchanged. */
@@ -29,6 +33,6 @@ int kk_str_catword(kk_str *, const char *);
 /* Appends a JSON string literal (quotes included, control chars escaped). */
 int kk_str_catjson(kk_str *, const char *);
 void kk_str_reset(kk_str *);	/* len = 0, keeps the memory */
-void kk_str_free(kk_str *);
+void kk_str_free(kk_str *);	/* keeps wipe */
 
 #endif

@@ -294,6 +294,39 @@ main(void)
 		is_int(count_open_fds(), baseline - 1, "free closes the duplicate and the socket");
 	}
 	kk_chan_free(&b);
+
+	/* Bytes done with are wiped: what was sent, and what was read once
+	 * the next read compacts the buffer; growing moves and wipes. */
+	socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+	kk_chan_init(&a, sp[0]);
+	kk_chan_init(&b, sp[1]);
+	{
+		const char *k[] = { "certificate", "KEYBYTES-SECRET" };
+		size_t i, nz = 0;
+
+		kk_chan_put(&a, 2, k);
+		is_int(kk_chan_flush(&a), 1, "a secret sent");
+		for (i = 0; i < a.out.cap; i++)
+			nz += a.out.s[i] != 0;
+		is_int((int)nz, 0, "the send queue holds no byte of it");
+		ok(kk_chan_fill(&b) > 0 && kk_chan_next(&b, argv, 8, &argc) == 1 && argc == 2
+		    && !strcmp(argv[1], "KEYBYTES-SECRET"), "and received");
+		kk_chan_put(&a, 1, (const char *const[]){ "next" });
+		kk_chan_flush(&a);
+		kk_chan_fill(&b);
+		ok(!memmem(b.in.s, b.in.cap, "SECRET", 6), "the next read leaves none of it behind");
+	}
+	kk_chan_free(&a);
+	kk_chan_free(&b);
+	{
+		kk_str g = KK_STR_SECRET;
+
+		kk_str_cats(&g, "0123456789");
+		ok(kk_str_ready(&g, 4096) && g.len == 10 && !strcmp(g.s, "0123456789"),
+		    "a secret string keeps its bytes as it grows");
+		kk_str_free(&g);
+		ok(!g.s && !g.len && !g.cap && g.wipe, "and frees, staying secret");
+	}
 	kk_str_free(&raw);
 	return done();
 }
