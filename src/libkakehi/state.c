@@ -900,7 +900,9 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 	return 1;
 }
 
-/* name folded to lower case into buf (HOST_BUF bytes); NULL stays NULL. */
+/* name folded to lower case into buf (HOST_BUF bytes), without the
+ * final dot of an absolute name, which names the same host (the worker
+ * drops a request's too); NULL stays NULL. */
 static char *
 fold_name(const char *name, char *buf)
 {
@@ -908,6 +910,7 @@ fold_name(const char *name, char *buf)
 	if (!name) return 0;
 	for (i = 0; name[i] && i < HOST_BUF - 1; i++)
 		buf[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+	if (i > 1 && buf[i - 1] == '.') i--;
 	buf[i] = 0;
 	return buf;
 }

@@ -445,11 +445,12 @@ check_addr(const kk_verb_def *d, const char *what, const char *s, char *err, siz
 
 /* A Host or TLS server name to match (opt says which): DNS letters,
  * digits, '-' and '.', labels of 1..63, optionally "*." first for a
- * wildcard; no port, so one frontend matches whatever port a client wrote
- * (and a ClientHello names no port, RFC 6066 section 3). Case is folded
- * when applied. */
+ * wildcard and, when dot_ok (a Host, which may be written absolute), a
+ * final dot; no port, so one frontend matches whatever port a client
+ * wrote (and a ClientHello names no port, nor a final dot, RFC 6066
+ * section 3). Case is folded when applied. */
 static int
-check_host(const kk_verb_def *d, const char *opt, const char *host, char *err,
+check_host(const kk_verb_def *d, const char *opt, const char *host, int dot_ok, char *err,
     size_t errlen)
 {
 	const char *p = host;
@@ -463,6 +464,9 @@ check_host(const kk_verb_def *d, const char *opt, const char *host, char *err,
 		char c = *p;
 		if (c == '.') {
 			if (!label) goto bad;
+			/* A final dot names the same host (its absolute form):
+			 * a frontend's, which the state drops, may have one. */
+			if (!p[1] && dot_ok) break;
 			label = 0;
 			continue;
 		}
@@ -683,7 +687,7 @@ check_back_tls(const kk_verb *v, char *err, size_t errlen)
 	if (sni && strchr(sni, '*'))
 		return fail(err, errlen, v->def, "--sni \"%s\" is a wildcard: name the one "
 		    "server the backends answer for", sni);
-	return !sni || check_host(v->def, "--sni", sni, err, errlen);
+	return !sni || check_host(v->def, "--sni", sni, 0, err, errlen);
 }
 
 static int
@@ -711,8 +715,8 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 		return fail(err, errlen, v->def, "--sni matches connections of a tcp listener, "
 		    "--%s requests of an http listener: give one or the other",
 		    host ? "host" : path ? "path" : exact ? "path-exact" : "method");
-	if (host && !check_host(v->def, "--host", host, err, errlen)) return 0;
-	if (sni && !check_host(v->def, "--sni", sni, err, errlen)) return 0;
+	if (host && !check_host(v->def, "--host", host, 1, err, errlen)) return 0;
+	if (sni && !check_host(v->def, "--sni", sni, 0, err, errlen)) return 0;
 	if (path && !check_path(v->def, "--path", path, err, errlen)) return 0;
 	if (exact && !check_path(v->def, "--path-exact", exact, err, errlen)) return 0;
 	if (method && !check_method(v->def, method, err, errlen)) return 0;

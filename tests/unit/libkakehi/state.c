@@ -101,6 +101,10 @@ test_apply(void)
 	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --host EXAMPLE.com",
 	    "frontend add: this frontend already exists: frontend add app --listener "
 	    "127.0.0.1:8080 --host example.com");
+	/* The absolute form of a name is the same host. */
+	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --host example.com.",
+	    "frontend add: this frontend already exists: frontend add app --listener "
+	    "127.0.0.1:8080 --host example.com");
 	refuse(&st, "backend add nope b1 10.0.0.1:80",
 	    "backend add: cluster \"nope\" does not exist; add it with: cluster add nope");
 	refuse(&st, "backend add app b1 10.0.0.9:80",

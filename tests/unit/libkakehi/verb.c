@@ -58,6 +58,7 @@ static const char *const good[] = {
 	"frontend add app --listener 127.0.0.1:8080",
 	"frontend add app --listener 127.0.0.1:8080 --host Example.COM --path /api --method GET",
 	"frontend add --host *.example.com app --listener=127.0.0.1:8080 --path-exact /x",
+	"frontend add app --listener 127.0.0.1:8080 --host Example.com.",
 	"frontend remove app --listener 127.0.0.1:8080 --host example.com",
 	"frontend add db --listener 127.0.0.1:5432 --sni Db.Example.COM",
 	"frontend add db --sni=*.example.com --listener 127.0.0.1:5432",
