@@ -9,6 +9,8 @@
 #include <string.h>
 #include <kakehi/addr.h>
 #include <kakehi/cert.h>
+#include <kakehi/fmatch.h>
+#include <kakehi/regex.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 #include "setting.h"
@@ -151,7 +153,17 @@ static const kk_opt_def opts_frontend[] = {
 	    "Host to match, exact or *.suffix wildcard, no port; default any" },
 	{ "--path", KK_OPT_STRING, 0, 0, 0, "path prefix to match, starting with /" },
 	{ "--path-exact", KK_OPT_STRING, 0, 0, 0, "exact path to match, starting with /" },
+	{ "--path-regex", KK_OPT_STRING, 0, 0, 0,
+	    "regex (PCRE2) the path must match, without its query; unanchored" },
 	{ "--method", KK_OPT_STRING, 0, 0, 0, "request method to match (GET...); default any" },
+	{ "--header", KK_OPT_STRINGS, 0, 0, 0,
+	    "request field NAME present, with value VALUE, or matching REGEX: "
+	    "NAME[=VALUE|~REGEX]; repeatable, all must hold" },
+	{ "--cookie", KK_OPT_STRINGS, 0, 0, 0,
+	    "cookie NAME present, or with value VALUE: NAME[=VALUE]; repeatable" },
+	{ "--query", KK_OPT_STRINGS, 0, 0, 0,
+	    "query parameter NAME present, or with value VALUE (bytes as sent, not "
+	    "percent-decoded): NAME[=VALUE]; repeatable" },
 	{ "--sni", KK_OPT_STRING, 0, 0, 0,
 	    "tcp listeners: TLS server name to match, exact or *.suffix wildcard; "
 	    "default: the listener's default route" },
@@ -227,12 +239,16 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_CLUSTER_LIST, "cluster", "list", 0, 0, 0, "",
 	    "list clusters", opts_none },
 	{ KK_V_FRONTEND_ADD, "frontend", "add", 1, 1, MC,
-	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P | --path-regex R] "
+	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
+	    "[--query NAME[=VALUE]]... "
 	    "[--sni NAME] [--hsts SECONDS]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
-	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P | --path-regex R] "
+	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
+	    "[--query NAME[=VALUE]]... "
 	    "[--sni NAME]",
 	    "remove the frontend with exactly these match options", opts_frontend + 1 },
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
@@ -705,16 +721,39 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 {
 	const char *host = kk_verb_opt(v, "--host"), *path = kk_verb_opt(v, "--path");
 	const char *exact = kk_verb_opt(v, "--path-exact"), *method = kk_verb_opt(v, "--method");
-	const char *sni = kk_verb_opt(v, "--sni");
+	const char *sni = kk_verb_opt(v, "--sni"), *regex = kk_verb_opt(v, "--path-regex");
+	const char *extra = NULL;
+	char msg[KK_ERRLEN];
+	unsigned i;
 	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
 	if (!kk_verb_opt(v, "--listener"))
 		return fail(err, errlen, v->def, "--listener ADDR is required");
-	if (path && exact)
-		return fail(err, errlen, v->def, "--path and --path-exact exclude each other");
-	if (sni && (host || path || exact || method))
+	if (!!path + !!exact + !!regex > 1)
+		return fail(err, errlen, v->def, "--path, --path-exact and --path-regex exclude "
+		    "each other: a frontend matches its path one way");
+	for (i = 0; i < v->nopt; i++) {
+		const char *name = v->opt[i].def->name;
+		if (v->opt[i].def->kind != KK_OPT_STRINGS)
+			continue;
+		extra = name;
+		if (!kk_fmatch_check(name, v->opt[i].value, msg, sizeof msg))
+			return fail(err, errlen, v->def, "%s", msg);
+	}
+	if (sni && (host || path || exact || regex || method || extra))
 		return fail(err, errlen, v->def, "--sni matches connections of a tcp listener, "
-		    "--%s requests of an http listener: give one or the other",
-		    host ? "host" : path ? "path" : exact ? "path-exact" : "method");
+		    "%s requests of an http listener: give one or the other",
+		    host ? "--host" : path ? "--path" : exact ? "--path-exact" : regex
+		    ? "--path-regex" : method ? "--method" : extra);
+	if (regex && strlen(regex) > PATH_MAX_LEN)
+		return fail(err, errlen, v->def, "--path-regex is longer than %d bytes",
+		    PATH_MAX_LEN);
+	for (const char *p = regex; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return fail(err, errlen, v->def, "--path-regex holds a control character; "
+			    "write it as an escape (\\t, \\x7f)");
+	if (regex && !kk_regex_check(regex, msg, sizeof msg))
+		return fail(err, errlen, v->def, "--path-regex \"%s\" is not a valid regex: %s",
+		    regex, msg);
 	if (host && !check_host(v->def, "--host", host, 1, err, errlen)) return 0;
 	if (sni && !check_host(v->def, "--sni", sni, 0, err, errlen)) return 0;
 	if (path && !check_path(v->def, "--path", path, err, errlen)) return 0;
@@ -844,6 +883,7 @@ check_value(const kk_verb_def *d, const kk_opt_def *o, const char *value, char *
 	case KK_OPT_FLAG:
 		return 1;
 	case KK_OPT_STRING:
+	case KK_OPT_STRINGS:
 		if (!*value) return fail(err, errlen, d, "%s needs a non-empty value", o->name);
 		return 1;
 	case KK_OPT_UINT:
@@ -971,9 +1011,12 @@ kk_verb_parse(kk_verb *v, unsigned argc, const char *const *argv, char *err, siz
 				break;
 		if (!o->name)
 			return fail(err, errlen, d, "unknown option \"%.*s\"", (int)namelen, w);
-		for (unsigned j = 0; j < v->nopt; j++)
+		for (unsigned j = 0; j < v->nopt && o->kind != KK_OPT_STRINGS; j++)
 			if (v->opt[j].def == o)
 				return fail(err, errlen, d, "%s given twice", o->name);
+		/* Only a repeatable option can fill the table. */
+		if (v->nopt == KK_VERB_MAXOPTS)
+			return fail(err, errlen, d, "more than %d options", KK_VERB_MAXOPTS);
 		if (o->kind == KK_OPT_FLAG) {
 			if (eq) return fail(err, errlen, d, "%s takes no value", o->name);
 		} else if (eq)
@@ -983,7 +1026,6 @@ kk_verb_parse(kk_verb *v, unsigned argc, const char *const *argv, char *err, siz
 		else
 			return fail(err, errlen, d, "%s needs a value", o->name);
 		if (!check_value(d, o, value ? value : "", err, errlen)) return 0;
-		/* Cannot overflow: options are unique and no verb has more. */
 		v->opt[v->nopt].def = o;
 		v->opt[v->nopt++].value = value;
 	}
