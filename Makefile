@@ -34,7 +34,7 @@ config.mak:
 	@test -f config.mak || ./configure
 endif
 
-ALL_CPPFLAGS := $(CPPFLAGS_AUTO) $(TLS_CPPFLAGS) $(NGHTTP2_CPPFLAGS) -I$(LLHTTP_INCDIR) $(CPPFLAGS)
+ALL_CPPFLAGS := $(CPPFLAGS_AUTO) $(TLS_CPPFLAGS) $(NGHTTP2_CPPFLAGS) $(PCRE2_CPPFLAGS) -I$(LLHTTP_INCDIR) $(CPPFLAGS)
 ALL_CFLAGS := $(CFLAGS_AUTO) $(SAN_FLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(LDFLAGS_AUTO) $(SAN_FLAGS) $(LDFLAGS)
 
@@ -85,7 +85,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIBKAKEHI) $(LIBLLHTTP) config.mak tests/uni
     $(wildcard src/*/*.c src/*/*.h src/include/kakehi/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Isrc -Itests/unit $(ALL_CFLAGS) -o $@ $< $(LIBKAKEHI) $(LIBLLHTTP) \
-	  $(SKALIBS_LIBS) $(TLS_LIBS) $(NGHTTP2_LIBS) $(ALL_LDFLAGS)
+	  $(SKALIBS_LIBS) $(TLS_LIBS) $(NGHTTP2_LIBS) $(PCRE2_LIBS) $(ALL_LDFLAGS)
 
 tests: all $(TEST_TOOLS) $(UNIT_TESTS)
 

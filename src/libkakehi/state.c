@@ -18,6 +18,7 @@
 #include <kakehi/arena.h>
 #include <kakehi/cert.h>
 #include <kakehi/clientca.h>
+#include <kakehi/fmatch.h>
 #include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -101,6 +102,7 @@ free_frontend(const kk_state *st, kk_frontend *f)
 	free(f->host);
 	free(f->path);
 	free(f->method);
+	free(f->extra);
 	free(f->sni);
 }
 
@@ -186,7 +188,8 @@ kk_statekey_frontend(kk_statekey *k, const kk_frontend *f)
 			return 1;
 	} else if (key_part(k, f->cluster, strlen(f->cluster))
 	    && key_part(k, f->listener, strlen(f->listener)) && key_opt(k, f->host)
-	    && key_part(k, &kind, 1) && key_opt(k, f->path) && key_opt(k, f->method))
+	    && key_part(k, &kind, 1) && key_opt(k, f->path) && key_opt(k, f->method)
+	    && key_opt(k, f->extra))
 		return 1;
 	kk_statekey_done(k);
 	errno = ENOMEM;
@@ -497,6 +500,7 @@ copy_objects(kk_state *st, const kk_state *src)
 		f->host = dup_opt(st, f->host, &ok);
 		f->path = dup_opt(st, f->path, &ok);
 		f->method = dup_opt(st, f->method, &ok);
+		f->extra = dup_opt(st, f->extra, &ok);
 		f->sni = dup_opt(st, f->sni, &ok);
 		st->nfrontends++;
 		if (!ok || !f->cluster || !index_frontend(st, f, st->nfrontends - 1)) return 0;
@@ -900,7 +904,9 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 	return 1;
 }
 
-/* name folded to lower case into buf (HOST_BUF bytes); NULL stays NULL. */
+/* name folded to lower case into buf (HOST_BUF bytes), without the
+ * final dot of an absolute name, which names the same host (the worker
+ * drops a request's too); NULL stays NULL. */
 static char *
 fold_name(const char *name, char *buf)
 {
@@ -908,6 +914,7 @@ fold_name(const char *name, char *buf)
 	if (!name) return 0;
 	for (i = 0; name[i] && i < HOST_BUF - 1; i++)
 		buf[i] = (name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i];
+	if (i > 1 && buf[i - 1] == '.') i--;
 	buf[i] = 0;
 	return buf;
 }
@@ -918,9 +925,10 @@ fold_name(const char *name, char *buf)
  * the verb is refused anyway). Returns the listener, or NULL. */
 static kk_listener *
 frontend_of(const kk_state *st, const kk_verb *v, kk_frontend *f, char *hostbuf,
-    char *snibuf, char *lbuf)
+    char *snibuf, char *lbuf, kk_str *extra)
 {
 	const char *path = kk_verb_opt(v, "--path"), *exact = kk_verb_opt(v, "--path-exact");
+	const char *regex = kk_verb_opt(v, "--path-regex");
 	kk_listener *l;
 	memset(f, 0, sizeof *f);
 	f->cluster = (char *)v->pos[0];
@@ -935,9 +943,11 @@ frontend_of(const kk_state *st, const kk_verb *v, kk_frontend *f, char *hostbuf,
 	}
 	f->proto = l ? l->proto : KK_PROTO_HTTP;
 	f->host = fold_name(kk_verb_opt(v, "--host"), hostbuf);
-	f->path_kind = path ? KK_PATH_PREFIX : exact ? KK_PATH_EXACT : KK_PATH_ANY;
-	f->path = (char *)(path ? path : exact);
+	f->path_kind = path ? KK_PATH_PREFIX : exact ? KK_PATH_EXACT : regex ? KK_PATH_REGEX
+	    : KK_PATH_ANY;
+	f->path = (char *)(path ? path : exact ? exact : regex);
 	f->method = (char *)kk_verb_opt(v, "--method");
+	f->extra = extra->len ? extra->s : NULL;
 	f->sni = fold_name(kk_verb_opt(v, "--sni"), snibuf);
 	return l;
 }
@@ -948,9 +958,11 @@ static int
 check_frontend_kind(const kk_verb *v, const kk_frontend *f, char *err, size_t errlen)
 {
 	const char *what = v->def->id == KK_V_FRONTEND_ADD ? "add" : "remove";
-	const char *opt = f->host ? "--host" : f->path_kind == KK_PATH_PREFIX ? "--path"
-	    : f->path_kind == KK_PATH_EXACT ? "--path-exact" : "--method";
-	if (f->proto == KK_PROTO_TCP && (f->host || f->path || f->method)) {
+	static const char *const path_opts[] = { [KK_PATH_PREFIX] = "--path",
+	    [KK_PATH_EXACT] = "--path-exact", [KK_PATH_REGEX] = "--path-regex" };
+	const char *opt = f->host ? "--host" : f->path ? path_opts[f->path_kind]
+	    : f->method ? "--method" : "--header, --cookie or --query";
+	if (f->proto == KK_PROTO_TCP && (f->host || f->path || f->method || f->extra)) {
 		snprintf(err, errlen, "frontend %s: listener %s is a tcp listener: it routes "
 		    "connections by --sni NAME or by default, never by %s; drop %s, or route "
 		    "on an http listener", what, f->listener, opt, opt);
@@ -979,7 +991,7 @@ same_frontend(const kk_frontend *a, const kk_frontend *b)
 	if (a->proto == KK_PROTO_TCP) return same_str(a->sni, b->sni);
 	return !strcmp(a->cluster, b->cluster) && same_str(a->host, b->host)
 	    && a->path_kind == b->path_kind && same_str(a->path, b->path)
-	    && same_str(a->method, b->method);
+	    && same_str(a->method, b->method) && same_str(a->extra, b->extra);
 }
 
 kk_frontend *
@@ -1034,8 +1046,8 @@ route_taken(char *err, size_t errlen, const kk_verb *v, const kk_frontend *f,
 }
 
 static int
-apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
-    size_t errlen)
+frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, kk_str *extra,
+    char *err, size_t errlen)
 {
 	char hostbuf[HOST_BUF], snibuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
 	kk_frontend f, copy, *old;
@@ -1044,7 +1056,7 @@ apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	kk_statekey k;
 	size_t *slot;
 	int ok = 1;
-	l = frontend_of(st, v, &f, hostbuf, snibuf, lbuf);
+	l = frontend_of(st, v, &f, hostbuf, snibuf, lbuf, extra);
 	if (!(c = kk_state_cluster(st, f.cluster))) {
 		snprintf(err, errlen, "frontend add: cluster \"%s\" does not exist; add it with: "
 		    "cluster add %s", f.cluster, f.cluster);
@@ -1083,6 +1095,7 @@ apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	copy.host = dup_opt(st, f.host, &ok);
 	copy.path = dup_opt(st, f.path, &ok);
 	copy.method = dup_opt(st, f.method, &ok);
+	copy.extra = dup_opt(st, f.extra, &ok);
 	copy.sni = dup_opt(st, f.sni, &ok);
 	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)) {
 		kk_statekey_done(&k);
@@ -1105,13 +1118,13 @@ apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 }
 
 static int
-apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
-    size_t errlen)
+frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, kk_str *extra,
+    char *err, size_t errlen)
 {
 	char hostbuf[HOST_BUF], snibuf[HOST_BUF], lbuf[KK_ADDR_FMTLEN];
 	kk_frontend f, *found;
 	kk_statekey k;
-	if (frontend_of(st, v, &f, hostbuf, snibuf, lbuf)
+	if (frontend_of(st, v, &f, hostbuf, snibuf, lbuf, extra)
 	    && !check_frontend_kind(v, &f, err, errlen))
 		return 0;
 	if (!(found = kk_state_frontend(st, &f)))
@@ -1138,6 +1151,36 @@ apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e
 	st->dfrontends++;
 	after_remove(st);
 	return 1;
+}
+
+/* frontend add and remove with the canonical text of the verb's extra
+ * matches, which the frontend borrows until it is copied or found. */
+static int
+with_extra(int (*apply)(kk_state *, const kk_verb *, struct kk_journal_entry *, kk_str *,
+    char *, size_t), kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
+{
+	kk_str extra = KK_STR_ZERO;
+	int ok;
+	if (!kk_fmatch_canon(v, &extra))
+		return nomem(err, errlen, v);
+	ok = apply(st, v, e, &extra, err, errlen);
+	kk_str_free(&extra);
+	return ok;
+}
+
+static int
+apply_frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
+{
+	return with_extra(frontend_add, st, v, e, err, errlen);
+}
+
+static int
+apply_frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
+{
+	return with_extra(frontend_remove, st, v, e, err, errlen);
 }
 
 /* Whether an address the parser accepted is IPv4 written as kk_addr_fmt
@@ -2175,7 +2218,7 @@ kk_state_check(const kk_state *st, char *err, size_t errlen)
 		}
 		/* Its kind decides its key, and which match options it may have. */
 		if (f->proto != l->proto || (f->proto == KK_PROTO_TCP
-		    ? f->host || f->path || f->method : f->sni != 0)) {
+		    ? f->host || f->path || f->method || f->extra : f->sni != 0)) {
 			snprintf(err, errlen, "frontend slot %zu: its match does not suit its %s "
 			    "listener %s", i, l->proto == KK_PROTO_TCP ? "tcp" : "http",
 			    l->addr_text);

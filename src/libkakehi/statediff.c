@@ -93,7 +93,8 @@ same_match(const kk_frontend *a, const kk_frontend *b)
 	return a->proto == b->proto && a->path_kind == b->path_kind
 	    && !strcmp(a->cluster, b->cluster) && !strcmp(a->listener, b->listener)
 	    && same_str(a->host, b->host) && same_str(a->path, b->path)
-	    && same_str(a->method, b->method) && same_str(a->sni, b->sni);
+	    && same_str(a->method, b->method) && same_str(a->extra, b->extra)
+	    && same_str(a->sni, b->sni);
 }
 
 /* Two https listeners' policies, or two plain listeners'. */

@@ -13,6 +13,7 @@
 #include <kakehi/base64.h>
 #include <kakehi/cert.h>
 #include <kakehi/clientca.h>
+#include <kakehi/fmatch.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
@@ -71,11 +72,33 @@ cat_limits(kk_str *out, const kk_limits *m)
 	    && cat_uint(out, "--max-body", m->body, 0);
 }
 
+/* A value that starts as an option does goes after '=', where the
+ * parser takes it as the value whatever it looks like. */
 static int
 cat_opt(kk_str *out, const char *opt, const char *word)
 {
 	if (!word) return 1;
-	return kk_str_catf(out, " %s ", opt) && kk_str_catword(out, word);
+	return kk_str_catf(out, " %s%s", opt, strncmp(word, "--", 2) ? " " : "=")
+	    && kk_str_catword(out, word);
+}
+
+/* A frontend's extra matches (fmatch.h), in their canonical order. */
+static int
+cat_matches(kk_str *out, const char *extra)
+{
+	char word[KK_FMATCH_NAMEMAX + 1 + KK_FMATCH_VALUEMAX + 1];
+	size_t pos = 0, n;
+	kk_fmatch m;
+	while (extra && kk_fmatch_next(extra, &pos, &m)) {
+		n = (size_t)(m.value + m.vlen - m.name);
+		if (n >= sizeof word)	/* longer than the parser lets through */
+			return 0;
+		memcpy(word, m.name, n);
+		word[n] = 0;
+		if (!cat_opt(out, kk_fmatch_option(m.where), word))
+			return 0;
+	}
+	return 1;
 }
 
 /* Indexed by the KK_TLS_* bits. */
@@ -221,7 +244,9 @@ kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
 	    && cat_opt(out, "--host", f->host)
 	    && cat_opt(out, "--path", f->path_kind == KK_PATH_PREFIX ? f->path : 0)
 	    && cat_opt(out, "--path-exact", f->path_kind == KK_PATH_EXACT ? f->path : 0)
+	    && cat_opt(out, "--path-regex", f->path_kind == KK_PATH_REGEX ? f->path : 0)
 	    && cat_opt(out, "--method", f->method)
+	    && cat_matches(out, f->extra)
 	    && cat_opt(out, "--sni", f->sni)
 	    && (!strcmp(action, "remove") || !f->hsts_max_age
 		|| kk_str_catf(out, " --hsts %lu", f->hsts_max_age));
@@ -513,16 +538,50 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	    && kk_str_cats(out, "}");
 }
 
+/* The extra matches as an array of {"kind","name","op","value"}, op one
+ * of "present", "equal", "regex"; none when the frontend has none. */
+static int
+json_matches(kk_str *out, const char *extra)
+{
+	char name[KK_FMATCH_NAMEMAX + 1], value[KK_FMATCH_VALUEMAX + 1];
+	size_t pos = 0;
+	kk_fmatch m;
+	int first = 1;
+	if (!extra)
+		return 1;
+	if (!kk_str_cats(out, ",\"matches\":["))
+		return 0;
+	while (kk_fmatch_next(extra, &pos, &m)) {
+		if (m.nlen >= sizeof name || m.vlen >= sizeof value)
+			return 0;
+		memcpy(name, m.name, m.nlen);
+		name[m.nlen] = 0;
+		memcpy(value, m.value, m.vlen);
+		value[m.vlen] = 0;
+		if (!kk_str_cats(out, first ? "{" : ",{")
+		    || !json_str(out, "kind", kk_fmatch_option(m.where) + 2, 1)
+		    || !json_str(out, "name", name, 0)
+		    || !json_str(out, "op", m.op == KK_FMATCH_EQUAL ? "equal" : m.op
+			== KK_FMATCH_REGEX ? "regex" : "present", 0)
+		    || (m.op && !json_str(out, "value", value, 0))
+		    || !kk_str_cats(out, "}"))
+			return 0;
+		first = 0;
+	}
+	return kk_str_cats(out, "]");
+}
+
 static int
 json_frontend(kk_str *out, const kk_frontend *f)
 {
-	static const char *const kinds[] = { "any", "prefix", "exact" };
+	static const char *const kinds[] = { "any", "prefix", "exact", "regex" };
 	return kk_str_cats(out, "{") && json_str(out, "cluster", f->cluster, 1)
 	    && json_str(out, "listener", f->listener, 0)
 	    && json_str(out, "host", f->host, 0)
 	    && json_str(out, "path-match", kinds[f->path_kind], 0)
 	    && json_str(out, "path", f->path, 0)
 	    && json_str(out, "method", f->method, 0)
+	    && json_matches(out, f->extra)
 	    && json_str(out, "sni", f->sni, 0)
 	    && (!f->hsts_max_age || json_num(out, "hsts", f->hsts_max_age))
 	    && kk_str_cats(out, "}");

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <kakehi/addr.h>
 #include <kakehi/cert.h>
+#include <kakehi/fmatch.h>
+#include <kakehi/regex.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 #include "setting.h"
@@ -151,7 +153,17 @@ static const kk_opt_def opts_frontend[] = {
 	    "Host to match, exact or *.suffix wildcard, no port; default any" },
 	{ "--path", KK_OPT_STRING, 0, 0, 0, "path prefix to match, starting with /" },
 	{ "--path-exact", KK_OPT_STRING, 0, 0, 0, "exact path to match, starting with /" },
+	{ "--path-regex", KK_OPT_STRING, 0, 0, 0,
+	    "regex (PCRE2) the path must match, without its query; unanchored" },
 	{ "--method", KK_OPT_STRING, 0, 0, 0, "request method to match (GET...); default any" },
+	{ "--header", KK_OPT_STRINGS, 0, 0, 0,
+	    "request field NAME present, with value VALUE, or matching REGEX: "
+	    "NAME[=VALUE|~REGEX]; repeatable, all must hold" },
+	{ "--cookie", KK_OPT_STRINGS, 0, 0, 0,
+	    "cookie NAME present, or with value VALUE: NAME[=VALUE]; repeatable" },
+	{ "--query", KK_OPT_STRINGS, 0, 0, 0,
+	    "query parameter NAME present, or with value VALUE (bytes as sent, not "
+	    "percent-decoded): NAME[=VALUE]; repeatable" },
 	{ "--sni", KK_OPT_STRING, 0, 0, 0,
 	    "tcp listeners: TLS server name to match, exact or *.suffix wildcard; "
 	    "default: the listener's default route" },
@@ -232,12 +244,16 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_CLUSTER_LIST, "cluster", "list", 0, 0, 0, "",
 	    "list clusters", opts_none },
 	{ KK_V_FRONTEND_ADD, "frontend", "add", 1, 1, MC,
-	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P | --path-regex R] "
+	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
+	    "[--query NAME[=VALUE]]... "
 	    "[--sni NAME] [--hsts SECONDS]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
-	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P] [--method M] "
+	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P | --path-regex R] "
+	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
+	    "[--query NAME[=VALUE]]... "
 	    "[--sni NAME]",
 	    "remove the frontend with exactly these match options", opts_frontend + 1 },
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
@@ -451,11 +467,12 @@ check_addr(const kk_verb_def *d, const char *what, const char *s, char *err, siz
 
 /* A Host or TLS server name to match (opt says which): DNS letters,
  * digits, '-' and '.', labels of 1..63, optionally "*." first for a
- * wildcard; no port, so one frontend matches whatever port a client wrote
- * (and a ClientHello names no port, RFC 6066 section 3). Case is folded
- * when applied. */
+ * wildcard and, when dot_ok (a Host, which may be written absolute), a
+ * final dot; no port, so one frontend matches whatever port a client
+ * wrote (and a ClientHello names no port, nor a final dot, RFC 6066
+ * section 3). Case is folded when applied. */
 static int
-check_host(const kk_verb_def *d, const char *opt, const char *host, char *err,
+check_host(const kk_verb_def *d, const char *opt, const char *host, int dot_ok, char *err,
     size_t errlen)
 {
 	const char *p = host;
@@ -469,6 +486,9 @@ check_host(const kk_verb_def *d, const char *opt, const char *host, char *err,
 		char c = *p;
 		if (c == '.') {
 			if (!label) goto bad;
+			/* A final dot names the same host (its absolute form):
+			 * a frontend's, which the state drops, may have one. */
+			if (!p[1] && dot_ok) break;
 			label = 0;
 			continue;
 		}
@@ -689,7 +709,7 @@ check_back_tls(const kk_verb *v, char *err, size_t errlen)
 	if (sni && strchr(sni, '*'))
 		return fail(err, errlen, v->def, "--sni \"%s\" is a wildcard: name the one "
 		    "server the backends answer for", sni);
-	return !sni || check_host(v->def, "--sni", sni, err, errlen);
+	return !sni || check_host(v->def, "--sni", sni, 0, err, errlen);
 }
 
 static int
@@ -707,18 +727,41 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 {
 	const char *host = kk_verb_opt(v, "--host"), *path = kk_verb_opt(v, "--path");
 	const char *exact = kk_verb_opt(v, "--path-exact"), *method = kk_verb_opt(v, "--method");
-	const char *sni = kk_verb_opt(v, "--sni");
+	const char *sni = kk_verb_opt(v, "--sni"), *regex = kk_verb_opt(v, "--path-regex");
+	const char *extra = NULL;
+	char msg[KK_ERRLEN];
+	unsigned i;
 	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
 	if (!kk_verb_opt(v, "--listener"))
 		return fail(err, errlen, v->def, "--listener ADDR is required");
-	if (path && exact)
-		return fail(err, errlen, v->def, "--path and --path-exact exclude each other");
-	if (sni && (host || path || exact || method))
+	if (!!path + !!exact + !!regex > 1)
+		return fail(err, errlen, v->def, "--path, --path-exact and --path-regex exclude "
+		    "each other: a frontend matches its path one way");
+	for (i = 0; i < v->nopt; i++) {
+		const char *name = v->opt[i].def->name;
+		if (v->opt[i].def->kind != KK_OPT_STRINGS)
+			continue;
+		extra = name;
+		if (!kk_fmatch_check(name, v->opt[i].value, msg, sizeof msg))
+			return fail(err, errlen, v->def, "%s", msg);
+	}
+	if (sni && (host || path || exact || regex || method || extra))
 		return fail(err, errlen, v->def, "--sni matches connections of a tcp listener, "
-		    "--%s requests of an http listener: give one or the other",
-		    host ? "host" : path ? "path" : exact ? "path-exact" : "method");
-	if (host && !check_host(v->def, "--host", host, err, errlen)) return 0;
-	if (sni && !check_host(v->def, "--sni", sni, err, errlen)) return 0;
+		    "%s requests of an http listener: give one or the other",
+		    host ? "--host" : path ? "--path" : exact ? "--path-exact" : regex
+		    ? "--path-regex" : method ? "--method" : extra);
+	if (regex && strlen(regex) > PATH_MAX_LEN)
+		return fail(err, errlen, v->def, "--path-regex is longer than %d bytes",
+		    PATH_MAX_LEN);
+	for (const char *p = regex; p && *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return fail(err, errlen, v->def, "--path-regex holds a control character; "
+			    "write it as an escape (\\t, \\x7f)");
+	if (regex && !kk_regex_check(regex, msg, sizeof msg))
+		return fail(err, errlen, v->def, "--path-regex \"%s\" is not a valid regex: %s",
+		    regex, msg);
+	if (host && !check_host(v->def, "--host", host, 1, err, errlen)) return 0;
+	if (sni && !check_host(v->def, "--sni", sni, 0, err, errlen)) return 0;
 	if (path && !check_path(v->def, "--path", path, err, errlen)) return 0;
 	if (exact && !check_path(v->def, "--path-exact", exact, err, errlen)) return 0;
 	if (method && !check_method(v->def, method, err, errlen)) return 0;
@@ -846,6 +889,7 @@ check_value(const kk_verb_def *d, const kk_opt_def *o, const char *value, char *
 	case KK_OPT_FLAG:
 		return 1;
 	case KK_OPT_STRING:
+	case KK_OPT_STRINGS:
 		if (!*value) return fail(err, errlen, d, "%s needs a non-empty value", o->name);
 		return 1;
 	case KK_OPT_UINT:
@@ -973,9 +1017,12 @@ kk_verb_parse(kk_verb *v, unsigned argc, const char *const *argv, char *err, siz
 				break;
 		if (!o->name)
 			return fail(err, errlen, d, "unknown option \"%.*s\"", (int)namelen, w);
-		for (unsigned j = 0; j < v->nopt; j++)
+		for (unsigned j = 0; j < v->nopt && o->kind != KK_OPT_STRINGS; j++)
 			if (v->opt[j].def == o)
 				return fail(err, errlen, d, "%s given twice", o->name);
+		/* Only a repeatable option can fill the table. */
+		if (v->nopt == KK_VERB_MAXOPTS)
+			return fail(err, errlen, d, "more than %d options", KK_VERB_MAXOPTS);
 		if (o->kind == KK_OPT_FLAG) {
 			if (eq) return fail(err, errlen, d, "%s takes no value", o->name);
 		} else if (eq)
@@ -985,7 +1032,6 @@ kk_verb_parse(kk_verb *v, unsigned argc, const char *const *argv, char *err, siz
 		else
 			return fail(err, errlen, d, "%s needs a value", o->name);
 		if (!check_value(d, o, value ? value : "", err, errlen)) return 0;
-		/* Cannot overflow: options are unique and no verb has more. */
 		v->opt[v->nopt].def = o;
 		v->opt[v->nopt++].value = value;
 	}

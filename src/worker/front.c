@@ -435,14 +435,23 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	kk_rlistener *rl = f->lsock->rl;
 	unsigned long fhsts = 0;
 	kk_rcluster *c;
+	kk_rreq r;
 	*cl = NULL;
 	*hsts = 0;
 	if (!rl)
 		return 404;
 	if (!host_allowed(f, h))
 		return 421;
-	c = kk_router_match(rl, h->host, h->hostlen, h->fl.base + h->path.off, h->pathlen,
-	    h->fl.base + h->method.off, h->method.len, &fhsts);
+	r.host = h->host;
+	r.hlen = h->hostlen;
+	r.path = h->fl.base + h->path.off;
+	r.plen = h->pathlen;
+	r.query = h->path.len > h->pathlen ? r.path + h->pathlen + 1 : NULL;
+	r.qlen = r.query ? h->path.len - h->pathlen - 1 : 0;
+	r.method = h->fl.base + h->method.off;
+	r.mlen = h->method.len;
+	r.fl = &h->fl;
+	c = kk_router_match(rl, &r, &fhsts);
 	if (!c)
 		return 404;
 	*cl = c;

@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <kakehi/index.h>
 #include "router.h"
+#include "status.h"
 #include "tlsclient.h"
 
 #define TBITS 4
@@ -81,9 +83,23 @@ ihash(const thdr *n)
 	return n->kind == T_LEAF ? ((const tleaf *)n)->hash : ((const tbucket *)n)->hash;
 }
 
+/* The regexes a host group's routes compiled. */
+static void
+host_free_regexes(kk_rhost *h)
+{
+	unsigned i, k;
+	for (i = 0; i < h->nroutes; i++) {
+		kk_regex_free(h->routes[i].re);
+		for (k = 0; k < h->routes[i].nm; k++)
+			kk_regex_free(h->routes[i].m[k].re);
+	}
+}
+
 static void
 val_free(tleaf *lf)
 {
+	if (lf->h.vkind == V_HOST)
+		host_free_regexes(lf->val);
 	if (lf->h.vkind == V_CLUSTER) {
 		kk_rcluster *c = lf->val;
 		unsigned i;
@@ -424,23 +440,74 @@ struct rsrc {
 	enum kk_path_kind kind;
 	const char *path;	/* NULL or "" for none */
 	const char *method;	/* NULL: any */
+	const char *extra;	/* NULL: none */
 	const char *cluster;
 	unsigned long order;
 	unsigned long hsts;
 };
 
+/* The order of router.h. Regexes keep the order they were added in: a
+ * pattern's length says nothing of what it matches. */
 static int
 route_cmp(const void *a, const void *b)
 {
 	const kk_route *x = a, *y = b;
-	static const int rank[] = { [KK_PATH_EXACT] = 0, [KK_PATH_PREFIX] = 1, [KK_PATH_ANY] = 2 };
+	static const int rank[] = { [KK_PATH_EXACT] = 0, [KK_PATH_REGEX] = 1,
+	    [KK_PATH_PREFIX] = 2, [KK_PATH_ANY] = 3 };
 	if (rank[x->kind] != rank[y->kind])
 		return rank[x->kind] - rank[y->kind];
-	if (x->plen != y->plen)
+	if (x->kind != KK_PATH_REGEX && x->plen != y->plen)
 		return x->plen > y->plen ? -1 : 1;
+	if (!x->extra != !y->extra)
+		return x->extra ? -1 : 1;
 	if (!x->method != !y->method)
 		return x->method ? -1 : 1;
 	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* The items of a canonical extra text (fmatch.h). */
+static unsigned
+count_matches(const char *extra)
+{
+	unsigned n = 0;
+	size_t pos = 0;
+	kk_fmatch m;
+	while (extra && kk_fmatch_next(extra, &pos, &m))
+		n++;
+	return n;
+}
+
+/* Compiles a pattern held in s[0, n), which need not end with a NUL. */
+static kk_regex *
+compile_span(const char *s, size_t n)
+{
+	char pat[KK_FMATCH_VALUEMAX + 1];
+	if (n >= sizeof pat)
+		return NULL;
+	memcpy(pat, s, n);
+	pat[n] = 0;
+	return kk_regex_new(pat);
+}
+
+/* Fills rt's matches from its extra text, m having room for them all,
+ * and compiles its regexes. 1 ok; 0 ENOMEM (what was compiled stays in
+ * rt, for host_free_regexes). */
+static int
+route_compile(kk_route *rt, kk_rmatch *m)
+{
+	size_t pos = 0;
+	rt->m = m;
+	rt->nm = 0;
+	if (rt->kind == KK_PATH_REGEX && !(rt->re = kk_regex_new(rt->path)))
+		return 0;
+	while (rt->extra && kk_fmatch_next(rt->extra, &pos, &m->m)) {
+		m->re = NULL;
+		rt->nm++;
+		if (m->m.op == KK_FMATCH_REGEX && !(m->re = compile_span(m->m.value, m->m.vlen)))
+			return 0;
+		m++;
+	}
+	return 1;
 }
 
 static char *
@@ -458,17 +525,22 @@ host_new(const char *key, int wild, const rsrc *src, unsigned n)
 {
 	size_t klen = strlen(key), sb = klen + 1;
 	kk_rhost *h;
+	kk_rmatch *m;
 	char *p;
-	unsigned i;
-	for (i = 0; i < n; i++)
+	unsigned i, nm = 0;
+	for (i = 0; i < n; i++) {
 		sb += (src[i].path ? strlen(src[i].path) : 0) + 1 +
-		    (src[i].method ? strlen(src[i].method) + 1 : 0) + strlen(src[i].cluster) + 1;
-	if (!(h = malloc(sizeof *h + n * sizeof *h->routes + sb)))
+		    (src[i].method ? strlen(src[i].method) + 1 : 0) + strlen(src[i].cluster) + 1 +
+		    (src[i].extra ? strlen(src[i].extra) + 1 : 0);
+		nm += count_matches(src[i].extra);
+	}
+	if (!(h = malloc(sizeof *h + n * sizeof *h->routes + nm * sizeof *m + sb)))
 		return NULL;
 	h->routes = (kk_route *)(h + 1);
-	h->nroutes = n;
+	h->nroutes = 0;
 	h->wild = (unsigned char)wild;
-	p = (char *)(h->routes + n);
+	m = (kk_rmatch *)(h->routes + n);
+	p = (char *)(m + nm);
 	h->key = put_str(&p, key, klen);
 	h->klen = klen;
 	for (i = 0; i < n; i++) {
@@ -484,6 +556,16 @@ host_new(const char *key, int wild, const rsrc *src, unsigned n)
 		rt->chash = hash64(rt->cluster, rt->clen);
 		rt->order = src[i].order;
 		rt->hsts = src[i].hsts;
+		rt->extra = src[i].extra ? put_str(&p, src[i].extra, strlen(src[i].extra)) : NULL;
+		rt->re = NULL;
+		rt->nm = 0;
+		h->nroutes++;
+		if (!route_compile(rt, m)) {
+			host_free_regexes(h);
+			free(h);
+			return NULL;
+		}
+		m += rt->nm;
 	}
 	if (n > 1)
 		qsort(h->routes, n, sizeof *h->routes, route_cmp);
@@ -526,6 +608,7 @@ frontend_src(const kk_frontend *f, unsigned long order)
 	s.kind = f->path_kind;
 	s.path = f->path;
 	s.method = f->method;
+	s.extra = f->extra;
 	s.cluster = f->cluster;
 	s.order = order;
 	s.hsts = f->hsts_max_age;
@@ -872,11 +955,13 @@ update_frontend(kk_router *r, const kk_frontend *f, int add)
 	for (i = 0; old && i < old->nroutes; i++) {
 		const kk_route *rt = &old->routes[i];
 		if (!add && rt->kind == f->path_kind && same_opt(rt->path, f->path)
-		    && same_opt(rt->method, f->method) && !strcmp(rt->cluster, f->cluster))
+		    && same_opt(rt->method, f->method) && same_opt(rt->extra, f->extra)
+		    && !strcmp(rt->cluster, f->cluster))
 			continue;
 		src[n].kind = rt->kind;
 		src[n].path = rt->path;
 		src[n].method = rt->method;
+		src[n].extra = rt->extra;
 		src[n].cluster = rt->cluster;
 		src[n].hsts = rt->hsts;
 		src[n++].order = rt->order;
@@ -1032,9 +1117,112 @@ kk_router_listener(const kk_router *r, const char *addr)
 	return NULL;
 }
 
+/* A regex on a request's bytes; a match the bound stopped is none, and
+ * counted in status. */
+static int
+regex_holds(const kk_regex *re, const char *s, size_t n)
+{
+	int rc = kk_regex_match(re, s ? s : "", s ? n : 0);
+	if (rc < 0)
+		kk_stats.regex_stopped++;
+	return rc > 0;
+}
+
+/* Whether a value (of a field, cookie or parameter) satisfies m. */
+static int
+value_holds(const kk_rmatch *m, const char *v, size_t n)
+{
+	switch (m->m.op) {
+	case KK_FMATCH_EQUAL:
+		return n == m->m.vlen && !memcmp(v, m->m.value, n);
+	case KK_FMATCH_REGEX:
+		return regex_holds(m->re, v, n);
+	default:
+		return 1;
+	}
+}
+
+/* Whether the pairs "name[=value]" of list s[0, n), split by sep (and
+ * blanks around them for cookies, RFC 6265 §5.4), hold one named as m
+ * whose value satisfies it. */
+static int
+pairs_hold(const kk_rmatch *m, const char *s, size_t n, char sep)
+{
+	const char *end = s + n;
+	while (s < end) {
+		const char *e = memchr(s, sep, (size_t)(end - s)), *eq;
+		if (!e)
+			e = end;
+		if (sep == ';')
+			while (s < e && (*s == ' ' || *s == '\t'))
+				s++;
+		eq = memchr(s, '=', (size_t)(e - s));
+		if ((size_t)((eq ? eq : e) - s) == m->m.nlen && !memcmp(s, m->m.name, m->m.nlen)) {
+			const char *v = eq ? eq + 1 : e, *ve = e;
+			if (sep == ';')
+				while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+					ve--;
+			if (value_holds(m, v, (size_t)(ve - v)))
+				return 1;
+		}
+		s = e + 1;
+	}
+	return 0;
+}
+
+/* Whether the request satisfies m: some field, cookie or parameter of
+ * its name does. */
+static int
+match_holds(const kk_rmatch *m, const kk_rreq *r)
+{
+	unsigned i;
+	if (m->m.where == KK_FMATCH_QUERY)
+		return r->query && pairs_hold(m, r->query, r->qlen, '&');
+	for (i = 0; r->fl && i < r->fl->n; i++) {
+		const kk_field *f = &r->fl->f[i];
+		const char *v = r->fl->base + f->value.off;
+		if (m->m.where == KK_FMATCH_COOKIE) {
+			if (kk_span_is(r->fl->base, f->name, "cookie")
+			    && pairs_hold(m, v, f->value.len, ';'))
+				return 1;
+		} else if (f->name.len == m->m.nlen
+		    && !strncasecmp(r->fl->base + f->name.off, m->m.name, m->m.nlen)
+		    && value_holds(m, v, f->value.len))
+			return 1;
+	}
+	return 0;
+}
+
+static int
+route_holds(const kk_route *rt, const kk_rreq *r)
+{
+	unsigned k;
+	switch (rt->kind) {
+	case KK_PATH_EXACT:
+		if (r->plen != rt->plen || memcmp(r->path, rt->path, r->plen))
+			return 0;
+		break;
+	case KK_PATH_PREFIX:
+		if (r->plen < rt->plen || memcmp(r->path, rt->path, rt->plen))
+			return 0;
+		break;
+	case KK_PATH_REGEX:
+		if (!regex_holds(rt->re, r->path, r->plen))
+			return 0;
+		break;
+	case KK_PATH_ANY:
+		break;
+	}
+	if (rt->method && (rt->mlen != r->mlen || memcmp(rt->method, r->method, r->mlen)))
+		return 0;
+	for (k = 0; k < rt->nm; k++)
+		if (!match_holds(&rt->m[k], r))
+			return 0;
+	return 1;
+}
+
 static kk_rcluster *
-match_routes(const kk_rlistener *l, const tleaf *lf, const char *path, size_t plen,
-    const char *method, size_t mlen, unsigned long *hsts)
+match_routes(const kk_rlistener *l, const tleaf *lf, const kk_rreq *r, unsigned long *hsts)
 {
 	const kk_rhost *h;
 	unsigned i;
@@ -1044,13 +1232,7 @@ match_routes(const kk_rlistener *l, const tleaf *lf, const char *path, size_t pl
 	for (i = 0; i < h->nroutes; i++) {
 		const kk_route *rt = &h->routes[i];
 		tleaf *c;
-		if (rt->kind == KK_PATH_EXACT &&
-		    (plen != rt->plen || memcmp(path, rt->path, plen)))
-			continue;
-		if (rt->kind == KK_PATH_PREFIX &&
-		    (plen < rt->plen || memcmp(path, rt->path, rt->plen)))
-			continue;
-		if (rt->method && (rt->mlen != mlen || memcmp(rt->method, method, mlen)))
+		if (!route_holds(rt, r))
 			continue;
 		c = t_find(l->clusters, rt->chash, rt->cluster, rt->clen);
 		*hsts = rt->hsts;
@@ -1061,36 +1243,35 @@ match_routes(const kk_rlistener *l, const tleaf *lf, const char *path, size_t pl
 
 /* The precedence of router.h, for both kinds of listener. */
 static kk_rcluster *
-lookup(const kk_rlistener *l, const char *host, size_t hlen,
-    const char *path, size_t plen, const char *method, size_t mlen, unsigned long *hsts)
+lookup(const kk_rlistener *l, const kk_rreq *r, unsigned long *hsts)
 {
+	const char *host = r->host;
+	size_t i, hlen = r->hlen;
 	kk_rcluster *c;
-	size_t i;
 	/* A table that was never given a name is NULL: no hash is computed
 	 * for it, which is every request of a listener without host routes,
 	 * and every wildcard try of one without wildcards. */
 	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact, hash64(host, hlen), host,
-	    hlen), path, plen, method, mlen, hsts)))
+	    hlen), r, hsts)))
 		return c;
 	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
 	for (i = 0; l->wild && i < hlen; i++) {
 		if (host[i] != '.')
 			continue;
 		if ((c = match_routes(l, t_find(l->wild, hash64(host + i, hlen - i), host + i,
-		    hlen - i), path, plen, method, mlen, hsts)))
+		    hlen - i), r, hsts)))
 			return c;
 	}
-	return match_routes(l, l->any, path, plen, method, mlen, hsts);
+	return match_routes(l, l->any, r, hsts);
 }
 
 kk_rcluster *
-kk_router_match(const kk_rlistener *l, const char *host, size_t hlen,
-    const char *path, size_t plen, const char *method, size_t mlen, unsigned long *hsts)
+kk_router_match(const kk_rlistener *l, const kk_rreq *r, unsigned long *hsts)
 {
 	*hsts = 0;
 	if (l->proto != KK_PROTO_HTTP)
 		return NULL;
-	return lookup(l, host, hlen, path, plen, method, mlen, hsts);
+	return lookup(l, r, hsts);
 }
 
 /* Whether a subtree holds a leaf: emptied nodes stay (see t_del), so a
@@ -1119,8 +1300,13 @@ kk_rcluster *
 kk_router_match_sni(const kk_rlistener *l, const char *name, size_t len)
 {
 	unsigned long hsts;	/* an http frontend's attribute */
+	kk_rreq r;
 	if (l->proto != KK_PROTO_TCP)
 		return NULL;
 	/* tcp routes match any path and method: the empty ones do. */
-	return lookup(l, name ? name : "", name ? len : 0, "", 0, "", 0, &hsts);
+	memset(&r, 0, sizeof r);
+	r.host = name ? name : "";
+	r.hlen = name ? len : 0;
+	r.path = r.method = "";
+	return lookup(l, &r, &hsts);
 }

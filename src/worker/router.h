@@ -9,8 +9,14 @@
  * Matching, per listener: candidate host groups in order (the exact host
  * by hash; then wildcard "*.example.com" entries by suffix, longest first;
  * then frontends without a host); in the first group with a matching route
- * the first route wins, routes being ordered exact path, then prefixes
- * longest first, then any path, and at equal path a method before none.
+ * the first route wins, routes being ordered exact path, then path regexes,
+ * then prefixes longest first, then any path; at equal path a route with
+ * header, cookie or query matches before one without, then a method
+ * before none, then in the order the frontends were added. A route
+ * matches when all its conditions hold: one that fails leaves the request
+ * to the next route, and past the group's last to the next group. Regexes
+ * run only on the routes of the groups a request's host selects, so the
+ * cost of a lookup does not grow with the number of frontends.
  *
  * A tcp listener is matched the same way with the TLS server name (SNI)
  * for the host and nothing else: the exact name by hash, then wildcards
@@ -22,8 +28,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <kakehi/fmatch.h>
+#include <kakehi/regex.h>
 #include <kakehi/state.h>
 #include "bend.h"
+#include "head.h"
 
 typedef struct kk_rbackend kk_rbackend;
 struct kk_rbackend {
@@ -49,13 +58,25 @@ struct kk_rcluster {
 	unsigned nb;
 };
 
+/* A header, cookie or query match of a route; name and value point into
+ * the route's extra text. */
+typedef struct kk_rmatch kk_rmatch;
+struct kk_rmatch {
+	kk_fmatch m;
+	kk_regex *re;		/* KK_FMATCH_REGEX: the value compiled */
+};
+
 typedef struct kk_route kk_route;
 struct kk_route {
 	enum kk_path_kind kind;
-	const char *path;
+	const char *path;	/* KK_PATH_REGEX: the pattern, compiled in re */
 	size_t plen;
+	kk_regex *re;
 	const char *method;	/* NULL: any */
 	size_t mlen;
+	const char *extra;	/* the frontend's canonical extra matches; NULL: none */
+	kk_rmatch *m;		/* extra, split; all must hold */
+	unsigned nm;
 	/* The cluster by name, found in the snapshot's cluster table when
 	 * the route matches: a changed cluster is then one replaced table
 	 * entry, and the host groups that name it stay shared. */
@@ -124,12 +145,23 @@ kk_router *kk_router_update(const kk_router *base, const kk_state *st, const kk_
 void kk_router_ref(kk_router *);
 void kk_router_unref(kk_router *);	/* frees at zero */
 kk_rlistener *kk_router_listener(const kk_router *, const char *addr);
-/* An http listener's route. host: lower case, no port; method: upper
- * case as received; *hsts: the matching frontend's --hsts max-age (0:
- * none, the listener's applies). NULL: no frontend matches (404), or l is
- * a tcp listener. */
-kk_rcluster *kk_router_match(const kk_rlistener *, const char *host, size_t hlen,
-    const char *path, size_t plen, const char *method, size_t mlen, unsigned long *hsts);
+/* What of a request the router looks at, whatever protocol carried it. */
+typedef struct kk_rreq kk_rreq;
+struct kk_rreq {
+	const char *host;	/* lower case, no port, no final dot (kk_head_set_host) */
+	size_t hlen;
+	const char *path;	/* without the query */
+	size_t plen;
+	const char *query;	/* after the '?', as received; NULL: none */
+	size_t qlen;
+	const char *method;	/* upper case as received */
+	size_t mlen;
+	const kk_fields *fl;	/* the request's fields; NULL: none */
+};
+/* An http listener's route for r; *hsts: the matching frontend's --hsts
+ * max-age (0: none, the listener's applies). NULL: no frontend matches
+ * (404), or l is a tcp listener. */
+kk_rcluster *kk_router_match(const kk_rlistener *, const kk_rreq *r, unsigned long *hsts);
 /* A tcp listener's route for a connection. name: the ClientHello's
  * server name, lower case; NULL (or len 0) when it sent none, which takes
  * the default route. NULL: no name matches and there is no default

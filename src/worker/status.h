@@ -85,6 +85,9 @@ struct kk_stats {
 	uint64_t hello[KK_CLIENTHELLO_E_COUNT];	/* refused ClientHello peeks by reason */
 	uint64_t proxy[KK_PROXYHDR_E_COUNT];	/* refused PROXY headers by reason */
 	uint64_t accept_errors;
+	/* Regex matches of routes that the bound of kakehi/regex.h stopped
+	 * (taken as no match): a pattern, or requests, to look at. */
+	uint64_t regex_stopped;
 	/* HTTP/2: connections served, streams, refused header blocks by
 	 * reason, floods by kind. */
 	uint64_t h2_conns, h2_streams;

@@ -22,7 +22,9 @@ enum kk_proto { KK_PROTO_HTTP = 0, KK_PROTO_TCP };
 enum kk_lb { KK_LB_ROUND_ROBIN = 0, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS };
 /* The PROXY protocol header sent first on each backend connection. */
 enum kk_send_proxy { KK_SEND_PROXY_NONE = 0, KK_SEND_PROXY_V1, KK_SEND_PROXY_V2 };
-enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT };
+/* How a frontend matches the path: any, by prefix, whole, or by a regex
+ * (PCRE2, kakehi/regex.h). */
+enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGEX };
 
 #define KK_MAX_WORKERS 64
 #define KK_MAX_UIDS 32
@@ -143,8 +145,8 @@ struct kk_cluster {
 	struct kk_cluster_tls *tls;	/* --tls: TLS to its backends; NULL: plain */
 };
 
-/* A frontend of an http listener matches host, path and method, and
- * every field is its identity. A frontend of a tcp listener matches
+/* A frontend of an http listener matches host, path, method and its
+ * extra matches (header, cookie, query), and every field is its identity. A frontend of a tcp listener matches
  * only sni (NULL: the listener's default route), and its identity is
  * listener and sni: a tcp listener has at most one route per name and
  * one default, so the cluster is where it goes, not what it is. */
@@ -157,6 +159,9 @@ struct kk_frontend {
 	enum kk_path_kind path_kind;
 	char *path;			/* NULL when KK_PATH_ANY */
 	char *method;			/* NULL: any */
+	/* --header, --cookie, --query: the canonical text of kakehi/fmatch.h;
+	 * NULL: none. */
+	char *extra;
 	char *sni;			/* tcp only; lower case; "*.example.com" wildcard */
 	/* An attribute, not part of the identity: the HSTS max-age its
 	 * responses carry on an https listener; 0: the listener's. */
@@ -362,7 +367,8 @@ kk_backend *kk_state_backend(const kk_state *, const char *cluster, const char *
 kk_certificate *kk_state_certificate(const kk_state *, const char *listener,
     const char *fingerprint);
 /* The frontend with the identity of f, NULL when absent: on an http
- * listener the same cluster, listener, host, path and its kind, method;
+ * listener the same cluster, listener, host, path and its kind, method,
+ * extra matches;
  * on a tcp listener (f->proto) the same listener and sni, whatever its
  * cluster. */
 kk_frontend *kk_state_frontend(const kk_state *, const kk_frontend *f);

@@ -40,6 +40,7 @@ enum kk_verb_id {
 enum kk_opt_kind {
 	KK_OPT_FLAG,		/* no value */
 	KK_OPT_STRING,		/* any non-empty word */
+	KK_OPT_STRINGS,		/* the same, and may be given more than once */
 	KK_OPT_UINT,		/* decimal, range in the table */
 	KK_OPT_DURATION,	/* 500ms, 60s, 2m, 1h; a bare number is seconds */
 	KK_OPT_ADDR,		/* IPV4:PORT or [IPV6]:PORT */
@@ -87,7 +88,8 @@ extern const kk_verb_def kk_verb_table[];
  * (numbers, durations, addresses, enums); checks nothing against a state. */
 int kk_verb_parse(kk_verb *, unsigned argc, const char *const *argv, char *err, size_t errlen);
 /* The value of option name, or NULL when absent; for a flag, a non-NULL
- * empty string when present. */
+ * empty string when present. For an option given more than once, the
+ * first. */
 const char *kk_verb_opt(const kk_verb *, const char *name);
 /* Splits a config line into words, in place, shell-like: blanks separate,
  * '...' is literal, "..." allows \" \\ \$ escapes, \x outside quotes is x,

@@ -101,6 +101,23 @@ test_apply(void)
 	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --host EXAMPLE.com",
 	    "frontend add: this frontend already exists: frontend add app --listener "
 	    "127.0.0.1:8080 --host example.com");
+	/* The absolute form of a name is the same host. */
+	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --host example.com.",
+	    "frontend add: this frontend already exists: frontend add app --listener "
+	    "127.0.0.1:8080 --host example.com");
+	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --host example.com. "
+	    "--path-regex '^/(a' --header x-a", "--path-regex \"^/(a\" is not a valid regex: "
+	    "missing closing parenthesis at offset 4");
+	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --header 'x~[z-a]'",
+	    "--header \"x~[z-a]\": not a valid regex: range out of order in character class");
+	/* Extra matches in any order and case are the same frontend. */
+	accept_line(&st, "frontend add app --listener 127.0.0.1:8080 --query q --header X-A=1 "
+	    "--cookie c");
+	refuse(&st, "frontend add app --listener 127.0.0.1:8080 --cookie c --header x-a=1 "
+	    "--query q --query q", "this frontend already exists: frontend add app --listener "
+	    "127.0.0.1:8080 --header x-a=1 --cookie c --query q");
+	accept_line(&st, "frontend remove app --listener 127.0.0.1:8080 --cookie c --query q "
+	    "--header x-A=1");
 	refuse(&st, "backend add nope b1 10.0.0.1:80",
 	    "backend add: cluster \"nope\" does not exist; add it with: cluster add nope");
 	refuse(&st, "backend add app b1 10.0.0.9:80",
@@ -198,6 +215,10 @@ test_tcp(void)
 	    "never by --path-exact;");
 	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --method GET",
 	    "never by --method;");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --path-regex /x",
+	    "never by --path-regex;");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --query x",
+	    "never by --header, --cookie or --query;");
 	refuse(&st, "frontend remove web --listener 127.0.0.1:5432 --method GET",
 	    "frontend remove: listener 127.0.0.1:5432 is a tcp listener");
 	refuse(&st, "frontend add db --listener 127.0.0.1:8080 --sni A.example",
@@ -289,6 +310,9 @@ static const char rich_conf[] =
 	"frontend add app --listener [::1]:8443 --path-exact \"/#x\\$\" --host a-b.example\n"
 	"frontend add pg --sni '*.DB.example' --listener 127.0.0.1:5432\n"
 	"frontend add pg --listener 127.0.0.1:5432\n"
+	"frontend add app --query v=2 --header 'X-B~^a b' --listener 127.0.0.1:8080 "
+	    "--host Example.ORG. --path-regex '^/v[0-9]+/ x' --cookie s --header x-a "
+	    "--query v=2 --header=--odd\n"
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 [2001:db8::1]:8080 --weight 100\n"
@@ -317,6 +341,9 @@ static const char rich_canonical[] =
 	"frontend add app --listener '[::1]:8443' --host a-b.example --path-exact '/#x$'\n"
 	"frontend add pg --listener 127.0.0.1:5432 --sni *.db.example\n"
 	"frontend add pg --listener 127.0.0.1:5432\n"
+	"frontend add app --listener 127.0.0.1:8080 --host example.org "
+	    "--path-regex '^/v[0-9]+/ x' --header=--odd --header x-a --header 'x-b~^a b' "
+	    "--cookie s --query v=2\n"
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 '[2001:db8::1]:8080'\n"
@@ -619,6 +646,11 @@ static const char *const diff_pairs[][2] = {
 	  "listener add http 127.0.0.1:1 --tunnel-timeout 5s\nlistener add tcp 127.0.0.1:2 "
 	    "--expect-proxy\ncluster add c --send-proxy v1\n"
 	    "frontend add c --listener 127.0.0.1:1\nfrontend add c --listener 127.0.0.1:2\n" },
+	/* An extra match alone makes another frontend; a regex another path. */
+	{ "listener add http 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1 "
+	    "--header a\nfrontend add c --listener 127.0.0.1:1 --path-regex ^/x\n",
+	  "listener add http 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1 "
+	    "--header a=1\nfrontend add c --listener 127.0.0.1:1 --path /x\n" },
 	/* A listener's request limit alone makes a change. */
 	{ "listener add http 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1\n",
 	  "listener add http 127.0.0.1:1 --max-body 10\ncluster add c\n"
@@ -755,6 +787,13 @@ test_json_list(void)
 	    && strstr(out.s, "\"path\":\"/a;path/with'quote\"") && strstr(out.s,
 	    "\"allowed-uids\":[0,1000]") && strstr(out.s, "\"backup\":true"),
 	    "json carries the objects");
+	ok(strstr(out.s, "\"path-match\":\"regex\",\"path\":\"^/v[0-9]+/ x\",\"method\":null,"
+	    "\"matches\":[{\"kind\":\"header\",\"name\":\"--odd\",\"op\":\"present\"},"
+	    "{\"kind\":\"header\",\"name\":\"x-a\",\"op\":\"present\"},"
+	    "{\"kind\":\"header\",\"name\":\"x-b\",\"op\":\"regex\",\"value\":\"^a b\"},"
+	    "{\"kind\":\"cookie\",\"name\":\"s\",\"op\":\"present\"},"
+	    "{\"kind\":\"query\",\"name\":\"v\",\"op\":\"equal\",\"value\":\"2\"}],"
+	    "\"sni\":null") != 0, "json: a regex path and the extra matches, in order");
 	kk_str_reset(&out);
 	kk_state empty;
 	kk_state_init(&empty);

@@ -58,6 +58,11 @@ static const char *const good[] = {
 	"frontend add app --listener 127.0.0.1:8080",
 	"frontend add app --listener 127.0.0.1:8080 --host Example.COM --path /api --method GET",
 	"frontend add --host *.example.com app --listener=127.0.0.1:8080 --path-exact /x",
+	"frontend add app --listener 127.0.0.1:8080 --host Example.com.",
+	"frontend add app --listener 127.0.0.1:8080 --path-regex '^/v[0-9]+/'",
+	"frontend add app --listener 127.0.0.1:8080 --header X-Beta --header 'ua~(?i)curl' "
+	    "--header x-a=1 --cookie s=abc --cookie t --query v=2 --query debug",
+	"frontend remove app --listener 127.0.0.1:8080 --path-regex 'a b' --query x=",
 	"frontend remove app --listener 127.0.0.1:8080 --host example.com",
 	"frontend add db --listener 127.0.0.1:5432 --sni Db.Example.COM",
 	"frontend add db --sni=*.example.com --listener 127.0.0.1:5432",
@@ -252,7 +257,23 @@ static const struct bad bad[] = {
 	{ "frontend add app", "--listener ADDR is required" },
 	{ "frontend add --listener 127.0.0.1:80", "missing CLUSTER" },
 	{ "frontend add app --listener 127.0.0.1:80 --path /a --path-exact /b",
-	    "--path and --path-exact exclude each other" },
+	    "--path, --path-exact and --path-regex exclude each other" },
+	{ "frontend add app --listener 127.0.0.1:80 --path-regex ^/a --path /b",
+	    "--path, --path-exact and --path-regex exclude each other" },
+	{ "frontend add app --listener 127.0.0.1:80 --path-regex '(a'",
+	    "--path-regex \"(a\" is not a valid regex: missing closing parenthesis at offset 2" },
+	{ "frontend add app --listener 127.0.0.1:80 --path-regex --x", "--path-regex needs a value" },
+	{ "frontend add app --listener 127.0.0.1:80 --header 'x~a[' ", "not a valid regex" },
+	{ "frontend add app --listener 127.0.0.1:80 --header x~", "give a regex after ~" },
+	{ "frontend add app --listener 127.0.0.1:80 --header =v", "give a name" },
+	{ "frontend add app --listener 127.0.0.1:80 --header 'a b=v'", "must be a token" },
+	{ "frontend add app --listener 127.0.0.1:80 --cookie 's=a;b'", "blank or ;" },
+	{ "frontend add app --listener 127.0.0.1:80 --query 'a&b'", "no blank, control" },
+	{ "frontend add app --listener 127.0.0.1:80 --query 'a=b c'", "blank, & or #" },
+	{ "frontend add db --listener 127.0.0.1:5432 --sni db.example --cookie s",
+	    "--cookie requests of an http listener" },
+	{ "frontend add db --listener 127.0.0.1:5432 --sni db.example --path-regex /",
+	    "--path-regex requests of an http listener" },
 	{ "frontend add app --listener 127.0.0.1:80 --host example.com:80", "without a port" },
 	{ "frontend add app --listener 127.0.0.1:80 --host exa_mple.com", "is not a host name" },
 	{ "frontend add app --listener 127.0.0.1:80 --host a..b", "is not a host name" },
@@ -344,9 +365,10 @@ same_verb(const kk_verb *a, const kk_verb *b)
 	if (a->def != b->def || a->npos != b->npos || a->nopt != b->nopt) return 0;
 	for (unsigned i = 0; i < a->npos; i++)
 		if (strcmp(a->pos[i], b->pos[i])) return 0;
+	/* Option by option: a repeated option has several values. */
 	for (unsigned i = 0; i < a->nopt; i++) {
-		const char *x = kk_verb_opt(b, a->opt[i].def->name);
-		if (!x || strcmp(x, a->opt[i].value ? a->opt[i].value : "")) return 0;
+		const char *x = a->opt[i].value, *y = b->opt[i].value;
+		if (a->opt[i].def != b->opt[i].def || !x != !y || (x && strcmp(x, y))) return 0;
 	}
 	return 1;
 }

@@ -1,6 +1,7 @@
 /* ISC license. */
 /* Router snapshots: host exact, wildcard suffixes (longest first), any
- * host; exact path before prefixes, longest prefix first, methods; on tcp
+ * host; exact path before regexes before prefixes, longest prefix first,
+ * header, cookie and query matches, methods; on tcp
  * listeners, server names with the same precedence, then the default.
  * Snapshots updated from a journal route as full builds do, share what
  * did not change, and leave the snapshot they came from as it was. */
@@ -21,6 +22,7 @@
 #include "worker/tlshello.c"
 #include "worker/tlskeys.c"
 #include "worker/tlspeer.c"
+#include "worker/head.c"
 #include "worker/router.c"
 
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
@@ -29,6 +31,22 @@ static unsigned long route_hsts;
 /* The protocol table bends name (back.c): not under test here. */
 const kk_client_ops kk_h1_client_ops;
 struct kk_stats kk_stats;
+
+/* A request with no fields and no query. */
+static kk_rcluster *
+match_plain(const kk_rlistener *l, const char *host, size_t hlen, const char *path,
+    size_t plen, const char *method, size_t mlen, unsigned long *hsts)
+{
+	kk_rreq r;
+	memset(&r, 0, sizeof r);
+	r.host = host;
+	r.hlen = hlen;
+	r.path = path;
+	r.plen = plen;
+	r.method = method;
+	r.mlen = mlen;
+	return kk_router_match(l, &r, hsts);
+}
 
 static kk_router *
 build(const char *text)
@@ -53,7 +71,7 @@ match(kk_router *r, const char *host, const char *path, const char *method)
 	kk_rcluster *c;
 	if (!l)
 		return "no listener";
-	c = kk_router_match(l, host, strlen(host), path, strlen(path), method, strlen(method),
+	c = match_plain(l, host, strlen(host), path, strlen(path), method, strlen(method),
 	    &route_hsts);
 	return c ? c->id : NULL;
 }
@@ -130,10 +148,10 @@ test_sni(void)
 		kk_router_unref(r);
 		return;
 	}
-	ok(!kk_router_match(l, "a.example.com", 13, "/", 1, "GET", 3, &route_hsts),
+	ok(!match_plain(l, "a.example.com", 13, "/", 1, "GET", 3, &route_hsts),
 	    "a tcp listener routes no http request");
 	ok(!kk_router_match_sni(h, "a.example.com", 13), "an http listener routes no SNI");
-	ok(kk_router_match(h, "a.example.com", 13, "/", 1, "GET", 3, &route_hsts) != NULL,
+	ok(match_plain(h, "a.example.com", 13, "/", 1, "GET", 3, &route_hsts) != NULL,
 	    "its http routes still match");
 	ok(l->proto == KK_PROTO_TCP && h->proto == KK_PROTO_HTTP, "listener kinds");
 	ok(l->expect_proxy && !l2->expect_proxy && !h->expect_proxy, "expect-proxy per listener");
@@ -216,7 +234,7 @@ answers(kk_str *out, const kk_router *r)
 			for (p = 0; p < sizeof p_paths / sizeof *p_paths; p++)
 				for (m = 0; m < sizeof p_methods / sizeof *p_methods; m++) {
 					const char *path = p_paths[p], *meth = p_methods[m];
-					answer(out, kk_router_match(l, host, hl, path, strlen(path),
+					answer(out, match_plain(l, host, hl, path, strlen(path),
 					    meth, strlen(meth), &route_hsts));
 				}
 		}
@@ -340,7 +358,7 @@ test_property(void)
 static kk_rcluster *
 site(kk_router *r, const char *host)
 {
-	return kk_router_match(kk_router_listener(r, "127.0.0.1:8080"), host, strlen(host), "/", 1,
+	return match_plain(kk_router_listener(r, "127.0.0.1:8080"), host, strlen(host), "/", 1,
 	    "GET", 3, &route_hsts);
 }
 
@@ -389,6 +407,133 @@ test_sharing(void)
 	ok(a3->b[0].bend->refs == 1, "bends of freed snapshots released");
 	kk_router_unref(r3);
 	kk_state_free(&st);
+}
+
+/* A request for the matches tests: fields as "Name: value" lines. */
+static const char *
+ask(kk_router *r, const char *host, const char *target, const char *fields)
+{
+	static kk_fields fl;
+	static char text[4096];
+	kk_rlistener *l = kk_router_listener(r, "127.0.0.1:8080");
+	const char *q = strchr(target, '?'), *p;
+	kk_rcluster *c;
+	kk_rreq rq;
+	memset(&rq, 0, sizeof rq);
+	memset(&fl, 0, sizeof fl);
+	snprintf(text, sizeof text, "%s", fields ? fields : "");
+	fl.base = text;
+	for (p = text; *p; ) {
+		const char *colon = strchr(p, ':'), *end = strchr(p, '\n');
+		kk_field *f = &fl.f[fl.n++];
+		if (!end)
+			end = p + strlen(p);
+		f->name.off = (uint32_t)(p - text);
+		f->name.len = (uint32_t)(colon - p);
+		f->value.off = (uint32_t)(colon + 2 - text);
+		f->value.len = (uint32_t)(end - colon - 2);
+		p = *end ? end + 1 : end;
+	}
+	rq.host = host;
+	rq.hlen = strlen(host);
+	rq.path = target;
+	rq.plen = q ? (size_t)(q - target) : strlen(target);
+	rq.query = q ? q + 1 : NULL;
+	rq.qlen = q ? strlen(q + 1) : 0;
+	rq.method = "GET";
+	rq.mlen = 3;
+	rq.fl = &fl;
+	c = kk_router_match(l, &rq, &route_hsts);
+	return c ? c->id : NULL;
+}
+
+static const char matches_conf[] =
+	"listener add http 127.0.0.1:8080\n"
+	"cluster add ex\ncluster add rx\ncluster add rx2\ncluster add pre\ncluster add hdr\n"
+	"cluster add ck\ncluster add qy\ncluster add ua\ncluster add slow\ncluster add multi\n"
+	"cluster add wild\ncluster add any\n"
+	"frontend add pre --listener 127.0.0.1:8080 --host a.test --path /p\n"
+	"frontend add rx --listener 127.0.0.1:8080 --host a.test --path-regex '^/v[0-9]+/'\n"
+	"frontend add rx2 --listener 127.0.0.1:8080 --host a.test --path-regex ^/v1\n"
+	"frontend add ex --listener 127.0.0.1:8080 --host a.test --path-exact /v1/x\n"
+	"frontend add hdr --listener 127.0.0.1:8080 --host a.test --path /p --header X-Beta=yes\n"
+	"frontend add ck --listener 127.0.0.1:8080 --host a.test --path /p --cookie s=abc\n"
+	"frontend add qy --listener 127.0.0.1:8080 --host a.test --path /p --query debug\n"
+	"frontend add ua --listener 127.0.0.1:8080 --host a.test --path /p "
+	    "--header 'user-agent~^curl/'\n"
+	"frontend add slow --listener 127.0.0.1:8080 --host a.test --path-regex '^/(a+)+$'\n"
+	"frontend add multi --listener 127.0.0.1:8080 --host a.test --path /m --header x-a "
+	    "--query q=1\n"
+	"frontend add wild --listener 127.0.0.1:8080 --host *.test\n"
+	"frontend add any --listener 127.0.0.1:8080\n";
+
+static void
+test_matches(void)
+{
+	static char longpath[20000];
+	kk_router *r = build(matches_conf);
+	uint64_t stopped;
+	ok(r != NULL, "matches: snapshot built");
+	if (!r)
+		return;
+	is_str(ask(r, "a.test", "/v1/x", NULL), "ex", "exact path before a regex");
+	is_str(ask(r, "a.test", "/v22/y", NULL), "rx", "regex before prefixes");
+	is_str(ask(r, "a.test", "/v1/y", NULL), "rx", "regexes in the order they were added");
+	is_str(ask(r, "a.test", "/v1y", NULL), "rx2", "the next regex when the first fails");
+	is_str(ask(r, "a.test", "/p", NULL), "pre", "prefix without extra matches");
+	is_str(ask(r, "a.test", "/p", "X-BETA: yes"), "hdr", "header value, name in any case");
+	is_str(ask(r, "a.test", "/p", "x-beta: Yes"), "pre", "header value compared exactly");
+	is_str(ask(r, "a.test", "/p", "Cookie: t=1; s=abc"), "ck", "cookie among others");
+	is_str(ask(r, "a.test", "/p", "cookie: t=1\nCookie: s=abc"), "ck", "cookie of a second field");
+	is_str(ask(r, "a.test", "/p", "Cookie: s=abcd"), "pre", "cookie value compared whole");
+	is_str(ask(r, "a.test", "/p", "X-S: s=abc"), "pre", "cookies only from Cookie fields");
+	is_str(ask(r, "a.test", "/p?debug", NULL), "qy", "query parameter present");
+	is_str(ask(r, "a.test", "/p?x=1&debug=0", NULL), "qy", "query parameter with a value");
+	is_str(ask(r, "a.test", "/p?debugx=1", NULL), "pre", "query parameter named exactly");
+	is_str(ask(r, "a.test", "/p", "User-Agent: curl/8.0"), "ua", "header regex");
+	is_str(ask(r, "a.test", "/p", "User-Agent: xcurl/8.0"), "pre", "header regex that fails");
+	is_str(ask(r, "a.test", "/p", "X-Beta: yes\nCookie: s=abc"), "hdr",
+	    "several routes hold: the order of definition");
+	is_str(ask(r, "a.test", "/m?q=1", "X-A: 1"), "multi", "all extra matches hold");
+	is_str(ask(r, "a.test", "/m?q=1", NULL), "wild", "one fails: the next group's route");
+	is_str(ask(r, "a.test", "/m?q=2", "x-a: "), "wild", "query value compared exactly");
+	is_str(ask(r, "a.test", "/aaaa", NULL), "slow", "the slow regex matches a short path");
+	memset(longpath, 'a', sizeof longpath - 2);
+	longpath[0] = '/';
+	longpath[sizeof longpath - 2] = 'b';
+	stopped = kk_stats.regex_stopped;
+	is_str(ask(r, "a.test", longpath, NULL), "wild", "backtracking stopped: no match");
+	ok(kk_stats.regex_stopped == stopped + 1, "the stop is counted");
+	is_str(ask(r, "b.test", "/p", "X-Beta: yes"), "wild", "another host's extras do not apply");
+	is_str(ask(r, "other", "/p", NULL), "any", "no host route: host-less frontend");
+	kk_router_unref(r);
+
+	/* The same after an update that removes and adds routes with extras. */
+	{
+		static const char delta[] =
+		    "frontend remove hdr --listener 127.0.0.1:8080 --host a.test --path /p "
+		    "--header x-beta=yes\n"
+		    "frontend add hdr --listener 127.0.0.1:8080 --host a.test --path /p "
+		    "--header x-beta=no\n";
+		kk_state st;
+		kk_journal j = KK_JOURNAL_ZERO;
+		char err[KK_ERRLEN];
+		kk_router *r1, *r2;
+		kk_state_init(&st);
+		kk_state_load_text(&st, matches_conf, strlen(matches_conf), "test", err, sizeof err);
+		r1 = kk_router_build(&st, 1);
+		ok(kk_state_apply_text_journal(&st, delta, strlen(delta), "d", &j, err, sizeof err),
+		    "matches: delta applied");
+		r2 = kk_router_update(r1, &st, &j, 2);
+		kk_journal_commit(&st, &j);
+		is_str(ask(r2, "a.test", "/p", "x-beta: yes"), "pre", "update: removed route gone");
+		is_str(ask(r2, "a.test", "/p", "x-beta: no"), "hdr", "update: added route found");
+		is_str(ask(r2, "a.test", "/v2/", NULL), "rx", "update: regexes compiled again");
+		is_str(ask(r1, "a.test", "/p", "x-beta: yes"), "hdr", "update: base unchanged");
+		kk_router_unref(r1);
+		kk_router_unref(r2);
+		kk_state_free(&st);
+	}
 }
 
 /* --tls clusters: their backends are bends of their own (the same address
@@ -463,7 +608,7 @@ main(void)
 	is_str(match(r, "nowhere.org", "/", "GET"), NULL, "nothing matches: 404");
 	{
 		kk_rlistener *l = kk_router_listener(r, "127.0.0.1:9090");
-		kk_rcluster *c = l ? kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3,
+		kk_rcluster *c = l ? match_plain(l, "a.example.com", 13, "/x", 2, "GET", 3,
 		    &route_hsts) : NULL;
 		is_str(c ? c->id : NULL, "other", "listeners route independently");
 		is_str(l ? l->port : NULL, "9090", "listener port kept for X-Forwarded-Port");
@@ -471,7 +616,7 @@ main(void)
 	ok(kk_router_listener(r, "127.0.0.1:1") == NULL, "unknown listener");
 	{
 		kk_rlistener *l = kk_router_listener(r, "127.0.0.1:8080");
-		kk_rcluster *c = kk_router_match(l, "a.example.com", 13, "/x", 2, "GET", 3,
+		kk_rcluster *c = match_plain(l, "a.example.com", 13, "/x", 2, "GET", 3,
 		    &route_hsts);
 		is_int(c->nb, 1, "cluster has its backends");
 		is_str(c->b[0].bend->addr_text, "127.0.0.1:1001", "backend address");
@@ -482,9 +627,9 @@ main(void)
 		kk_router *r2 = build(conf);
 		kk_rlistener *l1 = kk_router_listener(r, "127.0.0.1:8080");
 		kk_rlistener *l2 = kk_router_listener(r2, "127.0.0.1:8080");
-		kk_rcluster *c1 = kk_router_match(l1, "x.example.com", 13, "/", 1, "GET", 3,
+		kk_rcluster *c1 = match_plain(l1, "x.example.com", 13, "/", 1, "GET", 3,
 		    &route_hsts);
-		kk_rcluster *c2 = kk_router_match(l2, "x.example.com", 13, "/", 1, "GET", 3,
+		kk_rcluster *c2 = match_plain(l2, "x.example.com", 13, "/", 1, "GET", 3,
 		    &route_hsts);
 		ok(c1->b[0].bend == c2->b[0].bend, "same address, same bend across generations");
 		is_int(c1->b[0].bend->refs, 2, "bend referenced by both snapshots");
@@ -493,6 +638,7 @@ main(void)
 	}
 	kk_router_unref(r);
 	ok(kk_list_empty(kk_bend_all()), "bends freed with the last snapshot");
+	test_matches();
 
 	/* Many hosts: lookups stay exact. */
 	{
@@ -555,9 +701,9 @@ main(void)
 		is_str(r ? match(r, "s3.test", "/", "GET") : "", NULL, "removed frontend left out");
 		{
 			kk_rlistener *l = r ? kk_router_listener(r, "127.0.0.1:8080") : NULL;
-			kk_rcluster *c5 = l ? kk_router_match(l, "s5.test", 7, "/", 1, "GET", 3,
+			kk_rcluster *c5 = l ? match_plain(l, "s5.test", 7, "/", 1, "GET", 3,
 			    &route_hsts) : NULL;
-			kk_rcluster *c7 = l ? kk_router_match(l, "s7.test", 7, "/", 1, "GET", 3,
+			kk_rcluster *c7 = l ? match_plain(l, "s7.test", 7, "/", 1, "GET", 3,
 			    &route_hsts) : NULL;
 			ok(c5 && c5->nb == 2 && !strcmp(c5->b[0].id, "b5")
 			    && !strcmp(c5->b[1].id, "b85"), "removed backend left out, order kept");
