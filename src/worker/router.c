@@ -58,17 +58,6 @@ struct tbucket {
 	tleaf *e[];
 };
 
-static uint64_t
-hash64(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static unsigned
 nib(uint64_t h, unsigned d)
 {
@@ -341,7 +330,7 @@ leaf_new(int vkind, void *val, const char *key, size_t klen)
 	lf->h.refs = 1;
 	lf->h.kind = T_LEAF;
 	lf->h.vkind = (unsigned char)vkind;
-	lf->hash = hash64(key, klen);
+	lf->hash = kk_index_hash64(key, klen);
 	lf->key = key;
 	lf->klen = klen;
 	lf->val = val;
@@ -366,7 +355,7 @@ static int
 root_del(void **root, const char *key, size_t klen)
 {
 	thdr *x;
-	if (!t_del(*root, hash64(key, klen), key, klen, 0, &x))
+	if (!t_del(*root, kk_index_hash64(key, klen), key, klen, 0, &x))
 		return 0;
 	t_unref(*root);
 	*root = x;
@@ -414,7 +403,7 @@ static const kk_rcluster *
 cluster_find(const void *clusters, const char *id)
 {
 	size_t n = strlen(id);
-	tleaf *lf = t_find(clusters, hash64(id, n), id, n);
+	tleaf *lf = t_find(clusters, kk_index_hash64(id, n), id, n);
 	return lf ? lf->val : NULL;
 }
 
@@ -481,7 +470,7 @@ host_new(const char *key, int wild, const rsrc *src, unsigned n)
 		rt->method = src[i].method ? put_str(&p, src[i].method, rt->mlen) : NULL;
 		rt->clen = strlen(src[i].cluster);
 		rt->cluster = put_str(&p, src[i].cluster, rt->clen);
-		rt->chash = hash64(rt->cluster, rt->clen);
+		rt->chash = kk_index_hash64(rt->cluster, rt->clen);
 		rt->order = src[i].order;
 		rt->hsts = src[i].hsts;
 	}
@@ -864,7 +853,7 @@ update_frontend(kk_router *r, const kk_frontend *f, int add)
 	if (root == &rl->any)
 		lf = rl->any;
 	else if (*root)
-		lf = t_find(*root, hash64(key, strlen(key)), key, strlen(key));
+		lf = t_find(*root, kk_index_hash64(key, strlen(key)), key, strlen(key));
 	if (lf)
 		old = lf->val;
 	if (!(src = malloc(((old ? old->nroutes : 0) + 1) * sizeof *src)))
@@ -1069,15 +1058,15 @@ lookup(const kk_rlistener *l, const char *host, size_t hlen,
 	/* A table that was never given a name is NULL: no hash is computed
 	 * for it, which is every request of a listener without host routes,
 	 * and every wildcard try of one without wildcards. */
-	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact, hash64(host, hlen), host,
-	    hlen), path, plen, method, mlen, hsts)))
+	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact,
+	    kk_index_hash64(host, hlen), host, hlen), path, plen, method, mlen, hsts)))
 		return c;
 	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
 	for (i = 0; l->wild && i < hlen; i++) {
 		if (host[i] != '.')
 			continue;
-		if ((c = match_routes(l, t_find(l->wild, hash64(host + i, hlen - i), host + i,
-		    hlen - i), path, plen, method, mlen, hsts)))
+		if ((c = match_routes(l, t_find(l->wild, kk_index_hash64(host + i, hlen - i),
+		    host + i, hlen - i), path, plen, method, mlen, hsts)))
 			return c;
 	}
 	return match_routes(l, l->any, path, plen, method, mlen, hsts);
