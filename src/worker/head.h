@@ -135,6 +135,12 @@ int kk_field_id(const char *name, uint32_t len);
 int kk_list_next(const char *base, kk_span v, uint32_t *pos, kk_span *el);
 /* Whether span s of base is lit, ignoring case. */
 int kk_span_is(const char *base, kk_span s, const char *lit);
+/* The value of the first field of fl named name, any case: 1 found. */
+int kk_fields_find(const kk_fields *fl, const char *name, kk_span *value);
+/* The value of the cookie called name (case matters) in the Cookie
+ * fields of fl, whose pairs "name=value" are separated by ';' (RFC 6265
+ * §4.2.1): 1 found. */
+int kk_fields_cookie(const kk_fields *fl, const char *name, size_t nlen, kk_span *value);
 
 /* Sets h->host from an authority s[0, n) (a Host value, :authority or
  * the target's): lower case, port stripped, only characters a host name

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <kakehi/index.h>
+#include "lb.h"
 #include "router.h"
 #include "tlsclient.h"
 
@@ -58,6 +59,7 @@ struct tbucket {
 	tleaf *e[];
 };
 
+
 static unsigned
 nib(uint64_t h, unsigned d)
 {
@@ -80,6 +82,7 @@ val_free(tleaf *lf)
 			kk_bend_put(c->b[i].bend);
 		if (c->tls)
 			kk_tlsclient_unref(c->tls);
+		kk_lb_release(c);
 	}
 	free(lf->val);
 }
@@ -374,6 +377,7 @@ cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes,
 		*c = *like;
 	if (like && c->tls)	/* a copy of a cluster: one more holder */
 		kk_tlsclient_ref(c->tls);
+	c->lbx = NULL;		/* kk_lb_prepare makes the copy's own */
 	c->b = (kk_rbackend *)(c + 1);
 	c->nb = 0;
 	c->id = memcpy((char *)(c->b + nb), id, idl);
@@ -391,6 +395,16 @@ cluster_push(kk_rcluster *c, char **str, const char *id, const kk_rbackend *like
 	b->bend = bend;
 	b->id = memcpy(*str, id, n);
 	*str += n;
+}
+
+/* Frees a cluster no leaf holds yet. */
+static void
+cluster_drop(kk_rcluster *c)
+{
+	tleaf tmp;
+	tmp.h.vkind = V_CLUSTER;
+	tmp.val = c;
+	val_free(&tmp);
 }
 
 static tleaf *
@@ -667,6 +681,7 @@ build_clusters(kk_router *r, const kk_state *st)
 		if (!sc->id)
 			continue;
 		zero_c.lb = sc->lb;
+		zero_c.hash_key = sc->hash_key;
 		zero_c.send_proxy = sc->send_proxy;
 		zero_c.https_redirect = sc->https_redirect;
 		zero_c.https_port = sc->https_port;
@@ -694,9 +709,12 @@ build_clusters(kk_router *r, const kk_state *st)
 		cluster_push(rc_of[k], &str[k], sb->id, &like, bend);
 	}
 	for (i = 0; i < st->nclusters; i++) {
+		const kk_cluster *sc = &st->clusters[i];
 		tleaf *lf;
 		if (!rc_of[i])
 			continue;
+		if (!kk_lb_prepare(rc_of[i], sc->hash_name))
+			goto out;
 		lf = cluster_leaf(rc_of[i]);
 		rc_of[i] = NULL;
 		if (!lf || !root_put(&r->clusters, lf, 1))
@@ -706,12 +724,8 @@ build_clusters(kk_router *r, const kk_state *st)
 	ok = 1;
 out:
 	for (i = 0; rc_of && i < st->nclusters; i++)
-		if (rc_of[i]) {
-			tleaf tmp;
-			tmp.h.vkind = V_CLUSTER;
-			tmp.val = rc_of[i];
-			val_free(&tmp);
-		}
+		if (rc_of[i])
+			cluster_drop(rc_of[i]);
 	free(rc_of);
 	free(sbytes);
 	free(str);
@@ -786,15 +800,15 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 		memset(&like, 0, sizeof like);
 		like.weight = add->weight;
 		like.backup = add->backup;
-		if (bend)
-			cluster_push(c, &str, add->id, &like, bend);
-		else {
-			tleaf tmp;
-			tmp.h.vkind = V_CLUSTER;
-			tmp.val = c;
-			val_free(&tmp);
+		if (!bend) {
+			cluster_drop(c);
 			return 0;
 		}
+		cluster_push(c, &str, add->id, &like, bend);
+	}
+	if (!kk_lb_prepare(c, old->hash_name)) {
+		cluster_drop(c);
+		return 0;
 	}
 	return (lf = cluster_leaf(c)) && root_put(&r->clusters, lf, 0);
 }
@@ -813,12 +827,19 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	}
 	memset(&like, 0, sizeof like);
 	like.lb = sc->lb;
+	like.hash_key = sc->hash_key;
 	like.send_proxy = sc->send_proxy;
 	like.https_redirect = sc->https_redirect;
 	like.https_port = sc->https_port;
 	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)))
 		return 0;
 	if (sc->tls && !(c->tls = tls_context(sc->tls))) {
+		free(c);
+		return 0;
+	}
+	if (!kk_lb_prepare(c, sc->hash_name)) {
+		if (c->tls)
+			kk_tlsclient_unref(c->tls);
 		free(c);
 		return 0;
 	}

@@ -34,10 +34,15 @@ struct kk_rbackend {
 	long cw;		/* smooth weighted round-robin current weight */
 };
 
+struct kk_lbx;
+
 typedef struct kk_rcluster kk_rcluster;
 struct kk_rcluster {
 	const char *id;
 	enum kk_lb lb;
+	enum kk_hash_key hash_key;	/* --lb hash */
+	const char *hash_name;	/* in lbx: the key's field or cookie name, or NULL */
+	struct kk_lbx *lbx;	/* lb.c's tables (kk_lb_prepare), owned */
 	enum kk_send_proxy send_proxy;	/* PROXY header first on each back connection */
 	/* --https-redirect: the status (301, 308) requests on plain http
 	 * listeners get instead of a backend, 0: none; the port of the

@@ -49,7 +49,7 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 	for (;;) {
 		void *b;
 		if (!s->bend) {
-			kk_rbackend *rb = kk_lb_pick(s->cluster, avoid, kk_now_ms);
+			kk_rbackend *rb = kk_lb_pick(s->cluster, &s->lbq, avoid, kk_now_ms);
 			if (!rb)
 				return 0;
 			s->bend = rb->bend;
@@ -106,6 +106,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 		s->flags |= KK_STREAM_F_REQ_TRAILERS;
 	if (keepalive)
 		s->flags |= KK_STREAM_F_KEEPALIVE;
+	kk_lb_request(c, h, fwd->client, &s->lbq);
 	if (!attach(s, NULL, 0)) {
 		*status = s->tries ? 502 : 503;
 		stream_free(s);

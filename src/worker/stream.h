@@ -18,6 +18,7 @@
 #include "bend.h"
 #include "buf.h"
 #include "head.h"
+#include "lb.h"
 #include "msg.h"
 #include "router.h"
 #include "status.h"
@@ -190,6 +191,7 @@ struct kk_stream {
 	kk_rlistener *rl;
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend being tried */
+	kk_lbreq lbq;		/* what the request brings to the balancer */
 	unsigned flags;
 	unsigned char tries;	/* connection attempts */
 	unsigned short status;
