@@ -118,6 +118,7 @@ free_cluster(const kk_state *st, kk_cluster *c)
 {
 	free_str(st, c->id);
 	free_str(st, c->hash_name);
+	free_str(st, c->sticky_cookie);
 	kk_clustertls_free(c->tls);
 }
 
@@ -492,6 +493,7 @@ copy_objects(kk_state *st, const kk_state *src)
 		*c = src->clusters[i];
 		c->id = dup_opt(st, c->id, &ok);
 		c->hash_name = dup_opt(st, c->hash_name, &ok);
+		c->sticky_cookie = dup_opt(st, c->sticky_cookie, &ok);
 		if (!kk_clustertls_copy(&c->tls, src->clusters[i].tls)) ok = 0;
 		st->nclusters++;
 		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
@@ -807,12 +809,14 @@ apply_listener_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e
 	return 1;
 }
 
-/* --hash-key, which the verb checked, into c in its canonical form: a
- * field name in lower case. 1 ok, 0 ENOMEM. */
+/* --hash-key and --sticky-cookie, which the verb checked, into c in
+ * their canonical form: a field name in lower case, the default cookie
+ * name as none. 1 ok, 0 ENOMEM. */
 static int
 lb_options(const kk_state *st, kk_cluster *c, const kk_verb *v, int *ok)
 {
 	const char *key = kk_verb_opt(v, "--hash-key");
+	const char *cookie = kk_verb_opt(v, "--sticky-cookie");
 	c->hash_key = KK_HASH_SOURCE;
 	if (key && !strcmp(key, "path"))
 		c->hash_key = KK_HASH_PATH;
@@ -825,6 +829,9 @@ lb_options(const kk_state *st, kk_cluster *c, const kk_verb *v, int *ok)
 		c->hash_key = KK_HASH_COOKIE;
 		c->hash_name = dup_opt(st, key + 7, ok);
 	}
+	c->sticky = !!kk_verb_opt(v, "--sticky");
+	if (cookie && strcmp(cookie, KK_STICKY_COOKIE))
+		c->sticky_cookie = dup_opt(st, cookie, ok);
 	return *ok;
 }
 

@@ -214,6 +214,8 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	if (strcmp(action, "add")) return 1;
 	return (c->lb == KK_LB_ROUND_ROBIN || kk_str_catf(out, " --lb %s", kk_lb_names[c->lb]))
 	    && cat_hash_key(out, c)
+	    && (!c->sticky || kk_str_cats(out, " --sticky"))
+	    && cat_opt(out, "--sticky-cookie", c->sticky_cookie)
 	    && cat_opt(out, "--send-proxy", kk_send_proxy_names[c->send_proxy])
 	    && (!c->https_redirect || kk_str_catf(out, " --https-redirect %u",
 		c->https_redirect))
@@ -522,6 +524,8 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	return kk_str_cats(out, "{") && json_str(out, "id", c->id, 1)
 	    && json_str(out, "lb", kk_lb_names[c->lb], 0)
 	    && (c->lb != KK_LB_HASH || json_hash_key(out, c))
+	    && (!c->sticky || (json_bool(out, "sticky", 1) && json_str(out, "sticky-cookie",
+		c->sticky_cookie ? c->sticky_cookie : KK_STICKY_COOKIE, 0)))
 	    && json_str(out, "send-proxy", kk_send_proxy_names[c->send_proxy], 0)
 	    && (!c->https_redirect || (json_num(out, "https-redirect", c->https_redirect)
 		&& json_num(out, "https-port", c->https_port)))

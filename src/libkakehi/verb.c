@@ -18,7 +18,7 @@
 #define HOST_MAX 253
 #define PATH_MAX_LEN 1024
 #define METHOD_MAX 32
-/* A --hash-key field or cookie name: real ones are short. */
+/* A --hash-key field or cookie name, a --sticky-cookie: real ones are short. */
 #define TOKEN_MAX 64
 /* Ten years: longer than any HSTS policy anyone asks browsers to keep. */
 #define HSTS_MAX 315360000UL
@@ -106,6 +106,10 @@ static const kk_opt_def opts_cluster_add[] = {
 	{ "--hash-key", KK_OPT_STRING, 0, 0, 0,
 	    "--lb hash: what is hashed, source, path, header:NAME or cookie:NAME; "
 	    "default source" },
+	{ "--sticky", KK_OPT_FLAG, 0, 0, 0,
+	    "a cookie sends each client back to the backend that first served it" },
+	{ "--sticky-cookie", KK_OPT_STRING, 0, 0, 0,
+	    "--sticky: the cookie's name, default " KK_STICKY_COOKIE },
 	{ "--send-proxy", KK_OPT_ENUM, "v1|v2", 0, 0,
 	    "send a PROXY header of this version first on each backend connection" },
 	{ "--https-redirect", KK_OPT_ENUM, "301|308", 0, 0,
@@ -205,7 +209,7 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_CLUSTER_ADD, "cluster", "add", 1, 1, MC,
 	    "ID [--lb round-robin|random|least-connections|p2c|hash] "
 	    "[--hash-key source|path|header:NAME|cookie:NAME] "
-	    "[--send-proxy v1|v2] "
+	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
 	    "[--https-redirect 301|308 [--https-port PORT]] "
 	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
 	    "add a cluster of backends", opts_cluster_add },
@@ -678,11 +682,13 @@ is_token(const char *s)
 	return 1;
 }
 
-/* The balancing options: --hash-key qualifies --lb hash. */
+/* The balancing options: --hash-key qualifies --lb hash, --sticky-cookie
+ * qualifies --sticky. */
 static int
 check_lb(const kk_verb *v, char *err, size_t errlen)
 {
 	const char *lb = kk_verb_opt(v, "--lb"), *key = kk_verb_opt(v, "--hash-key");
+	const char *cookie = kk_verb_opt(v, "--sticky-cookie");
 	if (key && (!lb || strcmp(lb, "hash")))
 		return fail(err, errlen, v->def, "--hash-key says what --lb hash hashes: give "
 		    "--lb hash too");
@@ -691,6 +697,12 @@ check_lb(const kk_verb *v, char *err, size_t errlen)
 		|| (!strncmp(key, "cookie:", 7) && is_token(key + 7))))
 		return fail(err, errlen, v->def, "--hash-key \"%s\" is not one of: source, path, "
 		    "header:NAME, cookie:NAME (NAME a token of 1 to %d bytes)", key, TOKEN_MAX);
+	if (cookie && !kk_verb_opt(v, "--sticky"))
+		return fail(err, errlen, v->def, "--sticky-cookie names the cookie of --sticky: "
+		    "give --sticky too");
+	if (cookie && !is_token(cookie))
+		return fail(err, errlen, v->def, "--sticky-cookie \"%s\" is not a cookie name: "
+		    "use a token of 1 to %d bytes such as " KK_STICKY_COOKIE, cookie, TOKEN_MAX);
 	return 1;
 }
 

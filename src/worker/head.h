@@ -112,6 +112,9 @@ struct kk_resphead {
 	/* The length: of the body, or for HEAD and 304 of the
 	 * representation (RFC 9110 §8.6), kept when there is no body. */
 	uint64_t clen;
+	/* A Set-Cookie value the proxy adds to a final response (a sticky
+	 * cluster's, from the stream), text of its own; NULL: none. */
+	const char *set_cookie;
 };
 
 /* What the proxy says of the hop it adds. */

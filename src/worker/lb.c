@@ -26,7 +26,7 @@ struct tier {
 };
 
 /* One block per cluster and snapshot: the header, then the ring, the
- * tiers' arrays, then the text (the hash key's name). */
+ * tiers' arrays, then the text (names, Set-Cookie values). */
 struct kk_lbx {
 	point *ring;
 	unsigned nring;
@@ -138,6 +138,11 @@ fill_tiers(kk_rcluster *c, struct kk_lbx *x)
 	}
 }
 
+/* "NAME=SID; Path=/; HttpOnly": the whole site, and out of scripts'
+ * reach, since it only steers the proxy. SID is 16 hex digits. */
+#define COOKIE_ATTRS "; Path=/; HttpOnly"
+#define SID_LEN 16
+
 static char *
 put_text(char **at, const char *s, size_t n)
 {
@@ -149,13 +154,17 @@ put_text(char **at, const char *s, size_t n)
 }
 
 int
-kk_lb_prepare(kk_rcluster *c, const char *hash_name)
+kk_lb_prepare(kk_rcluster *c, const char *hash_name, const char *cookie_name)
 {
+	static const char hex[] = "0123456789abcdef";
 	struct kk_lbx *x;
 	uint64_t total = 0;
-	size_t npoints = 0, ntier = 0, nprimary = 0, text;
+	size_t npoints = 0, ntier = 0, nprimary = 0, text = 0, clen;
 	unsigned i;
 	char *at;
+	if (!cookie_name)
+		cookie_name = KK_STICKY_COOKIE;
+	clen = strlen(cookie_name);
 	for (i = 0; i < c->nb; i++) {
 		total += c->b[i].weight;
 		ntier += c->b[i].weight != 0;
@@ -163,7 +172,9 @@ kk_lb_prepare(kk_rcluster *c, const char *hash_name)
 	}
 	for (i = 0; i < c->nb; i++)
 		npoints += points_of(&c->b[i], total);
-	text = hash_name ? strlen(hash_name) + 1 : 0;
+	text = (hash_name ? strlen(hash_name) + 1 : 0) + clen + 1;
+	if (c->sticky)
+		text += c->nb * (clen + 1 + SID_LEN + sizeof COOKIE_ATTRS);
 	x = malloc(sizeof *x + npoints * sizeof *x->ring + ntier * (sizeof(uint64_t)
 	    + sizeof(uint32_t)) + text);
 	if (!x)
@@ -180,6 +191,22 @@ kk_lb_prepare(kk_rcluster *c, const char *hash_name)
 	fill_ring(c, x, total);
 	at = (char *)(x->t[0].idx + ntier);
 	c->hash_name = hash_name ? put_text(&at, hash_name, strlen(hash_name)) : NULL;
+	c->cookie_name = put_text(&at, cookie_name, clen);
+	for (i = 0; i < c->nb; i++) {
+		kk_rbackend *b = &c->b[i];
+		unsigned k;
+		b->sid = hash(b->id, strlen(b->id));
+		b->cookie = NULL;
+		if (!c->sticky)
+			continue;
+		b->cookie = at;
+		memcpy(at, cookie_name, clen);
+		at[clen] = '=';
+		for (k = 0; k < SID_LEN; k++)
+			at[clen + 1 + k] = hex[(b->sid >> (60 - 4 * k)) & 15];
+		memcpy(at + clen + 1 + SID_LEN, COOKIE_ATTRS, sizeof COOKIE_ATTRS);
+		at += clen + 1 + SID_LEN + sizeof COOKIE_ATTRS;
+	}
 	c->lbx = x;
 	return 1;
 }
@@ -191,11 +218,36 @@ kk_lb_release(kk_rcluster *c)
 	c->lbx = NULL;
 }
 
+/* A sticky id as the cookie carries it: 16 hex digits. */
+static int
+scan_sid(const char *s, uint32_t n, uint64_t *sid)
+{
+	uint64_t v = 0;
+	uint32_t i;
+	if (n != SID_LEN)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char ch = s[i];
+		unsigned d;
+		if (ch >= '0' && ch <= '9')
+			d = (unsigned)(ch - '0');
+		else if (ch >= 'a' && ch <= 'f')
+			d = (unsigned)(ch - 'a' + 10);
+		else
+			return 0;
+		v = v << 4 | d;
+	}
+	*sid = v;
+	return 1;
+}
+
 void
 kk_lb_request(const kk_rcluster *c, const kk_reqhead *h, const char *source, kk_lbreq *q)
 {
 	kk_span v;
 	memset(q, 0, sizeof *q);
+	if (c->sticky && h && kk_fields_cookie(&h->fl, c->cookie_name, strlen(c->cookie_name), &v))
+		q->has_sid = (unsigned char)scan_sid(h->fl.base + v.off, v.len, &q->sid);
 	if (c->lb != KK_LB_HASH)
 		return;
 	switch (c->hash_key) {
@@ -221,6 +273,14 @@ kk_lb_request(const kk_rcluster *c, const kk_reqhead *h, const char *source, kk_
 		break;
 	}
 	q->has_key = 1;
+}
+
+const char *
+kk_lb_cookie(const kk_rcluster *c, const kk_lbreq *q, const kk_rbackend *b)
+{
+	if (!c->sticky || !b || (q && q->has_sid && q->sid == b->sid))
+		return NULL;
+	return b->cookie;
 }
 
 static kk_rbackend *
@@ -403,33 +463,57 @@ pick_hash(kk_rcluster *c, uint64_t key, int backup, const kk_bend *avoid, uint64
 	return NULL;
 }
 
+/* The backend q's cookie names, when it may serve in this pass: up (or
+ * every mark ignored) and not avoided. Its weight may be 0: a backend
+ * being emptied keeps its sessions and takes no new one. */
+static kk_rbackend *
+pick_sticky(kk_rcluster *c, uint64_t sid, int backup, const kk_bend *avoid, uint64_t now,
+    int ign)
+{
+	unsigned i;
+	for (i = 0; i < c->nb; i++) {
+		kk_rbackend *b = &c->b[i];
+		if (b->sid != sid)
+			continue;
+		if ((b->backup != 0) != backup || b->bend == avoid
+		    || (!ign && kk_bend_is_down(b->bend, now)))
+			return NULL;
+		return b;
+	}
+	return NULL;
+}
+
 kk_rbackend *
 kk_lb_pick(kk_rcluster *c, const kk_lbreq *q, const kk_bend *avoid, uint64_t now)
 {
 	int ign, backup;
 	for (ign = 0; ign < 2; ign++)
 		for (backup = 0; backup < 2; backup++) {
-			kk_rbackend *b;
-			switch (c->lb) {
-			case KK_LB_RANDOM:
-				b = pick_random(c, backup, avoid, now, ign);
-				break;
-			case KK_LB_LEAST_CONNECTIONS:
-				b = pick_least(c, backup, avoid, now, ign);
-				break;
-			case KK_LB_P2C:
-				b = pick_p2c(c, backup, avoid, now, ign);
-				break;
-			case KK_LB_HASH:
-				/* Without its key, a request is spread as
-				 * round-robin would. */
-				b = q && q->has_key ? pick_hash(c, q->key, backup, avoid, now, ign)
-				    : pick_rr(c, backup, avoid, now, ign);
-				break;
-			default:
-				b = pick_rr(c, backup, avoid, now, ign);
-				break;
-			}
+			kk_rbackend *b = NULL;
+			if (c->sticky && q && q->has_sid)
+				b = pick_sticky(c, q->sid, backup, avoid, now, ign);
+			if (!b)
+				switch (c->lb) {
+				case KK_LB_RANDOM:
+					b = pick_random(c, backup, avoid, now, ign);
+					break;
+				case KK_LB_LEAST_CONNECTIONS:
+					b = pick_least(c, backup, avoid, now, ign);
+					break;
+				case KK_LB_P2C:
+					b = pick_p2c(c, backup, avoid, now, ign);
+					break;
+				case KK_LB_HASH:
+					/* Without its key, a request is spread as
+					 * round-robin would. */
+					b = q && q->has_key
+					    ? pick_hash(c, q->key, backup, avoid, now, ign)
+					    : pick_rr(c, backup, avoid, now, ign);
+					break;
+				default:
+					b = pick_rr(c, backup, avoid, now, ign);
+					break;
+				}
 			if (b)
 				return b;
 		}

@@ -682,6 +682,7 @@ build_clusters(kk_router *r, const kk_state *st)
 			continue;
 		zero_c.lb = sc->lb;
 		zero_c.hash_key = sc->hash_key;
+		zero_c.sticky = sc->sticky;
 		zero_c.send_proxy = sc->send_proxy;
 		zero_c.https_redirect = sc->https_redirect;
 		zero_c.https_port = sc->https_port;
@@ -713,7 +714,7 @@ build_clusters(kk_router *r, const kk_state *st)
 		tleaf *lf;
 		if (!rc_of[i])
 			continue;
-		if (!kk_lb_prepare(rc_of[i], sc->hash_name))
+		if (!kk_lb_prepare(rc_of[i], sc->hash_name, sc->sticky_cookie))
 			goto out;
 		lf = cluster_leaf(rc_of[i]);
 		rc_of[i] = NULL;
@@ -806,7 +807,7 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 		}
 		cluster_push(c, &str, add->id, &like, bend);
 	}
-	if (!kk_lb_prepare(c, old->hash_name)) {
+	if (!kk_lb_prepare(c, old->hash_name, old->cookie_name)) {
 		cluster_drop(c);
 		return 0;
 	}
@@ -828,6 +829,7 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	memset(&like, 0, sizeof like);
 	like.lb = sc->lb;
 	like.hash_key = sc->hash_key;
+	like.sticky = sc->sticky;
 	like.send_proxy = sc->send_proxy;
 	like.https_redirect = sc->https_redirect;
 	like.https_port = sc->https_port;
@@ -837,7 +839,7 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 		free(c);
 		return 0;
 	}
-	if (!kk_lb_prepare(c, sc->hash_name)) {
+	if (!kk_lb_prepare(c, sc->hash_name, sc->sticky_cookie)) {
 		if (c->tls)
 			kk_tlsclient_unref(c->tls);
 		free(c);

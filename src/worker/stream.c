@@ -53,6 +53,7 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 			if (!rb)
 				return 0;
 			s->bend = rb->bend;
+			s->cookie = kk_lb_cookie(s->cluster, &s->lbq, rb);
 		}
 		s->tries++;
 		s->bops = s->bend->proto;
@@ -245,8 +246,11 @@ response_head(kk_stream *s)
 		return -1;
 	}
 	kk_head_forward_response(h);
+	h->set_cookie = NULL;
 	if (m == KK_MSG_UPGRADE)
 		return switch_protocols(s, h);
+	if (h->status >= 200)
+		h->set_cookie = s->cookie;
 	keep = (s->flags & KK_STREAM_F_KEEPALIVE) && (s->flags & KK_STREAM_F_REQ_DONE);
 	r = s->fops->send_head(s->front, h, &keep);
 	if (r < 0) {

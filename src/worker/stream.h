@@ -192,6 +192,9 @@ struct kk_stream {
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend being tried */
 	kk_lbreq lbq;		/* what the request brings to the balancer */
+	/* The Set-Cookie value that sticks the client to the backend chosen
+	 * (in the router's tables), NULL: none due. */
+	const char *cookie;
 	unsigned flags;
 	unsigned char tries;	/* connection attempts */
 	unsigned short status;

@@ -25,6 +25,8 @@ enum kk_lb {
 /* What --lb hash hashes: the client's address, the path (query left
  * out), a request field's value or a cookie's (the name in hash_name). */
 enum kk_hash_key { KK_HASH_SOURCE = 0, KK_HASH_PATH, KK_HASH_HEADER, KK_HASH_COOKIE };
+/* The cookie of a --sticky cluster without --sticky-cookie. */
+#define KK_STICKY_COOKIE "KKSID"
 /* The PROXY protocol header sent first on each backend connection. */
 enum kk_send_proxy { KK_SEND_PROXY_NONE = 0, KK_SEND_PROXY_V1, KK_SEND_PROXY_V2 };
 enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT };
@@ -142,6 +144,10 @@ struct kk_cluster {
 	 * (a field's in lower case); NULL for the others. */
 	enum kk_hash_key hash_key;
 	char *hash_name;
+	/* --sticky: a cookie names each client's backend; sticky_cookie
+	 * NULL is KK_STICKY_COOKIE. */
+	int sticky;
+	char *sticky_cookie;
 };
 
 /* A frontend of an http listener matches host, path and method, and

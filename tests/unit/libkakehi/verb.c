@@ -49,7 +49,8 @@ static const char *const good[] = {
 	"cluster add db --send-proxy=v1 --lb least-connections",
 	"cluster add app --lb p2c",
 	"cluster add app --lb hash --hash-key header:X-User",
-	"cluster add app --lb hash --hash-key cookie:session",
+	"cluster add app --lb hash --hash-key cookie:session --sticky",
+	"cluster add app --sticky --sticky-cookie SRV",
 	"cluster add app --https-redirect 301",
 	"cluster add app --https-redirect 308 --https-port 8443",
 	"cluster add app --tls",
@@ -163,6 +164,10 @@ static const struct bad bad[] = {
 	    "source, path, header:NAME, cookie:NAME" },
 	{ "cluster add app --lb hash --hash-key header:", "--hash-key \"header:\" is not one of" },
 	{ "cluster add app --lb hash --hash-key 'cookie:a b'", "is not one of" },
+	{ "cluster add app --sticky-cookie SRV", "--sticky-cookie names the cookie of --sticky: "
+	    "give --sticky too" },
+	{ "cluster add app --sticky --sticky-cookie 'a;b'", "--sticky-cookie \"a;b\" is not a "
+	    "cookie name" },
 	{ "cluster add app --sni backend.test", "--sni qualifies TLS to the backends: give "
 	    "--tls too" },
 	{ "cluster add app --no-verify", "--no-verify qualifies TLS to the backends" },

@@ -2,7 +2,8 @@
 /* Load balancing: smooth weighted round-robin order, weight 0, backups,
  * down marks, avoidance on retry, least connections, random weights,
  * power of two choices, consistent hashing with bounded loads (keys moved
- * by a removal, the bound). Distributions over 10 000 picks. */
+ * by a removal, the bound), sticky cookies. Distributions over 10 000
+ * picks. */
 #include <string.h>
 #include "tap.h"
 #include "libkakehi/stateprint.h"
@@ -54,7 +55,7 @@ setup_without(enum kk_lb lb, unsigned n, const unsigned *w, const int *backup, i
 	cl.lb = lb;
 	cl.b = rb;
 	cl.nb = k;
-	if (!kk_lb_prepare(&cl, NULL)) {
+	if (!kk_lb_prepare(&cl, NULL, NULL)) {
 		fprintf(stderr, "kk_lb_prepare: out of memory\n");
 		exit(1);
 	}
@@ -64,6 +65,7 @@ static void
 setup(enum kk_lb lb, unsigned n, const unsigned *w, const int *backup)
 {
 	memset(bends, 0, sizeof bends);
+	cl.sticky = 0;
 	setup_without(lb, n, w, backup, -1);
 }
 
@@ -293,6 +295,53 @@ main(void)
 		setup(KK_LB_HASH, 2, w, NULL);
 		sequence(s, 4, NULL, 0);
 		is_str(s, "abab", "hash: a request without the key goes round-robin");
+	}
+	{
+		unsigned w[] = { 100, 100, 100 };
+		kk_lbreq q;
+		kk_reqhead h;
+		char text[128];
+		memset(&bends, 0, sizeof bends);
+		cl.sticky = 1;
+		setup_without(KK_LB_ROUND_ROBIN, 3, w, NULL, -1);
+		snprintf(text, sizeof text, "KKSID=%016llx; Path=/; HttpOnly",
+		    (unsigned long long)rb[2].sid);
+		is_str(rb[2].cookie, text,
+		    "sticky: the cookie names the backend by its id's hash");
+		/* A request carrying the cookie of backend c, as a head. */
+		snprintf(text, sizeof text, "Cookie: theme=dark; KKSID=%016llx ; x=1",
+		    (unsigned long long)rb[2].sid);
+		memset(&h, 0, sizeof h);
+		h.fl.base = text;
+		h.fl.n = 1;
+		h.fl.f[0].name.len = 6;
+		h.fl.f[0].value.off = 8;
+		h.fl.f[0].value.len = (uint32_t)strlen(text) - 8;
+		kk_lb_request(&cl, &h, "10.0.0.1", &q);
+		ok(q.has_sid && q.sid == rb[2].sid, "sticky: the id read from the Cookie field");
+		for (unsigned i = 0; i < 3; i++)
+			s[i] = (char)('a' + (kk_lb_pick(&cl, &q, NULL, 0) - rb));
+		s[3] = 0;
+		is_str(s, "ccc", "sticky: the cookie's backend serves while it is up");
+		ok(!kk_lb_cookie(&cl, &q, &rb[2]), "sticky: no new cookie for a stuck client");
+		rb[2].weight = 0;
+		ok(kk_lb_pick(&cl, &q, NULL, 0) == &rb[2], "sticky: at weight 0 its backend "
+		    "keeps the clients stuck to it");
+		q.has_sid = 0;
+		sequence(s, 4, NULL, 0);
+		is_str(s, "abab", "sticky: and takes no new one");
+		q.has_sid = 1;
+		rb[2].weight = 100;
+		kk_bend_mark_down(&bends[2], 0);
+		{
+			kk_rbackend *b = kk_lb_pick(&cl, &q, NULL, 1);
+			ok(b != &rb[2] && kk_lb_cookie(&cl, &q, b) == b->cookie,
+			    "sticky: its backend down, the client is balanced and stuck anew");
+		}
+		q.has_sid = 0;
+		ok(kk_lb_cookie(&cl, &q, &rb[0]) == rb[0].cookie, "sticky: a first request gets "
+		    "its cookie");
+		cl.sticky = 0;
 	}
 	kk_lb_release(&cl);
 	return done();
