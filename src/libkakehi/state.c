@@ -115,14 +115,22 @@ free_backend(const kk_state *st, kk_backend *b)
 	free(b->addr_text);
 }
 
+static void
+free_cluster(const kk_state *st, kk_cluster *c)
+{
+	free_str(st, c->id);
+	free_str(st, c->hash_name);
+	free_str(st, c->sticky_cookie);
+	kk_clustertls_free(c->tls);
+}
+
 void
 kk_state_free(kk_state *st)
 {
 	size_t i;
 	/* A scratch state's strings go with its arena, at once. */
 	for (i = 0; i < st->nlisteners; i++) free_listener(st, &st->listeners[i]);
-	for (i = 0; !st->arena && i < st->nclusters; i++) free(st->clusters[i].id);
-	for (i = 0; i < st->nclusters; i++) kk_clustertls_free(st->clusters[i].tls);
+	for (i = 0; i < st->nclusters; i++) free_cluster(st, &st->clusters[i]);
 	for (i = 0; !st->arena && i < st->nfrontends; i++) free_frontend(st, &st->frontends[i]);
 	for (i = 0; !st->arena && i < st->nbackends; i++) free_backend(st, &st->backends[i]);
 	/* Removed slots are all zero: freeing them is a no-op. */
@@ -487,6 +495,8 @@ copy_objects(kk_state *st, const kk_state *src)
 		if (!src->clusters[i].id) continue;
 		*c = src->clusters[i];
 		c->id = dup_opt(st, c->id, &ok);
+		c->hash_name = dup_opt(st, c->hash_name, &ok);
+		c->sticky_cookie = dup_opt(st, c->sticky_cookie, &ok);
 		if (!kk_clustertls_copy(&c->tls, src->clusters[i].tls)) ok = 0;
 		st->nclusters++;
 		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
@@ -811,6 +821,32 @@ apply_listener_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e
 	return 1;
 }
 
+/* --hash-key and --sticky-cookie, which the verb checked, into c in
+ * their canonical form: a field name in lower case, the default cookie
+ * name as none. 1 ok, 0 ENOMEM. */
+static int
+lb_options(const kk_state *st, kk_cluster *c, const kk_verb *v, int *ok)
+{
+	const char *key = kk_verb_opt(v, "--hash-key");
+	const char *cookie = kk_verb_opt(v, "--sticky-cookie");
+	c->hash_key = KK_HASH_SOURCE;
+	if (key && !strcmp(key, "path"))
+		c->hash_key = KK_HASH_PATH;
+	else if (key && !strncmp(key, "header:", 7)) {
+		c->hash_key = KK_HASH_HEADER;
+		if ((c->hash_name = dup_opt(st, key + 7, ok)))
+			for (char *p = c->hash_name; *p; p++)
+				if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+	} else if (key && !strncmp(key, "cookie:", 7)) {
+		c->hash_key = KK_HASH_COOKIE;
+		c->hash_name = dup_opt(st, key + 7, ok);
+	}
+	c->sticky = !!kk_verb_opt(v, "--sticky");
+	if (cookie && strcmp(cookie, KK_STICKY_COOKIE))
+		c->sticky_cookie = dup_opt(st, cookie, ok);
+	return *ok;
+}
+
 static int
 apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
@@ -830,6 +866,10 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 			c.lb = (enum kk_lb)i;
 	c.send_proxy = !proxy ? KK_SEND_PROXY_NONE
 	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
+	if (!lb_options(st, &c, v, &ok)) {
+		free_cluster(st, &c);
+		return nomem(err, errlen, v);
+	}
 	if (redirect) {
 		unsigned long port = KK_DEFAULT_HTTPS_PORT, code = 0;
 		kk_scan_uint(redirect, 300, 399, &code);
@@ -842,6 +882,7 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 		char msg[KK_ERRLEN];
 		if (!kk_clustertls_from_verb(&c.tls, v, st->filedir, msg, sizeof msg)) {
 			snprintf(err, errlen, "cluster add: cluster \"%s\": %s", v->pos[0], msg);
+			free_cluster(st, &c);
 			return 0;
 		}
 	}
@@ -850,8 +891,7 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	    || !entry_key(e, c.id, strlen(c.id))
 	    || !claim(&st->cindex, c.id, strlen(c.id), st->nclusters, e ? &e->revived : 0)) {
 		if (e) free(e->key);
-		free_str(st, c.id);
-		kk_clustertls_free(c.tls);
+		free_cluster(st, &c);
 		return nomem(err, errlen, v);
 	}
 	if (e) e->slot = st->nclusters;
@@ -895,8 +935,7 @@ apply_cluster_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e,
 		e->slot = (size_t)(c - st->clusters);
 		e->u.c = *c;
 	} else {
-		free_str(st, c->id);
-		kk_clustertls_free(c->tls);
+		free_cluster(st, c);
 	}
 	memset(c, 0, sizeof *c);
 	st->dclusters++;
@@ -1638,8 +1677,7 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 		break;
 	case KK_V_CLUSTER_ADD:
 		reindex(&st->cindex, e, GONE);
-		free_str(st, st->clusters[--st->nclusters].id);
-		kk_clustertls_free(st->clusters[st->nclusters].tls);
+		free_cluster(st, &st->clusters[--st->nclusters]);
 		break;
 	case KK_V_CLUSTER_REMOVE:
 		st->clusters[e->slot] = e->u.c;
@@ -1707,8 +1745,7 @@ commit_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_SET: kk_setting_free(&e->u.set); break;
 	case KK_V_LISTENER_REMOVE: free_listener(st, &e->u.l); ix = &st->lindex; break;
 	case KK_V_CLUSTER_REMOVE:
-		free_str(st, e->u.c.id);
-		kk_clustertls_free(e->u.c.tls);
+		free_cluster(st, &e->u.c);
 		ix = &st->cindex;
 		break;
 	case KK_V_FRONTEND_REMOVE: free_frontend(st, &e->u.f); ix = &st->findex; break;

@@ -21,7 +21,10 @@
 #include "setting.h"
 #include "stateprint.h"
 
-const char *const kk_lb_names[] = { "round-robin", "random", "least-connections", 0 };
+const char *const kk_lb_names[] = {
+	"round-robin", "random", "least-connections", "p2c", "hash", 0
+};
+static const char *const hash_key_names[] = { "source", "path", "header", "cookie" };
 const char *const kk_proto_names[] = { "http", "tcp", 0 };
 const char *const kk_send_proxy_names[] = { 0, "v1", "v2" };
 
@@ -215,6 +218,26 @@ cat_back_tls(kk_str *out, const kk_cluster_tls *t, enum kk_cert_form form,
 	return cat_opt(out, "--sni", t->sni) && (t->verify || kk_str_cats(out, " --no-verify"));
 }
 
+/* --hash-key as its word: "header:x-user". */
+static int
+hash_key_word(kk_str *out, const kk_cluster *c)
+{
+	return kk_str_cats(out, hash_key_names[c->hash_key])
+	    && (!c->hash_name || (kk_str_cats(out, ":") && kk_str_cats(out, c->hash_name)));
+}
+
+/* Nothing for the default, source. */
+static int
+cat_hash_key(kk_str *out, const kk_cluster *c)
+{
+	kk_str word = KK_STR_ZERO;
+	int ok;
+	if (c->hash_key == KK_HASH_SOURCE) return 1;
+	ok = hash_key_word(&word, c) && cat_opt(out, "--hash-key", word.s);
+	kk_str_free(&word);
+	return ok;
+}
+
 static int
 print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert_form form,
     const char *certdir)
@@ -222,6 +245,9 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	if (!kk_str_catf(out, "cluster %s ", action) || !kk_str_catword(out, c->id)) return 0;
 	if (strcmp(action, "add")) return 1;
 	return (c->lb == KK_LB_ROUND_ROBIN || kk_str_catf(out, " --lb %s", kk_lb_names[c->lb]))
+	    && cat_hash_key(out, c)
+	    && (!c->sticky || kk_str_cats(out, " --sticky"))
+	    && cat_opt(out, "--sticky-cookie", c->sticky_cookie)
 	    && cat_opt(out, "--send-proxy", kk_send_proxy_names[c->send_proxy])
 	    && (!c->https_redirect || kk_str_catf(out, " --https-redirect %u",
 		c->https_redirect))
@@ -524,10 +550,22 @@ json_listener(kk_str *out, const kk_listener *l)
 }
 
 static int
+json_hash_key(kk_str *out, const kk_cluster *c)
+{
+	kk_str word = KK_STR_ZERO;
+	int ok = hash_key_word(&word, c) && json_str(out, "hash-key", word.s, 0);
+	kk_str_free(&word);
+	return ok;
+}
+
+static int
 json_cluster(kk_str *out, const kk_cluster *c)
 {
 	return kk_str_cats(out, "{") && json_str(out, "id", c->id, 1)
 	    && json_str(out, "lb", kk_lb_names[c->lb], 0)
+	    && (c->lb != KK_LB_HASH || json_hash_key(out, c))
+	    && (!c->sticky || (json_bool(out, "sticky", 1) && json_str(out, "sticky-cookie",
+		c->sticky_cookie ? c->sticky_cookie : KK_STICKY_COOKIE, 0)))
 	    && json_str(out, "send-proxy", kk_send_proxy_names[c->send_proxy], 0)
 	    && (!c->https_redirect || (json_num(out, "https-redirect", c->https_redirect)
 		&& json_num(out, "https-port", c->https_port)))

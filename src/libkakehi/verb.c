@@ -20,6 +20,8 @@
 #define HOST_MAX 253
 #define PATH_MAX_LEN 1024
 #define METHOD_MAX 32
+/* A --hash-key field or cookie name, a --sticky-cookie: real ones are short. */
+#define TOKEN_MAX 64
 /* Ten years: longer than any HSTS policy anyone asks browsers to keep. */
 #define HSTS_MAX 315360000UL
 #define ALPN_MAX 255
@@ -119,8 +121,15 @@ static const kk_opt_def opts_listener_add[] = {
 };
 
 static const kk_opt_def opts_cluster_add[] = {
-	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections", 0, 0,
+	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections|p2c|hash", 0, 0,
 	    "load-balancing algorithm, default round-robin" },
+	{ "--hash-key", KK_OPT_STRING, 0, 0, 0,
+	    "--lb hash: what is hashed, source, path, header:NAME or cookie:NAME; "
+	    "default source" },
+	{ "--sticky", KK_OPT_FLAG, 0, 0, 0,
+	    "a cookie sends each client back to the backend that first served it" },
+	{ "--sticky-cookie", KK_OPT_STRING, 0, 0, 0,
+	    "--sticky: the cookie's name, default " KK_STICKY_COOKIE },
 	{ "--send-proxy", KK_OPT_ENUM, "v1|v2", 0, 0,
 	    "send a PROXY header of this version first on each backend connection" },
 	{ "--https-redirect", KK_OPT_ENUM, "301|308", 0, 0,
@@ -235,7 +244,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_LISTENER_LIST, "listener", "list", 0, 0, 0, "",
 	    "list listeners", opts_none },
 	{ KK_V_CLUSTER_ADD, "cluster", "add", 1, 1, MC,
-	    "ID [--lb round-robin|random|least-connections] [--send-proxy v1|v2] "
+	    "ID [--lb round-robin|random|least-connections|p2c|hash] "
+	    "[--hash-key source|path|header:NAME|cookie:NAME] "
+	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
 	    "[--https-redirect 301|308 [--https-port PORT]] "
 	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
 	    "add a cluster of backends", opts_cluster_add },
@@ -712,12 +723,52 @@ check_back_tls(const kk_verb *v, char *err, size_t errlen)
 	return !sni || check_host(v->def, "--sni", sni, 0, err, errlen);
 }
 
+/* A field or cookie name: a token (RFC 9110 §5.1, RFC 6265 §4.1.1) of
+ * at most TOKEN_MAX bytes. */
+static int
+is_token(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > TOKEN_MAX)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+		    || (*s >= '0' && *s <= '9') || strchr("!#$%&'*+-.^_`|~", *s)))
+			return 0;
+	return 1;
+}
+
+/* The balancing options: --hash-key qualifies --lb hash, --sticky-cookie
+ * qualifies --sticky. */
+static int
+check_lb(const kk_verb *v, char *err, size_t errlen)
+{
+	const char *lb = kk_verb_opt(v, "--lb"), *key = kk_verb_opt(v, "--hash-key");
+	const char *cookie = kk_verb_opt(v, "--sticky-cookie");
+	if (key && (!lb || strcmp(lb, "hash")))
+		return fail(err, errlen, v->def, "--hash-key says what --lb hash hashes: give "
+		    "--lb hash too");
+	if (key && strcmp(key, "source") && strcmp(key, "path")
+	    && !((!strncmp(key, "header:", 7) && is_token(key + 7))
+		|| (!strncmp(key, "cookie:", 7) && is_token(key + 7))))
+		return fail(err, errlen, v->def, "--hash-key \"%s\" is not one of: source, path, "
+		    "header:NAME, cookie:NAME (NAME a token of 1 to %d bytes)", key, TOKEN_MAX);
+	if (cookie && !kk_verb_opt(v, "--sticky"))
+		return fail(err, errlen, v->def, "--sticky-cookie names the cookie of --sticky: "
+		    "give --sticky too");
+	if (cookie && !is_token(cookie))
+		return fail(err, errlen, v->def, "--sticky-cookie \"%s\" is not a cookie name: "
+		    "use a token of 1 to %d bytes such as " KK_STICKY_COOKIE, cookie, TOKEN_MAX);
+	return 1;
+}
+
 static int
 check_cluster(const kk_verb *v, char *err, size_t errlen)
 {
 	if (kk_verb_opt(v, "--https-port") && !kk_verb_opt(v, "--https-redirect"))
 		return fail(err, errlen, v->def, "--https-port is the port of the redirect: "
 		    "give --https-redirect 301|308 too");
+	if (!check_lb(v, err, errlen)) return 0;
 	if (!check_back_tls(v, err, errlen)) return 0;
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }

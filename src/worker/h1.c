@@ -754,6 +754,11 @@ kk_h1_write_response(const kk_resphead *h, int chunked, int keepalive, int clien
 			put(&w, "Connection: keep-alive\r\n", 24);
 		if (extra)
 			put(&w, extra, strlen(extra));
+		if (h->set_cookie) {
+			put(&w, "Set-Cookie: ", 12);
+			put(&w, h->set_cookie, strlen(h->set_cookie));
+			put(&w, "\r\n", 2);
+		}
 	}
 	put(&w, "\r\n", 2);
 	return w.full ? 0 : w.len;

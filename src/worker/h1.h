@@ -83,8 +83,8 @@ size_t kk_h1_write_request(const kk_reqhead *, const char *origin, char *out, si
 /* Writes a forwarded response head for the client. chunked: the body goes
  * out chunked; keepalive: the client connection stays open;
  * client_minor: the client's HTTP/1.x minor version; extra: whole field
- * lines the proxy adds to a final response (HSTS), NULL: none. A 101
- * carries its Upgrade and Connection: upgrade. */
+ * lines the proxy adds to a final response (HSTS), NULL: none; and the
+ * head's set_cookie. A 101 carries its Upgrade and Connection: upgrade. */
 size_t kk_h1_write_response(const kk_resphead *, int chunked, int keepalive, int client_minor,
     const char *extra, char *out, size_t cap);
 /* The end of a chunked body with trailer fields: the last chunk, the

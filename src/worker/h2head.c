@@ -436,6 +436,8 @@ kk_h2head_response(const kk_resphead *h, kk_h2field *out, unsigned max, char *te
 		v = put_text(&w, e, (size_t)n);
 		put_field(&w, "content-length", 14, v, (size_t)n, 0);
 	}
+	if (h->status >= 200 && h->set_cookie)
+		put_field(&w, "set-cookie", 10, h->set_cookie, strlen(h->set_cookie), 0);
 	return w.full ? -1 : (int)w.n;
 }
 

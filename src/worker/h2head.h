@@ -64,7 +64,8 @@ struct kk_h2field {
 /* The fields of a forwarded response head (kk_head_forward_response) as
  * HTTP/2 sends them: :status first, the fields kept with lower-case
  * names (written to text), content-length for a known length (and for
- * HEAD and 304 the representation's, RFC 9110 §8.6). Writes at most max
+ * HEAD and 304 the representation's, RFC 9110 §8.6), set-cookie for
+ * the head's set_cookie (its text not copied). Writes at most max
  * fields; returns their count, -1 when max or text (cap) is too small. */
 int kk_h2head_response(const kk_resphead *h, kk_h2field *out, unsigned max, char *text,
     size_t cap);

@@ -121,6 +121,49 @@ kk_span_is(const char *base, kk_span s, const char *lit)
 	return s.len == n && !strncasecmp(base + s.off, lit, n);
 }
 
+int
+kk_fields_find(const kk_fields *fl, const char *name, kk_span *value)
+{
+	unsigned i;
+	for (i = 0; i < fl->n; i++)
+		if (kk_span_is(fl->base, fl->f[i].name, name)) {
+			*value = fl->f[i].value;
+			return 1;
+		}
+	return 0;
+}
+
+int
+kk_fields_cookie(const kk_fields *fl, const char *name, size_t nlen, kk_span *value)
+{
+	unsigned i;
+	for (i = 0; i < fl->n; i++) {
+		const char *s = fl->base + fl->f[i].value.off;
+		uint32_t at = 0, len = fl->f[i].value.len;
+		if (!kk_span_is(fl->base, fl->f[i].name, "cookie"))
+			continue;
+		while (at < len) {
+			uint32_t end = at, eq;
+			while (at < len && (s[at] == ' ' || s[at] == '\t'))
+				at++;
+			for (end = at; end < len && s[end] != ';'; end++)
+				;
+			for (eq = at; eq < end && s[eq] != '='; eq++)
+				;
+			if (eq < end && eq - at == nlen && !memcmp(s + at, name, nlen)) {
+				uint32_t v = eq + 1, vend = end;
+				while (vend > v && (s[vend - 1] == ' ' || s[vend - 1] == '\t'))
+					vend--;
+				value->off = fl->f[i].value.off + v;
+				value->len = vend - v;
+				return 1;
+			}
+			at = end + 1;
+		}
+	}
+	return 0;
+}
+
 /* Fields named by a Connection field are hop-by-hop too (RFC 9110
  * §7.6.1), the framing, Host and X-Forwarded-For excepted: those are the
  * proxy's to write, whatever the client lists. */

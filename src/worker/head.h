@@ -112,6 +112,9 @@ struct kk_resphead {
 	/* The length: of the body, or for HEAD and 304 of the
 	 * representation (RFC 9110 §8.6), kept when there is no body. */
 	uint64_t clen;
+	/* A Set-Cookie value the proxy adds to a final response (a sticky
+	 * cluster's, from the stream), text of its own; NULL: none. */
+	const char *set_cookie;
 };
 
 /* What the proxy says of the hop it adds. */
@@ -135,6 +138,12 @@ int kk_field_id(const char *name, uint32_t len);
 int kk_list_next(const char *base, kk_span v, uint32_t *pos, kk_span *el);
 /* Whether span s of base is lit, ignoring case. */
 int kk_span_is(const char *base, kk_span s, const char *lit);
+/* The value of the first field of fl named name, any case: 1 found. */
+int kk_fields_find(const kk_fields *fl, const char *name, kk_span *value);
+/* The value of the cookie called name (case matters) in the Cookie
+ * fields of fl, whose pairs "name=value" are separated by ';' (RFC 6265
+ * §4.2.1): 1 found. */
+int kk_fields_cookie(const kk_fields *fl, const char *name, size_t nlen, kk_span *value);
 
 /* Sets h->host from an authority s[0, n) (a Host value, :authority or
  * the target's): lower case, port stripped, only characters a host name

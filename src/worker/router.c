@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 #include <kakehi/index.h>
+#include "lb.h"
 #include "router.h"
 #include "status.h"
 #include "tlsclient.h"
@@ -60,16 +61,6 @@ struct tbucket {
 	tleaf *e[];
 };
 
-static uint64_t
-hash64(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ull;
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 static unsigned
 nib(uint64_t h, unsigned d)
@@ -107,6 +98,7 @@ val_free(tleaf *lf)
 			kk_bend_put(c->b[i].bend);
 		if (c->tls)
 			kk_tlsclient_unref(c->tls);
+		kk_lb_release(c);
 	}
 	free(lf->val);
 }
@@ -357,7 +349,7 @@ leaf_new(int vkind, void *val, const char *key, size_t klen)
 	lf->h.refs = 1;
 	lf->h.kind = T_LEAF;
 	lf->h.vkind = (unsigned char)vkind;
-	lf->hash = hash64(key, klen);
+	lf->hash = kk_index_hash64(key, klen);
 	lf->key = key;
 	lf->klen = klen;
 	lf->val = val;
@@ -382,7 +374,7 @@ static int
 root_del(void **root, const char *key, size_t klen)
 {
 	thdr *x;
-	if (!t_del(*root, hash64(key, klen), key, klen, 0, &x))
+	if (!t_del(*root, kk_index_hash64(key, klen), key, klen, 0, &x))
 		return 0;
 	t_unref(*root);
 	*root = x;
@@ -401,6 +393,7 @@ cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes,
 		*c = *like;
 	if (like && c->tls)	/* a copy of a cluster: one more holder */
 		kk_tlsclient_ref(c->tls);
+	c->lbx = NULL;		/* kk_lb_prepare makes the copy's own */
 	c->b = (kk_rbackend *)(c + 1);
 	c->nb = 0;
 	c->id = memcpy((char *)(c->b + nb), id, idl);
@@ -420,6 +413,16 @@ cluster_push(kk_rcluster *c, char **str, const char *id, const kk_rbackend *like
 	*str += n;
 }
 
+/* Frees a cluster no leaf holds yet. */
+static void
+cluster_drop(kk_rcluster *c)
+{
+	tleaf tmp;
+	tmp.h.vkind = V_CLUSTER;
+	tmp.val = c;
+	val_free(&tmp);
+}
+
 static tleaf *
 cluster_leaf(kk_rcluster *c)
 {
@@ -430,7 +433,7 @@ static const kk_rcluster *
 cluster_find(const void *clusters, const char *id)
 {
 	size_t n = strlen(id);
-	tleaf *lf = t_find(clusters, hash64(id, n), id, n);
+	tleaf *lf = t_find(clusters, kk_index_hash64(id, n), id, n);
 	return lf ? lf->val : NULL;
 }
 
@@ -553,7 +556,7 @@ host_new(const char *key, int wild, const rsrc *src, unsigned n)
 		rt->method = src[i].method ? put_str(&p, src[i].method, rt->mlen) : NULL;
 		rt->clen = strlen(src[i].cluster);
 		rt->cluster = put_str(&p, src[i].cluster, rt->clen);
-		rt->chash = hash64(rt->cluster, rt->clen);
+		rt->chash = kk_index_hash64(rt->cluster, rt->clen);
 		rt->order = src[i].order;
 		rt->hsts = src[i].hsts;
 		rt->extra = src[i].extra ? put_str(&p, src[i].extra, strlen(src[i].extra)) : NULL;
@@ -761,6 +764,8 @@ build_clusters(kk_router *r, const kk_state *st)
 		if (!sc->id)
 			continue;
 		zero_c.lb = sc->lb;
+		zero_c.hash_key = sc->hash_key;
+		zero_c.sticky = sc->sticky;
 		zero_c.send_proxy = sc->send_proxy;
 		zero_c.https_redirect = sc->https_redirect;
 		zero_c.https_port = sc->https_port;
@@ -788,9 +793,12 @@ build_clusters(kk_router *r, const kk_state *st)
 		cluster_push(rc_of[k], &str[k], sb->id, &like, bend);
 	}
 	for (i = 0; i < st->nclusters; i++) {
+		const kk_cluster *sc = &st->clusters[i];
 		tleaf *lf;
 		if (!rc_of[i])
 			continue;
+		if (!kk_lb_prepare(rc_of[i], sc->hash_name, sc->sticky_cookie))
+			goto out;
 		lf = cluster_leaf(rc_of[i]);
 		rc_of[i] = NULL;
 		if (!lf || !root_put(&r->clusters, lf, 1))
@@ -800,12 +808,8 @@ build_clusters(kk_router *r, const kk_state *st)
 	ok = 1;
 out:
 	for (i = 0; rc_of && i < st->nclusters; i++)
-		if (rc_of[i]) {
-			tleaf tmp;
-			tmp.h.vkind = V_CLUSTER;
-			tmp.val = rc_of[i];
-			val_free(&tmp);
-		}
+		if (rc_of[i])
+			cluster_drop(rc_of[i]);
 	free(rc_of);
 	free(sbytes);
 	free(str);
@@ -880,15 +884,15 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 		memset(&like, 0, sizeof like);
 		like.weight = add->weight;
 		like.backup = add->backup;
-		if (bend)
-			cluster_push(c, &str, add->id, &like, bend);
-		else {
-			tleaf tmp;
-			tmp.h.vkind = V_CLUSTER;
-			tmp.val = c;
-			val_free(&tmp);
+		if (!bend) {
+			cluster_drop(c);
 			return 0;
 		}
+		cluster_push(c, &str, add->id, &like, bend);
+	}
+	if (!kk_lb_prepare(c, old->hash_name, old->cookie_name)) {
+		cluster_drop(c);
+		return 0;
 	}
 	return (lf = cluster_leaf(c)) && root_put(&r->clusters, lf, 0);
 }
@@ -907,12 +911,20 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	}
 	memset(&like, 0, sizeof like);
 	like.lb = sc->lb;
+	like.hash_key = sc->hash_key;
+	like.sticky = sc->sticky;
 	like.send_proxy = sc->send_proxy;
 	like.https_redirect = sc->https_redirect;
 	like.https_port = sc->https_port;
 	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)))
 		return 0;
 	if (sc->tls && !(c->tls = tls_context(sc->tls))) {
+		free(c);
+		return 0;
+	}
+	if (!kk_lb_prepare(c, sc->hash_name, sc->sticky_cookie)) {
+		if (c->tls)
+			kk_tlsclient_unref(c->tls);
 		free(c);
 		return 0;
 	}
@@ -947,7 +959,7 @@ update_frontend(kk_router *r, const kk_frontend *f, int add)
 	if (root == &rl->any)
 		lf = rl->any;
 	else if (*root)
-		lf = t_find(*root, hash64(key, strlen(key)), key, strlen(key));
+		lf = t_find(*root, kk_index_hash64(key, strlen(key)), key, strlen(key));
 	if (lf)
 		old = lf->val;
 	if (!(src = malloc(((old ? old->nroutes : 0) + 1) * sizeof *src)))
@@ -1251,15 +1263,15 @@ lookup(const kk_rlistener *l, const kk_rreq *r, unsigned long *hsts)
 	/* A table that was never given a name is NULL: no hash is computed
 	 * for it, which is every request of a listener without host routes,
 	 * and every wildcard try of one without wildcards. */
-	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact, hash64(host, hlen), host,
-	    hlen), r, hsts)))
+	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact,
+	    kk_index_hash64(host, hlen), host, hlen), r, hsts)))
 		return c;
 	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
 	for (i = 0; l->wild && i < hlen; i++) {
 		if (host[i] != '.')
 			continue;
-		if ((c = match_routes(l, t_find(l->wild, hash64(host + i, hlen - i), host + i,
-		    hlen - i), r, hsts)))
+		if ((c = match_routes(l, t_find(l->wild, kk_index_hash64(host + i, hlen - i),
+		    host + i, hlen - i), r, hsts)))
 			return c;
 	}
 	return match_routes(l, l->any, r, hsts);

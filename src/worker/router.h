@@ -41,12 +41,25 @@ struct kk_rbackend {
 	unsigned weight;	/* 0: never chosen */
 	int backup;
 	long cw;		/* smooth weighted round-robin current weight */
+	/* --sticky: the opaque id its cookie carries (derived from id, so
+	 * every worker and every generation agrees), and the Set-Cookie
+	 * value naming it, in the cluster's lb tables. */
+	uint64_t sid;
+	const char *cookie;
 };
+
+struct kk_lbx;
 
 typedef struct kk_rcluster kk_rcluster;
 struct kk_rcluster {
 	const char *id;
 	enum kk_lb lb;
+	enum kk_hash_key hash_key;	/* --lb hash */
+	int sticky;
+	/* In lbx: the hash key's field or cookie name (NULL: none) and the
+	 * sticky cookie's name. */
+	const char *hash_name, *cookie_name;
+	struct kk_lbx *lbx;	/* lb.c's tables (kk_lb_prepare), owned */
 	enum kk_send_proxy send_proxy;	/* PROXY header first on each back connection */
 	/* --https-redirect: the status (301, 308) requests on plain http
 	 * listeners get instead of a backend, 0: none; the port of the

@@ -49,10 +49,11 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 	for (;;) {
 		void *b;
 		if (!s->bend) {
-			kk_rbackend *rb = kk_lb_pick(s->cluster, avoid, kk_now_ms);
+			kk_rbackend *rb = kk_lb_pick(s->cluster, &s->lbq, avoid, kk_now_ms);
 			if (!rb)
 				return 0;
 			s->bend = rb->bend;
+			s->cookie = kk_lb_cookie(s->cluster, &s->lbq, rb);
 		}
 		s->tries++;
 		s->bops = s->bend->proto;
@@ -106,6 +107,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 		s->flags |= KK_STREAM_F_REQ_TRAILERS;
 	if (keepalive)
 		s->flags |= KK_STREAM_F_KEEPALIVE;
+	kk_lb_request(c, h, fwd->client, &s->lbq);
 	if (!attach(s, NULL, 0)) {
 		*status = s->tries ? 502 : 503;
 		stream_free(s);
@@ -244,8 +246,11 @@ response_head(kk_stream *s)
 		return -1;
 	}
 	kk_head_forward_response(h);
+	h->set_cookie = NULL;
 	if (m == KK_MSG_UPGRADE)
 		return switch_protocols(s, h);
+	if (h->status >= 200)
+		h->set_cookie = s->cookie;
 	keep = (s->flags & KK_STREAM_F_KEEPALIVE) && (s->flags & KK_STREAM_F_REQ_DONE);
 	r = s->fops->send_head(s->front, h, &keep);
 	if (r < 0) {

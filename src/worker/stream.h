@@ -18,6 +18,7 @@
 #include "bend.h"
 #include "buf.h"
 #include "head.h"
+#include "lb.h"
 #include "msg.h"
 #include "router.h"
 #include "status.h"
@@ -190,6 +191,10 @@ struct kk_stream {
 	kk_rlistener *rl;
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend being tried */
+	kk_lbreq lbq;		/* what the request brings to the balancer */
+	/* The Set-Cookie value that sticks the client to the backend chosen
+	 * (in the router's tables), NULL: none due. */
+	const char *cookie;
 	unsigned flags;
 	unsigned char tries;	/* connection attempts */
 	unsigned short status;

@@ -7,6 +7,7 @@
  * timeout as an idle timeout). While connecting, the client's bytes wait
  * in its socket: the tunnel splices them once the backend is there, so
  * nothing is buffered here for a client that talks first. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,7 @@ struct kk_tcpfront {
 	kk_router *router;	/* held while connecting: cluster lives in it */
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend of the back connection */
+	kk_lbreq lbq;		/* the connection's key for --lb hash */
 	uint64_t seen;		/* bytes moved when the idle timer last looked */
 	uint64_t active_at;	/* when bytes last moved (monotonic ms) */
 	unsigned char state;
@@ -165,7 +167,7 @@ static int
 connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 {
 	while (tc->tries < KK_TCP_TRIES) {
-		kk_rbackend *rb = kk_lb_pick(tc->cluster, avoid, kk_now_ms);
+		kk_rbackend *rb = kk_lb_pick(tc->cluster, &tc->lbq, avoid, kk_now_ms);
 		int fd, one = 1;
 		if (!rb)
 			break;
@@ -367,6 +369,44 @@ connect_timeout(kk_conn *c)
 	connect_failed(c->pc, KK_CLOSE_BACK_CONNECT_TIMEOUT);
 }
 
+/* What a connection brings to the balancer: for a cluster hashing the
+ * source, the client's address without its port (the PROXY header's when
+ * one came), the text the http path hashes too; no head, so no other key
+ * and no cookie: --lb hash by anything else spreads connections as
+ * round-robin does. */
+static void
+lb_request(kk_tcpfront *tc, const kk_rcluster *c)
+{
+	char text[INET6_ADDRSTRLEN];
+	kk_addr a;
+	const void *ip;
+	int family;
+	memset(&tc->lbq, 0, sizeof tc->lbq);
+	if (c->lb != KK_LB_HASH || c->hash_key != KK_HASH_SOURCE)
+		return;
+	if (tc->u.pre.from_header)
+		a = tc->u.pre.src;
+	else {
+		a.len = sizeof a.ss;
+		if (getpeername(tc->front.io.fd, (struct sockaddr *)&a.ss, &a.len) < 0)
+			return;
+	}
+	family = a.ss.ss_family;
+	if (family == AF_INET6) {
+		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)&a.ss)->sin6_addr;
+		/* An IPv4 client of a dual-stack socket is its IPv4 address,
+		 * as X-Forwarded-For writes it. */
+		ip = in6;
+		if (IN6_IS_ADDR_V4MAPPED(in6)) {
+			family = AF_INET;
+			ip = in6->s6_addr + 12;
+		}
+	} else
+		ip = &((const struct sockaddr_in *)&a.ss)->sin_addr;
+	if (inet_ntop(family, ip, text, sizeof text))
+		kk_lb_request(c, NULL, text, &tc->lbq);
+}
+
 /* Routes by name (NULL: the default route) and starts connecting. */
 static void
 route(kk_tcpfront *tc, kk_router *r, const char *name, size_t len)
@@ -380,6 +420,7 @@ route(kk_tcpfront *tc, kk_router *r, const char *name, size_t len)
 	tc->router = r;
 	tc->cluster = c;
 	tc->send_proxy = (unsigned char)c->send_proxy;
+	lb_request(tc, c);
 	tc->state = TCP_CONNECT;
 	connect_next(tc, NULL);
 }

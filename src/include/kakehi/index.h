@@ -41,6 +41,9 @@ struct kk_index {
 
 /* FNV-1a, then a final mix: see index.c. */
 uint32_t kk_index_hash(const char *key, size_t klen);
+/* 64-bit FNV-1a, unmixed: for tables that take its nibbles in turn (the
+ * router's tries) or mix it themselves (the balancer's ring). */
+uint64_t kk_index_hash64(const char *key, size_t klen);
 void kk_index_free(kk_index *);			/* back to empty */
 /* Back to empty, keeping the table and the entries' array (and the keys'
  * arena, if any, which the caller resets): the same keys again need no

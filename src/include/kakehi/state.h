@@ -19,7 +19,14 @@
  * tunnels each connection whole, routed by the server name of a TLS
  * ClientHello (SNI) or by its default frontend. */
 enum kk_proto { KK_PROTO_HTTP = 0, KK_PROTO_TCP };
-enum kk_lb { KK_LB_ROUND_ROBIN = 0, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS };
+enum kk_lb {
+	KK_LB_ROUND_ROBIN = 0, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS, KK_LB_P2C, KK_LB_HASH
+};
+/* What --lb hash hashes: the client's address, the path (query left
+ * out), a request field's value or a cookie's (the name in hash_name). */
+enum kk_hash_key { KK_HASH_SOURCE = 0, KK_HASH_PATH, KK_HASH_HEADER, KK_HASH_COOKIE };
+/* The cookie of a --sticky cluster without --sticky-cookie. */
+#define KK_STICKY_COOKIE "KKSID"
 /* The PROXY protocol header sent first on each backend connection. */
 enum kk_send_proxy { KK_SEND_PROXY_NONE = 0, KK_SEND_PROXY_V1, KK_SEND_PROXY_V2 };
 /* How a frontend matches the path: any, by prefix, whole, or by a regex
@@ -143,6 +150,14 @@ struct kk_cluster {
 	unsigned https_redirect;
 	unsigned https_port;		/* default 443 */
 	struct kk_cluster_tls *tls;	/* --tls: TLS to its backends; NULL: plain */
+	/* --lb hash: what the key is, and for a field or a cookie its name
+	 * (a field's in lower case); NULL for the others. */
+	enum kk_hash_key hash_key;
+	char *hash_name;
+	/* --sticky: a cookie names each client's backend; sticky_cookie
+	 * NULL is KK_STICKY_COOKIE. */
+	int sticky;
+	char *sticky_cookie;
 };
 
 /* A frontend of an http listener matches host, path, method and its

@@ -47,6 +47,10 @@ static const char *const good[] = {
 	"cluster add app --lb=random",
 	"cluster add db --send-proxy v2",
 	"cluster add db --send-proxy=v1 --lb least-connections",
+	"cluster add app --lb p2c",
+	"cluster add app --lb hash --hash-key header:X-User",
+	"cluster add app --lb hash --hash-key cookie:session --sticky",
+	"cluster add app --sticky --sticky-cookie SRV",
 	"cluster add app --https-redirect 301",
 	"cluster add app --https-redirect 308 --https-port 8443",
 	"cluster add app --tls",
@@ -161,6 +165,16 @@ static const struct bad bad[] = {
 	{ "cluster add app --https-port 8443", "--https-port is the port of the redirect: give "
 	    "--https-redirect 301|308 too" },
 	{ "cluster add app --https-redirect 302", "is not one of: 301, 308" },
+	{ "cluster add app --hash-key path", "--hash-key says what --lb hash hashes: give "
+	    "--lb hash too" },
+	{ "cluster add app --lb hash --hash-key host", "--hash-key \"host\" is not one of: "
+	    "source, path, header:NAME, cookie:NAME" },
+	{ "cluster add app --lb hash --hash-key header:", "--hash-key \"header:\" is not one of" },
+	{ "cluster add app --lb hash --hash-key 'cookie:a b'", "is not one of" },
+	{ "cluster add app --sticky-cookie SRV", "--sticky-cookie names the cookie of --sticky: "
+	    "give --sticky too" },
+	{ "cluster add app --sticky --sticky-cookie 'a;b'", "--sticky-cookie \"a;b\" is not a "
+	    "cookie name" },
 	{ "cluster add app --sni backend.test", "--sni qualifies TLS to the backends: give "
 	    "--tls too" },
 	{ "cluster add app --no-verify", "--no-verify qualifies TLS to the backends" },
@@ -245,7 +259,7 @@ static const struct bad bad[] = {
 	{ "listener list extra", "unexpected argument \"extra\"" },
 	{ "cluster add", "missing ID" },
 	{ "cluster add app --lb fastest", "--lb \"fastest\" is not one of: round-robin, random, "
-	    "least-connections" },
+	    "least-connections, p2c, hash" },
 	{ "cluster add db --send-proxy v3", "--send-proxy \"v3\" is not one of: v1, v2" },
 	{ "cluster add db --send-proxy", "--send-proxy needs a value" },
 	{ "cluster add 'a b'", "cluster id \"a b\" is not valid" },

@@ -42,6 +42,10 @@ upstream(const char *raw)
 	return out;
 }
 
+/* The Set-Cookie value downstream adds, as a sticky cluster's stream
+ * would; NULL: none. */
+static const char *set_cookie;
+
 static const char *
 downstream(const char *raw, int head_req, int keep, int minor)
 {
@@ -51,6 +55,7 @@ downstream(const char *raw, int head_req, int keep, int minor)
 	if (e <= 0 || kk_h1_parse_response(&rh, &info, raw, (size_t)e, head_req) != KK_H1_OK)
 		return "(invalid)";
 	kk_head_forward_response(&rh);
+	rh.set_cookie = set_cookie;
 	n = kk_h1_write_response(&rh, info.body == KK_H1_BODY_CHUNKED ||
 	    (info.body == KK_H1_BODY_CLOSE && minor), keep, minor, NULL, out, sizeof out - 1);
 	out[n] = 0;
@@ -306,6 +311,15 @@ main(void)
 	    0, 1, 1), "HTTP/1.1 200 OK\r\nX-A: b\r\nContent-Length: 5\r\n\r\n", "length response rebuilt");
 	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 0, 0, 1),
 	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\n", "closing client");
+	set_cookie = "KKSID=00ff; Path=/; HttpOnly";
+	is_str(downstream("HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Length: 5\r\n\r\n",
+	    0, 1, 1),
+	    "HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\nContent-Length: 5\r\n"
+	    "Set-Cookie: KKSID=00ff; Path=/; HttpOnly\r\n\r\n",
+	    "the proxy's Set-Cookie after the backend's own");
+	is_str(downstream("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", 0, 1, 1),
+	    "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n", "and none on a 1xx");
+	set_cookie = NULL;
 	is_str(downstream("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", 0, 1, 0),
 	    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\n",
 	    "HTTP/1.0 client kept alive says so");

@@ -153,5 +153,14 @@ main(void)
 	    "names in lower case");
 	ok(n == 3 && f[2].valuelen == 4 && !memcmp(f[2].value, "1234", 4), "content-length");
 	is_int(kk_h2head_response(&rh, f, 2, text, sizeof text), -1, "too many for out: -1");
+	rh.set_cookie = "KKSID=00ff; Path=/; HttpOnly";
+	n = kk_h2head_response(&rh, f, 8, text, sizeof text);
+	ok(n == 4 && f[3].namelen == 10 && !memcmp(f[3].name, "set-cookie", 10)
+	    && f[3].valuelen == 28 && !memcmp(f[3].value, rh.set_cookie, 28),
+	    "the proxy's set-cookie last");
+	rh.status = 100;
+	rh.body = KK_BODY_NONE;
+	rh.clen = 0;
+	is_int(kk_h2head_response(&rh, f, 8, text, sizeof text), 2, "none on a 1xx");
 	return done();
 }

@@ -2,7 +2,8 @@
 /* The forwarding rules on neutral heads, without any protocol: heads are
  * built here by hand, as a parser would fill them, spans into one string.
  * Field names and look-alikes, hop-by-hop fields and those Connection
- * names, Host, X-Forwarded-*, announced trailers, and trailer fields. */
+ * names, Host, X-Forwarded-*, announced trailers, and trailer fields;
+ * finding a field and a cookie for the balancer. */
 #include <string.h>
 #include "tap.h"
 #include "worker/head.c"
@@ -66,6 +67,19 @@ forward(const char *s, unsigned flags, unsigned body, const char *port)
 	if (!kk_head_forward(&h, &fwd))
 		return "(too long)";
 	return passed(&h.fl, &h);
+}
+
+/* The value kk_fields_cookie finds for name in the fields s, or "-". */
+static const char *
+cookie(const char *s, const char *name)
+{
+	static char out[256];
+	kk_span v;
+	fields(&h.fl, s);
+	if (!kk_fields_cookie(&h.fl, name, strlen(name), &v))
+		return "-";
+	snprintf(out, sizeof out, "%.*s", (int)v.len, h.fl.base + v.off);
+	return out;
 }
 
 int
@@ -185,5 +199,21 @@ main(void)
 	    "Content_Length: 9\nX-Other: v\n");
 	kk_head_forward_trailers(&rh.fl);
 	is_str(passed(&rh.fl, NULL), "X-Sum=42;X-Other=v;", "trailers: only ordinary fields pass");
+	/* Fields and cookies, as the balancer looks them up. */
+	{
+		kk_span v;
+		fields(&h.fl, "Host: a\nX-User: alice\nx-user: bob\n");
+		ok(kk_fields_find(&h.fl, "x-user", &v) && v.len == 5
+		    && !memcmp(h.fl.base + v.off, "alice", 5),
+		    "a field by name, any case: the first");
+		ok(!kk_fields_find(&h.fl, "x-use", &v), "a name's prefix is another field");
+	}
+	is_str(cookie("Cookie: a=1; KKSID=00ff; b=2\n", "KKSID"), "00ff", "a cookie among others");
+	is_str(cookie("Cookie: a=1\ncookie: KKSID=x \n", "KKSID"), "x",
+	    "in a second Cookie field, trailing blanks left out");
+	is_str(cookie("Cookie: xKKSID=1; KKSIDx=2; kksid=3\n", "KKSID"), "-",
+	    "names match whole, case matters");
+	is_str(cookie("Cookie: KKSID; KKSID=\n", "KKSID"), "", "a pair without '=' is skipped");
+	is_str(cookie("Set-Cookie: KKSID=1\n", "KKSID"), "-", "only Cookie fields count");
 	return done();
 }

@@ -1,8 +1,12 @@
 /* ISC license. */
 /* Load balancing: smooth weighted round-robin order, weight 0, backups,
- * down marks, avoidance on retry, least connections, random weights. */
+ * down marks, avoidance on retry, least connections, random weights,
+ * power of two choices, consistent hashing with bounded loads (keys moved
+ * by a removal, the bound), sticky cookies. Distributions over 10 000
+ * picks. */
 #include <string.h>
 #include "tap.h"
+#include "libkakehi/stateprint.h"
 #include "worker/bend.c"
 #include "worker/transport.c"
 /* The TLS side of bends (--tls clusters); tlsctx.c's lookup renamed, so
@@ -15,32 +19,93 @@
 #include "worker/tlshello.c"
 #include "worker/tlskeys.c"
 #include "worker/tlspeer.c"
+#include "worker/head.c"
 #include "worker/lb.c"
 
 /* The protocol table bends name (back.c): not under test here. */
 const kk_client_ops kk_h1_client_ops;
 struct kk_stats kk_stats;
 
-static kk_bend bends[4];
-static kk_rbackend rb[4];
-static kk_rcluster cl;
+#define NB 10
+#define PICKS 10000
 
+static kk_bend bends[NB];
+static kk_rbackend rb[NB];
+static kk_rcluster cl;
+static const char *const ids[NB] = { "b0", "b1", "b2", "b3", "b4", "b5", "b6", "b7", "b8",
+    "b9" };
+
+/* The cluster of backends 0..n-1 but skip (-1: none), as a snapshot
+ * builds it: backends in place, then the lb tables. */
 static void
-setup(enum kk_lb lb, unsigned n, const unsigned *w, const int *backup)
+setup_without(enum kk_lb lb, unsigned n, const unsigned *w, const int *backup, int skip)
 {
-	unsigned i;
-	memset(bends, 0, sizeof bends);
+	unsigned i, k = 0;
+	kk_lb_release(&cl);
 	memset(rb, 0, sizeof rb);
 	for (i = 0; i < n; i++) {
-		rb[i].bend = &bends[i];
-		rb[i].weight = w[i];
-		rb[i].backup = backup ? backup[i] : 0;
-		rb[i].id = "x";
+		if ((int)i == skip)
+			continue;
+		rb[k].bend = &bends[i];
+		rb[k].weight = w[i];
+		rb[k].backup = backup ? backup[i] : 0;
+		rb[k++].id = ids[i];
 	}
 	cl.id = "c";
 	cl.lb = lb;
 	cl.b = rb;
-	cl.nb = n;
+	cl.nb = k;
+	if (!kk_lb_prepare(&cl, NULL, NULL)) {
+		fprintf(stderr, "kk_lb_prepare: out of memory\n");
+		exit(1);
+	}
+}
+
+static void
+setup(enum kk_lb lb, unsigned n, const unsigned *w, const int *backup)
+{
+	memset(bends, 0, sizeof bends);
+	cl.sticky = 0;
+	setup_without(lb, n, w, backup, -1);
+}
+
+/* Picks over PICKS requests without a key, counted per backend. */
+static void
+count_picks(unsigned *count, unsigned n)
+{
+	unsigned i;
+	memset(count, 0, n * sizeof *count);
+	for (i = 0; i < PICKS; i++) {
+		kk_rbackend *b = kk_lb_pick(&cl, NULL, NULL, 0);
+		if (b)
+			count[b - rb]++;
+	}
+}
+
+/* Whether each backend's share of PICKS is its weight's within 2 %. */
+static int
+within_2pc(const unsigned *count, const unsigned *w, unsigned n)
+{
+	unsigned i, total = 0;
+	for (i = 0; i < n; i++)
+		total += w[i];
+	for (i = 0; i < n; i++) {
+		double share = (double)count[i] / PICKS, want = (double)w[i] / total;
+		if (share < want - 0.02 || share > want + 0.02)
+			return 0;
+	}
+	return 1;
+}
+
+/* The request of a client at address number k, for a source hash. */
+static kk_lbreq
+client(unsigned k)
+{
+	char addr[32];
+	kk_lbreq q;
+	snprintf(addr, sizeof addr, "10.%u.%u.%u", k >> 16 & 255, k >> 8 & 255, k & 255);
+	kk_lb_request(&cl, NULL, addr, &q);
+	return q;
 }
 
 static void
@@ -48,7 +113,7 @@ sequence(char *out, unsigned count, const kk_bend *avoid, uint64_t now)
 {
 	unsigned i;
 	for (i = 0; i < count; i++) {
-		kk_rbackend *b = kk_lb_pick(&cl, avoid, now);
+		kk_rbackend *b = kk_lb_pick(&cl, NULL, avoid, now);
 		out[i] = b ? (char)('a' + (b - rb)) : '-';
 	}
 	out[count] = 0;
@@ -130,9 +195,154 @@ main(void)
 		setup(KK_LB_RANDOM, 2, w, NULL);
 		kk_lb_seed(42);
 		for (i = 0; i < 4000; i++)
-			if (kk_lb_pick(&cl, NULL, 0) == &rb[0])
+			if (kk_lb_pick(&cl, NULL, NULL, 0) == &rb[0])
 				na++;
 		ok(na > 2700 && na < 3300, "random follows weights 3:1 (%u of 4000)", na);
 	}
+	{
+		unsigned w[] = { 300, 100, 100 }, count[3];
+		enum kk_lb lbs[] = { KK_LB_ROUND_ROBIN, KK_LB_RANDOM, KK_LB_P2C };
+		for (unsigned j = 0; j < 3; j++) {
+			setup(lbs[j], 3, w, NULL);
+			count_picks(count, 3);
+			ok(within_2pc(count, w, 3), "%s: weights 3:1:1 within 2 %% over %u "
+			    "picks (%u %u %u)", kk_lb_names[lbs[j]], PICKS, count[0], count[1],
+			    count[2]);
+		}
+	}
+	{
+		unsigned w[] = { 100, 100, 100 }, count[3];
+		setup(KK_LB_P2C, 3, w, NULL);
+		bends[0].nactive = 10;
+		bends[1].nactive = 2;
+		count_picks(count, 3);
+		ok(count[0] == 0, "p2c: the busiest of three never wins a pair (%u)", count[0]);
+		ok(count[2] > count[1] && count[1] > 3000, "p2c: the idle one wins its every "
+		    "pair, the middle one the pairs with the busiest (%u %u)", count[1], count[2]);
+		bends[0].nactive = 10;
+		rb[0].weight = 1000;	/* 10/1000 < 2/100 */
+		count_picks(count, 3);
+		ok(count[0] > count[1], "p2c: loads weighed by weight (%u %u)", count[0],
+		    count[1]);
+	}
+	{
+		unsigned w[] = { 100, 100, 0, 100 };
+		int backup[] = { 0, 0, 0, 1 };
+		setup(KK_LB_P2C, 4, w, backup);
+		kk_bend_mark_down(&bends[0], 0);
+		sequence(s, 4, NULL, 1);
+		is_str(s, "bbbb", "p2c: a down backend is not drawn, weight 0 is never");
+		kk_bend_mark_down(&bends[1], 0);
+		sequence(s, 2, NULL, 1);
+		is_str(s, "dd", "p2c: the backup when no primary is up");
+	}
+	{
+		unsigned w[NB], i, moved = 0, others = 0, home[PICKS];
+		for (i = 0; i < NB; i++)
+			w[i] = 100;
+		setup(KK_LB_HASH, NB, w, NULL);
+		ok(cl.lbx->nring == NB * 100, "hash: a ring point per unit of weight (%u)",
+		    cl.lbx->nring);
+		for (i = 0; i < PICKS; i++) {
+			kk_lbreq q = client(i);
+			home[i] = (unsigned)(kk_lb_pick(&cl, &q, NULL, 0)->bend - bends);
+		}
+		for (i = 0; i < PICKS; i++) {
+			kk_lbreq q = client(i);
+			if ((unsigned)(kk_lb_pick(&cl, &q, NULL, 0)->bend - bends) != home[i])
+				break;
+		}
+		ok(i == PICKS, "hash: a key always goes to the same backend");
+		setup_without(KK_LB_HASH, NB, w, NULL, 3);
+		for (i = 0; i < PICKS; i++) {
+			kk_lbreq q = client(i);
+			unsigned now = (unsigned)(kk_lb_pick(&cl, &q, NULL, 0)->bend - bends);
+			moved += now != home[i];
+			others += now != home[i] && home[i] != 3;
+		}
+		ok(moved <= PICKS / NB + PICKS / 20, "hash: removing one of %u backends moves "
+		    "%u of %u keys (at most 1/N + 5 %%)", NB, moved, PICKS);
+		is_int(others, 0, "hash: only the removed backend's keys move");
+		setup(KK_LB_HASH, NB, w, NULL);
+		kk_bend_mark_down(&bends[home[0]], 0);
+		{
+			kk_lbreq q = client(0);
+			ok(kk_lb_pick(&cl, &q, NULL, 1)->bend != &bends[home[0]],
+			    "hash: a key whose backend is down goes to the next on the ring");
+		}
+	}
+	{
+		/* Bounded loads: every request of one key stays until its
+		 * backend holds more than 1.25 x the average, then spills. */
+		unsigned w[] = { 100, 100, 100, 100 }, i, max = 0, h0;
+		kk_lbreq q;
+		setup(KK_LB_HASH, 4, w, NULL);
+		q = client(7);
+		h0 = (unsigned)(kk_lb_pick(&cl, &q, NULL, 0)->bend - bends);
+		for (i = 0; i < 1000; i++)
+			kk_lb_pick(&cl, &q, NULL, 0)->bend->nactive++;
+		for (i = 0; i < 4; i++)
+			if (bends[i].nactive > max)
+				max = bends[i].nactive;
+		ok(max <= (125 * 1000 + 399) / 400 + 1, "hash: no backend above 1.25 x the "
+		    "average load (%u of 1000 on the busiest)", max);
+		ok(bends[h0].nactive == max,
+		    "hash: the key's own backend is the one at the bound");
+		for (i = 0; i < 4; i++)
+			bends[i].nactive = 1;
+		ok(kk_lb_pick(&cl, &q, NULL, 0)->bend == &bends[h0],
+		    "hash: a backend within the bound keeps its key");
+		setup(KK_LB_HASH, 2, w, NULL);
+		sequence(s, 4, NULL, 0);
+		is_str(s, "abab", "hash: a request without the key goes round-robin");
+	}
+	{
+		unsigned w[] = { 100, 100, 100 };
+		kk_lbreq q;
+		kk_reqhead h;
+		char text[128];
+		memset(&bends, 0, sizeof bends);
+		cl.sticky = 1;
+		setup_without(KK_LB_ROUND_ROBIN, 3, w, NULL, -1);
+		snprintf(text, sizeof text, "KKSID=%016llx; Path=/; HttpOnly",
+		    (unsigned long long)rb[2].sid);
+		is_str(rb[2].cookie, text,
+		    "sticky: the cookie names the backend by its id's hash");
+		/* A request carrying the cookie of backend c, as a head. */
+		snprintf(text, sizeof text, "Cookie: theme=dark; KKSID=%016llx ; x=1",
+		    (unsigned long long)rb[2].sid);
+		memset(&h, 0, sizeof h);
+		h.fl.base = text;
+		h.fl.n = 1;
+		h.fl.f[0].name.len = 6;
+		h.fl.f[0].value.off = 8;
+		h.fl.f[0].value.len = (uint32_t)strlen(text) - 8;
+		kk_lb_request(&cl, &h, "10.0.0.1", &q);
+		ok(q.has_sid && q.sid == rb[2].sid, "sticky: the id read from the Cookie field");
+		for (unsigned i = 0; i < 3; i++)
+			s[i] = (char)('a' + (kk_lb_pick(&cl, &q, NULL, 0) - rb));
+		s[3] = 0;
+		is_str(s, "ccc", "sticky: the cookie's backend serves while it is up");
+		ok(!kk_lb_cookie(&cl, &q, &rb[2]), "sticky: no new cookie for a stuck client");
+		rb[2].weight = 0;
+		ok(kk_lb_pick(&cl, &q, NULL, 0) == &rb[2], "sticky: at weight 0 its backend "
+		    "keeps the clients stuck to it");
+		q.has_sid = 0;
+		sequence(s, 4, NULL, 0);
+		is_str(s, "abab", "sticky: and takes no new one");
+		q.has_sid = 1;
+		rb[2].weight = 100;
+		kk_bend_mark_down(&bends[2], 0);
+		{
+			kk_rbackend *b = kk_lb_pick(&cl, &q, NULL, 1);
+			ok(b != &rb[2] && kk_lb_cookie(&cl, &q, b) == b->cookie,
+			    "sticky: its backend down, the client is balanced and stuck anew");
+		}
+		q.has_sid = 0;
+		ok(kk_lb_cookie(&cl, &q, &rb[0]) == rb[0].cookie, "sticky: a first request gets "
+		    "its cookie");
+		cl.sticky = 0;
+	}
+	kk_lb_release(&cl);
 	return done();
 }

@@ -23,6 +23,7 @@
 #include "worker/tlskeys.c"
 #include "worker/tlspeer.c"
 #include "worker/head.c"
+#include "worker/lb.c"
 #include "worker/router.c"
 
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
