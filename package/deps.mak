@@ -8,6 +8,7 @@ $(B)/src/libkakehi/board.o: src/libkakehi/board.c src/include/kakehi/board.h
 $(B)/src/libkakehi/cert.o: src/libkakehi/cert.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/certdir.o: src/libkakehi/certdir.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/clientca.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/certdir.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h 
+$(B)/src/libkakehi/cidr.o: src/libkakehi/cidr.c src/include/kakehi/cidr.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/clientca.o: src/libkakehi/clientca.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/clientca.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/clustertls.o: src/libkakehi/clustertls.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/clustertls.h src/libkakehi/statecert.h 
 $(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h 
@@ -74,7 +75,7 @@ $(B)/src/worker/tunnel.o: src/worker/tunnel.c src/include/kakehi/addr.h src/incl
 $(B)/tests/tools/kk-load.o: tests/tools/kk-load.c  
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/base64.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/cert.o $(B)/src/libkakehi/certdir.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/clientca.o $(B)/src/libkakehi/clustertls.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statecert.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/tlslists.o $(B)/src/libkakehi/verb.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/base64.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/cert.o $(B)/src/libkakehi/certdir.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/cidr.o $(B)/src/libkakehi/clientca.o $(B)/src/libkakehi/clustertls.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statecert.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/tlslists.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(TLS_LIBS) $(SKALIBS_LIBS)
