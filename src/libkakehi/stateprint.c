@@ -62,26 +62,34 @@ cat_limits(kk_str *out, const kk_limits *m)
 	    && cat_uint(out, "--max-body", m->body, 0);
 }
 
-/* An http listener's forwarding: the field list in the table's order
- * unless it is the default, none as --no-forward, and the request id. */
+/* The --forward names of the fields, in the table's order,
+ * ','-separated; each a JSON string when json. */
+static int
+cat_forward_names(kk_str *out, unsigned fields, int json)
+{
+	int first = 1;
+	for (unsigned i = 0; kk_forward_names[i]; i++) {
+		if (!(fields & 1u << i))
+			continue;
+		if (!kk_str_cats(out, first ? "" : ",") || !(json
+		    ? kk_str_catjson(out, kk_forward_names[i])
+		    : kk_str_cats(out, kk_forward_names[i])))
+			return 0;
+		first = 0;
+	}
+	return 1;
+}
+
+/* An http listener's forwarding: the field list unless it is the
+ * default, none as --no-forward, and the request id. */
 static int
 cat_forward(kk_str *out, const kk_forwarding *f)
 {
-	int first = 1;
 	if (!f->fields && !kk_str_cats(out, " --no-forward"))
 		return 0;
-	if (f->fields && f->fields != KK_FORWARD_DEFAULT) {
-		if (!kk_str_cats(out, " --forward "))
-			return 0;
-		for (unsigned i = 0; kk_forward_names[i]; i++) {
-			if (!(f->fields & 1u << i))
-				continue;
-			if (!kk_str_cats(out, first ? "" : ",")
-			    || !kk_str_cats(out, kk_forward_names[i]))
-				return 0;
-			first = 0;
-		}
-	}
+	if (f->fields && f->fields != KK_FORWARD_DEFAULT
+	    && !(kk_str_cats(out, " --forward ") && cat_forward_names(out, f->fields, 0)))
+		return 0;
 	return !f->request_id[0] || kk_str_catf(out, " --request-id %s", f->request_id);
 }
 
@@ -483,18 +491,8 @@ json_tls(kk_str *out, const kk_tls_policy *t)
 static int
 json_forward(kk_str *out, const kk_forwarding *f)
 {
-	int first = 1;
-	if (!kk_str_cats(out, ",\"forward\":["))
-		return 0;
-	for (unsigned i = 0; kk_forward_names[i]; i++) {
-		if (!(f->fields & 1u << i))
-			continue;
-		if (!kk_str_cats(out, first ? "" : ",")
-		    || !kk_str_catjson(out, kk_forward_names[i]))
-			return 0;
-		first = 0;
-	}
-	return kk_str_cats(out, "]")
+	return kk_str_cats(out, ",\"forward\":[") && cat_forward_names(out, f->fields, 1)
+	    && kk_str_cats(out, "]")
 	    && json_str(out, "request-id", f->request_id[0] ? f->request_id : 0, 0);
 }
 
