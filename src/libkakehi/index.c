@@ -53,6 +53,17 @@ kk_index_hash64(const char *key, size_t klen)
 	return h;
 }
 
+uint64_t
+kk_index_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	return h;
+}
+
 uint32_t
 kk_index_hash(const char *key, size_t klen)
 {

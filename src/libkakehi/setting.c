@@ -16,11 +16,11 @@
 #define SUN_PATH_MAX 107
 #define DURATION_MAX (24UL * 3600 * 1000)
 
-enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS };
+enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_CIDRS };
 enum skey {
 	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
 	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT,
-	K_TLS_TICKET_ROTATION, K_COUNT
+	K_TLS_TICKET_ROTATION, K_TRUSTED_PROXIES, K_COUNT
 };
 
 struct sdef {
@@ -61,6 +61,10 @@ static const struct sdef table[K_COUNT] = {
 	    12UL * 3600 * 1000, "DURATION", "how long a TLS session-ticket key encrypts new "
 	    "tickets before the next one takes over; it decrypts for as long again "
 	    "(1s..24h, default 12h)" },
+	[K_TRUSTED_PROXIES] = { "trusted-proxies", S_CIDRS, 0, 0, 0, "CIDR,CIDR...",
+	    "clients (proxies in front) whose X-Forwarded-*, Forwarded and request id "
+	    "fields are kept and extended; the others' are replaced (none: no client, "
+	    "the default)" },
 };
 
 static int
@@ -154,6 +158,47 @@ bad:
 	return 0;
 }
 
+/* "10.0.0.0/8,::1" into a list without duplicates, in the order given
+ * (the order changes nothing: a client matches any). */
+static int
+scan_cidrs(const char *value, kk_cidr *list, unsigned *n, char *err, size_t errlen)
+{
+	unsigned count = 0;
+	const char *p = value;
+	if (!strcmp(value, "none")) {
+		*n = 0;
+		return 1;
+	}
+	for (;;) {
+		char msg[160];
+		size_t len = strcspn(p, ",");
+		kk_cidr c;
+		unsigned i;
+		if (!kk_cidr_scan(&c, p, len, msg, sizeof msg)) {
+			snprintf(err, errlen, "trusted-proxies: %s; give a comma-separated list "
+			    "of prefixes, or none", msg);
+			return 0;
+		}
+		for (i = 0; i < count; i++)
+			if (list[i].bits == c.bits && !memcmp(list[i].a, c.a, 16))
+				break;
+		if (i == count) {
+			if (count == KK_MAX_TRUSTED) {
+				snprintf(err, errlen, "trusted-proxies: more than %u prefixes; "
+				    "join neighbouring networks into shorter prefixes",
+				    KK_MAX_TRUSTED);
+				return 0;
+			}
+			list[count++] = c;
+		}
+		p += len;
+		if (!*p) break;
+		p++;
+	}
+	*n = count;
+	return 1;
+}
+
 static int
 check_path(const char *value, char *err, size_t errlen)
 {
@@ -221,6 +266,11 @@ scan_value(int k, const char *value, unsigned long *num, char *err, size_t errle
 		unsigned n;
 		return scan_uids(value, uids, &n, err, errlen);
 	}
+	case S_CIDRS: {
+		kk_cidr list[KK_MAX_TRUSTED];
+		unsigned n;
+		return scan_cidrs(value, list, &n, err, errlen);
+	}
 	}
 	return 0;
 }
@@ -258,6 +308,12 @@ kk_setting_apply(kk_settings *s, const char *key, const char *value, char *err, 
 	}
 	case S_UIDS:
 		return scan_uids(value, s->uids, &s->nuids, err, errlen);
+	case S_CIDRS:
+		if (!strcmp(value, "default")) {
+			s->ntrusted = 0;
+			return 1;
+		}
+		return scan_cidrs(value, s->trusted, &s->ntrusted, err, errlen);
 	}
 	return 0;
 }
@@ -302,6 +358,9 @@ same(const kk_settings *a, const kk_settings *b, int k)
 	case S_UIDS:
 		return a->nuids == b->nuids &&
 		    !memcmp(a->uids, b->uids, a->nuids * sizeof *a->uids);
+	case S_CIDRS:
+		return a->ntrusted == b->ntrusted &&
+		    !memcmp(a->trusted, b->trusted, a->ntrusted * sizeof *a->trusted);
 	}
 	return 1;
 }
@@ -312,6 +371,20 @@ cat_uids(kk_str *out, const kk_settings *s)
 	for (unsigned i = 0; i < s->nuids; i++)
 		if (!kk_str_catf(out, "%s%lu", i ? "," : "", (unsigned long)s->uids[i]))
 			return 0;
+	return 1;
+}
+
+/* The prefixes, comma-separated; in JSON each a string. */
+static int
+cat_cidrs(kk_str *out, const kk_settings *s, int json)
+{
+	for (unsigned i = 0; i < s->ntrusted; i++) {
+		char buf[KK_CIDR_FMTLEN];
+		kk_cidr_fmt(buf, &s->trusted[i]);
+		if (!kk_str_cats(out, i ? "," : "")
+		    || !(json ? kk_str_catjson(out, buf) : kk_str_cats(out, buf)))
+			return 0;
+	}
 	return 1;
 }
 
@@ -336,6 +409,10 @@ kk_setting_print(const kk_settings *s, const kk_settings *base, kk_str *out)
 			break;
 		case S_UIDS:
 			if (!(s->nuids ? cat_uids(out, s) : kk_str_cats(out, "none"))) return 0;
+			break;
+		case S_CIDRS:
+			if (!(s->ntrusted ? cat_cidrs(out, s, 0) : kk_str_cats(out, "none")))
+				return 0;
 			break;
 		}
 		if (!kk_str_cats(out, "\n")) return 0;
@@ -364,6 +441,11 @@ kk_setting_print_json(const kk_settings *s, kk_str *out)
 			break;
 		case S_UIDS:
 			if (!kk_str_cats(out, "[") || !cat_uids(out, s) || !kk_str_cats(out, "]"))
+				return 0;
+			break;
+		case S_CIDRS:
+			if (!kk_str_cats(out, "[") || !cat_cidrs(out, s, 1)
+			    || !kk_str_cats(out, "]"))
 				return 0;
 			break;
 		}

@@ -721,6 +721,13 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	l.limits.fields = opt_uint(v, "--max-headers", 0);
 	l.limits.uri = opt_uint(v, "--max-uri", 0);
 	l.limits.body = opt_uint(v, "--max-body", 0);
+	l.forward.fields = KK_FORWARD_DEFAULT;
+	if (kk_verb_opt(v, "--no-forward"))
+		l.forward.fields = 0;
+	else if (kk_verb_opt(v, "--forward"))
+		kk_scan_forward(kk_verb_opt(v, "--forward"), &l.forward.fields);
+	if (kk_verb_opt(v, "--request-id"))
+		strcpy(l.forward.request_id, kk_verb_opt(v, "--request-id"));
 	if (!strcmp(v->pos[0], "https")) l.tls = tls_of(v, &ok);
 	if (l.tls) {
 		char msg[KK_ERRLEN];

@@ -129,7 +129,9 @@ find_listener(const struct diff *d, size_t i, size_t hint)
 	    || a->connect_timeout_ms != b->connect_timeout_ms
 	    || a->tunnel_timeout_ms != b->tunnel_timeout_ms || a->expect_proxy != b->expect_proxy
 	    || !same_tls(a->tls, b->tls) || memcmp(&a->h2, &b->h2, sizeof a->h2)
-	    || memcmp(&a->limits, &b->limits, sizeof a->limits))
+	    || memcmp(&a->limits, &b->limits, sizeof a->limits)
+	    || a->forward.fields != b->forward.fields
+	    || strcmp(a->forward.request_id, b->forward.request_id))
 		return -1;
 	return a - d->from->listeners;
 }

@@ -75,6 +75,37 @@ cat_limits(kk_str *out, const kk_limits *m)
 	    && cat_uint(out, "--max-body", m->body, 0);
 }
 
+/* The --forward names of the fields, in the table's order,
+ * ','-separated; each a JSON string when json. */
+static int
+cat_forward_names(kk_str *out, unsigned fields, int json)
+{
+	int first = 1;
+	for (unsigned i = 0; kk_forward_names[i]; i++) {
+		if (!(fields & 1u << i))
+			continue;
+		if (!kk_str_cats(out, first ? "" : ",") || !(json
+		    ? kk_str_catjson(out, kk_forward_names[i])
+		    : kk_str_cats(out, kk_forward_names[i])))
+			return 0;
+		first = 0;
+	}
+	return 1;
+}
+
+/* An http listener's forwarding: the field list unless it is the
+ * default, none as --no-forward, and the request id. */
+static int
+cat_forward(kk_str *out, const kk_forwarding *f)
+{
+	if (!f->fields && !kk_str_cats(out, " --no-forward"))
+		return 0;
+	if (f->fields && f->fields != KK_FORWARD_DEFAULT
+	    && !(kk_str_cats(out, " --forward ") && cat_forward_names(out, f->fields, 0)))
+		return 0;
+	return !f->request_id[0] || kk_str_catf(out, " --request-id %s", f->request_id);
+}
+
 /* A value that starts as an option does goes after '=', where the
  * parser takes it as the value whatever it looks like. */
 static int
@@ -182,6 +213,7 @@ print_listener(kk_str *out, const kk_listener *l, const char *action,
 	    && (!l->expect_proxy || kk_str_cats(out, " --expect-proxy"))
 	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2))
 	    && (l->proto != KK_PROTO_HTTP || cat_limits(out, &l->limits))
+	    && (l->proto != KK_PROTO_HTTP || cat_forward(out, &l->forward))
 	    && cat_tls(out, l->tls, form, certdir);
 }
 
@@ -514,6 +546,16 @@ json_tls(kk_str *out, const kk_tls_policy *t)
 	    && kk_str_cats(out, "}");
 }
 
+/* "forward": the fields written, by their --forward names; "request-id":
+ * the field's name, or null. */
+static int
+json_forward(kk_str *out, const kk_forwarding *f)
+{
+	return kk_str_cats(out, ",\"forward\":[") && cat_forward_names(out, f->fields, 1)
+	    && kk_str_cats(out, "]")
+	    && json_str(out, "request-id", f->request_id[0] ? f->request_id : 0, 0);
+}
+
 /* Durations in milliseconds, under the option's name; the timeouts only
  * http listeners have are absent from a tcp listener. */
 static int
@@ -544,7 +586,8 @@ json_listener(kk_str *out, const kk_listener *l)
 		&& json_num(out, "max-request-head", l->limits.head)
 		&& json_num(out, "max-headers", l->limits.fields)
 		&& json_num(out, "max-uri", l->limits.uri)
-		&& json_num(out, "max-body", l->limits.body)))
+		&& json_num(out, "max-body", l->limits.body)
+		&& json_forward(out, &l->forward)))
 	    && json_tls(out, l->tls)
 	    && kk_str_cats(out, "}");
 }

@@ -7,10 +7,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <kakehi/addr.h>
 #include <kakehi/cert.h>
 #include <kakehi/fmatch.h>
 #include <kakehi/regex.h>
+#include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 #include "setting.h"
@@ -89,6 +91,16 @@ static const kk_opt_def opts_listener_add[] = {
 	    "http: longest request target in bytes (414), default bounded by the head only" },
 	{ "--max-body", KK_OPT_UINT, 0, 0, 4294967295UL,
 	    "http: largest request body in bytes (413, also mid-body), default unlimited" },
+	/* What the backends are told of the hop, HTTP/1.1 and HTTP/2 alike. */
+	{ "--forward", KK_OPT_STRING, 0, 0, 0,
+	    "http: forwarding fields written, ','-separated from xff, xfp, xfport, xfhost, "
+	    "forwarded; default xff,xfp,xfport" },
+	{ "--no-forward", KK_OPT_FLAG, 0, 0, 0,
+	    "http: write no forwarding field (a client's are still dropped unless it is a "
+	    "trusted proxy)" },
+	{ "--request-id", KK_OPT_STRING, 0, 0, 0,
+	    "http: give each request an id in this field (e.g. X-Request-Id), to the backend "
+	    "and in the response; default none" },
 	/* The options of https listeners alone (https_only below), from here on. */
 	{ "--tls-versions", KK_OPT_ENUM, "1.2,1.3|1.2|1.3", 0, 0,
 	    "https: TLS versions offered, default 1.2,1.3" },
@@ -233,6 +245,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--h2-max-pings N] [--h2-max-priority N] [--h2-max-window-updates N] "
 	    "[--h2-max-empty-data N] [--h2-max-continuations N] "
 	    "[--max-request-head B] [--max-headers N] [--max-uri B] [--max-body B] "
+	    "[--forward LIST | --no-forward] [--request-id NAME] "
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
@@ -576,7 +589,75 @@ static const struct {
 	{ "--max-headers", "a tcp listener reads no request; drop it" },
 	{ "--max-uri", "a tcp listener reads no request; drop it" },
 	{ "--max-body", "a tcp listener reads no request; drop it" },
+	{ "--forward", "a tcp listener writes no HTTP fields; use a cluster's --send-proxy "
+	    "to tell the backend the client's address" },
+	{ "--no-forward", "a tcp listener writes no HTTP fields; drop it" },
+	{ "--request-id", "a tcp listener writes no HTTP fields; drop it" },
 };
+
+const char *const kk_forward_names[] = { "xff", "xfp", "xfport", "xfhost", "forwarded", 0 };
+
+int
+kk_scan_forward(const char *list, unsigned *fields)
+{
+	const char *p = list;
+	unsigned bits = 0;
+	for (;;) {
+		size_t n = strcspn(p, ","), i;
+		for (i = 0; kk_forward_names[i]; i++)
+			if (strlen(kk_forward_names[i]) == n && !strncmp(kk_forward_names[i], p, n))
+				break;
+		if (!kk_forward_names[i])
+			return 0;
+		bits |= 1u << i;
+		p += n;
+		if (!*p)
+			break;
+		p++;
+	}
+	*fields = bits;
+	return 1;
+}
+
+/* The fields the proxy writes or acts on itself: a request id under one
+ * of their names would be overwritten, dropped or taken for framing. */
+static const char *const proxy_fields[] = {
+	"host", "connection", "content-length", "transfer-encoding", "te", "trailer",
+	"upgrade", "keep-alive", "proxy-connection", "http2-settings", "expect", "forwarded",
+	"x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-host",
+	"x-client-cert-subject", "x-client-cert-verified",
+};
+
+/* --forward and --request-id of an http listener. */
+static int
+check_forwarding(const kk_verb *v, char *err, size_t errlen)
+{
+	const char *list = kk_verb_opt(v, "--forward"), *name = kk_verb_opt(v, "--request-id");
+	unsigned fields;
+	if (list && kk_verb_opt(v, "--no-forward"))
+		return fail(err, errlen, v->def, "--forward and --no-forward contradict each "
+		    "other; give one");
+	if (list && !kk_scan_forward(list, &fields))
+		return fail(err, errlen, v->def, "--forward \"%s\": give a ','-separated list "
+		    "of xff, xfp, xfport, xfhost, forwarded (or --no-forward for none)", list);
+	if (!name)
+		return 1;
+	if (strlen(name) > KK_REQUEST_ID_NAMEMAX)
+		return fail(err, errlen, v->def, "--request-id: a field name of at most %d bytes",
+		    KK_REQUEST_ID_NAMEMAX);
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+		    || (*p >= '0' && *p <= '9') || *p == '-'))
+			return fail(err, errlen, v->def, "--request-id \"%s\": '%c' is not part of "
+			    "a field name here (letters, digits and '-', e.g. X-Request-Id)", name,
+			    *p);
+	for (size_t i = 0; i < sizeof proxy_fields / sizeof *proxy_fields; i++)
+		if (!strcasecmp(name, proxy_fields[i]))
+			return fail(err, errlen, v->def, "--request-id %s: the proxy writes or "
+			    "acts on that field itself; pick another name, e.g. X-Request-Id",
+			    name);
+	return 1;
+}
 
 /* The options of listener add that only an https listener takes, and
  * those of cluster add that qualify --tls: named, not found by their
@@ -689,6 +770,8 @@ check_listener_add(const kk_verb *v, char *err, size_t errlen)
 		return fail(err, errlen, v->def, "--no-h2c is for plain http listeners: on https "
 		    "ALPN chooses HTTP/2; leave h2 out of --alpn to refuse it");
 	else if (!check_tls_options(v, err, errlen))
+		return 0;
+	if (!check_forwarding(v, err, errlen))
 		return 0;
 	return check_addr(v->def, "listener address", v->pos[1], err, errlen);
 }

@@ -463,12 +463,35 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	return 0;
 }
 
+/* Whether the client (the address a PROXY header gave, if any) is one
+ * of the trusted proxies of the snapshot r. */
+static int
+client_trusted(kk_front *f, const kk_router *r)
+{
+	const kk_front_client *a = client_of(f);
+	unsigned char in6[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (!r->ntrusted)
+		return 0;
+	if (f->flags & KK_FRONT_F_V6)
+		memcpy(in6, a->in6, 16);
+	else if (inet_pton(AF_INET, a->text, in6 + 12) != 1)
+		return 0;	/* "unknown": a PROXY header's LOCAL or UNSPEC */
+	return kk_cidr_match(r->trusted, r->ntrusted, in6);
+}
+
 void
 kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN])
 {
 	kk_rlistener *rl = f->lsock->rl;
 	fwd->client = kk_front_client_text(f, buf);
-	fwd->port = rl && rl->port[0] ? rl->port : NULL;
+	fwd->client_v6 = (f->flags & KK_FRONT_F_V6) != 0;
+	fwd->trusted = (unsigned char)client_trusted(f, kk_worker_router());
+	/* A routed request: its listener is in the snapshot (rl). */
+	fwd->fields = rl->fwd_fields;
+	fwd->reqid = rl->reqid;
+	fwd->reqid_lower = rl->reqid_lower;
+	fwd->reqidlen = rl->reqidlen;
+	fwd->port = rl->port[0] ? rl->port : NULL;
 	fwd->cert = KK_FWD_CERT_UNASKED;
 	fwd->subject = NULL;
 	if (f->lsock->tls && kk_tlsctx_policy(f->lsock->tls)->client_ca.len) {
@@ -540,6 +563,26 @@ hsts_field(const h1s *q, char *buf, size_t len)
 	if (!n)
 		return NULL;
 	memcpy(buf + sizeof name - 1 + n, "\r\n", 3);
+	return buf;
+}
+
+/* The whole field lines the proxy adds to the final response head h:
+ * Strict-Transport-Security (hsts_field), the request id; into buf (its
+ * size KK_FRONT_EXTRA), NULL when there are none. */
+#define KK_FRONT_EXTRA (96 + KK_REQUEST_ID_NAMEMAX + KK_HEAD_REQID_MAX + 8)
+static const char *
+extra_fields(const h1s *q, const kk_resphead *h, char *buf)
+{
+	const char *sts = hsts_field(q, buf, 96), *id = kk_stream_response_id(q->stream, h);
+	const kk_rlistener *rl = q->stream->rl;
+	size_t at = sts ? strlen(sts) : 0, n;
+	if (!id)
+		return sts;
+	n = strlen(id);
+	memcpy(buf + at, rl->reqid, rl->reqidlen + 2);
+	at += rl->reqidlen + 2;
+	memcpy(buf + at, id, n);
+	memcpy(buf + at + n, "\r\n", 3);
 	return buf;
 }
 
@@ -745,7 +788,7 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 	h1s *q = ctx;
 	kk_front *f = q->front;
 	kk_buf *out = &f->conn.out;
-	char sts[96];
+	char extra[KK_FRONT_EXTRA];
 	size_t w;
 	if (!kk_buf_take(out, &f->conn.bufwait))
 		return 0;
@@ -775,7 +818,7 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 	}
 	*keep = *keep && q->out != OUT_RAW_CLOSE && !kk_front_draining;
 	w = kk_h1_write_response(h, q->out == OUT_CHUNKED, *keep, q->minor,
-	    hsts_field(q, sts, sizeof sts), kk_buf_tail(out), kk_buf_room(out));
+	    extra_fields(q, h, extra), kk_buf_tail(out), kk_buf_room(out));
 	if (!w)
 		return out->len ? 0 : -1;
 	out->len += (uint32_t)w;

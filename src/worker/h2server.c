@@ -107,10 +107,10 @@ static nghttp2_option *options;
 /* Scratch: one head or trailer block is converted at a time. */
 static kk_reqhead req_head;
 static kk_fields req_trailers;
-/* A response's fields: :status, those kept, content-length, and one the
- * proxy adds (Strict-Transport-Security or Location), its value in
- * added_text. */
-#define OUT_FIELDS (KK_HEAD_MAXFIELDS + 3)
+/* A response's fields: :status, those kept, content-length, and those the
+ * proxy adds: Strict-Transport-Security (its value in added_text) and the
+ * request id, or Location. */
+#define OUT_FIELDS (KK_HEAD_MAXFIELDS + 4)
 static kk_h2field out_fields[OUT_FIELDS];
 static nghttp2_nv out_nv[OUT_FIELDS];
 static char out_text[KK_HEAD_ADDMAX + 64];
@@ -851,17 +851,21 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 {
 	h2s *s = ctx;
 	nghttp2_data_provider prd;
+	const char *id;
 	int n, body = h->body != KK_BODY_NONE;
 	*keep = 1;
 	/* 101 never answers an HTTP/2 request: no upgrade goes upstream. */
 	if (h->status == 101)
 		return -1;
-	n = kk_h2head_response(h, out_fields, OUT_FIELDS - 1, out_text, sizeof out_text);
+	n = kk_h2head_response(h, out_fields, OUT_FIELDS - 2, out_text, sizeof out_text);
 	if (n < 0)
 		return -1;
 	if (h->status >= 200 && s->hsts)
 		n = add_field(n, "strict-transport-security", 25, added_text,
 		    kk_front_hsts_value(s->conn->front, s->hsts, added_text, sizeof added_text));
+	if ((id = kk_stream_response_id(s->stream, h)))
+		n = add_field(n, s->stream->rl->reqid_lower, s->stream->rl->reqidlen, id,
+		    s->stream->request_id_len);
 	to_nv(n);
 	s->moved++;
 	if (h->status < 200) {

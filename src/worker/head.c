@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include "head.h"
+#include "reqid.h"
 
 /* Compares a name (a token) with lit (lower case, same length n): 0
  * different, 1 equal ignoring case, 2 equal only once each '_' is read as
@@ -74,6 +75,7 @@ kk_field_id(const char *s, uint32_t n)
 	case 4: return pick(s, n, "host", KK_FLD_HOST, NULL, 0);
 	case 6: return pick(s, n, "expect", KK_FLD_EXPECT, NULL, 0);
 	case 7: return pick(s, n, "trailer", KK_FLD_TRAILER, "upgrade", KK_FLD_UPGRADE);
+	case 9: return pick(s, n, "forwarded", KK_FLD_FORWARDED, NULL, 0);
 	case 10: return pick(s, n, "connection", KK_FLD_CONNECTION, "keep-alive", KK_FLD_HOP);
 	case 14:
 		/* HTTP2-Settings goes only with an h2c upgrade, never forwarded
@@ -82,11 +84,14 @@ kk_field_id(const char *s, uint32_t n)
 		    KK_FLD_HOP);
 	case 15: return pick(s, n, "x-forwarded-for", KK_FLD_XFF, NULL, 0);
 	case 16:
+		/* Three names of this length: the 13th byte tells -Host. */
+		if (((unsigned char)s[12] | 0x20) == 'h')
+			return pick(s, n, "x-forwarded-host", KK_FLD_XFHOST, NULL, 0);
 		return pick(s, n, "proxy-connection", KK_FLD_HOP, "x-forwarded-port",
-		    KK_FLD_XF_OTHER);
+		    KK_FLD_XFPORT);
 	case 17:
 		return pick(s, n, "transfer-encoding", KK_FLD_TRANSFER_ENCODING,
-		    "x-forwarded-proto", KK_FLD_XF_OTHER);
+		    "x-forwarded-proto", KK_FLD_XFP);
 	case 21: return pick(s, n, "x-client-cert-subject", KK_FLD_XF_OTHER, NULL, 0);
 	case 22: return pick(s, n, "x-client-cert-verified", KK_FLD_XF_OTHER, NULL, 0);
 	default: return KK_FLD_OTHER;
@@ -242,14 +247,111 @@ end_field(kk_reqhead *h)
 	return add_text(h, "\r\n", 2);
 }
 
+/* Whether id is a forwarding field (a trusted client's are kept). */
+static inline int
+forwarding(unsigned id)
+{
+	return id >= KK_FLD_XFF && id <= KK_FLD_FORWARDED;
+}
+
+/* Appends each value of the client's fields id, each followed by ", ",
+ * for this hop's element to end the list (RFC 7239 §4, and the
+ * X-Forwarded-For habit). */
+static int
+add_client_list(kk_reqhead *h, unsigned id)
+{
+	const kk_fields *fl = &h->fl;
+	int ok = 1;
+	for (unsigned i = 0; ok && i < fl->n; i++) {
+		const kk_field *f = &fl->f[i];
+		if (f->id == id && f->value.len)
+			ok = add_text(h, fl->base + f->value.off, f->value.len) &&
+			    add_text(h, ", ", 2);
+	}
+	return ok;
+}
+
+/* A request id a trusted client may hand on: visible ASCII, bounded, so
+ * that whatever reads the stream's copy (a log line) gets a sane word. */
+static int
+reqid_ok(const char *s, uint32_t n)
+{
+	if (!n || n > KK_HEAD_REQID_MAX)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Whether a host value can go bare in Forwarded: a token (RFC 7239 §4,
+ * RFC 9110 §5.6.2); a port's ':' or an IP literal's brackets need the
+ * quotes. The authority was checked (kk_head_set_host): no '"' or '\'. */
+static int
+is_token(const char *s, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (s[i] == ':' || s[i] == '[' || s[i] == ']')
+			return 0;
+	return 1;
+}
+
+/* This hop's Forwarded element (RFC 7239 §4-5): for= the client (an
+ * IPv6 address bracketed and quoted, §6), proto=, host= when the request
+ * named one; no by=, which would tell the backends the proxy's own
+ * addresses and which no backend needs to find the client. */
+static int
+add_forwarded(kk_reqhead *h, const kk_fwd *fwd)
+{
+	const char *base = h->fl.base;
+	int ok = add_field(h, "Forwarded: ", 11)
+	    && (!fwd->trusted || add_client_list(h, KK_FLD_FORWARDED)) && add_text(h, "for=", 4);
+	if (fwd->client_v6)
+		ok = ok && add_text(h, "\"[", 2) && add_text(h, fwd->client, strlen(fwd->client))
+		    && add_text(h, "]\"", 2);
+	else
+		ok = ok && add_text(h, fwd->client, strlen(fwd->client));
+	ok = ok && (h->scheme == KK_SCHEME_HTTPS ? add_text(h, ";proto=https", 12) :
+	    add_text(h, ";proto=http", 11));
+	if (ok && h->authority.len) {
+		int bare = is_token(base + h->authority.off, h->authority.len);
+		ok = add_text(h, bare ? ";host=" : ";host=\"", bare ? 6 : 7)
+		    && add_text(h, base + h->authority.off, h->authority.len)
+		    && (bare || add_text(h, "\"", 1));
+	}
+	return ok && end_field(h);
+}
+
+/* The request id field: a trusted client's value (at theirs, valid),
+ * else a new id; h->reqid points at the value sent. */
+static int
+add_reqid(kk_reqhead *h, const kk_fwd *fwd, const kk_field *theirs)
+{
+	char id[KK_REQID_LEN];
+	int ok = add_field(h, fwd->reqid, fwd->reqidlen + 2);
+	uint32_t at = h->textlen;
+	if (theirs)
+		ok = ok && add_text(h, h->fl.base + theirs->value.off, theirs->value.len);
+	else
+		ok = ok && add_text(h, id, kk_reqid_next(id));
+	if (!ok)
+		return 0;
+	h->reqid = h->text + at;
+	h->reqidlen = h->textlen - at;
+	return end_field(h);
+}
+
 int
 kk_head_forward(kk_reqhead *h, const kk_fwd *fwd)
 {
 	kk_fields *fl = &h->fl;
-	unsigned i, seen = 0;
-	int host = !(h->flags & KK_HEAD_F_TARGET_AUTHORITY), xff = 0, ok = 1;
+	const kk_field *theirs = NULL;
+	unsigned i, seen = 0, on = fwd->fields, have = 0;
+	int host = !(h->flags & KK_HEAD_F_TARGET_AUTHORITY), ok = 1;
 	int body_unknown = h->body == KK_BODY_UNKNOWN;
 	h->flags &= ~KK_HEAD_F_HOST_FIELD;
+	h->reqid = NULL;
+	h->reqidlen = 0;
 	for (i = 0; i < fl->n; i++) {
 		kk_field *f = &fl->f[i];
 		f->fwd = (unsigned char)passes(f, h->flags, body_unknown);
@@ -259,32 +361,58 @@ kk_head_forward(kk_reqhead *h, const kk_fwd *fwd)
 			f->fwd = 1;
 			h->flags |= KK_HEAD_F_HOST_FIELD;
 		}
+		/* A trusted proxy's forwarding fields go on as it wrote them,
+		 * but for the lists this hop extends; anyone else's never. */
+		if (fwd->trusted && forwarding(f->id)) {
+			f->fwd = 1;
+			have |= 1u << (f->id - KK_FLD_XFF);
+		}
+		/* The request id, and what a backend folding '_' into '-'
+		 * would read as it: ours replaces them. */
+		if (fwd->reqidlen && f->id == KK_FLD_OTHER && f->name.len == fwd->reqidlen) {
+			int m = name_cmp(fl->base + f->name.off, fwd->reqid_lower, fwd->reqidlen);
+			if (m) {
+				f->fwd = 0;
+				if (m == 1 && fwd->trusted && !theirs &&
+				    reqid_ok(fl->base + f->value.off, f->value.len))
+					theirs = f;
+			}
+		}
 		seen |= 1u << f->id;
 	}
 	if (seen & (1u << KK_FLD_CONNECTION))
 		drop_named(fl);
-	/* One X-Forwarded-For: the client's list, then this hop; ours
-	 * replace the client's X-Forwarded-Proto and -Port. */
 	h->nadd = 0;
 	h->textlen = 0;
-	ok = add_field(h, "X-Forwarded-For: ", 17);
-	for (i = 0; (seen & (1u << KK_FLD_XFF)) && ok && i < fl->n; i++) {
-		const kk_field *f = &fl->f[i];
-		if (f->id != KK_FLD_XFF || !f->value.len)
-			continue;
-		if (xff++)
-			ok = add_text(h, ", ", 2);
-		ok = ok && add_text(h, fl->base + f->value.off, f->value.len);
+	/* One X-Forwarded-For and one Forwarded: a trusted client's list,
+	 * then this hop. The others are a trusted client's when it sent
+	 * them, else ours. */
+	if (on & KK_FORWARD_XFF) {
+		for (i = 0; i < fl->n; i++)
+			if (fl->f[i].id == KK_FLD_XFF)
+				fl->f[i].fwd = 0;
+		ok = add_field(h, "X-Forwarded-For: ", 17)
+		    && (!fwd->trusted || add_client_list(h, KK_FLD_XFF))
+		    && add_text(h, fwd->client, strlen(fwd->client)) && end_field(h);
 	}
-	if (ok && xff)
-		ok = add_text(h, ", ", 2);
-	ok = ok && add_text(h, fwd->client, strlen(fwd->client)) && end_field(h);
-	ok = ok && add_field(h, "X-Forwarded-Proto: ", 19) &&
-	    (h->scheme == KK_SCHEME_HTTPS ? add_text(h, "https", 5) : add_text(h, "http", 4)) &&
-	    end_field(h);
-	if (ok && fwd->port)
+	if (ok && (on & KK_FORWARD_XFP) && !(have & KK_FORWARD_XFP))
+		ok = add_field(h, "X-Forwarded-Proto: ", 19) &&
+		    (h->scheme == KK_SCHEME_HTTPS ? add_text(h, "https", 5) :
+		    add_text(h, "http", 4)) && end_field(h);
+	if (ok && fwd->port && (on & KK_FORWARD_XFPORT) && !(have & KK_FORWARD_XFPORT))
 		ok = add_field(h, "X-Forwarded-Port: ", 18) &&
 		    add_text(h, fwd->port, strlen(fwd->port)) && end_field(h);
+	if (ok && h->authority.len && (on & KK_FORWARD_XFHOST) && !(have & KK_FORWARD_XFHOST))
+		ok = add_field(h, "X-Forwarded-Host: ", 18) &&
+		    add_text(h, fl->base + h->authority.off, h->authority.len) && end_field(h);
+	if (ok && (on & KK_FORWARD_FORWARDED)) {
+		for (i = 0; i < fl->n; i++)
+			if (fl->f[i].id == KK_FLD_FORWARDED)
+				fl->f[i].fwd = 0;
+		ok = add_forwarded(h, fwd);
+	}
+	if (ok && fwd->reqidlen)
+		ok = add_reqid(h, fwd, theirs);
 	if (ok && fwd->cert == KK_FWD_CERT_VERIFIED)
 		ok = add_field(h, "X-Client-Cert-Subject: ", 23) &&
 		    add_text(h, fwd->subject, strlen(fwd->subject)) && end_field(h);

@@ -21,13 +21,19 @@
 
 #define KK_HEAD_MAXFIELDS 100	/* more fields: 431 */
 #define KK_HEAD_HOSTMAX 256
-/* Text of the fields the proxy adds (X-Forwarded-*): the client's own
- * X-Forwarded-For list, joined, with this hop. As large as a default
+/* Text of the fields the proxy adds (X-Forwarded-*, Forwarded, the
+ * request id): a trusted client's own X-Forwarded-For and Forwarded
+ * lists, joined, with this hop. As large as a default
  * buffer (16 KiB), which a head must fit to go upstream anyway; a longer
  * list is refused (431), as a head that does not fit a buffer is. One
  * head is parsed at a time, so this is static memory, not per request. */
 #define KK_HEAD_ADDMAX 16384
-#define KK_HEAD_MAXADD 5
+/* X-Forwarded-For, -Proto, -Port, -Host, Forwarded, the request id,
+ * X-Client-Cert-Subject and -Verified. */
+#define KK_HEAD_MAXADD 8
+/* A trusted client's request id longer than this, or with bytes other
+ * than visible ASCII, is replaced by one of ours. */
+#define KK_HEAD_REQID_MAX 128
 
 typedef struct kk_span kk_span;
 struct kk_span {
@@ -46,9 +52,13 @@ enum {
 	KK_FLD_HOP,		/* other hop-by-hop fields (RFC 9110 §7.6.1) */
 	KK_FLD_TRAILER,		/* announces trailers, for a body that carries them */
 	KK_FLD_UPGRADE,		/* hop-by-hop, rebuilt for an upgrade */
-	KK_FLD_HOST, KK_FLD_XFF,
-	/* X-Forwarded-Proto and -Port, X-Client-Cert-Subject and -Verified:
-	 * the proxy's to write, so a client's are dropped, never trusted. */
+	KK_FLD_HOST,
+	/* The forwarding fields, in the order of the KK_FORWARD_* bits
+	 * (kakehi/state.h): a trusted proxy's are kept (and the lists
+	 * extended), any other client's dropped (kk_head_forward). */
+	KK_FLD_XFF, KK_FLD_XFP, KK_FLD_XFPORT, KK_FLD_XFHOST, KK_FLD_FORWARDED,
+	/* X-Client-Cert-Subject and -Verified: the proxy's to write, so a
+	 * client's are dropped, never trusted. */
 	KK_FLD_XF_OTHER,
 	KK_FLD_EXPECT,
 	KK_FLD_LOOKALIKE	/* one of the above with '_' for '-' */
@@ -100,6 +110,10 @@ struct kk_reqhead {
 	kk_field add[KK_HEAD_MAXADD];
 	uint32_t textlen;
 	char text[KK_HEAD_ADDMAX];
+	/* The request id sent upstream, when the listener gives one: in
+	 * text, or in the client's field; reqidlen 0: none. */
+	const char *reqid;
+	uint32_t reqidlen;
 };
 
 typedef struct kk_resphead kk_resphead;
@@ -121,7 +135,17 @@ struct kk_resphead {
 typedef struct kk_fwd kk_fwd;
 struct kk_fwd {
 	const char *client;	/* the client's address, for X-Forwarded-For */
+	unsigned char client_v6;	/* it is IPv6 (bracketed in Forwarded) */
+	/* The client is a trusted proxy (set trusted-proxies): its
+	 * forwarding fields and request id are kept. */
+	unsigned char trusted;
+	unsigned fields;	/* KK_FORWARD_*: the listener's --forward */
 	const char *port;	/* the listener's port, NULL: no X-Forwarded-Port */
+	/* The listener's --request-id field: its name as written, then
+	 * ": "; and the name alone in lower case; reqidlen, the name's
+	 * length, 0: none. */
+	const char *reqid, *reqid_lower;
+	uint32_t reqidlen;
 	unsigned char cert;	/* KK_FWD_CERT_*: what X-Client-Cert-Verified says */
 	const char *subject;	/* the verified client certificate's subject, or NULL */
 };
@@ -161,11 +185,14 @@ int kk_head_limits(const kk_reqhead *, const kk_limits *);
 
 /* The forwarding rules, applied once to a parsed request going upstream:
  * hop-by-hop fields and those Connection names dropped, Upgrade kept only
- * for an upgrade, Host kept only when the authority came from it, the
- * client's X-Forwarded-Port and -Proto replaced and its X-Forwarded-For
- * list extended with this hop (fwd), the client's X-Client-Cert-* fields
- * dropped and the connection's own added when its listener asks for one.
- * 1 done, 0 the added fields do not fit (431). */
+ * for an upgrade, Host kept only when the authority came from it; the
+ * forwarding fields of fwd->fields written for this hop: from a trusted
+ * client its X-Forwarded-For and Forwarded lists extended and its other
+ * X-Forwarded-* kept, from any other client all of them dropped and
+ * ours alone sent; the request id (fwd->reqid) a trusted client's when
+ * it sent one, else a new one (kk_reqid_next), in h->reqid; the client's
+ * X-Client-Cert-* fields dropped and the connection's own added when its
+ * listener asks for one. 1 done, 0 the added fields do not fit (431). */
 int kk_head_forward(kk_reqhead *, const kk_fwd *fwd);
 /* The same for a response going to the client. */
 void kk_head_forward_response(kk_resphead *);

@@ -29,6 +29,7 @@
 #include "lb.h"
 #include "loop.h"
 #include "lsock.h"
+#include "reqid.h"
 #include "router.h"
 #include "status.h"
 #include "timer.h"
@@ -459,6 +460,8 @@ main(int argc, char **argv)
 	if (!kk_loop_init())
 		diesys("unable to create the epoll instance");
 	kk_lb_seed((uint64_t)getpid() ^ (uint64_t)time(NULL) ^ kk_now_ms);
+	if (!kk_reqid_init())
+		diesys("unable to draw the request id secret from the kernel");
 	sigio.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (sigio.fd < 0)
 		diesys("unable to create a signalfd");

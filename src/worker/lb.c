@@ -53,24 +53,12 @@ next_rand(void)
 	return rng * 0x2545f4914f6cdd1dull;
 }
 
-/* The 64-bit finalizer of MurmurHash3: FNV-1a alone leaves the high bits,
- * which order the ring, poorly mixed for keys that differ in their last
- * bytes (user-1, user-2). */
-static uint64_t
-mix(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
-
+/* FNV-1a alone leaves the high bits, which order the ring, poorly mixed
+ * for keys that differ in their last bytes (user-1, user-2). */
 static uint64_t
 hash(const char *s, size_t n)
 {
-	return mix(kk_index_hash64(s, n));
+	return kk_index_mix64(kk_index_hash64(s, n));
 }
 
 /* Whether b may be chosen in the pass for `backup` backends. */
@@ -116,7 +104,7 @@ fill_ring(kk_rcluster *c, struct kk_lbx *x, uint64_t total)
 		uint64_t h = hash(c->b[i].id, strlen(c->b[i].id));
 		unsigned np = points_of(&c->b[i], total);
 		for (k = 0; k < np; k++) {
-			x->ring[n].at = mix(h + (uint64_t)(k + 1) * 0x9e3779b97f4a7c15ull);
+			x->ring[n].at = kk_index_mix64(h + (uint64_t)(k + 1) * 0x9e3779b97f4a7c15ull);
 			x->ring[n++].b = i;
 		}
 	}

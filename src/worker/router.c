@@ -632,6 +632,15 @@ listener_fill(kk_rlistener *rl, const kk_listener *sl)
 	rl->expect_proxy = sl->expect_proxy;
 	rl->h2 = sl->h2;
 	rl->limits = sl->limits;
+	rl->fwd_fields = sl->forward.fields;
+	rl->reqidlen = (uint32_t)strlen(sl->forward.request_id);
+	for (uint32_t i = 0; i < rl->reqidlen; i++) {
+		char c = sl->forward.request_id[i];
+		rl->reqid[i] = c;
+		rl->reqid_lower[i] = c >= 'A' && c <= 'Z' ? (char)(c + 'a' - 'A') : c;
+	}
+	memcpy(rl->reqid + rl->reqidlen, ": ", 3);
+	rl->reqid_lower[rl->reqidlen] = 0;
 	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
 }
 
@@ -824,6 +833,15 @@ listeners_link(kk_router *r)
 		r->l[i].clusters = r->clusters;
 }
 
+/* The settings a snapshot carries: what a request reads per stream,
+ * swapped in with the routes. */
+static void
+trusted_copy(kk_router *r, const kk_state *st)
+{
+	r->ntrusted = st->set.ntrusted;
+	memcpy(r->trusted, st->set.trusted, st->set.ntrusted * sizeof *r->trusted);
+}
+
 kk_router *
 kk_router_build(const kk_state *st, uint64_t generation)
 {
@@ -834,6 +852,7 @@ kk_router_build(const kk_state *st, uint64_t generation)
 	r->refs = 1;
 	r->generation = generation;
 	r->seq = st->nfrontends;
+	trusted_copy(r, st);
 	if (!build_clusters(r, st))
 		goto fail;
 	if (!(r->l = calloc(st->nlisteners + 1, sizeof *r->l)))
@@ -1043,6 +1062,7 @@ kk_router_update(const kk_router *base, const kk_state *st, const kk_journal *j,
 	r->refs = 1;
 	r->generation = generation;
 	r->seq = base->seq;
+	trusted_copy(r, st);
 	r->nc = base->nc;
 	r->clusters = base->clusters;
 	if (r->clusters)
@@ -1083,7 +1103,7 @@ kk_router_update(const kk_router *base, const kk_state *st, const kk_journal *j,
 		case KK_V_BACKEND_REMOVE:
 			ok = update_backends(r, NULL, ch.b);
 			break;
-		default:	/* settings: the router holds none */
+		default:	/* settings: trusted_copy took the one it holds */
 			break;
 		}
 		if (!ok)

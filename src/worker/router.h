@@ -124,6 +124,12 @@ struct kk_rlistener {
 	unsigned long tunnel_ms;
 	kk_h2opts h2;		/* the listener's HTTP/2 options (http) */
 	kk_limits limits;	/* what it accepts of a request (http) */
+	/* Its forwarding (http): KK_FORWARD_* fields, and the --request-id
+	 * field as kk_fwd takes it (name and ": "; the name in lower case;
+	 * the name's length, 0: none). */
+	unsigned fwd_fields;
+	char reqid[KK_REQUEST_ID_NAMEMAX + 3], reqid_lower[KK_REQUEST_ID_NAMEMAX + 1];
+	uint32_t reqidlen;
 	/* Persistent tables of router.c, shared with other snapshots:
 	 * exact hosts, wildcard suffixes, and the group without a host (http)
 	 * or the default route (tcp); clusters is the snapshot's own. */
@@ -142,6 +148,9 @@ struct kk_router {
 	unsigned nc;		/* clusters */
 	void *clusters;		/* persistent table, id to kk_rcluster */
 	unsigned long seq;	/* the order of the next route added */
+	/* set trusted-proxies, as of this snapshot's generation */
+	unsigned ntrusted;
+	kk_cidr trusted[KK_MAX_TRUSTED];
 };
 
 /* Builds a snapshot (refs 1) from the whole state: the first one, and

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "lb.h"
 #include "stream.h"
 
@@ -99,6 +100,9 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->fops = ops;
 	s->front = ctx;
 	s->body_left = rl->limits.body ? rl->limits.body : UINT64_MAX;
+	s->request_id_len = (unsigned char)h->reqidlen;	/* at most KK_HEAD_REQID_MAX */
+	memcpy(s->request_id, h->reqid ? h->reqid : "", h->reqidlen);
+	s->request_id[h->reqidlen] = 0;
 	if (h->body == KK_BODY_NONE || (h->body == KK_BODY_LENGTH && !h->clen))
 		s->flags |= KK_STREAM_F_REQ_DONE;
 	if (h->flags & KK_HEAD_F_HEAD)
@@ -126,6 +130,21 @@ fail:
 	s->bops->close(s->back, KK_CLOSE_BACK_ABORT);
 	stream_free(s);
 	return NULL;
+}
+
+const char *
+kk_stream_response_id(const kk_stream *s, const kk_resphead *h)
+{
+	const kk_rlistener *rl = s->rl;
+	if (!s->request_id_len || h->status < 200)
+		return NULL;
+	for (unsigned i = 0; i < h->fl.n; i++) {
+		const kk_field *f = &h->fl.f[i];
+		if (f->fwd && f->name.len == rl->reqidlen &&
+		    !strncasecmp(h->fl.base + f->name.off, rl->reqid_lower, rl->reqidlen))
+			return NULL;
+	}
+	return s->request_id;
 }
 
 /* Trailer fields pass when the head announced them (RFC 9110 §6.6.2),

@@ -199,6 +199,11 @@ struct kk_stream {
 	unsigned char tries;	/* connection attempts */
 	unsigned short status;
 	uint64_t body_left;	/* request body bytes --max-body still allows */
+	/* The request id sent upstream (listener --request-id), NUL ended,
+	 * for whatever tells of the request (the response, a log line);
+	 * request_id_len 0: the listener gives none. */
+	unsigned char request_id_len;
+	char request_id[KK_HEAD_REQID_MAX + 1];
 };
 
 /* Starts a stream for the parsed head h (the forwarding rules are
@@ -221,6 +226,13 @@ void kk_stream_back_error(kk_stream *s, enum kk_close reason);
 void kk_stream_front_drained(kk_stream *s);
 /* The front endpoint is going: the back endpoint is closed. */
 void kk_stream_abort(kk_stream *s);
+/* The request id a response head h to the client carries (listener
+ * --request-id; the field's name is s->rl's): the stream's, NUL ended;
+ * NULL for a 1xx, when the listener gives none, or when the backend's
+ * response names one itself: that one passes, since a backend echoes the
+ * id it was given or has its own reason for another. A client quoting
+ * the id of a failed request lets the operator find it in every log. */
+const char *kk_stream_response_id(const kk_stream *s, const kk_resphead *h);
 /* Whether the stream still expects request body bytes from the client. */
 static inline int
 kk_stream_wants_body(const kk_stream *s)

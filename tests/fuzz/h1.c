@@ -11,6 +11,7 @@
 #include <string.h>
 #include "worker/h1.c"
 #include "worker/head.c"
+#include "worker/reqid.c"
 #include "worker/buf.c"
 #include "worker/loop.c"
 #include "worker/timer.c"
@@ -32,7 +33,8 @@ same_span(const kk_reqhead *x, kk_span a, const kk_reqhead *y, kk_span b)
 static void
 check_request(const char *p, size_t n)
 {
-	static const kk_fwd fwd = { "192.0.2.1", "8080" };
+	static const kk_fwd fwd = { .client = "192.0.2.1", .port = "8080",
+	    .fields = KK_FORWARD_DEFAULT };
 	size_t scan = 0, w;
 	long end = kk_h1_head_end(p, n, &scan);
 	int e;

@@ -44,6 +44,10 @@ uint32_t kk_index_hash(const char *key, size_t klen);
 /* 64-bit FNV-1a, unmixed: for tables that take its nibbles in turn (the
  * router's tries) or mix it themselves (the balancer's ring). */
 uint64_t kk_index_hash64(const char *key, size_t klen);
+/* A bijection of 64 bits that spreads every input bit over the output
+ * (the 64-bit finalizer of MurmurHash3): to mix kk_index_hash64, or to
+ * scramble a counter without ever repeating a value. */
+uint64_t kk_index_mix64(uint64_t);
 void kk_index_free(kk_index *);			/* back to empty */
 /* Back to empty, keeping the table and the entries' array (and the keys'
  * arena, if any, which the caller resets): the same keys again need no

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <kakehi/addr.h>
+#include <kakehi/cidr.h>
 #include <kakehi/index.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
@@ -35,6 +36,9 @@ enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGE
 
 #define KK_MAX_WORKERS 64
 #define KK_MAX_UIDS 32
+/* Prefixes of `set trusted-proxies`: each request is matched against
+ * all of them, so the list stays short (a proxy tier is a few networks). */
+#define KK_MAX_TRUSTED 32
 
 typedef struct kk_settings kk_settings;
 struct kk_settings {
@@ -49,6 +53,10 @@ struct kk_settings {
 	unsigned long drain_timeout_ms;		/* graceful stop bound, default 30s */
 	unsigned long ping_timeout_ms;		/* liveness ping answer bound, default 5s */
 	unsigned long tls_ticket_rotation_ms;	/* session-ticket key life, default 12h */
+	/* Clients whose forwarding fields (X-Forwarded-*, Forwarded, the
+	 * request id) are kept and extended; 0: none, the default. */
+	unsigned ntrusted;
+	kk_cidr trusted[KK_MAX_TRUSTED];
 };
 
 /* HTTP/2 on an http listener: h2c with prior knowledge (the preface
@@ -117,6 +125,25 @@ struct kk_limits {
 	unsigned long body;		/* --max-body: 413 past it */
 };
 
+/* What an http listener tells its backends of each request's hop
+ * (--forward, --no-forward, --request-id; doc/grammar.html): which
+ * forwarding fields it writes, and the name of the request id field. */
+#define KK_FORWARD_XFF 0x1		/* X-Forwarded-For */
+#define KK_FORWARD_XFP 0x2		/* X-Forwarded-Proto */
+#define KK_FORWARD_XFPORT 0x4		/* X-Forwarded-Port */
+#define KK_FORWARD_XFHOST 0x8		/* X-Forwarded-Host */
+#define KK_FORWARD_FORWARDED 0x10	/* Forwarded (RFC 7239) */
+#define KK_FORWARD_ALL 0x1f
+/* What listeners wrote before the switches existed. */
+#define KK_FORWARD_DEFAULT (KK_FORWARD_XFF | KK_FORWARD_XFP | KK_FORWARD_XFPORT)
+/* A field name: letters, digits and '-', at most this long. */
+#define KK_REQUEST_ID_NAMEMAX 64
+typedef struct kk_forwarding kk_forwarding;
+struct kk_forwarding {
+	unsigned fields;		/* KK_FORWARD_*; 0: --no-forward */
+	char request_id[KK_REQUEST_ID_NAMEMAX + 1];	/* "": no request id */
+};
+
 typedef struct kk_listener kk_listener;
 struct kk_listener {
 	char *addr_text;		/* canonical, the listener's identity */
@@ -134,6 +161,7 @@ struct kk_listener {
 	int expect_proxy;		/* a PROXY v1/v2 header opens each connection */
 	kk_h2opts h2;			/* http listeners only */
 	kk_limits limits;		/* http listeners only */
+	kk_forwarding forward;		/* http listeners only */
 	size_t nfrontends;		/* frontends on it, kept by apply */
 	kk_tls_policy *tls;		/* an https listener's; NULL on a plain one */
 	size_t ncertificates;		/* certificates on it, kept by apply */

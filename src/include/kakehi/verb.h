@@ -10,7 +10,7 @@
 #include <kakehi/str.h>
 
 #define KK_VERB_MAXPOS 4
-#define KK_VERB_MAXOPTS 64
+#define KK_VERB_MAXOPTS 64	/* listener add has the most: 41 */
 #define KK_LINE_MAXWORDS 64
 #define KK_ERRLEN 512
 
@@ -103,6 +103,10 @@ int kk_scan_duration_ms(const char *, unsigned long *);
 /* Canonical duration text: "60s" when whole seconds, else "1500ms". */
 void kk_fmt_duration_ms(char *buf, unsigned long ms);
 #define KK_DURATION_FMTLEN 32
+/* A listener's --forward list ("xff,forwarded") as KK_FORWARD_* bits:
+ * kk_forward_names[i] is bit 1 << i. */
+int kk_scan_forward(const char *list, unsigned *fields);
+extern const char *const kk_forward_names[];
 
 /* Help text for all verbs (or the one matching word1), one line each. */
 int kk_verb_help(kk_str *out, const char *word1);

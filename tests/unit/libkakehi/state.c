@@ -188,6 +188,33 @@ test_apply(void)
 	accept_line(&st, "set command-socket default");
 	accept_line(&st, "set workers default");
 	ok(!st.set.nuids && !st.set.command_socket && st.set.workers == 2, "settings reset");
+	/* Trusted proxies: canonical prefixes, duplicates once, the order
+	 * kept; a bad one refused with the list as it was. */
+	accept_line(&st, "set trusted-proxies ::1,10.1.0.0/16,::ffff:10.1.0.0/112,0.0.0.0/0");
+	p = printed(&st);
+	ok(p && strstr(p, "\nset trusted-proxies ::1/128,10.1.0.0/16,0.0.0.0/0\n"),
+	    "trusted-proxies printed canonically");
+	free(p);
+	refuse(&st, "set trusted-proxies 10.0.0.0/8,192.168.0.1/24",
+	    "the network is 192.168.0.0/24");
+	ok(st.set.ntrusted == 3, "the list unchanged");
+	accept_line(&st, "set trusted-proxies none");
+	ok(!st.set.ntrusted, "none clears it");
+	p = printed(&st);
+	ok(p && !strstr(p, "trusted-proxies"), "and none is the default: not printed");
+	free(p);
+	/* Forwarding switches: the list in canonical order, the default
+	 * left out, none as --no-forward. */
+	accept_line(&st, "listener add http 127.0.0.1:9001 --forward forwarded,xff,xff "
+	    "--request-id X-Request-Id");
+	accept_line(&st, "listener add http 127.0.0.1:9002 --forward xfport,xfp,xff");
+	accept_line(&st, "listener add https 127.0.0.1:9003 --no-forward");
+	p = printed(&st);
+	ok(p && strstr(p, "listener add http 127.0.0.1:9001 --forward xff,forwarded "
+	    "--request-id X-Request-Id\n") && strstr(p, "listener add http 127.0.0.1:9002\n")
+	    && strstr(p, "listener add https 127.0.0.1:9003 --no-forward\n"),
+	    "forwarding printed canonically");
+	free(p);
 	kk_state_free(&st);
 }
 
@@ -838,7 +865,8 @@ test_json_list(void)
 		    "\"h2-window\":65535,\"h2-max-frame\":16384,\"h2-max-header-list\":65536,"
 		    "\"h2-max-resets\":200,\"h2-max-settings\":50,\"h2-max-pings\":50,\"h2-max-priority\":500,"
 		    "\"h2-max-window-updates\":1000,\"h2-max-empty-data\":100,\"h2-max-continuations\":16,"
-		    "\"max-request-head\":0,\"max-headers\":0,\"max-uri\":0,\"max-body\":0},"
+		    "\"max-request-head\":0,\"max-headers\":0,\"max-uri\":0,\"max-body\":0,"
+		    "\"forward\":[\"xff\",\"xfp\",\"xfport\"],\"request-id\":null},"
 		    "{\"address\":\"[::1]:8443\",\"protocol\":\"http\","
 		    "\"public-address\":\"192.0.2.10:443\",\"front-timeout\":60000,"
 		    "\"request-timeout\":10000,\"back-timeout\":45000,\"connect-timeout\":60000,"
@@ -848,7 +876,8 @@ test_json_list(void)
 		    "\"h2-max-resets\":200,\"h2-max-settings\":50,\"h2-max-pings\":50,\"h2-max-priority\":500,"
 		    "\"h2-max-window-updates\":1000,\"h2-max-empty-data\":100,\"h2-max-continuations\":16,"
 		    "\"max-request-head\":8192,\"max-headers\":50,"
-		    "\"max-uri\":0,\"max-body\":1000000},{\"address\":"
+		    "\"max-uri\":0,\"max-body\":1000000,"
+		    "\"forward\":[\"xff\",\"xfp\",\"xfport\"],\"request-id\":null},{\"address\":"
 		    "\"127.0.0.1:5432\",\"protocol\":\"tcp\",\"public-address\":null,"
 		    "\"front-timeout\":600000,\"connect-timeout\":3000,\"expect-proxy\":true}]" },
 		{ "cluster list", 1, "[{\"id\":\"app\",\"lb\":\"round-robin\","

@@ -7,6 +7,7 @@
 #include "tap.h"
 #include "worker/h2head.c"
 #include "worker/head.c"
+#include "worker/reqid.c"
 #include "worker/buf.c"
 #include "worker/loop.c"
 #include "worker/timer.c"

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "tap.h"
 #include "worker/head.c"
+#include "worker/reqid.c"
 
 static kk_reqhead h;
 static kk_resphead rh;
@@ -56,10 +57,14 @@ passed(const kk_fields *fl, const kk_reqhead *req)
 	return out;
 }
 
+/* What forward() tells kk_head_forward besides the head. */
+static kk_fwd fwd_with = { .client = "192.0.2.1", .fields = KK_FORWARD_DEFAULT };
+
 static const char *
 forward(const char *s, unsigned flags, unsigned body, const char *port)
 {
-	kk_fwd fwd = { "192.0.2.1", port, KK_FWD_CERT_UNASKED, NULL };
+	kk_fwd fwd = fwd_with;
+	fwd.port = port;
 	fields(&h.fl, s);
 	h.flags = flags;
 	h.body = (unsigned char)body;
@@ -91,7 +96,13 @@ main(void)
 	is_int(kk_field_id("content_length", 14), KK_FLD_LOOKALIKE, "content_length: a look-alike");
 	is_int(kk_field_id("Content-Lengtx", 14), KK_FLD_OTHER, "one byte off: another field");
 	is_int(kk_field_id("HTTP2-Settings", 14), KK_FLD_HOP, "HTTP2-Settings is hop-by-hop");
-	is_int(kk_field_id("X-Forwarded-Proto", 17), KK_FLD_XF_OTHER, "X-Forwarded-Proto");
+	is_int(kk_field_id("X-Forwarded-Proto", 17), KK_FLD_XFP, "X-Forwarded-Proto");
+	is_int(kk_field_id("x-forwarded-port", 16), KK_FLD_XFPORT, "X-Forwarded-Port");
+	is_int(kk_field_id("X-Forwarded-Host", 16), KK_FLD_XFHOST, "X-Forwarded-Host");
+	is_int(kk_field_id("X_Forwarded_Host", 16), KK_FLD_LOOKALIKE,
+	    "X_Forwarded_Host: a look-alike");
+	is_int(kk_field_id("Proxy-Connection", 16), KK_FLD_HOP, "Proxy-Connection: hop-by-hop");
+	is_int(kk_field_id("FORWARDED", 9), KK_FLD_FORWARDED, "Forwarded");
 	is_int(kk_field_id("x-client-cert-subject", 21), KK_FLD_XF_OTHER,
 	    "X-Client-Cert-Subject is the proxy's");
 	is_int(kk_field_id("X-Client-Cert-Verified", 22), KK_FLD_XF_OTHER,
@@ -108,14 +119,36 @@ main(void)
 	    "Host=a;X-A=1;+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;"
 	    "+X-Forwarded-Port=8080;", "hop-by-hop dropped, ours added");
 	ok(h.flags & KK_HEAD_F_HOST_FIELD, "the Host field carries the authority");
+	is_str(forward("Host: a\nX-Forwarded-For: 10.0.0.1\nX-Forwarded-Proto: https\n"
+	    "Forwarded: for=10.0.0.1\nX-Forwarded-Host: evil\n", 0, KK_BODY_NONE, NULL),
+	    "Host=a;+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;",
+	    "an untrusted client's forwarding fields are dropped, ours alone sent");
+	fwd_with.trusted = 1;
 	is_str(forward("Connection: close, X-B, Host, X-Forwarded-For\nX-B: 1\nHost: a\n"
 	    "X-Forwarded-For: 10.0.0.1\n", 0, KK_BODY_NONE, NULL),
 	    "Host=a;+X-Forwarded-For=10.0.0.1, 192.0.2.1;+X-Forwarded-Proto=http;",
-	    "Connection drops what it names, never Host or the client's list");
+	    "Connection drops what it names, never Host or a trusted client's list");
 	is_str(forward("Host: a\nX-Forwarded-For: 10.0.0.1\nX-Forwarded-For: 10.0.0.2\n", 0,
 	    KK_BODY_NONE, NULL),
 	    "Host=a;+X-Forwarded-For=10.0.0.1, 10.0.0.2, 192.0.2.1;+X-Forwarded-Proto=http;",
-	    "one X-Forwarded-For: the client's list, then this hop");
+	    "one X-Forwarded-For: the trusted client's list, then this hop");
+	is_str(forward("Host: a\nX-Forwarded-Proto: https\nX-Forwarded-Host: b\n", 0,
+	    KK_BODY_NONE, "8080"),
+	    "Host=a;X-Forwarded-Proto=https;X-Forwarded-Host=b;+X-Forwarded-For=192.0.2.1;"
+	    "+X-Forwarded-Port=8080;", "a trusted client's -Proto and -Host kept, ours not added");
+	fwd_with.fields = 0;
+	is_str(forward("Host: a\nX-Forwarded-For: 10.0.0.1\nForwarded: for=10.0.0.1\n", 0,
+	    KK_BODY_NONE, "8080"),
+	    "Host=a;X-Forwarded-For=10.0.0.1;Forwarded=for=10.0.0.1;",
+	    "--no-forward: a trusted client's fields pass as they are");
+	fwd_with.trusted = 0;
+	is_str(forward("Host: a\nX-Forwarded-For: 10.0.0.1\nForwarded: for=10.0.0.1\n", 0,
+	    KK_BODY_NONE, "8080"), "Host=a;", "--no-forward: an untrusted client's dropped");
+	fwd_with.fields = KK_FORWARD_ALL;
+	is_str(forward("X-A: 1\n", 0, KK_BODY_NONE, "8080"),
+	    "X-A=1;+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;+X-Forwarded-Port=8080;"
+	    "+Forwarded=for=192.0.2.1;proto=http;", "every field; no host without an authority");
+	fwd_with.fields = KK_FORWARD_DEFAULT;
 	is_str(forward("Host: a\n", KK_HEAD_F_TARGET_AUTHORITY, KK_BODY_NONE, NULL),
 	    "+X-Forwarded-For=192.0.2.1;+X-Forwarded-Proto=http;",
 	    "an authority from the target replaces Host");
@@ -131,7 +164,7 @@ main(void)
 	    "not with a length, which carries no trailers");
 	h.scheme = KK_SCHEME_HTTPS;
 	{
-		kk_fwd fwd = { "192.0.2.1", NULL, KK_FWD_CERT_UNASKED, NULL };
+		kk_fwd fwd = { .client = "192.0.2.1", .port = NULL, .fields = KK_FORWARD_DEFAULT };
 		fields(&h.fl, "Host: a\n");
 		h.flags = 0;
 		h.body = KK_BODY_NONE;
@@ -157,9 +190,10 @@ main(void)
 		    "no certificate: NONE, no subject");
 	}
 	{
-		/* A long client list that fits a buffer goes on whole, as it
-		 * did before heads had text of their own. */
+		/* A long list from a trusted client that fits a buffer goes
+		 * on whole, as it did before heads had text of their own. */
 		static char list[6100];
+		fwd_with.trusted = 1;
 		const char *got;
 		memcpy(list, "X-Forwarded-For: ", 17);
 		memset(list + 17, '7', 6000);
@@ -176,6 +210,67 @@ main(void)
 		strcpy(big + 17 + KK_HEAD_ADDMAX - 40, "\n");
 		is_str(forward(big, 0, KK_BODY_NONE, NULL), "(too long)",
 		    "an X-Forwarded-For longer than the room: refused");
+	}
+	fwd_with.trusted = 0;
+	/* X-Forwarded-Host and Forwarded's host= carry the authority as
+	 * received; Forwarded brackets and quotes an IPv6 client and quotes
+	 * a host that is not a token (RFC 7239 §4, §6). */
+	{
+		kk_fwd fwd = { .client = "2001:db8::7", .client_v6 = 1,
+		    .fields = KK_FORWARD_XFHOST | KK_FORWARD_FORWARDED };
+		fields(&h.fl, "Host: a.test:8080\nForwarded: for=10.9.9.9\n");
+		h.flags = 0;
+		h.body = KK_BODY_NONE;
+		h.scheme = KK_SCHEME_HTTPS;
+		h.authority = h.fl.f[0].value;
+		kk_head_forward(&h, &fwd);
+		is_str(passed(&h.fl, &h), "Host=a.test:8080;+X-Forwarded-Host=a.test:8080;"
+		    "+Forwarded=for=\"[2001:db8::7]\";proto=https;host=\"a.test:8080\";",
+		    "Forwarded for an IPv6 client, untrusted: its own element dropped");
+		fwd.client = "192.0.2.1";
+		fwd.client_v6 = 0;
+		fwd.trusted = 1;
+		fields(&h.fl, "Host: a.test\nForwarded: for=192.0.2.9;proto=https\n"
+		    "Forwarded: for=\"[2001:db8::1]\"\n");
+		h.scheme = KK_SCHEME_HTTP;
+		h.authority = h.fl.f[0].value;
+		kk_head_forward(&h, &fwd);
+		is_str(passed(&h.fl, &h), "Host=a.test;+X-Forwarded-Host=a.test;"
+		    "+Forwarded=for=192.0.2.9;proto=https, for=\"[2001:db8::1]\", "
+		    "for=192.0.2.1;proto=http;host=a.test;",
+		    "a trusted client's Forwarded elements, then this hop's");
+		h.authority.len = 0;
+	}
+	/* Request ids: a new one unless a trusted client sent a sane one;
+	 * a look-alike of the name never passes. */
+	{
+		kk_fwd fwd = { .client = "192.0.2.1", .reqid = "X-Request-Id: ",
+		    .reqid_lower = "x-request-id", .reqidlen = 12 };
+		char first[KK_REQID_LEN];
+		const char *got;
+		int hex = 1;
+		ok(kk_reqid_init(), "the id secret is drawn");
+		fields(&h.fl, "Host: a\nX-Request-Id: abc\nx_request_id: def\n");
+		kk_head_forward(&h, &fwd);
+		for (uint32_t i = 0; i < h.reqidlen; i++)
+			hex &= (h.reqid[i] >= '0' && h.reqid[i] <= '9') ||
+			    (h.reqid[i] >= 'a' && h.reqid[i] <= 'f');
+		ok(h.reqidlen == KK_REQID_LEN && hex, "untrusted: a new id of 32 hex digits");
+		got = passed(&h.fl, &h);
+		ok(!strncmp(got, "Host=a;+X-Request-Id=", 21) && strlen(got) == 21 + 33,
+		    "the client's id and its look-alike dropped, ours sent");
+		memcpy(first, h.reqid, KK_REQID_LEN);
+		kk_head_forward(&h, &fwd);
+		ok(!memcmp(first, h.reqid, 16) && memcmp(first + 16, h.reqid + 16, 16),
+		    "the next id: the worker's prefix, another tail");
+		fwd.trusted = 1;
+		kk_head_forward(&h, &fwd);
+		is_str(passed(&h.fl, &h), "Host=a;+X-Request-Id=abc;",
+		    "trusted: the client's id kept, the look-alike still dropped");
+		ok(h.reqidlen == 3 && !memcmp(h.reqid, "abc", 3), "and it is the stream's");
+		fields(&h.fl, "Host: a\nX-Request-Id: a\x01b\n");
+		kk_head_forward(&h, &fwd);
+		ok(h.reqidlen == KK_REQID_LEN, "trusted, with a control byte: replaced");
 	}
 	/* Added fields are whole lines in the head's text. */
 	{

@@ -22,6 +22,7 @@
 #include "worker/tlshello.c"
 #include "worker/tlskeys.c"
 #include "worker/tlspeer.c"
+#include "worker/reqid.c"
 #include "worker/head.c"
 #include "worker/lb.c"
 #include "worker/router.c"
