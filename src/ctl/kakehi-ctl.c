@@ -25,8 +25,11 @@
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 
+#include "top.h"
+
 #define USAGE "kakehi-ctl [ -s socket ] [ -t timeout-ms ] [ --json ] verb [ args... ]" \
-	"  or  kakehi-ctl help [ word ]"
+	"  or  kakehi-ctl help [ word ]" \
+	"  or  kakehi-ctl [ -s socket ] [ -t timeout-ms ] top [ --interval ms ] [ --once ]"
 /* A mutation returns only when every worker has applied it, and a stuck
  * worker is only declared so after the supervisor's own deadline: the
  * client waits longer than that by default. */
@@ -342,6 +345,67 @@ file_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
 	return n;
 }
 
+/* top's sample: one status exchange, its answer into out; 0, or the
+ * exit code of a failed exchange. */
+static unsigned long top_timeout = DEFAULT_TIMEOUT_MS;
+
+static int
+top_sample(kk_str *out)
+{
+	static const char *const w[] = { "status" };
+	kk_str req = KK_STR_ZERO;
+	char *buf = 0;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	tain deadline, *dl = 0;
+	int fd, r;
+
+	if (!f || !kk_words_frame(&req, 1, w))
+		strerr_dief(EXIT_SYS, "out of memory");
+	if (top_timeout) {
+		tain_now_set_stopwatch_g();
+		tain_from_millisecs(&deadline, (int)top_timeout);
+		tain_add_g(&deadline, &deadline);
+		dl = &deadline;
+	}
+	fd = connect_control(socket_path, dl);
+	r = exchange(fd, &req, dl, (int)top_timeout, 0, f, stderr);
+	close(fd);
+	fclose(f);
+	if (!r && !kk_str_catb(out, buf, len))
+		r = EXIT_SYS;
+	free(buf);
+	kk_str_free(&req);
+	return r;
+}
+
+/* top [--interval MS] [--once]: not a verb of the supervisor's, but a
+ * view made here from status answers (top.c). */
+static int
+do_top(int argc, char **argv)
+{
+	unsigned long interval = 1000;
+	int once = 0, i;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--once"))
+			once = 1;
+		else if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
+			if (!kk_scan_uint(argv[++i], 100, 60000, &interval)) {
+				strerr_warn(PROG, ": top: --interval ", argv[i], ": a number of "
+				    "milliseconds in 100..60000");
+				return EXIT_USAGE;
+			}
+		} else {
+			strerr_warn(PROG, ": top: unknown option ", argv[i], "; it takes "
+			    "--interval MS and --once");
+			return EXIT_USAGE;
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return kk_top_run(top_sample, (unsigned)interval, once);
+}
+
 static int
 do_help(int argc, char **argv)
 {
@@ -416,6 +480,10 @@ main(int argc, char **argv)
 		dieusage();
 	if (!strcmp(argv[0], "help"))
 		return do_help(argc, argv);
+	if (!strcmp(argv[0], "top")) {
+		top_timeout = timeout;
+		return do_top(argc, argv);
+	}
 
 	if (!kk_verb_parse(&v, (unsigned)argc, (const char *const *)argv, errbuf,
 	    sizeof errbuf)) {

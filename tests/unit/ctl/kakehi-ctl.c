@@ -6,6 +6,7 @@
 
 #define main ctl_main
 #include "ctl/kakehi-ctl.c"
+#include "ctl/top.c"
 #undef main
 
 #include <sys/wait.h>
