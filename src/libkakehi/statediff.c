@@ -142,7 +142,7 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 		a = kk_state_cluster(d->from, b->id);
 	if (!a || a->lb != b->lb || a->send_proxy != b->send_proxy
 	    || a->https_redirect != b->https_redirect || a->https_port != b->https_port
-	    || !kk_clustertls_same(a->tls, b->tls))
+	    || a->h2 != b->h2 || !kk_clustertls_same(a->tls, b->tls))
 		return -1;
 	return a - d->from->clusters;
 }

@@ -133,6 +133,7 @@ struct kk_cluster {
 	unsigned https_redirect;
 	unsigned https_port;		/* default 443 */
 	struct kk_cluster_tls *tls;	/* --tls: TLS to its backends; NULL: plain */
+	int h2;				/* --h2: HTTP/2 to its backends */
 };
 
 /* A frontend of an http listener matches host, path and method, and

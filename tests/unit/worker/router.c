@@ -26,8 +26,8 @@
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
 static unsigned long route_hsts;
 
-/* The protocol table bends name (back.c): not under test here. */
-const kk_client_ops kk_h1_client_ops;
+/* The protocol tables bends name (back.c, h2client.c): not under test here. */
+const kk_client_ops kk_h1_client_ops, kk_h2_client_ops;
 struct kk_stats kk_stats;
 
 static kk_router *
