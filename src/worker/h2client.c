@@ -11,6 +11,7 @@
  * its own stream, not the connection. The pool's rules are back.c's: a
  * connection with a free stream slot is in its bend's avail. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include "h2client.h"
 #include "h2head.h"
 #include "stream.h"
+#include "tls.h"
 #include "worker.h"
 
 /* Response body buffers a stream may hold: the window each stream is
@@ -33,6 +35,8 @@
 #define KK_H2B_SLOTS 100
 #define KK_H2B_MAX_SLOTS 128
 #define KK_H2B_RUN_ROUNDS 16	/* read, pump, send rounds per run: fairness */
+/* What a --tls backend is offered by ALPN (RFC 9113 §3.2), wire form. */
+static const unsigned char alpn_h2[] = "\x02h2";
 
 /* Stream flags. */
 #define B_HEAD 0x1		/* hbuf holds a whole response head not yet passed on */
@@ -632,6 +636,12 @@ bc_new(kk_bend *bend, const kk_rlistener *rl)
 	c->back.state = KK_BACK_ACTIVE;	/* its first stream is on its way */
 	bend->nactive++;
 	kk_stats.back_active++;
+	if (bend->tls && !kk_tls_offer_alpn(&c->back.conn, alpn_h2, sizeof alpn_h2 - 1)) {
+		/* Closed as any back connection is: its grave frees it. */
+		kk_back_close(&c->back, KK_CLOSE_NOMEM);
+		errno = ENOMEM;
+		return NULL;
+	}
 	kk_timer_arm(&c->back.conn.timer, kk_now_ms + rl->connect_ms);
 	return c;
 }
@@ -1125,6 +1135,21 @@ connecting(h2bc *c)
 	}
 	if (!r)
 		return 0;
+	if (b->bend->tls) {
+		size_t n = 0;
+		const char *p = b->conn.tp->alpn(&b->conn, &n);
+		if (n != 2 || memcmp(p, "h2", 2)) {
+			/* A backend that would speak HTTP/1.1 to the preface:
+			 * a failed connect, avoided as a refused one. */
+			if (!kk_bend_is_down(b->bend, kk_now_ms))
+				fprintf(stderr, "kakehi-worker: warning: backend %s did not select "
+				    "h2 by ALPN (%s): it is a --h2 cluster's; check that the "
+				    "backend serves HTTP/2 over TLS\n", b->bend->addr_text,
+				    n ? "it chose another protocol" : "it chose none");
+			bc_fail(c, KK_CLOSE_BACK_CONNECT);
+			return -1;
+		}
+	}
 	c->connected = 1;
 	kk_timer_disarm(&b->conn.timer);
 	return 1;

@@ -5,7 +5,8 @@
 # sha256), many streams sharing one backend connection, a stream the backend
 # resets, a backend that dies mid-response, GOAWAY (the streams it did not
 # process are sent again on another connection, the old one closes once its
-# streams are done), trailers both ways, and an HTTP/1.1 cluster beside it.
+# streams are done), trailers both ways, an HTTP/1.1 cluster beside it, and
+# with --tls ALPN h2 (nghttpd over TLS; an HTTP/1.1-only backend refused).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -138,4 +139,28 @@ tap_like "$out" '^abc$' "after the body"
 out=$(h1 -i "$U/h1/x")
 tap_like "$out" '^GET /h1/x HTTP/1\.1' "an HTTP/1.1 cluster beside them speaks HTTP/1.1"
 tap_ok "the worker is still up" kill -0 "$kw_pid"
+
+# --tls: ALPN h2 offered; nghttpd over TLS selects it, an HTTP/1.1-only
+# TLS backend does not, which fails the connect with a logged reason.
+kk_certs
+c=$kk_certs_dir
+cat "$c/backend.crt" "$c/chain.crt" > "$T/backend.pem"
+pt=$(kk_free_port)
+kk_spawn nghttpd-tls nghttpd -a 127.0.0.1 -d "$T/htdocs" "$pt" "$c/backend.key" "$T/backend.pem"
+kk_wait_for 10 kk_port_open "$pt" || { echo "Bail out! nghttpd over TLS did not start" ; exit 1 ; }
+kk_spawn tlsback python3 "$kw_dir/tlsback.py" "$T/backend.pem" "$c/backend.key"
+kk_wait_for 10 test -s "$T/tlsback.log" || { echo "Bail out! tlsback.py did not start" ; exit 1 ; }
+p1=$(head -n 1 "$T/tlsback.log")
+kw_start tls 'listener add http 127.0.0.1:@PORT' \
+	"cluster add ng --h2 --tls --ca $c/ca.crt" "cluster add old --h2 --tls --ca $c/ca.crt" \
+	'frontend add ng --listener 127.0.0.1:@PORT --path /file' \
+	'frontend add old --listener 127.0.0.1:@PORT --path /old' \
+	"backend add ng n 127.0.0.1:$pt" "backend add old o 127.0.0.1:$p1"
+V=http://127.0.0.1:$kw_port
+tap_is "$(h1 "$V/file" | sha256sum | cut -c1-64)" "$want" "h1 to h2 over TLS (ALPN h2): 5 MB whole"
+tap_is "$(h2 "$V/file" | sha256sum | cut -c1-64)" "$want" "h2 to h2 over TLS: 5 MB whole"
+tap_is "$(h1 -o /dev/null -w '%{http_code}' "$V/old")" 502 \
+	"a TLS backend that does not select h2: 502"
+tap_like "$(cat "$T/worker-tls.log")" 'backend 127\.0\.0\.1:[0-9]+ did not select h2 by ALPN' \
+	"and the reason is logged"
 tap_done
