@@ -19,14 +19,11 @@
 #include "back.h"
 #include "h2client.h"
 #include "h2head.h"
+#include "h2io.h"
 #include "stream.h"
 #include "tls.h"
 #include "worker.h"
 
-/* Response body buffers a stream may hold: the window each stream is
- * given (SETTINGS_INITIAL_WINDOW_SIZE) is this many buffers, so what the
- * backend may send before the client takes it always fits. */
-#define KK_H2B_INBUFS 4
 /* Streams a connection carries until the backend's SETTINGS say how
  * many it takes: RFC 9113 §6.5.2 advises servers to allow at least 100.
  * Past KK_H2B_MAX_SLOTS another connection is opened whatever the
@@ -90,8 +87,7 @@ struct h2bs {
 	kk_buf obuf;		/* request body (or its trailer block) for nghttp2 */
 	kk_buf hbuf;		/* the response head block */
 	kk_buf tbuf;		/* the response trailer block */
-	kk_buf in[KK_H2B_INBUFS];	/* response body: a ring, first at in_at */
-	unsigned char in_at, in_n;
+	kk_h2ring in;		/* response body */
 	/* Response bytes the client took from the first buffer of the ring,
 	 * their window not yet opened again: it opens when that buffer goes,
 	 * since the space they leave in it takes no new bytes. */
@@ -130,16 +126,6 @@ ready(h2bs *s)
 	if (!kk_link_linked(&s->rlink))
 		kk_list_push(&s->conn->ready, &s->rlink);
 	conn_wake(s->conn);
-}
-
-static void
-give_ring(h2bs *s)
-{
-	while (s->in_n) {
-		kk_buf_give(&s->in[s->in_at]);
-		s->in_at = (unsigned char)((s->in_at + 1) % KK_H2B_INBUFS);
-		s->in_n--;
-	}
 }
 
 /* Whether c may take another stream: not retired, a slot free. */
@@ -193,7 +179,7 @@ bs_put(h2bs *s)
 	kk_buf_give(&s->obuf);
 	kk_buf_give(&s->hbuf);
 	kk_buf_give(&s->tbuf);
-	give_ring(s);
+	kk_h2ring_drop(&s->in);
 	kk_list_push(&h2bs_free, &s->link);
 	if (c->failing)
 		return;
@@ -228,7 +214,7 @@ let_go(h2bs *s)
 		bs_put(s);
 		return;
 	}
-	give_ring(s);
+	kk_h2ring_drop(&s->in);
 	if (!(s->flags & B_RESP_END) || !(s->flags & B_REQ_END) || s->obuf.len ||
 	    (s->flags & B_REQ_TRAILERS)) {
 		nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
@@ -381,27 +367,10 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t
 		nghttp2_session_consume(session, id, len);
 		return 0;
 	}
-	while (len) {
-		kk_buf *b = s->in_n ? &s->in[(s->in_at + s->in_n - 1) % KK_H2B_INBUFS] : NULL;
-		size_t room = b ? kk_buf_room(b) : 0, n;
-		if (!room) {
-			if (s->in_n == KK_H2B_INBUFS)
-				goto refuse;
-			b = &s->in[(s->in_at + s->in_n) % KK_H2B_INBUFS];
-			if (!kk_buf_take(b, NULL))
-				goto refuse;
-			s->in_n++;
-			room = kk_buf_room(b);
-		}
-		n = len < room ? len : room;
-		memcpy(kk_buf_tail(b), data, n);
-		b->len += (uint32_t)n;
-		data += n;
-		len -= n;
+	if (!(len = kk_h2ring_put(&s->in, data, len))) {
+		ready(s);
+		return 0;
 	}
-	ready(s);
-	return 0;
-refuse:
 	/* More than the window, or no buffer in the pool: this stream
 	 * fails, not the connection. */
 	nghttp2_session_consume(session, id, len);
@@ -445,17 +414,9 @@ static ssize_t
 send_bytes(nghttp2_session *session, const uint8_t *data, size_t len, int flags, void *ud)
 {
 	h2bc *c = ud;
-	kk_conn *conn = &c->back.conn;
-	size_t room;
 	(void)session;
 	(void)flags;
-	if (!kk_buf_take(&conn->out, &conn->bufwait) || !(room = kk_buf_room(&conn->out)))
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (len > room)
-		len = room;
-	memcpy(kk_buf_tail(&conn->out), data, len);
-	conn->out.len += (uint32_t)len;
-	return (ssize_t)len;
+	return kk_h2_out(&c->back.conn, data, len);
 }
 
 /* A block stored in blk as the nv array nghttp2 takes (it copies it):
@@ -463,17 +424,7 @@ send_bytes(nghttp2_session *session, const uint8_t *data, size_t len, int flags,
 static size_t
 block_nv(const kk_buf *blk)
 {
-	kk_span name, value;
-	uint32_t pos = 0;
-	size_t n = 0;
-	while (n < OUT_FIELDS && kk_h2head_next(blk, &pos, &name, &value)) {
-		out_nv[n].name = (uint8_t *)blk->data + name.off;
-		out_nv[n].namelen = name.len;
-		out_nv[n].value = (uint8_t *)blk->data + value.off;
-		out_nv[n].valuelen = value.len;
-		out_nv[n++].flags = NGHTTP2_NV_FLAG_NONE;
-	}
-	return n;
+	return kk_h2_block_nv(blk, out_nv, OUT_FIELDS);
 }
 
 /* The request body: as much of obuf as nghttp2 may send now (window,
@@ -485,7 +436,7 @@ body_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
     uint32_t *data_flags, nghttp2_data_source *source, void *ud)
 {
 	h2bs *s = nghttp2_session_get_stream_user_data(session, id);
-	size_t n;
+	ssize_t n;
 	(void)buf;
 	(void)source;
 	(void)ud;
@@ -498,24 +449,10 @@ body_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
 		s->flags &= ~B_REQ_TRAILERS;
 		return 0;
 	}
-	n = s->obuf.len;
-	if (n > length)
-		n = length;
-	/* A frame must fit an empty output buffer whole (send_data). */
-	if (s->obuf.data && n > s->obuf.cap - 9)
-		n = s->obuf.cap - 9;
-	if (n) {
-		*data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-		if (n == s->obuf.len && (s->flags & B_REQ_END))
-			*data_flags |= NGHTTP2_DATA_FLAG_EOF;
-		return (ssize_t)n;
-	}
-	if (s->flags & B_REQ_END) {
-		*data_flags |= NGHTTP2_DATA_FLAG_EOF;
-		return 0;
-	}
-	s->flags |= B_DEFERRED;
-	return NGHTTP2_ERR_DEFERRED;
+	n = kk_h2_data_read(&s->obuf, length, (s->flags & B_REQ_END) != 0, data_flags);
+	if (n == NGHTTP2_ERR_DEFERRED)
+		s->flags |= B_DEFERRED;
+	return n;
 }
 
 static int
@@ -524,26 +461,14 @@ send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd
 {
 	h2bc *c = ud;
 	h2bs *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-	kk_conn *conn = &c->back.conn;
 	(void)source;
 	if (!s)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-	if (!kk_buf_take(&conn->out, &conn->bufwait) || kk_buf_room(&conn->out) < 9 + length)
+	if (kk_h2_out_data(&c->back.conn, framehd, &s->obuf, length))
 		return NGHTTP2_ERR_WOULDBLOCK;
-	memcpy(kk_buf_tail(&conn->out), framehd, 9);
-	if (length)
-		memcpy(kk_buf_tail(&conn->out) + 9, s->obuf.data + s->obuf.off, length);
-	conn->out.len += (uint32_t)(9 + length);
-	if (length) {
-		s->flags |= B_BODY_SENT;
-		kk_buf_consume(&s->obuf, length);
-		if (!s->obuf.len) {
-			kk_buf_give(&s->obuf);
-			/* Room again: the stream may move more of the body. */
-			if (s->stream)
-				ready(s);
-		}
-	}
+	/* Room again: the stream may move more of the body. */
+	if (length && !s->obuf.len && s->stream)
+		ready(s);
 	return 0;
 }
 
@@ -620,7 +545,7 @@ bc_new(kk_bend *bend, const kk_rlistener *rl)
 	 * stream's, so a stream whose client is slow never stalls the
 	 * others. No server push. */
 	kk_buf_stats(&inuse, &idle, &bufsize);
-	window = KK_H2B_INBUFS * bufsize;
+	window = KK_H2_RING * bufsize;
 	iv[0].settings_id = NGHTTP2_SETTINGS_ENABLE_PUSH;
 	iv[0].value = 0;
 	iv[1].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
@@ -766,17 +691,15 @@ ep_send_head(void *ctx, const kk_reqhead *h)
 {
 	h2bs *s = ctx;
 	kk_back *b = &s->conn->back;
-	int n, i;
+	int n;
 	n = kk_h2head_request_fields(h, b->bend->tls ? "https" : "http", b->bend->addr_text,
 	    out_fields, OUT_FIELDS, out_text, sizeof out_text);
 	if (n < 0)
 		return -1;
 	if (!kk_buf_take(&s->req, NULL))
 		return 0;
-	for (i = 0; i < n; i++)
-		if (!kk_h2head_add(&s->req, out_fields[i].name, out_fields[i].namelen,
-		    out_fields[i].value, out_fields[i].valuelen))
-			return -1;
+	if (!kk_h2head_add_all(&s->req, out_fields, n))
+		return -1;
 	if (h->body == KK_BODY_UNKNOWN || (h->body == KK_BODY_LENGTH && h->clen))
 		s->flags |= B_BODY;
 	else
@@ -834,7 +757,7 @@ static int
 ep_send_trailers(void *ctx, const kk_fields *tr)
 {
 	h2bs *s = ctx;
-	int n, i;
+	int n;
 	if (s->obuf.len)
 		return 0;
 	n = kk_h2head_fields(tr, out_fields, KK_HEAD_MAXFIELDS, out_text, sizeof out_text);
@@ -842,12 +765,10 @@ ep_send_trailers(void *ctx, const kk_fields *tr)
 		return 1;
 	if (!kk_buf_take(&s->obuf, &s->conn->back.conn.bufwait))
 		return 0;
-	for (i = 0; i < n; i++)
-		if (!kk_h2head_add(&s->obuf, out_fields[i].name, out_fields[i].namelen,
-		    out_fields[i].value, out_fields[i].valuelen)) {
-			kk_buf_give(&s->obuf);	/* a block no buffer holds: dropped */
-			return 1;
-		}
+	if (!kk_h2head_add_all(&s->obuf, out_fields, n)) {
+		kk_buf_give(&s->obuf);	/* a block no buffer holds: dropped */
+		return 1;
+	}
 	s->flags |= B_REQ_TRAILERS;
 	s->moved++;
 	resume(s);
@@ -954,8 +875,8 @@ static enum kk_msg
 ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 {
 	h2bs *s = ctx;
-	if (s->in_n && s->in[s->in_at].len) {
-		kk_buf *b = &s->in[s->in_at];
+	kk_buf *b = kk_h2ring_first(&s->in);
+	if (b) {
 		*p = b->data + b->off;
 		*n = b->len;
 		return KK_MSG_DATA;
@@ -979,10 +900,8 @@ ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
  * with the client: their window opens again, the stream's and the
  * connection's. */
 static void
-ring_pop(h2bs *s, size_t n)
+ring_gone(h2bs *s, size_t n)
 {
-	s->in_at = (unsigned char)((s->in_at + 1) % KK_H2B_INBUFS);
-	s->in_n--;
 	nghttp2_session_consume(s->conn->session, s->id, s->taken + n);
 	s->taken = 0;
 	conn_wake(s->conn);
@@ -992,15 +911,11 @@ static void
 ep_body_used(void *ctx, size_t n)
 {
 	h2bs *s = ctx;
-	kk_buf *b = &s->in[s->in_at];
-	kk_buf_consume(b, n);
 	s->moved += n;
-	if (b->len) {
+	if (kk_h2ring_used(&s->in, n))
+		ring_gone(s, n);
+	else
 		s->taken += (uint32_t)n;
-		return;
-	}
-	kk_buf_give(b);
-	ring_pop(s, n);
 }
 
 static void
@@ -1017,15 +932,11 @@ static size_t
 ep_body_take(void *ctx, kk_buf *dst)
 {
 	h2bs *s = ctx;
-	kk_buf *b;
-	size_t n;
-	if (!s->in_n || !(n = s->in[s->in_at].len))
+	size_t n = kk_h2ring_take(&s->in, dst);	/* dst is empty (kk_client_ops.body_take) */
+	if (!n)
 		return 0;
-	b = &s->in[s->in_at];
-	*dst = *b;	/* dst is empty (kk_client_ops.body_take) */
-	memset(b, 0, sizeof *b);
 	s->moved += n;
-	ring_pop(s, n);
+	ring_gone(s, n);
 	return n;
 }
 
@@ -1033,7 +944,7 @@ static unsigned
 ep_state(void *ctx)
 {
 	h2bs *s = ctx;
-	int pending = (s->in_n && s->in[s->in_at].len) ||
+	int pending = kk_h2ring_first(&s->in) ||
 	    (s->flags & (B_HEAD | B_TRAILERS | B_RESP_END | B_CLOSED));
 	return (unsigned)((s->obuf.len != 0) * KK_EP_BACKLOG) |
 	    (unsigned)(pending * KK_EP_PENDING) |
@@ -1159,22 +1070,10 @@ connecting(h2bc *c)
 static int
 send_all(h2bc *c)
 {
-	kk_conn *conn = &c->back.conn;
-	int guard;
-	for (guard = 0; guard < KK_H2B_RUN_ROUNDS; guard++) {
-		if (nghttp2_session_send(c->session))
-			return -1;
-		if (!conn->out.len)
-			return 1;
-		if (kk_conn_flush(conn, 0, 0) < 0)
-			return -1;
-		if (conn->out.len)
-			return 1;	/* the socket is full: its edge runs us again */
-		if (!nghttp2_session_want_write(c->session))
-			return 1;
-	}
-	conn_wake(c);
-	return 1;
+	int r = kk_h2_send(c->session, &c->back.conn);
+	if (!r)
+		conn_wake(c);
+	return r < 0 ? -1 : 1;
 }
 
 /* Reads and feeds the session. 1 read something, 0 nothing, -1 the

@@ -26,6 +26,27 @@ kk_h2head_add(kk_buf *blk, const char *name, size_t nlen, const char *value, siz
 }
 
 int
+kk_h2head_add_all(kk_buf *blk, const kk_h2field *f, int n)
+{
+	int i;
+	for (i = 0; i < n; i++)
+		if (!kk_h2head_add(blk, f[i].name, f[i].namelen, f[i].value, f[i].valuelen))
+			return 0;
+	return 1;
+}
+
+/* Appends a field to fl, which has room (the caller checked). */
+static void
+push_field(kk_fields *fl, kk_span name, kk_span value, int id)
+{
+	kk_field *f = &fl->f[fl->n++];
+	f->name = name;
+	f->value = value;
+	f->id = (unsigned char)id;
+	f->fwd = 0;
+}
+
+int
 kk_h2head_next(const kk_buf *blk, uint32_t *pos, kk_span *name, kk_span *value)
 {
 	uint32_t l[2], end = blk->off + blk->len;
@@ -227,7 +248,6 @@ kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char sche
 	h->nadd = 0;
 	h->textlen = 0;
 	while (kk_h2head_next(blk, &pos, &name, &value)) {
-		kk_field *f;
 		int id;
 		if (name.len && base[name.off] == ':') {
 			int which = pseudo_of(base, name);
@@ -260,11 +280,7 @@ kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char sche
 		}
 		if (h->fl.n + (ncookies != 0) >= KK_HEAD_MAXFIELDS)
 			return KK_H2HEAD_E_TOO_MANY;
-		f = &h->fl.f[h->fl.n++];
-		f->name = name;
-		f->value = value;
-		f->id = (unsigned char)id;
-		f->fwd = 0;
+		push_field(&h->fl, name, value, id);
 	}
 	if ((e = check_request(h, p, seen, &host)))
 		return e;
@@ -306,18 +322,13 @@ kk_h2head_trailers(kk_fields *fl, const kk_buf *blk)
 	fl->base = base;
 	fl->n = 0;
 	while (kk_h2head_next(blk, &pos, &name, &value)) {
-		kk_field *f;
 		if (name.len && base[name.off] == ':')
 			return KK_H2HEAD_E_PSEUDO;
 		if ((e = check_field(base, name, value, &id)))
 			return e;
 		if (fl->n >= KK_HEAD_MAXFIELDS)
 			return KK_H2HEAD_E_TOO_MANY;
-		f = &fl->f[fl->n++];
-		f->name = name;
-		f->value = value;
-		f->id = (unsigned char)id;
-		f->fwd = 0;
+		push_field(fl, name, value, id);
 	}
 	return KK_H2HEAD_OK;
 }
@@ -504,7 +515,6 @@ kk_h2head_response_in(kk_resphead *h, const kk_buf *blk, int end_stream, int hea
 	h->reason.off = h->reason.len = 0;
 	h->clen = 0;
 	while (kk_h2head_next(blk, &pos, &name, &value)) {
-		kk_field *f;
 		int id;
 		if (name.len && base[name.off] == ':') {
 			const char *v = base + value.off;
@@ -544,11 +554,7 @@ kk_h2head_response_in(kk_resphead *h, const kk_buf *blk, int end_stream, int hea
 			id = KK_FLD_OTHER;
 		if (h->fl.n >= KK_HEAD_MAXFIELDS)
 			return KK_H2HEAD_E_TOO_MANY;
-		f = &h->fl.f[h->fl.n++];
-		f->name = name;
-		f->value = value;
-		f->id = (unsigned char)id;
-		f->fwd = 0;
+		push_field(&h->fl, name, value, id);
 	}
 	if (!status)
 		return KK_H2HEAD_E_PSEUDO;

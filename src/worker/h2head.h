@@ -61,6 +61,9 @@ struct kk_h2field {
 	const char *name, *value;
 	size_t namelen, valuelen;
 };
+/* Appends the n fields of f to blk: 1 done, 0 they do not fit (what
+ * did stays: the caller drops the block). */
+int kk_h2head_add_all(kk_buf *blk, const kk_h2field *f, int n);
 /* The fields of a forwarded response head (kk_head_forward_response) as
  * HTTP/2 sends them: :status first, the fields kept with lower-case
  * names (written to text), content-length for a known length (and for
