@@ -139,7 +139,8 @@ class Conn:
         while True:
             timeout = None
             if self.delayed:
-                timeout = max(0, min(w for w, _ in self.delayed) - time.monotonic())
+                # Never 0, which would make the socket non-blocking.
+                timeout = max(0.001, min(w for w, _ in self.delayed) - time.monotonic())
             self.sock.settimeout(timeout)
             try:
                 data = self.sock.recv(65536)
@@ -182,8 +183,10 @@ class Conn:
 def serve(sock, num):
     try:
         Conn(sock, num).run()
-    except (EOFError, OSError, h2.exceptions.ProtocolError):
+    except (EOFError, OSError):
         pass
+    except h2.exceptions.ProtocolError as e:
+        log("protocol error on %d: %r" % (num, e))
     finally:
         sock.close()
         log("closed %d" % num)

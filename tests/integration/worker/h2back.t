@@ -2,7 +2,8 @@
 # HTTP/2 to backends (cluster add --h2), h2c with prior knowledge: HTTP/1.1
 # and HTTP/2 clients (curl, nghttp) to nghttpd and to h2back.py (python3-h2):
 # the request head as HTTP/2 fields, bodies both ways and large (checked by
-# sha256), many streams sharing one backend connection, a stream the backend
+# sha256), many streams sharing one backend connection, a slow client that
+# holds back only its own stream, a stream the backend
 # resets, a backend that dies mid-response, GOAWAY (the streams it did not
 # process are sent again on another connection, the old one closes once its
 # streams are done), trailers both ways, an HTTP/1.1 cluster beside it, and
@@ -96,6 +97,21 @@ tap_is "$(accepts)" "$before" "over the one backend connection already open"
 tap_is "$(nghttp -n -s -m 20 "$U/delay" 2>&1 | grep -c ' 200 ')" 20 \
 	"nghttp: 20 concurrent streams, each answered"
 tap_is "$(accepts)" "$before" "over that connection too"
+
+# Flow control: a client that reads slowly holds back its own stream and
+# a few buffers, never the other streams of the backend connection.
+counters() { python3 "$kw_dir/counters.py" "$kw_pid" "$T/worker-h2back.log" "$@" ; }
+h1 --limit-rate 50k -o /dev/null "$U/big?n=50000000" 2> /dev/null &
+slow=$!
+kk_pids="$kk_pids $slow"
+sleep 1
+before=$(accepts)
+tap_is "$(h1 "$U/")" ok "while a slow client's stream waits, another is answered"
+tap_is "$(accepts)" "$before" "on the same backend connection"
+n=$(counters buffers-in-use | awk '{print $2}')
+tap_result $(( n > 12 )) "and the worker holds a few buffers ($n), not the body"
+kill "$slow" 2> /dev/null
+wait "$slow" 2> /dev/null
 
 tap_is "$(h1 -o /dev/null -w '%{http_code}' "$U/rst")" 502 \
 	"RST_STREAM before the response: 502"
