@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # An HTTP/2 backend (h2c, prior knowledge) for h2back.t, on python3-h2:
 # prints its port, then a line per connection accepted and closed. What
-# it answers, by path:
+# it answers, by path (a request's trailers are logged, "trailers n=v,..."):
 #   /echo       200, the request body back; x-sha256 (of the body),
 #               x-names (the request's field names), x-conn (its number),
 #               x-trailer (a request trailer "x-up", if one came)
@@ -87,6 +87,8 @@ class Conn:
     def answer(self, sid):
         fields, body, trailers = self.req.pop(sid)
         h = dict(fields)
+        if trailers:
+            log("trailers " + ",".join("%s=%s" % t for t in trailers))
         path = h.get(":path", "")
         if path.startswith("/echo"):
             names = ",".join(n for n, _ in fields)

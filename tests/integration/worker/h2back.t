@@ -151,6 +151,9 @@ out=$(printf 'POST /echo HTTP/1.1\r\nHost: x\r\nTrailer: x-up\r\nTransfer-Encodi
 	kw_raw 2 | tr -d '\r')
 tap_like "$out" '^x-trailer: 7$' "h1 chunked request trailers go up as HTTP/2 trailers"
 tap_like "$out" '^abc$' "after the body"
+tap_is "$(timeout 10 python3 "$kw_dir/h2raw.py" "$kw_port" trailers /echo)" status-end \
+	"h2 to h2: a request with trailers is answered"
+tap_like "$(grep '^trailers' "$T/h2back.log")" 'x-sum=42' "and its trailers go up"
 
 out=$(h1 -i "$U/h1/x")
 tap_like "$out" '^GET /h1/x HTTP/1\.1' "an HTTP/1.1 cluster beside them speaks HTTP/1.1"
