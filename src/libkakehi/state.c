@@ -885,6 +885,7 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 		c.https_redirect = (unsigned)code;
 		c.https_port = (unsigned)port;
 	}
+	c.h2 = kk_verb_opt(v, "--h2") != NULL;
 	if (kk_verb_opt(v, "--tls")) {
 		char msg[KK_ERRLEN];
 		if (!kk_clustertls_from_verb(&c.tls, v, st->filedir, msg, sizeof msg)) {

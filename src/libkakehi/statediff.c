@@ -145,7 +145,8 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 		a = kk_state_cluster(d->from, b->id);
 	if (!a || a->lb != b->lb || a->send_proxy != b->send_proxy
 	    || a->https_redirect != b->https_redirect || a->https_port != b->https_port
-	    || !kk_clustertls_same(a->tls, b->tls) || a->hash_key != b->hash_key
+	    || a->h2 != b->h2 || !kk_clustertls_same(a->tls, b->tls)
+	    || a->hash_key != b->hash_key
 	    || !same_str(a->hash_name, b->hash_name) || a->sticky != b->sticky
 	    || !same_str(a->sticky_cookie, b->sticky_cookie))
 		return -1;

@@ -285,6 +285,7 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 		c->https_redirect))
 	    && (!c->https_redirect || c->https_port == KK_DEFAULT_HTTPS_PORT
 		|| kk_str_catf(out, " --https-port %u", c->https_port))
+	    && (!c->h2 || kk_str_cats(out, " --h2"))
 	    && cat_back_tls(out, c->tls, form, certdir);
 }
 
@@ -612,6 +613,7 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	    && json_str(out, "send-proxy", kk_send_proxy_names[c->send_proxy], 0)
 	    && (!c->https_redirect || (json_num(out, "https-redirect", c->https_redirect)
 		&& json_num(out, "https-port", c->https_port)))
+	    && (!c->h2 || json_bool(out, "h2", 1))
 	    && (!c->tls || (kk_str_cats(out, ",\"tls\":{")
 		&& json_str(out, "ca", c->tls->ca.len ? c->tls->ca_hash : 0, 1)
 		&& json_str(out, "sni", c->tls->sni, 0)

@@ -148,6 +148,9 @@ static const kk_opt_def opts_cluster_add[] = {
 	    "answer requests arriving on plain http listeners with this redirect to https" },
 	{ "--https-port", KK_OPT_UINT, 0, 1, 65535,
 	    "the port of the https redirect's target, default 443" },
+	{ "--h2", KK_OPT_FLAG, 0, 0, 0,
+	    "speak HTTP/2 to the backends: prior knowledge on plain connections, ALPN h2 "
+	    "with --tls; streams share connections" },
 	/* TLS to the backends: --tls, then what qualifies it (with_tls below). */
 	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
 	    "connect to the backends over TLS, verifying their certificates" },
@@ -260,7 +263,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "ID [--lb round-robin|random|least-connections|p2c|hash] "
 	    "[--hash-key source|path|header:NAME|cookie:NAME] "
 	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
-	    "[--https-redirect 301|308 [--https-port PORT]] "
+	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] "
 	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
@@ -852,6 +855,12 @@ check_cluster(const kk_verb *v, char *err, size_t errlen)
 		return fail(err, errlen, v->def, "--https-port is the port of the redirect: "
 		    "give --https-redirect 301|308 too");
 	if (!check_lb(v, err, errlen)) return 0;
+	/* A PROXY header names one client, so its connection could carry
+	 * no other client's streams: HTTP/2's sharing would be lost. */
+	if (kk_verb_opt(v, "--h2") && kk_verb_opt(v, "--send-proxy"))
+		return fail(err, errlen, v->def, "--send-proxy gives each client a backend "
+		    "connection of its own, which --h2 shares between clients: give one or "
+		    "the other");
 	if (!check_back_tls(v, err, errlen)) return 0;
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }

@@ -34,51 +34,58 @@ static void back_process(kk_back *);
 /* The h1 client protocol. */
 static const kk_protocol h1_client = { "h1-client", back_run, back_timeout };
 
-static kk_back *
-back_new(kk_bend *bend)
+int
+kk_back_connect(kk_back *b, kk_bend *bend, const kk_protocol *proto, void *pc)
 {
-	kk_link *l = kk_list_first(&freelist);
-	kk_back *b;
 	int fd, one = 1;
 	fd = socket(bend->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return NULL;
+		return 0;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (connect(fd, (const struct sockaddr *)&bend->addr.ss, bend->addr.len) < 0 &&
 	    errno != EINPROGRESS) {
 		int e = errno;
 		close(fd);
 		errno = e;
-		return NULL;
+		return 0;
 	}
-	if (l) {
-		kk_list_unlink(l);
-		b = KK_CONTAINER(l, kk_back, link);
-	} else if (!(b = malloc(sizeof *b))) {
-		close(fd);
-		errno = ENOMEM;
-		return NULL;
-	}
-	memset(b, 0, sizeof *b);
-	kk_conn_init(&b->conn, fd, KK_IO_BACK, bend->tp, &h1_client, b);
-	b->grave.run = back_free;
+	kk_conn_init(&b->conn, fd, KK_IO_BACK, bend->tp, proto, pc);
 	b->bend = bend;
 	b->state = KK_BACK_CONNECTING;
 	if (!kk_bend_attach(bend, &b->conn)) {
 		close(fd);
-		kk_list_push(&freelist, &b->link);
 		errno = ENOMEM;
-		return NULL;
+		return 0;
 	}
 	if (!kk_loop_add(&b->conn.io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		int e = errno;
 		kk_conn_close(&b->conn);
-		kk_list_push(&freelist, &b->link);
 		errno = e;
-		return NULL;
+		return 0;
 	}
 	bend->nconns++;
 	kk_stats.back_connects++;
+	return 1;
+}
+
+static kk_back *
+back_new(kk_bend *bend)
+{
+	kk_link *l = kk_list_first(&freelist);
+	kk_back *b;
+	if (l) {
+		kk_list_unlink(l);
+		b = KK_CONTAINER(l, kk_back, link);
+	} else if (!(b = malloc(sizeof *b))) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(b, 0, sizeof *b);
+	b->grave.run = back_free;
+	if (!kk_back_connect(b, bend, &h1_client, b)) {
+		kk_list_push(&freelist, &b->link);
+		return NULL;
+	}
 	return b;
 }
 

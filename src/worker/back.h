@@ -65,6 +65,11 @@ struct kk_back {
  * (kk_bend.proto); ctx is the kk_back. A --send-proxy cluster's
  * connection is not pooled but parked in its client's kk_park. */
 extern const kk_client_ops kk_h1_client_ops;
+/* Opens b's connection to bend (b zeroed but for its grave, which frees
+ * it once closed), to be run by proto with pc: connecting, registered,
+ * counted. 1 done; 0 failed with errno (b holds nothing). Every client
+ * protocol's connections start here. */
+int kk_back_connect(kk_back *b, kk_bend *bend, const kk_protocol *proto, void *pc);
 /* Closes a back connection, whoever holds it. */
 void kk_back_close(kk_back *, enum kk_close);
 void kk_back_close_idle(void);	/* drain: pooled connections go */

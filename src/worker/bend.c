@@ -9,20 +9,24 @@
 #include <kakehi/index.h>
 #include "back.h"
 #include "bend.h"
+#include "h2client.h"
 #include "tls.h"
 #include "tlsclient.h"
 
 static kk_link all = { &all, &all };
 static kk_index by_key;
 
-/* The index key: the address text, a NUL, the TLS context's pointer. */
+/* The index key: the address text, a NUL, the TLS context's pointer,
+ * the protocol (a byte). */
+#define BEND_KEYMAX (KK_ADDR_FMTLEN + sizeof(struct kk_tlsclient *) + 1)
 static size_t
-bend_key(char *key, const char *addr_text, const struct kk_tlsclient *tls)
+bend_key(char *key, const char *addr_text, const struct kk_tlsclient *tls, int h2)
 {
 	size_t n = strlen(addr_text) + 1;
 	memcpy(key, addr_text, n);
 	memcpy(key + n, &tls, sizeof tls);
-	return n + sizeof tls;
+	key[n + sizeof tls] = (char)(h2 != 0);
+	return n + sizeof tls + 1;
 }
 
 kk_link *
@@ -32,9 +36,9 @@ kk_bend_all(void)
 }
 
 kk_bend *
-kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls)
+kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls, int h2)
 {
-	char key[KK_ADDR_FMTLEN + sizeof tls];
+	char key[BEND_KEYMAX];
 	size_t klen, *slot;
 	kk_bend *b;
 	int added;
@@ -42,7 +46,7 @@ kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls
 		errno = EINVAL;
 		return NULL;
 	}
-	klen = bend_key(key, addr_text, tls);
+	klen = bend_key(key, addr_text, tls, h2);
 	if (!(slot = kk_index_add(&by_key, key, klen, 0, &added)))
 		return NULL;
 	if (!added) {
@@ -60,7 +64,7 @@ kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls
 	b->tp = tls ? &kk_transport_tls : &kk_transport_plain;
 	if ((b->tls = tls))
 		kk_tlsclient_ref(tls);
-	b->proto = &kk_h1_client_ops;	/* HTTP/2 to backends: a later table */
+	b->proto = h2 ? &kk_h2_client_ops : &kk_h1_client_ops;
 	b->addr = *addr;
 	b->refs = 1;
 	kk_list_push(&all, &b->link);
@@ -70,10 +74,11 @@ kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls
 static void
 maybe_free(kk_bend *b)
 {
-	char key[KK_ADDR_FMTLEN + sizeof b->tls];
+	char key[BEND_KEYMAX];
 	if (b->refs || b->nconns)
 		return;
-	kk_index_del(&by_key, key, bend_key(key, b->addr_text, b->tls));
+	kk_index_del(&by_key, key, bend_key(key, b->addr_text, b->tls,
+	    b->proto == &kk_h2_client_ops));
 	if (!by_key.n)
 		kk_index_free(&by_key);
 	kk_list_unlink(&b->link);

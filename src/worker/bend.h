@@ -1,7 +1,8 @@
 /* ISC license. */
 /* kk_bend: a backend server as the data plane knows it across
  * generations, keyed by its address and, for a --tls cluster's backend,
- * its TLS context (so a server reached with two settings is two bends):
+ * its TLS context and its protocol (so a server reached with two
+ * settings, or over HTTP/1.1 and HTTP/2, is two bends):
  * the pool of its connections with a
  * free stream slot, how many connections serve requests (for
  * least-connections), and whether it recently refused connections. Router
@@ -48,9 +49,10 @@ struct kk_bend {
 	uint64_t connect_failures;
 };
 
-/* The bend for addr reached with TLS context tls (NULL: plain), created
- * when new; takes a reference. NULL: ENOMEM. */
-kk_bend *kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls);
+/* The bend for addr reached with TLS context tls (NULL: plain) in HTTP/2
+ * (h2) or HTTP/1.1, created when new; takes a reference. NULL: ENOMEM. */
+kk_bend *kk_bend_get(const char *addr_text, const kk_addr *addr, struct kk_tlsclient *tls,
+    int h2);
 /* Gives a back connection c to b, its transport b->tp, what that
  * transport needs (a TLS object offering b's session). 1 ok; 0 ENOMEM. */
 int kk_bend_attach(kk_bend *b, kk_conn *c);

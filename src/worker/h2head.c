@@ -26,6 +26,27 @@ kk_h2head_add(kk_buf *blk, const char *name, size_t nlen, const char *value, siz
 }
 
 int
+kk_h2head_add_all(kk_buf *blk, const kk_h2field *f, int n)
+{
+	int i;
+	for (i = 0; i < n; i++)
+		if (!kk_h2head_add(blk, f[i].name, f[i].namelen, f[i].value, f[i].valuelen))
+			return 0;
+	return 1;
+}
+
+/* Appends a field to fl, which has room (the caller checked). */
+static void
+push_field(kk_fields *fl, kk_span name, kk_span value, int id)
+{
+	kk_field *f = &fl->f[fl->n++];
+	f->name = name;
+	f->value = value;
+	f->id = (unsigned char)id;
+	f->fwd = 0;
+}
+
+int
 kk_h2head_next(const kk_buf *blk, uint32_t *pos, kk_span *name, kk_span *value)
 {
 	uint32_t l[2], end = blk->off + blk->len;
@@ -227,7 +248,6 @@ kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char sche
 	h->nadd = 0;
 	h->textlen = 0;
 	while (kk_h2head_next(blk, &pos, &name, &value)) {
-		kk_field *f;
 		int id;
 		if (name.len && base[name.off] == ':') {
 			int which = pseudo_of(base, name);
@@ -260,11 +280,7 @@ kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char sche
 		}
 		if (h->fl.n + (ncookies != 0) >= KK_HEAD_MAXFIELDS)
 			return KK_H2HEAD_E_TOO_MANY;
-		f = &h->fl.f[h->fl.n++];
-		f->name = name;
-		f->value = value;
-		f->id = (unsigned char)id;
-		f->fwd = 0;
+		push_field(&h->fl, name, value, id);
 	}
 	if ((e = check_request(h, p, seen, &host)))
 		return e;
@@ -306,18 +322,13 @@ kk_h2head_trailers(kk_fields *fl, const kk_buf *blk)
 	fl->base = base;
 	fl->n = 0;
 	while (kk_h2head_next(blk, &pos, &name, &value)) {
-		kk_field *f;
 		if (name.len && base[name.off] == ':')
 			return KK_H2HEAD_E_PSEUDO;
 		if ((e = check_field(base, name, value, &id)))
 			return e;
 		if (fl->n >= KK_HEAD_MAXFIELDS)
 			return KK_H2HEAD_E_TOO_MANY;
-		f = &fl->f[fl->n++];
-		f->name = name;
-		f->value = value;
-		f->id = (unsigned char)id;
-		f->fwd = 0;
+		push_field(fl, name, value, id);
 	}
 	return KK_H2HEAD_OK;
 }
@@ -447,4 +458,130 @@ kk_h2head_fields(const kk_fields *fl, kk_h2field *out, unsigned max, char *text,
 	wfields w = { out, 0, max, text, 0, cap, 0 };
 	put_kept(&w, fl);
 	return w.full ? -1 : (int)w.n;
+}
+
+int
+kk_h2head_request_fields(const kk_reqhead *h, const char *scheme, const char *origin,
+    kk_h2field *out, unsigned max, char *text, size_t cap)
+{
+	wfields w = { out, 0, max, text, 0, cap, 0 };
+	const char *base = h->fl.base;
+	unsigned i;
+	put_field(&w, ":method", 7, base + h->method.off, h->method.len, 0);
+	put_field(&w, ":scheme", 7, scheme, strlen(scheme), 0);
+	/* The authority goes as :authority, never as Host (§8.3.1). */
+	if (h->authority.len)
+		put_field(&w, ":authority", 10, base + h->authority.off, h->authority.len, 0);
+	else
+		put_field(&w, ":authority", 10, origin, strlen(origin), 0);
+	put_field(&w, ":path", 5, base + h->path.off, h->path.len, 0);
+	/* kk_head_forward dropped the hop-by-hop fields, which are the
+	 * connection-specific ones of §8.2.2, and the Upgrade of an h1
+	 * upgrade: nothing here can switch protocols. */
+	for (i = 0; i < h->fl.n; i++) {
+		const kk_field *f = &h->fl.f[i];
+		if (f->fwd && f->id != KK_FLD_HOST)
+			put_field(&w, base + f->name.off, f->name.len, base + f->value.off,
+			    f->value.len, 1);
+	}
+	for (i = 0; i < h->nadd; i++)
+		put_field(&w, h->text + h->add[i].name.off, h->add[i].name.len,
+		    h->text + h->add[i].value.off, h->add[i].value.len, 1);
+	if (h->body == KK_BODY_LENGTH) {
+		char num[24], *e = num + sizeof num;
+		uint64_t x = h->clen;
+		size_t n = 0;
+		const char *v;
+		do {
+			*--e = (char)('0' + x % 10);
+			x /= 10;
+			n++;
+		} while (x);
+		v = put_text(&w, e, n);
+		put_field(&w, "content-length", 14, v, n, 0);
+	}
+	return w.full ? -1 : (int)w.n;
+}
+
+int
+kk_h2head_response_in(kk_resphead *h, const kk_buf *blk, int end_stream, int head_req)
+{
+	const char *base = blk->data;
+	kk_span name, value;
+	uint32_t pos = 0;
+	uint64_t cl = 0;
+	int status = 0, has_cl = 0;
+	h->fl.base = base;
+	h->fl.n = 0;
+	h->flags = 0;
+	h->reason.off = h->reason.len = 0;
+	h->clen = 0;
+	while (kk_h2head_next(blk, &pos, &name, &value)) {
+		int id;
+		if (name.len && base[name.off] == ':') {
+			const char *v = base + value.off;
+			/* :status alone, first, three digits (§8.3.2). */
+			if (status || h->fl.n || !is(base, name, ":status") || value.len != 3 ||
+			    v[0] < '1' || v[0] > '5' || v[1] < '0' || v[1] > '9' || v[2] < '0' ||
+			    v[2] > '9')
+				return KK_H2HEAD_E_PSEUDO;
+			status = (v[0] - '0') * 100 + (v[1] - '0') * 10 + (v[2] - '0');
+			continue;
+		}
+		if (!status)
+			return KK_H2HEAD_E_PSEUDO;
+		if (!good_name(base + name.off, name.len))
+			return KK_H2HEAD_E_NAME;
+		if (!good_value(base + value.off, value.len))
+			return KK_H2HEAD_E_VALUE;
+		id = kk_field_id(base + name.off, name.len);
+		switch (id) {
+		case KK_FLD_CONNECTION:
+		case KK_FLD_TRANSFER_ENCODING:
+		case KK_FLD_UPGRADE:
+		case KK_FLD_HOP:
+			return KK_H2HEAD_E_CONNECTION;
+		case KK_FLD_CONTENT_LENGTH: {
+			uint64_t v;
+			if (!scan_length(base + value.off, value.len, &v) || (has_cl && v != cl))
+				return KK_H2HEAD_E_CL;
+			has_cl = 1;
+			cl = v;
+			break;
+		}
+		}
+		/* The request fields the proxy acts on are ordinary in a
+		 * response (head.h). */
+		if (id >= KK_FLD_HOST)
+			id = KK_FLD_OTHER;
+		if (h->fl.n >= KK_HEAD_MAXFIELDS)
+			return KK_H2HEAD_E_TOO_MANY;
+		push_field(&h->fl, name, value, id);
+	}
+	if (!status)
+		return KK_H2HEAD_E_PSEUDO;
+	h->status = (unsigned short)status;
+	/* No body for a 1xx, 204 or 304 or an answer to HEAD: the length
+	 * they announce is the representation's (RFC 9110 §8.6). A block
+	 * that ended the stream has an empty body, which an h1 client must
+	 * be told (Content-Length: 0). Otherwise a known length, or one the
+	 * end of the stream tells: then trailers may follow, and an h1
+	 * client gets the body chunked. */
+	h->clen = cl;
+	if (status < 200 || status == 204 || status == 304 || head_req) {
+		h->body = KK_BODY_NONE;
+		if (status < 200 || status == 204)
+			h->clen = 0;
+	} else if (end_stream) {
+		if (cl)
+			return KK_H2HEAD_E_CL;
+		h->body = KK_BODY_LENGTH;
+	} else if (has_cl) {
+		h->body = KK_BODY_LENGTH;
+		h->flags |= KK_HEAD_F_TRAILERS;
+	} else {
+		h->body = KK_BODY_UNKNOWN;
+		h->flags |= KK_HEAD_F_TRAILERS;
+	}
+	return KK_H2HEAD_OK;
 }

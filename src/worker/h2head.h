@@ -61,6 +61,9 @@ struct kk_h2field {
 	const char *name, *value;
 	size_t namelen, valuelen;
 };
+/* Appends the n fields of f to blk: 1 done, 0 they do not fit (what
+ * did stays: the caller drops the block). */
+int kk_h2head_add_all(kk_buf *blk, const kk_h2field *f, int n);
 /* The fields of a forwarded response head (kk_head_forward_response) as
  * HTTP/2 sends them: :status first, the fields kept with lower-case
  * names (written to text), content-length for a known length (and for
@@ -73,5 +76,20 @@ int kk_h2head_response(const kk_resphead *h, kk_h2field *out, unsigned max, char
  * same way. */
 int kk_h2head_fields(const kk_fields *fl, kk_h2field *out, unsigned max, char *text,
     size_t cap);
+
+/* The client's side. A request head going to an HTTP/2 backend
+ * (kk_head_forward applied): :method, :scheme (scheme), :authority (the
+ * head's, else origin), :path, then the forwarded fields with lower-case
+ * names, Host left out (it is :authority), the proxy's added fields, and
+ * content-length for a known length. Returns the count, -1 when max or
+ * text (cap) is too small. */
+int kk_h2head_request_fields(const kk_reqhead *h, const char *scheme, const char *origin,
+    kk_h2field *out, unsigned max, char *text, size_t cap);
+/* A backend's response header block as the neutral head h, its spans
+ * into blk: :status first and alone, fields checked as a request's,
+ * connection-specific ones refused (§8.2.2), the framing from
+ * content-length, the status, head_req (it answers HEAD) and end_stream
+ * (the block ended the stream). KK_H2HEAD_OK or why it is refused. */
+int kk_h2head_response_in(kk_resphead *h, const kk_buf *blk, int end_stream, int head_req);
 
 #endif

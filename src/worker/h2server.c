@@ -11,16 +11,12 @@
 #include <string.h>
 #include <nghttp2/nghttp2.h>
 #include "h2head.h"
+#include "h2io.h"
 #include "h2server.h"
 #include "router.h"
 #include "stream.h"
 #include "worker.h"
 
-/* Request body buffers a stream may hold: a client may send 65535 bytes
- * on a stream before it has read our SETTINGS (RFC 9113 §6.9.2), four
- * default buffers; after that the window announced (--h2-window) is at
- * most this many buffers too. */
-#define KK_H2S_INBUFS 4
 /* Budgets per connection and second (kk_h2_flood) of a connection with
  * no listener options (a listener's --h2-max-* set them): frames that
  * cost the server work and bring no request. A real client stays far
@@ -93,8 +89,7 @@ struct h2s {
 	unsigned flags;		/* S_* */
 	uint32_t hlist;		/* decoded header list size (RFC 9113 §6.5.2) */
 	kk_buf hbuf;		/* the header block being read, then trailers */
-	kk_buf in[KK_H2S_INBUFS];	/* request body: a ring, first at in_at */
-	unsigned char in_at, in_n;
+	kk_h2ring in;		/* request body */
 	kk_buf obuf;		/* response body (or trailer block) for nghttp2 */
 	uint64_t moved;		/* bytes moved by the pump: its progress */
 	unsigned long hsts;	/* HSTS max-age of the response (TLS), 0: none */
@@ -220,13 +215,7 @@ h2s_new(h2c *c, int32_t id)
 static void
 drop_body(h2s *s)
 {
-	size_t n = 0;
-	while (s->in_n) {
-		n += s->in[s->in_at].len;
-		kk_buf_give(&s->in[s->in_at]);
-		s->in_at = (unsigned char)((s->in_at + 1) % KK_H2S_INBUFS);
-		s->in_n--;
-	}
+	size_t n = kk_h2ring_drop(&s->in);
 	if (n)
 		nghttp2_session_consume(s->conn->session, s->id, n);
 }
@@ -241,11 +230,7 @@ h2s_put(h2s *s)
 	if (kk_link_linked(&s->rlink))
 		kk_list_unlink(&s->rlink);
 	kk_buf_give(&s->hbuf);
-	while (s->in_n) {
-		kk_buf_give(&s->in[s->in_at]);
-		s->in_at = (unsigned char)((s->in_at + 1) % KK_H2S_INBUFS);
-		s->in_n--;
-	}
+	kk_h2ring_drop(&s->in);
 	kk_buf_give(&s->obuf);
 	c->nstreams--;
 	kk_list_push(&h2s_free, &s->link);
@@ -583,27 +568,10 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t
 		nghttp2_session_consume(session, id, len);
 		return 0;
 	}
-	while (len) {
-		kk_buf *b = s->in_n ? &s->in[(s->in_at + s->in_n - 1) % KK_H2S_INBUFS] : NULL;
-		size_t room = b ? kk_buf_room(b) : 0, n;
-		if (!room) {
-			if (s->in_n == KK_H2S_INBUFS)
-				goto refuse;
-			b = &s->in[(s->in_at + s->in_n) % KK_H2S_INBUFS];
-			if (!kk_buf_take(b, NULL))
-				goto refuse;
-			s->in_n++;
-			room = kk_buf_room(b);
-		}
-		n = len < room ? len : room;
-		memcpy(kk_buf_tail(b), data, n);
-		b->len += (uint32_t)n;
-		data += n;
-		len -= n;
+	if (!(len = kk_h2ring_put(&s->in, data, len))) {
+		ready(s);
+		return 0;
 	}
-	ready(s);
-	return 0;
-refuse:
 	/* More than the window (a window past what a stream may hold), or
 	 * no buffer in the pool: this stream goes, not the connection. */
 	nghttp2_session_consume(session, id, len);
@@ -665,34 +633,17 @@ static ssize_t
 send_bytes(nghttp2_session *session, const uint8_t *data, size_t len, int flags, void *ud)
 {
 	h2c *c = ud;
-	kk_conn *conn = &c->front->conn;
-	size_t room;
 	(void)session;
 	(void)flags;
-	if (!kk_buf_take(&conn->out, &conn->bufwait) || !(room = kk_buf_room(&conn->out)))
-		return NGHTTP2_ERR_WOULDBLOCK;
-	if (len > room)
-		len = room;
-	memcpy(kk_buf_tail(&conn->out), data, len);
-	conn->out.len += (uint32_t)len;
-	return (ssize_t)len;
+	return kk_h2_out(&c->front->conn, data, len);
 }
 
 /* The trailer block kept in obuf, submitted once the body is sent. */
 static void
 submit_trailers(h2s *s)
 {
-	kk_span name, value;
-	uint32_t pos = 0;
-	size_t n = 0;
-	while (kk_h2head_next(&s->obuf, &pos, &name, &value) && n < KK_HEAD_MAXFIELDS) {
-		out_nv[n].name = (uint8_t *)s->obuf.data + name.off;
-		out_nv[n].namelen = name.len;
-		out_nv[n].value = (uint8_t *)s->obuf.data + value.off;
-		out_nv[n].valuelen = value.len;
-		out_nv[n++].flags = NGHTTP2_NV_FLAG_NONE;
-	}
-	nghttp2_submit_trailer(s->conn->session, s->id, out_nv, n);
+	nghttp2_submit_trailer(s->conn->session, s->id, out_nv,
+	    kk_h2_block_nv(&s->obuf, out_nv, KK_HEAD_MAXFIELDS));
 	kk_buf_give(&s->obuf);
 	s->flags &= ~S_RESP_TRAILERS;
 }
@@ -704,7 +655,7 @@ data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
     uint32_t *data_flags, nghttp2_data_source *source, void *ud)
 {
 	h2s *s = source->ptr;
-	size_t n = s->obuf.len;
+	ssize_t n;
 	(void)session;
 	(void)id;
 	(void)buf;
@@ -714,23 +665,10 @@ data_read(nghttp2_session *session, int32_t id, uint8_t *buf, size_t length,
 		submit_trailers(s);
 		return 0;
 	}
-	if (n > length)
-		n = length;
-	/* A frame must fit an empty output buffer whole (send_data). */
-	if (s->obuf.data && n > s->obuf.cap - 9)
-		n = s->obuf.cap - 9;
-	if (n) {
-		*data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
-		if (n == s->obuf.len && (s->flags & S_RESP_END))
-			*data_flags |= NGHTTP2_DATA_FLAG_EOF;
-		return (ssize_t)n;
-	}
-	if (s->flags & S_RESP_END) {
-		*data_flags |= NGHTTP2_DATA_FLAG_EOF;
-		return 0;
-	}
-	s->flags |= S_DEFERRED;
-	return NGHTTP2_ERR_DEFERRED;
+	n = kk_h2_data_read(&s->obuf, length, (s->flags & S_RESP_END) != 0, data_flags);
+	if (n == NGHTTP2_ERR_DEFERRED)
+		s->flags |= S_DEFERRED;
+	return n;
 }
 
 static int
@@ -739,24 +677,13 @@ send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd
 {
 	h2c *c = ud;
 	h2s *s = source->ptr;
-	kk_conn *conn = &c->front->conn;
 	(void)session;
-	if (!kk_buf_take(&conn->out, &conn->bufwait) || kk_buf_room(&conn->out) < 9 + length)
-		return NGHTTP2_ERR_WOULDBLOCK;
-	memcpy(kk_buf_tail(&conn->out), framehd, 9);
-	if (length)
-		memcpy(kk_buf_tail(&conn->out) + 9, s->obuf.data + s->obuf.off, length);
-	conn->out.len += (uint32_t)(9 + length);
 	(void)frame;
-	if (length) {
-		kk_buf_consume(&s->obuf, length);
-		if (!s->obuf.len) {
-			kk_buf_give(&s->obuf);
-			/* Room again: the back side may move more. */
-			if (s->stream)
-				kk_stream_front_drained(s->stream);
-		}
-	}
+	if (kk_h2_out_data(&c->front->conn, framehd, &s->obuf, length))
+		return NGHTTP2_ERR_WOULDBLOCK;
+	/* Room again: the back side may move more. */
+	if (length && !s->obuf.len && s->stream)
+		kk_stream_front_drained(s->stream);
 	return 0;
 }
 
@@ -778,9 +705,9 @@ static enum kk_msg
 ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 {
 	h2s *s = ctx;
+	kk_buf *b = kk_h2ring_first(&s->in);
 	s->flags &= ~S_STARVED;
-	if (s->in_n && s->in[s->in_at].len) {
-		kk_buf *b = &s->in[s->in_at];
+	if (b) {
 		*p = b->data + b->off;
 		*n = b->len;
 		return KK_MSG_DATA;
@@ -800,13 +727,7 @@ ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 static void
 body_gone(h2s *s, size_t n)
 {
-	kk_buf *b = &s->in[s->in_at];
-	kk_buf_consume(b, n);
-	if (!b->len) {
-		kk_buf_give(b);
-		s->in_at = (unsigned char)((s->in_at + 1) % KK_H2S_INBUFS);
-		s->in_n--;
-	}
+	kk_h2ring_used(&s->in, n);
 	s->moved += n;
 	nghttp2_session_consume(s->conn->session, s->id, n);
 	conn_wake(s->conn);
@@ -831,15 +752,9 @@ static size_t
 ep_body_take(void *ctx, kk_buf *dst)
 {
 	h2s *s = ctx;
-	kk_buf *b;
-	size_t n;
-	if (!s->in_n || !(n = s->in[s->in_at].len))
+	size_t n = kk_h2ring_take(&s->in, dst);	/* dst is empty (kk_server_ops.body_take) */
+	if (!n)
 		return 0;
-	b = &s->in[s->in_at];
-	*dst = *b;	/* dst is empty (kk_server_ops.body_take) */
-	memset(b, 0, sizeof *b);
-	s->in_at = (unsigned char)((s->in_at + 1) % KK_H2S_INBUFS);
-	s->in_n--;
 	s->moved += n;
 	nghttp2_session_consume(s->conn->session, s->id, n);
 	conn_wake(s->conn);
@@ -930,7 +845,7 @@ static int
 ep_send_trailers(void *ctx, const kk_fields *tr)
 {
 	h2s *s = ctx;
-	int n, i;
+	int n;
 	if (s->obuf.len)
 		return 0;
 	n = kk_h2head_fields(tr, out_fields, KK_HEAD_MAXFIELDS, out_text, sizeof out_text);
@@ -940,12 +855,10 @@ ep_send_trailers(void *ctx, const kk_fields *tr)
 		ready_later(s);
 		return 0;
 	}
-	for (i = 0; i < n; i++)
-		if (!kk_h2head_add(&s->obuf, out_fields[i].name, out_fields[i].namelen,
-		    out_fields[i].value, out_fields[i].valuelen)) {
-			kk_buf_give(&s->obuf);	/* a block no buffer holds: dropped */
-			return 1;
-		}
+	if (!kk_h2head_add_all(&s->obuf, out_fields, n)) {
+		kk_buf_give(&s->obuf);	/* a block no buffer holds: dropped */
+		return 1;
+	}
 	s->flags |= S_RESP_TRAILERS;
 	s->moved++;
 	resume(s);
@@ -1163,12 +1076,12 @@ kk_h2server_start(kk_front *f)
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
-	/* A stream holds at most KK_H2S_INBUFS buffers of request body: the
+	/* A stream holds at most KK_H2_RING buffers of request body: the
 	 * window announced fits them; the connection's fits every stream's,
 	 * so a stream whose backend is slow never stalls the others. */
 	window = o->window;
-	if (window > KK_H2S_INBUFS * bufsize)
-		window = KK_H2S_INBUFS * bufsize;
+	if (window > KK_H2_RING * bufsize)
+		window = KK_H2_RING * bufsize;
 	iv[0].settings_id = NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS;
 	iv[0].value = o->max_streams;
 	iv[1].settings_id = NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE;
@@ -1230,22 +1143,10 @@ kk_h2server_drain(kk_front *f)
 static int
 send_all(h2c *c)
 {
-	kk_conn *conn = &c->front->conn;
-	int guard;
-	for (guard = 0; guard < 64; guard++) {
-		if (nghttp2_session_send(c->session))
-			return -1;
-		if (!conn->out.len)
-			return 1;
-		if (kk_conn_flush(conn, 0, 0) < 0)
-			return -1;
-		if (conn->out.len)
-			return 1;	/* the socket is full: its edge runs us again */
-		if (!nghttp2_session_want_write(c->session))
-			return 1;
-	}
-	conn_wake(c);
-	return 1;
+	int r = kk_h2_send(c->session, &c->front->conn);
+	if (!r)
+		conn_wake(c);
+	return r < 0 ? -1 : 1;
 }
 
 /* Reads and feeds the session. 1 read something, 0 nothing, -1 the

@@ -778,6 +778,7 @@ build_clusters(kk_router *r, const kk_state *st)
 		zero_c.send_proxy = sc->send_proxy;
 		zero_c.https_redirect = sc->https_redirect;
 		zero_c.https_port = sc->https_port;
+		zero_c.h2 = sc->h2;
 		if (!(rc_of[i] = cluster_new(&zero_c, sc->id, (unsigned)sc->nbackends, sbytes[i],
 		    &str[i])))
 			goto out;
@@ -795,7 +796,8 @@ build_clusters(kk_router *r, const kk_state *st)
 		if (!(sc = kk_state_cluster(st, sb->cluster)))	/* the state has it */
 			goto out;
 		k = (size_t)(sc - st->clusters);
-		if (!(bend = kk_bend_get(sb->addr_text, &sb->addr, rc_of[k]->tls)))
+		if (!(bend = kk_bend_get(sb->addr_text, &sb->addr, rc_of[k]->tls,
+		    rc_of[k]->h2)))
 			goto out;
 		like.weight = sb->weight;
 		like.backup = sb->backup;
@@ -899,7 +901,7 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 	}
 	if (add) {
 		kk_rbackend like;
-		kk_bend *bend = kk_bend_get(add->addr_text, &add->addr, c->tls);
+		kk_bend *bend = kk_bend_get(add->addr_text, &add->addr, c->tls, c->h2);
 		memset(&like, 0, sizeof like);
 		like.weight = add->weight;
 		like.backup = add->backup;
@@ -935,6 +937,7 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	like.send_proxy = sc->send_proxy;
 	like.https_redirect = sc->https_redirect;
 	like.https_port = sc->https_port;
+	like.h2 = sc->h2;
 	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)))
 		return 0;
 	if (sc->tls && !(c->tls = tls_context(sc->tls))) {

@@ -67,6 +67,7 @@ struct kk_rcluster {
 	unsigned https_redirect, https_port;
 	/* --tls: its backends' TLS context (referenced); NULL: plain. */
 	struct kk_tlsclient *tls;
+	int h2;			/* --h2: its backends' bends speak HTTP/2 */
 	kk_rbackend *b;
 	unsigned nb;
 };

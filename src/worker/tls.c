@@ -106,6 +106,13 @@ kk_tls_attach_client(kk_conn *c, kk_tlsclient *x, const kk_addr *addr,
 	return 1;
 }
 
+int
+kk_tls_offer_alpn(kk_conn *c, const unsigned char *wire, size_t len)
+{
+	/* 0 is success here, as OpenSSL and BoringSSL both have it. */
+	return SSL_set_alpn_protos(tls_of(c)->ssl, wire, (unsigned)len) == 0;
+}
+
 /* A session the backend gave (at the end of a TLS 1.2 handshake, in a
  * ticket after a TLS 1.3 one): kept in the connection's slot for the next
  * connect, in place of the one before. */

@@ -25,6 +25,10 @@ int kk_tls_attach(kk_conn *c, kk_tlsctx *x);
  * untouched. */
 int kk_tls_attach_client(kk_conn *c, struct kk_tlsclient *x, const kk_addr *addr,
     SSL_SESSION **resume);
+/* Offers the protocols of wire (ALPN wire form, len bytes) on back
+ * connection c, in place of its context's, before its handshake. 1 ok;
+ * 0 ENOMEM. */
+int kk_tls_offer_alpn(kk_conn *c, const unsigned char *wire, size_t len);
 /* Sets the session callbacks of a client context (tlsclient.c). */
 void kk_tls_client_hook(SSL_CTX *ctx);
 /* Why c's handshake to a backend failed: the certificate verification's

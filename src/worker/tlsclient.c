@@ -17,7 +17,8 @@
 #include "tls.h"
 #include "tlsclient.h"
 
-/* The one protocol back connections speak, in ALPN wire form. */
+/* The protocol back connections speak, in ALPN wire form; the h2
+ * client offers its own on each connection (kk_tls_offer_alpn). */
 static const unsigned char alpn_h1[] = "\x08http/1.1";
 
 struct kk_tlsclient {

@@ -186,6 +186,7 @@ struct kk_cluster {
 	 * NULL is KK_STICKY_COOKIE. */
 	int sticky;
 	char *sticky_cookie;
+	int h2;				/* --h2: HTTP/2 to its backends */
 };
 
 /* A frontend of an http listener matches host, path, method and its

@@ -328,7 +328,7 @@ static const char rich_conf[] =
 	    "--max-body 1000000 --max-uri 0 --max-headers 50 --max-request-head 8192\n"
 	"listener add tcp 127.0.0.1:5432 --expect-proxy --front-timeout 10m\n"
 	"cluster add app\n"
-	"cluster add api.v2 --lb least-connections\n"
+	"cluster add api.v2 --h2 --lb least-connections\n"
 	"cluster add rnd --lb round-robin\n"
 	"cluster add pg --send-proxy v2 --lb random\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
@@ -359,7 +359,7 @@ static const char rich_canonical[] =
 	    "--h2-window 16384 --max-request-head 8192 --max-headers 50 --max-body 1000000\n"
 	"listener add tcp 127.0.0.1:5432 --front-timeout 600s --expect-proxy\n"
 	"cluster add app\n"
-	"cluster add api.v2 --lb least-connections\n"
+	"cluster add api.v2 --lb least-connections --h2\n"
 	"cluster add rnd\n"
 	"cluster add pg --lb random --send-proxy v2\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
@@ -682,6 +682,9 @@ static const char *const diff_pairs[][2] = {
 	{ "listener add http 127.0.0.1:1\ncluster add c\nfrontend add c --listener 127.0.0.1:1\n",
 	  "listener add http 127.0.0.1:1 --max-body 10\ncluster add c\n"
 	    "frontend add c --listener 127.0.0.1:1\n" },
+	/* --h2 alone makes a change: the backends are other bends. */
+	{ "cluster add c\nbackend add c b 1.1.1.1:1\n",
+	  "cluster add c --h2\nbackend add c b 1.1.1.1:1\n" },
 };
 
 static void
@@ -835,7 +838,7 @@ test_json_list(void)
 		int json;
 		const char *want;
 	} lists[] = {
-		{ "cluster list", 0, "cluster add app\ncluster add api.v2 --lb least-connections\n"
+		{ "cluster list", 0, "cluster add app\ncluster add api.v2 --lb least-connections --h2\n"
 		    "cluster add rnd\ncluster add pg --lb random --send-proxy v2\n" },
 		{ "frontend list pg", 0, "frontend add pg --listener 127.0.0.1:5432 --sni "
 		    "*.db.example\nfrontend add pg --listener 127.0.0.1:5432\n" },
@@ -882,7 +885,8 @@ test_json_list(void)
 		    "\"front-timeout\":600000,\"connect-timeout\":3000,\"expect-proxy\":true}]" },
 		{ "cluster list", 1, "[{\"id\":\"app\",\"lb\":\"round-robin\","
 		    "\"send-proxy\":null},"
-		    "{\"id\":\"api.v2\",\"lb\":\"least-connections\",\"send-proxy\":null},"
+		    "{\"id\":\"api.v2\",\"lb\":\"least-connections\",\"send-proxy\":null,"
+		    "\"h2\":true},"
 		    "{\"id\":\"rnd\",\"lb\":\"round-robin\",\"send-proxy\":null},"
 		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\"}]" },
 	};

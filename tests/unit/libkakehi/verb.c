@@ -55,6 +55,7 @@ static const char *const good[] = {
 	"cluster add app --lb hash --hash-key header:X-User",
 	"cluster add app --lb hash --hash-key cookie:session --sticky",
 	"cluster add app --sticky --sticky-cookie SRV",
+	"cluster add api --h2 --tls --no-verify",
 	"cluster add app --https-redirect 301",
 	"cluster add app --https-redirect 308 --https-port 8443",
 	"cluster add app --tls",
@@ -283,6 +284,9 @@ static const struct bad bad[] = {
 	    "least-connections, p2c, hash" },
 	{ "cluster add db --send-proxy v3", "--send-proxy \"v3\" is not one of: v1, v2" },
 	{ "cluster add db --send-proxy", "--send-proxy needs a value" },
+	{ "cluster add db --h2 --send-proxy v1", "--send-proxy gives each client a backend "
+	    "connection of its own, which --h2 shares between clients" },
+	{ "cluster add db --h2=yes", "--h2 takes no value" },
 	{ "cluster add 'a b'", "cluster id \"a b\" is not valid" },
 	{ "cluster add -app", "cluster id \"-app\" is not valid" },
 	{ "cluster add ''", "cluster id \"\" is not valid" },

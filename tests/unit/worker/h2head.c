@@ -163,5 +163,52 @@ main(void)
 	rh.body = KK_BODY_NONE;
 	rh.clen = 0;
 	is_int(kk_h2head_response(&rh, f, 8, text, sizeof text), 2, "none on a 1xx");
+
+	/* The client's side: a request going to an HTTP/2 backend. */
+	{
+		kk_fwd fwd = { .client = "192.0.2.1", .port = NULL, .fields = KK_FORWARD_DEFAULT };
+		kk_h2field o[16];
+		char t[256];
+		is_int(with("x-kept: 1\nte: trailers\n", 1), KK_H2HEAD_OK, "a head to forward");
+		kk_head_forward(&h, &fwd);
+		n = kk_h2head_request_fields(&h, "http", "10.0.0.1:80", o, 16, t, sizeof t);
+		ok(n >= 5 && !memcmp(o[0].name, ":method", 7) && !memcmp(o[1].value, "http", 4)
+		    && o[2].valuelen == 16 && !memcmp(o[2].value, "Example.com:8080", 16)
+		    && !memcmp(o[3].value, "/a/b?q=1", 8), "pseudo-headers first, from the head");
+		ok(n >= 5 && o[4].namelen == 6 && !memcmp(o[4].name, "x-kept", 6),
+		    "a forwarded field");
+		ok(n == 7 && !memcmp(o[5].name, "x-forwarded-for", 15) &&
+		    !memcmp(o[6].name, "x-forwarded-proto", 17), "te dropped, the added fields after");
+		is_int(kk_h2head_request_fields(&h, "http", "o", o, 3, t, sizeof t), -1,
+		    "too many for out: -1");
+	}
+
+	/* A backend's response block. */
+	req(":status: 200\ncontent-length: 3\nx-a: b\n", 0);
+	is_int(kk_h2head_response_in(&rh, &blk, 0, 0), KK_H2HEAD_OK, "a response head");
+	ok(rh.status == 200 && rh.body == KK_BODY_LENGTH && rh.clen == 3 && rh.fl.n == 2,
+	    "status, its length, its fields");
+	req(":status: 200\n", 0);
+	kk_h2head_response_in(&rh, &blk, 0, 0);
+	ok(rh.body == KK_BODY_UNKNOWN && (rh.flags & KK_HEAD_F_TRAILERS),
+	    "no length: the end of the stream tells, trailers may follow");
+	kk_h2head_response_in(&rh, &blk, 1, 0);
+	ok(rh.body == KK_BODY_LENGTH && rh.clen == 0, "ended with the head: an empty body");
+	req(":status: 304\ncontent-length: 9\n", 0);
+	kk_h2head_response_in(&rh, &blk, 1, 0);
+	ok(rh.body == KK_BODY_NONE && rh.clen == 9, "304: no body, the representation's length");
+	req(":status: 200\nconnection: close\n", 0);
+	is_int(kk_h2head_response_in(&rh, &blk, 0, 0), KK_H2HEAD_E_CONNECTION,
+	    "a connection-specific field is refused");
+	req("x-a: b\n:status: 200\n", 0);
+	is_int(kk_h2head_response_in(&rh, &blk, 0, 0), KK_H2HEAD_E_PSEUDO, ":status first");
+	req(":status: 20\n", 0);
+	is_int(kk_h2head_response_in(&rh, &blk, 0, 0), KK_H2HEAD_E_PSEUDO, ":status of 3 digits");
+	req(":status: 200\ncontent-length: 4\n", 0);
+	is_int(kk_h2head_response_in(&rh, &blk, 1, 0), KK_H2HEAD_E_CL,
+	    "END_STREAM belies the length");
+	req(":status: 200\nhost: x\n", 0);
+	kk_h2head_response_in(&rh, &blk, 0, 0);
+	is_int(rh.fl.f[0].id, KK_FLD_OTHER, "a request field is ordinary in a response");
 	return done();
 }

@@ -23,8 +23,8 @@
 #include "worker/head.c"
 #include "worker/lb.c"
 
-/* The protocol table bends name (back.c): not under test here. */
-const kk_client_ops kk_h1_client_ops;
+/* The protocol tables bends name (back.c, h2client.c): not under test here. */
+const kk_client_ops kk_h1_client_ops, kk_h2_client_ops;
 struct kk_stats kk_stats;
 
 #define NB 10

@@ -30,8 +30,8 @@
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
 static unsigned long route_hsts;
 
-/* The protocol table bends name (back.c): not under test here. */
-const kk_client_ops kk_h1_client_ops;
+/* The protocol tables bends name (back.c, h2client.c): not under test here. */
+const kk_client_ops kk_h1_client_ops, kk_h2_client_ops;
 struct kk_stats kk_stats;
 
 /* A request with no fields and no query. */
@@ -588,6 +588,31 @@ test_tls(void)
 	kk_state_free(&st);
 }
 
+/* --h2 clusters: the same address over HTTP/2 and HTTP/1.1 is two bends,
+ * each naming its protocol's table; two --h2 clusters share one. */
+static void
+test_h2(void)
+{
+	static const char text[] =
+		"listener add http 127.0.0.1:8080\ncluster add p\ncluster add h --h2\n"
+		"cluster add g --h2\n"
+		"frontend add p --listener 127.0.0.1:8080 --host p.test\n"
+		"frontend add h --listener 127.0.0.1:8080 --host h.test\n"
+		"frontend add g --listener 127.0.0.1:8080 --host g.test\n"
+		"backend add p p1 127.0.0.1:3001\nbackend add h h1 127.0.0.1:3001\n"
+		"backend add g g1 127.0.0.1:3001\n";
+	kk_router *r = build(text);
+	kk_rcluster *p = r ? site(r, "p.test") : NULL, *h = r ? site(r, "h.test") : NULL;
+	kk_rcluster *g = r ? site(r, "g.test") : NULL;
+	ok(p && h && g && !p->h2 && h->h2, "--h2 reaches the snapshot");
+	ok(p && h && g && p->b[0].bend != h->b[0].bend &&
+	    p->b[0].bend->proto == &kk_h1_client_ops && h->b[0].bend->proto == &kk_h2_client_ops,
+	    "one address, HTTP/1.1 and HTTP/2: two bends, each with its protocol");
+	ok(h && g && h->b[0].bend == g->b[0].bend, "two --h2 clusters share the bend");
+	kk_router_unref(r);
+	ok(kk_list_empty(kk_bend_all()), "bends freed with the snapshot");
+}
+
 int
 main(void)
 {
@@ -721,6 +746,7 @@ main(void)
 	ok(kk_list_empty(kk_bend_all()), "bends freed with the last tcp snapshot");
 	test_sharing();
 	test_tls();
+	test_h2();
 	test_property();
 	return done();
 }
