@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <kakehi/logfmt.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
@@ -16,11 +17,14 @@
 #define SUN_PATH_MAX 107
 #define DURATION_MAX (24UL * 3600 * 1000)
 
-enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS };
+/* S_PATH: the control socket's path; S_LOG: off, stderr or a file;
+ * S_FORMAT: an access-log format (logfmt.h). The three are strings,
+ * NULL at their default. */
+enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_LOG, S_FORMAT };
 enum skey {
 	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
 	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT,
-	K_TLS_TICKET_ROTATION, K_COUNT
+	K_TLS_TICKET_ROTATION, K_ACCESS_LOG, K_ACCESS_LOG_FORMAT, K_ACCESS_LOG_SAMPLE, K_COUNT
 };
 
 struct sdef {
@@ -61,6 +65,14 @@ static const struct sdef table[K_COUNT] = {
 	    12UL * 3600 * 1000, "DURATION", "how long a TLS session-ticket key encrypts new "
 	    "tickets before the next one takes over; it decrypts for as long again "
 	    "(1s..24h, default 12h)" },
+	[K_ACCESS_LOG] = { "access-log", S_LOG, 0, 0, 0, "off|stderr|FILE",
+	    "where each worker writes one line per request: off (the default), "
+	    "stderr (the supervisor's), or FILE, an absolute path opened to append" },
+	[K_ACCESS_LOG_FORMAT] = { "access-log-format", S_FORMAT, 0, 0, 0, "TEMPLATE|json",
+	    "an access-log line: a template of ${NAME} variables (doc/logs.html) or "
+	    "json, one object per line (default: a template of every variable)" },
+	[K_ACCESS_LOG_SAMPLE] = { "access-log-sample", S_UINT, 1, 1000000, 1, "N",
+	    "log one request in N, per worker (1..1000000, default 1: every request)" },
 };
 
 static int
@@ -84,6 +96,7 @@ get_num(const kk_settings *s, int k)
 	case K_DRAIN_TIMEOUT: return s->drain_timeout_ms;
 	case K_PING_TIMEOUT: return s->ping_timeout_ms;
 	case K_TLS_TICKET_ROTATION: return s->tls_ticket_rotation_ms;
+	case K_ACCESS_LOG_SAMPLE: return s->access_log_sample;
 	default: return 0;
 	}
 }
@@ -100,8 +113,40 @@ set_num(kk_settings *s, int k, unsigned long v)
 	case K_DRAIN_TIMEOUT: s->drain_timeout_ms = v; break;
 	case K_PING_TIMEOUT: s->ping_timeout_ms = v; break;
 	case K_TLS_TICKET_ROTATION: s->tls_ticket_rotation_ms = v; break;
+	case K_ACCESS_LOG_SAMPLE: s->access_log_sample = (unsigned)v; break;
 	default: break;
 	}
+}
+
+/* The string-valued settings: where each is kept, and the word that
+ * stands for its unset (NULL) value. */
+static char **
+str_slot(kk_settings *s, int k)
+{
+	switch (k) {
+	case K_COMMAND_SOCKET: return &s->command_socket;
+	case K_ACCESS_LOG: return &s->access_log;
+	case K_ACCESS_LOG_FORMAT: return &s->access_log_format;
+	default: return NULL;
+	}
+}
+
+static const char *
+str_get(const kk_settings *s, int k)
+{
+	return *str_slot((kk_settings *)s, k);
+}
+
+static const char *
+str_unset(int k)
+{
+	return k == K_ACCESS_LOG ? "off" : "default";
+}
+
+static int
+is_str(int k)
+{
+	return table[k].kind == S_PATH || table[k].kind == S_LOG || table[k].kind == S_FORMAT;
 }
 
 static int
@@ -174,6 +219,37 @@ check_path(const char *value, char *err, size_t errlen)
 	return 1;
 }
 
+/* off, stderr, or an absolute path without control characters. */
+static int
+check_log(const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(value, "off") || !strcmp(value, "stderr"))
+		return 1;
+	if (value[0] != '/') {
+		snprintf(err, errlen, "access-log: \"%s\" is not off, stderr or an absolute "
+		    "path", value);
+		return 0;
+	}
+	if (strlen(value) > KK_LOGFMT_MAX) {
+		snprintf(err, errlen, "access-log: path longer than %d bytes", KK_LOGFMT_MAX);
+		return 0;
+	}
+	for (const char *p = value; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "access-log: control character in path");
+			return 0;
+		}
+	return 1;
+}
+
+static int
+check_format(const char *value, char *err, size_t errlen)
+{
+	/* Large for a stack: the compiled form of a whole template. */
+	static kk_logfmt scratch;
+	return kk_logfmt_compile(&scratch, value, err, errlen);
+}
+
 static int
 unknown_key(const char *key, char *err, size_t errlen)
 {
@@ -216,6 +292,10 @@ scan_value(int k, const char *value, unsigned long *num, char *err, size_t errle
 		return 1;
 	case S_PATH:
 		return check_path(value, err, errlen);
+	case S_LOG:
+		return check_log(value, err, errlen);
+	case S_FORMAT:
+		return check_format(value, err, errlen);
 	case S_UIDS: {
 		uid_t uids[KK_MAX_UIDS];
 		unsigned n;
@@ -246,14 +326,17 @@ kk_setting_apply(kk_settings *s, const char *key, const char *value, char *err, 
 	case S_DURATION:
 		set_num(s, k, num);
 		return 1;
-	case S_PATH: {
-		char *copy = 0;
-		if (strcmp(value, "default") && !(copy = strdup(value))) {
+	case S_PATH:
+	case S_LOG:
+	case S_FORMAT: {
+		char *copy = 0, **slot = str_slot(s, k);
+		if (strcmp(value, "default") && strcmp(value, str_unset(k)) &&
+		    !(copy = strdup(value))) {
 			snprintf(err, errlen, "set %s: %s", key, strerror(errno));
 			return 0;
 		}
-		free(s->command_socket);
-		s->command_socket = copy;
+		free(*slot);
+		*slot = copy;
 		return 1;
 	}
 	case S_UIDS:
@@ -274,18 +357,30 @@ kk_setting_defaults(kk_settings *s)
 int
 kk_setting_copy(kk_settings *dst, const kk_settings *src)
 {
-	char *copy = 0;
-	if (src->command_socket && !(copy = strdup(src->command_socket))) return 0;
+	char *copy[K_COUNT] = { 0 };
+	int k;
+	for (k = 0; k < K_COUNT; k++)
+		if (is_str(k) && str_get(src, k) && !(copy[k] = strdup(str_get(src, k))))
+			goto fail;
 	*dst = *src;
-	dst->command_socket = copy;
+	for (k = 0; k < K_COUNT; k++)
+		if (is_str(k))
+			*str_slot(dst, k) = copy[k];
 	return 1;
+fail:
+	for (k = 0; k < K_COUNT; k++)
+		free(copy[k]);
+	return 0;
 }
 
 void
 kk_setting_free(kk_settings *s)
 {
-	free(s->command_socket);
-	s->command_socket = 0;
+	for (int k = 0; k < K_COUNT; k++)
+		if (is_str(k)) {
+			free(*str_slot(s, k));
+			*str_slot(s, k) = 0;
+		}
 }
 
 static int
@@ -296,9 +391,11 @@ same(const kk_settings *a, const kk_settings *b, int k)
 	case S_DURATION:
 		return get_num(a, k) == get_num(b, k);
 	case S_PATH:
-		if (!a->command_socket || !b->command_socket)
-			return a->command_socket == b->command_socket;
-		return !strcmp(a->command_socket, b->command_socket);
+	case S_LOG:
+	case S_FORMAT:
+		if (!str_get(a, k) || !str_get(b, k))
+			return str_get(a, k) == str_get(b, k);
+		return !strcmp(str_get(a, k), str_get(b, k));
 	case S_UIDS:
 		return a->nuids == b->nuids &&
 		    !memcmp(a->uids, b->uids, a->nuids * sizeof *a->uids);
@@ -331,7 +428,9 @@ kk_setting_print(const kk_settings *s, const kk_settings *base, kk_str *out)
 			if (!kk_str_cats(out, dur)) return 0;
 			break;
 		case S_PATH:
-			if (!kk_str_catword(out, s->command_socket ? s->command_socket : "default"))
+		case S_LOG:
+		case S_FORMAT:
+			if (!kk_str_catword(out, str_get(s, k) ? str_get(s, k) : str_unset(k)))
 				return 0;
 			break;
 		case S_UIDS:
@@ -358,7 +457,9 @@ kk_setting_print_json(const kk_settings *s, kk_str *out)
 			if (!kk_str_catf(out, "%lu", get_num(s, k))) return 0;
 			break;
 		case S_PATH:
-			if (!(s->command_socket ? kk_str_catjson(out, s->command_socket)
+		case S_LOG:
+		case S_FORMAT:
+			if (!(str_get(s, k) ? kk_str_catjson(out, str_get(s, k))
 			    : kk_str_cats(out, "null")))
 				return 0;
 			break;

@@ -49,6 +49,12 @@ struct kk_settings {
 	unsigned long drain_timeout_ms;		/* graceful stop bound, default 30s */
 	unsigned long ping_timeout_ms;		/* liveness ping answer bound, default 5s */
 	unsigned long tls_ticket_rotation_ms;	/* session-ticket key life, default 12h */
+	/* Access log: NULL off (the default), "stderr", or an absolute file
+	 * path; the format, NULL for the default template (logfmt.h); one
+	 * request in access_log_sample is logged. */
+	char *access_log;
+	char *access_log_format;
+	unsigned access_log_sample;
 };
 
 /* HTTP/2 on an http listener: h2c with prior knowledge (the preface
