@@ -67,7 +67,8 @@ static const struct sdef table[K_COUNT] = {
 	    "(1s..24h, default 12h)" },
 	[K_ACCESS_LOG] = { "access-log", S_LOG, 0, 0, 0, "off|stderr|FILE",
 	    "where each worker writes one line per request: off (the default), "
-	    "stderr (the supervisor's), or FILE, an absolute path opened to append" },
+	    "stderr (the supervisor's), or FILE, an absolute path opened to append "
+	    "(reopened by log reopen and SIGUSR1)" },
 	[K_ACCESS_LOG_FORMAT] = { "access-log-format", S_FORMAT, 0, 0, 0, "TEMPLATE|json",
 	    "an access-log line: a template of ${NAME} variables (doc/logs.html) or "
 	    "json, one object per line (default: a template of every variable)" },

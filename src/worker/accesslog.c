@@ -62,7 +62,7 @@ static kk_io io;
 static kk_task flush_task;
 
 static struct {
-	uint64_t lines, dropped, cut, errors;
+	uint64_t lines, dropped, cut, errors, reopens;
 } counts;
 
 /* The second of the last line and its text, "YYYY-MM-DDTHH:MM:SS". */
@@ -607,11 +607,29 @@ kk_accesslog_commit(void)
 		kk_loop_wake(&flush_task);
 }
 
+void
+kk_accesslog_reopen(void)
+{
+	char err[KK_ERRLEN];
+	if (!cur.path)
+		return;
+	flush();
+	if (!sink_open(&next, cur.path, err, sizeof err)) {
+		fprintf(stderr, "kakehi-worker: warning: %s; writing on to the file open\n", err);
+		return;
+	}
+	switch_sink();
+	if (!watch(err, sizeof err))
+		fprintf(stderr, "kakehi-worker: warning: %s\n", err);
+	counts.reopens++;
+}
+
 int
 kk_accesslog_status(kk_str *out)
 {
 	return kk_str_catf(out, "access-log-lines %llu\naccess-log-dropped %llu\n"
-	    "access-log-cut %llu\naccess-log-errors %llu\naccess-log-buffered %zu\n",
-	    (unsigned long long)counts.lines, (unsigned long long)counts.dropped,
-	    (unsigned long long)counts.cut, (unsigned long long)counts.errors, len);
+	    "access-log-cut %llu\naccess-log-errors %llu\naccess-log-reopens %llu\n"
+	    "access-log-buffered %zu\n", (unsigned long long)counts.lines,
+	    (unsigned long long)counts.dropped, (unsigned long long)counts.cut,
+	    (unsigned long long)counts.errors, (unsigned long long)counts.reopens, len);
 }

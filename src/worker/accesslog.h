@@ -3,8 +3,8 @@
  * kept of it (kk_alog_req) in the format of `set access-log-format`, into
  * a bounded buffer that non-blocking writes drain when the destination
  * takes bytes. A full buffer drops lines and counts them: the loop never
- * waits for a log reader. The destination's setup is here too; what a
- * request carries is the stream's (stream.c). */
+ * waits for a log reader. The destination's setup and reopening are here
+ * too; what a request carries is the stream's (stream.c). */
 #ifndef KK_WORKER_ACCESSLOG_H
 #define KK_WORKER_ACCESSLOG_H
 
@@ -67,6 +67,9 @@ void kk_accesslog_answered(const kk_reqhead *h, const kk_addr *src, const kk_rli
 int kk_accesslog_prepare(const kk_settings *, char *err, size_t errlen);
 void kk_accesslog_commit(void);
 void kk_accesslog_abandon(void);
+/* Opens a FILE destination again (after logrotate moved it); a failure
+ * keeps the one open and says so on stderr. */
+void kk_accesslog_reopen(void);
 /* "key value" lines for the status answer. 1 ok, 0 ENOMEM. */
 int kk_accesslog_status(kk_str *out);
 

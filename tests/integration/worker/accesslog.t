@@ -1,7 +1,8 @@
 #!/bin/sh
 # Access logs: a template line and a JSON line checked field by field for
 # HTTP/1.1 and HTTP/2 (h2c) requests, a hostile path that must stay one
-# valid JSON line, sampling, a reader that never reads (requests go on, lines
+# valid JSON line, sampling, reopening after the file was moved (log
+# reopen and SIGUSR1), a reader that never reads (requests go on, lines
 # are dropped and counted), and two workers sharing one pipe whose lines
 # never mix.
 . "$(dirname "$0")/../lib.sh"
@@ -147,7 +148,7 @@ tap_is "$n" 600 "a reader that never reads: 600 requests answered"
 tap_ok "the lines that did not fit are dropped and counted" \
 	test "$(counters stuck access-log-dropped)" -gt 0
 
-# The whole proxy: two workers.
+# The whole proxy: two workers, a file reopened after logrotate moved it.
 cat > "$T/sv.conf" <<EOF
 set workers 2
 set access-log $T/access.log
@@ -166,6 +167,20 @@ U=http://127.0.0.1:$lp
 get() { curl -sS --max-time 10 -o /dev/null "$@" ; }
 get "$U/before"
 kk_wait_for 10 grep -q '"/before"' "$T/access.log"
+mv "$T/access.log" "$T/access.log.1"
+get "$U/moved"
+kk_wait_for 10 grep -q '"/moved"' "$T/access.log.1"
+tap_like "$(ctl log reopen)" 'asked 2 workers' "log reopen asks both workers"
+tap_ok "after log reopen new lines go to a new file" \
+	kk_wait_for 10 sh -c "curl -s -o /dev/null '$U/after' ; grep -q '\"/after\"' '$T/access.log'"
+mv "$T/access.log" "$T/access.log.2"
+kill -USR1 "$kk_sup_pid"
+tap_ok "SIGUSR1 to the supervisor reopens it too" \
+	kk_wait_for 10 sh -c "curl -s -o /dev/null '$U/usr1' ; grep -q '\"/usr1\"' '$T/access.log'"
+get "$U/late"
+kk_wait_for 10 grep -q '"/late"' "$T/access.log"
+tap_fails "and the moved file gets no more lines" grep -q '"/late"' "$T/access.log.2"
+
 # Two workers, one pipe, lines near PIPE_BUF: each arrives whole.
 fifo_reader shared "$T/shared.out"
 ctl set access-log "$T/shared" > /dev/null
