@@ -200,24 +200,34 @@ bad:
 	return 0;
 }
 
+/* For key: value is an absolute path of at most max bytes (why: the
+ * reason for max, or "") without control characters; want names what
+ * the key takes, for the message. */
 static int
-check_path(const char *value, char *err, size_t errlen)
+check_abs_path(const char *key, const char *value, const char *want, size_t max,
+    const char *why, char *err, size_t errlen)
 {
 	if (value[0] != '/') {
-		snprintf(err, errlen, "command-socket: \"%s\" is not an absolute path", value);
+		snprintf(err, errlen, "%s: \"%s\" is not %s", key, value, want);
 		return 0;
 	}
-	if (strlen(value) > SUN_PATH_MAX) {
-		snprintf(err, errlen, "command-socket: path longer than %d bytes, the limit "
-		    "of a unix socket address", SUN_PATH_MAX);
+	if (strlen(value) > max) {
+		snprintf(err, errlen, "%s: path longer than %zu bytes%s", key, max, why);
 		return 0;
 	}
 	for (const char *p = value; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "command-socket: control character in path");
+			snprintf(err, errlen, "%s: control character in path", key);
 			return 0;
 		}
 	return 1;
+}
+
+static int
+check_path(const char *value, char *err, size_t errlen)
+{
+	return check_abs_path("command-socket", value, "an absolute path", SUN_PATH_MAX,
+	    ", the limit of a unix socket address", err, errlen);
 }
 
 /* off, stderr, or an absolute path without control characters. */
@@ -226,21 +236,8 @@ check_log(const char *value, char *err, size_t errlen)
 {
 	if (!strcmp(value, "off") || !strcmp(value, "stderr"))
 		return 1;
-	if (value[0] != '/') {
-		snprintf(err, errlen, "access-log: \"%s\" is not off, stderr or an absolute "
-		    "path", value);
-		return 0;
-	}
-	if (strlen(value) > KK_LOGFMT_MAX) {
-		snprintf(err, errlen, "access-log: path longer than %d bytes", KK_LOGFMT_MAX);
-		return 0;
-	}
-	for (const char *p = value; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "access-log: control character in path");
-			return 0;
-		}
-	return 1;
+	return check_abs_path("access-log", value, "off, stderr or an absolute path",
+	    KK_LOGFMT_MAX, "", err, errlen);
 }
 
 static int

@@ -75,11 +75,12 @@ kk_accesslog_sampled(void)
 	return seq++ % sample == 0;
 }
 
-/* Copies up to max - 1 bytes of p[0..n) into dst; 1 when it was cut. */
-static int
-keep(char *dst, uint16_t *dlen, size_t max, const char *p, size_t n)
+/* Copies up to max bytes of p[0..n) into dst: flag when it was cut,
+ * else 0. */
+static unsigned
+keep(char *dst, uint16_t *dlen, size_t max, const char *p, size_t n, unsigned flag)
 {
-	int cut = n > max;
+	unsigned cut = n > max ? flag : 0;
 	if (cut)
 		n = max;
 	memcpy(dst, p, n);
@@ -96,9 +97,10 @@ kk_accesslog_begin(kk_alog_req *r, const kk_reqhead *h, const kk_addr *src)
 	r->bytes_in = r->bytes_out = 0;
 	r->version = h->version;
 	r->cut = (unsigned char)(keep(r->method, &r->method_len, sizeof r->method,
-	    base + h->method.off, h->method.len) |
-	    keep(r->host, &r->host_len, sizeof r->host, h->host, h->hostlen) |
-	    keep(r->path, &r->path_len, sizeof r->path, base + h->path.off, h->path.len));
+	    base + h->method.off, h->method.len, KK_ALOG_CUT_METHOD) |
+	    keep(r->host, &r->host_len, sizeof r->host, h->host, h->hostlen, KK_ALOG_CUT_HOST) |
+	    keep(r->path, &r->path_len, sizeof r->path, base + h->path.off, h->path.len,
+	    KK_ALOG_CUT_PATH));
 	if (!src || !kk_addr_fmt(r->client, src))
 		r->client[0] = 0;
 }
@@ -123,7 +125,7 @@ put(struct line *l, const char *s, size_t n)
 }
 
 static void
-puts_(struct line *l, const char *s)
+put_lit(struct line *l, const char *s)
 {
 	put(l, s, strlen(s));
 }
@@ -145,7 +147,7 @@ put_num(struct line *l, uint64_t v)
  * for controls and bytes past ASCII). At most room escaped bytes, then
  * "..." and the line is marked cut. */
 static void
-put_str(struct line *l, int json, const char *s, size_t n, size_t room, int was_cut)
+put_str(struct line *l, int json, const char *s, size_t n, size_t room, unsigned was_cut)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t used = 0, i;
@@ -187,10 +189,10 @@ put_str(struct line *l, int json, const char *s, size_t n, size_t room, int was_
 
 /* A string field: "-" (template) or null (JSON) when it has no value. */
 static void
-put_field(struct line *l, int json, const char *s, size_t n, size_t room, int was_cut)
+put_field(struct line *l, int json, const char *s, size_t n, size_t room, unsigned was_cut)
 {
 	if (!s || !n) {
-		puts_(l, json ? "null" : "-");
+		put_lit(l, json ? "null" : "-");
 		return;
 	}
 	if (json)
@@ -198,6 +200,13 @@ put_field(struct line *l, int json, const char *s, size_t n, size_t room, int wa
 	put_str(l, json, s, n, room, was_cut);
 	if (json)
 		put(l, "\"", 1);
+}
+
+/* A short string field the proxy knows (an id, an address, a name). */
+static void
+put_known(struct line *l, int json, const char *s)
+{
+	put_field(l, json, s, s ? strlen(s) : 0, ALOG_FIELD_ROOM, 0);
 }
 
 static void
@@ -220,8 +229,8 @@ put_time(struct line *l, int json)
 	ms[5] = 0;
 	if (json)
 		put(l, "\"", 1);
-	puts_(l, stamp);
-	puts_(l, ms);
+	put_lit(l, stamp);
+	put_lit(l, ms);
 	if (json)
 		put(l, "\"", 1);
 }
@@ -258,28 +267,25 @@ put_var(struct line *l, int json, const struct rec *x, enum kk_logvar v)
 		break;
 	case KK_LV_CLIENT_PORT:
 		if (x->portat)
-			puts_(l, r->client + x->portat);
+			put_lit(l, r->client + x->portat);
 		else
 			put_num(l, 0);
 		break;
 	case KK_LV_LISTENER:
-		s = x->rl ? x->rl->addr : NULL;
-		put_field(l, json, s, s ? strlen(s) : 0, ALOG_FIELD_ROOM, 0);
+		put_known(l, json, x->rl ? x->rl->addr : NULL);
 		break;
 	case KK_LV_METHOD:
 		put_field(l, json, r->method, r->method_len, ALOG_METHOD_ROOM,
-		    r->method_len == sizeof r->method);
+		    r->cut & KK_ALOG_CUT_METHOD);
 		break;
 	case KK_LV_HOST:
-		put_field(l, json, r->host, r->host_len, ALOG_HOST_ROOM, 0);
+		put_field(l, json, r->host, r->host_len, ALOG_HOST_ROOM, r->cut & KK_ALOG_CUT_HOST);
 		break;
 	case KK_LV_PATH:
-		put_field(l, json, r->path, r->path_len, ALOG_PATH_ROOM,
-		    r->path_len == sizeof r->path);
+		put_field(l, json, r->path, r->path_len, ALOG_PATH_ROOM, r->cut & KK_ALOG_CUT_PATH);
 		break;
 	case KK_LV_PROTO:
-		s = versions[r->version < 3 ? r->version : 1];
-		put_field(l, json, s, strlen(s), ALOG_FIELD_ROOM, 0);
+		put_known(l, json, versions[r->version < 3 ? r->version : 1]);
 		break;
 	case KK_LV_STATUS:
 		put_num(l, x->status);
@@ -291,16 +297,13 @@ put_var(struct line *l, int json, const struct rec *x, enum kk_logvar v)
 		put_num(l, r->bytes_out);
 		break;
 	case KK_LV_CLUSTER:
-		s = x->c ? x->c->id : NULL;
-		put_field(l, json, s, s ? strlen(s) : 0, ALOG_FIELD_ROOM, 0);
+		put_known(l, json, x->c ? x->c->id : NULL);
 		break;
 	case KK_LV_BACKEND:
-		s = x->backend_id;
-		put_field(l, json, s, s ? strlen(s) : 0, ALOG_FIELD_ROOM, 0);
+		put_known(l, json, x->backend_id);
 		break;
 	case KK_LV_BACKEND_ADDR:
-		s = x->bend ? x->bend->addr_text : NULL;
-		put_field(l, json, s, s ? strlen(s) : 0, ALOG_FIELD_ROOM, 0);
+		put_known(l, json, x->bend ? x->bend->addr_text : NULL);
 		break;
 	case KK_LV_DURATION_MS:
 		put_num(l, kk_now_ms - r->start_ms);
@@ -309,15 +312,13 @@ put_var(struct line *l, int json, const struct rec *x, enum kk_logvar v)
 		if (r->first_ms)
 			put_num(l, r->first_ms - r->start_ms);
 		else
-			puts_(l, json ? "null" : "-");
+			put_lit(l, json ? "null" : "-");
 		break;
 	case KK_LV_CLOSE:
-		s = kk_status_close_name(x->reason);
-		put_field(l, json, s, strlen(s), ALOG_FIELD_ROOM, 0);
+		put_known(l, json, kk_status_close_name(x->reason));
 		break;
 	case KK_LV_WORKER:
-		s = kk_worker_id();
-		put_field(l, json, s, strlen(s), ALOG_FIELD_ROOM, 0);
+		put_known(l, json, kk_worker_id());
 		break;
 	default:
 		break;
@@ -331,7 +332,7 @@ render(struct line *l, const struct rec *x)
 		put(l, "{", 1);
 		for (int v = 0; v < KK_LV_COUNT; v++) {
 			put(l, v ? ",\"" : "\"", v ? 2 : 1);
-			puts_(l, kk_logfmt_name((enum kk_logvar)v));
+			put_lit(l, kk_logfmt_name((enum kk_logvar)v));
 			put(l, "\":", 2);
 			put_var(l, 1, x, (enum kk_logvar)v);
 		}

@@ -23,6 +23,10 @@
 #define KK_ALOG_METHODMAX 32
 #define KK_ALOG_PATHMAX 1024
 
+#define KK_ALOG_CUT_METHOD 0x1
+#define KK_ALOG_CUT_HOST 0x2
+#define KK_ALOG_CUT_PATH 0x4
+
 /* What a stream keeps of its request for its line, filled at its start
  * (kk_accesslog_begin) only when the request is to be logged. */
 typedef struct kk_alog_req kk_alog_req;
@@ -32,7 +36,7 @@ struct kk_alog_req {
 	uint64_t bytes_in, bytes_out;	/* body bytes: upstream, to the client */
 	uint16_t method_len, host_len, path_len;
 	unsigned char version;	/* KK_VERSION_* */
-	unsigned char cut;	/* a field was longer than its room */
+	unsigned char cut;	/* KK_ALOG_CUT_*: fields longer than their room */
 	char client[KK_ADDR_FMTLEN];	/* "ADDR:PORT", "[ADDR6]:PORT", "" unknown */
 	char method[KK_ALOG_METHODMAX];
 	char host[KK_HEAD_HOSTMAX];

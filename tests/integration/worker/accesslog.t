@@ -78,11 +78,12 @@ tap_is "$(python3 "$kw_dir/h2raw.py" "$kw_port" get-hex "$hostile")" end \
 printf 'GET /t"\\\t\303\251"} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' |
 	kw_raw 2 | kw_first > "$T/raw.out"
 tap_is "$(cat "$T/raw.out")" "HTTP/1.1 200 OK" "and one with a tab over h1"
-kk_wait_for 10 sh -c "test \$(wc -l < '$T/json.log') -ge 4"
-out=$(fields "$T/json.log" 4 "
+curl -sS --max-time 10 -o /dev/null "$U/$(python3 -c 'print("z" * 3000)')"
+kk_wait_for 10 sh -c "test \$(wc -l < '$T/json.log') -ge 5"
+out=$(fields "$T/json.log" 5 "
 ok = lambda c, what: print(('ok' if c else 'bad') + ' ' + what)
-ok(J is not None and len(J) == 4, 'four JSON lines')
-a, b, c, d = J
+ok(J is not None and len(J) == 5, 'five JSON lines')
+a, b, c, d, e = J
 keys = ['time', 'client', 'client_port', 'listener', 'method', 'host', 'path', 'proto',
     'status', 'bytes_in', 'bytes_out', 'cluster', 'backend', 'backend_addr', 'duration_ms',
     'ttfb_ms', 'close', 'worker']
@@ -94,11 +95,13 @@ ok(isinstance(a['client_port'], int) and isinstance(a['ttfb_ms'], int), 'types')
 ok(b['proto'] == 'HTTP/2' and b['path'] == '/h2' and b['status'] == 200, 'h2')
 ok(c['path'] == '/q\"\\\\\xc3\xa9\"}', 'hostile h2 path kept, escaped: %r' % c['path'])
 ok(d['path'] == '/t\"\\\\\t\xc3\xa9\"}', 'hostile h1 path kept, escaped: %r' % d['path'])
+ok(e['path'] == '/' + 'z' * 1023 + '...' and e['status'] == 200, 'a long path cut, and said so')
 ")
-tap_is "$(echo "$out" | grep -c '^ok')" 9 "JSON lines parse, field by field, hostile paths included"
+tap_is "$(echo "$out" | grep -c '^ok')" 10 \
+	"JSON lines parse, field by field, hostile and long paths included"
 echo "$out" | grep '^bad' | sed 's/^/# /'
-tap_is "$(grep -c '' "$T/json.log")" 4 "each hostile path stays on its line"
-json_pid=$kw_pid
+tap_is "$(grep -c '' "$T/json.log")" 5 "each hostile path stays on its line"
+tap_is "$(counters json access-log-cut)" 1 "the cut line is counted"
 
 # Sampling: one request in three.
 kw_start sample \
