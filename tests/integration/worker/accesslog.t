@@ -203,5 +203,7 @@ print('ok' if ok else 'bad', len(J or []), len(set(j['worker'] for j in J or [])
 tap_like "$out" '^ok 1200 ' "1200 lines of two workers through one pipe, each whole JSON"
 tap_like "$out" ' 2$' "and both workers wrote some"
 tap_like "$(ctl status --workers)" 'access-log-lines' "status --workers shows each worker's access-log counters"
+tap_like "$(ctl status)" 'total access-log-lines 1[0-9]{3}' \
+	"the summary of status sums the workers' access-log counters"
 ctl set access-log off > /dev/null
 tap_done
