@@ -150,17 +150,28 @@ static void
 put_str(struct line *l, int json, const char *s, size_t n, size_t room, unsigned was_cut)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t used = 0, i;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+	size_t used = 0, i = 0;
+	while (i < n) {
+		unsigned char c;
 		char e[6];
-		size_t k;
+		size_t k, run = i;
+		/* Bytes that need no escape go in one copy. */
+		while (run < n && run - i < room - used && (unsigned char)s[run] >= 0x20 &&
+		    (unsigned char)s[run] < 0x7f && s[run] != '"' && s[run] != '\\')
+			run++;
+		if (run > i) {
+			put(l, s + i, run - i);
+			used += run - i;
+			i = run;
+			continue;
+		}
+		c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
 			e[0] = '\\';
 			e[1] = (char)c;
 			k = 2;
 		} else if (c >= 0x20 && c < 0x7f) {
-			e[0] = (char)c;
+			/* Plain, but the room is spent. */
 			k = 1;
 		} else if (json) {
 			memcpy(e, "\\u00", 4);
@@ -180,6 +191,7 @@ put_str(struct line *l, int json, const char *s, size_t n, size_t room, unsigned
 		}
 		put(l, e, k);
 		used += k;
+		i++;
 	}
 	if (was_cut) {
 		put(l, "...", 3);
@@ -409,16 +421,23 @@ chunk(void)
 	return end ? (size_t)(end - (buf + off)) + 1 : max;
 }
 
-/* A write failed for good (the reader is gone, the disk is full): the
- * buffered lines are counted as dropped, and later ones try again. */
+/* The buffered lines are thrown away, counted as dropped. */
 static void
-lost(int e)
+drop_buffered(void)
 {
-	counts.errors++;
 	for (size_t i = off; i < off + len; i++)
 		if (buf[i] == '\n')
 			counts.dropped++;
 	off = len = 0;
+}
+
+/* A write failed for good (the reader is gone, the disk is full): the
+ * buffered lines are dropped, and later ones try again. */
+static void
+lost(int e)
+{
+	counts.errors++;
+	drop_buffered();
 	fprintf(stderr, "kakehi-worker: warning: access log: write failed: %s; its buffered "
 	    "lines are dropped\n", strerror(e));
 }
@@ -585,13 +604,15 @@ kk_accesslog_commit(void)
 	sample = next_sample;
 	if (!next_on) {
 		if (cur.fd >= 0) {
+			/* What the destination does not take now is lost with it. */
 			flush();
 			switch_sink();
 		}
+		if (buf)
+			drop_buffered();
 		kk_accesslog_on = 0;
 		free(buf);
 		buf = NULL;
-		off = len = 0;
 		return;
 	}
 	fmt = next_fmt;
