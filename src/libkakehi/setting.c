@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <kakehi/logfmt.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
@@ -16,11 +17,15 @@
 #define SUN_PATH_MAX 107
 #define DURATION_MAX (24UL * 3600 * 1000)
 
-enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_CIDRS };
+/* S_PATH: the control socket's path; S_LOG: off, stderr or a file;
+ * S_FORMAT: an access-log format (logfmt.h). The three are strings,
+ * NULL at their default. */
+enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_CIDRS, S_LOG, S_FORMAT };
 enum skey {
 	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
 	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT,
-	K_TLS_TICKET_ROTATION, K_TRUSTED_PROXIES, K_COUNT
+	K_TLS_TICKET_ROTATION, K_TRUSTED_PROXIES, K_ACCESS_LOG, K_ACCESS_LOG_FORMAT,
+	K_ACCESS_LOG_SAMPLE, K_COUNT
 };
 
 struct sdef {
@@ -65,6 +70,15 @@ static const struct sdef table[K_COUNT] = {
 	    "clients (proxies in front) whose X-Forwarded-*, Forwarded and request id "
 	    "fields are kept and extended; the others' are replaced (none: no client, "
 	    "the default)" },
+	[K_ACCESS_LOG] = { "access-log", S_LOG, 0, 0, 0, "off|stderr|FILE",
+	    "where each worker writes one line per request: off (the default), "
+	    "stderr (the supervisor's), or FILE, an absolute path opened to append "
+	    "(reopened by log reopen and SIGUSR1)" },
+	[K_ACCESS_LOG_FORMAT] = { "access-log-format", S_FORMAT, 0, 0, 0, "TEMPLATE|json",
+	    "an access-log line: a template of ${NAME} variables (doc/logs.html) or "
+	    "json, one object per line (default: a template of every variable)" },
+	[K_ACCESS_LOG_SAMPLE] = { "access-log-sample", S_UINT, 1, 1000000, 1, "N",
+	    "log one request in N, per worker (1..1000000, default 1: every request)" },
 };
 
 static int
@@ -88,6 +102,7 @@ get_num(const kk_settings *s, int k)
 	case K_DRAIN_TIMEOUT: return s->drain_timeout_ms;
 	case K_PING_TIMEOUT: return s->ping_timeout_ms;
 	case K_TLS_TICKET_ROTATION: return s->tls_ticket_rotation_ms;
+	case K_ACCESS_LOG_SAMPLE: return s->access_log_sample;
 	default: return 0;
 	}
 }
@@ -104,8 +119,40 @@ set_num(kk_settings *s, int k, unsigned long v)
 	case K_DRAIN_TIMEOUT: s->drain_timeout_ms = v; break;
 	case K_PING_TIMEOUT: s->ping_timeout_ms = v; break;
 	case K_TLS_TICKET_ROTATION: s->tls_ticket_rotation_ms = v; break;
+	case K_ACCESS_LOG_SAMPLE: s->access_log_sample = (unsigned)v; break;
 	default: break;
 	}
+}
+
+/* The string-valued settings: where each is kept, and the word that
+ * stands for its unset (NULL) value. */
+static char **
+str_slot(kk_settings *s, int k)
+{
+	switch (k) {
+	case K_COMMAND_SOCKET: return &s->command_socket;
+	case K_ACCESS_LOG: return &s->access_log;
+	case K_ACCESS_LOG_FORMAT: return &s->access_log_format;
+	default: return NULL;
+	}
+}
+
+static const char *
+str_get(const kk_settings *s, int k)
+{
+	return *str_slot((kk_settings *)s, k);
+}
+
+static const char *
+str_unset(int k)
+{
+	return k == K_ACCESS_LOG ? "off" : "default";
+}
+
+static int
+is_str(int k)
+{
+	return table[k].kind == S_PATH || table[k].kind == S_LOG || table[k].kind == S_FORMAT;
 }
 
 static int
@@ -199,24 +246,52 @@ scan_cidrs(const char *value, kk_cidr *list, unsigned *n, char *err, size_t errl
 	return 1;
 }
 
+/* For key: value is an absolute path of at most max bytes (why: the
+ * reason for max, or "") without control characters; want names what
+ * the key takes, for the message. */
 static int
-check_path(const char *value, char *err, size_t errlen)
+check_abs_path(const char *key, const char *value, const char *want, size_t max,
+    const char *why, char *err, size_t errlen)
 {
 	if (value[0] != '/') {
-		snprintf(err, errlen, "command-socket: \"%s\" is not an absolute path", value);
+		snprintf(err, errlen, "%s: \"%s\" is not %s", key, value, want);
 		return 0;
 	}
-	if (strlen(value) > SUN_PATH_MAX) {
-		snprintf(err, errlen, "command-socket: path longer than %d bytes, the limit "
-		    "of a unix socket address", SUN_PATH_MAX);
+	if (strlen(value) > max) {
+		snprintf(err, errlen, "%s: path longer than %zu bytes%s", key, max, why);
 		return 0;
 	}
 	for (const char *p = value; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-			snprintf(err, errlen, "command-socket: control character in path");
+			snprintf(err, errlen, "%s: control character in path", key);
 			return 0;
 		}
 	return 1;
+}
+
+static int
+check_path(const char *value, char *err, size_t errlen)
+{
+	return check_abs_path("command-socket", value, "an absolute path", SUN_PATH_MAX,
+	    ", the limit of a unix socket address", err, errlen);
+}
+
+/* off, stderr, or an absolute path without control characters. */
+static int
+check_log(const char *value, char *err, size_t errlen)
+{
+	if (!strcmp(value, "off") || !strcmp(value, "stderr"))
+		return 1;
+	return check_abs_path("access-log", value, "off, stderr or an absolute path",
+	    KK_LOGFMT_MAX, "", err, errlen);
+}
+
+static int
+check_format(const char *value, char *err, size_t errlen)
+{
+	/* Large for a stack: the compiled form of a whole template. */
+	static kk_logfmt scratch;
+	return kk_logfmt_compile(&scratch, value, err, errlen);
 }
 
 static int
@@ -261,6 +336,10 @@ scan_value(int k, const char *value, unsigned long *num, char *err, size_t errle
 		return 1;
 	case S_PATH:
 		return check_path(value, err, errlen);
+	case S_LOG:
+		return check_log(value, err, errlen);
+	case S_FORMAT:
+		return check_format(value, err, errlen);
 	case S_UIDS: {
 		uid_t uids[KK_MAX_UIDS];
 		unsigned n;
@@ -296,14 +375,17 @@ kk_setting_apply(kk_settings *s, const char *key, const char *value, char *err, 
 	case S_DURATION:
 		set_num(s, k, num);
 		return 1;
-	case S_PATH: {
-		char *copy = 0;
-		if (strcmp(value, "default") && !(copy = strdup(value))) {
+	case S_PATH:
+	case S_LOG:
+	case S_FORMAT: {
+		char *copy = 0, **slot = str_slot(s, k);
+		if (strcmp(value, "default") && strcmp(value, str_unset(k)) &&
+		    !(copy = strdup(value))) {
 			snprintf(err, errlen, "set %s: %s", key, strerror(errno));
 			return 0;
 		}
-		free(s->command_socket);
-		s->command_socket = copy;
+		free(*slot);
+		*slot = copy;
 		return 1;
 	}
 	case S_UIDS:
@@ -330,18 +412,30 @@ kk_setting_defaults(kk_settings *s)
 int
 kk_setting_copy(kk_settings *dst, const kk_settings *src)
 {
-	char *copy = 0;
-	if (src->command_socket && !(copy = strdup(src->command_socket))) return 0;
+	char *copy[K_COUNT] = { 0 };
+	int k;
+	for (k = 0; k < K_COUNT; k++)
+		if (is_str(k) && str_get(src, k) && !(copy[k] = strdup(str_get(src, k))))
+			goto fail;
 	*dst = *src;
-	dst->command_socket = copy;
+	for (k = 0; k < K_COUNT; k++)
+		if (is_str(k))
+			*str_slot(dst, k) = copy[k];
 	return 1;
+fail:
+	for (k = 0; k < K_COUNT; k++)
+		free(copy[k]);
+	return 0;
 }
 
 void
 kk_setting_free(kk_settings *s)
 {
-	free(s->command_socket);
-	s->command_socket = 0;
+	for (int k = 0; k < K_COUNT; k++)
+		if (is_str(k)) {
+			free(*str_slot(s, k));
+			*str_slot(s, k) = 0;
+		}
 }
 
 static int
@@ -352,9 +446,11 @@ same(const kk_settings *a, const kk_settings *b, int k)
 	case S_DURATION:
 		return get_num(a, k) == get_num(b, k);
 	case S_PATH:
-		if (!a->command_socket || !b->command_socket)
-			return a->command_socket == b->command_socket;
-		return !strcmp(a->command_socket, b->command_socket);
+	case S_LOG:
+	case S_FORMAT:
+		if (!str_get(a, k) || !str_get(b, k))
+			return str_get(a, k) == str_get(b, k);
+		return !strcmp(str_get(a, k), str_get(b, k));
 	case S_UIDS:
 		return a->nuids == b->nuids &&
 		    !memcmp(a->uids, b->uids, a->nuids * sizeof *a->uids);
@@ -404,7 +500,9 @@ kk_setting_print(const kk_settings *s, const kk_settings *base, kk_str *out)
 			if (!kk_str_cats(out, dur)) return 0;
 			break;
 		case S_PATH:
-			if (!kk_str_catword(out, s->command_socket ? s->command_socket : "default"))
+		case S_LOG:
+		case S_FORMAT:
+			if (!kk_str_catword(out, str_get(s, k) ? str_get(s, k) : str_unset(k)))
 				return 0;
 			break;
 		case S_UIDS:
@@ -435,7 +533,9 @@ kk_setting_print_json(const kk_settings *s, kk_str *out)
 			if (!kk_str_catf(out, "%lu", get_num(s, k))) return 0;
 			break;
 		case S_PATH:
-			if (!(s->command_socket ? kk_str_catjson(out, s->command_socket)
+		case S_LOG:
+		case S_FORMAT:
+			if (!(str_get(s, k) ? kk_str_catjson(out, str_get(s, k))
 			    : kk_str_cats(out, "null")))
 				return 0;
 			break;

@@ -332,6 +332,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_UPGRADE, "upgrade", 0, 0, 0, KK_VERB_F_MUTATES, "[--binary PATH] [--no-workers]",
 	    "replace the supervisor in place (same pid), keeping its workers, listeners "
 	    "and state; back to the running binary if the new one fails", opts_upgrade },
+	{ KK_V_LOG_REOPEN, "log", "reopen", 0, 0, 0, "",
+	    "have every worker open its access-log file again (after logrotate "
+	    "moved it); SIGUSR1 to the supervisor does the same", opts_none },
 	{ 0 }
 };
 

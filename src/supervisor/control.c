@@ -966,6 +966,18 @@ h_upgrade_workers(client *c, const kk_verb *v, int json, const char *verbline)
 }
 
 static void
+h_log_reopen(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	char msg[64];
+	unsigned n = sv_workers_log_reopen();
+
+	snprintf(msg, sizeof msg, "asked %u worker%s to reopen the access log\n", n,
+	    n == 1 ? "" : "s");
+	sv_audit(&c->origin, verbline, 1, 0);
+	reply_str(c, KK_REPLY_OK, msg);
+}
+
+static void
 h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 {
 	int hard = kk_verb_opt(v, "--hard") != 0;
@@ -1021,6 +1033,7 @@ static const struct {
 	[KK_V_SHUTDOWN] = { h_shutdown, 1, 0, 1 },
 	[KK_V_UPGRADE] = { h_upgrade, 1, 0, 1 },
 	[KK_V_UPGRADE_WORKERS] = { h_upgrade_workers, 1, 0, 1 },
+	[KK_V_LOG_REOPEN] = { h_log_reopen, 0, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

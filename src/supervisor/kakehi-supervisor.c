@@ -194,6 +194,10 @@ on_signals(void)
 				sv.hup_pending = 1;
 			}
 			break;
+		case SIGUSR1:
+			sv_info("signal USR1: %u workers asked to reopen the access log",
+			    sv_workers_log_reopen());
+			break;
 		case SIGUSR2:
 			if (!sv.stopping) {
 				sv_info("signal USR2: upgrading in place");
@@ -301,6 +305,7 @@ sv_signals_init(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGCHLD);
 	if (!selfpipe_trapset(&set))

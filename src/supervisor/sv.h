@@ -222,6 +222,9 @@ sv_worker *sv_workers_replace(sv_worker *old, int rolled);
 int sv_worker_follows(const sv_worker *);
 void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
+/* Asks every live worker to reopen its access-log file (log reopen,
+ * SIGUSR1): the count asked. */
+unsigned sv_workers_log_reopen(void);
 const char *sv_wstate_name(enum sv_wstate);
 
 /* certs.c: certificate dates, checked for operators, warned about in

@@ -702,6 +702,18 @@ sv_workers_all_gone(void)
 	return 1;
 }
 
+unsigned
+sv_workers_log_reopen(void)
+{
+	const char *argv[1] = { KK_MSG_LOG_REOPEN };
+	unsigned i, n = 0;
+
+	for (i = 0; i < SV_MAX_SLOTS; i++)
+		if (sv_worker_live(&sv.workers[i]) && sv_worker_send(&sv.workers[i], 1, argv))
+			n++;
+	return n;
+}
+
 /* Logs how the process ended and keeps it in w->exit_text. */
 static void
 log_exit(sv_worker *w, int status)

@@ -14,6 +14,7 @@
 #include <kakehi/statejournal.h>
 #include <kakehi/verb.h>
 #include <unistd.h>
+#include "accesslog.h"
 #include "channel.h"
 #include "loop.h"
 #include "status.h"
@@ -215,6 +216,8 @@ handle(unsigned argc, char **argv)
 		if (!kk_tls_keys_set(argc, (const char *const *)argv, err, sizeof err))
 			fprintf(stderr, "kakehi-worker: warning: %s; keeping the ticket keys in"
 			    " use\n", err);
+	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPEN)) {
+		kk_accesslog_reopen();
 	} else if (!strcmp(argv[0], KK_MSG_DRAIN)) {
 		kk_worker_drain();
 	} else if (!strcmp(argv[0], KK_MSG_STOP)) {

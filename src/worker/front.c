@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/tcp.h>
+#include "accesslog.h"
 #include "front.h"
 #include "h1.h"
 #include "h2server.h"
@@ -293,14 +294,14 @@ detach(kk_front *f)
 
 /* Ends the stream in flight, if any, with its back endpoint. */
 static void
-abort_stream(kk_front *f)
+abort_stream(kk_front *f, enum kk_close reason)
 {
 	h1s *q = rq(f);
 	if (q) {
 		kk_stream *s = q->stream;
 		detach(f);
 		if (s)
-			kk_stream_abort(s);
+			kk_stream_abort(s, reason);
 	}
 }
 
@@ -311,8 +312,8 @@ kk_front_close(kk_front *f, enum kk_close reason)
 		return;
 	f->conn.flags |= KK_CONN_F_DEAD;
 	if (kk_h2server_is(f))
-		kk_h2server_close(f);
-	abort_stream(f);
+		kk_h2server_close(f, reason);
+	abort_stream(f, reason);
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
 	side_put(f);
@@ -427,6 +428,15 @@ host_allowed(const kk_front *f, const kk_reqhead *h)
 		return 1;
 	x = kk_tls_served(&f->conn);
 	return x && kk_tlscert_covers(x, h->host, h->hostlen);
+}
+
+void
+kk_front_log_answered(kk_front *f, const kk_reqhead *h, const kk_rcluster *c, int status)
+{
+	kk_addr src, dst;
+	if (kk_accesslog_on && kk_accesslog_sampled())
+		kk_accesslog_answered(h, kk_front_addrs(f, &src, &dst) ? &src : NULL, f->lsock->rl,
+		    c, (unsigned)status);
 }
 
 int
@@ -653,6 +663,7 @@ read_head(kk_front *f)
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
 		keep = keep && h->body == KK_BODY_NONE;
+		kk_front_log_answered(f, h, c, status);
 		if (c)
 			respond_redirect(f, c, h, status, keep);
 		else
@@ -1099,7 +1110,7 @@ front_timeout(kk_conn *c)
 		 * is told so (RFC 9110 §15.5.9: 408), the backend connection
 		 * going with the stream; after, the connection just ends. */
 		if (rq(f) && !kk_stream_answered(rq(f)->stream)) {
-			abort_stream(f);
+			abort_stream(f, KK_CLOSE_BODY_TIMEOUT);
 			respond_error(f, 408, 0, KK_CLOSE_BODY_TIMEOUT);
 			arm(f, KK_FRONT_T_SEND, 5000);
 		} else

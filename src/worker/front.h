@@ -103,6 +103,10 @@ struct kk_park *kk_front_park(kk_front *);
  * kk_front_location). */
 int kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl,
     unsigned long *hsts);
+/* The access-log line of a request h on f that kk_front_route answered
+ * with status (c: its cluster, for a redirect), when the log takes it. */
+void kk_front_log_answered(kk_front *f, const kk_reqhead *h, const struct kk_rcluster *c,
+    int status);
 /* What the proxy says upstream of the hop of a request on f, for every
  * protocol: the client address (as text, in buf for IPv6), the
  * listener's port, and on a listener with a client CA the verified

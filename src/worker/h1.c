@@ -435,6 +435,7 @@ kk_h1_parse_request(kk_reqhead *h, kk_h1info *info, const char *p, size_t len)
 	info->minor = parser.http_minor;
 	if (parser.http_major != 1 || parser.http_minor > 1)
 		return KK_H1_E_VERSION;
+	h->version = parser.http_minor ? KK_VERSION_11 : KK_VERSION_10;
 	m = llhttp_method_name((llhttp_method_t)parser.method);
 	e = check_request_line(p, len, m, parsing.target, parser.http_minor);
 	if (e)

@@ -241,6 +241,7 @@ kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char sche
 	h->fl.n = 0;
 	h->flags = 0;
 	h->scheme = scheme;
+	h->version = KK_VERSION_2;
 	h->clen = 0;
 	h->hostlen = 0;
 	h->host[0] = 0;

@@ -377,6 +377,7 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	 * connections to open another, RFC 9113 §9.1.1). */
 	if ((status = kk_front_route(f, h, &cl, &hsts))) {
 		/* The head's spans are in hbuf, which let_go gives back. */
+		kk_front_log_answered(f, h, cl, status);
 		if (cl)
 			respond_redirect(s, cl, h, status);
 		else
@@ -578,7 +579,7 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t
 	{
 		kk_stream *st = s->stream;
 		let_go(s);
-		kk_stream_abort(st);
+		kk_stream_abort(st, KK_CLOSE_H2_ERROR);
 	}
 	reset(s, NGHTTP2_FLOW_CONTROL_ERROR);
 	return 0;
@@ -598,7 +599,7 @@ on_stream_close(nghttp2_session *session, int32_t id, uint32_t code, void *ud)
 		 * back connection with it. */
 		kk_stream *st = s->stream;
 		s->stream = NULL;
-		kk_stream_abort(st);
+		kk_stream_abort(st, KK_CLOSE_CLIENT_ABORT);
 	}
 	h2s_put(s);
 	return 0;
@@ -919,10 +920,9 @@ ep_close(void *ctx, enum kk_close reason)
 {
 	h2s *s = ctx;
 	kk_stream *st = s->stream;
-	(void)reason;
 	let_go(s);
 	if (st)
-		kk_stream_abort(st);
+		kk_stream_abort(st, reason);
 	reset(s, NGHTTP2_INTERNAL_ERROR);
 }
 
@@ -1106,7 +1106,7 @@ kk_h2server_start(kk_front *f)
 }
 
 void
-kk_h2server_close(kk_front *f)
+kk_h2server_close(kk_front *f, enum kk_close reason)
 {
 	h2c *c = f->conn.pc;
 	kk_link *l;
@@ -1115,7 +1115,7 @@ kk_h2server_close(kk_front *f)
 		if (s->stream) {
 			kk_stream *st = s->stream;
 			s->stream = NULL;
-			kk_stream_abort(st);
+			kk_stream_abort(st, reason);
 		}
 		h2s_put(s);
 	}
@@ -1256,7 +1256,7 @@ h2_timeout(kk_conn *conn)
 		if (s->stream && (s->obuf.len || (s->flags & S_STARVED))) {
 			kk_stream *st = s->stream;
 			let_go(s);
-			kk_stream_abort(st);
+			kk_stream_abort(st, KK_CLOSE_SEND_TIMEOUT);
 			reset(s, NGHTTP2_CANCEL);
 			waiting++;
 		}

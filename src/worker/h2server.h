@@ -18,9 +18,9 @@
 void kk_h2server_start(kk_front *f);
 /* Whether f runs the h2 server. */
 int kk_h2server_is(const kk_front *f);
-/* f is closing (kk_front_close): its streams are aborted with their back
- * endpoints and the session goes. */
-void kk_h2server_close(kk_front *f);
+/* f is closing (kk_front_close, for reason): its streams are aborted
+ * with their back endpoints and the session goes. */
+void kk_h2server_close(kk_front *f, enum kk_close reason);
 /* Graceful shutdown (RFC 9113 §6.8): a GOAWAY with the largest stream id
  * and a PING; once the PING comes back, the GOAWAY naming the last stream
  * taken. The streams in flight complete, then the connection closes. */

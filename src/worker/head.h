@@ -90,6 +90,8 @@ struct kk_fields {
 #define KK_HEAD_F_TRAILERS 0x10	/* a Trailer field announces trailer fields */
 
 enum { KK_SCHEME_HTTP = 0, KK_SCHEME_HTTPS };
+/* The protocol a request came in, as the access log names it. */
+enum { KK_VERSION_10 = 0, KK_VERSION_11, KK_VERSION_2 };
 
 typedef struct kk_reqhead kk_reqhead;
 struct kk_reqhead {
@@ -101,6 +103,7 @@ struct kk_reqhead {
 	unsigned flags;		/* KK_HEAD_F_* */
 	unsigned char scheme;	/* KK_SCHEME_* */
 	unsigned char body;	/* KK_BODY_* */
+	unsigned char version;	/* KK_VERSION_* */
 	uint64_t clen;
 	char host[KK_HEAD_HOSTMAX];	/* the authority's host: lower case, no port */
 	uint32_t hostlen;

@@ -22,6 +22,7 @@
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
+#include "accesslog.h"
 #include "back.h"
 #include "buf.h"
 #include "channel.h"
@@ -136,8 +137,13 @@ apply(kk_state *st, const kk_journal *journal, uint64_t gen, char *err, size_t e
 		snprintf(err, errlen, "unable to build the router: out of memory");
 		goto fail;
 	}
+	if (!kk_accesslog_prepare(&st->set, err, errlen)) {
+		kk_router_unref(r);
+		goto fail;
+	}
 	/* The TLS contexts last: their undo is their own. */
 	if (!kk_tlsstate_apply(st, journal, err, errlen)) {
+		kk_accesslog_abandon();
 		kk_router_unref(r);
 		goto fail;
 	}
@@ -154,6 +160,7 @@ apply(kk_state *st, const kk_journal *journal, uint64_t gen, char *err, size_t e
 	kk_lsock_attach(r);
 	kk_buf_setup(st->set.buffer_size, (size_t)st->set.max_connections * 4 + 64);
 	kk_lsock_setmax(st->set.max_connections);
+	kk_accesslog_commit();
 	if (state && state != st) {
 		kk_state_free(state);
 		free(state);

@@ -5,6 +5,7 @@
 #include "bend.h"
 #include "buf.h"
 #include "front.h"
+#include "accesslog.h"
 #include "status.h"
 #include "tlskeys.h"
 
@@ -63,6 +64,7 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.accept_share_resumed,
 	    (unsigned long long)kk_stats.accept_share_grace);
 	ok &= kk_tls_keys_status(out);
+	ok &= kk_accesslog_status(out);
 	ok &= kk_str_catf(out, "upgrades %llu\ntunnels-active %llu\ntunnel-bytes-in %llu\n"
 	    "tunnel-bytes-out %llu\ntunnel-splices %llu\n", (unsigned long long)kk_stats.upgrades,
 	    (unsigned long long)kk_stats.tunnels, (unsigned long long)kk_stats.tunnel_bytes_in,

@@ -7,6 +7,7 @@
  * Framing is the endpoints' own: this file reaches them only through
  * their operations tables (stream.h), and names no protocol. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -34,6 +35,22 @@ stream_free(kk_stream *s)
 	kk_list_push(&freelist, &s->link);
 }
 
+/* Every stream ends here: its access-log line (status the client got
+ * through the stream, 0 none; reason it ended), then the free list. */
+static void
+stream_end(kk_stream *s, unsigned status, enum kk_close reason)
+{
+	if (s->logged) {
+		kk_alog_req *r = &s->log;
+		r->bytes_in = s->bytes_in;
+		r->bytes_out = s->bytes_out;
+		r->first_ms = s->first_ms;
+		kk_accesslog_emit(r, s->rl, s->cluster, s->bend ? s->backend_id : NULL, s->bend,
+		    status, reason);
+	}
+	stream_free(s);
+}
+
 /* The back endpoint lets go of the stream, and the stream of it. */
 static void
 drop_back(kk_stream *s)
@@ -55,6 +72,7 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 				return 0;
 			s->bend = rb->bend;
 			s->cookie = kk_lb_cookie(s->cluster, &s->lbq, rb);
+			s->backend_id = rb->id;
 		}
 		s->tries++;
 		s->bops = s->bend->proto;
@@ -75,6 +93,17 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 	}
 }
 
+/* The line of a request refused before it had a stream. */
+static void
+log_refused(const kk_server_ops *ops, void *ctx, const kk_reqhead *h, const kk_rlistener *rl,
+    const kk_rcluster *c, int status)
+{
+	kk_addr src, dst;
+	if (kk_accesslog_on && kk_accesslog_sampled())
+		kk_accesslog_answered(h, ops->addrs(ctx, &src, &dst) ? &src : NULL, rl, c,
+		    (unsigned)status);
+}
+
 kk_stream *
 kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd *fwd,
     kk_router *r, kk_rlistener *rl, kk_rcluster *c, int keepalive, int *status)
@@ -82,17 +111,25 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	kk_stream *s;
 	/* The listener's limits and the forwarding rules, once, whatever
 	 * either protocol is. */
-	if ((*status = kk_head_limits(h, &rl->limits)))
+	if ((*status = kk_head_limits(h, &rl->limits))) {
+		log_refused(ops, ctx, h, rl, c, *status);
 		return NULL;
+	}
 	if (!kk_head_forward(h, fwd)) {
 		*status = 431;
+		log_refused(ops, ctx, h, rl, c, *status);
 		return NULL;
 	}
 	if (!(s = stream_alloc())) {
 		*status = 500;
 		return NULL;
 	}
-	memset(s, 0, sizeof *s);
+	memset(s, 0, offsetof(kk_stream, log));
+	if (kk_accesslog_on && kk_accesslog_sampled()) {
+		kk_addr src, dst;
+		s->logged = 1;
+		kk_accesslog_begin(&s->log, h, ops->addrs(ctx, &src, &dst) ? &src : NULL);
+	}
 	kk_router_ref(r);
 	s->router = r;
 	s->rl = rl;
@@ -114,7 +151,8 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	kk_lb_request(c, h, fwd->client, &s->lbq);
 	if (!attach(s, NULL, 0)) {
 		*status = s->tries ? 502 : 503;
-		stream_free(s);
+		stream_end(s, (unsigned)*status, s->tries ? KK_CLOSE_BACK_CONNECT :
+		    KK_CLOSE_NO_ROUTE);
 		return NULL;
 	}
 	switch (s->bops->send_head(s->back, h)) {
@@ -128,7 +166,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	return s;
 fail:
 	s->bops->close(s->back, KK_CLOSE_BACK_ABORT);
-	stream_free(s);
+	stream_end(s, (unsigned)*status, *status == 431 ? KK_CLOSE_BAD_REQUEST : KK_CLOSE_NOMEM);
 	return NULL;
 }
 
@@ -202,6 +240,7 @@ pump_request(kk_stream *s)
 		 * the bytes go piece by piece). */
 		if (n <= s->body_left && bo->takes_buf(b) && (room = fo->body_take(f, &whole))) {
 			s->body_left -= room;
+			s->bytes_in += room;
 			bo->put_buf(b, &whole);
 			continue;
 		}
@@ -209,6 +248,7 @@ pump_request(kk_stream *s)
 		if (!room)
 			break;
 		s->body_left -= room;
+		s->bytes_in += room;
 		bo->put(b, p, room);
 		fo->body_used(f, room);
 	}
@@ -244,7 +284,7 @@ switch_protocols(kk_stream *s, const kk_resphead *h)
 	kk_stats.responses[1]++;
 	bo->head_done(b, h);
 	drop_back(s);
-	stream_free(s);
+	stream_end(s, h->status, KK_CLOSE_DONE);
 	fo->upgrade(f, bo, b);
 	return -1;
 }
@@ -306,6 +346,7 @@ pump_response(kk_stream *s)
 		/* The response began: the request copy kept for a retry is
 		 * no longer needed (the back endpoint let it go). */
 		s->flags |= KK_STREAM_F_RESP_BYTES;
+		s->first_ms = kk_now_ms;
 	}
 	for (round = 0; !(s->flags & KK_STREAM_F_RESP_DONE) && round < KK_STREAM_RESP_ROUNDS;
 	    round++) {
@@ -343,7 +384,8 @@ pump_response(kk_stream *s)
 		}
 		/* Body bytes only, output empty: hand the buffer over instead
 		 * of copying it. */
-		if (fo->takes_buf(f) && bo->body_take(b, &whole)) {
+		if (fo->takes_buf(f) && (room = bo->body_take(b, &whole))) {
+			s->bytes_out += room;
 			fo->put_buf(f, &whole);
 			continue;
 		}
@@ -352,6 +394,7 @@ pump_response(kk_stream *s)
 			break;
 		if (n > room)
 			n = room;
+		s->bytes_out += n;
 		fo->put(f, p, n);
 		bo->body_used(b, n);
 	}
@@ -372,7 +415,7 @@ stream_finish(kk_stream *s)
 		drop_back(s);
 		bo->release(b, whole);
 	}
-	stream_free(s);
+	stream_end(s, s->status, KK_CLOSE_DONE);
 	fo->done(f, keep, whole);
 }
 
@@ -391,7 +434,7 @@ bad_body(kk_stream *s, int status)
 		fo->close(f, KK_CLOSE_BAD_REQUEST);
 		return;
 	}
-	stream_free(s);
+	stream_end(s, (unsigned)status, KK_CLOSE_BAD_REQUEST);
 	fo->error(f, status, KK_CLOSE_BAD_REQUEST);
 }
 
@@ -506,13 +549,13 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		 * queued, then a close without the end of the message (no
 		 * final chunk, or fewer bytes than announced): a cut it can
 		 * see. */
-		stream_free(s);
+		stream_end(s, s->status, KK_CLOSE_BACKEND_ERROR);
 		fo->cut(f, KK_CLOSE_BACKEND_ERROR);
 		return;
 	}
 	/* Nothing of the final response reached the client: it was taken
 	 * back and the 502 goes in its place. */
-	stream_free(s);
+	stream_end(s, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, reason);
 	fo->error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, KK_CLOSE_DONE);
 }
 
@@ -524,7 +567,7 @@ kk_stream_front_drained(kk_stream *s)
 }
 
 void
-kk_stream_abort(kk_stream *s)
+kk_stream_abort(kk_stream *s, enum kk_close reason)
 {
 	if (s->back) {
 		const kk_client_ops *bo = s->bops;
@@ -532,5 +575,5 @@ kk_stream_abort(kk_stream *s)
 		drop_back(s);
 		bo->close(b, KK_CLOSE_BACK_ABORT);
 	}
-	stream_free(s);
+	stream_end(s, (s->flags & KK_STREAM_F_RESP_HEAD) ? s->status : 0, reason);
 }

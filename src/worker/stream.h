@@ -15,6 +15,7 @@
 #define KK_WORKER_STREAM_H
 
 #include <stdint.h>
+#include "accesslog.h"
 #include "bend.h"
 #include "buf.h"
 #include "head.h"
@@ -195,8 +196,10 @@ struct kk_stream {
 	/* The Set-Cookie value that sticks the client to the backend chosen
 	 * (in the router's tables), NULL: none due. */
 	const char *cookie;
+	const char *backend_id;	/* its id in the cluster */
 	unsigned flags;
 	unsigned char tries;	/* connection attempts */
+	unsigned char logged;	/* the access log has a line for it */
 	unsigned short status;
 	uint64_t body_left;	/* request body bytes --max-body still allows */
 	/* The request id sent upstream (listener --request-id), NUL ended,
@@ -204,6 +207,11 @@ struct kk_stream {
 	 * request_id_len 0: the listener gives none. */
 	unsigned char request_id_len;
 	char request_id[KK_HEAD_REQID_MAX + 1];
+	/* For the access log, counted whether it is on or not (cheaper than
+	 * asking): body bytes each way, the first response byte's time. */
+	uint64_t bytes_in, bytes_out, first_ms;
+	/* Last, and not cleared at start: filled only when logged. */
+	kk_alog_req log;
 };
 
 /* Starts a stream for the parsed head h (the forwarding rules are
@@ -224,8 +232,8 @@ int kk_stream_pump(kk_stream *s);
 void kk_stream_back_error(kk_stream *s, enum kk_close reason);
 /* The client took response bytes: the back side may move more. */
 void kk_stream_front_drained(kk_stream *s);
-/* The front endpoint is going: the back endpoint is closed. */
-void kk_stream_abort(kk_stream *s);
+/* The front endpoint is going, for reason: the back endpoint is closed. */
+void kk_stream_abort(kk_stream *s, enum kk_close reason);
 /* The request id a response head h to the client carries (listener
  * --request-id; the field's name is s->rl's): the stream's, NUL ended;
  * NULL for a 1xx, when the listener gives none, or when the backend's

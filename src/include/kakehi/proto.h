@@ -84,6 +84,7 @@
 #define KK_MSG_ACK "ack"
 #define KK_MSG_NACK "nack"
 #define KK_MSG_TLS_KEYS "tls-keys"
+#define KK_MSG_LOG_REOPEN "log-reopen"
 
 /* A session-ticket key of tls-keys: its name travels in every ticket (so
  * it is public, and what status shows), the two secrets never leave the

@@ -57,6 +57,12 @@ struct kk_settings {
 	 * request id) are kept and extended; 0: none, the default. */
 	unsigned ntrusted;
 	kk_cidr trusted[KK_MAX_TRUSTED];
+	/* Access log: NULL off (the default), "stderr", or an absolute file
+	 * path; the format, NULL for the default template (logfmt.h); one
+	 * request in access_log_sample is logged. */
+	char *access_log;
+	char *access_log_format;
+	unsigned access_log_sample;
 };
 
 /* HTTP/2 on an http listener: h2c with prior knowledge (the preface

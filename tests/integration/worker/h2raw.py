@@ -19,6 +19,8 @@
 #                 the first received ("first N"); with SECONDS, the
 #                 connection is held that long, printing "reset 1 CODE" if
 #                 the server resets the stalled stream meanwhile
+#   get-hex HEX   GETs the path whose bytes HEX spells (any byte, even those
+#                 no client sends): "end" once it is answered
 #   last-id PATH  GETs PATH on stream 2^31-1, the last id a client may
 #                 open: "end" once it is answered, "goaway CODE LAST" for a
 #                 GOAWAY (its error code and last stream id), then
@@ -51,7 +53,7 @@ def hint(v, bits, flags=0):
 
 def lit(name, value, indexing=False):
     """A literal field with a new name (RFC 7541 §6.2)."""
-    n, v = name.encode(), value.encode()
+    n, v = name.encode(), value if isinstance(value, bytes) else value.encode()
     first = b"\x40" if indexing else b"\x00"
     return first + hint(len(n), 7) + n + hint(len(v), 7) + v
 
@@ -162,6 +164,14 @@ elif scenario == "reset":
             break
         if f and f[2] == 3 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
             print("second-end")
+            break
+elif scenario == "get-hex":
+    send(frame(HEADERS, END_STREAM | END_HEADERS, 1, head("GET", bytes.fromhex(arg))))
+    for f in frames():
+        if f is None:
+            break
+        if f and f[2] == 1 and f[1] & END_STREAM and f[0] in (DATA, HEADERS):
+            print("end")
             break
 elif scenario == "last-id":
     top = 0x7fffffff

@@ -215,6 +215,32 @@ test_apply(void)
 	    && strstr(p, "listener add https 127.0.0.1:9003 --no-forward\n"),
 	    "forwarding printed canonically");
 	free(p);
+
+	/* The access log: a destination, a format checked whole, a sample;
+	 * off and default back to unset, printed as such. */
+	accept_line(&st, "set access-log /var/log/kakehi/access.log");
+	accept_line(&st, "set access-log-format '${status} \"${path}\" $$${bytes_out}'");
+	accept_line(&st, "set access-log-sample 10");
+	p = printed(&st);
+	ok(p && strstr(p, "set access-log /var/log/kakehi/access.log\n"
+	    "set access-log-format '${status} \"${path}\" $$${bytes_out}'\n"
+	    "set access-log-sample 10\n"), "access-log settings print back (%s)", p);
+	free(p);
+	refuse(&st, "set access-log relative.log", "is not off, stderr or an absolute path");
+	refuse(&st, "set access-log-format '${nope}'", "\"${nope}\" is not a variable");
+	refuse(&st, "set access-log-format '$path'", "\"$path\" is not a variable");
+	refuse(&st, "set access-log-format '${path'", "is not a variable");
+	refuse(&st, "set access-log-format 'a\tb'", "control character at byte 1");
+	refuse(&st, "set access-log-sample 0", "is not a number in 1..1000000");
+	accept_line(&st, "set access-log-format json");
+	accept_line(&st, "set access-log stderr");
+	ok(!strcmp(st.set.access_log, "stderr") && !strcmp(st.set.access_log_format, "json"),
+	    "access-log stderr, json");
+	accept_line(&st, "set access-log off");
+	accept_line(&st, "set access-log-format default");
+	accept_line(&st, "set access-log-sample default");
+	ok(!st.set.access_log && !st.set.access_log_format && st.set.access_log_sample == 1,
+	    "access-log settings reset");
 	kk_state_free(&st);
 }
 

@@ -108,6 +108,7 @@ static const char *const good[] = {
 	"upgrade --binary /usr/local/bin/kakehi-supervisor --no-workers",
 	"upgrade --no-workers --binary=new/kakehi-supervisor",
 	"upgrade workers",
+	"log reopen",
 };
 
 struct bad {
