@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <kakehi/action.h>
 #include <kakehi/addr.h>
 #include <kakehi/cert.h>
 #include <kakehi/fmatch.h>
@@ -142,9 +143,24 @@ static const kk_opt_def opts_cluster_add[] = {
 	{ 0 }
 };
 
-/* frontend add's; frontend remove takes them from the second on, as
- * --hsts is an attribute, not part of the identity a removal names. */
+/* frontend add's; frontend remove takes them from --listener on, as the
+ * actions and --hsts are attributes, not part of the identity a removal
+ * names. */
+#define FRONTEND_ATTRS 7
 static const kk_opt_def opts_frontend[] = {
+	{ "--request-header-add", KK_OPT_STRINGS, 0, 0, 0,
+	    "add the request field NAME=VALUE sent to the backend; repeatable, "
+	    "edits apply in the order given" },
+	{ "--request-header-set", KK_OPT_STRINGS, 0, 0, 0,
+	    "replace the request's fields NAME by NAME=VALUE; repeatable" },
+	{ "--request-header-delete", KK_OPT_STRINGS, 0, 0, 0,
+	    "remove the request's fields NAME; repeatable" },
+	{ "--response-header-add", KK_OPT_STRINGS, 0, 0, 0,
+	    "add the response field NAME=VALUE sent to the client; repeatable" },
+	{ "--response-header-set", KK_OPT_STRINGS, 0, 0, 0,
+	    "replace the response's fields NAME by NAME=VALUE; repeatable" },
+	{ "--response-header-delete", KK_OPT_STRINGS, 0, 0, 0,
+	    "remove the response's fields NAME; repeatable" },
 	{ "--hsts", KK_OPT_UINT, 0, 1, HSTS_MAX,
 	    "https listeners: HSTS max-age in seconds for this frontend's responses, "
 	    "instead of the listener's" },
@@ -247,7 +263,10 @@ const kk_verb_def kk_verb_table[] = {
 	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P | --path-regex R] "
 	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
 	    "[--query NAME[=VALUE]]... "
-	    "[--sni NAME] [--hsts SECONDS]",
+	    "[--sni NAME] [--hsts SECONDS] [--request-header-add NAME=VALUE]... "
+	    "[--request-header-set NAME=VALUE]... [--request-header-delete NAME]... "
+	    "[--response-header-add NAME=VALUE]... [--response-header-set NAME=VALUE]... "
+	    "[--response-header-delete NAME]...",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
@@ -255,7 +274,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
 	    "[--query NAME[=VALUE]]... "
 	    "[--sni NAME]",
-	    "remove the frontend with exactly these match options", opts_frontend + 1 },
+	    "remove the frontend with exactly these match options",
+	    opts_frontend + FRONTEND_ATTRS },
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list frontends, all or a cluster's", opts_none },
 	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
@@ -730,7 +750,7 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 	const char *sni = kk_verb_opt(v, "--sni"), *regex = kk_verb_opt(v, "--path-regex");
 	const char *extra = NULL;
 	char msg[KK_ERRLEN];
-	unsigned i;
+	unsigned i, nedits[2] = { 0, 0 };
 	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
 	if (!kk_verb_opt(v, "--listener"))
 		return fail(err, errlen, v->def, "--listener ADDR is required");
@@ -742,6 +762,16 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 		if (v->opt[i].def->kind != KK_OPT_STRINGS)
 			continue;
 		extra = name;
+		if (kk_action_is_option(name)) {
+			if (!kk_action_check(name, v->opt[i].value, msg, sizeof msg))
+				return fail(err, errlen, v->def, "%s", msg);
+			int resp = !strncmp(name, "--response", 10);
+			if (++nedits[resp] > KK_ACTION_MAX)
+				return fail(err, errlen, v->def, "more than %d %s header edits: a head "
+				    "has room for that many", KK_ACTION_MAX, resp ? "response"
+				    : "request");
+			continue;
+		}
 		if (!kk_fmatch_check(name, v->opt[i].value, msg, sizeof msg))
 			return fail(err, errlen, v->def, "%s", msg);
 	}

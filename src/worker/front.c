@@ -430,7 +430,8 @@ host_allowed(const kk_front *f, const kk_reqhead *h)
 }
 
 int
-kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long *hsts)
+kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long *hsts,
+    const char **actions)
 {
 	kk_rlistener *rl = f->lsock->rl;
 	unsigned long fhsts = 0;
@@ -438,6 +439,7 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	kk_rreq r;
 	*cl = NULL;
 	*hsts = 0;
+	*actions = NULL;
 	if (!rl)
 		return 404;
 	if (!host_allowed(f, h))
@@ -451,7 +453,7 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	r.method = h->fl.base + h->method.off;
 	r.mlen = h->method.len;
 	r.fl = &h->fl;
-	c = kk_router_match(rl, &r, &fhsts);
+	c = kk_router_match(rl, &r, &fhsts, actions);
 	if (!c)
 		return 404;
 	*cl = c;
@@ -569,6 +571,7 @@ read_head(kk_front *f)
 	long n;
 	size_t scan;
 	unsigned long hsts;
+	const char *actions;
 	int e, keep, status;
 
 	/* Empty lines before a request are ignored (RFC 9112 §2.2). */
@@ -606,7 +609,7 @@ read_head(kk_front *f)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
-	if ((status = kk_front_route(f, h, &c, &hsts))) {
+	if ((status = kk_front_route(f, h, &c, &hsts, &actions))) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
 		keep = keep && h->body == KK_BODY_NONE;
@@ -629,7 +632,8 @@ read_head(kk_front *f)
 	kk_h1_body_init(&q->req, info.body, h->clen);
 	f->conn.pc = q;
 	kk_front_fwd(f, &fwd, client);
-	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
+	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, actions, keep,
+	    &status);
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {
 		int head = q->head;

@@ -97,12 +97,13 @@ struct kk_park *kk_front_park(kk_front *);
 /* Where a request h on f goes, the one rule for every protocol: 0 to
  * *cl, whose response carries Strict-Transport-Security with max-age
  * *hsts (the frontend's --hsts, else the listener's; 0: none, always on
- * plain listeners); else the status answered here: 404 no route, 421 a
+ * plain listeners) and the frontend's header edits *actions (NULL:
+ * none, as for an answer made here); else the status answered here: 404 no route, 421 a
  * host the certificate served on f does not cover (strict SNI), or the
  * cluster's --https-redirect status on a plain listener (*cl set, for
  * kk_front_location). */
 int kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl,
-    unsigned long *hsts);
+    unsigned long *hsts, const char **actions);
 /* What the proxy says upstream of the hop of a request on f, for every
  * protocol: the client address (as text, in buf for IPv6), the
  * listener's port, and on a listener with a client CA the verified

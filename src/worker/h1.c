@@ -737,6 +737,7 @@ kk_h1_write_response(const kk_resphead *h, int chunked, int keepalive, int clien
 	put(&w, "\r\n", 2);
 	put_fields(&w, &h->fl, chunked);
 	put_upgrade(&w, &h->fl, h->flags);
+	put_run(&w, h->abase, h->add, h->nadd, chunked);
 	if (h->status >= 200) {
 		if (chunked)
 			put(&w, "Transfer-Encoding: chunked\r\n", 28);

@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <kakehi/action.h>
 #include <kakehi/state.h>
 
 #define KK_HEAD_MAXFIELDS 100	/* more fields: 431 */
@@ -27,7 +28,8 @@
  * list is refused (431), as a head that does not fit a buffer is. One
  * head is parsed at a time, so this is static memory, not per request. */
 #define KK_HEAD_ADDMAX 16384
-#define KK_HEAD_MAXADD 5
+/* The forwarding rules' own, then a frontend's header edits. */
+#define KK_HEAD_MAXADD (5 + KK_ACTION_MAX)
 
 typedef struct kk_span kk_span;
 struct kk_span {
@@ -112,6 +114,12 @@ struct kk_resphead {
 	/* The length: of the body, or for HEAD and 304 of the
 	 * representation (RFC 9110 §8.6), kept when there is no body. */
 	uint64_t clen;
+	/* Added by a frontend's header edits (edit.h): spans into abase,
+	 * the route's action text, which lives as long as the router
+	 * snapshot the stream holds. */
+	const char *abase;
+	unsigned nadd;
+	kk_field add[KK_ACTION_MAX];
 };
 
 /* What the proxy says of the hop it adds. */
@@ -158,6 +166,10 @@ int kk_head_limits(const kk_reqhead *, const kk_limits *);
  * dropped and the connection's own added when its listener asks for one.
  * 1 done, 0 the added fields do not fit (431). */
 int kk_head_forward(kk_reqhead *, const kk_fwd *fwd);
+/* Adds the field name: value to those kk_head_forward added, after
+ * them. 1 done, 0 it does not fit (431). */
+int kk_head_add(kk_reqhead *, const char *name, uint32_t nlen, const char *value,
+    uint32_t vlen);
 /* The same for a response going to the client. */
 void kk_head_forward_response(kk_resphead *);
 /* Trailer fields: framing, routing and hop-by-hop fields never pass

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "edit.h"
 #include "lb.h"
 #include "stream.h"
 
@@ -75,14 +76,15 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 
 kk_stream *
 kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd *fwd,
-    kk_router *r, kk_rlistener *rl, kk_rcluster *c, int keepalive, int *status)
+    kk_router *r, kk_rlistener *rl, kk_rcluster *c, const char *actions, int keepalive,
+    int *status)
 {
 	kk_stream *s;
 	/* The listener's limits and the forwarding rules, once, whatever
 	 * either protocol is. */
 	if ((*status = kk_head_limits(h, &rl->limits)))
 		return NULL;
-	if (!kk_head_forward(h, fwd)) {
+	if (!kk_head_forward(h, fwd) || !kk_edit_request(h, actions)) {
 		*status = 431;
 		return NULL;
 	}
@@ -95,6 +97,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->router = r;
 	s->rl = rl;
 	s->cluster = c;
+	s->actions = actions;
 	s->fops = ops;
 	s->front = ctx;
 	s->body_left = rl->limits.body ? rl->limits.body : UINT64_MAX;
@@ -244,6 +247,7 @@ response_head(kk_stream *s)
 		return -1;
 	}
 	kk_head_forward_response(h);
+	kk_edit_response(h, s->actions);
 	if (m == KK_MSG_UPGRADE)
 		return switch_protocols(s, h);
 	keep = (s->flags & KK_STREAM_F_KEEPALIVE) && (s->flags & KK_STREAM_F_REQ_DONE);

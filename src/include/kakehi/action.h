@@ -1,0 +1,52 @@
+/* ISC license. */
+/* A frontend's actions on the requests it routes and their responses:
+ * header edits (--request-header-add NAME=VALUE, -set NAME=VALUE,
+ * -delete NAME, and the same for --response-header-*), applied in the
+ * order given. The state keeps them as one text, as it keeps the extra
+ * matches (fmatch.h), so that copy, diff and the journal treat them as
+ * one more string: one item per action, in the order of the verb, joined
+ * by newlines (which no value holds); an item is the kind's letter, the
+ * operation's letter, the name as given, then for add and set ':' and
+ * the value. Not here: applying them to a request (the worker's edit.c). */
+#ifndef KAKEHI_ACTION_H
+#define KAKEHI_ACTION_H
+
+#include <stddef.h>
+#include <kakehi/str.h>
+#include <kakehi/verb.h>
+
+enum { KK_ACTION_REQUEST = 'q', KK_ACTION_RESPONSE = 'r' };
+enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd' };
+
+/* Edits per direction and frontend: what a head has room for besides
+ * the fields it carries (head.h). */
+#define KK_ACTION_MAX 16
+#define KK_ACTION_NAMEMAX 256
+#define KK_ACTION_VALUEMAX 1024
+
+typedef struct kk_action kk_action;
+struct kk_action {
+	char kind;		/* KK_ACTION_REQUEST, _RESPONSE */
+	char op;		/* KK_ACTION_ADD, _SET, _DELETE */
+	const char *name, *value;	/* into the text; value "" for DELETE */
+	size_t nlen, vlen;
+};
+
+/* Whether opt ("--request-header-add"...) is an action option. */
+int kk_action_is_option(const char *opt);
+/* Checks the value of action option opt as a verb gives it: a token for
+ * a name, and a field value without control characters or blanks at
+ * either end; the fields the proxy frames or writes itself refused with
+ * why. 1 ok; 0 with a message for the operator in err. */
+int kk_action_check(const char *opt, const char *value, char *err, size_t errlen);
+/* The text of v's action options, in their order, into out (reset
+ * first; left empty when v has none). The values must have passed
+ * kk_action_check. 1 ok, 0 ENOMEM. */
+int kk_action_canon(const kk_verb *v, kk_str *out);
+/* The item of text at *pos, which then moves past it. 1 with a filled,
+ * 0 at the end of text. */
+int kk_action_next(const char *text, size_t *pos, kk_action *a);
+/* The option of an action ("--request-header-add"...). */
+const char *kk_action_option(char kind, char op);
+
+#endif

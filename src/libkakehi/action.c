@@ -1,0 +1,203 @@
+/* ISC license. */
+/* The header edits of a frontend: checked, kept as text in the order
+ * given, walked (action.h). What they do to a request is the worker's. */
+
+#include <stdio.h>
+#include <string.h>
+#include <kakehi/action.h>
+
+static const struct {
+	const char *opt;
+	char kind, op;
+} opts[] = {
+	{ "--request-header-add", KK_ACTION_REQUEST, KK_ACTION_ADD },
+	{ "--request-header-set", KK_ACTION_REQUEST, KK_ACTION_SET },
+	{ "--request-header-delete", KK_ACTION_REQUEST, KK_ACTION_DELETE },
+	{ "--response-header-add", KK_ACTION_RESPONSE, KK_ACTION_ADD },
+	{ "--response-header-set", KK_ACTION_RESPONSE, KK_ACTION_SET },
+	{ "--response-header-delete", KK_ACTION_RESPONSE, KK_ACTION_DELETE },
+};
+#define NOPTS (sizeof opts / sizeof *opts)
+
+/* Fields no edit may touch, and why: the proxy frames the body itself,
+ * a hop-by-hop field speaks of one connection (RFC 9110 §7.6.1), and the
+ * request fields of the forwarding rules are the proxy's to write (the
+ * worker's head.c). request: 1 refused in requests only. */
+static const struct {
+	const char *name;
+	int request;
+	const char *why;
+} fixed[] = {
+	{ "content-length", 0, "it frames the body, which the proxy frames itself" },
+	{ "transfer-encoding", 0, "it frames the body, which the proxy frames itself" },
+	{ "connection", 0, "it is hop-by-hop: it speaks of one connection only" },
+	{ "keep-alive", 0, "it is hop-by-hop: it speaks of one connection only" },
+	{ "proxy-connection", 0, "it is hop-by-hop: it speaks of one connection only" },
+	{ "te", 0, "it is hop-by-hop: it speaks of one connection only" },
+	{ "trailer", 0, "the proxy announces trailers from the body it sends" },
+	{ "upgrade", 0, "the proxy writes it for the protocol switches it forwards" },
+	{ "http2-settings", 1, "it is hop-by-hop: it speaks of one connection only" },
+	{ "host", 1, "the proxy writes it from the authority the request was routed by" },
+	{ "expect", 1, "the proxy forwards or answers the expectation itself" },
+	{ "x-forwarded-for", 1, "the proxy writes it itself, for each hop" },
+	{ "x-forwarded-proto", 1, "the proxy writes it itself, for each hop" },
+	{ "x-forwarded-port", 1, "the proxy writes it itself, for each hop" },
+	{ "x-client-cert-subject", 1, "the proxy writes it from the client's certificate" },
+	{ "x-client-cert-verified", 1, "the proxy writes it from the client's certificate" },
+};
+#define NFIXED (sizeof fixed / sizeof *fixed)
+
+int
+kk_action_is_option(const char *opt)
+{
+	size_t i;
+	for (i = 0; i < NOPTS; i++)
+		if (!strcmp(opts[i].opt, opt))
+			return 1;
+	return 0;
+}
+
+const char *
+kk_action_option(char kind, char op)
+{
+	size_t i;
+	for (i = 0; i < NOPTS; i++)
+		if (opts[i].kind == kind && opts[i].op == op)
+			return opts[i].opt;
+	return NULL;
+}
+
+/* A field name is a token (RFC 9110 §5.6.2). */
+static int
+is_token(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+	    || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Whether s[0, n) is lit (lower case) ignoring case, '_' read as '-':
+ * a backend that maps names to variables (HTTP_CONTENT_LENGTH) reads
+ * Content_Length as Content-Length. */
+static int
+same_name(const char *s, size_t n, const char *lit)
+{
+	size_t i;
+	if (strlen(lit) != n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		if (c == '_')
+			c = '-';
+		if (c != (unsigned char)lit[i])
+			return 0;
+	}
+	return 1;
+}
+
+int
+kk_action_check(const char *opt, const char *value, char *err, size_t errlen)
+{
+	size_t i, k, n = strcspn(value, "="), vlen;
+	int del = 0, request = 0;
+	for (k = 0; k < NOPTS; k++)
+		if (!strcmp(opts[k].opt, opt)) {
+			del = opts[k].op == KK_ACTION_DELETE;
+			request = opts[k].kind == KK_ACTION_REQUEST;
+		}
+	if (!n || n > KK_ACTION_NAMEMAX) {
+		snprintf(err, errlen, "%s \"%s\": give a field name of 1 to %d bytes first", opt,
+		    value, KK_ACTION_NAMEMAX);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (!is_token((unsigned char)value[i])) {
+			snprintf(err, errlen, "%s \"%s\": the field name must be a token (letters, "
+			    "digits, !#$%%&'*+-.^_`|~)", opt, value);
+			return 0;
+		}
+	for (k = 0; k < NFIXED; k++)
+		if ((request || !fixed[k].request) && same_name(value, n, fixed[k].name)) {
+			snprintf(err, errlen, "%s \"%s\": %.*s cannot be edited: %s", opt, value,
+			    (int)n, value, fixed[k].why);
+			return 0;
+		}
+	if (del) {
+		if (!value[n])
+			return 1;
+		snprintf(err, errlen, "%s \"%s\": give only the field name: a deletion removes "
+		    "every field of that name, whatever its value", opt, value);
+		return 0;
+	}
+	if (!value[n]) {
+		snprintf(err, errlen, "%s \"%s\": give the value after the name: NAME=VALUE", opt,
+		    value);
+		return 0;
+	}
+	vlen = strlen(value + n + 1);
+	if (vlen > KK_ACTION_VALUEMAX) {
+		snprintf(err, errlen, "%s: the value is longer than %d bytes", opt,
+		    KK_ACTION_VALUEMAX);
+		return 0;
+	}
+	/* A field value (RFC 9110 §5.5): no control character but HTAB,
+	 * which could end the field (CR, LF) or the message's text (NUL);
+	 * no blank at either end, which a parser strips. */
+	for (i = n + 1; value[i]; i++)
+		if (((unsigned char)value[i] < 0x20 && value[i] != '\t') || value[i] == 0x7f) {
+			snprintf(err, errlen, "%s %.*s: the value holds a control character (CR, "
+			    "LF...), which no field value may", opt, (int)n, value);
+			return 0;
+		}
+	if (vlen && strchr(" \t", value[n + 1])) {
+		snprintf(err, errlen, "%s \"%s\": the value starts with a blank, which the "
+		    "receiver would strip", opt, value);
+		return 0;
+	}
+	if (vlen && strchr(" \t", value[n + vlen])) {
+		snprintf(err, errlen, "%s \"%s\": the value ends with a blank, which the "
+		    "receiver would strip", opt, value);
+		return 0;
+	}
+	return 1;
+}
+
+int
+kk_action_canon(const kk_verb *v, kk_str *out)
+{
+	unsigned i;
+	size_t k;
+	kk_str_reset(out);
+	for (i = 0; i < v->nopt; i++) {
+		const char *opt = v->opt[i].def->name, *val = v->opt[i].value;
+		size_t n = strcspn(val, "=");
+		for (k = 0; k < NOPTS && strcmp(opts[k].opt, opt); k++)
+			;
+		if (k == NOPTS)
+			continue;
+		if ((out->len && !kk_str_catb(out, "\n", 1))
+		    || !kk_str_catb(out, &opts[k].kind, 1) || !kk_str_catb(out, &opts[k].op, 1)
+		    || !kk_str_catb(out, val, n)
+		    || (val[n] && (!kk_str_catb(out, ":", 1) || !kk_str_cats(out, val + n + 1))))
+			return 0;
+	}
+	return 1;
+}
+
+int
+kk_action_next(const char *text, size_t *pos, kk_action *a)
+{
+	const char *p = text + *pos, *end;
+	if (!*p)
+		return 0;
+	end = p + strcspn(p, "\n");
+	a->kind = p[0];
+	a->op = p[1];
+	a->name = p + 2;
+	a->nlen = strcspn(a->name, ":\n");
+	a->value = a->name + a->nlen + (a->name[a->nlen] == ':');
+	a->vlen = (size_t)(end - a->value);
+	*pos = (size_t)(end - text) + (*end == '\n');
+	return 1;
+}

@@ -1,0 +1,119 @@
+#!/bin/sh
+# A frontend's header edits through the whole proxy: request fields added,
+# set and deleted in the order given, printed as the backend saw them;
+# response fields edited as the client sees them; HTTP/1.1 and HTTP/2
+# (h2c) alike; bad names and values, and the fields the proxy frames or
+# writes itself, refused with the state unchanged; the dump printed in
+# the order given, its reload a no-op.
+. "$(dirname "$0")/../lib.sh"
+
+kk_backend echo
+p_echo=$kk_port
+port=$(kk_free_port)
+L=127.0.0.1:$port
+cat > "$T/kakehi.conf" <<CONF
+set workers 1
+listener add http $L
+cluster add echo
+frontend add echo --listener $L --host e.test --request-header-add X-Added=one --request-header-set 'X-Set=two words' --request-header-delete x-drop --request-header-add X-Multi=a --request-header-add X-Multi=b --response-header-set X-Backend=hidden --response-header-delete content-type --response-header-add X-Resp=r1 --response-header-add X-Resp=r2
+frontend add echo --listener $L --host o.test --request-header-add X-Order=1 --request-header-set x-order=2 --request-header-set X-Gone=1 --request-header-delete X-GONE --response-header-add X-Late=1 --response-header-delete x-late
+frontend add echo --listener $L
+backend add echo e1 127.0.0.1:$p_echo
+CONF
+kk_proxy "$T/kakehi.conf"
+ctl() { kakehi-ctl -s "$kk_sock" "$@" ; }
+U=http://$L
+
+# seen [CURL-ARGS...]: the X- fields of the request the backend saw, one
+# a line, in the order they came; the response head in $T/head.
+seen() {
+	curl -s -D "$T/head" --max-time 20 "$@" | tr -d '\r' | grep -i '^x-' \
+		| grep -iv '^x-forwarded-'
+}
+# resp: the response fields but the date-like ones, names in lower case.
+resp() {
+	tr -d '\r' < "$T/head" | sed 1d | sed '/^$/d' | sed 's/^\([^:]*\):/\L\1:/' \
+		| grep -v '^content-length:' | sort
+}
+
+want="x-keep: k
+X-Added: one
+X-Set: two words
+X-Multi: a
+X-Multi: b"
+# Client fields in lower case, as HTTP/2 carries them, so that both
+# protocols give the same lines.
+tap_is "$(seen -H 'Host: e.test' -H 'x-keep: k' -H 'x-drop: 1' -H 'X-DROP: 2' \
+	-H 'X-Set: client' "$U/")" "$want" "h1: fields added, set and deleted as the backend saw them"
+wantr="x-backend: hidden
+x-resp: r1
+x-resp: r2"
+tap_is "$(resp)" "$wantr" "h1: response fields set, deleted and added"
+tap_is "$(seen --http2-prior-knowledge -H 'Host: e.test' -H 'x-keep: k' -H 'x-drop: 1' \
+	-H 'X-DROP: 2' -H 'X-Set: client' "$U/")" "$want" "h2c: the same edits upstream"
+tap_like "$(head -n 1 "$T/head")" '^HTTP/2 200' "h2c: answered in HTTP/2"
+tap_is "$(resp)" "$wantr" "h2c: the same response edits"
+
+tap_is "$(seen -H 'Host: o.test' -H 'X-Gone: c' "$U/")" "x-order: 2" \
+	"edits apply in order: a set replaces an earlier add, a delete an earlier set"
+tap_is "$(resp)" "content-type: text/plain
+x-backend: echo" "a response delete removes an earlier add"
+tap_is "$(seen -H 'Host: other.test' -H 'X-Drop: 1' "$U/")" "X-Drop: 1" \
+	"a frontend without edits passes the fields as they are"
+tap_like "$(seen -H 'Host: e.test' "$U/chunked")" 'X-Multi: b' \
+	"a request for a chunked response gets its edits"
+tap_is "$(resp)" "transfer-encoding: chunked
+$wantr" "and the chunked response its own"
+
+# Refused, each with why, and nothing changes.
+ctl state dump > "$T/before"
+cr=$(printf '\r')
+refuse() {	# refuse MESSAGE-REGEX NAME OPTION VALUE
+	out=$(ctl frontend add echo --listener "$L" --host bad.test "$3" "$4" 2>&1) ; rc=$?
+	tap_is "$rc" 100 "refused: $2 (exit 100)"
+	tap_like "$out" "$1" "and says why: $2"
+}
+refuse 'must be a token' "a name that is not a token" --request-header-add 'X Y=1'
+refuse 'control character' "a CR in a value" --request-header-set "X-A=1${cr}X-B: 2"
+refuse 'control character' "a tab-less control byte" --response-header-add "X-A=$(printf '\001')"
+refuse 'starts with a blank' "a value with a leading blank" --request-header-add 'X-A= 1'
+refuse 'give only the field name' "a delete with a value" --request-header-delete 'X-A=1'
+refuse 'give the value after the name' "an add without value" --response-header-add X-A
+refuse 'Content-Length cannot be edited: it frames the body' "Content-Length" \
+	--response-header-set Content-Length=1
+refuse 'Transfer_Encoding cannot be edited' "a look-alike of Transfer-Encoding" \
+	--request-header-delete Transfer_Encoding
+refuse 'Host cannot be edited: the proxy writes it' "Host in a request" \
+	--request-header-set Host=x
+refuse 'Connection cannot be edited: it is hop-by-hop' "Connection in a response" \
+	--response-header-add Connection=close
+refuse 'X-Forwarded-For cannot be edited' "X-Forwarded-For" --request-header-delete X-Forwarded-For
+many=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 ; do many="$many --request-header-add X-$i=1" ; done
+out=$(ctl frontend add echo --listener "$L" --host bad.test $many 2>&1) ; rc=$?
+tap_is "$rc" 100 "refused: seventeen request edits"
+tap_like "$out" 'more than 16 request header edits' "and says why"
+{ cat "$T/kakehi.conf" ; echo "frontend add echo --listener $L --host r.test --response-header-set Trailer=x" ; } \
+	> "$T/bad.conf"
+out=$(ctl reload "$T/bad.conf" 2>&1) ; rc=$?
+tap_is "$rc" 1 "the supervisor refuses a reload with a bad edit"
+tap_like "$out" 'Trailer cannot be edited' "and says why"
+ctl state dump > "$T/after"
+tap_ok "the state is unchanged" cmp -s "$T/before" "$T/after"
+tap_is "$(seen -H 'Host: bad.test' "$U/" | head -n 1)" "" "and the refused frontend routes nothing"
+
+# The dump prints the edits in the order given; reloaded, it changes nothing.
+dump=$(cat "$T/after")
+tap_like "$dump" "^frontend add echo --listener $L --host o\.test --request-header-add X-Order=1 --request-header-set x-order=2 --request-header-set X-Gone=1 --request-header-delete X-GONE --response-header-add X-Late=1 --response-header-delete x-late\$" \
+	"edits printed back in their order"
+tap_like "$dump" "--request-header-set 'X-Set=two words'" "a value with a blank printed quoted"
+tap_is "$(ctl reload "$T/after" 2>&1)" "no change" "reloading the dump is a no-op"
+tap_like "$(ctl --json frontend list)" '"actions":\[\{"direction":"request","op":"add","name":"X-Order","value":"1"\}' \
+	"frontend list --json lists the edits"
+
+# Changed edits reach the worker: remove the frontend, add it back.
+ctl frontend remove echo --listener "$L" --host o.test > /dev/null
+ctl frontend add echo --listener "$L" --host o.test --request-header-add X-New=n > /dev/null
+tap_is "$(seen -H 'Host: o.test' "$U/")" "X-New: n" "a frontend added again brings its new edits"
+
+tap_done

@@ -1,0 +1,116 @@
+/* ISC license. */
+/* Header edits on heads built by hand, as a parser and the forwarding
+ * rules leave them: order of the edits, names in any case, the fields
+ * the client sent and those an edit added, a 1xx response left alone,
+ * and the room of a head. */
+#include <stdio.h>
+#include <string.h>
+#include "tap.h"
+#include "worker/head.c"
+#include "worker/edit.c"
+
+static kk_reqhead h;
+static kk_resphead rh;
+static char in[1024];
+
+/* Fills fl from a "Name: value" line per field, kept in in[]. */
+static void
+parse(kk_fields *fl, const char *lines)
+{
+	char *p, *nl;
+	snprintf(in, sizeof in, "%s", lines);
+	fl->base = in;
+	fl->n = 0;
+	for (p = in; *p; p = nl + 1) {
+		kk_field *f = &fl->f[fl->n++];
+		char *colon = strchr(p, ':');
+		nl = strchr(p, '\n');
+		f->name.off = (uint32_t)(p - in);
+		f->name.len = (uint32_t)(colon - p);
+		f->value.off = (uint32_t)(colon + 2 - in);
+		f->value.len = (uint32_t)(nl - colon - 2);
+		f->id = (unsigned char)kk_field_id(p, f->name.len);
+		f->fwd = 1;
+	}
+}
+
+/* What goes on of fields[0, n) of base, appended to out as lines. */
+static void
+cat_kept(char *out, size_t cap, const char *base, const kk_field *fields, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (fields[i].fwd)
+			snprintf(out + strlen(out), cap - strlen(out), "%.*s: %.*s\n",
+			    (int)fields[i].name.len, base + fields[i].name.off,
+			    (int)fields[i].value.len, base + fields[i].value.off);
+}
+
+/* The request upstream after the forwarding rules and the edits: its
+ * fields, then the added ones but the forwarding rules' own (X-F*). */
+static const char *
+request(const char *lines, const char *actions)
+{
+	static char out[2048];
+	kk_fwd fwd = { "192.0.2.1", NULL, KK_FWD_CERT_UNASKED, NULL };
+	unsigned i;
+	parse(&h.fl, lines);
+	h.flags = 0;
+	h.body = KK_BODY_NONE;
+	if (!kk_head_forward(&h, &fwd))
+		return "(no room)";
+	for (i = 0; i < h.nadd; i++)	/* the forwarding rules' own */
+		if (h.text[h.add[i].name.off] == 'X' && h.text[h.add[i].name.off + 2] == 'F')
+			h.add[i].fwd = 0;
+	if (!kk_edit_request(&h, actions))
+		return "(no room)";
+	out[0] = 0;
+	cat_kept(out, sizeof out, h.fl.base, h.fl.f, h.fl.n);
+	cat_kept(out, sizeof out, h.text, h.add, h.nadd);
+	return out;
+}
+
+static const char *
+response(unsigned status, const char *lines, const char *actions)
+{
+	static char out[2048];
+	parse(&rh.fl, lines);
+	rh.status = (unsigned short)status;
+	kk_head_forward_response(&rh);
+	kk_edit_response(&rh, actions);
+	out[0] = 0;
+	cat_kept(out, sizeof out, rh.fl.base, rh.fl.f, rh.fl.n);
+	cat_kept(out, sizeof out, rh.abase ? rh.abase : "", rh.add, rh.nadd);
+	return out;
+}
+
+int
+main(void)
+{
+	static char many[KK_HEAD_ADDMAX];
+	size_t n = 0;
+	is_str(request("A: 1\n", NULL), "A: 1\n", "no actions: the fields as they are");
+	is_str(request("A: 1\nx-drop: 2\nX-DROP: 3\nB: 4\n", "qdX-Drop"), "A: 1\nB: 4\n",
+	    "a delete drops every field of the name, in any case");
+	is_str(request("X-Set: c\nA: 1\n", "qsx-set:mine"), "A: 1\nx-set: mine\n",
+	    "a set replaces the client's field");
+	is_str(request("A: 1\n", "qaX-A:1\nqaX-A:2\nqsX-B:b"), "A: 1\nX-A: 1\nX-A: 2\nX-B: b\n",
+	    "adds in their order");
+	is_str(request("", "qaX-A:1\nqsx-a:2"), "x-a: 2\n", "a set replaces an earlier add");
+	is_str(request("", "qaX-A:1\nqdx-a\nqaX-A:3"), "X-A: 3\n",
+	    "a delete drops an earlier add, not a later one");
+	is_str(request("A: 1\n", "rsA:2\nrdA"), "A: 1\n", "response edits leave the request");
+	is_str(request("", "qaX-E:"), "X-E: \n", "an empty value");
+	for (int i = 0; i < KK_ACTION_MAX; i++)
+		n += (size_t)snprintf(many + n, sizeof many - n, "%sqaX-%d:%01020d", i ? "\n" : "",
+		    i, 0);
+	is_str(request("", many), "(no room)", "more than a head has room for: refused (431)");
+
+	is_str(response(200, "Server: s\nContent-Type: t\n", "rdserver\nraX-R:1\nrsContent-Type:u"),
+	    "X-R: 1\nContent-Type: u\n", "response: delete, add, set");
+	is_str(response(200, "A: 1\n", "qdA\nqaB:2"), "A: 1\n", "request edits leave the response");
+	is_str(response(100, "A: 1\n", "rdA\nraB:2"), "A: 1\n", "a 1xx response is left alone");
+	is_str(response(204, "", "raB:2\nrdb\nraC:3"), "C: 3\n",
+	    "a response delete drops an earlier add");
+	is_str(response(200, "A: 1\n", NULL), "A: 1\n", "no actions: the response as it is");
+	return done();
+}
