@@ -1,6 +1,6 @@
 /* ISC license. */
-/* The header edits of a frontend: checked, kept as text in the order
- * given, walked (action.h). What they do to a request is the worker's. */
+/* The actions of a frontend: checked, kept as text in the order given,
+ * walked (action.h). What they do to a request is the worker's. */
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +16,7 @@ static const struct {
 	{ "--response-header-add", KK_ACTION_RESPONSE, KK_ACTION_ADD },
 	{ "--response-header-set", KK_ACTION_RESPONSE, KK_ACTION_SET },
 	{ "--response-header-delete", KK_ACTION_RESPONSE, KK_ACTION_DELETE },
+	{ "--deny", KK_ACTION_ANSWER, KK_ACTION_DENY },
 };
 #define NOPTS (sizeof opts / sizeof *opts)
 
@@ -96,6 +97,32 @@ same_name(const char *s, size_t n, const char *lit)
 	return 1;
 }
 
+/* Statuses a refusal cannot answer alone: each needs a field the proxy
+ * has no value for (RFC 9110 §15.5). */
+static const struct {
+	const char *status, *why;
+} unanswerable[] = {
+	{ "401", "it needs the WWW-Authenticate challenge of an authentication scheme" },
+	{ "405", "it needs the Allow field of the methods the resource has" },
+	{ "407", "it needs the Proxy-Authenticate challenge of an authentication scheme" },
+	{ "416", "it needs the Content-Range of a representation" },
+	{ "426", "it needs the Upgrade field of the protocol to switch to" },
+};
+
+/* --deny's status, which the verb parser has bounded to 400-599. */
+static int
+check_deny(const char *value, char *err, size_t errlen)
+{
+	size_t k;
+	for (k = 0; k < sizeof unanswerable / sizeof *unanswerable; k++)
+		if (!strcmp(value, unanswerable[k].status)) {
+			snprintf(err, errlen, "--deny %s: the proxy cannot answer %s alone: %s; "
+			    "deny with 403 or 404", value, value, unanswerable[k].why);
+			return 0;
+		}
+	return 1;
+}
+
 int
 kk_action_check(const char *opt, const char *value, char *err, size_t errlen)
 {
@@ -103,6 +130,8 @@ kk_action_check(const char *opt, const char *value, char *err, size_t errlen)
 	int del = 0, request = 0;
 	for (k = 0; k < NOPTS; k++)
 		if (!strcmp(opts[k].opt, opt)) {
+			if (opts[k].kind == KK_ACTION_ANSWER)
+				return check_deny(value, err, errlen);
 			del = opts[k].op == KK_ACTION_DELETE;
 			request = opts[k].kind == KK_ACTION_REQUEST;
 		}

@@ -115,7 +115,7 @@ cat_actions(kk_str *out, const char *actions)
 		memcpy(word, a.name, a.nlen);
 		word[a.nlen] = '=';
 		memcpy(word + a.nlen + 1, a.value, a.vlen);
-		word[a.op == KK_ACTION_DELETE ? a.nlen : a.nlen + 1 + a.vlen] = 0;
+		word[KK_ACTION_HAS_VALUE(&a) ? a.nlen + 1 + a.vlen : a.nlen] = 0;
 		if (!cat_opt(out, kk_action_option(a.kind, a.op), word))
 			return 0;
 	}
@@ -593,9 +593,10 @@ json_matches(kk_str *out, const char *extra)
 	return kk_str_cats(out, "]");
 }
 
-/* The actions as an array of {"direction","op","name","value"} in their
- * order, direction "request" or "response", op "add", "set" or "delete"
- * (no value); none when the frontend has none. */
+/* The actions as an array in their order: {"direction","op","name",
+ * "value"} for a header edit, direction "request" or "response", op
+ * "add", "set" or "delete" (no value); {"op":"deny","status"} for a
+ * refusal; none when the frontend has none. */
 static int
 json_actions(kk_str *out, const char *actions)
 {
@@ -614,8 +615,16 @@ json_actions(kk_str *out, const char *actions)
 		name[a.nlen] = 0;
 		memcpy(value, a.value, a.vlen);
 		value[a.vlen] = 0;
-		if (!kk_str_cats(out, first ? "{" : ",{")
-		    || !json_str(out, "direction", a.kind == KK_ACTION_REQUEST ? "request"
+		if (!kk_str_cats(out, first ? "{" : ",{"))
+			return 0;
+		first = 0;
+		if (a.kind == KK_ACTION_ANSWER) {
+			if (!json_str(out, "op", "deny", 1) || !kk_str_catf(out, ",\"status\":%s}",
+			    name))
+				return 0;
+			continue;
+		}
+		if (!json_str(out, "direction", a.kind == KK_ACTION_REQUEST ? "request"
 			: "response", 1)
 		    || !json_str(out, "op", a.op == KK_ACTION_ADD ? "add" : a.op == KK_ACTION_SET
 			? "set" : "delete", 0)
@@ -623,7 +632,6 @@ json_actions(kk_str *out, const char *actions)
 		    || (a.op != KK_ACTION_DELETE && !json_str(out, "value", value, 0))
 		    || !kk_str_cats(out, "}"))
 			return 0;
-		first = 0;
 	}
 	return kk_str_cats(out, "]");
 }

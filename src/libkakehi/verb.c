@@ -146,8 +146,10 @@ static const kk_opt_def opts_cluster_add[] = {
 /* frontend add's; frontend remove takes them from --listener on, as the
  * actions and --hsts are attributes, not part of the identity a removal
  * names. */
-#define FRONTEND_ATTRS 7
+#define FRONTEND_ATTRS 8
 static const kk_opt_def opts_frontend[] = {
+	{ "--deny", KK_OPT_UINT, 0, 400, 599,
+	    "answer the requests with this status (403, 404...) instead of a backend" },
 	{ "--request-header-add", KK_OPT_STRINGS, 0, 0, 0,
 	    "add the request field NAME=VALUE sent to the backend; repeatable, "
 	    "edits apply in the order given" },
@@ -266,7 +268,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--sni NAME] [--hsts SECONDS] [--request-header-add NAME=VALUE]... "
 	    "[--request-header-set NAME=VALUE]... [--request-header-delete NAME]... "
 	    "[--response-header-add NAME=VALUE]... [--response-header-set NAME=VALUE]... "
-	    "[--response-header-delete NAME]...",
+	    "[--response-header-delete NAME]... [--deny STATUS]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
@@ -759,13 +761,18 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 		    "each other: a frontend matches its path one way");
 	for (i = 0; i < v->nopt; i++) {
 		const char *name = v->opt[i].def->name;
-		if (v->opt[i].def->kind != KK_OPT_STRINGS)
+		if (v->opt[i].def->kind != KK_OPT_STRINGS && !kk_action_is_option(name))
 			continue;
 		extra = name;
 		if (kk_action_is_option(name)) {
 			if (!kk_action_check(name, v->opt[i].value, msg, sizeof msg))
 				return fail(err, errlen, v->def, "%s", msg);
+			if (!strcmp(name, "--deny"))
+				continue;
 			int resp = !strncmp(name, "--response", 10);
+			if (kk_verb_opt(v, "--deny"))
+				return fail(err, errlen, v->def, "--deny answers without a backend, so "
+				    "the header edits would never apply: drop %s or --deny", name);
 			if (++nedits[resp] > KK_ACTION_MAX)
 				return fail(err, errlen, v->def, "more than %d %s header edits: a head "
 				    "has room for that many", KK_ACTION_MAX, resp ? "response"

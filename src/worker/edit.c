@@ -35,6 +35,17 @@ kk_edit_request(kk_reqhead *h, const char *actions)
 	return 1;
 }
 
+int
+kk_edit_answer(const char *actions)
+{
+	size_t pos = 0;
+	kk_action a;
+	while (actions && kk_action_next(actions, &pos, &a))
+		if (a.kind == KK_ACTION_ANSWER)	/* three digits, the parser's */
+			return (a.name[0] - '0') * 100 + (a.name[1] - '0') * 10 + a.name[2] - '0';
+	return 0;
+}
+
 void
 kk_edit_response(kk_resphead *h, const char *actions)
 {

@@ -13,6 +13,9 @@
  * and those an earlier edit added; a set is a deletion, then an
  * addition. 1 done, 0 the added fields do not fit (431). */
 int kk_edit_request(kk_reqhead *h, const char *actions);
+/* The status of the answer the actions make instead of a backend
+ * (--deny), 0 when they make none. */
+int kk_edit_answer(const char *actions);
 /* The response edits of actions on a final response head h, which
  * kk_head_forward_response has passed; a 1xx head is left as it is.
  * The added fields point into actions. */

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <netinet/tcp.h>
+#include "edit.h"
 #include "front.h"
 #include "h1.h"
 #include "h2server.h"
@@ -437,6 +438,7 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	unsigned long fhsts = 0;
 	kk_rcluster *c;
 	kk_rreq r;
+	int status;
 	*cl = NULL;
 	*hsts = 0;
 	*actions = NULL;
@@ -460,6 +462,11 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	/* A redirect needs a host to send the client to. */
 	if (c->https_redirect && !f->lsock->tls && h->hostlen)
 		return (int)c->https_redirect;
+	/* --deny: answered here, no backend contacted. */
+	if ((status = kk_edit_answer(*actions))) {
+		*cl = NULL;
+		return status;
+	}
 	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
 		*hsts = fhsts ? fhsts : kk_tlsctx_policy(f->lsock->tls)->hsts_max_age;
 	return 0;

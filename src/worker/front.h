@@ -101,7 +101,7 @@ struct kk_park *kk_front_park(kk_front *);
  * none, as for an answer made here); else the status answered here: 404 no route, 421 a
  * host the certificate served on f does not cover (strict SNI), or the
  * cluster's --https-redirect status on a plain listener (*cl set, for
- * kk_front_location). */
+ * kk_front_location), or the frontend's --deny status. */
 int kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl,
     unsigned long *hsts, const char **actions);
 /* What the proxy says upstream of the hop of a request on f, for every

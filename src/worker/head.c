@@ -394,7 +394,11 @@ kk_answer_reason(int status)
 	case 301: return "Moved Permanently";
 	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
+	case 410: return "Gone";
+	case 429: return "Too Many Requests";
+	case 451: return "Unavailable For Legal Reasons";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";

@@ -2,7 +2,8 @@
 /* A frontend's actions on the requests it routes and their responses:
  * header edits (--request-header-add NAME=VALUE, -set NAME=VALUE,
  * -delete NAME, and the same for --response-header-*), applied in the
- * order given. The state keeps them as one text, as it keeps the extra
+ * order given, and an answer the proxy makes instead of a backend
+ * (--deny STATUS). The state keeps them as one text, as it keeps the extra
  * matches (fmatch.h), so that copy, diff and the journal treat them as
  * one more string: one item per action, in the order of the verb, joined
  * by newlines (which no value holds); an item is the kind's letter, the
@@ -15,8 +16,10 @@
 #include <kakehi/str.h>
 #include <kakehi/verb.h>
 
-enum { KK_ACTION_REQUEST = 'q', KK_ACTION_RESPONSE = 'r' };
-enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd' };
+enum { KK_ACTION_REQUEST = 'q', KK_ACTION_RESPONSE = 'r', KK_ACTION_ANSWER = 'n' };
+/* Header edits' operations; an answer's: a refusal, its status the
+ * item's name. */
+enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd', KK_ACTION_DENY = 'D' };
 
 /* Edits per direction and frontend: what a head has room for besides
  * the fields it carries (head.h). */
@@ -26,15 +29,21 @@ enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd' };
 
 typedef struct kk_action kk_action;
 struct kk_action {
-	char kind;		/* KK_ACTION_REQUEST, _RESPONSE */
-	char op;		/* KK_ACTION_ADD, _SET, _DELETE */
-	const char *name, *value;	/* into the text; value "" for DELETE */
+	char kind;		/* KK_ACTION_REQUEST, _RESPONSE, _ANSWER */
+	char op;		/* KK_ACTION_ADD, _SET, _DELETE; _DENY */
+	/* Into the text; value "" but for ADD and SET; a DENY's name is
+	 * its status. */
+	const char *name, *value;
 	size_t nlen, vlen;
 };
 
+/* Whether the item a holds a value after its name. */
+#define KK_ACTION_HAS_VALUE(a) ((a)->op == KK_ACTION_ADD || (a)->op == KK_ACTION_SET)
+
 /* Whether opt ("--request-header-add"...) is an action option. */
 int kk_action_is_option(const char *opt);
-/* Checks the value of action option opt as a verb gives it: a token for
+/* Checks the value of action option opt as a verb gives it: a status
+ * the proxy can answer alone for --deny; a token for
  * a name, and a field value without control characters or blanks at
  * either end; the fields the proxy frames or writes itself refused with
  * why. 1 ok; 0 with a message for the operator in err. */

@@ -1,14 +1,18 @@
 #!/bin/sh
-# A frontend's header edits through the whole proxy: request fields added,
+# A frontend's actions through the whole proxy: request fields added,
 # set and deleted in the order given, printed as the backend saw them;
-# response fields edited as the client sees them; HTTP/1.1 and HTTP/2
-# (h2c) alike; bad names and values, and the fields the proxy frames or
+# response fields edited as the client sees them; --deny answered by the
+# proxy, the backend never reached; HTTP/1.1 and HTTP/2 (h2c) alike; bad names and values, and the fields the proxy frames or
 # writes itself, refused with the state unchanged; the dump printed in
 # the order given, its reload a no-op.
 . "$(dirname "$0")/../lib.sh"
 
 kk_backend echo
 p_echo=$kk_port
+# The denied routes' backend records every byte it gets.
+kk_spawn rec python3 "$(dirname "$0")/record.py" "$T/rec"
+kk_wait_for 10 test -s "$T/rec.log" || { echo "Bail out! recorder did not start" ; exit 1 ; }
+p_rec=$(head -n 1 "$T/rec.log")
 port=$(kk_free_port)
 L=127.0.0.1:$port
 cat > "$T/kakehi.conf" <<CONF
@@ -18,7 +22,12 @@ cluster add echo
 frontend add echo --listener $L --host e.test --request-header-add X-Added=one --request-header-set 'X-Set=two words' --request-header-delete x-drop --request-header-add X-Multi=a --request-header-add X-Multi=b --response-header-set X-Backend=hidden --response-header-delete content-type --response-header-add X-Resp=r1 --response-header-add X-Resp=r2
 frontend add echo --listener $L --host o.test --request-header-add X-Order=1 --request-header-set x-order=2 --request-header-set X-Gone=1 --request-header-delete X-GONE --response-header-add X-Late=1 --response-header-delete x-late
 frontend add echo --listener $L
+cluster add guard
+frontend add guard --listener $L --host d.test --deny 403
+frontend add guard --listener $L --host d.test --path /gone --deny 410
+frontend add guard --listener $L --host g.test
 backend add echo e1 127.0.0.1:$p_echo
+backend add guard r1 127.0.0.1:$p_rec
 CONF
 kk_proxy "$T/kakehi.conf"
 ctl() { kakehi-ctl -s "$kk_sock" "$@" ; }
@@ -65,6 +74,18 @@ tap_like "$(seen -H 'Host: e.test' "$U/chunked")" 'X-Multi: b' \
 tap_is "$(resp)" "transfer-encoding: chunked
 $wantr" "and the chunked response its own"
 
+# --deny: the proxy answers, the backend is never contacted.
+deny() { curl -s -o "$T/body" -w '%{http_code}' --max-time 20 "$@" ; }
+tap_is "$(deny -H 'Host: d.test' "$U/x")" 403 "h1: --deny answers 403"
+tap_is "$(cat "$T/body")" "403 Forbidden" "with the proxy's own body"
+tap_is "$(deny --http2-prior-knowledge -H 'Host: d.test' "$U/x")" 403 "h2c: --deny answers 403"
+tap_is "$(deny -H 'Host: d.test' "$U/gone/a")" 410 "--deny with another status"
+tap_is "$(deny -I -H 'Host: d.test' "$U/x")" 403 "a HEAD request denied"
+tap_is "$(deny -H 'Host: d.test' -d 'a body' "$U/x")" 403 "a request with a body denied"
+tap_is "$(cat "$T/rec" 2>/dev/null | wc -c)" 0 "the backend got no byte"
+tap_is "$(deny -H 'Host: g.test' "$U/x")" 200 "the same cluster without --deny reaches it"
+tap_like "$(cat "$T/rec")" "^GET /x HTTP/1.1" "and the recorder saw that request"
+
 # Refused, each with why, and nothing changes.
 ctl state dump > "$T/before"
 cr=$(printf '\r')
@@ -88,6 +109,12 @@ refuse 'Host cannot be edited: the proxy writes it' "Host in a request" \
 refuse 'Connection cannot be edited: it is hop-by-hop' "Connection in a response" \
 	--response-header-add Connection=close
 refuse 'X-Forwarded-For cannot be edited' "X-Forwarded-For" --request-header-delete X-Forwarded-For
+refuse 'cannot answer 401 alone: it needs the WWW-Authenticate' "--deny 401" --deny 401
+refuse 'is not a number in 400..599' "--deny 200" --deny 200
+out=$(ctl frontend add echo --listener "$L" --host bad.test --deny 403 \
+	--response-header-add X-A=1 2>&1) ; rc=$?
+tap_is "$rc" 100 "refused: --deny with header edits"
+tap_like "$out" 'the header edits would never apply' "and says why"
 many=""
 for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 ; do many="$many --request-header-add X-$i=1" ; done
 out=$(ctl frontend add echo --listener "$L" --host bad.test $many 2>&1) ; rc=$?
@@ -107,9 +134,13 @@ dump=$(cat "$T/after")
 tap_like "$dump" "^frontend add echo --listener $L --host o\.test --request-header-add X-Order=1 --request-header-set x-order=2 --request-header-set X-Gone=1 --request-header-delete X-GONE --response-header-add X-Late=1 --response-header-delete x-late\$" \
 	"edits printed back in their order"
 tap_like "$dump" "--request-header-set 'X-Set=two words'" "a value with a blank printed quoted"
+tap_like "$dump" "^frontend add guard --listener $L --host d\.test --path /gone --deny 410\$" \
+	"--deny printed back"
 tap_is "$(ctl reload "$T/after" 2>&1)" "no change" "reloading the dump is a no-op"
 tap_like "$(ctl --json frontend list)" '"actions":\[\{"direction":"request","op":"add","name":"X-Order","value":"1"\}' \
 	"frontend list --json lists the edits"
+tap_like "$(ctl --json frontend list guard)" '"actions":\[\{"op":"deny","status":410\}\]' \
+	"and a --deny"
 
 # Changed edits reach the worker: remove the frontend, add it back.
 ctl frontend remove echo --listener "$L" --host o.test > /dev/null

@@ -221,6 +221,8 @@ test_tcp(void)
 	    "never by --header, --cookie or --query;");
 	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --sni e.example "
 	    "--request-header-add X-A=1", "--sni matches connections");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --deny 403",
+	    "is a tcp listener: it passes bytes");
 	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --request-header-add X-A=1",
 	    "frontend add: listener 127.0.0.1:5432 is a tcp listener: it passes bytes and has "
 	    "no header to edit; drop the header edits, or route on an http listener");
@@ -725,16 +727,21 @@ test_actions(void)
 	    "frontend add c --listener 127.0.0.1:1 --response-header-delete Server "
 	    "--request-header-set 'X-B=b  c' --request-header-add X-A=1 "
 	    "--request-header-delete x-a --request-header-add=--x=--y "
-	    "--response-header-add X-E=\n", err), "edits load (%.200s)", err);
+	    "--response-header-add X-E=\n"
+	    "frontend add c --listener 127.0.0.1:1 --path /a --deny 451\n", err),
+	    "edits load (%.200s)", err);
 	p1 = printed(&st);
 	ok(p1 && strstr(p1, "frontend add c --listener 127.0.0.1:1 --response-header-delete "
 	    "Server --request-header-set 'X-B=b  c' --request-header-add X-A=1 "
 	    "--request-header-delete x-a --request-header-add=--x=--y --response-header-add "
 	    "X-E=\n"), "printed in their order (%s)", p1 ? p1 : "");
+	ok(p1 && strstr(p1, "frontend add c --listener 127.0.0.1:1 --path /a --deny 451\n"),
+	    "--deny printed");
 	ok(p1 && load(&again, p1, err), "the print loads (%.200s)", err);
 	p2 = printed(&again);
 	ok(p1 && p2 && !strcmp(p1, p2), "and prints the same");
 	accept_line(&st, "frontend remove c --listener 127.0.0.1:1");
+	accept_line(&st, "frontend remove c --listener 127.0.0.1:1 --path /a");
 	free(p1);
 	free(p2);
 	kk_state_free(&st);

@@ -105,6 +105,10 @@ main(void)
 		    i, 0);
 	is_str(request("", many), "(no room)", "more than a head has room for: refused (431)");
 
+	is_int(kk_edit_answer(NULL), 0, "no actions: no answer");
+	is_int(kk_edit_answer("qaX-A:1"), 0, "header edits: no answer");
+	is_int(kk_edit_answer("nD451"), 451, "--deny: its status");
+
 	is_str(response(200, "Server: s\nContent-Type: t\n", "rdserver\nraX-R:1\nrsContent-Type:u"),
 	    "X-R: 1\nContent-Type: u\n", "response: delete, add, set");
 	is_str(response(200, "A: 1\n", "qdA\nqaB:2"), "A: 1\n", "request edits leave the response");
