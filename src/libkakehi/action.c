@@ -17,7 +17,11 @@ static const struct {
 	{ "--response-header-set", KK_ACTION_RESPONSE, KK_ACTION_SET },
 	{ "--response-header-delete", KK_ACTION_RESPONSE, KK_ACTION_DELETE },
 	{ "--deny", KK_ACTION_ANSWER, KK_ACTION_DENY },
+	{ "--redirect", KK_ACTION_ANSWER, KK_ACTION_REDIRECT },
 };
+
+const char *const kk_action_vars[KK_ACTION_NVARS] = { "${scheme}", "${host}", "${path}",
+    "${query}" };
 #define NOPTS (sizeof opts / sizeof *opts)
 
 /* Fields no edit may touch, and why: the proxy frames the body itself,
@@ -49,9 +53,61 @@ static const struct {
 #define NFIXED (sizeof fixed / sizeof *fixed)
 
 int
+kk_action_var(const char *s, size_t len, size_t *n)
+{
+	int i;
+	for (i = 0; i < KK_ACTION_NVARS; i++) {
+		*n = strlen(kk_action_vars[i]);
+		if (*n <= len && !memcmp(s, kk_action_vars[i], *n))
+			return i;
+	}
+	return -1;
+}
+
+/* A Location template: printable bytes without blanks (a field value that
+ * needs no quoting; what the variables bring is escaped by the worker),
+ * each '$' starting a variable, an absolute URL of http or https or a
+ * path. */
+static int
+check_location(const char *t, char *err, size_t errlen)
+{
+	size_t i, n, len = strlen(t);
+	if (len > KK_ACTION_VALUEMAX) {
+		snprintf(err, errlen, "--location: the template is longer than %d bytes",
+		    KK_ACTION_VALUEMAX);
+		return 0;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)t[i] <= 0x20 || (unsigned char)t[i] >= 0x7f) {
+			snprintf(err, errlen, "--location: the template holds a blank, a control "
+			    "character or a byte past ASCII at offset %zu; write it percent-encoded "
+			    "(%%20)", i);
+			return 0;
+		}
+		if (t[i] != '$')
+			continue;
+		if (kk_action_var(t + i, len - i, &n) < 0) {
+			snprintf(err, errlen, "--location \"%s\": offset %zu: '$' starts one of "
+			    "${scheme}, ${host}, ${path}, ${query}; write a '$' itself as %%24", t, i);
+			return 0;
+		}
+		i += n - 1;
+	}
+	if (t[0] != '/' && strncmp(t, "http://", 7) && strncmp(t, "https://", 8)
+	    && strncmp(t, "${scheme}://", 12)) {
+		snprintf(err, errlen, "--location \"%s\": give a path (/...) or an absolute URL "
+		    "(http://, https:// or ${scheme}://)", t);
+		return 0;
+	}
+	return 1;
+}
+
+int
 kk_action_is_option(const char *opt)
 {
 	size_t i;
+	if (!strcmp(opt, "--location"))
+		return 1;
 	for (i = 0; i < NOPTS; i++)
 		if (!strcmp(opts[i].opt, opt))
 			return 1;
@@ -128,9 +184,13 @@ kk_action_check(const char *opt, const char *value, char *err, size_t errlen)
 {
 	size_t i, k, n = strcspn(value, "="), vlen;
 	int del = 0, request = 0;
+	if (!strcmp(opt, "--location"))
+		return check_location(value, err, errlen);
 	for (k = 0; k < NOPTS; k++)
 		if (!strcmp(opts[k].opt, opt)) {
-			if (opts[k].kind == KK_ACTION_ANSWER)
+			if (opts[k].op == KK_ACTION_REDIRECT)	/* the parser's choices */
+				return 1;
+			if (opts[k].op == KK_ACTION_DENY)
 				return check_deny(value, err, errlen);
 			del = opts[k].op == KK_ACTION_DELETE;
 			request = opts[k].kind == KK_ACTION_REQUEST;
@@ -205,6 +265,14 @@ kk_action_canon(const kk_verb *v, kk_str *out)
 			;
 		if (k == NOPTS)
 			continue;
+		if (opts[k].op == KK_ACTION_REDIRECT) {
+			/* Its status, then the --location it requires. */
+			if ((out->len && !kk_str_catb(out, "\n", 1)) || !kk_str_cats(out, "nR")
+			    || !kk_str_cats(out, val) || !kk_str_catb(out, ":", 1)
+			    || !kk_str_cats(out, kk_verb_opt(v, "--location")))
+				return 0;
+			continue;
+		}
 		if ((out->len && !kk_str_catb(out, "\n", 1))
 		    || !kk_str_catb(out, &opts[k].kind, 1) || !kk_str_catb(out, &opts[k].op, 1)
 		    || !kk_str_catb(out, val, n)

@@ -112,6 +112,14 @@ cat_actions(kk_str *out, const char *actions)
 	while (actions && kk_action_next(actions, &pos, &a)) {
 		if (a.nlen + 1 + a.vlen >= sizeof word)	/* longer than the parser lets through */
 			return 0;
+		if (a.op == KK_ACTION_REDIRECT) {
+			memcpy(word, a.value, a.vlen);
+			word[a.vlen] = 0;
+			if (!kk_str_catf(out, " --redirect %.*s", (int)a.nlen, a.name)
+			    || !cat_opt(out, "--location", word))
+				return 0;
+			continue;
+		}
 		memcpy(word, a.name, a.nlen);
 		word[a.nlen] = '=';
 		memcpy(word + a.nlen + 1, a.value, a.vlen);
@@ -596,7 +604,8 @@ json_matches(kk_str *out, const char *extra)
 /* The actions as an array in their order: {"direction","op","name",
  * "value"} for a header edit, direction "request" or "response", op
  * "add", "set" or "delete" (no value); {"op":"deny","status"} for a
- * refusal; none when the frontend has none. */
+ * refusal, {"op":"redirect","status","location"} for a redirect; none
+ * when the frontend has none. */
 static int
 json_actions(kk_str *out, const char *actions)
 {
@@ -619,8 +628,10 @@ json_actions(kk_str *out, const char *actions)
 			return 0;
 		first = 0;
 		if (a.kind == KK_ACTION_ANSWER) {
-			if (!json_str(out, "op", "deny", 1) || !kk_str_catf(out, ",\"status\":%s}",
-			    name))
+			if (!json_str(out, "op", a.op == KK_ACTION_DENY ? "deny" : "redirect", 1)
+			    || !kk_str_catf(out, ",\"status\":%s", name)
+			    || (a.op == KK_ACTION_REDIRECT && !json_str(out, "location", value, 0))
+			    || !kk_str_cats(out, "}"))
 				return 0;
 			continue;
 		}

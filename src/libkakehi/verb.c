@@ -146,8 +146,12 @@ static const kk_opt_def opts_cluster_add[] = {
 /* frontend add's; frontend remove takes them from --listener on, as the
  * actions and --hsts are attributes, not part of the identity a removal
  * names. */
-#define FRONTEND_ATTRS 8
+#define FRONTEND_ATTRS 10
 static const kk_opt_def opts_frontend[] = {
+	{ "--redirect", KK_OPT_ENUM, "301|302|307|308", 0, 0,
+	    "answer the requests with this redirect to --location instead of a backend" },
+	{ "--location", KK_OPT_STRING, 0, 0, 0,
+	    "--redirect: the target, a template with ${scheme} ${host} ${path} ${query}" },
 	{ "--deny", KK_OPT_UINT, 0, 400, 599,
 	    "answer the requests with this status (403, 404...) instead of a backend" },
 	{ "--request-header-add", KK_OPT_STRINGS, 0, 0, 0,
@@ -268,7 +272,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--sni NAME] [--hsts SECONDS] [--request-header-add NAME=VALUE]... "
 	    "[--request-header-set NAME=VALUE]... [--request-header-delete NAME]... "
 	    "[--response-header-add NAME=VALUE]... [--response-header-set NAME=VALUE]... "
-	    "[--response-header-delete NAME]... [--deny STATUS]",
+	    "[--response-header-delete NAME]... [--deny STATUS | --redirect 301|302|307|308 "
+	    "--location TEMPLATE]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
@@ -753,7 +758,16 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 	const char *extra = NULL;
 	char msg[KK_ERRLEN];
 	unsigned i, nedits[2] = { 0, 0 };
+	const char *answer = kk_verb_opt(v, "--deny") ? "--deny" : kk_verb_opt(v, "--redirect")
+	    ? "--redirect" : NULL;
 	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
+	if (kk_verb_opt(v, "--deny") && kk_verb_opt(v, "--redirect"))
+		return fail(err, errlen, v->def, "--deny and --redirect exclude each other: a "
+		    "frontend answers one way");
+	if (!kk_verb_opt(v, "--redirect") != !kk_verb_opt(v, "--location"))
+		return fail(err, errlen, v->def, "%s", kk_verb_opt(v, "--redirect")
+		    ? "--redirect needs --location TEMPLATE, the target"
+		    : "--location is the target of a redirect: give --redirect 301|302|307|308 too");
 	if (!kk_verb_opt(v, "--listener"))
 		return fail(err, errlen, v->def, "--listener ADDR is required");
 	if (!!path + !!exact + !!regex > 1)
@@ -767,12 +781,14 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 		if (kk_action_is_option(name)) {
 			if (!kk_action_check(name, v->opt[i].value, msg, sizeof msg))
 				return fail(err, errlen, v->def, "%s", msg);
-			if (!strcmp(name, "--deny"))
+			if (!strcmp(name, "--deny") || !strcmp(name, "--redirect")
+			    || !strcmp(name, "--location"))
 				continue;
 			int resp = !strncmp(name, "--response", 10);
-			if (kk_verb_opt(v, "--deny"))
-				return fail(err, errlen, v->def, "--deny answers without a backend, so "
-				    "the header edits would never apply: drop %s or --deny", name);
+			if (answer)
+				return fail(err, errlen, v->def, "%s answers without a backend, so "
+				    "the header edits would never apply: drop %s or %s", answer, name,
+				    answer);
 			if (++nedits[resp] > KK_ACTION_MAX)
 				return fail(err, errlen, v->def, "more than %d %s header edits: a head "
 				    "has room for that many", KK_ACTION_MAX, resp ? "response"

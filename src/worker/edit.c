@@ -46,6 +46,73 @@ kk_edit_answer(const char *actions)
 	return 0;
 }
 
+/* Appends s[0, n) to buf at *o, percent-encoding what a field value
+ * cannot hold as it is when escape is set. 0 when it does not fit. */
+static int
+put(char *buf, size_t len, size_t *o, const char *s, size_t n, int escape)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!escape || (c > 0x20 && c < 0x7f)) {
+			if (*o == len)
+				return 0;
+			buf[(*o)++] = (char)c;
+			continue;
+		}
+		if (len - *o < 3)
+			return 0;
+		buf[(*o)++] = '%';
+		buf[(*o)++] = hex[c >> 4];
+		buf[(*o)++] = hex[c & 15];
+	}
+	return 1;
+}
+
+size_t
+kk_edit_location(const char *actions, const kk_reqhead *h, char *buf, size_t len)
+{
+	const char *base = h->fl.base + h->path.off;
+	size_t pos = 0, o = 0, i, n;
+	kk_action a;
+	int ok = 1;
+	while (actions && kk_action_next(actions, &pos, &a) && a.op != KK_ACTION_REDIRECT)
+		;
+	if (!actions || a.op != KK_ACTION_REDIRECT || !len--)	/* room for the NUL */
+		return 0;
+	for (i = 0; ok && i < a.vlen; i += n) {
+		const char *t = a.value + i;
+		n = 1;
+		if (*t != '$') {
+			ok = put(buf, len, &o, t, 1, 0);
+			continue;
+		}
+		switch (kk_action_var(t, a.vlen - i, &n)) {
+		case KK_ACTION_VAR_SCHEME:
+			ok = h->scheme == KK_SCHEME_HTTPS ? put(buf, len, &o, "https", 5, 0)
+			    : put(buf, len, &o, "http", 4, 0);
+			break;
+		case KK_ACTION_VAR_HOST:	/* host bytes only (kk_head_set_host) */
+			ok = put(buf, len, &o, h->host, h->hostlen, 0);
+			break;
+		case KK_ACTION_VAR_PATH:
+			ok = put(buf, len, &o, base, h->pathlen, 1);
+			break;
+		case KK_ACTION_VAR_QUERY:	/* with its '?' */
+			ok = put(buf, len, &o, base + h->pathlen, h->path.len - h->pathlen, 1);
+			break;
+		default:	/* the state let none other through */
+			ok = put(buf, len, &o, t, 1, 0);
+			n = 1;
+		}
+	}
+	if (!ok)
+		return 0;
+	buf[o] = 0;
+	return o;
+}
+
 void
 kk_edit_response(kk_resphead *h, const char *actions)
 {

@@ -391,8 +391,8 @@ respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 /* Answers with a redirect to https (--https-redirect on the cluster c,
  * its status): Location as kk_front_location makes it. */
 static void
-respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h, int status,
-    int keep)
+respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h,
+    const char *actions, int status, int keep)
 {
 	kk_buf *out = &f->conn.out;
 	kk_buf loc = { 0 };	/* the Location, while the response is written */
@@ -401,7 +401,7 @@ respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h, int sta
 		keep = 0;
 	kk_stats.responses[3]++;
 	if (kk_buf_take(&loc, NULL) && kk_buf_take(out, NULL) &&
-	    (loclen = kk_front_location(c, h, loc.data, loc.cap)))
+	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap)))
 		n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
 		    kk_buf_room(out));
 	kk_buf_give(&loc);
@@ -460,11 +460,15 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 		return 404;
 	*cl = c;
 	/* A redirect needs a host to send the client to. */
-	if (c->https_redirect && !f->lsock->tls && h->hostlen)
+	if (c->https_redirect && !f->lsock->tls && h->hostlen) {
+		*actions = NULL;	/* the https redirect's Location, not the frontend's */
 		return (int)c->https_redirect;
-	/* --deny: answered here, no backend contacted. */
+	}
+	/* --deny and --redirect: answered here, no backend contacted; a
+	 * redirect keeps *cl, as the https one does, for the Location. */
 	if ((status = kk_edit_answer(*actions))) {
-		*cl = NULL;
+		if (status >= 400)
+			*cl = NULL;
 		return status;
 	}
 	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
@@ -522,11 +526,14 @@ kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t 
 }
 
 size_t
-kk_front_location(const kk_rcluster *c, const kk_reqhead *h, char *buf, size_t len)
+kk_front_location(const kk_rcluster *c, const kk_reqhead *h, const char *actions, char *buf,
+    size_t len)
 {
 	unsigned port = c->https_port ? c->https_port : 443;
 	char p[8] = "";
 	int n;
+	if (actions)
+		return kk_edit_location(actions, h, buf, len);
 	if (port != 443)
 		snprintf(p, sizeof p, ":%u", port & 0xffff);
 	n = snprintf(buf, len, "https://%.*s%s%.*s", (int)h->hostlen, h->host, p,
@@ -621,7 +628,7 @@ read_head(kk_front *f)
 		 * to keep the connection, so only bodiless requests keep it. */
 		keep = keep && h->body == KK_BODY_NONE;
 		if (c)
-			respond_redirect(f, c, h, status, keep);
+			respond_redirect(f, c, h, actions, status, keep);
 		else
 			respond_error_to(f, status, keep, (h->flags & KK_HEAD_F_HEAD) != 0,
 			    KK_CLOSE_DONE);

@@ -101,7 +101,8 @@ struct kk_park *kk_front_park(kk_front *);
  * none, as for an answer made here); else the status answered here: 404 no route, 421 a
  * host the certificate served on f does not cover (strict SNI), or the
  * cluster's --https-redirect status on a plain listener (*cl set, for
- * kk_front_location), or the frontend's --deny status. */
+ * kk_front_location, with *actions), or the frontend's --deny or
+ * --redirect status (*cl set for a redirect). */
 int kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl,
     unsigned long *hsts, const char **actions);
 /* What the proxy says upstream of the hop of a request on f, for every
@@ -113,10 +114,13 @@ void kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN]);
  * policy (RFC 6797 §6.1: includeSubDomains, preload) into buf, NUL
  * ended: its length, 0 when len is too small. f is on TLS. */
 size_t kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t len);
-/* The Location of cluster c's --https-redirect for h: the same host and
- * target (query included) over https, the cluster's --https-port, left
- * out at 443. Into buf, NUL ended: its length, 0 when len is too small. */
-size_t kk_front_location(const kk_rcluster *c, const kk_reqhead *h, char *buf, size_t len);
+/* The Location of the frontend's --redirect for h when actions is not
+ * NULL (kk_edit_location), else of cluster c's --https-redirect: the same
+ * host and target (query included) over https, the cluster's
+ * --https-port, left out at 443. Into buf, NUL ended: its length, 0 when
+ * len is too small. */
+size_t kk_front_location(const kk_rcluster *c, const kk_reqhead *h, const char *actions,
+    char *buf, size_t len);
 void kk_front_close(kk_front *, enum kk_close);
 /* Drain: from now on every response says Connection: close and closes
  * its connection. A connection with no request in flight (idle now, or

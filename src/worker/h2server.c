@@ -341,11 +341,12 @@ respond(h2s *s, int status)
 /* --https-redirect on a plain listener: Location as for HTTP/1.1,
  * written in a pooled buffer while nghttp2 copies it. */
 static void
-respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, int status)
+respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, const char *actions,
+    int status)
 {
 	kk_buf loc = { 0 };
 	size_t n;
-	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, loc.data, loc.cap))) {
+	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, actions, loc.data, loc.cap))) {
 		kk_buf_give(&loc);
 		respond(s, 500);
 		return;
@@ -394,7 +395,7 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	if ((status = kk_front_route(f, h, &cl, &hsts, &actions))) {
 		/* The head's spans are in hbuf, which let_go gives back. */
 		if (cl)
-			respond_redirect(s, cl, h, status);
+			respond_redirect(s, cl, h, actions, status);
 		else
 			respond(s, status);
 		let_go(s);

@@ -392,6 +392,8 @@ kk_answer_reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 307: return "Temporary Redirect";
 	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
 	case 403: return "Forbidden";

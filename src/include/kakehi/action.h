@@ -3,7 +3,7 @@
  * header edits (--request-header-add NAME=VALUE, -set NAME=VALUE,
  * -delete NAME, and the same for --response-header-*), applied in the
  * order given, and an answer the proxy makes instead of a backend
- * (--deny STATUS). The state keeps them as one text, as it keeps the extra
+ * (--deny STATUS, or --redirect STATUS --location TEMPLATE). The state keeps them as one text, as it keeps the extra
  * matches (fmatch.h), so that copy, diff and the journal treat them as
  * one more string: one item per action, in the order of the verb, joined
  * by newlines (which no value holds); an item is the kind's letter, the
@@ -17,9 +17,10 @@
 #include <kakehi/verb.h>
 
 enum { KK_ACTION_REQUEST = 'q', KK_ACTION_RESPONSE = 'r', KK_ACTION_ANSWER = 'n' };
-/* Header edits' operations; an answer's: a refusal, its status the
- * item's name. */
-enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd', KK_ACTION_DENY = 'D' };
+/* Header edits' operations; an answer's: a refusal or a redirect, its
+ * status the item's name, a redirect's Location template its value. */
+enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd', KK_ACTION_DENY = 'D',
+	KK_ACTION_REDIRECT = 'R' };
 
 /* Edits per direction and frontend: what a head has room for besides
  * the fields it carries (head.h). */
@@ -38,12 +39,26 @@ struct kk_action {
 };
 
 /* Whether the item a holds a value after its name. */
-#define KK_ACTION_HAS_VALUE(a) ((a)->op == KK_ACTION_ADD || (a)->op == KK_ACTION_SET)
+#define KK_ACTION_HAS_VALUE(a) ((a)->op == KK_ACTION_ADD || (a)->op == KK_ACTION_SET \
+	|| (a)->op == KK_ACTION_REDIRECT)
 
-/* Whether opt ("--request-header-add"...) is an action option. */
+/* The variables of a --location template, ${name} each: the scheme of
+ * the client's connection, the request's host (lower case, no port),
+ * its path (no query), and its query: '?' and the query, or nothing
+ * when it has none. Indexed by KK_ACTION_VAR_*. */
+enum { KK_ACTION_VAR_SCHEME = 0, KK_ACTION_VAR_HOST, KK_ACTION_VAR_PATH, KK_ACTION_VAR_QUERY,
+	KK_ACTION_NVARS };
+extern const char *const kk_action_vars[KK_ACTION_NVARS];
+/* The variable a template names at s ("${host}..."), its length in *n;
+ * -1 when s does not start with a known one. */
+int kk_action_var(const char *s, size_t len, size_t *n);
+
+/* Whether opt ("--request-header-add"...) is an action option
+ * (--location, which qualifies --redirect, included). */
 int kk_action_is_option(const char *opt);
 /* Checks the value of action option opt as a verb gives it: a status
- * the proxy can answer alone for --deny; a token for
+ * the proxy can answer alone for --deny; a template of printable bytes
+ * whose '$' each start a known variable for --location; a token for
  * a name, and a field value without control characters or blanks at
  * either end; the fields the proxy frames or writes itself refused with
  * why. 1 ok; 0 with a message for the operator in err. */

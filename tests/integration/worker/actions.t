@@ -1,8 +1,9 @@
 #!/bin/sh
 # A frontend's actions through the whole proxy: request fields added,
 # set and deleted in the order given, printed as the backend saw them;
-# response fields edited as the client sees them; --deny answered by the
-# proxy, the backend never reached; HTTP/1.1 and HTTP/2 (h2c) alike; bad names and values, and the fields the proxy frames or
+# response fields edited as the client sees them; --deny and --redirect
+# answered by the proxy, the backend never reached, the Location built
+# from its template with what the request brings escaped; HTTP/1.1 and HTTP/2 (h2c) alike; bad names and values, and the fields the proxy frames or
 # writes itself, refused with the state unchanged; the dump printed in
 # the order given, its reload a no-op.
 . "$(dirname "$0")/../lib.sh"
@@ -26,6 +27,10 @@ cluster add guard
 frontend add guard --listener $L --host d.test --deny 403
 frontend add guard --listener $L --host d.test --path /gone --deny 410
 frontend add guard --listener $L --host g.test
+frontend add guard --listener $L --host r.test --redirect 301 --location 'https://new.test\${path}\${query}'
+frontend add guard --listener $L --host r.test --path /s --redirect 308 --location '\${scheme}://\${host}:8443/x\${path}'
+frontend add guard --listener $L --host r.test --path /rel --redirect 302 --location /moved\${query}
+frontend add guard --listener $L --host r.test --path /t --redirect 307 --location http://t.test/
 backend add echo e1 127.0.0.1:$p_echo
 backend add guard r1 127.0.0.1:$p_rec
 CONF
@@ -82,6 +87,30 @@ tap_is "$(deny --http2-prior-knowledge -H 'Host: d.test' "$U/x")" 403 "h2c: --de
 tap_is "$(deny -H 'Host: d.test' "$U/gone/a")" 410 "--deny with another status"
 tap_is "$(deny -I -H 'Host: d.test' "$U/x")" 403 "a HEAD request denied"
 tap_is "$(deny -H 'Host: d.test' -d 'a body' "$U/x")" 403 "a request with a body denied"
+# --redirect: the Location from the template; what the request brings
+# cannot add a field.
+loc() {	# loc CURL-ARGS...: "STATUS LOCATION", and no other field of the answer
+	curl -s -o /dev/null -D "$T/rhead" --max-time 20 "$@" > /dev/null
+	tr -d '\r' < "$T/rhead" | sed -n '1s/^HTTP[^ ]* \([0-9]*\).*/\1/p;s/^[Ll]ocation: //p' \
+		| tr '\n' ' ' | sed 's/ $//'
+}
+tap_is "$(loc -H 'Host: R.test:81' "$U/a/b?x=1&y")" "301 https://new.test/a/b?x=1&y" \
+	"h1: a 301 with the path and the query"
+tap_is "$(loc --http2-prior-knowledge -H 'Host: r.test' "$U/a/b?x=1")" \
+	"301 https://new.test/a/b?x=1" "h2c: the same"
+tap_is "$(loc -H 'Host: r.test' "$U/s/1?q")" "308 http://r.test:8443/x/s/1" \
+	"a 308 with the scheme and the host, no query"
+tap_is "$(loc -H 'Host: r.test' "$U/rel?z=2")" "302 /moved?z=2" "a 302 to a path"
+tap_is "$(loc -H 'Host: r.test' "$U/rel")" "302 /moved" "no query: \${query} is empty"
+tap_is "$(loc --http2-prior-knowledge -H 'Host: r.test' "$U/t/u")" "307 http://t.test/" \
+	"h2c: a 307 to a fixed URL"
+tap_is "$(loc -H 'Host: r.test' "$U/a%0d%0aSet-Cookie:%20x=1")" \
+	"301 https://new.test/a%0d%0aSet-Cookie:%20x=1" "an escaped CR LF stays escaped"
+tap_is "$(grep -ci '^set-cookie' "$T/rhead")" 0 "and adds no field"
+# Raw bytes past ASCII in the target, which curl would have escaped itself.
+raw=$(printf 'GET /caf\303\251?\303 HTTP/1.1\r\nHost: r.test\r\nConnection: close\r\n\r\n' \
+	| python3 "$(dirname "$0")/raw.py" "$port" 3 | tr -d '\r' | sed -n 's/^Location: //p')
+tap_is "$raw" "https://new.test/caf%C3%A9?%C3" "bytes past ASCII percent-encoded"
 tap_is "$(cat "$T/rec" 2>/dev/null | wc -c)" 0 "the backend got no byte"
 tap_is "$(deny -H 'Host: g.test' "$U/x")" 200 "the same cluster without --deny reaches it"
 tap_like "$(cat "$T/rec")" "^GET /x HTTP/1.1" "and the recorder saw that request"
@@ -111,6 +140,21 @@ refuse 'Connection cannot be edited: it is hop-by-hop' "Connection in a response
 refuse 'X-Forwarded-For cannot be edited' "X-Forwarded-For" --request-header-delete X-Forwarded-For
 refuse 'cannot answer 401 alone: it needs the WWW-Authenticate' "--deny 401" --deny 401
 refuse 'is not a number in 400..599' "--deny 200" --deny 200
+refuse '--redirect needs --location' "--redirect without --location" --redirect 301
+refuse 'give --redirect 301|302|307|308 too' "--location without --redirect" --location /x
+out=$(ctl frontend add echo --listener "$L" --host bad.test --redirect 303 --location /x 2>&1)
+tap_like "$out" 'is not one of: 301, 302, 307, 308' "refused: --redirect 303, naming the choices"
+badloc() {	# badloc MESSAGE-REGEX NAME TEMPLATE
+	out=$(ctl frontend add echo --listener "$L" --host bad.test --redirect 302 \
+		--location "$3" 2>&1) ; rc=$?
+	tap_is "$rc" 100 "refused: $2 (exit 100)"
+	tap_like "$out" "$1" "and says why: $2"
+}
+badloc "'\\\$' starts one of" "an unknown variable" 'https://x/${uri}'
+badloc "'\\\$' starts one of" "a bare dollar" 'https://x/$'
+badloc 'a blank, a control character' "a CR in the template" "/a${cr}Set-Cookie:x"
+badloc 'a blank, a control character' "a blank in the template" "/a b"
+badloc 'give a path' "neither a path nor an http URL" 'javascript:alert(1)'
 out=$(ctl frontend add echo --listener "$L" --host bad.test --deny 403 \
 	--response-header-add X-A=1 2>&1) ; rc=$?
 tap_is "$rc" 100 "refused: --deny with header edits"
@@ -136,11 +180,16 @@ tap_like "$dump" "^frontend add echo --listener $L --host o\.test --request-head
 tap_like "$dump" "--request-header-set 'X-Set=two words'" "a value with a blank printed quoted"
 tap_like "$dump" "^frontend add guard --listener $L --host d\.test --path /gone --deny 410\$" \
 	"--deny printed back"
+tap_like "$dump" "^frontend add guard --listener $L --host r\.test --path /s --redirect 308 --location '\\\$\{scheme\}://\\\$\{host\}:8443/x\\\$\{path\}'\$" \
+	"--redirect printed back"
 tap_is "$(ctl reload "$T/after" 2>&1)" "no change" "reloading the dump is a no-op"
 tap_like "$(ctl --json frontend list)" '"actions":\[\{"direction":"request","op":"add","name":"X-Order","value":"1"\}' \
 	"frontend list --json lists the edits"
 tap_like "$(ctl --json frontend list guard)" '"actions":\[\{"op":"deny","status":410\}\]' \
 	"and a --deny"
+tap_like "$(ctl --json frontend list guard)" \
+	'"actions":\[\{"op":"redirect","status":307,"location":"http://t.test/"\}\]' \
+	"and a --redirect"
 
 # Changed edits reach the worker: remove the frontend, add it back.
 ctl frontend remove echo --listener "$L" --host o.test > /dev/null

@@ -69,6 +69,8 @@ static const char *const good[] = {
 	"frontend add app --listener 127.0.0.1:8080 --response-header-add X-D= "
 	    "--response-header-set X-E==e: --response-header-delete Server",
 	"frontend add app --listener 127.0.0.1:8080 --path /admin --deny 403",
+	"frontend add app --listener 127.0.0.1:8080 --redirect 308 "
+	    "--location 'https://${host}:8443${path}${query}'",
 	"frontend remove app --listener 127.0.0.1:8080 --host example.com",
 	"frontend add db --listener 127.0.0.1:5432 --sni Db.Example.COM",
 	"frontend add db --sni=*.example.com --listener 127.0.0.1:5432",
@@ -301,6 +303,18 @@ static const struct bad bad[] = {
 	{ "frontend add app --listener 127.0.0.1:80 --request-header-add X-A=1 --deny 403",
 	    "the header edits would never apply: drop --request-header-add or --deny" },
 	{ "frontend add app --listener 127.0.0.1:80 --deny 403 --deny 404", "--deny given twice" },
+	{ "frontend add app --listener 127.0.0.1:80 --deny 403 --redirect 301 --location /",
+	    "--deny and --redirect exclude each other" },
+	{ "frontend add app --listener 127.0.0.1:80 --redirect 301", "--redirect needs --location" },
+	{ "frontend add app --listener 127.0.0.1:80 --location /", "give --redirect 301|302|307|308" },
+	{ "frontend add app --listener 127.0.0.1:80 --redirect 301 --location 'x/${Host}'",
+	    "offset 2: '$' starts one of ${scheme}, ${host}, ${path}, ${query}" },
+	{ "frontend add app --listener 127.0.0.1:80 --redirect 301 --location 'ftp://x/'",
+	    "give a path (/...) or an absolute URL" },
+	{ "frontend add app --listener 127.0.0.1:80 --redirect 301 --location '/a\tb'",
+	    "at offset 2; write it percent-encoded" },
+	{ "frontend add app --listener 127.0.0.1:80 --redirect 302 --location / "
+	    "--response-header-add X-A=1", "--redirect answers without a backend" },
 	{ "frontend remove app --listener 127.0.0.1:80 --deny 403", "unknown option \"--deny\"" },
 	{ "frontend remove app --listener 127.0.0.1:80 --request-header-add X-A=1",
 	    "unknown option \"--request-header-add\"" },

@@ -86,7 +86,7 @@ response(unsigned status, const char *lines, const char *actions)
 int
 main(void)
 {
-	static char many[KK_HEAD_ADDMAX];
+	static char many[KK_HEAD_ADDMAX], loc[256];
 	size_t n = 0;
 	is_str(request("A: 1\n", NULL), "A: 1\n", "no actions: the fields as they are");
 	is_str(request("A: 1\nx-drop: 2\nX-DROP: 3\nB: 4\n", "qdX-Drop"), "A: 1\nB: 4\n",
@@ -108,6 +108,27 @@ main(void)
 	is_int(kk_edit_answer(NULL), 0, "no actions: no answer");
 	is_int(kk_edit_answer("qaX-A:1"), 0, "header edits: no answer");
 	is_int(kk_edit_answer("nD451"), 451, "--deny: its status");
+	is_int(kk_edit_answer("nR308:/x"), 308, "--redirect: its status");
+
+	/* Locations, from a head whose target is in in[]. */
+	snprintf(in, sizeof in, "/a b/\r\n\xc3?q=\x01&r");
+	h.fl.base = in;
+	h.path.off = 0;
+	h.path.len = (uint32_t)strlen(in);
+	h.pathlen = (uint32_t)(strchr(in, '?') - in);
+	memcpy(h.host, "x.test", 7);
+	h.hostlen = 6;
+	h.scheme = KK_SCHEME_HTTPS;
+	is_int((int)kk_edit_location("qaX:1", &h, loc, sizeof loc), 0, "no redirect: none");
+	is_int((int)kk_edit_location("nR301:${scheme}://${host}${path}${query}", &h, loc,
+	    sizeof loc), 38, "the whole template");
+	is_str(loc, "https://x.test/a%20b/%0D%0A%C3?q=%01&r", "controls, blanks and bytes "
+	    "past ASCII escaped");
+	h.path.len = h.pathlen;
+	kk_edit_location("qaX:1\nnR302:/n${query}/$", &h, loc, sizeof loc);
+	is_str(loc, "/n/$", "no query: nothing; the text around the variables as it is");
+	is_int((int)kk_edit_location("nR301:/abcd", &h, loc, 5), 0, "too long: none");
+	is_int((int)kk_edit_location("nR301:/abc", &h, loc, 5), 4, "just fits, with its NUL");
 
 	is_str(response(200, "Server: s\nContent-Type: t\n", "rdserver\nraX-R:1\nrsContent-Type:u"),
 	    "X-R: 1\nContent-Type: u\n", "response: delete, add, set");
