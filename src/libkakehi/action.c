@@ -16,6 +16,8 @@ static const struct {
 	{ "--response-header-add", KK_ACTION_RESPONSE, KK_ACTION_ADD },
 	{ "--response-header-set", KK_ACTION_RESPONSE, KK_ACTION_SET },
 	{ "--response-header-delete", KK_ACTION_RESPONSE, KK_ACTION_DELETE },
+	{ "--rewrite-path-prefix", KK_ACTION_REQUEST, KK_ACTION_PATH_PREFIX },
+	{ "--rewrite-host", KK_ACTION_REQUEST, KK_ACTION_HOST },
 	{ "--deny", KK_ACTION_ANSWER, KK_ACTION_DENY },
 	{ "--redirect", KK_ACTION_ANSWER, KK_ACTION_REDIRECT },
 };
@@ -188,7 +190,9 @@ kk_action_check(const char *opt, const char *value, char *err, size_t errlen)
 		return check_location(value, err, errlen);
 	for (k = 0; k < NOPTS; k++)
 		if (!strcmp(opts[k].opt, opt)) {
-			if (opts[k].op == KK_ACTION_REDIRECT)	/* the parser's choices */
+			/* The parser's choices; paths and hosts, the verb's checks. */
+			if (opts[k].op == KK_ACTION_REDIRECT || opts[k].op == KK_ACTION_PATH_PREFIX
+			    || opts[k].op == KK_ACTION_HOST)
 				return 1;
 			if (opts[k].op == KK_ACTION_DENY)
 				return check_deny(value, err, errlen);

@@ -604,8 +604,9 @@ json_matches(kk_str *out, const char *extra)
 /* The actions as an array in their order: {"direction","op","name",
  * "value"} for a header edit, direction "request" or "response", op
  * "add", "set" or "delete" (no value); {"op":"deny","status"} for a
- * refusal, {"op":"redirect","status","location"} for a redirect; none
- * when the frontend has none. */
+ * refusal, {"op":"redirect","status","location"} for a redirect,
+ * {"op":"rewrite-path-prefix","from","to"} and {"op":"rewrite-host",
+ * "host"} for the rewrites; none when the frontend has none. */
 static int
 json_actions(kk_str *out, const char *actions)
 {
@@ -631,6 +632,15 @@ json_actions(kk_str *out, const char *actions)
 			if (!json_str(out, "op", a.op == KK_ACTION_DENY ? "deny" : "redirect", 1)
 			    || !kk_str_catf(out, ",\"status\":%s", name)
 			    || (a.op == KK_ACTION_REDIRECT && !json_str(out, "location", value, 0))
+			    || !kk_str_cats(out, "}"))
+				return 0;
+			continue;
+		}
+		if (a.op == KK_ACTION_PATH_PREFIX || a.op == KK_ACTION_HOST) {
+			if (!json_str(out, "op", a.op == KK_ACTION_HOST ? "rewrite-host"
+			    : "rewrite-path-prefix", 1)
+			    || !json_str(out, a.op == KK_ACTION_HOST ? "host" : "from", name, 0)
+			    || (a.op == KK_ACTION_PATH_PREFIX && !json_str(out, "to", value, 0))
 			    || !kk_str_cats(out, "}"))
 				return 0;
 			continue;

@@ -146,8 +146,12 @@ static const kk_opt_def opts_cluster_add[] = {
 /* frontend add's; frontend remove takes them from --listener on, as the
  * actions and --hsts are attributes, not part of the identity a removal
  * names. */
-#define FRONTEND_ATTRS 10
+#define FRONTEND_ATTRS 12
 static const kk_opt_def opts_frontend[] = {
+	{ "--rewrite-path-prefix", KK_OPT_STRING, 0, 0, 0,
+	    "FROM=TO: a path starting with FROM goes to the backend starting with TO" },
+	{ "--rewrite-host", KK_OPT_STRING, 0, 0, 0,
+	    "the Host the backend receives instead of the request's" },
 	{ "--redirect", KK_OPT_ENUM, "301|302|307|308", 0, 0,
 	    "answer the requests with this redirect to --location instead of a backend" },
 	{ "--location", KK_OPT_STRING, 0, 0, 0,
@@ -272,7 +276,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--sni NAME] [--hsts SECONDS] [--request-header-add NAME=VALUE]... "
 	    "[--request-header-set NAME=VALUE]... [--request-header-delete NAME]... "
 	    "[--response-header-add NAME=VALUE]... [--response-header-set NAME=VALUE]... "
-	    "[--response-header-delete NAME]... [--deny STATUS | --redirect 301|302|307|308 "
+	    "[--response-header-delete NAME]... [--rewrite-path-prefix FROM=TO] "
+	    "[--rewrite-host NAME] [--deny STATUS | --redirect 301|302|307|308 "
 	    "--location TEMPLATE]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
@@ -749,6 +754,30 @@ check_cluster(const kk_verb *v, char *err, size_t errlen)
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 
+/* --rewrite-host's name, and --rewrite-path-prefix's FROM=TO: two paths,
+ * the first up to its first '=', so that a FROM holds no '='. */
+static int
+check_rewrite(const kk_verb_def *d, const char *opt, const char *value, char *err,
+    size_t errlen)
+{
+	char from[PATH_MAX_LEN + 1];
+	size_t n = strcspn(value, "=");
+	if (!strcmp(opt, "--rewrite-host") && !strncmp(value, "*.", 2))
+		return fail(err, errlen, d, "%s \"%s\": give one host: a wildcard matches hosts, "
+		    "it names none", opt, value);
+	if (!strcmp(opt, "--rewrite-host"))
+		return check_host(d, opt, value, 0, err, errlen);
+	if (!value[n])
+		return fail(err, errlen, d, "%s \"%s\": give FROM=TO, the prefix and what "
+		    "replaces it", opt, value);
+	if (n > PATH_MAX_LEN)
+		return fail(err, errlen, d, "%s: FROM is longer than %d bytes", opt, PATH_MAX_LEN);
+	memcpy(from, value, n);
+	from[n] = 0;
+	return check_path(d, opt, from, err, errlen)
+	    && check_path(d, opt, value + n + 1, err, errlen);
+}
+
 static int
 check_frontend(const kk_verb *v, char *err, size_t errlen)
 {
@@ -785,6 +814,14 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 			    || !strcmp(name, "--location"))
 				continue;
 			int resp = !strncmp(name, "--response", 10);
+			if (answer && !strncmp(name, "--rewrite", 9))
+				return fail(err, errlen, v->def, "%s answers without a backend, so "
+				    "%s would never apply: drop one or the other", answer, name);
+			if (!strncmp(name, "--rewrite", 9)
+			    && !check_rewrite(v->def, name, v->opt[i].value, err, errlen))
+				return 0;
+			if (!strncmp(name, "--rewrite", 9))
+				continue;
 			if (answer)
 				return fail(err, errlen, v->def, "%s answers without a backend, so "
 				    "the header edits would never apply: drop %s or %s", answer, name,

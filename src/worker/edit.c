@@ -16,6 +16,43 @@ drop(const char *base, kk_field *fields, unsigned n, const char *name, size_t le
 			fields[i].fwd = 0;
 }
 
+/* --rewrite-path-prefix: a path starting with from[0, n) goes on
+ * starting with to[0, tn), its query kept, the new target in the head's
+ * text. 1 done or not that prefix; 0 it does not fit. */
+static int
+rewrite_prefix(kk_reqhead *h, const char *from, size_t n, const char *to, size_t tn)
+{
+	const char *base = h->flags & KK_HEAD_F_PATH_TEXT ? h->text : h->fl.base;
+	const char *path = base + h->path.off;
+	size_t rest;
+	if (h->pathlen < n || memcmp(path, from, n))
+		return 1;
+	rest = h->path.len - n;
+	if (KK_HEAD_ADDMAX - h->textlen < tn + rest)
+		return 0;
+	/* After the text's end: an earlier rewrite's target, which path may
+	 * be in, stays where it is. */
+	memcpy(h->text + h->textlen, to, tn);
+	memmove(h->text + h->textlen + tn, path + n, rest);
+	h->path.off = h->textlen;
+	h->path.len = (uint32_t)(tn + rest);
+	h->pathlen = (uint32_t)(h->pathlen - n + tn);
+	h->textlen += h->path.len;
+	h->flags |= KK_HEAD_F_PATH_TEXT;
+	return 1;
+}
+
+/* --rewrite-host: the Host the backend receives; the client's Host
+ * field, or its target's authority, no longer goes. */
+static int
+rewrite_host(kk_reqhead *h, const char *name, size_t n)
+{
+	drop(h->fl.base, h->fl.f, h->fl.n, "host", 4);
+	drop(h->text, h->add, h->nadd, "host", 4);
+	h->flags |= KK_HEAD_F_HOST_FIELD;
+	return kk_head_add(h, "Host", 4, name, (uint32_t)n);
+}
+
 int
 kk_edit_request(kk_reqhead *h, const char *actions)
 {
@@ -24,6 +61,16 @@ kk_edit_request(kk_reqhead *h, const char *actions)
 	while (actions && kk_action_next(actions, &pos, &a)) {
 		if (a.kind != KK_ACTION_REQUEST)
 			continue;
+		if (a.op == KK_ACTION_PATH_PREFIX) {
+			if (!rewrite_prefix(h, a.name, a.nlen, a.value, a.vlen))
+				return 0;
+			continue;
+		}
+		if (a.op == KK_ACTION_HOST) {
+			if (!rewrite_host(h, a.name, a.nlen))
+				return 0;
+			continue;
+		}
 		if (a.op != KK_ACTION_ADD) {
 			drop(h->fl.base, h->fl.f, h->fl.n, a.name, a.nlen);
 			drop(h->text, h->add, h->nadd, a.name, a.nlen);

@@ -695,7 +695,7 @@ kk_h1_write_request(const kk_reqhead *h, const char *origin, char *out, size_t c
 	const char *base = h->fl.base;
 	put_span(&w, base, h->method);
 	put(&w, " ", 1);
-	put_span(&w, base, h->path);
+	put_span(&w, h->flags & KK_HEAD_F_PATH_TEXT ? h->text : base, h->path);
 	put(&w, " HTTP/1.1\r\n", 11);
 	/* The authority goes as Host (RFC 9112 §3.2), first, unless a Host
 	 * field that carries it is forwarded. */

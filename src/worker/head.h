@@ -80,6 +80,9 @@ struct kk_fields {
 #define KK_HEAD_F_TARGET_AUTHORITY 0x4	/* authority from the target, not a Host field */
 #define KK_HEAD_F_HOST_FIELD 0x8	/* a forwarded Host field carries the authority */
 #define KK_HEAD_F_TRAILERS 0x10	/* a Trailer field announces trailer fields */
+/* The request's path span is into its text, not its base: a frontend
+ * rewrote it (edit.c). */
+#define KK_HEAD_F_PATH_TEXT 0x20
 
 enum { KK_SCHEME_HTTP = 0, KK_SCHEME_HTTPS };
 

@@ -2,8 +2,10 @@
 /* A frontend's actions on the requests it routes and their responses:
  * header edits (--request-header-add NAME=VALUE, -set NAME=VALUE,
  * -delete NAME, and the same for --response-header-*), applied in the
- * order given, and an answer the proxy makes instead of a backend
- * (--deny STATUS, or --redirect STATUS --location TEMPLATE). The state keeps them as one text, as it keeps the extra
+ * order given, rewrites of the request's path and host
+ * (--rewrite-path-prefix FROM=TO, --rewrite-host NAME), and an answer the
+ * proxy makes instead of a backend (--deny STATUS, or --redirect STATUS
+ * --location TEMPLATE). The state keeps them as one text, as it keeps the extra
  * matches (fmatch.h), so that copy, diff and the journal treat them as
  * one more string: one item per action, in the order of the verb, joined
  * by newlines (which no value holds); an item is the kind's letter, the
@@ -21,6 +23,9 @@ enum { KK_ACTION_REQUEST = 'q', KK_ACTION_RESPONSE = 'r', KK_ACTION_ANSWER = 'n'
  * status the item's name, a redirect's Location template its value. */
 enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd', KK_ACTION_DENY = 'D',
 	KK_ACTION_REDIRECT = 'R' };
+/* A request's rewrites: of the path's prefix (name FROM, value TO), of
+ * the host (name the new one). */
+enum { KK_ACTION_PATH_PREFIX = 'P', KK_ACTION_HOST = 'H' };
 
 /* Edits per direction and frontend: what a head has room for besides
  * the fields it carries (head.h). */
@@ -40,7 +45,7 @@ struct kk_action {
 
 /* Whether the item a holds a value after its name. */
 #define KK_ACTION_HAS_VALUE(a) ((a)->op == KK_ACTION_ADD || (a)->op == KK_ACTION_SET \
-	|| (a)->op == KK_ACTION_REDIRECT)
+	|| (a)->op == KK_ACTION_REDIRECT || (a)->op == KK_ACTION_PATH_PREFIX)
 
 /* The variables of a --location template, ${name} each: the scheme of
  * the client's connection, the request's host (lower case, no port),

@@ -3,7 +3,8 @@
 # set and deleted in the order given, printed as the backend saw them;
 # response fields edited as the client sees them; --deny and --redirect
 # answered by the proxy, the backend never reached, the Location built
-# from its template with what the request brings escaped; HTTP/1.1 and HTTP/2 (h2c) alike; bad names and values, and the fields the proxy frames or
+# from its template with what the request brings escaped; the path's
+# prefix and the host rewritten as the backend saw them; HTTP/1.1 and HTTP/2 (h2c) alike; bad names and values, and the fields the proxy frames or
 # writes itself, refused with the state unchanged; the dump printed in
 # the order given, its reload a no-op.
 . "$(dirname "$0")/../lib.sh"
@@ -22,6 +23,8 @@ listener add http $L
 cluster add echo
 frontend add echo --listener $L --host e.test --request-header-add X-Added=one --request-header-set 'X-Set=two words' --request-header-delete x-drop --request-header-add X-Multi=a --request-header-add X-Multi=b --response-header-set X-Backend=hidden --response-header-delete content-type --response-header-add X-Resp=r1 --response-header-add X-Resp=r2
 frontend add echo --listener $L --host o.test --request-header-add X-Order=1 --request-header-set x-order=2 --request-header-set X-Gone=1 --request-header-delete X-GONE --response-header-add X-Late=1 --response-header-delete x-late
+frontend add echo --listener $L --host w.test --path /api/ --rewrite-path-prefix /api/=/v2/ --rewrite-host Internal.Test --request-header-add X-W=1
+frontend add echo --listener $L --host w.test --path /strip/ --rewrite-path-prefix /strip/=/
 frontend add echo --listener $L
 cluster add guard
 frontend add guard --listener $L --host d.test --deny 403
@@ -78,6 +81,23 @@ tap_like "$(seen -H 'Host: e.test' "$U/chunked")" 'X-Multi: b' \
 	"a request for a chunked response gets its edits"
 tap_is "$(resp)" "transfer-encoding: chunked
 $wantr" "and the chunked response its own"
+
+# Rewrites: the request line and Host as the backend saw them.
+line() {	# line CURL-ARGS...: the request line and the Host field the backend saw
+	curl -s --max-time 20 "$@" | tr -d '\r' | sed -n '2p;/^[Hh]ost: /p'
+}
+tap_is "$(line -H 'Host: w.test' "$U/api/users?id=7")" "GET /v2/users?id=7 HTTP/1.1
+Host: Internal.Test" "h1: the prefix replaced, the query kept, the host rewritten"
+tap_is "$(line --http2-prior-knowledge -H 'Host: w.test' "$U/api/users?id=7")" \
+	"GET /v2/users?id=7 HTTP/1.1
+Host: Internal.Test" "h2c: the same"
+tap_is "$(line "http://w.test/api/x" --request-target "http://w.test/api/x" \
+	--connect-to w.test:80:$L)" "GET /v2/x HTTP/1.1
+Host: Internal.Test" "an absolute-form target: the same"
+tap_is "$(line -H 'Host: w.test' "$U/strip/a/b")" "GET /a/b HTTP/1.1
+Host: w.test" "a prefix stripped: /strip/ to /"
+tap_is "$(line -H 'Host: w.test' "$U/strip/")" "GET / HTTP/1.1
+Host: w.test" "the prefix alone: /"
 
 # --deny: the proxy answers, the backend is never contacted.
 deny() { curl -s -o "$T/body" -w '%{http_code}' --max-time 20 "$@" ; }
@@ -155,6 +175,12 @@ badloc "'\\\$' starts one of" "a bare dollar" 'https://x/$'
 badloc 'a blank, a control character' "a CR in the template" "/a${cr}Set-Cookie:x"
 badloc 'a blank, a control character' "a blank in the template" "/a b"
 badloc 'give a path' "neither a path nor an http URL" 'javascript:alert(1)'
+refuse 'give FROM=TO' "a path rewrite without TO" --rewrite-path-prefix /a
+refuse 'must start with /' "a path rewrite to a relative path" --rewrite-path-prefix /a=b
+refuse 'contains a blank or control' "a blank in a path rewrite" --rewrite-path-prefix '/a=/b c'
+refuse 'without a port' "a host rewrite with a port" --rewrite-host a.test:81
+refuse 'is not a host name' "a host rewrite that is no host" --rewrite-host 'a_b!'
+refuse 'a wildcard matches hosts, it names none' "a wildcard host rewrite" --rewrite-host '*.a.test'
 out=$(ctl frontend add echo --listener "$L" --host bad.test --deny 403 \
 	--response-header-add X-A=1 2>&1) ; rc=$?
 tap_is "$rc" 100 "refused: --deny with header edits"
@@ -178,6 +204,8 @@ dump=$(cat "$T/after")
 tap_like "$dump" "^frontend add echo --listener $L --host o\.test --request-header-add X-Order=1 --request-header-set x-order=2 --request-header-set X-Gone=1 --request-header-delete X-GONE --response-header-add X-Late=1 --response-header-delete x-late\$" \
 	"edits printed back in their order"
 tap_like "$dump" "--request-header-set 'X-Set=two words'" "a value with a blank printed quoted"
+tap_like "$dump" "^frontend add echo --listener $L --host w\.test --path /api/ --rewrite-path-prefix /api/=/v2/ --rewrite-host Internal\.Test --request-header-add X-W=1\$" \
+	"rewrites printed back in their order"
 tap_like "$dump" "^frontend add guard --listener $L --host d\.test --path /gone --deny 410\$" \
 	"--deny printed back"
 tap_like "$dump" "^frontend add guard --listener $L --host r\.test --path /s --redirect 308 --location '\\\$\{scheme\}://\\\$\{host\}:8443/x\\\$\{path\}'\$" \

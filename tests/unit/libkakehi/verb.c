@@ -69,6 +69,8 @@ static const char *const good[] = {
 	"frontend add app --listener 127.0.0.1:8080 --response-header-add X-D= "
 	    "--response-header-set X-E==e: --response-header-delete Server",
 	"frontend add app --listener 127.0.0.1:8080 --path /admin --deny 403",
+	"frontend add app --listener 127.0.0.1:8080 --path /a/ --rewrite-path-prefix /a/=/ "
+	    "--rewrite-host b.test",
 	"frontend add app --listener 127.0.0.1:8080 --redirect 308 "
 	    "--location 'https://${host}:8443${path}${query}'",
 	"frontend remove app --listener 127.0.0.1:8080 --host example.com",
@@ -306,6 +308,15 @@ static const struct bad bad[] = {
 	{ "frontend add app --listener 127.0.0.1:80 --deny 403 --redirect 301 --location /",
 	    "--deny and --redirect exclude each other" },
 	{ "frontend add app --listener 127.0.0.1:80 --redirect 301", "--redirect needs --location" },
+	{ "frontend add app --listener 127.0.0.1:80 --rewrite-path-prefix /a", "give FROM=TO" },
+	{ "frontend add app --listener 127.0.0.1:80 --rewrite-path-prefix a=/b",
+	    "--rewrite-path-prefix \"a\" must start with /" },
+	{ "frontend add app --listener 127.0.0.1:80 --rewrite-host *.a", "a wildcard matches" },
+	{ "frontend add app --listener 127.0.0.1:80 --rewrite-host a:1", "without a port" },
+	{ "frontend add app --listener 127.0.0.1:80 --rewrite-host a --rewrite-host b",
+	    "--rewrite-host given twice" },
+	{ "frontend add app --listener 127.0.0.1:80 --deny 403 --rewrite-host a",
+	    "--deny answers without a backend, so --rewrite-host would never apply" },
 	{ "frontend add app --listener 127.0.0.1:80 --location /", "give --redirect 301|302|307|308" },
 	{ "frontend add app --listener 127.0.0.1:80 --redirect 301 --location 'x/${Host}'",
 	    "offset 2: '$' starts one of ${scheme}, ${host}, ${path}, ${query}" },

@@ -83,6 +83,16 @@ response(unsigned status, const char *lines, const char *actions)
 	return out;
 }
 
+/* h's target as the writer sends it. */
+static const char *
+target(const kk_reqhead *q)
+{
+	static char t[256];
+	snprintf(t, sizeof t, "%.*s", (int)q->path.len,
+	    (q->flags & KK_HEAD_F_PATH_TEXT ? q->text : q->fl.base) + q->path.off);
+	return t;
+}
+
 int
 main(void)
 {
@@ -99,6 +109,9 @@ main(void)
 	is_str(request("", "qaX-A:1\nqdx-a\nqaX-A:3"), "X-A: 3\n",
 	    "a delete drops an earlier add, not a later one");
 	is_str(request("A: 1\n", "rsA:2\nrdA"), "A: 1\n", "response edits leave the request");
+	is_str(request("Host: a.test\nA: 1\n", "qHb.test"), "A: 1\nHost: b.test\n",
+	    "--rewrite-host: the client's Host replaced");
+	is_int(!!(h.flags & KK_HEAD_F_HOST_FIELD), 1, "and the writer told a Host field goes");
 	is_str(request("", "qaX-E:"), "X-E: \n", "an empty value");
 	for (int i = 0; i < KK_ACTION_MAX; i++)
 		n += (size_t)snprintf(many + n, sizeof many - n, "%sqaX-%d:%01020d", i ? "\n" : "",
@@ -129,6 +142,22 @@ main(void)
 	is_str(loc, "/n/$", "no query: nothing; the text around the variables as it is");
 	is_int((int)kk_edit_location("nR301:/abcd", &h, loc, 5), 0, "too long: none");
 	is_int((int)kk_edit_location("nR301:/abc", &h, loc, 5), 4, "just fits, with its NUL");
+
+	/* Path prefixes, the target in in[], the new one in the text. */
+	snprintf(in, sizeof in, "/api/x?q=1");
+	h.path.off = 0;
+	h.path.len = (uint32_t)strlen(in);
+	h.pathlen = 6;
+	h.flags = 0;
+	h.textlen = 0;
+	h.nadd = 0;
+	h.fl.n = 0;
+	ok(kk_edit_request(&h, "qP/apix:/no\nqP/api/:/v2/"), "a prefix rewritten");
+	is_int((int)h.pathlen, 5, "the path's length moves with it");
+	is_str(target(&h), "/v2/x?q=1", "one that does not match leaves it, one that does "
+	    "replaces the prefix and keeps the query");
+	ok(kk_edit_request(&h, "qP/v2/:/\nqP/x:/y/z"), "twice, the second on the first's");
+	is_str(target(&h), "/y/z?q=1", "each rewrite sees the one before");
 
 	is_str(response(200, "Server: s\nContent-Type: t\n", "rdserver\nraX-R:1\nrsContent-Type:u"),
 	    "X-R: 1\nContent-Type: u\n", "response: delete, add, set");
