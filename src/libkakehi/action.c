@@ -280,7 +280,8 @@ kk_action_canon(const kk_verb *v, kk_str *out)
 		if ((out->len && !kk_str_catb(out, "\n", 1))
 		    || !kk_str_catb(out, &opts[k].kind, 1) || !kk_str_catb(out, &opts[k].op, 1)
 		    || !kk_str_catb(out, val, n)
-		    || (val[n] && (!kk_str_catb(out, ":", 1) || !kk_str_cats(out, val + n + 1))))
+		    || (val[n] && (!kk_str_catb(out, opts[k].op == KK_ACTION_PATH_PREFIX ? " " : ":",
+			1) || !kk_str_cats(out, val + n + 1))))
 			return 0;
 	}
 	return 1;
@@ -296,8 +297,8 @@ kk_action_next(const char *text, size_t *pos, kk_action *a)
 	a->kind = p[0];
 	a->op = p[1];
 	a->name = p + 2;
-	a->nlen = strcspn(a->name, ":\n");
-	a->value = a->name + a->nlen + (a->name[a->nlen] == ':');
+	a->nlen = strcspn(a->name, a->op == KK_ACTION_PATH_PREFIX ? " \n" : ":\n");
+	a->value = a->name + a->nlen + (a->name[a->nlen] == ':' || a->name[a->nlen] == ' ');
 	a->vlen = (size_t)(end - a->value);
 	*pos = (size_t)(end - text) + (*end == '\n');
 	return 1;

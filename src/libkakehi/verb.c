@@ -770,8 +770,10 @@ check_rewrite(const kk_verb_def *d, const char *opt, const char *value, char *er
 	if (!value[n])
 		return fail(err, errlen, d, "%s \"%s\": give FROM=TO, the prefix and what "
 		    "replaces it", opt, value);
-	if (n > PATH_MAX_LEN)
-		return fail(err, errlen, d, "%s: FROM is longer than %d bytes", opt, PATH_MAX_LEN);
+	/* What the state keeps of an action's name and value (action.h). */
+	if (n > KK_ACTION_NAMEMAX || strlen(value + n + 1) > KK_ACTION_VALUEMAX)
+		return fail(err, errlen, d, "%s: FROM is longer than %d bytes or TO than %d", opt,
+		    KK_ACTION_NAMEMAX, KK_ACTION_VALUEMAX);
 	memcpy(from, value, n);
 	from[n] = 0;
 	return check_path(d, opt, from, err, errlen)

@@ -9,8 +9,9 @@
  * matches (fmatch.h), so that copy, diff and the journal treat them as
  * one more string: one item per action, in the order of the verb, joined
  * by newlines (which no value holds); an item is the kind's letter, the
- * operation's letter, the name as given, then for add and set ':' and
- * the value. Not here: applying them to a request (the worker's edit.c). */
+ * operation's letter, the name as given, then for an operation with a
+ * value a separator and the value: ':', which no field name or status
+ * holds, or for a path prefix ' ', which no path holds. Not here: applying them to a request (the worker's edit.c). */
 #ifndef KAKEHI_ACTION_H
 #define KAKEHI_ACTION_H
 

@@ -730,7 +730,9 @@ test_actions(void)
 	    "--response-header-add X-E=\n"
 	    "frontend add c --listener 127.0.0.1:1 --path /a --deny 451\n"
 	    "frontend add c --listener 127.0.0.1:1 --path /r --location=${scheme}://a${path} "
-	    "--redirect 307\n", err),
+	    "--redirect 307\n"
+	    "frontend add c --listener 127.0.0.1:1 --path /p --rewrite-path-prefix /p:1/=/q:2=/\n",
+	    err),
 	    "edits load (%.200s)", err);
 	p1 = printed(&st);
 	ok(p1 && strstr(p1, "frontend add c --listener 127.0.0.1:1 --response-header-delete "
@@ -741,12 +743,15 @@ test_actions(void)
 	    "--deny printed");
 	ok(p1 && strstr(p1, "frontend add c --listener 127.0.0.1:1 --path /r --redirect 307 "
 	    "--location '${scheme}://a${path}'\n"), "--redirect printed, --location after it");
+	ok(p1 && strstr(p1, "--path /p --rewrite-path-prefix /p:1/=/q:2=/\n"),
+	    "a path rewrite with ':' and '=' printed as given");
 	ok(p1 && load(&again, p1, err), "the print loads (%.200s)", err);
 	p2 = printed(&again);
 	ok(p1 && p2 && !strcmp(p1, p2), "and prints the same");
 	accept_line(&st, "frontend remove c --listener 127.0.0.1:1");
 	accept_line(&st, "frontend remove c --listener 127.0.0.1:1 --path /a");
 	accept_line(&st, "frontend remove c --listener 127.0.0.1:1 --path /r");
+	accept_line(&st, "frontend remove c --listener 127.0.0.1:1 --path /p");
 	free(p1);
 	free(p2);
 	kk_state_free(&st);

@@ -71,6 +71,7 @@ static const char *const good[] = {
 	"frontend add app --listener 127.0.0.1:8080 --path /admin --deny 403",
 	"frontend add app --listener 127.0.0.1:8080 --path /a/ --rewrite-path-prefix /a/=/ "
 	    "--rewrite-host b.test",
+	"frontend add app --listener 127.0.0.1:8080 --rewrite-path-prefix /a:b/=/c:d/",
 	"frontend add app --listener 127.0.0.1:8080 --redirect 308 "
 	    "--location 'https://${host}:8443${path}${query}'",
 	"frontend remove app --listener 127.0.0.1:8080 --host example.com",

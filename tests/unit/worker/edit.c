@@ -152,11 +152,11 @@ main(void)
 	h.textlen = 0;
 	h.nadd = 0;
 	h.fl.n = 0;
-	ok(kk_edit_request(&h, "qP/apix:/no\nqP/api/:/v2/"), "a prefix rewritten");
+	ok(kk_edit_request(&h, "qP/apix /no\nqP/api/ /v2/"), "a prefix rewritten");
 	is_int((int)h.pathlen, 5, "the path's length moves with it");
 	is_str(target(&h), "/v2/x?q=1", "one that does not match leaves it, one that does "
 	    "replaces the prefix and keeps the query");
-	ok(kk_edit_request(&h, "qP/v2/:/\nqP/x:/y/z"), "twice, the second on the first's");
+	ok(kk_edit_request(&h, "qP/v2/ /\nqP/x /y/z"), "twice, the second on the first's");
 	is_str(target(&h), "/y/z?q=1", "each rewrite sees the one before");
 
 	is_str(response(200, "Server: s\nContent-Type: t\n", "rdserver\nraX-R:1\nrsContent-Type:u"),
