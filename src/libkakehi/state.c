@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <kakehi/addr.h>
+#include <kakehi/action.h>
 #include <kakehi/arena.h>
 #include <kakehi/cert.h>
 #include <kakehi/clientca.h>
@@ -103,6 +104,7 @@ free_frontend(const kk_state *st, kk_frontend *f)
 	free(f->path);
 	free(f->method);
 	free(f->extra);
+	free(f->actions);
 	free(f->sni);
 }
 
@@ -511,6 +513,7 @@ copy_objects(kk_state *st, const kk_state *src)
 		f->path = dup_opt(st, f->path, &ok);
 		f->method = dup_opt(st, f->method, &ok);
 		f->extra = dup_opt(st, f->extra, &ok);
+		f->actions = dup_opt(st, f->actions, &ok);
 		f->sni = dup_opt(st, f->sni, &ok);
 		st->nfrontends++;
 		if (!ok || !f->cluster || !index_frontend(st, f, st->nfrontends - 1)) return 0;
@@ -1103,6 +1106,7 @@ frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, kk_str 
 	kk_statekey k;
 	size_t *slot;
 	int ok = 1;
+	const char *actions = extra[1].len ? extra[1].s : NULL;
 	l = frontend_of(st, v, &f, hostbuf, snibuf, lbuf, extra);
 	if (!(c = kk_state_cluster(st, f.cluster))) {
 		snprintf(err, errlen, "frontend add: cluster \"%s\" does not exist; add it with: "
@@ -1125,6 +1129,12 @@ frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, kk_str 
 		}
 		kk_scan_uint(kk_verb_opt(v, "--hsts"), 1, ~0UL, &f.hsts_max_age);
 	}
+	if (actions && f.proto == KK_PROTO_TCP) {
+		snprintf(err, errlen, "frontend add: listener %s is a tcp listener: it passes "
+		    "bytes and has no header to edit; drop the header edits, or route on an "
+		    "http listener", f.listener);
+		return 0;
+	}
 	/* One key for the lookup and the index entry: a load of many
 	 * frontends spent a tenth of its time building keys. */
 	if (!kk_statekey_frontend(&k, &f)) return nomem(err, errlen, v);
@@ -1143,6 +1153,7 @@ frontend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, kk_str 
 	copy.path = dup_opt(st, f.path, &ok);
 	copy.method = dup_opt(st, f.method, &ok);
 	copy.extra = dup_opt(st, f.extra, &ok);
+	copy.actions = dup_opt(st, actions, &ok);
 	copy.sni = dup_opt(st, f.sni, &ok);
 	if (!ok || !grow(&st->frontends, st->nfrontends, &st->afrontends, sizeof copy)) {
 		kk_statekey_done(&k);
@@ -1201,18 +1212,21 @@ frontend_remove(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, kk_s
 }
 
 /* frontend add and remove with the canonical text of the verb's extra
- * matches, which the frontend borrows until it is copied or found. */
+ * matches, extra[0], which the frontend borrows until it is copied or
+ * found, and the text of its actions (action.h), extra[1]. */
 static int
 with_extra(int (*apply)(kk_state *, const kk_verb *, struct kk_journal_entry *, kk_str *,
     char *, size_t), kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
 {
-	kk_str extra = KK_STR_ZERO;
-	int ok;
-	if (!kk_fmatch_canon(v, &extra))
-		return nomem(err, errlen, v);
-	ok = apply(st, v, e, &extra, err, errlen);
-	kk_str_free(&extra);
+	kk_str extra[2] = { KK_STR_ZERO, KK_STR_ZERO };
+	int ok = 0;
+	if (kk_fmatch_canon(v, &extra[0]) && kk_action_canon(v, &extra[1]))
+		ok = apply(st, v, e, extra, err, errlen);
+	else
+		nomem(err, errlen, v);
+	kk_str_free(&extra[0]);
+	kk_str_free(&extra[1]);
 	return ok;
 }
 

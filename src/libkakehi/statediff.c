@@ -163,7 +163,8 @@ find_frontend(const struct diff *d, size_t i, size_t hint)
 	/* Its identity is all of an http frontend, so one found is unchanged;
 	 * a tcp frontend's leaves out its cluster (state.h). */
 	if (!a || strcmp(a->cluster, b->cluster) || !kept_cluster(d, a->cluster)
-	    || !kept_listener(d, a->listener) || a->hsts_max_age != b->hsts_max_age)
+	    || !kept_listener(d, a->listener) || a->hsts_max_age != b->hsts_max_age
+	    || !same_str(a->actions, b->actions))
 		return -1;
 	return a - d->from->frontends;
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <kakehi/action.h>
 #include <kakehi/base64.h>
 #include <kakehi/cert.h>
 #include <kakehi/clientca.h>
@@ -130,6 +131,34 @@ cat_matches(kk_str *out, const char *extra)
 		memcpy(word, m.name, n);
 		word[n] = 0;
 		if (!cat_opt(out, kk_fmatch_option(m.where), word))
+			return 0;
+	}
+	return 1;
+}
+
+/* A frontend's actions (action.h), in their order. */
+static int
+cat_actions(kk_str *out, const char *actions)
+{
+	char word[KK_ACTION_NAMEMAX + 1 + KK_ACTION_VALUEMAX + 1];
+	size_t pos = 0;
+	kk_action a;
+	while (actions && kk_action_next(actions, &pos, &a)) {
+		if (a.nlen + 1 + a.vlen >= sizeof word)	/* longer than the parser lets through */
+			return 0;
+		if (a.op == KK_ACTION_REDIRECT) {
+			memcpy(word, a.value, a.vlen);
+			word[a.vlen] = 0;
+			if (!kk_str_catf(out, " --redirect %.*s", (int)a.nlen, a.name)
+			    || !cat_opt(out, "--location", word))
+				return 0;
+			continue;
+		}
+		memcpy(word, a.name, a.nlen);
+		word[a.nlen] = '=';
+		memcpy(word + a.nlen + 1, a.value, a.vlen);
+		word[KK_ACTION_HAS_VALUE(&a) ? a.nlen + 1 + a.vlen : a.nlen] = 0;
+		if (!cat_opt(out, kk_action_option(a.kind, a.op), word))
 			return 0;
 	}
 	return 1;
@@ -308,7 +337,8 @@ kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
 	    && cat_matches(out, f->extra)
 	    && cat_opt(out, "--sni", f->sni)
 	    && (!strcmp(action, "remove") || !f->hsts_max_age
-		|| kk_str_catf(out, " --hsts %lu", f->hsts_max_age));
+		|| kk_str_catf(out, " --hsts %lu", f->hsts_max_age))
+	    && (!strcmp(action, "remove") || cat_actions(out, f->actions));
 }
 
 /* Whether no certificate before x has its fingerprint and its bytes. */
@@ -654,6 +684,62 @@ json_matches(kk_str *out, const char *extra)
 	return kk_str_cats(out, "]");
 }
 
+/* The actions as an array in their order: {"direction","op","name",
+ * "value"} for a header edit, direction "request" or "response", op
+ * "add", "set" or "delete" (no value); {"op":"deny","status"} for a
+ * refusal, {"op":"redirect","status","location"} for a redirect,
+ * {"op":"rewrite-path-prefix","from","to"} and {"op":"rewrite-host",
+ * "host"} for the rewrites; none when the frontend has none. */
+static int
+json_actions(kk_str *out, const char *actions)
+{
+	char name[KK_ACTION_NAMEMAX + 1], value[KK_ACTION_VALUEMAX + 1];
+	size_t pos = 0;
+	kk_action a;
+	int first = 1;
+	if (!actions)
+		return 1;
+	if (!kk_str_cats(out, ",\"actions\":["))
+		return 0;
+	while (kk_action_next(actions, &pos, &a)) {
+		if (a.nlen >= sizeof name || a.vlen >= sizeof value)
+			return 0;
+		memcpy(name, a.name, a.nlen);
+		name[a.nlen] = 0;
+		memcpy(value, a.value, a.vlen);
+		value[a.vlen] = 0;
+		if (!kk_str_cats(out, first ? "{" : ",{"))
+			return 0;
+		first = 0;
+		if (a.kind == KK_ACTION_ANSWER) {
+			if (!json_str(out, "op", a.op == KK_ACTION_DENY ? "deny" : "redirect", 1)
+			    || !kk_str_catf(out, ",\"status\":%s", name)
+			    || (a.op == KK_ACTION_REDIRECT && !json_str(out, "location", value, 0))
+			    || !kk_str_cats(out, "}"))
+				return 0;
+			continue;
+		}
+		if (a.op == KK_ACTION_PATH_PREFIX || a.op == KK_ACTION_HOST) {
+			if (!json_str(out, "op", a.op == KK_ACTION_HOST ? "rewrite-host"
+			    : "rewrite-path-prefix", 1)
+			    || !json_str(out, a.op == KK_ACTION_HOST ? "host" : "from", name, 0)
+			    || (a.op == KK_ACTION_PATH_PREFIX && !json_str(out, "to", value, 0))
+			    || !kk_str_cats(out, "}"))
+				return 0;
+			continue;
+		}
+		if (!json_str(out, "direction", a.kind == KK_ACTION_REQUEST ? "request"
+			: "response", 1)
+		    || !json_str(out, "op", a.op == KK_ACTION_ADD ? "add" : a.op == KK_ACTION_SET
+			? "set" : "delete", 0)
+		    || !json_str(out, "name", name, 0)
+		    || (a.op != KK_ACTION_DELETE && !json_str(out, "value", value, 0))
+		    || !kk_str_cats(out, "}"))
+			return 0;
+	}
+	return kk_str_cats(out, "]");
+}
+
 static int
 json_frontend(kk_str *out, const kk_frontend *f)
 {
@@ -667,6 +753,7 @@ json_frontend(kk_str *out, const kk_frontend *f)
 	    && json_matches(out, f->extra)
 	    && json_str(out, "sni", f->sni, 0)
 	    && (!f->hsts_max_age || json_num(out, "hsts", f->hsts_max_age))
+	    && json_actions(out, f->actions)
 	    && kk_str_cats(out, "}");
 }
 

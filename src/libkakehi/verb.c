@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <kakehi/action.h>
 #include <kakehi/addr.h>
 #include <kakehi/cert.h>
 #include <kakehi/fmatch.h>
@@ -166,9 +167,34 @@ static const kk_opt_def opts_cluster_add[] = {
 	{ 0 }
 };
 
-/* frontend add's; frontend remove takes them from the second on, as
- * --hsts is an attribute, not part of the identity a removal names. */
+/* frontend add's; frontend remove takes them from --listener on, as the
+ * actions and --hsts are attributes, not part of the identity a removal
+ * names. */
+#define FRONTEND_ATTRS 12
 static const kk_opt_def opts_frontend[] = {
+	{ "--rewrite-path-prefix", KK_OPT_STRING, 0, 0, 0,
+	    "FROM=TO: a path starting with FROM goes to the backend starting with TO" },
+	{ "--rewrite-host", KK_OPT_STRING, 0, 0, 0,
+	    "the Host the backend receives instead of the request's" },
+	{ "--redirect", KK_OPT_ENUM, "301|302|307|308", 0, 0,
+	    "answer the requests with this redirect to --location instead of a backend" },
+	{ "--location", KK_OPT_STRING, 0, 0, 0,
+	    "--redirect: the target, a template with ${scheme} ${host} ${path} ${query}" },
+	{ "--deny", KK_OPT_UINT, 0, 400, 599,
+	    "answer the requests with this status (403, 404...) instead of a backend" },
+	{ "--request-header-add", KK_OPT_STRINGS, 0, 0, 0,
+	    "add the request field NAME=VALUE sent to the backend; repeatable, "
+	    "edits apply in the order given" },
+	{ "--request-header-set", KK_OPT_STRINGS, 0, 0, 0,
+	    "replace the request's fields NAME by NAME=VALUE; repeatable" },
+	{ "--request-header-delete", KK_OPT_STRINGS, 0, 0, 0,
+	    "remove the request's fields NAME; repeatable" },
+	{ "--response-header-add", KK_OPT_STRINGS, 0, 0, 0,
+	    "add the response field NAME=VALUE sent to the client; repeatable" },
+	{ "--response-header-set", KK_OPT_STRINGS, 0, 0, 0,
+	    "replace the response's fields NAME by NAME=VALUE; repeatable" },
+	{ "--response-header-delete", KK_OPT_STRINGS, 0, 0, 0,
+	    "remove the response's fields NAME; repeatable" },
 	{ "--hsts", KK_OPT_UINT, 0, 1, HSTS_MAX,
 	    "https listeners: HSTS max-age in seconds for this frontend's responses, "
 	    "instead of the listener's" },
@@ -274,7 +300,12 @@ const kk_verb_def kk_verb_table[] = {
 	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P | --path-regex R] "
 	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
 	    "[--query NAME[=VALUE]]... "
-	    "[--sni NAME] [--hsts SECONDS]",
+	    "[--sni NAME] [--hsts SECONDS] [--request-header-add NAME=VALUE]... "
+	    "[--request-header-set NAME=VALUE]... [--request-header-delete NAME]... "
+	    "[--response-header-add NAME=VALUE]... [--response-header-set NAME=VALUE]... "
+	    "[--response-header-delete NAME]... [--rewrite-path-prefix FROM=TO] "
+	    "[--rewrite-host NAME] [--deny STATUS | --redirect 301|302|307|308 "
+	    "--location TEMPLATE]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
@@ -282,7 +313,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
 	    "[--query NAME[=VALUE]]... "
 	    "[--sni NAME]",
-	    "remove the frontend with exactly these match options", opts_frontend + 1 },
+	    "remove the frontend with exactly these match options",
+	    opts_frontend + FRONTEND_ATTRS },
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list frontends, all or a cluster's", opts_none },
 	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
@@ -868,6 +900,32 @@ check_cluster(const kk_verb *v, char *err, size_t errlen)
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 
+/* --rewrite-host's name, and --rewrite-path-prefix's FROM=TO: two paths,
+ * the first up to its first '=', so that a FROM holds no '='. */
+static int
+check_rewrite(const kk_verb_def *d, const char *opt, const char *value, char *err,
+    size_t errlen)
+{
+	char from[PATH_MAX_LEN + 1];
+	size_t n = strcspn(value, "=");
+	if (!strcmp(opt, "--rewrite-host") && !strncmp(value, "*.", 2))
+		return fail(err, errlen, d, "%s \"%s\": give one host: a wildcard matches hosts, "
+		    "it names none", opt, value);
+	if (!strcmp(opt, "--rewrite-host"))
+		return check_host(d, opt, value, 0, err, errlen);
+	if (!value[n])
+		return fail(err, errlen, d, "%s \"%s\": give FROM=TO, the prefix and what "
+		    "replaces it", opt, value);
+	/* What the state keeps of an action's name and value (action.h). */
+	if (n > KK_ACTION_NAMEMAX || strlen(value + n + 1) > KK_ACTION_VALUEMAX)
+		return fail(err, errlen, d, "%s: FROM is longer than %d bytes or TO than %d", opt,
+		    KK_ACTION_NAMEMAX, KK_ACTION_VALUEMAX);
+	memcpy(from, value, n);
+	from[n] = 0;
+	return check_path(d, opt, from, err, errlen)
+	    && check_path(d, opt, value + n + 1, err, errlen);
+}
+
 static int
 check_frontend(const kk_verb *v, char *err, size_t errlen)
 {
@@ -876,8 +934,17 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 	const char *sni = kk_verb_opt(v, "--sni"), *regex = kk_verb_opt(v, "--path-regex");
 	const char *extra = NULL;
 	char msg[KK_ERRLEN];
-	unsigned i;
+	unsigned i, nedits[2] = { 0, 0 };
+	const char *answer = kk_verb_opt(v, "--deny") ? "--deny" : kk_verb_opt(v, "--redirect")
+	    ? "--redirect" : NULL;
 	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen)) return 0;
+	if (kk_verb_opt(v, "--deny") && kk_verb_opt(v, "--redirect"))
+		return fail(err, errlen, v->def, "--deny and --redirect exclude each other: a "
+		    "frontend answers one way");
+	if (!kk_verb_opt(v, "--redirect") != !kk_verb_opt(v, "--location"))
+		return fail(err, errlen, v->def, "%s", kk_verb_opt(v, "--redirect")
+		    ? "--redirect needs --location TEMPLATE, the target"
+		    : "--location is the target of a redirect: give --redirect 301|302|307|308 too");
 	if (!kk_verb_opt(v, "--listener"))
 		return fail(err, errlen, v->def, "--listener ADDR is required");
 	if (!!path + !!exact + !!regex > 1)
@@ -885,9 +952,34 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 		    "each other: a frontend matches its path one way");
 	for (i = 0; i < v->nopt; i++) {
 		const char *name = v->opt[i].def->name;
-		if (v->opt[i].def->kind != KK_OPT_STRINGS)
+		if (v->opt[i].def->kind != KK_OPT_STRINGS && !kk_action_is_option(name))
 			continue;
 		extra = name;
+		if (kk_action_is_option(name)) {
+			if (!kk_action_check(name, v->opt[i].value, msg, sizeof msg))
+				return fail(err, errlen, v->def, "%s", msg);
+			if (!strcmp(name, "--deny") || !strcmp(name, "--redirect")
+			    || !strcmp(name, "--location"))
+				continue;
+			int resp = !strncmp(name, "--response", 10);
+			if (answer && !strncmp(name, "--rewrite", 9))
+				return fail(err, errlen, v->def, "%s answers without a backend, so "
+				    "%s would never apply: drop one or the other", answer, name);
+			if (!strncmp(name, "--rewrite", 9)
+			    && !check_rewrite(v->def, name, v->opt[i].value, err, errlen))
+				return 0;
+			if (!strncmp(name, "--rewrite", 9))
+				continue;
+			if (answer)
+				return fail(err, errlen, v->def, "%s answers without a backend, so "
+				    "the header edits would never apply: drop %s or %s", answer, name,
+				    answer);
+			if (++nedits[resp] > KK_ACTION_MAX)
+				return fail(err, errlen, v->def, "more than %d %s header edits: a head "
+				    "has room for that many", KK_ACTION_MAX, resp ? "response"
+				    : "request");
+			continue;
+		}
 		if (!kk_fmatch_check(name, v->opt[i].value, msg, sizeof msg))
 			return fail(err, errlen, v->def, "%s", msg);
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <netinet/tcp.h>
 #include "accesslog.h"
+#include "edit.h"
 #include "front.h"
 #include "h1.h"
 #include "h2server.h"
@@ -391,8 +392,8 @@ respond_error(kk_front *f, int status, int keep, enum kk_close reason)
 /* Answers with a redirect to https (--https-redirect on the cluster c,
  * its status): Location as kk_front_location makes it. */
 static void
-respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h, int status,
-    int keep)
+respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h,
+    const char *actions, int status, int keep)
 {
 	kk_buf *out = &f->conn.out;
 	kk_buf loc = { 0 };	/* the Location, while the response is written */
@@ -401,7 +402,7 @@ respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h, int sta
 		keep = 0;
 	kk_stats.responses[3]++;
 	if (kk_buf_take(&loc, NULL) && kk_buf_take(out, NULL) &&
-	    (loclen = kk_front_location(c, h, loc.data, loc.cap)))
+	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap)))
 		n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
 		    kk_buf_room(out));
 	kk_buf_give(&loc);
@@ -440,14 +441,17 @@ kk_front_log_answered(kk_front *f, const kk_reqhead *h, const kk_rcluster *c, in
 }
 
 int
-kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long *hsts)
+kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long *hsts,
+    const char **actions)
 {
 	kk_rlistener *rl = f->lsock->rl;
 	unsigned long fhsts = 0;
 	kk_rcluster *c;
 	kk_rreq r;
+	int status;
 	*cl = NULL;
 	*hsts = 0;
+	*actions = NULL;
 	if (!rl)
 		return 404;
 	if (!host_allowed(f, h))
@@ -461,13 +465,22 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	r.method = h->fl.base + h->method.off;
 	r.mlen = h->method.len;
 	r.fl = &h->fl;
-	c = kk_router_match(rl, &r, &fhsts);
+	c = kk_router_match(rl, &r, &fhsts, actions);
 	if (!c)
 		return 404;
 	*cl = c;
 	/* A redirect needs a host to send the client to. */
-	if (c->https_redirect && !f->lsock->tls && h->hostlen)
+	if (c->https_redirect && !f->lsock->tls && h->hostlen) {
+		*actions = NULL;	/* the https redirect's Location, not the frontend's */
 		return (int)c->https_redirect;
+	}
+	/* --deny and --redirect: answered here, no backend contacted; a
+	 * redirect keeps *cl, as the https one does, for the Location. */
+	if ((status = kk_edit_answer(*actions))) {
+		if (status >= 400)
+			*cl = NULL;
+		return status;
+	}
 	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
 		*hsts = fhsts ? fhsts : kk_tlsctx_policy(f->lsock->tls)->hsts_max_age;
 	return 0;
@@ -546,11 +559,14 @@ kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t 
 }
 
 size_t
-kk_front_location(const kk_rcluster *c, const kk_reqhead *h, char *buf, size_t len)
+kk_front_location(const kk_rcluster *c, const kk_reqhead *h, const char *actions, char *buf,
+    size_t len)
 {
 	unsigned port = c->https_port ? c->https_port : 443;
 	char p[8] = "";
 	int n;
+	if (actions)
+		return kk_edit_location(actions, h, buf, len);
 	if (port != 443)
 		snprintf(p, sizeof p, ":%u", port & 0xffff);
 	n = snprintf(buf, len, "https://%.*s%s%.*s", (int)h->hostlen, h->host, p,
@@ -622,6 +638,7 @@ read_head(kk_front *f)
 	long n;
 	size_t scan;
 	unsigned long hsts;
+	const char *actions;
 	int e, keep, status;
 
 	/* Empty lines before a request are ignored (RFC 9112 §2.2). */
@@ -659,13 +676,13 @@ read_head(kk_front *f)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
-	if ((status = kk_front_route(f, h, &c, &hsts))) {
+	if ((status = kk_front_route(f, h, &c, &hsts, &actions))) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
 		keep = keep && h->body == KK_BODY_NONE;
 		kk_front_log_answered(f, h, c, status);
 		if (c)
-			respond_redirect(f, c, h, status, keep);
+			respond_redirect(f, c, h, actions, status, keep);
 		else
 			respond_error_to(f, status, keep, (h->flags & KK_HEAD_F_HEAD) != 0,
 			    KK_CLOSE_DONE);
@@ -683,7 +700,8 @@ read_head(kk_front *f)
 	kk_h1_body_init(&q->req, info.body, h->clen);
 	f->conn.pc = q;
 	kk_front_fwd(f, &fwd, client);
-	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, keep, &status);
+	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, actions, keep,
+	    &status);
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {
 		int head = q->head;

@@ -97,12 +97,14 @@ struct kk_park *kk_front_park(kk_front *);
 /* Where a request h on f goes, the one rule for every protocol: 0 to
  * *cl, whose response carries Strict-Transport-Security with max-age
  * *hsts (the frontend's --hsts, else the listener's; 0: none, always on
- * plain listeners); else the status answered here: 404 no route, 421 a
+ * plain listeners) and the frontend's header edits *actions (NULL:
+ * none, as for an answer made here); else the status answered here: 404 no route, 421 a
  * host the certificate served on f does not cover (strict SNI), or the
  * cluster's --https-redirect status on a plain listener (*cl set, for
- * kk_front_location). */
+ * kk_front_location, with *actions), or the frontend's --deny or
+ * --redirect status (*cl set for a redirect). */
 int kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl,
-    unsigned long *hsts);
+    unsigned long *hsts, const char **actions);
 /* The access-log line of a request h on f that kk_front_route answered
  * with status (c: its cluster, for a redirect), when the log takes it. */
 void kk_front_log_answered(kk_front *f, const kk_reqhead *h, const struct kk_rcluster *c,
@@ -116,10 +118,13 @@ void kk_front_fwd(kk_front *f, kk_fwd *fwd, char buf[INET6_ADDRSTRLEN]);
  * policy (RFC 6797 §6.1: includeSubDomains, preload) into buf, NUL
  * ended: its length, 0 when len is too small. f is on TLS. */
 size_t kk_front_hsts_value(const kk_front *f, unsigned long max_age, char *buf, size_t len);
-/* The Location of cluster c's --https-redirect for h: the same host and
- * target (query included) over https, the cluster's --https-port, left
- * out at 443. Into buf, NUL ended: its length, 0 when len is too small. */
-size_t kk_front_location(const kk_rcluster *c, const kk_reqhead *h, char *buf, size_t len);
+/* The Location of the frontend's --redirect for h when actions is not
+ * NULL (kk_edit_location), else of cluster c's --https-redirect: the same
+ * host and target (query included) over https, the cluster's
+ * --https-port, left out at 443. Into buf, NUL ended: its length, 0 when
+ * len is too small. */
+size_t kk_front_location(const kk_rcluster *c, const kk_reqhead *h, const char *actions,
+    char *buf, size_t len);
 void kk_front_close(kk_front *, enum kk_close);
 /* Drain: from now on every response says Connection: close and closes
  * its connection. A connection with no request in flight (idle now, or

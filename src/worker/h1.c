@@ -696,7 +696,7 @@ kk_h1_write_request(const kk_reqhead *h, const char *origin, char *out, size_t c
 	const char *base = h->fl.base;
 	put_span(&w, base, h->method);
 	put(&w, " ", 1);
-	put_span(&w, base, h->path);
+	put_span(&w, h->flags & KK_HEAD_F_PATH_TEXT ? h->text : base, h->path);
 	put(&w, " HTTP/1.1\r\n", 11);
 	/* The authority goes as Host (RFC 9112 §3.2), first, unless a Host
 	 * field that carries it is forwarded. */
@@ -738,6 +738,7 @@ kk_h1_write_response(const kk_resphead *h, int chunked, int keepalive, int clien
 	put(&w, "\r\n", 2);
 	put_fields(&w, &h->fl, chunked);
 	put_upgrade(&w, &h->fl, h->flags);
+	put_run(&w, h->abase, h->add, h->nadd, chunked);
 	if (h->status >= 200) {
 		if (chunked)
 			put(&w, "Transfer-Encoding: chunked\r\n", 28);

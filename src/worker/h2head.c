@@ -435,6 +435,12 @@ kk_h2head_response(const kk_resphead *h, kk_h2field *out, unsigned max, char *te
 	v = put_text(&w, st, 3);
 	put_field(&w, ":status", 7, v, 3, 0);
 	put_kept(&w, &h->fl);
+	for (unsigned i = 0; i < h->nadd; i++) {
+		const kk_field *f = &h->add[i];
+		if (f->fwd)
+			put_field(&w, h->abase + f->name.off, f->name.len, h->abase + f->value.off,
+			    f->value.len, 1);
+	}
 	if (h->status >= 200 && (h->body == KK_BODY_LENGTH ||
 	    (h->clen && h->body == KK_BODY_NONE && h->status != 204))) {
 		int n = 0;

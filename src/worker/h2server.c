@@ -326,11 +326,12 @@ respond(h2s *s, int status)
 /* --https-redirect on a plain listener: Location as for HTTP/1.1,
  * written in a pooled buffer while nghttp2 copies it. */
 static void
-respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, int status)
+respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, const char *actions,
+    int status)
 {
 	kk_buf loc = { 0 };
 	size_t n;
-	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, loc.data, loc.cap))) {
+	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, actions, loc.data, loc.cap))) {
 		kk_buf_give(&loc);
 		respond(s, 500);
 		return;
@@ -352,6 +353,7 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	char client[INET6_ADDRSTRLEN];
 	int e, status;
 	unsigned long hsts;
+	const char *actions;
 	/* X-Forwarded-Proto tells the connection's scheme, not :scheme. */
 	unsigned char scheme = f->conn.tp == &kk_transport_plain ? KK_SCHEME_HTTP :
 	    KK_SCHEME_HTTPS;
@@ -375,11 +377,11 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	/* Routed as HTTP/1.1 requests are (421 for a host the certificate
 	 * does not cover, which also tells a client that coalesced
 	 * connections to open another, RFC 9113 §9.1.1). */
-	if ((status = kk_front_route(f, h, &cl, &hsts))) {
+	if ((status = kk_front_route(f, h, &cl, &hsts, &actions))) {
 		/* The head's spans are in hbuf, which let_go gives back. */
 		kk_front_log_answered(f, h, cl, status);
 		if (cl)
-			respond_redirect(s, cl, h, status);
+			respond_redirect(s, cl, h, actions, status);
 		else
 			respond(s, status);
 		let_go(s);
@@ -387,8 +389,8 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	}
 	s->hsts = hsts;
 	kk_front_fwd(f, &fwd, client);
-	s->stream = kk_stream_start(&h2_server_ops, s, h, &fwd, kk_worker_router(), rl, cl, 1,
-	    &status);
+	s->stream = kk_stream_start(&h2_server_ops, s, h, &fwd, kk_worker_router(), rl, cl,
+	    actions, 1, &status);
 	/* The back endpoint wrote the head out: its bytes are no longer
 	 * needed. */
 	kk_buf_give(&s->hbuf);

@@ -423,6 +423,24 @@ kk_head_forward(kk_reqhead *h, const kk_fwd *fwd)
 	return ok;
 }
 
+int
+kk_head_add(kk_reqhead *h, const char *name, uint32_t nlen, const char *value,
+    uint32_t vlen)
+{
+	kk_field *f;
+	if (h->nadd == KK_HEAD_MAXADD || KK_HEAD_ADDMAX - h->textlen < nlen + vlen + 4)
+		return 0;
+	f = &h->add[h->nadd++];
+	f->name.off = h->textlen;
+	f->name.len = nlen;
+	f->value.off = h->textlen + nlen + 2;
+	f->value.len = vlen;
+	f->id = KK_FLD_OTHER;
+	f->fwd = 1;
+	return add_text(h, name, nlen) && add_text(h, ": ", 2) && add_text(h, value, vlen)
+	    && add_text(h, "\r\n", 2);
+}
+
 void
 kk_head_forward_response(kk_resphead *h)
 {
@@ -545,9 +563,15 @@ kk_answer_reason(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 307: return "Temporary Redirect";
 	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
+	case 410: return "Gone";
+	case 429: return "Too Many Requests";
+	case 451: return "Unavailable For Legal Reasons";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
 	case 413: return "Content Too Large";

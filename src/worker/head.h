@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <kakehi/action.h>
 #include <kakehi/state.h>
 
 #define KK_HEAD_MAXFIELDS 100	/* more fields: 431 */
@@ -29,8 +30,8 @@
  * head is parsed at a time, so this is static memory, not per request. */
 #define KK_HEAD_ADDMAX 16384
 /* X-Forwarded-For, -Proto, -Port, -Host, Forwarded, the request id,
- * X-Client-Cert-Subject and -Verified. */
-#define KK_HEAD_MAXADD 8
+ * X-Client-Cert-Subject and -Verified, then a frontend's header edits. */
+#define KK_HEAD_MAXADD (8 + KK_ACTION_MAX)
 /* A trusted client's request id longer than this, or with bytes other
  * than visible ASCII, is replaced by one of ours. */
 #define KK_HEAD_REQID_MAX 128
@@ -88,6 +89,9 @@ struct kk_fields {
 #define KK_HEAD_F_TARGET_AUTHORITY 0x4	/* authority from the target, not a Host field */
 #define KK_HEAD_F_HOST_FIELD 0x8	/* a forwarded Host field carries the authority */
 #define KK_HEAD_F_TRAILERS 0x10	/* a Trailer field announces trailer fields */
+/* The request's path span is into its text, not its base: a frontend
+ * rewrote it (edit.c). */
+#define KK_HEAD_F_PATH_TEXT 0x20
 
 enum { KK_SCHEME_HTTP = 0, KK_SCHEME_HTTPS };
 /* The protocol a request came in, as the access log names it. */
@@ -132,6 +136,12 @@ struct kk_resphead {
 	/* A Set-Cookie value the proxy adds to a final response (a sticky
 	 * cluster's, from the stream), text of its own; NULL: none. */
 	const char *set_cookie;
+	/* Added by a frontend's header edits (edit.h): spans into abase,
+	 * the route's action text, which lives as long as the router
+	 * snapshot the stream holds. */
+	const char *abase;
+	unsigned nadd;
+	kk_field add[KK_ACTION_MAX];
 };
 
 /* What the proxy says of the hop it adds. */
@@ -197,6 +207,10 @@ int kk_head_limits(const kk_reqhead *, const kk_limits *);
  * X-Client-Cert-* fields dropped and the connection's own added when its
  * listener asks for one. 1 done, 0 the added fields do not fit (431). */
 int kk_head_forward(kk_reqhead *, const kk_fwd *fwd);
+/* Adds the field name: value to those kk_head_forward added, after
+ * them. 1 done, 0 it does not fit (431). */
+int kk_head_add(kk_reqhead *, const char *name, uint32_t nlen, const char *value,
+    uint32_t vlen);
 /* The same for a response going to the client. */
 void kk_head_forward_response(kk_resphead *);
 /* Trailer fields: framing, routing and hop-by-hop fields never pass

@@ -447,6 +447,7 @@ struct rsrc {
 	const char *cluster;
 	unsigned long order;
 	unsigned long hsts;
+	const char *actions;	/* NULL: none */
 };
 
 /* The order of router.h. Regexes keep the order they were added in: a
@@ -534,7 +535,8 @@ host_new(const char *key, int wild, const rsrc *src, unsigned n)
 	for (i = 0; i < n; i++) {
 		sb += (src[i].path ? strlen(src[i].path) : 0) + 1 +
 		    (src[i].method ? strlen(src[i].method) + 1 : 0) + strlen(src[i].cluster) + 1 +
-		    (src[i].extra ? strlen(src[i].extra) + 1 : 0);
+		    (src[i].extra ? strlen(src[i].extra) + 1 : 0) +
+		    (src[i].actions ? strlen(src[i].actions) + 1 : 0);
 		nm += count_matches(src[i].extra);
 	}
 	if (!(h = malloc(sizeof *h + n * sizeof *h->routes + nm * sizeof *m + sb)))
@@ -560,6 +562,8 @@ host_new(const char *key, int wild, const rsrc *src, unsigned n)
 		rt->order = src[i].order;
 		rt->hsts = src[i].hsts;
 		rt->extra = src[i].extra ? put_str(&p, src[i].extra, strlen(src[i].extra)) : NULL;
+		rt->actions = src[i].actions ? put_str(&p, src[i].actions,
+		    strlen(src[i].actions)) : NULL;
 		rt->re = NULL;
 		rt->nm = 0;
 		h->nroutes++;
@@ -615,6 +619,7 @@ frontend_src(const kk_frontend *f, unsigned long order)
 	s.cluster = f->cluster;
 	s.order = order;
 	s.hsts = f->hsts_max_age;
+	s.actions = f->actions;
 	return s;
 }
 
@@ -998,6 +1003,7 @@ update_frontend(kk_router *r, const kk_frontend *f, int add)
 		src[n].extra = rt->extra;
 		src[n].cluster = rt->cluster;
 		src[n].hsts = rt->hsts;
+		src[n].actions = rt->actions;
 		src[n++].order = rt->order;
 	}
 	if (add)
@@ -1257,7 +1263,7 @@ route_holds(const kk_route *rt, const kk_rreq *r)
 }
 
 static kk_rcluster *
-match_routes(const kk_rlistener *l, const tleaf *lf, const kk_rreq *r, unsigned long *hsts)
+match_routes(const kk_rlistener *l, const tleaf *lf, const kk_rreq *r, const kk_route **hit)
 {
 	const kk_rhost *h;
 	unsigned i;
@@ -1270,7 +1276,7 @@ match_routes(const kk_rlistener *l, const tleaf *lf, const kk_rreq *r, unsigned 
 		if (!route_holds(rt, r))
 			continue;
 		c = t_find(l->clusters, rt->chash, rt->cluster, rt->clen);
-		*hsts = rt->hsts;
+		*hit = rt;
 		return c ? c->val : NULL;	/* the state keeps a used cluster */
 	}
 	return NULL;
@@ -1278,7 +1284,7 @@ match_routes(const kk_rlistener *l, const tleaf *lf, const kk_rreq *r, unsigned 
 
 /* The precedence of router.h, for both kinds of listener. */
 static kk_rcluster *
-lookup(const kk_rlistener *l, const kk_rreq *r, unsigned long *hsts)
+lookup(const kk_rlistener *l, const kk_rreq *r, const kk_route **hit)
 {
 	const char *host = r->host;
 	size_t i, hlen = r->hlen;
@@ -1287,26 +1293,34 @@ lookup(const kk_rlistener *l, const kk_rreq *r, unsigned long *hsts)
 	 * for it, which is every request of a listener without host routes,
 	 * and every wildcard try of one without wildcards. */
 	if (hlen && l->exact && (c = match_routes(l, t_find(l->exact,
-	    kk_index_hash64(host, hlen), host, hlen), r, hsts)))
+	    kk_index_hash64(host, hlen), host, hlen), r, hit)))
 		return c;
 	/* Wildcards: the suffix from each dot, leftmost (longest) first. */
 	for (i = 0; l->wild && i < hlen; i++) {
 		if (host[i] != '.')
 			continue;
 		if ((c = match_routes(l, t_find(l->wild, kk_index_hash64(host + i, hlen - i),
-		    host + i, hlen - i), r, hsts)))
+		    host + i, hlen - i), r, hit)))
 			return c;
 	}
-	return match_routes(l, l->any, r, hsts);
+	return match_routes(l, l->any, r, hit);
 }
 
 kk_rcluster *
-kk_router_match(const kk_rlistener *l, const kk_rreq *r, unsigned long *hsts)
+kk_router_match(const kk_rlistener *l, const kk_rreq *r, unsigned long *hsts,
+    const char **actions)
 {
+	const kk_route *hit = NULL;
+	kk_rcluster *c;
 	*hsts = 0;
+	*actions = NULL;
 	if (l->proto != KK_PROTO_HTTP)
 		return NULL;
-	return lookup(l, r, hsts);
+	if ((c = lookup(l, r, &hit))) {
+		*hsts = hit->hsts;
+		*actions = hit->actions;
+	}
+	return c;
 }
 
 /* Whether a subtree holds a leaf: emptied nodes stay (see t_del), so a
@@ -1334,7 +1348,7 @@ kk_router_has_names(const kk_rlistener *l)
 kk_rcluster *
 kk_router_match_sni(const kk_rlistener *l, const char *name, size_t len)
 {
-	unsigned long hsts;	/* an http frontend's attribute */
+	const kk_route *hit;
 	kk_rreq r;
 	if (l->proto != KK_PROTO_TCP)
 		return NULL;
@@ -1343,5 +1357,5 @@ kk_router_match_sni(const kk_rlistener *l, const char *name, size_t len)
 	r.host = name ? name : "";
 	r.hlen = name ? len : 0;
 	r.path = r.method = "";
-	return lookup(l, &r, &hsts);
+	return lookup(l, &r, &hit);
 }

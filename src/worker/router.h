@@ -99,6 +99,7 @@ struct kk_route {
 	uint64_t chash;
 	unsigned long order;	/* insertion order, to keep sorting stable */
 	unsigned long hsts;	/* the frontend's --hsts max-age; 0: the listener's */
+	const char *actions;	/* its header edits (kakehi/action.h); NULL: none */
 };
 
 /* A host group: the routes of one host (http) or server name (tcp). */
@@ -182,9 +183,11 @@ struct kk_rreq {
 	const kk_fields *fl;	/* the request's fields; NULL: none */
 };
 /* An http listener's route for r; *hsts: the matching frontend's --hsts
- * max-age (0: none, the listener's applies). NULL: no frontend matches
+ * max-age (0: none, the listener's applies); *actions: its header edits,
+ * valid as long as the snapshot (NULL: none). NULL: no frontend matches
  * (404), or l is a tcp listener. */
-kk_rcluster *kk_router_match(const kk_rlistener *, const kk_rreq *r, unsigned long *hsts);
+kk_rcluster *kk_router_match(const kk_rlistener *, const kk_rreq *r, unsigned long *hsts,
+    const char **actions);
 /* A tcp listener's route for a connection. name: the ClientHello's
  * server name, lower case; NULL (or len 0) when it sent none, which takes
  * the default route. NULL: no name matches and there is no default

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "edit.h"
 #include "lb.h"
 #include "stream.h"
 
@@ -106,7 +107,8 @@ log_refused(const kk_server_ops *ops, void *ctx, const kk_reqhead *h, const kk_r
 
 kk_stream *
 kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd *fwd,
-    kk_router *r, kk_rlistener *rl, kk_rcluster *c, int keepalive, int *status)
+    kk_router *r, kk_rlistener *rl, kk_rcluster *c, const char *actions, int keepalive,
+    int *status)
 {
 	kk_stream *s;
 	/* The listener's limits and the forwarding rules, once, whatever
@@ -115,7 +117,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 		log_refused(ops, ctx, h, rl, c, *status);
 		return NULL;
 	}
-	if (!kk_head_forward(h, fwd)) {
+	if (!kk_head_forward(h, fwd) || !kk_edit_request(h, actions)) {
 		*status = 431;
 		log_refused(ops, ctx, h, rl, c, *status);
 		return NULL;
@@ -134,6 +136,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->router = r;
 	s->rl = rl;
 	s->cluster = c;
+	s->actions = actions;
 	s->fops = ops;
 	s->front = ctx;
 	s->body_left = rl->limits.body ? rl->limits.body : UINT64_MAX;
@@ -306,6 +309,7 @@ response_head(kk_stream *s)
 	}
 	kk_head_forward_response(h);
 	h->set_cookie = NULL;
+	kk_edit_response(h, s->actions);
 	if (m == KK_MSG_UPGRADE)
 		return switch_protocols(s, h);
 	if (h->status >= 200)

@@ -191,6 +191,7 @@ struct kk_stream {
 	kk_router *router;	/* referenced while the stream lives */
 	kk_rlistener *rl;
 	kk_rcluster *cluster;
+	const char *actions;	/* the route's header edits, in the router; NULL: none */
 	kk_bend *bend;		/* the backend being tried */
 	kk_lbreq lbq;		/* what the request brings to the balancer */
 	/* The Set-Cookie value that sticks the client to the backend chosen
@@ -215,13 +216,14 @@ struct kk_stream {
 };
 
 /* Starts a stream for the parsed head h (the forwarding rules are
- * applied to it here, with fwd) on the front endpoint (ops, ctx), routed
+ * applied to it here, with fwd, then the route's header edits, actions,
+ * which its response gets too) on the front endpoint (ops, ctx), routed
  * to c: picks a backend, attaches a back endpoint, sends it the head.
  * Returns the stream, or NULL with *status set (503, 502, 431, 500) for
  * the front to answer. */
 kk_stream *kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h,
-    const kk_fwd *fwd, kk_router *r, kk_rlistener *rl, kk_rcluster *c, int keepalive,
-    int *status);
+    const kk_fwd *fwd, kk_router *r, kk_rlistener *rl, kk_rcluster *c,
+    const char *actions, int keepalive, int *status);
 /* Moves events both ways and has them written: called by the front and
  * the back endpoint whenever they have progress. 0 when the stream ended
  * (it may already be freed; after a 101 both connections have become a

@@ -213,6 +213,9 @@ struct kk_frontend {
 	 * NULL: none. */
 	char *extra;
 	char *sni;			/* tcp only; lower case; "*.example.com" wildcard */
+	/* An attribute, not part of the identity: its header edits, the
+	 * text of kakehi/action.h; NULL: none. */
+	char *actions;
 	/* An attribute, not part of the identity: the HSTS max-age its
 	 * responses carry on an https listener; 0: the listener's. */
 	unsigned long hsts_max_age;

@@ -272,6 +272,13 @@ test_tcp(void)
 	    "never by --path-regex;");
 	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --query x",
 	    "never by --header, --cookie or --query;");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --sni e.example "
+	    "--request-header-add X-A=1", "--sni matches connections");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --deny 403",
+	    "is a tcp listener: it passes bytes");
+	refuse(&st, "frontend add web --listener 127.0.0.1:5432 --request-header-add X-A=1",
+	    "frontend add: listener 127.0.0.1:5432 is a tcp listener: it passes bytes and has "
+	    "no header to edit; drop the header edits, or route on an http listener");
 	refuse(&st, "frontend remove web --listener 127.0.0.1:5432 --method GET",
 	    "frontend remove: listener 127.0.0.1:5432 is a tcp listener");
 	refuse(&st, "frontend add db --listener 127.0.0.1:8080 --sni A.example",
@@ -677,6 +684,12 @@ static const char *const diff_pairs[][2] = {
 	    "backend add c b3 1.1.1.3:1\nbackend add c b4 1.1.1.4:1\n",
 	  "cluster add c\nbackend add c b1 1.1.1.1:1\nbackend add c b3 1.1.1.3:1\n"
 	    "backend add c b2 1.1.1.2:1 --weight 3\nbackend add c b5 1.1.1.5:1\n" },
+	/* Changed header edits: the frontend is removed, then added. */
+	{ "listener add http 127.0.0.1:1\ncluster add c\n"
+	    "frontend add c --listener 127.0.0.1:1 --request-header-add X-A=1\n",
+	  "listener add http 127.0.0.1:1\ncluster add c\n"
+	    "frontend add c --listener 127.0.0.1:1 --request-header-add X-A=1 "
+	    "--response-header-delete Server\n" },
 	{ base_conf, rich_conf },
 	{ rich_conf, base_conf },
 	/* A tcp listener's routes go to another cluster: removed, then added. */
@@ -755,6 +768,50 @@ test_diff(void)
 	kk_str_free(&d);
 	kk_state_free(&a);
 	kk_state_free(&b);
+}
+
+/* Header edits print back in the order given, names as given, and a
+ * value that starts like an option after '='; the print loads back. */
+static void
+test_actions(void)
+{
+	char err[KK_ERRLEN], *p1, *p2;
+	kk_state st, again;
+	kk_state_init(&st);
+	kk_state_init(&again);
+	ok(load(&st, "listener add http 127.0.0.1:1\ncluster add c\n"
+	    "frontend add c --listener 127.0.0.1:1 --response-header-delete Server "
+	    "--request-header-set 'X-B=b  c' --request-header-add X-A=1 "
+	    "--request-header-delete x-a --request-header-add=--x=--y "
+	    "--response-header-add X-E=\n"
+	    "frontend add c --listener 127.0.0.1:1 --path /a --deny 451\n"
+	    "frontend add c --listener 127.0.0.1:1 --path /r --location=${scheme}://a${path} "
+	    "--redirect 307\n"
+	    "frontend add c --listener 127.0.0.1:1 --path /p --rewrite-path-prefix /p:1/=/q:2=/\n",
+	    err),
+	    "edits load (%.200s)", err);
+	p1 = printed(&st);
+	ok(p1 && strstr(p1, "frontend add c --listener 127.0.0.1:1 --response-header-delete "
+	    "Server --request-header-set 'X-B=b  c' --request-header-add X-A=1 "
+	    "--request-header-delete x-a --request-header-add=--x=--y --response-header-add "
+	    "X-E=\n"), "printed in their order (%s)", p1 ? p1 : "");
+	ok(p1 && strstr(p1, "frontend add c --listener 127.0.0.1:1 --path /a --deny 451\n"),
+	    "--deny printed");
+	ok(p1 && strstr(p1, "frontend add c --listener 127.0.0.1:1 --path /r --redirect 307 "
+	    "--location '${scheme}://a${path}'\n"), "--redirect printed, --location after it");
+	ok(p1 && strstr(p1, "--path /p --rewrite-path-prefix /p:1/=/q:2=/\n"),
+	    "a path rewrite with ':' and '=' printed as given");
+	ok(p1 && load(&again, p1, err), "the print loads (%.200s)", err);
+	p2 = printed(&again);
+	ok(p1 && p2 && !strcmp(p1, p2), "and prints the same");
+	accept_line(&st, "frontend remove c --listener 127.0.0.1:1");
+	accept_line(&st, "frontend remove c --listener 127.0.0.1:1 --path /a");
+	accept_line(&st, "frontend remove c --listener 127.0.0.1:1 --path /r");
+	accept_line(&st, "frontend remove c --listener 127.0.0.1:1 --path /p");
+	free(p1);
+	free(p2);
+	kk_state_free(&st);
+	kk_state_free(&again);
 }
 
 static void
@@ -1614,6 +1671,7 @@ main(void)
 	test_load_room();
 	test_diff();
 	test_save();
+	test_actions();
 	test_json_list();
 	test_every_config_verb();
 	test_random_runs();

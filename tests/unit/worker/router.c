@@ -47,7 +47,8 @@ match_plain(const kk_rlistener *l, const char *host, size_t hlen, const char *pa
 	r.plen = plen;
 	r.method = method;
 	r.mlen = mlen;
-	return kk_router_match(l, &r, hsts);
+	const char *actions;
+	return kk_router_match(l, &r, hsts, &actions);
 }
 
 static kk_router *
@@ -418,7 +419,7 @@ ask(kk_router *r, const char *host, const char *target, const char *fields)
 	static kk_fields fl;
 	static char text[4096];
 	kk_rlistener *l = kk_router_listener(r, "127.0.0.1:8080");
-	const char *q = strchr(target, '?'), *p;
+	const char *q = strchr(target, '?'), *p, *actions;
 	kk_rcluster *c;
 	kk_rreq rq;
 	memset(&rq, 0, sizeof rq);
@@ -445,7 +446,7 @@ ask(kk_router *r, const char *host, const char *target, const char *fields)
 	rq.method = "GET";
 	rq.mlen = 3;
 	rq.fl = &fl;
-	c = kk_router_match(l, &rq, &route_hsts);
+	c = kk_router_match(l, &rq, &route_hsts, &actions);
 	return c ? c->id : NULL;
 }
 
