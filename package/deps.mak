@@ -16,6 +16,7 @@ $(B)/src/libkakehi/fmatch.o: src/libkakehi/fmatch.c src/include/kakehi/fmatch.h 
 $(B)/src/libkakehi/frame.o: src/libkakehi/frame.c src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/frameio.o: src/libkakehi/frameio.c src/include/kakehi/frame.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/handoff.o: src/libkakehi/handoff.c src/include/kakehi/handoff.h src/include/kakehi/str.h src/include/kakehi/verb.h 
+$(B)/src/libkakehi/hist.o: src/libkakehi/hist.c src/include/kakehi/hist.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/index.o: src/libkakehi/index.c src/include/kakehi/arena.h src/include/kakehi/index.h 
 $(B)/src/libkakehi/lines.o: src/libkakehi/lines.c src/libkakehi/lines.h 
 $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h src/include/kakehi/listen.h 
@@ -82,7 +83,7 @@ $(B)/src/worker/tunnel.o: src/worker/tunnel.c src/include/kakehi/addr.h src/incl
 $(B)/tests/tools/kk-load.o: tests/tools/kk-load.c  
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/base64.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/cert.o $(B)/src/libkakehi/certdir.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/cidr.o $(B)/src/libkakehi/clientca.o $(B)/src/libkakehi/clustertls.o $(B)/src/libkakehi/fmatch.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/regex.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statecert.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/tlslists.o $(B)/src/libkakehi/verb.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/base64.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/cert.o $(B)/src/libkakehi/certdir.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/cidr.o $(B)/src/libkakehi/clientca.o $(B)/src/libkakehi/clustertls.o $(B)/src/libkakehi/fmatch.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/hist.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/regex.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statecert.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/tlslists.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(B)/src/ctl/top.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(TLS_LIBS) $(PCRE2_LIBS) $(SKALIBS_LIBS)
