@@ -99,6 +99,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->cluster = c;
 	s->fops = ops;
 	s->front = ctx;
+	s->start_us = kk_now_us;
 	s->body_left = rl->limits.body ? rl->limits.body : UINT64_MAX;
 	s->request_id_len = (unsigned char)h->reqidlen;	/* at most KK_HEAD_REQID_MAX */
 	memcpy(s->request_id, h->reqid ? h->reqid : "", h->reqidlen);
@@ -306,6 +307,7 @@ pump_response(kk_stream *s)
 		/* The response began: the request copy kept for a retry is
 		 * no longer needed (the back endpoint let it go). */
 		s->flags |= KK_STREAM_F_RESP_BYTES;
+		s->first_us = kk_now_us;
 	}
 	for (round = 0; !(s->flags & KK_STREAM_F_RESP_DONE) && round < KK_STREAM_RESP_ROUNDS;
 	    round++) {
@@ -372,6 +374,7 @@ stream_finish(kk_stream *s)
 		drop_back(s);
 		bo->release(b, whole);
 	}
+	kk_status_latency(s->start_us, s->first_us);
 	stream_free(s);
 	fo->done(f, keep, whole);
 }
@@ -512,6 +515,7 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	}
 	/* Nothing of the final response reached the client: it was taken
 	 * back and the 502 goes in its place. */
+	kk_status_latency(s->start_us, 0);
 	stream_free(s);
 	fo->error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, KK_CLOSE_DONE);
 }
