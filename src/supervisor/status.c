@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <kakehi/hist.h>
 #include <kakehi/proto.h>
 
 #include "sv.h"
@@ -46,7 +47,47 @@ sv_status_deadline(tain *earliest)
 			sv_deadline_earliest(earliest, &reqs[i].deadline);
 }
 
-/* Counters as JSON members: numbers stay numbers. */
+/* The histograms a worker sends ("latency-NAME HIST", kakehi/hist.h),
+ * shown as these percentiles. */
+static const char *const hist_keys[] = { "latency-ttfb", "latency-total" };
+#define HIST_KEYS (sizeof hist_keys / sizeof *hist_keys)
+static const unsigned hist_permille[] = { 500, 900, 990 };
+
+/* Which of hist_keys the line p[0, len) carries, read into h; -1 when
+ * it is another line, or its histogram does not parse. */
+static int
+hist_line(const char *p, size_t len, kk_hist *h)
+{
+	unsigned i;
+
+	for (i = 0; i < HIST_KEYS; i++) {
+		size_t k = strlen(hist_keys[i]);
+		if (len > k && !memcmp(p, hist_keys[i], k) && p[k] == ' ')
+			return kk_hist_scan(h, p + k + 1, len - k - 1) ? (int)i : -1;
+	}
+	return -1;
+}
+
+/* Histogram i's percentiles: "KEY-pNN-us N" lines, each after lead; as
+ * JSON members (json), the first after lead ("," or ""). */
+static void
+percentiles(kk_str *out, unsigned i, const kk_hist *h, const char *lead, int json)
+{
+	unsigned k;
+
+	for (k = 0; k < sizeof hist_permille / sizeof *hist_permille; k++) {
+		unsigned long long v = kk_hist_quantile(h, hist_permille[k]);
+		if (json)
+			kk_str_catf(out, "%s\"%s-p%u-us\":%llu", k ? "," : lead, hist_keys[i],
+			    hist_permille[k] / 10, v);
+		else
+			kk_str_catf(out, "%s%s-p%u-us %llu\n", lead, hist_keys[i],
+			    hist_permille[k] / 10, v);
+	}
+}
+
+/* Counters as JSON members: numbers stay numbers, histograms become
+ * their percentiles. */
 static void
 counters_json(kk_str *out, const char *text)
 {
@@ -59,7 +100,15 @@ counters_json(kk_str *out, const char *text)
 		size_t len = eol ? (size_t)(eol - p) : strlen(p);
 		char line[512];
 		char *sp;
+		kk_hist h;
+		int hi;
 
+		if ((hi = hist_line(p, len, &h)) >= 0) {
+			percentiles(out, (unsigned)hi, &h, first ? "" : ",", 1);
+			first = 0;
+			p += len + (eol ? 1 : 0);
+			continue;
+		}
 		if (len >= sizeof line)
 			len = sizeof line - 1;
 		memcpy(line, p, len);
@@ -110,6 +159,7 @@ struct totals {
 	 * connects, and how many workers do. */
 	struct { char addr[KK_ADDR_FMTLEN]; unsigned workers; } down[DOWN_MAX];
 	unsigned ndown, down_dropped;
+	kk_hist hist[HIST_KEYS];	/* merged over the workers */
 };
 
 static int
@@ -154,7 +204,14 @@ add_counters(totals *t, const char *text)
 		char line[256], *val;
 		unsigned long long n;
 		size_t i;
+		kk_hist h;
+		int hi;
 
+		if ((hi = hist_line(p, len, &h)) >= 0) {
+			kk_hist_merge(&t->hist[hi], &h);
+			p += len + (eol ? 1 : 0);
+			continue;
+		}
 		if (len >= sizeof line)
 			len = sizeof line - 1;
 		memcpy(line, p, len);
@@ -230,6 +287,8 @@ render_totals(const totals *t, kk_str *out, int json)
 		for (i = 0; i < t->nmore; i++)
 			if (t->more[i].v)
 				kk_str_catf(out, ",\"%s\":%llu", t->more[i].key, t->more[i].v);
+		for (i = 0; i < HIST_KEYS; i++)
+			percentiles(out, i, &t->hist[i], ",", 1);
 		kk_str_cats(out, "},\"backends_avoided\":[");
 		for (i = 0; i < t->ndown; i++) {
 			kk_str_cats(out, i ? ",{\"address\":" : "{\"address\":");
@@ -249,6 +308,8 @@ render_totals(const totals *t, kk_str *out, int json)
 	for (i = 0; i < t->nmore; i++)
 		if (t->more[i].v)
 			kk_str_catf(out, "total %s %llu\n", t->more[i].key, t->more[i].v);
+	for (i = 0; i < HIST_KEYS; i++)
+		percentiles(out, i, &t->hist[i], "total ", 0);
 	/* Avoided: refused a connect in the last seconds (a worker retries
 	 * it after KK_BEND_DOWN_MS); the state's backends at that address. */
 	for (i = 0; i < t->ndown; i++) {
@@ -360,7 +421,11 @@ render(poll_req *r, kk_str *out)
 		for (p = r->per_worker ? r->counters[i] : 0; p && *p;) {
 			const char *eol = strchr(p, '\n');
 			size_t len = eol ? (size_t)(eol - p) : strlen(p);
-			if (len) {
+			kk_hist h;
+			int hi = hist_line(p, len, &h);
+			if (hi >= 0)
+				percentiles(out, (unsigned)hi, &h, "  ", 0);
+			else if (len) {
 				kk_str_cats(out, "  ");
 				kk_str_catb(out, p, len);
 				kk_str_cats(out, "\n");

@@ -14,7 +14,7 @@
 #define KK_LOOP_TASKS 4096	/* tasks run per turn before polling again */
 #define KK_LOOP_TIMERS 512	/* timers fired per turn */
 
-uint64_t kk_now_ms;
+uint64_t kk_now_ms, kk_now_us;
 static int epfd = -1;
 static kk_link runq, graveyard;
 
@@ -23,7 +23,8 @@ kk_loop_clock(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	kk_now_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	kk_now_us = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	kk_now_ms = kk_now_us / 1000;
 }
 
 int

@@ -27,6 +27,9 @@ struct kk_task {
 };
 
 extern uint64_t kk_now_ms;	/* monotonic milliseconds, updated each turn */
+/* The same instant in microseconds, for latencies: the time a turn began,
+ * so a duration counts whole turns (events of one turn share a time). */
+extern uint64_t kk_now_us;
 
 int kk_loop_init(void);		/* 1 ok, 0 errno */
 /* Registers io for events (EPOLLIN, EPOLLOUT, EPOLLET, EPOLLEXCLUSIVE...).
@@ -43,6 +46,6 @@ void kk_loop_bury(kk_task *);
 /* One turn: tasks, graveyard, epoll_wait (at most max_wait_ms; 0 when
  * tasks are pending), events, timers. 1 ok, 0 errno (epoll_wait failed). */
 int kk_loop_turn(int max_wait_ms);
-void kk_loop_clock(void);	/* refreshes kk_now_ms */
+void kk_loop_clock(void);	/* refreshes kk_now_ms and kk_now_us */
 
 #endif

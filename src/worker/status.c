@@ -111,6 +111,14 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 		if (kk_bend_is_down(b, kk_now_ms))
 			ok &= kk_str_catf(out, "backend-down %s\n", b->addr_text);
 	}
+	/* Whole histograms, not percentiles: the supervisor merges them.
+	 * Before the buffers: buffer-size stays the last line, the one
+	 * readers of a SIGUSR1 dump wait for. */
+	ok &= kk_str_cats(out, "latency-ttfb ");
+	ok &= kk_hist_fmt(out, &kk_stats.latency_ttfb);
+	ok &= kk_str_cats(out, "\nlatency-total ");
+	ok &= kk_hist_fmt(out, &kk_stats.latency_total);
+	ok &= kk_str_cats(out, "\n");
 	ok &= kk_str_catf(out, "bytes-in %llu\nbytes-out %llu\nbuffers-in-use %zu\n"
 	    "buffers-free %zu\nbuffer-size %zu\n", (unsigned long long)kk_stats.bytes_in,
 	    (unsigned long long)kk_stats.bytes_out, inuse, idle, size);

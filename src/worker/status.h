@@ -7,10 +7,12 @@
 #define KK_WORKER_STATUS_H
 
 #include <stdint.h>
+#include <kakehi/hist.h>
 #include <kakehi/str.h>
 #include "clienthello.h"
 #include "h1.h"
 #include "h2head.h"
+#include "loop.h"
 #include "proxyhdr.h"
 
 enum kk_close {
@@ -110,8 +112,26 @@ struct kk_stats {
 	uint64_t back_tls_handshakes, back_tls_resumed, back_tls_failures;
 	uint64_t back_tls_verify_failures;
 	uint64_t bytes_in, bytes_out;
+	/* Latencies of requests passed to a backend, from the stream's start
+	 * (head read and routed, the request handed to the back endpoint, so
+	 * a connect counts): to the turn that read the first byte of the
+	 * response (ttfb), and to the turn that queued its end for the client
+	 * (total). A 502 or 504 the proxy makes after the backend failed
+	 * counts in total only. */
+	kk_hist latency_ttfb, latency_total;
 };
 extern struct kk_stats kk_stats;
+
+/* Counts the latencies of a stream that started at start_us, now ended:
+ * first_us is when its response began, 0 for an answer the proxy made
+ * itself (counted in total only). */
+static inline void
+kk_status_latency(uint64_t start_us, uint64_t first_us)
+{
+	if (first_us)
+		kk_hist_record(&kk_stats.latency_ttfb, first_us - start_us);
+	kk_hist_record(&kk_stats.latency_total, kk_now_us - start_us);
+}
 
 const char *kk_status_close_name(enum kk_close);
 const char *kk_status_h2_flood_name(enum kk_h2_flood);

@@ -139,6 +139,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->actions = actions;
 	s->fops = ops;
 	s->front = ctx;
+	s->start_us = kk_now_us;
 	s->body_left = rl->limits.body ? rl->limits.body : UINT64_MAX;
 	s->request_id_len = (unsigned char)h->reqidlen;	/* at most KK_HEAD_REQID_MAX */
 	memcpy(s->request_id, h->reqid ? h->reqid : "", h->reqidlen);
@@ -351,6 +352,7 @@ pump_response(kk_stream *s)
 		 * no longer needed (the back endpoint let it go). */
 		s->flags |= KK_STREAM_F_RESP_BYTES;
 		s->first_ms = kk_now_ms;
+		s->first_us = kk_now_us;
 	}
 	for (round = 0; !(s->flags & KK_STREAM_F_RESP_DONE) && round < KK_STREAM_RESP_ROUNDS;
 	    round++) {
@@ -419,6 +421,7 @@ stream_finish(kk_stream *s)
 		drop_back(s);
 		bo->release(b, whole);
 	}
+	kk_status_latency(s->start_us, s->first_us);
 	stream_end(s, s->status, KK_CLOSE_DONE);
 	fo->done(f, keep, whole);
 }
@@ -559,6 +562,7 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	}
 	/* Nothing of the final response reached the client: it was taken
 	 * back and the 502 goes in its place. */
+	kk_status_latency(s->start_us, 0);
 	stream_end(s, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, reason);
 	fo->error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, KK_CLOSE_DONE);
 }

@@ -203,6 +203,8 @@ struct kk_stream {
 	unsigned char logged;	/* the access log has a line for it */
 	unsigned short status;
 	uint64_t body_left;	/* request body bytes --max-body still allows */
+	/* kk_now_us at the start, and when the response began (0: not yet). */
+	uint64_t start_us, first_us;
 	/* The request id sent upstream (listener --request-id), NUL ended,
 	 * for whatever tells of the request (the response, a log line);
 	 * request_id_len 0: the listener gives none. */

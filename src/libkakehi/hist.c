@@ -1,0 +1,143 @@
+/* ISC license. */
+/* Latency histograms: bucket bounds, merging, quantiles and the text form
+ * the worker sends and the supervisor reads back. Recording is inline in
+ * kakehi/hist.h. */
+#include <limits.h>
+#include <string.h>
+
+#include <kakehi/hist.h>
+#include <kakehi/verb.h>
+
+uint64_t
+kk_hist_low(unsigned i)
+{
+	unsigned shift;
+
+	if (i < KK_HIST_SUB)
+		return i;
+	shift = (i >> KK_HIST_SUB_BITS) - 1;
+	return (uint64_t)(KK_HIST_SUB + (i & (KK_HIST_SUB - 1))) << shift;
+}
+
+uint64_t
+kk_hist_high(unsigned i)
+{
+	if (i < KK_HIST_SUB)
+		return i;
+	return kk_hist_low(i) + (UINT64_C(1) << ((i >> KK_HIST_SUB_BITS) - 1)) - 1;
+}
+
+void
+kk_hist_merge(kk_hist *dst, const kk_hist *src)
+{
+	unsigned i;
+
+	for (i = 0; i < KK_HIST_BUCKETS; i++)
+		dst->n[i] += src->n[i];
+}
+
+uint64_t
+kk_hist_count(const kk_hist *h)
+{
+	uint64_t sum = 0;
+	unsigned i;
+
+	for (i = 0; i < KK_HIST_BUCKETS; i++)
+		sum += h->n[i];
+	return sum;
+}
+
+uint64_t
+kk_hist_quantile(const kk_hist *h, unsigned permille)
+{
+	uint64_t count = kk_hist_count(h), rank, seen = 0;
+	unsigned i;
+
+	if (!count)
+		return 0;
+	if (permille > 1000)
+		permille = 1000;
+	/* ceil(count * permille / 1000) without overflowing 64 bits. */
+	rank = count / 1000 * permille + ((count % 1000) * permille + 999) / 1000;
+	if (!rank)
+		rank = 1;
+	for (i = 0; i < KK_HIST_BUCKETS; i++) {
+		seen += h->n[i];
+		if (seen >= rank)
+			return kk_hist_high(i);
+	}
+	return KK_HIST_MAX;
+}
+
+int
+kk_hist_fmt(kk_str *out, const kk_hist *h)
+{
+	unsigned i;
+	int first = 1, ok = 1;
+
+	for (i = 0; i < KK_HIST_BUCKETS; i++) {
+		if (!h->n[i])
+			continue;
+		ok &= kk_str_catf(out, "%s%u:%llu", first ? "" : ",", i,
+		    (unsigned long long)h->n[i]);
+		first = 0;
+	}
+	if (first)
+		ok &= kk_str_cats(out, "-");
+	return ok;
+}
+
+/* The decimal number at s[*at, n), up to the first byte that is not a
+ * digit, without leading zeros; *at moves past it. 1 ok, 0 none or past
+ * 64 bits. */
+static int
+scan_number(const char *s, size_t n, size_t *at, uint64_t *v)
+{
+	char digits[21];	/* 2^64 - 1 has 20 */
+	size_t len = 0;
+	unsigned long x;
+
+	while (*at + len < n && s[*at + len] >= '0' && s[*at + len] <= '9')
+		len++;
+	if (!len || len >= sizeof digits || (len > 1 && s[*at] == '0'))
+		return 0;
+	memcpy(digits, s + *at, len);
+	digits[len] = 0;
+	if (!kk_scan_uint(digits, 0, ULONG_MAX, &x))
+		return 0;
+	*at += len;
+	*v = x;
+	return 1;
+}
+
+int
+kk_hist_scan(kk_hist *h, const char *s, size_t n)
+{
+	kk_hist t = KK_HIST_ZERO;
+	size_t at = 0;
+	uint64_t bucket, count, total = 0;
+	int next = 0;		/* the lowest bucket number allowed next */
+
+	if (n == 1 && s[0] == '-') {
+		*h = t;
+		return 1;
+	}
+	for (;;) {
+		if (!scan_number(s, n, &at, &bucket) || bucket >= KK_HIST_BUCKETS ||
+		    (int)bucket < next)
+			return 0;
+		if (at == n || s[at++] != ':')
+			return 0;
+		if (!scan_number(s, n, &at, &count) || !count || count > UINT64_MAX - total)
+			return 0;
+		total += count;
+		t.n[bucket] = count;
+		next = (int)bucket + 1;
+		if (at == n)
+			break;
+		if (s[at++] != ',')
+			return 0;
+	}
+	*h = t;
+	return 1;
+}
