@@ -1256,6 +1256,7 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
     size_t errlen)
 {
 	const char *cluster = v->pos[0], *id = v->pos[1], *weight = kk_verb_opt(v, "--weight");
+	const char *max;
 	char text[KK_ADDR_FMTLEN];
 	unsigned long w = KK_DEFAULT_WEIGHT;
 	kk_cluster *c;
@@ -1290,6 +1291,11 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	if (weight) kk_scan_uint(weight, 0, 1000, &w);
 	b.weight = (unsigned)w;
 	b.backup = !!kk_verb_opt(v, "--backup");
+	if ((max = kk_verb_opt(v, "--max-connections"))) {
+		unsigned long n = 0;
+		kk_scan_uint(max, 1, KK_MAX_CONNS_MAX, &n);
+		b.max_conns = (unsigned)n;
+	}
 	b.cluster = dup_opt(st, cluster, &ok);
 	b.id = dup_opt(st, id, &ok);
 	b.addr_text = dup_opt(st, text, &ok);

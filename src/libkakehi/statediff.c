@@ -177,7 +177,8 @@ find_backend(const struct diff *d, size_t i, size_t hint)
 	    || strcmp(a->cluster, b->cluster))
 		a = kk_state_backend(d->from, b->cluster, b->id);
 	if (!a || strcmp(a->addr_text, b->addr_text) || a->weight != b->weight
-	    || a->backup != b->backup || !kept_cluster(d, a->cluster))
+	    || a->backup != b->backup || a->max_conns != b->max_conns
+	    || !kept_cluster(d, a->cluster))
 		return -1;
 	return a - d->from->backends;
 }

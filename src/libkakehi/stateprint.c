@@ -402,7 +402,8 @@ kk_stateprint_backend(kk_str *out, const kk_backend *b, const char *action)
 	if (strcmp(action, "add")) return 1;
 	return kk_str_cats(out, " ") && kk_str_catword(out, b->addr_text)
 	    && (b->weight == KK_DEFAULT_WEIGHT || kk_str_catf(out, " --weight %u", b->weight))
-	    && (!b->backup || kk_str_cats(out, " --backup"));
+	    && (!b->backup || kk_str_cats(out, " --backup"))
+	    && (!b->max_conns || kk_str_catf(out, " --max-connections %u", b->max_conns));
 }
 
 int
@@ -676,6 +677,7 @@ json_backend(kk_str *out, const kk_backend *b)
 	return kk_str_cats(out, "{") && json_str(out, "cluster", b->cluster, 1)
 	    && json_str(out, "id", b->id, 0) && json_str(out, "address", b->addr_text, 0)
 	    && json_num(out, "weight", b->weight) && json_bool(out, "backup", b->backup)
+	    && (!b->max_conns || json_num(out, "max_connections", b->max_conns))
 	    && kk_str_cats(out, "}");
 }
 

@@ -214,6 +214,9 @@ static const kk_opt_def opts_backend_add[] = {
 	{ "--weight", KK_OPT_UINT, 0, 0, 1000,
 	    "share of the traffic, 0..1000, default 100; 0 is never chosen" },
 	{ "--backup", KK_OPT_FLAG, 0, 0, 0, "used only when no primary backend is usable" },
+	{ "--max-connections", KK_OPT_UINT, 0, 1, KK_MAX_CONNS_MAX,
+	    "connections serving requests that each worker opens to it at once, at most; "
+	    "default no limit" },
 	{ 0 }
 };
 
@@ -286,7 +289,7 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list frontends, all or a cluster's", opts_none },
 	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
-	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup]",
+	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup] [--max-connections N]",
 	    "add a backend server to a cluster", opts_backend_add },
 	{ KK_V_BACKEND_REMOVE, "backend", "remove", 2, 2, MC,
 	    "CLUSTER BACKEND-ID", "remove a backend from a cluster", opts_none },

@@ -61,11 +61,13 @@ hash(const char *s, size_t n)
 	return kk_index_mix64(kk_index_hash64(s, n));
 }
 
-/* Whether b may be chosen in the pass for `backup` backends. */
+/* Whether b may be chosen in the pass for `backup` backends. A backend
+ * at its --max-connections is not, even when the down marks are
+ * ignored: the limit is the operator's, not a guess. */
 static int
 usable(const kk_rbackend *b, int backup, const kk_bend *avoid, uint64_t now, int ignore_down)
 {
-	if (!b->weight || (b->backup != 0) != backup || b->bend == avoid)
+	if (!b->weight || (b->backup != 0) != backup || b->bend == avoid || kk_lb_full(b))
 		return 0;
 	return ignore_down || !kk_bend_is_down(b->bend, now);
 }
@@ -463,7 +465,7 @@ pick_sticky(kk_rcluster *c, uint64_t sid, int backup, const kk_bend *avoid, uint
 		kk_rbackend *b = &c->b[i];
 		if (b->sid != sid)
 			continue;
-		if ((b->backup != 0) != backup || b->bend == avoid
+		if ((b->backup != 0) != backup || b->bend == avoid || kk_lb_full(b)
 		    || (!ign && kk_bend_is_down(b->bend, now)))
 			return NULL;
 		return b;

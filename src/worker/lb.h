@@ -58,5 +58,13 @@ kk_rbackend *kk_lb_pick(kk_rcluster *, const kk_lbreq *q, const kk_bend *avoid,
  * comes back to it; NULL when c is not sticky or q's cookie names b. */
 const char *kk_lb_cookie(const kk_rcluster *c, const kk_lbreq *q, const kk_rbackend *b);
 void kk_lb_seed(uint64_t);
+/* Whether b serves as many requests as its --max-connections allows:
+ * its bend's active connections, which every cluster naming the same
+ * server in this worker shares. */
+static inline int
+kk_lb_full(const kk_rbackend *b)
+{
+	return b->max_conns && b->bend->nactive >= b->max_conns;
+}
 
 #endif

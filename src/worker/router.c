@@ -801,6 +801,7 @@ build_clusters(kk_router *r, const kk_state *st)
 			goto out;
 		like.weight = sb->weight;
 		like.backup = sb->backup;
+		like.max_conns = sb->max_conns;
 		cluster_push(rc_of[k], &str[k], sb->id, &like, bend);
 	}
 	for (i = 0; i < st->nclusters; i++) {
@@ -905,6 +906,7 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 		memset(&like, 0, sizeof like);
 		like.weight = add->weight;
 		like.backup = add->backup;
+		like.max_conns = add->max_conns;
 		if (!bend) {
 			cluster_drop(c);
 			return 0;

@@ -40,6 +40,7 @@ struct kk_rbackend {
 	const char *id;
 	unsigned weight;	/* 0: never chosen */
 	int backup;
+	unsigned max_conns;	/* --max-connections; 0: none */
 	long cw;		/* smooth weighted round-robin current weight */
 	/* --sticky: the opaque id its cookie carries (derived from id, so
 	 * every worker and every generation agrees), and the Set-Cookie

@@ -35,6 +35,9 @@ enum kk_send_proxy { KK_SEND_PROXY_NONE = 0, KK_SEND_PROXY_V1, KK_SEND_PROXY_V2 
 enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGEX };
 
 #define KK_MAX_WORKERS 64
+/* A backend's --max-connections at most: past a million connections a
+ * worker runs out of descriptors long before the limit would bite. */
+#define KK_MAX_CONNS_MAX 1000000
 #define KK_MAX_UIDS 32
 /* Prefixes of `set trusted-proxies`: each request is matched against
  * all of them, so the list stays short (a proxy tier is a few networks). */
@@ -220,6 +223,9 @@ struct kk_backend {
 	kk_addr addr;
 	unsigned weight;		/* default 100; 0 never chosen */
 	int backup;			/* used only when no primary is usable */
+	/* --max-connections: back connections serving a request that each
+	 * worker opens to it at most; 0: no limit. */
+	unsigned max_conns;
 };
 
 /* A certificate of an https listener, its identity listener and

@@ -344,7 +344,7 @@ static const char rich_conf[] =
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 [2001:db8::1]:8080 --weight 100\n"
 	"backend add pg p1 10.0.0.9:5432\n"
-	"backend add rnd r 10.0.0.3:81 --weight 7";	/* no final newline */
+	"backend add rnd r 10.0.0.3:81 --max-connections 50 --weight 7";	/* no final newline */
 
 static const char rich_canonical[] =
 	"# kakehi state\n"
@@ -374,7 +374,7 @@ static const char rich_canonical[] =
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 '[2001:db8::1]:8080'\n"
-	"backend add rnd r 10.0.0.3:81 --weight 7\n"
+	"backend add rnd r 10.0.0.3:81 --weight 7 --max-connections 50\n"
 	"backend add pg p1 10.0.0.9:5432\n";
 
 static void
@@ -851,7 +851,7 @@ test_json_list(void)
 		{ "backend list app", 0, "backend add app b1 10.0.0.1:80\n"
 		    "backend add app b2 10.0.0.2:80 --weight 0 --backup\n" },
 		{ "backend list rnd", 1, "[{\"cluster\":\"rnd\",\"id\":\"r\",\"address\":"
-		    "\"10.0.0.3:81\",\"weight\":7,\"backup\":false}]" },
+		    "\"10.0.0.3:81\",\"weight\":7,\"backup\":false,\"max_connections\":50}]" },
 		{ "frontend list app", 1, 0 },
 		{ "frontend list rnd", 1, "[]" },
 		{ "frontend list rnd", 0, "" },

@@ -344,6 +344,55 @@ main(void)
 		    "its cookie");
 		cl.sticky = 0;
 	}
+	{
+		/* --max-connections, for every balancer: a backend at its
+		 * limit is skipped, even with every down mark ignored. */
+		unsigned w[] = { 100, 100, 100 };
+		int backup[] = { 0, 0, 1 };
+		enum kk_lb lbs[] = { KK_LB_ROUND_ROBIN, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS,
+		    KK_LB_P2C, KK_LB_HASH };
+		for (unsigned k = 0; k < sizeof lbs / sizeof *lbs; k++) {
+			kk_lbreq q;
+			unsigned count[3];
+			memset(&q, 0, sizeof q);
+			q.has_key = 1;
+			setup(lbs[k], 3, w, backup);
+			rb[0].max_conns = 2;
+			bends[0].nactive = 2;
+			count_picks(count, 3);
+			ok(!count[0] && count[1] == PICKS, "%s: a backend at its limit is not "
+			    "chosen", kk_lb_names[lbs[k]]);
+			ok(kk_lb_pick(&cl, &q, NULL, 0) == &rb[1], "%s: nor for a key",
+			    kk_lb_names[lbs[k]]);
+			bends[0].nactive = bends[1].nactive = 1;
+			count_picks(count, 3);
+			ok(count[0] && count[1] && !count[2], "%s: under it, it is again",
+			    kk_lb_names[lbs[k]]);
+			rb[1].max_conns = 1;
+			bends[0].nactive = 2;
+			bends[1].nactive = 1;
+			ok(kk_lb_pick(&cl, NULL, NULL, 0) == &rb[2], "%s: primaries full: the "
+			    "backup", kk_lb_names[lbs[k]]);
+			rb[2].max_conns = 1;
+			bends[2].nactive = 1;
+			kk_bend_mark_down(&bends[1], 0);
+			ok(!kk_lb_pick(&cl, NULL, NULL, 1), "%s: all full: none, the down marks "
+			    "ignored or not", kk_lb_names[lbs[k]]);
+		}
+		cl.sticky = 1;
+		setup(KK_LB_ROUND_ROBIN, 3, w, NULL);
+		{
+			kk_lbreq q;
+			memset(&q, 0, sizeof q);
+			q.has_sid = 1;
+			q.sid = rb[2].sid;
+			rb[2].max_conns = 1;
+			bends[2].nactive = 1;
+			ok(kk_lb_pick(&cl, &q, NULL, 0) != &rb[2], "sticky: a full backend lets "
+			    "its clients go elsewhere");
+		}
+		cl.sticky = 0;
+	}
 	kk_lb_release(&cl);
 	return done();
 }
