@@ -873,6 +873,8 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 			c.lb = (enum kk_lb)i;
 	c.send_proxy = !proxy ? KK_SEND_PROXY_NONE
 	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
+	c.queue = opt_uint(v, "--queue", KK_DEFAULT_QUEUE);
+	c.queue_timeout_ms = opt_duration(v, "--queue-timeout", 0);
 	if (!lb_options(st, &c, v, &ok)) {
 		free_cluster(st, &c);
 		return nomem(err, errlen, v);

@@ -286,6 +286,8 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	    && (!c->https_redirect || c->https_port == KK_DEFAULT_HTTPS_PORT
 		|| kk_str_catf(out, " --https-port %u", c->https_port))
 	    && (!c->h2 || kk_str_cats(out, " --h2"))
+	    && cat_uint(out, "--queue", c->queue, KK_DEFAULT_QUEUE)
+	    && cat_duration(out, "--queue-timeout", c->queue_timeout_ms, 0)
 	    && cat_back_tls(out, c->tls, form, certdir);
 }
 
@@ -615,6 +617,8 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	    && (!c->https_redirect || (json_num(out, "https-redirect", c->https_redirect)
 		&& json_num(out, "https-port", c->https_port)))
 	    && (!c->h2 || json_bool(out, "h2", 1))
+	    && json_num(out, "queue", c->queue)
+	    && (!c->queue_timeout_ms || json_num(out, "queue-timeout", c->queue_timeout_ms))
 	    && (!c->tls || (kk_str_cats(out, ",\"tls\":{")
 		&& json_str(out, "ca", c->tls->ca.len ? c->tls->ca_hash : 0, 1)
 		&& json_str(out, "sni", c->tls->sni, 0)
@@ -677,7 +681,7 @@ json_backend(kk_str *out, const kk_backend *b)
 	return kk_str_cats(out, "{") && json_str(out, "cluster", b->cluster, 1)
 	    && json_str(out, "id", b->id, 0) && json_str(out, "address", b->addr_text, 0)
 	    && json_num(out, "weight", b->weight) && json_bool(out, "backup", b->backup)
-	    && (!b->max_conns || json_num(out, "max_connections", b->max_conns))
+	    && (!b->max_conns || json_num(out, "max-connections", b->max_conns))
 	    && kk_str_cats(out, "}");
 }
 

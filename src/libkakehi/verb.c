@@ -151,6 +151,12 @@ static const kk_opt_def opts_cluster_add[] = {
 	{ "--h2", KK_OPT_FLAG, 0, 0, 0,
 	    "speak HTTP/2 to the backends: prior knowledge on plain connections, ALPN h2 "
 	    "with --tls; streams share connections" },
+	{ "--queue", KK_OPT_UINT, 0, 0, KK_QUEUE_MAX,
+	    "requests each worker holds waiting when every backend is at its "
+	    "--max-connections, default 128; 0: none, 503 at once" },
+	{ "--queue-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "how long a request waits in the queue before its 503, default the "
+	    "listener's connect timeout" },
 	/* TLS to the backends: --tls, then what qualifies it (with_tls below). */
 	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
 	    "connect to the backends over TLS, verifying their certificates" },
@@ -266,7 +272,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "ID [--lb round-robin|random|least-connections|p2c|hash] "
 	    "[--hash-key source|path|header:NAME|cookie:NAME] "
 	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
-	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] "
+	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] [--queue N] [--queue-timeout D] "
 	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",

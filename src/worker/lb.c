@@ -473,6 +473,16 @@ pick_sticky(kk_rcluster *c, uint64_t sid, int backup, const kk_bend *avoid, uint
 	return NULL;
 }
 
+int
+kk_lb_any_full(const kk_rcluster *c)
+{
+	unsigned i;
+	for (i = 0; i < c->nb; i++)
+		if (c->b[i].weight && kk_lb_full(&c->b[i]))
+			return 1;
+	return 0;
+}
+
 kk_rbackend *
 kk_lb_pick(kk_rcluster *c, const kk_lbreq *q, const kk_bend *avoid, uint64_t now)
 {

@@ -58,6 +58,10 @@ kk_rbackend *kk_lb_pick(kk_rcluster *, const kk_lbreq *q, const kk_bend *avoid,
  * comes back to it; NULL when c is not sticky or q's cookie names b. */
 const char *kk_lb_cookie(const kk_rcluster *c, const kk_lbreq *q, const kk_rbackend *b);
 void kk_lb_seed(uint64_t);
+/* Whether a backend of c that could take requests (weight not 0) is at
+ * its --max-connections: why a pick found none, when it did. A pass over
+ * the backends, on that path alone. */
+int kk_lb_any_full(const kk_rcluster *c);
 /* Whether b serves as many requests as its --max-connections allows:
  * its bend's active connections, which every cluster naming the same
  * server in this worker shares. */

@@ -394,6 +394,7 @@ cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes,
 	if (like && c->tls)	/* a copy of a cluster: one more holder */
 		kk_tlsclient_ref(c->tls);
 	c->lbx = NULL;		/* kk_lb_prepare makes the copy's own */
+	kk_queue_init(&c->queue);
 	c->b = (kk_rbackend *)(c + 1);
 	c->nb = 0;
 	c->id = memcpy((char *)(c->b + nb), id, idl);
@@ -435,6 +436,12 @@ cluster_find(const void *clusters, const char *id)
 	size_t n = strlen(id);
 	tleaf *lf = t_find(clusters, kk_index_hash64(id, n), id, n);
 	return lf ? lf->val : NULL;
+}
+
+kk_rcluster *
+kk_router_cluster(const kk_router *r, const char *id)
+{
+	return (kk_rcluster *)cluster_find(r->clusters, id);
 }
 
 /* A route as given to host_new. */
@@ -779,6 +786,8 @@ build_clusters(kk_router *r, const kk_state *st)
 		zero_c.https_redirect = sc->https_redirect;
 		zero_c.https_port = sc->https_port;
 		zero_c.h2 = sc->h2;
+		zero_c.queue_max = sc->queue;
+		zero_c.queue_ms = sc->queue_timeout_ms;
 		if (!(rc_of[i] = cluster_new(&zero_c, sc->id, (unsigned)sc->nbackends, sbytes[i],
 		    &str[i])))
 			goto out;
@@ -940,6 +949,8 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	like.https_redirect = sc->https_redirect;
 	like.https_port = sc->https_port;
 	like.h2 = sc->h2;
+	like.queue_max = sc->queue;
+	like.queue_ms = sc->queue_timeout_ms;
 	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)))
 		return 0;
 	if (sc->tls && !(c->tls = tls_context(sc->tls))) {

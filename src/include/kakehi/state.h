@@ -38,6 +38,11 @@ enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGE
 /* A backend's --max-connections at most: past a million connections a
  * worker runs out of descriptors long before the limit would bite. */
 #define KK_MAX_CONNS_MAX 1000000
+/* A cluster's --queue: a waiting request holds a stream and its head's
+ * bytes in a buffer, so the default stays small; the bound keeps a
+ * typo from promising more than the buffer pool can hold. */
+#define KK_DEFAULT_QUEUE 128
+#define KK_QUEUE_MAX 100000
 #define KK_MAX_UIDS 32
 /* Prefixes of `set trusted-proxies`: each request is matched against
  * all of them, so the list stays short (a proxy tier is a few networks). */
@@ -190,6 +195,12 @@ struct kk_cluster {
 	int sticky;
 	char *sticky_cookie;
 	int h2;				/* --h2: HTTP/2 to its backends */
+	/* --queue: requests a worker holds waiting for a backend under its
+	 * --max-connections (0: none, 503 at once); --queue-timeout: how
+	 * long one waits, 0: its listener's connect timeout, as HAProxy's
+	 * timeout queue defaults to timeout connect. */
+	unsigned queue;
+	unsigned long queue_timeout_ms;
 };
 
 /* A frontend of an http listener matches host, path, method and its

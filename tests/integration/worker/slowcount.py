@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # slowcount.py: an HTTP/1.1 backend on 127.0.0.1:0 (its port on the first
-# line of stdout) that answers /wait/MS after MS milliseconds and counts
+# line of stdout) that answers .../wait/MS after MS milliseconds and counts
 # the requests it holds at once: /peak answers the most held since the
-# last /peak, and resets it; /seen how many /wait requests it got.
+# last /peak, and resets it; /seen how many waiting requests it got.
 import http.server, sys, threading, time
 
 lock = threading.Lock()
@@ -31,7 +31,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with lock:
                 n = seen
             return self.answer(str(n))
-        ms = int(self.path.rsplit("/", 1)[-1]) if self.path.startswith("/wait/") else 0
+        ms = int(self.path.rsplit("/", 1)[-1]) if "/wait/" in self.path else 0
         with lock:
             now += 1
             seen += 1

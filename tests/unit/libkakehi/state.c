@@ -329,7 +329,7 @@ static const char rich_conf[] =
 	"listener add tcp 127.0.0.1:5432 --expect-proxy --front-timeout 10m\n"
 	"cluster add app\n"
 	"cluster add api.v2 --h2 --lb least-connections\n"
-	"cluster add rnd --lb round-robin\n"
+	"cluster add rnd --lb round-robin --queue-timeout 2500ms --queue 0\n"
 	"cluster add pg --send-proxy v2 --lb random\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --method POST --listener 127.0.0.1:8080 --host *.Example.com "
@@ -360,7 +360,7 @@ static const char rich_canonical[] =
 	"listener add tcp 127.0.0.1:5432 --front-timeout 600s --expect-proxy\n"
 	"cluster add app\n"
 	"cluster add api.v2 --lb least-connections --h2\n"
-	"cluster add rnd\n"
+	"cluster add rnd --queue 0 --queue-timeout 2500ms\n"
 	"cluster add pg --lb random --send-proxy v2\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --listener 127.0.0.1:8080 --host *.example.com "
@@ -839,7 +839,8 @@ test_json_list(void)
 		const char *want;
 	} lists[] = {
 		{ "cluster list", 0, "cluster add app\ncluster add api.v2 --lb least-connections --h2\n"
-		    "cluster add rnd\ncluster add pg --lb random --send-proxy v2\n" },
+		    "cluster add rnd --queue 0 --queue-timeout 2500ms\n"
+		    "cluster add pg --lb random --send-proxy v2\n" },
 		{ "frontend list pg", 0, "frontend add pg --listener 127.0.0.1:5432 --sni "
 		    "*.db.example\nfrontend add pg --listener 127.0.0.1:5432\n" },
 		{ "frontend list pg", 1, "[{\"cluster\":\"pg\",\"listener\":\"127.0.0.1:5432\","
@@ -851,7 +852,7 @@ test_json_list(void)
 		{ "backend list app", 0, "backend add app b1 10.0.0.1:80\n"
 		    "backend add app b2 10.0.0.2:80 --weight 0 --backup\n" },
 		{ "backend list rnd", 1, "[{\"cluster\":\"rnd\",\"id\":\"r\",\"address\":"
-		    "\"10.0.0.3:81\",\"weight\":7,\"backup\":false,\"max_connections\":50}]" },
+		    "\"10.0.0.3:81\",\"weight\":7,\"backup\":false,\"max-connections\":50}]" },
 		{ "frontend list app", 1, 0 },
 		{ "frontend list rnd", 1, "[]" },
 		{ "frontend list rnd", 0, "" },
@@ -884,11 +885,12 @@ test_json_list(void)
 		    "\"127.0.0.1:5432\",\"protocol\":\"tcp\",\"public-address\":null,"
 		    "\"front-timeout\":600000,\"connect-timeout\":3000,\"expect-proxy\":true}]" },
 		{ "cluster list", 1, "[{\"id\":\"app\",\"lb\":\"round-robin\","
-		    "\"send-proxy\":null},"
+		    "\"send-proxy\":null,\"queue\":128},"
 		    "{\"id\":\"api.v2\",\"lb\":\"least-connections\",\"send-proxy\":null,"
-		    "\"h2\":true},"
-		    "{\"id\":\"rnd\",\"lb\":\"round-robin\",\"send-proxy\":null},"
-		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\"}]" },
+		    "\"h2\":true,\"queue\":128},"
+		    "{\"id\":\"rnd\",\"lb\":\"round-robin\",\"send-proxy\":null,\"queue\":0,"
+		    "\"queue-timeout\":2500},"
+		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\",\"queue\":128}]" },
 	};
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
 		char buf[128], *argv[8];
