@@ -1298,6 +1298,7 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 		kk_scan_uint(max, 1, KK_MAX_CONNS_MAX, &n);
 		b.max_conns = (unsigned)n;
 	}
+	b.slow_start_ms = opt_duration(v, "--slow-start", 0);
 	b.cluster = dup_opt(st, cluster, &ok);
 	b.id = dup_opt(st, id, &ok);
 	b.addr_text = dup_opt(st, text, &ok);

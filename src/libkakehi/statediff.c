@@ -179,6 +179,7 @@ find_backend(const struct diff *d, size_t i, size_t hint)
 		a = kk_state_backend(d->from, b->cluster, b->id);
 	if (!a || strcmp(a->addr_text, b->addr_text) || a->weight != b->weight
 	    || a->backup != b->backup || a->max_conns != b->max_conns
+	    || a->slow_start_ms != b->slow_start_ms
 	    || !kept_cluster(d, a->cluster))
 		return -1;
 	return a - d->from->backends;

@@ -405,7 +405,8 @@ kk_stateprint_backend(kk_str *out, const kk_backend *b, const char *action)
 	return kk_str_cats(out, " ") && kk_str_catword(out, b->addr_text)
 	    && (b->weight == KK_DEFAULT_WEIGHT || kk_str_catf(out, " --weight %u", b->weight))
 	    && (!b->backup || kk_str_cats(out, " --backup"))
-	    && (!b->max_conns || kk_str_catf(out, " --max-connections %u", b->max_conns));
+	    && (!b->max_conns || kk_str_catf(out, " --max-connections %u", b->max_conns))
+	    && cat_duration(out, "--slow-start", b->slow_start_ms, 0);
 }
 
 int
@@ -682,6 +683,7 @@ json_backend(kk_str *out, const kk_backend *b)
 	    && json_str(out, "id", b->id, 0) && json_str(out, "address", b->addr_text, 0)
 	    && json_num(out, "weight", b->weight) && json_bool(out, "backup", b->backup)
 	    && (!b->max_conns || json_num(out, "max-connections", b->max_conns))
+	    && (!b->slow_start_ms || json_num(out, "slow-start", b->slow_start_ms))
 	    && kk_str_cats(out, "}");
 }
 

@@ -223,6 +223,9 @@ static const kk_opt_def opts_backend_add[] = {
 	{ "--max-connections", KK_OPT_UINT, 0, 1, KK_MAX_CONNS_MAX,
 	    "connections serving requests that each worker opens to it at once, at most; "
 	    "default no limit" },
+	{ "--slow-start", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "ramp its weight up over this long when it comes back up or is added to a "
+	    "running cluster; default at once" },
 	{ 0 }
 };
 
@@ -295,7 +298,8 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list frontends, all or a cluster's", opts_none },
 	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
-	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup] [--max-connections N]",
+	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup] [--max-connections N] "
+	    "[--slow-start D]",
 	    "add a backend server to a cluster", opts_backend_add },
 	{ KK_V_BACKEND_REMOVE, "backend", "remove", 2, 2, MC,
 	    "CLUSTER BACKEND-ID", "remove a backend from a cluster", opts_none },

@@ -26,6 +26,9 @@
  * scaled down past this many points, so that a huge cluster's ring stays
  * a few hundred KiB; each backend keeps one point at least. */
 #define KK_LB_RING_MAX 65536
+/* kk_rbackend.since for a backend a change added to a running cluster:
+ * its slow start begins with its first pick. */
+#define KK_LB_SINCE_FIRST UINT64_MAX
 
 /* What a request brings to the choice, read from its head once when its
  * stream starts: a retry comes after the head's bytes are gone. */

@@ -811,6 +811,7 @@ build_clusters(kk_router *r, const kk_state *st)
 		like.weight = sb->weight;
 		like.backup = sb->backup;
 		like.max_conns = sb->max_conns;
+		like.slow_ms = sb->slow_start_ms;
 		cluster_push(rc_of[k], &str[k], sb->id, &like, bend);
 	}
 	for (i = 0; i < st->nclusters; i++) {
@@ -916,6 +917,8 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 		like.weight = add->weight;
 		like.backup = add->backup;
 		like.max_conns = add->max_conns;
+		like.slow_ms = add->slow_start_ms;
+		like.since = KK_LB_SINCE_FIRST;	/* a running cluster's newcomer */
 		if (!bend) {
 			cluster_drop(c);
 			return 0;

@@ -42,6 +42,11 @@ struct kk_rbackend {
 	unsigned weight;	/* 0: never chosen */
 	int backup;
 	unsigned max_conns;	/* --max-connections; 0: none */
+	/* --slow-start (0: none), and when it joined the cluster: 0 when
+	 * the cluster came with it, KK_LB_SINCE_FIRST when a change added
+	 * it to a running one (its first pick sets the time). */
+	unsigned long slow_ms;
+	uint64_t since;
 	long cw;		/* smooth weighted round-robin current weight */
 	/* --sticky: the opaque id its cookie carries (derived from id, so
 	 * every worker and every generation agrees), and the Set-Cookie

@@ -237,6 +237,9 @@ struct kk_backend {
 	/* --max-connections: back connections serving a request that each
 	 * worker opens to it at most; 0: no limit. */
 	unsigned max_conns;
+	/* --slow-start: over how long its weight ramps up from nearly 0
+	 * when it comes back up or joins a running cluster; 0: at once. */
+	unsigned long slow_start_ms;
 };
 
 /* A certificate of an https listener, its identity listener and

@@ -6,7 +6,7 @@
 # --queue the surplus gets 503 at once, and past --queue-timeout a waiting
 # request gets 503 then, both with Retry-After; a client that goes away
 # while queued leaves the queue without taking a slot; HTTP/2 streams
-# queue alike. The options print
+# queue alike. --slow-start prints back (its ramp is lb.c's unit test). The options print
 # back canonically and bad values change nothing.
 . "$(dirname "$0")/../lib.sh"
 test -x "$KK_BIN/kakehi-supervisor" || tap_skip_all "kakehi-supervisor is not built"
@@ -105,6 +105,12 @@ tap_ok "status counts the requests that waited" test \
 tap_like "$st" "queue-full [36]" "status counts the queue-full 503s"
 tap_like "$st" "queue-timeouts 2" "and the timeouts"
 
+ctl backend add lim b3 127.0.0.1:$port_lim --weight 50 --slow-start 30000ms > /dev/null
+tap_like "$(ctl backend list lim)" "backend add lim b3 127.0.0.1:$port_lim --weight 50 --slow-start 30s\$" \
+	"--slow-start printed back canonically"
+tap_like "$(ctl --json backend list lim)" '"id":"b3"[^}]*"slow-start":30000' "so in --json"
+tap_is "$(kk_http_code "http://$L/l/wait/0")" 200 "the cluster serves with a ramping backend"
+
 before=$(ctl state dump)
 for bad in 0 -1 x 1000001 ; do
 	tap_fails "--max-connections $bad is refused" \
@@ -112,6 +118,10 @@ for bad in 0 -1 x 1000001 ; do
 done
 tap_like "$(ctl backend add lim b2 127.0.0.1:$port_lim --max-connections 0 2>&1)" \
 	"max-connections" "the refusal names the option"
+for bad in 0 -5s soon ; do
+	tap_fails "--slow-start $bad is refused" \
+		ctl backend add lim b4 127.0.0.1:$port_lim --slow-start $bad
+done
 for bad in "--queue -1" "--queue 100001" "--queue-timeout 0" "--queue-timeout soon" ; do
 	tap_fails "cluster add $bad is refused" ctl cluster add other $bad
 done

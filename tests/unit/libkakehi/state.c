@@ -343,7 +343,7 @@ static const char rich_conf[] =
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 [2001:db8::1]:8080 --weight 100\n"
-	"backend add pg p1 10.0.0.9:5432\n"
+	"backend add pg p1 10.0.0.9:5432 --slow-start 90000ms\n"
 	"backend add rnd r 10.0.0.3:81 --max-connections 50 --weight 7";	/* no final newline */
 
 static const char rich_canonical[] =
@@ -375,7 +375,7 @@ static const char rich_canonical[] =
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 '[2001:db8::1]:8080'\n"
 	"backend add rnd r 10.0.0.3:81 --weight 7 --max-connections 50\n"
-	"backend add pg p1 10.0.0.9:5432\n";
+	"backend add pg p1 10.0.0.9:5432 --slow-start 90s\n";
 
 static void
 test_round_trip(void)
