@@ -3,21 +3,16 @@
 # A asks PREFIX/wait/2000 (it holds the backend's one slot); B sends
 # PREFIX/wait/0 and closes before A is answered; then C asks PREFIX/wait/0.
 # Prints "A STATUS" and "C STATUS SECONDS".
-import http.client, socket, sys, threading, time
+import os, socket, sys, threading, time
+sys.dont_write_bytecode = True	# no __pycache__ left in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from burst import timed_get
 
 port, prefix = int(sys.argv[1]), sys.argv[2]
 out = {}
 
 def get(name, path):
-    t0 = time.monotonic()
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        c.request("GET", path)
-        r = c.getresponse()
-        r.read()
-        out[name] = "%d %.2f" % (r.status, time.monotonic() - t0)
-    except Exception:
-        out[name] = "000 %.2f" % (time.monotonic() - t0)
+    out[name] = timed_get(port, path)
 
 a = threading.Thread(target=get, args=("A", prefix + "/wait/2000"))
 a.start()
@@ -29,5 +24,5 @@ b.close()
 time.sleep(0.2)
 get("C", prefix + "/wait/0")
 a.join()
-print("A", out["A"].split()[0])
-print("C", out["C"])
+print("A %03d" % out["A"][0])
+print("C %03d %.2f" % out["C"][:2])
