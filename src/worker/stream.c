@@ -111,6 +111,7 @@ queue_ready(kk_task *t)
 		if (!s->tries)
 			return;
 		unqueue(s);
+		kk_queue_kick(&s->cluster->queue);	/* the slot it did not take */
 		stream_free(s);
 		fo->error(f, 502, KK_CLOSE_DONE);
 		return;
