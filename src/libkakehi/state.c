@@ -876,6 +876,8 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 			c.lb = (enum kk_lb)i;
 	c.send_proxy = !proxy ? KK_SEND_PROXY_NONE
 	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
+	c.queue = opt_uint(v, "--queue", KK_DEFAULT_QUEUE);
+	c.queue_timeout_ms = opt_duration(v, "--queue-timeout", 0);
 	if (!lb_options(st, &c, v, &ok)) {
 		free_cluster(st, &c);
 		return nomem(err, errlen, v);
@@ -1270,6 +1272,7 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
     size_t errlen)
 {
 	const char *cluster = v->pos[0], *id = v->pos[1], *weight = kk_verb_opt(v, "--weight");
+	const char *max;
 	char text[KK_ADDR_FMTLEN];
 	unsigned long w = KK_DEFAULT_WEIGHT;
 	kk_cluster *c;
@@ -1304,6 +1307,12 @@ apply_backend_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	if (weight) kk_scan_uint(weight, 0, 1000, &w);
 	b.weight = (unsigned)w;
 	b.backup = !!kk_verb_opt(v, "--backup");
+	if ((max = kk_verb_opt(v, "--max-connections"))) {
+		unsigned long n = 0;
+		kk_scan_uint(max, 1, KK_MAX_CONNS_MAX, &n);
+		b.max_conns = (unsigned)n;
+	}
+	b.slow_start_ms = opt_duration(v, "--slow-start", 0);
 	b.cluster = dup_opt(st, cluster, &ok);
 	b.id = dup_opt(st, id, &ok);
 	b.addr_text = dup_opt(st, text, &ok);

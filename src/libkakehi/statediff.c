@@ -148,7 +148,8 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	    || a->h2 != b->h2 || !kk_clustertls_same(a->tls, b->tls)
 	    || a->hash_key != b->hash_key
 	    || !same_str(a->hash_name, b->hash_name) || a->sticky != b->sticky
-	    || !same_str(a->sticky_cookie, b->sticky_cookie))
+	    || !same_str(a->sticky_cookie, b->sticky_cookie) || a->queue != b->queue
+	    || a->queue_timeout_ms != b->queue_timeout_ms)
 		return -1;
 	return a - d->from->clusters;
 }
@@ -178,7 +179,9 @@ find_backend(const struct diff *d, size_t i, size_t hint)
 	    || strcmp(a->cluster, b->cluster))
 		a = kk_state_backend(d->from, b->cluster, b->id);
 	if (!a || strcmp(a->addr_text, b->addr_text) || a->weight != b->weight
-	    || a->backup != b->backup || !kept_cluster(d, a->cluster))
+	    || a->backup != b->backup || a->max_conns != b->max_conns
+	    || a->slow_start_ms != b->slow_start_ms
+	    || !kept_cluster(d, a->cluster))
 		return -1;
 	return a - d->from->backends;
 }

@@ -315,6 +315,8 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	    && (!c->https_redirect || c->https_port == KK_DEFAULT_HTTPS_PORT
 		|| kk_str_catf(out, " --https-port %u", c->https_port))
 	    && (!c->h2 || kk_str_cats(out, " --h2"))
+	    && cat_uint(out, "--queue", c->queue, KK_DEFAULT_QUEUE)
+	    && cat_duration(out, "--queue-timeout", c->queue_timeout_ms, 0)
 	    && cat_back_tls(out, c->tls, form, certdir);
 }
 
@@ -432,7 +434,9 @@ kk_stateprint_backend(kk_str *out, const kk_backend *b, const char *action)
 	if (strcmp(action, "add")) return 1;
 	return kk_str_cats(out, " ") && kk_str_catword(out, b->addr_text)
 	    && (b->weight == KK_DEFAULT_WEIGHT || kk_str_catf(out, " --weight %u", b->weight))
-	    && (!b->backup || kk_str_cats(out, " --backup"));
+	    && (!b->backup || kk_str_cats(out, " --backup"))
+	    && (!b->max_conns || kk_str_catf(out, " --max-connections %u", b->max_conns))
+	    && cat_duration(out, "--slow-start", b->slow_start_ms, 0);
 }
 
 int
@@ -644,6 +648,8 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	    && (!c->https_redirect || (json_num(out, "https-redirect", c->https_redirect)
 		&& json_num(out, "https-port", c->https_port)))
 	    && (!c->h2 || json_bool(out, "h2", 1))
+	    && json_num(out, "queue", c->queue)
+	    && (!c->queue_timeout_ms || json_num(out, "queue-timeout", c->queue_timeout_ms))
 	    && (!c->tls || (kk_str_cats(out, ",\"tls\":{")
 		&& json_str(out, "ca", c->tls->ca.len ? c->tls->ca_hash : 0, 1)
 		&& json_str(out, "sni", c->tls->sni, 0)
@@ -763,6 +769,8 @@ json_backend(kk_str *out, const kk_backend *b)
 	return kk_str_cats(out, "{") && json_str(out, "cluster", b->cluster, 1)
 	    && json_str(out, "id", b->id, 0) && json_str(out, "address", b->addr_text, 0)
 	    && json_num(out, "weight", b->weight) && json_bool(out, "backup", b->backup)
+	    && (!b->max_conns || json_num(out, "max-connections", b->max_conns))
+	    && (!b->slow_start_ms || json_num(out, "slow-start", b->slow_start_ms))
 	    && kk_str_cats(out, "}");
 }
 

@@ -152,6 +152,12 @@ static const kk_opt_def opts_cluster_add[] = {
 	{ "--h2", KK_OPT_FLAG, 0, 0, 0,
 	    "speak HTTP/2 to the backends: prior knowledge on plain connections, ALPN h2 "
 	    "with --tls; streams share connections" },
+	{ "--queue", KK_OPT_UINT, 0, 0, KK_QUEUE_MAX,
+	    "requests each worker holds waiting when every backend is at its "
+	    "--max-connections, default 128; 0: none, 503 at once" },
+	{ "--queue-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "how long a request waits in the queue before its 503, default the "
+	    "listener's connect timeout" },
 	/* TLS to the backends: --tls, then what qualifies it (with_tls below). */
 	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
 	    "connect to the backends over TLS, verifying their certificates" },
@@ -240,6 +246,12 @@ static const kk_opt_def opts_backend_add[] = {
 	{ "--weight", KK_OPT_UINT, 0, 0, 1000,
 	    "share of the traffic, 0..1000, default 100; 0 is never chosen" },
 	{ "--backup", KK_OPT_FLAG, 0, 0, 0, "used only when no primary backend is usable" },
+	{ "--max-connections", KK_OPT_UINT, 0, 1, KK_MAX_CONNS_MAX,
+	    "connections serving requests that each worker opens to it at once, at most; "
+	    "default no limit" },
+	{ "--slow-start", KK_OPT_DURATION, 0, 1, DURATION_MAX,
+	    "ramp its weight up over this long when it comes back up or is added to a "
+	    "running cluster; default at once" },
 	{ 0 }
 };
 
@@ -289,7 +301,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "ID [--lb round-robin|random|least-connections|p2c|hash] "
 	    "[--hash-key source|path|header:NAME|cookie:NAME] "
 	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
-	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] "
+	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] [--queue N] [--queue-timeout D] "
 	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
@@ -318,7 +330,8 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_FRONTEND_LIST, "frontend", "list", 0, 1, 0, "[CLUSTER]",
 	    "list frontends, all or a cluster's", opts_none },
 	{ KK_V_BACKEND_ADD, "backend", "add", 3, 3, MC,
-	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup]",
+	    "CLUSTER BACKEND-ID HOST:PORT [--weight N] [--backup] [--max-connections N] "
+	    "[--slow-start D]",
 	    "add a backend server to a cluster", opts_backend_add },
 	{ KK_V_BACKEND_REMOVE, "backend", "remove", 2, 2, MC,
 	    "CLUSTER BACKEND-ID", "remove a backend from a cluster", opts_none },

@@ -251,27 +251,66 @@ ep_began(void *ctx)
 	return 1;
 }
 
+/* What is kept of a request for a retry or while it waits in a queue:
+ * its bytes, its framing and whether they are all of it or it asked for
+ * an upgrade. */
+#define RESEND_REPLAY 0x100
+#define RESEND_UPGRADE 0x200
+#define RESEND_BODY 0xff
+
+/* Appends the head for origin (the Host of a request without one) to
+ * out, and its notes (RESEND_*) to *notes. A body of unknown length goes
+ * up chunked. 1 queued, 0 no buffer, -1 it does not fit. */
+static int
+put_head(kk_buf *out, const kk_reqhead *h, const char *origin, unsigned *notes)
+{
+	size_t n;
+	if (!kk_buf_take(out, NULL))
+		return 0;
+	n = kk_h1_write_request(h, origin, kk_buf_tail(out), kk_buf_room(out));
+	if (!n)
+		return -1;
+	out->len += (uint32_t)n;
+	*notes = (h->body == KK_BODY_UNKNOWN ? KK_H1_BODY_CHUNKED :
+	    h->body == KK_BODY_LENGTH ? KK_H1_BODY_LENGTH : KK_H1_BODY_NONE) | RESEND_REPLAY |
+	    (h->flags & KK_HEAD_F_UPGRADE ? RESEND_UPGRADE : 0);
+	return 1;
+}
+
+/* The request's framing and replay state from its notes. */
+static void
+take_notes(kk_back *b, unsigned notes)
+{
+	b->req_body = (unsigned char)(notes & RESEND_BODY);
+	if (notes & RESEND_REPLAY)
+		b->flags |= KK_BACK_F_REPLAY;
+	if (notes & RESEND_UPGRADE)
+		b->flags |= KK_BACK_F_UPGRADE;
+}
+
 /* Queues the head, kept after it is written until the response starts:
- * that is what a retry sends again. A body of unknown length goes up
- * chunked. */
+ * that is what a retry sends again. */
 static int
 ep_send_head(void *ctx, const kk_reqhead *h)
 {
 	kk_back *b = ctx;
-	kk_buf *out = &b->conn.out;
-	size_t n;
-	if (!kk_buf_take(out, NULL))
-		return 0;
-	n = kk_h1_write_request(h, b->bend->addr_text, kk_buf_tail(out), kk_buf_room(out));
-	if (!n)
-		return -1;
-	out->len += (uint32_t)n;
-	b->req_body = h->body == KK_BODY_UNKNOWN ? KK_H1_BODY_CHUNKED :
-	    h->body == KK_BODY_LENGTH ? KK_H1_BODY_LENGTH : KK_H1_BODY_NONE;
-	b->flags |= KK_BACK_F_REPLAY;
-	if (h->flags & KK_HEAD_F_UPGRADE)
-		b->flags |= KK_BACK_F_UPGRADE;
-	return 1;
+	unsigned notes;
+	int r = put_head(&b->conn.out, h, b->bend->addr_text, &notes);
+	if (r == 1)
+		take_notes(b, notes);
+	return r;
+}
+
+/* A request that waits for a backend: its head into r, for ep_resend on
+ * the connection it gets. */
+static int
+ep_hold(const kk_reqhead *h, const kk_bend *bend, kk_resend *r)
+{
+	int n;
+	memset(r, 0, sizeof *r);
+	if ((n = put_head(&r->buf, h, bend->addr_text, &r->flags)) < 0)
+		kk_buf_give(&r->buf);
+	return n;
 }
 
 /* Room at the tail of the output, wanting need bytes. Bytes already sent
@@ -394,12 +433,6 @@ ep_can_resend(void *ctx, enum kk_close reason)
 	    reason == KK_CLOSE_BACK_RESET;
 }
 
-/* What is kept of a request for a retry: its bytes, its framing and
- * whether they are all of it or it asked for an upgrade. */
-#define RESEND_REPLAY 0x100
-#define RESEND_UPGRADE 0x200
-#define RESEND_BODY 0xff
-
 static void
 ep_save(void *ctx, kk_resend *r)
 {
@@ -422,11 +455,7 @@ ep_resend(void *ctx, kk_resend *r)
 	kk_buf_give(&b->conn.out);
 	b->conn.out = r->buf;
 	memset(&r->buf, 0, sizeof r->buf);
-	b->req_body = (unsigned char)(r->flags & RESEND_BODY);
-	if (r->flags & RESEND_REPLAY)
-		b->flags |= KK_BACK_F_REPLAY;
-	if (r->flags & RESEND_UPGRADE)
-		b->flags |= KK_BACK_F_UPGRADE;
+	take_notes(b, r->flags);
 }
 
 static enum kk_msg
@@ -580,7 +609,7 @@ const kk_client_ops kk_h1_client_ops = {
 	ep_get, ep_release, ep_close,
 	ep_send_head, ep_room, ep_put, ep_takes_buf, ep_put_buf, ep_send_trailers, ep_end,
 	ep_flush,
-	ep_can_resend, ep_save, ep_resend,
+	ep_can_resend, ep_save, ep_resend, ep_hold,
 	ep_began, ep_head, ep_head_done, ep_body_next, ep_body_used, ep_trailers_used,
 	ep_body_take,
 	ep_state, ep_progress, ep_push, ep_wake, ep_wake_if_more, ep_timer, ep_detach, ep_conn,

@@ -1021,7 +1021,8 @@ ep_state(void *ctx)
 	h1s *q = ctx;
 	const kk_conn *c = &q->front->conn;
 	return (unsigned)(kk_conn_readable(c) * KK_EP_READABLE) |
-	    (unsigned)((c->out.len != 0) * KK_EP_BACKLOG);
+	    (unsigned)((c->out.len != 0) * KK_EP_BACKLOG) |
+	    (unsigned)(((c->flags & (KK_CONN_F_HUP | KK_CONN_F_ERROR)) != 0) * KK_EP_GONE);
 }
 
 static uint64_t

@@ -783,8 +783,11 @@ kk_h1_write_error(int status, int keepalive, int head, char *out, size_t cap)
 	size_t len = kk_answer_body(status, body, sizeof body);
 	int n = snprintf(out, cap,
 	    "HTTP/1.1 %d %s\r\nContent-Type: " KK_ANSWER_TYPE "\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: " KK_ANSWER_CACHE "\r\n%s\r\n%.*s",
+	    "Cache-Control: " KK_ANSWER_CACHE "\r\n%s%s\r\n%.*s",
 	    status, kk_answer_reason(status), len, keepalive ? "" : "Connection: close\r\n",
+	    /* RFC 9110 §10.2.3: when to come back; a 503 here is a full
+	     * queue, a wait timed out or no backend: all brief. */
+	    status == 503 ? "Retry-After: 1\r\n" : "",
 	    head ? 0 : (int)len, body);
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }

@@ -686,25 +686,47 @@ submit(h2bs *s)
 	return 1;
 }
 
+/* The head's fields for bend into req, and in *flags whether a body
+ * follows (B_BODY) or HEADERS ends the stream (B_REQ_END). 1 ok, 0 no
+ * buffer, -1 it does not fit. */
+static int
+put_head(kk_buf *req, const kk_reqhead *h, const kk_bend *bend, unsigned *flags)
+{
+	int n = kk_h2head_request_fields(h, bend->tls ? "https" : "http", bend->addr_text,
+	    out_fields, OUT_FIELDS, out_text, sizeof out_text);
+	if (n < 0)
+		return -1;
+	if (!kk_buf_take(req, NULL))
+		return 0;
+	if (!kk_h2head_add_all(req, out_fields, n))
+		return -1;
+	*flags = h->body == KK_BODY_UNKNOWN || (h->body == KK_BODY_LENGTH && h->clen)
+	    ? B_BODY : B_REQ_END;	/* B_REQ_END: HEADERS with END_STREAM */
+	return 1;
+}
+
 static int
 ep_send_head(void *ctx, const kk_reqhead *h)
 {
 	h2bs *s = ctx;
-	kk_back *b = &s->conn->back;
-	int n;
-	n = kk_h2head_request_fields(h, b->bend->tls ? "https" : "http", b->bend->addr_text,
-	    out_fields, OUT_FIELDS, out_text, sizeof out_text);
-	if (n < 0)
-		return -1;
-	if (!kk_buf_take(&s->req, NULL))
-		return 0;
-	if (!kk_h2head_add_all(&s->req, out_fields, n))
-		return -1;
-	if (h->body == KK_BODY_UNKNOWN || (h->body == KK_BODY_LENGTH && h->clen))
-		s->flags |= B_BODY;
-	else
-		s->flags |= B_REQ_END;	/* HEADERS with END_STREAM */
+	unsigned flags;
+	int r = put_head(&s->req, h, s->conn->back.bend, &flags);
+	if (r != 1)
+		return r;
+	s->flags |= flags;
 	return submit(s);
+}
+
+/* A request that waits for a backend: its fields into r, for ep_resend
+ * on the stream it gets. */
+static int
+ep_hold(const kk_reqhead *h, const kk_bend *bend, kk_resend *r)
+{
+	int n;
+	memset(r, 0, sizeof *r);
+	if ((n = put_head(&r->buf, h, bend, &r->flags)) < 0)
+		kk_buf_give(&r->buf);
+	return n;
 }
 
 /* Room only in an empty obuf: a server endpoint's buffer is then taken
@@ -1013,7 +1035,7 @@ const kk_client_ops kk_h2_client_ops = {
 	ep_get, ep_release, ep_close,
 	ep_send_head, ep_room, ep_put, ep_takes_buf, ep_put_buf, ep_send_trailers, ep_end,
 	ep_flush,
-	ep_can_resend, ep_save, ep_resend,
+	ep_can_resend, ep_save, ep_resend, ep_hold,
 	ep_began, ep_head, ep_head_done, ep_body_next, ep_body_used, ep_trailers_used,
 	ep_body_take,
 	ep_state, ep_progress, ep_push, ep_wake, ep_wake_if_more, ep_timer, ep_detach, ep_conn,

@@ -300,9 +300,11 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 		s->obuf.len += (uint32_t)h.clen;
 	}
 	kk_stats.responses[status / 100]++;
-	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 2, out_text, sizeof out_text);
+	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 3, out_text, sizeof out_text);
 	if (location)
 		n = add_field(n, "location", 8, location, loclen);
+	if (status == 503)	/* as kk_h1_write_error says why */
+		n = add_field(n, "retry-after", 11, "1", 1);
 	if (h.clen) {
 		n = add_field(n, "content-type", 12, KK_ANSWER_TYPE, sizeof KK_ANSWER_TYPE - 1);
 		n = add_field(n, "cache-control", 13, KK_ANSWER_CACHE, sizeof KK_ANSWER_CACHE - 1);

@@ -61,13 +61,34 @@ hash(const char *s, size_t n)
 	return kk_index_mix64(kk_index_hash64(s, n));
 }
 
-/* Whether b may be chosen in the pass for `backup` backends. */
+/* Whether b may be chosen in the pass for `backup` backends. A backend
+ * at its --max-connections is not, even when the down marks are
+ * ignored: the limit is the operator's, not a guess. */
 static int
 usable(const kk_rbackend *b, int backup, const kk_bend *avoid, uint64_t now, int ignore_down)
 {
-	if (!b->weight || (b->backup != 0) != backup || b->bend == avoid)
+	if (!b->weight || (b->backup != 0) != backup || b->bend == avoid || kk_lb_full(b))
 		return 0;
 	return ignore_down || !kk_bend_is_down(b->bend, now);
+}
+
+/* b's weight at now: under --slow-start, linear from 1 to its weight over
+ * slow_ms from when it joined the cluster or its down mark ran out,
+ * whichever is later (HAProxy's slowstart ramps the same way); a
+ * newcomer's clock starts at its first pick. */
+static unsigned
+weight_now(kk_rbackend *b, uint64_t now)
+{
+	uint64_t from, w;
+	if (!b->slow_ms)
+		return b->weight;
+	if (b->since == KK_LB_SINCE_FIRST)
+		b->since = now;
+	from = b->since > b->bend->down_until ? b->since : b->bend->down_until;
+	if (now >= from + b->slow_ms)
+		return b->weight;
+	w = now > from ? (uint64_t)b->weight * (now - from) / b->slow_ms : 0;
+	return w ? (unsigned)w : 1;
 }
 
 static int
@@ -282,10 +303,12 @@ pick_rr(kk_rcluster *c, int backup, const kk_bend *avoid, uint64_t now, int ign)
 	unsigned i;
 	for (i = 0; i < c->nb; i++) {
 		kk_rbackend *b = &c->b[i];
+		long w;
 		if (!usable(b, backup, avoid, now, ign))
 			continue;
-		b->cw += (long)b->weight;
-		total += (long)b->weight;
+		w = (long)weight_now(b, now);
+		b->cw += w;
+		total += w;
 		if (!best || b->cw > best->cw)
 			best = b;
 	}
@@ -301,26 +324,27 @@ pick_random(kk_rcluster *c, int backup, const kk_bend *avoid, uint64_t now, int 
 	unsigned i;
 	for (i = 0; i < c->nb; i++)
 		if (usable(&c->b[i], backup, avoid, now, ign))
-			total += c->b[i].weight;
+			total += weight_now(&c->b[i], now);
 	if (!total)
 		return NULL;
 	x = next_rand() % total;
 	for (i = 0; i < c->nb; i++) {
+		unsigned w;
 		if (!usable(&c->b[i], backup, avoid, now, ign))
 			continue;
-		if (x < c->b[i].weight)
+		if (x < (w = weight_now(&c->b[i], now)))
 			return &c->b[i];
-		x -= c->b[i].weight;
+		x -= w;
 	}
 	return NULL;
 }
 
-/* Whether a's active connections per unit of weight are fewer than b's:
- * a/wa < b/wb compared as a*wb < b*wa. */
+/* Whether a's active connections per unit of its weight wa are fewer
+ * than b's: a/wa < b/wb compared as a*wb < b*wa. */
 static int
-less_loaded(const kk_rbackend *a, const kk_rbackend *b)
+less_loaded(const kk_rbackend *a, unsigned wa, const kk_rbackend *b, unsigned wb)
 {
-	return (uint64_t)a->bend->nactive * b->weight < (uint64_t)b->bend->nactive * a->weight;
+	return (uint64_t)a->bend->nactive * wb < (uint64_t)b->bend->nactive * wa;
 }
 
 static kk_rbackend *
@@ -329,22 +353,24 @@ pick_least(kk_rcluster *c, int backup, const kk_bend *avoid, uint64_t now, int i
 	/* Fewest active connections per unit of weight. Ties go round-robin
 	 * through the smooth counter, so an idle cluster still spreads. */
 	kk_rbackend *best = NULL;
-	unsigned i;
+	unsigned i, wbest = 0;
+	long total = 0;
 	for (i = 0; i < c->nb; i++) {
 		kk_rbackend *b = &c->b[i];
+		unsigned w;
 		if (!usable(b, backup, avoid, now, ign))
 			continue;
-		b->cw += (long)b->weight;
-		if (!best || less_loaded(b, best) || (!less_loaded(best, b) && b->cw > best->cw))
+		w = weight_now(b, now);
+		b->cw += (long)w;
+		total += (long)w;
+		if (!best || less_loaded(b, w, best, wbest) ||
+		    (!less_loaded(best, wbest, b, w) && b->cw > best->cw)) {
 			best = b;
+			wbest = w;
+		}
 	}
-	if (best) {
-		long total = 0;
-		for (i = 0; i < c->nb; i++)
-			if (usable(&c->b[i], backup, avoid, now, ign))
-				total += (long)c->b[i].weight;
+	if (best)
 		best->cw -= total;
-	}
 	return best;
 }
 
@@ -361,6 +387,16 @@ tier_find(const tier *t, uint64_t x)
 			lo = mid + 1;
 	}
 	return lo;
+}
+
+/* The tiers' draws are by full weight: a backend under slow start keeps
+ * a draw with the chance of its weight now to its full weight, so that
+ * its share ramps without rebuilding the tables. */
+static int
+ramp_keeps(kk_rbackend *b, uint64_t now)
+{
+	unsigned w = weight_now(b, now);
+	return w >= b->weight || next_rand() % b->weight < w;
 }
 
 /* Draws to find two usable backends before giving up on chance: with
@@ -384,8 +420,9 @@ pick_p2c(kk_rcluster *c, int backup, const kk_bend *avoid, uint64_t now, int ign
 		unsigned k1 = tier_find(t, next_rand() % total), k2;
 		kk_rbackend *a = &c->b[t->idx[k1]], *b;
 		int ua = usable(a, backup, avoid, now, ign), ub;
-		if (t->n == 1)
+		if (t->n == 1)	/* alone, it ramps against nobody */
 			return ua ? a : NULL;
+		ua = ua && ramp_keeps(a, now);
 		/* The second among the others: a draw over the total less the
 		 * first's weight, stepping over the first's share. */
 		lo = k1 ? t->cum[k1 - 1] : 0;
@@ -395,9 +432,11 @@ pick_p2c(kk_rcluster *c, int backup, const kk_bend *avoid, uint64_t now, int ign
 			x += w;
 		k2 = tier_find(t, x);
 		b = &c->b[t->idx[k2]];
-		ub = usable(b, backup, avoid, now, ign);
-		if (ua && ub)
-			return less_loaded(b, a) ? b : a;
+		ub = usable(b, backup, avoid, now, ign) && ramp_keeps(b, now);
+		if (ua && ub) {
+			unsigned wa = weight_now(a, now), wb = weight_now(b, now);
+			return less_loaded(b, wb, a, wa) ? b : a;
+		}
 		if (ua || ub)
 			return ua ? a : b;
 	}
@@ -436,7 +475,7 @@ pick_hash(kk_rcluster *c, uint64_t key, int backup, const kk_bend *avoid, uint64
 	for (i = 0; i < c->nb; i++)
 		if (usable(&c->b[i], backup, avoid, now, ign)) {
 			load += c->b[i].bend->nactive;
-			weight += c->b[i].weight;
+			weight += weight_now(&c->b[i], now);
 		}
 	if (!weight)
 		return NULL;
@@ -445,7 +484,7 @@ pick_hash(kk_rcluster *c, uint64_t key, int backup, const kk_bend *avoid, uint64
 		if (!usable(b, backup, avoid, now, ign))
 			continue;
 		if ((uint64_t)b->bend->nactive * weight * 100
-		    < (uint64_t)KK_LB_HASH_BOUND * (load + 1) * b->weight)
+		    < (uint64_t)KK_LB_HASH_BOUND * (load + 1) * weight_now(b, now))
 			return b;
 	}
 	return NULL;
@@ -463,12 +502,22 @@ pick_sticky(kk_rcluster *c, uint64_t sid, int backup, const kk_bend *avoid, uint
 		kk_rbackend *b = &c->b[i];
 		if (b->sid != sid)
 			continue;
-		if ((b->backup != 0) != backup || b->bend == avoid
+		if ((b->backup != 0) != backup || b->bend == avoid || kk_lb_full(b)
 		    || (!ign && kk_bend_is_down(b->bend, now)))
 			return NULL;
 		return b;
 	}
 	return NULL;
+}
+
+int
+kk_lb_any_full(const kk_rcluster *c)
+{
+	unsigned i;
+	for (i = 0; i < c->nb; i++)
+		if (c->b[i].weight && kk_lb_full(&c->b[i]))
+			return 1;
+	return 0;
 }
 
 kk_rbackend *

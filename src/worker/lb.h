@@ -26,6 +26,9 @@
  * scaled down past this many points, so that a huge cluster's ring stays
  * a few hundred KiB; each backend keeps one point at least. */
 #define KK_LB_RING_MAX 65536
+/* kk_rbackend.since for a backend a change added to a running cluster:
+ * its slow start begins with its first pick. */
+#define KK_LB_SINCE_FIRST UINT64_MAX
 
 /* What a request brings to the choice, read from its head once when its
  * stream starts: a retry comes after the head's bytes are gone. */
@@ -58,5 +61,17 @@ kk_rbackend *kk_lb_pick(kk_rcluster *, const kk_lbreq *q, const kk_bend *avoid,
  * comes back to it; NULL when c is not sticky or q's cookie names b. */
 const char *kk_lb_cookie(const kk_rcluster *c, const kk_lbreq *q, const kk_rbackend *b);
 void kk_lb_seed(uint64_t);
+/* Whether a backend of c that could take requests (weight not 0) is at
+ * its --max-connections: why a pick found none, when it did. A pass over
+ * the backends, on that path alone. */
+int kk_lb_any_full(const kk_rcluster *c);
+/* Whether b serves as many requests as its --max-connections allows:
+ * its bend's active connections, which every cluster naming the same
+ * server in this worker shares. */
+static inline int
+kk_lb_full(const kk_rbackend *b)
+{
+	return b->max_conns && b->bend->nactive >= b->max_conns;
+}
 
 #endif

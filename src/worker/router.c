@@ -394,6 +394,7 @@ cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes,
 	if (like && c->tls)	/* a copy of a cluster: one more holder */
 		kk_tlsclient_ref(c->tls);
 	c->lbx = NULL;		/* kk_lb_prepare makes the copy's own */
+	kk_queue_init(&c->queue);
 	c->b = (kk_rbackend *)(c + 1);
 	c->nb = 0;
 	c->id = memcpy((char *)(c->b + nb), id, idl);
@@ -435,6 +436,12 @@ cluster_find(const void *clusters, const char *id)
 	size_t n = strlen(id);
 	tleaf *lf = t_find(clusters, kk_index_hash64(id, n), id, n);
 	return lf ? lf->val : NULL;
+}
+
+kk_rcluster *
+kk_router_cluster(const kk_router *r, const char *id)
+{
+	return (kk_rcluster *)cluster_find(r->clusters, id);
 }
 
 /* A route as given to host_new. */
@@ -784,6 +791,8 @@ build_clusters(kk_router *r, const kk_state *st)
 		zero_c.https_redirect = sc->https_redirect;
 		zero_c.https_port = sc->https_port;
 		zero_c.h2 = sc->h2;
+		zero_c.queue_max = sc->queue;
+		zero_c.queue_ms = sc->queue_timeout_ms;
 		if (!(rc_of[i] = cluster_new(&zero_c, sc->id, (unsigned)sc->nbackends, sbytes[i],
 		    &str[i])))
 			goto out;
@@ -806,6 +815,8 @@ build_clusters(kk_router *r, const kk_state *st)
 			goto out;
 		like.weight = sb->weight;
 		like.backup = sb->backup;
+		like.max_conns = sb->max_conns;
+		like.slow_ms = sb->slow_start_ms;
 		cluster_push(rc_of[k], &str[k], sb->id, &like, bend);
 	}
 	for (i = 0; i < st->nclusters; i++) {
@@ -910,6 +921,9 @@ update_backends(kk_router *r, const kk_backend *add, const kk_backend *remove)
 		memset(&like, 0, sizeof like);
 		like.weight = add->weight;
 		like.backup = add->backup;
+		like.max_conns = add->max_conns;
+		like.slow_ms = add->slow_start_ms;
+		like.since = KK_LB_SINCE_FIRST;	/* a running cluster's newcomer */
 		if (!bend) {
 			cluster_drop(c);
 			return 0;
@@ -943,6 +957,8 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	like.https_redirect = sc->https_redirect;
 	like.https_port = sc->https_port;
 	like.h2 = sc->h2;
+	like.queue_max = sc->queue;
+	like.queue_ms = sc->queue_timeout_ms;
 	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)))
 		return 0;
 	if (sc->tls && !(c->tls = tls_context(sc->tls))) {

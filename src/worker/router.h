@@ -33,6 +33,7 @@
 #include <kakehi/state.h>
 #include "bend.h"
 #include "head.h"
+#include "queue.h"
 
 typedef struct kk_rbackend kk_rbackend;
 struct kk_rbackend {
@@ -40,6 +41,12 @@ struct kk_rbackend {
 	const char *id;
 	unsigned weight;	/* 0: never chosen */
 	int backup;
+	unsigned max_conns;	/* --max-connections; 0: none */
+	/* --slow-start (0: none), and when it joined the cluster: 0 when
+	 * the cluster came with it, KK_LB_SINCE_FIRST when a change added
+	 * it to a running one (its first pick sets the time). */
+	unsigned long slow_ms;
+	uint64_t since;
 	long cw;		/* smooth weighted round-robin current weight */
 	/* --sticky: the opaque id its cookie carries (derived from id, so
 	 * every worker and every generation agrees), and the Set-Cookie
@@ -68,6 +75,13 @@ struct kk_rcluster {
 	/* --tls: its backends' TLS context (referenced); NULL: plain. */
 	struct kk_tlsclient *tls;
 	int h2;			/* --h2: its backends' bends speak HTTP/2 */
+	/* --queue, --queue-timeout (0: the listener's connect timeout), and
+	 * the streams waiting: the one thing besides the balancers'
+	 * counters that moves in a snapshot. A copy of the cluster for a
+	 * later snapshot starts with an empty queue of its own. */
+	unsigned queue_max;
+	unsigned long queue_ms;
+	kk_queue queue;
 	kk_rbackend *b;
 	unsigned nb;
 };
@@ -169,6 +183,8 @@ kk_router *kk_router_update(const kk_router *base, const kk_state *st, const kk_
 void kk_router_ref(kk_router *);
 void kk_router_unref(kk_router *);	/* frees at zero */
 kk_rlistener *kk_router_listener(const kk_router *, const char *addr);
+/* The snapshot's cluster id, NULL: none. */
+kk_rcluster *kk_router_cluster(const kk_router *, const char *id);
 /* What of a request the router looks at, whatever protocol carried it. */
 typedef struct kk_rreq kk_rreq;
 struct kk_rreq {

@@ -57,6 +57,9 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.back_connects, (unsigned long long)kk_stats.back_reused,
 	    (unsigned long long)kk_stats.back_active, (unsigned long long)kk_stats.back_idle,
 	    (unsigned long long)kk_stats.retries, (unsigned long long)kk_stats.accept_errors);
+	ok &= kk_str_catf(out, "queued %llu\nqueue-full %llu\nqueue-timeouts %llu\n",
+	    (unsigned long long)kk_stats.queued, (unsigned long long)kk_stats.queue_full,
+	    (unsigned long long)kk_stats.queue_timeouts);
 	ok &= kk_str_catf(out, "regex-stopped %llu\n",
 	    (unsigned long long)kk_stats.regex_stopped);
 	ok &= kk_str_catf(out, "accept-share-held %llu\naccept-share-resumed %llu\n"

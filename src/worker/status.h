@@ -78,6 +78,9 @@ struct kk_stats {
 	uint64_t back_connects, back_reused, back_active, back_idle;
 	uint64_t requests, responses[6];	/* [1..5]: 1xx..5xx */
 	uint64_t retries;
+	/* Requests that waited in a cluster's queue, found it full (503),
+	 * or waited past its --queue-timeout (503). */
+	uint64_t queued, queue_full, queue_timeouts;
 	/* Upgrades switched to a tunnel, tunnels open, and the client's bytes
 	 * through them (read from, written to the client). */
 	uint64_t upgrades, tunnels, tunnel_bytes_in, tunnel_bytes_out;

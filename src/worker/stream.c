@@ -14,6 +14,7 @@
 #include "edit.h"
 #include "lb.h"
 #include "stream.h"
+#include "worker.h"
 
 static kk_link freelist = { &freelist, &freelist };
 
@@ -105,6 +106,96 @@ log_refused(const kk_server_ops *ops, void *ctx, const kk_reqhead *h, const kk_r
 		    (unsigned)status);
 }
 
+/* A back connection of s's cluster has been let go of: a slot may be
+ * free for the first request waiting. A stream of an older snapshot's
+ * copy of the cluster also wakes the current copy's queue, which new
+ * requests join, so that a reload does not strand them. */
+static void
+slot_freed(const kk_stream *s)
+{
+	kk_rcluster *now;
+	kk_queue_kick(&s->cluster->queue);
+	if (s->router != kk_worker_router() &&
+	    (now = kk_router_cluster(kk_worker_router(), s->cluster->id)) && now != s->cluster)
+		kk_queue_kick(&now->queue);
+}
+
+/* Out of the queue, the held request given back. */
+static void
+unqueue(kk_stream *s)
+{
+	kk_queue_leave(&s->wait);
+	kk_buf_give(&s->held.buf);
+}
+
+/* A slot may have freed for s, first in its queue: it takes a backend
+ * and sends what it held, as a retry would; still none free, it waits on.
+ * A connect failing at once answers 502, as it would unqueued. */
+static void
+queue_ready(kk_task *t)
+{
+	kk_stream *s = KK_CONTAINER(t, kk_stream, wait.ready);
+	const kk_server_ops *fo = s->fops;
+	void *f = s->front;
+	if (!attach(s, NULL, 0)) {
+		if (!s->tries)
+			return;
+		unqueue(s);
+		kk_queue_kick(&s->cluster->queue);	/* the slot it did not take */
+		stream_end(s, 502, KK_CLOSE_BACK_CONNECT);
+		fo->error(f, 502, KK_CLOSE_DONE);
+		return;
+	}
+	kk_queue_leave(&s->wait);
+	kk_queue_kick(&s->cluster->queue);	/* the next may find a slot too */
+	s->bops->resend(s->back, &s->held);
+	s->bops->wake(s->back);
+	fo->wake(f);
+}
+
+/* Waited its --queue-timeout: 503, with Retry-After. */
+static void
+queue_expired(kk_timer *t)
+{
+	kk_stream *s = KK_CONTAINER(t, kk_stream, wait.timer);
+	const kk_server_ops *fo = s->fops;
+	void *f = s->front;
+	unqueue(s);
+	kk_stats.queue_timeouts++;
+	stream_end(s, 503, KK_CLOSE_DONE);
+	fo->error(f, 503, KK_CLOSE_DONE);
+}
+
+/* No backend could be had for s, or others wait before it: when some
+ * are at their limit (or others wait) and c's queue has room, s waits
+ * there with its head h (0); else the status to answer at once. */
+static int
+enqueue(kk_stream *s, const kk_reqhead *h)
+{
+	kk_rcluster *c = s->cluster;
+	unsigned long ms = c->queue_ms ? c->queue_ms : s->rl->connect_ms;
+	if (!c->queue_max || (!kk_queue_busy(&c->queue) && !kk_lb_any_full(c)))
+		return 503;
+	if (c->queue.n >= c->queue_max) {
+		kk_stats.queue_full++;
+		return 503;
+	}
+	/* A cluster's backends all speak its protocol. */
+	switch (c->b[0].bend->proto->hold(h, c->b[0].bend, &s->held)) {
+	case 0:
+		return 503;
+	case -1:
+		return 431;
+	}
+	s->wait.ready.run = queue_ready;
+	s->wait.timer.cb = queue_expired;
+	kk_queue_join(&c->queue, c->queue_max, &s->wait, kk_now_ms + ms);
+	kk_stats.queued++;
+	/* A slot freed before this turn's wake ran is not missed. */
+	kk_queue_kick(&c->queue);
+	return 0;
+}
+
 kk_stream *
 kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd *fwd,
     kk_router *r, kk_rlistener *rl, kk_rcluster *c, const char *actions, int keepalive,
@@ -153,8 +244,12 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	if (keepalive)
 		s->flags |= KK_STREAM_F_KEEPALIVE;
 	kk_lb_request(c, h, fwd->client, &s->lbq);
-	if (!attach(s, NULL, 0)) {
-		*status = s->tries ? 502 : 503;
+	/* Newcomers queue behind those waiting: first come, first served. */
+	if (kk_queue_busy(&c->queue) || !attach(s, NULL, 0)) {
+		if (!s->tries && !(*status = enqueue(s, h)))
+			return s;
+		if (s->tries)
+			*status = 502;
 		stream_end(s, (unsigned)*status, s->tries ? KK_CLOSE_BACK_CONNECT :
 		    KK_CLOSE_NO_ROUTE);
 		return NULL;
@@ -420,6 +515,7 @@ stream_finish(kk_stream *s)
 		void *b = s->back;
 		drop_back(s);
 		bo->release(b, whole);
+		slot_freed(s);
 	}
 	kk_status_latency(s->start_us, s->first_us);
 	stream_end(s, s->status, KK_CLOSE_DONE);
@@ -437,6 +533,7 @@ bad_body(kk_stream *s, int status)
 	void *f = s->front;
 	s->bops->close(s->back, KK_CLOSE_BACK_ABORT);
 	s->back = NULL;
+	slot_freed(s);
 	if (s->flags & KK_STREAM_F_RESP_HEAD) {
 		fo->close(f, KK_CLOSE_BAD_REQUEST);
 		return;
@@ -454,8 +551,15 @@ kk_stream_pump(kk_stream *s)
 	unsigned round, fs, bs;
 	int r;
 
-	if (!b)
+	if (!b) {
+		/* Queued: a client that went away leaves the queue, and
+		 * never takes a slot. */
+		if (fo->state(f) & KK_EP_GONE) {
+			fo->close(f, KK_CLOSE_CLIENT_ABORT);
+			return 0;
+		}
 		return 1;
+	}
 	/* Each pass moves what fits; writing frees room for the next pass.
 	 * Stop when a pass changes nothing (or after a few: fairness). */
 	for (round = 0; round < 8; round++) {
@@ -551,6 +655,7 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		drop_back(s);
 		bo->close(b, reason);
 	}
+	slot_freed(s);
 	if ((s->flags & KK_STREAM_F_RESP_HEAD) && !fo->take_back(f)) {
 		/* Part of the response went out: the client gets what was
 		 * queued, then a close without the end of the message (no
@@ -582,6 +687,8 @@ kk_stream_abort(kk_stream *s, enum kk_close reason)
 		void *b = s->back;
 		drop_back(s);
 		bo->close(b, KK_CLOSE_BACK_ABORT);
+		slot_freed(s);
 	}
+	unqueue(s);
 	stream_end(s, (s->flags & KK_STREAM_F_RESP_HEAD) ? s->status : 0, reason);
 }

@@ -21,6 +21,7 @@
 #include "head.h"
 #include "lb.h"
 #include "msg.h"
+#include "queue.h"
 #include "router.h"
 #include "status.h"
 
@@ -39,6 +40,7 @@
 #define KK_EP_BACKLOG 0x2	/* bytes it queued wait for its peer to read them */
 #define KK_EP_PENDING 0x4	/* bytes it read wait for the stream (client side) */
 #define KK_EP_ACTIVE 0x8	/* connected and serving the stream (client side) */
+#define KK_EP_GONE 0x10		/* the client shut its side or failed (server side) */
 
 typedef struct kk_stream kk_stream;
 typedef struct kk_client_ops kk_client_ops;
@@ -156,6 +158,12 @@ struct kk_client_ops {
 	int (*can_resend)(void *ctx, enum kk_close reason);
 	void (*save)(void *ctx, kk_resend *r);
 	void (*resend)(void *ctx, kk_resend *r);
+	/* A request that waits for a backend: its head made ready for a
+	 * resend before any connection exists, as for bend (one of the
+	 * cluster's: they share its protocol and TLS; a request without a
+	 * host names bend's address); takes a buffer into r. 1 ok, 0 no
+	 * buffer, -1 it does not fit. */
+	int (*hold)(const kk_reqhead *h, const kk_bend *bend, kk_resend *r);
 	/* The response: whether it began (the copy kept for a retry goes);
 	 * the next head (HEAD with *h, valid until the next call; UPGRADE
 	 * for a 101 answering an upgrade; WAIT, INVALID, RESET); the head
@@ -205,6 +213,11 @@ struct kk_stream {
 	uint64_t body_left;	/* request body bytes --max-body still allows */
 	/* kk_now_us at the start, and when the response began (0: not yet). */
 	uint64_t start_us, first_us;
+	/* While every backend is at its --max-connections: its place in
+	 * its cluster's queue (back NULL), and the request as the back
+	 * endpoint it gets will send it. */
+	kk_qwait wait;
+	kk_resend held;
 	/* The request id sent upstream (listener --request-id), NUL ended,
 	 * for whatever tells of the request (the response, a log line);
 	 * request_id_len 0: the listener gives none. */
@@ -220,9 +233,11 @@ struct kk_stream {
 /* Starts a stream for the parsed head h (the forwarding rules are
  * applied to it here, with fwd, then the route's header edits, actions,
  * which its response gets too) on the front endpoint (ops, ctx), routed
- * to c: picks a backend, attaches a back endpoint, sends it the head.
- * Returns the stream, or NULL with *status set (503, 502, 431, 500) for
- * the front to answer. */
+ * to c: picks a backend, attaches a back endpoint, sends it the head;
+ * when every backend is at its --max-connections, the stream waits in
+ * c's queue (no back endpoint yet; the head kept) and answers 503 itself
+ * if its wait times out. Returns the stream, or NULL with *status set
+ * (503, 502, 431, 500) for the front to answer. */
 kk_stream *kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h,
     const kk_fwd *fwd, kk_router *r, kk_rlistener *rl, kk_rcluster *c,
     const char *actions, int keepalive, int *status);
@@ -236,7 +251,8 @@ int kk_stream_pump(kk_stream *s);
 void kk_stream_back_error(kk_stream *s, enum kk_close reason);
 /* The client took response bytes: the back side may move more. */
 void kk_stream_front_drained(kk_stream *s);
-/* The front endpoint is going, for reason: the back endpoint is closed. */
+/* The front endpoint is going, for reason: the back endpoint is closed,
+ * or the stream leaves its queue. */
 void kk_stream_abort(kk_stream *s, enum kk_close reason);
 /* The request id a response head h to the client carries (listener
  * --request-id; the field's name is s->rl's): the stream's, NUL ended;

@@ -35,6 +35,14 @@ enum kk_send_proxy { KK_SEND_PROXY_NONE = 0, KK_SEND_PROXY_V1, KK_SEND_PROXY_V2 
 enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGEX };
 
 #define KK_MAX_WORKERS 64
+/* A backend's --max-connections at most: past a million connections a
+ * worker runs out of descriptors long before the limit would bite. */
+#define KK_MAX_CONNS_MAX 1000000
+/* A cluster's --queue: a waiting request holds a stream and its head's
+ * bytes in a buffer, so the default stays small; the bound keeps a
+ * typo from promising more than the buffer pool can hold. */
+#define KK_DEFAULT_QUEUE 128
+#define KK_QUEUE_MAX 100000
 #define KK_MAX_UIDS 32
 /* Prefixes of `set trusted-proxies`: each request is matched against
  * all of them, so the list stays short (a proxy tier is a few networks). */
@@ -193,6 +201,12 @@ struct kk_cluster {
 	int sticky;
 	char *sticky_cookie;
 	int h2;				/* --h2: HTTP/2 to its backends */
+	/* --queue: requests a worker holds waiting for a backend under its
+	 * --max-connections (0: none, 503 at once); --queue-timeout: how
+	 * long one waits, 0: its listener's connect timeout, as HAProxy's
+	 * timeout queue defaults to timeout connect. */
+	unsigned queue;
+	unsigned long queue_timeout_ms;
 };
 
 /* A frontend of an http listener matches host, path, method and its
@@ -229,6 +243,12 @@ struct kk_backend {
 	kk_addr addr;
 	unsigned weight;		/* default 100; 0 never chosen */
 	int backup;			/* used only when no primary is usable */
+	/* --max-connections: back connections serving a request that each
+	 * worker opens to it at most; 0: no limit. */
+	unsigned max_conns;
+	/* --slow-start: over how long its weight ramps up from nearly 0
+	 * when it comes back up or joins a running cluster; 0: at once. */
+	unsigned long slow_start_ms;
 };
 
 /* A certificate of an https listener, its identity listener and

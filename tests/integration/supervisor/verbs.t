@@ -103,7 +103,7 @@ tap_ok "silent workers: replaced" kk_wait_for 20 sh -c \
 	"test \"\$(kakehi-ctl -s $sv_sock status | grep -c 'state ready restarts 1')\" = 2"
 tap_ok "silent workers: new pid" test "$(worker_pid 0)" != "$old0"
 tap_ok "silent workers: the late ones have left" kk_wait_for 20 sh -c \
-	"! kakehi-ctl -s $sv_sock status | grep -q ' late'"
+	"! kakehi-ctl -s $sv_sock status | grep -Eq '^worker .* late( |$)'"
 tap_like "$(grep "to replace late worker\|draining late worker" "$T/a.log" | \
 	sed 's/.*\(replace late worker [01]\|draining late worker [01]\).*/\1/' | tr '\n' ,)" \
 	"^replace late worker 0,draining late worker 0,replace late worker 1,draining late worker 1,$" \

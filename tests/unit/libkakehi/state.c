@@ -362,7 +362,7 @@ static const char rich_conf[] =
 	"listener add tcp 127.0.0.1:5432 --expect-proxy --front-timeout 10m\n"
 	"cluster add app\n"
 	"cluster add api.v2 --h2 --lb least-connections\n"
-	"cluster add rnd --lb round-robin\n"
+	"cluster add rnd --lb round-robin --queue-timeout 2500ms --queue 0\n"
 	"cluster add pg --send-proxy v2 --lb random\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --method POST --listener 127.0.0.1:8080 --host *.Example.com "
@@ -376,8 +376,8 @@ static const char rich_conf[] =
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 [2001:db8::1]:8080 --weight 100\n"
-	"backend add pg p1 10.0.0.9:5432\n"
-	"backend add rnd r 10.0.0.3:81 --weight 7";	/* no final newline */
+	"backend add pg p1 10.0.0.9:5432 --slow-start 90000ms\n"
+	"backend add rnd r 10.0.0.3:81 --max-connections 50 --weight 7";	/* no final newline */
 
 static const char rich_canonical[] =
 	"# kakehi state\n"
@@ -393,7 +393,7 @@ static const char rich_canonical[] =
 	"listener add tcp 127.0.0.1:5432 --front-timeout 600s --expect-proxy\n"
 	"cluster add app\n"
 	"cluster add api.v2 --lb least-connections --h2\n"
-	"cluster add rnd\n"
+	"cluster add rnd --queue 0 --queue-timeout 2500ms\n"
 	"cluster add pg --lb random --send-proxy v2\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --listener 127.0.0.1:8080 --host *.example.com "
@@ -407,8 +407,8 @@ static const char rich_canonical[] =
 	"backend add app b1 10.0.0.1:80\n"
 	"backend add app b2 10.0.0.2:80 --weight 0 --backup\n"
 	"backend add api.v2 x_1 '[2001:db8::1]:8080'\n"
-	"backend add rnd r 10.0.0.3:81 --weight 7\n"
-	"backend add pg p1 10.0.0.9:5432\n";
+	"backend add rnd r 10.0.0.3:81 --weight 7 --max-connections 50\n"
+	"backend add pg p1 10.0.0.9:5432 --slow-start 90s\n";
 
 static void
 test_round_trip(void)
@@ -922,7 +922,8 @@ test_json_list(void)
 		const char *want;
 	} lists[] = {
 		{ "cluster list", 0, "cluster add app\ncluster add api.v2 --lb least-connections --h2\n"
-		    "cluster add rnd\ncluster add pg --lb random --send-proxy v2\n" },
+		    "cluster add rnd --queue 0 --queue-timeout 2500ms\n"
+		    "cluster add pg --lb random --send-proxy v2\n" },
 		{ "frontend list pg", 0, "frontend add pg --listener 127.0.0.1:5432 --sni "
 		    "*.db.example\nfrontend add pg --listener 127.0.0.1:5432\n" },
 		{ "frontend list pg", 1, "[{\"cluster\":\"pg\",\"listener\":\"127.0.0.1:5432\","
@@ -934,7 +935,7 @@ test_json_list(void)
 		{ "backend list app", 0, "backend add app b1 10.0.0.1:80\n"
 		    "backend add app b2 10.0.0.2:80 --weight 0 --backup\n" },
 		{ "backend list rnd", 1, "[{\"cluster\":\"rnd\",\"id\":\"r\",\"address\":"
-		    "\"10.0.0.3:81\",\"weight\":7,\"backup\":false}]" },
+		    "\"10.0.0.3:81\",\"weight\":7,\"backup\":false,\"max-connections\":50}]" },
 		{ "frontend list app", 1, 0 },
 		{ "frontend list rnd", 1, "[]" },
 		{ "frontend list rnd", 0, "" },
@@ -967,11 +968,12 @@ test_json_list(void)
 		    "\"127.0.0.1:5432\",\"protocol\":\"tcp\",\"public-address\":null,"
 		    "\"front-timeout\":600000,\"connect-timeout\":3000,\"expect-proxy\":true}]" },
 		{ "cluster list", 1, "[{\"id\":\"app\",\"lb\":\"round-robin\","
-		    "\"send-proxy\":null},"
+		    "\"send-proxy\":null,\"queue\":128},"
 		    "{\"id\":\"api.v2\",\"lb\":\"least-connections\",\"send-proxy\":null,"
-		    "\"h2\":true},"
-		    "{\"id\":\"rnd\",\"lb\":\"round-robin\",\"send-proxy\":null},"
-		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\"}]" },
+		    "\"h2\":true,\"queue\":128},"
+		    "{\"id\":\"rnd\",\"lb\":\"round-robin\",\"send-proxy\":null,\"queue\":0,"
+		    "\"queue-timeout\":2500},"
+		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\",\"queue\":128}]" },
 	};
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
 		char buf[128], *argv[8];

@@ -120,6 +120,21 @@ sequence(char *out, unsigned count, const kk_bend *avoid, uint64_t now)
 	out[count] = 0;
 }
 
+/* Whether b1's share of PICKS at now is num/den within 2 % of PICKS. */
+static int
+ramp_share(uint64_t now, unsigned num, unsigned den)
+{
+	unsigned i, n = 0;
+	long want = (long)PICKS * num / den, got;
+	for (i = 0; i < PICKS; i++)
+		n += kk_lb_pick(&cl, NULL, NULL, now) == &rb[1];
+	got = (long)n;
+	if (labs(got - want) <= PICKS / 50)
+		return 1;
+	fprintf(stderr, "# b1 got %ld of %u, want %ld\n", got, PICKS, want);
+	return 0;
+}
+
 int
 main(void)
 {
@@ -343,6 +358,107 @@ main(void)
 		ok(kk_lb_cookie(&cl, &q, &rb[0]) == rb[0].cookie, "sticky: a first request gets "
 		    "its cookie");
 		cl.sticky = 0;
+	}
+	{
+		/* --max-connections, for every balancer: a backend at its
+		 * limit is skipped, even with every down mark ignored. */
+		unsigned w[] = { 100, 100, 100 };
+		int backup[] = { 0, 0, 1 };
+		enum kk_lb lbs[] = { KK_LB_ROUND_ROBIN, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS,
+		    KK_LB_P2C, KK_LB_HASH };
+		for (unsigned k = 0; k < sizeof lbs / sizeof *lbs; k++) {
+			kk_lbreq q;
+			unsigned count[3];
+			memset(&q, 0, sizeof q);
+			q.has_key = 1;
+			setup(lbs[k], 3, w, backup);
+			rb[0].max_conns = 2;
+			bends[0].nactive = 2;
+			count_picks(count, 3);
+			ok(!count[0] && count[1] == PICKS, "%s: a backend at its limit is not "
+			    "chosen", kk_lb_names[lbs[k]]);
+			ok(kk_lb_pick(&cl, &q, NULL, 0) == &rb[1], "%s: nor for a key",
+			    kk_lb_names[lbs[k]]);
+			bends[0].nactive = bends[1].nactive = 1;
+			count_picks(count, 3);
+			ok(count[0] && count[1] && !count[2], "%s: under it, it is again",
+			    kk_lb_names[lbs[k]]);
+			rb[1].max_conns = 1;
+			bends[0].nactive = 2;
+			bends[1].nactive = 1;
+			ok(kk_lb_pick(&cl, NULL, NULL, 0) == &rb[2], "%s: primaries full: the "
+			    "backup", kk_lb_names[lbs[k]]);
+			rb[2].max_conns = 1;
+			bends[2].nactive = 1;
+			kk_bend_mark_down(&bends[1], 0);
+			ok(!kk_lb_pick(&cl, NULL, NULL, 1), "%s: all full: none, the down marks "
+			    "ignored or not", kk_lb_names[lbs[k]]);
+		}
+		cl.sticky = 1;
+		setup(KK_LB_ROUND_ROBIN, 3, w, NULL);
+		{
+			kk_lbreq q;
+			memset(&q, 0, sizeof q);
+			q.has_sid = 1;
+			q.sid = rb[2].sid;
+			rb[2].max_conns = 1;
+			bends[2].nactive = 1;
+			ok(kk_lb_pick(&cl, &q, NULL, 0) != &rb[2], "sticky: a full backend lets "
+			    "its clients go elsewhere");
+		}
+		cl.sticky = 0;
+	}
+	{
+		/* --slow-start 10s on b1: its share follows its weight now,
+		 * linear from its down mark's end (or its first pick, for a
+		 * newcomer), for every balancer that weighs. */
+		unsigned w[] = { 100, 100 };
+		enum kk_lb lbs[] = { KK_LB_ROUND_ROBIN, KK_LB_RANDOM };
+		enum kk_lb loaded[] = { KK_LB_LEAST_CONNECTIONS, KK_LB_P2C };
+		for (unsigned k = 0; k < sizeof lbs / sizeof *lbs; k++) {
+			const char *name = kk_lb_names[lbs[k]];
+			setup(lbs[k], 2, w, NULL);
+			rb[1].slow_ms = 10000;
+			kk_bend_mark_down(&bends[1], 100000 - KK_BEND_DOWN_MS);	/* up at 100 s */
+			ok(ramp_share(100000 + 5000, 50, 150), "%s: half way, half its weight",
+			    name);
+			ok(ramp_share(100000 + 2500, 25, 125), "%s: a quarter of the way, a quarter",
+			    name);
+			ok(ramp_share(100000 + 10000, 100, 200), "%s: at the end, all of it", name);
+			ok(ramp_share(100000, 1, 101), "%s: just up, nearly nothing", name);
+		}
+		/* Those that weigh load per unit of weight: at equal load the
+		 * ramping one counts as the busier until its ramp ends. */
+		for (unsigned k = 0; k < sizeof loaded / sizeof *loaded; k++) {
+			const char *name = kk_lb_names[loaded[k]];
+			unsigned n = 0;
+			setup(loaded[k], 2, w, NULL);
+			rb[1].slow_ms = 10000;
+			kk_bend_mark_down(&bends[1], 100000 - KK_BEND_DOWN_MS);
+			bends[0].nactive = bends[1].nactive = 2;
+			ok(ramp_share(100000 + 5000, 0, 1), "%s: half way at equal load: never",
+			    name);
+			for (unsigned i = 0; i < PICKS; i++)
+				n += kk_lb_pick(&cl, NULL, NULL, 100000 + 10000) == &rb[1];
+			ok(n > PICKS / 4, "%s: ramp done: chosen again", name);
+		}
+		setup(KK_LB_ROUND_ROBIN, 2, w, NULL);
+		rb[1].slow_ms = 10000;
+		rb[1].since = KK_LB_SINCE_FIRST;
+		kk_lb_pick(&cl, NULL, NULL, 7000);
+		ok(rb[1].since == 7000, "a newcomer's ramp starts with its first pick");
+		ok(ramp_share(7000 + 2500, 25, 125), "and rises from there");
+		rb[1].slow_ms = 0;
+		ok(ramp_share(7000, 100, 200), "without --slow-start, its weight at once");
+		{
+			/* Alone in its tier it takes everything, ramping or not. */
+			unsigned one[] = { 100 };
+			setup(KK_LB_P2C, 1, one, NULL);
+			rb[0].slow_ms = 10000;
+			rb[0].since = 5000;
+			ok(kk_lb_pick(&cl, NULL, NULL, 5001) == &rb[0], "p2c: a lone ramping "
+			    "backend is still chosen");
+		}
 	}
 	kk_lb_release(&cl);
 	return done();
