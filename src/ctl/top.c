@@ -200,6 +200,24 @@ kk_top_render(kk_str *out, const kk_top_sample *prev, const kk_top_sample *cur,
 		put(out, width, "%-16s %12.0f %14llu", "bytes out", rout < 0 ? 0 : rout, bout);
 		lines += 2;
 	}
+	if (total(cur, "latency-total-p50-us", &v)) {
+		static const char *const kinds[] = { "ttfb", "total" };
+		put(out, width, "%-16s %12s %14s %14s", "latency (ms)", "p50", "p90", "p99");
+		lines++;
+		for (i = 0; i < 2; i++) {
+			unsigned long long q[3] = { 0, 0, 0 };
+			char key[64];
+			unsigned k;
+			for (k = 0; k < 3; k++) {
+				snprintf(key, sizeof key, "latency-%s-p%s-us", kinds[i],
+				    k == 0 ? "50" : k == 1 ? "90" : "99");
+				total(cur, key, &q[k]);
+			}
+			put(out, width, "  %-14s %12.1f %14.1f %14.1f", kinds[i], q[0] / 1000.0,
+			    q[1] / 1000.0, q[2] / 1000.0);
+			lines++;
+		}
+	}
 	put(out, width, "%s", "");
 	put(out, width, "errors (per second, total)");
 	lines += 2;

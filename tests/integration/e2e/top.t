@@ -26,6 +26,7 @@ out=$(ctl top --once --interval 1000)
 tap_is "$?" 0 "top --once: exit 0"
 tap_like "$out" '^kakehi .* generation [0-9]+ .*workers 2 wanted, 2 ready' "the head line"
 tap_like "$out" '^requests +[1-9][0-9]*\.[0-9] +[1-9][0-9]*$' "requests: a rate under load, and the total"
+tap_like "$out" '^  ttfb +[0-9]+\.[0-9] +[0-9]+\.[0-9] +[0-9]+\.[0-9]$' "latency percentiles, in ms"
 tap_like "$out" '^worker 1 pid [0-9]+ state ready' "the workers"
 tap_fails "no terminal controls with --once" sh -c "printf '%s' \"\$1\" | grep -q \"\$(printf '\\033')\"" \
 	sh "$out"
