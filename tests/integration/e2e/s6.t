@@ -28,7 +28,8 @@ echo 4 > "$scan/kakehi/notification-fd"
 kk_spawn svscan s6-svscan "$scan"
 svscan=$kk_last_pid
 tap_ok "s6-svscan starts s6-supervise for kakehi" kk_wait_for 10 s6-svok "$scan/kakehi"
-tap_ok "s6-svwait -U sees kakehi ready" s6-svwait -U -t 20000 "$scan/kakehi"
+# Generous: under the sanitizers, beside another test, a start can be slow.
+tap_ok "s6-svwait -U sees kakehi ready" s6-svwait -U -t 60000 "$scan/kakehi"
 tap_like "$(kk_curl "http://127.0.0.1:$port/" | head -n 1)" '^backend b1$' "serves under s6-supervise"
 tap_ok "kakehi-ctl reaches the supervised instance" kakehi-ctl -s "$T/control" status
 pid1=$(s6-svstat -p "$scan/kakehi")
