@@ -54,7 +54,7 @@ tap_like "$(grep " worker " "$text" | grep "pid=$old " | tail -n 1)" \
 	"worker id=0 pid=$old state=exited was=ready .*why=\"died on signal 9" \
 	"the exit: its pid, its state before, how it ended"
 tap_like "$(grep " worker " "$text" | grep "state=spawned" | tail -n 1)" \
-	'was=exited .*why="restart 1, after its last process died on signal 9' \
+	'was=(exited|backoff) .*why="restart 1, after its last process died on signal 9' \
 	"then a new process, spawned, saying why"
 
 # JSON: one object a line, the same events.
