@@ -44,7 +44,13 @@ PROGRAMS := $(addprefix $(B)/bin/,$(BIN_TARGETS) $(LIBEXEC_TARGETS))
 TEST_TOOLS := $(addprefix $(B)/tests/tools/,$(TEST_TOOL_TARGETS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*/*.c))
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRCS))
-INTEGRATION_TESTS := $(sort $(wildcard tests/integration/*/*.t))
+# The longest files start first, so that no one of them begins last and
+# keeps the run going alone at its end (prove -j takes them in order).
+SLOW_TESTS := $(addprefix tests/integration/,worker/testssl.t \
+	worker/timeouts.t worker/tcp.t worker/h2flood.t worker/proxy-protocol.t \
+	e2e/rolling.t supervisor/clients.t worker/smuggling.t worker/queue.t)
+INTEGRATION_TESTS := $(SLOW_TESTS) \
+	$(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/integration/*/*.t)))
 
 .PHONY: all tests check check-fast check-asan check-soak check-fresh install run bench bench-control clean distclean deps
 
@@ -103,10 +109,11 @@ check: deps
 # tests need is missing, naming its package (tools/install-deps --list).
 # KK_SANITIZED=1 tells the tests of the sanitizer pass (check-asan) that
 # they run under sanitizers; the few that only judge a configuration skip.
-# Two test files run at once: most of a hitless test's time is spent
-# waiting (drains, timeouts, loads of a few seconds), and each test has its
-# own ports and temporary directory. CHECK_JOBS=1 runs them one by one.
-CHECK_JOBS ?= 2
+# Three test files run at once, on two cores: most of a hitless test's
+# time is spent waiting (drains, timeouts, loads of a few seconds: a pass
+# keeps about one core busy at two at once), and each test has its own
+# ports and temporary directory. CHECK_JOBS=1 runs them one by one.
+CHECK_JOBS ?= 3
 check-fast:
 	@./tools/check-tools -n "make check" build check
 	$(MAKE) tests
