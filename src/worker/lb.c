@@ -179,8 +179,11 @@ kk_lb_prepare(kk_rcluster *c, const char *hash_name, const char *cookie_name)
 		ntier += c->b[i].weight != 0;
 		nprimary += c->b[i].weight && !c->b[i].backup;
 	}
-	for (i = 0; i < c->nb; i++)
-		npoints += points_of(&c->b[i], total);
+	/* Only a hashing cluster has a ring: it is a point per unit of
+	 * weight, most of a site's memory in a proxy of round-robin sites. */
+	if (c->lb == KK_LB_HASH)
+		for (i = 0; i < c->nb; i++)
+			npoints += points_of(&c->b[i], total);
 	text = (hash_name ? strlen(hash_name) + 1 : 0) + clen + 1;
 	if (c->sticky)
 		text += c->nb * (clen + 1 + SID_LEN + sizeof COOKIE_ATTRS);
@@ -197,7 +200,8 @@ kk_lb_prepare(kk_rcluster *c, const char *hash_name, const char *cookie_name)
 	x->t[0].idx = (uint32_t *)(x->t[0].cum + ntier);
 	x->t[1].idx = x->t[0].idx + nprimary;
 	fill_tiers(c, x);
-	fill_ring(c, x, total);
+	if (npoints)
+		fill_ring(c, x, total);
 	at = (char *)(x->t[0].idx + ntier);
 	c->hash_name = hash_name ? put_text(&at, hash_name, strlen(hash_name)) : NULL;
 	c->cookie_name = put_text(&at, cookie_name, clen);

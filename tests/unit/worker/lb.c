@@ -144,6 +144,7 @@ main(void)
 		setup(KK_LB_ROUND_ROBIN, 2, w, NULL);
 		sequence(s, 6, NULL, 0);
 		is_str(s, "ababab", "equal weights alternate");
+		is_int(cl.lbx->nring, 0, "round-robin: no hash ring (a point per unit of weight)");
 	}
 	{
 		unsigned w[] = { 5, 1, 1 };
