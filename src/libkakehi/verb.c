@@ -441,9 +441,14 @@ kk_fmt_duration_ms(char *buf, unsigned long ms)
 	else snprintf(buf, KK_DURATION_FMTLEN, "%lus", ms / 1000);
 }
 
-/* What ends a run of bytes kk_line_split copies as they are: a blank or
- * a quoting character. */
-#define PLAIN_STOP " \t\r\n'\"\\"
+/* What ends a run of bytes kk_line_split copies as they are: the end, a
+ * blank or a quoting character. A table, not strcspn: most words are a
+ * few bytes, and strcspn's setup for each was a sixth of a 100 000-site
+ * reload. */
+static const unsigned char plain_stop[256] = {
+	[0] = 1, [' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\n'] = 1, ['\''] = 1, ['"'] = 1,
+	['\\'] = 1,
+};
 
 static int
 is_blank(char c)
@@ -471,7 +476,9 @@ kk_line_split(char *line, char **argv, unsigned max, unsigned *argc, char *err, 
 			/* A run of plain bytes at once: most words have no
 			 * quote, and a load of 100 000 sites spent a sixth of
 			 * its time here a byte at a time. */
-			size_t plain = strcspn(r, PLAIN_STOP);
+			size_t plain = 0;
+			while (!plain_stop[(unsigned char)r[plain]])
+				plain++;
 			if (plain) {
 				if (w != r) memmove(w, r, plain);
 				w += plain;
