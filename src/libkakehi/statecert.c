@@ -19,6 +19,14 @@
 #include "statecert.h"
 
 
+static unsigned long files_read;
+
+unsigned long
+kk_cert_files_read(void)
+{
+	return files_read;
+}
+
 /* In a buffer sized from fstat, so that a key's bytes are never left
  * behind in a buffer given back by realloc. */
 int
@@ -29,6 +37,7 @@ kk_cert_read_file(const char *path, const char *filedir, kk_blob *b, char *err,
 	struct stat sb;
 	size_t got = 0;
 	int fd;
+	files_read++;
 	if (path[0] != '/' && filedir && *filedir) {
 		if (!kk_str_catf(&full, "%s/%s", filedir, path)) {
 			snprintf(err, errlen, "out of memory");

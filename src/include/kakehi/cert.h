@@ -54,6 +54,10 @@ int kk_cert_redact(kk_str *out, const char *text, size_t len);
 #define KK_CERT_FILE_MAX (1UL << 20)
 int kk_cert_read_file(const char *path, const char *filedir, kk_blob *b, char *err,
     size_t errlen);
+/* How many files kk_cert_read_file has opened in this process: a load
+ * that read one depends on bytes its lines do not show (state.c keeps
+ * no such load for a quick reload). */
+unsigned long kk_cert_files_read(void);
 /* Wipes and frees one blob (a key's memory is never left behind). */
 void kk_blob_free(kk_blob *);
 

@@ -319,6 +319,15 @@ struct kk_state {
 	/* NULL; in a scratch state (kk_state_load_scratch), where its object
 	 * strings and index keys live, freed whole by kk_state_free. */
 	struct kk_arena *arena;
+	/* A scratch state's last load (the kk_state_reuse_* calls): its
+	 * text, kept so that a next text which only changes backend lines
+	 * in place has just those lines parsed (a quick reload); NULL when
+	 * replaying the text would not give this state again (it removed or
+	 * replaced an object, or read a file). loaded_waste: the arena bytes
+	 * quick reloads left behind, bounded by a full load. lines_parsed:
+	 * how many lines the last load parsed. */
+	char *loaded;
+	size_t loaded_len, loaded_waste, lines_parsed;
 };
 
 void kk_state_init(kk_state *);		/* empty state, default settings */

@@ -1662,6 +1662,156 @@ test_canonical_spellings(void)
 	kk_state_free(&st);
 }
 
+/* A quick reload (kk_state_reuse_scratch of a text that only changes
+ * backend lines in place) gives the state a full load of the text gives,
+ * byte for byte, parsing only the changed lines; anything else goes
+ * through the full load. Seeded random texts. */
+struct qsite {
+	char line[4][160];	/* cluster, frontend, backend, backend */
+};
+
+static void
+quick_backend(char *line, size_t n, unsigned site, unsigned k, uint64_t r)
+{
+	static const char *const extra[] = { "", " --weight 7", " --backup", " --max-connections 9",
+		" --slow-start 2s", " --weight 0 --backup" };
+	if (r % 3 == 0)
+		snprintf(line, n, "backend add q%u b%u [::1]:%u%s", site, k, 1000 + (unsigned)(r % 997),
+		    extra[(r >> 8) % 6]);
+	else
+		snprintf(line, n, "backend add q%u b%u 10.%u.%u.%u:%u%s", site, k,
+		    (unsigned)(r >> 16) & 255, site & 255, k, 80 + (unsigned)(r % 7),
+		    extra[(r >> 8) % 6]);
+}
+
+static char *
+quick_text(const struct qsite *q, unsigned n, const char *tail)
+{
+	kk_str t = KK_STR_ZERO;
+	unsigned i, k;
+	kk_str_cats(&t, "set workers 2\nlistener add http 127.0.0.1:8080\n");
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 4; k++)
+			kk_str_catf(&t, "%s\n", q[i].line[k]);
+	kk_str_cats(&t, tail);
+	return t.s;
+}
+
+static uint64_t qrng = 88172645463325252ull;
+static uint64_t
+qnext(void)
+{
+	qrng ^= qrng << 13;
+	qrng ^= qrng >> 7;
+	qrng ^= qrng << 17;
+	return qrng;
+}
+
+/* Loads text into the reused scratch s and into a fresh state; both must
+ * agree (or both refuse); returns the lines s parsed. */
+static size_t
+quick_load(kk_state *s, const char *text, int *same)
+{
+	char e1[KK_ERRLEN] = "", e2[KK_ERRLEN] = "", *p1 = 0, *p2 = 0;
+	kk_state f;
+	int r1 = kk_state_reuse_scratch(s, text, strlen(text), "q.conf", e1, sizeof e1);
+	int r2 = kk_state_load_scratch(&f, text, strlen(text), "q.conf", e2, sizeof e2);
+	*same = r1 == r2 && (r1 ? (p1 = printed(s)) && (p2 = printed(&f)) && !strcmp(p1, p2)
+	    && state_checked(s, "quick") : !strcmp(e1, e2));
+	if (!*same) printf("#   %s | %s\n", e1, e2);
+	free(p1);
+	free(p2);
+	if (r2) kk_state_free(&f);
+	return s->lines_parsed;
+}
+
+static void
+test_quick_reload(void)
+{
+	enum { N = 300, ROUNDS = 60 };
+	static struct qsite q[N];
+	kk_state s;
+	unsigned i, k, round, quick = 0, full = 0, agree = 0, wrong_path = 0;
+	size_t lines = 2 + 4 * N;
+	char *text;
+	int same;
+	for (i = 0; i < N; i++) {
+		snprintf(q[i].line[0], sizeof q[i].line[0], "cluster add q%u%s", i,
+		    i % 5 ? "" : " --lb least-connections");
+		snprintf(q[i].line[1], sizeof q[i].line[1],
+		    "frontend add q%u --listener 127.0.0.1:8080 --host q%u.example", i, i);
+		for (k = 0; k < 2; k++)
+			quick_backend(q[i].line[2 + k], sizeof q[i].line[2], i, k, qnext());
+	}
+	kk_state_init(&s);
+	text = quick_text(q, N, "");
+	ok(quick_load(&s, text, &same) == lines && same && s.loaded, "the first load is whole");
+	free(text);
+	for (round = 0; round < ROUNDS; round++) {
+		unsigned kind = round % 6, changed = 1 + (unsigned)(qnext() % 40);
+		const char *tail = "";
+		size_t want;
+		/* kinds 0-3: backend lines only, the quick path; 4: a frontend
+		 * line too; 5: a line more at the end. Both then load whole. */
+		for (i = 0; i < changed; i++) {
+			unsigned site = (unsigned)(qnext() % N);
+			quick_backend(q[site].line[2 + (i & 1)], sizeof q[site].line[2], site, i & 1,
+			    qnext());
+		}
+		if (kind == 4)
+			snprintf(q[round].line[1], sizeof q[round].line[1], "frontend add q%u --listener "
+			    "127.0.0.1:8080 --host q%u.example --path /r%u", round, round, round);
+		if (kind == 5)
+			tail = "cluster add extra\n";
+		text = quick_text(q, N, tail);
+		want = kind < 4 ? 0 : lines + (kind == 5);
+		{
+			size_t got = quick_load(&s, text, &same);
+			agree += same;
+			if (kind < 4) {
+				quick += got <= 2 * (size_t)changed;
+				wrong_path += got > 2 * (size_t)changed;
+			} else {
+				full += got == want;
+				wrong_path += got != want;
+			}
+		}
+		free(text);
+		/* Back to the texts without the round's extra line. */
+		if (kind == 5) {
+			text = quick_text(q, N, "");
+			quick_load(&s, text, &same);
+			agree += same;
+			free(text);
+		}
+	}
+	is_int(agree, ROUNDS + ROUNDS / 6, "every reload agrees with a full load of its text");
+	is_int(wrong_path, 0, "backend changes parse only their lines, others load whole");
+	ok(quick >= ROUNDS / 2 && full >= ROUNDS / 6, "both paths taken (%u quick, %u whole)",
+	    quick, full);
+	/* A changed backend line the full load refuses: its message, and the
+	 * next load whole again. */
+	snprintf(q[3].line[2], sizeof q[3].line[2], "backend add q3 b0 10.0.0.1");
+	text = quick_text(q, N, "");
+	quick_load(&s, text, &same);
+	ok(same && !s.nclusters && !s.loaded, "a bad backend line: refused as a full load would");
+	free(text);
+	quick_backend(q[3].line[2], sizeof q[3].line[2], 3, 0, 1);
+	text = quick_text(q, N, "");
+	ok(quick_load(&s, text, &same) == lines && same, "and the next load is whole");
+	free(text);
+	/* A text that removes something is never replayed line by line. */
+	text = quick_text(q, N, "backend remove q1 b1\nbackend add q1 b1 10.1.1.1:1\n");
+	ok(quick_load(&s, text, &same) == lines + 2 && same && !s.loaded,
+	    "a text with a removal is not kept for a quick reload");
+	quick_backend(q[1].line[2], sizeof q[1].line[2], 1, 0, 2);
+	free(text);
+	text = quick_text(q, N, "backend remove q1 b1\nbackend add q1 b1 10.1.1.1:1\n");
+	ok(quick_load(&s, text, &same) == lines + 2 && same, "so the next one loads whole");
+	free(text);
+	kk_state_free(&s);
+}
+
 int
 main(void)
 {
@@ -1670,6 +1820,7 @@ main(void)
 	test_round_trip();
 	test_load_errors();
 	test_scratch();
+	test_quick_reload();
 	test_load_room();
 	test_diff();
 	test_save();
