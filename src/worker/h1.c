@@ -400,18 +400,24 @@ set_target(kk_reqhead *h, kk_span target, int options)
 
 /* The request line is method SP target SP version CRLF, one SP each
  * (RFC 9112 §3). llhttp 8.1 also takes runs of spaces, which a backend
- * may split differently (or read as part of the target): refused. The
- * version is known to be HTTP/1.0 or HTTP/1.1 here. */
+ * may split differently (or read as part of the target): refused. So is
+ * a TAB in the target, the one control byte llhttp passes there, which a
+ * backend may read as the end of the target (RFC 9112 §3.2 allows no
+ * whitespace in it). Bytes above 0x7E pass, as most servers take them.
+ * The version is known to be HTTP/1.0 or HTTP/1.1 here. */
 static int
 check_request_line(const char *p, size_t len, const char *m, kk_span target, unsigned minor)
 {
 	size_t ml = strlen(m);
-	uint32_t end = target.off + target.len;
+	uint32_t end = target.off + target.len, i;
 	if (target.off != ml + 1 || memcmp(p, m, ml) || p[ml] != ' ')
 		return KK_H1_E_REQUEST_LINE;
 	if (len - end < 11 || memcmp(p + end, " HTTP/1.", 8) ||
 	    p[end + 8] != (char)('0' + minor) || p[end + 9] != '\r')
 		return KK_H1_E_REQUEST_LINE;
+	for (i = target.off; i < end; i++)
+		if ((unsigned char)p[i] <= ' ')
+			return KK_H1_E_REQUEST_LINE;
 	return KK_H1_OK;
 }
 

@@ -40,7 +40,7 @@ enum kk_h1_err {
 	KK_H1_E_TARGET,		/* request target of no known form */
 	KK_H1_E_STATUS,		/* response status outside 100..599 */
 	KK_H1_E_LOOKALIKE,	/* a field named like one the proxy acts on, '_' for '-' */
-	KK_H1_E_REQUEST_LINE,	/* not exactly one SP between method, target, version */
+	KK_H1_E_REQUEST_LINE,	/* not exactly one SP between method, target, version; TAB in the target */
 	KK_H1_E_UPGRADE,	/* Upgrade not a list of protocols; a 101 naming none, or h2c */
 	KK_H1_E_COUNT
 };

@@ -167,6 +167,7 @@ refused "$R400" 'two spaces after the method' "GET  / HTTP/1.1\r\n${H}\r\n"
 refused "$R400" 'two spaces after the target' "GET /  HTTP/1.1\r\n${H}\r\n"
 refused "$R400" 'a run of spaces hiding a version' "GET / HTTP/1.1   HTTP/1.0\r\n${H}\r\n"
 refused "$R400" 'tab between method and target' "GET\t/ HTTP/1.1\r\n${H}\r\n"
+refused "$R400" 'tab inside the target' "GET /a\tb HTTP/1.1\r\n${H}\r\n"
 refused "$R400" 'space after the version' "GET / HTTP/1.1 \r\n${H}\r\n"
 refused "$R400" 'lower-case version' "GET / http/1.1\r\n${H}\r\n"
 refused "$R400" 'lower-case method' "get / HTTP/1.1\r\n${H}\r\n"
@@ -312,6 +313,6 @@ kill -USR1 "$kw_pid"
 kk_wait_for 10 grep -q '^errors-request-line ' "$T/worker-smug.log"
 count() { sed -n "s/^errors-$1 //p" "$T/worker-smug.log" | tail -n 1 ; }
 tap_is "$(count field-look-alike)" 5 'look-alikes counted as errors-field-look-alike'
-tap_is "$(count request-line)" 2 'request-line spacing counted as errors-request-line'
+tap_is "$(count request-line)" 3 'request-line spacing and a tab in the target counted as errors-request-line'
 
 tap_done

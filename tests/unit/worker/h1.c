@@ -202,6 +202,12 @@ main(void)
 	    "two SP after the target");
 	is_int(req("GET /a   HTTP/1.0\r\n\r\n"), KK_H1_E_REQUEST_LINE, "a run of SP in HTTP/1.0");
 	is_int(req("GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "tab (llhttp)");
+	is_int(req("GET /a\tb HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_REQUEST_LINE,
+	    "a tab in the target");
+	is_int(req("GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX,
+	    "another control byte in the target (llhttp)");
+	is_int(req("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n"), KK_H1_OK,
+	    "bytes above 0x7E pass");
 	is_int(req("GET / HTTP/1.1 \r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX,
 	    "SP after the version (llhttp)");
 	is_int(req("GET / http/1.1\r\nHost: a\r\n\r\n"), KK_H1_E_SYNTAX, "lower-case version (llhttp)");
