@@ -1,10 +1,12 @@
 /* ISC license. */
-/* Client TLS clients for back connections, by setting. Few exist (one
- * per distinct --tls setting in the state), looked up only while a
- * snapshot is built: a list is enough. Sessions are not kept here but
+/* Client TLS contexts for back connections, by setting: one per
+ * distinct --tls setting in the state, found by an index on the setting
+ * (100 000 clusters each with its own --sni are as many contexts, and a
+ * snapshot looks one up per cluster). Sessions are not kept here but
  * per backend (bend.h): a context serves many backends, and a session
  * resumes only with the server that issued it. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
-#include "list.h"
+#include <kakehi/index.h>
+#include <kakehi/str.h>
 #include "tls.h"
 #include "tlsclient.h"
 
@@ -22,15 +25,25 @@
 static const unsigned char alpn_h1[] = "\x08http/1.1";
 
 struct kk_tlsclient {
-	kk_link link;		/* all contexts */
 	unsigned refs;
 	SSL_CTX *ctx;
 	int verify;
-	char ca_hash[65];
 	char *sni;		/* NULL: none sent */
+	kk_str key;		/* in the index (setting_key) */
 };
 
-static kk_link clients = { &clients, &clients };
+/* Setting key to context (its address). */
+static kk_index clients;
+
+/* The index key of a setting: verify, the CA's hash, whether a name is
+ * sent, the name. 1 ok, 0 ENOMEM. */
+static int
+setting_key(kk_str *k, const kk_cluster_tls *t)
+{
+	kk_str_reset(k);
+	return kk_str_catf(k, "%c%s%c", t->verify ? 'v' : '-', t->ca_hash, t->sni ? '+' : '-')
+	    && (!t->sni || kk_str_cats(k, t->sni));
+}
 
 static int
 no_passphrase(char *buf, int size, int rw, void *u)
@@ -59,15 +72,8 @@ load_ca(SSL_CTX *ctx, const kk_blob *ca)
 	return n > 0;
 }
 
-static int
-same_setting(const kk_tlsclient *x, const kk_cluster_tls *t)
-{
-	return x->verify == t->verify && !strcmp(x->ca_hash, t->ca_hash)
-	    && (x->sni ? t->sni && !strcmp(x->sni, t->sni) : !t->sni);
-}
-
 static kk_tlsclient *
-context_new(const kk_cluster_tls *t, char *err, size_t errlen)
+context_new(const kk_cluster_tls *t, kk_str *key, char *err, size_t errlen)
 {
 	kk_tlsclient *x = calloc(1, sizeof *x);
 	if (!x || (t->sni && !(x->sni = strdup(t->sni))) ||
@@ -75,7 +81,6 @@ context_new(const kk_cluster_tls *t, char *err, size_t errlen)
 		goto nomem;
 	x->refs = 1;
 	x->verify = t->verify;
-	memcpy(x->ca_hash, t->ca_hash, sizeof x->ca_hash);
 	SSL_CTX_set_min_proto_version(x->ctx, TLS1_2_VERSION);
 	/* As on the front (tlsctx.c): partial writes, a moving buffer, no
 	 * record buffer held by an idle pooled connection. */
@@ -101,7 +106,10 @@ context_new(const kk_cluster_tls *t, char *err, size_t errlen)
 	} else
 		SSL_CTX_set_verify(x->ctx, SSL_VERIFY_NONE, NULL);
 	kk_tls_client_hook(x->ctx);
-	kk_list_push(&clients, &x->link);
+	if (!kk_index_put(&clients, key->s, key->len, (size_t)(uintptr_t)x))
+		goto nomem;
+	x->key = *key;
+	*key = (kk_str)KK_STR_ZERO;
 	return x;
 nomem:
 	snprintf(err, errlen, "unable to make a TLS context for backends: out of memory");
@@ -118,15 +126,20 @@ nomem:
 kk_tlsclient *
 kk_tlsclient_get(const kk_cluster_tls *t, char *err, size_t errlen)
 {
-	kk_link *l;
-	for (l = clients.next; l != &clients; l = l->next) {
-		kk_tlsclient *x = KK_CONTAINER(l, kk_tlsclient, link);
-		if (same_setting(x, t)) {
-			x->refs++;
-			return x;
-		}
+	kk_str key = KK_STR_ZERO;
+	kk_tlsclient *x;
+	size_t *v;
+	if (!setting_key(&key, t)) {
+		snprintf(err, errlen, "unable to make a TLS context for backends: out of memory");
+		return NULL;
 	}
-	return context_new(t, err, errlen);
+	if ((v = kk_index_get(&clients, key.s, key.len))) {
+		x = (kk_tlsclient *)(uintptr_t)*v;
+		x->refs++;
+	} else
+		x = context_new(t, &key, err, errlen);
+	kk_str_free(&key);
+	return x;
 }
 
 void
@@ -140,7 +153,8 @@ kk_tlsclient_unref(kk_tlsclient *x)
 {
 	if (--x->refs)
 		return;
-	kk_list_unlink(&x->link);
+	kk_index_del(&clients, x->key.s, x->key.len);
+	kk_str_free(&x->key);
 	SSL_CTX_free(x->ctx);
 	free(x->sni);
 	free(x);

@@ -584,7 +584,7 @@ test_tls(void)
 	    "other settings: another context, another bend");
 	kk_router_unref(r1);
 	kk_router_unref(r2);
-	ok(kk_list_empty(kk_bend_all()) && kk_list_empty(&clients),
+	ok(kk_list_empty(kk_bend_all()) && !clients.n,
 	    "bends and contexts freed with the last snapshot");
 	kk_state_free(&st);
 }

@@ -128,6 +128,44 @@ kinds(const kk_tlsctx *x, const char *sigalgs, size_t sl, const char *vers, size
 	return client_kinds(x, &h);
 }
 
+/* Backend TLS contexts (tlsclient.c), one per setting and found by an
+ * index: many --sni names are as many contexts, the same setting shares
+ * one, and the last unref frees it. */
+static void
+test_backend_contexts(void)
+{
+	enum { N = 2000 };
+	static kk_tlsclient *x[N];
+	kk_tlsclient *none;
+	kk_cluster_tls t;
+	char name[64], err[256];
+	unsigned i, shared = 0, distinct = 1;
+	memset(&t, 0, sizeof t);
+	t.sni = name;		/* --no-verify: no CA store to read for each */
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof name, "b%u.test", i);
+		x[i] = kk_tlsclient_get(&t, err, sizeof err);
+	}
+	is_int(clients.n, N, "a context per --sni name");
+	for (i = 1; i < N; i++)
+		distinct &= x[i] && x[i] != x[i - 1];
+	ok(distinct, "each its own");
+	for (i = 0; i < N; i++) {
+		snprintf(name, sizeof name, "b%u.test", i);
+		shared += kk_tlsclient_get(&t, err, sizeof err) == x[i];
+	}
+	is_int(shared, N, "the same setting again: the same context");
+	t.sni = NULL;
+	none = kk_tlsclient_get(&t, err, sizeof err);
+	ok(none && none != x[0] && clients.n == N + 1, "no name is another setting");
+	kk_tlsclient_unref(none);
+	for (i = 0; i < N; i++) {
+		kk_tlsclient_unref(x[i]);
+		kk_tlsclient_unref(x[i]);
+	}
+	ok(!clients.n, "the last unref of each frees it");
+}
+
 int
 main(void)
 {
@@ -208,6 +246,7 @@ main(void)
 	p.ciphers = "NO-SUCH-SUITE";
 	ok(kk_tlsctx_new(&p, err, sizeof err) == NULL && strstr(err, "NO-SUCH-SUITE"),
 	    "a cipher list the library refuses is named in the error");
+	test_backend_contexts();
 	EVP_PKEY_free(ec_key);
 	EVP_PKEY_free(rsa_key);
 	return done();
