@@ -19,13 +19,14 @@
 
 /* S_PATH: the control socket's path; S_LOG: off, stderr or a file;
  * S_FORMAT: an access-log format (logfmt.h). The three are strings,
- * NULL at their default. */
-enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_CIDRS, S_LOG, S_FORMAT };
+ * NULL at their default. S_CHOICE: one of the words of the metavar
+ * ("text|json"), kept as its number, the first the default. */
+enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_CIDRS, S_LOG, S_FORMAT, S_CHOICE };
 enum skey {
 	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
 	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT,
 	K_TLS_TICKET_ROTATION, K_TRUSTED_PROXIES, K_ACCESS_LOG, K_ACCESS_LOG_FORMAT,
-	K_ACCESS_LOG_SAMPLE, K_COUNT
+	K_ACCESS_LOG_SAMPLE, K_LOG_FORMAT, K_LOG_LEVEL, K_COUNT
 };
 
 struct sdef {
@@ -79,6 +80,13 @@ static const struct sdef table[K_COUNT] = {
 	    "json, one object per line (default: a template of every variable)" },
 	[K_ACCESS_LOG_SAMPLE] = { "access-log-sample", S_UINT, 1, 1000000, 1, "N",
 	    "log one request in N, per worker (1..1000000, default 1: every request)" },
+	/* The words in the order of enum kk_log_format and kk_log_level. */
+	[K_LOG_FORMAT] = { "log-format", S_CHOICE, 0, 0, 0, "text|json",
+	    "the supervisor's and the workers' own log lines, audit lines included: "
+	    "text (PROGRAM: LEVEL: message, the default) or json, one object per line" },
+	[K_LOG_LEVEL] = { "log-level", S_CHOICE, 0, 0, 0, "info|warning",
+	    "the least severe diagnostic logged: info (the default) or warning; audit "
+	    "lines are always logged (also: kakehi-ctl log level)" },
 };
 
 static int
@@ -103,6 +111,8 @@ get_num(const kk_settings *s, int k)
 	case K_PING_TIMEOUT: return s->ping_timeout_ms;
 	case K_TLS_TICKET_ROTATION: return s->tls_ticket_rotation_ms;
 	case K_ACCESS_LOG_SAMPLE: return s->access_log_sample;
+	case K_LOG_FORMAT: return s->log_format;
+	case K_LOG_LEVEL: return s->log_level;
 	default: return 0;
 	}
 }
@@ -120,8 +130,39 @@ set_num(kk_settings *s, int k, unsigned long v)
 	case K_PING_TIMEOUT: s->ping_timeout_ms = v; break;
 	case K_TLS_TICKET_ROTATION: s->tls_ticket_rotation_ms = v; break;
 	case K_ACCESS_LOG_SAMPLE: s->access_log_sample = (unsigned)v; break;
+	case K_LOG_FORMAT: s->log_format = (enum kk_log_format)v; break;
+	case K_LOG_LEVEL: s->log_level = (enum kk_log_level)v; break;
 	default: break;
 	}
+}
+
+/* The i-th word of an S_CHOICE key's metavar into word; 0 past the last. */
+static int
+choice_word(int k, unsigned long i, char *word, size_t n)
+{
+	const char *p = table[k].metavar;
+	size_t len;
+	for (;;) {
+		len = strcspn(p, "|");
+		if (!i--) break;
+		if (!p[len]) return 0;
+		p += len + 1;
+	}
+	snprintf(word, n, "%.*s", (int)len, p);
+	return 1;
+}
+
+/* The number of value among an S_CHOICE key's words. 1 found, 0 not. */
+static int
+choice_scan(int k, const char *value, unsigned long *num)
+{
+	char word[32];
+	for (unsigned long i = 0; choice_word(k, i, word, sizeof word); i++)
+		if (!strcmp(word, value)) {
+			*num = i;
+			return 1;
+		}
+	return 0;
 }
 
 /* The string-valued settings: where each is kept, and the word that
@@ -350,6 +391,13 @@ scan_value(int k, const char *value, unsigned long *num, char *err, size_t errle
 		unsigned n;
 		return scan_cidrs(value, list, &n, err, errlen);
 	}
+	case S_CHOICE:
+		if (!choice_scan(k, value, num)) {
+			snprintf(err, errlen, "%s: \"%s\" is not one of %s", d->key, value,
+			    d->metavar);
+			return 0;
+		}
+		return 1;
 	}
 	return 0;
 }
@@ -373,6 +421,7 @@ kk_setting_apply(kk_settings *s, const char *key, const char *value, char *err, 
 	switch (table[k].kind) {
 	case S_UINT:
 	case S_DURATION:
+	case S_CHOICE:
 		set_num(s, k, num);
 		return 1;
 	case S_PATH:
@@ -444,6 +493,7 @@ same(const kk_settings *a, const kk_settings *b, int k)
 	switch (table[k].kind) {
 	case S_UINT:
 	case S_DURATION:
+	case S_CHOICE:
 		return get_num(a, k) == get_num(b, k);
 	case S_PATH:
 	case S_LOG:
@@ -499,6 +549,10 @@ kk_setting_print(const kk_settings *s, const kk_settings *base, kk_str *out)
 			kk_fmt_duration_ms(dur, get_num(s, k));
 			if (!kk_str_cats(out, dur)) return 0;
 			break;
+		case S_CHOICE:
+			choice_word(k, get_num(s, k), dur, sizeof dur);
+			if (!kk_str_cats(out, dur)) return 0;
+			break;
 		case S_PATH:
 		case S_LOG:
 		case S_FORMAT:
@@ -532,6 +586,12 @@ kk_setting_print_json(const kk_settings *s, kk_str *out)
 			/* Durations in milliseconds: numbers are easier on tools. */
 			if (!kk_str_catf(out, "%lu", get_num(s, k))) return 0;
 			break;
+		case S_CHOICE: {
+			char word[32];
+			choice_word(k, get_num(s, k), word, sizeof word);
+			if (!kk_str_catjson(out, word)) return 0;
+			break;
+		}
 		case S_PATH:
 		case S_LOG:
 		case S_FORMAT:

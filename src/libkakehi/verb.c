@@ -380,6 +380,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_LOG_REOPEN, "log", "reopen", 0, 0, 0, "",
 	    "have every worker open its access-log file again (after logrotate "
 	    "moved it); SIGUSR1 to the supervisor does the same", opts_none },
+	{ KK_V_LOG_LEVEL, "log", "level", 0, 1, KK_VERB_F_MUTATES, "[info|warning]",
+	    "print the least severe level logged, or change it (the same as set "
+	    "log-level LEVEL, kept by state save)", opts_none },
 	{ 0 }
 };
 

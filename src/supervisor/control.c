@@ -977,6 +977,40 @@ h_log_reopen(client *c, const kk_verb *v, int json, const char *verbline)
 	reply_str(c, KK_REPLY_OK, msg);
 }
 
+/* log level [LEVEL]: the level; or a change to it, made as the line
+ * `set log-level LEVEL`, which is what the workers receive, the audit
+ * line shows and a state save keeps. */
+static void
+h_log_level(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	const char *level = sv.state.set.log_level == KK_LOG_WARNING ? "warning" : "info";
+	const char *argv[3] = { "set", "log-level", 0 };
+	char err[KK_ERRLEN];
+	kk_str line = KK_STR_ZERO;
+	kk_verb set;
+
+	if (!v->npos) {
+		char msg[32];
+		snprintf(msg, sizeof msg, "%s\n", level);
+		reply_str(c, KK_REPLY_OK, msg);
+		return;
+	}
+	argv[2] = v->pos[0];
+	if (!kk_verb_parse(&set, 3, argv, err, sizeof err)) {
+		/* The setting's words, named for this verb. */
+		snprintf(err, sizeof err, "log level: \"%.64s\" is not a level: give info or "
+		    "warning; nothing changed", v->pos[0]);
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
+	if (!kk_str_cats(&line, "set log-level ") || !kk_str_catword(&line, v->pos[0]))
+		reply_str(c, KK_REPLY_ERROR, "out of memory; nothing changed");
+	else
+		h_config(c, &set, json, line.s);
+	kk_str_free(&line);
+}
+
 static void
 h_shutdown(client *c, const kk_verb *v, int json, const char *verbline)
 {
@@ -1034,6 +1068,7 @@ static const struct {
 	[KK_V_UPGRADE] = { h_upgrade, 1, 0, 1 },
 	[KK_V_UPGRADE_WORKERS] = { h_upgrade_workers, 1, 0, 1 },
 	[KK_V_LOG_REOPEN] = { h_log_reopen, 0, 0, 1 },
+	[KK_V_LOG_LEVEL] = { h_log_level, 1, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

@@ -8,36 +8,21 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 #include <kakehi/cert.h>
+#include <kakehi/logline.h>
 
 #include "sv.h"
-
-static int
-stamp(char *buf, size_t n)
-{
-	struct timeval tv;
-	struct tm tm;
-
-	gettimeofday(&tv, 0);
-	if (!gmtime_r(&tv.tv_sec, &tm))
-		memset(&tm, 0, sizeof tm);
-	return snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    (int)(tv.tv_usec / 1000));
-}
 
 int
 sv_event_begin(sv_event *e, const char *kind)
 {
-	char t[64];
+	char t[KK_LOG_STAMPLEN];
 
 	memset(e, 0, sizeof e[0]);
 	if (!sv_control_followers())
 		return 0;
-	stamp(t, sizeof t);
+	kk_log_stamp(t);
 	e->ok = kk_str_catf(&e->text, "%s %s", t, kind)
 	    && kk_str_cats(&e->json, "{\"time\":") && kk_str_catjson(&e->json, t)
 	    && kk_str_cats(&e->json, ",\"event\":") && kk_str_catjson(&e->json, kind);

@@ -4,7 +4,8 @@
  * not interleave mid-line in a shared log. strerr writes through the
  * 1024-byte buffer_2 and splits a longer line (audit lines reach 2 KiB),
  * so it serves only the fatal exit (sv.h); info and warning lines, in the
- * same "PROG: level:" form, are written here. Also the clock. */
+ * same "PROG: level:" form or as JSON (set log-format), are written here,
+ * info lines only at set log-level info. Also the clock. */
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <skalibs/tai.h>
 
 #include <kakehi/cert.h>
+#include <kakehi/logline.h>
 #include <kakehi/str.h>
 #include "sv.h"
 
@@ -103,20 +105,42 @@ sv_ms_left(const tain *d)
 	return ms_between(&STAMP, d);
 }
 
+/* One JSON line of fields (logline.h), written at once; without the
+ * memory for it, the line goes as text so that nothing is lost. */
+static int
+write_json(const char *level, const char *const *fields)
+{
+	kk_str line = KK_STR_ZERO;
+	int ok = kk_log_json(&line, PROG, level, fields);
+
+	if (ok)
+		(void)!write(2, line.s, line.len);
+	kk_str_free(&line);
+	return ok;
+}
+
 static void
 vlog(const char *level, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	int e = errno;
-	int n, m;
+	int n, m, prefix;
 
-	n = snprintf(line, sizeof line, "%s: %s: ", PROG, level);
+	n = prefix = snprintf(line, sizeof line, "%s: %s: ", PROG, level);
 	m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
 	if (m < 0)
 		m = 0;
 	n += m;
 	if (n > LOG_LINE_MAX - 2)
 		n = LOG_LINE_MAX - 2;
+	if (sv.state.set.log_format == KK_LOG_JSON) {
+		const char *fields[] = { "message", line + prefix, 0 };
+		line[n] = 0;
+		if (write_json(level, fields)) {
+			errno = e;
+			return;
+		}
+	}
 	line[n++] = '\n';
 	(void)!write(2, line, (size_t)n);
 	errno = e;
@@ -124,6 +148,19 @@ vlog(const char *level, const char *fmt, va_list ap)
 
 void
 sv_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sv.state.set.log_level > KK_LOG_INFO)
+		return;
+	va_start(ap, fmt);
+	vlog("info", fmt, ap);
+	va_end(ap);
+}
+
+/* An info line whatever the level: the audit trail is never filtered. */
+static void
+info_always(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -224,25 +261,36 @@ audit_verb(char *verb, size_t n, const char *verbline)
 	kk_str_free(&shown);
 }
 
-void
-sv_audit(const sv_origin *o, const char *verbline, int ok, const char *result)
+/* One audit line: "audit: ACTOR verb="VERB" result=RESULT[: why]", or
+ * in JSON the same as fields (why only with a reason). */
+static void
+audit_line(const sv_origin *o, const char *verbline, const char *result, const char *why)
 {
 	char verb[1024], res[1024];
 
 	audit_verb(verb, sizeof verb, verbline);
-	sv_scrub(res, sizeof res, result && *result ? result : "error");
-	if (ok)
-		sv_info("audit: %s verb=\"%s\" result=ok", o->actor, verb);
+	if (why)
+		sv_scrub(res, sizeof res, *why ? why : "error");
+	if (sv.state.set.log_format == KK_LOG_JSON) {
+		const char *fields[] = { "event", "audit", "actor", o->actor, "verb", verb,
+			"result", result, why ? "why" : 0, res, 0 };
+		if (write_json("info", fields))
+			return;
+	}
+	if (why)
+		info_always("audit: %s verb=\"%s\" result=%s: %s", o->actor, verb, result, res);
 	else
-		sv_info("audit: %s verb=\"%s\" result=error: %s", o->actor, verb, res);
+		info_always("audit: %s verb=\"%s\" result=%s", o->actor, verb, result);
+}
+
+void
+sv_audit(const sv_origin *o, const char *verbline, int ok, const char *result)
+{
+	audit_line(o, verbline, ok ? "ok" : "error", ok ? 0 : result ? result : "");
 }
 
 void
 sv_audit_refused(const sv_origin *o, const char *verbline, const char *why)
 {
-	char verb[1024], res[1024];
-
-	audit_verb(verb, sizeof verb, verbline);
-	sv_scrub(res, sizeof res, why);
-	sv_info("audit: %s verb=\"%s\" result=refused: %s", o->actor, verb, res);
+	audit_line(o, verbline, "refused", why);
 }

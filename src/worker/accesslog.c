@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <kakehi/logfmt.h>
 #include "accesslog.h"
+#include "log.h"
 #include "loop.h"
 #include "worker.h"
 
@@ -438,8 +439,8 @@ lost(int e)
 {
 	counts.errors++;
 	drop_buffered();
-	fprintf(stderr, "kakehi-worker: warning: access log: write failed: %s; its buffered "
-	    "lines are dropped\n", strerror(e));
+	kk_log_warning("access log: write failed: %s; its buffered "
+	    "lines are dropped", strerror(e));
 }
 
 static void
@@ -622,7 +623,7 @@ kk_accesslog_commit(void)
 		switch_sink();
 		if (!watch(err, sizeof err))
 			/* Not watched, it is still written each turn that logs. */
-			fprintf(stderr, "kakehi-worker: warning: %s\n", err);
+			kk_log_warning("%s", err);
 	}
 	kk_accesslog_on = 1;
 	if (len)
@@ -637,12 +638,12 @@ kk_accesslog_reopen(void)
 		return;
 	flush();
 	if (!sink_open(&next, cur.path, err, sizeof err)) {
-		fprintf(stderr, "kakehi-worker: warning: %s; writing on to the file open\n", err);
+		kk_log_warning("%s; writing on to the file open", err);
 		return;
 	}
 	switch_sink();
 	if (!watch(err, sizeof err))
-		fprintf(stderr, "kakehi-worker: warning: %s\n", err);
+		kk_log_warning("%s", err);
 	counts.reopens++;
 }
 

@@ -10,6 +10,7 @@
 #include "back.h"
 #include "bend.h"
 #include "h2client.h"
+#include "log.h"
 #include "tls.h"
 #include "tlsclient.h"
 
@@ -95,7 +96,7 @@ kk_bend_start_failed(kk_bend *b, const kk_conn *c, uint64_t now)
 	const char *why = kk_tls_failure(c);
 	if (kk_bend_is_down(b, now))
 		return;
-	fprintf(stderr, "kakehi-worker: warning: TLS to backend %s failed: %s\n", b->addr_text,
+	kk_log_warning("TLS to backend %s failed: %s", b->addr_text,
 	    why ? why : strerror(c->err ? c->err : ECONNABORTED));
 }
 

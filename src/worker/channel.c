@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "accesslog.h"
 #include "channel.h"
+#include "log.h"
 #include "loop.h"
 #include "status.h"
 #include "tlskeys.h"
@@ -29,7 +30,7 @@ static void
 put(unsigned argc, const char *const *argv)
 {
 	if (!kk_chan_put(&ch, argc, argv))
-		fprintf(stderr, "kakehi-worker: warning: unable to queue a %s message: out of memory\n",
+		kk_log_warning("unable to queue a %s message: out of memory",
 		    argv[0]);
 	kk_chan_flush(&ch);
 }
@@ -53,7 +54,7 @@ static void
 nack(const char *gen, const char *what, const char *err)
 {
 	const char *argv[3] = { KK_MSG_NACK, gen, err };
-	fprintf(stderr, "kakehi-worker: warning: %s %s refused: %s\n", what, gen, err);
+	kk_log_warning("%s %s refused: %s", what, gen, err);
 	put(3, argv);
 }
 
@@ -160,8 +161,8 @@ on_delta(const char *base, const char *gen, const char *text)
 		char have[24];
 		const char *argv[2] = { KK_MSG_RESYNC, have };
 		snprintf(have, sizeof have, "%llu", (unsigned long long)kk_worker_generation());
-		fprintf(stderr, "kakehi-worker: warning: delta %s applies to generation %s but "
-		    "this worker is on %s; asking for the whole state\n", gen, base, have);
+		kk_log_warning("delta %s applies to generation %s but "
+		    "this worker is on %s; asking for the whole state", gen, base, have);
 		put(2, argv);
 		return;
 	}
@@ -188,7 +189,7 @@ handle(unsigned argc, char **argv)
 	if (!strcmp(argv[0], KK_MSG_LISTENER) && argc == 2) {
 		int fd = kk_chan_take_fd(&ch);
 		if (fd < 0)
-			fprintf(stderr, "kakehi-worker: warning: listener %s announced without its socket\n",
+			kk_log_warning("listener %s announced without its socket",
 			    argv[1]);
 		else
 			kk_worker_listener_fd(argv[1], fd);
@@ -214,8 +215,8 @@ handle(unsigned argc, char **argv)
 		 * go on, resuming as before. */
 		char err[KK_ERRLEN];
 		if (!kk_tls_keys_set(argc, (const char *const *)argv, err, sizeof err))
-			fprintf(stderr, "kakehi-worker: warning: %s; keeping the ticket keys in"
-			    " use\n", err);
+			kk_log_warning("%s; keeping the ticket keys in"
+			    " use", err);
 	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPEN)) {
 		kk_accesslog_reopen();
 	} else if (!strcmp(argv[0], KK_MSG_DRAIN)) {
@@ -223,7 +224,7 @@ handle(unsigned argc, char **argv)
 	} else if (!strcmp(argv[0], KK_MSG_STOP)) {
 		kk_worker_stop(0);
 	} else
-		fprintf(stderr, "kakehi-worker: warning: unknown supervisor message %s ignored\n",
+		kk_log_warning("unknown supervisor message %s ignored",
 		    argv[0]);
 }
 
@@ -255,8 +256,8 @@ on_event(kk_io *x, uint32_t ev)
 		/* No supervisor to answer to: finish what is in flight and
 		 * leave. */
 		if (r < 0)
-			fprintf(stderr, "kakehi-worker: warning: malformed supervisor message; "
-			    "closing the channel and draining\n");
+			kk_log_warning("malformed supervisor message; "
+			    "closing the channel and draining");
 		kk_loop_del(&io);
 		kk_chan_free(&ch);
 		active = 0;

@@ -20,6 +20,7 @@
 #include "h2client.h"
 #include "h2head.h"
 #include "h2io.h"
+#include "log.h"
 #include "stream.h"
 #include "tls.h"
 #include "worker.h"
@@ -1075,9 +1076,9 @@ connecting(h2bc *c)
 			/* A backend that would speak HTTP/1.1 to the preface:
 			 * a failed connect, avoided as a refused one. */
 			if (!kk_bend_is_down(b->bend, kk_now_ms))
-				fprintf(stderr, "kakehi-worker: warning: backend %s did not select "
+				kk_log_warning("backend %s did not select "
 				    "h2 by ALPN (%s): it is a --h2 cluster's; check that the "
-				    "backend serves HTTP/2 over TLS\n", b->bend->addr_text,
+				    "backend serves HTTP/2 over TLS", b->bend->addr_text,
 				    n ? "it chose another protocol" : "it chose none");
 			bc_fail(c, KK_CLOSE_BACK_CONNECT);
 			return -1;

@@ -28,6 +28,7 @@
 #include "channel.h"
 #include "front.h"
 #include "lb.h"
+#include "log.h"
 #include "loop.h"
 #include "lsock.h"
 #include "reqid.h"
@@ -161,6 +162,7 @@ apply(kk_state *st, const kk_journal *journal, uint64_t gen, char *err, size_t e
 	kk_buf_setup(st->set.buffer_size, (size_t)st->set.max_connections * 4 + 64);
 	kk_lsock_setmax(st->set.max_connections);
 	kk_accesslog_commit();
+	kk_log_configure(&st->set);
 	if (state && state != st) {
 		kk_state_free(state);
 		free(state);
@@ -195,7 +197,7 @@ kk_worker_listener_fd(const char *addr, int fd)
 		kk_lsock_close(old);
 	l = kk_lsock_adopt(fd, addr);
 	if (!l) {
-		fprintf(stderr, PROG ": warning: unable to use the listener socket for %s: %s\n",
+		kk_log_warning("unable to use the listener socket for %s: %s",
 		    addr, strerror(errno));
 		return;
 	}
@@ -214,8 +216,8 @@ static void
 drain_expired(kk_timer *t)
 {
 	(void)t;
-	fprintf(stderr, PROG ": warning: drain timeout reached with %u connections open; "
-	    "closing them\n", kk_front_count());
+	kk_log_warning("drain timeout reached with %u connections open; "
+	    "closing them", kk_front_count());
 	kk_worker_stop(0);
 }
 
@@ -282,20 +284,20 @@ reload(void)
 	char err[KK_ERRLEN];
 	kk_state *st = malloc(sizeof *st);
 	if (!st) {
-		fprintf(stderr, PROG ": warning: reload of %s failed: out of memory; the running "
-		    "configuration is unchanged\n", config_path);
+		kk_log_warning("reload of %s failed: out of memory; the running "
+		    "configuration is unchanged", config_path);
 		return;
 	}
 	kk_state_init(st);
 	if (!kk_state_load_file(st, config_path, err, sizeof err) ||
 	    !kk_worker_apply(st, generation + 1, err, sizeof err)) {
-		fprintf(stderr, PROG ": warning: reload of %s failed: %s; the running "
-		    "configuration is unchanged\n", config_path, err);
+		kk_log_warning("reload of %s failed: %s; the running "
+		    "configuration is unchanged", config_path, err);
 		kk_state_free(st);
 		free(st);
 		return;
 	}
-	fprintf(stderr, PROG ": info: reloaded %s: generation %llu\n", config_path,
+	kk_log_info("reloaded %s: generation %llu", config_path,
 	    (unsigned long long)generation);
 }
 
@@ -521,8 +523,8 @@ main(int argc, char **argv)
 			kk_lsock *l = KK_CONTAINER(x, kk_lsock, link);
 			next = x->next;
 			if (!kk_state_listener(st, l->addr))
-				fprintf(stderr, PROG ": warning: inherited listener %s is not in the "
-				    "configuration; closing it (add: listener add http %s)\n",
+				kk_log_warning("inherited listener %s is not in the "
+				    "configuration; closing it (add: listener add http %s)",
 				    l->addr, l->addr);
 		}
 	}
@@ -537,8 +539,8 @@ main(int argc, char **argv)
 		if (b)
 			kk_lsock_board(b, (unsigned)strtoul(worker_id, NULL, 10));
 		else
-			fprintf(stderr, PROG ": warning: unable to map the board: %s; accepting "
-			    "without regard to the other workers\n", strerror(errno));
+			kk_log_warning("unable to map the board: %s; accepting "
+			    "without regard to the other workers", strerror(errno));
 		close(boardfd);
 	}
 	if (chanfd >= 0) {

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <kakehi/index.h>
 #include "lb.h"
+#include "log.h"
 #include "router.h"
 #include "status.h"
 #include "tlsclient.h"
@@ -754,7 +755,7 @@ tls_context(const kk_cluster_tls *t)
 	char err[256];
 	struct kk_tlsclient *x = kk_tlsclient_get(t, err, sizeof err);
 	if (!x)
-		fprintf(stderr, "kakehi-worker: warning: %s\n", err);
+		kk_log_warning("%s", err);
 	return x;
 }
 

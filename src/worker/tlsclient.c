@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 #include <kakehi/index.h>
 #include <kakehi/str.h>
+#include "log.h"
 #include "tls.h"
 #include "tlsclient.h"
 
@@ -97,9 +98,9 @@ context_new(const kk_cluster_tls *t, kk_str *key, char *err, size_t errlen)
 		} else if (!SSL_CTX_load_verify_locations(x->ctx, KK_TLSCLIENT_SYSTEM_CA, NULL)) {
 			/* Not fatal: every verification then fails, each with
 			 * its reason, and this says why. */
-			fprintf(stderr, "kakehi-worker: warning: unable to read the system CA "
+			kk_log_warning("unable to read the system CA "
 			    "store %s: backends of clusters without --ca cannot be verified; "
-			    "install ca-certificates or give --ca FILE\n",
+			    "install ca-certificates or give --ca FILE",
 			    KK_TLSCLIENT_SYSTEM_CA);
 			ERR_clear_error();
 		}

@@ -49,6 +49,8 @@ enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGE
 #define KK_MAX_TRUSTED 32
 
 typedef struct kk_settings kk_settings;
+enum kk_log_format { KK_LOG_TEXT, KK_LOG_JSON };
+enum kk_log_level { KK_LOG_INFO, KK_LOG_WARNING };
 struct kk_settings {
 	unsigned workers;		/* default 2 */
 	char *command_socket;		/* NULL: the supervisor's -s or default */
@@ -71,6 +73,9 @@ struct kk_settings {
 	char *access_log;
 	char *access_log_format;
 	unsigned access_log_sample;
+	/* The programs' own log lines (set log-format, set log-level). */
+	enum kk_log_format log_format;
+	enum kk_log_level log_level;
 };
 
 /* HTTP/2 on an http listener: h2c with prior knowledge (the preface

@@ -241,6 +241,24 @@ test_apply(void)
 	accept_line(&st, "set access-log-sample default");
 	ok(!st.set.access_log && !st.set.access_log_format && st.set.access_log_sample == 1,
 	    "access-log settings reset");
+
+	/* The programs' own log lines: a word of a list each, printed back
+	 * only when not the first (the default). */
+	accept_line(&st, "set log-format json");
+	accept_line(&st, "set log-level warning");
+	p = printed(&st);
+	ok(p && strstr(p, "set log-format json\nset log-level warning\n")
+	    && st.set.log_format == KK_LOG_JSON && st.set.log_level == KK_LOG_WARNING,
+	    "log-format and log-level print back (%s)", p);
+	free(p);
+	refuse(&st, "set log-format xml", "log-format: \"xml\" is not one of text|json");
+	refuse(&st, "set log-level debug", "log-level: \"debug\" is not one of info|warning");
+	accept_line(&st, "set log-format text");
+	accept_line(&st, "set log-level default");
+	p = printed(&st);
+	ok(p && !strstr(p, "log-") && st.set.log_format == KK_LOG_TEXT
+	    && st.set.log_level == KK_LOG_INFO, "text and info are the defaults, not printed");
+	free(p);
 	kk_state_free(&st);
 }
 
@@ -252,7 +270,7 @@ static void
 test_tcp(void)
 {
 	kk_state st;
-	char err[KK_ERRLEN], *p;
+	char err[KK_ERRLEN] = "", *p;
 	kk_state_init(&st);
 	ok(load(&st, "listener add tcp 127.0.0.1:5432\nlistener add tcp 127.0.0.1:5433\n"
 	    "listener add http 127.0.0.1:8080\ncluster add db --send-proxy v1\ncluster add web\n"

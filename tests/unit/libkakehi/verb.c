@@ -124,6 +124,8 @@ static const char *const good[] = {
 	"upgrade --no-workers --binary=new/kakehi-supervisor",
 	"upgrade workers",
 	"log reopen",
+	"log level",
+	"log level warning",
 };
 
 struct bad {

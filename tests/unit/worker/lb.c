@@ -13,6 +13,7 @@
  * that router.c's can share the file. */
 #include "worker/tls.c"
 #include "worker/tlsclient.c"
+#include "worker/log.c"
 #define lookup tlsctx_lookup
 #include "worker/tlsctx.c"
 #undef lookup

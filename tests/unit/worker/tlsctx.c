@@ -14,6 +14,7 @@
 #include "worker/tlsctx.c"
 #include "worker/tls.c"
 #include "worker/tlsclient.c"
+#include "worker/log.c"
 #include "worker/tlshello.c"
 #include "worker/tlskeys.c"
 #include "worker/tlspeer.c"
