@@ -165,6 +165,32 @@ test_backend_contexts(void)
 		kk_tlsclient_unref(x[i]);
 	}
 	ok(!clients.n, "the last unref of each frees it");
+
+	/* Verifying contexts share the store of their CA: the system
+	 * bundle is read once for all the names. */
+	t.verify = 1;
+	t.sni = name;
+	for (i = 0; i < 50; i++) {
+		snprintf(name, sizeof name, "v%u.test", i);
+		x[i] = kk_tlsclient_get(&t, err, sizeof err);
+	}
+	ok(x[0] && x[49] && x[0] != x[49] && clients.n == 50 && stores.n == 1
+	    && x[0]->ca == x[49]->ca && SSL_CTX_get_cert_store(x[0]->ctx) == x[0]->ca->store,
+	    "50 names verified against the system store: 50 contexts, one store");
+	{
+		static char pem[] = "-----BEGIN CERTIFICATE-----\n";
+		kk_tlsclient *own;
+		t.ca.p = (unsigned char *)pem;
+		t.ca.len = sizeof pem - 1;
+		snprintf(t.ca_hash, sizeof t.ca_hash, "%064d", 1);
+		/* Bytes no certificate reads from: no store, no context. */
+		own = kk_tlsclient_get(&t, err, sizeof err);
+		ok(!own && stores.n == 1 && strstr(err, "out of memory"),
+		    "a CA that gives no certificate makes no store");
+	}
+	for (i = 0; i < 50; i++)
+		kk_tlsclient_unref(x[i]);
+	ok(!clients.n && !stores.n, "the last context of a store frees it");
 }
 
 int
