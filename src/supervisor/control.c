@@ -968,13 +968,8 @@ h_upgrade_workers(client *c, const kk_verb *v, int json, const char *verbline)
 static void
 h_log_reopen(client *c, const kk_verb *v, int json, const char *verbline)
 {
-	char msg[64];
-	unsigned n = sv_workers_log_reopen();
-
-	snprintf(msg, sizeof msg, "asked %u worker%s to reopen the access log\n", n,
-	    n == 1 ? "" : "s");
 	sv_audit(&c->origin, verbline, 1, 0);
-	reply_str(c, KK_REPLY_OK, msg);
+	sv_reopen_begin(&c->origin);
 }
 
 /* log level [LEVEL]: the level; or a change to it, made as the line

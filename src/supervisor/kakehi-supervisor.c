@@ -195,8 +195,7 @@ on_signals(void)
 			}
 			break;
 		case SIGUSR1:
-			sv_info("signal USR1: %u workers asked to reopen the access log",
-			    sv_workers_log_reopen());
+			sv_reopen_begin(0);
 			break;
 		case SIGUSR2:
 			if (!sv.stopping) {
@@ -248,6 +247,7 @@ loop(int sigfd)
 		sv_control_deadline(&deadline);
 		sv_notify_deadline(&deadline);
 		sv_tlskeys_deadline(&deadline);
+		sv_reopen_deadline(&deadline);
 		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -270,6 +270,7 @@ loop(int sigfd)
 		sv_control_timers();
 		sv_notify_timers();
 		sv_tlskeys_timers();
+		sv_reopen_timers();
 	}
 }
 

@@ -222,9 +222,6 @@ sv_worker *sv_workers_replace(sv_worker *old, int rolled);
 int sv_worker_follows(const sv_worker *);
 void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
-/* Asks every live worker to reopen its access-log file (log reopen,
- * SIGUSR1): the count asked. */
-unsigned sv_workers_log_reopen(void);
 const char *sv_wstate_name(enum sv_wstate);
 
 /* certs.c: certificate dates, checked for operators, warned about in
@@ -336,6 +333,17 @@ void sv_control_io(int id, short revents);
  * *earliest to the next such deadline. */
 void sv_control_timers(void);
 void sv_control_deadline(tain *earliest);
+
+/* reopen.c: log reopen and SIGUSR1. sv_reopen_begin asks every live
+ * worker to reopen its access-log file and answers o (NULL: the log)
+ * once each has said how it went or worker-timeout passed;
+ * sv_reopen_answer takes a worker's log-reopened SEQ [WHY];
+ * sv_reopen_gone: w's channel closed, it is waited for no more. */
+void sv_reopen_begin(const sv_origin *o);
+void sv_reopen_answer(sv_worker *w, const char *seq, const char *why);
+void sv_reopen_gone(sv_worker *w);
+void sv_reopen_timers(void);
+void sv_reopen_deadline(tain *earliest);
 
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);

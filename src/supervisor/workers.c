@@ -115,7 +115,8 @@ open_binary(void)
 }
 
 /* Closes the channel; pending answers from it are lost, so the
- * transaction and status gatherers stop waiting for this worker. */
+ * transaction, status and log reopen gatherers stop waiting for this
+ * worker. */
 static void
 close_chan(sv_worker *w)
 {
@@ -126,6 +127,7 @@ close_chan(sv_worker *w)
 	w->status_discard = 0;
 	sv_txn_gone(w);
 	sv_status_gone(w);
+	sv_reopen_gone(w);
 }
 
 static void
@@ -702,18 +704,6 @@ sv_workers_all_gone(void)
 	return 1;
 }
 
-unsigned
-sv_workers_log_reopen(void)
-{
-	const char *argv[1] = { KK_MSG_LOG_REOPEN };
-	unsigned i, n = 0;
-
-	for (i = 0; i < SV_MAX_SLOTS; i++)
-		if (sv_worker_live(&sv.workers[i]) && sv_worker_send(&sv.workers[i], 1, argv))
-			n++;
-	return n;
-}
-
 /* Logs how the process ended and keeps it in w->exit_text. */
 static void
 log_exit(sv_worker *w, int status)
@@ -958,6 +948,8 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 			w->ping_out = 0;
 			sv_deadline_in(&w->deadline, PING_EVERY_MS);
 		}
+	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPENED) && argc >= 2) {
+		sv_reopen_answer(w, argv[1], argc >= 3 ? argv[2] : 0);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
 			w->status_discard--;
