@@ -255,6 +255,38 @@ fail:
 	return -1;
 }
 
+/* Workers started in one pass (the first ones, `set workers` growing,
+ * the timers: restarts, a roll's replacements) all get sv.state as it was then,
+ * which nothing changes within the pass: printed once (at 100 000 sites
+ * a print takes longer than the fork), each worker reading its own open
+ * of the one memfd, so their offsets stay apart. */
+static int batch_open, batch_fd = -1;
+
+static int
+batch_state_fd(void)
+{
+	char path[32];
+	int fd;
+
+	if (!batch_open)
+		return state_memfd();
+	if (batch_fd < 0 && (batch_fd = state_memfd()) < 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", batch_fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Without /proc, a print of its own. */
+	return fd >= 0 ? fd : state_memfd();
+}
+
+static void
+batch_end(void)
+{
+	batch_open = 0;
+	if (batch_fd >= 0)
+		close(batch_fd);
+	batch_fd = -1;
+}
+
 static void backoff(sv_worker *);
 
 static void
@@ -275,7 +307,7 @@ spawn(sv_worker *w)
 		backoff(w);
 		return;
 	}
-	state_fd = state_memfd();
+	state_fd = batch_state_fd();
 	if (state_fd < 0) {
 		sv_warn("unable to prepare the state for worker %u: %s; retrying",
 		    w->id, strerror(errno));
@@ -654,6 +686,7 @@ sv_workers_scale(void)
 		if (sv.workers[i].wanted)
 			have++;
 	/* Grow into the lowest free slots, shrink from the highest. */
+	batch_open = 1;
 	for (i = 0; i < SV_MAX_SLOTS && have < sv.want; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (w->wanted || w->state != SV_W_GONE)
@@ -663,6 +696,7 @@ sv_workers_scale(void)
 		have++;
 		sv_workers_event(w, SV_WE_START);
 	}
+	batch_end();
 	for (i = SV_MAX_SLOTS; i-- > 0 && have > sv.want;) {
 		sv_worker *w = &sv.workers[i];
 		if (!w->wanted)
@@ -765,6 +799,7 @@ sv_workers_timers(void)
 {
 	unsigned i;
 
+	batch_open = 1;
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (wants_ping_clock(w))
@@ -773,6 +808,7 @@ sv_workers_timers(void)
 			sv_workers_event(w, SV_WE_TIMER);
 	}
 	sv_roll_timers();
+	batch_end();
 }
 
 void
