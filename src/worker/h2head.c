@@ -467,6 +467,36 @@ kk_h2head_fields(const kk_fields *fl, kk_h2field *out, unsigned max, char *text,
 	return w.full ? -1 : (int)w.n;
 }
 
+/* Whether a TE field lists "trailers": HTTP/2's sole value, one of the
+ * tokens of an HTTP/1.1 list ("trailers, deflate;q=0.5"). */
+static int
+wants_trailers(const kk_fields *fl)
+{
+	unsigned i;
+	for (i = 0; i < fl->n; i++) {
+		const kk_field *f = &fl->f[i];
+		const char *p, *e;
+		if (f->id != KK_FLD_HOP || f->name.len != 2 ||
+		    strncasecmp(fl->base + f->name.off, "te", 2))
+			continue;
+		p = fl->base + f->value.off;
+		e = p + f->value.len;
+		while (p < e) {
+			const char *t;
+			while (p < e && (*p == ' ' || *p == '\t' || *p == ','))
+				p++;
+			t = p;
+			while (p < e && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+				p++;
+			if (p - t == 8 && !strncasecmp(t, "trailers", 8))
+				return 1;
+			while (p < e && *p != ',')
+				p++;
+		}
+	}
+	return 0;
+}
+
 int
 kk_h2head_request_fields(const kk_reqhead *h, const char *scheme, const char *origin,
     kk_h2field *out, unsigned max, char *text, size_t cap)
@@ -494,6 +524,10 @@ kk_h2head_request_fields(const kk_reqhead *h, const char *scheme, const char *or
 	for (i = 0; i < h->nadd; i++)
 		put_field(&w, h->text + h->add[i].name.off, h->add[i].name.len,
 		    h->text + h->add[i].value.off, h->add[i].value.len, 1);
+	/* TE is hop-by-hop, dropped above; but a client that takes trailers
+	 * says so again for this hop, which gRPC servers require (§8.2.2). */
+	if (wants_trailers(&h->fl))
+		put_field(&w, "te", 2, "trailers", 8, 0);
 	if (h->body == KK_BODY_LENGTH) {
 		char num[24], *e = num + sizeof num;
 		uint64_t x = h->clen;

@@ -54,6 +54,8 @@ tap_fails "no Host, Connection, Keep-Alive, TE nor what Connection names (RFC 91
 	sh -c "printf '%s\n' \"\$1\" | grep -E '^x-names:.*(host|connection|keep-alive|te|x-drop)(,|\$)'" \
 	- "$(printf '%s\n' "$out" | tr -d '\r')"
 tap_like "$out" '^Content-Length: 0' "an empty body an h1 client can frame"
+out=$(h1 -i "$U/echo" -H 'TE: deflate, trailers;q=1')
+tap_like "$out" '^x-names: .*,te([^a-z-]|$)' "a client's TE: trailers goes up as te: trailers (gRPC needs it)"
 
 out=$(h2 -i "$U/echo" --data-binary 'hello body')
 tap_like "$out" '^HTTP/2 200' "h2 to h2: POST answered"
