@@ -772,7 +772,9 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 	h2s *s = ctx;
 	nghttp2_data_provider prd;
 	const char *id;
-	int n, body = h->body != KK_BODY_NONE;
+	/* A head with no body to follow (none, or a length of 0: a gRPC
+	 * trailers-only answer, a 204) ends the stream on its HEADERS. */
+	int n, body = h->body == KK_BODY_UNKNOWN || (h->body == KK_BODY_LENGTH && h->clen);
 	*keep = 1;
 	/* 101 never answers an HTTP/2 request: no upgrade goes upstream. */
 	if (h->status == 101)

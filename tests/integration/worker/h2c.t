@@ -51,6 +51,12 @@ tap_like "$out" "^Host: 127\.0\.0\.1:$kw_port" ":authority becomes Host"
 tap_like "$out" '^X-Forwarded-Proto: http' "the forwarding rules apply"
 tap_like "$out" '^cookie: a=1; b=2' "cookie crumbs joined for HTTP/1.1"
 
+# A response with no body ends its stream on the HEADERS frame, not with
+# an empty DATA frame after it (a gRPC client refuses a trailers-only
+# answer that does not).
+out=$(nghttp -v "$U/status/204" 2>&1 | grep 'recv HEADERS')
+tap_like "$out" 'flags=0x05' "a 204 ends the stream on its HEADERS (END_STREAM)"
+
 out=$(h2 "$U/post" --data-binary 'hello body')
 tap_like "$out" '^Content-Length: 10' "a POST body with its length goes up with Content-Length"
 tap_like "$out" 'hello body$' "and comes back whole"
