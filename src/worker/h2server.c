@@ -217,7 +217,7 @@ drop_body(h2s *s)
 {
 	size_t n = kk_h2ring_drop(&s->in);
 	if (n)
-		nghttp2_session_consume(s->conn->session, s->id, n);
+		nghttp2_session_consume_connection(s->conn->session, n);
 }
 
 /* The stream is over for nghttp2 (or the connection closes): its buffers
@@ -230,7 +230,7 @@ h2s_put(h2s *s)
 	if (kk_link_linked(&s->rlink))
 		kk_list_unlink(&s->rlink);
 	kk_buf_give(&s->hbuf);
-	kk_h2ring_drop(&s->in);
+	drop_body(s);
 	kk_buf_give(&s->obuf);
 	c->nstreams--;
 	kk_list_push(&h2s_free, &s->link);
@@ -728,20 +728,24 @@ ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 	return KK_MSG_WAIT;
 }
 
-/* n bytes of the first buffer went upstream: their window reopens. */
+/* n request body bytes whose window opens again (kk_h2ring_used). */
 static void
-body_gone(h2s *s, size_t n)
+window_open(h2s *s, size_t n)
 {
-	kk_h2ring_used(&s->in, n);
-	s->moved += n;
+	if (!n)
+		return;
 	nghttp2_session_consume(s->conn->session, s->id, n);
 	conn_wake(s->conn);
 }
 
+/* n bytes of the first buffer went upstream: their window reopens once
+ * that buffer is gone (kk_h2ring). */
 static void
 ep_body_used(void *ctx, size_t n)
 {
-	body_gone(ctx, n);
+	h2s *s = ctx;
+	s->moved += n;
+	window_open(s, kk_h2ring_used(&s->in, n));
 }
 
 static void
@@ -757,12 +761,9 @@ static size_t
 ep_body_take(void *ctx, kk_buf *dst)
 {
 	h2s *s = ctx;
-	size_t n = kk_h2ring_take(&s->in, dst);	/* dst is empty (kk_server_ops.body_take) */
-	if (!n)
-		return 0;
+	size_t open, n = kk_h2ring_take(&s->in, dst, &open);	/* dst is empty (kk_server_ops.body_take) */
 	s->moved += n;
-	nghttp2_session_consume(s->conn->session, s->id, n);
-	conn_wake(s->conn);
+	window_open(s, open);
 	return n;
 }
 

@@ -115,6 +115,16 @@ tap_result $(( n > 12 )) "and the worker holds a few buffers ($n), not the body"
 kill "$slow" 2> /dev/null
 wait "$slow" 2> /dev/null
 
+# An h2 client with a small window (4095 bytes) reads its response a few
+# kB at a time: the h2 front sends frames smaller than the buffers the
+# backend's bytes came in, each taking a part of one. Their window opens
+# once the whole buffer is gone, so the backend never sends past what
+# the stream holds (it would be reset, FLOW_CONTROL_ERROR).
+h2 -o "$T/small.want" "$U/big?n=3000000"
+timeout 60 nghttp -w 12 "$U/big?n=3000000" > "$T/small.got" 2> "$T/small.err"
+tap_ok "an h2 client with a 4 kB window reads 3 MB whole, in parts of buffers" \
+	cmp "$T/small.got" "$T/small.want"
+
 tap_is "$(h1 -o /dev/null -w '%{http_code}' "$U/rst")" 502 \
 	"RST_STREAM before the response: 502"
 tap_is "$(h2 -o /dev/null -w '%{http_code}' "$U/rst")" 502 "the same for an h2 client"
