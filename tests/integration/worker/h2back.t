@@ -125,6 +125,18 @@ timeout 60 nghttp -w 12 "$U/big?n=3000000" > "$T/small.got" 2> "$T/small.err"
 tap_ok "an h2 client with a 4 kB window reads 3 MB whole, in parts of buffers" \
 	cmp "$T/small.got" "$T/small.want"
 
+# Streams reset while they hold response bytes (their client gave them
+# no window): the backend sent those bytes, so the connection's window
+# opens for them as they are dropped. 150 streams of full buffers would
+# otherwise take all of it (128 streams' windows) and stall every later
+# stream of the connection.
+before=$(accepts)
+tap_is "$(timeout 60 "$h2_python" "$kw_dir/abandon.py" "$kw_port" 3 50 "/big?n=5000000")" \
+	150 "150 streams reset while the proxy holds their bytes"
+tap_is "$(h1 -o /dev/null -w '%{http_code} %{size_download}' "$U/big?n=3000000")" \
+	"200 3000000" "then a 3 MB download is whole"
+tap_is "$(accepts)" "$before" "on the same backend connection"
+
 tap_is "$(h1 -o /dev/null -w '%{http_code}' "$U/rst")" 502 \
 	"RST_STREAM before the response: 502"
 tap_is "$(h2 -o /dev/null -w '%{http_code}' "$U/rst")" 502 "the same for an h2 client"
