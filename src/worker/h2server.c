@@ -75,6 +75,10 @@ struct h2c {
 	int32_t resets[8];
 	unsigned char reset_at;
 	uint64_t seen;		/* bytes moved when the timer last looked */
+	/* DATA bytes sent that no connection WINDOW_UPDATE gave back yet:
+	 * an update within them is the client's window following what it
+	 * read, not a flood, however small. */
+	uint64_t unacked;
 };
 
 /* One per stream the client opened: the front endpoint of its kk_stream
@@ -93,6 +97,7 @@ struct h2s {
 	kk_buf obuf;		/* response body (or trailer block) for nghttp2 */
 	uint64_t moved;		/* bytes moved by the pump: its progress */
 	unsigned long hsts;	/* HSTS max-age of the response (TLS), 0: none */
+	uint64_t unacked;	/* as h2c's, for this stream's window */
 };
 
 static kk_link h2c_free = { &h2c_free, &h2c_free };
@@ -468,6 +473,22 @@ trailers_ready(h2s *s)
 	ready(s);
 }
 
+/* A small WINDOW_UPDATE counts toward the flood only for what it gives
+ * past the DATA sent on its stream (or connection): a client that reads
+ * a large body in small steps sends many, each giving back bytes it
+ * got, which costs no more than the DATA did. */
+static void
+window_update(h2c *c, h2s *s, const nghttp2_frame *frame)
+{
+	uint64_t inc = (uint32_t)frame->window_update.window_size_increment;
+	uint64_t *unacked = frame->hd.stream_id ? (s ? &s->unacked : NULL) : &c->unacked;
+	uint64_t acked = unacked ? (inc < *unacked ? inc : *unacked) : 0;
+	if (unacked)
+		*unacked -= acked;
+	if (inc < KK_H2_SMALL_WINDOW_UPDATE && acked < inc)
+		flood(c, KK_H2_FLOOD_WINDOW_UPDATE);
+}
+
 static int
 on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 {
@@ -514,8 +535,7 @@ on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 		flood(c, KK_H2_FLOOD_PRIORITY);
 		break;
 	case NGHTTP2_WINDOW_UPDATE:
-		if (frame->window_update.window_size_increment < KK_H2_SMALL_WINDOW_UPDATE)
-			flood(c, KK_H2_FLOOD_WINDOW_UPDATE);
+		window_update(c, s, frame);
 		break;
 	case NGHTTP2_RST_STREAM:
 		flood(c, KK_H2_FLOOD_RESET);
@@ -686,6 +706,8 @@ send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd
 	(void)frame;
 	if (kk_h2_out_data(&c->front->conn, framehd, &s->obuf, length))
 		return NGHTTP2_ERR_WOULDBLOCK;
+	c->unacked += length;
+	s->unacked += length;
 	/* Room again: the back side may move more. */
 	if (length && !s->obuf.len && s->stream)
 		kk_stream_front_drained(s->stream);
