@@ -177,8 +177,20 @@ main(void)
 		    && !memcmp(o[3].value, "/a/b?q=1", 8), "pseudo-headers first, from the head");
 		ok(n >= 5 && o[4].namelen == 6 && !memcmp(o[4].name, "x-kept", 6),
 		    "a forwarded field");
-		ok(n == 7 && !memcmp(o[5].name, "x-forwarded-for", 15) &&
-		    !memcmp(o[6].name, "x-forwarded-proto", 17), "te dropped, the added fields after");
+		ok(n == 8 && !memcmp(o[5].name, "x-forwarded-for", 15) &&
+		    !memcmp(o[6].name, "x-forwarded-proto", 17), "the added fields after");
+		ok(n == 8 && o[7].namelen == 2 && !memcmp(o[7].name, "te", 2) &&
+		    o[7].valuelen == 8 && !memcmp(o[7].value, "trailers", 8),
+		    "te: trailers again for this hop, once");
+		is_int(with("te: trailers\nte: trailers\n", 1), KK_H2HEAD_OK, "te twice");
+		kk_head_forward(&h, &fwd);
+		n = kk_h2head_request_fields(&h, "http", "10.0.0.1:80", o, 16, t, sizeof t);
+		ok(n > 0 && o[n - 1].namelen == 2 && !memcmp(o[n - 1].name, "te", 2) &&
+		    o[n - 2].namelen != 2, "goes up once");
+		is_int(with("x-kept: 1\n", 1), KK_H2HEAD_OK, "no te");
+		kk_head_forward(&h, &fwd);
+		n = kk_h2head_request_fields(&h, "http", "10.0.0.1:80", o, 16, t, sizeof t);
+		ok(n > 0 && o[n - 1].namelen != 2, "none goes up");
 		is_int(kk_h2head_request_fields(&h, "http", "o", o, 3, t, sizeof t), -1,
 		    "too many for out: -1");
 	}
