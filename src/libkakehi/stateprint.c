@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <kakehi/action.h>
+#include <kakehi/answer.h>
 #include <kakehi/base64.h>
 #include <kakehi/cert.h>
 #include <kakehi/clientca.h>
@@ -243,7 +244,8 @@ print_listener(kk_str *out, const kk_listener *l, const char *action,
 	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2))
 	    && (l->proto != KK_PROTO_HTTP || cat_limits(out, &l->limits))
 	    && (l->proto != KK_PROTO_HTTP || cat_forward(out, &l->forward))
-	    && cat_tls(out, l->tls, form, certdir);
+	    && cat_tls(out, l->tls, form, certdir)
+	    && kk_answer_print(out, l->answers);
 }
 
 int
@@ -317,7 +319,8 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	    && (!c->h2 || kk_str_cats(out, " --h2"))
 	    && cat_uint(out, "--queue", c->queue, KK_DEFAULT_QUEUE)
 	    && cat_duration(out, "--queue-timeout", c->queue_timeout_ms, 0)
-	    && cat_back_tls(out, c->tls, form, certdir);
+	    && cat_back_tls(out, c->tls, form, certdir)
+	    && kk_answer_print(out, c->answers);
 }
 
 int

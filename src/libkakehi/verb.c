@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <kakehi/action.h>
 #include <kakehi/addr.h>
+#include <kakehi/answer.h>
 #include <kakehi/cert.h>
 #include <kakehi/fmatch.h>
 #include <kakehi/regex.h>
@@ -130,6 +131,18 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
 	    "https, with a client CA: whether a client without a certificate is refused, "
 	    "default required" },
+	/* Custom answers (kakehi/answer.h); a cluster's win over its
+	 * listener's. */
+	{ "--answer", KK_OPT_STRINGS, 0, 0, 0,
+	    "http: STATUS:FILE, the body of the proxy's own answers of STATUS (301 302 400 "
+	    "401 403 404 408 413 414 421 429 431 500 502 503 504); repeatable" },
+	{ "--answer-text", KK_OPT_STRINGS, 0, 0, 0,
+	    "http: STATUS:TEXT, the same given inline; repeatable" },
+	{ "--answer-data", KK_OPT_STRINGS, 0, 0, 0,
+	    "http: STATUS:B64, the --answer file's bytes in base64; repeatable" },
+	{ "--answer-type", KK_OPT_STRINGS, 0, 0, 0,
+	    "http: STATUS:TYPE, the answer's Content-Type, default "
+	    KK_ANSWER_DEFAULT_TYPE "; repeatable" },
 	{ 0 }
 };
 
@@ -170,6 +183,18 @@ static const kk_opt_def opts_cluster_add[] = {
 	    "none sent, the backend's IP address checked" },
 	{ "--no-verify", KK_OPT_FLAG, 0, 0, 0,
 	    "--tls: accept any certificate the backends show (no authentication)" },
+	/* Custom answers (kakehi/answer.h); a cluster's win over its
+	 * listener's. */
+	{ "--answer", KK_OPT_STRINGS, 0, 0, 0,
+	    "STATUS:FILE, the body of the proxy's own answers of STATUS (301 302 400 "
+	    "401 403 404 408 413 414 421 429 431 500 502 503 504); repeatable" },
+	{ "--answer-text", KK_OPT_STRINGS, 0, 0, 0,
+	    "STATUS:TEXT, the same given inline; repeatable" },
+	{ "--answer-data", KK_OPT_STRINGS, 0, 0, 0,
+	    "STATUS:B64, the --answer file's bytes in base64; repeatable" },
+	{ "--answer-type", KK_OPT_STRINGS, 0, 0, 0,
+	    "STATUS:TYPE, the answer's Content-Type, default "
+	    KK_ANSWER_DEFAULT_TYPE "; repeatable" },
 	{ 0 }
 };
 
@@ -290,7 +315,9 @@ const kk_verb_def kk_verb_table[] = {
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
-	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]]",
+	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]] "
+	    "[--answer STATUS:FILE | --answer-text STATUS:TEXT | --answer-data STATUS:B64]... "
+	    "[--answer-type STATUS:TYPE]...",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
@@ -302,7 +329,9 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--hash-key source|path|header:NAME|cookie:NAME] "
 	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
 	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] [--queue N] [--queue-timeout D] "
-	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
+	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]] "
+	    "[--answer STATUS:FILE | --answer-text STATUS:TEXT | --answer-data STATUS:B64]... "
+	    "[--answer-type STATUS:TYPE]...",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
 	    "remove a cluster (its frontends and backends first)", opts_none },
@@ -654,6 +683,10 @@ static const struct {
 	    "to tell the backend the client's address" },
 	{ "--no-forward", "a tcp listener writes no HTTP fields; drop it" },
 	{ "--request-id", "a tcp listener writes no HTTP fields; drop it" },
+	{ "--answer", "a tcp listener answers nothing itself; drop it" },
+	{ "--answer-text", "a tcp listener answers nothing itself; drop it" },
+	{ "--answer-data", "a tcp listener answers nothing itself; drop it" },
+	{ "--answer-type", "a tcp listener answers nothing itself; drop it" },
 };
 
 const char *const kk_forward_names[] = { "xff", "xfp", "xfport", "xfhost", "forwarded", 0 };
@@ -808,6 +841,19 @@ check_tls_options(const kk_verb *v, char *err, size_t errlen)
 	return 1;
 }
 
+/* The values of the answer options (kakehi/answer.h); a file is read,
+ * and a status given twice found, when the line is applied. */
+static int
+check_answers(const kk_verb *v, char *err, size_t errlen)
+{
+	char msg[KK_ERRLEN];
+	for (unsigned i = 0; i < v->nopt; i++)
+		if (kk_answer_is_option(v->opt[i].def->name)
+		    && !kk_answer_check(v->opt[i].def->name, v->opt[i].value, msg, sizeof msg))
+			return fail(err, errlen, v->def, "%s", msg);
+	return 1;
+}
+
 static int
 check_listener_add(const kk_verb *v, char *err, size_t errlen)
 {
@@ -833,6 +879,8 @@ check_listener_add(const kk_verb *v, char *err, size_t errlen)
 	else if (!check_tls_options(v, err, errlen))
 		return 0;
 	if (!check_forwarding(v, err, errlen))
+		return 0;
+	if (!check_answers(v, err, errlen))
 		return 0;
 	return check_addr(v->def, "listener address", v->pos[1], err, errlen);
 }
@@ -920,6 +968,7 @@ check_cluster(const kk_verb *v, char *err, size_t errlen)
 		    "connection of its own, which --h2 shares between clients: give one or "
 		    "the other");
 	if (!check_back_tls(v, err, errlen)) return 0;
+	if (!check_answers(v, err, errlen)) return 0;
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 

@@ -493,6 +493,15 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 		reply_str(c, KK_REPLY_ERROR, err);
 		return;
 	}
+	if ((v->def->id == KK_V_LISTENER_ADD || v->def->id == KK_V_CLUSTER_ADD)
+	    && kk_verb_opt(v, "--answer")) {
+		snprintf(err, sizeof err, "%s add: --answer names a file, which the supervisor "
+		    "does not read for a client: send its bytes as --answer-data STATUS:B64 "
+		    "(kakehi-ctl does so itself); nothing changed", v->def->word1);
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
 	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)) {
 		/* Nothing to undo, but the journal may hold its first room. */
 		kk_journal_undo(&sv.state, &j);
