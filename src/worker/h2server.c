@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <nghttp2/nghttp2.h>
+#include "answer.h"
 #include "h2head.h"
 #include "h2io.h"
 #include "h2server.h"
@@ -291,12 +292,31 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 {
 	kk_resphead h;
 	nghttp2_data_provider prd;
+	const char *body = NULL, *type = KK_ANSWER_TYPE;
+	size_t blen = 0, tlen = sizeof KK_ANSWER_TYPE - 1;
 	int n;
 	memset(&h, 0, sizeof h);
 	h.status = (unsigned short)status;
 	h.body = KK_BODY_LENGTH;
+	if (!location)
+		blen = kk_answer_make(s->conn->front->lsock->rl ? s->conn->front->lsock->rl->answers
+		    : NULL, status, &body, &type, &tlen);
+	else
+		kk_answer_forget();
 	if (!location && kk_buf_take(&s->obuf, NULL)) {
-		h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf), kk_buf_room(&s->obuf));
+		if (blen && blen <= kk_buf_room(&s->obuf)) {
+			memcpy(kk_buf_tail(&s->obuf), body, blen);
+			h.clen = blen;
+		} else {
+			if (blen) {	/* larger than the buffer: the built-in one */
+				kk_stats.answers_custom--;
+				kk_stats.answers_too_large++;
+			}
+			type = KK_ANSWER_TYPE;
+			tlen = sizeof KK_ANSWER_TYPE - 1;
+			h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf),
+			    kk_buf_room(&s->obuf));
+		}
 		s->obuf.len += (uint32_t)h.clen;
 	}
 	kk_stats.responses[status / 100]++;
@@ -306,7 +326,7 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 	if (status == 503)	/* as kk_h1_write_error says why */
 		n = add_field(n, "retry-after", 11, "1", 1);
 	if (h.clen) {
-		n = add_field(n, "content-type", 12, KK_ANSWER_TYPE, sizeof KK_ANSWER_TYPE - 1);
+		n = add_field(n, "content-type", 12, type, tlen);
 		n = add_field(n, "cache-control", 13, KK_ANSWER_CACHE, sizeof KK_ANSWER_CACHE - 1);
 	}
 	to_nv(n);
@@ -395,6 +415,10 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	    actions, 1, &status);
 	/* The back endpoint wrote the head out: its bytes are no longer
 	 * needed. */
+	if (!s->stream) {	/* before the head's bytes go */
+		kk_answer_about(cl->answers, cl->id, NULL, NULL, 0);
+		kk_answer_route(h);
+	}
 	kk_buf_give(&s->hbuf);
 	if (!s->stream) {
 		let_go(s);

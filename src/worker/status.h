@@ -122,6 +122,9 @@ struct kk_stats {
 	 * (total). A 502 or 504 the proxy makes after the backend failed
 	 * counts in total only. */
 	kk_hist latency_ttfb, latency_total;
+	/* Answers the proxy made with a custom body (--answer...), and those
+	 * whose expansion outgrew the buffer and went out built-in. */
+	uint64_t answers_custom, answers_too_large;
 };
 extern struct kk_stats kk_stats;
 

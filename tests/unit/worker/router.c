@@ -25,6 +25,7 @@
 #include "worker/tlspeer.c"
 #include "worker/reqid.c"
 #include "worker/head.c"
+#include "worker/answer.c"
 #include "worker/lb.c"
 #include "worker/router.c"
 
