@@ -380,7 +380,7 @@ respond_error_to(kk_front *f, int status, int keep, int head, enum kk_close reas
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
-	n = blen ? kk_h1_write_answer(status, keep, head, body, blen, type, tlen,
+	n = blen ? kk_h1_write_answer(status, keep, head, NULL, 0, body, blen, type, tlen,
 	    kk_buf_tail(out), kk_buf_room(out)) : 0;
 	if (blen && !n) {	/* larger than the buffer: the built-in one */
 		kk_stats.answers_custom--;
@@ -412,14 +412,28 @@ respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h,
 {
 	kk_buf *out = &f->conn.out;
 	kk_buf loc = { 0 };	/* the Location, while the response is written */
-	size_t n = 0, loclen;
+	const char *body, *type;
+	size_t n = 0, loclen, blen, tlen;
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[3]++;
+	/* A 301 or 302 may have a custom body, for the clients that show it. */
+	kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+	kk_answer_route(h);
+	blen = kk_answer_make(f->lsock->rl ? f->lsock->rl->answers : NULL, status, &body, &type,
+	    &tlen);
 	if (kk_buf_take(&loc, NULL) && kk_buf_take(out, NULL) &&
-	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap)))
-		n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
-		    kk_buf_room(out));
+	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap))) {
+		if (blen && !(n = kk_h1_write_answer(status, keep, (h->flags & KK_HEAD_F_HEAD) != 0,
+		    loc.data, loclen, body, blen, type, tlen, kk_buf_tail(out),
+		    kk_buf_room(out)))) {
+			kk_stats.answers_custom--;
+			kk_stats.answers_too_large++;
+		}
+		if (!n)
+			n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
+			    kk_buf_room(out));
+	}
 	kk_buf_give(&loc);
 	if (!n) {
 		kk_front_close(f, KK_CLOSE_NOMEM);

@@ -787,18 +787,19 @@ kk_h1_write_error(int status, int keepalive, int head, char *out, size_t cap)
 {
 	char body[64];
 	size_t len = kk_answer_body(status, body, sizeof body);
-	return kk_h1_write_answer(status, keepalive, head, body, len, KK_ANSWER_TYPE,
+	return kk_h1_write_answer(status, keepalive, head, NULL, 0, body, len, KK_ANSWER_TYPE,
 	    sizeof KK_ANSWER_TYPE - 1, out, cap);
 }
 
 size_t
-kk_h1_write_answer(int status, int keepalive, int head, const char *body, size_t len,
-    const char *type, size_t typelen, char *out, size_t cap)
+kk_h1_write_answer(int status, int keepalive, int head, const char *location, size_t loclen,
+    const char *body, size_t len, const char *type, size_t typelen, char *out, size_t cap)
 {
 	int n = snprintf(out, cap,
-	    "HTTP/1.1 %d %s\r\nContent-Type: %.*s\r\nContent-Length: %zu\r\n"
+	    "HTTP/1.1 %d %s\r\n%s%.*s%sContent-Type: %.*s\r\nContent-Length: %zu\r\n"
 	    "Cache-Control: " KK_ANSWER_CACHE "\r\n%s%s\r\n",
-	    status, kk_answer_reason(status), (int)typelen, type, len,
+	    status, kk_answer_reason(status), location ? "Location: " : "", (int)loclen,
+	    location ? location : "", location ? "\r\n" : "", (int)typelen, type, len,
 	    keepalive ? "" : "Connection: close\r\n",
 	    /* RFC 9110 §10.2.3: when to come back; a 503 here is a full
 	     * queue, a wait timed out or no backend: all brief. */

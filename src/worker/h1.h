@@ -94,10 +94,12 @@ size_t kk_h1_write_trailers(const kk_fields *, char *out, size_t cap);
  * request was HEAD, so the body is announced but not sent. */
 size_t kk_h1_write_error(int status, int keepalive, int head, char *out, size_t cap);
 /* The same with body[0, len) of type[0, typelen) instead of the built-in
- * line (a custom answer); Content-Length is len, whether a HEAD answer
- * sends it or not. */
-size_t kk_h1_write_answer(int status, int keepalive, int head, const char *body, size_t len,
-    const char *type, size_t typelen, char *out, size_t cap);
+ * line (a custom answer), and a Location field, location[0, loclen),
+ * unless location is NULL (a redirect's custom answer); Content-Length
+ * is len, whether a HEAD answer sends the body or not. */
+size_t kk_h1_write_answer(int status, int keepalive, int head, const char *location,
+    size_t loclen, const char *body, size_t len, const char *type, size_t typelen, char *out,
+    size_t cap);
 /* A redirect (--https-redirect): status (301, 308) and its Location,
  * location[0, len) (kk_front_location). 0 when cap is too small. */
 size_t kk_h1_write_redirect(int status, int keepalive, const char *location, size_t len,

@@ -284,9 +284,10 @@ add_field(int n, const char *name, size_t namelen, const char *value, size_t val
 }
 
 /* A response made here: a redirect when location is not NULL (nghttp2
- * copies it), with no body; else an error, its body in obuf as
- * kk_answer_body makes it for HTTP/1.1 too (without a buffer, the head
- * alone). The stream ends with it. */
+ * copies it), with no body but a custom answer's; else an error, its
+ * body in obuf, the custom answer's or as kk_answer_body makes it for
+ * HTTP/1.1 too (without a buffer, the head alone). The stream ends
+ * with it. */
 static void
 respond_location(h2s *s, int status, const char *location, size_t loclen)
 {
@@ -298,12 +299,9 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 	memset(&h, 0, sizeof h);
 	h.status = (unsigned short)status;
 	h.body = KK_BODY_LENGTH;
-	if (!location)
-		blen = kk_answer_make(s->conn->front->lsock->rl ? s->conn->front->lsock->rl->answers
-		    : NULL, status, &body, &type, &tlen);
-	else
-		kk_answer_forget();
-	if (!location && kk_buf_take(&s->obuf, NULL)) {
+	blen = kk_answer_make(s->conn->front->lsock->rl ? s->conn->front->lsock->rl->answers
+	    : NULL, status, &body, &type, &tlen);
+	if ((blen || !location) && kk_buf_take(&s->obuf, NULL)) {
 		if (blen && blen <= kk_buf_room(&s->obuf)) {
 			memcpy(kk_buf_tail(&s->obuf), body, blen);
 			h.clen = blen;
@@ -314,8 +312,9 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 			}
 			type = KK_ANSWER_TYPE;
 			tlen = sizeof KK_ANSWER_TYPE - 1;
-			h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf),
-			    kk_buf_room(&s->obuf));
+			if (!location)	/* a redirect's built-in answer has no body */
+				h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf),
+				    kk_buf_room(&s->obuf));
 		}
 		s->obuf.len += (uint32_t)h.clen;
 	}
@@ -353,6 +352,8 @@ respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, const char 
 {
 	kk_buf loc = { 0 };
 	size_t n;
+	kk_answer_about(cl->answers, cl->id, NULL, NULL, 0);
+	kk_answer_route(h);
 	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, actions, loc.data, loc.cap))) {
 		kk_buf_give(&loc);
 		respond(s, 500);

@@ -28,6 +28,9 @@ frontend add down --listener $L --host d.test
 frontend add down2 --listener $L --host d2.test
 frontend add guard --listener $L --host g.test --deny 403
 frontend add echo --listener $L --host n.test --deny 403
+cluster add mv --answer-text '302:<a href="/new">moved: \${route}</a>'
+frontend add mv --listener $L --host m.test --redirect 302 --location '/new\${path}'
+frontend add mv --listener $L --host m2.test --redirect 301 --location /other
 backend add echo e1 127.0.0.1:$p_echo
 backend add down b9 127.0.0.1:$dead
 backend add down2 b8 127.0.0.1:$dead
@@ -67,6 +70,14 @@ for proto in h1 h2c ; do
 	body=$(get $opt -H 'Host: n.test' "$U/")
 	tap_is "$(code) $body" "403 listener 403" \
 		"$proto: a cluster without answers: the listener's"
+	body=$(get $opt -H 'Host: m.test' "$U/p")
+	tap_is "$(code) $(field location) $body" '302 /new/p <a href="/new">moved: m.test/p</a>' \
+		"$proto: a redirect with the cluster's body, its Location kept"
+	tap_is "$(field content-length)" "$(printf '%s' "$body" | wc -c | tr -d ' ')" \
+		"$proto: its Content-Length"
+	body=$(get $opt -H 'Host: m2.test' "$U/p")
+	tap_is "$(code) $(field location) $(field content-length) $body" '301 /other 0 ' \
+		"$proto: a redirect without a custom answer has no body"
 	get $opt -H 'Host: e.test' "$U/" > /dev/null
 	tap_is "$(code) $(field content-type)" "200 text/plain" \
 		"$proto: a backend's answer is its own"
