@@ -155,6 +155,19 @@ cat_actions(kk_str *out, const char *actions)
 				return 0;
 			continue;
 		}
+		if (a.op == KK_ACTION_PATH_REGEX) {
+			/* Two words; a regex that starts as an option does goes
+			 * after '='. */
+			memcpy(word, a.name, a.nlen);
+			word[a.nlen] = 0;
+			if (!cat_opt(out, "--rewrite-path", word))
+				return 0;
+			memcpy(word, a.value, a.vlen);
+			word[a.vlen] = 0;
+			if (!kk_str_cats(out, " ") || !kk_str_catword(out, word))
+				return 0;
+			continue;
+		}
 		memcpy(word, a.name, a.nlen);
 		word[a.nlen] = '=';
 		memcpy(word + a.nlen + 1, a.value, a.vlen);
@@ -725,6 +738,12 @@ json_actions(kk_str *out, const char *actions)
 			    || !kk_str_catf(out, ",\"status\":%s", name)
 			    || (a.op == KK_ACTION_REDIRECT && !json_str(out, "location", value, 0))
 			    || !kk_str_cats(out, "}"))
+				return 0;
+			continue;
+		}
+		if (a.op == KK_ACTION_PATH_REGEX) {
+			if (!json_str(out, "op", "rewrite-path", 1) || !json_str(out, "regex", name, 0)
+			    || !json_str(out, "template", value, 0) || !kk_str_cats(out, "}"))
 				return 0;
 			continue;
 		}

@@ -201,10 +201,13 @@ static const kk_opt_def opts_cluster_add[] = {
 /* frontend add's; frontend remove takes them from --listener on, as the
  * actions and --hsts are attributes, not part of the identity a removal
  * names. */
-#define FRONTEND_ATTRS 12
+#define FRONTEND_ATTRS 13
 static const kk_opt_def opts_frontend[] = {
 	{ "--rewrite-path-prefix", KK_OPT_STRING, 0, 0, 0,
 	    "FROM=TO: a path starting with FROM goes to the backend starting with TO" },
+	{ "--rewrite-path", KK_OPT_PAIR, 0, 0, 0,
+	    "REGEX TEMPLATE: a path matching REGEX (PCRE2) goes to the backend as TEMPLATE, "
+	    "$1..$9 its captures, $0 the match, $$ a '$'" },
 	{ "--rewrite-host", KK_OPT_STRING, 0, 0, 0,
 	    "the Host the backend receives instead of the request's" },
 	{ "--redirect", KK_OPT_ENUM, "301|302|307|308", 0, 0,
@@ -344,7 +347,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--sni NAME] [--hsts SECONDS] [--request-header-add NAME=VALUE]... "
 	    "[--request-header-set NAME=VALUE]... [--request-header-delete NAME]... "
 	    "[--response-header-add NAME=VALUE]... [--response-header-set NAME=VALUE]... "
-	    "[--response-header-delete NAME]... [--rewrite-path-prefix FROM=TO] "
+	    "[--response-header-delete NAME]... [--rewrite-path-prefix FROM=TO | "
+	    "--rewrite-path REGEX TEMPLATE] "
 	    "[--rewrite-host NAME] [--deny STATUS | --redirect 301|302|307|308 "
 	    "--location TEMPLATE]",
 	    "route requests matching a listener, host, path and method (http), or "
@@ -972,14 +976,18 @@ check_cluster(const kk_verb *v, char *err, size_t errlen)
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 
-/* --rewrite-host's name, and --rewrite-path-prefix's FROM=TO: two paths,
- * the first up to its first '=', so that a FROM holds no '='. */
+/* --rewrite-host's name, --rewrite-path-prefix's FROM=TO: two paths,
+ * the first up to its first '=', so that a FROM holds no '=', and
+ * --rewrite-path's REGEX and TEMPLATE (value2). */
 static int
-check_rewrite(const kk_verb_def *d, const char *opt, const char *value, char *err,
-    size_t errlen)
+check_rewrite(const kk_verb_def *d, const char *opt, const char *value, const char *value2,
+    char *err, size_t errlen)
 {
-	char from[PATH_MAX_LEN + 1];
+	char from[PATH_MAX_LEN + 1], msg[KK_ERRLEN];
 	size_t n = strcspn(value, "=");
+	if (!strcmp(opt, "--rewrite-path"))
+		return kk_action_check_rewrite(value, value2, msg, sizeof msg)
+		    || fail(err, errlen, d, "%s", msg);
 	if (!strcmp(opt, "--rewrite-host") && !strncmp(value, "*.", 2))
 		return fail(err, errlen, d, "%s \"%s\": give one host: a wildcard matches hosts, "
 		    "it names none", opt, value);
@@ -1038,7 +1046,8 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 				return fail(err, errlen, v->def, "%s answers without a backend, so "
 				    "%s would never apply: drop one or the other", answer, name);
 			if (!strncmp(name, "--rewrite", 9)
-			    && !check_rewrite(v->def, name, v->opt[i].value, err, errlen))
+			    && !check_rewrite(v->def, name, v->opt[i].value, v->opt[i].value2, err,
+				errlen))
 				return 0;
 			if (!strncmp(name, "--rewrite", 9))
 				continue;
@@ -1200,6 +1209,7 @@ check_value(const kk_verb_def *d, const kk_opt_def *o, const char *value, char *
 		return 1;
 	case KK_OPT_STRING:
 	case KK_OPT_STRINGS:
+	case KK_OPT_PAIR:
 		if (!*value) return fail(err, errlen, d, "%s needs a non-empty value", o->name);
 		return 1;
 	case KK_OPT_UINT:
@@ -1343,6 +1353,11 @@ kk_verb_parse(kk_verb *v, unsigned argc, const char *const *argv, char *err, siz
 			return fail(err, errlen, d, "%s needs a value", o->name);
 		if (!check_value(d, o, value ? value : "", err, errlen)) return 0;
 		v->opt[v->nopt].def = o;
+		if (o->kind == KK_OPT_PAIR) {
+			if (i + 1 >= argc || !*argv[i + 1] || !strncmp(argv[i + 1], "--", 2))
+				return fail(err, errlen, d, "%s needs two values", o->name);
+			v->opt[v->nopt].value2 = argv[++i];
+		}
 		v->opt[v->nopt++].value = value;
 	}
 	if (v->npos < d->npos_min) {
@@ -1361,6 +1376,16 @@ kk_verb_opt(const kk_verb *v, const char *name)
 	for (unsigned i = 0; i < v->nopt; i++)
 		if (v->opt[i].def->name[2] == name[0] && !strcmp(v->opt[i].def->name + 2, name))
 			return v->opt[i].value ? v->opt[i].value : "";
+	return 0;
+}
+
+const char *
+kk_verb_opt2(const kk_verb *v, const char *name)
+{
+	if (!strncmp(name, "--", 2)) name += 2;
+	for (unsigned i = 0; i < v->nopt; i++)
+		if (!strcmp(v->opt[i].def->name + 2, name))
+			return v->opt[i].value2;
 	return 0;
 }
 

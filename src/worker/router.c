@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <kakehi/index.h>
 #include "answer.h"
+#include "edit.h"
 #include "lb.h"
 #include "log.h"
 #include "router.h"
@@ -83,6 +84,7 @@ host_free_regexes(kk_rhost *h)
 	unsigned i, k;
 	for (i = 0; i < h->nroutes; i++) {
 		kk_regex_free(h->routes[i].re);
+		kk_edit_release(h->routes[i].actions);
 		for (k = 0; k < h->routes[i].nm; k++)
 			kk_regex_free(h->routes[i].m[k].re);
 	}
@@ -515,6 +517,8 @@ route_compile(kk_route *rt, kk_rmatch *m)
 	rt->m = m;
 	rt->nm = 0;
 	if (rt->kind == KK_PATH_REGEX && !(rt->re = kk_regex_new(rt->path)))
+		return 0;
+	if (!kk_edit_compile(rt->actions))	/* --rewrite-path */
 		return 0;
 	while (rt->extra && kk_fmatch_next(rt->extra, &pos, &m->m)) {
 		m->re = NULL;

@@ -26,6 +26,7 @@
 #include "worker/reqid.c"
 #include "worker/head.c"
 #include "worker/answer.c"
+#include "worker/edit.c"
 #include "worker/lb.c"
 #include "worker/router.c"
 
