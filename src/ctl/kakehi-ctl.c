@@ -294,6 +294,8 @@ names_file(const kk_verb *v, const char *name)
 		return !strcmp(name, "--client-ca");
 	if (v->def->id == KK_V_CLUSTER_ADD)
 		return !strcmp(name, "--ca");
+	if (v->def->id == KK_V_FRONTEND_ADD)
+		return !strcmp(name, "--htpasswd");
 	return !strcmp(name, "--cert") || !strcmp(name, "--key") || !strcmp(name, "--chain")
 	    || !strcmp(name, "--ocsp");
 }
@@ -328,6 +330,8 @@ file_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
 			words[n++] = name;
 			if (value)	/* not a flag */
 				words[n++] = value;
+			if (v->opt[i].value2)	/* a pair's second word */
+				words[n++] = v->opt[i].value2;
 			continue;
 		}
 		if (!kk_cert_read_file(value + skip, 0, &b, err, sizeof err))
@@ -520,7 +524,8 @@ main(int argc, char **argv)
 	    || (v.def->id == KK_V_LISTENER_ADD && kk_verb_opt(&v, "--client-ca"))
 	    || (v.def->id == KK_V_CLUSTER_ADD && kk_verb_opt(&v, "--ca"))
 	    || ((v.def->id == KK_V_LISTENER_ADD || v.def->id == KK_V_CLUSTER_ADD)
-		&& kk_verb_opt(&v, "--answer")))
+		&& kk_verb_opt(&v, "--answer"))
+	    || (v.def->id == KK_V_FRONTEND_ADD && kk_verb_opt(&v, "--htpasswd")))
 		nwords = file_words(&v, words, nwords, &store);
 	else
 		for (i = 0; i < (unsigned)argc; i++)

@@ -268,11 +268,12 @@ kk_action_canon(const kk_verb *v, kk_str *out)
 	kk_str_reset(out);
 	for (i = 0; i < v->nopt; i++) {
 		const char *opt = v->opt[i].def->name, *val = v->opt[i].value;
-		size_t n = strcspn(val, "=");
+		size_t n;
 		for (k = 0; k < NOPTS && strcmp(opts[k].opt, opt); k++)
 			;
-		if (k == NOPTS)
+		if (k == NOPTS)	/* not an action (a flag among them has no value) */
 			continue;
+		n = strcspn(val, "=");
 		if (opts[k].op == KK_ACTION_REDIRECT) {
 			/* Its status, then the --location it requires. */
 			if ((out->len && !kk_str_catb(out, "\n", 1)) || !kk_str_cats(out, "nR")
@@ -309,7 +310,7 @@ kk_action_next(const char *text, size_t *pos, kk_action *a)
 	a->op = p[1];
 	a->name = p + 2;
 	a->nlen = strcspn(a->name, a->op == KK_ACTION_PATH_PREFIX ? " \n"
-	    : a->op == KK_ACTION_PATH_REGEX ? "\t\n" : ":\n");
+	    : a->op == KK_ACTION_PATH_REGEX || a->kind == 'a' ? "\t\n" : ":\n");
 	a->value = a->name + a->nlen + (a->name[a->nlen] == ':' || a->name[a->nlen] == ' '
 	    || a->name[a->nlen] == '\t');
 	a->vlen = (size_t)(end - a->value);

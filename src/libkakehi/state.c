@@ -21,6 +21,7 @@
 #include <kakehi/cert.h>
 #include <kakehi/clientca.h>
 #include <kakehi/fmatch.h>
+#include <kakehi/htpasswd.h>
 #include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -1261,11 +1262,16 @@ with_extra(int (*apply)(kk_state *, const kk_verb *, struct kk_journal_entry *, 
     size_t errlen)
 {
 	kk_str extra[2] = { KK_STR_ZERO, KK_STR_ZERO };
+	char msg[KK_ERRLEN];
 	int ok = 0;
-	if (kk_fmatch_canon(v, &extra[0]) && kk_action_canon(v, &extra[1]))
-		ok = apply(st, v, e, extra, err, errlen);
-	else
+	/* The actions may hold a password file (htpasswd.h): wiped. */
+	extra[1].wipe = 1;
+	if (!kk_fmatch_canon(v, &extra[0]) || !kk_action_canon(v, &extra[1]))
 		nomem(err, errlen, v);
+	else if (!kk_auth_canon(v, st->filedir, &extra[1], msg, sizeof msg))
+		snprintf(err, errlen, "frontend add: %s; nothing changed", msg);
+	else
+		ok = apply(st, v, e, extra, err, errlen);
 	kk_str_free(&extra[0]);
 	kk_str_free(&extra[1]);
 	return ok;

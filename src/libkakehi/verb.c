@@ -13,6 +13,7 @@
 #include <kakehi/answer.h>
 #include <kakehi/cert.h>
 #include <kakehi/fmatch.h>
+#include <kakehi/htpasswd.h>
 #include <kakehi/regex.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -201,7 +202,7 @@ static const kk_opt_def opts_cluster_add[] = {
 /* frontend add's; frontend remove takes them from --listener on, as the
  * actions and --hsts are attributes, not part of the identity a removal
  * names. */
-#define FRONTEND_ATTRS 13
+#define FRONTEND_ATTRS 17
 static const kk_opt_def opts_frontend[] = {
 	{ "--rewrite-path-prefix", KK_OPT_STRING, 0, 0, 0,
 	    "FROM=TO: a path starting with FROM goes to the backend starting with TO" },
@@ -232,6 +233,15 @@ static const kk_opt_def opts_frontend[] = {
 	{ "--hsts", KK_OPT_UINT, 0, 1, HSTS_MAX,
 	    "https listeners: HSTS max-age in seconds for this frontend's responses, "
 	    "instead of the listener's" },
+	/* Basic authentication (kakehi/htpasswd.h). */
+	{ "--htpasswd", KK_OPT_STRING, 0, 0, 0,
+	    "htpasswd file (bcrypt or SHA-crypt hashes): requests must authenticate as one "
+	    "of its users (401 otherwise)" },
+	{ "--htpasswd-data", KK_OPT_STRING, 0, 0, 0, "the --htpasswd file's bytes in base64" },
+	{ "--auth-realm", KK_OPT_STRING, 0, 0, 0,
+	    "--htpasswd: the realm the 401's challenge names, default " KK_AUTH_DEFAULT_REALM },
+	{ "--auth-forward", KK_OPT_FLAG, 0, 0, 0,
+	    "--htpasswd: send the Authorization field on to the backend (default: removed)" },
 	{ "--listener", KK_OPT_ADDR, 0, 0, 0, "the listener's address (required)" },
 	{ "--host", KK_OPT_STRING, 0, 0, 0,
 	    "Host to match, exact or *.suffix wildcard, no port; default any" },
@@ -350,7 +360,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--response-header-delete NAME]... [--rewrite-path-prefix FROM=TO | "
 	    "--rewrite-path REGEX TEMPLATE] "
 	    "[--rewrite-host NAME] [--deny STATUS | --redirect 301|302|307|308 "
-	    "--location TEMPLATE]",
+	    "--location TEMPLATE] [--htpasswd FILE (or --htpasswd-data B64) "
+	    "[--auth-realm R] [--auth-forward]]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
@@ -1064,6 +1075,14 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 		if (!kk_fmatch_check(name, v->opt[i].value, msg, sizeof msg))
 			return fail(err, errlen, v->def, "%s", msg);
 	}
+	if (!kk_auth_check(v, msg, sizeof msg))
+		return fail(err, errlen, v->def, "%s", msg);
+	if (answer && (kk_verb_opt(v, "--htpasswd") || kk_verb_opt(v, "--htpasswd-data")))
+		return fail(err, errlen, v->def, "%s answers every request alike, so --htpasswd "
+		    "would never apply: drop one or the other", answer);
+	if (sni && (kk_verb_opt(v, "--htpasswd") || kk_verb_opt(v, "--htpasswd-data")))
+		return fail(err, errlen, v->def, "--htpasswd authenticates requests of an http "
+		    "listener; a tcp listener's connections carry none");
 	if (sni && (host || path || exact || regex || method || extra))
 		return fail(err, errlen, v->def, "--sni matches connections of a tcp listener, "
 		    "%s requests of an http listener: give one or the other",

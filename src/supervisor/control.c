@@ -493,6 +493,14 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 		reply_str(c, KK_REPLY_ERROR, err);
 		return;
 	}
+	if (v->def->id == KK_V_FRONTEND_ADD && kk_verb_opt(v, "--htpasswd")) {
+		snprintf(err, sizeof err, "frontend add: --htpasswd names a file, which the "
+		    "supervisor does not read for a client: send its bytes as --htpasswd-data "
+		    "B64 (kakehi-ctl does so itself); nothing changed");
+		sv_audit(&c->origin, verbline, 0, err);
+		reply_str(c, KK_REPLY_ERROR, err);
+		return;
+	}
 	if ((v->def->id == KK_V_LISTENER_ADD || v->def->id == KK_V_CLUSTER_ADD)
 	    && kk_verb_opt(v, "--answer")) {
 		snprintf(err, sizeof err, "%s add: --answer names a file, which the supervisor "

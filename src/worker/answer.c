@@ -4,7 +4,9 @@
  * request: the context is static, one answer is made at a time. */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <kakehi/base64.h>
+#include <kakehi/htpasswd.h>
 #include "answer.h"
 #include "status.h"
 
@@ -80,6 +82,9 @@ static struct {
 	char cluster[ID_MAX + 1], backend[ID_MAX + 1], reqid[KK_HEAD_REQID_MAX + 1];
 	char route[ROUTE_MAX];
 	size_t clusterlen, backendlen, reqidlen, routelen;
+	/* The challenge of the next answer, then of the one made. */
+	char challenge[KK_AUTH_REALMMAX + 48], made[KK_AUTH_REALMMAX + 48];
+	size_t challengelen, madelen;
 } ctx;
 
 /* Copies s[0, n) into buf (cap bytes), cut to fit; its length. */
@@ -115,11 +120,30 @@ kk_answer_route(const kk_reqhead *h)
 }
 
 void
+kk_answer_challenge(const char *realm, size_t len)
+{
+	int n;
+	if (len > KK_AUTH_REALMMAX)	/* the state bounds it */
+		len = KK_AUTH_REALMMAX;
+	n = snprintf(ctx.challenge, sizeof ctx.challenge, "Basic realm=\"%.*s\", "
+	    "charset=\"UTF-8\"", (int)len, realm);
+	ctx.challengelen = n > 0 ? (size_t)n : 0;
+}
+
+const char *
+kk_answer_made_challenge(size_t *len)
+{
+	*len = ctx.madelen;
+	return ctx.madelen ? ctx.made : NULL;
+}
+
+void
 kk_answer_forget(void)
 {
 	kk_ranswers_unref(ctx.cl);
 	ctx.cl = NULL;
 	ctx.clusterlen = ctx.backendlen = ctx.reqidlen = ctx.routelen = 0;
+	ctx.challengelen = 0;
 }
 
 /* The index of status in r, -1 when r has none for it. */
@@ -150,6 +174,8 @@ kk_answer_make(const kk_ranswers *la, int status, const char **body, const char 
 	size_t lens[KK_ANSWER_NVARS], n = 0;
 	char digits[3];
 	int i = find(r, status);
+	memcpy(ctx.made, ctx.challenge, ctx.challengelen);
+	ctx.madelen = ctx.challengelen;
 	if (i < 0)
 		i = find(r = la, status);
 	if (i >= 0) {

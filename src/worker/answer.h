@@ -31,6 +31,9 @@ void kk_ranswers_unref(kk_ranswers *);
 void kk_answer_about(kk_ranswers *cluster_answers, const char *cluster, const char *backend,
     const char *reqid, size_t reqidlen);
 void kk_answer_route(const kk_reqhead *h);
+/* A 401's challenge for realm[0, len): the answer then carries
+ * WWW-Authenticate: Basic realm="...", charset="UTF-8" (RFC 7617). */
+void kk_answer_challenge(const char *realm, size_t len);
 void kk_answer_forget(void);
 
 /* The body of the answer of status on listener answers la (NULL: none)
@@ -42,5 +45,9 @@ void kk_answer_forget(void);
  * context. */
 size_t kk_answer_make(const kk_ranswers *la, int status, const char **body, const char **type,
     size_t *typelen);
+/* The WWW-Authenticate value kk_answer_challenge gave the last answer
+ * made (kk_answer_make keeps it until the next), its length in *len; NULL
+ * when it had none. */
+const char *kk_answer_made_challenge(size_t *len);
 
 #endif

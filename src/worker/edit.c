@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <kakehi/htpasswd.h>
 #include <kakehi/index.h>
 #include <kakehi/regex.h>
 #include "edit.h"
@@ -168,6 +169,10 @@ kk_edit_request(kk_reqhead *h, const char *actions)
 	size_t pos = 0;
 	kk_action a;
 	while (actions && kk_action_next(actions, &pos, &a)) {
+		/* Basic authentication passed: the credentials are the
+		 * proxy's, not the backend's, unless --auth-forward. */
+		if (a.kind == KK_ACTION_AUTH && a.value[0] != 'f')
+			drop(h->fl.base, h->fl.f, h->fl.n, "authorization", 13);
 		if (a.kind != KK_ACTION_REQUEST)
 			continue;
 		if (a.op == KK_ACTION_PATH_PREFIX) {

@@ -14,6 +14,7 @@
 #include <netinet/tcp.h>
 #include "accesslog.h"
 #include "answer.h"
+#include "auth.h"
 #include "edit.h"
 #include "front.h"
 #include "h1.h"
@@ -509,6 +510,21 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	}
 	/* --deny and --redirect: answered here, no backend contacted; a
 	 * redirect keeps *cl, as the https one does, for the Location. */
+	/* Basic authentication, before any other answer: a denied or
+	 * redirected route has none (the state refuses both). */
+	{
+		const char *realm;
+		size_t rlen;
+		if ((status = kk_auth_request(*actions, h, &realm, &rlen))) {
+			kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+			kk_answer_route(h);
+			if (status == 401)
+				kk_answer_challenge(realm, rlen);
+			*cl = NULL;
+			*actions = NULL;
+			return status;
+		}
+	}
 	if ((status = kk_edit_answer(*actions))) {
 		if (status >= 400) {
 			/* The answer is the cluster's, which serves none. */

@@ -324,6 +324,12 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 		n = add_field(n, "location", 8, location, loclen);
 	if (status == 503)	/* as kk_h1_write_error says why */
 		n = add_field(n, "retry-after", 11, "1", 1);
+	{
+		size_t clen;
+		const char *chal = kk_answer_made_challenge(&clen);
+		if (chal)	/* nghttp2 copies it */
+			n = add_field(n, "www-authenticate", 16, chal, clen);
+	}
 	if (h.clen) {
 		n = add_field(n, "content-type", 12, type, tlen);
 		n = add_field(n, "cache-control", 13, KK_ANSWER_CACHE, sizeof KK_ANSWER_CACHE - 1);

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <kakehi/index.h>
 #include "answer.h"
+#include "auth.h"
 #include "edit.h"
 #include "lb.h"
 #include "log.h"
@@ -85,6 +86,7 @@ host_free_regexes(kk_rhost *h)
 	for (i = 0; i < h->nroutes; i++) {
 		kk_regex_free(h->routes[i].re);
 		kk_edit_release(h->routes[i].actions);
+		kk_auth_release(h->routes[i].actions);
 		for (k = 0; k < h->routes[i].nm; k++)
 			kk_regex_free(h->routes[i].m[k].re);
 	}
@@ -518,7 +520,7 @@ route_compile(kk_route *rt, kk_rmatch *m)
 	rt->nm = 0;
 	if (rt->kind == KK_PATH_REGEX && !(rt->re = kk_regex_new(rt->path)))
 		return 0;
-	if (!kk_edit_compile(rt->actions))	/* --rewrite-path */
+	if (!kk_edit_compile(rt->actions) || !kk_auth_compile(rt->actions))
 		return 0;
 	while (rt->extra && kk_fmatch_next(rt->extra, &pos, &m->m)) {
 		m->re = NULL;

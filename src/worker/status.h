@@ -125,6 +125,9 @@ struct kk_stats {
 	/* Answers the proxy made with a custom body (--answer...), and those
 	 * whose expansion outgrew the buffer and went out built-in. */
 	uint64_t answers_custom, answers_too_large;
+	/* Basic authentication: credentials verified, found in the cache,
+	 * refused (401), and not verified for the spent budget (429). */
+	uint64_t auth_ok, auth_cached, auth_refused, auth_budget;
 };
 extern struct kk_stats kk_stats;
 

@@ -27,6 +27,7 @@
 #include "worker/head.c"
 #include "worker/answer.c"
 #include "worker/edit.c"
+#include "worker/auth.c"
 #include "worker/lb.c"
 #include "worker/router.c"
 
