@@ -34,6 +34,20 @@
 
 static const kk_opt_def opts_none[] = { { 0 } };
 
+/* The custom answer options of listener add and cluster add, their help
+ * prefixed with scope. */
+#define ANSWER_OPTS(scope) \
+	{ "--answer", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:FILE, the body of the proxy's own answers of STATUS (301 302 400 " \
+	    "401 403 404 408 413 414 421 429 431 500 502 503 504); repeatable" }, \
+	{ "--answer-text", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:TEXT, the same given inline; repeatable" }, \
+	{ "--answer-data", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:B64, the --answer file's bytes in base64; repeatable" }, \
+	{ "--answer-type", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:TYPE, the answer's Content-Type, default " \
+	    KK_ANSWER_DEFAULT_TYPE "; repeatable" }
+
 static const kk_opt_def opts_listener_add[] = {
 	{ "--public-address", KK_OPT_ADDR, 0, 0, 0,
 	    "address the listener is reached at from outside, when it differs" },
@@ -134,16 +148,7 @@ static const kk_opt_def opts_listener_add[] = {
 	    "default required" },
 	/* Custom answers (kakehi/answer.h); a cluster's win over its
 	 * listener's. */
-	{ "--answer", KK_OPT_STRINGS, 0, 0, 0,
-	    "http: STATUS:FILE, the body of the proxy's own answers of STATUS (301 302 400 "
-	    "401 403 404 408 413 414 421 429 431 500 502 503 504); repeatable" },
-	{ "--answer-text", KK_OPT_STRINGS, 0, 0, 0,
-	    "http: STATUS:TEXT, the same given inline; repeatable" },
-	{ "--answer-data", KK_OPT_STRINGS, 0, 0, 0,
-	    "http: STATUS:B64, the --answer file's bytes in base64; repeatable" },
-	{ "--answer-type", KK_OPT_STRINGS, 0, 0, 0,
-	    "http: STATUS:TYPE, the answer's Content-Type, default "
-	    KK_ANSWER_DEFAULT_TYPE "; repeatable" },
+	ANSWER_OPTS("http: "),
 	{ 0 }
 };
 
@@ -184,18 +189,7 @@ static const kk_opt_def opts_cluster_add[] = {
 	    "none sent, the backend's IP address checked" },
 	{ "--no-verify", KK_OPT_FLAG, 0, 0, 0,
 	    "--tls: accept any certificate the backends show (no authentication)" },
-	/* Custom answers (kakehi/answer.h); a cluster's win over its
-	 * listener's. */
-	{ "--answer", KK_OPT_STRINGS, 0, 0, 0,
-	    "STATUS:FILE, the body of the proxy's own answers of STATUS (301 302 400 "
-	    "401 403 404 408 413 414 421 429 431 500 502 503 504); repeatable" },
-	{ "--answer-text", KK_OPT_STRINGS, 0, 0, 0,
-	    "STATUS:TEXT, the same given inline; repeatable" },
-	{ "--answer-data", KK_OPT_STRINGS, 0, 0, 0,
-	    "STATUS:B64, the --answer file's bytes in base64; repeatable" },
-	{ "--answer-type", KK_OPT_STRINGS, 0, 0, 0,
-	    "STATUS:TYPE, the answer's Content-Type, default "
-	    KK_ANSWER_DEFAULT_TYPE "; repeatable" },
+	ANSWER_OPTS(""),
 	{ 0 }
 };
 

@@ -96,6 +96,19 @@ target(const kk_reqhead *q)
 	return t;
 }
 
+/* The request target t in in[], its path the first pathlen bytes, as a
+ * parser leaves it: no rewrite yet. */
+static void
+set_target(const char *t, uint32_t pathlen)
+{
+	snprintf(in, sizeof in, "%s", t);
+	h.path.off = 0;
+	h.path.len = (uint32_t)strlen(in);
+	h.pathlen = pathlen;
+	h.flags = 0;
+	h.textlen = 0;
+}
+
 int
 main(void)
 {
@@ -166,38 +179,21 @@ main(void)
 	{
 		static char acts[] = "qX^/users/([0-9]+)/(\\w+)$\t/u/$2/$1/$$/$0\n"
 		    "qX^/none(x)?$\t/n[$1]";
-		snprintf(in, sizeof in, "/users/42/edit?a=b");
-		h.path.off = 0;
-		h.path.len = (uint32_t)strlen(in);
-		h.pathlen = 14;
-		h.flags = 0;
-		h.textlen = 0;
+		set_target("/users/42/edit?a=b", 14);
 		ok(kk_edit_compile(acts), "--rewrite-path regexes compile");
 		ok(kk_edit_request(&h, acts), "a regex rewrite");
 		is_str(target(&h), "/u/edit/42/$//users/42/edit?a=b",
 		    "groups in any order, $$ and $0; the query kept");
 		is_int((int)h.pathlen, 27, "the path's length is the new one");
-		snprintf(in, sizeof in, "/none");
-		h.path.off = 0;
-		h.path.len = h.pathlen = 5;
-		h.flags = 0;
-		h.textlen = 0;
+		set_target("/none", 5);
 		ok(kk_edit_request(&h, acts), "a group that took no part");
 		is_str(target(&h), "/n[]", "is empty");
-		snprintf(in, sizeof in, "/other");
-		h.path.off = 0;
-		h.path.len = h.pathlen = 6;
-		h.flags = 0;
-		h.textlen = 0;
+		set_target("/other", 6);
 		ok(kk_edit_request(&h, acts) && !strcmp(target(&h), "/other"),
 		    "no match: the path as it was");
 		kk_edit_release(acts);
 		is_int((int)compiled.n, 0, "released with their text");
-		snprintf(in, sizeof in, "/users/1/x");
-		h.path.off = 0;
-		h.path.len = h.pathlen = 10;
-		h.flags = 0;
-		h.textlen = 0;
+		set_target("/users/1/x", 10);
 		ok(kk_edit_request(&h, acts) && !strcmp(target(&h), "/users/1/x"),
 		    "a text not compiled rewrites nothing");
 	}
