@@ -131,7 +131,8 @@ find_listener(const struct diff *d, size_t i, size_t hint)
 	    || !same_tls(a->tls, b->tls) || memcmp(&a->h2, &b->h2, sizeof a->h2)
 	    || memcmp(&a->limits, &b->limits, sizeof a->limits)
 	    || a->forward.fields != b->forward.fields
-	    || strcmp(a->forward.request_id, b->forward.request_id))
+	    || strcmp(a->forward.request_id, b->forward.request_id)
+	    || !same_str(a->answers, b->answers))
 		return -1;
 	return a - d->from->listeners;
 }
@@ -149,7 +150,7 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	    || a->hash_key != b->hash_key
 	    || !same_str(a->hash_name, b->hash_name) || a->sticky != b->sticky
 	    || !same_str(a->sticky_cookie, b->sticky_cookie) || a->queue != b->queue
-	    || a->queue_timeout_ms != b->queue_timeout_ms)
+	    || a->queue_timeout_ms != b->queue_timeout_ms || !same_str(a->answers, b->answers))
 		return -1;
 	return a - d->from->clusters;
 }

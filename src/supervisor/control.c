@@ -474,6 +474,18 @@ reply_kk(client *c, char status, kk_str *s)
  * replies later. */
 typedef void handler(client *, const kk_verb *, int json, const char *verbline);
 
+/* The options of the config verbs that name an operator's file, and the
+ * data form kakehi-ctl sends instead. */
+static const struct {
+	enum kk_verb_id id;
+	const char *opt, *data;
+} client_files[] = {
+	{ KK_V_LISTENER_ADD, "--client-ca", "--client-ca-data B64" },
+	{ KK_V_LISTENER_ADD, "--answer", "--answer-data STATUS:B64" },
+	{ KK_V_CLUSTER_ADD, "--answer", "--answer-data STATUS:B64" },
+	{ KK_V_FRONTEND_ADD, "--htpasswd", "--htpasswd-data B64" },
+};
+
 /* A mutating verb is checked by applying it to the live state under a
  * journal: a refusal leaves the state untouched, an acceptance becomes a
  * transaction whose delta is the verb line itself. No copy of the state:
@@ -485,14 +497,16 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 	kk_journal j = KK_JOURNAL_ZERO;
 
 	/* As for a certificate's files (file_opts below). */
-	if (v->def->id == KK_V_LISTENER_ADD && kk_verb_opt(v, "--client-ca")) {
-		snprintf(err, sizeof err, "listener add: --client-ca names a file, which the "
-		    "supervisor does not read for a client: send its bytes as --client-ca-data "
-		    "B64 (kakehi-ctl does so itself); nothing changed");
-		sv_audit(&c->origin, verbline, 0, err);
-		reply_str(c, KK_REPLY_ERROR, err);
-		return;
-	}
+	for (size_t i = 0; i < sizeof client_files / sizeof *client_files; i++)
+		if (v->def->id == client_files[i].id && kk_verb_opt(v, client_files[i].opt)) {
+			snprintf(err, sizeof err, "%s %s: %s names a file, which the supervisor does "
+			    "not read for a client: send its bytes as %s (kakehi-ctl does so itself); "
+			    "nothing changed", v->def->word1, v->def->word2, client_files[i].opt,
+			    client_files[i].data);
+			sv_audit(&c->origin, verbline, 0, err);
+			reply_str(c, KK_REPLY_ERROR, err);
+			return;
+		}
 	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)) {
 		/* Nothing to undo, but the journal may hold its first room. */
 		kk_journal_undo(&sv.state, &j);

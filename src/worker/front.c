@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <netinet/tcp.h>
 #include "accesslog.h"
+#include "answer.h"
+#include "auth.h"
 #include "edit.h"
 #include "front.h"
 #include "h1.h"
@@ -370,9 +372,23 @@ respond_error_to(kk_front *f, int status, int keep, int head, enum kk_close reas
 	size_t n;
 	if (kk_front_draining)
 		keep = 0;
+	const char *body, *type;
+	size_t blen, tlen;
 	kk_stats.responses[status / 100]++;
-	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_error(status, keep, head,
-	    kk_buf_tail(out), kk_buf_room(out)))) {
+	blen = kk_answer_make(f->lsock->rl ? f->lsock->rl->answers : NULL, status, &body, &type,
+	    &tlen);
+	if (!kk_buf_take(out, NULL)) {
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	n = blen ? kk_h1_write_answer(status, keep, head, NULL, 0, body, blen, type, tlen,
+	    kk_buf_tail(out), kk_buf_room(out)) : 0;
+	if (blen && !n) {	/* larger than the buffer: the built-in one */
+		kk_stats.answers_custom--;
+		kk_stats.answers_too_large++;
+	}
+	if (!n && !(n = kk_h1_write_error(status, keep, head, kk_buf_tail(out),
+	    kk_buf_room(out)))) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
@@ -397,14 +413,28 @@ respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h,
 {
 	kk_buf *out = &f->conn.out;
 	kk_buf loc = { 0 };	/* the Location, while the response is written */
-	size_t n = 0, loclen;
+	const char *body, *type;
+	size_t n = 0, loclen, blen, tlen;
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[3]++;
+	/* A 301 or 302 may have a custom body, for the clients that show it. */
+	kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+	kk_answer_route(h);
+	blen = kk_answer_make(f->lsock->rl ? f->lsock->rl->answers : NULL, status, &body, &type,
+	    &tlen);
 	if (kk_buf_take(&loc, NULL) && kk_buf_take(out, NULL) &&
-	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap)))
-		n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
-		    kk_buf_room(out));
+	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap))) {
+		if (blen && !(n = kk_h1_write_answer(status, keep, (h->flags & KK_HEAD_F_HEAD) != 0,
+		    loc.data, loclen, body, blen, type, tlen, kk_buf_tail(out),
+		    kk_buf_room(out)))) {
+			kk_stats.answers_custom--;
+			kk_stats.answers_too_large++;
+		}
+		if (!n)
+			n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
+			    kk_buf_room(out));
+	}
 	kk_buf_give(&loc);
 	if (!n) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
@@ -454,8 +484,10 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	*actions = NULL;
 	if (!rl)
 		return 404;
-	if (!host_allowed(f, h))
+	if (!host_allowed(f, h)) {
+		kk_answer_route(h);
 		return 421;
+	}
 	r.host = h->host;
 	r.hlen = h->hostlen;
 	r.path = h->fl.base + h->path.off;
@@ -466,8 +498,10 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	r.mlen = h->method.len;
 	r.fl = &h->fl;
 	c = kk_router_match(rl, &r, &fhsts, actions);
-	if (!c)
+	if (!c) {
+		kk_answer_route(h);
 		return 404;
+	}
 	*cl = c;
 	/* A redirect needs a host to send the client to. */
 	if (c->https_redirect && !f->lsock->tls && h->hostlen) {
@@ -476,9 +510,28 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	}
 	/* --deny and --redirect: answered here, no backend contacted; a
 	 * redirect keeps *cl, as the https one does, for the Location. */
-	if ((status = kk_edit_answer(*actions))) {
-		if (status >= 400)
+	/* Basic authentication, before any other answer: a denied or
+	 * redirected route has none (the state refuses both). */
+	{
+		const char *realm;
+		size_t rlen;
+		if ((status = kk_auth_request(*actions, h, &realm, &rlen))) {
+			kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+			kk_answer_route(h);
+			if (status == 401)
+				kk_answer_challenge(realm, rlen);
 			*cl = NULL;
+			*actions = NULL;
+			return status;
+		}
+	}
+	if ((status = kk_edit_answer(*actions))) {
+		if (status >= 400) {
+			/* The answer is the cluster's, which serves none. */
+			kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+			kk_answer_route(h);
+			*cl = NULL;
+		}
 		return status;
 	}
 	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
@@ -702,6 +755,10 @@ read_head(kk_front *f)
 	kk_front_fwd(f, &fwd, client);
 	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, actions, keep,
 	    &status);
+	if (!q->stream) {	/* before the head's bytes go */
+		kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+		kk_answer_route(h);
+	}
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {
 		int head = q->head;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <nghttp2/nghttp2.h>
+#include "answer.h"
 #include "h2head.h"
 #include "h2io.h"
 #include "h2server.h"
@@ -305,20 +306,38 @@ add_field(int n, const char *name, size_t namelen, const char *value, size_t val
 }
 
 /* A response made here: a redirect when location is not NULL (nghttp2
- * copies it), with no body; else an error, its body in obuf as
- * kk_answer_body makes it for HTTP/1.1 too (without a buffer, the head
- * alone). The stream ends with it. */
+ * copies it), with no body but a custom answer's; else an error, its
+ * body in obuf, the custom answer's or as kk_answer_body makes it for
+ * HTTP/1.1 too (without a buffer, the head alone). The stream ends
+ * with it. */
 static void
 respond_location(h2s *s, int status, const char *location, size_t loclen)
 {
 	kk_resphead h;
 	nghttp2_data_provider prd;
+	const char *body = NULL, *type = KK_ANSWER_TYPE;
+	size_t blen = 0, tlen = sizeof KK_ANSWER_TYPE - 1;
 	int n;
 	memset(&h, 0, sizeof h);
 	h.status = (unsigned short)status;
 	h.body = KK_BODY_LENGTH;
-	if (!location && kk_buf_take(&s->obuf, NULL)) {
-		h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf), kk_buf_room(&s->obuf));
+	blen = kk_answer_make(s->conn->front->lsock->rl ? s->conn->front->lsock->rl->answers
+	    : NULL, status, &body, &type, &tlen);
+	if ((blen || !location) && kk_buf_take(&s->obuf, NULL)) {
+		if (blen && blen <= kk_buf_room(&s->obuf)) {
+			memcpy(kk_buf_tail(&s->obuf), body, blen);
+			h.clen = blen;
+		} else {
+			if (blen) {	/* larger than the buffer: the built-in one */
+				kk_stats.answers_custom--;
+				kk_stats.answers_too_large++;
+			}
+			type = KK_ANSWER_TYPE;
+			tlen = sizeof KK_ANSWER_TYPE - 1;
+			if (!location)	/* a redirect's built-in answer has no body */
+				h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf),
+				    kk_buf_room(&s->obuf));
+		}
 		s->obuf.len += (uint32_t)h.clen;
 	}
 	kk_stats.responses[status / 100]++;
@@ -327,8 +346,14 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 		n = add_field(n, "location", 8, location, loclen);
 	if (status == 503)	/* as kk_h1_write_error says why */
 		n = add_field(n, "retry-after", 11, "1", 1);
+	{
+		size_t clen;
+		const char *chal = kk_answer_made_challenge(&clen);
+		if (chal)	/* nghttp2 copies it */
+			n = add_field(n, "www-authenticate", 16, chal, clen);
+	}
 	if (h.clen) {
-		n = add_field(n, "content-type", 12, KK_ANSWER_TYPE, sizeof KK_ANSWER_TYPE - 1);
+		n = add_field(n, "content-type", 12, type, tlen);
 		n = add_field(n, "cache-control", 13, KK_ANSWER_CACHE, sizeof KK_ANSWER_CACHE - 1);
 	}
 	to_nv(n);
@@ -355,6 +380,8 @@ respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, const char 
 {
 	kk_buf loc = { 0 };
 	size_t n;
+	kk_answer_about(cl->answers, cl->id, NULL, NULL, 0);
+	kk_answer_route(h);
 	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, actions, loc.data, loc.cap))) {
 		kk_buf_give(&loc);
 		respond(s, 500);
@@ -428,6 +455,10 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	    actions, 1, &status);
 	/* The back endpoint wrote the head out: its bytes are no longer
 	 * needed. */
+	if (!s->stream) {	/* before the head's bytes go */
+		kk_answer_about(cl->answers, cl->id, NULL, NULL, 0);
+		kk_answer_route(h);
+	}
 	kk_buf_give(&s->hbuf);
 	if (!s->stream) {
 		let_go(s);

@@ -84,6 +84,8 @@ struct kk_rcluster {
 	kk_queue queue;
 	kk_rbackend *b;
 	unsigned nb;
+	/* Its custom answers (answer.h), referenced; NULL: none. */
+	struct kk_ranswers *answers;
 };
 
 /* A header, cookie or query match of a route; name and value point into
@@ -151,6 +153,8 @@ struct kk_rlistener {
 	 * or the default route (tcp); clusters is the snapshot's own. */
 	void *exact, *wild, *any;
 	const void *clusters;
+	/* Its custom answers (answer.h), referenced; NULL: none. */
+	struct kk_ranswers *answers;
 };
 
 /* A snapshot never changes once built, except the load balancers'

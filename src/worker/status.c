@@ -62,6 +62,13 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.queue_timeouts);
 	ok &= kk_str_catf(out, "regex-stopped %llu\n",
 	    (unsigned long long)kk_stats.regex_stopped);
+	ok &= kk_str_catf(out, "answers-custom %llu\nanswers-too-large %llu\n",
+	    (unsigned long long)kk_stats.answers_custom,
+	    (unsigned long long)kk_stats.answers_too_large);
+	ok &= kk_str_catf(out, "auth-ok %llu\nauth-cached %llu\nauth-refused %llu\n"
+	    "auth-budget %llu\n", (unsigned long long)kk_stats.auth_ok,
+	    (unsigned long long)kk_stats.auth_cached, (unsigned long long)kk_stats.auth_refused,
+	    (unsigned long long)kk_stats.auth_budget);
 	ok &= kk_str_catf(out, "accept-share-held %llu\naccept-share-resumed %llu\n"
 	    "accept-share-grace %llu\n", (unsigned long long)kk_stats.accept_share_held,
 	    (unsigned long long)kk_stats.accept_share_resumed,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "answer.h"
 #include "edit.h"
 #include "lb.h"
 #include "stream.h"
@@ -51,6 +52,16 @@ stream_end(kk_stream *s, unsigned status, enum kk_close reason)
 		    status, reason);
 	}
 	stream_free(s);
+}
+
+/* What the answer the front is about to make for s tells (answer.h),
+ * taken before the stream goes. */
+static void
+answer_about(const kk_stream *s)
+{
+	kk_answer_about(s->cluster ? s->cluster->answers : NULL,
+	    s->cluster ? s->cluster->id : NULL, s->backend_id,
+	    s->request_id, s->request_id_len);
 }
 
 /* The back endpoint lets go of the stream, and the stream of it. */
@@ -142,8 +153,10 @@ queue_ready(kk_task *t)
 			return;
 		unqueue(s);
 		kk_queue_kick(&s->cluster->queue);	/* the slot it did not take */
+		answer_about(s);
 		stream_end(s, 502, KK_CLOSE_BACK_CONNECT);
 		fo->error(f, 502, KK_CLOSE_DONE);
+		kk_answer_forget();
 		return;
 	}
 	kk_queue_leave(&s->wait);
@@ -162,8 +175,10 @@ queue_expired(kk_timer *t)
 	void *f = s->front;
 	unqueue(s);
 	kk_stats.queue_timeouts++;
+	answer_about(s);
 	stream_end(s, 503, KK_CLOSE_DONE);
 	fo->error(f, 503, KK_CLOSE_DONE);
+	kk_answer_forget();
 }
 
 /* No backend could be had for s, or others wait before it: when some
@@ -538,8 +553,10 @@ bad_body(kk_stream *s, int status)
 		fo->close(f, KK_CLOSE_BAD_REQUEST);
 		return;
 	}
+	answer_about(s);
 	stream_end(s, (unsigned)status, KK_CLOSE_BAD_REQUEST);
 	fo->error(f, status, KK_CLOSE_BAD_REQUEST);
+	kk_answer_forget();
 }
 
 int
@@ -668,8 +685,10 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	/* Nothing of the final response reached the client: it was taken
 	 * back and the 502 goes in its place. */
 	kk_status_latency(s->start_us, 0);
+	answer_about(s);
 	stream_end(s, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, reason);
 	fo->error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, KK_CLOSE_DONE);
+	kk_answer_forget();
 }
 
 void

@@ -184,6 +184,8 @@ struct kk_listener {
 	size_t nfrontends;		/* frontends on it, kept by apply */
 	kk_tls_policy *tls;		/* an https listener's; NULL on a plain one */
 	size_t ncertificates;		/* certificates on it, kept by apply */
+	/* Custom answers, the text of kakehi/answer.h; NULL: none. */
+	char *answers;
 };
 
 typedef struct kk_cluster kk_cluster;
@@ -212,6 +214,9 @@ struct kk_cluster {
 	 * timeout queue defaults to timeout connect. */
 	unsigned queue;
 	unsigned long queue_timeout_ms;
+	/* Custom answers, the text of kakehi/answer.h, which win over its
+	 * listener's; NULL: none. */
+	char *answers;
 };
 
 /* A frontend of an http listener matches host, path, method and its
