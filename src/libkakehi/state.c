@@ -879,6 +879,8 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
 	c.queue = opt_uint(v, "--queue", KK_DEFAULT_QUEUE);
 	c.queue_timeout_ms = opt_duration(v, "--queue-timeout", 0);
+	c.max_fails = opt_uint(v, "--max-fails", KK_DEFAULT_MAX_FAILS);
+	c.fail_5xx = kk_verb_opt(v, "--fail-5xx") != NULL;
 	if (!lb_options(st, &c, v, &ok)) {
 		free_cluster(st, &c);
 		return nomem(err, errlen, v);

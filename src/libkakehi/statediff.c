@@ -149,7 +149,8 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	    || a->hash_key != b->hash_key
 	    || !same_str(a->hash_name, b->hash_name) || a->sticky != b->sticky
 	    || !same_str(a->sticky_cookie, b->sticky_cookie) || a->queue != b->queue
-	    || a->queue_timeout_ms != b->queue_timeout_ms)
+	    || a->queue_timeout_ms != b->queue_timeout_ms
+	    || a->max_fails != b->max_fails || a->fail_5xx != b->fail_5xx)
 		return -1;
 	return a - d->from->clusters;
 }

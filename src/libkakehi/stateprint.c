@@ -317,6 +317,8 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	    && (!c->h2 || kk_str_cats(out, " --h2"))
 	    && cat_uint(out, "--queue", c->queue, KK_DEFAULT_QUEUE)
 	    && cat_duration(out, "--queue-timeout", c->queue_timeout_ms, 0)
+	    && cat_uint(out, "--max-fails", c->max_fails, KK_DEFAULT_MAX_FAILS)
+	    && (!c->fail_5xx || kk_str_cats(out, " --fail-5xx"))
 	    && cat_back_tls(out, c->tls, form, certdir);
 }
 
@@ -650,6 +652,8 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	    && (!c->h2 || json_bool(out, "h2", 1))
 	    && json_num(out, "queue", c->queue)
 	    && (!c->queue_timeout_ms || json_num(out, "queue-timeout", c->queue_timeout_ms))
+	    && (c->max_fails == KK_DEFAULT_MAX_FAILS || json_num(out, "max-fails", c->max_fails))
+	    && (!c->fail_5xx || json_bool(out, "fail-5xx", 1))
 	    && (!c->tls || (kk_str_cats(out, ",\"tls\":{")
 		&& json_str(out, "ca", c->tls->ca.len ? c->tls->ca_hash : 0, 1)
 		&& json_str(out, "sni", c->tls->sni, 0)

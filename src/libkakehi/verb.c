@@ -158,6 +158,12 @@ static const kk_opt_def opts_cluster_add[] = {
 	{ "--queue-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
 	    "how long a request waits in the queue before its 503, default the "
 	    "listener's connect timeout" },
+	/* Passive health (doc/health.html). */
+	{ "--max-fails", KK_OPT_UINT, 0, 0, KK_MAX_FAILS_MAX,
+	    "consecutive failures that take a backend out until a retry succeeds, "
+	    "default 3; 0: never" },
+	{ "--fail-5xx", KK_OPT_FLAG, 0, 0, 0,
+	    "count answers of status 500 and above as failures too" },
 	/* TLS to the backends: --tls, then what qualifies it (with_tls below). */
 	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
 	    "connect to the backends over TLS, verifying their certificates" },
@@ -302,6 +308,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--hash-key source|path|header:NAME|cookie:NAME] "
 	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
 	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] [--queue N] [--queue-timeout D] "
+	    "[--max-fails N] [--fail-5xx] "
 	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",

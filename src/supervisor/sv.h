@@ -381,6 +381,16 @@ int sv_tlskeys_status(kk_str *out, int json);
 int sv_tlskeys_handoff(kk_str *out);
 int sv_tlskeys_adopt(unsigned argc, char **argv, int apply, char *err, size_t errlen);
 
+/* health.c: the health verdicts (kakehi/proto.h, health). report takes
+ * "health CLUSTER BACKEND down|up" from a worker (by names it for the
+ * log and the event); send queues the verdicts in force on a starting
+ * worker's channel (1 ok, 0 the channel failed); status appends the
+ * counts and the backends out, text lines or a JSON member (leading
+ * comma). */
+void sv_health_report(const char *by, unsigned argc, char **argv);
+int sv_health_send(sv_worker *);
+void sv_health_status(kk_str *out, int json);
+
 /* readiness.c: what the service manager is told (s6 -d fd, systemd's
  * $NOTIFY_SOCKET). Every call is cheap and never blocks; without
  * $NOTIFY_SOCKET only the -d fd is used. */

@@ -302,6 +302,7 @@ spawn(sv_worker *w)
 	/* First on the channel: the worker reads the keys with its first
 	 * channel event, before any other message. */
 	sv_tlskeys_send(w);
+	sv_health_send(w);
 	w->pid = pid;
 	w->killed = 0;
 	w->late = 0;
@@ -958,6 +959,10 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 			w->ping_out = 0;
 			sv_deadline_in(&w->deadline, PING_EVERY_MS);
 		}
+	} else if (!strcmp(argv[0], KK_MSG_HEALTH)) {
+		char by[32];
+		snprintf(by, sizeof by, "worker %u", w->id);
+		sv_health_report(by, argc, argv);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
 			w->status_discard--;

@@ -84,6 +84,10 @@ struct kk_rcluster {
 	kk_queue queue;
 	kk_rbackend *b;
 	unsigned nb;
+	/* Passive health (health.h): --max-fails (0: never out) and
+	 * whether answers of 500 and above count (--fail-5xx). */
+	unsigned max_fails;
+	int fail_5xx;
 };
 
 /* A header, cookie or query match of a route; name and value point into

@@ -43,6 +43,10 @@ enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGE
  * typo from promising more than the buffer pool can hold. */
 #define KK_DEFAULT_QUEUE 128
 #define KK_QUEUE_MAX 100000
+/* A cluster's --max-fails: three in a row, as nginx's max_fails and
+ * HAProxy's fall count, tells a dead server from a lost packet. */
+#define KK_DEFAULT_MAX_FAILS 3
+#define KK_MAX_FAILS_MAX 1000
 #define KK_MAX_UIDS 32
 /* Prefixes of `set trusted-proxies`: each request is matched against
  * all of them, so the list stays short (a proxy tier is a few networks). */
@@ -212,6 +216,11 @@ struct kk_cluster {
 	 * timeout queue defaults to timeout connect. */
 	unsigned queue;
 	unsigned long queue_timeout_ms;
+	/* Passive health (doc/health.html): --max-fails, the consecutive
+	 * failures (connects, and answers of 500 and above with --fail-5xx)
+	 * that take a backend out until a retry succeeds; 0: never out. */
+	unsigned max_fails;
+	int fail_5xx;
 };
 
 /* A frontend of an http listener matches host, path, method and its
