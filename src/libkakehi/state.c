@@ -123,6 +123,8 @@ free_cluster(const kk_state *st, kk_cluster *c)
 	free_str(st, c->id);
 	free_str(st, c->hash_name);
 	free_str(st, c->sticky_cookie);
+	free_str(st, c->hc_path);
+	free_str(st, c->hc_host);
 	kk_clustertls_free(c->tls);
 }
 
@@ -500,6 +502,8 @@ copy_objects(kk_state *st, const kk_state *src)
 		c->id = dup_opt(st, c->id, &ok);
 		c->hash_name = dup_opt(st, c->hash_name, &ok);
 		c->sticky_cookie = dup_opt(st, c->sticky_cookie, &ok);
+		c->hc_path = dup_opt(st, c->hc_path, &ok);
+		c->hc_host = dup_opt(st, c->hc_host, &ok);
 		if (!kk_clustertls_copy(&c->tls, src->clusters[i].tls)) ok = 0;
 		st->nclusters++;
 		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
@@ -1578,6 +1582,52 @@ apply_certificate_replace(kk_state *st, const kk_verb *v, struct kk_journal_entr
 	return 1;
 }
 
+/* The health check of a cluster set, replaced or removed in place: the
+ * journal keeps the cluster's slot and its old check (in e->u.c). */
+static int
+apply_cluster_hc(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
+{
+	kk_cluster *c = kk_state_cluster(st, v->pos[0]), next;
+	const char *expect = kk_verb_opt(v, "--expect");
+	int ok = 1;
+	if (!c) {
+		snprintf(err, errlen, "cluster health-check: cluster \"%s\" does not exist; add "
+		    "it with: cluster add %s", v->pos[0], v->pos[0]);
+		return 0;
+	}
+	next = *c;
+	next.hc_path = next.hc_host = NULL;
+	next.hc_interval_ms = next.hc_timeout_ms = 0;
+	next.hc_rise = next.hc_fall = next.hc_expect_lo = next.hc_expect_hi = 0;
+	if (!kk_verb_opt(v, "--off")) {
+		next.hc_path = dup_opt(st, kk_verb_opt(v, "--path"), &ok);
+		next.hc_host = dup_opt(st, kk_verb_opt(v, "--host"), &ok);
+		next.hc_interval_ms = opt_duration(v, "--interval", KK_HC_INTERVAL_MS);
+		next.hc_timeout_ms = opt_duration(v, "--timeout", KK_HC_TIMEOUT_MS);
+		next.hc_rise = opt_uint(v, "--rise", KK_HC_RISE);
+		next.hc_fall = opt_uint(v, "--fall", KK_HC_FALL);
+		next.hc_expect_lo = KK_HC_EXPECT_LO;
+		next.hc_expect_hi = KK_HC_EXPECT_HI;
+		if (expect)
+			kk_scan_status_range(expect, &next.hc_expect_lo, &next.hc_expect_hi);
+		if (!ok) {
+			free_str(st, next.hc_path);
+			free_str(st, next.hc_host);
+			return nomem(err, errlen, v);
+		}
+	}
+	if (e) {
+		e->slot = (size_t)(c - st->clusters);
+		e->u.c = *c;
+	} else {
+		free_str(st, c->hc_path);
+		free_str(st, c->hc_host);
+	}
+	*c = next;
+	return 1;
+}
+
 static int
 apply_set(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
@@ -1614,6 +1664,7 @@ apply_verb(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err
 	case KK_V_CERTIFICATE_ADD: return apply_certificate_add(st, v, e, err, errlen);
 	case KK_V_CERTIFICATE_REPLACE: return apply_certificate_replace(st, v, e, err, errlen);
 	case KK_V_CERTIFICATE_REMOVE: return apply_certificate_remove(st, v, e, err, errlen);
+	case KK_V_CLUSTER_HEALTH_CHECK: return apply_cluster_hc(st, v, e, err, errlen);
 	default:
 		snprintf(err, errlen, "%s%s%s: not a change of the state; it cannot appear in a "
 		    "config or state file", v->def->word1, v->def->word2 ? " " : "",
@@ -1706,6 +1757,22 @@ undo_certificate_replace(kk_state *st, struct kk_journal_entry *e)
 	*x = e->u.x;
 }
 
+/* Gives c the health check it had in old, its own freed. */
+static void
+hc_restore(const kk_state *st, kk_cluster *c, const kk_cluster *old)
+{
+	free_str(st, c->hc_path);
+	free_str(st, c->hc_host);
+	c->hc_path = old->hc_path;
+	c->hc_host = old->hc_host;
+	c->hc_interval_ms = old->hc_interval_ms;
+	c->hc_timeout_ms = old->hc_timeout_ms;
+	c->hc_rise = old->hc_rise;
+	c->hc_fall = old->hc_fall;
+	c->hc_expect_lo = old->hc_expect_lo;
+	c->hc_expect_hi = old->hc_expect_hi;
+}
+
 static void
 undo_entry(kk_state *st, struct kk_journal_entry *e)
 {
@@ -1777,6 +1844,9 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_CERTIFICATE_REPLACE:
 		undo_certificate_replace(st, e);
 		break;
+	case KK_V_CLUSTER_HEALTH_CHECK:
+		hc_restore(st, &st->clusters[e->slot], &e->u.c);
+		break;
 	default:
 		break;
 	}
@@ -1801,6 +1871,10 @@ commit_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_BACKEND_REMOVE: free_backend(st, &e->u.b); ix = &st->bindex; break;
 	case KK_V_CERTIFICATE_REMOVE:
 	case KK_V_CERTIFICATE_REPLACE: kk_cert_free(&e->u.x); ix = &st->xindex; break;
+	case KK_V_CLUSTER_HEALTH_CHECK:
+		free_str(st, e->u.c.hc_path);
+		free_str(st, e->u.c.hc_host);
+		break;
 	default: break;
 	}
 	if (ix && (v = kk_index_get(ix, e->key, e->klen)) && *v == GONE)

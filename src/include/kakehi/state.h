@@ -47,6 +47,15 @@ enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGE
  * HAProxy's fall count, tells a dead server from a lost packet. */
 #define KK_DEFAULT_MAX_FAILS 3
 #define KK_MAX_FAILS_MAX 1000
+/* cluster health-check's defaults: HAProxy's inter 2s, rise 2, fall 3,
+ * and a timeout of half the interval. */
+#define KK_HC_INTERVAL_MS 2000
+#define KK_HC_TIMEOUT_MS 1000
+#define KK_HC_RISE 2
+#define KK_HC_FALL 3
+#define KK_HC_EXPECT_LO 200
+#define KK_HC_EXPECT_HI 399
+#define KK_HC_COUNT_MAX 100
 #define KK_MAX_UIDS 32
 /* Prefixes of `set trusted-proxies`: each request is matched against
  * all of them, so the list stays short (a proxy tier is a few networks). */
@@ -221,6 +230,14 @@ struct kk_cluster {
 	 * that take a backend out until a retry succeeds; 0: never out. */
 	unsigned max_fails;
 	int fail_5xx;
+	/* cluster health-check (doc/health.html): what kakehi-check asks
+	 * each backend, GET hc_path with Host hc_host (NULL: the backend's
+	 * address), every hc_interval_ms, waiting hc_timeout_ms; hc_rise
+	 * answers in [hc_expect_lo, hc_expect_hi] in a row put a backend
+	 * back, hc_fall others in a row take it out. hc_path NULL: none. */
+	char *hc_path, *hc_host;
+	unsigned long hc_interval_ms, hc_timeout_ms;
+	unsigned hc_rise, hc_fall, hc_expect_lo, hc_expect_hi;
 };
 
 /* A frontend of an http listener matches host, path, method and its
