@@ -2334,6 +2334,29 @@ fail:
 }
 
 int
+kk_state_load_fd_checked(kk_state *st, int fd, const char *source, char *err, size_t errlen)
+{
+	kk_str text = KK_STR_ZERO;
+	char tmp[65536];
+	ssize_t r;
+	int ok;
+	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) r = -1;
+	else while ((r = read(fd, tmp, sizeof tmp)) != 0) {
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0 || !kk_str_catb(&text, tmp, (size_t)r)) break;
+	}
+	if (r != 0) {
+		snprintf(err, errlen, "%s: unable to read the state memfd: %s", source,
+		    r < 0 ? strerror(errno) : "out of memory");
+		kk_str_free(&text);
+		return 0;
+	}
+	ok = kk_state_load_checked(st, text.s ? text.s : "", text.len, source, err, errlen);
+	kk_str_free(&text);
+	return ok;
+}
+
+int
 kk_state_load_file(kk_state *st, const char *path, char *err, size_t errlen)
 {
 	kk_str text = KK_STR_ZERO, dir = KK_STR_ZERO;

@@ -21,6 +21,9 @@ struct out {
 	size_t klen;		/* both parts and the first NUL */
 	unsigned long backoff_ms;
 	tain at;		/* when the last verdict down went out */
+	/* By kakehi-check: out until it says up, no retry by requests
+	 * (a backend taken down on purpose still answers them). */
+	int held;
 };
 
 static out *outs;
@@ -90,24 +93,25 @@ backend_of(const out *o)
 	return o->key + strlen(o->key) + 1;
 }
 
-/* "health C B down MS" with MS what is left of o's backoff (up: "... up"). */
+/* "health C B down MS" with MS what is left of o's backoff, "-" for a
+ * held verdict (up: "... up"). */
 static int
 send_verdict(sv_worker *w, const char *cluster, const char *backend, int up,
-    unsigned long ms)
+    unsigned long ms, int held)
 {
 	char msbuf[24];
 	const char *argv[5] = { KK_MSG_HEALTH, cluster, backend, up ? "up" : "down", msbuf };
-	snprintf(msbuf, sizeof msbuf, "%lu", ms);
+	snprintf(msbuf, sizeof msbuf, held ? KK_HEALTH_HELD : "%lu", ms);
 	return sv_worker_send(w, up ? 4 : 5, argv);
 }
 
 static void
-broadcast(const char *cluster, const char *backend, int up, unsigned long ms)
+broadcast(const char *cluster, const char *backend, int up, unsigned long ms, int held)
 {
 	unsigned i;
 	for (i = 0; i < SV_MAX_SLOTS; i++)
 		if (sv_worker_follows(&sv.workers[i]))
-			send_verdict(&sv.workers[i], cluster, backend, up, ms);
+			send_verdict(&sv.workers[i], cluster, backend, up, ms, held);
 }
 
 static void
@@ -127,8 +131,45 @@ health_event(const char *cluster, const char *backend, const char *state, const 
 	sv_event_end(&e);
 }
 
+/* kakehi-check's word: held verdicts, which only it lifts. */
+static void
+report_held(const char *by, const char *cluster, const char *backend, const char *key,
+    size_t klen, int up)
+{
+	out *o = find(key, klen);
+	char cl[128], be[128];
+	sv_scrub(cl, sizeof cl, cluster);
+	sv_scrub(be, sizeof be, backend);
+	if (up) {
+		/* Out by requests' failures: theirs to retry. */
+		if (!o || !o->held)
+			return;
+		drop(o);
+		nups++;
+		sv_info("backend %s of cluster %s is up again (its health check passes)", be, cl);
+		broadcast(cluster, backend, 1, 0, 0);
+		health_event(cluster, backend, "up", "down", by, 0);
+		return;
+	}
+	if (o && o->held)
+		return;
+	if (!o && !(o = add(key, klen))) {
+		sv_warn("out of memory taking backend %s of cluster %s out; the workers "
+		    "keep choosing it", be, cl);
+		return;
+	}
+	o->held = 1;
+	o->backoff_ms = 0;
+	sv_now(&o->at);
+	ndowns++;
+	sv_warn("backend %s of cluster %s is down (its health check fails); taken out of the "
+	    "cluster until it passes", be, cl);
+	broadcast(cluster, backend, 0, 0, 1);
+	health_event(cluster, backend, "down", "up", by, 0);
+}
+
 void
-sv_health_report(const char *by, unsigned argc, char **argv)
+sv_health_report(const char *by, int held, unsigned argc, char **argv)
 {
 	char key[2 * KK_ERRLEN], cl[128], be[128];
 	size_t klen;
@@ -145,7 +186,15 @@ sv_health_report(const char *by, unsigned argc, char **argv)
 	sv_scrub(cl, sizeof cl, argv[1]);
 	sv_scrub(be, sizeof be, argv[2]);
 	up = !strcmp(argv[3], "up");
+	if (held) {
+		report_held(by, argv[1], argv[2], key, klen, up);
+		return;
+	}
 	o = find(key, klen);
+	/* Held by the active check: requests neither put it back nor
+	 * lengthen anything. */
+	if (o && o->held)
+		return;
 	if (up) {
 		if (!o)
 			return;		/* up already: another worker said so first */
@@ -153,7 +202,7 @@ sv_health_report(const char *by, unsigned argc, char **argv)
 		nups++;
 		sv_info("backend %s of cluster %s is up again (a retry through %s succeeded)",
 		    be, cl, by);
-		broadcast(argv[1], argv[2], 1, 0);
+		broadcast(argv[1], argv[2], 1, 0, 0);
 		health_event(argv[1], argv[2], "up", "down", by, 0);
 		return;
 	}
@@ -167,7 +216,7 @@ sv_health_report(const char *by, unsigned argc, char **argv)
 		nretries++;
 		sv_info("backend %s of cluster %s is still down (a retry through %s failed); "
 		    "next retry in %lu ms", be, cl, by, o->backoff_ms);
-		broadcast(argv[1], argv[2], 0, o->backoff_ms);
+		broadcast(argv[1], argv[2], 0, o->backoff_ms, 0);
 		return;
 	}
 	if (!(o = add(key, klen))) {
@@ -175,36 +224,43 @@ sv_health_report(const char *by, unsigned argc, char **argv)
 		    "keep choosing it", be, cl);
 		return;
 	}
+	o->held = 0;
 	o->backoff_ms = kk_health_backoff_next(0);
 	sv_now(&o->at);
 	ndowns++;
 	sv_warn("backend %s of cluster %s is down (reported by %s); taken out of the cluster, "
 	    "retried in %lu ms", be, cl, by, o->backoff_ms);
-	broadcast(argv[1], argv[2], 0, o->backoff_ms);
+	broadcast(argv[1], argv[2], 0, o->backoff_ms, 0);
 	health_event(argv[1], argv[2], "down", "up", by, o->backoff_ms);
 }
 
-/* Drops the verdicts on backends the state no longer has. */
-static void
-sweep(void)
+void
+sv_health_sweep(void)
 {
 	size_t i = 0;
-	while (i < nouts)
-		if (!kk_state_backend(&sv.state, outs[i].key, backend_of(&outs[i])))
+	while (i < nouts) {
+		const kk_cluster *c = kk_state_cluster(&sv.state, outs[i].key);
+		if (!kk_state_backend(&sv.state, outs[i].key, backend_of(&outs[i]))) {
 			drop(&outs[i]);
-		else
+		} else if (outs[i].held && !c->hc_path) {
+			/* Its check removed: nothing will lift the verdict. */
+			broadcast(outs[i].key, backend_of(&outs[i]), 1, 0, 0);
+			nups++;
+			drop(&outs[i]);
+		} else
 			i++;
+	}
 }
 
 int
 sv_health_send(sv_worker *w)
 {
 	size_t i;
-	sweep();
+	sv_health_sweep();
 	for (i = 0; i < nouts; i++) {
 		long long left = (long long)outs[i].backoff_ms - sv_ms_since(&outs[i].at);
 		if (!send_verdict(w, outs[i].key, backend_of(&outs[i]), 0,
-		    left > 0 ? (unsigned long)left : 0))
+		    left > 0 ? (unsigned long)left : 0, outs[i].held))
 			return 0;
 	}
 	return 1;
@@ -214,7 +270,7 @@ void
 sv_health_status(kk_str *out, int json)
 {
 	size_t i;
-	sweep();
+	sv_health_sweep();
 	if (json) {
 		kk_str_catf(out, ",\"health\":{\"downs\":%llu,\"ups\":%llu,\"failed_retries\":%llu,"
 		    "\"out\":[", ndowns, nups, nretries);
@@ -224,8 +280,11 @@ sv_health_status(kk_str *out, int json)
 			kk_str_catjson(out, outs[i].key);
 			kk_str_cats(out, ",\"backend\":");
 			kk_str_catjson(out, backend_of(&outs[i]));
-			kk_str_catf(out, ",\"backoff_ms\":%lu,\"retry_in_ms\":%lld}",
-			    outs[i].backoff_ms, left > 0 ? left : 0);
+			if (outs[i].held)
+				kk_str_cats(out, ",\"held\":true}");
+			else
+				kk_str_catf(out, ",\"backoff_ms\":%lu,\"retry_in_ms\":%lld}",
+				    outs[i].backoff_ms, left > 0 ? left : 0);
 		}
 		kk_str_cats(out, "]}");
 		return;
@@ -238,7 +297,10 @@ sv_health_status(kk_str *out, int json)
 		kk_str_catword(out, outs[i].key);
 		kk_str_cats(out, " ");
 		kk_str_catword(out, backend_of(&outs[i]));
-		kk_str_catf(out, " backoff %lums retry-in %lldms\n", outs[i].backoff_ms,
-		    left > 0 ? left : 0);
+		if (outs[i].held)
+			kk_str_cats(out, " held-by-check\n");
+		else
+			kk_str_catf(out, " backoff %lums retry-in %lldms\n", outs[i].backoff_ms,
+			    left > 0 ? left : 0);
 	}
 }

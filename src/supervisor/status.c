@@ -358,6 +358,7 @@ render(poll_req *r, kk_str *out)
 		kk_str_catf(out, ",\"worker_binary_serial\":%u", sv.worker_serial);
 		sv_tlskeys_status(out, 1);
 		sv_health_status(out, 1);
+		sv_checker_status(out, 1);
 		kk_str_cats(out, ",\"workers\":[");
 		for (i = 0; i < SV_MAX_SLOTS; i++) {
 			sv_worker *w = &sv.workers[i];
@@ -397,6 +398,7 @@ render(poll_req *r, kk_str *out)
 	kk_str_catf(out, "worker-binary %s (binary %u)\n", sv.worker_bin, sv.worker_serial);
 	sv_tlskeys_status(out, 0);
 	sv_health_status(out, 0);
+	sv_checker_status(out, 0);
 	sv_roll_status(out, 0);
 	render_totals(t, out, 0);
 	free(t);

@@ -221,8 +221,8 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
  * resync: it can be larger than a socket buffer, it is written once
  * without waiting for the worker, and the worker reads it at its own
  * pace. sv.state as it is now (see sv_txn_state_gen). */
-static int
-state_memfd(void)
+int
+sv_state_memfd(void)
 {
 	kk_str text = KK_STR_SECRET;	/* the certificates' keys */
 	size_t off = 0;
@@ -273,7 +273,7 @@ spawn(sv_worker *w)
 		backoff(w);
 		return;
 	}
-	state_fd = state_memfd();
+	state_fd = sv_state_memfd();
 	if (state_fd < 0) {
 		sv_warn("unable to prepare the state for worker %u: %s; retrying",
 		    w->id, strerror(errno));
@@ -756,8 +756,10 @@ sv_workers_reap(void)
 		for (i = 0; i < SV_MAX_SLOTS; i++)
 			if (sv.workers[i].pid == pid)
 				break;
-		if (i == SV_MAX_SLOTS)
+		if (i == SV_MAX_SLOTS) {
+			sv_checker_reaped(pid, status);
 			continue;
+		}
 		exited(&sv.workers[i], status);
 	}
 }
@@ -844,7 +846,7 @@ sv_worker_send_state(sv_worker *w, uint64_t gen)
 
 	if (w->chan.fd < 0)
 		return 0;
-	fd = state_memfd();
+	fd = sv_state_memfd();
 	if (fd < 0) {
 		sv_warn("unable to prepare the state for worker %u: %s", w->id,
 		    strerror(errno));
@@ -962,7 +964,7 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 	} else if (!strcmp(argv[0], KK_MSG_HEALTH)) {
 		char by[32];
 		snprintf(by, sizeof by, "worker %u", w->id);
-		sv_health_report(by, argc, argv);
+		sv_health_report(by, 0, argc, argv);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
 			w->status_discard--;

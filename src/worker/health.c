@@ -127,6 +127,11 @@ kk_health_verdict(unsigned argc, char **argv, uint64_t now)
 		put_back(b, now);
 		return 1;
 	}
+	if (!strcmp(argv[3], "down") && argc == 5 && !strcmp(argv[4], KK_HEALTH_HELD)) {
+		take_out(b, 0, now);
+		b->retry_at = UINT64_MAX;
+		return 1;
+	}
 	if (!strcmp(argv[3], "down") && argc == 5) {
 		char *end;
 		unsigned long ms = strtoul(argv[4], &end, 10);

@@ -75,10 +75,20 @@
  *   health CLUSTER BACKEND down BACKOFF_MS
  *                            take BACKEND out of CLUSTER's choices; let
  *                            requests try it again after BACKOFF_MS
+ *   health CLUSTER BACKEND down -
+ *                            the same, held: no retry until an up (the
+ *                            active check's verdict)
  *   health CLUSTER BACKEND up
  *                            back in; its failures start again from 0
  *                            A worker starting gets the verdicts of the
  *                            backends out, after its state.
+ *
+ * kakehi-check -> supervisor (its own channel, the same framing; started
+ * as kakehi-check -c 3 -s 4 -g GENERATION with the state memfd on 4, and
+ * given delta and state as a worker is, never answering them)
+ *   health CLUSTER BACKEND down|up
+ *                            its probes' rise or fall count was reached
+ *   resync HAVE              a delta did not apply: send the whole state
  *
  * A worker whose channel reaches end of file drains and exits: the
  * supervisor is gone. */
@@ -101,6 +111,9 @@
 #define KK_MSG_TLS_KEYS "tls-keys"
 #define KK_MSG_LOG_REOPEN "log-reopen"
 #define KK_MSG_HEALTH "health"
+/* The BACKOFF_MS of a verdict down that no request lifts: kakehi-check's,
+ * until it reports the backend up. */
+#define KK_HEALTH_HELD "-"
 
 /* A backend out is retried after a backoff that doubles at each failed
  * retry, from one second to a minute: a dead server costs a request a

@@ -422,6 +422,10 @@ int kk_state_load_file(kk_state *, const char *path, char *err, size_t errlen);
  * signature's. Never for a text from a client or a file. */
 int kk_state_load_checked(kk_state *, const char *text, size_t len, const char *source,
     char *err, size_t errlen);
+/* kk_state_load_checked of the whole text of fd (a state memfd from the
+ * supervisor, read from its start). */
+int kk_state_load_fd_checked(kk_state *, int fd, const char *source, char *err,
+    size_t errlen);
 /* The same load into a scratch state, for one that is read and dropped
  * (the target of a reload's diff): st is made empty first, its strings
  * and index keys go in one arena and its arrays and indexes are sized
