@@ -141,8 +141,14 @@ report_held(const char *by, const char *cluster, const char *backend, const char
 	sv_scrub(cl, sizeof cl, cluster);
 	sv_scrub(be, sizeof be, backend);
 	if (up) {
-		/* Out by requests' failures: theirs to retry. */
-		if (!o || !o->held)
+		/* Out by requests' failures: theirs to retry. Unknown here: a
+		 * verdict the workers may hold from before an in-place upgrade
+		 * (this table is not carried), which only this lifts. */
+		if (!o) {
+			broadcast(cluster, backend, 1, 0, 0);
+			return;
+		}
+		if (!o->held)
 			return;
 		drop(o);
 		nups++;
@@ -234,10 +240,56 @@ sv_health_report(const char *by, int held, unsigned argc, char **argv)
 	health_event(argv[1], argv[2], "down", "up", by, o->backoff_ms);
 }
 
+/* The clusters that had a health check at the last sweep, by id: when
+ * one loses it, the workers may hold verdicts of it this table does not
+ * know (from before an in-place upgrade), so each of its backends not
+ * out by requests is put back. Rare (a check removed), hence the pass
+ * over the backends. */
+static kk_index checked;
+
+static void
+lift_backends_of(const char *id)
+{
+	size_t k;
+	for (k = 0; k < sv.state.nbackends; k++) {
+		const kk_backend *b = &sv.state.backends[k];
+		char key[2 * KK_ERRLEN];
+		size_t klen;
+		if (!b->cluster || strcmp(b->cluster, id))
+			continue;
+		klen = make_key(key, sizeof key, id, b->id);
+		if (klen && !find(key, klen))
+			broadcast(id, b->id, 1, 0, 0);
+	}
+}
+
+static void
+lift_unchecked(void)
+{
+	kk_index now = KK_INDEX_ZERO;
+	size_t i;
+	for (i = 0; i < sv.state.nclusters; i++) {
+		const kk_cluster *c = &sv.state.clusters[i];
+		if (c->id && c->hc_path && !kk_index_put(&now, c->id, strlen(c->id), 1)) {
+			kk_index_free(&now);
+			return;		/* out of memory: the next sweep sees it */
+		}
+	}
+	for (i = 0; i < checked.nslots; i++) {
+		const kk_index_slot *s = &checked.slots[i];
+		if (kk_index_get(&checked, s->key, s->klen) && !kk_index_get(&now, s->key, s->klen)
+		    && kk_state_cluster(&sv.state, s->key))
+			lift_backends_of(s->key);
+	}
+	kk_index_free(&checked);
+	checked = now;
+}
+
 void
 sv_health_sweep(void)
 {
 	size_t i = 0;
+	lift_unchecked();
 	while (i < nouts) {
 		const kk_cluster *c = kk_state_cluster(&sv.state, outs[i].key);
 		if (!kk_state_backend(&sv.state, outs[i].key, backend_of(&outs[i]))) {

@@ -454,6 +454,7 @@ main(int argc, const char *const *argv)
 	sv_notify_init();
 	sv_tlskeys_start();
 	sv_workers_scale();
+	sv_health_sweep();
 	sv_checker_sync();
 	sv_reload_warm(sv.config);
 

@@ -48,7 +48,11 @@ tap_is "$(ctl state dump | grep '^cluster health-check')" \
 	"state dump: the check, canonical, after its cluster"
 tap_ok "kakehi-check runs, one for the proxy" kk_wait_for 10 sh -c \
 	"kakehi-ctl -s '$sv_sock' status | grep -q '^checker pid [1-9][0-9]* restarts 0'"
-tap_is "$(pgrep -c -f "kakehi-check -c 3" -P "$sv_pid")" 1 "one process, not one per worker"
+children() {	# children NAME: how many children of the supervisor run NAME
+	cat /proc/[0-9]*/stat 2>/dev/null |
+		awk -v pp="$sv_pid" -v n="($1)" '$4 == pp && $2 == n' | wc -l | tr -d ' '
+}
+tap_is "$(children kakehi-check)" 1 "one process, not one per worker"
 tap_is "$(served 6 | sort -u | tr '\n' ' ')" "200 b1 200 b2 " "both backends serve"
 
 kk_load steady -c 4 "127.0.0.1:$port"
@@ -83,6 +87,21 @@ tap_ok "under a new pid" new_pid
 tap_ok "the restart is logged" grep -q "kakehi-check died on signal 9" "$T/a.log"
 : > "$T/b2.sick"
 tap_ok "the new one probes: b2 out" kk_wait_for 10 held b2
+
+# An in-place upgrade: its channel closes with the exec, the new
+# supervisor starts another, and a verdict held from before is kept, then
+# lifted by the new one's probes.
+old=$(checker_pid)
+tap_ok "upgrade in place" ctl upgrade --no-workers
+tap_ok "a new kakehi-check after the upgrade" kk_wait_for 10 sh -c \
+	"p=\$(kakehi-ctl -s '$sv_sock' status | awk '\$1 == \"checker\" { print \$3 }') ; test -n \"\$p\" && test \"\$p\" != $old"
+tap_ok "the old one is gone" kk_wait_for 10 sh -c "! kill -0 $old 2>/dev/null"
+tap_is "$(workers_out)" 2 "b2 still out in both workers"
+rm -f "$T/b2.sick"
+tap_ok "the new one's probes put b2 back" kk_wait_for 10 sh -c \
+	"kakehi-ctl -s '$sv_sock' status | awk '\$1 == \"total\" && \$2 == \"health-backends-out\" { n = \$3 } END { exit n + 0 != 0 }'"
+: > "$T/b2.sick"
+tap_ok "and take it out again" kk_wait_for 10 held b2
 
 # A change reaches it: a stricter check on app, then none at all.
 tap_ok "cluster health-check --off" ctl cluster health-check app --off
