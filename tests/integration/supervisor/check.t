@@ -112,6 +112,9 @@ tap_is "$(workers_out)" 0 "in both workers"
 tap_ok "a bad check changes nothing" sh -c \
 	"! kakehi-ctl -s '$sv_sock' cluster health-check app --path nope 2>/dev/null"
 
+tap_is "$(grep -c 'kakehi-check \(died\|exited\)' "$T/a.log")" 1 \
+	"kakehi-check ended only when it was killed"
+
 tap_ok "shutdown" ctl shutdown
 wait "$sv_pid"
 tap_is "$?" 0 "shutdown: exit 0"
