@@ -50,8 +50,9 @@ struct target {
 	kk_addr addr;
 	char req[KK_PROBE_REQMAX];
 	size_t reqlen, sent;
-	unsigned long interval_ms, timeout_ms;
-	unsigned rise, fall, lo, hi;
+	/* The cluster's check; its strings are the state's, read only while
+	 * the request is built. */
+	kk_hcheck hc;
 	kk_probe_count count;
 	enum phase phase;
 	int fd;
@@ -113,15 +114,15 @@ finish(target *t, int good, uint64_t now)
 		inflight--;
 	}
 	t->phase = IDLE;
-	s = kk_probe_tally(&t->count, good, t->rise, t->fall);
+	s = kk_probe_tally(&t->count, good, t->hc.rise, t->hc.fall);
 	if (s != KK_PROBE_UNKNOWN)
 		report(t, s == KK_PROBE_UP);
 	/* From the start of this probe, so the rate holds whatever it took;
 	 * never in the past. */
-	if (t->next_at + t->interval_ms <= now)
-		t->next_at = now + t->interval_ms;
+	if (t->next_at + t->hc.interval_ms <= now)
+		t->next_at = now + t->hc.interval_ms;
 	else
-		t->next_at += t->interval_ms;
+		t->next_at += t->hc.interval_ms;
 }
 
 static void
@@ -130,11 +131,11 @@ start(target *t, uint64_t now)
 	int one = 1;
 	t->inlen = t->sent = 0;
 	t->next_at = now;
-	t->deadline = now + t->timeout_ms;
+	t->deadline = now + t->hc.timeout_ms;
 	t->fd = socket(t->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (t->fd < 0) {
 		warn("unable to open a socket to probe %s: %s", t->backend, strerror(errno));
-		t->next_at = now + t->interval_ms;
+		t->next_at = now + t->hc.interval_ms;
 		return;
 	}
 	inflight++;
@@ -187,7 +188,7 @@ advance(target *t, short revents, uint64_t now)
 	t->inlen += (size_t)r;
 	switch (kk_probe_status(t->in, t->inlen, &status)) {
 	case 1:
-		finish(t, status >= t->lo && status <= t->hi, now);
+		finish(t, status >= t->hc.expect_lo && status <= t->hc.expect_hi, now);
 		return;
 	case 0:
 		if (r == 0 || t->inlen == sizeof t->in)
@@ -226,7 +227,7 @@ rebuild(uint64_t now)
 	for (i = 0; i < st.nbackends; i++) {
 		const kk_backend *b = &st.backends[i];
 		const kk_cluster *c = b->cluster ? kk_state_cluster(&st, b->cluster) : NULL;
-		n += c && c->hc_path;
+		n += c && c->hc.path;
 	}
 	if (!(a = calloc(n ? n : 1, sizeof *a)))
 		return 0;
@@ -239,7 +240,7 @@ rebuild(uint64_t now)
 		const kk_cluster *c = b->cluster ? kk_state_cluster(&st, b->cluster) : NULL;
 		size_t cl, bl, *was;
 		target *t = &a[n];
-		if (!c || !c->hc_path)
+		if (!c || !c->hc.path)
 			continue;
 		cl = strlen(c->id);
 		bl = strlen(b->id);
@@ -252,19 +253,14 @@ rebuild(uint64_t now)
 		t->backend = t->key + cl + 1;
 		t->addr = b->addr;
 		t->fd = -1;
-		t->interval_ms = c->hc_interval_ms;
-		t->timeout_ms = c->hc_timeout_ms;
-		t->rise = c->hc_rise;
-		t->fall = c->hc_fall;
-		t->lo = c->hc_expect_lo;
-		t->hi = c->hc_expect_hi;
-		t->reqlen = kk_probe_request(t->req, sizeof t->req, c->hc_path,
-		    c->hc_host ? c->hc_host : b->addr_text);
+		t->hc = c->hc;
+		t->reqlen = kk_probe_request(t->req, sizeof t->req, c->hc.path,
+		    c->hc.host ? c->hc.host : b->addr_text);
 		if ((was = kk_index_get(&old, t->key, t->klen))) {
 			t->count = targets[*was].count;
 			t->next_at = targets[*was].next_at;
 		} else
-			t->next_at = now + kk_index_hash(t->key, t->klen) % t->interval_ms;
+			t->next_at = now + kk_index_hash(t->key, t->klen) % t->hc.interval_ms;
 	}
 	kk_index_free(&old);
 	free_targets(targets, ntargets);

@@ -123,8 +123,8 @@ free_cluster(const kk_state *st, kk_cluster *c)
 	free_str(st, c->id);
 	free_str(st, c->hash_name);
 	free_str(st, c->sticky_cookie);
-	free_str(st, c->hc_path);
-	free_str(st, c->hc_host);
+	free_str(st, c->hc.path);
+	free_str(st, c->hc.host);
 	kk_clustertls_free(c->tls);
 }
 
@@ -502,8 +502,8 @@ copy_objects(kk_state *st, const kk_state *src)
 		c->id = dup_opt(st, c->id, &ok);
 		c->hash_name = dup_opt(st, c->hash_name, &ok);
 		c->sticky_cookie = dup_opt(st, c->sticky_cookie, &ok);
-		c->hc_path = dup_opt(st, c->hc_path, &ok);
-		c->hc_host = dup_opt(st, c->hc_host, &ok);
+		c->hc.path = dup_opt(st, c->hc.path, &ok);
+		c->hc.host = dup_opt(st, c->hc.host, &ok);
 		if (!kk_clustertls_copy(&c->tls, src->clusters[i].tls)) ok = 0;
 		st->nclusters++;
 		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
@@ -1597,23 +1597,21 @@ apply_cluster_hc(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, cha
 		return 0;
 	}
 	next = *c;
-	next.hc_path = next.hc_host = NULL;
-	next.hc_interval_ms = next.hc_timeout_ms = 0;
-	next.hc_rise = next.hc_fall = next.hc_expect_lo = next.hc_expect_hi = 0;
+	memset(&next.hc, 0, sizeof next.hc);
 	if (!kk_verb_opt(v, "--off")) {
-		next.hc_path = dup_opt(st, kk_verb_opt(v, "--path"), &ok);
-		next.hc_host = dup_opt(st, kk_verb_opt(v, "--host"), &ok);
-		next.hc_interval_ms = opt_duration(v, "--interval", KK_HC_INTERVAL_MS);
-		next.hc_timeout_ms = opt_duration(v, "--timeout", KK_HC_TIMEOUT_MS);
-		next.hc_rise = opt_uint(v, "--rise", KK_HC_RISE);
-		next.hc_fall = opt_uint(v, "--fall", KK_HC_FALL);
-		next.hc_expect_lo = KK_HC_EXPECT_LO;
-		next.hc_expect_hi = KK_HC_EXPECT_HI;
+		next.hc.path = dup_opt(st, kk_verb_opt(v, "--path"), &ok);
+		next.hc.host = dup_opt(st, kk_verb_opt(v, "--host"), &ok);
+		next.hc.interval_ms = opt_duration(v, "--interval", KK_HC_INTERVAL_MS);
+		next.hc.timeout_ms = opt_duration(v, "--timeout", KK_HC_TIMEOUT_MS);
+		next.hc.rise = opt_uint(v, "--rise", KK_HC_RISE);
+		next.hc.fall = opt_uint(v, "--fall", KK_HC_FALL);
+		next.hc.expect_lo = KK_HC_EXPECT_LO;
+		next.hc.expect_hi = KK_HC_EXPECT_HI;
 		if (expect)
-			kk_scan_status_range(expect, &next.hc_expect_lo, &next.hc_expect_hi);
+			kk_scan_status_range(expect, &next.hc.expect_lo, &next.hc.expect_hi);
 		if (!ok) {
-			free_str(st, next.hc_path);
-			free_str(st, next.hc_host);
+			free_str(st, next.hc.path);
+			free_str(st, next.hc.host);
 			return nomem(err, errlen, v);
 		}
 	}
@@ -1621,8 +1619,8 @@ apply_cluster_hc(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, cha
 		e->slot = (size_t)(c - st->clusters);
 		e->u.c = *c;
 	} else {
-		free_str(st, c->hc_path);
-		free_str(st, c->hc_host);
+		free_str(st, c->hc.path);
+		free_str(st, c->hc.host);
 	}
 	*c = next;
 	return 1;
@@ -1761,16 +1759,9 @@ undo_certificate_replace(kk_state *st, struct kk_journal_entry *e)
 static void
 hc_restore(const kk_state *st, kk_cluster *c, const kk_cluster *old)
 {
-	free_str(st, c->hc_path);
-	free_str(st, c->hc_host);
-	c->hc_path = old->hc_path;
-	c->hc_host = old->hc_host;
-	c->hc_interval_ms = old->hc_interval_ms;
-	c->hc_timeout_ms = old->hc_timeout_ms;
-	c->hc_rise = old->hc_rise;
-	c->hc_fall = old->hc_fall;
-	c->hc_expect_lo = old->hc_expect_lo;
-	c->hc_expect_hi = old->hc_expect_hi;
+	free_str(st, c->hc.path);
+	free_str(st, c->hc.host);
+	c->hc = old->hc;
 }
 
 static void
@@ -1872,8 +1863,8 @@ commit_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_CERTIFICATE_REMOVE:
 	case KK_V_CERTIFICATE_REPLACE: kk_cert_free(&e->u.x); ix = &st->xindex; break;
 	case KK_V_CLUSTER_HEALTH_CHECK:
-		free_str(st, e->u.c.hc_path);
-		free_str(st, e->u.c.hc_host);
+		free_str(st, e->u.c.hc.path);
+		free_str(st, e->u.c.hc.host);
 		break;
 	default: break;
 	}

@@ -151,10 +151,10 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	    || !same_str(a->sticky_cookie, b->sticky_cookie) || a->queue != b->queue
 	    || a->queue_timeout_ms != b->queue_timeout_ms
 	    || a->max_fails != b->max_fails || a->fail_5xx != b->fail_5xx
-	    || !same_str(a->hc_path, b->hc_path) || !same_str(a->hc_host, b->hc_host)
-	    || a->hc_interval_ms != b->hc_interval_ms || a->hc_timeout_ms != b->hc_timeout_ms
-	    || a->hc_rise != b->hc_rise || a->hc_fall != b->hc_fall
-	    || a->hc_expect_lo != b->hc_expect_lo || a->hc_expect_hi != b->hc_expect_hi)
+	    || !same_str(a->hc.path, b->hc.path) || !same_str(a->hc.host, b->hc.host)
+	    || a->hc.interval_ms != b->hc.interval_ms || a->hc.timeout_ms != b->hc.timeout_ms
+	    || a->hc.rise != b->hc.rise || a->hc.fall != b->hc.fall
+	    || a->hc.expect_lo != b->hc.expect_lo || a->hc.expect_hi != b->hc.expect_hi)
 		return -1;
 	return a - d->from->clusters;
 }

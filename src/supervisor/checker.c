@@ -53,7 +53,7 @@ wanted(void)
 	if (sv.stopping)
 		return 0;
 	for (i = 0; i < sv.state.nclusters; i++)
-		if (sv.state.clusters[i].id && sv.state.clusters[i].hc_path)
+		if (sv.state.clusters[i].id && sv.state.clusters[i].hc.path)
 			return 1;
 	return 0;
 }

@@ -270,7 +270,7 @@ lift_unchecked(void)
 	size_t i;
 	for (i = 0; i < sv.state.nclusters; i++) {
 		const kk_cluster *c = &sv.state.clusters[i];
-		if (c->id && c->hc_path && !kk_index_put(&now, c->id, strlen(c->id), 1)) {
+		if (c->id && c->hc.path && !kk_index_put(&now, c->id, strlen(c->id), 1)) {
 			kk_index_free(&now);
 			return;		/* out of memory: the next sweep sees it */
 		}
@@ -294,7 +294,7 @@ sv_health_sweep(void)
 		const kk_cluster *c = kk_state_cluster(&sv.state, outs[i].key);
 		if (!kk_state_backend(&sv.state, outs[i].key, backend_of(&outs[i]))) {
 			drop(&outs[i]);
-		} else if (outs[i].held && !c->hc_path) {
+		} else if (outs[i].held && !c->hc.path) {
 			/* Its check removed: nothing will lift the verdict. */
 			broadcast(outs[i].key, backend_of(&outs[i]), 1, 0, 0);
 			nups++;

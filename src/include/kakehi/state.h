@@ -199,6 +199,18 @@ struct kk_listener {
 	size_t ncertificates;		/* certificates on it, kept by apply */
 };
 
+/* A cluster's health check (doc/health.html): what kakehi-check asks
+ * each backend, GET path with Host host (NULL: the backend's address),
+ * every interval_ms, waiting timeout_ms; rise answers in [expect_lo,
+ * expect_hi] in a row put a backend back, fall others in a row take it
+ * out. */
+typedef struct kk_hcheck kk_hcheck;
+struct kk_hcheck {
+	char *path, *host;
+	unsigned long interval_ms, timeout_ms;
+	unsigned rise, fall, expect_lo, expect_hi;
+};
+
 typedef struct kk_cluster kk_cluster;
 struct kk_cluster {
 	char *id;			/* NULL: a removed slot */
@@ -230,14 +242,7 @@ struct kk_cluster {
 	 * that take a backend out until a retry succeeds; 0: never out. */
 	unsigned max_fails;
 	int fail_5xx;
-	/* cluster health-check (doc/health.html): what kakehi-check asks
-	 * each backend, GET hc_path with Host hc_host (NULL: the backend's
-	 * address), every hc_interval_ms, waiting hc_timeout_ms; hc_rise
-	 * answers in [hc_expect_lo, hc_expect_hi] in a row put a backend
-	 * back, hc_fall others in a row take it out. hc_path NULL: none. */
-	char *hc_path, *hc_host;
-	unsigned long hc_interval_ms, hc_timeout_ms;
-	unsigned hc_rise, hc_fall, hc_expect_lo, hc_expect_hi;
+	kk_hcheck hc;			/* cluster health-check; hc.path NULL: none */
 };
 
 /* A frontend of an http listener matches host, path, method and its
