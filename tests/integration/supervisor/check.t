@@ -103,7 +103,16 @@ tap_ok "the new one's probes put b2 back" kk_wait_for 10 sh -c \
 : > "$T/b2.sick"
 tap_ok "and take it out again" kk_wait_for 10 held b2
 
-# A change reaches it: a stricter check on app, then none at all.
+# A reload changes the check: kakehi-check follows the delta, probes the
+# new path (which b2 answers), and puts b2 back.
+sed 's|--path /health |--path /ready |' "$T/k.conf" > "$T/k2.conf"
+tap_ok "reload with another path" ctl reload "$T/k2.conf"
+tap_like "$(ctl state dump | grep '^cluster health-check')" "--path /ready " "the new check stands"
+tap_ok "probed on the new path, b2 is back" kk_wait_for 10 back_in b2
+ctl reload "$T/k.conf" > /dev/null
+tap_ok "and back on /health, out again" kk_wait_for 10 held b2
+
+# The check removed: kakehi-check stops, its verdicts are lifted.
 tap_ok "cluster health-check --off" ctl cluster health-check app --off
 tap_ok "no check left: kakehi-check stops" kk_wait_for 10 sh -c \
 	"! kakehi-ctl -s '$sv_sock' status | grep -q '^checker '"
