@@ -1078,6 +1078,7 @@ static const struct {
 	[KK_V_UPGRADE_WORKERS] = { h_upgrade_workers, 1, 0, 1 },
 	[KK_V_LOG_REOPEN] = { h_log_reopen, 0, 0, 1 },
 	[KK_V_LOG_LEVEL] = { h_log_level, 1, 0, 1 },
+	[KK_V_CLUSTER_HEALTH_CHECK] = { h_config, 1, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

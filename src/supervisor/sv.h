@@ -389,6 +389,37 @@ int sv_tlskeys_status(kk_str *out, int json);
 int sv_tlskeys_handoff(kk_str *out);
 int sv_tlskeys_adopt(unsigned argc, char **argv, int apply, char *err, size_t errlen);
 
+/* checker.c: kakehi-check, the active health checks (doc/kakehi-check.html).
+ * sync starts or stops it as the state has health checks or not; change
+ * sends it a committed change; reaped takes a child's exit (1 it was
+ * kakehi-check); io, pollfd, timers, deadline and stop as for workers;
+ * status appends its line (text) or member (JSON, leading comma). */
+void sv_checker_sync(void);
+void sv_checker_change(uint64_t base, uint64_t gen, const char *delta);
+int sv_checker_reaped(pid_t pid, int status);
+void sv_checker_io(short revents);
+int sv_checker_pollfd(struct pollfd *);
+void sv_checker_timers(void);
+void sv_checker_deadline(tain *earliest);
+void sv_checker_stop(void);
+void sv_checker_status(kk_str *out, int json);
+/* workers.c: a memfd holding sv.state as it is now, read from its start;
+ * -1 with errno. */
+int sv_state_memfd(void);
+
+/* health.c: the health verdicts (kakehi/proto.h, health). report takes
+ * "health CLUSTER BACKEND down|up" from a worker (by names it for the
+ * log and the event); send queues the verdicts in force on a starting
+ * worker's channel (1 ok, 0 the channel failed); status appends the
+ * counts and the backends out, text lines or a JSON member (leading
+ * comma). */
+void sv_health_report(const char *by, int held, unsigned argc, char **argv);
+/* Drops the verdicts on backends the state no longer has, and the held
+ * ones of clusters whose health check is gone (putting those back). */
+void sv_health_sweep(void);
+int sv_health_send(sv_worker *);
+void sv_health_status(kk_str *out, int json);
+
 /* readiness.c: what the service manager is told (s6 -d fd, systemd's
  * $NOTIFY_SOCKET). Every call is cheap and never blocks; without
  * $NOTIFY_SOCKET only the -d fd is used. */

@@ -223,8 +223,8 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
  * resync: it can be larger than a socket buffer, it is written once
  * without waiting for the worker, and the worker reads it at its own
  * pace. sv.state as it is now (see sv_txn_state_gen). */
-static int
-state_memfd(void)
+int
+sv_state_memfd(void)
 {
 	kk_str text = KK_STR_SECRET;	/* the certificates' keys */
 	size_t off = 0;
@@ -269,13 +269,13 @@ batch_state_fd(void)
 	int fd;
 
 	if (!batch_open)
-		return state_memfd();
-	if (batch_fd < 0 && (batch_fd = state_memfd()) < 0)
+		return sv_state_memfd();
+	if (batch_fd < 0 && (batch_fd = sv_state_memfd()) < 0)
 		return -1;
 	snprintf(path, sizeof path, "/proc/self/fd/%d", batch_fd);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	/* Without /proc, a print of its own. */
-	return fd >= 0 ? fd : state_memfd();
+	return fd >= 0 ? fd : sv_state_memfd();
 }
 
 static void
@@ -336,6 +336,7 @@ spawn(sv_worker *w)
 	/* First on the channel: the worker reads the keys with its first
 	 * channel event, before any other message. */
 	sv_tlskeys_send(w);
+	sv_health_send(w);
 	w->pid = pid;
 	w->killed = 0;
 	w->late = 0;
@@ -779,8 +780,10 @@ sv_workers_reap(void)
 		for (i = 0; i < SV_MAX_SLOTS; i++)
 			if (sv.workers[i].pid == pid)
 				break;
-		if (i == SV_MAX_SLOTS)
+		if (i == SV_MAX_SLOTS) {
+			sv_checker_reaped(pid, status);
 			continue;
+		}
 		exited(&sv.workers[i], status);
 	}
 }
@@ -869,7 +872,7 @@ sv_worker_send_state(sv_worker *w, uint64_t gen)
 
 	if (w->chan.fd < 0)
 		return 0;
-	fd = state_memfd();
+	fd = sv_state_memfd();
 	if (fd < 0) {
 		sv_warn("unable to prepare the state for worker %u: %s", w->id,
 		    strerror(errno));
@@ -986,6 +989,10 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 		}
 	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPENED) && argc >= 2) {
 		sv_reopen_answer(w, argv[1], argc >= 3 ? argv[2] : 0);
+	} else if (!strcmp(argv[0], KK_MSG_HEALTH)) {
+		char by[32];
+		snprintf(by, sizeof by, "worker %u", w->id);
+		sv_health_report(by, 0, argc, argv);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
 			w->status_discard--;
