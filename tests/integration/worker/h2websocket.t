@@ -7,7 +7,8 @@
 # and a 300 kB binary message echoed, the close handshake, END_STREAM
 # both ways. Refused: another :protocol (501), an
 # --h2 cluster (501), a backend that answers 200 without switching (502).
-# The tunnel phase is timed by --tunnel-timeout.
+# The same over TLS (ALPN h2). The tunnel phase is timed by
+# --tunnel-timeout.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -22,9 +23,14 @@ kk_wait_for 10 test -s "$T/wsback.log" || { echo "Bail out! wsback did not start
 pws=$(head -n 1 "$T/wsback.log")
 kk_backend app ; pa=$kk_port
 
+kk_certs
+ptls=$(kk_free_port)
 kw_start h2ws \
 	'listener add http 127.0.0.1:@PORT --tunnel-timeout 1s' \
+	"listener add https 127.0.0.1:$ptls --no-strict-sni" \
+	"certificate add 127.0.0.1:$ptls --cert $kk_certs_dir/a.crt --key $kk_certs_dir/a.key --chain $kk_certs_dir/chain.crt" \
 	'cluster add ws' 'cluster add app' 'cluster add h2 --h2' \
+	"frontend add ws --listener 127.0.0.1:$ptls --path /chat" \
 	'frontend add ws --listener 127.0.0.1:@PORT --path /chat' \
 	'frontend add app --listener 127.0.0.1:@PORT --path /plain' \
 	'frontend add h2 --listener 127.0.0.1:@PORT --path /h2' \
@@ -44,6 +50,10 @@ tap_like "$out" '^ended$' "END_STREAM both ways ends the stream" || tap_diag "$o
 out=$(counters upgrades tunnel-bytes-in)
 tap_like "$out" '^upgrades 1$' "counted as an upgrade"
 tap_like "$out" '^tunnel-bytes-in 3000[0-9][0-9]$' "its bytes as tunnel bytes"
+
+out=$(WSH2_TLS=1 timeout 30 "$py" "$kw_dir/wsh2client.py" "$ptls" /chat 2>&1)
+tap_like "$out" '^binary 300000 True$' "over TLS (ALPN h2): the same messages" || tap_diag "$out"
+tap_like "$out" '^ended$' "over TLS: the stream ends both ways"
 
 tap_like "$(ws /chat idle)" '^reset 8$' "an idle tunnel is reset (CANCEL) after --tunnel-timeout"
 tap_like "$(ws /chat chat)" '^status 501$' "a :protocol other than websocket: 501"

@@ -7,7 +7,8 @@
 # close, and "ended" once the stream ended both ways). idle: once the
 # tunnel is up, nothing is sent; the reset that ends it is printed
 # ("reset CODE"). Another word: the :protocol asked for instead of
-# websocket.
+# websocket. With WSH2_TLS set in the environment: over TLS, ALPN h2
+# (the certificate is not checked).
 import os
 import socket
 import struct
@@ -22,6 +23,16 @@ import h2.settings
 port, path = int(sys.argv[1]), sys.argv[2]
 mode = sys.argv[3] if len(sys.argv) > 3 else ""
 s = socket.create_connection(("127.0.0.1", port))
+if os.environ.get("WSH2_TLS"):
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    s = ctx.wrap_socket(s, server_hostname="a.test")
+    if s.selected_alpn_protocol() != "h2":
+        print("alpn", s.selected_alpn_protocol())
+        sys.exit(1)
 s.settimeout(20)
 c = h2.connection.H2Connection(h2.config.H2Configuration(
     client_side=True, header_encoding="utf-8", validate_outbound_headers=False))
