@@ -239,6 +239,11 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
+	if (ls->rl)
+		ls->m = ls->rl->m;
+	if (!ls->m)
+		ls->m = &kk_wmetrics_none;
+	ls->m->conns_opened++;
 	if (ls->rl && ls->rl->expect_proxy) {
 		/* The header is part of the first request: the request
 		 * timeout bounds it, from the accept. */
@@ -320,6 +325,10 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	side_put(f);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
+	f->lsock->m->closes[reason]++;
+	f->lsock->m->conns_closed++;
+	f->lsock->m->bytes_in += f->conn.bytes_in;
+	f->lsock->m->bytes_out += f->conn.bytes_out;
 	kk_conn_close(&f->conn);
 	kk_list_unlink(&f->link);
 	nfronts--;
@@ -371,6 +380,7 @@ respond_error_to(kk_front *f, int status, int keep, int head, enum kk_close reas
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[status / 100]++;
+	kk_wmetrics_response(f->lsock->m, (unsigned)status);
 	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_error(status, keep, head,
 	    kk_buf_tail(out), kk_buf_room(out)))) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
@@ -401,6 +411,7 @@ respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h,
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[3]++;
+	kk_wmetrics_response(f->lsock->m, (unsigned)status);
 	if (kk_buf_take(&loc, NULL) && kk_buf_take(out, NULL) &&
 	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap)))
 		n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
@@ -663,6 +674,8 @@ read_head(kk_front *f)
 	}
 	f->scan = 0;
 	kk_stats.requests++;
+	f->lsock->m->requests++;
+	f->lsock->m->ended++;
 	f->flags &= ~(KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ | KK_FRONT_F_ACKED);
 	e = kk_h1_parse_request(h, &info, in->data + in->off, (size_t)n);
 	if (e) {

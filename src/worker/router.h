@@ -34,6 +34,7 @@
 #include "bend.h"
 #include "head.h"
 #include "queue.h"
+#include "wmetrics.h"
 
 typedef struct kk_rbackend kk_rbackend;
 struct kk_rbackend {
@@ -53,6 +54,7 @@ struct kk_rbackend {
 	 * value naming it, in the cluster's lb tables. */
 	uint64_t sid;
 	const char *cookie;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
 };
 
 struct kk_lbx;
@@ -84,6 +86,7 @@ struct kk_rcluster {
 	kk_queue queue;
 	kk_rbackend *b;
 	unsigned nb;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
 };
 
 /* A header, cookie or query match of a route; name and value point into
@@ -151,6 +154,7 @@ struct kk_rlistener {
 	 * or the default route (tcp); clusters is the snapshot's own. */
 	void *exact, *wild, *any;
 	const void *clusters;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
 };
 
 /* A snapshot never changes once built, except the load balancers'
