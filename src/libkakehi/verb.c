@@ -260,6 +260,14 @@ static const kk_opt_def opts_status[] = {
 	    "also every worker's own counters, after the summary" },
 	{ 0 }
 };
+static const kk_opt_def opts_metrics[] = {
+	{ "--prometheus", KK_OPT_FLAG, 0, 0, 0,
+	    "in the Prometheus text exposition format (as GET /metrics of a "
+	    "--service prometheus listener)" },
+	{ "--cluster", KK_OPT_STRING, 0, 0, 0, "only this cluster and its backends" },
+	{ "--backend", KK_OPT_STRING, 0, 0, 0, "only backends of this id" },
+	{ 0 }
+};
 static const kk_opt_def opts_shutdown[] = {
 	{ "--hard", KK_OPT_FLAG, 0, 0, 0, "stop now instead of draining connections" },
 	{ 0 }
@@ -383,6 +391,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_LOG_LEVEL, "log", "level", 0, 1, KK_VERB_F_MUTATES, "[info|warning]",
 	    "print the least severe level logged, or change it (the same as set "
 	    "log-level LEVEL, kept by state save)", opts_none },
+	{ KK_V_METRICS, "metrics", 0, 0, 0, 0, "[--prometheus] [--cluster ID] [--backend ID]",
+	    "the counters and latencies of each listener, cluster and backend, summed "
+	    "over the workers, and the retired totals of removed ones", opts_metrics },
 	{ 0 }
 };
 

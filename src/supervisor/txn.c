@@ -121,6 +121,7 @@ commit(const char *late)
 {
 	kk_journal_commit(&sv.state, &t.journal);
 	sv.gen = t.gen;
+	sv_metrics_prune(&sv.state);
 	catch_up(t.gen);
 	sv_listeners_settle(t.gen, 1, &sv.state);
 	if (sv.state.set.workers != sv.want && !sv.stopping) {
@@ -141,6 +142,7 @@ rollback(void)
 	unsigned i;
 
 	kk_journal_undo(&sv.state, &t.journal);
+	sv_metrics_prune(&sv.state);
 	/* Every worker goes back to the committed state, whole, under a
 	 * generation no earlier message used: a delta that undoes the change
 	 * is not worth a second code path for what should be rare. */
@@ -206,6 +208,8 @@ sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *o,
 		end();
 		return;
 	}
+	/* The slots of what the change adds, before a worker builds on it. */
+	sv_metrics_sync(&sv.state);
 	if (!sv_listeners_prepare(&sv.state, t.gen, err, sizeof err)) {
 		kk_journal_undo(&sv.state, &t.journal);
 		reply(0, err);

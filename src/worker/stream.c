@@ -422,6 +422,7 @@ switch_protocols(kk_stream *s, const kk_resphead *h)
 	if (!r)
 		return 0;
 	kk_stats.responses[1]++;
+	kk_wmetrics_response(s->rl->m, 101);
 	bo->head_done(b, h);
 	drop_back(s);
 	stream_end(s, h->status, KK_CLOSE_DONE);
@@ -467,6 +468,7 @@ response_head(kk_stream *s)
 		if (h->flags & KK_HEAD_F_TRAILERS)
 			s->flags |= KK_STREAM_F_RESP_TRAILERS;
 		kk_stats.responses[h->status / 100]++;
+		kk_wmetrics_response(s->rl->m, h->status);
 	}
 	s->bops->head_done(s->back, h);
 	return 1;

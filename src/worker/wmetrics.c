@@ -11,7 +11,7 @@ _Static_assert(KK_CLOSE_COUNT == KK_METRICS_NCLOSE,
     "a close reason was added: name it in libkakehi/metrics.c and raise KK_METRICS_NCLOSE");
 
 kk_metrics *kk_wmetrics_seg;
-static unsigned stripe;
+static unsigned own_stripe;
 kk_mcount kk_wmetrics_none;
 
 int
@@ -23,7 +23,7 @@ kk_wmetrics_init(int fd, unsigned s)
 	}
 	if (!(kk_wmetrics_seg = kk_metrics_map(fd)))
 		return 0;
-	stripe = s;
+	own_stripe = s;
 	return 1;
 }
 
@@ -34,5 +34,5 @@ kk_wmetrics_of(enum kk_metrics_kind kind, const char *a, const char *b)
 
 	if (!kk_wmetrics_seg || (slot = kk_metrics_find(kk_wmetrics_seg, kind, a, b)) < 0)
 		return &kk_wmetrics_none;
-	return kk_metrics_count(kk_wmetrics_seg, stripe, (unsigned)slot);
+	return kk_metrics_count(kk_wmetrics_seg, own_stripe, (unsigned)slot);
 }

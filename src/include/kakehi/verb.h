@@ -31,6 +31,7 @@ enum kk_verb_id {
 	KK_V_UPGRADE_WORKERS,
 	KK_V_LOG_REOPEN,
 	KK_V_LOG_LEVEL,
+	KK_V_METRICS,
 	KK_V_COUNT
 };
 

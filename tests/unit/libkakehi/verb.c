@@ -126,6 +126,8 @@ static const char *const good[] = {
 	"log reopen",
 	"log level",
 	"log level warning",
+	"metrics",
+	"metrics --prometheus --cluster app --backend b1",
 };
 
 struct bad {

@@ -26,6 +26,7 @@
 #include "worker/reqid.c"
 #include "worker/head.c"
 #include "worker/lb.c"
+#include "worker/wmetrics.c"
 #include "worker/router.c"
 
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
