@@ -4,7 +4,8 @@
 # After N requests the counts are exactly N; --cluster and --backend pick;
 # --json parses; the sums survive a worker's restart (its stripe stays)
 # and a config change (slots stay with their objects); a removed
-# backend's counts go to the retired total, so no sum goes back.
+# backend's counts go to the retired total, so no sum goes back; an
+# in-place upgrade of the supervisor keeps them all.
 . "$(dirname "$0")/../lib.sh"
 
 kk_backend b1 ; p1=$kk_port
@@ -122,4 +123,13 @@ m=$(ctl metrics)
 tap_is "$(val "$m" cluster app requests)" 19 "four more: 19"
 tap_is "$(( $(val "$m" backend "app b1" requests) + $(val "$m" backend "app b3" requests) + retired ))" 19 \
 	"backends plus retired: 19"
+
+# An in-place upgrade of the supervisor: the new one maps the same
+# segment (the handoff's metrics line) and the workers go on writing it.
+tap_ok "upgrade in place" ctl upgrade
+m=$(ctl metrics)
+tap_is "$(val "$m" cluster app requests)" 19 "after the upgrade: cluster app still 19"
+tap_is "$(val "$m" retired backend requests)" "$retired" "and the retired total too"
+for i in 1 2 ; do req app.test / >/dev/null ; done
+tap_is "$(val "$(ctl metrics)" cluster app requests)" 21 "two more after the upgrade: 21"
 tap_done
