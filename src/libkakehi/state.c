@@ -706,6 +706,14 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	    KK_DEFAULT_CONNECT_TIMEOUT_MS);
 	l.tunnel_timeout_ms = opt_duration(v, "--tunnel-timeout", KK_DEFAULT_TUNNEL_TIMEOUT_MS);
 	l.expect_proxy = !!kk_verb_opt(v, "--expect-proxy");
+	if (kk_verb_opt(v, "--service")) {
+		if (l.proto == KK_PROTO_TCP) {
+			snprintf(err, errlen, "listener add: --service needs an http or https "
+			    "listener, not tcp; nothing changed");
+			return 0;
+		}
+		l.service = KK_SERVICE_PROMETHEUS;
+	}
 	l.h2.no_h2c = !!kk_verb_opt(v, "--no-h2c");
 	l.h2.max_streams = opt_uint(v, "--h2-max-streams", KK_DEFAULT_H2_MAX_STREAMS);
 	l.h2.window = opt_uint(v, "--h2-window", KK_DEFAULT_H2_WINDOW);

@@ -130,6 +130,9 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
 	    "https, with a client CA: whether a client without a certificate is refused, "
 	    "default required" },
+	{ "--service", KK_OPT_ENUM, "prometheus", 0, 0,
+	    "http, https: the proxy answers every request itself instead of routing it; "
+	    "prometheus: GET /metrics in the Prometheus text format" },
 	{ 0 }
 };
 
@@ -298,7 +301,8 @@ const kk_verb_def kk_verb_table[] = {
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
-	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]]",
+	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]] "
+	    "[--service prometheus]",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",

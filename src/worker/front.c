@@ -22,6 +22,7 @@
 #include "stream.h"
 #include "tcpfront.h"
 #include "tls.h"
+#include "service.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -323,6 +324,7 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
 	side_put(f);
+	kk_service_gone(f);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
 	f->lsock->m->closes[reason]++;
@@ -689,6 +691,20 @@ read_head(kk_front *f)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
+	if (f->lsock->rl && f->lsock->rl->service) {
+		/* Answered here, whatever the frontends say, and closed. */
+		status = kk_service_start(f, h);
+		if (status == 200) {
+			kk_stats.responses[2]++;
+			kk_wmetrics_response(f->lsock->m, 200);
+			set_closing(f, KK_CLOSE_DONE);
+			kk_conn_wake(&f->conn);
+		} else
+			respond_error_to(f, status, 0, (h->flags & KK_HEAD_F_HEAD) != 0,
+			    KK_CLOSE_DONE);
+		kk_buf_consume(in, (size_t)n);
+		return -1;
+	}
 	if ((status = kk_front_route(f, h, &c, &hsts, &actions))) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
@@ -1257,6 +1273,8 @@ front_process(kk_front *f)
 			break;
 		}
 		if (f->flags & KK_FRONT_F_CLOSING) {
+			if (!f->conn.out.len && kk_service_feed(f))
+				continue;	/* more of a service's answer */
 			if (!f->conn.out.len) {
 				linger(f);
 				return;

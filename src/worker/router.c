@@ -658,6 +658,7 @@ listener_fill(kk_rlistener *rl, const kk_listener *sl)
 	rl->reqid_lower[rl->reqidlen] = 0;
 	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
 	rl->m = kk_wmetrics_of(KK_METRICS_LISTENER, sl->addr_text, NULL);
+	rl->service = sl->service;
 }
 
 /* Groups of one listener, found by key while grouping: the wildcard flag

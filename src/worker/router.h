@@ -155,6 +155,7 @@ struct kk_rlistener {
 	void *exact, *wild, *any;
 	const void *clusters;
 	kk_mcount *m;		/* its counters (wmetrics.h) */
+	enum kk_service service;	/* --service: answered by service.c */
 };
 
 /* A snapshot never changes once built, except the load balancers'

@@ -428,6 +428,29 @@ static const char rich_canonical[] =
 	"backend add rnd r 10.0.0.3:81 --weight 7 --max-connections 50\n"
 	"backend add pg p1 10.0.0.9:5432 --slow-start 90s\n";
 
+/* --service: kept in the print, refused on tcp listeners. */
+static void
+test_service(void)
+{
+	static const char conf[] = "listener add http 127.0.0.1:9100 --service prometheus\n";
+	kk_state a, b;
+	char err[KK_ERRLEN] = "";
+	char *p;
+	kk_state_init(&a);
+	kk_state_init(&b);
+	ok(load(&a, conf, err), "a --service listener loads (%s)", err);
+	is_int(a.listeners[0].service, KK_SERVICE_PROMETHEUS, "its service is prometheus");
+	p = printed(&a);
+	ok(p && strstr(p, conf), "printed back as it was");
+	free(p);
+	ok(!load(&b, "listener add tcp 127.0.0.1:9101 --service prometheus\n", err),
+	    "--service on a tcp listener is refused");
+	ok(strstr(err, "--service needs an http or https listener") != 0, "and says why (%s)",
+	    err);
+	kk_state_free(&a);
+	kk_state_free(&b);
+}
+
 static void
 test_round_trip(void)
 {
@@ -1836,6 +1859,7 @@ main(void)
 	test_apply();
 	test_tcp();
 	test_round_trip();
+	test_service();
 	test_load_errors();
 	test_scratch();
 	test_quick_reload();
