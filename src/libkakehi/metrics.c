@@ -12,6 +12,8 @@
 
 #include <kakehi/metrics.h>
 
+#include "metricsobj.h"
+
 #define PAGE 4096u
 
 static const unsigned short status_codes[KK_METRICS_NSTATUS] = {
@@ -290,11 +292,7 @@ kk_metrics_sum(const kk_metrics *m, unsigned slot, kk_mcount *dst)
 
 /* Printing. */
 
-typedef struct obj obj;
-struct obj {
-	const kk_mdir *d;
-	kk_mcount c;
-};
+typedef kk_metrics_obj obj;
 
 static const char *const kind_word[KK_METRICS_NKINDS] = { "", "listener", "cluster", "backend" };
 
@@ -358,14 +356,29 @@ gather(const kk_metrics *m, const kk_metrics_filter *f, size_t *n, int *oom)
 	return v;
 }
 
-static uint64_t
-diff(uint64_t a, uint64_t b)
+const unsigned kk_metrics_quantiles[3] = { 500, 900, 990 };
+
+uint64_t
+kk_metrics_errors(const kk_mcount *c)
 {
-	return a > b ? a - b : 0;
+	/* The ordinary ends, by their index in kk_metrics_close_name:
+	 * done, client, idle-timeout, drain, stop, tunnel-done, back-done,
+	 * back-idle, back-idle-timeout, back-tunnel. */
+	static const unsigned char ordinary[KK_METRICS_NCLOSE] = {
+		[0] = 1, [1] = 1, [3] = 1, [11] = 1, [12] = 1, [20] = 1, [25] = 1,
+		[31] = 1, [32] = 1, [34] = 1,
+	};
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < KK_METRICS_NCLOSE; i++)
+		if (!ordinary[i])
+			n += c->closes[i];
+	return n;
 }
 
-static const char *
-health(const kk_mdir *d, const kk_mcount *c, uint64_t now_ms)
+const char *
+kk_metrics_health(const kk_mdir *d, const kk_mcount *c, uint64_t now_ms)
 {
 	if (d->kind != KK_METRICS_BACKEND)
 		return 0;
@@ -380,19 +393,19 @@ fields(kk_str *out, const kk_mcount *c, int json, const char *hl)
 	const char *fmt = json ? ",\"%s\":%llu" : " %s %llu";
 	struct { const char *k; uint64_t v; } f[] = {
 		{ "requests", c->requests },
-		{ json ? "requests_active" : "requests-active", diff(c->requests, c->ended) },
+		{ json ? "requests_active" : "requests-active", kk_metrics_gauge(c->requests, c->ended) },
 		{ json ? "connections" : "connections", c->conns_opened },
 		{ json ? "connections_active" : "connections-active",
-		    diff(c->conns_opened, c->conns_closed) },
+		    kk_metrics_gauge(c->conns_opened, c->conns_closed) },
 		{ json ? "bytes_in" : "bytes-in", c->bytes_in },
 		{ json ? "bytes_out" : "bytes-out", c->bytes_out },
 		{ "retries", c->retries },
-		{ json ? "queue_length" : "queue-length", diff(c->queued, c->dequeued) },
+		{ json ? "queue_length" : "queue-length", kk_metrics_gauge(c->queued, c->dequeued) },
 		{ "queued", c->queued },
 		{ json ? "queue_full" : "queue-full", c->queue_full },
 		{ json ? "queue_timeouts" : "queue-timeouts", c->queue_timeouts },
 	};
-	static const unsigned q[3] = { 500, 900, 990 };
+	const unsigned *q = kk_metrics_quantiles;
 	unsigned i;
 	int ok = 1;
 
@@ -416,7 +429,8 @@ fields(kk_str *out, const kk_mcount *c, int json, const char *hl)
 				ok &= kk_str_catf(out, "%s\"%s\":%llu", out->s[out->len - 1] == '{'
 				    ? "" : ",", kk_metrics_close_name(i),
 				    (unsigned long long)c->closes[i]);
-		ok &= kk_str_cats(out, "}");
+		ok &= kk_str_catf(out, "},\"errors\":%llu",
+		    (unsigned long long)kk_metrics_errors(c));
 		for (i = 0; i < 2; i++) {
 			const kk_hist *h = i ? &c->total : &c->ttfb;
 			ok &= kk_str_catf(out, ",\"%s_us\":{\"count\":%llu,\"sum\":%llu,"
@@ -462,7 +476,7 @@ print_text(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 		const kk_mdir *d = v[i].d;
 		ok &= kk_str_catf(out, "%s %s%s%s", kind_word[d->kind], d->a, *d->b ? " " : "",
 		    d->b);
-		ok &= fields(out, &v[i].c, 0, health(d, &v[i].c, now));
+		ok &= fields(out, &v[i].c, 0, kk_metrics_health(d, &v[i].c, now));
 		ok &= kk_str_cats(out, "\n");
 	}
 	for (k = 1; all && k < KK_METRICS_NKINDS; k++) {
@@ -499,7 +513,7 @@ print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 				ok &= kk_str_cats(out, ",\"id\":");
 				ok &= kk_str_catjson(out, d->b);
 			}
-			ok &= fields(out, &v[i].c, 1, health(d, &v[i].c, now));
+			ok &= fields(out, &v[i].c, 1, kk_metrics_health(d, &v[i].c, now));
 			ok &= kk_str_cats(out, "}");
 		}
 		ok &= kk_str_cats(out, "]");
@@ -601,7 +615,7 @@ static int
 print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 {
 	static const char *const qs[3] = { "0.5", "0.9", "0.99" };
-	static const unsigned qp[3] = { 500, 900, 990 };
+	const unsigned *qp = kk_metrics_quantiles;
 	unsigned k, f, j;
 	size_t i;
 	int ok = 1;
@@ -625,7 +639,7 @@ print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 					continue;
 				x = field(&v[i].c, fm->off);
 				if (fm->type == F_GAUGE)
-					x = diff(x, field(&v[i].c, fm->off2));
+					x = kk_metrics_gauge(x, field(&v[i].c, fm->off2));
 				ok &= kk_str_catf(out, "kakehi_%s_%s{", kw, fm->name);
 				ok &= labels(out, v[i].d);
 				ok &= kk_str_catf(out, "} %llu\n", (unsigned long long)x);
@@ -732,6 +746,8 @@ kk_metrics_print(kk_str *out, const kk_metrics *m, const kk_metrics_filter *f,
 		ok = print_json(out, m, v, n, all, now_ms);
 	else if (fmt == KK_METRICS_PROMETHEUS)
 		ok = print_prometheus(out, v, n, now_ms);
+	else if (fmt == KK_METRICS_HTML)
+		ok = kk_metrics_html(out, v, n, now_ms);
 	else
 		ok = print_text(out, m, v, n, all, now_ms);
 	free(v);

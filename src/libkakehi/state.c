@@ -712,7 +712,8 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 			    "listener, not tcp; nothing changed");
 			return 0;
 		}
-		l.service = KK_SERVICE_PROMETHEUS;
+		l.service = strcmp(kk_verb_opt(v, "--service"), "stats") ? KK_SERVICE_PROMETHEUS
+		    : KK_SERVICE_STATS;
 	}
 	l.h2.no_h2c = !!kk_verb_opt(v, "--no-h2c");
 	l.h2.max_streams = opt_uint(v, "--h2-max-streams", KK_DEFAULT_H2_MAX_STREAMS);
@@ -2492,4 +2493,11 @@ end:
 	free(users);
 	free(lusers);
 	return ok;
+}
+
+const char *
+kk_service_name(enum kk_service s)
+{
+	static const char *const names[] = { "", "prometheus", "stats" };
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "";
 }

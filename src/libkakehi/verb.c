@@ -130,9 +130,10 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
 	    "https, with a client CA: whether a client without a certificate is refused, "
 	    "default required" },
-	{ "--service", KK_OPT_ENUM, "prometheus", 0, 0,
+	{ "--service", KK_OPT_ENUM, "prometheus|stats", 0, 0,
 	    "http, https: the proxy answers every request itself instead of routing it; "
-	    "prometheus: GET /metrics in the Prometheus text format" },
+	    "prometheus: GET /metrics in the Prometheus text format; "
+	    "stats: GET / a live HTML page of the metrics, GET /stats.json their JSON" },
 	{ 0 }
 };
 
@@ -302,7 +303,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
 	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]] "
-	    "[--service prometheus]",
+	    "[--service prometheus|stats]",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",

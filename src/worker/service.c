@@ -1,5 +1,7 @@
 /* ISC license. */
-/* The answers of --service listeners (service.h). The body is the text
+/* The answers of --service listeners (service.h): prometheus answers
+ * GET /metrics, stats GET / and /stats (the HTML page) and /stats.json
+ * (the JSON form the page's script reads). The body is the text
  * kk_metrics_print makes of the segment this worker maps, so any worker
  * gives the same sums the supervisor would. A scrape is an operator's
  * request every few seconds, not the data plane: its body is allocated
@@ -39,34 +41,63 @@ is(const kk_reqhead *h, kk_span s, const char *word)
 	return s.len == n && !memcmp(h->fl.base + s.off, word, n);
 }
 
+/* What a path of a service answers: its form and content type; 0 when
+ * the service has no such path. */
+static int
+route(enum kk_service svc, const kk_reqhead *h, kk_span path, enum kk_metrics_format *fmt,
+    const char **type)
+{
+	if (svc == KK_SERVICE_PROMETHEUS && is(h, path, "/metrics")) {
+		/* Version 0.0.4 of the text format names it (Prometheus'
+		 * exposition formats, "Basic info"). */
+		*fmt = KK_METRICS_PROMETHEUS;
+		*type = "text/plain; version=0.0.4; charset=utf-8";
+		return 1;
+	}
+	if (svc != KK_SERVICE_STATS)
+		return 0;
+	if (is(h, path, "/") || is(h, path, "/stats")) {
+		*fmt = KK_METRICS_HTML;
+		*type = "text/html; charset=utf-8";
+		return 1;
+	}
+	if (is(h, path, "/stats.json")) {
+		*fmt = KK_METRICS_JSON;
+		*type = "application/json";
+		return 1;
+	}
+	return 0;
+}
+
 int
 kk_service_start(kk_front *f, const kk_reqhead *h)
 {
 	kk_span path = { h->path.off, h->pathlen };
 	kk_buf *out = &f->conn.out;
 	int head = is(h, h->method, "HEAD");
+	enum kk_metrics_format fmt;
+	const char *type;
 	job *j;
 	size_t n;
 	char fields[256];
 
 	if (!head && !is(h, h->method, "GET"))
 		return 405;
-	if (!is(h, path, "/metrics"))
+	if (!route(f->lsock->rl->service, h, path, &fmt, &type))
 		return 404;
 	if (!kk_wmetrics_seg || !(j = job_of(NULL)))
 		return 503;
 	kk_str_reset(&j->body);
-	if (!kk_metrics_print(&j->body, kk_wmetrics_seg, NULL, KK_METRICS_PROMETHEUS,
-	    kk_now_ms) || !kk_buf_take(out, NULL)) {
+	if (!kk_metrics_print(&j->body, kk_wmetrics_seg, NULL, fmt, kk_now_ms)
+	    || !kk_buf_take(out, NULL)) {
 		kk_str_free(&j->body);
 		return 503;
 	}
-	/* Version 0.0.4 of the text format names it (Prometheus'
-	 * exposition formats, "Basic info"). */
+	/* no-store: a page of live numbers is never the one to show again. */
 	n = (size_t)snprintf(fields, sizeof fields, "HTTP/1.1 200 OK\r\n"
-	    "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+	    "Content-Type: %s\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n",
-	    j->body.len);
+	    type, j->body.len);
 	if (n > kk_buf_room(out)) {
 		kk_str_free(&j->body);
 		return 503;

@@ -1,6 +1,7 @@
 /* ISC license. */
 /* Answers the proxy makes itself on a listener with --service: the
- * Prometheus exposition of the metrics segment on GET /metrics. One
+ * Prometheus exposition of the metrics segment on GET /metrics, or the
+ * stats page (GET /, /stats) and its JSON (GET /stats.json). One
  * request per connection (the answer closes it), HTTP/1.x only; the
  * body is rendered once per request and written as the client takes it.
  * A worker serves at most KK_SERVICE_MAX such answers at once. */

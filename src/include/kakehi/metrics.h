@@ -8,7 +8,7 @@
  * no message on the hot path. Readers (the supervisor, a worker serving
  * /metrics) add the stripes up when asked. What a freed slot counted is
  * folded into its kind's retired total first, so sums never go back.
- * Here: the layout, the directory, sums and the three text forms; what a
+ * Here: the layout, the directory, sums and the text forms; what a
  * worker counts where is src/worker/wmetrics.c. */
 #ifndef KAKEHI_METRICS_H
 #define KAKEHI_METRICS_H
@@ -141,7 +141,10 @@ typedef struct kk_metrics_filter kk_metrics_filter;
 struct kk_metrics_filter {
 	const char *cluster, *backend;
 };
-enum kk_metrics_format { KK_METRICS_TEXT, KK_METRICS_JSON, KK_METRICS_PROMETHEUS };
+/* KK_METRICS_HTML: the page of a --service stats listener (its numbers
+ * those of the JSON form, which its script reads again to update them). */
+enum kk_metrics_format { KK_METRICS_TEXT, KK_METRICS_JSON, KK_METRICS_PROMETHEUS,
+	KK_METRICS_HTML };
 int kk_metrics_print(kk_str *out, const kk_metrics *, const kk_metrics_filter *,
     enum kk_metrics_format, uint64_t now_ms);
 

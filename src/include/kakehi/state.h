@@ -21,7 +21,9 @@
  * ClientHello (SNI) or by its default frontend. */
 enum kk_proto { KK_PROTO_HTTP = 0, KK_PROTO_TCP };
 /* A listener's --service (kk_listener.service). */
-enum kk_service { KK_SERVICE_NONE = 0, KK_SERVICE_PROMETHEUS };
+enum kk_service { KK_SERVICE_NONE = 0, KK_SERVICE_PROMETHEUS, KK_SERVICE_STATS };
+/* The --service word of each (kk_service_name(KK_SERVICE_NONE) is ""). */
+const char *kk_service_name(enum kk_service);
 enum kk_lb {
 	KK_LB_ROUND_ROBIN = 0, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS, KK_LB_P2C, KK_LB_HASH
 };

@@ -451,6 +451,27 @@ test_service(void)
 	kk_state_free(&b);
 }
 
+/* --service stats: the second service word, printed back as given. */
+static void
+test_service_stats(void)
+{
+	static const char conf[] = "listener add http 127.0.0.1:9102 --service stats\n";
+	kk_state a, b;
+	char err[KK_ERRLEN] = "";
+	char *p;
+	kk_state_init(&a);
+	kk_state_init(&b);
+	ok(load(&a, conf, err), "a --service stats listener loads (%s)", err);
+	is_int(a.listeners[0].service, KK_SERVICE_STATS, "its service is stats");
+	p = printed(&a);
+	ok(p && strstr(p, conf), "printed back as it was");
+	free(p);
+	ok(!load(&b, "listener add http 127.0.0.1:9103 --service graphs\n", err),
+	    "an unknown service is refused");
+	kk_state_free(&a);
+	kk_state_free(&b);
+}
+
 static void
 test_round_trip(void)
 {
@@ -1860,6 +1881,7 @@ main(void)
 	test_tcp();
 	test_round_trip();
 	test_service();
+	test_service_stats();
 	test_load_errors();
 	test_scratch();
 	test_quick_reload();

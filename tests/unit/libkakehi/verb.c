@@ -30,6 +30,7 @@ static const char *const good[] = {
 	    "--request-timeout 5s --back-timeout 1h --connect-timeout 250ms",
 	"listener add http --front-timeout=90 127.0.0.1:8081",
 	"listener add http 127.0.0.1:9100 --service prometheus",
+	"listener add http 127.0.0.1:9101 --service stats",
 	"listener add http 127.0.0.1:8082 --tunnel-timeout 2h --expect-proxy",
 	"listener add http 127.0.0.1:8083 --max-request-head 8192 --max-headers 100 "
 	    "--max-uri 2048 --max-body 4294967295",
