@@ -356,6 +356,19 @@ gather(const kk_metrics *m, const kk_metrics_filter *f, size_t *n, int *oom)
 	return v;
 }
 
+/* The gauges and health of every form are metricsobj.h's. */
+static uint64_t
+diff(uint64_t a, uint64_t b)
+{
+	return kk_metrics_gauge(a, b);
+}
+
+static const char *
+health(const kk_mdir *d, const kk_mcount *c, uint64_t now_ms)
+{
+	return kk_metrics_health(d, c, now_ms);
+}
+
 const unsigned kk_metrics_quantiles[3] = { 500, 900, 990 };
 
 uint64_t
@@ -393,14 +406,14 @@ fields(kk_str *out, const kk_mcount *c, int json, const char *hl)
 	const char *fmt = json ? ",\"%s\":%llu" : " %s %llu";
 	struct { const char *k; uint64_t v; } f[] = {
 		{ "requests", c->requests },
-		{ json ? "requests_active" : "requests-active", kk_metrics_gauge(c->requests, c->ended) },
+		{ json ? "requests_active" : "requests-active", diff(c->requests, c->ended) },
 		{ json ? "connections" : "connections", c->conns_opened },
 		{ json ? "connections_active" : "connections-active",
-		    kk_metrics_gauge(c->conns_opened, c->conns_closed) },
+		    diff(c->conns_opened, c->conns_closed) },
 		{ json ? "bytes_in" : "bytes-in", c->bytes_in },
 		{ json ? "bytes_out" : "bytes-out", c->bytes_out },
 		{ "retries", c->retries },
-		{ json ? "queue_length" : "queue-length", kk_metrics_gauge(c->queued, c->dequeued) },
+		{ json ? "queue_length" : "queue-length", diff(c->queued, c->dequeued) },
 		{ "queued", c->queued },
 		{ json ? "queue_full" : "queue-full", c->queue_full },
 		{ json ? "queue_timeouts" : "queue-timeouts", c->queue_timeouts },
@@ -476,7 +489,7 @@ print_text(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 		const kk_mdir *d = v[i].d;
 		ok &= kk_str_catf(out, "%s %s%s%s", kind_word[d->kind], d->a, *d->b ? " " : "",
 		    d->b);
-		ok &= fields(out, &v[i].c, 0, kk_metrics_health(d, &v[i].c, now));
+		ok &= fields(out, &v[i].c, 0, health(d, &v[i].c, now));
 		ok &= kk_str_cats(out, "\n");
 	}
 	for (k = 1; all && k < KK_METRICS_NKINDS; k++) {
@@ -513,7 +526,7 @@ print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 				ok &= kk_str_cats(out, ",\"id\":");
 				ok &= kk_str_catjson(out, d->b);
 			}
-			ok &= fields(out, &v[i].c, 1, kk_metrics_health(d, &v[i].c, now));
+			ok &= fields(out, &v[i].c, 1, health(d, &v[i].c, now));
 			ok &= kk_str_cats(out, "}");
 		}
 		ok &= kk_str_cats(out, "]");
@@ -639,7 +652,7 @@ print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 					continue;
 				x = field(&v[i].c, fm->off);
 				if (fm->type == F_GAUGE)
-					x = kk_metrics_gauge(x, field(&v[i].c, fm->off2));
+					x = diff(x, field(&v[i].c, fm->off2));
 				ok &= kk_str_catf(out, "kakehi_%s_%s{", kw, fm->name);
 				ok &= labels(out, v[i].d);
 				ok &= kk_str_catf(out, "} %llu\n", (unsigned long long)x);

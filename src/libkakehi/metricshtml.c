@@ -169,14 +169,16 @@ row(kk_str *out, const kk_metrics_obj *o, unsigned kind, uint64_t now)
 	ok &= esc(out, d->a) & kk_str_cats(out, "\" data-b=\"") & esc(out, d->b);
 	ok &= kk_str_cats(out, "\"><td class=\"k\">") & esc(out, d->a) & kk_str_cats(out, "</td>");
 	if (kind == KK_METRICS_BACKEND)
-		ok &= kk_str_cats(out, "<td class=\"k\">") & esc(out, d->b) & kk_str_cats(out, "</td>");
+		ok &= kk_str_cats(out, "<td class=\"k\">") & esc(out, d->b)
+		    & kk_str_cats(out, "</td>");
 	for (i = 0; i < sizeof cols / sizeof cols[0]; i++) {
 		const col *k = &cols[i];
 		if (!(k->kinds & (1u << kind)))
 			continue;
 		if (k->v == V_HEALTH) {
 			const char *h = kk_metrics_health(d, &o->c, now);
-			ok &= kk_str_catf(out, "<td class=\"%s\" data-f=\"%s\">%s</td>", h, k->path, h);
+			ok &= kk_str_catf(out, "<td class=\"%s\" data-f=\"%s\">%s</td>", h,
+			    k->path, h);
 		} else if (k->v == V_RATE)
 			ok &= kk_str_catf(out, "<td data-rate=\"%s\">\xe2\x80\x93</td>", k->path);
 		else
@@ -223,8 +225,8 @@ kk_metrics_html(kk_str *out, const kk_metrics_obj *v, size_t n, uint64_t now_ms)
 	int ok = 1;
 
 	ok &= kk_str_cats(out, head);
-	ok &= kk_str_catf(out, "<noscript><meta http-equiv=\"refresh\" content=\"%u\"></noscript>\n",
-	    RELOAD_S);
+	ok &= kk_str_catf(out, "<noscript><meta http-equiv=\"refresh\" content=\"%u\">"
+	    "</noscript>\n", RELOAD_S);
 	ok &= kk_str_cats(out, style);
 	ok &= kk_str_catf(out, "</head><body>\n<h1>kakehi</h1>\n<p id=\"when\">reloads every %u s"
 	    "; rates need JavaScript; the same numbers: <a href=\"stats.json\">stats.json</a>"

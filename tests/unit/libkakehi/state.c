@@ -434,7 +434,8 @@ static void
 test_service(void)
 {
 	static const struct { const char *conf; enum kk_service svc; } cases[] = {
-		{ "listener add http 127.0.0.1:9100 --service prometheus\n", KK_SERVICE_PROMETHEUS },
+		{ "listener add http 127.0.0.1:9100 --service prometheus\n",
+		    KK_SERVICE_PROMETHEUS },
 		{ "listener add http 127.0.0.1:9102 --service stats\n", KK_SERVICE_STATS },
 	};
 	kk_state a, b;
