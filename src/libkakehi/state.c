@@ -741,6 +741,15 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	    KK_DEFAULT_CONNECT_TIMEOUT_MS);
 	l.tunnel_timeout_ms = opt_duration(v, "--tunnel-timeout", KK_DEFAULT_TUNNEL_TIMEOUT_MS);
 	l.expect_proxy = !!kk_verb_opt(v, "--expect-proxy");
+	if (kk_verb_opt(v, "--service")) {
+		if (l.proto == KK_PROTO_TCP) {
+			snprintf(err, errlen, "listener add: --service needs an http or https "
+			    "listener, not tcp; nothing changed");
+			return 0;
+		}
+		l.service = strcmp(kk_verb_opt(v, "--service"), "stats") ? KK_SERVICE_PROMETHEUS
+		    : KK_SERVICE_STATS;
+	}
 	l.h2.no_h2c = !!kk_verb_opt(v, "--no-h2c");
 	l.h2.max_streams = opt_uint(v, "--h2-max-streams", KK_DEFAULT_H2_MAX_STREAMS);
 	l.h2.window = opt_uint(v, "--h2-window", KK_DEFAULT_H2_WINDOW);
@@ -2618,4 +2627,11 @@ end:
 	free(users);
 	free(lusers);
 	return ok;
+}
+
+const char *
+kk_service_name(enum kk_service s)
+{
+	static const char *const names[] = { "", "prometheus", "stats" };
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "";
 }

@@ -128,6 +128,7 @@ find_listener(const struct diff *d, size_t i, size_t hint)
 	    || a->back_timeout_ms != b->back_timeout_ms
 	    || a->connect_timeout_ms != b->connect_timeout_ms
 	    || a->tunnel_timeout_ms != b->tunnel_timeout_ms || a->expect_proxy != b->expect_proxy
+	    || a->service != b->service
 	    || !same_tls(a->tls, b->tls) || memcmp(&a->h2, &b->h2, sizeof a->h2)
 	    || memcmp(&a->limits, &b->limits, sizeof a->limits)
 	    || a->forward.fields != b->forward.fields

@@ -298,7 +298,8 @@ print_listener(kk_str *out, const kk_listener *l, const char *action,
 	    && (l->proto != KK_PROTO_HTTP || cat_limits(out, &l->limits))
 	    && (l->proto != KK_PROTO_HTTP || cat_forward(out, &l->forward))
 	    && cat_tls(out, l->tls, form, certdir)
-	    && kk_answer_print(out, l->answers);
+	    && kk_answer_print(out, l->answers)
+	    && (!l->service || kk_str_catf(out, " --service %s", kk_service_name(l->service)));
 }
 
 int
@@ -692,6 +693,7 @@ json_listener(kk_str *out, const kk_listener *l)
 	    && json_num(out, "connect-timeout", l->connect_timeout_ms)
 	    && (!http || json_num(out, "tunnel-timeout", l->tunnel_timeout_ms))
 	    && json_bool(out, "expect-proxy", l->expect_proxy)
+	    && (!l->service || json_str(out, "service", kk_service_name(l->service), 0))
 	    && (!http || (json_bool(out, "h2c", !l->h2.no_h2c)
 		&& json_num(out, "h2-max-streams", l->h2.max_streams)
 		&& json_num(out, "h2-window", l->h2.window)

@@ -146,6 +146,10 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
 	    "https, with a client CA: whether a client without a certificate is refused, "
 	    "default required" },
+	{ "--service", KK_OPT_ENUM, "prometheus|stats", 0, 0,
+	    "http, https: the proxy answers every request itself instead of routing it; "
+	    "prometheus: GET /metrics in the Prometheus text format; "
+	    "stats: GET / a live HTML page of the metrics, GET /stats.json their JSON" },
 	/* Custom answers (kakehi/answer.h); a cluster's win over its
 	 * listener's. */
 	ANSWER_OPTS("http: "),
@@ -317,6 +321,14 @@ static const kk_opt_def opts_status[] = {
 	    "also every worker's own counters, after the summary" },
 	{ 0 }
 };
+static const kk_opt_def opts_metrics[] = {
+	{ "--prometheus", KK_OPT_FLAG, 0, 0, 0,
+	    "in the Prometheus text exposition format (as GET /metrics of a "
+	    "--service prometheus listener)" },
+	{ "--cluster", KK_OPT_STRING, 0, 0, 0, "only this cluster and its backends" },
+	{ "--backend", KK_OPT_STRING, 0, 0, 0, "only backends of this id" },
+	{ 0 }
+};
 static const kk_opt_def opts_shutdown[] = {
 	{ "--hard", KK_OPT_FLAG, 0, 0, 0, "stop now instead of draining connections" },
 	{ 0 }
@@ -349,7 +361,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--no-strict-sni] [--default-certificate FP] "
 	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]] "
 	    "[--answer STATUS:FILE | --answer-text STATUS:TEXT | --answer-data STATUS:B64]... "
-	    "[--answer-type STATUS:TYPE]...",
+	    "[--answer-type STATUS:TYPE]... [--service prometheus|stats]",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
@@ -451,6 +463,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_LOG_LEVEL, "log", "level", 0, 1, KK_VERB_F_MUTATES, "[info|warning]",
 	    "print the least severe level logged, or change it (the same as set "
 	    "log-level LEVEL, kept by state save)", opts_none },
+	{ KK_V_METRICS, "metrics", 0, 0, 0, 0, "[--prometheus] [--cluster ID] [--backend ID]",
+	    "the counters and latencies of each listener, cluster and backend, summed "
+	    "over the workers, and the retired totals of removed ones", opts_metrics },
 	{ 0 }
 };
 

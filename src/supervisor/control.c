@@ -21,6 +21,7 @@
 
 #include <kakehi/cert.h>
 #include <kakehi/frame.h>
+#include <kakehi/metrics.h>
 #include <kakehi/handoff.h>
 #include <kakehi/statejournal.h>
 
@@ -403,7 +404,7 @@ own_json(enum kk_verb_id id)
 	switch (id) {
 	case KK_V_LISTENER_LIST: case KK_V_CLUSTER_LIST: case KK_V_FRONTEND_LIST:
 	case KK_V_BACKEND_LIST: case KK_V_CERTIFICATE_LIST: case KK_V_STATUS:
-	case KK_V_STATE_DUMP: case KK_V_EVENTS:
+	case KK_V_STATE_DUMP: case KK_V_EVENTS: case KK_V_METRICS:
 		return 1;
 	default:
 		return 0;
@@ -679,6 +680,38 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 	/* Certificates as comments: a dump shows no key byte. */
 	if (!(json ? kk_state_print_json(&sv.state, &out)
 	    : kk_state_print_form(&sv.state, KK_CERT_HIDDEN, 0, &out))) {
+		kk_str_free(&out);
+		reply_str(c, KK_REPLY_ERROR, "out of memory");
+		return;
+	}
+	reply_kk(c, KK_REPLY_OK, &out);
+}
+
+/* The sums of the metrics segment, read in place: no worker is asked,
+ * so the answer never waits for (or stalls) the data plane. */
+static void
+h_metrics(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	kk_metrics_filter f;
+	kk_str out = KK_STR_ZERO;
+	enum kk_metrics_format fmt = kk_verb_opt(v, "--prometheus") ? KK_METRICS_PROMETHEUS :
+	    json ? KK_METRICS_JSON : KK_METRICS_TEXT;
+
+	(void)verbline;
+	f.cluster = kk_verb_opt(v, "--cluster");
+	f.backend = kk_verb_opt(v, "--backend");
+	if (!sv.metrics) {
+		reply_str(c, KK_REPLY_ERROR, "metrics: no metrics segment (see the supervisor's"
+		    " log for why it could not be made)");
+		return;
+	}
+	if (f.cluster && !kk_state_cluster(&sv.state, f.cluster)) {
+		kk_str_catf(&out, "metrics: no cluster %s (see: kakehi-ctl cluster list)",
+		    f.cluster);
+		reply_kk(c, KK_REPLY_ERROR, &out);
+		return;
+	}
+	if (!kk_metrics_print(&out, sv.metrics, &f, fmt, sv_metrics_now_ms())) {
 		kk_str_free(&out);
 		reply_str(c, KK_REPLY_ERROR, "out of memory");
 		return;
@@ -1079,6 +1112,7 @@ static const struct {
 	[KK_V_LOG_REOPEN] = { h_log_reopen, 0, 0, 1 },
 	[KK_V_LOG_LEVEL] = { h_log_level, 1, 0, 1 },
 	[KK_V_CLUSTER_HEALTH_CHECK] = { h_config, 1, 0, 1 },
+	[KK_V_METRICS] = { h_metrics, 0, 1, 0 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

@@ -351,10 +351,14 @@ handoff_main(int argc, const char *const *argv)
 	tain_now_set_stopwatch_g();
 	sv.notif_fd = -1;
 	sv.board_fd = -1;
+	sv.metrics_fd = -1;
 	/* The fds the handoff names are this process's own again: workers
 	 * get dups of them. */
 	cloexec_inherited();
 	sv_handoff_adopt(fd, rollback);
+	/* A handoff from a build before the segment names none. */
+	if (sv.metrics_fd < 0)
+		sv_metrics_start();
 	sigfd = sv_signals_init();
 	/* The environment came through the exec: the watchdog pings and the
 	 * notifications go on from this binary. */
@@ -447,6 +451,7 @@ main(int argc, const char *const *argv)
 	sv_control_open(sv.socket_path);
 	sv_listeners_start(&sv.state);
 	board_start();
+	sv_metrics_start();
 	sv_workers_init();
 	sv.gen = 1;
 	sv.want = sv.state.set.workers;

@@ -125,6 +125,10 @@ struct sv_main {
 	 * created at start, given to every worker; -1 and NULL without. */
 	int board_fd;
 	kk_board *board;
+	/* The metrics segment (kakehi/metrics.h, metrics.c): the same,
+	 * -1 and NULL without. */
+	int metrics_fd;
+	struct kk_metrics *metrics;
 };
 
 extern sv_main sv;
@@ -442,5 +446,18 @@ void sv_notify_change(const char *verbline, int ok);
 void sv_notify_pump(void);
 void sv_notify_deadline(tain *earliest);
 void sv_notify_timers(void);
+
+/* metrics.c: the metrics segment. sv_metrics_start creates it and gives
+ * the state's objects their slots; sv_metrics_sync gives slots to the
+ * objects of st that have none (before a change goes out), and
+ * sv_metrics_prune frees those of objects st no longer has (after it
+ * committed or was undone); a worker's stripe is marked when it is
+ * spawned and its gauges settled when it exits. */
+void sv_metrics_start(void);
+void sv_metrics_sync(const kk_state *st);
+void sv_metrics_prune(const kk_state *st);
+void sv_metrics_spawned(const sv_worker *w);
+void sv_metrics_exited(const sv_worker *w);
+uint64_t sv_metrics_now_ms(void);
 
 #endif

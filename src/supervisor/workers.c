@@ -154,12 +154,14 @@ static void
 exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 {
 	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16], boardbuf[16];
+	char metricsbuf[16];
 	kk_str names = KK_STR_ZERO;
 	sigset_t none;
 	unsigned n = (unsigned)sv.state.nlisteners, nfds, i;
 	int base = KK_LISTEN_FDS_START;
-	int *src = calloc(n + 3, sizeof *src);
-	const char *argv[12];
+	int *src = calloc(n + 4, sizeof *src);
+	const char *argv[14];
+	unsigned a;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, 0);
@@ -176,8 +178,11 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 	}
 	src[n] = chan_fd;
 	src[n + 1] = state_fd;
-	src[n + 2] = sv.board_fd;
-	nfds = n + (sv.board_fd >= 0 ? 3 : 2);
+	nfds = n + 2;
+	if (sv.board_fd >= 0)
+		src[nfds++] = sv.board_fd;
+	if (sv.metrics_fd >= 0)
+		src[nfds++] = sv.metrics_fd;
 	/* Above the placed range, where no dup2 of the placement lands. */
 	bin_fd = fcntl(bin_fd, F_DUPFD_CLOEXEC, base + (int)nfds);
 	if (bin_fd < 0 || !kk_listenfds_place(src, nfds, base))
@@ -198,12 +203,17 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 	argv[3] = "-s"; argv[4] = statebuf;
 	argv[5] = "-g"; argv[6] = genbuf;
 	argv[7] = "-i"; argv[8] = idbuf;
-	argv[9] = 0;
+	a = 9;
+	nfds = n + 2;
 	if (sv.board_fd >= 0) {
-		snprintf(boardbuf, sizeof boardbuf, "%d", base + (int)n + 2);
-		argv[9] = "-b"; argv[10] = boardbuf;
-		argv[11] = 0;
+		snprintf(boardbuf, sizeof boardbuf, "%d", base + (int)nfds++);
+		argv[a++] = "-b"; argv[a++] = boardbuf;
 	}
+	if (sv.metrics_fd >= 0) {
+		snprintf(metricsbuf, sizeof metricsbuf, "%d", base + (int)nfds++);
+		argv[a++] = "-m"; argv[a++] = metricsbuf;
+	}
+	argv[a] = 0;
 	fexecve(bin_fd, (char *const *)argv, environ);
 	/* A script (#!) is read by its interpreter through /dev/fd/N, which
 	 * a close-on-exec fd no longer names: the kernel says ENOENT. Such a
@@ -318,6 +328,7 @@ spawn(sv_worker *w)
 	}
 	if (sv.board)
 		kk_board_clear(sv.board, w->id);
+	sv_metrics_spawned(w);
 	pid = fork();
 	if (pid < 0) {
 		sv_warn("unable to fork worker %u: %s; retrying", w->id, strerror(errno));
@@ -665,6 +676,9 @@ sv_workers_event(sv_worker *w, enum sv_wevent ev)
 	/* A dead worker's figures would skew the others' shares. */
 	if (ev == SV_WE_EXIT && sv.board)
 		kk_board_clear(sv.board, w->id);
+	/* Its connections and requests are gone with it. */
+	if (ev == SV_WE_EXIT)
+		sv_metrics_exited(w);
 	if (ev == SV_WE_EXIT)
 		worker_event(w, pid, "exited", sv_wstate_name(was), w->exit_text);
 	table[w->state][ev](w);

@@ -24,6 +24,7 @@
 #include "stream.h"
 #include "tcpfront.h"
 #include "tls.h"
+#include "service.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -241,6 +242,11 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
+	if (ls->rl)
+		ls->m = ls->rl->m;
+	if (!ls->m)
+		ls->m = &kk_wmetrics_none;
+	ls->m->conns_opened++;
 	if (ls->rl && ls->rl->expect_proxy) {
 		/* The header is part of the first request: the request
 		 * timeout bounds it, from the accept. */
@@ -320,8 +326,13 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
 	side_put(f);
+	kk_service_gone(f);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
+	f->lsock->m->closes[reason]++;
+	f->lsock->m->conns_closed++;
+	f->lsock->m->bytes_in += f->conn.bytes_in;
+	f->lsock->m->bytes_out += f->conn.bytes_out;
 	kk_conn_close(&f->conn);
 	kk_list_unlink(&f->link);
 	nfronts--;
@@ -375,6 +386,7 @@ respond_error_to(kk_front *f, int status, int keep, int head, enum kk_close reas
 	const char *body, *type;
 	size_t blen, tlen;
 	kk_stats.responses[status / 100]++;
+	kk_wmetrics_response(f->lsock->m, (unsigned)status);
 	blen = kk_answer_make(f->lsock->rl ? f->lsock->rl->answers : NULL, status, &body, &type,
 	    &tlen);
 	if (!kk_buf_take(out, NULL)) {
@@ -418,6 +430,7 @@ respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h,
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[3]++;
+	kk_wmetrics_response(f->lsock->m, (unsigned)status);
 	/* A 301 or 302 may have a custom body, for the clients that show it. */
 	kk_answer_about(c->answers, c->id, NULL, NULL, 0);
 	kk_answer_route(h);
@@ -716,6 +729,8 @@ read_head(kk_front *f)
 	}
 	f->scan = 0;
 	kk_stats.requests++;
+	f->lsock->m->requests++;
+	f->lsock->m->ended++;
 	f->flags &= ~(KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ | KK_FRONT_F_ACKED);
 	e = kk_h1_parse_request(h, &info, in->data + in->off, (size_t)n);
 	if (e) {
@@ -729,6 +744,20 @@ read_head(kk_front *f)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
+	if (f->lsock->rl && f->lsock->rl->service) {
+		/* Answered here, whatever the frontends say, and closed. */
+		status = kk_service_start(f, h);
+		if (status == 200) {
+			kk_stats.responses[2]++;
+			kk_wmetrics_response(f->lsock->m, 200);
+			set_closing(f, KK_CLOSE_DONE);
+			kk_conn_wake(&f->conn);
+		} else
+			respond_error_to(f, status, 0, (h->flags & KK_HEAD_F_HEAD) != 0,
+			    KK_CLOSE_DONE);
+		kk_buf_consume(in, (size_t)n);
+		return -1;
+	}
 	if ((status = kk_front_route(f, h, &c, &hsts, &actions))) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
@@ -1301,6 +1330,8 @@ front_process(kk_front *f)
 			break;
 		}
 		if (f->flags & KK_FRONT_F_CLOSING) {
+			if (!f->conn.out.len && kk_service_feed(f))
+				continue;	/* more of a service's answer */
 			if (!f->conn.out.len) {
 				linger(f);
 				return;

@@ -341,6 +341,7 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 		s->obuf.len += (uint32_t)h.clen;
 	}
 	kk_stats.responses[status / 100]++;
+	kk_wmetrics_response(s->conn->front->lsock->m, (unsigned)status);
 	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 3, out_text, sizeof out_text);
 	if (location)
 		n = add_field(n, "location", 8, location, loclen);
@@ -409,6 +410,8 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	unsigned char scheme = f->conn.tp == &kk_transport_plain ? KK_SCHEME_HTTP :
 	    KK_SCHEME_HTTPS;
 	kk_stats.requests++;
+	f->lsock->m->requests++;
+	f->lsock->m->ended++;
 	kk_stats.h2_streams++;
 	if (end_stream)
 		s->flags |= S_REQ_END;

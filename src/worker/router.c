@@ -408,6 +408,7 @@ cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes,
 	c->nb = 0;
 	c->id = memcpy((char *)(c->b + nb), id, idl);
 	*str = (char *)c->id + idl;
+	c->m = kk_wmetrics_of(KK_METRICS_CLUSTER, c->id, NULL);
 	return c;
 }
 
@@ -421,6 +422,7 @@ cluster_push(kk_rcluster *c, char **str, const char *id, const kk_rbackend *like
 	b->bend = bend;
 	b->id = memcpy(*str, id, n);
 	*str += n;
+	b->m = kk_wmetrics_of(KK_METRICS_BACKEND, c->id, b->id);
 }
 
 /* Frees a cluster no leaf holds yet. */
@@ -665,6 +667,8 @@ listener_fill(kk_rlistener *rl, const kk_listener *sl)
 	memcpy(rl->reqid + rl->reqidlen, ": ", 3);
 	rl->reqid_lower[rl->reqidlen] = 0;
 	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
+	rl->m = kk_wmetrics_of(KK_METRICS_LISTENER, sl->addr_text, NULL);
+	rl->service = sl->service;
 }
 
 /* Groups of one listener, found by key while grouping: the wildcard flag

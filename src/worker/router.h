@@ -34,6 +34,7 @@
 #include "bend.h"
 #include "head.h"
 #include "queue.h"
+#include "wmetrics.h"
 
 typedef struct kk_rbackend kk_rbackend;
 struct kk_rbackend {
@@ -53,6 +54,7 @@ struct kk_rbackend {
 	 * value naming it, in the cluster's lb tables. */
 	uint64_t sid;
 	const char *cookie;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
 };
 
 struct kk_lbx;
@@ -90,6 +92,7 @@ struct kk_rcluster {
 	 * whether answers of 500 and above count (--fail-5xx). */
 	unsigned max_fails;
 	int fail_5xx;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
 };
 
 /* A header, cookie or query match of a route; name and value point into
@@ -159,6 +162,8 @@ struct kk_rlistener {
 	const void *clusters;
 	/* Its custom answers (answer.h), referenced; NULL: none. */
 	struct kk_ranswers *answers;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
+	enum kk_service service;	/* --service: answered by service.c */
 };
 
 /* A snapshot never changes once built, except the load balancers'

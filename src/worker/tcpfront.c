@@ -148,6 +148,10 @@ tcp_close(kk_tcpfront *tc, enum kk_close reason, enum kk_close back_reason)
 	drop_router(tc);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
+	tc->lsock->m->closes[reason]++;
+	tc->lsock->m->conns_closed++;
+	tc->lsock->m->bytes_in += tc->front.bytes_in;
+	tc->lsock->m->bytes_out += tc->front.bytes_out;
 	kk_conn_close(&tc->front);
 	kk_list_unlink(&tc->link);
 	nconns--;
@@ -561,6 +565,11 @@ kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t sa
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
+	if (ls->rl)
+		ls->m = ls->rl->m;
+	if (!ls->m)
+		ls->m = &kk_wmetrics_none;
+	ls->m->conns_opened++;
 	/* The accepted socket is writable and may hold bytes already: the
 	 * tunnel finds out when it starts, as if an edge had come. */
 	tc->front.flags = KK_CONN_F_READABLE | KK_CONN_F_WRITABLE;

@@ -20,6 +20,10 @@
  * tunnels each connection whole, routed by the server name of a TLS
  * ClientHello (SNI) or by its default frontend. */
 enum kk_proto { KK_PROTO_HTTP = 0, KK_PROTO_TCP };
+/* A listener's --service (kk_listener.service). */
+enum kk_service { KK_SERVICE_NONE = 0, KK_SERVICE_PROMETHEUS, KK_SERVICE_STATS };
+/* The --service word of each (kk_service_name(KK_SERVICE_NONE) is ""). */
+const char *kk_service_name(enum kk_service);
 enum kk_lb {
 	KK_LB_ROUND_ROBIN = 0, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS, KK_LB_P2C, KK_LB_HASH
 };
@@ -197,6 +201,9 @@ struct kk_listener {
 	size_t nfrontends;		/* frontends on it, kept by apply */
 	kk_tls_policy *tls;		/* an https listener's; NULL on a plain one */
 	size_t ncertificates;		/* certificates on it, kept by apply */
+	/* --service: what the proxy answers itself on it, routing nothing;
+	 * KK_SERVICE_NONE: a proxying listener. http and https only. */
+	enum kk_service service;
 	/* Custom answers, the text of kakehi/answer.h; NULL: none. */
 	char *answers;
 };

@@ -32,6 +32,7 @@ enum kk_verb_id {
 	KK_V_LOG_REOPEN,
 	KK_V_LOG_LEVEL,
 	KK_V_CLUSTER_HEALTH_CHECK,
+	KK_V_METRICS,
 	KK_V_COUNT
 };
 

@@ -29,6 +29,8 @@ static const char *const good[] = {
 	"listener add http [::1]:8080 --public-address 192.0.2.1:80 --front-timeout 1m "
 	    "--request-timeout 5s --back-timeout 1h --connect-timeout 250ms",
 	"listener add http --front-timeout=90 127.0.0.1:8081",
+	"listener add http 127.0.0.1:9100 --service prometheus",
+	"listener add http 127.0.0.1:9101 --service stats",
 	"listener add http 127.0.0.1:8082 --tunnel-timeout 2h --expect-proxy",
 	"listener add http 127.0.0.1:8083 --max-request-head 8192 --max-headers 100 "
 	    "--max-uri 2048 --max-body 4294967295",
@@ -133,6 +135,8 @@ static const char *const good[] = {
 	"log reopen",
 	"log level",
 	"log level warning",
+	"metrics",
+	"metrics --prometheus --cluster app --backend b1",
 };
 
 struct bad {

@@ -29,6 +29,7 @@
 #include "worker/edit.c"
 #include "worker/auth.c"
 #include "worker/lb.c"
+#include "worker/wmetrics.c"
 #include "worker/router.c"
 
 /* The frontend's --hsts of the route matched last; the tests here look at clusters. */
