@@ -248,6 +248,7 @@ loop(int sigfd)
 		sv_control_deadline(&deadline);
 		sv_notify_deadline(&deadline);
 		sv_tlskeys_deadline(&deadline);
+		sv_statsd_deadline(&deadline);
 		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -270,6 +271,7 @@ loop(int sigfd)
 		sv_control_timers();
 		sv_notify_timers();
 		sv_tlskeys_timers();
+		sv_statsd_timers();
 	}
 }
 

@@ -421,4 +421,8 @@ void sv_metrics_spawned(const sv_worker *w);
 void sv_metrics_exited(const sv_worker *w);
 uint64_t sv_metrics_now_ms(void);
 
+/* statsd.c: the statsd push (set statsd), driven by the loop's timers. */
+void sv_statsd_timers(void);
+void sv_statsd_deadline(tain *earliest);
+
 #endif
