@@ -181,18 +181,15 @@ kk_metrics_find(const kk_metrics *m, enum kk_metrics_kind kind, const char *a, c
 int
 kk_metrics_assign(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b)
 {
-	unsigned i, at, used = 0;
+	unsigned i, at;
 	int gone = -1, s;
 
 	if (!b)
 		b = "";
 	if ((s = kk_metrics_find(m, kind, a, b)) >= 0)
 		return s;
-	if (strlen(a) >= KK_METRICS_KEYMAX || strlen(b) >= KK_METRICS_KEYMAX)
-		return -1;
-	for (i = 0; i < KK_METRICS_SLOTS; i++)
-		used += m->dir[i].state == KK_METRICS_USED;
-	if (used >= KK_METRICS_FILL)
+	if (strlen(a) >= KK_METRICS_KEYMAX || strlen(b) >= KK_METRICS_KEYMAX
+	    || m->nused >= KK_METRICS_FILL)
 		return -1;
 	/* A never used slot before a freed one: a worker still counting for
 	 * a removed object (a request of an older snapshot) writes into its
@@ -217,6 +214,7 @@ kk_metrics_assign(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const
 	strcpy(m->dir[at].a, a);
 	strcpy(m->dir[at].b, b);
 	__atomic_store_n(&m->dir[at].state, KK_METRICS_USED, __ATOMIC_RELEASE);
+	m->nused++;
 	return (int)at;
 }
 
@@ -237,6 +235,13 @@ kk_metrics_release(kk_metrics *m, unsigned slot)
 	if (kind < KK_METRICS_NKINDS)
 		kk_metrics_add(&m->retired[kind], &sum);
 	__atomic_store_n(&m->dir[slot].state, KK_METRICS_GONE, __ATOMIC_RELEASE);
+	m->nused--;
+}
+
+int
+kk_metrics_full(const kk_metrics *m)
+{
+	return m->nused >= KK_METRICS_FILL;
 }
 
 void

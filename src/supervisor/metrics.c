@@ -52,6 +52,14 @@ sv_metrics_sync(const kk_state *st)
 
 	if (!sv.metrics)
 		return;
+	/* Full: nothing could be added, so a large state costs no walk. */
+	if (kk_metrics_full(sv.metrics)) {
+		if (!full_warned)
+			sv_warn("metrics: the directory is full (%u objects); objects added"
+			    " from now on count in the workers' totals only", KK_METRICS_FILL);
+		full_warned = 1;
+		return;
+	}
 	for (i = 0; i < st->nlisteners; i++)
 		assign(KK_METRICS_LISTENER, st->listeners[i].addr_text, 0);
 	for (i = 0; i < st->nclusters; i++)

@@ -85,6 +85,9 @@ struct kk_metrics {
 	uint64_t magic;
 	uint32_t nslots, nstripes;
 	uint64_t size;			/* of the whole segment */
+	/* Directory entries in use (the supervisor's count): a full
+	 * directory refuses new objects without a look at each entry. */
+	uint32_t nused, pad;
 	/* Stripes a worker was given (the supervisor sets them): readers
 	 * add only those. */
 	uint8_t stripe_used[KK_METRICS_STRIPES];
@@ -110,6 +113,8 @@ int kk_metrics_find(const kk_metrics *, enum kk_metrics_kind, const char *a, con
 /* Supervisor: the object's slot, assigned when it had none (its stripes
  * zeroed first); -1 when the directory is full or a key too long. */
 int kk_metrics_assign(kk_metrics *, enum kk_metrics_kind, const char *a, const char *b);
+/* Whether the directory takes no new object now. */
+int kk_metrics_full(const kk_metrics *);
 /* Supervisor: folds the slot's sum into its kind's retired total and
  * frees it. */
 void kk_metrics_release(kk_metrics *, unsigned slot);
