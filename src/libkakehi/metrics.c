@@ -687,7 +687,8 @@ print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 				ok &= kk_str_catf(out, "} %d\n", v[i].c.down_until > now ? 0 : 1);
 			}
 		}
-		for (j = 0; j < 2; j++) {
+		/* A request's latencies count on its cluster and backend. */
+		for (j = 0; j < 2 && k != KK_METRICS_LISTENER; j++) {
 			const char *nm = j ? "total_seconds" : "ttfb_seconds";
 			ok &= head(out, kw, nm, "summary", j ?
 			    "Time from the request routed to the end of the response." :

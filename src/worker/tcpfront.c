@@ -63,6 +63,9 @@ struct kk_tcpfront {
 	kk_router *router;	/* held while connecting: cluster lives in it */
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend of the back connection */
+	/* The counters (wmetrics.h) of its cluster and of the backend
+	 * tried last; NULL before the route, before the first connect. */
+	kk_mcount *mc, *mb;
 	kk_lbreq lbq;		/* the connection's key for --lb hash */
 	uint64_t seen;		/* bytes moved when the idle timer last looked */
 	uint64_t active_at;	/* when bytes last moved (monotonic ms) */
@@ -132,6 +135,18 @@ back_gone(kk_tcpfront *tc, enum kk_close reason)
 	tc->bend = NULL;
 }
 
+/* The end of tc on its cluster's or backend's counters m (NULL: none). */
+static void
+count_end(kk_mcount *m, const kk_tcpfront *tc, enum kk_close reason)
+{
+	if (!m)
+		return;
+	m->ended++;
+	m->closes[reason]++;
+	m->bytes_in += tc->front.bytes_in;
+	m->bytes_out += tc->front.bytes_out;
+}
+
 /* The one way a tcp connection ends, counted under reason; back_reason
  * is the back connection's own. */
 static void
@@ -150,6 +165,8 @@ tcp_close(kk_tcpfront *tc, enum kk_close reason, enum kk_close back_reason)
 	tc->lsock->m->conns_closed++;
 	tc->lsock->m->bytes_in += tc->front.bytes_in;
 	tc->lsock->m->bytes_out += tc->front.bytes_out;
+	count_end(tc->mc, tc, reason);
+	count_end(tc->mb, tc, reason);
 	kk_conn_close(&tc->front);
 	kk_list_unlink(&tc->link);
 	nconns--;
@@ -208,6 +225,17 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 			return 0;
 		}
 		tc->bend = rb->bend;
+		/* A connection for this backend now; the one before failed. */
+		if (tc->mb)
+			tc->mb->ended++;
+		tc->mb = rb->m;
+		tc->mb->requests++;
+		tc->mb->conns_opened++;
+		tc->mc->conns_opened++;
+		if (tc->tries > 1) {
+			tc->mc->retries++;
+			tc->mb->retries++;
+		}
 		tc->bend->nconns++;
 		tc->bend->nactive++;
 		kk_stats.back_connects++;
@@ -423,6 +451,8 @@ route(kk_tcpfront *tc, kk_router *r, const char *name, size_t len)
 	kk_router_ref(r);
 	tc->router = r;
 	tc->cluster = c;
+	tc->mc = c->m;
+	tc->mc->requests++;
 	tc->send_proxy = (unsigned char)c->send_proxy;
 	lb_request(tc, c);
 	tc->state = TCP_CONNECT;

@@ -132,4 +132,26 @@ tap_is "$(val "$m" cluster app requests)" 19 "after the upgrade: cluster app sti
 tap_is "$(val "$m" retired backend requests)" "$retired" "and the retired total too"
 for i in 1 2 ; do req app.test / >/dev/null ; done
 tap_is "$(val "$(ctl metrics)" cluster app requests)" 21 "two more after the upgrade: 21"
+
+# A tcp listener added at run time: a connection is a request of its
+# cluster and of the backend it reached.
+tport=$(kk_free_port)
+tap_ok "a tcp listener, cluster, frontend and backend added" sh -c "
+	kakehi-ctl -s '$kk_sock' listener add tcp 127.0.0.1:$tport &&
+	kakehi-ctl -s '$kk_sock' cluster add raw &&
+	kakehi-ctl -s '$kk_sock' frontend add raw --listener 127.0.0.1:$tport &&
+	kakehi-ctl -s '$kk_sock' backend add raw r1 127.0.0.1:$p3"
+ok=0
+for i in 1 2 3 ; do
+	test "$(kk_http_code "http://127.0.0.1:$tport/")" = 200 && ok=$((ok + 1))
+done
+tap_is "$ok" 3 "three requests through the tcp listener"
+kk_wait_for 10 sh -c "test \"\$(kakehi-ctl -s '$kk_sock' metrics | awk '\$1 == \"listener\" && \$2 == \"127.0.0.1:$tport\" { for (i = 3; i < NF; i++) if (\$i == \"connections-active\") print \$(i + 1) }')\" = 0"
+m=$(ctl metrics)
+tap_is "$(val "$m" listener "127.0.0.1:$tport" connections)" 3 "tcp listener: 3 connections"
+tap_is "$(val "$m" listener "127.0.0.1:$tport" connections-active)" 0 "none open"
+tap_is "$(val "$m" cluster raw requests)" 3 "cluster raw: 3"
+tap_is "$(val "$m" backend "raw r1" connections)" 3 "backend r1: 3 connections"
+tap_is "$(val "$m" backend "raw r1" requests-active)" 0 "none in flight"
+tap_ok "tcp bytes counted" test "$(val "$m" backend "raw r1" bytes-out)" -gt 0
 tap_done
