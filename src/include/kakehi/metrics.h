@@ -21,9 +21,10 @@
 
 #define KK_METRICS_MAGIC UINT64_C(0x4b4b4d3100000001)	/* "KKM1", layout 1 */
 /* Objects counted apart: a slot each. A directory past three quarters
- * full refuses new objects (they count in totals only, under "other"),
- * so probing stays short. 1024 slots of about 7 KiB per stripe; pages a
- * worker never touches cost no memory. */
+ * full refuses new objects (they count in the workers' totals only), so
+ * probing stays short (and a probe goes 64 slots at most: metrics.c).
+ * 1024 slots of about 7 KiB per stripe; pages a worker never touches
+ * cost no memory. */
 #define KK_METRICS_SLOTS 1024u
 #define KK_METRICS_FILL (KK_METRICS_SLOTS / 4 * 3)
 /* One stripe per worker slot of the supervisor (2 x KK_MAX_WORKERS):
