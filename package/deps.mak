@@ -6,7 +6,7 @@ $(B)/src/libkakehi/action.o: src/libkakehi/action.c src/include/kakehi/action.h 
 $(B)/src/libkakehi/addr.o: src/libkakehi/addr.c src/include/kakehi/addr.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/arena.o: src/libkakehi/arena.c src/include/kakehi/arena.h 
 $(B)/src/libkakehi/base64.o: src/libkakehi/base64.c src/include/kakehi/base64.h src/include/kakehi/str.h 
-$(B)/src/libkakehi/board.o: src/libkakehi/board.c src/include/kakehi/board.h 
+$(B)/src/libkakehi/board.o: src/libkakehi/board.c src/include/kakehi/board.h src/include/kakehi/segment.h 
 $(B)/src/libkakehi/cert.o: src/libkakehi/cert.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/cidr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/certdir.o: src/libkakehi/certdir.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cidr.h src/include/kakehi/clientca.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/certdir.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/chan.o: src/libkakehi/chan.c src/include/kakehi/chan.h src/include/kakehi/frame.h src/include/kakehi/str.h 
@@ -24,8 +24,9 @@ $(B)/src/libkakehi/listen.o: src/libkakehi/listen.c src/include/kakehi/addr.h sr
 $(B)/src/libkakehi/listenfds.o: src/libkakehi/listenfds.c src/include/kakehi/addr.h src/include/kakehi/listenfds.h src/include/kakehi/proto.h src/include/kakehi/str.h src/include/kakehi/verb.h 
 $(B)/src/libkakehi/logfmt.o: src/libkakehi/logfmt.c src/include/kakehi/logfmt.h 
 $(B)/src/libkakehi/logline.o: src/libkakehi/logline.c src/include/kakehi/logline.h src/include/kakehi/str.h 
-$(B)/src/libkakehi/metrics.o: src/libkakehi/metrics.c src/include/kakehi/hist.h src/include/kakehi/metrics.h src/include/kakehi/str.h 
+$(B)/src/libkakehi/metrics.o: src/libkakehi/metrics.c src/include/kakehi/hist.h src/include/kakehi/metrics.h src/include/kakehi/segment.h src/include/kakehi/str.h 
 $(B)/src/libkakehi/regex.o: src/libkakehi/regex.c src/include/kakehi/regex.h 
+$(B)/src/libkakehi/segment.o: src/libkakehi/segment.c src/include/kakehi/segment.h 
 $(B)/src/libkakehi/setting.o: src/libkakehi/setting.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cidr.h src/include/kakehi/index.h src/include/kakehi/logfmt.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/setting.h 
 $(B)/src/libkakehi/state.o: src/libkakehi/state.c src/include/kakehi/action.h src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/cert.h src/include/kakehi/cidr.h src/include/kakehi/clientca.h src/include/kakehi/fmatch.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/tlslists.h src/include/kakehi/verb.h src/libkakehi/clustertls.h src/libkakehi/lines.h src/libkakehi/setting.h src/libkakehi/statecert.h src/libkakehi/statekey.h src/libkakehi/stateprint.h 
 $(B)/src/libkakehi/statecert.o: src/libkakehi/statecert.c src/include/kakehi/addr.h src/include/kakehi/arena.h src/include/kakehi/base64.h src/include/kakehi/cert.h src/include/kakehi/cidr.h src/include/kakehi/index.h src/include/kakehi/state.h src/include/kakehi/str.h src/include/kakehi/verb.h src/libkakehi/statecert.h 
@@ -95,7 +96,7 @@ $(B)/src/worker/wmetrics.o: src/worker/wmetrics.c src/include/kakehi/action.h sr
 $(B)/tests/tools/kk-load.o: tests/tools/kk-load.c  
 $(B)/tests/tools/kk-testbackend.o: tests/tools/kk-testbackend.c  
 
-LIBKAKEHI_OBJS := $(B)/src/libkakehi/action.o $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/base64.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/cert.o $(B)/src/libkakehi/certdir.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/cidr.o $(B)/src/libkakehi/clientca.o $(B)/src/libkakehi/clustertls.o $(B)/src/libkakehi/fmatch.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/hist.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/logfmt.o $(B)/src/libkakehi/logline.o $(B)/src/libkakehi/metrics.o $(B)/src/libkakehi/regex.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statecert.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/tlslists.o $(B)/src/libkakehi/verb.o
+LIBKAKEHI_OBJS := $(B)/src/libkakehi/action.o $(B)/src/libkakehi/addr.o $(B)/src/libkakehi/arena.o $(B)/src/libkakehi/base64.o $(B)/src/libkakehi/board.o $(B)/src/libkakehi/cert.o $(B)/src/libkakehi/certdir.o $(B)/src/libkakehi/chan.o $(B)/src/libkakehi/cidr.o $(B)/src/libkakehi/clientca.o $(B)/src/libkakehi/clustertls.o $(B)/src/libkakehi/fmatch.o $(B)/src/libkakehi/frame.o $(B)/src/libkakehi/frameio.o $(B)/src/libkakehi/handoff.o $(B)/src/libkakehi/hist.o $(B)/src/libkakehi/index.o $(B)/src/libkakehi/lines.o $(B)/src/libkakehi/listen.o $(B)/src/libkakehi/listenfds.o $(B)/src/libkakehi/logfmt.o $(B)/src/libkakehi/logline.o $(B)/src/libkakehi/metrics.o $(B)/src/libkakehi/regex.o $(B)/src/libkakehi/segment.o $(B)/src/libkakehi/setting.o $(B)/src/libkakehi/state.o $(B)/src/libkakehi/statecert.o $(B)/src/libkakehi/statediff.o $(B)/src/libkakehi/statejournal.o $(B)/src/libkakehi/stateprint.o $(B)/src/libkakehi/str.o $(B)/src/libkakehi/tlslists.o $(B)/src/libkakehi/verb.o
 
 $(B)/bin/kakehi-ctl: $(B)/src/ctl/kakehi-ctl.o $(B)/src/ctl/top.o $(LIBKAKEHI)
 $(B)/bin/kakehi-ctl: EXTRA_LIBS := $(TLS_LIBS) $(PCRE2_LIBS) $(SKALIBS_LIBS)

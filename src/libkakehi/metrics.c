@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include <kakehi/metrics.h>
+#include <kakehi/segment.h>
 
 #define PAGE 4096u
 /* How far a probe goes from an object's home slot. Freed slots do not
@@ -75,30 +76,17 @@ segment_size(void)
 int
 kk_metrics_create(void)
 {
-	kk_metrics *m;
-	int fd = memfd_create("kakehi-metrics", MFD_CLOEXEC);
+	int fd;
+	kk_metrics *m = kk_segment_create("kakehi-metrics", segment_size(), stripes_at(), &fd);
 
-	if (fd < 0)
+	if (!m)
 		return -1;
-	/* Sparse: pages come as workers first touch them. */
-	if (ftruncate(fd, (off_t)segment_size()) < 0)
-		goto fail;
-	m = mmap(0, stripes_at(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		goto fail;
 	m->nslots = KK_METRICS_SLOTS;
 	m->nstripes = KK_METRICS_STRIPES;
 	m->size = segment_size();
 	m->magic = KK_METRICS_MAGIC;
 	munmap(m, stripes_at());
 	return fd;
-fail:
-	{
-		int e = errno;
-		close(fd);
-		errno = e;
-	}
-	return -1;
 }
 
 kk_metrics *
