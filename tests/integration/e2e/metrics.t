@@ -154,4 +154,21 @@ tap_is "$(val "$m" cluster raw requests)" 3 "cluster raw: 3"
 tap_is "$(val "$m" backend "raw r1" connections)" 3 "backend r1: 3 connections"
 tap_is "$(val "$m" backend "raw r1" requests-active)" 0 "none in flight"
 tap_ok "tcp bytes counted" test "$(val "$m" backend "raw r1" bytes-out)" -gt 0
+
+# A backend nothing listens on: its connect fails, the client gets a 502,
+# and the backend shows down while the worker avoids it.
+dead=$(kk_free_port)
+tap_ok "a cluster whose backend is down" sh -c "
+	kakehi-ctl -s '$kk_sock' cluster add gone &&
+	kakehi-ctl -s '$kk_sock' frontend add gone --listener 127.0.0.1:$port --host gone.test &&
+	kakehi-ctl -s '$kk_sock' backend add gone g1 127.0.0.1:$dead"
+tap_is "$(req gone.test /)" 502 "its request: 502"
+m=$(ctl metrics --cluster gone)
+tap_is "$(val "$m" backend "gone g1" health)" down "the backend is down"
+tap_is "$(val "$m" cluster gone 5xx)" 1 "the cluster counts the 502"
+tap_is "$(val "$m" cluster gone status-502)" 1 "by status too"
+tap_ok "and how the request ended ($(val "$m" cluster gone closes-back-connect))" \
+	test "$(val "$m" cluster gone closes-back-connect)" -ge 1
+kk_wait_for 5 sh -c "kakehi-ctl -s '$kk_sock' metrics --cluster gone | grep -q '^backend gone g1 health up '"
+tap_like "$(ctl metrics --cluster gone)" "^backend gone g1 health up " "up again once no worker avoids it"
 tap_done
