@@ -14,6 +14,9 @@
 
 #include "sv.h"
 
+_Static_assert(SV_MAX_SLOTS <= KK_METRICS_STRIPES,
+    "a worker slot without a stripe of its own: raise KK_METRICS_STRIPES");
+
 static int full_warned;
 
 void
