@@ -72,6 +72,8 @@ tap_like "$f" "^backend other o1 .* requests 5 " "--cluster other: o1's 5 reques
 f=$(ctl metrics --backend b2)
 tap_is "$(printf '%s\n' "$f" | awk '{ print $1, $2, $3 }')" "backend app b2" "--backend b2: that backend alone"
 tap_fails "--cluster of no cluster: refused" ctl metrics --cluster nosuch
+tap_fails "--backend of no backend: refused" ctl metrics --backend nosuch
+tap_fails "--backend not in that --cluster: refused" ctl metrics --cluster other --backend b1
 tap_fails "a bad option: refused" ctl metrics --nosuch
 
 tap_ok "JSON parses, and agrees" python3 -c '
