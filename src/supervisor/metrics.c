@@ -74,6 +74,36 @@ sv_metrics_sync(const kk_state *st)
 }
 
 void
+sv_metrics_sync_journal(const kk_state *st, const kk_journal *j)
+{
+	size_t i, k;
+
+	if (!sv.metrics)
+		return;
+	for (i = 0; i < j->n; i++) {
+		kk_change ch;
+		kk_journal_change(st, j, i, &ch);
+		switch (ch.id) {
+		case KK_V_LISTENER_ADD:
+			/* Listeners are few, and a change does not say which. */
+			for (k = 0; k < st->nlisteners; k++)
+				assign(KK_METRICS_LISTENER, st->listeners[k].addr_text, 0);
+			break;
+		case KK_V_CLUSTER_ADD:
+			if (ch.c && ch.c->id)
+				assign(KK_METRICS_CLUSTER, ch.c->id, 0);
+			break;
+		case KK_V_BACKEND_ADD:
+			if (ch.b && ch.b->cluster)
+				assign(KK_METRICS_BACKEND, ch.b->cluster, ch.b->id);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+void
 sv_metrics_prune(const kk_state *st)
 {
 	unsigned i;

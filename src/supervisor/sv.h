@@ -416,6 +416,8 @@ void sv_notify_timers(void);
  * spawned and its gauges settled when it exits. */
 void sv_metrics_start(void);
 void sv_metrics_sync(const kk_state *st);
+/* The same for the objects journal j added: O(changes), for a change. */
+void sv_metrics_sync_journal(const kk_state *st, const kk_journal *j);
 void sv_metrics_prune(const kk_state *st);
 void sv_metrics_spawned(const sv_worker *w);
 void sv_metrics_exited(const sv_worker *w);

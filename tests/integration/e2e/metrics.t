@@ -173,4 +173,16 @@ tap_ok "and how the request ended ($(val "$m" cluster gone closes-back-connect))
 	test "$(val "$m" cluster gone closes-back-connect)" -ge 1
 kk_wait_for 5 sh -c "kakehi-ctl -s '$kk_sock' metrics --cluster gone | grep -q '^backend gone g1 health up '"
 tap_like "$(ctl metrics --cluster gone)" "^backend gone g1 health up " "up again once no worker avoids it"
+
+# A reload from a file without the clusters other, raw and gone: their
+# counts go to the retired total; app's stay where they were.
+m=$(ctl metrics)
+app=$(val "$m" cluster app requests)
+gone_sum=$(( $(val "$m" cluster other requests) + $(val "$m" cluster raw requests) + $(val "$m" cluster gone requests) ))
+grep -v -e other -e '^backend add app b2' "$T/kakehi.conf" > "$T/next.conf"
+tap_ok "reload without three clusters" ctl reload "$T/next.conf"
+m=$(ctl metrics)
+tap_is "$(val "$m" cluster app requests)" "$app" "after the reload: app still $app"
+tap_is "$(val "$m" retired cluster requests)" "$gone_sum" "the removed clusters' $gone_sum requests retired"
+tap_fails "cluster other is gone from the list" sh -c "printf '%s\n' \"\$1\" | grep -q '^cluster other '" sh "$m"
 tap_done
