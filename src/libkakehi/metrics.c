@@ -11,10 +11,18 @@
 #include <sys/stat.h>
 
 #include <kakehi/metrics.h>
+#include <kakehi/segment.h>
 
 #include "metricsobj.h"
 
 #define PAGE 4096u
+/* How far a probe goes from an object's home slot. Freed slots do not
+ * end a probe, so after much churn an absent key could walk the whole
+ * directory, once per router object of each snapshot: the bound keeps a
+ * lookup short whatever happened, at the price of an object that finds
+ * no room that close counting in the totals only (at three quarters
+ * full, rare). */
+#define PROBE_MAX 64u
 
 static const unsigned short status_codes[KK_METRICS_NSTATUS] = {
 	200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308,
@@ -70,30 +78,17 @@ segment_size(void)
 int
 kk_metrics_create(void)
 {
-	kk_metrics *m;
-	int fd = memfd_create("kakehi-metrics", MFD_CLOEXEC);
+	int fd;
+	kk_metrics *m = kk_segment_create("kakehi-metrics", segment_size(), stripes_at(), &fd);
 
-	if (fd < 0)
+	if (!m)
 		return -1;
-	/* Sparse: pages come as workers first touch them. */
-	if (ftruncate(fd, (off_t)segment_size()) < 0)
-		goto fail;
-	m = mmap(0, stripes_at(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		goto fail;
 	m->nslots = KK_METRICS_SLOTS;
 	m->nstripes = KK_METRICS_STRIPES;
 	m->size = segment_size();
 	m->magic = KK_METRICS_MAGIC;
 	munmap(m, stripes_at());
 	return fd;
-fail:
-	{
-		int e = errno;
-		close(fd);
-		errno = e;
-	}
-	return -1;
 }
 
 kk_metrics *
@@ -170,7 +165,7 @@ kk_metrics_find(const kk_metrics *m, enum kk_metrics_kind kind, const char *a, c
 	if (!b)
 		b = "";
 	at = home(kind, a, b);
-	for (i = 0; i < KK_METRICS_SLOTS; i++, at = (at + 1) % KK_METRICS_SLOTS) {
+	for (i = 0; i < PROBE_MAX; i++, at = (at + 1) % KK_METRICS_SLOTS) {
 		uint32_t st = __atomic_load_n(&m->dir[at].state, __ATOMIC_ACQUIRE);
 		if (st == KK_METRICS_FREE)
 			return -1;
@@ -183,31 +178,28 @@ kk_metrics_find(const kk_metrics *m, enum kk_metrics_kind kind, const char *a, c
 int
 kk_metrics_assign(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b)
 {
-	unsigned i, at, used = 0;
+	unsigned i, at;
 	int gone = -1, s;
 
 	if (!b)
 		b = "";
 	if ((s = kk_metrics_find(m, kind, a, b)) >= 0)
 		return s;
-	if (strlen(a) >= KK_METRICS_KEYMAX || strlen(b) >= KK_METRICS_KEYMAX)
-		return -1;
-	for (i = 0; i < KK_METRICS_SLOTS; i++)
-		used += m->dir[i].state == KK_METRICS_USED;
-	if (used >= KK_METRICS_FILL)
+	if (strlen(a) >= KK_METRICS_KEYMAX || strlen(b) >= KK_METRICS_KEYMAX
+	    || m->nused >= KK_METRICS_FILL)
 		return -1;
 	/* A never used slot before a freed one: a worker still counting for
 	 * a removed object (a request of an older snapshot) writes into its
 	 * freed slot, best not given to a new object soon. */
 	at = home(kind, a, b);
-	for (i = 0; i < KK_METRICS_SLOTS; i++, at = (at + 1) % KK_METRICS_SLOTS) {
+	for (i = 0; i < PROBE_MAX; i++, at = (at + 1) % KK_METRICS_SLOTS) {
 		uint32_t st = m->dir[at].state;
 		if (st == KK_METRICS_FREE)
 			break;
 		if (st == KK_METRICS_GONE && gone < 0)
 			gone = (int)at;
 	}
-	if (i == KK_METRICS_SLOTS || m->dir[at].state != KK_METRICS_FREE) {
+	if (i == PROBE_MAX) {
 		if (gone < 0)
 			return -1;
 		at = (unsigned)gone;
@@ -219,6 +211,7 @@ kk_metrics_assign(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const
 	strcpy(m->dir[at].a, a);
 	strcpy(m->dir[at].b, b);
 	__atomic_store_n(&m->dir[at].state, KK_METRICS_USED, __ATOMIC_RELEASE);
+	m->nused++;
 	return (int)at;
 }
 
@@ -239,6 +232,13 @@ kk_metrics_release(kk_metrics *m, unsigned slot)
 	if (kind < KK_METRICS_NKINDS)
 		kk_metrics_add(&m->retired[kind], &sum);
 	__atomic_store_n(&m->dir[slot].state, KK_METRICS_GONE, __ATOMIC_RELEASE);
+	m->nused--;
+}
+
+int
+kk_metrics_full(const kk_metrics *m)
+{
+	return m->nused >= KK_METRICS_FILL;
 }
 
 void
@@ -709,7 +709,8 @@ print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 				ok &= kk_str_catf(out, "} %d\n", v[i].c.down_until > now ? 0 : 1);
 			}
 		}
-		for (j = 0; j < 2; j++) {
+		/* A request's latencies count on its cluster and backend. */
+		for (j = 0; j < 2 && k != KK_METRICS_LISTENER; j++) {
 			const char *nm = j ? "total_seconds" : "ttfb_seconds";
 			ok &= head(out, kw, nm, "summary", j ?
 			    "Time from the request routed to the end of the response." :

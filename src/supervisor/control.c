@@ -687,6 +687,21 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 	reply_kk(c, KK_REPLY_OK, &out);
 }
 
+/* Whether the state has a backend id (in cluster, or in any when NULL:
+ * a walk, for an operator's question, not per request). */
+static int
+backend_named(const char *cluster, const char *id)
+{
+	size_t i;
+
+	if (cluster)
+		return kk_state_backend(&sv.state, cluster, id) != 0;
+	for (i = 0; i < sv.state.nbackends; i++)
+		if (sv.state.backends[i].cluster && !strcmp(sv.state.backends[i].id, id))
+			return 1;
+	return 0;
+}
+
 /* The sums of the metrics segment, read in place: no worker is asked,
  * so the answer never waits for (or stalls) the data plane. */
 static void
@@ -708,6 +723,12 @@ h_metrics(client *c, const kk_verb *v, int json, const char *verbline)
 	if (f.cluster && !kk_state_cluster(&sv.state, f.cluster)) {
 		kk_str_catf(&out, "metrics: no cluster %s (see: kakehi-ctl cluster list)",
 		    f.cluster);
+		reply_kk(c, KK_REPLY_ERROR, &out);
+		return;
+	}
+	if (f.backend && !backend_named(f.cluster, f.backend)) {
+		kk_str_catf(&out, "metrics: no backend %s%s%s (see: kakehi-ctl backend list)",
+		    f.backend, f.cluster ? " in cluster " : "", f.cluster ? f.cluster : "");
 		reply_kk(c, KK_REPLY_ERROR, &out);
 		return;
 	}

@@ -251,6 +251,7 @@ loop(int sigfd)
 		sv_notify_deadline(&deadline);
 		sv_tlskeys_deadline(&deadline);
 		sv_reopen_deadline(&deadline);
+		sv_statsd_deadline(&deadline);
 		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -277,6 +278,7 @@ loop(int sigfd)
 		sv_tlskeys_timers();
 		sv_reopen_timers();
 		sv_checker_timers();
+		sv_statsd_timers();
 	}
 }
 

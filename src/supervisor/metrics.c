@@ -14,6 +14,9 @@
 
 #include "sv.h"
 
+_Static_assert(SV_MAX_SLOTS <= KK_METRICS_STRIPES,
+    "a worker slot without a stripe of its own: raise KK_METRICS_STRIPES");
+
 static int full_warned;
 
 void
@@ -52,6 +55,14 @@ sv_metrics_sync(const kk_state *st)
 
 	if (!sv.metrics)
 		return;
+	/* Full: nothing could be added, so a large state costs no walk. */
+	if (kk_metrics_full(sv.metrics)) {
+		if (!full_warned)
+			sv_warn("metrics: the directory is full (%u objects); objects added"
+			    " from now on count in the workers' totals only", KK_METRICS_FILL);
+		full_warned = 1;
+		return;
+	}
 	for (i = 0; i < st->nlisteners; i++)
 		assign(KK_METRICS_LISTENER, st->listeners[i].addr_text, 0);
 	for (i = 0; i < st->nclusters; i++)
@@ -60,6 +71,36 @@ sv_metrics_sync(const kk_state *st)
 	for (i = 0; i < st->nbackends; i++)
 		if (st->backends[i].cluster)
 			assign(KK_METRICS_BACKEND, st->backends[i].cluster, st->backends[i].id);
+}
+
+void
+sv_metrics_sync_journal(const kk_state *st, const kk_journal *j)
+{
+	size_t i, k;
+
+	if (!sv.metrics)
+		return;
+	for (i = 0; i < j->n; i++) {
+		kk_change ch;
+		kk_journal_change(st, j, i, &ch);
+		switch (ch.id) {
+		case KK_V_LISTENER_ADD:
+			/* Listeners are few, and a change does not say which. */
+			for (k = 0; k < st->nlisteners; k++)
+				assign(KK_METRICS_LISTENER, st->listeners[k].addr_text, 0);
+			break;
+		case KK_V_CLUSTER_ADD:
+			if (ch.c && ch.c->id)
+				assign(KK_METRICS_CLUSTER, ch.c->id, 0);
+			break;
+		case KK_V_BACKEND_ADD:
+			if (ch.b && ch.b->cluster)
+				assign(KK_METRICS_BACKEND, ch.b->cluster, ch.b->id);
+			break;
+		default:
+			break;
+		}
+	}
 }
 
 void

@@ -455,9 +455,15 @@ void sv_notify_timers(void);
  * spawned and its gauges settled when it exits. */
 void sv_metrics_start(void);
 void sv_metrics_sync(const kk_state *st);
+/* The same for the objects journal j added: O(changes), for a change. */
+void sv_metrics_sync_journal(const kk_state *st, const kk_journal *j);
 void sv_metrics_prune(const kk_state *st);
 void sv_metrics_spawned(const sv_worker *w);
 void sv_metrics_exited(const sv_worker *w);
 uint64_t sv_metrics_now_ms(void);
+
+/* statsd.c: the statsd push (set statsd), driven by the loop's timers. */
+void sv_statsd_timers(void);
+void sv_statsd_deadline(tain *earliest);
 
 #endif

@@ -212,7 +212,7 @@ sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *o,
 		return;
 	}
 	/* The slots of what the change adds, before a worker builds on it. */
-	sv_metrics_sync(&sv.state);
+	sv_metrics_sync_journal(&sv.state, &t.journal);
 	if (!sv_listeners_prepare(&sv.state, t.gen, err, sizeof err)) {
 		kk_journal_undo(&sv.state, &t.journal);
 		reply(0, err);

@@ -39,26 +39,26 @@ stream_free(kk_stream *s)
 	kk_list_push(&freelist, &s->link);
 }
 
+/* The end of s on its cluster's or backend's counters m. */
+static void
+count_end(kk_mcount *m, const kk_stream *s, unsigned status, enum kk_close reason)
+{
+	m->ended++;
+	m->closes[reason]++;
+	m->bytes_in += s->bytes_in;
+	m->bytes_out += s->bytes_out;
+	if (status)
+		kk_wmetrics_response(m, status);
+}
+
 /* Every stream ends here: its access-log line (status the client got
  * through the stream, 0 none; reason it ended), then the free list. */
 static void
 stream_end(kk_stream *s, unsigned status, enum kk_close reason)
 {
-	kk_mcount *mc = s->cluster->m, *mb = s->mb;
-	mc->ended++;
-	mc->closes[reason]++;
-	mc->bytes_in += s->bytes_in;
-	mc->bytes_out += s->bytes_out;
-	if (status)
-		kk_wmetrics_response(mc, status);
-	if (mb) {
-		mb->ended++;
-		mb->closes[reason]++;
-		mb->bytes_in += s->bytes_in;
-		mb->bytes_out += s->bytes_out;
-		if (status)
-			kk_wmetrics_response(mb, status);
-	}
+	count_end(s->cluster->m, s, status, reason);
+	if (s->mb)
+		count_end(s->mb, s, status, reason);
 	if (s->logged) {
 		kk_alog_req *r = &s->log;
 		r->bytes_in = s->bytes_in;

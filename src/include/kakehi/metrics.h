@@ -21,9 +21,10 @@
 
 #define KK_METRICS_MAGIC UINT64_C(0x4b4b4d3100000001)	/* "KKM1", layout 1 */
 /* Objects counted apart: a slot each. A directory past three quarters
- * full refuses new objects (they count in totals only, under "other"),
- * so probing stays short. 1024 slots of about 7 KiB per stripe; pages a
- * worker never touches cost no memory. */
+ * full refuses new objects (they count in the workers' totals only), so
+ * probing stays short (and a probe goes 64 slots at most: metrics.c).
+ * 1024 slots of about 7 KiB per stripe; pages a worker never touches
+ * cost no memory. */
 #define KK_METRICS_SLOTS 1024u
 #define KK_METRICS_FILL (KK_METRICS_SLOTS / 4 * 3)
 /* One stripe per worker slot of the supervisor (2 x KK_MAX_WORKERS):
@@ -86,6 +87,9 @@ struct kk_metrics {
 	uint64_t magic;
 	uint32_t nslots, nstripes;
 	uint64_t size;			/* of the whole segment */
+	/* Directory entries in use (the supervisor's count): a full
+	 * directory refuses new objects without a look at each entry. */
+	uint32_t nused, pad;
 	/* Stripes a worker was given (the supervisor sets them): readers
 	 * add only those. */
 	uint8_t stripe_used[KK_METRICS_STRIPES];
@@ -111,6 +115,8 @@ int kk_metrics_find(const kk_metrics *, enum kk_metrics_kind, const char *a, con
 /* Supervisor: the object's slot, assigned when it had none (its stripes
  * zeroed first); -1 when the directory is full or a key too long. */
 int kk_metrics_assign(kk_metrics *, enum kk_metrics_kind, const char *a, const char *b);
+/* Whether the directory takes no new object now. */
+int kk_metrics_full(const kk_metrics *);
 /* Supervisor: folds the slot's sum into its kind's retired total and
  * frees it. */
 void kk_metrics_release(kk_metrics *, unsigned slot);

@@ -93,6 +93,12 @@ struct kk_settings {
 	/* The programs' own log lines (set log-format, set log-level). */
 	enum kk_log_format log_format;
 	enum kk_log_level log_level;
+	/* statsd push from the supervisor (set statsd, statsd-prefix,
+	 * statsd-interval): the address text, NULL off; the prefix, NULL
+	 * for "kakehi"; the period. */
+	char *statsd;
+	char *statsd_prefix;
+	unsigned long statsd_interval_ms;
 };
 
 /* HTTP/2 on an http listener: h2c with prior knowledge (the preface

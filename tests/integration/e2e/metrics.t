@@ -72,6 +72,8 @@ tap_like "$f" "^backend other o1 .* requests 5 " "--cluster other: o1's 5 reques
 f=$(ctl metrics --backend b2)
 tap_is "$(printf '%s\n' "$f" | awk '{ print $1, $2, $3 }')" "backend app b2" "--backend b2: that backend alone"
 tap_fails "--cluster of no cluster: refused" ctl metrics --cluster nosuch
+tap_fails "--backend of no backend: refused" ctl metrics --backend nosuch
+tap_fails "--backend not in that --cluster: refused" ctl metrics --cluster other --backend b1
 tap_fails "a bad option: refused" ctl metrics --nosuch
 
 tap_ok "JSON parses, and agrees" python3 -c '
@@ -132,4 +134,55 @@ tap_is "$(val "$m" cluster app requests)" 19 "after the upgrade: cluster app sti
 tap_is "$(val "$m" retired backend requests)" "$retired" "and the retired total too"
 for i in 1 2 ; do req app.test / >/dev/null ; done
 tap_is "$(val "$(ctl metrics)" cluster app requests)" 21 "two more after the upgrade: 21"
+
+# A tcp listener added at run time: a connection is a request of its
+# cluster and of the backend it reached.
+tport=$(kk_free_port)
+tap_ok "a tcp listener, cluster, frontend and backend added" sh -c "
+	kakehi-ctl -s '$kk_sock' listener add tcp 127.0.0.1:$tport &&
+	kakehi-ctl -s '$kk_sock' cluster add raw &&
+	kakehi-ctl -s '$kk_sock' frontend add raw --listener 127.0.0.1:$tport &&
+	kakehi-ctl -s '$kk_sock' backend add raw r1 127.0.0.1:$p3"
+ok=0
+for i in 1 2 3 ; do
+	test "$(kk_http_code "http://127.0.0.1:$tport/")" = 200 && ok=$((ok + 1))
+done
+tap_is "$ok" 3 "three requests through the tcp listener"
+kk_wait_for 10 sh -c "test \"\$(kakehi-ctl -s '$kk_sock' metrics | awk '\$1 == \"listener\" && \$2 == \"127.0.0.1:$tport\" { for (i = 3; i < NF; i++) if (\$i == \"connections-active\") print \$(i + 1) }')\" = 0"
+m=$(ctl metrics)
+tap_is "$(val "$m" listener "127.0.0.1:$tport" connections)" 3 "tcp listener: 3 connections"
+tap_is "$(val "$m" listener "127.0.0.1:$tport" connections-active)" 0 "none open"
+tap_is "$(val "$m" cluster raw requests)" 3 "cluster raw: 3"
+tap_is "$(val "$m" backend "raw r1" connections)" 3 "backend r1: 3 connections"
+tap_is "$(val "$m" backend "raw r1" requests-active)" 0 "none in flight"
+tap_ok "tcp bytes counted" test "$(val "$m" backend "raw r1" bytes-out)" -gt 0
+
+# A backend nothing listens on: its connect fails, the client gets a 502,
+# and the backend shows down while the worker avoids it.
+dead=$(kk_free_port)
+tap_ok "a cluster whose backend is down" sh -c "
+	kakehi-ctl -s '$kk_sock' cluster add gone &&
+	kakehi-ctl -s '$kk_sock' frontend add gone --listener 127.0.0.1:$port --host gone.test &&
+	kakehi-ctl -s '$kk_sock' backend add gone g1 127.0.0.1:$dead"
+tap_is "$(req gone.test /)" 502 "its request: 502"
+m=$(ctl metrics --cluster gone)
+tap_is "$(val "$m" backend "gone g1" health)" down "the backend is down"
+tap_is "$(val "$m" cluster gone 5xx)" 1 "the cluster counts the 502"
+tap_is "$(val "$m" cluster gone status-502)" 1 "by status too"
+tap_ok "and how the request ended ($(val "$m" cluster gone closes-back-connect))" \
+	test "$(val "$m" cluster gone closes-back-connect)" -ge 1
+kk_wait_for 5 sh -c "kakehi-ctl -s '$kk_sock' metrics --cluster gone | grep -q '^backend gone g1 health up '"
+tap_like "$(ctl metrics --cluster gone)" "^backend gone g1 health up " "up again once no worker avoids it"
+
+# A reload from a file without the clusters other, raw and gone: their
+# counts go to the retired total; app's stay where they were.
+m=$(ctl metrics)
+app=$(val "$m" cluster app requests)
+gone_sum=$(( $(val "$m" cluster other requests) + $(val "$m" cluster raw requests) + $(val "$m" cluster gone requests) ))
+grep -v -e other -e '^backend add app b2' "$T/kakehi.conf" > "$T/next.conf"
+tap_ok "reload without three clusters" ctl reload "$T/next.conf"
+m=$(ctl metrics)
+tap_is "$(val "$m" cluster app requests)" "$app" "after the reload: app still $app"
+tap_is "$(val "$m" retired cluster requests)" "$gone_sum" "the removed clusters' $gone_sum requests retired"
+tap_fails "cluster other is gone from the list" sh -c "printf '%s\n' \"\$1\" | grep -q '^cluster other '" sh "$m"
 tap_done

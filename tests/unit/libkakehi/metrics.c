@@ -3,6 +3,7 @@
  * kept until released, a released slot's counts in the retired total,
  * sums over the stripes in use, a dead stripe's gauges settled, and the
  * three text forms. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,6 +102,24 @@ main(void)
 		memset(key, 'x', sizeof key - 1);
 		key[sizeof key - 1] = 0;
 		is_int(kk_metrics_assign(a, KK_METRICS_CLUSTER, key, NULL), -1, "a key too long: none");
+	}
+	{
+		char id[16];
+		unsigned i, n = 0;
+		for (i = 0; i < KK_METRICS_SLOTS; i++) {
+			snprintf(id, sizeof id, "c%u", i);
+			n += kk_metrics_assign(a, KK_METRICS_CLUSTER, id, NULL) >= 0;
+		}
+		is_int(a->nused, KK_METRICS_FILL, "filled to three quarters");
+		ok(kk_metrics_full(a), "then full");
+		is_int(kk_metrics_assign(a, KK_METRICS_CLUSTER, "more", NULL), -1,
+		    "a full directory refuses a new object");
+		is_int(kk_metrics_assign(a, KK_METRICS_CLUSTER, "app", NULL), s1,
+		    "but finds an old one");
+		kk_metrics_release(a, (unsigned)kk_metrics_find(a, KK_METRICS_CLUSTER, "c0", NULL));
+		ok(kk_metrics_assign(a, KK_METRICS_CLUSTER, "more", NULL) >= 0,
+		    "one released: a new object fits");
+		(void)n;
 	}
 	ok(!kk_metrics_map(-1), "a bad fd is refused");
 	kk_str_free(&out);
