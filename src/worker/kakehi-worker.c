@@ -498,10 +498,14 @@ main(int argc, char **argv)
 	}
 	/* Before the first snapshot: its objects find their slots there.
 	 * Without it the worker serves all the same, uncounted per object. */
-	if (metricsfd >= 0 && !kk_wmetrics_init(metricsfd,
-	    (unsigned)strtoul(worker_id, NULL, 10)))
-		kk_log_warning("unable to map the metrics segment: %s; serving without "
-		    "per-object counters", strerror(errno));
+	if (metricsfd >= 0) {
+		if (!kk_wmetrics_init(metricsfd, (unsigned)strtoul(worker_id, NULL, 10)))
+			kk_log_warning("unable to map the metrics segment: %s; serving "
+			    "without per-object counters", strerror(errno));
+		/* The mapping is what counts; the fd kept open would be one
+		 * more on a file that a process it starts could inherit. */
+		close(metricsfd);
+	}
 	if (!kk_worker_apply(st, gen, err, sizeof err)) {
 		fprintf(stderr, PROG ": fatal: %s\n", err);
 		return 100;
