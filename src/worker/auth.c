@@ -68,7 +68,9 @@ kk_auth_compile(const char *actions)
 	while (kk_htpasswd_next(r->file, r->len, &pos, &user, &ulen, &hash, &hlen)) {
 		if (!kk_index_put(&r->users, user, ulen, (size_t)(hash - r->file)))
 			goto fail;
-		((char *)hash)[hlen] = 0;	/* the line's end: CR, LF, or the last byte */
+		/* The line's end (CR or LF) becomes the hash's NUL; after the
+		 * last line, the byte kk_base64_decode leaves past the data. */
+		((char *)hash)[hlen] = 0;
 	}
 	if (!kk_index_put(&compiled, KEY(&a), (size_t)(uintptr_t)r))
 		goto fail;

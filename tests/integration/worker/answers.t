@@ -114,4 +114,6 @@ tap_ok "refusals changed nothing" cmp -s "$T/before" "$T/after"
 tap_like "$(cat "$T/after")" "cluster add down --answer-text '502:<h1>|cluster add down --answer-data 502:" \
 	"the dump holds the file's bytes"
 tap_is "$(ctl reload "$T/after" 2>&1)" "no change" "reloading the dump is a no-op"
+tap_like "$(ctl --json cluster list)" '"id":"guard".*"answers":\[\{"status":403,"type":"text/plain; charset=utf-8","bytes":36\}\]' \
+	"cluster list --json: the answers' statuses, types and sizes"
 tap_done
