@@ -5,7 +5,8 @@ kakehi-listen \
 kakehi-supervisor \
 kakehi-worker \
 kakehi-ctl \
-kakehi-upgrade
+kakehi-upgrade \
+kakehi-check
 
 LIBEXEC_TARGETS :=
 

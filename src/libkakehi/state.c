@@ -127,6 +127,8 @@ free_cluster(const kk_state *st, kk_cluster *c)
 	free_str(st, c->hash_name);
 	free_str(st, c->sticky_cookie);
 	free_str(st, c->answers);
+	free_str(st, c->hc.path);
+	free_str(st, c->hc.host);
 	kk_clustertls_free(c->tls);
 }
 
@@ -506,6 +508,8 @@ copy_objects(kk_state *st, const kk_state *src)
 		c->hash_name = dup_opt(st, c->hash_name, &ok);
 		c->sticky_cookie = dup_opt(st, c->sticky_cookie, &ok);
 		c->answers = dup_opt(st, c->answers, &ok);
+		c->hc.path = dup_opt(st, c->hc.path, &ok);
+		c->hc.host = dup_opt(st, c->hc.host, &ok);
 		if (!kk_clustertls_copy(&c->tls, src->clusters[i].tls)) ok = 0;
 		st->nclusters++;
 		if (!ok || !index_str(&st->cindex, c->id, st->nclusters - 1)) return 0;
@@ -914,6 +918,8 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 	    : !strcmp(proxy, "v1") ? KK_SEND_PROXY_V1 : KK_SEND_PROXY_V2;
 	c.queue = opt_uint(v, "--queue", KK_DEFAULT_QUEUE);
 	c.queue_timeout_ms = opt_duration(v, "--queue-timeout", 0);
+	c.max_fails = opt_uint(v, "--max-fails", KK_DEFAULT_MAX_FAILS);
+	c.fail_5xx = kk_verb_opt(v, "--fail-5xx") != NULL;
 	if (!lb_options(st, &c, v, &ok)) {
 		free_cluster(st, &c);
 		return nomem(err, errlen, v);
@@ -1620,6 +1626,50 @@ apply_certificate_replace(kk_state *st, const kk_verb *v, struct kk_journal_entr
 	return 1;
 }
 
+/* The health check of a cluster set, replaced or removed in place: the
+ * journal keeps the cluster's slot and its old check (in e->u.c). */
+static int
+apply_cluster_hc(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
+    size_t errlen)
+{
+	kk_cluster *c = kk_state_cluster(st, v->pos[0]), next;
+	const char *expect = kk_verb_opt(v, "--expect");
+	int ok = 1;
+	if (!c) {
+		snprintf(err, errlen, "cluster health-check: cluster \"%s\" does not exist; add "
+		    "it with: cluster add %s", v->pos[0], v->pos[0]);
+		return 0;
+	}
+	next = *c;
+	memset(&next.hc, 0, sizeof next.hc);
+	if (!kk_verb_opt(v, "--off")) {
+		next.hc.path = dup_opt(st, kk_verb_opt(v, "--path"), &ok);
+		next.hc.host = dup_opt(st, kk_verb_opt(v, "--host"), &ok);
+		next.hc.interval_ms = opt_duration(v, "--interval", KK_HC_INTERVAL_MS);
+		next.hc.timeout_ms = opt_duration(v, "--timeout", KK_HC_TIMEOUT_MS);
+		next.hc.rise = opt_uint(v, "--rise", KK_HC_RISE);
+		next.hc.fall = opt_uint(v, "--fall", KK_HC_FALL);
+		next.hc.expect_lo = KK_HC_EXPECT_LO;
+		next.hc.expect_hi = KK_HC_EXPECT_HI;
+		if (expect)
+			kk_scan_status_range(expect, &next.hc.expect_lo, &next.hc.expect_hi);
+		if (!ok) {
+			free_str(st, next.hc.path);
+			free_str(st, next.hc.host);
+			return nomem(err, errlen, v);
+		}
+	}
+	if (e) {
+		e->slot = (size_t)(c - st->clusters);
+		e->u.c = *c;
+	} else {
+		free_str(st, c->hc.path);
+		free_str(st, c->hc.host);
+	}
+	*c = next;
+	return 1;
+}
+
 static int
 apply_set(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
@@ -1656,6 +1706,7 @@ apply_verb(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err
 	case KK_V_CERTIFICATE_ADD: return apply_certificate_add(st, v, e, err, errlen);
 	case KK_V_CERTIFICATE_REPLACE: return apply_certificate_replace(st, v, e, err, errlen);
 	case KK_V_CERTIFICATE_REMOVE: return apply_certificate_remove(st, v, e, err, errlen);
+	case KK_V_CLUSTER_HEALTH_CHECK: return apply_cluster_hc(st, v, e, err, errlen);
 	default:
 		snprintf(err, errlen, "%s%s%s: not a change of the state; it cannot appear in a "
 		    "config or state file", v->def->word1, v->def->word2 ? " " : "",
@@ -1748,6 +1799,15 @@ undo_certificate_replace(kk_state *st, struct kk_journal_entry *e)
 	*x = e->u.x;
 }
 
+/* Gives c the health check it had in old, its own freed. */
+static void
+hc_restore(const kk_state *st, kk_cluster *c, const kk_cluster *old)
+{
+	free_str(st, c->hc.path);
+	free_str(st, c->hc.host);
+	c->hc = old->hc;
+}
+
 static void
 undo_entry(kk_state *st, struct kk_journal_entry *e)
 {
@@ -1819,6 +1879,9 @@ undo_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_CERTIFICATE_REPLACE:
 		undo_certificate_replace(st, e);
 		break;
+	case KK_V_CLUSTER_HEALTH_CHECK:
+		hc_restore(st, &st->clusters[e->slot], &e->u.c);
+		break;
 	default:
 		break;
 	}
@@ -1843,6 +1906,10 @@ commit_entry(kk_state *st, struct kk_journal_entry *e)
 	case KK_V_BACKEND_REMOVE: free_backend(st, &e->u.b); ix = &st->bindex; break;
 	case KK_V_CERTIFICATE_REMOVE:
 	case KK_V_CERTIFICATE_REPLACE: kk_cert_free(&e->u.x); ix = &st->xindex; break;
+	case KK_V_CLUSTER_HEALTH_CHECK:
+		free_str(st, e->u.c.hc.path);
+		free_str(st, e->u.c.hc.host);
+		break;
 	default: break;
 	}
 	if (ix && (v = kk_index_get(ix, e->key, e->klen)) && *v == GONE)
@@ -2299,6 +2366,29 @@ read_file(const char *path, kk_str *text, char *err, size_t errlen)
 fail:
 	close(fd);
 	return 0;
+}
+
+int
+kk_state_load_fd_checked(kk_state *st, int fd, const char *source, char *err, size_t errlen)
+{
+	kk_str text = KK_STR_ZERO;
+	char tmp[65536];
+	ssize_t r;
+	int ok;
+	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) r = -1;
+	else while ((r = read(fd, tmp, sizeof tmp)) != 0) {
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0 || !kk_str_catb(&text, tmp, (size_t)r)) break;
+	}
+	if (r != 0) {
+		snprintf(err, errlen, "%s: unable to read the state memfd: %s", source,
+		    r < 0 ? strerror(errno) : "out of memory");
+		kk_str_free(&text);
+		return 0;
+	}
+	ok = kk_state_load_checked(st, text.s ? text.s : "", text.len, source, err, errlen);
+	kk_str_free(&text);
+	return ok;
 }
 
 int

@@ -150,7 +150,12 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	    || a->hash_key != b->hash_key
 	    || !same_str(a->hash_name, b->hash_name) || a->sticky != b->sticky
 	    || !same_str(a->sticky_cookie, b->sticky_cookie) || a->queue != b->queue
-	    || a->queue_timeout_ms != b->queue_timeout_ms || !same_str(a->answers, b->answers))
+	    || a->queue_timeout_ms != b->queue_timeout_ms || !same_str(a->answers, b->answers)
+	    || a->max_fails != b->max_fails || a->fail_5xx != b->fail_5xx
+	    || !same_str(a->hc.path, b->hc.path) || !same_str(a->hc.host, b->hc.host)
+	    || a->hc.interval_ms != b->hc.interval_ms || a->hc.timeout_ms != b->hc.timeout_ms
+	    || a->hc.rise != b->hc.rise || a->hc.fall != b->hc.fall
+	    || a->hc.expect_lo != b->hc.expect_lo || a->hc.expect_hi != b->hc.expect_hi)
 		return -1;
 	return a - d->from->clusters;
 }

@@ -354,6 +354,26 @@ cat_hash_key(kk_str *out, const kk_cluster *c)
 	return ok;
 }
 
+/* A cluster's health check, as the line after its cluster add: the
+ * check is an attribute of the cluster, so whatever prints the cluster
+ * (a state, a list, a diff re-adding it) prints its check with it. */
+static int
+cat_health_check(kk_str *out, const kk_cluster *c)
+{
+	if (!c->hc.path) return 1;
+	if (!kk_str_cats(out, "\ncluster health-check ") || !kk_str_catword(out, c->id)
+	    || !cat_opt(out, "--path", c->hc.path) || !cat_opt(out, "--host", c->hc.host)
+	    || !cat_duration(out, "--interval", c->hc.interval_ms, KK_HC_INTERVAL_MS)
+	    || !cat_duration(out, "--timeout", c->hc.timeout_ms, KK_HC_TIMEOUT_MS)
+	    || !cat_uint(out, "--rise", c->hc.rise, KK_HC_RISE)
+	    || !cat_uint(out, "--fall", c->hc.fall, KK_HC_FALL))
+		return 0;
+	if (c->hc.expect_lo == KK_HC_EXPECT_LO && c->hc.expect_hi == KK_HC_EXPECT_HI) return 1;
+	if (c->hc.expect_lo == c->hc.expect_hi)
+		return kk_str_catf(out, " --expect %u", c->hc.expect_lo);
+	return kk_str_catf(out, " --expect %u-%u", c->hc.expect_lo, c->hc.expect_hi);
+}
+
 static int
 print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert_form form,
     const char *certdir)
@@ -372,8 +392,11 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	    && (!c->h2 || kk_str_cats(out, " --h2"))
 	    && cat_uint(out, "--queue", c->queue, KK_DEFAULT_QUEUE)
 	    && cat_duration(out, "--queue-timeout", c->queue_timeout_ms, 0)
+	    && cat_uint(out, "--max-fails", c->max_fails, KK_DEFAULT_MAX_FAILS)
+	    && (!c->fail_5xx || kk_str_cats(out, " --fail-5xx"))
 	    && cat_back_tls(out, c->tls, form, certdir)
-	    && kk_answer_print(out, c->answers);
+	    && kk_answer_print(out, c->answers)
+	    && cat_health_check(out, c);
 }
 
 int
@@ -740,6 +763,15 @@ json_cluster(kk_str *out, const kk_cluster *c)
 	    && (!c->h2 || json_bool(out, "h2", 1))
 	    && json_num(out, "queue", c->queue)
 	    && (!c->queue_timeout_ms || json_num(out, "queue-timeout", c->queue_timeout_ms))
+	    && (c->max_fails == KK_DEFAULT_MAX_FAILS || json_num(out, "max-fails", c->max_fails))
+	    && (!c->fail_5xx || json_bool(out, "fail-5xx", 1))
+	    && (!c->hc.path || (kk_str_cats(out, ",\"health-check\":{")
+		&& json_str(out, "path", c->hc.path, 1) && json_str(out, "host", c->hc.host, 0)
+		&& json_num(out, "interval", c->hc.interval_ms)
+		&& json_num(out, "timeout", c->hc.timeout_ms)
+		&& json_num(out, "rise", c->hc.rise) && json_num(out, "fall", c->hc.fall)
+		&& json_num(out, "expect-min", c->hc.expect_lo)
+		&& json_num(out, "expect-max", c->hc.expect_hi) && kk_str_cats(out, "}")))
 	    && (!c->tls || (kk_str_cats(out, ",\"tls\":{")
 		&& json_str(out, "ca", c->tls->ca.len ? c->tls->ca_hash : 0, 1)
 		&& json_str(out, "sni", c->tls->sni, 0)

@@ -152,6 +152,25 @@ static const kk_opt_def opts_listener_add[] = {
 	{ 0 }
 };
 
+/* cluster health-check (doc/health.html). */
+static const kk_opt_def opts_cluster_hc[] = {
+	{ "--path", KK_OPT_STRING, 0, 0, 0, "the path each probe asks for (GET)" },
+	{ "--interval", KK_OPT_DURATION, 0, 100, DURATION_MAX,
+	    "time between two probes of a backend, default 2s" },
+	{ "--timeout", KK_OPT_DURATION, 0, 10, DURATION_MAX,
+	    "how long a probe may take, connect included, default 1s; at most the interval" },
+	{ "--rise", KK_OPT_UINT, 0, 1, KK_HC_COUNT_MAX,
+	    "good answers in a row that put a backend out back in, default 2" },
+	{ "--fall", KK_OPT_UINT, 0, 1, KK_HC_COUNT_MAX,
+	    "failed probes in a row that take a backend out, default 3" },
+	{ "--expect", KK_OPT_STRING, 0, 0, 0,
+	    "the statuses that are good, N or LO-HI, default 200-399" },
+	{ "--host", KK_OPT_STRING, 0, 0, 0,
+	    "the Host the probes send, default the backend's address" },
+	{ "--off", KK_OPT_FLAG, 0, 0, 0, "remove the cluster's health check" },
+	{ 0 }
+};
+
 static const kk_opt_def opts_cluster_add[] = {
 	{ "--lb", KK_OPT_ENUM, "round-robin|random|least-connections|p2c|hash", 0, 0,
 	    "load-balancing algorithm, default round-robin" },
@@ -177,6 +196,12 @@ static const kk_opt_def opts_cluster_add[] = {
 	{ "--queue-timeout", KK_OPT_DURATION, 0, 1, DURATION_MAX,
 	    "how long a request waits in the queue before its 503, default the "
 	    "listener's connect timeout" },
+	/* Passive health (doc/health.html). */
+	{ "--max-fails", KK_OPT_UINT, 0, 0, KK_MAX_FAILS_MAX,
+	    "consecutive failures that take a backend out until a retry succeeds, "
+	    "default 3; 0: never" },
+	{ "--fail-5xx", KK_OPT_FLAG, 0, 0, 0,
+	    "count answers of status 500 and above as failures too" },
 	/* TLS to the backends: --tls, then what qualifies it (with_tls below). */
 	{ "--tls", KK_OPT_FLAG, 0, 0, 0,
 	    "connect to the backends over TLS, verifying their certificates" },
@@ -336,6 +361,7 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--hash-key source|path|header:NAME|cookie:NAME] "
 	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
 	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] [--queue N] [--queue-timeout D] "
+	    "[--max-fails N] [--fail-5xx] "
 	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]] "
 	    "[--answer STATUS:FILE | --answer-text STATUS:TEXT | --answer-data STATUS:B64]... "
 	    "[--answer-type STATUS:TYPE]...",
@@ -344,6 +370,10 @@ const kk_verb_def kk_verb_table[] = {
 	    "remove a cluster (its frontends and backends first)", opts_none },
 	{ KK_V_CLUSTER_LIST, "cluster", "list", 0, 0, 0, "",
 	    "list clusters", opts_none },
+	{ KK_V_CLUSTER_HEALTH_CHECK, "cluster", "health-check", 1, 1, MC,
+	    "ID --path P [--interval D] [--timeout D] [--rise N] [--fall N] "
+	    "[--expect 200-399] [--host H] | ID --off",
+	    "probe the cluster's backends over HTTP (kakehi-check), or stop", opts_cluster_hc },
 	{ KK_V_FRONTEND_ADD, "frontend", "add", 1, 1, MC,
 	    "CLUSTER --listener ADDR [--host H] [--path P | --path-exact P | --path-regex R] "
 	    "[--method M] [--header NAME[=VALUE|~REGEX]]... [--cookie NAME[=VALUE]]... "
@@ -981,6 +1011,65 @@ check_cluster(const kk_verb *v, char *err, size_t errlen)
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 
+int
+kk_scan_status_range(const char *s, unsigned *lo, unsigned *hi)
+{
+	unsigned long a, b;
+	char first[4];
+	size_t n = strcspn(s, "-");
+	if (n > 3)
+		return 0;
+	memcpy(first, s, n);
+	first[n] = 0;
+	if (!kk_scan_uint(first, 100, 599, &a))
+		return 0;
+	if (!s[n])
+		b = a;
+	else if (!kk_scan_uint(s + n + 1, a, 599, &b))
+		return 0;
+	*lo = (unsigned)a;
+	*hi = (unsigned)b;
+	return 1;
+}
+
+static int
+check_cluster_hc(const kk_verb *v, char *err, size_t errlen)
+{
+	static const char *const others[] = { "--path", "--interval", "--timeout", "--rise",
+	    "--fall", "--expect", "--host", 0 };
+	const char *path = kk_verb_opt(v, "--path"), *expect = kk_verb_opt(v, "--expect");
+	const char *host = kk_verb_opt(v, "--host");
+	unsigned long iv = KK_HC_INTERVAL_MS, to = KK_HC_TIMEOUT_MS;
+	unsigned lo, hi;
+	if (!check_id(v->def, "cluster id", v->pos[0], err, errlen))
+		return 0;
+	if (kk_verb_opt(v, "--off")) {
+		for (unsigned i = 0; others[i]; i++)
+			if (kk_verb_opt(v, others[i]))
+				return fail(err, errlen, v->def, "--off removes the check: give "
+				    "it alone, not with %s", others[i]);
+		return 1;
+	}
+	if (!path)
+		return fail(err, errlen, v->def, "--path P is required: what the probes ask "
+		    "for (or --off to remove the check)");
+	if (!check_path(v->def, "--path", path, err, errlen))
+		return 0;
+	if (expect && !kk_scan_status_range(expect, &lo, &hi))
+		return fail(err, errlen, v->def, "--expect \"%s\" is not a status or a range "
+		    "LO-HI of statuses in 100..599", expect);
+	if (host && !check_host(v->def, "--host", host, 0, err, errlen))
+		return 0;
+	if (kk_verb_opt(v, "--interval"))
+		kk_scan_duration_ms(kk_verb_opt(v, "--interval"), &iv);
+	if (kk_verb_opt(v, "--timeout"))
+		kk_scan_duration_ms(kk_verb_opt(v, "--timeout"), &to);
+	if (to > iv)
+		return fail(err, errlen, v->def, "--timeout %lums is longer than --interval "
+		    "%lums: a probe would still wait when the next is due", to, iv);
+	return 1;
+}
+
 /* --rewrite-host's name, --rewrite-path-prefix's FROM=TO: two paths,
  * the first up to its first '=', so that a FROM holds no '=', and
  * --rewrite-path's REGEX and TEMPLATE (value2). */
@@ -1183,6 +1272,7 @@ static check_fn *const checks[KK_V_COUNT] = {
 	[KK_V_LISTENER_REMOVE] = check_listener_remove,
 	[KK_V_CLUSTER_ADD] = check_cluster,
 	[KK_V_CLUSTER_REMOVE] = check_cluster,
+	[KK_V_CLUSTER_HEALTH_CHECK] = check_cluster_hc,
 	[KK_V_FRONTEND_ADD] = check_frontend,
 	[KK_V_FRONTEND_REMOVE] = check_frontend,
 	[KK_V_FRONTEND_LIST] = check_optional_cluster,

@@ -982,13 +982,8 @@ h_upgrade_workers(client *c, const kk_verb *v, int json, const char *verbline)
 static void
 h_log_reopen(client *c, const kk_verb *v, int json, const char *verbline)
 {
-	char msg[64];
-	unsigned n = sv_workers_log_reopen();
-
-	snprintf(msg, sizeof msg, "asked %u worker%s to reopen the access log\n", n,
-	    n == 1 ? "" : "s");
 	sv_audit(&c->origin, verbline, 1, 0);
-	reply_str(c, KK_REPLY_OK, msg);
+	sv_reopen_begin(&c->origin);
 }
 
 /* log level [LEVEL]: the level; or a change to it, made as the line
@@ -1083,6 +1078,7 @@ static const struct {
 	[KK_V_UPGRADE_WORKERS] = { h_upgrade_workers, 1, 0, 1 },
 	[KK_V_LOG_REOPEN] = { h_log_reopen, 0, 0, 1 },
 	[KK_V_LOG_LEVEL] = { h_log_level, 1, 0, 1 },
+	[KK_V_CLUSTER_HEALTH_CHECK] = { h_config, 1, 0, 1 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

@@ -789,6 +789,10 @@ sv_handoff_done(void)
 		sv_info("%.*s", (int)msg.len - 1, msg.s);
 	}
 	sv_audit(&ad.origin, ad.verbline.s, !ad.rollback, ad.rollback ? msg.s : 0);
+	/* kakehi-check's channel closed with the exec: a new one starts;
+	 * the verdicts' table starts empty (the workers keep theirs). */
+	sv_health_sweep();
+	sv_checker_sync();
 	/* With the workers to roll, this is the first part of the answer. */
 	if (ad.client)
 		sv_control_reply(&ad.origin, ad.rollback ? KK_REPLY_ERROR : ad.no_workers

@@ -167,6 +167,7 @@ sv_stop(int hard, const char *why)
 	sv_control_close();
 	sv.want = 0;
 	sv_workers_stop(hard);
+	sv_checker_stop();
 }
 
 static void
@@ -195,8 +196,7 @@ on_signals(void)
 			}
 			break;
 		case SIGUSR1:
-			sv_info("signal USR1: %u workers asked to reopen the access log",
-			    sv_workers_log_reopen());
+			sv_reopen_begin(0);
 			break;
 		case SIGUSR2:
 			if (!sv.stopping) {
@@ -216,12 +216,12 @@ on_signals(void)
 static void
 loop(int sigfd)
 {
-	enum { MAXP = 2 + SV_MAX_CLIENTS + SV_MAX_SLOTS };
+	enum { MAXP = 3 + SV_MAX_CLIENTS + SV_MAX_SLOTS };
 	iopause_fd p[MAXP];
 	int ids[MAXP];
 
 	for (;;) {
-		unsigned n = 0, nctl, i;
+		unsigned n = 0, nctl, i, ck;
 		tain deadline;
 
 		sv_control_pump();
@@ -241,13 +241,16 @@ loop(int sigfd)
 			p[n].events = POLLIN | (kk_chan_pending(&w->chan) ? POLLOUT : 0);
 			ids[n++] = (int)i;
 		}
+		ck = sv_checker_pollfd(&p[n]) ? n++ : 0;
 		tain_add_g(&deadline, &tain_infinite_relative);
+		sv_checker_deadline(&deadline);
 		sv_workers_deadline(&deadline);
 		sv_txn_deadline(&deadline);
 		sv_status_deadline(&deadline);
 		sv_control_deadline(&deadline);
 		sv_notify_deadline(&deadline);
 		sv_tlskeys_deadline(&deadline);
+		sv_reopen_deadline(&deadline);
 		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -260,6 +263,8 @@ loop(int sigfd)
 				on_signals();
 			else if (i <= nctl)
 				sv_control_io(ids[i], p[i].revents);
+			else if (ck && i == ck)
+				sv_checker_io(p[i].revents);
 			else if (sv.workers[ids[i]].chan.fd == p[i].fd)
 				sv_workers_io(&sv.workers[ids[i]], p[i].revents);
 		}
@@ -270,6 +275,8 @@ loop(int sigfd)
 		sv_control_timers();
 		sv_notify_timers();
 		sv_tlskeys_timers();
+		sv_reopen_timers();
+		sv_checker_timers();
 	}
 }
 
@@ -448,6 +455,8 @@ main(int argc, const char *const *argv)
 	sv_notify_init();
 	sv_tlskeys_start();
 	sv_workers_scale();
+	sv_health_sweep();
+	sv_checker_sync();
 	sv_reload_warm(sv.config);
 
 	loop(sigfd);

@@ -141,7 +141,7 @@ static const char *const total_keys[] = {
 };
 static const char *const total_prefixes[] = {
 	"errors-", "closes-", "h2-errors-", "h2-flood-", "clienthello-", "proxy-",
-	"access-log-", "answers-", "auth-",
+	"access-log-", "answers-", "auth-", "health-",
 };
 #define TOTAL_KEYS (sizeof total_keys / sizeof *total_keys)
 /* Room for every prefixed counter a worker prints (about 90 today). */
@@ -357,6 +357,8 @@ render(poll_req *r, kk_str *out)
 		kk_str_catjson(out, sv.worker_bin);
 		kk_str_catf(out, ",\"worker_binary_serial\":%u", sv.worker_serial);
 		sv_tlskeys_status(out, 1);
+		sv_health_status(out, 1);
+		sv_checker_status(out, 1);
 		kk_str_cats(out, ",\"workers\":[");
 		for (i = 0; i < SV_MAX_SLOTS; i++) {
 			sv_worker *w = &sv.workers[i];
@@ -395,6 +397,8 @@ render(poll_req *r, kk_str *out)
 	    nlive, sv.stopping ? ", stopping" : "");
 	kk_str_catf(out, "worker-binary %s (binary %u)\n", sv.worker_bin, sv.worker_serial);
 	sv_tlskeys_status(out, 0);
+	sv_health_status(out, 0);
+	sv_checker_status(out, 0);
 	sv_roll_status(out, 0);
 	render_totals(t, out, 0);
 	free(t);

@@ -222,9 +222,6 @@ sv_worker *sv_workers_replace(sv_worker *old, int rolled);
 int sv_worker_follows(const sv_worker *);
 void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
-/* Asks every live worker to reopen its access-log file (log reopen,
- * SIGUSR1): the count asked. */
-unsigned sv_workers_log_reopen(void);
 const char *sv_wstate_name(enum sv_wstate);
 
 /* certs.c: certificate dates, checked for operators, warned about in
@@ -337,6 +334,17 @@ void sv_control_io(int id, short revents);
 void sv_control_timers(void);
 void sv_control_deadline(tain *earliest);
 
+/* reopen.c: log reopen and SIGUSR1. sv_reopen_begin asks every live
+ * worker to reopen its access-log file and answers o (NULL: the log)
+ * once each has said how it went or worker-timeout passed;
+ * sv_reopen_answer takes a worker's log-reopened SEQ [WHY];
+ * sv_reopen_gone: w's channel closed, it is waited for no more. */
+void sv_reopen_begin(const sv_origin *o);
+void sv_reopen_answer(sv_worker *w, const char *seq, const char *why);
+void sv_reopen_gone(sv_worker *w);
+void sv_reopen_timers(void);
+void sv_reopen_deadline(tain *earliest);
+
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);
 /* The worker binary for -W given (NULL: beside this binary, else PATH);
@@ -380,6 +388,37 @@ void sv_tlskeys_timers(void);
 int sv_tlskeys_status(kk_str *out, int json);
 int sv_tlskeys_handoff(kk_str *out);
 int sv_tlskeys_adopt(unsigned argc, char **argv, int apply, char *err, size_t errlen);
+
+/* checker.c: kakehi-check, the active health checks (doc/kakehi-check.html).
+ * sync starts or stops it as the state has health checks or not; change
+ * sends it a committed change; reaped takes a child's exit (1 it was
+ * kakehi-check); io, pollfd, timers, deadline and stop as for workers;
+ * status appends its line (text) or member (JSON, leading comma). */
+void sv_checker_sync(void);
+void sv_checker_change(uint64_t base, uint64_t gen, const char *delta);
+int sv_checker_reaped(pid_t pid, int status);
+void sv_checker_io(short revents);
+int sv_checker_pollfd(struct pollfd *);
+void sv_checker_timers(void);
+void sv_checker_deadline(tain *earliest);
+void sv_checker_stop(void);
+void sv_checker_status(kk_str *out, int json);
+/* workers.c: a memfd holding sv.state as it is now, read from its start;
+ * -1 with errno. */
+int sv_state_memfd(void);
+
+/* health.c: the health verdicts (kakehi/proto.h, health). report takes
+ * "health CLUSTER BACKEND down|up" from a worker (by names it for the
+ * log and the event); send queues the verdicts in force on a starting
+ * worker's channel (1 ok, 0 the channel failed); status appends the
+ * counts and the backends out, text lines or a JSON member (leading
+ * comma). */
+void sv_health_report(const char *by, int held, unsigned argc, char **argv);
+/* Drops the verdicts on backends the state no longer has, and the held
+ * ones of clusters whose health check is gone (putting those back). */
+void sv_health_sweep(void);
+int sv_health_send(sv_worker *);
+void sv_health_status(kk_str *out, int json);
 
 /* readiness.c: what the service manager is told (s6 -d fd, systemd's
  * $NOTIFY_SOCKET). Every call is cheap and never blocks; without

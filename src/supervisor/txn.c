@@ -119,8 +119,11 @@ catch_up(uint64_t gen)
 static void
 commit(const char *late)
 {
+	uint64_t base = sv.gen;
 	kk_journal_commit(&sv.state, &t.journal);
 	sv.gen = t.gen;
+	sv_health_sweep();
+	sv_checker_change(base, t.gen, t.delta.s);
 	catch_up(t.gen);
 	sv_listeners_settle(t.gen, 1, &sv.state);
 	if (sv.state.set.workers != sv.want && !sv.stopping) {

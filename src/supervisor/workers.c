@@ -115,7 +115,8 @@ open_binary(void)
 }
 
 /* Closes the channel; pending answers from it are lost, so the
- * transaction and status gatherers stop waiting for this worker. */
+ * transaction, status and log reopen gatherers stop waiting for this
+ * worker. */
 static void
 close_chan(sv_worker *w)
 {
@@ -126,6 +127,7 @@ close_chan(sv_worker *w)
 	w->status_discard = 0;
 	sv_txn_gone(w);
 	sv_status_gone(w);
+	sv_reopen_gone(w);
 }
 
 static void
@@ -221,8 +223,8 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
  * resync: it can be larger than a socket buffer, it is written once
  * without waiting for the worker, and the worker reads it at its own
  * pace. sv.state as it is now (see sv_txn_state_gen). */
-static int
-state_memfd(void)
+int
+sv_state_memfd(void)
 {
 	kk_str text = KK_STR_SECRET;	/* the certificates' keys */
 	size_t off = 0;
@@ -253,6 +255,38 @@ fail:
 	return -1;
 }
 
+/* Workers started in one pass (the first ones, `set workers` growing,
+ * the timers: restarts, a roll's replacements) all get sv.state as it was then,
+ * which nothing changes within the pass: printed once (at 100 000 sites
+ * a print takes longer than the fork), each worker reading its own open
+ * of the one memfd, so their offsets stay apart. */
+static int batch_open, batch_fd = -1;
+
+static int
+batch_state_fd(void)
+{
+	char path[32];
+	int fd;
+
+	if (!batch_open)
+		return sv_state_memfd();
+	if (batch_fd < 0 && (batch_fd = sv_state_memfd()) < 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", batch_fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Without /proc, a print of its own. */
+	return fd >= 0 ? fd : sv_state_memfd();
+}
+
+static void
+batch_end(void)
+{
+	batch_open = 0;
+	if (batch_fd >= 0)
+		close(batch_fd);
+	batch_fd = -1;
+}
+
 static void backoff(sv_worker *);
 
 static void
@@ -273,7 +307,7 @@ spawn(sv_worker *w)
 		backoff(w);
 		return;
 	}
-	state_fd = state_memfd();
+	state_fd = batch_state_fd();
 	if (state_fd < 0) {
 		sv_warn("unable to prepare the state for worker %u: %s; retrying",
 		    w->id, strerror(errno));
@@ -302,6 +336,7 @@ spawn(sv_worker *w)
 	/* First on the channel: the worker reads the keys with its first
 	 * channel event, before any other message. */
 	sv_tlskeys_send(w);
+	sv_health_send(w);
 	w->pid = pid;
 	w->killed = 0;
 	w->late = 0;
@@ -652,6 +687,7 @@ sv_workers_scale(void)
 		if (sv.workers[i].wanted)
 			have++;
 	/* Grow into the lowest free slots, shrink from the highest. */
+	batch_open = 1;
 	for (i = 0; i < SV_MAX_SLOTS && have < sv.want; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (w->wanted || w->state != SV_W_GONE)
@@ -661,6 +697,7 @@ sv_workers_scale(void)
 		have++;
 		sv_workers_event(w, SV_WE_START);
 	}
+	batch_end();
 	for (i = SV_MAX_SLOTS; i-- > 0 && have > sv.want;) {
 		sv_worker *w = &sv.workers[i];
 		if (!w->wanted)
@@ -700,18 +737,6 @@ sv_workers_all_gone(void)
 		if (sv.workers[i].state != SV_W_GONE)
 			return 0;
 	return 1;
-}
-
-unsigned
-sv_workers_log_reopen(void)
-{
-	const char *argv[1] = { KK_MSG_LOG_REOPEN };
-	unsigned i, n = 0;
-
-	for (i = 0; i < SV_MAX_SLOTS; i++)
-		if (sv_worker_live(&sv.workers[i]) && sv_worker_send(&sv.workers[i], 1, argv))
-			n++;
-	return n;
 }
 
 /* Logs how the process ended and keeps it in w->exit_text. */
@@ -755,8 +780,10 @@ sv_workers_reap(void)
 		for (i = 0; i < SV_MAX_SLOTS; i++)
 			if (sv.workers[i].pid == pid)
 				break;
-		if (i == SV_MAX_SLOTS)
+		if (i == SV_MAX_SLOTS) {
+			sv_checker_reaped(pid, status);
 			continue;
+		}
 		exited(&sv.workers[i], status);
 	}
 }
@@ -775,6 +802,7 @@ sv_workers_timers(void)
 {
 	unsigned i;
 
+	batch_open = 1;
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (wants_ping_clock(w))
@@ -783,6 +811,7 @@ sv_workers_timers(void)
 			sv_workers_event(w, SV_WE_TIMER);
 	}
 	sv_roll_timers();
+	batch_end();
 }
 
 void
@@ -843,7 +872,7 @@ sv_worker_send_state(sv_worker *w, uint64_t gen)
 
 	if (w->chan.fd < 0)
 		return 0;
-	fd = state_memfd();
+	fd = sv_state_memfd();
 	if (fd < 0) {
 		sv_warn("unable to prepare the state for worker %u: %s", w->id,
 		    strerror(errno));
@@ -958,6 +987,12 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 			w->ping_out = 0;
 			sv_deadline_in(&w->deadline, PING_EVERY_MS);
 		}
+	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPENED) && argc >= 2) {
+		sv_reopen_answer(w, argv[1], argc >= 3 ? argv[2] : 0);
+	} else if (!strcmp(argv[0], KK_MSG_HEALTH)) {
+		char by[32];
+		snprintf(by, sizeof by, "worker %u", w->id);
+		sv_health_report(by, 0, argc, argv);
 	} else if (!strcmp(argv[0], KK_MSG_STATUS)) {
 		if (w->status_discard)
 			w->status_discard--;

@@ -123,6 +123,8 @@ kk_bend_conn_gone(kk_bend *b)
 void
 kk_bend_mark_down(kk_bend *b, uint64_t now)
 {
-	b->down_until = now + KK_BEND_DOWN_MS;
+	unsigned n = b->refusals < KK_BEND_DOWN_DOUBLINGS ? b->refusals : KK_BEND_DOWN_DOUBLINGS;
+	b->down_until = now + ((uint64_t)KK_BEND_DOWN_MS << n);
+	b->refusals++;
 	b->connect_failures++;
 }

@@ -20,8 +20,13 @@
 
 struct kk_tlsclient;
 
-/* How long a backend that failed to connect is avoided. */
+/* How long a backend that failed to connect is avoided, at its first
+ * failure; each further failure in a row doubles it, KK_BEND_DOWN_DOUBLINGS
+ * times at most (1.5 s to 24 s): a hint that steers requests elsewhere,
+ * ignored when every backend has one. Passive health (health.h) is what
+ * takes a backend out for good. */
 #define KK_BEND_DOWN_MS 1500
+#define KK_BEND_DOWN_DOUBLINGS 4
 
 typedef struct kk_bend kk_bend;
 struct kk_bend {
@@ -47,6 +52,15 @@ struct kk_bend {
 	unsigned nconns;	/* all connections, idle or not */
 	uint64_t down_until;	/* avoided until then (monotonic ms) */
 	uint64_t connect_failures;
+	/* Passive health (health.h): failures in a row, counted against a
+	 * cluster's --max-fails, and connect failures in a row, which
+	 * double down_until's window. out: the supervisor's verdict, down;
+	 * requests try it again from retry_at (its backoff after now).
+	 * reported: a down sent, no verdict back yet. */
+	unsigned fails, refusals;
+	unsigned char out, reported;
+	uint64_t retry_at;
+	unsigned long backoff_ms;
 };
 
 /* The bend for addr reached with TLS context tls (NULL: plain) in HTTP/2
@@ -63,12 +77,20 @@ void kk_bend_conn_gone(kk_bend *);
 /* The start (TLS handshake) of back connection c to b failed: logged
  * with the reason, once per run of failures (before b is marked down). */
 void kk_bend_start_failed(kk_bend *b, const kk_conn *c, uint64_t now);
-/* Marks a connect failure: avoided for KK_BEND_DOWN_MS. */
+/* Marks a connect failure: avoided for KK_BEND_DOWN_MS, doubled for
+ * each failure before it in a row. */
 void kk_bend_mark_down(kk_bend *, uint64_t now);
 static inline int
 kk_bend_is_down(const kk_bend *b, uint64_t now)
 {
 	return b->down_until > now;
+}
+/* Whether b is out by the health verdict and not yet due for a retry:
+ * never chosen then, even when every backend is out (503). */
+static inline int
+kk_bend_is_out(const kk_bend *b, uint64_t now)
+{
+	return b->out && now < b->retry_at;
 }
 kk_link *kk_bend_all(void);
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "accesslog.h"
 #include "channel.h"
+#include "health.h"
 #include "log.h"
 #include "loop.h"
 #include "status.h"
@@ -33,6 +34,13 @@ put(unsigned argc, const char *const *argv)
 		kk_log_warning("unable to queue a %s message: out of memory",
 		    argv[0]);
 	kk_chan_flush(&ch);
+}
+
+void
+kk_channel_send(unsigned argc, const char *const *argv)
+{
+	if (active)
+		put(argc, argv);
 }
 
 void
@@ -217,8 +225,20 @@ handle(unsigned argc, char **argv)
 		if (!kk_tls_keys_set(argc, (const char *const *)argv, err, sizeof err))
 			kk_log_warning("%s; keeping the ticket keys in"
 			    " use", err);
+	} else if (!strcmp(argv[0], KK_MSG_HEALTH)) {
+		/* A backend the worker no longer has: a change removed it
+		 * while the verdict travelled. */
+		kk_health_verdict(argc, argv, kk_now_ms);
 	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPEN)) {
-		kk_accesslog_reopen();
+		/* The sequence number back, so the supervisor can tell when every
+		 * worker has the new file; a supervisor that sent none wants no
+		 * answer. */
+		char err[KK_ERRLEN];
+		int ok = kk_accesslog_reopen(err, sizeof err);
+		if (argc >= 2) {
+			const char *a[3] = { KK_MSG_LOG_REOPENED, argv[1], err };
+			put(ok ? 2 : 3, a);
+		}
 	} else if (!strcmp(argv[0], KK_MSG_DRAIN)) {
 		kk_worker_drain();
 	} else if (!strcmp(argv[0], KK_MSG_STOP)) {

@@ -12,5 +12,8 @@ int kk_channel_init(int fd);
 /* Sends "ready GEN". */
 void kk_channel_ready(uint64_t generation);
 int kk_channel_active(void);
+/* Queues a message to the supervisor (a health report); nothing when the
+ * channel is closed. */
+void kk_channel_send(unsigned argc, const char *const *argv);
 
 #endif

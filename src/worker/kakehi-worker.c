@@ -344,57 +344,21 @@ print_version(void)
 #endif
 }
 
-/* The state memfd holds the whole state as verb lines. */
-static char *
-read_state_fd(int fd, size_t *len)
-{
-	kk_str s = KK_STR_ZERO;
-	char tmp[65536];
-	ssize_t r;
-	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE)
-		return NULL;
-	while ((r = read(fd, tmp, sizeof tmp)) != 0) {
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			kk_str_free(&s);
-			return NULL;
-		}
-		if (!kk_str_catb(&s, tmp, (size_t)r)) {
-			kk_str_free(&s);
-			return NULL;
-		}
-	}
-	*len = s.len;
-	if (!s.s && !kk_str_catb(&s, "", 0))
-		return NULL;
-	return s.s;
-}
-
 kk_state *
 kk_worker_load_fd(int fd, char *err, size_t errlen)
 {
-	size_t len;
-	char *text = read_state_fd(fd, &len);
-	kk_state *st;
+	kk_state *st = malloc(sizeof *st);
 
-	if (!text) {
-		snprintf(err, errlen, "unable to read the state memfd: %s", strerror(errno));
-		return NULL;
-	}
-	st = malloc(sizeof *st);
 	if (!st) {
-		free(text);
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
 	kk_state_init(st);
-	if (!kk_state_load_checked(st, text, len, "state", err, errlen)) {
+	if (!kk_state_load_fd_checked(st, fd, "state", err, errlen)) {
 		kk_state_free(st);
 		free(st);
 		st = NULL;
 	}
-	free(text);
 	return st;
 }
 

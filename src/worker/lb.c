@@ -63,11 +63,13 @@ hash(const char *s, size_t n)
 
 /* Whether b may be chosen in the pass for `backup` backends. A backend
  * at its --max-connections is not, even when the down marks are
- * ignored: the limit is the operator's, not a guess. */
+ * ignored: the limit is the operator's, not a guess; nor is one out by
+ * the health verdict: that is a decision, not a hint. */
 static int
 usable(const kk_rbackend *b, int backup, const kk_bend *avoid, uint64_t now, int ignore_down)
 {
-	if (!b->weight || (b->backup != 0) != backup || b->bend == avoid || kk_lb_full(b))
+	if (!b->weight || (b->backup != 0) != backup || b->bend == avoid || kk_lb_full(b)
+	    || kk_bend_is_out(b->bend, now))
 		return 0;
 	return ignore_down || !kk_bend_is_down(b->bend, now);
 }
@@ -507,7 +509,7 @@ pick_sticky(kk_rcluster *c, uint64_t sid, int backup, const kk_bend *avoid, uint
 		if (b->sid != sid)
 			continue;
 		if ((b->backup != 0) != backup || b->bend == avoid || kk_lb_full(b)
-		    || (!ign && kk_bend_is_down(b->bend, now)))
+		    || kk_bend_is_out(b->bend, now) || (!ign && kk_bend_is_down(b->bend, now)))
 			return NULL;
 		return b;
 	}

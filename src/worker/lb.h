@@ -6,8 +6,10 @@
  * it is not the one to avoid (a retry); backups are considered only when
  * no primary is usable. When every candidate is marked down, the marks
  * are ignored: they are a hint learnt from recent failures, and one more
- * attempt costs less than refusing outright. doc/load-balancing.html
- * says the same for operators. */
+ * attempt costs less than refusing outright. A backend out by the
+ * health verdict (health.h) is never chosen until its retry is due: a
+ * cluster whose backends are all out answers 503. doc/load-balancing.html
+ * and doc/health.html say the same for operators. */
 #ifndef KK_WORKER_LB_H
 #define KK_WORKER_LB_H
 

@@ -806,6 +806,8 @@ build_clusters(kk_router *r, const kk_state *st)
 		zero_c.h2 = sc->h2;
 		zero_c.queue_max = sc->queue;
 		zero_c.queue_ms = sc->queue_timeout_ms;
+		zero_c.max_fails = sc->max_fails;
+		zero_c.fail_5xx = sc->fail_5xx;
 		if (!(rc_of[i] = cluster_new(&zero_c, sc->id, (unsigned)sc->nbackends, sbytes[i],
 		    &str[i])))
 			goto out;
@@ -974,6 +976,8 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 	like.h2 = sc->h2;
 	like.queue_max = sc->queue;
 	like.queue_ms = sc->queue_timeout_ms;
+	like.max_fails = sc->max_fails;
+	like.fail_5xx = sc->fail_5xx;
 	if (!(c = cluster_new(&like, sc->id, 0, 0, &str)))
 		return 0;
 	if (sc->tls && !(c->tls = tls_context(sc->tls))) {

@@ -86,6 +86,10 @@ struct kk_rcluster {
 	unsigned nb;
 	/* Its custom answers (answer.h), referenced; NULL: none. */
 	struct kk_ranswers *answers;
+	/* Passive health (health.h): --max-fails (0: never out) and
+	 * whether answers of 500 and above count (--fail-5xx). */
+	unsigned max_fails;
+	int fail_5xx;
 };
 
 /* A header, cookie or query match of a route; name and value point into

@@ -41,7 +41,7 @@ int
 kk_status_print(kk_str *out, const char *id, uint64_t generation)
 {
 	size_t inuse, idle, size;
-	unsigned i;
+	unsigned i, nout = 0;
 	int ok = 1;
 	kk_buf_stats(&inuse, &idle, &size);
 	ok &= kk_str_catf(out, "pid %ld\nid %s\ngeneration %llu\ndraining %d\n", (long)getpid(),
@@ -120,7 +120,11 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 		const kk_bend *b = KK_CONTAINER(l, kk_bend, link);
 		if (kk_bend_is_down(b, kk_now_ms))
 			ok &= kk_str_catf(out, "backend-down %s\n", b->addr_text);
+		nout += b->out;
 	}
+	/* Out by the health verdict: summed, it says how many workers hold
+	 * it (the verdict is the same in every worker). */
+	ok &= kk_str_catf(out, "health-backends-out %u\n", nout);
 	/* Whole histograms, not percentiles: the supervisor merges them.
 	 * Before the buffers: buffer-size stays the last line, the one
 	 * readers of a SIGUSR1 dump wait for. */

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include "answer.h"
 #include "edit.h"
+#include "health.h"
 #include "lb.h"
 #include "stream.h"
 #include "worker.h"
@@ -98,7 +99,7 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 		/* The connect failed at once: count it like a refused
 		 * connection and try once elsewhere. */
 		kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
-		kk_bend_mark_down(s->bend, kk_now_ms);
+		kk_health_failed(s->cluster, s->backend_id, s->bend, 1, kk_now_ms);
 		if (s->tries >= 2)
 			return 0;
 		avoid = s->bend;
@@ -432,6 +433,8 @@ response_head(kk_stream *s)
 		    KK_CLOSE_BACK_INVALID);
 		return -1;
 	}
+	if (m == KK_MSG_UPGRADE || h->status >= 200)
+		kk_health_answered(s->cluster, s->backend_id, s->bend, h->status, kk_now_ms);
 	kk_head_forward_response(h);
 	h->set_cookie = NULL;
 	kk_edit_response(h, s->actions);
@@ -660,7 +663,7 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	int resend = bo->can_resend(b, reason);
 
 	if (connect_failed)
-		kk_bend_mark_down(s->bend, kk_now_ms);
+		kk_health_failed(s->cluster, s->backend_id, s->bend, 1, kk_now_ms);
 	/* Retry: nothing of the response came, the request can be sent again
 	 * whole, and this is the first retry. A failed connect goes to another
 	 * backend; a reused connection that the backend had closed goes to a

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include "clienthello.h"
 #include "front.h"
+#include "health.h"
 #include "lb.h"
 #include "proxyhdr.h"
 #include "router.h"
@@ -63,6 +64,7 @@ struct kk_tcpfront {
 	kk_router *router;	/* held while connecting: cluster lives in it */
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend of the back connection */
+	const char *backend_id;	/* its id in cluster, while the router is held */
 	kk_lbreq lbq;		/* the connection's key for --lb hash */
 	uint64_t seen;		/* bytes moved when the idle timer last looked */
 	uint64_t active_at;	/* when bytes last moved (monotonic ms) */
@@ -185,7 +187,7 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 			/* Refused at once: counted like a refusal seen later. */
 			close(fd);
 			kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
-			kk_bend_mark_down(rb->bend, kk_now_ms);
+			kk_health_failed(tc->cluster, rb->id, rb->bend, 1, kk_now_ms);
 			avoid = rb->bend;
 			continue;
 		}
@@ -204,6 +206,7 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 			return 0;
 		}
 		tc->bend = rb->bend;
+		tc->backend_id = rb->id;
 		tc->bend->nconns++;
 		tc->bend->nactive++;
 		kk_stats.back_connects++;
@@ -222,7 +225,7 @@ static void
 connect_failed(kk_tcpfront *tc, enum kk_close reason)
 {
 	kk_bend *failed = tc->bend;
-	kk_bend_mark_down(failed, kk_now_ms);
+	kk_health_failed(tc->cluster, tc->backend_id, failed, 1, kk_now_ms);
 	/* The next pick avoids it; the bend outlives the close while the
 	 * router snapshot held here names it. */
 	back_gone(tc, reason);
@@ -352,6 +355,7 @@ connect_run(kk_conn *c)
 		return;
 	}
 	kk_timer_disarm(&c->timer);
+	kk_health_answered(tc->cluster, tc->backend_id, tc->bend, 0, kk_now_ms);
 	drop_router(tc);
 	kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify);
 	tc->state = TCP_TUNNEL;

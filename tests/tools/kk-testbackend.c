@@ -25,7 +25,8 @@
 #include <sys/socket.h>
 
 #define PROG "kk-testbackend"
-#define USAGE "kk-testbackend [ -n name ] [ -s bytes ] [ -d notif-fd ] [ -p ] addr"
+#define USAGE "kk-testbackend [ -n name ] [ -s bytes ] [ -d notif-fd ] [ -p ] " \
+    "[ -f file [ -F path ] ] addr"
 
 /* A request head larger than this is refused (400, close). */
 #define HEAD_MAX (64 * 1024)
@@ -93,6 +94,10 @@ static struct conn *dead;
 static char *fixed_ka, *fixed_close;
 static size_t fixed_ka_len, fixed_close_len;
 static int fixed_mode;
+/* -f: while this file exists, requests (those for the -F path alone, when
+ * given) get 500: a backend that falls sick and recovers on a test's
+ * word, for the health tests. */
+static const char *fail_file, *fail_path;
 static size_t fixed_size;
 
 static void
@@ -570,7 +575,10 @@ respond(struct conn *c, const struct req *r, const char *body)
 	long v;
 
 	target_path(r, &path, &plen);
-	if (prefix(path, plen, "/status/", &rest, &restlen)
+	if (fail_file && (!fail_path || (plen == strlen(fail_path)
+	    && !memcmp(path, fail_path, plen))) && !access(fail_file, F_OK))
+		status = 500;
+	else if (prefix(path, plen, "/status/", &rest, &restlen)
 	    && (v = number(rest, restlen, 200, 599)) > 0)
 		status = (int)v;
 	else if (plen == 8 && !memcmp(path, "/chunked", 8))
@@ -953,7 +961,7 @@ int
 main(int argc, char **argv)
 {
 	int notif = -1, printport = 0, opt;
-	while ((opt = getopt(argc, argv, "n:s:d:p")) != -1) {
+	while ((opt = getopt(argc, argv, "n:s:d:pf:F:")) != -1) {
 		switch (opt) {
 		case 'n':
 			name = optarg;
@@ -981,6 +989,12 @@ main(int argc, char **argv)
 		}
 		case 'p':
 			printport = 1;
+			break;
+		case 'f':
+			fail_file = optarg;
+			break;
+		case 'F':
+			fail_path = optarg;
 			break;
 		default:
 			dieusage();

@@ -42,6 +42,8 @@
  *   ping SEQ                 liveness: answered at once with pong SEQ from
  *                            the worker's loop; one left unanswered past
  *                            ping-timeout gets the worker killed
+ *   log-reopen SEQ           open the access-log file again (log rotation);
+ *                            answered with log-reopened SEQ
  *   tls-keys SERIAL LIFETIME KEY...
  *                            the session-ticket key ring, which replaces
  *                            the worker's whole; not answered. Each KEY is
@@ -64,6 +66,33 @@
  *                            generation: send the whole state
  *   status TEXT              answer to status: "key value" lines
  *   pong SEQ                 answer to ping SEQ
+ *   log-reopened SEQ [WHY]   answer to log-reopen SEQ: the access-log
+ *                            file opened again, or WHY it could not be
+ *   health CLUSTER BACKEND down|up
+ *                            passive health (doc/health.html): BACKEND of
+ *                            CLUSTER failed --max-fails times in a row (or
+ *                            a retry of it failed), or a retry of it out
+ *                            succeeded; the supervisor decides and answers
+ *                            every worker with the verdict below
+ *
+ * supervisor -> worker, the health verdict, the same for every worker:
+ *   health CLUSTER BACKEND down BACKOFF_MS
+ *                            take BACKEND out of CLUSTER's choices; let
+ *                            requests try it again after BACKOFF_MS
+ *   health CLUSTER BACKEND down -
+ *                            the same, held: no retry until an up (the
+ *                            active check's verdict)
+ *   health CLUSTER BACKEND up
+ *                            back in; its failures start again from 0
+ *                            A worker starting gets the verdicts of the
+ *                            backends out, after its state.
+ *
+ * kakehi-check -> supervisor (its own channel, the same framing; started
+ * as kakehi-check -c 3 -s 4 -g GENERATION with the state memfd on 4, and
+ * given delta and state as a worker is, never answering them)
+ *   health CLUSTER BACKEND down|up
+ *                            its probes' rise or fall count was reached
+ *   resync HAVE              a delta did not apply: send the whole state
  *
  * A worker whose channel reaches end of file drains and exits: the
  * supervisor is gone. */
@@ -85,6 +114,25 @@
 #define KK_MSG_NACK "nack"
 #define KK_MSG_TLS_KEYS "tls-keys"
 #define KK_MSG_LOG_REOPEN "log-reopen"
+#define KK_MSG_LOG_REOPENED "log-reopened"
+#define KK_MSG_HEALTH "health"
+/* The BACKOFF_MS of a verdict down that no request lifts: kakehi-check's,
+ * until it reports the backend up. */
+#define KK_HEALTH_HELD "-"
+
+/* A backend out is retried after a backoff that doubles at each failed
+ * retry, from one second to a minute: a dead server costs a request a
+ * minute at worst, a restarted one is back within a second or two. The
+ * supervisor decides it; a worker running without one, alone. */
+#define KK_HEALTH_BACKOFF_MS 1000UL
+#define KK_HEALTH_BACKOFF_MAX_MS 60000UL
+static inline unsigned long
+kk_health_backoff_next(unsigned long prev)
+{
+	if (!prev)
+		return KK_HEALTH_BACKOFF_MS;
+	return prev >= KK_HEALTH_BACKOFF_MAX_MS / 2 ? KK_HEALTH_BACKOFF_MAX_MS : 2 * prev;
+}
 
 /* A session-ticket key of tls-keys: its name travels in every ticket (so
  * it is public, and what status shows), the two secrets never leave the

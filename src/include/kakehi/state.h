@@ -43,6 +43,19 @@ enum kk_path_kind { KK_PATH_ANY = 0, KK_PATH_PREFIX, KK_PATH_EXACT, KK_PATH_REGE
  * typo from promising more than the buffer pool can hold. */
 #define KK_DEFAULT_QUEUE 128
 #define KK_QUEUE_MAX 100000
+/* A cluster's --max-fails: three in a row, as nginx's max_fails and
+ * HAProxy's fall count, tells a dead server from a lost packet. */
+#define KK_DEFAULT_MAX_FAILS 3
+#define KK_MAX_FAILS_MAX 1000
+/* cluster health-check's defaults: HAProxy's inter 2s, rise 2, fall 3,
+ * and a timeout of half the interval. */
+#define KK_HC_INTERVAL_MS 2000
+#define KK_HC_TIMEOUT_MS 1000
+#define KK_HC_RISE 2
+#define KK_HC_FALL 3
+#define KK_HC_EXPECT_LO 200
+#define KK_HC_EXPECT_HI 399
+#define KK_HC_COUNT_MAX 100
 #define KK_MAX_UIDS 32
 /* Prefixes of `set trusted-proxies`: each request is matched against
  * all of them, so the list stays short (a proxy tier is a few networks). */
@@ -188,6 +201,18 @@ struct kk_listener {
 	char *answers;
 };
 
+/* A cluster's health check (doc/health.html): what kakehi-check asks
+ * each backend, GET path with Host host (NULL: the backend's address),
+ * every interval_ms, waiting timeout_ms; rise answers in [expect_lo,
+ * expect_hi] in a row put a backend back, fall others in a row take it
+ * out. */
+typedef struct kk_hcheck kk_hcheck;
+struct kk_hcheck {
+	char *path, *host;
+	unsigned long interval_ms, timeout_ms;
+	unsigned rise, fall, expect_lo, expect_hi;
+};
+
 typedef struct kk_cluster kk_cluster;
 struct kk_cluster {
 	char *id;			/* NULL: a removed slot */
@@ -217,6 +242,12 @@ struct kk_cluster {
 	/* Custom answers, the text of kakehi/answer.h, which win over its
 	 * listener's; NULL: none. */
 	char *answers;
+	/* Passive health (doc/health.html): --max-fails, the consecutive
+	 * failures (connects, and answers of 500 and above with --fail-5xx)
+	 * that take a backend out until a retry succeeds; 0: never out. */
+	unsigned max_fails;
+	int fail_5xx;
+	kk_hcheck hc;			/* cluster health-check; hc.path NULL: none */
 };
 
 /* A frontend of an http listener matches host, path, method and its
@@ -401,6 +432,10 @@ int kk_state_load_file(kk_state *, const char *path, char *err, size_t errlen);
  * signature's. Never for a text from a client or a file. */
 int kk_state_load_checked(kk_state *, const char *text, size_t len, const char *source,
     char *err, size_t errlen);
+/* kk_state_load_checked of the whole text of fd (a state memfd from the
+ * supervisor, read from its start). */
+int kk_state_load_fd_checked(kk_state *, int fd, const char *source, char *err,
+    size_t errlen);
 /* The same load into a scratch state, for one that is read and dropped
  * (the target of a reload's diff): st is made empty first, its strings
  * and index keys go in one arena and its arrays and indexes are sized

@@ -31,6 +31,7 @@ enum kk_verb_id {
 	KK_V_UPGRADE_WORKERS,
 	KK_V_LOG_REOPEN,
 	KK_V_LOG_LEVEL,
+	KK_V_CLUSTER_HEALTH_CHECK,
 	KK_V_COUNT
 };
 
@@ -106,6 +107,9 @@ int kk_line_split(char *line, char **argv, unsigned max, unsigned *argc, char *e
 /* Value scanners, shared by the parser and the state. 1 ok, 0 invalid. */
 int kk_scan_uint(const char *, unsigned long min, unsigned long max, unsigned long *);
 int kk_scan_duration_ms(const char *, unsigned long *);
+/* A health check's --expect: "N" or "LO-HI", statuses 100 to 599, LO <= HI.
+ * 1 ok; 0 not such a range. */
+int kk_scan_status_range(const char *, unsigned *lo, unsigned *hi);
 /* Canonical duration text: "60s" when whole seconds, else "1500ms". */
 void kk_fmt_duration_ms(char *buf, unsigned long ms);
 #define KK_DURATION_FMTLEN 32

@@ -11,7 +11,7 @@
 
 kk_backend echo
 p_echo=$kk_port
-dead=$(kk_free_port)	# nothing listens there: 502
+dead=$(kk_free_port)	# nothing listens there: 502 (--max-fails 0: never out)
 port=$(kk_free_port)
 L=127.0.0.1:$port
 printf '<h1>${status} ${reason}</h1>\n<p>cluster ${cluster}, backend ${backend}, id ${request_id}, at ${route}</p>\n' \
@@ -20,8 +20,8 @@ cat > "$T/kakehi.conf" <<CONF
 set workers 1
 listener add http $L --request-id X-Request-Id --answer-text '404:nothing for \${route}' --answer-type 404:text/plain --answer-text '502:listener 502' --answer-text '403:listener 403'
 cluster add echo
-cluster add down --answer 502:$T/502.html
-cluster add down2
+cluster add down --max-fails 0 --answer 502:$T/502.html
+cluster add down2 --max-fails 0
 cluster add guard --answer-text '403:go away, \${cluster} says (\${status})' --answer-type '403:text/plain; charset=utf-8'
 frontend add echo --listener $L --host e.test
 frontend add down --listener $L --host d.test
@@ -111,7 +111,7 @@ head -c 9000 /dev/zero | tr '\0' a > "$T/big.html"
 refuse 1 --answer "502:$T/big.html"
 ctl state dump > "$T/after"
 tap_ok "refusals changed nothing" cmp -s "$T/before" "$T/after"
-tap_like "$(cat "$T/after")" "cluster add down --answer-text '502:<h1>|cluster add down --answer-data 502:" \
+tap_like "$(cat "$T/after")" "cluster add down --max-fails 0 --answer-(text '502:<h1>|data 502:)" \
 	"the dump holds the file's bytes"
 tap_is "$(ctl reload "$T/after" 2>&1)" "no change" "reloading the dump is a no-op"
 tap_like "$(ctl --json cluster list)" '"id":"guard".*"answers":\[\{"status":403,"type":"text/plain; charset=utf-8","bytes":36\}\]' \

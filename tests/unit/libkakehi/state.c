@@ -381,7 +381,8 @@ static const char rich_conf[] =
 	"cluster add app\n"
 	"cluster add api.v2 --h2 --lb least-connections\n"
 	"cluster add rnd --lb round-robin --queue-timeout 2500ms --queue 0\n"
-	"cluster add pg --send-proxy v2 --lb random\n"
+	"cluster add pg --send-proxy v2 --lb random --fail-5xx --max-fails 1\n"
+	"cluster health-check pg --fall 2 --expect 200-299 --path /health --interval 2s\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --method POST --listener 127.0.0.1:8080 --host *.Example.com "
 	    "--path '/a;path/with'\\''quote'\n"
@@ -412,7 +413,8 @@ static const char rich_canonical[] =
 	"cluster add app\n"
 	"cluster add api.v2 --lb least-connections --h2\n"
 	"cluster add rnd --queue 0 --queue-timeout 2500ms\n"
-	"cluster add pg --lb random --send-proxy v2\n"
+	"cluster add pg --lb random --send-proxy v2 --max-fails 1 --fail-5xx\n"
+	"cluster health-check pg --path /health --fall 2 --expect 200-299\n"
 	"frontend add app --listener 127.0.0.1:8080\n"
 	"frontend add api.v2 --listener 127.0.0.1:8080 --host *.example.com "
 	    "--path '/a;path/with'\\''quote' --method POST\n"
@@ -941,7 +943,8 @@ test_json_list(void)
 	} lists[] = {
 		{ "cluster list", 0, "cluster add app\ncluster add api.v2 --lb least-connections --h2\n"
 		    "cluster add rnd --queue 0 --queue-timeout 2500ms\n"
-		    "cluster add pg --lb random --send-proxy v2\n" },
+		    "cluster add pg --lb random --send-proxy v2 --max-fails 1 --fail-5xx\n"
+		    "cluster health-check pg --path /health --fall 2 --expect 200-299\n" },
 		{ "frontend list pg", 0, "frontend add pg --listener 127.0.0.1:5432 --sni "
 		    "*.db.example\nfrontend add pg --listener 127.0.0.1:5432\n" },
 		{ "frontend list pg", 1, "[{\"cluster\":\"pg\",\"listener\":\"127.0.0.1:5432\","
@@ -991,7 +994,10 @@ test_json_list(void)
 		    "\"h2\":true,\"queue\":128},"
 		    "{\"id\":\"rnd\",\"lb\":\"round-robin\",\"send-proxy\":null,\"queue\":0,"
 		    "\"queue-timeout\":2500},"
-		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\",\"queue\":128}]" },
+		    "{\"id\":\"pg\",\"lb\":\"random\",\"send-proxy\":\"v2\",\"queue\":128,"
+		    "\"max-fails\":1,\"fail-5xx\":true,\"health-check\":{\"path\":\"/health\","
+		    "\"host\":null,\"interval\":2000,\"timeout\":1000,\"rise\":2,\"fall\":2,"
+		    "\"expect-min\":200,\"expect-max\":299}}]" },
 	};
 	for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
 		char buf[128], *argv[8];

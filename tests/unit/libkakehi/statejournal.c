@@ -91,6 +91,24 @@ main(void)
 	is_str(after, before, "the state prints as before");
 	free(after);
 
+	/* A health check set, changed and removed in place: undone, the
+	 * check before it is back; committed, the last one stands. */
+	ok(run(&st, "cluster health-check app --path /a --fall 5\n", 1, err, sizeof err),
+	    "a health check is set");
+	free(before);
+	before = printed(&st);
+	ok(run(&st, "cluster health-check app --path /b\nbackend add app b9 127.0.0.1:9009\n"
+	    "cluster health-check app --off\n", 0, err, sizeof err), "changed, then removed");
+	after = printed(&st);
+	is_str(after, before, "undone: the first check is back");
+	free(after);
+	ok(run(&st, "cluster health-check app --path /c\n", 1, err, sizeof err)
+	    && (after = printed(&st)) && strstr(after, "cluster health-check app --path /c\n")
+	    && !strstr(after, "/a"), "committed: the new check replaces the old");
+	free(after);
+	ok(!run(&st, "cluster health-check nosuch --path /c\n", 1, err, sizeof err)
+	    && strstr(err, "cluster \"nosuch\" does not exist"), "a check on no cluster: refused");
+
 	/* An empty batch is a valid, empty change. */
 	ok(run(&st, "", 1, err, sizeof err), "an empty batch applies");
 

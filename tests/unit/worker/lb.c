@@ -463,5 +463,26 @@ main(void)
 		}
 	}
 	kk_lb_release(&cl);
+	{
+		/* A refusal in a row doubles the avoid window, up to a cap;
+		 * a backend out by the health verdict is never chosen, even
+		 * alone (503), until its retry is due. */
+		unsigned w[] = { 100, 100 };
+		int k;
+		setup(KK_LB_ROUND_ROBIN, 2, w, NULL);
+		kk_bend_mark_down(&bends[0], 0);
+		kk_bend_mark_down(&bends[0], 0);
+		ok(bends[0].down_until == 2 * KK_BEND_DOWN_MS, "second refusal: twice as long");
+		for (k = 0; k < 10; k++)
+			kk_bend_mark_down(&bends[0], 0);
+		ok(bends[0].down_until == (uint64_t)KK_BEND_DOWN_MS << KK_BEND_DOWN_DOUBLINGS,
+		    "the window stops doubling");
+		setup(KK_LB_ROUND_ROBIN, 2, w, NULL);
+		bends[0].out = bends[1].out = 1;
+		bends[0].retry_at = 1000;
+		bends[1].retry_at = 5000;
+		ok(!kk_lb_pick(&cl, NULL, NULL, 999), "every backend out: none (503)");
+		ok(kk_lb_pick(&cl, NULL, NULL, 1000) == &rb[0], "out, retry due: chosen again");
+	}
 	return done();
 }

@@ -1,0 +1,476 @@
+/* ISC license. */
+/* kakehi-check: the active health checks of a proxy, one process for all
+ * its workers (doc/kakehi-check.html). Started by the supervisor with its
+ * channel and the state in a memfd, it probes every backend of every
+ * cluster with a health-check, over plain HTTP/1.1, with non-blocking
+ * sockets in one poll loop, and reports each backend's transitions
+ * (health CLUSTER BACKEND up|down, kakehi/proto.h); the supervisor turns
+ * them into verdicts for the workers. It follows the state's changes as
+ * the workers do (delta, state) and exits when its channel closes. What
+ * a probe writes and reads is in probe.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <skalibs/strerr.h>
+#include <kakehi/chan.h>
+#include <kakehi/frame.h>
+#include <kakehi/index.h>
+#include <kakehi/proto.h>
+#include <kakehi/state.h>
+#include <kakehi/statejournal.h>
+#include <kakehi/verb.h>
+#include "probe.h"
+
+#define USAGE "kakehi-check -c CHANNEL_FD -s STATE_FD -g GENERATION"
+const char *PROG = "kakehi-check";
+
+/* Probes in flight at once at most: past this, the others wait their
+ * turn, so a state of many backends cannot use up the descriptors. */
+#define INFLIGHT_MAX 512
+
+enum phase { IDLE, CONNECTING, SENDING, READING };
+
+/* A backend of a checked cluster: what to ask, and where its probe is. */
+typedef struct target target;
+struct target {
+	char *key;		/* CLUSTER NUL BACKEND NUL */
+	size_t klen;		/* both parts and the first NUL */
+	const char *backend;	/* in key */
+	kk_addr addr;
+	char req[KK_PROBE_REQMAX];
+	size_t reqlen, sent;
+	/* The cluster's check; its strings are the state's, read only while
+	 * the request is built. */
+	kk_hcheck hc;
+	kk_probe_count count;
+	enum phase phase;
+	int fd;
+	char in[KK_PROBE_INMAX];
+	size_t inlen;
+	uint64_t next_at, deadline;
+};
+
+static kk_chan ch;
+static kk_state st;
+static uint64_t gen;
+static target *targets;
+static size_t ntargets;
+static unsigned inflight;
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void
+warn(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	strerr_warnw1x(msg);
+}
+
+static void
+send_words(unsigned argc, const char *const *argv)
+{
+	if (!kk_chan_put(&ch, argc, argv))
+		warn("unable to queue a %s message: out of memory", argv[0]);
+	kk_chan_flush(&ch);
+}
+
+static void
+report(const target *t, int up)
+{
+	const char *argv[4] = { KK_MSG_HEALTH, t->key, t->backend, up ? "up" : "down" };
+	send_words(4, argv);
+}
+
+static void
+finish(target *t, int good, uint64_t now)
+{
+	enum kk_probe_state s;
+	if (t->fd >= 0) {
+		close(t->fd);
+		t->fd = -1;
+		inflight--;
+	}
+	t->phase = IDLE;
+	s = kk_probe_tally(&t->count, good, t->hc.rise, t->hc.fall);
+	if (s != KK_PROBE_UNKNOWN)
+		report(t, s == KK_PROBE_UP);
+	/* From the start of this probe, so the rate holds whatever it took;
+	 * never in the past. */
+	if (t->next_at + t->hc.interval_ms <= now)
+		t->next_at = now + t->hc.interval_ms;
+	else
+		t->next_at += t->hc.interval_ms;
+}
+
+static void
+start(target *t, uint64_t now)
+{
+	int one = 1;
+	t->inlen = t->sent = 0;
+	t->next_at = now;
+	t->deadline = now + t->hc.timeout_ms;
+	t->fd = socket(t->addr.ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (t->fd < 0) {
+		warn("unable to open a socket to probe %s: %s", t->backend, strerror(errno));
+		t->next_at = now + t->hc.interval_ms;
+		return;
+	}
+	inflight++;
+	setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(t->fd, (const struct sockaddr *)&t->addr.ss, t->addr.len) < 0
+	    && errno != EINPROGRESS) {
+		finish(t, 0, now);
+		return;
+	}
+	t->phase = CONNECTING;
+}
+
+/* What the socket allows now, as poll said. */
+static void
+advance(target *t, short revents, uint64_t now)
+{
+	unsigned status;
+	ssize_t r;
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (t->phase == CONNECTING) {
+		if (getsockopt(t->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
+			finish(t, 0, now);
+			return;
+		}
+		if (!(revents & POLLOUT))
+			return;
+		t->phase = SENDING;
+	}
+	if (t->phase == SENDING) {
+		r = send(t->fd, t->req + t->sent, t->reqlen - t->sent, MSG_NOSIGNAL);
+		if (r < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				finish(t, 0, now);
+			return;
+		}
+		if ((t->sent += (size_t)r) < t->reqlen)
+			return;
+		t->phase = READING;
+		return;
+	}
+	if (t->phase != READING || !(revents & (POLLIN | POLLHUP | POLLERR)))
+		return;
+	r = recv(t->fd, t->in + t->inlen, sizeof t->in - t->inlen, 0);
+	if (r < 0) {
+		if (errno != EAGAIN && errno != EINTR)
+			finish(t, 0, now);
+		return;
+	}
+	t->inlen += (size_t)r;
+	switch (kk_probe_status(t->in, t->inlen, &status)) {
+	case 1:
+		finish(t, status >= t->hc.expect_lo && status <= t->hc.expect_hi, now);
+		return;
+	case 0:
+		if (r == 0 || t->inlen == sizeof t->in)
+			finish(t, 0, now);
+		return;
+	default:
+		finish(t, 0, now);
+	}
+}
+
+static void
+free_targets(target *a, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++) {
+		if (a[i].fd >= 0) {
+			close(a[i].fd);
+			inflight--;
+		}
+		free(a[i].key);
+	}
+	free(a);
+}
+
+/* The targets of the state now. A backend checked before keeps its count
+ * and its schedule; a probe in flight is dropped (its settings may have
+ * changed), the next starts at its time. A newcomer's first probe is
+ * spread over its interval, so that a state loaded whole does not probe
+ * every backend in the same millisecond. 1 ok, 0 ENOMEM (the old kept). */
+static int
+rebuild(uint64_t now)
+{
+	kk_index old = KK_INDEX_ZERO;
+	target *a;
+	size_t i, n = 0;
+	for (i = 0; i < st.nbackends; i++) {
+		const kk_backend *b = &st.backends[i];
+		const kk_cluster *c = b->cluster ? kk_state_cluster(&st, b->cluster) : NULL;
+		n += c && c->hc.path;
+	}
+	if (!(a = calloc(n ? n : 1, sizeof *a)))
+		return 0;
+	for (i = 0; i < ntargets; i++)
+		if (!kk_index_put(&old, targets[i].key, targets[i].klen, i))
+			goto nomem;
+	n = 0;
+	for (i = 0; i < st.nbackends; i++) {
+		const kk_backend *b = &st.backends[i];
+		const kk_cluster *c = b->cluster ? kk_state_cluster(&st, b->cluster) : NULL;
+		size_t cl, bl, *was;
+		target *t = &a[n];
+		if (!c || !c->hc.path)
+			continue;
+		cl = strlen(c->id);
+		bl = strlen(b->id);
+		if (!(t->key = malloc(cl + bl + 2)))
+			goto nomem;
+		n++;
+		memcpy(t->key, c->id, cl + 1);
+		memcpy(t->key + cl + 1, b->id, bl + 1);
+		t->klen = cl + 1 + bl;
+		t->backend = t->key + cl + 1;
+		t->addr = b->addr;
+		t->fd = -1;
+		t->hc = c->hc;
+		t->reqlen = kk_probe_request(t->req, sizeof t->req, c->hc.path,
+		    c->hc.host ? c->hc.host : b->addr_text);
+		if ((was = kk_index_get(&old, t->key, t->klen))) {
+			t->count = targets[*was].count;
+			t->next_at = targets[*was].next_at;
+		} else
+			t->next_at = now + kk_index_hash(t->key, t->klen) % t->hc.interval_ms;
+	}
+	kk_index_free(&old);
+	free_targets(targets, ntargets);
+	targets = a;
+	ntargets = n;
+	return 1;
+nomem:
+	kk_index_free(&old);
+	free_targets(a, n);
+	return 0;
+}
+
+static void
+resync(void)
+{
+	char have[24];
+	const char *argv[2] = { KK_MSG_RESYNC, have };
+	snprintf(have, sizeof have, "%llu", (unsigned long long)gen);
+	send_words(2, argv);
+}
+
+static int
+scan_gen(const char *s, uint64_t *g)
+{
+	unsigned long long v;
+	char *end;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (!*s || *end || errno)
+		return 0;
+	*g = v;
+	return 1;
+}
+
+/* A change, as the workers get it: applied when it is on our
+ * generation, else (or when it does not apply) the whole state asked. */
+static void
+on_delta(const char *base, const char *to, const char *text)
+{
+	char err[KK_ERRLEN];
+	kk_journal j = KK_JOURNAL_ZERO;
+	uint64_t b, g;
+	if (!scan_gen(base, &b) || !scan_gen(to, &g) || b != gen) {
+		resync();
+		return;
+	}
+	st.certs_checked = 1;
+	if (!kk_state_apply_text_journal(&st, text, strlen(text), "delta", &j, err, sizeof err)) {
+		st.certs_checked = 0;
+		warn("%s; asking for the whole state", err);
+		resync();
+		return;
+	}
+	st.certs_checked = 0;
+	kk_journal_commit(&st, &j);
+	gen = g;
+	if (!rebuild(now_ms()))
+		warn("out of memory following generation %llu; probing as before",
+		    (unsigned long long)g);
+}
+
+static int
+load_fd(int fd, uint64_t g)
+{
+	char err[KK_ERRLEN];
+	kk_state next;
+	kk_state_init(&next);
+	if (!kk_state_load_fd_checked(&next, fd, "state", err, sizeof err)) {
+		warn("%s; keeping the state it had", err);
+		kk_state_free(&next);
+		return 0;
+	}
+	kk_state_free(&st);
+	st = next;
+	gen = g;
+	if (!rebuild(now_ms()))
+		warn("out of memory loading generation %llu", (unsigned long long)g);
+	return 1;
+}
+
+static void
+handle(unsigned argc, char **argv)
+{
+	uint64_t g;
+	if (!strcmp(argv[0], KK_MSG_DELTA) && argc == 4) {
+		on_delta(argv[1], argv[2], argv[3]);
+	} else if (!strcmp(argv[0], KK_MSG_STATE) && argc == 2) {
+		int fd = kk_chan_take_fd(&ch);
+		if (fd < 0 || !scan_gen(argv[1], &g))
+			warn("state announced without its memfd or generation");
+		else
+			load_fd(fd, g);
+		if (fd >= 0)
+			close(fd);
+	} else if (!strcmp(argv[0], KK_MSG_STOP)) {
+		_exit(0);
+	}
+	/* Anything else is for workers: not ours to answer. */
+}
+
+/* 0: the channel is gone, leave. */
+static int
+on_channel(short revents)
+{
+	char *argv[KK_FRAME_MAXWORDS];
+	unsigned argc;
+	int r, eof = 0;
+	if (revents & POLLOUT && kk_chan_flush(&ch) < 0)
+		return 0;
+	if (!(revents & (POLLIN | POLLHUP | POLLERR)))
+		return 1;
+	for (;;) {
+		r = kk_chan_fill(&ch);
+		if (r > 0)
+			continue;
+		if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			eof = 1;
+		break;
+	}
+	while ((r = kk_chan_next(&ch, argv, KK_FRAME_MAXWORDS, &argc)) > 0)
+		if (argc)
+			handle(argc, argv);
+	return r >= 0 && !eof;
+}
+
+static int
+scan_fd(const char *s)
+{
+	unsigned long v;
+	if (!kk_scan_uint(s, 0, 1u << 20, &v))
+		strerr_dieusage(100, USAGE);
+	return (int)v;
+}
+
+int
+main(int argc, char **argv)
+{
+	int chanfd = -1, statefd = -1, opt;
+	struct pollfd *p = NULL;
+	size_t *ids = NULL, cap = 0;
+	while ((opt = getopt(argc, argv, "c:s:g:")) != -1) {
+		switch (opt) {
+		case 'c': chanfd = scan_fd(optarg); break;
+		case 's': statefd = scan_fd(optarg); break;
+		case 'g':
+			if (!scan_gen(optarg, &gen))
+				strerr_dieusage(100, USAGE);
+			break;
+		default: strerr_dieusage(100, USAGE);
+		}
+	}
+	if (chanfd < 0 || statefd < 0 || optind != argc)
+		strerr_dieusage(100, USAGE);
+	signal(SIGPIPE, SIG_IGN);
+	if (fcntl(chanfd, F_SETFL, fcntl(chanfd, F_GETFL) | O_NONBLOCK) < 0
+	    || fcntl(chanfd, F_SETFD, FD_CLOEXEC) < 0)
+		strerr_diefu1sys(111, "set up the channel");
+	kk_chan_init(&ch, chanfd);
+	kk_state_init(&st);
+	if (!load_fd(statefd, gen))
+		strerr_dief1x(111, "unable to load the initial state");
+	close(statefd);
+	for (;;) {
+		uint64_t now = now_ms(), next = now + 60000;
+		size_t i, n = 0;
+		int timeout, r;
+		if (cap < ntargets + 1) {
+			size_t c = ntargets + 16;
+			struct pollfd *np = realloc(p, c * sizeof *p);
+			size_t *ni = np ? realloc(ids, c * sizeof *ids) : NULL;
+			if (np)
+				p = np;
+			if (!ni)
+				strerr_dief1x(111, "out of memory");
+			ids = ni;
+			cap = c;
+		}
+		p[n].fd = ch.fd;
+		p[n].events = POLLIN | (kk_chan_pending(&ch) ? POLLOUT : 0);
+		ids[n++] = 0;
+		for (i = 0; i < ntargets; i++) {
+			target *t = &targets[i];
+			if (t->phase != IDLE && now >= t->deadline)
+				finish(t, 0, now);
+			if (t->phase == IDLE && now >= t->next_at && inflight < INFLIGHT_MAX)
+				start(t, now);
+			if (t->phase == IDLE) {
+				if (t->next_at < next)
+					next = t->next_at;
+				continue;
+			}
+			if (t->deadline < next)
+				next = t->deadline;
+			p[n].fd = t->fd;
+			p[n].events = t->phase == READING ? POLLIN : POLLOUT;
+			ids[n++] = i;
+		}
+		timeout = next > now ? (int)(next - now) : 0;
+		r = poll(p, (nfds_t)n, timeout);
+		if (r < 0 && errno != EINTR)
+			strerr_diefu1sys(111, "poll");
+		if (r <= 0)
+			continue;
+		now = now_ms();
+		/* The targets first: a change read from the channel may
+		 * rebuild them, and the poll array's indexes with them. */
+		for (i = 1; i < n; i++)
+			if (p[i].revents)
+				advance(&targets[ids[i]], p[i].revents, now);
+		if (p[0].revents && !on_channel(p[0].revents))
+			return 0;
+	}
+}

@@ -1,0 +1,144 @@
+/* ISC license. */
+/* Counting failures and answers per bend against a cluster's
+ * --max-fails, reporting the transitions on the channel, and applying
+ * the supervisor's verdicts. A worker without a supervisor (run alone,
+ * or after its channel closed) gives itself the verdict the supervisor
+ * would: the same backoff rule, kakehi/proto.h. Nothing here allocates:
+ * it runs for every answer. */
+#include <stdlib.h>
+#include <string.h>
+#include <kakehi/proto.h>
+#include "channel.h"
+#include "health.h"
+#include "log.h"
+#include "worker.h"
+
+/* Out: not chosen until now + backoff_ms. */
+static void
+take_out(kk_bend *b, unsigned long backoff_ms, uint64_t now)
+{
+	b->out = 1;
+	b->reported = 0;
+	b->backoff_ms = backoff_ms;
+	b->retry_at = now + backoff_ms;
+}
+
+static void
+put_back(kk_bend *b, uint64_t now)
+{
+	b->out = 0;
+	b->reported = 0;
+	b->fails = 0;
+	b->refusals = 0;
+	b->backoff_ms = 0;
+	/* Its down mark ends now: --slow-start ramps from here. */
+	b->down_until = now;
+}
+
+/* Tells the supervisor, or decides alone without one. */
+static void
+report(const kk_rcluster *c, const char *backend, kk_bend *b, int up, uint64_t now)
+{
+	const char *argv[4] = { KK_MSG_HEALTH, c->id, backend, up ? "up" : "down" };
+	if (!kk_channel_active()) {
+		if (up)
+			put_back(b, now);
+		else
+			take_out(b, kk_health_backoff_next(b->out ? b->backoff_ms : 0), now);
+		kk_log_warning("backend %s of cluster %s is %s (no supervisor: "
+		    "this worker alone)", backend, c->id, up ? "up" : "down");
+		return;
+	}
+	kk_channel_send(4, argv);
+}
+
+void
+kk_health_failed(const kk_rcluster *c, const char *backend, kk_bend *b, int connect,
+    uint64_t now)
+{
+	if (connect)
+		kk_bend_mark_down(b, now);
+	if (!c->max_fails)
+		return;
+	if (b->fails < c->max_fails)
+		b->fails++;
+	if (b->out) {
+		/* A request that left before the verdict says nothing
+		 * new; one that was a retry failed: out again, for twice
+		 * as long, which the supervisor confirms. Until then this
+		 * worker holds back on its own, so that one failed retry
+		 * is one report. */
+		if (now < b->retry_at)
+			return;
+		b->retry_at = now + kk_health_backoff_next(b->backoff_ms);
+		report(c, backend, b, 0, now);
+		return;
+	}
+	if (b->fails < c->max_fails || b->reported)
+		return;
+	b->reported = 1;
+	report(c, backend, b, 0, now);
+}
+
+void
+kk_health_answered(const kk_rcluster *c, const char *backend, kk_bend *b, unsigned status,
+    uint64_t now)
+{
+	if (c->fail_5xx && status >= 500) {
+		kk_health_failed(c, backend, b, 0, now);
+		return;
+	}
+	b->refusals = 0;
+	if (!b->fails && !b->out)
+		return;
+	/* An answer to a request that left before the verdict proves
+	 * nothing about a retry: only one after retry_at does. */
+	if (b->out && now < b->retry_at)
+		return;
+	b->fails = 0;
+	if (b->out) {
+		put_back(b, now);
+		report(c, backend, b, 1, now);
+	}
+}
+
+/* The bend of backend id in cluster c of the current snapshot. */
+static kk_bend *
+find(const char *cluster, const char *id)
+{
+	kk_rcluster *c = kk_router_cluster(kk_worker_router(), cluster);
+	unsigned i;
+	if (!c)
+		return NULL;
+	/* A cluster's backends are few: the scan is shorter than a hash. */
+	for (i = 0; i < c->nb; i++)
+		if (!strcmp(c->b[i].id, id))
+			return c->b[i].bend;
+	return NULL;
+}
+
+int
+kk_health_verdict(unsigned argc, char **argv, uint64_t now)
+{
+	kk_bend *b;
+	if (argc < 4 || !kk_worker_router() || !(b = find(argv[1], argv[2])))
+		return 0;
+	if (!strcmp(argv[3], "up") && argc == 4) {
+		put_back(b, now);
+		return 1;
+	}
+	if (!strcmp(argv[3], "down") && argc == 5 && !strcmp(argv[4], KK_HEALTH_HELD)) {
+		take_out(b, 0, now);
+		b->retry_at = UINT64_MAX;
+		return 1;
+	}
+	if (!strcmp(argv[3], "down") && argc == 5) {
+		char *end;
+		unsigned long ms = strtoul(argv[4], &end, 10);
+		if (!*argv[4] || *end || ms > KK_HEALTH_BACKOFF_MAX_MS)
+			return 0;
+		take_out(b, ms, now);
+		return 1;
+	}
+	return 0;
+}
