@@ -680,6 +680,32 @@ json_forward(kk_str *out, const kk_forwarding *f)
 
 /* Durations in milliseconds, under the option's name; the timeouts only
  * http listeners have are absent from a tcp listener. */
+/* ,"answers":[{"status":502,"type":"...","bytes":N}...] of answers text
+ * (answer.h); nothing when there is none. */
+static int
+json_answers(kk_str *out, const char *text)
+{
+	size_t pos = 0;
+	kk_answer_item a;
+	int first = 1;
+	if (!text)
+		return 1;
+	if (!kk_str_cats(out, ",\"answers\":["))
+		return 0;
+	while (kk_answer_next(text, &pos, &a)) {
+		char type[KK_ANSWER_TYPEMAX + 1];
+		size_t pad = a.b64len && a.b64[a.b64len - 1] == '=' ? 1 + (a.b64len > 1
+		    && a.b64[a.b64len - 2] == '=') : 0;
+		snprintf(type, sizeof type, "%.*s", (int)a.typelen, a.type);
+		if (!kk_str_catf(out, "%s{\"status\":%u", first ? "" : ",", a.status)
+		    || !json_str(out, "type", type, 0)
+		    || !kk_str_catf(out, ",\"bytes\":%zu}", a.b64len / 4 * 3 - pad))
+			return 0;
+		first = 0;
+	}
+	return kk_str_cats(out, "]");
+}
+
 static int
 json_listener(kk_str *out, const kk_listener *l)
 {
@@ -712,6 +738,7 @@ json_listener(kk_str *out, const kk_listener *l)
 		&& json_num(out, "max-body", l->limits.body)
 		&& json_forward(out, &l->forward)))
 	    && json_tls(out, l->tls)
+	    && json_answers(out, l->answers)
 	    && kk_str_cats(out, "}");
 }
 
@@ -751,6 +778,7 @@ json_cluster(kk_str *out, const kk_cluster *c)
 		&& json_str(out, "ca", c->tls->ca.len ? c->tls->ca_hash : 0, 1)
 		&& json_str(out, "sni", c->tls->sni, 0)
 		&& json_bool(out, "verify", c->tls->verify) && kk_str_cats(out, "}")))
+	    && json_answers(out, c->answers)
 	    && kk_str_cats(out, "}");
 }
 

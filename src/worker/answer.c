@@ -138,6 +138,12 @@ kk_answer_made_challenge(size_t *len)
 }
 
 void
+kk_answer_route_text(const char *route, size_t len)
+{
+	ctx.routelen = keep(ctx.route, ROUTE_MAX, route, len);
+}
+
+void
 kk_answer_forget(void)
 {
 	kk_ranswers_unref(ctx.cl);

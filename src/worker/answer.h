@@ -31,6 +31,8 @@ void kk_ranswers_unref(kk_ranswers *);
 void kk_answer_about(kk_ranswers *cluster_answers, const char *cluster, const char *backend,
     const char *reqid, size_t reqidlen);
 void kk_answer_route(const kk_reqhead *h);
+/* The same from a copy the stream kept, route[0, len). */
+void kk_answer_route_text(const char *route, size_t len);
 /* A 401's challenge for realm[0, len): the answer then carries
  * WWW-Authenticate: Basic realm="...", charset="UTF-8" (RFC 7617). */
 void kk_answer_challenge(const char *realm, size_t len);

@@ -21,6 +21,7 @@ struct rauth {
 	kk_index users;		/* user -> offset of its hash in file */
 	char *file;		/* the password file, each hash NUL ended in place */
 	size_t len;
+	size_t first;		/* offset of the first user's hash */
 	unsigned char digest[SHA256_DIGEST_LENGTH];	/* of the file, for the cache */
 };
 
@@ -66,9 +67,13 @@ kk_auth_compile(const char *actions)
 	SHA256((const unsigned char *)r->file, r->len, r->digest);
 	/* The state checked the file: every entry is user:hash. */
 	while (kk_htpasswd_next(r->file, r->len, &pos, &user, &ulen, &hash, &hlen)) {
+		if (!r->users.n)
+			r->first = (size_t)(hash - r->file);
 		if (!kk_index_put(&r->users, user, ulen, (size_t)(hash - r->file)))
 			goto fail;
-		((char *)hash)[hlen] = 0;	/* the line's end: CR, LF, or the last byte */
+		/* The line's end (CR or LF) becomes the hash's NUL; after the
+		 * last line, the byte kk_base64_decode leaves past the data. */
+		((char *)hash)[hlen] = 0;
 	}
 	if (!kk_index_put(&compiled, KEY(&a), (size_t)(uintptr_t)r))
 		goto fail;
@@ -175,10 +180,20 @@ kk_auth_request(const char *actions, const kk_reqhead *h, const char **realm,
 	    sizeof cred - 1, &n))
 		goto refused;
 	cred[n] = 0;
-	if (!(colon = memchr(cred, ':', n)) || memchr(cred, 0, n)
-	    || !(slot = kk_index_get(&r->users, (const char *)cred,
-		(size_t)(colon - (const char *)cred))))
+	if (!(colon = memchr(cred, ':', n)) || memchr(cred, 0, n))
 		goto wipe;
+	if (!(slot = kk_index_get(&r->users, (const char *)cred,
+	    (size_t)(colon - (const char *)cred)))) {
+		/* An unknown user costs what a known one does: a refusal
+		 * that came faster would tell which users exist. */
+		ok = verify(colon + 1, r->file + r->first);
+		explicit_bzero(cred, sizeof cred);
+		if (ok < 0) {
+			kk_stats.auth_budget++;
+			return 429;
+		}
+		goto refused;
+	}
 	memcpy(keyed, r->digest, sizeof r->digest);
 	memcpy(keyed + sizeof r->digest, cred, n);
 	SHA256(keyed, sizeof r->digest + n, key);

@@ -78,6 +78,7 @@ answer_about(const kk_stream *s)
 	kk_answer_about(s->cluster ? s->cluster->answers : NULL,
 	    s->cluster ? s->cluster->id : NULL, s->backend_id,
 	    s->request_id, s->request_id_len);
+	kk_answer_route_text(s->route, s->routelen);
 }
 
 /* The back endpoint lets go of the stream, and the stream of it. */
@@ -264,6 +265,10 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 		log_refused(ops, ctx, h, rl, c, *status);
 		return NULL;
 	}
+	/* The path as routed, which a rewrite below may change (its bytes
+	 * stay where the parser left them). */
+	const char *rpath = (h->flags & KK_HEAD_F_PATH_TEXT ? h->text : h->fl.base) + h->path.off;
+	size_t rplen = h->pathlen, n;
 	if (!kk_head_forward(h, fwd) || !kk_edit_request(h, actions)) {
 		*status = 431;
 		log_refused(ops, ctx, h, rl, c, *status);
@@ -292,6 +297,15 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->request_id_len = (unsigned char)h->reqidlen;	/* at most KK_HEAD_REQID_MAX */
 	memcpy(s->request_id, h->reqid ? h->reqid : "", h->reqidlen);
 	s->request_id[h->reqidlen] = 0;
+	s->routelen = 0;
+	if (c->answers || rl->answers) {
+		n = h->hostlen < sizeof s->route ? h->hostlen : sizeof s->route;
+		memcpy(s->route, h->host, n);
+		if (rplen > sizeof s->route - n)
+			rplen = sizeof s->route - n;
+		memcpy(s->route + n, rpath, rplen);
+		s->routelen = (unsigned short)(n + rplen);
+	}
 	if (h->body == KK_BODY_NONE || (h->body == KK_BODY_LENGTH && !h->clen))
 		s->flags |= KK_STREAM_F_REQ_DONE;
 	if (h->flags & KK_HEAD_F_HEAD)

@@ -231,6 +231,11 @@ struct kk_stream {
 	kk_mcount *mb;
 	/* Last, and not cleared at start: filled only when logged. */
 	kk_alog_req log;
+	/* The request's host and path as routed, for the ${route} of a
+	 * custom answer: kept only when its listener or cluster has
+	 * answers (routelen 0 otherwise), cut to fit. */
+	unsigned short routelen;
+	char route[256];
 };
 
 /* Starts a stream for the parsed head h (the forwarding rules are

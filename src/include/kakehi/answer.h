@@ -33,7 +33,8 @@ extern const unsigned short kk_answer_statuses[KK_ANSWER_NSTATUS];
 
 /* The variables of a body template, ${name} each: the request id (the
  * listener's --request-id, "" without), the cluster's id, the backend's
- * id, the request's host and path (its route, without the query), the
+ * id, the request's host and path (its route, as routed, without the
+ * query), the
  * status's three digits and its reason phrase; "" when the answer has
  * none of them (a 404 names no cluster). Indexed by KK_ANSWER_VAR_*. */
 enum { KK_ANSWER_VAR_REQUEST_ID = 0, KK_ANSWER_VAR_CLUSTER, KK_ANSWER_VAR_BACKEND,

@@ -11,7 +11,7 @@
 int kk_base64_encode(kk_str *out, const unsigned char *p, size_t len);
 /* Decodes s (slen characters, exactly the canonical encoding: padded,
  * no blank, no bits set past the data) into a new buffer *out of *outlen
- * bytes, which the caller frees. 1 ok; 0 not base64 (errno EINVAL) or
+ * bytes and one more past them (room for a NUL), which the caller frees. 1 ok; 0 not base64 (errno EINVAL) or
  * ENOMEM, *out untouched. */
 int kk_base64_decode(const char *s, size_t slen, unsigned char **out, size_t *outlen);
 /* The same into out (cap bytes), allocating nothing: for the worker,

@@ -14,7 +14,7 @@ p_echo=$kk_port
 dead=$(kk_free_port)	# nothing listens there: 502 (--max-fails 0: never out)
 port=$(kk_free_port)
 L=127.0.0.1:$port
-printf '<h1>${status} ${reason}</h1>\n<p>cluster ${cluster}, backend ${backend}, id ${request_id}</p>\n' \
+printf '<h1>${status} ${reason}</h1>\n<p>cluster ${cluster}, backend ${backend}, id ${request_id}, at ${route}</p>\n' \
 	> "$T/502.html"
 cat > "$T/kakehi.conf" <<CONF
 set workers 1
@@ -52,11 +52,11 @@ for proto in h1 h2c ; do
 	tap_is "$(field content-type)" "text/plain" "$proto: its --answer-type"
 	tap_is "$(field content-length)" "$(printf '%s' "$body" | wc -c | tr -d ' ')" \
 		"$proto: Content-Length is the expanded body's"
-	body=$(get $opt -H 'Host: d.test' "$U/")
+	body=$(get $opt -H 'Host: d.test' "$U/p?q")
 	id=$(field x-request-id)
 	tap_like "$(code) $body" "^502 <h1>502 Bad Gateway</h1>" "$proto: the cluster's 502 from its file"
-	tap_like "$body" "cluster down, backend b9, id [0-9a-f]{32}" \
-		"$proto: cluster, backend and request id replaced"
+	tap_like "$body" "cluster down, backend b9, id [0-9a-f]{32}, at d.test/p<" \
+		"$proto: cluster, backend, request id and route replaced"
 	tap_is "$(field content-type)" "text/html; charset=utf-8" "$proto: the default type"
 	tap_is "$(field content-length)" "$(($(printf '%s' "$body" | wc -c) + 1))" \
 		"$proto: Content-Length counts the file's last newline"
@@ -114,4 +114,6 @@ tap_ok "refusals changed nothing" cmp -s "$T/before" "$T/after"
 tap_like "$(cat "$T/after")" "cluster add down --max-fails 0 --answer-(text '502:<h1>|data 502:)" \
 	"the dump holds the file's bytes"
 tap_is "$(ctl reload "$T/after" 2>&1)" "no change" "reloading the dump is a no-op"
+tap_like "$(ctl --json cluster list)" '"id":"guard".*"answers":\[\{"status":403,"type":"text/plain; charset=utf-8","bytes":36\}\]' \
+	"cluster list --json: the answers' statuses, types and sizes"
 tap_done

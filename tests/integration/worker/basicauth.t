@@ -18,7 +18,7 @@ hash() { python3 -W ignore -c 'import crypt, sys; print(crypt.crypt(sys.argv[1],
 	echo
 	echo "bob:$(hash hunter2 METHOD_SHA512)"
 	echo "carol:$(hash s3 METHOD_SHA256)"
-	echo "slow:$(hash right METHOD_BLOWFISH 4096)"
+	echo "slow:$(hash right METHOD_BLOWFISH 1024)"
 } > "$T/users"
 
 kk_backend echo
@@ -106,17 +106,19 @@ tap_ok "refusals changed nothing" cmp -s "$T/before" "$T/after"
 # The budget: verifying a costly hash over and over spends it; past it
 # 429, while requests that verify nothing are served at once.
 codes=
-for i in 1 2 3 4 ; do codes="$codes$(req -u slow:wrong -H 'Host: a.test' "$U/") " ; done
+for i in 1 2 3 4 5 6 7 8 9 10 ; do codes="$codes$(req -u slow:wrong -H 'Host: a.test' "$U/") " ; done
 tap_like "$codes" "429" "wrong passwords on a costly hash past the budget: 429 ($codes)"
 start=$(date +%s%N)
 tap_is "$(req -H 'Host: other.test' "$U/")" 200 "the loop still serves"
-tap_ok "at once" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 1000
+tap_ok "at once" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 2000
 sleep 1.1
 tap_is "$(req -u slow:right -H 'Host: a.test' "$U/")" 200 "a second later the right password passes"
-start=$(date +%s%N)
+# count KEY: a worker counter summed by the supervisor.
+count() { ctl status | awk -v k="$1" '$1 == "total" && $2 == k { print $3 }' ; }
+verified=$(count auth-ok) cached=$(count auth-cached)
 tap_is "$(req -u slow:right -H 'Host: a.test' "$U/")" 200 "and again"
-tap_ok "from the cache, without verifying again" test $(( ($(date +%s%N) - start) / 1000000 )) -lt 150
-tap_like "$(kakehi-ctl -s "$kk_sock" status)" "auth-cached [1-9]" "status counts the cache's hits"
+tap_is "$(count auth-ok) $(count auth-cached)" "$verified $((cached + 1))" \
+	"from the cache, without verifying again (status: auth-ok, auth-cached)"
 
 # Saved, then started again from the saved state.
 ctl state save "$T/saved.conf" > /dev/null

@@ -604,6 +604,30 @@ test_scoped_opts(void)
 	}
 }
 
+/* An option of two words (--rewrite-path REGEX TEMPLATE): both taken,
+ * the first after '=' too, the second required. */
+static void
+test_pair(void)
+{
+	char a[] = "frontend add app --listener 127.0.0.1:80 --rewrite-path '^/(a)' /b/$1 --host h",
+	    b[] = "frontend add app --listener 127.0.0.1:80 --rewrite-path=--x /y",
+	    c[] = "frontend add app --listener 127.0.0.1:80 --rewrite-path ^/a",
+	    d[] = "frontend add app --listener 127.0.0.1:80 --rewrite-path ^/a --host h",
+	    err[KK_ERRLEN];
+	kk_verb v;
+	ok(split_parse(a, &v, err, sizeof err), "a pair parses");
+	is_str(kk_verb_opt(&v, "--rewrite-path"), "^/(a)", "its first word");
+	is_str(kk_verb_opt2(&v, "--rewrite-path"), "/b/$1", "its second word");
+	is_str(kk_verb_opt(&v, "--host"), "h", "the options after it");
+	ok(kk_verb_opt2(&v, "--host") == 0, "a single-valued option has no second word");
+	ok(split_parse(b, &v, err, sizeof err) && !strcmp(kk_verb_opt(&v, "--rewrite-path"), "--x")
+	    && !strcmp(kk_verb_opt2(&v, "--rewrite-path"), "/y"), "the first word after '='");
+	ok(!split_parse(c, &v, err, sizeof err) && strstr(err, "--rewrite-path needs two values"),
+	    "a pair without its second word is refused");
+	ok(!split_parse(d, &v, err, sizeof err) && strstr(err, "needs two values"),
+	    "an option is not a second word");
+}
+
 static void
 test_opt(void)
 {
@@ -770,6 +794,7 @@ main(void)
 	test_good();
 	test_bad();
 	test_opt();
+	test_pair();
 	test_scoped_opts();
 	test_split();
 	test_scan();
