@@ -104,6 +104,12 @@ kk_wait_for 10 out_of solo s1
 solo > "$T/solo.head"
 tap_is "$(head -n 1 "$T/solo.head")" "HTTP/1.1 503 Service Unavailable" "all out: 503"
 tap_ok "with Retry-After" grep -qi '^Retry-After: [0-9]' "$T/solo.head"
+solo2() {	# the same over HTTP/2 (h2c): 0 when a 503 with Retry-After came
+	kk_curl -s --http2-prior-knowledge -D - -o /dev/null -H 'Host: solo.test' \
+		"http://127.0.0.1:$port/" | tr -d '\r' > "$T/solo2.head"
+	grep -q '^HTTP/2 503' "$T/solo2.head" && grep -qi '^retry-after: [0-9]' "$T/solo2.head"
+}
+tap_ok "over HTTP/2 too" kk_wait_for 10 solo2
 
 # A new worker starts with the verdicts in force.
 victim=$(worker_pid 0)
