@@ -124,7 +124,10 @@ kk_health_verdict(unsigned argc, char **argv, uint64_t now)
 	if (argc < 4 || !kk_worker_router() || !(b = find(argv[1], argv[2])))
 		return 0;
 	if (!strcmp(argv[3], "up") && argc == 4) {
-		put_back(b, now);
+		/* Up already (kakehi-check starting says up for every backend
+		 * it finds well): nothing moves, --slow-start included. */
+		if (b->out)
+			put_back(b, now);
 		return 1;
 	}
 	if (!strcmp(argv[3], "down") && argc == 5 && !strcmp(argv[4], KK_HEALTH_HELD)) {
