@@ -91,7 +91,7 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIBKAKEHI) $(LIBLLHTTP) config.mak tests/uni
     $(wildcard src/*/*.c src/*/*.h src/include/kakehi/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CPPFLAGS) -Isrc -Itests/unit $(ALL_CFLAGS) -o $@ $< $(LIBKAKEHI) $(LIBLLHTTP) \
-	  $(SKALIBS_LIBS) $(TLS_LIBS) $(NGHTTP2_LIBS) $(PCRE2_LIBS) $(ALL_LDFLAGS)
+	  $(SKALIBS_LIBS) $(TLS_LIBS) $(NGHTTP2_LIBS) $(PCRE2_LIBS) $(CRYPT_LIBS) $(ALL_LDFLAGS)
 
 tests: all $(TEST_TOOLS) $(UNIT_TESTS)
 

@@ -294,12 +294,15 @@ names_file(const kk_verb *v, const char *name)
 		return !strcmp(name, "--client-ca");
 	if (v->def->id == KK_V_CLUSTER_ADD)
 		return !strcmp(name, "--ca");
+	if (v->def->id == KK_V_FRONTEND_ADD)
+		return !strcmp(name, "--htpasswd");
 	return !strcmp(name, "--cert") || !strcmp(name, "--key") || !strcmp(name, "--chain")
 	    || !strcmp(name, "--ocsp");
 }
 
-/* certificate add and replace, listener add with a client CA and
- * cluster add with --ca name the operator's files, which the supervisor
+/* certificate add and replace, listener add with a client CA,
+ * cluster add with --ca, and listener or cluster add with --answer
+ * STATUS:FILE name the operator's files, which the supervisor
  * never reads: they are read here, from the current directory, and sent
  * in the data form (each option's -data twin with the bytes in base64).
  * The verb is rebuilt from its parse into words, its strings kept in
@@ -319,13 +322,19 @@ file_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
 		char err[KK_ERRLEN];
 		kk_blob b = { 0, 0 };
 
-		if (!names_file(v, name)) {
+		/* --answer STATUS:FILE: the file after the status, which goes
+		 * before the data as it went before the file. */
+		size_t skip = !strcmp(name, "--answer") && strlen(value) > 4 ? 4 : 0;
+		if (!names_file(v, name) && !(skip && (v->def->id == KK_V_LISTENER_ADD
+		    || v->def->id == KK_V_CLUSTER_ADD))) {
 			words[n++] = name;
 			if (value)	/* not a flag */
 				words[n++] = value;
+			if (v->opt[i].value2)	/* a pair's second word */
+				words[n++] = v->opt[i].value2;
 			continue;
 		}
-		if (!kk_cert_read_file(value, 0, &b, err, sizeof err))
+		if (!kk_cert_read_file(value + skip, 0, &b, err, sizeof err))
 			strerr_dief(EXIT_USAGE, v->def->word1, " ", v->def->word2, ": ", name,
 			    ": ", err);
 		/* Offsets, not pointers: the store grows and moves. */
@@ -333,7 +342,8 @@ file_words(const kk_verb *v, const char **words, unsigned n, kk_str *store)
 		if (!kk_str_catf(store, "%s-data", name) || !kk_str_catb(store, "", 1))
 			strerr_dief(EXIT_SYS, "out of memory");
 		offs[k++] = store->len;
-		if (!kk_base64_encode(store, b.p, b.len) || !kk_str_catb(store, "", 1))
+		if (!kk_str_catb(store, value, skip) || !kk_base64_encode(store, b.p, b.len)
+		    || !kk_str_catb(store, "", 1))
 			strerr_dief(EXIT_SYS, "out of memory");
 		kk_blob_free(&b);
 		words[n++] = 0;
@@ -512,7 +522,10 @@ main(int argc, char **argv)
 		words[nwords++] = "--json";
 	if (v.def->id == KK_V_CERTIFICATE_ADD || v.def->id == KK_V_CERTIFICATE_REPLACE
 	    || (v.def->id == KK_V_LISTENER_ADD && kk_verb_opt(&v, "--client-ca"))
-	    || (v.def->id == KK_V_CLUSTER_ADD && kk_verb_opt(&v, "--ca")))
+	    || (v.def->id == KK_V_CLUSTER_ADD && kk_verb_opt(&v, "--ca"))
+	    || ((v.def->id == KK_V_LISTENER_ADD || v.def->id == KK_V_CLUSTER_ADD)
+		&& kk_verb_opt(&v, "--answer"))
+	    || (v.def->id == KK_V_FRONTEND_ADD && kk_verb_opt(&v, "--htpasswd")))
 		nwords = file_words(&v, words, nwords, &store);
 	else
 		for (i = 0; i < (unsigned)argc; i++)

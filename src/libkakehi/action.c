@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <kakehi/action.h>
+#include <kakehi/regex.h>
 
 static const struct {
 	const char *opt;
@@ -17,6 +18,7 @@ static const struct {
 	{ "--response-header-set", KK_ACTION_RESPONSE, KK_ACTION_SET },
 	{ "--response-header-delete", KK_ACTION_RESPONSE, KK_ACTION_DELETE },
 	{ "--rewrite-path-prefix", KK_ACTION_REQUEST, KK_ACTION_PATH_PREFIX },
+	{ "--rewrite-path", KK_ACTION_REQUEST, KK_ACTION_PATH_REGEX },
 	{ "--rewrite-host", KK_ACTION_REQUEST, KK_ACTION_HOST },
 	{ "--deny", KK_ACTION_ANSWER, KK_ACTION_DENY },
 	{ "--redirect", KK_ACTION_ANSWER, KK_ACTION_REDIRECT },
@@ -194,7 +196,7 @@ kk_action_check(const char *opt, const char *value, char *err, size_t errlen)
 		if (!strcmp(opts[k].opt, opt)) {
 			/* The parser's choices; paths and hosts, the verb's checks. */
 			if (opts[k].op == KK_ACTION_REDIRECT || opts[k].op == KK_ACTION_PATH_PREFIX
-			    || opts[k].op == KK_ACTION_HOST)
+			    || opts[k].op == KK_ACTION_HOST || opts[k].op == KK_ACTION_PATH_REGEX)
 				return 1;
 			if (opts[k].op == KK_ACTION_DENY)
 				return check_deny(value, err, errlen);
@@ -266,16 +268,24 @@ kk_action_canon(const kk_verb *v, kk_str *out)
 	kk_str_reset(out);
 	for (i = 0; i < v->nopt; i++) {
 		const char *opt = v->opt[i].def->name, *val = v->opt[i].value;
-		size_t n = strcspn(val, "=");
+		size_t n;
 		for (k = 0; k < NOPTS && strcmp(opts[k].opt, opt); k++)
 			;
-		if (k == NOPTS)
+		if (k == NOPTS)	/* not an action (a flag among them has no value) */
 			continue;
+		n = strcspn(val, "=");
 		if (opts[k].op == KK_ACTION_REDIRECT) {
 			/* Its status, then the --location it requires. */
 			if ((out->len && !kk_str_catb(out, "\n", 1)) || !kk_str_cats(out, "nR")
 			    || !kk_str_cats(out, val) || !kk_str_catb(out, ":", 1)
 			    || !kk_str_cats(out, kk_verb_opt(v, "--location")))
+				return 0;
+			continue;
+		}
+		if (opts[k].op == KK_ACTION_PATH_REGEX) {
+			if ((out->len && !kk_str_catb(out, "\n", 1)) || !kk_str_cats(out, "qX")
+			    || !kk_str_cats(out, val) || !kk_str_catb(out, "\t", 1)
+			    || !kk_str_cats(out, v->opt[i].value2))
 				return 0;
 			continue;
 		}
@@ -299,9 +309,66 @@ kk_action_next(const char *text, size_t *pos, kk_action *a)
 	a->kind = p[0];
 	a->op = p[1];
 	a->name = p + 2;
-	a->nlen = strcspn(a->name, a->op == KK_ACTION_PATH_PREFIX ? " \n" : ":\n");
-	a->value = a->name + a->nlen + (a->name[a->nlen] == ':' || a->name[a->nlen] == ' ');
+	a->nlen = strcspn(a->name, a->op == KK_ACTION_PATH_PREFIX ? " \n"
+	    : a->op == KK_ACTION_PATH_REGEX || a->kind == 'a' ? "\t\n" : ":\n");
+	a->value = a->name + a->nlen + (a->name[a->nlen] == ':' || a->name[a->nlen] == ' '
+	    || a->name[a->nlen] == '\t');
 	a->vlen = (size_t)(end - a->value);
 	*pos = (size_t)(end - text) + (*end == '\n');
+	return 1;
+}
+
+int
+kk_action_check_rewrite(const char *regex, const char *tmpl, char *err, size_t errlen)
+{
+	char msg[256];
+	size_t i, n = strlen(tmpl);
+	int groups;
+	if (strlen(regex) > KK_ACTION_NAMEMAX || n > KK_ACTION_VALUEMAX) {
+		snprintf(err, errlen, "--rewrite-path: the regex is longer than %d bytes or the "
+		    "template than %d", KK_ACTION_NAMEMAX, KK_ACTION_VALUEMAX);
+		return 0;
+	}
+	for (i = 0; regex[i]; i++)
+		if ((unsigned char)regex[i] < 0x20 || regex[i] == 0x7f) {
+			snprintf(err, errlen, "--rewrite-path: the regex holds a control character; "
+			    "write it as an escape (\\t, \\x7f)");
+			return 0;
+		}
+	if ((groups = kk_regex_groups(regex, msg, sizeof msg)) < 0) {
+		snprintf(err, errlen, "--rewrite-path \"%s\" is not a valid regex: %s", regex, msg);
+		return 0;
+	}
+	if (tmpl[0] != '/') {
+		snprintf(err, errlen, "--rewrite-path %s \"%s\": the template is a path: start "
+		    "it with /", regex, tmpl);
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)tmpl[i];
+		if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#') {
+			snprintf(err, errlen, "--rewrite-path: the template holds a blank, a control "
+			    "character, '?', '#' or a byte past ASCII at offset %zu; write it "
+			    "percent-encoded (%%20)", i);
+			return 0;
+		}
+		if (c != '$')
+			continue;
+		if (tmpl[i + 1] == '$') {
+			i++;
+			continue;
+		}
+		if (tmpl[i + 1] < '0' || tmpl[i + 1] > '9' || tmpl[i + 1] - '0' > groups) {
+			char which[32] = "";
+			if (groups)
+				snprintf(which, sizeof which, ", $1..$%d (its groups)",
+				    groups < 9 ? groups : 9);
+			snprintf(err, errlen, "--rewrite-path %s \"%s\": offset %zu: '$' starts $0 "
+			    "(the match)%s or $$ (a '$')", regex, tmpl, i,
+			    groups ? which : " (the regex has no group)");
+			return 0;
+		}
+		i++;
+	}
 	return 1;
 }

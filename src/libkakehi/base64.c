@@ -53,41 +53,56 @@ value(char c)
 }
 
 int
-kk_base64_decode(const char *s, size_t slen, unsigned char **out, size_t *outlen)
+kk_base64_decode_into(const char *s, size_t slen, unsigned char *d, size_t cap,
+    size_t *outlen)
 {
 	size_t pad = 0, n, i, j = 0;
-	unsigned char *d;
 	if (slen % 4) goto inval;
 	if (slen && s[slen - 1] == '=') pad++;
 	if (slen > 1 && s[slen - 2] == '=') pad++;
 	n = slen / 4 * 3 - pad;
-	if (!(d = malloc(n + 1))) {
-		errno = ENOMEM;
-		return 0;
-	}
+	if (n > cap) goto inval;
 	for (i = 0; i < slen; i += 4) {
 		int q[4];
 		unsigned long v;
 		for (int k = 0; k < 4; k++) {
 			int last = i + 4 == slen;
 			if (last && k >= 4 - (int)pad) q[k] = 0;
-			else if ((q[k] = value(s[i + k])) < 0) goto bad;
+			else if ((q[k] = value(s[i + k])) < 0) goto inval;
 		}
 		v = (unsigned long)q[0] << 18 | (unsigned long)q[1] << 12
 		    | (unsigned long)q[2] << 6 | (unsigned long)q[3];
 		/* Bits past the data must be zero: one text per byte string. */
 		if (i + 4 == slen && ((pad == 1 && (v & 0xff)) || (pad == 2 && (v & 0xffff))))
-			goto bad;
+			goto inval;
 		d[j++] = (unsigned char)(v >> 16);
 		if (j < n) d[j++] = (unsigned char)(v >> 8);
 		if (j < n) d[j++] = (unsigned char)v;
 	}
-	*out = d;
 	*outlen = n;
 	return 1;
-bad:
-	free(d);
 inval:
 	errno = EINVAL;
 	return 0;
+}
+
+int
+kk_base64_decode(const char *s, size_t slen, unsigned char **out, size_t *outlen)
+{
+	size_t n = slen / 4 * 3 + 1;
+	unsigned char *d;
+	if (slen % 4) {
+		errno = EINVAL;
+		return 0;
+	}
+	if (!(d = malloc(n))) {
+		errno = ENOMEM;
+		return 0;
+	}
+	if (!kk_base64_decode_into(s, slen, d, n, outlen)) {
+		free(d);
+		return 0;
+	}
+	*out = d;
+	return 1;
 }

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <kakehi/board.h>
+#include <kakehi/segment.h>
 
 static size_t
 board_size(unsigned nslots)
@@ -16,26 +17,15 @@ board_size(unsigned nslots)
 int
 kk_board_create(unsigned nslots)
 {
-	kk_board *b;
-	int fd = memfd_create("kakehi-board", MFD_CLOEXEC);
-	if (fd < 0)
+	int fd;
+	kk_board *b = kk_segment_create("kakehi-board", board_size(nslots), board_size(nslots),
+	    &fd);
+	if (!b)
 		return -1;
-	if (ftruncate(fd, (off_t)board_size(nslots)) < 0)
-		goto fail;
-	b = mmap(0, board_size(nslots), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (b == MAP_FAILED)
-		goto fail;
 	b->nslots = nslots;
 	b->magic = KK_BOARD_MAGIC;
 	munmap(b, board_size(nslots));
 	return fd;
-fail:
-	{
-		int e = errno;
-		close(fd);
-		errno = e;
-	}
-	return -1;
 }
 
 kk_board *

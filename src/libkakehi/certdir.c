@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <kakehi/clientca.h>
+#include <kakehi/action.h>
+#include <kakehi/base64.h>
+#include <kakehi/cert.h>
+#include <kakehi/htpasswd.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
 #include "certdir.h"
@@ -18,7 +22,7 @@
 
 /* A certificate's four files, then a CA file: an https listener's client
  * CA or a --tls cluster's CA. */
-static const char *const exts[] = { "crt", "key", "chain", "ocsp", "ca" };
+static const char *const exts[] = { "crt", "key", "chain", "ocsp", "ca", "htpasswd" };
 #define NEXTS (sizeof exts / sizeof *exts)
 
 static int
@@ -145,6 +149,45 @@ save_client_ca(int dfd, const kk_listener *l, kk_str *names, const char **what)
 	return write_file(dfd, name, &l->tls->client_ca);
 }
 
+/* A frontend's password file (htpasswd.h) as HEX.htpasswd, HEX its
+ * SHA-256 (what the state's line names), listed in names. 1 ok (or
+ * none); 0 errno set and *what says what failed. */
+/* Whether live frontend f has an auth item, into *a. */
+static int
+auth_of(const kk_frontend *f, kk_action *a)
+{
+	size_t pos = 0;
+	while (f->cluster && f->actions && kk_action_next(f->actions, &pos, a))
+		if (a->kind == KK_ACTION_AUTH)
+			return 1;
+	return 0;
+}
+
+static int
+save_htpasswd(int dfd, const kk_frontend *f, kk_str *names, const char **what)
+{
+	kk_str name = KK_STR_ZERO;
+	kk_action a;
+	kk_blob b = { 0, 0 };
+	int ok;
+	if (!auth_of(f, &a))
+		return 1;
+	*what = "list the files of";
+	if (!kk_auth_file(&name, a.value, a.vlen, ".")
+	    || !kk_str_catb(names, name.s + 2, name.len - 1)
+	    || !kk_base64_decode(a.value + 1, a.vlen - 1, &b.p, &b.len)) {
+		kk_str_free(&name);
+		errno = ENOMEM;
+		return 0;
+	}
+	*what = "write a password file in";
+	ok = write_file(dfd, name.s + 2, &b);
+	explicit_bzero(b.p, b.len);
+	kk_blob_free(&b);
+	kk_str_free(&name);
+	return ok;
+}
+
 int
 kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
     size_t errlen)
@@ -159,6 +202,10 @@ kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
 		live += st->listeners[i].tls && st->listeners[i].tls->client_ca.len;
 	for (i = 0; i < st->nclusters; i++)
 		live += st->clusters[i].id && st->clusters[i].tls && st->clusters[i].tls->ca.len;
+	for (i = 0; i < st->nfrontends; i++) {
+		kk_action a;
+		live += auth_of(&st->frontends[i], &a);
+	}
 	if (!kk_str_catf(&dir, "%s.certs", path)
 	    || !kk_str_catf(rel, "%s.certs", slash ? slash + 1 : path)) {
 		snprintf(err, errlen, "unable to save state to %s: out of memory", path);
@@ -207,6 +254,9 @@ kk_certdir_save(const kk_state *st, const char *path, kk_str *rel, char *err,
 		what = "write a CA file in";
 		if (!write_file(dfd, name.s + 2, &t->ca)) goto fail;
 	}
+	for (i = 0; i < st->nfrontends; i++)
+		if (!save_htpasswd(dfd, &st->frontends[i], &names, &what))
+			goto fail;
 	what = "remove the files of removed certificates from";
 	if (!remove_stale(dfd, &names)) goto fail;
 	what = "sync";

@@ -262,6 +262,7 @@ static const struct {
 	{ "client", 1, KK_HANDOFF_FD_STREAM },
 	{ "notify", 1, KK_HANDOFF_FD_ANY },
 	{ "board", 1, KK_HANDOFF_FD_FILE },
+	{ "metrics", 1, KK_HANDOFF_FD_FILE },
 	{ 0, 0, 0 }
 };
 

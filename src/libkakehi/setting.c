@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <kakehi/addr.h>
 #include <kakehi/logfmt.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -21,12 +22,15 @@
  * S_FORMAT: an access-log format (logfmt.h). The three are strings,
  * NULL at their default. S_CHOICE: one of the words of the metavar
  * ("text|json"), kept as its number, the first the default. */
-enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_CIDRS, S_LOG, S_FORMAT, S_CHOICE };
+enum skind { S_UINT, S_DURATION, S_PATH, S_UIDS, S_CIDRS, S_LOG, S_FORMAT, S_CHOICE,
+	S_ADDR, S_NAME };
 enum skey {
 	K_WORKERS, K_COMMAND_SOCKET, K_ALLOWED_UIDS, K_MAX_CONNECTIONS,
 	K_BUFFER_SIZE, K_BACKLOG, K_WORKER_TIMEOUT, K_DRAIN_TIMEOUT, K_PING_TIMEOUT,
 	K_TLS_TICKET_ROTATION, K_TRUSTED_PROXIES, K_ACCESS_LOG, K_ACCESS_LOG_FORMAT,
-	K_ACCESS_LOG_SAMPLE, K_LOG_FORMAT, K_LOG_LEVEL, K_COUNT
+	K_ACCESS_LOG_SAMPLE, K_LOG_FORMAT, K_LOG_LEVEL,
+	K_STATSD, K_STATSD_PREFIX, K_STATSD_INTERVAL,
+	K_COUNT
 };
 
 struct sdef {
@@ -87,6 +91,15 @@ static const struct sdef table[K_COUNT] = {
 	[K_LOG_LEVEL] = { "log-level", S_CHOICE, 0, 0, 0, "info|warning",
 	    "the least severe diagnostic logged: info (the default) or warning; audit "
 	    "lines are always logged (also: kakehi-ctl log level)" },
+	/* S_ADDR: off (NULL) or IPV4:PORT / [IPV6]:PORT; S_NAME: words of
+	 * A-Z a-z 0-9 _ - joined by dots, NULL the default. */
+	[K_STATSD] = { "statsd", S_ADDR, 0, 0, 0, "off|ADDR",
+	    "where the supervisor sends the metrics in the statsd format over UDP, "
+	    "every statsd-interval: off (the default) or IPV4:PORT, [IPV6]:PORT" },
+	[K_STATSD_PREFIX] = { "statsd-prefix", S_NAME, 0, 0, 0, "NAME",
+	    "the first part of every statsd metric name (default kakehi)" },
+	[K_STATSD_INTERVAL] = { "statsd-interval", S_DURATION, 1000, DURATION_MAX, 10000,
+	    "DURATION", "how often the statsd metrics are sent (1s..24h, default 10s)" },
 };
 
 static int
@@ -113,6 +126,7 @@ get_num(const kk_settings *s, int k)
 	case K_ACCESS_LOG_SAMPLE: return s->access_log_sample;
 	case K_LOG_FORMAT: return s->log_format;
 	case K_LOG_LEVEL: return s->log_level;
+	case K_STATSD_INTERVAL: return s->statsd_interval_ms;
 	default: return 0;
 	}
 }
@@ -132,6 +146,7 @@ set_num(kk_settings *s, int k, unsigned long v)
 	case K_ACCESS_LOG_SAMPLE: s->access_log_sample = (unsigned)v; break;
 	case K_LOG_FORMAT: s->log_format = (enum kk_log_format)v; break;
 	case K_LOG_LEVEL: s->log_level = (enum kk_log_level)v; break;
+	case K_STATSD_INTERVAL: s->statsd_interval_ms = v; break;
 	default: break;
 	}
 }
@@ -174,6 +189,8 @@ str_slot(kk_settings *s, int k)
 	case K_COMMAND_SOCKET: return &s->command_socket;
 	case K_ACCESS_LOG: return &s->access_log;
 	case K_ACCESS_LOG_FORMAT: return &s->access_log_format;
+	case K_STATSD: return &s->statsd;
+	case K_STATSD_PREFIX: return &s->statsd_prefix;
 	default: return NULL;
 	}
 }
@@ -187,13 +204,14 @@ str_get(const kk_settings *s, int k)
 static const char *
 str_unset(int k)
 {
-	return k == K_ACCESS_LOG ? "off" : "default";
+	return k == K_ACCESS_LOG || k == K_STATSD ? "off" : "default";
 }
 
 static int
 is_str(int k)
 {
-	return table[k].kind == S_PATH || table[k].kind == S_LOG || table[k].kind == S_FORMAT;
+	return table[k].kind == S_PATH || table[k].kind == S_LOG || table[k].kind == S_FORMAT
+	    || table[k].kind == S_ADDR || table[k].kind == S_NAME;
 }
 
 static int
@@ -335,6 +353,36 @@ check_format(const char *value, char *err, size_t errlen)
 	return kk_logfmt_compile(&scratch, value, err, errlen);
 }
 
+/* off, or an address the supervisor can send to. */
+static int
+check_addr(const char *value, char *err, size_t errlen)
+{
+	kk_addr a;
+	if (!strcmp(value, "off") || kk_addr_parse(&a, value))
+		return 1;
+	snprintf(err, errlen, "statsd: \"%s\" is not off or an address (IPV4:PORT or "
+	    "[IPV6]:PORT, e.g. 127.0.0.1:8125)", value);
+	return 0;
+}
+
+/* Dot-separated words of A-Z a-z 0-9 _ -, at most 64 bytes: what every
+ * statsd server takes in a name. */
+static int
+check_name(const char *value, char *err, size_t errlen)
+{
+	size_t n = strlen(value), i;
+	int ok = n >= 1 && n <= 64 && value[0] != '.' && value[n - 1] != '.';
+	for (i = 0; ok && i < n; i++) {
+		char c = value[i];
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+		    || c == '_' || c == '-' || (c == '.' && value[i + 1] != '.');
+	}
+	if (!ok)
+		snprintf(err, errlen, "statsd-prefix: \"%s\" is not 1 to 64 bytes of A-Z a-z "
+		    "0-9 _ - in dot-separated words", value);
+	return ok;
+}
+
 static int
 unknown_key(const char *key, char *err, size_t errlen)
 {
@@ -381,6 +429,10 @@ scan_value(int k, const char *value, unsigned long *num, char *err, size_t errle
 		return check_log(value, err, errlen);
 	case S_FORMAT:
 		return check_format(value, err, errlen);
+	case S_ADDR:
+		return check_addr(value, err, errlen);
+	case S_NAME:
+		return check_name(value, err, errlen);
 	case S_UIDS: {
 		uid_t uids[KK_MAX_UIDS];
 		unsigned n;
@@ -426,7 +478,9 @@ kk_setting_apply(kk_settings *s, const char *key, const char *value, char *err, 
 		return 1;
 	case S_PATH:
 	case S_LOG:
-	case S_FORMAT: {
+	case S_FORMAT:
+	case S_ADDR:
+	case S_NAME: {
 		char *copy = 0, **slot = str_slot(s, k);
 		if (strcmp(value, "default") && strcmp(value, str_unset(k)) &&
 		    !(copy = strdup(value))) {
@@ -498,6 +552,8 @@ same(const kk_settings *a, const kk_settings *b, int k)
 	case S_PATH:
 	case S_LOG:
 	case S_FORMAT:
+	case S_ADDR:
+	case S_NAME:
 		if (!str_get(a, k) || !str_get(b, k))
 			return str_get(a, k) == str_get(b, k);
 		return !strcmp(str_get(a, k), str_get(b, k));
@@ -556,6 +612,8 @@ kk_setting_print(const kk_settings *s, const kk_settings *base, kk_str *out)
 		case S_PATH:
 		case S_LOG:
 		case S_FORMAT:
+		case S_ADDR:
+		case S_NAME:
 			if (!kk_str_catword(out, str_get(s, k) ? str_get(s, k) : str_unset(k)))
 				return 0;
 			break;
@@ -595,6 +653,8 @@ kk_setting_print_json(const kk_settings *s, kk_str *out)
 		case S_PATH:
 		case S_LOG:
 		case S_FORMAT:
+		case S_ADDR:
+		case S_NAME:
 			if (!(str_get(s, k) ? kk_str_catjson(out, str_get(s, k))
 			    : kk_str_cats(out, "null")))
 				return 0;

@@ -16,10 +16,12 @@
 #include <unistd.h>
 #include <kakehi/addr.h>
 #include <kakehi/action.h>
+#include <kakehi/answer.h>
 #include <kakehi/arena.h>
 #include <kakehi/cert.h>
 #include <kakehi/clientca.h>
 #include <kakehi/fmatch.h>
+#include <kakehi/htpasswd.h>
 #include <kakehi/index.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -90,6 +92,7 @@ free_listener(const kk_state *st, kk_listener *l)
 {
 	free_str(st, l->addr_text);
 	free_str(st, l->public_address);
+	free_str(st, l->answers);
 	free_tls(l->tls);
 	l->tls = 0;
 }
@@ -123,6 +126,7 @@ free_cluster(const kk_state *st, kk_cluster *c)
 	free_str(st, c->id);
 	free_str(st, c->hash_name);
 	free_str(st, c->sticky_cookie);
+	free_str(st, c->answers);
 	free_str(st, c->hc.path);
 	free_str(st, c->hc.host);
 	kk_clustertls_free(c->tls);
@@ -483,6 +487,7 @@ copy_objects(kk_state *st, const kk_state *src)
 		*l = src->listeners[i];
 		l->addr_text = dup_opt(st, l->addr_text, &ok);
 		l->public_address = dup_opt(st, l->public_address, &ok);
+		l->answers = dup_opt(st, l->answers, &ok);
 		l->tls = copy_tls(l->tls, &ok);
 		if (!ok || !index_str(&st->lindex, l->addr_text, st->nlisteners)) return 0;
 	}
@@ -502,6 +507,7 @@ copy_objects(kk_state *st, const kk_state *src)
 		c->id = dup_opt(st, c->id, &ok);
 		c->hash_name = dup_opt(st, c->hash_name, &ok);
 		c->sticky_cookie = dup_opt(st, c->sticky_cookie, &ok);
+		c->answers = dup_opt(st, c->answers, &ok);
 		c->hc.path = dup_opt(st, c->hc.path, &ok);
 		c->hc.host = dup_opt(st, c->hc.host, &ok);
 		if (!kk_clustertls_copy(&c->tls, src->clusters[i].tls)) ok = 0;
@@ -676,6 +682,31 @@ tls_of(const kk_verb *v, int *ok)
 	return t;
 }
 
+/* The answer options of v (listener add, cluster add) as their
+ * canonical text in *text, NULL when v has none: files read from the
+ * state's filedir. 1 ok; 0 with err. */
+static int
+take_answers(const kk_state *st, const kk_verb *v, char **text, char *err, size_t errlen)
+{
+	kk_str t = KK_STR_ZERO;
+	char msg[KK_ERRLEN];
+	int ok = 1;
+	*text = 0;
+	if (!kk_answer_canon(v, st->filedir, &t, msg, sizeof msg)) {
+		snprintf(err, errlen, "%s %s: %s; nothing changed", v->def->word1, v->def->word2,
+		    msg);
+		kk_str_free(&t);
+		return 0;
+	}
+	if (t.len)
+		*text = dup_opt(st, t.s, &ok);
+	kk_str_free(&t);
+	if (!ok)
+		snprintf(err, errlen, "%s %s: out of memory; nothing changed", v->def->word1,
+		    v->def->word2);
+	return ok;
+}
+
 static int
 apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
     size_t errlen)
@@ -710,6 +741,15 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 	    KK_DEFAULT_CONNECT_TIMEOUT_MS);
 	l.tunnel_timeout_ms = opt_duration(v, "--tunnel-timeout", KK_DEFAULT_TUNNEL_TIMEOUT_MS);
 	l.expect_proxy = !!kk_verb_opt(v, "--expect-proxy");
+	if (kk_verb_opt(v, "--service")) {
+		if (l.proto == KK_PROTO_TCP) {
+			snprintf(err, errlen, "listener add: --service needs an http or https "
+			    "listener, not tcp; nothing changed");
+			return 0;
+		}
+		l.service = strcmp(kk_verb_opt(v, "--service"), "stats") ? KK_SERVICE_PROMETHEUS
+		    : KK_SERVICE_STATS;
+	}
 	l.h2.no_h2c = !!kk_verb_opt(v, "--no-h2c");
 	l.h2.max_streams = opt_uint(v, "--h2-max-streams", KK_DEFAULT_H2_MAX_STREAMS);
 	l.h2.window = opt_uint(v, "--h2-window", KK_DEFAULT_H2_WINDOW);
@@ -750,6 +790,10 @@ apply_listener_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, c
 			free_tls(l.tls);
 			return 0;
 		}
+	}
+	if (!take_answers(st, v, &l.answers, err, errlen)) {
+		free_tls(l.tls);
+		return 0;
 	}
 	l.addr_text = dup_opt(st, text, &ok);
 	l.public_address = dup_opt(st, pubopt ? pub : 0, &ok);
@@ -905,6 +949,10 @@ apply_cluster_add(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, ch
 			free_cluster(st, &c);
 			return 0;
 		}
+	}
+	if (!take_answers(st, v, &c.answers, err, errlen)) {
+		free_cluster(st, &c);
+		return 0;
 	}
 	c.id = dup_opt(st, v->pos[0], &ok);
 	if (!ok || !grow(&st->clusters, st->nclusters, &st->aclusters, sizeof c)
@@ -1229,11 +1277,16 @@ with_extra(int (*apply)(kk_state *, const kk_verb *, struct kk_journal_entry *, 
     size_t errlen)
 {
 	kk_str extra[2] = { KK_STR_ZERO, KK_STR_ZERO };
+	char msg[KK_ERRLEN];
 	int ok = 0;
-	if (kk_fmatch_canon(v, &extra[0]) && kk_action_canon(v, &extra[1]))
-		ok = apply(st, v, e, extra, err, errlen);
-	else
+	/* The actions may hold a password file (htpasswd.h): wiped. */
+	extra[1].wipe = 1;
+	if (!kk_fmatch_canon(v, &extra[0]) || !kk_action_canon(v, &extra[1]))
 		nomem(err, errlen, v);
+	else if (!kk_auth_canon(v, st->filedir, &extra[1], msg, sizeof msg))
+		snprintf(err, errlen, "frontend add: %s; nothing changed", msg);
+	else
+		ok = apply(st, v, e, extra, err, errlen);
 	kk_str_free(&extra[0]);
 	kk_str_free(&extra[1]);
 	return ok;
@@ -2574,4 +2627,11 @@ end:
 	free(users);
 	free(lusers);
 	return ok;
+}
+
+const char *
+kk_service_name(enum kk_service s)
+{
+	static const char *const names[] = { "", "prometheus", "stats" };
+	return (unsigned)s < sizeof names / sizeof names[0] ? names[s] : "";
 }

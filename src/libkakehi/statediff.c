@@ -128,10 +128,12 @@ find_listener(const struct diff *d, size_t i, size_t hint)
 	    || a->back_timeout_ms != b->back_timeout_ms
 	    || a->connect_timeout_ms != b->connect_timeout_ms
 	    || a->tunnel_timeout_ms != b->tunnel_timeout_ms || a->expect_proxy != b->expect_proxy
+	    || a->service != b->service
 	    || !same_tls(a->tls, b->tls) || memcmp(&a->h2, &b->h2, sizeof a->h2)
 	    || memcmp(&a->limits, &b->limits, sizeof a->limits)
 	    || a->forward.fields != b->forward.fields
-	    || strcmp(a->forward.request_id, b->forward.request_id))
+	    || strcmp(a->forward.request_id, b->forward.request_id)
+	    || !same_str(a->answers, b->answers))
 		return -1;
 	return a - d->from->listeners;
 }
@@ -149,7 +151,7 @@ find_cluster(const struct diff *d, size_t i, size_t hint)
 	    || a->hash_key != b->hash_key
 	    || !same_str(a->hash_name, b->hash_name) || a->sticky != b->sticky
 	    || !same_str(a->sticky_cookie, b->sticky_cookie) || a->queue != b->queue
-	    || a->queue_timeout_ms != b->queue_timeout_ms
+	    || a->queue_timeout_ms != b->queue_timeout_ms || !same_str(a->answers, b->answers)
 	    || a->max_fails != b->max_fails || a->fail_5xx != b->fail_5xx
 	    || !same_str(a->hc.path, b->hc.path) || !same_str(a->hc.host, b->hc.host)
 	    || a->hc.interval_ms != b->hc.interval_ms || a->hc.timeout_ms != b->hc.timeout_ms

@@ -11,8 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <kakehi/action.h>
+#include <kakehi/answer.h>
 #include <kakehi/base64.h>
 #include <kakehi/cert.h>
+#include <kakehi/htpasswd.h>
 #include <kakehi/clientca.h>
 #include <kakehi/fmatch.h>
 #include <kakehi/state.h>
@@ -137,13 +139,52 @@ cat_matches(kk_str *out, const char *extra)
 }
 
 /* A frontend's actions (action.h), in their order. */
+/* The auth item a (htpasswd.h) as options: the file's bytes (DATA),
+ * the file state save wrote in certdir (FILES), or its digest alone
+ * (HIDDEN: state dump shows no hash of a user). */
 static int
-cat_actions(kk_str *out, const char *actions)
+cat_auth(kk_str *out, const kk_action *a, enum kk_cert_form form, const char *certdir)
+{
+	kk_str name = KK_STR_ZERO;
+	char hex[65];
+	int ok;
+	if (form == KK_CERT_FILES)
+		ok = kk_auth_file(&name, a->value, a->vlen, certdir)
+		    && cat_opt(out, "--htpasswd", name.s);
+	else if (form == KK_CERT_HIDDEN)
+		ok = kk_auth_digest(a->value, a->vlen, hex)
+		    && kk_str_catf(out, " --htpasswd-data sha256:%s", hex);
+	else
+		ok = kk_str_cats(out, " --htpasswd-data ")
+		    && kk_str_catb(out, a->value + 1, a->vlen - 1);
+	kk_str_free(&name);
+	if (!ok)
+		return 0;
+	if ((a->nlen != strlen(KK_AUTH_DEFAULT_REALM)
+	    || memcmp(a->name, KK_AUTH_DEFAULT_REALM, a->nlen))) {
+		char realm[KK_AUTH_REALMMAX + 1];
+		if (a->nlen >= sizeof realm)
+			return 0;
+		memcpy(realm, a->name, a->nlen);
+		realm[a->nlen] = 0;
+		if (!cat_opt(out, "--auth-realm", realm))
+			return 0;
+	}
+	return a->value[0] != 'f' || kk_str_cats(out, " --auth-forward");
+}
+
+static int
+cat_actions(kk_str *out, const char *actions, enum kk_cert_form form, const char *certdir)
 {
 	char word[KK_ACTION_NAMEMAX + 1 + KK_ACTION_VALUEMAX + 1];
 	size_t pos = 0;
 	kk_action a;
 	while (actions && kk_action_next(actions, &pos, &a)) {
+		if (a.kind == KK_ACTION_AUTH) {
+			if (!cat_auth(out, &a, form, certdir))
+				return 0;
+			continue;
+		}
 		if (a.nlen + 1 + a.vlen >= sizeof word)	/* longer than the parser lets through */
 			return 0;
 		if (a.op == KK_ACTION_REDIRECT) {
@@ -151,6 +192,19 @@ cat_actions(kk_str *out, const char *actions)
 			word[a.vlen] = 0;
 			if (!kk_str_catf(out, " --redirect %.*s", (int)a.nlen, a.name)
 			    || !cat_opt(out, "--location", word))
+				return 0;
+			continue;
+		}
+		if (a.op == KK_ACTION_PATH_REGEX) {
+			/* Two words; a regex that starts as an option does goes
+			 * after '='. */
+			memcpy(word, a.name, a.nlen);
+			word[a.nlen] = 0;
+			if (!cat_opt(out, "--rewrite-path", word))
+				return 0;
+			memcpy(word, a.value, a.vlen);
+			word[a.vlen] = 0;
+			if (!kk_str_cats(out, " ") || !kk_str_catword(out, word))
 				return 0;
 			continue;
 		}
@@ -243,7 +297,9 @@ print_listener(kk_str *out, const kk_listener *l, const char *action,
 	    && (l->proto != KK_PROTO_HTTP || cat_h2(out, &l->h2))
 	    && (l->proto != KK_PROTO_HTTP || cat_limits(out, &l->limits))
 	    && (l->proto != KK_PROTO_HTTP || cat_forward(out, &l->forward))
-	    && cat_tls(out, l->tls, form, certdir);
+	    && cat_tls(out, l->tls, form, certdir)
+	    && kk_answer_print(out, l->answers)
+	    && (!l->service || kk_str_catf(out, " --service %s", kk_service_name(l->service)));
 }
 
 int
@@ -340,6 +396,7 @@ print_cluster(kk_str *out, const kk_cluster *c, const char *action, enum kk_cert
 	    && cat_uint(out, "--max-fails", c->max_fails, KK_DEFAULT_MAX_FAILS)
 	    && (!c->fail_5xx || kk_str_cats(out, " --fail-5xx"))
 	    && cat_back_tls(out, c->tls, form, certdir)
+	    && kk_answer_print(out, c->answers)
 	    && cat_health_check(out, c);
 }
 
@@ -349,8 +406,9 @@ kk_stateprint_cluster(kk_str *out, const kk_cluster *c, const char *action)
 	return print_cluster(out, c, action, KK_CERT_DATA, 0);
 }
 
-int
-kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
+static int
+print_frontend(kk_str *out, const kk_frontend *f, const char *action,
+    enum kk_cert_form form, const char *certdir)
 {
 	return kk_str_catf(out, "frontend %s ", action) && kk_str_catword(out, f->cluster)
 	    && cat_opt(out, "--listener", f->listener)
@@ -363,7 +421,13 @@ kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
 	    && cat_opt(out, "--sni", f->sni)
 	    && (!strcmp(action, "remove") || !f->hsts_max_age
 		|| kk_str_catf(out, " --hsts %lu", f->hsts_max_age))
-	    && (!strcmp(action, "remove") || cat_actions(out, f->actions));
+	    && (!strcmp(action, "remove") || cat_actions(out, f->actions, form, certdir));
+}
+
+int
+kk_stateprint_frontend(kk_str *out, const kk_frontend *f, const char *action)
+{
+	return print_frontend(out, f, action, KK_CERT_DATA, 0);
 }
 
 /* Whether no certificate before x has its fingerprint and its bytes. */
@@ -492,8 +556,8 @@ kk_state_print_form(const kk_state *st, enum kk_cert_form form, const char *cert
 		    certdir) || !kk_str_cats(out, "\n")))
 			return 0;
 	for (i = 0; i < st->nfrontends; i++)
-		if (st->frontends[i].cluster && (!kk_stateprint_frontend(out, &st->frontends[i],
-		    "add") || !kk_str_cats(out, "\n")))
+		if (st->frontends[i].cluster && (!print_frontend(out, &st->frontends[i], "add",
+		    form, certdir) || !kk_str_cats(out, "\n")))
 			return 0;
 	if (!(order = kk_stateprint_backend_order(st, &n))) return 0;
 	for (i = 0; i < n; i++)
@@ -629,6 +693,7 @@ json_listener(kk_str *out, const kk_listener *l)
 	    && json_num(out, "connect-timeout", l->connect_timeout_ms)
 	    && (!http || json_num(out, "tunnel-timeout", l->tunnel_timeout_ms))
 	    && json_bool(out, "expect-proxy", l->expect_proxy)
+	    && (!l->service || json_str(out, "service", kk_service_name(l->service), 0))
 	    && (!http || (json_bool(out, "h2c", !l->h2.no_h2c)
 		&& json_num(out, "h2-max-streams", l->h2.max_streams)
 		&& json_num(out, "h2-window", l->h2.window)
@@ -740,6 +805,20 @@ json_actions(kk_str *out, const char *actions)
 	if (!kk_str_cats(out, ",\"actions\":["))
 		return 0;
 	while (kk_action_next(actions, &pos, &a)) {
+		if (a.kind == KK_ACTION_AUTH) {
+			char hex[65];
+			if (a.nlen >= sizeof name || !kk_auth_digest(a.value, a.vlen, hex))
+				return 0;
+			memcpy(name, a.name, a.nlen);
+			name[a.nlen] = 0;
+			if (!kk_str_cats(out, first ? "{" : ",{")
+			    || !json_str(out, "op", "basic-auth", 1) || !json_str(out, "realm", name, 0)
+			    || !kk_str_catf(out, ",\"forward\":%s,\"sha256\":\"%s\"}",
+				a.value[0] == 'f' ? "true" : "false", hex))
+				return 0;
+			first = 0;
+			continue;
+		}
 		if (a.nlen >= sizeof name || a.vlen >= sizeof value)
 			return 0;
 		memcpy(name, a.name, a.nlen);
@@ -754,6 +833,12 @@ json_actions(kk_str *out, const char *actions)
 			    || !kk_str_catf(out, ",\"status\":%s", name)
 			    || (a.op == KK_ACTION_REDIRECT && !json_str(out, "location", value, 0))
 			    || !kk_str_cats(out, "}"))
+				return 0;
+			continue;
+		}
+		if (a.op == KK_ACTION_PATH_REGEX) {
+			if (!json_str(out, "op", "rewrite-path", 1) || !json_str(out, "regex", name, 0)
+			    || !json_str(out, "template", value, 0) || !kk_str_cats(out, "}"))
 				return 0;
 			continue;
 		}

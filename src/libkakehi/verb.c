@@ -10,8 +10,10 @@
 #include <strings.h>
 #include <kakehi/action.h>
 #include <kakehi/addr.h>
+#include <kakehi/answer.h>
 #include <kakehi/cert.h>
 #include <kakehi/fmatch.h>
+#include <kakehi/htpasswd.h>
 #include <kakehi/regex.h>
 #include <kakehi/state.h>
 #include <kakehi/str.h>
@@ -31,6 +33,20 @@
 #define TLS_LIST_MAX 1024
 
 static const kk_opt_def opts_none[] = { { 0 } };
+
+/* The custom answer options of listener add and cluster add, their help
+ * prefixed with scope. */
+#define ANSWER_OPTS(scope) \
+	{ "--answer", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:FILE, the body of the proxy's own answers of STATUS (301 302 400 " \
+	    "401 403 404 408 413 414 421 429 431 500 502 503 504); repeatable" }, \
+	{ "--answer-text", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:TEXT, the same given inline; repeatable" }, \
+	{ "--answer-data", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:B64, the --answer file's bytes in base64; repeatable" }, \
+	{ "--answer-type", KK_OPT_STRINGS, 0, 0, 0, \
+	    scope "STATUS:TYPE, the answer's Content-Type, default " \
+	    KK_ANSWER_DEFAULT_TYPE "; repeatable" }
 
 static const kk_opt_def opts_listener_add[] = {
 	{ "--public-address", KK_OPT_ADDR, 0, 0, 0,
@@ -130,6 +146,13 @@ static const kk_opt_def opts_listener_add[] = {
 	{ "--client-auth", KK_OPT_ENUM, "required|optional", 0, 0,
 	    "https, with a client CA: whether a client without a certificate is refused, "
 	    "default required" },
+	{ "--service", KK_OPT_ENUM, "prometheus|stats", 0, 0,
+	    "http, https: the proxy answers every request itself instead of routing it; "
+	    "prometheus: GET /metrics in the Prometheus text format; "
+	    "stats: GET / a live HTML page of the metrics, GET /stats.json their JSON" },
+	/* Custom answers (kakehi/answer.h); a cluster's win over its
+	 * listener's. */
+	ANSWER_OPTS("http: "),
 	{ 0 }
 };
 
@@ -195,16 +218,20 @@ static const kk_opt_def opts_cluster_add[] = {
 	    "none sent, the backend's IP address checked" },
 	{ "--no-verify", KK_OPT_FLAG, 0, 0, 0,
 	    "--tls: accept any certificate the backends show (no authentication)" },
+	ANSWER_OPTS(""),
 	{ 0 }
 };
 
 /* frontend add's; frontend remove takes them from --listener on, as the
  * actions and --hsts are attributes, not part of the identity a removal
  * names. */
-#define FRONTEND_ATTRS 12
+#define FRONTEND_ATTRS 17
 static const kk_opt_def opts_frontend[] = {
 	{ "--rewrite-path-prefix", KK_OPT_STRING, 0, 0, 0,
 	    "FROM=TO: a path starting with FROM goes to the backend starting with TO" },
+	{ "--rewrite-path", KK_OPT_PAIR, 0, 0, 0,
+	    "REGEX TEMPLATE: a path matching REGEX (PCRE2) goes to the backend as TEMPLATE, "
+	    "$1..$9 its captures, $0 the match, $$ a '$'" },
 	{ "--rewrite-host", KK_OPT_STRING, 0, 0, 0,
 	    "the Host the backend receives instead of the request's" },
 	{ "--redirect", KK_OPT_ENUM, "301|302|307|308", 0, 0,
@@ -229,6 +256,15 @@ static const kk_opt_def opts_frontend[] = {
 	{ "--hsts", KK_OPT_UINT, 0, 1, HSTS_MAX,
 	    "https listeners: HSTS max-age in seconds for this frontend's responses, "
 	    "instead of the listener's" },
+	/* Basic authentication (kakehi/htpasswd.h). */
+	{ "--htpasswd", KK_OPT_STRING, 0, 0, 0,
+	    "htpasswd file (bcrypt or SHA-crypt hashes): requests must authenticate as one "
+	    "of its users (401 otherwise)" },
+	{ "--htpasswd-data", KK_OPT_STRING, 0, 0, 0, "the --htpasswd file's bytes in base64" },
+	{ "--auth-realm", KK_OPT_STRING, 0, 0, 0,
+	    "--htpasswd: the realm the 401's challenge names, default " KK_AUTH_DEFAULT_REALM },
+	{ "--auth-forward", KK_OPT_FLAG, 0, 0, 0,
+	    "--htpasswd: send the Authorization field on to the backend (default: removed)" },
 	{ "--listener", KK_OPT_ADDR, 0, 0, 0, "the listener's address (required)" },
 	{ "--host", KK_OPT_STRING, 0, 0, 0,
 	    "Host to match, exact or *.suffix wildcard, no port; default any" },
@@ -285,6 +321,14 @@ static const kk_opt_def opts_status[] = {
 	    "also every worker's own counters, after the summary" },
 	{ 0 }
 };
+static const kk_opt_def opts_metrics[] = {
+	{ "--prometheus", KK_OPT_FLAG, 0, 0, 0,
+	    "in the Prometheus text exposition format (as GET /metrics of a "
+	    "--service prometheus listener)" },
+	{ "--cluster", KK_OPT_STRING, 0, 0, 0, "only this cluster and its backends" },
+	{ "--backend", KK_OPT_STRING, 0, 0, 0, "only backends of this id" },
+	{ 0 }
+};
 static const kk_opt_def opts_shutdown[] = {
 	{ "--hard", KK_OPT_FLAG, 0, 0, 0, "stop now instead of draining connections" },
 	{ 0 }
@@ -315,7 +359,9 @@ const kk_verb_def kk_verb_table[] = {
 	    "[https: --tls-versions V] [--ciphers L] [--groups L] [--alpn L] "
 	    "[--handshake-timeout D] [--hsts S] [--hsts-subdomains] [--hsts-preload] "
 	    "[--no-strict-sni] [--default-certificate FP] "
-	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]]",
+	    "[--client-ca FILE (or --client-ca-data B64) [--client-auth required|optional]] "
+	    "[--answer STATUS:FILE | --answer-text STATUS:TEXT | --answer-data STATUS:B64]... "
+	    "[--answer-type STATUS:TYPE]... [--service prometheus|stats]",
 	    "add a listener on ADDR (IPV4:PORT or [IPV6]:PORT); PROTO is http, https or tcp",
 	    opts_listener_add },
 	{ KK_V_LISTENER_REMOVE, "listener", "remove", 1, 1, MC, "ADDR",
@@ -328,7 +374,9 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--sticky [--sticky-cookie NAME]] [--send-proxy v1|v2] "
 	    "[--https-redirect 301|308 [--https-port PORT]] [--h2] [--queue N] [--queue-timeout D] "
 	    "[--max-fails N] [--fail-5xx] "
-	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]]",
+	    "[--tls [--ca FILE | --ca-data B64] [--sni NAME] [--no-verify]] "
+	    "[--answer STATUS:FILE | --answer-text STATUS:TEXT | --answer-data STATUS:B64]... "
+	    "[--answer-type STATUS:TYPE]...",
 	    "add a cluster of backends", opts_cluster_add },
 	{ KK_V_CLUSTER_REMOVE, "cluster", "remove", 1, 1, MC, "ID",
 	    "remove a cluster (its frontends and backends first)", opts_none },
@@ -345,9 +393,11 @@ const kk_verb_def kk_verb_table[] = {
 	    "[--sni NAME] [--hsts SECONDS] [--request-header-add NAME=VALUE]... "
 	    "[--request-header-set NAME=VALUE]... [--request-header-delete NAME]... "
 	    "[--response-header-add NAME=VALUE]... [--response-header-set NAME=VALUE]... "
-	    "[--response-header-delete NAME]... [--rewrite-path-prefix FROM=TO] "
+	    "[--response-header-delete NAME]... [--rewrite-path-prefix FROM=TO | "
+	    "--rewrite-path REGEX TEMPLATE] "
 	    "[--rewrite-host NAME] [--deny STATUS | --redirect 301|302|307|308 "
-	    "--location TEMPLATE]",
+	    "--location TEMPLATE] [--htpasswd FILE (or --htpasswd-data B64) "
+	    "[--auth-realm R] [--auth-forward]]",
 	    "route requests matching a listener, host, path and method (http), or "
 	    "connections by TLS server name (tcp), to a cluster", opts_frontend },
 	{ KK_V_FRONTEND_REMOVE, "frontend", "remove", 1, 1, MC,
@@ -413,6 +463,9 @@ const kk_verb_def kk_verb_table[] = {
 	{ KK_V_LOG_LEVEL, "log", "level", 0, 1, KK_VERB_F_MUTATES, "[info|warning]",
 	    "print the least severe level logged, or change it (the same as set "
 	    "log-level LEVEL, kept by state save)", opts_none },
+	{ KK_V_METRICS, "metrics", 0, 0, 0, 0, "[--prometheus] [--cluster ID] [--backend ID]",
+	    "the counters and latencies of each listener, cluster and backend, summed "
+	    "over the workers, and the retired totals of removed ones", opts_metrics },
 	{ 0 }
 };
 
@@ -684,6 +737,10 @@ static const struct {
 	    "to tell the backend the client's address" },
 	{ "--no-forward", "a tcp listener writes no HTTP fields; drop it" },
 	{ "--request-id", "a tcp listener writes no HTTP fields; drop it" },
+	{ "--answer", "a tcp listener answers nothing itself; drop it" },
+	{ "--answer-text", "a tcp listener answers nothing itself; drop it" },
+	{ "--answer-data", "a tcp listener answers nothing itself; drop it" },
+	{ "--answer-type", "a tcp listener answers nothing itself; drop it" },
 };
 
 const char *const kk_forward_names[] = { "xff", "xfp", "xfport", "xfhost", "forwarded", 0 };
@@ -838,6 +895,19 @@ check_tls_options(const kk_verb *v, char *err, size_t errlen)
 	return 1;
 }
 
+/* The values of the answer options (kakehi/answer.h); a file is read,
+ * and a status given twice found, when the line is applied. */
+static int
+check_answers(const kk_verb *v, char *err, size_t errlen)
+{
+	char msg[KK_ERRLEN];
+	for (unsigned i = 0; i < v->nopt; i++)
+		if (kk_answer_is_option(v->opt[i].def->name)
+		    && !kk_answer_check(v->opt[i].def->name, v->opt[i].value, msg, sizeof msg))
+			return fail(err, errlen, v->def, "%s", msg);
+	return 1;
+}
+
 static int
 check_listener_add(const kk_verb *v, char *err, size_t errlen)
 {
@@ -863,6 +933,8 @@ check_listener_add(const kk_verb *v, char *err, size_t errlen)
 	else if (!check_tls_options(v, err, errlen))
 		return 0;
 	if (!check_forwarding(v, err, errlen))
+		return 0;
+	if (!check_answers(v, err, errlen))
 		return 0;
 	return check_addr(v->def, "listener address", v->pos[1], err, errlen);
 }
@@ -950,6 +1022,7 @@ check_cluster(const kk_verb *v, char *err, size_t errlen)
 		    "connection of its own, which --h2 shares between clients: give one or "
 		    "the other");
 	if (!check_back_tls(v, err, errlen)) return 0;
+	if (!check_answers(v, err, errlen)) return 0;
 	return check_id(v->def, "cluster id", v->pos[0], err, errlen);
 }
 
@@ -1012,14 +1085,18 @@ check_cluster_hc(const kk_verb *v, char *err, size_t errlen)
 	return 1;
 }
 
-/* --rewrite-host's name, and --rewrite-path-prefix's FROM=TO: two paths,
- * the first up to its first '=', so that a FROM holds no '='. */
+/* --rewrite-host's name, --rewrite-path-prefix's FROM=TO: two paths,
+ * the first up to its first '=', so that a FROM holds no '=', and
+ * --rewrite-path's REGEX and TEMPLATE (value2). */
 static int
-check_rewrite(const kk_verb_def *d, const char *opt, const char *value, char *err,
-    size_t errlen)
+check_rewrite(const kk_verb_def *d, const char *opt, const char *value, const char *value2,
+    char *err, size_t errlen)
 {
-	char from[PATH_MAX_LEN + 1];
+	char from[PATH_MAX_LEN + 1], msg[KK_ERRLEN];
 	size_t n = strcspn(value, "=");
+	if (!strcmp(opt, "--rewrite-path"))
+		return kk_action_check_rewrite(value, value2, msg, sizeof msg)
+		    || fail(err, errlen, d, "%s", msg);
 	if (!strcmp(opt, "--rewrite-host") && !strncmp(value, "*.", 2))
 		return fail(err, errlen, d, "%s \"%s\": give one host: a wildcard matches hosts, "
 		    "it names none", opt, value);
@@ -1078,7 +1155,8 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 				return fail(err, errlen, v->def, "%s answers without a backend, so "
 				    "%s would never apply: drop one or the other", answer, name);
 			if (!strncmp(name, "--rewrite", 9)
-			    && !check_rewrite(v->def, name, v->opt[i].value, err, errlen))
+			    && !check_rewrite(v->def, name, v->opt[i].value, v->opt[i].value2, err,
+				errlen))
 				return 0;
 			if (!strncmp(name, "--rewrite", 9))
 				continue;
@@ -1095,6 +1173,14 @@ check_frontend(const kk_verb *v, char *err, size_t errlen)
 		if (!kk_fmatch_check(name, v->opt[i].value, msg, sizeof msg))
 			return fail(err, errlen, v->def, "%s", msg);
 	}
+	if (!kk_auth_check(v, msg, sizeof msg))
+		return fail(err, errlen, v->def, "%s", msg);
+	if (answer && (kk_verb_opt(v, "--htpasswd") || kk_verb_opt(v, "--htpasswd-data")))
+		return fail(err, errlen, v->def, "%s answers every request alike, so --htpasswd "
+		    "would never apply: drop one or the other", answer);
+	if (sni && (kk_verb_opt(v, "--htpasswd") || kk_verb_opt(v, "--htpasswd-data")))
+		return fail(err, errlen, v->def, "--htpasswd authenticates requests of an http "
+		    "listener; a tcp listener's connections carry none");
 	if (sni && (host || path || exact || regex || method || extra))
 		return fail(err, errlen, v->def, "--sni matches connections of a tcp listener, "
 		    "%s requests of an http listener: give one or the other",
@@ -1241,6 +1327,7 @@ check_value(const kk_verb_def *d, const kk_opt_def *o, const char *value, char *
 		return 1;
 	case KK_OPT_STRING:
 	case KK_OPT_STRINGS:
+	case KK_OPT_PAIR:
 		if (!*value) return fail(err, errlen, d, "%s needs a non-empty value", o->name);
 		return 1;
 	case KK_OPT_UINT:
@@ -1384,6 +1471,11 @@ kk_verb_parse(kk_verb *v, unsigned argc, const char *const *argv, char *err, siz
 			return fail(err, errlen, d, "%s needs a value", o->name);
 		if (!check_value(d, o, value ? value : "", err, errlen)) return 0;
 		v->opt[v->nopt].def = o;
+		if (o->kind == KK_OPT_PAIR) {
+			if (i + 1 >= argc || !*argv[i + 1] || !strncmp(argv[i + 1], "--", 2))
+				return fail(err, errlen, d, "%s needs two values", o->name);
+			v->opt[v->nopt].value2 = argv[++i];
+		}
 		v->opt[v->nopt++].value = value;
 	}
 	if (v->npos < d->npos_min) {
@@ -1402,6 +1494,16 @@ kk_verb_opt(const kk_verb *v, const char *name)
 	for (unsigned i = 0; i < v->nopt; i++)
 		if (v->opt[i].def->name[2] == name[0] && !strcmp(v->opt[i].def->name + 2, name))
 			return v->opt[i].value ? v->opt[i].value : "";
+	return 0;
+}
+
+const char *
+kk_verb_opt2(const kk_verb *v, const char *name)
+{
+	if (!strncmp(name, "--", 2)) name += 2;
+	for (unsigned i = 0; i < v->nopt; i++)
+		if (!strcmp(v->opt[i].def->name + 2, name))
+			return v->opt[i].value2;
 	return 0;
 }
 

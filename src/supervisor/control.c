@@ -21,6 +21,7 @@
 
 #include <kakehi/cert.h>
 #include <kakehi/frame.h>
+#include <kakehi/metrics.h>
 #include <kakehi/handoff.h>
 #include <kakehi/statejournal.h>
 
@@ -403,7 +404,7 @@ own_json(enum kk_verb_id id)
 	switch (id) {
 	case KK_V_LISTENER_LIST: case KK_V_CLUSTER_LIST: case KK_V_FRONTEND_LIST:
 	case KK_V_BACKEND_LIST: case KK_V_CERTIFICATE_LIST: case KK_V_STATUS:
-	case KK_V_STATE_DUMP: case KK_V_EVENTS:
+	case KK_V_STATE_DUMP: case KK_V_EVENTS: case KK_V_METRICS:
 		return 1;
 	default:
 		return 0;
@@ -474,6 +475,18 @@ reply_kk(client *c, char status, kk_str *s)
  * replies later. */
 typedef void handler(client *, const kk_verb *, int json, const char *verbline);
 
+/* The options of the config verbs that name an operator's file, and the
+ * data form kakehi-ctl sends instead. */
+static const struct {
+	enum kk_verb_id id;
+	const char *opt, *data;
+} client_files[] = {
+	{ KK_V_LISTENER_ADD, "--client-ca", "--client-ca-data B64" },
+	{ KK_V_LISTENER_ADD, "--answer", "--answer-data STATUS:B64" },
+	{ KK_V_CLUSTER_ADD, "--answer", "--answer-data STATUS:B64" },
+	{ KK_V_FRONTEND_ADD, "--htpasswd", "--htpasswd-data B64" },
+};
+
 /* A mutating verb is checked by applying it to the live state under a
  * journal: a refusal leaves the state untouched, an acceptance becomes a
  * transaction whose delta is the verb line itself. No copy of the state:
@@ -485,14 +498,16 @@ h_config(client *c, const kk_verb *v, int json, const char *verbline)
 	kk_journal j = KK_JOURNAL_ZERO;
 
 	/* As for a certificate's files (file_opts below). */
-	if (v->def->id == KK_V_LISTENER_ADD && kk_verb_opt(v, "--client-ca")) {
-		snprintf(err, sizeof err, "listener add: --client-ca names a file, which the "
-		    "supervisor does not read for a client: send its bytes as --client-ca-data "
-		    "B64 (kakehi-ctl does so itself); nothing changed");
-		sv_audit(&c->origin, verbline, 0, err);
-		reply_str(c, KK_REPLY_ERROR, err);
-		return;
-	}
+	for (size_t i = 0; i < sizeof client_files / sizeof *client_files; i++)
+		if (v->def->id == client_files[i].id && kk_verb_opt(v, client_files[i].opt)) {
+			snprintf(err, sizeof err, "%s %s: %s names a file, which the supervisor does "
+			    "not read for a client: send its bytes as %s (kakehi-ctl does so itself); "
+			    "nothing changed", v->def->word1, v->def->word2, client_files[i].opt,
+			    client_files[i].data);
+			sv_audit(&c->origin, verbline, 0, err);
+			reply_str(c, KK_REPLY_ERROR, err);
+			return;
+		}
 	if (!kk_state_apply_journal(&sv.state, v, &j, err, sizeof err)) {
 		/* Nothing to undo, but the journal may hold its first room. */
 		kk_journal_undo(&sv.state, &j);
@@ -665,6 +680,59 @@ h_state_dump(client *c, const kk_verb *v, int json, const char *verbline)
 	/* Certificates as comments: a dump shows no key byte. */
 	if (!(json ? kk_state_print_json(&sv.state, &out)
 	    : kk_state_print_form(&sv.state, KK_CERT_HIDDEN, 0, &out))) {
+		kk_str_free(&out);
+		reply_str(c, KK_REPLY_ERROR, "out of memory");
+		return;
+	}
+	reply_kk(c, KK_REPLY_OK, &out);
+}
+
+/* Whether the state has a backend id (in cluster, or in any when NULL:
+ * a walk, for an operator's question, not per request). */
+static int
+backend_named(const char *cluster, const char *id)
+{
+	size_t i;
+
+	if (cluster)
+		return kk_state_backend(&sv.state, cluster, id) != 0;
+	for (i = 0; i < sv.state.nbackends; i++)
+		if (sv.state.backends[i].cluster && !strcmp(sv.state.backends[i].id, id))
+			return 1;
+	return 0;
+}
+
+/* The sums of the metrics segment, read in place: no worker is asked,
+ * so the answer never waits for (or stalls) the data plane. */
+static void
+h_metrics(client *c, const kk_verb *v, int json, const char *verbline)
+{
+	kk_metrics_filter f;
+	kk_str out = KK_STR_ZERO;
+	enum kk_metrics_format fmt = kk_verb_opt(v, "--prometheus") ? KK_METRICS_PROMETHEUS :
+	    json ? KK_METRICS_JSON : KK_METRICS_TEXT;
+
+	(void)verbline;
+	f.cluster = kk_verb_opt(v, "--cluster");
+	f.backend = kk_verb_opt(v, "--backend");
+	if (!sv.metrics) {
+		reply_str(c, KK_REPLY_ERROR, "metrics: no metrics segment (see the supervisor's"
+		    " log for why it could not be made)");
+		return;
+	}
+	if (f.cluster && !kk_state_cluster(&sv.state, f.cluster)) {
+		kk_str_catf(&out, "metrics: no cluster %s (see: kakehi-ctl cluster list)",
+		    f.cluster);
+		reply_kk(c, KK_REPLY_ERROR, &out);
+		return;
+	}
+	if (f.backend && !backend_named(f.cluster, f.backend)) {
+		kk_str_catf(&out, "metrics: no backend %s%s%s (see: kakehi-ctl backend list)",
+		    f.backend, f.cluster ? " in cluster " : "", f.cluster ? f.cluster : "");
+		reply_kk(c, KK_REPLY_ERROR, &out);
+		return;
+	}
+	if (!kk_metrics_print(&out, sv.metrics, &f, fmt, sv_metrics_now_ms())) {
 		kk_str_free(&out);
 		reply_str(c, KK_REPLY_ERROR, "out of memory");
 		return;
@@ -968,13 +1036,8 @@ h_upgrade_workers(client *c, const kk_verb *v, int json, const char *verbline)
 static void
 h_log_reopen(client *c, const kk_verb *v, int json, const char *verbline)
 {
-	char msg[64];
-	unsigned n = sv_workers_log_reopen();
-
-	snprintf(msg, sizeof msg, "asked %u worker%s to reopen the access log\n", n,
-	    n == 1 ? "" : "s");
 	sv_audit(&c->origin, verbline, 1, 0);
-	reply_str(c, KK_REPLY_OK, msg);
+	sv_reopen_begin(&c->origin);
 }
 
 /* log level [LEVEL]: the level; or a change to it, made as the line
@@ -1070,6 +1133,7 @@ static const struct {
 	[KK_V_LOG_REOPEN] = { h_log_reopen, 0, 0, 1 },
 	[KK_V_LOG_LEVEL] = { h_log_level, 1, 0, 1 },
 	[KK_V_CLUSTER_HEALTH_CHECK] = { h_config, 1, 0, 1 },
+	[KK_V_METRICS] = { h_metrics, 0, 1, 0 },
 };
 
 /* Whether argv names an audited verb by its words, whatever follows:

@@ -19,6 +19,7 @@
 #include <skalibs/iopause.h>
 
 #include <kakehi/board.h>
+#include <kakehi/metrics.h>
 #include <kakehi/config.h>
 #include <kakehi/frame.h>
 #include <kakehi/handoff.h>
@@ -212,6 +213,8 @@ write_body(kk_str *b, int self, const sv_origin *o, int no_workers, const char *
 		kk_str_catf(b, "notify %d\n", sv.notif_fd);
 	if (sv.board_fd >= 0)
 		kk_str_catf(b, "board %d\n", sv.board_fd);
+	if (sv.metrics_fd >= 0)
+		kk_str_catf(b, "metrics %d\n", sv.metrics_fd);
 	/* Lines are lines: the request's text, for the answer and the audit,
 	 * travels with its control characters already scrubbed. */
 	sv_scrub(actor, sizeof actor, o->actor);
@@ -599,6 +602,19 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 				return 0;
 			}
 			sv.board_fd = fd;
+		}
+	} else if (!strcmp(w, "metrics")) {
+		WANT(2);
+		if (!scan_fd(argv[1], &fd))
+			goto bad;
+		/* The segment the running workers write: the sums go on. */
+		if (apply) {
+			if (!(sv.metrics = kk_metrics_map(fd))) {
+				snprintf(err, errlen, "unable to map the metrics segment: %s",
+				    strerror(errno));
+				return 0;
+			}
+			sv.metrics_fd = fd;
 		}
 	} else if (!strcmp(w, "request")) {
 		WANT(4);

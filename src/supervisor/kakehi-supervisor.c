@@ -196,8 +196,7 @@ on_signals(void)
 			}
 			break;
 		case SIGUSR1:
-			sv_info("signal USR1: %u workers asked to reopen the access log",
-			    sv_workers_log_reopen());
+			sv_reopen_begin(0);
 			break;
 		case SIGUSR2:
 			if (!sv.stopping) {
@@ -251,6 +250,8 @@ loop(int sigfd)
 		sv_control_deadline(&deadline);
 		sv_notify_deadline(&deadline);
 		sv_tlskeys_deadline(&deadline);
+		sv_reopen_deadline(&deadline);
+		sv_statsd_deadline(&deadline);
 		if (iopause_g(p, n, &deadline) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -275,7 +276,9 @@ loop(int sigfd)
 		sv_control_timers();
 		sv_notify_timers();
 		sv_tlskeys_timers();
+		sv_reopen_timers();
 		sv_checker_timers();
+		sv_statsd_timers();
 	}
 }
 
@@ -350,10 +353,14 @@ handoff_main(int argc, const char *const *argv)
 	tain_now_set_stopwatch_g();
 	sv.notif_fd = -1;
 	sv.board_fd = -1;
+	sv.metrics_fd = -1;
 	/* The fds the handoff names are this process's own again: workers
 	 * get dups of them. */
 	cloexec_inherited();
 	sv_handoff_adopt(fd, rollback);
+	/* A handoff from a build before the segment names none. */
+	if (sv.metrics_fd < 0)
+		sv_metrics_start();
 	sigfd = sv_signals_init();
 	/* The environment came through the exec: the watchdog pings and the
 	 * notifications go on from this binary. */
@@ -446,6 +453,7 @@ main(int argc, const char *const *argv)
 	sv_control_open(sv.socket_path);
 	sv_listeners_start(&sv.state);
 	board_start();
+	sv_metrics_start();
 	sv_workers_init();
 	sv.gen = 1;
 	sv.want = sv.state.set.workers;

@@ -141,7 +141,7 @@ static const char *const total_keys[] = {
 };
 static const char *const total_prefixes[] = {
 	"errors-", "closes-", "h2-errors-", "h2-flood-", "clienthello-", "proxy-",
-	"access-log-", "health-",
+	"access-log-", "answers-", "auth-", "health-",
 };
 #define TOTAL_KEYS (sizeof total_keys / sizeof *total_keys)
 /* Room for every prefixed counter a worker prints (about 90 today). */

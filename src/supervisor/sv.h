@@ -125,6 +125,10 @@ struct sv_main {
 	 * created at start, given to every worker; -1 and NULL without. */
 	int board_fd;
 	kk_board *board;
+	/* The metrics segment (kakehi/metrics.h, metrics.c): the same,
+	 * -1 and NULL without. */
+	int metrics_fd;
+	struct kk_metrics *metrics;
 };
 
 extern sv_main sv;
@@ -222,9 +226,6 @@ sv_worker *sv_workers_replace(sv_worker *old, int rolled);
 int sv_worker_follows(const sv_worker *);
 void sv_workers_stop(int hard);
 int sv_workers_all_gone(void);
-/* Asks every live worker to reopen its access-log file (log reopen,
- * SIGUSR1): the count asked. */
-unsigned sv_workers_log_reopen(void);
 const char *sv_wstate_name(enum sv_wstate);
 
 /* certs.c: certificate dates, checked for operators, warned about in
@@ -337,6 +338,17 @@ void sv_control_io(int id, short revents);
 void sv_control_timers(void);
 void sv_control_deadline(tain *earliest);
 
+/* reopen.c: log reopen and SIGUSR1. sv_reopen_begin asks every live
+ * worker to reopen its access-log file and answers o (NULL: the log)
+ * once each has said how it went or worker-timeout passed;
+ * sv_reopen_answer takes a worker's log-reopened SEQ [WHY];
+ * sv_reopen_gone: w's channel closed, it is waited for no more. */
+void sv_reopen_begin(const sv_origin *o);
+void sv_reopen_answer(sv_worker *w, const char *seq, const char *why);
+void sv_reopen_gone(sv_worker *w);
+void sv_reopen_timers(void);
+void sv_reopen_deadline(tain *earliest);
+
 /* kakehi-supervisor.c */
 void sv_stop(int hard, const char *why);
 /* The worker binary for -W given (NULL: beside this binary, else PATH);
@@ -434,5 +446,24 @@ void sv_notify_change(const char *verbline, int ok);
 void sv_notify_pump(void);
 void sv_notify_deadline(tain *earliest);
 void sv_notify_timers(void);
+
+/* metrics.c: the metrics segment. sv_metrics_start creates it and gives
+ * the state's objects their slots; sv_metrics_sync gives slots to the
+ * objects of st that have none (before a change goes out), and
+ * sv_metrics_prune frees those of objects st no longer has (after it
+ * committed or was undone); a worker's stripe is marked when it is
+ * spawned and its gauges settled when it exits. */
+void sv_metrics_start(void);
+void sv_metrics_sync(const kk_state *st);
+/* The same for the objects journal j added: O(changes), for a change. */
+void sv_metrics_sync_journal(const kk_state *st, const kk_journal *j);
+void sv_metrics_prune(const kk_state *st);
+void sv_metrics_spawned(const sv_worker *w);
+void sv_metrics_exited(const sv_worker *w);
+uint64_t sv_metrics_now_ms(void);
+
+/* statsd.c: the statsd push (set statsd), driven by the loop's timers. */
+void sv_statsd_timers(void);
+void sv_statsd_deadline(tain *earliest);
 
 #endif

@@ -124,6 +124,7 @@ commit(const char *late)
 	sv.gen = t.gen;
 	sv_health_sweep();
 	sv_checker_change(base, t.gen, t.delta.s);
+	sv_metrics_prune(&sv.state);
 	catch_up(t.gen);
 	sv_listeners_settle(t.gen, 1, &sv.state);
 	if (sv.state.set.workers != sv.want && !sv.stopping) {
@@ -144,6 +145,7 @@ rollback(void)
 	unsigned i;
 
 	kk_journal_undo(&sv.state, &t.journal);
+	sv_metrics_prune(&sv.state);
 	/* Every worker goes back to the committed state, whole, under a
 	 * generation no earlier message used: a delta that undoes the change
 	 * is not worth a second code path for what should be rare. */
@@ -209,6 +211,8 @@ sv_txn_begin(kk_journal *j, const char *delta, size_t len, const sv_origin *o,
 		end();
 		return;
 	}
+	/* The slots of what the change adds, before a worker builds on it. */
+	sv_metrics_sync_journal(&sv.state, &t.journal);
 	if (!sv_listeners_prepare(&sv.state, t.gen, err, sizeof err)) {
 		kk_journal_undo(&sv.state, &t.journal);
 		reply(0, err);

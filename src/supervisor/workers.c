@@ -115,7 +115,8 @@ open_binary(void)
 }
 
 /* Closes the channel; pending answers from it are lost, so the
- * transaction and status gatherers stop waiting for this worker. */
+ * transaction, status and log reopen gatherers stop waiting for this
+ * worker. */
 static void
 close_chan(sv_worker *w)
 {
@@ -126,6 +127,7 @@ close_chan(sv_worker *w)
 	w->status_discard = 0;
 	sv_txn_gone(w);
 	sv_status_gone(w);
+	sv_reopen_gone(w);
 }
 
 static void
@@ -152,12 +154,14 @@ static void
 exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 {
 	char chanbuf[16], statebuf[16], genbuf[32], idbuf[16], nbuf[16], pidbuf[16], boardbuf[16];
+	char metricsbuf[16];
 	kk_str names = KK_STR_ZERO;
 	sigset_t none;
 	unsigned n = (unsigned)sv.state.nlisteners, nfds, i;
 	int base = KK_LISTEN_FDS_START;
-	int *src = calloc(n + 3, sizeof *src);
-	const char *argv[12];
+	int *src = calloc(n + 4, sizeof *src);
+	const char *argv[14];
+	unsigned a;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, 0);
@@ -174,8 +178,11 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 	}
 	src[n] = chan_fd;
 	src[n + 1] = state_fd;
-	src[n + 2] = sv.board_fd;
-	nfds = n + (sv.board_fd >= 0 ? 3 : 2);
+	nfds = n + 2;
+	if (sv.board_fd >= 0)
+		src[nfds++] = sv.board_fd;
+	if (sv.metrics_fd >= 0)
+		src[nfds++] = sv.metrics_fd;
 	/* Above the placed range, where no dup2 of the placement lands. */
 	bin_fd = fcntl(bin_fd, F_DUPFD_CLOEXEC, base + (int)nfds);
 	if (bin_fd < 0 || !kk_listenfds_place(src, nfds, base))
@@ -196,12 +203,17 @@ exec_worker(sv_worker *w, int chan_fd, int state_fd, int bin_fd)
 	argv[3] = "-s"; argv[4] = statebuf;
 	argv[5] = "-g"; argv[6] = genbuf;
 	argv[7] = "-i"; argv[8] = idbuf;
-	argv[9] = 0;
+	a = 9;
+	nfds = n + 2;
 	if (sv.board_fd >= 0) {
-		snprintf(boardbuf, sizeof boardbuf, "%d", base + (int)n + 2);
-		argv[9] = "-b"; argv[10] = boardbuf;
-		argv[11] = 0;
+		snprintf(boardbuf, sizeof boardbuf, "%d", base + (int)nfds++);
+		argv[a++] = "-b"; argv[a++] = boardbuf;
 	}
+	if (sv.metrics_fd >= 0) {
+		snprintf(metricsbuf, sizeof metricsbuf, "%d", base + (int)nfds++);
+		argv[a++] = "-m"; argv[a++] = metricsbuf;
+	}
+	argv[a] = 0;
 	fexecve(bin_fd, (char *const *)argv, environ);
 	/* A script (#!) is read by its interpreter through /dev/fd/N, which
 	 * a close-on-exec fd no longer names: the kernel says ENOENT. Such a
@@ -253,6 +265,38 @@ fail:
 	return -1;
 }
 
+/* Workers started in one pass (the first ones, `set workers` growing,
+ * the timers: restarts, a roll's replacements) all get sv.state as it was then,
+ * which nothing changes within the pass: printed once (at 100 000 sites
+ * a print takes longer than the fork), each worker reading its own open
+ * of the one memfd, so their offsets stay apart. */
+static int batch_open, batch_fd = -1;
+
+static int
+batch_state_fd(void)
+{
+	char path[32];
+	int fd;
+
+	if (!batch_open)
+		return sv_state_memfd();
+	if (batch_fd < 0 && (batch_fd = sv_state_memfd()) < 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", batch_fd);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Without /proc, a print of its own. */
+	return fd >= 0 ? fd : sv_state_memfd();
+}
+
+static void
+batch_end(void)
+{
+	batch_open = 0;
+	if (batch_fd >= 0)
+		close(batch_fd);
+	batch_fd = -1;
+}
+
 static void backoff(sv_worker *);
 
 static void
@@ -273,7 +317,7 @@ spawn(sv_worker *w)
 		backoff(w);
 		return;
 	}
-	state_fd = sv_state_memfd();
+	state_fd = batch_state_fd();
 	if (state_fd < 0) {
 		sv_warn("unable to prepare the state for worker %u: %s; retrying",
 		    w->id, strerror(errno));
@@ -284,6 +328,7 @@ spawn(sv_worker *w)
 	}
 	if (sv.board)
 		kk_board_clear(sv.board, w->id);
+	sv_metrics_spawned(w);
 	pid = fork();
 	if (pid < 0) {
 		sv_warn("unable to fork worker %u: %s; retrying", w->id, strerror(errno));
@@ -631,6 +676,9 @@ sv_workers_event(sv_worker *w, enum sv_wevent ev)
 	/* A dead worker's figures would skew the others' shares. */
 	if (ev == SV_WE_EXIT && sv.board)
 		kk_board_clear(sv.board, w->id);
+	/* Its connections and requests are gone with it. */
+	if (ev == SV_WE_EXIT)
+		sv_metrics_exited(w);
 	if (ev == SV_WE_EXIT)
 		worker_event(w, pid, "exited", sv_wstate_name(was), w->exit_text);
 	table[w->state][ev](w);
@@ -653,6 +701,7 @@ sv_workers_scale(void)
 		if (sv.workers[i].wanted)
 			have++;
 	/* Grow into the lowest free slots, shrink from the highest. */
+	batch_open = 1;
 	for (i = 0; i < SV_MAX_SLOTS && have < sv.want; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (w->wanted || w->state != SV_W_GONE)
@@ -662,6 +711,7 @@ sv_workers_scale(void)
 		have++;
 		sv_workers_event(w, SV_WE_START);
 	}
+	batch_end();
 	for (i = SV_MAX_SLOTS; i-- > 0 && have > sv.want;) {
 		sv_worker *w = &sv.workers[i];
 		if (!w->wanted)
@@ -701,18 +751,6 @@ sv_workers_all_gone(void)
 		if (sv.workers[i].state != SV_W_GONE)
 			return 0;
 	return 1;
-}
-
-unsigned
-sv_workers_log_reopen(void)
-{
-	const char *argv[1] = { KK_MSG_LOG_REOPEN };
-	unsigned i, n = 0;
-
-	for (i = 0; i < SV_MAX_SLOTS; i++)
-		if (sv_worker_live(&sv.workers[i]) && sv_worker_send(&sv.workers[i], 1, argv))
-			n++;
-	return n;
 }
 
 /* Logs how the process ended and keeps it in w->exit_text. */
@@ -778,6 +816,7 @@ sv_workers_timers(void)
 {
 	unsigned i;
 
+	batch_open = 1;
 	for (i = 0; i < SV_MAX_SLOTS; i++) {
 		sv_worker *w = &sv.workers[i];
 		if (wants_ping_clock(w))
@@ -786,6 +825,7 @@ sv_workers_timers(void)
 			sv_workers_event(w, SV_WE_TIMER);
 	}
 	sv_roll_timers();
+	batch_end();
 }
 
 void
@@ -961,6 +1001,8 @@ on_message(sv_worker *w, unsigned argc, char **argv)
 			w->ping_out = 0;
 			sv_deadline_in(&w->deadline, PING_EVERY_MS);
 		}
+	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPENED) && argc >= 2) {
+		sv_reopen_answer(w, argv[1], argc >= 3 ? argv[2] : 0);
 	} else if (!strcmp(argv[0], KK_MSG_HEALTH)) {
 		char by[32];
 		snprintf(by, sizeof by, "worker %u", w->id);

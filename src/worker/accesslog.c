@@ -630,21 +630,22 @@ kk_accesslog_commit(void)
 		kk_loop_wake(&flush_task);
 }
 
-void
-kk_accesslog_reopen(void)
+int
+kk_accesslog_reopen(char *err, size_t errlen)
 {
-	char err[KK_ERRLEN];
+	char werr[KK_ERRLEN];
 	if (!cur.path)
-		return;
+		return 1;
 	flush();
-	if (!sink_open(&next, cur.path, err, sizeof err)) {
+	if (!sink_open(&next, cur.path, err, errlen)) {
 		kk_log_warning("%s; writing on to the file open", err);
-		return;
+		return 0;
 	}
 	switch_sink();
-	if (!watch(err, sizeof err))
-		kk_log_warning("%s", err);
+	if (!watch(werr, sizeof werr))
+		kk_log_warning("%s", werr);
 	counts.reopens++;
+	return 1;
 }
 
 int

@@ -71,9 +71,10 @@ void kk_accesslog_answered(const kk_reqhead *h, const kk_addr *src, const kk_rli
 int kk_accesslog_prepare(const kk_settings *, char *err, size_t errlen);
 void kk_accesslog_commit(void);
 void kk_accesslog_abandon(void);
-/* Opens a FILE destination again (after logrotate moved it); a failure
- * keeps the one open and says so on stderr. */
-void kk_accesslog_reopen(void);
+/* Opens a FILE destination again (after logrotate moved it): 1 (also
+ * when the destination is no file); 0 with err set when it could not,
+ * which keeps the one open and says so on stderr too. */
+int kk_accesslog_reopen(char *err, size_t errlen);
 /* "key value" lines for the status answer. 1 ok, 0 ENOMEM. */
 int kk_accesslog_status(kk_str *out);
 

@@ -230,7 +230,15 @@ handle(unsigned argc, char **argv)
 		 * while the verdict travelled. */
 		kk_health_verdict(argc, argv, kk_now_ms);
 	} else if (!strcmp(argv[0], KK_MSG_LOG_REOPEN)) {
-		kk_accesslog_reopen();
+		/* The sequence number back, so the supervisor can tell when every
+		 * worker has the new file; a supervisor that sent none wants no
+		 * answer. */
+		char err[KK_ERRLEN];
+		int ok = kk_accesslog_reopen(err, sizeof err);
+		if (argc >= 2) {
+			const char *a[3] = { KK_MSG_LOG_REOPENED, argv[1], err };
+			put(ok ? 2 : 3, a);
+		}
 	} else if (!strcmp(argv[0], KK_MSG_DRAIN)) {
 		kk_worker_drain();
 	} else if (!strcmp(argv[0], KK_MSG_STOP)) {

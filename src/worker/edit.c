@@ -1,9 +1,58 @@
 /* ISC license. */
 /* Header edits on neutral heads (edit.h). Which names may be edited is
  * the state's to check (libkakehi's action.c): here every edit applies. */
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <kakehi/htpasswd.h>
+#include <kakehi/index.h>
+#include <kakehi/regex.h>
 #include "edit.h"
+#include "status.h"
+
+/* The compiled regexes of --rewrite-path items, by the address of the
+ * item's regex in a router's copy of the actions (each route has a copy
+ * of its own for its snapshots' life): made when the route is built,
+ * found by one hash probe per rewrite. */
+static kk_index compiled;
+
+/* The key of an item: the address of its regex. */
+#define KEY(a) ((const char *)&(a)->name), sizeof (a)->name
+
+int
+kk_edit_compile(const char *actions)
+{
+	size_t pos = 0;
+	kk_action a;
+	while (actions && kk_action_next(actions, &pos, &a)) {
+		char pat[KK_ACTION_NAMEMAX + 1];
+		kk_regex *re;
+		if (a.op != KK_ACTION_PATH_REGEX || a.nlen >= sizeof pat)
+			continue;
+		memcpy(pat, a.name, a.nlen);
+		pat[a.nlen] = 0;
+		if (!(re = kk_regex_new(pat)))
+			return 0;
+		if (!kk_index_put(&compiled, KEY(&a), (size_t)(uintptr_t)re)) {
+			kk_regex_free(re);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+void
+kk_edit_release(const char *actions)
+{
+	size_t pos = 0, *v;
+	kk_action a;
+	while (actions && kk_action_next(actions, &pos, &a)) {
+		if (a.op != KK_ACTION_PATH_REGEX || !(v = kk_index_get(&compiled, KEY(&a))))
+			continue;
+		kk_regex_free((kk_regex *)(uintptr_t)*v);
+		kk_index_del(&compiled, KEY(&a));
+	}
+}
 
 /* Drops from fields[0, n) of base those named name[0, len). */
 static void
@@ -42,6 +91,67 @@ rewrite_prefix(kk_reqhead *h, const char *from, size_t n, const char *to, size_t
 	return 1;
 }
 
+/* Appends s[0, n) to the head's text at *o. 0 when it does not fit. */
+static int
+put_path(kk_reqhead *h, size_t *o, const char *s, size_t n)
+{
+	if (KK_HEAD_ADDMAX - *o < n)
+		return 0;
+	memmove(h->text + *o, s, n);
+	*o += n;
+	return 1;
+}
+
+/* --rewrite-path: a path the item's regex matches goes on as its
+ * template, $N the groups' bytes, its query kept, the new target in the
+ * head's text. 1 done or no match; 0 it does not fit. */
+static int
+rewrite_regex(kk_reqhead *h, const kk_action *a)
+{
+	const char *base = h->flags & KK_HEAD_F_PATH_TEXT ? h->text : h->fl.base;
+	const char *path = base + h->path.off;
+	size_t ov[2 * KK_REGEX_GROUPS], *v, o = h->textlen, i, newlen;
+	int rc;
+	if (!(v = kk_index_get(&compiled, KEY(a))))	/* no memory for it at build */
+		return 1;
+	rc = kk_regex_match_groups((const kk_regex *)(uintptr_t)*v, path, h->pathlen, ov,
+	    2 * KK_REGEX_GROUPS);
+	if (rc < 0)
+		kk_stats.regex_stopped++;
+	if (rc <= 0)
+		return 1;
+	for (i = 0; i < a->vlen; i++) {
+		const char *t = a->value + i;
+		unsigned g;
+		if (*t != '$' || i + 1 == a->vlen) {
+			if (!put_path(h, &o, t, 1))
+				return 0;
+			continue;
+		}
+		i++;
+		if (t[1] == '$') {
+			if (!put_path(h, &o, "$", 1))
+				return 0;
+			continue;
+		}
+		/* A digit: the state let no other through. A group that took
+		 * no part, or past those the match filled, is empty. */
+		g = (unsigned)(t[1] - '0');
+		if (g < (unsigned)rc && ov[2 * g] != (size_t)-1
+		    && !put_path(h, &o, path + ov[2 * g], ov[2 * g + 1] - ov[2 * g]))
+			return 0;
+	}
+	newlen = o - h->textlen;
+	if (!put_path(h, &o, path + h->pathlen, h->path.len - h->pathlen))	/* the query */
+		return 0;
+	h->path.off = h->textlen;
+	h->path.len = (uint32_t)(o - h->textlen);
+	h->pathlen = (uint32_t)newlen;
+	h->textlen = (uint32_t)o;
+	h->flags |= KK_HEAD_F_PATH_TEXT;
+	return 1;
+}
+
 /* --rewrite-host: the Host the backend receives; the client's Host
  * field, or its target's authority, no longer goes. */
 static int
@@ -59,10 +169,19 @@ kk_edit_request(kk_reqhead *h, const char *actions)
 	size_t pos = 0;
 	kk_action a;
 	while (actions && kk_action_next(actions, &pos, &a)) {
+		/* Basic authentication passed: the credentials are the
+		 * proxy's, not the backend's, unless --auth-forward. */
+		if (a.kind == KK_ACTION_AUTH && a.value[0] != 'f')
+			drop(h->fl.base, h->fl.f, h->fl.n, "authorization", 13);
 		if (a.kind != KK_ACTION_REQUEST)
 			continue;
 		if (a.op == KK_ACTION_PATH_PREFIX) {
 			if (!rewrite_prefix(h, a.name, a.nlen, a.value, a.vlen))
+				return 0;
+			continue;
+		}
+		if (a.op == KK_ACTION_PATH_REGEX) {
+			if (!rewrite_regex(h, &a))
 				return 0;
 			continue;
 		}

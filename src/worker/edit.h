@@ -8,6 +8,12 @@
 
 #include "head.h"
 
+/* Compiles the --rewrite-path regexes of actions, a router's copy that
+ * stays where it is until kk_edit_release: once per route built, not
+ * per request. 1 ok, 0 ENOMEM (what was compiled is released with the
+ * rest). */
+int kk_edit_compile(const char *actions);
+void kk_edit_release(const char *actions);
 /* The request edits of actions (NULL: none) on h, which kk_head_forward
  * has passed: a deletion drops every field of the name, the client's
  * and those an earlier edit added; a set is a deletion, then an

@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <netinet/tcp.h>
 #include "accesslog.h"
+#include "answer.h"
+#include "auth.h"
 #include "edit.h"
 #include "front.h"
 #include "h1.h"
@@ -22,6 +24,7 @@
 #include "stream.h"
 #include "tcpfront.h"
 #include "tls.h"
+#include "service.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -239,6 +242,11 @@ kk_front_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t salen
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
+	if (ls->rl)
+		ls->m = ls->rl->m;
+	if (!ls->m)
+		ls->m = &kk_wmetrics_none;
+	ls->m->conns_opened++;
 	if (ls->rl && ls->rl->expect_proxy) {
 		/* The header is part of the first request: the request
 		 * timeout bounds it, from the accept. */
@@ -318,8 +326,13 @@ kk_front_close(kk_front *f, enum kk_close reason)
 	if (f->flags & KK_FRONT_F_TUNNEL)
 		tunnel_close(f);
 	side_put(f);
+	kk_service_gone(f);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
+	f->lsock->m->closes[reason]++;
+	f->lsock->m->conns_closed++;
+	f->lsock->m->bytes_in += f->conn.bytes_in;
+	f->lsock->m->bytes_out += f->conn.bytes_out;
 	kk_conn_close(&f->conn);
 	kk_list_unlink(&f->link);
 	nfronts--;
@@ -370,9 +383,24 @@ respond_error_to(kk_front *f, int status, int keep, int head, enum kk_close reas
 	size_t n;
 	if (kk_front_draining)
 		keep = 0;
+	const char *body, *type;
+	size_t blen, tlen;
 	kk_stats.responses[status / 100]++;
-	if (!kk_buf_take(out, NULL) || !(n = kk_h1_write_error(status, keep, head,
-	    kk_buf_tail(out), kk_buf_room(out)))) {
+	kk_wmetrics_response(f->lsock->m, (unsigned)status);
+	blen = kk_answer_make(f->lsock->rl ? f->lsock->rl->answers : NULL, status, &body, &type,
+	    &tlen);
+	if (!kk_buf_take(out, NULL)) {
+		kk_front_close(f, KK_CLOSE_NOMEM);
+		return;
+	}
+	n = blen ? kk_h1_write_answer(status, keep, head, NULL, 0, body, blen, type, tlen,
+	    kk_buf_tail(out), kk_buf_room(out)) : 0;
+	if (blen && !n) {	/* larger than the buffer: the built-in one */
+		kk_stats.answers_custom--;
+		kk_stats.answers_too_large++;
+	}
+	if (!n && !(n = kk_h1_write_error(status, keep, head, kk_buf_tail(out),
+	    kk_buf_room(out)))) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
 		return;
 	}
@@ -397,14 +425,29 @@ respond_redirect(kk_front *f, const kk_rcluster *c, const kk_reqhead *h,
 {
 	kk_buf *out = &f->conn.out;
 	kk_buf loc = { 0 };	/* the Location, while the response is written */
-	size_t n = 0, loclen;
+	const char *body, *type;
+	size_t n = 0, loclen, blen, tlen;
 	if (kk_front_draining)
 		keep = 0;
 	kk_stats.responses[3]++;
+	kk_wmetrics_response(f->lsock->m, (unsigned)status);
+	/* A 301 or 302 may have a custom body, for the clients that show it. */
+	kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+	kk_answer_route(h);
+	blen = kk_answer_make(f->lsock->rl ? f->lsock->rl->answers : NULL, status, &body, &type,
+	    &tlen);
 	if (kk_buf_take(&loc, NULL) && kk_buf_take(out, NULL) &&
-	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap)))
-		n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
-		    kk_buf_room(out));
+	    (loclen = kk_front_location(c, h, actions, loc.data, loc.cap))) {
+		if (blen && !(n = kk_h1_write_answer(status, keep, (h->flags & KK_HEAD_F_HEAD) != 0,
+		    loc.data, loclen, body, blen, type, tlen, kk_buf_tail(out),
+		    kk_buf_room(out)))) {
+			kk_stats.answers_custom--;
+			kk_stats.answers_too_large++;
+		}
+		if (!n)
+			n = kk_h1_write_redirect(status, keep, loc.data, loclen, kk_buf_tail(out),
+			    kk_buf_room(out));
+	}
 	kk_buf_give(&loc);
 	if (!n) {
 		kk_front_close(f, KK_CLOSE_NOMEM);
@@ -454,8 +497,10 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	*actions = NULL;
 	if (!rl)
 		return 404;
-	if (!host_allowed(f, h))
+	if (!host_allowed(f, h)) {
+		kk_answer_route(h);
 		return 421;
+	}
 	r.host = h->host;
 	r.hlen = h->hostlen;
 	r.path = h->fl.base + h->path.off;
@@ -466,8 +511,10 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	r.mlen = h->method.len;
 	r.fl = &h->fl;
 	c = kk_router_match(rl, &r, &fhsts, actions);
-	if (!c)
+	if (!c) {
+		kk_answer_route(h);
 		return 404;
+	}
 	*cl = c;
 	/* A redirect needs a host to send the client to. */
 	if (c->https_redirect && !f->lsock->tls && h->hostlen) {
@@ -476,9 +523,28 @@ kk_front_route(kk_front *f, const kk_reqhead *h, kk_rcluster **cl, unsigned long
 	}
 	/* --deny and --redirect: answered here, no backend contacted; a
 	 * redirect keeps *cl, as the https one does, for the Location. */
-	if ((status = kk_edit_answer(*actions))) {
-		if (status >= 400)
+	/* Basic authentication, before any other answer: a denied or
+	 * redirected route has none (the state refuses both). */
+	{
+		const char *realm;
+		size_t rlen;
+		if ((status = kk_auth_request(*actions, h, &realm, &rlen))) {
+			kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+			kk_answer_route(h);
+			if (status == 401)
+				kk_answer_challenge(realm, rlen);
 			*cl = NULL;
+			*actions = NULL;
+			return status;
+		}
+	}
+	if ((status = kk_edit_answer(*actions))) {
+		if (status >= 400) {
+			/* The answer is the cluster's, which serves none. */
+			kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+			kk_answer_route(h);
+			*cl = NULL;
+		}
 		return status;
 	}
 	if (f->lsock->tls)	/* the frontend's --hsts, else the listener's */
@@ -663,6 +729,8 @@ read_head(kk_front *f)
 	}
 	f->scan = 0;
 	kk_stats.requests++;
+	f->lsock->m->requests++;
+	f->lsock->m->ended++;
 	f->flags &= ~(KK_FRONT_F_PEER_CLOSE | KK_FRONT_F_REQ_READ | KK_FRONT_F_ACKED);
 	e = kk_h1_parse_request(h, &info, in->data + in->off, (size_t)n);
 	if (e) {
@@ -676,6 +744,20 @@ read_head(kk_front *f)
 		f->flags |= KK_FRONT_F_PEER_CLOSE;
 	if (kk_front_draining)
 		keep = 0;
+	if (f->lsock->rl && f->lsock->rl->service) {
+		/* Answered here, whatever the frontends say, and closed. */
+		status = kk_service_start(f, h);
+		if (status == 200) {
+			kk_stats.responses[2]++;
+			kk_wmetrics_response(f->lsock->m, 200);
+			set_closing(f, KK_CLOSE_DONE);
+			kk_conn_wake(&f->conn);
+		} else
+			respond_error_to(f, status, 0, (h->flags & KK_HEAD_F_HEAD) != 0,
+			    KK_CLOSE_DONE);
+		kk_buf_consume(in, (size_t)n);
+		return -1;
+	}
 	if ((status = kk_front_route(f, h, &c, &hsts, &actions))) {
 		/* Answered here; a body would have to be read and thrown away
 		 * to keep the connection, so only bodiless requests keep it. */
@@ -702,6 +784,10 @@ read_head(kk_front *f)
 	kk_front_fwd(f, &fwd, client);
 	q->stream = kk_stream_start(&h1_server_ops, q, h, &fwd, r, rl, c, actions, keep,
 	    &status);
+	if (!q->stream) {	/* before the head's bytes go */
+		kk_answer_about(c->answers, c->id, NULL, NULL, 0);
+		kk_answer_route(h);
+	}
 	kk_buf_consume(in, (size_t)n);
 	if (!q->stream) {
 		int head = q->head;
@@ -1244,6 +1330,8 @@ front_process(kk_front *f)
 			break;
 		}
 		if (f->flags & KK_FRONT_F_CLOSING) {
+			if (!f->conn.out.len && kk_service_feed(f))
+				continue;	/* more of a service's answer */
 			if (!f->conn.out.len) {
 				linger(f);
 				return;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <llhttp.h>
+#include "answer.h"
 #include "h1.h"
 
 /* The head being parsed, for the llhttp callbacks: its fields, the
@@ -787,15 +788,32 @@ kk_h1_write_error(int status, int keepalive, int head, char *out, size_t cap)
 {
 	char body[64];
 	size_t len = kk_answer_body(status, body, sizeof body);
+	return kk_h1_write_answer(status, keepalive, head, NULL, 0, body, len, KK_ANSWER_TYPE,
+	    sizeof KK_ANSWER_TYPE - 1, out, cap);
+}
+
+size_t
+kk_h1_write_answer(int status, int keepalive, int head, const char *location, size_t loclen,
+    const char *body, size_t len, const char *type, size_t typelen, char *out, size_t cap)
+{
+	size_t clen;
+	const char *chal = kk_answer_made_challenge(&clen);
 	int n = snprintf(out, cap,
-	    "HTTP/1.1 %d %s\r\nContent-Type: " KK_ANSWER_TYPE "\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: " KK_ANSWER_CACHE "\r\n%s%s\r\n%.*s",
-	    status, kk_answer_reason(status), len, keepalive ? "" : "Connection: close\r\n",
+	    "HTTP/1.1 %d %s\r\n%s%.*s%s%s%.*s%sContent-Type: %.*s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: " KK_ANSWER_CACHE "\r\n%s%s\r\n",
+	    status, kk_answer_reason(status), location ? "Location: " : "", (int)loclen,
+	    location ? location : "", location ? "\r\n" : "",
+	    chal ? "WWW-Authenticate: " : "", (int)clen, chal ? chal : "", chal ? "\r\n" : "",
+	    (int)typelen, type, len,
+	    keepalive ? "" : "Connection: close\r\n",
 	    /* RFC 9110 §10.2.3: when to come back; a 503 here is a full
 	     * queue, a wait timed out or no backend: all brief. */
-	    status == 503 ? "Retry-After: 1\r\n" : "",
-	    head ? 0 : (int)len, body);
-	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+	    status == 503 ? "Retry-After: 1\r\n" : "");
+	if (n < 0 || (size_t)n >= cap || (!head && cap - (size_t)n < len))
+		return 0;
+	if (!head)	/* a body may hold any byte, NUL included */
+		memcpy(out + n, body, len);
+	return (size_t)n + (head ? 0 : len);
 }
 
 size_t

@@ -89,10 +89,6 @@ struct h2bs {
 	kk_buf hbuf;		/* the response head block */
 	kk_buf tbuf;		/* the response trailer block */
 	kk_h2ring in;		/* response body */
-	/* Response bytes the client took from the first buffer of the ring,
-	 * their window not yet opened again: it opens when that buffer goes,
-	 * since the space they leave in it takes no new bytes. */
-	uint32_t taken;
 	uint64_t moved;		/* bytes moved by the pump: its progress */
 };
 
@@ -166,6 +162,20 @@ set_timer(h2bc *c, int moved)
 		kk_timer_arm(&conn->timer, kk_now_ms + c->back_ms);
 }
 
+/* The response bytes s holds, given back. The connection's window
+ * opens for them (and for those its client took and whose window was
+ * not open yet): the backend sent them, and a window that dried up with
+ * each stream dropped would stall the connection's other streams. */
+static void
+drop_body(h2bs *s)
+{
+	size_t n = kk_h2ring_drop(&s->in);
+	if (n && !s->conn->failing) {
+		nghttp2_session_consume_connection(s->conn->session, n);
+		conn_wake(s->conn);
+	}
+}
+
 static void
 bs_put(h2bs *s)
 {
@@ -180,7 +190,7 @@ bs_put(h2bs *s)
 	kk_buf_give(&s->obuf);
 	kk_buf_give(&s->hbuf);
 	kk_buf_give(&s->tbuf);
-	kk_h2ring_drop(&s->in);
+	drop_body(s);
 	kk_list_push(&h2bs_free, &s->link);
 	if (c->failing)
 		return;
@@ -215,7 +225,7 @@ let_go(h2bs *s)
 		bs_put(s);
 		return;
 	}
-	kk_h2ring_drop(&s->in);
+	drop_body(s);
 	if (!(s->flags & B_RESP_END) || !(s->flags & B_REQ_END) || s->obuf.len ||
 	    (s->flags & B_REQ_TRAILERS)) {
 		nghttp2_submit_rst_stream(c->session, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
@@ -919,14 +929,14 @@ ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 	return KK_MSG_WAIT;
 }
 
-/* The first buffer of the ring goes, its bytes (taken, and n more) all
- * with the client: their window opens again, the stream's and the
- * connection's. */
+/* n response bytes whose window opens again (kk_h2ring_used), the
+ * stream's and the connection's. */
 static void
-ring_gone(h2bs *s, size_t n)
+window_open(h2bs *s, size_t n)
 {
-	nghttp2_session_consume(s->conn->session, s->id, s->taken + n);
-	s->taken = 0;
+	if (!n)
+		return;
+	nghttp2_session_consume(s->conn->session, s->id, n);
 	conn_wake(s->conn);
 }
 
@@ -935,10 +945,7 @@ ep_body_used(void *ctx, size_t n)
 {
 	h2bs *s = ctx;
 	s->moved += n;
-	if (kk_h2ring_used(&s->in, n))
-		ring_gone(s, n);
-	else
-		s->taken += (uint32_t)n;
+	window_open(s, kk_h2ring_used(&s->in, n));
 }
 
 static void
@@ -955,11 +962,9 @@ static size_t
 ep_body_take(void *ctx, kk_buf *dst)
 {
 	h2bs *s = ctx;
-	size_t n = kk_h2ring_take(&s->in, dst);	/* dst is empty (kk_client_ops.body_take) */
-	if (!n)
-		return 0;
+	size_t open, n = kk_h2ring_take(&s->in, dst, &open);	/* dst is empty (kk_client_ops.body_take) */
 	s->moved += n;
-	ring_gone(s, n);
+	window_open(s, open);
 	return n;
 }
 

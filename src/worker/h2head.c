@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include "h2head.h"
+#include "reqid.h"
 
 #define FIELD_HEAD 8
 
@@ -144,12 +145,13 @@ scan_length(const char *s, uint32_t n, uint64_t *v)
 	return 1;
 }
 
-enum { P_METHOD, P_SCHEME, P_AUTHORITY, P_PATH, P_COUNT };
+enum { P_METHOD, P_SCHEME, P_AUTHORITY, P_PATH, P_PROTOCOL, P_COUNT };
 
 static int
 pseudo_of(const char *base, kk_span name)
 {
-	static const char *const names[P_COUNT] = { ":method", ":scheme", ":authority", ":path" };
+	static const char *const names[P_COUNT] = { ":method", ":scheme", ":authority", ":path",
+		":protocol" };
 	int i;
 	for (i = 0; i < P_COUNT; i++)
 		if (is(base, name, names[i]))
@@ -188,8 +190,16 @@ check_request(kk_reqhead *h, const kk_span *p, const int *seen, const kk_span *h
 	const char *base = h->fl.base, *path = base + p[P_PATH].off;
 	if (!seen[P_METHOD])
 		return KK_H2HEAD_E_PSEUDO;
-	if (is(base, p[P_METHOD], "CONNECT"))
-		return KK_H2HEAD_E_METHOD;
+	/* CONNECT only as the extended CONNECT of WebSocket (RFC 8441 §4):
+	 * with :protocol, :scheme, :path and :authority. */
+	if (is(base, p[P_METHOD], "CONNECT")) {
+		if (!seen[P_PROTOCOL] || p[P_PROTOCOL].len != 9 ||
+		    strncasecmp(base + p[P_PROTOCOL].off, "websocket", 9))
+			return KK_H2HEAD_E_METHOD;
+		if (!seen[P_AUTHORITY])
+			return KK_H2HEAD_E_PSEUDO;
+	} else if (seen[P_PROTOCOL])
+		return KK_H2HEAD_E_PSEUDO;
 	if (!seen[P_SCHEME] || !seen[P_PATH] || !p[P_SCHEME].len)
 		return KK_H2HEAD_E_PSEUDO;
 	if (!p[P_PATH].len)
@@ -223,6 +233,46 @@ check_request(kk_reqhead *h, const kk_span *p, const int *seen, const kk_span *h
 	}
 	if (is(base, h->method, "HEAD"))
 		h->flags |= KK_HEAD_F_HEAD;
+	return KK_H2HEAD_OK;
+}
+
+/* An extended CONNECT for WebSocket as the HTTP/1.1 upgrade it stands
+ * for (RFC 8441 §5): GET, Upgrade with the :protocol's value (the
+ * writer adds Connection), and a Sec-WebSocket-Key of the proxy's, at
+ * blk's tail; the client's other sec-websocket-* fields go as they are.
+ * What follows the head is the tunnel's, not a body. */
+static int
+websocket(kk_reqhead *h, kk_buf *blk, kk_span protocol, int end_stream)
+{
+	static const char name[] = "sec-websocket-key";
+	char id[KK_REQID_LEN];
+	kk_span key;
+	if (end_stream)
+		return KK_H2HEAD_E_PSEUDO;	/* a tunnel with no way up */
+	if (h->fl.n + 2 > KK_HEAD_MAXFIELDS)
+		return KK_H2HEAD_E_TOO_MANY;
+	if (kk_buf_room(blk) < 3 + sizeof name - 1 + 24)
+		return KK_H2HEAD_E_TOO_LARGE;
+	h->method.off = blk->off + blk->len;
+	h->method.len = 3;
+	memcpy(kk_buf_tail(blk), "GET", 3);
+	blk->len += 3;
+	/* The key is 16 bytes in base64: 21 hex digits of a request id
+	 * (all base64 letters), a letter that ends the 16th byte, "==". */
+	key.off = blk->off + blk->len;
+	key.len = sizeof name - 1;
+	memcpy(kk_buf_tail(blk), name, key.len);
+	blk->len += key.len;
+	push_field(&h->fl, key, key, KK_FLD_OTHER);
+	h->fl.f[h->fl.n - 1].value.off = blk->off + blk->len;
+	h->fl.f[h->fl.n - 1].value.len = 24;
+	kk_reqid_next(id);
+	memcpy(kk_buf_tail(blk), id, 21);
+	memcpy(kk_buf_tail(blk) + 21, "A==", 3);
+	blk->len += 24;
+	push_field(&h->fl, protocol, protocol, KK_FLD_UPGRADE);
+	h->flags |= KK_HEAD_F_UPGRADE | KK_HEAD_F_CONNECT_PROTOCOL;
+	h->body = KK_BODY_NONE;
 	return KK_H2HEAD_OK;
 }
 
@@ -285,6 +335,8 @@ kk_h2head_request(kk_reqhead *h, kk_buf *blk, int end_stream, unsigned char sche
 	}
 	if ((e = check_request(h, p, seen, &host)))
 		return e;
+	if (seen[P_PROTOCOL])
+		return websocket(h, blk, p[P_PROTOCOL], end_stream);
 	if (ncookies) {
 		kk_field *f;
 		if (h->fl.n >= KK_HEAD_MAXFIELDS)
@@ -467,6 +519,36 @@ kk_h2head_fields(const kk_fields *fl, kk_h2field *out, unsigned max, char *text,
 	return w.full ? -1 : (int)w.n;
 }
 
+/* Whether a TE field lists "trailers": HTTP/2's sole value, one of the
+ * tokens of an HTTP/1.1 list ("trailers, deflate;q=0.5"). */
+static int
+wants_trailers(const kk_fields *fl)
+{
+	unsigned i;
+	for (i = 0; i < fl->n; i++) {
+		const kk_field *f = &fl->f[i];
+		const char *p, *e;
+		if (f->id != KK_FLD_HOP || f->name.len != 2 ||
+		    strncasecmp(fl->base + f->name.off, "te", 2))
+			continue;
+		p = fl->base + f->value.off;
+		e = p + f->value.len;
+		while (p < e) {
+			const char *t;
+			while (p < e && (*p == ' ' || *p == '\t' || *p == ','))
+				p++;
+			t = p;
+			while (p < e && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+				p++;
+			if (p - t == 8 && !strncasecmp(t, "trailers", 8))
+				return 1;
+			while (p < e && *p != ',')
+				p++;
+		}
+	}
+	return 0;
+}
+
 int
 kk_h2head_request_fields(const kk_reqhead *h, const char *scheme, const char *origin,
     kk_h2field *out, unsigned max, char *text, size_t cap)
@@ -494,6 +576,10 @@ kk_h2head_request_fields(const kk_reqhead *h, const char *scheme, const char *or
 	for (i = 0; i < h->nadd; i++)
 		put_field(&w, h->text + h->add[i].name.off, h->add[i].name.len,
 		    h->text + h->add[i].value.off, h->add[i].value.len, 1);
+	/* TE is hop-by-hop, dropped above; but a client that takes trailers
+	 * says so again for this hop, which gRPC servers require (§8.2.2). */
+	if (wants_trailers(&h->fl))
+		put_field(&w, "te", 2, "trailers", 8, 0);
 	if (h->body == KK_BODY_LENGTH) {
 		char num[24], *e = num + sizeof num;
 		uint64_t x = h->clen;

@@ -38,36 +38,44 @@ pop(kk_h2ring *r)
 	r->n--;
 }
 
-int
+size_t
 kk_h2ring_used(kk_h2ring *r, size_t n)
 {
 	kk_buf *b = &r->b[r->at];
 	kk_buf_consume(b, n);
-	if (b->len)
+	n += r->taken;
+	if (b->len) {
+		r->taken = (uint32_t)n;
 		return 0;
+	}
+	r->taken = 0;
 	kk_buf_give(b);
 	pop(r);
-	return 1;
+	return n;
 }
 
 size_t
-kk_h2ring_take(kk_h2ring *r, kk_buf *dst)
+kk_h2ring_take(kk_h2ring *r, kk_buf *dst, size_t *open)
 {
 	kk_buf *b = kk_h2ring_first(r);
 	size_t n;
+	*open = 0;
 	if (!b)
 		return 0;
 	n = b->len;
 	*dst = *b;
 	memset(b, 0, sizeof *b);
 	pop(r);
+	*open = n + r->taken;
+	r->taken = 0;
 	return n;
 }
 
 size_t
 kk_h2ring_drop(kk_h2ring *r)
 {
-	size_t n = 0;
+	size_t n = r->taken;
+	r->taken = 0;
 	while (r->n) {
 		n += r->b[r->at].len;
 		kk_buf_give(&r->b[r->at]);

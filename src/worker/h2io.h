@@ -23,11 +23,16 @@
 #define KK_H2_RING 4
 
 /* Received body bytes of one stream, in order: the first buffer at at,
- * n of them. All-zero is the empty ring. */
+ * n of them. All-zero is the empty ring. Bytes a reader took from the
+ * first buffer (taken) have left, but their window opens only when that
+ * buffer goes: the space they leave in it takes no new bytes while
+ * another buffer follows it, so a window opened at once would let the
+ * peer send more than the ring holds. */
 typedef struct kk_h2ring kk_h2ring;
 struct kk_h2ring {
 	kk_buf b[KK_H2_RING];
 	unsigned char at, n;
+	uint32_t taken;
 };
 
 /* Copies len bytes in, taking buffers as needed: the count of those
@@ -40,13 +45,16 @@ kk_h2ring_first(kk_h2ring *r)
 {
 	return r->n && r->b[r->at].len ? &r->b[r->at] : NULL;
 }
-/* n bytes of the first buffer went: 1 when that emptied it (it is given
+/* n bytes of the first buffer went: the bytes whose window opens now,
+ * those taken from it and these n when they emptied it (it is given
  * back), 0 when bytes are left in it. */
-int kk_h2ring_used(kk_h2ring *r, size_t n);
+size_t kk_h2ring_used(kk_h2ring *r, size_t n);
 /* The first buffer handed whole to dst (empty): its byte count, 0 when
- * there is none. */
-size_t kk_h2ring_take(kk_h2ring *r, kk_buf *dst);
-/* Gives every buffer back: the bytes they held. */
+ * there is none; *open, the bytes whose window opens now (these and
+ * those taken from the buffer before). */
+size_t kk_h2ring_take(kk_h2ring *r, kk_buf *dst, size_t *open);
+/* Gives every buffer back: the bytes whose window they held, those
+ * taken included. */
 size_t kk_h2ring_drop(kk_h2ring *r);
 
 /* nghttp2's send callback: frame bytes into c's output, as much as fits

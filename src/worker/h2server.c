@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <nghttp2/nghttp2.h>
+#include "answer.h"
 #include "h2head.h"
 #include "h2io.h"
 #include "h2server.h"
@@ -52,6 +53,10 @@ static const uint8_t drain_ping[8] = { 'k', 'k', '-', 'd', 'r', 'a', 'i', 'n' };
 #define S_DISCARD 0x40		/* no stream reads the request: its bytes go */
 #define S_TOO_LARGE 0x80	/* the header block outgrew hbuf: 431 */
 #define S_STARVED 0x100		/* the stream waits for the client's body bytes */
+/* An extended CONNECT (RFC 8441): a 101 from the backend is its 200,
+ * then the stream carries a tunnel (S_TUNNEL) to the back connection. */
+#define S_CONNECT 0x200
+#define S_TUNNEL 0x400
 
 typedef struct h2c h2c;
 typedef struct h2s h2s;
@@ -75,6 +80,10 @@ struct h2c {
 	int32_t resets[8];
 	unsigned char reset_at;
 	uint64_t seen;		/* bytes moved when the timer last looked */
+	/* DATA bytes sent that no connection WINDOW_UPDATE gave back yet:
+	 * an update within them is the client's window following what it
+	 * read, not a flood, however small. */
+	uint64_t unacked;
 };
 
 /* One per stream the client opened: the front endpoint of its kk_stream
@@ -93,10 +102,22 @@ struct h2s {
 	kk_buf obuf;		/* response body (or trailer block) for nghttp2 */
 	uint64_t moved;		/* bytes moved by the pump: its progress */
 	unsigned long hsts;	/* HSTS max-age of the response (TLS), 0: none */
+	uint64_t unacked;	/* as h2c's, for this stream's window */
+	/* The tunnel of an extended CONNECT, once its backend switched: the
+	 * back connection (its protocol now h2_tunnel), the client endpoint
+	 * that closes it, and the bytes moved when its timer last moved. */
+	kk_conn *tun;
+	const kk_client_ops *tbops;
+	void *tbctx;
+	uint64_t tseen;
+	uint64_t tbase_up, tbase_down;	/* its byte counts at the switch */
 };
 
 static kk_link h2c_free = { &h2c_free, &h2c_free };
 static kk_link h2s_free = { &h2s_free, &h2s_free };
+static void tun_end(h2s *, enum kk_close);
+static void tun_pump(h2s *);
+static void window_open(h2s *, size_t);
 static nghttp2_session_callbacks *callbacks;
 static nghttp2_option *options;
 /* Scratch: one head or trailer block is converted at a time. */
@@ -217,7 +238,7 @@ drop_body(h2s *s)
 {
 	size_t n = kk_h2ring_drop(&s->in);
 	if (n)
-		nghttp2_session_consume(s->conn->session, s->id, n);
+		nghttp2_session_consume_connection(s->conn->session, n);
 }
 
 /* The stream is over for nghttp2 (or the connection closes): its buffers
@@ -226,11 +247,13 @@ static void
 h2s_put(h2s *s)
 {
 	h2c *c = s->conn;
+	if (s->tun)
+		tun_end(s, KK_CLOSE_TUNNEL_DONE);
 	kk_list_unlink(&s->link);
 	if (kk_link_linked(&s->rlink))
 		kk_list_unlink(&s->rlink);
 	kk_buf_give(&s->hbuf);
-	kk_h2ring_drop(&s->in);
+	drop_body(s);
 	kk_buf_give(&s->obuf);
 	c->nstreams--;
 	kk_list_push(&h2s_free, &s->link);
@@ -283,30 +306,55 @@ add_field(int n, const char *name, size_t namelen, const char *value, size_t val
 }
 
 /* A response made here: a redirect when location is not NULL (nghttp2
- * copies it), with no body; else an error, its body in obuf as
- * kk_answer_body makes it for HTTP/1.1 too (without a buffer, the head
- * alone). The stream ends with it. */
+ * copies it), with no body but a custom answer's; else an error, its
+ * body in obuf, the custom answer's or as kk_answer_body makes it for
+ * HTTP/1.1 too (without a buffer, the head alone). The stream ends
+ * with it. */
 static void
 respond_location(h2s *s, int status, const char *location, size_t loclen)
 {
 	kk_resphead h;
 	nghttp2_data_provider prd;
+	const char *body = NULL, *type = KK_ANSWER_TYPE;
+	size_t blen = 0, tlen = sizeof KK_ANSWER_TYPE - 1;
 	int n;
 	memset(&h, 0, sizeof h);
 	h.status = (unsigned short)status;
 	h.body = KK_BODY_LENGTH;
-	if (!location && kk_buf_take(&s->obuf, NULL)) {
-		h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf), kk_buf_room(&s->obuf));
+	blen = kk_answer_make(s->conn->front->lsock->rl ? s->conn->front->lsock->rl->answers
+	    : NULL, status, &body, &type, &tlen);
+	if ((blen || !location) && kk_buf_take(&s->obuf, NULL)) {
+		if (blen && blen <= kk_buf_room(&s->obuf)) {
+			memcpy(kk_buf_tail(&s->obuf), body, blen);
+			h.clen = blen;
+		} else {
+			if (blen) {	/* larger than the buffer: the built-in one */
+				kk_stats.answers_custom--;
+				kk_stats.answers_too_large++;
+			}
+			type = KK_ANSWER_TYPE;
+			tlen = sizeof KK_ANSWER_TYPE - 1;
+			if (!location)	/* a redirect's built-in answer has no body */
+				h.clen = kk_answer_body(status, kk_buf_tail(&s->obuf),
+				    kk_buf_room(&s->obuf));
+		}
 		s->obuf.len += (uint32_t)h.clen;
 	}
 	kk_stats.responses[status / 100]++;
+	kk_wmetrics_response(s->conn->front->lsock->m, (unsigned)status);
 	n = kk_h2head_response(&h, out_fields, OUT_FIELDS - 3, out_text, sizeof out_text);
 	if (location)
 		n = add_field(n, "location", 8, location, loclen);
 	if (status == 503)	/* as kk_h1_write_error says why */
 		n = add_field(n, "retry-after", 11, "1", 1);
+	{
+		size_t clen;
+		const char *chal = kk_answer_made_challenge(&clen);
+		if (chal)	/* nghttp2 copies it */
+			n = add_field(n, "www-authenticate", 16, chal, clen);
+	}
 	if (h.clen) {
-		n = add_field(n, "content-type", 12, KK_ANSWER_TYPE, sizeof KK_ANSWER_TYPE - 1);
+		n = add_field(n, "content-type", 12, type, tlen);
 		n = add_field(n, "cache-control", 13, KK_ANSWER_CACHE, sizeof KK_ANSWER_CACHE - 1);
 	}
 	to_nv(n);
@@ -333,6 +381,8 @@ respond_redirect(h2s *s, const kk_rcluster *cl, const kk_reqhead *h, const char 
 {
 	kk_buf loc = { 0 };
 	size_t n;
+	kk_answer_about(cl->answers, cl->id, NULL, NULL, 0);
+	kk_answer_route(h);
 	if (!kk_buf_take(&loc, NULL) || !(n = kk_front_location(cl, h, actions, loc.data, loc.cap))) {
 		kk_buf_give(&loc);
 		respond(s, 500);
@@ -360,6 +410,8 @@ request_ready(h2c *c, h2s *s, int end_stream)
 	unsigned char scheme = f->conn.tp == &kk_transport_plain ? KK_SCHEME_HTTP :
 	    KK_SCHEME_HTTPS;
 	kk_stats.requests++;
+	f->lsock->m->requests++;
+	f->lsock->m->ended++;
 	kk_stats.h2_streams++;
 	if (end_stream)
 		s->flags |= S_REQ_END;
@@ -390,11 +442,26 @@ request_ready(h2c *c, h2s *s, int end_stream)
 		return;
 	}
 	s->hsts = hsts;
+	if (h->flags & KK_HEAD_F_CONNECT_PROTOCOL) {
+		/* Tunnels go to HTTP/1.1 backends, as upgrades: an HTTP/2
+		 * one would need extended CONNECT of its own. */
+		if (cl->h2) {
+			kk_front_log_answered(f, h, cl, 501);
+			respond(s, 501);
+			let_go(s);
+			return;
+		}
+		s->flags |= S_CONNECT;
+	}
 	kk_front_fwd(f, &fwd, client);
 	s->stream = kk_stream_start(&h2_server_ops, s, h, &fwd, kk_worker_router(), rl, cl,
 	    actions, 1, &status);
 	/* The back endpoint wrote the head out: its bytes are no longer
 	 * needed. */
+	if (!s->stream) {	/* before the head's bytes go */
+		kk_answer_about(cl->answers, cl->id, NULL, NULL, 0);
+		kk_answer_route(h);
+	}
 	kk_buf_give(&s->hbuf);
 	if (!s->stream) {
 		let_go(s);
@@ -468,6 +535,22 @@ trailers_ready(h2s *s)
 	ready(s);
 }
 
+/* A small WINDOW_UPDATE counts toward the flood only for what it gives
+ * past the DATA sent on its stream (or connection): a client that reads
+ * a large body in small steps sends many, each giving back bytes it
+ * got, which costs no more than the DATA did. */
+static void
+window_update(h2c *c, h2s *s, const nghttp2_frame *frame)
+{
+	uint64_t inc = (uint32_t)frame->window_update.window_size_increment;
+	uint64_t *unacked = frame->hd.stream_id ? (s ? &s->unacked : NULL) : &c->unacked;
+	uint64_t acked = unacked ? (inc < *unacked ? inc : *unacked) : 0;
+	if (unacked)
+		*unacked -= acked;
+	if (inc < KK_H2_SMALL_WINDOW_UPDATE && acked < inc)
+		flood(c, KK_H2_FLOOD_WINDOW_UPDATE);
+}
+
 static int
 on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 {
@@ -490,7 +573,7 @@ on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 			break;
 		if (s && end) {
 			s->flags |= S_REQ_END;
-			if (s->stream)
+			if (s->stream || s->tun)
 				ready(s);
 		}
 		break;
@@ -514,8 +597,7 @@ on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 		flood(c, KK_H2_FLOOD_PRIORITY);
 		break;
 	case NGHTTP2_WINDOW_UPDATE:
-		if (frame->window_update.window_size_increment < KK_H2_SMALL_WINDOW_UPDATE)
-			flood(c, KK_H2_FLOOD_WINDOW_UPDATE);
+		window_update(c, s, frame);
 		break;
 	case NGHTTP2_RST_STREAM:
 		flood(c, KK_H2_FLOOD_RESET);
@@ -569,7 +651,7 @@ on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t id, const uint8_t
 	h2s *s = nghttp2_session_get_stream_user_data(session, id);
 	(void)flags;
 	(void)ud;
-	if (!s || (s->flags & S_DISCARD) || !s->stream) {
+	if (!s || (s->flags & S_DISCARD) || (!s->stream && !s->tun)) {
 		nghttp2_session_consume(session, id, len);
 		return 0;
 	}
@@ -686,9 +768,13 @@ send_data(nghttp2_session *session, nghttp2_frame *frame, const uint8_t *framehd
 	(void)frame;
 	if (kk_h2_out_data(&c->front->conn, framehd, &s->obuf, length))
 		return NGHTTP2_ERR_WOULDBLOCK;
+	c->unacked += length;
+	s->unacked += length;
 	/* Room again: the back side may move more. */
 	if (length && !s->obuf.len && s->stream)
 		kk_stream_front_drained(s->stream);
+	else if (length && !s->obuf.len && s->tun)
+		ready(s);
 	return 0;
 }
 
@@ -700,6 +786,133 @@ resume(h2s *s)
 		nghttp2_session_resume_data(s->conn->session, s->id);
 	}
 	conn_wake(s->conn);
+}
+
+/* The tunnel of an extended CONNECT (RFC 8441): the client's DATA to the
+ * back connection as bytes, its bytes back as DATA, END_STREAM and end
+ * of file passed on as half-closes. It runs from the front connection
+ * (DATA came, obuf drained) and from the back one (h2_tunnel: readiness,
+ * its timer). Its bytes move through the stream's ring and obuf, so the
+ * windows bound it as they bound a body. */
+
+static unsigned long
+tun_ms(const h2s *s)
+{
+	const kk_rlistener *rl = s->conn->front->lsock->rl;
+	return rl && rl->tunnel_ms ? rl->tunnel_ms : 3600000;
+}
+
+/* The back connection goes (the stream is done, or failed). */
+static void
+tun_end(h2s *s, enum kk_close reason)
+{
+	kk_conn *bc = s->tun;
+	s->tun = NULL;
+	kk_stats.tunnels--;
+	kk_stats.tunnel_bytes_in += bc->bytes_out - s->tbase_up;
+	kk_stats.tunnel_bytes_out += bc->bytes_in - s->tbase_down;
+	s->tbops->close(s->tbctx, reason);
+}
+
+static void
+tun_fail(h2s *s, enum kk_close reason)
+{
+	tun_end(s, reason);
+	reset(s, reason == KK_CLOSE_TUNNEL_TIMEOUT ? NGHTTP2_CANCEL : NGHTTP2_CONNECT_ERROR);
+}
+
+static void
+tun_pump(h2s *s)
+{
+	kk_conn *bc = s->tun;
+	kk_buf *b;
+	size_t open;
+	/* Up: the ring's bytes into the back connection's output, a whole
+	 * buffer handed over when the output is empty. */
+	while ((b = kk_h2ring_first(&s->in))) {
+		if (!bc->out.len) {
+			kk_buf_give(&bc->out);
+			kk_h2ring_take(&s->in, &bc->out, &open);
+			window_open(s, open);
+		} else {
+			size_t room, n;
+			if (!(room = kk_buf_room(&bc->out)))
+				break;
+			n = room < b->len ? room : b->len;
+			memcpy(kk_buf_tail(&bc->out), b->data + b->off, n);
+			bc->out.len += (uint32_t)n;
+			window_open(s, kk_h2ring_used(&s->in, n));
+		}
+		if (kk_conn_flush(bc, 0, 0) < 0) {
+			tun_fail(s, KK_CLOSE_TUNNEL_ERROR);
+			return;
+		}
+		if (bc->out.len)
+			break;
+	}
+	if (bc->out.len && kk_conn_flush(bc, 0, 0) < 0) {
+		tun_fail(s, KK_CLOSE_TUNNEL_ERROR);
+		return;
+	}
+	if ((s->flags & S_REQ_END) && !kk_h2ring_first(&s->in) && !bc->out.len &&
+	    !(bc->flags & KK_CONN_F_SHUT)) {
+		bc->tp->shutdown(bc);
+		bc->flags |= KK_CONN_F_SHUT;
+	}
+	/* Down: the back connection's bytes as obuf, once it is empty. */
+	if (!(s->flags & (S_RESP_END | S_RESP_TRAILERS)) && !s->obuf.len) {
+		int r = bc->in.len ? 1 : kk_conn_fill(bc);
+		if (r > 0) {
+			kk_buf_move(&s->obuf, &bc->in);
+			resume(s);
+		} else if (r < 0 && (bc->flags & KK_CONN_F_ERROR)) {
+			tun_fail(s, KK_CLOSE_TUNNEL_ERROR);
+			return;
+		} else if (r < 0) {
+			s->flags |= S_RESP_END;	/* END_STREAM after obuf */
+			resume(s);
+		}
+	}
+	if (bc->bytes_in + bc->bytes_out != s->tseen) {
+		s->tseen = bc->bytes_in + bc->bytes_out;
+		kk_timer_arm(&bc->timer, kk_now_ms + tun_ms(s));
+	}
+}
+
+static void
+tun_run(kk_conn *bc)
+{
+	h2s *s = bc->pc;
+	tun_pump(s);
+	conn_wake(s->conn);
+}
+
+static void
+tun_timeout(kk_conn *bc)
+{
+	h2s *s = bc->pc;
+	tun_fail(s, KK_CLOSE_TUNNEL_TIMEOUT);
+	conn_wake(s->conn);
+}
+
+static const kk_protocol h2_tunnel = { "h2-tunnel", tun_run, tun_timeout };
+
+/* A 101's fields as the 200 of an extended CONNECT: :status 200, and
+ * not the WebSocket handshake's own answer, which HTTP/2 does without
+ * (RFC 8441 §5). The count left. */
+static int
+tunnel_fields(int n)
+{
+	int i, k = 0;
+	for (i = 0; i < n; i++) {
+		kk_h2field *f = &out_fields[i];
+		if (f->namelen == 7 && !memcmp(f->name, ":status", 7))
+			f->value = "200";
+		else if (f->namelen == 20 && !strncasecmp(f->name, "sec-websocket-accept", 20))
+			continue;
+		out_fields[k++] = *f;
+	}
+	return k;
 }
 
 /* The h2 server as a stream's front endpoint (kk_server_ops): ctx is the
@@ -728,20 +941,24 @@ ep_body_next(void *ctx, const char **p, size_t *n, kk_fields **tr)
 	return KK_MSG_WAIT;
 }
 
-/* n bytes of the first buffer went upstream: their window reopens. */
+/* n request body bytes whose window opens again (kk_h2ring_used). */
 static void
-body_gone(h2s *s, size_t n)
+window_open(h2s *s, size_t n)
 {
-	kk_h2ring_used(&s->in, n);
-	s->moved += n;
+	if (!n)
+		return;
 	nghttp2_session_consume(s->conn->session, s->id, n);
 	conn_wake(s->conn);
 }
 
+/* n bytes of the first buffer went upstream: their window reopens once
+ * that buffer is gone (kk_h2ring). */
 static void
 ep_body_used(void *ctx, size_t n)
 {
-	body_gone(ctx, n);
+	h2s *s = ctx;
+	s->moved += n;
+	window_open(s, kk_h2ring_used(&s->in, n));
 }
 
 static void
@@ -757,12 +974,9 @@ static size_t
 ep_body_take(void *ctx, kk_buf *dst)
 {
 	h2s *s = ctx;
-	size_t n = kk_h2ring_take(&s->in, dst);	/* dst is empty (kk_server_ops.body_take) */
-	if (!n)
-		return 0;
+	size_t open, n = kk_h2ring_take(&s->in, dst, &open);	/* dst is empty (kk_server_ops.body_take) */
 	s->moved += n;
-	nghttp2_session_consume(s->conn->session, s->id, n);
-	conn_wake(s->conn);
+	window_open(s, open);
 	return n;
 }
 
@@ -772,14 +986,25 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 	h2s *s = ctx;
 	nghttp2_data_provider prd;
 	const char *id;
-	int n, body = h->body != KK_BODY_NONE;
+	/* A head with no body to follow (none, or a length of 0: a gRPC
+	 * trailers-only answer, a 204) ends the stream on its HEADERS. */
+	int n, body = h->body == KK_BODY_UNKNOWN || (h->body == KK_BODY_LENGTH && h->clen);
 	*keep = 1;
-	/* 101 never answers an HTTP/2 request: no upgrade goes upstream. */
-	if (h->status == 101)
+	/* 101 answers only an extended CONNECT, whose upgrade went
+	 * upstream: it is its 200 (RFC 8441 §5), the tunnel follows. */
+	if (h->status == 101 && !(s->flags & S_CONNECT))
+		return -1;
+	/* Nor would a 2xx that switched nothing: a client would take it
+	 * for the tunnel (502). */
+	if ((s->flags & S_CONNECT) && h->status >= 200 && h->status < 300)
 		return -1;
 	n = kk_h2head_response(h, out_fields, OUT_FIELDS - 2, out_text, sizeof out_text);
 	if (n < 0)
 		return -1;
+	if (h->status == 101) {
+		n = tunnel_fields(n);
+		body = 1;
+	}
 	if (h->status >= 200 && s->hsts)
 		n = add_field(n, "strict-transport-security", 25, added_text,
 		    kk_front_hsts_value(s->conn->front, s->hsts, added_text, sizeof added_text));
@@ -788,7 +1013,7 @@ ep_send_head(void *ctx, const kk_resphead *h, int *keep)
 		    s->stream->request_id_len);
 	to_nv(n);
 	s->moved++;
-	if (h->status < 200) {
+	if (h->status < 200 && h->status != 101) {
 		if (nghttp2_submit_headers(s->conn->session, NGHTTP2_FLAG_NONE, s->id, NULL,
 		    out_nv, (size_t)n, NULL))
 			return -1;
@@ -930,13 +1155,32 @@ ep_close(void *ctx, enum kk_close reason)
 	reset(s, NGHTTP2_INTERNAL_ERROR);
 }
 
+/* After the 101 of an extended CONNECT (the stream has ended): the
+ * h2 stream and the back connection become a tunnel, timed by the
+ * listener's tunnel timeout, ended with the stream. */
 static void
 ep_upgrade(void *ctx, const kk_client_ops *bops, void *bctx)
 {
 	h2s *s = ctx;
-	bops->close(bctx, KK_CLOSE_BACK_ABORT);
-	let_go(s);
-	reset(s, NGHTTP2_INTERNAL_ERROR);
+	kk_conn *bc = bops->conn(bctx);
+	s->stream = NULL;
+	kk_buf_give(&s->hbuf);
+	s->tun = bc;
+	s->tbops = bops;
+	s->tbctx = bctx;
+	s->flags |= S_TUNNEL;
+	s->tseen = bc->bytes_in + bc->bytes_out;
+	s->tbase_up = bc->bytes_out;
+	s->tbase_down = bc->bytes_in;
+	bc->proto = &h2_tunnel;
+	bc->pc = s;
+	kk_timer_arm(&bc->timer, kk_now_ms + tun_ms(s));
+	/* An end of file the h1 client already saw comes with no new edge. */
+	if (bc->flags & KK_CONN_F_EOF)
+		bc->flags |= KK_CONN_F_READABLE;
+	kk_stats.upgrades++;
+	kk_stats.tunnels++;
+	ready(s);
 }
 
 /* The connection sends, after the pumps of this turn. */
@@ -1046,7 +1290,7 @@ kk_h2server_start(kk_front *f)
 	kk_link *l = kk_list_first(&h2c_free);
 	const kk_h2opts *o;
 	size_t inuse, idle, bufsize, window;
-	nghttp2_settings_entry iv[4];
+	nghttp2_settings_entry iv[5];
 	h2c *c;
 	/* The settings are the listener's: one that left the configuration
 	 * routes nothing (as for HTTP/1, its connections get no route). */
@@ -1094,7 +1338,10 @@ kk_h2server_start(kk_front *f)
 	iv[2].value = o->max_frame;
 	iv[3].settings_id = NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE;
 	iv[3].value = o->max_header_list;
-	nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, 4);
+	/* WebSocket over HTTP/2 (RFC 8441 §3). */
+	iv[4].settings_id = NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL;
+	iv[4].value = 1;
+	nghttp2_submit_settings(c->session, NGHTTP2_FLAG_NONE, iv, 5);
 	window *= o->max_streams;
 	if (window > 0x7fffffff)
 		window = 0x7fffffff;
@@ -1218,6 +1465,8 @@ h2_run(kk_conn *conn)
 			kk_list_unlink(l);
 			if (s->stream)
 				kk_stream_pump(s->stream);
+			else if (s->tun)
+				tun_pump(s);
 			if (conn->flags & KK_CONN_F_DEAD)
 				return;
 		}

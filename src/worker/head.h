@@ -92,6 +92,10 @@ struct kk_fields {
 /* The request's path span is into its text, not its base: a frontend
  * rewrote it (edit.c). */
 #define KK_HEAD_F_PATH_TEXT 0x20
+/* The request is a tunnel a protocol asked for in its own terms, as
+ * HTTP/2's extended CONNECT (RFC 8441), made an upgrade for an HTTP/1.1
+ * backend; the bytes after its head are the tunnel's. */
+#define KK_HEAD_F_CONNECT_PROTOCOL 0x4000
 
 enum { KK_SCHEME_HTTP = 0, KK_SCHEME_HTTPS };
 /* The protocol a request came in, as the access log names it. */

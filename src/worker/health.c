@@ -11,6 +11,7 @@
 #include "channel.h"
 #include "health.h"
 #include "log.h"
+#include "wmetrics.h"
 #include "worker.h"
 
 /* Out: not chosen until now + backoff_ms. */
@@ -102,8 +103,8 @@ kk_health_answered(const kk_rcluster *c, const char *backend, kk_bend *b, unsign
 	}
 }
 
-/* The bend of backend id in cluster c of the current snapshot. */
-static kk_bend *
+/* Backend id of cluster c in the current snapshot. */
+static kk_rbackend *
 find(const char *cluster, const char *id)
 {
 	kk_rcluster *c = kk_router_cluster(kk_worker_router(), cluster);
@@ -113,16 +114,14 @@ find(const char *cluster, const char *id)
 	/* A cluster's backends are few: the scan is shorter than a hash. */
 	for (i = 0; i < c->nb; i++)
 		if (!strcmp(c->b[i].id, id))
-			return c->b[i].bend;
+			return &c->b[i];
 	return NULL;
 }
 
-int
-kk_health_verdict(unsigned argc, char **argv, uint64_t now)
+/* Applies a verdict's words to b. 1 ok, 0 malformed. */
+static int
+apply(kk_bend *b, unsigned argc, char **argv, uint64_t now)
 {
-	kk_bend *b;
-	if (argc < 4 || !kk_worker_router() || !(b = find(argv[1], argv[2])))
-		return 0;
 	if (!strcmp(argv[3], "up") && argc == 4) {
 		/* Up already (kakehi-check starting says up for every backend
 		 * it finds well): nothing moves, --slow-start included. */
@@ -144,4 +143,17 @@ kk_health_verdict(unsigned argc, char **argv, uint64_t now)
 		return 1;
 	}
 	return 0;
+}
+
+int
+kk_health_verdict(unsigned argc, char **argv, uint64_t now)
+{
+	kk_rbackend *rb;
+	if (argc < 4 || !kk_worker_router() || !(rb = find(argv[1], argv[2]))
+	    || !apply(rb->bend, argc, argv, now))
+		return 0;
+	/* What metrics show for this cluster's backend (the same bend under
+	 * other clusters shows it at their next failure or verdict). */
+	kk_wmetrics_health(rb->m, rb->bend);
+	return 1;
 }

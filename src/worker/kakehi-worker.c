@@ -34,13 +34,14 @@
 #include "reqid.h"
 #include "router.h"
 #include "status.h"
+#include "wmetrics.h"
 #include "timer.h"
 #include "tlsstate.h"
 #include "worker.h"
 
 #define PROG "kakehi-worker"
 #define USAGE "usage: " PROG " [-V] CONFIG | " PROG " -c CHANNEL_FD -s STATE_FD -g GENERATION" \
-	" -i ID [-b BOARD_FD]"
+	" -i ID [-b BOARD_FD] [-m METRICS_FD]"
 
 static kk_router *router;
 static kk_state *state;
@@ -376,12 +377,12 @@ main(int argc, char **argv)
 {
 	kk_listenfd lfds[KK_LISTENFDS_MAX];
 	char err[KK_ERRLEN];
-	int chanfd = -1, statefd = -1, boardfd = -1, opt, n, i;
+	int chanfd = -1, statefd = -1, boardfd = -1, metricsfd = -1, opt, n, i;
 	unsigned long long gen = 1;
 	sigset_t set;
 	kk_state *st;
 
-	while ((opt = getopt(argc, argv, "Vc:s:g:i:b:")) != -1) {
+	while ((opt = getopt(argc, argv, "Vc:s:g:i:b:m:")) != -1) {
 		switch (opt) {
 		case 'V':
 			print_version();
@@ -405,6 +406,9 @@ main(int argc, char **argv)
 		case 'b':
 			boardfd = scan_fd(optarg);
 			break;
+		case 'm':
+			metricsfd = scan_fd(optarg);
+			break;
 		default:
 			dieusage();
 		}
@@ -415,7 +419,7 @@ main(int argc, char **argv)
 		if (argc || statefd < 0)
 			dieusage();
 	} else {
-		if (argc != 1 || statefd >= 0 || boardfd >= 0)
+		if (argc != 1 || statefd >= 0 || boardfd >= 0 || metricsfd >= 0)
 			dieusage();
 		standalone = 1;
 		config_path = argv[0];
@@ -492,6 +496,12 @@ main(int argc, char **argv)
 				    l->addr, l->addr);
 		}
 	}
+	/* Before the first snapshot: its objects find their slots there.
+	 * Without it the worker serves all the same, uncounted per object. */
+	if (metricsfd >= 0 && !kk_wmetrics_init(metricsfd,
+	    (unsigned)strtoul(worker_id, NULL, 10)))
+		kk_log_warning("unable to map the metrics segment: %s; serving without "
+		    "per-object counters", strerror(errno));
 	if (!kk_worker_apply(st, gen, err, sizeof err)) {
 		fprintf(stderr, PROG ": fatal: %s\n", err);
 		return 100;

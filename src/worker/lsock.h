@@ -40,6 +40,10 @@ struct kk_lsock {
 	 * for the ClientHello's server name. Without, none is read before
 	 * the backend answers (a server-speaks-first protocol works). */
 	int sni;
+	/* Its counters (wmetrics.h), as of the last accept while it was
+	 * configured: a connection counts where its accept did. NULL: none
+	 * yet. */
+	struct kk_mcount *m;
 };
 
 /* Adopts fd as the listener for addr (made non-blocking). NULL with errno

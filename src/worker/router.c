@@ -17,6 +17,9 @@
 #include <string.h>
 #include <strings.h>
 #include <kakehi/index.h>
+#include "answer.h"
+#include "auth.h"
+#include "edit.h"
 #include "lb.h"
 #include "log.h"
 #include "router.h"
@@ -82,6 +85,8 @@ host_free_regexes(kk_rhost *h)
 	unsigned i, k;
 	for (i = 0; i < h->nroutes; i++) {
 		kk_regex_free(h->routes[i].re);
+		kk_edit_release(h->routes[i].actions);
+		kk_auth_release(h->routes[i].actions);
 		for (k = 0; k < h->routes[i].nm; k++)
 			kk_regex_free(h->routes[i].m[k].re);
 	}
@@ -99,6 +104,7 @@ val_free(tleaf *lf)
 			kk_bend_put(c->b[i].bend);
 		if (c->tls)
 			kk_tlsclient_unref(c->tls);
+		kk_ranswers_unref(c->answers);
 		kk_lb_release(c);
 	}
 	free(lf->val);
@@ -394,12 +400,15 @@ cluster_new(const kk_rcluster *like, const char *id, unsigned nb, size_t sbytes,
 		*c = *like;
 	if (like && c->tls)	/* a copy of a cluster: one more holder */
 		kk_tlsclient_ref(c->tls);
+	if (like)
+		kk_ranswers_ref(c->answers);
 	c->lbx = NULL;		/* kk_lb_prepare makes the copy's own */
 	kk_queue_init(&c->queue);
 	c->b = (kk_rbackend *)(c + 1);
 	c->nb = 0;
 	c->id = memcpy((char *)(c->b + nb), id, idl);
 	*str = (char *)c->id + idl;
+	c->m = kk_wmetrics_of(KK_METRICS_CLUSTER, c->id, NULL);
 	return c;
 }
 
@@ -413,6 +422,7 @@ cluster_push(kk_rcluster *c, char **str, const char *id, const kk_rbackend *like
 	b->bend = bend;
 	b->id = memcpy(*str, id, n);
 	*str += n;
+	b->m = kk_wmetrics_of(KK_METRICS_BACKEND, c->id, b->id);
 }
 
 /* Frees a cluster no leaf holds yet. */
@@ -511,6 +521,8 @@ route_compile(kk_route *rt, kk_rmatch *m)
 	rt->m = m;
 	rt->nm = 0;
 	if (rt->kind == KK_PATH_REGEX && !(rt->re = kk_regex_new(rt->path)))
+		return 0;
+	if (!kk_edit_compile(rt->actions) || !kk_auth_compile(rt->actions))
 		return 0;
 	while (rt->extra && kk_fmatch_next(rt->extra, &pos, &m->m)) {
 		m->re = NULL;
@@ -655,6 +667,8 @@ listener_fill(kk_rlistener *rl, const kk_listener *sl)
 	memcpy(rl->reqid + rl->reqidlen, ": ", 3);
 	rl->reqid_lower[rl->reqidlen] = 0;
 	rl->tunnel_ms = sl->proto == KK_PROTO_TCP ? sl->front_timeout_ms : sl->tunnel_timeout_ms;
+	rl->m = kk_wmetrics_of(KK_METRICS_LISTENER, sl->addr_text, NULL);
+	rl->service = sl->service;
 }
 
 /* Groups of one listener, found by key while grouping: the wildcard flag
@@ -690,6 +704,8 @@ build_listener(kk_rlistener *rl, const kk_state *st, const kk_listener *sl)
 	int ok = 0;
 
 	listener_fill(rl, sl);
+	if (sl->answers && !(rl->answers = kk_ranswers_new(sl->answers)))
+		return 0;
 	if (!sl->nfrontends)
 		return 1;
 	group = malloc(st->nfrontends * sizeof *group);
@@ -800,6 +816,8 @@ build_clusters(kk_router *r, const kk_state *st)
 		    &str[i])))
 			goto out;
 		if (sc->tls && !(rc_of[i]->tls = tls_context(sc->tls)))
+			goto out;
+		if (sc->answers && !(rc_of[i]->answers = kk_ranswers_new(sc->answers)))
 			goto out;
 	}
 	for (i = 0; i < st->nbackends; i++) {
@@ -970,9 +988,16 @@ update_cluster(kk_router *r, const kk_cluster *sc, int add)
 		free(c);
 		return 0;
 	}
+	if (sc->answers && !(c->answers = kk_ranswers_new(sc->answers))) {
+		if (c->tls)
+			kk_tlsclient_unref(c->tls);
+		free(c);
+		return 0;
+	}
 	if (!kk_lb_prepare(c, sc->hash_name, sc->sticky_cookie)) {
 		if (c->tls)
 			kk_tlsclient_unref(c->tls);
+		kk_ranswers_unref(c->answers);
 		free(c);
 		return 0;
 	}
@@ -1102,6 +1127,7 @@ kk_router_update(const kk_router *base, const kk_state *st, const kk_journal *j,
 	for (k = 0; k < base->nl; k++) {
 		kk_rlistener *rl = &r->l[k];
 		*rl = base->l[k];
+		kk_ranswers_ref(rl->answers);
 		if (!(rl->addr = strdup(base->l[k].addr))) {
 			rl->exact = rl->wild = rl->any = NULL;
 			r->nl++;
@@ -1163,6 +1189,7 @@ kk_router_unref(kk_router *r)
 		t_unref(r->l[i].exact);
 		t_unref(r->l[i].wild);
 		t_unref(r->l[i].any);
+		kk_ranswers_unref(r->l[i].answers);
 	}
 	free(r->l);
 	t_unref(r->clusters);

@@ -34,6 +34,7 @@
 #include "bend.h"
 #include "head.h"
 #include "queue.h"
+#include "wmetrics.h"
 
 typedef struct kk_rbackend kk_rbackend;
 struct kk_rbackend {
@@ -53,6 +54,7 @@ struct kk_rbackend {
 	 * value naming it, in the cluster's lb tables. */
 	uint64_t sid;
 	const char *cookie;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
 };
 
 struct kk_lbx;
@@ -84,10 +86,13 @@ struct kk_rcluster {
 	kk_queue queue;
 	kk_rbackend *b;
 	unsigned nb;
+	/* Its custom answers (answer.h), referenced; NULL: none. */
+	struct kk_ranswers *answers;
 	/* Passive health (health.h): --max-fails (0: never out) and
 	 * whether answers of 500 and above count (--fail-5xx). */
 	unsigned max_fails;
 	int fail_5xx;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
 };
 
 /* A header, cookie or query match of a route; name and value point into
@@ -155,6 +160,10 @@ struct kk_rlistener {
 	 * or the default route (tcp); clusters is the snapshot's own. */
 	void *exact, *wild, *any;
 	const void *clusters;
+	/* Its custom answers (answer.h), referenced; NULL: none. */
+	struct kk_ranswers *answers;
+	kk_mcount *m;		/* its counters (wmetrics.h) */
+	enum kk_service service;	/* --service: answered by service.c */
 };
 
 /* A snapshot never changes once built, except the load balancers'

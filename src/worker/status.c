@@ -2,6 +2,7 @@
 /* Counters and their text form, for the supervisor's status question and
  * for SIGUSR1 in a worker running on its own. */
 #include <unistd.h>
+#include <kakehi/metrics.h>
 #include "bend.h"
 #include "buf.h"
 #include "front.h"
@@ -11,20 +12,12 @@
 
 struct kk_stats kk_stats;
 
+/* The names live with the metrics segment's, which the supervisor
+ * prints without a worker's headers (wmetrics.c checks the count). */
 const char *
 kk_status_close_name(enum kk_close r)
 {
-	static const char *const names[KK_CLOSE_COUNT] = {
-		"done", "client", "client-abort", "idle-timeout", "request-timeout",
-		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
-		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route",
-		"bad-clienthello", "bad-proxy", "handshake", "handshake-timeout",
-		"tunnel-done", "tunnel-timeout", "tunnel-error", "h2-flood", "h2-error",
-		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
-		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
-		"back-tunnel",
-	};
-	return (unsigned)r < KK_CLOSE_COUNT ? names[r] : "unknown";
+	return kk_metrics_close_name((unsigned)r);
 }
 
 const char *
@@ -62,6 +55,13 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.queue_timeouts);
 	ok &= kk_str_catf(out, "regex-stopped %llu\n",
 	    (unsigned long long)kk_stats.regex_stopped);
+	ok &= kk_str_catf(out, "answers-custom %llu\nanswers-too-large %llu\n",
+	    (unsigned long long)kk_stats.answers_custom,
+	    (unsigned long long)kk_stats.answers_too_large);
+	ok &= kk_str_catf(out, "auth-ok %llu\nauth-cached %llu\nauth-refused %llu\n"
+	    "auth-budget %llu\n", (unsigned long long)kk_stats.auth_ok,
+	    (unsigned long long)kk_stats.auth_cached, (unsigned long long)kk_stats.auth_refused,
+	    (unsigned long long)kk_stats.auth_budget);
 	ok &= kk_str_catf(out, "accept-share-held %llu\naccept-share-resumed %llu\n"
 	    "accept-share-grace %llu\n", (unsigned long long)kk_stats.accept_share_held,
 	    (unsigned long long)kk_stats.accept_share_resumed,

@@ -122,6 +122,12 @@ struct kk_stats {
 	 * (total). A 502 or 504 the proxy makes after the backend failed
 	 * counts in total only. */
 	kk_hist latency_ttfb, latency_total;
+	/* Answers the proxy made with a custom body (--answer...), and those
+	 * whose expansion outgrew the buffer and went out built-in. */
+	uint64_t answers_custom, answers_too_large;
+	/* Basic authentication: credentials verified, found in the cache,
+	 * refused (401), and not verified for the spent budget (429). */
+	uint64_t auth_ok, auth_cached, auth_refused, auth_budget;
 };
 extern struct kk_stats kk_stats;
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "answer.h"
 #include "edit.h"
 #include "health.h"
 #include "lb.h"
@@ -38,11 +39,26 @@ stream_free(kk_stream *s)
 	kk_list_push(&freelist, &s->link);
 }
 
+/* The end of s on its cluster's or backend's counters m. */
+static void
+count_end(kk_mcount *m, const kk_stream *s, unsigned status, enum kk_close reason)
+{
+	m->ended++;
+	m->closes[reason]++;
+	m->bytes_in += s->bytes_in;
+	m->bytes_out += s->bytes_out;
+	if (status)
+		kk_wmetrics_response(m, status);
+}
+
 /* Every stream ends here: its access-log line (status the client got
  * through the stream, 0 none; reason it ended), then the free list. */
 static void
 stream_end(kk_stream *s, unsigned status, enum kk_close reason)
 {
+	count_end(s->cluster->m, s, status, reason);
+	if (s->mb)
+		count_end(s->mb, s, status, reason);
 	if (s->logged) {
 		kk_alog_req *r = &s->log;
 		r->bytes_in = s->bytes_in;
@@ -52,6 +68,16 @@ stream_end(kk_stream *s, unsigned status, enum kk_close reason)
 		    status, reason);
 	}
 	stream_free(s);
+}
+
+/* What the answer the front is about to make for s tells (answer.h),
+ * taken before the stream goes. */
+static void
+answer_about(const kk_stream *s)
+{
+	kk_answer_about(s->cluster ? s->cluster->answers : NULL,
+	    s->cluster ? s->cluster->id : NULL, s->backend_id,
+	    s->request_id, s->request_id_len);
 }
 
 /* The back endpoint lets go of the stream, and the stream of it. */
@@ -68,6 +94,7 @@ static int
 attach(kk_stream *s, kk_bend *avoid, int fresh)
 {
 	for (;;) {
+		uint64_t connects;
 		void *b;
 		if (!s->bend) {
 			kk_rbackend *rb = kk_lb_pick(s->cluster, &s->lbq, avoid, kk_now_ms);
@@ -76,10 +103,22 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 			s->bend = rb->bend;
 			s->cookie = kk_lb_cookie(s->cluster, &s->lbq, rb);
 			s->backend_id = rb->id;
+			/* A request for this backend now; the one before
+			 * (a failed connect) has ended for its own. */
+			if (s->mb)
+				s->mb->ended++;
+			s->mb = rb->m;
+			s->mb->requests++;
 		}
 		s->tries++;
 		s->bops = s->bend->proto;
+		/* Whether the get connected anew, without asking each protocol. */
+		connects = kk_stats.back_connects;
 		b = s->bops->get(s->bend, s, fresh);
+		if (kk_stats.back_connects != connects) {
+			s->mb->conns_opened++;
+			s->cluster->m->conns_opened++;
+		}
 		if (b) {
 			s->back = b;
 			return 1;
@@ -88,6 +127,7 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 		 * connection and try once elsewhere. */
 		kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
 		kk_health_failed(s->cluster, s->backend_id, s->bend, 1, kk_now_ms);
+		kk_wmetrics_health(s->mb, s->bend);
 		if (s->tries >= 2)
 			return 0;
 		avoid = s->bend;
@@ -123,9 +163,17 @@ slot_freed(const kk_stream *s)
 
 /* Out of the queue, the held request given back. */
 static void
+leave_queue(kk_stream *s)
+{
+	if (s->wait.q)
+		s->cluster->m->dequeued++;
+	kk_queue_leave(&s->wait);
+}
+
+static void
 unqueue(kk_stream *s)
 {
-	kk_queue_leave(&s->wait);
+	leave_queue(s);
 	kk_buf_give(&s->held.buf);
 }
 
@@ -143,11 +191,13 @@ queue_ready(kk_task *t)
 			return;
 		unqueue(s);
 		kk_queue_kick(&s->cluster->queue);	/* the slot it did not take */
+		answer_about(s);
 		stream_end(s, 502, KK_CLOSE_BACK_CONNECT);
 		fo->error(f, 502, KK_CLOSE_DONE);
+		kk_answer_forget();
 		return;
 	}
-	kk_queue_leave(&s->wait);
+	leave_queue(s);
 	kk_queue_kick(&s->cluster->queue);	/* the next may find a slot too */
 	s->bops->resend(s->back, &s->held);
 	s->bops->wake(s->back);
@@ -163,8 +213,11 @@ queue_expired(kk_timer *t)
 	void *f = s->front;
 	unqueue(s);
 	kk_stats.queue_timeouts++;
+	answer_about(s);
+	s->cluster->m->queue_timeouts++;
 	stream_end(s, 503, KK_CLOSE_DONE);
 	fo->error(f, 503, KK_CLOSE_DONE);
+	kk_answer_forget();
 }
 
 /* No backend could be had for s, or others wait before it: when some
@@ -179,6 +232,7 @@ enqueue(kk_stream *s, const kk_reqhead *h)
 		return 503;
 	if (c->queue.n >= c->queue_max) {
 		kk_stats.queue_full++;
+		c->m->queue_full++;
 		return 503;
 	}
 	/* A cluster's backends all speak its protocol. */
@@ -192,6 +246,7 @@ enqueue(kk_stream *s, const kk_reqhead *h)
 	s->wait.timer.cb = queue_expired;
 	kk_queue_join(&c->queue, c->queue_max, &s->wait, kk_now_ms + ms);
 	kk_stats.queued++;
+	c->m->queued++;
 	/* A slot freed before this turn's wake ran is not missed. */
 	kk_queue_kick(&c->queue);
 	return 0;
@@ -228,6 +283,7 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	s->router = r;
 	s->rl = rl;
 	s->cluster = c;
+	c->m->requests++;
 	s->actions = actions;
 	s->fops = ops;
 	s->front = ctx;
@@ -382,6 +438,7 @@ switch_protocols(kk_stream *s, const kk_resphead *h)
 	if (!r)
 		return 0;
 	kk_stats.responses[1]++;
+	kk_wmetrics_response(s->rl->m, 101);
 	bo->head_done(b, h);
 	drop_back(s);
 	stream_end(s, h->status, KK_CLOSE_DONE);
@@ -404,8 +461,10 @@ response_head(kk_stream *s)
 		    KK_CLOSE_BACK_INVALID);
 		return -1;
 	}
-	if (m == KK_MSG_UPGRADE || h->status >= 200)
+	if (m == KK_MSG_UPGRADE || h->status >= 200) {
 		kk_health_answered(s->cluster, s->backend_id, s->bend, h->status, kk_now_ms);
+		kk_wmetrics_health(s->mb, s->bend);
+	}
 	kk_head_forward_response(h);
 	h->set_cookie = NULL;
 	kk_edit_response(h, s->actions);
@@ -429,6 +488,7 @@ response_head(kk_stream *s)
 		if (h->flags & KK_HEAD_F_TRAILERS)
 			s->flags |= KK_STREAM_F_RESP_TRAILERS;
 		kk_stats.responses[h->status / 100]++;
+		kk_wmetrics_response(s->rl->m, h->status);
 	}
 	s->bops->head_done(s->back, h);
 	return 1;
@@ -521,6 +581,9 @@ stream_finish(kk_stream *s)
 		slot_freed(s);
 	}
 	kk_status_latency(s->start_us, s->first_us);
+	kk_wmetrics_latency(s->cluster->m, s->start_us, s->first_us);
+	if (s->mb)
+		kk_wmetrics_latency(s->mb, s->start_us, s->first_us);
 	stream_end(s, s->status, KK_CLOSE_DONE);
 	fo->done(f, keep, whole);
 }
@@ -541,8 +604,10 @@ bad_body(kk_stream *s, int status)
 		fo->close(f, KK_CLOSE_BAD_REQUEST);
 		return;
 	}
+	answer_about(s);
 	stream_end(s, (unsigned)status, KK_CLOSE_BAD_REQUEST);
 	fo->error(f, status, KK_CLOSE_BAD_REQUEST);
+	kk_answer_forget();
 }
 
 int
@@ -634,8 +699,10 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	/* A backend that takes the request and never answers fails as
 	 * surely as one that refuses it; a reset is not counted: a reused
 	 * connection the backend closed is retried, and is no sign. */
-	if (connect_failed || reason == KK_CLOSE_BACK_TIMEOUT)
+	if (connect_failed || reason == KK_CLOSE_BACK_TIMEOUT) {
 		kk_health_failed(s->cluster, s->backend_id, s->bend, connect_failed, kk_now_ms);
+		kk_wmetrics_health(s->mb, s->bend);
+	}
 	/* Retry: nothing of the response came, the request can be sent again
 	 * whole, and this is the first retry. A failed connect goes to another
 	 * backend; a reused connection that the backend had closed goes to a
@@ -651,6 +718,9 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 		if (attach(s, connect_failed ? failed : NULL, !connect_failed)) {
 			s->bops->resend(s->back, &saved);
 			kk_stats.retries++;
+			s->cluster->m->retries++;
+			if (s->mb)
+				s->mb->retries++;
 			s->bops->wake(s->back);
 			if (!(s->flags & KK_STREAM_F_REQ_DONE))
 				fo->wake(f);
@@ -674,8 +744,13 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	/* Nothing of the final response reached the client: it was taken
 	 * back and the 502 goes in its place. */
 	kk_status_latency(s->start_us, 0);
+	answer_about(s);
+	kk_wmetrics_latency(s->cluster->m, s->start_us, 0);
+	if (s->mb)
+		kk_wmetrics_latency(s->mb, s->start_us, 0);
 	stream_end(s, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, reason);
 	fo->error(f, reason == KK_CLOSE_BACK_TIMEOUT ? 504 : 502, KK_CLOSE_DONE);
+	kk_answer_forget();
 }
 
 void

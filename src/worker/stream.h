@@ -226,6 +226,9 @@ struct kk_stream {
 	/* For the access log, counted whether it is on or not (cheaper than
 	 * asking): body bytes each way, the first response byte's time. */
 	uint64_t bytes_in, bytes_out, first_ms;
+	/* The counters of the backend tried (wmetrics.h); NULL before the
+	 * first pick. */
+	kk_mcount *mb;
 	/* Last, and not cleared at start: filled only when logged. */
 	kk_alog_req log;
 };

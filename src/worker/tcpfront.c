@@ -65,6 +65,9 @@ struct kk_tcpfront {
 	kk_rcluster *cluster;
 	kk_bend *bend;		/* the backend of the back connection */
 	const char *backend_id;	/* its id in cluster, while the router is held */
+	/* The counters (wmetrics.h) of its cluster and of the backend
+	 * tried last; NULL before the route, before the first connect. */
+	kk_mcount *mc, *mb;
 	kk_lbreq lbq;		/* the connection's key for --lb hash */
 	uint64_t seen;		/* bytes moved when the idle timer last looked */
 	uint64_t active_at;	/* when bytes last moved (monotonic ms) */
@@ -134,6 +137,18 @@ back_gone(kk_tcpfront *tc, enum kk_close reason)
 	tc->bend = NULL;
 }
 
+/* The end of tc on its cluster's or backend's counters m (NULL: none). */
+static void
+count_end(kk_mcount *m, const kk_tcpfront *tc, enum kk_close reason)
+{
+	if (!m)
+		return;
+	m->ended++;
+	m->closes[reason]++;
+	m->bytes_in += tc->front.bytes_in;
+	m->bytes_out += tc->front.bytes_out;
+}
+
 /* The one way a tcp connection ends, counted under reason; back_reason
  * is the back connection's own. */
 static void
@@ -148,6 +163,12 @@ tcp_close(kk_tcpfront *tc, enum kk_close reason, enum kk_close back_reason)
 	drop_router(tc);
 	kk_stats.closes[reason]++;
 	kk_stats.active--;
+	tc->lsock->m->closes[reason]++;
+	tc->lsock->m->conns_closed++;
+	tc->lsock->m->bytes_in += tc->front.bytes_in;
+	tc->lsock->m->bytes_out += tc->front.bytes_out;
+	count_end(tc->mc, tc, reason);
+	count_end(tc->mb, tc, reason);
 	kk_conn_close(&tc->front);
 	kk_list_unlink(&tc->link);
 	nconns--;
@@ -188,6 +209,7 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 			close(fd);
 			kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
 			kk_health_failed(tc->cluster, rb->id, rb->bend, 1, kk_now_ms);
+			kk_wmetrics_health(rb->m, rb->bend);
 			avoid = rb->bend;
 			continue;
 		}
@@ -207,6 +229,17 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 		}
 		tc->bend = rb->bend;
 		tc->backend_id = rb->id;
+		/* A connection for this backend now; the one before failed. */
+		if (tc->mb)
+			tc->mb->ended++;
+		tc->mb = rb->m;
+		tc->mb->requests++;
+		tc->mb->conns_opened++;
+		tc->mc->conns_opened++;
+		if (tc->tries > 1) {
+			tc->mc->retries++;
+			tc->mb->retries++;
+		}
 		tc->bend->nconns++;
 		tc->bend->nactive++;
 		kk_stats.back_connects++;
@@ -226,6 +259,7 @@ connect_failed(kk_tcpfront *tc, enum kk_close reason)
 {
 	kk_bend *failed = tc->bend;
 	kk_health_failed(tc->cluster, tc->backend_id, failed, 1, kk_now_ms);
+	kk_wmetrics_health(tc->mb, failed);
 	/* The next pick avoids it; the bend outlives the close while the
 	 * router snapshot held here names it. */
 	back_gone(tc, reason);
@@ -356,6 +390,7 @@ connect_run(kk_conn *c)
 	}
 	kk_timer_disarm(&c->timer);
 	kk_health_answered(tc->cluster, tc->backend_id, tc->bend, 0, kk_now_ms);
+	kk_wmetrics_health(tc->mb, tc->bend);
 	drop_router(tc);
 	kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify);
 	tc->state = TCP_TUNNEL;
@@ -423,6 +458,8 @@ route(kk_tcpfront *tc, kk_router *r, const char *name, size_t len)
 	kk_router_ref(r);
 	tc->router = r;
 	tc->cluster = c;
+	tc->mc = c->m;
+	tc->mc->requests++;
 	tc->send_proxy = (unsigned char)c->send_proxy;
 	lb_request(tc, c);
 	tc->state = TCP_CONNECT;
@@ -561,6 +598,11 @@ kk_tcpfront_accept(kk_lsock *ls, int fd, const struct sockaddr *sa, socklen_t sa
 	ls->nconns++;
 	kk_stats.accepted++;
 	kk_stats.active++;
+	if (ls->rl)
+		ls->m = ls->rl->m;
+	if (!ls->m)
+		ls->m = &kk_wmetrics_none;
+	ls->m->conns_opened++;
 	/* The accepted socket is writable and may hold bytes already: the
 	 * tunnel finds out when it starts, as if an edge had come. */
 	tc->front.flags = KK_CONN_F_READABLE | KK_CONN_F_WRITABLE;

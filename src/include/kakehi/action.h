@@ -27,6 +27,9 @@ enum { KK_ACTION_ADD = 'a', KK_ACTION_SET = 's', KK_ACTION_DELETE = 'd', KK_ACTI
 /* A request's rewrites: of the path's prefix (name FROM, value TO), of
  * the host (name the new one). */
 enum { KK_ACTION_PATH_PREFIX = 'P', KK_ACTION_HOST = 'H' };
+/* A path rewrite by regex (--rewrite-path REGEX TEMPLATE): name the
+ * regex, value the template; its separator a tab, which neither holds. */
+enum { KK_ACTION_PATH_REGEX = 'X' };
 
 /* Edits per direction and frontend: what a head has room for besides
  * the fields it carries (head.h). */
@@ -46,7 +49,8 @@ struct kk_action {
 
 /* Whether the item a holds a value after its name. */
 #define KK_ACTION_HAS_VALUE(a) ((a)->op == KK_ACTION_ADD || (a)->op == KK_ACTION_SET \
-	|| (a)->op == KK_ACTION_REDIRECT || (a)->op == KK_ACTION_PATH_PREFIX)
+	|| (a)->op == KK_ACTION_REDIRECT || (a)->op == KK_ACTION_PATH_PREFIX \
+	|| (a)->op == KK_ACTION_PATH_REGEX)
 
 /* The variables of a --location template, ${name} each: the scheme of
  * the client's connection, the request's host (lower case, no port),
@@ -76,6 +80,11 @@ int kk_action_canon(const kk_verb *v, kk_str *out);
 /* The item of text at *pos, which then moves past it. 1 with a filled,
  * 0 at the end of text. */
 int kk_action_next(const char *text, size_t *pos, kk_action *a);
+/* Checks --rewrite-path's REGEX and TEMPLATE: a regex that compiles,
+ * without control bytes, at most KK_ACTION_NAMEMAX bytes; a template of
+ * printable bytes without blanks starting with '/', each '$' followed by
+ * a digit of a group the regex has or by '$'. 1 ok; 0 with a message. */
+int kk_action_check_rewrite(const char *regex, const char *tmpl, char *err, size_t errlen);
 /* The option of an action ("--request-header-add"...). */
 const char *kk_action_option(char kind, char op);
 

@@ -14,5 +14,10 @@ int kk_base64_encode(kk_str *out, const unsigned char *p, size_t len);
  * bytes, which the caller frees. 1 ok; 0 not base64 (errno EINVAL) or
  * ENOMEM, *out untouched. */
 int kk_base64_decode(const char *s, size_t slen, unsigned char **out, size_t *outlen);
+/* The same into out (cap bytes), allocating nothing: for the worker,
+ * which decodes what a client sends. 1 ok; 0 not base64 or longer than
+ * cap (errno EINVAL). */
+int kk_base64_decode_into(const char *s, size_t slen, unsigned char *out, size_t cap,
+    size_t *outlen);
 
 #endif

@@ -19,6 +19,7 @@
  *   client FD ...           the control client waiting for the answer
  *   notify FD               the readiness fd, while readiness is pending
  *   board FD                the workers' board (kakehi/board.h), a memfd
+ *   metrics FD              the metrics segment (kakehi/metrics.h), a memfd
  * and one that names none but holds secrets:
  *   tls-keys SERIAL AGE-MS KEY...  the session-ticket key ring, in hex */
 #ifndef KAKEHI_HANDOFF_H
@@ -31,7 +32,9 @@
 #define KK_HANDOFF_MAGIC "kakehi-handoff"
 /* Version 2 added the tls-keys line; a version 1 handoff (from a build
  * before it) is still read, and a new ring made. */
-#define KK_HANDOFF_VERSION 2
+/* Version 3 added the metrics line; without it (an older build) the new
+ * supervisor makes a new segment, and counting starts again. */
+#define KK_HANDOFF_VERSION 3
 #define KK_HANDOFF_VERSION_OLDEST 1
 /* Far above any real state, so a corrupt length cannot make a reader
  * allocate without bound. */

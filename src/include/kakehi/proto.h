@@ -42,6 +42,8 @@
  *   ping SEQ                 liveness: answered at once with pong SEQ from
  *                            the worker's loop; one left unanswered past
  *                            ping-timeout gets the worker killed
+ *   log-reopen SEQ           open the access-log file again (log rotation);
+ *                            answered with log-reopened SEQ
  *   tls-keys SERIAL LIFETIME KEY...
  *                            the session-ticket key ring, which replaces
  *                            the worker's whole; not answered. Each KEY is
@@ -64,6 +66,8 @@
  *                            generation: send the whole state
  *   status TEXT              answer to status: "key value" lines
  *   pong SEQ                 answer to ping SEQ
+ *   log-reopened SEQ [WHY]   answer to log-reopen SEQ: the access-log
+ *                            file opened again, or WHY it could not be
  *   health CLUSTER BACKEND down|up
  *                            passive health (doc/health.html): BACKEND of
  *                            CLUSTER failed --max-fails times in a row (or
@@ -110,6 +114,7 @@
 #define KK_MSG_NACK "nack"
 #define KK_MSG_TLS_KEYS "tls-keys"
 #define KK_MSG_LOG_REOPEN "log-reopen"
+#define KK_MSG_LOG_REOPENED "log-reopened"
 #define KK_MSG_HEALTH "health"
 /* The BACKOFF_MS of a verdict down that no request lifts: kakehi-check's,
  * until it reports the backend up. */

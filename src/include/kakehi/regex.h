@@ -24,6 +24,9 @@ typedef struct kk_regex kk_regex;	/* opaque: a compiled pattern */
  * offset of the error in err ("missing closing parenthesis at offset
  * 3"). */
 int kk_regex_check(const char *pattern, char *err, size_t errlen);
+/* The number of capturing groups of pattern, -1 when it does not
+ * compile, with the message as kk_regex_check gives it. */
+int kk_regex_groups(const char *pattern, char *err, size_t errlen);
 /* The compiled pattern; NULL when it does not compile or on ENOMEM. */
 kk_regex *kk_regex_new(const char *pattern);
 void kk_regex_free(kk_regex *);
@@ -31,5 +34,12 @@ void kk_regex_free(kk_regex *);
  * with ^ and $). 1 match, 0 none, -1 the bound stopped the match (or no
  * memory for it): the caller treats it as none and counts it. */
 int kk_regex_match(const kk_regex *, const char *s, size_t n);
+/* The same, with the offsets of the match and its first groups: ov[2i]
+ * and ov[2i + 1] bound group i (0 the whole match), for i below nov /
+ * 2 and KK_REGEX_GROUPS; a group that took no part is (-1, -1) cast to
+ * size_t. The count of pairs filled (>0) on a match, 0 none, -1 as
+ * above. */
+#define KK_REGEX_GROUPS 10
+int kk_regex_match_groups(const kk_regex *, const char *s, size_t n, size_t *ov, unsigned nov);
 
 #endif

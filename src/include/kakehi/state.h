@@ -20,6 +20,10 @@
  * tunnels each connection whole, routed by the server name of a TLS
  * ClientHello (SNI) or by its default frontend. */
 enum kk_proto { KK_PROTO_HTTP = 0, KK_PROTO_TCP };
+/* A listener's --service (kk_listener.service). */
+enum kk_service { KK_SERVICE_NONE = 0, KK_SERVICE_PROMETHEUS, KK_SERVICE_STATS };
+/* The --service word of each (kk_service_name(KK_SERVICE_NONE) is ""). */
+const char *kk_service_name(enum kk_service);
 enum kk_lb {
 	KK_LB_ROUND_ROBIN = 0, KK_LB_RANDOM, KK_LB_LEAST_CONNECTIONS, KK_LB_P2C, KK_LB_HASH
 };
@@ -89,6 +93,12 @@ struct kk_settings {
 	/* The programs' own log lines (set log-format, set log-level). */
 	enum kk_log_format log_format;
 	enum kk_log_level log_level;
+	/* statsd push from the supervisor (set statsd, statsd-prefix,
+	 * statsd-interval): the address text, NULL off; the prefix, NULL
+	 * for "kakehi"; the period. */
+	char *statsd;
+	char *statsd_prefix;
+	unsigned long statsd_interval_ms;
 };
 
 /* HTTP/2 on an http listener: h2c with prior knowledge (the preface
@@ -197,6 +207,11 @@ struct kk_listener {
 	size_t nfrontends;		/* frontends on it, kept by apply */
 	kk_tls_policy *tls;		/* an https listener's; NULL on a plain one */
 	size_t ncertificates;		/* certificates on it, kept by apply */
+	/* --service: what the proxy answers itself on it, routing nothing;
+	 * KK_SERVICE_NONE: a proxying listener. http and https only. */
+	enum kk_service service;
+	/* Custom answers, the text of kakehi/answer.h; NULL: none. */
+	char *answers;
 };
 
 /* A cluster's health check (doc/health.html): what kakehi-check asks
@@ -237,6 +252,9 @@ struct kk_cluster {
 	 * timeout queue defaults to timeout connect. */
 	unsigned queue;
 	unsigned long queue_timeout_ms;
+	/* Custom answers, the text of kakehi/answer.h, which win over its
+	 * listener's; NULL: none. */
+	char *answers;
 	/* Passive health (doc/health.html): --max-fails, the consecutive
 	 * failures (connects, and answers of 500 and above with --fail-5xx)
 	 * that take a backend out until a retry succeeds; 0: never out. */

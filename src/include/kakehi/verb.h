@@ -32,6 +32,7 @@ enum kk_verb_id {
 	KK_V_LOG_REOPEN,
 	KK_V_LOG_LEVEL,
 	KK_V_CLUSTER_HEALTH_CHECK,
+	KK_V_METRICS,
 	KK_V_COUNT
 };
 
@@ -47,7 +48,8 @@ enum kk_opt_kind {
 	KK_OPT_UINT,		/* decimal, range in the table */
 	KK_OPT_DURATION,	/* 500ms, 60s, 2m, 1h; a bare number is seconds */
 	KK_OPT_ADDR,		/* IPV4:PORT or [IPV6]:PORT */
-	KK_OPT_ENUM		/* one of a |-separated list in the table */
+	KK_OPT_ENUM,		/* one of a |-separated list in the table */
+	KK_OPT_PAIR		/* two non-empty words (--rewrite-path REGEX TEMPLATE) */
 };
 
 typedef struct kk_opt_def kk_opt_def;
@@ -80,6 +82,7 @@ struct kk_verb {
 	struct {
 		const kk_opt_def *def;
 		const char *value;	/* NULL for a flag */
+		const char *value2;	/* KK_OPT_PAIR: the second word; else NULL */
 	} opt[KK_VERB_MAXOPTS];
 };
 
@@ -94,6 +97,8 @@ int kk_verb_parse(kk_verb *, unsigned argc, const char *const *argv, char *err, 
  * empty string when present. For an option given more than once, the
  * first. */
 const char *kk_verb_opt(const kk_verb *, const char *name);
+/* The second word of a KK_OPT_PAIR option name, or NULL when absent. */
+const char *kk_verb_opt2(const kk_verb *, const char *name);
 /* Splits a config line into words, in place, shell-like: blanks separate,
  * '...' is literal, "..." allows \" \\ \$ escapes, \x outside quotes is x,
  * # at the start of a word starts a comment. 1 ok (argc may be 0 for a

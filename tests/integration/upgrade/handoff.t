@@ -39,7 +39,7 @@ refusal() {	# refusal CASE CODE MESSAGE-REGEX
 }
 
 refusal magic 101 'kakehi-upgrade: fatal: handoff refused: fd [0-9]+ does not hold a handoff'
-refusal version 102 'format version 9; this build reads versions 1 to 2'
+refusal version 102 'format version 9; this build reads versions 1 to 3'
 refusal checksum 103 'fails its checksum: it is corrupt'
 refusal truncated 103 'fewer bytes than the [0-9]+ bytes its header announces'
 refusal closed 105 'listener 127\.0\.0\.1:[0-9]+: fd 900 is not open'

@@ -174,13 +174,44 @@ kk_wait_for 10 grep -q '"/before"' "$T/access.log"
 mv "$T/access.log" "$T/access.log.1"
 get "$U/moved"
 kk_wait_for 10 grep -q '"/moved"' "$T/access.log.1"
-tap_like "$(ctl log reopen)" 'asked 2 workers' "log reopen asks both workers"
+# log reopen answers once both workers have the new file, so the line
+# of a request made right after it is there, without waiting.
+tap_like "$(ctl log reopen)" 'reopened the access log in 2 workers' \
+	"log reopen answers when both workers reopened"
+get "$U/after"
 tap_ok "after log reopen new lines go to a new file" \
-	kk_wait_for 10 sh -c "curl -s -o /dev/null '$U/after' ; grep -q '\"/after\"' '$T/access.log'"
+	kk_wait_for 10 grep -q '"/after"' "$T/access.log"
+# A path that cannot be opened (a directory, since root ignores modes):
+# the answer is an error naming each worker and why, and lines go on to
+# the file open.
 mv "$T/access.log" "$T/access.log.2"
+mkdir "$T/access.log"
+out=$(ctl log reopen 2>&1) ; rc=$?
+tap_is "$rc" 1 "a log reopen that fails exits 1"
+tap_like "$out" 'reopened in 0 of 2 workers; worker [0-9]+ \(pid [0-9]+\): access-log: unable to open .*Is a directory.*; worker [0-9]+ \(pid' \
+	"and names both workers and the reason"
+get "$U/kept"
+tap_ok "lines go on to the file already open" \
+	kk_wait_for 10 grep -q '"/kept"' "$T/access.log.2"
+rmdir "$T/access.log"
+# A worker that does not answer (stopped) is waited for worker-timeout,
+# then named as silent.
+wpid=$(echo "$out" | sed -n 's/.*(pid \([0-9]*\)).*/\1/p')
+ctl set ping-timeout 60s > /dev/null
+ctl set worker-timeout 1s > /dev/null
+kill -STOP "$wpid"
+out=$(ctl log reopen 2>&1) ; rc=$?
+kill -CONT "$wpid"
+tap_is "$rc" 1 "a log reopen a worker does not answer exits 1"
+tap_like "$out" 'reopened in 1 of 2 workers; 1 did not answer within 1000 ms' \
+	"and says how many stayed silent"
+ctl set worker-timeout 5s > /dev/null
+ctl set ping-timeout 5s > /dev/null
 kill -USR1 "$kk_sup_pid"
 tap_ok "SIGUSR1 to the supervisor reopens it too" \
 	kk_wait_for 10 sh -c "curl -s -o /dev/null '$U/usr1' ; grep -q '\"/usr1\"' '$T/access.log'"
+tap_ok "and its outcome is logged" \
+	kk_wait_for 10 grep -q 'signal USR1: applied: reopened the access log in 2 workers' "$T/kakehi.log"
 get "$U/late"
 kk_wait_for 10 grep -q '"/late"' "$T/access.log"
 tap_fails "and the moved file gets no more lines" grep -q '"/late"' "$T/access.log.2"

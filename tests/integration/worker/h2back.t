@@ -54,6 +54,8 @@ tap_fails "no Host, Connection, Keep-Alive, TE nor what Connection names (RFC 91
 	sh -c "printf '%s\n' \"\$1\" | grep -E '^x-names:.*(host|connection|keep-alive|te|x-drop)(,|\$)'" \
 	- "$(printf '%s\n' "$out" | tr -d '\r')"
 tap_like "$out" '^Content-Length: 0' "an empty body an h1 client can frame"
+out=$(h1 -i "$U/echo" -H 'TE: deflate, trailers;q=1')
+tap_like "$out" '^x-names: .*,te([^a-z-]|$)' "a client's TE: trailers goes up as te: trailers (gRPC needs it)"
 
 out=$(h2 -i "$U/echo" --data-binary 'hello body')
 tap_like "$out" '^HTTP/2 200' "h2 to h2: POST answered"
@@ -112,6 +114,28 @@ n=$(counters buffers-in-use | awk '{print $2}')
 tap_result $(( n > 12 )) "and the worker holds a few buffers ($n), not the body"
 kill "$slow" 2> /dev/null
 wait "$slow" 2> /dev/null
+
+# An h2 client with a small window (4095 bytes) reads its response a few
+# kB at a time: the h2 front sends frames smaller than the buffers the
+# backend's bytes came in, each taking a part of one. Their window opens
+# once the whole buffer is gone, so the backend never sends past what
+# the stream holds (it would be reset, FLOW_CONTROL_ERROR).
+h2 -o "$T/small.want" "$U/big?n=3000000"
+timeout 60 nghttp -w 12 "$U/big?n=3000000" > "$T/small.got" 2> "$T/small.err"
+tap_ok "an h2 client with a 4 kB window reads 3 MB whole, in parts of buffers" \
+	cmp "$T/small.got" "$T/small.want"
+
+# Streams reset while they hold response bytes (their client gave them
+# no window): the backend sent those bytes, so the connection's window
+# opens for them as they are dropped. 150 streams of full buffers would
+# otherwise take all of it (128 streams' windows) and stall every later
+# stream of the connection.
+before=$(accepts)
+tap_is "$(timeout 60 "$h2_python" "$kw_dir/abandon.py" "$kw_port" 3 50 "/big?n=5000000")" \
+	150 "150 streams reset while the proxy holds their bytes"
+tap_is "$(h1 -o /dev/null -w '%{http_code} %{size_download}' "$U/big?n=3000000")" \
+	"200 3000000" "then a 3 MB download is whole"
+tap_is "$(accepts)" "$before" "on the same backend connection"
 
 tap_is "$(h1 -o /dev/null -w '%{http_code}' "$U/rst")" 502 \
 	"RST_STREAM before the response: 502"

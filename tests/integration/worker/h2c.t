@@ -29,10 +29,15 @@ PY
 kk_spawn dies python3 "$T/dies.py"
 kk_wait_for 10 test -s "$T/dies.log" || { echo "Bail out! dies.py did not start" ; exit 1 ; }
 pdies=$(head -n 1 "$T/dies.log")
+kk_spawn slowread python3 "$kw_dir/slowread.py"
+kk_wait_for 10 test -s "$T/slowread.log" || { echo "Bail out! slowread.py did not start" ; exit 1 ; }
+pslow=$(head -n 1 "$T/slowread.log")
 
 kw_start h2c \
 	'listener add http 127.0.0.1:@PORT' \
 	'cluster add app' 'cluster add big' 'cluster add rec' 'cluster add dies' \
+	'cluster add slow' 'frontend add slow --listener 127.0.0.1:@PORT --path /slowread' \
+	"backend add slow s 127.0.0.1:$pslow" \
 	'frontend add app --listener 127.0.0.1:@PORT' \
 	'frontend add big --listener 127.0.0.1:@PORT --path /big' \
 	'frontend add rec --listener 127.0.0.1:@PORT --path /sum' \
@@ -51,6 +56,12 @@ tap_like "$out" "^Host: 127\.0\.0\.1:$kw_port" ":authority becomes Host"
 tap_like "$out" '^X-Forwarded-Proto: http' "the forwarding rules apply"
 tap_like "$out" '^cookie: a=1; b=2' "cookie crumbs joined for HTTP/1.1"
 
+# A response with no body ends its stream on the HEADERS frame, not with
+# an empty DATA frame after it (a gRPC client refuses a trailers-only
+# answer that does not).
+out=$(nghttp -v "$U/status/204" 2>&1 | grep 'recv HEADERS')
+tap_like "$out" 'flags=0x05' "a 204 ends the stream on its HEADERS (END_STREAM)"
+
 out=$(h2 "$U/post" --data-binary 'hello body')
 tap_like "$out" '^Content-Length: 10' "a POST body with its length goes up with Content-Length"
 tap_like "$out" 'hello body$' "and comes back whole"
@@ -59,6 +70,11 @@ head -c 5000000 /dev/urandom > "$T/up"
 h2 "$U/up" --data-binary @"$T/up" -o "$T/up.out"
 tail -c 5000000 "$T/up.out" | cmp -s - "$T/up"
 tap_result $? "a 5 MB upload reaches the backend whole (echoed back)"
+# A backend that reads slowly, a part of a buffer at a time: the body
+# waits in the stream's few buffers, its window never opened past them.
+want="5000000 $(sha256sum < "$T/up" | cut -c1-64)"
+tap_is "$(h2 "$U/slowread" --data-binary @"$T/up")" "$want" \
+	"a 5 MB upload to a backend that reads it slowly, in parts, arrives whole"
 out=$(printf 'abc' | h2 "$U/chunked" -T -)
 tap_like "$out" '^Transfer-Encoding: chunked' "a body of unknown length goes up chunked"
 

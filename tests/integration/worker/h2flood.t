@@ -7,7 +7,8 @@
 # ENHANCE_YOUR_CALM (11) and the close, counted in status by kind, and
 # another connection is served all the while. A reader that never opens
 # its window again has its stream reset after the front timeout. A client
-# whose stream ids run out (2^31-1) is served, then let go with GOAWAY.
+# whose stream ids run out (2^31-1) is served, then let go with GOAWAY;
+# one that reads slowly through a small window is served whole.
 # --h2-max-resets lowers the reset budgets, and each --h2-max-* option
 # its own.
 . "$(dirname "$0")/../lib.sh"
@@ -90,6 +91,11 @@ kk_backend big -s 3000000 ; pbig=$kk_port
 kw_start slow \
 	'listener add http 127.0.0.1:@PORT --front-timeout 1s' 'cluster add big' \
 	'frontend add big --listener 127.0.0.1:@PORT' "backend add big b 127.0.0.1:$pbig"
+# A client with a 1023-byte window reads 3 MB in steps of about 512
+# bytes: thousands of small WINDOW_UPDATEs a second, each giving back
+# bytes it was sent, which is no flood.
+tap_is "$(timeout 60 nghttp -w 10 "http://127.0.0.1:$kw_port/" | wc -c)" 3000000 \
+	"a client with a 1 kB window reads 3 MB: its small WINDOW_UPDATEs are no flood"
 out=$(timeout 20 python3 "$kw_dir/h2raw.py" "$kw_port" stall / 4)
 tap_like "$out" '^reset 1 8$' \
 	"a zero-window reader's stream is reset (CANCEL) after the front timeout"

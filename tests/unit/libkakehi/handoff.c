@@ -50,7 +50,7 @@ main(void)
 	int fd, r, res, sp[2];
 
 	ok(kk_handoff_seal(&sealed, body, sizeof body - 1), "seal");
-	ok(!strncmp(sealed.s, "kakehi-handoff 2 ", 17), "the header starts with the magic"
+	ok(!strncmp(sealed.s, "kakehi-handoff 3 ", 17), "the header starts with the magic"
 	    " and the version");
 	fd = holding(sealed.s, sealed.len);
 	is_int(kk_handoff_read(fd, &got, err, sizeof err), KK_HANDOFF_OK, "reads back");
@@ -74,7 +74,7 @@ main(void)
 	buf[3] = 'X';
 	is_int(read_res(buf, sealed.len, err, sizeof err), KK_HANDOFF_EMAGIC, "bad magic");
 	memcpy(buf, sealed.s, sealed.len);
-	buf[15] = '3';
+	buf[15] = '4';
 	is_int(read_res(buf, sealed.len, err, sizeof err), KK_HANDOFF_EVERSION, "bad version");
 	buf[15] = '0';
 	is_int(read_res(buf, sealed.len, err, sizeof err), KK_HANDOFF_EVERSION,
@@ -82,6 +82,9 @@ main(void)
 	buf[15] = '1';
 	is_int(read_res(buf, sealed.len, err, sizeof err), KK_HANDOFF_OK,
 	    "version 1, from a build before the ticket keys, is still read");
+	buf[15] = '2';
+	is_int(read_res(buf, sealed.len, err, sizeof err), KK_HANDOFF_OK,
+	    "version 2, from a build before the metrics segment, is still read");
 	memcpy(buf, sealed.s, sealed.len);
 	buf[sealed.len - 2] ^= 1;
 	is_int(read_res(buf, sealed.len, err, sizeof err), KK_HANDOFF_ESUM, "a changed byte");

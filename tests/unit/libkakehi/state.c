@@ -430,6 +430,43 @@ static const char rich_canonical[] =
 	"backend add rnd r 10.0.0.3:81 --weight 7 --max-connections 50\n"
 	"backend add pg p1 10.0.0.9:5432 --slow-start 90s\n";
 
+/* --service: each word kept in the print; refused on tcp listeners and
+ * for a word that names no service. */
+static void
+test_service(void)
+{
+	static const struct { const char *conf; enum kk_service svc; } cases[] = {
+		{ "listener add http 127.0.0.1:9100 --service prometheus\n",
+		    KK_SERVICE_PROMETHEUS },
+		{ "listener add http 127.0.0.1:9102 --service stats\n", KK_SERVICE_STATS },
+	};
+	kk_state a, b;
+	char err[KK_ERRLEN] = "";
+	char *p;
+	unsigned i;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		kk_state_init(&a);
+		ok(load(&a, cases[i].conf, err), "a --service %s listener loads (%s)",
+		    kk_service_name(cases[i].svc), err);
+		is_int(a.listeners[0].service, cases[i].svc, "its service is %s",
+		    kk_service_name(cases[i].svc));
+		p = printed(&a);
+		ok(p && strstr(p, cases[i].conf), "printed back as it was");
+		free(p);
+		kk_state_free(&a);
+	}
+	kk_state_init(&b);
+	ok(!load(&b, "listener add tcp 127.0.0.1:9101 --service prometheus\n", err),
+	    "--service on a tcp listener is refused");
+	ok(strstr(err, "--service needs an http or https listener") != 0, "and says why (%s)",
+	    err);
+	kk_state_free(&b);
+	kk_state_init(&b);
+	ok(!load(&b, "listener add http 127.0.0.1:9103 --service graphs\n", err),
+	    "an unknown service is refused");
+	kk_state_free(&b);
+}
+
 static void
 test_round_trip(void)
 {
@@ -1842,6 +1879,7 @@ main(void)
 	test_apply();
 	test_tcp();
 	test_round_trip();
+	test_service();
 	test_load_errors();
 	test_scratch();
 	test_quick_reload();

@@ -13,6 +13,9 @@ static const char *const good[] = {
 	"set workers 4",
 	"set workers default",
 	"set command-socket /run/kakehi/ctl",
+	"set statsd 127.0.0.1:8125",
+	"set statsd-prefix kakehi.edge",
+	"set statsd-interval 10s",
 	"set allowed-uids 0,1000",
 	"set allowed-uids none",
 	"set trusted-proxies 10.0.0.0/8,::1,192.168.1.7,2001:db8::/32",
@@ -29,6 +32,8 @@ static const char *const good[] = {
 	"listener add http [::1]:8080 --public-address 192.0.2.1:80 --front-timeout 1m "
 	    "--request-timeout 5s --back-timeout 1h --connect-timeout 250ms",
 	"listener add http --front-timeout=90 127.0.0.1:8081",
+	"listener add http 127.0.0.1:9100 --service prometheus",
+	"listener add http 127.0.0.1:9101 --service stats",
 	"listener add http 127.0.0.1:8082 --tunnel-timeout 2h --expect-proxy",
 	"listener add http 127.0.0.1:8083 --max-request-head 8192 --max-headers 100 "
 	    "--max-uri 2048 --max-body 4294967295",
@@ -133,6 +138,8 @@ static const char *const good[] = {
 	"log reopen",
 	"log level",
 	"log level warning",
+	"metrics",
+	"metrics --prometheus --cluster app --backend b1",
 };
 
 struct bad {

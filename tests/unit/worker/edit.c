@@ -10,6 +10,8 @@
 #include "worker/head.c"
 #include "worker/edit.c"
 
+struct kk_stats kk_stats;
+
 static kk_reqhead h;
 static kk_resphead rh;
 static char in[1024];
@@ -94,6 +96,19 @@ target(const kk_reqhead *q)
 	return t;
 }
 
+/* The request target t in in[], its path the first pathlen bytes, as a
+ * parser leaves it: no rewrite yet. */
+static void
+set_target(const char *t, uint32_t pathlen)
+{
+	snprintf(in, sizeof in, "%s", t);
+	h.path.off = 0;
+	h.path.len = (uint32_t)strlen(in);
+	h.pathlen = pathlen;
+	h.flags = 0;
+	h.textlen = 0;
+}
+
 int
 main(void)
 {
@@ -159,6 +174,29 @@ main(void)
 	    "replaces the prefix and keeps the query");
 	ok(kk_edit_request(&h, "qP/v2/ /\nqP/x /y/z"), "twice, the second on the first's");
 	is_str(target(&h), "/y/z?q=1", "each rewrite sees the one before");
+
+	/* Regex rewrites: compiled once for their text, found by its place. */
+	{
+		static char acts[] = "qX^/users/([0-9]+)/(\\w+)$\t/u/$2/$1/$$/$0\n"
+		    "qX^/none(x)?$\t/n[$1]";
+		set_target("/users/42/edit?a=b", 14);
+		ok(kk_edit_compile(acts), "--rewrite-path regexes compile");
+		ok(kk_edit_request(&h, acts), "a regex rewrite");
+		is_str(target(&h), "/u/edit/42/$//users/42/edit?a=b",
+		    "groups in any order, $$ and $0; the query kept");
+		is_int((int)h.pathlen, 27, "the path's length is the new one");
+		set_target("/none", 5);
+		ok(kk_edit_request(&h, acts), "a group that took no part");
+		is_str(target(&h), "/n[]", "is empty");
+		set_target("/other", 6);
+		ok(kk_edit_request(&h, acts) && !strcmp(target(&h), "/other"),
+		    "no match: the path as it was");
+		kk_edit_release(acts);
+		is_int((int)compiled.n, 0, "released with their text");
+		set_target("/users/1/x", 10);
+		ok(kk_edit_request(&h, acts) && !strcmp(target(&h), "/users/1/x"),
+		    "a text not compiled rewrites nothing");
+	}
 
 	is_str(response(200, "Server: s\nContent-Type: t\n", "rdserver\nraX-R:1\nrsContent-Type:u"),
 	    "X-R: 1\nContent-Type: u\n", "response: delete, add, set");

@@ -6,6 +6,9 @@
 #include <kakehi/str.h>
 #include "tap.h"
 #include "worker/h1.c"
+#include "worker/answer.c"
+
+struct kk_stats kk_stats;
 #include "worker/head.c"
 #include "worker/reqid.c"
 #include "worker/buf.c"

@@ -96,6 +96,35 @@ main(void)
 	is_int(req(":method: CONNECT\n:authority: a:1\n", 1), KK_H2HEAD_E_METHOD,
 	    "CONNECT is answered 501");
 	is_int(kk_h2head_err_status(KK_H2HEAD_E_METHOD), 501, "501 for CONNECT");
+	/* The extended CONNECT of WebSocket (RFC 8441) as an upgrade. */
+	is_int(req(":method: CONNECT\n:protocol: websocket\n:scheme: http\n:path: /chat?x=1\n"
+	    ":authority: a:1\nsec-websocket-version: 13\n", 0), KK_H2HEAD_OK,
+	    "extended CONNECT for websocket");
+	ok(!strcmp(span(h.method), "GET") && !strcmp(span(h.path), "/chat?x=1"),
+	    "goes as a GET of its :path");
+	ok((h.flags & KK_HEAD_F_UPGRADE) && (h.flags & KK_HEAD_F_CONNECT_PROTOCOL) &&
+	    h.body == KK_BODY_NONE, "an upgrade, no body: what follows is the tunnel's");
+	{
+		unsigned i, up = 0, key = 0;
+		for (i = 0; i < h.fl.n; i++) {
+			if (h.fl.f[i].id == KK_FLD_UPGRADE && !strcmp(span(h.fl.f[i].value),
+			    "websocket"))
+				up++;
+			if (!strcmp(span(h.fl.f[i].name), "sec-websocket-key") &&
+			    h.fl.f[i].value.len == 24 && !strcmp(span(h.fl.f[i].value) + 21, "A=="))
+				key++;
+		}
+		ok(up == 1, "Upgrade: websocket");
+		ok(key == 1, "a Sec-WebSocket-Key of 16 bytes in base64");
+	}
+	is_int(req(":method: CONNECT\n:protocol: chat\n:scheme: http\n:path: /\n"
+	    ":authority: a:1\n", 0), KK_H2HEAD_E_METHOD, "another :protocol: 501");
+	is_int(req(":method: CONNECT\n:protocol: websocket\n:scheme: http\n:path: /\n", 0),
+	    KK_H2HEAD_E_PSEUDO, "extended CONNECT without :authority");
+	is_int(req(":method: CONNECT\n:protocol: websocket\n:scheme: http\n:path: /\n"
+	    ":authority: a:1\n", 1), KK_H2HEAD_E_PSEUDO, "extended CONNECT that ends the stream");
+	is_int(req(":method: GET\n:protocol: websocket\n:scheme: http\n:path: /\n"
+	    ":authority: a:1\n", 1), KK_H2HEAD_E_PSEUDO, ":protocol on another method");
 
 	/* Fields (§8.2). */
 	is_int(with("Accept: x\n", 1), KK_H2HEAD_E_NAME, "an upper-case name");
@@ -177,8 +206,20 @@ main(void)
 		    && !memcmp(o[3].value, "/a/b?q=1", 8), "pseudo-headers first, from the head");
 		ok(n >= 5 && o[4].namelen == 6 && !memcmp(o[4].name, "x-kept", 6),
 		    "a forwarded field");
-		ok(n == 7 && !memcmp(o[5].name, "x-forwarded-for", 15) &&
-		    !memcmp(o[6].name, "x-forwarded-proto", 17), "te dropped, the added fields after");
+		ok(n == 8 && !memcmp(o[5].name, "x-forwarded-for", 15) &&
+		    !memcmp(o[6].name, "x-forwarded-proto", 17), "the added fields after");
+		ok(n == 8 && o[7].namelen == 2 && !memcmp(o[7].name, "te", 2) &&
+		    o[7].valuelen == 8 && !memcmp(o[7].value, "trailers", 8),
+		    "te: trailers again for this hop, once");
+		is_int(with("te: trailers\nte: trailers\n", 1), KK_H2HEAD_OK, "te twice");
+		kk_head_forward(&h, &fwd);
+		n = kk_h2head_request_fields(&h, "http", "10.0.0.1:80", o, 16, t, sizeof t);
+		ok(n > 0 && o[n - 1].namelen == 2 && !memcmp(o[n - 1].name, "te", 2) &&
+		    o[n - 2].namelen != 2, "goes up once");
+		is_int(with("x-kept: 1\n", 1), KK_H2HEAD_OK, "no te");
+		kk_head_forward(&h, &fwd);
+		n = kk_h2head_request_fields(&h, "http", "10.0.0.1:80", o, 16, t, sizeof t);
+		ok(n > 0 && o[n - 1].namelen != 2, "none goes up");
 		is_int(kk_h2head_request_fields(&h, "http", "o", o, 3, t, sizeof t), -1,
 		    "too many for out: -1");
 	}

@@ -1,0 +1,769 @@
+/* ISC license. */
+/* The metrics segment (kakehi/metrics.h): its layout, the directory of
+ * slots, sums over the stripes and the text, JSON and Prometheus forms.
+ * Nothing here knows a worker's objects; the worker's side is
+ * src/worker/wmetrics.c, the supervisor's src/supervisor/metrics.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <kakehi/metrics.h>
+#include <kakehi/segment.h>
+
+#include "metricsobj.h"
+
+#define PAGE 4096u
+/* How far a probe goes from an object's home slot. Freed slots do not
+ * end a probe, so after much churn an absent key could walk the whole
+ * directory, once per router object of each snapshot: the bound keeps a
+ * lookup short whatever happened, at the price of an object that finds
+ * no room that close counting in the totals only (at three quarters
+ * full, rare). */
+#define PROBE_MAX 64u
+
+static const unsigned short status_codes[KK_METRICS_NSTATUS] = {
+	200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308,
+	400, 401, 403, 404, 405, 408, 409, 410, 413, 414, 415, 421, 429, 431,
+	500, 501, 502, 503, 504,
+};
+
+/* status to 1 + its index in status_codes, 0 for the others (the zero
+ * a static table starts with). */
+const signed char kk_metrics_status_of[600] = {
+	[200] = 1, [201] = 2, [202] = 3, [204] = 4, [206] = 5, [301] = 6, [302] = 7,
+	[303] = 8, [304] = 9, [307] = 10, [308] = 11, [400] = 12, [401] = 13, [403] = 14,
+	[404] = 15, [405] = 16, [408] = 17, [409] = 18, [410] = 19, [413] = 20, [414] = 21,
+	[415] = 22, [421] = 23, [429] = 24, [431] = 25, [500] = 26, [501] = 27, [502] = 28,
+	[503] = 29, [504] = 30,
+};
+
+unsigned
+kk_metrics_status_code(unsigned i)
+{
+	return i < KK_METRICS_NSTATUS ? status_codes[i] : 0;
+}
+
+const char *
+kk_metrics_close_name(unsigned r)
+{
+	static const char *const names[KK_METRICS_NCLOSE] = {
+		"done", "client", "client-abort", "idle-timeout", "request-timeout",
+		"send-timeout", "body-timeout", "bad-request", "read-error", "write-error",
+		"backend-error", "drain", "stop", "nomem", "h2-refused", "no-route",
+		"bad-clienthello", "bad-proxy", "handshake", "handshake-timeout",
+		"tunnel-done", "tunnel-timeout", "tunnel-error", "h2-flood", "h2-error",
+		"back-done", "back-connect", "back-connect-timeout", "back-timeout",
+		"back-reset", "back-invalid", "back-idle", "back-idle-timeout", "back-abort",
+		"back-tunnel",
+	};
+	return r < KK_METRICS_NCLOSE ? names[r] : "unknown";
+}
+
+/* The directory is its own header's; the stripes start on a page. */
+static size_t
+stripes_at(void)
+{
+	return (sizeof(kk_metrics) + PAGE - 1) / PAGE * PAGE;
+}
+
+static size_t
+segment_size(void)
+{
+	return stripes_at() + (size_t)KK_METRICS_STRIPES * KK_METRICS_SLOTS * sizeof(kk_mcount);
+}
+
+int
+kk_metrics_create(void)
+{
+	int fd;
+	kk_metrics *m = kk_segment_create("kakehi-metrics", segment_size(), stripes_at(), &fd);
+
+	if (!m)
+		return -1;
+	m->nslots = KK_METRICS_SLOTS;
+	m->nstripes = KK_METRICS_STRIPES;
+	m->size = segment_size();
+	m->magic = KK_METRICS_MAGIC;
+	munmap(m, stripes_at());
+	return fd;
+}
+
+kk_metrics *
+kk_metrics_map(int fd)
+{
+	struct stat st;
+	kk_metrics *m;
+
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if ((size_t)st.st_size != segment_size()) {
+		errno = EINVAL;
+		return 0;
+	}
+	m = mmap(0, segment_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		return 0;
+	if (m->magic != KK_METRICS_MAGIC || m->nslots != KK_METRICS_SLOTS
+	    || m->nstripes != KK_METRICS_STRIPES || m->size != segment_size()) {
+		munmap(m, segment_size());
+		errno = EINVAL;
+		return 0;
+	}
+	return m;
+}
+
+void
+kk_metrics_unmap(kk_metrics *m)
+{
+	munmap(m, segment_size());
+}
+
+kk_mcount *
+kk_metrics_count(kk_metrics *m, unsigned stripe, unsigned slot)
+{
+	kk_mcount *base = (kk_mcount *)((char *)m + stripes_at());
+	return base + (size_t)stripe * KK_METRICS_SLOTS + slot;
+}
+
+static const kk_mcount *
+count_c(const kk_metrics *m, unsigned stripe, unsigned slot)
+{
+	return kk_metrics_count((kk_metrics *)m, stripe, slot);
+}
+
+/* FNV-1a over kind, a and b: the first slot a probe looks at. */
+static unsigned
+home(enum kk_metrics_kind kind, const char *a, const char *b)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+	const char *s;
+
+	h = (h ^ (unsigned)kind) * UINT64_C(1099511628211);
+	for (s = a; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	h = (h ^ 0xff) * UINT64_C(1099511628211);
+	for (s = b; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return (unsigned)(h % KK_METRICS_SLOTS);
+}
+
+static int
+same(const kk_mdir *d, enum kk_metrics_kind kind, const char *a, const char *b)
+{
+	return d->kind == (uint32_t)kind && !strncmp(d->a, a, KK_METRICS_KEYMAX)
+	    && !strncmp(d->b, b, KK_METRICS_KEYMAX);
+}
+
+int
+kk_metrics_find(const kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b)
+{
+	unsigned i, at;
+
+	if (!b)
+		b = "";
+	at = home(kind, a, b);
+	for (i = 0; i < PROBE_MAX; i++, at = (at + 1) % KK_METRICS_SLOTS) {
+		uint32_t st = __atomic_load_n(&m->dir[at].state, __ATOMIC_ACQUIRE);
+		if (st == KK_METRICS_FREE)
+			return -1;
+		if (st == KK_METRICS_USED && same(&m->dir[at], kind, a, b))
+			return (int)at;
+	}
+	return -1;
+}
+
+int
+kk_metrics_assign(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b)
+{
+	unsigned i, at;
+	int gone = -1, s;
+
+	if (!b)
+		b = "";
+	if ((s = kk_metrics_find(m, kind, a, b)) >= 0)
+		return s;
+	if (strlen(a) >= KK_METRICS_KEYMAX || strlen(b) >= KK_METRICS_KEYMAX
+	    || m->nused >= KK_METRICS_FILL)
+		return -1;
+	/* A never used slot before a freed one: a worker still counting for
+	 * a removed object (a request of an older snapshot) writes into its
+	 * freed slot, best not given to a new object soon. */
+	at = home(kind, a, b);
+	for (i = 0; i < PROBE_MAX; i++, at = (at + 1) % KK_METRICS_SLOTS) {
+		uint32_t st = m->dir[at].state;
+		if (st == KK_METRICS_FREE)
+			break;
+		if (st == KK_METRICS_GONE && gone < 0)
+			gone = (int)at;
+	}
+	if (i == PROBE_MAX) {
+		if (gone < 0)
+			return -1;
+		at = (unsigned)gone;
+	}
+	for (i = 0; i < KK_METRICS_STRIPES; i++)
+		if (m->stripe_used[i])
+			memset(kk_metrics_count(m, i, at), 0, sizeof(kk_mcount));
+	m->dir[at].kind = (uint32_t)kind;
+	strcpy(m->dir[at].a, a);
+	strcpy(m->dir[at].b, b);
+	__atomic_store_n(&m->dir[at].state, KK_METRICS_USED, __ATOMIC_RELEASE);
+	m->nused++;
+	return (int)at;
+}
+
+void
+kk_metrics_release(kk_metrics *m, unsigned slot)
+{
+	kk_mcount sum;
+	unsigned kind;
+
+	if (slot >= KK_METRICS_SLOTS || m->dir[slot].state != KK_METRICS_USED)
+		return;
+	kind = m->dir[slot].kind;
+	kk_metrics_sum(m, slot, &sum);
+	/* Gone with its object: what was in flight has ended. */
+	sum.ended = sum.requests;
+	sum.conns_closed = sum.conns_opened;
+	sum.dequeued = sum.queued;
+	if (kind < KK_METRICS_NKINDS)
+		kk_metrics_add(&m->retired[kind], &sum);
+	__atomic_store_n(&m->dir[slot].state, KK_METRICS_GONE, __ATOMIC_RELEASE);
+	m->nused--;
+}
+
+int
+kk_metrics_full(const kk_metrics *m)
+{
+	return m->nused >= KK_METRICS_FILL;
+}
+
+void
+kk_metrics_settle(kk_metrics *m, unsigned stripe)
+{
+	unsigned i;
+
+	if (stripe >= KK_METRICS_STRIPES || !m->stripe_used[stripe])
+		return;
+	for (i = 0; i < KK_METRICS_SLOTS; i++) {
+		kk_mcount *c;
+		if (m->dir[i].state == KK_METRICS_FREE)
+			continue;
+		c = kk_metrics_count(m, stripe, i);
+		c->ended = c->requests;
+		c->conns_closed = c->conns_opened;
+		c->dequeued = c->queued;
+		c->down_until = 0;
+	}
+}
+
+void
+kk_metrics_add(kk_mcount *dst, const kk_mcount *src)
+{
+	uint64_t *d = (uint64_t *)dst;
+	const uint64_t *s = (const uint64_t *)src;
+	size_t i, n = offsetof(kk_mcount, ttfb) / sizeof(uint64_t),
+	    at = offsetof(kk_mcount, down_until) / sizeof(uint64_t);
+
+	for (i = 0; i < n; i++)
+		if (i != at)
+			d[i] += s[i];
+	if (src->down_until > dst->down_until)
+		dst->down_until = src->down_until;
+	kk_hist_merge(&dst->ttfb, &src->ttfb);
+	kk_hist_merge(&dst->total, &src->total);
+}
+
+void
+kk_metrics_sum(const kk_metrics *m, unsigned slot, kk_mcount *dst)
+{
+	unsigned i;
+
+	memset(dst, 0, sizeof *dst);
+	if (slot >= KK_METRICS_SLOTS)
+		return;
+	for (i = 0; i < KK_METRICS_STRIPES; i++)
+		if (m->stripe_used[i])
+			kk_metrics_add(dst, count_c(m, i, slot));
+}
+
+/* Printing. */
+
+typedef kk_metrics_obj obj;
+
+static const char *const kind_word[KK_METRICS_NKINDS] = { "", "listener", "cluster", "backend" };
+
+static int
+picked(const kk_mdir *d, const kk_metrics_filter *f)
+{
+	if (!f)
+		return 1;
+	if (f->cluster) {
+		if (d->kind == KK_METRICS_LISTENER || strcmp(d->a, f->cluster))
+			return 0;
+	}
+	if (f->backend) {
+		if (d->kind != KK_METRICS_BACKEND || strcmp(d->b, f->backend))
+			return 0;
+	}
+	return 1;
+}
+
+/* The objects picked, summed, in kind then key order (a stable output
+ * whatever the slots). *n their number; NULL with *n 0 when none or out
+ * of memory (*oom set). */
+static int
+obj_cmp(const void *x, const void *y)
+{
+	const obj *a = x, *b = y;
+	int r;
+	if (a->d->kind != b->d->kind)
+		return a->d->kind < b->d->kind ? -1 : 1;
+	if ((r = strcmp(a->d->a, b->d->a)))
+		return r;
+	return strcmp(a->d->b, b->d->b);
+}
+
+static obj *
+gather(const kk_metrics *m, const kk_metrics_filter *f, size_t *n, int *oom)
+{
+	obj *v;
+	size_t k = 0;
+	unsigned i;
+
+	*n = 0;
+	*oom = 0;
+	for (i = 0; i < KK_METRICS_SLOTS; i++)
+		if (m->dir[i].state == KK_METRICS_USED && picked(&m->dir[i], f))
+			k++;
+	if (!k)
+		return 0;
+	if (!(v = malloc(k * sizeof *v))) {
+		*oom = 1;
+		return 0;
+	}
+	for (i = 0; i < KK_METRICS_SLOTS && *n < k; i++) {
+		if (m->dir[i].state != KK_METRICS_USED || !picked(&m->dir[i], f))
+			continue;
+		v[*n].d = &m->dir[i];
+		kk_metrics_sum(m, i, &v[*n].c);
+		(*n)++;
+	}
+	qsort(v, *n, sizeof *v, obj_cmp);
+	return v;
+}
+
+/* The gauges and health of every form are metricsobj.h's. */
+static uint64_t
+diff(uint64_t a, uint64_t b)
+{
+	return kk_metrics_gauge(a, b);
+}
+
+static const char *
+health(const kk_mdir *d, const kk_mcount *c, uint64_t now_ms)
+{
+	return kk_metrics_health(d, c, now_ms);
+}
+
+const unsigned kk_metrics_quantiles[3] = { 500, 900, 990 };
+
+uint64_t
+kk_metrics_errors(const kk_mcount *c)
+{
+	/* The ordinary ends, by their index in kk_metrics_close_name:
+	 * done, client, idle-timeout, drain, stop, tunnel-done, back-done,
+	 * back-idle, back-idle-timeout, back-tunnel. */
+	static const unsigned char ordinary[KK_METRICS_NCLOSE] = {
+		[0] = 1, [1] = 1, [3] = 1, [11] = 1, [12] = 1, [20] = 1, [25] = 1,
+		[31] = 1, [32] = 1, [34] = 1,
+	};
+	uint64_t n = 0;
+	unsigned i;
+
+	for (i = 0; i < KK_METRICS_NCLOSE; i++)
+		if (!ordinary[i])
+			n += c->closes[i];
+	return n;
+}
+
+const char *
+kk_metrics_health(const kk_mdir *d, const kk_mcount *c, uint64_t now_ms)
+{
+	if (d->kind != KK_METRICS_BACKEND)
+		return 0;
+	return c->down_until > now_ms ? "down" : "up";
+}
+
+/* The fields of one object, "key value" words (text) or "key":value
+ * members (json) after what names it. */
+static int
+fields(kk_str *out, const kk_mcount *c, int json, const char *hl)
+{
+	const char *fmt = json ? ",\"%s\":%llu" : " %s %llu";
+	struct { const char *k; uint64_t v; } f[] = {
+		{ "requests", c->requests },
+		{ json ? "requests_active" : "requests-active", diff(c->requests, c->ended) },
+		{ json ? "connections" : "connections", c->conns_opened },
+		{ json ? "connections_active" : "connections-active",
+		    diff(c->conns_opened, c->conns_closed) },
+		{ json ? "bytes_in" : "bytes-in", c->bytes_in },
+		{ json ? "bytes_out" : "bytes-out", c->bytes_out },
+		{ "retries", c->retries },
+		{ json ? "queue_length" : "queue-length", diff(c->queued, c->dequeued) },
+		{ "queued", c->queued },
+		{ json ? "queue_full" : "queue-full", c->queue_full },
+		{ json ? "queue_timeouts" : "queue-timeouts", c->queue_timeouts },
+	};
+	const unsigned *q = kk_metrics_quantiles;
+	unsigned i;
+	int ok = 1;
+
+	if (hl)
+		ok &= kk_str_catf(out, json ? ",\"health\":\"%s\"" : " health %s", hl);
+	for (i = 0; i < sizeof f / sizeof f[0]; i++)
+		ok &= kk_str_catf(out, fmt, f[i].k, (unsigned long long)f[i].v);
+	if (json) {
+		ok &= kk_str_cats(out, ",\"responses\":{");
+		for (i = 1; i <= 5; i++)
+			ok &= kk_str_catf(out, "%s\"%uxx\":%llu", i > 1 ? "," : "", i,
+			    (unsigned long long)c->responses[i]);
+		ok &= kk_str_cats(out, "},\"status\":{");
+		for (i = 0; i < KK_METRICS_NSTATUS; i++)
+			if (c->status[i])
+				ok &= kk_str_catf(out, "%s\"%u\":%llu", out->s[out->len - 1] == '{'
+				    ? "" : ",", status_codes[i], (unsigned long long)c->status[i]);
+		ok &= kk_str_cats(out, "},\"closes\":{");
+		for (i = 0; i < KK_METRICS_NCLOSE; i++)
+			if (c->closes[i])
+				ok &= kk_str_catf(out, "%s\"%s\":%llu", out->s[out->len - 1] == '{'
+				    ? "" : ",", kk_metrics_close_name(i),
+				    (unsigned long long)c->closes[i]);
+		ok &= kk_str_catf(out, "},\"errors\":%llu",
+		    (unsigned long long)kk_metrics_errors(c));
+		for (i = 0; i < 2; i++) {
+			const kk_hist *h = i ? &c->total : &c->ttfb;
+			ok &= kk_str_catf(out, ",\"%s_us\":{\"count\":%llu,\"sum\":%llu,"
+			    "\"p50\":%llu,\"p90\":%llu,\"p99\":%llu}", i ? "total" : "ttfb",
+			    (unsigned long long)kk_hist_count(h),
+			    (unsigned long long)(i ? c->total_sum : c->ttfb_sum),
+			    (unsigned long long)kk_hist_quantile(h, q[0]),
+			    (unsigned long long)kk_hist_quantile(h, q[1]),
+			    (unsigned long long)kk_hist_quantile(h, q[2]));
+		}
+		return ok;
+	}
+	for (i = 1; i <= 5; i++)
+		ok &= kk_str_catf(out, " %uxx %llu", i, (unsigned long long)c->responses[i]);
+	for (i = 0; i < KK_METRICS_NSTATUS; i++)
+		if (c->status[i])
+			ok &= kk_str_catf(out, " status-%u %llu", status_codes[i],
+			    (unsigned long long)c->status[i]);
+	for (i = 0; i < KK_METRICS_NCLOSE; i++)
+		if (c->closes[i])
+			ok &= kk_str_catf(out, " closes-%s %llu", kk_metrics_close_name(i),
+			    (unsigned long long)c->closes[i]);
+	for (i = 0; i < 2; i++) {
+		const kk_hist *h = i ? &c->total : &c->ttfb;
+		const char *w = i ? "total" : "ttfb";
+		ok &= kk_str_catf(out, " %s-count %llu %s-p50-us %llu %s-p90-us %llu"
+		    " %s-p99-us %llu", w, (unsigned long long)kk_hist_count(h),
+		    w, (unsigned long long)kk_hist_quantile(h, q[0]),
+		    w, (unsigned long long)kk_hist_quantile(h, q[1]),
+		    w, (unsigned long long)kk_hist_quantile(h, q[2]));
+	}
+	return ok;
+}
+
+static int
+print_text(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, uint64_t now)
+{
+	size_t i;
+	unsigned k;
+	int ok = 1;
+
+	for (i = 0; i < n; i++) {
+		const kk_mdir *d = v[i].d;
+		ok &= kk_str_catf(out, "%s %s%s%s", kind_word[d->kind], d->a, *d->b ? " " : "",
+		    d->b);
+		ok &= fields(out, &v[i].c, 0, health(d, &v[i].c, now));
+		ok &= kk_str_cats(out, "\n");
+	}
+	for (k = 1; all && k < KK_METRICS_NKINDS; k++) {
+		ok &= kk_str_catf(out, "retired %s", kind_word[k]);
+		ok &= fields(out, &m->retired[k], 0, 0);
+		ok &= kk_str_cats(out, "\n");
+	}
+	return ok;
+}
+
+static int
+print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, uint64_t now)
+{
+	static const char *const list[KK_METRICS_NKINDS] = { "", "listeners", "clusters",
+	    "backends" };
+	size_t i;
+	unsigned k;
+	int ok = 1;
+
+	ok &= kk_str_cats(out, "{");
+	for (k = 1; k < KK_METRICS_NKINDS; k++) {
+		int first = 1;
+		ok &= kk_str_catf(out, "%s\"%s\":[", k > 1 ? "," : "", list[k]);
+		for (i = 0; i < n; i++) {
+			const kk_mdir *d = v[i].d;
+			if (d->kind != k)
+				continue;
+			ok &= kk_str_cats(out, first ? "{" : ",{");
+			first = 0;
+			ok &= kk_str_cats(out, k == KK_METRICS_LISTENER ? "\"address\":" :
+			    k == KK_METRICS_CLUSTER ? "\"id\":" : "\"cluster\":");
+			ok &= kk_str_catjson(out, d->a);
+			if (k == KK_METRICS_BACKEND) {
+				ok &= kk_str_cats(out, ",\"id\":");
+				ok &= kk_str_catjson(out, d->b);
+			}
+			ok &= fields(out, &v[i].c, 1, health(d, &v[i].c, now));
+			ok &= kk_str_cats(out, "}");
+		}
+		ok &= kk_str_cats(out, "]");
+	}
+	if (all) {
+		ok &= kk_str_cats(out, ",\"retired\":{");
+		for (k = 1; k < KK_METRICS_NKINDS; k++) {
+			ok &= kk_str_catf(out, "%s\"%s\":{\"kind\":\"%s\"", k > 1 ? "," : "", list[k],
+			    kind_word[k]);
+			ok &= fields(out, &m->retired[k], 1, 0);
+			ok &= kk_str_cats(out, "}");
+		}
+		ok &= kk_str_cats(out, "}");
+	}
+	ok &= kk_str_cats(out, "}\n");
+	return ok;
+}
+
+/* Prometheus label values: backslash, quote and newline escaped
+ * (exposition format, "text-based format"). */
+static int
+label(kk_str *out, const char *name, const char *v, int first)
+{
+	int ok = kk_str_catf(out, "%s%s=\"", first ? "" : ",", name);
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			ok &= kk_str_catb(out, "\\", 1);
+		if (*v == '\n')
+			ok &= kk_str_cats(out, "\\n");
+		else
+			ok &= kk_str_catb(out, v, 1);
+	}
+	return ok & kk_str_cats(out, "\"");
+}
+
+static int
+labels(kk_str *out, const kk_mdir *d)
+{
+	if (d->kind == KK_METRICS_LISTENER)
+		return label(out, "listener", d->a, 1);
+	if (d->kind == KK_METRICS_CLUSTER)
+		return label(out, "cluster", d->a, 1);
+	return label(out, "cluster", d->a, 1) & label(out, "backend", d->b, 0);
+}
+
+/* A family of one value per object. */
+enum fam_kind { F_COUNTER, F_GAUGE };
+typedef struct fam fam;
+struct fam {
+	const char *name, *help;
+	enum fam_kind type;
+	unsigned kinds;		/* bit (1 << kind) for the kinds that have it */
+	size_t off, off2;	/* a counter's offset; a gauge's: off - off2 */
+};
+#define L (1u << KK_METRICS_LISTENER)
+#define C (1u << KK_METRICS_CLUSTER)
+#define B (1u << KK_METRICS_BACKEND)
+#define OFF(f) offsetof(kk_mcount, f)
+static const fam fams[] = {
+	{ "requests_total", "Requests received (listener, cluster) or sent (backend).",
+	    F_COUNTER, L | C | B, OFF(requests), 0 },
+	{ "requests_active", "Requests in flight.", F_GAUGE, C | B, OFF(requests), OFF(ended) },
+	{ "connections_total", "Connections opened: client connections accepted (listener), "
+	    "connections made to backends (cluster, backend).", F_COUNTER, L | C | B,
+	    OFF(conns_opened), 0 },
+	{ "connections_active", "Client connections open.", F_GAUGE, L, OFF(conns_opened),
+	    OFF(conns_closed) },
+	{ "received_bytes_total", "Bytes read from clients (listener), request body bytes "
+	    "(cluster, backend).", F_COUNTER, L | C | B, OFF(bytes_in), 0 },
+	{ "sent_bytes_total", "Bytes written to clients (listener), response body bytes "
+	    "(cluster, backend).", F_COUNTER, L | C | B, OFF(bytes_out), 0 },
+	{ "retries_total", "Requests sent again after a failed attempt.", F_COUNTER, C | B,
+	    OFF(retries), 0 },
+	{ "queue_length", "Requests waiting for a backend under its --max-connections.",
+	    F_GAUGE, C, OFF(queued), OFF(dequeued) },
+	{ "queued_total", "Requests that waited in the queue.", F_COUNTER, C, OFF(queued), 0 },
+	{ "queue_full_total", "Requests refused (503) because the queue was full.", F_COUNTER,
+	    C, OFF(queue_full), 0 },
+	{ "queue_timeouts_total", "Requests that waited past --queue-timeout (503).",
+	    F_COUNTER, C, OFF(queue_timeouts), 0 },
+};
+
+static uint64_t
+field(const kk_mcount *c, size_t off)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)c + off, sizeof v);
+	return v;
+}
+
+static int
+head(kk_str *out, const char *kind, const char *name, const char *type, const char *help)
+{
+	return kk_str_catf(out, "# HELP kakehi_%s_%s %s\n# TYPE kakehi_%s_%s %s\n", kind, name,
+	    help, kind, name, type);
+}
+
+static int
+print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
+{
+	static const char *const qs[3] = { "0.5", "0.9", "0.99" };
+	const unsigned *qp = kk_metrics_quantiles;
+	unsigned k, f, j;
+	size_t i;
+	int ok = 1;
+
+	for (k = 1; k < KK_METRICS_NKINDS; k++) {
+		const char *kw = kind_word[k];
+		int any = 0;
+		for (i = 0; i < n; i++)
+			any |= v[i].d->kind == k;
+		if (!any)
+			continue;
+		for (f = 0; f < sizeof fams / sizeof fams[0]; f++) {
+			const fam *fm = &fams[f];
+			if (!(fm->kinds & (1u << k)))
+				continue;
+			ok &= head(out, kw, fm->name, fm->type == F_GAUGE ? "gauge" : "counter",
+			    fm->help);
+			for (i = 0; i < n; i++) {
+				uint64_t x;
+				if (v[i].d->kind != k)
+					continue;
+				x = field(&v[i].c, fm->off);
+				if (fm->type == F_GAUGE)
+					x = diff(x, field(&v[i].c, fm->off2));
+				ok &= kk_str_catf(out, "kakehi_%s_%s{", kw, fm->name);
+				ok &= labels(out, v[i].d);
+				ok &= kk_str_catf(out, "} %llu\n", (unsigned long long)x);
+			}
+		}
+		ok &= head(out, kw, "responses_total", "counter",
+		    "Responses by status class (1xx to 5xx).");
+		for (i = 0; i < n; i++) {
+			if (v[i].d->kind != k)
+				continue;
+			for (j = 1; j <= 5; j++) {
+				ok &= kk_str_catf(out, "kakehi_%s_responses_total{", kw);
+				ok &= labels(out, v[i].d);
+				ok &= kk_str_catf(out, ",class=\"%uxx\"} %llu\n", j,
+				    (unsigned long long)v[i].c.responses[j]);
+			}
+		}
+		ok &= head(out, kw, "responses_status_total", "counter",
+		    "Responses by status, for the statuses seen.");
+		for (i = 0; i < n; i++) {
+			if (v[i].d->kind != k)
+				continue;
+			for (j = 0; j < KK_METRICS_NSTATUS; j++) {
+				if (!v[i].c.status[j])
+					continue;
+				ok &= kk_str_catf(out, "kakehi_%s_responses_status_total{", kw);
+				ok &= labels(out, v[i].d);
+				ok &= kk_str_catf(out, ",status=\"%u\"} %llu\n", status_codes[j],
+				    (unsigned long long)v[i].c.status[j]);
+			}
+		}
+		ok &= head(out, kw, "closes_total", "counter", k == KK_METRICS_LISTENER ?
+		    "Client connections closed, by reason." : "Requests ended, by reason.");
+		for (i = 0; i < n; i++) {
+			if (v[i].d->kind != k)
+				continue;
+			for (j = 0; j < KK_METRICS_NCLOSE; j++) {
+				if (!v[i].c.closes[j])
+					continue;
+				ok &= kk_str_catf(out, "kakehi_%s_closes_total{", kw);
+				ok &= labels(out, v[i].d);
+				ok &= kk_str_catf(out, ",reason=\"%s\"} %llu\n",
+				    kk_metrics_close_name(j), (unsigned long long)v[i].c.closes[j]);
+			}
+		}
+		if (k == KK_METRICS_BACKEND) {
+			ok &= head(out, kw, "up", "gauge", "1 when no worker avoids the backend "
+			    "after a failed connect, else 0.");
+			for (i = 0; i < n; i++) {
+				if (v[i].d->kind != k)
+					continue;
+				ok &= kk_str_catf(out, "kakehi_%s_up{", kw);
+				ok &= labels(out, v[i].d);
+				ok &= kk_str_catf(out, "} %d\n", v[i].c.down_until > now ? 0 : 1);
+			}
+		}
+		/* A request's latencies count on its cluster and backend. */
+		for (j = 0; j < 2 && k != KK_METRICS_LISTENER; j++) {
+			const char *nm = j ? "total_seconds" : "ttfb_seconds";
+			ok &= head(out, kw, nm, "summary", j ?
+			    "Time from the request routed to the end of the response." :
+			    "Time from the request routed to the backend's first response byte.");
+			for (i = 0; i < n; i++) {
+				const kk_hist *h = j ? &v[i].c.total : &v[i].c.ttfb;
+				unsigned q;
+				if (v[i].d->kind != k)
+					continue;
+				for (q = 0; q < 3; q++) {
+					uint64_t us = kk_hist_quantile(h, qp[q]);
+					ok &= kk_str_catf(out, "kakehi_%s_%s{", kw, nm);
+					ok &= labels(out, v[i].d);
+					ok &= kk_str_catf(out, ",quantile=\"%s\"} %llu.%06llu\n", qs[q],
+					    (unsigned long long)(us / 1000000),
+					    (unsigned long long)(us % 1000000));
+				}
+				{
+					uint64_t s = j ? v[i].c.total_sum : v[i].c.ttfb_sum;
+					ok &= kk_str_catf(out, "kakehi_%s_%s_sum{", kw, nm);
+					ok &= labels(out, v[i].d);
+					ok &= kk_str_catf(out, "} %llu.%06llu\n",
+					    (unsigned long long)(s / 1000000),
+					    (unsigned long long)(s % 1000000));
+					ok &= kk_str_catf(out, "kakehi_%s_%s_count{", kw, nm);
+					ok &= labels(out, v[i].d);
+					ok &= kk_str_catf(out, "} %llu\n",
+					    (unsigned long long)kk_hist_count(h));
+				}
+			}
+		}
+	}
+	return ok;
+}
+
+int
+kk_metrics_print(kk_str *out, const kk_metrics *m, const kk_metrics_filter *f,
+    enum kk_metrics_format fmt, uint64_t now_ms)
+{
+	size_t n;
+	int oom, ok, all = !f || (!f->cluster && !f->backend);
+	obj *v = gather(m, f, &n, &oom);
+
+	if (oom)
+		return 0;
+	if (fmt == KK_METRICS_JSON)
+		ok = print_json(out, m, v, n, all, now_ms);
+	else if (fmt == KK_METRICS_PROMETHEUS)
+		ok = print_prometheus(out, v, n, now_ms);
+	else if (fmt == KK_METRICS_HTML)
+		ok = kk_metrics_html(out, v, n, now_ms);
+	else
+		ok = print_text(out, m, v, n, all, now_ms);
+	free(v);
+	return ok;
+}

@@ -1,0 +1,196 @@
+/* ISC license. */
+/* statsd push (set statsd ADDR, statsd-prefix, statsd-interval): every
+ * interval the supervisor sums the metrics segment and sends what each
+ * listener, cluster and backend counted since the last push as statsd
+ * counters ("NAME:N|c"), and the in-flight figures as gauges ("|g"),
+ * over UDP. The socket is non-blocking: a datagram the kernel will not
+ * take now is dropped and counted, never waited for; statsd is lossy by
+ * design (a drop is logged, at most once per SV_WARN_EVERY_MS). Names: PREFIX.KIND.NAME[.BACKEND].METRIC, dots in an address
+ * or id replaced by underscores (a dot separates levels in statsd). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+
+#include <kakehi/addr.h>
+#include <kakehi/metrics.h>
+
+#include "sv.h"
+
+/* Datagrams stay under the common 1500-byte Ethernet MTU less IP and
+ * UDP headers, so none is fragmented on the way. */
+#define DGRAM_MAX 1400
+
+/* What a slot had at the last push: counters go out as differences. */
+typedef struct last last;
+struct last {
+	uint64_t requests, responses[6], bytes_in, bytes_out, retries, conns;
+};
+
+static int fd = -1;
+static char target[KK_ADDR_FMTLEN];	/* the address fd sends to; "" none */
+static kk_addr dest;
+static tain next;
+static last prev[KK_METRICS_SLOTS];
+static uint32_t prev_kind[KK_METRICS_SLOTS];	/* 0: no figures kept */
+static char dgram[DGRAM_MAX];
+static size_t dlen;
+static sv_ratelimit dropped;
+
+static void
+flush_dgram(void)
+{
+	if (!dlen)
+		return;
+	if (sendto(fd, dgram, dlen, MSG_DONTWAIT, (const struct sockaddr *)&dest.ss,
+	    dest.len) < 0)
+		sv_warn_limited(&dropped, "statsd: a datagram to %s was dropped: %s", target,
+		    strerror(errno));
+	dlen = 0;
+}
+
+/* Appends one line, sending the datagram first when it would not fit. */
+static void
+put_line(const char *line, size_t n)
+{
+	if (n > DGRAM_MAX)
+		return;
+	if (dlen + n + 1 > DGRAM_MAX)
+		flush_dgram();
+	if (dlen)
+		dgram[dlen++] = '\n';
+	memcpy(dgram + dlen, line, n);
+	dlen += n;
+}
+
+/* s with dots, colons, brackets and bars made underscores. */
+static void
+clean(char *dst, size_t n, const char *s)
+{
+	size_t i;
+	for (i = 0; i + 1 < n && s[i]; i++)
+		dst[i] = strchr(".:[]|@# ", s[i]) ? '_' : s[i];
+	dst[i] = 0;
+}
+
+static void
+metric(const char *name, const char *what, unsigned long long v, const char *type)
+{
+	char line[512];
+	int n = snprintf(line, sizeof line, "%s.%s:%llu|%s", name, what, v, type);
+	if (n > 0 && (size_t)n < sizeof line)
+		put_line(line, (size_t)n);
+}
+
+static uint64_t
+since(uint64_t now, uint64_t then)
+{
+	/* A slot given to a new object starts again from zero. */
+	return now >= then ? now - then : now;
+}
+
+static void
+push(void)
+{
+	const char *prefix = sv.state.set.statsd_prefix ? sv.state.set.statsd_prefix : "kakehi";
+	static const char *const kinds[KK_METRICS_NKINDS] = { "", "listener", "cluster",
+	    "backend" };
+	unsigned i, j;
+
+	for (i = 0; i < KK_METRICS_SLOTS; i++) {
+		const kk_mdir *d = &sv.metrics->dir[i];
+		char name[320], a[KK_METRICS_KEYMAX], b[KK_METRICS_KEYMAX];
+		kk_mcount c;
+		last *p = &prev[i];
+		if (d->state != KK_METRICS_USED || d->kind >= KK_METRICS_NKINDS) {
+			prev_kind[i] = 0;
+			continue;
+		}
+		if (prev_kind[i] != d->kind)
+			memset(p, 0, sizeof *p);
+		prev_kind[i] = d->kind;
+		kk_metrics_sum(sv.metrics, i, &c);
+		clean(a, sizeof a, d->a);
+		clean(b, sizeof b, d->b);
+		snprintf(name, sizeof name, "%s.%s.%s%s%s", prefix, kinds[d->kind], a,
+		    *b ? "." : "", b);
+		metric(name, "requests", since(c.requests, p->requests), "c");
+		for (j = 1; j <= 5; j++) {
+			char what[16];
+			snprintf(what, sizeof what, "responses_%uxx", j);
+			metric(name, what, since(c.responses[j], p->responses[j]), "c");
+		}
+		metric(name, "bytes_in", since(c.bytes_in, p->bytes_in), "c");
+		metric(name, "bytes_out", since(c.bytes_out, p->bytes_out), "c");
+		metric(name, "connections", since(c.conns_opened, p->conns), "c");
+		if (d->kind == KK_METRICS_LISTENER)
+			metric(name, "connections_active", c.conns_opened > c.conns_closed ?
+			    c.conns_opened - c.conns_closed : 0, "g");
+		else {
+			metric(name, "retries", since(c.retries, p->retries), "c");
+			metric(name, "requests_active", c.requests > c.ended ?
+			    c.requests - c.ended : 0, "g");
+			metric(name, "ttfb_p99_us", kk_hist_quantile(&c.ttfb, 990), "g");
+			metric(name, "total_p99_us", kk_hist_quantile(&c.total, 990), "g");
+		}
+		if (d->kind == KK_METRICS_CLUSTER)
+			metric(name, "queue_length", c.queued > c.dequeued ?
+			    c.queued - c.dequeued : 0, "g");
+		p->requests = c.requests;
+		memcpy(p->responses, c.responses, sizeof p->responses);
+		p->bytes_in = c.bytes_in;
+		p->bytes_out = c.bytes_out;
+		p->retries = c.retries;
+		p->conns = c.conns_opened;
+	}
+	flush_dgram();
+}
+
+/* Follows set statsd: a socket for the address it names, none when off. */
+static void
+configure(void)
+{
+	const char *want = sv.state.set.statsd ? sv.state.set.statsd : "";
+
+	if (!strcmp(want, target))
+		return;
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	target[0] = 0;
+	memset(prev_kind, 0, sizeof prev_kind);
+	if (!*want)
+		return;
+	if (!kk_addr_parse(&dest, want))
+		return;	/* the setting's check made this impossible */
+	fd = socket(dest.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		sv_warn("statsd: unable to create a UDP socket: %s; not sending (set statsd"
+		    " off, or again to retry)", strerror(errno));
+		snprintf(target, sizeof target, "%s", want);
+		return;
+	}
+	snprintf(target, sizeof target, "%s", want);
+	/* The first push sets the baseline of what came before. */
+	sv_deadline_in(&next, 0);
+	sv_info("statsd: sending to %s every %lu ms", want, sv.state.set.statsd_interval_ms);
+}
+
+void
+sv_statsd_timers(void)
+{
+	configure();
+	if (fd < 0 || !sv.metrics || !sv_deadline_due(&next))
+		return;
+	push();
+	sv_deadline_in(&next, sv.state.set.statsd_interval_ms);
+}
+
+void
+sv_statsd_deadline(tain *earliest)
+{
+	configure();
+	if (fd >= 0)
+		sv_deadline_earliest(earliest, &next);
+}
