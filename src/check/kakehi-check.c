@@ -59,6 +59,7 @@ struct target {
 	char in[KK_PROBE_INMAX];
 	size_t inlen;
 	uint64_t next_at, deadline;
+	size_t flpos;		/* in flight: its place in fl */
 };
 
 static kk_chan ch;
@@ -66,7 +67,62 @@ static kk_state st;
 static uint64_t gen;
 static target *targets;
 static size_t ntargets;
-static unsigned inflight;
+/* The idle targets by their next probe, a binary min-heap of indexes into
+ * targets, and the probes in flight, a list: a loop turn looks at the
+ * heap's top and at the probes in flight, never at every backend. */
+static size_t *heap, nheap;
+static size_t fl[INFLIGHT_MAX], nfl;
+
+static int
+earlier(size_t a, size_t b)
+{
+	return targets[heap[a]].next_at < targets[heap[b]].next_at;
+}
+
+static void
+heap_swap(size_t a, size_t b)
+{
+	size_t x = heap[a];
+	heap[a] = heap[b];
+	heap[b] = x;
+}
+
+static void
+heap_down(size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < nheap && earlier(l, m))
+			m = l;
+		if (l + 1 < nheap && earlier(l + 1, m))
+			m = l + 1;
+		if (m == i)
+			return;
+		heap_swap(i, m);
+		i = m;
+	}
+}
+
+/* Room for every target is made when they are built. */
+static void
+heap_push(const target *t)
+{
+	size_t i = nheap++;
+	heap[i] = (size_t)(t - targets);
+	while (i && earlier(i, (i - 1) / 2)) {
+		heap_swap(i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static target *
+heap_pop(void)
+{
+	target *t = &targets[heap[0]];
+	heap[0] = heap[--nheap];
+	heap_down(0);
+	return t;
+}
 
 static uint64_t
 now_ms(void)
@@ -111,7 +167,10 @@ finish(target *t, int good, uint64_t now)
 	if (t->fd >= 0) {
 		close(t->fd);
 		t->fd = -1;
-		inflight--;
+	}
+	if (t->phase != IDLE) {
+		fl[t->flpos] = fl[--nfl];
+		targets[fl[t->flpos]].flpos = t->flpos;
 	}
 	t->phase = IDLE;
 	s = kk_probe_tally(&t->count, good, t->hc.rise, t->hc.fall);
@@ -123,6 +182,7 @@ finish(target *t, int good, uint64_t now)
 		t->next_at = now + t->hc.interval_ms;
 	else
 		t->next_at += t->hc.interval_ms;
+	heap_push(t);
 }
 
 static void
@@ -136,16 +196,16 @@ start(target *t, uint64_t now)
 	if (t->fd < 0) {
 		warn("unable to open a socket to probe %s: %s", t->backend, strerror(errno));
 		t->next_at = now + t->hc.interval_ms;
-		return;
-	}
-	inflight++;
-	setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	if (connect(t->fd, (const struct sockaddr *)&t->addr.ss, t->addr.len) < 0
-	    && errno != EINPROGRESS) {
-		finish(t, 0, now);
+		heap_push(t);
 		return;
 	}
 	t->phase = CONNECTING;
+	t->flpos = nfl;
+	fl[nfl++] = (size_t)(t - targets);
+	setsockopt(t->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(t->fd, (const struct sockaddr *)&t->addr.ss, t->addr.len) < 0
+	    && errno != EINPROGRESS)
+		finish(t, 0, now);
 }
 
 /* What the socket allows now, as poll said. */
@@ -204,10 +264,8 @@ free_targets(target *a, size_t n)
 {
 	size_t i;
 	for (i = 0; i < n; i++) {
-		if (a[i].fd >= 0) {
+		if (a[i].fd >= 0)
 			close(a[i].fd);
-			inflight--;
-		}
 		free(a[i].key);
 	}
 	free(a);
@@ -223,7 +281,7 @@ rebuild(uint64_t now)
 {
 	kk_index old = KK_INDEX_ZERO;
 	target *a;
-	size_t i, n = 0;
+	size_t *h, i, n = 0;
 	for (i = 0; i < st.nbackends; i++) {
 		const kk_backend *b = &st.backends[i];
 		const kk_cluster *c = b->cluster ? kk_state_cluster(&st, b->cluster) : NULL;
@@ -231,6 +289,10 @@ rebuild(uint64_t now)
 	}
 	if (!(a = calloc(n ? n : 1, sizeof *a)))
 		return 0;
+	if (!(h = malloc((n ? n : 1) * sizeof *h))) {
+		free(a);
+		return 0;
+	}
 	for (i = 0; i < ntargets; i++)
 		if (!kk_index_put(&old, targets[i].key, targets[i].klen, i))
 			goto nomem;
@@ -264,12 +326,21 @@ rebuild(uint64_t now)
 	}
 	kk_index_free(&old);
 	free_targets(targets, ntargets);
+	free(heap);
 	targets = a;
 	ntargets = n;
+	heap = h;
+	/* Every target idle: the heap is all of them, in order. */
+	nfl = 0;
+	for (nheap = 0; nheap < n; nheap++)
+		heap[nheap] = nheap;
+	for (i = n / 2; i-- > 0;)
+		heap_down(i);
 	return 1;
 nomem:
 	kk_index_free(&old);
 	free_targets(a, n);
+	free(h);
 	return 0;
 }
 
@@ -427,8 +498,8 @@ main(int argc, char **argv)
 		uint64_t now = now_ms(), next = now + 60000;
 		size_t i, n = 0;
 		int timeout, r;
-		if (cap < ntargets + 1) {
-			size_t c = ntargets + 16;
+		if (!cap) {
+			size_t c = INFLIGHT_MAX + 1;
 			struct pollfd *np = realloc(p, c * sizeof *p);
 			size_t *ni = np ? realloc(ids, c * sizeof *ids) : NULL;
 			if (np)
@@ -441,22 +512,24 @@ main(int argc, char **argv)
 		p[n].fd = ch.fd;
 		p[n].events = POLLIN | (kk_chan_pending(&ch) ? POLLOUT : 0);
 		ids[n++] = 0;
-		for (i = 0; i < ntargets; i++) {
-			target *t = &targets[i];
-			if (t->phase != IDLE && now >= t->deadline)
-				finish(t, 0, now);
-			if (t->phase == IDLE && now >= t->next_at && inflight < INFLIGHT_MAX)
-				start(t, now);
-			if (t->phase == IDLE) {
-				if (t->next_at < next)
-					next = t->next_at;
-				continue;
-			}
+		for (i = 0; i < nfl;) {
+			target *t = &targets[fl[i]];
+			if (now >= t->deadline)
+				finish(t, 0, now);	/* fl[i] is now another */
+			else
+				i++;
+		}
+		while (nheap && nfl < INFLIGHT_MAX && targets[heap[0]].next_at <= now)
+			start(heap_pop(), now);
+		if (nheap && nfl < INFLIGHT_MAX && targets[heap[0]].next_at < next)
+			next = targets[heap[0]].next_at;
+		for (i = 0; i < nfl; i++) {
+			target *t = &targets[fl[i]];
 			if (t->deadline < next)
 				next = t->deadline;
 			p[n].fd = t->fd;
 			p[n].events = t->phase == READING ? POLLIN : POLLOUT;
-			ids[n++] = i;
+			ids[n++] = fl[i];
 		}
 		timeout = next > now ? (int)(next - now) : 0;
 		r = poll(p, (nfds_t)n, timeout);

@@ -123,7 +123,10 @@ static int
 apply(kk_bend *b, unsigned argc, char **argv, uint64_t now)
 {
 	if (!strcmp(argv[3], "up") && argc == 4) {
-		put_back(b, now);
+		/* Up already (kakehi-check starting says up for every backend
+		 * it finds well): nothing moves, --slow-start included. */
+		if (b->out)
+			put_back(b, now);
 		return 1;
 	}
 	if (!strcmp(argv[3], "down") && argc == 5 && !strcmp(argv[4], KK_HEALTH_HELD)) {

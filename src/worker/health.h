@@ -14,8 +14,9 @@
 #include "router.h"
 
 /* A request of cluster c to backend (id) on bend b failed: a connect
- * (connect 1: b is avoided a while, as kk_bend_mark_down), or an
- * answer of 500 or above under --fail-5xx (connect 0). */
+ * (connect 1: b is avoided a while, as kk_bend_mark_down), or (connect
+ * 0) no answer within the back timeout, or an answer of 500 or above
+ * under --fail-5xx. */
 void kk_health_failed(const kk_rcluster *c, const char *backend, kk_bend *b, int connect,
     uint64_t now);
 /* b answered a request of c with status (0: a tcp connection made). */

@@ -710,8 +710,11 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	int connect_failed = reason == KK_CLOSE_BACK_CONNECT || reason == KK_CLOSE_BACK_CONNECT_TIMEOUT;
 	int resend = bo->can_resend(b, reason);
 
-	if (connect_failed) {
-		kk_health_failed(s->cluster, s->backend_id, s->bend, 1, kk_now_ms);
+	/* A backend that takes the request and never answers fails as
+	 * surely as one that refuses it; a reset is not counted: a reused
+	 * connection the backend closed is retried, and is no sign. */
+	if (connect_failed || reason == KK_CLOSE_BACK_TIMEOUT) {
+		kk_health_failed(s->cluster, s->backend_id, s->bend, connect_failed, kk_now_ms);
 		kk_wmetrics_health(s->mb, s->bend);
 	}
 	/* Retry: nothing of the response came, the request can be sent again

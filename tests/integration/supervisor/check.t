@@ -13,6 +13,7 @@ SV_WORKER=$KK_BIN/kakehi-worker
 
 kk_backend b1 -f "$T/b1.sick" -F /health ; p1=$kk_port ; b1_pid=$kk_last_pid
 kk_backend b2 -f "$T/b2.sick" -F /health ; p2=$kk_port
+kk_backend b3 ; p3=$kk_port ; b3_pid=$kk_last_pid
 port=$(kk_free_port)
 cat > "$T/k.conf" <<EOF
 set workers 2
@@ -22,6 +23,10 @@ cluster health-check app --path /health --interval 200ms --timeout 150ms --rise 
 frontend add app --listener 127.0.0.1:$port
 backend add app b1 127.0.0.1:$p1
 backend add app b2 127.0.0.1:$p2
+cluster add quiet
+cluster health-check quiet --path /health --interval 200ms --timeout 150ms --rise 1 --fall 1
+frontend add quiet --listener 127.0.0.1:$port --host quiet.test
+backend add quiet b3 127.0.0.1:$p3
 EOF
 sv_start a "$T/k.conf"
 sv_ready a || { echo "Bail out! supervisor not ready" ; sed 's/^/# /' "$T/a.log" ; exit 1 ; }
@@ -43,7 +48,7 @@ workers_out() {
 	ctl status | awk '$1 == "total" && $2 == "health-backends-out" { n = $3 } END { print n + 0 }'
 }
 
-tap_is "$(ctl state dump | grep '^cluster health-check')" \
+tap_is "$(ctl state dump | grep '^cluster health-check app')" \
 	"cluster health-check app --path /health --interval 200ms --timeout 150ms --fall 2" \
 	"state dump: the check, canonical, after its cluster"
 tap_ok "kakehi-check runs, one for the proxy" kk_wait_for 10 sh -c \
@@ -77,6 +82,16 @@ tap_like "$(served 6 | sort -u | tr '\n' ' ')" "200 b1" "b1 serves again"
 tap_ok "its return is an event" kk_wait_for 10 sh -c \
 	"grep ' health ' '$T/events.log' | grep -q 'cluster=app backend=b1 state=up was=down by=kakehi-check'"
 
+# A backend that accepts and never answers: its probes time out.
+kill -STOP "$b3_pid"
+tap_ok "probes past --timeout take b3 out" kk_wait_for 10 sh -c \
+	"kakehi-ctl -s '$sv_sock' status | grep -q '^health-out quiet b3 held-by-check'"
+tap_is "$(kk_http_code -H 'Host: quiet.test' "http://127.0.0.1:$port/")" 503 \
+	"its cluster has no backend left: 503"
+kill -CONT "$b3_pid"
+tap_ok "answering again, b3 is back" kk_wait_for 10 sh -c \
+	"! kakehi-ctl -s '$sv_sock' status | grep -q '^health-out quiet b3 '"
+
 # kakehi-check killed: supervised, it comes back, and probes again.
 old=$(checker_pid)
 kill -9 "$old"
@@ -107,13 +122,17 @@ tap_ok "and take it out again" kk_wait_for 10 held b2
 # new path (which b2 answers), and puts b2 back.
 sed 's|--path /health |--path /ready |' "$T/k.conf" > "$T/k2.conf"
 tap_ok "reload with another path" ctl reload "$T/k2.conf"
-tap_like "$(ctl state dump | grep '^cluster health-check')" "--path /ready " "the new check stands"
+tap_like "$(ctl state dump | grep '^cluster health-check app')" "--path /ready " "the new check stands"
 tap_ok "probed on the new path, b2 is back" kk_wait_for 10 back_in b2
 ctl reload "$T/k.conf" > /dev/null
 tap_ok "and back on /health, out again" kk_wait_for 10 held b2
 
 # The check removed: kakehi-check stops, its verdicts are lifted.
 tap_ok "cluster health-check --off" ctl cluster health-check app --off
+tap_ok "one check left: kakehi-check goes on" sh -c \
+	"kakehi-ctl -s '$sv_sock' status | grep -q '^checker pid [1-9]'"
+tap_ok "b2's verdict is lifted at once" back_in b2
+ctl cluster health-check quiet --off > /dev/null
 tap_ok "no check left: kakehi-check stops" kk_wait_for 10 sh -c \
 	"! kakehi-ctl -s '$sv_sock' status | grep -q '^checker '"
 tap_ok "and its verdicts are lifted" back_in b2

@@ -14,7 +14,10 @@ SV_WORKER=$KK_BIN/kakehi-worker
 kk_backend b1 -f "$T/b1.sick" ; p1=$kk_port ; b1_pid=$kk_last_pid
 kk_backend b2 ; p2=$kk_port
 kk_backend s1 -f "$T/s1.sick" ; p3=$kk_port
+kk_backend h1 ; p4=$kk_port ; h1_pid=$kk_last_pid
+kk_backend h2 ; p5=$kk_port
 port=$(kk_free_port)
+port2=$(kk_free_port)
 cat > "$T/k.conf" <<EOF
 set workers 2
 listener add http 127.0.0.1:$port
@@ -25,6 +28,11 @@ frontend add app --listener 127.0.0.1:$port
 backend add app b1 127.0.0.1:$p1
 backend add app b2 127.0.0.1:$p2
 backend add solo s1 127.0.0.1:$p3
+listener add http 127.0.0.1:$port2 --back-timeout 300ms
+cluster add hang --max-fails 1
+frontend add hang --listener 127.0.0.1:$port2
+backend add hang h1 127.0.0.1:$p4
+backend add hang h2 127.0.0.1:$p5
 EOF
 sv_start a "$T/k.conf"
 sv_ready a || { echo "Bail out! supervisor not ready" ; sed 's/^/# /' "$T/a.log" ; exit 1 ; }
@@ -104,12 +112,30 @@ kk_wait_for 10 out_of solo s1
 solo > "$T/solo.head"
 tap_is "$(head -n 1 "$T/solo.head")" "HTTP/1.1 503 Service Unavailable" "all out: 503"
 tap_ok "with Retry-After" grep -qi '^Retry-After: [0-9]' "$T/solo.head"
+solo2() {	# the same over HTTP/2 (h2c): 0 when a 503 with Retry-After came
+	kk_curl -s --http2-prior-knowledge -D - -o /dev/null -H 'Host: solo.test' \
+		"http://127.0.0.1:$port/" | tr -d '\r' > "$T/solo2.head"
+	grep -q '^HTTP/2 503' "$T/solo2.head" && grep -qi '^retry-after: [0-9]' "$T/solo2.head"
+}
+tap_ok "over HTTP/2 too" kk_wait_for 10 solo2
+
+# A backend that stops answering (stopped, its kernel still accepts):
+# 504 past --back-timeout, then out; the others serve; back once it
+# answers a retry.
+kill -STOP "$h1_pid"
+hang() { kk_curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$port2/" ; }
+tap_ok "no answer within --back-timeout takes h1 out" kk_wait_for 20 sh -c \
+	"curl -s -o /dev/null --max-time 5 http://127.0.0.1:$port2/ ; kakehi-ctl -s '$sv_sock' status | grep -q '^health-out hang h1 '"
+tap_is "$(for i in 1 2 3 4 5 6 ; do hang ; done | sort -u | tr '\n' ' ')" "200 " "h1 out: every request answered"
+kill -CONT "$h1_pid"
+tap_ok "answering again, h1 is back" kk_wait_for 20 sh -c \
+	"curl -s -o /dev/null --max-time 5 http://127.0.0.1:$port2/ ; ! kakehi-ctl -s '$sv_sock' status | grep -q '^health-out hang h1 '"
 
 # A new worker starts with the verdicts in force.
 victim=$(worker_pid 0)
 kill -9 "$victim"
 kk_wait_for 20 sh -c "kakehi-ctl -s $sv_sock status | grep -q '^worker 0 .* state ready restarts 1 '"
-tap_is "$(workers_out)" 2 "a restarted worker gets the verdicts in force"
+tap_is "$(workers_out)" 2 "a restarted worker gets the verdicts in force (solo's s1)"
 
 tap_ok "shutdown" ctl shutdown
 wait "$sv_pid"

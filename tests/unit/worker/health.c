@@ -121,6 +121,13 @@ main(void)
 	is_str(sent, "health app b1 up", "a retry answered: reported up");
 	ok(!bend.out && !bend.fails && bend.down_until == 4200, "back at once in this worker");
 	ok(verdict("up", NULL, 4300), "verdict up applies");
+	ok(bend.down_until == 4200, "up for a backend in: nothing moves (its slow start stays)");
+	ok(verdict("down", "-", 5000) && kk_bend_is_out(&bend, UINT64_MAX - 1),
+	    "a held verdict: out with no retry");
+	kk_health_answered(&cl, "b1", &bend, 200, 900000);
+	kk_health_failed(&cl, "b1", &bend, 1, 900000);
+	is_int(nsent, 3, "held: requests report nothing either way");
+	ok(verdict("up", NULL, 900001) && !bend.out, "only an up lifts it");
 
 	reset(2, 1);
 	kk_health_answered(&cl, "b1", &bend, 500, 10);
