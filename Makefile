@@ -109,11 +109,11 @@ check: deps
 # tests need is missing, naming its package (tools/install-deps --list).
 # KK_SANITIZED=1 tells the tests of the sanitizer pass (check-asan) that
 # they run under sanitizers; the few that only judge a configuration skip.
-# Three test files run at once, on two cores: most of a hitless test's
+# Four test files run at once, on two cores: most of a hitless test's
 # time is spent waiting (drains, timeouts, loads of a few seconds: a pass
-# keeps about one core busy at two at once), and each test has its own
-# ports and temporary directory. CHECK_JOBS=1 runs them one by one.
-CHECK_JOBS ?= 3
+# at three at once kept 1.3 cores busy), and each test has its own ports
+# and temporary directory. CHECK_JOBS=1 runs them one by one.
+CHECK_JOBS ?= 4
 check-fast:
 	@./tools/check-tools -n "make check" build check
 	$(MAKE) tests
