@@ -1649,6 +1649,14 @@ apply_cluster_hc(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, cha
 		    "it with: cluster add %s", v->pos[0], v->pos[0]);
 		return 0;
 	}
+	if (c->tls && !kk_verb_opt(v, "--off")) {
+		/* Its backends would all fail a plain HTTP probe, and the
+		 * cluster would answer 503 with every backend out. */
+		snprintf(err, errlen, "cluster health-check: cluster \"%s\" speaks TLS to its "
+		    "backends (--tls) and kakehi-check probes in plain HTTP only; its backends "
+		    "are checked by passive health (--max-fails)", v->pos[0]);
+		return 0;
+	}
 	next = *c;
 	memset(&next.hc, 0, sizeof next.hc);
 	if (!kk_verb_opt(v, "--off")) {

@@ -1873,6 +1873,22 @@ test_quick_reload(void)
 	kk_state_free(&s);
 }
 
+/* kakehi-check probes in plain HTTP: a --tls cluster gets no active check. */
+static void
+test_check_tls(void)
+{
+	kk_state st;
+	kk_state_init(&st);
+	accept_line(&st, "cluster add sec --tls --no-verify");
+	accept_line(&st, "cluster add app");
+	refuse(&st, "cluster health-check sec --path /healthz",
+	    "cluster \"sec\" speaks TLS to its backends (--tls) and kakehi-check probes in "
+	    "plain HTTP only");
+	accept_line(&st, "cluster health-check sec --off");
+	accept_line(&st, "cluster health-check app --path /healthz");
+	kk_state_free(&st);
+}
+
 int
 main(void)
 {
@@ -1880,6 +1896,7 @@ main(void)
 	test_tcp();
 	test_round_trip();
 	test_service();
+	test_check_tls();
 	test_load_errors();
 	test_scratch();
 	test_quick_reload();
