@@ -477,9 +477,9 @@ host_allowed(const kk_front *f, const kk_reqhead *h)
 void
 kk_front_log_answered(kk_front *f, const kk_reqhead *h, const kk_rcluster *c, int status)
 {
-	kk_addr src, dst;
+	kk_addr src;
 	if (kk_accesslog_on && kk_accesslog_sampled())
-		kk_accesslog_answered(h, kk_front_addrs(f, &src, &dst) ? &src : NULL, f->lsock->rl,
+		kk_accesslog_answered(h, kk_front_addrs(f, &src, NULL) ? &src : NULL, f->lsock->rl,
 		    c, (unsigned)status);
 }
 
@@ -1150,14 +1150,22 @@ kk_front_addrs(kk_front *f, kk_addr *src, kk_addr *dst)
 	if (d && d->psrc.sa.sa_family) {
 		int v4 = d->psrc.sa.sa_family == AF_INET;	/* both of one family */
 		src->len = v4 ? sizeof d->psrc.in : sizeof d->psrc.in6;
-		dst->len = v4 ? sizeof d->pdst.in : sizeof d->pdst.in6;
 		memcpy(&src->ss, &d->psrc, src->len);
-		memcpy(&dst->ss, &d->pdst, dst->len);
+		if (dst) {
+			dst->len = v4 ? sizeof d->pdst.in : sizeof d->pdst.in6;
+			memcpy(&dst->ss, &d->pdst, dst->len);
+		}
 		return 1;
 	}
-	src->len = dst->len = sizeof src->ss;
-	return getpeername(f->conn.io.fd, (struct sockaddr *)&src->ss, &src->len) == 0 &&
-	    getsockname(f->conn.io.fd, (struct sockaddr *)&dst->ss, &dst->len) == 0;
+	/* A system call each: an access log line asks for the client's
+	 * alone, once per request. */
+	src->len = sizeof src->ss;
+	if (getpeername(f->conn.io.fd, (struct sockaddr *)&src->ss, &src->len) < 0)
+		return 0;
+	if (!dst)
+		return 1;
+	dst->len = sizeof dst->ss;
+	return getsockname(f->conn.io.fd, (struct sockaddr *)&dst->ss, &dst->len) == 0;
 }
 
 static kk_park *

@@ -142,9 +142,9 @@ static void
 log_refused(const kk_server_ops *ops, void *ctx, const kk_reqhead *h, const kk_rlistener *rl,
     const kk_rcluster *c, int status)
 {
-	kk_addr src, dst;
+	kk_addr src;
 	if (kk_accesslog_on && kk_accesslog_sampled())
-		kk_accesslog_answered(h, ops->addrs(ctx, &src, &dst) ? &src : NULL, rl, c,
+		kk_accesslog_answered(h, ops->addrs(ctx, &src, NULL) ? &src : NULL, rl, c,
 		    (unsigned)status);
 }
 
@@ -280,9 +280,9 @@ kk_stream_start(const kk_server_ops *ops, void *ctx, kk_reqhead *h, const kk_fwd
 	}
 	memset(s, 0, offsetof(kk_stream, log));
 	if (kk_accesslog_on && kk_accesslog_sampled()) {
-		kk_addr src, dst;
+		kk_addr src;
 		s->logged = 1;
-		kk_accesslog_begin(&s->log, h, ops->addrs(ctx, &src, &dst) ? &src : NULL);
+		kk_accesslog_begin(&s->log, h, ops->addrs(ctx, &src, NULL) ? &src : NULL);
 	}
 	kk_router_ref(r);
 	s->router = r;

@@ -120,7 +120,8 @@ struct kk_server_ops {
 	 * 0, its input all taken) or reading the response. */
 	void (*timer)(void *ctx, int req_done);
 	/* For a PROXY header sent upstream: the client's address and the
-	 * one it reached (1, else 0 with errno); and the client's kk_park
+	 * one it reached (dst NULL: the client's alone, as an access log
+	 * line wants; 1, else 0 with errno); and the client's kk_park
 	 * (NULL with errno when it cannot be had). */
 	int (*addrs)(void *ctx, kk_addr *src, kk_addr *dst);
 	kk_park *(*park)(void *ctx);
