@@ -1693,8 +1693,16 @@ apply_set(kk_state *st, const kk_verb *v, struct kk_journal_entry *e, char *err,
 {
 	kk_settings next;
 	char msg[KK_ERRLEN];
+	const char *key, *value;
+	size_t i;
+	int ok;
 	if (!kk_setting_copy(&next, &st->set)) return nomem(err, errlen, v);
-	if (!kk_setting_apply(&next, v->pos[0], v->pos[1], msg, sizeof msg)) {
+	ok = kk_setting_apply(&next, v->pos[0], v->pos[1], msg, sizeof msg);
+	/* The settings a set statsd line names beside (--prefix, --interval). */
+	for (i = 0; ok && kk_verb_set_extra(v, i, &key, &value); i++)
+		if (value)
+			ok = kk_setting_apply(&next, key, value, msg, sizeof msg);
+	if (!ok) {
 		kk_setting_free(&next);
 		snprintf(err, errlen, "set: %s", msg);
 		return 0;

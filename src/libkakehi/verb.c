@@ -34,6 +34,20 @@
 
 static const kk_opt_def opts_none[] = { { 0 } };
 
+/* set statsd ADDR may name its other two settings on the same line; each
+ * is checked and applied as its own set. */
+static const struct {
+	const char *opt, *key;
+} set_statsd_opts[] = {
+	{ "--prefix", "statsd-prefix" },
+	{ "--interval", "statsd-interval" },
+};
+static const kk_opt_def opts_set[] = {
+	{ "--prefix", KK_OPT_STRING, 0, 0, 0, "set statsd only: also set statsd-prefix" },
+	{ "--interval", KK_OPT_STRING, 0, 0, 0, "set statsd only: also set statsd-interval" },
+	{ 0 }
+};
+
 /* The custom answer options of listener add and cluster add, their help
  * prefixed with scope. */
 #define ANSWER_OPTS(scope) \
@@ -345,8 +359,8 @@ static const kk_opt_def opts_upgrade[] = {
 #define MC (KK_VERB_F_MUTATES | KK_VERB_F_CONFIG)
 
 const kk_verb_def kk_verb_table[] = {
-	{ KK_V_SET, "set", 0, 2, 2, MC, "KEY VALUE",
-	    "change a global setting (VALUE default restores the default)", opts_none },
+	{ KK_V_SET, "set", 0, 2, 2, MC, "KEY VALUE [--prefix NAME] [--interval D] (the two: set statsd only)",
+	    "change a global setting (VALUE default restores the default)", opts_set },
 	{ KK_V_LISTENER_ADD, "listener", "add", 2, 2, MC,
 	    "PROTO ADDR [--public-address ADDR] [--front-timeout D] [--request-timeout D] "
 	    "[--back-timeout D] [--connect-timeout D] [--tunnel-timeout D] [--expect-proxy] "
@@ -703,8 +717,29 @@ static int
 check_set(const kk_verb *v, char *err, size_t errlen)
 {
 	char msg[KK_ERRLEN];
+	size_t i;
 	if (!kk_setting_check(v->pos[0], v->pos[1], msg, sizeof msg))
 		return fail(err, errlen, v->def, "%s", msg);
+	for (i = 0; i < sizeof set_statsd_opts / sizeof set_statsd_opts[0]; i++) {
+		const char *val = kk_verb_opt(v, set_statsd_opts[i].opt);
+		if (!val)
+			continue;
+		if (strcmp(v->pos[0], "statsd"))
+			return fail(err, errlen, v->def, "%s goes with set statsd only; write "
+			    "set %s VALUE", set_statsd_opts[i].opt, set_statsd_opts[i].key);
+		if (!kk_setting_check(set_statsd_opts[i].key, val, msg, sizeof msg))
+			return fail(err, errlen, v->def, "%s", msg);
+	}
+	return 1;
+}
+
+int
+kk_verb_set_extra(const kk_verb *v, size_t i, const char **key, const char **value)
+{
+	if (i >= sizeof set_statsd_opts / sizeof set_statsd_opts[0])
+		return 0;
+	*key = set_statsd_opts[i].key;
+	*value = kk_verb_opt(v, set_statsd_opts[i].opt);
 	return 1;
 }
 

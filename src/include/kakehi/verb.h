@@ -97,6 +97,10 @@ int kk_verb_parse(kk_verb *, unsigned argc, const char *const *argv, char *err, 
  * empty string when present. For an option given more than once, the
  * first. */
 const char *kk_verb_opt(const kk_verb *, const char *name);
+/* The i-th setting a set line may name beside its own (set statsd ADDR
+ * --prefix P --interval D): its key, and its value or NULL when not
+ * given. 0 past the last. */
+int kk_verb_set_extra(const kk_verb *, size_t i, const char **key, const char **value);
 /* The second word of a KK_OPT_PAIR option name, or NULL when absent. */
 const char *kk_verb_opt2(const kk_verb *, const char *name);
 /* Splits a config line into words, in place, shell-like: blanks separate,

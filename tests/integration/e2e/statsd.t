@@ -3,7 +3,8 @@
 # statsd-interval, counters as differences since the last push ("|c"),
 # in-flight figures as gauges ("|g"), under statsd-prefix. A UDP listener
 # here sums what it gets: the counts match the requests made; changing
-# the prefix takes effect at the next push; off stops the sending.
+# the prefix takes effect at the next push; off stops the sending; the
+# three settings on one line (set statsd ADDR --prefix P --interval D).
 . "$(dirname "$0")/../lib.sh"
 
 kk_backend b1 ; p1=$kk_port
@@ -71,4 +72,20 @@ n=$(wc -l < "$T/got")
 sleep 2
 tap_is "$(wc -l < "$T/got")" "$n" "off: nothing more is sent"
 tap_like "$(ctl state dump)" '^set statsd-prefix edge\.kakehi$' "the state keeps the prefix"
+
+# The three settings on one line: set statsd ADDR --prefix P --interval D.
+tap_ok "set statsd ADDR --prefix P --interval D" \
+	ctl set statsd "127.0.0.1:$uport" --prefix one.line --interval 2s
+kk_http_code "http://127.0.0.1:$port/" >/dev/null
+kk_wait_for 10 grep -q '^one\.line\.cluster\.app\.requests:' "$T/got"
+tap_ok "its --prefix is used" grep -q '^one\.line\.cluster\.app\.requests:' "$T/got"
+dump=$(ctl state dump)
+tap_like "$dump" '^set statsd 127\.0\.0\.1:[0-9]+$' "the dump has set statsd"
+tap_like "$dump" '^set statsd-prefix one\.line$' "and set statsd-prefix on its own line"
+tap_like "$dump" '^set statsd-interval 2s$' "and set statsd-interval"
+out=$(ctl set workers 2 --prefix x 2>&1) ; rc=$?
+tap_is "$rc" 100 "--prefix beside another setting is refused (bad usage)"
+tap_like "$out" 'goes with set statsd only; write set statsd-prefix VALUE' "and says what to write"
+tap_fails "a bad --interval is refused" ctl set statsd "127.0.0.1:$uport" --interval 0s
+tap_is "$(ctl state dump)" "$dump" "and changes nothing"
 tap_done
