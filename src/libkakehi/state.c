@@ -2006,9 +2006,11 @@ load_line(kk_state *next, char *line, int *replayable, char *msg, size_t msglen)
 		    v.def->word2 ? v.def->word2 : "");
 		return 0;
 	}
+	/* The verbs whose lines, loaded again, give the state they gave:
+	 * a text of them only may take the quick reload. */
 	switch (v.def->id) {
 	case KK_V_SET: case KK_V_LISTENER_ADD: case KK_V_CLUSTER_ADD: case KK_V_FRONTEND_ADD:
-	case KK_V_BACKEND_ADD: case KK_V_CERTIFICATE_ADD:
+	case KK_V_BACKEND_ADD: case KK_V_CERTIFICATE_ADD: case KK_V_CLUSTER_HEALTH_CHECK:
 		break;
 	default:
 		*replayable = 0;

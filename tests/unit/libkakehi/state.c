@@ -1793,12 +1793,18 @@ test_quick_reload(void)
 	static struct qsite q[N];
 	kk_state s;
 	unsigned i, k, round, quick = 0, full = 0, agree = 0, wrong_path = 0;
-	size_t lines = 2 + 4 * N;
+	/* Every seventh site has an active check: its line is no change. */
+	size_t lines = 2 + 4 * N + (N + 6) / 7;
 	char *text;
 	int same;
 	for (i = 0; i < N; i++) {
-		snprintf(q[i].line[0], sizeof q[i].line[0], "cluster add q%u%s", i,
-		    i % 5 ? "" : " --lb least-connections");
+		if (i % 7)
+			snprintf(q[i].line[0], sizeof q[i].line[0], "cluster add q%u%s", i,
+			    i % 5 ? "" : " --lb least-connections");
+		else
+			snprintf(q[i].line[0], sizeof q[i].line[0], "cluster add q%u%s\n"
+			    "cluster health-check q%u --path /healthz", i,
+			    i % 5 ? "" : " --lb least-connections", i);
 		snprintf(q[i].line[1], sizeof q[i].line[1],
 		    "frontend add q%u --listener 127.0.0.1:8080 --host q%u.example", i, i);
 		for (k = 0; k < 2; k++)
