@@ -53,9 +53,8 @@ report(const kk_rcluster *c, const char *backend, kk_bend *b, int up, uint64_t n
 	kk_channel_send(4, argv);
 }
 
-void
-kk_health_failed(const kk_rcluster *c, const char *backend, kk_bend *b, int connect,
-    uint64_t now)
+static void
+failed(const kk_rcluster *c, const char *backend, kk_bend *b, int connect, uint64_t now)
 {
 	if (connect)
 		kk_bend_mark_down(b, now);
@@ -82,11 +81,19 @@ kk_health_failed(const kk_rcluster *c, const char *backend, kk_bend *b, int conn
 }
 
 void
-kk_health_answered(const kk_rcluster *c, const char *backend, kk_bend *b, unsigned status,
-    uint64_t now)
+kk_health_failed(const kk_rcluster *c, const char *backend, kk_bend *b, kk_mcount *m,
+    int connect, uint64_t now)
+{
+	failed(c, backend, b, connect, now);
+	kk_wmetrics_health(m, b);
+}
+
+void
+kk_health_answered(const kk_rcluster *c, const char *backend, kk_bend *b, kk_mcount *m,
+    unsigned status, uint64_t now)
 {
 	if (c->fail_5xx && status >= 500) {
-		kk_health_failed(c, backend, b, 0, now);
+		kk_health_failed(c, backend, b, m, 0, now);
 		return;
 	}
 	b->refusals = 0;
@@ -100,6 +107,7 @@ kk_health_answered(const kk_rcluster *c, const char *backend, kk_bend *b, unsign
 	if (b->out) {
 		put_back(b, now);
 		report(c, backend, b, 1, now);
+		kk_wmetrics_health(m, b);
 	}
 }
 

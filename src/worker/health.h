@@ -16,11 +16,12 @@
 /* A request of cluster c to backend (id) on bend b failed: a connect
  * (connect 1: b is avoided a while, as kk_bend_mark_down), or (connect
  * 0) no answer within the back timeout, or an answer of 500 or above
- * under --fail-5xx. */
-void kk_health_failed(const kk_rcluster *c, const char *backend, kk_bend *b, int connect,
-    uint64_t now);
+ * under --fail-5xx. m: the backend's counters (wmetrics.h), whose health
+ * follows b's; NULL: none. */
+void kk_health_failed(const kk_rcluster *c, const char *backend, kk_bend *b, kk_mcount *m,
+    int connect, uint64_t now);
 /* b answered a request of c with status (0: a tcp connection made). */
-void kk_health_answered(const kk_rcluster *c, const char *backend, kk_bend *b,
+void kk_health_answered(const kk_rcluster *c, const char *backend, kk_bend *b, kk_mcount *m,
     unsigned status, uint64_t now);
 /* The supervisor's verdict (argv of "health CLUSTER BACKEND down MS"
  * or "... up"). 1 applied; 0 it names nothing this worker has or does

@@ -127,8 +127,7 @@ attach(kk_stream *s, kk_bend *avoid, int fresh)
 		/* The connect failed at once: count it like a refused
 		 * connection and try once elsewhere. */
 		kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
-		kk_health_failed(s->cluster, s->backend_id, s->bend, 1, kk_now_ms);
-		kk_wmetrics_health(s->mb, s->bend);
+		kk_health_failed(s->cluster, s->backend_id, s->bend, s->mb, 1, kk_now_ms);
 		if (s->tries >= 2)
 			return 0;
 		avoid = s->bend;
@@ -475,10 +474,8 @@ response_head(kk_stream *s)
 		    KK_CLOSE_BACK_INVALID);
 		return -1;
 	}
-	if (m == KK_MSG_UPGRADE || h->status >= 200) {
-		kk_health_answered(s->cluster, s->backend_id, s->bend, h->status, kk_now_ms);
-		kk_wmetrics_health(s->mb, s->bend);
-	}
+	if (m == KK_MSG_UPGRADE || h->status >= 200)
+		kk_health_answered(s->cluster, s->backend_id, s->bend, s->mb, h->status, kk_now_ms);
 	kk_head_forward_response(h);
 	h->set_cookie = NULL;
 	kk_edit_response(h, s->actions);
@@ -713,10 +710,9 @@ kk_stream_back_error(kk_stream *s, enum kk_close reason)
 	/* A backend that takes the request and never answers fails as
 	 * surely as one that refuses it; a reset is not counted: a reused
 	 * connection the backend closed is retried, and is no sign. */
-	if (connect_failed || reason == KK_CLOSE_BACK_TIMEOUT) {
-		kk_health_failed(s->cluster, s->backend_id, s->bend, connect_failed, kk_now_ms);
-		kk_wmetrics_health(s->mb, s->bend);
-	}
+	if (connect_failed || reason == KK_CLOSE_BACK_TIMEOUT)
+		kk_health_failed(s->cluster, s->backend_id, s->bend, s->mb, connect_failed,
+		    kk_now_ms);
 	/* Retry: nothing of the response came, the request can be sent again
 	 * whole, and this is the first retry. A failed connect goes to another
 	 * backend; a reused connection that the backend had closed goes to a

@@ -208,8 +208,7 @@ connect_next(kk_tcpfront *tc, const kk_bend *avoid)
 			/* Refused at once: counted like a refusal seen later. */
 			close(fd);
 			kk_stats.closes[KK_CLOSE_BACK_CONNECT]++;
-			kk_health_failed(tc->cluster, rb->id, rb->bend, 1, kk_now_ms);
-			kk_wmetrics_health(rb->m, rb->bend);
+			kk_health_failed(tc->cluster, rb->id, rb->bend, rb->m, 1, kk_now_ms);
 			avoid = rb->bend;
 			continue;
 		}
@@ -258,8 +257,7 @@ static void
 connect_failed(kk_tcpfront *tc, enum kk_close reason)
 {
 	kk_bend *failed = tc->bend;
-	kk_health_failed(tc->cluster, tc->backend_id, failed, 1, kk_now_ms);
-	kk_wmetrics_health(tc->mb, failed);
+	kk_health_failed(tc->cluster, tc->backend_id, failed, tc->mb, 1, kk_now_ms);
 	/* The next pick avoids it; the bend outlives the close while the
 	 * router snapshot held here names it. */
 	back_gone(tc, reason);
@@ -389,8 +387,7 @@ connect_run(kk_conn *c)
 		return;
 	}
 	kk_timer_disarm(&c->timer);
-	kk_health_answered(tc->cluster, tc->backend_id, tc->bend, 0, kk_now_ms);
-	kk_wmetrics_health(tc->mb, tc->bend);
+	kk_health_answered(tc->cluster, tc->backend_id, tc->bend, tc->mb, 0, kk_now_ms);
 	drop_router(tc);
 	kk_tunnel_start(&tc->u.tun, &tc->front, &tc->back, tunnel_notify);
 	tc->state = TCP_TUNNEL;

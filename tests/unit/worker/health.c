@@ -91,56 +91,56 @@ main(void)
 	char *bad[5] = { "health", "app", "nope", "down", "1000" };
 
 	reset(3, 0);
-	kk_health_failed(&cl, "b1", &bend, 1, 100);
-	kk_health_failed(&cl, "b1", &bend, 1, 200);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 100);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 200);
 	ok(!nsent, "two failures of three: nothing reported");
 	ok(bend.down_until == 200 + KK_BEND_DOWN_MS, "a refused connect marks the bend");
-	kk_health_answered(&cl, "b1", &bend, 200, 300);
-	kk_health_failed(&cl, "b1", &bend, 1, 400);
-	kk_health_failed(&cl, "b1", &bend, 1, 500);
+	kk_health_answered(&cl, "b1", &bend, NULL, 200, 300);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 400);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 500);
 	ok(!nsent, "an answer between them starts the count again");
-	kk_health_failed(&cl, "b1", &bend, 1, 600);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 600);
 	is_str(sent, "health app b1 down", "the third in a row is reported");
-	kk_health_failed(&cl, "b1", &bend, 1, 700);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 700);
 	is_int(nsent, 1, "once: the verdict is awaited");
 	ok(!kk_bend_is_out(&bend, 700), "not out before the verdict");
 
 	ok(verdict("down", "1000", 1000), "verdict down applies");
 	ok(kk_bend_is_out(&bend, 1999) && !kk_bend_is_out(&bend, 2000),
 	    "out for its backoff, then due for a retry");
-	kk_health_answered(&cl, "b1", &bend, 200, 1500);
-	kk_health_failed(&cl, "b1", &bend, 1, 1600);
+	kk_health_answered(&cl, "b1", &bend, NULL, 200, 1500);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 1600);
 	ok(nsent == 1 && bend.out, "before the retry is due, answers and failures say nothing");
-	kk_health_failed(&cl, "b1", &bend, 1, 2000);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 2000);
 	is_int(nsent, 2, "a failed retry is reported");
 	ok(kk_bend_is_out(&bend, 2001), "and holds back until the next verdict");
-	kk_health_failed(&cl, "b1", &bend, 1, 2100);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 2100);
 	is_int(nsent, 2, "the retry's failure is reported once");
 	ok(verdict("down", "2000", 2200), "a longer verdict");
-	kk_health_answered(&cl, "b1", &bend, 204, 4200);
+	kk_health_answered(&cl, "b1", &bend, NULL, 204, 4200);
 	is_str(sent, "health app b1 up", "a retry answered: reported up");
 	ok(!bend.out && !bend.fails && bend.down_until == 4200, "back at once in this worker");
 	ok(verdict("up", NULL, 4300), "verdict up applies");
 	ok(bend.down_until == 4200, "up for a backend in: nothing moves (its slow start stays)");
 	ok(verdict("down", "-", 5000) && kk_bend_is_out(&bend, UINT64_MAX - 1),
 	    "a held verdict: out with no retry");
-	kk_health_answered(&cl, "b1", &bend, 200, 900000);
-	kk_health_failed(&cl, "b1", &bend, 1, 900000);
+	kk_health_answered(&cl, "b1", &bend, NULL, 200, 900000);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 900000);
 	is_int(nsent, 3, "held: requests report nothing either way");
 	ok(verdict("up", NULL, 900001) && !bend.out, "only an up lifts it");
 
 	reset(2, 1);
-	kk_health_answered(&cl, "b1", &bend, 500, 10);
-	kk_health_answered(&cl, "b1", &bend, 503, 20);
+	kk_health_answered(&cl, "b1", &bend, NULL, 500, 10);
+	kk_health_answered(&cl, "b1", &bend, NULL, 503, 20);
 	is_str(sent, "health app b1 down", "--fail-5xx: two 5xx in a row");
 	ok(bend.down_until == 0, "an answer marks no connect failure");
 	reset(2, 0);
-	kk_health_answered(&cl, "b1", &bend, 500, 10);
-	kk_health_answered(&cl, "b1", &bend, 500, 20);
+	kk_health_answered(&cl, "b1", &bend, NULL, 500, 10);
+	kk_health_answered(&cl, "b1", &bend, NULL, 500, 20);
 	ok(!nsent && !bend.fails, "without --fail-5xx a 500 is an answer");
 	reset(0, 1);
 	for (int i = 0; i < 10; i++)
-		kk_health_failed(&cl, "b1", &bend, 1, 10);
+		kk_health_failed(&cl, "b1", &bend, NULL, 1, 10);
 	ok(!nsent, "--max-fails 0: never out");
 
 	reset(1, 0);
@@ -152,12 +152,12 @@ main(void)
 
 	reset(1, 0);
 	chan_on = 0;
-	kk_health_failed(&cl, "b1", &bend, 1, 100);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 100);
 	ok(!nsent && bend.out && bend.retry_at == 100 + KK_HEALTH_BACKOFF_MS,
 	    "no supervisor: out at once, for the first backoff");
-	kk_health_failed(&cl, "b1", &bend, 1, 100 + KK_HEALTH_BACKOFF_MS);
+	kk_health_failed(&cl, "b1", &bend, NULL, 1, 100 + KK_HEALTH_BACKOFF_MS);
 	ok(bend.retry_at == 100 + 3 * KK_HEALTH_BACKOFF_MS, "a failed retry: twice as long");
-	kk_health_answered(&cl, "b1", &bend, 200, 100 + 3 * KK_HEALTH_BACKOFF_MS);
+	kk_health_answered(&cl, "b1", &bend, NULL, 200, 100 + 3 * KK_HEALTH_BACKOFF_MS);
 	ok(!bend.out, "an answered retry: back");
 	chan_on = 1;
 
