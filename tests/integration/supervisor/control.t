@@ -86,11 +86,19 @@ fi
 # Graceful stop on TERM: workers drain, the socket goes away, exit 0.
 # Silent workers keep a change in flight (for the 5 s worker timeout), and
 # a second one waits behind it: TERM refuses that one, and audits it.
+# Each client is waited for until the supervisor holds its connection (a
+# connected socket on the control path in /proc/net/unix), not for a
+# fixed time, which a loaded machine's slow start of kakehi-ctl outlasts.
+clients_at_least() {
+	test "$(awk -v p="$sv_sock" '$8 == p && $6 == "03"' /proc/net/unix | wc -l)" -ge "$1"
+}
 touch "$FAKE_WORKER_DIR/silent"
 kk_spawn inflight kakehi-ctl -s "$sv_sock" cluster add c1
-sleep 1
+kk_wait_for 4 clients_at_least 1
+sleep 0.5
 kk_spawn held kakehi-ctl -s "$sv_sock" cluster add c2
-sleep 1
+kk_wait_for 4 clients_at_least 2
+sleep 0.5
 kill -TERM "$sv_pid"
 wait "$sv_pid"
 tap_is "$?" 0 "TERM: exit 0"
