@@ -131,6 +131,18 @@ kk_free_port() {	# prints a TCP port free on 127.0.0.1 right now
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+kk_dead_port() {	# kk_dead_port: sets kk_port to a port where connects are refused for the whole test
+	# A port merely free now can be taken by a parallel test's listener, or
+	# picked as a connect's own source port (a TCP self-connect that then
+	# "succeeds"); a socket bound and never listening keeps it refused.
+	_kk_dead=$((${_kk_dead:-0} + 1))
+	kk_spawn "dead-port-$_kk_dead" python3 -c 'import socket,sys,time
+s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); sys.stdout.flush()
+time.sleep(3600)'
+	kk_wait_for 10 test -s "$T/dead-port-$_kk_dead.log" || { echo "Bail out! no dead port" ; exit 1 ; }
+	kk_port=$(head -n 1 "$T/dead-port-$_kk_dead.log")
+}
+
 kk_wait_for() {	# kk_wait_for SECONDS CMD...: polls CMD every 0.1 s until it succeeds
 	_deadline=$(( $1 * 10 )) ; shift
 	_i=0

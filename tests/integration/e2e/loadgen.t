@@ -18,7 +18,7 @@ tap_fails "a 503 answer is a failure" kk-load -c 2 -d 1 -p /status/503 "127.0.0.
 tap_like "$(kk-load -c 2 -d 1 -p /status/503 "127.0.0.1:$port" 2>/dev/null)" ' ok=0 .* non2xx=[1-9]' \
 	"and it is counted as non2xx"
 
-dead=$(kk_free_port)
+kk_dead_port ; dead=$kk_port
 tap_like "$(kk-load -c 2 -d 1 "127.0.0.1:$dead" 2>/dev/null)" ' ok=0 refused=[1-9]' \
 	"a refused connect is counted as refused"
 tap_like "$(kk-load -c 2 -d 1 -T 300 -p /slow/3000 "127.0.0.1:$port" 2>/dev/null)" \

@@ -159,7 +159,7 @@ tap_ok "tcp bytes counted" test "$(val "$m" backend "raw r1" bytes-out)" -gt 0
 
 # A backend nothing listens on: its connect fails, the client gets a 502,
 # and the backend shows down while the worker avoids it.
-dead=$(kk_free_port)
+kk_dead_port ; dead=$kk_port
 tap_ok "a cluster whose backend is down" sh -c "
 	kakehi-ctl -s '$kk_sock' cluster add gone &&
 	kakehi-ctl -s '$kk_sock' frontend add gone --listener 127.0.0.1:$port --host gone.test &&

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/../lib.sh"
 
 kk_backend b1 ; p1=$kk_port
-dead=$(kk_free_port)
+kk_dead_port ; dead=$kk_port
 port=$(kk_free_port)
 cat > "$T/kakehi.conf" <<EOF
 set workers 2

@@ -11,7 +11,7 @@
 
 kk_backend echo
 p_echo=$kk_port
-dead=$(kk_free_port)	# nothing listens there: 502 (--max-fails 0: never out)
+kk_dead_port ; dead=$kk_port	# nothing listens there: 502 (--max-fails 0: never out)
 port=$(kk_free_port)
 L=127.0.0.1:$port
 printf '<h1>${status} ${reason}</h1>\n<p>cluster ${cluster}, backend ${backend}, id ${request_id}, at ${route}</p>\n' \

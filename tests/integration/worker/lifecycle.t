@@ -7,7 +7,7 @@
 
 kk_backend b1 ; p1=$kk_port
 kk_backend b2 ; p2=$kk_port
-dead=$(kk_free_port)
+kk_dead_port ; dead=$kk_port
 
 # A backend that answers the first request of each connection with
 # keep-alive, then closes the connection when the second one arrives: the

@@ -203,7 +203,7 @@ done
 
 # A connect refused by the first backend is retried on the next, which
 # gets one header, then the request.
-dead=$(kk_free_port)
+kk_dead_port ; dead=$kk_port
 kw_start hsr \
 	'listener add http 127.0.0.1:@PORT' \
 	'cluster add recv --send-proxy v1' \

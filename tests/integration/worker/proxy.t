@@ -6,7 +6,7 @@
 
 kk_backend b1 ; p1=$kk_port
 kk_backend b2 ; p2=$kk_port
-dead=$(kk_free_port)
+kk_dead_port ; dead=$kk_port
 
 kw_start main \
 	'listener add http 127.0.0.1:@PORT' \

@@ -13,7 +13,7 @@ export TCPPEER_BYTES=$MiB100
 pr=$(kk_free_port) ; kk_spawn peer-reply peer serve "$pr" reply
 pf=$(kk_free_port) ; kk_spawn peer-first peer serve "$pf" first "$T/first.out"
 px=$(kk_free_port) ; kk_spawn peer-reset peer serve "$px" reset
-dead=$(kk_free_port)
+kk_dead_port ; dead=$kk_port
 for p in "$pr" "$pf" "$px" ; do
 	kk_wait_for 10 kk_port_open "$p" || { echo "Bail out! tcp peer did not start" ; exit 1 ; }
 done
