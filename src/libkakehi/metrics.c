@@ -1,28 +1,16 @@
 /* ISC license. */
-/* The metrics segment (kakehi/metrics.h): its layout, the directory of
- * slots, sums over the stripes and the text, JSON and Prometheus forms.
- * Nothing here knows a worker's objects; the worker's side is
- * src/worker/wmetrics.c, the supervisor's src/supervisor/metrics.c. */
-#include <errno.h>
+/* The metrics segment's names and text forms (kakehi/metrics.h): the
+ * statuses and close reasons counted apart, and the text, JSON and
+ * Prometheus forms of the objects' sums (the HTML page is
+ * metricshtml.c's, the layout metricsseg.c's). Nothing here knows a
+ * worker's objects; the worker's side is src/worker/wmetrics.c, the
+ * supervisor's src/supervisor/metrics.c. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 
 #include <kakehi/metrics.h>
-#include <kakehi/segment.h>
 
 #include "metricsobj.h"
-
-#define PAGE 4096u
-/* How far a probe goes from an object's home slot. Freed slots do not
- * end a probe, so after much churn an absent key could walk the whole
- * directory, once per router object of each snapshot: the bound keeps a
- * lookup short whatever happened, at the price of an object that finds
- * no room that close counting in the totals only (at three quarters
- * full, rare). */
-#define PROBE_MAX 64u
 
 static const unsigned short status_codes[KK_METRICS_NSTATUS] = {
 	200, 201, 202, 204, 206, 301, 302, 303, 304, 307, 308,
@@ -62,234 +50,6 @@ kk_metrics_close_name(unsigned r)
 	return r < KK_METRICS_NCLOSE ? names[r] : "unknown";
 }
 
-/* The directory is its own header's; the stripes start on a page. */
-static size_t
-stripes_at(void)
-{
-	return (sizeof(kk_metrics) + PAGE - 1) / PAGE * PAGE;
-}
-
-static size_t
-segment_size(void)
-{
-	return stripes_at() + (size_t)KK_METRICS_STRIPES * KK_METRICS_SLOTS * sizeof(kk_mcount);
-}
-
-int
-kk_metrics_create(void)
-{
-	int fd;
-	kk_metrics *m = kk_segment_create("kakehi-metrics", segment_size(), stripes_at(), &fd);
-
-	if (!m)
-		return -1;
-	m->nslots = KK_METRICS_SLOTS;
-	m->nstripes = KK_METRICS_STRIPES;
-	m->size = segment_size();
-	m->magic = KK_METRICS_MAGIC;
-	munmap(m, stripes_at());
-	return fd;
-}
-
-kk_metrics *
-kk_metrics_map(int fd)
-{
-	struct stat st;
-	kk_metrics *m;
-
-	if (fstat(fd, &st) < 0)
-		return 0;
-	if ((size_t)st.st_size != segment_size()) {
-		errno = EINVAL;
-		return 0;
-	}
-	m = mmap(0, segment_size(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (m == MAP_FAILED)
-		return 0;
-	if (m->magic != KK_METRICS_MAGIC || m->nslots != KK_METRICS_SLOTS
-	    || m->nstripes != KK_METRICS_STRIPES || m->size != segment_size()) {
-		munmap(m, segment_size());
-		errno = EINVAL;
-		return 0;
-	}
-	return m;
-}
-
-void
-kk_metrics_unmap(kk_metrics *m)
-{
-	munmap(m, segment_size());
-}
-
-kk_mcount *
-kk_metrics_count(kk_metrics *m, unsigned stripe, unsigned slot)
-{
-	kk_mcount *base = (kk_mcount *)((char *)m + stripes_at());
-	return base + (size_t)stripe * KK_METRICS_SLOTS + slot;
-}
-
-static const kk_mcount *
-count_c(const kk_metrics *m, unsigned stripe, unsigned slot)
-{
-	return kk_metrics_count((kk_metrics *)m, stripe, slot);
-}
-
-/* FNV-1a over kind, a and b: the first slot a probe looks at. */
-static unsigned
-home(enum kk_metrics_kind kind, const char *a, const char *b)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-	const char *s;
-
-	h = (h ^ (unsigned)kind) * UINT64_C(1099511628211);
-	for (s = a; *s; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-	h = (h ^ 0xff) * UINT64_C(1099511628211);
-	for (s = b; *s; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-	return (unsigned)(h % KK_METRICS_SLOTS);
-}
-
-static int
-same(const kk_mdir *d, enum kk_metrics_kind kind, const char *a, const char *b)
-{
-	return d->kind == (uint32_t)kind && !strncmp(d->a, a, KK_METRICS_KEYMAX)
-	    && !strncmp(d->b, b, KK_METRICS_KEYMAX);
-}
-
-int
-kk_metrics_find(const kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b)
-{
-	unsigned i, at;
-
-	if (!b)
-		b = "";
-	at = home(kind, a, b);
-	for (i = 0; i < PROBE_MAX; i++, at = (at + 1) % KK_METRICS_SLOTS) {
-		uint32_t st = __atomic_load_n(&m->dir[at].state, __ATOMIC_ACQUIRE);
-		if (st == KK_METRICS_FREE)
-			return -1;
-		if (st == KK_METRICS_USED && same(&m->dir[at], kind, a, b))
-			return (int)at;
-	}
-	return -1;
-}
-
-int
-kk_metrics_assign(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b)
-{
-	unsigned i, at;
-	int gone = -1, s;
-
-	if (!b)
-		b = "";
-	if ((s = kk_metrics_find(m, kind, a, b)) >= 0)
-		return s;
-	if (strlen(a) >= KK_METRICS_KEYMAX || strlen(b) >= KK_METRICS_KEYMAX
-	    || m->nused >= KK_METRICS_FILL)
-		return -1;
-	/* A never used slot before a freed one: a worker still counting for
-	 * a removed object (a request of an older snapshot) writes into its
-	 * freed slot, best not given to a new object soon. */
-	at = home(kind, a, b);
-	for (i = 0; i < PROBE_MAX; i++, at = (at + 1) % KK_METRICS_SLOTS) {
-		uint32_t st = m->dir[at].state;
-		if (st == KK_METRICS_FREE)
-			break;
-		if (st == KK_METRICS_GONE && gone < 0)
-			gone = (int)at;
-	}
-	if (i == PROBE_MAX) {
-		if (gone < 0)
-			return -1;
-		at = (unsigned)gone;
-	}
-	for (i = 0; i < KK_METRICS_STRIPES; i++)
-		if (m->stripe_used[i])
-			memset(kk_metrics_count(m, i, at), 0, sizeof(kk_mcount));
-	m->dir[at].kind = (uint32_t)kind;
-	strcpy(m->dir[at].a, a);
-	strcpy(m->dir[at].b, b);
-	__atomic_store_n(&m->dir[at].state, KK_METRICS_USED, __ATOMIC_RELEASE);
-	m->nused++;
-	return (int)at;
-}
-
-void
-kk_metrics_release(kk_metrics *m, unsigned slot)
-{
-	kk_mcount sum;
-	unsigned kind;
-
-	if (slot >= KK_METRICS_SLOTS || m->dir[slot].state != KK_METRICS_USED)
-		return;
-	kind = m->dir[slot].kind;
-	kk_metrics_sum(m, slot, &sum);
-	/* Gone with its object: what was in flight has ended. */
-	sum.ended = sum.requests;
-	sum.conns_closed = sum.conns_opened;
-	sum.dequeued = sum.queued;
-	if (kind < KK_METRICS_NKINDS)
-		kk_metrics_add(&m->retired[kind], &sum);
-	__atomic_store_n(&m->dir[slot].state, KK_METRICS_GONE, __ATOMIC_RELEASE);
-	m->nused--;
-}
-
-int
-kk_metrics_full(const kk_metrics *m)
-{
-	return m->nused >= KK_METRICS_FILL;
-}
-
-void
-kk_metrics_settle(kk_metrics *m, unsigned stripe)
-{
-	unsigned i;
-
-	if (stripe >= KK_METRICS_STRIPES || !m->stripe_used[stripe])
-		return;
-	for (i = 0; i < KK_METRICS_SLOTS; i++) {
-		kk_mcount *c;
-		if (m->dir[i].state == KK_METRICS_FREE)
-			continue;
-		c = kk_metrics_count(m, stripe, i);
-		c->ended = c->requests;
-		c->conns_closed = c->conns_opened;
-		c->dequeued = c->queued;
-		c->down_until = 0;
-	}
-}
-
-void
-kk_metrics_add(kk_mcount *dst, const kk_mcount *src)
-{
-	uint64_t *d = (uint64_t *)dst;
-	const uint64_t *s = (const uint64_t *)src;
-	size_t i, n = offsetof(kk_mcount, ttfb) / sizeof(uint64_t),
-	    at = offsetof(kk_mcount, down_until) / sizeof(uint64_t);
-
-	for (i = 0; i < n; i++)
-		if (i != at)
-			d[i] += s[i];
-	if (src->down_until > dst->down_until)
-		dst->down_until = src->down_until;
-	kk_hist_merge(&dst->ttfb, &src->ttfb);
-	kk_hist_merge(&dst->total, &src->total);
-}
-
-void
-kk_metrics_sum(const kk_metrics *m, unsigned slot, kk_mcount *dst)
-{
-	unsigned i;
-
-	memset(dst, 0, sizeof *dst);
-	if (slot >= KK_METRICS_SLOTS)
-		return;
-	for (i = 0; i < KK_METRICS_STRIPES; i++)
-		if (m->stripe_used[i])
-			kk_metrics_add(dst, count_c(m, i, slot));
-}
-
 /* Printing. */
 
 typedef kk_metrics_obj obj;
@@ -327,33 +87,50 @@ obj_cmp(const void *x, const void *y)
 	return strcmp(a->d->b, b->d->b);
 }
 
-static obj *
-gather(const kk_metrics *m, const kk_metrics_filter *f, size_t *n, int *oom)
-{
+typedef struct gathering gathering;
+struct gathering {
+	const kk_metrics_filter *f;
 	obj *v;
-	size_t k = 0;
-	unsigned i;
+	size_t n, cap;
+};
+
+static int
+gather_one(void *ctx, unsigned slot, const kk_mdir *d, const kk_mcount *c)
+{
+	gathering *g = ctx;
+
+	(void)slot;
+	if (!picked(d, g->f))
+		return 1;
+	if (g->n == g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 16;
+		obj *p = realloc(g->v, cap * sizeof *p);
+		if (!p)
+			return 0;
+		g->v = p;
+		g->cap = cap;
+	}
+	g->v[g->n].d = d;
+	g->v[g->n].c = *c;
+	g->n++;
+	return 1;
+}
+
+static obj *
+gather(kk_metrics *m, const kk_metrics_filter *f, size_t *n, int *oom)
+{
+	gathering g = { f, 0, 0, 0 };
 
 	*n = 0;
-	*oom = 0;
-	for (i = 0; i < KK_METRICS_SLOTS; i++)
-		if (m->dir[i].state == KK_METRICS_USED && picked(&m->dir[i], f))
-			k++;
-	if (!k)
-		return 0;
-	if (!(v = malloc(k * sizeof *v))) {
-		*oom = 1;
+	*oom = !kk_metrics_each(m, gather_one, &g);
+	if (*oom) {
+		free(g.v);
 		return 0;
 	}
-	for (i = 0; i < KK_METRICS_SLOTS && *n < k; i++) {
-		if (m->dir[i].state != KK_METRICS_USED || !picked(&m->dir[i], f))
-			continue;
-		v[*n].d = &m->dir[i];
-		kk_metrics_sum(m, i, &v[*n].c);
-		(*n)++;
-	}
-	qsort(v, *n, sizeof *v, obj_cmp);
-	return v;
+	if (g.n)
+		qsort(g.v, g.n, sizeof *g.v, obj_cmp);
+	*n = g.n;
+	return g.v;
 }
 
 /* The gauges and health of every form are metricsobj.h's. */
@@ -494,7 +271,7 @@ print_text(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 	}
 	for (k = 1; all && k < KK_METRICS_NKINDS; k++) {
 		ok &= kk_str_catf(out, "retired %s", kind_word[k]);
-		ok &= fields(out, &m->retired[k], 0, 0);
+		ok &= fields(out, &m->h->retired[k], 0, 0);
 		ok &= kk_str_cats(out, "\n");
 	}
 	return ok;
@@ -536,7 +313,7 @@ print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 		for (k = 1; k < KK_METRICS_NKINDS; k++) {
 			ok &= kk_str_catf(out, "%s\"%s\":{\"kind\":\"%s\"", k > 1 ? "," : "", list[k],
 			    kind_word[k]);
-			ok &= fields(out, &m->retired[k], 1, 0);
+			ok &= fields(out, &m->h->retired[k], 1, 0);
 			ok &= kk_str_cats(out, "}");
 		}
 		ok &= kk_str_cats(out, "}");
@@ -747,7 +524,7 @@ print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 }
 
 int
-kk_metrics_print(kk_str *out, const kk_metrics *m, const kk_metrics_filter *f,
+kk_metrics_print(kk_str *out, kk_metrics *m, const kk_metrics_filter *f,
     enum kk_metrics_format fmt, uint64_t now_ms)
 {
 	size_t n;

@@ -5,8 +5,8 @@
  * JSON form (GET /stats.json) again to update the numbers in place and
  * compute rates between two samples. Every number cell names its JSON
  * member (data-f), so the page and the JSON cannot disagree on what a
- * column is. The size is bounded: at most KK_METRICS_SLOTS objects, each
- * one row of fixed columns and keys of under KK_METRICS_KEYMAX bytes.
+ * column is. A row per object, of fixed columns and keys of under
+ * KK_METRICS_KEYMAX bytes: a page the size of the state.
  * Sums, gauges, health and errors come from metrics.c. */
 #include <string.h>
 

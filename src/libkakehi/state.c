@@ -1976,6 +1976,7 @@ kk_journal_change(const kk_state *st, const kk_journal *j, size_t i, kk_change *
 	ch->id = e->id;
 	switch (e->id) {
 	case KK_V_CLUSTER_ADD: ch->c = &st->clusters[e->slot]; break;
+	case KK_V_LISTENER_REMOVE: ch->l = &e->u.l; break;
 	case KK_V_CLUSTER_REMOVE: ch->c = &e->u.c; break;
 	case KK_V_FRONTEND_ADD: ch->f = &st->frontends[e->slot]; break;
 	case KK_V_FRONTEND_REMOVE: ch->f = &e->u.f; break;

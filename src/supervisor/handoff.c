@@ -607,14 +607,22 @@ take_line(unsigned argc, char **argv, int apply, char *err, size_t errlen)
 		WANT(2);
 		if (!scan_fd(argv[1], &fd))
 			goto bad;
-		/* The segment the running workers write: the sums go on. */
+		/* The segment the running workers write: the sums go on. One
+		 * of another layout (an older build's) is left to its workers,
+		 * and a new one started: counting starts again, nothing else
+		 * is lost over it. */
 		if (apply) {
-			if (!(sv.metrics = kk_metrics_map(fd))) {
+			if ((sv.metrics = kk_metrics_map(fd)))
+				sv.metrics_fd = fd;
+			else if (errno == EINVAL) {
+				sv_warn("the metrics segment handed over has another layout;"
+				    " starting a new one (counts start from zero)");
+				close(fd);
+			} else {
 				snprintf(err, errlen, "unable to map the metrics segment: %s",
 				    strerror(errno));
 				return 0;
 			}
-			sv.metrics_fd = fd;
 		}
 	} else if (!strcmp(w, "request")) {
 		WANT(4);

@@ -39,12 +39,14 @@ sv_metrics_start(void)
 static void
 assign(enum kk_metrics_kind kind, const char *a, const char *b)
 {
+	/* Warned once: a segment that cannot grow would say so for every
+	 * object after. */
 	if (kk_metrics_assign(sv.metrics, kind, a, b) < 0 && !full_warned) {
 		full_warned = 1;
-		sv_warn("metrics: no slot for %s %s%s%s (at most %u objects are counted"
-		    " apart); it counts in the totals of the workers only", kind ==
-		    KK_METRICS_LISTENER ? "listener" : kind == KK_METRICS_CLUSTER ? "cluster" :
-		    "backend", a, b ? "/" : "", b ? b : "", KK_METRICS_FILL);
+		sv_warn("metrics: no slot for %s %s%s%s: %s; it counts in the totals of"
+		    " the workers only", kind == KK_METRICS_LISTENER ? "listener" :
+		    kind == KK_METRICS_CLUSTER ? "cluster" : "backend", a, b ? "/" : "",
+		    b ? b : "", strerror(errno));
 	}
 }
 
@@ -55,14 +57,6 @@ sv_metrics_sync(const kk_state *st)
 
 	if (!sv.metrics)
 		return;
-	/* Full: nothing could be added, so a large state costs no walk. */
-	if (kk_metrics_full(sv.metrics)) {
-		if (!full_warned)
-			sv_warn("metrics: the directory is full (%u objects); objects added"
-			    " from now on count in the workers' totals only", KK_METRICS_FILL);
-		full_warned = 1;
-		return;
-	}
 	for (i = 0; i < st->nlisteners; i++)
 		assign(KK_METRICS_LISTENER, st->listeners[i].addr_text, 0);
 	for (i = 0; i < st->nclusters; i++)
@@ -103,6 +97,44 @@ sv_metrics_sync_journal(const kk_state *st, const kk_journal *j)
 	}
 }
 
+static void
+release(enum kk_metrics_kind kind, const char *a, const char *b)
+{
+	int slot = kk_metrics_find(sv.metrics, kind, a, b);
+	if (slot >= 0)
+		kk_metrics_release(sv.metrics, (unsigned)slot);
+}
+
+void
+sv_metrics_commit_journal(const kk_state *st, const kk_journal *j)
+{
+	size_t i;
+
+	if (!sv.metrics)
+		return;
+	for (i = 0; i < j->n; i++) {
+		kk_change ch;
+		kk_journal_change(st, j, i, &ch);
+		/* Removed, unless added again later in the same change. */
+		switch (ch.id) {
+		case KK_V_LISTENER_REMOVE:
+			if (ch.l && !kk_state_listener(st, ch.l->addr_text))
+				release(KK_METRICS_LISTENER, ch.l->addr_text, 0);
+			break;
+		case KK_V_CLUSTER_REMOVE:
+			if (ch.c && ch.c->id && !kk_state_cluster(st, ch.c->id))
+				release(KK_METRICS_CLUSTER, ch.c->id, 0);
+			break;
+		case KK_V_BACKEND_REMOVE:
+			if (ch.b && ch.b->cluster && !kk_state_backend(st, ch.b->cluster, ch.b->id))
+				release(KK_METRICS_BACKEND, ch.b->cluster, ch.b->id);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 void
 sv_metrics_prune(const kk_state *st)
 {
@@ -110,10 +142,10 @@ sv_metrics_prune(const kk_state *st)
 
 	if (!sv.metrics)
 		return;
-	for (i = 0; i < KK_METRICS_SLOTS; i++) {
-		const kk_mdir *d = &sv.metrics->dir[i];
+	for (i = 0; i < sv.metrics->h->nfresh; i++) {
+		const kk_mdir *d = kk_metrics_dir(sv.metrics, i);
 		int here;
-		if (d->state != KK_METRICS_USED)
+		if (!d || d->state != KK_METRICS_USED)
 			continue;
 		switch (d->kind) {
 		case KK_METRICS_LISTENER:
@@ -133,8 +165,8 @@ sv_metrics_prune(const kk_state *st)
 void
 sv_metrics_spawned(const sv_worker *w)
 {
-	if (sv.metrics && w->id < KK_METRICS_STRIPES)
-		sv.metrics->stripe_used[w->id] = 1;
+	if (sv.metrics)
+		kk_metrics_stripe_use(sv.metrics, w->id);
 }
 
 void

@@ -9,6 +9,7 @@
  * or id replaced by underscores (a dot separates levels in statsd). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -32,8 +33,13 @@ static int fd = -1;
 static char target[KK_ADDR_FMTLEN];	/* the address fd sends to; "" none */
 static kk_addr dest;
 static tain next;
-static last prev[KK_METRICS_SLOTS];
-static uint32_t prev_kind[KK_METRICS_SLOTS];	/* 0: no figures kept */
+/* By slot, as many as the segment handed out, with the push that last
+ * saw the slot in use: figures not from the push before are stale (the
+ * slot was free, or freed and given to another object in between). */
+static last *prev;
+static uint64_t *prev_push;	/* 0: no figures kept */
+static size_t nprev;
+static uint64_t pushes;
 static char dgram[DGRAM_MAX];
 static size_t dlen;
 static sv_ratelimit dropped;
@@ -90,60 +96,86 @@ since(uint64_t now, uint64_t then)
 	return now >= then ? now - then : now;
 }
 
+/* Room for the figures of every slot handed out. */
+static int
+prev_room(size_t n)
+{
+	last *p;
+	uint64_t *k;
+
+	if (n <= nprev)
+		return 1;
+	if (!(p = realloc(prev, n * sizeof *p)))
+		return 0;
+	prev = p;
+	if (!(k = realloc(prev_push, n * sizeof *k)))
+		return 0;
+	prev_push = k;
+	memset(prev_push + nprev, 0, (n - nprev) * sizeof *k);
+	nprev = n;
+	return 1;
+}
+
+static int
+push_one(void *ctx, unsigned slot, const kk_mdir *d, const kk_mcount *c)
+{
+	static const char *const kinds[KK_METRICS_NKINDS] = { "", "listener", "cluster",
+	    "backend" };
+	const char *prefix = ctx;
+	char name[320], a[KK_METRICS_KEYMAX], b[KK_METRICS_KEYMAX];
+	last *p;
+	unsigned j;
+
+	if (slot >= nprev || d->kind >= KK_METRICS_NKINDS || !d->kind)
+		return 1;
+	p = &prev[slot];
+	if (!prev_push[slot] || prev_push[slot] != pushes - 1)
+		memset(p, 0, sizeof *p);
+	prev_push[slot] = pushes;
+	clean(a, sizeof a, d->a);
+	clean(b, sizeof b, d->b);
+	snprintf(name, sizeof name, "%s.%s.%s%s%s", prefix, kinds[d->kind], a,
+	    *b ? "." : "", b);
+	metric(name, "requests", since(c->requests, p->requests), "c");
+	for (j = 1; j <= 5; j++) {
+		char what[16];
+		snprintf(what, sizeof what, "responses_%uxx", j);
+		metric(name, what, since(c->responses[j], p->responses[j]), "c");
+	}
+	metric(name, "bytes_in", since(c->bytes_in, p->bytes_in), "c");
+	metric(name, "bytes_out", since(c->bytes_out, p->bytes_out), "c");
+	metric(name, "connections", since(c->conns_opened, p->conns), "c");
+	if (d->kind == KK_METRICS_LISTENER)
+		metric(name, "connections_active", c->conns_opened > c->conns_closed ?
+		    c->conns_opened - c->conns_closed : 0, "g");
+	else {
+		metric(name, "retries", since(c->retries, p->retries), "c");
+		metric(name, "requests_active", c->requests > c->ended ?
+		    c->requests - c->ended : 0, "g");
+		metric(name, "ttfb_p99_us", kk_hist_quantile(&c->ttfb, 990), "g");
+		metric(name, "total_p99_us", kk_hist_quantile(&c->total, 990), "g");
+	}
+	if (d->kind == KK_METRICS_CLUSTER)
+		metric(name, "queue_length", c->queued > c->dequeued ?
+		    c->queued - c->dequeued : 0, "g");
+	p->requests = c->requests;
+	memcpy(p->responses, c->responses, sizeof p->responses);
+	p->bytes_in = c->bytes_in;
+	p->bytes_out = c->bytes_out;
+	p->retries = c->retries;
+	p->conns = c->conns_opened;
+	return 1;
+}
+
 static void
 push(void)
 {
 	const char *prefix = sv.state.set.statsd_prefix ? sv.state.set.statsd_prefix : "kakehi";
-	static const char *const kinds[KK_METRICS_NKINDS] = { "", "listener", "cluster",
-	    "backend" };
-	unsigned i, j;
 
-	for (i = 0; i < KK_METRICS_SLOTS; i++) {
-		const kk_mdir *d = &sv.metrics->dir[i];
-		char name[320], a[KK_METRICS_KEYMAX], b[KK_METRICS_KEYMAX];
-		kk_mcount c;
-		last *p = &prev[i];
-		if (d->state != KK_METRICS_USED || d->kind >= KK_METRICS_NKINDS) {
-			prev_kind[i] = 0;
-			continue;
-		}
-		if (prev_kind[i] != d->kind)
-			memset(p, 0, sizeof *p);
-		prev_kind[i] = d->kind;
-		kk_metrics_sum(sv.metrics, i, &c);
-		clean(a, sizeof a, d->a);
-		clean(b, sizeof b, d->b);
-		snprintf(name, sizeof name, "%s.%s.%s%s%s", prefix, kinds[d->kind], a,
-		    *b ? "." : "", b);
-		metric(name, "requests", since(c.requests, p->requests), "c");
-		for (j = 1; j <= 5; j++) {
-			char what[16];
-			snprintf(what, sizeof what, "responses_%uxx", j);
-			metric(name, what, since(c.responses[j], p->responses[j]), "c");
-		}
-		metric(name, "bytes_in", since(c.bytes_in, p->bytes_in), "c");
-		metric(name, "bytes_out", since(c.bytes_out, p->bytes_out), "c");
-		metric(name, "connections", since(c.conns_opened, p->conns), "c");
-		if (d->kind == KK_METRICS_LISTENER)
-			metric(name, "connections_active", c.conns_opened > c.conns_closed ?
-			    c.conns_opened - c.conns_closed : 0, "g");
-		else {
-			metric(name, "retries", since(c.retries, p->retries), "c");
-			metric(name, "requests_active", c.requests > c.ended ?
-			    c.requests - c.ended : 0, "g");
-			metric(name, "ttfb_p99_us", kk_hist_quantile(&c.ttfb, 990), "g");
-			metric(name, "total_p99_us", kk_hist_quantile(&c.total, 990), "g");
-		}
-		if (d->kind == KK_METRICS_CLUSTER)
-			metric(name, "queue_length", c.queued > c.dequeued ?
-			    c.queued - c.dequeued : 0, "g");
-		p->requests = c.requests;
-		memcpy(p->responses, c.responses, sizeof p->responses);
-		p->bytes_in = c.bytes_in;
-		p->bytes_out = c.bytes_out;
-		p->retries = c.retries;
-		p->conns = c.conns_opened;
-	}
+	pushes++;
+	if (!prev_room(sv.metrics->h->nfresh) || !kk_metrics_each(sv.metrics, push_one,
+	    (void *)prefix))
+		sv_warn_limited(&dropped, "statsd: out of memory; this push is incomplete");
 	flush_dgram();
 }
 
@@ -159,7 +191,8 @@ configure(void)
 		close(fd);
 	fd = -1;
 	target[0] = 0;
-	memset(prev_kind, 0, sizeof prev_kind);
+	if (nprev)
+		memset(prev_push, 0, nprev * sizeof *prev_push);
 	if (!*want)
 		return;
 	if (!kk_addr_parse(&dest, want))

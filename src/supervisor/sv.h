@@ -449,14 +449,17 @@ void sv_notify_timers(void);
 
 /* metrics.c: the metrics segment. sv_metrics_start creates it and gives
  * the state's objects their slots; sv_metrics_sync gives slots to the
- * objects of st that have none (before a change goes out), and
- * sv_metrics_prune frees those of objects st no longer has (after it
- * committed or was undone); a worker's stripe is marked when it is
+ * objects of st that have none (before a change goes out);
+ * sv_metrics_commit_journal frees those of the objects a journal removed
+ * (st the state with it applied, before it is committed: O(changes)),
+ * sv_metrics_prune those of every object st no longer has (a walk of
+ * the slots, after an undo); a worker's stripe is marked when it is
  * spawned and its gauges settled when it exits. */
 void sv_metrics_start(void);
 void sv_metrics_sync(const kk_state *st);
 /* The same for the objects journal j added: O(changes), for a change. */
 void sv_metrics_sync_journal(const kk_state *st, const kk_journal *j);
+void sv_metrics_commit_journal(const kk_state *st, const kk_journal *j);
 void sv_metrics_prune(const kk_state *st);
 void sv_metrics_spawned(const sv_worker *w);
 void sv_metrics_exited(const sv_worker *w);

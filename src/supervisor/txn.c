@@ -120,11 +120,11 @@ static void
 commit(const char *late)
 {
 	uint64_t base = sv.gen;
+	sv_metrics_commit_journal(&sv.state, &t.journal);
 	kk_journal_commit(&sv.state, &t.journal);
 	sv.gen = t.gen;
 	sv_health_sweep();
 	sv_checker_change(base, t.gen, t.delta.s);
-	sv_metrics_prune(&sv.state);
 	catch_up(t.gen);
 	sv_listeners_settle(t.gen, 1, &sv.state);
 	if (sv.state.set.workers != sv.want && !sv.stopping) {

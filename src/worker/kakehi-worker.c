@@ -499,12 +499,14 @@ main(int argc, char **argv)
 	/* Before the first snapshot: its objects find their slots there.
 	 * Without it the worker serves all the same, uncounted per object. */
 	if (metricsfd >= 0) {
-		if (!kk_wmetrics_init(metricsfd, (unsigned)strtoul(worker_id, NULL, 10)))
+		/* Kept open: the segment grows, and its new chunks are mapped
+		 * from it. Not for a process the worker starts. */
+		fcntl(metricsfd, F_SETFD, FD_CLOEXEC);
+		if (!kk_wmetrics_init(metricsfd, (unsigned)strtoul(worker_id, NULL, 10))) {
 			kk_log_warning("unable to map the metrics segment: %s; serving "
 			    "without per-object counters", strerror(errno));
-		/* The mapping is what counts; the fd kept open would be one
-		 * more on a file that a process it starts could inherit. */
-		close(metricsfd);
+			close(metricsfd);
+		}
 	}
 	if (!kk_worker_apply(st, gen, err, sizeof err)) {
 		fprintf(stderr, PROG ": fatal: %s\n", err);

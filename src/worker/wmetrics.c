@@ -31,8 +31,10 @@ kk_mcount *
 kk_wmetrics_of(enum kk_metrics_kind kind, const char *a, const char *b)
 {
 	int slot;
+	kk_mcount *c;
 
-	if (!kk_wmetrics_seg || (slot = kk_metrics_find(kk_wmetrics_seg, kind, a, b)) < 0)
+	if (!kk_wmetrics_seg || (slot = kk_metrics_find(kk_wmetrics_seg, kind, a, b)) < 0
+	    || !(c = kk_metrics_count(kk_wmetrics_seg, own_stripe, (unsigned)slot)))
 		return &kk_wmetrics_none;
-	return kk_metrics_count(kk_wmetrics_seg, own_stripe, (unsigned)slot);
+	return c;
 }

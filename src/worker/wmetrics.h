@@ -18,7 +18,8 @@ extern kk_metrics *kk_wmetrics_seg;	/* NULL: none */
 /* Counters nobody reads, for what has no slot. */
 extern kk_mcount kk_wmetrics_none;
 
-/* Maps the segment of fd for stripe. 1 ok, 0 with errno. */
+/* Maps the segment of fd for stripe; fd stays open as long as the worker
+ * runs (chunks added later are mapped from it). 1 ok, 0 with errno. */
 int kk_wmetrics_init(int fd, unsigned stripe);
 /* The counters of an object (b: the backend id, or NULL); never NULL. */
 kk_mcount *kk_wmetrics_of(enum kk_metrics_kind kind, const char *a, const char *b);

@@ -19,14 +19,15 @@
 #include <kakehi/hist.h>
 #include <kakehi/str.h>
 
-#define KK_METRICS_MAGIC UINT64_C(0x4b4b4d3100000001)	/* "KKM1", layout 1 */
-/* Objects counted apart: a slot each. A directory past three quarters
- * full refuses new objects (they count in the workers' totals only), so
- * probing stays short (and a probe goes 64 slots at most: metrics.c).
- * 1024 slots of about 7 KiB per stripe; pages a worker never touches
- * cost no memory. */
-#define KK_METRICS_SLOTS 1024u
-#define KK_METRICS_FILL (KK_METRICS_SLOTS / 4 * 3)
+#define KK_METRICS_MAGIC UINT64_C(0x4b4b4d3100000002)	/* "KKM1", layout 2 */
+/* Slots come in chunks that double: chunk k holds KK_METRICS_CHUNK0 << k
+ * slots, added at the end of the file as objects come, so a slot never
+ * moves and a mapping never has to be replaced: 16 chunks hold 67
+ * million objects. Pages nobody wrote are holes of the file: they cost
+ * no memory, and readers skip them (SEEK_DATA) rather than fault them
+ * in. */
+#define KK_METRICS_CHUNK0 1024u
+#define KK_METRICS_NCHUNKS 16u
 /* One stripe per worker slot of the supervisor (2 x KK_MAX_WORKERS):
  * a slot's process is the only writer of its stripe; a process that
  * takes the slot again after the last one exited goes on adding. */
@@ -74,6 +75,7 @@ struct kk_mcount {
 	kk_hist ttfb, total;
 };
 
+/* The names of a slot, in its chunk. */
 typedef struct kk_mdir kk_mdir;
 struct kk_mdir {
 	uint32_t state;		/* KK_METRICS_FREE, _USED, _GONE; stored last */
@@ -82,41 +84,81 @@ struct kk_mdir {
 	char b[KK_METRICS_KEYMAX];	/* backend id ("" for the others) */
 };
 
-typedef struct kk_metrics kk_metrics;
-struct kk_metrics {
+/* The head of the segment (its first pages). Where things are is
+ * written before the word that publishes it (nchunks, index), stored
+ * with release, so a mapping that sees the word sees what it names. */
+typedef struct kk_metrics_head kk_metrics_head;
+struct kk_metrics_head {
 	uint64_t magic;
-	uint32_t nslots, nstripes;
-	uint64_t size;			/* of the whole segment */
-	/* Directory entries in use (the supervisor's count): a full
-	 * directory refuses new objects without a look at each entry. */
-	uint32_t nused, pad;
+	uint32_t nstripes;
+	uint32_t nchunks;		/* chunks in the file */
+	uint64_t chunk_off[KK_METRICS_NCHUNKS];
+	/* The index from key hashes to slots, open addressing: its offset
+	 * in the file, or'ed with log2 of its entries. Rebuilt larger (at
+	 * the end of the file) when half full; the old one stays as it
+	 * was, for a reader still probing it. */
+	uint64_t index;
+	uint64_t size;			/* of the file */
+	uint32_t nused;			/* objects with a slot */
+	uint32_t nfresh;		/* slots ever handed out: the next never used */
+	uint32_t ix_taken;		/* index entries used or gone */
+	uint32_t pad;
 	/* Stripes a worker was given (the supervisor sets them): readers
 	 * add only those. */
 	uint8_t stripe_used[KK_METRICS_STRIPES];
 	/* The supervisor's own: what freed slots counted, per kind. */
 	kk_mcount retired[KK_METRICS_NKINDS];
-	kk_mdir dir[KK_METRICS_SLOTS];
-	/* then, page aligned: nstripes x nslots kk_mcount */
+};
+
+/* A process's view of the segment: the head, the chunks and stripes it
+ * mapped so far (more as they are needed), the index it probes. */
+typedef struct kk_metrics kk_metrics;
+struct kk_metrics {
+	kk_metrics_head *h;
+	int fd;				/* the caller's; not closed here */
+	unsigned nchunks;		/* mapped: their names */
+	kk_mdir *dir[KK_METRICS_NCHUNKS];
+	kk_mcount *stripe[KK_METRICS_NCHUNKS][KK_METRICS_STRIPES];
+	uint64_t index;			/* the head's word this index was mapped for */
+	void *ix;
+	/* The supervisor's: freed slots, oldest first, given again in
+	 * that order (a worker may still count a little while into a
+	 * slot just freed). Built from the names on first use. */
+	uint32_t *freed;
+	size_t nfreed, freed_at, freed_cap;
+	int freed_built;
 };
 
 /* A new segment in a memfd (close-on-exec): its fd, or -1 with errno. */
 int kk_metrics_create(void);
-/* Maps the segment of fd, shared and writable; NULL with errno (EINVAL
- * for a segment of another layout). */
+/* Maps the segment of fd (kept open by the caller as long as the view
+ * is used: chunks are mapped from it as they come), shared and
+ * writable; NULL with errno (EINVAL for a segment of another layout). */
 kk_metrics *kk_metrics_map(int fd);
 void kk_metrics_unmap(kk_metrics *);
-/* The counters of slot in stripe (both in range). */
+/* The counters of slot in stripe, mapped when first asked for; NULL when
+ * out of range or not mappable. Writing them allocates their pages. */
 kk_mcount *kk_metrics_count(kk_metrics *, unsigned stripe, unsigned slot);
+/* The names of slot; NULL when out of range. */
+const kk_mdir *kk_metrics_dir(kk_metrics *, unsigned slot);
+/* Supervisor: the stripe is written by a worker from now on. */
+void kk_metrics_stripe_use(kk_metrics *, unsigned stripe);
 
 /* The slot of an object (b: the backend id, or NULL): -1 when it has
  * none. Safe while the supervisor changes the directory: an entry is
  * published by its state word, stored last. */
-int kk_metrics_find(const kk_metrics *, enum kk_metrics_kind, const char *a, const char *b);
-/* Supervisor: the object's slot, assigned when it had none (its stripes
- * zeroed first); -1 when the directory is full or a key too long. */
+int kk_metrics_find(kk_metrics *, enum kk_metrics_kind, const char *a, const char *b);
+/* Supervisor: the object's slot, assigned when it had none (a freed
+ * slot's counts zeroed first); -1 with errno: ENAMETOOLONG for a key
+ * too long, ENOSPC when every chunk is used, or what growing the file
+ * met. */
 int kk_metrics_assign(kk_metrics *, enum kk_metrics_kind, const char *a, const char *b);
-/* Whether the directory takes no new object now. */
-int kk_metrics_full(const kk_metrics *);
+/* Calls f for each object with a slot, in slot order: its slot, names
+ * and sum over the stripes in use (NULL-free, valid during the call).
+ * Pages no worker wrote are not read. f returns 0 to stop. 1 ok (f
+ * never stopped), 0 out of memory or stopped. */
+typedef int kk_metrics_visit(void *ctx, unsigned slot, const kk_mdir *, const kk_mcount *);
+int kk_metrics_each(kk_metrics *, kk_metrics_visit *f, void *ctx);
 /* Supervisor: folds the slot's sum into its kind's retired total and
  * frees it. */
 void kk_metrics_release(kk_metrics *, unsigned slot);
@@ -128,7 +170,7 @@ void kk_metrics_settle(kk_metrics *, unsigned stripe);
 void kk_metrics_add(kk_mcount *dst, const kk_mcount *src);
 /* dst = the sum of slot over the stripes in use (down_until: the
  * latest). */
-void kk_metrics_sum(const kk_metrics *, unsigned slot, kk_mcount *dst);
+void kk_metrics_sum(kk_metrics *, unsigned slot, kk_mcount *dst);
 
 /* The index of status in the table of statuses counted apart; -1 for
  * the others. */
@@ -152,7 +194,7 @@ struct kk_metrics_filter {
  * those of the JSON form, which its script reads again to update them). */
 enum kk_metrics_format { KK_METRICS_TEXT, KK_METRICS_JSON, KK_METRICS_PROMETHEUS,
 	KK_METRICS_HTML };
-int kk_metrics_print(kk_str *out, const kk_metrics *, const kk_metrics_filter *,
+int kk_metrics_print(kk_str *out, kk_metrics *, const kk_metrics_filter *,
     enum kk_metrics_format, uint64_t now_ms);
 
 #endif

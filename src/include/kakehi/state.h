@@ -424,6 +424,7 @@ void kk_journal_commit(kk_state *, kk_journal *);	/* and empties the journal */
 typedef struct kk_change kk_change;
 struct kk_change {
 	enum kk_verb_id id;
+	const kk_listener *l;	/* listener remove */
 	const kk_cluster *c;	/* cluster add, remove */
 	const kk_frontend *f;	/* frontend add, remove */
 	const kk_backend *b;	/* backend add, remove */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <kakehi/metrics.h>
 #include "tap.h"
@@ -36,7 +37,8 @@ main(void)
 	    "the other mapping finds it");
 	is_int(kk_metrics_find(b, KK_METRICS_CLUSTER, "b1", NULL), -1, "kind is part of the key");
 
-	a->stripe_used[0] = a->stripe_used[5] = 1;
+	kk_metrics_stripe_use(a, 0);
+	kk_metrics_stripe_use(a, 5);
 	c = kk_metrics_count(b, 0, (unsigned)s2);
 	c->requests = 3;
 	c->ended = 2;
@@ -90,8 +92,8 @@ main(void)
 
 	kk_metrics_release(a, (unsigned)s2);
 	is_int(kk_metrics_find(b, KK_METRICS_BACKEND, "app", "b1"), -1, "released: gone");
-	is_int(a->retired[KK_METRICS_BACKEND].requests, 7, "its requests retired");
-	is_int(a->retired[KK_METRICS_BACKEND].ended, 7, "nothing in flight once retired");
+	is_int(a->h->retired[KK_METRICS_BACKEND].requests, 7, "its requests retired");
+	is_int(a->h->retired[KK_METRICS_BACKEND].ended, 7, "nothing in flight once retired");
 	is_int(kk_metrics_find(b, KK_METRICS_BACKEND, "other", "b1"), s3,
 	    "a probe goes past the freed slot");
 	s2 = kk_metrics_assign(a, KK_METRICS_BACKEND, "app", "b1");
@@ -104,22 +106,63 @@ main(void)
 		is_int(kk_metrics_assign(a, KK_METRICS_CLUSTER, key, NULL), -1, "a key too long: none");
 	}
 	{
+		/* Past the first chunk and past several rebuilds of the index:
+		 * every object keeps its slot, any mapping finds it, and the
+		 * counts written before the growth are still there. */
 		char id[16];
-		unsigned i, n = 0;
-		for (i = 0; i < KK_METRICS_SLOTS; i++) {
+		unsigned i, n = 0, kept = 0, found = 0;
+		int early = kk_metrics_assign(a, KK_METRICS_CLUSTER, "early", NULL);
+		kk_metrics_count(b, 0, (unsigned)early)->requests = 5;
+		for (i = 0; i < 20000; i++) {
 			snprintf(id, sizeof id, "c%u", i);
 			n += kk_metrics_assign(a, KK_METRICS_CLUSTER, id, NULL) >= 0;
 		}
-		is_int(a->nused, KK_METRICS_FILL, "filled to three quarters");
-		ok(kk_metrics_full(a), "then full");
-		is_int(kk_metrics_assign(a, KK_METRICS_CLUSTER, "more", NULL), -1,
-		    "a full directory refuses a new object");
-		is_int(kk_metrics_assign(a, KK_METRICS_CLUSTER, "app", NULL), s1,
-		    "but finds an old one");
-		kk_metrics_release(a, (unsigned)kk_metrics_find(a, KK_METRICS_CLUSTER, "c0", NULL));
-		ok(kk_metrics_assign(a, KK_METRICS_CLUSTER, "more", NULL) >= 0,
-		    "one released: a new object fits");
-		(void)n;
+		is_int(n, 20000, "20 000 more objects get slots");
+		ok(a->h->nchunks >= 5, "in chunks added as they came (%u)", a->h->nchunks);
+		for (i = 0; i < 20000; i += 97) {
+			int s;
+			snprintf(id, sizeof id, "c%u", i);
+			s = kk_metrics_find(b, KK_METRICS_CLUSTER, id, NULL);
+			found += s >= 0 && kk_metrics_assign(a, KK_METRICS_CLUSTER, id, NULL) == s;
+			kept++;
+		}
+		is_int(found, kept, "the other mapping finds them, at the slot assigned");
+		is_int(kk_metrics_find(b, KK_METRICS_CLUSTER, "early", NULL), early,
+		    "the first ones keep theirs");
+		kk_metrics_sum(a, (unsigned)early, &sum);
+		is_int(sum.requests, 5, "with their counts");
+		c = kk_metrics_count(b, 5, 15000);
+		ok(c != 0, "a slot of a later chunk maps in the other view");
+		c->requests = 2;
+		kk_metrics_sum(a, 15000, &sum);
+		is_int(sum.requests, 2, "and what it counts there is summed");
+		/* Churn: released and added again, slot counts stay bounded. */
+		for (i = 0; i < 20000; i++) {
+			snprintf(id, sizeof id, "c%u", i);
+			kk_metrics_release(a, (unsigned)kk_metrics_find(a, KK_METRICS_CLUSTER, id, NULL));
+		}
+		n = a->h->nfresh;
+		for (i = 0; i < 20000; i++) {
+			snprintf(id, sizeof id, "d%u", i);
+			kk_metrics_assign(a, KK_METRICS_CLUSTER, id, NULL);
+		}
+		is_int(a->h->nfresh, n, "freed slots are given again before fresh ones");
+		is_int(kk_metrics_find(b, KK_METRICS_CLUSTER, "c7", NULL), -1, "released: gone");
+		ok(kk_metrics_find(b, KK_METRICS_CLUSTER, "d7", NULL) >= 0, "the new ones found");
+		kk_metrics_sum(a, 15000, &sum);
+		is_int(sum.requests, 0, "a slot given again starts from zero");
+	}
+	{
+		/* A slot no worker wrote is not read: its pages stay holes, so a
+		 * sum of a million idle objects costs no memory. */
+		struct stat st;
+		ok(kk_metrics_print(&out, a, NULL, KK_METRICS_PROMETHEUS, 100), "all printed");
+		ok(fstat(fd, &st) == 0, "the segment's size");
+		ok((uint64_t)st.st_blocks * 512 < (uint64_t)a->h->nfresh * sizeof(kk_mcount) / 8,
+		    "after a print of %u objects in 2 stripes, %llu KiB of memory for %llu KiB"
+		    " of counters", a->h->nused, (unsigned long long)st.st_blocks / 2,
+		    (unsigned long long)a->h->nfresh * 2 * sizeof(kk_mcount) / 1024);
+		kk_str_reset(&out);
 	}
 	ok(!kk_metrics_map(-1), "a bad fd is refused");
 	kk_str_free(&out);
