@@ -20,8 +20,8 @@
 
 #define PAGE 4096u
 #define ROUND(n) (((n) + PAGE - 1) / PAGE * PAGE)
-/* The first index: entries for 1 024 objects at a quarter full. */
-#define INDEX_LOG2_MIN 12u
+/* The first index: room for 1 024 objects at half full. */
+#define INDEX_LOG2_MIN 11u
 #define INDEX_LOG2_MASK UINT64_C(63)
 
 /* An index entry: the key's hash and its slot, published by state. */
@@ -242,9 +242,16 @@ index_mask(const kk_metrics *m)
 }
 
 /* The entry of the key, or NULL; *hole: where it would go (the first
- * gone entry on its path, else the free one that ends it). */
+ * gone entry on its path, else the free one that ends it). No two
+ * objects with a slot share a hash (kk_metrics_assign refuses the
+ * second), so the hash alone names an object: a worker's lookup reads
+ * the index only, never the names, which it would otherwise hold in
+ * memory for every object of the state. With names set (the
+ * supervisor, before it assigns), *clash says another object has the
+ * key's hash. */
 static ixent *
-probe(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b, ixent **hole)
+probe(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b, ixent **hole,
+    int names, int *clash)
 {
 	ixent *ix = m->ix;
 	uint64_t h = key_hash(kind, a, b);
@@ -265,15 +272,19 @@ probe(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const char *b, ix
 				*hole = e;
 			continue;
 		}
-		if (e->hash == h && e->slot < m->h->nfresh && (d = dir_at(m, e->slot))
-		    && same(d, kind, a, b))
+		if (e->hash != h || e->slot >= m->h->nfresh)
+			continue;
+		if (!names)
 			return e;
+		if ((d = dir_at(m, e->slot)) && same(d, kind, a, b))
+			return e;
+		*clash = 1;
 	}
 	return 0;
 }
 
-/* A new index for n objects at most a quarter full, holding every
- * object with a slot; published once whole. Supervisor only. */
+/* A new index for n objects at most half full, holding every object
+ * with a slot; published once whole. Supervisor only. */
 static int
 rebuild_index(kk_metrics *m, uint32_t n)
 {
@@ -283,7 +294,7 @@ rebuild_index(kk_metrics *m, uint32_t n)
 	size_t bytes, mask;
 	uint32_t s;
 
-	while (((uint64_t)1 << log2) < (uint64_t)n * 4)
+	while (((uint64_t)1 << log2) < (uint64_t)n * 2)
 		log2++;
 	bytes = ((size_t)1 << log2) * sizeof(ixent);
 	mask = ((size_t)1 << log2) - 1;
@@ -415,7 +426,7 @@ kk_metrics_find(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const c
 
 	if (!b)
 		b = "";
-	if (!map_index(m) || !(e = probe(m, kind, a, b, &hole)))
+	if (!map_index(m) || !(e = probe(m, kind, a, b, &hole, 0, 0)))
 		return -1;
 	return (int)e->slot;
 }
@@ -494,23 +505,32 @@ kk_metrics_assign(kk_metrics *m, enum kk_metrics_kind kind, const char *a, const
 	kk_mdir *d;
 	uint32_t slot;
 	unsigned i;
+	int clash = 0;
 
 	if (!b)
 		b = "";
 	if (!map_index(m))
 		return -1;
-	if ((e = probe(m, kind, a, b, &hole)))
+	if ((e = probe(m, kind, a, b, &hole, 1, &clash)))
 		return (int)e->slot;
+	/* Two keys of one 64-bit hash: a chance in 10^9 at 200 000 objects.
+	 * The second goes without a slot rather than share the first's. */
+	if (clash) {
+		errno = EEXIST;
+		return -1;
+	}
 	if (strlen(a) >= KK_METRICS_KEYMAX || strlen(b) >= KK_METRICS_KEYMAX) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	/* Half the entries taken (gone ones lengthen probes too): a new
-	 * index, a quarter full. */
-	if ((size_t)m->h->ix_taken + 1 > (index_mask(m) + 1) / 2) {
+	/* Three quarters of the entries taken (gone ones lengthen probes
+	 * too): a new index, at most half full. Probes stay a few entries
+	 * long, and the index costs 32 to 64 bytes an object, in every
+	 * process that looks objects up. */
+	if ((size_t)m->h->ix_taken + 1 > (index_mask(m) + 1) / 4 * 3) {
 		if (!rebuild_index(m, m->h->nused + 1))
 			return -1;
-		probe(m, kind, a, b, &hole);
+		probe(m, kind, a, b, &hole, 0, 0);
 	}
 	if (!hole || !take_slot(m, &slot))
 		return -1;
@@ -551,7 +571,7 @@ kk_metrics_release(kk_metrics *m, unsigned slot)
 	sum.dequeued = sum.queued;
 	if (d->kind < KK_METRICS_NKINDS)
 		kk_metrics_add(&m->h->retired[d->kind], &sum);
-	if (map_index(m) && (e = probe(m, d->kind, d->a, d->b, &hole)))
+	if (map_index(m) && (e = probe(m, d->kind, d->a, d->b, &hole, 0, 0)))
 		__atomic_store_n(&e->state, KK_METRICS_GONE, __ATOMIC_RELEASE);
 	__atomic_store_n(&d->state, KK_METRICS_GONE, __ATOMIC_RELEASE);
 	m->h->nused--;

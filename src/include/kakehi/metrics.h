@@ -95,7 +95,7 @@ struct kk_metrics_head {
 	uint64_t chunk_off[KK_METRICS_NCHUNKS];
 	/* The index from key hashes to slots, open addressing: its offset
 	 * in the file, or'ed with log2 of its entries. Rebuilt larger (at
-	 * the end of the file) when half full; the old one stays as it
+	 * the end of the file) when three quarters full; the old one stays as it
 	 * was, for a reader still probing it. */
 	uint64_t index;
 	uint64_t size;			/* of the file */
