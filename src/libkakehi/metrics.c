@@ -111,7 +111,7 @@ gather_one(void *ctx, unsigned slot, const kk_mdir *d, const kk_mcount *c)
 		g->cap = cap;
 	}
 	g->v[g->n].d = d;
-	g->v[g->n].c = *c;
+	kk_metrics_summary(&g->v[g->n].c, c);
 	g->n++;
 	return 1;
 }
@@ -141,15 +141,35 @@ diff(uint64_t a, uint64_t b)
 }
 
 static const char *
-health(const kk_mdir *d, const kk_mcount *c, uint64_t now_ms)
+health(const kk_mdir *d, const kk_msum *c, uint64_t now_ms)
 {
 	return kk_metrics_health(d, c, now_ms);
 }
 
 const unsigned kk_metrics_quantiles[3] = { 500, 900, 990 };
 
+static void
+lat(kk_mlat *dst, const kk_hist *h)
+{
+	unsigned i;
+
+	dst->count = kk_hist_count(h);
+	for (i = 0; i < 3; i++)
+		dst->q[i] = kk_hist_quantile(h, kk_metrics_quantiles[i]);
+}
+
+void
+kk_metrics_summary(kk_msum *dst, const kk_mcount *src)
+{
+	_Static_assert(offsetof(kk_msum, ttfb) == offsetof(kk_mcount, ttfb),
+	    "the counters of a sum and of a stripe differ");
+	memcpy(dst, src, offsetof(kk_mcount, ttfb));
+	lat(&dst->ttfb, &src->ttfb);
+	lat(&dst->total, &src->total);
+}
+
 uint64_t
-kk_metrics_errors(const kk_mcount *c)
+kk_metrics_errors(const kk_msum *c)
 {
 	/* The ordinary ends, by their index in kk_metrics_close_name:
 	 * done, client, idle-timeout, drain, stop, tunnel-done, back-done,
@@ -168,41 +188,43 @@ kk_metrics_errors(const kk_mcount *c)
 }
 
 const char *
-kk_metrics_health(const kk_mdir *d, const kk_mcount *c, uint64_t now_ms)
+kk_metrics_health(const kk_mdir *d, const kk_msum *c, uint64_t now_ms)
 {
 	if (d->kind != KK_METRICS_BACKEND)
 		return 0;
 	return c->down_until > now_ms ? "down" : "up";
 }
 
-/* The fields of one object, "key value" words (text) or "key":value
- * members (json) after what names it. */
+/* The fields of one object of kind, "key value" words (text) or
+ * "key":value members (json) after what names it. Connections open are
+ * a listener's only: a back connection outlives its request in the pool
+ * and is not counted closed per cluster or backend. */
 static int
-fields(kk_str *out, const kk_mcount *c, int json, const char *hl)
+fields(kk_str *out, const kk_msum *c, unsigned kind, int json, const char *hl)
 {
 	const char *fmt = json ? ",\"%s\":%llu" : " %s %llu";
-	struct { const char *k; uint64_t v; } f[] = {
-		{ "requests", c->requests },
-		{ json ? "requests_active" : "requests-active", diff(c->requests, c->ended) },
-		{ json ? "connections" : "connections", c->conns_opened },
+	struct { const char *k; uint64_t v; int listener; } f[] = {
+		{ "requests", c->requests, 0 },
+		{ json ? "requests_active" : "requests-active", diff(c->requests, c->ended), 0 },
+		{ json ? "connections" : "connections", c->conns_opened, 0 },
 		{ json ? "connections_active" : "connections-active",
-		    diff(c->conns_opened, c->conns_closed) },
-		{ json ? "bytes_in" : "bytes-in", c->bytes_in },
-		{ json ? "bytes_out" : "bytes-out", c->bytes_out },
-		{ "retries", c->retries },
-		{ json ? "queue_length" : "queue-length", diff(c->queued, c->dequeued) },
-		{ "queued", c->queued },
-		{ json ? "queue_full" : "queue-full", c->queue_full },
-		{ json ? "queue_timeouts" : "queue-timeouts", c->queue_timeouts },
+		    diff(c->conns_opened, c->conns_closed), 1 },
+		{ json ? "bytes_in" : "bytes-in", c->bytes_in, 0 },
+		{ json ? "bytes_out" : "bytes-out", c->bytes_out, 0 },
+		{ "retries", c->retries, 0 },
+		{ json ? "queue_length" : "queue-length", diff(c->queued, c->dequeued), 0 },
+		{ "queued", c->queued, 0 },
+		{ json ? "queue_full" : "queue-full", c->queue_full, 0 },
+		{ json ? "queue_timeouts" : "queue-timeouts", c->queue_timeouts, 0 },
 	};
-	const unsigned *q = kk_metrics_quantiles;
 	unsigned i;
 	int ok = 1;
 
 	if (hl)
 		ok &= kk_str_catf(out, json ? ",\"health\":\"%s\"" : " health %s", hl);
 	for (i = 0; i < sizeof f / sizeof f[0]; i++)
-		ok &= kk_str_catf(out, fmt, f[i].k, (unsigned long long)f[i].v);
+		if (!f[i].listener || kind == KK_METRICS_LISTENER)
+			ok &= kk_str_catf(out, fmt, f[i].k, (unsigned long long)f[i].v);
 	if (json) {
 		ok &= kk_str_cats(out, ",\"responses\":{");
 		for (i = 1; i <= 5; i++)
@@ -222,14 +244,13 @@ fields(kk_str *out, const kk_mcount *c, int json, const char *hl)
 		ok &= kk_str_catf(out, "},\"errors\":%llu",
 		    (unsigned long long)kk_metrics_errors(c));
 		for (i = 0; i < 2; i++) {
-			const kk_hist *h = i ? &c->total : &c->ttfb;
+			const kk_mlat *h = i ? &c->total : &c->ttfb;
 			ok &= kk_str_catf(out, ",\"%s_us\":{\"count\":%llu,\"sum\":%llu,"
 			    "\"p50\":%llu,\"p90\":%llu,\"p99\":%llu}", i ? "total" : "ttfb",
-			    (unsigned long long)kk_hist_count(h),
+			    (unsigned long long)h->count,
 			    (unsigned long long)(i ? c->total_sum : c->ttfb_sum),
-			    (unsigned long long)kk_hist_quantile(h, q[0]),
-			    (unsigned long long)kk_hist_quantile(h, q[1]),
-			    (unsigned long long)kk_hist_quantile(h, q[2]));
+			    (unsigned long long)h->q[0], (unsigned long long)h->q[1],
+			    (unsigned long long)h->q[2]);
 		}
 		return ok;
 	}
@@ -244,13 +265,12 @@ fields(kk_str *out, const kk_mcount *c, int json, const char *hl)
 			ok &= kk_str_catf(out, " closes-%s %llu", kk_metrics_close_name(i),
 			    (unsigned long long)c->closes[i]);
 	for (i = 0; i < 2; i++) {
-		const kk_hist *h = i ? &c->total : &c->ttfb;
+		const kk_mlat *h = i ? &c->total : &c->ttfb;
 		const char *w = i ? "total" : "ttfb";
 		ok &= kk_str_catf(out, " %s-count %llu %s-p50-us %llu %s-p90-us %llu"
-		    " %s-p99-us %llu", w, (unsigned long long)kk_hist_count(h),
-		    w, (unsigned long long)kk_hist_quantile(h, q[0]),
-		    w, (unsigned long long)kk_hist_quantile(h, q[1]),
-		    w, (unsigned long long)kk_hist_quantile(h, q[2]));
+		    " %s-p99-us %llu", w, (unsigned long long)h->count,
+		    w, (unsigned long long)h->q[0], w, (unsigned long long)h->q[1],
+		    w, (unsigned long long)h->q[2]);
 	}
 	return ok;
 }
@@ -261,17 +281,19 @@ print_text(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 	size_t i;
 	unsigned k;
 	int ok = 1;
+	kk_msum r;
 
 	for (i = 0; i < n; i++) {
 		const kk_mdir *d = v[i].d;
 		ok &= kk_str_catf(out, "%s %s%s%s", kind_word[d->kind], d->a, *d->b ? " " : "",
 		    d->b);
-		ok &= fields(out, &v[i].c, 0, health(d, &v[i].c, now));
+		ok &= fields(out, &v[i].c, d->kind, 0, health(d, &v[i].c, now));
 		ok &= kk_str_cats(out, "\n");
 	}
 	for (k = 1; all && k < KK_METRICS_NKINDS; k++) {
 		ok &= kk_str_catf(out, "retired %s", kind_word[k]);
-		ok &= fields(out, &m->h->retired[k], 0, 0);
+		kk_metrics_summary(&r, &m->h->retired[k]);
+		ok &= fields(out, &r, k, 0, 0);
 		ok &= kk_str_cats(out, "\n");
 	}
 	return ok;
@@ -285,6 +307,7 @@ print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 	size_t i;
 	unsigned k;
 	int ok = 1;
+	kk_msum r;
 
 	ok &= kk_str_cats(out, "{");
 	for (k = 1; k < KK_METRICS_NKINDS; k++) {
@@ -294,7 +317,9 @@ print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 			const kk_mdir *d = v[i].d;
 			if (d->kind != k)
 				continue;
-			ok &= kk_str_cats(out, first ? "{" : ",{");
+			/* A line each: a reply of many objects is cut after a
+			 * line into frames (the supervisor's control.c). */
+			ok &= kk_str_cats(out, first ? "{" : ",\n{");
 			first = 0;
 			ok &= kk_str_cats(out, k == KK_METRICS_LISTENER ? "\"address\":" :
 			    k == KK_METRICS_CLUSTER ? "\"id\":" : "\"cluster\":");
@@ -303,7 +328,7 @@ print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 				ok &= kk_str_cats(out, ",\"id\":");
 				ok &= kk_str_catjson(out, d->b);
 			}
-			ok &= fields(out, &v[i].c, 1, health(d, &v[i].c, now));
+			ok &= fields(out, &v[i].c, d->kind, 1, health(d, &v[i].c, now));
 			ok &= kk_str_cats(out, "}");
 		}
 		ok &= kk_str_cats(out, "]");
@@ -313,7 +338,8 @@ print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 		for (k = 1; k < KK_METRICS_NKINDS; k++) {
 			ok &= kk_str_catf(out, "%s\"%s\":{\"kind\":\"%s\"", k > 1 ? "," : "", list[k],
 			    kind_word[k]);
-			ok &= fields(out, &m->h->retired[k], 1, 0);
+			kk_metrics_summary(&r, &m->h->retired[k]);
+			ok &= fields(out, &r, k, 1, 0);
 			ok &= kk_str_cats(out, "}");
 		}
 		ok &= kk_str_cats(out, "}");
@@ -361,7 +387,7 @@ struct fam {
 #define L (1u << KK_METRICS_LISTENER)
 #define C (1u << KK_METRICS_CLUSTER)
 #define B (1u << KK_METRICS_BACKEND)
-#define OFF(f) offsetof(kk_mcount, f)
+#define OFF(f) offsetof(kk_msum, f)
 static const fam fams[] = {
 	{ "requests_total", "Requests received (listener, cluster) or sent (backend).",
 	    F_COUNTER, L | C | B, OFF(requests), 0 },
@@ -387,7 +413,7 @@ static const fam fams[] = {
 };
 
 static uint64_t
-field(const kk_mcount *c, size_t off)
+field(const kk_msum *c, size_t off)
 {
 	uint64_t v;
 	memcpy(&v, (const char *)c + off, sizeof v);
@@ -405,7 +431,6 @@ static int
 print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 {
 	static const char *const qs[3] = { "0.5", "0.9", "0.99" };
-	const unsigned *qp = kk_metrics_quantiles;
 	unsigned k, f, j;
 	size_t i;
 	int ok = 1;
@@ -493,12 +518,12 @@ print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 			    "Time from the request routed to the end of the response." :
 			    "Time from the request routed to the backend's first response byte.");
 			for (i = 0; i < n; i++) {
-				const kk_hist *h = j ? &v[i].c.total : &v[i].c.ttfb;
+				const kk_mlat *h = j ? &v[i].c.total : &v[i].c.ttfb;
 				unsigned q;
 				if (v[i].d->kind != k)
 					continue;
 				for (q = 0; q < 3; q++) {
-					uint64_t us = kk_hist_quantile(h, qp[q]);
+					uint64_t us = h->q[q];
 					ok &= kk_str_catf(out, "kakehi_%s_%s{", kw, nm);
 					ok &= labels(out, v[i].d);
 					ok &= kk_str_catf(out, ",quantile=\"%s\"} %llu.%06llu\n", qs[q],
@@ -515,7 +540,7 @@ print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
 					ok &= kk_str_catf(out, "kakehi_%s_%s_count{", kw, nm);
 					ok &= labels(out, v[i].d);
 					ok &= kk_str_catf(out, "} %llu\n",
-					    (unsigned long long)kk_hist_count(h));
+					    (unsigned long long)h->count);
 				}
 			}
 		}

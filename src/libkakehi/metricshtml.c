@@ -62,7 +62,7 @@ static const col cols[] = {
 };
 
 static uint64_t
-value(const col *k, const kk_mcount *c)
+value(const col *k, const kk_msum *c)
 {
 	switch (k->v) {
 	case V_CONNS_ACTIVE: return kk_metrics_gauge(c->conns_opened, c->conns_closed);
@@ -75,7 +75,7 @@ value(const col *k, const kk_mcount *c)
 	case V_QUEUE: return kk_metrics_gauge(c->queued, c->dequeued);
 	case V_IN: return c->bytes_in;
 	case V_OUT: return c->bytes_out;
-	case V_TOTAL_Q: return kk_hist_quantile(&c->total, kk_metrics_quantiles[k->arg]);
+	case V_TOTAL_Q: return c->total.q[k->arg];
 	default: return 0;
 	}
 }

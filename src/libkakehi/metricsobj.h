@@ -11,10 +11,27 @@
 #include <kakehi/metrics.h>
 #include <kakehi/str.h>
 
+/* A latency histogram as the forms show it: its count and the three
+ * quantiles (kk_metrics_quantiles). */
+typedef struct kk_mlat kk_mlat;
+struct kk_mlat {
+	uint64_t count, q[3];
+};
+
+/* An object's sum as the forms use it: the counters, and the
+ * histograms' figures only. A tenth of a kk_mcount: a print of 200 000
+ * objects holds 150 MB rather than 1.4 GB. */
+typedef struct kk_msum kk_msum;
+struct kk_msum {
+	KK_MCOUNT_COUNTERS
+	kk_mlat ttfb, total;
+};
+void kk_metrics_summary(kk_msum *dst, const kk_mcount *src);
+
 typedef struct kk_metrics_obj kk_metrics_obj;
 struct kk_metrics_obj {
 	const kk_mdir *d;
-	kk_mcount c;
+	kk_msum c;
 };
 
 /* A gauge from its pair of counters: a - b, 0 while b runs ahead (a
@@ -26,11 +43,11 @@ kk_metrics_gauge(uint64_t a, uint64_t b)
 }
 
 /* "up" or "down" for a backend, NULL for the others. */
-const char *kk_metrics_health(const kk_mdir *, const kk_mcount *, uint64_t now_ms);
+const char *kk_metrics_health(const kk_mdir *, const kk_msum *, uint64_t now_ms);
 /* What ended in error: the closes other than the ordinary ends (done,
  * a client or idle keep-alive going away, a drain, a stop, a tunnel
  * or back connection ending). */
-uint64_t kk_metrics_errors(const kk_mcount *);
+uint64_t kk_metrics_errors(const kk_msum *);
 /* The three quantiles every form gives, in thousandths (p50, p90, p99). */
 extern const unsigned kk_metrics_quantiles[3];
 

@@ -471,6 +471,30 @@ reply_kk(client *c, char status, kk_str *s)
 	kk_str_free(s);
 }
 
+/* A reply of any length (the metrics of 100 000 sites are tens of MB):
+ * "more follows" frames of whole lines under REPLY_PART bytes, which
+ * kakehi-ctl writes out as they come, then the rest as the reply. A
+ * frame holds KK_FRAME_MAX_CONTROL bytes at most. */
+#define REPLY_PART (1u << 20)
+
+static void
+reply_parts(client *c, kk_str *s)
+{
+	size_t at = 0;
+
+	while (s->len - at > REPLY_PART) {
+		size_t cut = at + REPLY_PART;
+		while (cut > at && s->s[cut - 1] != '\n')
+			cut--;
+		if (cut == at)
+			break;	/* a line longer than a part: one frame, as before */
+		sv_control_reply(&c->origin, KK_REPLY_MORE, s->s + at, cut - at);
+		at = cut;
+	}
+	sv_control_reply(&c->origin, KK_REPLY_OK, s->s ? s->s + at : "", s->len - at);
+	kk_str_free(s);
+}
+
 /* Handlers: one per verb (or family). They reply, or start work that
  * replies later. */
 typedef void handler(client *, const kk_verb *, int json, const char *verbline);
@@ -737,7 +761,7 @@ h_metrics(client *c, const kk_verb *v, int json, const char *verbline)
 		reply_str(c, KK_REPLY_ERROR, "out of memory");
 		return;
 	}
-	reply_kk(c, KK_REPLY_OK, &out);
+	reply_parts(c, &out);
 }
 
 /* The reply to a reload lists the lines applied, up to this many bytes:

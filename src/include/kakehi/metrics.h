@@ -52,27 +52,33 @@ enum kk_metrics_kind {
 #define KK_METRICS_USED 1u
 #define KK_METRICS_GONE 2u	/* freed: a probe goes past it; reused last */
 
+/* The counters of kk_mcount, all uint64_t up to the histograms: a
+ * macro, so that a sum kept without its histograms (metricsobj.h) has
+ * them under the same names and at the same offsets. */
+#define KK_MCOUNT_COUNTERS \
+	uint64_t requests, ended; \
+	uint64_t responses[6];		/* [1..5]: 1xx..5xx; [0]: out of range */ \
+	uint64_t status[KK_METRICS_NSTATUS]; \
+	uint64_t bytes_in, bytes_out; \
+	uint64_t conns_opened, conns_closed; \
+	uint64_t retries; \
+	uint64_t queued, dequeued, queue_full, queue_timeouts; \
+	uint64_t closes[KK_METRICS_NCLOSE]; \
+	/* Backends: CLOCK_MONOTONIC ms until which this worker avoids it \
+	 * after a failed connect (0: never failed), UINT64_MAX while a \
+	 * health verdict holds it out. */ \
+	uint64_t down_until; \
+	/* Latencies in µs: their sums (the histograms follow). */ \
+	uint64_t ttfb_sum, total_sum;
+
 /* What one stripe counts for one object. Gauges are pairs of counters
  * (in flight = requests - ended), so a stripe is only ever added to, and
  * the supervisor settles a dead worker's pairs. Which fields each kind
  * uses: doc/metrics.html. */
 typedef struct kk_mcount kk_mcount;
 struct kk_mcount {
-	uint64_t requests, ended;
-	uint64_t responses[6];		/* [1..5]: 1xx..5xx; [0]: out of range */
-	uint64_t status[KK_METRICS_NSTATUS];
-	uint64_t bytes_in, bytes_out;
-	uint64_t conns_opened, conns_closed;
-	uint64_t retries;
-	uint64_t queued, dequeued, queue_full, queue_timeouts;
-	uint64_t closes[KK_METRICS_NCLOSE];
-	/* Backends: CLOCK_MONOTONIC ms until which this worker avoids it
-	 * after a failed connect (0: never failed), UINT64_MAX while a
-	 * health verdict holds it out. */
-	uint64_t down_until;
-	/* Latencies in µs: their sums, and histograms (kakehi/hist.h). */
-	uint64_t ttfb_sum, total_sum;
-	kk_hist ttfb, total;
+	KK_MCOUNT_COUNTERS
+	kk_hist ttfb, total;	/* kakehi/hist.h */
 };
 
 /* The names of a slot, in its chunk. */
