@@ -3,8 +3,9 @@
 # backend each: 6 000 objects counted apart, past the first chunk of
 # slots and several rebuilds of the index). The last site's requests are
 # counted on its own objects, a site added live gets its slot, a site
-# removed leaves it, and the segment holds memory for what was counted
-# only, not for every object's counters.
+# removed leaves it, answers larger than a frame arrive whole, and the
+# segment holds memory for what was counted only, not for every object's
+# counters.
 . "$(dirname "$0")/../lib.sh"
 
 kk_backend b1 ; bp=$kk_port
@@ -36,6 +37,15 @@ tap_is "$(count s$n)" 5 "counted on its cluster"
 tap_like "$(ctl metrics --cluster s$n)" "^backend s$n b .* requests 5 " "and its backend"
 tap_is "$(count s1)" 0 "the first site: nothing"
 tap_is "$(ctl metrics | grep -c '^cluster ')" "$n" "every cluster has its line"
+# Answers past a frame's 4 MiB come in parts.
+ctl metrics --prometheus > "$T/prom" 2> "$T/prom.err"
+tap_is "$?" 0 "the Prometheus form of $n sites ($(wc -c < "$T/prom") bytes)"
+tap_ok "is over a frame" test "$(wc -c < "$T/prom")" -gt 4194304
+tap_is "$(grep -c '^kakehi_cluster_requests_total{' "$T/prom")" "$n" "with every cluster"
+tap_is "$(kakehi-ctl -s "$kk_sock" --json metrics | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(len(d["clusters"]), len(d["backends"]))')" "$n $n" "the JSON form parses whole"
 
 tap_ok "a site added live" sh -c "
 	kakehi-ctl -s '$kk_sock' cluster add late &&
