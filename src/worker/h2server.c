@@ -57,6 +57,9 @@ static const uint8_t drain_ping[8] = { 'k', 'k', '-', 'd', 'r', 'a', 'i', 'n' };
  * then the stream carries a tunnel (S_TUNNEL) to the back connection. */
 #define S_CONNECT 0x200
 #define S_TUNNEL 0x400
+/* A HEAD request: an answer made here says its length and sends no body
+ * (RFC 9110 §9.3.2; nghttp2 clients reset a stream that gets DATA). */
+#define S_HEAD 0x800
 
 typedef struct h2c h2c;
 typedef struct h2s h2s;
@@ -361,7 +364,7 @@ respond_location(h2s *s, int status, const char *location, size_t loclen)
 	prd.source.ptr = s;
 	prd.read_callback = data_read;
 	if (nghttp2_submit_response(s->conn->session, s->id, out_nv, (size_t)n,
-	    h.clen ? &prd : NULL))
+	    h.clen && !(s->flags & S_HEAD) ? &prd : NULL))
 		reset(s, NGHTTP2_INTERNAL_ERROR);
 	s->flags |= S_RESP | S_RESP_END;
 	conn_wake(s->conn);
@@ -428,6 +431,10 @@ request_ready(h2c *c, h2s *s, int end_stream)
 			respond(s, status);
 		return;
 	}
+	/* Whole and valid: the method is known (h is the last request's
+	 * when the block was not parsed). */
+	if (h->flags & KK_HEAD_F_HEAD)
+		s->flags |= S_HEAD;
 	/* Routed as HTTP/1.1 requests are (421 for a host the certificate
 	 * does not cover, which also tells a client that coalesced
 	 * connections to open another, RFC 9113 §9.1.1). */

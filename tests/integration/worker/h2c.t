@@ -37,6 +37,7 @@ kw_start h2c \
 	'listener add http 127.0.0.1:@PORT' \
 	'cluster add app' 'cluster add big' 'cluster add rec' 'cluster add dies' \
 	'cluster add slow' 'frontend add slow --listener 127.0.0.1:@PORT --path /slowread' \
+	'cluster add none' 'frontend add none --listener 127.0.0.1:@PORT --path /none' \
 	"backend add slow s 127.0.0.1:$pslow" \
 	'frontend add app --listener 127.0.0.1:@PORT' \
 	'frontend add big --listener 127.0.0.1:@PORT --path /big' \
@@ -61,6 +62,16 @@ tap_like "$out" '^cookie: a=1; b=2' "cookie crumbs joined for HTTP/1.1"
 # answer that does not).
 out=$(nghttp -v "$U/status/204" 2>&1 | grep 'recv HEADERS')
 tap_like "$out" 'flags=0x05' "a 204 ends the stream on its HEADERS (END_STREAM)"
+
+# An answer of the proxy's own (503: a cluster without backends) to a
+# HEAD says its length and has no body: DATA on a HEAD stream is a
+# protocol error to nghttp2 clients.
+out=$(nghttp -v -H ':method: HEAD' "$U/none" 2>&1)
+tap_is "$?" 0 "HEAD to an own answer: the client is content"
+tap_like "$out" 'recv HEADERS frame <length=[0-9]+, flags=0x05' "the answer ends on its HEADERS"
+tap_like "$out" 'content-length: [1-9]' "with the length a GET would get"
+tap_fails "and no DATA" sh -c 'printf "%s\n" "$1" | grep -q "recv DATA"' sh "$out"
+tap_like "$(nghttp -v "$U/none" 2>&1)" 'recv DATA frame' "a GET gets the body"
 
 out=$(h2 "$U/post" --data-binary 'hello body')
 tap_like "$out" '^Content-Length: 10' "a POST body with its length goes up with Content-Length"
