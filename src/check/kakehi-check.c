@@ -271,11 +271,24 @@ free_targets(target *a, size_t n)
 	free(a);
 }
 
+/* Whether target o's probe in flight asks what t would: the same
+ * address, request and answer expected. */
+static int
+same_probe(const target *o, const target *t)
+{
+	return o->addr.len == t->addr.len && !memcmp(&o->addr.ss, &t->addr.ss, t->addr.len)
+	    && o->reqlen == t->reqlen && !memcmp(o->req, t->req, t->reqlen)
+	    && o->hc.timeout_ms == t->hc.timeout_ms && o->hc.expect_lo == t->hc.expect_lo
+	    && o->hc.expect_hi == t->hc.expect_hi;
+}
+
 /* The targets of the state now. A backend checked before keeps its count
- * and its schedule; a probe in flight is dropped (its settings may have
- * changed), the next starts at its time. A newcomer's first probe is
- * spread over its interval, so that a state loaded whole does not probe
- * every backend in the same millisecond. 1 ok, 0 ENOMEM (the old kept). */
+ * and its schedule, and its probe in flight when it asks the same (one
+ * that changed is dropped, the next starts at its time): a busy control
+ * plane does not keep every probe from ever ending. A newcomer's first
+ * probe is spread over its interval, so that a state loaded whole does
+ * not probe every backend in the same millisecond. 1 ok, 0 ENOMEM (the
+ * old kept). */
 static int
 rebuild(uint64_t now)
 {
@@ -319,8 +332,18 @@ rebuild(uint64_t now)
 		t->reqlen = kk_probe_request(t->req, sizeof t->req, c->hc.path,
 		    c->hc.host ? c->hc.host : b->addr_text);
 		if ((was = kk_index_get(&old, t->key, t->klen))) {
-			t->count = targets[*was].count;
-			t->next_at = targets[*was].next_at;
+			target *o = &targets[*was];
+			t->count = o->count;
+			t->next_at = o->next_at;
+			if (o->phase != IDLE && same_probe(o, t)) {
+				t->phase = o->phase;
+				t->fd = o->fd;
+				o->fd = -1;
+				t->sent = o->sent;
+				t->inlen = o->inlen;
+				memcpy(t->in, o->in, o->inlen);
+				t->deadline = o->deadline;
+			}
 		} else
 			t->next_at = now + kk_index_hash(t->key, t->klen) % t->hc.interval_ms;
 	}
@@ -330,11 +353,17 @@ rebuild(uint64_t now)
 	targets = a;
 	ntargets = n;
 	heap = h;
-	/* Every target idle: the heap is all of them, in order. */
-	nfl = 0;
-	for (nheap = 0; nheap < n; nheap++)
-		heap[nheap] = nheap;
-	for (i = n / 2; i-- > 0;)
+	/* The probes kept in flight, then the heap of the others, in
+	 * order. */
+	nfl = nheap = 0;
+	for (i = 0; i < n; i++) {
+		if (a[i].phase != IDLE) {
+			a[i].flpos = nfl;
+			fl[nfl++] = i;
+		} else
+			heap[nheap++] = i;
+	}
+	for (i = nheap / 2; i-- > 0;)
 		heap_down(i);
 	return 1;
 nomem:
@@ -366,6 +395,41 @@ scan_gen(const char *s, uint64_t *g)
 	return 1;
 }
 
+/* Whether a change touches what is probed: a backend of a checked
+ * cluster, or a cluster's check. The rest of the state (frontends,
+ * listeners, certificates, settings, clusters without a check) does not,
+ * so a change there costs no pass over the backends. */
+static int
+touches_checks(const kk_journal *j)
+{
+	size_t i;
+	for (i = 0; i < j->n; i++) {
+		kk_change c;
+		const kk_cluster *cl;
+		kk_journal_change(&st, j, i, &c);
+		switch (c.id) {
+		case KK_V_CLUSTER_ADD:
+		case KK_V_CLUSTER_REMOVE:
+			if (c.c && c.c->hc.path)
+				return 1;
+			break;
+		case KK_V_CLUSTER_HEALTH_CHECK:
+			return 1;
+		case KK_V_BACKEND_ADD:
+		case KK_V_BACKEND_REMOVE:
+			/* A removed cluster's backends went first, while it
+			 * was there; a cluster that lost its check says so. */
+			if (!c.b || !c.b->cluster || ((cl = kk_state_cluster(&st, c.b->cluster))
+			    && cl->hc.path))
+				return 1;
+			break;
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 /* A change, as the workers get it: applied when it is on our
  * generation, else (or when it does not apply) the whole state asked. */
 static void
@@ -374,6 +438,7 @@ on_delta(const char *base, const char *to, const char *text)
 	char err[KK_ERRLEN];
 	kk_journal j = KK_JOURNAL_ZERO;
 	uint64_t b, g;
+	int probed;
 	if (!scan_gen(base, &b) || !scan_gen(to, &g) || b != gen) {
 		resync();
 		return;
@@ -386,9 +451,10 @@ on_delta(const char *base, const char *to, const char *text)
 		return;
 	}
 	st.certs_checked = 0;
+	probed = touches_checks(&j);
 	kk_journal_commit(&st, &j);
 	gen = g;
-	if (!rebuild(now_ms()))
+	if (probed && !rebuild(now_ms()))
 		warn("out of memory following generation %llu; probing as before",
 		    (unsigned long long)g);
 }
