@@ -33,9 +33,10 @@ for id in 0 1 ; do
 	fds=$(fd_targets "$pid")
 	tap_fails "worker $id: no fd of the supervisor's parent (exec 7>file, 8<file)" \
 		sh -c "printf '%s\n' '$fds' | grep -q '$T/[xy]\$'"
-	# Anything else that names a file is an fd that leaked.
+	# Anything else that names a file is an fd that leaked; the
+	# supervisor's memfds (the metrics segment) are given on purpose.
 	tap_fails "worker $id: no fd on a regular file" \
-		sh -c "printf '%s\n' '$fds' | grep -q ' /'"
+		sh -c "printf '%s\n' '$fds' | grep -v ' /memfd:kakehi-' | grep -q ' /'"
 	tap_like "$fds" "^3 socket:" "worker $id: fd 3 is the listener"
 done
 # Marked, not closed: the supervisor leaves what it was given alone.
