@@ -8,23 +8,66 @@
 #include <kakehi/hist.h>
 #include <kakehi/verb.h>
 
+/* The layout's arithmetic, for 2^sub sub-buckets a power of two. */
+static uint64_t
+low_in(unsigned i, unsigned sub)
+{
+	if (i < (1u << sub))
+		return i;
+	return (uint64_t)((1u << sub) + (i & ((1u << sub) - 1))) << ((i >> sub) - 1);
+}
+
+static uint64_t
+high_in(unsigned i, unsigned sub)
+{
+	if (i < (1u << sub))
+		return i;
+	return low_in(i, sub) + (UINT64_C(1) << ((i >> sub) - 1)) - 1;
+}
+
+static uint64_t
+count_in(const uint64_t *n, unsigned nb)
+{
+	uint64_t sum = 0;
+	unsigned i;
+
+	for (i = 0; i < nb; i++)
+		sum += n[i];
+	return sum;
+}
+
+static uint64_t
+quantile_in(const uint64_t *n, unsigned nb, unsigned sub, unsigned permille)
+{
+	uint64_t count = count_in(n, nb), rank, seen = 0;
+	unsigned i;
+
+	if (!count)
+		return 0;
+	if (permille > 1000)
+		permille = 1000;
+	/* ceil(count * permille / 1000) without overflowing 64 bits. */
+	rank = count / 1000 * permille + ((count % 1000) * permille + 999) / 1000;
+	if (!rank)
+		rank = 1;
+	for (i = 0; i < nb; i++) {
+		seen += n[i];
+		if (seen >= rank)
+			return high_in(i, sub);
+	}
+	return KK_HIST_MAX;
+}
+
 uint64_t
 kk_hist_low(unsigned i)
 {
-	unsigned shift;
-
-	if (i < KK_HIST_SUB)
-		return i;
-	shift = (i >> KK_HIST_SUB_BITS) - 1;
-	return (uint64_t)(KK_HIST_SUB + (i & (KK_HIST_SUB - 1))) << shift;
+	return low_in(i, KK_HIST_SUB_BITS);
 }
 
 uint64_t
 kk_hist_high(unsigned i)
 {
-	if (i < KK_HIST_SUB)
-		return i;
-	return kk_hist_low(i) + (UINT64_C(1) << ((i >> KK_HIST_SUB_BITS) - 1)) - 1;
+	return high_in(i, KK_HIST_SUB_BITS);
 }
 
 void
@@ -39,34 +82,34 @@ kk_hist_merge(kk_hist *dst, const kk_hist *src)
 uint64_t
 kk_hist_count(const kk_hist *h)
 {
-	uint64_t sum = 0;
-	unsigned i;
-
-	for (i = 0; i < KK_HIST_BUCKETS; i++)
-		sum += h->n[i];
-	return sum;
+	return count_in(h->n, KK_HIST_BUCKETS);
 }
 
 uint64_t
 kk_hist_quantile(const kk_hist *h, unsigned permille)
 {
-	uint64_t count = kk_hist_count(h), rank, seen = 0;
+	return quantile_in(h->n, KK_HIST_BUCKETS, KK_HIST_SUB_BITS, permille);
+}
+
+void
+kk_mhist_merge(kk_mhist *dst, const kk_mhist *src)
+{
 	unsigned i;
 
-	if (!count)
-		return 0;
-	if (permille > 1000)
-		permille = 1000;
-	/* ceil(count * permille / 1000) without overflowing 64 bits. */
-	rank = count / 1000 * permille + ((count % 1000) * permille + 999) / 1000;
-	if (!rank)
-		rank = 1;
-	for (i = 0; i < KK_HIST_BUCKETS; i++) {
-		seen += h->n[i];
-		if (seen >= rank)
-			return kk_hist_high(i);
-	}
-	return KK_HIST_MAX;
+	for (i = 0; i < KK_MHIST_BUCKETS; i++)
+		dst->n[i] += src->n[i];
+}
+
+uint64_t
+kk_mhist_count(const kk_mhist *h)
+{
+	return count_in(h->n, KK_MHIST_BUCKETS);
+}
+
+uint64_t
+kk_mhist_quantile(const kk_mhist *h, unsigned permille)
+{
+	return quantile_in(h->n, KK_MHIST_BUCKETS, KK_MHIST_SUB_BITS, permille);
 }
 
 int

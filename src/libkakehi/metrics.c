@@ -149,13 +149,13 @@ health(const kk_mdir *d, const kk_msum *c, uint64_t now_ms)
 const unsigned kk_metrics_quantiles[3] = { 500, 900, 990 };
 
 static void
-lat(kk_mlat *dst, const kk_hist *h)
+lat(kk_mlat *dst, const kk_mhist *h)
 {
 	unsigned i;
 
-	dst->count = kk_hist_count(h);
+	dst->count = kk_mhist_count(h);
 	for (i = 0; i < 3; i++)
-		dst->q[i] = kk_hist_quantile(h, kk_metrics_quantiles[i]);
+		dst->q[i] = kk_mhist_quantile(h, kk_metrics_quantiles[i]);
 }
 
 void

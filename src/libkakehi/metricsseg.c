@@ -596,8 +596,8 @@ kk_metrics_add(kk_mcount *dst, const kk_mcount *src)
 			d[i] += s[i];
 	if (src->down_until > dst->down_until)
 		dst->down_until = src->down_until;
-	kk_hist_merge(&dst->ttfb, &src->ttfb);
-	kk_hist_merge(&dst->total, &src->total);
+	kk_mhist_merge(&dst->ttfb, &src->ttfb);
+	kk_mhist_merge(&dst->total, &src->total);
 }
 
 void

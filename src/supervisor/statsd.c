@@ -152,8 +152,8 @@ push_one(void *ctx, unsigned slot, const kk_mdir *d, const kk_mcount *c)
 		metric(name, "retries", since(c->retries, p->retries), "c");
 		metric(name, "requests_active", c->requests > c->ended ?
 		    c->requests - c->ended : 0, "g");
-		metric(name, "ttfb_p99_us", kk_hist_quantile(&c->ttfb, 990), "g");
-		metric(name, "total_p99_us", kk_hist_quantile(&c->total, 990), "g");
+		metric(name, "ttfb_p99_us", kk_mhist_quantile(&c->ttfb, 990), "g");
+		metric(name, "total_p99_us", kk_mhist_quantile(&c->total, 990), "g");
 	}
 	if (d->kind == KK_METRICS_CLUSTER)
 		metric(name, "queue_length", c->queued > c->dequeued ?

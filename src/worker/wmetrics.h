@@ -40,10 +40,10 @@ static inline void
 kk_wmetrics_latency(kk_mcount *m, uint64_t start_us, uint64_t first_us)
 {
 	if (first_us) {
-		kk_hist_record(&m->ttfb, first_us - start_us);
+		kk_mhist_record(&m->ttfb, first_us - start_us);
 		m->ttfb_sum += first_us - start_us;
 	}
-	kk_hist_record(&m->total, kk_now_us - start_us);
+	kk_mhist_record(&m->total, kk_now_us - start_us);
 	m->total_sum += kk_now_us - start_us;
 }
 

@@ -78,7 +78,7 @@ enum kk_metrics_kind {
 typedef struct kk_mcount kk_mcount;
 struct kk_mcount {
 	KK_MCOUNT_COUNTERS
-	kk_hist ttfb, total;	/* kakehi/hist.h */
+	kk_mhist ttfb, total;	/* kakehi/hist.h */
 };
 
 /* The names of a slot, in its chunk. */

@@ -113,6 +113,37 @@ main(void)
 	ok(within(kk_hist_quantile(&t, 900), 200), "bimodal p90 (rank 900 is the last fast one)");
 	ok(within(kk_hist_quantile(&t, 990), 2000000), "bimodal p99");
 
+	/* The coarse layout of the metrics segment: quantiles within 1/8,
+	 * exact below 8 µs, merging as the fine one. */
+	{
+		static kk_mhist m, m2;
+		unsigned good = 1;
+		uint64_t vals[] = { 0, 1, 7, 8, 9, 100, 1000, 12345, 999999, 5000000 };
+		for (i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+			uint64_t q;
+			memset(&m, 0, sizeof m);
+			kk_mhist_record(&m, vals[i]);
+			q = kk_mhist_quantile(&m, 500);
+			if (vals[i] < 8 ? q != vals[i] : (q < vals[i] || (q - vals[i]) * 8 >= vals[i]))
+				good = 0;
+		}
+		ok(good, "coarse: one value's quantile is within 1/8 above it");
+		memset(&m, 0, sizeof m);
+		memset(&m2, 0, sizeof m2);
+		for (i = 1; i <= 1000; i++)
+			kk_mhist_record(i % 2 ? &m : &m2, i * 100);
+		kk_mhist_merge(&m, &m2);
+		is_int(kk_mhist_count(&m), 1000, "coarse: merged count");
+		v = kk_mhist_quantile(&m, 990);
+		ok(v >= 99000 && (v - 99000) * 8 < 99000, "coarse: p99 of 100..100000 within 1/8 (%llu)",
+		    (unsigned long long)v);
+		is_int(kk_mhist_quantile(&m, 1000) >= 100000, 1, "coarse: the max bucket holds the max");
+		ok(sizeof(kk_mhist) * 2 <= sizeof(kk_hist) * 11 / 10, "coarse: about half the size");
+		memset(&m, 0, sizeof m);
+		kk_mhist_record(&m, KK_HIST_MAX + 5);
+		is_int(kk_mhist_quantile(&m, 500), KK_HIST_MAX, "coarse: clamped values in the last bucket");
+	}
+
 	/* Merging two halves equals recording everything in one. */
 	memset(&a, 0, sizeof a);
 	memset(&b, 0, sizeof b);
