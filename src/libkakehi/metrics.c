@@ -5,6 +5,7 @@
  * metricshtml.c's, the layout metricsseg.c's). Nothing here knows a
  * worker's objects; the worker's side is src/worker/wmetrics.c, the
  * supervisor's src/supervisor/metrics.c. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,22 +276,27 @@ fields(kk_str *out, const kk_msum *c, unsigned kind, int json, const char *hl)
 	return ok;
 }
 
+static const char *const list_word[KK_METRICS_NKINDS] = { "", "listeners", "clusters",
+    "backends" };
+
+/* Text: one line per object, then the retired totals. */
 static int
-print_text(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, uint64_t now)
+text_object(kk_str *out, const obj *o, uint64_t now)
 {
-	size_t i;
+	const kk_mdir *d = o->d;
+	int ok = kk_str_catf(out, "%s %s%s%s", kind_word[d->kind], d->a, *d->b ? " " : "", d->b);
+	ok &= fields(out, &o->c, d->kind, 0, health(d, &o->c, now));
+	return ok & kk_str_cats(out, "\n");
+}
+
+static int
+text_retired(kk_str *out, const kk_metrics *m)
+{
+	kk_msum r;
 	unsigned k;
 	int ok = 1;
-	kk_msum r;
 
-	for (i = 0; i < n; i++) {
-		const kk_mdir *d = v[i].d;
-		ok &= kk_str_catf(out, "%s %s%s%s", kind_word[d->kind], d->a, *d->b ? " " : "",
-		    d->b);
-		ok &= fields(out, &v[i].c, d->kind, 0, health(d, &v[i].c, now));
-		ok &= kk_str_cats(out, "\n");
-	}
-	for (k = 1; all && k < KK_METRICS_NKINDS; k++) {
+	for (k = 1; k < KK_METRICS_NKINDS; k++) {
 		ok &= kk_str_catf(out, "retired %s", kind_word[k]);
 		kk_metrics_summary(&r, &m->h->retired[k]);
 		ok &= fields(out, &r, k, 0, 0);
@@ -299,53 +305,64 @@ print_text(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, ui
 	return ok;
 }
 
+/* JSON: the lists of the kinds before k closed and those up to k opened
+ * (*at: the kind whose list is open; 0 none yet). */
 static int
-print_json(kk_str *out, const kk_metrics *m, const obj *v, size_t n, int all, uint64_t now)
+json_lists_to(kk_str *out, unsigned *at, unsigned k)
 {
-	static const char *const list[KK_METRICS_NKINDS] = { "", "listeners", "clusters",
-	    "backends" };
-	size_t i;
-	unsigned k;
 	int ok = 1;
-	kk_msum r;
 
-	ok &= kk_str_cats(out, "{");
-	for (k = 1; k < KK_METRICS_NKINDS; k++) {
-		int first = 1;
-		ok &= kk_str_catf(out, "%s\"%s\":[", k > 1 ? "," : "", list[k]);
-		for (i = 0; i < n; i++) {
-			const kk_mdir *d = v[i].d;
-			if (d->kind != k)
-				continue;
-			/* A line each: a reply of many objects is cut after a
-			 * line into frames (the supervisor's control.c). */
-			ok &= kk_str_cats(out, first ? "{" : ",\n{");
-			first = 0;
-			ok &= kk_str_cats(out, k == KK_METRICS_LISTENER ? "\"address\":" :
-			    k == KK_METRICS_CLUSTER ? "\"id\":" : "\"cluster\":");
-			ok &= kk_str_catjson(out, d->a);
-			if (k == KK_METRICS_BACKEND) {
-				ok &= kk_str_cats(out, ",\"id\":");
-				ok &= kk_str_catjson(out, d->b);
-			}
-			ok &= fields(out, &v[i].c, d->kind, 1, health(d, &v[i].c, now));
-			ok &= kk_str_cats(out, "}");
-		}
-		ok &= kk_str_cats(out, "]");
+	if (!*at)
+		ok &= kk_str_cats(out, "{");
+	while (*at < k) {
+		if (*at)
+			ok &= kk_str_cats(out, "],");
+		(*at)++;
+		ok &= kk_str_catf(out, "\"%s\":[", list_word[*at]);
 	}
+	return ok;
+}
+
+/* One object, a line each: a long answer is cut after a line into
+ * parts (the supervisor's control.c). */
+static int
+json_object(kk_str *out, const obj *o, int first, uint64_t now)
+{
+	const kk_mdir *d = o->d;
+	unsigned k = d->kind;
+	int ok = kk_str_cats(out, first ? "{" : ",\n{");
+
+	ok &= kk_str_cats(out, k == KK_METRICS_LISTENER ? "\"address\":" :
+	    k == KK_METRICS_CLUSTER ? "\"id\":" : "\"cluster\":");
+	ok &= kk_str_catjson(out, d->a);
+	if (k == KK_METRICS_BACKEND) {
+		ok &= kk_str_cats(out, ",\"id\":");
+		ok &= kk_str_catjson(out, d->b);
+	}
+	ok &= fields(out, &o->c, k, 1, health(d, &o->c, now));
+	return ok & kk_str_cats(out, "}");
+}
+
+static int
+json_end(kk_str *out, const kk_metrics *m, unsigned *at, int all)
+{
+	kk_msum r;
+	unsigned k;
+	int ok = json_lists_to(out, at, KK_METRICS_NKINDS - 1);
+
+	ok &= kk_str_cats(out, "]");
 	if (all) {
 		ok &= kk_str_cats(out, ",\"retired\":{");
 		for (k = 1; k < KK_METRICS_NKINDS; k++) {
-			ok &= kk_str_catf(out, "%s\"%s\":{\"kind\":\"%s\"", k > 1 ? "," : "", list[k],
-			    kind_word[k]);
+			ok &= kk_str_catf(out, "%s\"%s\":{\"kind\":\"%s\"", k > 1 ? "," : "",
+			    list_word[k], kind_word[k]);
 			kk_metrics_summary(&r, &m->h->retired[k]);
 			ok &= fields(out, &r, k, 1, 0);
 			ok &= kk_str_cats(out, "}");
 		}
 		ok &= kk_str_cats(out, "}");
 	}
-	ok &= kk_str_cats(out, "}\n");
-	return ok;
+	return ok & kk_str_cats(out, "}\n");
 }
 
 /* Prometheus label values: backslash, quote and newline escaped
@@ -427,145 +444,270 @@ head(kk_str *out, const char *kind, const char *name, const char *type, const ch
 	    help, kind, name, type);
 }
 
+/* The families of a kind, in order: those of fams, then the responses by
+ * class, by status and the closes, then up (backends), then the two
+ * latencies (not listeners). */
+#define NFAMS (sizeof fams / sizeof fams[0])
+enum { FAM_CLASS = NFAMS, FAM_STATUS, FAM_CLOSES, FAM_UP, FAM_TTFB, FAM_TOTAL, FAM_END };
+
 static int
-print_prometheus(kk_str *out, const obj *v, size_t n, uint64_t now)
+fam_of_kind(unsigned f, unsigned k)
+{
+	if (f < NFAMS)
+		return (fams[f].kinds & (1u << k)) != 0;
+	if (f == FAM_UP)
+		return k == KK_METRICS_BACKEND;
+	if (f == FAM_TTFB || f == FAM_TOTAL)
+		return k != KK_METRICS_LISTENER;
+	return f < FAM_END;
+}
+
+static int
+prom_head(kk_str *out, unsigned k, unsigned f)
+{
+	const char *kw = kind_word[k];
+
+	if (f < NFAMS)
+		return head(out, kw, fams[f].name, fams[f].type == F_GAUGE ? "gauge" : "counter",
+		    fams[f].help);
+	switch (f) {
+	case FAM_CLASS:
+		return head(out, kw, "responses_total", "counter",
+		    "Responses by status class (1xx to 5xx).");
+	case FAM_STATUS:
+		return head(out, kw, "responses_status_total", "counter",
+		    "Responses by status, for the statuses seen.");
+	case FAM_CLOSES:
+		return head(out, kw, "closes_total", "counter", k == KK_METRICS_LISTENER ?
+		    "Client connections closed, by reason." : "Requests ended, by reason.");
+	case FAM_UP:
+		return head(out, kw, "up", "gauge", "1 when no worker avoids the backend "
+		    "after a failed connect, else 0.");
+	case FAM_TTFB:
+		return head(out, kw, "ttfb_seconds", "summary",
+		    "Time from the request routed to the backend's first response byte.");
+	default:
+		return head(out, kw, "total_seconds", "summary",
+		    "Time from the request routed to the end of the response.");
+	}
+}
+
+/* kakehi_KIND_NAME{LABELS[,EXTRA]} */
+static int
+sample(kk_str *out, const obj *o, const char *name, const char *extra)
+{
+	int ok = kk_str_catf(out, "kakehi_%s_%s{", kind_word[o->d->kind], name);
+	ok &= labels(out, o->d);
+	return ok & kk_str_catf(out, "%s} ", extra);
+}
+
+static int
+seconds(kk_str *out, uint64_t us)
+{
+	return kk_str_catf(out, "%llu.%06llu\n", (unsigned long long)(us / 1000000),
+	    (unsigned long long)(us % 1000000));
+}
+
+/* The samples of one object in family f. */
+static int
+prom_object(kk_str *out, unsigned f, const obj *o, uint64_t now)
 {
 	static const char *const qs[3] = { "0.5", "0.9", "0.99" };
-	unsigned k, f, j;
-	size_t i;
+	const kk_msum *c = &o->c;
+	char extra[64];
+	unsigned j;
 	int ok = 1;
 
-	for (k = 1; k < KK_METRICS_NKINDS; k++) {
-		const char *kw = kind_word[k];
-		int any = 0;
-		for (i = 0; i < n; i++)
-			any |= v[i].d->kind == k;
-		if (!any)
+	if (f < NFAMS) {
+		uint64_t x = field(c, fams[f].off);
+		if (fams[f].type == F_GAUGE)
+			x = diff(x, field(c, fams[f].off2));
+		ok &= sample(out, o, fams[f].name, "");
+		return ok & kk_str_catf(out, "%llu\n", (unsigned long long)x);
+	}
+	switch (f) {
+	case FAM_CLASS:
+		for (j = 1; j <= 5; j++) {
+			snprintf(extra, sizeof extra, ",class=\"%uxx\"", j);
+			ok &= sample(out, o, "responses_total", extra);
+			ok &= kk_str_catf(out, "%llu\n", (unsigned long long)c->responses[j]);
+		}
+		return ok;
+	case FAM_STATUS:
+		for (j = 0; j < KK_METRICS_NSTATUS; j++) {
+			if (!c->status[j])
+				continue;
+			snprintf(extra, sizeof extra, ",status=\"%u\"", status_codes[j]);
+			ok &= sample(out, o, "responses_status_total", extra);
+			ok &= kk_str_catf(out, "%llu\n", (unsigned long long)c->status[j]);
+		}
+		return ok;
+	case FAM_CLOSES:
+		for (j = 0; j < KK_METRICS_NCLOSE; j++) {
+			if (!c->closes[j])
+				continue;
+			snprintf(extra, sizeof extra, ",reason=\"%s\"", kk_metrics_close_name(j));
+			ok &= sample(out, o, "closes_total", extra);
+			ok &= kk_str_catf(out, "%llu\n", (unsigned long long)c->closes[j]);
+		}
+		return ok;
+	case FAM_UP:
+		ok &= sample(out, o, "up", "");
+		return ok & kk_str_catf(out, "%d\n", c->down_until > now ? 0 : 1);
+	default: {
+		const kk_mlat *h = f == FAM_TOTAL ? &c->total : &c->ttfb;
+		const char *nm = f == FAM_TOTAL ? "total_seconds" : "ttfb_seconds";
+		char name[32];
+		for (j = 0; j < 3; j++) {
+			snprintf(extra, sizeof extra, ",quantile=\"%s\"", qs[j]);
+			ok &= sample(out, o, nm, extra);
+			ok &= seconds(out, h->q[j]);
+		}
+		snprintf(name, sizeof name, "%s_sum", nm);
+		ok &= sample(out, o, name, "");
+		ok &= seconds(out, f == FAM_TOTAL ? c->total_sum : c->ttfb_sum);
+		snprintf(name, sizeof name, "%s_count", nm);
+		ok &= sample(out, o, name, "");
+		return ok & kk_str_catf(out, "%llu\n", (unsigned long long)h->count);
+	}
+	}
+}
+
+/* Printing in parts. */
+
+struct kk_metrics_printer {
+	kk_metrics *m;
+	enum kk_metrics_format fmt;
+	uint64_t now;
+	int all;		/* no filter: the retired totals too */
+	obj *v;			/* sorted by kind, then key */
+	size_t n;
+	size_t lo[KK_METRICS_NKINDS], hi[KK_METRICS_NKINDS];	/* each kind's in v */
+	/* Where the next part starts: the object i, of kind k (JSON: the
+	 * list open), family f (Prometheus); done once all is out. */
+	size_t i;
+	unsigned k, f;
+	int headed;		/* family f's head is out */
+	int done;
+};
+
+kk_metrics_printer *
+kk_metrics_printer_new(kk_metrics *m, const kk_metrics_filter *f,
+    enum kk_metrics_format fmt, uint64_t now_ms)
+{
+	kk_metrics_printer *p = calloc(1, sizeof *p);
+	int oom;
+	size_t i;
+
+	if (!p)
+		return 0;
+	p->m = m;
+	p->fmt = fmt;
+	p->now = now_ms;
+	p->all = !f || (!f->cluster && !f->backend);
+	p->v = gather(m, f, &p->n, &oom);
+	if (oom) {
+		free(p);
+		return 0;
+	}
+	for (i = p->n; i-- > 0;)
+		p->lo[p->v[i].d->kind] = i;
+	for (i = 0; i < p->n; i++)
+		p->hi[p->v[i].d->kind] = i + 1;
+	p->k = fmt == KK_METRICS_PROMETHEUS ? 1 : 0;
+	return p;
+}
+
+void
+kk_metrics_printer_free(kk_metrics_printer *p)
+{
+	if (!p)
+		return;
+	free(p->v);
+	free(p);
+}
+
+/* Prometheus: the next family or object, from the cursor. 1 ok. */
+static int
+prom_step(kk_metrics_printer *p, kk_str *out)
+{
+	for (; p->k < KK_METRICS_NKINDS; p->k++, p->f = 0) {
+		size_t lo = p->lo[p->k], hi = p->hi[p->k];
+		if (lo >= hi)
 			continue;
-		for (f = 0; f < sizeof fams / sizeof fams[0]; f++) {
-			const fam *fm = &fams[f];
-			if (!(fm->kinds & (1u << k)))
+		for (; p->f < FAM_END; p->f++) {
+			if (!fam_of_kind(p->f, p->k))
 				continue;
-			ok &= head(out, kw, fm->name, fm->type == F_GAUGE ? "gauge" : "counter",
-			    fm->help);
-			for (i = 0; i < n; i++) {
-				uint64_t x;
-				if (v[i].d->kind != k)
-					continue;
-				x = field(&v[i].c, fm->off);
-				if (fm->type == F_GAUGE)
-					x = diff(x, field(&v[i].c, fm->off2));
-				ok &= kk_str_catf(out, "kakehi_%s_%s{", kw, fm->name);
-				ok &= labels(out, v[i].d);
-				ok &= kk_str_catf(out, "} %llu\n", (unsigned long long)x);
+			if (!p->headed) {
+				p->headed = 1;
+				p->i = lo;
+				return prom_head(out, p->k, p->f);
 			}
-		}
-		ok &= head(out, kw, "responses_total", "counter",
-		    "Responses by status class (1xx to 5xx).");
-		for (i = 0; i < n; i++) {
-			if (v[i].d->kind != k)
-				continue;
-			for (j = 1; j <= 5; j++) {
-				ok &= kk_str_catf(out, "kakehi_%s_responses_total{", kw);
-				ok &= labels(out, v[i].d);
-				ok &= kk_str_catf(out, ",class=\"%uxx\"} %llu\n", j,
-				    (unsigned long long)v[i].c.responses[j]);
+			if (!prom_object(out, p->f, &p->v[p->i], p->now))
+				return 0;
+			if (++p->i == hi) {
+				p->headed = 0;
+				p->f++;
 			}
-		}
-		ok &= head(out, kw, "responses_status_total", "counter",
-		    "Responses by status, for the statuses seen.");
-		for (i = 0; i < n; i++) {
-			if (v[i].d->kind != k)
-				continue;
-			for (j = 0; j < KK_METRICS_NSTATUS; j++) {
-				if (!v[i].c.status[j])
-					continue;
-				ok &= kk_str_catf(out, "kakehi_%s_responses_status_total{", kw);
-				ok &= labels(out, v[i].d);
-				ok &= kk_str_catf(out, ",status=\"%u\"} %llu\n", status_codes[j],
-				    (unsigned long long)v[i].c.status[j]);
-			}
-		}
-		ok &= head(out, kw, "closes_total", "counter", k == KK_METRICS_LISTENER ?
-		    "Client connections closed, by reason." : "Requests ended, by reason.");
-		for (i = 0; i < n; i++) {
-			if (v[i].d->kind != k)
-				continue;
-			for (j = 0; j < KK_METRICS_NCLOSE; j++) {
-				if (!v[i].c.closes[j])
-					continue;
-				ok &= kk_str_catf(out, "kakehi_%s_closes_total{", kw);
-				ok &= labels(out, v[i].d);
-				ok &= kk_str_catf(out, ",reason=\"%s\"} %llu\n",
-				    kk_metrics_close_name(j), (unsigned long long)v[i].c.closes[j]);
-			}
-		}
-		if (k == KK_METRICS_BACKEND) {
-			ok &= head(out, kw, "up", "gauge", "1 when no worker avoids the backend "
-			    "after a failed connect, else 0.");
-			for (i = 0; i < n; i++) {
-				if (v[i].d->kind != k)
-					continue;
-				ok &= kk_str_catf(out, "kakehi_%s_up{", kw);
-				ok &= labels(out, v[i].d);
-				ok &= kk_str_catf(out, "} %d\n", v[i].c.down_until > now ? 0 : 1);
-			}
-		}
-		/* A request's latencies count on its cluster and backend. */
-		for (j = 0; j < 2 && k != KK_METRICS_LISTENER; j++) {
-			const char *nm = j ? "total_seconds" : "ttfb_seconds";
-			ok &= head(out, kw, nm, "summary", j ?
-			    "Time from the request routed to the end of the response." :
-			    "Time from the request routed to the backend's first response byte.");
-			for (i = 0; i < n; i++) {
-				const kk_mlat *h = j ? &v[i].c.total : &v[i].c.ttfb;
-				unsigned q;
-				if (v[i].d->kind != k)
-					continue;
-				for (q = 0; q < 3; q++) {
-					uint64_t us = h->q[q];
-					ok &= kk_str_catf(out, "kakehi_%s_%s{", kw, nm);
-					ok &= labels(out, v[i].d);
-					ok &= kk_str_catf(out, ",quantile=\"%s\"} %llu.%06llu\n", qs[q],
-					    (unsigned long long)(us / 1000000),
-					    (unsigned long long)(us % 1000000));
-				}
-				{
-					uint64_t s = j ? v[i].c.total_sum : v[i].c.ttfb_sum;
-					ok &= kk_str_catf(out, "kakehi_%s_%s_sum{", kw, nm);
-					ok &= labels(out, v[i].d);
-					ok &= kk_str_catf(out, "} %llu.%06llu\n",
-					    (unsigned long long)(s / 1000000),
-					    (unsigned long long)(s % 1000000));
-					ok &= kk_str_catf(out, "kakehi_%s_%s_count{", kw, nm);
-					ok &= labels(out, v[i].d);
-					ok &= kk_str_catf(out, "} %llu\n",
-					    (unsigned long long)h->count);
-				}
-			}
+			return 1;
 		}
 	}
-	return ok;
+	p->done = 1;
+	return 1;
+}
+
+static int
+step(kk_metrics_printer *p, kk_str *out)
+{
+	int ok;
+
+	switch (p->fmt) {
+	case KK_METRICS_PROMETHEUS:
+		return prom_step(p, out);
+	case KK_METRICS_HTML:
+		/* One part: a page to be read is not one of 100 000 rows. */
+		p->done = 1;
+		return kk_metrics_html(out, p->v, p->n, p->now);
+	case KK_METRICS_JSON:
+		if (p->i == p->n) {
+			p->done = 1;
+			return json_end(out, p->m, &p->k, p->all);
+		}
+		ok = json_lists_to(out, &p->k, p->v[p->i].d->kind);
+		ok &= json_object(out, &p->v[p->i], p->i == p->lo[p->k], p->now);
+		p->i++;
+		return ok;
+	default:
+		if (p->i == p->n) {
+			p->done = 1;
+			return !p->all || text_retired(out, p->m);
+		}
+		return text_object(out, &p->v[p->i++], p->now);
+	}
+}
+
+int
+kk_metrics_printer_next(kk_metrics_printer *p, kk_str *out, size_t want)
+{
+	size_t start = out->len;
+
+	while (!p->done && out->len - start < want)
+		if (!step(p, out))
+			return -1;
+	return !p->done;
 }
 
 int
 kk_metrics_print(kk_str *out, kk_metrics *m, const kk_metrics_filter *f,
     enum kk_metrics_format fmt, uint64_t now_ms)
 {
-	size_t n;
-	int oom, ok, all = !f || (!f->cluster && !f->backend);
-	obj *v = gather(m, f, &n, &oom);
+	kk_metrics_printer *p = kk_metrics_printer_new(m, f, fmt, now_ms);
+	int r;
 
-	if (oom)
+	if (!p)
 		return 0;
-	if (fmt == KK_METRICS_JSON)
-		ok = print_json(out, m, v, n, all, now_ms);
-	else if (fmt == KK_METRICS_PROMETHEUS)
-		ok = print_prometheus(out, v, n, now_ms);
-	else if (fmt == KK_METRICS_HTML)
-		ok = kk_metrics_html(out, v, n, now_ms);
-	else
-		ok = print_text(out, m, v, n, all, now_ms);
-	free(v);
-	return ok;
+	while ((r = kk_metrics_printer_next(p, out, (size_t)-1)) > 0)
+		;
+	kk_metrics_printer_free(p);
+	return r == 0;
 }

@@ -1338,8 +1338,13 @@ front_process(kk_front *f)
 			break;
 		}
 		if (f->flags & KK_FRONT_F_CLOSING) {
-			if (!f->conn.out.len && kk_service_feed(f))
-				continue;	/* more of a service's answer */
+			if (!f->conn.out.len) {
+				int more = kk_service_feed(f);	/* a service's answer */
+				if (more > 0)
+					continue;
+				if (more < 0)
+					return;	/* the next part in a later turn */
+			}
 			if (!f->conn.out.len) {
 				linger(f);
 				return;

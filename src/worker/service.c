@@ -4,8 +4,10 @@
  * (the JSON form the page's script reads). The body is the text
  * kk_metrics_print makes of the segment this worker maps, so any worker
  * gives the same sums the supervisor would. A scrape is an operator's
- * request every few seconds, not the data plane: its body is allocated
- * once per answer and freed when written. */
+ * request every few seconds, not the data plane, but of a large state it
+ * is tens of MB: it is made a part at a time, one part a loop turn, so
+ * the worker's other connections go on meanwhile. The body then has no
+ * length: the connection's close ends it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,11 +18,16 @@
 #include "service.h"
 #include "wmetrics.h"
 
+/* The text one turn makes at most (about a millisecond of printing). */
+#define PART_BYTES (64u << 10)
+
 typedef struct job job;
 struct job {
 	kk_front *f;		/* NULL: free */
-	kk_str body;
+	kk_metrics_printer *printer;	/* NULL: all of the body is made */
+	kk_str body;		/* the part being written */
 	size_t off;
+	uint64_t made_us;	/* the turn (kk_now_us) that made the last part */
 };
 static job jobs[KK_SERVICE_MAX];
 
@@ -88,25 +95,24 @@ kk_service_start(kk_front *f, const kk_reqhead *h)
 	if (!kk_wmetrics_seg || !(j = job_of(NULL)))
 		return 503;
 	kk_str_reset(&j->body);
-	if (!kk_metrics_print(&j->body, kk_wmetrics_seg, NULL, fmt, kk_now_ms)
-	    || !kk_buf_take(out, NULL)) {
-		kk_str_free(&j->body);
+	j->off = 0;
+	j->printer = NULL;
+	if (!head && !(j->printer = kk_metrics_printer_new(kk_wmetrics_seg, NULL, fmt,
+	    kk_now_ms)))
+		return 503;
+	if (!kk_buf_take(out, NULL)) {
+		kk_metrics_printer_free(j->printer);
+		j->printer = NULL;
 		return 503;
 	}
 	/* no-store: a page of live numbers is never the one to show again. */
 	n = (size_t)snprintf(fields, sizeof fields, "HTTP/1.1 200 OK\r\n"
 	    "Content-Type: %s\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n",
-	    type, j->body.len);
-	if (n > kk_buf_room(out)) {
-		kk_str_free(&j->body);
-		return 503;
-	}
+	    "Connection: close\r\nCache-Control: no-store\r\n\r\n", type);
 	memcpy(kk_buf_tail(out), fields, n);
 	out->len += (uint32_t)n;
-	j->off = head ? j->body.len : 0;
+	j->made_us = 0;
 	j->f = f;
-	kk_service_feed(f);
 	return 200;
 }
 
@@ -120,11 +126,33 @@ kk_service_feed(kk_front *f)
 	if (!j)
 		return 0;
 	if (j->off == j->body.len) {
-		kk_service_gone(f);
-		return 0;
+		int r;
+		if (!j->printer) {
+			kk_service_gone(f);
+			return 0;
+		}
+		/* One part a turn: the next one when this turn's events and
+		 * tasks have had theirs. */
+		if (j->made_us == kk_now_us) {
+			kk_conn_wake(&f->conn);
+			return -1;
+		}
+		kk_str_reset(&j->body);
+		j->off = 0;
+		j->made_us = kk_now_us;
+		r = kk_metrics_printer_next(j->printer, &j->body, PART_BYTES);
+		if (r <= 0) {
+			kk_metrics_printer_free(j->printer);
+			j->printer = NULL;
+		}
+		/* Out of memory: what was made goes, then the close ends it. */
+		if (!j->body.len) {
+			kk_service_gone(f);
+			return 0;
+		}
 	}
 	if (!kk_buf_take(out, &f->conn.task))
-		return 0;	/* no buffer now: the pool wakes the connection */
+		return -1;	/* no buffer now: the pool wakes the connection */
 	n = j->body.len - j->off;
 	if (n > kk_buf_room(out))
 		n = kk_buf_room(out);
@@ -141,6 +169,8 @@ kk_service_gone(kk_front *f)
 
 	if (!j)
 		return;
+	kk_metrics_printer_free(j->printer);
+	j->printer = NULL;
 	kk_str_free(&j->body);
 	j->off = 0;
 	j->f = NULL;

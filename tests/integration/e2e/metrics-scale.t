@@ -11,9 +11,11 @@
 kk_backend b1 ; bp=$kk_port
 port=$(kk_free_port)
 n=3000
+mport=$(kk_free_port)
 {
 	echo "set workers 2"
 	echo "listener add http 127.0.0.1:$port"
+	echo "listener add http 127.0.0.1:$mport --service prometheus"
 	i=1
 	while test $i -le $n ; do
 		echo "cluster add s$i"
@@ -42,6 +44,18 @@ ctl metrics --prometheus > "$T/prom" 2> "$T/prom.err"
 tap_is "$?" 0 "the Prometheus form of $n sites ($(wc -c < "$T/prom") bytes)"
 tap_ok "is over a frame" test "$(wc -c < "$T/prom")" -gt 4194304
 tap_is "$(grep -c '^kakehi_cluster_requests_total{' "$T/prom")" "$n" "with every cluster"
+# The worker's endpoint makes it a part a loop turn: whole all the same,
+# its end the connection's close.
+curl -sS --max-time 60 -D "$T/scrape.head" -o "$T/scrape" "http://127.0.0.1:$mport/metrics"
+tap_is "$?" 0 "a scrape of the worker's endpoint ($(wc -c < "$T/scrape") bytes)"
+tap_is "$(grep -c '^kakehi_cluster_requests_total{' "$T/scrape")" "$n" \
+	"with every cluster"
+tap_fails "no length: the close ends it" grep -qi '^content-length' "$T/scrape.head"
+if command -v promtool >/dev/null 2>&1 ; then
+	tap_ok "promtool check metrics accepts it" sh -c "promtool check metrics < '$T/scrape' > /dev/null 2>&1"
+else
+	tap_result 0 "# SKIP promtool is not installed (prometheus)"
+fi
 tap_is "$(kakehi-ctl -s "$kk_sock" --json metrics | python3 -c '
 import json, sys
 d = json.load(sys.stdin)

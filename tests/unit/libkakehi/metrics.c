@@ -90,6 +90,27 @@ main(void)
 	ok(strstr(out.s, "kakehi_backend_responses_status_total{cluster=\"app\",backend=\"b1\","
 	    "status=\"404\"} 3\n") != 0, "by status");
 
+	{
+		/* In parts of about 100 bytes, each form is what it is whole. */
+		enum kk_metrics_format fm[] = { KK_METRICS_TEXT, KK_METRICS_JSON,
+		    KK_METRICS_PROMETHEUS, KK_METRICS_HTML };
+		unsigned i, same = 0, parts = 0;
+		for (i = 0; i < 4; i++) {
+			kk_str whole = KK_STR_ZERO, cut = KK_STR_ZERO;
+			kk_metrics_printer *p = kk_metrics_printer_new(a, NULL, fm[i], 100);
+			int r;
+			kk_metrics_print(&whole, a, NULL, fm[i], 100);
+			while (p && (r = kk_metrics_printer_next(p, &cut, 100)) > 0)
+				parts++;
+			kk_metrics_printer_free(p);
+			same += whole.len == cut.len && !memcmp(whole.s, cut.s, whole.len);
+			kk_str_free(&whole);
+			kk_str_free(&cut);
+		}
+		is_int(same, 4, "each form in parts is the form whole");
+		ok(parts > 8, "in several parts (%u)", parts);
+	}
+
 	kk_metrics_release(a, (unsigned)s2);
 	is_int(kk_metrics_find(b, KK_METRICS_BACKEND, "app", "b1"), -1, "released: gone");
 	is_int(a->h->retired[KK_METRICS_BACKEND].requests, 7, "its requests retired");
