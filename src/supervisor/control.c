@@ -68,6 +68,9 @@ struct client {
 	tain beat_at;		/* the last event frame queued */
 	tain since;		/* connected, last reply queued or written */
 	tain frame_at;		/* the first byte of the frame in `in` */
+	/* An answer to metrics still being made: a part a loop turn
+	 * (metrics_part), so a large one never holds the loop. */
+	kk_metrics_printer *printer;
 };
 
 static client clients[SV_MAX_CLIENTS];
@@ -178,6 +181,7 @@ static int dispatch(client *);
 static void
 drop_client(client *c)
 {
+	kk_metrics_printer_free(c->printer);
 	close(c->fd);
 	kk_str_free(&c->in);
 	kk_str_free(&c->out);
@@ -471,28 +475,38 @@ reply_kk(client *c, char status, kk_str *s)
 	kk_str_free(s);
 }
 
-/* A reply of any length (the metrics of 100 000 sites are tens of MB):
- * "more follows" frames of whole lines under REPLY_PART bytes, which
- * kakehi-ctl writes out as they come, then the rest as the reply. A
- * frame holds KK_FRAME_MAX_CONTROL bytes at most. */
+/* The next part of a metrics answer (tens of MB for 100 000 sites): a
+ * "more follows" frame of whole lines, about REPLY_PART bytes, which
+ * kakehi-ctl writes out as it comes, or the last part as the reply. One
+ * part a loop turn (sv_control_pump), and none while the client has not
+ * read the last ones: the loop goes on between parts, and a slow reader
+ * holds no more than a few parts. A frame holds KK_FRAME_MAX_CONTROL
+ * bytes at most. */
 #define REPLY_PART (1u << 20)
+#define REPLY_QUEUED (4u << 20)
 
 static void
-reply_parts(client *c, kk_str *s)
+metrics_part(client *c)
 {
-	size_t at = 0;
+	kk_str part = KK_STR_ZERO;
+	int r;
 
-	while (s->len - at > REPLY_PART) {
-		size_t cut = at + REPLY_PART;
-		while (cut > at && s->s[cut - 1] != '\n')
-			cut--;
-		if (cut == at)
-			break;	/* a line longer than a part: one frame, as before */
-		sv_control_reply(&c->origin, KK_REPLY_MORE, s->s + at, cut - at);
-		at = cut;
+	if (!c->printer || c->out.len > REPLY_QUEUED)
+		return;
+	r = kk_metrics_printer_next(c->printer, &part, REPLY_PART);
+	if (r > 0) {
+		sv_control_reply(&c->origin, KK_REPLY_MORE, part.s, part.len);
+		kk_str_free(&part);
+		return;
 	}
-	sv_control_reply(&c->origin, KK_REPLY_OK, s->s ? s->s + at : "", s->len - at);
-	kk_str_free(s);
+	kk_metrics_printer_free(c->printer);
+	c->printer = NULL;
+	if (r < 0) {
+		kk_str_free(&part);
+		reply_str(c, KK_REPLY_ERROR, "out of memory");
+		return;
+	}
+	reply_kk(c, KK_REPLY_OK, &part);
 }
 
 /* Handlers: one per verb (or family). They reply, or start work that
@@ -756,12 +770,11 @@ h_metrics(client *c, const kk_verb *v, int json, const char *verbline)
 		reply_kk(c, KK_REPLY_ERROR, &out);
 		return;
 	}
-	if (!kk_metrics_print(&out, sv.metrics, &f, fmt, sv_metrics_now_ms())) {
-		kk_str_free(&out);
+	if (!(c->printer = kk_metrics_printer_new(sv.metrics, &f, fmt, sv_metrics_now_ms()))) {
 		reply_str(c, KK_REPLY_ERROR, "out of memory");
 		return;
 	}
-	reply_parts(c, &out);
+	metrics_part(c);
 }
 
 /* The reply to a reload lists the lines applied, up to this many bytes:
@@ -1301,6 +1314,10 @@ sv_control_pump(void)
 {
 	unsigned i;
 
+	for (i = 0; i < SV_MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0 && clients[i].printer)
+			metrics_part(&clients[i]);
+
 	/* Held mutations first, in arrival order: they were there before any
 	 * request still unread. */
 	while (!sv_txn_busy()) {
@@ -1470,6 +1487,10 @@ sv_control_deadline(tain *earliest)
 		tain x, evict;
 		if (c->fd < 0)
 			continue;
+		/* A part to make once the last ones are read: now, or when
+		 * the client's POLLOUT says they went. */
+		if (c->printer && c->out.len <= REPLY_QUEUED)
+			sv_deadline_earliest(earliest, &STAMP);
 		if (c->follows && !c->closing) {
 			sv_tain_after(&x, &c->beat_at, EVENTS_BEAT_MS);
 			sv_deadline_earliest(earliest, &x);

@@ -44,6 +44,15 @@ ctl metrics --prometheus > "$T/prom" 2> "$T/prom.err"
 tap_is "$?" 0 "the Prometheus form of $n sites ($(wc -c < "$T/prom") bytes)"
 tap_ok "is over a frame" test "$(wc -c < "$T/prom")" -gt 4194304
 tap_is "$(grep -c '^kakehi_cluster_requests_total{' "$T/prom")" "$n" "with every cluster"
+# A reader that takes its time: the parts wait for it, the supervisor
+# answers others meanwhile, and the answer is whole.
+kk_spawn slowreader sh -c "kakehi-ctl -s '$kk_sock' metrics --prometheus |
+	(sleep 2 ; cat > '$T/prom.slow')"
+slow=$kk_last_pid
+sleep 0.5
+tap_like "$(ctl status)" "^generation " "status answers while a long answer waits for its reader"
+wait "$slow"
+tap_is "$(wc -c < "$T/prom.slow")" "$(wc -c < "$T/prom")" "the slow reader gets it all"
 # The worker's endpoint makes it a part a loop turn: whole all the same,
 # its end the connection's close.
 curl -sS --max-time 60 -D "$T/scrape.head" -o "$T/scrape" "http://127.0.0.1:$mport/metrics"
