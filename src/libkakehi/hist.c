@@ -25,6 +25,15 @@ high_in(unsigned i, unsigned sub)
 	return low_in(i, sub) + (UINT64_C(1) << ((i >> sub) - 1)) - 1;
 }
 
+static void
+merge_in(uint64_t *dst, const uint64_t *src, unsigned nb)
+{
+	unsigned i;
+
+	for (i = 0; i < nb; i++)
+		dst[i] += src[i];
+}
+
 static uint64_t
 count_in(const uint64_t *n, unsigned nb)
 {
@@ -73,10 +82,7 @@ kk_hist_high(unsigned i)
 void
 kk_hist_merge(kk_hist *dst, const kk_hist *src)
 {
-	unsigned i;
-
-	for (i = 0; i < KK_HIST_BUCKETS; i++)
-		dst->n[i] += src->n[i];
+	merge_in(dst->n, src->n, KK_HIST_BUCKETS);
 }
 
 uint64_t
@@ -94,10 +100,7 @@ kk_hist_quantile(const kk_hist *h, unsigned permille)
 void
 kk_mhist_merge(kk_mhist *dst, const kk_mhist *src)
 {
-	unsigned i;
-
-	for (i = 0; i < KK_MHIST_BUCKETS; i++)
-		dst->n[i] += src->n[i];
+	merge_in(dst->n, src->n, KK_MHIST_BUCKETS);
 }
 
 uint64_t
