@@ -14,6 +14,9 @@
  *   readability; SSL_want says which, for want().
  * - An end or error met after some bytes were moved is kept for the next
  *   call, so the bytes are delivered first.
+ * - The socket is read through tlsbio.h: a flight of records in one read,
+ *   and none after a short read until the next edge; each library call
+ *   here ends with kk_tlsbio_settle.
  * The states live in a kk_tls from a free list, so a connection costs the
  * library's SSL object and nothing of ours beyond the first ones. */
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include "list.h"
 #include "status.h"
 #include "tls.h"
+#include "tlsbio.h"
 #include "tlspeer.h"
 #include "tlsclient.h"
 
@@ -47,6 +51,7 @@ struct kk_tls {
 	 * slot, which outlives the connection); a new one replaces it. */
 	SSL_SESSION **resume;
 	const char *failure;	/* why the handshake failed (static text); NULL: errno */
+	kk_tlsbio bio;		/* the socket, as the library reads it */
 };
 static kk_link tls_free = { &tls_free, &tls_free };
 
@@ -62,9 +67,8 @@ attach(kk_conn *c, SSL *ssl)
 {
 	kk_link *l = kk_list_first(&tls_free);
 	kk_tls *t;
-	if (!ssl || !SSL_set_fd(ssl, c->io.fd)) {
-		if (ssl)
-			SSL_free(ssl);
+	BIO *b;
+	if (!ssl) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -77,6 +81,13 @@ attach(kk_conn *c, SSL *ssl)
 		return NULL;
 	}
 	memset(t, 0, sizeof *t);
+	if (!(b = kk_tlsbio_new(&t->bio, c->io.fd, &c->edges))) {
+		SSL_free(ssl);
+		kk_list_push(&tls_free, &t->link);
+		errno = ENOMEM;
+		return NULL;
+	}
+	SSL_set_bio(ssl, b, b);
 	t->ssl = ssl;
 	SSL_set_app_data(ssl, t);
 	c->tpc = t;
@@ -237,6 +248,17 @@ kept(kk_tls *t, ssize_t *r)
 	return 0;
 }
 
+/* After each library call: bytes read ahead go to the connection. Out
+ * of memory loses them, so the connection fails at its next call. */
+static void
+settle(kk_tls *t)
+{
+	if (!kk_tlsbio_settle(&t->bio) && !(t->flags & TLS_F_ERROR)) {
+		t->flags |= TLS_F_ERROR | TLS_F_FATAL;
+		t->err = ENOMEM;
+	}
+}
+
 /* A handshake to a backend failed: counted, with its reason kept for
  * the log (back.c). Its session, if one was offered, is not offered
  * again. */
@@ -268,6 +290,7 @@ tls_start(kk_conn *c)
 		return 0;
 	errno = 0;
 	r = SSL_do_handshake(t->ssl);
+	settle(t);
 	if (r == 1) {
 		if (t->flags & TLS_F_CLIENT) {
 			kk_stats.back_tls_handshakes++;
@@ -311,6 +334,7 @@ tls_read(kk_conn *c, char *p, size_t n)
 		int k;
 		errno = 0;
 		k = SSL_read(t->ssl, p + got, ask > INT_MAX ? INT_MAX : (int)ask);
+		settle(t);
 		if (k > 0) {
 			got += (size_t)k;
 			continue;
@@ -346,6 +370,7 @@ tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
 			errno = 0;
 			k = SSL_write(t->ssl, (const char *)v[i].iov_base + done,
 			    ask > INT_MAX ? INT_MAX : (int)ask);
+			settle(t);
 			if (k > 0) {
 				done += (size_t)k;
 				continue;
@@ -376,6 +401,7 @@ tls_shutdown(kk_conn *c)
 	kk_tls *t = tls_of(c);
 	if (!(t->flags & TLS_F_FATAL) && SSL_is_init_finished(t->ssl)) {
 		int r = SSL_shutdown(t->ssl);
+		settle(t);
 		ERR_clear_error();
 		if (r < 0)
 			return;
@@ -398,6 +424,7 @@ tls_close(kk_conn *c)
 		ERR_clear_error();
 	}
 	SSL_free(t->ssl);
+	kk_tlsbio_end(&t->bio);
 	if (t->served)
 		kk_tlscert_unref(t->served);
 	free(t->subject);
@@ -423,14 +450,15 @@ tls_want(const kk_conn *c, unsigned dir)
 }
 
 /* Decrypted bytes the last read left (it stops only when the buffer is
- * full or the library waits), or an end kept for the next read. */
+ * full or the library waits), bytes read ahead and not decrypted yet, or
+ * an end kept for the next read: none of them comes with an edge. */
 static size_t
 tls_pending(const kk_conn *c)
 {
 	const kk_tls *t = tls_of(c);
 	if (t->flags & (TLS_F_EOF | TLS_F_ERROR))
 		return 1;
-	return (size_t)SSL_pending(t->ssl);
+	return (size_t)SSL_pending(t->ssl) + kk_tlsbio_pending(&t->bio);
 }
 
 static const char *

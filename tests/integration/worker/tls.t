@@ -215,6 +215,18 @@ out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" half 2>&1)
 tap_like "$out" '^closed after (0\.9|1\.[0-9])$' "half a ClientHello: closed at 1 s"
 after=$(counters tls-handshake-timeouts | cut -d' ' -f2)
 tap_is "$((after - before))" 2 "both counted as handshake timeouts"
+# The socket is read a flight at a time: a handshake and a request take a
+# read for each flight of the client (and none that would only say
+# EAGAIN), not one for each record's header and one for its body.
+syscr() { awk '$1 == "syscr:" { print $2 }' "/proc/$kw_pid/io" ; }
+r0=$(syscr)
+i=0
+while test $i -lt 20 ; do
+	hcurl a.test "$P" -s -o /dev/null "https://a.test:$P/hello"
+	i=$((i + 1))
+done
+per=$(( ($(syscr) - r0) / 20 ))
+tap_ok "reads a connection: $per (at most 5)" test "$per" -le 5
 idle() { counters connections-active | grep -q '^connections-active 0$' ; }
 kk_wait_for 10 idle
 tap_ok "no connection is left open" idle

@@ -15,6 +15,7 @@
 /* The TLS side of bends (--tls clusters); tlsctx.c's lookup renamed, so
  * that router.c's can share the file. */
 #include "worker/tls.c"
+#include "worker/tlsbio.c"
 #include "worker/tlsclient.c"
 #include "worker/log.c"
 #define lookup tlsctx_lookup

@@ -13,6 +13,7 @@
 #include "tap.h"
 #include "worker/tlsctx.c"
 #include "worker/tls.c"
+#include "worker/tlsbio.c"
 #include "worker/tlsclient.c"
 #include "worker/log.c"
 #include "worker/tlshello.c"

@@ -1,0 +1,41 @@
+/* ISC license. */
+/* The socket under a TLS connection, as the library's BIO: a read takes
+ * all the socket has (into one buffer of the worker), so a flight of
+ * records costs one system call instead of two a record (the library asks
+ * for a record's header, then its body); and a read that came back short
+ * drained the socket (edge-triggered epoll announces the next bytes), so
+ * the read that would only say EAGAIN is not made. Bytes read ahead that
+ * the library did not take by the end of its call move to the
+ * connection's own buffer (kk_tlsbio_settle): an idle connection holds
+ * none. Writes go straight to the socket. */
+#ifndef KK_WORKER_TLSBIO_H
+#define KK_WORKER_TLSBIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/bio.h>
+
+typedef struct kk_tlsbio kk_tlsbio;
+struct kk_tlsbio {
+	int fd;
+	/* The connection's count of read edges (kk_conn): a short read at
+	 * edge n means nothing more until edge n + 1. */
+	const uint16_t *edges;
+	uint16_t drained_at;
+	unsigned char drained;
+	char *left;		/* read ahead, not yet taken; NULL: none */
+	uint32_t left_off, left_len;
+};
+
+/* A BIO over st (which outlives it; kk_tlsbio_end frees what st holds).
+ * NULL: out of memory. */
+BIO *kk_tlsbio_new(kk_tlsbio *st, int fd, const uint16_t *edges);
+/* After every library call on the connection: what was read ahead for it
+ * and not taken moves to its own buffer. 1 ok, 0 out of memory (the bytes
+ * are lost: the connection must fail). */
+int kk_tlsbio_settle(kk_tlsbio *st);
+/* Bytes read ahead and not taken yet. */
+size_t kk_tlsbio_pending(const kk_tlsbio *st);
+void kk_tlsbio_end(kk_tlsbio *st);
+
+#endif
