@@ -656,6 +656,34 @@ prom_step(kk_metrics_printer *p, kk_str *out)
 	return 1;
 }
 
+/* HTML: the page's head (k 0), each kind's table a row at a time, then
+ * its end. */
+static int
+html_step(kk_metrics_printer *p, kk_str *out)
+{
+	size_t lo, hi;
+
+	if (!p->k) {
+		p->k = KK_METRICS_LISTENER;
+		return kk_metrics_html_open(out);
+	}
+	if (p->k == KK_METRICS_NKINDS) {
+		p->done = 1;
+		return kk_metrics_html_close(out);
+	}
+	lo = p->lo[p->k];
+	hi = p->hi[p->k];
+	if (!p->headed) {
+		p->headed = 1;
+		p->i = lo;
+		return kk_metrics_html_table(out, p->k);
+	}
+	if (p->i < hi)
+		return kk_metrics_html_row(out, &p->v[p->i++], p->now);
+	p->headed = 0;
+	return kk_metrics_html_table_end(out, p->k++, hi > lo ? hi - lo : 0);
+}
+
 static int
 step(kk_metrics_printer *p, kk_str *out)
 {
@@ -665,9 +693,7 @@ step(kk_metrics_printer *p, kk_str *out)
 	case KK_METRICS_PROMETHEUS:
 		return prom_step(p, out);
 	case KK_METRICS_HTML:
-		/* One part: a page to be read is not one of 100 000 rows. */
-		p->done = 1;
-		return kk_metrics_html(out, p->v, p->n, p->now);
+		return html_step(p, out);
 	case KK_METRICS_JSON:
 		if (p->i == p->n) {
 			p->done = 1;

@@ -188,51 +188,89 @@ row(kk_str *out, const kk_metrics_obj *o, unsigned kind, uint64_t now)
 	return ok & kk_str_cats(out, "</tr>\n");
 }
 
-static int
-table(kk_str *out, const kk_metrics_obj *v, size_t n, unsigned kind, uint64_t now)
+/* The parts of the page, in order: its head, then each kind's table (its
+ * head, its rows, its end), then its script and end; kk_metrics_html is
+ * all of them, the printer (metrics.c) a part at a time. */
+int
+kk_metrics_html_open(kk_str *out)
+{
+	int ok = kk_str_cats(out, head);
+
+	ok &= kk_str_catf(out, "<noscript><meta http-equiv=\"refresh\" content=\"%u\">"
+	    "</noscript>\n", RELOAD_S);
+	ok &= kk_str_cats(out, style);
+	return ok & kk_str_catf(out, "</head><body>\n<h1>kakehi</h1>\n<p id=\"when\">reloads"
+	    " every %u s; rates need JavaScript; the same numbers: <a href=\"stats.json\">"
+	    "stats.json</a></p>\n", RELOAD_S);
+}
+
+static unsigned
+columns(unsigned kind)
+{
+	unsigned i, n = kind == KK_METRICS_BACKEND ? 2 : 1;
+	for (i = 0; i < sizeof cols / sizeof cols[0]; i++)
+		n += (cols[i].kinds & (1u << kind)) != 0;
+	return n;
+}
+
+int
+kk_metrics_html_table(kk_str *out, unsigned kind)
 {
 	static const char *const title[KK_METRICS_NKINDS] = { "", "Listeners", "Clusters",
 	    "Backends" };
 	static const char *const first[KK_METRICS_NKINDS] = { "", "address", "cluster",
 	    "cluster</th><th class=\"k\">backend" };
-	unsigned i, ncol = kind == KK_METRICS_BACKEND ? 2 : 1;
-	size_t j, rows = 0;
+	unsigned i;
 	int ok = 1;
 
 	ok &= kk_str_catf(out, "<h2>%s</h2>\n<table id=\"%s\"><thead><tr><th class=\"k\">%s</th>",
 	    title[kind], kind == KK_METRICS_LISTENER ? "listeners" : kind == KK_METRICS_CLUSTER
 	    ? "clusters" : "backends", first[kind]);
 	for (i = 0; i < sizeof cols / sizeof cols[0]; i++)
-		if (cols[i].kinds & (1u << kind)) {
+		if (cols[i].kinds & (1u << kind))
 			ok &= kk_str_catf(out, "<th>%s</th>", cols[i].head);
-			ncol++;
-		}
-	ok &= kk_str_cats(out, "</tr></thead>\n<tbody>\n");
-	for (j = 0; j < n; j++)
-		if (v[j].d->kind == kind) {
-			ok &= row(out, &v[j], kind, now);
-			rows++;
-		}
+	return ok & kk_str_cats(out, "</tr></thead>\n<tbody>\n");
+}
+
+int
+kk_metrics_html_row(kk_str *out, const kk_metrics_obj *o, uint64_t now_ms)
+{
+	return row(out, o, o->d->kind, now_ms);
+}
+
+int
+kk_metrics_html_table_end(kk_str *out, unsigned kind, size_t rows)
+{
+	int ok = 1;
+
 	if (!rows)
-		ok &= kk_str_catf(out, "<tr><td class=\"k\" colspan=\"%u\">none</td></tr>\n", ncol);
+		ok &= kk_str_catf(out, "<tr><td class=\"k\" colspan=\"%u\">none</td></tr>\n",
+		    columns(kind));
 	return ok & kk_str_cats(out, "</tbody></table>\n");
+}
+
+int
+kk_metrics_html_close(kk_str *out)
+{
+	int ok = kk_str_catf(out, script, SAMPLE_MS / 1000, SAMPLE_MS);
+	return ok & kk_str_cats(out, "</body></html>\n");
 }
 
 int
 kk_metrics_html(kk_str *out, const kk_metrics_obj *v, size_t n, uint64_t now_ms)
 {
 	unsigned k;
-	int ok = 1;
+	size_t j, rows;
+	int ok = kk_metrics_html_open(out);
 
-	ok &= kk_str_cats(out, head);
-	ok &= kk_str_catf(out, "<noscript><meta http-equiv=\"refresh\" content=\"%u\">"
-	    "</noscript>\n", RELOAD_S);
-	ok &= kk_str_cats(out, style);
-	ok &= kk_str_catf(out, "</head><body>\n<h1>kakehi</h1>\n<p id=\"when\">reloads every %u s"
-	    "; rates need JavaScript; the same numbers: <a href=\"stats.json\">stats.json</a>"
-	    "</p>\n", RELOAD_S);
-	for (k = KK_METRICS_LISTENER; k < KK_METRICS_NKINDS; k++)
-		ok &= table(out, v, n, k, now_ms);
-	ok &= kk_str_catf(out, script, SAMPLE_MS / 1000, SAMPLE_MS);
-	return ok & kk_str_cats(out, "</body></html>\n");
+	for (k = KK_METRICS_LISTENER; k < KK_METRICS_NKINDS; k++) {
+		ok &= kk_metrics_html_table(out, k);
+		for (j = rows = 0; j < n; j++)
+			if (v[j].d->kind == k) {
+				ok &= kk_metrics_html_row(out, &v[j], now_ms);
+				rows++;
+			}
+		ok &= kk_metrics_html_table_end(out, k, rows);
+	}
+	return ok & kk_metrics_html_close(out);
 }

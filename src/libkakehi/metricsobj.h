@@ -54,5 +54,12 @@ extern const unsigned kk_metrics_quantiles[3];
 /* The HTML page of v[0..n) (sorted by kind, then key). 1 ok, 0 out of
  * memory. */
 int kk_metrics_html(kk_str *out, const kk_metrics_obj *v, size_t n, uint64_t now_ms);
+/* The same in its parts, in this order: open; for each kind, its table,
+ * its rows, its end (rows: how many, "none" when 0); close. */
+int kk_metrics_html_open(kk_str *out);
+int kk_metrics_html_table(kk_str *out, unsigned kind);
+int kk_metrics_html_row(kk_str *out, const kk_metrics_obj *o, uint64_t now_ms);
+int kk_metrics_html_table_end(kk_str *out, unsigned kind, size_t rows);
+int kk_metrics_html_close(kk_str *out);
 
 #endif

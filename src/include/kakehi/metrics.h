@@ -204,8 +204,9 @@ int kk_metrics_print(kk_str *out, kk_metrics *, const kk_metrics_filter *,
     enum kk_metrics_format, uint64_t now_ms);
 /* The same in parts, for an answer too long to make at once (tens of MB
  * for 100 000 sites): the objects are summed when the printer is made,
- * then each call appends about want bytes more (whole lines, an HTML
- * page at once). _next: 1 more to come, 0 done, -1 out of memory. */
+ * then each call appends about want bytes more (whole lines; the HTML
+ * page a row at a time). _next: 1 more to come, 0 done, -1 out of
+ * memory. */
 typedef struct kk_metrics_printer kk_metrics_printer;
 kk_metrics_printer *kk_metrics_printer_new(kk_metrics *, const kk_metrics_filter *,
     enum kk_metrics_format, uint64_t now_ms);
