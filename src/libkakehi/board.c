@@ -67,6 +67,24 @@ kk_board_clear(kk_board *b, unsigned slot)
 	kk_board_beat(b, slot, 0);
 }
 
+/* Whether the worker of slot i takes new connections now. */
+static int
+accepting(const kk_board *b, unsigned i, uint64_t now_ms)
+{
+	return __atomic_load_n(&b->slot[i].accepting, __ATOMIC_RELAXED)
+	    && __atomic_load_n(&b->slot[i].beat, __ATOMIC_RELAXED) + KK_BOARD_STALE_MS >= now_ms;
+}
+
+unsigned
+kk_board_others(const kk_board *b, unsigned slot, uint64_t now_ms)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < b->nslots; i++)
+		n += i != slot && accepting(b, i, now_ms);
+	return n;
+}
+
 int
 kk_board_over_share(const kk_board *b, unsigned slot, unsigned mine, uint64_t now_ms)
 {
@@ -76,11 +94,7 @@ kk_board_over_share(const kk_board *b, unsigned slot, unsigned mine, uint64_t no
 	if (slot >= b->nslots)
 		return 0;
 	for (i = 0; i < b->nslots; i++) {
-		uint64_t beat;
-		if (i == slot || !__atomic_load_n(&b->slot[i].accepting, __ATOMIC_RELAXED))
-			continue;
-		beat = __atomic_load_n(&b->slot[i].beat, __ATOMIC_RELAXED);
-		if (beat + KK_BOARD_STALE_MS < now_ms)
+		if (i == slot || !accepting(b, i, now_ms))
 			continue;
 		n++;
 		total += __atomic_load_n(&b->slot[i].conns, __ATOMIC_RELAXED);

@@ -34,6 +34,12 @@ static int stopped, full;
 #define SHARE_GRACE_MS (2 * KK_TIMER_TICK_MS)
 static kk_board *board;
 static unsigned board_slot;
+/* The board says no other worker accepts: nobody to take turns with or
+ * to keep a share from. Looked at with each heartbeat, so it is at most
+ * KK_BOARD_BEAT_MS old; a worker that starts accepting meanwhile only
+ * waits that long for its first turns. Without a board nothing is known
+ * of the others (another process may wait on the same listener): 0. */
+static int alone;
 static int held, grace;
 static uint64_t held_since;
 static kk_timer share_timer, beat_timer;
@@ -248,6 +254,7 @@ static void
 beat(kk_timer *t)
 {
 	kk_board_beat(board, board_slot, kk_now_ms);
+	alone = !kk_board_others(board, board_slot, kk_now_ms);
 	kk_timer_arm(t, kk_now_ms + KK_BOARD_BEAT_MS);
 }
 
@@ -272,7 +279,7 @@ kk_lsock_check(void)
 	if (board)
 		kk_board_publish(board, board_slot, mine);
 	full = mine >= maxconns;
-	if (!held && !full && board && !grace && !stopped
+	if (!held && !full && board && !grace && !stopped && !alone
 	    && kk_board_over_share(board, board_slot, mine, kk_now_ms)) {
 		held = 1;
 		held_since = kk_now_ms;
@@ -315,8 +322,10 @@ pause_all(void)
 static void
 requeue(kk_lsock *l)
 {
-	if (!l->polled)
+	/* Alone, the tail of the queue is where the worker already is. */
+	if (!l->polled || alone)
 		return;
+	kk_stats.accept_requeues++;
 	poll_off(l);
 	poll_on(l);
 	if (!l->polled && !l->closed && !stopped && !full && !held && l->rl) {

@@ -63,9 +63,11 @@ kk_status_print(kk_str *out, const char *id, uint64_t generation)
 	    (unsigned long long)kk_stats.auth_cached, (unsigned long long)kk_stats.auth_refused,
 	    (unsigned long long)kk_stats.auth_budget);
 	ok &= kk_str_catf(out, "accept-share-held %llu\naccept-share-resumed %llu\n"
-	    "accept-share-grace %llu\n", (unsigned long long)kk_stats.accept_share_held,
+	    "accept-share-grace %llu\naccept-requeues %llu\n",
+	    (unsigned long long)kk_stats.accept_share_held,
 	    (unsigned long long)kk_stats.accept_share_resumed,
-	    (unsigned long long)kk_stats.accept_share_grace);
+	    (unsigned long long)kk_stats.accept_share_grace,
+	    (unsigned long long)kk_stats.accept_requeues);
 	ok &= kk_tls_keys_status(out);
 	ok &= kk_accesslog_status(out);
 	ok &= kk_str_catf(out, "upgrades %llu\ntunnels-active %llu\ntunnel-bytes-in %llu\n"

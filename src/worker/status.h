@@ -102,6 +102,10 @@ struct kk_stats {
 	 * stepped aside, came back as its share grew, or took a batch anyway
 	 * because the others left the queue waiting. */
 	uint64_t accept_share_held, accept_share_resumed, accept_share_grace;
+	/* Times this worker went to the tail of a listener's wait queue so
+	 * that another takes the next connection (lsock.c, requeue); never
+	 * while it accepts alone. */
+	uint64_t accept_requeues;
 	/* TLS handshakes done (resumed: of those, with a session resumed),
 	 * failed (an alert, a cut, no certificate to serve) and too slow
 	 * (--handshake-timeout). */

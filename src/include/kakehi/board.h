@@ -74,5 +74,9 @@ void kk_board_clear(kk_board *, unsigned slot);
 #define KK_BOARD_BEAT_MS 100
 #define KK_BOARD_STALE_MS 300
 int kk_board_over_share(const kk_board *, unsigned slot, unsigned mine, uint64_t now_ms);
+/* How many workers other than slot's are accepting (with a heartbeat
+ * fresh at now_ms): 0 when the worker of slot has the listeners to
+ * itself. */
+unsigned kk_board_others(const kk_board *, unsigned slot, uint64_t now_ms);
 
 #endif
