@@ -57,7 +57,8 @@ bio_read(BIO *b, char *out, int outl)
 		ahead_off = off;
 		return n;
 	}
-	if (st->drained && st->drained_at == *st->edges) {
+	if (st->drained && st->drained_at == st->c->edges
+	    && !(st->c->flags & (KK_CONN_F_HUP | KK_CONN_F_PEERERR))) {
 		BIO_set_retry_read(b);
 		errno = EAGAIN;
 		return -1;
@@ -67,12 +68,12 @@ bio_read(BIO *b, char *out, int outl)
 	if (ahead_of && ahead_of != st && !kk_tlsbio_settle(ahead_of))
 		return -1;
 	do
-		r = read(st->fd, ahead, sizeof ahead);
+		r = read(st->c->io.fd, ahead, sizeof ahead);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			st->drained = 1;
-			st->drained_at = *st->edges;
+			st->drained_at = st->c->edges;
 			BIO_set_retry_read(b);
 		}
 		return -1;
@@ -81,7 +82,7 @@ bio_read(BIO *b, char *out, int outl)
 		return 0;
 	if ((size_t)r < sizeof ahead) {
 		st->drained = 1;
-		st->drained_at = *st->edges;
+		st->drained_at = st->c->edges;
 	}
 	ahead_of = st;
 	ahead_off = 0;
@@ -102,7 +103,7 @@ bio_write(BIO *b, const char *in, int inl)
 
 	BIO_clear_retry_flags(b);
 	do
-		r = send(st->fd, in, (size_t)inl, MSG_NOSIGNAL);
+		r = send(st->c->io.fd, in, (size_t)inl, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		BIO_set_retry_write(b);
@@ -127,7 +128,7 @@ bio_create(BIO *b)
 }
 
 BIO *
-kk_tlsbio_new(kk_tlsbio *st, int fd, const uint16_t *edges)
+kk_tlsbio_new(kk_tlsbio *st, const kk_conn *c)
 {
 	BIO *b;
 
@@ -141,8 +142,7 @@ kk_tlsbio_new(kk_tlsbio *st, int fd, const uint16_t *edges)
 		BIO_meth_set_create(method, bio_create);
 	}
 	memset(st, 0, sizeof *st);
-	st->fd = fd;
-	st->edges = edges;
+	st->c = c;
 	if (!(b = BIO_new(method)))
 		return NULL;
 	BIO_set_data(b, st);

@@ -4,7 +4,8 @@
  * records costs one system call instead of two a record (the library asks
  * for a record's header, then its body); and a read that came back short
  * drained the socket (edge-triggered epoll announces the next bytes), so
- * the read that would only say EAGAIN is not made. Bytes read ahead that
+ * the read that would only say EAGAIN is not made; but not once the
+ * peer's end was announced, which no later edge repeats. Bytes read ahead that
  * the library did not take by the end of its call move to the
  * connection's own buffer (kk_tlsbio_settle): an idle connection holds
  * none. Writes go straight to the socket. */
@@ -15,21 +16,24 @@
 #include <stdint.h>
 #include <openssl/bio.h>
 
+#include "conn.h"
+
 typedef struct kk_tlsbio kk_tlsbio;
 struct kk_tlsbio {
-	int fd;
-	/* The connection's count of read edges (kk_conn): a short read at
-	 * edge n means nothing more until edge n + 1. */
-	const uint16_t *edges;
+	/* The connection: its socket, and its count of readable edges (a
+	 * short read at edge n means nothing more until edge n + 1) and
+	 * flags (once the peer's end or an error was announced, no edge
+	 * follows: the reads go on until the socket says it). */
+	const kk_conn *c;
 	uint16_t drained_at;
 	unsigned char drained;
 	char *left;		/* read ahead, not yet taken; NULL: none */
 	uint32_t left_off, left_len;
 };
 
-/* A BIO over st (which outlives it; kk_tlsbio_end frees what st holds).
- * NULL: out of memory. */
-BIO *kk_tlsbio_new(kk_tlsbio *st, int fd, const uint16_t *edges);
+/* A BIO over c's socket, its state in st (both outlive it; kk_tlsbio_end
+ * frees what st holds). NULL: out of memory. */
+BIO *kk_tlsbio_new(kk_tlsbio *st, const kk_conn *c);
 /* After every library call on the connection: what was read ahead for it
  * and not taken moves to its own buffer. 1 ok, 0 out of memory (the bytes
  * are lost: the connection must fail). */

@@ -213,6 +213,12 @@ out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" stall 2>&1)
 tap_like "$out" '^closed after (0\.9|1\.[0-9])$' "a client that sends nothing is closed at 1 s"
 out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" half 2>&1)
 tap_like "$out" '^closed after (0\.9|1\.[0-9])$' "half a ClientHello: closed at 1 s"
+# A record and the end of the stream in one segment: the end is seen
+# though no edge follows it (a short read does not mean drained then).
+out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" cut 2>&1)
+tap_like "$out" '^closed after 0\.[0-9]$' "a request cut by the client's end: closed at once ($out)"
+out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" torn 2>&1)
+tap_like "$out" '^closed after 0\.[0-9]$' "a record cut by the client's end: closed at once ($out)"
 after=$(counters tls-handshake-timeouts | cut -d' ' -f2)
 tap_is "$((after - before))" 2 "both counted as handshake timeouts"
 # The socket is read a flight at a time: a handshake and a request take a

@@ -10,6 +10,12 @@
 #   stall   connects and sends nothing; prints when the proxy closed
 #   half    sends the first half of a real ClientHello, then nothing;
 #           prints when the proxy closed
+#   cut     one request, answered; then the start of another and the
+#           end of the TCP stream in one segment (no close_notify):
+#           prints when the proxy closed
+#   torn    one request, answered; then the first bytes of a record and
+#           the end of the TCP stream in one segment: prints when the
+#           proxy closed
 #   last    a request that says it is the last (Connection: close), read
 #           to the end: prints whether the end was a clean close_notify,
 #           then resumes that session on a new connection and prints
@@ -98,6 +104,27 @@ elif mode == "keep":
             body += t.recv(65536)
         print("status", head.split(b"\r\n")[0].decode())
         print("cert", hashlib.sha256(t.getpeercert(True)).hexdigest(), flush=True)
+elif mode == "cut":
+    t = ctx.wrap_socket(s, server_hostname=name)
+    t.sendall(b"GET /one HTTP/1.1\r\nHost: %s\r\n\r\n" % name.encode())
+    read_until(t, b"\r\n\r\n")
+    time.sleep(0.2)
+    # Corked, the record and the FIN leave as one segment: the proxy
+    # sees them with one readable edge.
+    t.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    t.write(b"GET /two")
+    socket.socket.shutdown(t, socket.SHUT_WR)	# TCP only: no close_notify
+    wait_close(t)
+elif mode == "torn":
+    t = ctx.wrap_socket(s, server_hostname=name)
+    t.sendall(b"GET /one HTTP/1.1\r\nHost: %s\r\n\r\n" % name.encode())
+    read_until(t, b"\r\n\r\n")
+    time.sleep(0.2)
+    t.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    # A record's header and 10 of its 64 bytes, past the TLS layer.
+    socket.socket.send(t, b"\x17\x03\x03\x00\x40" + b"\0" * 10)
+    socket.socket.shutdown(t, socket.SHUT_WR)
+    wait_close(t)
 elif mode == "stall":
     wait_close(s)
 elif mode == "half":
