@@ -104,26 +104,19 @@ elif mode == "keep":
             body += t.recv(65536)
         print("status", head.split(b"\r\n")[0].decode())
         print("cert", hashlib.sha256(t.getpeercert(True)).hexdigest(), flush=True)
-elif mode == "cut":
+elif mode in ("cut", "torn"):
     t = ctx.wrap_socket(s, server_hostname=name)
     t.sendall(b"GET /one HTTP/1.1\r\nHost: %s\r\n\r\n" % name.encode())
     read_until(t, b"\r\n\r\n")
     time.sleep(0.2)
-    # Corked, the record and the FIN leave as one segment: the proxy
+    # Corked, the last bytes and the FIN leave as one segment: the proxy
     # sees them with one readable edge.
     t.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-    t.write(b"GET /two")
+    if mode == "cut":
+        t.write(b"GET /two")
+    else:	# a record's header and 10 of its 64 bytes, past the TLS layer
+        socket.socket.send(t, b"\x17\x03\x03\x00\x40" + b"\0" * 10)
     socket.socket.shutdown(t, socket.SHUT_WR)	# TCP only: no close_notify
-    wait_close(t)
-elif mode == "torn":
-    t = ctx.wrap_socket(s, server_hostname=name)
-    t.sendall(b"GET /one HTTP/1.1\r\nHost: %s\r\n\r\n" % name.encode())
-    read_until(t, b"\r\n\r\n")
-    time.sleep(0.2)
-    t.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-    # A record's header and 10 of its 64 bytes, past the TLS layer.
-    socket.socket.send(t, b"\x17\x03\x03\x00\x40" + b"\0" * 10)
-    socket.socket.shutdown(t, socket.SHUT_WR)
     wait_close(t)
 elif mode == "stall":
     wait_close(s)
