@@ -57,22 +57,6 @@ typedef kk_metrics_obj obj;
 
 static const char *const kind_word[KK_METRICS_NKINDS] = { "", "listener", "cluster", "backend" };
 
-static int
-picked(const kk_mdir *d, const kk_metrics_filter *f)
-{
-	if (!f)
-		return 1;
-	if (f->cluster) {
-		if (d->kind == KK_METRICS_LISTENER || strcmp(d->a, f->cluster))
-			return 0;
-	}
-	if (f->backend) {
-		if (d->kind != KK_METRICS_BACKEND || strcmp(d->b, f->backend))
-			return 0;
-	}
-	return 1;
-}
-
 /* The objects picked, summed, in kind then key order (a stable output
  * whatever the slots). *n their number; NULL with *n 0 when none or out
  * of memory (*oom set). */
@@ -90,7 +74,6 @@ obj_cmp(const void *x, const void *y)
 
 typedef struct gathering gathering;
 struct gathering {
-	const kk_metrics_filter *f;
 	obj *v;
 	size_t n, cap;
 };
@@ -101,8 +84,6 @@ gather_one(void *ctx, unsigned slot, const kk_mdir *d, const kk_mcount *c)
 	gathering *g = ctx;
 
 	(void)slot;
-	if (!picked(d, g->f))
-		return 1;
 	if (g->n == g->cap) {
 		size_t cap = g->cap ? g->cap * 2 : 16;
 		obj *p = realloc(g->v, cap * sizeof *p);
@@ -120,10 +101,10 @@ gather_one(void *ctx, unsigned slot, const kk_mdir *d, const kk_mcount *c)
 static obj *
 gather(kk_metrics *m, const kk_metrics_filter *f, size_t *n, int *oom)
 {
-	gathering g = { f, 0, 0, 0 };
+	gathering g = { 0, 0, 0 };
 
 	*n = 0;
-	*oom = !kk_metrics_each(m, gather_one, &g);
+	*oom = !kk_metrics_each(m, f, gather_one, &g);
 	if (*oom) {
 		free(g.v);
 		return 0;

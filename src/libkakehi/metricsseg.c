@@ -154,12 +154,19 @@ kk_metrics_dir(kk_metrics *m, unsigned slot)
 	return dir_at(m, slot);
 }
 
+/* Where stripe's part of chunk k starts in the file. */
+static uint64_t
+stripe_off(const kk_metrics *m, unsigned k, unsigned stripe)
+{
+	return m->h->chunk_off[k] + dir_bytes(k) + stripe * stripe_bytes(k);
+}
+
 static kk_mcount *
 stripe_map(kk_metrics *m, unsigned k, unsigned stripe)
 {
 	if (!m->stripe[k][stripe]) {
 		void *p = mmap(0, stripe_bytes(k), PROT_READ | PROT_WRITE, MAP_SHARED, m->fd,
-		    (off_t)(m->h->chunk_off[k] + dir_bytes(k) + stripe * stripe_bytes(k)));
+		    (off_t)stripe_off(m, k, stripe));
 		if (p == MAP_FAILED)
 			return 0;
 		m->stripe[k][stripe] = p;
@@ -199,8 +206,7 @@ count_off(const kk_metrics *m, unsigned stripe, uint32_t slot)
 {
 	uint32_t at;
 	unsigned k = chunk_of(slot, &at);
-	return m->h->chunk_off[k] + dir_bytes(k) + stripe * stripe_bytes(k)
-	    + (uint64_t)at * sizeof(kk_mcount);
+	return stripe_off(m, k, stripe) + (uint64_t)at * sizeof(kk_mcount);
 }
 
 /* The counters of slot in stripe when a worker wrote them; NULL when
@@ -626,7 +632,7 @@ written_slots(kk_metrics *m, unsigned stripe, uint32_t n)
 	if (!bits)
 		return 0;
 	for (k = 0; k < m->nchunks && capacity(k) < n; k++) {
-		uint64_t start = m->h->chunk_off[k] + dir_bytes(k) + stripe * stripe_bytes(k),
+		uint64_t start = stripe_off(m, k, stripe),
 		    end = start + stripe_bytes(k), off = start;
 		while (off < end) {
 			off_t d = lseek(m->fd, (off_t)off, SEEK_DATA), hole;
@@ -656,9 +662,23 @@ written_slots(kk_metrics *m, unsigned stripe, uint32_t n)
 	return bits;
 }
 
-int
-kk_metrics_each(kk_metrics *m, kk_metrics_visit *f, void *ctx)
+/* Whether the object of d is one the filter f (NULL: all) names. */
+static int
+picked(const kk_mdir *d, const kk_metrics_filter *f)
 {
+	if (!f)
+		return 1;
+	if (f->cluster && (d->kind == KK_METRICS_LISTENER || strcmp(d->a, f->cluster)))
+		return 0;
+	if (f->backend && (d->kind != KK_METRICS_BACKEND || strcmp(d->b, f->backend)))
+		return 0;
+	return 1;
+}
+
+int
+kk_metrics_each(kk_metrics *m, const kk_metrics_filter *fl, kk_metrics_visit *f, void *ctx)
+{
+	static const kk_mcount zero;
 	uint8_t *bits[KK_METRICS_STRIPES] = { 0 };
 	uint32_t n = m->h->nfresh, s;
 	unsigned i;
@@ -672,16 +692,22 @@ kk_metrics_each(kk_metrics *m, kk_metrics_visit *f, void *ctx)
 			ok = 0;
 	for (s = 0; ok && s < n; s++) {
 		const kk_mdir *d = dir_at(m, s);
-		if (!d || __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) != KK_METRICS_USED)
+		int any = 0;
+		if (!d || __atomic_load_n(&d->state, __ATOMIC_ACQUIRE) != KK_METRICS_USED
+		    || !picked(d, fl))
 			continue;
-		memset(sum, 0, sizeof *sum);
 		for (i = 0; i < KK_METRICS_STRIPES; i++) {
 			const kk_mcount *c;
-			if (bits[i] && (bits[i][s / 8] & (1u << (s % 8)))
-			    && (c = kk_metrics_count(m, i, s)))
-				kk_metrics_add(sum, c);
+			if (!bits[i] || !(bits[i][s / 8] & (1u << (s % 8)))
+			    || !(c = kk_metrics_count(m, i, s)))
+				continue;
+			/* An object no worker counted is summed as zero, with
+			 * no pass over its 3.8 KiB. */
+			if (!any++)
+				memset(sum, 0, sizeof *sum);
+			kk_metrics_add(sum, c);
 		}
-		if (!f(ctx, s, d, sum))
+		if (!f(ctx, s, d, any ? sum : &zero))
 			ok = 0;
 	}
 	for (i = 0; i < KK_METRICS_STRIPES; i++)

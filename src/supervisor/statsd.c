@@ -173,7 +173,7 @@ push(void)
 	const char *prefix = sv.state.set.statsd_prefix ? sv.state.set.statsd_prefix : "kakehi";
 
 	pushes++;
-	if (!prev_room(sv.metrics->h->nfresh) || !kk_metrics_each(sv.metrics, push_one,
+	if (!prev_room(sv.metrics->h->nfresh) || !kk_metrics_each(sv.metrics, NULL, push_one,
 	    (void *)prefix))
 		sv_warn_limited(&dropped, "statsd: out of memory; this push is incomplete");
 	flush_dgram();

@@ -159,12 +159,15 @@ int kk_metrics_find(kk_metrics *, enum kk_metrics_kind, const char *a, const cha
  * too long, ENOSPC when every chunk is used, or what growing the file
  * met. */
 int kk_metrics_assign(kk_metrics *, enum kk_metrics_kind, const char *a, const char *b);
-/* Calls f for each object with a slot, in slot order: its slot, names
- * and sum over the stripes in use (NULL-free, valid during the call).
- * Pages no worker wrote are not read. f returns 0 to stop. 1 ok (f
- * never stopped), 0 out of memory or stopped. */
+/* Calls f for each object with a slot that filter picks (NULL: all;
+ * the filter type is below), in slot order: its slot, names and sum over
+ * the stripes in use (valid during the call). Pages no worker wrote are
+ * not read. f returns 0 to stop. 1 ok (f never stopped), 0 out of memory
+ * or stopped. */
+typedef struct kk_metrics_filter kk_metrics_filter;
 typedef int kk_metrics_visit(void *ctx, unsigned slot, const kk_mdir *, const kk_mcount *);
-int kk_metrics_each(kk_metrics *, kk_metrics_visit *f, void *ctx);
+int kk_metrics_each(kk_metrics *, const kk_metrics_filter *filter, kk_metrics_visit *f,
+    void *ctx);
 /* Supervisor: folds the slot's sum into its kind's retired total and
  * frees it. */
 void kk_metrics_release(kk_metrics *, unsigned slot);
@@ -192,7 +195,6 @@ const char *kk_metrics_close_name(unsigned reason);
 /* The text forms. A filter picks a cluster (and its backends) or one
  * backend of any cluster; NULL fields: everything. now_ms is
  * CLOCK_MONOTONIC ms, for the backends' health. 1 ok, 0 out of memory. */
-typedef struct kk_metrics_filter kk_metrics_filter;
 struct kk_metrics_filter {
 	const char *cluster, *backend;
 };
