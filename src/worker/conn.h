@@ -47,10 +47,7 @@ struct kk_conn {
 	const kk_protocol *proto;	/* protocol slot */
 	void *pc;		/* its per-connection state */
 	unsigned flags;		/* KK_CONN_F_* */
-	short err;		/* errno of the failure */
-	/* Readable events so far, wrapping (tlsbio.h: whether bytes came
-	 * since a short read); beside err, so a connection is no larger. */
-	uint16_t edges;
+	int err;		/* errno of the failure */
 	kk_buf in;		/* bytes read, not yet consumed */
 	kk_buf out;		/* bytes to write */
 	kk_task task;		/* runs proto->run (kk_conn_wake) */
@@ -69,10 +66,8 @@ void kk_conn_init(kk_conn *c, int fd, unsigned char prio, const kk_transport *tp
 static inline void
 kk_conn_event(kk_conn *c, uint32_t ev)
 {
-	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+	if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
 		c->flags |= KK_CONN_F_READABLE;
-		c->edges++;
-	}
 	if (ev & (EPOLLHUP | EPOLLRDHUP))
 		c->flags |= KK_CONN_F_HUP;
 	if (ev & EPOLLERR)

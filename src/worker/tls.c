@@ -450,16 +450,14 @@ tls_want(const kk_conn *c, unsigned dir)
 }
 
 /* Decrypted bytes the last read left (it stops only when the buffer is
- * full or the library waits), or bytes read ahead and not decrypted yet:
- * no edge announces them. An end kept for the next read is not counted:
- * the socket's end or error has an edge of its own, and when it came
- * already (KK_CONN_F_HUP, _PEERERR) the connection layer takes the end
- * from it at once, after these bytes, instead of waiting for an edge
- * that will not come. */
+ * full or the library waits), bytes read ahead and not decrypted yet, or
+ * an end kept for the next read: none of them comes with an edge. */
 static size_t
 tls_pending(const kk_conn *c)
 {
 	const kk_tls *t = tls_of(c);
+	if (t->flags & (TLS_F_EOF | TLS_F_ERROR))
+		return 1;
 	return (size_t)SSL_pending(t->ssl) + kk_tlsbio_pending(&t->bio);
 }
 

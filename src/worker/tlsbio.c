@@ -57,12 +57,6 @@ bio_read(BIO *b, char *out, int outl)
 		ahead_off = off;
 		return n;
 	}
-	if (st->drained && st->drained_at == st->c->edges
-	    && !(st->c->flags & (KK_CONN_F_HUP | KK_CONN_F_PEERERR))) {
-		BIO_set_retry_read(b);
-		errno = EAGAIN;
-		return -1;
-	}
 	/* Every library call settles its connection's bytes: the buffer is
 	 * free, unless a call went without (then they move now). */
 	if (ahead_of && ahead_of != st && !kk_tlsbio_settle(ahead_of))
@@ -71,19 +65,12 @@ bio_read(BIO *b, char *out, int outl)
 		r = read(st->c->io.fd, ahead, sizeof ahead);
 	while (r < 0 && errno == EINTR);
 	if (r < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			st->drained = 1;
-			st->drained_at = st->c->edges;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			BIO_set_retry_read(b);
-		}
 		return -1;
 	}
 	if (r == 0)
 		return 0;
-	if ((size_t)r < sizeof ahead) {
-		st->drained = 1;
-		st->drained_at = st->c->edges;
-	}
 	ahead_of = st;
 	ahead_off = 0;
 	ahead_len = (size_t)r;

@@ -2,10 +2,9 @@
 /* The socket under a TLS connection, as the library's BIO: a read takes
  * all the socket has (into one buffer of the worker), so a flight of
  * records costs one system call instead of two a record (the library asks
- * for a record's header, then its body); and a read that came back short
- * drained the socket (edge-triggered epoll announces the next bytes), so
- * the read that would only say EAGAIN is not made; but not once the
- * peer's end was announced, which no later edge repeats. Bytes read ahead that
+ * for a record's header, then its body). A short read is not taken for
+ * the socket drained: a record and the peer's end in one segment come
+ * with one edge, and only a further read sees the end. Bytes read ahead that
  * the library did not take by the end of its call move to the
  * connection's own buffer (kk_tlsbio_settle): an idle connection holds
  * none. Writes go straight to the socket. */
@@ -20,13 +19,7 @@
 
 typedef struct kk_tlsbio kk_tlsbio;
 struct kk_tlsbio {
-	/* The connection: its socket, and its count of readable edges (a
-	 * short read at edge n means nothing more until edge n + 1) and
-	 * flags (once the peer's end or an error was announced, no edge
-	 * follows: the reads go on until the socket says it). */
-	const kk_conn *c;
-	uint16_t drained_at;
-	unsigned char drained;
+	const kk_conn *c;	/* whose socket */
 	char *left;		/* read ahead, not yet taken; NULL: none */
 	uint32_t left_off, left_len;
 };

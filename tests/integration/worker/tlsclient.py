@@ -10,9 +10,6 @@
 #   stall   connects and sends nothing; prints when the proxy closed
 #   half    sends the first half of a real ClientHello, then nothing;
 #           prints when the proxy closed
-#   cut     one request, answered; then the start of another and the
-#           end of the TCP stream in one segment (no close_notify):
-#           prints when the proxy closed
 #   torn    one request, answered; then the first bytes of a record and
 #           the end of the TCP stream in one segment: prints when the
 #           proxy closed
@@ -104,7 +101,7 @@ elif mode == "keep":
             body += t.recv(65536)
         print("status", head.split(b"\r\n")[0].decode())
         print("cert", hashlib.sha256(t.getpeercert(True)).hexdigest(), flush=True)
-elif mode in ("cut", "torn"):
+elif mode == "torn":
     t = ctx.wrap_socket(s, server_hostname=name)
     t.sendall(b"GET /one HTTP/1.1\r\nHost: %s\r\n\r\n" % name.encode())
     read_until(t, b"\r\n\r\n")
@@ -112,10 +109,8 @@ elif mode in ("cut", "torn"):
     # Corked, the last bytes and the FIN leave as one segment: the proxy
     # sees them with one readable edge.
     t.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
-    if mode == "cut":
-        t.write(b"GET /two")
-    else:	# a record's header and 10 of its 64 bytes, past the TLS layer
-        socket.socket.send(t, b"\x17\x03\x03\x00\x40" + b"\0" * 10)
+    # A record's header and 10 of its 64 bytes, past the TLS layer.
+    socket.socket.send(t, b"\x17\x03\x03\x00\x40" + b"\0" * 10)
     socket.socket.shutdown(t, socket.SHUT_WR)	# TCP only: no close_notify
     wait_close(t)
 elif mode == "stall":
