@@ -659,8 +659,11 @@ kk_stream_pump(kk_stream *s)
 		bs = bo->state(b);
 		if ((bs & KK_EP_ACTIVE) && !pump_response(s))
 			return 0;
-		if (fo->flush(f, !(s->flags & KK_STREAM_F_RESP_DONE) &&
-		    (bs & KK_EP_READABLE)) < 0) {
+		/* More follows when the backend has more waiting, or, for a
+		 * last response, the close: the end of the response leaves
+		 * with the FIN (and a TLS close_notify) in one segment. */
+		if (fo->flush(f, (s->flags & KK_STREAM_F_RESP_DONE) ?
+		    !(s->flags & KK_STREAM_F_KEEPALIVE) : (bs & KK_EP_READABLE) != 0) < 0) {
 			fo->close(f, KK_CLOSE_WRITE_ERROR);
 			return 0;
 		}

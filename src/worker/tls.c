@@ -348,8 +348,8 @@ tls_read(kk_conn *c, char *p, size_t n)
 	return (ssize_t)got;
 }
 
-/* more means nothing here: each record goes out as it is made, and the
- * sockets are TCP_NODELAY. */
+/* more: the records go out with MSG_MORE, held for a fuller packet
+ * until the push, the shutdown or the close. */
 static ssize_t
 tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
 {
@@ -357,11 +357,11 @@ tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
 	size_t put = 0;
 	ssize_t r;
 	int i;
-	(void)more;
 	if (t->flags & TLS_F_ERROR) {
 		errno = t->err;
 		return -1;
 	}
+	t->bio.more = more != 0;
 	for (i = 0; i < n; i++) {
 		size_t done = 0;
 		while (done < v[i].iov_len) {
@@ -375,6 +375,7 @@ tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
 				done += (size_t)k;
 				continue;
 			}
+			t->bio.more = 0;
 			r = failed(t, k, 0);
 			put += done;
 			if (!put)
@@ -384,13 +385,28 @@ tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
 		}
 		put += done;
 	}
+	t->bio.more = 0;
 	return (ssize_t)put;
 }
 
 static void
 tls_push(kk_conn *c)
 {
-	(void)c;
+	kk_transport_push_fd(c->io.fd);
+}
+
+/* close_notify, held (MSG_MORE) so the shutdown sends it with the FIN and
+ * whatever the last write held: one segment. */
+static int
+say_close_notify(kk_tls *t)
+{
+	int r;
+	t->bio.more = 1;
+	r = SSL_shutdown(t->ssl);
+	t->bio.more = 0;
+	settle(t);
+	ERR_clear_error();
+	return r;
 }
 
 /* close_notify, then the socket's write side; after a failure, or when
@@ -399,20 +415,18 @@ static void
 tls_shutdown(kk_conn *c)
 {
 	kk_tls *t = tls_of(c);
-	if (!(t->flags & TLS_F_FATAL) && SSL_is_init_finished(t->ssl)) {
-		int r = SSL_shutdown(t->ssl);
-		settle(t);
-		ERR_clear_error();
-		if (r < 0)
-			return;
-	}
+	if (!(t->flags & TLS_F_FATAL) && SSL_is_init_finished(t->ssl) &&
+	    say_close_notify(t) < 0)
+		return;
 	shutdown(c->io.fd, SHUT_WR);
+	c->flags &= ~KK_CONN_F_HELD;
 }
 
 static void
 tls_close(kk_conn *c)
 {
 	kk_tls *t = tls_of(c);
+	int held = (c->flags & KK_CONN_F_HELD) != 0;
 	/* A close the protocol did not shut first (a last response closed at
 	 * once, an idle keep-alive connection) still says close_notify: a
 	 * client that sees the end without it takes the connection as
@@ -420,8 +434,8 @@ tls_close(kk_conn *c)
 	 * never resume. One try, never waited for. */
 	if (!(t->flags & (TLS_F_FATAL | TLS_F_ERROR)) && SSL_is_init_finished(t->ssl)
 	    && !(SSL_get_shutdown(t->ssl) & SSL_SENT_SHUTDOWN)) {
-		SSL_shutdown(t->ssl);
-		ERR_clear_error();
+		say_close_notify(t);
+		held = 1;
 	}
 	SSL_free(t->ssl);
 	kk_tlsbio_end(&t->bio);
@@ -430,7 +444,7 @@ tls_close(kk_conn *c)
 	free(t->subject);
 	kk_list_push(&tls_free, &t->link);
 	c->tpc = NULL;
-	close(c->io.fd);
+	kk_transport_close_fd(c->io.fd, held);
 	c->io.fd = -1;
 }
 

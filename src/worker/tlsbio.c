@@ -90,7 +90,7 @@ bio_write(BIO *b, const char *in, int inl)
 
 	BIO_clear_retry_flags(b);
 	do
-		r = send(st->c->io.fd, in, (size_t)inl, MSG_NOSIGNAL);
+		r = send(st->c->io.fd, in, (size_t)inl, MSG_NOSIGNAL | (st->more ? MSG_MORE : 0));
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		BIO_set_retry_write(b);

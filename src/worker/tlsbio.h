@@ -7,7 +7,9 @@
  * with one edge, and only a further read sees the end. Bytes read ahead that
  * the library did not take by the end of its call move to the
  * connection's own buffer (kk_tlsbio_settle): an idle connection holds
- * none. Writes go straight to the socket. */
+ * none. Writes go straight to the socket, with MSG_MORE while more is
+ * set: the records of a last response, then close_notify, then the FIN
+ * leave in one segment. */
 #ifndef KK_WORKER_TLSBIO_H
 #define KK_WORKER_TLSBIO_H
 
@@ -22,6 +24,7 @@ struct kk_tlsbio {
 	const kk_conn *c;	/* whose socket */
 	char *left;		/* read ahead, not yet taken; NULL: none */
 	uint32_t left_off, left_len;
+	unsigned char more;	/* more bytes follow at once: writes say MSG_MORE */
 };
 
 /* A BIO over c's socket, its state in st (both outlive it; kk_tlsbio_end

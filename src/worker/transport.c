@@ -37,24 +37,41 @@ plain_writev(kk_conn *c, const struct iovec *v, int n, int more)
 	return sendmsg(c->io.fd, &m, flags);
 }
 
-static void
-plain_push(kk_conn *c)
+void
+kk_transport_push_fd(int fd)
 {
 	int one = 1;
 	/* Setting TCP_NODELAY again sends the held partial packet. */
-	setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+void
+kk_transport_close_fd(int fd, int held)
+{
+	if (held)
+		shutdown(fd, SHUT_WR);
+	close(fd);
+}
+
+static void
+plain_push(kk_conn *c)
+{
+	kk_transport_push_fd(c->io.fd);
 }
 
 static void
 plain_shutdown(kk_conn *c)
 {
 	shutdown(c->io.fd, SHUT_WR);
+	c->flags &= ~KK_CONN_F_HELD;	/* sent, with the FIN */
 }
 
+/* A last response written with more (the stream's, when the close
+ * follows at once) leaves in one segment with the FIN. */
 static void
 plain_close(kk_conn *c)
 {
-	close(c->io.fd);
+	kk_transport_close_fd(c->io.fd, (c->flags & KK_CONN_F_HELD) != 0);
 	c->io.fd = -1;
 }
 

@@ -45,4 +45,13 @@ struct kk_transport {
 
 extern const kk_transport kk_transport_plain;
 
+/* Sends the partial packet that writes with MSG_MORE held back on fd:
+ * the push of both transports. */
+void kk_transport_push_fd(int fd);
+/* Closes fd; held: a write with MSG_MORE may have left bytes queued.
+ * Those leave first, with the FIN in their segment (shutdown): close
+ * alone would also send them, unless bytes the peer sent are unread, and
+ * then its reset discards them. */
+void kk_transport_close_fd(int fd, int held);
+
 #endif

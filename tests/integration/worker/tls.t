@@ -109,6 +109,10 @@ tap_is "$((after - before))" 1 "... and counted as tls-resumed"
 # without it, a client takes the end as a truncation and drops the session.
 out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" last 2>&1)
 tap_like "$out" '^end clean$' "a connection closed after its last response ends with close_notify"
+# Two segments with data: the server's flight, then the response with the
+# session tickets, close_notify and the FIN (held with MSG_MORE until the
+# shutdown), not one segment each.
+tap_like "$out" '^segments 2$' "... which leaves with the response in one segment"
 tap_like "$out" '^reused True$' "... so its session resumes"
 
 # ALPN: ours first among the client's (h2,http/1.1 by default); none in

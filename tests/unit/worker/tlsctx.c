@@ -14,6 +14,7 @@
 #include "worker/tlsctx.c"
 #include "worker/tls.c"
 #include "worker/tlsbio.c"
+#include "worker/transport.c"
 #include "worker/tlsclient.c"
 #include "worker/log.c"
 #include "worker/tlshello.c"
