@@ -338,9 +338,13 @@ static void
 lsock_event(kk_io *io, uint32_t ev)
 {
 	kk_lsock *l = KK_CONTAINER(io, kk_lsock, io);
-	unsigned n;
+	/* Alone, one a wake-up: the listener is level-triggered, so the next
+	 * epoll_wait reports it again while connections wait, and a wake-up
+	 * that finds one connection, the common case, does not end on a
+	 * failed accept4 (3.4 us). Sharing, the batch keeps the turns. */
+	unsigned n, batch = alone ? 1 : KK_ACCEPT_BATCH;
 	(void)ev;
-	for (n = 0; n < KK_ACCEPT_BATCH && !full && !held && !stopped; n++) {
+	for (n = 0; n < batch && !full && !held && !stopped; n++) {
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof ss;
 		int fd = accept4(l->io.fd, (struct sockaddr *)&ss, &len,

@@ -3,8 +3,9 @@
  * TCP_NODELAY and delayed acknowledgement (TCP_QUICKACK off), and the
  * connections accepted from it carry both without a call of their own
  * (the front connection code relies on it). A wake-up takes at most
- * KK_ACCEPT_BATCH connections and the rest wakes the loop again; after a
- * wake-up the worker waits behind the other waiters of the listener.
+ * KK_ACCEPT_BATCH connections (a worker alone, one) and the rest wakes the
+ * loop again; after a wake-up the worker waits behind the other waiters of
+ * the listener.
  * The router and the front connections are played by the test. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -141,6 +142,35 @@ batch(const struct sockaddr_in *sin, kk_lsock *l)
 		close(c[i]);
 }
 
+/* A worker alone takes one a wake-up: the level-triggered listener wakes
+ * it again while connections wait, and it never ends a wake-up on a
+ * failed accept4. */
+static void
+alone_one(const struct sockaddr_in *sin, kk_lsock *l)
+{
+	int c[3], i, nc = 3;
+	unsigned before = naccepted;
+
+	alone = 1;
+	for (i = 0; i < nc; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c[i], (const struct sockaddr *)sin, sizeof *sin) < 0)
+			break;
+	}
+	ok(i == nc, "alone: %d clients connect while nobody accepts", nc);
+	lsock_event(&l->io, EPOLLIN);
+	drop_accepted();
+	is_int(naccepted - before, 1, "alone: one wake-up accepts one");
+	for (i = 0; i < 50 && naccepted - before < (unsigned)nc; i++) {
+		kk_loop_turn(100);
+		drop_accepted();
+	}
+	is_int(naccepted - before, nc, "alone: the others at the next turns");
+	for (i = 0; i < nc; i++)
+		close(c[i]);
+	alone = 0;
+}
+
 #define TURNS_CONNS 6
 
 /* Another worker, played by a child: an exclusive waiter registered after
@@ -272,6 +302,7 @@ main(void)
 	drop_accepted();
 
 	batch(&sin, l);
+	alone_one(&sin, l);
 	turns(&sin, lfd);
 	kk_lsock_stop();
 	return done();
