@@ -223,6 +223,12 @@ out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" torn 2>&1)
 tap_like "$out" '^closed after 0\.[0-9]$' "a record cut by the client's end: closed at once ($out)"
 after=$(counters tls-handshake-timeouts | cut -d' ' -f2)
 tap_is "$((after - before))" 2 "both counted as handshake timeouts"
+# Part of a request head and the end of the stream in one segment: the
+# library returns the bytes and the end is kept for the next read, which
+# no edge announces; the request timeout (10 s by default) must not be what
+# closes it.
+out=$(python3 "$kw_dir/tlsclient.py" "$P" "$c/ca.crt" partial 2>&1)
+tap_like "$out" '^closed after 0\.[0-8]$' "part of a head cut by the client's end: closed at once ($out)"
 # The socket is read a flight at a time: a handshake and a request take a
 # read for each flight of the client (and one that says EAGAIN), not one
 # for each record's header and one for its body.

@@ -13,6 +13,9 @@
 #   torn    one request, answered; then the first bytes of a record and
 #           the end of the TCP stream in one segment: prints when the
 #           proxy closed
+#   partial the first bytes of a request head in a whole record, and the
+#           end of the TCP stream in the same segment: prints when the
+#           proxy closed
 #   last    a request that says it is the last (Connection: close), read
 #           to the end: prints whether the end was a clean close_notify and
 #           how many segments with data the proxy sent (TCP_INFO), then
@@ -115,6 +118,12 @@ elif mode == "torn":
     t.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
     # A record's header and 10 of its 64 bytes, past the TLS layer.
     socket.socket.send(t, b"\x17\x03\x03\x00\x40" + b"\0" * 10)
+    socket.socket.shutdown(t, socket.SHUT_WR)	# TCP only: no close_notify
+    wait_close(t)
+elif mode == "partial":
+    t = ctx.wrap_socket(s, server_hostname=name)
+    t.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    t.sendall(b"GET /partial HTTP/1.1\r\nHo")
     socket.socket.shutdown(t, socket.SHUT_WR)	# TCP only: no close_notify
     wait_close(t)
 elif mode == "stall":
