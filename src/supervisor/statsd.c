@@ -6,7 +6,13 @@
  * over UDP. The socket is non-blocking: a datagram the kernel will not
  * take now is dropped and counted, never waited for; statsd is lossy by
  * design (a drop is logged, at most once per SV_WARN_EVERY_MS). Names: PREFIX.KIND.NAME[.BACKEND].METRIC, dots in an address
- * or id replaced by underscores (a dot separates levels in statsd). */
+ * or id replaced by underscores (a dot separates levels in statsd).
+ * Only what moved is sent: a counter that counted nothing since the last
+ * push, a gauge that is 0 and was 0 at the last push, say nothing, so a
+ * push costs lines for the busy objects, not for all of them (100 000
+ * idle sites send none). A gauge is sent at every push while it is not
+ * 0, as statsd servers that drop gauges not sent in an interval want, and
+ * once when it falls to 0. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,10 +29,23 @@
  * UDP headers, so none is fragmented on the way. */
 #define DGRAM_MAX 1400
 
-/* What a slot had at the last push: counters go out as differences. */
+/* What a slot had at the last push: counters go out as differences;
+ * gauges, the ones that were not 0 (a bit each, G_*). */
 typedef struct last last;
 struct last {
 	uint64_t requests, responses[6], bytes_in, bytes_out, retries, conns;
+	unsigned gauges;
+};
+
+enum { G_CONNS_ACTIVE = 1, G_REQUESTS_ACTIVE = 2, G_TTFB = 4, G_TOTAL = 8, G_QUEUE = 16 };
+
+/* One object's lines: its name is made at the first of them. */
+typedef struct object object;
+struct object {
+	const char *prefix;
+	const kk_mdir *d;
+	last *p;
+	char name[320];
 };
 
 static int fd = -1;
@@ -81,12 +100,40 @@ clean(char *dst, size_t n, const char *s)
 }
 
 static void
-metric(const char *name, const char *what, unsigned long long v, const char *type)
+line(object *o, const char *what, unsigned long long v, const char *type)
 {
-	char line[512];
-	int n = snprintf(line, sizeof line, "%s.%s:%llu|%s", name, what, v, type);
-	if (n > 0 && (size_t)n < sizeof line)
-		put_line(line, (size_t)n);
+	static const char *const kinds[KK_METRICS_NKINDS] = { "", "listener", "cluster",
+	    "backend" };
+	char buf[512];
+	int n;
+	if (!o->name[0]) {
+		char a[KK_METRICS_KEYMAX], b[KK_METRICS_KEYMAX];
+		clean(a, sizeof a, o->d->a);
+		clean(b, sizeof b, o->d->b);
+		snprintf(o->name, sizeof o->name, "%s.%s.%s%s%s", o->prefix, kinds[o->d->kind], a,
+		    *b ? "." : "", b);
+	}
+	n = snprintf(buf, sizeof buf, "%s.%s:%llu|%s", o->name, what, v, type);
+	if (n > 0 && (size_t)n < sizeof buf)
+		put_line(buf, (size_t)n);
+}
+
+static void
+counter(object *o, const char *what, uint64_t delta)
+{
+	if (delta)
+		line(o, what, delta, "c");
+}
+
+static void
+gauge(object *o, const char *what, unsigned bit, uint64_t v)
+{
+	if (v || (o->p->gauges & bit))
+		line(o, what, v, "g");
+	if (v)
+		o->p->gauges |= bit;
+	else
+		o->p->gauges &= ~bit;
 }
 
 static uint64_t
@@ -119,51 +166,46 @@ prev_room(size_t n)
 static int
 push_one(void *ctx, unsigned slot, const kk_mdir *d, const kk_mcount *c)
 {
-	static const char *const kinds[KK_METRICS_NKINDS] = { "", "listener", "cluster",
-	    "backend" };
-	const char *prefix = ctx;
-	char name[320], a[KK_METRICS_KEYMAX], b[KK_METRICS_KEYMAX];
-	last *p;
+	object o;
 	unsigned j;
 
 	if (slot >= nprev || d->kind >= KK_METRICS_NKINDS || !d->kind)
 		return 1;
-	p = &prev[slot];
+	o.prefix = ctx;
+	o.d = d;
+	o.p = &prev[slot];
+	o.name[0] = 0;
 	if (!prev_push[slot] || prev_push[slot] != pushes - 1)
-		memset(p, 0, sizeof *p);
+		memset(o.p, 0, sizeof *o.p);
 	prev_push[slot] = pushes;
-	clean(a, sizeof a, d->a);
-	clean(b, sizeof b, d->b);
-	snprintf(name, sizeof name, "%s.%s.%s%s%s", prefix, kinds[d->kind], a,
-	    *b ? "." : "", b);
-	metric(name, "requests", since(c->requests, p->requests), "c");
+	counter(&o, "requests", since(c->requests, o.p->requests));
 	for (j = 1; j <= 5; j++) {
 		char what[16];
 		snprintf(what, sizeof what, "responses_%uxx", j);
-		metric(name, what, since(c->responses[j], p->responses[j]), "c");
+		counter(&o, what, since(c->responses[j], o.p->responses[j]));
 	}
-	metric(name, "bytes_in", since(c->bytes_in, p->bytes_in), "c");
-	metric(name, "bytes_out", since(c->bytes_out, p->bytes_out), "c");
-	metric(name, "connections", since(c->conns_opened, p->conns), "c");
+	counter(&o, "bytes_in", since(c->bytes_in, o.p->bytes_in));
+	counter(&o, "bytes_out", since(c->bytes_out, o.p->bytes_out));
+	counter(&o, "connections", since(c->conns_opened, o.p->conns));
 	if (d->kind == KK_METRICS_LISTENER)
-		metric(name, "connections_active", c->conns_opened > c->conns_closed ?
-		    c->conns_opened - c->conns_closed : 0, "g");
+		gauge(&o, "connections_active", G_CONNS_ACTIVE, c->conns_opened > c->conns_closed ?
+		    c->conns_opened - c->conns_closed : 0);
 	else {
-		metric(name, "retries", since(c->retries, p->retries), "c");
-		metric(name, "requests_active", c->requests > c->ended ?
-		    c->requests - c->ended : 0, "g");
-		metric(name, "ttfb_p99_us", kk_mhist_quantile(&c->ttfb, 990), "g");
-		metric(name, "total_p99_us", kk_mhist_quantile(&c->total, 990), "g");
+		counter(&o, "retries", since(c->retries, o.p->retries));
+		gauge(&o, "requests_active", G_REQUESTS_ACTIVE, c->requests > c->ended ?
+		    c->requests - c->ended : 0);
+		gauge(&o, "ttfb_p99_us", G_TTFB, kk_mhist_quantile(&c->ttfb, 990));
+		gauge(&o, "total_p99_us", G_TOTAL, kk_mhist_quantile(&c->total, 990));
 	}
 	if (d->kind == KK_METRICS_CLUSTER)
-		metric(name, "queue_length", c->queued > c->dequeued ?
-		    c->queued - c->dequeued : 0, "g");
-	p->requests = c->requests;
-	memcpy(p->responses, c->responses, sizeof p->responses);
-	p->bytes_in = c->bytes_in;
-	p->bytes_out = c->bytes_out;
-	p->retries = c->retries;
-	p->conns = c->conns_opened;
+		gauge(&o, "queue_length", G_QUEUE, c->queued > c->dequeued ?
+		    c->queued - c->dequeued : 0);
+	o.p->requests = c->requests;
+	memcpy(o.p->responses, c->responses, sizeof o.p->responses);
+	o.p->bytes_in = c->bytes_in;
+	o.p->bytes_out = c->bytes_out;
+	o.p->retries = c->retries;
+	o.p->conns = c->conns_opened;
 	return 1;
 }
 

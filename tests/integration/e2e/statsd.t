@@ -1,7 +1,9 @@
 #!/bin/sh
 # set statsd: the supervisor sends the metrics over UDP every
 # statsd-interval, counters as differences since the last push ("|c"),
-# in-flight figures as gauges ("|g"), under statsd-prefix. A UDP listener
+# in-flight figures as gauges ("|g"), under statsd-prefix, and only what
+# moved: an idle cluster and backend send no line, a counter that did not
+# count is not sent. A UDP listener
 # here sums what it gets: the counts match the requests made; changing
 # the prefix takes effect at the next push; off stops the sending; the
 # three settings on one line (set statsd ADDR --prefix P --interval D).
@@ -37,14 +39,17 @@ listener add http 127.0.0.1:$port
 cluster add app
 frontend add app --listener 127.0.0.1:$port
 backend add app b1 127.0.0.1:$p1
+cluster add idle
+backend add idle i1 127.0.0.1:$p1
 EOF
 kk_proxy "$T/kakehi.conf"
 ctl() { kakehi-ctl -s "$kk_sock" "$@" ; }
 # total NAME: the sum of NAME's counter values received
 total() { awk -F'[:|]' -v k="$1" '$1 == k && $3 == "c" { s += $2 } END { print s + 0 }' "$T/got" ; }
 
-kk_wait_for 10 test -s "$T/got"
-tap_ok "a first push came" test -s "$T/got"
+# Pushes every second from the start; nothing counted, nothing sent.
+sleep 1.5
+tap_ok "nothing is sent while nothing is counted" test ! -s "$T/got"
 ok=0
 for i in 1 2 3 4 5 6 ; do
 	test "$(kk_http_code "http://127.0.0.1:$port/")" = 200 && ok=$((ok + 1))
@@ -56,7 +61,14 @@ tap_is "$(total kakehi.backend.app.b1.requests)" 6 "kakehi.backend.app.b1.reques
 tap_is "$(total kakehi.cluster.app.responses_2xx)" 6 "six 2xx"
 tap_is "$(total "kakehi.listener.127_0_0_1_$port.requests")" 6 \
 	"the listener's name has its dots and colon made underscores"
-tap_like "$(cat "$T/got")" '^kakehi\.cluster\.app\.requests_active:0\|g$' "gauges are |g"
+tap_like "$(cat "$T/got")" '^kakehi\.cluster\.app\.ttfb_p99_us:[1-9][0-9]*\|g$' "gauges are |g"
+# Two more pushes with nothing counted meanwhile.
+sleep 2.5
+tap_is "$(grep -c -E '^kakehi\.(cluster\.idle|backend\.idle\.i1)\.' "$T/got")" 0 \
+	"an idle cluster and its backend send nothing"
+tap_is "$(grep -c ':0|c$' "$T/got")" 0 "no counter that counted nothing is sent"
+tap_is "$(grep -c '^kakehi\.cluster\.app\.requests_active:' "$T/got")" 0 \
+	"nor a gauge that stayed 0"
 big=$(awk '$1 == "#" && $2 > m { m = $2 } END { print m + 0 }' "$T/got")
 tap_ok "no datagram is larger than 1400 bytes (the largest: $big)" test "$big" -gt 0 -a "$big" -le 1400
 
