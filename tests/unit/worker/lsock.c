@@ -114,6 +114,19 @@ drop_accepted(void)
 	accepted_fd = -1;
 }
 
+/* n clients connected to sin, their sockets in c: 1 all of them. */
+static int
+connect_all(const struct sockaddr_in *sin, int *c, int n)
+{
+	int i;
+	for (i = 0; i < n; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c[i], (const struct sockaddr *)sin, sizeof *sin) < 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* Queued connections beyond a batch are not lost: the listener, registered
  * again after the batch, reports them at the next turn. */
 static void
@@ -122,12 +135,7 @@ batch(const struct sockaddr_in *sin, kk_lsock *l)
 	int c[KK_ACCEPT_BATCH + 2], i, nc = KK_ACCEPT_BATCH + 2;
 	unsigned before = naccepted;
 
-	for (i = 0; i < nc; i++) {
-		c[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (connect(c[i], (const struct sockaddr *)sin, sizeof *sin) < 0)
-			break;
-	}
-	ok(i == nc, "%d clients connect while nobody accepts", nc);
+	ok(connect_all(sin, c, nc), "%d clients connect while nobody accepts", nc);
 	lsock_event(&l->io, EPOLLIN);
 	drop_accepted();
 	is_int(naccepted - before, KK_ACCEPT_BATCH, "one wake-up accepts %d of them",
@@ -152,12 +160,7 @@ alone_one(const struct sockaddr_in *sin, kk_lsock *l)
 	unsigned before = naccepted;
 
 	alone = 1;
-	for (i = 0; i < nc; i++) {
-		c[i] = socket(AF_INET, SOCK_STREAM, 0);
-		if (connect(c[i], (const struct sockaddr *)sin, sizeof *sin) < 0)
-			break;
-	}
-	ok(i == nc, "alone: %d clients connect while nobody accepts", nc);
+	ok(connect_all(sin, c, nc), "alone: %d clients connect while nobody accepts", nc);
 	lsock_event(&l->io, EPOLLIN);
 	drop_accepted();
 	is_int(naccepted - before, 1, "alone: one wake-up accepts one");
