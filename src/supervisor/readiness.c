@@ -222,7 +222,7 @@ void
 sv_notify_init(void)
 {
 	const char *path = getenv(NOTIFY_ENV);
-	uint64_t usec, pid;
+	uint64_t usec = 0, pid = 0;
 	size_t len;
 
 	if (scan_env_u64(WATCHDOG_USEC_ENV, &usec) && usec) {

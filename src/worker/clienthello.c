@@ -216,7 +216,8 @@ parse_alpn(kk_clienthello *ch, rd *r, uint32_t elen)
 	if (list < 2)
 		return fail(ch, KK_CLIENTHELLO_E_ALPN);
 	while (list) {
-		rd_u8(r, &plen);
+		if (!rd_u8(r, &plen))
+			return fail(ch, KK_CLIENTHELLO_E_LENGTH);
 		if (!plen)
 			return fail(ch, KK_CLIENTHELLO_E_ALPN);
 		if (plen > list - 1)
@@ -226,7 +227,8 @@ parse_alpn(kk_clienthello *ch, rd *r, uint32_t elen)
 			uint32_t i, c;
 			ch->alpn[ch->alpn_len++] = (unsigned char)plen;
 			for (i = 0; i < plen; i++) {
-				rd_u8(r, &c);
+				if (!rd_u8(r, &c))
+					return fail(ch, KK_CLIENTHELLO_E_LENGTH);
 				ch->alpn[ch->alpn_len++] = (unsigned char)c;
 			}
 		} else {

@@ -14,8 +14,9 @@ struct kk_cidr {
 	unsigned char bits;	/* prefix length over the 128 bits */
 };
 
-/* "ffff:...:ffff/128" and its NUL. */
-#define KK_CIDR_FMTLEN 44
+/* The longest address inet_ntop writes (INET6_ADDRSTRLEN, 46 with its
+ * NUL, for the form with an IPv4 tail), then "/128". */
+#define KK_CIDR_FMTLEN 50
 
 /* Parses s[0, n): ADDR/LEN or ADDR alone (the whole address), IPv4 or
  * IPv6. 1 ok; 0 with the reason in err (an address with bits set past
