@@ -361,21 +361,23 @@ tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
 		errno = t->err;
 		return -1;
 	}
-	t->bio.more = more != 0;
 	for (i = 0; i < n; i++) {
 		size_t done = 0;
 		while (done < v[i].iov_len) {
 			size_t ask = v[i].iov_len - done;
 			int k;
 			errno = 0;
+			/* Only for this call: a read's library call may write too
+			 * (a key update's answer), and that must not be held. */
+			t->bio.more = more != 0;
 			k = SSL_write(t->ssl, (const char *)v[i].iov_base + done,
 			    ask > INT_MAX ? INT_MAX : (int)ask);
+			t->bio.more = 0;
 			settle(t);
 			if (k > 0) {
 				done += (size_t)k;
 				continue;
 			}
-			t->bio.more = 0;
 			r = failed(t, k, 0);
 			put += done;
 			if (!put)
@@ -385,7 +387,6 @@ tls_writev(kk_conn *c, const struct iovec *v, int n, int more)
 		}
 		put += done;
 	}
-	t->bio.more = 0;
 	return (ssize_t)put;
 }
 

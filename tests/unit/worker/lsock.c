@@ -127,6 +127,19 @@ connect_all(const struct sockaddr_in *sin, int *c, int n)
 	return 1;
 }
 
+/* Runs the loop until want connections were accepted since before (or
+ * 50 turns); returns how many were. */
+static unsigned
+accept_rest(unsigned before, unsigned want)
+{
+	int i;
+	for (i = 0; i < 50 && naccepted - before < want; i++) {
+		kk_loop_turn(100);
+		drop_accepted();
+	}
+	return naccepted - before;
+}
+
 /* Queued connections beyond a batch are not lost: the listener, registered
  * again after the batch, reports them at the next turn. */
 static void
@@ -141,11 +154,7 @@ batch(const struct sockaddr_in *sin, kk_lsock *l)
 	is_int(naccepted - before, KK_ACCEPT_BATCH, "one wake-up accepts %d of them",
 	    KK_ACCEPT_BATCH);
 	ok(l->polled, "the listener is registered again after the batch");
-	for (i = 0; i < 50 && naccepted - before < (unsigned)nc; i++) {
-		kk_loop_turn(100);
-		drop_accepted();
-	}
-	is_int(naccepted - before, nc, "the rest is accepted at the next turns");
+	is_int(accept_rest(before, nc), nc, "the rest is accepted at the next turns");
 	for (i = 0; i < nc; i++)
 		close(c[i]);
 }
@@ -164,11 +173,7 @@ alone_one(const struct sockaddr_in *sin, kk_lsock *l)
 	lsock_event(&l->io, EPOLLIN);
 	drop_accepted();
 	is_int(naccepted - before, 1, "alone: one wake-up accepts one");
-	for (i = 0; i < 50 && naccepted - before < (unsigned)nc; i++) {
-		kk_loop_turn(100);
-		drop_accepted();
-	}
-	is_int(naccepted - before, nc, "alone: the others at the next turns");
+	is_int(accept_rest(before, nc), nc, "alone: the others at the next turns");
 	for (i = 0; i < nc; i++)
 		close(c[i]);
 	alone = 0;
